@@ -1,0 +1,179 @@
+package goloss
+
+import (
+	"fmt"
+	"math"
+)
+
+// Seed holds the parameters of the `seed` variant: the multi-label focal loss
+// with class weights and a label-smoothing regulariser that the reference
+// Keras snippet computes. The zero value has gamma 0 and e 0 and validates
+// its input.
+type Seed struct {
+	// Gamma is the focusing parameter, >= 0; 0 turns the focal term into
+	// weighted cross-entropy on the positives.
+	Gamma float64
+	// E weighs the label-smoothing term against the focal term, in [0, 1].
+	E float64
+	// NoValidate skips the check that every finite prediction lies in
+	// [0, 1] and that the class weights are finite and >= 0.
+	NoValidate bool
+}
+
+// Check reports whether the parameters are in their domains.
+func (s Seed) Check() error {
+	if err := checkGamma(s.Gamma); err != nil {
+		return err
+	}
+	return checkUnit("e", s.E)
+}
+
+// SeedLossGrad computes the per-sample loss of the `seed` variant into loss
+// (one value per row) and, unless grad is empty, its gradient dloss[b]/dp[b,c]
+// into grad (rows×cols). With y = labels, p = predictions, w = weights, C =
+// cols and one row b:
+//
+//	FT[c] = -(y[c] - p[c])^gamma * log(clip(p[c], 1e-8, 1))   where y[c] > 0, else 0
+//	F     = (1/C) * sum_c w[c] * FT[c]
+//	S     = sum_c p[c]
+//	q[c]  = clip(p[c] / S, 1e-7, 1 - 1e-7)
+//	R     = -(1/C) * sum_c log q[c]
+//	loss  = (1 - e) * F + e * R
+//
+//	grad[c] = (1-e)/C * w[c] * (gamma * (y-p)^(gamma-1) * log(clip p) - (y-p)^gamma * [1e-8 <= p <= 1] / p)   where y > 0
+//	        + e/C * (M / S - [1e-7 <= p/S <= 1-1e-7] / p)
+//
+// where M counts the classes whose p/S lies inside the clip range, and every
+// bound is inclusive, as in TensorFlow's clip gradients. The clip bounds are
+// the constants rounded to T, as TensorFlow rounds them. Where y - p = 0 the
+// first gradient term takes its limit: 0, except for gamma = 1 where it is
+// log(clip p). Labels get no gradient.
+//
+// A row whose predictions sum to 0 gives NaN (the seed does too); a soft
+// label below its prediction with a non-integer gamma gives NaN (no real
+// power exists). NaN and Inf inputs propagate. Sums run in float64 for both
+// element types.
+//
+// Sizes: len(loss) rows; labels and predictions rows*cols; weights cols;
+// grad empty or rows*cols. rows may be 0. On error nothing is written.
+func SeedLossGrad[T Float](loss, grad, labels, preds, weights []T, cols int, prm Seed) error {
+	if err := prm.Check(); err != nil {
+		return err
+	}
+	if err := checkSizes(cols, len(loss), len(grad), len(labels), len(preds)); err != nil {
+		return err
+	}
+	if len(weights) != cols {
+		return fmt.Errorf("%w: class weights hold %d values for %d classes", ErrShape, len(weights), cols)
+	}
+	if !prm.NoValidate {
+		if err := checkWeights("class_weights", weights); err != nil {
+			return err
+		}
+		if err := checkProbabilities(preds, cols); err != nil {
+			return err
+		}
+	}
+	k := seedConsts[T](prm, cols)
+	for b := range loss {
+		row := b * cols
+		var g []T
+		if len(grad) != 0 {
+			g = grad[row : row+cols]
+		}
+		loss[b] = T(seedRow(g, labels[row:row+cols], preds[row:row+cols], weights, &k))
+	}
+	return nil
+}
+
+// seedConstants holds what every row of one SeedLossGrad call shares.
+type seedConstants struct {
+	gamma      float64
+	focalScale float64 // (1 - e) / C
+	smoothW    float64 // e / C
+	logLo      float64 // clip bounds of the focal log, rounded to T
+	ratioLo    float64 // clip bounds of p/S, rounded to T
+	ratioHi    float64
+}
+
+func seedConsts[T Float](prm Seed, cols int) seedConstants {
+	c := float64(cols)
+	return seedConstants{
+		gamma:      prm.Gamma,
+		focalScale: (1 - prm.E) / c,
+		smoothW:    prm.E / c,
+		logLo:      float64(T(1e-8)),
+		ratioLo:    float64(T(1e-7)),
+		ratioHi:    float64(T(1 - 1e-7)),
+	}
+}
+
+// seedRow computes one row's loss and, when g is not nil, its gradient. It is
+// the reference loop of the seed variant.
+func seedRow[T Float](g, y, p, w []T, k *seedConstants) float64 {
+	var sum float64
+	for _, v := range p {
+		sum += float64(v)
+	}
+	var focal, logSum float64
+	inside := 0
+	for c := range p {
+		pc := float64(p[c])
+		if yc := float64(y[c]); yc > 0 {
+			focal -= float64(w[c]) * math.Pow(yc-pc, k.gamma) * math.Log(clip(pc, k.logLo, 1))
+		}
+		q := pc / sum
+		if k.ratioLo <= q && q <= k.ratioHi {
+			inside++
+		}
+		logSum += math.Log(clip(q, k.ratioLo, k.ratioHi))
+	}
+	if g != nil {
+		shared := k.smoothW * float64(inside) / sum
+		for c := range p {
+			pc := float64(p[c])
+			d := shared
+			if yc := float64(y[c]); yc > 0 {
+				d += k.focalScale * float64(w[c]) * focalDeriv(yc-pc, pc, k.gamma, k.logLo)
+			}
+			if q := pc / sum; k.ratioLo <= q && q <= k.ratioHi {
+				d -= k.smoothW / pc
+			}
+			g[c] = T(d)
+		}
+	}
+	return k.focalScale*focal - k.smoothW*logSum
+}
+
+// focalDeriv is d/dp of -(y-p)^gamma * log(clip(p, lo, 1)) with diff = y - p:
+//
+//	gamma * diff^(gamma-1) * log(clip p) - diff^gamma * [lo <= p <= 1] / p
+//
+// with the first term at its limit where diff = 0 (0, or log(clip p) for
+// gamma = 1) and exactly 0 for gamma = 0.
+func focalDeriv(diff, p, gamma, lo float64) float64 {
+	pow := math.Pow(diff, gamma)
+	var d float64
+	switch {
+	case gamma == 0:
+	case diff != 0:
+		d = gamma * pow / diff * math.Log(clip(p, lo, 1))
+	case gamma == 1:
+		d = math.Log(clip(p, lo, 1))
+	}
+	if lo <= p && p <= 1 {
+		d -= pow / p
+	}
+	return d
+}
+
+// clip returns v limited to [lo, hi]; NaN stays NaN.
+func clip(v, lo, hi float64) float64 {
+	if v < lo {
+		return lo
+	}
+	if v > hi {
+		return hi
+	}
+	return v
+}
