@@ -1,0 +1,33 @@
+// The header's const-correct functions over the //export-ed Go functions,
+// whose cgo prototypes cannot say const. Nothing else happens here.
+#include "goloss.h"
+#include "_cgo_export.h"
+
+int goloss_abi_version(void) { return golossGoABIVersion(); }
+
+goloss_status goloss_version(char *buf, size_t len) {
+  return (goloss_status)golossGoVersion(buf, len);
+}
+
+goloss_status goloss_class_weights(double *weights, const double *counts, int64_t classes,
+                                   char *err, size_t err_len) {
+  return (goloss_status)golossGoClassWeights(weights, (double *)counts, classes, err, err_len);
+}
+
+goloss_status goloss_seed_f32(float *loss, float *grad, const float *labels,
+                              const float *predictions, const float *weights, int64_t rows,
+                              int64_t cols, const goloss_seed_params *params, char *err,
+                              size_t err_len) {
+  return (goloss_status)golossGoSeedF32(loss, grad, (float *)labels, (float *)predictions,
+                                        (float *)weights, rows, cols,
+                                        (goloss_seed_params *)params, err, err_len);
+}
+
+goloss_status goloss_seed_f64(double *loss, double *grad, const double *labels,
+                              const double *predictions, const double *weights, int64_t rows,
+                              int64_t cols, const goloss_seed_params *params, char *err,
+                              size_t err_len) {
+  return (goloss_status)golossGoSeedF64(loss, grad, (double *)labels, (double *)predictions,
+                                        (double *)weights, rows, cols,
+                                        (goloss_seed_params *)params, err, err_len);
+}

@@ -1,0 +1,102 @@
+// A C program against the public header only: it checks the worked example
+// of SPEC.md, the status codes and messages, and prints PASS.
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "goloss.h"
+
+static int failures = 0;
+
+#define CHECK(cond, ...)                                 \
+  do {                                                   \
+    if (!(cond)) {                                       \
+      failures++;                                        \
+      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+      fprintf(stderr, __VA_ARGS__);                      \
+      fprintf(stderr, "\n");                             \
+    }                                                    \
+  } while (0)
+
+static int close_to(double want, double got, double rtol) {
+  return fabs(want - got) <= rtol * fabs(want);
+}
+
+int main(void) {
+  char err[256];
+  char version[32];
+
+  CHECK(goloss_abi_version() == GOLOSS_ABI_VERSION, "abi version %d", goloss_abi_version());
+  CHECK(goloss_version(version, sizeof version) == GOLOSS_OK, "version");
+  CHECK(strchr(version, '.') != NULL, "version string %s", version);
+  CHECK(goloss_version(NULL, 4) == GOLOSS_ERR_ARGUMENT, "version NULL");
+
+  const double counts[3] = {1, 2, 3};
+  double w[3];
+  CHECK(goloss_class_weights(w, counts, 3, err, sizeof err) == GOLOSS_OK, "weights: %s", err);
+  CHECK(close_to(6.0 / 11, w[0], 1e-15) && close_to(2.0 / 11, w[2], 1e-15), "weights %g %g", w[0], w[2]);
+
+  const double bad_counts[3] = {1, 0, 3};
+  goloss_status st = goloss_class_weights(w, bad_counts, 3, err, sizeof err);
+  CHECK(st == GOLOSS_ERR_VALUE, "zero count status %d", st);
+  CHECK(strstr(err, "class count 1 is 0") != NULL, "zero count message: %s", err);
+  CHECK(goloss_class_weights(w, counts, 0, err, sizeof err) == GOLOSS_ERR_SHAPE, "0 classes");
+  CHECK(goloss_class_weights(w, NULL, 3, err, sizeof err) == GOLOSS_ERR_ARGUMENT, "NULL counts");
+
+  const double labels[6] = {1, 0, 1, 0, 1, 0};
+  const double preds[6] = {.9, .3, .4, .2, .5, .05};
+  const goloss_seed_params prm = {2.0, 0.1, 1};
+  double loss[2], grad[6];
+  st = goloss_seed_f64(loss, grad, labels, preds, w, 2, 3, &prm, err, sizeof err);
+  CHECK(st == GOLOSS_OK, "seed_f64: %d %s", st, err);
+  CHECK(close_to(0.13935285744407913, loss[0], 1e-13), "loss[0] %.17g", loss[0]);
+  CHECK(close_to(0.1620203821512099, loss[1], 1e-13), "loss[1] %.17g", loss[1]);
+
+  const float labels32[6] = {1, 0, 1, 0, 1, 0};
+  const float preds32[6] = {.9f, .3f, .4f, .2f, .5f, .05f};
+  const float w32[3] = {(float)w[0], (float)w[1], (float)w[2]};
+  float loss32[2];
+  st = goloss_seed_f32(loss32, NULL, labels32, preds32, w32, 2, 3, &prm, err, sizeof err);
+  CHECK(st == GOLOSS_OK, "seed_f32: %d %s", st, err);
+  CHECK(close_to(0.13935285744407913, loss32[0], 1e-5), "loss32[0] %.9g", loss32[0]);
+
+  // An empty batch needs no data pointers.
+  CHECK(goloss_seed_f32(NULL, NULL, NULL, NULL, w32, 0, 3, &prm, err, sizeof err) == GOLOSS_OK,
+        "empty batch: %s", err);
+
+  // Errors: status, message, outputs untouched.
+  loss[0] = 42;
+  const double bad_preds[6] = {.9, .3, .4, .2, 1.5, .05};
+  st = goloss_seed_f64(loss, grad, labels, bad_preds, w, 2, 3, &prm, err, sizeof err);
+  CHECK(st == GOLOSS_ERR_VALUE, "probability 1.5 status %d", st);
+  CHECK(strstr(err, "predictions[1, 1] = 1.5") != NULL, "probability message: %s", err);
+  CHECK(loss[0] == 42, "loss written on error");
+
+  const goloss_seed_params bad_gamma = {-1, 0.1, 1};
+  st = goloss_seed_f64(loss, grad, labels, preds, w, 2, 3, &bad_gamma, err, sizeof err);
+  CHECK(st == GOLOSS_ERR_PARAM && strstr(err, "gamma = -1") != NULL, "gamma: %d %s", st, err);
+  CHECK(goloss_seed_f64(loss, grad, labels, preds, w, 2, 0, &prm, err, sizeof err) == GOLOSS_ERR_SHAPE,
+        "cols 0");
+  CHECK(goloss_seed_f64(loss, grad, labels, preds, w, -1, 3, &prm, err, sizeof err) == GOLOSS_ERR_ARGUMENT,
+        "negative rows");
+  CHECK(goloss_seed_f64(loss, grad, labels, NULL, w, 2, 3, &prm, err, sizeof err) == GOLOSS_ERR_ARGUMENT,
+        "NULL predictions");
+  CHECK(strstr(err, "predictions is NULL") != NULL, "NULL message: %s", err);
+  CHECK(goloss_seed_f64(loss, grad, labels, preds, w, 2, 3, NULL, err, sizeof err) == GOLOSS_ERR_ARGUMENT,
+        "NULL params");
+
+  // A short error buffer gets a truncated, terminated message; none is fine too.
+  char tiny[8];
+  memset(tiny, 'x', sizeof tiny);
+  goloss_seed_f64(loss, grad, labels, preds, w, 2, 3, &bad_gamma, tiny, sizeof tiny);
+  CHECK(tiny[7] == '\0' && strlen(tiny) == 7, "tiny buffer: %.8s", tiny);
+  CHECK(goloss_seed_f64(loss, grad, labels, preds, w, 2, 3, &bad_gamma, NULL, 0) == GOLOSS_ERR_PARAM,
+        "no buffer");
+
+  if (failures == 0) {
+    printf("PASS\n");
+    return 0;
+  }
+  printf("FAIL: %d checks\n", failures);
+  return 1;
+}
