@@ -129,6 +129,20 @@ func golossGoClassWeights(weights, counts *C.double, classes C.int64_t, err *C.c
 	})
 }
 
+//export golossGoSeedCheck
+func golossGoSeedCheck(params *C.goloss_seed_params, err *C.char, errLen C.size_t) C.int {
+	return call(err, errLen, func() error {
+		if params == nil {
+			return fmt.Errorf("%w: params is NULL", errArgument)
+		}
+		return seedParams(params).Check()
+	})
+}
+
+func seedParams(p *C.goloss_seed_params) goloss.Seed {
+	return goloss.Seed{Gamma: float64(p.gamma), E: float64(p.e), NoValidate: p.validate == 0}
+}
+
 // seed adapts one C call of the seed variant to goloss.SeedLossGrad.
 func seed[T goloss.Float](loss, grad, labels, preds, weights *T, rows, cols C.int64_t, params *C.goloss_seed_params) error {
 	if params == nil {
@@ -154,8 +168,7 @@ func seed[T goloss.Float](loss, grad, labels, preds, weights *T, rows, cols C.in
 			return err
 		}
 	}
-	prm := goloss.Seed{Gamma: float64(params.gamma), E: float64(params.e), NoValidate: params.validate == 0}
-	return goloss.SeedLossGrad(views[0], views[1], views[2], views[3], views[4], int(cols), prm)
+	return goloss.SeedLossGrad(views[0], views[1], views[2], views[3], views[4], int(cols), seedParams(params))
 }
 
 //export golossGoSeedF32

@@ -14,6 +14,10 @@ goloss_status goloss_class_weights(double *weights, const double *counts, int64_
   return (goloss_status)golossGoClassWeights(weights, (double *)counts, classes, err, err_len);
 }
 
+goloss_status goloss_seed_check(const goloss_seed_params *params, char *err, size_t err_len) {
+  return (goloss_status)golossGoSeedCheck((goloss_seed_params *)params, err, err_len);
+}
+
 goloss_status goloss_seed_f32(float *loss, float *grad, const float *labels,
                               const float *predictions, const float *weights, int64_t rows,
                               int64_t cols, const goloss_seed_params *params, char *err,

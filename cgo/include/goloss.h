@@ -63,6 +63,11 @@ int goloss_abi_version(void);
  * is NULL or len is 0. */
 goloss_status goloss_version(char *buf, size_t len);
 
+/* Checks the parameters of the seed variant without computing anything.
+ * Returns GOLOSS_OK; GOLOSS_ERR_ARGUMENT for a NULL params; GOLOSS_ERR_PARAM
+ * for gamma or e out of range, with a message naming it. */
+goloss_status goloss_seed_check(const goloss_seed_params *params, char *err, size_t err_len);
+
 /* Writes into weights[0..classes) the normalised inverse-frequency class
  * weights of the per-class sample counts:
  *   weights[c] = (1 / counts[c]) / sum_k (1 / counts[k])

@@ -75,6 +75,10 @@ int main(void) {
   const goloss_seed_params bad_gamma = {-1, 0.1, 1};
   st = goloss_seed_f64(loss, grad, labels, preds, w, 2, 3, &bad_gamma, err, sizeof err);
   CHECK(st == GOLOSS_ERR_PARAM && strstr(err, "gamma = -1") != NULL, "gamma: %d %s", st, err);
+  CHECK(goloss_seed_check(&prm, err, sizeof err) == GOLOSS_OK, "check: %s", err);
+  CHECK(goloss_seed_check(&bad_gamma, err, sizeof err) == GOLOSS_ERR_PARAM, "check gamma");
+  CHECK(strstr(err, "gamma = -1") != NULL, "check message: %s", err);
+  CHECK(goloss_seed_check(NULL, err, sizeof err) == GOLOSS_ERR_ARGUMENT, "check NULL");
   CHECK(goloss_seed_f64(loss, grad, labels, preds, w, 2, 0, &prm, err, sizeof err) == GOLOSS_ERR_SHAPE,
         "cols 0");
   CHECK(goloss_seed_f64(loss, grad, labels, preds, w, -1, 3, &prm, err, sizeof err) == GOLOSS_ERR_ARGUMENT,

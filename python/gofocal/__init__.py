@@ -1,0 +1,15 @@
+"""gofocal: a fused multi-label focal loss for TensorFlow and Keras.
+
+The loss and its gradient are computed in one pass by a Go core
+(``libgoloss.so``) inside a TensorFlow custom op. See SPEC.md for the math.
+
+    import gofocal
+    model.compile(optimizer="sgd", loss=[gofocal.focal_loss(classes_num)])
+"""
+
+from gofocal._ops import seed_focal_loss
+from gofocal.losses import FocalLoss, class_weights, focal_loss
+
+__version__ = "0.1.0"
+
+__all__ = ["FocalLoss", "class_weights", "focal_loss", "seed_focal_loss", "__version__"]

@@ -1,0 +1,101 @@
+"""Keras-facing losses: the seed's drop-in function and a serializable Loss.
+
+Both work with Keras 3 (``tf.keras`` in TensorFlow 2.18) and Keras 2
+(``tf_keras`` with ``TF_USE_LEGACY_KERAS=1``), through ``tf.keras``.
+"""
+
+import warnings
+
+import tensorflow as tf
+
+from gofocal import _native
+from gofocal._ops import seed_focal_loss
+
+
+def class_weights(classes_num):
+    """Normalised inverse-frequency class weights from per-class sample counts.
+
+    ``w[c] = (1 / n[c]) / sum_k (1 / n[k])``; the weights sum to 1. Every
+    count must be finite and > 0, or a ValueError names the class index.
+    """
+    return _native.class_weights(_as_list("classes_num", classes_num))
+
+
+def _as_list(name, values):
+    try:
+        return [float(v) for v in values]
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"gofocal: {name} must be a list of numbers, got {values!r}") from err
+
+
+def focal_loss(classes_num, gamma=2., alpha=.25, e=0.1):
+    """The seed's ``focal_loss``: a drop-in for ``loss=[focal_loss(classes_num)]``.
+
+    Returns ``focal_loss_fixed(target_tensor, prediction_tensor)``, which gives
+    the per-sample loss ``[batch]``; Keras averages it over the batch, which is
+    exactly the seed's batch loss.
+
+    Args:
+      classes_num: the number of training samples of each class.
+      gamma: focusing parameter, >= 0.
+      alpha: accepted for compatibility and unused, as in the seed.
+      e: weight of the label-smoothing term, in [0, 1].
+    """
+    weights = class_weights(classes_num)
+    _native.check_seed(gamma, e)
+    if alpha != .25:
+        warnings.warn("gofocal.focal_loss: alpha is unused by the seed variant, as in the seed",
+                      stacklevel=2)
+
+    def focal_loss_fixed(target_tensor, prediction_tensor):
+        return seed_focal_loss(target_tensor, prediction_tensor, weights, gamma=gamma, e=e)
+
+    return focal_loss_fixed
+
+
+@tf.keras.utils.register_keras_serializable(package="gofocal")
+class FocalLoss(tf.keras.losses.Loss):
+    """The seed variant's multi-label focal loss as a Keras ``Loss``.
+
+    Give either ``classes_num`` (per-class sample counts, turned into
+    normalised inverse-frequency weights) or ``class_weights``.
+
+    Args:
+      classes_num: per-class sample counts.
+      class_weights: per-class weights, used as they are.
+      gamma: focusing parameter, >= 0.
+      e: weight of the label-smoothing term, in [0, 1].
+      validate: reject predictions outside [0, 1].
+      reduction: a Keras reduction ("sum_over_batch_size", "sum", "none", ...).
+      name: the loss's name.
+    """
+
+    def __init__(self, classes_num=None, class_weights=None, gamma=2.0, e=0.1, validate=True,
+                 reduction="sum_over_batch_size", name="focal_loss", **kwargs):
+        super().__init__(reduction=reduction, name=name, **kwargs)
+        if (classes_num is None) == (class_weights is None):
+            raise ValueError("gofocal.FocalLoss: give exactly one of classes_num and class_weights")
+        if classes_num is not None:
+            self.classes_num = _as_list("classes_num", classes_num)
+            self._weights = _native.class_weights(self.classes_num)
+            self.class_weights = None
+        else:
+            self.classes_num = None
+            self.class_weights = _as_list("class_weights", class_weights)
+            if not self.class_weights:
+                raise ValueError("gofocal.FocalLoss: class_weights is empty")
+            self._weights = self.class_weights
+        _native.check_seed(gamma, e)
+        self.gamma = float(gamma)
+        self.e = float(e)
+        self.validate = bool(validate)
+
+    def call(self, y_true, y_pred):
+        return seed_focal_loss(y_true, y_pred, self._weights, gamma=self.gamma, e=self.e,
+                               validate=self.validate)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(classes_num=self.classes_num, class_weights=self.class_weights,
+                      gamma=self.gamma, e=self.e, validate=self.validate)
+        return config
