@@ -76,9 +76,23 @@ $(PKG_STAMP): $(VENV_STAMP) python/pyproject.toml
 
 test: test-go test-python
 
-test-go: shared-lib
+# graft links -ltensorflow: the wheel's libtensorflow_cc.so.2 carries the C
+# API, so a libtensorflow.so symlink to it in a build folder does.
+TFLIB_LINK := $(BUILD)/tflib/libtensorflow.so
+$(TFLIB_LINK): $(TF_FLAGS)
+	source $(TF_FLAGS) && mkdir -p $(@D) && ln -sf "$$TF_LIB/libtensorflow_cc.so.2" $@
+
+# Go with graft: TensorFlow's headers and the symlink, an rpath to the wheel.
+GO_TF = source $(TF_FLAGS) && CGO_CFLAGS="-I$$TF_INCLUDE" \
+	CGO_LDFLAGS="-L$(CURDIR)/$(BUILD)/tflib -Wl,-rpath,$$TF_LIB" $(GO)
+
+# The pure-Go tests first (they need no TensorFlow), then every Go test with
+# the `tensorflow` build tag: the graft parity tests and the op in Go.
+test-go: shared-lib $(TFLIB_LINK)
 	$(GO) vet ./...
 	$(GO) test ./...
+	$(GO_TF) vet -tags tensorflow ./...
+	$(GO_TF) test -tags tensorflow ./...
 
 test-python: shared-lib
 	$(PY) -m pytest -q python/tests
