@@ -1,0 +1,196 @@
+package goloss
+
+import (
+	"fmt"
+	"math"
+)
+
+// Binary holds the parameters of the `binary` variant: the focal loss of the
+// paper, element by element as keras.losses.BinaryFocalCrossentropy computes
+// it, with one alpha per class added. The zero value is binary cross-entropy
+// on probabilities (gamma 0, no smoothing, no class balancing).
+type Binary struct {
+	// Gamma is the focusing parameter, >= 0; 0 gives binary cross-entropy.
+	Gamma float64
+	// Alpha balances positives against negatives: nil for no class
+	// balancing, one value for every class, or one value per class; each in
+	// [0, 1].
+	Alpha []float64
+	// FromLogits says the predictions are logits z, p = sigmoid(z).
+	FromLogits bool
+	// LabelSmoothing squeezes labels towards 0.5, in [0, 1].
+	LabelSmoothing float64
+	// NoValidate skips the check that every finite probability lies in
+	// [0, 1] (logits are never checked).
+	NoValidate bool
+}
+
+// Check reports whether the parameters are in their domains for cols
+// classes.
+func (s Binary) Check(cols int) error {
+	if err := checkGamma(s.Gamma); err != nil {
+		return err
+	}
+	if err := checkUnit("label_smoothing", s.LabelSmoothing); err != nil {
+		return err
+	}
+	if len(s.Alpha) > 1 && len(s.Alpha) != cols {
+		return fmt.Errorf("%w: alpha holds %d values for %d classes, want 1 or %d", ErrShape, len(s.Alpha), cols, cols)
+	}
+	for c, a := range s.Alpha {
+		if !(a >= 0 && a <= 1) {
+			return fmt.Errorf("%w: alpha[%d] = %v, want 0 <= alpha <= 1", ErrParam, c, a)
+		}
+	}
+	return nil
+}
+
+// BinaryLossGrad computes the per-sample loss of the `binary` variant into
+// loss (one value per row) and, unless grad is empty, its gradient
+// dloss[b]/dpred[b,c] into grad (with respect to the logits when
+// FromLogits). With t the smoothed label, C = cols, eps = 1e-7:
+//
+//	t   = y * (1 - ls) + 0.5 * ls
+//	bce = -(t * log(clip(p, eps, 1-eps)) + (1-t) * log(1 - clip(p, eps, 1-eps)))
+//	u   = 1 - pt = t * (1 - p) + (1 - t) * p
+//	a   = t * alpha[c] + (1 - t) * (1 - alpha[c])        (1 without balancing)
+//	loss = (1/C) * sum_c a * u^gamma * bce
+//
+//	grad = (a/C) * (gamma * u^(gamma-1) * (1-2t) * bce + u^gamma * dbce/dp)
+//	dbce/dp = [eps <= p <= 1-eps] * ((1-t)/(1-clip p) - t/clip p)
+//
+// From logits z the loss uses the stable form without a clip:
+//
+//	bce = max(z, 0) - z*t + log1p(exp(-|z|)),  u = t*sigmoid(-z) + (1-t)*sigmoid(z)
+//	grad = (a/C) * (gamma * u^(gamma-1) * (1-2t) * sigmoid(z)*sigmoid(-z) * bce + u^gamma * (sigmoid(z) - t))
+//
+// so the loss stays exact and finite for logits of ±1000 (where Keras's
+// clip caps it near 16 with a zero gradient). Where u = 0 the first
+// gradient term takes its limit: 0, or (1-2t)*bce*du for gamma = 1. gamma = 0
+// gives binary cross-entropy exactly.
+//
+// Sizes: len(loss) rows; labels and predictions rows*cols; grad empty or
+// rows*cols. On error nothing is written.
+func BinaryLossGrad[T Float](loss, grad, labels, preds []T, cols int, prm Binary) error {
+	if err := checkSizes(cols, len(loss), len(grad), len(labels), len(preds)); err != nil {
+		return err
+	}
+	if err := prm.Check(cols); err != nil {
+		return err
+	}
+	if !prm.NoValidate && !prm.FromLogits {
+		if err := checkProbabilities(preds, cols); err != nil {
+			return err
+		}
+	}
+	k := binaryConstants{
+		gamma: prm.Gamma,
+		keep:  1 - prm.LabelSmoothing,
+		half:  0.5 * prm.LabelSmoothing,
+		eps:   float64(T(1e-7)),
+		epsHi: float64(T(1 - 1e-7)),
+		alpha: prm.Alpha,
+		scale: 1 / float64(cols),
+	}
+	for b := range loss {
+		row := b * cols
+		var g []T
+		if len(grad) != 0 {
+			g = grad[row : row+cols]
+		}
+		if prm.FromLogits {
+			loss[b] = T(binaryLogitsRow(g, labels[row:row+cols], preds[row:row+cols], &k))
+		} else {
+			loss[b] = T(binaryProbRow(g, labels[row:row+cols], preds[row:row+cols], &k))
+		}
+	}
+	return nil
+}
+
+type binaryConstants struct {
+	gamma      float64
+	keep, half float64 // t = y*keep + half
+	eps, epsHi float64 // clip bounds of p, rounded to T
+	alpha      []float64
+	scale      float64 // 1 / C
+}
+
+// balance returns the class-balancing weight a of class c for target t.
+func (k *binaryConstants) balance(c int, t float64) float64 {
+	switch len(k.alpha) {
+	case 0:
+		return 1
+	case 1:
+		return t*k.alpha[0] + (1-t)*(1-k.alpha[0])
+	default:
+		return t*k.alpha[c] + (1-t)*(1-k.alpha[c])
+	}
+}
+
+// focal returns u^gamma and d(u^gamma)/du, the latter at its limit where u = 0.
+func (k *binaryConstants) focal(u float64) (pow, deriv float64) {
+	pow = math.Pow(u, k.gamma)
+	switch {
+	case k.gamma == 0:
+	case u != 0:
+		deriv = k.gamma * pow / u
+	case k.gamma == 1:
+		deriv = 1
+	}
+	return pow, deriv
+}
+
+// binaryProbRow is the reference loop of the binary variant on probabilities.
+func binaryProbRow[T Float](g, y, p []T, k *binaryConstants) float64 {
+	var sum float64
+	for c := range p {
+		t := float64(y[c])*k.keep + k.half
+		pc := float64(p[c])
+		q := clip(pc, k.eps, k.epsHi)
+		bce := -(t*math.Log(q) + (1-t)*math.Log(1-q))
+		u := t*(1-pc) + (1-t)*pc
+		pow, dpow := k.focal(u)
+		a := k.balance(c, t)
+		sum += a * pow * bce
+		if g != nil {
+			var dbce float64
+			if k.eps <= pc && pc <= k.epsHi {
+				dbce = (1-t)/(1-q) - t/q
+			}
+			g[c] = T(k.scale * a * (dpow*(1-2*t)*bce + pow*dbce))
+		}
+	}
+	return k.scale * sum
+}
+
+// binaryLogitsRow is the reference loop of the binary variant on logits, in
+// the numerically stable form.
+func binaryLogitsRow[T Float](g, y, z []T, k *binaryConstants) float64 {
+	var sum float64
+	for c := range z {
+		t := float64(y[c])*k.keep + k.half
+		zc := float64(z[c])
+		sig, sigNeg := sigmoids(zc)
+		bce := math.Max(zc, 0) - zc*t + math.Log1p(math.Exp(-math.Abs(zc)))
+		u := t*sigNeg + (1-t)*sig
+		pow, dpow := k.focal(u)
+		a := k.balance(c, t)
+		sum += a * pow * bce
+		if g != nil {
+			du := (1 - 2*t) * sig * sigNeg
+			g[c] = T(k.scale * a * (dpow*du*bce + pow*(sig-t)))
+		}
+	}
+	return k.scale * sum
+}
+
+// sigmoids returns sigmoid(z) and sigmoid(-z), each computed without
+// cancellation or overflow.
+func sigmoids(z float64) (pos, neg float64) {
+	e := math.Exp(-math.Abs(z)) // in (0, 1]
+	big, small := 1/(1+e), e/(1+e)
+	if z >= 0 {
+		return big, small
+	}
+	return small, big
+}
