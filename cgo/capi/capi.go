@@ -186,3 +186,61 @@ func golossGoSeedF64(loss, grad, labels, preds, weights *C.double, rows, cols C.
 		return seed(f(loss), f(grad), f(labels), f(preds), f(weights), rows, cols, params)
 	})
 }
+
+// binary adapts one C call of the binary variant to goloss.BinaryLossGrad.
+func binary[T goloss.Float](loss, grad, labels, preds *T, rows, cols C.int64_t, params *C.goloss_binary_params) error {
+	if params == nil {
+		return fmt.Errorf("%w: params is NULL", errArgument)
+	}
+	if cols < 1 {
+		return fmt.Errorf("%w: cols = %d, want at least 1 class", goloss.ErrShape, cols)
+	}
+	n, err := size(rows, cols)
+	if err != nil {
+		return err
+	}
+	if params.alpha_len < 0 {
+		return fmt.Errorf("%w: alpha_len = %d, want a size >= 0", errArgument, params.alpha_len)
+	}
+	alpha, err := view("alpha", (*float64)(unsafe.Pointer(params.alpha)), int(params.alpha_len))
+	if err != nil {
+		return err
+	}
+	var views [4][]T
+	for i, v := range []struct {
+		name string
+		p    *T
+		n    int
+	}{{"loss", loss, int(rows)}, {"grad", grad, n}, {"labels", labels, n}, {"predictions", preds, n}} {
+		if v.name == "grad" && v.p == nil {
+			continue // the gradient is optional
+		}
+		if views[i], err = view(v.name, v.p, v.n); err != nil {
+			return err
+		}
+	}
+	prm := goloss.Binary{
+		Gamma:          float64(params.gamma),
+		Alpha:          alpha,
+		FromLogits:     params.from_logits != 0,
+		LabelSmoothing: float64(params.label_smoothing),
+		NoValidate:     params.validate == 0,
+	}
+	return goloss.BinaryLossGrad(views[0], views[1], views[2], views[3], int(cols), prm)
+}
+
+//export golossGoBinaryF32
+func golossGoBinaryF32(loss, grad, labels, preds *C.float, rows, cols C.int64_t, params *C.goloss_binary_params, err *C.char, errLen C.size_t) C.int {
+	return call(err, errLen, func() error {
+		f := func(p *C.float) *float32 { return (*float32)(unsafe.Pointer(p)) }
+		return binary(f(loss), f(grad), f(labels), f(preds), rows, cols, params)
+	})
+}
+
+//export golossGoBinaryF64
+func golossGoBinaryF64(loss, grad, labels, preds *C.double, rows, cols C.int64_t, params *C.goloss_binary_params, err *C.char, errLen C.size_t) C.int {
+	return call(err, errLen, func() error {
+		f := func(p *C.double) *float64 { return (*float64)(unsafe.Pointer(p)) }
+		return binary(f(loss), f(grad), f(labels), f(preds), rows, cols, params)
+	})
+}

@@ -35,3 +35,18 @@ goloss_status goloss_seed_f64(double *loss, double *grad, const double *labels,
                                         (double *)weights, rows, cols,
                                         (goloss_seed_params *)params, err, err_len);
 }
+
+goloss_status goloss_binary_f32(float *loss, float *grad, const float *labels,
+                                const float *predictions, int64_t rows, int64_t cols,
+                                const goloss_binary_params *params, char *err, size_t err_len) {
+  return (goloss_status)golossGoBinaryF32(loss, grad, (float *)labels, (float *)predictions, rows,
+                                          cols, (goloss_binary_params *)params, err, err_len);
+}
+
+goloss_status goloss_binary_f64(double *loss, double *grad, const double *labels,
+                                const double *predictions, int64_t rows, int64_t cols,
+                                const goloss_binary_params *params, char *err, size_t err_len) {
+  return (goloss_status)golossGoBinaryF64(loss, grad, (double *)labels, (double *)predictions,
+                                          rows, cols, (goloss_binary_params *)params, err,
+                                          err_len);
+}

@@ -54,6 +54,17 @@ typedef struct goloss_seed_params {
                     negative or infinite class weights */
 } goloss_seed_params;
 
+/* Parameters of the binary variant (the paper's focal loss, as Keras's
+ * BinaryFocalCrossentropy computes it). */
+typedef struct goloss_binary_params {
+  double gamma;            /* focusing parameter, >= 0; 0 gives cross-entropy */
+  const double *alpha;     /* class balancing: NULL (none), or alpha_len values */
+  int64_t alpha_len;       /* 0 (none), 1 (one alpha for all classes) or cols */
+  double label_smoothing;  /* in [0, 1] */
+  int from_logits;         /* nonzero: predictions are logits */
+  int validate;            /* nonzero: reject finite probabilities outside [0, 1] */
+} goloss_binary_params;
+
 /* The ABI version of the loaded library (GOLOSS_ABI_VERSION when it matches
  * this header). Never fails. */
 int goloss_abi_version(void);
@@ -93,6 +104,23 @@ goloss_status goloss_seed_f64(double *loss, double *grad, const double *labels,
                               const double *predictions, const double *weights,
                               int64_t rows, int64_t cols, const goloss_seed_params *params,
                               char *err, size_t err_len);
+
+/* The binary variant: writes the per-sample loss into loss[0..rows) and,
+ * when grad is not NULL, dloss[b]/dpredictions[b,c] (with respect to the
+ * logits when from_logits) into grad[0..rows*cols).
+ * Returns GOLOSS_OK; GOLOSS_ERR_ARGUMENT for a NULL params, a NULL data
+ * pointer with rows > 0 (or alpha with alpha_len > 0), or a negative size;
+ * GOLOSS_ERR_SHAPE for cols < 1 or an alpha_len other than 0, 1 or cols;
+ * GOLOSS_ERR_PARAM for gamma, label_smoothing or an alpha out of range;
+ * GOLOSS_ERR_VALUE (with validate, on probabilities) for a prediction outside
+ * [0, 1], naming its index; GOLOSS_ERR_INTERNAL for a fault inside the
+ * library. */
+goloss_status goloss_binary_f32(float *loss, float *grad, const float *labels,
+                                const float *predictions, int64_t rows, int64_t cols,
+                                const goloss_binary_params *params, char *err, size_t err_len);
+goloss_status goloss_binary_f64(double *loss, double *grad, const double *labels,
+                                const double *predictions, int64_t rows, int64_t cols,
+                                const goloss_binary_params *params, char *err, size_t err_len);
 
 #ifdef __cplusplus
 }

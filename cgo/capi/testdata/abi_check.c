@@ -97,6 +97,32 @@ int main(void) {
   CHECK(goloss_seed_f64(loss, grad, labels, preds, w, 2, 3, &bad_gamma, NULL, 0) == GOLOSS_ERR_PARAM,
         "no buffer");
 
+  // The binary variant: logits of +-1000 stay exact; per-class alpha.
+  const double blabels[4] = {0, 1, 1, 0};
+  const double logits[4] = {1000, -1000, 1000, -1000};
+  goloss_binary_params bprm = {2.0, NULL, 0, 0.0, 1, 1};
+  double bloss[1], bgrad[4];
+  st = goloss_binary_f64(bloss, bgrad, blabels, logits, 1, 4, &bprm, err, sizeof err);
+  CHECK(st == GOLOSS_OK, "binary: %d %s", st, err);
+  CHECK(bloss[0] == 500 && bgrad[0] == 0.25 && bgrad[1] == -0.25, "binary logits %g %g", bloss[0], bgrad[0]);
+  const double alpha[3] = {0.1, 0.2, 0.3};
+  bprm.alpha = alpha;
+  bprm.alpha_len = 3;
+  st = goloss_binary_f64(bloss, bgrad, blabels, logits, 1, 4, &bprm, err, sizeof err);
+  CHECK(st == GOLOSS_ERR_SHAPE && strstr(err, "alpha holds 3 values for 4 classes") != NULL,
+        "alpha length: %d %s", st, err);
+  bprm.alpha_len = 1;
+  bprm.from_logits = 0;
+  st = goloss_binary_f64(bloss, bgrad, blabels, logits, 1, 4, &bprm, err, sizeof err);
+  CHECK(st == GOLOSS_ERR_VALUE && strstr(err, "predictions[0, 0] = 1000") != NULL,
+        "probabilities: %d %s", st, err);
+  const float blabels32[2] = {1, 0};
+  const float probs32[2] = {0.75f, 0.25f};
+  float bloss32[1];
+  st = goloss_binary_f32(bloss32, NULL, blabels32, probs32, 1, 2, &bprm, err, sizeof err);
+  CHECK(st == GOLOSS_OK && close_to((0.1 + 0.9) * 0.0625 * -log(0.75) / 2, bloss32[0], 1e-6),
+        "binary f32: %d %.9g", st, bloss32[0]);
+
   if (failures == 0) {
     printf("PASS\n");
     return 0;
