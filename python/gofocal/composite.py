@@ -9,10 +9,19 @@ import tensorflow as tf
 
 
 def _categorical_crossentropy_uniform(predictions):
-    """The seed's K.categorical_crossentropy(ones/C, predictions): Keras
-    normalises the predictions, clips them to [1e-7, 1 - 1e-7] and takes logs."""
-    nb_classes = tf.cast(tf.shape(predictions)[-1], predictions.dtype)
-    return tf.keras.losses.categorical_crossentropy(tf.ones_like(predictions) / nb_classes, predictions)
+    """The seed's K.categorical_crossentropy(ones/C, predictions), as SPEC.md
+    defines it: normalise the predictions, clip to [1e-7, 1 - 1e-7], log.
+
+    Spelled with plain TensorFlow ops on purpose: Keras's own function, given
+    the output of a sigmoid layer, finds the logits Keras tagged on it and
+    uses softmax(logits) instead of p / sum(p), which is another loss.
+    """
+    classes = tf.cast(tf.shape(predictions)[-1], predictions.dtype)
+    output = predictions / tf.reduce_sum(predictions, axis=-1, keepdims=True)
+    epsilon = tf.constant(1e-7, predictions.dtype)
+    output = tf.clip_by_value(output, epsilon, 1.0 - epsilon)
+    target = tf.ones_like(predictions) / classes
+    return -tf.reduce_sum(target * tf.math.log(output), axis=-1)
 
 
 def _balanced_focal_terms(target_tensor, prediction_tensor, class_weights, gamma):

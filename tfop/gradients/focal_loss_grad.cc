@@ -16,12 +16,12 @@ using ::tensorflow::Output;
 using ::tensorflow::Scope;
 namespace ops = ::tensorflow::ops;
 
-// d/dpredictions = dloss[..., None] * grad, where grad is the op's second
-// output. Labels, weights, gamma and e get none. The `grad` output is treated
+// Both ops: d/dpredictions = dloss[..., None] * grad, where grad is the op's
+// second output. Labels and the parameter inputs get none. The `grad` output is treated
 // as a constant: second derivatives are not provided.
-tensorflow::Status SeedFocalLossGrad(const Scope& scope, const Operation& op,
-                                     const std::vector<Output>& grad_inputs,
-                                     std::vector<Output>* grad_outputs) {
+tensorflow::Status FocalLossGrad(const Scope& scope, const Operation& op,
+                                 const std::vector<Output>& grad_inputs,
+                                 std::vector<Output>* grad_outputs) {
   auto dloss = ops::ExpandDims(scope, grad_inputs[0], -1);
   auto dpredictions = ops::Multiply(scope, dloss, op.output(1));
   grad_outputs->push_back(tensorflow::NoGradient());
@@ -32,7 +32,8 @@ tensorflow::Status SeedFocalLossGrad(const Scope& scope, const Operation& op,
   return scope.status();
 }
 
-REGISTER_GRADIENT_OP("GoFocal>SeedFocalLoss", SeedFocalLossGrad);
+REGISTER_GRADIENT_OP("GoFocal>SeedFocalLoss", FocalLossGrad);
+REGISTER_GRADIENT_OP("GoFocal>BinaryFocalLoss", FocalLossGrad);
 
 }  // namespace
 }  // namespace gofocal

@@ -1,6 +1,7 @@
 // CPU kernels of the focal-loss ops: check shapes, allocate the outputs and
 // hand raw pointers to the goloss C ABI, where all the math lives.
 #include <cstdint>
+#include <type_traits>
 
 #include "goloss_loader.h"
 #include "tensorflow/core/framework/op_kernel.h"
@@ -20,16 +21,18 @@ namespace errors = ::tensorflow::errors;
 
 namespace {
 
-// The goloss entry point for each element type.
+// The goloss entry points for each element type.
 template <typename T>
-struct SeedFn;
+struct Goloss;
 template <>
-struct SeedFn<float> {
-  static decltype(&goloss_seed_f32) Get(const GolossApi& api) { return api.seed_f32; }
+struct Goloss<float> {
+  static decltype(&goloss_seed_f32) Seed(const GolossApi& api) { return api.seed_f32; }
+  static decltype(&goloss_binary_f32) Binary(const GolossApi& api) { return api.binary_f32; }
 };
 template <>
-struct SeedFn<double> {
-  static decltype(&goloss_seed_f64) Get(const GolossApi& api) { return api.seed_f64; }
+struct Goloss<double> {
+  static decltype(&goloss_seed_f64) Seed(const GolossApi& api) { return api.seed_f64; }
+  static decltype(&goloss_binary_f64) Binary(const GolossApi& api) { return api.binary_f64; }
 };
 
 // A goloss failure as a TensorFlow status: bad input is InvalidArgument, a
@@ -39,31 +42,7 @@ tensorflow::Status FromGoloss(goloss_status status, const char* message) {
   return errors::InvalidArgument(message);
 }
 
-// Checks labels [B, C] or [C], predictions of the same shape and class
-// weights [C], and sets rows and cols.
-tensorflow::Status CheckShapes(const Tensor& labels, const Tensor& predictions, const Tensor& weights,
-                               int64_t* rows, int64_t* cols) {
-  const TensorShape& shape = predictions.shape();
-  if (shape.dims() < 1 || shape.dims() > 2) {
-    return errors::InvalidArgument("predictions must have shape [classes] or [batch, classes], got ",
-                                   shape.DebugString());
-  }
-  if (labels.shape() != shape) {
-    return errors::InvalidArgument("labels and predictions must have the same shape, got labels ",
-                                   labels.shape().DebugString(), " and predictions ", shape.DebugString());
-  }
-  *cols = shape.dim_size(shape.dims() - 1);
-  *rows = shape.dims() == 2 ? shape.dim_size(0) : 1;
-  if (*cols < 1) {
-    return errors::InvalidArgument("predictions must have at least one class, got shape ", shape.DebugString());
-  }
-  if (!TensorShapeUtils::IsVector(weights.shape()) || weights.dim_size(0) != *cols) {
-    return errors::InvalidArgument("class_weights must have shape [", *cols, "] for predictions of shape ",
-                                   shape.DebugString(), ", got ", weights.shape().DebugString());
-  }
-  return absl::OkStatus();
-}
-
+// A double scalar input.
 tensorflow::Status ScalarInput(OpKernelContext* ctx, int index, const char* name, double* value) {
   const Tensor& t = ctx->input(index);
   if (!TensorShapeUtils::IsScalar(t.shape())) {
@@ -73,53 +52,123 @@ tensorflow::Status ScalarInput(OpKernelContext* ctx, int index, const char* name
   return absl::OkStatus();
 }
 
-template <typename T>
-class SeedFocalLossOp : public OpKernel {
+// The seed variant's own inputs: class_weights [C], gamma, e.
+struct SeedVariant {
+  struct Args {
+    const Tensor* weights = nullptr;
+    goloss_seed_params params{};
+  };
+
+  static tensorflow::Status Read(OpKernelContext* ctx, bool validate, int64_t cols, Args* args) {
+    args->weights = &ctx->input(2);
+    if (!TensorShapeUtils::IsVector(args->weights->shape()) || args->weights->dim_size(0) != cols) {
+      return errors::InvalidArgument("class_weights must have shape [", cols, "] for predictions of shape ",
+                                     ctx->input(1).shape().DebugString(), ", got ",
+                                     args->weights->shape().DebugString());
+    }
+    args->params.validate = validate ? 1 : 0;
+    TF_RETURN_IF_ERROR(ScalarInput(ctx, 3, "gamma", &args->params.gamma));
+    return ScalarInput(ctx, 4, "e", &args->params.e);
+  }
+
+  template <typename T>
+  static goloss_status Call(const GolossApi& api, const Args& args, T* loss, T* grad, const T* labels,
+                            const T* predictions, int64_t rows, int64_t cols, char* message, size_t len) {
+    return Goloss<T>::Seed(api)(loss, grad, labels, predictions, args.weights->flat<T>().data(), rows, cols,
+                                &args.params, message, len);
+  }
+};
+
+// The binary variant's own inputs: alpha [0], [1] or [C], gamma,
+// label_smoothing; attribute from_logits.
+struct BinaryVariant {
+  struct Args {
+    goloss_binary_params params{};
+  };
+
+  static tensorflow::Status Read(OpKernelContext* ctx, bool validate, int64_t cols, Args* args) {
+    const Tensor& alpha = ctx->input(2);
+    const int64_t n = TensorShapeUtils::IsVector(alpha.shape()) ? alpha.dim_size(0) : -1;
+    if (n < 0 || (n > 1 && n != cols)) {
+      return errors::InvalidArgument("alpha must have shape [0], [1] or [", cols, "] for predictions of shape ",
+                                     ctx->input(1).shape().DebugString(), ", got ", alpha.shape().DebugString());
+    }
+    args->params.alpha = n > 0 ? alpha.flat<double>().data() : nullptr;
+    args->params.alpha_len = n;
+    args->params.validate = validate ? 1 : 0;
+    TF_RETURN_IF_ERROR(ScalarInput(ctx, 3, "gamma", &args->params.gamma));
+    return ScalarInput(ctx, 4, "label_smoothing", &args->params.label_smoothing);
+  }
+
+  template <typename T>
+  static goloss_status Call(const GolossApi& api, const Args& args, T* loss, T* grad, const T* labels,
+                            const T* predictions, int64_t rows, int64_t cols, char* message, size_t len) {
+    return Goloss<T>::Binary(api)(loss, grad, labels, predictions, rows, cols, &args.params, message, len);
+  }
+};
+
+// What both variants share: labels and predictions [B, C] or [C] of one
+// shape in, the loss [B] and the gradient [B, C] out.
+template <typename T, typename Variant>
+class FocalLossOp : public OpKernel {
  public:
-  explicit SeedFocalLossOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
+  explicit FocalLossOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
     OP_REQUIRES_OK(ctx, ctx->GetAttr("validate", &validate_));
+    if constexpr (std::is_same_v<Variant, BinaryVariant>) {
+      OP_REQUIRES_OK(ctx, ctx->GetAttr("from_logits", &from_logits_));
+    }
   }
 
   void Compute(OpKernelContext* ctx) override {
     const Tensor& labels = ctx->input(0);
     const Tensor& predictions = ctx->input(1);
-    const Tensor& weights = ctx->input(2);
-    int64_t rows = 0, cols = 0;
-    OP_REQUIRES_OK(ctx, CheckShapes(labels, predictions, weights, &rows, &cols));
-    goloss_seed_params params{};
-    OP_REQUIRES_OK(ctx, ScalarInput(ctx, 3, "gamma", &params.gamma));
-    OP_REQUIRES_OK(ctx, ScalarInput(ctx, 4, "e", &params.e));
-    params.validate = validate_ ? 1 : 0;
+    const TensorShape& shape = predictions.shape();
+    OP_REQUIRES(ctx, shape.dims() == 1 || shape.dims() == 2,
+                errors::InvalidArgument("predictions must have shape [classes] or [batch, classes], got ",
+                                        shape.DebugString()));
+    OP_REQUIRES(ctx, labels.shape() == shape,
+                errors::InvalidArgument("labels and predictions must have the same shape, got labels ",
+                                        labels.shape().DebugString(), " and predictions ", shape.DebugString()));
+    const int64_t cols = shape.dim_size(shape.dims() - 1);
+    const int64_t rows = shape.dims() == 2 ? shape.dim_size(0) : 1;
+    OP_REQUIRES(ctx, cols >= 1,
+                errors::InvalidArgument("predictions must have at least one class, got shape ", shape.DebugString()));
+    typename Variant::Args args;
+    OP_REQUIRES_OK(ctx, Variant::Read(ctx, validate_, cols, &args));
+    if constexpr (std::is_same_v<Variant, BinaryVariant>) {
+      args.params.from_logits = from_logits_ ? 1 : 0;
+    }
 
-    TensorShape loss_shape = predictions.shape();
+    TensorShape loss_shape = shape;
     loss_shape.RemoveLastDims(1);
     Tensor* loss = nullptr;
     Tensor* grad = nullptr;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, loss_shape, &loss));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, predictions.shape(), &grad));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, shape, &grad));
 
     const GolossApi* api = nullptr;
     OP_REQUIRES_OK(ctx, GetGolossApi(&api));
     // An empty batch still goes through goloss, which checks the parameters.
     char message[512] = {0};
-    goloss_status status = SeedFn<T>::Get(*api)(
-        loss->flat<T>().data(), grad->flat<T>().data(), labels.flat<T>().data(),
-        predictions.flat<T>().data(), weights.flat<T>().data(), rows, cols, &params, message,
-        sizeof message);
+    const goloss_status status =
+        Variant::template Call<T>(*api, args, loss->flat<T>().data(), grad->flat<T>().data(),
+                                  labels.flat<T>().data(), predictions.flat<T>().data(), rows, cols, message,
+                                  sizeof message);
     OP_REQUIRES(ctx, status == GOLOSS_OK, FromGoloss(status, message));
   }
 
  private:
   bool validate_ = true;
+  bool from_logits_ = false;
 };
 
-#define REGISTER(T)                                                                       \
-  REGISTER_KERNEL_BUILDER(                                                                \
-      Name("GoFocal>SeedFocalLoss").Device(DEVICE_CPU).TypeConstraint<T>("T").HostMemory("gamma").HostMemory("e"), \
-      SeedFocalLossOp<T>)
+#define REGISTER(NAME, VARIANT, T) \
+  REGISTER_KERNEL_BUILDER(Name(NAME).Device(DEVICE_CPU).TypeConstraint<T>("T"), FocalLossOp<T, VARIANT>)
 
-REGISTER(float);
-REGISTER(double);
+REGISTER("GoFocal>SeedFocalLoss", SeedVariant, float);
+REGISTER("GoFocal>SeedFocalLoss", SeedVariant, double);
+REGISTER("GoFocal>BinaryFocalLoss", BinaryVariant, float);
+REGISTER("GoFocal>BinaryFocalLoss", BinaryVariant, double);
 #undef REGISTER
 
 }  // namespace

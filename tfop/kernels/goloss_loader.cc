@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <string>
+#include <type_traits>
 
 #include "tensorflow/core/platform/errors.h"
 
@@ -27,6 +28,8 @@ bool Resolve(void* handle, GolossApi* api, std::string* missing) {
   bool ok = get("goloss_abi_version", &abi_version);
   ok = get("goloss_seed_f32", &api->seed_f32) && ok;
   ok = get("goloss_seed_f64", &api->seed_f64) && ok;
+  ok = get("goloss_binary_f32", &api->binary_f32) && ok;
+  ok = get("goloss_binary_f64", &api->binary_f64) && ok;
   if (ok && abi_version() != GOLOSS_ABI_VERSION) {
     *missing = "ABI version " + std::to_string(GOLOSS_ABI_VERSION) + " (the library has " +
                std::to_string(abi_version()) + ")";

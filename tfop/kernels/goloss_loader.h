@@ -15,6 +15,8 @@ namespace gofocal {
 struct GolossApi {
   decltype(&goloss_seed_f32) seed_f32 = nullptr;
   decltype(&goloss_seed_f64) seed_f64 = nullptr;
+  decltype(&goloss_binary_f32) binary_f32 = nullptr;
+  decltype(&goloss_binary_f64) binary_f64 = nullptr;
   // Where the functions were found: "process" or the path of libgoloss.so.
   std::string source;
 };

@@ -13,43 +13,35 @@ using ::tensorflow::shape_inference::ShapeHandle;
 
 namespace {
 
-// Labels and predictions are [classes] or [batch, classes] of one shape, the
-// class weights [classes], gamma and e scalars. The loss drops the class
-// dimension; the gradient has the predictions' shape.
-Status SeedFocalLossShape(InferenceContext* c) {
+// Labels and predictions are [classes] or [batch, classes] of one shape;
+// sets *merged to it.
+Status LabelsAndPredictions(InferenceContext* c, ShapeHandle* merged) {
   ShapeHandle labels = c->input(0);
   ShapeHandle predictions = c->input(1);
   if (c->RankKnown(predictions) && (c->Rank(predictions) < 1 || c->Rank(predictions) > 2)) {
     return tensorflow::errors::InvalidArgument(
         "predictions must have shape [classes] or [batch, classes], got ", c->DebugString(predictions));
   }
-  ShapeHandle merged;
-  if (!c->Merge(labels, predictions, &merged).ok()) {
+  if (!c->Merge(labels, predictions, merged).ok()) {
     return tensorflow::errors::InvalidArgument(
         "labels and predictions must have the same shape, got labels ", c->DebugString(labels),
         " and predictions ", c->DebugString(predictions));
   }
-  ShapeHandle weights = c->input(2);
-  if (!c->WithRank(weights, 1, &weights).ok()) {
-    return tensorflow::errors::InvalidArgument("class_weights must have shape [classes], got ",
-                                               c->DebugString(c->input(2)));
+  return absl::OkStatus();
+}
+
+// Input i must be a scalar.
+Status Scalar(InferenceContext* c, int i, const char* name) {
+  ShapeHandle scalar;
+  if (!c->WithRank(c->input(i), 0, &scalar).ok()) {
+    return tensorflow::errors::InvalidArgument(name, " must be a scalar, got shape ",
+                                               c->DebugString(c->input(i)));
   }
-  if (c->RankKnown(merged)) {
-    DimensionHandle classes = c->Dim(merged, -1);
-    DimensionHandle unused;
-    if (!c->Merge(classes, c->Dim(weights, 0), &unused).ok()) {
-      return tensorflow::errors::InvalidArgument(
-          "class_weights must have one value per class: got shape ", c->DebugString(weights),
-          " for predictions of shape ", c->DebugString(merged));
-    }
-  }
-  for (int i : {3, 4}) {
-    ShapeHandle scalar;
-    if (!c->WithRank(c->input(i), 0, &scalar).ok()) {
-      return tensorflow::errors::InvalidArgument(i == 3 ? "gamma" : "e", " must be a scalar, got shape ",
-                                                 c->DebugString(c->input(i)));
-    }
-  }
+  return absl::OkStatus();
+}
+
+// The loss drops the class dimension; the gradient has the predictions' shape.
+Status SetOutputs(InferenceContext* c, ShapeHandle merged) {
   if (c->RankKnown(merged)) {
     ShapeHandle loss;
     TF_RETURN_IF_ERROR(c->Subshape(merged, 0, -1, &loss));
@@ -59,6 +51,52 @@ Status SeedFocalLossShape(InferenceContext* c) {
   }
   c->set_output(1, merged);
   return absl::OkStatus();
+}
+
+// Class weights [classes], gamma and e scalars.
+Status SeedFocalLossShape(InferenceContext* c) {
+  ShapeHandle merged;
+  TF_RETURN_IF_ERROR(LabelsAndPredictions(c, &merged));
+  ShapeHandle weights = c->input(2);
+  if (!c->WithRank(weights, 1, &weights).ok()) {
+    return tensorflow::errors::InvalidArgument("class_weights must have shape [classes], got ",
+                                               c->DebugString(c->input(2)));
+  }
+  if (c->RankKnown(merged)) {
+    DimensionHandle unused;
+    if (!c->Merge(c->Dim(merged, -1), c->Dim(weights, 0), &unused).ok()) {
+      return tensorflow::errors::InvalidArgument(
+          "class_weights must have one value per class: got shape ", c->DebugString(weights),
+          " for predictions of shape ", c->DebugString(merged));
+    }
+  }
+  TF_RETURN_IF_ERROR(Scalar(c, 3, "gamma"));
+  TF_RETURN_IF_ERROR(Scalar(c, 4, "e"));
+  return SetOutputs(c, merged);
+}
+
+// alpha [0] (no class balancing), [1] or [classes]; gamma and
+// label_smoothing scalars.
+Status BinaryFocalLossShape(InferenceContext* c) {
+  ShapeHandle merged;
+  TF_RETURN_IF_ERROR(LabelsAndPredictions(c, &merged));
+  ShapeHandle alpha = c->input(2);
+  if (!c->WithRank(alpha, 1, &alpha).ok()) {
+    return tensorflow::errors::InvalidArgument("alpha must have shape [0], [1] or [classes], got ",
+                                               c->DebugString(c->input(2)));
+  }
+  if (c->RankKnown(merged) && c->ValueKnown(c->Dim(alpha, 0)) && c->ValueKnown(c->Dim(merged, -1))) {
+    const int64_t n = c->Value(c->Dim(alpha, 0));
+    const int64_t classes = c->Value(c->Dim(merged, -1));
+    if (n > 1 && n != classes) {
+      return tensorflow::errors::InvalidArgument("alpha must have shape [0], [1] or [", classes,
+                                                 "] for predictions of shape ", c->DebugString(merged),
+                                                 ", got ", c->DebugString(alpha));
+    }
+  }
+  TF_RETURN_IF_ERROR(Scalar(c, 3, "gamma"));
+  TF_RETURN_IF_ERROR(Scalar(c, 4, "label_smoothing"));
+  return SetOutputs(c, merged);
 }
 
 }  // namespace
@@ -86,6 +124,34 @@ e: weight of the label-smoothing term, a scalar in [0, 1].
 loss: [batch] (a scalar for rank-1 input): (1 - e) * focal + e * smoothing.
 grad: d loss[b] / d predictions[b, c], the shape of predictions.
 validate: reject finite predictions outside [0, 1] and negative weights.
+)doc");
+
+REGISTER_OP("GoFocal>BinaryFocalLoss")
+    .Input("labels: T")
+    .Input("predictions: T")
+    .Input("alpha: double")
+    .Input("gamma: double")
+    .Input("label_smoothing: double")
+    .Output("loss: T")
+    .Output("grad: T")
+    .Attr("T: {float, double}")
+    .Attr("from_logits: bool = false")
+    .Attr("validate: bool = true")
+    .SetShapeFn(BinaryFocalLossShape)
+    .Doc(R"doc(
+The focal loss of the paper, `binary` variant (see SPEC.md): as Keras's
+BinaryFocalCrossentropy computes it, per sample, with per-class alpha, and its
+gradient with respect to the predictions (the logits when from_logits).
+
+labels: [batch, classes] or [classes], in [0, 1].
+predictions: probabilities, or logits when from_logits; the shape of labels.
+alpha: [0] for no class balancing, [1] for one alpha, or [classes].
+gamma: focusing parameter, a scalar >= 0; 0 gives binary cross-entropy.
+label_smoothing: a scalar in [0, 1].
+loss: [batch] (a scalar for rank-1 input).
+grad: d loss[b] / d predictions[b, c], the shape of predictions.
+from_logits: predictions are logits, computed in the numerically stable form.
+validate: reject finite probabilities outside [0, 1].
 )doc");
 
 }  // namespace gofocal
