@@ -187,22 +187,45 @@ func golossGoSeedF64(loss, grad, labels, preds, weights *C.double, rows, cols C.
 	})
 }
 
+// binaryParams converts the C parameters; alpha stays a view of C memory.
+func binaryParams(params *C.goloss_binary_params) (goloss.Binary, error) {
+	if params == nil {
+		return goloss.Binary{}, fmt.Errorf("%w: params is NULL", errArgument)
+	}
+	if params.alpha_len < 0 {
+		return goloss.Binary{}, fmt.Errorf("%w: alpha_len = %d, want a size >= 0", errArgument, params.alpha_len)
+	}
+	alpha, err := view("alpha", (*float64)(unsafe.Pointer(params.alpha)), int(params.alpha_len))
+	return goloss.Binary{
+		Gamma:          float64(params.gamma),
+		Alpha:          alpha,
+		FromLogits:     params.from_logits != 0,
+		LabelSmoothing: float64(params.label_smoothing),
+		NoValidate:     params.validate == 0,
+	}, err
+}
+
+//export golossGoBinaryCheck
+func golossGoBinaryCheck(params *C.goloss_binary_params, cols C.int64_t, err *C.char, errLen C.size_t) C.int {
+	return call(err, errLen, func() error {
+		prm, e := binaryParams(params)
+		if e != nil {
+			return e
+		}
+		return prm.Check(int(cols))
+	})
+}
+
 // binary adapts one C call of the binary variant to goloss.BinaryLossGrad.
 func binary[T goloss.Float](loss, grad, labels, preds *T, rows, cols C.int64_t, params *C.goloss_binary_params) error {
-	if params == nil {
-		return fmt.Errorf("%w: params is NULL", errArgument)
+	prm, err := binaryParams(params)
+	if err != nil {
+		return err
 	}
 	if cols < 1 {
 		return fmt.Errorf("%w: cols = %d, want at least 1 class", goloss.ErrShape, cols)
 	}
 	n, err := size(rows, cols)
-	if err != nil {
-		return err
-	}
-	if params.alpha_len < 0 {
-		return fmt.Errorf("%w: alpha_len = %d, want a size >= 0", errArgument, params.alpha_len)
-	}
-	alpha, err := view("alpha", (*float64)(unsafe.Pointer(params.alpha)), int(params.alpha_len))
 	if err != nil {
 		return err
 	}
@@ -218,13 +241,6 @@ func binary[T goloss.Float](loss, grad, labels, preds *T, rows, cols C.int64_t, 
 		if views[i], err = view(v.name, v.p, v.n); err != nil {
 			return err
 		}
-	}
-	prm := goloss.Binary{
-		Gamma:          float64(params.gamma),
-		Alpha:          alpha,
-		FromLogits:     params.from_logits != 0,
-		LabelSmoothing: float64(params.label_smoothing),
-		NoValidate:     params.validate == 0,
 	}
 	return goloss.BinaryLossGrad(views[0], views[1], views[2], views[3], int(cols), prm)
 }

@@ -50,3 +50,8 @@ goloss_status goloss_binary_f64(double *loss, double *grad, const double *labels
                                           rows, cols, (goloss_binary_params *)params, err,
                                           err_len);
 }
+
+goloss_status goloss_binary_check(const goloss_binary_params *params, int64_t cols, char *err,
+                                  size_t err_len) {
+  return (goloss_status)golossGoBinaryCheck((goloss_binary_params *)params, cols, err, err_len);
+}

@@ -105,6 +105,14 @@ goloss_status goloss_seed_f64(double *loss, double *grad, const double *labels,
                               int64_t rows, int64_t cols, const goloss_seed_params *params,
                               char *err, size_t err_len);
 
+/* Checks the parameters of the binary variant for cols classes without
+ * computing anything. Returns GOLOSS_OK; GOLOSS_ERR_ARGUMENT for a NULL
+ * params or alpha; GOLOSS_ERR_SHAPE for an alpha_len other than 0, 1 or
+ * cols; GOLOSS_ERR_PARAM for gamma, label_smoothing or an alpha out of range,
+ * with a message naming it. */
+goloss_status goloss_binary_check(const goloss_binary_params *params, int64_t cols, char *err,
+                                  size_t err_len);
+
 /* The binary variant: writes the per-sample loss into loss[0..rows) and,
  * when grad is not NULL, dloss[b]/dpredictions[b,c] (with respect to the
  * logits when from_logits) into grad[0..rows*cols).

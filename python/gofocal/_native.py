@@ -25,6 +25,12 @@ class _SeedParams(ctypes.Structure):
     _fields_ = [("gamma", ctypes.c_double), ("e", ctypes.c_double), ("validate", ctypes.c_int)]
 
 
+class _BinaryParams(ctypes.Structure):
+    _fields_ = [("gamma", ctypes.c_double), ("alpha", ctypes.POINTER(ctypes.c_double)),
+                ("alpha_len", ctypes.c_int64), ("label_smoothing", ctypes.c_double),
+                ("from_logits", ctypes.c_int), ("validate", ctypes.c_int)]
+
+
 def _built_against():
     try:
         from gofocal import _build_info
@@ -75,6 +81,8 @@ def goloss():
                 ctypes.c_int64, ctypes.c_char_p, ctypes.c_size_t]
             lib.goloss_seed_check.argtypes = [
                 ctypes.POINTER(_SeedParams), ctypes.c_char_p, ctypes.c_size_t]
+            lib.goloss_binary_check.argtypes = [
+                ctypes.POINTER(_BinaryParams), ctypes.c_int64, ctypes.c_char_p, ctypes.c_size_t]
             _goloss = lib
         return _goloss
 
@@ -109,3 +117,15 @@ def check_seed(gamma, e):
     err = ctypes.create_string_buffer(512)
     params = _SeedParams(float(gamma), float(e), 1)
     _raise_on(goloss().goloss_seed_check(ctypes.byref(params), err, len(err)), err)
+
+
+def check_binary(gamma, label_smoothing, alpha):
+    """Raises ValueError, with the Go core's message, for bad binary parameters.
+
+    A list alpha of n values is checked as one value per class for n classes.
+    """
+    err = ctypes.create_string_buffer(512)
+    values = (ctypes.c_double * len(alpha))(*alpha)
+    params = _BinaryParams(float(gamma), values, len(alpha), float(label_smoothing), 0, 1)
+    status = goloss().goloss_binary_check(ctypes.byref(params), max(len(alpha), 1), err, len(err))
+    _raise_on(status, err)

@@ -5,17 +5,27 @@ import tensorflow as tf
 from gofocal import _native
 
 SEED_OP = "GoFocal>SeedFocalLoss"
+BINARY_OP = "GoFocal>BinaryFocalLoss"
 
 
 @tf.RegisterGradient(SEED_OP)
-def _seed_focal_loss_grad(op, dloss, unused_dgrad):
+@tf.RegisterGradient(BINARY_OP)
+def _focal_loss_grad(op, dloss, unused_dgrad):
     """d/dpredictions = dloss[..., None] * grad, the op's own second output.
 
     The ``grad`` output is treated as a constant: second derivatives are not
-    provided. Labels, weights, gamma and e get no gradient.
+    provided. Labels and the parameter inputs get no gradient.
     """
     dpredictions = tf.expand_dims(dloss, -1) * op.outputs[1]
     return [None, dpredictions, None, None, None]
+
+
+def _float_predictions(predictions):
+    predictions = tf.convert_to_tensor(predictions)
+    if predictions.dtype not in (tf.float32, tf.float64):
+        raise TypeError(
+            f"gofocal: predictions must be float32 or float64, got {predictions.dtype.name}")
+    return predictions
 
 
 def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1, validate=True, name=None):
@@ -35,14 +45,62 @@ def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1, valida
       The loss per sample, ``[batch]`` (a scalar for rank-1 input).
     """
     with tf.name_scope(name or "seed_focal_loss"):
-        predictions = tf.convert_to_tensor(predictions)
-        if predictions.dtype not in (tf.float32, tf.float64):
-            raise TypeError(
-                f"gofocal: predictions must be float32 or float64, got {predictions.dtype.name}")
+        predictions = _float_predictions(predictions)
         labels = tf.cast(labels, predictions.dtype)
         class_weights = tf.cast(class_weights, predictions.dtype)
         loss, _ = _native.ops().go_focal_seed_focal_loss(
             labels, predictions, class_weights,
             tf.constant(gamma, tf.float64), tf.constant(e, tf.float64),
             validate=validate)
+        return loss
+
+
+def binary_focal_loss(labels, predictions, alpha=None, gamma=2.0, from_logits=False,
+                      label_smoothing=0.0, axis=-1, validate=True, name=None):
+    """The per-sample loss of the ``binary`` variant (SPEC.md), differentiable.
+
+    Element by element what ``keras.losses.BinaryFocalCrossentropy`` computes,
+    averaged over ``axis``; from logits in the numerically stable form.
+
+    Args:
+      labels: targets in [0, 1], the shape of predictions; cast to its dtype.
+      predictions: probabilities, or logits with ``from_logits``; float32 or
+        float64, any rank >= 1.
+      alpha: None for no class balancing, one float, or one float per class.
+      gamma: focusing parameter, >= 0; 0 gives binary cross-entropy.
+      from_logits: predictions are logits.
+      label_smoothing: in [0, 1]; labels become ``y * (1 - ls) + 0.5 * ls``.
+      axis: the class axis, averaged over.
+      validate: reject probabilities outside [0, 1].
+
+    Returns:
+      The loss with ``axis`` removed.
+    """
+    with tf.name_scope(name or "binary_focal_loss"):
+        predictions = _float_predictions(predictions)
+        labels = tf.cast(labels, predictions.dtype)
+        rank = predictions.shape.rank
+        if rank is None:
+            raise ValueError("gofocal: predictions must have a known rank")
+        if rank == 0:
+            raise ValueError("gofocal: predictions must have at least one dimension (the classes)")
+        if not -rank <= axis < rank:
+            raise ValueError(f"gofocal: axis {axis} is out of range for predictions of rank {rank}")
+        axis %= rank
+        if axis != rank - 1:
+            labels = tf.experimental.numpy.moveaxis(labels, axis, -1)
+            predictions = tf.experimental.numpy.moveaxis(predictions, axis, -1)
+        outer = tf.shape(predictions)[:-1]
+        if rank > 2:
+            # The op takes [batch, classes]: fold the outer dimensions into one.
+            classes = tf.shape(predictions)[-1]
+            labels = tf.reshape(labels, [-1, classes])
+            predictions = tf.reshape(predictions, [-1, classes])
+        alpha = tf.reshape(tf.constant([] if alpha is None else alpha, tf.float64), [-1])
+        loss, _ = _native.ops().go_focal_binary_focal_loss(
+            labels, predictions, alpha,
+            tf.constant(gamma, tf.float64), tf.constant(label_smoothing, tf.float64),
+            from_logits=from_logits, validate=validate)
+        if rank > 2:
+            loss = tf.reshape(loss, outer)
         return loss

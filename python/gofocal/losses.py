@@ -4,12 +4,13 @@ Both work with Keras 3 (``tf.keras`` in TensorFlow 2.18) and Keras 2
 (``tf_keras`` with ``TF_USE_LEGACY_KERAS=1``), through ``tf.keras``.
 """
 
+import numbers
 import warnings
 
 import tensorflow as tf
 
 from gofocal import _native
-from gofocal._ops import seed_focal_loss
+from gofocal._ops import binary_focal_loss, seed_focal_loss
 
 
 def class_weights(classes_num):
@@ -98,4 +99,54 @@ class FocalLoss(tf.keras.losses.Loss):
         config = super().get_config()
         config.update(classes_num=self.classes_num, class_weights=self.class_weights,
                       gamma=self.gamma, e=self.e, validate=self.validate)
+        return config
+
+
+@tf.keras.utils.register_keras_serializable(package="gofocal")
+class BinaryFocalLoss(tf.keras.losses.Loss):
+    """The paper's focal loss, ``binary`` variant, as a Keras ``Loss``.
+
+    The same arguments and defaults as ``keras.losses.BinaryFocalCrossentropy``,
+    with ``alpha`` also accepting one value per class. From logits the loss
+    stays exact (and its gradient useful) where Keras's clip saturates.
+
+    Args:
+      apply_class_balancing: weigh positives by alpha, negatives by 1 - alpha.
+      alpha: a float, or a list of one float per class, each in [0, 1].
+      gamma: focusing parameter, >= 0.
+      from_logits: predictions are logits.
+      label_smoothing: in [0, 1].
+      axis: the class axis.
+      reduction: a Keras reduction.
+      name: the loss's name.
+      validate: reject probabilities outside [0, 1].
+    """
+
+    def __init__(self, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
+                 label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
+                 name="binary_focal_crossentropy", validate=True, **kwargs):
+        super().__init__(reduction=reduction, name=name, **kwargs)
+        alpha = float(alpha) if isinstance(alpha, numbers.Real) else _as_list("alpha", alpha)
+        _native.check_binary(gamma, label_smoothing, alpha if isinstance(alpha, list) else [alpha])
+        self.apply_class_balancing = bool(apply_class_balancing)
+        self.alpha = alpha
+        self.gamma = float(gamma)
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = float(label_smoothing)
+        self.axis = int(axis)
+        self.validate = bool(validate)
+
+    def call(self, y_true, y_pred):
+        return binary_focal_loss(y_true, y_pred,
+                                 alpha=self.alpha if self.apply_class_balancing else None,
+                                 gamma=self.gamma, from_logits=self.from_logits,
+                                 label_smoothing=self.label_smoothing, axis=self.axis,
+                                 validate=self.validate)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(apply_class_balancing=self.apply_class_balancing, alpha=self.alpha,
+                      gamma=self.gamma, from_logits=self.from_logits,
+                      label_smoothing=self.label_smoothing, axis=self.axis,
+                      validate=self.validate)
         return config

@@ -111,6 +111,12 @@ int main(void) {
   st = goloss_binary_f64(bloss, bgrad, blabels, logits, 1, 4, &bprm, err, sizeof err);
   CHECK(st == GOLOSS_ERR_SHAPE && strstr(err, "alpha holds 3 values for 4 classes") != NULL,
         "alpha length: %d %s", st, err);
+  CHECK(goloss_binary_check(&bprm, 4, err, sizeof err) == GOLOSS_ERR_SHAPE, "check alpha length");
+  CHECK(goloss_binary_check(&bprm, 3, err, sizeof err) == GOLOSS_OK, "check: %s", err);
+  bprm.gamma = -2;
+  CHECK(goloss_binary_check(&bprm, 3, err, sizeof err) == GOLOSS_ERR_PARAM && strstr(err, "gamma = -2"),
+        "check gamma: %s", err);
+  bprm.gamma = 2;
   bprm.alpha_len = 1;
   bprm.from_logits = 0;
   st = goloss_binary_f64(bloss, bgrad, blabels, logits, 1, 4, &bprm, err, sizeof err);
