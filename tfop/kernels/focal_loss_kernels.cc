@@ -1,5 +1,6 @@
 // CPU kernels of the focal-loss ops: check shapes, allocate the outputs and
 // hand raw pointers to the goloss C ABI, where all the math lives.
+#include <atomic>
 #include <cstdint>
 #include <type_traits>
 
@@ -7,6 +8,7 @@
 #include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/framework/tensor.h"
 #include "tensorflow/core/framework/tensor_shape.h"
+#include "tensorflow/core/platform/threadpool.h"
 
 namespace gofocal {
 
@@ -148,16 +150,42 @@ class FocalLossOp : public OpKernel {
 
     const GolossApi* api = nullptr;
     OP_REQUIRES_OK(ctx, GetGolossApi(&api));
-    // An empty batch still goes through goloss, which checks the parameters.
-    char message[512] = {0};
-    const goloss_status status =
-        Variant::template Call<T>(*api, args, loss->flat<T>().data(), grad->flat<T>().data(),
-                                  labels.flat<T>().data(), predictions.flat<T>().data(), rows, cols, message,
-                                  sizeof message);
-    OP_REQUIRES(ctx, status == GOLOSS_OK, FromGoloss(status, message));
+    T* loss_data = loss->flat<T>().data();
+    T* grad_data = grad->flat<T>().data();
+    const T* label_data = labels.flat<T>().data();
+    const T* prediction_data = predictions.flat<T>().data();
+    auto run = [&](int64_t begin, int64_t end, char* message, size_t len) {
+      return Variant::template Call<T>(*api, args, loss_data + begin, grad_data + begin * cols,
+                                       label_data + begin * cols, prediction_data + begin * cols, end - begin,
+                                       cols, message, len);
+    };
+
+    // Rows are independent, so shards of rows over TensorFlow's intra-op
+    // pool give the same bits for any thread count; Go is called once per
+    // shard. An empty batch still goes through goloss, which checks the
+    // parameters.
+    std::atomic<bool> failed{false};
+    if (rows > 0) {
+      auto shard = [&](int64_t begin, int64_t end) {
+        if (run(begin, end, nullptr, 0) != GOLOSS_OK) failed = true;
+      };
+      const auto* workers = ctx->device()->tensorflow_cpu_worker_threads();
+      workers->workers->ParallelFor(rows, cols * kCostPerElement, shard);
+    }
+    if (rows == 0 || failed) {
+      // Once more on the whole batch, for a message whose indices count
+      // from its first row (validation fails before any output is written).
+      char message[512] = {0};
+      const goloss_status status = run(0, rows, message, sizeof message);
+      OP_REQUIRES(ctx, status == GOLOSS_OK, FromGoloss(status, message));
+      OP_REQUIRES(ctx, !failed, errors::Internal("gofocal: a shard failed but the whole batch did not"));
+    }
   }
 
  private:
+  // ParallelFor's cost model is in cycles per unit; a row costs this per class.
+  static constexpr int64_t kCostPerElement = 40;
+
   bool validate_ = true;
   bool from_logits_ = false;
 };
