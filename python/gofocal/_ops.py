@@ -1,8 +1,12 @@
 """Python wrappers of the op and its gradient registration."""
 
-import tensorflow as tf
+import warnings
 
-from gofocal import _native
+import tensorflow as tf
+from tensorflow.python.framework import ops as tf_ops
+from tensorflow.python.ops import control_flow_util
+
+from gofocal import _native, composite
 
 SEED_OP = "GoFocal>SeedFocalLoss"
 BINARY_OP = "GoFocal>BinaryFocalLoss"
@@ -18,6 +22,25 @@ def _focal_loss_grad(op, dloss, unused_dgrad):
     """
     dpredictions = tf.expand_dims(dloss, -1) * op.outputs[1]
     return [None, dpredictions, None, None, None]
+
+
+_warned = set()
+
+
+def _in_xla():
+    """Whether ops built now are compiled by XLA (``jit_compile=True``),
+    where the op, which has no XLA kernel, cannot run."""
+    return control_flow_util.GraphOrParentsInXlaContext(tf_ops.get_default_graph())
+
+
+def _warn_xla_once(what):
+    if what not in _warned:
+        _warned.add(what)
+        warnings.warn(
+            f"gofocal: {what} is compiled with XLA (jit_compile=True), where the fused op has no "
+            "kernel; it falls back to the same loss written with TensorFlow ops (slower, and "
+            "without the check that predictions are probabilities). Compile without XLA for "
+            "the fused op.", stacklevel=3)
 
 
 def _float_predictions(predictions):
@@ -48,6 +71,9 @@ def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1, valida
         predictions = _float_predictions(predictions)
         labels = tf.cast(labels, predictions.dtype)
         class_weights = tf.cast(class_weights, predictions.dtype)
+        if _in_xla():
+            _warn_xla_once("seed_focal_loss")
+            return composite.seed_composite_per_sample(labels, predictions, class_weights, gamma, e)
         loss, _ = _native.ops().go_focal_seed_focal_loss(
             labels, predictions, class_weights,
             tf.constant(gamma, tf.float64), tf.constant(e, tf.float64),
@@ -96,6 +122,11 @@ def binary_focal_loss(labels, predictions, alpha=None, gamma=2.0, from_logits=Fa
             classes = tf.shape(predictions)[-1]
             labels = tf.reshape(labels, [-1, classes])
             predictions = tf.reshape(predictions, [-1, classes])
+        if _in_xla():
+            _warn_xla_once("binary_focal_loss")
+            loss = composite.binary_composite(labels, predictions, alpha, gamma, from_logits,
+                                              label_smoothing)
+            return tf.reshape(loss, outer) if rank > 2 else loss
         alpha = tf.reshape(tf.constant([] if alpha is None else alpha, tf.float64), [-1])
         loss, _ = _native.ops().go_focal_binary_focal_loss(
             labels, predictions, alpha,

@@ -67,3 +67,30 @@ def seed_composite_loss(classes_num, gamma=2., alpha=.25, e=0.1):
         return seed_composite(target_tensor, prediction_tensor, weights, gamma=gamma, e=e)
 
     return focal_loss_fixed
+
+
+def binary_composite(labels, predictions, alpha=None, gamma=2.0, from_logits=False,
+                     label_smoothing=0.0):
+    """SPEC's ``binary`` variant per sample (mean over the last axis) from
+    TensorFlow ops: Keras's BinaryFocalCrossentropy on probabilities, the
+    numerically stable form on logits, ``alpha`` None, a float or per class.
+    """
+    predictions = tf.convert_to_tensor(predictions)
+    t = tf.cast(labels, predictions.dtype)
+    if label_smoothing:
+        t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        z = predictions
+        bce = tf.maximum(z, 0) - z * t + tf.math.log1p(tf.exp(-tf.abs(z)))
+        one_minus_pt = t * tf.sigmoid(-z) + (1 - t) * tf.sigmoid(z)
+    else:
+        p = predictions
+        epsilon = tf.constant(1e-7, p.dtype)
+        q = tf.clip_by_value(p, epsilon, 1.0 - epsilon)
+        bce = -(t * tf.math.log(q) + (1 - t) * tf.math.log(1 - q))
+        one_minus_pt = 1 - (t * p + (1 - t) * (1 - p))
+    focal = tf.pow(one_minus_pt, gamma) * bce
+    if alpha is not None:
+        a = tf.cast(alpha, predictions.dtype)
+        focal = (t * a + (1 - t) * (1 - a)) * focal
+    return tf.reduce_mean(focal, axis=-1)
