@@ -65,7 +65,9 @@ func (s Binary) Check(cols int) error {
 //	grad = (a/C) * (gamma * u^(gamma-1) * (1-2t) * sigmoid(z)*sigmoid(-z) * bce + u^gamma * (sigmoid(z) - t))
 //
 // so the loss stays exact and finite for logits of ±1000 (where Keras's
-// clip caps it near 16 with a zero gradient). Where u = 0 the first
+// clip of probabilities caps it near 16 with a zero gradient), with
+// sigmoid(z) - t computed as (1-t)*sigmoid(z) - t*sigmoid(-z), exact for
+// large logits of either sign. Where u = 0 the first
 // gradient term takes its limit: 0, or (1-2t)*bce*du for gamma = 1. gamma = 0
 // gives binary cross-entropy exactly.
 //
@@ -178,7 +180,9 @@ func binaryLogitsRow[T Float](g, y, z []T, k *binaryConstants) float64 {
 		sum += a * pow * bce
 		if g != nil {
 			du := (1 - 2*t) * sig * sigNeg
-			g[c] = T(k.scale * a * (dpow*du*bce + pow*(sig-t)))
+			// sigmoid(z) - t, spelled without cancellation for right logits.
+			dbce := (1-t)*sig - t*sigNeg
+			g[c] = T(k.scale * a * (dpow*du*bce + pow*dbce))
 		}
 	}
 	return k.scale * sum

@@ -8,9 +8,10 @@ The loss and its gradient are computed in one pass by a Go core
 """
 
 from gofocal import composite
-from gofocal._ops import seed_focal_loss
-from gofocal.losses import FocalLoss, class_weights, focal_loss
+from gofocal._ops import binary_focal_loss, seed_focal_loss
+from gofocal.losses import BinaryFocalLoss, FocalLoss, class_weights, focal_loss
 
 __version__ = "0.1.0"
 
-__all__ = ["FocalLoss", "class_weights", "composite", "focal_loss", "seed_focal_loss", "__version__"]
+__all__ = ["BinaryFocalLoss", "FocalLoss", "binary_focal_loss", "class_weights", "composite",
+           "focal_loss", "seed_focal_loss", "__version__"]

@@ -113,25 +113,63 @@ def binary_focal_loss(labels, predictions, alpha=None, gamma=2.0, from_logits=Fa
         if not -rank <= axis < rank:
             raise ValueError(f"gofocal: axis {axis} is out of range for predictions of rank {rank}")
         axis %= rank
-        if axis != rank - 1:
-            labels = tf.experimental.numpy.moveaxis(labels, axis, -1)
-            predictions = tf.experimental.numpy.moveaxis(predictions, axis, -1)
-        outer = tf.shape(predictions)[:-1]
-        if rank > 2:
-            # The op takes [batch, classes]: fold the outer dimensions into one.
-            classes = tf.shape(predictions)[-1]
-            labels = tf.reshape(labels, [-1, classes])
-            predictions = tf.reshape(predictions, [-1, classes])
         if _in_xla():
             _warn_xla_once("binary_focal_loss")
-            loss = composite.binary_composite(labels, predictions, alpha, gamma, from_logits,
-                                              label_smoothing)
-            return tf.reshape(loss, outer) if rank > 2 else loss
-        alpha = tf.reshape(tf.constant([] if alpha is None else alpha, tf.float64), [-1])
-        loss, _ = _native.ops().go_focal_binary_focal_loss(
-            labels, predictions, alpha,
-            tf.constant(gamma, tf.float64), tf.constant(label_smoothing, tf.float64),
-            from_logits=from_logits, validate=validate)
-        if rank > 2:
-            loss = tf.reshape(loss, outer)
-        return loss
+            return composite.binary_composite(
+                _move_to_last(labels, axis), _move_to_last(predictions, axis), alpha, gamma,
+                from_logits, label_smoothing)
+        if axis == rank - 1 and rank <= 2:
+            # The op's own layout: it checks shapes and values itself.
+            return _binary_op(labels, predictions, alpha, gamma, from_logits, label_smoothing,
+                              validate)
+        # Any other layout is brought to [rows, classes] for the op, after the
+        # checks that need the caller's layout to name shapes and indices.
+        checks = [_same_shape(labels, predictions)]
+        if validate and not from_logits:
+            checks.append(_probabilities(predictions))
+        with tf.control_dependencies(checks):
+            labels = _move_to_last(labels, axis)
+            predictions = _move_to_last(predictions, axis)
+        outer = tf.shape(predictions)[:-1]
+        classes = tf.shape(predictions)[-1]
+        loss = _binary_op(tf.reshape(labels, [-1, classes]), tf.reshape(predictions, [-1, classes]),
+                          alpha, gamma, from_logits, label_smoothing, validate=False)
+        return tf.reshape(loss, outer)
+
+
+def _binary_op(labels, predictions, alpha, gamma, from_logits, label_smoothing, validate):
+    alpha = tf.reshape(tf.constant([] if alpha is None else alpha, tf.float64), [-1])
+    loss, _ = _native.ops().go_focal_binary_focal_loss(
+        labels, predictions, alpha,
+        tf.constant(gamma, tf.float64), tf.constant(label_smoothing, tf.float64),
+        from_logits=from_logits, validate=validate)
+    return loss
+
+
+def _move_to_last(x, axis):
+    rank = x.shape.rank
+    return x if axis == rank - 1 else tf.experimental.numpy.moveaxis(x, axis, -1)
+
+
+def _same_shape(labels, predictions):
+    """A check (raising now where shapes are static) that labels and
+    predictions have one shape, naming both."""
+    if not labels.shape.is_compatible_with(predictions.shape):
+        raise ValueError(f"gofocal: labels and predictions must have the same shape, got labels "
+                         f"{labels.shape} and predictions {predictions.shape}")
+    return tf.debugging.assert_equal(
+        tf.shape(labels), tf.shape(predictions),
+        message="gofocal: labels and predictions must have the same shape")
+
+
+def _probabilities(predictions):
+    """A check that every finite prediction lies in [0, 1], naming the first
+    one that does not by its index in the caller's layout, as the op does."""
+    bad = tf.logical_and(tf.math.is_finite(predictions),
+                         tf.logical_or(predictions < 0, predictions > 1))
+    first = tf.where(bad)[:1]
+    index = tf.strings.reduce_join(tf.strings.as_string(tf.reshape(first, [-1])), separator=", ")
+    value = tf.strings.reduce_join(tf.strings.as_string(tf.gather_nd(predictions, first), shortest=True))
+    message = tf.strings.join(["goloss: invalid value: predictions[", index, "] = ", value,
+                               " is not a probability in [0, 1]"])
+    return tf.debugging.Assert(tf.logical_not(tf.reduce_any(bad)), [message])

@@ -29,6 +29,26 @@ def _as_list(name, values):
         raise ValueError(f"gofocal: {name} must be a list of numbers, got {values!r}") from err
 
 
+def _same_rank(y_true, y_pred):
+    """Labels and predictions brought to one rank as Keras's losses do
+    (``squeeze_or_expand_to_same_rank``): labels [B] with predictions [B, 1]
+    become [B, 1]; otherwise a trailing dimension of 1 is squeezed."""
+    y_pred = tf.convert_to_tensor(y_pred)
+    y_true = tf.convert_to_tensor(y_true)
+    true_rank, pred_rank = y_true.shape.rank, y_pred.shape.rank
+    if true_rank is None or pred_rank is None or true_rank == pred_rank:
+        return y_true, y_pred
+    if pred_rank == true_rank + 1 and y_pred.shape[-1] == 1:
+        if true_rank == 1:
+            return tf.expand_dims(y_true, -1), y_pred
+        return y_true, tf.squeeze(y_pred, -1)
+    if true_rank == pred_rank + 1 and y_true.shape[-1] == 1:
+        if pred_rank == 1:
+            return y_true, tf.expand_dims(y_pred, -1)
+        return tf.squeeze(y_true, -1), y_pred
+    return y_true, y_pred
+
+
 def focal_loss(classes_num, gamma=2., alpha=.25, e=0.1):
     """The seed's ``focal_loss``: a drop-in for ``loss=[focal_loss(classes_num)]``.
 
@@ -92,6 +112,7 @@ class FocalLoss(tf.keras.losses.Loss):
         self.validate = bool(validate)
 
     def call(self, y_true, y_pred):
+        y_true, y_pred = _same_rank(y_true, y_pred)
         return seed_focal_loss(y_true, y_pred, self._weights, gamma=self.gamma, e=self.e,
                                validate=self.validate)
 
@@ -137,6 +158,7 @@ class BinaryFocalLoss(tf.keras.losses.Loss):
         self.validate = bool(validate)
 
     def call(self, y_true, y_pred):
+        y_true, y_pred = _same_rank(y_true, y_pred)
         return binary_focal_loss(y_true, y_pred,
                                  alpha=self.alpha if self.apply_class_balancing else None,
                                  gamma=self.gamma, from_logits=self.from_logits,

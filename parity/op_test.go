@@ -1,0 +1,329 @@
+//go:build tensorflow
+
+package parity
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	tf "github.com/wamuir/graft/tensorflow"
+	"github.com/wamuir/graft/tensorflow/op"
+
+	// The op finds the kernels of the Go core with dlsym(RTLD_DEFAULT):
+	// capi exports them from this test binary (it links with -rdynamic), so
+	// the op runs on the core compiled in here and never loads a second Go
+	// runtime from libgoloss.so.
+	_ "github.com/gofocal/gofocal/cgo/capi"
+	"github.com/gofocal/gofocal/goloss"
+)
+
+// opLibrary loads the op library once per process.
+var opLibrary = sync.OnceValues(func() (*tf.LibraryHandler, error) {
+	return tf.LoadLibrary(OpLibrary())
+})
+
+func loadOp(t *testing.T) {
+	t.Helper()
+	_, err := opLibrary()
+	require.NoError(t, err, "loading %s (build it with `make shared-lib`)", OpLibrary())
+}
+
+// opGraph is the op on placeholders of any shape, with the gradient of
+// sum_b upstream[b] * loss[b] with respect to the predictions through the
+// op's registered C++ gradient.
+type opGraph struct {
+	labels, preds, weights, gamma, e, upstream tf.Output
+	loss, grad, dPreds                         tf.Output
+	sess                                       *tf.Session
+}
+
+func newOpGraph(dtype tf.DataType, validate bool) (*opGraph, error) {
+	s := op.NewScope()
+	g := &opGraph{
+		labels:   op.Placeholder(s.SubScope("labels"), dtype),
+		preds:    op.Placeholder(s.SubScope("predictions"), dtype),
+		weights:  op.Placeholder(s.SubScope("class_weights"), dtype),
+		gamma:    op.Placeholder(s.SubScope("gamma"), tf.Double, op.PlaceholderShape(tf.ScalarShape())),
+		e:        op.Placeholder(s.SubScope("e"), tf.Double, op.PlaceholderShape(tf.ScalarShape())),
+		upstream: op.Placeholder(s.SubScope("upstream"), dtype),
+	}
+	g.loss, g.grad = SeedFocalLoss(s, g.labels, g.preds, g.weights, g.gamma, g.e, validate)
+	if grads := op.Gradients(s.SubScope("gradients"), []tf.Output{g.loss}, []tf.Output{g.preds}, g.upstream); len(grads) == 1 {
+		g.dPreds = grads[0]
+	}
+	graph, err := s.Finalize()
+	if err != nil {
+		return nil, err
+	}
+	if g.sess, err = tf.NewSession(graph, nil); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+var opGraphs = sync.Map{} // "dtype/validate" -> func() (*opGraph, error)
+
+func opGraphOf[T goloss.Float](t *testing.T, validate bool) *opGraph {
+	t.Helper()
+	loadOp(t)
+	key := fmt.Sprintf("%s/%v", typeName[T](), validate)
+	build, _ := opGraphs.LoadOrStore(key, sync.OnceValues(func() (*opGraph, error) {
+		return newOpGraph(DataType[T](), validate)
+	}))
+	g, err := build.(func() (*opGraph, error))()
+	require.NoError(t, err, "building the op graph")
+	return g
+}
+
+// run feeds the op and returns loss, grad and the gradient through the op
+// for upstream.
+func (g *opGraph) run(labels, preds, weights any, shape []int64, weightsShape []int64, gamma, e float64, upstream any) ([]*tf.Tensor, error) {
+	feeds := map[tf.Output]*tf.Tensor{}
+	for _, f := range []struct {
+		out   tf.Output
+		value any
+		shape []int64
+	}{
+		{g.labels, labels, shape}, {g.preds, preds, shape}, {g.weights, weights, weightsShape},
+		{g.gamma, gamma, nil}, {g.e, e, nil}, {g.upstream, upstream, shape[:len(shape)-1]},
+	} {
+		t, err := NewTensor(f.value, f.shape)
+		if err != nil {
+			return nil, err
+		}
+		feeds[f.out] = t
+	}
+	return g.sess.Run(feeds, []tf.Output{g.loss, g.grad, g.dPreds}, nil)
+}
+
+// TestOpMatchesReference runs GoFocal>SeedFocalLoss from the op library on
+// every parity case, float32 and float64, and checks that
+//
+//   - its loss and grad are the core's, bit for bit (the op only moves
+//     data), and within SPEC's tolerance of TensorFlow's composite;
+//   - op.Gradients through the op (the C++ gradient of
+//     tfop/gradients/focal_loss_grad.cc, for an upstream gradient v[b])
+//     is exactly v[b] * grad[b, c] rounded to T, and within tolerance of
+//     v[b] times the composite's autodiff gradient.
+func TestOpMatchesReference(t *testing.T) {
+	t.Run("float64", testOpMatchesReference[float64])
+	t.Run("float32", testOpMatchesReference[float32])
+}
+
+func testOpMatchesReference[T goloss.Float](t *testing.T) {
+	key := "op " + typeName[T]()
+	keyGrad := "op.Gradients " + typeName[T]()
+	g := opGraphOf[T](t, true)
+	for i, c := range parityCases() {
+		t.Run(c.name, func(t *testing.T) {
+			d := convert[T](c)
+			rng := rand.New(rand.NewPCG(31337, uint64(i)))
+			upstream := make([]T, c.rows)
+			for b := range upstream {
+				upstream[b] = T(4*rng.Float64() - 2)
+			}
+			out, err := g.run(d.labels, d.preds, d.weights, []int64{int64(c.rows), int64(c.cols)}, []int64{int64(c.cols)}, c.gamma, c.e, upstream)
+			require.NoError(t, err)
+			var loss, grad, dPreds []T
+			for k, dst := range []*[]T{&loss, &grad, &dPreds} {
+				*dst, err = Flat[T](out[k])
+				require.NoError(t, err)
+			}
+			require.Len(t, loss, c.rows)
+			require.Len(t, grad, c.rows*c.cols)
+			require.Len(t, dPreds, c.rows*c.cols)
+
+			coreLoss, coreGrad := core(t, c, d)
+			requireSameBits(t, "loss", coreLoss, loss)
+			requireSameBits(t, "grad", coreGrad, grad)
+
+			wantLoss, wantGrad := runReference(t, c, d)
+			a := analyse(c, d)
+			bad, st := compareCase(c, a, loss, grad, wantLoss, wantGrad, wideGradient(t, c, d))
+			report(t, bad)
+			record(key, st)
+
+			// The C++ gradient: exactly upstream[b] * grad in T ...
+			scaled := make([]T, len(grad))
+			for i := range grad {
+				scaled[i] = upstream[i/c.cols] * grad[i]
+			}
+			requireSameBits(t, "op.Gradients", scaled, dPreds)
+			// ... and within tolerance of upstream[b] times the reference.
+			for i := range wantGrad {
+				wantGrad[i] *= upstream[i/c.cols]
+			}
+			for i := range a.gradMag {
+				a.gradMag[i] *= math.Abs(float64(upstream[i/c.cols]))
+			}
+			wide := wideGradient(t, c, d)
+			if wide != nil {
+				unscaled := wide
+				wide = func() []float64 {
+					w := unscaled()
+					for i := range w {
+						w[i] *= float64(upstream[i/c.cols])
+					}
+					return w
+				}
+			}
+			bad, st = compareCase(c, a, loss, dPreds, wantLoss, wantGrad, wide)
+			report(t, bad)
+			record(keyGrad, st)
+		})
+	}
+	logObserved(t, key)
+	logObserved(t, keyGrad)
+}
+
+// requireSameBits fails unless got holds exactly want's values (NaN where
+// want has NaN).
+func requireSameBits[T goloss.Float](t *testing.T, what string, want, got []T) {
+	t.Helper()
+	require.Len(t, got, len(want), what)
+	for i := range want {
+		if got[i] != want[i] && !(math.IsNaN(float64(got[i])) && math.IsNaN(float64(want[i]))) {
+			require.Failf(t, what+" differs", "%s[%d]: got %v, want %v", what, i, got[i], want[i])
+		}
+	}
+}
+
+// TestOpRunsOnTheCoreInThisProcess checks, after running the op, that the
+// process has not mapped libgoloss.so: the op found the kernels exported by
+// this test binary (through cgo/capi), so one Go runtime, the test's,
+// computed the loss.
+func TestOpRunsOnTheCoreInThisProcess(t *testing.T) {
+	g := opGraphOf[float64](t, true)
+	out, err := g.run([]float64{1, 0, 1, 0, 1, 0}, []float64{.9, .3, .4, .2, .5, .05}, []float64{6. / 11, 3. / 11, 2. / 11},
+		[]int64{2, 3}, []int64{3}, 2, 0.1, []float64{1, 1})
+	require.NoError(t, err)
+	loss, err := Flat[float64](out[0])
+	require.NoError(t, err)
+	assert.InEpsilonSlice(t, []float64{0.13935285744407913, 0.1620203821512099}, loss, 1e-13)
+
+	maps, err := os.ReadFile("/proc/self/maps")
+	require.NoError(t, err)
+	assert.Contains(t, string(maps), "/_gofocal_ops.so", "the op library is mapped")
+	for _, line := range strings.Split(string(maps), "\n") {
+		assert.NotContains(t, line, "libgoloss.so", "the op loaded a second Go runtime")
+	}
+}
+
+// TestOpRejectsBadInput checks that bad input through the op is an error
+// from Session.Run that names the problem, and that the process carries on.
+func TestOpRejectsBadInput(t *testing.T) {
+	g := opGraphOf[float64](t, true)
+	y := []float64{1, 0, 1, 0, 1, 0}
+	p := []float64{.9, .3, .4, .2, .5, .05}
+	w := []float64{0.5, 0.3, 0.2}
+	for _, tc := range []struct {
+		name               string
+		labels, preds, wts []float64
+		shape, predsShape  []int64
+		weightsShape       []int64
+		gamma, e           float64
+		want               []string
+		noValidateAccepts  bool
+	}{
+		{name: "probability 1.5", labels: y, preds: []float64{.9, 1.5, .4, .2, .5, .05}, wts: w,
+			want:              []string{"predictions[0, 1] = 1.5", "not a probability in [0, 1]"},
+			noValidateAccepts: true},
+		{name: "negative probability", labels: y, preds: []float64{.9, .3, .4, .2, -0.25, .05}, wts: w,
+			want:              []string{"predictions[1, 1] = -0.25"},
+			noValidateAccepts: true},
+		{name: "shape mismatch", labels: y, preds: append(append([]float64{}, p...), .1, .2), wts: w,
+			predsShape: []int64{2, 4},
+			want:       []string{"labels and predictions must have the same shape", "labels [2,3]", "predictions [2,4]"}},
+		{name: "weights for the wrong number of classes", labels: y, preds: p, wts: w[:2], weightsShape: []int64{2},
+			want: []string{"class_weights must have shape [3]", "[2]"}},
+		{name: "negative gamma", labels: y, preds: p, wts: w, gamma: -1, want: []string{"gamma = -1"}},
+		{name: "e above 1", labels: y, preds: p, wts: w, e: 1.5, want: []string{"e = 1.5"}},
+		{name: "negative class weight", labels: y, preds: p, wts: []float64{0.5, -0.3, 0.2},
+			want:              []string{"class_weights[1] = -0.3"},
+			noValidateAccepts: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			shape, predsShape, weightsShape := []int64{2, 3}, tc.predsShape, tc.weightsShape
+			if predsShape == nil {
+				predsShape = shape
+			}
+			if weightsShape == nil {
+				weightsShape = []int64{3}
+			}
+			gamma := tc.gamma
+			if gamma == 0 {
+				gamma = 2
+			}
+			feeds := func(g *opGraph) map[tf.Output]*tf.Tensor {
+				m := map[tf.Output]*tf.Tensor{}
+				for _, f := range []struct {
+					out   tf.Output
+					value any
+					shape []int64
+				}{
+					{g.labels, tc.labels, shape}, {g.preds, tc.preds, predsShape}, {g.weights, tc.wts, weightsShape},
+					{g.gamma, gamma, nil}, {g.e, tc.e, nil},
+				} {
+					v, err := NewTensor(f.value, f.shape)
+					require.NoError(t, err)
+					m[f.out] = v
+				}
+				return m
+			}
+			_, err := g.sess.Run(feeds(g), []tf.Output{g.loss, g.grad}, nil)
+			require.Error(t, err)
+			for _, want := range tc.want {
+				assert.Contains(t, err.Error(), want)
+			}
+			if tc.noValidateAccepts {
+				lax := opGraphOf[float64](t, false)
+				_, err := lax.sess.Run(feeds(lax), []tf.Output{lax.loss, lax.grad}, nil)
+				assert.NoError(t, err, "validate=false accepts it")
+			}
+		})
+	}
+
+	// The process carries on: a good input still runs.
+	_, err := g.run(y, p, w, []int64{2, 3}, []int64{3}, 2, 0.1, []float64{1, 1})
+	assert.NoError(t, err)
+}
+
+// TestOpShapeFunction checks that shapes known when the graph is built are
+// checked then, by the op's shape function, with a message naming both.
+func TestOpShapeFunction(t *testing.T) {
+	loadOp(t)
+	s := op.NewScope()
+	labels := op.Const(s.SubScope("labels"), [][]float32{{1, 0, 1}, {0, 1, 0}})
+	preds := op.Const(s.SubScope("predictions"), [][]float32{{.9, .3, .4, .1}, {.2, .5, .05, .1}})
+	weights := op.Const(s.SubScope("class_weights"), []float32{.5, .3, .2})
+	gamma := op.Const(s.SubScope("gamma"), 2.0)
+	e := op.Const(s.SubScope("e"), 0.1)
+	SeedFocalLoss(s, labels, preds, weights, gamma, e, true)
+	require.Error(t, s.Err())
+	assert.Contains(t, s.Err().Error(), "labels and predictions must have the same shape")
+	assert.Contains(t, s.Err().Error(), "[2,3]")
+	assert.Contains(t, s.Err().Error(), "[2,4]")
+}
+
+// TestOpEmptyBatch checks SPEC's empty batch through the op: an empty loss
+// and gradient, no error.
+func TestOpEmptyBatch(t *testing.T) {
+	t.Run("float64", testOpEmptyBatch[float64])
+	t.Run("float32", testOpEmptyBatch[float32])
+}
+
+func testOpEmptyBatch[T goloss.Float](t *testing.T) {
+	g := opGraphOf[T](t, true)
+	out, err := g.run([]T{}, []T{}, []T{0.5, 0.5}, []int64{0, 2}, []int64{2}, 2, 0.1, []T{})
+	require.NoError(t, err)
+	assert.Equal(t, []int64{0}, out[0].Shape())
+	assert.Equal(t, []int64{0, 2}, out[1].Shape())
+	assert.Equal(t, []int64{0, 2}, out[2].Shape())
+}
