@@ -25,11 +25,15 @@ VENV_STAMP := $(VENV)/.requirements
 PKG_STAMP := $(VENV)/.gofocal-installed
 TF_FLAGS := $(BUILD)/tf_flags.sh
 
-GO_SOURCES := go.mod $(wildcard goloss/*.go cgo/*.go cgo/capi/*.go cgo/capi/*.c cgo/include/*.h)
+GO_SOURCES := go.mod $(filter-out %_test.go,$(wildcard goloss/*.go cgo/*.go cgo/capi/*.go)) \
+	$(wildcard cgo/capi/*.c cgo/include/*.h)
 OP_SOURCES := $(wildcard tfop/*/*.cc tfop/*/*.h) cgo/include/goloss.h
 
 # Quieter TensorFlow in every recipe.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
+# Go 1.26's simd/archsimd: the AVX2 and AVX-512 kernels of goloss. Without it
+# everything builds, on the portable kernels only.
+export GOEXPERIMENT ?= simd
 
 .PHONY: all shared-lib venv test test-go test-python demo bench clean
 
@@ -90,11 +94,14 @@ $(TFLIB_LINK): $(TF_FLAGS)
 GO_TF = source $(TF_FLAGS) && CGO_CFLAGS="-I$$TF_INCLUDE" \
 	CGO_LDFLAGS="-L$(CURDIR)/$(BUILD)/tflib -Wl,-rpath,$$TF_LIB" $(GO)
 
-# The pure-Go tests first (they need no TensorFlow), then every Go test with
+# The pure-Go tests first (they need no TensorFlow), the core once more on
+# every kernel this CPU has and on the portable one, then every Go test with
 # the `tensorflow` build tag: the graft parity tests and the op in Go.
 test-go: shared-lib $(TFLIB_LINK)
 	$(GO) vet ./...
 	$(GO) test ./...
+	for kernel in generic avx2 avx512; do GOLOSS_KERNEL=$$kernel $(GO) test -short ./goloss || exit 1; done
+	$(GO) test -short -tags noasm ./goloss
 	$(GO_TF) vet -tags tensorflow ./...
 	$(GO_TF) test -tags tensorflow ./...
 

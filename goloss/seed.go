@@ -75,6 +75,9 @@ func SeedLossGrad[T Float](loss, grad, labels, preds, weights []T, cols int, prm
 		}
 	}
 	k := seedConsts[T](prm, cols)
+	if seedRowsFast(loss, grad, labels, preds, weights, cols, &k) {
+		return nil
+	}
 	for b := range loss {
 		row := b * cols
 		var g []T
@@ -129,7 +132,7 @@ func seedRow[T Float](g, y, p, w []T, k *seedConstants) float64 {
 		logSum += math.Log(clip(q, k.ratioLo, k.ratioHi))
 	}
 	if g != nil {
-		shared := k.smoothW * float64(inside) / sum
+		shared := sharedTerm(k.smoothW, float64(inside), sum)
 		for c := range p {
 			pc := float64(p[c])
 			d := shared
@@ -143,6 +146,16 @@ func seedRow[T Float](g, y, p, w []T, k *seedConstants) float64 {
 		}
 	}
 	return k.focalScale*focal - k.smoothW*logSum
+}
+
+// sharedTerm is the gradient term every class of a row shares, e/C * M/S.
+// An infinite S makes the row's p/S undefined (Inf/Inf) and so, as in
+// TensorFlow's autodiff, every gradient of the row NaN.
+func sharedTerm(smoothW, inside, sum float64) float64 {
+	if math.IsInf(sum, 0) {
+		return math.NaN()
+	}
+	return smoothW * inside / sum
 }
 
 // focalDeriv is d/dp of -(y-p)^gamma * log(clip(p, lo, 1)) with diff = y - p:

@@ -163,6 +163,7 @@ func TestSeedFloat32MatchesFloat64(t *testing.T) {
 func TestSeedEdgeSemantics(t *testing.T) {
 	w := []float64{1, 1}
 	run := func(labels, preds []float64, prm Seed) (loss, grad []float64) {
+		t.Helper()
 		rows := len(preds) / 2
 		loss, grad = make([]float64, rows), make([]float64, len(preds))
 		require.NoError(t, SeedLossGrad(loss, grad, labels, preds, w, 2, prm))
@@ -205,10 +206,13 @@ func TestSeedEdgeSemantics(t *testing.T) {
 			assert.InDelta(t, want, grad[0], 1e-15, "gamma %v at y = p = 0.5", gamma)
 		}
 	})
-	t.Run("NaN and Inf propagate", func(t *testing.T) {
-		loss, _ := run([]float64{1, 0, 1, 0}, []float64{math.NaN(), 0.5, math.Inf(1), 0.5}, Seed{Gamma: 2, E: 0.1})
-		assert.True(t, math.IsNaN(loss[0]))
-		assert.True(t, math.IsNaN(loss[1]))
+	t.Run("NaN and Inf propagate to the whole row", func(t *testing.T) {
+		for _, e := range []float64{0, 0.1} {
+			loss, grad := run([]float64{1, 0, 1, 0, 0, 1}, []float64{math.NaN(), 0.5, math.Inf(1), 0.5, math.Inf(-1), 0.5}, Seed{Gamma: 2, E: e})
+			for i, v := range append(loss, grad...) {
+				assert.True(t, math.IsNaN(v), "e %v: output %d = %v", e, i, v)
+			}
+		}
 	})
 	t.Run("negatives add nothing to the focal term", func(t *testing.T) {
 		loss, grad := run([]float64{0, 0}, []float64{0.3, 0.7}, Seed{Gamma: 2, E: 0})

@@ -22,6 +22,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"strconv"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/gofocal/gofocal/goloss"
@@ -58,6 +61,18 @@ func writeMessage(buf *C.char, size C.size_t, msg string) {
 	dst[n] = 0
 }
 
+// testPanics is a test hook: the next GOLOSS_TEST_PANICS calls (the
+// environment variable's value when the library loads) panic inside the
+// core, so that tests at every layer can show that a panic reaches the
+// caller as an error and that the next call works.
+var testPanics atomic.Int64
+
+func init() {
+	if n, err := strconv.Atoi(os.Getenv("GOLOSS_TEST_PANICS")); err == nil && n > 0 {
+		testPanics.Store(int64(n))
+	}
+}
+
 // call runs fn, turning an error or a panic into a status code and a message.
 func call(err *C.char, errLen C.size_t, fn func() error) (code C.int) {
 	defer func() {
@@ -66,6 +81,9 @@ func call(err *C.char, errLen C.size_t, fn func() error) (code C.int) {
 			code = C.GOLOSS_ERR_INTERNAL
 		}
 	}()
+	if testPanics.Load() > 0 && testPanics.Add(-1) >= 0 {
+		panic("a panic provoked by GOLOSS_TEST_PANICS")
+	}
 	if e := fn(); e != nil {
 		writeMessage(err, errLen, "goloss: "+e.Error())
 		return status(e)

@@ -36,4 +36,12 @@ func TestCProgram(t *testing.T) {
 	out, err = exec.Command(exe).CombinedOutput()
 	require.NoError(t, err, "abi_check: %s", out)
 	assert.Equal(t, "PASS\n", string(out))
+
+	// A panic inside the core reaches C as GOLOSS_ERR_INTERNAL with a message,
+	// and the process goes on: the next call works.
+	panics := exec.Command(exe, "panic")
+	panics.Env = append(panics.Environ(), "GOLOSS_TEST_PANICS=1")
+	out, err = panics.CombinedOutput()
+	require.NoError(t, err, "abi_check panic: %s", out)
+	assert.Equal(t, "PASS\n", string(out))
 }

@@ -2,6 +2,7 @@
 
 import warnings
 
+import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework import ops as tf_ops
 from tensorflow.python.ops import control_flow_util
@@ -43,12 +44,30 @@ def _warn_xla_once(what):
             "the fused op.", stacklevel=3)
 
 
+_HALF = (tf.float16, tf.bfloat16)
+
+
+def _as_dtype(values, dtype):
+    """values as a tensor of dtype. Python and NumPy values are converted
+    from float64, so that a list of weights is not rounded to float32 on its
+    way to a float64 tensor (as tf.cast of a list would)."""
+    if tf.is_tensor(values):
+        return tf.cast(values, dtype)
+    return tf.cast(np.asarray(values, dtype=np.float64), dtype)
+
+
 def _float_predictions(predictions):
+    """The predictions in a dtype the op computes in: float32 and float64 as
+    they are, float16 and bfloat16 (mixed precision) in float32. Returns them
+    and the dtype to give the loss back in."""
     predictions = tf.convert_to_tensor(predictions)
-    if predictions.dtype not in (tf.float32, tf.float64):
-        raise TypeError(
-            f"gofocal: predictions must be float32 or float64, got {predictions.dtype.name}")
-    return predictions
+    dtype = predictions.dtype
+    if dtype in _HALF:
+        return tf.cast(predictions, tf.float32), dtype
+    if dtype not in (tf.float32, tf.float64):
+        raise TypeError(f"gofocal: predictions must be float16, bfloat16, float32 or float64, "
+                        f"got {dtype.name}")
+    return predictions, dtype
 
 
 def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1, validate=True, name=None):
@@ -68,17 +87,24 @@ def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1, valida
       The loss per sample, ``[batch]`` (a scalar for rank-1 input).
     """
     with tf.name_scope(name or "seed_focal_loss"):
-        predictions = _float_predictions(predictions)
-        labels = tf.cast(labels, predictions.dtype)
-        class_weights = tf.cast(class_weights, predictions.dtype)
+        predictions, dtype = _float_predictions(predictions)
+        labels = _as_dtype(labels, predictions.dtype)
+        class_weights = _as_dtype(class_weights, predictions.dtype)
         if _in_xla():
             _warn_xla_once("seed_focal_loss")
-            return composite.seed_composite_per_sample(labels, predictions, class_weights, gamma, e)
-        loss, _ = _native.ops().go_focal_seed_focal_loss(
-            labels, predictions, class_weights,
-            tf.constant(gamma, tf.float64), tf.constant(e, tf.float64),
-            validate=validate)
-        return loss
+            # The op's checks, where they can be made while tracing.
+            _native.check_seed(gamma, e)
+            if not class_weights.shape[-1:].is_compatible_with(predictions.shape[-1:]):
+                raise ValueError(
+                    f"gofocal: class_weights must have one value per class: got shape "
+                    f"{class_weights.shape} for predictions of shape {predictions.shape}")
+            loss = composite.seed_composite_per_sample(labels, predictions, class_weights, gamma, e)
+        else:
+            loss, _ = _native.ops().go_focal_seed_focal_loss(
+                labels, predictions, class_weights,
+                tf.constant(gamma, tf.float64), tf.constant(e, tf.float64),
+                validate=validate)
+        return tf.cast(loss, dtype)
 
 
 def binary_focal_loss(labels, predictions, alpha=None, gamma=2.0, from_logits=False,
@@ -103,38 +129,49 @@ def binary_focal_loss(labels, predictions, alpha=None, gamma=2.0, from_logits=Fa
       The loss with ``axis`` removed.
     """
     with tf.name_scope(name or "binary_focal_loss"):
-        predictions = _float_predictions(predictions)
-        labels = tf.cast(labels, predictions.dtype)
-        rank = predictions.shape.rank
-        if rank is None:
-            raise ValueError("gofocal: predictions must have a known rank")
-        if rank == 0:
-            raise ValueError("gofocal: predictions must have at least one dimension (the classes)")
-        if not -rank <= axis < rank:
-            raise ValueError(f"gofocal: axis {axis} is out of range for predictions of rank {rank}")
-        axis %= rank
-        if _in_xla():
-            _warn_xla_once("binary_focal_loss")
-            return composite.binary_composite(
-                _move_to_last(labels, axis), _move_to_last(predictions, axis), alpha, gamma,
-                from_logits, label_smoothing)
-        if axis == rank - 1 and rank <= 2:
-            # The op's own layout: it checks shapes and values itself.
-            return _binary_op(labels, predictions, alpha, gamma, from_logits, label_smoothing,
-                              validate)
-        # Any other layout is brought to [rows, classes] for the op, after the
-        # checks that need the caller's layout to name shapes and indices.
-        checks = [_same_shape(labels, predictions)]
-        if validate and not from_logits:
-            checks.append(_probabilities(predictions))
-        with tf.control_dependencies(checks):
-            labels = _move_to_last(labels, axis)
-            predictions = _move_to_last(predictions, axis)
-        outer = tf.shape(predictions)[:-1]
-        classes = tf.shape(predictions)[-1]
-        loss = _binary_op(tf.reshape(labels, [-1, classes]), tf.reshape(predictions, [-1, classes]),
-                          alpha, gamma, from_logits, label_smoothing, validate=False)
-        return tf.reshape(loss, outer)
+        predictions, dtype = _float_predictions(predictions)
+        return tf.cast(_binary_focal_loss(labels, predictions, alpha, gamma, from_logits,
+                                          label_smoothing, axis, validate), dtype)
+
+
+def _binary_focal_loss(labels, predictions, alpha, gamma, from_logits, label_smoothing, axis,
+                       validate):
+    labels = _as_dtype(labels, predictions.dtype)
+    rank = predictions.shape.rank
+    if rank is None:
+        raise ValueError("gofocal: predictions must have a known rank")
+    if rank == 0:
+        raise ValueError("gofocal: predictions must have at least one dimension (the classes)")
+    if not -rank <= axis < rank:
+        raise ValueError(f"gofocal: axis {axis} is out of range for predictions of rank {rank}")
+    axis %= rank
+    if _in_xla():
+        _warn_xla_once("binary_focal_loss")
+        alphas = [] if alpha is None else np.ravel(np.asarray(alpha, np.float64)).tolist()
+        _native.check_binary(gamma, label_smoothing, alphas)
+        classes = predictions.shape[axis]
+        if len(alphas) > 1 and classes is not None and len(alphas) != classes:
+            raise ValueError(f"gofocal: alpha holds {len(alphas)} values for {classes} classes")
+        return composite.binary_composite(
+            _move_to_last(labels, axis), _move_to_last(predictions, axis), alpha, gamma,
+            from_logits, label_smoothing)
+    if axis == rank - 1 and rank <= 2:
+        # The op's own layout: it checks shapes and values itself.
+        return _binary_op(labels, predictions, alpha, gamma, from_logits, label_smoothing,
+                          validate)
+    # Any other layout is brought to [rows, classes] for the op, after the
+    # checks that need the caller's layout to name shapes and indices.
+    checks = [_same_shape(labels, predictions)]
+    if validate and not from_logits:
+        checks.append(_probabilities(predictions))
+    with tf.control_dependencies(checks):
+        labels = _move_to_last(labels, axis)
+        predictions = _move_to_last(predictions, axis)
+    outer = tf.shape(predictions)[:-1]
+    classes = tf.shape(predictions)[-1]
+    loss = _binary_op(tf.reshape(labels, [-1, classes]), tf.reshape(predictions, [-1, classes]),
+                      alpha, gamma, from_logits, label_smoothing, validate=False)
+    return tf.reshape(loss, outer)
 
 
 def _binary_op(labels, predictions, alpha, gamma, from_logits, label_smoothing, validate):

@@ -22,7 +22,28 @@ static int close_to(double want, double got, double rtol) {
   return fabs(want - got) <= rtol * fabs(want);
 }
 
-int main(void) {
+// With GOLOSS_TEST_PANICS=1 set, the first call panics inside Go.
+static int check_panic(void) {
+  char err[256];
+  const double labels[2] = {1, 0}, preds[2] = {.5, .5}, w[2] = {1, 1};
+  const goloss_seed_params prm = {2.0, 0.1, 1};
+  double loss[1];
+  goloss_status st = goloss_seed_f64(loss, NULL, labels, preds, w, 1, 2, &prm, err, sizeof err);
+  CHECK(st == GOLOSS_ERR_INTERNAL, "panic status %d", st);
+  CHECK(strstr(err, "internal error") != NULL && strstr(err, "GOLOSS_TEST_PANICS") != NULL,
+        "panic message: %s", err);
+  st = goloss_seed_f64(loss, NULL, labels, preds, w, 1, 2, &prm, err, sizeof err);
+  CHECK(st == GOLOSS_OK, "the call after a panic: %d %s", st, err);
+  if (failures == 0) {
+    printf("PASS\n");
+    return 0;
+  }
+  printf("FAIL: %d checks\n", failures);
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "panic") == 0) return check_panic();
   char err[256];
   char version[32];
 

@@ -1,0 +1,15 @@
+//go:build !goexperiment.simd || !amd64 || noasm
+
+package goloss
+
+// This build has no vector kernels: the reference loops do all the work.
+
+func cpuKernels() []string { return nil }
+
+func seedRowsF64(string, []float64, []float64, []float64, []float64, []float64, int, *seedConstants) bool {
+	return false
+}
+
+func seedRowsF32(string, []float32, []float32, []float32, []float32, []float32, int, *seedConstants) bool {
+	return false
+}
