@@ -43,9 +43,10 @@ shared-lib: $(PKG_STAMP) $(GOLOSS_SO) $(OPS_SO) $(BUILD_INFO)
 
 venv: $(VENV_STAMP)
 
-$(VENV_STAMP): python/requirements.txt
+$(VENV_STAMP): python/requirements.txt python/requirements-nodeps.txt
 	test -x $(PY) || $(PYTHON3) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r python/requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r python/requirements-nodeps.txt
 	touch $@
 
 # TensorFlow's own compile and link flags, its library folder and version, as
