@@ -125,6 +125,15 @@ func golossGoVersion(buf *C.char, size C.size_t) C.int {
 	return C.GOLOSS_OK
 }
 
+//export golossGoKernel
+func golossGoKernel(buf *C.char, size C.size_t) C.int {
+	if buf == nil || size == 0 {
+		return C.GOLOSS_ERR_ARGUMENT
+	}
+	writeMessage(buf, size, goloss.Kernel())
+	return C.GOLOSS_OK
+}
+
 //export golossGoClassWeights
 func golossGoClassWeights(weights, counts *C.double, classes C.int64_t, err *C.char, errLen C.size_t) C.int {
 	return call(err, errLen, func() error {

@@ -9,6 +9,10 @@ goloss_status goloss_version(char *buf, size_t len) {
   return (goloss_status)golossGoVersion(buf, len);
 }
 
+goloss_status goloss_kernel(char *buf, size_t len) {
+  return (goloss_status)golossGoKernel(buf, len);
+}
+
 goloss_status goloss_class_weights(double *weights, const double *counts, int64_t classes,
                                    char *err, size_t err_len) {
   return (goloss_status)golossGoClassWeights(weights, (double *)counts, classes, err, err_len);

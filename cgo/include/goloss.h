@@ -79,6 +79,12 @@ goloss_status goloss_version(char *buf, size_t len);
  * for gamma or e out of range, with a message naming it. */
 goloss_status goloss_seed_check(const goloss_seed_params *params, char *err, size_t err_len);
 
+/* Writes the name of the kernel in use ("generic", "avx2" or "avx512": the
+ * fastest this CPU supports, or the one GOLOSS_KERNEL names) into buf,
+ * NUL-terminated and truncated to len bytes. Returns GOLOSS_OK, or
+ * GOLOSS_ERR_ARGUMENT when buf is NULL or len is 0. */
+goloss_status goloss_kernel(char *buf, size_t len);
+
 /* Writes into weights[0..classes) the normalised inverse-frequency class
  * weights of the per-class sample counts:
  *   weights[c] = (1 / counts[c]) / sum_k (1 / counts[k])

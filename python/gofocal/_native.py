@@ -76,6 +76,7 @@ def goloss():
             _check_built(GOLOSS_PATH)
             lib = ctypes.CDLL(GOLOSS_PATH)
             lib.goloss_version.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+            lib.goloss_kernel.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
             lib.goloss_class_weights.argtypes = [
                 ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double),
                 ctypes.c_int64, ctypes.c_char_p, ctypes.c_size_t]
@@ -100,6 +101,18 @@ def library_version():
     buf = ctypes.create_string_buffer(64)
     _raise_on(goloss().goloss_version(buf, len(buf)), buf)
     return buf.value.decode()
+
+
+def kernel():
+    """The kernel libgoloss.so computes with: generic, avx2 or avx512."""
+    buf = ctypes.create_string_buffer(64)
+    _raise_on(goloss().goloss_kernel(buf, len(buf)), buf)
+    return buf.value.decode()
+
+
+def built_against():
+    """The TensorFlow version the libraries were built against, or None."""
+    return _built_against()
 
 
 def class_weights(counts):

@@ -51,6 +51,10 @@ int main(int argc, char **argv) {
   CHECK(goloss_version(version, sizeof version) == GOLOSS_OK, "version");
   CHECK(strchr(version, '.') != NULL, "version string %s", version);
   CHECK(goloss_version(NULL, 4) == GOLOSS_ERR_ARGUMENT, "version NULL");
+  char kernel[16];
+  CHECK(goloss_kernel(kernel, sizeof kernel) == GOLOSS_OK, "kernel");
+  CHECK(strcmp(kernel, "generic") == 0 || strcmp(kernel, "avx2") == 0 || strcmp(kernel, "avx512") == 0,
+        "kernel name %s", kernel);
 
   const double counts[3] = {1, 2, 3};
   double w[3];
