@@ -42,7 +42,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # everything builds, on the portable kernels only.
 export GOEXPERIMENT ?= simd
 
-.PHONY: all shared-lib libs venv test test-go test-python demo bench clean
+.PHONY: all shared-lib libs venv test test-long test-go test-python demo bench clean
 
 all: shared-lib
 
@@ -96,6 +96,16 @@ $(PKG_STAMP): $(VENV_STAMP) python/pyproject.toml python/setup.py
 
 test: test-go test-python
 
+# The slow ones: short fuzz runs of the core and the C ABI (their seed corpora
+# are the f.Add calls of the fuzz targets) and the multi-process tests.
+FUZZTIME ?= 20s
+LONG_TESTS := $(wildcard python/tests/long/test_*.py)
+test-long: shared-lib
+	$(GO) test -run '^$$' -fuzz '^FuzzSeed$$' -fuzztime $(FUZZTIME) ./goloss
+	$(GO) test -run '^$$' -fuzz '^FuzzBinary$$' -fuzztime $(FUZZTIME) ./goloss
+	$(GO) test -run '^$$' -fuzz '^FuzzABI$$' -fuzztime $(FUZZTIME) ./cgo/abifuzz
+	$(if $(LONG_TESTS),$(PY) -m pytest -q $(LONG_TESTS))
+
 # graft links -ltensorflow: the wheel's libtensorflow_cc.so.2 carries the C
 # API, so a libtensorflow.so symlink to it in a build folder does.
 TFLIB_LINK := $(BUILD)/tflib/libtensorflow.so
@@ -118,7 +128,7 @@ test-go: shared-lib $(TFLIB_LINK)
 	$(GO_TF) test -tags tensorflow ./...
 
 test-python: shared-lib
-	$(PY) -m pytest -q python/tests
+	$(PY) -m pytest -q python/tests --ignore=python/tests/long
 
 demo: shared-lib
 	$(PY) demo/train.py

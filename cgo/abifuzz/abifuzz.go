@@ -1,0 +1,202 @@
+// Package abifuzz calls the C ABI of goloss.h the way a C program does, with
+// buffers in C memory, so that Go's fuzzer can drive it. It exists for the
+// tests of this folder; nothing else imports it.
+package abifuzz
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../include
+#include <stdlib.h>
+#include <string.h>
+#include "goloss.h"
+*/
+import "C"
+
+import (
+	"unsafe"
+
+	_ "github.com/gofocal/gofocal/cgo/capi" // the functions of goloss.h
+)
+
+// Guard is written around every output buffer; the ABI must never touch it.
+const Guard = 12345.0
+
+// Call is one call of a loss function of the ABI.
+type Call struct {
+	Variant        string // "seed" or "binary"
+	Float32        bool
+	Rows, Cols     int64 // passed as they are, negative ones included
+	Labels, Preds  []float64
+	Weights        []float64 // seed: class weights
+	Gamma, E       float64   // E is label smoothing for the binary variant
+	Alpha          []float64 // binary
+	FromLogits     bool
+	Validate       bool
+	NilPredictions bool // pass NULL for the predictions
+	NilParams      bool
+	WithGrad       bool
+}
+
+// Result is what came back: the status, the message, the outputs, and
+// whether the guards around the outputs are intact.
+type Result struct {
+	Status      int
+	Message     string
+	Loss, Grad  []float64
+	GuardsWhole bool
+	Terminated  bool // the message buffer holds a NUL
+}
+
+// buffer is n values of one element type in C memory, plus a guard value on
+// each side.
+type buffer struct {
+	p       unsafe.Pointer
+	n       int
+	float32 bool
+}
+
+func newBuffer(values []float64, n int, f32 bool) buffer {
+	size := 8
+	if f32 {
+		size = 4
+	}
+	b := buffer{p: C.malloc(C.size_t((n + 2) * size)), n: n, float32: f32}
+	for i := -1; i <= n; i++ {
+		v := Guard
+		if i >= 0 && i < n {
+			v = 0
+			if i < len(values) {
+				v = values[i]
+			}
+		}
+		b.set(i, v)
+	}
+	return b
+}
+
+func (b buffer) set(i int, v float64) {
+	if b.float32 {
+		*(*float32)(unsafe.Add(b.p, 4*(i+1))) = float32(v)
+	} else {
+		*(*float64)(unsafe.Add(b.p, 8*(i+1))) = v
+	}
+}
+
+func (b buffer) get(i int) float64 {
+	if b.float32 {
+		return float64(*(*float32)(unsafe.Add(b.p, 4*(i+1))))
+	}
+	return *(*float64)(unsafe.Add(b.p, 8*(i+1)))
+}
+
+// data is the pointer to the first value (after the guard).
+func (b buffer) data() unsafe.Pointer {
+	if b.float32 {
+		return unsafe.Add(b.p, 4)
+	}
+	return unsafe.Add(b.p, 8)
+}
+
+func (b buffer) values() []float64 {
+	out := make([]float64, b.n)
+	for i := range out {
+		out[i] = b.get(i)
+	}
+	return out
+}
+
+func (b buffer) guarded() bool { return b.get(-1) == Guard && b.get(b.n) == Guard }
+
+func (b buffer) free() { C.free(b.p) }
+
+// Run makes the call. Sizes that do not fit the slices are still passed to
+// the ABI as given; the buffers are sized to what the ABI may touch when the
+// sizes are valid, and to nothing otherwise.
+func Run(c Call) Result {
+	n := 0
+	if c.Rows >= 0 && c.Cols >= 0 && c.Rows < 1<<16 && c.Cols < 1<<16 {
+		n = int(c.Rows * c.Cols)
+	}
+	rows := 0
+	if c.Rows > 0 && c.Rows < 1<<16 {
+		rows = int(c.Rows)
+	}
+	cols := 0
+	if c.Cols > 0 && c.Cols < 1<<16 {
+		cols = int(c.Cols)
+	}
+	loss := newBuffer(nil, rows, c.Float32)
+	grad := newBuffer(nil, n, c.Float32)
+	labels := newBuffer(c.Labels, n, c.Float32)
+	preds := newBuffer(c.Preds, n, c.Float32)
+	weights := newBuffer(c.Weights, cols, c.Float32)
+	alpha := newBuffer(c.Alpha, len(c.Alpha), false)
+	for i := range loss.n {
+		loss.set(i, Guard)
+	}
+	for _, b := range []buffer{loss, grad, labels, preds, weights, alpha} {
+		defer b.free()
+	}
+	const errLen = 256
+	msg := (*C.char)(C.malloc(errLen))
+	defer C.free(unsafe.Pointer(msg))
+	C.memset(unsafe.Pointer(msg), 'x', errLen)
+
+	predPtr := preds.data()
+	if c.NilPredictions {
+		predPtr = nil
+	}
+	var gradPtr unsafe.Pointer
+	if c.WithGrad {
+		gradPtr = grad.data()
+	}
+	validate := C.int(0)
+	if c.Validate {
+		validate = 1
+	}
+	var status C.goloss_status
+	switch c.Variant {
+	case "seed":
+		params := (*C.goloss_seed_params)(C.malloc(C.sizeof_goloss_seed_params))
+		defer C.free(unsafe.Pointer(params))
+		*params = C.goloss_seed_params{gamma: C.double(c.Gamma), e: C.double(c.E), validate: validate}
+		if c.NilParams {
+			params = nil
+		}
+		if c.Float32 {
+			status = C.goloss_seed_f32((*C.float)(loss.data()), (*C.float)(gradPtr), (*C.float)(labels.data()),
+				(*C.float)(predPtr), (*C.float)(weights.data()), C.int64_t(c.Rows), C.int64_t(c.Cols), params, msg, errLen)
+		} else {
+			status = C.goloss_seed_f64((*C.double)(loss.data()), (*C.double)(gradPtr), (*C.double)(labels.data()),
+				(*C.double)(predPtr), (*C.double)(weights.data()), C.int64_t(c.Rows), C.int64_t(c.Cols), params, msg, errLen)
+		}
+	default:
+		params := (*C.goloss_binary_params)(C.malloc(C.sizeof_goloss_binary_params))
+		defer C.free(unsafe.Pointer(params))
+		fromLogits := C.int(0)
+		if c.FromLogits {
+			fromLogits = 1
+		}
+		*params = C.goloss_binary_params{gamma: C.double(c.Gamma), alpha: (*C.double)(alpha.data()),
+			alpha_len: C.int64_t(len(c.Alpha)), label_smoothing: C.double(c.E), from_logits: fromLogits, validate: validate}
+		if c.NilParams {
+			params = nil
+		}
+		if c.Float32 {
+			status = C.goloss_binary_f32((*C.float)(loss.data()), (*C.float)(gradPtr), (*C.float)(labels.data()),
+				(*C.float)(predPtr), C.int64_t(c.Rows), C.int64_t(c.Cols), params, msg, errLen)
+		} else {
+			status = C.goloss_binary_f64((*C.double)(loss.data()), (*C.double)(gradPtr), (*C.double)(labels.data()),
+				(*C.double)(predPtr), C.int64_t(c.Rows), C.int64_t(c.Cols), params, msg, errLen)
+		}
+	}
+	raw := C.GoBytes(unsafe.Pointer(msg), errLen)
+	r := Result{Status: int(status), Loss: loss.values(), Grad: grad.values()}
+	for i, ch := range raw {
+		if ch == 0 {
+			r.Terminated, r.Message = true, string(raw[:i])
+			break
+		}
+	}
+	r.GuardsWhole = loss.guarded() && grad.guarded()
+	return r
+}
