@@ -71,6 +71,9 @@ func (s Binary) Check(cols int) error {
 // gradient term takes its limit: 0, or (1-2t)*bce*du for gamma = 1. gamma = 0
 // gives binary cross-entropy exactly.
 //
+// The loops binaryProbRow and binaryLogitsRow are the reference; the vector
+// kernels (see Kernel) agree with them to the SPEC tolerances.
+//
 // Sizes: len(loss) rows; labels and predictions rows*cols; grad empty or
 // rows*cols. On error nothing is written.
 func BinaryLossGrad[T Float](loss, grad, labels, preds []T, cols int, prm Binary) error {
@@ -93,6 +96,9 @@ func BinaryLossGrad[T Float](loss, grad, labels, preds []T, cols int, prm Binary
 		epsHi: float64(T(1 - 1e-7)),
 		alpha: prm.Alpha,
 		scale: 1 / float64(cols),
+	}
+	if binaryRowsFast(loss, grad, labels, preds, cols, &k, prm.FromLogits) {
+		return nil
 	}
 	for b := range loss {
 		row := b * cols
@@ -134,6 +140,10 @@ func (k *binaryConstants) focal(u float64) (pow, deriv float64) {
 	pow = math.Pow(u, k.gamma)
 	switch {
 	case k.gamma == 0:
+	case u != 0 && math.Abs(pow) < 0x1p-1022:
+		// u^gamma underflowed (to 0 or a subnormal with few digits) where
+		// gamma * u^(gamma-1) may not have: p = 1e-160, gamma = 2.
+		deriv = k.gamma * math.Pow(u, k.gamma-1)
 	case u != 0:
 		deriv = k.gamma * pow / u
 	case k.gamma == 1:
@@ -153,13 +163,14 @@ func binaryProbRow[T Float](g, y, p []T, k *binaryConstants) float64 {
 		u := t*(1-pc) + (1-t)*pc
 		pow, dpow := k.focal(u)
 		a := k.balance(c, t)
-		sum += a * pow * bce
+		poison := pc - pc // NaN for a non-finite input, else 0 (SPEC: Inf gives NaN)
+		sum += a*pow*bce + poison
 		if g != nil {
 			var dbce float64
 			if k.eps <= pc && pc <= k.epsHi {
 				dbce = (1-t)/(1-q) - t/q
 			}
-			g[c] = T(k.scale * a * (dpow*(1-2*t)*bce + pow*dbce))
+			g[c] = T(k.scale*a*(dpow*(1-2*t)*bce+pow*dbce) + poison)
 		}
 	}
 	return k.scale * sum
@@ -177,12 +188,13 @@ func binaryLogitsRow[T Float](g, y, z []T, k *binaryConstants) float64 {
 		u := t*sigNeg + (1-t)*sig
 		pow, dpow := k.focal(u)
 		a := k.balance(c, t)
-		sum += a * pow * bce
+		poison := zc - zc // NaN for a non-finite input, else 0 (SPEC: Inf gives NaN)
+		sum += a*pow*bce + poison
 		if g != nil {
 			du := (1 - 2*t) * sig * sigNeg
 			// sigmoid(z) - t, spelled without cancellation for right logits.
 			dbce := (1-t)*sig - t*sigNeg
-			g[c] = T(k.scale * a * (dpow*du*bce + pow*dbce))
+			g[c] = T(k.scale*a*(dpow*du*bce+pow*dbce) + poison)
 		}
 	}
 	return k.scale * sum

@@ -175,11 +175,16 @@ func TestBinaryEdges(t *testing.T) {
 			assert.False(t, math.IsNaN(grad[1]) || math.IsInf(grad[1], 0), "gamma %v: %v", gamma, grad)
 		}
 	})
-	t.Run("NaN propagates", func(t *testing.T) {
-		loss := make([]float64, 2)
-		require.NoError(t, BinaryLossGrad(loss, nil, []float64{1, 0, 1, 0}, []float64{math.NaN(), 0.5, 0.5, 0.5}, 2, Binary{Gamma: 2}))
-		assert.True(t, math.IsNaN(loss[0]))
-		assert.False(t, math.IsNaN(loss[1]))
+	t.Run("NaN and Inf propagate", func(t *testing.T) {
+		for _, prm := range []Binary{{Gamma: 2}, {}, {FromLogits: true}, {Gamma: 0.5, FromLogits: true, Alpha: []float64{0.3}}} {
+			for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+				loss, grad := make([]float64, 2), make([]float64, 4)
+				require.NoError(t, BinaryLossGrad(loss, grad, []float64{1, 0, 1, 0}, []float64{bad, 0.5, 0.5, 0.5}, 2, prm))
+				assert.True(t, math.IsNaN(loss[0]), "%+v %v: loss %v", prm, bad, loss[0])
+				assert.True(t, math.IsNaN(grad[0]), "%+v %v: grad %v", prm, bad, grad[0])
+				assert.False(t, math.IsNaN(loss[1]) || math.IsNaN(grad[1]) || math.IsNaN(grad[2]))
+			}
+		}
 	})
 	t.Run("logits are not probabilities", func(t *testing.T) {
 		loss := make([]float64, 1)

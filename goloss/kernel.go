@@ -79,3 +79,18 @@ func seedRowsFast[T Float](loss, grad, labels, preds, weights []T, cols int, k *
 	}
 	return false
 }
+
+// binaryRowsFast runs the binary variant over every row with the active
+// vector kernel and reports whether it did, as seedRowsFast does.
+func binaryRowsFast[T Float](loss, grad, labels, preds []T, cols int, k *binaryConstants, logits bool) bool {
+	if activeKernel == KernelGeneric {
+		return false
+	}
+	switch l := any(loss).(type) {
+	case []float64:
+		return binaryRowsF64(activeKernel, l, any(grad).([]float64), any(labels).([]float64), any(preds).([]float64), cols, k, logits)
+	case []float32:
+		return binaryRowsF32(activeKernel, l, any(grad).([]float32), any(labels).([]float32), any(preds).([]float32), cols, k, logits)
+	}
+	return false
+}

@@ -32,14 +32,20 @@ const (
 	powReal        // any other gamma: exp(gamma * log(y-p))
 )
 
-func newSeedVector(k *seedConstants) seedVector {
-	v := seedVector{seedConstants: *k, powKind: powReal}
-	switch g := k.gamma; {
+// powClass classifies gamma for the vector kernels.
+func powClass(g float64) (kind int, n uint64) {
+	switch {
 	case g == 0:
-		v.powKind = powZero
+		return powZero, 0
 	case g == float64(uint64(g)) && g < 1<<53:
-		v.powKind, v.powInt = powInt, uint64(g)
+		return powInt, uint64(g)
 	}
+	return powReal, 0
+}
+
+func newSeedVector(k *seedConstants) seedVector {
+	v := seedVector{seedConstants: *k}
+	v.powKind, v.powInt = powClass(k.gamma)
 	return v
 }
 
@@ -85,6 +91,79 @@ func seedRowsF32(kernel string, loss, grad, labels, preds, weights []float32, co
 			g = grad[lo:hi]
 		}
 		loss[b] = float32(row(g, labels[lo:hi], preds[lo:hi], weights, part, &v))
+	}
+	return true
+}
+
+// binaryVector holds the constants of binaryConstants that the vector
+// kernels use, with gamma and alpha classified once per call.
+type binaryVector struct {
+	binaryConstants
+	logits    bool
+	powKind   int     // powZero, powInt or powReal
+	powInt    uint64  // gamma when powKind is powInt
+	alphaKind int     // alphaNone, alphaOne or alphaPerClass
+	alpha1    float64 // the one alpha when alphaKind is alphaOne
+}
+
+const (
+	alphaNone     = iota // no class balancing: a = 1
+	alphaOne             // one alpha for every class
+	alphaPerClass        // one alpha per class
+)
+
+func newBinaryVector(k *binaryConstants, logits bool) binaryVector {
+	v := binaryVector{binaryConstants: *k, logits: logits}
+	v.powKind, v.powInt = powClass(k.gamma)
+	switch len(k.alpha) {
+	case 0:
+		v.alphaKind = alphaNone
+	case 1:
+		v.alphaKind, v.alpha1 = alphaOne, k.alpha[0]
+	default:
+		v.alphaKind = alphaPerClass
+	}
+	return v
+}
+
+func binaryRowsF64(kernel string, loss, grad, labels, preds []float64, cols int, k *binaryConstants, logits bool) bool {
+	row := binaryRow256F64
+	switch kernel {
+	case KernelAVX512:
+		row = binaryRow512F64
+	case KernelAVX2:
+	default:
+		return false
+	}
+	v := newBinaryVector(k, logits)
+	for b := range loss {
+		lo, hi := b*cols, (b+1)*cols
+		var g []float64
+		if len(grad) != 0 {
+			g = grad[lo:hi]
+		}
+		loss[b] = row(g, labels[lo:hi], preds[lo:hi], &v)
+	}
+	return true
+}
+
+func binaryRowsF32(kernel string, loss, grad, labels, preds []float32, cols int, k *binaryConstants, logits bool) bool {
+	row := binaryRow256F32
+	switch kernel {
+	case KernelAVX512:
+		row = binaryRow512F32
+	case KernelAVX2:
+	default:
+		return false
+	}
+	v := newBinaryVector(k, logits)
+	for b := range loss {
+		lo, hi := b*cols, (b+1)*cols
+		var g []float32
+		if len(grad) != 0 {
+			g = grad[lo:hi]
+		}
+		loss[b] = float32(row(g, labels[lo:hi], preds[lo:hi], &v))
 	}
 	return true
 }

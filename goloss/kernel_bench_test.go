@@ -43,3 +43,45 @@ func benchSeed[T Float](b *testing.B, kernel string, withGrad bool, labels, pred
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(preds)), "ns/elem")
 }
+
+// BenchmarkBinary runs the binary variant (forward and gradient, one alpha)
+// on 1024 rows of 1000 classes with every kernel of this build and CPU,
+// probabilities and logits, float32 and float64, gamma 2 (integer fast
+// path) and 2.5 (exp(gamma*log u)), and reports ns per element (one
+// thread).
+func BenchmarkBinary(b *testing.B) {
+	const rows, cols = 1024, 1000
+	for _, logits := range []bool{false, true} {
+		c := binaryCase{rows: rows, cols: cols, prm: Binary{FromLogits: logits}}
+		labels, preds := c.random(1)
+		input := "probs"
+		if logits {
+			input = "logits"
+		}
+		for _, gamma := range []float64{2, 2.5} {
+			prm := Binary{Gamma: gamma, Alpha: []float64{0.25}, FromLogits: logits, NoValidate: true}
+			for _, kernel := range Kernels() {
+				name := fmt.Sprintf("%s/gamma=%v/%s", input, gamma, kernel)
+				b.Run(name+"/float64", func(b *testing.B) {
+					benchBinary(b, kernel, labels, preds, cols, prm)
+				})
+				b.Run(name+"/float32", func(b *testing.B) {
+					benchBinary(b, kernel, toF32(labels), toF32(preds), cols, prm)
+				})
+			}
+		}
+	}
+}
+
+func benchBinary[T Float](b *testing.B, kernel string, labels, preds []T, cols int, prm Binary) {
+	useKernel(b, kernel)
+	loss := make([]T, len(preds)/cols)
+	grad := make([]T, len(preds))
+	b.ResetTimer()
+	for b.Loop() {
+		if err := BinaryLossGrad(loss, grad, labels, preds, cols, prm); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(preds)), "ns/elem")
+}

@@ -13,3 +13,11 @@ func seedRowsF64(string, []float64, []float64, []float64, []float64, []float64, 
 func seedRowsF32(string, []float32, []float32, []float32, []float32, []float32, int, *seedConstants) bool {
 	return false
 }
+
+func binaryRowsF64(string, []float64, []float64, []float64, []float64, int, *binaryConstants, bool) bool {
+	return false
+}
+
+func binaryRowsF32(string, []float32, []float32, []float32, []float32, int, *binaryConstants, bool) bool {
+	return false
+}

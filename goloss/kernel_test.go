@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -261,6 +262,287 @@ func TestSeedKernelsNonFinite(t *testing.T) {
 					y, p, w := seedRowCase(rng, n, false)
 					clear(p)
 					checkSeedRow64(t, fmt.Sprintf("n=%d gamma=%v zero row", n, gamma), y, p, w, Seed{Gamma: gamma, E: 0.1})
+				}
+			}
+		})
+	}
+}
+
+// binaryRowCase draws one row of n classes for the binary variant: labels
+// 0, 1 or soft, probabilities in [0, 1] or logits in (-20, 20), per-class
+// alphas in [0, 1]. hard mixes in the edge values: exact 0 and 1, the clip
+// bounds of both element types and their neighbours, tiny and subnormal
+// probabilities, logits of ±1000 and the overflow bounds of exp, labels
+// equal to their predictions (u = 0 without smoothing).
+func binaryRowCase(rng *rand.Rand, n int, hard, logits bool) (y, x, alpha []float64) {
+	y, x, alpha = make([]float64, n), make([]float64, n), make([]float64, n)
+	probEdges := []float64{0, 1, 1e-7, float64(float32(1e-7)), 1 - 1e-7, float64(float32(1 - 1e-7)),
+		math.Nextafter(1e-7, 0), math.Nextafter(1e-7, 1), math.Nextafter(1-1e-7, 0), math.Nextafter(1-1e-7, 2),
+		1e-9, 1e-90, 1e-160, 1e-300, 5e-324, math.Nextafter(1, 0), 0.5}
+	logitEdges := []float64{1000, -1000, 0, math.Copysign(0, -1), 30, -30, 40, -40, 745, -745, 720, -720,
+		1e-20, -1e-20, 16, -16, 36.7, -36.7}
+	for c := range x {
+		if logits {
+			x[c] = 40 * (rng.Float64() - 0.5)
+			if hard && rng.IntN(3) == 0 {
+				x[c] = logitEdges[rng.IntN(len(logitEdges))]
+			}
+		} else {
+			x[c] = rng.Float64()
+			if hard && rng.IntN(3) == 0 {
+				x[c] = probEdges[rng.IntN(len(probEdges))]
+			}
+		}
+		switch r := rng.Float64(); {
+		case r < 0.2:
+			y[c] = rng.Float64()
+		case r < 0.3 && hard && !logits:
+			y[c] = x[c]
+		case r < 0.65:
+			y[c] = 1
+		}
+		alpha[c] = rng.Float64()
+		if hard && rng.IntN(8) == 0 {
+			alpha[c] = float64(rng.IntN(2))
+		}
+	}
+	return y, x, alpha
+}
+
+// binaryScale returns, for the loss and per gradient element, the sum of
+// the magnitudes of the terms that make it up (see seedScale).
+func binaryScale(y, x []float64, k *binaryConstants, logits bool) (loss float64, grad []float64) {
+	grad = make([]float64, len(x))
+	for c := range x {
+		t := y[c]*k.keep + k.half
+		a := math.Abs(k.balance(c, t))
+		var bce, u, du, dbce float64
+		if logits {
+			sig, sigNeg := sigmoids(x[c])
+			bce = math.Abs(math.Max(x[c], 0)) + math.Abs(x[c]*t) + math.Log1p(math.Exp(-math.Abs(x[c])))
+			u = math.Abs(t*sigNeg) + math.Abs((1-t)*sig)
+			du = math.Abs((1 - 2*t) * sig * sigNeg)
+			dbce = math.Abs((1-t)*sig) + math.Abs(t*sigNeg)
+		} else {
+			q := clip(x[c], k.eps, k.epsHi)
+			bce = math.Abs(t*math.Log(q)) + math.Abs((1-t)*math.Log(1-q))
+			u = math.Abs(t*(1-x[c])) + math.Abs((1-t)*x[c])
+			du = math.Abs(1 - 2*t)
+			dbce = math.Abs((1-t)/(1-q)) + math.Abs(t/q)
+		}
+		pow, dpow := k.focal(u)
+		loss += k.scale * a * pow * bce
+		grad[c] = k.scale * a * (math.Abs(dpow)*du*bce + pow*dbce)
+	}
+	return loss, grad
+}
+
+func binaryName(n int, prm Binary) string {
+	alpha := "none"
+	switch len(prm.Alpha) {
+	case 0:
+	case 1:
+		alpha = fmt.Sprint(prm.Alpha[0])
+	default:
+		alpha = "per-class"
+	}
+	return fmt.Sprintf("n=%d logits=%v gamma=%v ls=%v alpha=%s", n, prm.FromLogits, prm.Gamma, prm.LabelSmoothing, alpha)
+}
+
+// TestBinaryKernelsMatchReference holds every vector kernel to the
+// reference loops binaryProbRow and binaryLogitsRow, float64 and float32,
+// probabilities and logits, with every combination of gamma (zero,
+// integer, real), label smoothing and class balancing (none, one alpha,
+// per-class alpha), on rows of every length up to 72 and a spread of
+// lengths up to 2100.
+func TestBinaryKernelsMatchReference(t *testing.T) {
+	if len(vectorKernels()) == 0 {
+		t.Skip("no vector kernel in this build or on this CPU")
+	}
+	var lengths []int
+	for n := 1; n <= 72; n++ {
+		lengths = append(lengths, n)
+	}
+	stride := 61
+	if testing.Short() {
+		stride = 203
+	}
+	for n := 73; n <= 2100; n += stride {
+		lengths = append(lengths, n)
+	}
+	lengths = append(lengths, 1000, 1024, 2047, 2049, 2100)
+	gammas := []float64{0, 0.5, 1, 2, 3, 3.7}
+	smoothings := []float64{0, 0.1}
+	for _, kernel := range vectorKernels() {
+		t.Run(kernel, func(t *testing.T) {
+			useKernel(t, kernel)
+			rng := rand.New(rand.NewPCG(7, 7))
+			var worst64, worst32 float64
+			combo := 0
+			for _, n := range lengths {
+				for _, logits := range []bool{false, true} {
+					for _, gamma := range gammas {
+						for _, ls := range smoothings {
+							for alphaKind := range 3 {
+								combo++
+								if n > 72 && combo%5 != 0 {
+									continue // a fifth of the grid for long rows
+								}
+								y, x, alpha := binaryRowCase(rng, n, combo%2 == 0, logits)
+								prm := Binary{Gamma: gamma, LabelSmoothing: ls, FromLogits: logits, NoValidate: true}
+								switch alphaKind {
+								case 1:
+									prm.Alpha = []float64{0.25}
+								case 2:
+									prm.Alpha = alpha
+								}
+								name := binaryName(n, prm)
+								worst64 = max(worst64, checkBinaryRow64(t, name, y, x, prm))
+								worst32 = max(worst32, checkBinaryRow32(t, name, y, x, prm))
+							}
+						}
+					}
+				}
+			}
+			t.Logf("%s: worst float64 error %.3g of the terms' magnitude; worst float32 error %.3g ulp", kernel, worst64, worst32)
+		})
+	}
+}
+
+// binaryReference computes one row with the reference loop for T.
+func binaryReference[T Float](g, y, x []T, prm Binary) (float64, binaryConstants) {
+	k := binaryConstants{
+		gamma: prm.Gamma, keep: 1 - prm.LabelSmoothing, half: 0.5 * prm.LabelSmoothing,
+		eps: float64(T(1e-7)), epsHi: float64(T(1 - 1e-7)), alpha: prm.Alpha, scale: 1 / float64(len(x)),
+	}
+	if prm.FromLogits {
+		return binaryLogitsRow(g, y, x, &k), k
+	}
+	return binaryProbRow(g, y, x, &k), k
+}
+
+// checkBinaryRow64 compares one float64 row of BinaryLossGrad with the
+// reference and returns the largest error relative to the terms'
+// magnitude. It also checks that the inputs stay untouched, that nothing
+// is written around grad, and that the gradient does not change the loss.
+func checkBinaryRow64(t *testing.T, name string, y, x []float64, prm Binary) float64 {
+	t.Helper()
+	n := len(x)
+	wantG := make([]float64, n)
+	wantL, k := binaryReference(wantG, y, x, prm)
+	scaleL, scaleG := binaryScale(y, x, &k, prm.FromLogits)
+
+	y0, x0 := slices.Clone(y), slices.Clone(x)
+	loss, grad := make([]float64, 1), make([]float64, n+2)
+	grad[0], grad[n+1] = 1234.5, 1234.5
+	require.NoError(t, BinaryLossGrad(loss, grad[1:n+1], y, x, n, prm))
+	require.Equal(t, 1234.5, grad[0], name)
+	require.Equal(t, 1234.5, grad[n+1], name)
+	require.True(t, slices.Equal(toBits(y0), toBits(y)) && slices.Equal(toBits(x0), toBits(x)), "%s: inputs modified", name)
+	lossOnly := make([]float64, 1)
+	require.NoError(t, BinaryLossGrad(lossOnly, nil, y, x, n, prm))
+	require.Equal(t, math.Float64bits(loss[0]), math.Float64bits(lossOnly[0]), "%s: the gradient changes the loss", name)
+
+	const rtol = 1e-12
+	worst := 0.0
+	if !closeTo(wantL, loss[0], rtol, rtol*scaleL) {
+		t.Errorf("%s: loss %v, want %v", name, loss[0], wantL)
+	} else if d := math.Abs(loss[0] - wantL); d > 0 && !math.IsInf(d, 0) {
+		worst = d / (math.Abs(wantL) + scaleL)
+	}
+	for c := range wantG {
+		got := grad[c+1]
+		if !closeTo(wantG[c], got, rtol, rtol*scaleG[c]) {
+			t.Errorf("%s: grad[%d] = %v, want %v (y %v, x %v)", name, c, got, wantG[c], y[c], x[c])
+			return worst
+		}
+		if d := math.Abs(got - wantG[c]); d > 0 && !math.IsInf(d, 0) {
+			worst = max(worst, d/(math.Abs(wantG[c])+scaleG[c]))
+		}
+	}
+	return worst
+}
+
+// checkBinaryRow32 compares one float32 row with the float32 reference: 2
+// ulp of the result, since both round a float64 result once.
+func checkBinaryRow32(t *testing.T, name string, y64, x64 []float64, prm Binary) float64 {
+	t.Helper()
+	y, x := toF32(y64), toF32(x64)
+	n := len(x)
+	wantG := make([]float32, n)
+	wantL64, k := binaryReference(wantG, y, x, prm)
+	wantL := float32(wantL64)
+	scaleL, scaleG := binaryScale(toF64(y), toF64(x), &k, prm.FromLogits)
+
+	loss, grad := make([]float32, 1), make([]float32, n+2)
+	grad[0], grad[n+1] = 1234.5, 1234.5
+	require.NoError(t, BinaryLossGrad(loss, grad[1:n+1], y, x, n, prm))
+	require.Equal(t, float32(1234.5), grad[0], name)
+	require.Equal(t, float32(1234.5), grad[n+1], name)
+	lossOnly := make([]float32, 1)
+	require.NoError(t, BinaryLossGrad(lossOnly, nil, y, x, n, prm))
+	require.Equal(t, math.Float32bits(loss[0]), math.Float32bits(lossOnly[0]), "%s: the gradient changes the loss", name)
+
+	const rtol = 2.5e-7 // 2 ulp
+	worst := 0.0
+	if !closeTo(float64(wantL), float64(loss[0]), rtol, 1e-12*scaleL) {
+		t.Errorf("%s: float32 loss %v, want %v", name, loss[0], wantL)
+	}
+	for c := range wantG {
+		got := grad[c+1]
+		if !closeTo(float64(wantG[c]), float64(got), rtol, 1e-12*scaleG[c]) {
+			t.Errorf("%s: float32 grad[%d] = %v, want %v (y %v, x %v)", name, c, got, wantG[c], y[c], x[c])
+			return worst
+		}
+		if d := math.Abs(float64(got) - float64(wantG[c])); d > 0 && !math.IsInf(d, 0) {
+			worst = max(worst, d/math.Abs(float64(wantG[c]))/0x1p-23)
+		}
+	}
+	return worst
+}
+
+func toBits(v []float64) []uint64 {
+	b := make([]uint64, len(v))
+	for i, f := range v {
+		b[i] = math.Float64bits(f)
+	}
+	return b
+}
+
+// TestBinaryKernelsNonFinite checks that NaN and ±Inf labels and
+// predictions, and finite predictions outside [0, 1] (validation off), give
+// NaN and Inf exactly where the reference gives them.
+func TestBinaryKernelsNonFinite(t *testing.T) {
+	if len(vectorKernels()) == 0 {
+		t.Skip("no vector kernel in this build or on this CPU")
+	}
+	specials := []float64{math.NaN(), math.Inf(1), math.Inf(-1), -0.5, 1.5, 1e300, -1e300}
+	for _, kernel := range vectorKernels() {
+		t.Run(kernel, func(t *testing.T) {
+			useKernel(t, kernel)
+			rng := rand.New(rand.NewPCG(8, 8))
+			for _, n := range []int{1, 3, 8, 13, 40} {
+				for _, logits := range []bool{false, true} {
+					for _, gamma := range []float64{0, 0.5, 1, 2, 3.7} {
+						for _, ls := range []float64{0, 0.1} {
+							for _, s := range specials {
+								y, x, alpha := binaryRowCase(rng, n, true, logits)
+								at := rng.IntN(n)
+								if rng.IntN(2) == 0 {
+									x[at] = s
+								} else {
+									y[at] = s
+								}
+								prm := Binary{Gamma: gamma, LabelSmoothing: ls, FromLogits: logits, NoValidate: true}
+								if rng.IntN(2) == 0 {
+									prm.Alpha = alpha
+								}
+								name := fmt.Sprintf("%s, %v at %d", binaryName(n, prm), s, at)
+								checkBinaryRow64(t, name, y, x, prm)
+								checkBinaryRow32(t, name, y, x, prm)
+							}
+						}
+					}
 				}
 			}
 		})

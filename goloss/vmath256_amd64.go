@@ -75,26 +75,75 @@ func logJoin256(f, dk, s, hfsq, r archsimd.Float64x4) archsimd.Float64x4 {
 	return dk.MulAdd(archsimd.BroadcastFloat64x4(logLn2Hi), a)
 }
 
+// log1p256 returns log(1+x) lane by lane for x in [0, 2^52] (the kernels
+// need [0, 1]) or NaN: fdlibm's log1p, math.Log1p's algorithm, on the log
+// kernel above.
+func log1p256(x archsimd.Float64x4) archsimd.Float64x4 {
+	u := archsimd.BroadcastFloat64x4(1).Add(x)
+	return log1pJoin256(x, u, archsimd.BroadcastFloat64x4(1).Div(u))
+}
+
+// log1pJoin256 returns log(1+x) from u = 1+x rounded and inv = 1/u, which a
+// kernel may already hold: log(u) plus the rounding error of u relative to
+// u, (x - (u-1))/u, which is exact for x in [0, 2^52] (u-1 is exact, and so
+// is the rounding error of 1+x).
+func log1pJoin256(x, u, inv archsimd.Float64x4) archsimd.Float64x4 {
+	f, dk := logSplit256(u, archsimd.BroadcastFloat64x4(0))
+	s, hfsq, r := logPoly256(f)
+	return log1pFinish256(x, u, inv, f, dk, s, hfsq, r)
+}
+
+// log1pFinish256 is logJoin256 with the correction (x - (u-1))/u added.
+func log1pFinish256(x, u, inv, f, dk, s, hfsq, r archsimd.Float64x4) archsimd.Float64x4 {
+	c := x.Sub(u.Sub(archsimd.BroadcastFloat64x4(1))).Mul(inv)
+	a := s.MulAdd(hfsq.Add(r), dk.MulAdd(archsimd.BroadcastFloat64x4(logLn2Lo), c))
+	a = a.Sub(hfsq).Add(f)
+	return dk.MulAdd(archsimd.BroadcastFloat64x4(logLn2Hi), a)
+}
+
 // exp256 returns e^t lane by lane: t = k*ln2 + r with |r| <= ln2/2, e^r by
 // its Taylor polynomial of degree 13, and 2^k applied in two halves so that
 // subnormal results round once. exp(+Inf) = +Inf, exp(-Inf) = 0, NaN stays
-// NaN; results overflow to +Inf and underflow to 0 where math.Exp does.
+// NaN; results overflow to +Inf and underflow to 0 where math.Exp does. It
+// is split in three small functions so that the compiler inlines them into
+// the kernels' loops.
 func exp256(t archsimd.Float64x4) archsimd.Float64x4 {
+	r, kf := expSplit256(t)
+	return expScale256(expPoly256(r), kf)
+}
+
+// expSplit256 writes t = kf*ln2 + r, |r| <= ln2/2, after clamping t to
+// [-746, 710].
+func expSplit256(t archsimd.Float64x4) (r, kf archsimd.Float64x4) {
 	lo := archsimd.BroadcastFloat64x4(-746)
 	hi := archsimd.BroadcastFloat64x4(710)
 	t = lo.Merge(t, t.Less(lo))
 	t = hi.Merge(t, t.Greater(hi))
 	magic := archsimd.BroadcastFloat64x4(roundMagic)
-	kf := t.Mul(archsimd.BroadcastFloat64x4(math.Log2E)).Add(magic).Sub(magic)
-	r := kf.MulAdd(archsimd.BroadcastFloat64x4(-logLn2Hi), t)
-	r = kf.MulAdd(archsimd.BroadcastFloat64x4(-logLn2Lo), r)
+	kf = t.Mul(archsimd.BroadcastFloat64x4(math.Log2E)).Add(magic).Sub(magic)
+	r = kf.MulAdd(archsimd.BroadcastFloat64x4(-logLn2Hi), t)
+	return kf.MulAdd(archsimd.BroadcastFloat64x4(-logLn2Lo), r), kf
+}
+
+// expPoly256 returns e^r for |r| <= ln2/2, in two halves that the
+// compiler inlines.
+func expPoly256(r archsimd.Float64x4) archsimd.Float64x4 {
+	return expPolyLow256(expPolyHigh256(r), r)
+}
+
+// expPolyHigh256 evaluates the terms of degree 13 down to 7 of e^r by Horner's rule.
+func expPolyHigh256(r archsimd.Float64x4) archsimd.Float64x4 {
 	p := archsimd.BroadcastFloat64x4(1.0 / 6227020800) // 1/13!
 	p = p.MulAdd(r, archsimd.BroadcastFloat64x4(1.0/479001600))
 	p = p.MulAdd(r, archsimd.BroadcastFloat64x4(1.0/39916800))
 	p = p.MulAdd(r, archsimd.BroadcastFloat64x4(1.0/3628800))
 	p = p.MulAdd(r, archsimd.BroadcastFloat64x4(1.0/362880))
 	p = p.MulAdd(r, archsimd.BroadcastFloat64x4(1.0/40320))
-	p = p.MulAdd(r, archsimd.BroadcastFloat64x4(1.0/5040))
+	return p.MulAdd(r, archsimd.BroadcastFloat64x4(1.0/5040))
+}
+
+// expPolyLow256 continues expPolyHigh256's Horner's rule down to degree 0.
+func expPolyLow256(p, r archsimd.Float64x4) archsimd.Float64x4 {
 	p = p.MulAdd(r, archsimd.BroadcastFloat64x4(1.0/720))
 	p = p.MulAdd(r, archsimd.BroadcastFloat64x4(1.0/120))
 	p = p.MulAdd(r, archsimd.BroadcastFloat64x4(1.0/24))
@@ -102,14 +151,29 @@ func exp256(t archsimd.Float64x4) archsimd.Float64x4 {
 	p = p.MulAdd(r, archsimd.BroadcastFloat64x4(0.5))
 	one := archsimd.BroadcastFloat64x4(1)
 	p = p.MulAdd(r, one)
-	p = p.MulAdd(r, one)
-	// 2^k = 2^k1 * 2^k2 with k1 = round(k/2): each half is a normal number.
+	return p.MulAdd(r, one)
+}
+
+// expScale256 returns p * 2^kf as 2^k1 * 2^k2 with k1 = round(kf/2): each
+// half is a normal number.
+func expScale256(p, kf archsimd.Float64x4) archsimd.Float64x4 {
+	magic := archsimd.BroadcastFloat64x4(roundMagic)
 	k1b := kf.Mul(archsimd.BroadcastFloat64x4(0.5)).Add(magic)
 	k2b := kf.Sub(k1b.Sub(magic)).Add(magic)
 	fix := archsimd.BroadcastUint64x4(expBiasFix)
 	s1 := k1b.AsUint64x4().Add(fix).ShiftAllLeft(52).AsFloat64x4()
 	s2 := k2b.AsUint64x4().Add(fix).ShiftAllLeft(52).AsFloat64x4()
 	return p.Mul(s1).Mul(s2)
+}
+
+// neg256 returns -v exactly, as Go's unary minus: the sign bit flipped.
+func neg256(v archsimd.Float64x4) archsimd.Float64x4 {
+	return v.AsUint64x4().Xor(archsimd.BroadcastUint64x4(1 << 63)).AsFloat64x4()
+}
+
+// abs256 returns |v| as math.Abs does: the sign bit cleared.
+func abs256(v archsimd.Float64x4) archsimd.Float64x4 {
+	return v.AsUint64x4().And(archsimd.BroadcastUint64x4(1<<63 - 1)).AsFloat64x4()
 }
 
 // clip256 returns v limited to [lo, hi] as clip does; NaN stays NaN.

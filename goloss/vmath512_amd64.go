@@ -73,26 +73,75 @@ func logJoin512(f, dk, s, hfsq, r archsimd.Float64x8) archsimd.Float64x8 {
 	return dk.MulAdd(archsimd.BroadcastFloat64x8(logLn2Hi), a)
 }
 
+// log1p512 returns log(1+x) lane by lane for x in [0, 2^52] (the kernels
+// need [0, 1]) or NaN: fdlibm's log1p, math.Log1p's algorithm, on the log
+// kernel above.
+func log1p512(x archsimd.Float64x8) archsimd.Float64x8 {
+	u := archsimd.BroadcastFloat64x8(1).Add(x)
+	return log1pJoin512(x, u, archsimd.BroadcastFloat64x8(1).Div(u))
+}
+
+// log1pJoin512 returns log(1+x) from u = 1+x rounded and inv = 1/u, which a
+// kernel may already hold: log(u) plus the rounding error of u relative to
+// u, (x - (u-1))/u, which is exact for x in [0, 2^52] (u-1 is exact, and so
+// is the rounding error of 1+x).
+func log1pJoin512(x, u, inv archsimd.Float64x8) archsimd.Float64x8 {
+	f, dk := logSplit512(u, archsimd.BroadcastFloat64x8(0))
+	s, hfsq, r := logPoly512(f)
+	return log1pFinish512(x, u, inv, f, dk, s, hfsq, r)
+}
+
+// log1pFinish512 is logJoin512 with the correction (x - (u-1))/u added.
+func log1pFinish512(x, u, inv, f, dk, s, hfsq, r archsimd.Float64x8) archsimd.Float64x8 {
+	c := x.Sub(u.Sub(archsimd.BroadcastFloat64x8(1))).Mul(inv)
+	a := s.MulAdd(hfsq.Add(r), dk.MulAdd(archsimd.BroadcastFloat64x8(logLn2Lo), c))
+	a = a.Sub(hfsq).Add(f)
+	return dk.MulAdd(archsimd.BroadcastFloat64x8(logLn2Hi), a)
+}
+
 // exp512 returns e^t lane by lane: t = k*ln2 + r with |r| <= ln2/2, e^r by
 // its Taylor polynomial of degree 13, and 2^k applied in two halves so that
 // subnormal results round once. exp(+Inf) = +Inf, exp(-Inf) = 0, NaN stays
-// NaN; results overflow to +Inf and underflow to 0 where math.Exp does.
+// NaN; results overflow to +Inf and underflow to 0 where math.Exp does. It
+// is split in three small functions so that the compiler inlines them into
+// the kernels' loops.
 func exp512(t archsimd.Float64x8) archsimd.Float64x8 {
+	r, kf := expSplit512(t)
+	return expScale512(expPoly512(r), kf)
+}
+
+// expSplit512 writes t = kf*ln2 + r, |r| <= ln2/2, after clamping t to
+// [-746, 710].
+func expSplit512(t archsimd.Float64x8) (r, kf archsimd.Float64x8) {
 	lo := archsimd.BroadcastFloat64x8(-746)
 	hi := archsimd.BroadcastFloat64x8(710)
 	t = lo.Merge(t, t.Less(lo))
 	t = hi.Merge(t, t.Greater(hi))
 	magic := archsimd.BroadcastFloat64x8(roundMagic)
-	kf := t.Mul(archsimd.BroadcastFloat64x8(math.Log2E)).Add(magic).Sub(magic)
-	r := kf.MulAdd(archsimd.BroadcastFloat64x8(-logLn2Hi), t)
-	r = kf.MulAdd(archsimd.BroadcastFloat64x8(-logLn2Lo), r)
+	kf = t.Mul(archsimd.BroadcastFloat64x8(math.Log2E)).Add(magic).Sub(magic)
+	r = kf.MulAdd(archsimd.BroadcastFloat64x8(-logLn2Hi), t)
+	return kf.MulAdd(archsimd.BroadcastFloat64x8(-logLn2Lo), r), kf
+}
+
+// expPoly512 returns e^r for |r| <= ln2/2, in two halves that the
+// compiler inlines.
+func expPoly512(r archsimd.Float64x8) archsimd.Float64x8 {
+	return expPolyLow512(expPolyHigh512(r), r)
+}
+
+// expPolyHigh512 evaluates the terms of degree 13 down to 7 of e^r by Horner's rule.
+func expPolyHigh512(r archsimd.Float64x8) archsimd.Float64x8 {
 	p := archsimd.BroadcastFloat64x8(1.0 / 6227020800) // 1/13!
 	p = p.MulAdd(r, archsimd.BroadcastFloat64x8(1.0/479001600))
 	p = p.MulAdd(r, archsimd.BroadcastFloat64x8(1.0/39916800))
 	p = p.MulAdd(r, archsimd.BroadcastFloat64x8(1.0/3628800))
 	p = p.MulAdd(r, archsimd.BroadcastFloat64x8(1.0/362880))
 	p = p.MulAdd(r, archsimd.BroadcastFloat64x8(1.0/40320))
-	p = p.MulAdd(r, archsimd.BroadcastFloat64x8(1.0/5040))
+	return p.MulAdd(r, archsimd.BroadcastFloat64x8(1.0/5040))
+}
+
+// expPolyLow512 continues expPolyHigh512's Horner's rule down to degree 0.
+func expPolyLow512(p, r archsimd.Float64x8) archsimd.Float64x8 {
 	p = p.MulAdd(r, archsimd.BroadcastFloat64x8(1.0/720))
 	p = p.MulAdd(r, archsimd.BroadcastFloat64x8(1.0/120))
 	p = p.MulAdd(r, archsimd.BroadcastFloat64x8(1.0/24))
@@ -100,14 +149,29 @@ func exp512(t archsimd.Float64x8) archsimd.Float64x8 {
 	p = p.MulAdd(r, archsimd.BroadcastFloat64x8(0.5))
 	one := archsimd.BroadcastFloat64x8(1)
 	p = p.MulAdd(r, one)
-	p = p.MulAdd(r, one)
-	// 2^k = 2^k1 * 2^k2 with k1 = round(k/2): each half is a normal number.
+	return p.MulAdd(r, one)
+}
+
+// expScale512 returns p * 2^kf as 2^k1 * 2^k2 with k1 = round(kf/2): each
+// half is a normal number.
+func expScale512(p, kf archsimd.Float64x8) archsimd.Float64x8 {
+	magic := archsimd.BroadcastFloat64x8(roundMagic)
 	k1b := kf.Mul(archsimd.BroadcastFloat64x8(0.5)).Add(magic)
 	k2b := kf.Sub(k1b.Sub(magic)).Add(magic)
 	fix := archsimd.BroadcastUint64x8(expBiasFix)
 	s1 := k1b.AsUint64x8().Add(fix).ShiftAllLeft(52).AsFloat64x8()
 	s2 := k2b.AsUint64x8().Add(fix).ShiftAllLeft(52).AsFloat64x8()
 	return p.Mul(s1).Mul(s2)
+}
+
+// neg512 returns -v exactly, as Go's unary minus: the sign bit flipped.
+func neg512(v archsimd.Float64x8) archsimd.Float64x8 {
+	return v.AsUint64x8().Xor(archsimd.BroadcastUint64x8(1 << 63)).AsFloat64x8()
+}
+
+// abs512 returns |v| as math.Abs does: the sign bit cleared.
+func abs512(v archsimd.Float64x8) archsimd.Float64x8 {
+	return v.AsUint64x8().And(archsimd.BroadcastUint64x8(1<<63 - 1)).AsFloat64x8()
 }
 
 // clip512 returns v limited to [lo, hi] as clip does; NaN stays NaN.

@@ -162,3 +162,46 @@ func TestVectorExp(t *testing.T) {
 		t.Logf("%s: exp within %.3f ulp of math.Exp on %d values", kernel, worst, len(x))
 	}
 }
+
+// TestVectorLog1p measures log1p512 and log1p256 against math.Log1p on
+// [0, 1], where the logits kernels use them (log1p(exp(-|z|))): every
+// 2^-20 step, random values, values just above 0 down to the smallest
+// subnormal, and random values up to 2^52 (the stated domain).
+func TestVectorLog1p(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	x := []float64{0, 1, 0x1p-1074, 0x1p-1022, 0x1p-53, 0x1p-52, math.Sqrt2 - 1, 0x1p52, math.NaN()}
+	for i := 0; i <= 1<<20; i++ {
+		x = append(x, float64(i)*0x1p-20)
+	}
+	for range 1 << 18 {
+		x = append(x, rng.Float64(), math.Ldexp(rng.Float64(), -rng.IntN(1074)), math.Ldexp(rng.Float64(), rng.IntN(53)))
+	}
+	for len(x)%8 != 0 {
+		x = append(x, 0)
+	}
+	for _, kernel := range vectorKernels() {
+		got := make([]float64, len(x))
+		for i := 0; i < len(x); i += 8 {
+			if kernel == KernelAVX512 {
+				store512F64(got[i:], log1p512(load512F64(x[i:])))
+			} else {
+				store256F64(got[i:], log1p256(load256F64(x[i:])))
+				store256F64(got[i+4:], log1p256(load256F64(x[i+4:])))
+			}
+		}
+		archsimd.ClearAVXUpperBits()
+		worst, worstUnit := 0.0, 0.0
+		for i, v := range x {
+			want := math.Log1p(v)
+			u := ulps(got[i], want)
+			if u > 1 {
+				t.Errorf("%s: log1p(%v) = %v, want %v (%.2f ulp)", kernel, v, got[i], want, u)
+			}
+			worst = max(worst, u)
+			if v <= 1 {
+				worstUnit = max(worstUnit, u)
+			}
+		}
+		t.Logf("%s: log1p within %.3f ulp of math.Log1p on %d values (%.3f ulp on [0, 1])", kernel, worst, len(x), worstUnit)
+	}
+}
