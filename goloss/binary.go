@@ -23,6 +23,9 @@ type Binary struct {
 	// NoValidate skips the check that every finite probability lies in
 	// [0, 1] (logits are never checked).
 	NoValidate bool
+	// Threads is how many goroutines may share the rows (0 or 1: the
+	// caller's only). Results have the same bits for any value.
+	Threads int
 }
 
 // Check reports whether the parameters are in their domains for cols
@@ -84,7 +87,7 @@ func BinaryLossGrad[T Float](loss, grad, labels, preds []T, cols int, prm Binary
 		return err
 	}
 	if !prm.NoValidate && !prm.FromLogits {
-		if err := checkProbabilities(preds, cols); err != nil {
+		if err := checkProbabilities(preds, cols, prm.Threads); err != nil {
 			return err
 		}
 	}
@@ -97,8 +100,21 @@ func BinaryLossGrad[T Float](loss, grad, labels, preds []T, cols int, prm Binary
 		alpha: prm.Alpha,
 		scale: 1 / float64(cols),
 	}
-	if binaryRowsFast(loss, grad, labels, preds, cols, &k, prm.FromLogits) {
-		return nil
+	forRowChunks(len(loss), cols, prm.Threads, func(lo, hi int) {
+		var g []T
+		if len(grad) != 0 {
+			g = grad[lo*cols : hi*cols]
+		}
+		binaryRows(loss[lo:hi], g, labels[lo*cols:hi*cols], preds[lo*cols:hi*cols], cols, &k, prm.FromLogits)
+	})
+	return nil
+}
+
+// binaryRows computes rows on the kernel in use: a vector kernel, or the
+// reference loops.
+func binaryRows[T Float](loss, grad, labels, preds []T, cols int, k *binaryConstants, fromLogits bool) {
+	if binaryRowsFast(loss, grad, labels, preds, cols, k, fromLogits) {
+		return
 	}
 	for b := range loss {
 		row := b * cols
@@ -106,13 +122,12 @@ func BinaryLossGrad[T Float](loss, grad, labels, preds []T, cols int, prm Binary
 		if len(grad) != 0 {
 			g = grad[row : row+cols]
 		}
-		if prm.FromLogits {
-			loss[b] = T(binaryLogitsRow(g, labels[row:row+cols], preds[row:row+cols], &k))
+		if fromLogits {
+			loss[b] = T(binaryLogitsRow(g, labels[row:row+cols], preds[row:row+cols], k))
 		} else {
-			loss[b] = T(binaryProbRow(g, labels[row:row+cols], preds[row:row+cols], &k))
+			loss[b] = T(binaryProbRow(g, labels[row:row+cols], preds[row:row+cols], k))
 		}
 	}
-	return nil
 }
 
 type binaryConstants struct {

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 )
 
 // Version is the version of the loss core, reported by every layer above it.
@@ -79,14 +80,30 @@ func checkSizes(cols, loss, grad, labels, preds int) error {
 
 // checkProbabilities returns an error naming the first finite prediction
 // outside [0, 1]. NaN and ±Inf are left to propagate into the outputs, as in
-// every TensorFlow loss.
-func checkProbabilities[T Float](preds []T, cols int) error {
-	for i, v := range preds {
-		if (v < 0 || v > 1) && !math.IsInf(float64(v), 0) {
-			return fmt.Errorf("%w: predictions[%d, %d] = %v is not a probability in [0, 1]", ErrValue, i/cols, i%cols, v)
+// every TensorFlow loss. The rows are checked in up to threads chunks at once.
+func checkProbabilities[T Float](preds []T, cols, threads int) error {
+	rows := len(preds) / cols
+	var (
+		mu    sync.Mutex
+		first = rows
+		err   error
+	)
+	forRowChunks(rows, cols, threads, func(lo, hi int) {
+		for i, v := range preds[lo*cols : hi*cols] {
+			if v >= 0 && v <= 1 || v != v || math.IsInf(float64(v), 0) {
+				continue
+			}
+			at := lo*cols + i
+			mu.Lock()
+			if at/cols < first || err == nil {
+				first = at / cols
+				err = fmt.Errorf("%w: predictions[%d, %d] = %v is not a probability in [0, 1]", ErrValue, at/cols, at%cols, v)
+			}
+			mu.Unlock()
+			return
 		}
-	}
-	return nil
+	})
+	return err
 }
 
 // checkWeights returns an error naming the first class weight that is
@@ -98,4 +115,41 @@ func checkWeights[T Float](name string, weights []T) error {
 		}
 	}
 	return nil
+}
+
+// minRowsWork is the least work, in elements, worth a goroutine of its own.
+const minRowsWork = 1 << 14
+
+// forRowChunks runs run over [0, rows) in up to threads contiguous chunks,
+// one goroutine each, and returns when all are done. Rows are independent,
+// so the results have the same bits for any number of chunks. A panic in a
+// chunk is raised again on the calling goroutine, where callers recover it.
+func forRowChunks(rows, cols, threads int, run func(lo, hi int)) {
+	threads = min(threads, rows, rows*cols/minRowsWork+1)
+	if threads <= 1 {
+		run(0, rows)
+		return
+	}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		panicked any
+	)
+	for i := range threads {
+		lo, hi := rows*i/threads, rows*(i+1)/threads
+		wg.Go(func() {
+			defer func() {
+				if r := recover(); r != nil {
+					mu.Lock()
+					panicked = r
+					mu.Unlock()
+				}
+			}()
+			run(lo, hi)
+		})
+	}
+	wg.Wait()
+	if panicked != nil {
+		panic(panicked)
+	}
 }

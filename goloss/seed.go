@@ -18,6 +18,9 @@ type Seed struct {
 	// NoValidate skips the check that every finite prediction lies in
 	// [0, 1] and that the class weights are finite and >= 0.
 	NoValidate bool
+	// Threads is how many goroutines may share the rows (0 or 1: the
+	// caller's only). Results have the same bits for any value.
+	Threads int
 }
 
 // Check reports whether the parameters are in their domains.
@@ -70,13 +73,26 @@ func SeedLossGrad[T Float](loss, grad, labels, preds, weights []T, cols int, prm
 		if err := checkWeights("class_weights", weights); err != nil {
 			return err
 		}
-		if err := checkProbabilities(preds, cols); err != nil {
+		if err := checkProbabilities(preds, cols, prm.Threads); err != nil {
 			return err
 		}
 	}
 	k := seedConsts[T](prm, cols)
-	if seedRowsFast(loss, grad, labels, preds, weights, cols, &k) {
-		return nil
+	forRowChunks(len(loss), cols, prm.Threads, func(lo, hi int) {
+		var g []T
+		if len(grad) != 0 {
+			g = grad[lo*cols : hi*cols]
+		}
+		seedRows(loss[lo:hi], g, labels[lo*cols:hi*cols], preds[lo*cols:hi*cols], weights, cols, &k)
+	})
+	return nil
+}
+
+// seedRows computes rows on the kernel in use: a vector kernel, or the
+// reference loop seedRow.
+func seedRows[T Float](loss, grad, labels, preds, weights []T, cols int, k *seedConstants) {
+	if seedRowsFast(loss, grad, labels, preds, weights, cols, k) {
+		return
 	}
 	for b := range loss {
 		row := b * cols
@@ -84,9 +100,8 @@ func SeedLossGrad[T Float](loss, grad, labels, preds, weights []T, cols int, prm
 		if len(grad) != 0 {
 			g = grad[row : row+cols]
 		}
-		loss[b] = T(seedRow(g, labels[row:row+cols], preds[row:row+cols], weights, &k))
+		loss[b] = T(seedRow(g, labels[row:row+cols], preds[row:row+cols], weights, k))
 	}
-	return nil
 }
 
 // seedConstants holds what every row of one SeedLossGrad call shares.

@@ -34,6 +34,7 @@ type Call struct {
 	NilPredictions bool // pass NULL for the predictions
 	NilParams      bool
 	WithGrad       bool
+	Threads        int
 }
 
 // Result is what came back: the status, the message, the outputs, and
@@ -158,7 +159,7 @@ func Run(c Call) Result {
 	case "seed":
 		params := (*C.goloss_seed_params)(C.malloc(C.sizeof_goloss_seed_params))
 		defer C.free(unsafe.Pointer(params))
-		*params = C.goloss_seed_params{gamma: C.double(c.Gamma), e: C.double(c.E), validate: validate}
+		*params = C.goloss_seed_params{gamma: C.double(c.Gamma), e: C.double(c.E), validate: validate, threads: C.int(c.Threads)}
 		if c.NilParams {
 			params = nil
 		}
@@ -177,7 +178,8 @@ func Run(c Call) Result {
 			fromLogits = 1
 		}
 		*params = C.goloss_binary_params{gamma: C.double(c.Gamma), alpha: (*C.double)(alpha.data()),
-			alpha_len: C.int64_t(len(c.Alpha)), label_smoothing: C.double(c.E), from_logits: fromLogits, validate: validate}
+			alpha_len: C.int64_t(len(c.Alpha)), label_smoothing: C.double(c.E), from_logits: fromLogits, validate: validate,
+			threads: C.int(c.Threads)}
 		if c.NilParams {
 			params = nil
 		}

@@ -59,7 +59,7 @@ func FuzzABI(f *testing.F) {
 		values := floats(raw, 2*n+int(max(c16, 0)%64)+a)
 		c := Call{Variant: "seed", Float32: f32, Rows: r16, Cols: c16, Labels: values[:n], Preds: values[n : 2*n],
 			Weights: values[2*n:], Gamma: gamma, E: e, Validate: validate, NilPredictions: nilPreds,
-			FromLogits: logits, WithGrad: len(raw)%2 == 0}
+			FromLogits: logits, WithGrad: len(raw)%2 == 0, Threads: len(raw) % 5}
 		if binaryVariant {
 			c.Variant = "binary"
 			c.Alpha = values[len(values)-a:]

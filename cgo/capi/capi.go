@@ -167,7 +167,7 @@ func golossGoSeedCheck(params *C.goloss_seed_params, err *C.char, errLen C.size_
 }
 
 func seedParams(p *C.goloss_seed_params) goloss.Seed {
-	return goloss.Seed{Gamma: float64(p.gamma), E: float64(p.e), NoValidate: p.validate == 0}
+	return goloss.Seed{Gamma: float64(p.gamma), E: float64(p.e), NoValidate: p.validate == 0, Threads: int(p.threads)}
 }
 
 // seed adapts one C call of the seed variant to goloss.SeedLossGrad.
@@ -229,6 +229,7 @@ func binaryParams(params *C.goloss_binary_params) (goloss.Binary, error) {
 		FromLogits:     params.from_logits != 0,
 		LabelSmoothing: float64(params.label_smoothing),
 		NoValidate:     params.validate == 0,
+		Threads:        int(params.threads),
 	}, err
 }
 

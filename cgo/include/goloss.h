@@ -27,7 +27,7 @@ extern "C" {
 
 /* The version of this header's ABI; goloss_abi_version() returns the
  * library's. A caller must refuse a library whose ABI version differs. */
-#define GOLOSS_ABI_VERSION 1
+#define GOLOSS_ABI_VERSION 2
 
 typedef enum goloss_status {
   GOLOSS_OK = 0,
@@ -52,6 +52,8 @@ typedef struct goloss_seed_params {
   double e;      /* weight of the label-smoothing term, in [0, 1] */
   int validate;  /* nonzero: reject finite predictions outside [0, 1] and
                     negative or infinite class weights */
+  int threads;   /* goroutines that may share the rows; 0 or 1: the calling
+                    thread only. Results have the same bits for any value. */
 } goloss_seed_params;
 
 /* Parameters of the binary variant (the paper's focal loss, as Keras's
@@ -63,6 +65,8 @@ typedef struct goloss_binary_params {
   double label_smoothing;  /* in [0, 1] */
   int from_logits;         /* nonzero: predictions are logits */
   int validate;            /* nonzero: reject finite probabilities outside [0, 1] */
+  int threads;             /* goroutines that may share the rows; 0 or 1: the
+                              calling thread only. Same bits for any value. */
 } goloss_binary_params;
 
 /* The ABI version of the loaded library (GOLOSS_ABI_VERSION when it matches

@@ -22,13 +22,15 @@ _goloss = None
 
 
 class _SeedParams(ctypes.Structure):
-    _fields_ = [("gamma", ctypes.c_double), ("e", ctypes.c_double), ("validate", ctypes.c_int)]
+    _fields_ = [("gamma", ctypes.c_double), ("e", ctypes.c_double), ("validate", ctypes.c_int),
+                ("threads", ctypes.c_int)]
 
 
 class _BinaryParams(ctypes.Structure):
     _fields_ = [("gamma", ctypes.c_double), ("alpha", ctypes.POINTER(ctypes.c_double)),
                 ("alpha_len", ctypes.c_int64), ("label_smoothing", ctypes.c_double),
-                ("from_logits", ctypes.c_int), ("validate", ctypes.c_int)]
+                ("from_logits", ctypes.c_int), ("validate", ctypes.c_int),
+                ("threads", ctypes.c_int)]
 
 
 def _built_against():
@@ -128,7 +130,7 @@ def class_weights(counts):
 def check_seed(gamma, e):
     """Raises ValueError, with the Go core's message, for bad seed parameters."""
     err = ctypes.create_string_buffer(512)
-    params = _SeedParams(float(gamma), float(e), 1)
+    params = _SeedParams(float(gamma), float(e), 1, 1)
     _raise_on(goloss().goloss_seed_check(ctypes.byref(params), err, len(err)), err)
 
 
@@ -139,6 +141,6 @@ def check_binary(gamma, label_smoothing, alpha):
     """
     err = ctypes.create_string_buffer(512)
     values = (ctypes.c_double * len(alpha))(*alpha)
-    params = _BinaryParams(float(gamma), values, len(alpha), float(label_smoothing), 0, 1)
+    params = _BinaryParams(float(gamma), values, len(alpha), float(label_smoothing), 0, 1, 1)
     status = goloss().goloss_binary_check(ctypes.byref(params), max(len(alpha), 1), err, len(err))
     _raise_on(status, err)

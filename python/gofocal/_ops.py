@@ -70,7 +70,8 @@ def _float_predictions(predictions):
     return predictions, dtype
 
 
-def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1, validate=True, name=None):
+def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1, validate=True,
+                    sharding="tensorflow", name=None):
     """The per-sample loss of the ``seed`` variant (SPEC.md), differentiable.
 
     Args:
@@ -82,6 +83,9 @@ def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1, valida
       e: weight of the label-smoothing term, in [0, 1].
       validate: reject predictions outside [0, 1] (an InvalidArgumentError
         naming the first offending index).
+      sharding: who splits the rows over threads: "tensorflow" (its intra-op
+        pool, one Go call per shard) or "go" (one Go call, goroutines).
+        The results have the same bits either way.
 
     Returns:
       The loss per sample, ``[batch]`` (a scalar for rank-1 input).
@@ -103,12 +107,13 @@ def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1, valida
             loss, _ = _native.ops().go_focal_seed_focal_loss(
                 labels, predictions, class_weights,
                 tf.constant(gamma, tf.float64), tf.constant(e, tf.float64),
-                validate=validate)
+                validate=validate, sharding=sharding)
         return tf.cast(loss, dtype)
 
 
 def binary_focal_loss(labels, predictions, alpha=None, gamma=2.0, from_logits=False,
-                      label_smoothing=0.0, axis=-1, validate=True, name=None):
+                      label_smoothing=0.0, axis=-1, validate=True, sharding="tensorflow",
+                      name=None):
     """The per-sample loss of the ``binary`` variant (SPEC.md), differentiable.
 
     Element by element what ``keras.losses.BinaryFocalCrossentropy`` computes,
@@ -124,6 +129,7 @@ def binary_focal_loss(labels, predictions, alpha=None, gamma=2.0, from_logits=Fa
       label_smoothing: in [0, 1]; labels become ``y * (1 - ls) + 0.5 * ls``.
       axis: the class axis, averaged over.
       validate: reject probabilities outside [0, 1].
+      sharding: "tensorflow" or "go", as for ``seed_focal_loss``.
 
     Returns:
       The loss with ``axis`` removed.
@@ -131,11 +137,11 @@ def binary_focal_loss(labels, predictions, alpha=None, gamma=2.0, from_logits=Fa
     with tf.name_scope(name or "binary_focal_loss"):
         predictions, dtype = _float_predictions(predictions)
         return tf.cast(_binary_focal_loss(labels, predictions, alpha, gamma, from_logits,
-                                          label_smoothing, axis, validate), dtype)
+                                          label_smoothing, axis, validate, sharding), dtype)
 
 
 def _binary_focal_loss(labels, predictions, alpha, gamma, from_logits, label_smoothing, axis,
-                       validate):
+                       validate, sharding):
     labels = _as_dtype(labels, predictions.dtype)
     rank = predictions.shape.rank
     if rank is None:
@@ -158,7 +164,7 @@ def _binary_focal_loss(labels, predictions, alpha, gamma, from_logits, label_smo
     if axis == rank - 1 and rank <= 2:
         # The op's own layout: it checks shapes and values itself.
         return _binary_op(labels, predictions, alpha, gamma, from_logits, label_smoothing,
-                          validate)
+                          validate, sharding)
     # Any other layout is brought to [rows, classes] for the op, after the
     # checks that need the caller's layout to name shapes and indices.
     checks = [_same_shape(labels, predictions)]
@@ -170,16 +176,17 @@ def _binary_focal_loss(labels, predictions, alpha, gamma, from_logits, label_smo
     outer = tf.shape(predictions)[:-1]
     classes = tf.shape(predictions)[-1]
     loss = _binary_op(tf.reshape(labels, [-1, classes]), tf.reshape(predictions, [-1, classes]),
-                      alpha, gamma, from_logits, label_smoothing, validate=False)
+                      alpha, gamma, from_logits, label_smoothing, False, sharding)
     return tf.reshape(loss, outer)
 
 
-def _binary_op(labels, predictions, alpha, gamma, from_logits, label_smoothing, validate):
+def _binary_op(labels, predictions, alpha, gamma, from_logits, label_smoothing, validate,
+               sharding):
     alpha = tf.reshape(tf.constant([] if alpha is None else alpha, tf.float64), [-1])
     loss, _ = _native.ops().go_focal_binary_focal_loss(
         labels, predictions, alpha,
         tf.constant(gamma, tf.float64), tf.constant(label_smoothing, tf.float64),
-        from_logits=from_logits, validate=validate)
+        from_logits=from_logits, validate=validate, sharding=sharding)
     return loss
 
 

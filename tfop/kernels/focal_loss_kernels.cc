@@ -2,6 +2,7 @@
 // hand raw pointers to the goloss C ABI, where all the math lives.
 #include <atomic>
 #include <cstdint>
+#include <string>
 #include <type_traits>
 
 #include "goloss_loader.h"
@@ -116,6 +117,9 @@ class FocalLossOp : public OpKernel {
  public:
   explicit FocalLossOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
     OP_REQUIRES_OK(ctx, ctx->GetAttr("validate", &validate_));
+    std::string sharding;
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("sharding", &sharding));
+    go_sharding_ = sharding == "go";
     if constexpr (std::is_same_v<Variant, BinaryVariant>) {
       OP_REQUIRES_OK(ctx, ctx->GetAttr("from_logits", &from_logits_));
     }
@@ -165,11 +169,15 @@ class FocalLossOp : public OpKernel {
     // shard. An empty batch still goes through goloss, which checks the
     // parameters.
     std::atomic<bool> failed{false};
-    if (rows > 0) {
+    const auto* workers = ctx->device()->tensorflow_cpu_worker_threads();
+    if (go_sharding_) {
+      // One Go call; its goroutines share the rows.
+      args.params.threads = workers->num_threads;
+      if (rows > 0 && run(0, rows, nullptr, 0) != GOLOSS_OK) failed = true;
+    } else if (rows > 0) {
       auto shard = [&](int64_t begin, int64_t end) {
         if (run(begin, end, nullptr, 0) != GOLOSS_OK) failed = true;
       };
-      const auto* workers = ctx->device()->tensorflow_cpu_worker_threads();
       workers->workers->ParallelFor(rows, cols * kCostPerElement, shard);
     }
     if (rows == 0 || failed) {
@@ -188,6 +196,7 @@ class FocalLossOp : public OpKernel {
 
   bool validate_ = true;
   bool from_logits_ = false;
+  bool go_sharding_ = false;
 };
 
 #define REGISTER(NAME, VARIANT, T) \

@@ -111,6 +111,7 @@ REGISTER_OP("GoFocal>SeedFocalLoss")
     .Output("grad: T")
     .Attr("T: {float, double}")
     .Attr("validate: bool = true")
+    .Attr("sharding: {'tensorflow', 'go'} = 'tensorflow'")
     .SetShapeFn(SeedFocalLossShape)
     .Doc(R"doc(
 The multi-label focal loss of the `seed` variant (see SPEC.md), per sample,
@@ -124,6 +125,8 @@ e: weight of the label-smoothing term, a scalar in [0, 1].
 loss: [batch] (a scalar for rank-1 input): (1 - e) * focal + e * smoothing.
 grad: d loss[b] / d predictions[b, c], the shape of predictions.
 validate: reject finite predictions outside [0, 1] and negative weights.
+sharding: who splits the rows over threads: TensorFlow's intra-op pool, one
+  Go call per shard, or one Go call whose goroutines share them. Same bits.
 )doc");
 
 REGISTER_OP("GoFocal>BinaryFocalLoss")
@@ -137,6 +140,7 @@ REGISTER_OP("GoFocal>BinaryFocalLoss")
     .Attr("T: {float, double}")
     .Attr("from_logits: bool = false")
     .Attr("validate: bool = true")
+    .Attr("sharding: {'tensorflow', 'go'} = 'tensorflow'")
     .SetShapeFn(BinaryFocalLossShape)
     .Doc(R"doc(
 The focal loss of the paper, `binary` variant (see SPEC.md): as Keras's
@@ -152,6 +156,8 @@ loss: [batch] (a scalar for rank-1 input).
 grad: d loss[b] / d predictions[b, c], the shape of predictions.
 from_logits: predictions are logits, computed in the numerically stable form.
 validate: reject finite probabilities outside [0, 1].
+sharding: who splits the rows over threads: TensorFlow's intra-op pool, one
+  Go call per shard, or one Go call whose goroutines share them. Same bits.
 )doc");
 
 }  // namespace gofocal

@@ -26,7 +26,7 @@ static int close_to(double want, double got, double rtol) {
 static int check_panic(void) {
   char err[256];
   const double labels[2] = {1, 0}, preds[2] = {.5, .5}, w[2] = {1, 1};
-  const goloss_seed_params prm = {2.0, 0.1, 1};
+  const goloss_seed_params prm = {.gamma = 2.0, .e = 0.1, .validate = 1, .threads = 1};
   double loss[1];
   goloss_status st = goloss_seed_f64(loss, NULL, labels, preds, w, 1, 2, &prm, err, sizeof err);
   CHECK(st == GOLOSS_ERR_INTERNAL, "panic status %d", st);
@@ -70,7 +70,7 @@ int main(int argc, char **argv) {
 
   const double labels[6] = {1, 0, 1, 0, 1, 0};
   const double preds[6] = {.9, .3, .4, .2, .5, .05};
-  const goloss_seed_params prm = {2.0, 0.1, 1};
+  const goloss_seed_params prm = {.gamma = 2.0, .e = 0.1, .validate = 1, .threads = 1};
   double loss[2], grad[6];
   st = goloss_seed_f64(loss, grad, labels, preds, w, 2, 3, &prm, err, sizeof err);
   CHECK(st == GOLOSS_OK, "seed_f64: %d %s", st, err);
@@ -85,6 +85,13 @@ int main(int argc, char **argv) {
   CHECK(st == GOLOSS_OK, "seed_f32: %d %s", st, err);
   CHECK(close_to(0.13935285744407913, loss32[0], 1e-5), "loss32[0] %.9g", loss32[0]);
 
+  // Goroutines sharing the rows give the same bits.
+  const goloss_seed_params prm4 = {.gamma = 2.0, .e = 0.1, .validate = 1, .threads = 4};
+  double loss4[2], grad4[6];
+  st = goloss_seed_f64(loss4, grad4, labels, preds, w, 2, 3, &prm4, err, sizeof err);
+  CHECK(st == GOLOSS_OK && memcmp(loss, loss4, sizeof loss) == 0 && memcmp(grad, grad4, sizeof grad) == 0,
+        "threads 4: %d %s", st, err);
+
   // An empty batch needs no data pointers.
   CHECK(goloss_seed_f32(NULL, NULL, NULL, NULL, w32, 0, 3, &prm, err, sizeof err) == GOLOSS_OK,
         "empty batch: %s", err);
@@ -97,7 +104,7 @@ int main(int argc, char **argv) {
   CHECK(strstr(err, "predictions[1, 1] = 1.5") != NULL, "probability message: %s", err);
   CHECK(loss[0] == 42, "loss written on error");
 
-  const goloss_seed_params bad_gamma = {-1, 0.1, 1};
+  const goloss_seed_params bad_gamma = {.gamma = -1, .e = 0.1, .validate = 1};
   st = goloss_seed_f64(loss, grad, labels, preds, w, 2, 3, &bad_gamma, err, sizeof err);
   CHECK(st == GOLOSS_ERR_PARAM && strstr(err, "gamma = -1") != NULL, "gamma: %d %s", st, err);
   CHECK(goloss_seed_check(&prm, err, sizeof err) == GOLOSS_OK, "check: %s", err);
@@ -125,7 +132,7 @@ int main(int argc, char **argv) {
   // The binary variant: logits of +-1000 stay exact; per-class alpha.
   const double blabels[4] = {0, 1, 1, 0};
   const double logits[4] = {1000, -1000, 1000, -1000};
-  goloss_binary_params bprm = {2.0, NULL, 0, 0.0, 1, 1};
+  goloss_binary_params bprm = {.gamma = 2.0, .from_logits = 1, .validate = 1, .threads = 2};
   double bloss[1], bgrad[4];
   st = goloss_binary_f64(bloss, bgrad, blabels, logits, 1, 4, &bprm, err, sizeof err);
   CHECK(st == GOLOSS_OK, "binary: %d %s", st, err);

@@ -1,0 +1,80 @@
+package goloss
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestThreadsGiveTheSameBits: rows are independent, so any number of
+// goroutines gives bit-identical losses and gradients.
+func TestThreadsGiveTheSameBits(t *testing.T) {
+	c := seedCase{rows: 300, cols: 257, gamma: 2, e: 0.1, soft: true}
+	labels, preds, weights := c.random(17)
+	bin := binaryCase{rows: 300, cols: 257, prm: Binary{Gamma: 2.5, Alpha: []float64{0.25}}}
+	bLabels, bPreds := bin.random(18)
+	run := func(threads int) (seedLoss, seedGrad, binLoss, binGrad []float64) {
+		seedLoss, seedGrad = make([]float64, c.rows), make([]float64, c.rows*c.cols)
+		require.NoError(t, SeedLossGrad(seedLoss, seedGrad, labels, preds, weights, c.cols, Seed{Gamma: c.gamma, E: c.e, Threads: threads}))
+		prm := bin.prm
+		prm.Threads = threads
+		binLoss, binGrad = make([]float64, bin.rows), make([]float64, bin.rows*bin.cols)
+		require.NoError(t, BinaryLossGrad(binLoss, binGrad, bLabels, bPreds, bin.cols, prm))
+		return
+	}
+	l1, g1, b1, bg1 := run(1)
+	for _, threads := range []int{0, 2, 3, 8, 1000} {
+		l, g, b, bg := run(threads)
+		assert.Equal(t, bits(l1), bits(l), "seed loss, %d threads", threads)
+		assert.Equal(t, bits(g1), bits(g), "seed grad, %d threads", threads)
+		assert.Equal(t, bits(b1), bits(b), "binary loss, %d threads", threads)
+		assert.Equal(t, bits(bg1), bits(bg), "binary grad, %d threads", threads)
+	}
+}
+
+func bits(v []float64) []uint64 {
+	out := make([]uint64, len(v))
+	for i, x := range v {
+		out[i] = math.Float64bits(x)
+	}
+	return out
+}
+
+// TestChunkPanicReachesTheCaller: a panic on a worker goroutine is raised
+// again on the caller's, where the C ABI recovers it.
+func TestChunkPanicReachesTheCaller(t *testing.T) {
+	assert.PanicsWithValue(t, "boom", func() {
+		forRowChunks(1000, 1000, 4, func(lo, hi int) {
+			if lo > 0 {
+				panic("boom")
+			}
+		})
+	})
+	var covered [1000]bool
+	forRowChunks(1000, 1000, 3, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			covered[i] = true
+		}
+	})
+	for i, ok := range covered {
+		require.True(t, ok, "row %d", i)
+	}
+}
+
+// TestThreadsNameTheFirstBadProbability: with the rows checked in chunks at
+// once, the error still names the first offending index.
+func TestThreadsNameTheFirstBadProbability(t *testing.T) {
+	rows, cols := 1000, 40
+	preds, labels := make([]float64, rows*cols), make([]float64, rows*cols)
+	for i := range preds {
+		preds[i] = 0.5
+	}
+	preds[900*cols+3], preds[100*cols+7], preds[100*cols+9] = 2, 1.5, -1
+	for _, threads := range []int{1, 2, 8} {
+		err := SeedLossGrad(make([]float64, rows), nil, labels, preds, make([]float64, cols), cols, Seed{Threads: threads})
+		require.ErrorIs(t, err, ErrValue)
+		assert.Contains(t, err.Error(), "predictions[100, 7] = 1.5", "%d threads", threads)
+	}
+}
