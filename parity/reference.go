@@ -2,9 +2,11 @@
 
 // Package parity holds the project's parity tests against TensorFlow, run
 // through graft (Go bindings of TensorFlow's C API): the Go core
-// (goloss.SeedLossGrad) and the TensorFlow op GoFocal>SeedFocalLoss are held
-// to the seed's composite built from TensorFlow's own ops, differentiated by
-// TensorFlow's C++ autodiff.
+// (goloss.SeedLossGrad, goloss.BinaryLossGrad) and the TensorFlow ops
+// GoFocal>SeedFocalLoss and GoFocal>BinaryFocalLoss are held to each
+// variant's formula built from TensorFlow's own ops (the seed's composite,
+// Keras's BinaryFocalCrossentropy), differentiated by TensorFlow's C++
+// autodiff.
 //
 // Everything here needs TensorFlow and builds only with the `tensorflow`
 // build tag; see the Makefile's test-go target for the flags.
@@ -276,6 +278,26 @@ func SeedFocalLoss(s *op.Scope, labels, preds, weights, gamma, e tf.Output, vali
 		Name:  "SeedFocalLoss",
 		Input: []tf.Input{labels, preds, weights, gamma, e},
 		Attrs: map[string]any{"validate": validate},
+	})
+	if o == nil {
+		return tf.Output{}, tf.Output{}
+	}
+	return o.Output(0), o.Output(1)
+}
+
+// BinaryFocalLoss adds the op GoFocal>BinaryFocalLoss (loaded from
+// OpLibrary with tf.LoadLibrary) to s: labels and predictions (logits when
+// fromLogits) of one element type, alpha a float64 vector of length 0 (no
+// class balancing), 1 or classes, gamma and labelSmoothing float64
+// scalars. It returns the per-sample loss and the gradient output; the op's
+// C++ gradient (tfop/gradients) makes op.Gradients reach through the loss.
+func BinaryFocalLoss(s *op.Scope, labels, preds, alpha, gamma, labelSmoothing tf.Output, fromLogits, validate bool) (loss, grad tf.Output) {
+	s = s.SubScope("binary_focal_loss")
+	o := s.AddOperation(tf.OpSpec{
+		Type:  "GoFocal>BinaryFocalLoss",
+		Name:  "BinaryFocalLoss",
+		Input: []tf.Input{labels, preds, alpha, gamma, labelSmoothing},
+		Attrs: map[string]any{"from_logits": fromLogits, "validate": validate},
 	})
 	if o == nil {
 		return tf.Output{}, tf.Output{}

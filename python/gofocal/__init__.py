@@ -13,5 +13,12 @@ from gofocal.losses import BinaryFocalLoss, FocalLoss, class_weights, focal_loss
 
 __version__ = "0.1.0"
 
+# Load the op library now: a SavedModel or a graph that names the ops finds
+# them after `import gofocal`, and a missing or mismatched library is an
+# ImportError here rather than an error in the middle of training.
+from gofocal import _native as _native_libraries  # noqa: E402
+
+_native_libraries.ops()
+
 __all__ = ["BinaryFocalLoss", "FocalLoss", "binary_focal_loss", "class_weights", "composite",
            "focal_loss", "seed_focal_loss", "__version__"]

@@ -54,6 +54,7 @@ def _check_built(path):
             "`make shared-lib` (or reinstall the package) under this TensorFlow")
 
 
+@tf.autograph.experimental.do_not_convert
 def ops():
     """The loaded op module (``tf.load_op_library``)."""
     global _ops
@@ -70,6 +71,7 @@ def ops():
         return _ops
 
 
+@tf.autograph.experimental.do_not_convert
 def goloss():
     """libgoloss.so through ctypes, with its prototypes set."""
     global _goloss

@@ -70,6 +70,7 @@ def _float_predictions(predictions):
     return predictions, dtype
 
 
+@tf.autograph.experimental.do_not_convert
 def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1, validate=True,
                     sharding="tensorflow", name=None):
     """The per-sample loss of the ``seed`` variant (SPEC.md), differentiable.
@@ -111,6 +112,7 @@ def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1, valida
         return tf.cast(loss, dtype)
 
 
+@tf.autograph.experimental.do_not_convert
 def binary_focal_loss(labels, predictions, alpha=None, gamma=2.0, from_logits=False,
                       label_smoothing=0.0, axis=-1, validate=True, sharding="tensorflow",
                       name=None):
