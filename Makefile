@@ -133,5 +133,12 @@ test-python: shared-lib
 demo: shared-lib
 	$(PY) demo/train.py
 
+# Speed of the op against the composites it replaces, in one process: a table
+# on stdout, the bench section of BENCHMARKS.md and bench/ratios.png
+# (BENCH_ARGS=--quick for a smoke run), then the Go kernels in ns per element.
+bench: shared-lib
+	$(PY) bench/bench.py $(BENCH_ARGS)
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./goloss
+
 clean:
 	rm -rf $(BUILD) $(GOLOSS_SO) $(OPS_SO) $(BUILD_INFO)

@@ -89,6 +89,9 @@ func checkProbabilities[T Float](preds []T, cols, threads int) error {
 		err   error
 	)
 	forRowChunks(rows, cols, threads, func(lo, hi int) {
+		if inUnitRange(preds[lo*cols : hi*cols]) {
+			return // the vector kernel's quick pass: nothing to name
+		}
 		for i, v := range preds[lo*cols : hi*cols] {
 			if v >= 0 && v <= 1 || v != v || math.IsInf(float64(v), 0) {
 				continue

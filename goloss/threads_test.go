@@ -78,3 +78,32 @@ func TestThreadsNameTheFirstBadProbability(t *testing.T) {
 		assert.Contains(t, err.Error(), "predictions[100, 7] = 1.5", "%d threads", threads)
 	}
 }
+
+// TestProbabilityCheckOnEveryKernel: the vector kernels' quick pass and the
+// scalar loop agree on what is an error, for both element types and every
+// position of the bad value (bulk lanes and tail).
+func TestProbabilityCheckOnEveryKernel(t *testing.T) {
+	for _, kernel := range Kernels() {
+		t.Run(kernel, func(t *testing.T) {
+			useKernel(t, kernel)
+			for _, n := range []int{1, 7, 8, 15, 16, 17, 40} {
+				for at := 0; at < n; at++ {
+					for _, bad := range []float64{-1e-30, 1.0000001, 2, math.Inf(1), math.NaN()} {
+						p := make([]float64, n)
+						for i := range p {
+							p[i] = float64(i%3) / 2
+						}
+						p[at] = bad
+						want := !math.IsInf(bad, 0) && !math.IsNaN(bad)
+						err64 := checkProbabilities(p, n, 1)
+						err32 := checkProbabilities(toF32(p), n, 1)
+						assert.Equal(t, want, err64 != nil, "float64 n %d at %d value %v", n, at, bad)
+						if float32(bad) > 1 || float32(bad) < 0 {
+							assert.Equal(t, want, err32 != nil, "float32 n %d at %d value %v", n, at, bad)
+						}
+					}
+				}
+			}
+		})
+	}
+}

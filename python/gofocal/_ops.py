@@ -72,7 +72,7 @@ def _float_predictions(predictions):
 
 @tf.autograph.experimental.do_not_convert
 def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1, validate=True,
-                    sharding="tensorflow", name=None):
+                    sharding="go", name=None):
     """The per-sample loss of the ``seed`` variant (SPEC.md), differentiable.
 
     Args:
@@ -84,9 +84,10 @@ def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1, valida
       e: weight of the label-smoothing term, in [0, 1].
       validate: reject predictions outside [0, 1] (an InvalidArgumentError
         naming the first offending index).
-      sharding: who splits the rows over threads: "tensorflow" (its intra-op
-        pool, one Go call per shard) or "go" (one Go call, goroutines).
-        The results have the same bits either way.
+      sharding: who splits the rows over as many threads as TensorFlow's
+        intra-op pool has: "go" (one Go call whose goroutines share them; the
+        default, measured faster) or "tensorflow" (the pool itself, one Go
+        call per shard). The results have the same bits either way.
 
     Returns:
       The loss per sample, ``[batch]`` (a scalar for rank-1 input).
@@ -114,7 +115,7 @@ def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1, valida
 
 @tf.autograph.experimental.do_not_convert
 def binary_focal_loss(labels, predictions, alpha=None, gamma=2.0, from_logits=False,
-                      label_smoothing=0.0, axis=-1, validate=True, sharding="tensorflow",
+                      label_smoothing=0.0, axis=-1, validate=True, sharding="go",
                       name=None):
     """The per-sample loss of the ``binary`` variant (SPEC.md), differentiable.
 

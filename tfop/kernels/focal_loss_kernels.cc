@@ -164,30 +164,30 @@ class FocalLossOp : public OpKernel {
                                        cols, message, len);
     };
 
-    // Rows are independent, so shards of rows over TensorFlow's intra-op
-    // pool give the same bits for any thread count; Go is called once per
-    // shard. An empty batch still goes through goloss, which checks the
-    // parameters.
-    std::atomic<bool> failed{false};
+    // Rows are independent, so the results have the same bits however the
+    // rows are split. By default Go is called once and its goroutines share
+    // the rows among as many threads as TensorFlow's intra-op pool has; with
+    // sharding="tensorflow" the pool shards them, one Go call per shard. An
+    // empty batch still goes through goloss, which checks the parameters.
     const auto* workers = ctx->device()->tensorflow_cpu_worker_threads();
-    if (go_sharding_) {
-      // One Go call; its goroutines share the rows.
+    char message[512] = {0};
+    goloss_status status = GOLOSS_OK;
+    if (go_sharding_ || rows == 0) {
       args.params.threads = workers->num_threads;
-      if (rows > 0 && run(0, rows, nullptr, 0) != GOLOSS_OK) failed = true;
-    } else if (rows > 0) {
-      auto shard = [&](int64_t begin, int64_t end) {
+      status = run(0, rows, message, sizeof message);
+    } else {
+      std::atomic<bool> failed{false};
+      workers->workers->ParallelFor(rows, cols * kCostPerElement, [&](int64_t begin, int64_t end) {
         if (run(begin, end, nullptr, 0) != GOLOSS_OK) failed = true;
-      };
-      workers->workers->ParallelFor(rows, cols * kCostPerElement, shard);
+      });
+      if (failed) {
+        // Once more on the whole batch, for a message whose indices count
+        // from its first row (validation fails before any output is written).
+        status = run(0, rows, message, sizeof message);
+        OP_REQUIRES(ctx, status != GOLOSS_OK, errors::Internal("gofocal: a shard failed but the whole batch did not"));
+      }
     }
-    if (rows == 0 || failed) {
-      // Once more on the whole batch, for a message whose indices count
-      // from its first row (validation fails before any output is written).
-      char message[512] = {0};
-      const goloss_status status = run(0, rows, message, sizeof message);
-      OP_REQUIRES(ctx, status == GOLOSS_OK, FromGoloss(status, message));
-      OP_REQUIRES(ctx, !failed, errors::Internal("gofocal: a shard failed but the whole batch did not"));
-    }
+    OP_REQUIRES(ctx, status == GOLOSS_OK, FromGoloss(status, message));
   }
 
  private:

@@ -111,7 +111,7 @@ REGISTER_OP("GoFocal>SeedFocalLoss")
     .Output("grad: T")
     .Attr("T: {float, double}")
     .Attr("validate: bool = true")
-    .Attr("sharding: {'tensorflow', 'go'} = 'tensorflow'")
+    .Attr("sharding: {'go', 'tensorflow'} = 'go'")
     .SetShapeFn(SeedFocalLossShape)
     .Doc(R"doc(
 The multi-label focal loss of the `seed` variant (see SPEC.md), per sample,
@@ -125,8 +125,9 @@ e: weight of the label-smoothing term, a scalar in [0, 1].
 loss: [batch] (a scalar for rank-1 input): (1 - e) * focal + e * smoothing.
 grad: d loss[b] / d predictions[b, c], the shape of predictions.
 validate: reject finite predictions outside [0, 1] and negative weights.
-sharding: who splits the rows over threads: TensorFlow's intra-op pool, one
-  Go call per shard, or one Go call whose goroutines share them. Same bits.
+sharding: who splits the rows over as many threads as TensorFlow's intra-op
+  pool has: one Go call whose goroutines share them (the default, measured
+  faster), or the pool itself, one Go call per shard. Same bits either way.
 )doc");
 
 REGISTER_OP("GoFocal>BinaryFocalLoss")
@@ -140,7 +141,7 @@ REGISTER_OP("GoFocal>BinaryFocalLoss")
     .Attr("T: {float, double}")
     .Attr("from_logits: bool = false")
     .Attr("validate: bool = true")
-    .Attr("sharding: {'tensorflow', 'go'} = 'tensorflow'")
+    .Attr("sharding: {'go', 'tensorflow'} = 'go'")
     .SetShapeFn(BinaryFocalLossShape)
     .Doc(R"doc(
 The focal loss of the paper, `binary` variant (see SPEC.md): as Keras's
@@ -156,8 +157,9 @@ loss: [batch] (a scalar for rank-1 input).
 grad: d loss[b] / d predictions[b, c], the shape of predictions.
 from_logits: predictions are logits, computed in the numerically stable form.
 validate: reject finite probabilities outside [0, 1].
-sharding: who splits the rows over threads: TensorFlow's intra-op pool, one
-  Go call per shard, or one Go call whose goroutines share them. Same bits.
+sharding: who splits the rows over as many threads as TensorFlow's intra-op
+  pool has: one Go call whose goroutines share them (the default, measured
+  faster), or the pool itself, one Go call per shard. Same bits either way.
 )doc");
 
 }  // namespace gofocal
