@@ -726,7 +726,7 @@ def main(argv=None):
             chart(results, args.out_png, title)
             log(f"wrote {args.out_png}")
         except ImportError as err:
-            log(f"chart skipped ({err}); install it with: pip install -r bench/requirements.txt")
+            log(f"chart skipped ({err}); matplotlib comes with python/requirements.txt")
             args.out_png = ""
 
     # ---- markdown
