@@ -42,7 +42,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # everything builds, on the portable kernels only.
 export GOEXPERIMENT ?= simd
 
-.PHONY: all shared-lib libs venv test test-long test-go test-python demo bench clean
+.PHONY: all shared-lib libs venv test test-long test-go test-python test-kernels demo bench clean
 
 all: shared-lib
 
@@ -94,7 +94,18 @@ $(PKG_STAMP): $(VENV_STAMP) python/pyproject.toml python/setup.py
 		--no-build-isolation --no-deps -e ./python
 	touch $@
 
-test: test-go test-python
+test: test-go test-python test-kernels
+
+# The parity tests once more on the other kernels (the default is the fastest
+# this CPU has): Go through graft, and the Python parity and edge tests.
+OTHER_KERNELS ?= generic avx2
+test-kernels: shared-lib $(TFLIB_LINK)
+	for kernel in $(OTHER_KERNELS); do \
+		echo "== kernel $$kernel"; \
+		( export GOLOSS_KERNEL=$$kernel && $(GO_TF) test -count=1 -tags tensorflow ./parity && \
+		  $(PY) -m pytest -q python/tests/test_parity.py python/tests/test_binary.py \
+			python/tests/test_edges.py ) || exit 1; \
+	done
 
 # The slow ones: short fuzz runs of the core and the C ABI (their seed corpora
 # are the f.Add calls of the fuzz targets) and the multi-process tests.

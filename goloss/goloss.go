@@ -124,13 +124,14 @@ func checkWeights[T Float](name string, weights []T) error {
 const minRowsWork = 1 << 14
 
 // forRowChunks runs run over [0, rows) in up to threads contiguous chunks,
-// one goroutine each, and returns when all are done. Rows are independent,
-// so the results have the same bits for any number of chunks. A panic in a
+// one goroutine each, and returns when all are done. Rows are independent
+// and every chunk runs in the default floating-point mode, so the results
+// have the same bits for any number of chunks on any thread. A panic in a
 // chunk is raised again on the calling goroutine, where callers recover it.
 func forRowChunks(rows, cols, threads int, run func(lo, hi int)) {
 	threads = min(threads, rows, rows*cols/minRowsWork+1)
 	if threads <= 1 {
-		run(0, rows)
+		withDefaultFPMode(func() { run(0, rows) })
 		return
 	}
 	var (
@@ -148,7 +149,7 @@ func forRowChunks(rows, cols, threads int, run func(lo, hi int)) {
 					mu.Unlock()
 				}
 			}()
-			run(lo, hi)
+			withDefaultFPMode(func() { run(lo, hi) })
 		})
 	}
 	wg.Wait()

@@ -35,47 +35,64 @@ func seedRow256F32(g, y, p, w []float32, part []float64, k *seedVector) float64 
 	for i := 0; i < n; i += lanes256 {
 		pv := load256F32(p[i:])
 		yv := load256F32(y[i:])
-		wv := load256F32(w[i:])
 		pos := yv.Greater(zero)
-		// logCore256, written out so that the compiler inlines it.
-		pc := clip256(pv, logLo, one)
-		f, dk := logSplit256(pc, zero)
-		ls, lh, lr := logPoly256(f)
-		logP := logJoin256(f, dk, ls, lh, lr).Add(pc.Sub(pc))
-		diff := yv.Sub(pv)
-
-		// pow = diff^gamma and dpow = gamma * diff^(gamma-1), the latter
-		// at its limit where diff = 0.
-		var pow, dpow archsimd.Float64x4
-		switch k.powKind {
-		case powZero:
-			pow, dpow = one, zero
-		case powInt:
-			pm1 := one // diff^(gamma-1) by squaring
-			base := diff
-			for e := k.powInt - 1; e != 0; e >>= 1 {
-				if e&1 != 0 {
-					pm1 = pm1.Mul(base)
-				}
-				if e > 1 {
-					base = base.Mul(base)
-				}
-			}
-			// diff - diff turns an infinite diff into NaN, as the
-			// reference's pow/diff does.
-			pow, dpow = pm1.Mul(diff), gamma.Mul(pm1).Add(diff.Sub(diff))
-		default:
-			pow = exp256(gamma.Mul(log256(diff)))
-			dpow = gamma.Mul(pow).Div(diff).Masked(diff.NotEqual(zero))
+		var invP, gv archsimd.Float64x4
+		if withGrad {
+			invP = one.Div(pv)
+			gv = zero
 		}
-		focalAcc = focalAcc.Add(wv.Mul(pow).Mul(logP).Masked(pos))
+		// The focal term and its gradient are 0 wherever y > 0 fails
+		// (NaN labels included), so a vector without a positive label,
+		// the common case of sparse multi-label data, skips them: adding
+		// +0 leaves a lane sum unchanged, as no lane sum is ever -0.
+		if pos.ToBits() != 0 {
+			wv := load256F32(w[i:])
+			// logCore256, written out so that the compiler inlines it.
+			pc := clip256(pv, logLo, one)
+			f, dk := logSplit256(pc, zero)
+			ls, lh, lr := logPoly256(f)
+			logP := logJoin256(f, dk, ls, lh, lr).Add(pc.Sub(pc))
+			diff := yv.Sub(pv)
+
+			// pow = diff^gamma and dpow = gamma * diff^(gamma-1), the
+			// latter at its limit where diff = 0.
+			var pow, dpow archsimd.Float64x4
+			switch k.powKind {
+			case powZero:
+				pow, dpow = one, zero
+			case powInt:
+				pm1 := one // diff^(gamma-1) by squaring
+				base := diff
+				for e := k.powInt - 1; e != 0; e >>= 1 {
+					if e&1 != 0 {
+						pm1 = pm1.Mul(base)
+					}
+					if e > 1 {
+						base = base.Mul(base)
+					}
+				}
+				// diff - diff turns an infinite diff into NaN, as the
+				// reference's pow/diff does.
+				pow, dpow = pm1.Mul(diff), gamma.Mul(pm1).Add(diff.Sub(diff))
+			default:
+				pow = exp256(gamma.Mul(log256(diff)))
+				dpow = gamma.Mul(pow).Div(diff).Masked(diff.NotEqual(zero))
+			}
+			focalAcc = focalAcc.Add(wv.Mul(pow).Mul(logP).Masked(pos))
+
+			if withGrad {
+				inLog := pv.GreaterEqual(logLo).And(pv.LessEqual(one))
+				deriv := dpow.Mul(logP).Sub(pow.Mul(invP).Masked(inLog))
+				gv = focalScale.Mul(wv).Mul(deriv).Masked(pos)
+			}
+		}
 
 		q := pv.Div(sv)
 		inside := q.GreaterEqual(ratioLo).And(q.LessEqual(ratioHi))
 		insideAcc = insideAcc.Add(one.Masked(inside))
 		qc := clip256(q, ratioLo, ratioHi)
-		f, dk = logSplit256(qc, zero)
-		ls, lh, lr = logPoly256(f)
+		f, dk := logSplit256(qc, zero)
+		ls, lh, lr := logPoly256(f)
 		logQ := logJoin256(f, dk, ls, lh, lr).Add(qc.Sub(qc))
 		if i+lanes256 > n {
 			logQ = logQ.Masked(tailMask256(n - i))
@@ -83,10 +100,6 @@ func seedRow256F32(g, y, p, w []float32, part []float64, k *seedVector) float64 
 		logAcc = logAcc.Add(logQ)
 
 		if withGrad {
-			invP := one.Div(pv)
-			inLog := pv.GreaterEqual(logLo).And(pv.LessEqual(one))
-			deriv := dpow.Mul(logP).Sub(pow.Mul(invP).Masked(inLog))
-			gv := focalScale.Mul(wv).Mul(deriv).Masked(pos)
 			gv = gv.Sub(smoothW.Mul(invP).Masked(inside))
 			store256F64(part[i:], gv)
 		}

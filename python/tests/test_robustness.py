@@ -142,3 +142,27 @@ def test_go_and_tensorflow_sharding_give_the_same_bits(variant):
         results[sharding] = (loss.numpy(), tape.gradient(loss, p).numpy())
     for a, b in zip(results["go"], results["tensorflow"]):
         np.testing.assert_array_equal(a.view(np.uint32), b.view(np.uint32))
+
+
+def test_subnormal_results_do_not_depend_on_the_thread():
+    """TensorFlow's threads flush subnormals (FTZ/DAZ); Go's worker threads do
+    not. The C ABI runs the core in the default mode on every thread, so a row
+    computed on the caller's thread (a small batch) and on a goroutine (a
+    large one) gives the same bits, subnormals included."""
+    op = gofocal._native.ops()
+    # y = 0, p = 1e-8 (clipped), gamma 5: the gradient is about 5e-39, a
+    # float32 subnormal.
+    row = np.full((1, 4), 1e-8, np.float32)
+
+    def grad(rows):
+        p = np.repeat(row, rows, axis=0)
+        _, g = op.go_focal_binary_focal_loss(
+            np.zeros_like(p), p, tf.constant([], tf.float64), tf.constant(5.0, tf.float64),
+            tf.constant(0.0, tf.float64))
+        return g.numpy()
+
+    small, large = grad(1), grad(20000)
+    value = small[0, 0]
+    assert value != 0 and abs(value) < np.finfo(np.float32).tiny, value
+    np.testing.assert_array_equal(small[0].view(np.uint32), large[0].view(np.uint32))
+    np.testing.assert_array_equal(small[0].view(np.uint32), large[-1].view(np.uint32))
