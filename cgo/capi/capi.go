@@ -170,32 +170,50 @@ func seedParams(p *C.goloss_seed_params) goloss.Seed {
 	return goloss.Seed{Gamma: float64(p.gamma), E: float64(p.e), NoValidate: p.validate == 0, Threads: int(p.threads)}
 }
 
+// buffers are the C buffers every loss function takes, as Go slices.
+type buffers[T goloss.Float] struct {
+	loss, grad, labels, preds []T
+}
+
+// views checks the sizes and returns the buffers of one call as slices; grad
+// may be NULL (no gradient), the others only when rows = 0.
+func views[T goloss.Float](loss, grad, labels, preds *T, rows, cols C.int64_t) (b buffers[T], err error) {
+	if cols < 1 {
+		return b, fmt.Errorf("%w: cols = %d, want at least 1 class", goloss.ErrShape, cols)
+	}
+	n, err := size(rows, cols)
+	if err != nil {
+		return b, err
+	}
+	if b.loss, err = view("loss", loss, int(rows)); err != nil {
+		return b, err
+	}
+	if grad != nil {
+		if b.grad, err = view("grad", grad, n); err != nil {
+			return b, err
+		}
+	}
+	if b.labels, err = view("labels", labels, n); err != nil {
+		return b, err
+	}
+	b.preds, err = view("predictions", preds, n)
+	return b, err
+}
+
 // seed adapts one C call of the seed variant to goloss.SeedLossGrad.
 func seed[T goloss.Float](loss, grad, labels, preds, weights *T, rows, cols C.int64_t, params *C.goloss_seed_params) error {
 	if params == nil {
 		return fmt.Errorf("%w: params is NULL", errArgument)
 	}
-	if cols < 1 {
-		return fmt.Errorf("%w: cols = %d, want at least 1 class", goloss.ErrShape, cols)
-	}
-	n, err := size(rows, cols)
+	b, err := views(loss, grad, labels, preds, rows, cols)
 	if err != nil {
 		return err
 	}
-	var views [5][]T
-	for i, v := range []struct {
-		name string
-		p    *T
-		n    int
-	}{{"loss", loss, int(rows)}, {"grad", grad, n}, {"labels", labels, n}, {"predictions", preds, n}, {"weights", weights, int(cols)}} {
-		if v.name == "grad" && v.p == nil {
-			continue // the gradient is optional
-		}
-		if views[i], err = view(v.name, v.p, v.n); err != nil {
-			return err
-		}
+	w, err := view("weights", weights, int(cols))
+	if err != nil {
+		return err
 	}
-	return goloss.SeedLossGrad(views[0], views[1], views[2], views[3], views[4], int(cols), seedParams(params))
+	return goloss.SeedLossGrad(b.loss, b.grad, b.labels, b.preds, w, int(cols), seedParams(params))
 }
 
 //export golossGoSeedF32
@@ -250,27 +268,11 @@ func binary[T goloss.Float](loss, grad, labels, preds *T, rows, cols C.int64_t, 
 	if err != nil {
 		return err
 	}
-	if cols < 1 {
-		return fmt.Errorf("%w: cols = %d, want at least 1 class", goloss.ErrShape, cols)
-	}
-	n, err := size(rows, cols)
+	b, err := views(loss, grad, labels, preds, rows, cols)
 	if err != nil {
 		return err
 	}
-	var views [4][]T
-	for i, v := range []struct {
-		name string
-		p    *T
-		n    int
-	}{{"loss", loss, int(rows)}, {"grad", grad, n}, {"labels", labels, n}, {"predictions", preds, n}} {
-		if v.name == "grad" && v.p == nil {
-			continue // the gradient is optional
-		}
-		if views[i], err = view(v.name, v.p, v.n); err != nil {
-			return err
-		}
-	}
-	return goloss.BinaryLossGrad(views[0], views[1], views[2], views[3], int(cols), prm)
+	return goloss.BinaryLossGrad(b.loss, b.grad, b.labels, b.preds, int(cols), prm)
 }
 
 //export golossGoBinaryF32
