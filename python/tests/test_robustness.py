@@ -166,3 +166,24 @@ def test_subnormal_results_do_not_depend_on_the_thread():
     assert value != 0 and abs(value) < np.finfo(np.float32).tiny, value
     np.testing.assert_array_equal(small[0].view(np.uint32), large[0].view(np.uint32))
     np.testing.assert_array_equal(small[0].view(np.uint32), large[-1].view(np.uint32))
+
+
+def test_gradient_through_a_function_traced_for_the_loss_alone():
+    """Inside a graph the op skips its gradient when nothing consumes it
+    (evaluation); a tf.function traced that way and then differentiated from
+    an outer tape still gets the right gradient."""
+    y, p, w = _inputs(64, 30, 21)
+    p = tf.constant(p)
+    loss_fn = tf.function(lambda y, p: tf.reduce_mean(gofocal.seed_focal_loss(y, p, w)))
+    first = loss_fn(y, p)  # traced for the loss alone
+    with tf.GradientTape() as tape:
+        tape.watch(p)
+        loss = loss_fn(y, p)
+    grad = tape.gradient(loss, p)
+    with tf.GradientTape() as tape:
+        tape.watch(p)
+        eager = tf.reduce_mean(gofocal.seed_focal_loss(y, p, w))
+    want = tape.gradient(eager, p)
+    assert float(first) == float(loss) == float(eager)
+    np.testing.assert_array_equal(grad.numpy(), want.numpy())
+    assert np.abs(want.numpy()).max() > 0

@@ -155,11 +155,14 @@ class FocalLossOp : public OpKernel {
     const GolossApi* api = nullptr;
     OP_REQUIRES_OK(ctx, GetGolossApi(&api));
     T* loss_data = loss->flat<T>().data();
-    T* grad_data = grad->flat<T>().data();
+    // Inside a graph, an output no op consumes is not required: without a
+    // gradient to compute (evaluation, inference), the kernel skips its own.
+    T* grad_data = ctx->output_required(1) ? grad->flat<T>().data() : nullptr;
     const T* label_data = labels.flat<T>().data();
     const T* prediction_data = predictions.flat<T>().data();
     auto run = [&](int64_t begin, int64_t end, char* message, size_t len) {
-      return Variant::template Call<T>(*api, args, loss_data + begin, grad_data + begin * cols,
+      return Variant::template Call<T>(*api, args, loss_data + begin,
+                                       grad_data != nullptr ? grad_data + begin * cols : nullptr,
                                        label_data + begin * cols, prediction_data + begin * cols, end - begin,
                                        cols, message, len);
     };
