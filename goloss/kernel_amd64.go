@@ -70,15 +70,31 @@ func seedRowsF64(kernel string, loss, grad, labels, preds, weights []float64, co
 	return true
 }
 
+// seedRowsF32 runs float32 rows: with AVX-512 on 16 float32 lanes
+// (seedRow512F32x16), with AVX2 on 4 float64 lanes (seedRow256F32, the
+// float64 kernel with float32 loads and stores).
 func seedRowsF32(kernel string, loss, grad, labels, preds, weights []float32, cols int, k *seedConstants) bool {
-	row := seedRow256F32
 	switch kernel {
 	case KernelAVX512:
-		row = seedRow512F32
+		v := newSeedVector(k)
+		var masks []uint16
+		if len(grad) != 0 {
+			masks = make([]uint16, (cols+lanes512x16-1)/lanes512x16)
+		}
+		for b := range loss {
+			lo, hi := b*cols, (b+1)*cols
+			var g []float32
+			if len(grad) != 0 {
+				g = grad[lo:hi]
+			}
+			loss[b] = float32(seedRow512F32x16(g, labels[lo:hi], preds[lo:hi], weights, masks, &v))
+		}
+		return true
 	case KernelAVX2:
 	default:
 		return false
 	}
+	row := seedRow256F32
 	v := newSeedVector(k)
 	var part []float64
 	if len(grad) != 0 {
