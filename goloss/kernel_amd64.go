@@ -163,10 +163,33 @@ func binaryRowsF64(kernel string, loss, grad, labels, preds []float64, cols int,
 	return true
 }
 
+// binaryRowsF32 runs float32 rows: probabilities with AVX-512 on 16
+// float32 lanes (binaryRow512F32x16); logits with AVX-512, and everything
+// with AVX2, on float64 lanes (binaryRow512F32 and binaryRow256F32, the
+// float64 kernels with float32 loads and stores).
 func binaryRowsF32(kernel string, loss, grad, labels, preds []float32, cols int, k *binaryConstants, logits bool) bool {
 	row := binaryRow256F32
 	switch kernel {
 	case KernelAVX512:
+		if !logits {
+			v := newBinaryVector(k, logits)
+			var alpha, alphaNegs []float32
+			if v.alphaKind == alphaPerClass {
+				alpha, alphaNegs = make([]float32, cols), make([]float32, cols)
+				for c, a := range k.alpha {
+					alpha[c], alphaNegs[c] = float32(a), float32(1-a)
+				}
+			}
+			for b := range loss {
+				lo, hi := b*cols, (b+1)*cols
+				var g []float32
+				if len(grad) != 0 {
+					g = grad[lo:hi]
+				}
+				loss[b] = float32(binaryRow512F32x16(g, labels[lo:hi], preds[lo:hi], alpha, alphaNegs, &v))
+			}
+			return true
+		}
 		row = binaryRow512F32
 	case KernelAVX2:
 	default:
