@@ -54,7 +54,6 @@ var toF32 = strings.NewReplacer(
 func main() {
 	gen("vmath512_amd64.go", "vmath256_amd64.go", to256)
 	gen("seed512_amd64.go", "seed256_amd64.go", to256)
-	gen("seed512_amd64.go", "seed512f32_amd64.go", toF32)
 	gen("seed512_amd64.go", "seed256f32_amd64.go", to256, toF32)
 	gen("binary512_amd64.go", "binary256_amd64.go", to256)
 	gen("binary512_amd64.go", "binary512f32_amd64.go", toF32)
