@@ -86,11 +86,6 @@ func BinaryLossGrad[T Float](loss, grad, labels, preds []T, cols int, prm Binary
 	if err := prm.Check(cols); err != nil {
 		return err
 	}
-	if !prm.NoValidate && !prm.FromLogits {
-		if err := checkProbabilities(preds, cols, prm.Threads); err != nil {
-			return err
-		}
-	}
 	k := binaryConstants{
 		gamma: prm.Gamma,
 		keep:  1 - prm.LabelSmoothing,
@@ -100,14 +95,14 @@ func BinaryLossGrad[T Float](loss, grad, labels, preds []T, cols int, prm Binary
 		alpha: prm.Alpha,
 		scale: 1 / float64(cols),
 	}
-	forRowChunks(len(loss), cols, prm.Threads, func(lo, hi int) {
+	run := func(lo, hi int) {
 		var g []T
 		if len(grad) != 0 {
 			g = grad[lo*cols : hi*cols]
 		}
 		binaryRows(loss[lo:hi], g, labels[lo*cols:hi*cols], preds[lo*cols:hi*cols], cols, &k, prm.FromLogits)
-	})
-	return nil
+	}
+	return checkedRows(preds, cols, prm.Threads, !prm.NoValidate && !prm.FromLogits, run)
 }
 
 // binaryRows computes rows on the kernel in use: a vector kernel, or the

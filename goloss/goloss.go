@@ -17,7 +17,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Version is the version of the loss core, reported by every layer above it.
@@ -109,6 +111,29 @@ func checkProbabilities[T Float](preds []T, cols, threads int) error {
 	return err
 }
 
+// checkedRows runs run over the rows of preds, in parallel as forRowChunks
+// does, after checking that they are probabilities when validate is set: in
+// one start-up of the goroutines, the quick vector check of every block
+// comes first, and only if one fails does checkProbabilities look for the
+// first offending index. On error nothing has been run.
+func checkedRows[T Float](preds []T, cols, threads int, validate bool, run func(lo, hi int)) error {
+	rows := len(preds) / cols
+	var check func(lo, hi int) bool
+	if validate {
+		check = func(lo, hi int) bool { return inUnitRange(preds[lo*cols : hi*cols]) }
+	}
+	if forRowChunksChecked(rows, cols, threads, check, run) {
+		return nil
+	}
+	// The quick check also fails on ±Inf, which propagates rather than
+	// being an error: then the rows still run.
+	if err := checkProbabilities(preds, cols, threads); err != nil {
+		return err
+	}
+	forRowChunks(rows, cols, threads, run)
+	return nil
+}
+
 // checkWeights returns an error naming the first class weight that is
 // negative or infinite.
 func checkWeights[T Float](name string, weights []T) error {
@@ -123,37 +148,95 @@ func checkWeights[T Float](name string, weights []T) error {
 // minRowsWork is the least work, in elements, worth a goroutine of its own.
 const minRowsWork = 1 << 14
 
-// forRowChunks runs run over [0, rows) in up to threads contiguous chunks,
-// one goroutine each, and returns when all are done. Rows are independent
-// and every chunk runs in the default floating-point mode, so the results
-// have the same bits for any number of chunks on any thread. A panic in a
-// chunk is raised again on the calling goroutine, where callers recover it.
+// blocksPerThread is how many blocks of rows forRowChunks makes per thread,
+// so that a thread that starts late (a goroutine waits for an idle thread
+// to wake up) or runs slower takes fewer of them.
+const blocksPerThread = 8
+
+// forRowChunks runs run over [0, rows) in blocks of contiguous rows, on up
+// to threads goroutines (the calling one and threads-1 others) that each
+// take the next block until none is left, and returns when all are done.
+// Rows are independent and every block runs in the default floating-point
+// mode, so the results have the same bits for any number of threads on any
+// thread. A panic in a block stops the handing out of blocks and is raised
+// again on the calling goroutine, where callers recover it.
 func forRowChunks(rows, cols, threads int, run func(lo, hi int)) {
+	forRowChunksChecked(rows, cols, threads, nil, run)
+}
+
+// forRowChunksChecked is forRowChunks with a first phase: check runs over
+// every block, and only if it returns true for all of them does run, on the
+// same goroutines (one start-up for both phases). It returns false, having
+// run nothing, when check failed somewhere. A nil check passes.
+func forRowChunksChecked(rows, cols, threads int, check func(lo, hi int) bool, run func(lo, hi int)) bool {
 	threads = min(threads, rows, rows*cols/minRowsWork+1)
 	if threads <= 1 {
-		withDefaultFPMode(func() { run(0, rows) })
-		return
+		ok := true
+		withDefaultFPMode(func() {
+			if ok = check == nil || check(0, rows); ok {
+				run(0, rows)
+			}
+		})
+		return ok
 	}
+	blocks := min(rows, threads*blocksPerThread, max(rows*cols/minRowsWork, threads))
 	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		panicked any
+		next, nextRun atomic.Int64 // the next block to check, to run
+		checked       atomic.Int64 // blocks checked
+		bad, stop     atomic.Bool
+		wg            sync.WaitGroup
+		mu            sync.Mutex
+		panicked      any
 	)
-	for i := range threads {
-		lo, hi := rows*i/threads, rows*(i+1)/threads
-		wg.Go(func() {
-			defer func() {
-				if r := recover(); r != nil {
-					mu.Lock()
-					panicked = r
-					mu.Unlock()
+	if check == nil {
+		next.Store(int64(blocks)) // no first phase
+		checked.Store(int64(blocks))
+	}
+	work := func() {
+		defer func() {
+			if r := recover(); r != nil {
+				stop.Store(true)
+				mu.Lock()
+				panicked = r
+				mu.Unlock()
+			}
+		}()
+		withDefaultFPMode(func() {
+			// Phase 1: check.
+			for !stop.Load() {
+				b := int(next.Add(1) - 1)
+				if b >= blocks {
+					break
 				}
-			}()
-			withDefaultFPMode(func() { run(lo, hi) })
+				if !check(rows*b/blocks, rows*(b+1)/blocks) {
+					bad.Store(true)
+				}
+				checked.Add(1)
+			}
+			// Wait for the blocks other goroutines are checking.
+			for checked.Load() < int64(blocks) && !stop.Load() {
+				runtime.Gosched()
+			}
+			if bad.Load() {
+				return
+			}
+			// Phase 2: run.
+			for !stop.Load() {
+				b := int(nextRun.Add(1) - 1)
+				if b >= blocks {
+					return
+				}
+				run(rows*b/blocks, rows*(b+1)/blocks)
+			}
 		})
 	}
+	for range threads - 1 {
+		wg.Go(work)
+	}
+	work()
 	wg.Wait()
 	if panicked != nil {
 		panic(panicked)
 	}
+	return !bad.Load()
 }

@@ -2,7 +2,10 @@
 
 package goloss
 
-import "simd/archsimd"
+import (
+	"math"
+	"simd/archsimd"
+)
 
 //go:generate go run gen_simd.go
 
@@ -24,6 +27,12 @@ type seedVector struct {
 	seedConstants
 	powKind int    // powZero, powInt or powReal
 	powInt  uint64 // gamma when powKind is powInt
+
+	// The logs of the clip bounds, rounded to float32, for the float32
+	// kernel: of the focal bound (logLo), and of the bounds of p/S as
+	// float64 values.
+	logPLo32                   float32
+	logRatioLo32, logRatioHi32 float64
 }
 
 const (
@@ -46,6 +55,9 @@ func powClass(g float64) (kind int, n uint64) {
 func newSeedVector(k *seedConstants) seedVector {
 	v := seedVector{seedConstants: *k}
 	v.powKind, v.powInt = powClass(k.gamma)
+	v.logPLo32 = float32(math.Log(k.logLo))
+	v.logRatioLo32 = float64(float32(math.Log(k.ratioLo)))
+	v.logRatioHi32 = float64(float32(math.Log(k.ratioHi)))
 	return v
 }
 
@@ -77,10 +89,7 @@ func seedRowsF32(kernel string, loss, grad, labels, preds, weights []float32, co
 	switch kernel {
 	case KernelAVX512:
 		v := newSeedVector(k)
-		var masks []uint16
-		if len(grad) != 0 {
-			masks = make([]uint16, (cols+lanes512x16-1)/lanes512x16)
-		}
+		masks := make([]uint16, (cols+lanes512x16-1)/lanes512x16)
 		for b := range loss {
 			lo, hi := b*cols, (b+1)*cols
 			var g []float32

@@ -73,19 +73,16 @@ func SeedLossGrad[T Float](loss, grad, labels, preds, weights []T, cols int, prm
 		if err := checkWeights("class_weights", weights); err != nil {
 			return err
 		}
-		if err := checkProbabilities(preds, cols, prm.Threads); err != nil {
-			return err
-		}
 	}
 	k := seedConsts[T](prm, cols)
-	forRowChunks(len(loss), cols, prm.Threads, func(lo, hi int) {
+	run := func(lo, hi int) {
 		var g []T
 		if len(grad) != 0 {
 			g = grad[lo*cols : hi*cols]
 		}
 		seedRows(loss[lo:hi], g, labels[lo*cols:hi*cols], preds[lo*cols:hi*cols], weights, cols, &k)
-	})
-	return nil
+	}
+	return checkedRows(preds, cols, prm.Threads, !prm.NoValidate, run)
 }
 
 // seedRows computes rows on the kernel in use: a vector kernel, or the

@@ -32,10 +32,19 @@ func seedRow512F32x16(g, y, p, w []float32, masks []uint16, k *seedVector) float
 	zero64 := archsimd.BroadcastFloat64x8(0)
 
 	sumLo, sumHi := zero64, zero64
-	for i := 0; i < n; i += lanes512x16 {
-		sumLo, sumHi = addF32x16To64(sumLo, sumHi, archsimd.LoadFloat32x16SlicePart(p[i:]))
+	if seedMainInGo {
+		for i := 0; i < n; i += lanes512x16 {
+			sumLo, sumHi = addF32x16To64(sumLo, sumHi, archsimd.LoadFloat32x16SlicePart(p[i:]))
+		}
+	} else {
+		var acc [16]float64
+		seedSumF32AVX512(p, &acc) // the same loop in assembly
+		sumLo, sumHi = archsimd.LoadFloat64x8((*[8]float64)(acc[0:8])), archsimd.LoadFloat64x8((*[8]float64)(acc[8:16]))
 	}
 	sum := sum512(sumLo.Add(sumHi))
+	if sum >= fastRowMinSum && sum <= math.MaxFloat32 {
+		return seedRowFast512F32x16(g, y, p, w, masks, k, sum)
+	}
 
 	zero := archsimd.BroadcastFloat32x16(0)
 	one := archsimd.BroadcastFloat32x16(1)

@@ -1,0 +1,488 @@
+// Command _asmgen writes seedasm512_amd64.s and seedasm512_stub_amd64.go for
+// package goloss with avo: the main pass of the float32 seed kernel on 16
+// float32 lanes (AVX-512), the same operations in the same order as
+// seedRowFast512F32x16's main pass, so that both give the same bits. Written
+// in assembly because Go's compiler, with 15 vector registers and constants
+// rebuilt inside the loop, spills most of that loop's values to the stack;
+// here every constant is an embedded broadcast or stays in a register. It is
+// its own module so that avo never enters goloss's dependencies.
+//
+//	cd goloss/_asmgen && go run . -out ../seedasm512_amd64.s -stubs ../seedasm512_stub_amd64.go -pkg goloss
+package main
+
+import (
+	"fmt"
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// Comparison predicates of VCMPPS (ordered, quiet: false where a lane is NaN).
+const (
+	cmpLT = 0x11
+	cmpLE = 0x12
+	cmpGE = 0x1d
+	cmpGT = 0x1e
+)
+
+// The bits and coefficients of logSplitF32x16 and logPolyF32x16
+// (vmath512f32_amd64.go).
+const (
+	log32Base  = 0x3f3504f3
+	log32Shift = 0x3f800000 - log32Base
+	mant32Mask = 0x007fffff
+	log32Ln2Hi = 0.693359375
+	log32Ln2Lo = -2.12194440e-4
+)
+
+var logCoefs = []float32{
+	7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1,
+	1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1,
+	3.3333331174e-1,
+}
+
+// Offsets in the constants array k (seedAsmConsts, seedfast512x16_amd64.go).
+const (
+	offAHi        = 0
+	offALo        = 4
+	offShared     = 8
+	offSmoothW    = 12
+	offFocalScale = 16
+	offGamma      = 20
+	offPLo        = 24
+	offLogPLo     = 28
+	offPowN       = 32
+)
+
+// consts holds the constants in read-only data, each declared once.
+var consts = map[string]Mem{}
+
+func u32(name string, v uint32) Mem {
+	if m, ok := consts[name]; ok {
+		return m
+	}
+	m := ConstData(name, U32(v))
+	consts[name] = m
+	return m
+}
+
+func f32(name string, v float32) Mem { return u32(name, math.Float32bits(v)) }
+
+func main() {
+	ConstraintExpr("goexperiment.simd,!noasm")
+	sumKernel()
+	masksKernel()
+	for _, grad := range []bool{true, false} {
+		kernel(grad)
+	}
+	Generate()
+}
+
+// state holds the registers of one generated function.
+type state struct {
+	grad                   bool
+	g, y, p, w, m, k, nPow reg.Register
+	zero, one, aHi, shared reg.VecVirtual
+	acc                    [4]reg.VecVirtual // focal lo, hi; log lo, hi
+}
+
+func kernel(grad bool) {
+	name, sig := "seedMainLossF32AVX512", "func(y, p, w []float32, masks []uint16, k *[12]uint32, acc *[32]float64)"
+	if grad {
+		name, sig = "seedMainGradF32AVX512", "func(g, y, p, w []float32, masks []uint16, k *[12]uint32, acc *[32]float64)"
+	}
+	TEXT(name, NOSPLIT, sig)
+	Pragma("noescape")
+	Doc(name+" runs the main pass of seedRowFast512F32x16 over one row of",
+		"len(p) float32s: it adds the lanes' log p where masks marks p/S inside its",
+		"clip range, and the focal terms, to the float64 lane sums it stores in",
+		"acc (focal lanes 0-7, 8-15, then log lanes 0-7, 8-15)"+map[bool]string{true: ", and writes the gradient into g.", false: "."}[grad],
+		"y, w and masks (one uint16 per 16 lanes) cover len(p) elements; w and",
+		"masks are read only as far as needed.")
+	s := &state{grad: grad}
+	if grad {
+		s.g = Load(Param("g").Base(), GP64())
+	}
+	s.y = Load(Param("y").Base(), GP64())
+	s.p = Load(Param("p").Base(), GP64())
+	n := Load(Param("p").Len(), GP64())
+	s.w = Load(Param("w").Base(), GP64())
+	s.m = Load(Param("masks").Base(), GP64())
+	s.k = Load(Param("k"), GP64())
+	accp := Load(Param("acc"), GP64())
+	s.nPow = GP64()
+	MOVQ(Mem{Base: s.k, Disp: offPowN}, s.nPow)
+
+	s.zero = ZMM()
+	VPXORD(s.zero, s.zero, s.zero)
+	s.one = ZMM()
+	VBROADCASTSS(f32("one", 1), s.one)
+	if grad {
+		s.aHi = ZMM()
+		VBROADCASTSS(Mem{Base: s.k, Disp: offAHi}, s.aHi)
+		s.shared = ZMM()
+		VBROADCASTSS(Mem{Base: s.k, Disp: offShared}, s.shared)
+	}
+	for i := range s.acc {
+		s.acc[i] = ZMM()
+		VPXORD(s.acc[i], s.acc[i], s.acc[i])
+	}
+
+	full := GP64()
+	MOVQ(n, full)
+	SHRQ(Imm(4), full)
+	JZ(LabelRef(name + "_tail"))
+	Label(name + "_loop")
+	s.body(name+"_full", nil)
+	if grad {
+		ADDQ(Imm(64), s.g)
+	}
+	ADDQ(Imm(64), s.y)
+	ADDQ(Imm(64), s.p)
+	ADDQ(Imm(64), s.w)
+	ADDQ(Imm(2), s.m)
+	DECQ(full)
+	JNZ(LabelRef(name + "_loop"))
+
+	Label(name + "_tail")
+	rem := GP64()
+	MOVQ(n, rem)
+	ANDQ(Imm(15), rem)
+	JZ(LabelRef(name + "_done"))
+	bits := GP64()
+	MOVQ(U32(1), bits)
+	SHLXQ(rem, bits, bits)
+	DECQ(bits)
+	tail := K()
+	KMOVW(bits.As32(), tail)
+	s.body(name+"_part", tail)
+
+	Label(name + "_done")
+	for i, a := range s.acc {
+		VMOVUPD(a, Mem{Base: accp, Disp: 64 * i})
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// load loads 16 float32s from base, the lanes of tail only (the others 0)
+// where tail is not nil.
+func load(base reg.Register, tail reg.Register) reg.VecVirtual {
+	z := ZMM()
+	if tail != nil {
+		VMOVUPS_Z(Mem{Base: base}, tail, z)
+	} else {
+		VMOVUPS(Mem{Base: base}, z)
+	}
+	return z
+}
+
+// addWidened adds the 16 float32 lanes of v, those of mask only (the
+// others +0), widened to float64, to acc[0] (lanes 0-7) and acc[1] (8-15):
+// addF32x16To64(acc0, acc1, v.Masked(mask)).
+func addWidened(v reg.VecVirtual, mask reg.Register, acc0, acc1 reg.VecVirtual) {
+	lo := ZMM()
+	VCVTPS2PD_Z(v.AsY(), mask, lo)
+	VADDPD(lo, acc0, acc0)
+	upper := YMM()
+	VEXTRACTF32X8(Imm(1), v, upper)
+	maskHi := K()
+	KSHIFTRW(Imm(8), mask, maskHi)
+	hi := ZMM()
+	VCVTPS2PD_Z(upper, maskHi, hi)
+	VADDPD(hi, acc1, acc1)
+}
+
+// body computes one vector of 16 lanes, at the current pointers.
+func (s *state) body(prefix string, tail reg.Register) {
+	p := load(s.p, tail)
+	y := load(s.y, tail)
+	in := K()
+	KMOVW(Mem{Base: s.m}, in)
+
+	// log p: logSplitF32x16(max(p, 2^-126), 0) and logPolyF32x16.
+	u := ZMM()
+	VMAXPS_BCST(f32("minnormal", 0x1p-126), p, u)
+	VPADDD_BCST(u32("log32shift", log32Shift), u, u)
+	kf := ZMM()
+	VPSRLD(Imm(23), u, kf)
+	VCVTDQ2PS(kf, kf)
+	VSUBPS_BCST(f32("f127", 127), kf, kf)
+	// (logSplitF32x16 adds kadj = 0 here: kf is never -0, so that changes
+	// no bit and is left out.)
+	f := u
+	VPANDD_BCST(u32("mant32mask", mant32Mask), u, f)
+	VPADDD_BCST(u32("log32base", log32Base), f, f)
+	VSUBPS(s.one, f, f)
+	z := ZMM()
+	VMULPS(f, f, z)
+	poly := ZMM()
+	VBROADCASTSS(f32("logc0", logCoefs[0]), poly)
+	for i, c := range logCoefs[1:] {
+		VFMADD213PS_BCST(f32(fmt.Sprintf("logc%d", i+1), c), f, poly) // poly = f*poly + c
+	}
+	VMULPS(f, poly, poly)
+	VMULPS(z, poly, poly)
+	VFMADD231PS_BCST(f32("ln2lo", log32Ln2Lo), kf, poly) // poly += kf*ln2Lo
+	VFMADD231PS_BCST(f32("minushalf", -0.5), z, poly)    // poly += z*(-1/2)
+	VADDPS(poly, f, f)                                   // f + poly
+	VFMADD231PS_BCST(f32("ln2hi", log32Ln2Hi), kf, f)    // + kf*ln2Hi
+	logP := f
+	addWidened(logP, in, s.acc[2], s.acc[3])
+
+	// The smoothing gradient: in ? smoothW*((aHi - r) + r*res + aLo) :
+	// shared, with r = rcp14(p), res = p*r - 1.
+	var gv, r, rres reg.VecVirtual
+	if s.grad {
+		r = ZMM()
+		VRCP14PS(p, r)
+		res := ZMM()
+		VMOVAPS(p, res)
+		VFMADD213PS_BCST(f32("minusone", -1), r, res) // res = r*p - 1
+		rres = ZMM()
+		VMULPS(res, r, rres)
+		d := ZMM()
+		VSUBPS(r, s.aHi, d)
+		VADDPS(rres, d, d)
+		VADDPS_BCST(Mem{Base: s.k, Disp: offALo}, d, d)
+		gv = ZMM()
+		VMOVAPS(s.shared, gv)
+		VMULPS_BCST(Mem{Base: s.k, Disp: offSmoothW}, d, in, gv)
+	}
+
+	// The focal term, where y > 0. It is computed for every vector: with
+	// sparse labels a branch on "any positive lane" would be mispredicted
+	// often and cost more than the work it skips.
+	pos := K()
+	VCMPPS(Imm(cmpGT), s.zero, y, pos)
+	w := load(s.w, tail)
+	// log(clip(p, 1e-8, 1)) from log p.
+	logPc := ZMM()
+	VMOVAPS(logP, logPc)
+	below := K()
+	VCMPPS_BCST(Imm(cmpLT), Mem{Base: s.k, Disp: offPLo}, p, below)
+	VBROADCASTSS(Mem{Base: s.k, Disp: offLogPLo}, below, logPc)
+	above := K()
+	VCMPPS(Imm(cmpGT), s.one, p, above)
+	VMOVAPS(s.zero, above, logPc)
+	diff := ZMM()
+	VSUBPS(p, y, diff)
+
+	// pow = diff^gamma, dpow = gamma*diff^(gamma-1) (+ diff - diff); gamma
+	// an integer nPow, 0 giving pow 1 and dpow 0.
+	pow, dpow := ZMM(), ZMM()
+	TESTQ(s.nPow, s.nPow)
+	JNZ(LabelRef(prefix + "_powint"))
+	VMOVAPS(s.one, pow)
+	VMOVAPS(s.zero, dpow)
+	JMP(LabelRef(prefix + "_powdone"))
+	Label(prefix + "_powint")
+	// gamma = 2, the usual value, without the loop: pm1 = 1*diff.
+	pm1, base := ZMM(), ZMM()
+	CMPQ(s.nPow, Imm(2))
+	JNE(LabelRef(prefix + "_powloop"))
+	VMULPS(s.one, diff, pm1)
+	JMP(LabelRef(prefix + "_sqdone"))
+	Label(prefix + "_powloop")
+	VMOVAPS(s.one, pm1)
+	VMOVAPS(diff, base)
+	e := GP64()
+	MOVQ(s.nPow, e)
+	DECQ(e)
+	Label(prefix + "_sq")
+	TESTQ(e, e)
+	JZ(LabelRef(prefix + "_sqdone"))
+	BTQ(Imm(0), e)
+	JCC(LabelRef(prefix + "_nomul"))
+	VMULPS(base, pm1, pm1)
+	Label(prefix + "_nomul")
+	CMPQ(e, Imm(1))
+	JBE(LabelRef(prefix + "_nosq"))
+	VMULPS(base, base, base)
+	Label(prefix + "_nosq")
+	SHRQ(Imm(1), e)
+	JMP(LabelRef(prefix + "_sq"))
+	Label(prefix + "_sqdone")
+	VMULPS(diff, pm1, pow)
+	VMULPS_BCST(Mem{Base: s.k, Disp: offGamma}, pm1, dpow)
+	nan := ZMM()
+	VSUBPS(diff, diff, nan)
+	VADDPS(nan, dpow, dpow)
+	Label(prefix + "_powdone")
+
+	// focal += (w*pow)*logPc where y > 0.
+	t := ZMM()
+	VMULPS(pow, w, t)
+	VMULPS(logPc, t, t)
+	addWidened(t, pos, s.acc[0], s.acc[1])
+
+	if s.grad {
+		// deriv = dpow*logPc - [1e-8 <= p <= 1] * pow*(r - r*res);
+		// gv += (focalScale*w)*deriv where y > 0.
+		inLog, le1 := K(), K()
+		VCMPPS_BCST(Imm(cmpGE), Mem{Base: s.k, Disp: offPLo}, p, inLog)
+		VCMPPS(Imm(cmpLE), s.one, p, le1)
+		KANDW(le1, inLog, inLog)
+		recip := ZMM()
+		VSUBPS(rres, r, recip)
+		v := ZMM()
+		VMULPS_Z(recip, pow, inLog, v)
+		deriv := ZMM()
+		VMULPS(logPc, dpow, deriv)
+		VSUBPS(v, deriv, deriv)
+		x := ZMM()
+		VMULPS_BCST(Mem{Base: s.k, Disp: offFocalScale}, w, x)
+		VMULPS(deriv, x, x)
+		VADDPS(x, gv, pos, gv) // lanes without a positive label keep gv
+	}
+	if s.grad {
+		if tail != nil {
+			VMOVUPS(gv, tail, Mem{Base: s.g})
+		} else {
+			VMOVUPS(gv, Mem{Base: s.g})
+		}
+	}
+}
+
+// loopVectors emits a loop over the n/16 full vectors of 16 lanes, then
+// the last n%16 lanes with a mask (the others 0 on load); body gets that
+// mask, nil for full vectors, and step advances the pointers by a vector.
+func loopVectors(name string, n reg.Register, body func(prefix string, tail reg.Register), step func()) {
+	full := GP64()
+	MOVQ(n, full)
+	SHRQ(Imm(4), full)
+	JZ(LabelRef(name + "_tail"))
+	Label(name + "_loop")
+	body(name+"_full", nil)
+	step()
+	DECQ(full)
+	JNZ(LabelRef(name + "_loop"))
+
+	Label(name + "_tail")
+	rem := GP64()
+	MOVQ(n, rem)
+	ANDQ(Imm(15), rem)
+	JZ(LabelRef(name + "_done"))
+	bits := GP64()
+	MOVQ(U32(1), bits)
+	SHLXQ(rem, bits, bits)
+	DECQ(bits)
+	tail := K()
+	KMOVW(bits.As32(), tail)
+	body(name+"_part", tail)
+	Label(name + "_done")
+}
+
+// sumKernel: the first pass of seedRow512F32x16, the row sum S in two
+// float64 accumulators of 8 lanes (addF32x16To64).
+func sumKernel() {
+	TEXT("seedSumF32AVX512", NOSPLIT, "func(p []float32, acc *[16]float64)")
+	Pragma("noescape")
+	Doc("seedSumF32AVX512 stores in acc the float64 lane sums of p: lanes 0-7 of",
+		"each vector of 16 in acc[0:8], lanes 8-15 in acc[8:16].")
+	p := Load(Param("p").Base(), GP64())
+	n := Load(Param("p").Len(), GP64())
+	accp := Load(Param("acc"), GP64())
+	lo, hi := ZMM(), ZMM()
+	VPXORD(lo, lo, lo)
+	VPXORD(hi, hi, hi)
+	loopVectors("seedSumF32AVX512", n, func(prefix string, tail reg.Register) {
+		v := load(p, tail)
+		w := ZMM()
+		VCVTPS2PD(v.AsY(), w)
+		VADDPD(w, lo, lo)
+		upper := YMM()
+		VEXTRACTF32X8(Imm(1), v, upper)
+		VCVTPS2PD(upper, w)
+		VADDPD(w, hi, hi)
+	}, func() { ADDQ(Imm(64), p) })
+	VMOVUPD(lo, Mem{Base: accp})
+	VMOVUPD(hi, Mem{Base: accp, Disp: 64})
+	VZEROUPPER()
+	RET()
+}
+
+// Offsets in the constants of seedMasksF32AVX512 (float32 then float64).
+const (
+	mInvS     = 0
+	mRatioLo  = 4
+	mRatioHi  = 8
+	mBandLoLo = 12
+	mBandLoHi = 16
+	mBandHiLo = 20
+	mBandHiHi = 24
+	mSum64    = 32
+	mLo64     = 40
+	mHi64     = 48
+)
+
+// masksKernel: the second pass of seedRowFast512F32x16.
+func masksKernel() {
+	TEXT("seedMasksF32AVX512", NOSPLIT, "func(p []float32, masks []uint16, k *[14]uint32) (inside, above int)")
+	Pragma("noescape")
+	Doc("seedMasksF32AVX512 writes into masks, one uint16 per 16 lanes of p, the",
+		"lanes whose p/S lies in [ratioLo, ratioHi], and returns how many do and",
+		"how many lie above that range: the second pass of seedRowFast512F32x16,",
+		"with the same operations. k holds float32 1/S, ratioLo, ratioHi and the",
+		"four band bounds, then (at byte 32) float64 S, ratioLo and ratioHi.")
+	p := Load(Param("p").Base(), GP64())
+	n := Load(Param("p").Len(), GP64())
+	m := Load(Param("masks").Base(), GP64())
+	k := Load(Param("k"), GP64())
+	inside, above := GP64(), GP64()
+	XORQ(inside, inside)
+	XORQ(above, above)
+	loopVectors("seedMasksF32AVX512", n, func(prefix string, tail reg.Register) {
+		v := load(p, tail)
+		q := ZMM()
+		VMULPS_BCST(Mem{Base: k, Disp: mInvS}, v, q)
+		in := K()
+		VCMPPS_BCST(Imm(cmpGE), Mem{Base: k, Disp: mRatioLo}, q, in)
+		VCMPPS_BCST(Imm(cmpLE), Mem{Base: k, Disp: mRatioHi}, q, in, in)
+		// Within bandRel of a bound, p/S decides in float64.
+		near1, near2 := K(), K()
+		VCMPPS_BCST(Imm(cmpGT), Mem{Base: k, Disp: mBandLoLo}, q, near1)
+		VCMPPS_BCST(Imm(cmpLT), Mem{Base: k, Disp: mBandLoHi}, q, near1, near1)
+		VCMPPS_BCST(Imm(cmpGT), Mem{Base: k, Disp: mBandHiLo}, q, near2)
+		VCMPPS_BCST(Imm(cmpLT), Mem{Base: k, Disp: mBandHiHi}, q, near2, near2)
+		KORTESTW(near1, near2)
+		JZ(LabelRef(prefix + "_decided"))
+		inLo, inHi := K(), K()
+		for half, kin := range []reg.Register{inLo, inHi} {
+			x := YMM()
+			if half == 0 {
+				VMOVAPS(v.AsY(), x)
+			} else {
+				VEXTRACTF32X8(Imm(1), v, x)
+			}
+			d := ZMM()
+			VCVTPS2PD(x, d)
+			VDIVPD_BCST(Mem{Base: k, Disp: mSum64}, d, d)
+			VCMPPD_BCST(Imm(cmpGE), Mem{Base: k, Disp: mLo64}, d, kin)
+			VCMPPD_BCST(Imm(cmpLE), Mem{Base: k, Disp: mHi64}, d, kin, kin)
+		}
+		KUNPCKBW(inLo, inHi, in)
+		Label(prefix + "_decided")
+		// A lane outside the range lies above it where p/S > 1/2.
+		up := K()
+		VCMPPS_BCST(Imm(cmpGT), f32("half", 0.5), q, up)
+		KANDNW(up, in, up)
+		bits, cnt := GP32(), GP32()
+		KMOVW(up, bits)
+		POPCNTL(bits, cnt)
+		ADDQ(cnt.As64(), above)
+		KMOVW(in, bits)
+		MOVW(bits.As16(), Mem{Base: m})
+		POPCNTL(bits, cnt)
+		ADDQ(cnt.As64(), inside)
+	}, func() {
+		ADDQ(Imm(64), p)
+		ADDQ(Imm(2), m)
+	})
+	Store(inside, ReturnIndex(0))
+	Store(above, ReturnIndex(1))
+	VZEROUPPER()
+	RET()
+}
