@@ -32,7 +32,7 @@ VENV_STAMP := $(VENV)/.requirements
 PKG_STAMP := $(VENV)/.gofocal-installed
 TF_FLAGS := $(BUILD)/tf_flags.sh
 
-GO_SOURCES := go.mod $(filter-out %_test.go,$(wildcard goloss/*.go cgo/*.go cgo/capi/*.go)) \
+GO_SOURCES := go.mod $(filter-out %_test.go,$(wildcard goloss/*.go goloss/*.s cgo/*.go cgo/capi/*.go)) \
 	$(wildcard cgo/capi/*.c cgo/include/*.h)
 OP_SOURCES := $(wildcard tfop/*/*.cc tfop/*/*.h) cgo/include/goloss.h
 
@@ -80,7 +80,7 @@ $(GOLOSS_SO): $(GO_SOURCES)
 # The op library links TensorFlow (libtensorflow_cc.so.2 for the C++
 # gradient registry) but not libgoloss.so, which it finds at run time.
 $(OPS_SO): $(OP_SOURCES) $(TF_FLAGS)
-	source $(TF_FLAGS) && $(CXX) -shared -fPIC -O2 -Wall $$TF_CFLAGS -Icgo/include \
+	source $(TF_FLAGS) && $(CXX) -shared -fPIC -O3 -Wall $$TF_CFLAGS -Icgo/include \
 		$(filter %.cc,$(OP_SOURCES)) -o $(BUILD)/_gofocal_ops.so \
 		$$TF_LFLAGS -L$$TF_LIB -l:libtensorflow_cc.so.2 -Wl,-rpath,$$TF_LIB -ldl
 	mv $(BUILD)/_gofocal_ops.so $@

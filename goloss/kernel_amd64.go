@@ -33,6 +33,10 @@ type seedVector struct {
 	// float64 values.
 	logPLo32                   float32
 	logRatioLo32, logRatioHi32 float64
+
+	// The constants of the assembly passes (seedAsmConsts).
+	asmMasks [14]uint32
+	asmMain  [12]uint32
 }
 
 const (
@@ -58,6 +62,7 @@ func newSeedVector(k *seedConstants) seedVector {
 	v.logPLo32 = float32(math.Log(k.logLo))
 	v.logRatioLo32 = float64(float32(math.Log(k.ratioLo)))
 	v.logRatioHi32 = float64(float32(math.Log(k.ratioHi)))
+	seedAsmConsts(&v)
 	return v
 }
 

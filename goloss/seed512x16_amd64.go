@@ -12,40 +12,59 @@ const lanes512x16 = 16
 
 // seedRow512F32x16 computes what seedRow computes for float32 inputs, in 16
 // float32 lanes, as TensorFlow's float32 evaluation of the seed composite
-// does: p/S, the logs, the powers and 1/p in float32. The row sums (S, the
-// focal sum, the log-q sum) run in float64 accumulators, each 16-lane
-// float32 vector widened into two 8-lane halves, and M is counted in 32-bit
-// integer lanes, so that long rows keep the SPEC's tolerance. The clip
-// decisions on p/S are the reference's (float64 S and p/S): the float32
-// p/S decides them except within a narrow band around each bound, where
-// the vector's p/S is recomputed in float64. Results agree with the float64
-// reference to a few float32 ulp of the terms' magnitudes, not to the bit
-// as the widening kernel seedRow512F32 does.
+// does: the logs, the powers and 1/p in float32. The row sums (S, the focal
+// sum, the log sum) run in float64 accumulators, and the clip decisions on
+// p/S are the reference's (float64 S and p/S): the float32 p/S decides them
+// except within a narrow band around each bound, where p/S is recomputed in
+// float64. Results agree with the float64 reference to a few float32 ulp of
+// the terms' magnitudes. A row gives the same bits on every call.
 //
-// Three passes: (1) S; (2) the loss terms, M, the focal gradient, written
-// into g, and the clip masks of p/S into masks (one per 16 lanes); (3)
-// g += the smoothing gradient e/C * (M/S - [inside]/p). Lane sums are
-// added in lane order at the end, so a row gives the same bits on every
-// call.
+// After S, rows whose S is finite and not tiny (nearly all) take
+// seedRowFast512F32x16; the others (NaN or Inf inputs, S = 0, subnormal
+// p/S) take seedRowGeneral512F32x16.
 func seedRow512F32x16(g, y, p, w []float32, masks []uint16, k *seedVector) float64 {
-	n := len(p)
-	zero64 := archsimd.BroadcastFloat64x8(0)
+	sum, maxP := seedRowSum512F32(p)
+	if sum >= fastRowMinSum && sum <= math.MaxFloat32 {
+		return seedRowFast512F32x16(g, y, p, w, masks, k, sum, maxP)
+	}
+	return seedRowGeneral512F32x16(g, y, p, w, masks, k, sum)
+}
 
-	sumLo, sumHi := zero64, zero64
+// seedRowSum512F32 returns the sum S of a row, its 16-lane float32 vectors
+// widened and added to two float64 accumulators (lanes 0-7 and 8-15), which
+// are added lane by lane, in order; and the row's largest p, at least 0, or
+// +Inf when not known (the archsimd path).
+func seedRowSum512F32(p []float32) (sum float64, maxP float32) {
 	if seedMainInGo {
-		for i := 0; i < n; i += lanes512x16 {
+		zero64 := archsimd.BroadcastFloat64x8(0)
+		sumLo, sumHi := zero64, zero64
+		for i := 0; i < len(p); i += lanes512x16 {
 			sumLo, sumHi = addF32x16To64(sumLo, sumHi, archsimd.LoadFloat32x16SlicePart(p[i:]))
 		}
-	} else {
-		var acc [16]float64
-		seedSumF32AVX512(p, &acc) // the same loop in assembly
-		sumLo, sumHi = archsimd.LoadFloat64x8((*[8]float64)(acc[0:8])), archsimd.LoadFloat64x8((*[8]float64)(acc[8:16]))
+		sum = sum512(sumLo.Add(sumHi))
+		archsimd.ClearAVXUpperBits()
+		return sum, float32(math.Inf(1))
 	}
-	sum := sum512(sumLo.Add(sumHi))
-	if sum >= fastRowMinSum && sum <= math.MaxFloat32 {
-		return seedRowFast512F32x16(g, y, p, w, masks, k, sum)
+	// The same loop in assembly.
+	var acc [16]float64
+	var lanesMax [16]float32
+	seedSumF32AVX512(p, &acc, &lanesMax)
+	for j := range 8 {
+		sum += acc[j] + acc[8+j]
 	}
+	for _, v := range lanesMax {
+		maxP = max(maxP, v)
+	}
+	return sum, maxP
+}
 
+// seedRowGeneral512F32x16 is seedRow512F32x16 for any row, given its sum.
+// Three passes: (1) S, given; (2) the loss terms, M, the focal gradient,
+// written into g, and the clip masks of p/S into masks (one per 16 lanes);
+// (3) g += the smoothing gradient e/C * (M/S - [inside]/p).
+func seedRowGeneral512F32x16(g, y, p, w []float32, masks []uint16, k *seedVector, sum float64) float64 {
+	n := len(p)
+	zero64 := archsimd.BroadcastFloat64x8(0)
 	zero := archsimd.BroadcastFloat32x16(0)
 	one := archsimd.BroadcastFloat32x16(1)
 	sum32 := float32(sum)

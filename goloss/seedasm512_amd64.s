@@ -4,46 +4,51 @@
 
 #include "textflag.h"
 
-// func seedSumF32AVX512(p []float32, acc *[16]float64)
+// func seedSumF32AVX512(p []float32, acc *[16]float64, maxp *[16]float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·seedSumF32AVX512(SB), NOSPLIT, $0-32
+TEXT ·seedSumF32AVX512(SB), NOSPLIT, $0-40
 	MOVQ   p_base+0(FP), AX
 	MOVQ   p_len+8(FP), CX
 	MOVQ   acc+24(FP), DX
+	MOVQ   maxp+32(FP), BX
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
-	MOVQ   CX, BX
-	SHRQ   $0x04, BX
+	VPXORD Z2, Z2, Z2
+	MOVQ   CX, SI
+	SHRQ   $0x04, SI
 	JZ     seedSumF32AVX512_tail
 
 seedSumF32AVX512_loop:
-	VMOVUPS       (AX), Z2
-	VCVTPS2PD     Y2, Z3
-	VADDPD        Z3, Z0, Z0
-	VEXTRACTF32X8 $0x01, Z2, Y2
-	VCVTPS2PD     Y2, Z3
-	VADDPD        Z3, Z1, Z1
+	VMOVUPS       (AX), Z3
+	VMAXPS        Z3, Z2, Z2
+	VCVTPS2PD     Y3, Z4
+	VADDPD        Z4, Z0, Z0
+	VEXTRACTF32X8 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z4
+	VADDPD        Z4, Z1, Z1
 	ADDQ          $0x40, AX
-	DECQ          BX
+	DECQ          SI
 	JNZ           seedSumF32AVX512_loop
 
 seedSumF32AVX512_tail:
 	ANDQ          $0x0f, CX
 	JZ            seedSumF32AVX512_done
-	MOVQ          $0x00000001, BX
-	SHLXQ         CX, BX, BX
-	DECQ          BX
-	KMOVW         BX, K1
-	VMOVUPS.Z     (AX), K1, Z2
-	VCVTPS2PD     Y2, Z3
-	VADDPD        Z3, Z0, Z0
-	VEXTRACTF32X8 $0x01, Z2, Y2
-	VCVTPS2PD     Y2, Z3
-	VADDPD        Z3, Z1, Z1
+	MOVQ          $0x00000001, SI
+	SHLXQ         CX, SI, SI
+	DECQ          SI
+	KMOVW         SI, K1
+	VMOVUPS.Z     (AX), K1, Z3
+	VMAXPS        Z3, Z2, Z2
+	VCVTPS2PD     Y3, Z4
+	VADDPD        Z4, Z0, Z0
+	VEXTRACTF32X8 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z4
+	VADDPD        Z4, Z1, Z1
 
 seedSumF32AVX512_done:
 	VMOVUPD Z0, (DX)
 	VMOVUPD Z1, 64(DX)
+	VMOVUPS Z2, (BX)
 	VZEROUPPER
 	RET
 
@@ -147,6 +152,87 @@ seedMasksF32AVX512_done:
 DATA half<>+0(SB)/4, $0x3f000000
 GLOBL half<>(SB), RODATA|NOPTR, $4
 
+// func seedMasksLowF32AVX512(p []float32, masks []uint16, k *[14]uint32) (inside int, above int)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, POPCNT
+TEXT ·seedMasksLowF32AVX512(SB), NOSPLIT, $0-72
+	MOVQ p_base+0(FP), AX
+	MOVQ p_len+8(FP), CX
+	MOVQ masks_base+24(FP), DX
+	MOVQ k+48(FP), BX
+	XORQ SI, SI
+	XORQ DI, DI
+	MOVQ CX, R8
+	SHRQ $0x04, R8
+	JZ   seedMasksLowF32AVX512_tail
+
+seedMasksLowF32AVX512_loop:
+	VMOVUPS       (AX), Z0
+	VMULPS.BCST   (BX), Z0, Z1
+	VCMPPS.BCST   $0x1d, 4(BX), Z1, K1
+	VCMPPS.BCST   $0x1e, 12(BX), Z1, K2
+	VCMPPS.BCST   $0x11, 16(BX), Z1, K2, K2
+	KORTESTW      K2, K2
+	JZ            seedMasksLowF32AVX512_full_decided
+	VMOVAPS       Y0, Y1
+	VCVTPS2PD     Y1, Z1
+	VDIVPD.BCST   32(BX), Z1, Z1
+	VCMPPD.BCST   $0x1d, 40(BX), Z1, K1
+	VCMPPD.BCST   $0x12, 48(BX), Z1, K1, K1
+	VEXTRACTF32X8 $0x01, Z0, Y0
+	VCVTPS2PD     Y0, Z0
+	VDIVPD.BCST   32(BX), Z0, Z0
+	VCMPPD.BCST   $0x1d, 40(BX), Z0, K2
+	VCMPPD.BCST   $0x12, 48(BX), Z0, K2, K2
+	KUNPCKBW      K1, K2, K1
+
+seedMasksLowF32AVX512_full_decided:
+	KMOVW   K1, R9
+	MOVW    R9, (DX)
+	POPCNTL R9, R9
+	ADDQ    R9, SI
+	ADDQ    $0x40, AX
+	ADDQ    $0x02, DX
+	DECQ    R8
+	JNZ     seedMasksLowF32AVX512_loop
+
+seedMasksLowF32AVX512_tail:
+	ANDQ          $0x0f, CX
+	JZ            seedMasksLowF32AVX512_done
+	MOVQ          $0x00000001, R8
+	SHLXQ         CX, R8, R8
+	DECQ          R8
+	KMOVW         R8, K1
+	VMOVUPS.Z     (AX), K1, Z0
+	VMULPS.BCST   (BX), Z0, Z1
+	VCMPPS.BCST   $0x1d, 4(BX), Z1, K1
+	VCMPPS.BCST   $0x1e, 12(BX), Z1, K2
+	VCMPPS.BCST   $0x11, 16(BX), Z1, K2, K2
+	KORTESTW      K2, K2
+	JZ            seedMasksLowF32AVX512_part_decided
+	VMOVAPS       Y0, Y1
+	VCVTPS2PD     Y1, Z1
+	VDIVPD.BCST   32(BX), Z1, Z1
+	VCMPPD.BCST   $0x1d, 40(BX), Z1, K1
+	VCMPPD.BCST   $0x12, 48(BX), Z1, K1, K1
+	VEXTRACTF32X8 $0x01, Z0, Y0
+	VCVTPS2PD     Y0, Z0
+	VDIVPD.BCST   32(BX), Z0, Z0
+	VCMPPD.BCST   $0x1d, 40(BX), Z0, K2
+	VCMPPD.BCST   $0x12, 48(BX), Z0, K2, K2
+	KUNPCKBW      K1, K2, K1
+
+seedMasksLowF32AVX512_part_decided:
+	KMOVW   K1, AX
+	MOVW    AX, (DX)
+	POPCNTL AX, AX
+	ADDQ    AX, SI
+
+seedMasksLowF32AVX512_done:
+	MOVQ SI, inside+56(FP)
+	MOVQ DI, above+64(FP)
+	VZEROUPPER
+	RET
+
 // func seedMainGradF32AVX512(g []float32, y []float32, p []float32, w []float32, masks []uint16, k *[12]uint32, acc *[32]float64)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·seedMainGradF32AVX512(SB), NOSPLIT, $0-136
@@ -167,252 +253,552 @@ TEXT ·seedMainGradF32AVX512(SB), NOSPLIT, $0-136
 	VPXORD       Z5, Z5, Z5
 	VPXORD       Z6, Z6, Z6
 	VPXORD       Z7, Z7, Z7
-	MOVQ         BX, R11
-	SHRQ         $0x04, R11
-	JZ           seedMainGradF32AVX512_tail
+	VPXORD       Z8, Z8, Z8
+	VPXORD       Z9, Z9, Z9
+	CMPQ         R10, $0x02
+	JEQ          seedMainGradF32AVX512_pow2
+	TESTQ        R10, R10
+	JEQ          seedMainGradF32AVX512_pow0
+	XORQ         R11, R11
+	MOVQ         DI, R12
+	MOVQ         $0x00000008, DI
+	MOVQ         BX, R13
+	SHRQ         $0x04, R13
+	JZ           seedMainGradF32AVX512_powN_tail
 
-seedMainGradF32AVX512_loop:
-	VMOVUPS          (DX), Z8
-	VMOVUPS          (CX), Z9
-	KMOVW            (DI), K1
-	VMAXPS.BCST      minnormal<>+0(SB), Z8, Z10
-	VPADDD.BCST      log32shift<>+0(SB), Z10, Z10
-	VPSRLD           $0x17, Z10, Z11
-	VCVTDQ2PS        Z11, Z11
-	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
-	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
-	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
-	VSUBPS           Z1, Z10, Z10
-	VMULPS           Z10, Z10, Z12
-	VBROADCASTSS     logc0<>+0(SB), Z13
-	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z13
-	VFMADD213PS.BCST logc2<>+0(SB), Z10, Z13
-	VFMADD213PS.BCST logc3<>+0(SB), Z10, Z13
-	VFMADD213PS.BCST logc4<>+0(SB), Z10, Z13
-	VFMADD213PS.BCST logc5<>+0(SB), Z10, Z13
-	VFMADD213PS.BCST logc6<>+0(SB), Z10, Z13
-	VFMADD213PS.BCST logc7<>+0(SB), Z10, Z13
-	VFMADD213PS.BCST logc8<>+0(SB), Z10, Z13
-	VMULPS           Z10, Z13, Z13
-	VMULPS           Z12, Z13, Z13
-	VFMADD231PS.BCST ln2lo<>+0(SB), Z11, Z13
-	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
-	VADDPS           Z13, Z10, Z10
-	VFMADD231PS.BCST ln2hi<>+0(SB), Z11, Z10
-	VCVTPS2PD.Z      Y10, K1, Z11
-	VADDPD           Z11, Z6, Z6
-	VEXTRACTF32X8    $0x01, Z10, Y11
-	KSHIFTRW         $0x08, K1, K2
-	VCVTPS2PD.Z      Y11, K2, Z11
-	VADDPD           Z11, Z7, Z7
-	VRCP14PS         Z8, Z11
-	VMOVAPS          Z8, Z12
-	VFMADD213PS.BCST minusone<>+0(SB), Z11, Z12
-	VMULPS           Z12, Z11, Z12
-	VSUBPS           Z11, Z2, Z13
-	VADDPS           Z12, Z13, Z13
-	VADDPS.BCST      4(R8), Z13, Z13
-	VMOVAPS          Z3, Z14
-	VMULPS.BCST      12(R8), Z13, K1, Z14
-	VCMPPS           $0x1e, Z0, Z9, K1
-	VMOVUPS          (SI), Z13
-	VMOVAPS          Z10, Z10
-	VCMPPS.BCST      $0x11, 24(R8), Z8, K2
-	VBROADCASTSS     28(R8), K2, Z10
-	VCMPPS           $0x1e, Z1, Z8, K2
-	VMOVAPS          Z0, K2, Z10
-	VSUBPS           Z8, Z9, Z9
-	TESTQ            R10, R10
-	JNZ              seedMainGradF32AVX512_full_powint
-	VMOVAPS          Z1, Z15
-	VMOVAPS          Z0, Z16
-	JMP              seedMainGradF32AVX512_full_powdone
+seedMainGradF32AVX512_powN_loop:
+	VMOVUPS          (DX)(R11*1), Z10
+	VMOVUPS          (CX)(R11*1), Z11
+	KMOVW            (R12), K1
+	VMAXPS.BCST      minnormal<>+0(SB), Z10, Z12
+	VPADDD.BCST      log32shift<>+0(SB), Z12, Z12
+	VPSRLD           $0x17, Z12, Z13
+	VCVTDQ2PS        Z13, Z13
+	VSUBPS.BCST      f127<>+0(SB), Z13, Z13
+	VPANDD.BCST      mant32mask<>+0(SB), Z12, Z12
+	VPADDD.BCST      log32base<>+0(SB), Z12, Z12
+	VSUBPS           Z1, Z12, Z12
+	VMULPS           Z12, Z12, Z14
+	VBROADCASTSS     logc0<>+0(SB), Z15
+	VFMADD213PS.BCST logc1<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc2<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc3<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc4<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc5<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc6<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc7<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc8<>+0(SB), Z12, Z15
+	VMULPS           Z12, Z15, Z15
+	VMULPS           Z14, Z15, Z15
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z13, Z15
+	VFMADD231PS.BCST minushalf<>+0(SB), Z14, Z15
+	VADDPS           Z15, Z12, Z12
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z13, Z12
+	VADDPS           Z12, Z9, K1, Z9
+	VRCP14PS         Z10, Z13
+	VMOVAPS          Z10, Z14
+	VFMADD213PS.BCST minusone<>+0(SB), Z13, Z14
+	VMULPS           Z14, Z13, Z14
+	VSUBPS           Z13, Z2, Z15
+	VADDPS           Z14, Z15, Z15
+	VADDPS.BCST      4(R8), Z15, Z15
+	VMOVAPS          Z3, Z16
+	VMULPS.BCST      12(R8), Z15, K1, Z16
+	VCMPPS           $0x1e, Z0, Z11, K1
+	VMOVUPS          (SI)(R11*1), Z15
+	VMAXPS.BCST      28(R8), Z12, Z12
+	VMINPS           Z0, Z12, Z12
+	VSUBPS           Z10, Z11, Z11
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z11, Z17
+	MOVQ             R10, R14
+	DECQ             R14
 
-seedMainGradF32AVX512_full_powint:
-	CMPQ   R10, $0x02
-	JNE    seedMainGradF32AVX512_full_powloop
-	VMULPS Z1, Z9, Z16
-	JMP    seedMainGradF32AVX512_full_sqdone
+seedMainGradF32AVX512_powN_full_sq:
+	TESTQ  R14, R14
+	JZ     seedMainGradF32AVX512_powN_full_sqdone
+	BTQ    $0x00, R14
+	JCC    seedMainGradF32AVX512_powN_full_nomul
+	VMULPS Z17, Z18, Z18
 
-seedMainGradF32AVX512_full_powloop:
-	VMOVAPS Z1, Z16
-	VMOVAPS Z9, Z15
-	MOVQ    R10, R12
-	DECQ    R12
+seedMainGradF32AVX512_powN_full_nomul:
+	CMPQ   R14, $0x01
+	JBE    seedMainGradF32AVX512_powN_full_nosq
+	VMULPS Z17, Z17, Z17
 
-seedMainGradF32AVX512_full_sq:
-	TESTQ  R12, R12
-	JZ     seedMainGradF32AVX512_full_sqdone
-	BTQ    $0x00, R12
-	JCC    seedMainGradF32AVX512_full_nomul
-	VMULPS Z15, Z16, Z16
+seedMainGradF32AVX512_powN_full_nosq:
+	SHRQ $0x01, R14
+	JMP  seedMainGradF32AVX512_powN_full_sq
 
-seedMainGradF32AVX512_full_nomul:
-	CMPQ   R12, $0x01
-	JBE    seedMainGradF32AVX512_full_nosq
-	VMULPS Z15, Z15, Z15
-
-seedMainGradF32AVX512_full_nosq:
-	SHRQ $0x01, R12
-	JMP  seedMainGradF32AVX512_full_sq
-
-seedMainGradF32AVX512_full_sqdone:
-	VMULPS      Z9, Z16, Z15
-	VMULPS.BCST 20(R8), Z16, Z16
-	VSUBPS      Z9, Z9, Z9
-	VADDPS      Z9, Z16, Z16
-
-seedMainGradF32AVX512_full_powdone:
-	VMULPS        Z15, Z13, Z9
-	VMULPS        Z10, Z9, Z9
-	VCVTPS2PD.Z   Y9, K1, Z17
-	VADDPD        Z17, Z4, Z4
-	VEXTRACTF32X8 $0x01, Z9, Y9
-	KSHIFTRW      $0x08, K1, K2
-	VCVTPS2PD.Z   Y9, K2, Z9
-	VADDPD        Z9, Z5, Z5
-	VCMPPS.BCST   $0x1d, 24(R8), Z8, K2
-	VCMPPS        $0x12, Z1, Z8, K3
+seedMainGradF32AVX512_powN_full_sqdone:
+	VMULPS        Z11, Z18, Z17
+	VMULPS.BCST   20(R8), Z18, Z18
+	VSUBPS        Z11, Z11, Z11
+	VADDPS        Z11, Z18, Z18
+	VMULPS        Z17, Z15, Z11
+	VMULPS        Z12, Z11, Z11
+	VADDPS        Z11, Z8, K1, Z8
+	VCMPPS.BCST   $0x1d, 24(R8), Z10, K2
+	VCMPPS        $0x12, Z1, Z10, K3
 	KANDW         K3, K2, K2
-	VSUBPS        Z12, Z11, Z8
-	VMULPS.Z      Z8, Z15, K2, Z8
-	VMULPS        Z10, Z16, Z9
-	VSUBPS        Z8, Z9, Z9
-	VMULPS.BCST   16(R8), Z13, Z8
-	VMULPS        Z9, Z8, Z8
-	VADDPS        Z8, Z14, K1, Z14
-	VMOVUPS       Z14, (AX)
-	ADDQ          $0x40, AX
-	ADDQ          $0x40, CX
-	ADDQ          $0x40, DX
-	ADDQ          $0x40, SI
-	ADDQ          $0x02, DI
-	DECQ          R11
-	JNZ           seedMainGradF32AVX512_loop
+	VSUBPS        Z14, Z13, Z10
+	VMULPS.Z      Z10, Z17, K2, Z10
+	VMULPS        Z12, Z18, Z11
+	VSUBPS        Z10, Z11, Z11
+	VMULPS.BCST   16(R8), Z15, Z10
+	VMULPS        Z11, Z10, Z10
+	VADDPS        Z10, Z16, K1, Z16
+	VMOVUPS       Z16, (AX)(R11*1)
+	ADDQ          $0x40, R11
+	ADDQ          $0x02, R12
+	DECQ          DI
+	JNZ           seedMainGradF32AVX512_powN_inblock
+	VCVTPS2PD     Y8, Z10
+	VADDPD        Z10, Z4, Z4
+	VEXTRACTF32X8 $0x01, Z8, Y10
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z10, Z5, Z5
+	VPXORD        Z8, Z8, Z8
+	VCVTPS2PD     Y9, Z10
+	VADDPD        Z10, Z6, Z6
+	VEXTRACTF32X8 $0x01, Z9, Y10
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z10, Z7, Z7
+	VPXORD        Z9, Z9, Z9
+	MOVQ          $0x00000008, DI
 
-seedMainGradF32AVX512_tail:
+seedMainGradF32AVX512_powN_inblock:
+	DECQ R13
+	JNZ  seedMainGradF32AVX512_powN_loop
+
+seedMainGradF32AVX512_powN_tail:
 	ANDQ             $0x0f, BX
-	JZ               seedMainGradF32AVX512_done
-	MOVQ             $0x00000001, R11
-	SHLXQ            BX, R11, R11
-	DECQ             R11
-	KMOVW            R11, K1
-	VMOVUPS.Z        (DX), K1, Z8
-	VMOVUPS.Z        (CX), K1, Z9
-	KMOVW            (DI), K2
-	VMAXPS.BCST      minnormal<>+0(SB), Z8, Z10
-	VPADDD.BCST      log32shift<>+0(SB), Z10, Z10
-	VPSRLD           $0x17, Z10, Z11
-	VCVTDQ2PS        Z11, Z11
-	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
-	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
-	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
-	VSUBPS           Z1, Z10, Z10
-	VMULPS           Z10, Z10, Z12
-	VBROADCASTSS     logc0<>+0(SB), Z13
-	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z13
-	VFMADD213PS.BCST logc2<>+0(SB), Z10, Z13
-	VFMADD213PS.BCST logc3<>+0(SB), Z10, Z13
-	VFMADD213PS.BCST logc4<>+0(SB), Z10, Z13
-	VFMADD213PS.BCST logc5<>+0(SB), Z10, Z13
-	VFMADD213PS.BCST logc6<>+0(SB), Z10, Z13
-	VFMADD213PS.BCST logc7<>+0(SB), Z10, Z13
-	VFMADD213PS.BCST logc8<>+0(SB), Z10, Z13
-	VMULPS           Z10, Z13, Z13
-	VMULPS           Z12, Z13, Z13
-	VFMADD231PS.BCST ln2lo<>+0(SB), Z11, Z13
-	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
-	VADDPS           Z13, Z10, Z10
-	VFMADD231PS.BCST ln2hi<>+0(SB), Z11, Z10
-	VCVTPS2PD.Z      Y10, K2, Z11
-	VADDPD           Z11, Z6, Z6
-	VEXTRACTF32X8    $0x01, Z10, Y11
-	KSHIFTRW         $0x08, K2, K3
-	VCVTPS2PD.Z      Y11, K3, Z11
-	VADDPD           Z11, Z7, Z7
-	VRCP14PS         Z8, Z11
-	VMOVAPS          Z8, Z12
-	VFMADD213PS.BCST minusone<>+0(SB), Z11, Z12
-	VMULPS           Z12, Z11, Z12
-	VSUBPS           Z11, Z2, Z2
-	VADDPS           Z12, Z2, Z2
+	JZ               seedMainGradF32AVX512_powN_done
+	MOVQ             $0x00000001, DI
+	SHLXQ            BX, DI, DI
+	DECQ             DI
+	KMOVW            DI, K1
+	VMOVUPS.Z        (DX)(R11*1), K1, Z10
+	VMOVUPS.Z        (CX)(R11*1), K1, Z11
+	KMOVW            (R12), K2
+	VMAXPS.BCST      minnormal<>+0(SB), Z10, Z12
+	VPADDD.BCST      log32shift<>+0(SB), Z12, Z12
+	VPSRLD           $0x17, Z12, Z13
+	VCVTDQ2PS        Z13, Z13
+	VSUBPS.BCST      f127<>+0(SB), Z13, Z13
+	VPANDD.BCST      mant32mask<>+0(SB), Z12, Z12
+	VPADDD.BCST      log32base<>+0(SB), Z12, Z12
+	VSUBPS           Z1, Z12, Z12
+	VMULPS           Z12, Z12, Z14
+	VBROADCASTSS     logc0<>+0(SB), Z15
+	VFMADD213PS.BCST logc1<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc2<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc3<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc4<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc5<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc6<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc7<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc8<>+0(SB), Z12, Z15
+	VMULPS           Z12, Z15, Z15
+	VMULPS           Z14, Z15, Z15
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z13, Z15
+	VFMADD231PS.BCST minushalf<>+0(SB), Z14, Z15
+	VADDPS           Z15, Z12, Z12
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z13, Z12
+	VADDPS           Z12, Z9, K2, Z9
+	VRCP14PS         Z10, Z13
+	VMOVAPS          Z10, Z14
+	VFMADD213PS.BCST minusone<>+0(SB), Z13, Z14
+	VMULPS           Z14, Z13, Z14
+	VSUBPS           Z13, Z2, Z2
+	VADDPS           Z14, Z2, Z2
 	VADDPS.BCST      4(R8), Z2, Z2
 	VMOVAPS          Z3, Z3
 	VMULPS.BCST      12(R8), Z2, K2, Z3
-	VCMPPS           $0x1e, Z0, Z9, K2
-	VMOVUPS.Z        (SI), K1, Z2
-	VMOVAPS          Z10, Z10
-	VCMPPS.BCST      $0x11, 24(R8), Z8, K3
-	VBROADCASTSS     28(R8), K3, Z10
-	VCMPPS           $0x1e, Z1, Z8, K3
-	VMOVAPS          Z0, K3, Z10
-	VSUBPS           Z8, Z9, Z9
-	TESTQ            R10, R10
-	JNZ              seedMainGradF32AVX512_part_powint
-	VMOVAPS          Z1, Z13
-	VMOVAPS          Z0, Z0
-	JMP              seedMainGradF32AVX512_part_powdone
+	VCMPPS           $0x1e, Z0, Z11, K2
+	VMOVUPS.Z        (SI)(R11*1), K1, Z2
+	VMAXPS.BCST      28(R8), Z12, Z12
+	VMINPS           Z0, Z12, Z12
+	VSUBPS           Z10, Z11, Z0
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z0, Z11
+	MOVQ             R10, CX
+	DECQ             CX
 
-seedMainGradF32AVX512_part_powint:
-	CMPQ   R10, $0x02
-	JNE    seedMainGradF32AVX512_part_powloop
-	VMULPS Z1, Z9, Z0
-	JMP    seedMainGradF32AVX512_part_sqdone
-
-seedMainGradF32AVX512_part_powloop:
-	VMOVAPS Z1, Z0
-	VMOVAPS Z9, Z13
-	MOVQ    R10, CX
-	DECQ    CX
-
-seedMainGradF32AVX512_part_sq:
+seedMainGradF32AVX512_powN_part_sq:
 	TESTQ  CX, CX
-	JZ     seedMainGradF32AVX512_part_sqdone
+	JZ     seedMainGradF32AVX512_powN_part_sqdone
 	BTQ    $0x00, CX
-	JCC    seedMainGradF32AVX512_part_nomul
-	VMULPS Z13, Z0, Z0
+	JCC    seedMainGradF32AVX512_powN_part_nomul
+	VMULPS Z11, Z15, Z15
 
-seedMainGradF32AVX512_part_nomul:
+seedMainGradF32AVX512_powN_part_nomul:
 	CMPQ   CX, $0x01
-	JBE    seedMainGradF32AVX512_part_nosq
-	VMULPS Z13, Z13, Z13
+	JBE    seedMainGradF32AVX512_powN_part_nosq
+	VMULPS Z11, Z11, Z11
 
-seedMainGradF32AVX512_part_nosq:
+seedMainGradF32AVX512_powN_part_nosq:
 	SHRQ $0x01, CX
-	JMP  seedMainGradF32AVX512_part_sq
+	JMP  seedMainGradF32AVX512_powN_part_sq
 
-seedMainGradF32AVX512_part_sqdone:
-	VMULPS      Z9, Z0, Z13
-	VMULPS.BCST 20(R8), Z0, Z0
-	VSUBPS      Z9, Z9, Z9
-	VADDPS      Z9, Z0, Z0
+seedMainGradF32AVX512_powN_part_sqdone:
+	VMULPS      Z0, Z15, Z11
+	VMULPS.BCST 20(R8), Z15, Z15
+	VSUBPS      Z0, Z0, Z0
+	VADDPS      Z0, Z15, Z15
+	VMULPS      Z11, Z2, Z0
+	VMULPS      Z12, Z0, Z0
+	VADDPS      Z0, Z8, K2, Z8
+	VCMPPS.BCST $0x1d, 24(R8), Z10, K3
+	VCMPPS      $0x12, Z1, Z10, K4
+	KANDW       K4, K3, K3
+	VSUBPS      Z14, Z13, Z0
+	VMULPS.Z    Z0, Z11, K3, Z0
+	VMULPS      Z12, Z15, Z1
+	VSUBPS      Z0, Z1, Z1
+	VMULPS.BCST 16(R8), Z2, Z0
+	VMULPS      Z1, Z0, Z0
+	VADDPS      Z0, Z3, K2, Z3
+	VMOVUPS     Z3, K1, (AX)(R11*1)
 
-seedMainGradF32AVX512_part_powdone:
-	VMULPS        Z13, Z2, Z9
-	VMULPS        Z10, Z9, Z9
-	VCVTPS2PD.Z   Y9, K2, Z14
-	VADDPD        Z14, Z4, Z4
-	VEXTRACTF32X8 $0x01, Z9, Y9
-	KSHIFTRW      $0x08, K2, K3
-	VCVTPS2PD.Z   Y9, K3, Z9
-	VADDPD        Z9, Z5, Z5
-	VCMPPS.BCST   $0x1d, 24(R8), Z8, K3
-	VCMPPS        $0x12, Z1, Z8, K4
-	KANDW         K4, K3, K3
-	VSUBPS        Z12, Z11, Z1
-	VMULPS.Z      Z1, Z13, K3, Z1
-	VMULPS        Z10, Z0, Z0
-	VSUBPS        Z1, Z0, Z0
-	VMULPS.BCST   16(R8), Z2, Z1
-	VMULPS        Z0, Z1, Z1
-	VADDPS        Z1, Z3, K2, Z3
-	VMOVUPS       Z3, K1, (AX)
+seedMainGradF32AVX512_powN_done:
+	JMP seedMainGradF32AVX512_done
 
+seedMainGradF32AVX512_pow2:
+	XORQ R10, R10
+	MOVQ DI, R11
+	MOVQ $0x00000008, DI
+	MOVQ BX, R12
+	SHRQ $0x04, R12
+	JZ   seedMainGradF32AVX512_pow2_tail
+
+seedMainGradF32AVX512_pow2_loop:
+	VMOVUPS          (DX)(R10*1), Z10
+	VMOVUPS          (CX)(R10*1), Z11
+	KMOVW            (R11), K1
+	VMAXPS.BCST      minnormal<>+0(SB), Z10, Z12
+	VPADDD.BCST      log32shift<>+0(SB), Z12, Z12
+	VPSRLD           $0x17, Z12, Z13
+	VCVTDQ2PS        Z13, Z13
+	VSUBPS.BCST      f127<>+0(SB), Z13, Z13
+	VPANDD.BCST      mant32mask<>+0(SB), Z12, Z12
+	VPADDD.BCST      log32base<>+0(SB), Z12, Z12
+	VSUBPS           Z1, Z12, Z12
+	VMULPS           Z12, Z12, Z14
+	VBROADCASTSS     logc0<>+0(SB), Z15
+	VFMADD213PS.BCST logc1<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc2<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc3<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc4<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc5<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc6<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc7<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc8<>+0(SB), Z12, Z15
+	VMULPS           Z12, Z15, Z15
+	VMULPS           Z14, Z15, Z15
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z13, Z15
+	VFMADD231PS.BCST minushalf<>+0(SB), Z14, Z15
+	VADDPS           Z15, Z12, Z12
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z13, Z12
+	VADDPS           Z12, Z9, K1, Z9
+	VRCP14PS         Z10, Z13
+	VMOVAPS          Z10, Z14
+	VFMADD213PS.BCST minusone<>+0(SB), Z13, Z14
+	VMULPS           Z14, Z13, Z14
+	VSUBPS           Z13, Z2, Z15
+	VADDPS           Z14, Z15, Z15
+	VADDPS.BCST      4(R8), Z15, Z15
+	VMOVAPS          Z3, Z16
+	VMULPS.BCST      12(R8), Z15, K1, Z16
+	VCMPPS           $0x1e, Z0, Z11, K1
+	VMOVUPS          (SI)(R10*1), Z15
+	VMAXPS.BCST      28(R8), Z12, Z12
+	VMINPS           Z0, Z12, Z12
+	VSUBPS           Z10, Z11, Z11
+	VMULPS           Z11, Z11, Z17
+	VMULPS.BCST      20(R8), Z11, Z18
+	VSUBPS           Z11, Z11, Z11
+	VADDPS           Z11, Z18, Z18
+	VMULPS           Z17, Z15, Z11
+	VMULPS           Z12, Z11, Z11
+	VADDPS           Z11, Z8, K1, Z8
+	VCMPPS.BCST      $0x1d, 24(R8), Z10, K2
+	VCMPPS           $0x12, Z1, Z10, K3
+	KANDW            K3, K2, K2
+	VSUBPS           Z14, Z13, Z10
+	VMULPS.Z         Z10, Z17, K2, Z10
+	VMULPS           Z12, Z18, Z11
+	VSUBPS           Z10, Z11, Z11
+	VMULPS.BCST      16(R8), Z15, Z10
+	VMULPS           Z11, Z10, Z10
+	VADDPS           Z10, Z16, K1, Z16
+	VMOVUPS          Z16, (AX)(R10*1)
+	ADDQ             $0x40, R10
+	ADDQ             $0x02, R11
+	DECQ             DI
+	JNZ              seedMainGradF32AVX512_pow2_inblock
+	VCVTPS2PD        Y8, Z10
+	VADDPD           Z10, Z4, Z4
+	VEXTRACTF32X8    $0x01, Z8, Y10
+	VCVTPS2PD        Y10, Z10
+	VADDPD           Z10, Z5, Z5
+	VPXORD           Z8, Z8, Z8
+	VCVTPS2PD        Y9, Z10
+	VADDPD           Z10, Z6, Z6
+	VEXTRACTF32X8    $0x01, Z9, Y10
+	VCVTPS2PD        Y10, Z10
+	VADDPD           Z10, Z7, Z7
+	VPXORD           Z9, Z9, Z9
+	MOVQ             $0x00000008, DI
+
+seedMainGradF32AVX512_pow2_inblock:
+	DECQ R12
+	JNZ  seedMainGradF32AVX512_pow2_loop
+
+seedMainGradF32AVX512_pow2_tail:
+	ANDQ             $0x0f, BX
+	JZ               seedMainGradF32AVX512_pow2_done
+	MOVQ             $0x00000001, DI
+	SHLXQ            BX, DI, DI
+	DECQ             DI
+	KMOVW            DI, K1
+	VMOVUPS.Z        (DX)(R10*1), K1, Z10
+	VMOVUPS.Z        (CX)(R10*1), K1, Z11
+	KMOVW            (R11), K2
+	VMAXPS.BCST      minnormal<>+0(SB), Z10, Z12
+	VPADDD.BCST      log32shift<>+0(SB), Z12, Z12
+	VPSRLD           $0x17, Z12, Z13
+	VCVTDQ2PS        Z13, Z13
+	VSUBPS.BCST      f127<>+0(SB), Z13, Z13
+	VPANDD.BCST      mant32mask<>+0(SB), Z12, Z12
+	VPADDD.BCST      log32base<>+0(SB), Z12, Z12
+	VSUBPS           Z1, Z12, Z12
+	VMULPS           Z12, Z12, Z14
+	VBROADCASTSS     logc0<>+0(SB), Z15
+	VFMADD213PS.BCST logc1<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc2<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc3<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc4<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc5<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc6<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc7<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc8<>+0(SB), Z12, Z15
+	VMULPS           Z12, Z15, Z15
+	VMULPS           Z14, Z15, Z15
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z13, Z15
+	VFMADD231PS.BCST minushalf<>+0(SB), Z14, Z15
+	VADDPS           Z15, Z12, Z12
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z13, Z12
+	VADDPS           Z12, Z9, K2, Z9
+	VRCP14PS         Z10, Z13
+	VMOVAPS          Z10, Z14
+	VFMADD213PS.BCST minusone<>+0(SB), Z13, Z14
+	VMULPS           Z14, Z13, Z14
+	VSUBPS           Z13, Z2, Z2
+	VADDPS           Z14, Z2, Z2
+	VADDPS.BCST      4(R8), Z2, Z2
+	VMOVAPS          Z3, Z3
+	VMULPS.BCST      12(R8), Z2, K2, Z3
+	VCMPPS           $0x1e, Z0, Z11, K2
+	VMOVUPS.Z        (SI)(R10*1), K1, Z2
+	VMAXPS.BCST      28(R8), Z12, Z12
+	VMINPS           Z0, Z12, Z12
+	VSUBPS           Z10, Z11, Z0
+	VMULPS           Z0, Z0, Z11
+	VMULPS.BCST      20(R8), Z0, Z15
+	VSUBPS           Z0, Z0, Z0
+	VADDPS           Z0, Z15, Z15
+	VMULPS           Z11, Z2, Z0
+	VMULPS           Z12, Z0, Z0
+	VADDPS           Z0, Z8, K2, Z8
+	VCMPPS.BCST      $0x1d, 24(R8), Z10, K3
+	VCMPPS           $0x12, Z1, Z10, K4
+	KANDW            K4, K3, K3
+	VSUBPS           Z14, Z13, Z0
+	VMULPS.Z         Z0, Z11, K3, Z0
+	VMULPS           Z12, Z15, Z1
+	VSUBPS           Z0, Z1, Z1
+	VMULPS.BCST      16(R8), Z2, Z0
+	VMULPS           Z1, Z0, Z0
+	VADDPS           Z0, Z3, K2, Z3
+	VMOVUPS          Z3, K1, (AX)(R10*1)
+
+seedMainGradF32AVX512_pow2_done:
+	JMP seedMainGradF32AVX512_done
+
+seedMainGradF32AVX512_pow0:
+	XORQ R10, R10
+	MOVQ DI, R11
+	MOVQ $0x00000008, DI
+	MOVQ BX, R12
+	SHRQ $0x04, R12
+	JZ   seedMainGradF32AVX512_pow0_tail
+
+seedMainGradF32AVX512_pow0_loop:
+	VMOVUPS          (DX)(R10*1), Z10
+	VMOVUPS          (CX)(R10*1), Z11
+	KMOVW            (R11), K1
+	VMAXPS.BCST      minnormal<>+0(SB), Z10, Z12
+	VPADDD.BCST      log32shift<>+0(SB), Z12, Z12
+	VPSRLD           $0x17, Z12, Z13
+	VCVTDQ2PS        Z13, Z13
+	VSUBPS.BCST      f127<>+0(SB), Z13, Z13
+	VPANDD.BCST      mant32mask<>+0(SB), Z12, Z12
+	VPADDD.BCST      log32base<>+0(SB), Z12, Z12
+	VSUBPS           Z1, Z12, Z12
+	VMULPS           Z12, Z12, Z14
+	VBROADCASTSS     logc0<>+0(SB), Z15
+	VFMADD213PS.BCST logc1<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc2<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc3<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc4<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc5<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc6<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc7<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc8<>+0(SB), Z12, Z15
+	VMULPS           Z12, Z15, Z15
+	VMULPS           Z14, Z15, Z15
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z13, Z15
+	VFMADD231PS.BCST minushalf<>+0(SB), Z14, Z15
+	VADDPS           Z15, Z12, Z12
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z13, Z12
+	VADDPS           Z12, Z9, K1, Z9
+	VRCP14PS         Z10, Z13
+	VMOVAPS          Z10, Z14
+	VFMADD213PS.BCST minusone<>+0(SB), Z13, Z14
+	VMULPS           Z14, Z13, Z14
+	VSUBPS           Z13, Z2, Z15
+	VADDPS           Z14, Z15, Z15
+	VADDPS.BCST      4(R8), Z15, Z15
+	VMOVAPS          Z3, Z16
+	VMULPS.BCST      12(R8), Z15, K1, Z16
+	VCMPPS           $0x1e, Z0, Z11, K1
+	VMOVUPS          (SI)(R10*1), Z15
+	VMAXPS.BCST      28(R8), Z12, Z12
+	VMINPS           Z0, Z12, Z12
+	VSUBPS           Z10, Z11, Z11
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z0, Z17
+	VMULPS           Z11, Z15, Z18
+	VMULPS           Z12, Z18, Z18
+	VADDPS           Z18, Z8, K1, Z8
+	VCMPPS.BCST      $0x1d, 24(R8), Z10, K2
+	VCMPPS           $0x12, Z1, Z10, K3
+	KANDW            K3, K2, K2
+	VSUBPS           Z14, Z13, Z10
+	VMULPS.Z         Z10, Z11, K2, Z10
+	VMULPS           Z12, Z17, Z11
+	VSUBPS           Z10, Z11, Z11
+	VMULPS.BCST      16(R8), Z15, Z10
+	VMULPS           Z11, Z10, Z10
+	VADDPS           Z10, Z16, K1, Z16
+	VMOVUPS          Z16, (AX)(R10*1)
+	ADDQ             $0x40, R10
+	ADDQ             $0x02, R11
+	DECQ             DI
+	JNZ              seedMainGradF32AVX512_pow0_inblock
+	VCVTPS2PD        Y8, Z10
+	VADDPD           Z10, Z4, Z4
+	VEXTRACTF32X8    $0x01, Z8, Y10
+	VCVTPS2PD        Y10, Z10
+	VADDPD           Z10, Z5, Z5
+	VPXORD           Z8, Z8, Z8
+	VCVTPS2PD        Y9, Z10
+	VADDPD           Z10, Z6, Z6
+	VEXTRACTF32X8    $0x01, Z9, Y10
+	VCVTPS2PD        Y10, Z10
+	VADDPD           Z10, Z7, Z7
+	VPXORD           Z9, Z9, Z9
+	MOVQ             $0x00000008, DI
+
+seedMainGradF32AVX512_pow0_inblock:
+	DECQ R12
+	JNZ  seedMainGradF32AVX512_pow0_loop
+
+seedMainGradF32AVX512_pow0_tail:
+	ANDQ             $0x0f, BX
+	JZ               seedMainGradF32AVX512_pow0_done
+	MOVQ             $0x00000001, DI
+	SHLXQ            BX, DI, DI
+	DECQ             DI
+	KMOVW            DI, K1
+	VMOVUPS.Z        (DX)(R10*1), K1, Z10
+	VMOVUPS.Z        (CX)(R10*1), K1, Z11
+	KMOVW            (R11), K2
+	VMAXPS.BCST      minnormal<>+0(SB), Z10, Z12
+	VPADDD.BCST      log32shift<>+0(SB), Z12, Z12
+	VPSRLD           $0x17, Z12, Z13
+	VCVTDQ2PS        Z13, Z13
+	VSUBPS.BCST      f127<>+0(SB), Z13, Z13
+	VPANDD.BCST      mant32mask<>+0(SB), Z12, Z12
+	VPADDD.BCST      log32base<>+0(SB), Z12, Z12
+	VSUBPS           Z1, Z12, Z12
+	VMULPS           Z12, Z12, Z14
+	VBROADCASTSS     logc0<>+0(SB), Z15
+	VFMADD213PS.BCST logc1<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc2<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc3<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc4<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc5<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc6<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc7<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc8<>+0(SB), Z12, Z15
+	VMULPS           Z12, Z15, Z15
+	VMULPS           Z14, Z15, Z15
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z13, Z15
+	VFMADD231PS.BCST minushalf<>+0(SB), Z14, Z15
+	VADDPS           Z15, Z12, Z12
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z13, Z12
+	VADDPS           Z12, Z9, K2, Z9
+	VRCP14PS         Z10, Z13
+	VMOVAPS          Z10, Z14
+	VFMADD213PS.BCST minusone<>+0(SB), Z13, Z14
+	VMULPS           Z14, Z13, Z14
+	VSUBPS           Z13, Z2, Z2
+	VADDPS           Z14, Z2, Z2
+	VADDPS.BCST      4(R8), Z2, Z2
+	VMOVAPS          Z3, Z3
+	VMULPS.BCST      12(R8), Z2, K2, Z3
+	VCMPPS           $0x1e, Z0, Z11, K2
+	VMOVUPS.Z        (SI)(R10*1), K1, Z2
+	VMAXPS.BCST      28(R8), Z12, Z12
+	VMINPS           Z0, Z12, Z12
+	VSUBPS           Z10, Z11, Z11
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z0, Z0
+	VMULPS           Z11, Z2, Z15
+	VMULPS           Z12, Z15, Z15
+	VADDPS           Z15, Z8, K2, Z8
+	VCMPPS.BCST      $0x1d, 24(R8), Z10, K3
+	VCMPPS           $0x12, Z1, Z10, K4
+	KANDW            K4, K3, K3
+	VSUBPS           Z14, Z13, Z1
+	VMULPS.Z         Z1, Z11, K3, Z1
+	VMULPS           Z12, Z0, Z0
+	VSUBPS           Z1, Z0, Z0
+	VMULPS.BCST      16(R8), Z2, Z1
+	VMULPS           Z0, Z1, Z1
+	VADDPS           Z1, Z3, K2, Z3
+	VMOVUPS          Z3, K1, (AX)(R10*1)
+
+seedMainGradF32AVX512_pow0_done:
 seedMainGradF32AVX512_done:
-	VMOVUPD Z4, (R9)
-	VMOVUPD Z5, 64(R9)
-	VMOVUPD Z6, 128(R9)
-	VMOVUPD Z7, 192(R9)
+	VCVTPS2PD     Y8, Z0
+	VADDPD        Z0, Z4, Z4
+	VEXTRACTF32X8 $0x01, Z8, Y0
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z0, Z5, Z5
+	VPXORD        Z8, Z8, Z8
+	VCVTPS2PD     Y9, Z0
+	VADDPD        Z0, Z6, Z6
+	VEXTRACTF32X8 $0x01, Z9, Y0
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z0, Z7, Z7
+	VPXORD        Z9, Z9, Z9
+	VMOVUPD       Z4, (R9)
+	VMOVUPD       Z5, 64(R9)
+	VMOVUPD       Z6, 128(R9)
+	VMOVUPD       Z7, 192(R9)
 	VZEROUPPER
 	RET
 
@@ -490,210 +876,431 @@ TEXT ·seedMainLossF32AVX512(SB), NOSPLIT, $0-112
 	VPXORD       Z3, Z3, Z3
 	VPXORD       Z4, Z4, Z4
 	VPXORD       Z5, Z5, Z5
-	MOVQ         DX, R10
-	SHRQ         $0x04, R10
-	JZ           seedMainLossF32AVX512_tail
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+	CMPQ         R9, $0x02
+	JEQ          seedMainLossF32AVX512_pow2
+	TESTQ        R9, R9
+	JEQ          seedMainLossF32AVX512_pow0
+	XORQ         R10, R10
+	MOVQ         SI, R11
+	MOVQ         $0x00000008, SI
+	MOVQ         DX, R12
+	SHRQ         $0x04, R12
+	JZ           seedMainLossF32AVX512_powN_tail
 
-seedMainLossF32AVX512_loop:
-	VMOVUPS          (CX), Z6
-	VMOVUPS          (AX), Z7
-	KMOVW            (SI), K1
-	VMAXPS.BCST      minnormal<>+0(SB), Z6, Z8
-	VPADDD.BCST      log32shift<>+0(SB), Z8, Z8
-	VPSRLD           $0x17, Z8, Z9
-	VCVTDQ2PS        Z9, Z9
-	VSUBPS.BCST      f127<>+0(SB), Z9, Z9
-	VPANDD.BCST      mant32mask<>+0(SB), Z8, Z8
-	VPADDD.BCST      log32base<>+0(SB), Z8, Z8
-	VSUBPS           Z1, Z8, Z8
-	VMULPS           Z8, Z8, Z10
-	VBROADCASTSS     logc0<>+0(SB), Z11
-	VFMADD213PS.BCST logc1<>+0(SB), Z8, Z11
-	VFMADD213PS.BCST logc2<>+0(SB), Z8, Z11
-	VFMADD213PS.BCST logc3<>+0(SB), Z8, Z11
-	VFMADD213PS.BCST logc4<>+0(SB), Z8, Z11
-	VFMADD213PS.BCST logc5<>+0(SB), Z8, Z11
-	VFMADD213PS.BCST logc6<>+0(SB), Z8, Z11
-	VFMADD213PS.BCST logc7<>+0(SB), Z8, Z11
-	VFMADD213PS.BCST logc8<>+0(SB), Z8, Z11
-	VMULPS           Z8, Z11, Z11
-	VMULPS           Z10, Z11, Z11
-	VFMADD231PS.BCST ln2lo<>+0(SB), Z9, Z11
-	VFMADD231PS.BCST minushalf<>+0(SB), Z10, Z11
-	VADDPS           Z11, Z8, Z8
-	VFMADD231PS.BCST ln2hi<>+0(SB), Z9, Z8
-	VCVTPS2PD.Z      Y8, K1, Z9
-	VADDPD           Z9, Z4, Z4
-	VEXTRACTF32X8    $0x01, Z8, Y9
-	KSHIFTRW         $0x08, K1, K1
-	VCVTPS2PD.Z      Y9, K1, Z9
-	VADDPD           Z9, Z5, Z5
-	VCMPPS           $0x1e, Z0, Z7, K1
-	VMOVUPS          (BX), Z9
-	VMOVAPS          Z8, Z8
-	VCMPPS.BCST      $0x11, 24(DI), Z6, K2
-	VBROADCASTSS     28(DI), K2, Z8
-	VCMPPS           $0x1e, Z1, Z6, K2
-	VMOVAPS          Z0, K2, Z8
-	VSUBPS           Z6, Z7, Z6
-	TESTQ            R9, R9
-	JNZ              seedMainLossF32AVX512_full_powint
-	VMOVAPS          Z1, Z7
-	VMOVAPS          Z0, Z10
-	JMP              seedMainLossF32AVX512_full_powdone
+seedMainLossF32AVX512_powN_loop:
+	VMOVUPS          (CX)(R10*1), Z8
+	VMOVUPS          (AX)(R10*1), Z9
+	KMOVW            (R11), K1
+	VMAXPS.BCST      minnormal<>+0(SB), Z8, Z10
+	VPADDD.BCST      log32shift<>+0(SB), Z10, Z10
+	VPSRLD           $0x17, Z10, Z11
+	VCVTDQ2PS        Z11, Z11
+	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
+	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
+	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
+	VSUBPS           Z1, Z10, Z10
+	VMULPS           Z10, Z10, Z12
+	VBROADCASTSS     logc0<>+0(SB), Z13
+	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc2<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc3<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc4<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc5<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc6<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc7<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc8<>+0(SB), Z10, Z13
+	VMULPS           Z10, Z13, Z13
+	VMULPS           Z12, Z13, Z13
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z11, Z13
+	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
+	VADDPS           Z13, Z10, Z10
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z11, Z10
+	VADDPS           Z10, Z7, K1, Z7
+	VCMPPS           $0x1e, Z0, Z9, K1
+	VMOVUPS          (BX)(R10*1), Z11
+	VMAXPS.BCST      28(DI), Z10, Z10
+	VMINPS           Z0, Z10, Z10
+	VSUBPS           Z8, Z9, Z8
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z8, Z9
+	MOVQ             R9, R13
+	DECQ             R13
 
-seedMainLossF32AVX512_full_powint:
-	CMPQ   R9, $0x02
-	JNE    seedMainLossF32AVX512_full_powloop
-	VMULPS Z1, Z6, Z10
-	JMP    seedMainLossF32AVX512_full_sqdone
+seedMainLossF32AVX512_powN_full_sq:
+	TESTQ  R13, R13
+	JZ     seedMainLossF32AVX512_powN_full_sqdone
+	BTQ    $0x00, R13
+	JCC    seedMainLossF32AVX512_powN_full_nomul
+	VMULPS Z9, Z12, Z12
 
-seedMainLossF32AVX512_full_powloop:
-	VMOVAPS Z1, Z10
-	VMOVAPS Z6, Z7
-	MOVQ    R9, R11
-	DECQ    R11
+seedMainLossF32AVX512_powN_full_nomul:
+	CMPQ   R13, $0x01
+	JBE    seedMainLossF32AVX512_powN_full_nosq
+	VMULPS Z9, Z9, Z9
 
-seedMainLossF32AVX512_full_sq:
-	TESTQ  R11, R11
-	JZ     seedMainLossF32AVX512_full_sqdone
-	BTQ    $0x00, R11
-	JCC    seedMainLossF32AVX512_full_nomul
-	VMULPS Z7, Z10, Z10
+seedMainLossF32AVX512_powN_full_nosq:
+	SHRQ $0x01, R13
+	JMP  seedMainLossF32AVX512_powN_full_sq
 
-seedMainLossF32AVX512_full_nomul:
-	CMPQ   R11, $0x01
-	JBE    seedMainLossF32AVX512_full_nosq
-	VMULPS Z7, Z7, Z7
+seedMainLossF32AVX512_powN_full_sqdone:
+	VMULPS        Z8, Z12, Z9
+	VMULPS.BCST   20(DI), Z12, Z12
+	VSUBPS        Z8, Z8, Z8
+	VADDPS        Z8, Z12, Z12
+	VMULPS        Z9, Z11, Z8
+	VMULPS        Z10, Z8, Z8
+	VADDPS        Z8, Z6, K1, Z6
+	ADDQ          $0x40, R10
+	ADDQ          $0x02, R11
+	DECQ          SI
+	JNZ           seedMainLossF32AVX512_powN_inblock
+	VCVTPS2PD     Y6, Z8
+	VADDPD        Z8, Z2, Z2
+	VEXTRACTF32X8 $0x01, Z6, Y8
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z8, Z3, Z3
+	VPXORD        Z6, Z6, Z6
+	VCVTPS2PD     Y7, Z8
+	VADDPD        Z8, Z4, Z4
+	VEXTRACTF32X8 $0x01, Z7, Y8
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z8, Z5, Z5
+	VPXORD        Z7, Z7, Z7
+	MOVQ          $0x00000008, SI
 
-seedMainLossF32AVX512_full_nosq:
-	SHRQ $0x01, R11
-	JMP  seedMainLossF32AVX512_full_sq
+seedMainLossF32AVX512_powN_inblock:
+	DECQ R12
+	JNZ  seedMainLossF32AVX512_powN_loop
 
-seedMainLossF32AVX512_full_sqdone:
-	VMULPS      Z6, Z10, Z7
-	VMULPS.BCST 20(DI), Z10, Z10
-	VSUBPS      Z6, Z6, Z6
-	VADDPS      Z6, Z10, Z10
-
-seedMainLossF32AVX512_full_powdone:
-	VMULPS        Z7, Z9, Z6
-	VMULPS        Z8, Z6, Z6
-	VCVTPS2PD.Z   Y6, K1, Z7
-	VADDPD        Z7, Z2, Z2
-	VEXTRACTF32X8 $0x01, Z6, Y6
-	KSHIFTRW      $0x08, K1, K1
-	VCVTPS2PD.Z   Y6, K1, Z6
-	VADDPD        Z6, Z3, Z3
-	ADDQ          $0x40, AX
-	ADDQ          $0x40, CX
-	ADDQ          $0x40, BX
-	ADDQ          $0x02, SI
-	DECQ          R10
-	JNZ           seedMainLossF32AVX512_loop
-
-seedMainLossF32AVX512_tail:
+seedMainLossF32AVX512_powN_tail:
 	ANDQ             $0x0f, DX
-	JZ               seedMainLossF32AVX512_done
-	MOVQ             $0x00000001, R10
-	SHLXQ            DX, R10, R10
-	DECQ             R10
-	KMOVW            R10, K1
-	VMOVUPS.Z        (CX), K1, Z6
-	VMOVUPS.Z        (AX), K1, Z7
-	KMOVW            (SI), K2
-	VMAXPS.BCST      minnormal<>+0(SB), Z6, Z8
-	VPADDD.BCST      log32shift<>+0(SB), Z8, Z8
-	VPSRLD           $0x17, Z8, Z9
-	VCVTDQ2PS        Z9, Z9
-	VSUBPS.BCST      f127<>+0(SB), Z9, Z9
-	VPANDD.BCST      mant32mask<>+0(SB), Z8, Z8
-	VPADDD.BCST      log32base<>+0(SB), Z8, Z8
-	VSUBPS           Z1, Z8, Z8
-	VMULPS           Z8, Z8, Z10
-	VBROADCASTSS     logc0<>+0(SB), Z11
-	VFMADD213PS.BCST logc1<>+0(SB), Z8, Z11
-	VFMADD213PS.BCST logc2<>+0(SB), Z8, Z11
-	VFMADD213PS.BCST logc3<>+0(SB), Z8, Z11
-	VFMADD213PS.BCST logc4<>+0(SB), Z8, Z11
-	VFMADD213PS.BCST logc5<>+0(SB), Z8, Z11
-	VFMADD213PS.BCST logc6<>+0(SB), Z8, Z11
-	VFMADD213PS.BCST logc7<>+0(SB), Z8, Z11
-	VFMADD213PS.BCST logc8<>+0(SB), Z8, Z11
-	VMULPS           Z8, Z11, Z11
-	VMULPS           Z10, Z11, Z11
-	VFMADD231PS.BCST ln2lo<>+0(SB), Z9, Z11
-	VFMADD231PS.BCST minushalf<>+0(SB), Z10, Z11
-	VADDPS           Z11, Z8, Z8
-	VFMADD231PS.BCST ln2hi<>+0(SB), Z9, Z8
-	VCVTPS2PD.Z      Y8, K2, Z9
-	VADDPD           Z9, Z4, Z4
-	VEXTRACTF32X8    $0x01, Z8, Y9
-	KSHIFTRW         $0x08, K2, K2
-	VCVTPS2PD.Z      Y9, K2, Z9
-	VADDPD           Z9, Z5, Z5
-	VCMPPS           $0x1e, Z0, Z7, K2
-	VMOVUPS.Z        (BX), K1, Z9
-	VMOVAPS          Z8, Z8
-	VCMPPS.BCST      $0x11, 24(DI), Z6, K1
-	VBROADCASTSS     28(DI), K1, Z8
-	VCMPPS           $0x1e, Z1, Z6, K1
-	VMOVAPS          Z0, K1, Z8
-	VSUBPS           Z6, Z7, Z6
-	TESTQ            R9, R9
-	JNZ              seedMainLossF32AVX512_part_powint
-	VMOVAPS          Z1, Z1
-	VMOVAPS          Z0, Z0
-	JMP              seedMainLossF32AVX512_part_powdone
+	JZ               seedMainLossF32AVX512_powN_done
+	MOVQ             $0x00000001, SI
+	SHLXQ            DX, SI, SI
+	DECQ             SI
+	KMOVW            SI, K1
+	VMOVUPS.Z        (CX)(R10*1), K1, Z8
+	VMOVUPS.Z        (AX)(R10*1), K1, Z9
+	KMOVW            (R11), K2
+	VMAXPS.BCST      minnormal<>+0(SB), Z8, Z10
+	VPADDD.BCST      log32shift<>+0(SB), Z10, Z10
+	VPSRLD           $0x17, Z10, Z11
+	VCVTDQ2PS        Z11, Z11
+	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
+	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
+	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
+	VSUBPS           Z1, Z10, Z10
+	VMULPS           Z10, Z10, Z12
+	VBROADCASTSS     logc0<>+0(SB), Z13
+	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc2<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc3<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc4<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc5<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc6<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc7<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc8<>+0(SB), Z10, Z13
+	VMULPS           Z10, Z13, Z13
+	VMULPS           Z12, Z13, Z13
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z11, Z13
+	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
+	VADDPS           Z13, Z10, Z10
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z11, Z10
+	VADDPS           Z10, Z7, K2, Z7
+	VCMPPS           $0x1e, Z0, Z9, K2
+	VMOVUPS.Z        (BX)(R10*1), K1, Z11
+	VMAXPS.BCST      28(DI), Z10, Z10
+	VMINPS           Z0, Z10, Z10
+	VSUBPS           Z8, Z9, Z0
+	VMOVAPS          Z1, Z8
+	VMOVAPS          Z0, Z1
+	MOVQ             R9, AX
+	DECQ             AX
 
-seedMainLossF32AVX512_part_powint:
-	CMPQ   R9, $0x02
-	JNE    seedMainLossF32AVX512_part_powloop
-	VMULPS Z1, Z6, Z0
-	JMP    seedMainLossF32AVX512_part_sqdone
-
-seedMainLossF32AVX512_part_powloop:
-	VMOVAPS Z1, Z0
-	VMOVAPS Z6, Z1
-	MOVQ    R9, AX
-	DECQ    AX
-
-seedMainLossF32AVX512_part_sq:
+seedMainLossF32AVX512_powN_part_sq:
 	TESTQ  AX, AX
-	JZ     seedMainLossF32AVX512_part_sqdone
+	JZ     seedMainLossF32AVX512_powN_part_sqdone
 	BTQ    $0x00, AX
-	JCC    seedMainLossF32AVX512_part_nomul
-	VMULPS Z1, Z0, Z0
+	JCC    seedMainLossF32AVX512_powN_part_nomul
+	VMULPS Z1, Z8, Z8
 
-seedMainLossF32AVX512_part_nomul:
+seedMainLossF32AVX512_powN_part_nomul:
 	CMPQ   AX, $0x01
-	JBE    seedMainLossF32AVX512_part_nosq
+	JBE    seedMainLossF32AVX512_powN_part_nosq
 	VMULPS Z1, Z1, Z1
 
-seedMainLossF32AVX512_part_nosq:
+seedMainLossF32AVX512_powN_part_nosq:
 	SHRQ $0x01, AX
-	JMP  seedMainLossF32AVX512_part_sq
+	JMP  seedMainLossF32AVX512_powN_part_sq
 
-seedMainLossF32AVX512_part_sqdone:
-	VMULPS      Z6, Z0, Z1
-	VMULPS.BCST 20(DI), Z0, Z0
-	VSUBPS      Z6, Z6, Z6
-	VADDPS      Z6, Z0, Z0
+seedMainLossF32AVX512_powN_part_sqdone:
+	VMULPS      Z0, Z8, Z1
+	VMULPS.BCST 20(DI), Z8, Z8
+	VSUBPS      Z0, Z0, Z0
+	VADDPS      Z0, Z8, Z8
+	VMULPS      Z1, Z11, Z0
+	VMULPS      Z10, Z0, Z0
+	VADDPS      Z0, Z6, K2, Z6
 
-seedMainLossF32AVX512_part_powdone:
-	VMULPS        Z1, Z9, Z0
-	VMULPS        Z8, Z0, Z0
-	VCVTPS2PD.Z   Y0, K2, Z1
-	VADDPD        Z1, Z2, Z2
-	VEXTRACTF32X8 $0x01, Z0, Y0
-	KSHIFTRW      $0x08, K2, K1
-	VCVTPS2PD.Z   Y0, K1, Z0
-	VADDPD        Z0, Z3, Z3
+seedMainLossF32AVX512_powN_done:
+	JMP seedMainLossF32AVX512_done
 
+seedMainLossF32AVX512_pow2:
+	XORQ R9, R9
+	MOVQ SI, R10
+	MOVQ $0x00000008, SI
+	MOVQ DX, R11
+	SHRQ $0x04, R11
+	JZ   seedMainLossF32AVX512_pow2_tail
+
+seedMainLossF32AVX512_pow2_loop:
+	VMOVUPS          (CX)(R9*1), Z8
+	VMOVUPS          (AX)(R9*1), Z9
+	KMOVW            (R10), K1
+	VMAXPS.BCST      minnormal<>+0(SB), Z8, Z10
+	VPADDD.BCST      log32shift<>+0(SB), Z10, Z10
+	VPSRLD           $0x17, Z10, Z11
+	VCVTDQ2PS        Z11, Z11
+	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
+	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
+	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
+	VSUBPS           Z1, Z10, Z10
+	VMULPS           Z10, Z10, Z12
+	VBROADCASTSS     logc0<>+0(SB), Z13
+	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc2<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc3<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc4<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc5<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc6<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc7<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc8<>+0(SB), Z10, Z13
+	VMULPS           Z10, Z13, Z13
+	VMULPS           Z12, Z13, Z13
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z11, Z13
+	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
+	VADDPS           Z13, Z10, Z10
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z11, Z10
+	VADDPS           Z10, Z7, K1, Z7
+	VCMPPS           $0x1e, Z0, Z9, K1
+	VMOVUPS          (BX)(R9*1), Z11
+	VMAXPS.BCST      28(DI), Z10, Z10
+	VMINPS           Z0, Z10, Z10
+	VSUBPS           Z8, Z9, Z8
+	VMULPS           Z8, Z8, Z9
+	VMULPS.BCST      20(DI), Z8, Z12
+	VSUBPS           Z8, Z8, Z8
+	VADDPS           Z8, Z12, Z12
+	VMULPS           Z9, Z11, Z8
+	VMULPS           Z10, Z8, Z8
+	VADDPS           Z8, Z6, K1, Z6
+	ADDQ             $0x40, R9
+	ADDQ             $0x02, R10
+	DECQ             SI
+	JNZ              seedMainLossF32AVX512_pow2_inblock
+	VCVTPS2PD        Y6, Z8
+	VADDPD           Z8, Z2, Z2
+	VEXTRACTF32X8    $0x01, Z6, Y8
+	VCVTPS2PD        Y8, Z8
+	VADDPD           Z8, Z3, Z3
+	VPXORD           Z6, Z6, Z6
+	VCVTPS2PD        Y7, Z8
+	VADDPD           Z8, Z4, Z4
+	VEXTRACTF32X8    $0x01, Z7, Y8
+	VCVTPS2PD        Y8, Z8
+	VADDPD           Z8, Z5, Z5
+	VPXORD           Z7, Z7, Z7
+	MOVQ             $0x00000008, SI
+
+seedMainLossF32AVX512_pow2_inblock:
+	DECQ R11
+	JNZ  seedMainLossF32AVX512_pow2_loop
+
+seedMainLossF32AVX512_pow2_tail:
+	ANDQ             $0x0f, DX
+	JZ               seedMainLossF32AVX512_pow2_done
+	MOVQ             $0x00000001, SI
+	SHLXQ            DX, SI, SI
+	DECQ             SI
+	KMOVW            SI, K1
+	VMOVUPS.Z        (CX)(R9*1), K1, Z8
+	VMOVUPS.Z        (AX)(R9*1), K1, Z9
+	KMOVW            (R10), K2
+	VMAXPS.BCST      minnormal<>+0(SB), Z8, Z10
+	VPADDD.BCST      log32shift<>+0(SB), Z10, Z10
+	VPSRLD           $0x17, Z10, Z11
+	VCVTDQ2PS        Z11, Z11
+	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
+	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
+	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
+	VSUBPS           Z1, Z10, Z10
+	VMULPS           Z10, Z10, Z1
+	VBROADCASTSS     logc0<>+0(SB), Z12
+	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z12
+	VFMADD213PS.BCST logc2<>+0(SB), Z10, Z12
+	VFMADD213PS.BCST logc3<>+0(SB), Z10, Z12
+	VFMADD213PS.BCST logc4<>+0(SB), Z10, Z12
+	VFMADD213PS.BCST logc5<>+0(SB), Z10, Z12
+	VFMADD213PS.BCST logc6<>+0(SB), Z10, Z12
+	VFMADD213PS.BCST logc7<>+0(SB), Z10, Z12
+	VFMADD213PS.BCST logc8<>+0(SB), Z10, Z12
+	VMULPS           Z10, Z12, Z12
+	VMULPS           Z1, Z12, Z12
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z11, Z12
+	VFMADD231PS.BCST minushalf<>+0(SB), Z1, Z12
+	VADDPS           Z12, Z10, Z10
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z11, Z10
+	VADDPS           Z10, Z7, K2, Z7
+	VCMPPS           $0x1e, Z0, Z9, K2
+	VMOVUPS.Z        (BX)(R9*1), K1, Z1
+	VMAXPS.BCST      28(DI), Z10, Z10
+	VMINPS           Z0, Z10, Z10
+	VSUBPS           Z8, Z9, Z0
+	VMULPS           Z0, Z0, Z8
+	VMULPS.BCST      20(DI), Z0, Z9
+	VSUBPS           Z0, Z0, Z0
+	VADDPS           Z0, Z9, Z9
+	VMULPS           Z8, Z1, Z0
+	VMULPS           Z10, Z0, Z0
+	VADDPS           Z0, Z6, K2, Z6
+
+seedMainLossF32AVX512_pow2_done:
+	JMP seedMainLossF32AVX512_done
+
+seedMainLossF32AVX512_pow0:
+	XORQ R9, R9
+	MOVQ SI, R10
+	MOVQ $0x00000008, SI
+	MOVQ DX, R11
+	SHRQ $0x04, R11
+	JZ   seedMainLossF32AVX512_pow0_tail
+
+seedMainLossF32AVX512_pow0_loop:
+	VMOVUPS          (CX)(R9*1), Z8
+	VMOVUPS          (AX)(R9*1), Z9
+	KMOVW            (R10), K1
+	VMAXPS.BCST      minnormal<>+0(SB), Z8, Z10
+	VPADDD.BCST      log32shift<>+0(SB), Z10, Z10
+	VPSRLD           $0x17, Z10, Z11
+	VCVTDQ2PS        Z11, Z11
+	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
+	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
+	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
+	VSUBPS           Z1, Z10, Z10
+	VMULPS           Z10, Z10, Z12
+	VBROADCASTSS     logc0<>+0(SB), Z13
+	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc2<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc3<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc4<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc5<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc6<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc7<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc8<>+0(SB), Z10, Z13
+	VMULPS           Z10, Z13, Z13
+	VMULPS           Z12, Z13, Z13
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z11, Z13
+	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
+	VADDPS           Z13, Z10, Z10
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z11, Z10
+	VADDPS           Z10, Z7, K1, Z7
+	VCMPPS           $0x1e, Z0, Z9, K1
+	VMOVUPS          (BX)(R9*1), Z11
+	VMAXPS.BCST      28(DI), Z10, Z10
+	VMINPS           Z0, Z10, Z10
+	VSUBPS           Z8, Z9, Z8
+	VMOVAPS          Z1, Z8
+	VMOVAPS          Z0, Z9
+	VMULPS           Z8, Z11, Z8
+	VMULPS           Z10, Z8, Z8
+	VADDPS           Z8, Z6, K1, Z6
+	ADDQ             $0x40, R9
+	ADDQ             $0x02, R10
+	DECQ             SI
+	JNZ              seedMainLossF32AVX512_pow0_inblock
+	VCVTPS2PD        Y6, Z8
+	VADDPD           Z8, Z2, Z2
+	VEXTRACTF32X8    $0x01, Z6, Y8
+	VCVTPS2PD        Y8, Z8
+	VADDPD           Z8, Z3, Z3
+	VPXORD           Z6, Z6, Z6
+	VCVTPS2PD        Y7, Z8
+	VADDPD           Z8, Z4, Z4
+	VEXTRACTF32X8    $0x01, Z7, Y8
+	VCVTPS2PD        Y8, Z8
+	VADDPD           Z8, Z5, Z5
+	VPXORD           Z7, Z7, Z7
+	MOVQ             $0x00000008, SI
+
+seedMainLossF32AVX512_pow0_inblock:
+	DECQ R11
+	JNZ  seedMainLossF32AVX512_pow0_loop
+
+seedMainLossF32AVX512_pow0_tail:
+	ANDQ             $0x0f, DX
+	JZ               seedMainLossF32AVX512_pow0_done
+	MOVQ             $0x00000001, SI
+	SHLXQ            DX, SI, SI
+	DECQ             SI
+	KMOVW            SI, K1
+	VMOVUPS.Z        (CX)(R9*1), K1, Z8
+	VMOVUPS.Z        (AX)(R9*1), K1, Z9
+	KMOVW            (R10), K2
+	VMAXPS.BCST      minnormal<>+0(SB), Z8, Z10
+	VPADDD.BCST      log32shift<>+0(SB), Z10, Z10
+	VPSRLD           $0x17, Z10, Z11
+	VCVTDQ2PS        Z11, Z11
+	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
+	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
+	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
+	VSUBPS           Z1, Z10, Z10
+	VMULPS           Z10, Z10, Z12
+	VBROADCASTSS     logc0<>+0(SB), Z13
+	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc2<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc3<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc4<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc5<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc6<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc7<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc8<>+0(SB), Z10, Z13
+	VMULPS           Z10, Z13, Z13
+	VMULPS           Z12, Z13, Z13
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z11, Z13
+	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
+	VADDPS           Z13, Z10, Z10
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z11, Z10
+	VADDPS           Z10, Z7, K2, Z7
+	VCMPPS           $0x1e, Z0, Z9, K2
+	VMOVUPS.Z        (BX)(R9*1), K1, Z11
+	VMAXPS.BCST      28(DI), Z10, Z10
+	VMINPS           Z0, Z10, Z10
+	VSUBPS           Z8, Z9, Z8
+	VMOVAPS          Z1, Z1
+	VMOVAPS          Z0, Z0
+	VMULPS           Z1, Z11, Z0
+	VMULPS           Z10, Z0, Z0
+	VADDPS           Z0, Z6, K2, Z6
+
+seedMainLossF32AVX512_pow0_done:
 seedMainLossF32AVX512_done:
-	VMOVUPD Z2, (R8)
-	VMOVUPD Z3, 64(R8)
-	VMOVUPD Z4, 128(R8)
-	VMOVUPD Z5, 192(R8)
+	VCVTPS2PD     Y6, Z0
+	VADDPD        Z0, Z2, Z2
+	VEXTRACTF32X8 $0x01, Z6, Y0
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z0, Z3, Z3
+	VPXORD        Z6, Z6, Z6
+	VCVTPS2PD     Y7, Z0
+	VADDPD        Z0, Z4, Z4
+	VEXTRACTF32X8 $0x01, Z7, Y0
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z0, Z5, Z5
+	VPXORD        Z7, Z7, Z7
+	VMOVUPD       Z2, (R8)
+	VMOVUPD       Z3, 64(R8)
+	VMOVUPD       Z4, 128(R8)
+	VMOVUPD       Z5, 192(R8)
 	VZEROUPPER
 	RET

@@ -5,10 +5,11 @@
 package goloss
 
 // seedSumF32AVX512 stores in acc the float64 lane sums of p: lanes 0-7 of
-// each vector of 16 in acc[0:8], lanes 8-15 in acc[8:16].
+// each vector of 16 in acc[0:8], lanes 8-15 in acc[8:16]; and in maxp the
+// lanes' largest p (at least 0).
 //
 //go:noescape
-func seedSumF32AVX512(p []float32, acc *[16]float64)
+func seedSumF32AVX512(p []float32, acc *[16]float64, maxp *[16]float32)
 
 // seedMasksF32AVX512 writes into masks, one uint16 per 16 lanes of p, the
 // lanes whose p/S lies in [ratioLo, ratioHi], and returns how many do and
@@ -18,6 +19,12 @@ func seedSumF32AVX512(p []float32, acc *[16]float64)
 //
 //go:noescape
 func seedMasksF32AVX512(p []float32, masks []uint16, k *[14]uint32) (inside int, above int)
+
+// For rows whose largest p times 1/S lies below the band of ratioHi:
+// there p/S <= ratioHi everywhere, and none lies above.
+//
+//go:noescape
+func seedMasksLowF32AVX512(p []float32, masks []uint16, k *[14]uint32) (inside int, above int)
 
 // seedMainGradF32AVX512 runs the main pass of seedRowFast512F32x16 over one row of
 // len(p) float32s: it adds the lanes' log p where masks marks p/S inside its

@@ -33,17 +33,73 @@ const fastRowMinSum = 1e-30
 //
 // log p - log S differs from float32 log(p/S) by the rounding of p/S (a
 // few 1e-8 absolute), as TensorFlow's float32 evaluation does.
-func seedRowFast512F32x16(g, y, p, w []float32, masks []uint16, k *seedVector, sum float64) float64 {
-	n := len(p)
+func seedRowFast512F32x16(g, y, p, w []float32, masks []uint16, k *seedVector, sum float64, maxP float32) float64 {
 	// Pass 2: which lanes have p/S inside [ratioLo, ratioHi] (their mask,
-	// M) and how many lie above it. p/S = p * (1/S) in float32 is within 2
-	// ulp of the float64 p/S that decides in the reference, so lanes
-	// within bandRel of a bound are decided in float64.
+	// M) and how many lie above it.
+	var inside, above int
+	if seedMainInGo {
+		inside, above = seedMasksGo(p, masks, k, sum)
+	} else {
+		// The same loop in assembly (seedasm512_amd64.s).
+		kc := k.asmMasks
+		kc[0] = math.Float32bits(float32(1 / sum))
+		b := math.Float64bits(sum)
+		kc[8], kc[9] = uint32(b), uint32(b>>32)
+		// Where even the largest p/S (p*(1/S) in float32 grows with p) lies
+		// below the band of the upper bound, only the lower one decides.
+		if maxP*math.Float32frombits(kc[0]) < math.Float32frombits(kc[5]) {
+			inside, above = seedMasksLowF32AVX512(p, masks, &kc)
+		} else {
+			inside, above = seedMasksF32AVX512(p, masks, &kc)
+		}
+	}
+
+	// Pass 3: the loss terms and the gradient. The smoothing gradient
+	// e/C * (M/S - [inside]/p) takes M/S as aHi + aLo and 1/p as r - r*res,
+	// as in seedRow512F32x16.
+	a := float64(inside) / sum
+	aHi := float32(a)
+	aLo := float32(a - float64(aHi))
+	shared := float32(sharedTerm(k.smoothW, float64(inside), sum))
+	var acc [32]float64 // float64 lane sums: focal lo, hi, log p lo, hi
+	switch {
+	case k.powKind == powReal || seedMainInGo:
+		seedMainGo(g, y, p, w, masks, k, aHi, aLo, shared, &acc)
+	case g != nil:
+		// The same loop in assembly, for integer gamma.
+		kc := k.asmMain
+		kc[0], kc[1], kc[2] = math.Float32bits(aHi), math.Float32bits(aLo), math.Float32bits(shared)
+		seedMainGradF32AVX512(g, y, p, w, masks, &kc, &acc)
+	default:
+		kc := k.asmMain
+		kc[0], kc[1], kc[2] = math.Float32bits(aHi), math.Float32bits(aLo), math.Float32bits(shared)
+		seedMainLossF32AVX512(y, p, w, masks, &kc, &acc)
+	}
+	// sum512(lo.Add(hi)), in scalar code.
+	var focal, logP float64
+	for j := range 8 {
+		focal += acc[j] + acc[8+j]
+		logP += acc[16+j] + acc[24+j]
+	}
+	below := len(p) - inside - above
+	logSum := logP - float64(inside)*math.Log(sum) + float64(below)*k.logRatioLo32 + float64(above)*k.logRatioHi32
+	return -k.focalScale*focal - k.smoothW*logSum
+}
+
+// bandRel is the relative distance to a clip bound of p/S within which the
+// float32 kernel decides in float64 whether p/S is inside.
+const bandRel = 0x1p-20
+
+// seedMasksGo is the second pass of seedRowFast512F32x16: it writes the
+// clip masks of p/S and returns how many lanes lie inside the clip range
+// and how many above it. p/S = p * (1/S) in float32 is within 2 ulp of the
+// float64 p/S that decides in the reference, so lanes within bandRel of a
+// bound are decided in float64.
+func seedMasksGo(p []float32, masks []uint16, k *seedVector, sum float64) (inside, above int) {
 	invS := archsimd.BroadcastFloat32x16(float32(1 / sum))
 	ratioLo := archsimd.BroadcastFloat32x16(float32(k.ratioLo))
 	ratioHi := archsimd.BroadcastFloat32x16(float32(k.ratioHi))
 	half := archsimd.BroadcastFloat32x16(0.5)
-	const bandRel = 0x1p-20
 	bandLoLo := archsimd.BroadcastFloat32x16(float32(k.ratioLo * (1 - bandRel)))
 	bandLoHi := archsimd.BroadcastFloat32x16(float32(k.ratioLo * (1 + bandRel)))
 	bandHiLo := archsimd.BroadcastFloat32x16(float32(k.ratioHi * (1 - bandRel)))
@@ -51,21 +107,7 @@ func seedRowFast512F32x16(g, y, p, w []float32, masks []uint16, k *seedVector, s
 	sum64 := archsimd.BroadcastFloat64x8(sum)
 	ratioLo64 := archsimd.BroadcastFloat64x8(k.ratioLo)
 	ratioHi64 := archsimd.BroadcastFloat64x8(k.ratioHi)
-	inside, above := 0, 0
-	if !seedMainInGo {
-		// The same loop in assembly.
-		kc := [14]uint32{
-			math.Float32bits(float32(1 / sum)), math.Float32bits(float32(k.ratioLo)), math.Float32bits(float32(k.ratioHi)),
-			math.Float32bits(float32(k.ratioLo * (1 - bandRel))), math.Float32bits(float32(k.ratioLo * (1 + bandRel))),
-			math.Float32bits(float32(k.ratioHi * (1 - bandRel))), math.Float32bits(float32(k.ratioHi * (1 + bandRel))),
-		}
-		for i, v := range []float64{sum, k.ratioLo, k.ratioHi} {
-			b := math.Float64bits(v)
-			kc[8+2*i], kc[9+2*i] = uint32(b), uint32(b>>32)
-		}
-		inside, above = seedMasksF32AVX512(p, masks, &kc)
-	}
-	for i := 0; i < n && seedMainInGo; i += lanes512x16 {
+	for i := 0; i < len(p); i += lanes512x16 {
 		pv := archsimd.LoadFloat32x16SlicePart(p[i:])
 		q := pv.Mul(invS)
 		in := q.GreaterEqual(ratioLo).And(q.LessEqual(ratioHi))
@@ -79,8 +121,15 @@ func seedRowFast512F32x16(g, y, p, w []float32, masks []uint16, k *seedVector, s
 		inside += mbits.OnesCount16(inBits)
 		masks[i/lanes512x16] = inBits
 	}
+	archsimd.ClearAVXUpperBits()
+	return inside, above
+}
 
-	// Pass 3: the loss terms and the gradient.
+// seedMainGo is the main pass of seedRowFast512F32x16, for any gamma: it
+// stores in acc the float64 lane sums of the focal terms (acc[0:16]) and of
+// log p where masks marks p/S inside its clip range (acc[16:32]), and
+// writes the gradient into g unless g is nil.
+func seedMainGo(g, y, p, w []float32, masks []uint16, k *seedVector, aHi, aLo, shared float32, acc *[32]float64) {
 	zero := archsimd.BroadcastFloat32x16(0)
 	one := archsimd.BroadcastFloat32x16(1)
 	negOne := archsimd.BroadcastFloat32x16(-1)
@@ -94,29 +143,15 @@ func seedRowFast512F32x16(g, y, p, w []float32, masks []uint16, k *seedVector, s
 	ldMin, ldMax := archsimd.BroadcastFloat32x16(-1000), archsimd.BroadcastFloat32x16(1000)
 	focalScale := archsimd.BroadcastFloat32x16(float32(k.focalScale))
 	smoothW := archsimd.BroadcastFloat32x16(float32(k.smoothW))
-	// The smoothing gradient e/C * (M/S - [inside]/p), with M/S as aHi +
-	// aLo and 1/p as r - r*res, as in seedRow512F32x16.
-	a := float64(inside) / sum
-	aHi := float32(a)
 	aHiV := archsimd.BroadcastFloat32x16(aHi)
-	aLoV := archsimd.BroadcastFloat32x16(float32(a - float64(aHi)))
-	shared := archsimd.BroadcastFloat32x16(float32(sharedTerm(k.smoothW, float64(inside), sum)))
+	aLoV := archsimd.BroadcastFloat32x16(aLo)
+	sharedV := archsimd.BroadcastFloat32x16(shared)
 	withGrad := g != nil
 	focalLo, focalHi, logLo64, logHi64 := zero64, zero64, zero64, zero64
-	if k.powKind != powReal && !seedMainInGo {
-		// The same loop in assembly (seedasm512_amd64.s), for integer gamma.
-		kc := seedAsmConsts(k, aHi, float32(a-float64(aHi)), float32(sharedTerm(k.smoothW, float64(inside), sum)))
-		var acc [32]float64
-		if withGrad {
-			seedMainGradF32AVX512(g, y, p, w, masks, &kc, &acc)
-		} else {
-			seedMainLossF32AVX512(y, p, w, masks, &kc, &acc)
-		}
-		focalLo, focalHi = archsimd.LoadFloat64x8((*[8]float64)(acc[0:8])), archsimd.LoadFloat64x8((*[8]float64)(acc[8:16]))
-		logLo64, logHi64 = archsimd.LoadFloat64x8((*[8]float64)(acc[16:24])), archsimd.LoadFloat64x8((*[8]float64)(acc[24:32]))
-		n = 0 // the loop below has nothing left to do
-	}
-	for i := 0; i < n; i += lanes512x16 {
+	// The lane sums run in float32 over blocks of sumBlock vectors, each
+	// then added, widened, to the float64 sums.
+	focal32, log32 := zero, zero
+	for i := 0; i < len(p); i += lanes512x16 {
 		pv := archsimd.LoadFloat32x16SlicePart(p[i:])
 		yv := archsimd.LoadFloat32x16SlicePart(y[i:])
 		in := archsimd.Mask32x16FromBits(masks[i/lanes512x16])
@@ -125,22 +160,21 @@ func seedRowFast512F32x16(g, y, p, w []float32, masks []uint16, k *seedVector, s
 		pn := pv.Max(minNormal)
 		fp, kp := logSplitF32x16(pn, zero)
 		logP := logPolyF32x16(fp, kp)
-		logLo64, logHi64 = addF32x16To64(logLo64, logHi64, logP.Masked(in))
+		log32 = log32.Add(logP).Merge(log32, in)
 
 		var gv, r, res archsimd.Float32x16
 		if withGrad {
 			r = pv.Reciprocal()
 			res = pv.MulAdd(r, negOne)
 			d := aHiV.Sub(r).Add(r.Mul(res)).Add(aLoV)
-			gv = smoothW.Mul(d).Merge(shared, in)
+			gv = smoothW.Mul(d).Merge(sharedV, in)
 		}
 		pos := yv.Greater(zero)
 		// A vector without a positive label has no focal term.
 		if pos.ToBits() != 0 {
 			wv := archsimd.LoadFloat32x16SlicePart(w[i:])
 			// log(clip(p, 1e-8, 1)) from log p.
-			logPc := logPLo.Merge(logP, pv.Less(pLo))
-			logPc = zero.Merge(logPc, pv.Greater(one))
+			logPc := logP.Max(logPLo).Min(zero)
 			diff := yv.Sub(pv)
 			var pow, dpow archsimd.Float32x16
 			switch k.powKind {
@@ -169,7 +203,7 @@ func seedRowFast512F32x16(g, y, p, w []float32, masks []uint16, k *seedVector, s
 				pow = expScaleF32x16(expPolyF32x16(rr), kf, under)
 				dpow = gammaHiV.Mul(pow).Div(diff).Masked(diff.NotEqual(zero))
 			}
-			focalLo, focalHi = addF32x16To64(focalLo, focalHi, wv.Mul(pow).Mul(logPc).Masked(pos))
+			focal32 = focal32.Add(wv.Mul(pow).Mul(logPc)).Merge(focal32, pos)
 			if withGrad {
 				inLog := pv.GreaterEqual(pLo).And(pv.LessEqual(one))
 				recip := r.Sub(r.Mul(res))
@@ -182,34 +216,55 @@ func seedRowFast512F32x16(g, y, p, w []float32, masks []uint16, k *seedVector, s
 		if withGrad {
 			gv.StoreSlicePart(g[i:])
 		}
+		if i/lanes512x16%sumBlock == sumBlock-1 || i+lanes512x16 >= len(p) {
+			focalLo, focalHi = addF32x16To64(focalLo, focalHi, focal32)
+			logLo64, logHi64 = addF32x16To64(logLo64, logHi64, log32)
+			focal32, log32 = zero, zero
+		}
 	}
+	focalLo.Store((*[8]float64)(acc[0:8]))
+	focalHi.Store((*[8]float64)(acc[8:16]))
+	logLo64.Store((*[8]float64)(acc[16:24]))
+	logHi64.Store((*[8]float64)(acc[24:32]))
 	archsimd.ClearAVXUpperBits()
-	focal := -sum512(focalLo.Add(focalHi))
-	below := len(p) - inside - above
-	logSum := sum512(logLo64.Add(logHi64)) - float64(inside)*math.Log(sum) +
-		float64(below)*k.logRatioLo32 + float64(above)*k.logRatioHi32
-	return k.focalScale*focal - k.smoothW*logSum
 }
+
+// sumBlock is the number of vectors of 16 lanes whose loss terms the
+// float32 seed kernel adds in float32 before it adds them, widened, to its
+// float64 sums: 8 terms per lane keep the rounding of those partial sums
+// near that of the terms themselves, while the widening (two conversions,
+// an extract and two float64 adds per sum) is paid once per 8 vectors.
+const sumBlock = 8
 
 // seedMainInGo makes seedRowFast512F32x16 run its main pass in Go for every
 // gamma, not in assembly for integer gamma; tests set it to hold both to
 // the same bits.
 var seedMainInGo = false
 
-// seedAsmConsts returns the constants of the assembly main pass
-// (seedasm512_amd64.s, generated by _asmgen): float32 aHi, aLo, shared,
-// smoothW, focalScale, gamma, the focal clip bound 1e-8 and its log, then
-// the integer gamma as an int64 (0: pow 1 and dpow 0).
-func seedAsmConsts(k *seedVector, aHi, aLo, shared float32) [12]uint32 {
-	var c [12]uint32
-	for i, v := range []float32{aHi, aLo, shared, float32(k.smoothW), float32(k.focalScale),
+// seedAsmConsts sets k.asmMasks and k.asmMain, the constants of the
+// assembly passes (seedasm512_amd64.s, generated by _asmgen) that every row
+// shares; each row sets its own in a copy. asmMasks: float32 1/S (per row),
+// ratioLo, ratioHi, the band bounds ratioLo*(1 -+ bandRel) and
+// ratioHi*(1 -+ bandRel), then float64 S (per row), ratioLo and ratioHi.
+// asmMain: float32 aHi, aLo and shared (per row), smoothW, focalScale,
+// gamma, the focal clip bound 1e-8 and its log, then the integer gamma as
+// an int64 (0: pow 1 and dpow 0).
+func seedAsmConsts(k *seedVector) {
+	for i, v := range []float64{0, k.ratioLo, k.ratioHi, k.ratioLo * (1 - bandRel), k.ratioLo * (1 + bandRel),
+		k.ratioHi * (1 - bandRel), k.ratioHi * (1 + bandRel)} {
+		k.asmMasks[i] = math.Float32bits(float32(v))
+	}
+	for i, v := range []float64{0, k.ratioLo, k.ratioHi} {
+		b := math.Float64bits(v)
+		k.asmMasks[8+2*i], k.asmMasks[9+2*i] = uint32(b), uint32(b>>32)
+	}
+	for i, v := range []float32{0, 0, 0, float32(k.smoothW), float32(k.focalScale),
 		float32(k.gamma), float32(k.logLo), k.logPLo32} {
-		c[i] = math.Float32bits(v)
+		k.asmMain[i] = math.Float32bits(v)
 	}
 	nPow := uint64(0)
 	if k.powKind == powInt {
 		nPow = k.powInt
 	}
-	c[8], c[9] = uint32(nPow), uint32(nPow>>32)
-	return c
+	k.asmMain[8], k.asmMain[9] = uint32(nPow), uint32(nPow>>32)
 }

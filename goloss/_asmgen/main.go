@@ -73,7 +73,8 @@ func f32(name string, v float32) Mem { return u32(name, math.Float32bits(v)) }
 func main() {
 	ConstraintExpr("goexperiment.simd,!noasm")
 	sumKernel()
-	masksKernel()
+	masksKernel(false)
+	masksKernel(true)
 	for _, grad := range []bool{true, false} {
 		kernel(grad)
 	}
@@ -86,7 +87,18 @@ type state struct {
 	g, y, p, w, m, k, nPow reg.Register
 	zero, one, aHi, shared reg.VecVirtual
 	acc                    [4]reg.VecVirtual // focal lo, hi; log lo, hi
+	focal32, log32         reg.VecVirtual    // float32 sums of the current block
+	blk                    reg.Register      // vectors left in the block
+
+	// Per loop: the kind of gamma, the byte offset of the current vector in
+	// g, y, p and w, and the address of its mask.
+	powKind string
+	off     reg.Register
+	mask    Mem
 }
+
+// at returns the address of the current vector in the row at base.
+func (s *state) at(base reg.Register) Mem { return Mem{Base: base, Index: s.off, Scale: 1} }
 
 func kernel(grad bool) {
 	name, sig := "seedMainLossF32AVX512", "func(y, p, w []float32, masks []uint16, k *[12]uint32, acc *[32]float64)"
@@ -129,37 +141,45 @@ func kernel(grad bool) {
 		s.acc[i] = ZMM()
 		VPXORD(s.acc[i], s.acc[i], s.acc[i])
 	}
+	s.focal32, s.log32 = ZMM(), ZMM()
+	VPXORD(s.focal32, s.focal32, s.focal32)
+	VPXORD(s.log32, s.log32, s.log32)
+	s.blk = GP64()
 
-	full := GP64()
-	MOVQ(n, full)
-	SHRQ(Imm(4), full)
-	JZ(LabelRef(name + "_tail"))
-	Label(name + "_loop")
-	s.body(name+"_full", nil)
-	if grad {
-		ADDQ(Imm(64), s.g)
+	// One loop per kind of gamma, so that the loop body does not branch on
+	// it: 0 (pow 1, dpow 0), 2 (the usual value) and any other integer.
+	CMPQ(s.nPow, Imm(2))
+	JEQ(LabelRef(name + "_pow2"))
+	TESTQ(s.nPow, s.nPow)
+	JEQ(LabelRef(name + "_pow0"))
+	for _, kind := range []string{"powN", "pow2", "pow0"} {
+		if kind != "powN" {
+			Label(name + "_" + kind)
+		}
+		s.powKind = kind
+		s.off = GP64()
+		XORQ(s.off, s.off)
+		m := GP64()
+		MOVQ(s.m, m)
+		MOVQ(U32(sumBlock), s.blk)
+		loopVectors(name+"_"+kind, n, func(prefix string, tail reg.Register) {
+			s.mask = Mem{Base: m}
+			s.body(prefix, tail)
+		}, func() {
+			ADDQ(Imm(64), s.off)
+			ADDQ(Imm(2), m)
+			// At the end of a block, the float32 sums go to the float64 ones.
+			DECQ(s.blk)
+			JNZ(LabelRef(name + "_" + kind + "_inblock"))
+			s.flush()
+			MOVQ(U32(sumBlock), s.blk)
+			Label(name + "_" + kind + "_inblock")
+		})
+		JMP(LabelRef(name + "_done"))
 	}
-	ADDQ(Imm(64), s.y)
-	ADDQ(Imm(64), s.p)
-	ADDQ(Imm(64), s.w)
-	ADDQ(Imm(2), s.m)
-	DECQ(full)
-	JNZ(LabelRef(name + "_loop"))
-
-	Label(name + "_tail")
-	rem := GP64()
-	MOVQ(n, rem)
-	ANDQ(Imm(15), rem)
-	JZ(LabelRef(name + "_done"))
-	bits := GP64()
-	MOVQ(U32(1), bits)
-	SHLXQ(rem, bits, bits)
-	DECQ(bits)
-	tail := K()
-	KMOVW(bits.As32(), tail)
-	s.body(name+"_part", tail)
 
 	Label(name + "_done")
+	s.flush()
 	for i, a := range s.acc {
 		VMOVUPD(a, Mem{Base: accp, Disp: 64 * i})
 	}
@@ -169,38 +189,42 @@ func kernel(grad bool) {
 
 // load loads 16 float32s from base, the lanes of tail only (the others 0)
 // where tail is not nil.
-func load(base reg.Register, tail reg.Register) reg.VecVirtual {
+func load(addr Mem, tail reg.Register) reg.VecVirtual {
 	z := ZMM()
 	if tail != nil {
-		VMOVUPS_Z(Mem{Base: base}, tail, z)
+		VMOVUPS_Z(addr, tail, z)
 	} else {
-		VMOVUPS(Mem{Base: base}, z)
+		VMOVUPS(addr, z)
 	}
 	return z
 }
 
-// addWidened adds the 16 float32 lanes of v, those of mask only (the
-// others +0), widened to float64, to acc[0] (lanes 0-7) and acc[1] (8-15):
-// addF32x16To64(acc0, acc1, v.Masked(mask)).
-func addWidened(v reg.VecVirtual, mask reg.Register, acc0, acc1 reg.VecVirtual) {
-	lo := ZMM()
-	VCVTPS2PD_Z(v.AsY(), mask, lo)
-	VADDPD(lo, acc0, acc0)
-	upper := YMM()
-	VEXTRACTF32X8(Imm(1), v, upper)
-	maskHi := K()
-	KSHIFTRW(Imm(8), mask, maskHi)
-	hi := ZMM()
-	VCVTPS2PD_Z(upper, maskHi, hi)
-	VADDPD(hi, acc1, acc1)
+// sumBlock is sumBlock of seedfast512x16_amd64.go: the vectors whose terms
+// are added in float32 before they go, widened, to the float64 sums.
+const sumBlock = 8
+
+// flush adds the block's float32 sums, widened, to the float64 ones and
+// clears them.
+func (s *state) flush() {
+	for i, v := range []reg.VecVirtual{s.focal32, s.log32} {
+		lo := ZMM()
+		VCVTPS2PD(v.AsY(), lo)
+		VADDPD(lo, s.acc[2*i], s.acc[2*i])
+		upper := YMM()
+		VEXTRACTF32X8(Imm(1), v, upper)
+		hi := ZMM()
+		VCVTPS2PD(upper, hi)
+		VADDPD(hi, s.acc[2*i+1], s.acc[2*i+1])
+		VPXORD(v, v, v)
+	}
 }
 
 // body computes one vector of 16 lanes, at the current pointers.
 func (s *state) body(prefix string, tail reg.Register) {
-	p := load(s.p, tail)
-	y := load(s.y, tail)
+	p := load(s.at(s.p), tail)
+	y := load(s.at(s.y), tail)
 	in := K()
-	KMOVW(Mem{Base: s.m}, in)
+	KMOVW(s.mask, in)
 
 	// log p: logSplitF32x16(max(p, 2^-126), 0) and logPolyF32x16.
 	u := ZMM()
@@ -230,7 +254,7 @@ func (s *state) body(prefix string, tail reg.Register) {
 	VADDPS(poly, f, f)                                   // f + poly
 	VFMADD231PS_BCST(f32("ln2hi", log32Ln2Hi), kf, f)    // + kf*ln2Hi
 	logP := f
-	addWidened(logP, in, s.acc[2], s.acc[3])
+	VADDPS(logP, s.log32, in, s.log32)
 
 	// The smoothing gradient: in ? smoothW*((aHi - r) + r*res + aLo) :
 	// shared, with r = rcp14(p), res = p*r - 1.
@@ -257,66 +281,62 @@ func (s *state) body(prefix string, tail reg.Register) {
 	// often and cost more than the work it skips.
 	pos := K()
 	VCMPPS(Imm(cmpGT), s.zero, y, pos)
-	w := load(s.w, tail)
-	// log(clip(p, 1e-8, 1)) from log p.
+	w := load(s.at(s.w), tail)
+	// log(clip(p, 1e-8, 1)) = min(max(log p, log 1e-8), 0).
 	logPc := ZMM()
-	VMOVAPS(logP, logPc)
-	below := K()
-	VCMPPS_BCST(Imm(cmpLT), Mem{Base: s.k, Disp: offPLo}, p, below)
-	VBROADCASTSS(Mem{Base: s.k, Disp: offLogPLo}, below, logPc)
-	above := K()
-	VCMPPS(Imm(cmpGT), s.one, p, above)
-	VMOVAPS(s.zero, above, logPc)
+	VMAXPS_BCST(Mem{Base: s.k, Disp: offLogPLo}, logP, logPc)
+	VMINPS(s.zero, logPc, logPc)
 	diff := ZMM()
 	VSUBPS(p, y, diff)
 
-	// pow = diff^gamma, dpow = gamma*diff^(gamma-1) (+ diff - diff); gamma
-	// an integer nPow, 0 giving pow 1 and dpow 0.
+	// pow = diff^gamma, dpow = gamma*diff^(gamma-1) (+ diff - diff, NaN
+	// where diff is infinite); gamma 0 gives pow 1 and dpow 0.
 	pow, dpow := ZMM(), ZMM()
-	TESTQ(s.nPow, s.nPow)
-	JNZ(LabelRef(prefix + "_powint"))
-	VMOVAPS(s.one, pow)
-	VMOVAPS(s.zero, dpow)
-	JMP(LabelRef(prefix + "_powdone"))
-	Label(prefix + "_powint")
-	// gamma = 2, the usual value, without the loop: pm1 = 1*diff.
-	pm1, base := ZMM(), ZMM()
-	CMPQ(s.nPow, Imm(2))
-	JNE(LabelRef(prefix + "_powloop"))
-	VMULPS(s.one, diff, pm1)
-	JMP(LabelRef(prefix + "_sqdone"))
-	Label(prefix + "_powloop")
-	VMOVAPS(s.one, pm1)
-	VMOVAPS(diff, base)
-	e := GP64()
-	MOVQ(s.nPow, e)
-	DECQ(e)
-	Label(prefix + "_sq")
-	TESTQ(e, e)
-	JZ(LabelRef(prefix + "_sqdone"))
-	BTQ(Imm(0), e)
-	JCC(LabelRef(prefix + "_nomul"))
-	VMULPS(base, pm1, pm1)
-	Label(prefix + "_nomul")
-	CMPQ(e, Imm(1))
-	JBE(LabelRef(prefix + "_nosq"))
-	VMULPS(base, base, base)
-	Label(prefix + "_nosq")
-	SHRQ(Imm(1), e)
-	JMP(LabelRef(prefix + "_sq"))
-	Label(prefix + "_sqdone")
-	VMULPS(diff, pm1, pow)
-	VMULPS_BCST(Mem{Base: s.k, Disp: offGamma}, pm1, dpow)
-	nan := ZMM()
-	VSUBPS(diff, diff, nan)
-	VADDPS(nan, dpow, dpow)
-	Label(prefix + "_powdone")
+	switch s.powKind {
+	case "pow0":
+		VMOVAPS(s.one, pow)
+		VMOVAPS(s.zero, dpow)
+	case "pow2":
+		// diff^(gamma-1) = diff (1*diff in seedMainGo: the same bits).
+		VMULPS(diff, diff, pow)
+		VMULPS_BCST(Mem{Base: s.k, Disp: offGamma}, diff, dpow)
+		nan := ZMM()
+		VSUBPS(diff, diff, nan)
+		VADDPS(nan, dpow, dpow)
+	default:
+		// diff^(gamma-1) by squaring, as seedMainGo does.
+		pm1, base := ZMM(), ZMM()
+		VMOVAPS(s.one, pm1)
+		VMOVAPS(diff, base)
+		e := GP64()
+		MOVQ(s.nPow, e)
+		DECQ(e)
+		Label(prefix + "_sq")
+		TESTQ(e, e)
+		JZ(LabelRef(prefix + "_sqdone"))
+		BTQ(Imm(0), e)
+		JCC(LabelRef(prefix + "_nomul"))
+		VMULPS(base, pm1, pm1)
+		Label(prefix + "_nomul")
+		CMPQ(e, Imm(1))
+		JBE(LabelRef(prefix + "_nosq"))
+		VMULPS(base, base, base)
+		Label(prefix + "_nosq")
+		SHRQ(Imm(1), e)
+		JMP(LabelRef(prefix + "_sq"))
+		Label(prefix + "_sqdone")
+		VMULPS(diff, pm1, pow)
+		VMULPS_BCST(Mem{Base: s.k, Disp: offGamma}, pm1, dpow)
+		nan := ZMM()
+		VSUBPS(diff, diff, nan)
+		VADDPS(nan, dpow, dpow)
+	}
 
 	// focal += (w*pow)*logPc where y > 0.
 	t := ZMM()
 	VMULPS(pow, w, t)
 	VMULPS(logPc, t, t)
-	addWidened(t, pos, s.acc[0], s.acc[1])
+	VADDPS(t, s.focal32, pos, s.focal32)
 
 	if s.grad {
 		// deriv = dpow*logPc - [1e-8 <= p <= 1] * pow*(r - r*res);
@@ -339,9 +359,9 @@ func (s *state) body(prefix string, tail reg.Register) {
 	}
 	if s.grad {
 		if tail != nil {
-			VMOVUPS(gv, tail, Mem{Base: s.g})
+			VMOVUPS(gv, tail, s.at(s.g))
 		} else {
-			VMOVUPS(gv, Mem{Base: s.g})
+			VMOVUPS(gv, s.at(s.g))
 		}
 	}
 }
@@ -378,18 +398,22 @@ func loopVectors(name string, n reg.Register, body func(prefix string, tail reg.
 // sumKernel: the first pass of seedRow512F32x16, the row sum S in two
 // float64 accumulators of 8 lanes (addF32x16To64).
 func sumKernel() {
-	TEXT("seedSumF32AVX512", NOSPLIT, "func(p []float32, acc *[16]float64)")
+	TEXT("seedSumF32AVX512", NOSPLIT, "func(p []float32, acc *[16]float64, maxp *[16]float32)")
 	Pragma("noescape")
 	Doc("seedSumF32AVX512 stores in acc the float64 lane sums of p: lanes 0-7 of",
-		"each vector of 16 in acc[0:8], lanes 8-15 in acc[8:16].")
+		"each vector of 16 in acc[0:8], lanes 8-15 in acc[8:16]; and in maxp the",
+		"lanes' largest p (at least 0).")
 	p := Load(Param("p").Base(), GP64())
 	n := Load(Param("p").Len(), GP64())
 	accp := Load(Param("acc"), GP64())
-	lo, hi := ZMM(), ZMM()
+	maxp := Load(Param("maxp"), GP64())
+	lo, hi, mx := ZMM(), ZMM(), ZMM()
 	VPXORD(lo, lo, lo)
 	VPXORD(hi, hi, hi)
+	VPXORD(mx, mx, mx)
 	loopVectors("seedSumF32AVX512", n, func(prefix string, tail reg.Register) {
-		v := load(p, tail)
+		v := load(Mem{Base: p}, tail)
+		VMAXPS(v, mx, mx)
 		w := ZMM()
 		VCVTPS2PD(v.AsY(), w)
 		VADDPD(w, lo, lo)
@@ -400,6 +424,7 @@ func sumKernel() {
 	}, func() { ADDQ(Imm(64), p) })
 	VMOVUPD(lo, Mem{Base: accp})
 	VMOVUPD(hi, Mem{Base: accp, Disp: 64})
+	VMOVUPS(mx, Mem{Base: maxp})
 	VZEROUPPER()
 	RET()
 }
@@ -418,15 +443,25 @@ const (
 	mHi64     = 48
 )
 
-// masksKernel: the second pass of seedRowFast512F32x16.
-func masksKernel() {
-	TEXT("seedMasksF32AVX512", NOSPLIT, "func(p []float32, masks []uint16, k *[14]uint32) (inside, above int)")
+// masksKernel: the second pass of seedRowFast512F32x16; with lowOnly, for
+// rows where no p/S reaches the band of the upper bound, so that only the
+// lower bound decides.
+func masksKernel(lowOnly bool) {
+	name := "seedMasksF32AVX512"
+	if lowOnly {
+		name = "seedMasksLowF32AVX512"
+	}
+	TEXT(name, NOSPLIT, "func(p []float32, masks []uint16, k *[14]uint32) (inside, above int)")
 	Pragma("noescape")
-	Doc("seedMasksF32AVX512 writes into masks, one uint16 per 16 lanes of p, the",
+	Doc(name+" writes into masks, one uint16 per 16 lanes of p, the",
 		"lanes whose p/S lies in [ratioLo, ratioHi], and returns how many do and",
 		"how many lie above that range: the second pass of seedRowFast512F32x16,",
 		"with the same operations. k holds float32 1/S, ratioLo, ratioHi and the",
 		"four band bounds, then (at byte 32) float64 S, ratioLo and ratioHi.")
+	if lowOnly {
+		Doc("For rows whose largest p times 1/S lies below the band of ratioHi:",
+			"there p/S <= ratioHi everywhere, and none lies above.")
+	}
 	p := Load(Param("p").Base(), GP64())
 	n := Load(Param("p").Len(), GP64())
 	m := Load(Param("masks").Base(), GP64())
@@ -434,20 +469,27 @@ func masksKernel() {
 	inside, above := GP64(), GP64()
 	XORQ(inside, inside)
 	XORQ(above, above)
-	loopVectors("seedMasksF32AVX512", n, func(prefix string, tail reg.Register) {
-		v := load(p, tail)
+	loopVectors(name, n, func(prefix string, tail reg.Register) {
+		v := load(Mem{Base: p}, tail)
 		q := ZMM()
 		VMULPS_BCST(Mem{Base: k, Disp: mInvS}, v, q)
 		in := K()
 		VCMPPS_BCST(Imm(cmpGE), Mem{Base: k, Disp: mRatioLo}, q, in)
-		VCMPPS_BCST(Imm(cmpLE), Mem{Base: k, Disp: mRatioHi}, q, in, in)
+		if !lowOnly {
+			VCMPPS_BCST(Imm(cmpLE), Mem{Base: k, Disp: mRatioHi}, q, in, in)
+		}
 		// Within bandRel of a bound, p/S decides in float64.
-		near1, near2 := K(), K()
+		near1 := K()
 		VCMPPS_BCST(Imm(cmpGT), Mem{Base: k, Disp: mBandLoLo}, q, near1)
 		VCMPPS_BCST(Imm(cmpLT), Mem{Base: k, Disp: mBandLoHi}, q, near1, near1)
-		VCMPPS_BCST(Imm(cmpGT), Mem{Base: k, Disp: mBandHiLo}, q, near2)
-		VCMPPS_BCST(Imm(cmpLT), Mem{Base: k, Disp: mBandHiHi}, q, near2, near2)
-		KORTESTW(near1, near2)
+		if lowOnly {
+			KORTESTW(near1, near1)
+		} else {
+			near2 := K()
+			VCMPPS_BCST(Imm(cmpGT), Mem{Base: k, Disp: mBandHiLo}, q, near2)
+			VCMPPS_BCST(Imm(cmpLT), Mem{Base: k, Disp: mBandHiHi}, q, near2, near2)
+			KORTESTW(near1, near2)
+		}
 		JZ(LabelRef(prefix + "_decided"))
 		inLo, inHi := K(), K()
 		for half, kin := range []reg.Register{inLo, inHi} {
@@ -465,14 +507,16 @@ func masksKernel() {
 		}
 		KUNPCKBW(inLo, inHi, in)
 		Label(prefix + "_decided")
-		// A lane outside the range lies above it where p/S > 1/2.
-		up := K()
-		VCMPPS_BCST(Imm(cmpGT), f32("half", 0.5), q, up)
-		KANDNW(up, in, up)
 		bits, cnt := GP32(), GP32()
-		KMOVW(up, bits)
-		POPCNTL(bits, cnt)
-		ADDQ(cnt.As64(), above)
+		if !lowOnly {
+			// A lane outside the range lies above it where p/S > 1/2.
+			up := K()
+			VCMPPS_BCST(Imm(cmpGT), f32("half", 0.5), q, up)
+			KANDNW(up, in, up)
+			KMOVW(up, bits)
+			POPCNTL(bits, cnt)
+			ADDQ(cnt.As64(), above)
+		}
 		KMOVW(in, bits)
 		MOVW(bits.As16(), Mem{Base: m})
 		POPCNTL(bits, cnt)

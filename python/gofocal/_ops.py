@@ -11,18 +11,28 @@ from gofocal import _native, composite
 
 SEED_OP = "GoFocal>SeedFocalLoss"
 BINARY_OP = "GoFocal>BinaryFocalLoss"
+SCALE_ROWS_OP = "GoFocal>ScaleRows"
 
 
 @tf.RegisterGradient(SEED_OP)
 @tf.RegisterGradient(BINARY_OP)
 def _focal_loss_grad(op, dloss, unused_dgrad):
-    """d/dpredictions = dloss[..., None] * grad, the op's own second output.
+    """d/dpredictions = dloss[..., None] * grad, the op's own second output,
+    computed by the ScaleRows op in grad's buffer (the values of
+    ``tf.expand_dims(dloss, -1) * grad``, without a new tensor).
 
     The ``grad`` output is treated as a constant: second derivatives are not
     provided. Labels and the parameter inputs get no gradient.
     """
-    dpredictions = tf.expand_dims(dloss, -1) * op.outputs[1]
+    dpredictions = _native.ops().go_focal_scale_rows(op.outputs[1], tf.cast(dloss, op.outputs[1].dtype))
     return [None, dpredictions, None, None, None]
+
+
+@tf.RegisterGradient(SCALE_ROWS_OP)
+def _scale_rows_grad(op, dscaled):
+    """The gradient of scaled = scale[..., None] * grad, as for a multiply."""
+    grad, scale = op.inputs
+    return [tf.expand_dims(scale, -1) * dscaled, tf.reduce_sum(dscaled * grad, axis=-1)]
 
 
 _warned = set()

@@ -1,12 +1,15 @@
 // The C++ gradients of the focal-loss ops, for graphs built through the C and
 // C++ APIs (TF_AddGradients, graft's op.Gradients). Python registers its own
 // (python/gofocal/_ops.py); both use the gradient the forward op returns.
+#include <string>
 #include <vector>
 
 #include "tensorflow/cc/framework/grad_op_registry.h"
 #include "tensorflow/cc/framework/gradients.h"
 #include "tensorflow/cc/ops/array_ops.h"
+#include "tensorflow/cc/ops/const_op.h"
 #include "tensorflow/cc/ops/math_ops.h"
+#include "tensorflow/core/graph/node_builder.h"
 
 namespace gofocal {
 namespace {
@@ -17,13 +20,23 @@ using ::tensorflow::Scope;
 namespace ops = ::tensorflow::ops;
 
 // Both ops: d/dpredictions = dloss[..., None] * grad, where grad is the op's
-// second output. Labels and the parameter inputs get none. The `grad` output is treated
-// as a constant: second derivatives are not provided.
+// second output, computed by the ScaleRows op in grad's buffer. Labels and
+// the parameter inputs get none. The `grad` output is treated as a
+// constant: second derivatives are not provided.
 tensorflow::Status FocalLossGrad(const Scope& scope, const Operation& op,
                                  const std::vector<Output>& grad_inputs,
                                  std::vector<Output>* grad_outputs) {
-  auto dloss = ops::ExpandDims(scope, grad_inputs[0], -1);
-  auto dpredictions = ops::Multiply(scope, dloss, op.output(1));
+  if (!scope.ok()) return scope.status();
+  tensorflow::Node* node = nullptr;
+  const std::string name = scope.GetUniqueNameForOp("ScaleRows");
+  auto builder = tensorflow::NodeBuilder(name, "GoFocal>ScaleRows")
+                     .Input(tensorflow::ops::AsNodeOut(scope, op.output(1)))
+                     .Input(tensorflow::ops::AsNodeOut(scope, grad_inputs[0]));
+  scope.UpdateBuilder(&builder);
+  scope.UpdateStatus(builder.Finalize(scope.graph(), &node));
+  if (!scope.ok()) return scope.status();
+  scope.UpdateStatus(scope.DoShapeInference(node));
+  const Output dpredictions(node, 0);
   grad_outputs->push_back(tensorflow::NoGradient());
   grad_outputs->push_back(dpredictions);
   grad_outputs->push_back(tensorflow::NoGradient());
@@ -32,7 +45,19 @@ tensorflow::Status FocalLossGrad(const Scope& scope, const Operation& op,
   return scope.status();
 }
 
+// ScaleRows: scaled = scale[..., None] * grad, differentiated as a
+// multiply.
+tensorflow::Status ScaleRowsGrad(const Scope& scope, const Operation& op,
+                                 const std::vector<Output>& grad_inputs,
+                                 std::vector<Output>* grad_outputs) {
+  auto scale = ops::ExpandDims(scope, op.input(1), -1);
+  grad_outputs->push_back(ops::Multiply(scope, scale, grad_inputs[0]));
+  grad_outputs->push_back(ops::Sum(scope, ops::Multiply(scope, grad_inputs[0], op.input(0)), -1));
+  return scope.status();
+}
+
 REGISTER_GRADIENT_OP("GoFocal>SeedFocalLoss", FocalLossGrad);
+REGISTER_GRADIENT_OP("GoFocal>ScaleRows", ScaleRowsGrad);
 REGISTER_GRADIENT_OP("GoFocal>BinaryFocalLoss", FocalLossGrad);
 
 }  // namespace

@@ -99,6 +99,28 @@ Status BinaryFocalLossShape(InferenceContext* c) {
   return SetOutputs(c, merged);
 }
 
+// grad [classes] or [batch, classes]; scale its shape without the last
+// dimension; the output has grad's shape.
+Status ScaleRowsShape(InferenceContext* c) {
+  ShapeHandle grad = c->input(0);
+  if (c->RankKnown(grad) && (c->Rank(grad) < 1 || c->Rank(grad) > 2)) {
+    return tensorflow::errors::InvalidArgument("grad must have shape [classes] or [batch, classes], got ",
+                                               c->DebugString(grad));
+  }
+  if (c->RankKnown(grad)) {
+    ShapeHandle rows;
+    TF_RETURN_IF_ERROR(c->Subshape(grad, 0, -1, &rows));
+    ShapeHandle unused;
+    if (!c->Merge(rows, c->input(1), &unused).ok()) {
+      return tensorflow::errors::InvalidArgument("scale must have shape ", c->DebugString(rows),
+                                                 " for grad of shape ", c->DebugString(grad), ", got ",
+                                                 c->DebugString(c->input(1)));
+    }
+  }
+  c->set_output(0, grad);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 REGISTER_OP("GoFocal>SeedFocalLoss")
@@ -160,6 +182,21 @@ validate: reject finite probabilities outside [0, 1].
 sharding: who splits the rows over as many threads as TensorFlow's intra-op
   pool has: one Go call whose goroutines share them (the default, measured
   faster), or the pool itself, one Go call per shard. Same bits either way.
+)doc");
+
+REGISTER_OP("GoFocal>ScaleRows")
+    .Input("grad: T")
+    .Input("scale: T")
+    .Output("scaled: T")
+    .Attr("T: {float, double}")
+    .SetShapeFn(ScaleRowsShape)
+    .Doc(R"doc(
+The backward pass of the focal-loss ops: scaled[..., c] = scale[...] * grad[..., c],
+the same values as tf.expand_dims(scale, -1) * grad, written into grad's buffer
+where TensorFlow lets the op reuse it (grad has no other consumer).
+
+grad: the loss op's gradient output, [classes] or [batch, classes].
+scale: the gradient flowing into the loss, grad's shape without the last dimension.
 )doc");
 
 }  // namespace gofocal
