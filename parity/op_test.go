@@ -331,3 +331,54 @@ func testOpEmptyBatch[T goloss.Float](t *testing.T) {
 	assert.Equal(t, []int64{0, 2}, out[1].Shape())
 	assert.Equal(t, []int64{0, 2}, out[2].Shape())
 }
+
+// TestScaleRowsGradient checks the C++ gradient of GoFocal>ScaleRows, the
+// op that computes the focal-loss ops' backward product: for scaled =
+// scale[b] * grad[b, c] and an upstream u, op.Gradients gives u * scale
+// with respect to grad and sum_c u * grad with respect to scale.
+func TestScaleRowsGradient(t *testing.T) {
+	loadOp(t)
+	s := op.NewScope()
+	grad := op.Placeholder(s.SubScope("grad"), tf.Double)
+	scale := op.Placeholder(s.SubScope("scale"), tf.Double)
+	up := op.Placeholder(s.SubScope("upstream"), tf.Double)
+	o := s.AddOperation(tf.OpSpec{Type: "GoFocal>ScaleRows", Input: []tf.Input{grad, scale}})
+	require.NotNil(t, o, "%v", s.Err())
+	grads := op.Gradients(s.SubScope("gradients"), []tf.Output{o.Output(0)}, []tf.Output{grad, scale}, up)
+	graph, err := s.Finalize()
+	require.NoError(t, err)
+	require.Len(t, grads, 2)
+	sess, err := tf.NewSession(graph, nil)
+	require.NoError(t, err)
+	defer sess.Close()
+
+	rng := rand.New(rand.NewPCG(4, 4))
+	const rows, cols = 5, 7
+	g, u := make([][]float64, rows), make([][]float64, rows)
+	sc := make([]float64, rows)
+	for b := range rows {
+		g[b], u[b] = make([]float64, cols), make([]float64, cols)
+		for c := range cols {
+			g[b][c], u[b][c] = rng.NormFloat64(), rng.NormFloat64()
+		}
+		sc[b] = rng.NormFloat64()
+	}
+	feeds := map[tf.Output]*tf.Tensor{}
+	for out, v := range map[tf.Output]any{grad: g, scale: sc, up: u} {
+		tensor, err := tf.NewTensor(v)
+		require.NoError(t, err)
+		feeds[out] = tensor
+	}
+	res, err := sess.Run(feeds, []tf.Output{o.Output(0), grads[0], grads[1]}, nil)
+	require.NoError(t, err)
+	scaled, dGrad, dScale := res[0].Value().([][]float64), res[1].Value().([][]float64), res[2].Value().([]float64)
+	for b := range rows {
+		var sum float64
+		for c := range cols {
+			require.Equal(t, sc[b]*g[b][c], scaled[b][c], "scaled[%d][%d]", b, c)
+			require.Equal(t, sc[b]*u[b][c], dGrad[b][c], "dgrad[%d][%d]", b, c)
+			sum += u[b][c] * g[b][c]
+		}
+		require.InDelta(t, sum, dScale[b], 1e-12*(1+math.Abs(sum)), "dscale[%d]", b)
+	}
+}
