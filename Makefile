@@ -42,7 +42,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # everything builds, on the portable kernels only.
 export GOEXPERIMENT ?= simd
 
-.PHONY: all shared-lib libs venv test test-long test-go test-python test-kernels demo bench clean
+.PHONY: all shared-lib libs venv test test-long test-go test-python test-kernels check-asm demo bench clean
 
 all: shared-lib
 
@@ -138,6 +138,16 @@ test-go: shared-lib $(TFLIB_LINK)
 	GOEXPERIMENT= $(GO) vet ./... && GOEXPERIMENT= $(GO) test -short ./goloss ./bench/avo
 	$(GO_TF) vet -tags tensorflow ./...
 	$(GO_TF) test -tags tensorflow ./...
+	$(MAKE) check-asm
+
+# The AVX-512 assembly of goloss is generated (goloss/_asmgen, avo, its own
+# module): regenerate it in a scratch folder and require the committed files
+# to match, so that the assembly and its generator never drift apart.
+check-asm:
+	rm -rf $(BUILD)/asmgen && mkdir -p $(BUILD)/asmgen/gen && cp goloss/_asmgen/*.go goloss/_asmgen/go.* $(BUILD)/asmgen/gen/
+	cd $(BUILD)/asmgen/gen && $(GO) run . -out ../seedasm512_amd64.s -stubs ../seedasm512_stub_amd64.go -pkg goloss
+	cmp $(BUILD)/asmgen/seedasm512_amd64.s goloss/seedasm512_amd64.s
+	cmp $(BUILD)/asmgen/seedasm512_stub_amd64.go goloss/seedasm512_stub_amd64.go
 
 test-python: shared-lib
 	$(PY) -m pytest -q python/tests --ignore=python/tests/long

@@ -45,17 +45,7 @@ func seedRowSum512F32(p []float32) (sum float64, maxP float32) {
 		archsimd.ClearAVXUpperBits()
 		return sum, float32(math.Inf(1))
 	}
-	// The same loop in assembly.
-	var acc [16]float64
-	var lanesMax [16]float32
-	seedSumF32AVX512(p, &acc, &lanesMax)
-	for j := range 8 {
-		sum += acc[j] + acc[8+j]
-	}
-	for _, v := range lanesMax {
-		maxP = max(maxP, v)
-	}
-	return sum, maxP
+	return seedSumF32AVX512(p) // the same loop in assembly
 }
 
 // seedRowGeneral512F32x16 is seedRow512F32x16 for any row, given its sum.

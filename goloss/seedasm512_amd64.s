@@ -4,18 +4,16 @@
 
 #include "textflag.h"
 
-// func seedSumF32AVX512(p []float32, acc *[16]float64, maxp *[16]float32)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·seedSumF32AVX512(SB), NOSPLIT, $0-40
+// func seedSumF32AVX512(p []float32) (sum float64, maxp float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE, SSE2
+TEXT ·seedSumF32AVX512(SB), NOSPLIT, $64-36
 	MOVQ   p_base+0(FP), AX
 	MOVQ   p_len+8(FP), CX
-	MOVQ   acc+24(FP), DX
-	MOVQ   maxp+32(FP), BX
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
-	MOVQ   CX, SI
-	SHRQ   $0x04, SI
+	MOVQ   CX, DX
+	SHRQ   $0x04, DX
 	JZ     seedSumF32AVX512_tail
 
 seedSumF32AVX512_loop:
@@ -27,16 +25,16 @@ seedSumF32AVX512_loop:
 	VCVTPS2PD     Y3, Z4
 	VADDPD        Z4, Z1, Z1
 	ADDQ          $0x40, AX
-	DECQ          SI
+	DECQ          DX
 	JNZ           seedSumF32AVX512_loop
 
 seedSumF32AVX512_tail:
 	ANDQ          $0x0f, CX
 	JZ            seedSumF32AVX512_done
-	MOVQ          $0x00000001, SI
-	SHLXQ         CX, SI, SI
-	DECQ          SI
-	KMOVW         SI, K1
+	MOVQ          $0x00000001, DX
+	SHLXQ         CX, DX, DX
+	DECQ          DX
+	KMOVW         DX, K1
 	VMOVUPS.Z     (AX), K1, Z3
 	VMAXPS        Z3, Z2, Z2
 	VCVTPS2PD     Y3, Z4
@@ -46,9 +44,26 @@ seedSumF32AVX512_tail:
 	VADDPD        Z4, Z1, Z1
 
 seedSumF32AVX512_done:
-	VMOVUPD Z0, (DX)
-	VMOVUPD Z1, 64(DX)
-	VMOVUPS Z2, (BX)
+	VADDPD        Z1, Z0, Z0
+	VMOVUPD       Z0, (SP)
+	VMOVSD        (SP), X0
+	VADDSD        8(SP), X0, X0
+	VADDSD        16(SP), X0, X0
+	VADDSD        24(SP), X0, X0
+	VADDSD        32(SP), X0, X0
+	VADDSD        40(SP), X0, X0
+	VADDSD        48(SP), X0, X0
+	VADDSD        56(SP), X0, X0
+	MOVSD         X0, sum+24(FP)
+	VEXTRACTF32X8 $0x01, Z2, Y0
+	VMAXPS        Y0, Y2, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPS        X1, X0, X1
+	VPERMILPS     $0x4e, X1, X0
+	VMAXPS        X0, X1, X1
+	VPERMILPS     $0xb1, X1, X0
+	VMAXPS        X0, X1, X1
+	MOVSS         X1, maxp+32(FP)
 	VZEROUPPER
 	RET
 

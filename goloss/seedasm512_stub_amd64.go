@@ -4,12 +4,13 @@
 
 package goloss
 
-// seedSumF32AVX512 stores in acc the float64 lane sums of p: lanes 0-7 of
-// each vector of 16 in acc[0:8], lanes 8-15 in acc[8:16]; and in maxp the
-// lanes' largest p (at least 0).
+// seedSumF32AVX512 returns the sum of p, its 16-lane vectors widened and
+// added to two float64 accumulators (lanes 0-7 and 8-15), which are then
+// added lane by lane and the 8 results in order; and the largest p, at
+// least 0 (for p without NaN).
 //
 //go:noescape
-func seedSumF32AVX512(p []float32, acc *[16]float64, maxp *[16]float32)
+func seedSumF32AVX512(p []float32) (sum float64, maxp float32)
 
 // seedMasksF32AVX512 writes into masks, one uint16 per 16 lanes of p, the
 // lanes whose p/S lies in [ratioLo, ratioHi], and returns how many do and

@@ -398,15 +398,14 @@ func loopVectors(name string, n reg.Register, body func(prefix string, tail reg.
 // sumKernel: the first pass of seedRow512F32x16, the row sum S in two
 // float64 accumulators of 8 lanes (addF32x16To64).
 func sumKernel() {
-	TEXT("seedSumF32AVX512", NOSPLIT, "func(p []float32, acc *[16]float64, maxp *[16]float32)")
+	TEXT("seedSumF32AVX512", NOSPLIT, "func(p []float32) (sum float64, maxp float32)")
 	Pragma("noescape")
-	Doc("seedSumF32AVX512 stores in acc the float64 lane sums of p: lanes 0-7 of",
-		"each vector of 16 in acc[0:8], lanes 8-15 in acc[8:16]; and in maxp the",
-		"lanes' largest p (at least 0).")
+	Doc("seedSumF32AVX512 returns the sum of p, its 16-lane vectors widened and",
+		"added to two float64 accumulators (lanes 0-7 and 8-15), which are then",
+		"added lane by lane and the 8 results in order; and the largest p, at",
+		"least 0 (for p without NaN).")
 	p := Load(Param("p").Base(), GP64())
 	n := Load(Param("p").Len(), GP64())
-	accp := Load(Param("acc"), GP64())
-	maxp := Load(Param("maxp"), GP64())
 	lo, hi, mx := ZMM(), ZMM(), ZMM()
 	VPXORD(lo, lo, lo)
 	VPXORD(hi, hi, hi)
@@ -422,9 +421,29 @@ func sumKernel() {
 		VCVTPS2PD(upper, w)
 		VADDPD(w, hi, hi)
 	}, func() { ADDQ(Imm(64), p) })
-	VMOVUPD(lo, Mem{Base: accp})
-	VMOVUPD(hi, Mem{Base: accp, Disp: 64})
-	VMOVUPS(mx, Mem{Base: maxp})
+	// The 8 lanes of lo + hi, added in lane order.
+	VADDPD(hi, lo, lo)
+	lanes := AllocLocal(64)
+	VMOVUPD(lo, lanes)
+	sum := XMM()
+	VMOVSD(lanes, sum)
+	for j := 1; j < 8; j++ {
+		VADDSD(lanes.Offset(8*j), sum, sum)
+	}
+	Store(sum, ReturnIndex(0))
+	// The largest of the 16 lanes of mx.
+	y := YMM()
+	VEXTRACTF32X8(Imm(1), mx, y)
+	VMAXPS(y, mx.AsY(), y)
+	x := XMM()
+	VEXTRACTF128(Imm(1), y, x)
+	VMAXPS(x, y.AsX(), x)
+	t := XMM()
+	VPERMILPS(Imm(0x4e), x, t) // lanes 2, 3, 0, 1
+	VMAXPS(t, x, x)
+	VPERMILPS(Imm(0xb1), x, t) // lanes 1, 0, 3, 2
+	VMAXPS(t, x, x)
+	Store(x, ReturnIndex(1))
 	VZEROUPPER()
 	RET()
 }
