@@ -95,9 +95,9 @@ func binaryRowsFast[T Float](loss, grad, labels, preds []T, cols int, k *binaryC
 	return false
 }
 
-// seedMainInGo makes the AVX-512 float32 seed kernel run its passes written
-// with archsimd rather than their assembly (seedasm512_amd64.s), which
-// otherwise runs them for integer gamma; tests and benchmarks set it to
-// hold both to the same bits and to compare their speed. Builds without
-// that kernel ignore it.
-var seedMainInGo = false
+// passesInGo makes the AVX-512 float32 kernels (seed, and binary on
+// probabilities) run their loops written with archsimd rather than their
+// assembly (seedasm512_amd64.s), which otherwise runs them for integer
+// gamma; tests and benchmarks set it to hold both to the same bits and to
+// compare their speed. Builds without those kernels ignore it.
+var passesInGo = false

@@ -134,6 +134,8 @@ type binaryVector struct {
 	powInt    uint64  // gamma when powKind is powInt
 	alphaKind int     // alphaNone, alphaOne or alphaPerClass
 	alpha1    float64 // the one alpha when alphaKind is alphaOne
+
+	asmConsts [18]uint32 // the constants of the assembly loops (binaryAsmConsts)
 }
 
 const (
@@ -153,6 +155,7 @@ func newBinaryVector(k *binaryConstants, logits bool) binaryVector {
 	default:
 		v.alphaKind = alphaPerClass
 	}
+	binaryAsmConsts(&v)
 	return v
 }
 

@@ -33,12 +33,12 @@ func BenchmarkSeed(b *testing.B) {
 					})
 					if kernel == KernelAVX512 && gamma == 2 {
 						// The float32 kernel's passes written with archsimd
-						// (seedMainInGo) rather than in assembly: the measure
+						// (passesInGo) rather than in assembly: the measure
 						// behind choosing avo for them (BENCHMARKS.md).
 						b.Run(name+"/float32-archsimd", func(b *testing.B) {
-							old := seedMainInGo
-							seedMainInGo = true
-							defer func() { seedMainInGo = old }()
+							old := passesInGo
+							passesInGo = true
+							defer func() { passesInGo = old }()
 							benchSeed(b, kernel, grad, toF32(lb.labels), toF32(preds), toF32(weights), cols, gamma)
 						})
 					}
@@ -101,6 +101,16 @@ func BenchmarkBinary(b *testing.B) {
 				b.Run(name+"/float32", func(b *testing.B) {
 					benchBinary(b, kernel, toF32(labels), toF32(preds), cols, prm)
 				})
+				if kernel == KernelAVX512 && !logits && gamma == 2 {
+					// The loop written with archsimd rather than in
+					// assembly (passesInGo), as BenchmarkSeed does.
+					b.Run(name+"/float32-archsimd", func(b *testing.B) {
+						old := passesInGo
+						passesInGo = true
+						defer func() { passesInGo = old }()
+						benchBinary(b, kernel, toF32(labels), toF32(preds), cols, prm)
+					})
+				}
 			}
 		}
 	}

@@ -35,7 +35,7 @@ func seedRow512F32x16(g, y, p, w []float32, masks []uint16, k *seedVector) float
 // are added lane by lane, in order; and the row's largest p, at least 0, or
 // +Inf when not known (the archsimd path).
 func seedRowSum512F32(p []float32) (sum float64, maxP float32) {
-	if seedMainInGo {
+	if passesInGo {
 		zero64 := archsimd.BroadcastFloat64x8(0)
 		sumLo, sumHi := zero64, zero64
 		for i := 0; i < len(p); i += lanes512x16 {

@@ -1319,3 +1319,1840 @@ seedMainLossF32AVX512_done:
 	VMOVUPD       Z5, 192(R8)
 	VZEROUPPER
 	RET
+
+// func binaryProbGradF32AVX512(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[18]uint32, acc *[16]float64) (bail bool)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·binaryProbGradF32AVX512(SB), NOSPLIT, $8-137
+	MOVQ         g_base+0(FP), AX
+	MOVQ         y_base+24(FP), CX
+	MOVQ         x_base+48(FP), DX
+	MOVQ         x_len+56(FP), BX
+	MOVQ         alpha_base+72(FP), SI
+	MOVQ         alphaNeg_base+96(FP), DI
+	MOVQ         k+120(FP), R8
+	MOVQ         acc+128(FP), R9
+	MOVL         56(R8), R10
+	MOVL         60(R8), R11
+	MOVQ         64(R8), R12
+	VPXORD       Z0, Z0, Z0
+	VBROADCASTSS one<>+0(SB), Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+	CMPQ         R12, $0x02
+	JEQ          binaryProbGradF32AVX512_pow2
+	TESTQ        R12, R12
+	JEQ          binaryProbGradF32AVX512_pow0
+	XORQ         R14, R14
+	MOVQ         $0x00000008, R13
+	MOVQ         BX, R15
+	SHRQ         $0x04, R15
+	JZ           binaryProbGradF32AVX512_powN_tail
+
+binaryProbGradF32AVX512_powN_loop:
+	VMOVUPS (DX)(R14*1), Z5
+	VMOVUPS (CX)(R14*1), Z6
+	CMPL    R10, $0x00
+	JNE     binaryProbGradF32AVX512_powN_full_smooth
+	VMOVAPS Z6, Z7
+	VSUBPS  Z6, Z1, Z8
+	JMP     binaryProbGradF32AVX512_powN_full_smoothed
+
+binaryProbGradF32AVX512_powN_full_smooth:
+	VBROADCASTSS     16(R8), Z7
+	VFMADD231PS.BCST (R8), Z6, Z7
+	VBROADCASTSS     20(R8), Z9
+	VFMADD231PS.BCST 4(R8), Z6, Z9
+	VADDPS           Z9, Z7, Z7
+	VBROADCASTSS     24(R8), Z8
+	VFMADD231PS.BCST 8(R8), Z6, Z8
+	VBROADCASTSS     28(R8), Z9
+	VFMADD231PS.BCST 12(R8), Z6, Z9
+	VADDPS           Z9, Z8, Z8
+
+binaryProbGradF32AVX512_powN_full_smoothed:
+	VMOVAPS          Z5, Z6
+	VCMPPS.BCST      $0x11, 32(R8), Z5, K1
+	VBROADCASTSS     32(R8), K1, Z6
+	VCMPPS.BCST      $0x1e, 36(R8), Z6, K1
+	VBROADCASTSS     36(R8), K1, Z6
+	VSUBPS           Z6, Z1, Z9
+	VPADDD.BCST      log32shift<>+0(SB), Z6, Z10
+	VPSRLD           $0x17, Z10, Z11
+	VCVTDQ2PS        Z11, Z11
+	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
+	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
+	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
+	VSUBPS.BCST      one<>+0(SB), Z10, Z10
+	VMULPS           Z10, Z10, Z12
+	VBROADCASTSS     logc0<>+0(SB), Z13
+	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc2<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc3<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc4<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc5<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc6<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc7<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc8<>+0(SB), Z10, Z13
+	VMULPS           Z10, Z13, Z13
+	VMULPS           Z12, Z13, Z13
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z11, Z13
+	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
+	VADDPS           Z13, Z10, Z10
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z11, Z10
+	VSUBPS           Z9, Z1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VPADDD.BCST      log32shift<>+0(SB), Z9, Z12
+	VPSRLD           $0x17, Z12, Z13
+	VCVTDQ2PS        Z13, Z13
+	VSUBPS.BCST      f127<>+0(SB), Z13, Z13
+	VPANDD.BCST      mant32mask<>+0(SB), Z12, Z12
+	VPADDD.BCST      log32base<>+0(SB), Z12, Z12
+	VSUBPS.BCST      one<>+0(SB), Z12, Z12
+	VMULPS           Z12, Z12, Z14
+	VBROADCASTSS     logc0<>+0(SB), Z15
+	VFMADD213PS.BCST logc1<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc2<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc3<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc4<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc5<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc6<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc7<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc8<>+0(SB), Z12, Z15
+	VMULPS           Z12, Z15, Z15
+	VMULPS           Z14, Z15, Z15
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z13, Z15
+	VFMADD231PS.BCST minushalf<>+0(SB), Z14, Z15
+	VADDPS           Z15, Z12, Z12
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z13, Z12
+	VADDPS           Z11, Z12, Z12
+	VMULPS           Z10, Z7, Z10
+	VMULPS           Z12, Z8, Z11
+	VADDPS           Z11, Z10, Z10
+	VSUBPS           Z10, Z0, Z10
+	VSUBPS           Z5, Z1, Z12
+	VMULPS           Z7, Z12, Z12
+	VMULPS           Z5, Z8, Z11
+	VADDPS           Z11, Z12, Z12
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z12, Z13
+	MOVQ             R12, BP
+	DECQ             BP
+
+binaryProbGradF32AVX512_powN_full_sq:
+	TESTQ  BP, BP
+	JZ     binaryProbGradF32AVX512_powN_full_sqdone
+	BTQ    $0x00, BP
+	JCC    binaryProbGradF32AVX512_powN_full_nomul
+	VMULPS Z13, Z11, Z11
+
+binaryProbGradF32AVX512_powN_full_nomul:
+	CMPQ   BP, $0x01
+	JBE    binaryProbGradF32AVX512_powN_full_nosq
+	VMULPS Z13, Z13, Z13
+
+binaryProbGradF32AVX512_powN_full_nosq:
+	SHRQ $0x01, BP
+	JMP  binaryProbGradF32AVX512_powN_full_sq
+
+binaryProbGradF32AVX512_powN_full_sqdone:
+	VMULPS      Z12, Z11, Z13
+	VFPCLASSPSZ $0x18, Z13, K1
+	KORTESTW    K1, K1
+	JNZ         binaryProbGradF32AVX512_bail
+	VMULPS.BCST 40(R8), Z11, Z14
+	VSUBPS      Z12, Z12, Z11
+	VADDPS      Z11, Z14, Z14
+	CMPL        R11, $0x01
+	JEQ         binaryProbGradF32AVX512_powN_full_alpha1
+	JA          binaryProbGradF32AVX512_powN_full_alphas
+	VMOVAPS     Z1, Z12
+	JMP         binaryProbGradF32AVX512_powN_full_alphadone
+
+binaryProbGradF32AVX512_powN_full_alpha1:
+	VMULPS.BCST 48(R8), Z7, Z12
+	VMULPS.BCST 52(R8), Z8, Z11
+	VADDPS      Z11, Z12, Z12
+	JMP         binaryProbGradF32AVX512_powN_full_alphadone
+
+binaryProbGradF32AVX512_powN_full_alphas:
+	VMOVUPS (SI)(R14*1), Z11
+	VMULPS  Z11, Z7, Z12
+	VMOVUPS (DI)(R14*1), Z11
+	VMULPS  Z11, Z8, Z11
+	VADDPS  Z11, Z12, Z12
+
+binaryProbGradF32AVX512_powN_full_alphadone:
+	VSUBPS        Z5, Z5, Z8
+	VMULPS        Z13, Z12, Z11
+	VMULPS        Z10, Z11, Z11
+	VADDPS        Z8, Z11, Z11
+	VADDPS        Z11, Z2, Z2
+	VCMPPS.BCST   $0x1d, 32(R8), Z5, K1
+	VCMPPS.BCST   $0x12, 36(R8), Z5, K1, K1
+	VSUBPS        Z7, Z6, Z5
+	VMULPS        Z9, Z6, Z6
+	VDIVPS.Z      Z6, Z5, K1, Z5
+	VADDPS        Z7, Z7, Z6
+	VSUBPS        Z6, Z1, Z6
+	VMULPS        Z6, Z14, Z6
+	VMULPS        Z10, Z6, Z6
+	VMULPS        Z5, Z13, Z11
+	VADDPS        Z11, Z6, Z6
+	VMULPS.BCST   44(R8), Z12, Z5
+	VMULPS        Z6, Z5, Z6
+	VADDPS        Z8, Z6, Z6
+	VMOVUPS       Z6, (AX)(R14*1)
+	ADDQ          $0x40, R14
+	DECQ          R13
+	JNZ           binaryProbGradF32AVX512_powN_inblock
+	VCVTPS2PD     Y2, Z5
+	VADDPD        Z5, Z3, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y5
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z5, Z4, Z4
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R13
+
+binaryProbGradF32AVX512_powN_inblock:
+	DECQ R15
+	JNZ  binaryProbGradF32AVX512_powN_loop
+
+binaryProbGradF32AVX512_powN_tail:
+	ANDQ      $0x0f, BX
+	JZ        binaryProbGradF32AVX512_powN_done
+	MOVQ      $0x00000001, R13
+	SHLXQ     BX, R13, R13
+	DECQ      R13
+	KMOVW     R13, K1
+	VMOVUPS.Z (DX)(R14*1), K1, Z5
+	VMOVUPS.Z (CX)(R14*1), K1, Z6
+	CMPL      R10, $0x00
+	JNE       binaryProbGradF32AVX512_powN_part_smooth
+	VMOVAPS   Z6, Z7
+	VSUBPS    Z6, Z1, Z8
+	JMP       binaryProbGradF32AVX512_powN_part_smoothed
+
+binaryProbGradF32AVX512_powN_part_smooth:
+	VBROADCASTSS     16(R8), Z7
+	VFMADD231PS.BCST (R8), Z6, Z7
+	VBROADCASTSS     20(R8), Z9
+	VFMADD231PS.BCST 4(R8), Z6, Z9
+	VADDPS           Z9, Z7, Z7
+	VBROADCASTSS     24(R8), Z8
+	VFMADD231PS.BCST 8(R8), Z6, Z8
+	VBROADCASTSS     28(R8), Z9
+	VFMADD231PS.BCST 12(R8), Z6, Z9
+	VADDPS           Z9, Z8, Z8
+
+binaryProbGradF32AVX512_powN_part_smoothed:
+	VMOVAPS          Z5, Z6
+	VCMPPS.BCST      $0x11, 32(R8), Z5, K2
+	VBROADCASTSS     32(R8), K2, Z6
+	VCMPPS.BCST      $0x1e, 36(R8), Z6, K2
+	VBROADCASTSS     36(R8), K2, Z6
+	VSUBPS           Z6, Z1, Z9
+	VPADDD.BCST      log32shift<>+0(SB), Z6, Z10
+	VPSRLD           $0x17, Z10, Z11
+	VCVTDQ2PS        Z11, Z11
+	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
+	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
+	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
+	VSUBPS.BCST      one<>+0(SB), Z10, Z10
+	VMULPS           Z10, Z10, Z12
+	VBROADCASTSS     logc0<>+0(SB), Z13
+	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc2<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc3<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc4<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc5<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc6<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc7<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc8<>+0(SB), Z10, Z13
+	VMULPS           Z10, Z13, Z13
+	VMULPS           Z12, Z13, Z13
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z11, Z13
+	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
+	VADDPS           Z13, Z10, Z10
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z11, Z10
+	VSUBPS           Z9, Z1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VPADDD.BCST      log32shift<>+0(SB), Z9, Z12
+	VPSRLD           $0x17, Z12, Z13
+	VCVTDQ2PS        Z13, Z13
+	VSUBPS.BCST      f127<>+0(SB), Z13, Z13
+	VPANDD.BCST      mant32mask<>+0(SB), Z12, Z12
+	VPADDD.BCST      log32base<>+0(SB), Z12, Z12
+	VSUBPS.BCST      one<>+0(SB), Z12, Z12
+	VMULPS           Z12, Z12, Z14
+	VBROADCASTSS     logc0<>+0(SB), Z15
+	VFMADD213PS.BCST logc1<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc2<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc3<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc4<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc5<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc6<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc7<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc8<>+0(SB), Z12, Z15
+	VMULPS           Z12, Z15, Z15
+	VMULPS           Z14, Z15, Z15
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z13, Z15
+	VFMADD231PS.BCST minushalf<>+0(SB), Z14, Z15
+	VADDPS           Z15, Z12, Z12
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z13, Z12
+	VADDPS           Z11, Z12, Z12
+	VMULPS           Z10, Z7, Z10
+	VMULPS           Z12, Z8, Z11
+	VADDPS           Z11, Z10, Z10
+	VSUBPS           Z10, Z0, Z10
+	VSUBPS           Z5, Z1, Z0
+	VMULPS           Z7, Z0, Z0
+	VMULPS           Z5, Z8, Z11
+	VADDPS           Z11, Z0, Z0
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z0, Z12
+	MOVQ             R12, CX
+	DECQ             CX
+
+binaryProbGradF32AVX512_powN_part_sq:
+	TESTQ  CX, CX
+	JZ     binaryProbGradF32AVX512_powN_part_sqdone
+	BTQ    $0x00, CX
+	JCC    binaryProbGradF32AVX512_powN_part_nomul
+	VMULPS Z12, Z11, Z11
+
+binaryProbGradF32AVX512_powN_part_nomul:
+	CMPQ   CX, $0x01
+	JBE    binaryProbGradF32AVX512_powN_part_nosq
+	VMULPS Z12, Z12, Z12
+
+binaryProbGradF32AVX512_powN_part_nosq:
+	SHRQ $0x01, CX
+	JMP  binaryProbGradF32AVX512_powN_part_sq
+
+binaryProbGradF32AVX512_powN_part_sqdone:
+	VMULPS      Z0, Z11, Z12
+	VFPCLASSPSZ $0x18, Z12, K2
+	KORTESTW    K2, K2
+	JNZ         binaryProbGradF32AVX512_bail
+	VMULPS.BCST 40(R8), Z11, Z13
+	VSUBPS      Z0, Z0, Z0
+	VADDPS      Z0, Z13, Z13
+	CMPL        R11, $0x01
+	JEQ         binaryProbGradF32AVX512_powN_part_alpha1
+	JA          binaryProbGradF32AVX512_powN_part_alphas
+	VMOVAPS     Z1, Z0
+	JMP         binaryProbGradF32AVX512_powN_part_alphadone
+
+binaryProbGradF32AVX512_powN_part_alpha1:
+	VMULPS.BCST 48(R8), Z7, Z0
+	VMULPS.BCST 52(R8), Z8, Z11
+	VADDPS      Z11, Z0, Z0
+	JMP         binaryProbGradF32AVX512_powN_part_alphadone
+
+binaryProbGradF32AVX512_powN_part_alphas:
+	VMOVUPS.Z (SI)(R14*1), K1, Z0
+	VMULPS    Z0, Z7, Z0
+	VMOVUPS.Z (DI)(R14*1), K1, Z11
+	VMULPS    Z11, Z8, Z11
+	VADDPS    Z11, Z0, Z0
+
+binaryProbGradF32AVX512_powN_part_alphadone:
+	VSUBPS      Z5, Z5, Z8
+	VMULPS      Z12, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VADDPS      Z8, Z11, Z11
+	VADDPS      Z11, Z2, K1, Z2
+	VCMPPS.BCST $0x1d, 32(R8), Z5, K2
+	VCMPPS.BCST $0x12, 36(R8), Z5, K2, K2
+	VSUBPS      Z7, Z6, Z5
+	VMULPS      Z9, Z6, Z6
+	VDIVPS.Z    Z6, Z5, K2, Z5
+	VADDPS      Z7, Z7, Z6
+	VSUBPS      Z6, Z1, Z6
+	VMULPS      Z6, Z13, Z1
+	VMULPS      Z10, Z1, Z1
+	VMULPS      Z5, Z12, Z11
+	VADDPS      Z11, Z1, Z1
+	VMULPS.BCST 44(R8), Z0, Z0
+	VMULPS      Z1, Z0, Z1
+	VADDPS      Z8, Z1, Z1
+	VMOVUPS     Z1, K1, (AX)(R14*1)
+
+binaryProbGradF32AVX512_powN_done:
+	JMP binaryProbGradF32AVX512_done
+
+binaryProbGradF32AVX512_pow2:
+	XORQ R12, R12
+	MOVQ $0x00000008, R13
+	MOVQ BX, R14
+	SHRQ $0x04, R14
+	JZ   binaryProbGradF32AVX512_pow2_tail
+
+binaryProbGradF32AVX512_pow2_loop:
+	VMOVUPS (DX)(R12*1), Z5
+	VMOVUPS (CX)(R12*1), Z6
+	CMPL    R10, $0x00
+	JNE     binaryProbGradF32AVX512_pow2_full_smooth
+	VMOVAPS Z6, Z7
+	VSUBPS  Z6, Z1, Z8
+	JMP     binaryProbGradF32AVX512_pow2_full_smoothed
+
+binaryProbGradF32AVX512_pow2_full_smooth:
+	VBROADCASTSS     16(R8), Z7
+	VFMADD231PS.BCST (R8), Z6, Z7
+	VBROADCASTSS     20(R8), Z9
+	VFMADD231PS.BCST 4(R8), Z6, Z9
+	VADDPS           Z9, Z7, Z7
+	VBROADCASTSS     24(R8), Z8
+	VFMADD231PS.BCST 8(R8), Z6, Z8
+	VBROADCASTSS     28(R8), Z9
+	VFMADD231PS.BCST 12(R8), Z6, Z9
+	VADDPS           Z9, Z8, Z8
+
+binaryProbGradF32AVX512_pow2_full_smoothed:
+	VMOVAPS          Z5, Z6
+	VCMPPS.BCST      $0x11, 32(R8), Z5, K1
+	VBROADCASTSS     32(R8), K1, Z6
+	VCMPPS.BCST      $0x1e, 36(R8), Z6, K1
+	VBROADCASTSS     36(R8), K1, Z6
+	VSUBPS           Z6, Z1, Z9
+	VPADDD.BCST      log32shift<>+0(SB), Z6, Z10
+	VPSRLD           $0x17, Z10, Z11
+	VCVTDQ2PS        Z11, Z11
+	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
+	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
+	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
+	VSUBPS.BCST      one<>+0(SB), Z10, Z10
+	VMULPS           Z10, Z10, Z12
+	VBROADCASTSS     logc0<>+0(SB), Z13
+	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc2<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc3<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc4<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc5<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc6<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc7<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc8<>+0(SB), Z10, Z13
+	VMULPS           Z10, Z13, Z13
+	VMULPS           Z12, Z13, Z13
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z11, Z13
+	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
+	VADDPS           Z13, Z10, Z10
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z11, Z10
+	VSUBPS           Z9, Z1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VPADDD.BCST      log32shift<>+0(SB), Z9, Z12
+	VPSRLD           $0x17, Z12, Z13
+	VCVTDQ2PS        Z13, Z13
+	VSUBPS.BCST      f127<>+0(SB), Z13, Z13
+	VPANDD.BCST      mant32mask<>+0(SB), Z12, Z12
+	VPADDD.BCST      log32base<>+0(SB), Z12, Z12
+	VSUBPS.BCST      one<>+0(SB), Z12, Z12
+	VMULPS           Z12, Z12, Z14
+	VBROADCASTSS     logc0<>+0(SB), Z15
+	VFMADD213PS.BCST logc1<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc2<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc3<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc4<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc5<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc6<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc7<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc8<>+0(SB), Z12, Z15
+	VMULPS           Z12, Z15, Z15
+	VMULPS           Z14, Z15, Z15
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z13, Z15
+	VFMADD231PS.BCST minushalf<>+0(SB), Z14, Z15
+	VADDPS           Z15, Z12, Z12
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z13, Z12
+	VADDPS           Z11, Z12, Z12
+	VMULPS           Z10, Z7, Z10
+	VMULPS           Z12, Z8, Z11
+	VADDPS           Z11, Z10, Z10
+	VSUBPS           Z10, Z0, Z10
+	VSUBPS           Z5, Z1, Z12
+	VMULPS           Z7, Z12, Z12
+	VMULPS           Z5, Z8, Z11
+	VADDPS           Z11, Z12, Z12
+	VMOVAPS          Z12, Z11
+	VMULPS           Z12, Z11, Z13
+	VFPCLASSPSZ      $0x18, Z13, K1
+	KORTESTW         K1, K1
+	JNZ              binaryProbGradF32AVX512_bail
+	VMULPS.BCST      40(R8), Z11, Z14
+	VSUBPS           Z12, Z12, Z11
+	VADDPS           Z11, Z14, Z14
+	CMPL             R11, $0x01
+	JEQ              binaryProbGradF32AVX512_pow2_full_alpha1
+	JA               binaryProbGradF32AVX512_pow2_full_alphas
+	VMOVAPS          Z1, Z12
+	JMP              binaryProbGradF32AVX512_pow2_full_alphadone
+
+binaryProbGradF32AVX512_pow2_full_alpha1:
+	VMULPS.BCST 48(R8), Z7, Z12
+	VMULPS.BCST 52(R8), Z8, Z11
+	VADDPS      Z11, Z12, Z12
+	JMP         binaryProbGradF32AVX512_pow2_full_alphadone
+
+binaryProbGradF32AVX512_pow2_full_alphas:
+	VMOVUPS (SI)(R12*1), Z11
+	VMULPS  Z11, Z7, Z12
+	VMOVUPS (DI)(R12*1), Z11
+	VMULPS  Z11, Z8, Z11
+	VADDPS  Z11, Z12, Z12
+
+binaryProbGradF32AVX512_pow2_full_alphadone:
+	VSUBPS        Z5, Z5, Z8
+	VMULPS        Z13, Z12, Z11
+	VMULPS        Z10, Z11, Z11
+	VADDPS        Z8, Z11, Z11
+	VADDPS        Z11, Z2, Z2
+	VCMPPS.BCST   $0x1d, 32(R8), Z5, K1
+	VCMPPS.BCST   $0x12, 36(R8), Z5, K1, K1
+	VSUBPS        Z7, Z6, Z5
+	VMULPS        Z9, Z6, Z6
+	VDIVPS.Z      Z6, Z5, K1, Z5
+	VADDPS        Z7, Z7, Z6
+	VSUBPS        Z6, Z1, Z6
+	VMULPS        Z6, Z14, Z6
+	VMULPS        Z10, Z6, Z6
+	VMULPS        Z5, Z13, Z11
+	VADDPS        Z11, Z6, Z6
+	VMULPS.BCST   44(R8), Z12, Z5
+	VMULPS        Z6, Z5, Z6
+	VADDPS        Z8, Z6, Z6
+	VMOVUPS       Z6, (AX)(R12*1)
+	ADDQ          $0x40, R12
+	DECQ          R13
+	JNZ           binaryProbGradF32AVX512_pow2_inblock
+	VCVTPS2PD     Y2, Z5
+	VADDPD        Z5, Z3, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y5
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z5, Z4, Z4
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R13
+
+binaryProbGradF32AVX512_pow2_inblock:
+	DECQ R14
+	JNZ  binaryProbGradF32AVX512_pow2_loop
+
+binaryProbGradF32AVX512_pow2_tail:
+	ANDQ      $0x0f, BX
+	JZ        binaryProbGradF32AVX512_pow2_done
+	MOVQ      $0x00000001, R13
+	SHLXQ     BX, R13, R13
+	DECQ      R13
+	KMOVW     R13, K1
+	VMOVUPS.Z (DX)(R12*1), K1, Z5
+	VMOVUPS.Z (CX)(R12*1), K1, Z6
+	CMPL      R10, $0x00
+	JNE       binaryProbGradF32AVX512_pow2_part_smooth
+	VMOVAPS   Z6, Z7
+	VSUBPS    Z6, Z1, Z8
+	JMP       binaryProbGradF32AVX512_pow2_part_smoothed
+
+binaryProbGradF32AVX512_pow2_part_smooth:
+	VBROADCASTSS     16(R8), Z7
+	VFMADD231PS.BCST (R8), Z6, Z7
+	VBROADCASTSS     20(R8), Z9
+	VFMADD231PS.BCST 4(R8), Z6, Z9
+	VADDPS           Z9, Z7, Z7
+	VBROADCASTSS     24(R8), Z8
+	VFMADD231PS.BCST 8(R8), Z6, Z8
+	VBROADCASTSS     28(R8), Z9
+	VFMADD231PS.BCST 12(R8), Z6, Z9
+	VADDPS           Z9, Z8, Z8
+
+binaryProbGradF32AVX512_pow2_part_smoothed:
+	VMOVAPS          Z5, Z6
+	VCMPPS.BCST      $0x11, 32(R8), Z5, K2
+	VBROADCASTSS     32(R8), K2, Z6
+	VCMPPS.BCST      $0x1e, 36(R8), Z6, K2
+	VBROADCASTSS     36(R8), K2, Z6
+	VSUBPS           Z6, Z1, Z9
+	VPADDD.BCST      log32shift<>+0(SB), Z6, Z10
+	VPSRLD           $0x17, Z10, Z11
+	VCVTDQ2PS        Z11, Z11
+	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
+	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
+	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
+	VSUBPS.BCST      one<>+0(SB), Z10, Z10
+	VMULPS           Z10, Z10, Z12
+	VBROADCASTSS     logc0<>+0(SB), Z13
+	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc2<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc3<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc4<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc5<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc6<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc7<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc8<>+0(SB), Z10, Z13
+	VMULPS           Z10, Z13, Z13
+	VMULPS           Z12, Z13, Z13
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z11, Z13
+	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
+	VADDPS           Z13, Z10, Z10
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z11, Z10
+	VSUBPS           Z9, Z1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VPADDD.BCST      log32shift<>+0(SB), Z9, Z12
+	VPSRLD           $0x17, Z12, Z13
+	VCVTDQ2PS        Z13, Z13
+	VSUBPS.BCST      f127<>+0(SB), Z13, Z13
+	VPANDD.BCST      mant32mask<>+0(SB), Z12, Z12
+	VPADDD.BCST      log32base<>+0(SB), Z12, Z12
+	VSUBPS.BCST      one<>+0(SB), Z12, Z12
+	VMULPS           Z12, Z12, Z14
+	VBROADCASTSS     logc0<>+0(SB), Z15
+	VFMADD213PS.BCST logc1<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc2<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc3<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc4<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc5<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc6<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc7<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc8<>+0(SB), Z12, Z15
+	VMULPS           Z12, Z15, Z15
+	VMULPS           Z14, Z15, Z15
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z13, Z15
+	VFMADD231PS.BCST minushalf<>+0(SB), Z14, Z15
+	VADDPS           Z15, Z12, Z12
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z13, Z12
+	VADDPS           Z11, Z12, Z12
+	VMULPS           Z10, Z7, Z10
+	VMULPS           Z12, Z8, Z11
+	VADDPS           Z11, Z10, Z10
+	VSUBPS           Z10, Z0, Z10
+	VSUBPS           Z5, Z1, Z0
+	VMULPS           Z7, Z0, Z0
+	VMULPS           Z5, Z8, Z11
+	VADDPS           Z11, Z0, Z0
+	VMOVAPS          Z0, Z11
+	VMULPS           Z0, Z11, Z12
+	VFPCLASSPSZ      $0x18, Z12, K2
+	KORTESTW         K2, K2
+	JNZ              binaryProbGradF32AVX512_bail
+	VMULPS.BCST      40(R8), Z11, Z13
+	VSUBPS           Z0, Z0, Z0
+	VADDPS           Z0, Z13, Z13
+	CMPL             R11, $0x01
+	JEQ              binaryProbGradF32AVX512_pow2_part_alpha1
+	JA               binaryProbGradF32AVX512_pow2_part_alphas
+	VMOVAPS          Z1, Z0
+	JMP              binaryProbGradF32AVX512_pow2_part_alphadone
+
+binaryProbGradF32AVX512_pow2_part_alpha1:
+	VMULPS.BCST 48(R8), Z7, Z0
+	VMULPS.BCST 52(R8), Z8, Z11
+	VADDPS      Z11, Z0, Z0
+	JMP         binaryProbGradF32AVX512_pow2_part_alphadone
+
+binaryProbGradF32AVX512_pow2_part_alphas:
+	VMOVUPS.Z (SI)(R12*1), K1, Z0
+	VMULPS    Z0, Z7, Z0
+	VMOVUPS.Z (DI)(R12*1), K1, Z11
+	VMULPS    Z11, Z8, Z11
+	VADDPS    Z11, Z0, Z0
+
+binaryProbGradF32AVX512_pow2_part_alphadone:
+	VSUBPS      Z5, Z5, Z8
+	VMULPS      Z12, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VADDPS      Z8, Z11, Z11
+	VADDPS      Z11, Z2, K1, Z2
+	VCMPPS.BCST $0x1d, 32(R8), Z5, K2
+	VCMPPS.BCST $0x12, 36(R8), Z5, K2, K2
+	VSUBPS      Z7, Z6, Z5
+	VMULPS      Z9, Z6, Z6
+	VDIVPS.Z    Z6, Z5, K2, Z5
+	VADDPS      Z7, Z7, Z6
+	VSUBPS      Z6, Z1, Z6
+	VMULPS      Z6, Z13, Z1
+	VMULPS      Z10, Z1, Z1
+	VMULPS      Z5, Z12, Z11
+	VADDPS      Z11, Z1, Z1
+	VMULPS.BCST 44(R8), Z0, Z0
+	VMULPS      Z1, Z0, Z1
+	VADDPS      Z8, Z1, Z1
+	VMOVUPS     Z1, K1, (AX)(R12*1)
+
+binaryProbGradF32AVX512_pow2_done:
+	JMP binaryProbGradF32AVX512_done
+
+binaryProbGradF32AVX512_pow0:
+	XORQ R12, R12
+	MOVQ $0x00000008, R13
+	MOVQ BX, R14
+	SHRQ $0x04, R14
+	JZ   binaryProbGradF32AVX512_pow0_tail
+
+binaryProbGradF32AVX512_pow0_loop:
+	VMOVUPS (DX)(R12*1), Z5
+	VMOVUPS (CX)(R12*1), Z6
+	CMPL    R10, $0x00
+	JNE     binaryProbGradF32AVX512_pow0_full_smooth
+	VMOVAPS Z6, Z7
+	VSUBPS  Z6, Z1, Z8
+	JMP     binaryProbGradF32AVX512_pow0_full_smoothed
+
+binaryProbGradF32AVX512_pow0_full_smooth:
+	VBROADCASTSS     16(R8), Z7
+	VFMADD231PS.BCST (R8), Z6, Z7
+	VBROADCASTSS     20(R8), Z9
+	VFMADD231PS.BCST 4(R8), Z6, Z9
+	VADDPS           Z9, Z7, Z7
+	VBROADCASTSS     24(R8), Z8
+	VFMADD231PS.BCST 8(R8), Z6, Z8
+	VBROADCASTSS     28(R8), Z9
+	VFMADD231PS.BCST 12(R8), Z6, Z9
+	VADDPS           Z9, Z8, Z8
+
+binaryProbGradF32AVX512_pow0_full_smoothed:
+	VMOVAPS          Z5, Z6
+	VCMPPS.BCST      $0x11, 32(R8), Z5, K1
+	VBROADCASTSS     32(R8), K1, Z6
+	VCMPPS.BCST      $0x1e, 36(R8), Z6, K1
+	VBROADCASTSS     36(R8), K1, Z6
+	VSUBPS           Z6, Z1, Z9
+	VPADDD.BCST      log32shift<>+0(SB), Z6, Z10
+	VPSRLD           $0x17, Z10, Z11
+	VCVTDQ2PS        Z11, Z11
+	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
+	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
+	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
+	VSUBPS.BCST      one<>+0(SB), Z10, Z10
+	VMULPS           Z10, Z10, Z12
+	VBROADCASTSS     logc0<>+0(SB), Z13
+	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc2<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc3<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc4<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc5<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc6<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc7<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc8<>+0(SB), Z10, Z13
+	VMULPS           Z10, Z13, Z13
+	VMULPS           Z12, Z13, Z13
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z11, Z13
+	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
+	VADDPS           Z13, Z10, Z10
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z11, Z10
+	VSUBPS           Z9, Z1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VPADDD.BCST      log32shift<>+0(SB), Z9, Z12
+	VPSRLD           $0x17, Z12, Z13
+	VCVTDQ2PS        Z13, Z13
+	VSUBPS.BCST      f127<>+0(SB), Z13, Z13
+	VPANDD.BCST      mant32mask<>+0(SB), Z12, Z12
+	VPADDD.BCST      log32base<>+0(SB), Z12, Z12
+	VSUBPS.BCST      one<>+0(SB), Z12, Z12
+	VMULPS           Z12, Z12, Z14
+	VBROADCASTSS     logc0<>+0(SB), Z15
+	VFMADD213PS.BCST logc1<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc2<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc3<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc4<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc5<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc6<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc7<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc8<>+0(SB), Z12, Z15
+	VMULPS           Z12, Z15, Z15
+	VMULPS           Z14, Z15, Z15
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z13, Z15
+	VFMADD231PS.BCST minushalf<>+0(SB), Z14, Z15
+	VADDPS           Z15, Z12, Z12
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z13, Z12
+	VADDPS           Z11, Z12, Z12
+	VMULPS           Z10, Z7, Z10
+	VMULPS           Z12, Z8, Z11
+	VADDPS           Z11, Z10, Z10
+	VSUBPS           Z10, Z0, Z10
+	VSUBPS           Z5, Z1, Z12
+	VMULPS           Z7, Z12, Z12
+	VMULPS           Z5, Z8, Z11
+	VADDPS           Z11, Z12, Z12
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z0, Z13
+	CMPL             R11, $0x01
+	JEQ              binaryProbGradF32AVX512_pow0_full_alpha1
+	JA               binaryProbGradF32AVX512_pow0_full_alphas
+	VMOVAPS          Z1, Z14
+	JMP              binaryProbGradF32AVX512_pow0_full_alphadone
+
+binaryProbGradF32AVX512_pow0_full_alpha1:
+	VMULPS.BCST 48(R8), Z7, Z14
+	VMULPS.BCST 52(R8), Z8, Z11
+	VADDPS      Z11, Z14, Z14
+	JMP         binaryProbGradF32AVX512_pow0_full_alphadone
+
+binaryProbGradF32AVX512_pow0_full_alphas:
+	VMOVUPS (SI)(R12*1), Z11
+	VMULPS  Z11, Z7, Z14
+	VMOVUPS (DI)(R12*1), Z11
+	VMULPS  Z11, Z8, Z11
+	VADDPS  Z11, Z14, Z14
+
+binaryProbGradF32AVX512_pow0_full_alphadone:
+	VSUBPS        Z5, Z5, Z8
+	VMULPS        Z12, Z14, Z11
+	VMULPS        Z10, Z11, Z11
+	VADDPS        Z8, Z11, Z11
+	VADDPS        Z11, Z2, Z2
+	VCMPPS.BCST   $0x1d, 32(R8), Z5, K1
+	VCMPPS.BCST   $0x12, 36(R8), Z5, K1, K1
+	VSUBPS        Z7, Z6, Z5
+	VMULPS        Z9, Z6, Z6
+	VDIVPS.Z      Z6, Z5, K1, Z5
+	VADDPS        Z7, Z7, Z6
+	VSUBPS        Z6, Z1, Z6
+	VMULPS        Z6, Z13, Z6
+	VMULPS        Z10, Z6, Z6
+	VMULPS        Z5, Z12, Z11
+	VADDPS        Z11, Z6, Z6
+	VMULPS.BCST   44(R8), Z14, Z5
+	VMULPS        Z6, Z5, Z6
+	VADDPS        Z8, Z6, Z6
+	VMOVUPS       Z6, (AX)(R12*1)
+	ADDQ          $0x40, R12
+	DECQ          R13
+	JNZ           binaryProbGradF32AVX512_pow0_inblock
+	VCVTPS2PD     Y2, Z5
+	VADDPD        Z5, Z3, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y5
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z5, Z4, Z4
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R13
+
+binaryProbGradF32AVX512_pow0_inblock:
+	DECQ R14
+	JNZ  binaryProbGradF32AVX512_pow0_loop
+
+binaryProbGradF32AVX512_pow0_tail:
+	ANDQ      $0x0f, BX
+	JZ        binaryProbGradF32AVX512_pow0_done
+	MOVQ      $0x00000001, R13
+	SHLXQ     BX, R13, R13
+	DECQ      R13
+	KMOVW     R13, K1
+	VMOVUPS.Z (DX)(R12*1), K1, Z5
+	VMOVUPS.Z (CX)(R12*1), K1, Z6
+	CMPL      R10, $0x00
+	JNE       binaryProbGradF32AVX512_pow0_part_smooth
+	VMOVAPS   Z6, Z7
+	VSUBPS    Z6, Z1, Z8
+	JMP       binaryProbGradF32AVX512_pow0_part_smoothed
+
+binaryProbGradF32AVX512_pow0_part_smooth:
+	VBROADCASTSS     16(R8), Z7
+	VFMADD231PS.BCST (R8), Z6, Z7
+	VBROADCASTSS     20(R8), Z9
+	VFMADD231PS.BCST 4(R8), Z6, Z9
+	VADDPS           Z9, Z7, Z7
+	VBROADCASTSS     24(R8), Z8
+	VFMADD231PS.BCST 8(R8), Z6, Z8
+	VBROADCASTSS     28(R8), Z9
+	VFMADD231PS.BCST 12(R8), Z6, Z9
+	VADDPS           Z9, Z8, Z8
+
+binaryProbGradF32AVX512_pow0_part_smoothed:
+	VMOVAPS          Z5, Z6
+	VCMPPS.BCST      $0x11, 32(R8), Z5, K2
+	VBROADCASTSS     32(R8), K2, Z6
+	VCMPPS.BCST      $0x1e, 36(R8), Z6, K2
+	VBROADCASTSS     36(R8), K2, Z6
+	VSUBPS           Z6, Z1, Z9
+	VPADDD.BCST      log32shift<>+0(SB), Z6, Z10
+	VPSRLD           $0x17, Z10, Z11
+	VCVTDQ2PS        Z11, Z11
+	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
+	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
+	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
+	VSUBPS.BCST      one<>+0(SB), Z10, Z10
+	VMULPS           Z10, Z10, Z12
+	VBROADCASTSS     logc0<>+0(SB), Z13
+	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc2<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc3<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc4<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc5<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc6<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc7<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc8<>+0(SB), Z10, Z13
+	VMULPS           Z10, Z13, Z13
+	VMULPS           Z12, Z13, Z13
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z11, Z13
+	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
+	VADDPS           Z13, Z10, Z10
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z11, Z10
+	VSUBPS           Z9, Z1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VPADDD.BCST      log32shift<>+0(SB), Z9, Z12
+	VPSRLD           $0x17, Z12, Z13
+	VCVTDQ2PS        Z13, Z13
+	VSUBPS.BCST      f127<>+0(SB), Z13, Z13
+	VPANDD.BCST      mant32mask<>+0(SB), Z12, Z12
+	VPADDD.BCST      log32base<>+0(SB), Z12, Z12
+	VSUBPS.BCST      one<>+0(SB), Z12, Z12
+	VMULPS           Z12, Z12, Z14
+	VBROADCASTSS     logc0<>+0(SB), Z15
+	VFMADD213PS.BCST logc1<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc2<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc3<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc4<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc5<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc6<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc7<>+0(SB), Z12, Z15
+	VFMADD213PS.BCST logc8<>+0(SB), Z12, Z15
+	VMULPS           Z12, Z15, Z15
+	VMULPS           Z14, Z15, Z15
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z13, Z15
+	VFMADD231PS.BCST minushalf<>+0(SB), Z14, Z15
+	VADDPS           Z15, Z12, Z12
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z13, Z12
+	VADDPS           Z11, Z12, Z12
+	VMULPS           Z10, Z7, Z10
+	VMULPS           Z12, Z8, Z11
+	VADDPS           Z11, Z10, Z10
+	VSUBPS           Z10, Z0, Z10
+	VSUBPS           Z5, Z1, Z12
+	VMULPS           Z7, Z12, Z12
+	VMULPS           Z5, Z8, Z11
+	VADDPS           Z11, Z12, Z12
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z0, Z0
+	CMPL             R11, $0x01
+	JEQ              binaryProbGradF32AVX512_pow0_part_alpha1
+	JA               binaryProbGradF32AVX512_pow0_part_alphas
+	VMOVAPS          Z1, Z13
+	JMP              binaryProbGradF32AVX512_pow0_part_alphadone
+
+binaryProbGradF32AVX512_pow0_part_alpha1:
+	VMULPS.BCST 48(R8), Z7, Z13
+	VMULPS.BCST 52(R8), Z8, Z11
+	VADDPS      Z11, Z13, Z13
+	JMP         binaryProbGradF32AVX512_pow0_part_alphadone
+
+binaryProbGradF32AVX512_pow0_part_alphas:
+	VMOVUPS.Z (SI)(R12*1), K1, Z11
+	VMULPS    Z11, Z7, Z13
+	VMOVUPS.Z (DI)(R12*1), K1, Z11
+	VMULPS    Z11, Z8, Z11
+	VADDPS    Z11, Z13, Z13
+
+binaryProbGradF32AVX512_pow0_part_alphadone:
+	VSUBPS      Z5, Z5, Z8
+	VMULPS      Z12, Z13, Z11
+	VMULPS      Z10, Z11, Z11
+	VADDPS      Z8, Z11, Z11
+	VADDPS      Z11, Z2, K1, Z2
+	VCMPPS.BCST $0x1d, 32(R8), Z5, K2
+	VCMPPS.BCST $0x12, 36(R8), Z5, K2, K2
+	VSUBPS      Z7, Z6, Z5
+	VMULPS      Z9, Z6, Z6
+	VDIVPS.Z    Z6, Z5, K2, Z5
+	VADDPS      Z7, Z7, Z6
+	VSUBPS      Z6, Z1, Z6
+	VMULPS      Z6, Z0, Z0
+	VMULPS      Z10, Z0, Z0
+	VMULPS      Z5, Z12, Z11
+	VADDPS      Z11, Z0, Z0
+	VMULPS.BCST 44(R8), Z13, Z1
+	VMULPS      Z0, Z1, Z0
+	VADDPS      Z8, Z0, Z0
+	VMOVUPS     Z0, K1, (AX)(R12*1)
+
+binaryProbGradF32AVX512_pow0_done:
+binaryProbGradF32AVX512_done:
+	VCVTPS2PD     Y2, Z0
+	VADDPD        Z0, Z3, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y0
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z0, Z4, Z4
+	VPXORD        Z2, Z2, Z2
+	VMOVUPD       Z3, (R9)
+	VMOVUPD       Z4, 64(R9)
+	MOVB          $0x00, AL
+	MOVB          AL, bail+136(FP)
+	VZEROUPPER
+	RET
+
+binaryProbGradF32AVX512_bail:
+	MOVB $0x01, AL
+	MOVB AL, bail+136(FP)
+	VZEROUPPER
+	RET
+
+// func binaryProbLossF32AVX512(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[18]uint32, acc *[16]float64) (bail bool)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·binaryProbLossF32AVX512(SB), NOSPLIT, $0-113
+	MOVQ         y_base+0(FP), AX
+	MOVQ         x_base+24(FP), CX
+	MOVQ         x_len+32(FP), DX
+	MOVQ         alpha_base+48(FP), BX
+	MOVQ         alphaNeg_base+72(FP), SI
+	MOVQ         k+96(FP), DI
+	MOVQ         acc+104(FP), R8
+	MOVL         56(DI), R9
+	MOVL         60(DI), R10
+	MOVQ         64(DI), R11
+	VPXORD       Z0, Z0, Z0
+	VBROADCASTSS one<>+0(SB), Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+	CMPQ         R11, $0x02
+	JEQ          binaryProbLossF32AVX512_pow2
+	TESTQ        R11, R11
+	JEQ          binaryProbLossF32AVX512_pow0
+	XORQ         R13, R13
+	MOVQ         $0x00000008, R12
+	MOVQ         DX, R14
+	SHRQ         $0x04, R14
+	JZ           binaryProbLossF32AVX512_powN_tail
+
+binaryProbLossF32AVX512_powN_loop:
+	VMOVUPS (CX)(R13*1), Z5
+	VMOVUPS (AX)(R13*1), Z6
+	CMPL    R9, $0x00
+	JNE     binaryProbLossF32AVX512_powN_full_smooth
+	VMOVAPS Z6, Z7
+	VSUBPS  Z6, Z1, Z8
+	JMP     binaryProbLossF32AVX512_powN_full_smoothed
+
+binaryProbLossF32AVX512_powN_full_smooth:
+	VBROADCASTSS     16(DI), Z7
+	VFMADD231PS.BCST (DI), Z6, Z7
+	VBROADCASTSS     20(DI), Z9
+	VFMADD231PS.BCST 4(DI), Z6, Z9
+	VADDPS           Z9, Z7, Z7
+	VBROADCASTSS     24(DI), Z8
+	VFMADD231PS.BCST 8(DI), Z6, Z8
+	VBROADCASTSS     28(DI), Z9
+	VFMADD231PS.BCST 12(DI), Z6, Z9
+	VADDPS           Z9, Z8, Z8
+
+binaryProbLossF32AVX512_powN_full_smoothed:
+	VMOVAPS          Z5, Z6
+	VCMPPS.BCST      $0x11, 32(DI), Z5, K1
+	VBROADCASTSS     32(DI), K1, Z6
+	VCMPPS.BCST      $0x1e, 36(DI), Z6, K1
+	VBROADCASTSS     36(DI), K1, Z6
+	VSUBPS           Z6, Z1, Z9
+	VPADDD.BCST      log32shift<>+0(SB), Z6, Z10
+	VPSRLD           $0x17, Z10, Z11
+	VCVTDQ2PS        Z11, Z11
+	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
+	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
+	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
+	VSUBPS.BCST      one<>+0(SB), Z10, Z10
+	VMULPS           Z10, Z10, Z12
+	VBROADCASTSS     logc0<>+0(SB), Z13
+	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc2<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc3<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc4<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc5<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc6<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc7<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc8<>+0(SB), Z10, Z13
+	VMULPS           Z10, Z13, Z13
+	VMULPS           Z12, Z13, Z13
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z11, Z13
+	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
+	VADDPS           Z13, Z10, Z10
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z11, Z10
+	VSUBPS           Z9, Z1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VPADDD.BCST      log32shift<>+0(SB), Z9, Z6
+	VPSRLD           $0x17, Z6, Z9
+	VCVTDQ2PS        Z9, Z9
+	VSUBPS.BCST      f127<>+0(SB), Z9, Z9
+	VPANDD.BCST      mant32mask<>+0(SB), Z6, Z6
+	VPADDD.BCST      log32base<>+0(SB), Z6, Z6
+	VSUBPS.BCST      one<>+0(SB), Z6, Z6
+	VMULPS           Z6, Z6, Z12
+	VBROADCASTSS     logc0<>+0(SB), Z13
+	VFMADD213PS.BCST logc1<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc2<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc3<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc4<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc5<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc6<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc7<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc8<>+0(SB), Z6, Z13
+	VMULPS           Z6, Z13, Z13
+	VMULPS           Z12, Z13, Z13
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z9, Z13
+	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
+	VADDPS           Z13, Z6, Z6
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z9, Z6
+	VADDPS           Z11, Z6, Z6
+	VMULPS           Z10, Z7, Z9
+	VMULPS           Z6, Z8, Z6
+	VADDPS           Z6, Z9, Z9
+	VSUBPS           Z9, Z0, Z9
+	VSUBPS           Z5, Z1, Z10
+	VMULPS           Z7, Z10, Z10
+	VMULPS           Z5, Z8, Z6
+	VADDPS           Z6, Z10, Z10
+	VMOVAPS          Z1, Z6
+	VMOVAPS          Z10, Z11
+	MOVQ             R11, R15
+	DECQ             R15
+
+binaryProbLossF32AVX512_powN_full_sq:
+	TESTQ  R15, R15
+	JZ     binaryProbLossF32AVX512_powN_full_sqdone
+	BTQ    $0x00, R15
+	JCC    binaryProbLossF32AVX512_powN_full_nomul
+	VMULPS Z11, Z6, Z6
+
+binaryProbLossF32AVX512_powN_full_nomul:
+	CMPQ   R15, $0x01
+	JBE    binaryProbLossF32AVX512_powN_full_nosq
+	VMULPS Z11, Z11, Z11
+
+binaryProbLossF32AVX512_powN_full_nosq:
+	SHRQ $0x01, R15
+	JMP  binaryProbLossF32AVX512_powN_full_sq
+
+binaryProbLossF32AVX512_powN_full_sqdone:
+	VMULPS      Z10, Z6, Z11
+	VFPCLASSPSZ $0x18, Z11, K1
+	KORTESTW    K1, K1
+	JNZ         binaryProbLossF32AVX512_bail
+	VMULPS.BCST 40(DI), Z6, Z6
+	VSUBPS      Z10, Z10, Z10
+	VADDPS      Z10, Z6, Z6
+	CMPL        R10, $0x01
+	JEQ         binaryProbLossF32AVX512_powN_full_alpha1
+	JA          binaryProbLossF32AVX512_powN_full_alphas
+	VMOVAPS     Z1, Z7
+	JMP         binaryProbLossF32AVX512_powN_full_alphadone
+
+binaryProbLossF32AVX512_powN_full_alpha1:
+	VMULPS.BCST 48(DI), Z7, Z7
+	VMULPS.BCST 52(DI), Z8, Z6
+	VADDPS      Z6, Z7, Z7
+	JMP         binaryProbLossF32AVX512_powN_full_alphadone
+
+binaryProbLossF32AVX512_powN_full_alphas:
+	VMOVUPS (BX)(R13*1), Z6
+	VMULPS  Z6, Z7, Z7
+	VMOVUPS (SI)(R13*1), Z6
+	VMULPS  Z6, Z8, Z6
+	VADDPS  Z6, Z7, Z7
+
+binaryProbLossF32AVX512_powN_full_alphadone:
+	VSUBPS        Z5, Z5, Z5
+	VMULPS        Z11, Z7, Z6
+	VMULPS        Z9, Z6, Z6
+	VADDPS        Z5, Z6, Z6
+	VADDPS        Z6, Z2, Z2
+	ADDQ          $0x40, R13
+	DECQ          R12
+	JNZ           binaryProbLossF32AVX512_powN_inblock
+	VCVTPS2PD     Y2, Z5
+	VADDPD        Z5, Z3, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y5
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z5, Z4, Z4
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R12
+
+binaryProbLossF32AVX512_powN_inblock:
+	DECQ R14
+	JNZ  binaryProbLossF32AVX512_powN_loop
+
+binaryProbLossF32AVX512_powN_tail:
+	ANDQ      $0x0f, DX
+	JZ        binaryProbLossF32AVX512_powN_done
+	MOVQ      $0x00000001, R12
+	SHLXQ     DX, R12, R12
+	DECQ      R12
+	KMOVW     R12, K1
+	VMOVUPS.Z (CX)(R13*1), K1, Z5
+	VMOVUPS.Z (AX)(R13*1), K1, Z6
+	CMPL      R9, $0x00
+	JNE       binaryProbLossF32AVX512_powN_part_smooth
+	VMOVAPS   Z6, Z7
+	VSUBPS    Z6, Z1, Z8
+	JMP       binaryProbLossF32AVX512_powN_part_smoothed
+
+binaryProbLossF32AVX512_powN_part_smooth:
+	VBROADCASTSS     16(DI), Z7
+	VFMADD231PS.BCST (DI), Z6, Z7
+	VBROADCASTSS     20(DI), Z9
+	VFMADD231PS.BCST 4(DI), Z6, Z9
+	VADDPS           Z9, Z7, Z7
+	VBROADCASTSS     24(DI), Z8
+	VFMADD231PS.BCST 8(DI), Z6, Z8
+	VBROADCASTSS     28(DI), Z9
+	VFMADD231PS.BCST 12(DI), Z6, Z9
+	VADDPS           Z9, Z8, Z8
+
+binaryProbLossF32AVX512_powN_part_smoothed:
+	VMOVAPS          Z5, Z6
+	VCMPPS.BCST      $0x11, 32(DI), Z5, K2
+	VBROADCASTSS     32(DI), K2, Z6
+	VCMPPS.BCST      $0x1e, 36(DI), Z6, K2
+	VBROADCASTSS     36(DI), K2, Z6
+	VSUBPS           Z6, Z1, Z9
+	VPADDD.BCST      log32shift<>+0(SB), Z6, Z10
+	VPSRLD           $0x17, Z10, Z11
+	VCVTDQ2PS        Z11, Z11
+	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
+	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
+	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
+	VSUBPS.BCST      one<>+0(SB), Z10, Z10
+	VMULPS           Z10, Z10, Z12
+	VBROADCASTSS     logc0<>+0(SB), Z13
+	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc2<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc3<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc4<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc5<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc6<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc7<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc8<>+0(SB), Z10, Z13
+	VMULPS           Z10, Z13, Z13
+	VMULPS           Z12, Z13, Z13
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z11, Z13
+	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
+	VADDPS           Z13, Z10, Z10
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z11, Z10
+	VSUBPS           Z9, Z1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VPADDD.BCST      log32shift<>+0(SB), Z9, Z6
+	VPSRLD           $0x17, Z6, Z9
+	VCVTDQ2PS        Z9, Z9
+	VSUBPS.BCST      f127<>+0(SB), Z9, Z9
+	VPANDD.BCST      mant32mask<>+0(SB), Z6, Z6
+	VPADDD.BCST      log32base<>+0(SB), Z6, Z6
+	VSUBPS.BCST      one<>+0(SB), Z6, Z6
+	VMULPS           Z6, Z6, Z12
+	VBROADCASTSS     logc0<>+0(SB), Z13
+	VFMADD213PS.BCST logc1<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc2<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc3<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc4<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc5<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc6<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc7<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc8<>+0(SB), Z6, Z13
+	VMULPS           Z6, Z13, Z13
+	VMULPS           Z12, Z13, Z13
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z9, Z13
+	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
+	VADDPS           Z13, Z6, Z6
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z9, Z6
+	VADDPS           Z11, Z6, Z6
+	VMULPS           Z10, Z7, Z9
+	VMULPS           Z6, Z8, Z6
+	VADDPS           Z6, Z9, Z9
+	VSUBPS           Z9, Z0, Z9
+	VSUBPS           Z5, Z1, Z0
+	VMULPS           Z7, Z0, Z0
+	VMULPS           Z5, Z8, Z6
+	VADDPS           Z6, Z0, Z0
+	VMOVAPS          Z1, Z6
+	VMOVAPS          Z0, Z10
+	MOVQ             R11, AX
+	DECQ             AX
+
+binaryProbLossF32AVX512_powN_part_sq:
+	TESTQ  AX, AX
+	JZ     binaryProbLossF32AVX512_powN_part_sqdone
+	BTQ    $0x00, AX
+	JCC    binaryProbLossF32AVX512_powN_part_nomul
+	VMULPS Z10, Z6, Z6
+
+binaryProbLossF32AVX512_powN_part_nomul:
+	CMPQ   AX, $0x01
+	JBE    binaryProbLossF32AVX512_powN_part_nosq
+	VMULPS Z10, Z10, Z10
+
+binaryProbLossF32AVX512_powN_part_nosq:
+	SHRQ $0x01, AX
+	JMP  binaryProbLossF32AVX512_powN_part_sq
+
+binaryProbLossF32AVX512_powN_part_sqdone:
+	VMULPS      Z0, Z6, Z10
+	VFPCLASSPSZ $0x18, Z10, K2
+	KORTESTW    K2, K2
+	JNZ         binaryProbLossF32AVX512_bail
+	VMULPS.BCST 40(DI), Z6, Z6
+	VSUBPS      Z0, Z0, Z0
+	VADDPS      Z0, Z6, Z6
+	CMPL        R10, $0x01
+	JEQ         binaryProbLossF32AVX512_powN_part_alpha1
+	JA          binaryProbLossF32AVX512_powN_part_alphas
+	VMOVAPS     Z1, Z0
+	JMP         binaryProbLossF32AVX512_powN_part_alphadone
+
+binaryProbLossF32AVX512_powN_part_alpha1:
+	VMULPS.BCST 48(DI), Z7, Z0
+	VMULPS.BCST 52(DI), Z8, Z6
+	VADDPS      Z6, Z0, Z0
+	JMP         binaryProbLossF32AVX512_powN_part_alphadone
+
+binaryProbLossF32AVX512_powN_part_alphas:
+	VMOVUPS.Z (BX)(R13*1), K1, Z0
+	VMULPS    Z0, Z7, Z0
+	VMOVUPS.Z (SI)(R13*1), K1, Z1
+	VMULPS    Z1, Z8, Z6
+	VADDPS    Z6, Z0, Z0
+
+binaryProbLossF32AVX512_powN_part_alphadone:
+	VSUBPS Z5, Z5, Z1
+	VMULPS Z10, Z0, Z0
+	VMULPS Z9, Z0, Z0
+	VADDPS Z1, Z0, Z0
+	VADDPS Z0, Z2, K1, Z2
+
+binaryProbLossF32AVX512_powN_done:
+	JMP binaryProbLossF32AVX512_done
+
+binaryProbLossF32AVX512_pow2:
+	XORQ R11, R11
+	MOVQ $0x00000008, R12
+	MOVQ DX, R13
+	SHRQ $0x04, R13
+	JZ   binaryProbLossF32AVX512_pow2_tail
+
+binaryProbLossF32AVX512_pow2_loop:
+	VMOVUPS (CX)(R11*1), Z5
+	VMOVUPS (AX)(R11*1), Z6
+	CMPL    R9, $0x00
+	JNE     binaryProbLossF32AVX512_pow2_full_smooth
+	VMOVAPS Z6, Z7
+	VSUBPS  Z6, Z1, Z8
+	JMP     binaryProbLossF32AVX512_pow2_full_smoothed
+
+binaryProbLossF32AVX512_pow2_full_smooth:
+	VBROADCASTSS     16(DI), Z7
+	VFMADD231PS.BCST (DI), Z6, Z7
+	VBROADCASTSS     20(DI), Z9
+	VFMADD231PS.BCST 4(DI), Z6, Z9
+	VADDPS           Z9, Z7, Z7
+	VBROADCASTSS     24(DI), Z8
+	VFMADD231PS.BCST 8(DI), Z6, Z8
+	VBROADCASTSS     28(DI), Z9
+	VFMADD231PS.BCST 12(DI), Z6, Z9
+	VADDPS           Z9, Z8, Z8
+
+binaryProbLossF32AVX512_pow2_full_smoothed:
+	VMOVAPS          Z5, Z6
+	VCMPPS.BCST      $0x11, 32(DI), Z5, K1
+	VBROADCASTSS     32(DI), K1, Z6
+	VCMPPS.BCST      $0x1e, 36(DI), Z6, K1
+	VBROADCASTSS     36(DI), K1, Z6
+	VSUBPS           Z6, Z1, Z9
+	VPADDD.BCST      log32shift<>+0(SB), Z6, Z10
+	VPSRLD           $0x17, Z10, Z11
+	VCVTDQ2PS        Z11, Z11
+	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
+	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
+	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
+	VSUBPS.BCST      one<>+0(SB), Z10, Z10
+	VMULPS           Z10, Z10, Z12
+	VBROADCASTSS     logc0<>+0(SB), Z13
+	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc2<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc3<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc4<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc5<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc6<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc7<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc8<>+0(SB), Z10, Z13
+	VMULPS           Z10, Z13, Z13
+	VMULPS           Z12, Z13, Z13
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z11, Z13
+	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
+	VADDPS           Z13, Z10, Z10
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z11, Z10
+	VSUBPS           Z9, Z1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VPADDD.BCST      log32shift<>+0(SB), Z9, Z6
+	VPSRLD           $0x17, Z6, Z9
+	VCVTDQ2PS        Z9, Z9
+	VSUBPS.BCST      f127<>+0(SB), Z9, Z9
+	VPANDD.BCST      mant32mask<>+0(SB), Z6, Z6
+	VPADDD.BCST      log32base<>+0(SB), Z6, Z6
+	VSUBPS.BCST      one<>+0(SB), Z6, Z6
+	VMULPS           Z6, Z6, Z12
+	VBROADCASTSS     logc0<>+0(SB), Z13
+	VFMADD213PS.BCST logc1<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc2<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc3<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc4<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc5<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc6<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc7<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc8<>+0(SB), Z6, Z13
+	VMULPS           Z6, Z13, Z13
+	VMULPS           Z12, Z13, Z13
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z9, Z13
+	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
+	VADDPS           Z13, Z6, Z6
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z9, Z6
+	VADDPS           Z11, Z6, Z6
+	VMULPS           Z10, Z7, Z9
+	VMULPS           Z6, Z8, Z6
+	VADDPS           Z6, Z9, Z9
+	VSUBPS           Z9, Z0, Z9
+	VSUBPS           Z5, Z1, Z10
+	VMULPS           Z7, Z10, Z10
+	VMULPS           Z5, Z8, Z6
+	VADDPS           Z6, Z10, Z10
+	VMOVAPS          Z10, Z6
+	VMULPS           Z10, Z6, Z11
+	VFPCLASSPSZ      $0x18, Z11, K1
+	KORTESTW         K1, K1
+	JNZ              binaryProbLossF32AVX512_bail
+	VMULPS.BCST      40(DI), Z6, Z6
+	VSUBPS           Z10, Z10, Z10
+	VADDPS           Z10, Z6, Z6
+	CMPL             R10, $0x01
+	JEQ              binaryProbLossF32AVX512_pow2_full_alpha1
+	JA               binaryProbLossF32AVX512_pow2_full_alphas
+	VMOVAPS          Z1, Z7
+	JMP              binaryProbLossF32AVX512_pow2_full_alphadone
+
+binaryProbLossF32AVX512_pow2_full_alpha1:
+	VMULPS.BCST 48(DI), Z7, Z7
+	VMULPS.BCST 52(DI), Z8, Z6
+	VADDPS      Z6, Z7, Z7
+	JMP         binaryProbLossF32AVX512_pow2_full_alphadone
+
+binaryProbLossF32AVX512_pow2_full_alphas:
+	VMOVUPS (BX)(R11*1), Z6
+	VMULPS  Z6, Z7, Z7
+	VMOVUPS (SI)(R11*1), Z6
+	VMULPS  Z6, Z8, Z6
+	VADDPS  Z6, Z7, Z7
+
+binaryProbLossF32AVX512_pow2_full_alphadone:
+	VSUBPS        Z5, Z5, Z5
+	VMULPS        Z11, Z7, Z6
+	VMULPS        Z9, Z6, Z6
+	VADDPS        Z5, Z6, Z6
+	VADDPS        Z6, Z2, Z2
+	ADDQ          $0x40, R11
+	DECQ          R12
+	JNZ           binaryProbLossF32AVX512_pow2_inblock
+	VCVTPS2PD     Y2, Z5
+	VADDPD        Z5, Z3, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y5
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z5, Z4, Z4
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R12
+
+binaryProbLossF32AVX512_pow2_inblock:
+	DECQ R13
+	JNZ  binaryProbLossF32AVX512_pow2_loop
+
+binaryProbLossF32AVX512_pow2_tail:
+	ANDQ      $0x0f, DX
+	JZ        binaryProbLossF32AVX512_pow2_done
+	MOVQ      $0x00000001, R12
+	SHLXQ     DX, R12, R12
+	DECQ      R12
+	KMOVW     R12, K1
+	VMOVUPS.Z (CX)(R11*1), K1, Z5
+	VMOVUPS.Z (AX)(R11*1), K1, Z6
+	CMPL      R9, $0x00
+	JNE       binaryProbLossF32AVX512_pow2_part_smooth
+	VMOVAPS   Z6, Z7
+	VSUBPS    Z6, Z1, Z8
+	JMP       binaryProbLossF32AVX512_pow2_part_smoothed
+
+binaryProbLossF32AVX512_pow2_part_smooth:
+	VBROADCASTSS     16(DI), Z7
+	VFMADD231PS.BCST (DI), Z6, Z7
+	VBROADCASTSS     20(DI), Z9
+	VFMADD231PS.BCST 4(DI), Z6, Z9
+	VADDPS           Z9, Z7, Z7
+	VBROADCASTSS     24(DI), Z8
+	VFMADD231PS.BCST 8(DI), Z6, Z8
+	VBROADCASTSS     28(DI), Z9
+	VFMADD231PS.BCST 12(DI), Z6, Z9
+	VADDPS           Z9, Z8, Z8
+
+binaryProbLossF32AVX512_pow2_part_smoothed:
+	VMOVAPS          Z5, Z6
+	VCMPPS.BCST      $0x11, 32(DI), Z5, K2
+	VBROADCASTSS     32(DI), K2, Z6
+	VCMPPS.BCST      $0x1e, 36(DI), Z6, K2
+	VBROADCASTSS     36(DI), K2, Z6
+	VSUBPS           Z6, Z1, Z9
+	VPADDD.BCST      log32shift<>+0(SB), Z6, Z10
+	VPSRLD           $0x17, Z10, Z11
+	VCVTDQ2PS        Z11, Z11
+	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
+	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
+	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
+	VSUBPS.BCST      one<>+0(SB), Z10, Z10
+	VMULPS           Z10, Z10, Z12
+	VBROADCASTSS     logc0<>+0(SB), Z13
+	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc2<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc3<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc4<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc5<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc6<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc7<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc8<>+0(SB), Z10, Z13
+	VMULPS           Z10, Z13, Z13
+	VMULPS           Z12, Z13, Z13
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z11, Z13
+	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
+	VADDPS           Z13, Z10, Z10
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z11, Z10
+	VSUBPS           Z9, Z1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VPADDD.BCST      log32shift<>+0(SB), Z9, Z6
+	VPSRLD           $0x17, Z6, Z9
+	VCVTDQ2PS        Z9, Z9
+	VSUBPS.BCST      f127<>+0(SB), Z9, Z9
+	VPANDD.BCST      mant32mask<>+0(SB), Z6, Z6
+	VPADDD.BCST      log32base<>+0(SB), Z6, Z6
+	VSUBPS.BCST      one<>+0(SB), Z6, Z6
+	VMULPS           Z6, Z6, Z12
+	VBROADCASTSS     logc0<>+0(SB), Z13
+	VFMADD213PS.BCST logc1<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc2<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc3<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc4<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc5<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc6<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc7<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc8<>+0(SB), Z6, Z13
+	VMULPS           Z6, Z13, Z13
+	VMULPS           Z12, Z13, Z13
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z9, Z13
+	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
+	VADDPS           Z13, Z6, Z6
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z9, Z6
+	VADDPS           Z11, Z6, Z6
+	VMULPS           Z10, Z7, Z9
+	VMULPS           Z6, Z8, Z6
+	VADDPS           Z6, Z9, Z9
+	VSUBPS           Z9, Z0, Z9
+	VSUBPS           Z5, Z1, Z0
+	VMULPS           Z7, Z0, Z0
+	VMULPS           Z5, Z8, Z6
+	VADDPS           Z6, Z0, Z0
+	VMOVAPS          Z0, Z6
+	VMULPS           Z0, Z6, Z10
+	VFPCLASSPSZ      $0x18, Z10, K2
+	KORTESTW         K2, K2
+	JNZ              binaryProbLossF32AVX512_bail
+	VMULPS.BCST      40(DI), Z6, Z6
+	VSUBPS           Z0, Z0, Z0
+	VADDPS           Z0, Z6, Z6
+	CMPL             R10, $0x01
+	JEQ              binaryProbLossF32AVX512_pow2_part_alpha1
+	JA               binaryProbLossF32AVX512_pow2_part_alphas
+	VMOVAPS          Z1, Z0
+	JMP              binaryProbLossF32AVX512_pow2_part_alphadone
+
+binaryProbLossF32AVX512_pow2_part_alpha1:
+	VMULPS.BCST 48(DI), Z7, Z0
+	VMULPS.BCST 52(DI), Z8, Z6
+	VADDPS      Z6, Z0, Z0
+	JMP         binaryProbLossF32AVX512_pow2_part_alphadone
+
+binaryProbLossF32AVX512_pow2_part_alphas:
+	VMOVUPS.Z (BX)(R11*1), K1, Z0
+	VMULPS    Z0, Z7, Z0
+	VMOVUPS.Z (SI)(R11*1), K1, Z1
+	VMULPS    Z1, Z8, Z6
+	VADDPS    Z6, Z0, Z0
+
+binaryProbLossF32AVX512_pow2_part_alphadone:
+	VSUBPS Z5, Z5, Z1
+	VMULPS Z10, Z0, Z0
+	VMULPS Z9, Z0, Z0
+	VADDPS Z1, Z0, Z0
+	VADDPS Z0, Z2, K1, Z2
+
+binaryProbLossF32AVX512_pow2_done:
+	JMP binaryProbLossF32AVX512_done
+
+binaryProbLossF32AVX512_pow0:
+	XORQ R11, R11
+	MOVQ $0x00000008, R12
+	MOVQ DX, R13
+	SHRQ $0x04, R13
+	JZ   binaryProbLossF32AVX512_pow0_tail
+
+binaryProbLossF32AVX512_pow0_loop:
+	VMOVUPS (CX)(R11*1), Z5
+	VMOVUPS (AX)(R11*1), Z6
+	CMPL    R9, $0x00
+	JNE     binaryProbLossF32AVX512_pow0_full_smooth
+	VMOVAPS Z6, Z7
+	VSUBPS  Z6, Z1, Z8
+	JMP     binaryProbLossF32AVX512_pow0_full_smoothed
+
+binaryProbLossF32AVX512_pow0_full_smooth:
+	VBROADCASTSS     16(DI), Z7
+	VFMADD231PS.BCST (DI), Z6, Z7
+	VBROADCASTSS     20(DI), Z9
+	VFMADD231PS.BCST 4(DI), Z6, Z9
+	VADDPS           Z9, Z7, Z7
+	VBROADCASTSS     24(DI), Z8
+	VFMADD231PS.BCST 8(DI), Z6, Z8
+	VBROADCASTSS     28(DI), Z9
+	VFMADD231PS.BCST 12(DI), Z6, Z9
+	VADDPS           Z9, Z8, Z8
+
+binaryProbLossF32AVX512_pow0_full_smoothed:
+	VMOVAPS          Z5, Z6
+	VCMPPS.BCST      $0x11, 32(DI), Z5, K1
+	VBROADCASTSS     32(DI), K1, Z6
+	VCMPPS.BCST      $0x1e, 36(DI), Z6, K1
+	VBROADCASTSS     36(DI), K1, Z6
+	VSUBPS           Z6, Z1, Z9
+	VPADDD.BCST      log32shift<>+0(SB), Z6, Z10
+	VPSRLD           $0x17, Z10, Z11
+	VCVTDQ2PS        Z11, Z11
+	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
+	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
+	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
+	VSUBPS.BCST      one<>+0(SB), Z10, Z10
+	VMULPS           Z10, Z10, Z12
+	VBROADCASTSS     logc0<>+0(SB), Z13
+	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc2<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc3<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc4<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc5<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc6<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc7<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc8<>+0(SB), Z10, Z13
+	VMULPS           Z10, Z13, Z13
+	VMULPS           Z12, Z13, Z13
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z11, Z13
+	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
+	VADDPS           Z13, Z10, Z10
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z11, Z10
+	VSUBPS           Z9, Z1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VPADDD.BCST      log32shift<>+0(SB), Z9, Z6
+	VPSRLD           $0x17, Z6, Z9
+	VCVTDQ2PS        Z9, Z9
+	VSUBPS.BCST      f127<>+0(SB), Z9, Z9
+	VPANDD.BCST      mant32mask<>+0(SB), Z6, Z6
+	VPADDD.BCST      log32base<>+0(SB), Z6, Z6
+	VSUBPS.BCST      one<>+0(SB), Z6, Z6
+	VMULPS           Z6, Z6, Z12
+	VBROADCASTSS     logc0<>+0(SB), Z13
+	VFMADD213PS.BCST logc1<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc2<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc3<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc4<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc5<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc6<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc7<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc8<>+0(SB), Z6, Z13
+	VMULPS           Z6, Z13, Z13
+	VMULPS           Z12, Z13, Z13
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z9, Z13
+	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
+	VADDPS           Z13, Z6, Z6
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z9, Z6
+	VADDPS           Z11, Z6, Z6
+	VMULPS           Z10, Z7, Z9
+	VMULPS           Z6, Z8, Z6
+	VADDPS           Z6, Z9, Z9
+	VSUBPS           Z9, Z0, Z9
+	VSUBPS           Z5, Z1, Z10
+	VMULPS           Z7, Z10, Z10
+	VMULPS           Z5, Z8, Z6
+	VADDPS           Z6, Z10, Z10
+	VMOVAPS          Z1, Z10
+	VMOVAPS          Z0, Z6
+	CMPL             R10, $0x01
+	JEQ              binaryProbLossF32AVX512_pow0_full_alpha1
+	JA               binaryProbLossF32AVX512_pow0_full_alphas
+	VMOVAPS          Z1, Z7
+	JMP              binaryProbLossF32AVX512_pow0_full_alphadone
+
+binaryProbLossF32AVX512_pow0_full_alpha1:
+	VMULPS.BCST 48(DI), Z7, Z7
+	VMULPS.BCST 52(DI), Z8, Z6
+	VADDPS      Z6, Z7, Z7
+	JMP         binaryProbLossF32AVX512_pow0_full_alphadone
+
+binaryProbLossF32AVX512_pow0_full_alphas:
+	VMOVUPS (BX)(R11*1), Z6
+	VMULPS  Z6, Z7, Z7
+	VMOVUPS (SI)(R11*1), Z6
+	VMULPS  Z6, Z8, Z6
+	VADDPS  Z6, Z7, Z7
+
+binaryProbLossF32AVX512_pow0_full_alphadone:
+	VSUBPS        Z5, Z5, Z5
+	VMULPS        Z10, Z7, Z6
+	VMULPS        Z9, Z6, Z6
+	VADDPS        Z5, Z6, Z6
+	VADDPS        Z6, Z2, Z2
+	ADDQ          $0x40, R11
+	DECQ          R12
+	JNZ           binaryProbLossF32AVX512_pow0_inblock
+	VCVTPS2PD     Y2, Z5
+	VADDPD        Z5, Z3, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y5
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z5, Z4, Z4
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R12
+
+binaryProbLossF32AVX512_pow0_inblock:
+	DECQ R13
+	JNZ  binaryProbLossF32AVX512_pow0_loop
+
+binaryProbLossF32AVX512_pow0_tail:
+	ANDQ      $0x0f, DX
+	JZ        binaryProbLossF32AVX512_pow0_done
+	MOVQ      $0x00000001, R12
+	SHLXQ     DX, R12, R12
+	DECQ      R12
+	KMOVW     R12, K1
+	VMOVUPS.Z (CX)(R11*1), K1, Z5
+	VMOVUPS.Z (AX)(R11*1), K1, Z6
+	CMPL      R9, $0x00
+	JNE       binaryProbLossF32AVX512_pow0_part_smooth
+	VMOVAPS   Z6, Z7
+	VSUBPS    Z6, Z1, Z8
+	JMP       binaryProbLossF32AVX512_pow0_part_smoothed
+
+binaryProbLossF32AVX512_pow0_part_smooth:
+	VBROADCASTSS     16(DI), Z7
+	VFMADD231PS.BCST (DI), Z6, Z7
+	VBROADCASTSS     20(DI), Z9
+	VFMADD231PS.BCST 4(DI), Z6, Z9
+	VADDPS           Z9, Z7, Z7
+	VBROADCASTSS     24(DI), Z8
+	VFMADD231PS.BCST 8(DI), Z6, Z8
+	VBROADCASTSS     28(DI), Z9
+	VFMADD231PS.BCST 12(DI), Z6, Z9
+	VADDPS           Z9, Z8, Z8
+
+binaryProbLossF32AVX512_pow0_part_smoothed:
+	VMOVAPS          Z5, Z6
+	VCMPPS.BCST      $0x11, 32(DI), Z5, K2
+	VBROADCASTSS     32(DI), K2, Z6
+	VCMPPS.BCST      $0x1e, 36(DI), Z6, K2
+	VBROADCASTSS     36(DI), K2, Z6
+	VSUBPS           Z6, Z1, Z9
+	VPADDD.BCST      log32shift<>+0(SB), Z6, Z10
+	VPSRLD           $0x17, Z10, Z11
+	VCVTDQ2PS        Z11, Z11
+	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
+	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
+	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
+	VSUBPS.BCST      one<>+0(SB), Z10, Z10
+	VMULPS           Z10, Z10, Z12
+	VBROADCASTSS     logc0<>+0(SB), Z13
+	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc2<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc3<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc4<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc5<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc6<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc7<>+0(SB), Z10, Z13
+	VFMADD213PS.BCST logc8<>+0(SB), Z10, Z13
+	VMULPS           Z10, Z13, Z13
+	VMULPS           Z12, Z13, Z13
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z11, Z13
+	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
+	VADDPS           Z13, Z10, Z10
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z11, Z10
+	VSUBPS           Z9, Z1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VPADDD.BCST      log32shift<>+0(SB), Z9, Z6
+	VPSRLD           $0x17, Z6, Z9
+	VCVTDQ2PS        Z9, Z9
+	VSUBPS.BCST      f127<>+0(SB), Z9, Z9
+	VPANDD.BCST      mant32mask<>+0(SB), Z6, Z6
+	VPADDD.BCST      log32base<>+0(SB), Z6, Z6
+	VSUBPS.BCST      one<>+0(SB), Z6, Z6
+	VMULPS           Z6, Z6, Z12
+	VBROADCASTSS     logc0<>+0(SB), Z13
+	VFMADD213PS.BCST logc1<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc2<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc3<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc4<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc5<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc6<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc7<>+0(SB), Z6, Z13
+	VFMADD213PS.BCST logc8<>+0(SB), Z6, Z13
+	VMULPS           Z6, Z13, Z13
+	VMULPS           Z12, Z13, Z13
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z9, Z13
+	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
+	VADDPS           Z13, Z6, Z6
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z9, Z6
+	VADDPS           Z11, Z6, Z6
+	VMULPS           Z10, Z7, Z9
+	VMULPS           Z6, Z8, Z6
+	VADDPS           Z6, Z9, Z9
+	VSUBPS           Z9, Z0, Z9
+	VSUBPS           Z5, Z1, Z10
+	VMULPS           Z7, Z10, Z10
+	VMULPS           Z5, Z8, Z6
+	VADDPS           Z6, Z10, Z10
+	VMOVAPS          Z1, Z10
+	VMOVAPS          Z0, Z0
+	CMPL             R10, $0x01
+	JEQ              binaryProbLossF32AVX512_pow0_part_alpha1
+	JA               binaryProbLossF32AVX512_pow0_part_alphas
+	VMOVAPS          Z1, Z0
+	JMP              binaryProbLossF32AVX512_pow0_part_alphadone
+
+binaryProbLossF32AVX512_pow0_part_alpha1:
+	VMULPS.BCST 48(DI), Z7, Z0
+	VMULPS.BCST 52(DI), Z8, Z6
+	VADDPS      Z6, Z0, Z0
+	JMP         binaryProbLossF32AVX512_pow0_part_alphadone
+
+binaryProbLossF32AVX512_pow0_part_alphas:
+	VMOVUPS.Z (BX)(R11*1), K1, Z0
+	VMULPS    Z0, Z7, Z0
+	VMOVUPS.Z (SI)(R11*1), K1, Z1
+	VMULPS    Z1, Z8, Z6
+	VADDPS    Z6, Z0, Z0
+
+binaryProbLossF32AVX512_pow0_part_alphadone:
+	VSUBPS Z5, Z5, Z1
+	VMULPS Z10, Z0, Z0
+	VMULPS Z9, Z0, Z0
+	VADDPS Z1, Z0, Z0
+	VADDPS Z0, Z2, K1, Z2
+
+binaryProbLossF32AVX512_pow0_done:
+binaryProbLossF32AVX512_done:
+	VCVTPS2PD     Y2, Z0
+	VADDPD        Z0, Z3, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y0
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z0, Z4, Z4
+	VPXORD        Z2, Z2, Z2
+	VMOVUPD       Z3, (R8)
+	VMOVUPD       Z4, 64(R8)
+	MOVB          $0x00, AL
+	MOVB          AL, bail+112(FP)
+	VZEROUPPER
+	RET
+
+binaryProbLossF32AVX512_bail:
+	MOVB $0x01, AL
+	MOVB AL, bail+112(FP)
+	VZEROUPPER
+	RET

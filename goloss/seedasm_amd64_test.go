@@ -64,9 +64,9 @@ func TestSeedAsmMatchesGo(t *testing.T) {
 				name := fmt.Sprintf("row %d n=%d gamma=%v e=%v", i, n, gamma, e)
 				prm := Seed{Gamma: gamma, E: e, NoValidate: true}
 				run := func(inGo, withGrad bool) (float32, []float32) {
-					old := seedMainInGo
-					seedMainInGo = inGo
-					defer func() { seedMainInGo = old }()
+					old := passesInGo
+					passesInGo = inGo
+					defer func() { passesInGo = old }()
 					loss := make([]float32, 1)
 					var grad []float32
 					if withGrad {
@@ -81,6 +81,66 @@ func TestSeedAsmMatchesGo(t *testing.T) {
 					require.Equal(t, math.Float32bits(goLoss), math.Float32bits(asmLoss), "%s grad=%v: loss %v (asm) against %v (Go)", name, withGrad, asmLoss, goLoss)
 					for c := range goGrad {
 						require.Equal(t, math.Float32bits(goGrad[c]), math.Float32bits(asmGrad[c]), "%s: grad[%d] %v (asm) against %v (Go), y %v p %v", name, c, asmGrad[c], goGrad[c], y[c], p[c])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestBinaryAsmMatchesGo holds the assembly loop of the float32 binary
+// kernel on probabilities (binaryProbGradF32AVX512) to its archsimd form in
+// binaryRow512F32x16, bit for bit, loss and gradient: rows of every tail
+// length with edge probabilities, soft labels, out-of-range and non-finite
+// inputs (validation off), with and without label smoothing, for no alpha,
+// one alpha and per-class alpha, and every integer gamma path, including
+// rows where u^gamma overflows (the assembly stops and Go takes over).
+func TestBinaryAsmMatchesGo(t *testing.T) {
+	if !slices.Contains(Kernels(), KernelAVX512) {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	useKernel(t, KernelAVX512)
+	rng := rand.New(rand.NewPCG(10, 10))
+	type row struct{ y, x, alpha []float64 }
+	var rows []row
+	for n := 1; n <= 40; n++ {
+		y, x, alpha := binaryRowCase(rng, n, n%2 == 0, false)
+		rows = append(rows, row{y, x, alpha})
+	}
+	for _, n := range []int{100, 1000, 1003} {
+		y, x, alpha := binaryRowCase(rng, n, true, false)
+		rows = append(rows, row{y, x, alpha})
+		odd := slices.Clone(x)
+		odd[0], odd[1], odd[2], odd[3], odd[n/2] = -3, 7, math.NaN(), math.Inf(1), 1e30
+		rows = append(rows, row{y, odd, alpha})
+	}
+	for i, r := range rows {
+		y, x := toF32(r.y), toF32(r.x)
+		n := len(x)
+		for _, gamma := range []float64{0, 1, 2, 3, 7} {
+			for _, ls := range []float64{0, 0.1} {
+				for _, alpha := range [][]float64{nil, {0.25}, r.alpha} {
+					name := fmt.Sprintf("row %d n=%d gamma=%v ls=%v alphas=%d", i, n, gamma, ls, len(alpha))
+					prm := Binary{Gamma: gamma, Alpha: alpha, LabelSmoothing: ls, NoValidate: true}
+					run := func(inGo, withGrad bool) (float32, []float32) {
+						old := passesInGo
+						passesInGo = inGo
+						defer func() { passesInGo = old }()
+						loss := make([]float32, 1)
+						var grad []float32
+						if withGrad {
+							grad = make([]float32, n)
+						}
+						require.NoError(t, BinaryLossGrad(loss, grad, y, x, n, prm), name)
+						return loss[0], grad
+					}
+					for _, withGrad := range []bool{true, false} {
+						goLoss, goGrad := run(true, withGrad)
+						asmLoss, asmGrad := run(false, withGrad)
+						require.Equal(t, math.Float32bits(goLoss), math.Float32bits(asmLoss), "%s grad=%v: loss %v (asm) against %v (Go)", name, withGrad, asmLoss, goLoss)
+						for c := range goGrad {
+							require.Equal(t, math.Float32bits(goGrad[c]), math.Float32bits(asmGrad[c]), "%s: grad[%d] %v (asm) against %v (Go), y %v x %v", name, c, asmGrad[c], goGrad[c], y[c], x[c])
+						}
 					}
 				}
 			}

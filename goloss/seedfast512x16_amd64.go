@@ -37,7 +37,7 @@ func seedRowFast512F32x16(g, y, p, w []float32, masks []uint16, k *seedVector, s
 	// Pass 2: which lanes have p/S inside [ratioLo, ratioHi] (their mask,
 	// M) and how many lie above it.
 	var inside, above int
-	if seedMainInGo {
+	if passesInGo {
 		inside, above = seedMasksGo(p, masks, k, sum)
 	} else {
 		// The same loop in assembly (seedasm512_amd64.s).
@@ -63,7 +63,7 @@ func seedRowFast512F32x16(g, y, p, w []float32, masks []uint16, k *seedVector, s
 	shared := float32(sharedTerm(k.smoothW, float64(inside), sum))
 	var acc [32]float64 // float64 lane sums: focal lo, hi, log p lo, hi
 	switch {
-	case k.powKind == powReal || seedMainInGo:
+	case k.powKind == powReal || passesInGo:
 		seedMainGo(g, y, p, w, masks, k, aHi, aLo, shared, &acc)
 	case g != nil:
 		// The same loop in assembly, for integer gamma.

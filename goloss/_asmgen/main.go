@@ -70,6 +70,8 @@ func u32(name string, v uint32) Mem {
 
 func f32(name string, v float32) Mem { return u32(name, math.Float32bits(v)) }
 
+func logCoefName(i int) string { return fmt.Sprintf("logc%d", i) }
+
 func main() {
 	ConstraintExpr("goexperiment.simd,!noasm")
 	sumKernel()
@@ -77,6 +79,9 @@ func main() {
 	masksKernel(true)
 	for _, grad := range []bool{true, false} {
 		kernel(grad)
+	}
+	for _, grad := range []bool{true, false} {
+		binaryKernel(grad)
 	}
 	Generate()
 }
@@ -245,7 +250,7 @@ func (s *state) body(prefix string, tail reg.Register) {
 	poly := ZMM()
 	VBROADCASTSS(f32("logc0", logCoefs[0]), poly)
 	for i, c := range logCoefs[1:] {
-		VFMADD213PS_BCST(f32(fmt.Sprintf("logc%d", i+1), c), f, poly) // poly = f*poly + c
+		VFMADD213PS_BCST(f32(logCoefName(i+1), c), f, poly) // poly = f*poly + c
 	}
 	VMULPS(f, poly, poly)
 	VMULPS(z, poly, poly)
