@@ -227,3 +227,29 @@ func binaryAsmConsts(k *binaryVector) {
 	}
 	k.asmConsts[16], k.asmConsts[17] = uint32(nPow), uint32(nPow>>32)
 }
+
+// binaryLogitsRow512F32x16 computes what binaryLogitsRow computes for
+// float32 logits and integer gamma, in 16 float32 lanes, as Keras's float32
+// evaluation does (binaryLogitsGradF32AVX512: e = e^-|z|, the sigmoids
+// 1/(1+e) and e/(1+e), log1p(e) = log(1+e) + (e - ((1+e) - 1))/(1+e), the
+// stable cross-entropy max(z, 0) - z*t + log1p(e), then the steps of
+// binaryRow512F32x16), with the float64 sums of the other float32 kernels.
+// A row where u^gamma overflows is computed again by binaryRow512F32 (float64
+// lanes).
+func binaryLogitsRow512F32x16(g, y, z, alpha, alphaNegs []float32, k *binaryVector) float64 {
+	var acc [16]float64
+	var bail bool
+	if g != nil {
+		bail = binaryLogitsGradF32AVX512(g, y, z, alpha, alphaNegs, &k.asmConsts, &acc)
+	} else {
+		bail = binaryLogitsLossF32AVX512(y, z, alpha, alphaNegs, &k.asmConsts, &acc)
+	}
+	if bail {
+		return binaryRow512F32(g, y, z, k)
+	}
+	var sum float64
+	for j := range 8 {
+		sum += acc[j] + acc[8+j]
+	}
+	return k.scale * sum
+}

@@ -188,7 +188,7 @@ func binaryRowsF32(kernel string, loss, grad, labels, preds []float32, cols int,
 	row := binaryRow256F32
 	switch kernel {
 	case KernelAVX512:
-		if !logits {
+		if !logits || newBinaryVector(k, logits).powKind != powReal {
 			v := newBinaryVector(k, logits)
 			var alpha, alphaNegs []float32
 			if v.alphaKind == alphaPerClass {
@@ -203,7 +203,11 @@ func binaryRowsF32(kernel string, loss, grad, labels, preds []float32, cols int,
 				if len(grad) != 0 {
 					g = grad[lo:hi]
 				}
-				loss[b] = float32(binaryRow512F32x16(g, labels[lo:hi], preds[lo:hi], alpha, alphaNegs, &v))
+				if logits {
+					loss[b] = float32(binaryLogitsRow512F32x16(g, labels[lo:hi], preds[lo:hi], alpha, alphaNegs, &v))
+				} else {
+					loss[b] = float32(binaryRow512F32x16(g, labels[lo:hi], preds[lo:hi], alpha, alphaNegs, &v))
+				}
 			}
 			return true
 		}

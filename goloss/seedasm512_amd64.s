@@ -1434,8 +1434,8 @@ binaryProbGradF32AVX512_powN_full_smoothed:
 	VMULPS           Z7, Z12, Z12
 	VMULPS           Z5, Z8, Z11
 	VADDPS           Z11, Z12, Z12
-	VMOVAPS          Z1, Z11
-	VMOVAPS          Z12, Z13
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z12, Z11
 	MOVQ             R12, BP
 	DECQ             BP
 
@@ -1444,25 +1444,25 @@ binaryProbGradF32AVX512_powN_full_sq:
 	JZ     binaryProbGradF32AVX512_powN_full_sqdone
 	BTQ    $0x00, BP
 	JCC    binaryProbGradF32AVX512_powN_full_nomul
-	VMULPS Z13, Z11, Z11
+	VMULPS Z11, Z13, Z13
 
 binaryProbGradF32AVX512_powN_full_nomul:
 	CMPQ   BP, $0x01
 	JBE    binaryProbGradF32AVX512_powN_full_nosq
-	VMULPS Z13, Z13, Z13
+	VMULPS Z11, Z11, Z11
 
 binaryProbGradF32AVX512_powN_full_nosq:
 	SHRQ $0x01, BP
 	JMP  binaryProbGradF32AVX512_powN_full_sq
 
 binaryProbGradF32AVX512_powN_full_sqdone:
-	VMULPS      Z12, Z11, Z13
-	VFPCLASSPSZ $0x18, Z13, K1
+	VMULPS      Z12, Z13, Z11
+	VFPCLASSPSZ $0x18, Z11, K1
 	KORTESTW    K1, K1
 	JNZ         binaryProbGradF32AVX512_bail
-	VMULPS.BCST 40(R8), Z11, Z14
-	VSUBPS      Z12, Z12, Z11
-	VADDPS      Z11, Z14, Z14
+	VMULPS.BCST 40(R8), Z13, Z13
+	VSUBPS      Z12, Z12, Z12
+	VADDPS      Z12, Z13, Z13
 	CMPL        R11, $0x01
 	JEQ         binaryProbGradF32AVX512_powN_full_alpha1
 	JA          binaryProbGradF32AVX512_powN_full_alphas
@@ -1471,23 +1471,23 @@ binaryProbGradF32AVX512_powN_full_sqdone:
 
 binaryProbGradF32AVX512_powN_full_alpha1:
 	VMULPS.BCST 48(R8), Z7, Z12
-	VMULPS.BCST 52(R8), Z8, Z11
-	VADDPS      Z11, Z12, Z12
+	VMULPS.BCST 52(R8), Z8, Z8
+	VADDPS      Z8, Z12, Z12
 	JMP         binaryProbGradF32AVX512_powN_full_alphadone
 
 binaryProbGradF32AVX512_powN_full_alphas:
-	VMOVUPS (SI)(R14*1), Z11
-	VMULPS  Z11, Z7, Z12
-	VMOVUPS (DI)(R14*1), Z11
-	VMULPS  Z11, Z8, Z11
-	VADDPS  Z11, Z12, Z12
+	VMOVUPS (SI)(R14*1), Z12
+	VMULPS  Z12, Z7, Z12
+	VMOVUPS (DI)(R14*1), Z14
+	VMULPS  Z14, Z8, Z8
+	VADDPS  Z8, Z12, Z12
 
 binaryProbGradF32AVX512_powN_full_alphadone:
 	VSUBPS        Z5, Z5, Z8
-	VMULPS        Z13, Z12, Z11
-	VMULPS        Z10, Z11, Z11
-	VADDPS        Z8, Z11, Z11
-	VADDPS        Z11, Z2, Z2
+	VMULPS        Z11, Z12, Z14
+	VMULPS        Z10, Z14, Z14
+	VADDPS        Z8, Z14, Z14
+	VADDPS        Z14, Z2, Z2
 	VCMPPS.BCST   $0x1d, 32(R8), Z5, K1
 	VCMPPS.BCST   $0x12, 36(R8), Z5, K1, K1
 	VSUBPS        Z7, Z6, Z5
@@ -1495,10 +1495,10 @@ binaryProbGradF32AVX512_powN_full_alphadone:
 	VDIVPS.Z      Z6, Z5, K1, Z5
 	VADDPS        Z7, Z7, Z6
 	VSUBPS        Z6, Z1, Z6
-	VMULPS        Z6, Z14, Z6
+	VMULPS        Z6, Z13, Z6
 	VMULPS        Z10, Z6, Z6
-	VMULPS        Z5, Z13, Z11
-	VADDPS        Z11, Z6, Z6
+	VMULPS        Z5, Z11, Z5
+	VADDPS        Z5, Z6, Z6
 	VMULPS.BCST   44(R8), Z12, Z5
 	VMULPS        Z6, Z5, Z6
 	VADDPS        Z8, Z6, Z6
@@ -1609,8 +1609,8 @@ binaryProbGradF32AVX512_powN_part_smoothed:
 	VMULPS           Z7, Z0, Z0
 	VMULPS           Z5, Z8, Z11
 	VADDPS           Z11, Z0, Z0
-	VMOVAPS          Z1, Z11
-	VMOVAPS          Z0, Z12
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z0, Z11
 	MOVQ             R12, CX
 	DECQ             CX
 
@@ -1619,25 +1619,25 @@ binaryProbGradF32AVX512_powN_part_sq:
 	JZ     binaryProbGradF32AVX512_powN_part_sqdone
 	BTQ    $0x00, CX
 	JCC    binaryProbGradF32AVX512_powN_part_nomul
-	VMULPS Z12, Z11, Z11
+	VMULPS Z11, Z12, Z12
 
 binaryProbGradF32AVX512_powN_part_nomul:
 	CMPQ   CX, $0x01
 	JBE    binaryProbGradF32AVX512_powN_part_nosq
-	VMULPS Z12, Z12, Z12
+	VMULPS Z11, Z11, Z11
 
 binaryProbGradF32AVX512_powN_part_nosq:
 	SHRQ $0x01, CX
 	JMP  binaryProbGradF32AVX512_powN_part_sq
 
 binaryProbGradF32AVX512_powN_part_sqdone:
-	VMULPS      Z0, Z11, Z12
-	VFPCLASSPSZ $0x18, Z12, K2
+	VMULPS      Z0, Z12, Z11
+	VFPCLASSPSZ $0x18, Z11, K2
 	KORTESTW    K2, K2
 	JNZ         binaryProbGradF32AVX512_bail
-	VMULPS.BCST 40(R8), Z11, Z13
+	VMULPS.BCST 40(R8), Z12, Z12
 	VSUBPS      Z0, Z0, Z0
-	VADDPS      Z0, Z13, Z13
+	VADDPS      Z0, Z12, Z12
 	CMPL        R11, $0x01
 	JEQ         binaryProbGradF32AVX512_powN_part_alpha1
 	JA          binaryProbGradF32AVX512_powN_part_alphas
@@ -1646,23 +1646,23 @@ binaryProbGradF32AVX512_powN_part_sqdone:
 
 binaryProbGradF32AVX512_powN_part_alpha1:
 	VMULPS.BCST 48(R8), Z7, Z0
-	VMULPS.BCST 52(R8), Z8, Z11
-	VADDPS      Z11, Z0, Z0
+	VMULPS.BCST 52(R8), Z8, Z8
+	VADDPS      Z8, Z0, Z0
 	JMP         binaryProbGradF32AVX512_powN_part_alphadone
 
 binaryProbGradF32AVX512_powN_part_alphas:
 	VMOVUPS.Z (SI)(R14*1), K1, Z0
 	VMULPS    Z0, Z7, Z0
-	VMOVUPS.Z (DI)(R14*1), K1, Z11
-	VMULPS    Z11, Z8, Z11
-	VADDPS    Z11, Z0, Z0
+	VMOVUPS.Z (DI)(R14*1), K1, Z13
+	VMULPS    Z13, Z8, Z8
+	VADDPS    Z8, Z0, Z0
 
 binaryProbGradF32AVX512_powN_part_alphadone:
 	VSUBPS      Z5, Z5, Z8
-	VMULPS      Z12, Z0, Z11
-	VMULPS      Z10, Z11, Z11
-	VADDPS      Z8, Z11, Z11
-	VADDPS      Z11, Z2, K1, Z2
+	VMULPS      Z11, Z0, Z13
+	VMULPS      Z10, Z13, Z13
+	VADDPS      Z8, Z13, Z13
+	VADDPS      Z13, Z2, K1, Z2
 	VCMPPS.BCST $0x1d, 32(R8), Z5, K2
 	VCMPPS.BCST $0x12, 36(R8), Z5, K2, K2
 	VSUBPS      Z7, Z6, Z5
@@ -1670,10 +1670,10 @@ binaryProbGradF32AVX512_powN_part_alphadone:
 	VDIVPS.Z    Z6, Z5, K2, Z5
 	VADDPS      Z7, Z7, Z6
 	VSUBPS      Z6, Z1, Z6
-	VMULPS      Z6, Z13, Z1
+	VMULPS      Z6, Z12, Z1
 	VMULPS      Z10, Z1, Z1
-	VMULPS      Z5, Z12, Z11
-	VADDPS      Z11, Z1, Z1
+	VMULPS      Z5, Z11, Z5
+	VADDPS      Z5, Z1, Z1
 	VMULPS.BCST 44(R8), Z0, Z0
 	VMULPS      Z1, Z0, Z1
 	VADDPS      Z8, Z1, Z1
@@ -1774,14 +1774,14 @@ binaryProbGradF32AVX512_pow2_full_smoothed:
 	VMULPS           Z7, Z12, Z12
 	VMULPS           Z5, Z8, Z11
 	VADDPS           Z11, Z12, Z12
-	VMOVAPS          Z12, Z11
-	VMULPS           Z12, Z11, Z13
-	VFPCLASSPSZ      $0x18, Z13, K1
+	VMOVAPS          Z12, Z13
+	VMULPS           Z12, Z13, Z11
+	VFPCLASSPSZ      $0x18, Z11, K1
 	KORTESTW         K1, K1
 	JNZ              binaryProbGradF32AVX512_bail
-	VMULPS.BCST      40(R8), Z11, Z14
-	VSUBPS           Z12, Z12, Z11
-	VADDPS           Z11, Z14, Z14
+	VMULPS.BCST      40(R8), Z13, Z13
+	VSUBPS           Z12, Z12, Z12
+	VADDPS           Z12, Z13, Z13
 	CMPL             R11, $0x01
 	JEQ              binaryProbGradF32AVX512_pow2_full_alpha1
 	JA               binaryProbGradF32AVX512_pow2_full_alphas
@@ -1790,23 +1790,23 @@ binaryProbGradF32AVX512_pow2_full_smoothed:
 
 binaryProbGradF32AVX512_pow2_full_alpha1:
 	VMULPS.BCST 48(R8), Z7, Z12
-	VMULPS.BCST 52(R8), Z8, Z11
-	VADDPS      Z11, Z12, Z12
+	VMULPS.BCST 52(R8), Z8, Z8
+	VADDPS      Z8, Z12, Z12
 	JMP         binaryProbGradF32AVX512_pow2_full_alphadone
 
 binaryProbGradF32AVX512_pow2_full_alphas:
-	VMOVUPS (SI)(R12*1), Z11
-	VMULPS  Z11, Z7, Z12
-	VMOVUPS (DI)(R12*1), Z11
-	VMULPS  Z11, Z8, Z11
-	VADDPS  Z11, Z12, Z12
+	VMOVUPS (SI)(R12*1), Z12
+	VMULPS  Z12, Z7, Z12
+	VMOVUPS (DI)(R12*1), Z14
+	VMULPS  Z14, Z8, Z8
+	VADDPS  Z8, Z12, Z12
 
 binaryProbGradF32AVX512_pow2_full_alphadone:
 	VSUBPS        Z5, Z5, Z8
-	VMULPS        Z13, Z12, Z11
-	VMULPS        Z10, Z11, Z11
-	VADDPS        Z8, Z11, Z11
-	VADDPS        Z11, Z2, Z2
+	VMULPS        Z11, Z12, Z14
+	VMULPS        Z10, Z14, Z14
+	VADDPS        Z8, Z14, Z14
+	VADDPS        Z14, Z2, Z2
 	VCMPPS.BCST   $0x1d, 32(R8), Z5, K1
 	VCMPPS.BCST   $0x12, 36(R8), Z5, K1, K1
 	VSUBPS        Z7, Z6, Z5
@@ -1814,10 +1814,10 @@ binaryProbGradF32AVX512_pow2_full_alphadone:
 	VDIVPS.Z      Z6, Z5, K1, Z5
 	VADDPS        Z7, Z7, Z6
 	VSUBPS        Z6, Z1, Z6
-	VMULPS        Z6, Z14, Z6
+	VMULPS        Z6, Z13, Z6
 	VMULPS        Z10, Z6, Z6
-	VMULPS        Z5, Z13, Z11
-	VADDPS        Z11, Z6, Z6
+	VMULPS        Z5, Z11, Z5
+	VADDPS        Z5, Z6, Z6
 	VMULPS.BCST   44(R8), Z12, Z5
 	VMULPS        Z6, Z5, Z6
 	VADDPS        Z8, Z6, Z6
@@ -1928,14 +1928,14 @@ binaryProbGradF32AVX512_pow2_part_smoothed:
 	VMULPS           Z7, Z0, Z0
 	VMULPS           Z5, Z8, Z11
 	VADDPS           Z11, Z0, Z0
-	VMOVAPS          Z0, Z11
-	VMULPS           Z0, Z11, Z12
-	VFPCLASSPSZ      $0x18, Z12, K2
+	VMOVAPS          Z0, Z12
+	VMULPS           Z0, Z12, Z11
+	VFPCLASSPSZ      $0x18, Z11, K2
 	KORTESTW         K2, K2
 	JNZ              binaryProbGradF32AVX512_bail
-	VMULPS.BCST      40(R8), Z11, Z13
+	VMULPS.BCST      40(R8), Z12, Z12
 	VSUBPS           Z0, Z0, Z0
-	VADDPS           Z0, Z13, Z13
+	VADDPS           Z0, Z12, Z12
 	CMPL             R11, $0x01
 	JEQ              binaryProbGradF32AVX512_pow2_part_alpha1
 	JA               binaryProbGradF32AVX512_pow2_part_alphas
@@ -1944,23 +1944,23 @@ binaryProbGradF32AVX512_pow2_part_smoothed:
 
 binaryProbGradF32AVX512_pow2_part_alpha1:
 	VMULPS.BCST 48(R8), Z7, Z0
-	VMULPS.BCST 52(R8), Z8, Z11
-	VADDPS      Z11, Z0, Z0
+	VMULPS.BCST 52(R8), Z8, Z8
+	VADDPS      Z8, Z0, Z0
 	JMP         binaryProbGradF32AVX512_pow2_part_alphadone
 
 binaryProbGradF32AVX512_pow2_part_alphas:
 	VMOVUPS.Z (SI)(R12*1), K1, Z0
 	VMULPS    Z0, Z7, Z0
-	VMOVUPS.Z (DI)(R12*1), K1, Z11
-	VMULPS    Z11, Z8, Z11
-	VADDPS    Z11, Z0, Z0
+	VMOVUPS.Z (DI)(R12*1), K1, Z13
+	VMULPS    Z13, Z8, Z8
+	VADDPS    Z8, Z0, Z0
 
 binaryProbGradF32AVX512_pow2_part_alphadone:
 	VSUBPS      Z5, Z5, Z8
-	VMULPS      Z12, Z0, Z11
-	VMULPS      Z10, Z11, Z11
-	VADDPS      Z8, Z11, Z11
-	VADDPS      Z11, Z2, K1, Z2
+	VMULPS      Z11, Z0, Z13
+	VMULPS      Z10, Z13, Z13
+	VADDPS      Z8, Z13, Z13
+	VADDPS      Z13, Z2, K1, Z2
 	VCMPPS.BCST $0x1d, 32(R8), Z5, K2
 	VCMPPS.BCST $0x12, 36(R8), Z5, K2, K2
 	VSUBPS      Z7, Z6, Z5
@@ -1968,10 +1968,10 @@ binaryProbGradF32AVX512_pow2_part_alphadone:
 	VDIVPS.Z    Z6, Z5, K2, Z5
 	VADDPS      Z7, Z7, Z6
 	VSUBPS      Z6, Z1, Z6
-	VMULPS      Z6, Z13, Z1
+	VMULPS      Z6, Z12, Z1
 	VMULPS      Z10, Z1, Z1
-	VMULPS      Z5, Z12, Z11
-	VADDPS      Z11, Z1, Z1
+	VMULPS      Z5, Z11, Z5
+	VADDPS      Z5, Z1, Z1
 	VMULPS.BCST 44(R8), Z0, Z0
 	VMULPS      Z1, Z0, Z1
 	VADDPS      Z8, Z1, Z1
@@ -2072,33 +2072,33 @@ binaryProbGradF32AVX512_pow0_full_smoothed:
 	VMULPS           Z7, Z12, Z12
 	VMULPS           Z5, Z8, Z11
 	VADDPS           Z11, Z12, Z12
-	VMOVAPS          Z1, Z12
-	VMOVAPS          Z0, Z13
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z0, Z12
 	CMPL             R11, $0x01
 	JEQ              binaryProbGradF32AVX512_pow0_full_alpha1
 	JA               binaryProbGradF32AVX512_pow0_full_alphas
-	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z13
 	JMP              binaryProbGradF32AVX512_pow0_full_alphadone
 
 binaryProbGradF32AVX512_pow0_full_alpha1:
-	VMULPS.BCST 48(R8), Z7, Z14
-	VMULPS.BCST 52(R8), Z8, Z11
-	VADDPS      Z11, Z14, Z14
+	VMULPS.BCST 48(R8), Z7, Z13
+	VMULPS.BCST 52(R8), Z8, Z8
+	VADDPS      Z8, Z13, Z13
 	JMP         binaryProbGradF32AVX512_pow0_full_alphadone
 
 binaryProbGradF32AVX512_pow0_full_alphas:
-	VMOVUPS (SI)(R12*1), Z11
-	VMULPS  Z11, Z7, Z14
-	VMOVUPS (DI)(R12*1), Z11
-	VMULPS  Z11, Z8, Z11
-	VADDPS  Z11, Z14, Z14
+	VMOVUPS (SI)(R12*1), Z13
+	VMULPS  Z13, Z7, Z13
+	VMOVUPS (DI)(R12*1), Z14
+	VMULPS  Z14, Z8, Z8
+	VADDPS  Z8, Z13, Z13
 
 binaryProbGradF32AVX512_pow0_full_alphadone:
 	VSUBPS        Z5, Z5, Z8
-	VMULPS        Z12, Z14, Z11
-	VMULPS        Z10, Z11, Z11
-	VADDPS        Z8, Z11, Z11
-	VADDPS        Z11, Z2, Z2
+	VMULPS        Z11, Z13, Z14
+	VMULPS        Z10, Z14, Z14
+	VADDPS        Z8, Z14, Z14
+	VADDPS        Z14, Z2, Z2
 	VCMPPS.BCST   $0x1d, 32(R8), Z5, K1
 	VCMPPS.BCST   $0x12, 36(R8), Z5, K1, K1
 	VSUBPS        Z7, Z6, Z5
@@ -2106,11 +2106,11 @@ binaryProbGradF32AVX512_pow0_full_alphadone:
 	VDIVPS.Z      Z6, Z5, K1, Z5
 	VADDPS        Z7, Z7, Z6
 	VSUBPS        Z6, Z1, Z6
-	VMULPS        Z6, Z13, Z6
+	VMULPS        Z6, Z12, Z6
 	VMULPS        Z10, Z6, Z6
-	VMULPS        Z5, Z12, Z11
-	VADDPS        Z11, Z6, Z6
-	VMULPS.BCST   44(R8), Z14, Z5
+	VMULPS        Z5, Z11, Z5
+	VADDPS        Z5, Z6, Z6
+	VMULPS.BCST   44(R8), Z13, Z5
 	VMULPS        Z6, Z5, Z6
 	VADDPS        Z8, Z6, Z6
 	VMOVUPS       Z6, (AX)(R12*1)
@@ -2220,33 +2220,33 @@ binaryProbGradF32AVX512_pow0_part_smoothed:
 	VMULPS           Z7, Z12, Z12
 	VMULPS           Z5, Z8, Z11
 	VADDPS           Z11, Z12, Z12
-	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z11
 	VMOVAPS          Z0, Z0
 	CMPL             R11, $0x01
 	JEQ              binaryProbGradF32AVX512_pow0_part_alpha1
 	JA               binaryProbGradF32AVX512_pow0_part_alphas
-	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z12
 	JMP              binaryProbGradF32AVX512_pow0_part_alphadone
 
 binaryProbGradF32AVX512_pow0_part_alpha1:
-	VMULPS.BCST 48(R8), Z7, Z13
-	VMULPS.BCST 52(R8), Z8, Z11
-	VADDPS      Z11, Z13, Z13
+	VMULPS.BCST 48(R8), Z7, Z12
+	VMULPS.BCST 52(R8), Z8, Z8
+	VADDPS      Z8, Z12, Z12
 	JMP         binaryProbGradF32AVX512_pow0_part_alphadone
 
 binaryProbGradF32AVX512_pow0_part_alphas:
-	VMOVUPS.Z (SI)(R12*1), K1, Z11
-	VMULPS    Z11, Z7, Z13
-	VMOVUPS.Z (DI)(R12*1), K1, Z11
-	VMULPS    Z11, Z8, Z11
-	VADDPS    Z11, Z13, Z13
+	VMOVUPS.Z (SI)(R12*1), K1, Z12
+	VMULPS    Z12, Z7, Z12
+	VMOVUPS.Z (DI)(R12*1), K1, Z13
+	VMULPS    Z13, Z8, Z8
+	VADDPS    Z8, Z12, Z12
 
 binaryProbGradF32AVX512_pow0_part_alphadone:
 	VSUBPS      Z5, Z5, Z8
-	VMULPS      Z12, Z13, Z11
-	VMULPS      Z10, Z11, Z11
-	VADDPS      Z8, Z11, Z11
-	VADDPS      Z11, Z2, K1, Z2
+	VMULPS      Z11, Z12, Z13
+	VMULPS      Z10, Z13, Z13
+	VADDPS      Z8, Z13, Z13
+	VADDPS      Z13, Z2, K1, Z2
 	VCMPPS.BCST $0x1d, 32(R8), Z5, K2
 	VCMPPS.BCST $0x12, 36(R8), Z5, K2, K2
 	VSUBPS      Z7, Z6, Z5
@@ -2256,9 +2256,9 @@ binaryProbGradF32AVX512_pow0_part_alphadone:
 	VSUBPS      Z6, Z1, Z6
 	VMULPS      Z6, Z0, Z0
 	VMULPS      Z10, Z0, Z0
-	VMULPS      Z5, Z12, Z11
-	VADDPS      Z11, Z0, Z0
-	VMULPS.BCST 44(R8), Z13, Z1
+	VMULPS      Z5, Z11, Z1
+	VADDPS      Z1, Z0, Z0
+	VMULPS.BCST 44(R8), Z12, Z1
 	VMULPS      Z0, Z1, Z0
 	VADDPS      Z8, Z0, Z0
 	VMOVUPS     Z0, K1, (AX)(R12*1)
@@ -2397,8 +2397,8 @@ binaryProbLossF32AVX512_powN_full_smoothed:
 	VMULPS           Z7, Z10, Z10
 	VMULPS           Z5, Z8, Z6
 	VADDPS           Z6, Z10, Z10
-	VMOVAPS          Z1, Z6
-	VMOVAPS          Z10, Z11
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z10, Z6
 	MOVQ             R11, R15
 	DECQ             R15
 
@@ -2407,25 +2407,25 @@ binaryProbLossF32AVX512_powN_full_sq:
 	JZ     binaryProbLossF32AVX512_powN_full_sqdone
 	BTQ    $0x00, R15
 	JCC    binaryProbLossF32AVX512_powN_full_nomul
-	VMULPS Z11, Z6, Z6
+	VMULPS Z6, Z11, Z11
 
 binaryProbLossF32AVX512_powN_full_nomul:
 	CMPQ   R15, $0x01
 	JBE    binaryProbLossF32AVX512_powN_full_nosq
-	VMULPS Z11, Z11, Z11
+	VMULPS Z6, Z6, Z6
 
 binaryProbLossF32AVX512_powN_full_nosq:
 	SHRQ $0x01, R15
 	JMP  binaryProbLossF32AVX512_powN_full_sq
 
 binaryProbLossF32AVX512_powN_full_sqdone:
-	VMULPS      Z10, Z6, Z11
-	VFPCLASSPSZ $0x18, Z11, K1
+	VMULPS      Z10, Z11, Z6
+	VFPCLASSPSZ $0x18, Z6, K1
 	KORTESTW    K1, K1
 	JNZ         binaryProbLossF32AVX512_bail
-	VMULPS.BCST 40(DI), Z6, Z6
+	VMULPS.BCST 40(DI), Z11, Z11
 	VSUBPS      Z10, Z10, Z10
-	VADDPS      Z10, Z6, Z6
+	VADDPS      Z10, Z11, Z11
 	CMPL        R10, $0x01
 	JEQ         binaryProbLossF32AVX512_powN_full_alpha1
 	JA          binaryProbLossF32AVX512_powN_full_alphas
@@ -2434,20 +2434,20 @@ binaryProbLossF32AVX512_powN_full_sqdone:
 
 binaryProbLossF32AVX512_powN_full_alpha1:
 	VMULPS.BCST 48(DI), Z7, Z7
-	VMULPS.BCST 52(DI), Z8, Z6
-	VADDPS      Z6, Z7, Z7
+	VMULPS.BCST 52(DI), Z8, Z8
+	VADDPS      Z8, Z7, Z7
 	JMP         binaryProbLossF32AVX512_powN_full_alphadone
 
 binaryProbLossF32AVX512_powN_full_alphas:
-	VMOVUPS (BX)(R13*1), Z6
-	VMULPS  Z6, Z7, Z7
-	VMOVUPS (SI)(R13*1), Z6
-	VMULPS  Z6, Z8, Z6
-	VADDPS  Z6, Z7, Z7
+	VMOVUPS (BX)(R13*1), Z10
+	VMULPS  Z10, Z7, Z7
+	VMOVUPS (SI)(R13*1), Z10
+	VMULPS  Z10, Z8, Z8
+	VADDPS  Z8, Z7, Z7
 
 binaryProbLossF32AVX512_powN_full_alphadone:
 	VSUBPS        Z5, Z5, Z5
-	VMULPS        Z11, Z7, Z6
+	VMULPS        Z6, Z7, Z6
 	VMULPS        Z9, Z6, Z6
 	VADDPS        Z5, Z6, Z6
 	VADDPS        Z6, Z2, Z2
@@ -2557,8 +2557,8 @@ binaryProbLossF32AVX512_powN_part_smoothed:
 	VMULPS           Z7, Z0, Z0
 	VMULPS           Z5, Z8, Z6
 	VADDPS           Z6, Z0, Z0
-	VMOVAPS          Z1, Z6
-	VMOVAPS          Z0, Z10
+	VMOVAPS          Z1, Z10
+	VMOVAPS          Z0, Z6
 	MOVQ             R11, AX
 	DECQ             AX
 
@@ -2567,25 +2567,25 @@ binaryProbLossF32AVX512_powN_part_sq:
 	JZ     binaryProbLossF32AVX512_powN_part_sqdone
 	BTQ    $0x00, AX
 	JCC    binaryProbLossF32AVX512_powN_part_nomul
-	VMULPS Z10, Z6, Z6
+	VMULPS Z6, Z10, Z10
 
 binaryProbLossF32AVX512_powN_part_nomul:
 	CMPQ   AX, $0x01
 	JBE    binaryProbLossF32AVX512_powN_part_nosq
-	VMULPS Z10, Z10, Z10
+	VMULPS Z6, Z6, Z6
 
 binaryProbLossF32AVX512_powN_part_nosq:
 	SHRQ $0x01, AX
 	JMP  binaryProbLossF32AVX512_powN_part_sq
 
 binaryProbLossF32AVX512_powN_part_sqdone:
-	VMULPS      Z0, Z6, Z10
-	VFPCLASSPSZ $0x18, Z10, K2
+	VMULPS      Z0, Z10, Z6
+	VFPCLASSPSZ $0x18, Z6, K2
 	KORTESTW    K2, K2
 	JNZ         binaryProbLossF32AVX512_bail
-	VMULPS.BCST 40(DI), Z6, Z6
+	VMULPS.BCST 40(DI), Z10, Z10
 	VSUBPS      Z0, Z0, Z0
-	VADDPS      Z0, Z6, Z6
+	VADDPS      Z0, Z10, Z10
 	CMPL        R10, $0x01
 	JEQ         binaryProbLossF32AVX512_powN_part_alpha1
 	JA          binaryProbLossF32AVX512_powN_part_alphas
@@ -2594,20 +2594,20 @@ binaryProbLossF32AVX512_powN_part_sqdone:
 
 binaryProbLossF32AVX512_powN_part_alpha1:
 	VMULPS.BCST 48(DI), Z7, Z0
-	VMULPS.BCST 52(DI), Z8, Z6
-	VADDPS      Z6, Z0, Z0
+	VMULPS.BCST 52(DI), Z8, Z1
+	VADDPS      Z1, Z0, Z0
 	JMP         binaryProbLossF32AVX512_powN_part_alphadone
 
 binaryProbLossF32AVX512_powN_part_alphas:
 	VMOVUPS.Z (BX)(R13*1), K1, Z0
 	VMULPS    Z0, Z7, Z0
 	VMOVUPS.Z (SI)(R13*1), K1, Z1
-	VMULPS    Z1, Z8, Z6
-	VADDPS    Z6, Z0, Z0
+	VMULPS    Z1, Z8, Z1
+	VADDPS    Z1, Z0, Z0
 
 binaryProbLossF32AVX512_powN_part_alphadone:
 	VSUBPS Z5, Z5, Z1
-	VMULPS Z10, Z0, Z0
+	VMULPS Z6, Z0, Z0
 	VMULPS Z9, Z0, Z0
 	VADDPS Z1, Z0, Z0
 	VADDPS Z0, Z2, K1, Z2
@@ -2707,14 +2707,14 @@ binaryProbLossF32AVX512_pow2_full_smoothed:
 	VMULPS           Z7, Z10, Z10
 	VMULPS           Z5, Z8, Z6
 	VADDPS           Z6, Z10, Z10
-	VMOVAPS          Z10, Z6
-	VMULPS           Z10, Z6, Z11
-	VFPCLASSPSZ      $0x18, Z11, K1
+	VMOVAPS          Z10, Z11
+	VMULPS           Z10, Z11, Z6
+	VFPCLASSPSZ      $0x18, Z6, K1
 	KORTESTW         K1, K1
 	JNZ              binaryProbLossF32AVX512_bail
-	VMULPS.BCST      40(DI), Z6, Z6
+	VMULPS.BCST      40(DI), Z11, Z11
 	VSUBPS           Z10, Z10, Z10
-	VADDPS           Z10, Z6, Z6
+	VADDPS           Z10, Z11, Z11
 	CMPL             R10, $0x01
 	JEQ              binaryProbLossF32AVX512_pow2_full_alpha1
 	JA               binaryProbLossF32AVX512_pow2_full_alphas
@@ -2723,20 +2723,20 @@ binaryProbLossF32AVX512_pow2_full_smoothed:
 
 binaryProbLossF32AVX512_pow2_full_alpha1:
 	VMULPS.BCST 48(DI), Z7, Z7
-	VMULPS.BCST 52(DI), Z8, Z6
-	VADDPS      Z6, Z7, Z7
+	VMULPS.BCST 52(DI), Z8, Z8
+	VADDPS      Z8, Z7, Z7
 	JMP         binaryProbLossF32AVX512_pow2_full_alphadone
 
 binaryProbLossF32AVX512_pow2_full_alphas:
-	VMOVUPS (BX)(R11*1), Z6
-	VMULPS  Z6, Z7, Z7
-	VMOVUPS (SI)(R11*1), Z6
-	VMULPS  Z6, Z8, Z6
-	VADDPS  Z6, Z7, Z7
+	VMOVUPS (BX)(R11*1), Z10
+	VMULPS  Z10, Z7, Z7
+	VMOVUPS (SI)(R11*1), Z10
+	VMULPS  Z10, Z8, Z8
+	VADDPS  Z8, Z7, Z7
 
 binaryProbLossF32AVX512_pow2_full_alphadone:
 	VSUBPS        Z5, Z5, Z5
-	VMULPS        Z11, Z7, Z6
+	VMULPS        Z6, Z7, Z6
 	VMULPS        Z9, Z6, Z6
 	VADDPS        Z5, Z6, Z6
 	VADDPS        Z6, Z2, Z2
@@ -2846,14 +2846,14 @@ binaryProbLossF32AVX512_pow2_part_smoothed:
 	VMULPS           Z7, Z0, Z0
 	VMULPS           Z5, Z8, Z6
 	VADDPS           Z6, Z0, Z0
-	VMOVAPS          Z0, Z6
-	VMULPS           Z0, Z6, Z10
-	VFPCLASSPSZ      $0x18, Z10, K2
+	VMOVAPS          Z0, Z10
+	VMULPS           Z0, Z10, Z6
+	VFPCLASSPSZ      $0x18, Z6, K2
 	KORTESTW         K2, K2
 	JNZ              binaryProbLossF32AVX512_bail
-	VMULPS.BCST      40(DI), Z6, Z6
+	VMULPS.BCST      40(DI), Z10, Z10
 	VSUBPS           Z0, Z0, Z0
-	VADDPS           Z0, Z6, Z6
+	VADDPS           Z0, Z10, Z10
 	CMPL             R10, $0x01
 	JEQ              binaryProbLossF32AVX512_pow2_part_alpha1
 	JA               binaryProbLossF32AVX512_pow2_part_alphas
@@ -2862,20 +2862,20 @@ binaryProbLossF32AVX512_pow2_part_smoothed:
 
 binaryProbLossF32AVX512_pow2_part_alpha1:
 	VMULPS.BCST 48(DI), Z7, Z0
-	VMULPS.BCST 52(DI), Z8, Z6
-	VADDPS      Z6, Z0, Z0
+	VMULPS.BCST 52(DI), Z8, Z1
+	VADDPS      Z1, Z0, Z0
 	JMP         binaryProbLossF32AVX512_pow2_part_alphadone
 
 binaryProbLossF32AVX512_pow2_part_alphas:
 	VMOVUPS.Z (BX)(R11*1), K1, Z0
 	VMULPS    Z0, Z7, Z0
 	VMOVUPS.Z (SI)(R11*1), K1, Z1
-	VMULPS    Z1, Z8, Z6
-	VADDPS    Z6, Z0, Z0
+	VMULPS    Z1, Z8, Z1
+	VADDPS    Z1, Z0, Z0
 
 binaryProbLossF32AVX512_pow2_part_alphadone:
 	VSUBPS Z5, Z5, Z1
-	VMULPS Z10, Z0, Z0
+	VMULPS Z6, Z0, Z0
 	VMULPS Z9, Z0, Z0
 	VADDPS Z1, Z0, Z0
 	VADDPS Z0, Z2, K1, Z2
@@ -2975,8 +2975,8 @@ binaryProbLossF32AVX512_pow0_full_smoothed:
 	VMULPS           Z7, Z10, Z10
 	VMULPS           Z5, Z8, Z6
 	VADDPS           Z6, Z10, Z10
-	VMOVAPS          Z1, Z10
-	VMOVAPS          Z0, Z6
+	VMOVAPS          Z1, Z6
+	VMOVAPS          Z0, Z10
 	CMPL             R10, $0x01
 	JEQ              binaryProbLossF32AVX512_pow0_full_alpha1
 	JA               binaryProbLossF32AVX512_pow0_full_alphas
@@ -2985,20 +2985,20 @@ binaryProbLossF32AVX512_pow0_full_smoothed:
 
 binaryProbLossF32AVX512_pow0_full_alpha1:
 	VMULPS.BCST 48(DI), Z7, Z7
-	VMULPS.BCST 52(DI), Z8, Z6
-	VADDPS      Z6, Z7, Z7
+	VMULPS.BCST 52(DI), Z8, Z8
+	VADDPS      Z8, Z7, Z7
 	JMP         binaryProbLossF32AVX512_pow0_full_alphadone
 
 binaryProbLossF32AVX512_pow0_full_alphas:
-	VMOVUPS (BX)(R11*1), Z6
-	VMULPS  Z6, Z7, Z7
-	VMOVUPS (SI)(R11*1), Z6
-	VMULPS  Z6, Z8, Z6
-	VADDPS  Z6, Z7, Z7
+	VMOVUPS (BX)(R11*1), Z10
+	VMULPS  Z10, Z7, Z7
+	VMOVUPS (SI)(R11*1), Z10
+	VMULPS  Z10, Z8, Z8
+	VADDPS  Z8, Z7, Z7
 
 binaryProbLossF32AVX512_pow0_full_alphadone:
 	VSUBPS        Z5, Z5, Z5
-	VMULPS        Z10, Z7, Z6
+	VMULPS        Z6, Z7, Z6
 	VMULPS        Z9, Z6, Z6
 	VADDPS        Z5, Z6, Z6
 	VADDPS        Z6, Z2, Z2
@@ -3108,7 +3108,7 @@ binaryProbLossF32AVX512_pow0_part_smoothed:
 	VMULPS           Z7, Z10, Z10
 	VMULPS           Z5, Z8, Z6
 	VADDPS           Z6, Z10, Z10
-	VMOVAPS          Z1, Z10
+	VMOVAPS          Z1, Z6
 	VMOVAPS          Z0, Z0
 	CMPL             R10, $0x01
 	JEQ              binaryProbLossF32AVX512_pow0_part_alpha1
@@ -3118,20 +3118,20 @@ binaryProbLossF32AVX512_pow0_part_smoothed:
 
 binaryProbLossF32AVX512_pow0_part_alpha1:
 	VMULPS.BCST 48(DI), Z7, Z0
-	VMULPS.BCST 52(DI), Z8, Z6
-	VADDPS      Z6, Z0, Z0
+	VMULPS.BCST 52(DI), Z8, Z1
+	VADDPS      Z1, Z0, Z0
 	JMP         binaryProbLossF32AVX512_pow0_part_alphadone
 
 binaryProbLossF32AVX512_pow0_part_alphas:
 	VMOVUPS.Z (BX)(R11*1), K1, Z0
 	VMULPS    Z0, Z7, Z0
 	VMOVUPS.Z (SI)(R11*1), K1, Z1
-	VMULPS    Z1, Z8, Z6
-	VADDPS    Z6, Z0, Z0
+	VMULPS    Z1, Z8, Z1
+	VADDPS    Z1, Z0, Z0
 
 binaryProbLossF32AVX512_pow0_part_alphadone:
 	VSUBPS Z5, Z5, Z1
-	VMULPS Z10, Z0, Z0
+	VMULPS Z6, Z0, Z0
 	VMULPS Z9, Z0, Z0
 	VADDPS Z1, Z0, Z0
 	VADDPS Z0, Z2, K1, Z2
@@ -3152,6 +3152,2029 @@ binaryProbLossF32AVX512_done:
 	RET
 
 binaryProbLossF32AVX512_bail:
+	MOVB $0x01, AL
+	MOVB AL, bail+112(FP)
+	VZEROUPPER
+	RET
+
+// func binaryLogitsGradF32AVX512(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[18]uint32, acc *[16]float64) (bail bool)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·binaryLogitsGradF32AVX512(SB), NOSPLIT, $8-137
+	MOVQ         g_base+0(FP), AX
+	MOVQ         y_base+24(FP), CX
+	MOVQ         x_base+48(FP), DX
+	MOVQ         x_len+56(FP), BX
+	MOVQ         alpha_base+72(FP), SI
+	MOVQ         alphaNeg_base+96(FP), DI
+	MOVQ         k+120(FP), R8
+	MOVQ         acc+128(FP), R9
+	MOVL         56(R8), R10
+	MOVL         60(R8), R11
+	MOVQ         64(R8), R12
+	VPXORD       Z0, Z0, Z0
+	VBROADCASTSS one<>+0(SB), Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+	CMPQ         R12, $0x02
+	JEQ          binaryLogitsGradF32AVX512_pow2
+	TESTQ        R12, R12
+	JEQ          binaryLogitsGradF32AVX512_pow0
+	XORQ         R14, R14
+	MOVQ         $0x00000008, R13
+	MOVQ         BX, R15
+	SHRQ         $0x04, R15
+	JZ           binaryLogitsGradF32AVX512_powN_tail
+
+binaryLogitsGradF32AVX512_powN_loop:
+	VMOVUPS (DX)(R14*1), Z5
+	VMOVUPS (CX)(R14*1), Z6
+	CMPL    R10, $0x00
+	JNE     binaryLogitsGradF32AVX512_powN_full_smooth
+	VMOVAPS Z6, Z7
+	VSUBPS  Z6, Z1, Z8
+	JMP     binaryLogitsGradF32AVX512_powN_full_smoothed
+
+binaryLogitsGradF32AVX512_powN_full_smooth:
+	VBROADCASTSS     16(R8), Z7
+	VFMADD231PS.BCST (R8), Z6, Z7
+	VBROADCASTSS     20(R8), Z9
+	VFMADD231PS.BCST 4(R8), Z6, Z9
+	VADDPS           Z9, Z7, Z7
+	VBROADCASTSS     24(R8), Z8
+	VFMADD231PS.BCST 8(R8), Z6, Z8
+	VBROADCASTSS     28(R8), Z9
+	VFMADD231PS.BCST 12(R8), Z6, Z9
+	VADDPS           Z9, Z8, Z8
+
+binaryLogitsGradF32AVX512_powN_full_smoothed:
+	VANDPS.BCST      absmask<>+0(SB), Z5, Z6
+	VXORPS.BCST      signbit<>+0(SB), Z6, Z6
+	VCMPPS.BCST      $0x11, expunder<>+0(SB), Z6, K1
+	VBROADCASTSS     expunder<>+0(SB), K1, Z6
+	VMULPS.BCST      log2e<>+0(SB), Z6, Z9
+	VADDPS.BCST      roundmagic<>+0(SB), Z9, Z9
+	VSUBPS.BCST      roundmagic<>+0(SB), Z9, Z9
+	VMOVAPS          Z6, Z6
+	VFMADD231PS.BCST minusln2hi<>+0(SB), Z9, Z6
+	VFMADD231PS.BCST minusln2lo<>+0(SB), Z9, Z6
+	VBROADCASTSS     expc0<>+0(SB), Z12
+	VFMADD213PS.BCST expc1<>+0(SB), Z6, Z12
+	VFMADD213PS.BCST expc2<>+0(SB), Z6, Z12
+	VFMADD213PS.BCST expc3<>+0(SB), Z6, Z12
+	VFMADD213PS.BCST expc4<>+0(SB), Z6, Z12
+	VFMADD213PS.BCST expc5<>+0(SB), Z6, Z12
+	VMULPS           Z6, Z6, Z13
+	VMULPS           Z13, Z12, Z12
+	VADDPS           Z6, Z12, Z12
+	VADDPS.BCST      one<>+0(SB), Z12, Z12
+	VMULPS.BCST      half<>+0(SB), Z9, Z6
+	VADDPS.BCST      roundmagic<>+0(SB), Z6, Z6
+	VSUBPS.BCST      roundmagic<>+0(SB), Z6, Z13
+	VSUBPS           Z13, Z9, Z13
+	VADDPS.BCST      roundmagic<>+0(SB), Z13, Z13
+	VPADDD.BCST      expbiasfix<>+0(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VPADDD.BCST      expbiasfix<>+0(SB), Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VMULPS           Z6, Z12, Z12
+	VMULPS           Z13, Z12, Z12
+	VPXORD           Z10, Z10, Z10
+	VMOVAPS          Z10, K1, Z12
+	VADDPS.BCST      one<>+0(SB), Z12, Z6
+	VDIVPS           Z6, Z1, Z9
+	VMULPS           Z9, Z12, Z13
+	VMOVAPS          Z9, Z14
+	VMOVAPS          Z13, Z15
+	VCMPPS           $0x11, Z0, Z5, K1
+	VMOVAPS          Z13, K1, Z14
+	VMOVAPS          Z9, K1, Z15
+	VPADDD.BCST      log32shift<>+0(SB), Z6, Z13
+	VPSRLD           $0x17, Z13, Z16
+	VCVTDQ2PS        Z16, Z16
+	VSUBPS.BCST      f127<>+0(SB), Z16, Z16
+	VPANDD.BCST      mant32mask<>+0(SB), Z13, Z13
+	VPADDD.BCST      log32base<>+0(SB), Z13, Z13
+	VSUBPS.BCST      one<>+0(SB), Z13, Z13
+	VMULPS           Z13, Z13, Z17
+	VBROADCASTSS     logc0<>+0(SB), Z18
+	VFMADD213PS.BCST logc1<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc2<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc3<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc4<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc5<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc6<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc7<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc8<>+0(SB), Z13, Z18
+	VMULPS           Z13, Z18, Z18
+	VMULPS           Z17, Z18, Z18
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z16, Z18
+	VFMADD231PS.BCST minushalf<>+0(SB), Z17, Z18
+	VADDPS           Z18, Z13, Z13
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z16, Z13
+	VSUBPS.BCST      one<>+0(SB), Z6, Z6
+	VSUBPS           Z6, Z12, Z6
+	VMULPS           Z9, Z6, Z6
+	VADDPS           Z6, Z13, Z13
+	VMAXPS           Z0, Z5, Z6
+	VMULPS           Z7, Z5, Z9
+	VSUBPS           Z9, Z6, Z6
+	VADDPS           Z13, Z6, Z6
+	VMULPS           Z15, Z7, Z9
+	VMULPS           Z14, Z8, Z12
+	VADDPS           Z12, Z9, Z9
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z9, Z13
+	MOVQ             R12, BP
+	DECQ             BP
+
+binaryLogitsGradF32AVX512_powN_full_sq:
+	TESTQ  BP, BP
+	JZ     binaryLogitsGradF32AVX512_powN_full_sqdone
+	BTQ    $0x00, BP
+	JCC    binaryLogitsGradF32AVX512_powN_full_nomul
+	VMULPS Z13, Z12, Z12
+
+binaryLogitsGradF32AVX512_powN_full_nomul:
+	CMPQ   BP, $0x01
+	JBE    binaryLogitsGradF32AVX512_powN_full_nosq
+	VMULPS Z13, Z13, Z13
+
+binaryLogitsGradF32AVX512_powN_full_nosq:
+	SHRQ $0x01, BP
+	JMP  binaryLogitsGradF32AVX512_powN_full_sq
+
+binaryLogitsGradF32AVX512_powN_full_sqdone:
+	VMULPS      Z9, Z12, Z13
+	VFPCLASSPSZ $0x18, Z13, K1
+	KORTESTW    K1, K1
+	JNZ         binaryLogitsGradF32AVX512_bail
+	VMULPS.BCST 40(R8), Z12, Z16
+	VSUBPS      Z9, Z9, Z9
+	VADDPS      Z9, Z16, Z16
+	CMPL        R11, $0x01
+	JEQ         binaryLogitsGradF32AVX512_powN_full_alpha1
+	JA          binaryLogitsGradF32AVX512_powN_full_alphas
+	VMOVAPS     Z1, Z9
+	JMP         binaryLogitsGradF32AVX512_powN_full_alphadone
+
+binaryLogitsGradF32AVX512_powN_full_alpha1:
+	VMULPS.BCST 48(R8), Z7, Z9
+	VMULPS.BCST 52(R8), Z8, Z12
+	VADDPS      Z12, Z9, Z9
+	JMP         binaryLogitsGradF32AVX512_powN_full_alphadone
+
+binaryLogitsGradF32AVX512_powN_full_alphas:
+	VMOVUPS (SI)(R14*1), Z9
+	VMULPS  Z9, Z7, Z9
+	VMOVUPS (DI)(R14*1), Z12
+	VMULPS  Z12, Z8, Z12
+	VADDPS  Z12, Z9, Z9
+
+binaryLogitsGradF32AVX512_powN_full_alphadone:
+	VSUBPS        Z5, Z5, Z5
+	VMULPS        Z13, Z9, Z12
+	VMULPS        Z6, Z12, Z12
+	VADDPS        Z5, Z12, Z12
+	VADDPS        Z12, Z2, Z2
+	VADDPS        Z7, Z7, Z17
+	VSUBPS        Z17, Z1, Z17
+	VMULPS        Z14, Z17, Z17
+	VMULPS        Z15, Z17, Z17
+	VMULPS        Z14, Z8, Z8
+	VMULPS        Z15, Z7, Z12
+	VSUBPS        Z12, Z8, Z8
+	VMULPS        Z17, Z16, Z7
+	VMULPS        Z6, Z7, Z7
+	VMULPS        Z8, Z13, Z6
+	VADDPS        Z6, Z7, Z7
+	VMULPS.BCST   44(R8), Z9, Z6
+	VMULPS        Z7, Z6, Z7
+	VADDPS        Z5, Z7, Z7
+	VMOVUPS       Z7, (AX)(R14*1)
+	ADDQ          $0x40, R14
+	DECQ          R13
+	JNZ           binaryLogitsGradF32AVX512_powN_inblock
+	VCVTPS2PD     Y2, Z5
+	VADDPD        Z5, Z3, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y5
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z5, Z4, Z4
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R13
+
+binaryLogitsGradF32AVX512_powN_inblock:
+	DECQ R15
+	JNZ  binaryLogitsGradF32AVX512_powN_loop
+
+binaryLogitsGradF32AVX512_powN_tail:
+	ANDQ      $0x0f, BX
+	JZ        binaryLogitsGradF32AVX512_powN_done
+	MOVQ      $0x00000001, R13
+	SHLXQ     BX, R13, R13
+	DECQ      R13
+	KMOVW     R13, K1
+	VMOVUPS.Z (DX)(R14*1), K1, Z5
+	VMOVUPS.Z (CX)(R14*1), K1, Z6
+	CMPL      R10, $0x00
+	JNE       binaryLogitsGradF32AVX512_powN_part_smooth
+	VMOVAPS   Z6, Z7
+	VSUBPS    Z6, Z1, Z8
+	JMP       binaryLogitsGradF32AVX512_powN_part_smoothed
+
+binaryLogitsGradF32AVX512_powN_part_smooth:
+	VBROADCASTSS     16(R8), Z7
+	VFMADD231PS.BCST (R8), Z6, Z7
+	VBROADCASTSS     20(R8), Z9
+	VFMADD231PS.BCST 4(R8), Z6, Z9
+	VADDPS           Z9, Z7, Z7
+	VBROADCASTSS     24(R8), Z8
+	VFMADD231PS.BCST 8(R8), Z6, Z8
+	VBROADCASTSS     28(R8), Z9
+	VFMADD231PS.BCST 12(R8), Z6, Z9
+	VADDPS           Z9, Z8, Z8
+
+binaryLogitsGradF32AVX512_powN_part_smoothed:
+	VANDPS.BCST      absmask<>+0(SB), Z5, Z6
+	VXORPS.BCST      signbit<>+0(SB), Z6, Z6
+	VCMPPS.BCST      $0x11, expunder<>+0(SB), Z6, K2
+	VBROADCASTSS     expunder<>+0(SB), K2, Z6
+	VMULPS.BCST      log2e<>+0(SB), Z6, Z9
+	VADDPS.BCST      roundmagic<>+0(SB), Z9, Z9
+	VSUBPS.BCST      roundmagic<>+0(SB), Z9, Z9
+	VMOVAPS          Z6, Z6
+	VFMADD231PS.BCST minusln2hi<>+0(SB), Z9, Z6
+	VFMADD231PS.BCST minusln2lo<>+0(SB), Z9, Z6
+	VBROADCASTSS     expc0<>+0(SB), Z10
+	VFMADD213PS.BCST expc1<>+0(SB), Z6, Z10
+	VFMADD213PS.BCST expc2<>+0(SB), Z6, Z10
+	VFMADD213PS.BCST expc3<>+0(SB), Z6, Z10
+	VFMADD213PS.BCST expc4<>+0(SB), Z6, Z10
+	VFMADD213PS.BCST expc5<>+0(SB), Z6, Z10
+	VMULPS           Z6, Z6, Z12
+	VMULPS           Z12, Z10, Z10
+	VADDPS           Z6, Z10, Z10
+	VADDPS.BCST      one<>+0(SB), Z10, Z10
+	VMULPS.BCST      half<>+0(SB), Z9, Z6
+	VADDPS.BCST      roundmagic<>+0(SB), Z6, Z6
+	VSUBPS.BCST      roundmagic<>+0(SB), Z6, Z12
+	VSUBPS           Z12, Z9, Z12
+	VADDPS.BCST      roundmagic<>+0(SB), Z12, Z12
+	VPADDD.BCST      expbiasfix<>+0(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VPADDD.BCST      expbiasfix<>+0(SB), Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VMULPS           Z6, Z10, Z10
+	VMULPS           Z12, Z10, Z10
+	VPXORD           Z11, Z11, Z11
+	VMOVAPS          Z11, K2, Z10
+	VADDPS.BCST      one<>+0(SB), Z10, Z6
+	VDIVPS           Z6, Z1, Z9
+	VMULPS           Z9, Z10, Z11
+	VMOVAPS          Z9, Z12
+	VMOVAPS          Z11, Z13
+	VCMPPS           $0x11, Z0, Z5, K2
+	VMOVAPS          Z11, K2, Z12
+	VMOVAPS          Z9, K2, Z13
+	VPADDD.BCST      log32shift<>+0(SB), Z6, Z11
+	VPSRLD           $0x17, Z11, Z14
+	VCVTDQ2PS        Z14, Z14
+	VSUBPS.BCST      f127<>+0(SB), Z14, Z14
+	VPANDD.BCST      mant32mask<>+0(SB), Z11, Z11
+	VPADDD.BCST      log32base<>+0(SB), Z11, Z11
+	VSUBPS.BCST      one<>+0(SB), Z11, Z11
+	VMULPS           Z11, Z11, Z15
+	VBROADCASTSS     logc0<>+0(SB), Z16
+	VFMADD213PS.BCST logc1<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc2<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc3<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc4<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc5<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc6<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc7<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc8<>+0(SB), Z11, Z16
+	VMULPS           Z11, Z16, Z16
+	VMULPS           Z15, Z16, Z16
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z14, Z16
+	VFMADD231PS.BCST minushalf<>+0(SB), Z15, Z16
+	VADDPS           Z16, Z11, Z11
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z14, Z11
+	VSUBPS.BCST      one<>+0(SB), Z6, Z6
+	VSUBPS           Z6, Z10, Z6
+	VMULPS           Z9, Z6, Z6
+	VADDPS           Z6, Z11, Z11
+	VMAXPS           Z0, Z5, Z0
+	VMULPS           Z7, Z5, Z6
+	VSUBPS           Z6, Z0, Z0
+	VADDPS           Z11, Z0, Z0
+	VMULPS           Z13, Z7, Z6
+	VMULPS           Z12, Z8, Z9
+	VADDPS           Z9, Z6, Z6
+	VMOVAPS          Z1, Z9
+	VMOVAPS          Z6, Z10
+	MOVQ             R12, CX
+	DECQ             CX
+
+binaryLogitsGradF32AVX512_powN_part_sq:
+	TESTQ  CX, CX
+	JZ     binaryLogitsGradF32AVX512_powN_part_sqdone
+	BTQ    $0x00, CX
+	JCC    binaryLogitsGradF32AVX512_powN_part_nomul
+	VMULPS Z10, Z9, Z9
+
+binaryLogitsGradF32AVX512_powN_part_nomul:
+	CMPQ   CX, $0x01
+	JBE    binaryLogitsGradF32AVX512_powN_part_nosq
+	VMULPS Z10, Z10, Z10
+
+binaryLogitsGradF32AVX512_powN_part_nosq:
+	SHRQ $0x01, CX
+	JMP  binaryLogitsGradF32AVX512_powN_part_sq
+
+binaryLogitsGradF32AVX512_powN_part_sqdone:
+	VMULPS      Z6, Z9, Z10
+	VFPCLASSPSZ $0x18, Z10, K2
+	KORTESTW    K2, K2
+	JNZ         binaryLogitsGradF32AVX512_bail
+	VMULPS.BCST 40(R8), Z9, Z11
+	VSUBPS      Z6, Z6, Z6
+	VADDPS      Z6, Z11, Z11
+	CMPL        R11, $0x01
+	JEQ         binaryLogitsGradF32AVX512_powN_part_alpha1
+	JA          binaryLogitsGradF32AVX512_powN_part_alphas
+	VMOVAPS     Z1, Z6
+	JMP         binaryLogitsGradF32AVX512_powN_part_alphadone
+
+binaryLogitsGradF32AVX512_powN_part_alpha1:
+	VMULPS.BCST 48(R8), Z7, Z6
+	VMULPS.BCST 52(R8), Z8, Z9
+	VADDPS      Z9, Z6, Z6
+	JMP         binaryLogitsGradF32AVX512_powN_part_alphadone
+
+binaryLogitsGradF32AVX512_powN_part_alphas:
+	VMOVUPS.Z (SI)(R14*1), K1, Z6
+	VMULPS    Z6, Z7, Z6
+	VMOVUPS.Z (DI)(R14*1), K1, Z9
+	VMULPS    Z9, Z8, Z9
+	VADDPS    Z9, Z6, Z6
+
+binaryLogitsGradF32AVX512_powN_part_alphadone:
+	VSUBPS      Z5, Z5, Z5
+	VMULPS      Z10, Z6, Z9
+	VMULPS      Z0, Z9, Z9
+	VADDPS      Z5, Z9, Z9
+	VADDPS      Z9, Z2, K1, Z2
+	VADDPS      Z7, Z7, Z14
+	VSUBPS      Z14, Z1, Z14
+	VMULPS      Z12, Z14, Z14
+	VMULPS      Z13, Z14, Z14
+	VMULPS      Z12, Z8, Z1
+	VMULPS      Z13, Z7, Z9
+	VSUBPS      Z9, Z1, Z1
+	VMULPS      Z14, Z11, Z7
+	VMULPS      Z0, Z7, Z7
+	VMULPS      Z1, Z10, Z0
+	VADDPS      Z0, Z7, Z7
+	VMULPS.BCST 44(R8), Z6, Z0
+	VMULPS      Z7, Z0, Z7
+	VADDPS      Z5, Z7, Z7
+	VMOVUPS     Z7, K1, (AX)(R14*1)
+
+binaryLogitsGradF32AVX512_powN_done:
+	JMP binaryLogitsGradF32AVX512_done
+
+binaryLogitsGradF32AVX512_pow2:
+	XORQ R12, R12
+	MOVQ $0x00000008, R13
+	MOVQ BX, R14
+	SHRQ $0x04, R14
+	JZ   binaryLogitsGradF32AVX512_pow2_tail
+
+binaryLogitsGradF32AVX512_pow2_loop:
+	VMOVUPS (DX)(R12*1), Z5
+	VMOVUPS (CX)(R12*1), Z6
+	CMPL    R10, $0x00
+	JNE     binaryLogitsGradF32AVX512_pow2_full_smooth
+	VMOVAPS Z6, Z7
+	VSUBPS  Z6, Z1, Z8
+	JMP     binaryLogitsGradF32AVX512_pow2_full_smoothed
+
+binaryLogitsGradF32AVX512_pow2_full_smooth:
+	VBROADCASTSS     16(R8), Z7
+	VFMADD231PS.BCST (R8), Z6, Z7
+	VBROADCASTSS     20(R8), Z9
+	VFMADD231PS.BCST 4(R8), Z6, Z9
+	VADDPS           Z9, Z7, Z7
+	VBROADCASTSS     24(R8), Z8
+	VFMADD231PS.BCST 8(R8), Z6, Z8
+	VBROADCASTSS     28(R8), Z9
+	VFMADD231PS.BCST 12(R8), Z6, Z9
+	VADDPS           Z9, Z8, Z8
+
+binaryLogitsGradF32AVX512_pow2_full_smoothed:
+	VANDPS.BCST      absmask<>+0(SB), Z5, Z6
+	VXORPS.BCST      signbit<>+0(SB), Z6, Z6
+	VCMPPS.BCST      $0x11, expunder<>+0(SB), Z6, K1
+	VBROADCASTSS     expunder<>+0(SB), K1, Z6
+	VMULPS.BCST      log2e<>+0(SB), Z6, Z9
+	VADDPS.BCST      roundmagic<>+0(SB), Z9, Z9
+	VSUBPS.BCST      roundmagic<>+0(SB), Z9, Z9
+	VMOVAPS          Z6, Z6
+	VFMADD231PS.BCST minusln2hi<>+0(SB), Z9, Z6
+	VFMADD231PS.BCST minusln2lo<>+0(SB), Z9, Z6
+	VBROADCASTSS     expc0<>+0(SB), Z12
+	VFMADD213PS.BCST expc1<>+0(SB), Z6, Z12
+	VFMADD213PS.BCST expc2<>+0(SB), Z6, Z12
+	VFMADD213PS.BCST expc3<>+0(SB), Z6, Z12
+	VFMADD213PS.BCST expc4<>+0(SB), Z6, Z12
+	VFMADD213PS.BCST expc5<>+0(SB), Z6, Z12
+	VMULPS           Z6, Z6, Z13
+	VMULPS           Z13, Z12, Z12
+	VADDPS           Z6, Z12, Z12
+	VADDPS.BCST      one<>+0(SB), Z12, Z12
+	VMULPS.BCST      half<>+0(SB), Z9, Z6
+	VADDPS.BCST      roundmagic<>+0(SB), Z6, Z6
+	VSUBPS.BCST      roundmagic<>+0(SB), Z6, Z13
+	VSUBPS           Z13, Z9, Z13
+	VADDPS.BCST      roundmagic<>+0(SB), Z13, Z13
+	VPADDD.BCST      expbiasfix<>+0(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VPADDD.BCST      expbiasfix<>+0(SB), Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VMULPS           Z6, Z12, Z12
+	VMULPS           Z13, Z12, Z12
+	VPXORD           Z10, Z10, Z10
+	VMOVAPS          Z10, K1, Z12
+	VADDPS.BCST      one<>+0(SB), Z12, Z6
+	VDIVPS           Z6, Z1, Z9
+	VMULPS           Z9, Z12, Z13
+	VMOVAPS          Z9, Z14
+	VMOVAPS          Z13, Z15
+	VCMPPS           $0x11, Z0, Z5, K1
+	VMOVAPS          Z13, K1, Z14
+	VMOVAPS          Z9, K1, Z15
+	VPADDD.BCST      log32shift<>+0(SB), Z6, Z13
+	VPSRLD           $0x17, Z13, Z16
+	VCVTDQ2PS        Z16, Z16
+	VSUBPS.BCST      f127<>+0(SB), Z16, Z16
+	VPANDD.BCST      mant32mask<>+0(SB), Z13, Z13
+	VPADDD.BCST      log32base<>+0(SB), Z13, Z13
+	VSUBPS.BCST      one<>+0(SB), Z13, Z13
+	VMULPS           Z13, Z13, Z17
+	VBROADCASTSS     logc0<>+0(SB), Z18
+	VFMADD213PS.BCST logc1<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc2<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc3<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc4<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc5<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc6<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc7<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc8<>+0(SB), Z13, Z18
+	VMULPS           Z13, Z18, Z18
+	VMULPS           Z17, Z18, Z18
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z16, Z18
+	VFMADD231PS.BCST minushalf<>+0(SB), Z17, Z18
+	VADDPS           Z18, Z13, Z13
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z16, Z13
+	VSUBPS.BCST      one<>+0(SB), Z6, Z6
+	VSUBPS           Z6, Z12, Z6
+	VMULPS           Z9, Z6, Z6
+	VADDPS           Z6, Z13, Z13
+	VMAXPS           Z0, Z5, Z6
+	VMULPS           Z7, Z5, Z9
+	VSUBPS           Z9, Z6, Z6
+	VADDPS           Z13, Z6, Z6
+	VMULPS           Z15, Z7, Z9
+	VMULPS           Z14, Z8, Z12
+	VADDPS           Z12, Z9, Z9
+	VMOVAPS          Z9, Z12
+	VMULPS           Z9, Z12, Z13
+	VFPCLASSPSZ      $0x18, Z13, K1
+	KORTESTW         K1, K1
+	JNZ              binaryLogitsGradF32AVX512_bail
+	VMULPS.BCST      40(R8), Z12, Z16
+	VSUBPS           Z9, Z9, Z9
+	VADDPS           Z9, Z16, Z16
+	CMPL             R11, $0x01
+	JEQ              binaryLogitsGradF32AVX512_pow2_full_alpha1
+	JA               binaryLogitsGradF32AVX512_pow2_full_alphas
+	VMOVAPS          Z1, Z9
+	JMP              binaryLogitsGradF32AVX512_pow2_full_alphadone
+
+binaryLogitsGradF32AVX512_pow2_full_alpha1:
+	VMULPS.BCST 48(R8), Z7, Z9
+	VMULPS.BCST 52(R8), Z8, Z12
+	VADDPS      Z12, Z9, Z9
+	JMP         binaryLogitsGradF32AVX512_pow2_full_alphadone
+
+binaryLogitsGradF32AVX512_pow2_full_alphas:
+	VMOVUPS (SI)(R12*1), Z9
+	VMULPS  Z9, Z7, Z9
+	VMOVUPS (DI)(R12*1), Z12
+	VMULPS  Z12, Z8, Z12
+	VADDPS  Z12, Z9, Z9
+
+binaryLogitsGradF32AVX512_pow2_full_alphadone:
+	VSUBPS        Z5, Z5, Z5
+	VMULPS        Z13, Z9, Z12
+	VMULPS        Z6, Z12, Z12
+	VADDPS        Z5, Z12, Z12
+	VADDPS        Z12, Z2, Z2
+	VADDPS        Z7, Z7, Z17
+	VSUBPS        Z17, Z1, Z17
+	VMULPS        Z14, Z17, Z17
+	VMULPS        Z15, Z17, Z17
+	VMULPS        Z14, Z8, Z8
+	VMULPS        Z15, Z7, Z12
+	VSUBPS        Z12, Z8, Z8
+	VMULPS        Z17, Z16, Z7
+	VMULPS        Z6, Z7, Z7
+	VMULPS        Z8, Z13, Z6
+	VADDPS        Z6, Z7, Z7
+	VMULPS.BCST   44(R8), Z9, Z6
+	VMULPS        Z7, Z6, Z7
+	VADDPS        Z5, Z7, Z7
+	VMOVUPS       Z7, (AX)(R12*1)
+	ADDQ          $0x40, R12
+	DECQ          R13
+	JNZ           binaryLogitsGradF32AVX512_pow2_inblock
+	VCVTPS2PD     Y2, Z5
+	VADDPD        Z5, Z3, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y5
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z5, Z4, Z4
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R13
+
+binaryLogitsGradF32AVX512_pow2_inblock:
+	DECQ R14
+	JNZ  binaryLogitsGradF32AVX512_pow2_loop
+
+binaryLogitsGradF32AVX512_pow2_tail:
+	ANDQ      $0x0f, BX
+	JZ        binaryLogitsGradF32AVX512_pow2_done
+	MOVQ      $0x00000001, R13
+	SHLXQ     BX, R13, R13
+	DECQ      R13
+	KMOVW     R13, K1
+	VMOVUPS.Z (DX)(R12*1), K1, Z5
+	VMOVUPS.Z (CX)(R12*1), K1, Z6
+	CMPL      R10, $0x00
+	JNE       binaryLogitsGradF32AVX512_pow2_part_smooth
+	VMOVAPS   Z6, Z7
+	VSUBPS    Z6, Z1, Z8
+	JMP       binaryLogitsGradF32AVX512_pow2_part_smoothed
+
+binaryLogitsGradF32AVX512_pow2_part_smooth:
+	VBROADCASTSS     16(R8), Z7
+	VFMADD231PS.BCST (R8), Z6, Z7
+	VBROADCASTSS     20(R8), Z9
+	VFMADD231PS.BCST 4(R8), Z6, Z9
+	VADDPS           Z9, Z7, Z7
+	VBROADCASTSS     24(R8), Z8
+	VFMADD231PS.BCST 8(R8), Z6, Z8
+	VBROADCASTSS     28(R8), Z9
+	VFMADD231PS.BCST 12(R8), Z6, Z9
+	VADDPS           Z9, Z8, Z8
+
+binaryLogitsGradF32AVX512_pow2_part_smoothed:
+	VANDPS.BCST      absmask<>+0(SB), Z5, Z6
+	VXORPS.BCST      signbit<>+0(SB), Z6, Z6
+	VCMPPS.BCST      $0x11, expunder<>+0(SB), Z6, K2
+	VBROADCASTSS     expunder<>+0(SB), K2, Z6
+	VMULPS.BCST      log2e<>+0(SB), Z6, Z9
+	VADDPS.BCST      roundmagic<>+0(SB), Z9, Z9
+	VSUBPS.BCST      roundmagic<>+0(SB), Z9, Z9
+	VMOVAPS          Z6, Z6
+	VFMADD231PS.BCST minusln2hi<>+0(SB), Z9, Z6
+	VFMADD231PS.BCST minusln2lo<>+0(SB), Z9, Z6
+	VBROADCASTSS     expc0<>+0(SB), Z10
+	VFMADD213PS.BCST expc1<>+0(SB), Z6, Z10
+	VFMADD213PS.BCST expc2<>+0(SB), Z6, Z10
+	VFMADD213PS.BCST expc3<>+0(SB), Z6, Z10
+	VFMADD213PS.BCST expc4<>+0(SB), Z6, Z10
+	VFMADD213PS.BCST expc5<>+0(SB), Z6, Z10
+	VMULPS           Z6, Z6, Z12
+	VMULPS           Z12, Z10, Z10
+	VADDPS           Z6, Z10, Z10
+	VADDPS.BCST      one<>+0(SB), Z10, Z10
+	VMULPS.BCST      half<>+0(SB), Z9, Z6
+	VADDPS.BCST      roundmagic<>+0(SB), Z6, Z6
+	VSUBPS.BCST      roundmagic<>+0(SB), Z6, Z12
+	VSUBPS           Z12, Z9, Z12
+	VADDPS.BCST      roundmagic<>+0(SB), Z12, Z12
+	VPADDD.BCST      expbiasfix<>+0(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VPADDD.BCST      expbiasfix<>+0(SB), Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VMULPS           Z6, Z10, Z10
+	VMULPS           Z12, Z10, Z10
+	VPXORD           Z11, Z11, Z11
+	VMOVAPS          Z11, K2, Z10
+	VADDPS.BCST      one<>+0(SB), Z10, Z6
+	VDIVPS           Z6, Z1, Z9
+	VMULPS           Z9, Z10, Z11
+	VMOVAPS          Z9, Z12
+	VMOVAPS          Z11, Z13
+	VCMPPS           $0x11, Z0, Z5, K2
+	VMOVAPS          Z11, K2, Z12
+	VMOVAPS          Z9, K2, Z13
+	VPADDD.BCST      log32shift<>+0(SB), Z6, Z11
+	VPSRLD           $0x17, Z11, Z14
+	VCVTDQ2PS        Z14, Z14
+	VSUBPS.BCST      f127<>+0(SB), Z14, Z14
+	VPANDD.BCST      mant32mask<>+0(SB), Z11, Z11
+	VPADDD.BCST      log32base<>+0(SB), Z11, Z11
+	VSUBPS.BCST      one<>+0(SB), Z11, Z11
+	VMULPS           Z11, Z11, Z15
+	VBROADCASTSS     logc0<>+0(SB), Z16
+	VFMADD213PS.BCST logc1<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc2<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc3<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc4<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc5<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc6<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc7<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc8<>+0(SB), Z11, Z16
+	VMULPS           Z11, Z16, Z16
+	VMULPS           Z15, Z16, Z16
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z14, Z16
+	VFMADD231PS.BCST minushalf<>+0(SB), Z15, Z16
+	VADDPS           Z16, Z11, Z11
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z14, Z11
+	VSUBPS.BCST      one<>+0(SB), Z6, Z6
+	VSUBPS           Z6, Z10, Z6
+	VMULPS           Z9, Z6, Z6
+	VADDPS           Z6, Z11, Z11
+	VMAXPS           Z0, Z5, Z0
+	VMULPS           Z7, Z5, Z6
+	VSUBPS           Z6, Z0, Z0
+	VADDPS           Z11, Z0, Z0
+	VMULPS           Z13, Z7, Z6
+	VMULPS           Z12, Z8, Z9
+	VADDPS           Z9, Z6, Z6
+	VMOVAPS          Z6, Z9
+	VMULPS           Z6, Z9, Z10
+	VFPCLASSPSZ      $0x18, Z10, K2
+	KORTESTW         K2, K2
+	JNZ              binaryLogitsGradF32AVX512_bail
+	VMULPS.BCST      40(R8), Z9, Z11
+	VSUBPS           Z6, Z6, Z6
+	VADDPS           Z6, Z11, Z11
+	CMPL             R11, $0x01
+	JEQ              binaryLogitsGradF32AVX512_pow2_part_alpha1
+	JA               binaryLogitsGradF32AVX512_pow2_part_alphas
+	VMOVAPS          Z1, Z6
+	JMP              binaryLogitsGradF32AVX512_pow2_part_alphadone
+
+binaryLogitsGradF32AVX512_pow2_part_alpha1:
+	VMULPS.BCST 48(R8), Z7, Z6
+	VMULPS.BCST 52(R8), Z8, Z9
+	VADDPS      Z9, Z6, Z6
+	JMP         binaryLogitsGradF32AVX512_pow2_part_alphadone
+
+binaryLogitsGradF32AVX512_pow2_part_alphas:
+	VMOVUPS.Z (SI)(R12*1), K1, Z6
+	VMULPS    Z6, Z7, Z6
+	VMOVUPS.Z (DI)(R12*1), K1, Z9
+	VMULPS    Z9, Z8, Z9
+	VADDPS    Z9, Z6, Z6
+
+binaryLogitsGradF32AVX512_pow2_part_alphadone:
+	VSUBPS      Z5, Z5, Z5
+	VMULPS      Z10, Z6, Z9
+	VMULPS      Z0, Z9, Z9
+	VADDPS      Z5, Z9, Z9
+	VADDPS      Z9, Z2, K1, Z2
+	VADDPS      Z7, Z7, Z14
+	VSUBPS      Z14, Z1, Z14
+	VMULPS      Z12, Z14, Z14
+	VMULPS      Z13, Z14, Z14
+	VMULPS      Z12, Z8, Z1
+	VMULPS      Z13, Z7, Z9
+	VSUBPS      Z9, Z1, Z1
+	VMULPS      Z14, Z11, Z7
+	VMULPS      Z0, Z7, Z7
+	VMULPS      Z1, Z10, Z0
+	VADDPS      Z0, Z7, Z7
+	VMULPS.BCST 44(R8), Z6, Z0
+	VMULPS      Z7, Z0, Z7
+	VADDPS      Z5, Z7, Z7
+	VMOVUPS     Z7, K1, (AX)(R12*1)
+
+binaryLogitsGradF32AVX512_pow2_done:
+	JMP binaryLogitsGradF32AVX512_done
+
+binaryLogitsGradF32AVX512_pow0:
+	XORQ R12, R12
+	MOVQ $0x00000008, R13
+	MOVQ BX, R14
+	SHRQ $0x04, R14
+	JZ   binaryLogitsGradF32AVX512_pow0_tail
+
+binaryLogitsGradF32AVX512_pow0_loop:
+	VMOVUPS (DX)(R12*1), Z5
+	VMOVUPS (CX)(R12*1), Z6
+	CMPL    R10, $0x00
+	JNE     binaryLogitsGradF32AVX512_pow0_full_smooth
+	VMOVAPS Z6, Z7
+	VSUBPS  Z6, Z1, Z8
+	JMP     binaryLogitsGradF32AVX512_pow0_full_smoothed
+
+binaryLogitsGradF32AVX512_pow0_full_smooth:
+	VBROADCASTSS     16(R8), Z7
+	VFMADD231PS.BCST (R8), Z6, Z7
+	VBROADCASTSS     20(R8), Z9
+	VFMADD231PS.BCST 4(R8), Z6, Z9
+	VADDPS           Z9, Z7, Z7
+	VBROADCASTSS     24(R8), Z8
+	VFMADD231PS.BCST 8(R8), Z6, Z8
+	VBROADCASTSS     28(R8), Z9
+	VFMADD231PS.BCST 12(R8), Z6, Z9
+	VADDPS           Z9, Z8, Z8
+
+binaryLogitsGradF32AVX512_pow0_full_smoothed:
+	VANDPS.BCST      absmask<>+0(SB), Z5, Z6
+	VXORPS.BCST      signbit<>+0(SB), Z6, Z6
+	VCMPPS.BCST      $0x11, expunder<>+0(SB), Z6, K1
+	VBROADCASTSS     expunder<>+0(SB), K1, Z6
+	VMULPS.BCST      log2e<>+0(SB), Z6, Z9
+	VADDPS.BCST      roundmagic<>+0(SB), Z9, Z9
+	VSUBPS.BCST      roundmagic<>+0(SB), Z9, Z9
+	VMOVAPS          Z6, Z6
+	VFMADD231PS.BCST minusln2hi<>+0(SB), Z9, Z6
+	VFMADD231PS.BCST minusln2lo<>+0(SB), Z9, Z6
+	VBROADCASTSS     expc0<>+0(SB), Z12
+	VFMADD213PS.BCST expc1<>+0(SB), Z6, Z12
+	VFMADD213PS.BCST expc2<>+0(SB), Z6, Z12
+	VFMADD213PS.BCST expc3<>+0(SB), Z6, Z12
+	VFMADD213PS.BCST expc4<>+0(SB), Z6, Z12
+	VFMADD213PS.BCST expc5<>+0(SB), Z6, Z12
+	VMULPS           Z6, Z6, Z13
+	VMULPS           Z13, Z12, Z12
+	VADDPS           Z6, Z12, Z12
+	VADDPS.BCST      one<>+0(SB), Z12, Z12
+	VMULPS.BCST      half<>+0(SB), Z9, Z6
+	VADDPS.BCST      roundmagic<>+0(SB), Z6, Z6
+	VSUBPS.BCST      roundmagic<>+0(SB), Z6, Z13
+	VSUBPS           Z13, Z9, Z13
+	VADDPS.BCST      roundmagic<>+0(SB), Z13, Z13
+	VPADDD.BCST      expbiasfix<>+0(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VPADDD.BCST      expbiasfix<>+0(SB), Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VMULPS           Z6, Z12, Z12
+	VMULPS           Z13, Z12, Z12
+	VPXORD           Z10, Z10, Z10
+	VMOVAPS          Z10, K1, Z12
+	VADDPS.BCST      one<>+0(SB), Z12, Z6
+	VDIVPS           Z6, Z1, Z9
+	VMULPS           Z9, Z12, Z13
+	VMOVAPS          Z9, Z14
+	VMOVAPS          Z13, Z15
+	VCMPPS           $0x11, Z0, Z5, K1
+	VMOVAPS          Z13, K1, Z14
+	VMOVAPS          Z9, K1, Z15
+	VPADDD.BCST      log32shift<>+0(SB), Z6, Z13
+	VPSRLD           $0x17, Z13, Z16
+	VCVTDQ2PS        Z16, Z16
+	VSUBPS.BCST      f127<>+0(SB), Z16, Z16
+	VPANDD.BCST      mant32mask<>+0(SB), Z13, Z13
+	VPADDD.BCST      log32base<>+0(SB), Z13, Z13
+	VSUBPS.BCST      one<>+0(SB), Z13, Z13
+	VMULPS           Z13, Z13, Z17
+	VBROADCASTSS     logc0<>+0(SB), Z18
+	VFMADD213PS.BCST logc1<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc2<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc3<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc4<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc5<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc6<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc7<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc8<>+0(SB), Z13, Z18
+	VMULPS           Z13, Z18, Z18
+	VMULPS           Z17, Z18, Z18
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z16, Z18
+	VFMADD231PS.BCST minushalf<>+0(SB), Z17, Z18
+	VADDPS           Z18, Z13, Z13
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z16, Z13
+	VSUBPS.BCST      one<>+0(SB), Z6, Z6
+	VSUBPS           Z6, Z12, Z6
+	VMULPS           Z9, Z6, Z6
+	VADDPS           Z6, Z13, Z13
+	VMAXPS           Z0, Z5, Z6
+	VMULPS           Z7, Z5, Z9
+	VSUBPS           Z9, Z6, Z6
+	VADDPS           Z13, Z6, Z6
+	VMULPS           Z15, Z7, Z9
+	VMULPS           Z14, Z8, Z12
+	VADDPS           Z12, Z9, Z9
+	VMOVAPS          Z1, Z9
+	VMOVAPS          Z0, Z13
+	CMPL             R11, $0x01
+	JEQ              binaryLogitsGradF32AVX512_pow0_full_alpha1
+	JA               binaryLogitsGradF32AVX512_pow0_full_alphas
+	VMOVAPS          Z1, Z16
+	JMP              binaryLogitsGradF32AVX512_pow0_full_alphadone
+
+binaryLogitsGradF32AVX512_pow0_full_alpha1:
+	VMULPS.BCST 48(R8), Z7, Z16
+	VMULPS.BCST 52(R8), Z8, Z12
+	VADDPS      Z12, Z16, Z16
+	JMP         binaryLogitsGradF32AVX512_pow0_full_alphadone
+
+binaryLogitsGradF32AVX512_pow0_full_alphas:
+	VMOVUPS (SI)(R12*1), Z12
+	VMULPS  Z12, Z7, Z16
+	VMOVUPS (DI)(R12*1), Z12
+	VMULPS  Z12, Z8, Z12
+	VADDPS  Z12, Z16, Z16
+
+binaryLogitsGradF32AVX512_pow0_full_alphadone:
+	VSUBPS        Z5, Z5, Z5
+	VMULPS        Z9, Z16, Z12
+	VMULPS        Z6, Z12, Z12
+	VADDPS        Z5, Z12, Z12
+	VADDPS        Z12, Z2, Z2
+	VADDPS        Z7, Z7, Z17
+	VSUBPS        Z17, Z1, Z17
+	VMULPS        Z14, Z17, Z17
+	VMULPS        Z15, Z17, Z17
+	VMULPS        Z14, Z8, Z8
+	VMULPS        Z15, Z7, Z12
+	VSUBPS        Z12, Z8, Z8
+	VMULPS        Z17, Z13, Z7
+	VMULPS        Z6, Z7, Z7
+	VMULPS        Z8, Z9, Z6
+	VADDPS        Z6, Z7, Z7
+	VMULPS.BCST   44(R8), Z16, Z6
+	VMULPS        Z7, Z6, Z7
+	VADDPS        Z5, Z7, Z7
+	VMOVUPS       Z7, (AX)(R12*1)
+	ADDQ          $0x40, R12
+	DECQ          R13
+	JNZ           binaryLogitsGradF32AVX512_pow0_inblock
+	VCVTPS2PD     Y2, Z5
+	VADDPD        Z5, Z3, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y5
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z5, Z4, Z4
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R13
+
+binaryLogitsGradF32AVX512_pow0_inblock:
+	DECQ R14
+	JNZ  binaryLogitsGradF32AVX512_pow0_loop
+
+binaryLogitsGradF32AVX512_pow0_tail:
+	ANDQ      $0x0f, BX
+	JZ        binaryLogitsGradF32AVX512_pow0_done
+	MOVQ      $0x00000001, R13
+	SHLXQ     BX, R13, R13
+	DECQ      R13
+	KMOVW     R13, K1
+	VMOVUPS.Z (DX)(R12*1), K1, Z5
+	VMOVUPS.Z (CX)(R12*1), K1, Z6
+	CMPL      R10, $0x00
+	JNE       binaryLogitsGradF32AVX512_pow0_part_smooth
+	VMOVAPS   Z6, Z7
+	VSUBPS    Z6, Z1, Z8
+	JMP       binaryLogitsGradF32AVX512_pow0_part_smoothed
+
+binaryLogitsGradF32AVX512_pow0_part_smooth:
+	VBROADCASTSS     16(R8), Z7
+	VFMADD231PS.BCST (R8), Z6, Z7
+	VBROADCASTSS     20(R8), Z9
+	VFMADD231PS.BCST 4(R8), Z6, Z9
+	VADDPS           Z9, Z7, Z7
+	VBROADCASTSS     24(R8), Z8
+	VFMADD231PS.BCST 8(R8), Z6, Z8
+	VBROADCASTSS     28(R8), Z9
+	VFMADD231PS.BCST 12(R8), Z6, Z9
+	VADDPS           Z9, Z8, Z8
+
+binaryLogitsGradF32AVX512_pow0_part_smoothed:
+	VANDPS.BCST      absmask<>+0(SB), Z5, Z6
+	VXORPS.BCST      signbit<>+0(SB), Z6, Z6
+	VCMPPS.BCST      $0x11, expunder<>+0(SB), Z6, K2
+	VBROADCASTSS     expunder<>+0(SB), K2, Z6
+	VMULPS.BCST      log2e<>+0(SB), Z6, Z9
+	VADDPS.BCST      roundmagic<>+0(SB), Z9, Z9
+	VSUBPS.BCST      roundmagic<>+0(SB), Z9, Z9
+	VMOVAPS          Z6, Z6
+	VFMADD231PS.BCST minusln2hi<>+0(SB), Z9, Z6
+	VFMADD231PS.BCST minusln2lo<>+0(SB), Z9, Z6
+	VBROADCASTSS     expc0<>+0(SB), Z10
+	VFMADD213PS.BCST expc1<>+0(SB), Z6, Z10
+	VFMADD213PS.BCST expc2<>+0(SB), Z6, Z10
+	VFMADD213PS.BCST expc3<>+0(SB), Z6, Z10
+	VFMADD213PS.BCST expc4<>+0(SB), Z6, Z10
+	VFMADD213PS.BCST expc5<>+0(SB), Z6, Z10
+	VMULPS           Z6, Z6, Z12
+	VMULPS           Z12, Z10, Z10
+	VADDPS           Z6, Z10, Z10
+	VADDPS.BCST      one<>+0(SB), Z10, Z10
+	VMULPS.BCST      half<>+0(SB), Z9, Z6
+	VADDPS.BCST      roundmagic<>+0(SB), Z6, Z6
+	VSUBPS.BCST      roundmagic<>+0(SB), Z6, Z12
+	VSUBPS           Z12, Z9, Z12
+	VADDPS.BCST      roundmagic<>+0(SB), Z12, Z12
+	VPADDD.BCST      expbiasfix<>+0(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VPADDD.BCST      expbiasfix<>+0(SB), Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VMULPS           Z6, Z10, Z10
+	VMULPS           Z12, Z10, Z10
+	VPXORD           Z11, Z11, Z11
+	VMOVAPS          Z11, K2, Z10
+	VADDPS.BCST      one<>+0(SB), Z10, Z6
+	VDIVPS           Z6, Z1, Z9
+	VMULPS           Z9, Z10, Z11
+	VMOVAPS          Z9, Z12
+	VMOVAPS          Z11, Z13
+	VCMPPS           $0x11, Z0, Z5, K2
+	VMOVAPS          Z11, K2, Z12
+	VMOVAPS          Z9, K2, Z13
+	VPADDD.BCST      log32shift<>+0(SB), Z6, Z11
+	VPSRLD           $0x17, Z11, Z14
+	VCVTDQ2PS        Z14, Z14
+	VSUBPS.BCST      f127<>+0(SB), Z14, Z14
+	VPANDD.BCST      mant32mask<>+0(SB), Z11, Z11
+	VPADDD.BCST      log32base<>+0(SB), Z11, Z11
+	VSUBPS.BCST      one<>+0(SB), Z11, Z11
+	VMULPS           Z11, Z11, Z15
+	VBROADCASTSS     logc0<>+0(SB), Z16
+	VFMADD213PS.BCST logc1<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc2<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc3<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc4<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc5<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc6<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc7<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc8<>+0(SB), Z11, Z16
+	VMULPS           Z11, Z16, Z16
+	VMULPS           Z15, Z16, Z16
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z14, Z16
+	VFMADD231PS.BCST minushalf<>+0(SB), Z15, Z16
+	VADDPS           Z16, Z11, Z11
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z14, Z11
+	VSUBPS.BCST      one<>+0(SB), Z6, Z6
+	VSUBPS           Z6, Z10, Z6
+	VMULPS           Z9, Z6, Z6
+	VADDPS           Z6, Z11, Z11
+	VMAXPS           Z0, Z5, Z6
+	VMULPS           Z7, Z5, Z9
+	VSUBPS           Z9, Z6, Z6
+	VADDPS           Z11, Z6, Z6
+	VMULPS           Z13, Z7, Z9
+	VMULPS           Z12, Z8, Z10
+	VADDPS           Z10, Z9, Z9
+	VMOVAPS          Z1, Z9
+	VMOVAPS          Z0, Z0
+	CMPL             R11, $0x01
+	JEQ              binaryLogitsGradF32AVX512_pow0_part_alpha1
+	JA               binaryLogitsGradF32AVX512_pow0_part_alphas
+	VMOVAPS          Z1, Z11
+	JMP              binaryLogitsGradF32AVX512_pow0_part_alphadone
+
+binaryLogitsGradF32AVX512_pow0_part_alpha1:
+	VMULPS.BCST 48(R8), Z7, Z11
+	VMULPS.BCST 52(R8), Z8, Z10
+	VADDPS      Z10, Z11, Z11
+	JMP         binaryLogitsGradF32AVX512_pow0_part_alphadone
+
+binaryLogitsGradF32AVX512_pow0_part_alphas:
+	VMOVUPS.Z (SI)(R12*1), K1, Z10
+	VMULPS    Z10, Z7, Z11
+	VMOVUPS.Z (DI)(R12*1), K1, Z10
+	VMULPS    Z10, Z8, Z10
+	VADDPS    Z10, Z11, Z11
+
+binaryLogitsGradF32AVX512_pow0_part_alphadone:
+	VSUBPS      Z5, Z5, Z5
+	VMULPS      Z9, Z11, Z10
+	VMULPS      Z6, Z10, Z10
+	VADDPS      Z5, Z10, Z10
+	VADDPS      Z10, Z2, K1, Z2
+	VADDPS      Z7, Z7, Z14
+	VSUBPS      Z14, Z1, Z14
+	VMULPS      Z12, Z14, Z14
+	VMULPS      Z13, Z14, Z14
+	VMULPS      Z12, Z8, Z1
+	VMULPS      Z13, Z7, Z10
+	VSUBPS      Z10, Z1, Z1
+	VMULPS      Z14, Z0, Z0
+	VMULPS      Z6, Z0, Z0
+	VMULPS      Z1, Z9, Z1
+	VADDPS      Z1, Z0, Z0
+	VMULPS.BCST 44(R8), Z11, Z1
+	VMULPS      Z0, Z1, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, K1, (AX)(R12*1)
+
+binaryLogitsGradF32AVX512_pow0_done:
+binaryLogitsGradF32AVX512_done:
+	VCVTPS2PD     Y2, Z0
+	VADDPD        Z0, Z3, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y0
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z0, Z4, Z4
+	VPXORD        Z2, Z2, Z2
+	VMOVUPD       Z3, (R9)
+	VMOVUPD       Z4, 64(R9)
+	MOVB          $0x00, AL
+	MOVB          AL, bail+136(FP)
+	VZEROUPPER
+	RET
+
+binaryLogitsGradF32AVX512_bail:
+	MOVB $0x01, AL
+	MOVB AL, bail+136(FP)
+	VZEROUPPER
+	RET
+
+DATA absmask<>+0(SB)/4, $0x7fffffff
+GLOBL absmask<>(SB), RODATA|NOPTR, $4
+
+DATA signbit<>+0(SB)/4, $0x80000000
+GLOBL signbit<>(SB), RODATA|NOPTR, $4
+
+DATA expunder<>+0(SB)/4, $0xc2d00000
+GLOBL expunder<>(SB), RODATA|NOPTR, $4
+
+DATA log2e<>+0(SB)/4, $0x3fb8aa3b
+GLOBL log2e<>(SB), RODATA|NOPTR, $4
+
+DATA roundmagic<>+0(SB)/4, $0x4b400000
+GLOBL roundmagic<>(SB), RODATA|NOPTR, $4
+
+DATA minusln2hi<>+0(SB)/4, $0xbf318000
+GLOBL minusln2hi<>(SB), RODATA|NOPTR, $4
+
+DATA minusln2lo<>+0(SB)/4, $0x395e8083
+GLOBL minusln2lo<>(SB), RODATA|NOPTR, $4
+
+DATA expc0<>+0(SB)/4, $0x39506967
+GLOBL expc0<>(SB), RODATA|NOPTR, $4
+
+DATA expc1<>+0(SB)/4, $0x3ab743ce
+GLOBL expc1<>(SB), RODATA|NOPTR, $4
+
+DATA expc2<>+0(SB)/4, $0x3c088908
+GLOBL expc2<>(SB), RODATA|NOPTR, $4
+
+DATA expc3<>+0(SB)/4, $0x3d2aa9c1
+GLOBL expc3<>(SB), RODATA|NOPTR, $4
+
+DATA expc4<>+0(SB)/4, $0x3e2aaaaa
+GLOBL expc4<>(SB), RODATA|NOPTR, $4
+
+DATA expc5<>+0(SB)/4, $0x3f000000
+GLOBL expc5<>(SB), RODATA|NOPTR, $4
+
+DATA expbiasfix<>+0(SB)/4, $0xb4c0007f
+GLOBL expbiasfix<>(SB), RODATA|NOPTR, $4
+
+// func binaryLogitsLossF32AVX512(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[18]uint32, acc *[16]float64) (bail bool)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·binaryLogitsLossF32AVX512(SB), NOSPLIT, $0-113
+	MOVQ         y_base+0(FP), AX
+	MOVQ         x_base+24(FP), CX
+	MOVQ         x_len+32(FP), DX
+	MOVQ         alpha_base+48(FP), BX
+	MOVQ         alphaNeg_base+72(FP), SI
+	MOVQ         k+96(FP), DI
+	MOVQ         acc+104(FP), R8
+	MOVL         56(DI), R9
+	MOVL         60(DI), R10
+	MOVQ         64(DI), R11
+	VPXORD       Z0, Z0, Z0
+	VBROADCASTSS one<>+0(SB), Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+	CMPQ         R11, $0x02
+	JEQ          binaryLogitsLossF32AVX512_pow2
+	TESTQ        R11, R11
+	JEQ          binaryLogitsLossF32AVX512_pow0
+	XORQ         R13, R13
+	MOVQ         $0x00000008, R12
+	MOVQ         DX, R14
+	SHRQ         $0x04, R14
+	JZ           binaryLogitsLossF32AVX512_powN_tail
+
+binaryLogitsLossF32AVX512_powN_loop:
+	VMOVUPS (CX)(R13*1), Z5
+	VMOVUPS (AX)(R13*1), Z6
+	CMPL    R9, $0x00
+	JNE     binaryLogitsLossF32AVX512_powN_full_smooth
+	VMOVAPS Z6, Z7
+	VSUBPS  Z6, Z1, Z8
+	JMP     binaryLogitsLossF32AVX512_powN_full_smoothed
+
+binaryLogitsLossF32AVX512_powN_full_smooth:
+	VBROADCASTSS     16(DI), Z7
+	VFMADD231PS.BCST (DI), Z6, Z7
+	VBROADCASTSS     20(DI), Z9
+	VFMADD231PS.BCST 4(DI), Z6, Z9
+	VADDPS           Z9, Z7, Z7
+	VBROADCASTSS     24(DI), Z8
+	VFMADD231PS.BCST 8(DI), Z6, Z8
+	VBROADCASTSS     28(DI), Z9
+	VFMADD231PS.BCST 12(DI), Z6, Z9
+	VADDPS           Z9, Z8, Z8
+
+binaryLogitsLossF32AVX512_powN_full_smoothed:
+	VANDPS.BCST      absmask<>+0(SB), Z5, Z6
+	VXORPS.BCST      signbit<>+0(SB), Z6, Z6
+	VCMPPS.BCST      $0x11, expunder<>+0(SB), Z6, K1
+	VBROADCASTSS     expunder<>+0(SB), K1, Z6
+	VMULPS.BCST      log2e<>+0(SB), Z6, Z9
+	VADDPS.BCST      roundmagic<>+0(SB), Z9, Z9
+	VSUBPS.BCST      roundmagic<>+0(SB), Z9, Z9
+	VMOVAPS          Z6, Z6
+	VFMADD231PS.BCST minusln2hi<>+0(SB), Z9, Z6
+	VFMADD231PS.BCST minusln2lo<>+0(SB), Z9, Z6
+	VBROADCASTSS     expc0<>+0(SB), Z12
+	VFMADD213PS.BCST expc1<>+0(SB), Z6, Z12
+	VFMADD213PS.BCST expc2<>+0(SB), Z6, Z12
+	VFMADD213PS.BCST expc3<>+0(SB), Z6, Z12
+	VFMADD213PS.BCST expc4<>+0(SB), Z6, Z12
+	VFMADD213PS.BCST expc5<>+0(SB), Z6, Z12
+	VMULPS           Z6, Z6, Z13
+	VMULPS           Z13, Z12, Z12
+	VADDPS           Z6, Z12, Z12
+	VADDPS.BCST      one<>+0(SB), Z12, Z12
+	VMULPS.BCST      half<>+0(SB), Z9, Z6
+	VADDPS.BCST      roundmagic<>+0(SB), Z6, Z6
+	VSUBPS.BCST      roundmagic<>+0(SB), Z6, Z13
+	VSUBPS           Z13, Z9, Z13
+	VADDPS.BCST      roundmagic<>+0(SB), Z13, Z13
+	VPADDD.BCST      expbiasfix<>+0(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VPADDD.BCST      expbiasfix<>+0(SB), Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VMULPS           Z6, Z12, Z12
+	VMULPS           Z13, Z12, Z12
+	VPXORD           Z10, Z10, Z10
+	VMOVAPS          Z10, K1, Z12
+	VADDPS.BCST      one<>+0(SB), Z12, Z6
+	VDIVPS           Z6, Z1, Z9
+	VMULPS           Z9, Z12, Z13
+	VMOVAPS          Z9, Z14
+	VMOVAPS          Z13, Z15
+	VCMPPS           $0x11, Z0, Z5, K1
+	VMOVAPS          Z13, K1, Z14
+	VMOVAPS          Z9, K1, Z15
+	VPADDD.BCST      log32shift<>+0(SB), Z6, Z13
+	VPSRLD           $0x17, Z13, Z16
+	VCVTDQ2PS        Z16, Z16
+	VSUBPS.BCST      f127<>+0(SB), Z16, Z16
+	VPANDD.BCST      mant32mask<>+0(SB), Z13, Z13
+	VPADDD.BCST      log32base<>+0(SB), Z13, Z13
+	VSUBPS.BCST      one<>+0(SB), Z13, Z13
+	VMULPS           Z13, Z13, Z17
+	VBROADCASTSS     logc0<>+0(SB), Z18
+	VFMADD213PS.BCST logc1<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc2<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc3<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc4<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc5<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc6<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc7<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc8<>+0(SB), Z13, Z18
+	VMULPS           Z13, Z18, Z18
+	VMULPS           Z17, Z18, Z18
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z16, Z18
+	VFMADD231PS.BCST minushalf<>+0(SB), Z17, Z18
+	VADDPS           Z18, Z13, Z13
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z16, Z13
+	VSUBPS.BCST      one<>+0(SB), Z6, Z6
+	VSUBPS           Z6, Z12, Z6
+	VMULPS           Z9, Z6, Z6
+	VADDPS           Z6, Z13, Z13
+	VMAXPS           Z0, Z5, Z6
+	VMULPS           Z7, Z5, Z9
+	VSUBPS           Z9, Z6, Z6
+	VADDPS           Z13, Z6, Z6
+	VMULPS           Z15, Z7, Z9
+	VMULPS           Z14, Z8, Z12
+	VADDPS           Z12, Z9, Z9
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z9, Z12
+	MOVQ             R11, R15
+	DECQ             R15
+
+binaryLogitsLossF32AVX512_powN_full_sq:
+	TESTQ  R15, R15
+	JZ     binaryLogitsLossF32AVX512_powN_full_sqdone
+	BTQ    $0x00, R15
+	JCC    binaryLogitsLossF32AVX512_powN_full_nomul
+	VMULPS Z12, Z13, Z13
+
+binaryLogitsLossF32AVX512_powN_full_nomul:
+	CMPQ   R15, $0x01
+	JBE    binaryLogitsLossF32AVX512_powN_full_nosq
+	VMULPS Z12, Z12, Z12
+
+binaryLogitsLossF32AVX512_powN_full_nosq:
+	SHRQ $0x01, R15
+	JMP  binaryLogitsLossF32AVX512_powN_full_sq
+
+binaryLogitsLossF32AVX512_powN_full_sqdone:
+	VMULPS      Z9, Z13, Z12
+	VFPCLASSPSZ $0x18, Z12, K1
+	KORTESTW    K1, K1
+	JNZ         binaryLogitsLossF32AVX512_bail
+	VMULPS.BCST 40(DI), Z13, Z13
+	VSUBPS      Z9, Z9, Z9
+	VADDPS      Z9, Z13, Z13
+	CMPL        R10, $0x01
+	JEQ         binaryLogitsLossF32AVX512_powN_full_alpha1
+	JA          binaryLogitsLossF32AVX512_powN_full_alphas
+	VMOVAPS     Z1, Z7
+	JMP         binaryLogitsLossF32AVX512_powN_full_alphadone
+
+binaryLogitsLossF32AVX512_powN_full_alpha1:
+	VMULPS.BCST 48(DI), Z7, Z7
+	VMULPS.BCST 52(DI), Z8, Z8
+	VADDPS      Z8, Z7, Z7
+	JMP         binaryLogitsLossF32AVX512_powN_full_alphadone
+
+binaryLogitsLossF32AVX512_powN_full_alphas:
+	VMOVUPS (BX)(R13*1), Z9
+	VMULPS  Z9, Z7, Z7
+	VMOVUPS (SI)(R13*1), Z9
+	VMULPS  Z9, Z8, Z8
+	VADDPS  Z8, Z7, Z7
+
+binaryLogitsLossF32AVX512_powN_full_alphadone:
+	VSUBPS        Z5, Z5, Z5
+	VMULPS        Z12, Z7, Z7
+	VMULPS        Z6, Z7, Z7
+	VADDPS        Z5, Z7, Z7
+	VADDPS        Z7, Z2, Z2
+	ADDQ          $0x40, R13
+	DECQ          R12
+	JNZ           binaryLogitsLossF32AVX512_powN_inblock
+	VCVTPS2PD     Y2, Z5
+	VADDPD        Z5, Z3, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y5
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z5, Z4, Z4
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R12
+
+binaryLogitsLossF32AVX512_powN_inblock:
+	DECQ R14
+	JNZ  binaryLogitsLossF32AVX512_powN_loop
+
+binaryLogitsLossF32AVX512_powN_tail:
+	ANDQ      $0x0f, DX
+	JZ        binaryLogitsLossF32AVX512_powN_done
+	MOVQ      $0x00000001, R12
+	SHLXQ     DX, R12, R12
+	DECQ      R12
+	KMOVW     R12, K1
+	VMOVUPS.Z (CX)(R13*1), K1, Z5
+	VMOVUPS.Z (AX)(R13*1), K1, Z6
+	CMPL      R9, $0x00
+	JNE       binaryLogitsLossF32AVX512_powN_part_smooth
+	VMOVAPS   Z6, Z7
+	VSUBPS    Z6, Z1, Z8
+	JMP       binaryLogitsLossF32AVX512_powN_part_smoothed
+
+binaryLogitsLossF32AVX512_powN_part_smooth:
+	VBROADCASTSS     16(DI), Z7
+	VFMADD231PS.BCST (DI), Z6, Z7
+	VBROADCASTSS     20(DI), Z9
+	VFMADD231PS.BCST 4(DI), Z6, Z9
+	VADDPS           Z9, Z7, Z7
+	VBROADCASTSS     24(DI), Z8
+	VFMADD231PS.BCST 8(DI), Z6, Z8
+	VBROADCASTSS     28(DI), Z9
+	VFMADD231PS.BCST 12(DI), Z6, Z9
+	VADDPS           Z9, Z8, Z8
+
+binaryLogitsLossF32AVX512_powN_part_smoothed:
+	VANDPS.BCST      absmask<>+0(SB), Z5, Z6
+	VXORPS.BCST      signbit<>+0(SB), Z6, Z6
+	VCMPPS.BCST      $0x11, expunder<>+0(SB), Z6, K2
+	VBROADCASTSS     expunder<>+0(SB), K2, Z6
+	VMULPS.BCST      log2e<>+0(SB), Z6, Z9
+	VADDPS.BCST      roundmagic<>+0(SB), Z9, Z9
+	VSUBPS.BCST      roundmagic<>+0(SB), Z9, Z9
+	VMOVAPS          Z6, Z6
+	VFMADD231PS.BCST minusln2hi<>+0(SB), Z9, Z6
+	VFMADD231PS.BCST minusln2lo<>+0(SB), Z9, Z6
+	VBROADCASTSS     expc0<>+0(SB), Z10
+	VFMADD213PS.BCST expc1<>+0(SB), Z6, Z10
+	VFMADD213PS.BCST expc2<>+0(SB), Z6, Z10
+	VFMADD213PS.BCST expc3<>+0(SB), Z6, Z10
+	VFMADD213PS.BCST expc4<>+0(SB), Z6, Z10
+	VFMADD213PS.BCST expc5<>+0(SB), Z6, Z10
+	VMULPS           Z6, Z6, Z12
+	VMULPS           Z12, Z10, Z10
+	VADDPS           Z6, Z10, Z10
+	VADDPS.BCST      one<>+0(SB), Z10, Z10
+	VMULPS.BCST      half<>+0(SB), Z9, Z6
+	VADDPS.BCST      roundmagic<>+0(SB), Z6, Z6
+	VSUBPS.BCST      roundmagic<>+0(SB), Z6, Z12
+	VSUBPS           Z12, Z9, Z12
+	VADDPS.BCST      roundmagic<>+0(SB), Z12, Z12
+	VPADDD.BCST      expbiasfix<>+0(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VPADDD.BCST      expbiasfix<>+0(SB), Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VMULPS           Z6, Z10, Z10
+	VMULPS           Z12, Z10, Z10
+	VPXORD           Z11, Z11, Z11
+	VMOVAPS          Z11, K2, Z10
+	VADDPS.BCST      one<>+0(SB), Z10, Z6
+	VDIVPS           Z6, Z1, Z9
+	VMULPS           Z9, Z10, Z11
+	VMOVAPS          Z9, Z12
+	VMOVAPS          Z11, Z13
+	VCMPPS           $0x11, Z0, Z5, K2
+	VMOVAPS          Z11, K2, Z12
+	VMOVAPS          Z9, K2, Z13
+	VPADDD.BCST      log32shift<>+0(SB), Z6, Z11
+	VPSRLD           $0x17, Z11, Z14
+	VCVTDQ2PS        Z14, Z14
+	VSUBPS.BCST      f127<>+0(SB), Z14, Z14
+	VPANDD.BCST      mant32mask<>+0(SB), Z11, Z11
+	VPADDD.BCST      log32base<>+0(SB), Z11, Z11
+	VSUBPS.BCST      one<>+0(SB), Z11, Z11
+	VMULPS           Z11, Z11, Z15
+	VBROADCASTSS     logc0<>+0(SB), Z16
+	VFMADD213PS.BCST logc1<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc2<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc3<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc4<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc5<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc6<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc7<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc8<>+0(SB), Z11, Z16
+	VMULPS           Z11, Z16, Z16
+	VMULPS           Z15, Z16, Z16
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z14, Z16
+	VFMADD231PS.BCST minushalf<>+0(SB), Z15, Z16
+	VADDPS           Z16, Z11, Z11
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z14, Z11
+	VSUBPS.BCST      one<>+0(SB), Z6, Z6
+	VSUBPS           Z6, Z10, Z6
+	VMULPS           Z9, Z6, Z6
+	VADDPS           Z6, Z11, Z11
+	VMAXPS           Z0, Z5, Z0
+	VMULPS           Z7, Z5, Z6
+	VSUBPS           Z6, Z0, Z0
+	VADDPS           Z11, Z0, Z0
+	VMULPS           Z13, Z7, Z6
+	VMULPS           Z12, Z8, Z9
+	VADDPS           Z9, Z6, Z6
+	VMOVAPS          Z1, Z10
+	VMOVAPS          Z6, Z9
+	MOVQ             R11, AX
+	DECQ             AX
+
+binaryLogitsLossF32AVX512_powN_part_sq:
+	TESTQ  AX, AX
+	JZ     binaryLogitsLossF32AVX512_powN_part_sqdone
+	BTQ    $0x00, AX
+	JCC    binaryLogitsLossF32AVX512_powN_part_nomul
+	VMULPS Z9, Z10, Z10
+
+binaryLogitsLossF32AVX512_powN_part_nomul:
+	CMPQ   AX, $0x01
+	JBE    binaryLogitsLossF32AVX512_powN_part_nosq
+	VMULPS Z9, Z9, Z9
+
+binaryLogitsLossF32AVX512_powN_part_nosq:
+	SHRQ $0x01, AX
+	JMP  binaryLogitsLossF32AVX512_powN_part_sq
+
+binaryLogitsLossF32AVX512_powN_part_sqdone:
+	VMULPS      Z6, Z10, Z9
+	VFPCLASSPSZ $0x18, Z9, K2
+	KORTESTW    K2, K2
+	JNZ         binaryLogitsLossF32AVX512_bail
+	VMULPS.BCST 40(DI), Z10, Z10
+	VSUBPS      Z6, Z6, Z6
+	VADDPS      Z6, Z10, Z10
+	CMPL        R10, $0x01
+	JEQ         binaryLogitsLossF32AVX512_powN_part_alpha1
+	JA          binaryLogitsLossF32AVX512_powN_part_alphas
+	VMOVAPS     Z1, Z1
+	JMP         binaryLogitsLossF32AVX512_powN_part_alphadone
+
+binaryLogitsLossF32AVX512_powN_part_alpha1:
+	VMULPS.BCST 48(DI), Z7, Z1
+	VMULPS.BCST 52(DI), Z8, Z6
+	VADDPS      Z6, Z1, Z1
+	JMP         binaryLogitsLossF32AVX512_powN_part_alphadone
+
+binaryLogitsLossF32AVX512_powN_part_alphas:
+	VMOVUPS.Z (BX)(R13*1), K1, Z1
+	VMULPS    Z1, Z7, Z1
+	VMOVUPS.Z (SI)(R13*1), K1, Z6
+	VMULPS    Z6, Z8, Z6
+	VADDPS    Z6, Z1, Z1
+
+binaryLogitsLossF32AVX512_powN_part_alphadone:
+	VSUBPS Z5, Z5, Z5
+	VMULPS Z9, Z1, Z1
+	VMULPS Z0, Z1, Z1
+	VADDPS Z5, Z1, Z1
+	VADDPS Z1, Z2, K1, Z2
+
+binaryLogitsLossF32AVX512_powN_done:
+	JMP binaryLogitsLossF32AVX512_done
+
+binaryLogitsLossF32AVX512_pow2:
+	XORQ R11, R11
+	MOVQ $0x00000008, R12
+	MOVQ DX, R13
+	SHRQ $0x04, R13
+	JZ   binaryLogitsLossF32AVX512_pow2_tail
+
+binaryLogitsLossF32AVX512_pow2_loop:
+	VMOVUPS (CX)(R11*1), Z5
+	VMOVUPS (AX)(R11*1), Z6
+	CMPL    R9, $0x00
+	JNE     binaryLogitsLossF32AVX512_pow2_full_smooth
+	VMOVAPS Z6, Z7
+	VSUBPS  Z6, Z1, Z8
+	JMP     binaryLogitsLossF32AVX512_pow2_full_smoothed
+
+binaryLogitsLossF32AVX512_pow2_full_smooth:
+	VBROADCASTSS     16(DI), Z7
+	VFMADD231PS.BCST (DI), Z6, Z7
+	VBROADCASTSS     20(DI), Z9
+	VFMADD231PS.BCST 4(DI), Z6, Z9
+	VADDPS           Z9, Z7, Z7
+	VBROADCASTSS     24(DI), Z8
+	VFMADD231PS.BCST 8(DI), Z6, Z8
+	VBROADCASTSS     28(DI), Z9
+	VFMADD231PS.BCST 12(DI), Z6, Z9
+	VADDPS           Z9, Z8, Z8
+
+binaryLogitsLossF32AVX512_pow2_full_smoothed:
+	VANDPS.BCST      absmask<>+0(SB), Z5, Z6
+	VXORPS.BCST      signbit<>+0(SB), Z6, Z6
+	VCMPPS.BCST      $0x11, expunder<>+0(SB), Z6, K1
+	VBROADCASTSS     expunder<>+0(SB), K1, Z6
+	VMULPS.BCST      log2e<>+0(SB), Z6, Z9
+	VADDPS.BCST      roundmagic<>+0(SB), Z9, Z9
+	VSUBPS.BCST      roundmagic<>+0(SB), Z9, Z9
+	VMOVAPS          Z6, Z6
+	VFMADD231PS.BCST minusln2hi<>+0(SB), Z9, Z6
+	VFMADD231PS.BCST minusln2lo<>+0(SB), Z9, Z6
+	VBROADCASTSS     expc0<>+0(SB), Z12
+	VFMADD213PS.BCST expc1<>+0(SB), Z6, Z12
+	VFMADD213PS.BCST expc2<>+0(SB), Z6, Z12
+	VFMADD213PS.BCST expc3<>+0(SB), Z6, Z12
+	VFMADD213PS.BCST expc4<>+0(SB), Z6, Z12
+	VFMADD213PS.BCST expc5<>+0(SB), Z6, Z12
+	VMULPS           Z6, Z6, Z13
+	VMULPS           Z13, Z12, Z12
+	VADDPS           Z6, Z12, Z12
+	VADDPS.BCST      one<>+0(SB), Z12, Z12
+	VMULPS.BCST      half<>+0(SB), Z9, Z6
+	VADDPS.BCST      roundmagic<>+0(SB), Z6, Z6
+	VSUBPS.BCST      roundmagic<>+0(SB), Z6, Z13
+	VSUBPS           Z13, Z9, Z13
+	VADDPS.BCST      roundmagic<>+0(SB), Z13, Z13
+	VPADDD.BCST      expbiasfix<>+0(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VPADDD.BCST      expbiasfix<>+0(SB), Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VMULPS           Z6, Z12, Z12
+	VMULPS           Z13, Z12, Z12
+	VPXORD           Z10, Z10, Z10
+	VMOVAPS          Z10, K1, Z12
+	VADDPS.BCST      one<>+0(SB), Z12, Z6
+	VDIVPS           Z6, Z1, Z9
+	VMULPS           Z9, Z12, Z13
+	VMOVAPS          Z9, Z14
+	VMOVAPS          Z13, Z15
+	VCMPPS           $0x11, Z0, Z5, K1
+	VMOVAPS          Z13, K1, Z14
+	VMOVAPS          Z9, K1, Z15
+	VPADDD.BCST      log32shift<>+0(SB), Z6, Z13
+	VPSRLD           $0x17, Z13, Z16
+	VCVTDQ2PS        Z16, Z16
+	VSUBPS.BCST      f127<>+0(SB), Z16, Z16
+	VPANDD.BCST      mant32mask<>+0(SB), Z13, Z13
+	VPADDD.BCST      log32base<>+0(SB), Z13, Z13
+	VSUBPS.BCST      one<>+0(SB), Z13, Z13
+	VMULPS           Z13, Z13, Z17
+	VBROADCASTSS     logc0<>+0(SB), Z18
+	VFMADD213PS.BCST logc1<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc2<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc3<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc4<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc5<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc6<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc7<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc8<>+0(SB), Z13, Z18
+	VMULPS           Z13, Z18, Z18
+	VMULPS           Z17, Z18, Z18
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z16, Z18
+	VFMADD231PS.BCST minushalf<>+0(SB), Z17, Z18
+	VADDPS           Z18, Z13, Z13
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z16, Z13
+	VSUBPS.BCST      one<>+0(SB), Z6, Z6
+	VSUBPS           Z6, Z12, Z6
+	VMULPS           Z9, Z6, Z6
+	VADDPS           Z6, Z13, Z13
+	VMAXPS           Z0, Z5, Z6
+	VMULPS           Z7, Z5, Z9
+	VSUBPS           Z9, Z6, Z6
+	VADDPS           Z13, Z6, Z6
+	VMULPS           Z15, Z7, Z9
+	VMULPS           Z14, Z8, Z12
+	VADDPS           Z12, Z9, Z9
+	VMOVAPS          Z9, Z13
+	VMULPS           Z9, Z13, Z12
+	VFPCLASSPSZ      $0x18, Z12, K1
+	KORTESTW         K1, K1
+	JNZ              binaryLogitsLossF32AVX512_bail
+	VMULPS.BCST      40(DI), Z13, Z13
+	VSUBPS           Z9, Z9, Z9
+	VADDPS           Z9, Z13, Z13
+	CMPL             R10, $0x01
+	JEQ              binaryLogitsLossF32AVX512_pow2_full_alpha1
+	JA               binaryLogitsLossF32AVX512_pow2_full_alphas
+	VMOVAPS          Z1, Z7
+	JMP              binaryLogitsLossF32AVX512_pow2_full_alphadone
+
+binaryLogitsLossF32AVX512_pow2_full_alpha1:
+	VMULPS.BCST 48(DI), Z7, Z7
+	VMULPS.BCST 52(DI), Z8, Z8
+	VADDPS      Z8, Z7, Z7
+	JMP         binaryLogitsLossF32AVX512_pow2_full_alphadone
+
+binaryLogitsLossF32AVX512_pow2_full_alphas:
+	VMOVUPS (BX)(R11*1), Z9
+	VMULPS  Z9, Z7, Z7
+	VMOVUPS (SI)(R11*1), Z9
+	VMULPS  Z9, Z8, Z8
+	VADDPS  Z8, Z7, Z7
+
+binaryLogitsLossF32AVX512_pow2_full_alphadone:
+	VSUBPS        Z5, Z5, Z5
+	VMULPS        Z12, Z7, Z7
+	VMULPS        Z6, Z7, Z7
+	VADDPS        Z5, Z7, Z7
+	VADDPS        Z7, Z2, Z2
+	ADDQ          $0x40, R11
+	DECQ          R12
+	JNZ           binaryLogitsLossF32AVX512_pow2_inblock
+	VCVTPS2PD     Y2, Z5
+	VADDPD        Z5, Z3, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y5
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z5, Z4, Z4
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R12
+
+binaryLogitsLossF32AVX512_pow2_inblock:
+	DECQ R13
+	JNZ  binaryLogitsLossF32AVX512_pow2_loop
+
+binaryLogitsLossF32AVX512_pow2_tail:
+	ANDQ      $0x0f, DX
+	JZ        binaryLogitsLossF32AVX512_pow2_done
+	MOVQ      $0x00000001, R12
+	SHLXQ     DX, R12, R12
+	DECQ      R12
+	KMOVW     R12, K1
+	VMOVUPS.Z (CX)(R11*1), K1, Z5
+	VMOVUPS.Z (AX)(R11*1), K1, Z6
+	CMPL      R9, $0x00
+	JNE       binaryLogitsLossF32AVX512_pow2_part_smooth
+	VMOVAPS   Z6, Z7
+	VSUBPS    Z6, Z1, Z8
+	JMP       binaryLogitsLossF32AVX512_pow2_part_smoothed
+
+binaryLogitsLossF32AVX512_pow2_part_smooth:
+	VBROADCASTSS     16(DI), Z7
+	VFMADD231PS.BCST (DI), Z6, Z7
+	VBROADCASTSS     20(DI), Z9
+	VFMADD231PS.BCST 4(DI), Z6, Z9
+	VADDPS           Z9, Z7, Z7
+	VBROADCASTSS     24(DI), Z8
+	VFMADD231PS.BCST 8(DI), Z6, Z8
+	VBROADCASTSS     28(DI), Z9
+	VFMADD231PS.BCST 12(DI), Z6, Z9
+	VADDPS           Z9, Z8, Z8
+
+binaryLogitsLossF32AVX512_pow2_part_smoothed:
+	VANDPS.BCST      absmask<>+0(SB), Z5, Z6
+	VXORPS.BCST      signbit<>+0(SB), Z6, Z6
+	VCMPPS.BCST      $0x11, expunder<>+0(SB), Z6, K2
+	VBROADCASTSS     expunder<>+0(SB), K2, Z6
+	VMULPS.BCST      log2e<>+0(SB), Z6, Z9
+	VADDPS.BCST      roundmagic<>+0(SB), Z9, Z9
+	VSUBPS.BCST      roundmagic<>+0(SB), Z9, Z9
+	VMOVAPS          Z6, Z6
+	VFMADD231PS.BCST minusln2hi<>+0(SB), Z9, Z6
+	VFMADD231PS.BCST minusln2lo<>+0(SB), Z9, Z6
+	VBROADCASTSS     expc0<>+0(SB), Z10
+	VFMADD213PS.BCST expc1<>+0(SB), Z6, Z10
+	VFMADD213PS.BCST expc2<>+0(SB), Z6, Z10
+	VFMADD213PS.BCST expc3<>+0(SB), Z6, Z10
+	VFMADD213PS.BCST expc4<>+0(SB), Z6, Z10
+	VFMADD213PS.BCST expc5<>+0(SB), Z6, Z10
+	VMULPS           Z6, Z6, Z12
+	VMULPS           Z12, Z10, Z10
+	VADDPS           Z6, Z10, Z10
+	VADDPS.BCST      one<>+0(SB), Z10, Z10
+	VMULPS.BCST      half<>+0(SB), Z9, Z6
+	VADDPS.BCST      roundmagic<>+0(SB), Z6, Z6
+	VSUBPS.BCST      roundmagic<>+0(SB), Z6, Z12
+	VSUBPS           Z12, Z9, Z12
+	VADDPS.BCST      roundmagic<>+0(SB), Z12, Z12
+	VPADDD.BCST      expbiasfix<>+0(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VPADDD.BCST      expbiasfix<>+0(SB), Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VMULPS           Z6, Z10, Z10
+	VMULPS           Z12, Z10, Z10
+	VPXORD           Z11, Z11, Z11
+	VMOVAPS          Z11, K2, Z10
+	VADDPS.BCST      one<>+0(SB), Z10, Z6
+	VDIVPS           Z6, Z1, Z9
+	VMULPS           Z9, Z10, Z11
+	VMOVAPS          Z9, Z12
+	VMOVAPS          Z11, Z13
+	VCMPPS           $0x11, Z0, Z5, K2
+	VMOVAPS          Z11, K2, Z12
+	VMOVAPS          Z9, K2, Z13
+	VPADDD.BCST      log32shift<>+0(SB), Z6, Z11
+	VPSRLD           $0x17, Z11, Z14
+	VCVTDQ2PS        Z14, Z14
+	VSUBPS.BCST      f127<>+0(SB), Z14, Z14
+	VPANDD.BCST      mant32mask<>+0(SB), Z11, Z11
+	VPADDD.BCST      log32base<>+0(SB), Z11, Z11
+	VSUBPS.BCST      one<>+0(SB), Z11, Z11
+	VMULPS           Z11, Z11, Z15
+	VBROADCASTSS     logc0<>+0(SB), Z16
+	VFMADD213PS.BCST logc1<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc2<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc3<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc4<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc5<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc6<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc7<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc8<>+0(SB), Z11, Z16
+	VMULPS           Z11, Z16, Z16
+	VMULPS           Z15, Z16, Z16
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z14, Z16
+	VFMADD231PS.BCST minushalf<>+0(SB), Z15, Z16
+	VADDPS           Z16, Z11, Z11
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z14, Z11
+	VSUBPS.BCST      one<>+0(SB), Z6, Z6
+	VSUBPS           Z6, Z10, Z6
+	VMULPS           Z9, Z6, Z6
+	VADDPS           Z6, Z11, Z11
+	VMAXPS           Z0, Z5, Z0
+	VMULPS           Z7, Z5, Z6
+	VSUBPS           Z6, Z0, Z0
+	VADDPS           Z11, Z0, Z0
+	VMULPS           Z13, Z7, Z6
+	VMULPS           Z12, Z8, Z9
+	VADDPS           Z9, Z6, Z6
+	VMOVAPS          Z6, Z10
+	VMULPS           Z6, Z10, Z9
+	VFPCLASSPSZ      $0x18, Z9, K2
+	KORTESTW         K2, K2
+	JNZ              binaryLogitsLossF32AVX512_bail
+	VMULPS.BCST      40(DI), Z10, Z10
+	VSUBPS           Z6, Z6, Z6
+	VADDPS           Z6, Z10, Z10
+	CMPL             R10, $0x01
+	JEQ              binaryLogitsLossF32AVX512_pow2_part_alpha1
+	JA               binaryLogitsLossF32AVX512_pow2_part_alphas
+	VMOVAPS          Z1, Z1
+	JMP              binaryLogitsLossF32AVX512_pow2_part_alphadone
+
+binaryLogitsLossF32AVX512_pow2_part_alpha1:
+	VMULPS.BCST 48(DI), Z7, Z1
+	VMULPS.BCST 52(DI), Z8, Z6
+	VADDPS      Z6, Z1, Z1
+	JMP         binaryLogitsLossF32AVX512_pow2_part_alphadone
+
+binaryLogitsLossF32AVX512_pow2_part_alphas:
+	VMOVUPS.Z (BX)(R11*1), K1, Z1
+	VMULPS    Z1, Z7, Z1
+	VMOVUPS.Z (SI)(R11*1), K1, Z6
+	VMULPS    Z6, Z8, Z6
+	VADDPS    Z6, Z1, Z1
+
+binaryLogitsLossF32AVX512_pow2_part_alphadone:
+	VSUBPS Z5, Z5, Z5
+	VMULPS Z9, Z1, Z1
+	VMULPS Z0, Z1, Z1
+	VADDPS Z5, Z1, Z1
+	VADDPS Z1, Z2, K1, Z2
+
+binaryLogitsLossF32AVX512_pow2_done:
+	JMP binaryLogitsLossF32AVX512_done
+
+binaryLogitsLossF32AVX512_pow0:
+	XORQ R11, R11
+	MOVQ $0x00000008, R12
+	MOVQ DX, R13
+	SHRQ $0x04, R13
+	JZ   binaryLogitsLossF32AVX512_pow0_tail
+
+binaryLogitsLossF32AVX512_pow0_loop:
+	VMOVUPS (CX)(R11*1), Z5
+	VMOVUPS (AX)(R11*1), Z6
+	CMPL    R9, $0x00
+	JNE     binaryLogitsLossF32AVX512_pow0_full_smooth
+	VMOVAPS Z6, Z7
+	VSUBPS  Z6, Z1, Z8
+	JMP     binaryLogitsLossF32AVX512_pow0_full_smoothed
+
+binaryLogitsLossF32AVX512_pow0_full_smooth:
+	VBROADCASTSS     16(DI), Z7
+	VFMADD231PS.BCST (DI), Z6, Z7
+	VBROADCASTSS     20(DI), Z9
+	VFMADD231PS.BCST 4(DI), Z6, Z9
+	VADDPS           Z9, Z7, Z7
+	VBROADCASTSS     24(DI), Z8
+	VFMADD231PS.BCST 8(DI), Z6, Z8
+	VBROADCASTSS     28(DI), Z9
+	VFMADD231PS.BCST 12(DI), Z6, Z9
+	VADDPS           Z9, Z8, Z8
+
+binaryLogitsLossF32AVX512_pow0_full_smoothed:
+	VANDPS.BCST      absmask<>+0(SB), Z5, Z6
+	VXORPS.BCST      signbit<>+0(SB), Z6, Z6
+	VCMPPS.BCST      $0x11, expunder<>+0(SB), Z6, K1
+	VBROADCASTSS     expunder<>+0(SB), K1, Z6
+	VMULPS.BCST      log2e<>+0(SB), Z6, Z9
+	VADDPS.BCST      roundmagic<>+0(SB), Z9, Z9
+	VSUBPS.BCST      roundmagic<>+0(SB), Z9, Z9
+	VMOVAPS          Z6, Z6
+	VFMADD231PS.BCST minusln2hi<>+0(SB), Z9, Z6
+	VFMADD231PS.BCST minusln2lo<>+0(SB), Z9, Z6
+	VBROADCASTSS     expc0<>+0(SB), Z12
+	VFMADD213PS.BCST expc1<>+0(SB), Z6, Z12
+	VFMADD213PS.BCST expc2<>+0(SB), Z6, Z12
+	VFMADD213PS.BCST expc3<>+0(SB), Z6, Z12
+	VFMADD213PS.BCST expc4<>+0(SB), Z6, Z12
+	VFMADD213PS.BCST expc5<>+0(SB), Z6, Z12
+	VMULPS           Z6, Z6, Z13
+	VMULPS           Z13, Z12, Z12
+	VADDPS           Z6, Z12, Z12
+	VADDPS.BCST      one<>+0(SB), Z12, Z12
+	VMULPS.BCST      half<>+0(SB), Z9, Z6
+	VADDPS.BCST      roundmagic<>+0(SB), Z6, Z6
+	VSUBPS.BCST      roundmagic<>+0(SB), Z6, Z13
+	VSUBPS           Z13, Z9, Z13
+	VADDPS.BCST      roundmagic<>+0(SB), Z13, Z13
+	VPADDD.BCST      expbiasfix<>+0(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VPADDD.BCST      expbiasfix<>+0(SB), Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VMULPS           Z6, Z12, Z12
+	VMULPS           Z13, Z12, Z12
+	VPXORD           Z10, Z10, Z10
+	VMOVAPS          Z10, K1, Z12
+	VADDPS.BCST      one<>+0(SB), Z12, Z6
+	VDIVPS           Z6, Z1, Z9
+	VMULPS           Z9, Z12, Z13
+	VMOVAPS          Z9, Z14
+	VMOVAPS          Z13, Z15
+	VCMPPS           $0x11, Z0, Z5, K1
+	VMOVAPS          Z13, K1, Z14
+	VMOVAPS          Z9, K1, Z15
+	VPADDD.BCST      log32shift<>+0(SB), Z6, Z13
+	VPSRLD           $0x17, Z13, Z16
+	VCVTDQ2PS        Z16, Z16
+	VSUBPS.BCST      f127<>+0(SB), Z16, Z16
+	VPANDD.BCST      mant32mask<>+0(SB), Z13, Z13
+	VPADDD.BCST      log32base<>+0(SB), Z13, Z13
+	VSUBPS.BCST      one<>+0(SB), Z13, Z13
+	VMULPS           Z13, Z13, Z17
+	VBROADCASTSS     logc0<>+0(SB), Z18
+	VFMADD213PS.BCST logc1<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc2<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc3<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc4<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc5<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc6<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc7<>+0(SB), Z13, Z18
+	VFMADD213PS.BCST logc8<>+0(SB), Z13, Z18
+	VMULPS           Z13, Z18, Z18
+	VMULPS           Z17, Z18, Z18
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z16, Z18
+	VFMADD231PS.BCST minushalf<>+0(SB), Z17, Z18
+	VADDPS           Z18, Z13, Z13
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z16, Z13
+	VSUBPS.BCST      one<>+0(SB), Z6, Z6
+	VSUBPS           Z6, Z12, Z6
+	VMULPS           Z9, Z6, Z6
+	VADDPS           Z6, Z13, Z13
+	VMAXPS           Z0, Z5, Z6
+	VMULPS           Z7, Z5, Z9
+	VSUBPS           Z9, Z6, Z6
+	VADDPS           Z13, Z6, Z6
+	VMULPS           Z15, Z7, Z9
+	VMULPS           Z14, Z8, Z12
+	VADDPS           Z12, Z9, Z9
+	VMOVAPS          Z1, Z9
+	VMOVAPS          Z0, Z12
+	CMPL             R10, $0x01
+	JEQ              binaryLogitsLossF32AVX512_pow0_full_alpha1
+	JA               binaryLogitsLossF32AVX512_pow0_full_alphas
+	VMOVAPS          Z1, Z7
+	JMP              binaryLogitsLossF32AVX512_pow0_full_alphadone
+
+binaryLogitsLossF32AVX512_pow0_full_alpha1:
+	VMULPS.BCST 48(DI), Z7, Z7
+	VMULPS.BCST 52(DI), Z8, Z8
+	VADDPS      Z8, Z7, Z7
+	JMP         binaryLogitsLossF32AVX512_pow0_full_alphadone
+
+binaryLogitsLossF32AVX512_pow0_full_alphas:
+	VMOVUPS (BX)(R11*1), Z12
+	VMULPS  Z12, Z7, Z7
+	VMOVUPS (SI)(R11*1), Z12
+	VMULPS  Z12, Z8, Z8
+	VADDPS  Z8, Z7, Z7
+
+binaryLogitsLossF32AVX512_pow0_full_alphadone:
+	VSUBPS        Z5, Z5, Z5
+	VMULPS        Z9, Z7, Z7
+	VMULPS        Z6, Z7, Z7
+	VADDPS        Z5, Z7, Z7
+	VADDPS        Z7, Z2, Z2
+	ADDQ          $0x40, R11
+	DECQ          R12
+	JNZ           binaryLogitsLossF32AVX512_pow0_inblock
+	VCVTPS2PD     Y2, Z5
+	VADDPD        Z5, Z3, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y5
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z5, Z4, Z4
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R12
+
+binaryLogitsLossF32AVX512_pow0_inblock:
+	DECQ R13
+	JNZ  binaryLogitsLossF32AVX512_pow0_loop
+
+binaryLogitsLossF32AVX512_pow0_tail:
+	ANDQ      $0x0f, DX
+	JZ        binaryLogitsLossF32AVX512_pow0_done
+	MOVQ      $0x00000001, R12
+	SHLXQ     DX, R12, R12
+	DECQ      R12
+	KMOVW     R12, K1
+	VMOVUPS.Z (CX)(R11*1), K1, Z5
+	VMOVUPS.Z (AX)(R11*1), K1, Z6
+	CMPL      R9, $0x00
+	JNE       binaryLogitsLossF32AVX512_pow0_part_smooth
+	VMOVAPS   Z6, Z7
+	VSUBPS    Z6, Z1, Z8
+	JMP       binaryLogitsLossF32AVX512_pow0_part_smoothed
+
+binaryLogitsLossF32AVX512_pow0_part_smooth:
+	VBROADCASTSS     16(DI), Z7
+	VFMADD231PS.BCST (DI), Z6, Z7
+	VBROADCASTSS     20(DI), Z9
+	VFMADD231PS.BCST 4(DI), Z6, Z9
+	VADDPS           Z9, Z7, Z7
+	VBROADCASTSS     24(DI), Z8
+	VFMADD231PS.BCST 8(DI), Z6, Z8
+	VBROADCASTSS     28(DI), Z9
+	VFMADD231PS.BCST 12(DI), Z6, Z9
+	VADDPS           Z9, Z8, Z8
+
+binaryLogitsLossF32AVX512_pow0_part_smoothed:
+	VANDPS.BCST      absmask<>+0(SB), Z5, Z6
+	VXORPS.BCST      signbit<>+0(SB), Z6, Z6
+	VCMPPS.BCST      $0x11, expunder<>+0(SB), Z6, K2
+	VBROADCASTSS     expunder<>+0(SB), K2, Z6
+	VMULPS.BCST      log2e<>+0(SB), Z6, Z9
+	VADDPS.BCST      roundmagic<>+0(SB), Z9, Z9
+	VSUBPS.BCST      roundmagic<>+0(SB), Z9, Z9
+	VMOVAPS          Z6, Z6
+	VFMADD231PS.BCST minusln2hi<>+0(SB), Z9, Z6
+	VFMADD231PS.BCST minusln2lo<>+0(SB), Z9, Z6
+	VBROADCASTSS     expc0<>+0(SB), Z10
+	VFMADD213PS.BCST expc1<>+0(SB), Z6, Z10
+	VFMADD213PS.BCST expc2<>+0(SB), Z6, Z10
+	VFMADD213PS.BCST expc3<>+0(SB), Z6, Z10
+	VFMADD213PS.BCST expc4<>+0(SB), Z6, Z10
+	VFMADD213PS.BCST expc5<>+0(SB), Z6, Z10
+	VMULPS           Z6, Z6, Z12
+	VMULPS           Z12, Z10, Z10
+	VADDPS           Z6, Z10, Z10
+	VADDPS.BCST      one<>+0(SB), Z10, Z10
+	VMULPS.BCST      half<>+0(SB), Z9, Z6
+	VADDPS.BCST      roundmagic<>+0(SB), Z6, Z6
+	VSUBPS.BCST      roundmagic<>+0(SB), Z6, Z12
+	VSUBPS           Z12, Z9, Z12
+	VADDPS.BCST      roundmagic<>+0(SB), Z12, Z12
+	VPADDD.BCST      expbiasfix<>+0(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VPADDD.BCST      expbiasfix<>+0(SB), Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VMULPS           Z6, Z10, Z10
+	VMULPS           Z12, Z10, Z10
+	VPXORD           Z11, Z11, Z11
+	VMOVAPS          Z11, K2, Z10
+	VADDPS.BCST      one<>+0(SB), Z10, Z6
+	VDIVPS           Z6, Z1, Z9
+	VMULPS           Z9, Z10, Z11
+	VMOVAPS          Z9, Z12
+	VMOVAPS          Z11, Z13
+	VCMPPS           $0x11, Z0, Z5, K2
+	VMOVAPS          Z11, K2, Z12
+	VMOVAPS          Z9, K2, Z13
+	VPADDD.BCST      log32shift<>+0(SB), Z6, Z11
+	VPSRLD           $0x17, Z11, Z14
+	VCVTDQ2PS        Z14, Z14
+	VSUBPS.BCST      f127<>+0(SB), Z14, Z14
+	VPANDD.BCST      mant32mask<>+0(SB), Z11, Z11
+	VPADDD.BCST      log32base<>+0(SB), Z11, Z11
+	VSUBPS.BCST      one<>+0(SB), Z11, Z11
+	VMULPS           Z11, Z11, Z15
+	VBROADCASTSS     logc0<>+0(SB), Z16
+	VFMADD213PS.BCST logc1<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc2<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc3<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc4<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc5<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc6<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc7<>+0(SB), Z11, Z16
+	VFMADD213PS.BCST logc8<>+0(SB), Z11, Z16
+	VMULPS           Z11, Z16, Z16
+	VMULPS           Z15, Z16, Z16
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z14, Z16
+	VFMADD231PS.BCST minushalf<>+0(SB), Z15, Z16
+	VADDPS           Z16, Z11, Z11
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z14, Z11
+	VSUBPS.BCST      one<>+0(SB), Z6, Z6
+	VSUBPS           Z6, Z10, Z6
+	VMULPS           Z9, Z6, Z6
+	VADDPS           Z6, Z11, Z11
+	VMAXPS           Z0, Z5, Z6
+	VMULPS           Z7, Z5, Z9
+	VSUBPS           Z9, Z6, Z6
+	VADDPS           Z11, Z6, Z6
+	VMULPS           Z13, Z7, Z9
+	VMULPS           Z12, Z8, Z10
+	VADDPS           Z10, Z9, Z9
+	VMOVAPS          Z1, Z9
+	VMOVAPS          Z0, Z0
+	CMPL             R10, $0x01
+	JEQ              binaryLogitsLossF32AVX512_pow0_part_alpha1
+	JA               binaryLogitsLossF32AVX512_pow0_part_alphas
+	VMOVAPS          Z1, Z0
+	JMP              binaryLogitsLossF32AVX512_pow0_part_alphadone
+
+binaryLogitsLossF32AVX512_pow0_part_alpha1:
+	VMULPS.BCST 48(DI), Z7, Z0
+	VMULPS.BCST 52(DI), Z8, Z1
+	VADDPS      Z1, Z0, Z0
+	JMP         binaryLogitsLossF32AVX512_pow0_part_alphadone
+
+binaryLogitsLossF32AVX512_pow0_part_alphas:
+	VMOVUPS.Z (BX)(R11*1), K1, Z0
+	VMULPS    Z0, Z7, Z0
+	VMOVUPS.Z (SI)(R11*1), K1, Z1
+	VMULPS    Z1, Z8, Z1
+	VADDPS    Z1, Z0, Z0
+
+binaryLogitsLossF32AVX512_pow0_part_alphadone:
+	VSUBPS Z5, Z5, Z1
+	VMULPS Z9, Z0, Z0
+	VMULPS Z6, Z0, Z0
+	VADDPS Z1, Z0, Z0
+	VADDPS Z0, Z2, K1, Z2
+
+binaryLogitsLossF32AVX512_pow0_done:
+binaryLogitsLossF32AVX512_done:
+	VCVTPS2PD     Y2, Z0
+	VADDPD        Z0, Z3, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y0
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z0, Z4, Z4
+	VPXORD        Z2, Z2, Z2
+	VMOVUPD       Z3, (R8)
+	VMOVUPD       Z4, 64(R8)
+	MOVB          $0x00, AL
+	MOVB          AL, bail+112(FP)
+	VZEROUPPER
+	RET
+
+binaryLogitsLossF32AVX512_bail:
 	MOVB $0x01, AL
 	MOVB AL, bail+112(FP)
 	VZEROUPPER

@@ -47,22 +47,42 @@ func seedMainGradF32AVX512(g []float32, y []float32, p []float32, w []float32, m
 //go:noescape
 func seedMainLossF32AVX512(y []float32, p []float32, w []float32, masks []uint16, k *[12]uint32, acc *[32]float64)
 
-// binaryProbGradF32AVX512 runs the loop of binaryRow512F32x16 over one row of len(x)
+// binaryProbGradF32AVX512 runs the binary variant over one row of len(x)
 // float32 probabilities, for integer gamma: it stores in acc the float64
 // lane sums of the loss terms (lanes 0-7, 8-15) and writes the gradient into g.
-// It returns true, having stopped, where u^gamma overflows, which
-// binaryRow512F32x16 handles in Go. alpha and alphaNeg are read for
-// per-class alpha only.
+// It returns true, having stopped, where u^gamma overflows, which the
+// Go kernels handle. alpha and alphaNeg are read for per-class alpha
+// only.
 //
 //go:noescape
 func binaryProbGradF32AVX512(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[18]uint32, acc *[16]float64) (bail bool)
 
-// binaryProbLossF32AVX512 runs the loop of binaryRow512F32x16 over one row of len(x)
+// binaryProbLossF32AVX512 runs the binary variant over one row of len(x)
 // float32 probabilities, for integer gamma: it stores in acc the float64
 // lane sums of the loss terms (lanes 0-7, 8-15).
-// It returns true, having stopped, where u^gamma overflows, which
-// binaryRow512F32x16 handles in Go. alpha and alphaNeg are read for
-// per-class alpha only.
+// It returns true, having stopped, where u^gamma overflows, which the
+// Go kernels handle. alpha and alphaNeg are read for per-class alpha
+// only.
 //
 //go:noescape
 func binaryProbLossF32AVX512(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[18]uint32, acc *[16]float64) (bail bool)
+
+// binaryLogitsGradF32AVX512 runs the binary variant over one row of len(x)
+// float32 logits, for integer gamma: it stores in acc the float64
+// lane sums of the loss terms (lanes 0-7, 8-15) and writes the gradient into g.
+// It returns true, having stopped, where u^gamma overflows, which the
+// Go kernels handle. alpha and alphaNeg are read for per-class alpha
+// only.
+//
+//go:noescape
+func binaryLogitsGradF32AVX512(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[18]uint32, acc *[16]float64) (bail bool)
+
+// binaryLogitsLossF32AVX512 runs the binary variant over one row of len(x)
+// float32 logits, for integer gamma: it stores in acc the float64
+// lane sums of the loss terms (lanes 0-7, 8-15).
+// It returns true, having stopped, where u^gamma overflows, which the
+// Go kernels handle. alpha and alphaNeg are read for per-class alpha
+// only.
+//
+//go:noescape
+func binaryLogitsLossF32AVX512(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[18]uint32, acc *[16]float64) (bail bool)

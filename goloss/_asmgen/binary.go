@@ -40,26 +40,31 @@ type binaryState struct {
 	smooth, alphaK, nPow reg.Register
 	powKind              string
 	bail                 string
+	logits               bool
 }
 
 func (s *binaryState) at(base reg.Register) Mem { return Mem{Base: base, Index: s.off, Scale: 1} }
 
-// binaryKernel: the loop of binaryRow512F32x16 (float32 probabilities) for
-// integer gamma.
-func binaryKernel(grad bool) {
-	name, sig := "binaryProbLossF32AVX512", "func(y, x, alpha, alphaNeg []float32, k *[18]uint32, acc *[16]float64) (bail bool)"
+// binaryKernel: the loop of binaryRow512F32x16 (float32 probabilities) or,
+// with logits, of binaryLogitsRow in float32 lanes, for integer gamma.
+func binaryKernel(grad, logits bool) {
+	input, what := "Prob", "probabilities"
+	if logits {
+		input, what = "Logits", "logits"
+	}
+	name, sig := "binary"+input+"LossF32AVX512", "func(y, x, alpha, alphaNeg []float32, k *[18]uint32, acc *[16]float64) (bail bool)"
 	if grad {
-		name, sig = "binaryProbGradF32AVX512", "func(g, y, x, alpha, alphaNeg []float32, k *[18]uint32, acc *[16]float64) (bail bool)"
+		name, sig = "binary"+input+"GradF32AVX512", "func(g, y, x, alpha, alphaNeg []float32, k *[18]uint32, acc *[16]float64) (bail bool)"
 	}
 	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
-	Doc(name+" runs the loop of binaryRow512F32x16 over one row of len(x)",
-		"float32 probabilities, for integer gamma: it stores in acc the float64",
+	Doc(name+" runs the binary variant over one row of len(x)",
+		"float32 "+what+", for integer gamma: it stores in acc the float64",
 		"lane sums of the loss terms (lanes 0-7, 8-15)"+map[bool]string{true: " and writes the gradient into g", false: ""}[grad]+".",
-		"It returns true, having stopped, where u^gamma overflows, which",
-		"binaryRow512F32x16 handles in Go. alpha and alphaNeg are read for",
-		"per-class alpha only.")
-	s := &binaryState{grad: grad, bail: name + "_bail"}
+		"It returns true, having stopped, where u^gamma overflows, which the",
+		"Go kernels handle. alpha and alphaNeg are read for per-class alpha",
+		"only.")
+	s := &binaryState{grad: grad, bail: name + "_bail", logits: logits}
 	if grad {
 		s.g = Load(Param("g").Base(), GP64())
 	}
@@ -169,15 +174,12 @@ func logUnit(v reg.VecVirtual) reg.VecVirtual {
 	return f
 }
 
-// body computes one vector of 16 lanes at the current offset.
-func (s *binaryState) body(prefix string, tail reg.Register) {
-	x := load(s.at(s.x), tail)
-	y := load(s.at(s.y), tail)
+// labels returns t = y*keep + half and 1 - t = (1-half) - y*keep, keep,
+// half and 1 - half each as a float32 pair hi + lo (without smoothing t = y
+// and 1 - t).
+func (s *binaryState) labels(prefix string, y reg.VecVirtual) (t, omt reg.VecVirtual) {
 	k := func(off int) Mem { return Mem{Base: s.k, Disp: off} }
-
-	// t = y*keep + half and 1 - t = (1-half) - y*keep, keep, half and
-	// 1 - half each as a float32 pair hi + lo; without smoothing t = y.
-	t, omt := ZMM(), ZMM()
+	t, omt = ZMM(), ZMM()
 	CMPL(s.smooth, Imm(0))
 	JNE(LabelRef(prefix + "_smooth"))
 	VMOVAPS(y, t)
@@ -196,6 +198,126 @@ func (s *binaryState) body(prefix string, tail reg.Register) {
 	VFMADD231PS_BCST(k(bNegKeepLo), y, t2)
 	VADDPS(t2, omt, omt)
 	Label(prefix + "_smoothed")
+	return t, omt
+}
+
+// powers returns pow = u^gamma and dpow = gamma*u^(gamma-1) + (u - u) for
+// the loop's kind of integer gamma, and leaves the function through its
+// bail label where u^gamma is infinite.
+func (s *binaryState) powers(prefix string, u reg.VecVirtual) (pow, dpow reg.VecVirtual) {
+	pow, dpow = ZMM(), ZMM()
+	if s.powKind == "pow0" {
+		VMOVAPS(s.one, pow)
+		VMOVAPS(s.zero, dpow)
+		return pow, dpow
+	}
+	pm1 := ZMM()
+	if s.powKind == "pow2" {
+		VMOVAPS(u, pm1) // 1*u
+	} else {
+		base := ZMM()
+		VMOVAPS(s.one, pm1)
+		VMOVAPS(u, base)
+		e := GP64()
+		MOVQ(s.nPow, e)
+		DECQ(e)
+		Label(prefix + "_sq")
+		TESTQ(e, e)
+		JZ(LabelRef(prefix + "_sqdone"))
+		BTQ(Imm(0), e)
+		JCC(LabelRef(prefix + "_nomul"))
+		VMULPS(base, pm1, pm1)
+		Label(prefix + "_nomul")
+		CMPQ(e, Imm(1))
+		JBE(LabelRef(prefix + "_nosq"))
+		VMULPS(base, base, base)
+		Label(prefix + "_nosq")
+		SHRQ(Imm(1), e)
+		JMP(LabelRef(prefix + "_sq"))
+		Label(prefix + "_sqdone")
+	}
+	VMULPS(u, pm1, pow)
+	// An infinite u^gamma takes the Go kernel's own path.
+	over := K()
+	VFPCLASSPSZ(Imm(0x18), pow, over) // +Inf or -Inf
+	KORTESTW(over, over)
+	JNZ(LabelRef(s.bail))
+	VMULPS_BCST(Mem{Base: s.k, Disp: bGamma}, pm1, dpow)
+	nan := ZMM()
+	VSUBPS(u, u, nan)
+	VADDPS(nan, dpow, dpow)
+	return pow, dpow
+}
+
+// balance returns a, the class-balancing weight: 1, t*alpha + (1-t)*(1-alpha)
+// for one alpha, or the same with alpha[c].
+func (s *binaryState) balance(prefix string, tail reg.Register, t, omt reg.VecVirtual) reg.VecVirtual {
+	a, tmp := ZMM(), ZMM()
+	CMPL(s.alphaK, Imm(1))
+	JEQ(LabelRef(prefix + "_alpha1"))
+	JA(LabelRef(prefix + "_alphas"))
+	VMOVAPS(s.one, a)
+	JMP(LabelRef(prefix + "_alphadone"))
+	Label(prefix + "_alpha1")
+	VMULPS_BCST(Mem{Base: s.k, Disp: bAlpha}, t, a)
+	VMULPS_BCST(Mem{Base: s.k, Disp: bAlphaNeg}, omt, tmp)
+	VADDPS(tmp, a, a)
+	JMP(LabelRef(prefix + "_alphadone"))
+	Label(prefix + "_alphas")
+	av := load(s.at(s.a), tail)
+	VMULPS(av, t, a)
+	avn := load(s.at(s.an), tail)
+	VMULPS(avn, omt, tmp)
+	VADDPS(tmp, a, a)
+	Label(prefix + "_alphadone")
+	return a
+}
+
+// accumulate adds term = a*pow*bce + poison to the block's float32 sums and
+// returns poison = x - x (0, or NaN for a NaN or infinite x).
+func (s *binaryState) accumulate(tail reg.Register, x, a, pow, bce reg.VecVirtual) reg.VecVirtual {
+	poison := ZMM()
+	VSUBPS(x, x, poison)
+	term := ZMM()
+	VMULPS(pow, a, term)
+	VMULPS(bce, term, term)
+	VADDPS(poison, term, term)
+	if tail != nil {
+		VADDPS(term, s.acc32, tail, s.acc32)
+	} else {
+		VADDPS(term, s.acc32, s.acc32)
+	}
+	return poison
+}
+
+// storeGrad writes g = scale*a*(dpow*du*bce + pow*dbce) + poison.
+func (s *binaryState) storeGrad(tail reg.Register, a, pow, dpow, du, bce, dbce, poison reg.VecVirtual) {
+	gv, tmp := ZMM(), ZMM()
+	VMULPS(du, dpow, gv)
+	VMULPS(bce, gv, gv)
+	VMULPS(dbce, pow, tmp)
+	VADDPS(tmp, gv, gv)
+	sa := ZMM()
+	VMULPS_BCST(Mem{Base: s.k, Disp: bScale}, a, sa)
+	VMULPS(gv, sa, gv)
+	VADDPS(poison, gv, gv)
+	if tail != nil {
+		VMOVUPS(gv, tail, s.at(s.g))
+	} else {
+		VMOVUPS(gv, s.at(s.g))
+	}
+}
+
+// body computes one vector of 16 probabilities at the current offset.
+func (s *binaryState) body(prefix string, tail reg.Register) {
+	if s.logits {
+		s.logitsBody(prefix, tail)
+		return
+	}
+	x := load(s.at(s.x), tail)
+	y := load(s.at(s.y), tail)
+	k := func(off int) Mem { return Mem{Base: s.k, Disp: off} }
+	t, omt := s.labels(prefix, y)
 
 	// q = clip(x, eps, 1-eps) (NaN stays NaN), 1 - q, log q, and log(1-q)
 	// with the rounding error lo of 1 - q added.
@@ -215,9 +337,8 @@ func (s *binaryState) body(prefix string, tail reg.Register) {
 	logQNeg := logUnit(omq)
 	VADDPS(lo, logQNeg, logQNeg)
 	// bce = 0 - (t*log q + (1-t)*log(1-q)); u = t*(1-x) + (1-t)*x.
-	bce := ZMM()
+	bce, tmp := ZMM(), ZMM()
 	VMULPS(logQ, t, bce)
-	tmp := ZMM()
 	VMULPS(logQNeg, omt, tmp)
 	VADDPS(tmp, bce, bce)
 	VSUBPS(bce, s.zero, bce)
@@ -227,86 +348,12 @@ func (s *binaryState) body(prefix string, tail reg.Register) {
 	VMULPS(x, omt, tmp)
 	VADDPS(tmp, u, u)
 
-	// pow = u^gamma, dpow = gamma*u^(gamma-1) + (u - u).
-	pow, dpow := ZMM(), ZMM()
-	switch s.powKind {
-	case "pow0":
-		VMOVAPS(s.one, pow)
-		VMOVAPS(s.zero, dpow)
-	default:
-		pm1 := ZMM()
-		if s.powKind == "pow2" {
-			VMOVAPS(u, pm1) // 1*u
-		} else {
-			base := ZMM()
-			VMOVAPS(s.one, pm1)
-			VMOVAPS(u, base)
-			e := GP64()
-			MOVQ(s.nPow, e)
-			DECQ(e)
-			Label(prefix + "_sq")
-			TESTQ(e, e)
-			JZ(LabelRef(prefix + "_sqdone"))
-			BTQ(Imm(0), e)
-			JCC(LabelRef(prefix + "_nomul"))
-			VMULPS(base, pm1, pm1)
-			Label(prefix + "_nomul")
-			CMPQ(e, Imm(1))
-			JBE(LabelRef(prefix + "_nosq"))
-			VMULPS(base, base, base)
-			Label(prefix + "_nosq")
-			SHRQ(Imm(1), e)
-			JMP(LabelRef(prefix + "_sq"))
-			Label(prefix + "_sqdone")
-		}
-		VMULPS(u, pm1, pow)
-		// An infinite u^gamma takes binaryRow512F32x16's own path.
-		over := K()
-		VFPCLASSPSZ(Imm(0x18), pow, over) // +Inf or -Inf
-		KORTESTW(over, over)
-		JNZ(LabelRef(s.bail))
-		VMULPS_BCST(k(bGamma), pm1, dpow)
-		nan := ZMM()
-		VSUBPS(u, u, nan)
-		VADDPS(nan, dpow, dpow)
-	}
-
-	// a, the class-balancing weight: 1, one alpha, or alpha[c].
-	a := ZMM()
-	CMPL(s.alphaK, Imm(1))
-	JEQ(LabelRef(prefix + "_alpha1"))
-	JA(LabelRef(prefix + "_alphas"))
-	VMOVAPS(s.one, a)
-	JMP(LabelRef(prefix + "_alphadone"))
-	Label(prefix + "_alpha1")
-	VMULPS_BCST(k(bAlpha), t, a)
-	VMULPS_BCST(k(bAlphaNeg), omt, tmp)
-	VADDPS(tmp, a, a)
-	JMP(LabelRef(prefix + "_alphadone"))
-	Label(prefix + "_alphas")
-	av := load(s.at(s.a), tail)
-	VMULPS(av, t, a)
-	avn := load(s.at(s.an), tail)
-	VMULPS(avn, omt, tmp)
-	VADDPS(tmp, a, a)
-	Label(prefix + "_alphadone")
-
-	// term = a*pow*bce + (x - x), NaN for a NaN or infinite x.
-	poison := ZMM()
-	VSUBPS(x, x, poison)
-	term := ZMM()
-	VMULPS(pow, a, term)
-	VMULPS(bce, term, term)
-	VADDPS(poison, term, term)
-	if tail != nil {
-		VADDPS(term, s.acc32, tail, s.acc32)
-	} else {
-		VADDPS(term, s.acc32, s.acc32)
-	}
-
+	pow, dpow := s.powers(prefix, u)
+	a := s.balance(prefix, tail, t, omt)
+	poison := s.accumulate(tail, x, a, pow, bce)
 	if s.grad {
 		// dbce = (q - t) / (q*(1-q)) where eps <= x <= 1-eps, else 0;
-		// g = scale*a*(dpow*(1-2t)*bce + pow*dbce) + (x - x).
+		// du = 1 - 2t.
 		inClip := K()
 		VCMPPS_BCST(Imm(cmpGE), k(bEps), x, inClip)
 		VCMPPS_BCST(Imm(cmpLE), k(bEpsHi), x, inClip, inClip)
@@ -319,19 +366,115 @@ func (s *binaryState) body(prefix string, tail reg.Register) {
 		du := ZMM()
 		VADDPS(t, t, du)
 		VSUBPS(du, s.one, du)
-		gv := ZMM()
-		VMULPS(du, dpow, gv)
-		VMULPS(bce, gv, gv)
-		VMULPS(dbce, pow, tmp)
-		VADDPS(tmp, gv, gv)
-		sa := ZMM()
-		VMULPS_BCST(k(bScale), a, sa)
-		VMULPS(gv, sa, gv)
-		VADDPS(poison, gv, gv)
-		if tail != nil {
-			VMOVUPS(gv, tail, s.at(s.g))
-		} else {
-			VMOVUPS(gv, s.at(s.g))
-		}
+		s.storeGrad(tail, a, pow, dpow, du, bce, dbce, poison)
+	}
+}
+
+// expNeg returns e^(-v) for v >= 0 (or NaN): expSplitF32x16, expPolyF32x16
+// and expScaleF32x16 of vmath512f32_amd64.go on t = -v, which needs no
+// clamp from above; 0 below -104.
+func expNeg(v reg.VecVirtual) reg.VecVirtual {
+	t := ZMM()
+	VXORPS_BCST(u32("signbit", 0x80000000), v, t) // -v
+	under := K()
+	VCMPPS_BCST(Imm(cmpLT), f32("expunder", -104), t, under)
+	VBROADCASTSS(f32("expunder", -104), under, t)
+	kf := ZMM()
+	VMULPS_BCST(f32("log2e", 1.4426950408889634), t, kf)
+	VADDPS_BCST(f32("roundmagic", 0x1.8p23), kf, kf)
+	VSUBPS_BCST(f32("roundmagic", 0x1.8p23), kf, kf)
+	r := ZMM()
+	VMOVAPS(t, r)
+	VFMADD231PS_BCST(f32("minusln2hi", -log32Ln2Hi), kf, r) // r = kf*(-ln2Hi) + t
+	VFMADD231PS_BCST(f32("minusln2lo", -log32Ln2Lo), kf, r)
+	p := ZMM()
+	VBROADCASTSS(f32("expc0", 1.9875691500e-4), p)
+	for i, c := range []float32{1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1} {
+		VFMADD213PS_BCST(f32(expCoefName(i+1), c), r, p)
+	}
+	r2 := ZMM()
+	VMULPS(r, r, r2)
+	VMULPS(r2, p, p)
+	VADDPS(r, p, p)
+	VADDPS_BCST(f32("one", 1), p, p)
+	// p * 2^k1 * 2^k2 with k1 = round(kf/2), k2 = kf - k1.
+	k1b := ZMM()
+	VMULPS_BCST(f32("half", 0.5), kf, k1b)
+	VADDPS_BCST(f32("roundmagic", 0x1.8p23), k1b, k1b)
+	k2b := ZMM()
+	VSUBPS_BCST(f32("roundmagic", 0x1.8p23), k1b, k2b)
+	VSUBPS(k2b, kf, k2b)
+	VADDPS_BCST(f32("roundmagic", 0x1.8p23), k2b, k2b)
+	VPADDD_BCST(u32("expbiasfix", expBiasFix32), k1b, k1b)
+	VPSLLD(Imm(23), k1b, k1b)
+	VPADDD_BCST(u32("expbiasfix", expBiasFix32), k2b, k2b)
+	VPSLLD(Imm(23), k2b, k2b)
+	VMULPS(k1b, p, p)
+	VMULPS(k2b, p, p)
+	VMOVAPS(s0(), under, p) // 0 where t < -104
+	return p
+}
+
+// logitsBody computes one vector of 16 logits at the current offset, as
+// binaryLogitsRow does in float32: e = e^-|z|, r = 1/(1+e), the sigmoids
+// r and e*r, log1p(e) = log(1+e) + (e - ((1+e) - 1))*r, and
+// bce = max(z, 0) - z*t + log1p(e).
+func (s *binaryState) logitsBody(prefix string, tail reg.Register) {
+	z := load(s.at(s.x), tail)
+	y := load(s.at(s.y), tail)
+	t, omt := s.labels(prefix, y)
+
+	abs := ZMM()
+	VANDPS_BCST(u32("absmask", 0x7fffffff), z, abs)
+	e := expNeg(abs)
+	w := ZMM()
+	VADDPS_BCST(f32("one", 1), e, w)
+	r := ZMM()
+	VDIVPS(w, s.one, r) // 1/(1+e)
+	small := ZMM()
+	VMULPS(r, e, small) // e/(1+e)
+	// sig = sigmoid(z), sigNeg = sigmoid(-z): r and e*r, swapped for z < 0.
+	sig, sigNeg := ZMM(), ZMM()
+	VMOVAPS(r, sig)
+	VMOVAPS(small, sigNeg)
+	neg := K()
+	VCMPPS(Imm(cmpLT), s.zero, z, neg)
+	VMOVAPS(small, neg, sig)
+	VMOVAPS(r, neg, sigNeg)
+	// log1p(e) = log(w) + (e - (w - 1)) * r.
+	l1p := logUnit(w)
+	c := ZMM()
+	VSUBPS_BCST(f32("one", 1), w, c)
+	VSUBPS(c, e, c)
+	VMULPS(r, c, c)
+	VADDPS(c, l1p, l1p)
+	// bce = (max(z, 0) - z*t) + log1p(e).
+	bce := ZMM()
+	VMAXPS(s.zero, z, bce)
+	zt := ZMM()
+	VMULPS(t, z, zt)
+	VSUBPS(zt, bce, bce)
+	VADDPS(l1p, bce, bce)
+	// u = t*sigNeg + (1-t)*sig.
+	u, tmp := ZMM(), ZMM()
+	VMULPS(sigNeg, t, u)
+	VMULPS(sig, omt, tmp)
+	VADDPS(tmp, u, u)
+
+	pow, dpow := s.powers(prefix, u)
+	a := s.balance(prefix, tail, t, omt)
+	poison := s.accumulate(tail, z, a, pow, bce)
+	if s.grad {
+		// du = (1 - 2t)*sig*sigNeg; dbce = (1-t)*sig - t*sigNeg.
+		du := ZMM()
+		VADDPS(t, t, du)
+		VSUBPS(du, s.one, du)
+		VMULPS(sig, du, du)
+		VMULPS(sigNeg, du, du)
+		dbce := ZMM()
+		VMULPS(sig, omt, dbce)
+		VMULPS(sigNeg, t, tmp)
+		VSUBPS(tmp, dbce, dbce)
+		s.storeGrad(tail, a, pow, dpow, du, bce, dbce, poison)
 	}
 }

@@ -72,6 +72,22 @@ func f32(name string, v float32) Mem { return u32(name, math.Float32bits(v)) }
 
 func logCoefName(i int) string { return fmt.Sprintf("logc%d", i) }
 
+func expCoefName(i int) string { return fmt.Sprintf("expc%d", i) }
+
+// The bits of expScaleF32x16 (vmath512f32_amd64.go): k + roundMagic32
+// plus expBiasFix32 is k + 127 in the low bits.
+const (
+	roundMagicBits32 = 0x4b400000
+	expBiasFix32     = 1<<32 - (roundMagicBits32 - 127)
+)
+
+// s0 returns a fresh zeroed zmm register.
+func s0() reg.VecVirtual {
+	z := ZMM()
+	VPXORD(z, z, z)
+	return z
+}
+
 func main() {
 	ConstraintExpr("goexperiment.simd,!noasm")
 	sumKernel()
@@ -80,8 +96,10 @@ func main() {
 	for _, grad := range []bool{true, false} {
 		kernel(grad)
 	}
-	for _, grad := range []bool{true, false} {
-		binaryKernel(grad)
+	for _, logits := range []bool{false, true} {
+		for _, grad := range []bool{true, false} {
+			binaryKernel(grad, logits)
+		}
 	}
 	Generate()
 }
