@@ -4,6 +4,101 @@
 
 #include "textflag.h"
 
+// func logF32AVX512(x []float32, out []float32)
+// Requires: AVX, AVX512F
+TEXT ·logF32AVX512(SB), NOSPLIT, $0-48
+	MOVQ x_base+0(FP), AX
+	MOVQ x_len+8(FP), CX
+	MOVQ out_base+24(FP), DX
+	SHRQ $0x04, CX
+	JZ   logF32AVX512_done
+
+logF32AVX512_loop:
+	VMOVUPS          (AX), Z0
+	VPADDD.BCST      log32shift<>+0(SB), Z0, Z0
+	VPSRLD           $0x17, Z0, Z1
+	VCVTDQ2PS        Z1, Z1
+	VSUBPS.BCST      f127<>+0(SB), Z1, Z1
+	VPANDD.BCST      mant32mask<>+0(SB), Z0, Z0
+	VPADDD.BCST      log32base<>+0(SB), Z0, Z0
+	VSUBPS.BCST      one<>+0(SB), Z0, Z0
+	VMULPS           Z0, Z0, Z2
+	VBROADCASTSS     logc0<>+0(SB), Z3
+	VFMADD213PS.BCST logc1<>+0(SB), Z0, Z3
+	VFMADD213PS.BCST logc2<>+0(SB), Z0, Z3
+	VFMADD213PS.BCST logc3<>+0(SB), Z0, Z3
+	VFMADD213PS.BCST logc4<>+0(SB), Z0, Z3
+	VFMADD213PS.BCST logc5<>+0(SB), Z0, Z3
+	VFMADD213PS.BCST logc6<>+0(SB), Z0, Z3
+	VFMADD213PS.BCST logc7<>+0(SB), Z0, Z3
+	VFMADD213PS.BCST logc8<>+0(SB), Z0, Z3
+	VMULPS           Z0, Z3, Z3
+	VMULPS           Z2, Z3, Z3
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z1, Z3
+	VFMADD231PS.BCST minushalf<>+0(SB), Z2, Z3
+	VADDPS           Z3, Z0, Z0
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z1, Z0
+	VMOVUPS          Z0, (DX)
+	ADDQ             $0x40, AX
+	ADDQ             $0x40, DX
+	DECQ             CX
+	JNZ              logF32AVX512_loop
+
+logF32AVX512_done:
+	VZEROUPPER
+	RET
+
+DATA log32shift<>+0(SB)/4, $0x004afb0d
+GLOBL log32shift<>(SB), RODATA|NOPTR, $4
+
+DATA f127<>+0(SB)/4, $0x42fe0000
+GLOBL f127<>(SB), RODATA|NOPTR, $4
+
+DATA mant32mask<>+0(SB)/4, $0x007fffff
+GLOBL mant32mask<>(SB), RODATA|NOPTR, $4
+
+DATA log32base<>+0(SB)/4, $0x3f3504f3
+GLOBL log32base<>(SB), RODATA|NOPTR, $4
+
+DATA one<>+0(SB)/4, $0x3f800000
+GLOBL one<>(SB), RODATA|NOPTR, $4
+
+DATA logc0<>+0(SB)/4, $0x3d9021bb
+GLOBL logc0<>(SB), RODATA|NOPTR, $4
+
+DATA logc1<>+0(SB)/4, $0xbdebd1b8
+GLOBL logc1<>(SB), RODATA|NOPTR, $4
+
+DATA logc2<>+0(SB)/4, $0x3def251a
+GLOBL logc2<>(SB), RODATA|NOPTR, $4
+
+DATA logc3<>+0(SB)/4, $0xbdfe5d4f
+GLOBL logc3<>(SB), RODATA|NOPTR, $4
+
+DATA logc4<>+0(SB)/4, $0x3e11e9bf
+GLOBL logc4<>(SB), RODATA|NOPTR, $4
+
+DATA logc5<>+0(SB)/4, $0xbe2aae50
+GLOBL logc5<>(SB), RODATA|NOPTR, $4
+
+DATA logc6<>+0(SB)/4, $0x3e4cceac
+GLOBL logc6<>(SB), RODATA|NOPTR, $4
+
+DATA logc7<>+0(SB)/4, $0xbe7ffffc
+GLOBL logc7<>(SB), RODATA|NOPTR, $4
+
+DATA logc8<>+0(SB)/4, $0x3eaaaaaa
+GLOBL logc8<>(SB), RODATA|NOPTR, $4
+
+DATA ln2lo<>+0(SB)/4, $0xb95e8083
+GLOBL ln2lo<>(SB), RODATA|NOPTR, $4
+
+DATA minushalf<>+0(SB)/4, $0xbf000000
+GLOBL minushalf<>(SB), RODATA|NOPTR, $4
+
+DATA ln2hi<>+0(SB)/4, $0x3f318000
+GLOBL ln2hi<>(SB), RODATA|NOPTR, $4
+
 // func seedSumF32AVX512(p []float32) (sum float64, maxp float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE, SSE2
 TEXT ·seedSumF32AVX512(SB), NOSPLIT, $64-36
@@ -292,7 +387,7 @@ seedMainGradF32AVX512_powN_loop:
 	VSUBPS.BCST      f127<>+0(SB), Z13, Z13
 	VPANDD.BCST      mant32mask<>+0(SB), Z12, Z12
 	VPADDD.BCST      log32base<>+0(SB), Z12, Z12
-	VSUBPS           Z1, Z12, Z12
+	VSUBPS.BCST      one<>+0(SB), Z12, Z12
 	VMULPS           Z12, Z12, Z14
 	VBROADCASTSS     logc0<>+0(SB), Z15
 	VFMADD213PS.BCST logc1<>+0(SB), Z12, Z15
@@ -403,7 +498,7 @@ seedMainGradF32AVX512_powN_tail:
 	VSUBPS.BCST      f127<>+0(SB), Z13, Z13
 	VPANDD.BCST      mant32mask<>+0(SB), Z12, Z12
 	VPADDD.BCST      log32base<>+0(SB), Z12, Z12
-	VSUBPS           Z1, Z12, Z12
+	VSUBPS.BCST      one<>+0(SB), Z12, Z12
 	VMULPS           Z12, Z12, Z14
 	VBROADCASTSS     logc0<>+0(SB), Z15
 	VFMADD213PS.BCST logc1<>+0(SB), Z12, Z15
@@ -498,7 +593,7 @@ seedMainGradF32AVX512_pow2_loop:
 	VSUBPS.BCST      f127<>+0(SB), Z13, Z13
 	VPANDD.BCST      mant32mask<>+0(SB), Z12, Z12
 	VPADDD.BCST      log32base<>+0(SB), Z12, Z12
-	VSUBPS           Z1, Z12, Z12
+	VSUBPS.BCST      one<>+0(SB), Z12, Z12
 	VMULPS           Z12, Z12, Z14
 	VBROADCASTSS     logc0<>+0(SB), Z15
 	VFMADD213PS.BCST logc1<>+0(SB), Z12, Z15
@@ -587,7 +682,7 @@ seedMainGradF32AVX512_pow2_tail:
 	VSUBPS.BCST      f127<>+0(SB), Z13, Z13
 	VPANDD.BCST      mant32mask<>+0(SB), Z12, Z12
 	VPADDD.BCST      log32base<>+0(SB), Z12, Z12
-	VSUBPS           Z1, Z12, Z12
+	VSUBPS.BCST      one<>+0(SB), Z12, Z12
 	VMULPS           Z12, Z12, Z14
 	VBROADCASTSS     logc0<>+0(SB), Z15
 	VFMADD213PS.BCST logc1<>+0(SB), Z12, Z15
@@ -660,7 +755,7 @@ seedMainGradF32AVX512_pow0_loop:
 	VSUBPS.BCST      f127<>+0(SB), Z13, Z13
 	VPANDD.BCST      mant32mask<>+0(SB), Z12, Z12
 	VPADDD.BCST      log32base<>+0(SB), Z12, Z12
-	VSUBPS           Z1, Z12, Z12
+	VSUBPS.BCST      one<>+0(SB), Z12, Z12
 	VMULPS           Z12, Z12, Z14
 	VBROADCASTSS     logc0<>+0(SB), Z15
 	VFMADD213PS.BCST logc1<>+0(SB), Z12, Z15
@@ -747,7 +842,7 @@ seedMainGradF32AVX512_pow0_tail:
 	VSUBPS.BCST      f127<>+0(SB), Z13, Z13
 	VPANDD.BCST      mant32mask<>+0(SB), Z12, Z12
 	VPADDD.BCST      log32base<>+0(SB), Z12, Z12
-	VSUBPS           Z1, Z12, Z12
+	VSUBPS.BCST      one<>+0(SB), Z12, Z12
 	VMULPS           Z12, Z12, Z14
 	VBROADCASTSS     logc0<>+0(SB), Z15
 	VFMADD213PS.BCST logc1<>+0(SB), Z12, Z15
@@ -817,59 +912,8 @@ seedMainGradF32AVX512_done:
 	VZEROUPPER
 	RET
 
-DATA one<>+0(SB)/4, $0x3f800000
-GLOBL one<>(SB), RODATA|NOPTR, $4
-
 DATA minnormal<>+0(SB)/4, $0x00800000
 GLOBL minnormal<>(SB), RODATA|NOPTR, $4
-
-DATA log32shift<>+0(SB)/4, $0x004afb0d
-GLOBL log32shift<>(SB), RODATA|NOPTR, $4
-
-DATA f127<>+0(SB)/4, $0x42fe0000
-GLOBL f127<>(SB), RODATA|NOPTR, $4
-
-DATA mant32mask<>+0(SB)/4, $0x007fffff
-GLOBL mant32mask<>(SB), RODATA|NOPTR, $4
-
-DATA log32base<>+0(SB)/4, $0x3f3504f3
-GLOBL log32base<>(SB), RODATA|NOPTR, $4
-
-DATA logc0<>+0(SB)/4, $0x3d9021bb
-GLOBL logc0<>(SB), RODATA|NOPTR, $4
-
-DATA logc1<>+0(SB)/4, $0xbdebd1b8
-GLOBL logc1<>(SB), RODATA|NOPTR, $4
-
-DATA logc2<>+0(SB)/4, $0x3def251a
-GLOBL logc2<>(SB), RODATA|NOPTR, $4
-
-DATA logc3<>+0(SB)/4, $0xbdfe5d4f
-GLOBL logc3<>(SB), RODATA|NOPTR, $4
-
-DATA logc4<>+0(SB)/4, $0x3e11e9bf
-GLOBL logc4<>(SB), RODATA|NOPTR, $4
-
-DATA logc5<>+0(SB)/4, $0xbe2aae50
-GLOBL logc5<>(SB), RODATA|NOPTR, $4
-
-DATA logc6<>+0(SB)/4, $0x3e4cceac
-GLOBL logc6<>(SB), RODATA|NOPTR, $4
-
-DATA logc7<>+0(SB)/4, $0xbe7ffffc
-GLOBL logc7<>(SB), RODATA|NOPTR, $4
-
-DATA logc8<>+0(SB)/4, $0x3eaaaaaa
-GLOBL logc8<>(SB), RODATA|NOPTR, $4
-
-DATA ln2lo<>+0(SB)/4, $0xb95e8083
-GLOBL ln2lo<>(SB), RODATA|NOPTR, $4
-
-DATA minushalf<>+0(SB)/4, $0xbf000000
-GLOBL minushalf<>(SB), RODATA|NOPTR, $4
-
-DATA ln2hi<>+0(SB)/4, $0x3f318000
-GLOBL ln2hi<>(SB), RODATA|NOPTR, $4
 
 DATA minusone<>+0(SB)/4, $0xbf800000
 GLOBL minusone<>(SB), RODATA|NOPTR, $4
@@ -915,7 +959,7 @@ seedMainLossF32AVX512_powN_loop:
 	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
 	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
 	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
-	VSUBPS           Z1, Z10, Z10
+	VSUBPS.BCST      one<>+0(SB), Z10, Z10
 	VMULPS           Z10, Z10, Z12
 	VBROADCASTSS     logc0<>+0(SB), Z13
 	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z13
@@ -1006,7 +1050,7 @@ seedMainLossF32AVX512_powN_tail:
 	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
 	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
 	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
-	VSUBPS           Z1, Z10, Z10
+	VSUBPS.BCST      one<>+0(SB), Z10, Z10
 	VMULPS           Z10, Z10, Z12
 	VBROADCASTSS     logc0<>+0(SB), Z13
 	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z13
@@ -1071,61 +1115,61 @@ seedMainLossF32AVX512_pow2:
 	JZ   seedMainLossF32AVX512_pow2_tail
 
 seedMainLossF32AVX512_pow2_loop:
-	VMOVUPS          (CX)(R9*1), Z8
-	VMOVUPS          (AX)(R9*1), Z9
+	VMOVUPS          (CX)(R9*1), Z1
+	VMOVUPS          (AX)(R9*1), Z8
 	KMOVW            (R10), K1
-	VMAXPS.BCST      minnormal<>+0(SB), Z8, Z10
-	VPADDD.BCST      log32shift<>+0(SB), Z10, Z10
-	VPSRLD           $0x17, Z10, Z11
-	VCVTDQ2PS        Z11, Z11
-	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
-	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
-	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
-	VSUBPS           Z1, Z10, Z10
-	VMULPS           Z10, Z10, Z12
-	VBROADCASTSS     logc0<>+0(SB), Z13
-	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z13
-	VFMADD213PS.BCST logc2<>+0(SB), Z10, Z13
-	VFMADD213PS.BCST logc3<>+0(SB), Z10, Z13
-	VFMADD213PS.BCST logc4<>+0(SB), Z10, Z13
-	VFMADD213PS.BCST logc5<>+0(SB), Z10, Z13
-	VFMADD213PS.BCST logc6<>+0(SB), Z10, Z13
-	VFMADD213PS.BCST logc7<>+0(SB), Z10, Z13
-	VFMADD213PS.BCST logc8<>+0(SB), Z10, Z13
-	VMULPS           Z10, Z13, Z13
-	VMULPS           Z12, Z13, Z13
-	VFMADD231PS.BCST ln2lo<>+0(SB), Z11, Z13
-	VFMADD231PS.BCST minushalf<>+0(SB), Z12, Z13
-	VADDPS           Z13, Z10, Z10
-	VFMADD231PS.BCST ln2hi<>+0(SB), Z11, Z10
-	VADDPS           Z10, Z7, K1, Z7
-	VCMPPS           $0x1e, Z0, Z9, K1
-	VMOVUPS          (BX)(R9*1), Z11
-	VMAXPS.BCST      28(DI), Z10, Z10
-	VMINPS           Z0, Z10, Z10
-	VSUBPS           Z8, Z9, Z8
-	VMULPS           Z8, Z8, Z9
-	VMULPS.BCST      20(DI), Z8, Z12
-	VSUBPS           Z8, Z8, Z8
-	VADDPS           Z8, Z12, Z12
-	VMULPS           Z9, Z11, Z8
-	VMULPS           Z10, Z8, Z8
-	VADDPS           Z8, Z6, K1, Z6
+	VMAXPS.BCST      minnormal<>+0(SB), Z1, Z9
+	VPADDD.BCST      log32shift<>+0(SB), Z9, Z9
+	VPSRLD           $0x17, Z9, Z10
+	VCVTDQ2PS        Z10, Z10
+	VSUBPS.BCST      f127<>+0(SB), Z10, Z10
+	VPANDD.BCST      mant32mask<>+0(SB), Z9, Z9
+	VPADDD.BCST      log32base<>+0(SB), Z9, Z9
+	VSUBPS.BCST      one<>+0(SB), Z9, Z9
+	VMULPS           Z9, Z9, Z11
+	VBROADCASTSS     logc0<>+0(SB), Z12
+	VFMADD213PS.BCST logc1<>+0(SB), Z9, Z12
+	VFMADD213PS.BCST logc2<>+0(SB), Z9, Z12
+	VFMADD213PS.BCST logc3<>+0(SB), Z9, Z12
+	VFMADD213PS.BCST logc4<>+0(SB), Z9, Z12
+	VFMADD213PS.BCST logc5<>+0(SB), Z9, Z12
+	VFMADD213PS.BCST logc6<>+0(SB), Z9, Z12
+	VFMADD213PS.BCST logc7<>+0(SB), Z9, Z12
+	VFMADD213PS.BCST logc8<>+0(SB), Z9, Z12
+	VMULPS           Z9, Z12, Z12
+	VMULPS           Z11, Z12, Z12
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z10, Z12
+	VFMADD231PS.BCST minushalf<>+0(SB), Z11, Z12
+	VADDPS           Z12, Z9, Z9
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z10, Z9
+	VADDPS           Z9, Z7, K1, Z7
+	VCMPPS           $0x1e, Z0, Z8, K1
+	VMOVUPS          (BX)(R9*1), Z10
+	VMAXPS.BCST      28(DI), Z9, Z9
+	VMINPS           Z0, Z9, Z9
+	VSUBPS           Z1, Z8, Z1
+	VMULPS           Z1, Z1, Z8
+	VMULPS.BCST      20(DI), Z1, Z11
+	VSUBPS           Z1, Z1, Z1
+	VADDPS           Z1, Z11, Z11
+	VMULPS           Z8, Z10, Z1
+	VMULPS           Z9, Z1, Z1
+	VADDPS           Z1, Z6, K1, Z6
 	ADDQ             $0x40, R9
 	ADDQ             $0x02, R10
 	DECQ             SI
 	JNZ              seedMainLossF32AVX512_pow2_inblock
-	VCVTPS2PD        Y6, Z8
-	VADDPD           Z8, Z2, Z2
-	VEXTRACTF32X8    $0x01, Z6, Y8
-	VCVTPS2PD        Y8, Z8
-	VADDPD           Z8, Z3, Z3
+	VCVTPS2PD        Y6, Z1
+	VADDPD           Z1, Z2, Z2
+	VEXTRACTF32X8    $0x01, Z6, Y1
+	VCVTPS2PD        Y1, Z1
+	VADDPD           Z1, Z3, Z3
 	VPXORD           Z6, Z6, Z6
-	VCVTPS2PD        Y7, Z8
-	VADDPD           Z8, Z4, Z4
-	VEXTRACTF32X8    $0x01, Z7, Y8
-	VCVTPS2PD        Y8, Z8
-	VADDPD           Z8, Z5, Z5
+	VCVTPS2PD        Y7, Z1
+	VADDPD           Z1, Z4, Z4
+	VEXTRACTF32X8    $0x01, Z7, Y1
+	VCVTPS2PD        Y1, Z1
+	VADDPD           Z1, Z5, Z5
 	VPXORD           Z7, Z7, Z7
 	MOVQ             $0x00000008, SI
 
@@ -1140,45 +1184,45 @@ seedMainLossF32AVX512_pow2_tail:
 	SHLXQ            DX, SI, SI
 	DECQ             SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX)(R9*1), K1, Z8
-	VMOVUPS.Z        (AX)(R9*1), K1, Z9
+	VMOVUPS.Z        (CX)(R9*1), K1, Z1
+	VMOVUPS.Z        (AX)(R9*1), K1, Z8
 	KMOVW            (R10), K2
-	VMAXPS.BCST      minnormal<>+0(SB), Z8, Z10
-	VPADDD.BCST      log32shift<>+0(SB), Z10, Z10
-	VPSRLD           $0x17, Z10, Z11
-	VCVTDQ2PS        Z11, Z11
-	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
-	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
-	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
-	VSUBPS           Z1, Z10, Z10
-	VMULPS           Z10, Z10, Z1
+	VMAXPS.BCST      minnormal<>+0(SB), Z1, Z9
+	VPADDD.BCST      log32shift<>+0(SB), Z9, Z9
+	VPSRLD           $0x17, Z9, Z10
+	VCVTDQ2PS        Z10, Z10
+	VSUBPS.BCST      f127<>+0(SB), Z10, Z10
+	VPANDD.BCST      mant32mask<>+0(SB), Z9, Z9
+	VPADDD.BCST      log32base<>+0(SB), Z9, Z9
+	VSUBPS.BCST      one<>+0(SB), Z9, Z9
+	VMULPS           Z9, Z9, Z11
 	VBROADCASTSS     logc0<>+0(SB), Z12
-	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z12
-	VFMADD213PS.BCST logc2<>+0(SB), Z10, Z12
-	VFMADD213PS.BCST logc3<>+0(SB), Z10, Z12
-	VFMADD213PS.BCST logc4<>+0(SB), Z10, Z12
-	VFMADD213PS.BCST logc5<>+0(SB), Z10, Z12
-	VFMADD213PS.BCST logc6<>+0(SB), Z10, Z12
-	VFMADD213PS.BCST logc7<>+0(SB), Z10, Z12
-	VFMADD213PS.BCST logc8<>+0(SB), Z10, Z12
-	VMULPS           Z10, Z12, Z12
-	VMULPS           Z1, Z12, Z12
-	VFMADD231PS.BCST ln2lo<>+0(SB), Z11, Z12
-	VFMADD231PS.BCST minushalf<>+0(SB), Z1, Z12
-	VADDPS           Z12, Z10, Z10
-	VFMADD231PS.BCST ln2hi<>+0(SB), Z11, Z10
-	VADDPS           Z10, Z7, K2, Z7
-	VCMPPS           $0x1e, Z0, Z9, K2
-	VMOVUPS.Z        (BX)(R9*1), K1, Z1
-	VMAXPS.BCST      28(DI), Z10, Z10
-	VMINPS           Z0, Z10, Z10
-	VSUBPS           Z8, Z9, Z0
-	VMULPS           Z0, Z0, Z8
-	VMULPS.BCST      20(DI), Z0, Z9
+	VFMADD213PS.BCST logc1<>+0(SB), Z9, Z12
+	VFMADD213PS.BCST logc2<>+0(SB), Z9, Z12
+	VFMADD213PS.BCST logc3<>+0(SB), Z9, Z12
+	VFMADD213PS.BCST logc4<>+0(SB), Z9, Z12
+	VFMADD213PS.BCST logc5<>+0(SB), Z9, Z12
+	VFMADD213PS.BCST logc6<>+0(SB), Z9, Z12
+	VFMADD213PS.BCST logc7<>+0(SB), Z9, Z12
+	VFMADD213PS.BCST logc8<>+0(SB), Z9, Z12
+	VMULPS           Z9, Z12, Z12
+	VMULPS           Z11, Z12, Z12
+	VFMADD231PS.BCST ln2lo<>+0(SB), Z10, Z12
+	VFMADD231PS.BCST minushalf<>+0(SB), Z11, Z12
+	VADDPS           Z12, Z9, Z9
+	VFMADD231PS.BCST ln2hi<>+0(SB), Z10, Z9
+	VADDPS           Z9, Z7, K2, Z7
+	VCMPPS           $0x1e, Z0, Z8, K2
+	VMOVUPS.Z        (BX)(R9*1), K1, Z10
+	VMAXPS.BCST      28(DI), Z9, Z9
+	VMINPS           Z0, Z9, Z9
+	VSUBPS           Z1, Z8, Z0
+	VMULPS           Z0, Z0, Z1
+	VMULPS.BCST      20(DI), Z0, Z8
 	VSUBPS           Z0, Z0, Z0
-	VADDPS           Z0, Z9, Z9
-	VMULPS           Z8, Z1, Z0
-	VMULPS           Z10, Z0, Z0
+	VADDPS           Z0, Z8, Z8
+	VMULPS           Z1, Z10, Z0
+	VMULPS           Z9, Z0, Z0
 	VADDPS           Z0, Z6, K2, Z6
 
 seedMainLossF32AVX512_pow2_done:
@@ -1203,7 +1247,7 @@ seedMainLossF32AVX512_pow0_loop:
 	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
 	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
 	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
-	VSUBPS           Z1, Z10, Z10
+	VSUBPS.BCST      one<>+0(SB), Z10, Z10
 	VMULPS           Z10, Z10, Z12
 	VBROADCASTSS     logc0<>+0(SB), Z13
 	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z13
@@ -1270,7 +1314,7 @@ seedMainLossF32AVX512_pow0_tail:
 	VSUBPS.BCST      f127<>+0(SB), Z11, Z11
 	VPANDD.BCST      mant32mask<>+0(SB), Z10, Z10
 	VPADDD.BCST      log32base<>+0(SB), Z10, Z10
-	VSUBPS           Z1, Z10, Z10
+	VSUBPS.BCST      one<>+0(SB), Z10, Z10
 	VMULPS           Z10, Z10, Z12
 	VBROADCASTSS     logc0<>+0(SB), Z13
 	VFMADD213PS.BCST logc1<>+0(SB), Z10, Z13

@@ -4,6 +4,13 @@
 
 package goloss
 
+// logF32AVX512 writes log(x) into out, for x positive and normal, with
+// the instructions of the float32 assembly kernels; len(x) is a
+// multiple of 16 and len(out) at least len(x).
+//
+//go:noescape
+func logF32AVX512(x []float32, out []float32)
+
 // seedSumF32AVX512 returns the sum of p, its 16-lane vectors widened and
 // added to two float64 accumulators (lanes 0-7 and 8-15), which are then
 // added lane by lane and the 8 results in order; and the largest p, at

@@ -35,8 +35,8 @@ func applyF32x16(f func(archsimd.Float32x16) archsimd.Float32x16, x, out []float
 
 // TestVectorLogF32x16 holds the float32-lane log to 1 ulp of math.Log
 // rounded to float32 for every float32 in [1e-8, 1] (a stride through them
-// with -short), both the core (used on clipped values) and the full log
-// (used on y - p), and checks the full log's special cases and its range
+// with -short), the core (used on clipped values), the full log (used on
+// y - p) and the assembly kernels' log (logF32AVX512), and checks the full log's special cases and its range
 // outside [1e-8, 1].
 func TestVectorLogF32x16(t *testing.T) {
 	if !hasAVX512() {
@@ -49,7 +49,7 @@ func TestVectorLogF32x16(t *testing.T) {
 	}
 	const chunk = 1 << 16
 	buf := make([]float32, 0, chunk)
-	core, full := make([]float32, chunk), make([]float32, chunk)
+	core, full, asm := make([]float32, chunk), make([]float32, chunk), make([]float32, chunk)
 	worst, count, off := 0.0, 0, 0
 	check := func() {
 		for len(buf)%16 != 0 {
@@ -57,9 +57,10 @@ func TestVectorLogF32x16(t *testing.T) {
 		}
 		applyF32x16(logCoreF32x16, buf, core)
 		applyF32x16(logF32x16, buf, full)
+		logF32AVX512(buf, asm) // the assembly kernels' log
 		for i, v := range buf {
 			want := float32(math.Log(float64(v)))
-			for _, got := range []float32{core[i], full[i]} {
+			for _, got := range []float32{core[i], full[i], asm[i]} {
 				d := ulps32(got, want)
 				if d > 1 {
 					t.Fatalf("log(%v) = %v, want %v (%v ulp)", v, got, want, d)

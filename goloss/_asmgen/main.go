@@ -90,6 +90,7 @@ func s0() reg.VecVirtual {
 
 func main() {
 	ConstraintExpr("goexperiment.simd,!noasm")
+	logKernel()
 	sumKernel()
 	masksKernel(false)
 	masksKernel(true)
@@ -249,34 +250,11 @@ func (s *state) body(prefix string, tail reg.Register) {
 	in := K()
 	KMOVW(s.mask, in)
 
-	// log p: logSplitF32x16(max(p, 2^-126), 0) and logPolyF32x16.
-	u := ZMM()
-	VMAXPS_BCST(f32("minnormal", 0x1p-126), p, u)
-	VPADDD_BCST(u32("log32shift", log32Shift), u, u)
-	kf := ZMM()
-	VPSRLD(Imm(23), u, kf)
-	VCVTDQ2PS(kf, kf)
-	VSUBPS_BCST(f32("f127", 127), kf, kf)
-	// (logSplitF32x16 adds kadj = 0 here: kf is never -0, so that changes
-	// no bit and is left out.)
-	f := u
-	VPANDD_BCST(u32("mant32mask", mant32Mask), u, f)
-	VPADDD_BCST(u32("log32base", log32Base), f, f)
-	VSUBPS(s.one, f, f)
-	z := ZMM()
-	VMULPS(f, f, z)
-	poly := ZMM()
-	VBROADCASTSS(f32("logc0", logCoefs[0]), poly)
-	for i, c := range logCoefs[1:] {
-		VFMADD213PS_BCST(f32(logCoefName(i+1), c), f, poly) // poly = f*poly + c
-	}
-	VMULPS(f, poly, poly)
-	VMULPS(z, poly, poly)
-	VFMADD231PS_BCST(f32("ln2lo", log32Ln2Lo), kf, poly) // poly += kf*ln2Lo
-	VFMADD231PS_BCST(f32("minushalf", -0.5), z, poly)    // poly += z*(-1/2)
-	VADDPS(poly, f, f)                                   // f + poly
-	VFMADD231PS_BCST(f32("ln2hi", log32Ln2Hi), kf, f)    // + kf*ln2Hi
-	logP := f
+	// log p: logSplitF32x16(max(p, 2^-126), 0) and logPolyF32x16 (logUnit;
+	// logSplitF32x16 adds kadj = 0, which changes no bit of kf, never -0).
+	pn := ZMM()
+	VMAXPS_BCST(f32("minnormal", 0x1p-126), p, pn)
+	logP := logUnit(pn)
 	VADDPS(logP, s.log32, in, s.log32)
 
 	// The smoothing gradient: in ? smoothW*((aHi - r) + r*res + aLo) :
@@ -569,6 +547,33 @@ func masksKernel(lowOnly bool) {
 	})
 	Store(inside, ReturnIndex(0))
 	Store(above, ReturnIndex(1))
+	VZEROUPPER()
+	RET()
+}
+
+// logKernel: the log of the float32 kernels (logUnit) over a slice, for
+// the exhaustive test of its accuracy (TestVectorLogF32x16).
+func logKernel() {
+	TEXT("logF32AVX512", NOSPLIT, "func(x, out []float32)")
+	Pragma("noescape")
+	Doc("logF32AVX512 writes log(x) into out, for x positive and normal, with",
+		"the instructions of the float32 assembly kernels; len(x) is a",
+		"multiple of 16 and len(out) at least len(x).")
+	x := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	out := Load(Param("out").Base(), GP64())
+	SHRQ(Imm(4), n)
+	JZ(LabelRef("logF32AVX512_done"))
+	Label("logF32AVX512_loop")
+	v := ZMM()
+	VMOVUPS(Mem{Base: x}, v)
+	l := logUnit(v)
+	VMOVUPS(l, Mem{Base: out})
+	ADDQ(Imm(64), x)
+	ADDQ(Imm(64), out)
+	DECQ(n)
+	JNZ(LabelRef("logF32AVX512_loop"))
+	Label("logF32AVX512_done")
 	VZEROUPPER()
 	RET()
 }
