@@ -108,19 +108,28 @@ func seedRowsF32(kernel string, loss, grad, labels, preds, weights []float32, co
 	default:
 		return false
 	}
-	row := seedRow256F32
+	// AVX2: rows with a finite, not tiny sum and integer gamma take the
+	// 8-lane float32 kernel (seedRowFast256F32x8); the others the float64
+	// lanes of seedRow256F32.
 	v := newSeedVector(k)
 	var part []float64
 	if len(grad) != 0 {
 		part = make([]float64, cols)
 	}
+	masks := make([]uint8, (cols+7)/8)
 	for b := range loss {
 		lo, hi := b*cols, (b+1)*cols
 		var g []float32
 		if len(grad) != 0 {
 			g = grad[lo:hi]
 		}
-		loss[b] = float32(row(g, labels[lo:hi], preds[lo:hi], weights, part, &v))
+		if v.powKind != powReal {
+			if sum, _ := seedSumF32AVX2(preds[lo:hi]); sum >= fastRowMinSum && sum <= math.MaxFloat32 {
+				loss[b] = float32(seedRowFast256F32x8(g, labels[lo:hi], preds[lo:hi], weights, masks, &v, sum))
+				continue
+			}
+		}
+		loss[b] = float32(seedRow256F32(g, labels[lo:hi], preds[lo:hi], weights, part, &v))
 	}
 	return true
 }

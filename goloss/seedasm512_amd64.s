@@ -99,6 +99,1606 @@ GLOBL minushalf<>(SB), RODATA|NOPTR, $4
 DATA ln2hi<>+0(SB)/4, $0x3f318000
 GLOBL ln2hi<>(SB), RODATA|NOPTR, $4
 
+// func seedSumF32AVX2(p []float32) (sum float64, maxp float32)
+// Requires: AVX, AVX2, SSE, SSE2
+TEXT ·seedSumF32AVX2(SB), NOSPLIT, $32-36
+	MOVQ   p_base+0(FP), AX
+	MOVQ   p_len+8(FP), CX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	MOVQ   CX, DX
+	SHRQ   $0x03, DX
+	JZ     seedSumF32AVX2_tail
+
+seedSumF32AVX2_loop:
+	VMOVUPS      (AX), Y3
+	VMAXPS       Y3, Y2, Y2
+	VCVTPS2PD    X3, Y4
+	VADDPD       Y4, Y0, Y0
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y4
+	VADDPD       Y4, Y1, Y1
+	ADDQ         $0x20, AX
+	DECQ         DX
+	JNZ          seedSumF32AVX2_loop
+
+seedSumF32AVX2_tail:
+	ANDQ         $0x07, CX
+	JZ           seedSumF32AVX2_done
+	MOVQ         CX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (AX), Y3, Y3
+	VMAXPS       Y3, Y2, Y2
+	VCVTPS2PD    X3, Y4
+	VADDPD       Y4, Y0, Y0
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y4
+	VADDPD       Y4, Y1, Y1
+
+seedSumF32AVX2_done:
+	VADDPD       Y1, Y0, Y0
+	VMOVUPD      Y0, (SP)
+	VMOVSD       (SP), X0
+	VADDSD       8(SP), X0, X0
+	VADDSD       16(SP), X0, X0
+	VADDSD       24(SP), X0, X0
+	MOVSD        X0, sum+24(FP)
+	VEXTRACTF128 $0x01, Y2, X0
+	VMAXPS       X0, X2, X0
+	VPERMILPS    $0x4e, X0, X1
+	VMAXPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VMAXPS       X1, X0, X0
+	MOVSS        X0, maxp+32(FP)
+	VZEROUPPER
+	RET
+
+DATA lanes8<>+0(SB)/4, $0x00000000
+DATA lanes8<>+4(SB)/4, $0x00000001
+DATA lanes8<>+8(SB)/4, $0x00000002
+DATA lanes8<>+12(SB)/4, $0x00000003
+DATA lanes8<>+16(SB)/4, $0x00000004
+DATA lanes8<>+20(SB)/4, $0x00000005
+DATA lanes8<>+24(SB)/4, $0x00000006
+DATA lanes8<>+28(SB)/4, $0x00000007
+GLOBL lanes8<>(SB), RODATA|NOPTR, $32
+
+// func seedMasksF32AVX2(p []float32, masks []uint8, k *[14]uint32) (inside int, above int)
+// Requires: AVX, AVX2, POPCNT, SSE2
+TEXT ·seedMasksF32AVX2(SB), NOSPLIT, $0-72
+	MOVQ         p_base+0(FP), AX
+	MOVQ         p_len+8(FP), CX
+	MOVQ         masks_base+24(FP), DX
+	MOVQ         k+48(FP), BX
+	XORQ         SI, SI
+	XORQ         DI, DI
+	VBROADCASTSS (BX), Y0
+	VBROADCASTSS 4(BX), Y1
+	VBROADCASTSS 8(BX), Y2
+	VBROADCASTSS 12(BX), Y3
+	VBROADCASTSS 16(BX), Y4
+	VBROADCASTSS 20(BX), Y5
+	VBROADCASTSS 24(BX), Y6
+	MOVQ         CX, R8
+	SHRQ         $0x03, R8
+	JZ           seedMasksF32AVX2_tail
+
+seedMasksF32AVX2_loop:
+	VMOVUPS      (AX), Y7
+	VMULPS       Y0, Y7, Y8
+	VCMPPS       $0x1d, Y1, Y8, Y9
+	VCMPPS       $0x12, Y2, Y8, Y10
+	VANDPS       Y10, Y9, Y9
+	VCMPPS       $0x1e, Y3, Y8, Y11
+	VCMPPS       $0x11, Y4, Y8, Y10
+	VANDPS       Y10, Y11, Y11
+	VCMPPS       $0x1e, Y5, Y8, Y10
+	VCMPPS       $0x11, Y6, Y8, Y12
+	VANDPS       Y12, Y10, Y10
+	VORPS        Y10, Y11, Y11
+	VMOVMSKPS    Y9, R9
+	VMOVMSKPS    Y11, R10
+	TESTL        R10, R10
+	JZ           seedMasksF32AVX2_full_decided
+	VBROADCASTSD 32(BX), Y9
+	VBROADCASTSD 40(BX), Y10
+	VBROADCASTSD 48(BX), Y11
+	XORL         R9, R9
+	VMOVAPS      X7, X12
+	VCVTPS2PD    X12, Y12
+	VDIVPD       Y9, Y12, Y12
+	VCMPPD       $0x1d, Y10, Y12, Y13
+	VCMPPD       $0x12, Y11, Y12, Y12
+	VANDPD       Y12, Y13, Y13
+	VMOVMSKPD    Y13, R10
+	ORL          R10, R9
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VDIVPD       Y9, Y7, Y7
+	VCMPPD       $0x1d, Y10, Y7, Y9
+	VCMPPD       $0x12, Y11, Y7, Y7
+	VANDPD       Y7, Y9, Y9
+	VMOVMSKPD    Y9, R10
+	SHLL         $0x04, R10
+	ORL          R10, R9
+
+seedMasksF32AVX2_full_decided:
+	VCMPPS    $0x1e, half8<>+0(SB), Y8, Y7
+	VMOVMSKPS Y7, R10
+	MOVL      R9, R11
+	NOTL      R11
+	ANDL      R11, R10
+	POPCNTL   R10, R10
+	ADDQ      R10, DI
+	MOVB      R9, (DX)
+	POPCNTL   R9, R9
+	ADDQ      R9, SI
+	ADDQ      $0x20, AX
+	ADDQ      $0x01, DX
+	DECQ      R8
+	JNZ       seedMasksF32AVX2_loop
+
+seedMasksF32AVX2_tail:
+	ANDQ         $0x07, CX
+	JZ           seedMasksF32AVX2_done
+	MOVQ         CX, X7
+	VPBROADCASTD X7, Y7
+	VPCMPGTD     lanes8<>+0(SB), Y7, Y7
+	VMASKMOVPS   (AX), Y7, Y7
+	VMULPS       Y0, Y7, Y0
+	VCMPPS       $0x1d, Y1, Y0, Y1
+	VCMPPS       $0x12, Y2, Y0, Y2
+	VANDPS       Y2, Y1, Y1
+	VCMPPS       $0x1e, Y3, Y0, Y3
+	VCMPPS       $0x11, Y4, Y0, Y2
+	VANDPS       Y2, Y3, Y3
+	VCMPPS       $0x1e, Y5, Y0, Y2
+	VCMPPS       $0x11, Y6, Y0, Y4
+	VANDPS       Y4, Y2, Y2
+	VORPS        Y2, Y3, Y3
+	VMOVMSKPS    Y1, AX
+	VMOVMSKPS    Y3, CX
+	TESTL        CX, CX
+	JZ           seedMasksF32AVX2_part_decided
+	VBROADCASTSD 32(BX), Y1
+	VBROADCASTSD 40(BX), Y2
+	VBROADCASTSD 48(BX), Y3
+	XORL         AX, AX
+	VMOVAPS      X7, X4
+	VCVTPS2PD    X4, Y4
+	VDIVPD       Y1, Y4, Y4
+	VCMPPD       $0x1d, Y2, Y4, Y5
+	VCMPPD       $0x12, Y3, Y4, Y4
+	VANDPD       Y4, Y5, Y5
+	VMOVMSKPD    Y5, CX
+	ORL          CX, AX
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X4, Y4
+	VDIVPD       Y1, Y4, Y4
+	VCMPPD       $0x1d, Y2, Y4, Y1
+	VCMPPD       $0x12, Y3, Y4, Y2
+	VANDPD       Y2, Y1, Y1
+	VMOVMSKPD    Y1, CX
+	SHLL         $0x04, CX
+	ORL          CX, AX
+
+seedMasksF32AVX2_part_decided:
+	VCMPPS    $0x1e, half8<>+0(SB), Y0, Y0
+	VMOVMSKPS Y0, CX
+	MOVL      AX, BX
+	NOTL      BX
+	ANDL      BX, CX
+	POPCNTL   CX, CX
+	ADDQ      CX, DI
+	MOVB      AL, (DX)
+	POPCNTL   AX, AX
+	ADDQ      AX, SI
+
+seedMasksF32AVX2_done:
+	MOVQ SI, inside+56(FP)
+	MOVQ DI, above+64(FP)
+	VZEROUPPER
+	RET
+
+DATA half8<>+0(SB)/4, $0x3f000000
+DATA half8<>+4(SB)/4, $0x3f000000
+DATA half8<>+8(SB)/4, $0x3f000000
+DATA half8<>+12(SB)/4, $0x3f000000
+DATA half8<>+16(SB)/4, $0x3f000000
+DATA half8<>+20(SB)/4, $0x3f000000
+DATA half8<>+24(SB)/4, $0x3f000000
+DATA half8<>+28(SB)/4, $0x3f000000
+GLOBL half8<>(SB), RODATA|NOPTR, $32
+
+// func seedMainGradF32AVX2(g []float32, y []float32, p []float32, w []float32, masks []uint8, k *[12]uint32, acc *[16]float64)
+// Requires: AVX, AVX2, FMA3, SSE2
+TEXT ·seedMainGradF32AVX2(SB), NOSPLIT, $128-136
+	MOVQ    g_base+0(FP), AX
+	MOVQ    y_base+24(FP), CX
+	MOVQ    p_base+48(FP), DX
+	MOVQ    p_len+56(FP), BX
+	MOVQ    w_base+72(FP), SI
+	MOVQ    masks_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	MOVQ    acc+128(FP), R9
+	MOVQ    32(R8), R10
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS one8<>+0(SB), Y1
+	VMOVUPD Y0, (SP)
+	VMOVUPD Y0, 32(SP)
+	VMOVUPD Y0, 64(SP)
+	VMOVUPD Y0, 96(SP)
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	CMPQ    R10, $0x02
+	JEQ     seedMainGradF32AVX2_pow2
+	TESTQ   R10, R10
+	JEQ     seedMainGradF32AVX2_pow0
+	XORQ    R11, R11
+	MOVQ    DI, R12
+	MOVQ    $0x00000008, DI
+	MOVQ    BX, R13
+	SHRQ    $0x03, R13
+	JZ      seedMainGradF32AVX2_powN_tail
+
+seedMainGradF32AVX2_powN_loop:
+	VMOVUPS      (DX)(R11*1), Y4
+	MOVBLZX      (R12), R14
+	MOVQ         R14, X5
+	VPBROADCASTD X5, Y5
+	VPAND        bits8<>+0(SB), Y5, Y5
+	VPCMPEQD     bits8<>+0(SB), Y5, Y5
+	VMAXPS       minnormal8<>+0(SB), Y4, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc18<>+0(SB), Y6, Y9
+	VFMADD213PS  logc28<>+0(SB), Y6, Y9
+	VFMADD213PS  logc38<>+0(SB), Y6, Y9
+	VFMADD213PS  logc48<>+0(SB), Y6, Y9
+	VFMADD213PS  logc58<>+0(SB), Y6, Y9
+	VFMADD213PS  logc68<>+0(SB), Y6, Y9
+	VFMADD213PS  logc78<>+0(SB), Y6, Y9
+	VFMADD213PS  logc88<>+0(SB), Y6, Y9
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
+	VFMADD231PS  minushalf8<>+0(SB), Y8, Y9
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VANDPS       Y5, Y6, Y7
+	VADDPS       Y7, Y3, Y3
+	VDIVPS       Y4, Y1, Y7
+	VMOVAPS      Y4, Y8
+	VFMADD213PS  minusone8<>+0(SB), Y7, Y8
+	VMULPS       Y7, Y8, Y8
+	VBROADCASTSS (R8), Y9
+	VSUBPS       Y7, Y9, Y9
+	VADDPS       Y8, Y9, Y9
+	VBROADCASTSS 4(R8), Y10
+	VADDPS       Y10, Y9, Y9
+	VBROADCASTSS 12(R8), Y10
+	VMULPS       Y10, Y9, Y9
+	VBROADCASTSS 8(R8), Y10
+	VBLENDVPS    Y5, Y9, Y10, Y5
+	VSUBPS       Y8, Y7, Y7
+	VMOVUPS      (CX)(R11*1), Y8
+	VCMPPS       $0x1e, Y0, Y8, Y9
+	VSUBPS       Y4, Y8, Y8
+	VBROADCASTSS 28(R8), Y10
+	VMAXPS       Y10, Y6, Y6
+	VMINPS       Y0, Y6, Y6
+	VMOVAPS      Y1, Y11
+	VMOVAPS      Y8, Y10
+	MOVQ         R10, R14
+	DECQ         R14
+
+seedMainGradF32AVX2_powN_full_sq:
+	TESTQ  R14, R14
+	JZ     seedMainGradF32AVX2_powN_full_sqdone
+	BTQ    $0x00, R14
+	JCC    seedMainGradF32AVX2_powN_full_nomul
+	VMULPS Y10, Y11, Y11
+
+seedMainGradF32AVX2_powN_full_nomul:
+	CMPQ   R14, $0x01
+	JBE    seedMainGradF32AVX2_powN_full_nosq
+	VMULPS Y10, Y10, Y10
+
+seedMainGradF32AVX2_powN_full_nosq:
+	SHRQ $0x01, R14
+	JMP  seedMainGradF32AVX2_powN_full_sq
+
+seedMainGradF32AVX2_powN_full_sqdone:
+	VMULPS       Y8, Y11, Y10
+	VBROADCASTSS 20(R8), Y12
+	VMULPS       Y12, Y11, Y11
+	VSUBPS       Y8, Y8, Y8
+	VADDPS       Y8, Y11, Y11
+	VMOVUPS      (SI)(R11*1), Y8
+	VMULPS       Y10, Y8, Y12
+	VMULPS       Y6, Y12, Y12
+	VANDPS       Y9, Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VBROADCASTSS 24(R8), Y12
+	VCMPPS       $0x1d, Y12, Y4, Y12
+	VCMPPS       $0x12, Y1, Y4, Y4
+	VANDPS       Y4, Y12, Y12
+	VMULPS       Y7, Y10, Y7
+	VANDPS       Y12, Y7, Y7
+	VMULPS       Y6, Y11, Y11
+	VSUBPS       Y7, Y11, Y11
+	VBROADCASTSS 16(R8), Y4
+	VMULPS       Y4, Y8, Y8
+	VMULPS       Y11, Y8, Y8
+	VADDPS       Y8, Y5, Y8
+	VBLENDVPS    Y9, Y8, Y5, Y5
+	VMOVUPS      Y5, (AX)(R11*1)
+	ADDQ         $0x20, R11
+	ADDQ         $0x01, R12
+	DECQ         DI
+	JNZ          seedMainGradF32AVX2_powN_inblock
+	VCVTPS2PD    X2, Y4
+	VADDPD       (SP), Y4, Y4
+	VMOVUPD      Y4, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	VCVTPS2PD    X3, Y4
+	VADDPD       64(SP), Y4, Y4
+	VMOVUPD      Y4, 64(SP)
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       96(SP), Y3, Y3
+	VMOVUPD      Y3, 96(SP)
+	VXORPS       Y3, Y3, Y3
+	MOVQ         $0x00000008, DI
+
+seedMainGradF32AVX2_powN_inblock:
+	DECQ R13
+	JNZ  seedMainGradF32AVX2_powN_loop
+
+seedMainGradF32AVX2_powN_tail:
+	ANDQ         $0x07, BX
+	JZ           seedMainGradF32AVX2_powN_done
+	MOVQ         BX, X4
+	VPBROADCASTD X4, Y4
+	VPCMPGTD     lanes8<>+0(SB), Y4, Y4
+	VMASKMOVPS   (DX)(R11*1), Y4, Y5
+	MOVBLZX      (R12), DX
+	MOVQ         DX, X6
+	VPBROADCASTD X6, Y6
+	VPAND        bits8<>+0(SB), Y6, Y6
+	VPCMPEQD     bits8<>+0(SB), Y6, Y6
+	VMAXPS       minnormal8<>+0(SB), Y5, Y7
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc18<>+0(SB), Y7, Y10
+	VFMADD213PS  logc28<>+0(SB), Y7, Y10
+	VFMADD213PS  logc38<>+0(SB), Y7, Y10
+	VFMADD213PS  logc48<>+0(SB), Y7, Y10
+	VFMADD213PS  logc58<>+0(SB), Y7, Y10
+	VFMADD213PS  logc68<>+0(SB), Y7, Y10
+	VFMADD213PS  logc78<>+0(SB), Y7, Y10
+	VFMADD213PS  logc88<>+0(SB), Y7, Y10
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y9, Y10, Y10
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y10
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y10
+	VADDPS       Y10, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VANDPS       Y6, Y7, Y8
+	VADDPS       Y8, Y3, Y3
+	VDIVPS       Y5, Y1, Y8
+	VMOVAPS      Y5, Y9
+	VFMADD213PS  minusone8<>+0(SB), Y8, Y9
+	VMULPS       Y8, Y9, Y9
+	VBROADCASTSS (R8), Y10
+	VSUBPS       Y8, Y10, Y10
+	VADDPS       Y9, Y10, Y10
+	VBROADCASTSS 4(R8), Y11
+	VADDPS       Y11, Y10, Y10
+	VBROADCASTSS 12(R8), Y11
+	VMULPS       Y11, Y10, Y10
+	VBROADCASTSS 8(R8), Y11
+	VBLENDVPS    Y6, Y10, Y11, Y6
+	VSUBPS       Y9, Y8, Y8
+	VMASKMOVPS   (CX)(R11*1), Y4, Y9
+	VCMPPS       $0x1e, Y0, Y9, Y10
+	VSUBPS       Y5, Y9, Y9
+	VBROADCASTSS 28(R8), Y11
+	VMAXPS       Y11, Y7, Y7
+	VMINPS       Y0, Y7, Y7
+	VMOVAPS      Y1, Y11
+	VMOVAPS      Y9, Y0
+	MOVQ         R10, CX
+	DECQ         CX
+
+seedMainGradF32AVX2_powN_part_sq:
+	TESTQ  CX, CX
+	JZ     seedMainGradF32AVX2_powN_part_sqdone
+	BTQ    $0x00, CX
+	JCC    seedMainGradF32AVX2_powN_part_nomul
+	VMULPS Y0, Y11, Y11
+
+seedMainGradF32AVX2_powN_part_nomul:
+	CMPQ   CX, $0x01
+	JBE    seedMainGradF32AVX2_powN_part_nosq
+	VMULPS Y0, Y0, Y0
+
+seedMainGradF32AVX2_powN_part_nosq:
+	SHRQ $0x01, CX
+	JMP  seedMainGradF32AVX2_powN_part_sq
+
+seedMainGradF32AVX2_powN_part_sqdone:
+	VMULPS       Y9, Y11, Y0
+	VBROADCASTSS 20(R8), Y12
+	VMULPS       Y12, Y11, Y11
+	VSUBPS       Y9, Y9, Y9
+	VADDPS       Y9, Y11, Y11
+	VMASKMOVPS   (SI)(R11*1), Y4, Y9
+	VMULPS       Y0, Y9, Y12
+	VMULPS       Y7, Y12, Y12
+	VANDPS       Y10, Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VBROADCASTSS 24(R8), Y12
+	VCMPPS       $0x1d, Y12, Y5, Y12
+	VCMPPS       $0x12, Y1, Y5, Y1
+	VANDPS       Y1, Y12, Y12
+	VMULPS       Y8, Y0, Y8
+	VANDPS       Y12, Y8, Y8
+	VMULPS       Y7, Y11, Y11
+	VSUBPS       Y8, Y11, Y11
+	VBROADCASTSS 16(R8), Y0
+	VMULPS       Y0, Y9, Y9
+	VMULPS       Y11, Y9, Y9
+	VADDPS       Y9, Y6, Y9
+	VBLENDVPS    Y10, Y9, Y6, Y6
+	VMASKMOVPS   Y6, Y4, (AX)(R11*1)
+
+seedMainGradF32AVX2_powN_done:
+	JMP seedMainGradF32AVX2_done
+
+seedMainGradF32AVX2_pow2:
+	XORQ R10, R10
+	MOVQ DI, R11
+	MOVQ $0x00000008, DI
+	MOVQ BX, R12
+	SHRQ $0x03, R12
+	JZ   seedMainGradF32AVX2_pow2_tail
+
+seedMainGradF32AVX2_pow2_loop:
+	VMOVUPS      (DX)(R10*1), Y4
+	MOVBLZX      (R11), R13
+	MOVQ         R13, X5
+	VPBROADCASTD X5, Y5
+	VPAND        bits8<>+0(SB), Y5, Y5
+	VPCMPEQD     bits8<>+0(SB), Y5, Y5
+	VMAXPS       minnormal8<>+0(SB), Y4, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc18<>+0(SB), Y6, Y9
+	VFMADD213PS  logc28<>+0(SB), Y6, Y9
+	VFMADD213PS  logc38<>+0(SB), Y6, Y9
+	VFMADD213PS  logc48<>+0(SB), Y6, Y9
+	VFMADD213PS  logc58<>+0(SB), Y6, Y9
+	VFMADD213PS  logc68<>+0(SB), Y6, Y9
+	VFMADD213PS  logc78<>+0(SB), Y6, Y9
+	VFMADD213PS  logc88<>+0(SB), Y6, Y9
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
+	VFMADD231PS  minushalf8<>+0(SB), Y8, Y9
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VANDPS       Y5, Y6, Y7
+	VADDPS       Y7, Y3, Y3
+	VDIVPS       Y4, Y1, Y7
+	VMOVAPS      Y4, Y8
+	VFMADD213PS  minusone8<>+0(SB), Y7, Y8
+	VMULPS       Y7, Y8, Y8
+	VBROADCASTSS (R8), Y9
+	VSUBPS       Y7, Y9, Y9
+	VADDPS       Y8, Y9, Y9
+	VBROADCASTSS 4(R8), Y10
+	VADDPS       Y10, Y9, Y9
+	VBROADCASTSS 12(R8), Y10
+	VMULPS       Y10, Y9, Y9
+	VBROADCASTSS 8(R8), Y10
+	VBLENDVPS    Y5, Y9, Y10, Y5
+	VSUBPS       Y8, Y7, Y7
+	VMOVUPS      (CX)(R10*1), Y8
+	VCMPPS       $0x1e, Y0, Y8, Y9
+	VSUBPS       Y4, Y8, Y8
+	VBROADCASTSS 28(R8), Y10
+	VMAXPS       Y10, Y6, Y6
+	VMINPS       Y0, Y6, Y6
+	VMULPS       Y8, Y8, Y10
+	VBROADCASTSS 20(R8), Y11
+	VMULPS       Y11, Y8, Y11
+	VSUBPS       Y8, Y8, Y8
+	VADDPS       Y8, Y11, Y11
+	VMOVUPS      (SI)(R10*1), Y8
+	VMULPS       Y10, Y8, Y12
+	VMULPS       Y6, Y12, Y12
+	VANDPS       Y9, Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VBROADCASTSS 24(R8), Y12
+	VCMPPS       $0x1d, Y12, Y4, Y12
+	VCMPPS       $0x12, Y1, Y4, Y4
+	VANDPS       Y4, Y12, Y12
+	VMULPS       Y7, Y10, Y7
+	VANDPS       Y12, Y7, Y7
+	VMULPS       Y6, Y11, Y11
+	VSUBPS       Y7, Y11, Y11
+	VBROADCASTSS 16(R8), Y4
+	VMULPS       Y4, Y8, Y8
+	VMULPS       Y11, Y8, Y8
+	VADDPS       Y8, Y5, Y8
+	VBLENDVPS    Y9, Y8, Y5, Y5
+	VMOVUPS      Y5, (AX)(R10*1)
+	ADDQ         $0x20, R10
+	ADDQ         $0x01, R11
+	DECQ         DI
+	JNZ          seedMainGradF32AVX2_pow2_inblock
+	VCVTPS2PD    X2, Y4
+	VADDPD       (SP), Y4, Y4
+	VMOVUPD      Y4, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	VCVTPS2PD    X3, Y4
+	VADDPD       64(SP), Y4, Y4
+	VMOVUPD      Y4, 64(SP)
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       96(SP), Y3, Y3
+	VMOVUPD      Y3, 96(SP)
+	VXORPS       Y3, Y3, Y3
+	MOVQ         $0x00000008, DI
+
+seedMainGradF32AVX2_pow2_inblock:
+	DECQ R12
+	JNZ  seedMainGradF32AVX2_pow2_loop
+
+seedMainGradF32AVX2_pow2_tail:
+	ANDQ         $0x07, BX
+	JZ           seedMainGradF32AVX2_pow2_done
+	MOVQ         BX, X4
+	VPBROADCASTD X4, Y4
+	VPCMPGTD     lanes8<>+0(SB), Y4, Y4
+	VMASKMOVPS   (DX)(R10*1), Y4, Y5
+	MOVBLZX      (R11), DX
+	MOVQ         DX, X6
+	VPBROADCASTD X6, Y6
+	VPAND        bits8<>+0(SB), Y6, Y6
+	VPCMPEQD     bits8<>+0(SB), Y6, Y6
+	VMAXPS       minnormal8<>+0(SB), Y5, Y7
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc18<>+0(SB), Y7, Y10
+	VFMADD213PS  logc28<>+0(SB), Y7, Y10
+	VFMADD213PS  logc38<>+0(SB), Y7, Y10
+	VFMADD213PS  logc48<>+0(SB), Y7, Y10
+	VFMADD213PS  logc58<>+0(SB), Y7, Y10
+	VFMADD213PS  logc68<>+0(SB), Y7, Y10
+	VFMADD213PS  logc78<>+0(SB), Y7, Y10
+	VFMADD213PS  logc88<>+0(SB), Y7, Y10
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y9, Y10, Y10
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y10
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y10
+	VADDPS       Y10, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VANDPS       Y6, Y7, Y8
+	VADDPS       Y8, Y3, Y3
+	VDIVPS       Y5, Y1, Y8
+	VMOVAPS      Y5, Y9
+	VFMADD213PS  minusone8<>+0(SB), Y8, Y9
+	VMULPS       Y8, Y9, Y9
+	VBROADCASTSS (R8), Y10
+	VSUBPS       Y8, Y10, Y10
+	VADDPS       Y9, Y10, Y10
+	VBROADCASTSS 4(R8), Y11
+	VADDPS       Y11, Y10, Y10
+	VBROADCASTSS 12(R8), Y11
+	VMULPS       Y11, Y10, Y10
+	VBROADCASTSS 8(R8), Y11
+	VBLENDVPS    Y6, Y10, Y11, Y6
+	VSUBPS       Y9, Y8, Y8
+	VMASKMOVPS   (CX)(R10*1), Y4, Y9
+	VCMPPS       $0x1e, Y0, Y9, Y10
+	VSUBPS       Y5, Y9, Y9
+	VBROADCASTSS 28(R8), Y11
+	VMAXPS       Y11, Y7, Y7
+	VMINPS       Y0, Y7, Y7
+	VMULPS       Y9, Y9, Y0
+	VBROADCASTSS 20(R8), Y11
+	VMULPS       Y11, Y9, Y11
+	VSUBPS       Y9, Y9, Y9
+	VADDPS       Y9, Y11, Y11
+	VMASKMOVPS   (SI)(R10*1), Y4, Y9
+	VMULPS       Y0, Y9, Y12
+	VMULPS       Y7, Y12, Y12
+	VANDPS       Y10, Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VBROADCASTSS 24(R8), Y12
+	VCMPPS       $0x1d, Y12, Y5, Y12
+	VCMPPS       $0x12, Y1, Y5, Y1
+	VANDPS       Y1, Y12, Y12
+	VMULPS       Y8, Y0, Y8
+	VANDPS       Y12, Y8, Y8
+	VMULPS       Y7, Y11, Y11
+	VSUBPS       Y8, Y11, Y11
+	VBROADCASTSS 16(R8), Y0
+	VMULPS       Y0, Y9, Y9
+	VMULPS       Y11, Y9, Y9
+	VADDPS       Y9, Y6, Y9
+	VBLENDVPS    Y10, Y9, Y6, Y6
+	VMASKMOVPS   Y6, Y4, (AX)(R10*1)
+
+seedMainGradF32AVX2_pow2_done:
+	JMP seedMainGradF32AVX2_done
+
+seedMainGradF32AVX2_pow0:
+	XORQ R10, R10
+	MOVQ DI, R11
+	MOVQ $0x00000008, DI
+	MOVQ BX, R12
+	SHRQ $0x03, R12
+	JZ   seedMainGradF32AVX2_pow0_tail
+
+seedMainGradF32AVX2_pow0_loop:
+	VMOVUPS      (DX)(R10*1), Y4
+	MOVBLZX      (R11), R13
+	MOVQ         R13, X5
+	VPBROADCASTD X5, Y5
+	VPAND        bits8<>+0(SB), Y5, Y5
+	VPCMPEQD     bits8<>+0(SB), Y5, Y5
+	VMAXPS       minnormal8<>+0(SB), Y4, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc18<>+0(SB), Y6, Y9
+	VFMADD213PS  logc28<>+0(SB), Y6, Y9
+	VFMADD213PS  logc38<>+0(SB), Y6, Y9
+	VFMADD213PS  logc48<>+0(SB), Y6, Y9
+	VFMADD213PS  logc58<>+0(SB), Y6, Y9
+	VFMADD213PS  logc68<>+0(SB), Y6, Y9
+	VFMADD213PS  logc78<>+0(SB), Y6, Y9
+	VFMADD213PS  logc88<>+0(SB), Y6, Y9
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
+	VFMADD231PS  minushalf8<>+0(SB), Y8, Y9
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VANDPS       Y5, Y6, Y7
+	VADDPS       Y7, Y3, Y3
+	VDIVPS       Y4, Y1, Y7
+	VMOVAPS      Y4, Y8
+	VFMADD213PS  minusone8<>+0(SB), Y7, Y8
+	VMULPS       Y7, Y8, Y8
+	VBROADCASTSS (R8), Y9
+	VSUBPS       Y7, Y9, Y9
+	VADDPS       Y8, Y9, Y9
+	VBROADCASTSS 4(R8), Y10
+	VADDPS       Y10, Y9, Y9
+	VBROADCASTSS 12(R8), Y10
+	VMULPS       Y10, Y9, Y9
+	VBROADCASTSS 8(R8), Y10
+	VBLENDVPS    Y5, Y9, Y10, Y5
+	VSUBPS       Y8, Y7, Y7
+	VMOVUPS      (CX)(R10*1), Y8
+	VCMPPS       $0x1e, Y0, Y8, Y9
+	VSUBPS       Y4, Y8, Y8
+	VBROADCASTSS 28(R8), Y8
+	VMAXPS       Y8, Y6, Y6
+	VMINPS       Y0, Y6, Y6
+	VMOVAPS      Y1, Y8
+	VMOVAPS      Y0, Y10
+	VMOVUPS      (SI)(R10*1), Y11
+	VMULPS       Y8, Y11, Y12
+	VMULPS       Y6, Y12, Y12
+	VANDPS       Y9, Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VBROADCASTSS 24(R8), Y12
+	VCMPPS       $0x1d, Y12, Y4, Y12
+	VCMPPS       $0x12, Y1, Y4, Y4
+	VANDPS       Y4, Y12, Y12
+	VMULPS       Y7, Y8, Y7
+	VANDPS       Y12, Y7, Y7
+	VMULPS       Y6, Y10, Y10
+	VSUBPS       Y7, Y10, Y10
+	VBROADCASTSS 16(R8), Y4
+	VMULPS       Y4, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y5, Y11
+	VBLENDVPS    Y9, Y11, Y5, Y5
+	VMOVUPS      Y5, (AX)(R10*1)
+	ADDQ         $0x20, R10
+	ADDQ         $0x01, R11
+	DECQ         DI
+	JNZ          seedMainGradF32AVX2_pow0_inblock
+	VCVTPS2PD    X2, Y4
+	VADDPD       (SP), Y4, Y4
+	VMOVUPD      Y4, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	VCVTPS2PD    X3, Y4
+	VADDPD       64(SP), Y4, Y4
+	VMOVUPD      Y4, 64(SP)
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       96(SP), Y3, Y3
+	VMOVUPD      Y3, 96(SP)
+	VXORPS       Y3, Y3, Y3
+	MOVQ         $0x00000008, DI
+
+seedMainGradF32AVX2_pow0_inblock:
+	DECQ R12
+	JNZ  seedMainGradF32AVX2_pow0_loop
+
+seedMainGradF32AVX2_pow0_tail:
+	ANDQ         $0x07, BX
+	JZ           seedMainGradF32AVX2_pow0_done
+	MOVQ         BX, X4
+	VPBROADCASTD X4, Y4
+	VPCMPGTD     lanes8<>+0(SB), Y4, Y4
+	VMASKMOVPS   (DX)(R10*1), Y4, Y5
+	MOVBLZX      (R11), DX
+	MOVQ         DX, X6
+	VPBROADCASTD X6, Y6
+	VPAND        bits8<>+0(SB), Y6, Y6
+	VPCMPEQD     bits8<>+0(SB), Y6, Y6
+	VMAXPS       minnormal8<>+0(SB), Y5, Y7
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc18<>+0(SB), Y7, Y10
+	VFMADD213PS  logc28<>+0(SB), Y7, Y10
+	VFMADD213PS  logc38<>+0(SB), Y7, Y10
+	VFMADD213PS  logc48<>+0(SB), Y7, Y10
+	VFMADD213PS  logc58<>+0(SB), Y7, Y10
+	VFMADD213PS  logc68<>+0(SB), Y7, Y10
+	VFMADD213PS  logc78<>+0(SB), Y7, Y10
+	VFMADD213PS  logc88<>+0(SB), Y7, Y10
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y9, Y10, Y10
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y10
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y10
+	VADDPS       Y10, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VANDPS       Y6, Y7, Y8
+	VADDPS       Y8, Y3, Y3
+	VDIVPS       Y5, Y1, Y8
+	VMOVAPS      Y5, Y9
+	VFMADD213PS  minusone8<>+0(SB), Y8, Y9
+	VMULPS       Y8, Y9, Y9
+	VBROADCASTSS (R8), Y10
+	VSUBPS       Y8, Y10, Y10
+	VADDPS       Y9, Y10, Y10
+	VBROADCASTSS 4(R8), Y11
+	VADDPS       Y11, Y10, Y10
+	VBROADCASTSS 12(R8), Y11
+	VMULPS       Y11, Y10, Y10
+	VBROADCASTSS 8(R8), Y11
+	VBLENDVPS    Y6, Y10, Y11, Y6
+	VSUBPS       Y9, Y8, Y8
+	VMASKMOVPS   (CX)(R10*1), Y4, Y9
+	VCMPPS       $0x1e, Y0, Y9, Y10
+	VSUBPS       Y5, Y9, Y9
+	VBROADCASTSS 28(R8), Y9
+	VMAXPS       Y9, Y7, Y7
+	VMINPS       Y0, Y7, Y7
+	VMOVAPS      Y1, Y9
+	VMOVAPS      Y0, Y0
+	VMASKMOVPS   (SI)(R10*1), Y4, Y11
+	VMULPS       Y9, Y11, Y12
+	VMULPS       Y7, Y12, Y12
+	VANDPS       Y10, Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VBROADCASTSS 24(R8), Y12
+	VCMPPS       $0x1d, Y12, Y5, Y12
+	VCMPPS       $0x12, Y1, Y5, Y1
+	VANDPS       Y1, Y12, Y12
+	VMULPS       Y8, Y9, Y8
+	VANDPS       Y12, Y8, Y8
+	VMULPS       Y7, Y0, Y0
+	VSUBPS       Y8, Y0, Y0
+	VBROADCASTSS 16(R8), Y1
+	VMULPS       Y1, Y11, Y11
+	VMULPS       Y0, Y11, Y11
+	VADDPS       Y11, Y6, Y11
+	VBLENDVPS    Y10, Y11, Y6, Y6
+	VMASKMOVPS   Y6, Y4, (AX)(R10*1)
+
+seedMainGradF32AVX2_pow0_done:
+seedMainGradF32AVX2_done:
+	VCVTPS2PD    X2, Y0
+	VADDPD       (SP), Y0, Y0
+	VMOVUPD      Y0, (SP)
+	VEXTRACTF128 $0x01, Y2, X0
+	VCVTPS2PD    X0, Y0
+	VADDPD       32(SP), Y0, Y0
+	VMOVUPD      Y0, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	VCVTPS2PD    X3, Y0
+	VADDPD       64(SP), Y0, Y0
+	VMOVUPD      Y0, 64(SP)
+	VEXTRACTF128 $0x01, Y3, X0
+	VCVTPS2PD    X0, Y0
+	VADDPD       96(SP), Y0, Y0
+	VMOVUPD      Y0, 96(SP)
+	VXORPS       Y3, Y3, Y3
+	VMOVUPD      (SP), Y0
+	VMOVUPD      Y0, (R9)
+	VMOVUPD      32(SP), Y0
+	VMOVUPD      Y0, 32(R9)
+	VMOVUPD      64(SP), Y0
+	VMOVUPD      Y0, 64(R9)
+	VMOVUPD      96(SP), Y0
+	VMOVUPD      Y0, 96(R9)
+	VZEROUPPER
+	RET
+
+DATA one8<>+0(SB)/4, $0x3f800000
+DATA one8<>+4(SB)/4, $0x3f800000
+DATA one8<>+8(SB)/4, $0x3f800000
+DATA one8<>+12(SB)/4, $0x3f800000
+DATA one8<>+16(SB)/4, $0x3f800000
+DATA one8<>+20(SB)/4, $0x3f800000
+DATA one8<>+24(SB)/4, $0x3f800000
+DATA one8<>+28(SB)/4, $0x3f800000
+GLOBL one8<>(SB), RODATA|NOPTR, $32
+
+DATA bits8<>+0(SB)/4, $0x00000001
+DATA bits8<>+4(SB)/4, $0x00000002
+DATA bits8<>+8(SB)/4, $0x00000004
+DATA bits8<>+12(SB)/4, $0x00000008
+DATA bits8<>+16(SB)/4, $0x00000010
+DATA bits8<>+20(SB)/4, $0x00000020
+DATA bits8<>+24(SB)/4, $0x00000040
+DATA bits8<>+28(SB)/4, $0x00000080
+GLOBL bits8<>(SB), RODATA|NOPTR, $32
+
+DATA minnormal8<>+0(SB)/4, $0x00800000
+DATA minnormal8<>+4(SB)/4, $0x00800000
+DATA minnormal8<>+8(SB)/4, $0x00800000
+DATA minnormal8<>+12(SB)/4, $0x00800000
+DATA minnormal8<>+16(SB)/4, $0x00800000
+DATA minnormal8<>+20(SB)/4, $0x00800000
+DATA minnormal8<>+24(SB)/4, $0x00800000
+DATA minnormal8<>+28(SB)/4, $0x00800000
+GLOBL minnormal8<>(SB), RODATA|NOPTR, $32
+
+DATA log32shift8<>+0(SB)/4, $0x004afb0d
+DATA log32shift8<>+4(SB)/4, $0x004afb0d
+DATA log32shift8<>+8(SB)/4, $0x004afb0d
+DATA log32shift8<>+12(SB)/4, $0x004afb0d
+DATA log32shift8<>+16(SB)/4, $0x004afb0d
+DATA log32shift8<>+20(SB)/4, $0x004afb0d
+DATA log32shift8<>+24(SB)/4, $0x004afb0d
+DATA log32shift8<>+28(SB)/4, $0x004afb0d
+GLOBL log32shift8<>(SB), RODATA|NOPTR, $32
+
+DATA f1278<>+0(SB)/4, $0x42fe0000
+DATA f1278<>+4(SB)/4, $0x42fe0000
+DATA f1278<>+8(SB)/4, $0x42fe0000
+DATA f1278<>+12(SB)/4, $0x42fe0000
+DATA f1278<>+16(SB)/4, $0x42fe0000
+DATA f1278<>+20(SB)/4, $0x42fe0000
+DATA f1278<>+24(SB)/4, $0x42fe0000
+DATA f1278<>+28(SB)/4, $0x42fe0000
+GLOBL f1278<>(SB), RODATA|NOPTR, $32
+
+DATA mant32mask8<>+0(SB)/4, $0x007fffff
+DATA mant32mask8<>+4(SB)/4, $0x007fffff
+DATA mant32mask8<>+8(SB)/4, $0x007fffff
+DATA mant32mask8<>+12(SB)/4, $0x007fffff
+DATA mant32mask8<>+16(SB)/4, $0x007fffff
+DATA mant32mask8<>+20(SB)/4, $0x007fffff
+DATA mant32mask8<>+24(SB)/4, $0x007fffff
+DATA mant32mask8<>+28(SB)/4, $0x007fffff
+GLOBL mant32mask8<>(SB), RODATA|NOPTR, $32
+
+DATA log32base8<>+0(SB)/4, $0x3f3504f3
+DATA log32base8<>+4(SB)/4, $0x3f3504f3
+DATA log32base8<>+8(SB)/4, $0x3f3504f3
+DATA log32base8<>+12(SB)/4, $0x3f3504f3
+DATA log32base8<>+16(SB)/4, $0x3f3504f3
+DATA log32base8<>+20(SB)/4, $0x3f3504f3
+DATA log32base8<>+24(SB)/4, $0x3f3504f3
+DATA log32base8<>+28(SB)/4, $0x3f3504f3
+GLOBL log32base8<>(SB), RODATA|NOPTR, $32
+
+DATA logc08<>+0(SB)/4, $0x3d9021bb
+DATA logc08<>+4(SB)/4, $0x3d9021bb
+DATA logc08<>+8(SB)/4, $0x3d9021bb
+DATA logc08<>+12(SB)/4, $0x3d9021bb
+DATA logc08<>+16(SB)/4, $0x3d9021bb
+DATA logc08<>+20(SB)/4, $0x3d9021bb
+DATA logc08<>+24(SB)/4, $0x3d9021bb
+DATA logc08<>+28(SB)/4, $0x3d9021bb
+GLOBL logc08<>(SB), RODATA|NOPTR, $32
+
+DATA logc18<>+0(SB)/4, $0xbdebd1b8
+DATA logc18<>+4(SB)/4, $0xbdebd1b8
+DATA logc18<>+8(SB)/4, $0xbdebd1b8
+DATA logc18<>+12(SB)/4, $0xbdebd1b8
+DATA logc18<>+16(SB)/4, $0xbdebd1b8
+DATA logc18<>+20(SB)/4, $0xbdebd1b8
+DATA logc18<>+24(SB)/4, $0xbdebd1b8
+DATA logc18<>+28(SB)/4, $0xbdebd1b8
+GLOBL logc18<>(SB), RODATA|NOPTR, $32
+
+DATA logc28<>+0(SB)/4, $0x3def251a
+DATA logc28<>+4(SB)/4, $0x3def251a
+DATA logc28<>+8(SB)/4, $0x3def251a
+DATA logc28<>+12(SB)/4, $0x3def251a
+DATA logc28<>+16(SB)/4, $0x3def251a
+DATA logc28<>+20(SB)/4, $0x3def251a
+DATA logc28<>+24(SB)/4, $0x3def251a
+DATA logc28<>+28(SB)/4, $0x3def251a
+GLOBL logc28<>(SB), RODATA|NOPTR, $32
+
+DATA logc38<>+0(SB)/4, $0xbdfe5d4f
+DATA logc38<>+4(SB)/4, $0xbdfe5d4f
+DATA logc38<>+8(SB)/4, $0xbdfe5d4f
+DATA logc38<>+12(SB)/4, $0xbdfe5d4f
+DATA logc38<>+16(SB)/4, $0xbdfe5d4f
+DATA logc38<>+20(SB)/4, $0xbdfe5d4f
+DATA logc38<>+24(SB)/4, $0xbdfe5d4f
+DATA logc38<>+28(SB)/4, $0xbdfe5d4f
+GLOBL logc38<>(SB), RODATA|NOPTR, $32
+
+DATA logc48<>+0(SB)/4, $0x3e11e9bf
+DATA logc48<>+4(SB)/4, $0x3e11e9bf
+DATA logc48<>+8(SB)/4, $0x3e11e9bf
+DATA logc48<>+12(SB)/4, $0x3e11e9bf
+DATA logc48<>+16(SB)/4, $0x3e11e9bf
+DATA logc48<>+20(SB)/4, $0x3e11e9bf
+DATA logc48<>+24(SB)/4, $0x3e11e9bf
+DATA logc48<>+28(SB)/4, $0x3e11e9bf
+GLOBL logc48<>(SB), RODATA|NOPTR, $32
+
+DATA logc58<>+0(SB)/4, $0xbe2aae50
+DATA logc58<>+4(SB)/4, $0xbe2aae50
+DATA logc58<>+8(SB)/4, $0xbe2aae50
+DATA logc58<>+12(SB)/4, $0xbe2aae50
+DATA logc58<>+16(SB)/4, $0xbe2aae50
+DATA logc58<>+20(SB)/4, $0xbe2aae50
+DATA logc58<>+24(SB)/4, $0xbe2aae50
+DATA logc58<>+28(SB)/4, $0xbe2aae50
+GLOBL logc58<>(SB), RODATA|NOPTR, $32
+
+DATA logc68<>+0(SB)/4, $0x3e4cceac
+DATA logc68<>+4(SB)/4, $0x3e4cceac
+DATA logc68<>+8(SB)/4, $0x3e4cceac
+DATA logc68<>+12(SB)/4, $0x3e4cceac
+DATA logc68<>+16(SB)/4, $0x3e4cceac
+DATA logc68<>+20(SB)/4, $0x3e4cceac
+DATA logc68<>+24(SB)/4, $0x3e4cceac
+DATA logc68<>+28(SB)/4, $0x3e4cceac
+GLOBL logc68<>(SB), RODATA|NOPTR, $32
+
+DATA logc78<>+0(SB)/4, $0xbe7ffffc
+DATA logc78<>+4(SB)/4, $0xbe7ffffc
+DATA logc78<>+8(SB)/4, $0xbe7ffffc
+DATA logc78<>+12(SB)/4, $0xbe7ffffc
+DATA logc78<>+16(SB)/4, $0xbe7ffffc
+DATA logc78<>+20(SB)/4, $0xbe7ffffc
+DATA logc78<>+24(SB)/4, $0xbe7ffffc
+DATA logc78<>+28(SB)/4, $0xbe7ffffc
+GLOBL logc78<>(SB), RODATA|NOPTR, $32
+
+DATA logc88<>+0(SB)/4, $0x3eaaaaaa
+DATA logc88<>+4(SB)/4, $0x3eaaaaaa
+DATA logc88<>+8(SB)/4, $0x3eaaaaaa
+DATA logc88<>+12(SB)/4, $0x3eaaaaaa
+DATA logc88<>+16(SB)/4, $0x3eaaaaaa
+DATA logc88<>+20(SB)/4, $0x3eaaaaaa
+DATA logc88<>+24(SB)/4, $0x3eaaaaaa
+DATA logc88<>+28(SB)/4, $0x3eaaaaaa
+GLOBL logc88<>(SB), RODATA|NOPTR, $32
+
+DATA ln2lo8<>+0(SB)/4, $0xb95e8083
+DATA ln2lo8<>+4(SB)/4, $0xb95e8083
+DATA ln2lo8<>+8(SB)/4, $0xb95e8083
+DATA ln2lo8<>+12(SB)/4, $0xb95e8083
+DATA ln2lo8<>+16(SB)/4, $0xb95e8083
+DATA ln2lo8<>+20(SB)/4, $0xb95e8083
+DATA ln2lo8<>+24(SB)/4, $0xb95e8083
+DATA ln2lo8<>+28(SB)/4, $0xb95e8083
+GLOBL ln2lo8<>(SB), RODATA|NOPTR, $32
+
+DATA minushalf8<>+0(SB)/4, $0xbf000000
+DATA minushalf8<>+4(SB)/4, $0xbf000000
+DATA minushalf8<>+8(SB)/4, $0xbf000000
+DATA minushalf8<>+12(SB)/4, $0xbf000000
+DATA minushalf8<>+16(SB)/4, $0xbf000000
+DATA minushalf8<>+20(SB)/4, $0xbf000000
+DATA minushalf8<>+24(SB)/4, $0xbf000000
+DATA minushalf8<>+28(SB)/4, $0xbf000000
+GLOBL minushalf8<>(SB), RODATA|NOPTR, $32
+
+DATA ln2hi8<>+0(SB)/4, $0x3f318000
+DATA ln2hi8<>+4(SB)/4, $0x3f318000
+DATA ln2hi8<>+8(SB)/4, $0x3f318000
+DATA ln2hi8<>+12(SB)/4, $0x3f318000
+DATA ln2hi8<>+16(SB)/4, $0x3f318000
+DATA ln2hi8<>+20(SB)/4, $0x3f318000
+DATA ln2hi8<>+24(SB)/4, $0x3f318000
+DATA ln2hi8<>+28(SB)/4, $0x3f318000
+GLOBL ln2hi8<>(SB), RODATA|NOPTR, $32
+
+DATA minusone8<>+0(SB)/4, $0xbf800000
+DATA minusone8<>+4(SB)/4, $0xbf800000
+DATA minusone8<>+8(SB)/4, $0xbf800000
+DATA minusone8<>+12(SB)/4, $0xbf800000
+DATA minusone8<>+16(SB)/4, $0xbf800000
+DATA minusone8<>+20(SB)/4, $0xbf800000
+DATA minusone8<>+24(SB)/4, $0xbf800000
+DATA minusone8<>+28(SB)/4, $0xbf800000
+GLOBL minusone8<>(SB), RODATA|NOPTR, $32
+
+// func seedMainLossF32AVX2(y []float32, p []float32, w []float32, masks []uint8, k *[12]uint32, acc *[16]float64)
+// Requires: AVX, AVX2, FMA3, SSE2
+TEXT ·seedMainLossF32AVX2(SB), NOSPLIT, $128-112
+	MOVQ    y_base+0(FP), AX
+	MOVQ    p_base+24(FP), CX
+	MOVQ    p_len+32(FP), DX
+	MOVQ    w_base+48(FP), BX
+	MOVQ    masks_base+72(FP), SI
+	MOVQ    k+96(FP), DI
+	MOVQ    acc+104(FP), R8
+	MOVQ    32(DI), R9
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS one8<>+0(SB), Y1
+	VMOVUPD Y0, (SP)
+	VMOVUPD Y0, 32(SP)
+	VMOVUPD Y0, 64(SP)
+	VMOVUPD Y0, 96(SP)
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	CMPQ    R9, $0x02
+	JEQ     seedMainLossF32AVX2_pow2
+	TESTQ   R9, R9
+	JEQ     seedMainLossF32AVX2_pow0
+	XORQ    R10, R10
+	MOVQ    SI, R11
+	MOVQ    $0x00000008, SI
+	MOVQ    DX, R12
+	SHRQ    $0x03, R12
+	JZ      seedMainLossF32AVX2_powN_tail
+
+seedMainLossF32AVX2_powN_loop:
+	VMOVUPS      (CX)(R10*1), Y4
+	MOVBLZX      (R11), R13
+	MOVQ         R13, X5
+	VPBROADCASTD X5, Y5
+	VPAND        bits8<>+0(SB), Y5, Y5
+	VPCMPEQD     bits8<>+0(SB), Y5, Y5
+	VMAXPS       minnormal8<>+0(SB), Y4, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc18<>+0(SB), Y6, Y9
+	VFMADD213PS  logc28<>+0(SB), Y6, Y9
+	VFMADD213PS  logc38<>+0(SB), Y6, Y9
+	VFMADD213PS  logc48<>+0(SB), Y6, Y9
+	VFMADD213PS  logc58<>+0(SB), Y6, Y9
+	VFMADD213PS  logc68<>+0(SB), Y6, Y9
+	VFMADD213PS  logc78<>+0(SB), Y6, Y9
+	VFMADD213PS  logc88<>+0(SB), Y6, Y9
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
+	VFMADD231PS  minushalf8<>+0(SB), Y8, Y9
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VANDPS       Y5, Y6, Y5
+	VADDPS       Y5, Y3, Y3
+	VMOVUPS      (AX)(R10*1), Y5
+	VCMPPS       $0x1e, Y0, Y5, Y7
+	VSUBPS       Y4, Y5, Y4
+	VBROADCASTSS 28(DI), Y5
+	VMAXPS       Y5, Y6, Y6
+	VMINPS       Y0, Y6, Y6
+	VMOVAPS      Y1, Y8
+	VMOVAPS      Y4, Y5
+	MOVQ         R9, R13
+	DECQ         R13
+
+seedMainLossF32AVX2_powN_full_sq:
+	TESTQ  R13, R13
+	JZ     seedMainLossF32AVX2_powN_full_sqdone
+	BTQ    $0x00, R13
+	JCC    seedMainLossF32AVX2_powN_full_nomul
+	VMULPS Y5, Y8, Y8
+
+seedMainLossF32AVX2_powN_full_nomul:
+	CMPQ   R13, $0x01
+	JBE    seedMainLossF32AVX2_powN_full_nosq
+	VMULPS Y5, Y5, Y5
+
+seedMainLossF32AVX2_powN_full_nosq:
+	SHRQ $0x01, R13
+	JMP  seedMainLossF32AVX2_powN_full_sq
+
+seedMainLossF32AVX2_powN_full_sqdone:
+	VMULPS       Y4, Y8, Y5
+	VBROADCASTSS 20(DI), Y9
+	VMULPS       Y9, Y8, Y8
+	VSUBPS       Y4, Y4, Y4
+	VADDPS       Y4, Y8, Y8
+	VMOVUPS      (BX)(R10*1), Y4
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y6, Y4, Y4
+	VANDPS       Y7, Y4, Y4
+	VADDPS       Y4, Y2, Y2
+	ADDQ         $0x20, R10
+	ADDQ         $0x01, R11
+	DECQ         SI
+	JNZ          seedMainLossF32AVX2_powN_inblock
+	VCVTPS2PD    X2, Y4
+	VADDPD       (SP), Y4, Y4
+	VMOVUPD      Y4, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	VCVTPS2PD    X3, Y4
+	VADDPD       64(SP), Y4, Y4
+	VMOVUPD      Y4, 64(SP)
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       96(SP), Y3, Y3
+	VMOVUPD      Y3, 96(SP)
+	VXORPS       Y3, Y3, Y3
+	MOVQ         $0x00000008, SI
+
+seedMainLossF32AVX2_powN_inblock:
+	DECQ R12
+	JNZ  seedMainLossF32AVX2_powN_loop
+
+seedMainLossF32AVX2_powN_tail:
+	ANDQ         $0x07, DX
+	JZ           seedMainLossF32AVX2_powN_done
+	MOVQ         DX, X4
+	VPBROADCASTD X4, Y4
+	VPCMPGTD     lanes8<>+0(SB), Y4, Y4
+	VMASKMOVPS   (CX)(R10*1), Y4, Y5
+	MOVBLZX      (R11), CX
+	MOVQ         CX, X6
+	VPBROADCASTD X6, Y6
+	VPAND        bits8<>+0(SB), Y6, Y6
+	VPCMPEQD     bits8<>+0(SB), Y6, Y6
+	VMAXPS       minnormal8<>+0(SB), Y5, Y7
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc18<>+0(SB), Y7, Y10
+	VFMADD213PS  logc28<>+0(SB), Y7, Y10
+	VFMADD213PS  logc38<>+0(SB), Y7, Y10
+	VFMADD213PS  logc48<>+0(SB), Y7, Y10
+	VFMADD213PS  logc58<>+0(SB), Y7, Y10
+	VFMADD213PS  logc68<>+0(SB), Y7, Y10
+	VFMADD213PS  logc78<>+0(SB), Y7, Y10
+	VFMADD213PS  logc88<>+0(SB), Y7, Y10
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y9, Y10, Y10
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y10
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y10
+	VADDPS       Y10, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VANDPS       Y6, Y7, Y6
+	VADDPS       Y6, Y3, Y3
+	VMASKMOVPS   (AX)(R10*1), Y4, Y6
+	VCMPPS       $0x1e, Y0, Y6, Y8
+	VSUBPS       Y5, Y6, Y5
+	VBROADCASTSS 28(DI), Y6
+	VMAXPS       Y6, Y7, Y7
+	VMINPS       Y0, Y7, Y7
+	VMOVAPS      Y1, Y1
+	VMOVAPS      Y5, Y0
+	MOVQ         R9, AX
+	DECQ         AX
+
+seedMainLossF32AVX2_powN_part_sq:
+	TESTQ  AX, AX
+	JZ     seedMainLossF32AVX2_powN_part_sqdone
+	BTQ    $0x00, AX
+	JCC    seedMainLossF32AVX2_powN_part_nomul
+	VMULPS Y0, Y1, Y1
+
+seedMainLossF32AVX2_powN_part_nomul:
+	CMPQ   AX, $0x01
+	JBE    seedMainLossF32AVX2_powN_part_nosq
+	VMULPS Y0, Y0, Y0
+
+seedMainLossF32AVX2_powN_part_nosq:
+	SHRQ $0x01, AX
+	JMP  seedMainLossF32AVX2_powN_part_sq
+
+seedMainLossF32AVX2_powN_part_sqdone:
+	VMULPS       Y5, Y1, Y0
+	VBROADCASTSS 20(DI), Y6
+	VMULPS       Y6, Y1, Y1
+	VSUBPS       Y5, Y5, Y5
+	VADDPS       Y5, Y1, Y1
+	VMASKMOVPS   (BX)(R10*1), Y4, Y1
+	VMULPS       Y0, Y1, Y0
+	VMULPS       Y7, Y0, Y0
+	VANDPS       Y8, Y0, Y0
+	VADDPS       Y0, Y2, Y2
+
+seedMainLossF32AVX2_powN_done:
+	JMP seedMainLossF32AVX2_done
+
+seedMainLossF32AVX2_pow2:
+	XORQ R9, R9
+	MOVQ SI, R10
+	MOVQ $0x00000008, SI
+	MOVQ DX, R11
+	SHRQ $0x03, R11
+	JZ   seedMainLossF32AVX2_pow2_tail
+
+seedMainLossF32AVX2_pow2_loop:
+	VMOVUPS      (CX)(R9*1), Y1
+	MOVBLZX      (R10), R12
+	MOVQ         R12, X4
+	VPBROADCASTD X4, Y4
+	VPAND        bits8<>+0(SB), Y4, Y4
+	VPCMPEQD     bits8<>+0(SB), Y4, Y4
+	VMAXPS       minnormal8<>+0(SB), Y1, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y6
+	VCVTDQ2PS    Y6, Y6
+	VSUBPS       f1278<>+0(SB), Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y7
+	VMOVUPS      logc08<>+0(SB), Y8
+	VFMADD213PS  logc18<>+0(SB), Y5, Y8
+	VFMADD213PS  logc28<>+0(SB), Y5, Y8
+	VFMADD213PS  logc38<>+0(SB), Y5, Y8
+	VFMADD213PS  logc48<>+0(SB), Y5, Y8
+	VFMADD213PS  logc58<>+0(SB), Y5, Y8
+	VFMADD213PS  logc68<>+0(SB), Y5, Y8
+	VFMADD213PS  logc78<>+0(SB), Y5, Y8
+	VFMADD213PS  logc88<>+0(SB), Y5, Y8
+	VMULPS       Y5, Y8, Y8
+	VMULPS       Y7, Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y8
+	VFMADD231PS  minushalf8<>+0(SB), Y7, Y8
+	VADDPS       Y8, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y5
+	VANDPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      (AX)(R9*1), Y4
+	VCMPPS       $0x1e, Y0, Y4, Y6
+	VSUBPS       Y1, Y4, Y1
+	VBROADCASTSS 28(DI), Y4
+	VMAXPS       Y4, Y5, Y5
+	VMINPS       Y0, Y5, Y5
+	VMULPS       Y1, Y1, Y4
+	VBROADCASTSS 20(DI), Y7
+	VMULPS       Y7, Y1, Y7
+	VSUBPS       Y1, Y1, Y1
+	VADDPS       Y1, Y7, Y7
+	VMOVUPS      (BX)(R9*1), Y1
+	VMULPS       Y4, Y1, Y1
+	VMULPS       Y5, Y1, Y1
+	VANDPS       Y6, Y1, Y1
+	VADDPS       Y1, Y2, Y2
+	ADDQ         $0x20, R9
+	ADDQ         $0x01, R10
+	DECQ         SI
+	JNZ          seedMainLossF32AVX2_pow2_inblock
+	VCVTPS2PD    X2, Y1
+	VADDPD       (SP), Y1, Y1
+	VMOVUPD      Y1, (SP)
+	VEXTRACTF128 $0x01, Y2, X1
+	VCVTPS2PD    X1, Y1
+	VADDPD       32(SP), Y1, Y1
+	VMOVUPD      Y1, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	VCVTPS2PD    X3, Y1
+	VADDPD       64(SP), Y1, Y1
+	VMOVUPD      Y1, 64(SP)
+	VEXTRACTF128 $0x01, Y3, X1
+	VCVTPS2PD    X1, Y1
+	VADDPD       96(SP), Y1, Y1
+	VMOVUPD      Y1, 96(SP)
+	VXORPS       Y3, Y3, Y3
+	MOVQ         $0x00000008, SI
+
+seedMainLossF32AVX2_pow2_inblock:
+	DECQ R11
+	JNZ  seedMainLossF32AVX2_pow2_loop
+
+seedMainLossF32AVX2_pow2_tail:
+	ANDQ         $0x07, DX
+	JZ           seedMainLossF32AVX2_pow2_done
+	MOVQ         DX, X1
+	VPBROADCASTD X1, Y1
+	VPCMPGTD     lanes8<>+0(SB), Y1, Y1
+	VMASKMOVPS   (CX)(R9*1), Y1, Y4
+	MOVBLZX      (R10), CX
+	MOVQ         CX, X5
+	VPBROADCASTD X5, Y5
+	VPAND        bits8<>+0(SB), Y5, Y5
+	VPCMPEQD     bits8<>+0(SB), Y5, Y5
+	VMAXPS       minnormal8<>+0(SB), Y4, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc18<>+0(SB), Y6, Y9
+	VFMADD213PS  logc28<>+0(SB), Y6, Y9
+	VFMADD213PS  logc38<>+0(SB), Y6, Y9
+	VFMADD213PS  logc48<>+0(SB), Y6, Y9
+	VFMADD213PS  logc58<>+0(SB), Y6, Y9
+	VFMADD213PS  logc68<>+0(SB), Y6, Y9
+	VFMADD213PS  logc78<>+0(SB), Y6, Y9
+	VFMADD213PS  logc88<>+0(SB), Y6, Y9
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
+	VFMADD231PS  minushalf8<>+0(SB), Y8, Y9
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VANDPS       Y5, Y6, Y5
+	VADDPS       Y5, Y3, Y3
+	VMASKMOVPS   (AX)(R9*1), Y1, Y5
+	VCMPPS       $0x1e, Y0, Y5, Y7
+	VSUBPS       Y4, Y5, Y4
+	VBROADCASTSS 28(DI), Y5
+	VMAXPS       Y5, Y6, Y6
+	VMINPS       Y0, Y6, Y6
+	VMULPS       Y4, Y4, Y0
+	VBROADCASTSS 20(DI), Y5
+	VMULPS       Y5, Y4, Y5
+	VSUBPS       Y4, Y4, Y4
+	VADDPS       Y4, Y5, Y5
+	VMASKMOVPS   (BX)(R9*1), Y1, Y1
+	VMULPS       Y0, Y1, Y0
+	VMULPS       Y6, Y0, Y0
+	VANDPS       Y7, Y0, Y0
+	VADDPS       Y0, Y2, Y2
+
+seedMainLossF32AVX2_pow2_done:
+	JMP seedMainLossF32AVX2_done
+
+seedMainLossF32AVX2_pow0:
+	XORQ R9, R9
+	MOVQ SI, R10
+	MOVQ $0x00000008, SI
+	MOVQ DX, R11
+	SHRQ $0x03, R11
+	JZ   seedMainLossF32AVX2_pow0_tail
+
+seedMainLossF32AVX2_pow0_loop:
+	VMOVUPS      (CX)(R9*1), Y4
+	MOVBLZX      (R10), R12
+	MOVQ         R12, X5
+	VPBROADCASTD X5, Y5
+	VPAND        bits8<>+0(SB), Y5, Y5
+	VPCMPEQD     bits8<>+0(SB), Y5, Y5
+	VMAXPS       minnormal8<>+0(SB), Y4, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc18<>+0(SB), Y6, Y9
+	VFMADD213PS  logc28<>+0(SB), Y6, Y9
+	VFMADD213PS  logc38<>+0(SB), Y6, Y9
+	VFMADD213PS  logc48<>+0(SB), Y6, Y9
+	VFMADD213PS  logc58<>+0(SB), Y6, Y9
+	VFMADD213PS  logc68<>+0(SB), Y6, Y9
+	VFMADD213PS  logc78<>+0(SB), Y6, Y9
+	VFMADD213PS  logc88<>+0(SB), Y6, Y9
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
+	VFMADD231PS  minushalf8<>+0(SB), Y8, Y9
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VANDPS       Y5, Y6, Y5
+	VADDPS       Y5, Y3, Y3
+	VMOVUPS      (AX)(R9*1), Y5
+	VCMPPS       $0x1e, Y0, Y5, Y7
+	VSUBPS       Y4, Y5, Y4
+	VBROADCASTSS 28(DI), Y4
+	VMAXPS       Y4, Y6, Y6
+	VMINPS       Y0, Y6, Y6
+	VMOVAPS      Y1, Y4
+	VMOVAPS      Y0, Y5
+	VMOVUPS      (BX)(R9*1), Y5
+	VMULPS       Y4, Y5, Y4
+	VMULPS       Y6, Y4, Y4
+	VANDPS       Y7, Y4, Y4
+	VADDPS       Y4, Y2, Y2
+	ADDQ         $0x20, R9
+	ADDQ         $0x01, R10
+	DECQ         SI
+	JNZ          seedMainLossF32AVX2_pow0_inblock
+	VCVTPS2PD    X2, Y4
+	VADDPD       (SP), Y4, Y4
+	VMOVUPD      Y4, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	VCVTPS2PD    X3, Y4
+	VADDPD       64(SP), Y4, Y4
+	VMOVUPD      Y4, 64(SP)
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       96(SP), Y3, Y3
+	VMOVUPD      Y3, 96(SP)
+	VXORPS       Y3, Y3, Y3
+	MOVQ         $0x00000008, SI
+
+seedMainLossF32AVX2_pow0_inblock:
+	DECQ R11
+	JNZ  seedMainLossF32AVX2_pow0_loop
+
+seedMainLossF32AVX2_pow0_tail:
+	ANDQ         $0x07, DX
+	JZ           seedMainLossF32AVX2_pow0_done
+	MOVQ         DX, X4
+	VPBROADCASTD X4, Y4
+	VPCMPGTD     lanes8<>+0(SB), Y4, Y4
+	VMASKMOVPS   (CX)(R9*1), Y4, Y5
+	MOVBLZX      (R10), CX
+	MOVQ         CX, X6
+	VPBROADCASTD X6, Y6
+	VPAND        bits8<>+0(SB), Y6, Y6
+	VPCMPEQD     bits8<>+0(SB), Y6, Y6
+	VMAXPS       minnormal8<>+0(SB), Y5, Y7
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc18<>+0(SB), Y7, Y10
+	VFMADD213PS  logc28<>+0(SB), Y7, Y10
+	VFMADD213PS  logc38<>+0(SB), Y7, Y10
+	VFMADD213PS  logc48<>+0(SB), Y7, Y10
+	VFMADD213PS  logc58<>+0(SB), Y7, Y10
+	VFMADD213PS  logc68<>+0(SB), Y7, Y10
+	VFMADD213PS  logc78<>+0(SB), Y7, Y10
+	VFMADD213PS  logc88<>+0(SB), Y7, Y10
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y9, Y10, Y10
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y10
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y10
+	VADDPS       Y10, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VANDPS       Y6, Y7, Y6
+	VADDPS       Y6, Y3, Y3
+	VMASKMOVPS   (AX)(R9*1), Y4, Y6
+	VCMPPS       $0x1e, Y0, Y6, Y8
+	VSUBPS       Y5, Y6, Y5
+	VBROADCASTSS 28(DI), Y5
+	VMAXPS       Y5, Y7, Y7
+	VMINPS       Y0, Y7, Y7
+	VMOVAPS      Y1, Y1
+	VMOVAPS      Y0, Y0
+	VMASKMOVPS   (BX)(R9*1), Y4, Y0
+	VMULPS       Y1, Y0, Y0
+	VMULPS       Y7, Y0, Y0
+	VANDPS       Y8, Y0, Y0
+	VADDPS       Y0, Y2, Y2
+
+seedMainLossF32AVX2_pow0_done:
+seedMainLossF32AVX2_done:
+	VCVTPS2PD    X2, Y0
+	VADDPD       (SP), Y0, Y0
+	VMOVUPD      Y0, (SP)
+	VEXTRACTF128 $0x01, Y2, X0
+	VCVTPS2PD    X0, Y0
+	VADDPD       32(SP), Y0, Y0
+	VMOVUPD      Y0, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	VCVTPS2PD    X3, Y0
+	VADDPD       64(SP), Y0, Y0
+	VMOVUPD      Y0, 64(SP)
+	VEXTRACTF128 $0x01, Y3, X0
+	VCVTPS2PD    X0, Y0
+	VADDPD       96(SP), Y0, Y0
+	VMOVUPD      Y0, 96(SP)
+	VXORPS       Y3, Y3, Y3
+	VMOVUPD      (SP), Y0
+	VMOVUPD      Y0, (R8)
+	VMOVUPD      32(SP), Y0
+	VMOVUPD      Y0, 32(R8)
+	VMOVUPD      64(SP), Y0
+	VMOVUPD      Y0, 64(R8)
+	VMOVUPD      96(SP), Y0
+	VMOVUPD      Y0, 96(R8)
+	VZEROUPPER
+	RET
+
 // func seedSumF32AVX512(p []float32) (sum float64, maxp float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE, SSE2
 TEXT ·seedSumF32AVX512(SB), NOSPLIT, $64-36

@@ -11,6 +11,39 @@ package goloss
 //go:noescape
 func logF32AVX512(x []float32, out []float32)
 
+// seedSumF32AVX2 returns the sum of p, its 8-lane vectors widened and
+// added to two float64 accumulators (lanes 0-3 and 4-7), which are then
+// added lane by lane and the 4 results in order; and the largest p, at
+// least 0 (for p without NaN).
+//
+//go:noescape
+func seedSumF32AVX2(p []float32) (sum float64, maxp float32)
+
+// seedMasksF32AVX2 writes into masks, one uint8 per 8 lanes of p, the lanes whose
+// p/S lies in [ratioLo, ratioHi], and returns how many do and how many lie
+// above that range, as seedMasksF32AVX512 does. k is as there.
+//
+//go:noescape
+func seedMasksF32AVX2(p []float32, masks []uint8, k *[14]uint32) (inside int, above int)
+
+// seedMainGradF32AVX2 is the main pass of the seed kernel on 8 float32 lanes: it
+// stores in acc the float64 lane sums of the focal terms (lanes 0-3, 4-7)
+// and of log p where masks (one uint8 per 8 lanes) marks p/S inside its
+// clip range (lanes 0-3, 4-7), and writes the gradient into g.
+// k is as for seedMainGradF32AVX512.
+//
+//go:noescape
+func seedMainGradF32AVX2(g []float32, y []float32, p []float32, w []float32, masks []uint8, k *[12]uint32, acc *[16]float64)
+
+// seedMainLossF32AVX2 is the main pass of the seed kernel on 8 float32 lanes: it
+// stores in acc the float64 lane sums of the focal terms (lanes 0-3, 4-7)
+// and of log p where masks (one uint8 per 8 lanes) marks p/S inside its
+// clip range (lanes 0-3, 4-7).
+// k is as for seedMainGradF32AVX512.
+//
+//go:noescape
+func seedMainLossF32AVX2(y []float32, p []float32, w []float32, masks []uint8, k *[12]uint32, acc *[16]float64)
+
 // seedSumF32AVX512 returns the sum of p, its 16-lane vectors widened and
 // added to two float64 accumulators (lanes 0-7 and 8-15), which are then
 // added lane by lane and the 8 results in order; and the largest p, at

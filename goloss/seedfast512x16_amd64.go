@@ -85,9 +85,45 @@ func seedRowFast512F32x16(g, y, p, w []float32, masks []uint16, k *seedVector, s
 		focal += acc[j] + acc[8+j]
 		logP += acc[16+j] + acc[24+j]
 	}
-	below := len(p) - inside - above
+	return seedFastLoss(k, focal, logP, len(p), inside, above, sum)
+}
+
+// seedFastLoss returns a row's loss from the sums of the fast float32
+// kernels: the focal sum, the sum of log p over the lanes inside the clip
+// range of p/S, and how many lanes lie inside and above it.
+func seedFastLoss(k *seedVector, focal, logP float64, n, inside, above int, sum float64) float64 {
+	below := n - inside - above
 	logSum := logP - float64(inside)*math.Log(sum) + float64(below)*k.logRatioLo32 + float64(above)*k.logRatioHi32
 	return -k.focalScale*focal - k.smoothW*logSum
+}
+
+// seedRowFast256F32x8 is seedRowFast512F32x16 on 8 float32 lanes with AVX2,
+// in assembly only (seedMasksF32AVX2, seedMainGradF32AVX2), for integer
+// gamma: the same algorithm, with 1/p by division and masks of one uint8
+// per 8 lanes. sum is seedSumF32AVX2's.
+func seedRowFast256F32x8(g, y, p, w []float32, masks []uint8, k *seedVector, sum float64) float64 {
+	kc := k.asmMasks
+	kc[0] = math.Float32bits(float32(1 / sum))
+	b := math.Float64bits(sum)
+	kc[8], kc[9] = uint32(b), uint32(b>>32)
+	inside, above := seedMasksF32AVX2(p, masks, &kc)
+	a := float64(inside) / sum
+	aHi := float32(a)
+	km := k.asmMain
+	km[0], km[1] = math.Float32bits(aHi), math.Float32bits(float32(a-float64(aHi)))
+	km[2] = math.Float32bits(float32(sharedTerm(k.smoothW, float64(inside), sum)))
+	var acc [16]float64 // focal lanes 0-3, 4-7; log p lanes 0-3, 4-7
+	if g != nil {
+		seedMainGradF32AVX2(g, y, p, w, masks, &km, &acc)
+	} else {
+		seedMainLossF32AVX2(y, p, w, masks, &km, &acc)
+	}
+	var focal, logP float64
+	for j := range 4 {
+		focal += acc[j] + acc[4+j]
+		logP += acc[8+j] + acc[12+j]
+	}
+	return seedFastLoss(k, focal, logP, len(p), inside, above, sum)
 }
 
 // bandRel is the relative distance to a clip bound of p/S within which the

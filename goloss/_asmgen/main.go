@@ -72,6 +72,8 @@ func f32(name string, v float32) Mem { return u32(name, math.Float32bits(v)) }
 
 func logCoefName(i int) string { return fmt.Sprintf("logc%d", i) }
 
+func mathFloat32bits(v float32) uint32 { return math.Float32bits(v) }
+
 func expCoefName(i int) string { return fmt.Sprintf("expc%d", i) }
 
 // The bits of expScaleF32x16 (vmath512f32_amd64.go): k + roundMagic32
@@ -91,6 +93,11 @@ func s0() reg.VecVirtual {
 func main() {
 	ConstraintExpr("goexperiment.simd,!noasm")
 	logKernel()
+	sumKernel8()
+	masksKernel8()
+	for _, grad := range []bool{true, false} {
+		mainKernel8(grad)
+	}
 	sumKernel()
 	masksKernel(false)
 	masksKernel(true)
