@@ -220,8 +220,13 @@ func checkSeedRow32(t *testing.T, name string, y64, p64, w64 []float64, prm Seed
 	k64 := k
 	scaleL, scaleG := seedScale(toF64(y), toF64(p), toF64(w), &k64)
 
-	loss, grad := make([]float32, 1), make([]float32, n)
+	// Guard values on both sides of the gradient: no kernel writes outside it.
+	loss, guarded := make([]float32, 1), make([]float32, n+2)
+	guarded[0], guarded[n+1] = 1234.5, 1234.5
+	grad := guarded[1 : n+1]
 	require.NoError(t, SeedLossGrad(loss, grad, y, p, w, n, prm))
+	require.Equal(t, float32(1234.5), guarded[0], name)
+	require.Equal(t, float32(1234.5), guarded[n+1], name)
 	lossOnly := make([]float32, 1)
 	require.NoError(t, SeedLossGrad(lossOnly, nil, y, p, w, n, prm))
 	require.Equal(t, math.Float32bits(loss[0]), math.Float32bits(lossOnly[0]), "%s: the gradient changes the loss", name)
