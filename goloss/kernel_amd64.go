@@ -199,13 +199,7 @@ func binaryRowsF32(kernel string, loss, grad, labels, preds []float32, cols int,
 	case KernelAVX512:
 		if !logits || newBinaryVector(k, logits).powKind != powReal {
 			v := newBinaryVector(k, logits)
-			var alpha, alphaNegs []float32
-			if v.alphaKind == alphaPerClass {
-				alpha, alphaNegs = make([]float32, cols), make([]float32, cols)
-				for c, a := range k.alpha {
-					alpha[c], alphaNegs[c] = float32(a), float32(1-a)
-				}
-			}
+			alpha, alphaNegs := binaryAlphas32(&v, k, cols)
 			for b := range loss {
 				lo, hi := b*cols, (b+1)*cols
 				var g []float32
@@ -226,6 +220,10 @@ func binaryRowsF32(kernel string, loss, grad, labels, preds []float32, cols int,
 		return false
 	}
 	v := newBinaryVector(k, logits)
+	if kernel == KernelAVX2 && !logits && v.powKind != powReal {
+		binaryRowsF32x8(loss, grad, labels, preds, cols, k, &v)
+		return true
+	}
 	for b := range loss {
 		lo, hi := b*cols, (b+1)*cols
 		var g []float32
@@ -235,4 +233,49 @@ func binaryRowsF32(kernel string, loss, grad, labels, preds []float32, cols int,
 		loss[b] = float32(row(g, labels[lo:hi], preds[lo:hi], &v))
 	}
 	return true
+}
+
+// binaryRowsF32x8 runs float32 probabilities with AVX2 and integer gamma in
+// 8 float32 lanes, in assembly (binaryProbGradF32AVX2); a row where u^gamma
+// overflows in float64 lanes (binaryRow256F32).
+func binaryRowsF32x8(loss, grad, labels, preds []float32, cols int, k *binaryConstants, v *binaryVector) {
+	alpha, alphaNegs := binaryAlphas32(v, k, cols)
+	for b := range loss {
+		lo, hi := b*cols, (b+1)*cols
+		var g []float32
+		if len(grad) != 0 {
+			g = grad[lo:hi]
+		}
+		var acc [8]float64
+		var bail bool
+		if g != nil {
+			bail = binaryProbGradF32AVX2(g, labels[lo:hi], preds[lo:hi], alpha, alphaNegs, &v.asmConsts, &acc)
+		} else {
+			bail = binaryProbLossF32AVX2(labels[lo:hi], preds[lo:hi], alpha, alphaNegs, &v.asmConsts, &acc)
+		}
+		if bail {
+			loss[b] = float32(binaryRow256F32(g, labels[lo:hi], preds[lo:hi], v))
+			continue
+		}
+		var sum float64
+		for j := range 4 {
+			sum += acc[j] + acc[4+j]
+		}
+		loss[b] = float32(v.scale * sum)
+	}
+}
+
+// binaryAlphas32 returns the per-class alpha[c] and 1 - alpha[c] of the
+// float32-lane kernels, each rounded to float32 from float64 (so that
+// 1 - alpha keeps its digits for alpha near 1), or nil without per-class
+// alpha.
+func binaryAlphas32(v *binaryVector, k *binaryConstants, cols int) (alpha, alphaNegs []float32) {
+	if v.alphaKind != alphaPerClass {
+		return nil, nil
+	}
+	alpha, alphaNegs = make([]float32, cols), make([]float32, cols)
+	for c, a := range k.alpha {
+		alpha[c], alphaNegs[c] = float32(a), float32(1-a)
+	}
+	return alpha, alphaNegs
 }

@@ -471,7 +471,7 @@ func TestBinaryKernelsMatchReference(t *testing.T) {
 								}
 								name := binaryName(n, prm)
 								worst64 = max(worst64, checkBinaryRow64(t, name, y, x, prm))
-								if kernel == KernelAVX512 && (!logits || integerGamma(gamma)) {
+								if binaryLanes32(prm) {
 									worstLanes = max(worstLanes, checkBinaryRow32(t, name, y, x, prm))
 								} else {
 									worst32 = max(worst32, checkBinaryRow32(t, name, y, x, prm))
@@ -481,10 +481,7 @@ func TestBinaryKernelsMatchReference(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("%s: worst float64 error %.3g of the terms' magnitude; worst float32 error %.3g ulp-relative", kernel, worst64, worst32)
-			if kernel == KernelAVX512 {
-				t.Logf("%s: worst float32 error in float32 lanes (probabilities; logits with integer gamma) %.3g of the terms' magnitude", kernel, worstLanes)
-			}
+			t.Logf("%s: worst float64 error %.3g of the terms' magnitude; worst float32 error %.3g ulp-relative (float64 lanes), %.3g of the terms' magnitude (float32 lanes)", kernel, worst64, worst32, worstLanes)
 		})
 	}
 }
@@ -564,7 +561,7 @@ func checkBinaryRow32(t *testing.T, name string, y64, x64 []float64, prm Binary)
 	require.NoError(t, BinaryLossGrad(lossOnly, nil, y, x, n, prm))
 	require.Equal(t, math.Float32bits(loss[0]), math.Float32bits(lossOnly[0]), "%s: the gradient changes the loss", name)
 
-	if activeKernel == KernelAVX512 && (!prm.FromLogits || integerGamma(prm.Gamma)) {
+	if binaryLanes32(prm) {
 		// The AVX-512 kernel computes float32 probabilities, and logits
 		// with integer gamma, in float32 lanes (binaryRow512F32x16,
 		// binaryLogitsRow512F32x16), as Keras's float32 loss does: held to
@@ -594,6 +591,19 @@ func checkBinaryRow32(t *testing.T, name string, y64, x64 []float64, prm Binary)
 // float64 lanes (held to 2 ulp): AVX-512 always, AVX2 for integer gamma.
 func seedLanes32(prm Seed) bool {
 	return activeKernel == KernelAVX512 || activeKernel == KernelAVX2 && integerGamma(prm.Gamma)
+}
+
+// binaryLanes32 reports whether the float32 binary kernel in use computes
+// in float32 lanes: AVX-512 on probabilities, and on logits with integer
+// gamma; AVX2 on probabilities with integer gamma.
+func binaryLanes32(prm Binary) bool {
+	switch activeKernel {
+	case KernelAVX512:
+		return !prm.FromLogits || integerGamma(prm.Gamma)
+	case KernelAVX2:
+		return !prm.FromLogits && integerGamma(prm.Gamma)
+	}
+	return false
 }
 
 // integerGamma reports whether the AVX-512 float32 kernels take gamma in

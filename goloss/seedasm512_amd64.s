@@ -1699,6 +1699,2017 @@ seedMainLossF32AVX2_done:
 	VZEROUPPER
 	RET
 
+// func binaryProbGradF32AVX2(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[18]uint32, acc *[8]float64) (bail bool)
+// Requires: AVX, AVX2, FMA3, SSE2
+TEXT ·binaryProbGradF32AVX2(SB), NOSPLIT, $64-137
+	MOVQ    g_base+0(FP), AX
+	MOVQ    y_base+24(FP), CX
+	MOVQ    x_base+48(FP), DX
+	MOVQ    x_len+56(FP), BX
+	MOVQ    alpha_base+72(FP), SI
+	MOVQ    alphaNeg_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	MOVQ    acc+128(FP), R9
+	MOVL    56(R8), R10
+	MOVL    60(R8), R11
+	MOVQ    64(R8), R12
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS one8<>+0(SB), Y1
+	VXORPS  Y2, Y2, Y2
+	VMOVUPD Y0, (SP)
+	VMOVUPD Y0, 32(SP)
+	CMPQ    R12, $0x02
+	JEQ     binaryProbGradF32AVX2_pow2
+	TESTQ   R12, R12
+	JEQ     binaryProbGradF32AVX2_pow0
+	XORQ    R14, R14
+	MOVQ    $0x00000008, R13
+	MOVQ    BX, R15
+	SHRQ    $0x03, R15
+	JZ      binaryProbGradF32AVX2_powN_tail
+
+binaryProbGradF32AVX2_powN_loop:
+	VMOVUPS (DX)(R14*1), Y3
+	VMOVUPS (CX)(R14*1), Y4
+	CMPL    R10, $0x00
+	JNE     binaryProbGradF32AVX2_powN_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     binaryProbGradF32AVX2_powN_full_smoothed
+
+binaryProbGradF32AVX2_powN_full_smooth:
+	VBROADCASTSS 16(R8), Y5
+	VBROADCASTSS (R8), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(R8), Y7
+	VBROADCASTSS 4(R8), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(R8), Y6
+	VBROADCASTSS 8(R8), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(R8), Y7
+	VBROADCASTSS 12(R8), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+binaryProbGradF32AVX2_powN_full_smoothed:
+	VBROADCASTSS 32(R8), Y4
+	VCMPPS       $0x11, Y4, Y3, Y7
+	VBLENDVPS    Y7, Y4, Y3, Y4
+	VBROADCASTSS 36(R8), Y8
+	VCMPPS       $0x1e, Y8, Y4, Y7
+	VBLENDVPS    Y7, Y8, Y4, Y4
+	VSUBPS       Y4, Y1, Y7
+	VPADDD       log32shift8<>+0(SB), Y4, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc18<>+0(SB), Y8, Y11
+	VFMADD213PS  logc28<>+0(SB), Y8, Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc48<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc68<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD213PS  logc88<>+0(SB), Y8, Y11
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
+	VADDPS       Y11, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VMULPS       Y5, Y8, Y8
+	VPADDD       log32shift8<>+0(SB), Y7, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VSUBPS       Y7, Y1, Y10
+	VSUBPS       Y4, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VMULPS       Y6, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
+	VSUBPS       Y3, Y1, Y9
+	VMULPS       Y5, Y9, Y9
+	VMULPS       Y3, Y6, Y10
+	VADDPS       Y10, Y9, Y9
+	VMOVAPS      Y1, Y12
+	VMOVAPS      Y9, Y10
+	MOVQ         R12, BP
+	DECQ         BP
+
+binaryProbGradF32AVX2_powN_full_sq:
+	TESTQ  BP, BP
+	JZ     binaryProbGradF32AVX2_powN_full_sqdone
+	BTQ    $0x00, BP
+	JCC    binaryProbGradF32AVX2_powN_full_nomul
+	VMULPS Y10, Y12, Y12
+
+binaryProbGradF32AVX2_powN_full_nomul:
+	CMPQ   BP, $0x01
+	JBE    binaryProbGradF32AVX2_powN_full_nosq
+	VMULPS Y10, Y10, Y10
+
+binaryProbGradF32AVX2_powN_full_nosq:
+	SHRQ $0x01, BP
+	JMP  binaryProbGradF32AVX2_powN_full_sq
+
+binaryProbGradF32AVX2_powN_full_sqdone:
+	VMULPS       Y9, Y12, Y11
+	VANDPS       absmask8<>+0(SB), Y11, Y10
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, BP
+	TESTL        BP, BP
+	JNZ          binaryProbGradF32AVX2_bail
+	VBROADCASTSS 40(R8), Y10
+	VMULPS       Y10, Y12, Y12
+	VSUBPS       Y9, Y9, Y9
+	VADDPS       Y9, Y12, Y12
+	CMPL         R11, $0x01
+	JEQ          binaryProbGradF32AVX2_powN_full_alpha1
+	JA           binaryProbGradF32AVX2_powN_full_alphas
+	VMOVAPS      Y1, Y9
+	JMP          binaryProbGradF32AVX2_powN_full_alphadone
+
+binaryProbGradF32AVX2_powN_full_alpha1:
+	VBROADCASTSS 48(R8), Y9
+	VMULPS       Y9, Y5, Y9
+	VBROADCASTSS 52(R8), Y10
+	VMULPS       Y10, Y6, Y10
+	VADDPS       Y10, Y9, Y9
+	JMP          binaryProbGradF32AVX2_powN_full_alphadone
+
+binaryProbGradF32AVX2_powN_full_alphas:
+	VMOVUPS (SI)(R14*1), Y9
+	VMULPS  Y9, Y5, Y9
+	VMOVUPS (DI)(R14*1), Y10
+	VMULPS  Y10, Y6, Y10
+	VADDPS  Y10, Y9, Y9
+
+binaryProbGradF32AVX2_powN_full_alphadone:
+	VSUBPS       Y3, Y3, Y6
+	VMULPS       Y11, Y9, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y6, Y10, Y10
+	VADDPS       Y10, Y2, Y2
+	VBROADCASTSS 32(R8), Y10
+	VCMPPS       $0x1d, Y10, Y3, Y13
+	VBROADCASTSS 36(R8), Y10
+	VCMPPS       $0x12, Y10, Y3, Y10
+	VANDPS       Y10, Y13, Y13
+	VMULPS       Y7, Y4, Y7
+	VSUBPS       Y5, Y4, Y4
+	VDIVPS       Y7, Y4, Y4
+	VANDPS       Y13, Y4, Y4
+	VADDPS       Y5, Y5, Y5
+	VSUBPS       Y5, Y1, Y5
+	VMULPS       Y5, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y4, Y11, Y11
+	VADDPS       Y11, Y12, Y12
+	VBROADCASTSS 44(R8), Y3
+	VMULPS       Y3, Y9, Y9
+	VMULPS       Y12, Y9, Y9
+	VADDPS       Y6, Y9, Y9
+	VMOVUPS      Y9, (AX)(R14*1)
+	ADDQ         $0x20, R14
+	DECQ         R13
+	JNZ          binaryProbGradF32AVX2_powN_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R13
+
+binaryProbGradF32AVX2_powN_inblock:
+	DECQ R15
+	JNZ  binaryProbGradF32AVX2_powN_loop
+
+binaryProbGradF32AVX2_powN_tail:
+	ANDQ         $0x07, BX
+	JZ           binaryProbGradF32AVX2_powN_done
+	MOVQ         BX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (DX)(R14*1), Y3, Y4
+	VMASKMOVPS   (CX)(R14*1), Y3, Y5
+	CMPL         R10, $0x00
+	JNE          binaryProbGradF32AVX2_powN_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          binaryProbGradF32AVX2_powN_part_smoothed
+
+binaryProbGradF32AVX2_powN_part_smooth:
+	VBROADCASTSS 16(R8), Y6
+	VBROADCASTSS (R8), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(R8), Y8
+	VBROADCASTSS 4(R8), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(R8), Y7
+	VBROADCASTSS 8(R8), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(R8), Y8
+	VBROADCASTSS 12(R8), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+binaryProbGradF32AVX2_powN_part_smoothed:
+	VBROADCASTSS 32(R8), Y5
+	VCMPPS       $0x11, Y5, Y4, Y8
+	VBLENDVPS    Y8, Y5, Y4, Y5
+	VBROADCASTSS 36(R8), Y9
+	VCMPPS       $0x1e, Y9, Y5, Y8
+	VBLENDVPS    Y8, Y9, Y5, Y5
+	VSUBPS       Y5, Y1, Y8
+	VPADDD       log32shift8<>+0(SB), Y5, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VMULPS       Y6, Y9, Y9
+	VPADDD       log32shift8<>+0(SB), Y8, Y10
+	VPSRLD       $0x17, Y10, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y10, Y10
+	VPADDD       log32base8<>+0(SB), Y10, Y10
+	VSUBPS       one8<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y10, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc18<>+0(SB), Y10, Y13
+	VFMADD213PS  logc28<>+0(SB), Y10, Y13
+	VFMADD213PS  logc38<>+0(SB), Y10, Y13
+	VFMADD213PS  logc48<>+0(SB), Y10, Y13
+	VFMADD213PS  logc58<>+0(SB), Y10, Y13
+	VFMADD213PS  logc68<>+0(SB), Y10, Y13
+	VFMADD213PS  logc78<>+0(SB), Y10, Y13
+	VFMADD213PS  logc88<>+0(SB), Y10, Y13
+	VMULPS       Y10, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y10, Y10
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
+	VSUBPS       Y8, Y1, Y11
+	VSUBPS       Y5, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VSUBPS       Y9, Y0, Y9
+	VSUBPS       Y4, Y1, Y0
+	VMULPS       Y6, Y0, Y0
+	VMULPS       Y4, Y7, Y10
+	VADDPS       Y10, Y0, Y0
+	VMOVAPS      Y1, Y12
+	VMOVAPS      Y0, Y10
+	MOVQ         R12, CX
+	DECQ         CX
+
+binaryProbGradF32AVX2_powN_part_sq:
+	TESTQ  CX, CX
+	JZ     binaryProbGradF32AVX2_powN_part_sqdone
+	BTQ    $0x00, CX
+	JCC    binaryProbGradF32AVX2_powN_part_nomul
+	VMULPS Y10, Y12, Y12
+
+binaryProbGradF32AVX2_powN_part_nomul:
+	CMPQ   CX, $0x01
+	JBE    binaryProbGradF32AVX2_powN_part_nosq
+	VMULPS Y10, Y10, Y10
+
+binaryProbGradF32AVX2_powN_part_nosq:
+	SHRQ $0x01, CX
+	JMP  binaryProbGradF32AVX2_powN_part_sq
+
+binaryProbGradF32AVX2_powN_part_sqdone:
+	VMULPS       Y0, Y12, Y11
+	VANDPS       absmask8<>+0(SB), Y11, Y10
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, CX
+	TESTL        CX, CX
+	JNZ          binaryProbGradF32AVX2_bail
+	VBROADCASTSS 40(R8), Y10
+	VMULPS       Y10, Y12, Y12
+	VSUBPS       Y0, Y0, Y0
+	VADDPS       Y0, Y12, Y12
+	CMPL         R11, $0x01
+	JEQ          binaryProbGradF32AVX2_powN_part_alpha1
+	JA           binaryProbGradF32AVX2_powN_part_alphas
+	VMOVAPS      Y1, Y0
+	JMP          binaryProbGradF32AVX2_powN_part_alphadone
+
+binaryProbGradF32AVX2_powN_part_alpha1:
+	VBROADCASTSS 48(R8), Y0
+	VMULPS       Y0, Y6, Y0
+	VBROADCASTSS 52(R8), Y10
+	VMULPS       Y10, Y7, Y10
+	VADDPS       Y10, Y0, Y0
+	JMP          binaryProbGradF32AVX2_powN_part_alphadone
+
+binaryProbGradF32AVX2_powN_part_alphas:
+	VMASKMOVPS (SI)(R14*1), Y3, Y0
+	VMULPS     Y0, Y6, Y0
+	VMASKMOVPS (DI)(R14*1), Y3, Y10
+	VMULPS     Y10, Y7, Y10
+	VADDPS     Y10, Y0, Y0
+
+binaryProbGradF32AVX2_powN_part_alphadone:
+	VSUBPS       Y4, Y4, Y7
+	VMULPS       Y11, Y0, Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y7, Y10, Y10
+	VANDPS       Y3, Y10, Y10
+	VADDPS       Y10, Y2, Y2
+	VBROADCASTSS 32(R8), Y10
+	VCMPPS       $0x1d, Y10, Y4, Y13
+	VBROADCASTSS 36(R8), Y10
+	VCMPPS       $0x12, Y10, Y4, Y10
+	VANDPS       Y10, Y13, Y13
+	VMULPS       Y8, Y5, Y8
+	VSUBPS       Y6, Y5, Y5
+	VDIVPS       Y8, Y5, Y5
+	VANDPS       Y13, Y5, Y5
+	VADDPS       Y6, Y6, Y6
+	VSUBPS       Y6, Y1, Y6
+	VMULPS       Y6, Y12, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y5, Y11, Y11
+	VADDPS       Y11, Y12, Y12
+	VBROADCASTSS 44(R8), Y1
+	VMULPS       Y1, Y0, Y0
+	VMULPS       Y12, Y0, Y0
+	VADDPS       Y7, Y0, Y0
+	VMASKMOVPS   Y0, Y3, (AX)(R14*1)
+
+binaryProbGradF32AVX2_powN_done:
+	JMP binaryProbGradF32AVX2_done
+
+binaryProbGradF32AVX2_pow2:
+	XORQ R12, R12
+	MOVQ $0x00000008, R13
+	MOVQ BX, R14
+	SHRQ $0x03, R14
+	JZ   binaryProbGradF32AVX2_pow2_tail
+
+binaryProbGradF32AVX2_pow2_loop:
+	VMOVUPS (DX)(R12*1), Y3
+	VMOVUPS (CX)(R12*1), Y4
+	CMPL    R10, $0x00
+	JNE     binaryProbGradF32AVX2_pow2_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     binaryProbGradF32AVX2_pow2_full_smoothed
+
+binaryProbGradF32AVX2_pow2_full_smooth:
+	VBROADCASTSS 16(R8), Y5
+	VBROADCASTSS (R8), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(R8), Y7
+	VBROADCASTSS 4(R8), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(R8), Y6
+	VBROADCASTSS 8(R8), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(R8), Y7
+	VBROADCASTSS 12(R8), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+binaryProbGradF32AVX2_pow2_full_smoothed:
+	VBROADCASTSS 32(R8), Y4
+	VCMPPS       $0x11, Y4, Y3, Y7
+	VBLENDVPS    Y7, Y4, Y3, Y4
+	VBROADCASTSS 36(R8), Y8
+	VCMPPS       $0x1e, Y8, Y4, Y7
+	VBLENDVPS    Y7, Y8, Y4, Y4
+	VSUBPS       Y4, Y1, Y7
+	VPADDD       log32shift8<>+0(SB), Y4, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc18<>+0(SB), Y8, Y11
+	VFMADD213PS  logc28<>+0(SB), Y8, Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc48<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc68<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD213PS  logc88<>+0(SB), Y8, Y11
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
+	VADDPS       Y11, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VMULPS       Y5, Y8, Y8
+	VPADDD       log32shift8<>+0(SB), Y7, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VSUBPS       Y7, Y1, Y10
+	VSUBPS       Y4, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VMULPS       Y6, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
+	VSUBPS       Y3, Y1, Y9
+	VMULPS       Y5, Y9, Y9
+	VMULPS       Y3, Y6, Y10
+	VADDPS       Y10, Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VANDPS       absmask8<>+0(SB), Y11, Y10
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, R15
+	TESTL        R15, R15
+	JNZ          binaryProbGradF32AVX2_bail
+	VBROADCASTSS 40(R8), Y10
+	VMULPS       Y10, Y9, Y12
+	VSUBPS       Y9, Y9, Y9
+	VADDPS       Y9, Y12, Y12
+	CMPL         R11, $0x01
+	JEQ          binaryProbGradF32AVX2_pow2_full_alpha1
+	JA           binaryProbGradF32AVX2_pow2_full_alphas
+	VMOVAPS      Y1, Y9
+	JMP          binaryProbGradF32AVX2_pow2_full_alphadone
+
+binaryProbGradF32AVX2_pow2_full_alpha1:
+	VBROADCASTSS 48(R8), Y9
+	VMULPS       Y9, Y5, Y9
+	VBROADCASTSS 52(R8), Y10
+	VMULPS       Y10, Y6, Y10
+	VADDPS       Y10, Y9, Y9
+	JMP          binaryProbGradF32AVX2_pow2_full_alphadone
+
+binaryProbGradF32AVX2_pow2_full_alphas:
+	VMOVUPS (SI)(R12*1), Y9
+	VMULPS  Y9, Y5, Y9
+	VMOVUPS (DI)(R12*1), Y10
+	VMULPS  Y10, Y6, Y10
+	VADDPS  Y10, Y9, Y9
+
+binaryProbGradF32AVX2_pow2_full_alphadone:
+	VSUBPS       Y3, Y3, Y6
+	VMULPS       Y11, Y9, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y6, Y10, Y10
+	VADDPS       Y10, Y2, Y2
+	VBROADCASTSS 32(R8), Y10
+	VCMPPS       $0x1d, Y10, Y3, Y13
+	VBROADCASTSS 36(R8), Y10
+	VCMPPS       $0x12, Y10, Y3, Y10
+	VANDPS       Y10, Y13, Y13
+	VMULPS       Y7, Y4, Y7
+	VSUBPS       Y5, Y4, Y4
+	VDIVPS       Y7, Y4, Y4
+	VANDPS       Y13, Y4, Y4
+	VADDPS       Y5, Y5, Y5
+	VSUBPS       Y5, Y1, Y5
+	VMULPS       Y5, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y4, Y11, Y11
+	VADDPS       Y11, Y12, Y12
+	VBROADCASTSS 44(R8), Y3
+	VMULPS       Y3, Y9, Y9
+	VMULPS       Y12, Y9, Y9
+	VADDPS       Y6, Y9, Y9
+	VMOVUPS      Y9, (AX)(R12*1)
+	ADDQ         $0x20, R12
+	DECQ         R13
+	JNZ          binaryProbGradF32AVX2_pow2_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R13
+
+binaryProbGradF32AVX2_pow2_inblock:
+	DECQ R14
+	JNZ  binaryProbGradF32AVX2_pow2_loop
+
+binaryProbGradF32AVX2_pow2_tail:
+	ANDQ         $0x07, BX
+	JZ           binaryProbGradF32AVX2_pow2_done
+	MOVQ         BX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (DX)(R12*1), Y3, Y4
+	VMASKMOVPS   (CX)(R12*1), Y3, Y5
+	CMPL         R10, $0x00
+	JNE          binaryProbGradF32AVX2_pow2_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          binaryProbGradF32AVX2_pow2_part_smoothed
+
+binaryProbGradF32AVX2_pow2_part_smooth:
+	VBROADCASTSS 16(R8), Y6
+	VBROADCASTSS (R8), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(R8), Y8
+	VBROADCASTSS 4(R8), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(R8), Y7
+	VBROADCASTSS 8(R8), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(R8), Y8
+	VBROADCASTSS 12(R8), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+binaryProbGradF32AVX2_pow2_part_smoothed:
+	VBROADCASTSS 32(R8), Y5
+	VCMPPS       $0x11, Y5, Y4, Y8
+	VBLENDVPS    Y8, Y5, Y4, Y5
+	VBROADCASTSS 36(R8), Y9
+	VCMPPS       $0x1e, Y9, Y5, Y8
+	VBLENDVPS    Y8, Y9, Y5, Y5
+	VSUBPS       Y5, Y1, Y8
+	VPADDD       log32shift8<>+0(SB), Y5, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VMULPS       Y6, Y9, Y9
+	VPADDD       log32shift8<>+0(SB), Y8, Y10
+	VPSRLD       $0x17, Y10, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y10, Y10
+	VPADDD       log32base8<>+0(SB), Y10, Y10
+	VSUBPS       one8<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y10, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc18<>+0(SB), Y10, Y13
+	VFMADD213PS  logc28<>+0(SB), Y10, Y13
+	VFMADD213PS  logc38<>+0(SB), Y10, Y13
+	VFMADD213PS  logc48<>+0(SB), Y10, Y13
+	VFMADD213PS  logc58<>+0(SB), Y10, Y13
+	VFMADD213PS  logc68<>+0(SB), Y10, Y13
+	VFMADD213PS  logc78<>+0(SB), Y10, Y13
+	VFMADD213PS  logc88<>+0(SB), Y10, Y13
+	VMULPS       Y10, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y10, Y10
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
+	VSUBPS       Y8, Y1, Y11
+	VSUBPS       Y5, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VSUBPS       Y9, Y0, Y9
+	VSUBPS       Y4, Y1, Y0
+	VMULPS       Y6, Y0, Y0
+	VMULPS       Y4, Y7, Y10
+	VADDPS       Y10, Y0, Y0
+	VMULPS       Y0, Y0, Y11
+	VANDPS       absmask8<>+0(SB), Y11, Y10
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, CX
+	TESTL        CX, CX
+	JNZ          binaryProbGradF32AVX2_bail
+	VBROADCASTSS 40(R8), Y10
+	VMULPS       Y10, Y0, Y12
+	VSUBPS       Y0, Y0, Y0
+	VADDPS       Y0, Y12, Y12
+	CMPL         R11, $0x01
+	JEQ          binaryProbGradF32AVX2_pow2_part_alpha1
+	JA           binaryProbGradF32AVX2_pow2_part_alphas
+	VMOVAPS      Y1, Y0
+	JMP          binaryProbGradF32AVX2_pow2_part_alphadone
+
+binaryProbGradF32AVX2_pow2_part_alpha1:
+	VBROADCASTSS 48(R8), Y0
+	VMULPS       Y0, Y6, Y0
+	VBROADCASTSS 52(R8), Y10
+	VMULPS       Y10, Y7, Y10
+	VADDPS       Y10, Y0, Y0
+	JMP          binaryProbGradF32AVX2_pow2_part_alphadone
+
+binaryProbGradF32AVX2_pow2_part_alphas:
+	VMASKMOVPS (SI)(R12*1), Y3, Y0
+	VMULPS     Y0, Y6, Y0
+	VMASKMOVPS (DI)(R12*1), Y3, Y10
+	VMULPS     Y10, Y7, Y10
+	VADDPS     Y10, Y0, Y0
+
+binaryProbGradF32AVX2_pow2_part_alphadone:
+	VSUBPS       Y4, Y4, Y7
+	VMULPS       Y11, Y0, Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y7, Y10, Y10
+	VANDPS       Y3, Y10, Y10
+	VADDPS       Y10, Y2, Y2
+	VBROADCASTSS 32(R8), Y10
+	VCMPPS       $0x1d, Y10, Y4, Y13
+	VBROADCASTSS 36(R8), Y10
+	VCMPPS       $0x12, Y10, Y4, Y10
+	VANDPS       Y10, Y13, Y13
+	VMULPS       Y8, Y5, Y8
+	VSUBPS       Y6, Y5, Y5
+	VDIVPS       Y8, Y5, Y5
+	VANDPS       Y13, Y5, Y5
+	VADDPS       Y6, Y6, Y6
+	VSUBPS       Y6, Y1, Y6
+	VMULPS       Y6, Y12, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y5, Y11, Y11
+	VADDPS       Y11, Y12, Y12
+	VBROADCASTSS 44(R8), Y1
+	VMULPS       Y1, Y0, Y0
+	VMULPS       Y12, Y0, Y0
+	VADDPS       Y7, Y0, Y0
+	VMASKMOVPS   Y0, Y3, (AX)(R12*1)
+
+binaryProbGradF32AVX2_pow2_done:
+	JMP binaryProbGradF32AVX2_done
+
+binaryProbGradF32AVX2_pow0:
+	XORQ R12, R12
+	MOVQ $0x00000008, R13
+	MOVQ BX, R14
+	SHRQ $0x03, R14
+	JZ   binaryProbGradF32AVX2_pow0_tail
+
+binaryProbGradF32AVX2_pow0_loop:
+	VMOVUPS (DX)(R12*1), Y3
+	VMOVUPS (CX)(R12*1), Y4
+	CMPL    R10, $0x00
+	JNE     binaryProbGradF32AVX2_pow0_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     binaryProbGradF32AVX2_pow0_full_smoothed
+
+binaryProbGradF32AVX2_pow0_full_smooth:
+	VBROADCASTSS 16(R8), Y5
+	VBROADCASTSS (R8), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(R8), Y7
+	VBROADCASTSS 4(R8), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(R8), Y6
+	VBROADCASTSS 8(R8), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(R8), Y7
+	VBROADCASTSS 12(R8), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+binaryProbGradF32AVX2_pow0_full_smoothed:
+	VBROADCASTSS 32(R8), Y4
+	VCMPPS       $0x11, Y4, Y3, Y7
+	VBLENDVPS    Y7, Y4, Y3, Y4
+	VBROADCASTSS 36(R8), Y8
+	VCMPPS       $0x1e, Y8, Y4, Y7
+	VBLENDVPS    Y7, Y8, Y4, Y4
+	VSUBPS       Y4, Y1, Y7
+	VPADDD       log32shift8<>+0(SB), Y4, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc18<>+0(SB), Y8, Y11
+	VFMADD213PS  logc28<>+0(SB), Y8, Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc48<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc68<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD213PS  logc88<>+0(SB), Y8, Y11
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
+	VADDPS       Y11, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VMULPS       Y5, Y8, Y8
+	VPADDD       log32shift8<>+0(SB), Y7, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VSUBPS       Y7, Y1, Y10
+	VSUBPS       Y4, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VMULPS       Y6, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
+	VSUBPS       Y3, Y1, Y9
+	VMULPS       Y5, Y9, Y9
+	VMULPS       Y3, Y6, Y10
+	VADDPS       Y10, Y9, Y9
+	VMOVAPS      Y1, Y9
+	VMOVAPS      Y0, Y11
+	CMPL         R11, $0x01
+	JEQ          binaryProbGradF32AVX2_pow0_full_alpha1
+	JA           binaryProbGradF32AVX2_pow0_full_alphas
+	VMOVAPS      Y1, Y12
+	JMP          binaryProbGradF32AVX2_pow0_full_alphadone
+
+binaryProbGradF32AVX2_pow0_full_alpha1:
+	VBROADCASTSS 48(R8), Y10
+	VMULPS       Y10, Y5, Y12
+	VBROADCASTSS 52(R8), Y10
+	VMULPS       Y10, Y6, Y10
+	VADDPS       Y10, Y12, Y12
+	JMP          binaryProbGradF32AVX2_pow0_full_alphadone
+
+binaryProbGradF32AVX2_pow0_full_alphas:
+	VMOVUPS (SI)(R12*1), Y10
+	VMULPS  Y10, Y5, Y12
+	VMOVUPS (DI)(R12*1), Y10
+	VMULPS  Y10, Y6, Y10
+	VADDPS  Y10, Y12, Y12
+
+binaryProbGradF32AVX2_pow0_full_alphadone:
+	VSUBPS       Y3, Y3, Y6
+	VMULPS       Y9, Y12, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y6, Y10, Y10
+	VADDPS       Y10, Y2, Y2
+	VBROADCASTSS 32(R8), Y10
+	VCMPPS       $0x1d, Y10, Y3, Y13
+	VBROADCASTSS 36(R8), Y10
+	VCMPPS       $0x12, Y10, Y3, Y10
+	VANDPS       Y10, Y13, Y13
+	VMULPS       Y7, Y4, Y7
+	VSUBPS       Y5, Y4, Y4
+	VDIVPS       Y7, Y4, Y4
+	VANDPS       Y13, Y4, Y4
+	VADDPS       Y5, Y5, Y5
+	VSUBPS       Y5, Y1, Y5
+	VMULPS       Y5, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y4, Y9, Y9
+	VADDPS       Y9, Y11, Y11
+	VBROADCASTSS 44(R8), Y3
+	VMULPS       Y3, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y6, Y12, Y12
+	VMOVUPS      Y12, (AX)(R12*1)
+	ADDQ         $0x20, R12
+	DECQ         R13
+	JNZ          binaryProbGradF32AVX2_pow0_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R13
+
+binaryProbGradF32AVX2_pow0_inblock:
+	DECQ R14
+	JNZ  binaryProbGradF32AVX2_pow0_loop
+
+binaryProbGradF32AVX2_pow0_tail:
+	ANDQ         $0x07, BX
+	JZ           binaryProbGradF32AVX2_pow0_done
+	MOVQ         BX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (DX)(R12*1), Y3, Y4
+	VMASKMOVPS   (CX)(R12*1), Y3, Y5
+	CMPL         R10, $0x00
+	JNE          binaryProbGradF32AVX2_pow0_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          binaryProbGradF32AVX2_pow0_part_smoothed
+
+binaryProbGradF32AVX2_pow0_part_smooth:
+	VBROADCASTSS 16(R8), Y6
+	VBROADCASTSS (R8), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(R8), Y8
+	VBROADCASTSS 4(R8), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(R8), Y7
+	VBROADCASTSS 8(R8), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(R8), Y8
+	VBROADCASTSS 12(R8), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+binaryProbGradF32AVX2_pow0_part_smoothed:
+	VBROADCASTSS 32(R8), Y5
+	VCMPPS       $0x11, Y5, Y4, Y8
+	VBLENDVPS    Y8, Y5, Y4, Y5
+	VBROADCASTSS 36(R8), Y9
+	VCMPPS       $0x1e, Y9, Y5, Y8
+	VBLENDVPS    Y8, Y9, Y5, Y5
+	VSUBPS       Y5, Y1, Y8
+	VPADDD       log32shift8<>+0(SB), Y5, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VMULPS       Y6, Y9, Y9
+	VPADDD       log32shift8<>+0(SB), Y8, Y10
+	VPSRLD       $0x17, Y10, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y10, Y10
+	VPADDD       log32base8<>+0(SB), Y10, Y10
+	VSUBPS       one8<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y10, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc18<>+0(SB), Y10, Y13
+	VFMADD213PS  logc28<>+0(SB), Y10, Y13
+	VFMADD213PS  logc38<>+0(SB), Y10, Y13
+	VFMADD213PS  logc48<>+0(SB), Y10, Y13
+	VFMADD213PS  logc58<>+0(SB), Y10, Y13
+	VFMADD213PS  logc68<>+0(SB), Y10, Y13
+	VFMADD213PS  logc78<>+0(SB), Y10, Y13
+	VFMADD213PS  logc88<>+0(SB), Y10, Y13
+	VMULPS       Y10, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y10, Y10
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
+	VSUBPS       Y8, Y1, Y11
+	VSUBPS       Y5, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VSUBPS       Y9, Y0, Y9
+	VSUBPS       Y4, Y1, Y10
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y4, Y7, Y11
+	VADDPS       Y11, Y10, Y10
+	VMOVAPS      Y1, Y10
+	VMOVAPS      Y0, Y0
+	CMPL         R11, $0x01
+	JEQ          binaryProbGradF32AVX2_pow0_part_alpha1
+	JA           binaryProbGradF32AVX2_pow0_part_alphas
+	VMOVAPS      Y1, Y12
+	JMP          binaryProbGradF32AVX2_pow0_part_alphadone
+
+binaryProbGradF32AVX2_pow0_part_alpha1:
+	VBROADCASTSS 48(R8), Y11
+	VMULPS       Y11, Y6, Y12
+	VBROADCASTSS 52(R8), Y11
+	VMULPS       Y11, Y7, Y11
+	VADDPS       Y11, Y12, Y12
+	JMP          binaryProbGradF32AVX2_pow0_part_alphadone
+
+binaryProbGradF32AVX2_pow0_part_alphas:
+	VMASKMOVPS (SI)(R12*1), Y3, Y11
+	VMULPS     Y11, Y6, Y12
+	VMASKMOVPS (DI)(R12*1), Y3, Y11
+	VMULPS     Y11, Y7, Y11
+	VADDPS     Y11, Y12, Y12
+
+binaryProbGradF32AVX2_pow0_part_alphadone:
+	VSUBPS       Y4, Y4, Y7
+	VMULPS       Y10, Y12, Y11
+	VMULPS       Y9, Y11, Y11
+	VADDPS       Y7, Y11, Y11
+	VANDPS       Y3, Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	VBROADCASTSS 32(R8), Y11
+	VCMPPS       $0x1d, Y11, Y4, Y13
+	VBROADCASTSS 36(R8), Y11
+	VCMPPS       $0x12, Y11, Y4, Y11
+	VANDPS       Y11, Y13, Y13
+	VMULPS       Y8, Y5, Y8
+	VSUBPS       Y6, Y5, Y5
+	VDIVPS       Y8, Y5, Y5
+	VANDPS       Y13, Y5, Y5
+	VADDPS       Y6, Y6, Y6
+	VSUBPS       Y6, Y1, Y6
+	VMULPS       Y6, Y0, Y0
+	VMULPS       Y9, Y0, Y0
+	VMULPS       Y5, Y10, Y10
+	VADDPS       Y10, Y0, Y0
+	VBROADCASTSS 44(R8), Y1
+	VMULPS       Y1, Y12, Y12
+	VMULPS       Y0, Y12, Y12
+	VADDPS       Y7, Y12, Y12
+	VMASKMOVPS   Y12, Y3, (AX)(R12*1)
+
+binaryProbGradF32AVX2_pow0_done:
+binaryProbGradF32AVX2_done:
+	VCVTPS2PD    X2, Y0
+	VADDPD       (SP), Y0, Y0
+	VMOVUPD      Y0, (SP)
+	VEXTRACTF128 $0x01, Y2, X0
+	VCVTPS2PD    X0, Y0
+	VADDPD       32(SP), Y0, Y0
+	VMOVUPD      Y0, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	VMOVUPD      (SP), Y0
+	VMOVUPD      Y0, (R9)
+	VMOVUPD      32(SP), Y0
+	VMOVUPD      Y0, 32(R9)
+	MOVB         $0x00, AL
+	MOVB         AL, bail+136(FP)
+	VZEROUPPER
+	RET
+
+binaryProbGradF32AVX2_bail:
+	MOVB $0x01, AL
+	MOVB AL, bail+136(FP)
+	VZEROUPPER
+	RET
+
+DATA absmask8<>+0(SB)/4, $0x7fffffff
+DATA absmask8<>+4(SB)/4, $0x7fffffff
+DATA absmask8<>+8(SB)/4, $0x7fffffff
+DATA absmask8<>+12(SB)/4, $0x7fffffff
+DATA absmask8<>+16(SB)/4, $0x7fffffff
+DATA absmask8<>+20(SB)/4, $0x7fffffff
+DATA absmask8<>+24(SB)/4, $0x7fffffff
+DATA absmask8<>+28(SB)/4, $0x7fffffff
+GLOBL absmask8<>(SB), RODATA|NOPTR, $32
+
+DATA inf8<>+0(SB)/4, $0x7f800000
+DATA inf8<>+4(SB)/4, $0x7f800000
+DATA inf8<>+8(SB)/4, $0x7f800000
+DATA inf8<>+12(SB)/4, $0x7f800000
+DATA inf8<>+16(SB)/4, $0x7f800000
+DATA inf8<>+20(SB)/4, $0x7f800000
+DATA inf8<>+24(SB)/4, $0x7f800000
+DATA inf8<>+28(SB)/4, $0x7f800000
+GLOBL inf8<>(SB), RODATA|NOPTR, $32
+
+// func binaryProbLossF32AVX2(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[18]uint32, acc *[8]float64) (bail bool)
+// Requires: AVX, AVX2, FMA3, SSE2
+TEXT ·binaryProbLossF32AVX2(SB), NOSPLIT, $64-113
+	MOVQ    y_base+0(FP), AX
+	MOVQ    x_base+24(FP), CX
+	MOVQ    x_len+32(FP), DX
+	MOVQ    alpha_base+48(FP), BX
+	MOVQ    alphaNeg_base+72(FP), SI
+	MOVQ    k+96(FP), DI
+	MOVQ    acc+104(FP), R8
+	MOVL    56(DI), R9
+	MOVL    60(DI), R10
+	MOVQ    64(DI), R11
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS one8<>+0(SB), Y1
+	VXORPS  Y2, Y2, Y2
+	VMOVUPD Y0, (SP)
+	VMOVUPD Y0, 32(SP)
+	CMPQ    R11, $0x02
+	JEQ     binaryProbLossF32AVX2_pow2
+	TESTQ   R11, R11
+	JEQ     binaryProbLossF32AVX2_pow0
+	XORQ    R13, R13
+	MOVQ    $0x00000008, R12
+	MOVQ    DX, R14
+	SHRQ    $0x03, R14
+	JZ      binaryProbLossF32AVX2_powN_tail
+
+binaryProbLossF32AVX2_powN_loop:
+	VMOVUPS (CX)(R13*1), Y3
+	VMOVUPS (AX)(R13*1), Y4
+	CMPL    R9, $0x00
+	JNE     binaryProbLossF32AVX2_powN_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     binaryProbLossF32AVX2_powN_full_smoothed
+
+binaryProbLossF32AVX2_powN_full_smooth:
+	VBROADCASTSS 16(DI), Y5
+	VBROADCASTSS (DI), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(DI), Y7
+	VBROADCASTSS 4(DI), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(DI), Y6
+	VBROADCASTSS 8(DI), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(DI), Y7
+	VBROADCASTSS 12(DI), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+binaryProbLossF32AVX2_powN_full_smoothed:
+	VBROADCASTSS 32(DI), Y4
+	VCMPPS       $0x11, Y4, Y3, Y7
+	VBLENDVPS    Y7, Y4, Y3, Y4
+	VBROADCASTSS 36(DI), Y8
+	VCMPPS       $0x1e, Y8, Y4, Y7
+	VBLENDVPS    Y7, Y8, Y4, Y4
+	VSUBPS       Y4, Y1, Y7
+	VPADDD       log32shift8<>+0(SB), Y4, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc18<>+0(SB), Y8, Y11
+	VFMADD213PS  logc28<>+0(SB), Y8, Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc48<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc68<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD213PS  logc88<>+0(SB), Y8, Y11
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
+	VADDPS       Y11, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VMULPS       Y5, Y8, Y8
+	VPADDD       log32shift8<>+0(SB), Y7, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VSUBPS       Y7, Y1, Y7
+	VSUBPS       Y4, Y7, Y7
+	VADDPS       Y7, Y9, Y9
+	VMULPS       Y6, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
+	VSUBPS       Y3, Y1, Y4
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y3, Y6, Y7
+	VADDPS       Y7, Y4, Y4
+	VMOVAPS      Y1, Y10
+	VMOVAPS      Y4, Y7
+	MOVQ         R11, R15
+	DECQ         R15
+
+binaryProbLossF32AVX2_powN_full_sq:
+	TESTQ  R15, R15
+	JZ     binaryProbLossF32AVX2_powN_full_sqdone
+	BTQ    $0x00, R15
+	JCC    binaryProbLossF32AVX2_powN_full_nomul
+	VMULPS Y7, Y10, Y10
+
+binaryProbLossF32AVX2_powN_full_nomul:
+	CMPQ   R15, $0x01
+	JBE    binaryProbLossF32AVX2_powN_full_nosq
+	VMULPS Y7, Y7, Y7
+
+binaryProbLossF32AVX2_powN_full_nosq:
+	SHRQ $0x01, R15
+	JMP  binaryProbLossF32AVX2_powN_full_sq
+
+binaryProbLossF32AVX2_powN_full_sqdone:
+	VMULPS       Y4, Y10, Y9
+	VANDPS       absmask8<>+0(SB), Y9, Y7
+	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y7
+	VMOVMSKPS    Y7, R15
+	TESTL        R15, R15
+	JNZ          binaryProbLossF32AVX2_bail
+	VBROADCASTSS 40(DI), Y7
+	VMULPS       Y7, Y10, Y7
+	VSUBPS       Y4, Y4, Y4
+	VADDPS       Y4, Y7, Y7
+	CMPL         R10, $0x01
+	JEQ          binaryProbLossF32AVX2_powN_full_alpha1
+	JA           binaryProbLossF32AVX2_powN_full_alphas
+	VMOVAPS      Y1, Y4
+	JMP          binaryProbLossF32AVX2_powN_full_alphadone
+
+binaryProbLossF32AVX2_powN_full_alpha1:
+	VBROADCASTSS 48(DI), Y4
+	VMULPS       Y4, Y5, Y4
+	VBROADCASTSS 52(DI), Y5
+	VMULPS       Y5, Y6, Y7
+	VADDPS       Y7, Y4, Y4
+	JMP          binaryProbLossF32AVX2_powN_full_alphadone
+
+binaryProbLossF32AVX2_powN_full_alphas:
+	VMOVUPS (BX)(R13*1), Y4
+	VMULPS  Y4, Y5, Y4
+	VMOVUPS (SI)(R13*1), Y5
+	VMULPS  Y5, Y6, Y7
+	VADDPS  Y7, Y4, Y4
+
+binaryProbLossF32AVX2_powN_full_alphadone:
+	VSUBPS       Y3, Y3, Y3
+	VMULPS       Y9, Y4, Y7
+	VMULPS       Y8, Y7, Y7
+	VADDPS       Y3, Y7, Y7
+	VADDPS       Y7, Y2, Y2
+	ADDQ         $0x20, R13
+	DECQ         R12
+	JNZ          binaryProbLossF32AVX2_powN_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R12
+
+binaryProbLossF32AVX2_powN_inblock:
+	DECQ R14
+	JNZ  binaryProbLossF32AVX2_powN_loop
+
+binaryProbLossF32AVX2_powN_tail:
+	ANDQ         $0x07, DX
+	JZ           binaryProbLossF32AVX2_powN_done
+	MOVQ         DX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (CX)(R13*1), Y3, Y4
+	VMASKMOVPS   (AX)(R13*1), Y3, Y5
+	CMPL         R9, $0x00
+	JNE          binaryProbLossF32AVX2_powN_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          binaryProbLossF32AVX2_powN_part_smoothed
+
+binaryProbLossF32AVX2_powN_part_smooth:
+	VBROADCASTSS 16(DI), Y6
+	VBROADCASTSS (DI), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(DI), Y8
+	VBROADCASTSS 4(DI), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(DI), Y7
+	VBROADCASTSS 8(DI), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(DI), Y8
+	VBROADCASTSS 12(DI), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+binaryProbLossF32AVX2_powN_part_smoothed:
+	VBROADCASTSS 32(DI), Y5
+	VCMPPS       $0x11, Y5, Y4, Y8
+	VBLENDVPS    Y8, Y5, Y4, Y5
+	VBROADCASTSS 36(DI), Y9
+	VCMPPS       $0x1e, Y9, Y5, Y8
+	VBLENDVPS    Y8, Y9, Y5, Y5
+	VSUBPS       Y5, Y1, Y8
+	VPADDD       log32shift8<>+0(SB), Y5, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VMULPS       Y6, Y9, Y9
+	VPADDD       log32shift8<>+0(SB), Y8, Y10
+	VPSRLD       $0x17, Y10, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y10, Y10
+	VPADDD       log32base8<>+0(SB), Y10, Y10
+	VSUBPS       one8<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y10, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc18<>+0(SB), Y10, Y13
+	VFMADD213PS  logc28<>+0(SB), Y10, Y13
+	VFMADD213PS  logc38<>+0(SB), Y10, Y13
+	VFMADD213PS  logc48<>+0(SB), Y10, Y13
+	VFMADD213PS  logc58<>+0(SB), Y10, Y13
+	VFMADD213PS  logc68<>+0(SB), Y10, Y13
+	VFMADD213PS  logc78<>+0(SB), Y10, Y13
+	VFMADD213PS  logc88<>+0(SB), Y10, Y13
+	VMULPS       Y10, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y10, Y10
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
+	VSUBPS       Y8, Y1, Y8
+	VSUBPS       Y5, Y8, Y8
+	VADDPS       Y8, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VSUBPS       Y9, Y0, Y9
+	VSUBPS       Y4, Y1, Y0
+	VMULPS       Y6, Y0, Y0
+	VMULPS       Y4, Y7, Y5
+	VADDPS       Y5, Y0, Y0
+	VMOVAPS      Y1, Y10
+	VMOVAPS      Y0, Y5
+	MOVQ         R11, AX
+	DECQ         AX
+
+binaryProbLossF32AVX2_powN_part_sq:
+	TESTQ  AX, AX
+	JZ     binaryProbLossF32AVX2_powN_part_sqdone
+	BTQ    $0x00, AX
+	JCC    binaryProbLossF32AVX2_powN_part_nomul
+	VMULPS Y5, Y10, Y10
+
+binaryProbLossF32AVX2_powN_part_nomul:
+	CMPQ   AX, $0x01
+	JBE    binaryProbLossF32AVX2_powN_part_nosq
+	VMULPS Y5, Y5, Y5
+
+binaryProbLossF32AVX2_powN_part_nosq:
+	SHRQ $0x01, AX
+	JMP  binaryProbLossF32AVX2_powN_part_sq
+
+binaryProbLossF32AVX2_powN_part_sqdone:
+	VMULPS       Y0, Y10, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y5
+	VCMPPS       $0x00, inf8<>+0(SB), Y5, Y5
+	VMOVMSKPS    Y5, AX
+	TESTL        AX, AX
+	JNZ          binaryProbLossF32AVX2_bail
+	VBROADCASTSS 40(DI), Y5
+	VMULPS       Y5, Y10, Y5
+	VSUBPS       Y0, Y0, Y0
+	VADDPS       Y0, Y5, Y5
+	CMPL         R10, $0x01
+	JEQ          binaryProbLossF32AVX2_powN_part_alpha1
+	JA           binaryProbLossF32AVX2_powN_part_alphas
+	VMOVAPS      Y1, Y0
+	JMP          binaryProbLossF32AVX2_powN_part_alphadone
+
+binaryProbLossF32AVX2_powN_part_alpha1:
+	VBROADCASTSS 48(DI), Y0
+	VMULPS       Y0, Y6, Y0
+	VBROADCASTSS 52(DI), Y1
+	VMULPS       Y1, Y7, Y5
+	VADDPS       Y5, Y0, Y0
+	JMP          binaryProbLossF32AVX2_powN_part_alphadone
+
+binaryProbLossF32AVX2_powN_part_alphas:
+	VMASKMOVPS (BX)(R13*1), Y3, Y0
+	VMULPS     Y0, Y6, Y0
+	VMASKMOVPS (SI)(R13*1), Y3, Y1
+	VMULPS     Y1, Y7, Y5
+	VADDPS     Y5, Y0, Y0
+
+binaryProbLossF32AVX2_powN_part_alphadone:
+	VSUBPS Y4, Y4, Y1
+	VMULPS Y8, Y0, Y5
+	VMULPS Y9, Y5, Y5
+	VADDPS Y1, Y5, Y5
+	VANDPS Y3, Y5, Y5
+	VADDPS Y5, Y2, Y2
+
+binaryProbLossF32AVX2_powN_done:
+	JMP binaryProbLossF32AVX2_done
+
+binaryProbLossF32AVX2_pow2:
+	XORQ R11, R11
+	MOVQ $0x00000008, R12
+	MOVQ DX, R13
+	SHRQ $0x03, R13
+	JZ   binaryProbLossF32AVX2_pow2_tail
+
+binaryProbLossF32AVX2_pow2_loop:
+	VMOVUPS (CX)(R11*1), Y3
+	VMOVUPS (AX)(R11*1), Y4
+	CMPL    R9, $0x00
+	JNE     binaryProbLossF32AVX2_pow2_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     binaryProbLossF32AVX2_pow2_full_smoothed
+
+binaryProbLossF32AVX2_pow2_full_smooth:
+	VBROADCASTSS 16(DI), Y5
+	VBROADCASTSS (DI), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(DI), Y7
+	VBROADCASTSS 4(DI), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(DI), Y6
+	VBROADCASTSS 8(DI), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(DI), Y7
+	VBROADCASTSS 12(DI), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+binaryProbLossF32AVX2_pow2_full_smoothed:
+	VBROADCASTSS 32(DI), Y4
+	VCMPPS       $0x11, Y4, Y3, Y7
+	VBLENDVPS    Y7, Y4, Y3, Y4
+	VBROADCASTSS 36(DI), Y8
+	VCMPPS       $0x1e, Y8, Y4, Y7
+	VBLENDVPS    Y7, Y8, Y4, Y4
+	VSUBPS       Y4, Y1, Y7
+	VPADDD       log32shift8<>+0(SB), Y4, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc18<>+0(SB), Y8, Y11
+	VFMADD213PS  logc28<>+0(SB), Y8, Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc48<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc68<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD213PS  logc88<>+0(SB), Y8, Y11
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
+	VADDPS       Y11, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VMULPS       Y5, Y8, Y8
+	VPADDD       log32shift8<>+0(SB), Y7, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VSUBPS       Y7, Y1, Y7
+	VSUBPS       Y4, Y7, Y7
+	VADDPS       Y7, Y9, Y9
+	VMULPS       Y6, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
+	VSUBPS       Y3, Y1, Y4
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y3, Y6, Y7
+	VADDPS       Y7, Y4, Y4
+	VMULPS       Y4, Y4, Y9
+	VANDPS       absmask8<>+0(SB), Y9, Y7
+	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y7
+	VMOVMSKPS    Y7, R14
+	TESTL        R14, R14
+	JNZ          binaryProbLossF32AVX2_bail
+	VBROADCASTSS 40(DI), Y7
+	VMULPS       Y7, Y4, Y7
+	VSUBPS       Y4, Y4, Y4
+	VADDPS       Y4, Y7, Y7
+	CMPL         R10, $0x01
+	JEQ          binaryProbLossF32AVX2_pow2_full_alpha1
+	JA           binaryProbLossF32AVX2_pow2_full_alphas
+	VMOVAPS      Y1, Y4
+	JMP          binaryProbLossF32AVX2_pow2_full_alphadone
+
+binaryProbLossF32AVX2_pow2_full_alpha1:
+	VBROADCASTSS 48(DI), Y4
+	VMULPS       Y4, Y5, Y4
+	VBROADCASTSS 52(DI), Y5
+	VMULPS       Y5, Y6, Y7
+	VADDPS       Y7, Y4, Y4
+	JMP          binaryProbLossF32AVX2_pow2_full_alphadone
+
+binaryProbLossF32AVX2_pow2_full_alphas:
+	VMOVUPS (BX)(R11*1), Y4
+	VMULPS  Y4, Y5, Y4
+	VMOVUPS (SI)(R11*1), Y5
+	VMULPS  Y5, Y6, Y7
+	VADDPS  Y7, Y4, Y4
+
+binaryProbLossF32AVX2_pow2_full_alphadone:
+	VSUBPS       Y3, Y3, Y3
+	VMULPS       Y9, Y4, Y7
+	VMULPS       Y8, Y7, Y7
+	VADDPS       Y3, Y7, Y7
+	VADDPS       Y7, Y2, Y2
+	ADDQ         $0x20, R11
+	DECQ         R12
+	JNZ          binaryProbLossF32AVX2_pow2_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R12
+
+binaryProbLossF32AVX2_pow2_inblock:
+	DECQ R13
+	JNZ  binaryProbLossF32AVX2_pow2_loop
+
+binaryProbLossF32AVX2_pow2_tail:
+	ANDQ         $0x07, DX
+	JZ           binaryProbLossF32AVX2_pow2_done
+	MOVQ         DX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (CX)(R11*1), Y3, Y4
+	VMASKMOVPS   (AX)(R11*1), Y3, Y5
+	CMPL         R9, $0x00
+	JNE          binaryProbLossF32AVX2_pow2_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          binaryProbLossF32AVX2_pow2_part_smoothed
+
+binaryProbLossF32AVX2_pow2_part_smooth:
+	VBROADCASTSS 16(DI), Y6
+	VBROADCASTSS (DI), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(DI), Y8
+	VBROADCASTSS 4(DI), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(DI), Y7
+	VBROADCASTSS 8(DI), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(DI), Y8
+	VBROADCASTSS 12(DI), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+binaryProbLossF32AVX2_pow2_part_smoothed:
+	VBROADCASTSS 32(DI), Y5
+	VCMPPS       $0x11, Y5, Y4, Y8
+	VBLENDVPS    Y8, Y5, Y4, Y5
+	VBROADCASTSS 36(DI), Y9
+	VCMPPS       $0x1e, Y9, Y5, Y8
+	VBLENDVPS    Y8, Y9, Y5, Y5
+	VSUBPS       Y5, Y1, Y8
+	VPADDD       log32shift8<>+0(SB), Y5, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VMULPS       Y6, Y9, Y9
+	VPADDD       log32shift8<>+0(SB), Y8, Y10
+	VPSRLD       $0x17, Y10, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y10, Y10
+	VPADDD       log32base8<>+0(SB), Y10, Y10
+	VSUBPS       one8<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y10, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc18<>+0(SB), Y10, Y13
+	VFMADD213PS  logc28<>+0(SB), Y10, Y13
+	VFMADD213PS  logc38<>+0(SB), Y10, Y13
+	VFMADD213PS  logc48<>+0(SB), Y10, Y13
+	VFMADD213PS  logc58<>+0(SB), Y10, Y13
+	VFMADD213PS  logc68<>+0(SB), Y10, Y13
+	VFMADD213PS  logc78<>+0(SB), Y10, Y13
+	VFMADD213PS  logc88<>+0(SB), Y10, Y13
+	VMULPS       Y10, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y10, Y10
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
+	VSUBPS       Y8, Y1, Y8
+	VSUBPS       Y5, Y8, Y8
+	VADDPS       Y8, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VSUBPS       Y9, Y0, Y9
+	VSUBPS       Y4, Y1, Y0
+	VMULPS       Y6, Y0, Y0
+	VMULPS       Y4, Y7, Y5
+	VADDPS       Y5, Y0, Y0
+	VMULPS       Y0, Y0, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y5
+	VCMPPS       $0x00, inf8<>+0(SB), Y5, Y5
+	VMOVMSKPS    Y5, AX
+	TESTL        AX, AX
+	JNZ          binaryProbLossF32AVX2_bail
+	VBROADCASTSS 40(DI), Y5
+	VMULPS       Y5, Y0, Y5
+	VSUBPS       Y0, Y0, Y0
+	VADDPS       Y0, Y5, Y5
+	CMPL         R10, $0x01
+	JEQ          binaryProbLossF32AVX2_pow2_part_alpha1
+	JA           binaryProbLossF32AVX2_pow2_part_alphas
+	VMOVAPS      Y1, Y0
+	JMP          binaryProbLossF32AVX2_pow2_part_alphadone
+
+binaryProbLossF32AVX2_pow2_part_alpha1:
+	VBROADCASTSS 48(DI), Y0
+	VMULPS       Y0, Y6, Y0
+	VBROADCASTSS 52(DI), Y1
+	VMULPS       Y1, Y7, Y5
+	VADDPS       Y5, Y0, Y0
+	JMP          binaryProbLossF32AVX2_pow2_part_alphadone
+
+binaryProbLossF32AVX2_pow2_part_alphas:
+	VMASKMOVPS (BX)(R11*1), Y3, Y0
+	VMULPS     Y0, Y6, Y0
+	VMASKMOVPS (SI)(R11*1), Y3, Y1
+	VMULPS     Y1, Y7, Y5
+	VADDPS     Y5, Y0, Y0
+
+binaryProbLossF32AVX2_pow2_part_alphadone:
+	VSUBPS Y4, Y4, Y1
+	VMULPS Y8, Y0, Y5
+	VMULPS Y9, Y5, Y5
+	VADDPS Y1, Y5, Y5
+	VANDPS Y3, Y5, Y5
+	VADDPS Y5, Y2, Y2
+
+binaryProbLossF32AVX2_pow2_done:
+	JMP binaryProbLossF32AVX2_done
+
+binaryProbLossF32AVX2_pow0:
+	XORQ R11, R11
+	MOVQ $0x00000008, R12
+	MOVQ DX, R13
+	SHRQ $0x03, R13
+	JZ   binaryProbLossF32AVX2_pow0_tail
+
+binaryProbLossF32AVX2_pow0_loop:
+	VMOVUPS (CX)(R11*1), Y3
+	VMOVUPS (AX)(R11*1), Y4
+	CMPL    R9, $0x00
+	JNE     binaryProbLossF32AVX2_pow0_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     binaryProbLossF32AVX2_pow0_full_smoothed
+
+binaryProbLossF32AVX2_pow0_full_smooth:
+	VBROADCASTSS 16(DI), Y5
+	VBROADCASTSS (DI), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(DI), Y7
+	VBROADCASTSS 4(DI), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(DI), Y6
+	VBROADCASTSS 8(DI), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(DI), Y7
+	VBROADCASTSS 12(DI), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+binaryProbLossF32AVX2_pow0_full_smoothed:
+	VBROADCASTSS 32(DI), Y4
+	VCMPPS       $0x11, Y4, Y3, Y7
+	VBLENDVPS    Y7, Y4, Y3, Y4
+	VBROADCASTSS 36(DI), Y8
+	VCMPPS       $0x1e, Y8, Y4, Y7
+	VBLENDVPS    Y7, Y8, Y4, Y4
+	VSUBPS       Y4, Y1, Y7
+	VPADDD       log32shift8<>+0(SB), Y4, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc18<>+0(SB), Y8, Y11
+	VFMADD213PS  logc28<>+0(SB), Y8, Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc48<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc68<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD213PS  logc88<>+0(SB), Y8, Y11
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
+	VADDPS       Y11, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VMULPS       Y5, Y8, Y8
+	VPADDD       log32shift8<>+0(SB), Y7, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VSUBPS       Y7, Y1, Y7
+	VSUBPS       Y4, Y7, Y7
+	VADDPS       Y7, Y9, Y9
+	VMULPS       Y6, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
+	VSUBPS       Y3, Y1, Y4
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y3, Y6, Y7
+	VADDPS       Y7, Y4, Y4
+	VMOVAPS      Y1, Y4
+	VMOVAPS      Y0, Y7
+	CMPL         R10, $0x01
+	JEQ          binaryProbLossF32AVX2_pow0_full_alpha1
+	JA           binaryProbLossF32AVX2_pow0_full_alphas
+	VMOVAPS      Y1, Y5
+	JMP          binaryProbLossF32AVX2_pow0_full_alphadone
+
+binaryProbLossF32AVX2_pow0_full_alpha1:
+	VBROADCASTSS 48(DI), Y7
+	VMULPS       Y7, Y5, Y5
+	VBROADCASTSS 52(DI), Y7
+	VMULPS       Y7, Y6, Y7
+	VADDPS       Y7, Y5, Y5
+	JMP          binaryProbLossF32AVX2_pow0_full_alphadone
+
+binaryProbLossF32AVX2_pow0_full_alphas:
+	VMOVUPS (BX)(R11*1), Y7
+	VMULPS  Y7, Y5, Y5
+	VMOVUPS (SI)(R11*1), Y7
+	VMULPS  Y7, Y6, Y7
+	VADDPS  Y7, Y5, Y5
+
+binaryProbLossF32AVX2_pow0_full_alphadone:
+	VSUBPS       Y3, Y3, Y3
+	VMULPS       Y4, Y5, Y7
+	VMULPS       Y8, Y7, Y7
+	VADDPS       Y3, Y7, Y7
+	VADDPS       Y7, Y2, Y2
+	ADDQ         $0x20, R11
+	DECQ         R12
+	JNZ          binaryProbLossF32AVX2_pow0_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R12
+
+binaryProbLossF32AVX2_pow0_inblock:
+	DECQ R13
+	JNZ  binaryProbLossF32AVX2_pow0_loop
+
+binaryProbLossF32AVX2_pow0_tail:
+	ANDQ         $0x07, DX
+	JZ           binaryProbLossF32AVX2_pow0_done
+	MOVQ         DX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (CX)(R11*1), Y3, Y4
+	VMASKMOVPS   (AX)(R11*1), Y3, Y5
+	CMPL         R9, $0x00
+	JNE          binaryProbLossF32AVX2_pow0_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          binaryProbLossF32AVX2_pow0_part_smoothed
+
+binaryProbLossF32AVX2_pow0_part_smooth:
+	VBROADCASTSS 16(DI), Y6
+	VBROADCASTSS (DI), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(DI), Y8
+	VBROADCASTSS 4(DI), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(DI), Y7
+	VBROADCASTSS 8(DI), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(DI), Y8
+	VBROADCASTSS 12(DI), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+binaryProbLossF32AVX2_pow0_part_smoothed:
+	VBROADCASTSS 32(DI), Y5
+	VCMPPS       $0x11, Y5, Y4, Y8
+	VBLENDVPS    Y8, Y5, Y4, Y5
+	VBROADCASTSS 36(DI), Y9
+	VCMPPS       $0x1e, Y9, Y5, Y8
+	VBLENDVPS    Y8, Y9, Y5, Y5
+	VSUBPS       Y5, Y1, Y8
+	VPADDD       log32shift8<>+0(SB), Y5, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VMULPS       Y6, Y9, Y9
+	VPADDD       log32shift8<>+0(SB), Y8, Y10
+	VPSRLD       $0x17, Y10, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y10, Y10
+	VPADDD       log32base8<>+0(SB), Y10, Y10
+	VSUBPS       one8<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y10, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc18<>+0(SB), Y10, Y13
+	VFMADD213PS  logc28<>+0(SB), Y10, Y13
+	VFMADD213PS  logc38<>+0(SB), Y10, Y13
+	VFMADD213PS  logc48<>+0(SB), Y10, Y13
+	VFMADD213PS  logc58<>+0(SB), Y10, Y13
+	VFMADD213PS  logc68<>+0(SB), Y10, Y13
+	VFMADD213PS  logc78<>+0(SB), Y10, Y13
+	VFMADD213PS  logc88<>+0(SB), Y10, Y13
+	VMULPS       Y10, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y10, Y10
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
+	VSUBPS       Y8, Y1, Y8
+	VSUBPS       Y5, Y8, Y8
+	VADDPS       Y8, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VSUBPS       Y9, Y0, Y9
+	VSUBPS       Y4, Y1, Y5
+	VMULPS       Y6, Y5, Y5
+	VMULPS       Y4, Y7, Y8
+	VADDPS       Y8, Y5, Y5
+	VMOVAPS      Y1, Y5
+	VMOVAPS      Y0, Y0
+	CMPL         R10, $0x01
+	JEQ          binaryProbLossF32AVX2_pow0_part_alpha1
+	JA           binaryProbLossF32AVX2_pow0_part_alphas
+	VMOVAPS      Y1, Y0
+	JMP          binaryProbLossF32AVX2_pow0_part_alphadone
+
+binaryProbLossF32AVX2_pow0_part_alpha1:
+	VBROADCASTSS 48(DI), Y0
+	VMULPS       Y0, Y6, Y0
+	VBROADCASTSS 52(DI), Y1
+	VMULPS       Y1, Y7, Y8
+	VADDPS       Y8, Y0, Y0
+	JMP          binaryProbLossF32AVX2_pow0_part_alphadone
+
+binaryProbLossF32AVX2_pow0_part_alphas:
+	VMASKMOVPS (BX)(R11*1), Y3, Y0
+	VMULPS     Y0, Y6, Y0
+	VMASKMOVPS (SI)(R11*1), Y3, Y1
+	VMULPS     Y1, Y7, Y8
+	VADDPS     Y8, Y0, Y0
+
+binaryProbLossF32AVX2_pow0_part_alphadone:
+	VSUBPS Y4, Y4, Y1
+	VMULPS Y5, Y0, Y8
+	VMULPS Y9, Y8, Y8
+	VADDPS Y1, Y8, Y8
+	VANDPS Y3, Y8, Y8
+	VADDPS Y8, Y2, Y2
+
+binaryProbLossF32AVX2_pow0_done:
+binaryProbLossF32AVX2_done:
+	VCVTPS2PD    X2, Y0
+	VADDPD       (SP), Y0, Y0
+	VMOVUPD      Y0, (SP)
+	VEXTRACTF128 $0x01, Y2, X0
+	VCVTPS2PD    X0, Y0
+	VADDPD       32(SP), Y0, Y0
+	VMOVUPD      Y0, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	VMOVUPD      (SP), Y0
+	VMOVUPD      Y0, (R8)
+	VMOVUPD      32(SP), Y0
+	VMOVUPD      Y0, 32(R8)
+	MOVB         $0x00, AL
+	MOVB         AL, bail+112(FP)
+	VZEROUPPER
+	RET
+
+binaryProbLossF32AVX2_bail:
+	MOVB $0x01, AL
+	MOVB AL, bail+112(FP)
+	VZEROUPPER
+	RET
+
 // func seedSumF32AVX512(p []float32) (sum float64, maxp float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE, SSE2
 TEXT ·seedSumF32AVX512(SB), NOSPLIT, $64-36

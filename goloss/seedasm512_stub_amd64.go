@@ -44,6 +44,22 @@ func seedMainGradF32AVX2(g []float32, y []float32, p []float32, w []float32, mas
 //go:noescape
 func seedMainLossF32AVX2(y []float32, p []float32, w []float32, masks []uint8, k *[12]uint32, acc *[16]float64)
 
+// binaryProbGradF32AVX2 is binaryProbGradF32AVX512 on 8 float32 lanes (AVX2): it stores
+// in acc the float64 lane sums of the loss terms (lanes 0-3, 4-7) and writes the
+// gradient into g. It returns true, having stopped, where u^gamma
+// overflows. k is as for binaryProbGradF32AVX512.
+//
+//go:noescape
+func binaryProbGradF32AVX2(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[18]uint32, acc *[8]float64) (bail bool)
+
+// binaryProbLossF32AVX2 is binaryProbGradF32AVX512 on 8 float32 lanes (AVX2): it stores
+// in acc the float64 lane sums of the loss terms (lanes 0-3, 4-7)
+// It returns true, having stopped, where u^gamma
+// overflows. k is as for binaryProbGradF32AVX512.
+//
+//go:noescape
+func binaryProbLossF32AVX2(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[18]uint32, acc *[8]float64) (bail bool)
+
 // seedSumF32AVX512 returns the sum of p, its 16-lane vectors widened and
 // added to two float64 accumulators (lanes 0-7 and 8-15), which are then
 // added lane by lane and the 8 results in order; and the largest p, at

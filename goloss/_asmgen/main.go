@@ -98,6 +98,9 @@ func main() {
 	for _, grad := range []bool{true, false} {
 		mainKernel8(grad)
 	}
+	for _, grad := range []bool{true, false} {
+		binaryKernel8(grad)
+	}
 	sumKernel()
 	masksKernel(false)
 	masksKernel(true)
