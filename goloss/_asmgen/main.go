@@ -319,23 +319,7 @@ func (s *state) body(prefix string, tail reg.Register) {
 		pm1, base := ZMM(), ZMM()
 		VMOVAPS(s.one, pm1)
 		VMOVAPS(diff, base)
-		e := GP64()
-		MOVQ(s.nPow, e)
-		DECQ(e)
-		Label(prefix + "_sq")
-		TESTQ(e, e)
-		JZ(LabelRef(prefix + "_sqdone"))
-		BTQ(Imm(0), e)
-		JCC(LabelRef(prefix + "_nomul"))
-		VMULPS(base, pm1, pm1)
-		Label(prefix + "_nomul")
-		CMPQ(e, Imm(1))
-		JBE(LabelRef(prefix + "_nosq"))
-		VMULPS(base, base, base)
-		Label(prefix + "_nosq")
-		SHRQ(Imm(1), e)
-		JMP(LabelRef(prefix + "_sq"))
-		Label(prefix + "_sqdone")
+		squareLoop(prefix, s.nPow, pm1, base)
 		VMULPS(diff, pm1, pow)
 		VMULPS_BCST(Mem{Base: s.k, Disp: offGamma}, pm1, dpow)
 		nan := ZMM()
@@ -586,4 +570,28 @@ func logKernel() {
 	Label("logF32AVX512_done")
 	VZEROUPPER()
 	RET()
+}
+
+// squareLoop multiplies pm1 by base^(nPow-1) by squaring, as the archsimd
+// kernels' loop over the bits of gamma - 1 does (seedMainGo): for each bit
+// from the lowest, pm1 *= base where it is set, then base *= base while
+// higher bits remain. base is overwritten.
+func squareLoop(prefix string, nPow reg.Register, pm1, base reg.VecVirtual) {
+	e := GP64()
+	MOVQ(nPow, e)
+	DECQ(e)
+	Label(prefix + "_sq")
+	TESTQ(e, e)
+	JZ(LabelRef(prefix + "_sqdone"))
+	BTQ(Imm(0), e)
+	JCC(LabelRef(prefix + "_nomul"))
+	VMULPS(base, pm1, pm1)
+	Label(prefix + "_nomul")
+	CMPQ(e, Imm(1))
+	JBE(LabelRef(prefix + "_nosq"))
+	VMULPS(base, base, base)
+	Label(prefix + "_nosq")
+	SHRQ(Imm(1), e)
+	JMP(LabelRef(prefix + "_sq"))
+	Label(prefix + "_sqdone")
 }
