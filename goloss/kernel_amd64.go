@@ -88,7 +88,8 @@ func seedRowsF64(kernel string, loss, grad, labels, preds, weights []float64, co
 }
 
 // seedRowsF32 runs float32 rows: with AVX-512 on 16 float32 lanes
-// (seedRow512F32x16), with AVX2 on 4 float64 lanes (seedRow256F32, the
+// (seedRow512F32x16); with AVX2 on 8 float32 lanes for integer gamma
+// (seedRowFast256F32x8), else on 4 float64 lanes (seedRow256F32, the
 // float64 kernel with float32 loads and stores).
 func seedRowsF32(kernel string, loss, grad, labels, preds, weights []float32, cols int, k *seedConstants) bool {
 	switch kernel {
@@ -189,10 +190,12 @@ func binaryRowsF64(kernel string, loss, grad, labels, preds []float64, cols int,
 	return true
 }
 
-// binaryRowsF32 runs float32 rows: probabilities with AVX-512 on 16
-// float32 lanes (binaryRow512F32x16); logits with AVX-512, and everything
-// with AVX2, on float64 lanes (binaryRow512F32 and binaryRow256F32, the
-// float64 kernels with float32 loads and stores).
+// binaryRowsF32 runs float32 rows: with AVX-512, probabilities on 16
+// float32 lanes (binaryRow512F32x16), and logits too for integer gamma
+// (binaryLogitsRow512F32x16); with AVX2, probabilities on 8 float32 lanes
+// for integer gamma (binaryRowsF32x8); everything else on float64 lanes
+// (binaryRow512F32 and binaryRow256F32, the float64 kernels with float32
+// loads and stores).
 func binaryRowsF32(kernel string, loss, grad, labels, preds []float32, cols int, k *binaryConstants, logits bool) bool {
 	row := binaryRow256F32
 	switch kernel {
