@@ -67,11 +67,7 @@ func binaryRow512F32x16(g, y, x, alpha, alphaNegs []float32, k *binaryVector) fl
 			bail = binaryProbLossF32AVX512(y, x, alpha, alphaNegs, &k.asmConsts, &acc)
 		}
 		if !bail {
-			var sum float64 // sum512(lo.Add(hi)) in scalar code
-			for j := range 8 {
-				sum += acc[j] + acc[8+j]
-			}
-			return k.scale * sum
+			return k.scale * pairSum(acc[0:8], acc[8:16])
 		}
 	}
 	accLo, accHi := zero64, zero64
@@ -247,9 +243,5 @@ func binaryLogitsRow512F32x16(g, y, z, alpha, alphaNegs []float32, k *binaryVect
 	if bail {
 		return binaryRow512F32(g, y, z, k)
 	}
-	var sum float64
-	for j := range 8 {
-		sum += acc[j] + acc[8+j]
-	}
-	return k.scale * sum
+	return k.scale * pairSum(acc[0:8], acc[8:16])
 }

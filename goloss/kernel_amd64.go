@@ -125,7 +125,7 @@ func seedRowsF32(kernel string, loss, grad, labels, preds, weights []float32, co
 			g = grad[lo:hi]
 		}
 		if v.powKind != powReal {
-			if sum, _ := seedSumF32AVX2(preds[lo:hi]); sum >= fastRowMinSum && sum <= math.MaxFloat32 {
+			if sum, _ := seedSumF32AVX2(preds[lo:hi]); fastRow(sum) {
 				loss[b] = float32(seedRowFast256F32x8(g, labels[lo:hi], preds[lo:hi], weights, masks, &v, sum))
 				continue
 			}
@@ -198,10 +198,10 @@ func binaryRowsF64(kernel string, loss, grad, labels, preds []float64, cols int,
 // loads and stores).
 func binaryRowsF32(kernel string, loss, grad, labels, preds []float32, cols int, k *binaryConstants, logits bool) bool {
 	row := binaryRow256F32
+	v := newBinaryVector(k, logits)
 	switch kernel {
 	case KernelAVX512:
-		if !logits || newBinaryVector(k, logits).powKind != powReal {
-			v := newBinaryVector(k, logits)
+		if !logits || v.powKind != powReal {
 			alpha, alphaNegs := binaryAlphas32(&v, k, cols)
 			for b := range loss {
 				lo, hi := b*cols, (b+1)*cols
@@ -222,7 +222,6 @@ func binaryRowsF32(kernel string, loss, grad, labels, preds []float32, cols int,
 	default:
 		return false
 	}
-	v := newBinaryVector(k, logits)
 	if kernel == KernelAVX2 && !logits && v.powKind != powReal {
 		binaryRowsF32x8(loss, grad, labels, preds, cols, k, &v)
 		return true
@@ -260,11 +259,7 @@ func binaryRowsF32x8(loss, grad, labels, preds []float32, cols int, k *binaryCon
 			loss[b] = float32(binaryRow256F32(g, labels[lo:hi], preds[lo:hi], v))
 			continue
 		}
-		var sum float64
-		for j := range 4 {
-			sum += acc[j] + acc[4+j]
-		}
-		loss[b] = float32(v.scale * sum)
+		loss[b] = float32(v.scale * pairSum(acc[0:4], acc[4:8]))
 	}
 }
 

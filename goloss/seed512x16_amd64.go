@@ -24,7 +24,7 @@ const lanes512x16 = 16
 // p/S) take seedRowGeneral512F32x16.
 func seedRow512F32x16(g, y, p, w []float32, masks []uint16, k *seedVector) float64 {
 	sum, maxP := seedRowSum512F32(p)
-	if sum >= fastRowMinSum && sum <= math.MaxFloat32 {
+	if fastRow(sum) {
 		return seedRowFast512F32x16(g, y, p, w, masks, k, sum, maxP)
 	}
 	return seedRowGeneral512F32x16(g, y, p, w, masks, k, sum)

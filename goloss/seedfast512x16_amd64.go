@@ -45,10 +45,7 @@ func seedRowFast512F32x16(g, y, p, w []float32, masks []uint16, k *seedVector, s
 		inside, above = seedMasksGo(p, masks, k, sum)
 	} else {
 		// The same loop in assembly (seedasm512_amd64.s).
-		kc := k.asmMasks
-		kc[0] = math.Float32bits(float32(1 / sum))
-		b := math.Float64bits(sum)
-		kc[8], kc[9] = uint32(b), uint32(b>>32)
+		kc := k.masksConsts(sum)
 		// Where even the largest p/S (p*(1/S) in float32 grows with p) lies
 		// below the band of the upper bound, only the lower one decides.
 		if maxP*math.Float32frombits(kc[0]) < math.Float32frombits(kc[5]) {
@@ -58,34 +55,62 @@ func seedRowFast512F32x16(g, y, p, w []float32, masks []uint16, k *seedVector, s
 		}
 	}
 
-	// Pass 3: the loss terms and the gradient. The smoothing gradient
-	// e/C * (M/S - [inside]/p) takes M/S as aHi + aLo and 1/p as r - r*res,
-	// as in seedRow512F32x16.
-	a := float64(inside) / sum
-	aHi := float32(a)
-	aLo := float32(a - float64(aHi))
-	shared := float32(sharedTerm(k.smoothW, float64(inside), sum))
+	// Pass 3: the loss terms and the gradient.
+	aHi, aLo, shared := k.smoothing(inside, sum)
 	var acc [32]float64 // float64 lane sums: focal lo, hi, log p lo, hi
 	switch {
 	case k.powKind == powReal || passesInGo:
 		seedMainGo(g, y, p, w, masks, k, aHi, aLo, shared, &acc)
 	case g != nil:
 		// The same loop in assembly, for integer gamma.
-		kc := k.asmMain
-		kc[0], kc[1], kc[2] = math.Float32bits(aHi), math.Float32bits(aLo), math.Float32bits(shared)
+		kc := k.mainConsts(aHi, aLo, shared)
 		seedMainGradF32AVX512(g, y, p, w, masks, &kc, &acc)
 	default:
-		kc := k.asmMain
-		kc[0], kc[1], kc[2] = math.Float32bits(aHi), math.Float32bits(aLo), math.Float32bits(shared)
+		kc := k.mainConsts(aHi, aLo, shared)
 		seedMainLossF32AVX512(y, p, w, masks, &kc, &acc)
 	}
-	// sum512(lo.Add(hi)), in scalar code.
-	var focal, logP float64
-	for j := range 8 {
-		focal += acc[j] + acc[8+j]
-		logP += acc[16+j] + acc[24+j]
+	return seedFastLoss(k, pairSum(acc[0:8], acc[8:16]), pairSum(acc[16:24], acc[24:32]), len(p), inside, above, sum)
+}
+
+// fastRow reports whether a row of sum S takes the fast float32 kernels:
+// S finite, at least fastRowMinSum and finite in float32.
+func fastRow(sum float64) bool { return sum >= fastRowMinSum && sum <= math.MaxFloat32 }
+
+// smoothing returns what the smoothing gradient e/C * (M/S - [inside]/p) of
+// the fast kernels needs of a row with M lanes inside: M/S as the float32
+// pair aHi + aLo, and e/C * M/S, the value of the lanes outside.
+func (k *seedVector) smoothing(inside int, sum float64) (aHi, aLo, shared float32) {
+	a := float64(inside) / sum
+	aHi = float32(a)
+	return aHi, float32(a - float64(aHi)), float32(sharedTerm(k.smoothW, float64(inside), sum))
+}
+
+// masksConsts returns the constants of the assembly mask passes for a row
+// of sum S (seedAsmConsts).
+func (k *seedVector) masksConsts(sum float64) [14]uint32 {
+	kc := k.asmMasks
+	kc[0] = math.Float32bits(float32(1 / sum))
+	b := math.Float64bits(sum)
+	kc[8], kc[9] = uint32(b), uint32(b>>32)
+	return kc
+}
+
+// mainConsts returns the constants of the assembly main passes for a row
+// (seedAsmConsts).
+func (k *seedVector) mainConsts(aHi, aLo, shared float32) [12]uint32 {
+	kc := k.asmMain
+	kc[0], kc[1], kc[2] = math.Float32bits(aHi), math.Float32bits(aLo), math.Float32bits(shared)
+	return kc
+}
+
+// pairSum returns sum_j (lo[j] + hi[j]), added in order: the sum of two
+// float64 lane accumulators as sum512(lo.Add(hi)) gives it.
+func pairSum(lo, hi []float64) float64 {
+	var s float64
+	for j := range lo {
+		s += lo[j] + hi[j]
 	}
-	return seedFastLoss(k, focal, logP, len(p), inside, above, sum)
+	return s
 }
 
 // seedFastLoss returns a row's loss from the sums of the fast float32
@@ -102,28 +127,16 @@ func seedFastLoss(k *seedVector, focal, logP float64, n, inside, above int, sum 
 // gamma: the same algorithm, with 1/p by division and masks of one uint8
 // per 8 lanes. sum is seedSumF32AVX2's.
 func seedRowFast256F32x8(g, y, p, w []float32, masks []uint8, k *seedVector, sum float64) float64 {
-	kc := k.asmMasks
-	kc[0] = math.Float32bits(float32(1 / sum))
-	b := math.Float64bits(sum)
-	kc[8], kc[9] = uint32(b), uint32(b>>32)
+	kc := k.masksConsts(sum)
 	inside, above := seedMasksF32AVX2(p, masks, &kc)
-	a := float64(inside) / sum
-	aHi := float32(a)
-	km := k.asmMain
-	km[0], km[1] = math.Float32bits(aHi), math.Float32bits(float32(a-float64(aHi)))
-	km[2] = math.Float32bits(float32(sharedTerm(k.smoothW, float64(inside), sum)))
+	km := k.mainConsts(k.smoothing(inside, sum))
 	var acc [16]float64 // focal lanes 0-3, 4-7; log p lanes 0-3, 4-7
 	if g != nil {
 		seedMainGradF32AVX2(g, y, p, w, masks, &km, &acc)
 	} else {
 		seedMainLossF32AVX2(y, p, w, masks, &km, &acc)
 	}
-	var focal, logP float64
-	for j := range 4 {
-		focal += acc[j] + acc[4+j]
-		logP += acc[8+j] + acc[12+j]
-	}
-	return seedFastLoss(k, focal, logP, len(p), inside, above, sum)
+	return seedFastLoss(k, pairSum(acc[0:4], acc[4:8]), pairSum(acc[8:12], acc[12:16]), len(p), inside, above, sum)
 }
 
 // bandRel is the relative distance to a clip bound of p/S within which the
