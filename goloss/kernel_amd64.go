@@ -125,7 +125,7 @@ func seedRowsF32(kernel string, loss, grad, labels, preds, weights []float32, co
 			g = grad[lo:hi]
 		}
 		if v.powKind != powReal {
-			if sum, _ := seedSumF32AVX2(preds[lo:hi]); fastRow(sum) {
+			if sum := seedSumF32AVX2(preds[lo:hi]); fastRow(sum) {
 				loss[b] = float32(seedRowFast256F32x8(g, labels[lo:hi], preds[lo:hi], weights, masks, &v, sum))
 				continue
 			}

@@ -99,26 +99,24 @@ GLOBL minushalf<>(SB), RODATA|NOPTR, $4
 DATA ln2hi<>+0(SB)/4, $0x3f318000
 GLOBL ln2hi<>(SB), RODATA|NOPTR, $4
 
-// func seedSumF32AVX2(p []float32) (sum float64, maxp float32)
-// Requires: AVX, AVX2, SSE, SSE2
-TEXT ·seedSumF32AVX2(SB), NOSPLIT, $32-36
+// func seedSumF32AVX2(p []float32) (sum float64)
+// Requires: AVX, AVX2, SSE2
+TEXT ·seedSumF32AVX2(SB), NOSPLIT, $32-32
 	MOVQ   p_base+0(FP), AX
 	MOVQ   p_len+8(FP), CX
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
 	MOVQ   CX, DX
 	SHRQ   $0x03, DX
 	JZ     seedSumF32AVX2_tail
 
 seedSumF32AVX2_loop:
-	VMOVUPS      (AX), Y3
-	VMAXPS       Y3, Y2, Y2
-	VCVTPS2PD    X3, Y4
-	VADDPD       Y4, Y0, Y0
-	VEXTRACTF128 $0x01, Y3, X3
-	VCVTPS2PD    X3, Y4
-	VADDPD       Y4, Y1, Y1
+	VMOVUPS      (AX), Y2
+	VCVTPS2PD    X2, Y3
+	VADDPD       Y3, Y0, Y0
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y3
+	VADDPD       Y3, Y1, Y1
 	ADDQ         $0x20, AX
 	DECQ         DX
 	JNZ          seedSumF32AVX2_loop
@@ -126,32 +124,24 @@ seedSumF32AVX2_loop:
 seedSumF32AVX2_tail:
 	ANDQ         $0x07, CX
 	JZ           seedSumF32AVX2_done
-	MOVQ         CX, X3
-	VPBROADCASTD X3, Y3
-	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
-	VMASKMOVPS   (AX), Y3, Y3
-	VMAXPS       Y3, Y2, Y2
-	VCVTPS2PD    X3, Y4
-	VADDPD       Y4, Y0, Y0
-	VEXTRACTF128 $0x01, Y3, X3
-	VCVTPS2PD    X3, Y4
-	VADDPD       Y4, Y1, Y1
+	MOVQ         CX, X2
+	VPBROADCASTD X2, Y2
+	VPCMPGTD     lanes8<>+0(SB), Y2, Y2
+	VMASKMOVPS   (AX), Y2, Y2
+	VCVTPS2PD    X2, Y3
+	VADDPD       Y3, Y0, Y0
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y3
+	VADDPD       Y3, Y1, Y1
 
 seedSumF32AVX2_done:
-	VADDPD       Y1, Y0, Y0
-	VMOVUPD      Y0, (SP)
-	VMOVSD       (SP), X0
-	VADDSD       8(SP), X0, X0
-	VADDSD       16(SP), X0, X0
-	VADDSD       24(SP), X0, X0
-	MOVSD        X0, sum+24(FP)
-	VEXTRACTF128 $0x01, Y2, X0
-	VMAXPS       X0, X2, X0
-	VPERMILPS    $0x4e, X0, X1
-	VMAXPS       X1, X0, X0
-	VPERMILPS    $0xb1, X0, X1
-	VMAXPS       X1, X0, X0
-	MOVSS        X0, maxp+32(FP)
+	VADDPD  Y1, Y0, Y0
+	VMOVUPD Y0, (SP)
+	VMOVSD  (SP), X0
+	VADDSD  8(SP), X0, X0
+	VADDSD  16(SP), X0, X0
+	VADDSD  24(SP), X0, X0
+	MOVSD   X0, sum+24(FP)
 	VZEROUPPER
 	RET
 

@@ -13,11 +13,10 @@ func logF32AVX512(x []float32, out []float32)
 
 // seedSumF32AVX2 returns the sum of p, its 8-lane vectors widened and
 // added to two float64 accumulators (lanes 0-3 and 4-7), which are then
-// added lane by lane and the 4 results in order; and the largest p, at
-// least 0 (for p without NaN).
+// added lane by lane and the 4 results in order.
 //
 //go:noescape
-func seedSumF32AVX2(p []float32) (sum float64, maxp float32)
+func seedSumF32AVX2(p []float32) (sum float64)
 
 // seedMasksF32AVX2 writes into masks, one uint8 per 8 lanes of p, the lanes whose
 // p/S lies in [ratioLo, ratioHi], and returns how many do and how many lie

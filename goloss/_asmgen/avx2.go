@@ -122,24 +122,20 @@ func logUnit8(v reg.VecVirtual) reg.VecVirtual {
 }
 
 // sumKernel8: seedSumF32AVX2, the row sum in two float64 accumulators of 4
-// lanes (0-3, 4-7), added lane by lane and the 4 results in order, and the
-// largest p.
+// lanes (0-3, 4-7), added lane by lane and the 4 results in order.
 func sumKernel8() {
-	TEXT("seedSumF32AVX2", NOSPLIT, "func(p []float32) (sum float64, maxp float32)")
+	TEXT("seedSumF32AVX2", NOSPLIT, "func(p []float32) (sum float64)")
 	Pragma("noescape")
 	Doc("seedSumF32AVX2 returns the sum of p, its 8-lane vectors widened and",
 		"added to two float64 accumulators (lanes 0-3 and 4-7), which are then",
-		"added lane by lane and the 4 results in order; and the largest p, at",
-		"least 0 (for p without NaN).")
+		"added lane by lane and the 4 results in order.")
 	p := Load(Param("p").Base(), GP64())
 	n := Load(Param("p").Len(), GP64())
-	lo, hi, mx := YMM(), YMM(), YMM()
+	lo, hi := YMM(), YMM()
 	VXORPD(lo, lo, lo)
 	VXORPD(hi, hi, hi)
-	VXORPS(mx, mx, mx)
 	loopVectors8("seedSumF32AVX2", n, func(prefix string, tail reg.VecVirtual) {
 		v := load8(Mem{Base: p}, tail)
-		VMAXPS(v, mx, mx)
 		w := YMM()
 		VCVTPS2PD(v.AsX(), w)
 		VADDPD(w, lo, lo)
@@ -157,15 +153,6 @@ func sumKernel8() {
 		VADDSD(lanes.Offset(8*j), sum, sum)
 	}
 	Store(sum, ReturnIndex(0))
-	x := XMM()
-	VEXTRACTF128(Imm(1), mx, x)
-	VMAXPS(x, mx.AsX(), x)
-	t := XMM()
-	VPERMILPS(Imm(0x4e), x, t)
-	VMAXPS(t, x, x)
-	VPERMILPS(Imm(0xb1), x, t)
-	VMAXPS(t, x, x)
-	Store(x, ReturnIndex(1))
 	VZEROUPPER()
 	RET()
 }
