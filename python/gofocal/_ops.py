@@ -24,7 +24,7 @@ def _focal_loss_grad(op, dloss, unused_dgrad):
     The ``grad`` output is treated as a constant: second derivatives are not
     provided. Labels and the parameter inputs get no gradient.
     """
-    dpredictions = _native.ops().go_focal_scale_rows(op.outputs[1], tf.cast(dloss, op.outputs[1].dtype))
+    dpredictions = _native.ops().go_focal_scale_rows(op.outputs[1], dloss)
     return [None, dpredictions, None, None, None]
 
 
