@@ -23,18 +23,82 @@ func ulps(got, want float64) float64 {
 	return math.Abs(got-want) / ulp
 }
 
+// The vector functions over slices, one function per instruction set and
+// never inlined: a function that held AVX-512 and AVX2 code would let the
+// compiler hoist an AVX-512 instruction into the path an AVX2-only CPU runs.
+
 func vectorLog(kernel string, x []float64) []float64 {
 	out := make([]float64, len(x))
-	for i := 0; i < len(x); i += 8 {
-		if kernel == KernelAVX512 {
-			store512F64(out[i:], log512(load512F64(x[i:])))
-		} else {
-			store256F64(out[i:], log256(load256F64(x[i:])))
-			store256F64(out[i+4:], log256(load256F64(x[i+4:])))
-		}
+	if kernel == KernelAVX512 {
+		log512Slice(out, x)
+	} else {
+		log256Slice(out, x)
+	}
+	return out
+}
+
+//go:noinline
+func log512Slice(out, x []float64) {
+	for i := 0; i+8 <= len(x); i += 8 {
+		store512F64(out[i:], log512(load512F64(x[i:])))
 	}
 	archsimd.ClearAVXUpperBits()
-	return out
+}
+
+//go:noinline
+func log256Slice(out, x []float64) {
+	for i := 0; i+4 <= len(x); i += 4 {
+		store256F64(out[i:], log256(load256F64(x[i:])))
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+//go:noinline
+func logCore512F32Slice(out, x []float32) {
+	for i := 0; i+8 <= len(x); i += 8 {
+		store512F32(out[i:], logCore512(load512F32(x[i:])))
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+//go:noinline
+func logCore256F32Slice(out, x []float32) {
+	for i := 0; i+4 <= len(x); i += 4 {
+		store256F32(out[i:], logCore256(load256F32(x[i:])))
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+//go:noinline
+func exp512Slice(out, x []float64) {
+	for i := 0; i+8 <= len(x); i += 8 {
+		store512F64(out[i:], exp512(load512F64(x[i:])))
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+//go:noinline
+func exp256Slice(out, x []float64) {
+	for i := 0; i+4 <= len(x); i += 4 {
+		store256F64(out[i:], exp256(load256F64(x[i:])))
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+//go:noinline
+func log1p512Slice(out, x []float64) {
+	for i := 0; i+8 <= len(x); i += 8 {
+		store512F64(out[i:], log1p512(load512F64(x[i:])))
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+//go:noinline
+func log1p256Slice(out, x []float64) {
+	for i := 0; i+4 <= len(x); i += 4 {
+		store256F64(out[i:], log1p256(load256F64(x[i:])))
+	}
+	archsimd.ClearAVXUpperBits()
 }
 
 // TestVectorLog64 measures log512 and log256 against math.Log on random
@@ -83,15 +147,11 @@ func TestVectorLog32(t *testing.T) {
 	for _, kernel := range vectorKernels() {
 		worst, count, off := 0.0, 0, 0
 		check := func() {
-			for i := 0; i < len(buf); i += 8 {
-				if kernel == KernelAVX512 {
-					store512F32(out[i:], logCore512(load512F32(buf[i:])))
-				} else {
-					store256F32(out[i:], logCore256(load256F32(buf[i:])))
-					store256F32(out[i+4:], logCore256(load256F32(buf[i+4:])))
-				}
+			if kernel == KernelAVX512 {
+				logCore512F32Slice(out, buf)
+			} else {
+				logCore256F32Slice(out, buf)
 			}
-			archsimd.ClearAVXUpperBits()
 			for i, v := range buf {
 				want := float32(math.Log(float64(v)))
 				if out[i] != want {
@@ -134,15 +194,11 @@ func TestVectorExp(t *testing.T) {
 	}
 	for _, kernel := range vectorKernels() {
 		got := make([]float64, len(x))
-		for i := 0; i < len(x); i += 8 {
-			if kernel == KernelAVX512 {
-				store512F64(got[i:], exp512(load512F64(x[i:])))
-			} else {
-				store256F64(got[i:], exp256(load256F64(x[i:])))
-				store256F64(got[i+4:], exp256(load256F64(x[i+4:])))
-			}
+		if kernel == KernelAVX512 {
+			exp512Slice(got, x)
+		} else {
+			exp256Slice(got, x)
 		}
-		archsimd.ClearAVXUpperBits()
 		worst := 0.0
 		for i, v := range x {
 			want := math.Exp(v)
@@ -181,15 +237,11 @@ func TestVectorLog1p(t *testing.T) {
 	}
 	for _, kernel := range vectorKernels() {
 		got := make([]float64, len(x))
-		for i := 0; i < len(x); i += 8 {
-			if kernel == KernelAVX512 {
-				store512F64(got[i:], log1p512(load512F64(x[i:])))
-			} else {
-				store256F64(got[i:], log1p256(load256F64(x[i:])))
-				store256F64(got[i+4:], log1p256(load256F64(x[i+4:])))
-			}
+		if kernel == KernelAVX512 {
+			log1p512Slice(got, x)
+		} else {
+			log1p256Slice(got, x)
 		}
-		archsimd.ClearAVXUpperBits()
 		worst, worstUnit := 0.0, 0.0
 		for i, v := range x {
 			want := math.Log1p(v)

@@ -75,7 +75,7 @@ func loopVectors8(name string, n reg.Register, body func(prefix string, tail reg
 	ANDQ(Imm(7), rem)
 	JZ(LabelRef(name + "_done"))
 	x := XMM()
-	MOVQ(rem, x)
+	VMOVQ(rem, x) // VEX: a legacy MOVQ here costs an SSE/AVX transition
 	tail := YMM()
 	VPBROADCASTD(x, tail)
 	VPCMPGTD(lanes8(), tail, tail) // rem > lane
@@ -152,8 +152,10 @@ func sumKernel8() {
 	for j := 1; j < 4; j++ {
 		VADDSD(lanes.Offset(8*j), sum, sum)
 	}
-	Store(sum, ReturnIndex(0))
+	// avo stores a float result with legacy MOVSD: clean state first
+	// (VZEROUPPER keeps the low 128 bits of every register).
 	VZEROUPPER()
+	Store(sum, ReturnIndex(0))
 	RET()
 }
 
@@ -374,7 +376,7 @@ func (s *state8) body(prefix string, tail reg.VecVirtual) {
 	mb := GP32()
 	MOVBLZX(s.mask, mb)
 	mx := XMM()
-	MOVQ(mb.As64(), mx)
+	VMOVQ(mb.As64(), mx)
 	in := YMM()
 	VPBROADCASTD(mx, in)
 	VPAND(bits8(), in, in)

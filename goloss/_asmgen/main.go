@@ -425,7 +425,6 @@ func sumKernel() {
 	for j := 1; j < 8; j++ {
 		VADDSD(lanes.Offset(8*j), sum, sum)
 	}
-	Store(sum, ReturnIndex(0))
 	// The largest of the 16 lanes of mx.
 	y := YMM()
 	VEXTRACTF32X8(Imm(1), mx, y)
@@ -438,8 +437,11 @@ func sumKernel() {
 	VMAXPS(t, x, x)
 	VPERMILPS(Imm(0xb1), x, t) // lanes 1, 0, 3, 2
 	VMAXPS(t, x, x)
-	Store(x, ReturnIndex(1))
+	// avo stores float results with legacy MOVSD and MOVSS: clean state
+	// first (VZEROUPPER keeps the low 128 bits of every register).
 	VZEROUPPER()
+	Store(sum, ReturnIndex(0))
+	Store(x, ReturnIndex(1))
 	RET()
 }
 
