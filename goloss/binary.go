@@ -106,7 +106,7 @@ func BinaryLossGrad[T Float](loss, grad, labels, preds []T, cols int, prm Binary
 }
 
 // binaryRows computes rows on the kernel in use: a vector kernel, or the
-// reference loops.
+// portable rows.
 func binaryRows[T Float](loss, grad, labels, preds []T, cols int, k *binaryConstants, fromLogits bool) {
 	if binaryRowsFast(loss, grad, labels, preds, cols, k, fromLogits) {
 		return
@@ -117,11 +117,7 @@ func binaryRows[T Float](loss, grad, labels, preds []T, cols int, k *binaryConst
 		if len(grad) != 0 {
 			g = grad[row : row+cols]
 		}
-		if fromLogits {
-			loss[b] = T(binaryLogitsRow(g, labels[row:row+cols], preds[row:row+cols], k))
-		} else {
-			loss[b] = T(binaryProbRow(g, labels[row:row+cols], preds[row:row+cols], k))
-		}
+		loss[b] = T(portableBinaryRow(g, labels[row:row+cols], preds[row:row+cols], k, fromLogits))
 	}
 }
 

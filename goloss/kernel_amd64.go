@@ -1,279 +1,256 @@
-//go:build goexperiment.simd && !noasm
+//go:build !noasm
 
 package goloss
 
 import (
-	"math"
-	"simd/archsimd"
+	"github.com/gofocal/gofocal/goloss/internal/avx2"
+	"github.com/gofocal/gofocal/goloss/internal/avx512"
+	"github.com/gofocal/gofocal/goloss/internal/cpu"
 )
 
-//go:generate go run gen_simd.go
+// The vector kernels of amd64: the assembly of internal/avx2 (8 float32
+// lanes) and internal/avx512 (16 float32 lanes), both generated from
+// _asmgen, plus the Go that prepares their constants and adds up their
+// lane sums. A function of one of those packages runs only when the
+// active kernel is that package's ISA, and activeKernel is always one
+// that this CPU has (pickKernel).
+
+// hasAsm says whether this build has the vector kernels of amd64.
+const hasAsm = true
 
 // cpuKernels lists the vector kernels this CPU supports, slowest first.
 func cpuKernels() []string {
 	var ks []string
-	if archsimd.X86.AVX2() && archsimd.X86.FMA() {
+	if cpu.X86.AVX2FMA {
 		ks = append(ks, KernelAVX2)
 	}
-	if archsimd.X86.AVX512() {
+	if cpu.X86.AVX512 {
 		ks = append(ks, KernelAVX512)
 	}
 	return ks
 }
 
-// seedVector holds the constants of seedConstants that the vector kernels
-// use, with gamma classified once per call.
-type seedVector struct {
-	seedConstants
-	powKind int    // powZero, powInt or powReal
-	powInt  uint64 // gamma when powKind is powInt
-
-	// The logs of the clip bounds, rounded to float32, for the float32
-	// kernel: of the focal bound (logLo), and of the bounds of p/S as
-	// float64 values.
-	logPLo32                   float32
-	logRatioLo32, logRatioHi32 float64
-
-	// The constants of the assembly passes (seedAsmConsts).
-	asmMasks [14]uint32
-	asmMain  [12]uint32
-}
-
-const (
-	powZero = iota // gamma = 0: (y-p)^0 = 1
-	powInt         // integer gamma >= 1: repeated multiplication, exact sign for y < p
-	powReal        // any other gamma: exp(gamma * log(y-p))
-)
-
-// powClass classifies gamma for the vector kernels.
-func powClass(g float64) (kind int, n uint64) {
-	switch {
-	case g == 0:
-		return powZero, 0
-	case g == float64(uint64(g)) && g < 1<<53:
-		return powInt, uint64(g)
-	}
-	return powReal, 0
-}
-
-func newSeedVector(k *seedConstants) seedVector {
-	v := seedVector{seedConstants: *k}
-	v.powKind, v.powInt = powClass(k.gamma)
-	v.logPLo32 = float32(math.Log(k.logLo))
-	v.logRatioLo32 = float64(float32(math.Log(k.ratioLo)))
-	v.logRatioHi32 = float64(float32(math.Log(k.ratioHi)))
-	seedAsmConsts(&v)
-	return v
-}
+// The dispatch table: which code runs each cell, by kernel. A cell the
+// table does not name runs the portable rows (portableSeedRows,
+// portableBinaryRows), which every kernel shares.
+//
+//	cell                                  avx2                     avx512
+//	seed, float32, integer gamma          seedRowsF32x8            seedRowsF32x16
+//	seed, float32, other gamma            portable                 portable
+//	seed, float64                         portable                 portable
+//	binary, float32 probs, integer gamma  binaryProbRowsF32x8      binaryRowsF32x16
+//	binary, float32 logits, integer gamma portable                 binaryRowsF32x16
+//	binary, other gamma or float64        portable                 portable
+//	validation: probabilities in [0, 1]   avx2.UnitRange*          avx2.UnitRange*
+//
+// In each vector row a row the assembly cannot take (a sum that is not
+// finite or is tiny, u^gamma overflowing) goes to the portable row.
 
 func seedRowsF64(kernel string, loss, grad, labels, preds, weights []float64, cols int, k *seedConstants) bool {
-	row := seedRow256F64
-	switch kernel {
-	case KernelAVX512:
-		row = seedRow512F64
-	case KernelAVX2:
-	default:
-		return false
-	}
-	v := newSeedVector(k)
-	for b := range loss {
-		lo, hi := b*cols, (b+1)*cols
-		var g []float64
-		if len(grad) != 0 {
-			g = grad[lo:hi]
-		}
-		loss[b] = row(g, labels[lo:hi], preds[lo:hi], weights, g, &v)
-	}
-	return true
+	return false
 }
 
-// seedRowsF32 runs float32 rows: with AVX-512 on 16 float32 lanes
-// (seedRow512F32x16); with AVX2 on 8 float32 lanes for integer gamma
-// (seedRowFast256F32x8), else on 4 float64 lanes (seedRow256F32, the
-// float64 kernel with float32 loads and stores).
 func seedRowsF32(kernel string, loss, grad, labels, preds, weights []float32, cols int, k *seedConstants) bool {
+	v := newSeedVector(k)
+	if v.powKind == powReal {
+		return false
+	}
 	switch kernel {
 	case KernelAVX512:
-		v := newSeedVector(k)
-		masks := make([]uint16, (cols+lanes512x16-1)/lanes512x16)
-		for b := range loss {
-			lo, hi := b*cols, (b+1)*cols
-			var g []float32
-			if len(grad) != 0 {
-				g = grad[lo:hi]
-			}
-			loss[b] = float32(seedRow512F32x16(g, labels[lo:hi], preds[lo:hi], weights, masks, &v))
-		}
-		return true
+		seedRowsF32x16(loss, grad, labels, preds, weights, cols, &v)
 	case KernelAVX2:
+		seedRowsF32x8(loss, grad, labels, preds, weights, cols, &v)
 	default:
 		return false
 	}
-	// AVX2: rows with a finite, not tiny sum and integer gamma take the
-	// 8-lane float32 kernel (seedRowFast256F32x8); the others the float64
-	// lanes of seedRow256F32.
-	v := newSeedVector(k)
-	var part []float64
-	if len(grad) != 0 {
-		part = make([]float64, cols)
-	}
-	masks := make([]uint8, (cols+7)/8)
-	for b := range loss {
-		lo, hi := b*cols, (b+1)*cols
-		var g []float32
-		if len(grad) != 0 {
-			g = grad[lo:hi]
-		}
-		if v.powKind != powReal {
-			if sum := seedSumF32AVX2(preds[lo:hi]); fastRow(sum) {
-				loss[b] = float32(seedRowFast256F32x8(g, labels[lo:hi], preds[lo:hi], weights, masks, &v, sum))
-				continue
-			}
-		}
-		loss[b] = float32(seedRow256F32(g, labels[lo:hi], preds[lo:hi], weights, part, &v))
-	}
 	return true
-}
-
-// binaryVector holds the constants of binaryConstants that the vector
-// kernels use, with gamma and alpha classified once per call.
-type binaryVector struct {
-	binaryConstants
-	logits    bool
-	powKind   int     // powZero, powInt or powReal
-	powInt    uint64  // gamma when powKind is powInt
-	alphaKind int     // alphaNone, alphaOne or alphaPerClass
-	alpha1    float64 // the one alpha when alphaKind is alphaOne
-
-	asmConsts [18]uint32 // the constants of the assembly loops (binaryAsmConsts)
-}
-
-const (
-	alphaNone     = iota // no class balancing: a = 1
-	alphaOne             // one alpha for every class
-	alphaPerClass        // one alpha per class
-)
-
-func newBinaryVector(k *binaryConstants, logits bool) binaryVector {
-	v := binaryVector{binaryConstants: *k, logits: logits}
-	v.powKind, v.powInt = powClass(k.gamma)
-	switch len(k.alpha) {
-	case 0:
-		v.alphaKind = alphaNone
-	case 1:
-		v.alphaKind, v.alpha1 = alphaOne, k.alpha[0]
-	default:
-		v.alphaKind = alphaPerClass
-	}
-	binaryAsmConsts(&v)
-	return v
 }
 
 func binaryRowsF64(kernel string, loss, grad, labels, preds []float64, cols int, k *binaryConstants, logits bool) bool {
-	row := binaryRow256F64
-	switch kernel {
-	case KernelAVX512:
-		row = binaryRow512F64
-	case KernelAVX2:
-	default:
-		return false
-	}
-	v := newBinaryVector(k, logits)
-	for b := range loss {
-		lo, hi := b*cols, (b+1)*cols
-		var g []float64
-		if len(grad) != 0 {
-			g = grad[lo:hi]
-		}
-		loss[b] = row(g, labels[lo:hi], preds[lo:hi], &v)
-	}
-	return true
+	return false
 }
 
-// binaryRowsF32 runs float32 rows: with AVX-512, probabilities on 16
-// float32 lanes (binaryRow512F32x16), and logits too for integer gamma
-// (binaryLogitsRow512F32x16); with AVX2, probabilities on 8 float32 lanes
-// for integer gamma (binaryRowsF32x8); everything else on float64 lanes
-// (binaryRow512F32 and binaryRow256F32, the float64 kernels with float32
-// loads and stores).
 func binaryRowsF32(kernel string, loss, grad, labels, preds []float32, cols int, k *binaryConstants, logits bool) bool {
-	row := binaryRow256F32
 	v := newBinaryVector(k, logits)
-	switch kernel {
-	case KernelAVX512:
-		if !logits || v.powKind != powReal {
-			alpha, alphaNegs := binaryAlphas32(&v, k, cols)
-			for b := range loss {
-				lo, hi := b*cols, (b+1)*cols
-				var g []float32
-				if len(grad) != 0 {
-					g = grad[lo:hi]
-				}
-				if logits {
-					loss[b] = float32(binaryLogitsRow512F32x16(g, labels[lo:hi], preds[lo:hi], alpha, alphaNegs, &v))
-				} else {
-					loss[b] = float32(binaryRow512F32x16(g, labels[lo:hi], preds[lo:hi], alpha, alphaNegs, &v))
-				}
-			}
-			return true
-		}
-		row = binaryRow512F32
-	case KernelAVX2:
-	default:
+	if v.powKind == powReal {
 		return false
 	}
-	if kernel == KernelAVX2 && !logits && v.powKind != powReal {
-		binaryRowsF32x8(loss, grad, labels, preds, cols, k, &v)
-		return true
-	}
-	for b := range loss {
-		lo, hi := b*cols, (b+1)*cols
-		var g []float32
-		if len(grad) != 0 {
-			g = grad[lo:hi]
-		}
-		loss[b] = float32(row(g, labels[lo:hi], preds[lo:hi], &v))
+	switch {
+	case kernel == KernelAVX512:
+		binaryRowsF32x16(loss, grad, labels, preds, cols, k, &v)
+	case kernel == KernelAVX2 && !logits:
+		binaryProbRowsF32x8(loss, grad, labels, preds, cols, k, &v)
+	default:
+		return false
 	}
 	return true
 }
 
-// binaryRowsF32x8 runs float32 probabilities with AVX2 and integer gamma in
-// 8 float32 lanes, in assembly (binaryProbGradF32AVX2); a row where u^gamma
-// overflows in float64 lanes (binaryRow256F32).
-func binaryRowsF32x8(loss, grad, labels, preds []float32, cols int, k *binaryConstants, v *binaryVector) {
+// inUnitRange reports, with a vector kernel, that every value of s lies in
+// [0, 1] or is NaN. false means only "look closer": a value outside
+// [0, 1], or an infinite one, or no vector kernel. AVX-512 CPUs run the
+// AVX2 loop: it is bound by memory.
+func inUnitRange[T Float](s []T) bool {
+	if activeKernel == KernelGeneric {
+		return false
+	}
+	switch s := any(s).(type) {
+	case []float32:
+		return avx2.UnitRangeF32(s)
+	case []float64:
+		return avx2.UnitRangeF64(s)
+	}
+	return false
+}
+
+// rowSlice returns row b of a rows×cols matrix, or nil for an empty one
+// (no gradient wanted).
+func rowSlice[T Float](m []T, b, cols int) []T {
+	if len(m) == 0 {
+		return nil
+	}
+	return m[b*cols : (b+1)*cols]
+}
+
+// seedRowsF32x16 runs float32 rows on AVX-512 in 16 float32 lanes
+// (seedRowFast16); rows whose sum the fast kernel cannot take go to the
+// portable row.
+func seedRowsF32x16(loss, grad, labels, preds, weights []float32, cols int, v *seedVector) {
+	masks := make([]uint16, (cols+15)/16)
+	for b := range loss {
+		g, y, p := rowSlice(grad, b, cols), rowSlice(labels, b, cols), rowSlice(preds, b, cols)
+		sum, maxP := avx512.SeedSumF32(p)
+		if !fastRow(sum) {
+			loss[b] = float32(portableSeedRow(g, y, p, weights, &v.seedConstants))
+			continue
+		}
+		loss[b] = float32(seedRowFast16(g, y, p, weights, masks, v, sum, maxP))
+	}
+}
+
+// seedRowsF32x8 runs float32 rows on AVX2 in 8 float32 lanes
+// (seedRowFast8), the others as seedRowsF32x16 does.
+func seedRowsF32x8(loss, grad, labels, preds, weights []float32, cols int, v *seedVector) {
+	masks := make([]uint8, (cols+7)/8)
+	for b := range loss {
+		g, y, p := rowSlice(grad, b, cols), rowSlice(labels, b, cols), rowSlice(preds, b, cols)
+		sum := avx2.SeedSumF32(p)
+		if !fastRow(sum) {
+			loss[b] = float32(portableSeedRow(g, y, p, weights, &v.seedConstants))
+			continue
+		}
+		loss[b] = float32(seedRowFast8(g, y, p, weights, masks, v, sum))
+	}
+}
+
+// seedRowFast16 computes seedRow for a float32 row whose sum S is finite,
+// at least fastRowMinSum and finite in float32, and integer gamma, in 16
+// float32 lanes (avx512.SeedMasksF32 or SeedMasksLowF32, then
+// avx512.SeedMainGradF32 or SeedMainLossF32). It takes one logarithm and
+// one reciprocal per element:
+//
+//   - log q = log p - log S wherever p/S lies inside its clip range, so the
+//     row's smoothing sum is the sum of log p over those lanes, minus M*log S
+//     (float64), plus the clip bounds' logs times the number of lanes at
+//     each bound; the focal term's log(clip(p, 1e-8, 1)) is the same log p
+//     clipped;
+//   - 1/p is VRCP14PS refined by one Newton step with the residual
+//     p*r - 1 (FMA), which the smoothing gradient needs anyway to keep its
+//     cancellation exact;
+//   - M and the clip masks come first, in a pass of their own, so that the
+//     gradient is written once, in the pass that computes the loss.
+//
+// log p - log S differs from float32 log(p/S) by the rounding of p/S (a
+// few 1e-8 absolute), as TensorFlow's float32 evaluation does. Tested
+// against seedRow to SPEC's float32 tolerance (TestSeedKernelsMatchReference).
+func seedRowFast16(g, y, p, w []float32, masks []uint16, k *seedVector, sum float64, maxP float32) float64 {
+	kc := k.masksConsts(sum)
+	var inside, above int
+	// Where even the largest p/S (p*(1/S) in float32 grows with p) lies
+	// below the band of the upper bound, only the lower one decides.
+	if maxP*f32frombits(kc[0]) < f32frombits(kc[5]) {
+		inside, above = avx512.SeedMasksLowF32(p, masks, &kc)
+	} else {
+		inside, above = avx512.SeedMasksF32(p, masks, &kc)
+	}
+	km := k.mainConsts(k.smoothing(inside, sum))
+	var acc [32]float64 // float64 lane sums: focal lo, hi, log p lo, hi
+	if g != nil {
+		avx512.SeedMainGradF32(g, y, p, w, masks, &km, &acc)
+	} else {
+		avx512.SeedMainLossF32(y, p, w, masks, &km, &acc)
+	}
+	return seedFastLoss(k, pairSum(acc[0:8], acc[8:16]), pairSum(acc[16:24], acc[24:32]), len(p), inside, above, sum)
+}
+
+// seedRowFast8 is seedRowFast16 on 8 float32 lanes with AVX2
+// (avx2.SeedMasksF32, avx2.SeedMainGradF32 or SeedMainLossF32): the same
+// algorithm, with 1/p by division and masks of one uint8 per 8 lanes.
+// Tested against seedRow as seedRowFast16 is.
+func seedRowFast8(g, y, p, w []float32, masks []uint8, k *seedVector, sum float64) float64 {
+	kc := k.masksConsts(sum)
+	inside, above := avx2.SeedMasksF32(p, masks, &kc)
+	km := k.mainConsts(k.smoothing(inside, sum))
+	var acc [16]float64 // focal lanes 0-3, 4-7; log p lanes 0-3, 4-7
+	if g != nil {
+		avx2.SeedMainGradF32(g, y, p, w, masks, &km, &acc)
+	} else {
+		avx2.SeedMainLossF32(y, p, w, masks, &km, &acc)
+	}
+	return seedFastLoss(k, pairSum(acc[0:4], acc[4:8]), pairSum(acc[8:12], acc[12:16]), len(p), inside, above, sum)
+}
+
+// binaryRowsF32x16 runs float32 rows with AVX-512 and integer gamma in 16
+// float32 lanes: probabilities (avx512.BinaryProbGradF32 or
+// BinaryProbLossF32) and logits (avx512.BinaryLogitsGradF32 or
+// BinaryLogitsLossF32), as Keras's float32 evaluation does: the smoothed
+// label, the clip, the logs, u = 1 - pt and its powers in float32, the loss
+// terms widened into float64 lane sums added in lane order. A row where
+// u^gamma overflows in float32 goes to the portable row. Tested against
+// binaryProbRow and binaryLogitsRow to SPEC's float32 tolerance
+// (TestBinaryKernelsMatchReference).
+func binaryRowsF32x16(loss, grad, labels, preds []float32, cols int, k *binaryConstants, v *binaryVector) {
 	alpha, alphaNegs := binaryAlphas32(v, k, cols)
 	for b := range loss {
-		lo, hi := b*cols, (b+1)*cols
-		var g []float32
-		if len(grad) != 0 {
-			g = grad[lo:hi]
+		g, y, x := rowSlice(grad, b, cols), rowSlice(labels, b, cols), rowSlice(preds, b, cols)
+		var acc [16]float64
+		var bail bool
+		switch {
+		case v.logits && g != nil:
+			bail = avx512.BinaryLogitsGradF32(g, y, x, alpha, alphaNegs, &v.asmConsts, &acc)
+		case v.logits:
+			bail = avx512.BinaryLogitsLossF32(y, x, alpha, alphaNegs, &v.asmConsts, &acc)
+		case g != nil:
+			bail = avx512.BinaryProbGradF32(g, y, x, alpha, alphaNegs, &v.asmConsts, &acc)
+		default:
+			bail = avx512.BinaryProbLossF32(y, x, alpha, alphaNegs, &v.asmConsts, &acc)
 		}
+		if bail {
+			loss[b] = float32(portableBinaryRow(g, y, x, k, v.logits))
+			continue
+		}
+		loss[b] = float32(v.scale * pairSum(acc[0:8], acc[8:16]))
+	}
+}
+
+// binaryProbRowsF32x8 runs float32 probabilities with AVX2 and integer
+// gamma in 8 float32 lanes (avx2.BinaryProbGradF32 or BinaryProbLossF32),
+// as binaryRowsF32x16 does.
+func binaryProbRowsF32x8(loss, grad, labels, preds []float32, cols int, k *binaryConstants, v *binaryVector) {
+	alpha, alphaNegs := binaryAlphas32(v, k, cols)
+	for b := range loss {
+		g, y, x := rowSlice(grad, b, cols), rowSlice(labels, b, cols), rowSlice(preds, b, cols)
 		var acc [8]float64
 		var bail bool
 		if g != nil {
-			bail = binaryProbGradF32AVX2(g, labels[lo:hi], preds[lo:hi], alpha, alphaNegs, &v.asmConsts, &acc)
+			bail = avx2.BinaryProbGradF32(g, y, x, alpha, alphaNegs, &v.asmConsts, &acc)
 		} else {
-			bail = binaryProbLossF32AVX2(labels[lo:hi], preds[lo:hi], alpha, alphaNegs, &v.asmConsts, &acc)
+			bail = avx2.BinaryProbLossF32(y, x, alpha, alphaNegs, &v.asmConsts, &acc)
 		}
 		if bail {
-			loss[b] = float32(binaryRow256F32(g, labels[lo:hi], preds[lo:hi], v))
+			loss[b] = float32(portableBinaryRow(g, y, x, k, false))
 			continue
 		}
 		loss[b] = float32(v.scale * pairSum(acc[0:4], acc[4:8]))
 	}
-}
-
-// binaryAlphas32 returns the per-class alpha[c] and 1 - alpha[c] of the
-// float32-lane kernels, each rounded to float32 from float64 (so that
-// 1 - alpha keeps its digits for alpha near 1), or nil without per-class
-// alpha.
-func binaryAlphas32(v *binaryVector, k *binaryConstants, cols int) (alpha, alphaNegs []float32) {
-	if v.alphaKind != alphaPerClass {
-		return nil, nil
-	}
-	alpha, alphaNegs = make([]float32, cols), make([]float32, cols)
-	for c, a := range k.alpha {
-		alpha[c], alphaNegs[c] = float32(a), float32(1-a)
-	}
-	return alpha, alphaNegs
 }

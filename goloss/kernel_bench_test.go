@@ -10,8 +10,7 @@ import (
 // kernel of this build and CPU, float32 and float64, with and without the
 // gradient, on dense labels (about 60% positive, a third of them soft) and on
 // sparse multi-hot labels (3% positive, as bench/bench.py uses), and reports
-// ns per element (one thread). With AVX-512 and gamma 2 it also runs the
-// float32 kernel's passes written with archsimd instead of assembly.
+// ns per element (one thread).
 func BenchmarkSeed(b *testing.B) {
 	const rows, cols = 1024, 1000
 	c := seedCase{rows: rows, cols: cols, gamma: 2, e: 0.1, soft: true}
@@ -31,17 +30,6 @@ func BenchmarkSeed(b *testing.B) {
 					b.Run(name+"/float32", func(b *testing.B) {
 						benchSeed(b, kernel, grad, toF32(lb.labels), toF32(preds), toF32(weights), cols, gamma)
 					})
-					if kernel == KernelAVX512 && gamma == 2 {
-						// The float32 kernel's passes written with archsimd
-						// (passesInGo) rather than in assembly: the measure
-						// behind choosing avo for them (BENCHMARKS.md).
-						b.Run(name+"/float32-archsimd", func(b *testing.B) {
-							old := passesInGo
-							passesInGo = true
-							defer func() { passesInGo = old }()
-							benchSeed(b, kernel, grad, toF32(lb.labels), toF32(preds), toF32(weights), cols, gamma)
-						})
-					}
 				}
 			}
 		}
@@ -101,16 +89,6 @@ func BenchmarkBinary(b *testing.B) {
 				b.Run(name+"/float32", func(b *testing.B) {
 					benchBinary(b, kernel, toF32(labels), toF32(preds), cols, prm)
 				})
-				if kernel == KernelAVX512 && !logits && gamma == 2 {
-					// The loop written with archsimd rather than in
-					// assembly (passesInGo), as BenchmarkSeed does.
-					b.Run(name+"/float32-archsimd", func(b *testing.B) {
-						old := passesInGo
-						passesInGo = true
-						defer func() { passesInGo = old }()
-						benchBinary(b, kernel, toF32(labels), toF32(preds), cols, prm)
-					})
-				}
 			}
 		}
 	}

@@ -86,7 +86,7 @@ func SeedLossGrad[T Float](loss, grad, labels, preds, weights []T, cols int, prm
 }
 
 // seedRows computes rows on the kernel in use: a vector kernel, or the
-// reference loop seedRow.
+// portable rows.
 func seedRows[T Float](loss, grad, labels, preds, weights []T, cols int, k *seedConstants) {
 	if seedRowsFast(loss, grad, labels, preds, weights, cols, k) {
 		return
@@ -97,7 +97,7 @@ func seedRows[T Float](loss, grad, labels, preds, weights []T, cols int, k *seed
 		if len(grad) != 0 {
 			g = grad[row : row+cols]
 		}
-		loss[b] = T(seedRow(g, labels[row:row+cols], preds[row:row+cols], weights, k))
+		loss[b] = T(portableSeedRow(g, labels[row:row+cols], preds[row:row+cols], weights, k))
 	}
 }
 

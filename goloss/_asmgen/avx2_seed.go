@@ -1,0 +1,467 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// The AVX2 form of the float32 seed kernel's passes: 8 float32 lanes in ymm
+// registers, vector masks instead of mask registers, constants as 8-lane
+// vectors in read-only data, 1/p by division (AVX2 has no 14-bit
+// reciprocal). The algorithm is seedRowFast512F32x16's.
+
+// vconsts holds the 8-lane constant vectors, each declared once.
+var vconsts = map[string]Mem{}
+
+// v8 returns a 32-byte constant holding bits in each of its 8 lanes.
+func v8(name string, bits uint32) Mem {
+	if m, ok := vconsts[name]; ok {
+		return m
+	}
+	m := GLOBL(name+"8", RODATA|NOPTR)
+	for i := 0; i < 8; i++ {
+		DATA(4*i, U32(bits))
+	}
+	vconsts[name] = m
+	return m
+}
+
+func v8f(name string, v float32) Mem { return v8(name, mathFloat32bits(v)) }
+
+// lanes8 is the constant vector 0, 1, ..., 7 (int32), for tail masks.
+func lanes8() Mem {
+	if m, ok := vconsts["lanes"]; ok {
+		return m
+	}
+	m := GLOBL("lanes8", RODATA|NOPTR)
+	for i := 0; i < 8; i++ {
+		DATA(4*i, U32(uint32(i)))
+	}
+	vconsts["lanes"] = m
+	return m
+}
+
+// bits8 is the constant vector 1, 2, 4, ..., 128 (int32), to expand an
+// 8-bit mask into a vector mask.
+func bits8() Mem {
+	if m, ok := vconsts["bits"]; ok {
+		return m
+	}
+	m := GLOBL("bits8", RODATA|NOPTR)
+	for i := 0; i < 8; i++ {
+		DATA(4*i, U32(uint32(1)<<i))
+	}
+	vconsts["bits"] = m
+	return m
+}
+
+// loopVectors8 is loopVectors for 8 lanes: the tail gets a vector mask of
+// its lanes (all ones where loaded).
+func loopVectors8(name string, n reg.Register, body func(prefix string, tail reg.VecVirtual), step func()) {
+	full := GP64()
+	MOVQ(n, full)
+	SHRQ(Imm(3), full)
+	JZ(LabelRef(name + "_tail"))
+	Label(name + "_loop")
+	body(name+"_full", nil)
+	step()
+	DECQ(full)
+	JNZ(LabelRef(name + "_loop"))
+
+	Label(name + "_tail")
+	rem := GP64()
+	MOVQ(n, rem)
+	ANDQ(Imm(7), rem)
+	JZ(LabelRef(name + "_done"))
+	x := XMM()
+	VMOVQ(rem, x) // VEX: a legacy MOVQ here costs an SSE/AVX transition
+	tail := YMM()
+	VPBROADCASTD(x, tail)
+	VPCMPGTD(lanes8(), tail, tail) // rem > lane
+	body(name+"_part", tail)
+	Label(name + "_done")
+}
+
+func load8(addr Mem, tail reg.VecVirtual) reg.VecVirtual {
+	y := YMM()
+	if tail != nil {
+		VMASKMOVPS(addr, tail, y)
+	} else {
+		VMOVUPS(addr, y)
+	}
+	return y
+}
+
+// logUnit8 is logUnit on 8 lanes.
+func logUnit8(v reg.VecVirtual) reg.VecVirtual {
+	u := YMM()
+	VPADDD(v8("log32shift", log32Shift), v, u)
+	kf := YMM()
+	VPSRLD(Imm(23), u, kf)
+	VCVTDQ2PS(kf, kf)
+	VSUBPS(v8f("f127", 127), kf, kf)
+	f := u
+	VPAND(v8("mant32mask", mant32Mask), u, f)
+	VPADDD(v8("log32base", log32Base), f, f)
+	VSUBPS(v8f("one", 1), f, f)
+	z := YMM()
+	VMULPS(f, f, z)
+	poly := YMM()
+	VMOVUPS(v8f("logc0", logCoefs[0]), poly)
+	for i, c := range logCoefs[1:] {
+		VFMADD213PS(v8f(logCoefName(i+1), c), f, poly)
+	}
+	VMULPS(f, poly, poly)
+	VMULPS(z, poly, poly)
+	VFMADD231PS(v8f("ln2lo", log32Ln2Lo), kf, poly)
+	VFMADD231PS(v8f("minushalf", -0.5), z, poly)
+	VADDPS(poly, f, f)
+	VFMADD231PS(v8f("ln2hi", log32Ln2Hi), kf, f)
+	return f
+}
+
+// sumKernel8: seedSumF32AVX2, the row sum in two float64 accumulators of 4
+// lanes (0-3, 4-7), added lane by lane and the 4 results in order.
+func sumKernel8() {
+	TEXT("SeedSumF32", NOSPLIT, "func(p []float32) (sum float64)")
+	Pragma("noescape")
+	Doc("SeedSumF32 returns the sum of p, its 8-lane vectors widened and",
+		"added to two float64 accumulators (lanes 0-3 and 4-7), which are then",
+		"added lane by lane and the 4 results in order.")
+	p := Load(Param("p").Base(), GP64())
+	n := Load(Param("p").Len(), GP64())
+	lo, hi := YMM(), YMM()
+	VXORPD(lo, lo, lo)
+	VXORPD(hi, hi, hi)
+	loopVectors8("SeedSumF32", n, func(prefix string, tail reg.VecVirtual) {
+		v := load8(Mem{Base: p}, tail)
+		w := YMM()
+		VCVTPS2PD(v.AsX(), w)
+		VADDPD(w, lo, lo)
+		upper := XMM()
+		VEXTRACTF128(Imm(1), v, upper)
+		VCVTPS2PD(upper, w)
+		VADDPD(w, hi, hi)
+	}, func() { ADDQ(Imm(32), p) })
+	VADDPD(hi, lo, lo)
+	lanes := AllocLocal(32)
+	VMOVUPD(lo, lanes)
+	sum := XMM()
+	VMOVSD(lanes, sum)
+	for j := 1; j < 4; j++ {
+		VADDSD(lanes.Offset(8*j), sum, sum)
+	}
+	// avo stores a float result with legacy MOVSD: clean state first
+	// (VZEROUPPER keeps the low 128 bits of every register).
+	VZEROUPPER()
+	Store(sum, ReturnIndex(0))
+	RET()
+}
+
+// masksKernel8: seedMasksF32AVX2, the second pass, one uint8 mask per 8
+// lanes.
+func masksKernel8() {
+	name := "SeedMasksF32"
+	TEXT(name, NOSPLIT, "func(p []float32, masks []uint8, k *[14]uint32) (inside, above int)")
+	Pragma("noescape")
+	Doc(name+" writes into masks, one uint8 per 8 lanes of p, the lanes whose",
+		"p/S lies in [ratioLo, ratioHi], and returns how many do and how many lie",
+		"above that range, as seedMasksF32AVX512 does. k is as there.")
+	p := Load(Param("p").Base(), GP64())
+	n := Load(Param("p").Len(), GP64())
+	m := Load(Param("masks").Base(), GP64())
+	k := Load(Param("k"), GP64())
+	inside, above := GP64(), GP64()
+	XORQ(inside, inside)
+	XORQ(above, above)
+	bc := func(off int) reg.VecVirtual {
+		y := YMM()
+		VBROADCASTSS(Mem{Base: k, Disp: off}, y)
+		return y
+	}
+	invS, lo, hi := bc(mInvS), bc(mRatioLo), bc(mRatioHi)
+	bLL, bLH, bHL, bHH := bc(mBandLoLo), bc(mBandLoHi), bc(mBandHiLo), bc(mBandHiHi)
+	loopVectors8(name, n, func(prefix string, tail reg.VecVirtual) {
+		v := load8(Mem{Base: p}, tail)
+		q := YMM()
+		VMULPS(invS, v, q)
+		in, t := YMM(), YMM()
+		VCMPPS(Imm(cmpGE), lo, q, in)
+		VCMPPS(Imm(cmpLE), hi, q, t)
+		VANDPS(t, in, in)
+		near, t2 := YMM(), YMM()
+		VCMPPS(Imm(cmpGT), bLL, q, near)
+		VCMPPS(Imm(cmpLT), bLH, q, t)
+		VANDPS(t, near, near)
+		VCMPPS(Imm(cmpGT), bHL, q, t)
+		VCMPPS(Imm(cmpLT), bHH, q, t2)
+		VANDPS(t2, t, t)
+		VORPS(t, near, near)
+		inBits := GP32()
+		VMOVMSKPS(in, inBits)
+		nb := GP32()
+		VMOVMSKPS(near, nb)
+		TESTL(nb, nb)
+		JZ(LabelRef(prefix + "_decided"))
+		// Within bandRel of a bound, p/S decides in float64.
+		s64, lo64, hi64 := YMM(), YMM(), YMM()
+		VBROADCASTSD(Mem{Base: k, Disp: mSum64}, s64)
+		VBROADCASTSD(Mem{Base: k, Disp: mLo64}, lo64)
+		VBROADCASTSD(Mem{Base: k, Disp: mHi64}, hi64)
+		XORL(inBits, inBits)
+		for half := 0; half < 2; half++ {
+			x := XMM()
+			if half == 0 {
+				VMOVAPS(v.AsX(), x)
+			} else {
+				VEXTRACTF128(Imm(1), v, x)
+			}
+			d, c1, c2 := YMM(), YMM(), YMM()
+			VCVTPS2PD(x, d)
+			VDIVPD(s64, d, d)
+			VCMPPD(Imm(cmpGE), lo64, d, c1)
+			VCMPPD(Imm(cmpLE), hi64, d, c2)
+			VANDPD(c2, c1, c1)
+			hb := GP32()
+			VMOVMSKPD(c1, hb)
+			if half == 1 {
+				SHLL(Imm(4), hb)
+			}
+			ORL(hb, inBits)
+		}
+		Label(prefix + "_decided")
+		// A lane outside the range lies above it where p/S > 1/2.
+		up := YMM()
+		VCMPPS(Imm(cmpGT), v8f("half", 0.5), q, up)
+		ub := GP32()
+		VMOVMSKPS(up, ub)
+		notIn := GP32()
+		MOVL(inBits, notIn)
+		NOTL(notIn)
+		ANDL(notIn, ub) // ub &^ inBits
+		POPCNTL(ub, ub)
+		ADDQ(ub.As64(), above)
+		MOVB(inBits.As8(), Mem{Base: m})
+		cnt := GP32()
+		POPCNTL(inBits, cnt)
+		ADDQ(cnt.As64(), inside)
+	}, func() {
+		ADDQ(Imm(32), p)
+		ADDQ(Imm(1), m)
+	})
+	Store(inside, ReturnIndex(0))
+	Store(above, ReturnIndex(1))
+	VZEROUPPER()
+	RET()
+}
+
+// state8 holds the registers of one AVX2 main pass.
+type state8 struct {
+	grad                     bool
+	g, y, p, w, k, nPow, off reg.Register
+	mask                     Mem
+	zero, one                reg.VecVirtual
+	acc                      Mem // 16 float64 lane sums on the stack
+	focal32, log32           reg.VecVirtual
+	powKind                  string
+}
+
+func (s *state8) at(base reg.Register) Mem { return Mem{Base: base, Index: s.off, Scale: 1} }
+
+// mainKernel8: seedMainGradF32AVX2 and seedMainLossF32AVX2.
+func mainKernel8(grad bool) {
+	name, sig := "SeedMainLossF32", "func(y, p, w []float32, masks []uint8, k *[12]uint32, acc *[16]float64)"
+	if grad {
+		name, sig = "SeedMainGradF32", "func(g, y, p, w []float32, masks []uint8, k *[12]uint32, acc *[16]float64)"
+	}
+	TEXT(name, NOSPLIT, sig)
+	Pragma("noescape")
+	Doc(name+" is the main pass of the seed kernel on 8 float32 lanes: it",
+		"stores in acc the float64 lane sums of the focal terms (lanes 0-3, 4-7)",
+		"and of log p where masks (one uint8 per 8 lanes) marks p/S inside its",
+		"clip range (lanes 0-3, 4-7)"+map[bool]string{true: ", and writes the gradient into g.", false: "."}[grad],
+		"k is as for seedMainGradF32AVX512.")
+	s := &state8{grad: grad}
+	if grad {
+		s.g = Load(Param("g").Base(), GP64())
+	}
+	s.y = Load(Param("y").Base(), GP64())
+	s.p = Load(Param("p").Base(), GP64())
+	n := Load(Param("p").Len(), GP64())
+	s.w = Load(Param("w").Base(), GP64())
+	mp := Load(Param("masks").Base(), GP64())
+	s.k = Load(Param("k"), GP64())
+	accp := Load(Param("acc"), GP64())
+	s.nPow = GP64()
+	MOVQ(Mem{Base: s.k, Disp: offPowN}, s.nPow)
+	// AVX2 instructions reach only 16 ymm registers: the float64 sums live
+	// on the stack, and few constants in registers.
+	s.zero, s.one = YMM(), YMM()
+	VXORPS(s.zero, s.zero, s.zero)
+	VMOVUPS(v8f("one", 1), s.one)
+	s.acc = AllocLocal(128)
+	for i := 0; i < 4; i++ {
+		VMOVUPD(s.zero, s.acc.Offset(32*i))
+	}
+	s.focal32, s.log32 = YMM(), YMM()
+	VXORPS(s.focal32, s.focal32, s.focal32)
+	VXORPS(s.log32, s.log32, s.log32)
+	blk := GP64()
+
+	CMPQ(s.nPow, Imm(2))
+	JEQ(LabelRef(name + "_pow2"))
+	TESTQ(s.nPow, s.nPow)
+	JEQ(LabelRef(name + "_pow0"))
+	for _, kind := range []string{"powN", "pow2", "pow0"} {
+		if kind != "powN" {
+			Label(name + "_" + kind)
+		}
+		s.powKind = kind
+		s.off = GP64()
+		XORQ(s.off, s.off)
+		m := GP64()
+		MOVQ(mp, m)
+		MOVQ(U32(sumBlock), blk)
+		loopVectors8(name+"_"+kind, n, func(prefix string, tail reg.VecVirtual) {
+			s.mask = Mem{Base: m}
+			s.body(prefix, tail)
+		}, func() {
+			ADDQ(Imm(32), s.off)
+			ADDQ(Imm(1), m)
+			DECQ(blk)
+			JNZ(LabelRef(name + "_" + kind + "_inblock"))
+			s.flush()
+			MOVQ(U32(sumBlock), blk)
+			Label(name + "_" + kind + "_inblock")
+		})
+		JMP(LabelRef(name + "_done"))
+	}
+	Label(name + "_done")
+	s.flush()
+	for i := 0; i < 4; i++ {
+		a := YMM()
+		VMOVUPD(s.acc.Offset(32*i), a)
+		VMOVUPD(a, Mem{Base: accp, Disp: 32 * i})
+	}
+	VZEROUPPER()
+	RET()
+}
+
+func (s *state8) flush() {
+	for i, v := range []reg.VecVirtual{s.focal32, s.log32} {
+		lo := YMM()
+		VCVTPS2PD(v.AsX(), lo)
+		VADDPD(s.acc.Offset(64*i), lo, lo)
+		VMOVUPD(lo, s.acc.Offset(64*i))
+		upper := XMM()
+		VEXTRACTF128(Imm(1), v, upper)
+		hi := YMM()
+		VCVTPS2PD(upper, hi)
+		VADDPD(s.acc.Offset(64*i+32), hi, hi)
+		VMOVUPD(hi, s.acc.Offset(64*i+32))
+		VXORPS(v, v, v)
+	}
+}
+
+func (s *state8) bcast(off int) reg.VecVirtual {
+	y := YMM()
+	VBROADCASTSS(Mem{Base: s.k, Disp: off}, y)
+	return y
+}
+
+func (s *state8) body(prefix string, tail reg.VecVirtual) {
+	p := load8(s.at(s.p), tail)
+	// The lane mask of p/S inside its clip range, from the byte.
+	mb := GP32()
+	MOVBLZX(s.mask, mb)
+	mx := XMM()
+	VMOVQ(mb.As64(), mx)
+	in := YMM()
+	VPBROADCASTD(mx, in)
+	VPAND(bits8(), in, in)
+	VPCMPEQD(bits8(), in, in)
+
+	pn := YMM()
+	VMAXPS(v8f("minnormal", 0x1p-126), p, pn)
+	logP := logUnit8(pn)
+	t := YMM()
+	VANDPS(in, logP, t)
+	VADDPS(t, s.log32, s.log32)
+
+	// The smoothing gradient: in ? smoothW*((aHi - r) + r*res + aLo) :
+	// shared, and 1/p refined as r - r*res, for the focal gradient.
+	var gv, recip reg.VecVirtual
+	if s.grad {
+		r := YMM()
+		VDIVPS(p, s.one, r) // 1/p
+		res := YMM()
+		VMOVAPS(p, res)
+		VFMADD213PS(v8f("minusone", -1), r, res) // r*p - 1
+		VMULPS(r, res, res)                      // r*res
+		d := YMM()
+		VSUBPS(r, s.bcast(offAHi), d)
+		VADDPS(res, d, d)
+		VADDPS(s.bcast(offALo), d, d)
+		VMULPS(s.bcast(offSmoothW), d, d)
+		gv = YMM()
+		VBLENDVPS(in, d, s.bcast(offShared), gv) // in ? smoothW*d : shared
+		recip = r
+		VSUBPS(res, r, recip)
+	}
+
+	y := load8(s.at(s.y), tail)
+	pos := YMM()
+	VCMPPS(Imm(cmpGT), s.zero, y, pos)
+	diff := YMM()
+	VSUBPS(p, y, diff)
+	logPc := logP
+	VMAXPS(s.bcast(offLogPLo), logP, logPc)
+	VMINPS(s.zero, logPc, logPc)
+	pow, dpow := YMM(), YMM()
+	switch s.powKind {
+	case "pow0":
+		VMOVAPS(s.one, pow)
+		VMOVAPS(s.zero, dpow)
+	default:
+		pm1 := diff
+		if s.powKind != "pow2" {
+			pm1 = YMM()
+			base := YMM()
+			VMOVAPS(s.one, pm1)
+			VMOVAPS(diff, base)
+			squareLoop(prefix, s.nPow, pm1, base)
+		}
+		VMULPS(diff, pm1, pow)
+		VMULPS(s.bcast(offGamma), pm1, dpow)
+		VSUBPS(diff, diff, diff) // 0, or NaN for an infinite label
+		VADDPS(diff, dpow, dpow)
+	}
+	w := load8(s.at(s.w), tail)
+	ft := YMM()
+	VMULPS(pow, w, ft)
+	VMULPS(logPc, ft, ft)
+	VANDPS(pos, ft, ft)
+	VADDPS(ft, s.focal32, s.focal32)
+
+	if s.grad {
+		inLog, le1 := YMM(), YMM()
+		VCMPPS(Imm(cmpGE), s.bcast(offPLo), p, inLog)
+		VCMPPS(Imm(cmpLE), s.one, p, le1)
+		VANDPS(le1, inLog, inLog)
+		VMULPS(recip, pow, recip) // pow/p
+		VANDPS(inLog, recip, recip)
+		deriv := dpow
+		VMULPS(logPc, dpow, deriv)
+		VSUBPS(recip, deriv, deriv)
+		VMULPS(s.bcast(offFocalScale), w, w)
+		VMULPS(deriv, w, w)
+		VADDPS(w, gv, w)
+		VBLENDVPS(pos, w, gv, gv) // lanes without a positive label keep gv
+		if tail != nil {
+			VMASKMOVPS(gv, tail, s.at(s.g))
+		} else {
+			VMOVUPS(gv, s.at(s.g))
+		}
+	}
+}

@@ -1,0 +1,112 @@
+//go:build !noasm
+
+package goloss
+
+import (
+	"math"
+	"testing"
+
+	"github.com/gofocal/gofocal/goloss/internal/avx2"
+	"github.com/gofocal/gofocal/goloss/internal/avx512"
+)
+
+// ulps32 returns the distance in float32 steps between got and want (0 when
+// both are NaN, +Inf when only one is).
+func ulps32(got, want float32) float64 {
+	if got == want || got != got && want != want {
+		return 0
+	}
+	if got != got || want != want || math.Signbit(float64(got)) != math.Signbit(float64(want)) {
+		return math.Inf(1)
+	}
+	return math.Abs(float64(math.Float32bits(got)) - float64(math.Float32bits(want)))
+}
+
+// TestAsmLogF32 holds the float32 log of the assembly kernels (the same
+// instructions in avx2.LogF32 and avx512.LogF32 as in their seed and binary
+// loops) to 1 ulp of math.Log rounded to float32, for every float32 in
+// [1e-8, 1], the range the kernels take it on (a stride of 97 through them
+// with -short), on every vector kernel this CPU has.
+func TestAsmLogF32(t *testing.T) {
+	requireVectorKernels(t)
+	logs := map[string]func(x, out []float32){KernelAVX2: avx2.LogF32, KernelAVX512: avx512.LogF32}
+	lo, hi := math.Float32bits(1e-8), math.Float32bits(1)
+	stride := uint32(1)
+	if testing.Short() {
+		stride = 97
+	}
+	for _, kernel := range vectorKernels() {
+		log := logs[kernel]
+		const chunk = 1 << 16
+		buf, out := make([]float32, 0, chunk), make([]float32, chunk)
+		worst, count, off := 0.0, 0, 0
+		check := func() {
+			for len(buf)%16 != 0 {
+				buf = append(buf, 1)
+			}
+			log(buf, out)
+			for i, v := range buf {
+				want := float32(math.Log(float64(v)))
+				d := ulps32(out[i], want)
+				if d > 1 {
+					t.Fatalf("%s: log(%v) = %v, want %v (%v ulp)", kernel, v, out[i], want, d)
+				}
+				if d > 0 {
+					off++
+				}
+				worst = max(worst, d)
+			}
+			count += len(buf)
+			buf = buf[:0]
+		}
+		for b := lo; b <= hi; b += stride {
+			buf = append(buf, math.Float32frombits(b))
+			if len(buf) == cap(buf) {
+				check()
+			}
+		}
+		check()
+		t.Logf("%s: float32 log within %v ulp of math.Log rounded on %d float32s in [1e-8, 1]; %d differ", kernel, worst, count, off)
+	}
+}
+
+// TestAsmUnitRange holds the quick validation pass (avx2.UnitRangeF32 and
+// UnitRangeF64) to its reference loop on every length up to 40 with one
+// bad value at every position, NaN (accepted) and the infinities
+// (rejected: the caller looks closer).
+func TestAsmUnitRange(t *testing.T) {
+	if len(vectorKernels()) == 0 {
+		t.Skipf("no vector kernel in this build or on this CPU (have %v)", Kernels())
+	}
+	ref := func(s []float64) bool {
+		for _, v := range s {
+			if v < 0 || v > 1 {
+				return false
+			}
+		}
+		return true
+	}
+	for n := 0; n <= 40; n++ {
+		base := make([]float64, n)
+		for i := range base {
+			base[i] = float64(i%7) / 6
+		}
+		cases := [][]float64{base}
+		for at := 0; at < n; at++ {
+			for _, bad := range []float64{-1e-30, 1 + 1e-7, math.NaN(), math.Inf(1), math.Inf(-1), 2} {
+				c := append([]float64(nil), base...)
+				c[at] = bad
+				cases = append(cases, c)
+			}
+		}
+		for _, c := range cases {
+			if got, want := avx2.UnitRangeF64(c), ref(c); got != want {
+				t.Fatalf("UnitRangeF64(%v) = %v, want %v", c, got, want)
+			}
+			c32 := toF32(c)
+			if got, want := avx2.UnitRangeF32(c32), ref(toF64(c32)); got != want {
+				t.Fatalf("UnitRangeF32(%v) = %v, want %v", c32, got, want)
+			}
+		}
+	}
+}
