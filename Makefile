@@ -135,7 +135,8 @@ GO_TF = source $(TF_FLAGS) && CGO_CFLAGS="-I$$TF_INCLUDE" \
 test-go: shared-lib $(TFLIB_LINK)
 	$(GO) vet ./...
 	$(GO) test ./...
-	for kernel in generic avx2 avx512; do GOLOSS_KERNEL=$$kernel $(GO) test -short ./goloss || exit 1; done
+	set -o pipefail; for kernel in generic avx2 avx512; do GOLOSS_KERNEL=$$kernel $(GO) test -short -v ./goloss | \
+		grep -E '^(goloss kernels|--- FAIL|FAIL|ok|PASS)|_test.go:' || exit 1; done
 	$(GO) test -short -tags noasm ./goloss
 	$(GO_TF) vet -tags tensorflow ./...
 	$(GO_TF) test -tags tensorflow ./...
@@ -188,7 +189,8 @@ demo: shared-lib
 	$(PY) demo/train.py
 
 # Speed of the op against the composites it replaces, in one process: a table
-# on stdout, the bench section of BENCHMARKS.md and bench/ratios.png
+# on stdout, the section of BENCHMARKS.md for this kind of CPU and its chart
+# bench/ratios-KERNEL-familyN.png
 # (BENCH_ARGS=--quick for a smoke run), then the Go kernels in ns per element.
 bench: shared-lib
 	$(PY) bench/bench.py $(BENCH_ARGS)

@@ -53,8 +53,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 DEFAULT_SIZES = "32x10,256x100,1024x1000,4096x1000"
-MARK_START = "<!-- bench:start -->"
-MARK_END = "<!-- bench:end -->"
+# One section per kind of CPU (kernel, model, family): a run replaces the
+# section of its own kind and keeps the others.
+MARK_START = "<!-- bench:start {} -->"
+MARK_END = "<!-- bench:end {} -->"
 
 GAMMA = 2.0
 E = 0.1
@@ -132,7 +134,7 @@ def parse_args(argv):
                     help="markdown file whose bench section is written/replaced "
                          "(default BENCHMARKS.md at the repo root; '' to skip)")
     ap.add_argument("--out-png", default=None,
-                    help="chart of the ratios (default bench/ratios.png; '' to skip)")
+                    help="chart of the ratios (default bench/ratios-KERNEL-familyN.png; '' to skip)")
     ap.add_argument("--out-json", default="", help="also write the raw figures as JSON to this path (default: none)")
     args = ap.parse_args(argv)
     q = args.quick
@@ -597,22 +599,28 @@ def chart(results, path, title):
     os.replace(tmp, path)
 
 
-def write_markdown(path, section):
+def write_markdown(path, section, kind):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    block = f"{MARK_START}\n{section.rstrip()}\n{MARK_END}\n"
+    mark_start, mark_end = MARK_START.format(kind), MARK_END.format(kind)
+    block = f"{mark_start}\n{section.rstrip()}\n{mark_end}\n"
     if os.path.exists(path):
         with open(path) as f:
             text = f.read()
     else:
         text = ("# Benchmarks\n\n"
                 "Speed of the gofocal op against the TensorFlow and Keras code it replaces. "
-                "The section below is written by `make bench` (`bench/bench.py`); rerunning it "
-                "replaces the section.\n\n")
-    start, end = text.find(MARK_START), text.find(MARK_END)
+                "The sections below are written by `make bench` (`bench/bench.py`), one per kind of "
+                "CPU; rerunning it replaces the section of its CPU's kind.\n\n")
+    start, end = text.find(mark_start), text.find(mark_end)
     if start != -1 and end > start:
-        text = text[:start] + block + text[end + len(MARK_END):].lstrip("\n")
+        text = text[:start] + block + text[end + len(mark_end):].lstrip("\n")
     else:
-        text = text.rstrip("\n") + "\n\n" + block
+        # A new kind of CPU: its section goes before the hand-written part.
+        at = text.find("\n## Reading the figures")
+        if at == -1:
+            text = text.rstrip("\n") + "\n\n" + block
+        else:
+            text = text[:at].rstrip("\n") + "\n\n" + block + text[at:]
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         f.write(text)
@@ -661,10 +669,18 @@ def main(argv=None):
         env["goloss"] = _native.library_version()
     except Exception:  # informational only
         env["goloss"] = "?"
+    kernel = "unknown"
     try:
-        env["goloss"] += f", kernel {_native.kernel()}"
+        kernel = _native.kernel()
+        env["goloss"] += f", kernel {kernel}"
     except Exception:  # older libraries have no kernel query
         pass
+    # The kind of CPU this run's section of BENCHMARKS.md (and its chart)
+    # stands for.
+    kind = f"{kernel}, {env['cpu']}"
+    if args.out_png and os.path.basename(args.out_png) == "ratios.png":
+        fam = f"-family{cpu['family']}" if cpu["family"] else ""
+        args.out_png = os.path.join(os.path.dirname(args.out_png), f"ratios-{kernel}{fam}.png")
     if os.environ.get("GOLOSS_KERNEL"):
         env["goloss"] += f" (GOLOSS_KERNEL={os.environ['GOLOSS_KERNEL']})"
     env["libs"] = library_fingerprints(gofocal)
@@ -782,7 +798,7 @@ def main(argv=None):
         if args.out_png:
             rel = os.path.relpath(os.path.abspath(args.out_png), md_dir)
             lines += [f"![ratios]({rel})", ""]
-        write_markdown(args.out_md, "\n".join(lines))
+        write_markdown(args.out_md, "\n".join(lines), kind)
         log(f"wrote {args.out_md}")
 
     if args.out_json:
