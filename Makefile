@@ -163,23 +163,24 @@ test-cpus:
 	cd goloss && GOLOSS_UNDER_QEMU=1 GOLOSS_WANT_KERNELS=generic $(QEMU_ARM) ../$(BUILD)/cpus/goloss-arm64.test -test.short -test.count=1
 
 # The vector kernels' assembly is generated (goloss/_asmgen, avo, its own
-# module), one package per ISA. `make asm` writes it; check-asm regenerates
-# it in a scratch folder and requires the committed files to match, so that
-# the assembly and its generator never drift apart.
-ASM_ISAS := avx2 avx512
+# module): one file per ISA and group of kernels, in goloss/internal/ISA.
+# `make asm` writes them; check-asm regenerates them in a scratch folder and
+# requires the committed files to match, so that the assembly and its
+# generator never drift apart.
+ASM_FILES := avx2/f32 avx2/seed64 avx2/binary64 avx512/f32
 asm:
-	cd goloss/_asmgen && for isa in $(ASM_ISAS); do \
-		$(GO) run . -isa $$isa -out ../internal/$$isa/kernels_amd64.s -stubs ../internal/$$isa/kernels_amd64.go -pkg $$isa || exit 1; done
+	cd goloss/_asmgen && for f in $(ASM_FILES); do isa=$${f%/*} group=$${f#*/}; \
+		$(GO) run . -isa $$isa -group $$group -out ../internal/$$f\_amd64.s -stubs ../internal/$$f\_amd64.go -pkg $$isa || exit 1; done
 
 check-asm:
 	rm -rf $(BUILD)/asmgen && mkdir -p $(BUILD)/asmgen/gen && cp goloss/_asmgen/*.go goloss/_asmgen/go.* $(BUILD)/asmgen/gen/
-	cd $(BUILD)/asmgen/gen && for isa in $(ASM_ISAS); do \
-		$(GO) run . -isa $$isa -out ../$$isa.s -stubs ../$$isa.stubs -pkg $$isa || exit 1; done
-	for isa in $(ASM_ISAS); do \
-		sed 's|-out ../'$$isa'.s -stubs ../'$$isa'.stubs|-out ../internal/'$$isa'/kernels_amd64.s -stubs ../internal/'$$isa'/kernels_amd64.go|' \
-			$(BUILD)/asmgen/$$isa.s | cmp - goloss/internal/$$isa/kernels_amd64.s && \
-		sed 's|-out ../'$$isa'.s -stubs ../'$$isa'.stubs|-out ../internal/'$$isa'/kernels_amd64.s -stubs ../internal/'$$isa'/kernels_amd64.go|' \
-			$(BUILD)/asmgen/$$isa.stubs | cmp - goloss/internal/$$isa/kernels_amd64.go || exit 1; done
+	cd $(BUILD)/asmgen/gen && for f in $(ASM_FILES); do isa=$${f%/*} group=$${f#*/}; \
+		$(GO) run . -isa $$isa -group $$group -out ../$$isa-$$group.s -stubs ../$$isa-$$group.stubs -pkg $$isa || exit 1; done
+	for f in $(ASM_FILES); do isa=$${f%/*} group=$${f#*/}; \
+		for ext in s go; do out=$$ext; test $$ext = go && out=stubs; \
+			sed "s|-out ../$$isa-$$group.s -stubs ../$$isa-$$group.stubs|-out ../internal/$${f}_amd64.s -stubs ../internal/$${f}_amd64.go|" \
+				$(BUILD)/asmgen/$$isa-$$group.$$out | cmp - goloss/internal/$${f}_amd64.$$ext || exit 1; \
+		done; done
 	@echo "check-asm: the generated assembly matches goloss/_asmgen"
 
 test-python: shared-lib

@@ -37,17 +37,21 @@ func cpuKernels() []string {
 //	cell                                  avx2                     avx512
 //	seed, float32, integer gamma          seedRowsF32x8            seedRowsF32x16
 //	seed, float32, other gamma            portable                 portable
-//	seed, float64                         portable                 portable
+//	seed, float64                         seedRowsF64x4            seedRowsF64x4 (AVX2)
 //	binary, float32 probs, integer gamma  binaryProbRowsF32x8      binaryRowsF32x16
 //	binary, float32 logits, integer gamma portable                 binaryRowsF32x16
-//	binary, other gamma or float64        portable                 portable
+//	binary, float64                       binaryRowsF64x4          binaryRowsF64x4 (AVX2)
+//	binary, float32, other gamma          portable                 portable
 //	validation: probabilities in [0, 1]   avx2.UnitRange*          avx2.UnitRange*
 //
 // In each vector row a row the assembly cannot take (a sum that is not
 // finite or is tiny, u^gamma overflowing) goes to the portable row.
 
 func seedRowsF64(kernel string, loss, grad, labels, preds, weights []float64, cols int, k *seedConstants) bool {
-	return false
+	if kernel == KernelGeneric {
+		return false
+	}
+	return seedRowsF64x4(loss, grad, labels, preds, weights, cols, k) // AVX2 code, on avx512 too
 }
 
 func seedRowsF32(kernel string, loss, grad, labels, preds, weights []float32, cols int, k *seedConstants) bool {
@@ -67,7 +71,10 @@ func seedRowsF32(kernel string, loss, grad, labels, preds, weights []float32, co
 }
 
 func binaryRowsF64(kernel string, loss, grad, labels, preds []float64, cols int, k *binaryConstants, logits bool) bool {
-	return false
+	if kernel == KernelGeneric {
+		return false
+	}
+	return binaryRowsF64x4(loss, grad, labels, preds, cols, k, logits) // AVX2 code, on avx512 too
 }
 
 func binaryRowsF32(kernel string, loss, grad, labels, preds []float32, cols int, k *binaryConstants, logits bool) bool {

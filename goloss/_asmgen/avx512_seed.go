@@ -466,4 +466,3 @@ func logKernel() {
 	VZEROUPPER()
 	RET()
 }
-

@@ -3,11 +3,11 @@
 // registers) and goloss/internal/avx512 (16 float32 lanes in zmm
 // registers, mask registers), one package per run:
 //
-//	cd goloss/_asmgen && go run . -isa avx2 -out ../internal/avx2/kernels_amd64.s -stubs ../internal/avx2/kernels_amd64.go -pkg avx2
-//	cd goloss/_asmgen && go run . -isa avx512 -out ../internal/avx512/kernels_amd64.s -stubs ../internal/avx512/kernels_amd64.go -pkg avx512
+//	cd goloss/_asmgen && go run . -isa avx2 -group f32 -out ../internal/avx2/f32_amd64.s -stubs ../internal/avx2/f32_amd64.go -pkg avx2
 //
-// (make asm runs both; make check-asm regenerates them in a scratch folder
-// and requires the committed files to match.)
+// for each ISA and group of kernels (see groups; make asm runs them all,
+// make check-asm regenerates them in a scratch folder and requires the
+// committed files to match).
 //
 // The kernels are written in assembly because Go has no vector types
 // without GOEXPERIMENT=simd, and because that experiment's code generation
@@ -102,44 +102,65 @@ func s0() reg.VecVirtual {
 	return z
 }
 
-// isa picks the instruction set whose kernels one run writes: each run
-// writes the assembly and the Go declarations of one package,
-// goloss/internal/avx2 or goloss/internal/avx512 (see the Makefile's
-// asm and check-asm targets).
-var isa = flag.String("isa", "", "the kernels to write: avx2 or avx512")
+// isa and group pick the kernels one run writes: each run writes one
+// assembly file and its Go declarations in goloss/internal/ISA, named
+// after the group (make asm runs every pair in groups; make check-asm
+// regenerates them in a scratch folder and requires the committed files
+// to match).
+var (
+	isa   = flag.String("isa", "", "the instruction set: avx2 or avx512")
+	group = flag.String("group", "f32", "the group of kernels: a key of groups[isa]")
+)
+
+// groups lists, per ISA, the groups of kernels and the functions that
+// declare them. Each group is one file of its ISA's package.
+var groups = map[string]map[string]func(){
+	"avx2": {
+		// The float32 kernels: seed and binary on 8 float32 lanes, the
+		// float32 log, the validation pass.
+		"f32": func() {
+			logKernel8()
+			unitRangeKernels8()
+			sumKernel8()
+			masksKernel8()
+			for _, grad := range []bool{true, false} {
+				mainKernel8(grad)
+			}
+			for _, grad := range []bool{true, false} {
+				binaryKernel8(grad)
+			}
+		},
+		// The float64 kernels, 4 float64 lanes.
+		"seed64":   seed64Kernels,
+		"binary64": binary64Kernels,
+	},
+	"avx512": {
+		"f32": func() {
+			logKernel()
+			sumKernel()
+			masksKernel(false)
+			masksKernel(true)
+			for _, grad := range []bool{true, false} {
+				kernel(grad)
+			}
+			for _, logits := range []bool{false, true} {
+				for _, grad := range []bool{true, false} {
+					binaryKernel(grad, logits)
+				}
+			}
+		},
+	},
+}
 
 func main() {
 	flag.Parse()
 	ConstraintExpr("!noasm")
-	switch *isa {
-	case "avx2":
-		logKernel8()
-		unitRangeKernels8()
-		sumKernel8()
-		masksKernel8()
-		for _, grad := range []bool{true, false} {
-			mainKernel8(grad)
-		}
-		for _, grad := range []bool{true, false} {
-			binaryKernel8(grad)
-		}
-	case "avx512":
-		logKernel()
-		sumKernel()
-		masksKernel(false)
-		masksKernel(true)
-		for _, grad := range []bool{true, false} {
-			kernel(grad)
-		}
-		for _, logits := range []bool{false, true} {
-			for _, grad := range []bool{true, false} {
-				binaryKernel(grad, logits)
-			}
-		}
-	default:
-		fmt.Fprintf(os.Stderr, "-isa %q: want avx2 or avx512\n", *isa)
+	kernels, ok := groups[*isa][*group]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "-isa %q -group %q: no such kernels\n", *isa, *group)
 		os.Exit(2)
 	}
+	kernels()
 	Generate()
 }
 
