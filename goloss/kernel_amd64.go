@@ -38,10 +38,9 @@ func cpuKernels() []string {
 //	seed, float32, integer gamma          seedRowsF32x8            seedRowsF32x16
 //	seed, float32, other gamma            portable                 portable
 //	seed, float64                         seedRowsF64x4            seedRowsF64x4 (AVX2)
-//	binary, float32 probs, integer gamma  binaryProbRowsF32x8      binaryRowsF32x16
-//	binary, float32 logits, integer gamma portable                 binaryRowsF32x16
+//	binary, float32, integer gamma        binaryRowsF32x8          binaryRowsF32x16
+//	binary, float32, other gamma          binaryRowsF32x8          binaryRowsF32x8 (AVX2)
 //	binary, float64                       binaryRowsF64x4          binaryRowsF64x4 (AVX2)
-//	binary, float32, other gamma          portable                 portable
 //	validation: probabilities in [0, 1]   avx2.UnitRange*          avx2.UnitRange*
 //
 // In each vector row a row the assembly cannot take (a sum that is not
@@ -79,14 +78,11 @@ func binaryRowsF64(kernel string, loss, grad, labels, preds []float64, cols int,
 
 func binaryRowsF32(kernel string, loss, grad, labels, preds []float32, cols int, k *binaryConstants, logits bool) bool {
 	v := newBinaryVector(k, logits)
-	if v.powKind == powReal {
-		return false
-	}
 	switch {
-	case kernel == KernelAVX512:
+	case kernel == KernelAVX512 && v.powKind != powReal:
 		binaryRowsF32x16(loss, grad, labels, preds, cols, k, &v)
-	case kernel == KernelAVX2 && !logits:
-		binaryProbRowsF32x8(loss, grad, labels, preds, cols, k, &v)
+	case kernel == KernelAVX512 || kernel == KernelAVX2:
+		binaryRowsF32x8(loss, grad, labels, preds, cols, k, &v)
 	default:
 		return false
 	}
@@ -224,13 +220,13 @@ func binaryRowsF32x16(loss, grad, labels, preds []float32, cols int, k *binaryCo
 		var bail bool
 		switch {
 		case v.logits && g != nil:
-			bail = avx512.BinaryLogitsGradF32(g, y, x, alpha, alphaNegs, &v.asmConsts, &acc)
+			bail = avx512.BinaryLogitsGradF32(g, y, x, alpha, alphaNegs, v.asmConsts16(), &acc)
 		case v.logits:
-			bail = avx512.BinaryLogitsLossF32(y, x, alpha, alphaNegs, &v.asmConsts, &acc)
+			bail = avx512.BinaryLogitsLossF32(y, x, alpha, alphaNegs, v.asmConsts16(), &acc)
 		case g != nil:
-			bail = avx512.BinaryProbGradF32(g, y, x, alpha, alphaNegs, &v.asmConsts, &acc)
+			bail = avx512.BinaryProbGradF32(g, y, x, alpha, alphaNegs, v.asmConsts16(), &acc)
 		default:
-			bail = avx512.BinaryProbLossF32(y, x, alpha, alphaNegs, &v.asmConsts, &acc)
+			bail = avx512.BinaryProbLossF32(y, x, alpha, alphaNegs, v.asmConsts16(), &acc)
 		}
 		if bail {
 			loss[b] = float32(portableBinaryRow(g, y, x, k, v.logits))
@@ -240,22 +236,31 @@ func binaryRowsF32x16(loss, grad, labels, preds []float32, cols int, k *binaryCo
 	}
 }
 
-// binaryProbRowsF32x8 runs float32 probabilities with AVX2 and integer
-// gamma in 8 float32 lanes (avx2.BinaryProbGradF32 or BinaryProbLossF32),
-// as binaryRowsF32x16 does.
-func binaryProbRowsF32x8(loss, grad, labels, preds []float32, cols int, k *binaryConstants, v *binaryVector) {
+// binaryRowsF32x8 runs float32 rows with AVX2, probabilities
+// (avx2.BinaryProbGradF32 or BinaryProbLossF32) and logits
+// (avx2.BinaryLogitsGradF32 or BinaryLogitsLossF32), every gamma, as
+// binaryRowsF32x16 does on 16 lanes; non-integer gamma takes u^gamma =
+// exp(gamma*log u) in float32. AVX-512 CPUs run it for non-integer gamma.
+// Tested against binaryProbRow and binaryLogitsRow to SPEC's float32
+// tolerance (TestBinaryKernelsMatchReference, TestBinaryAsmMatchesReference).
+func binaryRowsF32x8(loss, grad, labels, preds []float32, cols int, k *binaryConstants, v *binaryVector) {
 	alpha, alphaNegs := binaryAlphas32(v, k, cols)
 	for b := range loss {
 		g, y, x := rowSlice(grad, b, cols), rowSlice(labels, b, cols), rowSlice(preds, b, cols)
 		var acc [8]float64
 		var bail bool
-		if g != nil {
+		switch {
+		case v.logits && g != nil:
+			bail = avx2.BinaryLogitsGradF32(g, y, x, alpha, alphaNegs, &v.asmConsts, &acc)
+		case v.logits:
+			bail = avx2.BinaryLogitsLossF32(y, x, alpha, alphaNegs, &v.asmConsts, &acc)
+		case g != nil:
 			bail = avx2.BinaryProbGradF32(g, y, x, alpha, alphaNegs, &v.asmConsts, &acc)
-		} else {
+		default:
 			bail = avx2.BinaryProbLossF32(y, x, alpha, alphaNegs, &v.asmConsts, &acc)
 		}
 		if bail {
-			loss[b] = float32(portableBinaryRow(g, y, x, k, false))
+			loss[b] = float32(portableBinaryRow(g, y, x, k, v.logits))
 			continue
 		}
 		loss[b] = float32(v.scale * pairSum(acc[0:4], acc[4:8]))

@@ -149,7 +149,7 @@ type binaryVector struct {
 	alphaKind int     // alphaNone, alphaOne or alphaPerClass
 	alpha1    float64 // the one alpha when alphaKind is alphaOne
 
-	asmConsts [18]uint32 // the constants of the assembly loops (binaryAsmConsts)
+	asmConsts [22]uint32 // the constants of the assembly loops (binaryAsmConsts)
 }
 
 const (
@@ -177,7 +177,9 @@ func newBinaryVector(k *binaryConstants, logits bool) binaryVector {
 // loops: float32 keep, -keep, half and 1 - half as pairs hi, lo; the clip
 // bounds eps and 1 - eps; gamma; the scale 1/C; alpha and 1 - alpha; then
 // int32 flags: label smoothing, the kind of alpha; then the integer gamma
-// as an int64 (0: pow 1 and dpow 0).
+// as an int64 (0: pow 1 and dpow 0); then, for the AVX2 loops only, a flag
+// for non-integer gamma and the float32 words gamma - gamma_hi,
+// gamma - 1 = gm1_hi + gm1_lo.
 func binaryAsmConsts(k *binaryVector) {
 	keepHi, halfHi, omhHi := float32(k.keep), float32(k.half), float32(1-k.half)
 	for i, v := range []float32{
@@ -197,7 +199,18 @@ func binaryAsmConsts(k *binaryVector) {
 		nPow = k.powInt
 	}
 	k.asmConsts[16], k.asmConsts[17] = uint32(nPow), uint32(nPow>>32)
+	if k.powKind == powReal {
+		k.asmConsts[18] = 1
+	}
+	gammaHi, gm1Hi := float32(k.gamma), float32(k.gamma-1)
+	k.asmConsts[19] = math.Float32bits(float32(k.gamma - float64(gammaHi)))
+	k.asmConsts[20] = math.Float32bits(gm1Hi)
+	k.asmConsts[21] = math.Float32bits(float32(k.gamma - 1 - float64(gm1Hi)))
 }
+
+// asmConsts16 returns the constants of the AVX-512 loops: the first 18
+// words of asmConsts.
+func (k *binaryVector) asmConsts16() *[18]uint32 { return (*[18]uint32)(k.asmConsts[:18]) }
 
 // binaryAlphas32 returns the per-class alpha[c] and 1 - alpha[c] of the
 // float32-lane kernels, each rounded to float32 from float64 (so that

@@ -6,10 +6,11 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// The AVX2 form of the float32 binary loop on probabilities, for integer
-// gamma: binaryProbGradF32AVX512's steps on 8 float32 lanes, with vector
-// masks and the float64 sums on the stack (AVX2 instructions reach only 16
-// vector registers).
+// The AVX2 form of the float32 binary loops, on probabilities and on
+// logits, for every gamma: the AVX-512 kernels' steps (avx512_binary.go)
+// on 8 float32 lanes, with vector masks and the float64 sums on the stack
+// (AVX2 instructions reach only 16 vector registers), and a fourth loop
+// for non-integer gamma (u^gamma = exp(gamma*log u), avx2_math.go).
 
 type binaryState8 struct {
 	grad              bool
@@ -20,6 +21,26 @@ type binaryState8 struct {
 	zero, one, acc32  reg.VecVirtual
 	acc               Mem
 	powKind, bail     string
+	logits            bool
+	real              reg.Register
+	spill             Mem // stack slots for values live across the powR loop's exp and log
+}
+
+// keeping runs fn with the values of regs kept on the stack (for the powR
+// loop only, whose exp and log need more than AVX2's 16 vector registers
+// otherwise; the other loops keep them in registers).
+func (s *binaryState8) keeping(regs []reg.VecVirtual, fn func()) {
+	if s.powKind != "powR" {
+		fn()
+		return
+	}
+	for i, r := range regs {
+		VMOVUPS(r, s.spill.Offset(32*i))
+	}
+	fn()
+	for i, r := range regs {
+		VMOVUPS(s.spill.Offset(32*i), r)
+	}
 }
 
 func (s *binaryState8) at(base reg.Register) Mem { return Mem{Base: base, Index: s.off, Scale: 1} }
@@ -30,18 +51,26 @@ func (s *binaryState8) bcast(off int) reg.VecVirtual {
 	return v
 }
 
-func binaryKernel8(grad bool) {
-	name, sig := "BinaryProbLossF32", "func(y, x, alpha, alphaNeg []float32, k *[18]uint32, acc *[8]float64) (bail bool)"
+func binaryKernel8(grad, logits bool) {
+	input, what, ref := "Prob", "probabilities", "binaryProbRow"
+	if logits {
+		input, what, ref = "Logits", "logits", "binaryLogitsRow"
+	}
+	name, sig := "Binary"+input+"LossF32", "func(y, x, alpha, alphaNeg []float32, k *[22]uint32, acc *[8]float64) (bail bool)"
 	if grad {
-		name, sig = "BinaryProbGradF32", "func(g, y, x, alpha, alphaNeg []float32, k *[18]uint32, acc *[8]float64) (bail bool)"
+		name, sig = "Binary"+input+"GradF32", "func(g, y, x, alpha, alphaNeg []float32, k *[22]uint32, acc *[8]float64) (bail bool)"
 	}
 	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
-	Doc(name+" is binaryProbGradF32AVX512 on 8 float32 lanes (AVX2): it stores",
-		"in acc the float64 lane sums of the loss terms (lanes 0-3, 4-7)"+map[bool]string{true: " and writes the", false: ""}[grad],
-		map[bool]string{true: "gradient into g. ", false: ""}[grad]+"It returns true, having stopped, where u^gamma",
-		"overflows. k is as for binaryProbGradF32AVX512.")
-	s := &binaryState8{grad: grad, bail: name + "_bail"}
+	Doc(name+" runs the binary variant over one row of len(x) float32",
+		what+" on 8 float32 lanes, as "+ref+" computes it in float32",
+		"(the float32 steps of the AVX-512 kernels): it stores in acc the float64",
+		"lane sums of the loss terms (lanes 0-3, 4-7)"+map[bool]string{true: " and writes the gradient into g", false: ""}[grad]+".",
+		"It returns true, having stopped, where u^gamma overflows, for the",
+		"portable row to take over. k is goloss's binaryVector.asmConsts;",
+		"alpha and alphaNeg are read for per-class alpha only. Tested against",
+		ref+" to SPEC's float32 tolerance (TestBinaryAsmMatchesReference).")
+	s := &binaryState8{grad: grad, bail: name + "_bail", logits: logits}
 	if grad {
 		s.g = Load(Param("g").Base(), GP64())
 	}
@@ -56,20 +85,25 @@ func binaryKernel8(grad bool) {
 	MOVL(Mem{Base: s.k, Disp: bSmooth}, s.smooth)
 	MOVL(Mem{Base: s.k, Disp: bAlphaKind}, s.alphaK)
 	MOVQ(Mem{Base: s.k, Disp: bPowN}, s.nPow)
+	s.real = GP32()
+	MOVL(Mem{Base: s.k, Disp: bReal}, s.real)
 	s.zero, s.one, s.acc32 = YMM(), YMM(), YMM()
 	VXORPS(s.zero, s.zero, s.zero)
 	VMOVUPS(v8f("one", 1), s.one)
 	VXORPS(s.acc32, s.acc32, s.acc32)
 	s.acc = AllocLocal(64)
+	s.spill = AllocLocal(32 * 6)
 	VMOVUPD(s.zero, s.acc)
 	VMOVUPD(s.zero, s.acc.Offset(32))
 	blk := GP64()
 
+	TESTL(s.real, s.real)
+	JNZ(LabelRef(name + "_powR"))
 	CMPQ(s.nPow, Imm(2))
 	JEQ(LabelRef(name + "_pow2"))
 	TESTQ(s.nPow, s.nPow)
 	JEQ(LabelRef(name + "_pow0"))
-	for _, kind := range []string{"powN", "pow2", "pow0"} {
+	for _, kind := range []string{"powN", "pow2", "pow0", "powR"} {
 		if kind != "powN" {
 			Label(name + "_" + kind)
 		}
@@ -121,12 +155,10 @@ func (s *binaryState8) flush() {
 	VXORPS(s.acc32, s.acc32, s.acc32)
 }
 
-func (s *binaryState8) body(prefix string, tail reg.VecVirtual) {
-	x := load8(s.at(s.x), tail)
-	y := load8(s.at(s.y), tail)
-
-	// t and 1 - t, as binaryState.labels.
-	t, omt := YMM(), YMM()
+// labels returns t = y*keep + half and 1 - t = (1-half) - y*keep, as
+// binaryState.labels does.
+func (s *binaryState8) labels(prefix string, y reg.VecVirtual) (t, omt reg.VecVirtual) {
+	t, omt = YMM(), YMM()
 	CMPL(s.smooth, Imm(0))
 	JNE(LabelRef(prefix + "_smooth"))
 	VMOVAPS(y, t)
@@ -145,6 +177,145 @@ func (s *binaryState8) body(prefix string, tail reg.VecVirtual) {
 	VFMADD231PS(s.bcast(bNegKeepLo), y, t2)
 	VADDPS(t2, omt, omt)
 	Label(prefix + "_smoothed")
+	return t, omt
+}
+
+// bailIfInf leaves the function through its bail label where a lane of
+// pow is infinite.
+func (s *binaryState8) bailIfInf(pow reg.VecVirtual) {
+	tmp := YMM()
+	VANDPS(v8("absmask", 0x7fffffff), pow, tmp)
+	VCMPPS(Imm(0), v8("inf", 0x7f800000), tmp, tmp) // == +Inf
+	ob := GP32()
+	VMOVMSKPS(tmp, ob)
+	TESTL(ob, ob)
+	JNZ(LabelRef(s.bail))
+}
+
+// powers returns pow = u^gamma and dpow = d(u^gamma)/du for the loop's kind
+// of gamma, with binaryConstants.focal's limits: dpow = gamma*u^(gamma-1)
+// + (u - u) for integer gamma; for other gamma gamma*pow/u where u != 0,
+// 0 where u = 0, and gamma*u^(gamma-1) computed directly where u^gamma is
+// below the normal range. u is overwritten.
+func (s *binaryState8) powers(prefix string, u reg.VecVirtual) (pow, dpow reg.VecVirtual) {
+	pow, dpow = YMM(), YMM()
+	switch s.powKind {
+	case "pow0":
+		VMOVAPS(s.one, pow)
+		VMOVAPS(s.zero, dpow)
+		return pow, dpow
+	case "powR":
+		k := func(off int) Mem { return Mem{Base: s.k, Disp: off} }
+		p, lu, lub := powReal8(u, k(bGamma), k(bGammaLo))
+		pow = p
+		s.bailIfInf(pow)
+		nonzero := YMM()
+		VCMPPS(Imm(cmpNEQ), s.zero, u, nonzero)
+		VMULPS(s.bcast(bGamma), pow, dpow)
+		VDIVPS(u, dpow, dpow)
+		VANDPS(nonzero, dpow, dpow)
+		low := YMM()
+		VCMPPS(Imm(cmpLT), v8f("minnormal", 0x1p-126), pow, low)
+		VANDPS(nonzero, low, low)
+		lb := GP32()
+		VMOVMSKPS(low, lb)
+		TESTL(lb, lb)
+		JZ(LabelRef(prefix + "_nolow"))
+		// u^gamma underflowed (or lost digits) where u^(gamma-1) may not
+		// have.
+		t, g := YMM(), YMM()
+		VBROADCASTSS(k(bGm1Lo), g)
+		VMULPS(g, lub, t)
+		VBROADCASTSS(k(bGm1Hi), g)
+		VFMADD231PS(g, lu, t)
+		dpm1 := exp8(t)
+		VMULPS(s.bcast(bGamma), dpm1, dpm1)
+		VSUBPS(u, u, t)
+		VADDPS(t, dpm1, dpm1)
+		VBLENDVPS(low, dpm1, dpow, dpow)
+		Label(prefix + "_nolow")
+		return pow, dpow
+	}
+	pm1 := u
+	if s.powKind != "pow2" {
+		pm1 = YMM()
+		base := YMM()
+		VMOVAPS(s.one, pm1)
+		VMOVAPS(u, base)
+		squareLoop(prefix, s.nPow, pm1, base)
+	}
+	VMULPS(u, pm1, pow)
+	// An infinite u^gamma takes the portable row.
+	s.bailIfInf(pow)
+	VMULPS(s.bcast(bGamma), pm1, dpow)
+	VSUBPS(u, u, u) // 0, or NaN for an infinite u
+	VADDPS(u, dpow, dpow)
+	return pow, dpow
+}
+
+// balance returns a: 1, one alpha, or alpha[c], as binaryState.balance.
+func (s *binaryState8) balance(prefix string, tail, t, omt reg.VecVirtual) reg.VecVirtual {
+	a, tmp := YMM(), YMM()
+	CMPL(s.alphaK, Imm(1))
+	JEQ(LabelRef(prefix + "_alpha1"))
+	JA(LabelRef(prefix + "_alphas"))
+	VMOVAPS(s.one, a)
+	JMP(LabelRef(prefix + "_alphadone"))
+	Label(prefix + "_alpha1")
+	VMULPS(s.bcast(bAlpha), t, a)
+	VMULPS(s.bcast(bAlphaNeg), omt, tmp)
+	VADDPS(tmp, a, a)
+	JMP(LabelRef(prefix + "_alphadone"))
+	Label(prefix + "_alphas")
+	av := load8(s.at(s.a), tail)
+	VMULPS(av, t, a)
+	avn := load8(s.at(s.an), tail)
+	VMULPS(avn, omt, tmp)
+	VADDPS(tmp, a, a)
+	Label(prefix + "_alphadone")
+	return a
+}
+
+// accumulate adds term = a*pow*bce + poison to the block's float32 sums and
+// returns poison = x - x (0, or NaN for a NaN or infinite x).
+func (s *binaryState8) accumulate(tail, x, a, pow, bce reg.VecVirtual) reg.VecVirtual {
+	poison, tmp := YMM(), YMM()
+	VSUBPS(x, x, poison)
+	VMULPS(pow, a, tmp)
+	VMULPS(bce, tmp, tmp)
+	VADDPS(poison, tmp, tmp)
+	if tail != nil {
+		VANDPS(tail, tmp, tmp)
+	}
+	VADDPS(tmp, s.acc32, s.acc32)
+	return poison
+}
+
+// storeGrad writes g = scale*a*(dpow*du*bce + pow*dbce) + poison; it
+// overwrites its arguments.
+func (s *binaryState8) storeGrad(tail, a, pow, dpow, du, bce, dbce, poison reg.VecVirtual) {
+	VMULPS(du, dpow, dpow)
+	VMULPS(bce, dpow, dpow)
+	VMULPS(dbce, pow, pow)
+	VADDPS(pow, dpow, dpow)
+	VMULPS(s.bcast(bScale), a, a)
+	VMULPS(dpow, a, a)
+	VADDPS(poison, a, a)
+	if tail != nil {
+		VMASKMOVPS(a, tail, s.at(s.g))
+	} else {
+		VMOVUPS(a, s.at(s.g))
+	}
+}
+
+func (s *binaryState8) body(prefix string, tail reg.VecVirtual) {
+	if s.logits {
+		s.logitsBody(prefix, tail)
+		return
+	}
+	x := load8(s.at(s.x), tail)
+	y := load8(s.at(s.y), tail)
+	t, omt := s.labels(prefix, y)
 
 	// q = clip(x, eps, 1-eps), NaN staying NaN.
 	q, c := YMM(), YMM()
@@ -175,65 +346,13 @@ func (s *binaryState8) body(prefix string, tail reg.VecVirtual) {
 	VMULPS(x, omt, tmp)
 	VADDPS(tmp, u, u)
 
-	pow, dpow := YMM(), YMM()
-	if s.powKind == "pow0" {
-		VMOVAPS(s.one, pow)
-		VMOVAPS(s.zero, dpow)
-	} else {
-		pm1 := u
-		if s.powKind != "pow2" {
-			pm1 = YMM()
-			base := YMM()
-			VMOVAPS(s.one, pm1)
-			VMOVAPS(u, base)
-			squareLoop(prefix, s.nPow, pm1, base)
-		}
-		VMULPS(u, pm1, pow)
-		// An infinite u^gamma takes the Go kernel's own path.
-		VANDPS(v8("absmask", 0x7fffffff), pow, tmp)
-		VCMPPS(Imm(0), v8("inf", 0x7f800000), tmp, tmp) // == +Inf
-		ob := GP32()
-		VMOVMSKPS(tmp, ob)
-		TESTL(ob, ob)
-		JNZ(LabelRef(s.bail))
-		VMULPS(s.bcast(bGamma), pm1, dpow)
-		VSUBPS(u, u, u) // 0, or NaN for an infinite u
-		VADDPS(u, dpow, dpow)
-	}
-
-	// a: 1, one alpha, or alpha[c].
-	a := YMM()
-	CMPL(s.alphaK, Imm(1))
-	JEQ(LabelRef(prefix + "_alpha1"))
-	JA(LabelRef(prefix + "_alphas"))
-	VMOVAPS(s.one, a)
-	JMP(LabelRef(prefix + "_alphadone"))
-	Label(prefix + "_alpha1")
-	VMULPS(s.bcast(bAlpha), t, a)
-	VMULPS(s.bcast(bAlphaNeg), omt, tmp)
-	VADDPS(tmp, a, a)
-	JMP(LabelRef(prefix + "_alphadone"))
-	Label(prefix + "_alphas")
-	av := load8(s.at(s.a), tail)
-	VMULPS(av, t, a)
-	avn := load8(s.at(s.an), tail)
-	VMULPS(avn, omt, tmp)
-	VADDPS(tmp, a, a)
-	Label(prefix + "_alphadone")
-
-	// term = a*pow*bce + (x - x), NaN for a NaN or infinite x.
-	poison := YMM()
-	VSUBPS(x, x, poison)
-	VMULPS(pow, a, tmp)
-	VMULPS(bce, tmp, tmp)
-	VADDPS(poison, tmp, tmp)
-	if tail != nil {
-		VANDPS(tail, tmp, tmp)
-	}
-	VADDPS(tmp, s.acc32, s.acc32)
-
+	var pow, dpow reg.VecVirtual
+	s.keeping([]reg.VecVirtual{x, t, omt, q, omq, bce}, func() { pow, dpow = s.powers(prefix, u) })
+	a := s.balance(prefix, tail, t, omt)
+	poison := s.accumulate(tail, x, a, pow, bce)
 	if s.grad {
-		// dbce = (q - t) / (q*(1-q)) where eps <= x <= 1-eps, else 0.
+		// dbce = (q - t) / (q*(1-q)) where eps <= x <= 1-eps, else 0;
+		// du = 1 - 2t.
 		inClip := YMM()
 		VCMPPS(Imm(cmpGE), s.bcast(bEps), x, inClip)
 		VCMPPS(Imm(cmpLE), s.bcast(bEpsHi), x, tmp)
@@ -242,20 +361,67 @@ func (s *binaryState8) body(prefix string, tail reg.VecVirtual) {
 		VSUBPS(t, q, q)     // q - t
 		VDIVPS(omq, q, q)
 		VANDPS(inClip, q, q) // dbce
-		// g = scale*a*(dpow*(1-2t)*bce + pow*dbce) + poison.
 		VADDPS(t, t, t)
 		VSUBPS(t, s.one, t) // 1 - 2t
-		VMULPS(t, dpow, dpow)
-		VMULPS(bce, dpow, dpow)
-		VMULPS(q, pow, pow)
-		VADDPS(pow, dpow, dpow)
-		VMULPS(s.bcast(bScale), a, a)
-		VMULPS(dpow, a, a)
-		VADDPS(poison, a, a)
-		if tail != nil {
-			VMASKMOVPS(a, tail, s.at(s.g))
-		} else {
-			VMOVUPS(a, s.at(s.g))
-		}
+		s.storeGrad(tail, a, pow, dpow, t, bce, q, poison)
+	}
+}
+
+// logitsBody computes one vector of 8 logits at the current offset, as
+// binaryState.logitsBody does on 16: e = e^-|z|, r = 1/(1+e), the
+// sigmoids r and e*r, log1p(e) = log(1+e) + (e - ((1+e) - 1))*r, and
+// bce = max(z, 0) - z*t + log1p(e).
+func (s *binaryState8) logitsBody(prefix string, tail reg.VecVirtual) {
+	z := load8(s.at(s.x), tail)
+	y := load8(s.at(s.y), tail)
+	t, omt := s.labels(prefix, y)
+
+	nabs := YMM()
+	VORPS(v8("signbit", 0x80000000), z, nabs) // -|z|
+	e := exp8(nabs)
+	w := YMM()
+	VADDPS(s.one, e, w)
+	r := YMM()
+	VDIVPS(w, s.one, r) // 1/(1+e)
+	small := YMM()
+	VMULPS(r, e, small) // e/(1+e)
+	// sig = sigmoid(z), sigNeg = sigmoid(-z): r and e*r, swapped for z < 0.
+	neg := YMM()
+	VCMPPS(Imm(cmpLT), s.zero, z, neg)
+	sig := blend8(neg, small, r)
+	sigNeg := blend8(neg, r, small)
+	// log1p(e) = log(w) + (e - (w - 1)) * r.
+	l1p := logUnit8(w)
+	VSUBPS(s.one, w, w)
+	VSUBPS(w, e, e)
+	VMULPS(r, e, e)
+	VADDPS(e, l1p, l1p)
+	// bce = (max(z, 0) - z*t) + log1p(e).
+	bce := YMM()
+	VMAXPS(s.zero, z, bce)
+	VMULPS(t, z, r)
+	VSUBPS(r, bce, bce)
+	VADDPS(l1p, bce, bce)
+	// u = t*sigNeg + (1-t)*sig.
+	u, tmp := YMM(), YMM()
+	VMULPS(sigNeg, t, u)
+	VMULPS(sig, omt, tmp)
+	VADDPS(tmp, u, u)
+
+	var pow, dpow reg.VecVirtual
+	s.keeping([]reg.VecVirtual{z, t, omt, sig, sigNeg, bce}, func() { pow, dpow = s.powers(prefix, u) })
+	a := s.balance(prefix, tail, t, omt)
+	poison := s.accumulate(tail, z, a, pow, bce)
+	if s.grad {
+		// du = (1 - 2t)*sig*sigNeg; dbce = (1-t)*sig - t*sigNeg.
+		du := YMM()
+		VADDPS(t, t, du)
+		VSUBPS(du, s.one, du)
+		VMULPS(sig, du, du)
+		VMULPS(sigNeg, du, du)
+		VMULPS(sig, omt, omt)
+		VMULPS(sigNeg, t, t)
+		VSUBPS(t, omt, omt) // dbce
+		s.storeGrad(tail, a, pow, dpow, du, bce, omt, poison)
 	}
 }

@@ -27,6 +27,12 @@ const (
 	bSmooth    = 56
 	bAlphaKind = 60
 	bPowN      = 64
+	// Read by the AVX2 loops only: a flag for non-integer gamma, and
+	// gamma - gamma_hi, gamma - 1 as a pair hi, lo.
+	bReal    = 72
+	bGammaLo = 76
+	bGm1Hi   = 80
+	bGm1Lo   = 84
 )
 
 // binaryState holds the registers of one generated binary function.

@@ -126,8 +126,10 @@ var groups = map[string]map[string]func(){
 			for _, grad := range []bool{true, false} {
 				mainKernel8(grad)
 			}
-			for _, grad := range []bool{true, false} {
-				binaryKernel8(grad)
+			for _, logits := range []bool{false, true} {
+				for _, grad := range []bool{true, false} {
+					binaryKernel8(grad, logits)
+				}
 			}
 		},
 		// The float64 kernels, 4 float64 lanes.
@@ -187,3 +189,6 @@ func squareLoop(prefix string, nPow reg.Register, pm1, base reg.VecVirtual) {
 	JMP(LabelRef(prefix + "_sq"))
 	Label(prefix + "_sqdone")
 }
+
+func float32Inf() float32    { return float32(math.Inf(1)) }
+func float32NegInf() float32 { return float32(math.Inf(-1)) }

@@ -58,18 +58,50 @@ func SeedMainGradF32(g []float32, y []float32, p []float32, w []float32, masks [
 //go:noescape
 func SeedMainLossF32(y []float32, p []float32, w []float32, masks []uint8, k *[12]uint32, acc *[16]float64)
 
-// BinaryProbGradF32 is binaryProbGradF32AVX512 on 8 float32 lanes (AVX2): it stores
-// in acc the float64 lane sums of the loss terms (lanes 0-3, 4-7) and writes the
-// gradient into g. It returns true, having stopped, where u^gamma
-// overflows. k is as for binaryProbGradF32AVX512.
+// BinaryProbGradF32 runs the binary variant over one row of len(x) float32
+// probabilities on 8 float32 lanes, as binaryProbRow computes it in float32
+// (the float32 steps of the AVX-512 kernels): it stores in acc the float64
+// lane sums of the loss terms (lanes 0-3, 4-7) and writes the gradient into g.
+// It returns true, having stopped, where u^gamma overflows, for the
+// portable row to take over. k is goloss's binaryVector.asmConsts;
+// alpha and alphaNeg are read for per-class alpha only. Tested against
+// binaryProbRow to SPEC's float32 tolerance (TestBinaryAsmMatchesReference).
 //
 //go:noescape
-func BinaryProbGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[18]uint32, acc *[8]float64) (bail bool)
+func BinaryProbGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[22]uint32, acc *[8]float64) (bail bool)
 
-// BinaryProbLossF32 is binaryProbGradF32AVX512 on 8 float32 lanes (AVX2): it stores
-// in acc the float64 lane sums of the loss terms (lanes 0-3, 4-7)
-// It returns true, having stopped, where u^gamma
-// overflows. k is as for binaryProbGradF32AVX512.
+// BinaryProbLossF32 runs the binary variant over one row of len(x) float32
+// probabilities on 8 float32 lanes, as binaryProbRow computes it in float32
+// (the float32 steps of the AVX-512 kernels): it stores in acc the float64
+// lane sums of the loss terms (lanes 0-3, 4-7).
+// It returns true, having stopped, where u^gamma overflows, for the
+// portable row to take over. k is goloss's binaryVector.asmConsts;
+// alpha and alphaNeg are read for per-class alpha only. Tested against
+// binaryProbRow to SPEC's float32 tolerance (TestBinaryAsmMatchesReference).
 //
 //go:noescape
-func BinaryProbLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[18]uint32, acc *[8]float64) (bail bool)
+func BinaryProbLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[22]uint32, acc *[8]float64) (bail bool)
+
+// BinaryLogitsGradF32 runs the binary variant over one row of len(x) float32
+// logits on 8 float32 lanes, as binaryLogitsRow computes it in float32
+// (the float32 steps of the AVX-512 kernels): it stores in acc the float64
+// lane sums of the loss terms (lanes 0-3, 4-7) and writes the gradient into g.
+// It returns true, having stopped, where u^gamma overflows, for the
+// portable row to take over. k is goloss's binaryVector.asmConsts;
+// alpha and alphaNeg are read for per-class alpha only. Tested against
+// binaryLogitsRow to SPEC's float32 tolerance (TestBinaryAsmMatchesReference).
+//
+//go:noescape
+func BinaryLogitsGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[22]uint32, acc *[8]float64) (bail bool)
+
+// BinaryLogitsLossF32 runs the binary variant over one row of len(x) float32
+// logits on 8 float32 lanes, as binaryLogitsRow computes it in float32
+// (the float32 steps of the AVX-512 kernels): it stores in acc the float64
+// lane sums of the loss terms (lanes 0-3, 4-7).
+// It returns true, having stopped, where u^gamma overflows, for the
+// portable row to take over. k is goloss's binaryVector.asmConsts;
+// alpha and alphaNeg are read for per-class alpha only. Tested against
+// binaryLogitsRow to SPEC's float32 tolerance (TestBinaryAsmMatchesReference).
+//
+//go:noescape
+func BinaryLogitsLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[22]uint32, acc *[8]float64) (bail bool)

@@ -1732,9 +1732,9 @@ SeedMainLossF32_done:
 	VZEROUPPER
 	RET
 
-// func BinaryProbGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[18]uint32, acc *[8]float64) (bail bool)
+// func BinaryProbGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[22]uint32, acc *[8]float64) (bail bool)
 // Requires: AVX, AVX2, FMA3
-TEXT ·BinaryProbGradF32(SB), NOSPLIT, $64-137
+TEXT ·BinaryProbGradF32(SB), NOSPLIT, $256-137
 	MOVQ    g_base+0(FP), AX
 	MOVQ    y_base+24(FP), CX
 	MOVQ    x_base+48(FP), DX
@@ -1746,11 +1746,14 @@ TEXT ·BinaryProbGradF32(SB), NOSPLIT, $64-137
 	MOVL    56(R8), R10
 	MOVL    60(R8), R11
 	MOVQ    64(R8), R12
+	MOVL    72(R8), R13
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS one8<>+0(SB), Y1
 	VXORPS  Y2, Y2, Y2
 	VMOVUPD Y0, (SP)
 	VMOVUPD Y0, 32(SP)
+	TESTL   R13, R13
+	JNZ     BinaryProbGradF32_powR
 	CMPQ    R12, $0x02
 	JEQ     BinaryProbGradF32_pow2
 	TESTQ   R12, R12
@@ -1851,8 +1854,8 @@ BinaryProbGradF32_powN_full_smoothed:
 	VMULPS       Y5, Y9, Y9
 	VMULPS       Y3, Y6, Y10
 	VADDPS       Y10, Y9, Y9
-	VMOVAPS      Y1, Y12
-	VMOVAPS      Y9, Y10
+	VMOVAPS      Y1, Y10
+	VMOVAPS      Y9, Y11
 	MOVQ         R12, BP
 	DECQ         BP
 
@@ -1861,26 +1864,26 @@ BinaryProbGradF32_powN_full_sq:
 	JZ     BinaryProbGradF32_powN_full_sqdone
 	BTQ    $0x00, BP
 	JCC    BinaryProbGradF32_powN_full_nomul
-	VMULPS Y10, Y12, Y12
+	VMULPS Y11, Y10, Y10
 
 BinaryProbGradF32_powN_full_nomul:
 	CMPQ   BP, $0x01
 	JBE    BinaryProbGradF32_powN_full_nosq
-	VMULPS Y10, Y10, Y10
+	VMULPS Y11, Y11, Y11
 
 BinaryProbGradF32_powN_full_nosq:
 	SHRQ $0x01, BP
 	JMP  BinaryProbGradF32_powN_full_sq
 
 BinaryProbGradF32_powN_full_sqdone:
-	VMULPS       Y9, Y12, Y11
-	VANDPS       absmask8<>+0(SB), Y11, Y10
-	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
-	VMOVMSKPS    Y10, BP
+	VMULPS       Y9, Y10, Y11
+	VANDPS       absmask8<>+0(SB), Y11, Y12
+	VCMPPS       $0x00, inf8<>+0(SB), Y12, Y12
+	VMOVMSKPS    Y12, BP
 	TESTL        BP, BP
 	JNZ          BinaryProbGradF32_bail
-	VBROADCASTSS 40(R8), Y10
-	VMULPS       Y10, Y12, Y12
+	VBROADCASTSS 40(R8), Y12
+	VMULPS       Y12, Y10, Y12
 	VSUBPS       Y9, Y9, Y9
 	VADDPS       Y9, Y12, Y12
 	CMPL         R11, $0x01
@@ -1893,16 +1896,16 @@ BinaryProbGradF32_powN_full_alpha1:
 	VBROADCASTSS 48(R8), Y9
 	VMULPS       Y9, Y5, Y9
 	VBROADCASTSS 52(R8), Y10
-	VMULPS       Y10, Y6, Y10
-	VADDPS       Y10, Y9, Y9
+	VMULPS       Y10, Y6, Y6
+	VADDPS       Y6, Y9, Y9
 	JMP          BinaryProbGradF32_powN_full_alphadone
 
 BinaryProbGradF32_powN_full_alphas:
 	VMOVUPS (SI)(R14*1), Y9
 	VMULPS  Y9, Y5, Y9
 	VMOVUPS (DI)(R14*1), Y10
-	VMULPS  Y10, Y6, Y10
-	VADDPS  Y10, Y9, Y9
+	VMULPS  Y10, Y6, Y6
+	VADDPS  Y6, Y9, Y9
 
 BinaryProbGradF32_powN_full_alphadone:
 	VSUBPS       Y3, Y3, Y6
@@ -2042,8 +2045,8 @@ BinaryProbGradF32_powN_part_smoothed:
 	VMULPS       Y6, Y0, Y0
 	VMULPS       Y4, Y7, Y10
 	VADDPS       Y10, Y0, Y0
-	VMOVAPS      Y1, Y12
-	VMOVAPS      Y0, Y10
+	VMOVAPS      Y1, Y10
+	VMOVAPS      Y0, Y11
 	MOVQ         R12, CX
 	DECQ         CX
 
@@ -2052,26 +2055,26 @@ BinaryProbGradF32_powN_part_sq:
 	JZ     BinaryProbGradF32_powN_part_sqdone
 	BTQ    $0x00, CX
 	JCC    BinaryProbGradF32_powN_part_nomul
-	VMULPS Y10, Y12, Y12
+	VMULPS Y11, Y10, Y10
 
 BinaryProbGradF32_powN_part_nomul:
 	CMPQ   CX, $0x01
 	JBE    BinaryProbGradF32_powN_part_nosq
-	VMULPS Y10, Y10, Y10
+	VMULPS Y11, Y11, Y11
 
 BinaryProbGradF32_powN_part_nosq:
 	SHRQ $0x01, CX
 	JMP  BinaryProbGradF32_powN_part_sq
 
 BinaryProbGradF32_powN_part_sqdone:
-	VMULPS       Y0, Y12, Y11
-	VANDPS       absmask8<>+0(SB), Y11, Y10
-	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
-	VMOVMSKPS    Y10, CX
+	VMULPS       Y0, Y10, Y11
+	VANDPS       absmask8<>+0(SB), Y11, Y12
+	VCMPPS       $0x00, inf8<>+0(SB), Y12, Y12
+	VMOVMSKPS    Y12, CX
 	TESTL        CX, CX
 	JNZ          BinaryProbGradF32_bail
-	VBROADCASTSS 40(R8), Y10
-	VMULPS       Y10, Y12, Y12
+	VBROADCASTSS 40(R8), Y12
+	VMULPS       Y12, Y10, Y12
 	VSUBPS       Y0, Y0, Y0
 	VADDPS       Y0, Y12, Y12
 	CMPL         R11, $0x01
@@ -2084,16 +2087,16 @@ BinaryProbGradF32_powN_part_alpha1:
 	VBROADCASTSS 48(R8), Y0
 	VMULPS       Y0, Y6, Y0
 	VBROADCASTSS 52(R8), Y10
-	VMULPS       Y10, Y7, Y10
-	VADDPS       Y10, Y0, Y0
+	VMULPS       Y10, Y7, Y7
+	VADDPS       Y7, Y0, Y0
 	JMP          BinaryProbGradF32_powN_part_alphadone
 
 BinaryProbGradF32_powN_part_alphas:
 	VMASKMOVPS (SI)(R14*1), Y3, Y0
 	VMULPS     Y0, Y6, Y0
 	VMASKMOVPS (DI)(R14*1), Y3, Y10
-	VMULPS     Y10, Y7, Y10
-	VADDPS     Y10, Y0, Y0
+	VMULPS     Y10, Y7, Y7
+	VADDPS     Y7, Y0, Y0
 
 BinaryProbGradF32_powN_part_alphadone:
 	VSUBPS       Y4, Y4, Y7
@@ -2243,16 +2246,16 @@ BinaryProbGradF32_pow2_full_alpha1:
 	VBROADCASTSS 48(R8), Y9
 	VMULPS       Y9, Y5, Y9
 	VBROADCASTSS 52(R8), Y10
-	VMULPS       Y10, Y6, Y10
-	VADDPS       Y10, Y9, Y9
+	VMULPS       Y10, Y6, Y6
+	VADDPS       Y6, Y9, Y9
 	JMP          BinaryProbGradF32_pow2_full_alphadone
 
 BinaryProbGradF32_pow2_full_alphas:
 	VMOVUPS (SI)(R12*1), Y9
 	VMULPS  Y9, Y5, Y9
 	VMOVUPS (DI)(R12*1), Y10
-	VMULPS  Y10, Y6, Y10
-	VADDPS  Y10, Y9, Y9
+	VMULPS  Y10, Y6, Y6
+	VADDPS  Y6, Y9, Y9
 
 BinaryProbGradF32_pow2_full_alphadone:
 	VSUBPS       Y3, Y3, Y6
@@ -2412,16 +2415,16 @@ BinaryProbGradF32_pow2_part_alpha1:
 	VBROADCASTSS 48(R8), Y0
 	VMULPS       Y0, Y6, Y0
 	VBROADCASTSS 52(R8), Y10
-	VMULPS       Y10, Y7, Y10
-	VADDPS       Y10, Y0, Y0
+	VMULPS       Y10, Y7, Y7
+	VADDPS       Y7, Y0, Y0
 	JMP          BinaryProbGradF32_pow2_part_alphadone
 
 BinaryProbGradF32_pow2_part_alphas:
 	VMASKMOVPS (SI)(R12*1), Y3, Y0
 	VMULPS     Y0, Y6, Y0
 	VMASKMOVPS (DI)(R12*1), Y3, Y10
-	VMULPS     Y10, Y7, Y10
-	VADDPS     Y10, Y0, Y0
+	VMULPS     Y10, Y7, Y7
+	VADDPS     Y7, Y0, Y0
 
 BinaryProbGradF32_pow2_part_alphadone:
 	VSUBPS       Y4, Y4, Y7
@@ -2563,16 +2566,16 @@ BinaryProbGradF32_pow0_full_alpha1:
 	VBROADCASTSS 48(R8), Y10
 	VMULPS       Y10, Y5, Y12
 	VBROADCASTSS 52(R8), Y10
-	VMULPS       Y10, Y6, Y10
-	VADDPS       Y10, Y12, Y12
+	VMULPS       Y10, Y6, Y6
+	VADDPS       Y6, Y12, Y12
 	JMP          BinaryProbGradF32_pow0_full_alphadone
 
 BinaryProbGradF32_pow0_full_alphas:
 	VMOVUPS (SI)(R12*1), Y10
 	VMULPS  Y10, Y5, Y12
 	VMOVUPS (DI)(R12*1), Y10
-	VMULPS  Y10, Y6, Y10
-	VADDPS  Y10, Y12, Y12
+	VMULPS  Y10, Y6, Y6
+	VADDPS  Y6, Y12, Y12
 
 BinaryProbGradF32_pow0_full_alphadone:
 	VSUBPS       Y3, Y3, Y6
@@ -2724,16 +2727,16 @@ BinaryProbGradF32_pow0_part_alpha1:
 	VBROADCASTSS 48(R8), Y11
 	VMULPS       Y11, Y6, Y12
 	VBROADCASTSS 52(R8), Y11
-	VMULPS       Y11, Y7, Y11
-	VADDPS       Y11, Y12, Y12
+	VMULPS       Y11, Y7, Y7
+	VADDPS       Y7, Y12, Y12
 	JMP          BinaryProbGradF32_pow0_part_alphadone
 
 BinaryProbGradF32_pow0_part_alphas:
 	VMASKMOVPS (SI)(R12*1), Y3, Y11
 	VMULPS     Y11, Y6, Y12
 	VMASKMOVPS (DI)(R12*1), Y3, Y11
-	VMULPS     Y11, Y7, Y11
-	VADDPS     Y11, Y12, Y12
+	VMULPS     Y11, Y7, Y7
+	VADDPS     Y7, Y12, Y12
 
 BinaryProbGradF32_pow0_part_alphadone:
 	VSUBPS       Y4, Y4, Y7
@@ -2764,6 +2767,596 @@ BinaryProbGradF32_pow0_part_alphadone:
 	VMASKMOVPS   Y12, Y3, (AX)(R12*1)
 
 BinaryProbGradF32_pow0_done:
+	JMP BinaryProbGradF32_done
+
+BinaryProbGradF32_powR:
+	XORQ R12, R12
+	MOVQ $0x00000008, R13
+	MOVQ BX, R14
+	SHRQ $0x03, R14
+	JZ   BinaryProbGradF32_powR_tail
+
+BinaryProbGradF32_powR_loop:
+	VMOVUPS (DX)(R12*1), Y3
+	VMOVUPS (CX)(R12*1), Y4
+	CMPL    R10, $0x00
+	JNE     BinaryProbGradF32_powR_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryProbGradF32_powR_full_smoothed
+
+BinaryProbGradF32_powR_full_smooth:
+	VBROADCASTSS 16(R8), Y5
+	VBROADCASTSS (R8), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(R8), Y7
+	VBROADCASTSS 4(R8), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(R8), Y6
+	VBROADCASTSS 8(R8), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(R8), Y7
+	VBROADCASTSS 12(R8), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryProbGradF32_powR_full_smoothed:
+	VBROADCASTSS 32(R8), Y4
+	VCMPPS       $0x11, Y4, Y3, Y7
+	VBLENDVPS    Y7, Y4, Y3, Y4
+	VBROADCASTSS 36(R8), Y8
+	VCMPPS       $0x1e, Y8, Y4, Y7
+	VBLENDVPS    Y7, Y8, Y4, Y4
+	VSUBPS       Y4, Y1, Y7
+	VPADDD       log32shift8<>+0(SB), Y4, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc18<>+0(SB), Y8, Y11
+	VFMADD213PS  logc28<>+0(SB), Y8, Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc48<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc68<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD213PS  logc88<>+0(SB), Y8, Y11
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
+	VADDPS       Y11, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VMULPS       Y5, Y8, Y8
+	VPADDD       log32shift8<>+0(SB), Y7, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VSUBPS       Y7, Y1, Y10
+	VSUBPS       Y4, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VMULPS       Y6, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
+	VSUBPS       Y3, Y1, Y9
+	VMULPS       Y5, Y9, Y9
+	VMULPS       Y3, Y6, Y10
+	VADDPS       Y10, Y9, Y9
+	VMOVUPS      Y3, 64(SP)
+	VMOVUPS      Y5, 96(SP)
+	VMOVUPS      Y6, 128(SP)
+	VMOVUPS      Y4, 160(SP)
+	VMOVUPS      Y7, 192(SP)
+	VMOVUPS      Y8, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y9, Y4
+	VMULPS       two238<>+0(SB), Y9, Y3
+	VBLENDVPS    Y4, Y3, Y9, Y3
+	VPADDD       log32shift8<>+0(SB), Y3, Y3
+	VPSRLD       $0x17, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VANDPS       minus238<>+0(SB), Y4, Y4
+	VADDPS       Y4, Y5, Y5
+	VPAND        mant32mask8<>+0(SB), Y3, Y3
+	VPADDD       log32base8<>+0(SB), Y3, Y3
+	VSUBPS       one8<>+0(SB), Y3, Y3
+	VMULPS       Y3, Y3, Y4
+	VMOVUPS      logc08<>+0(SB), Y6
+	VFMADD213PS  logc18<>+0(SB), Y3, Y6
+	VFMADD213PS  logc28<>+0(SB), Y3, Y6
+	VFMADD213PS  logc38<>+0(SB), Y3, Y6
+	VFMADD213PS  logc48<>+0(SB), Y3, Y6
+	VFMADD213PS  logc58<>+0(SB), Y3, Y6
+	VFMADD213PS  logc68<>+0(SB), Y3, Y6
+	VFMADD213PS  logc78<>+0(SB), Y3, Y6
+	VFMADD213PS  logc88<>+0(SB), Y3, Y6
+	VMULPS       Y3, Y6, Y6
+	VMULPS       Y4, Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD231PS  minushalf8<>+0(SB), Y4, Y6
+	VADDPS       Y6, Y3, Y3
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y3
+	VXORPS       Y4, Y4, Y4
+	VCMPPS       $0x00, Y4, Y9, Y5
+	VBLENDVPS    Y5, minusinf8<>+0(SB), Y3, Y3
+	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y5
+	VBLENDVPS    Y5, inf8<>+0(SB), Y3, Y3
+	VCMPPS       $0x19, Y4, Y9, Y5
+	VBLENDVPS    Y5, nan8<>+0(SB), Y3, Y3
+	VMAXPS       ldmin8<>+0(SB), Y3, Y4
+	VMINPS       ldmax8<>+0(SB), Y4, Y4
+	VBROADCASTSS 76(R8), Y5
+	VMULPS       Y5, Y4, Y6
+	VBROADCASTSS 40(R8), Y5
+	VFMADD231PS  Y5, Y3, Y6
+	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y5
+	VBLENDVPS    Y5, expunder8<>+0(SB), Y6, Y7
+	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y6
+	VBLENDVPS    Y6, expover8<>+0(SB), Y7, Y7
+	VMULPS       log2e8<>+0(SB), Y7, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc18<>+0(SB), Y7, Y12
+	VFMADD213PS  expc28<>+0(SB), Y7, Y12
+	VFMADD213PS  expc38<>+0(SB), Y7, Y12
+	VFMADD213PS  expc48<>+0(SB), Y7, Y12
+	VFMADD213PS  expc58<>+0(SB), Y7, Y12
+	VMULPS       Y7, Y7, Y6
+	VMULPS       Y6, Y12, Y12
+	VADDPS       Y7, Y12, Y12
+	VADDPS       one8<>+0(SB), Y12, Y12
+	VMULPS       half8<>+0(SB), Y8, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y7
+	VSUBPS       Y7, Y8, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y6, Y12, Y12
+	VMULPS       Y7, Y12, Y12
+	VANDNPS      Y12, Y5, Y12
+	VANDPS       absmask8<>+0(SB), Y12, Y5
+	VCMPPS       $0x00, inf8<>+0(SB), Y5, Y5
+	VMOVMSKPS    Y5, R15
+	TESTL        R15, R15
+	JNZ          BinaryProbGradF32_bail
+	VCMPPS       $0x04, Y0, Y9, Y5
+	VBROADCASTSS 40(R8), Y6
+	VMULPS       Y6, Y12, Y11
+	VDIVPS       Y9, Y11, Y11
+	VANDPS       Y5, Y11, Y11
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y12, Y6
+	VANDPS       Y5, Y6, Y6
+	VMOVMSKPS    Y6, R15
+	TESTL        R15, R15
+	JZ           BinaryProbGradF32_powR_full_nolow
+	VBROADCASTSS 84(R8), Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS 80(R8), Y5
+	VFMADD231PS  Y5, Y3, Y4
+	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y3
+	VBLENDVPS    Y3, expunder8<>+0(SB), Y4, Y7
+	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y4
+	VBLENDVPS    Y4, expover8<>+0(SB), Y7, Y7
+	VMULPS       log2e8<>+0(SB), Y7, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
+	VMOVUPS      expc08<>+0(SB), Y5
+	VFMADD213PS  expc18<>+0(SB), Y7, Y5
+	VFMADD213PS  expc28<>+0(SB), Y7, Y5
+	VFMADD213PS  expc38<>+0(SB), Y7, Y5
+	VFMADD213PS  expc48<>+0(SB), Y7, Y5
+	VFMADD213PS  expc58<>+0(SB), Y7, Y5
+	VMULPS       Y7, Y7, Y4
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y7, Y5, Y5
+	VADDPS       one8<>+0(SB), Y5, Y5
+	VMULPS       half8<>+0(SB), Y8, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y4, Y7
+	VSUBPS       Y7, Y8, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y4, Y5, Y5
+	VMULPS       Y7, Y5, Y5
+	VANDNPS      Y5, Y3, Y5
+	VBROADCASTSS 40(R8), Y3
+	VMULPS       Y3, Y5, Y5
+	VSUBPS       Y9, Y9, Y4
+	VADDPS       Y4, Y5, Y5
+	VBLENDVPS    Y6, Y5, Y11, Y11
+
+BinaryProbGradF32_powR_full_nolow:
+	VMOVUPS 64(SP), Y3
+	VMOVUPS 96(SP), Y5
+	VMOVUPS 128(SP), Y6
+	VMOVUPS 160(SP), Y4
+	VMOVUPS 192(SP), Y7
+	VMOVUPS 224(SP), Y8
+	CMPL    R11, $0x01
+	JEQ     BinaryProbGradF32_powR_full_alpha1
+	JA      BinaryProbGradF32_powR_full_alphas
+	VMOVAPS Y1, Y9
+	JMP     BinaryProbGradF32_powR_full_alphadone
+
+BinaryProbGradF32_powR_full_alpha1:
+	VBROADCASTSS 48(R8), Y9
+	VMULPS       Y9, Y5, Y9
+	VBROADCASTSS 52(R8), Y10
+	VMULPS       Y10, Y6, Y6
+	VADDPS       Y6, Y9, Y9
+	JMP          BinaryProbGradF32_powR_full_alphadone
+
+BinaryProbGradF32_powR_full_alphas:
+	VMOVUPS (SI)(R12*1), Y9
+	VMULPS  Y9, Y5, Y9
+	VMOVUPS (DI)(R12*1), Y10
+	VMULPS  Y10, Y6, Y6
+	VADDPS  Y6, Y9, Y9
+
+BinaryProbGradF32_powR_full_alphadone:
+	VSUBPS       Y3, Y3, Y6
+	VMULPS       Y12, Y9, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y6, Y10, Y10
+	VADDPS       Y10, Y2, Y2
+	VBROADCASTSS 32(R8), Y10
+	VCMPPS       $0x1d, Y10, Y3, Y13
+	VBROADCASTSS 36(R8), Y10
+	VCMPPS       $0x12, Y10, Y3, Y10
+	VANDPS       Y10, Y13, Y13
+	VMULPS       Y7, Y4, Y7
+	VSUBPS       Y5, Y4, Y4
+	VDIVPS       Y7, Y4, Y4
+	VANDPS       Y13, Y4, Y4
+	VADDPS       Y5, Y5, Y5
+	VSUBPS       Y5, Y1, Y5
+	VMULPS       Y5, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y4, Y12, Y12
+	VADDPS       Y12, Y11, Y11
+	VBROADCASTSS 44(R8), Y3
+	VMULPS       Y3, Y9, Y9
+	VMULPS       Y11, Y9, Y9
+	VADDPS       Y6, Y9, Y9
+	VMOVUPS      Y9, (AX)(R12*1)
+	ADDQ         $0x20, R12
+	DECQ         R13
+	JNZ          BinaryProbGradF32_powR_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R13
+
+BinaryProbGradF32_powR_inblock:
+	DECQ R14
+	JNZ  BinaryProbGradF32_powR_loop
+
+BinaryProbGradF32_powR_tail:
+	ANDQ         $0x07, BX
+	JZ           BinaryProbGradF32_powR_done
+	VMOVQ        BX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (DX)(R12*1), Y3, Y4
+	VMASKMOVPS   (CX)(R12*1), Y3, Y5
+	CMPL         R10, $0x00
+	JNE          BinaryProbGradF32_powR_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryProbGradF32_powR_part_smoothed
+
+BinaryProbGradF32_powR_part_smooth:
+	VBROADCASTSS 16(R8), Y6
+	VBROADCASTSS (R8), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(R8), Y8
+	VBROADCASTSS 4(R8), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(R8), Y7
+	VBROADCASTSS 8(R8), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(R8), Y8
+	VBROADCASTSS 12(R8), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryProbGradF32_powR_part_smoothed:
+	VBROADCASTSS 32(R8), Y5
+	VCMPPS       $0x11, Y5, Y4, Y8
+	VBLENDVPS    Y8, Y5, Y4, Y5
+	VBROADCASTSS 36(R8), Y9
+	VCMPPS       $0x1e, Y9, Y5, Y8
+	VBLENDVPS    Y8, Y9, Y5, Y5
+	VSUBPS       Y5, Y1, Y8
+	VPADDD       log32shift8<>+0(SB), Y5, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VMULPS       Y6, Y9, Y9
+	VPADDD       log32shift8<>+0(SB), Y8, Y10
+	VPSRLD       $0x17, Y10, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y10, Y10
+	VPADDD       log32base8<>+0(SB), Y10, Y10
+	VSUBPS       one8<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y10, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc18<>+0(SB), Y10, Y13
+	VFMADD213PS  logc28<>+0(SB), Y10, Y13
+	VFMADD213PS  logc38<>+0(SB), Y10, Y13
+	VFMADD213PS  logc48<>+0(SB), Y10, Y13
+	VFMADD213PS  logc58<>+0(SB), Y10, Y13
+	VFMADD213PS  logc68<>+0(SB), Y10, Y13
+	VFMADD213PS  logc78<>+0(SB), Y10, Y13
+	VFMADD213PS  logc88<>+0(SB), Y10, Y13
+	VMULPS       Y10, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y10, Y10
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
+	VSUBPS       Y8, Y1, Y11
+	VSUBPS       Y5, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VSUBPS       Y9, Y0, Y9
+	VSUBPS       Y4, Y1, Y10
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y4, Y7, Y11
+	VADDPS       Y11, Y10, Y10
+	VMOVUPS      Y4, 64(SP)
+	VMOVUPS      Y6, 96(SP)
+	VMOVUPS      Y7, 128(SP)
+	VMOVUPS      Y5, 160(SP)
+	VMOVUPS      Y8, 192(SP)
+	VMOVUPS      Y9, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y5
+	VMULPS       two238<>+0(SB), Y10, Y4
+	VBLENDVPS    Y5, Y4, Y10, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VSUBPS       f1278<>+0(SB), Y6, Y6
+	VANDPS       minus238<>+0(SB), Y5, Y5
+	VADDPS       Y5, Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y5
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc18<>+0(SB), Y4, Y7
+	VFMADD213PS  logc28<>+0(SB), Y4, Y7
+	VFMADD213PS  logc38<>+0(SB), Y4, Y7
+	VFMADD213PS  logc48<>+0(SB), Y4, Y7
+	VFMADD213PS  logc58<>+0(SB), Y4, Y7
+	VFMADD213PS  logc68<>+0(SB), Y4, Y7
+	VFMADD213PS  logc78<>+0(SB), Y4, Y7
+	VFMADD213PS  logc88<>+0(SB), Y4, Y7
+	VMULPS       Y4, Y7, Y7
+	VMULPS       Y5, Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
+	VFMADD231PS  minushalf8<>+0(SB), Y5, Y7
+	VADDPS       Y7, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y4
+	VXORPS       Y5, Y5, Y5
+	VCMPPS       $0x00, Y5, Y10, Y6
+	VBLENDVPS    Y6, minusinf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y6
+	VBLENDVPS    Y6, inf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x19, Y5, Y10, Y6
+	VBLENDVPS    Y6, nan8<>+0(SB), Y4, Y4
+	VMAXPS       ldmin8<>+0(SB), Y4, Y5
+	VMINPS       ldmax8<>+0(SB), Y5, Y5
+	VBROADCASTSS 76(R8), Y6
+	VMULPS       Y6, Y5, Y7
+	VBROADCASTSS 40(R8), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
+	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y7
+	VBLENDVPS    Y7, expover8<>+0(SB), Y8, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc18<>+0(SB), Y8, Y12
+	VFMADD213PS  expc28<>+0(SB), Y8, Y12
+	VFMADD213PS  expc38<>+0(SB), Y8, Y12
+	VFMADD213PS  expc48<>+0(SB), Y8, Y12
+	VFMADD213PS  expc58<>+0(SB), Y8, Y12
+	VMULPS       Y8, Y8, Y7
+	VMULPS       Y7, Y12, Y12
+	VADDPS       Y8, Y12, Y12
+	VADDPS       one8<>+0(SB), Y12, Y12
+	VMULPS       half8<>+0(SB), Y9, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y8
+	VSUBPS       Y8, Y9, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y7, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VANDNPS      Y12, Y6, Y12
+	VANDPS       absmask8<>+0(SB), Y12, Y6
+	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
+	VMOVMSKPS    Y6, CX
+	TESTL        CX, CX
+	JNZ          BinaryProbGradF32_bail
+	VCMPPS       $0x04, Y0, Y10, Y6
+	VBROADCASTSS 40(R8), Y0
+	VMULPS       Y0, Y12, Y0
+	VDIVPS       Y10, Y0, Y0
+	VANDPS       Y6, Y0, Y0
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y12, Y7
+	VANDPS       Y6, Y7, Y7
+	VMOVMSKPS    Y7, CX
+	TESTL        CX, CX
+	JZ           BinaryProbGradF32_powR_part_nolow
+	VBROADCASTSS 84(R8), Y6
+	VMULPS       Y6, Y5, Y5
+	VBROADCASTSS 80(R8), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
+	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y8, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS      expc08<>+0(SB), Y6
+	VFMADD213PS  expc18<>+0(SB), Y8, Y6
+	VFMADD213PS  expc28<>+0(SB), Y8, Y6
+	VFMADD213PS  expc38<>+0(SB), Y8, Y6
+	VFMADD213PS  expc48<>+0(SB), Y8, Y6
+	VFMADD213PS  expc58<>+0(SB), Y8, Y6
+	VMULPS       Y8, Y8, Y5
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y8, Y6, Y6
+	VADDPS       one8<>+0(SB), Y6, Y6
+	VMULPS       half8<>+0(SB), Y9, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y8
+	VSUBPS       Y8, Y9, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y8, Y6, Y6
+	VANDNPS      Y6, Y4, Y6
+	VBROADCASTSS 40(R8), Y4
+	VMULPS       Y4, Y6, Y6
+	VSUBPS       Y10, Y10, Y5
+	VADDPS       Y5, Y6, Y6
+	VBLENDVPS    Y7, Y6, Y0, Y0
+
+BinaryProbGradF32_powR_part_nolow:
+	VMOVUPS 64(SP), Y4
+	VMOVUPS 96(SP), Y6
+	VMOVUPS 128(SP), Y7
+	VMOVUPS 160(SP), Y5
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y9
+	CMPL    R11, $0x01
+	JEQ     BinaryProbGradF32_powR_part_alpha1
+	JA      BinaryProbGradF32_powR_part_alphas
+	VMOVAPS Y1, Y10
+	JMP     BinaryProbGradF32_powR_part_alphadone
+
+BinaryProbGradF32_powR_part_alpha1:
+	VBROADCASTSS 48(R8), Y10
+	VMULPS       Y10, Y6, Y10
+	VBROADCASTSS 52(R8), Y11
+	VMULPS       Y11, Y7, Y7
+	VADDPS       Y7, Y10, Y10
+	JMP          BinaryProbGradF32_powR_part_alphadone
+
+BinaryProbGradF32_powR_part_alphas:
+	VMASKMOVPS (SI)(R12*1), Y3, Y10
+	VMULPS     Y10, Y6, Y10
+	VMASKMOVPS (DI)(R12*1), Y3, Y11
+	VMULPS     Y11, Y7, Y7
+	VADDPS     Y7, Y10, Y10
+
+BinaryProbGradF32_powR_part_alphadone:
+	VSUBPS       Y4, Y4, Y7
+	VMULPS       Y12, Y10, Y11
+	VMULPS       Y9, Y11, Y11
+	VADDPS       Y7, Y11, Y11
+	VANDPS       Y3, Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	VBROADCASTSS 32(R8), Y11
+	VCMPPS       $0x1d, Y11, Y4, Y13
+	VBROADCASTSS 36(R8), Y11
+	VCMPPS       $0x12, Y11, Y4, Y11
+	VANDPS       Y11, Y13, Y13
+	VMULPS       Y8, Y5, Y8
+	VSUBPS       Y6, Y5, Y5
+	VDIVPS       Y8, Y5, Y5
+	VANDPS       Y13, Y5, Y5
+	VADDPS       Y6, Y6, Y6
+	VSUBPS       Y6, Y1, Y6
+	VMULPS       Y6, Y0, Y0
+	VMULPS       Y9, Y0, Y0
+	VMULPS       Y5, Y12, Y12
+	VADDPS       Y12, Y0, Y0
+	VBROADCASTSS 44(R8), Y1
+	VMULPS       Y1, Y10, Y10
+	VMULPS       Y0, Y10, Y10
+	VADDPS       Y7, Y10, Y10
+	VMASKMOVPS   Y10, Y3, (AX)(R12*1)
+
+BinaryProbGradF32_powR_done:
 BinaryProbGradF32_done:
 	VCVTPS2PD    X2, Y0
 	VADDPD       (SP), Y0, Y0
@@ -2808,9 +3401,199 @@ DATA inf8<>+24(SB)/4, $0x7f800000
 DATA inf8<>+28(SB)/4, $0x7f800000
 GLOBL inf8<>(SB), RODATA|NOPTR, $32
 
-// func BinaryProbLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[18]uint32, acc *[8]float64) (bail bool)
+DATA two238<>+0(SB)/4, $0x4b000000
+DATA two238<>+4(SB)/4, $0x4b000000
+DATA two238<>+8(SB)/4, $0x4b000000
+DATA two238<>+12(SB)/4, $0x4b000000
+DATA two238<>+16(SB)/4, $0x4b000000
+DATA two238<>+20(SB)/4, $0x4b000000
+DATA two238<>+24(SB)/4, $0x4b000000
+DATA two238<>+28(SB)/4, $0x4b000000
+GLOBL two238<>(SB), RODATA|NOPTR, $32
+
+DATA minus238<>+0(SB)/4, $0xc1b80000
+DATA minus238<>+4(SB)/4, $0xc1b80000
+DATA minus238<>+8(SB)/4, $0xc1b80000
+DATA minus238<>+12(SB)/4, $0xc1b80000
+DATA minus238<>+16(SB)/4, $0xc1b80000
+DATA minus238<>+20(SB)/4, $0xc1b80000
+DATA minus238<>+24(SB)/4, $0xc1b80000
+DATA minus238<>+28(SB)/4, $0xc1b80000
+GLOBL minus238<>(SB), RODATA|NOPTR, $32
+
+DATA minusinf8<>+0(SB)/4, $0xff800000
+DATA minusinf8<>+4(SB)/4, $0xff800000
+DATA minusinf8<>+8(SB)/4, $0xff800000
+DATA minusinf8<>+12(SB)/4, $0xff800000
+DATA minusinf8<>+16(SB)/4, $0xff800000
+DATA minusinf8<>+20(SB)/4, $0xff800000
+DATA minusinf8<>+24(SB)/4, $0xff800000
+DATA minusinf8<>+28(SB)/4, $0xff800000
+GLOBL minusinf8<>(SB), RODATA|NOPTR, $32
+
+DATA nan8<>+0(SB)/4, $0x7fc00000
+DATA nan8<>+4(SB)/4, $0x7fc00000
+DATA nan8<>+8(SB)/4, $0x7fc00000
+DATA nan8<>+12(SB)/4, $0x7fc00000
+DATA nan8<>+16(SB)/4, $0x7fc00000
+DATA nan8<>+20(SB)/4, $0x7fc00000
+DATA nan8<>+24(SB)/4, $0x7fc00000
+DATA nan8<>+28(SB)/4, $0x7fc00000
+GLOBL nan8<>(SB), RODATA|NOPTR, $32
+
+DATA ldmin8<>+0(SB)/4, $0xc47a0000
+DATA ldmin8<>+4(SB)/4, $0xc47a0000
+DATA ldmin8<>+8(SB)/4, $0xc47a0000
+DATA ldmin8<>+12(SB)/4, $0xc47a0000
+DATA ldmin8<>+16(SB)/4, $0xc47a0000
+DATA ldmin8<>+20(SB)/4, $0xc47a0000
+DATA ldmin8<>+24(SB)/4, $0xc47a0000
+DATA ldmin8<>+28(SB)/4, $0xc47a0000
+GLOBL ldmin8<>(SB), RODATA|NOPTR, $32
+
+DATA ldmax8<>+0(SB)/4, $0x447a0000
+DATA ldmax8<>+4(SB)/4, $0x447a0000
+DATA ldmax8<>+8(SB)/4, $0x447a0000
+DATA ldmax8<>+12(SB)/4, $0x447a0000
+DATA ldmax8<>+16(SB)/4, $0x447a0000
+DATA ldmax8<>+20(SB)/4, $0x447a0000
+DATA ldmax8<>+24(SB)/4, $0x447a0000
+DATA ldmax8<>+28(SB)/4, $0x447a0000
+GLOBL ldmax8<>(SB), RODATA|NOPTR, $32
+
+DATA expunder8<>+0(SB)/4, $0xc2d00000
+DATA expunder8<>+4(SB)/4, $0xc2d00000
+DATA expunder8<>+8(SB)/4, $0xc2d00000
+DATA expunder8<>+12(SB)/4, $0xc2d00000
+DATA expunder8<>+16(SB)/4, $0xc2d00000
+DATA expunder8<>+20(SB)/4, $0xc2d00000
+DATA expunder8<>+24(SB)/4, $0xc2d00000
+DATA expunder8<>+28(SB)/4, $0xc2d00000
+GLOBL expunder8<>(SB), RODATA|NOPTR, $32
+
+DATA expover8<>+0(SB)/4, $0x42b20000
+DATA expover8<>+4(SB)/4, $0x42b20000
+DATA expover8<>+8(SB)/4, $0x42b20000
+DATA expover8<>+12(SB)/4, $0x42b20000
+DATA expover8<>+16(SB)/4, $0x42b20000
+DATA expover8<>+20(SB)/4, $0x42b20000
+DATA expover8<>+24(SB)/4, $0x42b20000
+DATA expover8<>+28(SB)/4, $0x42b20000
+GLOBL expover8<>(SB), RODATA|NOPTR, $32
+
+DATA log2e8<>+0(SB)/4, $0x3fb8aa3b
+DATA log2e8<>+4(SB)/4, $0x3fb8aa3b
+DATA log2e8<>+8(SB)/4, $0x3fb8aa3b
+DATA log2e8<>+12(SB)/4, $0x3fb8aa3b
+DATA log2e8<>+16(SB)/4, $0x3fb8aa3b
+DATA log2e8<>+20(SB)/4, $0x3fb8aa3b
+DATA log2e8<>+24(SB)/4, $0x3fb8aa3b
+DATA log2e8<>+28(SB)/4, $0x3fb8aa3b
+GLOBL log2e8<>(SB), RODATA|NOPTR, $32
+
+DATA roundmagic8<>+0(SB)/4, $0x4b400000
+DATA roundmagic8<>+4(SB)/4, $0x4b400000
+DATA roundmagic8<>+8(SB)/4, $0x4b400000
+DATA roundmagic8<>+12(SB)/4, $0x4b400000
+DATA roundmagic8<>+16(SB)/4, $0x4b400000
+DATA roundmagic8<>+20(SB)/4, $0x4b400000
+DATA roundmagic8<>+24(SB)/4, $0x4b400000
+DATA roundmagic8<>+28(SB)/4, $0x4b400000
+GLOBL roundmagic8<>(SB), RODATA|NOPTR, $32
+
+DATA minusln2hi8<>+0(SB)/4, $0xbf318000
+DATA minusln2hi8<>+4(SB)/4, $0xbf318000
+DATA minusln2hi8<>+8(SB)/4, $0xbf318000
+DATA minusln2hi8<>+12(SB)/4, $0xbf318000
+DATA minusln2hi8<>+16(SB)/4, $0xbf318000
+DATA minusln2hi8<>+20(SB)/4, $0xbf318000
+DATA minusln2hi8<>+24(SB)/4, $0xbf318000
+DATA minusln2hi8<>+28(SB)/4, $0xbf318000
+GLOBL minusln2hi8<>(SB), RODATA|NOPTR, $32
+
+DATA minusln2lo8<>+0(SB)/4, $0x395e8083
+DATA minusln2lo8<>+4(SB)/4, $0x395e8083
+DATA minusln2lo8<>+8(SB)/4, $0x395e8083
+DATA minusln2lo8<>+12(SB)/4, $0x395e8083
+DATA minusln2lo8<>+16(SB)/4, $0x395e8083
+DATA minusln2lo8<>+20(SB)/4, $0x395e8083
+DATA minusln2lo8<>+24(SB)/4, $0x395e8083
+DATA minusln2lo8<>+28(SB)/4, $0x395e8083
+GLOBL minusln2lo8<>(SB), RODATA|NOPTR, $32
+
+DATA expc08<>+0(SB)/4, $0x39506967
+DATA expc08<>+4(SB)/4, $0x39506967
+DATA expc08<>+8(SB)/4, $0x39506967
+DATA expc08<>+12(SB)/4, $0x39506967
+DATA expc08<>+16(SB)/4, $0x39506967
+DATA expc08<>+20(SB)/4, $0x39506967
+DATA expc08<>+24(SB)/4, $0x39506967
+DATA expc08<>+28(SB)/4, $0x39506967
+GLOBL expc08<>(SB), RODATA|NOPTR, $32
+
+DATA expc18<>+0(SB)/4, $0x3ab743ce
+DATA expc18<>+4(SB)/4, $0x3ab743ce
+DATA expc18<>+8(SB)/4, $0x3ab743ce
+DATA expc18<>+12(SB)/4, $0x3ab743ce
+DATA expc18<>+16(SB)/4, $0x3ab743ce
+DATA expc18<>+20(SB)/4, $0x3ab743ce
+DATA expc18<>+24(SB)/4, $0x3ab743ce
+DATA expc18<>+28(SB)/4, $0x3ab743ce
+GLOBL expc18<>(SB), RODATA|NOPTR, $32
+
+DATA expc28<>+0(SB)/4, $0x3c088908
+DATA expc28<>+4(SB)/4, $0x3c088908
+DATA expc28<>+8(SB)/4, $0x3c088908
+DATA expc28<>+12(SB)/4, $0x3c088908
+DATA expc28<>+16(SB)/4, $0x3c088908
+DATA expc28<>+20(SB)/4, $0x3c088908
+DATA expc28<>+24(SB)/4, $0x3c088908
+DATA expc28<>+28(SB)/4, $0x3c088908
+GLOBL expc28<>(SB), RODATA|NOPTR, $32
+
+DATA expc38<>+0(SB)/4, $0x3d2aa9c1
+DATA expc38<>+4(SB)/4, $0x3d2aa9c1
+DATA expc38<>+8(SB)/4, $0x3d2aa9c1
+DATA expc38<>+12(SB)/4, $0x3d2aa9c1
+DATA expc38<>+16(SB)/4, $0x3d2aa9c1
+DATA expc38<>+20(SB)/4, $0x3d2aa9c1
+DATA expc38<>+24(SB)/4, $0x3d2aa9c1
+DATA expc38<>+28(SB)/4, $0x3d2aa9c1
+GLOBL expc38<>(SB), RODATA|NOPTR, $32
+
+DATA expc48<>+0(SB)/4, $0x3e2aaaaa
+DATA expc48<>+4(SB)/4, $0x3e2aaaaa
+DATA expc48<>+8(SB)/4, $0x3e2aaaaa
+DATA expc48<>+12(SB)/4, $0x3e2aaaaa
+DATA expc48<>+16(SB)/4, $0x3e2aaaaa
+DATA expc48<>+20(SB)/4, $0x3e2aaaaa
+DATA expc48<>+24(SB)/4, $0x3e2aaaaa
+DATA expc48<>+28(SB)/4, $0x3e2aaaaa
+GLOBL expc48<>(SB), RODATA|NOPTR, $32
+
+DATA expc58<>+0(SB)/4, $0x3f000000
+DATA expc58<>+4(SB)/4, $0x3f000000
+DATA expc58<>+8(SB)/4, $0x3f000000
+DATA expc58<>+12(SB)/4, $0x3f000000
+DATA expc58<>+16(SB)/4, $0x3f000000
+DATA expc58<>+20(SB)/4, $0x3f000000
+DATA expc58<>+24(SB)/4, $0x3f000000
+DATA expc58<>+28(SB)/4, $0x3f000000
+GLOBL expc58<>(SB), RODATA|NOPTR, $32
+
+DATA expbiasfix8<>+0(SB)/4, $0xb4c0007f
+DATA expbiasfix8<>+4(SB)/4, $0xb4c0007f
+DATA expbiasfix8<>+8(SB)/4, $0xb4c0007f
+DATA expbiasfix8<>+12(SB)/4, $0xb4c0007f
+DATA expbiasfix8<>+16(SB)/4, $0xb4c0007f
+DATA expbiasfix8<>+20(SB)/4, $0xb4c0007f
+DATA expbiasfix8<>+24(SB)/4, $0xb4c0007f
+DATA expbiasfix8<>+28(SB)/4, $0xb4c0007f
+GLOBL expbiasfix8<>(SB), RODATA|NOPTR, $32
+
+// func BinaryProbLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[22]uint32, acc *[8]float64) (bail bool)
 // Requires: AVX, AVX2, FMA3
-TEXT ·BinaryProbLossF32(SB), NOSPLIT, $64-113
+TEXT ·BinaryProbLossF32(SB), NOSPLIT, $256-113
 	MOVQ    y_base+0(FP), AX
 	MOVQ    x_base+24(FP), CX
 	MOVQ    x_len+32(FP), DX
@@ -2821,11 +3604,14 @@ TEXT ·BinaryProbLossF32(SB), NOSPLIT, $64-113
 	MOVL    56(DI), R9
 	MOVL    60(DI), R10
 	MOVQ    64(DI), R11
+	MOVL    72(DI), R12
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS one8<>+0(SB), Y1
 	VXORPS  Y2, Y2, Y2
 	VMOVUPD Y0, (SP)
 	VMOVUPD Y0, 32(SP)
+	TESTL   R12, R12
+	JNZ     BinaryProbLossF32_powR
 	CMPQ    R11, $0x02
 	JEQ     BinaryProbLossF32_pow2
 	TESTQ   R11, R11
@@ -2926,7 +3712,7 @@ BinaryProbLossF32_powN_full_smoothed:
 	VMULPS       Y5, Y4, Y4
 	VMULPS       Y3, Y6, Y7
 	VADDPS       Y7, Y4, Y4
-	VMOVAPS      Y1, Y10
+	VMOVAPS      Y1, Y9
 	VMOVAPS      Y4, Y7
 	MOVQ         R11, R15
 	DECQ         R15
@@ -2936,7 +3722,7 @@ BinaryProbLossF32_powN_full_sq:
 	JZ     BinaryProbLossF32_powN_full_sqdone
 	BTQ    $0x00, R15
 	JCC    BinaryProbLossF32_powN_full_nomul
-	VMULPS Y7, Y10, Y10
+	VMULPS Y7, Y9, Y9
 
 BinaryProbLossF32_powN_full_nomul:
 	CMPQ   R15, $0x01
@@ -2948,16 +3734,16 @@ BinaryProbLossF32_powN_full_nosq:
 	JMP  BinaryProbLossF32_powN_full_sq
 
 BinaryProbLossF32_powN_full_sqdone:
-	VMULPS       Y4, Y10, Y9
-	VANDPS       absmask8<>+0(SB), Y9, Y7
-	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y7
-	VMOVMSKPS    Y7, R15
+	VMULPS       Y4, Y9, Y7
+	VANDPS       absmask8<>+0(SB), Y7, Y10
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, R15
 	TESTL        R15, R15
 	JNZ          BinaryProbLossF32_bail
-	VBROADCASTSS 40(DI), Y7
-	VMULPS       Y7, Y10, Y7
+	VBROADCASTSS 40(DI), Y10
+	VMULPS       Y10, Y9, Y9
 	VSUBPS       Y4, Y4, Y4
-	VADDPS       Y4, Y7, Y7
+	VADDPS       Y4, Y9, Y9
 	CMPL         R10, $0x01
 	JEQ          BinaryProbLossF32_powN_full_alpha1
 	JA           BinaryProbLossF32_powN_full_alphas
@@ -2968,23 +3754,23 @@ BinaryProbLossF32_powN_full_alpha1:
 	VBROADCASTSS 48(DI), Y4
 	VMULPS       Y4, Y5, Y4
 	VBROADCASTSS 52(DI), Y5
-	VMULPS       Y5, Y6, Y7
-	VADDPS       Y7, Y4, Y4
+	VMULPS       Y5, Y6, Y5
+	VADDPS       Y5, Y4, Y4
 	JMP          BinaryProbLossF32_powN_full_alphadone
 
 BinaryProbLossF32_powN_full_alphas:
 	VMOVUPS (BX)(R13*1), Y4
 	VMULPS  Y4, Y5, Y4
 	VMOVUPS (SI)(R13*1), Y5
-	VMULPS  Y5, Y6, Y7
-	VADDPS  Y7, Y4, Y4
+	VMULPS  Y5, Y6, Y5
+	VADDPS  Y5, Y4, Y4
 
 BinaryProbLossF32_powN_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y9, Y4, Y7
-	VMULPS       Y8, Y7, Y7
-	VADDPS       Y3, Y7, Y7
-	VADDPS       Y7, Y2, Y2
+	VMULPS       Y7, Y4, Y4
+	VMULPS       Y8, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VADDPS       Y4, Y2, Y2
 	ADDQ         $0x20, R13
 	DECQ         R12
 	JNZ          BinaryProbLossF32_powN_inblock
@@ -3097,7 +3883,7 @@ BinaryProbLossF32_powN_part_smoothed:
 	VMULPS       Y6, Y0, Y0
 	VMULPS       Y4, Y7, Y5
 	VADDPS       Y5, Y0, Y0
-	VMOVAPS      Y1, Y10
+	VMOVAPS      Y1, Y8
 	VMOVAPS      Y0, Y5
 	MOVQ         R11, AX
 	DECQ         AX
@@ -3107,7 +3893,7 @@ BinaryProbLossF32_powN_part_sq:
 	JZ     BinaryProbLossF32_powN_part_sqdone
 	BTQ    $0x00, AX
 	JCC    BinaryProbLossF32_powN_part_nomul
-	VMULPS Y5, Y10, Y10
+	VMULPS Y5, Y8, Y8
 
 BinaryProbLossF32_powN_part_nomul:
 	CMPQ   AX, $0x01
@@ -3119,16 +3905,16 @@ BinaryProbLossF32_powN_part_nosq:
 	JMP  BinaryProbLossF32_powN_part_sq
 
 BinaryProbLossF32_powN_part_sqdone:
-	VMULPS       Y0, Y10, Y8
-	VANDPS       absmask8<>+0(SB), Y8, Y5
-	VCMPPS       $0x00, inf8<>+0(SB), Y5, Y5
-	VMOVMSKPS    Y5, AX
+	VMULPS       Y0, Y8, Y5
+	VANDPS       absmask8<>+0(SB), Y5, Y10
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, AX
 	TESTL        AX, AX
 	JNZ          BinaryProbLossF32_bail
-	VBROADCASTSS 40(DI), Y5
-	VMULPS       Y5, Y10, Y5
+	VBROADCASTSS 40(DI), Y10
+	VMULPS       Y10, Y8, Y8
 	VSUBPS       Y0, Y0, Y0
-	VADDPS       Y0, Y5, Y5
+	VADDPS       Y0, Y8, Y8
 	CMPL         R10, $0x01
 	JEQ          BinaryProbLossF32_powN_part_alpha1
 	JA           BinaryProbLossF32_powN_part_alphas
@@ -3139,24 +3925,24 @@ BinaryProbLossF32_powN_part_alpha1:
 	VBROADCASTSS 48(DI), Y0
 	VMULPS       Y0, Y6, Y0
 	VBROADCASTSS 52(DI), Y1
-	VMULPS       Y1, Y7, Y5
-	VADDPS       Y5, Y0, Y0
+	VMULPS       Y1, Y7, Y1
+	VADDPS       Y1, Y0, Y0
 	JMP          BinaryProbLossF32_powN_part_alphadone
 
 BinaryProbLossF32_powN_part_alphas:
 	VMASKMOVPS (BX)(R13*1), Y3, Y0
 	VMULPS     Y0, Y6, Y0
 	VMASKMOVPS (SI)(R13*1), Y3, Y1
-	VMULPS     Y1, Y7, Y5
-	VADDPS     Y5, Y0, Y0
+	VMULPS     Y1, Y7, Y1
+	VADDPS     Y1, Y0, Y0
 
 BinaryProbLossF32_powN_part_alphadone:
 	VSUBPS Y4, Y4, Y1
-	VMULPS Y8, Y0, Y5
-	VMULPS Y9, Y5, Y5
-	VADDPS Y1, Y5, Y5
-	VANDPS Y3, Y5, Y5
-	VADDPS Y5, Y2, Y2
+	VMULPS Y5, Y0, Y0
+	VMULPS Y9, Y0, Y0
+	VADDPS Y1, Y0, Y0
+	VANDPS Y3, Y0, Y0
+	VADDPS Y0, Y2, Y2
 
 BinaryProbLossF32_powN_done:
 	JMP BinaryProbLossF32_done
@@ -3258,16 +4044,16 @@ BinaryProbLossF32_pow2_full_smoothed:
 	VMULPS       Y5, Y4, Y4
 	VMULPS       Y3, Y6, Y7
 	VADDPS       Y7, Y4, Y4
-	VMULPS       Y4, Y4, Y9
-	VANDPS       absmask8<>+0(SB), Y9, Y7
-	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y7
-	VMOVMSKPS    Y7, R14
+	VMULPS       Y4, Y4, Y7
+	VANDPS       absmask8<>+0(SB), Y7, Y9
+	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y9
+	VMOVMSKPS    Y9, R14
 	TESTL        R14, R14
 	JNZ          BinaryProbLossF32_bail
-	VBROADCASTSS 40(DI), Y7
-	VMULPS       Y7, Y4, Y7
+	VBROADCASTSS 40(DI), Y9
+	VMULPS       Y9, Y4, Y9
 	VSUBPS       Y4, Y4, Y4
-	VADDPS       Y4, Y7, Y7
+	VADDPS       Y4, Y9, Y9
 	CMPL         R10, $0x01
 	JEQ          BinaryProbLossF32_pow2_full_alpha1
 	JA           BinaryProbLossF32_pow2_full_alphas
@@ -3278,23 +4064,23 @@ BinaryProbLossF32_pow2_full_alpha1:
 	VBROADCASTSS 48(DI), Y4
 	VMULPS       Y4, Y5, Y4
 	VBROADCASTSS 52(DI), Y5
-	VMULPS       Y5, Y6, Y7
-	VADDPS       Y7, Y4, Y4
+	VMULPS       Y5, Y6, Y5
+	VADDPS       Y5, Y4, Y4
 	JMP          BinaryProbLossF32_pow2_full_alphadone
 
 BinaryProbLossF32_pow2_full_alphas:
 	VMOVUPS (BX)(R11*1), Y4
 	VMULPS  Y4, Y5, Y4
 	VMOVUPS (SI)(R11*1), Y5
-	VMULPS  Y5, Y6, Y7
-	VADDPS  Y7, Y4, Y4
+	VMULPS  Y5, Y6, Y5
+	VADDPS  Y5, Y4, Y4
 
 BinaryProbLossF32_pow2_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y9, Y4, Y7
-	VMULPS       Y8, Y7, Y7
-	VADDPS       Y3, Y7, Y7
-	VADDPS       Y7, Y2, Y2
+	VMULPS       Y7, Y4, Y4
+	VMULPS       Y8, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VADDPS       Y4, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
 	JNZ          BinaryProbLossF32_pow2_inblock
@@ -3407,16 +4193,16 @@ BinaryProbLossF32_pow2_part_smoothed:
 	VMULPS       Y6, Y0, Y0
 	VMULPS       Y4, Y7, Y5
 	VADDPS       Y5, Y0, Y0
-	VMULPS       Y0, Y0, Y8
-	VANDPS       absmask8<>+0(SB), Y8, Y5
-	VCMPPS       $0x00, inf8<>+0(SB), Y5, Y5
-	VMOVMSKPS    Y5, AX
+	VMULPS       Y0, Y0, Y5
+	VANDPS       absmask8<>+0(SB), Y5, Y8
+	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y8
+	VMOVMSKPS    Y8, AX
 	TESTL        AX, AX
 	JNZ          BinaryProbLossF32_bail
-	VBROADCASTSS 40(DI), Y5
-	VMULPS       Y5, Y0, Y5
+	VBROADCASTSS 40(DI), Y8
+	VMULPS       Y8, Y0, Y8
 	VSUBPS       Y0, Y0, Y0
-	VADDPS       Y0, Y5, Y5
+	VADDPS       Y0, Y8, Y8
 	CMPL         R10, $0x01
 	JEQ          BinaryProbLossF32_pow2_part_alpha1
 	JA           BinaryProbLossF32_pow2_part_alphas
@@ -3427,24 +4213,24 @@ BinaryProbLossF32_pow2_part_alpha1:
 	VBROADCASTSS 48(DI), Y0
 	VMULPS       Y0, Y6, Y0
 	VBROADCASTSS 52(DI), Y1
-	VMULPS       Y1, Y7, Y5
-	VADDPS       Y5, Y0, Y0
+	VMULPS       Y1, Y7, Y1
+	VADDPS       Y1, Y0, Y0
 	JMP          BinaryProbLossF32_pow2_part_alphadone
 
 BinaryProbLossF32_pow2_part_alphas:
 	VMASKMOVPS (BX)(R11*1), Y3, Y0
 	VMULPS     Y0, Y6, Y0
 	VMASKMOVPS (SI)(R11*1), Y3, Y1
-	VMULPS     Y1, Y7, Y5
-	VADDPS     Y5, Y0, Y0
+	VMULPS     Y1, Y7, Y1
+	VADDPS     Y1, Y0, Y0
 
 BinaryProbLossF32_pow2_part_alphadone:
 	VSUBPS Y4, Y4, Y1
-	VMULPS Y8, Y0, Y5
-	VMULPS Y9, Y5, Y5
-	VADDPS Y1, Y5, Y5
-	VANDPS Y3, Y5, Y5
-	VADDPS Y5, Y2, Y2
+	VMULPS Y5, Y0, Y0
+	VMULPS Y9, Y0, Y0
+	VADDPS Y1, Y0, Y0
+	VANDPS Y3, Y0, Y0
+	VADDPS Y0, Y2, Y2
 
 BinaryProbLossF32_pow2_done:
 	JMP BinaryProbLossF32_done
@@ -3558,23 +4344,23 @@ BinaryProbLossF32_pow0_full_alpha1:
 	VBROADCASTSS 48(DI), Y7
 	VMULPS       Y7, Y5, Y5
 	VBROADCASTSS 52(DI), Y7
-	VMULPS       Y7, Y6, Y7
-	VADDPS       Y7, Y5, Y5
+	VMULPS       Y7, Y6, Y6
+	VADDPS       Y6, Y5, Y5
 	JMP          BinaryProbLossF32_pow0_full_alphadone
 
 BinaryProbLossF32_pow0_full_alphas:
 	VMOVUPS (BX)(R11*1), Y7
 	VMULPS  Y7, Y5, Y5
 	VMOVUPS (SI)(R11*1), Y7
-	VMULPS  Y7, Y6, Y7
-	VADDPS  Y7, Y5, Y5
+	VMULPS  Y7, Y6, Y6
+	VADDPS  Y6, Y5, Y5
 
 BinaryProbLossF32_pow0_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y4, Y5, Y7
-	VMULPS       Y8, Y7, Y7
-	VADDPS       Y3, Y7, Y7
-	VADDPS       Y7, Y2, Y2
+	VMULPS       Y4, Y5, Y4
+	VMULPS       Y8, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VADDPS       Y4, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
 	JNZ          BinaryProbLossF32_pow0_inblock
@@ -3699,26 +4485,576 @@ BinaryProbLossF32_pow0_part_alpha1:
 	VBROADCASTSS 48(DI), Y0
 	VMULPS       Y0, Y6, Y0
 	VBROADCASTSS 52(DI), Y1
-	VMULPS       Y1, Y7, Y8
-	VADDPS       Y8, Y0, Y0
+	VMULPS       Y1, Y7, Y1
+	VADDPS       Y1, Y0, Y0
 	JMP          BinaryProbLossF32_pow0_part_alphadone
 
 BinaryProbLossF32_pow0_part_alphas:
 	VMASKMOVPS (BX)(R11*1), Y3, Y0
 	VMULPS     Y0, Y6, Y0
 	VMASKMOVPS (SI)(R11*1), Y3, Y1
-	VMULPS     Y1, Y7, Y8
-	VADDPS     Y8, Y0, Y0
+	VMULPS     Y1, Y7, Y1
+	VADDPS     Y1, Y0, Y0
 
 BinaryProbLossF32_pow0_part_alphadone:
 	VSUBPS Y4, Y4, Y1
-	VMULPS Y5, Y0, Y8
-	VMULPS Y9, Y8, Y8
-	VADDPS Y1, Y8, Y8
-	VANDPS Y3, Y8, Y8
-	VADDPS Y8, Y2, Y2
+	VMULPS Y5, Y0, Y0
+	VMULPS Y9, Y0, Y0
+	VADDPS Y1, Y0, Y0
+	VANDPS Y3, Y0, Y0
+	VADDPS Y0, Y2, Y2
 
 BinaryProbLossF32_pow0_done:
+	JMP BinaryProbLossF32_done
+
+BinaryProbLossF32_powR:
+	XORQ R11, R11
+	MOVQ $0x00000008, R12
+	MOVQ DX, R13
+	SHRQ $0x03, R13
+	JZ   BinaryProbLossF32_powR_tail
+
+BinaryProbLossF32_powR_loop:
+	VMOVUPS (CX)(R11*1), Y3
+	VMOVUPS (AX)(R11*1), Y4
+	CMPL    R9, $0x00
+	JNE     BinaryProbLossF32_powR_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryProbLossF32_powR_full_smoothed
+
+BinaryProbLossF32_powR_full_smooth:
+	VBROADCASTSS 16(DI), Y5
+	VBROADCASTSS (DI), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(DI), Y7
+	VBROADCASTSS 4(DI), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(DI), Y6
+	VBROADCASTSS 8(DI), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(DI), Y7
+	VBROADCASTSS 12(DI), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryProbLossF32_powR_full_smoothed:
+	VBROADCASTSS 32(DI), Y4
+	VCMPPS       $0x11, Y4, Y3, Y7
+	VBLENDVPS    Y7, Y4, Y3, Y4
+	VBROADCASTSS 36(DI), Y8
+	VCMPPS       $0x1e, Y8, Y4, Y7
+	VBLENDVPS    Y7, Y8, Y4, Y4
+	VSUBPS       Y4, Y1, Y7
+	VPADDD       log32shift8<>+0(SB), Y4, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc18<>+0(SB), Y8, Y11
+	VFMADD213PS  logc28<>+0(SB), Y8, Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc48<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc68<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD213PS  logc88<>+0(SB), Y8, Y11
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
+	VADDPS       Y11, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VMULPS       Y5, Y8, Y8
+	VPADDD       log32shift8<>+0(SB), Y7, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VSUBPS       Y7, Y1, Y10
+	VSUBPS       Y4, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VMULPS       Y6, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
+	VSUBPS       Y3, Y1, Y9
+	VMULPS       Y5, Y9, Y9
+	VMULPS       Y3, Y6, Y10
+	VADDPS       Y10, Y9, Y9
+	VMOVUPS      Y3, 64(SP)
+	VMOVUPS      Y5, 96(SP)
+	VMOVUPS      Y6, 128(SP)
+	VMOVUPS      Y4, 160(SP)
+	VMOVUPS      Y7, 192(SP)
+	VMOVUPS      Y8, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y9, Y3
+	VMULPS       two238<>+0(SB), Y9, Y4
+	VBLENDVPS    Y3, Y4, Y9, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y5
+	VCVTDQ2PS    Y5, Y5
+	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VANDPS       minus238<>+0(SB), Y3, Y3
+	VADDPS       Y3, Y5, Y5
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y3
+	VMOVUPS      logc08<>+0(SB), Y6
+	VFMADD213PS  logc18<>+0(SB), Y4, Y6
+	VFMADD213PS  logc28<>+0(SB), Y4, Y6
+	VFMADD213PS  logc38<>+0(SB), Y4, Y6
+	VFMADD213PS  logc48<>+0(SB), Y4, Y6
+	VFMADD213PS  logc58<>+0(SB), Y4, Y6
+	VFMADD213PS  logc68<>+0(SB), Y4, Y6
+	VFMADD213PS  logc78<>+0(SB), Y4, Y6
+	VFMADD213PS  logc88<>+0(SB), Y4, Y6
+	VMULPS       Y4, Y6, Y6
+	VMULPS       Y3, Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD231PS  minushalf8<>+0(SB), Y3, Y6
+	VADDPS       Y6, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y4
+	VXORPS       Y3, Y3, Y3
+	VCMPPS       $0x00, Y3, Y9, Y5
+	VBLENDVPS    Y5, minusinf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y5
+	VBLENDVPS    Y5, inf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x19, Y3, Y9, Y5
+	VBLENDVPS    Y5, nan8<>+0(SB), Y4, Y4
+	VMAXPS       ldmin8<>+0(SB), Y4, Y5
+	VMINPS       ldmax8<>+0(SB), Y5, Y5
+	VBROADCASTSS 76(DI), Y3
+	VMULPS       Y3, Y5, Y6
+	VBROADCASTSS 40(DI), Y3
+	VFMADD231PS  Y3, Y4, Y6
+	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y3
+	VBLENDVPS    Y3, expunder8<>+0(SB), Y6, Y7
+	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y6
+	VBLENDVPS    Y6, expover8<>+0(SB), Y7, Y7
+	VMULPS       log2e8<>+0(SB), Y7, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc18<>+0(SB), Y7, Y10
+	VFMADD213PS  expc28<>+0(SB), Y7, Y10
+	VFMADD213PS  expc38<>+0(SB), Y7, Y10
+	VFMADD213PS  expc48<>+0(SB), Y7, Y10
+	VFMADD213PS  expc58<>+0(SB), Y7, Y10
+	VMULPS       Y7, Y7, Y6
+	VMULPS       Y6, Y10, Y10
+	VADDPS       Y7, Y10, Y10
+	VADDPS       one8<>+0(SB), Y10, Y10
+	VMULPS       half8<>+0(SB), Y8, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y7
+	VSUBPS       Y7, Y8, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VANDNPS      Y10, Y3, Y10
+	VANDPS       absmask8<>+0(SB), Y10, Y3
+	VCMPPS       $0x00, inf8<>+0(SB), Y3, Y3
+	VMOVMSKPS    Y3, R14
+	TESTL        R14, R14
+	JNZ          BinaryProbLossF32_bail
+	VCMPPS       $0x04, Y0, Y9, Y6
+	VBROADCASTSS 40(DI), Y3
+	VMULPS       Y3, Y10, Y3
+	VDIVPS       Y9, Y3, Y3
+	VANDPS       Y6, Y3, Y3
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y7
+	VANDPS       Y6, Y7, Y7
+	VMOVMSKPS    Y7, R14
+	TESTL        R14, R14
+	JZ           BinaryProbLossF32_powR_full_nolow
+	VBROADCASTSS 84(DI), Y6
+	VMULPS       Y6, Y5, Y5
+	VBROADCASTSS 80(DI), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
+	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y8, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y11
+	VADDPS       roundmagic8<>+0(SB), Y11, Y11
+	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y8
+	VMOVUPS      expc08<>+0(SB), Y6
+	VFMADD213PS  expc18<>+0(SB), Y8, Y6
+	VFMADD213PS  expc28<>+0(SB), Y8, Y6
+	VFMADD213PS  expc38<>+0(SB), Y8, Y6
+	VFMADD213PS  expc48<>+0(SB), Y8, Y6
+	VFMADD213PS  expc58<>+0(SB), Y8, Y6
+	VMULPS       Y8, Y8, Y5
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y8, Y6, Y6
+	VADDPS       one8<>+0(SB), Y6, Y6
+	VMULPS       half8<>+0(SB), Y11, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y8
+	VSUBPS       Y8, Y11, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y8, Y6, Y6
+	VANDNPS      Y6, Y4, Y6
+	VBROADCASTSS 40(DI), Y4
+	VMULPS       Y4, Y6, Y6
+	VSUBPS       Y9, Y9, Y5
+	VADDPS       Y5, Y6, Y6
+	VBLENDVPS    Y7, Y6, Y3, Y3
+
+BinaryProbLossF32_powR_full_nolow:
+	VMOVUPS 64(SP), Y3
+	VMOVUPS 96(SP), Y5
+	VMOVUPS 128(SP), Y6
+	VMOVUPS 160(SP), Y4
+	VMOVUPS 192(SP), Y7
+	VMOVUPS 224(SP), Y8
+	CMPL    R10, $0x01
+	JEQ     BinaryProbLossF32_powR_full_alpha1
+	JA      BinaryProbLossF32_powR_full_alphas
+	VMOVAPS Y1, Y4
+	JMP     BinaryProbLossF32_powR_full_alphadone
+
+BinaryProbLossF32_powR_full_alpha1:
+	VBROADCASTSS 48(DI), Y4
+	VMULPS       Y4, Y5, Y4
+	VBROADCASTSS 52(DI), Y5
+	VMULPS       Y5, Y6, Y5
+	VADDPS       Y5, Y4, Y4
+	JMP          BinaryProbLossF32_powR_full_alphadone
+
+BinaryProbLossF32_powR_full_alphas:
+	VMOVUPS (BX)(R11*1), Y4
+	VMULPS  Y4, Y5, Y4
+	VMOVUPS (SI)(R11*1), Y5
+	VMULPS  Y5, Y6, Y5
+	VADDPS  Y5, Y4, Y4
+
+BinaryProbLossF32_powR_full_alphadone:
+	VSUBPS       Y3, Y3, Y3
+	VMULPS       Y10, Y4, Y4
+	VMULPS       Y8, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VADDPS       Y4, Y2, Y2
+	ADDQ         $0x20, R11
+	DECQ         R12
+	JNZ          BinaryProbLossF32_powR_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R12
+
+BinaryProbLossF32_powR_inblock:
+	DECQ R13
+	JNZ  BinaryProbLossF32_powR_loop
+
+BinaryProbLossF32_powR_tail:
+	ANDQ         $0x07, DX
+	JZ           BinaryProbLossF32_powR_done
+	VMOVQ        DX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (CX)(R11*1), Y3, Y4
+	VMASKMOVPS   (AX)(R11*1), Y3, Y5
+	CMPL         R9, $0x00
+	JNE          BinaryProbLossF32_powR_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryProbLossF32_powR_part_smoothed
+
+BinaryProbLossF32_powR_part_smooth:
+	VBROADCASTSS 16(DI), Y6
+	VBROADCASTSS (DI), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(DI), Y8
+	VBROADCASTSS 4(DI), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(DI), Y7
+	VBROADCASTSS 8(DI), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(DI), Y8
+	VBROADCASTSS 12(DI), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryProbLossF32_powR_part_smoothed:
+	VBROADCASTSS 32(DI), Y5
+	VCMPPS       $0x11, Y5, Y4, Y8
+	VBLENDVPS    Y8, Y5, Y4, Y5
+	VBROADCASTSS 36(DI), Y9
+	VCMPPS       $0x1e, Y9, Y5, Y8
+	VBLENDVPS    Y8, Y9, Y5, Y5
+	VSUBPS       Y5, Y1, Y8
+	VPADDD       log32shift8<>+0(SB), Y5, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VMULPS       Y6, Y9, Y9
+	VPADDD       log32shift8<>+0(SB), Y8, Y10
+	VPSRLD       $0x17, Y10, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y10, Y10
+	VPADDD       log32base8<>+0(SB), Y10, Y10
+	VSUBPS       one8<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y10, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc18<>+0(SB), Y10, Y13
+	VFMADD213PS  logc28<>+0(SB), Y10, Y13
+	VFMADD213PS  logc38<>+0(SB), Y10, Y13
+	VFMADD213PS  logc48<>+0(SB), Y10, Y13
+	VFMADD213PS  logc58<>+0(SB), Y10, Y13
+	VFMADD213PS  logc68<>+0(SB), Y10, Y13
+	VFMADD213PS  logc78<>+0(SB), Y10, Y13
+	VFMADD213PS  logc88<>+0(SB), Y10, Y13
+	VMULPS       Y10, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y10, Y10
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
+	VSUBPS       Y8, Y1, Y11
+	VSUBPS       Y5, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VSUBPS       Y9, Y0, Y9
+	VSUBPS       Y4, Y1, Y10
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y4, Y7, Y11
+	VADDPS       Y11, Y10, Y10
+	VMOVUPS      Y4, 64(SP)
+	VMOVUPS      Y6, 96(SP)
+	VMOVUPS      Y7, 128(SP)
+	VMOVUPS      Y5, 160(SP)
+	VMOVUPS      Y8, 192(SP)
+	VMOVUPS      Y9, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y5
+	VMULPS       two238<>+0(SB), Y10, Y4
+	VBLENDVPS    Y5, Y4, Y10, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VSUBPS       f1278<>+0(SB), Y6, Y6
+	VANDPS       minus238<>+0(SB), Y5, Y5
+	VADDPS       Y5, Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y5
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc18<>+0(SB), Y4, Y7
+	VFMADD213PS  logc28<>+0(SB), Y4, Y7
+	VFMADD213PS  logc38<>+0(SB), Y4, Y7
+	VFMADD213PS  logc48<>+0(SB), Y4, Y7
+	VFMADD213PS  logc58<>+0(SB), Y4, Y7
+	VFMADD213PS  logc68<>+0(SB), Y4, Y7
+	VFMADD213PS  logc78<>+0(SB), Y4, Y7
+	VFMADD213PS  logc88<>+0(SB), Y4, Y7
+	VMULPS       Y4, Y7, Y7
+	VMULPS       Y5, Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
+	VFMADD231PS  minushalf8<>+0(SB), Y5, Y7
+	VADDPS       Y7, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y4
+	VXORPS       Y5, Y5, Y5
+	VCMPPS       $0x00, Y5, Y10, Y6
+	VBLENDVPS    Y6, minusinf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y6
+	VBLENDVPS    Y6, inf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x19, Y5, Y10, Y6
+	VBLENDVPS    Y6, nan8<>+0(SB), Y4, Y4
+	VMAXPS       ldmin8<>+0(SB), Y4, Y5
+	VMINPS       ldmax8<>+0(SB), Y5, Y5
+	VBROADCASTSS 76(DI), Y6
+	VMULPS       Y6, Y5, Y7
+	VBROADCASTSS 40(DI), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
+	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y7
+	VBLENDVPS    Y7, expover8<>+0(SB), Y8, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc18<>+0(SB), Y8, Y11
+	VFMADD213PS  expc28<>+0(SB), Y8, Y11
+	VFMADD213PS  expc38<>+0(SB), Y8, Y11
+	VFMADD213PS  expc48<>+0(SB), Y8, Y11
+	VFMADD213PS  expc58<>+0(SB), Y8, Y11
+	VMULPS       Y8, Y8, Y7
+	VMULPS       Y7, Y11, Y11
+	VADDPS       Y8, Y11, Y11
+	VADDPS       one8<>+0(SB), Y11, Y11
+	VMULPS       half8<>+0(SB), Y9, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y8
+	VSUBPS       Y8, Y9, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VANDNPS      Y11, Y6, Y11
+	VANDPS       absmask8<>+0(SB), Y11, Y6
+	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
+	VMOVMSKPS    Y6, AX
+	TESTL        AX, AX
+	JNZ          BinaryProbLossF32_bail
+	VCMPPS       $0x04, Y0, Y10, Y6
+	VBROADCASTSS 40(DI), Y0
+	VMULPS       Y0, Y11, Y0
+	VDIVPS       Y10, Y0, Y0
+	VANDPS       Y6, Y0, Y0
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y11, Y7
+	VANDPS       Y6, Y7, Y7
+	VMOVMSKPS    Y7, AX
+	TESTL        AX, AX
+	JZ           BinaryProbLossF32_powR_part_nolow
+	VBROADCASTSS 84(DI), Y6
+	VMULPS       Y6, Y5, Y5
+	VBROADCASTSS 80(DI), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
+	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y8, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS      expc08<>+0(SB), Y6
+	VFMADD213PS  expc18<>+0(SB), Y8, Y6
+	VFMADD213PS  expc28<>+0(SB), Y8, Y6
+	VFMADD213PS  expc38<>+0(SB), Y8, Y6
+	VFMADD213PS  expc48<>+0(SB), Y8, Y6
+	VFMADD213PS  expc58<>+0(SB), Y8, Y6
+	VMULPS       Y8, Y8, Y5
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y8, Y6, Y6
+	VADDPS       one8<>+0(SB), Y6, Y6
+	VMULPS       half8<>+0(SB), Y9, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y8
+	VSUBPS       Y8, Y9, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y8, Y6, Y6
+	VANDNPS      Y6, Y4, Y6
+	VBROADCASTSS 40(DI), Y4
+	VMULPS       Y4, Y6, Y6
+	VSUBPS       Y10, Y10, Y5
+	VADDPS       Y5, Y6, Y6
+	VBLENDVPS    Y7, Y6, Y0, Y0
+
+BinaryProbLossF32_powR_part_nolow:
+	VMOVUPS 64(SP), Y4
+	VMOVUPS 96(SP), Y6
+	VMOVUPS 128(SP), Y7
+	VMOVUPS 160(SP), Y5
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y9
+	CMPL    R10, $0x01
+	JEQ     BinaryProbLossF32_powR_part_alpha1
+	JA      BinaryProbLossF32_powR_part_alphas
+	VMOVAPS Y1, Y0
+	JMP     BinaryProbLossF32_powR_part_alphadone
+
+BinaryProbLossF32_powR_part_alpha1:
+	VBROADCASTSS 48(DI), Y0
+	VMULPS       Y0, Y6, Y0
+	VBROADCASTSS 52(DI), Y1
+	VMULPS       Y1, Y7, Y1
+	VADDPS       Y1, Y0, Y0
+	JMP          BinaryProbLossF32_powR_part_alphadone
+
+BinaryProbLossF32_powR_part_alphas:
+	VMASKMOVPS (BX)(R11*1), Y3, Y0
+	VMULPS     Y0, Y6, Y0
+	VMASKMOVPS (SI)(R11*1), Y3, Y1
+	VMULPS     Y1, Y7, Y1
+	VADDPS     Y1, Y0, Y0
+
+BinaryProbLossF32_powR_part_alphadone:
+	VSUBPS Y4, Y4, Y1
+	VMULPS Y11, Y0, Y0
+	VMULPS Y9, Y0, Y0
+	VADDPS Y1, Y0, Y0
+	VANDPS Y3, Y0, Y0
+	VADDPS Y0, Y2, Y2
+
+BinaryProbLossF32_powR_done:
 BinaryProbLossF32_done:
 	VCVTPS2PD    X2, Y0
 	VADDPD       (SP), Y0, Y0
@@ -3738,6 +5074,3249 @@ BinaryProbLossF32_done:
 	RET
 
 BinaryProbLossF32_bail:
+	MOVB $0x01, AL
+	MOVB AL, bail+112(FP)
+	VZEROUPPER
+	RET
+
+// func BinaryLogitsGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[22]uint32, acc *[8]float64) (bail bool)
+// Requires: AVX, AVX2, FMA3
+TEXT ·BinaryLogitsGradF32(SB), NOSPLIT, $256-137
+	MOVQ    g_base+0(FP), AX
+	MOVQ    y_base+24(FP), CX
+	MOVQ    x_base+48(FP), DX
+	MOVQ    x_len+56(FP), BX
+	MOVQ    alpha_base+72(FP), SI
+	MOVQ    alphaNeg_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	MOVQ    acc+128(FP), R9
+	MOVL    56(R8), R10
+	MOVL    60(R8), R11
+	MOVQ    64(R8), R12
+	MOVL    72(R8), R13
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS one8<>+0(SB), Y1
+	VXORPS  Y2, Y2, Y2
+	VMOVUPD Y0, (SP)
+	VMOVUPD Y0, 32(SP)
+	TESTL   R13, R13
+	JNZ     BinaryLogitsGradF32_powR
+	CMPQ    R12, $0x02
+	JEQ     BinaryLogitsGradF32_pow2
+	TESTQ   R12, R12
+	JEQ     BinaryLogitsGradF32_pow0
+	XORQ    R14, R14
+	MOVQ    $0x00000008, R13
+	MOVQ    BX, R15
+	SHRQ    $0x03, R15
+	JZ      BinaryLogitsGradF32_powN_tail
+
+BinaryLogitsGradF32_powN_loop:
+	VMOVUPS (DX)(R14*1), Y3
+	VMOVUPS (CX)(R14*1), Y4
+	CMPL    R10, $0x00
+	JNE     BinaryLogitsGradF32_powN_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryLogitsGradF32_powN_full_smoothed
+
+BinaryLogitsGradF32_powN_full_smooth:
+	VBROADCASTSS 16(R8), Y5
+	VBROADCASTSS (R8), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(R8), Y7
+	VBROADCASTSS 4(R8), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(R8), Y6
+	VBROADCASTSS 8(R8), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(R8), Y7
+	VBROADCASTSS 12(R8), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryLogitsGradF32_powN_full_smoothed:
+	VORPS       signbit8<>+0(SB), Y3, Y4
+	VCMPPS      $0x11, expunder8<>+0(SB), Y4, Y7
+	VBLENDVPS   Y7, expunder8<>+0(SB), Y4, Y8
+	VCMPPS      $0x1e, expover8<>+0(SB), Y8, Y4
+	VBLENDVPS   Y4, expover8<>+0(SB), Y8, Y8
+	VMULPS      log2e8<>+0(SB), Y8, Y9
+	VADDPS      roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS      roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS     expc08<>+0(SB), Y10
+	VFMADD213PS expc18<>+0(SB), Y8, Y10
+	VFMADD213PS expc28<>+0(SB), Y8, Y10
+	VFMADD213PS expc38<>+0(SB), Y8, Y10
+	VFMADD213PS expc48<>+0(SB), Y8, Y10
+	VFMADD213PS expc58<>+0(SB), Y8, Y10
+	VMULPS      Y8, Y8, Y4
+	VMULPS      Y4, Y10, Y10
+	VADDPS      Y8, Y10, Y10
+	VADDPS      one8<>+0(SB), Y10, Y10
+	VMULPS      half8<>+0(SB), Y9, Y4
+	VADDPS      roundmagic8<>+0(SB), Y4, Y4
+	VSUBPS      roundmagic8<>+0(SB), Y4, Y8
+	VSUBPS      Y8, Y9, Y8
+	VADDPS      roundmagic8<>+0(SB), Y8, Y8
+	VPADDD      expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
+	VPADDD      expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMULPS      Y4, Y10, Y10
+	VMULPS      Y8, Y10, Y10
+	VANDNPS     Y10, Y7, Y10
+	VADDPS      Y1, Y10, Y4
+	VDIVPS      Y4, Y1, Y7
+	VMULPS      Y7, Y10, Y8
+	VCMPPS      $0x11, Y0, Y3, Y9
+	VBLENDVPS   Y9, Y8, Y7, Y11
+	VBLENDVPS   Y9, Y7, Y8, Y8
+	VPADDD      log32shift8<>+0(SB), Y4, Y9
+	VPSRLD      $0x17, Y9, Y12
+	VCVTDQ2PS   Y12, Y12
+	VSUBPS      f1278<>+0(SB), Y12, Y12
+	VPAND       mant32mask8<>+0(SB), Y9, Y9
+	VPADDD      log32base8<>+0(SB), Y9, Y9
+	VSUBPS      one8<>+0(SB), Y9, Y9
+	VMULPS      Y9, Y9, Y13
+	VMOVUPS     logc08<>+0(SB), Y14
+	VFMADD213PS logc18<>+0(SB), Y9, Y14
+	VFMADD213PS logc28<>+0(SB), Y9, Y14
+	VFMADD213PS logc38<>+0(SB), Y9, Y14
+	VFMADD213PS logc48<>+0(SB), Y9, Y14
+	VFMADD213PS logc58<>+0(SB), Y9, Y14
+	VFMADD213PS logc68<>+0(SB), Y9, Y14
+	VFMADD213PS logc78<>+0(SB), Y9, Y14
+	VFMADD213PS logc88<>+0(SB), Y9, Y14
+	VMULPS      Y9, Y14, Y14
+	VMULPS      Y13, Y14, Y14
+	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
+	VADDPS      Y14, Y9, Y9
+	VFMADD231PS ln2hi8<>+0(SB), Y12, Y9
+	VSUBPS      Y1, Y4, Y4
+	VSUBPS      Y4, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VMAXPS      Y0, Y3, Y4
+	VMULPS      Y5, Y3, Y7
+	VSUBPS      Y7, Y4, Y4
+	VADDPS      Y9, Y4, Y4
+	VMULPS      Y8, Y5, Y7
+	VMULPS      Y11, Y6, Y9
+	VADDPS      Y9, Y7, Y7
+	VMOVAPS     Y1, Y10
+	VMOVAPS     Y7, Y9
+	MOVQ        R12, BP
+	DECQ        BP
+
+BinaryLogitsGradF32_powN_full_sq:
+	TESTQ  BP, BP
+	JZ     BinaryLogitsGradF32_powN_full_sqdone
+	BTQ    $0x00, BP
+	JCC    BinaryLogitsGradF32_powN_full_nomul
+	VMULPS Y9, Y10, Y10
+
+BinaryLogitsGradF32_powN_full_nomul:
+	CMPQ   BP, $0x01
+	JBE    BinaryLogitsGradF32_powN_full_nosq
+	VMULPS Y9, Y9, Y9
+
+BinaryLogitsGradF32_powN_full_nosq:
+	SHRQ $0x01, BP
+	JMP  BinaryLogitsGradF32_powN_full_sq
+
+BinaryLogitsGradF32_powN_full_sqdone:
+	VMULPS       Y7, Y10, Y9
+	VANDPS       absmask8<>+0(SB), Y9, Y12
+	VCMPPS       $0x00, inf8<>+0(SB), Y12, Y12
+	VMOVMSKPS    Y12, BP
+	TESTL        BP, BP
+	JNZ          BinaryLogitsGradF32_bail
+	VBROADCASTSS 40(R8), Y12
+	VMULPS       Y12, Y10, Y10
+	VSUBPS       Y7, Y7, Y7
+	VADDPS       Y7, Y10, Y10
+	CMPL         R11, $0x01
+	JEQ          BinaryLogitsGradF32_powN_full_alpha1
+	JA           BinaryLogitsGradF32_powN_full_alphas
+	VMOVAPS      Y1, Y7
+	JMP          BinaryLogitsGradF32_powN_full_alphadone
+
+BinaryLogitsGradF32_powN_full_alpha1:
+	VBROADCASTSS 48(R8), Y7
+	VMULPS       Y7, Y5, Y7
+	VBROADCASTSS 52(R8), Y12
+	VMULPS       Y12, Y6, Y12
+	VADDPS       Y12, Y7, Y7
+	JMP          BinaryLogitsGradF32_powN_full_alphadone
+
+BinaryLogitsGradF32_powN_full_alphas:
+	VMOVUPS (SI)(R14*1), Y7
+	VMULPS  Y7, Y5, Y7
+	VMOVUPS (DI)(R14*1), Y12
+	VMULPS  Y12, Y6, Y12
+	VADDPS  Y12, Y7, Y7
+
+BinaryLogitsGradF32_powN_full_alphadone:
+	VSUBPS       Y3, Y3, Y3
+	VMULPS       Y9, Y7, Y12
+	VMULPS       Y4, Y12, Y12
+	VADDPS       Y3, Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VADDPS       Y5, Y5, Y12
+	VSUBPS       Y12, Y1, Y12
+	VMULPS       Y11, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y11, Y6, Y6
+	VMULPS       Y8, Y5, Y5
+	VSUBPS       Y5, Y6, Y6
+	VMULPS       Y12, Y10, Y10
+	VMULPS       Y4, Y10, Y10
+	VMULPS       Y6, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VBROADCASTSS 44(R8), Y4
+	VMULPS       Y4, Y7, Y7
+	VMULPS       Y10, Y7, Y7
+	VADDPS       Y3, Y7, Y7
+	VMOVUPS      Y7, (AX)(R14*1)
+	ADDQ         $0x20, R14
+	DECQ         R13
+	JNZ          BinaryLogitsGradF32_powN_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R13
+
+BinaryLogitsGradF32_powN_inblock:
+	DECQ R15
+	JNZ  BinaryLogitsGradF32_powN_loop
+
+BinaryLogitsGradF32_powN_tail:
+	ANDQ         $0x07, BX
+	JZ           BinaryLogitsGradF32_powN_done
+	VMOVQ        BX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (DX)(R14*1), Y3, Y4
+	VMASKMOVPS   (CX)(R14*1), Y3, Y5
+	CMPL         R10, $0x00
+	JNE          BinaryLogitsGradF32_powN_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryLogitsGradF32_powN_part_smoothed
+
+BinaryLogitsGradF32_powN_part_smooth:
+	VBROADCASTSS 16(R8), Y6
+	VBROADCASTSS (R8), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(R8), Y8
+	VBROADCASTSS 4(R8), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(R8), Y7
+	VBROADCASTSS 8(R8), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(R8), Y8
+	VBROADCASTSS 12(R8), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryLogitsGradF32_powN_part_smoothed:
+	VORPS       signbit8<>+0(SB), Y4, Y5
+	VCMPPS      $0x11, expunder8<>+0(SB), Y5, Y8
+	VBLENDVPS   Y8, expunder8<>+0(SB), Y5, Y9
+	VCMPPS      $0x1e, expover8<>+0(SB), Y9, Y5
+	VBLENDVPS   Y5, expover8<>+0(SB), Y9, Y9
+	VMULPS      log2e8<>+0(SB), Y9, Y10
+	VADDPS      roundmagic8<>+0(SB), Y10, Y10
+	VSUBPS      roundmagic8<>+0(SB), Y10, Y10
+	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y9
+	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y9
+	VMOVUPS     expc08<>+0(SB), Y11
+	VFMADD213PS expc18<>+0(SB), Y9, Y11
+	VFMADD213PS expc28<>+0(SB), Y9, Y11
+	VFMADD213PS expc38<>+0(SB), Y9, Y11
+	VFMADD213PS expc48<>+0(SB), Y9, Y11
+	VFMADD213PS expc58<>+0(SB), Y9, Y11
+	VMULPS      Y9, Y9, Y5
+	VMULPS      Y5, Y11, Y11
+	VADDPS      Y9, Y11, Y11
+	VADDPS      one8<>+0(SB), Y11, Y11
+	VMULPS      half8<>+0(SB), Y10, Y5
+	VADDPS      roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS      roundmagic8<>+0(SB), Y5, Y9
+	VSUBPS      Y9, Y10, Y9
+	VADDPS      roundmagic8<>+0(SB), Y9, Y9
+	VPADDD      expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	VPADDD      expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMULPS      Y5, Y11, Y11
+	VMULPS      Y9, Y11, Y11
+	VANDNPS     Y11, Y8, Y11
+	VADDPS      Y1, Y11, Y5
+	VDIVPS      Y5, Y1, Y8
+	VMULPS      Y8, Y11, Y9
+	VCMPPS      $0x11, Y0, Y4, Y10
+	VBLENDVPS   Y10, Y9, Y8, Y12
+	VBLENDVPS   Y10, Y8, Y9, Y9
+	VPADDD      log32shift8<>+0(SB), Y5, Y10
+	VPSRLD      $0x17, Y10, Y13
+	VCVTDQ2PS   Y13, Y13
+	VSUBPS      f1278<>+0(SB), Y13, Y13
+	VPAND       mant32mask8<>+0(SB), Y10, Y10
+	VPADDD      log32base8<>+0(SB), Y10, Y10
+	VSUBPS      one8<>+0(SB), Y10, Y10
+	VMULPS      Y10, Y10, Y14
+	VMOVUPS     logc08<>+0(SB), Y15
+	VFMADD213PS logc18<>+0(SB), Y10, Y15
+	VFMADD213PS logc28<>+0(SB), Y10, Y15
+	VFMADD213PS logc38<>+0(SB), Y10, Y15
+	VFMADD213PS logc48<>+0(SB), Y10, Y15
+	VFMADD213PS logc58<>+0(SB), Y10, Y15
+	VFMADD213PS logc68<>+0(SB), Y10, Y15
+	VFMADD213PS logc78<>+0(SB), Y10, Y15
+	VFMADD213PS logc88<>+0(SB), Y10, Y15
+	VMULPS      Y10, Y15, Y15
+	VMULPS      Y14, Y15, Y15
+	VFMADD231PS ln2lo8<>+0(SB), Y13, Y15
+	VFMADD231PS minushalf8<>+0(SB), Y14, Y15
+	VADDPS      Y15, Y10, Y10
+	VFMADD231PS ln2hi8<>+0(SB), Y13, Y10
+	VSUBPS      Y1, Y5, Y5
+	VSUBPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VADDPS      Y11, Y10, Y10
+	VMAXPS      Y0, Y4, Y0
+	VMULPS      Y6, Y4, Y8
+	VSUBPS      Y8, Y0, Y0
+	VADDPS      Y10, Y0, Y0
+	VMULPS      Y9, Y6, Y5
+	VMULPS      Y12, Y7, Y8
+	VADDPS      Y8, Y5, Y5
+	VMOVAPS     Y1, Y10
+	VMOVAPS     Y5, Y8
+	MOVQ        R12, CX
+	DECQ        CX
+
+BinaryLogitsGradF32_powN_part_sq:
+	TESTQ  CX, CX
+	JZ     BinaryLogitsGradF32_powN_part_sqdone
+	BTQ    $0x00, CX
+	JCC    BinaryLogitsGradF32_powN_part_nomul
+	VMULPS Y8, Y10, Y10
+
+BinaryLogitsGradF32_powN_part_nomul:
+	CMPQ   CX, $0x01
+	JBE    BinaryLogitsGradF32_powN_part_nosq
+	VMULPS Y8, Y8, Y8
+
+BinaryLogitsGradF32_powN_part_nosq:
+	SHRQ $0x01, CX
+	JMP  BinaryLogitsGradF32_powN_part_sq
+
+BinaryLogitsGradF32_powN_part_sqdone:
+	VMULPS       Y5, Y10, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y11
+	VCMPPS       $0x00, inf8<>+0(SB), Y11, Y11
+	VMOVMSKPS    Y11, CX
+	TESTL        CX, CX
+	JNZ          BinaryLogitsGradF32_bail
+	VBROADCASTSS 40(R8), Y11
+	VMULPS       Y11, Y10, Y10
+	VSUBPS       Y5, Y5, Y5
+	VADDPS       Y5, Y10, Y10
+	CMPL         R11, $0x01
+	JEQ          BinaryLogitsGradF32_powN_part_alpha1
+	JA           BinaryLogitsGradF32_powN_part_alphas
+	VMOVAPS      Y1, Y5
+	JMP          BinaryLogitsGradF32_powN_part_alphadone
+
+BinaryLogitsGradF32_powN_part_alpha1:
+	VBROADCASTSS 48(R8), Y5
+	VMULPS       Y5, Y6, Y5
+	VBROADCASTSS 52(R8), Y11
+	VMULPS       Y11, Y7, Y11
+	VADDPS       Y11, Y5, Y5
+	JMP          BinaryLogitsGradF32_powN_part_alphadone
+
+BinaryLogitsGradF32_powN_part_alphas:
+	VMASKMOVPS (SI)(R14*1), Y3, Y5
+	VMULPS     Y5, Y6, Y5
+	VMASKMOVPS (DI)(R14*1), Y3, Y11
+	VMULPS     Y11, Y7, Y11
+	VADDPS     Y11, Y5, Y5
+
+BinaryLogitsGradF32_powN_part_alphadone:
+	VSUBPS       Y4, Y4, Y4
+	VMULPS       Y8, Y5, Y11
+	VMULPS       Y0, Y11, Y11
+	VADDPS       Y4, Y11, Y11
+	VANDPS       Y3, Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	VADDPS       Y6, Y6, Y11
+	VSUBPS       Y11, Y1, Y11
+	VMULPS       Y12, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VMULPS       Y12, Y7, Y7
+	VMULPS       Y9, Y6, Y6
+	VSUBPS       Y6, Y7, Y7
+	VMULPS       Y11, Y10, Y10
+	VMULPS       Y0, Y10, Y10
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y10, Y10
+	VBROADCASTSS 44(R8), Y0
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y10, Y5, Y5
+	VADDPS       Y4, Y5, Y5
+	VMASKMOVPS   Y5, Y3, (AX)(R14*1)
+
+BinaryLogitsGradF32_powN_done:
+	JMP BinaryLogitsGradF32_done
+
+BinaryLogitsGradF32_pow2:
+	XORQ R12, R12
+	MOVQ $0x00000008, R13
+	MOVQ BX, R14
+	SHRQ $0x03, R14
+	JZ   BinaryLogitsGradF32_pow2_tail
+
+BinaryLogitsGradF32_pow2_loop:
+	VMOVUPS (DX)(R12*1), Y3
+	VMOVUPS (CX)(R12*1), Y4
+	CMPL    R10, $0x00
+	JNE     BinaryLogitsGradF32_pow2_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryLogitsGradF32_pow2_full_smoothed
+
+BinaryLogitsGradF32_pow2_full_smooth:
+	VBROADCASTSS 16(R8), Y5
+	VBROADCASTSS (R8), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(R8), Y7
+	VBROADCASTSS 4(R8), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(R8), Y6
+	VBROADCASTSS 8(R8), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(R8), Y7
+	VBROADCASTSS 12(R8), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryLogitsGradF32_pow2_full_smoothed:
+	VORPS        signbit8<>+0(SB), Y3, Y4
+	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y7
+	VBLENDVPS    Y7, expunder8<>+0(SB), Y4, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y4
+	VBLENDVPS    Y4, expover8<>+0(SB), Y8, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc18<>+0(SB), Y8, Y10
+	VFMADD213PS  expc28<>+0(SB), Y8, Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc48<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
+	VMULPS       Y8, Y8, Y4
+	VMULPS       Y4, Y10, Y10
+	VADDPS       Y8, Y10, Y10
+	VADDPS       one8<>+0(SB), Y10, Y10
+	VMULPS       half8<>+0(SB), Y9, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y4, Y8
+	VSUBPS       Y8, Y9, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y4, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VANDNPS      Y10, Y7, Y10
+	VADDPS       Y1, Y10, Y4
+	VDIVPS       Y4, Y1, Y7
+	VMULPS       Y7, Y10, Y8
+	VCMPPS       $0x11, Y0, Y3, Y9
+	VBLENDVPS    Y9, Y8, Y7, Y11
+	VBLENDVPS    Y9, Y7, Y8, Y8
+	VPADDD       log32shift8<>+0(SB), Y4, Y9
+	VPSRLD       $0x17, Y9, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y13
+	VMOVUPS      logc08<>+0(SB), Y14
+	VFMADD213PS  logc18<>+0(SB), Y9, Y14
+	VFMADD213PS  logc28<>+0(SB), Y9, Y14
+	VFMADD213PS  logc38<>+0(SB), Y9, Y14
+	VFMADD213PS  logc48<>+0(SB), Y9, Y14
+	VFMADD213PS  logc58<>+0(SB), Y9, Y14
+	VFMADD213PS  logc68<>+0(SB), Y9, Y14
+	VFMADD213PS  logc78<>+0(SB), Y9, Y14
+	VFMADD213PS  logc88<>+0(SB), Y9, Y14
+	VMULPS       Y9, Y14, Y14
+	VMULPS       Y13, Y14, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
+	VADDPS       Y14, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y9
+	VSUBPS       Y1, Y4, Y4
+	VSUBPS       Y4, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VMAXPS       Y0, Y3, Y4
+	VMULPS       Y5, Y3, Y7
+	VSUBPS       Y7, Y4, Y4
+	VADDPS       Y9, Y4, Y4
+	VMULPS       Y8, Y5, Y7
+	VMULPS       Y11, Y6, Y9
+	VADDPS       Y9, Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VANDPS       absmask8<>+0(SB), Y9, Y10
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, R15
+	TESTL        R15, R15
+	JNZ          BinaryLogitsGradF32_bail
+	VBROADCASTSS 40(R8), Y10
+	VMULPS       Y10, Y7, Y10
+	VSUBPS       Y7, Y7, Y7
+	VADDPS       Y7, Y10, Y10
+	CMPL         R11, $0x01
+	JEQ          BinaryLogitsGradF32_pow2_full_alpha1
+	JA           BinaryLogitsGradF32_pow2_full_alphas
+	VMOVAPS      Y1, Y7
+	JMP          BinaryLogitsGradF32_pow2_full_alphadone
+
+BinaryLogitsGradF32_pow2_full_alpha1:
+	VBROADCASTSS 48(R8), Y7
+	VMULPS       Y7, Y5, Y7
+	VBROADCASTSS 52(R8), Y12
+	VMULPS       Y12, Y6, Y12
+	VADDPS       Y12, Y7, Y7
+	JMP          BinaryLogitsGradF32_pow2_full_alphadone
+
+BinaryLogitsGradF32_pow2_full_alphas:
+	VMOVUPS (SI)(R12*1), Y7
+	VMULPS  Y7, Y5, Y7
+	VMOVUPS (DI)(R12*1), Y12
+	VMULPS  Y12, Y6, Y12
+	VADDPS  Y12, Y7, Y7
+
+BinaryLogitsGradF32_pow2_full_alphadone:
+	VSUBPS       Y3, Y3, Y3
+	VMULPS       Y9, Y7, Y12
+	VMULPS       Y4, Y12, Y12
+	VADDPS       Y3, Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VADDPS       Y5, Y5, Y12
+	VSUBPS       Y12, Y1, Y12
+	VMULPS       Y11, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y11, Y6, Y6
+	VMULPS       Y8, Y5, Y5
+	VSUBPS       Y5, Y6, Y6
+	VMULPS       Y12, Y10, Y10
+	VMULPS       Y4, Y10, Y10
+	VMULPS       Y6, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VBROADCASTSS 44(R8), Y4
+	VMULPS       Y4, Y7, Y7
+	VMULPS       Y10, Y7, Y7
+	VADDPS       Y3, Y7, Y7
+	VMOVUPS      Y7, (AX)(R12*1)
+	ADDQ         $0x20, R12
+	DECQ         R13
+	JNZ          BinaryLogitsGradF32_pow2_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R13
+
+BinaryLogitsGradF32_pow2_inblock:
+	DECQ R14
+	JNZ  BinaryLogitsGradF32_pow2_loop
+
+BinaryLogitsGradF32_pow2_tail:
+	ANDQ         $0x07, BX
+	JZ           BinaryLogitsGradF32_pow2_done
+	VMOVQ        BX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (DX)(R12*1), Y3, Y4
+	VMASKMOVPS   (CX)(R12*1), Y3, Y5
+	CMPL         R10, $0x00
+	JNE          BinaryLogitsGradF32_pow2_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryLogitsGradF32_pow2_part_smoothed
+
+BinaryLogitsGradF32_pow2_part_smooth:
+	VBROADCASTSS 16(R8), Y6
+	VBROADCASTSS (R8), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(R8), Y8
+	VBROADCASTSS 4(R8), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(R8), Y7
+	VBROADCASTSS 8(R8), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(R8), Y8
+	VBROADCASTSS 12(R8), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryLogitsGradF32_pow2_part_smoothed:
+	VORPS        signbit8<>+0(SB), Y4, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y8
+	VBLENDVPS    Y8, expunder8<>+0(SB), Y5, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y10
+	VADDPS       roundmagic8<>+0(SB), Y10, Y10
+	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc18<>+0(SB), Y9, Y11
+	VFMADD213PS  expc28<>+0(SB), Y9, Y11
+	VFMADD213PS  expc38<>+0(SB), Y9, Y11
+	VFMADD213PS  expc48<>+0(SB), Y9, Y11
+	VFMADD213PS  expc58<>+0(SB), Y9, Y11
+	VMULPS       Y9, Y9, Y5
+	VMULPS       Y5, Y11, Y11
+	VADDPS       Y9, Y11, Y11
+	VADDPS       one8<>+0(SB), Y11, Y11
+	VMULPS       half8<>+0(SB), Y10, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
+	VSUBPS       Y9, Y10, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y5, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VANDNPS      Y11, Y8, Y11
+	VADDPS       Y1, Y11, Y5
+	VDIVPS       Y5, Y1, Y8
+	VMULPS       Y8, Y11, Y9
+	VCMPPS       $0x11, Y0, Y4, Y10
+	VBLENDVPS    Y10, Y9, Y8, Y12
+	VBLENDVPS    Y10, Y8, Y9, Y9
+	VPADDD       log32shift8<>+0(SB), Y5, Y10
+	VPSRLD       $0x17, Y10, Y13
+	VCVTDQ2PS    Y13, Y13
+	VSUBPS       f1278<>+0(SB), Y13, Y13
+	VPAND        mant32mask8<>+0(SB), Y10, Y10
+	VPADDD       log32base8<>+0(SB), Y10, Y10
+	VSUBPS       one8<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y10, Y14
+	VMOVUPS      logc08<>+0(SB), Y15
+	VFMADD213PS  logc18<>+0(SB), Y10, Y15
+	VFMADD213PS  logc28<>+0(SB), Y10, Y15
+	VFMADD213PS  logc38<>+0(SB), Y10, Y15
+	VFMADD213PS  logc48<>+0(SB), Y10, Y15
+	VFMADD213PS  logc58<>+0(SB), Y10, Y15
+	VFMADD213PS  logc68<>+0(SB), Y10, Y15
+	VFMADD213PS  logc78<>+0(SB), Y10, Y15
+	VFMADD213PS  logc88<>+0(SB), Y10, Y15
+	VMULPS       Y10, Y15, Y15
+	VMULPS       Y14, Y15, Y15
+	VFMADD231PS  ln2lo8<>+0(SB), Y13, Y15
+	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
+	VADDPS       Y15, Y10, Y10
+	VFMADD231PS  ln2hi8<>+0(SB), Y13, Y10
+	VSUBPS       Y1, Y5, Y5
+	VSUBPS       Y5, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VMAXPS       Y0, Y4, Y0
+	VMULPS       Y6, Y4, Y8
+	VSUBPS       Y8, Y0, Y0
+	VADDPS       Y10, Y0, Y0
+	VMULPS       Y9, Y6, Y5
+	VMULPS       Y12, Y7, Y8
+	VADDPS       Y8, Y5, Y5
+	VMULPS       Y5, Y5, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y10
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, CX
+	TESTL        CX, CX
+	JNZ          BinaryLogitsGradF32_bail
+	VBROADCASTSS 40(R8), Y10
+	VMULPS       Y10, Y5, Y10
+	VSUBPS       Y5, Y5, Y5
+	VADDPS       Y5, Y10, Y10
+	CMPL         R11, $0x01
+	JEQ          BinaryLogitsGradF32_pow2_part_alpha1
+	JA           BinaryLogitsGradF32_pow2_part_alphas
+	VMOVAPS      Y1, Y5
+	JMP          BinaryLogitsGradF32_pow2_part_alphadone
+
+BinaryLogitsGradF32_pow2_part_alpha1:
+	VBROADCASTSS 48(R8), Y5
+	VMULPS       Y5, Y6, Y5
+	VBROADCASTSS 52(R8), Y11
+	VMULPS       Y11, Y7, Y11
+	VADDPS       Y11, Y5, Y5
+	JMP          BinaryLogitsGradF32_pow2_part_alphadone
+
+BinaryLogitsGradF32_pow2_part_alphas:
+	VMASKMOVPS (SI)(R12*1), Y3, Y5
+	VMULPS     Y5, Y6, Y5
+	VMASKMOVPS (DI)(R12*1), Y3, Y11
+	VMULPS     Y11, Y7, Y11
+	VADDPS     Y11, Y5, Y5
+
+BinaryLogitsGradF32_pow2_part_alphadone:
+	VSUBPS       Y4, Y4, Y4
+	VMULPS       Y8, Y5, Y11
+	VMULPS       Y0, Y11, Y11
+	VADDPS       Y4, Y11, Y11
+	VANDPS       Y3, Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	VADDPS       Y6, Y6, Y11
+	VSUBPS       Y11, Y1, Y11
+	VMULPS       Y12, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VMULPS       Y12, Y7, Y7
+	VMULPS       Y9, Y6, Y6
+	VSUBPS       Y6, Y7, Y7
+	VMULPS       Y11, Y10, Y10
+	VMULPS       Y0, Y10, Y10
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y10, Y10
+	VBROADCASTSS 44(R8), Y0
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y10, Y5, Y5
+	VADDPS       Y4, Y5, Y5
+	VMASKMOVPS   Y5, Y3, (AX)(R12*1)
+
+BinaryLogitsGradF32_pow2_done:
+	JMP BinaryLogitsGradF32_done
+
+BinaryLogitsGradF32_pow0:
+	XORQ R12, R12
+	MOVQ $0x00000008, R13
+	MOVQ BX, R14
+	SHRQ $0x03, R14
+	JZ   BinaryLogitsGradF32_pow0_tail
+
+BinaryLogitsGradF32_pow0_loop:
+	VMOVUPS (DX)(R12*1), Y3
+	VMOVUPS (CX)(R12*1), Y4
+	CMPL    R10, $0x00
+	JNE     BinaryLogitsGradF32_pow0_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryLogitsGradF32_pow0_full_smoothed
+
+BinaryLogitsGradF32_pow0_full_smooth:
+	VBROADCASTSS 16(R8), Y5
+	VBROADCASTSS (R8), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(R8), Y7
+	VBROADCASTSS 4(R8), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(R8), Y6
+	VBROADCASTSS 8(R8), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(R8), Y7
+	VBROADCASTSS 12(R8), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryLogitsGradF32_pow0_full_smoothed:
+	VORPS       signbit8<>+0(SB), Y3, Y4
+	VCMPPS      $0x11, expunder8<>+0(SB), Y4, Y7
+	VBLENDVPS   Y7, expunder8<>+0(SB), Y4, Y8
+	VCMPPS      $0x1e, expover8<>+0(SB), Y8, Y4
+	VBLENDVPS   Y4, expover8<>+0(SB), Y8, Y8
+	VMULPS      log2e8<>+0(SB), Y8, Y9
+	VADDPS      roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS      roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS     expc08<>+0(SB), Y10
+	VFMADD213PS expc18<>+0(SB), Y8, Y10
+	VFMADD213PS expc28<>+0(SB), Y8, Y10
+	VFMADD213PS expc38<>+0(SB), Y8, Y10
+	VFMADD213PS expc48<>+0(SB), Y8, Y10
+	VFMADD213PS expc58<>+0(SB), Y8, Y10
+	VMULPS      Y8, Y8, Y4
+	VMULPS      Y4, Y10, Y10
+	VADDPS      Y8, Y10, Y10
+	VADDPS      one8<>+0(SB), Y10, Y10
+	VMULPS      half8<>+0(SB), Y9, Y4
+	VADDPS      roundmagic8<>+0(SB), Y4, Y4
+	VSUBPS      roundmagic8<>+0(SB), Y4, Y8
+	VSUBPS      Y8, Y9, Y8
+	VADDPS      roundmagic8<>+0(SB), Y8, Y8
+	VPADDD      expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
+	VPADDD      expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMULPS      Y4, Y10, Y10
+	VMULPS      Y8, Y10, Y10
+	VANDNPS     Y10, Y7, Y10
+	VADDPS      Y1, Y10, Y4
+	VDIVPS      Y4, Y1, Y7
+	VMULPS      Y7, Y10, Y8
+	VCMPPS      $0x11, Y0, Y3, Y9
+	VBLENDVPS   Y9, Y8, Y7, Y11
+	VBLENDVPS   Y9, Y7, Y8, Y8
+	VPADDD      log32shift8<>+0(SB), Y4, Y9
+	VPSRLD      $0x17, Y9, Y12
+	VCVTDQ2PS   Y12, Y12
+	VSUBPS      f1278<>+0(SB), Y12, Y12
+	VPAND       mant32mask8<>+0(SB), Y9, Y9
+	VPADDD      log32base8<>+0(SB), Y9, Y9
+	VSUBPS      one8<>+0(SB), Y9, Y9
+	VMULPS      Y9, Y9, Y13
+	VMOVUPS     logc08<>+0(SB), Y14
+	VFMADD213PS logc18<>+0(SB), Y9, Y14
+	VFMADD213PS logc28<>+0(SB), Y9, Y14
+	VFMADD213PS logc38<>+0(SB), Y9, Y14
+	VFMADD213PS logc48<>+0(SB), Y9, Y14
+	VFMADD213PS logc58<>+0(SB), Y9, Y14
+	VFMADD213PS logc68<>+0(SB), Y9, Y14
+	VFMADD213PS logc78<>+0(SB), Y9, Y14
+	VFMADD213PS logc88<>+0(SB), Y9, Y14
+	VMULPS      Y9, Y14, Y14
+	VMULPS      Y13, Y14, Y14
+	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
+	VADDPS      Y14, Y9, Y9
+	VFMADD231PS ln2hi8<>+0(SB), Y12, Y9
+	VSUBPS      Y1, Y4, Y4
+	VSUBPS      Y4, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VMAXPS      Y0, Y3, Y4
+	VMULPS      Y5, Y3, Y7
+	VSUBPS      Y7, Y4, Y4
+	VADDPS      Y9, Y4, Y4
+	VMULPS      Y8, Y5, Y7
+	VMULPS      Y11, Y6, Y9
+	VADDPS      Y9, Y7, Y7
+	VMOVAPS     Y1, Y7
+	VMOVAPS     Y0, Y9
+	CMPL        R11, $0x01
+	JEQ         BinaryLogitsGradF32_pow0_full_alpha1
+	JA          BinaryLogitsGradF32_pow0_full_alphas
+	VMOVAPS     Y1, Y10
+	JMP         BinaryLogitsGradF32_pow0_full_alphadone
+
+BinaryLogitsGradF32_pow0_full_alpha1:
+	VBROADCASTSS 48(R8), Y10
+	VMULPS       Y10, Y5, Y10
+	VBROADCASTSS 52(R8), Y12
+	VMULPS       Y12, Y6, Y12
+	VADDPS       Y12, Y10, Y10
+	JMP          BinaryLogitsGradF32_pow0_full_alphadone
+
+BinaryLogitsGradF32_pow0_full_alphas:
+	VMOVUPS (SI)(R12*1), Y10
+	VMULPS  Y10, Y5, Y10
+	VMOVUPS (DI)(R12*1), Y12
+	VMULPS  Y12, Y6, Y12
+	VADDPS  Y12, Y10, Y10
+
+BinaryLogitsGradF32_pow0_full_alphadone:
+	VSUBPS       Y3, Y3, Y3
+	VMULPS       Y7, Y10, Y12
+	VMULPS       Y4, Y12, Y12
+	VADDPS       Y3, Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VADDPS       Y5, Y5, Y12
+	VSUBPS       Y12, Y1, Y12
+	VMULPS       Y11, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y11, Y6, Y6
+	VMULPS       Y8, Y5, Y5
+	VSUBPS       Y5, Y6, Y6
+	VMULPS       Y12, Y9, Y9
+	VMULPS       Y4, Y9, Y9
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y7, Y9, Y9
+	VBROADCASTSS 44(R8), Y4
+	VMULPS       Y4, Y10, Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y3, Y10, Y10
+	VMOVUPS      Y10, (AX)(R12*1)
+	ADDQ         $0x20, R12
+	DECQ         R13
+	JNZ          BinaryLogitsGradF32_pow0_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R13
+
+BinaryLogitsGradF32_pow0_inblock:
+	DECQ R14
+	JNZ  BinaryLogitsGradF32_pow0_loop
+
+BinaryLogitsGradF32_pow0_tail:
+	ANDQ         $0x07, BX
+	JZ           BinaryLogitsGradF32_pow0_done
+	VMOVQ        BX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (DX)(R12*1), Y3, Y4
+	VMASKMOVPS   (CX)(R12*1), Y3, Y5
+	CMPL         R10, $0x00
+	JNE          BinaryLogitsGradF32_pow0_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryLogitsGradF32_pow0_part_smoothed
+
+BinaryLogitsGradF32_pow0_part_smooth:
+	VBROADCASTSS 16(R8), Y6
+	VBROADCASTSS (R8), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(R8), Y8
+	VBROADCASTSS 4(R8), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(R8), Y7
+	VBROADCASTSS 8(R8), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(R8), Y8
+	VBROADCASTSS 12(R8), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryLogitsGradF32_pow0_part_smoothed:
+	VORPS       signbit8<>+0(SB), Y4, Y5
+	VCMPPS      $0x11, expunder8<>+0(SB), Y5, Y8
+	VBLENDVPS   Y8, expunder8<>+0(SB), Y5, Y9
+	VCMPPS      $0x1e, expover8<>+0(SB), Y9, Y5
+	VBLENDVPS   Y5, expover8<>+0(SB), Y9, Y9
+	VMULPS      log2e8<>+0(SB), Y9, Y10
+	VADDPS      roundmagic8<>+0(SB), Y10, Y10
+	VSUBPS      roundmagic8<>+0(SB), Y10, Y10
+	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y9
+	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y9
+	VMOVUPS     expc08<>+0(SB), Y11
+	VFMADD213PS expc18<>+0(SB), Y9, Y11
+	VFMADD213PS expc28<>+0(SB), Y9, Y11
+	VFMADD213PS expc38<>+0(SB), Y9, Y11
+	VFMADD213PS expc48<>+0(SB), Y9, Y11
+	VFMADD213PS expc58<>+0(SB), Y9, Y11
+	VMULPS      Y9, Y9, Y5
+	VMULPS      Y5, Y11, Y11
+	VADDPS      Y9, Y11, Y11
+	VADDPS      one8<>+0(SB), Y11, Y11
+	VMULPS      half8<>+0(SB), Y10, Y5
+	VADDPS      roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS      roundmagic8<>+0(SB), Y5, Y9
+	VSUBPS      Y9, Y10, Y9
+	VADDPS      roundmagic8<>+0(SB), Y9, Y9
+	VPADDD      expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	VPADDD      expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMULPS      Y5, Y11, Y11
+	VMULPS      Y9, Y11, Y11
+	VANDNPS     Y11, Y8, Y11
+	VADDPS      Y1, Y11, Y5
+	VDIVPS      Y5, Y1, Y8
+	VMULPS      Y8, Y11, Y9
+	VCMPPS      $0x11, Y0, Y4, Y10
+	VBLENDVPS   Y10, Y9, Y8, Y12
+	VBLENDVPS   Y10, Y8, Y9, Y9
+	VPADDD      log32shift8<>+0(SB), Y5, Y10
+	VPSRLD      $0x17, Y10, Y13
+	VCVTDQ2PS   Y13, Y13
+	VSUBPS      f1278<>+0(SB), Y13, Y13
+	VPAND       mant32mask8<>+0(SB), Y10, Y10
+	VPADDD      log32base8<>+0(SB), Y10, Y10
+	VSUBPS      one8<>+0(SB), Y10, Y10
+	VMULPS      Y10, Y10, Y14
+	VMOVUPS     logc08<>+0(SB), Y15
+	VFMADD213PS logc18<>+0(SB), Y10, Y15
+	VFMADD213PS logc28<>+0(SB), Y10, Y15
+	VFMADD213PS logc38<>+0(SB), Y10, Y15
+	VFMADD213PS logc48<>+0(SB), Y10, Y15
+	VFMADD213PS logc58<>+0(SB), Y10, Y15
+	VFMADD213PS logc68<>+0(SB), Y10, Y15
+	VFMADD213PS logc78<>+0(SB), Y10, Y15
+	VFMADD213PS logc88<>+0(SB), Y10, Y15
+	VMULPS      Y10, Y15, Y15
+	VMULPS      Y14, Y15, Y15
+	VFMADD231PS ln2lo8<>+0(SB), Y13, Y15
+	VFMADD231PS minushalf8<>+0(SB), Y14, Y15
+	VADDPS      Y15, Y10, Y10
+	VFMADD231PS ln2hi8<>+0(SB), Y13, Y10
+	VSUBPS      Y1, Y5, Y5
+	VSUBPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VADDPS      Y11, Y10, Y10
+	VMAXPS      Y0, Y4, Y5
+	VMULPS      Y6, Y4, Y8
+	VSUBPS      Y8, Y5, Y5
+	VADDPS      Y10, Y5, Y5
+	VMULPS      Y9, Y6, Y8
+	VMULPS      Y12, Y7, Y10
+	VADDPS      Y10, Y8, Y8
+	VMOVAPS     Y1, Y8
+	VMOVAPS     Y0, Y0
+	CMPL        R11, $0x01
+	JEQ         BinaryLogitsGradF32_pow0_part_alpha1
+	JA          BinaryLogitsGradF32_pow0_part_alphas
+	VMOVAPS     Y1, Y10
+	JMP         BinaryLogitsGradF32_pow0_part_alphadone
+
+BinaryLogitsGradF32_pow0_part_alpha1:
+	VBROADCASTSS 48(R8), Y10
+	VMULPS       Y10, Y6, Y10
+	VBROADCASTSS 52(R8), Y11
+	VMULPS       Y11, Y7, Y11
+	VADDPS       Y11, Y10, Y10
+	JMP          BinaryLogitsGradF32_pow0_part_alphadone
+
+BinaryLogitsGradF32_pow0_part_alphas:
+	VMASKMOVPS (SI)(R12*1), Y3, Y10
+	VMULPS     Y10, Y6, Y10
+	VMASKMOVPS (DI)(R12*1), Y3, Y11
+	VMULPS     Y11, Y7, Y11
+	VADDPS     Y11, Y10, Y10
+
+BinaryLogitsGradF32_pow0_part_alphadone:
+	VSUBPS       Y4, Y4, Y4
+	VMULPS       Y8, Y10, Y11
+	VMULPS       Y5, Y11, Y11
+	VADDPS       Y4, Y11, Y11
+	VANDPS       Y3, Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	VADDPS       Y6, Y6, Y11
+	VSUBPS       Y11, Y1, Y11
+	VMULPS       Y12, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VMULPS       Y12, Y7, Y7
+	VMULPS       Y9, Y6, Y6
+	VSUBPS       Y6, Y7, Y7
+	VMULPS       Y11, Y0, Y0
+	VMULPS       Y5, Y0, Y0
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y0, Y0
+	VBROADCASTSS 44(R8), Y1
+	VMULPS       Y1, Y10, Y10
+	VMULPS       Y0, Y10, Y10
+	VADDPS       Y4, Y10, Y10
+	VMASKMOVPS   Y10, Y3, (AX)(R12*1)
+
+BinaryLogitsGradF32_pow0_done:
+	JMP BinaryLogitsGradF32_done
+
+BinaryLogitsGradF32_powR:
+	XORQ R12, R12
+	MOVQ $0x00000008, R13
+	MOVQ BX, R14
+	SHRQ $0x03, R14
+	JZ   BinaryLogitsGradF32_powR_tail
+
+BinaryLogitsGradF32_powR_loop:
+	VMOVUPS (DX)(R12*1), Y3
+	VMOVUPS (CX)(R12*1), Y4
+	CMPL    R10, $0x00
+	JNE     BinaryLogitsGradF32_powR_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryLogitsGradF32_powR_full_smoothed
+
+BinaryLogitsGradF32_powR_full_smooth:
+	VBROADCASTSS 16(R8), Y5
+	VBROADCASTSS (R8), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(R8), Y7
+	VBROADCASTSS 4(R8), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(R8), Y6
+	VBROADCASTSS 8(R8), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(R8), Y7
+	VBROADCASTSS 12(R8), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryLogitsGradF32_powR_full_smoothed:
+	VORPS        signbit8<>+0(SB), Y3, Y4
+	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y7
+	VBLENDVPS    Y7, expunder8<>+0(SB), Y4, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y4
+	VBLENDVPS    Y4, expover8<>+0(SB), Y8, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc18<>+0(SB), Y8, Y10
+	VFMADD213PS  expc28<>+0(SB), Y8, Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc48<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
+	VMULPS       Y8, Y8, Y4
+	VMULPS       Y4, Y10, Y10
+	VADDPS       Y8, Y10, Y10
+	VADDPS       one8<>+0(SB), Y10, Y10
+	VMULPS       half8<>+0(SB), Y9, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y4, Y8
+	VSUBPS       Y8, Y9, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y4, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VANDNPS      Y10, Y7, Y10
+	VADDPS       Y1, Y10, Y4
+	VDIVPS       Y4, Y1, Y7
+	VMULPS       Y7, Y10, Y8
+	VCMPPS       $0x11, Y0, Y3, Y9
+	VBLENDVPS    Y9, Y8, Y7, Y11
+	VBLENDVPS    Y9, Y7, Y8, Y8
+	VPADDD       log32shift8<>+0(SB), Y4, Y9
+	VPSRLD       $0x17, Y9, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y13
+	VMOVUPS      logc08<>+0(SB), Y14
+	VFMADD213PS  logc18<>+0(SB), Y9, Y14
+	VFMADD213PS  logc28<>+0(SB), Y9, Y14
+	VFMADD213PS  logc38<>+0(SB), Y9, Y14
+	VFMADD213PS  logc48<>+0(SB), Y9, Y14
+	VFMADD213PS  logc58<>+0(SB), Y9, Y14
+	VFMADD213PS  logc68<>+0(SB), Y9, Y14
+	VFMADD213PS  logc78<>+0(SB), Y9, Y14
+	VFMADD213PS  logc88<>+0(SB), Y9, Y14
+	VMULPS       Y9, Y14, Y14
+	VMULPS       Y13, Y14, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
+	VADDPS       Y14, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y9
+	VSUBPS       Y1, Y4, Y4
+	VSUBPS       Y4, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VMAXPS       Y0, Y3, Y4
+	VMULPS       Y5, Y3, Y7
+	VSUBPS       Y7, Y4, Y4
+	VADDPS       Y9, Y4, Y4
+	VMULPS       Y8, Y5, Y7
+	VMULPS       Y11, Y6, Y9
+	VADDPS       Y9, Y7, Y7
+	VMOVUPS      Y3, 64(SP)
+	VMOVUPS      Y5, 96(SP)
+	VMOVUPS      Y6, 128(SP)
+	VMOVUPS      Y11, 160(SP)
+	VMOVUPS      Y8, 192(SP)
+	VMOVUPS      Y4, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y7, Y4
+	VMULPS       two238<>+0(SB), Y7, Y3
+	VBLENDVPS    Y4, Y3, Y7, Y3
+	VPADDD       log32shift8<>+0(SB), Y3, Y3
+	VPSRLD       $0x17, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VANDPS       minus238<>+0(SB), Y4, Y4
+	VADDPS       Y4, Y5, Y5
+	VPAND        mant32mask8<>+0(SB), Y3, Y3
+	VPADDD       log32base8<>+0(SB), Y3, Y3
+	VSUBPS       one8<>+0(SB), Y3, Y3
+	VMULPS       Y3, Y3, Y4
+	VMOVUPS      logc08<>+0(SB), Y6
+	VFMADD213PS  logc18<>+0(SB), Y3, Y6
+	VFMADD213PS  logc28<>+0(SB), Y3, Y6
+	VFMADD213PS  logc38<>+0(SB), Y3, Y6
+	VFMADD213PS  logc48<>+0(SB), Y3, Y6
+	VFMADD213PS  logc58<>+0(SB), Y3, Y6
+	VFMADD213PS  logc68<>+0(SB), Y3, Y6
+	VFMADD213PS  logc78<>+0(SB), Y3, Y6
+	VFMADD213PS  logc88<>+0(SB), Y3, Y6
+	VMULPS       Y3, Y6, Y6
+	VMULPS       Y4, Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD231PS  minushalf8<>+0(SB), Y4, Y6
+	VADDPS       Y6, Y3, Y3
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y3
+	VXORPS       Y4, Y4, Y4
+	VCMPPS       $0x00, Y4, Y7, Y5
+	VBLENDVPS    Y5, minusinf8<>+0(SB), Y3, Y3
+	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y5
+	VBLENDVPS    Y5, inf8<>+0(SB), Y3, Y3
+	VCMPPS       $0x19, Y4, Y7, Y5
+	VBLENDVPS    Y5, nan8<>+0(SB), Y3, Y3
+	VMAXPS       ldmin8<>+0(SB), Y3, Y4
+	VMINPS       ldmax8<>+0(SB), Y4, Y4
+	VBROADCASTSS 76(R8), Y5
+	VMULPS       Y5, Y4, Y6
+	VBROADCASTSS 40(R8), Y5
+	VFMADD231PS  Y5, Y3, Y6
+	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y5
+	VBLENDVPS    Y5, expunder8<>+0(SB), Y6, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y6
+	VBLENDVPS    Y6, expover8<>+0(SB), Y8, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc18<>+0(SB), Y8, Y10
+	VFMADD213PS  expc28<>+0(SB), Y8, Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc48<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
+	VMULPS       Y8, Y8, Y6
+	VMULPS       Y6, Y10, Y10
+	VADDPS       Y8, Y10, Y10
+	VADDPS       one8<>+0(SB), Y10, Y10
+	VMULPS       half8<>+0(SB), Y9, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y8
+	VSUBPS       Y8, Y9, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VANDNPS      Y10, Y5, Y10
+	VANDPS       absmask8<>+0(SB), Y10, Y5
+	VCMPPS       $0x00, inf8<>+0(SB), Y5, Y5
+	VMOVMSKPS    Y5, R15
+	TESTL        R15, R15
+	JNZ          BinaryLogitsGradF32_bail
+	VCMPPS       $0x04, Y0, Y7, Y5
+	VBROADCASTSS 40(R8), Y6
+	VMULPS       Y6, Y10, Y9
+	VDIVPS       Y7, Y9, Y9
+	VANDPS       Y5, Y9, Y9
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y6
+	VANDPS       Y5, Y6, Y6
+	VMOVMSKPS    Y6, R15
+	TESTL        R15, R15
+	JZ           BinaryLogitsGradF32_powR_full_nolow
+	VBROADCASTSS 84(R8), Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS 80(R8), Y5
+	VFMADD231PS  Y5, Y3, Y4
+	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y3
+	VBLENDVPS    Y3, expunder8<>+0(SB), Y4, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y4
+	VBLENDVPS    Y4, expover8<>+0(SB), Y8, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y11
+	VADDPS       roundmagic8<>+0(SB), Y11, Y11
+	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y8
+	VMOVUPS      expc08<>+0(SB), Y5
+	VFMADD213PS  expc18<>+0(SB), Y8, Y5
+	VFMADD213PS  expc28<>+0(SB), Y8, Y5
+	VFMADD213PS  expc38<>+0(SB), Y8, Y5
+	VFMADD213PS  expc48<>+0(SB), Y8, Y5
+	VFMADD213PS  expc58<>+0(SB), Y8, Y5
+	VMULPS       Y8, Y8, Y4
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y8, Y5, Y5
+	VADDPS       one8<>+0(SB), Y5, Y5
+	VMULPS       half8<>+0(SB), Y11, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y4, Y8
+	VSUBPS       Y8, Y11, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y4, Y5, Y5
+	VMULPS       Y8, Y5, Y5
+	VANDNPS      Y5, Y3, Y5
+	VBROADCASTSS 40(R8), Y3
+	VMULPS       Y3, Y5, Y5
+	VSUBPS       Y7, Y7, Y4
+	VADDPS       Y4, Y5, Y5
+	VBLENDVPS    Y6, Y5, Y9, Y9
+
+BinaryLogitsGradF32_powR_full_nolow:
+	VMOVUPS 64(SP), Y3
+	VMOVUPS 96(SP), Y5
+	VMOVUPS 128(SP), Y6
+	VMOVUPS 160(SP), Y11
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y4
+	CMPL    R11, $0x01
+	JEQ     BinaryLogitsGradF32_powR_full_alpha1
+	JA      BinaryLogitsGradF32_powR_full_alphas
+	VMOVAPS Y1, Y7
+	JMP     BinaryLogitsGradF32_powR_full_alphadone
+
+BinaryLogitsGradF32_powR_full_alpha1:
+	VBROADCASTSS 48(R8), Y7
+	VMULPS       Y7, Y5, Y7
+	VBROADCASTSS 52(R8), Y12
+	VMULPS       Y12, Y6, Y12
+	VADDPS       Y12, Y7, Y7
+	JMP          BinaryLogitsGradF32_powR_full_alphadone
+
+BinaryLogitsGradF32_powR_full_alphas:
+	VMOVUPS (SI)(R12*1), Y7
+	VMULPS  Y7, Y5, Y7
+	VMOVUPS (DI)(R12*1), Y12
+	VMULPS  Y12, Y6, Y12
+	VADDPS  Y12, Y7, Y7
+
+BinaryLogitsGradF32_powR_full_alphadone:
+	VSUBPS       Y3, Y3, Y3
+	VMULPS       Y10, Y7, Y12
+	VMULPS       Y4, Y12, Y12
+	VADDPS       Y3, Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VADDPS       Y5, Y5, Y12
+	VSUBPS       Y12, Y1, Y12
+	VMULPS       Y11, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y11, Y6, Y6
+	VMULPS       Y8, Y5, Y5
+	VSUBPS       Y5, Y6, Y6
+	VMULPS       Y12, Y9, Y9
+	VMULPS       Y4, Y9, Y9
+	VMULPS       Y6, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VBROADCASTSS 44(R8), Y4
+	VMULPS       Y4, Y7, Y7
+	VMULPS       Y9, Y7, Y7
+	VADDPS       Y3, Y7, Y7
+	VMOVUPS      Y7, (AX)(R12*1)
+	ADDQ         $0x20, R12
+	DECQ         R13
+	JNZ          BinaryLogitsGradF32_powR_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R13
+
+BinaryLogitsGradF32_powR_inblock:
+	DECQ R14
+	JNZ  BinaryLogitsGradF32_powR_loop
+
+BinaryLogitsGradF32_powR_tail:
+	ANDQ         $0x07, BX
+	JZ           BinaryLogitsGradF32_powR_done
+	VMOVQ        BX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (DX)(R12*1), Y3, Y4
+	VMASKMOVPS   (CX)(R12*1), Y3, Y5
+	CMPL         R10, $0x00
+	JNE          BinaryLogitsGradF32_powR_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryLogitsGradF32_powR_part_smoothed
+
+BinaryLogitsGradF32_powR_part_smooth:
+	VBROADCASTSS 16(R8), Y6
+	VBROADCASTSS (R8), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(R8), Y8
+	VBROADCASTSS 4(R8), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(R8), Y7
+	VBROADCASTSS 8(R8), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(R8), Y8
+	VBROADCASTSS 12(R8), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryLogitsGradF32_powR_part_smoothed:
+	VORPS        signbit8<>+0(SB), Y4, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y8
+	VBLENDVPS    Y8, expunder8<>+0(SB), Y5, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y10
+	VADDPS       roundmagic8<>+0(SB), Y10, Y10
+	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc18<>+0(SB), Y9, Y11
+	VFMADD213PS  expc28<>+0(SB), Y9, Y11
+	VFMADD213PS  expc38<>+0(SB), Y9, Y11
+	VFMADD213PS  expc48<>+0(SB), Y9, Y11
+	VFMADD213PS  expc58<>+0(SB), Y9, Y11
+	VMULPS       Y9, Y9, Y5
+	VMULPS       Y5, Y11, Y11
+	VADDPS       Y9, Y11, Y11
+	VADDPS       one8<>+0(SB), Y11, Y11
+	VMULPS       half8<>+0(SB), Y10, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
+	VSUBPS       Y9, Y10, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y5, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VANDNPS      Y11, Y8, Y11
+	VADDPS       Y1, Y11, Y5
+	VDIVPS       Y5, Y1, Y8
+	VMULPS       Y8, Y11, Y9
+	VCMPPS       $0x11, Y0, Y4, Y10
+	VBLENDVPS    Y10, Y9, Y8, Y12
+	VBLENDVPS    Y10, Y8, Y9, Y9
+	VPADDD       log32shift8<>+0(SB), Y5, Y10
+	VPSRLD       $0x17, Y10, Y13
+	VCVTDQ2PS    Y13, Y13
+	VSUBPS       f1278<>+0(SB), Y13, Y13
+	VPAND        mant32mask8<>+0(SB), Y10, Y10
+	VPADDD       log32base8<>+0(SB), Y10, Y10
+	VSUBPS       one8<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y10, Y14
+	VMOVUPS      logc08<>+0(SB), Y15
+	VFMADD213PS  logc18<>+0(SB), Y10, Y15
+	VFMADD213PS  logc28<>+0(SB), Y10, Y15
+	VFMADD213PS  logc38<>+0(SB), Y10, Y15
+	VFMADD213PS  logc48<>+0(SB), Y10, Y15
+	VFMADD213PS  logc58<>+0(SB), Y10, Y15
+	VFMADD213PS  logc68<>+0(SB), Y10, Y15
+	VFMADD213PS  logc78<>+0(SB), Y10, Y15
+	VFMADD213PS  logc88<>+0(SB), Y10, Y15
+	VMULPS       Y10, Y15, Y15
+	VMULPS       Y14, Y15, Y15
+	VFMADD231PS  ln2lo8<>+0(SB), Y13, Y15
+	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
+	VADDPS       Y15, Y10, Y10
+	VFMADD231PS  ln2hi8<>+0(SB), Y13, Y10
+	VSUBPS       Y1, Y5, Y5
+	VSUBPS       Y5, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VMAXPS       Y0, Y4, Y5
+	VMULPS       Y6, Y4, Y8
+	VSUBPS       Y8, Y5, Y5
+	VADDPS       Y10, Y5, Y5
+	VMULPS       Y9, Y6, Y8
+	VMULPS       Y12, Y7, Y10
+	VADDPS       Y10, Y8, Y8
+	VMOVUPS      Y4, 64(SP)
+	VMOVUPS      Y6, 96(SP)
+	VMOVUPS      Y7, 128(SP)
+	VMOVUPS      Y12, 160(SP)
+	VMOVUPS      Y9, 192(SP)
+	VMOVUPS      Y5, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y5
+	VMULPS       two238<>+0(SB), Y8, Y4
+	VBLENDVPS    Y5, Y4, Y8, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VSUBPS       f1278<>+0(SB), Y6, Y6
+	VANDPS       minus238<>+0(SB), Y5, Y5
+	VADDPS       Y5, Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y5
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc18<>+0(SB), Y4, Y7
+	VFMADD213PS  logc28<>+0(SB), Y4, Y7
+	VFMADD213PS  logc38<>+0(SB), Y4, Y7
+	VFMADD213PS  logc48<>+0(SB), Y4, Y7
+	VFMADD213PS  logc58<>+0(SB), Y4, Y7
+	VFMADD213PS  logc68<>+0(SB), Y4, Y7
+	VFMADD213PS  logc78<>+0(SB), Y4, Y7
+	VFMADD213PS  logc88<>+0(SB), Y4, Y7
+	VMULPS       Y4, Y7, Y7
+	VMULPS       Y5, Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
+	VFMADD231PS  minushalf8<>+0(SB), Y5, Y7
+	VADDPS       Y7, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y4
+	VXORPS       Y5, Y5, Y5
+	VCMPPS       $0x00, Y5, Y8, Y6
+	VBLENDVPS    Y6, minusinf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y6
+	VBLENDVPS    Y6, inf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x19, Y5, Y8, Y6
+	VBLENDVPS    Y6, nan8<>+0(SB), Y4, Y4
+	VMAXPS       ldmin8<>+0(SB), Y4, Y5
+	VMINPS       ldmax8<>+0(SB), Y5, Y5
+	VBROADCASTSS 76(R8), Y6
+	VMULPS       Y6, Y5, Y7
+	VBROADCASTSS 40(R8), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
+	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y7
+	VBLENDVPS    Y7, expover8<>+0(SB), Y9, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y11
+	VADDPS       roundmagic8<>+0(SB), Y11, Y11
+	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y9
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc18<>+0(SB), Y9, Y10
+	VFMADD213PS  expc28<>+0(SB), Y9, Y10
+	VFMADD213PS  expc38<>+0(SB), Y9, Y10
+	VFMADD213PS  expc48<>+0(SB), Y9, Y10
+	VFMADD213PS  expc58<>+0(SB), Y9, Y10
+	VMULPS       Y9, Y9, Y7
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y9, Y10, Y10
+	VADDPS       one8<>+0(SB), Y10, Y10
+	VMULPS       half8<>+0(SB), Y11, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y9
+	VSUBPS       Y9, Y11, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y9, Y10, Y10
+	VANDNPS      Y10, Y6, Y10
+	VANDPS       absmask8<>+0(SB), Y10, Y6
+	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
+	VMOVMSKPS    Y6, CX
+	TESTL        CX, CX
+	JNZ          BinaryLogitsGradF32_bail
+	VCMPPS       $0x04, Y0, Y8, Y6
+	VBROADCASTSS 40(R8), Y0
+	VMULPS       Y0, Y10, Y0
+	VDIVPS       Y8, Y0, Y0
+	VANDPS       Y6, Y0, Y0
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y7
+	VANDPS       Y6, Y7, Y7
+	VMOVMSKPS    Y7, CX
+	TESTL        CX, CX
+	JZ           BinaryLogitsGradF32_powR_part_nolow
+	VBROADCASTSS 84(R8), Y6
+	VMULPS       Y6, Y5, Y5
+	VBROADCASTSS 80(R8), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
+	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y11
+	VADDPS       roundmagic8<>+0(SB), Y11, Y11
+	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y9
+	VMOVUPS      expc08<>+0(SB), Y6
+	VFMADD213PS  expc18<>+0(SB), Y9, Y6
+	VFMADD213PS  expc28<>+0(SB), Y9, Y6
+	VFMADD213PS  expc38<>+0(SB), Y9, Y6
+	VFMADD213PS  expc48<>+0(SB), Y9, Y6
+	VFMADD213PS  expc58<>+0(SB), Y9, Y6
+	VMULPS       Y9, Y9, Y5
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y9, Y6, Y6
+	VADDPS       one8<>+0(SB), Y6, Y6
+	VMULPS       half8<>+0(SB), Y11, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
+	VSUBPS       Y9, Y11, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y9, Y6, Y6
+	VANDNPS      Y6, Y4, Y6
+	VBROADCASTSS 40(R8), Y4
+	VMULPS       Y4, Y6, Y6
+	VSUBPS       Y8, Y8, Y5
+	VADDPS       Y5, Y6, Y6
+	VBLENDVPS    Y7, Y6, Y0, Y0
+
+BinaryLogitsGradF32_powR_part_nolow:
+	VMOVUPS 64(SP), Y4
+	VMOVUPS 96(SP), Y6
+	VMOVUPS 128(SP), Y7
+	VMOVUPS 160(SP), Y12
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y5
+	CMPL    R11, $0x01
+	JEQ     BinaryLogitsGradF32_powR_part_alpha1
+	JA      BinaryLogitsGradF32_powR_part_alphas
+	VMOVAPS Y1, Y8
+	JMP     BinaryLogitsGradF32_powR_part_alphadone
+
+BinaryLogitsGradF32_powR_part_alpha1:
+	VBROADCASTSS 48(R8), Y8
+	VMULPS       Y8, Y6, Y8
+	VBROADCASTSS 52(R8), Y11
+	VMULPS       Y11, Y7, Y11
+	VADDPS       Y11, Y8, Y8
+	JMP          BinaryLogitsGradF32_powR_part_alphadone
+
+BinaryLogitsGradF32_powR_part_alphas:
+	VMASKMOVPS (SI)(R12*1), Y3, Y8
+	VMULPS     Y8, Y6, Y8
+	VMASKMOVPS (DI)(R12*1), Y3, Y11
+	VMULPS     Y11, Y7, Y11
+	VADDPS     Y11, Y8, Y8
+
+BinaryLogitsGradF32_powR_part_alphadone:
+	VSUBPS       Y4, Y4, Y4
+	VMULPS       Y10, Y8, Y11
+	VMULPS       Y5, Y11, Y11
+	VADDPS       Y4, Y11, Y11
+	VANDPS       Y3, Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	VADDPS       Y6, Y6, Y11
+	VSUBPS       Y11, Y1, Y11
+	VMULPS       Y12, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VMULPS       Y12, Y7, Y7
+	VMULPS       Y9, Y6, Y6
+	VSUBPS       Y6, Y7, Y7
+	VMULPS       Y11, Y0, Y0
+	VMULPS       Y5, Y0, Y0
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y0, Y0
+	VBROADCASTSS 44(R8), Y1
+	VMULPS       Y1, Y8, Y8
+	VMULPS       Y0, Y8, Y8
+	VADDPS       Y4, Y8, Y8
+	VMASKMOVPS   Y8, Y3, (AX)(R12*1)
+
+BinaryLogitsGradF32_powR_done:
+BinaryLogitsGradF32_done:
+	VCVTPS2PD    X2, Y0
+	VADDPD       (SP), Y0, Y0
+	VMOVUPD      Y0, (SP)
+	VEXTRACTF128 $0x01, Y2, X0
+	VCVTPS2PD    X0, Y0
+	VADDPD       32(SP), Y0, Y0
+	VMOVUPD      Y0, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	VMOVUPD      (SP), Y0
+	VMOVUPD      Y0, (R9)
+	VMOVUPD      32(SP), Y0
+	VMOVUPD      Y0, 32(R9)
+	MOVB         $0x00, AL
+	MOVB         AL, bail+136(FP)
+	VZEROUPPER
+	RET
+
+BinaryLogitsGradF32_bail:
+	MOVB $0x01, AL
+	MOVB AL, bail+136(FP)
+	VZEROUPPER
+	RET
+
+DATA signbit8<>+0(SB)/4, $0x80000000
+DATA signbit8<>+4(SB)/4, $0x80000000
+DATA signbit8<>+8(SB)/4, $0x80000000
+DATA signbit8<>+12(SB)/4, $0x80000000
+DATA signbit8<>+16(SB)/4, $0x80000000
+DATA signbit8<>+20(SB)/4, $0x80000000
+DATA signbit8<>+24(SB)/4, $0x80000000
+DATA signbit8<>+28(SB)/4, $0x80000000
+GLOBL signbit8<>(SB), RODATA|NOPTR, $32
+
+// func BinaryLogitsLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[22]uint32, acc *[8]float64) (bail bool)
+// Requires: AVX, AVX2, FMA3
+TEXT ·BinaryLogitsLossF32(SB), NOSPLIT, $256-113
+	MOVQ    y_base+0(FP), AX
+	MOVQ    x_base+24(FP), CX
+	MOVQ    x_len+32(FP), DX
+	MOVQ    alpha_base+48(FP), BX
+	MOVQ    alphaNeg_base+72(FP), SI
+	MOVQ    k+96(FP), DI
+	MOVQ    acc+104(FP), R8
+	MOVL    56(DI), R9
+	MOVL    60(DI), R10
+	MOVQ    64(DI), R11
+	MOVL    72(DI), R12
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS one8<>+0(SB), Y1
+	VXORPS  Y2, Y2, Y2
+	VMOVUPD Y0, (SP)
+	VMOVUPD Y0, 32(SP)
+	TESTL   R12, R12
+	JNZ     BinaryLogitsLossF32_powR
+	CMPQ    R11, $0x02
+	JEQ     BinaryLogitsLossF32_pow2
+	TESTQ   R11, R11
+	JEQ     BinaryLogitsLossF32_pow0
+	XORQ    R13, R13
+	MOVQ    $0x00000008, R12
+	MOVQ    DX, R14
+	SHRQ    $0x03, R14
+	JZ      BinaryLogitsLossF32_powN_tail
+
+BinaryLogitsLossF32_powN_loop:
+	VMOVUPS (CX)(R13*1), Y3
+	VMOVUPS (AX)(R13*1), Y4
+	CMPL    R9, $0x00
+	JNE     BinaryLogitsLossF32_powN_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryLogitsLossF32_powN_full_smoothed
+
+BinaryLogitsLossF32_powN_full_smooth:
+	VBROADCASTSS 16(DI), Y5
+	VBROADCASTSS (DI), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(DI), Y7
+	VBROADCASTSS 4(DI), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(DI), Y6
+	VBROADCASTSS 8(DI), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(DI), Y7
+	VBROADCASTSS 12(DI), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryLogitsLossF32_powN_full_smoothed:
+	VORPS       signbit8<>+0(SB), Y3, Y4
+	VCMPPS      $0x11, expunder8<>+0(SB), Y4, Y7
+	VBLENDVPS   Y7, expunder8<>+0(SB), Y4, Y8
+	VCMPPS      $0x1e, expover8<>+0(SB), Y8, Y4
+	VBLENDVPS   Y4, expover8<>+0(SB), Y8, Y8
+	VMULPS      log2e8<>+0(SB), Y8, Y9
+	VADDPS      roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS      roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS     expc08<>+0(SB), Y10
+	VFMADD213PS expc18<>+0(SB), Y8, Y10
+	VFMADD213PS expc28<>+0(SB), Y8, Y10
+	VFMADD213PS expc38<>+0(SB), Y8, Y10
+	VFMADD213PS expc48<>+0(SB), Y8, Y10
+	VFMADD213PS expc58<>+0(SB), Y8, Y10
+	VMULPS      Y8, Y8, Y4
+	VMULPS      Y4, Y10, Y10
+	VADDPS      Y8, Y10, Y10
+	VADDPS      one8<>+0(SB), Y10, Y10
+	VMULPS      half8<>+0(SB), Y9, Y4
+	VADDPS      roundmagic8<>+0(SB), Y4, Y4
+	VSUBPS      roundmagic8<>+0(SB), Y4, Y8
+	VSUBPS      Y8, Y9, Y8
+	VADDPS      roundmagic8<>+0(SB), Y8, Y8
+	VPADDD      expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
+	VPADDD      expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMULPS      Y4, Y10, Y10
+	VMULPS      Y8, Y10, Y10
+	VANDNPS     Y10, Y7, Y10
+	VADDPS      Y1, Y10, Y4
+	VDIVPS      Y4, Y1, Y7
+	VMULPS      Y7, Y10, Y8
+	VCMPPS      $0x11, Y0, Y3, Y9
+	VBLENDVPS   Y9, Y8, Y7, Y11
+	VBLENDVPS   Y9, Y7, Y8, Y8
+	VPADDD      log32shift8<>+0(SB), Y4, Y9
+	VPSRLD      $0x17, Y9, Y12
+	VCVTDQ2PS   Y12, Y12
+	VSUBPS      f1278<>+0(SB), Y12, Y12
+	VPAND       mant32mask8<>+0(SB), Y9, Y9
+	VPADDD      log32base8<>+0(SB), Y9, Y9
+	VSUBPS      one8<>+0(SB), Y9, Y9
+	VMULPS      Y9, Y9, Y13
+	VMOVUPS     logc08<>+0(SB), Y14
+	VFMADD213PS logc18<>+0(SB), Y9, Y14
+	VFMADD213PS logc28<>+0(SB), Y9, Y14
+	VFMADD213PS logc38<>+0(SB), Y9, Y14
+	VFMADD213PS logc48<>+0(SB), Y9, Y14
+	VFMADD213PS logc58<>+0(SB), Y9, Y14
+	VFMADD213PS logc68<>+0(SB), Y9, Y14
+	VFMADD213PS logc78<>+0(SB), Y9, Y14
+	VFMADD213PS logc88<>+0(SB), Y9, Y14
+	VMULPS      Y9, Y14, Y14
+	VMULPS      Y13, Y14, Y14
+	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
+	VADDPS      Y14, Y9, Y9
+	VFMADD231PS ln2hi8<>+0(SB), Y12, Y9
+	VSUBPS      Y1, Y4, Y4
+	VSUBPS      Y4, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VMAXPS      Y0, Y3, Y4
+	VMULPS      Y5, Y3, Y7
+	VSUBPS      Y7, Y4, Y4
+	VADDPS      Y9, Y4, Y4
+	VMULPS      Y8, Y5, Y7
+	VMULPS      Y11, Y6, Y8
+	VADDPS      Y8, Y7, Y7
+	VMOVAPS     Y1, Y9
+	VMOVAPS     Y7, Y8
+	MOVQ        R11, R15
+	DECQ        R15
+
+BinaryLogitsLossF32_powN_full_sq:
+	TESTQ  R15, R15
+	JZ     BinaryLogitsLossF32_powN_full_sqdone
+	BTQ    $0x00, R15
+	JCC    BinaryLogitsLossF32_powN_full_nomul
+	VMULPS Y8, Y9, Y9
+
+BinaryLogitsLossF32_powN_full_nomul:
+	CMPQ   R15, $0x01
+	JBE    BinaryLogitsLossF32_powN_full_nosq
+	VMULPS Y8, Y8, Y8
+
+BinaryLogitsLossF32_powN_full_nosq:
+	SHRQ $0x01, R15
+	JMP  BinaryLogitsLossF32_powN_full_sq
+
+BinaryLogitsLossF32_powN_full_sqdone:
+	VMULPS       Y7, Y9, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y10
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, R15
+	TESTL        R15, R15
+	JNZ          BinaryLogitsLossF32_bail
+	VBROADCASTSS 40(DI), Y10
+	VMULPS       Y10, Y9, Y9
+	VSUBPS       Y7, Y7, Y7
+	VADDPS       Y7, Y9, Y9
+	CMPL         R10, $0x01
+	JEQ          BinaryLogitsLossF32_powN_full_alpha1
+	JA           BinaryLogitsLossF32_powN_full_alphas
+	VMOVAPS      Y1, Y5
+	JMP          BinaryLogitsLossF32_powN_full_alphadone
+
+BinaryLogitsLossF32_powN_full_alpha1:
+	VBROADCASTSS 48(DI), Y7
+	VMULPS       Y7, Y5, Y5
+	VBROADCASTSS 52(DI), Y7
+	VMULPS       Y7, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	JMP          BinaryLogitsLossF32_powN_full_alphadone
+
+BinaryLogitsLossF32_powN_full_alphas:
+	VMOVUPS (BX)(R13*1), Y7
+	VMULPS  Y7, Y5, Y5
+	VMOVUPS (SI)(R13*1), Y7
+	VMULPS  Y7, Y6, Y6
+	VADDPS  Y6, Y5, Y5
+
+BinaryLogitsLossF32_powN_full_alphadone:
+	VSUBPS       Y3, Y3, Y3
+	VMULPS       Y8, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y3, Y5, Y5
+	VADDPS       Y5, Y2, Y2
+	ADDQ         $0x20, R13
+	DECQ         R12
+	JNZ          BinaryLogitsLossF32_powN_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R12
+
+BinaryLogitsLossF32_powN_inblock:
+	DECQ R14
+	JNZ  BinaryLogitsLossF32_powN_loop
+
+BinaryLogitsLossF32_powN_tail:
+	ANDQ         $0x07, DX
+	JZ           BinaryLogitsLossF32_powN_done
+	VMOVQ        DX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (CX)(R13*1), Y3, Y4
+	VMASKMOVPS   (AX)(R13*1), Y3, Y5
+	CMPL         R9, $0x00
+	JNE          BinaryLogitsLossF32_powN_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryLogitsLossF32_powN_part_smoothed
+
+BinaryLogitsLossF32_powN_part_smooth:
+	VBROADCASTSS 16(DI), Y6
+	VBROADCASTSS (DI), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(DI), Y8
+	VBROADCASTSS 4(DI), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(DI), Y7
+	VBROADCASTSS 8(DI), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(DI), Y8
+	VBROADCASTSS 12(DI), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryLogitsLossF32_powN_part_smoothed:
+	VORPS       signbit8<>+0(SB), Y4, Y5
+	VCMPPS      $0x11, expunder8<>+0(SB), Y5, Y8
+	VBLENDVPS   Y8, expunder8<>+0(SB), Y5, Y9
+	VCMPPS      $0x1e, expover8<>+0(SB), Y9, Y5
+	VBLENDVPS   Y5, expover8<>+0(SB), Y9, Y9
+	VMULPS      log2e8<>+0(SB), Y9, Y10
+	VADDPS      roundmagic8<>+0(SB), Y10, Y10
+	VSUBPS      roundmagic8<>+0(SB), Y10, Y10
+	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y9
+	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y9
+	VMOVUPS     expc08<>+0(SB), Y11
+	VFMADD213PS expc18<>+0(SB), Y9, Y11
+	VFMADD213PS expc28<>+0(SB), Y9, Y11
+	VFMADD213PS expc38<>+0(SB), Y9, Y11
+	VFMADD213PS expc48<>+0(SB), Y9, Y11
+	VFMADD213PS expc58<>+0(SB), Y9, Y11
+	VMULPS      Y9, Y9, Y5
+	VMULPS      Y5, Y11, Y11
+	VADDPS      Y9, Y11, Y11
+	VADDPS      one8<>+0(SB), Y11, Y11
+	VMULPS      half8<>+0(SB), Y10, Y5
+	VADDPS      roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS      roundmagic8<>+0(SB), Y5, Y9
+	VSUBPS      Y9, Y10, Y9
+	VADDPS      roundmagic8<>+0(SB), Y9, Y9
+	VPADDD      expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	VPADDD      expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMULPS      Y5, Y11, Y11
+	VMULPS      Y9, Y11, Y11
+	VANDNPS     Y11, Y8, Y11
+	VADDPS      Y1, Y11, Y5
+	VDIVPS      Y5, Y1, Y8
+	VMULPS      Y8, Y11, Y9
+	VCMPPS      $0x11, Y0, Y4, Y10
+	VBLENDVPS   Y10, Y9, Y8, Y12
+	VBLENDVPS   Y10, Y8, Y9, Y9
+	VPADDD      log32shift8<>+0(SB), Y5, Y10
+	VPSRLD      $0x17, Y10, Y13
+	VCVTDQ2PS   Y13, Y13
+	VSUBPS      f1278<>+0(SB), Y13, Y13
+	VPAND       mant32mask8<>+0(SB), Y10, Y10
+	VPADDD      log32base8<>+0(SB), Y10, Y10
+	VSUBPS      one8<>+0(SB), Y10, Y10
+	VMULPS      Y10, Y10, Y14
+	VMOVUPS     logc08<>+0(SB), Y15
+	VFMADD213PS logc18<>+0(SB), Y10, Y15
+	VFMADD213PS logc28<>+0(SB), Y10, Y15
+	VFMADD213PS logc38<>+0(SB), Y10, Y15
+	VFMADD213PS logc48<>+0(SB), Y10, Y15
+	VFMADD213PS logc58<>+0(SB), Y10, Y15
+	VFMADD213PS logc68<>+0(SB), Y10, Y15
+	VFMADD213PS logc78<>+0(SB), Y10, Y15
+	VFMADD213PS logc88<>+0(SB), Y10, Y15
+	VMULPS      Y10, Y15, Y15
+	VMULPS      Y14, Y15, Y15
+	VFMADD231PS ln2lo8<>+0(SB), Y13, Y15
+	VFMADD231PS minushalf8<>+0(SB), Y14, Y15
+	VADDPS      Y15, Y10, Y10
+	VFMADD231PS ln2hi8<>+0(SB), Y13, Y10
+	VSUBPS      Y1, Y5, Y5
+	VSUBPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VADDPS      Y11, Y10, Y10
+	VMAXPS      Y0, Y4, Y0
+	VMULPS      Y6, Y4, Y8
+	VSUBPS      Y8, Y0, Y0
+	VADDPS      Y10, Y0, Y0
+	VMULPS      Y9, Y6, Y5
+	VMULPS      Y12, Y7, Y8
+	VADDPS      Y8, Y5, Y5
+	VMOVAPS     Y1, Y9
+	VMOVAPS     Y5, Y8
+	MOVQ        R11, AX
+	DECQ        AX
+
+BinaryLogitsLossF32_powN_part_sq:
+	TESTQ  AX, AX
+	JZ     BinaryLogitsLossF32_powN_part_sqdone
+	BTQ    $0x00, AX
+	JCC    BinaryLogitsLossF32_powN_part_nomul
+	VMULPS Y8, Y9, Y9
+
+BinaryLogitsLossF32_powN_part_nomul:
+	CMPQ   AX, $0x01
+	JBE    BinaryLogitsLossF32_powN_part_nosq
+	VMULPS Y8, Y8, Y8
+
+BinaryLogitsLossF32_powN_part_nosq:
+	SHRQ $0x01, AX
+	JMP  BinaryLogitsLossF32_powN_part_sq
+
+BinaryLogitsLossF32_powN_part_sqdone:
+	VMULPS       Y5, Y9, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y10
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, AX
+	TESTL        AX, AX
+	JNZ          BinaryLogitsLossF32_bail
+	VBROADCASTSS 40(DI), Y10
+	VMULPS       Y10, Y9, Y9
+	VSUBPS       Y5, Y5, Y5
+	VADDPS       Y5, Y9, Y9
+	CMPL         R10, $0x01
+	JEQ          BinaryLogitsLossF32_powN_part_alpha1
+	JA           BinaryLogitsLossF32_powN_part_alphas
+	VMOVAPS      Y1, Y1
+	JMP          BinaryLogitsLossF32_powN_part_alphadone
+
+BinaryLogitsLossF32_powN_part_alpha1:
+	VBROADCASTSS 48(DI), Y1
+	VMULPS       Y1, Y6, Y1
+	VBROADCASTSS 52(DI), Y5
+	VMULPS       Y5, Y7, Y5
+	VADDPS       Y5, Y1, Y1
+	JMP          BinaryLogitsLossF32_powN_part_alphadone
+
+BinaryLogitsLossF32_powN_part_alphas:
+	VMASKMOVPS (BX)(R13*1), Y3, Y1
+	VMULPS     Y1, Y6, Y1
+	VMASKMOVPS (SI)(R13*1), Y3, Y5
+	VMULPS     Y5, Y7, Y5
+	VADDPS     Y5, Y1, Y1
+
+BinaryLogitsLossF32_powN_part_alphadone:
+	VSUBPS Y4, Y4, Y4
+	VMULPS Y8, Y1, Y1
+	VMULPS Y0, Y1, Y1
+	VADDPS Y4, Y1, Y1
+	VANDPS Y3, Y1, Y1
+	VADDPS Y1, Y2, Y2
+
+BinaryLogitsLossF32_powN_done:
+	JMP BinaryLogitsLossF32_done
+
+BinaryLogitsLossF32_pow2:
+	XORQ R11, R11
+	MOVQ $0x00000008, R12
+	MOVQ DX, R13
+	SHRQ $0x03, R13
+	JZ   BinaryLogitsLossF32_pow2_tail
+
+BinaryLogitsLossF32_pow2_loop:
+	VMOVUPS (CX)(R11*1), Y3
+	VMOVUPS (AX)(R11*1), Y4
+	CMPL    R9, $0x00
+	JNE     BinaryLogitsLossF32_pow2_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryLogitsLossF32_pow2_full_smoothed
+
+BinaryLogitsLossF32_pow2_full_smooth:
+	VBROADCASTSS 16(DI), Y5
+	VBROADCASTSS (DI), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(DI), Y7
+	VBROADCASTSS 4(DI), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(DI), Y6
+	VBROADCASTSS 8(DI), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(DI), Y7
+	VBROADCASTSS 12(DI), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryLogitsLossF32_pow2_full_smoothed:
+	VORPS        signbit8<>+0(SB), Y3, Y4
+	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y7
+	VBLENDVPS    Y7, expunder8<>+0(SB), Y4, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y4
+	VBLENDVPS    Y4, expover8<>+0(SB), Y8, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc18<>+0(SB), Y8, Y10
+	VFMADD213PS  expc28<>+0(SB), Y8, Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc48<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
+	VMULPS       Y8, Y8, Y4
+	VMULPS       Y4, Y10, Y10
+	VADDPS       Y8, Y10, Y10
+	VADDPS       one8<>+0(SB), Y10, Y10
+	VMULPS       half8<>+0(SB), Y9, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y4, Y8
+	VSUBPS       Y8, Y9, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y4, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VANDNPS      Y10, Y7, Y10
+	VADDPS       Y1, Y10, Y4
+	VDIVPS       Y4, Y1, Y7
+	VMULPS       Y7, Y10, Y8
+	VCMPPS       $0x11, Y0, Y3, Y9
+	VBLENDVPS    Y9, Y8, Y7, Y11
+	VBLENDVPS    Y9, Y7, Y8, Y8
+	VPADDD       log32shift8<>+0(SB), Y4, Y9
+	VPSRLD       $0x17, Y9, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y13
+	VMOVUPS      logc08<>+0(SB), Y14
+	VFMADD213PS  logc18<>+0(SB), Y9, Y14
+	VFMADD213PS  logc28<>+0(SB), Y9, Y14
+	VFMADD213PS  logc38<>+0(SB), Y9, Y14
+	VFMADD213PS  logc48<>+0(SB), Y9, Y14
+	VFMADD213PS  logc58<>+0(SB), Y9, Y14
+	VFMADD213PS  logc68<>+0(SB), Y9, Y14
+	VFMADD213PS  logc78<>+0(SB), Y9, Y14
+	VFMADD213PS  logc88<>+0(SB), Y9, Y14
+	VMULPS       Y9, Y14, Y14
+	VMULPS       Y13, Y14, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
+	VADDPS       Y14, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y9
+	VSUBPS       Y1, Y4, Y4
+	VSUBPS       Y4, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VMAXPS       Y0, Y3, Y4
+	VMULPS       Y5, Y3, Y7
+	VSUBPS       Y7, Y4, Y4
+	VADDPS       Y9, Y4, Y4
+	VMULPS       Y8, Y5, Y7
+	VMULPS       Y11, Y6, Y8
+	VADDPS       Y8, Y7, Y7
+	VMULPS       Y7, Y7, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y9
+	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y9
+	VMOVMSKPS    Y9, R14
+	TESTL        R14, R14
+	JNZ          BinaryLogitsLossF32_bail
+	VBROADCASTSS 40(DI), Y9
+	VMULPS       Y9, Y7, Y9
+	VSUBPS       Y7, Y7, Y7
+	VADDPS       Y7, Y9, Y9
+	CMPL         R10, $0x01
+	JEQ          BinaryLogitsLossF32_pow2_full_alpha1
+	JA           BinaryLogitsLossF32_pow2_full_alphas
+	VMOVAPS      Y1, Y5
+	JMP          BinaryLogitsLossF32_pow2_full_alphadone
+
+BinaryLogitsLossF32_pow2_full_alpha1:
+	VBROADCASTSS 48(DI), Y7
+	VMULPS       Y7, Y5, Y5
+	VBROADCASTSS 52(DI), Y7
+	VMULPS       Y7, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	JMP          BinaryLogitsLossF32_pow2_full_alphadone
+
+BinaryLogitsLossF32_pow2_full_alphas:
+	VMOVUPS (BX)(R11*1), Y7
+	VMULPS  Y7, Y5, Y5
+	VMOVUPS (SI)(R11*1), Y7
+	VMULPS  Y7, Y6, Y6
+	VADDPS  Y6, Y5, Y5
+
+BinaryLogitsLossF32_pow2_full_alphadone:
+	VSUBPS       Y3, Y3, Y3
+	VMULPS       Y8, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y3, Y5, Y5
+	VADDPS       Y5, Y2, Y2
+	ADDQ         $0x20, R11
+	DECQ         R12
+	JNZ          BinaryLogitsLossF32_pow2_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R12
+
+BinaryLogitsLossF32_pow2_inblock:
+	DECQ R13
+	JNZ  BinaryLogitsLossF32_pow2_loop
+
+BinaryLogitsLossF32_pow2_tail:
+	ANDQ         $0x07, DX
+	JZ           BinaryLogitsLossF32_pow2_done
+	VMOVQ        DX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (CX)(R11*1), Y3, Y4
+	VMASKMOVPS   (AX)(R11*1), Y3, Y5
+	CMPL         R9, $0x00
+	JNE          BinaryLogitsLossF32_pow2_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryLogitsLossF32_pow2_part_smoothed
+
+BinaryLogitsLossF32_pow2_part_smooth:
+	VBROADCASTSS 16(DI), Y6
+	VBROADCASTSS (DI), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(DI), Y8
+	VBROADCASTSS 4(DI), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(DI), Y7
+	VBROADCASTSS 8(DI), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(DI), Y8
+	VBROADCASTSS 12(DI), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryLogitsLossF32_pow2_part_smoothed:
+	VORPS        signbit8<>+0(SB), Y4, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y8
+	VBLENDVPS    Y8, expunder8<>+0(SB), Y5, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y10
+	VADDPS       roundmagic8<>+0(SB), Y10, Y10
+	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc18<>+0(SB), Y9, Y11
+	VFMADD213PS  expc28<>+0(SB), Y9, Y11
+	VFMADD213PS  expc38<>+0(SB), Y9, Y11
+	VFMADD213PS  expc48<>+0(SB), Y9, Y11
+	VFMADD213PS  expc58<>+0(SB), Y9, Y11
+	VMULPS       Y9, Y9, Y5
+	VMULPS       Y5, Y11, Y11
+	VADDPS       Y9, Y11, Y11
+	VADDPS       one8<>+0(SB), Y11, Y11
+	VMULPS       half8<>+0(SB), Y10, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
+	VSUBPS       Y9, Y10, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y5, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VANDNPS      Y11, Y8, Y11
+	VADDPS       Y1, Y11, Y5
+	VDIVPS       Y5, Y1, Y8
+	VMULPS       Y8, Y11, Y9
+	VCMPPS       $0x11, Y0, Y4, Y10
+	VBLENDVPS    Y10, Y9, Y8, Y12
+	VBLENDVPS    Y10, Y8, Y9, Y9
+	VPADDD       log32shift8<>+0(SB), Y5, Y10
+	VPSRLD       $0x17, Y10, Y13
+	VCVTDQ2PS    Y13, Y13
+	VSUBPS       f1278<>+0(SB), Y13, Y13
+	VPAND        mant32mask8<>+0(SB), Y10, Y10
+	VPADDD       log32base8<>+0(SB), Y10, Y10
+	VSUBPS       one8<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y10, Y14
+	VMOVUPS      logc08<>+0(SB), Y15
+	VFMADD213PS  logc18<>+0(SB), Y10, Y15
+	VFMADD213PS  logc28<>+0(SB), Y10, Y15
+	VFMADD213PS  logc38<>+0(SB), Y10, Y15
+	VFMADD213PS  logc48<>+0(SB), Y10, Y15
+	VFMADD213PS  logc58<>+0(SB), Y10, Y15
+	VFMADD213PS  logc68<>+0(SB), Y10, Y15
+	VFMADD213PS  logc78<>+0(SB), Y10, Y15
+	VFMADD213PS  logc88<>+0(SB), Y10, Y15
+	VMULPS       Y10, Y15, Y15
+	VMULPS       Y14, Y15, Y15
+	VFMADD231PS  ln2lo8<>+0(SB), Y13, Y15
+	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
+	VADDPS       Y15, Y10, Y10
+	VFMADD231PS  ln2hi8<>+0(SB), Y13, Y10
+	VSUBPS       Y1, Y5, Y5
+	VSUBPS       Y5, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VMAXPS       Y0, Y4, Y0
+	VMULPS       Y6, Y4, Y8
+	VSUBPS       Y8, Y0, Y0
+	VADDPS       Y10, Y0, Y0
+	VMULPS       Y9, Y6, Y5
+	VMULPS       Y12, Y7, Y8
+	VADDPS       Y8, Y5, Y5
+	VMULPS       Y5, Y5, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y9
+	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y9
+	VMOVMSKPS    Y9, AX
+	TESTL        AX, AX
+	JNZ          BinaryLogitsLossF32_bail
+	VBROADCASTSS 40(DI), Y9
+	VMULPS       Y9, Y5, Y9
+	VSUBPS       Y5, Y5, Y5
+	VADDPS       Y5, Y9, Y9
+	CMPL         R10, $0x01
+	JEQ          BinaryLogitsLossF32_pow2_part_alpha1
+	JA           BinaryLogitsLossF32_pow2_part_alphas
+	VMOVAPS      Y1, Y1
+	JMP          BinaryLogitsLossF32_pow2_part_alphadone
+
+BinaryLogitsLossF32_pow2_part_alpha1:
+	VBROADCASTSS 48(DI), Y1
+	VMULPS       Y1, Y6, Y1
+	VBROADCASTSS 52(DI), Y5
+	VMULPS       Y5, Y7, Y5
+	VADDPS       Y5, Y1, Y1
+	JMP          BinaryLogitsLossF32_pow2_part_alphadone
+
+BinaryLogitsLossF32_pow2_part_alphas:
+	VMASKMOVPS (BX)(R11*1), Y3, Y1
+	VMULPS     Y1, Y6, Y1
+	VMASKMOVPS (SI)(R11*1), Y3, Y5
+	VMULPS     Y5, Y7, Y5
+	VADDPS     Y5, Y1, Y1
+
+BinaryLogitsLossF32_pow2_part_alphadone:
+	VSUBPS Y4, Y4, Y4
+	VMULPS Y8, Y1, Y1
+	VMULPS Y0, Y1, Y1
+	VADDPS Y4, Y1, Y1
+	VANDPS Y3, Y1, Y1
+	VADDPS Y1, Y2, Y2
+
+BinaryLogitsLossF32_pow2_done:
+	JMP BinaryLogitsLossF32_done
+
+BinaryLogitsLossF32_pow0:
+	XORQ R11, R11
+	MOVQ $0x00000008, R12
+	MOVQ DX, R13
+	SHRQ $0x03, R13
+	JZ   BinaryLogitsLossF32_pow0_tail
+
+BinaryLogitsLossF32_pow0_loop:
+	VMOVUPS (CX)(R11*1), Y3
+	VMOVUPS (AX)(R11*1), Y4
+	CMPL    R9, $0x00
+	JNE     BinaryLogitsLossF32_pow0_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryLogitsLossF32_pow0_full_smoothed
+
+BinaryLogitsLossF32_pow0_full_smooth:
+	VBROADCASTSS 16(DI), Y5
+	VBROADCASTSS (DI), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(DI), Y7
+	VBROADCASTSS 4(DI), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(DI), Y6
+	VBROADCASTSS 8(DI), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(DI), Y7
+	VBROADCASTSS 12(DI), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryLogitsLossF32_pow0_full_smoothed:
+	VORPS       signbit8<>+0(SB), Y3, Y4
+	VCMPPS      $0x11, expunder8<>+0(SB), Y4, Y7
+	VBLENDVPS   Y7, expunder8<>+0(SB), Y4, Y8
+	VCMPPS      $0x1e, expover8<>+0(SB), Y8, Y4
+	VBLENDVPS   Y4, expover8<>+0(SB), Y8, Y8
+	VMULPS      log2e8<>+0(SB), Y8, Y9
+	VADDPS      roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS      roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS     expc08<>+0(SB), Y10
+	VFMADD213PS expc18<>+0(SB), Y8, Y10
+	VFMADD213PS expc28<>+0(SB), Y8, Y10
+	VFMADD213PS expc38<>+0(SB), Y8, Y10
+	VFMADD213PS expc48<>+0(SB), Y8, Y10
+	VFMADD213PS expc58<>+0(SB), Y8, Y10
+	VMULPS      Y8, Y8, Y4
+	VMULPS      Y4, Y10, Y10
+	VADDPS      Y8, Y10, Y10
+	VADDPS      one8<>+0(SB), Y10, Y10
+	VMULPS      half8<>+0(SB), Y9, Y4
+	VADDPS      roundmagic8<>+0(SB), Y4, Y4
+	VSUBPS      roundmagic8<>+0(SB), Y4, Y8
+	VSUBPS      Y8, Y9, Y8
+	VADDPS      roundmagic8<>+0(SB), Y8, Y8
+	VPADDD      expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
+	VPADDD      expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMULPS      Y4, Y10, Y10
+	VMULPS      Y8, Y10, Y10
+	VANDNPS     Y10, Y7, Y10
+	VADDPS      Y1, Y10, Y4
+	VDIVPS      Y4, Y1, Y7
+	VMULPS      Y7, Y10, Y8
+	VCMPPS      $0x11, Y0, Y3, Y9
+	VBLENDVPS   Y9, Y8, Y7, Y11
+	VBLENDVPS   Y9, Y7, Y8, Y8
+	VPADDD      log32shift8<>+0(SB), Y4, Y9
+	VPSRLD      $0x17, Y9, Y12
+	VCVTDQ2PS   Y12, Y12
+	VSUBPS      f1278<>+0(SB), Y12, Y12
+	VPAND       mant32mask8<>+0(SB), Y9, Y9
+	VPADDD      log32base8<>+0(SB), Y9, Y9
+	VSUBPS      one8<>+0(SB), Y9, Y9
+	VMULPS      Y9, Y9, Y13
+	VMOVUPS     logc08<>+0(SB), Y14
+	VFMADD213PS logc18<>+0(SB), Y9, Y14
+	VFMADD213PS logc28<>+0(SB), Y9, Y14
+	VFMADD213PS logc38<>+0(SB), Y9, Y14
+	VFMADD213PS logc48<>+0(SB), Y9, Y14
+	VFMADD213PS logc58<>+0(SB), Y9, Y14
+	VFMADD213PS logc68<>+0(SB), Y9, Y14
+	VFMADD213PS logc78<>+0(SB), Y9, Y14
+	VFMADD213PS logc88<>+0(SB), Y9, Y14
+	VMULPS      Y9, Y14, Y14
+	VMULPS      Y13, Y14, Y14
+	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
+	VADDPS      Y14, Y9, Y9
+	VFMADD231PS ln2hi8<>+0(SB), Y12, Y9
+	VSUBPS      Y1, Y4, Y4
+	VSUBPS      Y4, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VMAXPS      Y0, Y3, Y4
+	VMULPS      Y5, Y3, Y7
+	VSUBPS      Y7, Y4, Y4
+	VADDPS      Y9, Y4, Y4
+	VMULPS      Y8, Y5, Y7
+	VMULPS      Y11, Y6, Y8
+	VADDPS      Y8, Y7, Y7
+	VMOVAPS     Y1, Y7
+	VMOVAPS     Y0, Y8
+	CMPL        R10, $0x01
+	JEQ         BinaryLogitsLossF32_pow0_full_alpha1
+	JA          BinaryLogitsLossF32_pow0_full_alphas
+	VMOVAPS     Y1, Y5
+	JMP         BinaryLogitsLossF32_pow0_full_alphadone
+
+BinaryLogitsLossF32_pow0_full_alpha1:
+	VBROADCASTSS 48(DI), Y8
+	VMULPS       Y8, Y5, Y5
+	VBROADCASTSS 52(DI), Y8
+	VMULPS       Y8, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	JMP          BinaryLogitsLossF32_pow0_full_alphadone
+
+BinaryLogitsLossF32_pow0_full_alphas:
+	VMOVUPS (BX)(R11*1), Y8
+	VMULPS  Y8, Y5, Y5
+	VMOVUPS (SI)(R11*1), Y8
+	VMULPS  Y8, Y6, Y6
+	VADDPS  Y6, Y5, Y5
+
+BinaryLogitsLossF32_pow0_full_alphadone:
+	VSUBPS       Y3, Y3, Y3
+	VMULPS       Y7, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y3, Y5, Y5
+	VADDPS       Y5, Y2, Y2
+	ADDQ         $0x20, R11
+	DECQ         R12
+	JNZ          BinaryLogitsLossF32_pow0_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R12
+
+BinaryLogitsLossF32_pow0_inblock:
+	DECQ R13
+	JNZ  BinaryLogitsLossF32_pow0_loop
+
+BinaryLogitsLossF32_pow0_tail:
+	ANDQ         $0x07, DX
+	JZ           BinaryLogitsLossF32_pow0_done
+	VMOVQ        DX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (CX)(R11*1), Y3, Y4
+	VMASKMOVPS   (AX)(R11*1), Y3, Y5
+	CMPL         R9, $0x00
+	JNE          BinaryLogitsLossF32_pow0_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryLogitsLossF32_pow0_part_smoothed
+
+BinaryLogitsLossF32_pow0_part_smooth:
+	VBROADCASTSS 16(DI), Y6
+	VBROADCASTSS (DI), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(DI), Y8
+	VBROADCASTSS 4(DI), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(DI), Y7
+	VBROADCASTSS 8(DI), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(DI), Y8
+	VBROADCASTSS 12(DI), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryLogitsLossF32_pow0_part_smoothed:
+	VORPS       signbit8<>+0(SB), Y4, Y5
+	VCMPPS      $0x11, expunder8<>+0(SB), Y5, Y8
+	VBLENDVPS   Y8, expunder8<>+0(SB), Y5, Y9
+	VCMPPS      $0x1e, expover8<>+0(SB), Y9, Y5
+	VBLENDVPS   Y5, expover8<>+0(SB), Y9, Y9
+	VMULPS      log2e8<>+0(SB), Y9, Y10
+	VADDPS      roundmagic8<>+0(SB), Y10, Y10
+	VSUBPS      roundmagic8<>+0(SB), Y10, Y10
+	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y9
+	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y9
+	VMOVUPS     expc08<>+0(SB), Y11
+	VFMADD213PS expc18<>+0(SB), Y9, Y11
+	VFMADD213PS expc28<>+0(SB), Y9, Y11
+	VFMADD213PS expc38<>+0(SB), Y9, Y11
+	VFMADD213PS expc48<>+0(SB), Y9, Y11
+	VFMADD213PS expc58<>+0(SB), Y9, Y11
+	VMULPS      Y9, Y9, Y5
+	VMULPS      Y5, Y11, Y11
+	VADDPS      Y9, Y11, Y11
+	VADDPS      one8<>+0(SB), Y11, Y11
+	VMULPS      half8<>+0(SB), Y10, Y5
+	VADDPS      roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS      roundmagic8<>+0(SB), Y5, Y9
+	VSUBPS      Y9, Y10, Y9
+	VADDPS      roundmagic8<>+0(SB), Y9, Y9
+	VPADDD      expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	VPADDD      expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMULPS      Y5, Y11, Y11
+	VMULPS      Y9, Y11, Y11
+	VANDNPS     Y11, Y8, Y11
+	VADDPS      Y1, Y11, Y5
+	VDIVPS      Y5, Y1, Y8
+	VMULPS      Y8, Y11, Y9
+	VCMPPS      $0x11, Y0, Y4, Y10
+	VBLENDVPS   Y10, Y9, Y8, Y12
+	VBLENDVPS   Y10, Y8, Y9, Y9
+	VPADDD      log32shift8<>+0(SB), Y5, Y10
+	VPSRLD      $0x17, Y10, Y13
+	VCVTDQ2PS   Y13, Y13
+	VSUBPS      f1278<>+0(SB), Y13, Y13
+	VPAND       mant32mask8<>+0(SB), Y10, Y10
+	VPADDD      log32base8<>+0(SB), Y10, Y10
+	VSUBPS      one8<>+0(SB), Y10, Y10
+	VMULPS      Y10, Y10, Y14
+	VMOVUPS     logc08<>+0(SB), Y15
+	VFMADD213PS logc18<>+0(SB), Y10, Y15
+	VFMADD213PS logc28<>+0(SB), Y10, Y15
+	VFMADD213PS logc38<>+0(SB), Y10, Y15
+	VFMADD213PS logc48<>+0(SB), Y10, Y15
+	VFMADD213PS logc58<>+0(SB), Y10, Y15
+	VFMADD213PS logc68<>+0(SB), Y10, Y15
+	VFMADD213PS logc78<>+0(SB), Y10, Y15
+	VFMADD213PS logc88<>+0(SB), Y10, Y15
+	VMULPS      Y10, Y15, Y15
+	VMULPS      Y14, Y15, Y15
+	VFMADD231PS ln2lo8<>+0(SB), Y13, Y15
+	VFMADD231PS minushalf8<>+0(SB), Y14, Y15
+	VADDPS      Y15, Y10, Y10
+	VFMADD231PS ln2hi8<>+0(SB), Y13, Y10
+	VSUBPS      Y1, Y5, Y5
+	VSUBPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VADDPS      Y11, Y10, Y10
+	VMAXPS      Y0, Y4, Y5
+	VMULPS      Y6, Y4, Y8
+	VSUBPS      Y8, Y5, Y5
+	VADDPS      Y10, Y5, Y5
+	VMULPS      Y9, Y6, Y8
+	VMULPS      Y12, Y7, Y9
+	VADDPS      Y9, Y8, Y8
+	VMOVAPS     Y1, Y8
+	VMOVAPS     Y0, Y0
+	CMPL        R10, $0x01
+	JEQ         BinaryLogitsLossF32_pow0_part_alpha1
+	JA          BinaryLogitsLossF32_pow0_part_alphas
+	VMOVAPS     Y1, Y0
+	JMP         BinaryLogitsLossF32_pow0_part_alphadone
+
+BinaryLogitsLossF32_pow0_part_alpha1:
+	VBROADCASTSS 48(DI), Y0
+	VMULPS       Y0, Y6, Y0
+	VBROADCASTSS 52(DI), Y1
+	VMULPS       Y1, Y7, Y1
+	VADDPS       Y1, Y0, Y0
+	JMP          BinaryLogitsLossF32_pow0_part_alphadone
+
+BinaryLogitsLossF32_pow0_part_alphas:
+	VMASKMOVPS (BX)(R11*1), Y3, Y0
+	VMULPS     Y0, Y6, Y0
+	VMASKMOVPS (SI)(R11*1), Y3, Y1
+	VMULPS     Y1, Y7, Y1
+	VADDPS     Y1, Y0, Y0
+
+BinaryLogitsLossF32_pow0_part_alphadone:
+	VSUBPS Y4, Y4, Y1
+	VMULPS Y8, Y0, Y0
+	VMULPS Y5, Y0, Y0
+	VADDPS Y1, Y0, Y0
+	VANDPS Y3, Y0, Y0
+	VADDPS Y0, Y2, Y2
+
+BinaryLogitsLossF32_pow0_done:
+	JMP BinaryLogitsLossF32_done
+
+BinaryLogitsLossF32_powR:
+	XORQ R11, R11
+	MOVQ $0x00000008, R12
+	MOVQ DX, R13
+	SHRQ $0x03, R13
+	JZ   BinaryLogitsLossF32_powR_tail
+
+BinaryLogitsLossF32_powR_loop:
+	VMOVUPS (CX)(R11*1), Y3
+	VMOVUPS (AX)(R11*1), Y4
+	CMPL    R9, $0x00
+	JNE     BinaryLogitsLossF32_powR_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryLogitsLossF32_powR_full_smoothed
+
+BinaryLogitsLossF32_powR_full_smooth:
+	VBROADCASTSS 16(DI), Y5
+	VBROADCASTSS (DI), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(DI), Y7
+	VBROADCASTSS 4(DI), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(DI), Y6
+	VBROADCASTSS 8(DI), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(DI), Y7
+	VBROADCASTSS 12(DI), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryLogitsLossF32_powR_full_smoothed:
+	VORPS        signbit8<>+0(SB), Y3, Y4
+	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y7
+	VBLENDVPS    Y7, expunder8<>+0(SB), Y4, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y4
+	VBLENDVPS    Y4, expover8<>+0(SB), Y8, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc18<>+0(SB), Y8, Y10
+	VFMADD213PS  expc28<>+0(SB), Y8, Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc48<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
+	VMULPS       Y8, Y8, Y4
+	VMULPS       Y4, Y10, Y10
+	VADDPS       Y8, Y10, Y10
+	VADDPS       one8<>+0(SB), Y10, Y10
+	VMULPS       half8<>+0(SB), Y9, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y4, Y8
+	VSUBPS       Y8, Y9, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y4, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VANDNPS      Y10, Y7, Y10
+	VADDPS       Y1, Y10, Y4
+	VDIVPS       Y4, Y1, Y7
+	VMULPS       Y7, Y10, Y8
+	VCMPPS       $0x11, Y0, Y3, Y9
+	VBLENDVPS    Y9, Y8, Y7, Y11
+	VBLENDVPS    Y9, Y7, Y8, Y8
+	VPADDD       log32shift8<>+0(SB), Y4, Y9
+	VPSRLD       $0x17, Y9, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y13
+	VMOVUPS      logc08<>+0(SB), Y14
+	VFMADD213PS  logc18<>+0(SB), Y9, Y14
+	VFMADD213PS  logc28<>+0(SB), Y9, Y14
+	VFMADD213PS  logc38<>+0(SB), Y9, Y14
+	VFMADD213PS  logc48<>+0(SB), Y9, Y14
+	VFMADD213PS  logc58<>+0(SB), Y9, Y14
+	VFMADD213PS  logc68<>+0(SB), Y9, Y14
+	VFMADD213PS  logc78<>+0(SB), Y9, Y14
+	VFMADD213PS  logc88<>+0(SB), Y9, Y14
+	VMULPS       Y9, Y14, Y14
+	VMULPS       Y13, Y14, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
+	VADDPS       Y14, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y9
+	VSUBPS       Y1, Y4, Y4
+	VSUBPS       Y4, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VMAXPS       Y0, Y3, Y4
+	VMULPS       Y5, Y3, Y7
+	VSUBPS       Y7, Y4, Y4
+	VADDPS       Y9, Y4, Y4
+	VMULPS       Y8, Y5, Y7
+	VMULPS       Y11, Y6, Y9
+	VADDPS       Y9, Y7, Y7
+	VMOVUPS      Y3, 64(SP)
+	VMOVUPS      Y5, 96(SP)
+	VMOVUPS      Y6, 128(SP)
+	VMOVUPS      Y11, 160(SP)
+	VMOVUPS      Y8, 192(SP)
+	VMOVUPS      Y4, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y7, Y3
+	VMULPS       two238<>+0(SB), Y7, Y4
+	VBLENDVPS    Y3, Y4, Y7, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y5
+	VCVTDQ2PS    Y5, Y5
+	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VANDPS       minus238<>+0(SB), Y3, Y3
+	VADDPS       Y3, Y5, Y5
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y3
+	VMOVUPS      logc08<>+0(SB), Y6
+	VFMADD213PS  logc18<>+0(SB), Y4, Y6
+	VFMADD213PS  logc28<>+0(SB), Y4, Y6
+	VFMADD213PS  logc38<>+0(SB), Y4, Y6
+	VFMADD213PS  logc48<>+0(SB), Y4, Y6
+	VFMADD213PS  logc58<>+0(SB), Y4, Y6
+	VFMADD213PS  logc68<>+0(SB), Y4, Y6
+	VFMADD213PS  logc78<>+0(SB), Y4, Y6
+	VFMADD213PS  logc88<>+0(SB), Y4, Y6
+	VMULPS       Y4, Y6, Y6
+	VMULPS       Y3, Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD231PS  minushalf8<>+0(SB), Y3, Y6
+	VADDPS       Y6, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y4
+	VXORPS       Y3, Y3, Y3
+	VCMPPS       $0x00, Y3, Y7, Y5
+	VBLENDVPS    Y5, minusinf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y5
+	VBLENDVPS    Y5, inf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x19, Y3, Y7, Y5
+	VBLENDVPS    Y5, nan8<>+0(SB), Y4, Y4
+	VMAXPS       ldmin8<>+0(SB), Y4, Y5
+	VMINPS       ldmax8<>+0(SB), Y5, Y5
+	VBROADCASTSS 76(DI), Y3
+	VMULPS       Y3, Y5, Y6
+	VBROADCASTSS 40(DI), Y3
+	VFMADD231PS  Y3, Y4, Y6
+	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y3
+	VBLENDVPS    Y3, expunder8<>+0(SB), Y6, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y6
+	VBLENDVPS    Y6, expover8<>+0(SB), Y8, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y10
+	VADDPS       roundmagic8<>+0(SB), Y10, Y10
+	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y8
+	VMOVUPS      expc08<>+0(SB), Y9
+	VFMADD213PS  expc18<>+0(SB), Y8, Y9
+	VFMADD213PS  expc28<>+0(SB), Y8, Y9
+	VFMADD213PS  expc38<>+0(SB), Y8, Y9
+	VFMADD213PS  expc48<>+0(SB), Y8, Y9
+	VFMADD213PS  expc58<>+0(SB), Y8, Y9
+	VMULPS       Y8, Y8, Y6
+	VMULPS       Y6, Y9, Y9
+	VADDPS       Y8, Y9, Y9
+	VADDPS       one8<>+0(SB), Y9, Y9
+	VMULPS       half8<>+0(SB), Y10, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y8
+	VSUBPS       Y8, Y10, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VANDNPS      Y9, Y3, Y9
+	VANDPS       absmask8<>+0(SB), Y9, Y3
+	VCMPPS       $0x00, inf8<>+0(SB), Y3, Y3
+	VMOVMSKPS    Y3, R14
+	TESTL        R14, R14
+	JNZ          BinaryLogitsLossF32_bail
+	VCMPPS       $0x04, Y0, Y7, Y6
+	VBROADCASTSS 40(DI), Y3
+	VMULPS       Y3, Y9, Y3
+	VDIVPS       Y7, Y3, Y3
+	VANDPS       Y6, Y3, Y3
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y9, Y8
+	VANDPS       Y6, Y8, Y8
+	VMOVMSKPS    Y8, R14
+	TESTL        R14, R14
+	JZ           BinaryLogitsLossF32_powR_full_nolow
+	VBROADCASTSS 84(DI), Y6
+	VMULPS       Y6, Y5, Y5
+	VBROADCASTSS 80(DI), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
+	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y10
+	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y10, Y10
+	VMULPS       log2e8<>+0(SB), Y10, Y11
+	VADDPS       roundmagic8<>+0(SB), Y11, Y11
+	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
+	VMOVUPS      expc08<>+0(SB), Y6
+	VFMADD213PS  expc18<>+0(SB), Y10, Y6
+	VFMADD213PS  expc28<>+0(SB), Y10, Y6
+	VFMADD213PS  expc38<>+0(SB), Y10, Y6
+	VFMADD213PS  expc48<>+0(SB), Y10, Y6
+	VFMADD213PS  expc58<>+0(SB), Y10, Y6
+	VMULPS       Y10, Y10, Y5
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y10, Y6, Y6
+	VADDPS       one8<>+0(SB), Y6, Y6
+	VMULPS       half8<>+0(SB), Y11, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y10
+	VSUBPS       Y10, Y11, Y10
+	VADDPS       roundmagic8<>+0(SB), Y10, Y10
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
+	VPSLLD       $0x17, Y10, Y10
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y10, Y6, Y6
+	VANDNPS      Y6, Y4, Y6
+	VBROADCASTSS 40(DI), Y4
+	VMULPS       Y4, Y6, Y6
+	VSUBPS       Y7, Y7, Y5
+	VADDPS       Y5, Y6, Y6
+	VBLENDVPS    Y8, Y6, Y3, Y3
+
+BinaryLogitsLossF32_powR_full_nolow:
+	VMOVUPS 64(SP), Y3
+	VMOVUPS 96(SP), Y5
+	VMOVUPS 128(SP), Y6
+	VMOVUPS 160(SP), Y11
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y4
+	CMPL    R10, $0x01
+	JEQ     BinaryLogitsLossF32_powR_full_alpha1
+	JA      BinaryLogitsLossF32_powR_full_alphas
+	VMOVAPS Y1, Y5
+	JMP     BinaryLogitsLossF32_powR_full_alphadone
+
+BinaryLogitsLossF32_powR_full_alpha1:
+	VBROADCASTSS 48(DI), Y7
+	VMULPS       Y7, Y5, Y5
+	VBROADCASTSS 52(DI), Y7
+	VMULPS       Y7, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	JMP          BinaryLogitsLossF32_powR_full_alphadone
+
+BinaryLogitsLossF32_powR_full_alphas:
+	VMOVUPS (BX)(R11*1), Y7
+	VMULPS  Y7, Y5, Y5
+	VMOVUPS (SI)(R11*1), Y7
+	VMULPS  Y7, Y6, Y6
+	VADDPS  Y6, Y5, Y5
+
+BinaryLogitsLossF32_powR_full_alphadone:
+	VSUBPS       Y3, Y3, Y3
+	VMULPS       Y9, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y3, Y5, Y5
+	VADDPS       Y5, Y2, Y2
+	ADDQ         $0x20, R11
+	DECQ         R12
+	JNZ          BinaryLogitsLossF32_powR_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R12
+
+BinaryLogitsLossF32_powR_inblock:
+	DECQ R13
+	JNZ  BinaryLogitsLossF32_powR_loop
+
+BinaryLogitsLossF32_powR_tail:
+	ANDQ         $0x07, DX
+	JZ           BinaryLogitsLossF32_powR_done
+	VMOVQ        DX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (CX)(R11*1), Y3, Y4
+	VMASKMOVPS   (AX)(R11*1), Y3, Y5
+	CMPL         R9, $0x00
+	JNE          BinaryLogitsLossF32_powR_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryLogitsLossF32_powR_part_smoothed
+
+BinaryLogitsLossF32_powR_part_smooth:
+	VBROADCASTSS 16(DI), Y6
+	VBROADCASTSS (DI), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(DI), Y8
+	VBROADCASTSS 4(DI), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(DI), Y7
+	VBROADCASTSS 8(DI), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(DI), Y8
+	VBROADCASTSS 12(DI), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryLogitsLossF32_powR_part_smoothed:
+	VORPS        signbit8<>+0(SB), Y4, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y8
+	VBLENDVPS    Y8, expunder8<>+0(SB), Y5, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y10
+	VADDPS       roundmagic8<>+0(SB), Y10, Y10
+	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc18<>+0(SB), Y9, Y11
+	VFMADD213PS  expc28<>+0(SB), Y9, Y11
+	VFMADD213PS  expc38<>+0(SB), Y9, Y11
+	VFMADD213PS  expc48<>+0(SB), Y9, Y11
+	VFMADD213PS  expc58<>+0(SB), Y9, Y11
+	VMULPS       Y9, Y9, Y5
+	VMULPS       Y5, Y11, Y11
+	VADDPS       Y9, Y11, Y11
+	VADDPS       one8<>+0(SB), Y11, Y11
+	VMULPS       half8<>+0(SB), Y10, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
+	VSUBPS       Y9, Y10, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y5, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VANDNPS      Y11, Y8, Y11
+	VADDPS       Y1, Y11, Y5
+	VDIVPS       Y5, Y1, Y8
+	VMULPS       Y8, Y11, Y9
+	VCMPPS       $0x11, Y0, Y4, Y10
+	VBLENDVPS    Y10, Y9, Y8, Y12
+	VBLENDVPS    Y10, Y8, Y9, Y9
+	VPADDD       log32shift8<>+0(SB), Y5, Y10
+	VPSRLD       $0x17, Y10, Y13
+	VCVTDQ2PS    Y13, Y13
+	VSUBPS       f1278<>+0(SB), Y13, Y13
+	VPAND        mant32mask8<>+0(SB), Y10, Y10
+	VPADDD       log32base8<>+0(SB), Y10, Y10
+	VSUBPS       one8<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y10, Y14
+	VMOVUPS      logc08<>+0(SB), Y15
+	VFMADD213PS  logc18<>+0(SB), Y10, Y15
+	VFMADD213PS  logc28<>+0(SB), Y10, Y15
+	VFMADD213PS  logc38<>+0(SB), Y10, Y15
+	VFMADD213PS  logc48<>+0(SB), Y10, Y15
+	VFMADD213PS  logc58<>+0(SB), Y10, Y15
+	VFMADD213PS  logc68<>+0(SB), Y10, Y15
+	VFMADD213PS  logc78<>+0(SB), Y10, Y15
+	VFMADD213PS  logc88<>+0(SB), Y10, Y15
+	VMULPS       Y10, Y15, Y15
+	VMULPS       Y14, Y15, Y15
+	VFMADD231PS  ln2lo8<>+0(SB), Y13, Y15
+	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
+	VADDPS       Y15, Y10, Y10
+	VFMADD231PS  ln2hi8<>+0(SB), Y13, Y10
+	VSUBPS       Y1, Y5, Y5
+	VSUBPS       Y5, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VMAXPS       Y0, Y4, Y5
+	VMULPS       Y6, Y4, Y8
+	VSUBPS       Y8, Y5, Y5
+	VADDPS       Y10, Y5, Y5
+	VMULPS       Y9, Y6, Y8
+	VMULPS       Y12, Y7, Y10
+	VADDPS       Y10, Y8, Y8
+	VMOVUPS      Y4, 64(SP)
+	VMOVUPS      Y6, 96(SP)
+	VMOVUPS      Y7, 128(SP)
+	VMOVUPS      Y12, 160(SP)
+	VMOVUPS      Y9, 192(SP)
+	VMOVUPS      Y5, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y5
+	VMULPS       two238<>+0(SB), Y8, Y4
+	VBLENDVPS    Y5, Y4, Y8, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VSUBPS       f1278<>+0(SB), Y6, Y6
+	VANDPS       minus238<>+0(SB), Y5, Y5
+	VADDPS       Y5, Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y5
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc18<>+0(SB), Y4, Y7
+	VFMADD213PS  logc28<>+0(SB), Y4, Y7
+	VFMADD213PS  logc38<>+0(SB), Y4, Y7
+	VFMADD213PS  logc48<>+0(SB), Y4, Y7
+	VFMADD213PS  logc58<>+0(SB), Y4, Y7
+	VFMADD213PS  logc68<>+0(SB), Y4, Y7
+	VFMADD213PS  logc78<>+0(SB), Y4, Y7
+	VFMADD213PS  logc88<>+0(SB), Y4, Y7
+	VMULPS       Y4, Y7, Y7
+	VMULPS       Y5, Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
+	VFMADD231PS  minushalf8<>+0(SB), Y5, Y7
+	VADDPS       Y7, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y4
+	VXORPS       Y5, Y5, Y5
+	VCMPPS       $0x00, Y5, Y8, Y6
+	VBLENDVPS    Y6, minusinf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y6
+	VBLENDVPS    Y6, inf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x19, Y5, Y8, Y6
+	VBLENDVPS    Y6, nan8<>+0(SB), Y4, Y4
+	VMAXPS       ldmin8<>+0(SB), Y4, Y5
+	VMINPS       ldmax8<>+0(SB), Y5, Y5
+	VBROADCASTSS 76(DI), Y6
+	VMULPS       Y6, Y5, Y7
+	VBROADCASTSS 40(DI), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
+	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y7
+	VBLENDVPS    Y7, expover8<>+0(SB), Y9, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y11
+	VADDPS       roundmagic8<>+0(SB), Y11, Y11
+	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y9
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc18<>+0(SB), Y9, Y10
+	VFMADD213PS  expc28<>+0(SB), Y9, Y10
+	VFMADD213PS  expc38<>+0(SB), Y9, Y10
+	VFMADD213PS  expc48<>+0(SB), Y9, Y10
+	VFMADD213PS  expc58<>+0(SB), Y9, Y10
+	VMULPS       Y9, Y9, Y7
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y9, Y10, Y10
+	VADDPS       one8<>+0(SB), Y10, Y10
+	VMULPS       half8<>+0(SB), Y11, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y9
+	VSUBPS       Y9, Y11, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y9, Y10, Y10
+	VANDNPS      Y10, Y6, Y10
+	VANDPS       absmask8<>+0(SB), Y10, Y6
+	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
+	VMOVMSKPS    Y6, AX
+	TESTL        AX, AX
+	JNZ          BinaryLogitsLossF32_bail
+	VCMPPS       $0x04, Y0, Y8, Y6
+	VBROADCASTSS 40(DI), Y0
+	VMULPS       Y0, Y10, Y0
+	VDIVPS       Y8, Y0, Y0
+	VANDPS       Y6, Y0, Y0
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y7
+	VANDPS       Y6, Y7, Y7
+	VMOVMSKPS    Y7, AX
+	TESTL        AX, AX
+	JZ           BinaryLogitsLossF32_powR_part_nolow
+	VBROADCASTSS 84(DI), Y6
+	VMULPS       Y6, Y5, Y5
+	VBROADCASTSS 80(DI), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
+	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y11
+	VADDPS       roundmagic8<>+0(SB), Y11, Y11
+	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y9
+	VMOVUPS      expc08<>+0(SB), Y6
+	VFMADD213PS  expc18<>+0(SB), Y9, Y6
+	VFMADD213PS  expc28<>+0(SB), Y9, Y6
+	VFMADD213PS  expc38<>+0(SB), Y9, Y6
+	VFMADD213PS  expc48<>+0(SB), Y9, Y6
+	VFMADD213PS  expc58<>+0(SB), Y9, Y6
+	VMULPS       Y9, Y9, Y5
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y9, Y6, Y6
+	VADDPS       one8<>+0(SB), Y6, Y6
+	VMULPS       half8<>+0(SB), Y11, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
+	VSUBPS       Y9, Y11, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y9, Y6, Y6
+	VANDNPS      Y6, Y4, Y6
+	VBROADCASTSS 40(DI), Y4
+	VMULPS       Y4, Y6, Y6
+	VSUBPS       Y8, Y8, Y5
+	VADDPS       Y5, Y6, Y6
+	VBLENDVPS    Y7, Y6, Y0, Y0
+
+BinaryLogitsLossF32_powR_part_nolow:
+	VMOVUPS 64(SP), Y4
+	VMOVUPS 96(SP), Y6
+	VMOVUPS 128(SP), Y7
+	VMOVUPS 160(SP), Y12
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y5
+	CMPL    R10, $0x01
+	JEQ     BinaryLogitsLossF32_powR_part_alpha1
+	JA      BinaryLogitsLossF32_powR_part_alphas
+	VMOVAPS Y1, Y0
+	JMP     BinaryLogitsLossF32_powR_part_alphadone
+
+BinaryLogitsLossF32_powR_part_alpha1:
+	VBROADCASTSS 48(DI), Y0
+	VMULPS       Y0, Y6, Y0
+	VBROADCASTSS 52(DI), Y1
+	VMULPS       Y1, Y7, Y1
+	VADDPS       Y1, Y0, Y0
+	JMP          BinaryLogitsLossF32_powR_part_alphadone
+
+BinaryLogitsLossF32_powR_part_alphas:
+	VMASKMOVPS (BX)(R11*1), Y3, Y0
+	VMULPS     Y0, Y6, Y0
+	VMASKMOVPS (SI)(R11*1), Y3, Y1
+	VMULPS     Y1, Y7, Y1
+	VADDPS     Y1, Y0, Y0
+
+BinaryLogitsLossF32_powR_part_alphadone:
+	VSUBPS Y4, Y4, Y1
+	VMULPS Y10, Y0, Y0
+	VMULPS Y5, Y0, Y0
+	VADDPS Y1, Y0, Y0
+	VANDPS Y3, Y0, Y0
+	VADDPS Y0, Y2, Y2
+
+BinaryLogitsLossF32_powR_done:
+BinaryLogitsLossF32_done:
+	VCVTPS2PD    X2, Y0
+	VADDPD       (SP), Y0, Y0
+	VMOVUPD      Y0, (SP)
+	VEXTRACTF128 $0x01, Y2, X0
+	VCVTPS2PD    X0, Y0
+	VADDPD       32(SP), Y0, Y0
+	VMOVUPD      Y0, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	VMOVUPD      (SP), Y0
+	VMOVUPD      Y0, (R8)
+	VMOVUPD      32(SP), Y0
+	VMOVUPD      Y0, 32(R8)
+	MOVB         $0x00, AL
+	MOVB         AL, bail+112(FP)
+	VZEROUPPER
+	RET
+
+BinaryLogitsLossF32_bail:
 	MOVB $0x01, AL
 	MOVB AL, bail+112(FP)
 	VZEROUPPER

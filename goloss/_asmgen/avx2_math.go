@@ -1,0 +1,136 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// The float32 elementary functions of the AVX2 kernels on 8 lanes, for
+// non-integer gamma and for logits: the full log (subnormals, 0, negative,
+// infinite and NaN arguments as math.Log gives them), the exp (Cephes'
+// expf polynomial, 2^k applied in two halves so that subnormal results
+// round once) and u^gamma = exp(gamma*log u). Same operations as the
+// AVX-512 float32 kernels' (and as their archsimd form had).
+
+// VCMPPS predicates, unordered: true where a lane is NaN.
+const (
+	cmpNEQ = 0x04 // not equal
+	cmpNGE = 0x19 // not greater or equal
+)
+
+// blend8 returns mask ? a : b, lane by lane.
+func blend8(mask reg.VecVirtual, a, b Op) reg.VecVirtual {
+	d := YMM()
+	VBLENDVPS(mask, a, b, d)
+	return d
+}
+
+// logFull8 returns log(x) with math.Log's special cases: subnormals are
+// scaled by 2^23 first; log(0) = -Inf, log(x < 0) = NaN, log(+Inf) =
+// +Inf, log(NaN) = NaN.
+func logFull8(x reg.VecVirtual) reg.VecVirtual {
+	tiny := YMM()
+	VCMPPS(Imm(cmpLT), v8f("minnormal", 0x1p-126), x, tiny)
+	scaled := YMM()
+	VMULPS(v8f("two23", 0x1p23), x, scaled)
+	VBLENDVPS(tiny, scaled, x, scaled)
+	// logUnit8 on the scaled value, then kf - 23 where it was scaled:
+	// the same as logSplit with kadj.
+	u := YMM()
+	VPADDD(v8("log32shift", log32Shift), scaled, u)
+	kf := YMM()
+	VPSRLD(Imm(23), u, kf)
+	VCVTDQ2PS(kf, kf)
+	VSUBPS(v8f("f127", 127), kf, kf)
+	adj := YMM()
+	VANDPS(v8f("minus23", -23), tiny, adj)
+	VADDPS(adj, kf, kf)
+	f := u
+	VPAND(v8("mant32mask", mant32Mask), u, f)
+	VPADDD(v8("log32base", log32Base), f, f)
+	VSUBPS(v8f("one", 1), f, f)
+	z := YMM()
+	VMULPS(f, f, z)
+	poly := YMM()
+	VMOVUPS(v8f("logc0", logCoefs[0]), poly)
+	for i, c := range logCoefs[1:] {
+		VFMADD213PS(v8f(logCoefName(i+1), c), f, poly)
+	}
+	VMULPS(f, poly, poly)
+	VMULPS(z, poly, poly)
+	VFMADD231PS(v8f("ln2lo", log32Ln2Lo), kf, poly)
+	VFMADD231PS(v8f("minushalf", -0.5), z, poly)
+	VADDPS(poly, f, f)
+	VFMADD231PS(v8f("ln2hi", log32Ln2Hi), kf, f)
+	// The special cases: 0 gives -Inf, +Inf gives +Inf, x < 0 or NaN NaN.
+	m := YMM()
+	VXORPS(z, z, z)
+	VCMPPS(Imm(0), z, x, m) // x == 0
+	VBLENDVPS(m, v8f("minusinf", float32NegInf()), f, f)
+	VCMPPS(Imm(0), v8f("inf", float32Inf()), x, m) // x == +Inf
+	VBLENDVPS(m, v8f("inf", float32Inf()), f, f)
+	VCMPPS(Imm(cmpNGE), z, x, m) // not x >= 0: x < 0 or NaN
+	VBLENDVPS(m, v8("nan", 0x7fc00000), f, f)
+	return f
+}
+
+// exp8 returns e^t: t clamped to [-104, 89], t = kf*ln2 + r, e^r by the
+// polynomial, times 2^k1 * 2^k2 with k1 = round(kf/2); 0 where t < -104,
+// +Inf above the float32 range, NaN for NaN.
+func exp8(t reg.VecVirtual) reg.VecVirtual {
+	under, m := YMM(), YMM()
+	VCMPPS(Imm(cmpLT), v8f("expunder", -104), t, under)
+	tc := YMM()
+	VBLENDVPS(under, v8f("expunder", -104), t, tc)
+	VCMPPS(Imm(cmpGT), v8f("expover", 89), tc, m)
+	VBLENDVPS(m, v8f("expover", 89), tc, tc)
+	kf := YMM()
+	VMULPS(v8f("log2e", 1.4426950408889634), tc, kf)
+	VADDPS(v8f("roundmagic", 0x1.8p23), kf, kf)
+	VSUBPS(v8f("roundmagic", 0x1.8p23), kf, kf)
+	r := tc
+	VFMADD231PS(v8f("minusln2hi", -log32Ln2Hi), kf, r) // r = kf*(-ln2Hi) + t
+	VFMADD231PS(v8f("minusln2lo", -log32Ln2Lo), kf, r)
+	p := YMM()
+	VMOVUPS(v8f("expc0", 1.9875691500e-4), p)
+	for i, c := range []float32{1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1} {
+		VFMADD213PS(v8f(expCoefName(i+1), c), r, p)
+	}
+	r2 := m
+	VMULPS(r, r, r2)
+	VMULPS(r2, p, p)
+	VADDPS(r, p, p)
+	VADDPS(v8f("one", 1), p, p)
+	k1b, k2b := YMM(), r
+	VMULPS(v8f("half", 0.5), kf, k1b)
+	VADDPS(v8f("roundmagic", 0x1.8p23), k1b, k1b)
+	VSUBPS(v8f("roundmagic", 0x1.8p23), k1b, k2b)
+	VSUBPS(k2b, kf, k2b)
+	VADDPS(v8f("roundmagic", 0x1.8p23), k2b, k2b)
+	VPADDD(v8("expbiasfix", expBiasFix32), k1b, k1b)
+	VPSLLD(Imm(23), k1b, k1b)
+	VPADDD(v8("expbiasfix", expBiasFix32), k2b, k2b)
+	VPSLLD(Imm(23), k2b, k2b)
+	VMULPS(k1b, p, p)
+	VMULPS(k2b, p, p)
+	VANDNPS(p, under, p) // 0 where t < -104
+	return p
+}
+
+// powReal8 returns u^gamma = exp(gamma*log u) for a non-integer gamma
+// given as the float32 pair gHi + gLo (so that gamma*log u loses nothing
+// to the rounding of gamma to float32), and log u and log u clamped to
+// [-1000, 1000] (finite where log u is ±Inf, for the correction term).
+func powReal8(u reg.VecVirtual, gHi, gLo Mem) (pow, lu, lub reg.VecVirtual) {
+	lu = logFull8(u)
+	lub = YMM()
+	VMAXPS(v8f("ldmin", -1000), lu, lub)
+	VMINPS(v8f("ldmax", 1000), lub, lub)
+	t, g := YMM(), YMM()
+	VBROADCASTSS(gLo, g)
+	VMULPS(g, lub, t)
+	VBROADCASTSS(gHi, g)
+	VFMADD231PS(g, lu, t) // lu*gHi + lub*gLo
+	return exp8(t), lu, lub
+}
