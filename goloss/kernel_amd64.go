@@ -36,7 +36,7 @@ func cpuKernels() []string {
 //
 //	cell                                  avx2                     avx512
 //	seed, float32, integer gamma          seedRowsF32x8            seedRowsF32x16
-//	seed, float32, other gamma            portable                 portable
+//	seed, float32, other gamma            seedRowsF32x8            seedRowsF32x8 (AVX2)
 //	seed, float64                         seedRowsF64x4            seedRowsF64x4 (AVX2)
 //	binary, float32, integer gamma        binaryRowsF32x8          binaryRowsF32x16
 //	binary, float32, other gamma          binaryRowsF32x8          binaryRowsF32x8 (AVX2)
@@ -55,13 +55,10 @@ func seedRowsF64(kernel string, loss, grad, labels, preds, weights []float64, co
 
 func seedRowsF32(kernel string, loss, grad, labels, preds, weights []float32, cols int, k *seedConstants) bool {
 	v := newSeedVector(k)
-	if v.powKind == powReal {
-		return false
-	}
-	switch kernel {
-	case KernelAVX512:
+	switch {
+	case kernel == KernelAVX512 && v.powKind != powReal:
 		seedRowsF32x16(loss, grad, labels, preds, weights, cols, &v)
-	case KernelAVX2:
+	case kernel == KernelAVX512 || kernel == KernelAVX2:
 		seedRowsF32x8(loss, grad, labels, preds, weights, cols, &v)
 	default:
 		return false
@@ -188,7 +185,9 @@ func seedRowFast16(g, y, p, w []float32, masks []uint16, k *seedVector, sum floa
 
 // seedRowFast8 is seedRowFast16 on 8 float32 lanes with AVX2
 // (avx2.SeedMasksF32, avx2.SeedMainGradF32 or SeedMainLossF32): the same
-// algorithm, with 1/p by division and masks of one uint8 per 8 lanes.
+// algorithm, with 1/p by division and masks of one uint8 per 8 lanes, and
+// every gamma: a non-integer gamma takes (y-p)^gamma = exp(gamma*log(y-p))
+// in float32 (AVX-512 CPUs run it for non-integer gamma).
 // Tested against seedRow as seedRowFast16 is.
 func seedRowFast8(g, y, p, w []float32, masks []uint8, k *seedVector, sum float64) float64 {
 	kc := k.masksConsts(sum)

@@ -587,10 +587,10 @@ func checkBinaryRow32(t *testing.T, name string, y64, x64 []float64, prm Binary)
 
 // seedLanes32 reports whether the float32 seed kernel in use computes in
 // float32 lanes (held to the SPEC's float32 tolerance) rather than running
-// the portable rows (held to 2 ulp): every vector kernel, for integer
-// gamma (the dispatch table of kernel_amd64.go).
+// the portable rows (held to 2 ulp): every vector kernel, every gamma (the
+// dispatch table of kernel_amd64.go).
 func seedLanes32(prm Seed) bool {
-	return activeKernel != KernelGeneric && integerGamma(prm.Gamma)
+	return activeKernel != KernelGeneric
 }
 
 // binaryLanes32 reports whether the float32 binary kernel in use computes

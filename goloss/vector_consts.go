@@ -97,7 +97,9 @@ func (k *seedVector) mainConsts(aHi, aLo, shared float32) [12]uint32 {
 // ratioLo*(1 -+ bandRel) and ratioHi*(1 -+ bandRel), then float64 S (per
 // row), ratioLo and ratioHi. asmMain: float32 aHi, aLo and shared (per
 // row), smoothW, focalScale, gamma, the focal clip bound 1e-8 and its log,
-// then the integer gamma as an int64 (0: pow 1 and dpow 0).
+// then the integer gamma as an int64 (0: pow 1 and dpow 0), then, read by
+// the AVX2 main pass only, a flag for non-integer gamma and gamma - gamma_hi
+// in float32.
 func seedAsmConsts(k *seedVector) {
 	for i, v := range []float64{0, k.ratioLo, k.ratioHi, k.ratioLo * (1 - bandRel), k.ratioLo * (1 + bandRel),
 		k.ratioHi * (1 - bandRel), k.ratioHi * (1 + bandRel)} {
@@ -116,6 +118,10 @@ func seedAsmConsts(k *seedVector) {
 		nPow = k.powInt
 	}
 	k.asmMain[8], k.asmMain[9] = uint32(nPow), uint32(nPow>>32)
+	if k.powKind == powReal {
+		k.asmMain[10] = 1
+	}
+	k.asmMain[11] = math.Float32bits(float32(k.gamma - float64(float32(k.gamma))))
 }
 
 // pairSum returns sum_j (lo[j] + hi[j]), added in order: the sum of two

@@ -265,6 +265,23 @@ type state8 struct {
 	acc                      Mem // 16 float64 lane sums on the stack
 	focal32, log32           reg.VecVirtual
 	powKind                  string
+	spill                    Mem // stack slots for values live across the powR loop's exp and log
+}
+
+// keeping runs fn with the values of regs kept on the stack in the powR
+// loop, as binaryState8.keeping does.
+func (s *state8) keeping(regs []reg.VecVirtual, fn func()) {
+	if s.powKind != "powR" {
+		fn()
+		return
+	}
+	for i, r := range regs {
+		VMOVUPS(r, s.spill.Offset(32*i))
+	}
+	fn()
+	for i, r := range regs {
+		VMOVUPS(s.spill.Offset(32*i), r)
+	}
 }
 
 func (s *state8) at(base reg.Register) Mem { return Mem{Base: base, Index: s.off, Scale: 1} }
@@ -301,6 +318,7 @@ func mainKernel8(grad bool) {
 	VXORPS(s.zero, s.zero, s.zero)
 	VMOVUPS(v8f("one", 1), s.one)
 	s.acc = AllocLocal(128)
+	s.spill = AllocLocal(32 * 6)
 	for i := 0; i < 4; i++ {
 		VMOVUPD(s.zero, s.acc.Offset(32*i))
 	}
@@ -309,11 +327,15 @@ func mainKernel8(grad bool) {
 	VXORPS(s.log32, s.log32, s.log32)
 	blk := GP64()
 
+	real := GP32()
+	MOVL(Mem{Base: s.k, Disp: offReal}, real)
+	TESTL(real, real)
+	JNZ(LabelRef(name + "_powR"))
 	CMPQ(s.nPow, Imm(2))
 	JEQ(LabelRef(name + "_pow2"))
 	TESTQ(s.nPow, s.nPow)
 	JEQ(LabelRef(name + "_pow0"))
-	for _, kind := range []string{"powN", "pow2", "pow0"} {
+	for _, kind := range []string{"powN", "pow2", "pow0", "powR"} {
 		if kind != "powN" {
 			Label(name + "_" + kind)
 		}
@@ -423,6 +445,24 @@ func (s *state8) body(prefix string, tail reg.VecVirtual) {
 	case "pow0":
 		VMOVAPS(s.one, pow)
 		VMOVAPS(s.zero, dpow)
+	case "powR":
+		// pow = diff^gamma = exp(gamma*log diff) (NaN for diff < 0, as
+		// math.Pow gives), dpow = gamma*pow/diff where diff != 0, else 0
+		// (focalDeriv's limit for non-integer gamma).
+		live := []reg.VecVirtual{pos, logPc}
+		if s.grad {
+			live = append(live, p, gv, recip)
+		}
+		s.keeping(live, func() {
+			k := func(off int) Mem { return Mem{Base: s.k, Disp: off} }
+			pw, _, _ := powReal8(diff, k(offGamma), k(offGammaLo))
+			VMOVAPS(pw, pow)
+			nonzero := YMM()
+			VCMPPS(Imm(cmpNEQ), s.zero, diff, nonzero)
+			VMULPS(s.bcast(offGamma), pow, dpow)
+			VDIVPS(diff, dpow, dpow)
+			VANDPS(nonzero, dpow, dpow)
+		})
 	default:
 		pm1 := diff
 		if s.powKind != "pow2" {

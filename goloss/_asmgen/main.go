@@ -66,6 +66,10 @@ const (
 	offPLo        = 24
 	offLogPLo     = 28
 	offPowN       = 32
+	// Read by the AVX2 main pass only: a flag for non-integer gamma and
+	// gamma - gamma_hi.
+	offReal    = 40
+	offGammaLo = 44
 )
 
 // consts holds the constants in read-only data, each declared once.

@@ -517,7 +517,7 @@ GLOBL half8<>(SB), RODATA|NOPTR, $32
 
 // func SeedMainGradF32(g []float32, y []float32, p []float32, w []float32, masks []uint8, k *[12]uint32, acc *[16]float64)
 // Requires: AVX, AVX2, FMA3
-TEXT ·SeedMainGradF32(SB), NOSPLIT, $128-136
+TEXT ·SeedMainGradF32(SB), NOSPLIT, $320-136
 	MOVQ    g_base+0(FP), AX
 	MOVQ    y_base+24(FP), CX
 	MOVQ    p_base+48(FP), DX
@@ -535,6 +535,9 @@ TEXT ·SeedMainGradF32(SB), NOSPLIT, $128-136
 	VMOVUPD Y0, 96(SP)
 	VXORPS  Y2, Y2, Y2
 	VXORPS  Y3, Y3, Y3
+	MOVL    40(R8), R11
+	TESTL   R11, R11
+	JNZ     SeedMainGradF32_powR
 	CMPQ    R10, $0x02
 	JEQ     SeedMainGradF32_pow2
 	TESTQ   R10, R10
@@ -1165,6 +1168,369 @@ SeedMainGradF32_pow0_tail:
 	VMASKMOVPS   Y6, Y4, (AX)(R10*1)
 
 SeedMainGradF32_pow0_done:
+	JMP SeedMainGradF32_done
+
+SeedMainGradF32_powR:
+	XORQ R10, R10
+	MOVQ DI, R11
+	MOVQ $0x00000008, DI
+	MOVQ BX, R12
+	SHRQ $0x03, R12
+	JZ   SeedMainGradF32_powR_tail
+
+SeedMainGradF32_powR_loop:
+	VMOVUPS      (DX)(R10*1), Y4
+	MOVBLZX      (R11), R13
+	VMOVQ        R13, X5
+	VPBROADCASTD X5, Y5
+	VPAND        bits8<>+0(SB), Y5, Y5
+	VPCMPEQD     bits8<>+0(SB), Y5, Y5
+	VMAXPS       minnormal8<>+0(SB), Y4, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc18<>+0(SB), Y6, Y9
+	VFMADD213PS  logc28<>+0(SB), Y6, Y9
+	VFMADD213PS  logc38<>+0(SB), Y6, Y9
+	VFMADD213PS  logc48<>+0(SB), Y6, Y9
+	VFMADD213PS  logc58<>+0(SB), Y6, Y9
+	VFMADD213PS  logc68<>+0(SB), Y6, Y9
+	VFMADD213PS  logc78<>+0(SB), Y6, Y9
+	VFMADD213PS  logc88<>+0(SB), Y6, Y9
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
+	VFMADD231PS  minushalf8<>+0(SB), Y8, Y9
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VANDPS       Y5, Y6, Y7
+	VADDPS       Y7, Y3, Y3
+	VDIVPS       Y4, Y1, Y7
+	VMOVAPS      Y4, Y8
+	VFMADD213PS  minusone8<>+0(SB), Y7, Y8
+	VMULPS       Y7, Y8, Y8
+	VBROADCASTSS (R8), Y9
+	VSUBPS       Y7, Y9, Y9
+	VADDPS       Y8, Y9, Y9
+	VBROADCASTSS 4(R8), Y10
+	VADDPS       Y10, Y9, Y9
+	VBROADCASTSS 12(R8), Y10
+	VMULPS       Y10, Y9, Y9
+	VBROADCASTSS 8(R8), Y10
+	VBLENDVPS    Y5, Y9, Y10, Y5
+	VSUBPS       Y8, Y7, Y7
+	VMOVUPS      (CX)(R10*1), Y8
+	VCMPPS       $0x1e, Y0, Y8, Y9
+	VSUBPS       Y4, Y8, Y8
+	VBROADCASTSS 28(R8), Y10
+	VMAXPS       Y10, Y6, Y6
+	VMINPS       Y0, Y6, Y6
+	VMOVUPS      Y9, 128(SP)
+	VMOVUPS      Y6, 160(SP)
+	VMOVUPS      Y4, 192(SP)
+	VMOVUPS      Y5, 224(SP)
+	VMOVUPS      Y7, 256(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y4
+	VMULPS       two238<>+0(SB), Y8, Y5
+	VBLENDVPS    Y4, Y5, Y8, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y6
+	VCVTDQ2PS    Y6, Y6
+	VSUBPS       f1278<>+0(SB), Y6, Y6
+	VANDPS       minus238<>+0(SB), Y4, Y4
+	VADDPS       Y4, Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y4
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc18<>+0(SB), Y5, Y7
+	VFMADD213PS  logc28<>+0(SB), Y5, Y7
+	VFMADD213PS  logc38<>+0(SB), Y5, Y7
+	VFMADD213PS  logc48<>+0(SB), Y5, Y7
+	VFMADD213PS  logc58<>+0(SB), Y5, Y7
+	VFMADD213PS  logc68<>+0(SB), Y5, Y7
+	VFMADD213PS  logc78<>+0(SB), Y5, Y7
+	VFMADD213PS  logc88<>+0(SB), Y5, Y7
+	VMULPS       Y5, Y7, Y7
+	VMULPS       Y4, Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
+	VFMADD231PS  minushalf8<>+0(SB), Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y5
+	VXORPS       Y4, Y4, Y4
+	VCMPPS       $0x00, Y4, Y8, Y6
+	VBLENDVPS    Y6, minusinf8<>+0(SB), Y5, Y5
+	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y6
+	VBLENDVPS    Y6, inf8<>+0(SB), Y5, Y5
+	VCMPPS       $0x19, Y4, Y8, Y6
+	VBLENDVPS    Y6, nan8<>+0(SB), Y5, Y5
+	VMAXPS       ldmin8<>+0(SB), Y5, Y4
+	VMINPS       ldmax8<>+0(SB), Y4, Y4
+	VBROADCASTSS 44(R8), Y6
+	VMULPS       Y6, Y4, Y4
+	VBROADCASTSS 20(R8), Y6
+	VFMADD231PS  Y6, Y5, Y4
+	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y5
+	VBLENDVPS    Y5, expunder8<>+0(SB), Y4, Y6
+	VCMPPS       $0x1e, expover8<>+0(SB), Y6, Y4
+	VBLENDVPS    Y4, expover8<>+0(SB), Y6, Y6
+	VMULPS       log2e8<>+0(SB), Y6, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y7
+	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y6
+	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y6
+	VMOVUPS      expc08<>+0(SB), Y9
+	VFMADD213PS  expc18<>+0(SB), Y6, Y9
+	VFMADD213PS  expc28<>+0(SB), Y6, Y9
+	VFMADD213PS  expc38<>+0(SB), Y6, Y9
+	VFMADD213PS  expc48<>+0(SB), Y6, Y9
+	VFMADD213PS  expc58<>+0(SB), Y6, Y9
+	VMULPS       Y6, Y6, Y4
+	VMULPS       Y4, Y9, Y9
+	VADDPS       Y6, Y9, Y9
+	VADDPS       one8<>+0(SB), Y9, Y9
+	VMULPS       half8<>+0(SB), Y7, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y4, Y6
+	VSUBPS       Y6, Y7, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VMULPS       Y4, Y9, Y9
+	VMULPS       Y6, Y9, Y9
+	VANDNPS      Y9, Y5, Y9
+	VMOVAPS      Y9, Y10
+	VCMPPS       $0x04, Y0, Y8, Y4
+	VBROADCASTSS 20(R8), Y5
+	VMULPS       Y5, Y10, Y11
+	VDIVPS       Y8, Y11, Y11
+	VANDPS       Y4, Y11, Y11
+	VMOVUPS      128(SP), Y9
+	VMOVUPS      160(SP), Y6
+	VMOVUPS      192(SP), Y4
+	VMOVUPS      224(SP), Y5
+	VMOVUPS      256(SP), Y7
+	VMOVUPS      (SI)(R10*1), Y8
+	VMULPS       Y10, Y8, Y12
+	VMULPS       Y6, Y12, Y12
+	VANDPS       Y9, Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VBROADCASTSS 24(R8), Y12
+	VCMPPS       $0x1d, Y12, Y4, Y12
+	VCMPPS       $0x12, Y1, Y4, Y4
+	VANDPS       Y4, Y12, Y12
+	VMULPS       Y7, Y10, Y7
+	VANDPS       Y12, Y7, Y7
+	VMULPS       Y6, Y11, Y11
+	VSUBPS       Y7, Y11, Y11
+	VBROADCASTSS 16(R8), Y4
+	VMULPS       Y4, Y8, Y8
+	VMULPS       Y11, Y8, Y8
+	VADDPS       Y8, Y5, Y8
+	VBLENDVPS    Y9, Y8, Y5, Y5
+	VMOVUPS      Y5, (AX)(R10*1)
+	ADDQ         $0x20, R10
+	ADDQ         $0x01, R11
+	DECQ         DI
+	JNZ          SeedMainGradF32_powR_inblock
+	VCVTPS2PD    X2, Y4
+	VADDPD       (SP), Y4, Y4
+	VMOVUPD      Y4, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	VCVTPS2PD    X3, Y4
+	VADDPD       64(SP), Y4, Y4
+	VMOVUPD      Y4, 64(SP)
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       96(SP), Y3, Y3
+	VMOVUPD      Y3, 96(SP)
+	VXORPS       Y3, Y3, Y3
+	MOVQ         $0x00000008, DI
+
+SeedMainGradF32_powR_inblock:
+	DECQ R12
+	JNZ  SeedMainGradF32_powR_loop
+
+SeedMainGradF32_powR_tail:
+	ANDQ         $0x07, BX
+	JZ           SeedMainGradF32_powR_done
+	VMOVQ        BX, X4
+	VPBROADCASTD X4, Y4
+	VPCMPGTD     lanes8<>+0(SB), Y4, Y4
+	VMASKMOVPS   (DX)(R10*1), Y4, Y5
+	MOVBLZX      (R11), DX
+	VMOVQ        DX, X6
+	VPBROADCASTD X6, Y6
+	VPAND        bits8<>+0(SB), Y6, Y6
+	VPCMPEQD     bits8<>+0(SB), Y6, Y6
+	VMAXPS       minnormal8<>+0(SB), Y5, Y7
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc18<>+0(SB), Y7, Y10
+	VFMADD213PS  logc28<>+0(SB), Y7, Y10
+	VFMADD213PS  logc38<>+0(SB), Y7, Y10
+	VFMADD213PS  logc48<>+0(SB), Y7, Y10
+	VFMADD213PS  logc58<>+0(SB), Y7, Y10
+	VFMADD213PS  logc68<>+0(SB), Y7, Y10
+	VFMADD213PS  logc78<>+0(SB), Y7, Y10
+	VFMADD213PS  logc88<>+0(SB), Y7, Y10
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y9, Y10, Y10
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y10
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y10
+	VADDPS       Y10, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VANDPS       Y6, Y7, Y8
+	VADDPS       Y8, Y3, Y3
+	VDIVPS       Y5, Y1, Y8
+	VMOVAPS      Y5, Y9
+	VFMADD213PS  minusone8<>+0(SB), Y8, Y9
+	VMULPS       Y8, Y9, Y9
+	VBROADCASTSS (R8), Y10
+	VSUBPS       Y8, Y10, Y10
+	VADDPS       Y9, Y10, Y10
+	VBROADCASTSS 4(R8), Y11
+	VADDPS       Y11, Y10, Y10
+	VBROADCASTSS 12(R8), Y11
+	VMULPS       Y11, Y10, Y10
+	VBROADCASTSS 8(R8), Y11
+	VBLENDVPS    Y6, Y10, Y11, Y6
+	VSUBPS       Y9, Y8, Y8
+	VMASKMOVPS   (CX)(R10*1), Y4, Y9
+	VCMPPS       $0x1e, Y0, Y9, Y10
+	VSUBPS       Y5, Y9, Y9
+	VBROADCASTSS 28(R8), Y11
+	VMAXPS       Y11, Y7, Y7
+	VMINPS       Y0, Y7, Y7
+	VMOVUPS      Y10, 128(SP)
+	VMOVUPS      Y7, 160(SP)
+	VMOVUPS      Y5, 192(SP)
+	VMOVUPS      Y6, 224(SP)
+	VMOVUPS      Y8, 256(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y9, Y5
+	VMULPS       two238<>+0(SB), Y9, Y6
+	VBLENDVPS    Y5, Y6, Y9, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VANDPS       minus238<>+0(SB), Y5, Y5
+	VADDPS       Y5, Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y5
+	VMOVUPS      logc08<>+0(SB), Y8
+	VFMADD213PS  logc18<>+0(SB), Y6, Y8
+	VFMADD213PS  logc28<>+0(SB), Y6, Y8
+	VFMADD213PS  logc38<>+0(SB), Y6, Y8
+	VFMADD213PS  logc48<>+0(SB), Y6, Y8
+	VFMADD213PS  logc58<>+0(SB), Y6, Y8
+	VFMADD213PS  logc68<>+0(SB), Y6, Y8
+	VFMADD213PS  logc78<>+0(SB), Y6, Y8
+	VFMADD213PS  logc88<>+0(SB), Y6, Y8
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y5, Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD231PS  minushalf8<>+0(SB), Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VXORPS       Y5, Y5, Y5
+	VCMPPS       $0x00, Y5, Y9, Y7
+	VBLENDVPS    Y7, minusinf8<>+0(SB), Y6, Y6
+	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y7
+	VBLENDVPS    Y7, inf8<>+0(SB), Y6, Y6
+	VCMPPS       $0x19, Y5, Y9, Y7
+	VBLENDVPS    Y7, nan8<>+0(SB), Y6, Y6
+	VMAXPS       ldmin8<>+0(SB), Y6, Y5
+	VMINPS       ldmax8<>+0(SB), Y5, Y5
+	VBROADCASTSS 44(R8), Y7
+	VMULPS       Y7, Y5, Y5
+	VBROADCASTSS 20(R8), Y7
+	VFMADD231PS  Y7, Y6, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y6
+	VBLENDVPS    Y6, expunder8<>+0(SB), Y5, Y7
+	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y7, Y7
+	VMULPS       log2e8<>+0(SB), Y7, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc18<>+0(SB), Y7, Y10
+	VFMADD213PS  expc28<>+0(SB), Y7, Y10
+	VFMADD213PS  expc38<>+0(SB), Y7, Y10
+	VFMADD213PS  expc48<>+0(SB), Y7, Y10
+	VFMADD213PS  expc58<>+0(SB), Y7, Y10
+	VMULPS       Y7, Y7, Y5
+	VMULPS       Y5, Y10, Y10
+	VADDPS       Y7, Y10, Y10
+	VADDPS       one8<>+0(SB), Y10, Y10
+	VMULPS       half8<>+0(SB), Y8, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y7
+	VSUBPS       Y7, Y8, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y5, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VANDNPS      Y10, Y6, Y10
+	VMOVAPS      Y10, Y11
+	VCMPPS       $0x04, Y0, Y9, Y5
+	VBROADCASTSS 20(R8), Y0
+	VMULPS       Y0, Y11, Y0
+	VDIVPS       Y9, Y0, Y0
+	VANDPS       Y5, Y0, Y0
+	VMOVUPS      128(SP), Y10
+	VMOVUPS      160(SP), Y7
+	VMOVUPS      192(SP), Y5
+	VMOVUPS      224(SP), Y6
+	VMOVUPS      256(SP), Y8
+	VMASKMOVPS   (SI)(R10*1), Y4, Y9
+	VMULPS       Y11, Y9, Y12
+	VMULPS       Y7, Y12, Y12
+	VANDPS       Y10, Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VBROADCASTSS 24(R8), Y12
+	VCMPPS       $0x1d, Y12, Y5, Y12
+	VCMPPS       $0x12, Y1, Y5, Y1
+	VANDPS       Y1, Y12, Y12
+	VMULPS       Y8, Y11, Y8
+	VANDPS       Y12, Y8, Y8
+	VMULPS       Y7, Y0, Y0
+	VSUBPS       Y8, Y0, Y0
+	VBROADCASTSS 16(R8), Y1
+	VMULPS       Y1, Y9, Y9
+	VMULPS       Y0, Y9, Y9
+	VADDPS       Y9, Y6, Y9
+	VBLENDVPS    Y10, Y9, Y6, Y6
+	VMASKMOVPS   Y6, Y4, (AX)(R10*1)
+
+SeedMainGradF32_powR_done:
 SeedMainGradF32_done:
 	VCVTPS2PD    X2, Y0
 	VADDPD       (SP), Y0, Y0
@@ -1223,9 +1589,209 @@ DATA minusone8<>+24(SB)/4, $0xbf800000
 DATA minusone8<>+28(SB)/4, $0xbf800000
 GLOBL minusone8<>(SB), RODATA|NOPTR, $32
 
+DATA two238<>+0(SB)/4, $0x4b000000
+DATA two238<>+4(SB)/4, $0x4b000000
+DATA two238<>+8(SB)/4, $0x4b000000
+DATA two238<>+12(SB)/4, $0x4b000000
+DATA two238<>+16(SB)/4, $0x4b000000
+DATA two238<>+20(SB)/4, $0x4b000000
+DATA two238<>+24(SB)/4, $0x4b000000
+DATA two238<>+28(SB)/4, $0x4b000000
+GLOBL two238<>(SB), RODATA|NOPTR, $32
+
+DATA minus238<>+0(SB)/4, $0xc1b80000
+DATA minus238<>+4(SB)/4, $0xc1b80000
+DATA minus238<>+8(SB)/4, $0xc1b80000
+DATA minus238<>+12(SB)/4, $0xc1b80000
+DATA minus238<>+16(SB)/4, $0xc1b80000
+DATA minus238<>+20(SB)/4, $0xc1b80000
+DATA minus238<>+24(SB)/4, $0xc1b80000
+DATA minus238<>+28(SB)/4, $0xc1b80000
+GLOBL minus238<>(SB), RODATA|NOPTR, $32
+
+DATA minusinf8<>+0(SB)/4, $0xff800000
+DATA minusinf8<>+4(SB)/4, $0xff800000
+DATA minusinf8<>+8(SB)/4, $0xff800000
+DATA minusinf8<>+12(SB)/4, $0xff800000
+DATA minusinf8<>+16(SB)/4, $0xff800000
+DATA minusinf8<>+20(SB)/4, $0xff800000
+DATA minusinf8<>+24(SB)/4, $0xff800000
+DATA minusinf8<>+28(SB)/4, $0xff800000
+GLOBL minusinf8<>(SB), RODATA|NOPTR, $32
+
+DATA inf8<>+0(SB)/4, $0x7f800000
+DATA inf8<>+4(SB)/4, $0x7f800000
+DATA inf8<>+8(SB)/4, $0x7f800000
+DATA inf8<>+12(SB)/4, $0x7f800000
+DATA inf8<>+16(SB)/4, $0x7f800000
+DATA inf8<>+20(SB)/4, $0x7f800000
+DATA inf8<>+24(SB)/4, $0x7f800000
+DATA inf8<>+28(SB)/4, $0x7f800000
+GLOBL inf8<>(SB), RODATA|NOPTR, $32
+
+DATA nan8<>+0(SB)/4, $0x7fc00000
+DATA nan8<>+4(SB)/4, $0x7fc00000
+DATA nan8<>+8(SB)/4, $0x7fc00000
+DATA nan8<>+12(SB)/4, $0x7fc00000
+DATA nan8<>+16(SB)/4, $0x7fc00000
+DATA nan8<>+20(SB)/4, $0x7fc00000
+DATA nan8<>+24(SB)/4, $0x7fc00000
+DATA nan8<>+28(SB)/4, $0x7fc00000
+GLOBL nan8<>(SB), RODATA|NOPTR, $32
+
+DATA ldmin8<>+0(SB)/4, $0xc47a0000
+DATA ldmin8<>+4(SB)/4, $0xc47a0000
+DATA ldmin8<>+8(SB)/4, $0xc47a0000
+DATA ldmin8<>+12(SB)/4, $0xc47a0000
+DATA ldmin8<>+16(SB)/4, $0xc47a0000
+DATA ldmin8<>+20(SB)/4, $0xc47a0000
+DATA ldmin8<>+24(SB)/4, $0xc47a0000
+DATA ldmin8<>+28(SB)/4, $0xc47a0000
+GLOBL ldmin8<>(SB), RODATA|NOPTR, $32
+
+DATA ldmax8<>+0(SB)/4, $0x447a0000
+DATA ldmax8<>+4(SB)/4, $0x447a0000
+DATA ldmax8<>+8(SB)/4, $0x447a0000
+DATA ldmax8<>+12(SB)/4, $0x447a0000
+DATA ldmax8<>+16(SB)/4, $0x447a0000
+DATA ldmax8<>+20(SB)/4, $0x447a0000
+DATA ldmax8<>+24(SB)/4, $0x447a0000
+DATA ldmax8<>+28(SB)/4, $0x447a0000
+GLOBL ldmax8<>(SB), RODATA|NOPTR, $32
+
+DATA expunder8<>+0(SB)/4, $0xc2d00000
+DATA expunder8<>+4(SB)/4, $0xc2d00000
+DATA expunder8<>+8(SB)/4, $0xc2d00000
+DATA expunder8<>+12(SB)/4, $0xc2d00000
+DATA expunder8<>+16(SB)/4, $0xc2d00000
+DATA expunder8<>+20(SB)/4, $0xc2d00000
+DATA expunder8<>+24(SB)/4, $0xc2d00000
+DATA expunder8<>+28(SB)/4, $0xc2d00000
+GLOBL expunder8<>(SB), RODATA|NOPTR, $32
+
+DATA expover8<>+0(SB)/4, $0x42b20000
+DATA expover8<>+4(SB)/4, $0x42b20000
+DATA expover8<>+8(SB)/4, $0x42b20000
+DATA expover8<>+12(SB)/4, $0x42b20000
+DATA expover8<>+16(SB)/4, $0x42b20000
+DATA expover8<>+20(SB)/4, $0x42b20000
+DATA expover8<>+24(SB)/4, $0x42b20000
+DATA expover8<>+28(SB)/4, $0x42b20000
+GLOBL expover8<>(SB), RODATA|NOPTR, $32
+
+DATA log2e8<>+0(SB)/4, $0x3fb8aa3b
+DATA log2e8<>+4(SB)/4, $0x3fb8aa3b
+DATA log2e8<>+8(SB)/4, $0x3fb8aa3b
+DATA log2e8<>+12(SB)/4, $0x3fb8aa3b
+DATA log2e8<>+16(SB)/4, $0x3fb8aa3b
+DATA log2e8<>+20(SB)/4, $0x3fb8aa3b
+DATA log2e8<>+24(SB)/4, $0x3fb8aa3b
+DATA log2e8<>+28(SB)/4, $0x3fb8aa3b
+GLOBL log2e8<>(SB), RODATA|NOPTR, $32
+
+DATA roundmagic8<>+0(SB)/4, $0x4b400000
+DATA roundmagic8<>+4(SB)/4, $0x4b400000
+DATA roundmagic8<>+8(SB)/4, $0x4b400000
+DATA roundmagic8<>+12(SB)/4, $0x4b400000
+DATA roundmagic8<>+16(SB)/4, $0x4b400000
+DATA roundmagic8<>+20(SB)/4, $0x4b400000
+DATA roundmagic8<>+24(SB)/4, $0x4b400000
+DATA roundmagic8<>+28(SB)/4, $0x4b400000
+GLOBL roundmagic8<>(SB), RODATA|NOPTR, $32
+
+DATA minusln2hi8<>+0(SB)/4, $0xbf318000
+DATA minusln2hi8<>+4(SB)/4, $0xbf318000
+DATA minusln2hi8<>+8(SB)/4, $0xbf318000
+DATA minusln2hi8<>+12(SB)/4, $0xbf318000
+DATA minusln2hi8<>+16(SB)/4, $0xbf318000
+DATA minusln2hi8<>+20(SB)/4, $0xbf318000
+DATA minusln2hi8<>+24(SB)/4, $0xbf318000
+DATA minusln2hi8<>+28(SB)/4, $0xbf318000
+GLOBL minusln2hi8<>(SB), RODATA|NOPTR, $32
+
+DATA minusln2lo8<>+0(SB)/4, $0x395e8083
+DATA minusln2lo8<>+4(SB)/4, $0x395e8083
+DATA minusln2lo8<>+8(SB)/4, $0x395e8083
+DATA minusln2lo8<>+12(SB)/4, $0x395e8083
+DATA minusln2lo8<>+16(SB)/4, $0x395e8083
+DATA minusln2lo8<>+20(SB)/4, $0x395e8083
+DATA minusln2lo8<>+24(SB)/4, $0x395e8083
+DATA minusln2lo8<>+28(SB)/4, $0x395e8083
+GLOBL minusln2lo8<>(SB), RODATA|NOPTR, $32
+
+DATA expc08<>+0(SB)/4, $0x39506967
+DATA expc08<>+4(SB)/4, $0x39506967
+DATA expc08<>+8(SB)/4, $0x39506967
+DATA expc08<>+12(SB)/4, $0x39506967
+DATA expc08<>+16(SB)/4, $0x39506967
+DATA expc08<>+20(SB)/4, $0x39506967
+DATA expc08<>+24(SB)/4, $0x39506967
+DATA expc08<>+28(SB)/4, $0x39506967
+GLOBL expc08<>(SB), RODATA|NOPTR, $32
+
+DATA expc18<>+0(SB)/4, $0x3ab743ce
+DATA expc18<>+4(SB)/4, $0x3ab743ce
+DATA expc18<>+8(SB)/4, $0x3ab743ce
+DATA expc18<>+12(SB)/4, $0x3ab743ce
+DATA expc18<>+16(SB)/4, $0x3ab743ce
+DATA expc18<>+20(SB)/4, $0x3ab743ce
+DATA expc18<>+24(SB)/4, $0x3ab743ce
+DATA expc18<>+28(SB)/4, $0x3ab743ce
+GLOBL expc18<>(SB), RODATA|NOPTR, $32
+
+DATA expc28<>+0(SB)/4, $0x3c088908
+DATA expc28<>+4(SB)/4, $0x3c088908
+DATA expc28<>+8(SB)/4, $0x3c088908
+DATA expc28<>+12(SB)/4, $0x3c088908
+DATA expc28<>+16(SB)/4, $0x3c088908
+DATA expc28<>+20(SB)/4, $0x3c088908
+DATA expc28<>+24(SB)/4, $0x3c088908
+DATA expc28<>+28(SB)/4, $0x3c088908
+GLOBL expc28<>(SB), RODATA|NOPTR, $32
+
+DATA expc38<>+0(SB)/4, $0x3d2aa9c1
+DATA expc38<>+4(SB)/4, $0x3d2aa9c1
+DATA expc38<>+8(SB)/4, $0x3d2aa9c1
+DATA expc38<>+12(SB)/4, $0x3d2aa9c1
+DATA expc38<>+16(SB)/4, $0x3d2aa9c1
+DATA expc38<>+20(SB)/4, $0x3d2aa9c1
+DATA expc38<>+24(SB)/4, $0x3d2aa9c1
+DATA expc38<>+28(SB)/4, $0x3d2aa9c1
+GLOBL expc38<>(SB), RODATA|NOPTR, $32
+
+DATA expc48<>+0(SB)/4, $0x3e2aaaaa
+DATA expc48<>+4(SB)/4, $0x3e2aaaaa
+DATA expc48<>+8(SB)/4, $0x3e2aaaaa
+DATA expc48<>+12(SB)/4, $0x3e2aaaaa
+DATA expc48<>+16(SB)/4, $0x3e2aaaaa
+DATA expc48<>+20(SB)/4, $0x3e2aaaaa
+DATA expc48<>+24(SB)/4, $0x3e2aaaaa
+DATA expc48<>+28(SB)/4, $0x3e2aaaaa
+GLOBL expc48<>(SB), RODATA|NOPTR, $32
+
+DATA expc58<>+0(SB)/4, $0x3f000000
+DATA expc58<>+4(SB)/4, $0x3f000000
+DATA expc58<>+8(SB)/4, $0x3f000000
+DATA expc58<>+12(SB)/4, $0x3f000000
+DATA expc58<>+16(SB)/4, $0x3f000000
+DATA expc58<>+20(SB)/4, $0x3f000000
+DATA expc58<>+24(SB)/4, $0x3f000000
+DATA expc58<>+28(SB)/4, $0x3f000000
+GLOBL expc58<>(SB), RODATA|NOPTR, $32
+
+DATA expbiasfix8<>+0(SB)/4, $0xb4c0007f
+DATA expbiasfix8<>+4(SB)/4, $0xb4c0007f
+DATA expbiasfix8<>+8(SB)/4, $0xb4c0007f
+DATA expbiasfix8<>+12(SB)/4, $0xb4c0007f
+DATA expbiasfix8<>+16(SB)/4, $0xb4c0007f
+DATA expbiasfix8<>+20(SB)/4, $0xb4c0007f
+DATA expbiasfix8<>+24(SB)/4, $0xb4c0007f
+DATA expbiasfix8<>+28(SB)/4, $0xb4c0007f
+GLOBL expbiasfix8<>(SB), RODATA|NOPTR, $32
+
 // func SeedMainLossF32(y []float32, p []float32, w []float32, masks []uint8, k *[12]uint32, acc *[16]float64)
 // Requires: AVX, AVX2, FMA3
-TEXT ·SeedMainLossF32(SB), NOSPLIT, $128-112
+TEXT ·SeedMainLossF32(SB), NOSPLIT, $320-112
 	MOVQ    y_base+0(FP), AX
 	MOVQ    p_base+24(FP), CX
 	MOVQ    p_len+32(FP), DX
@@ -1242,6 +1808,9 @@ TEXT ·SeedMainLossF32(SB), NOSPLIT, $128-112
 	VMOVUPD Y0, 96(SP)
 	VXORPS  Y2, Y2, Y2
 	VXORPS  Y3, Y3, Y3
+	MOVL    40(DI), R10
+	TESTL   R10, R10
+	JNZ     SeedMainLossF32_powR
 	CMPQ    R9, $0x02
 	JEQ     SeedMainLossF32_pow2
 	TESTQ   R9, R9
@@ -1704,6 +2273,301 @@ SeedMainLossF32_pow0_tail:
 	VADDPS       Y0, Y2, Y2
 
 SeedMainLossF32_pow0_done:
+	JMP SeedMainLossF32_done
+
+SeedMainLossF32_powR:
+	XORQ R9, R9
+	MOVQ SI, R10
+	MOVQ $0x00000008, SI
+	MOVQ DX, R11
+	SHRQ $0x03, R11
+	JZ   SeedMainLossF32_powR_tail
+
+SeedMainLossF32_powR_loop:
+	VMOVUPS      (CX)(R9*1), Y1
+	MOVBLZX      (R10), R12
+	VMOVQ        R12, X4
+	VPBROADCASTD X4, Y4
+	VPAND        bits8<>+0(SB), Y4, Y4
+	VPCMPEQD     bits8<>+0(SB), Y4, Y4
+	VMAXPS       minnormal8<>+0(SB), Y1, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y6
+	VCVTDQ2PS    Y6, Y6
+	VSUBPS       f1278<>+0(SB), Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y7
+	VMOVUPS      logc08<>+0(SB), Y8
+	VFMADD213PS  logc18<>+0(SB), Y5, Y8
+	VFMADD213PS  logc28<>+0(SB), Y5, Y8
+	VFMADD213PS  logc38<>+0(SB), Y5, Y8
+	VFMADD213PS  logc48<>+0(SB), Y5, Y8
+	VFMADD213PS  logc58<>+0(SB), Y5, Y8
+	VFMADD213PS  logc68<>+0(SB), Y5, Y8
+	VFMADD213PS  logc78<>+0(SB), Y5, Y8
+	VFMADD213PS  logc88<>+0(SB), Y5, Y8
+	VMULPS       Y5, Y8, Y8
+	VMULPS       Y7, Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y8
+	VFMADD231PS  minushalf8<>+0(SB), Y7, Y8
+	VADDPS       Y8, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y5
+	VANDPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      (AX)(R9*1), Y4
+	VCMPPS       $0x1e, Y0, Y4, Y6
+	VSUBPS       Y1, Y4, Y1
+	VBROADCASTSS 28(DI), Y4
+	VMAXPS       Y4, Y5, Y5
+	VMINPS       Y0, Y5, Y5
+	VMOVUPS      Y6, 128(SP)
+	VMOVUPS      Y5, 160(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y1, Y4
+	VMULPS       two238<>+0(SB), Y1, Y5
+	VBLENDVPS    Y4, Y5, Y1, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y6
+	VCVTDQ2PS    Y6, Y6
+	VSUBPS       f1278<>+0(SB), Y6, Y6
+	VANDPS       minus238<>+0(SB), Y4, Y4
+	VADDPS       Y4, Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y4
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc18<>+0(SB), Y5, Y7
+	VFMADD213PS  logc28<>+0(SB), Y5, Y7
+	VFMADD213PS  logc38<>+0(SB), Y5, Y7
+	VFMADD213PS  logc48<>+0(SB), Y5, Y7
+	VFMADD213PS  logc58<>+0(SB), Y5, Y7
+	VFMADD213PS  logc68<>+0(SB), Y5, Y7
+	VFMADD213PS  logc78<>+0(SB), Y5, Y7
+	VFMADD213PS  logc88<>+0(SB), Y5, Y7
+	VMULPS       Y5, Y7, Y7
+	VMULPS       Y4, Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
+	VFMADD231PS  minushalf8<>+0(SB), Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y5
+	VXORPS       Y4, Y4, Y4
+	VCMPPS       $0x00, Y4, Y1, Y6
+	VBLENDVPS    Y6, minusinf8<>+0(SB), Y5, Y5
+	VCMPPS       $0x00, inf8<>+0(SB), Y1, Y6
+	VBLENDVPS    Y6, inf8<>+0(SB), Y5, Y5
+	VCMPPS       $0x19, Y4, Y1, Y6
+	VBLENDVPS    Y6, nan8<>+0(SB), Y5, Y5
+	VMAXPS       ldmin8<>+0(SB), Y5, Y4
+	VMINPS       ldmax8<>+0(SB), Y4, Y4
+	VBROADCASTSS 44(DI), Y6
+	VMULPS       Y6, Y4, Y4
+	VBROADCASTSS 20(DI), Y6
+	VFMADD231PS  Y6, Y5, Y4
+	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y5
+	VBLENDVPS    Y5, expunder8<>+0(SB), Y4, Y6
+	VCMPPS       $0x1e, expover8<>+0(SB), Y6, Y4
+	VBLENDVPS    Y4, expover8<>+0(SB), Y6, Y6
+	VMULPS       log2e8<>+0(SB), Y6, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y7
+	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y6
+	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y6
+	VMOVUPS      expc08<>+0(SB), Y8
+	VFMADD213PS  expc18<>+0(SB), Y6, Y8
+	VFMADD213PS  expc28<>+0(SB), Y6, Y8
+	VFMADD213PS  expc38<>+0(SB), Y6, Y8
+	VFMADD213PS  expc48<>+0(SB), Y6, Y8
+	VFMADD213PS  expc58<>+0(SB), Y6, Y8
+	VMULPS       Y6, Y6, Y4
+	VMULPS       Y4, Y8, Y8
+	VADDPS       Y6, Y8, Y8
+	VADDPS       one8<>+0(SB), Y8, Y8
+	VMULPS       half8<>+0(SB), Y7, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y4, Y6
+	VSUBPS       Y6, Y7, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VMULPS       Y4, Y8, Y8
+	VMULPS       Y6, Y8, Y8
+	VANDNPS      Y8, Y5, Y8
+	VMOVAPS      Y8, Y4
+	VCMPPS       $0x04, Y0, Y1, Y6
+	VBROADCASTSS 20(DI), Y5
+	VMULPS       Y5, Y4, Y5
+	VDIVPS       Y1, Y5, Y5
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      128(SP), Y6
+	VMOVUPS      160(SP), Y5
+	VMOVUPS      (BX)(R9*1), Y1
+	VMULPS       Y4, Y1, Y1
+	VMULPS       Y5, Y1, Y1
+	VANDPS       Y6, Y1, Y1
+	VADDPS       Y1, Y2, Y2
+	ADDQ         $0x20, R9
+	ADDQ         $0x01, R10
+	DECQ         SI
+	JNZ          SeedMainLossF32_powR_inblock
+	VCVTPS2PD    X2, Y1
+	VADDPD       (SP), Y1, Y1
+	VMOVUPD      Y1, (SP)
+	VEXTRACTF128 $0x01, Y2, X1
+	VCVTPS2PD    X1, Y1
+	VADDPD       32(SP), Y1, Y1
+	VMOVUPD      Y1, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	VCVTPS2PD    X3, Y1
+	VADDPD       64(SP), Y1, Y1
+	VMOVUPD      Y1, 64(SP)
+	VEXTRACTF128 $0x01, Y3, X1
+	VCVTPS2PD    X1, Y1
+	VADDPD       96(SP), Y1, Y1
+	VMOVUPD      Y1, 96(SP)
+	VXORPS       Y3, Y3, Y3
+	MOVQ         $0x00000008, SI
+
+SeedMainLossF32_powR_inblock:
+	DECQ R11
+	JNZ  SeedMainLossF32_powR_loop
+
+SeedMainLossF32_powR_tail:
+	ANDQ         $0x07, DX
+	JZ           SeedMainLossF32_powR_done
+	VMOVQ        DX, X1
+	VPBROADCASTD X1, Y1
+	VPCMPGTD     lanes8<>+0(SB), Y1, Y1
+	VMASKMOVPS   (CX)(R9*1), Y1, Y4
+	MOVBLZX      (R10), CX
+	VMOVQ        CX, X5
+	VPBROADCASTD X5, Y5
+	VPAND        bits8<>+0(SB), Y5, Y5
+	VPCMPEQD     bits8<>+0(SB), Y5, Y5
+	VMAXPS       minnormal8<>+0(SB), Y4, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc18<>+0(SB), Y6, Y9
+	VFMADD213PS  logc28<>+0(SB), Y6, Y9
+	VFMADD213PS  logc38<>+0(SB), Y6, Y9
+	VFMADD213PS  logc48<>+0(SB), Y6, Y9
+	VFMADD213PS  logc58<>+0(SB), Y6, Y9
+	VFMADD213PS  logc68<>+0(SB), Y6, Y9
+	VFMADD213PS  logc78<>+0(SB), Y6, Y9
+	VFMADD213PS  logc88<>+0(SB), Y6, Y9
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
+	VFMADD231PS  minushalf8<>+0(SB), Y8, Y9
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VANDPS       Y5, Y6, Y5
+	VADDPS       Y5, Y3, Y3
+	VMASKMOVPS   (AX)(R9*1), Y1, Y5
+	VCMPPS       $0x1e, Y0, Y5, Y7
+	VSUBPS       Y4, Y5, Y4
+	VBROADCASTSS 28(DI), Y5
+	VMAXPS       Y5, Y6, Y6
+	VMINPS       Y0, Y6, Y6
+	VMOVUPS      Y7, 128(SP)
+	VMOVUPS      Y6, 160(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y4, Y5
+	VMULPS       two238<>+0(SB), Y4, Y6
+	VBLENDVPS    Y5, Y6, Y4, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VANDPS       minus238<>+0(SB), Y5, Y5
+	VADDPS       Y5, Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y5
+	VMOVUPS      logc08<>+0(SB), Y8
+	VFMADD213PS  logc18<>+0(SB), Y6, Y8
+	VFMADD213PS  logc28<>+0(SB), Y6, Y8
+	VFMADD213PS  logc38<>+0(SB), Y6, Y8
+	VFMADD213PS  logc48<>+0(SB), Y6, Y8
+	VFMADD213PS  logc58<>+0(SB), Y6, Y8
+	VFMADD213PS  logc68<>+0(SB), Y6, Y8
+	VFMADD213PS  logc78<>+0(SB), Y6, Y8
+	VFMADD213PS  logc88<>+0(SB), Y6, Y8
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y5, Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD231PS  minushalf8<>+0(SB), Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VXORPS       Y5, Y5, Y5
+	VCMPPS       $0x00, Y5, Y4, Y7
+	VBLENDVPS    Y7, minusinf8<>+0(SB), Y6, Y6
+	VCMPPS       $0x00, inf8<>+0(SB), Y4, Y7
+	VBLENDVPS    Y7, inf8<>+0(SB), Y6, Y6
+	VCMPPS       $0x19, Y5, Y4, Y7
+	VBLENDVPS    Y7, nan8<>+0(SB), Y6, Y6
+	VMAXPS       ldmin8<>+0(SB), Y6, Y5
+	VMINPS       ldmax8<>+0(SB), Y5, Y5
+	VBROADCASTSS 44(DI), Y7
+	VMULPS       Y7, Y5, Y5
+	VBROADCASTSS 20(DI), Y7
+	VFMADD231PS  Y7, Y6, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y6
+	VBLENDVPS    Y6, expunder8<>+0(SB), Y5, Y7
+	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y7, Y7
+	VMULPS       log2e8<>+0(SB), Y7, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
+	VMOVUPS      expc08<>+0(SB), Y9
+	VFMADD213PS  expc18<>+0(SB), Y7, Y9
+	VFMADD213PS  expc28<>+0(SB), Y7, Y9
+	VFMADD213PS  expc38<>+0(SB), Y7, Y9
+	VFMADD213PS  expc48<>+0(SB), Y7, Y9
+	VFMADD213PS  expc58<>+0(SB), Y7, Y9
+	VMULPS       Y7, Y7, Y5
+	VMULPS       Y5, Y9, Y9
+	VADDPS       Y7, Y9, Y9
+	VADDPS       one8<>+0(SB), Y9, Y9
+	VMULPS       half8<>+0(SB), Y8, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y7
+	VSUBPS       Y7, Y8, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y5, Y9, Y9
+	VMULPS       Y7, Y9, Y9
+	VANDNPS      Y9, Y6, Y9
+	VMOVAPS      Y9, Y5
+	VCMPPS       $0x04, Y0, Y4, Y6
+	VBROADCASTSS 20(DI), Y0
+	VMULPS       Y0, Y5, Y0
+	VDIVPS       Y4, Y0, Y0
+	VANDPS       Y6, Y0, Y0
+	VMOVUPS      128(SP), Y7
+	VMOVUPS      160(SP), Y6
+	VMASKMOVPS   (BX)(R9*1), Y1, Y0
+	VMULPS       Y5, Y0, Y0
+	VMULPS       Y6, Y0, Y0
+	VANDPS       Y7, Y0, Y0
+	VADDPS       Y0, Y2, Y2
+
+SeedMainLossF32_powR_done:
 SeedMainLossF32_done:
 	VCVTPS2PD    X2, Y0
 	VADDPD       (SP), Y0, Y0
@@ -3390,206 +4254,6 @@ DATA absmask8<>+20(SB)/4, $0x7fffffff
 DATA absmask8<>+24(SB)/4, $0x7fffffff
 DATA absmask8<>+28(SB)/4, $0x7fffffff
 GLOBL absmask8<>(SB), RODATA|NOPTR, $32
-
-DATA inf8<>+0(SB)/4, $0x7f800000
-DATA inf8<>+4(SB)/4, $0x7f800000
-DATA inf8<>+8(SB)/4, $0x7f800000
-DATA inf8<>+12(SB)/4, $0x7f800000
-DATA inf8<>+16(SB)/4, $0x7f800000
-DATA inf8<>+20(SB)/4, $0x7f800000
-DATA inf8<>+24(SB)/4, $0x7f800000
-DATA inf8<>+28(SB)/4, $0x7f800000
-GLOBL inf8<>(SB), RODATA|NOPTR, $32
-
-DATA two238<>+0(SB)/4, $0x4b000000
-DATA two238<>+4(SB)/4, $0x4b000000
-DATA two238<>+8(SB)/4, $0x4b000000
-DATA two238<>+12(SB)/4, $0x4b000000
-DATA two238<>+16(SB)/4, $0x4b000000
-DATA two238<>+20(SB)/4, $0x4b000000
-DATA two238<>+24(SB)/4, $0x4b000000
-DATA two238<>+28(SB)/4, $0x4b000000
-GLOBL two238<>(SB), RODATA|NOPTR, $32
-
-DATA minus238<>+0(SB)/4, $0xc1b80000
-DATA minus238<>+4(SB)/4, $0xc1b80000
-DATA minus238<>+8(SB)/4, $0xc1b80000
-DATA minus238<>+12(SB)/4, $0xc1b80000
-DATA minus238<>+16(SB)/4, $0xc1b80000
-DATA minus238<>+20(SB)/4, $0xc1b80000
-DATA minus238<>+24(SB)/4, $0xc1b80000
-DATA minus238<>+28(SB)/4, $0xc1b80000
-GLOBL minus238<>(SB), RODATA|NOPTR, $32
-
-DATA minusinf8<>+0(SB)/4, $0xff800000
-DATA minusinf8<>+4(SB)/4, $0xff800000
-DATA minusinf8<>+8(SB)/4, $0xff800000
-DATA minusinf8<>+12(SB)/4, $0xff800000
-DATA minusinf8<>+16(SB)/4, $0xff800000
-DATA minusinf8<>+20(SB)/4, $0xff800000
-DATA minusinf8<>+24(SB)/4, $0xff800000
-DATA minusinf8<>+28(SB)/4, $0xff800000
-GLOBL minusinf8<>(SB), RODATA|NOPTR, $32
-
-DATA nan8<>+0(SB)/4, $0x7fc00000
-DATA nan8<>+4(SB)/4, $0x7fc00000
-DATA nan8<>+8(SB)/4, $0x7fc00000
-DATA nan8<>+12(SB)/4, $0x7fc00000
-DATA nan8<>+16(SB)/4, $0x7fc00000
-DATA nan8<>+20(SB)/4, $0x7fc00000
-DATA nan8<>+24(SB)/4, $0x7fc00000
-DATA nan8<>+28(SB)/4, $0x7fc00000
-GLOBL nan8<>(SB), RODATA|NOPTR, $32
-
-DATA ldmin8<>+0(SB)/4, $0xc47a0000
-DATA ldmin8<>+4(SB)/4, $0xc47a0000
-DATA ldmin8<>+8(SB)/4, $0xc47a0000
-DATA ldmin8<>+12(SB)/4, $0xc47a0000
-DATA ldmin8<>+16(SB)/4, $0xc47a0000
-DATA ldmin8<>+20(SB)/4, $0xc47a0000
-DATA ldmin8<>+24(SB)/4, $0xc47a0000
-DATA ldmin8<>+28(SB)/4, $0xc47a0000
-GLOBL ldmin8<>(SB), RODATA|NOPTR, $32
-
-DATA ldmax8<>+0(SB)/4, $0x447a0000
-DATA ldmax8<>+4(SB)/4, $0x447a0000
-DATA ldmax8<>+8(SB)/4, $0x447a0000
-DATA ldmax8<>+12(SB)/4, $0x447a0000
-DATA ldmax8<>+16(SB)/4, $0x447a0000
-DATA ldmax8<>+20(SB)/4, $0x447a0000
-DATA ldmax8<>+24(SB)/4, $0x447a0000
-DATA ldmax8<>+28(SB)/4, $0x447a0000
-GLOBL ldmax8<>(SB), RODATA|NOPTR, $32
-
-DATA expunder8<>+0(SB)/4, $0xc2d00000
-DATA expunder8<>+4(SB)/4, $0xc2d00000
-DATA expunder8<>+8(SB)/4, $0xc2d00000
-DATA expunder8<>+12(SB)/4, $0xc2d00000
-DATA expunder8<>+16(SB)/4, $0xc2d00000
-DATA expunder8<>+20(SB)/4, $0xc2d00000
-DATA expunder8<>+24(SB)/4, $0xc2d00000
-DATA expunder8<>+28(SB)/4, $0xc2d00000
-GLOBL expunder8<>(SB), RODATA|NOPTR, $32
-
-DATA expover8<>+0(SB)/4, $0x42b20000
-DATA expover8<>+4(SB)/4, $0x42b20000
-DATA expover8<>+8(SB)/4, $0x42b20000
-DATA expover8<>+12(SB)/4, $0x42b20000
-DATA expover8<>+16(SB)/4, $0x42b20000
-DATA expover8<>+20(SB)/4, $0x42b20000
-DATA expover8<>+24(SB)/4, $0x42b20000
-DATA expover8<>+28(SB)/4, $0x42b20000
-GLOBL expover8<>(SB), RODATA|NOPTR, $32
-
-DATA log2e8<>+0(SB)/4, $0x3fb8aa3b
-DATA log2e8<>+4(SB)/4, $0x3fb8aa3b
-DATA log2e8<>+8(SB)/4, $0x3fb8aa3b
-DATA log2e8<>+12(SB)/4, $0x3fb8aa3b
-DATA log2e8<>+16(SB)/4, $0x3fb8aa3b
-DATA log2e8<>+20(SB)/4, $0x3fb8aa3b
-DATA log2e8<>+24(SB)/4, $0x3fb8aa3b
-DATA log2e8<>+28(SB)/4, $0x3fb8aa3b
-GLOBL log2e8<>(SB), RODATA|NOPTR, $32
-
-DATA roundmagic8<>+0(SB)/4, $0x4b400000
-DATA roundmagic8<>+4(SB)/4, $0x4b400000
-DATA roundmagic8<>+8(SB)/4, $0x4b400000
-DATA roundmagic8<>+12(SB)/4, $0x4b400000
-DATA roundmagic8<>+16(SB)/4, $0x4b400000
-DATA roundmagic8<>+20(SB)/4, $0x4b400000
-DATA roundmagic8<>+24(SB)/4, $0x4b400000
-DATA roundmagic8<>+28(SB)/4, $0x4b400000
-GLOBL roundmagic8<>(SB), RODATA|NOPTR, $32
-
-DATA minusln2hi8<>+0(SB)/4, $0xbf318000
-DATA minusln2hi8<>+4(SB)/4, $0xbf318000
-DATA minusln2hi8<>+8(SB)/4, $0xbf318000
-DATA minusln2hi8<>+12(SB)/4, $0xbf318000
-DATA minusln2hi8<>+16(SB)/4, $0xbf318000
-DATA minusln2hi8<>+20(SB)/4, $0xbf318000
-DATA minusln2hi8<>+24(SB)/4, $0xbf318000
-DATA minusln2hi8<>+28(SB)/4, $0xbf318000
-GLOBL minusln2hi8<>(SB), RODATA|NOPTR, $32
-
-DATA minusln2lo8<>+0(SB)/4, $0x395e8083
-DATA minusln2lo8<>+4(SB)/4, $0x395e8083
-DATA minusln2lo8<>+8(SB)/4, $0x395e8083
-DATA minusln2lo8<>+12(SB)/4, $0x395e8083
-DATA minusln2lo8<>+16(SB)/4, $0x395e8083
-DATA minusln2lo8<>+20(SB)/4, $0x395e8083
-DATA minusln2lo8<>+24(SB)/4, $0x395e8083
-DATA minusln2lo8<>+28(SB)/4, $0x395e8083
-GLOBL minusln2lo8<>(SB), RODATA|NOPTR, $32
-
-DATA expc08<>+0(SB)/4, $0x39506967
-DATA expc08<>+4(SB)/4, $0x39506967
-DATA expc08<>+8(SB)/4, $0x39506967
-DATA expc08<>+12(SB)/4, $0x39506967
-DATA expc08<>+16(SB)/4, $0x39506967
-DATA expc08<>+20(SB)/4, $0x39506967
-DATA expc08<>+24(SB)/4, $0x39506967
-DATA expc08<>+28(SB)/4, $0x39506967
-GLOBL expc08<>(SB), RODATA|NOPTR, $32
-
-DATA expc18<>+0(SB)/4, $0x3ab743ce
-DATA expc18<>+4(SB)/4, $0x3ab743ce
-DATA expc18<>+8(SB)/4, $0x3ab743ce
-DATA expc18<>+12(SB)/4, $0x3ab743ce
-DATA expc18<>+16(SB)/4, $0x3ab743ce
-DATA expc18<>+20(SB)/4, $0x3ab743ce
-DATA expc18<>+24(SB)/4, $0x3ab743ce
-DATA expc18<>+28(SB)/4, $0x3ab743ce
-GLOBL expc18<>(SB), RODATA|NOPTR, $32
-
-DATA expc28<>+0(SB)/4, $0x3c088908
-DATA expc28<>+4(SB)/4, $0x3c088908
-DATA expc28<>+8(SB)/4, $0x3c088908
-DATA expc28<>+12(SB)/4, $0x3c088908
-DATA expc28<>+16(SB)/4, $0x3c088908
-DATA expc28<>+20(SB)/4, $0x3c088908
-DATA expc28<>+24(SB)/4, $0x3c088908
-DATA expc28<>+28(SB)/4, $0x3c088908
-GLOBL expc28<>(SB), RODATA|NOPTR, $32
-
-DATA expc38<>+0(SB)/4, $0x3d2aa9c1
-DATA expc38<>+4(SB)/4, $0x3d2aa9c1
-DATA expc38<>+8(SB)/4, $0x3d2aa9c1
-DATA expc38<>+12(SB)/4, $0x3d2aa9c1
-DATA expc38<>+16(SB)/4, $0x3d2aa9c1
-DATA expc38<>+20(SB)/4, $0x3d2aa9c1
-DATA expc38<>+24(SB)/4, $0x3d2aa9c1
-DATA expc38<>+28(SB)/4, $0x3d2aa9c1
-GLOBL expc38<>(SB), RODATA|NOPTR, $32
-
-DATA expc48<>+0(SB)/4, $0x3e2aaaaa
-DATA expc48<>+4(SB)/4, $0x3e2aaaaa
-DATA expc48<>+8(SB)/4, $0x3e2aaaaa
-DATA expc48<>+12(SB)/4, $0x3e2aaaaa
-DATA expc48<>+16(SB)/4, $0x3e2aaaaa
-DATA expc48<>+20(SB)/4, $0x3e2aaaaa
-DATA expc48<>+24(SB)/4, $0x3e2aaaaa
-DATA expc48<>+28(SB)/4, $0x3e2aaaaa
-GLOBL expc48<>(SB), RODATA|NOPTR, $32
-
-DATA expc58<>+0(SB)/4, $0x3f000000
-DATA expc58<>+4(SB)/4, $0x3f000000
-DATA expc58<>+8(SB)/4, $0x3f000000
-DATA expc58<>+12(SB)/4, $0x3f000000
-DATA expc58<>+16(SB)/4, $0x3f000000
-DATA expc58<>+20(SB)/4, $0x3f000000
-DATA expc58<>+24(SB)/4, $0x3f000000
-DATA expc58<>+28(SB)/4, $0x3f000000
-GLOBL expc58<>(SB), RODATA|NOPTR, $32
-
-DATA expbiasfix8<>+0(SB)/4, $0xb4c0007f
-DATA expbiasfix8<>+4(SB)/4, $0xb4c0007f
-DATA expbiasfix8<>+8(SB)/4, $0xb4c0007f
-DATA expbiasfix8<>+12(SB)/4, $0xb4c0007f
-DATA expbiasfix8<>+16(SB)/4, $0xb4c0007f
-DATA expbiasfix8<>+20(SB)/4, $0xb4c0007f
-DATA expbiasfix8<>+24(SB)/4, $0xb4c0007f
-DATA expbiasfix8<>+28(SB)/4, $0xb4c0007f
-GLOBL expbiasfix8<>(SB), RODATA|NOPTR, $32
 
 // func BinaryProbLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[22]uint32, acc *[8]float64) (bail bool)
 // Requires: AVX, AVX2, FMA3
