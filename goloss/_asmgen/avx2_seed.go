@@ -9,7 +9,7 @@ import (
 // The AVX2 form of the float32 seed kernel's passes: 8 float32 lanes in ymm
 // registers, vector masks instead of mask registers, constants as 8-lane
 // vectors in read-only data, 1/p by division (AVX2 has no 14-bit
-// reciprocal). The algorithm is seedRowFast512F32x16's.
+// reciprocal). The algorithm is the AVX-512 kernel's (seedRowFast16).
 
 // vconsts holds the 8-lane constant vectors, each declared once.
 var vconsts = map[string]Mem{}
@@ -167,7 +167,7 @@ func masksKernel8() {
 	Pragma("noescape")
 	Doc(name+" writes into masks, one uint8 per 8 lanes of p, the lanes whose",
 		"p/S lies in [ratioLo, ratioHi], and returns how many do and how many lie",
-		"above that range, as seedMasksF32AVX512 does. k is as there.")
+		"above that range, as avx512.SeedMasksF32 does. k is as there.")
 	p := Load(Param("p").Base(), GP64())
 	n := Load(Param("p").Len(), GP64())
 	m := Load(Param("masks").Base(), GP64())
@@ -298,7 +298,10 @@ func mainKernel8(grad bool) {
 		"stores in acc the float64 lane sums of the focal terms (lanes 0-3, 4-7)",
 		"and of log p where masks (one uint8 per 8 lanes) marks p/S inside its",
 		"clip range (lanes 0-3, 4-7)"+map[bool]string{true: ", and writes the gradient into g.", false: "."}[grad],
-		"k is as for seedMainGradF32AVX512.")
+		"k is seedVector.mainConsts', as for avx512.SeedMainGradF32, and any gamma:",
+		"a non-integer one takes (y-p)^gamma = exp(gamma*log(y-p)). Tested,",
+		"through goloss's seedRowFast8, against the reference loop seedRow to",
+		"SPEC's float32 tolerance.")
 	s := &state8{grad: grad}
 	if grad {
 		s.g = Load(Param("g").Base(), GP64())

@@ -51,7 +51,7 @@ type binaryState struct {
 
 func (s *binaryState) at(base reg.Register) Mem { return Mem{Base: base, Index: s.off, Scale: 1} }
 
-// binaryKernel: the loop of binaryRow512F32x16 (float32 probabilities) or,
+// binaryKernel: the loop of binaryRowsF32x16 on float32 probabilities or,
 // with logits, of binaryLogitsRow in float32 lanes, for integer gamma.
 func binaryKernel(grad, logits bool) {
 	input, what := "Prob", "probabilities"
@@ -67,9 +67,11 @@ func binaryKernel(grad, logits bool) {
 	Doc(name+" runs the binary variant over one row of len(x)",
 		"float32 "+what+", for integer gamma: it stores in acc the float64",
 		"lane sums of the loss terms (lanes 0-7, 8-15)"+map[bool]string{true: " and writes the gradient into g", false: ""}[grad]+".",
-		"It returns true, having stopped, where u^gamma overflows, which the",
-		"Go kernels handle. alpha and alphaNeg are read for per-class alpha",
-		"only.")
+		"It returns true, having stopped, where u^gamma overflows, for the",
+		"portable row to take over. alpha and alphaNeg are read for per-class",
+		"alpha only. Tested, through goloss's binaryRowsF32x16, against the",
+		"reference loops binaryProbRow and binaryLogitsRow to SPEC's float32",
+		"tolerance.")
 	s := &binaryState{grad: grad, bail: name + "_bail", logits: logits}
 	if grad {
 		s.g = Load(Param("g").Base(), GP64())
@@ -151,8 +153,8 @@ func (s *binaryState) flush() {
 	VPXORD(s.acc32, s.acc32, s.acc32)
 }
 
-// logUnit returns log(v) for v positive and normal: logSplitUnitF32x16 and
-// logPolyF32x16.
+// logUnit returns log(v) for v positive and normal: Cephes' logf
+// polynomial on the split x = 2^k * (1 + f).
 func logUnit(v reg.VecVirtual) reg.VecVirtual {
 	u := ZMM()
 	VPADDD_BCST(u32("log32shift", log32Shift), v, u)
@@ -360,8 +362,8 @@ func (s *binaryState) body(prefix string, tail reg.Register) {
 	}
 }
 
-// expNeg returns e^(-v) for v >= 0 (or NaN): expSplitF32x16, expPolyF32x16
-// and expScaleF32x16 of vmath512f32_amd64.go on t = -v, which needs no
+// expNeg returns e^(-v) for v >= 0 (or NaN): exp8's steps (avx2_math.go)
+// on t = -v, which needs no
 // clamp from above; 0 below -104.
 func expNeg(v reg.VecVirtual) reg.VecVirtual {
 	t := ZMM()

@@ -35,7 +35,7 @@ func SeedSumF32(p []float32) (sum float64)
 
 // SeedMasksF32 writes into masks, one uint8 per 8 lanes of p, the lanes whose
 // p/S lies in [ratioLo, ratioHi], and returns how many do and how many lie
-// above that range, as seedMasksF32AVX512 does. k is as there.
+// above that range, as avx512.SeedMasksF32 does. k is as there.
 //
 //go:noescape
 func SeedMasksF32(p []float32, masks []uint8, k *[14]uint32) (inside int, above int)
@@ -44,7 +44,10 @@ func SeedMasksF32(p []float32, masks []uint8, k *[14]uint32) (inside int, above 
 // stores in acc the float64 lane sums of the focal terms (lanes 0-3, 4-7)
 // and of log p where masks (one uint8 per 8 lanes) marks p/S inside its
 // clip range (lanes 0-3, 4-7), and writes the gradient into g.
-// k is as for seedMainGradF32AVX512.
+// k is seedVector.mainConsts', as for avx512.SeedMainGradF32, and any gamma:
+// a non-integer one takes (y-p)^gamma = exp(gamma*log(y-p)). Tested,
+// through goloss's seedRowFast8, against the reference loop seedRow to
+// SPEC's float32 tolerance.
 //
 //go:noescape
 func SeedMainGradF32(g []float32, y []float32, p []float32, w []float32, masks []uint8, k *[12]uint32, acc *[16]float64)
@@ -53,7 +56,10 @@ func SeedMainGradF32(g []float32, y []float32, p []float32, w []float32, masks [
 // stores in acc the float64 lane sums of the focal terms (lanes 0-3, 4-7)
 // and of log p where masks (one uint8 per 8 lanes) marks p/S inside its
 // clip range (lanes 0-3, 4-7).
-// k is as for seedMainGradF32AVX512.
+// k is seedVector.mainConsts', as for avx512.SeedMainGradF32, and any gamma:
+// a non-integer one takes (y-p)^gamma = exp(gamma*log(y-p)). Tested,
+// through goloss's seedRowFast8, against the reference loop seedRow to
+// SPEC's float32 tolerance.
 //
 //go:noescape
 func SeedMainLossF32(y []float32, p []float32, w []float32, masks []uint8, k *[12]uint32, acc *[16]float64)

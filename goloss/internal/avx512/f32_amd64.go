@@ -21,7 +21,7 @@ func SeedSumF32(p []float32) (sum float64, maxp float32)
 
 // SeedMasksF32 writes into masks, one uint16 per 16 lanes of p, the
 // lanes whose p/S lies in [ratioLo, ratioHi], and returns how many do and
-// how many lie above that range: the second pass of seedRowFast512F32x16,
+// how many lie above that range: the second pass of seedRowFast16,
 // with the same operations. k holds float32 1/S, ratioLo, ratioHi and the
 // four band bounds, then (at byte 32) float64 S, ratioLo and ratioHi.
 //
@@ -34,22 +34,26 @@ func SeedMasksF32(p []float32, masks []uint16, k *[14]uint32) (inside int, above
 //go:noescape
 func SeedMasksLowF32(p []float32, masks []uint16, k *[14]uint32) (inside int, above int)
 
-// SeedMainGradF32 runs the main pass of seedRowFast512F32x16 over one row of
+// SeedMainGradF32 runs the main pass of seedRowFast16 over one row of
 // len(p) float32s: it adds the lanes' log p where masks marks p/S inside its
 // clip range, and the focal terms, to the float64 lane sums it stores in
 // acc (focal lanes 0-7, 8-15, then log lanes 0-7, 8-15), and writes the gradient into g.
 // y, w and masks (one uint16 per 16 lanes) cover len(p) elements; w and
-// masks are read only as far as needed.
+// masks are read only as far as needed. k is seedVector.mainConsts',
+// for integer gamma. Tested, through goloss's seedRowFast16, against the
+// reference loop seedRow to SPEC's float32 tolerance.
 //
 //go:noescape
 func SeedMainGradF32(g []float32, y []float32, p []float32, w []float32, masks []uint16, k *[12]uint32, acc *[32]float64)
 
-// SeedMainLossF32 runs the main pass of seedRowFast512F32x16 over one row of
+// SeedMainLossF32 runs the main pass of seedRowFast16 over one row of
 // len(p) float32s: it adds the lanes' log p where masks marks p/S inside its
 // clip range, and the focal terms, to the float64 lane sums it stores in
 // acc (focal lanes 0-7, 8-15, then log lanes 0-7, 8-15).
 // y, w and masks (one uint16 per 16 lanes) cover len(p) elements; w and
-// masks are read only as far as needed.
+// masks are read only as far as needed. k is seedVector.mainConsts',
+// for integer gamma. Tested, through goloss's seedRowFast16, against the
+// reference loop seedRow to SPEC's float32 tolerance.
 //
 //go:noescape
 func SeedMainLossF32(y []float32, p []float32, w []float32, masks []uint16, k *[12]uint32, acc *[32]float64)
@@ -57,9 +61,11 @@ func SeedMainLossF32(y []float32, p []float32, w []float32, masks []uint16, k *[
 // BinaryProbGradF32 runs the binary variant over one row of len(x)
 // float32 probabilities, for integer gamma: it stores in acc the float64
 // lane sums of the loss terms (lanes 0-7, 8-15) and writes the gradient into g.
-// It returns true, having stopped, where u^gamma overflows, which the
-// Go kernels handle. alpha and alphaNeg are read for per-class alpha
-// only.
+// It returns true, having stopped, where u^gamma overflows, for the
+// portable row to take over. alpha and alphaNeg are read for per-class
+// alpha only. Tested, through goloss's binaryRowsF32x16, against the
+// reference loops binaryProbRow and binaryLogitsRow to SPEC's float32
+// tolerance.
 //
 //go:noescape
 func BinaryProbGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[18]uint32, acc *[16]float64) (bail bool)
@@ -67,9 +73,11 @@ func BinaryProbGradF32(g []float32, y []float32, x []float32, alpha []float32, a
 // BinaryProbLossF32 runs the binary variant over one row of len(x)
 // float32 probabilities, for integer gamma: it stores in acc the float64
 // lane sums of the loss terms (lanes 0-7, 8-15).
-// It returns true, having stopped, where u^gamma overflows, which the
-// Go kernels handle. alpha and alphaNeg are read for per-class alpha
-// only.
+// It returns true, having stopped, where u^gamma overflows, for the
+// portable row to take over. alpha and alphaNeg are read for per-class
+// alpha only. Tested, through goloss's binaryRowsF32x16, against the
+// reference loops binaryProbRow and binaryLogitsRow to SPEC's float32
+// tolerance.
 //
 //go:noescape
 func BinaryProbLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[18]uint32, acc *[16]float64) (bail bool)
@@ -77,9 +85,11 @@ func BinaryProbLossF32(y []float32, x []float32, alpha []float32, alphaNeg []flo
 // BinaryLogitsGradF32 runs the binary variant over one row of len(x)
 // float32 logits, for integer gamma: it stores in acc the float64
 // lane sums of the loss terms (lanes 0-7, 8-15) and writes the gradient into g.
-// It returns true, having stopped, where u^gamma overflows, which the
-// Go kernels handle. alpha and alphaNeg are read for per-class alpha
-// only.
+// It returns true, having stopped, where u^gamma overflows, for the
+// portable row to take over. alpha and alphaNeg are read for per-class
+// alpha only. Tested, through goloss's binaryRowsF32x16, against the
+// reference loops binaryProbRow and binaryLogitsRow to SPEC's float32
+// tolerance.
 //
 //go:noescape
 func BinaryLogitsGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[18]uint32, acc *[16]float64) (bail bool)
@@ -87,9 +97,11 @@ func BinaryLogitsGradF32(g []float32, y []float32, x []float32, alpha []float32,
 // BinaryLogitsLossF32 runs the binary variant over one row of len(x)
 // float32 logits, for integer gamma: it stores in acc the float64
 // lane sums of the loss terms (lanes 0-7, 8-15).
-// It returns true, having stopped, where u^gamma overflows, which the
-// Go kernels handle. alpha and alphaNeg are read for per-class alpha
-// only.
+// It returns true, having stopped, where u^gamma overflows, for the
+// portable row to take over. alpha and alphaNeg are read for per-class
+// alpha only. Tested, through goloss's binaryRowsF32x16, against the
+// reference loops binaryProbRow and binaryLogitsRow to SPEC's float32
+// tolerance.
 //
 //go:noescape
 func BinaryLogitsLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[18]uint32, acc *[16]float64) (bail bool)
