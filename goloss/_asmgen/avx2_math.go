@@ -134,3 +134,22 @@ func powReal8(u reg.VecVirtual, gHi, gLo Mem) (pow, lu, lub reg.VecVirtual) {
 	VFMADD231PS(g, lu, t) // lu*gHi + lub*gLo
 	return exp8(t), lu, lub
 }
+
+// keepOnStack runs fn with the values of regs stored in the 32-byte slots
+// of spill and loaded back after it, when on is set: the powR loops' exp
+// and log need more than AVX2's 16 vector registers otherwise (avo would
+// allocate Y16 and up, which only AVX-512 has; internal/avx2's
+// TestNoAVX512 fails on that). The other loops keep them in registers.
+func keepOnStack(spill Mem, on bool, regs []reg.VecVirtual, fn func()) {
+	if !on {
+		fn()
+		return
+	}
+	for i, r := range regs {
+		VMOVUPS(r, spill.Offset(32*i))
+	}
+	fn()
+	for i, r := range regs {
+		VMOVUPS(spill.Offset(32*i), r)
+	}
+}

@@ -268,20 +268,9 @@ type state8 struct {
 	spill                    Mem // stack slots for values live across the powR loop's exp and log
 }
 
-// keeping runs fn with the values of regs kept on the stack in the powR
-// loop, as binaryState8.keeping does.
+// keeping runs fn with regs kept on the stack in the powR loop (keepOnStack).
 func (s *state8) keeping(regs []reg.VecVirtual, fn func()) {
-	if s.powKind != "powR" {
-		fn()
-		return
-	}
-	for i, r := range regs {
-		VMOVUPS(r, s.spill.Offset(32*i))
-	}
-	fn()
-	for i, r := range regs {
-		VMOVUPS(s.spill.Offset(32*i), r)
-	}
+	keepOnStack(s.spill, s.powKind == "powR", regs, fn)
 }
 
 func (s *state8) at(base reg.Register) Mem { return Mem{Base: base, Index: s.off, Scale: 1} }
