@@ -3,3 +3,48 @@
 //go:build !noasm
 
 package avx2
+
+// MathF64 writes into out, for each 4 values of x (len(x) a multiple of 4,
+// len(out) at least len(x)), with the instructions of the float64 seed
+// kernels: log(x) for x positive, normal and finite (fn 0: the log of
+// SeedMainGradF64's smoothing and focal terms), log(x) for any x (fn 1: the
+// log of its non-integer gamma) or e^x (fn 2). Tested against math.Log and
+// math.Exp.
+//
+//go:noescape
+func MathF64(x []float64, out []float64, fn int)
+
+// SeedSumF64 returns the sum of p in two accumulators of 4 float64 lanes
+// (the even and the odd vectors of 4), added lane by lane and the 4
+// results in order: the row sum S of the float64 seed kernel (seedRow's
+// first loop, in another order).
+//
+//go:noescape
+func SeedSumF64(p []float64) (sum float64)
+
+// SeedInsideF64 returns how many p lie in [tLo, tHi] (slots 1 and 2 of k,
+// 4 lanes each): the count M of seedRow's p/S inside [ratioLo, ratioHi],
+// tLo and tHi being the least and greatest p whose p/S rounds into it.
+//
+//go:noescape
+func SeedInsideF64(p []float64, k *[52]uint64) (inside int)
+
+// SeedMainGradF64 is the main pass of the float64 seed kernel on 4 lanes, tested
+// against seedRow: it stores in acc the lane sums of w*(y-p)^gamma*log(clip(p,
+// 1e-8, 1)) over the lanes with y > 0 (acc[0:4]) and of log(clip(p/S, ratioLo,
+// ratioHi)) (acc[4:8]), p/S taken as p*(1/S), and writes the gradient into g:
+// seedRow's, with the clip decision on p/S taken as tLo <= p <= tHi, 1/p
+// computed once and the shared term e/C*M/S from k.
+// k holds seed64Slots slots of 4 lanes (goloss's seed64Consts).
+//
+//go:noescape
+func SeedMainGradF64(g []float64, y []float64, p []float64, w []float64, k *[52]uint64, acc *[8]float64)
+
+// SeedMainLossF64 is the main pass of the float64 seed kernel on 4 lanes, tested
+// against seedRow: it stores in acc the lane sums of w*(y-p)^gamma*log(clip(p,
+// 1e-8, 1)) over the lanes with y > 0 (acc[0:4]) and of log(clip(p/S, ratioLo,
+// ratioHi)) (acc[4:8]), p/S taken as p*(1/S).
+// k holds seed64Slots slots of 4 lanes (goloss's seed64Consts).
+//
+//go:noescape
+func SeedMainLossF64(y []float64, p []float64, w []float64, k *[52]uint64, acc *[8]float64)
