@@ -14,19 +14,26 @@ import (
 // lane accumulator and, with the gradient, the gradient written as it goes.
 // Each step is the reference's operation in the reference's order, except:
 //
-//   - log, log1p and exp are the vector ones below (b64log*, b64exp): log
-//     is fdlibm's, as math.Log computes it; exp is a degree-13 Taylor
-//     polynomial on |r| <= ln2/2 with 2^k applied in two halves, so that
-//     subnormal results round once;
+//   - log, log1p and exp are the vector ones below (b64log*, b64exp*): log
+//     is fdlibm's (math.Log's), its polynomial and final sum reordered for
+//     a shorter chain (1.5 ulp); log1p(e) is log(1+e) plus the rounding
+//     error of 1+e divided by 1+e; exp is the Taylor polynomial of degree
+//     13 on |r| <= ln2/2 by Estrin's scheme, 2^k applied in two halves so
+//     that subnormal results round once (or at once where the result is
+//     checked to be normal);
 //   - u^gamma for integer gamma is repeated squaring (as math.Pow does),
 //     and gamma*u^(gamma-1) replaces gamma*u^gamma/u, except where
 //     gamma*u^gamma overflows (there the reference's Inf or NaN is kept);
-//     for any other gamma, u^gamma = exp(gamma*log u), and where that
-//     underflows (u != 0, |u^gamma| < 2^-1022), gamma*exp((gamma-1)*log u);
+//   - for any other gamma, where every lane's u is positive, normal and
+//     finite: u^(gamma-1) = exp((gamma-1)*log u), u^gamma = u^(gamma-1)*u
+//     and gamma*u^(gamma-1) as the derivative, kept if u^(gamma-1) is
+//     normal and gamma*u^gamma finite in every lane; else u^gamma =
+//     exp(gamma*log u) with log's special cases, gamma*u^gamma/u (0 where u
+//     = 0), and gamma*exp((gamma-1)*log u) where u^gamma underflowed (u !=
+//     0, |u^gamma| < 2^-1022), as binaryConstants.focal;
 //   - on probabilities, dbce/dp = (1-t)/(1-q) - t/q is computed as
 //     (q-t) / (q*(1-q)): one division and no cancellation;
-//   - on logits, sigmoid(-|z|) = e/(1+e) is computed as e * (1/(1+e)), and
-//     log1p(e) as log(1+e) plus the rounding error of 1+e divided by 1+e.
+//   - on logits, sigmoid(-|z|) = e/(1+e) is computed as e * (1/(1+e)).
 //
 // Every name here starts with b64 (Go identifiers and data symbols alike):
 // other groups of the same package declare their own helpers.
@@ -184,34 +191,40 @@ func b64logSplit(x, kadj reg.VecVirtual) (f, dk reg.VecVirtual) {
 // b64logPoly evaluates fdlibm's polynomial: s = f/(2+f), hfsq = f*f/2 and
 // R(s*s).
 func b64logPoly(f reg.VecVirtual) (s, hfsq, r reg.VecVirtual) {
-	hfsq = YMM()
-	VMULPD(b64f("half", 0.5), f, hfsq)
-	VMULPD(f, hfsq, hfsq)
 	s = YMM()
 	VADDPD(b64f("two", 2), f, s)
 	VDIVPD(s, f, s) // f / (2+f)
-	z, w := YMM(), YMM()
+	hfsq = YMM()
+	VMULPD(b64f("half", 0.5), f, hfsq)
+	VMULPD(f, hfsq, hfsq)
+	z, w, w2 := YMM(), YMM(), YMM()
 	VMULPD(s, s, z)
 	VMULPD(z, z, w)
+	VMULPD(w, w, w2)
 	lg := func(i int) Mem { return b64f(fmt.Sprintf("loglg%d", i), b64LogLg[i]) }
-	t1 := YMM()
-	VMOVUPD(lg(6), t1)
-	VFMADD213PD(lg(4), w, t1)
-	VFMADD213PD(lg(2), w, t1)
-	VMULPD(w, t1, t1)
-	t2 := YMM()
-	VMOVUPD(lg(7), t2)
-	VFMADD213PD(lg(5), w, t2)
-	VFMADD213PD(lg(3), w, t2)
+	// R = z*(Lg1 + Lg3*w + (Lg5 + Lg7*w)*w^2) + w*(Lg2 + Lg4*w + Lg6*w^2):
+	// fdlibm's terms, in a shorter chain.
+	t2, a := YMM(), YMM()
+	VMOVUPD(lg(3), t2)
 	VFMADD213PD(lg(1), w, t2)
+	VMOVUPD(lg(7), a)
+	VFMADD213PD(lg(5), w, a)
+	VFMADD231PD(a, w2, t2)
 	VMULPD(z, t2, t2)
+	t1 := a
+	VMOVUPD(lg(4), t1)
+	VFMADD213PD(lg(2), w, t1)
+	VFMADD231PD(lg(6), w2, t1)
+	VMULPD(w, t1, t1)
 	VADDPD(t1, t2, t2)
 	return s, hfsq, t2
 }
 
-// b64logJoin returns dk*ln2 + log(1+f) from the pieces, as math.Log adds
-// them, with c (if not nil) added to the low part: s*(hfsq+R) +
-// (dk*ln2lo + c) - hfsq + f + dk*ln2hi.
+// b64logJoin returns dk*ln2 + log(1+f) from the pieces of math.Log, with c
+// (if not nil) added to the low part: (dk*ln2hi + (f - hfsq)) +
+// (s*(hfsq+R) + (dk*ln2lo + c)). fdlibm adds the same terms from the
+// smallest up; this order has a shorter chain after R, for an error of
+// 1.5 ulp instead of 1.
 func b64logJoin(f, dk, s, hfsq, r, c reg.VecVirtual) reg.VecVirtual {
 	lo := YMM()
 	if c != nil {
@@ -220,12 +233,13 @@ func b64logJoin(f, dk, s, hfsq, r, c reg.VecVirtual) reg.VecVirtual {
 	} else {
 		VMULPD(b64f("ln2lo", b64Ln2Lo), dk, lo)
 	}
+	hi := YMM()
+	VSUBPD(hfsq, f, hi)
+	VFMADD231PD(b64f("ln2hi", b64Ln2Hi), dk, hi)
 	a := r
 	VADDPD(hfsq, r, a)
 	VFMADD213PD(lo, s, a) // s*(hfsq+R) + lo
-	VSUBPD(hfsq, a, a)
-	VADDPD(f, a, a)
-	VFMADD231PD(b64f("ln2hi", b64Ln2Hi), dk, a)
+	VADDPD(hi, a, a)
 	return a
 }
 
@@ -267,27 +281,37 @@ func b64log(x reg.VecVirtual) reg.VecVirtual {
 // Taylor polynomial of degree 13, and 2^kf applied as 2^k1 * 2^k2, k1 =
 // round(kf/2), each a normal number. exp(+Inf) = +Inf, exp(-Inf) = 0;
 // results overflow to +Inf and underflow to 0 where math.Exp does.
-func b64exp(t reg.VecVirtual) reg.VecVirtual {
+func b64exp(t reg.VecVirtual) reg.VecVirtual { return b64expScaled(t, false) }
+
+// b64expNormal is b64exp for results that the caller then requires to be
+// normal and finite: 2^kf is applied at once, exact where the result is
+// normal; elsewhere (kf outside [-1022, 1023]) the result is 0, infinite,
+// negative or NaN, never a normal number.
+func b64expNormal(t reg.VecVirtual) reg.VecVirtual { return b64expScaled(t, true) }
+
+func b64expScaled(t reg.VecVirtual, once bool) reg.VecVirtual {
 	c := YMM()
 	VMOVUPD(b64f("explo", -746), c)
 	VMAXPD(t, c, t) // -746 > t ? -746 : t, NaN staying NaN
 	VMOVUPD(b64f("exphi", 710), c)
 	VMINPD(t, c, t) // 710 < t ? 710 : t
-	kf := c
-	VMOVUPD(b64f("log2e", math.Log2E), kf)
-	VFMADD213PD(b64f("roundmag", b64RoundMag), t, kf)
-	VSUBPD(b64f("roundmag", b64RoundMag), kf, kf)
+	kb := c
+	VMOVUPD(b64f("log2e", math.Log2E), kb)
+	VFMADD213PD(b64f("roundmag", b64RoundMag), t, kb) // kf + magic
+	kf := YMM()
+	VSUBPD(b64f("roundmag", b64RoundMag), kb, kf)
 	VFMADD231PD(b64f("negln2hi", -b64Ln2Hi), kf, t)
 	VFMADD231PD(b64f("negln2lo", -b64Ln2Lo), kf, t)
 	r := t
-	p := YMM()
-	VMOVUPD(b64f("expc13", 1.0/6227020800), p)
-	fact := 6227020800.0
-	for d := 12; d >= 0; d-- {
-		fact /= float64(d + 1)
-		VFMADD213PD(b64f(fmt.Sprintf("expc%d", d), 1/fact), r, p)
+	p := b64expPoly(r)
+	if once {
+		// The low bits of kf + magic hold kf: 2^kf from them.
+		VPADDQ(b64v("biasfix", b64BiasFix), kb, kb)
+		VPSLLQ(Imm(52), kb, kb)
+		VMULPD(kb, p, p)
+		return p
 	}
-	k1 := YMM()
+	k1 := kb
 	VMOVUPD(b64f("roundmag", b64RoundMag), k1)
 	VFMADD231PD(b64f("half", 0.5), kf, k1) // round(kf/2) + magic
 	k2 := r
@@ -303,18 +327,67 @@ func b64exp(t reg.VecVirtual) reg.VecVirtual {
 	return p
 }
 
+// b64expPoly returns e^r for |r| <= ln2/2 (slightly more after the
+// rounding of kf): the Taylor polynomial of degree 13, by Estrin's scheme
+// (a chain of 5 multiplications instead of Horner's 13, for the latency of
+// a loop iteration).
+func b64expPoly(r reg.VecVirtual) reg.VecVirtual {
+	coef := func(d int) Mem {
+		fact := 1.0
+		for i := 2; i <= d; i++ {
+			fact *= float64(i)
+		}
+		return b64f(fmt.Sprintf("expc%d", d), 1/fact)
+	}
+	// q(i) = c[2i] + c[2i+1]*r.
+	q := func(i int) reg.VecVirtual {
+		v := YMM()
+		VMOVUPD(coef(2*i+1), v)
+		VFMADD213PD(coef(2*i), r, v)
+		return v
+	}
+	r2, r4 := YMM(), YMM()
+	VMULPD(r, r, r2)
+	VMULPD(r2, r2, r4)
+	// t0 = q0 + q1*r^2 + (q2 + q3*r^2)*r^4, in an order that keeps few
+	// registers live.
+	t0 := q(0)
+	VFMADD231PD(q(1), r2, t0)
+	s1 := q(2)
+	VFMADD231PD(q(3), r2, s1)
+	VFMADD231PD(s1, r4, t0)
+	// t1 = q4 + q5*r^2 + q6*r^4.
+	t1 := q(4)
+	VFMADD231PD(q(5), r2, t1)
+	VFMADD231PD(q(6), r4, t1)
+	// p = t0 + t1*r^8.
+	VMULPD(r4, r4, r4)
+	VFMADD231PD(t1, r4, t0)
+	return t0
+}
+
 // b64State holds the registers of one generated function.
 type b64State struct {
 	grad, logits   bool
 	g, y, x, al, k reg.Register
 	off            reg.Register
-	alphaK, nPow   reg.Register
-	one, acc       reg.VecVirtual
+	nPow           reg.Register
+	acc            reg.VecVirtual
 	powKind        string
 }
 
 func (s *b64State) at(base reg.Register) Mem { return Mem{Base: base, Index: s.off, Scale: 1} }
 func (s *b64State) kc(off int) Mem           { return Mem{Base: s.k, Disp: off} }
+
+// b64oneMinus returns 1 - v. AVX2 instructions reach 16 ymm registers only
+// (avo allocates the 16 more of AVX-512, whose EVEX forms an AVX2 CPU
+// lacks): no register holds the constant 1.
+func b64oneMinus(v reg.VecVirtual) reg.VecVirtual {
+	r := YMM()
+	VMOVUPD(b64one(), r)
+	VSUBPD(v, r, r)
+	return r
+}
 
 // b64Kernel declares BinaryProb{Grad,Loss}F64 or BinaryLogits{Grad,Loss}F64.
 func b64Kernel(grad, logits bool) {
@@ -344,14 +417,11 @@ func b64Kernel(grad, logits bool) {
 	n := Load(Param("x").Len(), GP64())
 	s.al = Load(Param("alpha").Base(), GP64())
 	s.k = Load(Param("k"), GP64())
-	accp := Load(Param("acc"), GP64())
-	s.alphaK, s.nPow = GP64(), GP64()
-	MOVQ(s.kc(b64AlphaKind), s.alphaK)
+	s.nPow = GP64()
 	MOVQ(s.kc(b64PowN), s.nPow)
 	kind := GP64()
 	MOVQ(s.kc(b64PowKind), kind)
-	s.one, s.acc = YMM(), YMM()
-	VMOVUPD(b64one(), s.one)
+	s.acc = YMM()
 	VXORPD(s.acc, s.acc, s.acc)
 
 	TESTQ(kind, kind)
@@ -371,6 +441,7 @@ func b64Kernel(grad, logits bool) {
 		JMP(LabelRef(name + "_done"))
 	}
 	Label(name + "_done")
+	accp := Load(Param("acc"), GP64())
 	VMOVUPD(s.acc, Mem{Base: accp})
 	VZEROUPPER()
 	RET()
@@ -381,28 +452,74 @@ func (s *b64State) labels(tail reg.VecVirtual) (t, omt reg.VecVirtual) {
 	t = b64load(s.at(s.y), tail)
 	VMULPD(s.kc(b64Keep), t, t)
 	VADDPD(s.kc(b64Half), t, t)
-	omt = YMM()
-	VSUBPD(t, s.one, omt)
-	return t, omt
+	return t, b64oneMinus(t)
 }
 
-// body emits one vector step.
+// body emits one vector step: the reference's terms, u^gamma and its
+// derivative, the loss term into the lane sums and the gradient. Every
+// step fits the 16 ymm registers that AVX2 instructions reach (avo also
+// allocates the 16 more of AVX-512, whose EVEX forms an AVX2 CPU lacks).
 func (s *b64State) body(prefix string, tail reg.VecVirtual) {
-	var x, t, omt, bce, u, du, dbce, pow reg.VecVirtual
-	if s.logits {
-		x, t, omt, bce, u, du, dbce = s.logitTerms(tail)
+	var t, omt, bce, u, du, dbce reg.VecVirtual
+	x := b64load(s.at(s.x), tail)
+	if !s.logits {
+		q, logQ, logQN, inv := s.probLogs(x)
+		t, omt = s.labels(tail)
+		bce, dbce = s.probBce(x, t, omt, q, logQ, logQN, inv)
+		u = s.probU(x, t, omt)
+		if s.grad {
+			du = s.probDu(t)
+		}
 	} else {
-		x, t, omt, bce, u, du, dbce = s.probTerms(tail)
+		e, big := s.expSig(prefix, x, tail)
+		sig, sigNeg := s.sigmoids(x, e, big)
+		l1p := b64log1p(e, big)
+		t, omt = s.labels(tail)
+		u = s.logitU(t, omt, sig, sigNeg)
+		if s.grad {
+			du, dbce = s.logitDerivs(t, omt, sig, sigNeg)
+		}
+		// bce = max(z, 0) - z*t + log1p(exp(-|z|)).
+		bce = YMM()
+		tmp := YMM()
+		VMAXPD(b64zero(), x, bce) // z > 0 ? z : 0 (a NaN z gives 0: poison)
+		VMULPD(t, x, tmp)
+		VSUBPD(tmp, bce, bce)
+		VADDPD(l1p, bce, bce)
 	}
-	pow, dpow := s.focal(prefix, u)
+	a := s.alpha(prefix, t, omt, tail)
+	pow, dpow := s.focal(prefix, u, tail)
+	s.finish(tail, a, pow, dpow, bce, du, dbce)
+}
 
-	// a: 1, one alpha, or alpha[c].
+// probU returns u = t*(1-x) + (1-t)*x.
+func (s *b64State) probU(x, t, omt reg.VecVirtual) reg.VecVirtual {
+	u := b64oneMinus(x)
+	VMULPD(t, u, u)
+	tmp := YMM()
+	VMULPD(x, omt, tmp)
+	VADDPD(tmp, u, u)
+	return u
+}
+
+// logitU returns u = t*sigmoid(-z) + (1-t)*sigmoid(z).
+func (s *b64State) logitU(t, omt, sig, sigNeg reg.VecVirtual) reg.VecVirtual {
+	u, tmp := YMM(), YMM()
+	VMULPD(sigNeg, t, u)
+	VMULPD(sig, omt, tmp)
+	VADDPD(tmp, u, u)
+	return u
+}
+
+// alpha returns a: 1, t*alpha + (1-t)*(1-alpha) for the one alpha, or
+// t*alpha[c] + (1-t)*(1-alpha[c]).
+func (s *b64State) alpha(prefix string, t, omt, tail reg.VecVirtual) reg.VecVirtual {
 	a := YMM()
 	tmp := YMM()
-	CMPQ(s.alphaK, Imm(1))
+	CMPQ(s.kc(b64AlphaKind), Imm(1))
 	JEQ(LabelRef(prefix + "_alpha1"))
 	JA(LabelRef(prefix + "_alphas"))
-	VMOVAPD(s.one, a)
+	VMOVUPD(b64one(), a)
 	JMP(LabelRef(prefix + "_alphadone"))
 	Label(prefix + "_alpha1")
 	VMULPD(s.kc(b64Alpha), t, a)
@@ -412,24 +529,28 @@ func (s *b64State) body(prefix string, tail reg.VecVirtual) {
 	Label(prefix + "_alphas")
 	av := b64load(s.at(s.al), tail)
 	VMULPD(av, t, a)
-	VSUBPD(av, s.one, av)
-	VMULPD(av, omt, tmp)
+	avn := b64oneMinus(av)
+	VMULPD(avn, omt, tmp)
 	VADDPD(tmp, a, a)
 	Label(prefix + "_alphadone")
+	return a
+}
 
-	// term = a*pow*bce + (x - x): NaN for a NaN or infinite x.
-	poison := x
-	VSUBPD(x, x, poison)
-	VMULPD(pow, a, tmp)
-	VMULPD(bce, tmp, tmp)
-	VADDPD(poison, tmp, tmp)
+// finish adds the loss term a*pow*bce + (x - x) to the lane sums (NaN for
+// a NaN or infinite x, as the reference's poison term) and, with the
+// gradient, stores scale*a*(dpow*du*bce + pow*dbce) + (x - x).
+func (s *b64State) finish(tail, a, pow, dpow, bce, du, dbce reg.VecVirtual) {
+	poison := b64load(s.at(s.x), tail)
+	VSUBPD(poison, poison, poison)
+	term := YMM()
+	VMULPD(pow, a, term)
+	VMULPD(bce, term, term)
+	VADDPD(poison, term, term)
 	if tail != nil {
-		VANDPD(tail, tmp, tmp)
+		VANDPD(tail, term, term)
 	}
-	VADDPD(tmp, s.acc, s.acc)
-
+	VADDPD(term, s.acc, s.acc)
 	if s.grad {
-		// g = scale*a*(dpow*du*bce + pow*dbce) + poison.
 		VMULPD(du, dpow, dpow)
 		VMULPD(bce, dpow, dpow)
 		VMULPD(dbce, pow, pow)
@@ -441,122 +562,134 @@ func (s *b64State) body(prefix string, tail reg.VecVirtual) {
 	}
 }
 
-// probTerms loads x = p and y and returns, as binaryProbRow computes them,
-// t, 1 - t, bce, u and (with the gradient) du/dp = 1 - 2t and dbce/dp.
-func (s *b64State) probTerms(tail reg.VecVirtual) (x, t, omt, bce, u, du, dbce reg.VecVirtual) {
-	x = b64load(s.at(s.x), tail)
-	// q = clip(x, eps, 1-eps) (a NaN x gives eps: the poison term makes its
-	// results NaN).
-	q := YMM()
+// probDu returns du/dp = 1 - 2t.
+func (s *b64State) probDu(t reg.VecVirtual) reg.VecVirtual {
+	du := YMM()
+	VADDPD(t, t, du)
+	return b64oneMinus(du)
+}
+
+// probLogs returns q = clip(x, eps, 1-eps) (a NaN x gives eps: the poison
+// term makes its results NaN), log q, log(1-q) and, with the gradient,
+// 1/(q*(1-q)).
+func (s *b64State) probLogs(x reg.VecVirtual) (q, logQ, logQN, inv reg.VecVirtual) {
+	q = YMM()
 	VMAXPD(s.kc(b64Eps), x, q)
 	VMINPD(s.kc(b64EpsHi), q, q)
-	omq := YMM()
-	VSUBPD(q, s.one, omq)
-	logQ := b64logCore(q)
-	logQN := b64logCore(omq)
-	t, omt = s.labels(tail)
+	omq := b64oneMinus(q)
+	logQ, logQN = b64logCore(q), b64logCore(omq)
+	if s.grad {
+		inv = YMM()
+		VMULPD(q, omq, omq)
+		VMOVUPD(b64one(), inv)
+		VDIVPD(omq, inv, inv)
+	}
+	return q, logQ, logQN, inv
+}
+
+// probBce returns, as binaryProbRow computes them, bce and (with the
+// gradient) dbce/dp, for probabilities x: dbce = (q - t) / (q*(1-q)) where
+// eps <= x <= 1-eps, else 0.
+func (s *b64State) probBce(x, t, omt, q, logQ, logQN, inv reg.VecVirtual) (bce, dbce reg.VecVirtual) {
 	// bce = -(t*log q + (1-t)*log(1-q)).
 	bce = logQ
 	VMULPD(t, logQ, bce)
 	VMULPD(omt, logQN, logQN)
 	VADDPD(logQN, bce, bce)
 	VXORPD(b64v("signbit", b64SignBit), bce, bce)
-	// u = t*(1-x) + (1-t)*x.
-	u = YMM()
-	VSUBPD(x, s.one, u)
-	VMULPD(t, u, u)
-	tmp := YMM()
-	VMULPD(x, omt, tmp)
-	VADDPD(tmp, u, u)
 	if s.grad {
-		du = YMM()
-		VADDPD(t, t, du)
-		VSUBPD(du, s.one, du)
-		// dbce = (q - t) / (q*(1-q)) where eps <= x <= 1-eps, else 0.
 		dbce = q
-		VMULPD(q, omq, omq)
 		VSUBPD(t, q, dbce)
-		VDIVPD(omq, dbce, dbce)
-		in := omq
+		VMULPD(inv, dbce, dbce)
+		in, tmp := inv, YMM()
 		VCMPPD(Imm(cmpGE), s.kc(b64Eps), x, in)
 		VCMPPD(Imm(cmpLE), s.kc(b64EpsHi), x, tmp)
 		VANDPD(tmp, in, in)
 		VANDPD(in, dbce, dbce)
 	}
-	return
+	return bce, dbce
 }
 
-// logitTerms loads x = z and y and returns, as binaryLogitsRow computes
-// them, t, 1 - t, bce, u and (with the gradient) du/dz without its focal
-// factor, (1-2t)*sigmoid(z)*sigmoid(-z), and dbce/dz = (1-t)*sigmoid(z) -
-// t*sigmoid(-z).
-func (s *b64State) logitTerms(tail reg.VecVirtual) (x, t, omt, bce, u, du, dbce reg.VecVirtual) {
-	x = b64load(s.at(s.x), tail)
+// expSig returns e = exp(-|z|) and 1/(1+e): e normal in every lane where
+// |z| <= 708 (b64expNormal), else with subnormal results rounded once
+// (b64exp).
+func (s *b64State) expSig(prefix string, x, tail reg.VecVirtual) (e, big reg.VecVirtual) {
 	na := YMM()
 	VORPD(b64v("signbit", b64SignBit), x, na) // -|z|
-	e := b64exp(na)
+	e, ok := YMM(), YMM()
+	VCMPPD(Imm(cmpGE), b64f("minus708", -708), na, ok)
+	s.allLanes(ok, tail, prefix+"_bigz")
+	VMOVAPD(b64expNormal(na), e)
+	JMP(LabelRef(prefix + "_expdone"))
+	Label(prefix + "_bigz")
+	VMOVAPD(b64exp(na), e)
+	Label(prefix + "_expdone")
 	d := YMM()
-	VADDPD(s.one, e, d) // 1 + e
-	big := YMM()
-	VDIVPD(d, s.one, big) // 1/(1+e)
+	VADDPD(b64one(), e, d) // 1 + e
+	big = YMM()
+	VMOVUPD(b64one(), big)
+	VDIVPD(d, big, big) // 1/(1+e)
+	return e, big
+}
+
+// sigmoids returns sigmoid(z) and sigmoid(-z): 1/(1+e) and e*(1/(1+e))
+// for e = exp(-|z|), by the sign of z.
+func (s *b64State) sigmoids(x, e, big reg.VecVirtual) (sig, sigNeg reg.VecVirtual) {
 	small := YMM()
 	VMULPD(big, e, small) // e/(1+e)
-	// log1p(e) = log(d) + (e - (d-1))/d.
-	c := e
-	tmp := YMM()
-	VSUBPD(s.one, d, tmp)
+	right := YMM()
+	VCMPPD(Imm(cmpGE), b64zero(), x, right)
+	sig, sigNeg = YMM(), YMM()
+	VBLENDVPD(right, big, small, sig)
+	VBLENDVPD(right, small, big, sigNeg)
+	return sig, sigNeg
+}
+
+// b64log1p returns log1p(e) for e in [0, 1] from big = 1/(1+e): log(d)
+// for d = 1 + e rounded, plus c = (e - (d-1))/d, the rounding error of d
+// relative to d (d - 1 and the rounding error are exact).
+func b64log1p(e, big reg.VecVirtual) reg.VecVirtual {
+	d := YMM()
+	VADDPD(b64one(), e, d)
+	c, tmp := YMM(), YMM()
+	VSUBPD(b64one(), d, tmp)
 	VSUBPD(tmp, e, c)
 	VMULPD(big, c, c)
 	f, dk := b64logSplit(d, nil)
 	ls, hfsq, r := b64logPoly(f)
-	l1p := b64logJoin(f, dk, ls, hfsq, r, c)
+	return b64logJoin(f, dk, ls, hfsq, r, c)
+}
 
-	t, omt = s.labels(tail)
-	// bce = max(z, 0) - z*t + log1p(exp(-|z|)).
-	bce = YMM()
-	VMAXPD(b64zero(), x, bce) // z > 0 ? z : 0 (a NaN z gives 0: poison)
-	VMULPD(t, x, tmp)
-	VSUBPD(tmp, bce, bce)
-	VADDPD(l1p, bce, bce)
-	// sigmoid(z), sigmoid(-z).
-	right := tmp
-	VCMPPD(Imm(cmpGE), b64zero(), x, right)
-	sig, sigNeg := YMM(), YMM()
-	VBLENDVPD(right, big, small, sig)
-	VBLENDVPD(right, small, big, sigNeg)
-	// u = t*sigmoid(-z) + (1-t)*sigmoid(z).
-	u = YMM()
-	VMULPD(sigNeg, t, u)
-	VMULPD(sig, omt, tmp)
-	VADDPD(tmp, u, u)
-	if s.grad {
-		du = YMM()
-		VADDPD(t, t, du)
-		VSUBPD(du, s.one, du)
-		VMULPD(sig, du, du)
-		VMULPD(sigNeg, du, du)
-		// sigmoid(z) - t, spelled without cancellation.
-		dbce = sig
-		VMULPD(omt, sig, dbce)
-		VMULPD(t, sigNeg, sigNeg)
-		VSUBPD(sigNeg, dbce, dbce)
-	}
-	return
+// logitDerivs returns du/dz without its focal factor,
+// (1-2t)*sigmoid(z)*sigmoid(-z), and dbce/dz = (1-t)*sigmoid(z) -
+// t*sigmoid(-z) (sigmoid(z) - t without cancellation). sig and sigNeg are
+// overwritten.
+func (s *b64State) logitDerivs(t, omt, sig, sigNeg reg.VecVirtual) (du, dbce reg.VecVirtual) {
+	du = YMM()
+	VADDPD(t, t, du)
+	du = b64oneMinus(du)
+	VMULPD(sig, du, du)
+	VMULPD(sigNeg, du, du)
+	dbce = sig
+	VMULPD(omt, sig, dbce)
+	VMULPD(t, sigNeg, sigNeg)
+	VSUBPD(sigNeg, dbce, dbce)
+	return du, dbce
 }
 
 // focal returns u^gamma and d(u^gamma)/du, as binaryConstants.focal does.
-func (s *b64State) focal(prefix string, u reg.VecVirtual) (pow, dpow reg.VecVirtual) {
+func (s *b64State) focal(prefix string, u, tail reg.VecVirtual) (pow, dpow reg.VecVirtual) {
 	pow, dpow = YMM(), YMM()
 	switch s.powKind {
 	case "pow0":
-		VMOVAPD(s.one, pow)
+		VMOVUPD(b64one(), pow)
 		VXORPD(dpow, dpow, dpow)
 	case "pow2", "powN":
 		pm1 := u
 		if s.powKind == "powN" {
 			pm1 = YMM()
 			base := YMM()
-			VMOVAPD(s.one, pm1)
+			VMOVUPD(b64one(), pm1)
 			VMOVAPD(u, base)
 			b64squareLoop(prefix, s.nPow, pm1, base)
 		}
@@ -580,16 +713,44 @@ func (s *b64State) focal(prefix string, u reg.VecVirtual) (pow, dpow reg.VecVirt
 		VSUBPD(u, u, uu)
 		VADDPD(uu, dpow, dpow)
 	case "powR":
-		logU := b64log(u)
-		VMULPD(s.kc(b64Gamma), logU, pow)
-		pow = b64exp(pow)
-		VMULPD(s.kc(b64Gamma), pow, dpow)
+		// The common case, every lane's u positive, normal and finite:
+		// u^(gamma-1) = exp((gamma-1)*log u), u^gamma = u^(gamma-1)*u and
+		// gamma*u^(gamma-1) as the derivative (no division), kept where
+		// u^(gamma-1) is normal and gamma*u^gamma finite in every lane.
+		ok, c := YMM(), YMM()
+		VCMPPD(Imm(cmpGE), b64f("tiny", 0x1p-1022), u, ok)
+		VCMPPD(Imm(cmpLT), b64f("inf", math.Inf(1)), u, c)
+		VANDPD(c, ok, ok)
+		s.allLanes(ok, tail, prefix+"_slow")
+		logU := b64logCore(u)
+		e := YMM()
+		VMULPD(s.kc(b64GammaM1), logU, e)
+		pm1 := b64expNormal(e)
+		VMULPD(u, pm1, pow)
+		VMULPD(s.kc(b64Gamma), pm1, dpow)
+		VMULPD(s.kc(b64Gamma), pow, ok)
+		VANDPD(b64v("absmask", b64AbsMask), ok, ok)
+		VCMPPD(Imm(cmpLT), b64f("inf", math.Inf(1)), ok, ok)
+		VCMPPD(Imm(cmpGE), b64f("tiny", 0x1p-1022), pm1, c)
+		VANDPD(c, ok, ok)
+		s.allLanes(ok, tail, prefix+"_slow")
+		JMP(LabelRef(prefix + "_powdone"))
+
+		// Any u: u^gamma = exp(gamma*log u) with log's special cases,
+		// gamma*u^gamma/u as the derivative, 0 where u = 0, and where
+		// u^gamma underflowed (u != 0, |u^gamma| < 2^-1022),
+		// gamma*exp((gamma-1)*log u).
+		Label(prefix + "_slow")
+		logU = b64log(u)
+		p := YMM()
+		VMULPD(s.kc(b64Gamma), logU, p)
+		p = b64exp(p)
+		VMOVAPD(p, pow)
+		VMULPD(s.kc(b64Gamma), p, dpow)
 		VDIVPD(u, dpow, dpow)
 		nz := YMM()
 		VCMPPD(Imm(b64CmpNEQU), b64zero(), u, nz)
 		VANDPD(nz, dpow, dpow) // the limit 0 where u = 0
-		// Where u^gamma underflowed (u != 0, |u^gamma| < 2^-1022),
-		// gamma*u^(gamma-1) directly.
 		under := YMM()
 		VANDPD(b64v("absmask", b64AbsMask), pow, under)
 		VCMPPD(Imm(cmpLT), b64f("tiny", 0x1p-1022), under, under)
@@ -597,15 +758,31 @@ func (s *b64State) focal(prefix string, u reg.VecVirtual) (pow, dpow reg.VecVirt
 		m := GP32()
 		VMOVMSKPD(under, m)
 		TESTL(m, m)
-		JZ(LabelRef(prefix + "_normal"))
-		e := YMM()
+		JZ(LabelRef(prefix + "_powdone"))
+		e = YMM()
 		VMULPD(s.kc(b64GammaM1), logU, e)
 		e = b64exp(e)
 		VMULPD(s.kc(b64Gamma), e, e)
 		VBLENDVPD(under, e, dpow, dpow)
-		Label(prefix + "_normal")
+		Label(prefix + "_powdone")
 	}
 	return pow, dpow
+}
+
+// allLanes jumps to label unless mask is set in every lane (every lane of
+// tail, if not nil).
+func (s *b64State) allLanes(mask, tail reg.VecVirtual, label string) {
+	m := GP32()
+	VMOVMSKPD(mask, m)
+	if tail == nil {
+		CMPL(m, Imm(15))
+	} else {
+		tb := GP32()
+		VMOVMSKPD(tail, tb)
+		ANDL(tb, m)
+		CMPL(m, tb)
+	}
+	JNE(LabelRef(label))
 }
 
 // b64squareLoop multiplies pm1 by base^(nPow-1) by squaring: for each bit

@@ -3,3 +3,43 @@
 //go:build !noasm
 
 package avx2
+
+// BinaryProbGradF64 computes binaryProbRow[float64] over one row of len(x) probabilities in
+// 4 float64 lanes (AVX2, FMA): it stores in acc the lane sums of the loss
+// terms a*u^gamma*bce (the caller adds them in lane order and scales them
+// by 1/C) and writes the gradient into g. k is binary64Consts
+// (goloss/binary64_amd64.go); alpha is read for per-class alpha only.
+// Tested against binaryProbRow (TestBinary64KernelsMatchReference).
+//
+//go:noescape
+func BinaryProbGradF64(g []float64, y []float64, x []float64, alpha []float64, k *[40]uint64, acc *[4]float64)
+
+// BinaryProbLossF64 computes binaryProbRow[float64] over one row of len(x) probabilities in
+// 4 float64 lanes (AVX2, FMA): it stores in acc the lane sums of the loss
+// terms a*u^gamma*bce (the caller adds them in lane order and scales them
+// by 1/C). k is binary64Consts
+// (goloss/binary64_amd64.go); alpha is read for per-class alpha only.
+// Tested against binaryProbRow (TestBinary64KernelsMatchReference).
+//
+//go:noescape
+func BinaryProbLossF64(y []float64, x []float64, alpha []float64, k *[40]uint64, acc *[4]float64)
+
+// BinaryLogitsGradF64 computes binaryLogitsRow[float64] over one row of len(x) logits in
+// 4 float64 lanes (AVX2, FMA): it stores in acc the lane sums of the loss
+// terms a*u^gamma*bce (the caller adds them in lane order and scales them
+// by 1/C) and writes the gradient into g. k is binary64Consts
+// (goloss/binary64_amd64.go); alpha is read for per-class alpha only.
+// Tested against binaryLogitsRow (TestBinary64KernelsMatchReference).
+//
+//go:noescape
+func BinaryLogitsGradF64(g []float64, y []float64, x []float64, alpha []float64, k *[40]uint64, acc *[4]float64)
+
+// BinaryLogitsLossF64 computes binaryLogitsRow[float64] over one row of len(x) logits in
+// 4 float64 lanes (AVX2, FMA): it stores in acc the lane sums of the loss
+// terms a*u^gamma*bce (the caller adds them in lane order and scales them
+// by 1/C). k is binary64Consts
+// (goloss/binary64_amd64.go); alpha is read for per-class alpha only.
+// Tested against binaryLogitsRow (TestBinary64KernelsMatchReference).
+//
+//go:noescape
+func BinaryLogitsLossF64(y []float64, x []float64, alpha []float64, k *[40]uint64, acc *[4]float64)
