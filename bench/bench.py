@@ -65,6 +65,8 @@ POSITIVE_RATE = 0.03
 SEED = 20260505
 
 # Candidate keys, their labels, their variant's op (for "/ op"), and passes.
+# The cells after the first block (issue 11) run at 1024x1000 only, fwd+bwd:
+# another gamma, float64, logits; each op against its own peer.
 CANDIDATES = [
     # key, label, reference op key, passes
     ("seed_op", "seed op", "seed_op", ("fwd+bwd", "fwd")),
@@ -76,7 +78,31 @@ CANDIDATES = [
     ("keras_bfce_xla", "Keras BFCE XLA", "binary_op", ("fwd+bwd", "fwd")),
     ("floor", "memory floor", None, ("fwd",)),
     ("empty", "empty call", None, ("fwd",)),
+    ("seed_op_g25", "seed op γ=2.5", "seed_op_g25", ("fwd+bwd",)),
+    ("seed_composite_g25", "seed composite γ=2.5", "seed_op_g25", ("fwd+bwd",)),
+    ("seed_op_f64", "seed op float64", "seed_op_f64", ("fwd+bwd",)),
+    ("seed_composite_f64", "seed composite float64", "seed_op_f64", ("fwd+bwd",)),
+    ("binary_op_g25", "binary op γ=2.5", "binary_op_g25", ("fwd+bwd",)),
+    ("keras_bfce_g25", "Keras BFCE γ=2.5", "binary_op_g25", ("fwd+bwd",)),
+    ("binary_logits_op", "binary op, logits", "binary_logits_op", ("fwd+bwd",)),
+    ("keras_bfce_logits", "Keras BFCE, logits", "binary_logits_op", ("fwd+bwd",)),
+    ("binary_logits_op_g25", "binary op, logits γ=2.5", "binary_logits_op_g25", ("fwd+bwd",)),
+    ("keras_bfce_logits_g25", "Keras BFCE, logits γ=2.5", "binary_logits_op_g25", ("fwd+bwd",)),
+    # Measured in a process of its own with GOLOSS_KERNEL=generic (the
+    # kernel is chosen once per process), against the composite timed in
+    # that same process.
+    ("seed_op_generic", "seed op, generic kernel", "seed_op_generic", ("fwd+bwd",)),
+    ("seed_composite_generic", "seed composite (generic's process)", "seed_op_generic", ("fwd+bwd",)),
 ]
+# The inputs of the cells that do not take float32 probabilities.
+INPUTS = {"seed_op_f64": "f64", "seed_composite_f64": "f64",
+          "binary_logits_op": "logits", "keras_bfce_logits": "logits",
+          "binary_logits_op_g25": "logits", "keras_bfce_logits_g25": "logits"}
+# Cells measured at 1024x1000 only.
+BIG_ONLY = {key for key, *_ in CANDIDATES[9:]}
+# The generic kernel's cells: what the child process measures, and the
+# keys they take in the parent.
+GENERIC = {"seed_op": "seed_op_generic", "seed_composite": "seed_composite_generic"}
 LABELS = {key: label for key, label, _, _ in CANDIDATES}
 REFERENCE = {key: ref for key, _, ref, _ in CANDIDATES}
 PASSES = ("fwd+bwd", "fwd")
@@ -135,6 +161,9 @@ def parse_args(argv):
                          "(default BENCHMARKS.md at the repo root; '' to skip)")
     ap.add_argument("--out-png", default=None,
                     help="chart of the ratios (default bench/ratios-KERNEL-familyN.png; '' to skip)")
+    ap.add_argument("--generic-child", action="store_true",
+                    help="internal: time the seed op and its composite at 1024x1000 fwd+bwd and print "
+                         "their stats as JSON (make bench runs this with GOLOSS_KERNEL=generic)")
     ap.add_argument("--out-json", default="", help="also write the raw figures as JSON to this path (default: none)")
     args = ap.parse_args(argv)
     q = args.quick
@@ -266,15 +295,19 @@ def git_state():
 
 def make_inputs(np, tf, batch, classes):
     """Multi-hot labels with ~3% positives; probabilities in (0, 1); long-tailed
-    class counts turned into the seed's normalised inverse-frequency weights."""
+    class counts turned into the seed's normalised inverse-frequency weights.
+    Also the same labels and predictions in float64, and the logits, for the
+    cells that take them (INPUTS)."""
     rng = np.random.default_rng([SEED, batch, classes])
     labels = (rng.random((batch, classes)) < POSITIVE_RATE).astype(np.float32)
     logits = rng.normal(-2.0, 1.5, size=(batch, classes))
     predictions = (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
     counts = np.maximum(1, np.round(5000.0 * np.arange(1, classes + 1) ** -1.2))
     weights = (1.0 / counts) / np.sum(1.0 / counts)
-    return (tf.constant(labels), tf.constant(predictions), tf.constant(weights.astype(np.float32)),
-            float(labels.mean()))
+    inputs = {"f32": (tf.constant(labels), tf.constant(predictions)),
+              "f64": (tf.constant(labels.astype(np.float64)), tf.constant(predictions.astype(np.float64))),
+              "logits": (tf.constant(labels), tf.constant(logits.astype(np.float32)))}
+    return inputs, tf.constant(weights.astype(np.float32)), float(labels.mean())
 
 
 def build_candidates(tf, keras, gofocal, weights):
@@ -303,6 +336,20 @@ def build_candidates(tf, keras, gofocal, weights):
     }
     losses["seed_composite_xla"] = losses["seed_composite"]
     losses["keras_bfce_xla"] = losses["keras_bfce"]
+    weights64 = tf.cast(weights, tf.float64)
+    losses.update({
+        "seed_op_g25": lambda y, p: tf.reduce_mean(gofocal.seed_focal_loss(y, p, weights, gamma=2.5, e=E)),
+        "seed_composite_g25": lambda y, p: tf.reduce_mean(composite.seed_composite(y, p, weights, gamma=2.5, e=E)),
+        "seed_op_f64": lambda y, p: tf.reduce_mean(gofocal.seed_focal_loss(y, p, weights64, gamma=GAMMA, e=E)),
+        "seed_composite_f64": lambda y, p: tf.reduce_mean(composite.seed_composite(y, p, weights64, gamma=GAMMA, e=E)),
+    })
+    for key, gamma, logits in (("_g25", 2.5, False), ("_logits", GAMMA, True), ("_logits_g25", 2.5, True)):
+        ours = binary_cls(apply_class_balancing=True, alpha=ALPHA, gamma=gamma, from_logits=logits)
+        theirs = keras.losses.BinaryFocalCrossentropy(apply_class_balancing=True, alpha=ALPHA, gamma=gamma,
+                                                       from_logits=logits)
+        op_key = "binary_logits_op" + key[len("_logits"):] if logits else "binary_op" + key
+        losses[op_key] = ours
+        losses["keras_bfce" + key] = theirs
 
     def forward(loss_fn):
         def f(y, p):
@@ -327,6 +374,8 @@ def build_candidates(tf, keras, gofocal, weights):
 
     fns = {}
     for key, _, _, passes in CANDIDATES:
+        if key.endswith("_generic"):
+            continue  # measured in a child process (generic_cells)
         xla = key.endswith("_xla")
         for pass_ in passes:
             if key == "floor":
@@ -374,14 +423,20 @@ def check_agreement(np, outs):
     return notes
 
 
-def bench_size(np, tf, keras, gofocal, batch, classes, args, log):
-    y, p, weights, pos_rate = make_inputs(np, tf, batch, classes)
+def bench_size(np, tf, keras, gofocal, batch, classes, args, log, only=None):
+    inputs, weights, pos_rate = make_inputs(np, tf, batch, classes)
     fns = build_candidates(tf, keras, gofocal, weights)
+    for key_pass in list(fns):
+        key = key_pass[0]
+        if (only is not None and key not in only) or ((batch, classes) != (1024, 1000) and key in BIG_ONLY):
+            del fns[key_pass]
+    args_of = {k: inputs[INPUTS.get(k[0], "f32")] for k in fns}
     errors, est, outs = {}, {}, {}
     t_setup = time.perf_counter()
     for key_pass, fn in list(fns.items()):
         try:
             t0 = time.perf_counter()
+            y, p = args_of[key_pass]
             outs[key_pass] = call(fn, y, p)  # traces (and compiles, with XLA)
             first = time.perf_counter() - t0
             last = first
@@ -418,6 +473,7 @@ def bench_size(np, tf, keras, gofocal, batch, classes, args, log):
         for i in rng.permutation(len(order)):
             k = order[i]
             fn = fns[k]
+            y, p = args_of[k]
             for _ in range(args.settle):
                 call(fn, y, p)
             for _ in range(block):
@@ -476,6 +532,19 @@ def targets(results):
     rows.append(("32x10 fwd+bwd: seed op no slower than the seed composite",
                  "not measured" if r is None else f"composite / op = {r:.2f}x (need >= 1x)",
                  None if r is None else r >= 1.0))
+    # Issue 11: the other cells, each against its own peer.
+    for desc, key, thr in (
+            ("seed op γ=2.5 >= 5x faster than its composite", "seed_composite_g25", 5.0),
+            ("seed op float64 >= 5x faster than its composite", "seed_composite_f64", 5.0),
+            ("binary op γ=2.5 >= 5x faster than Keras BinaryFocalCrossentropy", "keras_bfce_g25", 5.0),
+            ("binary op from logits >= 5x faster than Keras BinaryFocalCrossentropy", "keras_bfce_logits", 5.0),
+            ("binary op from logits γ=2.5 >= 5x faster than Keras", "keras_bfce_logits_g25", 5.0),
+            ("seed op on the generic kernel no slower than the composite (its own process)",
+             "seed_composite_generic", 1.0)):
+        r = get(big, key, "fwd+bwd", "vs_op")
+        rows.append((f"1024x1000 fwd+bwd: {desc}",
+                     "not measured" if r is None else f"{LABELS[key]} / op = {r:.2f}x (need >= {thr:g}x)",
+                     None if r is None else r >= thr))
     return rows
 
 
@@ -491,6 +560,31 @@ def fmt_ratio(x):
     return f"{x:.2f}" if x < 100 else f"{x:.0f}"
 
 
+def measured_at(result, key):
+    """Whether a candidate is measured at this result's size."""
+    return key not in BIG_ONLY or (result["batch"], result["classes"]) == (1024, 1000)
+
+
+def generic_cells(args, log):
+    """The generic kernel's cells: the seed op and its composite at 1024x1000,
+    fwd+bwd, timed in a child process with GOLOSS_KERNEL=generic; their stats
+    (keys as in GENERIC), or {} with a note when the child fails."""
+    import json
+    import subprocess
+    cmd = [sys.executable, os.path.abspath(__file__), "--generic-child", "--sizes", "1024x1000"]
+    if args.quick:
+        cmd.append("--quick")
+    env = dict(os.environ, GOLOSS_KERNEL="generic")
+    log("  1024x1000: the generic kernel, in a child process ...")
+    try:
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, timeout=1800).stdout
+        stats = json.loads(out.strip().splitlines()[-1])
+    except Exception as err:  # reported in the table as not measured
+        log(f"    generic kernel: FAILED {type(err).__name__}: {err}")
+        return {}
+    return {(GENERIC[k], "fwd+bwd"): v for k, v in stats.items()}
+
+
 def text_table(results):
     lines = []
     head = f"{'pass':<8} {'candidate':<19} {'median ms':>10} {'p10':>9} {'p90':>9} {'/ op':>7} {'/ floor':>8}"
@@ -502,7 +596,7 @@ def text_table(results):
         lines.append("-" * len(head))
         for pass_ in PASSES:
             for key, label, _, passes in CANDIDATES:
-                if pass_ not in passes:
+                if pass_ not in passes or not measured_at(r, key):
                     continue
                 s = r["stats"].get((key, pass_))
                 if s is None:
@@ -523,7 +617,7 @@ def markdown_table(results):
         size = f"{r['batch']}×{r['classes']}"
         for pass_ in PASSES:
             for key, label, _, passes in CANDIDATES:
-                if pass_ not in passes:
+                if pass_ not in passes or not measured_at(r, key):
                     continue
                 s = r["stats"].get((key, pass_))
                 if s is None:
@@ -690,10 +784,17 @@ def main(argv=None):
 
     log(f"gofocal bench: TF {env['tf']}, intra-op {args.intra_op}, inter-op {args.inter_op}, "
         f"sizes {', '.join(f'{b}x{c}' for b, c in args.sizes)}{', quick' if args.quick else ''}")
+    if args.generic_child:
+        import json
+        r = bench_size(np, tf, keras, gofocal, 1024, 1000, args, log, only=set(GENERIC))
+        print(json.dumps({k: v for (k, pass_), v in r["stats"].items() if pass_ == "fwd+bwd"}))
+        return 0
     results = []
     for batch, classes in args.sizes:
         log(f"  {batch}x{classes}: warming up ...")
         r = bench_size(np, tf, keras, gofocal, batch, classes, args, log)
+        if (batch, classes) == (1024, 1000):
+            r["stats"].update(generic_cells(args, log))
         ratios(r)
         log(f"  {batch}x{classes}: {r['reps']} reps, setup {r['setup_s']:.1f} s, timed {r['timed_s']:.1f} s")
         results.append(r)
@@ -726,7 +827,7 @@ def main(argv=None):
     print(text_table(results))
     print()
     rows = targets(results)
-    print("Targets (issue 5):")
+    print("Targets (issues 5 and 11):")
     for desc, measured, met in rows:
         print(f"  [{verdict(met):>12}] {desc}: {measured}")
     failed = [(r["batch"], r["classes"], LABELS[k], p, e) for r in results for (k, p), e in r["errors"].items()]
@@ -781,7 +882,7 @@ def main(argv=None):
             "- **÷ op**: median over the gofocal op of the same variant and pass (> 1: the op is faster). "
             "**÷ floor**: median over the memory floor's forward median.",
             "",
-            "### Targets (issue 5)",
+            "### Targets (issues 5 and 11)",
             "",
         ]
         for desc, measured, met in rows:
