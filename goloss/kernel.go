@@ -91,17 +91,21 @@ func binaryRowsFast[T Float](loss, grad, labels, preds []T, cols int, k *binaryC
 	return false
 }
 
-// portableSeedRow computes one seed row with the portable kernel, the code
-// of the generic kernel and of every cell that a vector kernel leaves to
-// portable Go.
+// portableSeedRow computes one seed row with the portable kernel
+// (seedRowPortable, portable.go): the code of the generic kernel and of
+// every row that a vector kernel leaves to portable Go. It is held to the
+// reference loop seedRow (TestPortable*, and every kernel test on the
+// generic kernel).
 func portableSeedRow[T Float](g, y, p, w []T, k *seedConstants) float64 {
-	return seedRow(g, y, p, w, k)
+	return seedRowPortable(g, y, p, w, k)
 }
 
-// portableBinaryRow computes one binary row with the portable kernel.
+// portableBinaryRow computes one binary row with the portable kernel
+// (binaryProbRowPortable, binaryLogitsRowPortable), held to binaryProbRow
+// and binaryLogitsRow.
 func portableBinaryRow[T Float](g, y, x []T, k *binaryConstants, logits bool) float64 {
 	if logits {
-		return binaryLogitsRow(g, y, x, k)
+		return binaryLogitsRowPortable(g, y, x, k)
 	}
-	return binaryProbRow(g, y, x, k)
+	return binaryProbRowPortable(g, y, x, k)
 }
