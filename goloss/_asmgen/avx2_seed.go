@@ -441,6 +441,16 @@ func (s *state8) body(prefix string, tail reg.VecVirtual) {
 		// pow = diff^gamma = exp(gamma*log diff) (NaN for diff < 0, as
 		// math.Pow gives), dpow = gamma*pow/diff where diff != 0, else 0
 		// (focalDeriv's limit for non-integer gamma).
+		// A vector without a positive label (most, with sparse labels)
+		// skips the exp and log: its focal terms are masked out anyway.
+		pm := GP32()
+		VMOVMSKPS(pos, pm)
+		TESTL(pm, pm)
+		JNZ(LabelRef(prefix + "_pospow"))
+		VXORPS(pow, pow, pow)
+		VXORPS(dpow, dpow, dpow)
+		JMP(LabelRef(prefix + "_powdone"))
+		Label(prefix + "_pospow")
 		live := []reg.VecVirtual{pos, logPc}
 		if s.grad {
 			live = append(live, p, gv, recip)
@@ -455,6 +465,7 @@ func (s *state8) body(prefix string, tail reg.VecVirtual) {
 			VDIVPS(diff, dpow, dpow)
 			VANDPS(nonzero, dpow, dpow)
 		})
+		Label(prefix + "_powdone")
 	default:
 		pm1 := diff
 		if s.powKind != "pow2" {

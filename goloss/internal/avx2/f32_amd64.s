@@ -1231,6 +1231,14 @@ SeedMainGradF32_powR_loop:
 	VBROADCASTSS 28(R8), Y10
 	VMAXPS       Y10, Y6, Y6
 	VMINPS       Y0, Y6, Y6
+	VMOVMSKPS    Y9, R13
+	TESTL        R13, R13
+	JNZ          SeedMainGradF32_powR_full_pospow
+	VXORPS       Y10, Y10, Y10
+	VXORPS       Y11, Y11, Y11
+	JMP          SeedMainGradF32_powR_full_powdone
+
+SeedMainGradF32_powR_full_pospow:
 	VMOVUPS      Y9, 128(SP)
 	VMOVUPS      Y6, 160(SP)
 	VMOVUPS      Y4, 192(SP)
@@ -1319,6 +1327,8 @@ SeedMainGradF32_powR_loop:
 	VMOVUPS      192(SP), Y4
 	VMOVUPS      224(SP), Y5
 	VMOVUPS      256(SP), Y7
+
+SeedMainGradF32_powR_full_powdone:
 	VMOVUPS      (SI)(R10*1), Y8
 	VMULPS       Y10, Y8, Y12
 	VMULPS       Y6, Y12, Y12
@@ -1422,6 +1432,14 @@ SeedMainGradF32_powR_tail:
 	VBROADCASTSS 28(R8), Y11
 	VMAXPS       Y11, Y7, Y7
 	VMINPS       Y0, Y7, Y7
+	VMOVMSKPS    Y10, CX
+	TESTL        CX, CX
+	JNZ          SeedMainGradF32_powR_part_pospow
+	VXORPS       Y11, Y11, Y11
+	VXORPS       Y0, Y0, Y0
+	JMP          SeedMainGradF32_powR_part_powdone
+
+SeedMainGradF32_powR_part_pospow:
 	VMOVUPS      Y10, 128(SP)
 	VMOVUPS      Y7, 160(SP)
 	VMOVUPS      Y5, 192(SP)
@@ -1510,6 +1528,8 @@ SeedMainGradF32_powR_tail:
 	VMOVUPS      192(SP), Y5
 	VMOVUPS      224(SP), Y6
 	VMOVUPS      256(SP), Y8
+
+SeedMainGradF32_powR_part_powdone:
 	VMASKMOVPS   (SI)(R10*1), Y4, Y9
 	VMULPS       Y11, Y9, Y12
 	VMULPS       Y7, Y12, Y12
@@ -2322,6 +2342,14 @@ SeedMainLossF32_powR_loop:
 	VBROADCASTSS 28(DI), Y4
 	VMAXPS       Y4, Y5, Y5
 	VMINPS       Y0, Y5, Y5
+	VMOVMSKPS    Y6, R12
+	TESTL        R12, R12
+	JNZ          SeedMainLossF32_powR_full_pospow
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y7, Y7, Y7
+	JMP          SeedMainLossF32_powR_full_powdone
+
+SeedMainLossF32_powR_full_pospow:
 	VMOVUPS      Y6, 128(SP)
 	VMOVUPS      Y5, 160(SP)
 	VCMPPS       $0x11, minnormal8<>+0(SB), Y1, Y4
@@ -2397,13 +2425,15 @@ SeedMainLossF32_powR_loop:
 	VMULPS       Y6, Y8, Y8
 	VANDNPS      Y8, Y5, Y8
 	VMOVAPS      Y8, Y4
-	VCMPPS       $0x04, Y0, Y1, Y6
-	VBROADCASTSS 20(DI), Y5
-	VMULPS       Y5, Y4, Y5
-	VDIVPS       Y1, Y5, Y5
-	VANDPS       Y6, Y5, Y5
+	VCMPPS       $0x04, Y0, Y1, Y5
+	VBROADCASTSS 20(DI), Y6
+	VMULPS       Y6, Y4, Y7
+	VDIVPS       Y1, Y7, Y7
+	VANDPS       Y5, Y7, Y7
 	VMOVUPS      128(SP), Y6
 	VMOVUPS      160(SP), Y5
+
+SeedMainLossF32_powR_full_powdone:
 	VMOVUPS      (BX)(R9*1), Y1
 	VMULPS       Y4, Y1, Y1
 	VMULPS       Y5, Y1, Y1
@@ -2479,6 +2509,14 @@ SeedMainLossF32_powR_tail:
 	VBROADCASTSS 28(DI), Y5
 	VMAXPS       Y5, Y6, Y6
 	VMINPS       Y0, Y6, Y6
+	VMOVMSKPS    Y7, AX
+	TESTL        AX, AX
+	JNZ          SeedMainLossF32_powR_part_pospow
+	VXORPS       Y5, Y5, Y5
+	VXORPS       Y0, Y0, Y0
+	JMP          SeedMainLossF32_powR_part_powdone
+
+SeedMainLossF32_powR_part_pospow:
 	VMOVUPS      Y7, 128(SP)
 	VMOVUPS      Y6, 160(SP)
 	VCMPPS       $0x11, minnormal8<>+0(SB), Y4, Y5
@@ -2561,11 +2599,13 @@ SeedMainLossF32_powR_tail:
 	VANDPS       Y6, Y0, Y0
 	VMOVUPS      128(SP), Y7
 	VMOVUPS      160(SP), Y6
-	VMASKMOVPS   (BX)(R9*1), Y1, Y0
-	VMULPS       Y5, Y0, Y0
-	VMULPS       Y6, Y0, Y0
-	VANDPS       Y7, Y0, Y0
-	VADDPS       Y0, Y2, Y2
+
+SeedMainLossF32_powR_part_powdone:
+	VMASKMOVPS (BX)(R9*1), Y1, Y0
+	VMULPS     Y5, Y0, Y0
+	VMULPS     Y6, Y0, Y0
+	VANDPS     Y7, Y0, Y0
+	VADDPS     Y0, Y2, Y2
 
 SeedMainLossF32_powR_done:
 SeedMainLossF32_done:
