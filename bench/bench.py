@@ -850,7 +850,7 @@ def main(argv=None):
     if args.out_md:
         md_dir = os.path.dirname(os.path.abspath(args.out_md))
         lines = [
-            "## Op vs composites (`make bench`)",
+            f"## Op vs composites (`make bench`): {kind}",
             "",
             f"- Date: {date}{' — **quick run** (few repetitions)' if args.quick else ''}",
             f"- CPU: {env['cpu']}, {env['cores']} ({env['simd']})",

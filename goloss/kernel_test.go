@@ -247,9 +247,9 @@ func checkSeedRow32(t *testing.T, name string, y64, p64, w64 []float64, prm Seed
 	return worst
 }
 
-// checkSeedLanes32 holds the AVX-512 float32 kernel, which computes in
-// float32 lanes as TensorFlow's float32 composite does (seedRow512F32x16),
-// to the SPEC's float32 tolerance rather than to 2 ulp of the float64
+// checkSeedLanes32 holds the float32 vector kernels, which compute in
+// float32 lanes as TensorFlow's float32 composite does (seedRowFast8,
+// seedRowFast16), to the SPEC's float32 tolerance rather than to 2 ulp of the float64
 // reference: the loss within 1e-5 relative or 1e-6 absolute, each gradient
 // element within 1e-5 of the sum of the magnitudes of its terms (seedScale),
 // NaN and Inf where the reference has them. It returns the largest gradient
@@ -561,10 +561,10 @@ func checkBinaryRow32(t *testing.T, name string, y64, x64 []float64, prm Binary)
 	require.Equal(t, math.Float32bits(loss[0]), math.Float32bits(lossOnly[0]), "%s: the gradient changes the loss", name)
 
 	if binaryLanes32(prm) {
-		// The AVX-512 kernel computes float32 probabilities, and logits
-		// with integer gamma, in float32 lanes (binaryRow512F32x16,
-		// binaryLogitsRow512F32x16), as Keras's float32 loss does: held to
-		// the SPEC's float32 tolerance, as the seed's (checkSeedLanes32).
+		// The vector kernels compute float32 probabilities and logits in
+		// float32 lanes (binaryRowsF32x8, binaryRowsF32x16), as Keras's
+		// float32 loss does: held to the SPEC's float32 tolerance, as the
+		// seed's (checkSeedLanes32).
 		return checkSeedLanes32(t, name, y, x, wantL, wantG, loss[0], grad[1:n+1], scaleL, scaleG)
 	}
 	const rtol = 2.5e-7 // 2 ulp

@@ -11,7 +11,7 @@ import (
 // infinite and NaN arguments as math.Log gives them), the exp (Cephes'
 // expf polynomial, 2^k applied in two halves so that subnormal results
 // round once) and u^gamma = exp(gamma*log u). Same operations as the
-// AVX-512 float32 kernels' (and as their archsimd form had).
+// AVX-512 float32 kernels'.
 
 // VCMPPS predicates, unordered: true where a lane is NaN.
 const (

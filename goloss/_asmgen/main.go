@@ -55,7 +55,7 @@ var logCoefs = []float32{
 	3.3333331174e-1,
 }
 
-// Offsets in the constants array k (seedAsmConsts, seedfast512x16_amd64.go).
+// Offsets in the constants array k (goloss's seedAsmConsts, vector_consts.go).
 const (
 	offAHi        = 0
 	offALo        = 4
@@ -170,9 +170,8 @@ func main() {
 	Generate()
 }
 
-// squareLoop multiplies pm1 by base^(nPow-1) by squaring, as the archsimd
-// kernels' loop over the bits of gamma - 1 does (seedMainGo): for each bit
-// from the lowest, pm1 *= base where it is set, then base *= base while
+// squareLoop multiplies pm1 by base^(nPow-1) by squaring, a loop over the
+// bits of gamma - 1: for each bit from the lowest, pm1 *= base where it is set, then base *= base while
 // higher bits remain. base is overwritten.
 func squareLoop(prefix string, nPow reg.Register, pm1, base reg.VecVirtual) {
 	e := GP64()
