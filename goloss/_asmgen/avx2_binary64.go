@@ -105,67 +105,9 @@ func b64v(name string, bits uint64) Mem {
 func b64f(name string, v float64) Mem { return b64v(name, math.Float64bits(v)) }
 
 // b64lanes is the constant vector 0, 1, 2, 3 (int64), for tail masks.
-func b64lanes() Mem {
-	if m, ok := b64vconsts["lanes"]; ok {
-		return m
-	}
-	m := GLOBL("b64lanes", RODATA|NOPTR)
-	for i := 0; i < 4; i++ {
-		DATA(8*i, U64(uint64(i)))
-	}
-	b64vconsts["lanes"] = m
-	return m
-}
 
 func b64one() Mem  { return b64f("one", 1) }
 func b64zero() Mem { return b64f("zero", 0) }
-
-// b64loopVectors runs body over n float64 elements 4 at a time, then once
-// more over the last n mod 4 with tail, a vector mask of the lanes loaded
-// (all ones in a lane's 64 bits), for VMASKMOVPD; step advances the
-// pointers after each full vector.
-func b64loopVectors(name string, n reg.Register, body func(prefix string, tail reg.VecVirtual), step func()) {
-	full := GP64()
-	MOVQ(n, full)
-	SHRQ(Imm(2), full)
-	JZ(LabelRef(name + "_tail"))
-	Label(name + "_loop")
-	body(name+"_full", nil)
-	step()
-	DECQ(full)
-	JNZ(LabelRef(name + "_loop"))
-
-	Label(name + "_tail")
-	rem := GP64()
-	MOVQ(n, rem)
-	ANDQ(Imm(3), rem)
-	JZ(LabelRef(name + "_done"))
-	x := XMM()
-	VMOVQ(rem, x) // VEX: a legacy MOVQ here costs an SSE/AVX transition
-	tail := YMM()
-	VPBROADCASTQ(x, tail)
-	VPCMPGTQ(b64lanes(), tail, tail) // rem > lane
-	body(name+"_part", tail)
-	Label(name + "_done")
-}
-
-func b64load(addr Mem, tail reg.VecVirtual) reg.VecVirtual {
-	v := YMM()
-	if tail != nil {
-		VMASKMOVPD(addr, tail, v)
-	} else {
-		VMOVUPD(addr, v)
-	}
-	return v
-}
-
-func b64store(v reg.VecVirtual, addr Mem, tail reg.VecVirtual) {
-	if tail != nil {
-		VMASKMOVPD(v, tail, addr)
-	} else {
-		VMOVUPD(v, addr)
-	}
-}
 
 // b64logSplit writes x = 2^dk * (1 + f) with 1 + f in [sqrt(2)/2,
 // sqrt(2)), for x positive, normal and finite, with kadj (if not nil)
@@ -437,7 +379,7 @@ func b64Kernel(grad, logits bool) {
 		s.powKind = pk
 		s.off = GP64()
 		XORQ(s.off, s.off)
-		b64loopVectors(name+"_"+pk, n, s.body, func() { ADDQ(Imm(32), s.off) })
+		loopVectors4(name+"_"+pk, n, s.body, func() { ADDQ(Imm(32), s.off) })
 		JMP(LabelRef(name + "_done"))
 	}
 	Label(name + "_done")
@@ -449,7 +391,7 @@ func b64Kernel(grad, logits bool) {
 
 // labels returns t = y*keep + half and 1 - t.
 func (s *b64State) labels(tail reg.VecVirtual) (t, omt reg.VecVirtual) {
-	t = b64load(s.at(s.y), tail)
+	t = load4(s.at(s.y), tail)
 	VMULPD(s.kc(b64Keep), t, t)
 	VADDPD(s.kc(b64Half), t, t)
 	return t, b64oneMinus(t)
@@ -461,7 +403,7 @@ func (s *b64State) labels(tail reg.VecVirtual) (t, omt reg.VecVirtual) {
 // allocates the 16 more of AVX-512, whose EVEX forms an AVX2 CPU lacks).
 func (s *b64State) body(prefix string, tail reg.VecVirtual) {
 	var t, omt, bce, u, du, dbce reg.VecVirtual
-	x := b64load(s.at(s.x), tail)
+	x := load4(s.at(s.x), tail)
 	if !s.logits {
 		q, logQ, logQN, inv := s.probLogs(x)
 		t, omt = s.labels(tail)
@@ -527,7 +469,7 @@ func (s *b64State) alpha(prefix string, t, omt, tail reg.VecVirtual) reg.VecVirt
 	VADDPD(tmp, a, a)
 	JMP(LabelRef(prefix + "_alphadone"))
 	Label(prefix + "_alphas")
-	av := b64load(s.at(s.al), tail)
+	av := load4(s.at(s.al), tail)
 	VMULPD(av, t, a)
 	avn := b64oneMinus(av)
 	VMULPD(avn, omt, tmp)
@@ -540,7 +482,7 @@ func (s *b64State) alpha(prefix string, t, omt, tail reg.VecVirtual) reg.VecVirt
 // a NaN or infinite x, as the reference's poison term) and, with the
 // gradient, stores scale*a*(dpow*du*bce + pow*dbce) + (x - x).
 func (s *b64State) finish(tail, a, pow, dpow, bce, du, dbce reg.VecVirtual) {
-	poison := b64load(s.at(s.x), tail)
+	poison := load4(s.at(s.x), tail)
 	VSUBPD(poison, poison, poison)
 	term := YMM()
 	VMULPD(pow, a, term)
@@ -558,7 +500,7 @@ func (s *b64State) finish(tail, a, pow, dpow, bce, du, dbce reg.VecVirtual) {
 		VMULPD(s.kc(b64Scale), a, a)
 		VMULPD(dpow, a, a)
 		VADDPD(poison, a, a)
-		b64store(a, s.at(s.g), tail)
+		store4(a, s.at(s.g), tail)
 	}
 }
 

@@ -135,68 +135,6 @@ func s64v(name string, bits uint64) Mem {
 // (avo prints F64(1) as the integer 1).
 func s64vf(name string, v float64) Mem { return s64v(name, math.Float64bits(v)) }
 
-// s64Lanes is the constant vector 0, 1, 2, 3 (int64), for tail masks.
-func s64Lanes() Mem {
-	if m, ok := s64Consts["lanes"]; ok {
-		return m
-	}
-	m := GLOBL("s64lanes", RODATA|NOPTR)
-	for i := 0; i < 4; i++ {
-		DATA(8*i, U64(uint64(i)))
-	}
-	s64Consts["lanes"] = m
-	return m
-}
-
-// s64Loop runs body over the n float64 lanes, 4 at a time, then once
-// more for the last n mod 4 with a vector mask of those lanes (all ones
-// where loaded; nil for full vectors). step advances by 4 lanes.
-func s64Loop(name string, n reg.Register, body func(prefix string, tail reg.VecVirtual), step func()) {
-	full := GP64()
-	MOVQ(n, full)
-	SHRQ(Imm(2), full)
-	JZ(LabelRef(name + "_tail"))
-	Label(name + "_loop")
-	body(name+"_full", nil)
-	step()
-	DECQ(full)
-	JNZ(LabelRef(name + "_loop"))
-
-	Label(name + "_tail")
-	rem := GP64()
-	MOVQ(n, rem)
-	ANDQ(Imm(3), rem)
-	JZ(LabelRef(name + "_done"))
-	x := XMM()
-	VMOVQ(rem, x) // VEX: a legacy MOVQ here costs an SSE/AVX transition
-	tail := YMM()
-	VPBROADCASTQ(x, tail)
-	VPCMPGTQ(s64Lanes(), tail, tail) // rem > lane
-	body(name+"_part", tail)
-	Label(name + "_done")
-}
-
-// s64Load loads 4 float64 lanes; with a tail mask only its lanes, the others
-// 0.
-func s64Load(addr Mem, tail reg.VecVirtual) reg.VecVirtual {
-	y := YMM()
-	if tail != nil {
-		VMASKMOVPD(addr, tail, y)
-	} else {
-		VMOVUPD(addr, y)
-	}
-	return y
-}
-
-// s64Store stores 4 float64 lanes; with a tail mask only its lanes.
-func s64Store(v reg.VecVirtual, addr Mem, tail reg.VecVirtual) {
-	if tail != nil {
-		VMASKMOVPD(v, tail, addr)
-	} else {
-		VMOVUPD(v, addr)
-	}
-}
-
 // s64LogReduced returns log(x) for x positive, normal and finite, with kadj
 // (nil: 0) added to the binary exponent of x: fdlibm's reduction and
 // polynomial (logSplit512, logPoly512), its terms added as below.
@@ -427,12 +365,12 @@ func seed64Sum() {
 	rest := GP64()
 	MOVQ(n, rest)
 	ANDQ(Imm(7), rest)
-	s64Loop("SeedSumF64_r", rest, func(prefix string, tail reg.VecVirtual) {
+	loopVectors4("SeedSumF64_r", rest, func(prefix string, tail reg.VecVirtual) {
 		if tail == nil {
 			VADDPD(Mem{Base: p}, a0, a0)
 			return
 		}
-		v := s64Load(Mem{Base: p}, tail)
+		v := load4(Mem{Base: p}, tail)
 		VADDPD(v, a1, a1)
 	}, func() { ADDQ(Imm(32), p) })
 	VADDPD(a1, a0, a0)
@@ -464,8 +402,8 @@ func seed64Inside() {
 	k := Load(Param("k"), GP64())
 	cnt := YMM()
 	VPXOR(cnt, cnt, cnt)
-	s64Loop("SeedInsideF64", n, func(prefix string, tail reg.VecVirtual) {
-		v := s64Load(Mem{Base: p}, tail)
+	loopVectors4("SeedInsideF64", n, func(prefix string, tail reg.VecVirtual) {
+		v := load4(Mem{Base: p}, tail)
 		in, t := YMM(), YMM()
 		VCMPPD(Imm(cmpGE), Mem{Base: k, Disp: 32 * s64TLo}, v, in)
 		VCMPPD(Imm(cmpLE), Mem{Base: k, Disp: 32 * s64THi}, v, t)
@@ -565,7 +503,7 @@ func seed64Main(grad bool) {
 		Label(name + "_" + kd.label)
 		s.kind = kd.kind
 		XORQ(s.off, s.off)
-		s64Loop(name+"_"+kd.label, n, s.body, func() {
+		loopVectors4(name+"_"+kd.label, n, s.body, func() {
 			for _, a := range s.ahead {
 				PREFETCHT0(s.at(a))
 			}
@@ -583,7 +521,7 @@ func seed64Main(grad bool) {
 
 // body computes one vector of 4 lanes.
 func (s *seed64State) body(prefix string, tail reg.VecVirtual) {
-	p := s64Load(s.at(s.p), tail)
+	p := load4(s.at(s.p), tail)
 
 	// The smoothing term: log(clip(p*(1/S), lo, hi)). p and 1/S are
 	// finite, so q is not NaN.
@@ -601,7 +539,7 @@ func (s *seed64State) body(prefix string, tail reg.VecVirtual) {
 	// fails for NaN too): adding +0 leaves a lane sum unchanged. With the
 	// gradient both paths define 1/p and d = shared (+ the focal
 	// gradient), as late as they can: registers are few.
-	y := s64Load(s.at(s.y), tail)
+	y := load4(s.at(s.y), tail)
 	pos := YMM()
 	VCMPPD(Imm(cmpGT), s64vf("zero", 0), y, pos)
 	mb := GP32()
@@ -633,7 +571,7 @@ func (s *seed64State) body(prefix string, tail reg.VecVirtual) {
 	VMULPD(s.kv(s64SmoothW), invP, sm)
 	VANDPD(in, sm, sm)
 	VSUBPD(sm, d, d)
-	s64Store(d, s.at(s.g), tail)
+	store4(d, s.at(s.g), tail)
 }
 
 // recip sets invP = 1/p.
@@ -653,7 +591,7 @@ func (s *seed64State) focalTerm(prefix string, tail, p, y, pos, invP, d reg.VecV
 	VMAXPD(s.kv(s64LogLo), p, pc)
 	VMINPD(s64vf("one", 1), pc, pc)
 	lp := s64LogReduced(pc, nil)
-	w := s64Load(s.at(s.w), tail)
+	w := load4(s.at(s.w), tail)
 	ft := YMM()
 	if pow != nil {
 		VMULPD(pow, w, ft) // w*pow

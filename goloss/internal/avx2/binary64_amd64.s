@@ -201,7 +201,7 @@ BinaryProbGradF64_powN_tail:
 	JZ           BinaryProbGradF64_powN_done
 	VMOVQ        BX, X1
 	VPBROADCASTQ X1, Y1
-	VPCMPGTQ     b64lanes<>+0(SB), Y1, Y1
+	VPCMPGTQ     lanes4<>+0(SB), Y1, Y1
 	VMASKMOVPD   (DX)(R9*1), Y1, Y2
 	VMAXPD       64(DI), Y2, Y3
 	VMINPD       96(DI), Y3, Y3
@@ -529,7 +529,7 @@ BinaryProbGradF64_pow2_tail:
 	JZ           BinaryProbGradF64_pow2_done
 	VMOVQ        BX, X1
 	VPBROADCASTQ X1, Y1
-	VPCMPGTQ     b64lanes<>+0(SB), Y1, Y1
+	VPCMPGTQ     lanes4<>+0(SB), Y1, Y1
 	VMASKMOVPD   (DX)(R8*1), Y1, Y2
 	VMAXPD       64(DI), Y2, Y3
 	VMINPD       96(DI), Y3, Y3
@@ -823,7 +823,7 @@ BinaryProbGradF64_pow0_tail:
 	JZ           BinaryProbGradF64_pow0_done
 	VMOVQ        BX, X1
 	VPBROADCASTQ X1, Y1
-	VPCMPGTQ     b64lanes<>+0(SB), Y1, Y1
+	VPCMPGTQ     lanes4<>+0(SB), Y1, Y1
 	VMASKMOVPD   (DX)(R8*1), Y1, Y2
 	VMAXPD       64(DI), Y2, Y3
 	VMINPD       96(DI), Y3, Y3
@@ -1334,7 +1334,7 @@ BinaryProbGradF64_powR_tail:
 	JZ           BinaryProbGradF64_powR_done
 	VMOVQ        BX, X1
 	VPBROADCASTQ X1, Y1
-	VPCMPGTQ     b64lanes<>+0(SB), Y1, Y1
+	VPCMPGTQ     lanes4<>+0(SB), Y1, Y1
 	VMASKMOVPD   (DX)(R8*1), Y1, Y2
 	VMAXPD       64(DI), Y2, Y3
 	VMINPD       96(DI), Y3, Y3
@@ -1827,11 +1827,11 @@ DATA b64inf<>+16(SB)/8, $0x7ff0000000000000
 DATA b64inf<>+24(SB)/8, $0x7ff0000000000000
 GLOBL b64inf<>(SB), RODATA|NOPTR, $32
 
-DATA b64lanes<>+0(SB)/8, $0x0000000000000000
-DATA b64lanes<>+8(SB)/8, $0x0000000000000001
-DATA b64lanes<>+16(SB)/8, $0x0000000000000002
-DATA b64lanes<>+24(SB)/8, $0x0000000000000003
-GLOBL b64lanes<>(SB), RODATA|NOPTR, $32
+DATA lanes4<>+0(SB)/8, $0x0000000000000000
+DATA lanes4<>+8(SB)/8, $0x0000000000000001
+DATA lanes4<>+16(SB)/8, $0x0000000000000002
+DATA lanes4<>+24(SB)/8, $0x0000000000000003
+GLOBL lanes4<>(SB), RODATA|NOPTR, $32
 
 DATA b64tiny<>+0(SB)/8, $0x0010000000000000
 DATA b64tiny<>+8(SB)/8, $0x0010000000000000
@@ -2171,7 +2171,7 @@ BinaryProbLossF64_powN_tail:
 	JZ           BinaryProbLossF64_powN_done
 	VMOVQ        DX, X1
 	VPBROADCASTQ X1, Y1
-	VPCMPGTQ     b64lanes<>+0(SB), Y1, Y1
+	VPCMPGTQ     lanes4<>+0(SB), Y1, Y1
 	VMASKMOVPD   (CX)(R8*1), Y1, Y2
 	VMAXPD       64(SI), Y2, Y3
 	VMINPD       96(SI), Y3, Y3
@@ -2459,7 +2459,7 @@ BinaryProbLossF64_pow2_tail:
 	JZ           BinaryProbLossF64_pow2_done
 	VMOVQ        DX, X1
 	VPBROADCASTQ X1, Y1
-	VPCMPGTQ     b64lanes<>+0(SB), Y1, Y1
+	VPCMPGTQ     lanes4<>+0(SB), Y1, Y1
 	VMASKMOVPD   (CX)(DI*1), Y1, Y2
 	VMAXPD       64(SI), Y2, Y3
 	VMINPD       96(SI), Y3, Y3
@@ -2713,7 +2713,7 @@ BinaryProbLossF64_pow0_tail:
 	JZ           BinaryProbLossF64_pow0_done
 	VMOVQ        DX, X1
 	VPBROADCASTQ X1, Y1
-	VPCMPGTQ     b64lanes<>+0(SB), Y1, Y1
+	VPCMPGTQ     lanes4<>+0(SB), Y1, Y1
 	VMASKMOVPD   (CX)(DI*1), Y1, Y2
 	VMAXPD       64(SI), Y2, Y3
 	VMINPD       96(SI), Y3, Y3
@@ -3184,7 +3184,7 @@ BinaryProbLossF64_powR_tail:
 	JZ           BinaryProbLossF64_powR_done
 	VMOVQ        DX, X1
 	VPBROADCASTQ X1, Y1
-	VPCMPGTQ     b64lanes<>+0(SB), Y1, Y1
+	VPCMPGTQ     lanes4<>+0(SB), Y1, Y1
 	VMASKMOVPD   (CX)(DI*1), Y1, Y2
 	VMAXPD       64(SI), Y2, Y3
 	VMINPD       96(SI), Y3, Y3
@@ -3795,7 +3795,7 @@ BinaryLogitsGradF64_powN_tail:
 	JZ           BinaryLogitsGradF64_powN_done
 	VMOVQ        BX, X1
 	VPBROADCASTQ X1, Y1
-	VPCMPGTQ     b64lanes<>+0(SB), Y1, Y1
+	VPCMPGTQ     lanes4<>+0(SB), Y1, Y1
 	VMASKMOVPD   (DX)(R9*1), Y1, Y2
 	VORPD        b64signbit<>+0(SB), Y2, Y3
 	VCMPPD       $0x1d, b64minus708<>+0(SB), Y3, Y4
@@ -4247,7 +4247,7 @@ BinaryLogitsGradF64_pow2_tail:
 	JZ           BinaryLogitsGradF64_pow2_done
 	VMOVQ        BX, X1
 	VPBROADCASTQ X1, Y1
-	VPCMPGTQ     b64lanes<>+0(SB), Y1, Y1
+	VPCMPGTQ     lanes4<>+0(SB), Y1, Y1
 	VMASKMOVPD   (DX)(R8*1), Y1, Y2
 	VORPD        b64signbit<>+0(SB), Y2, Y3
 	VCMPPD       $0x1d, b64minus708<>+0(SB), Y3, Y4
@@ -4665,7 +4665,7 @@ BinaryLogitsGradF64_pow0_tail:
 	JZ           BinaryLogitsGradF64_pow0_done
 	VMOVQ        BX, X1
 	VPBROADCASTQ X1, Y1
-	VPCMPGTQ     b64lanes<>+0(SB), Y1, Y1
+	VPCMPGTQ     lanes4<>+0(SB), Y1, Y1
 	VMASKMOVPD   (DX)(R8*1), Y1, Y2
 	VORPD        b64signbit<>+0(SB), Y2, Y3
 	VCMPPD       $0x1d, b64minus708<>+0(SB), Y3, Y4
@@ -5300,7 +5300,7 @@ BinaryLogitsGradF64_powR_tail:
 	JZ           BinaryLogitsGradF64_powR_done
 	VMOVQ        BX, X1
 	VPBROADCASTQ X1, Y1
-	VPCMPGTQ     b64lanes<>+0(SB), Y1, Y1
+	VPCMPGTQ     lanes4<>+0(SB), Y1, Y1
 	VMASKMOVPD   (DX)(R8*1), Y1, Y2
 	VORPD        b64signbit<>+0(SB), Y2, Y3
 	VCMPPD       $0x1d, b64minus708<>+0(SB), Y3, Y4
@@ -5983,7 +5983,7 @@ BinaryLogitsLossF64_powN_tail:
 	JZ           BinaryLogitsLossF64_powN_done
 	VMOVQ        DX, X1
 	VPBROADCASTQ X1, Y1
-	VPCMPGTQ     b64lanes<>+0(SB), Y1, Y1
+	VPCMPGTQ     lanes4<>+0(SB), Y1, Y1
 	VMASKMOVPD   (CX)(R8*1), Y1, Y2
 	VORPD        b64signbit<>+0(SB), Y2, Y3
 	VCMPPD       $0x1d, b64minus708<>+0(SB), Y3, Y4
@@ -6403,7 +6403,7 @@ BinaryLogitsLossF64_pow2_tail:
 	JZ           BinaryLogitsLossF64_pow2_done
 	VMOVQ        DX, X1
 	VPBROADCASTQ X1, Y1
-	VPCMPGTQ     b64lanes<>+0(SB), Y1, Y1
+	VPCMPGTQ     lanes4<>+0(SB), Y1, Y1
 	VMASKMOVPD   (CX)(DI*1), Y1, Y2
 	VORPD        b64signbit<>+0(SB), Y2, Y3
 	VCMPPD       $0x1d, b64minus708<>+0(SB), Y3, Y4
@@ -6789,7 +6789,7 @@ BinaryLogitsLossF64_pow0_tail:
 	JZ           BinaryLogitsLossF64_pow0_done
 	VMOVQ        DX, X1
 	VPBROADCASTQ X1, Y1
-	VPCMPGTQ     b64lanes<>+0(SB), Y1, Y1
+	VPCMPGTQ     lanes4<>+0(SB), Y1, Y1
 	VMASKMOVPD   (CX)(DI*1), Y1, Y2
 	VORPD        b64signbit<>+0(SB), Y2, Y3
 	VCMPPD       $0x1d, b64minus708<>+0(SB), Y3, Y4
@@ -7392,7 +7392,7 @@ BinaryLogitsLossF64_powR_tail:
 	JZ           BinaryLogitsLossF64_powR_done
 	VMOVQ        DX, X1
 	VPBROADCASTQ X1, Y1
-	VPCMPGTQ     b64lanes<>+0(SB), Y1, Y1
+	VPCMPGTQ     lanes4<>+0(SB), Y1, Y1
 	VMASKMOVPD   (CX)(DI*1), Y1, Y2
 	VORPD        b64signbit<>+0(SB), Y2, Y3
 	VCMPPD       $0x1d, b64minus708<>+0(SB), Y3, Y4

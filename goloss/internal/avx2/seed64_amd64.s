@@ -450,7 +450,7 @@ SeedSumF64_r_tail:
 	JZ           SeedSumF64_r_done
 	VMOVQ        CX, X2
 	VPBROADCASTQ X2, Y2
-	VPCMPGTQ     s64lanes<>+0(SB), Y2, Y2
+	VPCMPGTQ     lanes4<>+0(SB), Y2, Y2
 	VMASKMOVPD   (AX), Y2, Y2
 	VADDPD       Y2, Y1, Y1
 
@@ -466,11 +466,11 @@ SeedSumF64_r_done:
 	MOVSD        X0, sum+24(FP)
 	RET
 
-DATA s64lanes<>+0(SB)/8, $0x0000000000000000
-DATA s64lanes<>+8(SB)/8, $0x0000000000000001
-DATA s64lanes<>+16(SB)/8, $0x0000000000000002
-DATA s64lanes<>+24(SB)/8, $0x0000000000000003
-GLOBL s64lanes<>(SB), RODATA|NOPTR, $32
+DATA lanes4<>+0(SB)/8, $0x0000000000000000
+DATA lanes4<>+8(SB)/8, $0x0000000000000001
+DATA lanes4<>+16(SB)/8, $0x0000000000000002
+DATA lanes4<>+24(SB)/8, $0x0000000000000003
+GLOBL lanes4<>(SB), RODATA|NOPTR, $32
 
 // func SeedInsideF64(p []float64, k *[52]uint64) (inside int)
 // Requires: AVX, AVX2
@@ -498,7 +498,7 @@ SeedInsideF64_tail:
 	JZ           SeedInsideF64_done
 	VMOVQ        CX, X1
 	VPBROADCASTQ X1, Y1
-	VPCMPGTQ     s64lanes<>+0(SB), Y1, Y1
+	VPCMPGTQ     lanes4<>+0(SB), Y1, Y1
 	VMASKMOVPD   (AX), Y1, Y2
 	VCMPPD       $0x1d, 32(DX), Y2, Y3
 	VCMPPD       $0x12, 64(DX), Y2, Y2
@@ -650,7 +650,7 @@ SeedMainGradF64_pow0_tail:
 	JZ           SeedMainGradF64_pow0_done
 	VMOVQ        BX, X2
 	VPBROADCASTQ X2, Y2
-	VPCMPGTQ     s64lanes<>+0(SB), Y2, Y2
+	VPCMPGTQ     lanes4<>+0(SB), Y2, Y2
 	VMASKMOVPD   (DX)(R11*1), Y2, Y3
 	VMULPD       (DI), Y3, Y4
 	VMAXPD       128(DI), Y4, Y4
@@ -878,7 +878,7 @@ SeedMainGradF64_pow2_tail:
 	JZ           SeedMainGradF64_pow2_done
 	VMOVQ        BX, X2
 	VPBROADCASTQ X2, Y2
-	VPCMPGTQ     s64lanes<>+0(SB), Y2, Y2
+	VPCMPGTQ     lanes4<>+0(SB), Y2, Y2
 	VMASKMOVPD   (DX)(R11*1), Y2, Y3
 	VMULPD       (DI), Y3, Y4
 	VMAXPD       128(DI), Y4, Y4
@@ -1147,7 +1147,7 @@ SeedMainGradF64_powN_tail:
 	JZ           SeedMainGradF64_powN_done
 	VMOVQ        BX, X2
 	VPBROADCASTQ X2, Y2
-	VPCMPGTQ     s64lanes<>+0(SB), Y2, Y2
+	VPCMPGTQ     lanes4<>+0(SB), Y2, Y2
 	VMASKMOVPD   (DX)(R11*1), Y2, Y3
 	VMULPD       (DI), Y3, Y4
 	VMAXPD       128(DI), Y4, Y4
@@ -1498,7 +1498,7 @@ SeedMainGradF64_powReal_tail:
 	JZ           SeedMainGradF64_powReal_done
 	VMOVQ        BX, X2
 	VPBROADCASTQ X2, Y2
-	VPCMPGTQ     s64lanes<>+0(SB), Y2, Y2
+	VPCMPGTQ     lanes4<>+0(SB), Y2, Y2
 	VMASKMOVPD   (DX)(R11*1), Y2, Y3
 	VMULPD       (DI), Y3, Y4
 	VMAXPD       128(DI), Y4, Y4
@@ -1821,7 +1821,7 @@ SeedMainLossF64_pow0_tail:
 	JZ           SeedMainLossF64_pow0_done
 	VMOVQ        DX, X2
 	VPBROADCASTQ X2, Y2
-	VPCMPGTQ     s64lanes<>+0(SB), Y2, Y2
+	VPCMPGTQ     lanes4<>+0(SB), Y2, Y2
 	VMASKMOVPD   (CX)(R9*1), Y2, Y3
 	VMULPD       (SI), Y3, Y4
 	VMAXPD       128(SI), Y4, Y4
@@ -1984,7 +1984,7 @@ SeedMainLossF64_pow2_tail:
 	JZ           SeedMainLossF64_pow2_done
 	VMOVQ        DX, X2
 	VPBROADCASTQ X2, Y2
-	VPCMPGTQ     s64lanes<>+0(SB), Y2, Y2
+	VPCMPGTQ     lanes4<>+0(SB), Y2, Y2
 	VMASKMOVPD   (CX)(R9*1), Y2, Y3
 	VMULPD       (SI), Y3, Y4
 	VMAXPD       128(SI), Y4, Y4
@@ -2171,7 +2171,7 @@ SeedMainLossF64_powN_tail:
 	JZ           SeedMainLossF64_powN_done
 	VMOVQ        DX, X2
 	VPBROADCASTQ X2, Y2
-	VPCMPGTQ     s64lanes<>+0(SB), Y2, Y2
+	VPCMPGTQ     lanes4<>+0(SB), Y2, Y2
 	VMASKMOVPD   (CX)(R9*1), Y2, Y3
 	VMULPD       (SI), Y3, Y4
 	VMAXPD       128(SI), Y4, Y4
@@ -2436,7 +2436,7 @@ SeedMainLossF64_powReal_tail:
 	JZ           SeedMainLossF64_powReal_done
 	VMOVQ        DX, X2
 	VPBROADCASTQ X2, Y2
-	VPCMPGTQ     s64lanes<>+0(SB), Y2, Y2
+	VPCMPGTQ     lanes4<>+0(SB), Y2, Y2
 	VMASKMOVPD   (CX)(R9*1), Y2, Y3
 	VMULPD       (SI), Y3, Y4
 	VMAXPD       128(SI), Y4, Y4
