@@ -305,6 +305,32 @@ func TestClassWeights(t *testing.T) {
 	require.ErrorIs(t, ClassWeights(make([]float64, 2), []float64{1, 2, 3}), ErrShape)
 }
 
+// TestClassWeightsAnySize holds counts of any finite positive size to
+// SPEC's weights, which sum to 1: normalised by the smallest count, 1/n
+// neither overflows (1e-308) nor underflows (1e308) nor goes subnormal.
+func TestClassWeightsAnySize(t *testing.T) {
+	for _, tc := range []struct {
+		counts, want []float64
+	}{
+		{[]float64{1e-308, 1e-308}, []float64{0.5, 0.5}},
+		{[]float64{1e308, 1e308, 1e308, 1e308}, []float64{0.25, 0.25, 0.25, 0.25}},
+		{[]float64{5e-324, 1}, []float64{1, 5e-324}},
+		{[]float64{math.MaxFloat64, 1}, []float64{1 / math.MaxFloat64, 1}},
+		{[]float64{2e-308, 1e-308}, []float64{1.0 / 3, 2.0 / 3}},
+		{[]float64{3e300, 1e300, 2e300}, []float64{2.0 / 11, 6.0 / 11, 3.0 / 11}},
+	} {
+		got := make([]float64, len(tc.counts))
+		require.NoError(t, ClassWeights(got, tc.counts))
+		var sum float64
+		for c, w := range got {
+			assert.False(t, math.IsNaN(w) || math.IsInf(w, 0), "counts %v: weight %d = %v", tc.counts, c, w)
+			assert.InEpsilon(t, tc.want[c], w, 1e-15, "counts %v: weight %d", tc.counts, c)
+			sum += w
+		}
+		assert.InDelta(t, 1, sum, 1e-15, "counts %v: weights %v", tc.counts, got)
+	}
+}
+
 // TestSeedInputsUnchanged checks that inputs are not written and that the
 // kernel writes inside its outputs only (guard values around them).
 func TestSeedInputsUnchanged(t *testing.T) {
