@@ -633,7 +633,7 @@ func (s *b64State) focal(prefix string, u, tail reg.VecVirtual) (pow, dpow reg.V
 			base := YMM()
 			VMOVUPD(b64one(), pm1)
 			VMOVAPD(u, base)
-			b64squareLoop(prefix, s.nPow, pm1, base)
+			squareLoopMul(prefix, s.nPow, pm1, base, VMULPD)
 		}
 		VMULPD(u, pm1, pow)
 		VMULPD(s.kc(b64Gamma), pm1, dpow)
@@ -725,29 +725,6 @@ func (s *b64State) allLanes(mask, tail reg.VecVirtual, label string) {
 		CMPL(m, tb)
 	}
 	JNE(LabelRef(label))
-}
-
-// b64squareLoop multiplies pm1 by base^(nPow-1) by squaring: for each bit
-// of nPow - 1 from the lowest, pm1 *= base where it is set, then base *=
-// base while higher bits remain. base is overwritten.
-func b64squareLoop(prefix string, nPow reg.Register, pm1, base reg.VecVirtual) {
-	e := GP64()
-	MOVQ(nPow, e)
-	DECQ(e)
-	Label(prefix + "_sq")
-	TESTQ(e, e)
-	JZ(LabelRef(prefix + "_sqdone"))
-	BTQ(Imm(0), e)
-	JCC(LabelRef(prefix + "_nomul"))
-	VMULPD(base, pm1, pm1)
-	Label(prefix + "_nomul")
-	CMPQ(e, Imm(1))
-	JBE(LabelRef(prefix + "_nosq"))
-	VMULPD(base, base, base)
-	Label(prefix + "_nosq")
-	SHRQ(Imm(1), e)
-	JMP(LabelRef(prefix + "_sq"))
-	Label(prefix + "_sqdone")
 }
 
 // binary64Kernels declares the AVX2 float64 binary kernels (group binary64

@@ -171,9 +171,21 @@ func lanes4() Mem {
 // loopVectors4 is loopVectors8 for 4 float64 lanes: the tail gets a vector
 // mask of its lanes (all ones in a loaded lane's 64 bits, for VMASKMOVPD).
 func loopVectors4(name string, n reg.Register, body func(prefix string, tail reg.VecVirtual), step func()) {
+	loopLanes(name, n, 4, body, step)
+}
+
+// loopLanes emits a loop over the n/lanes full ymm vectors of 8 float32 or
+// 4 float64 lanes, then the last n%lanes with a vector mask of those lanes
+// (all ones where loaded, for VMASKMOVPS/PD); body gets that mask, nil for
+// full vectors, and step advances the pointers by a vector.
+func loopLanes(name string, n reg.Register, lanes int, body func(prefix string, tail reg.VecVirtual), step func()) {
+	shift := uint64(3)
+	if lanes == 4 {
+		shift = 2
+	}
 	full := GP64()
 	MOVQ(n, full)
-	SHRQ(Imm(2), full)
+	SHRQ(Imm(shift), full)
 	JZ(LabelRef(name + "_tail"))
 	Label(name + "_loop")
 	body(name+"_full", nil)
@@ -184,13 +196,18 @@ func loopVectors4(name string, n reg.Register, body func(prefix string, tail reg
 	Label(name + "_tail")
 	rem := GP64()
 	MOVQ(n, rem)
-	ANDQ(Imm(3), rem)
+	ANDQ(Imm(uint64(lanes-1)), rem)
 	JZ(LabelRef(name + "_done"))
 	x := XMM()
 	VMOVQ(rem, x) // VEX: a legacy MOVQ here costs an SSE/AVX transition
 	tail := YMM()
-	VPBROADCASTQ(x, tail)
-	VPCMPGTQ(lanes4(), tail, tail) // rem > lane
+	if lanes == 4 {
+		VPBROADCASTQ(x, tail)
+		VPCMPGTQ(lanes4(), tail, tail) // rem > lane
+	} else {
+		VPBROADCASTD(x, tail)
+		VPCMPGTD(lanes8(), tail, tail)
+	}
 	body(name+"_part", tail)
 	Label(name + "_done")
 }

@@ -59,28 +59,7 @@ func bits8() Mem {
 // loopVectors8 is loopVectors for 8 lanes: the tail gets a vector mask of
 // its lanes (all ones where loaded).
 func loopVectors8(name string, n reg.Register, body func(prefix string, tail reg.VecVirtual), step func()) {
-	full := GP64()
-	MOVQ(n, full)
-	SHRQ(Imm(3), full)
-	JZ(LabelRef(name + "_tail"))
-	Label(name + "_loop")
-	body(name+"_full", nil)
-	step()
-	DECQ(full)
-	JNZ(LabelRef(name + "_loop"))
-
-	Label(name + "_tail")
-	rem := GP64()
-	MOVQ(n, rem)
-	ANDQ(Imm(7), rem)
-	JZ(LabelRef(name + "_done"))
-	x := XMM()
-	VMOVQ(rem, x) // VEX: a legacy MOVQ here costs an SSE/AVX transition
-	tail := YMM()
-	VPBROADCASTD(x, tail)
-	VPCMPGTD(lanes8(), tail, tail) // rem > lane
-	body(name+"_part", tail)
-	Label(name + "_done")
+	loopLanes(name, n, 8, body, step)
 }
 
 func load8(addr Mem, tail reg.VecVirtual) reg.VecVirtual {

@@ -649,7 +649,7 @@ func (s *seed64State) power(prefix string, diff, pos reg.VecVirtual) (pow, dpow 
 		VMOVUPD(s64vf("one", 1), pm1)
 		base := YMM()
 		VMOVAPD(diff, base)
-		s64SquareLoop(prefix, s.kv(s64NPow), pm1, base)
+		squareLoopMul(prefix, s.kv(s64NPow), pm1, base, VMULPD)
 	}
 	pow = YMM()
 	VMULPD(diff, pm1, pow)
@@ -684,30 +684,6 @@ func (s *seed64State) fixup(prefix string, pow, dpow, diff, pos reg.VecVirtual) 
 	VDIVPD(diff, alt, alt)
 	VBLENDVPD(c1, alt, dpow, dpow)
 	Label(prefix + "_nofix")
-}
-
-// s64SquareLoop multiplies pm1 by base^(nPow-1) by squaring, as
-// seedRow512F64's loop over the bits of gamma - 1 does: for each bit from
-// the lowest, pm1 *= base where it is set, then base *= base while higher
-// bits remain. base is overwritten.
-func s64SquareLoop(prefix string, nPow Mem, pm1, base reg.VecVirtual) {
-	e := GP64()
-	MOVQ(nPow, e)
-	DECQ(e)
-	Label(prefix + "_sq")
-	TESTQ(e, e)
-	JZ(LabelRef(prefix + "_sqdone"))
-	BTQ(Imm(0), e)
-	JCC(LabelRef(prefix + "_nomul"))
-	VMULPD(base, pm1, pm1)
-	Label(prefix + "_nomul")
-	CMPQ(e, Imm(1))
-	JBE(LabelRef(prefix + "_nosq"))
-	VMULPD(base, base, base)
-	Label(prefix + "_nosq")
-	SHRQ(Imm(1), e)
-	JMP(LabelRef(prefix + "_sq"))
-	Label(prefix + "_sqdone")
 }
 
 // powerReal returns pow = exp(gamma*log(diff)) (NaN where diff < 0, 0 where

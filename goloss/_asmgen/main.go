@@ -171,9 +171,15 @@ func main() {
 }
 
 // squareLoop multiplies pm1 by base^(nPow-1) by squaring, a loop over the
-// bits of gamma - 1: for each bit from the lowest, pm1 *= base where it is set, then base *= base while
-// higher bits remain. base is overwritten.
-func squareLoop(prefix string, nPow reg.Register, pm1, base reg.VecVirtual) {
+// bits of gamma - 1: for each bit from the lowest, pm1 *= base where it is
+// set, then base *= base while higher bits remain. base is overwritten.
+// nPow is a register or memory; float32 lanes (VMULPS).
+func squareLoop(prefix string, nPow Op, pm1, base reg.VecVirtual) {
+	squareLoopMul(prefix, nPow, pm1, base, VMULPS)
+}
+
+// squareLoopMul is squareLoop with the lanes' multiply: VMULPS or VMULPD.
+func squareLoopMul(prefix string, nPow Op, pm1, base reg.VecVirtual, mul func(...Op)) {
 	e := GP64()
 	MOVQ(nPow, e)
 	DECQ(e)
@@ -182,11 +188,11 @@ func squareLoop(prefix string, nPow reg.Register, pm1, base reg.VecVirtual) {
 	JZ(LabelRef(prefix + "_sqdone"))
 	BTQ(Imm(0), e)
 	JCC(LabelRef(prefix + "_nomul"))
-	VMULPS(base, pm1, pm1)
+	mul(base, pm1, pm1)
 	Label(prefix + "_nomul")
 	CMPQ(e, Imm(1))
 	JBE(LabelRef(prefix + "_nosq"))
-	VMULPS(base, base, base)
+	mul(base, base, base)
 	Label(prefix + "_nosq")
 	SHRQ(Imm(1), e)
 	JMP(LabelRef(prefix + "_sq"))
