@@ -3,6 +3,7 @@ package goloss
 import (
 	"fmt"
 	"math"
+	"sync"
 )
 
 // Binary holds the parameters of the `binary` variant: the focal loss of the
@@ -20,8 +21,10 @@ type Binary struct {
 	FromLogits bool
 	// LabelSmoothing squeezes labels towards 0.5, in [0, 1].
 	LabelSmoothing float64
-	// NoValidate skips the check that every finite probability lies in
-	// [0, 1] (logits are never checked).
+	// NoValidate skips the checks that every finite label lies in [0, 1]
+	// (on probabilities and on logits) and that every finite probability
+	// does (logits are never checked). NaN and ±Inf are never errors: they
+	// propagate into the outputs.
 	NoValidate bool
 	// Threads is how many goroutines may share the rows (0 or 1: the
 	// caller's only). Results have the same bits for any value.
@@ -77,6 +80,10 @@ func (s Binary) Check(cols int) error {
 // The loops binaryProbRow and binaryLogitsRow are the reference; the vector
 // kernels (see Kernel) agree with them to the SPEC tolerances.
 //
+// Unless NoValidate, a finite label outside [0, 1] is an error naming its
+// index (a label of -2 would give a negative loss), and so is a finite
+// probability outside [0, 1]; labels are checked first.
+//
 // Sizes: len(loss) rows; labels and predictions rows*cols; grad empty or
 // rows*cols. On error nothing is written.
 func BinaryLossGrad[T Float](loss, grad, labels, preds []T, cols int, prm Binary) error {
@@ -102,7 +109,69 @@ func BinaryLossGrad[T Float](loss, grad, labels, preds []T, cols int, prm Binary
 		}
 		binaryRows(loss[lo:hi], g, labels[lo*cols:hi*cols], preds[lo*cols:hi*cols], cols, &k, prm.FromLogits)
 	}
-	return checkedRows(preds, cols, prm.Threads, !prm.NoValidate && !prm.FromLogits, run)
+	if prm.NoValidate {
+		return checkedRows(preds, cols, prm.Threads, false, run)
+	}
+	return binaryCheckedRows(labels, preds, cols, prm.Threads, !prm.FromLogits, run)
+}
+
+// binaryCheckedRows is checkedRows for the binary variant's validation:
+// labels in [0, 1], and predictions too when checkPreds. The quick vector
+// check of both runs in the one start-up of the goroutines that also runs
+// the rows (forRowChunksChecked); only if it fails somewhere do
+// checkLabels and checkProbabilities look for the first offending index.
+// On error nothing has been run.
+func binaryCheckedRows[T Float](labels, preds []T, cols, threads int, checkPreds bool, run func(lo, hi int)) error {
+	rows := len(preds) / cols
+	check := func(lo, hi int) bool {
+		return inUnitRange(labels[lo*cols:hi*cols]) && (!checkPreds || inUnitRange(preds[lo*cols:hi*cols]))
+	}
+	if forRowChunksChecked(rows, cols, threads, check, run) {
+		return nil
+	}
+	// The quick check also fails on ±Inf (and, on the generic kernel, on
+	// everything), which is no error: then the rows still run.
+	if err := checkLabels(labels, cols, threads); err != nil {
+		return err
+	}
+	if checkPreds {
+		if err := checkProbabilities(preds, cols, threads); err != nil {
+			return err
+		}
+	}
+	forRowChunks(rows, cols, threads, run)
+	return nil
+}
+
+// checkLabels returns an error naming the first finite label outside
+// [0, 1], as checkProbabilities does for predictions: NaN and ±Inf
+// propagate. The rows are checked in up to threads chunks at once.
+func checkLabels[T Float](labels []T, cols, threads int) error {
+	rows := len(labels) / cols
+	var (
+		mu    sync.Mutex
+		first = rows // the row of err
+		err   error
+	)
+	forRowChunks(rows, cols, threads, func(lo, hi int) {
+		if inUnitRange(labels[lo*cols : hi*cols]) {
+			return
+		}
+		for i, v := range labels[lo*cols : hi*cols] {
+			if v >= 0 && v <= 1 || v != v || math.IsInf(float64(v), 0) {
+				continue
+			}
+			at := lo*cols + i
+			mu.Lock()
+			if at/cols < first {
+				first = at / cols
+				err = fmt.Errorf("%w: labels[%d, %d] = %v is not in [0, 1]", ErrValue, at/cols, at%cols, v)
+			}
+			mu.Unlock()
+			return
+		}
+	})
+	return err
 }
 
 // binaryRows computes rows on the kernel in use: a vector kernel, or the

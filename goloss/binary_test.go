@@ -1,6 +1,7 @@
 package goloss
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -217,4 +218,96 @@ func TestBinaryErrors(t *testing.T) {
 		})
 	}
 	require.ErrorIs(t, BinaryLossGrad(make([]float64, 1), nil, y, []float64{0.5}, 2, Binary{}), ErrShape)
+}
+
+// TestBinaryLabelsOutsideUnit: with validation, a finite label outside
+// [0, 1] is an error naming the first offending index, on probabilities
+// and on logits, for both element types, on every kernel and any number of
+// threads, and nothing is written. NaN and ±Inf labels propagate instead.
+func TestBinaryLabelsOutsideUnit(t *testing.T) {
+	const rows, cols = 700, 97 // enough work for several goroutines
+	for _, kernel := range Kernels() {
+		for _, prm := range []Binary{{Gamma: 2}, {Gamma: 0.5, FromLogits: true, Alpha: []float64{0.25}}} {
+			for _, threads := range []int{1, 4} {
+				prm.Threads = threads
+				name := fmt.Sprintf("%s logits=%v threads=%d", kernel, prm.FromLogits, threads)
+				t.Run(name, func(t *testing.T) {
+					useKernel(t, kernel)
+					for _, tc := range []struct {
+						bad  float64
+						at   []int // offending flat indices; the first is named
+						want string
+					}{
+						{-2, []int{3*cols + 5}, "labels[3, 5] = -2 is not in [0, 1]"},
+						{1.5, []int{650*cols + 96, 2*cols + 1}, "labels[2, 1] = 1.5 is not in [0, 1]"},
+						{-1e-30, []int{0}, "labels[0, 0] = -1e-30 is not in [0, 1]"},
+						{1.0000001, []int{(rows-1)*cols + cols - 1}, "labels[699, 96] = 1.0000001 is not in [0, 1]"},
+					} {
+						labels, preds := binaryCase{rows: rows, cols: cols, prm: prm}.random(7)
+						for _, i := range tc.at {
+							labels[i] = tc.bad
+						}
+						loss := slices.Repeat([]float64{42}, rows)
+						grad := slices.Repeat([]float64{42}, rows*cols)
+						err := BinaryLossGrad(loss, grad, labels, preds, cols, prm)
+						require.ErrorIs(t, err, ErrValue)
+						assert.Equal(t, "invalid value: "+tc.want, err.Error())
+						assert.Equal(t, slices.Repeat([]float64{42}, rows), loss, "loss written on error")
+						assert.Equal(t, slices.Repeat([]float64{42}, rows*cols), grad, "grad written on error")
+
+						err32 := BinaryLossGrad(make([]float32, rows), nil, toF32(labels), toF32(preds), cols, prm)
+						require.ErrorIs(t, err32, ErrValue)
+						first := slices.Min(tc.at)
+						assert.Contains(t, err32.Error(), fmt.Sprintf("labels[%d, %d] = %v is not in [0, 1]", first/cols, first%cols, float32(tc.bad)))
+
+						// Without validation the same call computes.
+						off := prm
+						off.NoValidate = true
+						require.NoError(t, BinaryLossGrad(loss, grad, labels, preds, cols, off))
+					}
+				})
+			}
+		}
+	}
+}
+
+// A bad label is named before a bad prediction, wherever each is.
+func TestBinaryLabelsBeforePredictions(t *testing.T) {
+	loss := []float64{42, 42}
+	err := BinaryLossGrad(loss, nil, []float64{1, 0, 0, -2}, []float64{1.5, 0.5, 0.5, 0.5}, 2, Binary{})
+	require.ErrorIs(t, err, ErrValue)
+	assert.Equal(t, "invalid value: labels[1, 1] = -2 is not in [0, 1]", err.Error())
+	err = BinaryLossGrad(loss, nil, []float64{1, 0, 0, 1}, []float64{1.5, 0.5, 0.5, 0.5}, 2, Binary{})
+	assert.Contains(t, err.Error(), "predictions[0, 0] = 1.5 is not a probability in [0, 1]")
+	assert.Equal(t, []float64{42, 42}, loss)
+}
+
+// Labels on the edges of [0, 1], soft labels inside it and -0 are fine;
+// NaN and ±Inf labels are no error (as ±Inf predictions are none): they
+// propagate into the loss of their row, on every kernel, for both element
+// types. The loss is NaN except on logits with gamma = 0, where it is ∓Inf
+// (bce = max(z, 0) - z*t + ... with t = ±Inf, times u^0 = 1).
+func TestBinaryLabelsThatPass(t *testing.T) {
+	for _, kernel := range Kernels() {
+		useKernel(t, kernel)
+		for _, prm := range []Binary{{Gamma: 2}, {}, {Gamma: 0.5, LabelSmoothing: 0.1}, {FromLogits: true}, {Gamma: 2, FromLogits: true, Alpha: []float64{0.3}}} {
+			preds := []float64{0.3, 0.6, 0.2, 0.9, 0.5, 0.5, 0.5, 0.5}
+			require.NoError(t, BinaryLossGrad(make([]float64, 2), nil, []float64{0, 1, 0.25, math.Copysign(0, -1), 1, 0, 1, 0}, preds, 4, prm))
+			for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+				labels := []float64{bad, 1, 0, 1, 1, 0, 1, 0}
+				loss, grad := make([]float64, 2), make([]float64, 8)
+				require.NoError(t, BinaryLossGrad(loss, grad, labels, preds, 4, prm), "%s %+v label %v", kernel, prm, bad)
+				want := math.NaN()
+				if prm.FromLogits && prm.Gamma == 0 && !math.IsNaN(bad) {
+					want = -bad
+				}
+				same := func(got float64) bool { return math.IsNaN(want) && math.IsNaN(got) || want == got }
+				assert.True(t, same(loss[0]), "%s %+v label %v: loss %v, want %v", kernel, prm, bad, loss[0], want)
+				assert.False(t, math.IsNaN(loss[1]) || math.IsInf(loss[1], 0), "%s %+v label %v: row 1 %v", kernel, prm, bad, loss[1])
+				loss32 := make([]float32, 2)
+				require.NoError(t, BinaryLossGrad(loss32, nil, toF32(labels), toF32(preds), 4, prm))
+				assert.True(t, same(float64(loss32[0])), "%s %+v label %v: float32 loss %v, want %v", kernel, prm, bad, loss32[0], want)
+			}
+		}
+	}
 }

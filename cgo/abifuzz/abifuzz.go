@@ -32,9 +32,13 @@ type Call struct {
 	FromLogits     bool
 	Validate       bool
 	NilPredictions bool // pass NULL for the predictions
-	NilParams      bool
-	WithGrad       bool
-	Threads        int
+	NilWeights     bool // pass NULL for the class weights (seed) or alpha (binary)
+	// AlphaLen, when nonzero, is passed as alpha_len instead of len(Alpha):
+	// for sizes the ABI must reject, since alpha holds len(Alpha) values.
+	AlphaLen  int64
+	NilParams bool
+	WithGrad  bool
+	Threads   int
 }
 
 // Result is what came back: the status, the message, the outputs, and
@@ -109,6 +113,19 @@ func (b buffer) guarded() bool { return b.get(-1) == Guard && b.get(b.n) == Guar
 
 func (b buffer) free() { C.free(b.p) }
 
+// ProcessCheck calls goloss_process_check: in this process, which loaded
+// the functions itself (no fork), it must say GOLOSS_OK.
+func ProcessCheck() (status int, message string) {
+	const errLen = 512
+	msg := (*C.char)(C.calloc(errLen, 1))
+	defer C.free(unsafe.Pointer(msg))
+	status = int(C.goloss_process_check(msg, errLen))
+	return status, C.GoString(msg)
+}
+
+// ABIVersion is goloss_abi_version().
+func ABIVersion() int { return int(C.goloss_abi_version()) }
+
 // Run makes the call. Sizes that do not fit the slices are still passed to
 // the ABI as given; the buffers are sized to what the ABI may touch when the
 // sizes are valid, and to nothing otherwise.
@@ -146,6 +163,14 @@ func Run(c Call) Result {
 	if c.NilPredictions {
 		predPtr = nil
 	}
+	weightsPtr, alphaPtr := weights.data(), alpha.data()
+	if c.NilWeights {
+		weightsPtr, alphaPtr = nil, nil
+	}
+	alphaLen := int64(len(c.Alpha))
+	if c.AlphaLen != 0 {
+		alphaLen = c.AlphaLen
+	}
 	var gradPtr unsafe.Pointer
 	if c.WithGrad {
 		gradPtr = grad.data()
@@ -165,10 +190,10 @@ func Run(c Call) Result {
 		}
 		if c.Float32 {
 			status = C.goloss_seed_f32((*C.float)(loss.data()), (*C.float)(gradPtr), (*C.float)(labels.data()),
-				(*C.float)(predPtr), (*C.float)(weights.data()), C.int64_t(c.Rows), C.int64_t(c.Cols), params, msg, errLen)
+				(*C.float)(predPtr), (*C.float)(weightsPtr), C.int64_t(c.Rows), C.int64_t(c.Cols), params, msg, errLen)
 		} else {
 			status = C.goloss_seed_f64((*C.double)(loss.data()), (*C.double)(gradPtr), (*C.double)(labels.data()),
-				(*C.double)(predPtr), (*C.double)(weights.data()), C.int64_t(c.Rows), C.int64_t(c.Cols), params, msg, errLen)
+				(*C.double)(predPtr), (*C.double)(weightsPtr), C.int64_t(c.Rows), C.int64_t(c.Cols), params, msg, errLen)
 		}
 	default:
 		params := (*C.goloss_binary_params)(C.malloc(C.sizeof_goloss_binary_params))
@@ -177,8 +202,8 @@ func Run(c Call) Result {
 		if c.FromLogits {
 			fromLogits = 1
 		}
-		*params = C.goloss_binary_params{gamma: C.double(c.Gamma), alpha: (*C.double)(alpha.data()),
-			alpha_len: C.int64_t(len(c.Alpha)), label_smoothing: C.double(c.E), from_logits: fromLogits, validate: validate,
+		*params = C.goloss_binary_params{gamma: C.double(c.Gamma), alpha: (*C.double)(alphaPtr),
+			alpha_len: C.int64_t(alphaLen), label_smoothing: C.double(c.E), from_logits: fromLogits, validate: validate,
 			threads: C.int(c.Threads)}
 		if c.NilParams {
 			params = nil

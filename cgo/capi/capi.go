@@ -5,8 +5,11 @@
 // finds the kernels in the process and no second Go runtime is loaded.
 //
 // The //export functions take cgo's non-const prototypes; shim.c defines the
-// header's const-correct functions on top of them. Go never keeps a C pointer
-// after returning, and every export turns a panic into GOLOSS_ERR_INTERNAL.
+// header's const-correct functions on top of them, and answers in C what must
+// not enter Go: goloss_abi_version, and GOLOSS_ERR_PROCESS in a child forked
+// after the library loaded (a Go runtime does not survive fork()), for which
+// Go has no error of its own. Go never keeps a C pointer after returning, and
+// every export turns a panic into GOLOSS_ERR_INTERNAL.
 package capi
 
 /*
@@ -22,15 +25,15 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
+	"math/bits"
 	"strconv"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/gofocal/gofocal/goloss"
 )
 
-// status maps a core error to its C status code.
+// status maps a core error to its C status code. GOLOSS_ERR_PROCESS has no
+// Go error: shim.c returns it before Go runs.
 func status(err error) C.int {
 	switch {
 	case err == nil:
@@ -61,18 +64,6 @@ func writeMessage(buf *C.char, size C.size_t, msg string) {
 	dst[n] = 0
 }
 
-// testPanics is a test hook: the next GOLOSS_TEST_PANICS calls (the
-// environment variable's value when the library loads) panic inside the
-// core, so that tests at every layer can show that a panic reaches the
-// caller as an error and that the next call works.
-var testPanics atomic.Int64
-
-func init() {
-	if n, err := strconv.Atoi(os.Getenv("GOLOSS_TEST_PANICS")); err == nil && n > 0 {
-		testPanics.Store(int64(n))
-	}
-}
-
 // call runs fn, turning an error or a panic into a status code and a message.
 func call(err *C.char, errLen C.size_t, fn func() error) (code C.int) {
 	defer func() {
@@ -81,9 +72,7 @@ func call(err *C.char, errLen C.size_t, fn func() error) (code C.int) {
 			code = C.GOLOSS_ERR_INTERNAL
 		}
 	}()
-	if testPanics.Load() > 0 && testPanics.Add(-1) >= 0 {
-		panic("a panic provoked by GOLOSS_TEST_PANICS")
-	}
+	testHookPanic() // nothing, unless built with the goloss_testhooks tag
 	if e := fn(); e != nil {
 		writeMessage(err, errLen, "goloss: "+e.Error())
 		return status(e)
@@ -92,6 +81,7 @@ func call(err *C.char, errLen C.size_t, fn func() error) (code C.int) {
 }
 
 // view returns the n values at p as a slice; nil p is an error unless n == 0.
+// n comes from matrixLen or vectorLen, which hold it to what fits in memory.
 func view[T any](name string, p *T, n int) ([]T, error) {
 	if n == 0 {
 		return nil, nil
@@ -102,19 +92,54 @@ func view[T any](name string, p *T, n int) ([]T, error) {
 	return unsafe.Slice(p, n), nil
 }
 
-// size returns rows*cols, or an error for negative or overflowing sizes.
-func size(rows, cols C.int64_t) (int, error) {
+// maxBytes bounds the bytes of one C buffer: 2^47 (128 TiB, the user-space
+// address space of x86-64 with 4-level page tables; arm64 has 2^48) on a
+// 64-bit system, Go's int on a 32-bit one. No buffer a caller owns is
+// larger, and unsafe.Slice would panic on a length beyond the address space:
+// a claimed size beyond it is a shape error, before any pointer becomes a
+// slice.
+const maxBytes = min(1<<47, math.MaxInt)
+
+// fitLimit is how many values of type T fit in maxBytes.
+func fitLimit[T any]() uint64 {
+	var v T
+	return maxBytes / uint64(unsafe.Sizeof(v))
+}
+
+// matrixLen returns rows*cols, the values of T that a rows × cols buffer
+// holds: an error for a negative size, or for a buffer that does not fit in
+// memory (naming rows and cols).
+func matrixLen[T any](rows, cols C.int64_t) (int, error) {
 	if rows < 0 || cols < 0 {
 		return 0, fmt.Errorf("%w: rows = %d and cols = %d, want sizes >= 0", errArgument, rows, cols)
 	}
-	if cols > 0 && int64(rows) > math.MaxInt32*int64(math.MaxInt32)/int64(cols) {
-		return 0, fmt.Errorf("%w: rows %d × cols %d overflows", goloss.ErrShape, rows, cols)
+	hi, n := bits.Mul64(uint64(rows), uint64(cols))
+	if hi == 0 && n <= fitLimit[T]() {
+		return int(n), nil
 	}
-	return int(rows) * int(cols), nil
+	values := strconv.FormatUint(n, 10)
+	if hi != 0 {
+		values = fmt.Sprintf("about %.4g", float64(rows)*float64(cols))
+	}
+	var v T
+	return 0, fmt.Errorf("%w: rows %d × cols %d = %s values of %d bytes do not fit in memory (%d bytes at most)",
+		goloss.ErrShape, rows, cols, values, unsafe.Sizeof(v), uint64(maxBytes))
 }
 
-//export golossGoABIVersion
-func golossGoABIVersion() C.int { return C.GOLOSS_ABI_VERSION }
+// vectorLen returns n, the number of values of T in the vector called name,
+// whose length is the argument called size: an error for a negative n, or
+// for a vector that does not fit in memory.
+func vectorLen[T any](name, size string, n C.int64_t) (int, error) {
+	if n < 0 {
+		return 0, fmt.Errorf("%w: %s = %d, want a size >= 0", errArgument, size, n)
+	}
+	if uint64(n) > fitLimit[T]() {
+		var v T
+		return 0, fmt.Errorf("%w: %s: %s = %d values of %d bytes do not fit in memory (%d bytes at most)",
+			goloss.ErrShape, name, size, n, unsafe.Sizeof(v), uint64(maxBytes))
+	}
+	return int(n), nil
+}
 
 //export golossGoVersion
 func golossGoVersion(buf *C.char, size C.size_t) C.int {
@@ -140,7 +165,7 @@ func golossGoClassWeights(weights, counts *C.double, classes C.int64_t, err *C.c
 		if classes < 1 {
 			return fmt.Errorf("%w: %d classes, want at least 1", goloss.ErrShape, classes)
 		}
-		n, e := size(1, classes)
+		n, e := vectorLen[float64]("counts and weights", "classes", classes)
 		if e != nil {
 			return e
 		}
@@ -176,16 +201,21 @@ type buffers[T goloss.Float] struct {
 }
 
 // views checks the sizes and returns the buffers of one call as slices; grad
-// may be NULL (no gradient), the others only when rows = 0.
+// may be NULL (no gradient), the others only when rows = 0. Every size is
+// held to what fits in memory before any pointer becomes a slice.
 func views[T goloss.Float](loss, grad, labels, preds *T, rows, cols C.int64_t) (b buffers[T], err error) {
 	if cols < 1 {
 		return b, fmt.Errorf("%w: cols = %d, want at least 1 class", goloss.ErrShape, cols)
 	}
-	n, err := size(rows, cols)
+	n, err := matrixLen[T](rows, cols) // labels, predictions and grad
 	if err != nil {
 		return b, err
 	}
-	if b.loss, err = view("loss", loss, int(rows)); err != nil {
+	nLoss, err := vectorLen[T]("loss", "rows", rows) // fits when the matrix does: cols >= 1
+	if err != nil {
+		return b, err
+	}
+	if b.loss, err = view("loss", loss, nLoss); err != nil {
 		return b, err
 	}
 	if grad != nil {
@@ -200,7 +230,10 @@ func views[T goloss.Float](loss, grad, labels, preds *T, rows, cols C.int64_t) (
 	return b, err
 }
 
-// seed adapts one C call of the seed variant to goloss.SeedLossGrad.
+// seed adapts one C call of the seed variant to goloss.SeedLossGrad. An
+// empty batch needs no weights: with rows = 0 and weights NULL only the
+// parameters are checked (weights that are given are checked too, by the
+// core).
 func seed[T goloss.Float](loss, grad, labels, preds, weights *T, rows, cols C.int64_t, params *C.goloss_seed_params) error {
 	if params == nil {
 		return fmt.Errorf("%w: params is NULL", errArgument)
@@ -209,11 +242,19 @@ func seed[T goloss.Float](loss, grad, labels, preds, weights *T, rows, cols C.in
 	if err != nil {
 		return err
 	}
-	w, err := view("weights", weights, int(cols))
+	nWeights, err := vectorLen[T]("weights", "cols", cols) // rows may be 0: cols alone
 	if err != nil {
 		return err
 	}
-	return goloss.SeedLossGrad(b.loss, b.grad, b.labels, b.preds, w, int(cols), seedParams(params))
+	prm := seedParams(params)
+	if rows == 0 && weights == nil {
+		return prm.Check()
+	}
+	w, err := view("weights", weights, nWeights)
+	if err != nil {
+		return err
+	}
+	return goloss.SeedLossGrad(b.loss, b.grad, b.labels, b.preds, w, int(cols), prm)
 }
 
 //export golossGoSeedF32
@@ -237,10 +278,11 @@ func binaryParams(params *C.goloss_binary_params) (goloss.Binary, error) {
 	if params == nil {
 		return goloss.Binary{}, fmt.Errorf("%w: params is NULL", errArgument)
 	}
-	if params.alpha_len < 0 {
-		return goloss.Binary{}, fmt.Errorf("%w: alpha_len = %d, want a size >= 0", errArgument, params.alpha_len)
+	n, err := vectorLen[float64]("alpha", "alpha_len", params.alpha_len)
+	if err != nil {
+		return goloss.Binary{}, err
 	}
-	alpha, err := view("alpha", (*float64)(unsafe.Pointer(params.alpha)), int(params.alpha_len))
+	alpha, err := view("alpha", (*float64)(unsafe.Pointer(params.alpha)), n)
 	return goloss.Binary{
 		Gamma:          float64(params.gamma),
 		Alpha:          alpha,

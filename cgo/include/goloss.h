@@ -10,8 +10,22 @@
  *
  * Tensors are dense, row-major: labels and predictions hold rows*cols values
  * (rows samples of cols classes), per-class vectors cols values, the
- * per-sample loss rows values. rows may be 0, in which case the data
- * pointers may be NULL; cols must be at least 1.
+ * per-sample loss rows values. cols must be at least 1. rows may be 0: then
+ * loss, grad, labels and predictions may be NULL, and so may the seed
+ * variant's class weights (when they are not NULL they are still checked);
+ * the parameters are checked as for any batch, and binary_params.alpha must
+ * still hold alpha_len values, as goloss_binary_check requires. A size
+ * whose buffer could not fit in memory (more than 2^47 bytes on a 64-bit
+ * system) is GOLOSS_ERR_SHAPE, never a read.
+ *
+ * Fork: a Go runtime does not survive fork(), which copies only the calling
+ * thread. In a child forked after the library was loaded, every function
+ * but goloss_abi_version fails at once with GOLOSS_ERR_PROCESS and a message
+ * that names the fix, without entering Go (where it could wait forever for
+ * threads that are gone). A child that loads the library after the fork
+ * works as any process does. goloss_process_check asks without computing;
+ * it alone also catches a fork that bypassed fork() (a raw clone or fork
+ * system call, which runs no pthread_atfork handler).
  *
  * The math is documented in SPEC.md and in the Go package goloss.
  */
@@ -27,23 +41,31 @@ extern "C" {
 
 /* The version of this header's ABI; goloss_abi_version() returns the
  * library's. A caller must refuse a library whose ABI version differs. */
-#define GOLOSS_ABI_VERSION 2
+#define GOLOSS_ABI_VERSION 3
 
 typedef enum goloss_status {
   GOLOSS_OK = 0,
   /* A NULL pointer where data is required, or a negative size. */
   GOLOSS_ERR_ARGUMENT = 1,
   /* Sizes that do not fit together (e.g. weights for the wrong number of
-   * classes, cols = 0). */
+   * classes, cols = 0), or a buffer too large for memory (rows * cols
+   * values beyond 2^47 bytes). */
   GOLOSS_ERR_SHAPE = 2,
   /* A loss parameter outside its domain (gamma < 0, e outside [0, 1]). */
   GOLOSS_ERR_PARAM = 3,
   /* An input value outside its domain: a class count that is not finite
-   * and > 0, a negative weight, a probability outside [0, 1]. */
+   * and > 0, a negative weight, a probability outside [0, 1], a label of
+   * the binary variant outside [0, 1]. */
   GOLOSS_ERR_VALUE = 4,
   /* A fault inside the library (a recovered Go panic). The process is
    * intact and later calls work. */
-  GOLOSS_ERR_INTERNAL = 5
+  GOLOSS_ERR_INTERNAL = 5,
+  /* This process is a child forked after the library was loaded: its Go
+   * runtime cannot run, and no call in this process ever will. Start
+   * worker processes fresh (fork + exec: multiprocessing's "spawn" or
+   * "forkserver"), or load the library only after the fork. Nothing is
+   * computed and no output is written. */
+  GOLOSS_ERR_PROCESS = 6
 } goloss_status;
 
 /* Parameters of the seed variant. */
@@ -64,48 +86,67 @@ typedef struct goloss_binary_params {
   int64_t alpha_len;       /* 0 (none), 1 (one alpha for all classes) or cols */
   double label_smoothing;  /* in [0, 1] */
   int from_logits;         /* nonzero: predictions are logits */
-  int validate;            /* nonzero: reject finite probabilities outside [0, 1] */
+  int validate;            /* nonzero: reject finite labels outside [0, 1] and
+                              finite probabilities outside [0, 1] */
   int threads;             /* goroutines that may share the rows; 0 or 1: the
                               calling thread only. Same bits for any value. */
 } goloss_binary_params;
 
 /* The ABI version of the loaded library (GOLOSS_ABI_VERSION when it matches
- * this header). Never fails. */
+ * this header). Never fails, not even in a forked child: it is answered in C,
+ * without entering Go. */
 int goloss_abi_version(void);
 
+/* Whether this process can run the library: GOLOSS_OK, or GOLOSS_ERR_PROCESS
+ * with its message (see "Fork" above) in a child forked after the library
+ * was loaded, by fork() or by a system call (it compares getpid() with the
+ * process that loaded the library). Answered in C, without entering Go, for
+ * the price of one system call: what a caller asks once per batch, before
+ * it splits the batch over threads, so that a forked child fails with one
+ * message rather than one per thread. */
+goloss_status goloss_process_check(char *err, size_t err_len);
+
 /* Writes the library version ("0.1.0") into buf, NUL-terminated and
- * truncated to len bytes. Returns GOLOSS_OK, or GOLOSS_ERR_ARGUMENT when buf
- * is NULL or len is 0. */
+ * truncated to len bytes. Returns GOLOSS_OK; GOLOSS_ERR_ARGUMENT when buf is
+ * NULL or len is 0; GOLOSS_ERR_PROCESS in a forked child, writing nothing
+ * (goloss_process_check gives the message). */
 goloss_status goloss_version(char *buf, size_t len);
 
 /* Checks the parameters of the seed variant without computing anything.
  * Returns GOLOSS_OK; GOLOSS_ERR_ARGUMENT for a NULL params; GOLOSS_ERR_PARAM
- * for gamma or e out of range, with a message naming it. */
+ * for gamma or e out of range, with a message naming it; GOLOSS_ERR_PROCESS
+ * in a forked child. */
 goloss_status goloss_seed_check(const goloss_seed_params *params, char *err, size_t err_len);
 
 /* Writes the name of the kernel in use ("generic", "avx2" or "avx512": the
  * fastest this CPU supports, or the one GOLOSS_KERNEL names) into buf,
- * NUL-terminated and truncated to len bytes. Returns GOLOSS_OK, or
- * GOLOSS_ERR_ARGUMENT when buf is NULL or len is 0. */
+ * NUL-terminated and truncated to len bytes. Returns GOLOSS_OK;
+ * GOLOSS_ERR_ARGUMENT when buf is NULL or len is 0; GOLOSS_ERR_PROCESS in a
+ * forked child, writing nothing. */
 goloss_status goloss_kernel(char *buf, size_t len);
 
 /* Writes into weights[0..classes) the normalised inverse-frequency class
  * weights of the per-class sample counts:
  *   weights[c] = (1 / counts[c]) / sum_k (1 / counts[k])
+ * weights and counts are never NULL (classes is at least 1).
  * Returns GOLOSS_OK; GOLOSS_ERR_ARGUMENT for NULL pointers;
- * GOLOSS_ERR_SHAPE for classes < 1; GOLOSS_ERR_VALUE, naming the class index,
- * for a count that is not finite and > 0. */
+ * GOLOSS_ERR_SHAPE for classes < 1 or more classes than fit in memory;
+ * GOLOSS_ERR_VALUE, naming the class index, for a count that is not finite
+ * and > 0; GOLOSS_ERR_PROCESS in a forked child. */
 goloss_status goloss_class_weights(double *weights, const double *counts, int64_t classes,
                                    char *err, size_t err_len);
 
 /* The seed variant: writes the per-sample loss into loss[0..rows) and, when
  * grad is not NULL, dloss[b]/dpredictions[b,c] into grad[0..rows*cols).
- * weights holds cols class weights (see goloss_class_weights).
+ * weights holds cols class weights (see goloss_class_weights); with rows = 0
+ * it may be NULL. Labels may be any finite value (positive means y > 0).
  * Returns GOLOSS_OK; GOLOSS_ERR_ARGUMENT for a NULL params, a NULL data
- * pointer with rows > 0, or a negative size; GOLOSS_ERR_SHAPE for cols < 1;
+ * pointer with rows > 0, or a negative size; GOLOSS_ERR_SHAPE for cols < 1
+ * or rows * cols values that do not fit in memory, naming rows and cols;
  * GOLOSS_ERR_PARAM for gamma or e out of range; GOLOSS_ERR_VALUE (with
- * validate) for a prediction outside [0, 1] or a bad weight, naming its index;
- * GOLOSS_ERR_INTERNAL for a fault inside the library. */
+ * validate) for a prediction outside [0, 1] or a bad weight, naming its
+ * index; GOLOSS_ERR_INTERNAL for a fault inside the library;
+ * GOLOSS_ERR_PROCESS in a forked child. */
 goloss_status goloss_seed_f32(float *loss, float *grad, const float *labels,
                               const float *predictions, const float *weights,
                               int64_t rows, int64_t cols, const goloss_seed_params *params,
@@ -117,22 +158,31 @@ goloss_status goloss_seed_f64(double *loss, double *grad, const double *labels,
 
 /* Checks the parameters of the binary variant for cols classes without
  * computing anything. Returns GOLOSS_OK; GOLOSS_ERR_ARGUMENT for a NULL
- * params or alpha; GOLOSS_ERR_SHAPE for an alpha_len other than 0, 1 or
- * cols; GOLOSS_ERR_PARAM for gamma, label_smoothing or an alpha out of range,
- * with a message naming it. */
+ * params, a NULL alpha with alpha_len > 0 or a negative alpha_len;
+ * GOLOSS_ERR_SHAPE for an alpha_len other than 0, 1 or cols (or too large
+ * for memory); GOLOSS_ERR_PARAM for gamma, label_smoothing or an alpha out
+ * of range, with a message naming it; GOLOSS_ERR_PROCESS in a forked
+ * child. */
 goloss_status goloss_binary_check(const goloss_binary_params *params, int64_t cols, char *err,
                                   size_t err_len);
 
 /* The binary variant: writes the per-sample loss into loss[0..rows) and,
  * when grad is not NULL, dloss[b]/dpredictions[b,c] (with respect to the
- * logits when from_logits) into grad[0..rows*cols).
+ * logits when from_logits) into grad[0..rows*cols). With validate, labels
+ * must lie in [0, 1] (soft labels inside it are fine), on probabilities and
+ * on logits alike. NaN and infinite labels and predictions are no errors:
+ * they propagate into the loss of their row (NaN; an infinite label on
+ * logits with gamma = 0 gives an infinite loss).
  * Returns GOLOSS_OK; GOLOSS_ERR_ARGUMENT for a NULL params, a NULL data
- * pointer with rows > 0 (or alpha with alpha_len > 0), or a negative size;
- * GOLOSS_ERR_SHAPE for cols < 1 or an alpha_len other than 0, 1 or cols;
- * GOLOSS_ERR_PARAM for gamma, label_smoothing or an alpha out of range;
- * GOLOSS_ERR_VALUE (with validate, on probabilities) for a prediction outside
- * [0, 1], naming its index; GOLOSS_ERR_INTERNAL for a fault inside the
- * library. */
+ * pointer with rows > 0, a NULL alpha with alpha_len > 0 (rows = 0
+ * included), or a negative size; GOLOSS_ERR_SHAPE for cols < 1, an
+ * alpha_len other than 0, 1 or cols, or rows * cols values that do not fit
+ * in memory, naming rows and cols; GOLOSS_ERR_PARAM for gamma,
+ * label_smoothing or an alpha out of range; GOLOSS_ERR_VALUE (with
+ * validate) for a label outside [0, 1] or (on probabilities) a prediction
+ * outside [0, 1], naming the first offending index, labels before
+ * predictions; GOLOSS_ERR_INTERNAL for a fault inside the library;
+ * GOLOSS_ERR_PROCESS in a forked child. */
 goloss_status goloss_binary_f32(float *loss, float *grad, const float *labels,
                                 const float *predictions, int64_t rows, int64_t cols,
                                 const goloss_binary_params *params, char *err, size_t err_len);

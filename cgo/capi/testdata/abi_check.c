@@ -1,5 +1,7 @@
 // A C program against the public header only: it checks the worked example
-// of SPEC.md, the status codes and messages, and prints PASS.
+// of SPEC.md, the status codes and messages, and prints PASS. With the
+// argument "panic" (and a library built with the goloss_testhooks tag,
+// GOLOSS_TEST_PANICS=1) it checks that a panic in Go is a status instead.
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +19,8 @@ static int failures = 0;
       fprintf(stderr, "\n");                             \
     }                                                    \
   } while (0)
+
+static const float probs_for_labels[2] = {0.5f, 0.5f};
 
 static int close_to(double want, double got, double rtol) {
   return fabs(want - got) <= rtol * fabs(want);
@@ -48,6 +52,11 @@ int main(int argc, char **argv) {
   char version[32];
 
   CHECK(goloss_abi_version() == GOLOSS_ABI_VERSION, "abi version %d", goloss_abi_version());
+  CHECK(GOLOSS_ABI_VERSION == 3, "header ABI version %d", GOLOSS_ABI_VERSION);
+  // Not a forked child: the process can run the library.
+  memset(err, 'x', sizeof err);
+  CHECK(goloss_process_check(err, sizeof err) == GOLOSS_OK, "process_check: %s", err);
+  CHECK(goloss_process_check(NULL, 0) == GOLOSS_OK, "process_check without a buffer");
   CHECK(goloss_version(version, sizeof version) == GOLOSS_OK, "version");
   CHECK(strchr(version, '.') != NULL, "version string %s", version);
   CHECK(goloss_version(NULL, 4) == GOLOSS_ERR_ARGUMENT, "version NULL");
@@ -92,9 +101,65 @@ int main(int argc, char **argv) {
   CHECK(st == GOLOSS_OK && memcmp(loss, loss4, sizeof loss) == 0 && memcmp(grad, grad4, sizeof grad) == 0,
         "threads 4: %d %s", st, err);
 
-  // An empty batch needs no data pointers.
+  // An empty batch needs no data pointers, class weights included; its
+  // parameters are still checked, and so are weights that are given.
   CHECK(goloss_seed_f32(NULL, NULL, NULL, NULL, w32, 0, 3, &prm, err, sizeof err) == GOLOSS_OK,
         "empty batch: %s", err);
+  CHECK(goloss_seed_f32(NULL, NULL, NULL, NULL, NULL, 0, 3, &prm, err, sizeof err) == GOLOSS_OK,
+        "empty batch without weights: %s", err);
+  CHECK(goloss_seed_f64(NULL, NULL, NULL, NULL, NULL, 0, 3, &prm, err, sizeof err) == GOLOSS_OK,
+        "empty float64 batch without weights: %s", err);
+  {
+    const goloss_seed_params bad_e = {.gamma = 2.0, .e = 1.5, .validate = 1};
+    st = goloss_seed_f32(NULL, NULL, NULL, NULL, NULL, 0, 3, &bad_e, err, sizeof err);
+    CHECK(st == GOLOSS_ERR_PARAM && strstr(err, "e = 1.5") != NULL, "empty batch, e 1.5: %d %s", st, err);
+    st = goloss_seed_f32(NULL, NULL, NULL, NULL, NULL, 0, 0, &prm, err, sizeof err);
+    CHECK(st == GOLOSS_ERR_SHAPE, "empty batch, 0 classes: %d %s", st, err);
+    const float bad_w32[3] = {1, -1, 1};
+    st = goloss_seed_f32(NULL, NULL, NULL, NULL, bad_w32, 0, 3, &prm, err, sizeof err);
+    CHECK(st == GOLOSS_ERR_VALUE && strstr(err, "class_weights[1] = -1") != NULL,
+          "empty batch, weight -1: %d %s", st, err);
+    st = goloss_seed_f32(NULL, NULL, NULL, NULL, NULL, 1, 3, &prm, err, sizeof err);
+    CHECK(st == GOLOSS_ERR_ARGUMENT, "one row without data: %d %s", st, err);
+    const goloss_binary_params bempty = {.gamma = 2.0, .validate = 1};
+    st = goloss_binary_f32(NULL, NULL, NULL, NULL, 0, 3, &bempty, err, sizeof err);
+    CHECK(st == GOLOSS_OK, "empty binary batch: %d %s", st, err);
+    const goloss_binary_params bempty_ls = {.gamma = 2.0, .label_smoothing = -1, .validate = 1};
+    st = goloss_binary_f64(NULL, NULL, NULL, NULL, 0, 3, &bempty_ls, err, sizeof err);
+    CHECK(st == GOLOSS_ERR_PARAM && strstr(err, "label_smoothing = -1") != NULL,
+          "empty binary batch, label_smoothing -1: %d %s", st, err);
+    // alpha is a parameter: alpha_len values, whatever rows is.
+    const goloss_binary_params bempty_alpha = {.gamma = 2.0, .alpha_len = 3, .validate = 1};
+    st = goloss_binary_f32(NULL, NULL, NULL, NULL, 0, 3, &bempty_alpha, err, sizeof err);
+    CHECK(st == GOLOSS_ERR_ARGUMENT && strstr(err, "alpha is NULL") != NULL,
+          "empty binary batch, alpha NULL: %d %s", st, err);
+  }
+
+  // Sizes beyond the address space are shapes, named, never a read.
+  {
+    float one[1] = {0};
+    st = goloss_seed_f32(one, one, one, one, one, (int64_t)1 << 40, (int64_t)1 << 20, &prm, err, sizeof err);
+    CHECK(st == GOLOSS_ERR_SHAPE && strstr(err, "rows 1099511627776 × cols 1048576") != NULL &&
+              strstr(err, "do not fit in memory") != NULL,
+          "huge seed: %d %s", st, err);
+    const goloss_binary_params bhuge = {.gamma = 2.0, .validate = 1};
+    st = goloss_binary_f64((double *)one, NULL, (double *)one, (double *)one, (int64_t)1 << 40, (int64_t)1 << 40,
+                           &bhuge, err, sizeof err);
+    CHECK(st == GOLOSS_ERR_SHAPE && strstr(err, "rows 1099511627776 × cols 1099511627776") != NULL,
+          "huge binary: %d %s", st, err);
+    st = goloss_seed_f64(NULL, NULL, NULL, NULL, (double *)one, 0, (int64_t)1 << 60, &prm, err, sizeof err);
+    CHECK(st == GOLOSS_ERR_SHAPE && strstr(err, "weights: cols = 1152921504606846976") != NULL,
+          "huge weights: %d %s", st, err);
+    const double a[1] = {0.25};
+    const goloss_binary_params balpha = {.gamma = 2.0, .alpha = a, .alpha_len = (int64_t)1 << 60};
+    st = goloss_binary_check(&balpha, 2, err, sizeof err);
+    CHECK(st == GOLOSS_ERR_SHAPE && strstr(err, "alpha: alpha_len = 1152921504606846976") != NULL,
+          "huge alpha: %d %s", st, err);
+    double wone[1];
+    st = goloss_class_weights(wone, (double *)one, (int64_t)1 << 61, err, sizeof err);
+    CHECK(st == GOLOSS_ERR_SHAPE && strstr(err, "classes = 2305843009213693952") != NULL,
+          "huge classes: %d %s", st, err);
+  }
 
   // Errors: status, message, outputs untouched.
   loss[0] = 42;
@@ -154,6 +219,33 @@ int main(int argc, char **argv) {
   st = goloss_binary_f64(bloss, bgrad, blabels, logits, 1, 4, &bprm, err, sizeof err);
   CHECK(st == GOLOSS_ERR_VALUE && strstr(err, "predictions[0, 0] = 1000") != NULL,
         "probabilities: %d %s", st, err);
+  // Labels of the binary variant outside [0, 1] are errors with validate,
+  // on probabilities and logits alike, named; the seed variant takes them.
+  {
+    const double ylab[4] = {1, 0, 0.5, -2};
+    const double plab[4] = {.5, .5, .5, .5};
+    goloss_binary_params lprm = {.gamma = 2.0, .validate = 1};
+    double lloss[2];
+    for (int logits = 0; logits <= 1; logits++) {
+      lprm.from_logits = logits;
+      lloss[0] = lloss[1] = 42;
+      st = goloss_binary_f64(lloss, NULL, ylab, plab, 2, 2, &lprm, err, sizeof err);
+      CHECK(st == GOLOSS_ERR_VALUE && strstr(err, "goloss: invalid value: labels[1, 1] = -2 is not in [0, 1]") != NULL,
+            "label -2, logits %d: %d %s", logits, st, err);
+      CHECK(lloss[0] == 42 && lloss[1] == 42, "loss written on a bad label");
+      const float ylab32[2] = {1.5f, 0};
+      float l32[1];
+      st = goloss_binary_f32(l32, NULL, ylab32, (const float *)probs_for_labels, 1, 2, &lprm, err, sizeof err);
+      CHECK(st == GOLOSS_ERR_VALUE && strstr(err, "labels[0, 0] = 1.5") != NULL, "label 1.5: %d %s", st, err);
+    }
+    lprm.validate = 0;
+    st = goloss_binary_f64(lloss, NULL, ylab, plab, 2, 2, &lprm, err, sizeof err);
+    CHECK(st == GOLOSS_OK, "label -2 without validate: %d %s", st, err);
+    double sloss[2];
+    st = goloss_seed_f64(sloss, NULL, ylab, plab, w, 2, 2, &prm, err, sizeof err);
+    CHECK(st == GOLOSS_OK, "seed takes label -2: %d %s", st, err);
+  }
+
   const float blabels32[2] = {1, 0};
   const float probs32[2] = {0.75f, 0.25f};
   float bloss32[1];
