@@ -79,11 +79,15 @@ $(GOLOSS_SO): $(GO_SOURCES)
 	mv $(BUILD)/libgoloss.so $@
 
 # The op library links TensorFlow (libtensorflow_cc.so.2 for the C++
-# gradient registry) but not libgoloss.so, which it finds at run time.
+# gradient registry) but not libgoloss.so, which it finds at run time. It
+# carries no build-time path: TensorFlow's libraries are loaded already in a
+# process that loads the op (by Python's tensorflow or graft), and its one
+# RUNPATH entry is where an installed package's TensorFlow lives relative to
+# it (site-packages/gofocal -> site-packages/tensorflow).
 $(OPS_SO): $(OP_SOURCES) $(TF_FLAGS)
-	source $(TF_FLAGS) && $(CXX) -shared -fPIC -O3 -Wall $$TF_CFLAGS -Icgo/include \
+	source $(TF_FLAGS) && $(CXX) -shared -fPIC -O3 -Wall $$TF_CFLAGS -Icgo/include -Itfop \
 		$(filter %.cc,$(OP_SOURCES)) -o $(BUILD)/_gofocal_ops.so \
-		$$TF_LFLAGS -L$$TF_LIB -l:libtensorflow_cc.so.2 -Wl,-rpath,$$TF_LIB -ldl
+		$$TF_LFLAGS -L$$TF_LIB -l:libtensorflow_cc.so.2 '-Wl,-rpath,$$ORIGIN/../tensorflow' -ldl
 	mv $(BUILD)/_gofocal_ops.so $@
 
 $(BUILD_INFO): $(TF_FLAGS)

@@ -1,9 +1,12 @@
 """The two native libraries beside this file, loaded once, lazily.
 
-``_gofocal_ops.so`` is the TensorFlow op library; it finds the Go kernels in
-``libgoloss.so`` beside it. ``libgoloss.so`` is also opened through ctypes for
-the calls that need no tensor (class weights, parameter checks): the same
-file, so the process holds one Go runtime.
+``_gofocal_ops.so`` is the TensorFlow op library, loaded by ``import gofocal``;
+it finds the Go kernels in ``libgoloss.so`` beside it when the op first runs.
+``libgoloss.so`` is also opened here through ctypes, only for what asks the
+Go core itself (its version and kernel, and the tests that hold the Python
+checks of ``_host`` to it): the same file, so the process holds one Go
+runtime. Nothing here runs at import or when a loss is built: a Go runtime
+does not survive ``fork``.
 """
 
 import ctypes
@@ -62,13 +65,30 @@ def ops():
         if _ops is None:
             _check_built(OPS_PATH)
             try:
-                _ops = tf.load_op_library(OPS_PATH)
+                module = tf.load_op_library(OPS_PATH)
             except tf.errors.NotFoundError as err:
                 raise ImportError(
                     f"gofocal: TensorFlow {tf.__version__} cannot load {OPS_PATH}: {err.message}. "
                     f"It was built against TensorFlow {_built_against()}; rebuild it with "
                     "`make shared-lib`.") from err
+            if not hasattr(module, "go_focal_seed_focal_loss"):
+                raise ImportError(_second_copy_message())
+            _ops = module
         return _ops
+
+
+def _second_copy_message():
+    """Why the op library registered nothing: another copy of it, loaded
+    first from another path, holds gofocal's ops in this process (the copy
+    registers nothing rather than have TensorFlow abort the process)."""
+    first = ctypes.CDLL(OPS_PATH).gofocal_ops_first_copy
+    first.restype = ctypes.c_char_p
+    path = first()
+    other = path.decode("utf-8", "replace") if path else "another copy"
+    return (f"gofocal: cannot use {OPS_PATH}: this process already has gofocal's ops from "
+            f"{other}, loaded first. Two copies of gofocal (an installed package and a source "
+            "tree, or two environments on one path) cannot share a process: import gofocal "
+            "from one of them (check sys.path and PYTHONPATH).")
 
 
 @tf.autograph.experimental.do_not_convert
@@ -88,14 +108,24 @@ def goloss():
                 ctypes.POINTER(_SeedParams), ctypes.c_char_p, ctypes.c_size_t]
             lib.goloss_binary_check.argtypes = [
                 ctypes.POINTER(_BinaryParams), ctypes.c_int64, ctypes.c_char_p, ctypes.c_size_t]
+            lib.goloss_process_check.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
             _goloss = lib
-        return _goloss
+    # In a child forked after the library loaded, no call can run: say why
+    # (the calls whose buffer is their output cannot).
+    err = ctypes.create_string_buffer(512)
+    _raise_on(_goloss.goloss_process_check(err, len(err)), err)
+    return _goloss
+
+
+# goloss.h's status codes that are not about the caller's input.
+_ERR_INTERNAL = 5
+_ERR_PROCESS = 6
 
 
 def _raise_on(status, message):
     if status != 0:
         text = message.value.decode("utf-8", "replace")
-        if status == 5:
+        if status in (_ERR_INTERNAL, _ERR_PROCESS):
             raise RuntimeError(text)
         raise ValueError(text)
 

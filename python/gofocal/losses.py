@@ -9,17 +9,21 @@ import warnings
 
 import tensorflow as tf
 
-from gofocal import _native
+from gofocal import _host
 from gofocal._ops import binary_focal_loss, seed_focal_loss
 
 
 def class_weights(classes_num):
     """Normalised inverse-frequency class weights from per-class sample counts.
 
-    ``w[c] = (1 / n[c]) / sum_k (1 / n[k])``; the weights sum to 1. Every
-    count must be finite and > 0, or a ValueError names the class index.
+    ``w[c] = (1 / n[c]) / sum_k (1 / n[k])``, computed as SPEC says (each
+    count divided into the smallest first, so that no count overflows); the
+    weights sum to 1. Every count must be finite and > 0, or a ValueError
+    names the class index. Computed in Python with the Go core's operations
+    and messages: building a loss starts no Go runtime, so a process may
+    fork after it.
     """
-    return _native.class_weights(_as_list("classes_num", classes_num))
+    return _host.class_weights(_as_list("classes_num", classes_num))
 
 
 def _as_list(name, values):
@@ -63,7 +67,7 @@ def focal_loss(classes_num, gamma=2., alpha=.25, e=0.1):
       e: weight of the label-smoothing term, in [0, 1].
     """
     weights = class_weights(classes_num)
-    _native.check_seed(gamma, e)
+    _host.check_seed(gamma, e)
     if alpha != .25:
         warnings.warn("gofocal.focal_loss: alpha is unused by the seed variant, as in the seed",
                       stacklevel=2)
@@ -98,7 +102,7 @@ class FocalLoss(tf.keras.losses.Loss):
             raise ValueError("gofocal.FocalLoss: give exactly one of classes_num and class_weights")
         if classes_num is not None:
             self.classes_num = _as_list("classes_num", classes_num)
-            self._weights = _native.class_weights(self.classes_num)
+            self._weights = _host.class_weights(self.classes_num)
             self.class_weights = None
         else:
             self.classes_num = None
@@ -106,7 +110,7 @@ class FocalLoss(tf.keras.losses.Loss):
             if not self.class_weights:
                 raise ValueError("gofocal.FocalLoss: class_weights is empty")
             self._weights = self.class_weights
-        _native.check_seed(gamma, e)
+        _host.check_seed(gamma, e)
         self.gamma = float(gamma)
         self.e = float(e)
         self.validate = bool(validate)
@@ -148,7 +152,7 @@ class BinaryFocalLoss(tf.keras.losses.Loss):
                  name="binary_focal_crossentropy", validate=True, **kwargs):
         super().__init__(reduction=reduction, name=name, **kwargs)
         alpha = float(alpha) if isinstance(alpha, numbers.Real) else _as_list("alpha", alpha)
-        _native.check_binary(gamma, label_smoothing, alpha if isinstance(alpha, list) else [alpha])
+        _host.check_binary(gamma, label_smoothing, alpha if isinstance(alpha, list) else [alpha])
         self.apply_class_balancing = bool(apply_class_balancing)
         self.alpha = alpha
         self.gamma = float(gamma)

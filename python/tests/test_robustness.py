@@ -2,6 +2,7 @@
 and very wide rows."""
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -80,6 +81,7 @@ def test_ten_thousand_calls_leave_memory_flat():
 
 _PANIC_SCRIPT = textwrap.dedent("""
     import numpy as np, tensorflow as tf, gofocal
+    print("package:", gofocal.__file__)
     y, p, w = [[1.0, 0.0]], [[0.5, 0.5]], [0.5, 0.5]
     try:
         gofocal.seed_focal_loss(y, p, w)
@@ -90,13 +92,26 @@ _PANIC_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_a_panic_in_the_go_core_is_an_exception_and_the_next_call_works():
-    # GOLOSS_TEST_PANICS=1: the op's one Go call panics (the default
-    # sharding calls Go once); the next call runs normally.
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", GOLOSS_TEST_PANICS="1")
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_a_panic_in_the_go_core_is_an_exception_and_the_next_call_works(tmp_path):
+    # The test hook exists only in a library built with the goloss_testhooks
+    # tag (the shipped one has none: cgo/capi's tests check it), so the
+    # package is copied with such a library beside its op. With
+    # GOLOSS_TEST_PANICS=1 the op's one Go call panics (the default sharding
+    # calls Go once); the next call runs normally.
+    package = tmp_path / "gofocal"
+    shutil.copytree(os.path.dirname(gofocal.__file__), package,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run(["go", "build", "-tags", "goloss_testhooks", "-buildmode=c-shared", "-o",
+                    str(package / "libgoloss.so"), "./cgo"], cwd=REPO, check=True, timeout=600)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", GOLOSS_TEST_PANICS="1",
+               PYTHONPATH=str(tmp_path))
     done = subprocess.run([sys.executable, "-c", _PANIC_SCRIPT], env=env, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, cwd=str(tmp_path))
     assert done.returncode == 0, done.stderr[-2000:]
+    assert f"package: {package / '__init__.py'}" in done.stdout
     assert "InternalError:" in done.stdout
     assert "goloss: internal error: a panic provoked by GOLOSS_TEST_PANICS" in done.stdout
     assert "next call: 0.1083" in done.stdout

@@ -10,6 +10,7 @@
 #include "tensorflow/cc/ops/const_op.h"
 #include "tensorflow/cc/ops/math_ops.h"
 #include "tensorflow/core/graph/node_builder.h"
+#include "library/library.h"
 
 namespace gofocal {
 namespace {
@@ -56,9 +57,9 @@ tensorflow::Status ScaleRowsGrad(const Scope& scope, const Operation& op,
   return scope.status();
 }
 
-REGISTER_GRADIENT_OP("GoFocal>SeedFocalLoss", FocalLossGrad);
-REGISTER_GRADIENT_OP("GoFocal>ScaleRows", ScaleRowsGrad);
-REGISTER_GRADIENT_OP("GoFocal>BinaryFocalLoss", FocalLossGrad);
+GOFOCAL_REGISTER_GRADIENT("GoFocal>SeedFocalLoss", FocalLossGrad);
+GOFOCAL_REGISTER_GRADIENT("GoFocal>ScaleRows", ScaleRowsGrad);
+GOFOCAL_REGISTER_GRADIENT("GoFocal>BinaryFocalLoss", FocalLossGrad);
 
 }  // namespace
 }  // namespace gofocal

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "goloss_loader.h"
+#include "library/library.h"
 #include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/framework/tensor.h"
 #include "tensorflow/core/framework/tensor_shape.h"
@@ -39,9 +40,11 @@ struct Goloss<double> {
 };
 
 // A goloss failure as a TensorFlow status: bad input is InvalidArgument, a
-// fault inside the library Internal.
+// fault inside the library Internal, a process the library cannot run in
+// (a fork) FailedPrecondition.
 tensorflow::Status FromGoloss(goloss_status status, const char* message) {
   if (status == GOLOSS_ERR_INTERNAL) return errors::Internal(message);
+  if (status == GOLOSS_ERR_PROCESS) return errors::FailedPrecondition(message);
   return errors::InvalidArgument(message);
 }
 
@@ -154,6 +157,13 @@ class FocalLossOp : public OpKernel {
 
     const GolossApi* api = nullptr;
     OP_REQUIRES_OK(ctx, GetGolossApi(&api));
+    {
+      // In a child forked after the Go runtime started, Go cannot run and a
+      // split over threads could wait forever: fail first, saying why.
+      char message[512] = {0};
+      const goloss_status status = api->process_check(message, sizeof message);
+      OP_REQUIRES(ctx, status == GOLOSS_OK, FromGoloss(status, message));
+    }
     T* loss_data = loss->flat<T>().data();
     // Inside a graph, an output no op consumes is not required: without a
     // gradient to compute (evaluation, inference), the kernel skips its own.
@@ -203,7 +213,7 @@ class FocalLossOp : public OpKernel {
 };
 
 #define REGISTER(NAME, VARIANT, T) \
-  REGISTER_KERNEL_BUILDER(Name(NAME).Device(DEVICE_CPU).TypeConstraint<T>("T"), FocalLossOp<T, VARIANT>)
+  GOFOCAL_REGISTER_KERNEL(Name(NAME).Device(DEVICE_CPU).TypeConstraint<T>("T"), FocalLossOp<T, VARIANT>)
 
 REGISTER("GoFocal>SeedFocalLoss", SeedVariant, float);
 REGISTER("GoFocal>SeedFocalLoss", SeedVariant, double);
@@ -263,8 +273,8 @@ class ScaleRowsOp : public OpKernel {
   static constexpr int64_t kCostPerElement = 3;
 };
 
-REGISTER_KERNEL_BUILDER(Name("GoFocal>ScaleRows").Device(DEVICE_CPU).TypeConstraint<float>("T"), ScaleRowsOp<float>);
-REGISTER_KERNEL_BUILDER(Name("GoFocal>ScaleRows").Device(DEVICE_CPU).TypeConstraint<double>("T"), ScaleRowsOp<double>);
+GOFOCAL_REGISTER_KERNEL(Name("GoFocal>ScaleRows").Device(DEVICE_CPU).TypeConstraint<float>("T"), ScaleRowsOp<float>);
+GOFOCAL_REGISTER_KERNEL(Name("GoFocal>ScaleRows").Device(DEVICE_CPU).TypeConstraint<double>("T"), ScaleRowsOp<double>);
 
 }  // namespace
 }  // namespace gofocal

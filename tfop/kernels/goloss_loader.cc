@@ -5,6 +5,7 @@
 #include <string>
 #include <type_traits>
 
+#include "library/library.h"
 #include "tensorflow/core/platform/errors.h"
 
 namespace gofocal {
@@ -30,23 +31,13 @@ bool Resolve(void* handle, GolossApi* api, std::string* missing) {
   ok = get("goloss_seed_f64", &api->seed_f64) && ok;
   ok = get("goloss_binary_f32", &api->binary_f32) && ok;
   ok = get("goloss_binary_f64", &api->binary_f64) && ok;
+  ok = get("goloss_process_check", &api->process_check) && ok;
   if (ok && abi_version() != GOLOSS_ABI_VERSION) {
     *missing = "ABI version " + std::to_string(GOLOSS_ABI_VERSION) + " (the library has " +
                std::to_string(abi_version()) + ")";
     return false;
   }
   return ok;
-}
-
-// The folder of the file this code was loaded from.
-std::string OwnFolder() {
-  Dl_info info;
-  if (dladdr(reinterpret_cast<void*>(&OwnFolder), &info) == 0 || info.dli_fname == nullptr) {
-    return ".";
-  }
-  std::string path = info.dli_fname;
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
 }
 
 tensorflow::Status Load(GolossApi* api) {
@@ -60,7 +51,15 @@ tensorflow::Status Load(GolossApi* api) {
     return tensorflow::errors::FailedPrecondition(
         "gofocal: the process exports goloss kernels, but not ", missing);
   }
-  const std::string path = OwnFolder() + "/" + kLibrary;
+  // Only ever the file beside this library, by the absolute path resolved
+  // when it loaded: never a search, never the working directory.
+  const std::string& folder = LibraryFolder();
+  if (folder.empty()) {
+    return tensorflow::errors::FailedPrecondition(
+        "gofocal: cannot tell which folder the op library was loaded from, so it does not know "
+        "where its ", kLibrary, " is");
+  }
+  const std::string path = (folder == "/" ? "" : folder) + "/" + kLibrary;
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = dlerror();

@@ -3,6 +3,7 @@
 #include "tensorflow/core/framework/common_shape_fns.h"
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/shape_inference.h"
+#include "library/library.h"
 
 namespace gofocal {
 
@@ -123,7 +124,7 @@ Status ScaleRowsShape(InferenceContext* c) {
 
 }  // namespace
 
-REGISTER_OP("GoFocal>SeedFocalLoss")
+GOFOCAL_REGISTER_OP("GoFocal>SeedFocalLoss")
     .Input("labels: T")
     .Input("predictions: T")
     .Input("class_weights: T")
@@ -152,7 +153,7 @@ sharding: who splits the rows over as many threads as TensorFlow's intra-op
   faster), or the pool itself, one Go call per shard. Same bits either way.
 )doc");
 
-REGISTER_OP("GoFocal>BinaryFocalLoss")
+GOFOCAL_REGISTER_OP("GoFocal>BinaryFocalLoss")
     .Input("labels: T")
     .Input("predictions: T")
     .Input("alpha: double")
@@ -184,7 +185,7 @@ sharding: who splits the rows over as many threads as TensorFlow's intra-op
   faster), or the pool itself, one Go call per shard. Same bits either way.
 )doc");
 
-REGISTER_OP("GoFocal>ScaleRows")
+GOFOCAL_REGISTER_OP("GoFocal>ScaleRows")
     .Input("grad: T")
     .Input("scale: T")
     .Output("scaled: T")
