@@ -3,7 +3,6 @@ package goloss
 import (
 	"fmt"
 	"math"
-	"sync"
 )
 
 // Binary holds the parameters of the `binary` variant: the focal loss of the
@@ -147,31 +146,7 @@ func binaryCheckedRows[T Float](labels, preds []T, cols, threads int, checkPreds
 // [0, 1], as checkProbabilities does for predictions: NaN and ±Inf
 // propagate. The rows are checked in up to threads chunks at once.
 func checkLabels[T Float](labels []T, cols, threads int) error {
-	rows := len(labels) / cols
-	var (
-		mu    sync.Mutex
-		first = rows // the row of err
-		err   error
-	)
-	forRowChunks(rows, cols, threads, func(lo, hi int) {
-		if inUnitRange(labels[lo*cols : hi*cols]) {
-			return
-		}
-		for i, v := range labels[lo*cols : hi*cols] {
-			if v >= 0 && v <= 1 || v != v || math.IsInf(float64(v), 0) {
-				continue
-			}
-			at := lo*cols + i
-			mu.Lock()
-			if at/cols < first {
-				first = at / cols
-				err = fmt.Errorf("%w: labels[%d, %d] = %v is not in [0, 1]", ErrValue, at/cols, at%cols, v)
-			}
-			mu.Unlock()
-			return
-		}
-	})
-	return err
+	return checkUnitValues(labels, cols, threads, "labels", "is not in [0, 1]")
 }
 
 // binaryRows computes rows on the kernel in use: a vector kernel, or the

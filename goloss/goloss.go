@@ -84,25 +84,33 @@ func checkSizes(cols, loss, grad, labels, preds int) error {
 // outside [0, 1]. NaN and ±Inf are left to propagate into the outputs, as in
 // every TensorFlow loss. The rows are checked in up to threads chunks at once.
 func checkProbabilities[T Float](preds []T, cols, threads int) error {
-	rows := len(preds) / cols
+	return checkUnitValues(preds, cols, threads, "predictions", "is not a probability in [0, 1]")
+}
+
+// checkUnitValues returns an error naming the first finite value outside
+// [0, 1] as "name[row, col] = v why"; NaN and ±Inf pass. The rows are checked
+// in up to threads chunks at once, each first by the vector kernel's quick
+// pass.
+func checkUnitValues[T Float](values []T, cols, threads int, name, why string) error {
+	rows := len(values) / cols
 	var (
 		mu    sync.Mutex
-		first = rows
+		first = rows // the row of err
 		err   error
 	)
 	forRowChunks(rows, cols, threads, func(lo, hi int) {
-		if inUnitRange(preds[lo*cols : hi*cols]) {
-			return // the vector kernel's quick pass: nothing to name
+		if inUnitRange(values[lo*cols : hi*cols]) {
+			return // nothing to name
 		}
-		for i, v := range preds[lo*cols : hi*cols] {
+		for i, v := range values[lo*cols : hi*cols] {
 			if v >= 0 && v <= 1 || v != v || math.IsInf(float64(v), 0) {
 				continue
 			}
 			at := lo*cols + i
 			mu.Lock()
-			if at/cols < first || err == nil {
+			if at/cols < first {
 				first = at / cols
-				err = fmt.Errorf("%w: predictions[%d, %d] = %v is not a probability in [0, 1]", ErrValue, at/cols, at%cols, v)
+				err = fmt.Errorf("%w: %s[%d, %d] = %v %s", ErrValue, name, at/cols, at%cols, v, why)
 			}
 			mu.Unlock()
 			return
