@@ -382,3 +382,28 @@ func TestScaleRowsGradient(t *testing.T) {
 		require.InDelta(t, sum, dScale[b], 1e-12*(1+math.Abs(sum)), "dscale[%d]", b)
 	}
 }
+
+// TestSecondDerivativeIsAnErrorInCpp: the C++ gradient provides first
+// derivatives only, so differentiating the gradient it built (the op's grad
+// output reaches the second pass) is an Unimplemented error naming the op,
+// never a silent zero.
+func TestSecondDerivativeIsAnErrorInCpp(t *testing.T) {
+	loadOp(t)
+	s := op.NewScope()
+	labels := op.Placeholder(s.SubScope("labels"), tf.Double)
+	preds := op.Placeholder(s.SubScope("predictions"), tf.Double)
+	weights := op.Placeholder(s.SubScope("class_weights"), tf.Double)
+	gamma := op.Const(s.SubScope("gamma"), 2.0)
+	e := op.Const(s.SubScope("e"), 0.1)
+	up := op.Placeholder(s.SubScope("upstream"), tf.Double)
+	loss, _ := SeedFocalLoss(s, labels, preds, weights, gamma, e, true)
+	first := op.Gradients(s.SubScope("first"), []tf.Output{loss}, []tf.Output{preds}, up)
+	require.Len(t, first, 1)
+	require.NoError(t, s.Err(), "the first derivative builds")
+	second := op.Gradients(s.SubScope("second"), first, []tf.Output{preds})
+	assert.Empty(t, second)
+	err := s.Err()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "second derivatives are not provided by the C++ gradient")
+	assert.Contains(t, err.Error(), "GoFocal>SeedFocalLoss")
+}

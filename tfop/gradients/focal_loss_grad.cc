@@ -22,12 +22,23 @@ namespace ops = ::tensorflow::ops;
 
 // Both ops: d/dpredictions = dloss[..., None] * grad, where grad is the op's
 // second output, computed by the ScaleRows op in grad's buffer. Labels and
-// the parameter inputs get none. The `grad` output is treated as a
-// constant: second derivatives are not provided.
+// the parameter inputs get none. Second derivatives (a gradient flowing into
+// `grad`) are an Unimplemented error here.
 tensorflow::Status FocalLossGrad(const Scope& scope, const Operation& op,
                                  const std::vector<Output>& grad_inputs,
                                  std::vector<Output>* grad_outputs) {
   if (!scope.ok()) return scope.status();
+  // The gradient builder hands an output nothing differentiates a ZerosLike
+  // of it; anything else flowing into `grad` asks for a second derivative,
+  // which this gradient does not provide: an error, never a silent zero.
+  const Output& dgrad = grad_inputs[1];
+  if (dgrad.node() != nullptr && dgrad.node()->type_string() != "ZerosLike") {
+    return tensorflow::errors::Unimplemented(
+        "gofocal: ", op.node()->type_string(), " (", op.node()->name(),
+        "): second derivatives are not provided by the C++ gradient: something differentiates "
+        "its grad output (", dgrad.node()->type_string(), " ", dgrad.node()->name(),
+        "). Python's gradient (tf.GradientTape) provides them.");
+  }
   tensorflow::Node* node = nullptr;
   const std::string name = scope.GetUniqueNameForOp("ScaleRows");
   auto builder = tensorflow::NodeBuilder(name, "GoFocal>ScaleRows")
