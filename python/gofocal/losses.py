@@ -2,6 +2,10 @@
 
 Both work with Keras 3 (``tf.keras`` in TensorFlow 2.18) and Keras 2
 (``tf_keras`` with ``TF_USE_LEGACY_KERAS=1``), through ``tf.keras``.
+
+On Keras 3 with another backend (JAX, torch), where the fused op, a
+TensorFlow op, cannot run, each loss computes the same math written with
+``keras.ops`` (``gofocal._keras_ops``) and warns once that it does.
 """
 
 import numbers
@@ -31,6 +35,20 @@ def _as_list(name, values):
         return [float(v) for v in values]
     except (TypeError, ValueError) as err:
         raise ValueError(f"gofocal: {name} must be a list of numbers, got {values!r}") from err
+
+
+def _off_tensorflow(what):
+    """Whether Keras computes off TensorFlow (Keras 3 on JAX or torch), so that
+    the loss ``what`` must run gofocal._keras_ops rather than the fused op;
+    if so, the process's one warning that it does is given (naming the
+    caller's line). Decided when a loss is built: Keras fixes its backend
+    when it is imported."""
+    backend = tf.keras.backend.backend()
+    if backend == "tensorflow":
+        return False
+    from gofocal import _keras_ops
+    _keras_ops.warn_once(backend, what)
+    return True
 
 
 def _same_rank(y_true, y_pred):
@@ -71,6 +89,15 @@ def focal_loss(classes_num, gamma=2., alpha=.25, e=0.1):
     if alpha != .25:
         warnings.warn("gofocal.focal_loss: alpha is unused by the seed variant, as in the seed",
                       stacklevel=2)
+
+    if _off_tensorflow("gofocal.focal_loss"):
+        from gofocal import _keras_ops
+
+        def focal_loss_fixed(target_tensor, prediction_tensor):
+            return _keras_ops.seed_focal_loss(target_tensor, prediction_tensor, weights,
+                                              gamma=gamma, e=e)
+
+        return focal_loss_fixed
 
     def focal_loss_fixed(target_tensor, prediction_tensor):
         return seed_focal_loss(target_tensor, prediction_tensor, weights, gamma=gamma, e=e)
@@ -114,8 +141,14 @@ class FocalLoss(tf.keras.losses.Loss):
         self.gamma = float(gamma)
         self.e = float(e)
         self.validate = bool(validate)
+        self._off_tensorflow = _off_tensorflow("gofocal.FocalLoss")
 
     def call(self, y_true, y_pred):
+        if self._off_tensorflow:
+            from gofocal import _keras_ops
+            y_true, y_pred = _keras_ops.same_rank(y_true, y_pred)
+            return _keras_ops.seed_focal_loss(y_true, y_pred, self._weights, gamma=self.gamma,
+                                              e=self.e)
         y_true, y_pred = _same_rank(y_true, y_pred)
         return seed_focal_loss(y_true, y_pred, self._weights, gamma=self.gamma, e=self.e,
                                validate=self.validate)
@@ -160,8 +193,16 @@ class BinaryFocalLoss(tf.keras.losses.Loss):
         self.label_smoothing = float(label_smoothing)
         self.axis = int(axis)
         self.validate = bool(validate)
+        self._off_tensorflow = _off_tensorflow("gofocal.BinaryFocalLoss")
 
     def call(self, y_true, y_pred):
+        if self._off_tensorflow:
+            from gofocal import _keras_ops
+            y_true, y_pred = _keras_ops.same_rank(y_true, y_pred)
+            return _keras_ops.binary_focal_loss(
+                y_true, y_pred, alpha=self.alpha if self.apply_class_balancing else None,
+                gamma=self.gamma, from_logits=self.from_logits,
+                label_smoothing=self.label_smoothing, axis=self.axis)
         y_true, y_pred = _same_rank(y_true, y_pred)
         return binary_focal_loss(y_true, y_pred,
                                  alpha=self.alpha if self.apply_class_balancing else None,
