@@ -20,6 +20,13 @@ type Binary struct {
 	FromLogits bool
 	// LabelSmoothing squeezes labels towards 0.5, in [0, 1].
 	LabelSmoothing float64
+	// HasIgnore says that a label equal to IgnoreValue (rounded to the
+	// element type) is unknown (SPEC "Partial labels"): the element adds no
+	// loss and gets a zero gradient, and the loss of a row is the mean over
+	// its known classes. Such a label is not checked. IgnoreValue must not
+	// be NaN.
+	HasIgnore   bool
+	IgnoreValue float64
 	// NoValidate skips the checks that every finite label lies in [0, 1]
 	// (on probabilities and on logits) and that every finite probability
 	// does (logits are never checked). NaN and ±Inf are never errors: they
@@ -47,7 +54,7 @@ func (s Binary) Check(cols int) error {
 			return fmt.Errorf("%w: alpha[%d] = %v, want 0 <= alpha <= 1", ErrParam, c, a)
 		}
 	}
-	return nil
+	return checkIgnore(s.HasIgnore, s.IgnoreValue)
 }
 
 // BinaryLossGrad computes the per-sample loss of the `binary` variant into
@@ -76,12 +83,21 @@ func (s Binary) Check(cols int) error {
 // gradient term takes its limit: 0, or (1-2t)*bce*du for gamma = 1. gamma = 0
 // gives binary cross-entropy exactly.
 //
+// With an ignore value (HasIgnore), a label equal to it is unknown: the
+// element adds nothing and gets a zero gradient, and 1/C becomes 1/K, K the
+// number of known classes of the row; a row with none known has loss 0 and
+// a zero gradient. The prediction of an unknown element is not used (a NaN
+// there does not propagate), but it is still checked.
+//
 // The loops binaryProbRow and binaryLogitsRow are the reference; the vector
-// kernels (see Kernel) agree with them to the SPEC tolerances.
+// kernels (see Kernel) agree with them to the SPEC tolerances. With an
+// ignore value every kernel runs the reference loops (the others do not
+// know about unknown labels yet).
 //
 // Unless NoValidate, a finite label outside [0, 1] is an error naming its
-// index (a label of -2 would give a negative loss), and so is a finite
-// probability outside [0, 1]; labels are checked first.
+// index (a label of -2 would give a negative loss), unless it is the ignore
+// value, and so is a finite probability outside [0, 1]; labels are checked
+// first.
 //
 // Sizes: len(loss) rows; labels and predictions rows*cols; grad empty or
 // rows*cols. On error nothing is written.
@@ -93,13 +109,14 @@ func BinaryLossGrad[T Float](loss, grad, labels, preds []T, cols int, prm Binary
 		return err
 	}
 	k := binaryConstants{
-		gamma: prm.Gamma,
-		keep:  1 - prm.LabelSmoothing,
-		half:  0.5 * prm.LabelSmoothing,
-		eps:   float64(T(1e-7)),
-		epsHi: float64(T(1 - 1e-7)),
-		alpha: prm.Alpha,
-		scale: 1 / float64(cols),
+		gamma:   prm.Gamma,
+		keep:    1 - prm.LabelSmoothing,
+		half:    0.5 * prm.LabelSmoothing,
+		eps:     float64(T(1e-7)),
+		epsHi:   float64(T(1 - 1e-7)),
+		alpha:   prm.Alpha,
+		scale:   1 / float64(cols),
+		unknown: unknownOf[T](prm.HasIgnore, prm.IgnoreValue),
 	}
 	run := func(lo, hi int) {
 		var g []T
@@ -111,16 +128,17 @@ func BinaryLossGrad[T Float](loss, grad, labels, preds []T, cols int, prm Binary
 	if prm.NoValidate {
 		return checkedRows(preds, cols, prm.Threads, false, run)
 	}
-	return binaryCheckedRows(labels, preds, cols, prm.Threads, !prm.FromLogits, run)
+	return binaryCheckedRows(labels, preds, cols, prm.Threads, !prm.FromLogits, k.unknown, run)
 }
 
-// binaryCheckedRows is checkedRows for the binary variant's validation:
-// labels in [0, 1], and predictions too when checkPreds. The quick vector
-// check of both runs in the one start-up of the goroutines that also runs
-// the rows (forRowChunksChecked); only if it fails somewhere do
-// checkLabels and checkProbabilities look for the first offending index.
-// On error nothing has been run.
-func binaryCheckedRows[T Float](labels, preds []T, cols, threads int, checkPreds bool, run func(lo, hi int)) error {
+// binaryCheckedRows is checkedRows for the validation of the binary and
+// asymmetric variants: labels in [0, 1] (or unknown), and predictions too
+// when checkPreds. The quick vector check of both runs in the one start-up
+// of the goroutines that also runs the rows (forRowChunksChecked); only if
+// it fails somewhere (an unknown label of -1 fails it) do checkLabels and
+// checkProbabilities look for the first offending index. On error nothing
+// has been run.
+func binaryCheckedRows[T Float](labels, preds []T, cols, threads int, checkPreds bool, unknown unknownLabel, run func(lo, hi int)) error {
 	rows := len(preds) / cols
 	check := func(lo, hi int) bool {
 		return inUnitRange(labels[lo*cols:hi*cols]) && (!checkPreds || inUnitRange(preds[lo*cols:hi*cols]))
@@ -130,7 +148,7 @@ func binaryCheckedRows[T Float](labels, preds []T, cols, threads int, checkPreds
 	}
 	// The quick check also fails on ±Inf (and, on the generic kernel, on
 	// everything), which is no error: then the rows still run.
-	if err := checkLabels(labels, cols, threads); err != nil {
+	if err := checkLabels(labels, cols, threads, unknown); err != nil {
 		return err
 	}
 	if checkPreds {
@@ -143,15 +161,20 @@ func binaryCheckedRows[T Float](labels, preds []T, cols, threads int, checkPreds
 }
 
 // checkLabels returns an error naming the first finite label outside
-// [0, 1], as checkProbabilities does for predictions: NaN and ±Inf
-// propagate. The rows are checked in up to threads chunks at once.
-func checkLabels[T Float](labels []T, cols, threads int) error {
-	return checkUnitValues(labels, cols, threads, "labels", "is not in [0, 1]")
+// [0, 1] that is not unknown, as checkProbabilities does for predictions:
+// NaN and ±Inf propagate. The rows are checked in up to threads chunks at
+// once.
+func checkLabels[T Float](labels []T, cols, threads int, unknown unknownLabel) error {
+	return checkUnitValues(labels, cols, threads, "labels", "is not in [0, 1]", unknown)
 }
 
 // binaryRows computes rows on the kernel in use: a vector kernel, or the
-// portable rows.
+// portable rows; with an ignore value, the reference loops on every kernel.
 func binaryRows[T Float](loss, grad, labels, preds []T, cols int, k *binaryConstants, fromLogits bool) {
+	if k.unknown.set {
+		binaryReferenceRows(loss, grad, labels, preds, cols, k, fromLogits)
+		return
+	}
 	if binaryRowsFast(loss, grad, labels, preds, cols, k, fromLogits) {
 		return
 	}
@@ -165,12 +188,49 @@ func binaryRows[T Float](loss, grad, labels, preds []T, cols int, k *binaryConst
 	}
 }
 
+// binaryReferenceRows computes rows with the reference loops.
+func binaryReferenceRows[T Float](loss, grad, labels, preds []T, cols int, k *binaryConstants, fromLogits bool) {
+	for b := range loss {
+		row := b * cols
+		var g []T
+		if len(grad) != 0 {
+			g = grad[row : row+cols]
+		}
+		y, x := labels[row:row+cols], preds[row:row+cols]
+		if fromLogits {
+			loss[b] = T(binaryLogitsRow(g, y, x, k))
+		} else {
+			loss[b] = T(binaryProbRow(g, y, x, k))
+		}
+	}
+}
+
 type binaryConstants struct {
 	gamma      float64
 	keep, half float64 // t = y*keep + half
 	eps, epsHi float64 // clip bounds of p, rounded to T
 	alpha      []float64
 	scale      float64 // 1 / C
+	unknown    unknownLabel
+}
+
+// binaryRowScale returns the 1/K of the mean over the known classes of a
+// row with labels y: k.scale (1/C) without an ignore value, else 1 over the
+// number of labels that are not unknown, 0 when none is.
+func binaryRowScale[T Float](k *binaryConstants, y []T) float64 {
+	if !k.unknown.set {
+		return k.scale
+	}
+	known := 0
+	for _, v := range y {
+		if !k.unknown.is(float64(v)) {
+			known++
+		}
+	}
+	if known == 0 {
+		return 0
+	}
+	return 1 / float64(known)
 }
 
 // balance returns the class-balancing weight a of class c for target t.
@@ -204,8 +264,15 @@ func (k *binaryConstants) focal(u float64) (pow, deriv float64) {
 
 // binaryProbRow is the reference loop of the binary variant on probabilities.
 func binaryProbRow[T Float](g, y, p []T, k *binaryConstants) float64 {
+	scale := binaryRowScale(k, y)
 	var sum float64
 	for c := range p {
+		if k.unknown.is(float64(y[c])) {
+			if g != nil {
+				g[c] = 0
+			}
+			continue
+		}
 		t := float64(y[c])*k.keep + k.half
 		pc := float64(p[c])
 		q := clip(pc, k.eps, k.epsHi)
@@ -220,17 +287,24 @@ func binaryProbRow[T Float](g, y, p []T, k *binaryConstants) float64 {
 			if k.eps <= pc && pc <= k.epsHi {
 				dbce = (1-t)/(1-q) - t/q
 			}
-			g[c] = T(k.scale*a*(dpow*(1-2*t)*bce+pow*dbce) + poison)
+			g[c] = T(scale*a*(dpow*(1-2*t)*bce+pow*dbce) + poison)
 		}
 	}
-	return k.scale * sum
+	return scale * sum
 }
 
 // binaryLogitsRow is the reference loop of the binary variant on logits, in
 // the numerically stable form.
 func binaryLogitsRow[T Float](g, y, z []T, k *binaryConstants) float64 {
+	scale := binaryRowScale(k, y)
 	var sum float64
 	for c := range z {
+		if k.unknown.is(float64(y[c])) {
+			if g != nil {
+				g[c] = 0
+			}
+			continue
+		}
 		t := float64(y[c])*k.keep + k.half
 		zc := float64(z[c])
 		sig, sigNeg := sigmoids(zc)
@@ -244,10 +318,10 @@ func binaryLogitsRow[T Float](g, y, z []T, k *binaryConstants) float64 {
 			du := (1 - 2*t) * sig * sigNeg
 			// sigmoid(z) - t, spelled without cancellation for right logits.
 			dbce := (1-t)*sig - t*sigNeg
-			g[c] = T(k.scale*a*(dpow*du*bce+pow*dbce) + poison)
+			g[c] = T(scale*a*(dpow*du*bce+pow*dbce) + poison)
 		}
 	}
-	return k.scale * sum
+	return scale * sum
 }
 
 // sigmoids returns sigmoid(z) and sigmoid(-z), each computed without

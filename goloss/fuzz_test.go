@@ -90,5 +90,51 @@ func FuzzBinary(f *testing.F) {
 			errGeneric = BinaryLossGrad(make([]float32, r), make([]float32, n), toF32(values[:n]), toF32(values[n:2*n]), c, prm)
 		})
 		requireSameError(t, err32, errGeneric)
+
+		// Again with the first label as the ignore value.
+		if n > 0 {
+			prm.HasIgnore, prm.IgnoreValue = true, values[0]
+			err := BinaryLossGrad(loss32, grad32, toF32(values[:n]), toF32(values[n:2*n]), c, prm)
+			onGeneric(func() {
+				errGeneric = BinaryLossGrad(make([]float32, r), make([]float32, n), toF32(values[:n]), toF32(values[n:2*n]), c, prm)
+			})
+			requireSameError(t, err, errGeneric)
+		}
+	})
+}
+
+// FuzzAsymmetric does the same for the asymmetric variant: every flag
+// (focal_grad, from_logits, class weights, an ignore value taken from the
+// first label, validation) from the bits of flags.
+func FuzzAsymmetric(f *testing.F) {
+	f.Add(uint8(2), uint8(3), 4.0, 1.0, 0.05, uint8(0), []byte{})
+	f.Add(uint8(1), uint8(2), 2.5, 0.5, 0.0, uint8(0b11111), []byte{0, 0, 0, 0, 0, 0x40, 0x8f, 0x40})
+	f.Add(uint8(4), uint8(3), 0.0, 0.0, 1.0, uint8(0b00110), []byte{})
+	f.Add(uint8(3), uint8(0), -1.0, 2.0, 2.0, uint8(0b01000), []byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, rows, cols uint8, gammaNeg, gammaPos, clip float64, flags uint8, raw []byte) {
+		r, c := int(rows%16), int(cols%64)
+		n := r * c
+		values := floatsFrom(raw, 2*n+c)
+		prm := Asymmetric{GammaNeg: gammaNeg, GammaPos: gammaPos, Clip: clip,
+			FocalGrad: flags&1 != 0, FromLogits: flags&2 != 0, NoValidate: flags&16 != 0, Threads: int(flags >> 5)}
+		var weights []float64
+		if flags&4 != 0 {
+			weights = values[2*n:]
+		}
+		if flags&8 != 0 && n > 0 {
+			prm.HasIgnore, prm.IgnoreValue = true, values[0]
+		}
+		loss, grad := make([]float64, r), make([]float64, n)
+		err := AsymmetricLossGrad(loss, grad, values[:n], values[n:2*n], weights, c, prm)
+		if err == nil && c == 0 {
+			t.Fatal("zero classes accepted")
+		}
+		loss32, grad32 := make([]float32, r), make([]float32, n)
+		err32 := AsymmetricLossGrad(loss32, grad32, toF32(values[:n]), toF32(values[n:2*n]), toF32(weights), c, prm)
+		var errGeneric error
+		onGeneric(func() {
+			errGeneric = AsymmetricLossGrad(make([]float32, r), make([]float32, n), toF32(values[:n]), toF32(values[n:2*n]), toF32(weights), c, prm)
+		})
+		requireSameError(t, err32, errGeneric)
 	})
 }

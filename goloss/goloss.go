@@ -50,12 +50,45 @@ func checkUnit(name string, v float64) error {
 }
 
 // checkGamma returns an error unless gamma is finite and >= 0.
-func checkGamma(gamma float64) error {
-	if !(gamma >= 0) || math.IsInf(gamma, 1) {
-		return fmt.Errorf("%w: gamma = %v, want a finite gamma >= 0", ErrParam, gamma)
+func checkGamma(gamma float64) error { return checkNonNegative("gamma", gamma) }
+
+// checkNonNegative returns an error naming the parameter called name unless
+// v is finite and >= 0.
+func checkNonNegative(name string, v float64) error {
+	if !(v >= 0) || math.IsInf(v, 1) {
+		return fmt.Errorf("%w: %s = %v, want a finite %s >= 0", ErrParam, name, v, name)
 	}
 	return nil
 }
+
+// checkIgnore returns an error for an ignore value that no label can equal:
+// NaN equals nothing, not even a NaN label, so it would ignore nothing.
+func checkIgnore(has bool, v float64) error {
+	if has && math.IsNaN(v) {
+		return fmt.Errorf("%w: ignore_value = NaN, want a number (no label equals NaN)", ErrParam)
+	}
+	return nil
+}
+
+// unknownLabel is the ignore value of one call: a label equal to it marks an
+// element whose label is unknown. The value is rounded to the element type
+// T, as TensorFlow rounds a Python constant compared with a tensor, so that
+// the labels of T that equal it are those that equal T(ignore_value).
+type unknownLabel struct {
+	set   bool
+	value float64 // float64(T(ignore_value))
+}
+
+// unknownOf returns the unknownLabel of an ignore value for element type T.
+func unknownOf[T Float](has bool, v float64) unknownLabel {
+	if !has {
+		return unknownLabel{}
+	}
+	return unknownLabel{set: true, value: float64(T(v))}
+}
+
+// is reports whether the label y marks an unknown element.
+func (u unknownLabel) is(y float64) bool { return u.set && y == u.value }
 
 // checkSizes validates the flat sizes shared by every variant: rows = len(loss),
 // labels and predictions hold rows*cols values, grad is empty or holds
@@ -84,14 +117,14 @@ func checkSizes(cols, loss, grad, labels, preds int) error {
 // outside [0, 1]. NaN and ±Inf are left to propagate into the outputs, as in
 // every TensorFlow loss. The rows are checked in up to threads chunks at once.
 func checkProbabilities[T Float](preds []T, cols, threads int) error {
-	return checkUnitValues(preds, cols, threads, "predictions", "is not a probability in [0, 1]")
+	return checkUnitValues(preds, cols, threads, "predictions", "is not a probability in [0, 1]", unknownLabel{})
 }
 
 // checkUnitValues returns an error naming the first finite value outside
-// [0, 1] as "name[row, col] = v why"; NaN and ±Inf pass. The rows are checked
-// in up to threads chunks at once, each first by the vector kernel's quick
-// pass.
-func checkUnitValues[T Float](values []T, cols, threads int, name, why string) error {
+// [0, 1] as "name[row, col] = v why"; NaN and ±Inf pass, and so does a value
+// that skip says is an unknown label. The rows are checked in up to threads
+// chunks at once, each first by the vector kernel's quick pass.
+func checkUnitValues[T Float](values []T, cols, threads int, name, why string, skip unknownLabel) error {
 	rows := len(values) / cols
 	var (
 		mu    sync.Mutex
@@ -103,7 +136,7 @@ func checkUnitValues[T Float](values []T, cols, threads int, name, why string) e
 			return // nothing to name
 		}
 		for i, v := range values[lo*cols : hi*cols] {
-			if v >= 0 && v <= 1 || v != v || math.IsInf(float64(v), 0) {
+			if v >= 0 && v <= 1 || v != v || math.IsInf(float64(v), 0) || skip.is(float64(v)) {
 				continue
 			}
 			at := lo*cols + i

@@ -109,3 +109,17 @@ func portableBinaryRow[T Float](g, y, x []T, k *binaryConstants, logits bool) fl
 	}
 	return binaryProbRowPortable(g, y, x, k)
 }
+
+// asymmetricRows computes rows of the asymmetric variant with the reference
+// loop asymmetricRow, on every kernel: this variant has no portable or
+// vector kernel yet (see the dispatch table in kernel_amd64.go).
+func asymmetricRows[T Float](loss, grad, labels, preds, weights []T, cols int, k *asymmetricConstants) {
+	for b := range loss {
+		row := b * cols
+		var g []T
+		if len(grad) != 0 {
+			g = grad[row : row+cols]
+		}
+		loss[b] = T(asymmetricRow(g, labels[row:row+cols], preds[row:row+cols], weights, k))
+	}
+}

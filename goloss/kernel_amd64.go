@@ -42,9 +42,20 @@ func cpuKernels() []string {
 //	binary, float32, other gamma          binaryRowsF32x8          binaryRowsF32x8 (AVX2)
 //	binary, float64                       binaryRowsF64x4          binaryRowsF64x4 (AVX2)
 //	validation: probabilities in [0, 1]   avx2.UnitRange*          avx2.UnitRange*
+//	seed, ignore value > 0                the cells above, on a copy of the labels with the unknown ones 0
+//	binary, with an ignore value          binaryProbRow, binaryLogitsRow (reference)
+//	asymmetric                            asymmetricRow (reference)
 //
 // In each vector row a row the assembly cannot take (a sum that is not
-// finite or is tiny, u^gamma overflowing) goes to the portable row.
+// finite or is tiny, u^gamma overflowing) goes to the portable row. The
+// cells of the binary variant with an ignore value and of the asymmetric
+// variant run the reference loops on every kernel, generic included: the
+// portable and vector kernels do not know about unknown labels or the
+// asymmetric variant yet. The seed variant's unknown labels are labels of
+// 0, so its vector cells take them on a copy; an ignore value <= 0 changes
+// nothing (such labels are no positives anyway). Without an ignore value
+// every call runs the cells of seed and binary as before ignore values
+// existed.
 
 func seedRowsF64(kernel string, loss, grad, labels, preds, weights []float64, cols int, k *seedConstants) bool {
 	if kernel == KernelGeneric {

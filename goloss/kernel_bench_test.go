@@ -106,3 +106,73 @@ func benchBinary[T Float](b *testing.B, kernel string, labels, preds []T, cols i
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(preds)), "ns/elem")
 }
+
+// BenchmarkAsymmetric runs the asymmetric variant (forward and gradient,
+// the reference's defaults, class weights) on 1024 rows of 1000 classes,
+// probabilities and logits, both gradient modes, float32 and float64, and
+// reports ns per element (one thread). Every kernel runs the reference loop
+// for now, so only the default one is timed.
+func BenchmarkAsymmetric(b *testing.B) {
+	const rows, cols = 1024, 1000
+	for _, logits := range []bool{false, true} {
+		for _, focalGrad := range []bool{false, true} {
+			c := asymCase{rows: rows, cols: cols, weights: true, prm: DefaultAsymmetric()}
+			c.prm.FromLogits, c.prm.FocalGrad, c.prm.NoValidate = logits, focalGrad, true
+			labels, preds, weights := c.random(1)
+			name := fmt.Sprintf("logits=%v/focal_grad=%v", logits, focalGrad)
+			b.Run(name+"/float64", func(b *testing.B) {
+				benchAsymmetric(b, labels, preds, weights, cols, c.prm)
+			})
+			b.Run(name+"/float32", func(b *testing.B) {
+				benchAsymmetric(b, toF32(labels), toF32(preds), toF32(weights), cols, c.prm)
+			})
+		}
+	}
+}
+
+func benchAsymmetric[T Float](b *testing.B, labels, preds, weights []T, cols int, prm Asymmetric) {
+	loss := make([]T, len(preds)/cols)
+	grad := make([]T, len(preds))
+	b.ResetTimer()
+	for b.Loop() {
+		if err := AsymmetricLossGrad(loss, grad, labels, preds, weights, cols, prm); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(preds)), "ns/elem")
+}
+
+// BenchmarkUnknownLabels runs the seed variant (ignore value 0.5: labels of
+// 0 on a copy, on the vector kernels) and the binary variant (ignore value
+// -1: the reference loops) with a tenth of the labels unknown, on the
+// default kernel, float32, forward and gradient, with validation.
+func BenchmarkUnknownLabels(b *testing.B) {
+	const rows, cols = 1024, 1000
+	c := seedCase{rows: rows, cols: cols, gamma: 2, e: 0.1, soft: true}
+	labels, preds, weights := c.random(1)
+	seedLabels := toF32(withUnknown(labels, 0.5, 3))
+	bin := binaryCase{rows: rows, cols: cols}
+	bLabels, bPreds := bin.random(1)
+	binLabels := toF32(withUnknown(bLabels, -1, 3))
+	loss, grad := make([]float32, rows), make([]float32, rows*cols)
+	b.Run("seed/ignore=0.5", func(b *testing.B) {
+		prm := Seed{Gamma: 2, E: 0.1, HasIgnore: true, IgnoreValue: 0.5}
+		p32, w32 := toF32(preds), toF32(weights)
+		for b.Loop() {
+			if err := SeedLossGrad(loss, grad, seedLabels, p32, w32, cols, prm); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows*cols), "ns/elem")
+	})
+	b.Run("binary/ignore=-1", func(b *testing.B) {
+		prm := Binary{Gamma: 2, Alpha: []float64{0.25}, HasIgnore: true, IgnoreValue: -1}
+		p32 := toF32(bPreds)
+		for b.Loop() {
+			if err := BinaryLossGrad(loss, grad, binLabels, p32, cols, prm); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows*cols), "ns/elem")
+	})
+}

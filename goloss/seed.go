@@ -15,6 +15,12 @@ type Seed struct {
 	Gamma float64
 	// E weighs the label-smoothing term against the focal term, in [0, 1].
 	E float64
+	// HasIgnore says that a label equal to IgnoreValue (rounded to the
+	// element type) is unknown (SPEC "Partial labels"): it is no positive,
+	// so its focal term is 0, while the label-smoothing term R, which has no
+	// labels, is unchanged (see SeedLossGrad). IgnoreValue must not be NaN.
+	HasIgnore   bool
+	IgnoreValue float64
 	// NoValidate skips the check that every finite prediction lies in
 	// [0, 1] and that the class weights are finite and >= 0.
 	NoValidate bool
@@ -28,7 +34,10 @@ func (s Seed) Check() error {
 	if err := checkGamma(s.Gamma); err != nil {
 		return err
 	}
-	return checkUnit("e", s.E)
+	if err := checkUnit("e", s.E); err != nil {
+		return err
+	}
+	return checkIgnore(s.HasIgnore, s.IgnoreValue)
 }
 
 // SeedLossGrad computes the per-sample loss of the `seed` variant into loss
@@ -51,6 +60,15 @@ func (s Seed) Check() error {
 // the constants rounded to T, as TensorFlow rounds them. Where y - p = 0 the
 // first gradient term takes its limit: 0, except for gamma = 1 where it is
 // log(clip p). Labels get no gradient.
+//
+// With an ignore value (HasIgnore), a label equal to it is unknown: it is no
+// positive, so the element adds no focal term and no focal gradient, as a
+// label <= 0 already does. R, S and M have no labels and are unchanged: the
+// prediction of an unknown element still enters S and R, and its gradient
+// keeps its label-smoothing part e/C * (M/S - [inside]/p). That is SPEC's
+// seed bullet read literally; its general rule, "zero gradient", holds for
+// the focal part only, since R[b] is unchanged. So an unknown label is
+// computed as a label of 0, and an ignore value <= 0 changes nothing.
 //
 // A row whose predictions sum to 0 gives NaN (the seed does too); a soft
 // label below its prediction with a non-integer gamma gives NaN (no real
@@ -75,14 +93,47 @@ func SeedLossGrad[T Float](loss, grad, labels, preds, weights []T, cols int, prm
 		}
 	}
 	k := seedConsts[T](prm, cols)
+	unknown := unknownOf[T](prm.HasIgnore, prm.IgnoreValue)
 	run := func(lo, hi int) {
 		var g []T
 		if len(grad) != 0 {
 			g = grad[lo*cols : hi*cols]
 		}
+		if unknown.set && unknown.value > 0 {
+			seedRowsUnknown(loss[lo:hi], g, labels[lo*cols:hi*cols], preds[lo*cols:hi*cols], weights, cols, &k, T(unknown.value))
+			return
+		}
 		seedRows(loss[lo:hi], g, labels[lo*cols:hi*cols], preds[lo*cols:hi*cols], weights, cols, &k)
 	}
 	return checkedRows(preds, cols, prm.Threads, !prm.NoValidate, run)
+}
+
+// seedScratchValues bounds the labels seedRowsUnknown copies at once.
+const seedScratchValues = 1 << 14
+
+// seedRowsUnknown computes rows whose labels equal to unknown (> 0) are
+// unknown: it copies the labels of a block of rows with those set to 0,
+// which is no positive, and runs seedRows on the copy, so that every kernel
+// computes them at its own speed and rows keep their bits for any number of
+// threads. The inputs stay untouched.
+func seedRowsUnknown[T Float](loss, grad, labels, preds, weights []T, cols int, k *seedConstants, unknown T) {
+	block := max(1, seedScratchValues/cols) // rows
+	scratch := make([]T, min(block, len(loss))*cols)
+	for lo := 0; lo < len(loss); lo += block {
+		hi := min(lo+block, len(loss))
+		y := scratch[:(hi-lo)*cols]
+		for i, v := range labels[lo*cols : hi*cols] {
+			if v == unknown {
+				v = 0
+			}
+			y[i] = v
+		}
+		var g []T
+		if len(grad) != 0 {
+			g = grad[lo*cols : hi*cols]
+		}
+		seedRows(loss[lo:hi], g, y, preds[lo*cols:hi*cols], weights, cols, k)
+	}
 }
 
 // seedRows computes rows on the kernel in use: a vector kernel, or the

@@ -22,17 +22,23 @@ const Guard = 12345.0
 
 // Call is one call of a loss function of the ABI.
 type Call struct {
-	Variant        string // "seed" or "binary"
+	Variant        string // "seed", "binary" or "asymmetric"
 	Float32        bool
 	Rows, Cols     int64 // passed as they are, negative ones included
 	Labels, Preds  []float64
-	Weights        []float64 // seed: class weights
-	Gamma, E       float64   // E is label smoothing for the binary variant
+	Weights        []float64 // seed and asymmetric: class weights
+	Gamma, E       float64   // E is label smoothing for the binary variant; asymmetric: Gamma is gamma_neg
 	Alpha          []float64 // binary
+	GammaPos, Clip float64   // asymmetric
+	FocalGrad      bool      // asymmetric
 	FromLogits     bool
 	Validate       bool
+	// HasIgnore and IgnoreValue are the has_ignore and ignore_value of
+	// every variant's parameters.
+	HasIgnore      bool
+	IgnoreValue    float64
 	NilPredictions bool // pass NULL for the predictions
-	NilWeights     bool // pass NULL for the class weights (seed) or alpha (binary)
+	NilWeights     bool // pass NULL for the class weights (seed, asymmetric) or alpha (binary)
 	// AlphaLen, when nonzero, is passed as alpha_len instead of len(Alpha):
 	// for sizes the ABI must reject, since alpha holds len(Alpha) values.
 	AlphaLen  int64
@@ -123,6 +129,42 @@ func ProcessCheck() (status int, message string) {
 	return status, C.GoString(msg)
 }
 
+// cBool is a C truth value.
+func cBool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// ClassWeightsBeta calls goloss_class_weights_beta with the counts in C
+// memory and classes as given; the weights come back in Result.Loss,
+// guarded as Run guards its outputs.
+func ClassWeightsBeta(counts []float64, classes int64, beta float64) Result {
+	n := len(counts)
+	src := newBuffer(counts, n, false)
+	dst := newBuffer(nil, n, false)
+	defer src.free()
+	defer dst.free()
+	for i := range n {
+		dst.set(i, Guard)
+	}
+	const errLen = 256
+	msg := (*C.char)(C.malloc(errLen))
+	defer C.free(unsafe.Pointer(msg))
+	C.memset(unsafe.Pointer(msg), 'x', errLen)
+	status := C.goloss_class_weights_beta((*C.double)(dst.data()), (*C.double)(src.data()), C.int64_t(classes), C.double(beta), msg, errLen)
+	r := Result{Status: int(status), Loss: dst.values(), GuardsWhole: dst.guarded()}
+	raw := C.GoBytes(unsafe.Pointer(msg), errLen)
+	for i, ch := range raw {
+		if ch == 0 {
+			r.Terminated, r.Message = true, string(raw[:i])
+			break
+		}
+	}
+	return r
+}
+
 // ABIVersion is goloss_abi_version().
 func ABIVersion() int { return int(C.goloss_abi_version()) }
 
@@ -175,16 +217,14 @@ func Run(c Call) Result {
 	if c.WithGrad {
 		gradPtr = grad.data()
 	}
-	validate := C.int(0)
-	if c.Validate {
-		validate = 1
-	}
+	validate, fromLogits, hasIgnore := cBool(c.Validate), cBool(c.FromLogits), cBool(c.HasIgnore)
 	var status C.goloss_status
 	switch c.Variant {
 	case "seed":
 		params := (*C.goloss_seed_params)(C.malloc(C.sizeof_goloss_seed_params))
 		defer C.free(unsafe.Pointer(params))
-		*params = C.goloss_seed_params{gamma: C.double(c.Gamma), e: C.double(c.E), validate: validate, threads: C.int(c.Threads)}
+		*params = C.goloss_seed_params{gamma: C.double(c.Gamma), e: C.double(c.E), validate: validate, threads: C.int(c.Threads),
+			has_ignore: hasIgnore, ignore_value: C.double(c.IgnoreValue)}
 		if c.NilParams {
 			params = nil
 		}
@@ -195,16 +235,28 @@ func Run(c Call) Result {
 			status = C.goloss_seed_f64((*C.double)(loss.data()), (*C.double)(gradPtr), (*C.double)(labels.data()),
 				(*C.double)(predPtr), (*C.double)(weightsPtr), C.int64_t(c.Rows), C.int64_t(c.Cols), params, msg, errLen)
 		}
+	case "asymmetric":
+		params := (*C.goloss_asymmetric_params)(C.malloc(C.sizeof_goloss_asymmetric_params))
+		defer C.free(unsafe.Pointer(params))
+		*params = C.goloss_asymmetric_params{gamma_neg: C.double(c.Gamma), gamma_pos: C.double(c.GammaPos), clip: C.double(c.Clip),
+			focal_grad: cBool(c.FocalGrad), from_logits: fromLogits, validate: validate, threads: C.int(c.Threads),
+			has_ignore: hasIgnore, ignore_value: C.double(c.IgnoreValue)}
+		if c.NilParams {
+			params = nil
+		}
+		if c.Float32 {
+			status = C.goloss_asymmetric_f32((*C.float)(loss.data()), (*C.float)(gradPtr), (*C.float)(labels.data()),
+				(*C.float)(predPtr), (*C.float)(weightsPtr), C.int64_t(c.Rows), C.int64_t(c.Cols), params, msg, errLen)
+		} else {
+			status = C.goloss_asymmetric_f64((*C.double)(loss.data()), (*C.double)(gradPtr), (*C.double)(labels.data()),
+				(*C.double)(predPtr), (*C.double)(weightsPtr), C.int64_t(c.Rows), C.int64_t(c.Cols), params, msg, errLen)
+		}
 	default:
 		params := (*C.goloss_binary_params)(C.malloc(C.sizeof_goloss_binary_params))
 		defer C.free(unsafe.Pointer(params))
-		fromLogits := C.int(0)
-		if c.FromLogits {
-			fromLogits = 1
-		}
 		*params = C.goloss_binary_params{gamma: C.double(c.Gamma), alpha: (*C.double)(alphaPtr),
 			alpha_len: C.int64_t(alphaLen), label_smoothing: C.double(c.E), from_logits: fromLogits, validate: validate,
-			threads: C.int(c.Threads)}
+			threads: C.int(c.Threads), has_ignore: hasIgnore, ignore_value: C.double(c.IgnoreValue)}
 		if c.NilParams {
 			params = nil
 		}

@@ -40,15 +40,24 @@ func floats(raw []byte, n int) []float64 {
 // (negative and zero included), NULL pointers, parameters and values. The
 // call returns a status of the header and, on failure, a NUL-terminated
 // message and untouched outputs; it never writes past its buffers.
+//
+// variant % 3 picks seed, binary or asymmetric. flags: bits 0-2 the number
+// of alpha values (binary), bit 3 focal_grad and bits 4-5 clip/4
+// (asymmetric, whose gamma_neg is gamma and gamma_pos e), bit 6 an ignore
+// value (the first label), bit 7 NULL class weights or alpha.
 func FuzzABI(f *testing.F) {
-	f.Add(false, false, int64(2), int64(3), 2.0, 0.1, true, false, false, uint8(0), []byte{})
-	f.Add(true, true, int64(1), int64(4), 0.5, 0.0, false, true, false, uint8(2), []byte{0, 0, 0, 0, 0, 0x40, 0x8f, 0x40})
-	f.Add(false, true, int64(-1), int64(3), 2.0, 0.1, true, false, false, uint8(1), []byte{})
-	f.Add(true, false, int64(3), int64(0), -1.0, 2.0, true, false, true, uint8(0), []byte{1})
-	f.Add(false, false, int64(1<<40), int64(1<<40), 2.0, 0.1, true, false, false, uint8(0), []byte{})
-	f.Add(true, true, int64(1<<40), int64(1<<20), 2.0, 0.1, true, false, false, uint8(0), []byte{})
-	f.Add(false, true, int64(0), int64(1<<62), 2.0, 0.1, true, false, false, uint8(1), []byte{})
-	f.Fuzz(func(t *testing.T, binaryVariant, f32 bool, rows, cols int64, gamma, e float64, validate, logits, nilPreds bool, alphas uint8, raw []byte) {
+	f.Add(uint8(0), false, int64(2), int64(3), 2.0, 0.1, true, false, false, uint8(0), []byte{})
+	f.Add(uint8(1), true, int64(1), int64(4), 0.5, 0.0, false, true, false, uint8(2), []byte{0, 0, 0, 0, 0, 0x40, 0x8f, 0x40})
+	f.Add(uint8(0), true, int64(-1), int64(3), 2.0, 0.1, true, false, false, uint8(1), []byte{})
+	f.Add(uint8(1), false, int64(3), int64(0), -1.0, 2.0, true, false, true, uint8(0), []byte{1})
+	f.Add(uint8(0), false, int64(1<<40), int64(1<<40), 2.0, 0.1, true, false, false, uint8(0), []byte{})
+	f.Add(uint8(1), true, int64(1<<40), int64(1<<20), 2.0, 0.1, true, false, false, uint8(0), []byte{})
+	f.Add(uint8(0), true, int64(0), int64(1<<62), 2.0, 0.1, true, false, false, uint8(1), []byte{})
+	f.Add(uint8(2), false, int64(2), int64(3), 4.0, 1.0, true, true, false, uint8(0b01011000), []byte{0, 0, 0, 0, 0, 0, 0xf0, 0xbf})
+	f.Add(uint8(2), true, int64(3), int64(2), 2.5, 0.5, true, false, false, uint8(0b10110000), []byte{})
+	f.Add(uint8(2), false, int64(0), int64(1<<61), 4.0, 1.0, true, false, false, uint8(0), []byte{})
+	f.Add(uint8(2), true, int64(1<<30), int64(1<<30), 4.0, 1.0, true, false, true, uint8(0), []byte{})
+	f.Fuzz(func(t *testing.T, variant uint8, f32 bool, rows, cols int64, gamma, e float64, validate, logits, nilPreds bool, flags uint8, raw []byte) {
 		r16, c16 := rows, cols
 		if r16 >= 0 && c16 >= 0 && (r16 >= 64 || c16 >= 64) {
 			r16, c16 = r16%64, c16%64 // keep real buffers small; huge sizes are seeded above
@@ -57,14 +66,23 @@ func FuzzABI(f *testing.F) {
 		if r16 > 0 && c16 > 0 && r16 < 1<<16 && c16 < 1<<16 {
 			n = int(r16 * c16)
 		}
-		a := int(alphas % 8)
+		a := int(flags % 8)
 		values := floats(raw, 2*n+int(max(c16, 0)%64)+a)
 		c := Call{Variant: "seed", Float32: f32, Rows: r16, Cols: c16, Labels: values[:n], Preds: values[n : 2*n],
 			Weights: values[2*n:], Gamma: gamma, E: e, Validate: validate, NilPredictions: nilPreds,
-			FromLogits: logits, WithGrad: len(raw)%2 == 0, Threads: len(raw) % 5}
-		if binaryVariant {
+			FromLogits: logits, WithGrad: len(raw)%2 == 0, Threads: len(raw) % 5, NilWeights: flags&128 != 0}
+		if flags&64 != 0 && len(values) > 0 {
+			c.HasIgnore, c.IgnoreValue = true, values[0]
+		}
+		switch variant % 3 {
+		case 1:
 			c.Variant = "binary"
 			c.Alpha = values[len(values)-a:]
+		case 2:
+			c.Variant = "asymmetric"
+			c.GammaPos, c.E = e, 0
+			c.Clip = float64(flags>>4&3) / 4
+			c.FocalGrad = flags&8 != 0
 		}
 		res := Run(c)
 		if res.Status < 0 || res.Status > 6 {
@@ -99,7 +117,7 @@ func TestProcessCheck(t *testing.T) {
 	status, msg := ProcessCheck()
 	assert.Equal(t, 0, status, msg)
 	assert.Empty(t, msg)
-	assert.Equal(t, 3, ABIVersion())
+	assert.Equal(t, 4, ABIVersion())
 }
 
 // TestSizesBeyondMemory: a claimed size whose buffer cannot fit in the
@@ -198,5 +216,128 @@ func TestBinaryLabelsThroughTheABI(t *testing.T) {
 		r := Run(Call{Variant: "seed", Float32: f32, Rows: 2, Cols: 3, Labels: labels, Preds: preds, Weights: []float64{1, 1, 1},
 			Gamma: 2, E: 0.1, Validate: true})
 		assert.Equal(t, 0, r.Status, "the seed variant takes any finite label: %s", r.Message)
+	}
+}
+
+// TestAsymmetricThroughTheABI: the asymmetric variant's sizes, NULL class
+// weights (weights of 1, for any rows), validation and ignore values reach
+// C as the header says, for both element types.
+func TestAsymmetricThroughTheABI(t *testing.T) {
+	labels := []float64{1, 0, 0.5, -1, 1, 0}
+	preds := []float64{.9, .2, .5, .5, .3, .05}
+	for _, f32 := range []bool{false, true} {
+		base := Call{Variant: "asymmetric", Float32: f32, Rows: 2, Cols: 3, Labels: labels, Preds: preds,
+			Gamma: 4, GammaPos: 1, Clip: 0.05, Validate: true, WithGrad: true, Threads: 2, HasIgnore: true, IgnoreValue: -1,
+			NilWeights: true}
+		ok := Run(base)
+		require.Equal(t, 0, ok.Status, ok.Message)
+		assert.True(t, ok.GuardsWhole)
+		assert.Equal(t, 0.0, ok.Grad[3], "an unknown label gets a zero gradient")
+		weighted := base
+		weighted.Weights, weighted.NilWeights = []float64{1, 1, 1}, false
+		same := Run(weighted)
+		require.Equal(t, 0, same.Status, same.Message)
+		assert.Equal(t, ok.Loss, same.Loss, "NULL class weights are weights of 1")
+		assert.Equal(t, ok.Grad, same.Grad)
+		weighted.Weights = []float64{2, 2, 2}
+		double := Run(weighted)
+		assert.Equal(t, []float64{2 * ok.Loss[0], 2 * ok.Loss[1]}, double.Loss)
+
+		known := base
+		known.HasIgnore = false
+		r := Run(known)
+		assert.Equal(t, 4, r.Status)
+		assert.Equal(t, "goloss: invalid value: labels[1, 0] = -1 is not in [0, 1]", r.Message)
+		assert.Equal(t, []float64{Guard, Guard}, r.Loss)
+
+		for _, tc := range []struct {
+			change func(*Call)
+			status int
+			msg    string
+		}{
+			{func(c *Call) { c.Gamma = -1 }, 3, "gamma_neg = -1"},
+			{func(c *Call) { c.GammaPos = math.NaN() }, 3, "gamma_pos = NaN"},
+			{func(c *Call) { c.Clip = 1.5 }, 3, "clip = 1.5"},
+			{func(c *Call) { c.IgnoreValue = math.NaN() }, 3, "ignore_value = NaN"},
+			{func(c *Call) { c.Weights, c.NilWeights = []float64{1, -1, 1}, false }, 4, "class_weights[1] = -1"},
+			{func(c *Call) { c.Preds = []float64{.9, .2, .5, .5, 1.3, .05} }, 4, "predictions[1, 1] = 1.3"},
+			{func(c *Call) { c.NilParams = true }, 1, "params is NULL"},
+			{func(c *Call) { c.NilPredictions = true }, 1, "predictions is NULL for 6 values"},
+			{func(c *Call) { c.Rows, c.Cols, c.NilWeights = 0, 1<<61, false; c.Weights = []float64{1} }, 2, "class_weights: cols = 2305843009213693952"},
+			{func(c *Call) { c.Rows, c.Cols = 1<<33, 1<<33 }, 2, "rows 8589934592 × cols 8589934592"},
+		} {
+			c := base
+			tc.change(&c)
+			r := Run(c)
+			assert.Equal(t, tc.status, r.Status, r.Message)
+			assert.Contains(t, r.Message, tc.msg)
+			assert.True(t, r.GuardsWhole)
+		}
+		empty := Run(Call{Variant: "asymmetric", Float32: f32, Rows: 0, Cols: 3, NilPredictions: true, NilWeights: true})
+		assert.Equal(t, 0, empty.Status, empty.Message)
+	}
+}
+
+// TestIgnoreValuesThroughTheABI: has_ignore and ignore_value of the seed
+// and binary parameters reach the core; zero-initialised, they change
+// nothing.
+func TestIgnoreValuesThroughTheABI(t *testing.T) {
+	labels := []float64{1, -1, 0, -1, -1, -1}
+	preds := []float64{.8, .5, .3, .5, .5, .5}
+	for _, f32 := range []bool{false, true} {
+		b := Run(Call{Variant: "binary", Float32: f32, Rows: 2, Cols: 3, Labels: labels, Preds: preds, Gamma: 2, Validate: true,
+			WithGrad: true, HasIgnore: true, IgnoreValue: -1})
+		require.Equal(t, 0, b.Status, b.Message)
+		assert.InEpsilon(t, (0.04*-math.Log(0.8)+0.09*-math.Log(0.7))/2, b.Loss[0], 1e-6)
+		assert.Equal(t, 0.0, b.Loss[1], "no known class")
+		assert.Equal(t, []float64{0, 0, 0, 0}, []float64{b.Grad[1], b.Grad[3], b.Grad[4], b.Grad[5]})
+
+		seed := Call{Variant: "seed", Float32: f32, Rows: 2, Cols: 3, Labels: []float64{1, 0.5, 0, 0.5, 1, 0}, Preds: preds,
+			Weights: []float64{1, 2, 3}, Gamma: 2, E: 0.1, Validate: true, WithGrad: true, HasIgnore: true, IgnoreValue: 0.5}
+		zeroed := seed
+		zeroed.Labels, zeroed.HasIgnore = []float64{1, 0, 0, 0, 1, 0}, false
+		s, z := Run(seed), Run(zeroed)
+		require.Equal(t, 0, s.Status, s.Message)
+		assert.Equal(t, z.Loss, s.Loss, "an unknown seed label is a label of 0")
+		assert.Equal(t, z.Grad, s.Grad)
+	}
+}
+
+// TestClassWeightsBetaThroughTheABI: goloss_class_weights_beta computes
+// the core's weights, names its errors and writes nothing on one.
+func TestClassWeightsBetaThroughTheABI(t *testing.T) {
+	r := ClassWeightsBeta([]float64{1, 2, 3}, 3, 0.9)
+	require.Equal(t, 0, r.Status, r.Message)
+	want := make([]float64, 3)
+	var sum float64
+	for c, n := range []float64{1, 2, 3} {
+		want[c] = 0.1 / (1 - math.Pow(0.9, n))
+		sum += want[c]
+	}
+	for c := range want {
+		assert.InEpsilon(t, want[c]/sum, r.Loss[c], 1e-14)
+	}
+	assert.True(t, r.GuardsWhole)
+	for _, tc := range []struct {
+		counts  []float64
+		classes int64
+		beta    float64
+		status  int
+		msg     string
+	}{
+		{[]float64{1, 2}, 2, 1, 3, "goloss: invalid parameter: beta = 1, want 0 <= beta < 1"},
+		{[]float64{1, 2}, 2, math.NaN(), 3, "beta = NaN"},
+		{[]float64{1, 0}, 2, 0.5, 4, "class count 1 is 0"},
+		{[]float64{1}, 0, 0.5, 2, "0 classes, want at least 1"},
+		{[]float64{1}, 1 << 61, 0.5, 2, "classes = 2305843009213693952"},
+		{[]float64{1}, -1, 0.5, 2, "-1 classes"},
+	} {
+		r := ClassWeightsBeta(tc.counts, tc.classes, tc.beta)
+		assert.Equal(t, tc.status, r.Status, r.Message)
+		assert.Contains(t, r.Message, tc.msg)
+		assert.True(t, r.Terminated)
+		for _, v := range r.Loss {
+			assert.Equal(t, Guard, v, "weights written on error")
+		}
 	}
 }

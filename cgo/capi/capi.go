@@ -162,23 +162,40 @@ func golossGoKernel(buf *C.char, size C.size_t) C.int {
 //export golossGoClassWeights
 func golossGoClassWeights(weights, counts *C.double, classes C.int64_t, err *C.char, errLen C.size_t) C.int {
 	return call(err, errLen, func() error {
-		if classes < 1 {
-			return fmt.Errorf("%w: %d classes, want at least 1", goloss.ErrShape, classes)
-		}
-		n, e := vectorLen[float64]("counts and weights", "classes", classes)
-		if e != nil {
-			return e
-		}
-		dst, e := view("weights", (*float64)(weights), n)
-		if e != nil {
-			return e
-		}
-		src, e := view("counts", (*float64)(counts), n)
+		dst, src, e := countViews(weights, counts, classes)
 		if e != nil {
 			return e
 		}
 		return goloss.ClassWeights(dst, src)
 	})
+}
+
+//export golossGoClassWeightsBeta
+func golossGoClassWeightsBeta(weights, counts *C.double, classes C.int64_t, beta C.double, err *C.char, errLen C.size_t) C.int {
+	return call(err, errLen, func() error {
+		dst, src, e := countViews(weights, counts, classes)
+		if e != nil {
+			return e
+		}
+		return goloss.ClassWeightsBeta(dst, src, float64(beta))
+	})
+}
+
+// countViews checks classes and returns the weights and counts of one call
+// of the class-weight functions as slices.
+func countViews(weights, counts *C.double, classes C.int64_t) (dst, src []float64, err error) {
+	if classes < 1 {
+		return nil, nil, fmt.Errorf("%w: %d classes, want at least 1", goloss.ErrShape, classes)
+	}
+	n, err := vectorLen[float64]("counts and weights", "classes", classes)
+	if err != nil {
+		return nil, nil, err
+	}
+	if dst, err = view("weights", (*float64)(weights), n); err != nil {
+		return nil, nil, err
+	}
+	src, err = view("counts", (*float64)(counts), n)
+	return dst, src, err
 }
 
 //export golossGoSeedCheck
@@ -192,7 +209,8 @@ func golossGoSeedCheck(params *C.goloss_seed_params, err *C.char, errLen C.size_
 }
 
 func seedParams(p *C.goloss_seed_params) goloss.Seed {
-	return goloss.Seed{Gamma: float64(p.gamma), E: float64(p.e), NoValidate: p.validate == 0, Threads: int(p.threads)}
+	return goloss.Seed{Gamma: float64(p.gamma), E: float64(p.e), HasIgnore: p.has_ignore != 0,
+		IgnoreValue: float64(p.ignore_value), NoValidate: p.validate == 0, Threads: int(p.threads)}
 }
 
 // buffers are the C buffers every loss function takes, as Go slices.
@@ -288,6 +306,8 @@ func binaryParams(params *C.goloss_binary_params) (goloss.Binary, error) {
 		Alpha:          alpha,
 		FromLogits:     params.from_logits != 0,
 		LabelSmoothing: float64(params.label_smoothing),
+		HasIgnore:      params.has_ignore != 0,
+		IgnoreValue:    float64(params.ignore_value),
 		NoValidate:     params.validate == 0,
 		Threads:        int(params.threads),
 	}, err
@@ -330,5 +350,75 @@ func golossGoBinaryF64(loss, grad, labels, preds *C.double, rows, cols C.int64_t
 	return call(err, errLen, func() error {
 		f := func(p *C.double) *float64 { return (*float64)(unsafe.Pointer(p)) }
 		return binary(f(loss), f(grad), f(labels), f(preds), rows, cols, params)
+	})
+}
+
+// asymmetricParams converts the C parameters.
+func asymmetricParams(p *C.goloss_asymmetric_params) (goloss.Asymmetric, error) {
+	if p == nil {
+		return goloss.Asymmetric{}, fmt.Errorf("%w: params is NULL", errArgument)
+	}
+	return goloss.Asymmetric{
+		GammaNeg:    float64(p.gamma_neg),
+		GammaPos:    float64(p.gamma_pos),
+		Clip:        float64(p.clip),
+		FocalGrad:   p.focal_grad != 0,
+		FromLogits:  p.from_logits != 0,
+		HasIgnore:   p.has_ignore != 0,
+		IgnoreValue: float64(p.ignore_value),
+		NoValidate:  p.validate == 0,
+		Threads:     int(p.threads),
+	}, nil
+}
+
+//export golossGoAsymmetricCheck
+func golossGoAsymmetricCheck(params *C.goloss_asymmetric_params, err *C.char, errLen C.size_t) C.int {
+	return call(err, errLen, func() error {
+		prm, e := asymmetricParams(params)
+		if e != nil {
+			return e
+		}
+		return prm.Check()
+	})
+}
+
+// asymmetric adapts one C call of the asymmetric variant to
+// goloss.AsymmetricLossGrad. NULL class weights are weights of 1, for any
+// rows; weights that are given hold cols values.
+func asymmetric[T goloss.Float](loss, grad, labels, preds, weights *T, rows, cols C.int64_t, params *C.goloss_asymmetric_params) error {
+	prm, err := asymmetricParams(params)
+	if err != nil {
+		return err
+	}
+	b, err := views(loss, grad, labels, preds, rows, cols)
+	if err != nil {
+		return err
+	}
+	var w []T
+	if weights != nil {
+		n, err := vectorLen[T]("class_weights", "cols", cols) // rows may be 0: cols alone
+		if err != nil {
+			return err
+		}
+		if w, err = view("class_weights", weights, n); err != nil {
+			return err
+		}
+	}
+	return goloss.AsymmetricLossGrad(b.loss, b.grad, b.labels, b.preds, w, int(cols), prm)
+}
+
+//export golossGoAsymmetricF32
+func golossGoAsymmetricF32(loss, grad, labels, preds, weights *C.float, rows, cols C.int64_t, params *C.goloss_asymmetric_params, err *C.char, errLen C.size_t) C.int {
+	return call(err, errLen, func() error {
+		f := func(p *C.float) *float32 { return (*float32)(unsafe.Pointer(p)) }
+		return asymmetric(f(loss), f(grad), f(labels), f(preds), f(weights), rows, cols, params)
+	})
+}
+
+//export golossGoAsymmetricF64
+func golossGoAsymmetricF64(loss, grad, labels, preds, weights *C.double, rows, cols C.int64_t, params *C.goloss_asymmetric_params, err *C.char, errLen C.size_t) C.int {
+	return call(err, errLen, func() error {
+		f := func(p *C.double) *float64 { return (*float64)(unsafe.Pointer(p)) }
+		return asymmetric(f(loss), f(grad), f(labels), f(preds), f(weights), rows, cols, params)
 	})
 }

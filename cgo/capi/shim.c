@@ -96,6 +96,12 @@ goloss_status goloss_class_weights(double *weights, const double *counts, int64_
   return (goloss_status)golossGoClassWeights(weights, (double *)counts, classes, err, err_len);
 }
 
+goloss_status goloss_class_weights_beta(double *weights, const double *counts, int64_t classes,
+                                        double beta, char *err, size_t err_len) {
+  RETURN_IF_FORKED(err, err_len);
+  return (goloss_status)golossGoClassWeightsBeta(weights, (double *)counts, classes, beta, err, err_len);
+}
+
 goloss_status goloss_seed_check(const goloss_seed_params *params, char *err, size_t err_len) {
   RETURN_IF_FORKED(err, err_len);
   return (goloss_status)golossGoSeedCheck((goloss_seed_params *)params, err, err_len);
@@ -154,4 +160,38 @@ goloss_status goloss_binary_check(const goloss_binary_params *params, int64_t co
                                   size_t err_len) {
   RETURN_IF_FORKED(err, err_len);
   return (goloss_status)golossGoBinaryCheck((goloss_binary_params *)params, cols, err, err_len);
+}
+
+goloss_status goloss_asymmetric_check(const goloss_asymmetric_params *params, char *err,
+                                      size_t err_len) {
+  RETURN_IF_FORKED(err, err_len);
+  return (goloss_status)golossGoAsymmetricCheck((goloss_asymmetric_params *)params, err, err_len);
+}
+
+goloss_status goloss_asymmetric_f32(float *loss, float *grad, const float *labels,
+                                    const float *predictions, const float *class_weights,
+                                    int64_t rows, int64_t cols,
+                                    const goloss_asymmetric_params *params, char *err,
+                                    size_t err_len) {
+  RETURN_IF_FORKED(err, err_len);
+  FP_ENTER();
+  const goloss_status status = (goloss_status)golossGoAsymmetricF32(
+      loss, grad, (float *)labels, (float *)predictions, (float *)class_weights, rows, cols,
+      (goloss_asymmetric_params *)params, err, err_len);
+  FP_LEAVE();
+  return status;
+}
+
+goloss_status goloss_asymmetric_f64(double *loss, double *grad, const double *labels,
+                                    const double *predictions, const double *class_weights,
+                                    int64_t rows, int64_t cols,
+                                    const goloss_asymmetric_params *params, char *err,
+                                    size_t err_len) {
+  RETURN_IF_FORKED(err, err_len);
+  FP_ENTER();
+  const goloss_status status = (goloss_status)golossGoAsymmetricF64(
+      loss, grad, (double *)labels, (double *)predictions, (double *)class_weights, rows, cols,
+      (goloss_asymmetric_params *)params, err, err_len);
+  FP_LEAVE();
+  return status;
 }

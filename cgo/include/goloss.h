@@ -12,7 +12,8 @@
  * (rows samples of cols classes), per-class vectors cols values, the
  * per-sample loss rows values. cols must be at least 1. rows may be 0: then
  * loss, grad, labels and predictions may be NULL, and so may the seed
- * variant's class weights (when they are not NULL they are still checked);
+ * variant's class weights (when they are not NULL they are still checked;
+ * the asymmetric variant's may be NULL for any rows, meaning weights of 1);
  * the parameters are checked as for any batch, and binary_params.alpha must
  * still hold alpha_len values, as goloss_binary_check requires. A size
  * whose buffer could not fit in memory (more than 2^47 bytes on a 64-bit
@@ -26,6 +27,12 @@
  * works as any process does. goloss_process_check asks without computing;
  * it alone also catches a fork that bypassed fork() (a raw clone or fork
  * system call, which runs no pthread_atfork handler).
+ *
+ * Partial labels: every variant's parameters have has_ignore and
+ * ignore_value. With has_ignore nonzero, a label equal to ignore_value
+ * (rounded to the element type) is unknown; each variant's function says
+ * what that means for it. ignore_value must not be NaN. A zero-initialised
+ * struct (has_ignore 0) has no ignore value, as before ABI version 4.
  *
  * The math is documented in SPEC.md and in the Go package goloss.
  */
@@ -41,7 +48,7 @@ extern "C" {
 
 /* The version of this header's ABI; goloss_abi_version() returns the
  * library's. A caller must refuse a library whose ABI version differs. */
-#define GOLOSS_ABI_VERSION 3
+#define GOLOSS_ABI_VERSION 4
 
 typedef enum goloss_status {
   GOLOSS_OK = 0,
@@ -51,11 +58,12 @@ typedef enum goloss_status {
    * classes, cols = 0), or a buffer too large for memory (rows * cols
    * values beyond 2^47 bytes). */
   GOLOSS_ERR_SHAPE = 2,
-  /* A loss parameter outside its domain (gamma < 0, e outside [0, 1]). */
+  /* A loss parameter outside its domain (gamma < 0, e outside [0, 1],
+   * beta outside [0, 1), a NaN ignore_value). */
   GOLOSS_ERR_PARAM = 3,
   /* An input value outside its domain: a class count that is not finite
    * and > 0, a negative weight, a probability outside [0, 1], a label of
-   * the binary variant outside [0, 1]. */
+   * the binary or asymmetric variant outside [0, 1]. */
   GOLOSS_ERR_VALUE = 4,
   /* A fault inside the library (a recovered Go panic). The process is
    * intact and later calls work. */
@@ -76,6 +84,11 @@ typedef struct goloss_seed_params {
                     negative or infinite class weights */
   int threads;   /* goroutines that may share the rows; 0 or 1: the calling
                     thread only. Results have the same bits for any value. */
+  int has_ignore;      /* nonzero: a label equal to ignore_value is unknown:
+                          no positive (its focal term is 0), while the
+                          label-smoothing term, which has no labels, is
+                          unchanged (see goloss_seed_f32). 0: no ignore value. */
+  double ignore_value; /* not NaN; used only with has_ignore */
 } goloss_seed_params;
 
 /* Parameters of the binary variant (the paper's focal loss, as Keras's
@@ -90,7 +103,37 @@ typedef struct goloss_binary_params {
                               finite probabilities outside [0, 1] */
   int threads;             /* goroutines that may share the rows; 0 or 1: the
                               calling thread only. Same bits for any value. */
+  int has_ignore;          /* nonzero: a label equal to ignore_value is unknown:
+                              no loss, a zero gradient, not checked; the loss of
+                              a row is the mean over its known classes (0 when
+                              none is). 0: no ignore value. */
+  double ignore_value;     /* not NaN; used only with has_ignore */
 } goloss_binary_params;
+
+/* Parameters of the asymmetric variant (ASL, Ridnik et al., as the reference
+ * code Alibaba-MIIL/ASL AsymmetricLoss computes it). The reference's
+ * defaults are gamma_neg 4, gamma_pos 1, clip 0.05, focal_grad 0, on logits
+ * (from_logits 1); a zero-initialised struct has gammas 0 and clip 0:
+ * binary cross-entropy summed over the classes. */
+typedef struct goloss_asymmetric_params {
+  double gamma_neg;    /* focusing parameter of the negatives, finite, >= 0 */
+  double gamma_pos;    /* focusing parameter of the positives, finite, >= 0 */
+  double clip;         /* probability shifting of the negatives, in [0, 1]; 0: none */
+  int focal_grad;      /* nonzero: differentiate the focal weight (1-pt)^g too
+                          (the reference's disable_torch_grad_focal_loss=False);
+                          0: it is a constant (the reference's default) */
+  int from_logits;     /* nonzero: predictions are logits */
+  int validate;        /* nonzero: reject finite labels outside [0, 1] (the
+                          ignore value aside), finite probabilities outside
+                          [0, 1] and class weights that are negative, NaN or
+                          infinite */
+  int threads;         /* goroutines that may share the rows; 0 or 1: the
+                          calling thread only. Same bits for any value. */
+  int has_ignore;      /* nonzero: a label equal to ignore_value is unknown: no
+                          loss, a zero gradient, not checked; the loss of a row
+                          is the sum over its known classes. 0: none. */
+  double ignore_value; /* not NaN; used only with has_ignore */
+} goloss_asymmetric_params;
 
 /* The ABI version of the loaded library (GOLOSS_ABI_VERSION when it matches
  * this header). Never fails, not even in a forked child: it is answered in C,
@@ -114,8 +157,8 @@ goloss_status goloss_version(char *buf, size_t len);
 
 /* Checks the parameters of the seed variant without computing anything.
  * Returns GOLOSS_OK; GOLOSS_ERR_ARGUMENT for a NULL params; GOLOSS_ERR_PARAM
- * for gamma or e out of range, with a message naming it; GOLOSS_ERR_PROCESS
- * in a forked child. */
+ * for gamma or e out of range or a NaN ignore_value (with has_ignore), with
+ * a message naming it; GOLOSS_ERR_PROCESS in a forked child. */
 goloss_status goloss_seed_check(const goloss_seed_params *params, char *err, size_t err_len);
 
 /* Writes the name of the kernel in use ("generic", "avx2" or "avx512": the
@@ -136,14 +179,36 @@ goloss_status goloss_kernel(char *buf, size_t len);
 goloss_status goloss_class_weights(double *weights, const double *counts, int64_t classes,
                                    char *err, size_t err_len);
 
+/* Writes into weights[0..classes) the class-balanced weights (Cui et al.,
+ * effective number of samples) of the per-class sample counts, normalised
+ * to sum to 1 (multiply by classes for the paper's):
+ *   weights[c] = ((1 - beta) / (1 - beta^counts[c])) / sum_k ((1 - beta) / (1 - beta^counts[k]))
+ * for 0 <= beta < 1: beta = 0 gives 1/classes each; as beta -> 1 they
+ * approach goloss_class_weights. 1 - beta^n is computed as
+ * -expm1(n * log(beta)), and counts of any finite positive size give finite
+ * weights. weights and counts are never NULL (classes is at least 1).
+ * Returns GOLOSS_OK; GOLOSS_ERR_ARGUMENT for NULL pointers;
+ * GOLOSS_ERR_SHAPE for classes < 1 or more classes than fit in memory;
+ * GOLOSS_ERR_VALUE, naming the class index, for a count that is not finite
+ * and > 0; GOLOSS_ERR_PARAM for beta outside [0, 1) or NaN, naming beta
+ * (counts are checked first); GOLOSS_ERR_PROCESS in a forked child. */
+goloss_status goloss_class_weights_beta(double *weights, const double *counts, int64_t classes,
+                                        double beta, char *err, size_t err_len);
+
 /* The seed variant: writes the per-sample loss into loss[0..rows) and, when
  * grad is not NULL, dloss[b]/dpredictions[b,c] into grad[0..rows*cols).
  * weights holds cols class weights (see goloss_class_weights); with rows = 0
  * it may be NULL. Labels may be any finite value (positive means y > 0).
+ * With has_ignore, a label equal to ignore_value is no positive (no focal
+ * term, no focal gradient), and the label-smoothing term is unchanged: the
+ * element's prediction still enters it, and its gradient keeps the
+ * label-smoothing part. It is computed as a label of 0, so an ignore_value
+ * <= 0 changes nothing.
  * Returns GOLOSS_OK; GOLOSS_ERR_ARGUMENT for a NULL params, a NULL data
  * pointer with rows > 0, or a negative size; GOLOSS_ERR_SHAPE for cols < 1
  * or rows * cols values that do not fit in memory, naming rows and cols;
- * GOLOSS_ERR_PARAM for gamma or e out of range; GOLOSS_ERR_VALUE (with
+ * GOLOSS_ERR_PARAM for gamma or e out of range or a NaN ignore_value;
+ * GOLOSS_ERR_VALUE (with
  * validate) for a prediction outside [0, 1] or a bad weight, naming its
  * index; GOLOSS_ERR_INTERNAL for a fault inside the library;
  * GOLOSS_ERR_PROCESS in a forked child. */
@@ -161,8 +226,8 @@ goloss_status goloss_seed_f64(double *loss, double *grad, const double *labels,
  * params, a NULL alpha with alpha_len > 0 or a negative alpha_len;
  * GOLOSS_ERR_SHAPE for an alpha_len other than 0, 1 or cols (or too large
  * for memory); GOLOSS_ERR_PARAM for gamma, label_smoothing or an alpha out
- * of range, with a message naming it; GOLOSS_ERR_PROCESS in a forked
- * child. */
+ * of range or a NaN ignore_value (with has_ignore), with a message naming
+ * it; GOLOSS_ERR_PROCESS in a forked child. */
 goloss_status goloss_binary_check(const goloss_binary_params *params, int64_t cols, char *err,
                                   size_t err_len);
 
@@ -172,13 +237,17 @@ goloss_status goloss_binary_check(const goloss_binary_params *params, int64_t co
  * must lie in [0, 1] (soft labels inside it are fine), on probabilities and
  * on logits alike. NaN and infinite labels and predictions are no errors:
  * they propagate into the loss of their row (NaN; an infinite label on
- * logits with gamma = 0 gives an infinite loss).
+ * logits with gamma = 0 gives an infinite loss). With has_ignore, a label
+ * equal to ignore_value is unknown: no loss, a zero gradient, not checked
+ * (its prediction is, but is not used), and the loss of a row is the mean
+ * over its known classes (0, with a zero gradient, when none is).
  * Returns GOLOSS_OK; GOLOSS_ERR_ARGUMENT for a NULL params, a NULL data
  * pointer with rows > 0, a NULL alpha with alpha_len > 0 (rows = 0
  * included), or a negative size; GOLOSS_ERR_SHAPE for cols < 1, an
  * alpha_len other than 0, 1 or cols, or rows * cols values that do not fit
  * in memory, naming rows and cols; GOLOSS_ERR_PARAM for gamma,
- * label_smoothing or an alpha out of range; GOLOSS_ERR_VALUE (with
+ * label_smoothing or an alpha out of range or a NaN ignore_value;
+ * GOLOSS_ERR_VALUE (with
  * validate) for a label outside [0, 1] or (on probabilities) a prediction
  * outside [0, 1], naming the first offending index, labels before
  * predictions; GOLOSS_ERR_INTERNAL for a fault inside the library;
@@ -189,6 +258,46 @@ goloss_status goloss_binary_f32(float *loss, float *grad, const float *labels,
 goloss_status goloss_binary_f64(double *loss, double *grad, const double *labels,
                                 const double *predictions, int64_t rows, int64_t cols,
                                 const goloss_binary_params *params, char *err, size_t err_len);
+
+/* Checks the parameters of the asymmetric variant without computing
+ * anything. Returns GOLOSS_OK; GOLOSS_ERR_ARGUMENT for a NULL params;
+ * GOLOSS_ERR_PARAM for gamma_neg or gamma_pos negative or not finite, clip
+ * outside [0, 1] or NaN, or a NaN ignore_value (with has_ignore), with a
+ * message naming it; GOLOSS_ERR_PROCESS in a forked child. */
+goloss_status goloss_asymmetric_check(const goloss_asymmetric_params *params, char *err,
+                                      size_t err_len);
+
+/* The asymmetric variant: writes the per-sample loss, a sum over the
+ * classes as in the reference, into loss[0..rows) and, when grad is not
+ * NULL, dloss[b]/dpredictions[b,c] (with respect to the logits when
+ * from_logits) into grad[0..rows*cols). class_weights holds cols per-class
+ * weights, or is NULL for weights of 1. With validate, labels must lie in
+ * [0, 1] (soft labels inside it are fine), on probabilities and on logits
+ * alike. NaN and infinite labels and predictions are no errors: they give
+ * NaN in the loss of their row and in their gradient. With has_ignore, a
+ * label equal to ignore_value is unknown: no loss, a zero gradient, not
+ * checked (its prediction is, but is not used), and the loss of a row is
+ * the sum over its known classes (0 when none is).
+ * Returns GOLOSS_OK; GOLOSS_ERR_ARGUMENT for a NULL params, a NULL data
+ * pointer with rows > 0, or a negative size; GOLOSS_ERR_SHAPE for cols < 1,
+ * rows * cols values that do not fit in memory, naming rows and cols, or
+ * class weights too large for memory; GOLOSS_ERR_PARAM for a parameter out
+ * of range (see goloss_asymmetric_check); GOLOSS_ERR_VALUE (with validate)
+ * for a class weight that is negative, NaN or infinite, a label outside
+ * [0, 1] or (on probabilities) a prediction outside [0, 1], naming the
+ * first offending index, weights before labels before predictions;
+ * GOLOSS_ERR_INTERNAL for a fault inside the library; GOLOSS_ERR_PROCESS in
+ * a forked child. */
+goloss_status goloss_asymmetric_f32(float *loss, float *grad, const float *labels,
+                                    const float *predictions, const float *class_weights,
+                                    int64_t rows, int64_t cols,
+                                    const goloss_asymmetric_params *params, char *err,
+                                    size_t err_len);
+goloss_status goloss_asymmetric_f64(double *loss, double *grad, const double *labels,
+                                    const double *predictions, const double *class_weights,
+                                    int64_t rows, int64_t cols,
+                                    const goloss_asymmetric_params *params, char *err,
+                                    size_t err_len);
 
 #ifdef __cplusplus
 }

@@ -55,6 +55,10 @@ struct api {
   __typeof__(&goloss_binary_check) binary_check;
   __typeof__(&goloss_binary_f32) binary_f32;
   __typeof__(&goloss_binary_f64) binary_f64;
+  __typeof__(&goloss_class_weights_beta) class_weights_beta;
+  __typeof__(&goloss_asymmetric_check) asymmetric_check;
+  __typeof__(&goloss_asymmetric_f32) asymmetric_f32;
+  __typeof__(&goloss_asymmetric_f64) asymmetric_f64;
 };
 
 #define RESOLVE(handle, api, name)                                  \
@@ -84,6 +88,10 @@ static struct api load(const char *path) {
   RESOLVE(handle, &api, binary_check);
   RESOLVE(handle, &api, binary_f32);
   RESOLVE(handle, &api, binary_f64);
+  RESOLVE(handle, &api, class_weights_beta);
+  RESOLVE(handle, &api, asymmetric_check);
+  RESOLVE(handle, &api, asymmetric_f32);
+  RESOLVE(handle, &api, asymmetric_f64);
   return api;
 }
 
@@ -150,6 +158,7 @@ static void check_child_refuses(const struct api *api, pid_t loaded_in) {
   const double counts[3] = {1, 2, 3};
   double w[3] = {42, 42, 42};
   REFUSED("class_weights", api->class_weights(w, counts, 3, err, sizeof err));
+  REFUSED("class_weights_beta", api->class_weights_beta(w, counts, 3, 0.9, err, sizeof err));
   CHECK(w[0] == 42, "class weights written in the child");
 
   goloss_binary_params bprm = {.gamma = 2.0, .validate = 1, .threads = 2};
@@ -163,6 +172,12 @@ static void check_child_refuses(const struct api *api, pid_t loaded_in) {
   CHECK(loss64[0] == 42, "float64 loss written in the child");
   REFUSED("seed_check", api->seed_check(&prm, err, sizeof err));
   REFUSED("binary_check", api->binary_check(&bprm, 2, err, sizeof err));
+  const goloss_asymmetric_params aprm = {.gamma_neg = 4, .gamma_pos = 1, .clip = 0.05, .validate = 1, .threads = 2};
+  REFUSED("asymmetric_f32", api->asymmetric_f32(loss, grad, labels, preds, NULL, ROWS, COLS, &aprm, err, sizeof err));
+  CHECK(loss[0] == 42, "asymmetric loss written in the child");
+  REFUSED("asymmetric_f64", api->asymmetric_f64(loss64, NULL, y64, p64, w64, 1, 2, &aprm, err, sizeof err));
+  CHECK(loss64[0] == 42, "float64 asymmetric loss written in the child");
+  REFUSED("asymmetric_check", api->asymmetric_check(&aprm, err, sizeof err));
 #undef REFUSED
 
   // No message buffer: the status alone.
