@@ -24,16 +24,19 @@ _ops = None
 _goloss = None
 
 
+# goloss.h's parameter structs (ABI 4), field for field.
 class _SeedParams(ctypes.Structure):
     _fields_ = [("gamma", ctypes.c_double), ("e", ctypes.c_double), ("validate", ctypes.c_int),
-                ("threads", ctypes.c_int)]
+                ("threads", ctypes.c_int), ("has_ignore", ctypes.c_int),
+                ("ignore_value", ctypes.c_double)]
 
 
 class _BinaryParams(ctypes.Structure):
     _fields_ = [("gamma", ctypes.c_double), ("alpha", ctypes.POINTER(ctypes.c_double)),
                 ("alpha_len", ctypes.c_int64), ("label_smoothing", ctypes.c_double),
                 ("from_logits", ctypes.c_int), ("validate", ctypes.c_int),
-                ("threads", ctypes.c_int)]
+                ("threads", ctypes.c_int), ("has_ignore", ctypes.c_int),
+                ("ignore_value", ctypes.c_double)]
 
 
 def _built_against():
@@ -45,16 +48,31 @@ def _built_against():
 
 
 def _check_built(path):
+    """An ImportError, with advice that works where this package is, for
+    a missing library or one built for another TensorFlow major.minor."""
+    import sys
+
+    def major_minor(version):
+        return ".".join(version.split(".")[:2])
+
+    root = os.path.dirname(os.path.dirname(_HERE))
+    if os.path.exists(os.path.join(root, "Makefile")) and os.path.exists(
+            os.path.join(root, "python", "setup.py")):  # python/gofocal in a clone
+        advice = f"run `make libs TF_PYTHON={sys.executable}` in {root}"
+    else:  # installed, from a wheel or `pip install ./python`
+        advice = ("reinstall gofocal: `pip install ./python` from a clone of gofocal (needs Go, "
+                  "g++ and make; it builds against the running TensorFlow), or install a gofocal "
+                  f"wheel built for TensorFlow {major_minor(tf.__version__)}")
     if not os.path.exists(path):
-        raise ImportError(
-            f"gofocal: {path} is missing; build it with `make shared-lib` "
-            "(or reinstall the package)")
+        raise ImportError(f"gofocal: {path} is missing; to build it, {advice}")
     built = _built_against()
-    if built is not None and built.split(".")[:2] != tf.__version__.split(".")[:2]:
+    if built is not None and major_minor(built) != major_minor(tf.__version__):
         raise ImportError(
             f"gofocal: the op library was built against TensorFlow {built}, "
-            f"but TensorFlow {tf.__version__} is running; rebuild it with "
-            "`make shared-lib` (or reinstall the package) under this TensorFlow")
+            f"but TensorFlow {tf.__version__} is running; rebuild it for this TensorFlow (an op "
+            f"loads only in the TensorFlow major.minor it was compiled for): {advice}. Or run "
+            f"TensorFlow {major_minor(built)} (`pip install tensorflow-cpu=={major_minor(built)}.*`, "
+            "or tensorflow).")
 
 
 @tf.autograph.experimental.do_not_convert
