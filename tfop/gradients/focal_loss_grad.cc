@@ -20,7 +20,7 @@ using ::tensorflow::Output;
 using ::tensorflow::Scope;
 namespace ops = ::tensorflow::ops;
 
-// Both ops: d/dpredictions = dloss[..., None] * grad, where grad is the op's
+// Every loss op: d/dpredictions = dloss[..., None] * grad, where grad is the op's
 // second output, computed by the ScaleRows op in grad's buffer. Labels and
 // the parameter inputs get none. Second derivatives (a gradient flowing into
 // `grad`) are an Unimplemented error here.
@@ -48,12 +48,10 @@ tensorflow::Status FocalLossGrad(const Scope& scope, const Operation& op,
   scope.UpdateStatus(builder.Finalize(scope.graph(), &node));
   if (!scope.ok()) return scope.status();
   scope.UpdateStatus(scope.DoShapeInference(node));
-  const Output dpredictions(node, 0);
-  grad_outputs->push_back(tensorflow::NoGradient());
-  grad_outputs->push_back(dpredictions);
-  grad_outputs->push_back(tensorflow::NoGradient());
-  grad_outputs->push_back(tensorflow::NoGradient());
-  grad_outputs->push_back(tensorflow::NoGradient());
+  // Input 1 is the predictions; labels and the parameters get none.
+  for (int i = 0; i < op.num_inputs(); ++i) {
+    grad_outputs->push_back(i == 1 ? Output(node, 0) : tensorflow::NoGradient());
+  }
   return scope.status();
 }
 
@@ -71,6 +69,7 @@ tensorflow::Status ScaleRowsGrad(const Scope& scope, const Operation& op,
 GOFOCAL_REGISTER_GRADIENT("GoFocal>SeedFocalLoss", FocalLossGrad);
 GOFOCAL_REGISTER_GRADIENT("GoFocal>ScaleRows", ScaleRowsGrad);
 GOFOCAL_REGISTER_GRADIENT("GoFocal>BinaryFocalLoss", FocalLossGrad);
+GOFOCAL_REGISTER_GRADIENT("GoFocal>AsymmetricLoss", FocalLossGrad);
 
 }  // namespace
 }  // namespace gofocal

@@ -32,11 +32,42 @@ template <>
 struct Goloss<float> {
   static decltype(&goloss_seed_f32) Seed(const GolossApi& api) { return api.seed_f32; }
   static decltype(&goloss_binary_f32) Binary(const GolossApi& api) { return api.binary_f32; }
+  static decltype(&goloss_asymmetric_f32) Asymmetric(const GolossApi& api) { return api.asymmetric_f32; }
 };
 template <>
 struct Goloss<double> {
   static decltype(&goloss_seed_f64) Seed(const GolossApi& api) { return api.seed_f64; }
   static decltype(&goloss_binary_f64) Binary(const GolossApi& api) { return api.binary_f64; }
+  static decltype(&goloss_asymmetric_f64) Asymmetric(const GolossApi& api) { return api.asymmetric_f64; }
+};
+
+// The attributes every variant shares: validate, sharding and the ignore
+// value (has_ignore, ignore_value), read when the kernel is built.
+struct CommonAttrs {
+  bool validate = true;
+  bool go_sharding = false;
+  bool has_ignore = false;
+  double ignore_value = 0;
+
+  tensorflow::Status Read(OpKernelConstruction* ctx) {
+    TF_RETURN_IF_ERROR(ctx->GetAttr("validate", &validate));
+    std::string sharding;
+    TF_RETURN_IF_ERROR(ctx->GetAttr("sharding", &sharding));
+    go_sharding = sharding == "go";
+    TF_RETURN_IF_ERROR(ctx->GetAttr("has_ignore", &has_ignore));
+    float ignore = 0;
+    TF_RETURN_IF_ERROR(ctx->GetAttr("ignore_value", &ignore));
+    ignore_value = ignore;
+    return absl::OkStatus();
+  }
+
+  // Sets the fields every parameter struct has.
+  template <typename Params>
+  void Apply(Params* params) const {
+    params->validate = validate ? 1 : 0;
+    params->has_ignore = has_ignore ? 1 : 0;
+    params->ignore_value = ignore_value;
+  }
 };
 
 // A goloss failure as a TensorFlow status: bad input is InvalidArgument, a
@@ -65,14 +96,15 @@ struct SeedVariant {
     goloss_seed_params params{};
   };
 
-  static tensorflow::Status Read(OpKernelContext* ctx, bool validate, int64_t cols, Args* args) {
+  static tensorflow::Status ReadAttrs(OpKernelConstruction*, Args*) { return absl::OkStatus(); }
+
+  static tensorflow::Status Read(OpKernelContext* ctx, int64_t cols, Args* args) {
     args->weights = &ctx->input(2);
     if (!TensorShapeUtils::IsVector(args->weights->shape()) || args->weights->dim_size(0) != cols) {
       return errors::InvalidArgument("class_weights must have shape [", cols, "] for predictions of shape ",
                                      ctx->input(1).shape().DebugString(), ", got ",
                                      args->weights->shape().DebugString());
     }
-    args->params.validate = validate ? 1 : 0;
     TF_RETURN_IF_ERROR(ScalarInput(ctx, 3, "gamma", &args->params.gamma));
     return ScalarInput(ctx, 4, "e", &args->params.e);
   }
@@ -92,7 +124,14 @@ struct BinaryVariant {
     goloss_binary_params params{};
   };
 
-  static tensorflow::Status Read(OpKernelContext* ctx, bool validate, int64_t cols, Args* args) {
+  static tensorflow::Status ReadAttrs(OpKernelConstruction* ctx, Args* args) {
+    bool from_logits = false;
+    TF_RETURN_IF_ERROR(ctx->GetAttr("from_logits", &from_logits));
+    args->params.from_logits = from_logits ? 1 : 0;
+    return absl::OkStatus();
+  }
+
+  static tensorflow::Status Read(OpKernelContext* ctx, int64_t cols, Args* args) {
     const Tensor& alpha = ctx->input(2);
     const int64_t n = TensorShapeUtils::IsVector(alpha.shape()) ? alpha.dim_size(0) : -1;
     if (n < 0 || (n > 1 && n != cols)) {
@@ -101,7 +140,6 @@ struct BinaryVariant {
     }
     args->params.alpha = n > 0 ? alpha.flat<double>().data() : nullptr;
     args->params.alpha_len = n;
-    args->params.validate = validate ? 1 : 0;
     TF_RETURN_IF_ERROR(ScalarInput(ctx, 3, "gamma", &args->params.gamma));
     return ScalarInput(ctx, 4, "label_smoothing", &args->params.label_smoothing);
   }
@@ -113,19 +151,54 @@ struct BinaryVariant {
   }
 };
 
-// What both variants share: labels and predictions [B, C] or [C] of one
+// The asymmetric variant's own inputs: class_weights [0] (none) or [C],
+// gamma_neg, gamma_pos, clip; attributes focal_grad and from_logits.
+struct AsymmetricVariant {
+  struct Args {
+    const Tensor* weights = nullptr;
+    goloss_asymmetric_params params{};
+  };
+
+  static tensorflow::Status ReadAttrs(OpKernelConstruction* ctx, Args* args) {
+    bool focal_grad = false, from_logits = false;
+    TF_RETURN_IF_ERROR(ctx->GetAttr("focal_grad", &focal_grad));
+    TF_RETURN_IF_ERROR(ctx->GetAttr("from_logits", &from_logits));
+    args->params.focal_grad = focal_grad ? 1 : 0;
+    args->params.from_logits = from_logits ? 1 : 0;
+    return absl::OkStatus();
+  }
+
+  static tensorflow::Status Read(OpKernelContext* ctx, int64_t cols, Args* args) {
+    args->weights = &ctx->input(2);
+    const TensorShape& shape = args->weights->shape();
+    if (!TensorShapeUtils::IsVector(shape) || (shape.dim_size(0) != 0 && shape.dim_size(0) != cols)) {
+      return errors::InvalidArgument("class_weights must have shape [0] (none) or [", cols,
+                                     "] for predictions of shape ", ctx->input(1).shape().DebugString(),
+                                     ", got ", shape.DebugString());
+    }
+    TF_RETURN_IF_ERROR(ScalarInput(ctx, 3, "gamma_neg", &args->params.gamma_neg));
+    TF_RETURN_IF_ERROR(ScalarInput(ctx, 4, "gamma_pos", &args->params.gamma_pos));
+    return ScalarInput(ctx, 5, "clip", &args->params.clip);
+  }
+
+  template <typename T>
+  static goloss_status Call(const GolossApi& api, const Args& args, T* loss, T* grad, const T* labels,
+                            const T* predictions, int64_t rows, int64_t cols, char* message, size_t len) {
+    const T* weights = args.weights->NumElements() > 0 ? args.weights->flat<T>().data() : nullptr;
+    return Goloss<T>::Asymmetric(api)(loss, grad, labels, predictions, weights, rows, cols, &args.params,
+                                      message, len);
+  }
+};
+
+// What every variant shares: labels and predictions [B, C] or [C] of one
 // shape in, the loss [B] and the gradient [B, C] out.
 template <typename T, typename Variant>
 class FocalLossOp : public OpKernel {
  public:
   explicit FocalLossOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("validate", &validate_));
-    std::string sharding;
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("sharding", &sharding));
-    go_sharding_ = sharding == "go";
-    if constexpr (std::is_same_v<Variant, BinaryVariant>) {
-      OP_REQUIRES_OK(ctx, ctx->GetAttr("from_logits", &from_logits_));
-    }
+    OP_REQUIRES_OK(ctx, attrs_.Read(ctx));
+    OP_REQUIRES_OK(ctx, Variant::ReadAttrs(ctx, &args_));
+    attrs_.Apply(&args_.params);
   }
 
   void Compute(OpKernelContext* ctx) override {
@@ -142,11 +215,8 @@ class FocalLossOp : public OpKernel {
     const int64_t rows = shape.dims() == 2 ? shape.dim_size(0) : 1;
     OP_REQUIRES(ctx, cols >= 1,
                 errors::InvalidArgument("predictions must have at least one class, got shape ", shape.DebugString()));
-    typename Variant::Args args;
-    OP_REQUIRES_OK(ctx, Variant::Read(ctx, validate_, cols, &args));
-    if constexpr (std::is_same_v<Variant, BinaryVariant>) {
-      args.params.from_logits = from_logits_ ? 1 : 0;
-    }
+    typename Variant::Args args = args_;
+    OP_REQUIRES_OK(ctx, Variant::Read(ctx, cols, &args));
 
     TensorShape loss_shape = shape;
     loss_shape.RemoveLastDims(1);
@@ -185,7 +255,7 @@ class FocalLossOp : public OpKernel {
     const auto* workers = ctx->device()->tensorflow_cpu_worker_threads();
     char message[512] = {0};
     goloss_status status = GOLOSS_OK;
-    if (go_sharding_ || rows == 0) {
+    if (attrs_.go_sharding || rows == 0) {
       args.params.threads = workers->num_threads;
       status = run(0, rows, message, sizeof message);
     } else {
@@ -207,9 +277,10 @@ class FocalLossOp : public OpKernel {
   // ParallelFor's cost model is in cycles per unit; a row costs this per class.
   static constexpr int64_t kCostPerElement = 40;
 
-  bool validate_ = true;
-  bool from_logits_ = false;
-  bool go_sharding_ = false;
+  CommonAttrs attrs_;
+  // The attributes' part of the parameters, filled in when the kernel is
+  // built; each call adds its inputs' part to a copy.
+  typename Variant::Args args_;
 };
 
 #define REGISTER(NAME, VARIANT, T) \
@@ -219,6 +290,8 @@ REGISTER("GoFocal>SeedFocalLoss", SeedVariant, float);
 REGISTER("GoFocal>SeedFocalLoss", SeedVariant, double);
 REGISTER("GoFocal>BinaryFocalLoss", BinaryVariant, float);
 REGISTER("GoFocal>BinaryFocalLoss", BinaryVariant, double);
+REGISTER("GoFocal>AsymmetricLoss", AsymmetricVariant, float);
+REGISTER("GoFocal>AsymmetricLoss", AsymmetricVariant, double);
 #undef REGISTER
 
 // out[c] = f * in[c] for one row; out may be in (in place). Compiled for

@@ -31,6 +31,8 @@ bool Resolve(void* handle, GolossApi* api, std::string* missing) {
   ok = get("goloss_seed_f64", &api->seed_f64) && ok;
   ok = get("goloss_binary_f32", &api->binary_f32) && ok;
   ok = get("goloss_binary_f64", &api->binary_f64) && ok;
+  ok = get("goloss_asymmetric_f32", &api->asymmetric_f32) && ok;
+  ok = get("goloss_asymmetric_f64", &api->asymmetric_f64) && ok;
   ok = get("goloss_process_check", &api->process_check) && ok;
   if (ok && abi_version() != GOLOSS_ABI_VERSION) {
     *missing = "ABI version " + std::to_string(GOLOSS_ABI_VERSION) + " (the library has " +

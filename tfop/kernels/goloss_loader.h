@@ -17,6 +17,8 @@ struct GolossApi {
   decltype(&goloss_seed_f64) seed_f64 = nullptr;
   decltype(&goloss_binary_f32) binary_f32 = nullptr;
   decltype(&goloss_binary_f64) binary_f64 = nullptr;
+  decltype(&goloss_asymmetric_f32) asymmetric_f32 = nullptr;
+  decltype(&goloss_asymmetric_f64) asymmetric_f64 = nullptr;
   // GOLOSS_ERR_PROCESS in a child forked after the library loaded, where
   // the Go runtime cannot run: checked before work is split over threads.
   decltype(&goloss_process_check) process_check = nullptr;

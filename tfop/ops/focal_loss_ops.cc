@@ -100,6 +100,31 @@ Status BinaryFocalLossShape(InferenceContext* c) {
   return SetOutputs(c, merged);
 }
 
+// class_weights [0] (none) or [classes]; gamma_neg, gamma_pos and clip
+// scalars.
+Status AsymmetricLossShape(InferenceContext* c) {
+  ShapeHandle merged;
+  TF_RETURN_IF_ERROR(LabelsAndPredictions(c, &merged));
+  ShapeHandle weights = c->input(2);
+  if (!c->WithRank(weights, 1, &weights).ok()) {
+    return tensorflow::errors::InvalidArgument("class_weights must have shape [0] or [classes], got ",
+                                               c->DebugString(c->input(2)));
+  }
+  if (c->RankKnown(merged) && c->ValueKnown(c->Dim(weights, 0)) && c->ValueKnown(c->Dim(merged, -1))) {
+    const int64_t n = c->Value(c->Dim(weights, 0));
+    const int64_t classes = c->Value(c->Dim(merged, -1));
+    if (n != 0 && n != classes) {
+      return tensorflow::errors::InvalidArgument("class_weights must have shape [0] (none) or [", classes,
+                                                 "] for predictions of shape ", c->DebugString(merged),
+                                                 ", got ", c->DebugString(weights));
+    }
+  }
+  TF_RETURN_IF_ERROR(Scalar(c, 3, "gamma_neg"));
+  TF_RETURN_IF_ERROR(Scalar(c, 4, "gamma_pos"));
+  TF_RETURN_IF_ERROR(Scalar(c, 5, "clip"));
+  return SetOutputs(c, merged);
+}
+
 // grad [classes] or [batch, classes]; scale its shape without the last
 // dimension; the output has grad's shape.
 Status ScaleRowsShape(InferenceContext* c) {
@@ -135,6 +160,8 @@ GOFOCAL_REGISTER_OP("GoFocal>SeedFocalLoss")
     .Attr("T: {float, double}")
     .Attr("validate: bool = true")
     .Attr("sharding: {'go', 'tensorflow'} = 'go'")
+    .Attr("has_ignore: bool = false")
+    .Attr("ignore_value: float = 0")
     .SetShapeFn(SeedFocalLossShape)
     .Doc(R"doc(
 The multi-label focal loss of the `seed` variant (see SPEC.md), per sample,
@@ -151,6 +178,9 @@ validate: reject finite predictions outside [0, 1] and negative weights.
 sharding: who splits the rows over as many threads as TensorFlow's intra-op
   pool has: one Go call whose goroutines share them (the default, measured
   faster), or the pool itself, one Go call per shard. Same bits either way.
+has_ignore: labels equal to ignore_value are unknown (partial labels): not
+  positives; the label-smoothing term is unchanged.
+ignore_value: the sentinel of unknown labels, e.g. -1 (a float32 attribute).
 )doc");
 
 GOFOCAL_REGISTER_OP("GoFocal>BinaryFocalLoss")
@@ -165,6 +195,8 @@ GOFOCAL_REGISTER_OP("GoFocal>BinaryFocalLoss")
     .Attr("from_logits: bool = false")
     .Attr("validate: bool = true")
     .Attr("sharding: {'go', 'tensorflow'} = 'go'")
+    .Attr("has_ignore: bool = false")
+    .Attr("ignore_value: float = 0")
     .SetShapeFn(BinaryFocalLossShape)
     .Doc(R"doc(
 The focal loss of the paper, `binary` variant (see SPEC.md): as Keras's
@@ -179,10 +211,55 @@ label_smoothing: a scalar in [0, 1].
 loss: [batch] (a scalar for rank-1 input).
 grad: d loss[b] / d predictions[b, c], the shape of predictions.
 from_logits: predictions are logits, computed in the numerically stable form.
-validate: reject finite probabilities outside [0, 1].
+validate: reject finite probabilities outside [0, 1] and finite labels
+  outside [0, 1] (the ignore value aside).
 sharding: who splits the rows over as many threads as TensorFlow's intra-op
   pool has: one Go call whose goroutines share them (the default, measured
   faster), or the pool itself, one Go call per shard. Same bits either way.
+has_ignore: labels equal to ignore_value are unknown (partial labels): no
+  loss, a zero gradient; the loss of a row is the mean over its known classes.
+ignore_value: the sentinel of unknown labels, e.g. -1 (a float32 attribute).
+)doc");
+
+GOFOCAL_REGISTER_OP("GoFocal>AsymmetricLoss")
+    .Input("labels: T")
+    .Input("predictions: T")
+    .Input("class_weights: T")
+    .Input("gamma_neg: double")
+    .Input("gamma_pos: double")
+    .Input("clip: double")
+    .Output("loss: T")
+    .Output("grad: T")
+    .Attr("T: {float, double}")
+    .Attr("focal_grad: bool = false")
+    .Attr("from_logits: bool = false")
+    .Attr("validate: bool = true")
+    .Attr("sharding: {'go', 'tensorflow'} = 'go'")
+    .Attr("has_ignore: bool = false")
+    .Attr("ignore_value: float = 0")
+    .SetShapeFn(AsymmetricLossShape)
+    .Doc(R"doc(
+The asymmetric loss (ASL) of Ridnik et al., ICCV 2021 (see SPEC.md), as its
+reference code computes it: per sample, the sum over classes, with its
+gradient with respect to the predictions (the logits when from_logits).
+
+labels: [batch, classes] or [classes], in [0, 1].
+predictions: probabilities, or logits when from_logits; the shape of labels.
+class_weights: [0] for none (all 1) or [classes].
+gamma_neg: focusing parameter of the negatives, a scalar >= 0.
+gamma_pos: focusing parameter of the positives, a scalar >= 0.
+clip: probability shifting of the negatives, a scalar in [0, 1]; 0 for none.
+loss: [batch] (a scalar for rank-1 input).
+grad: d loss[b] / d predictions[b, c], the shape of predictions.
+focal_grad: differentiate the focal weight too (the reference's
+  disable_torch_grad_focal_loss=False); false treats it as a constant.
+from_logits: predictions are logits.
+validate: reject finite probabilities and labels outside [0, 1] (the ignore
+  value aside) and negative or non-finite class weights.
+sharding: as for the other loss ops.
+has_ignore: labels equal to ignore_value are unknown (partial labels): no
+  loss, a zero gradient; the loss of a row is the sum over its known classes.
+ignore_value: the sentinel of unknown labels, e.g. -1 (a float32 attribute).
 )doc");
 
 GOFOCAL_REGISTER_OP("GoFocal>ScaleRows")
