@@ -1,31 +1,79 @@
 """Python wrappers of the op and its gradient registration."""
 
+import numbers
 import warnings
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.eager import record
 from tensorflow.python.framework import ops as tf_ops
 from tensorflow.python.ops import control_flow_util
+from tensorflow.python.ops.ragged import ragged_tensor_value
 
 from gofocal import _native, composite
 
 SEED_OP = "GoFocal>SeedFocalLoss"
 BINARY_OP = "GoFocal>BinaryFocalLoss"
+ASYMMETRIC_OP = "GoFocal>AsymmetricLoss"
 SCALE_ROWS_OP = "GoFocal>ScaleRows"
+
+# Set on the op's `grad` output in eager mode: False where nothing but the
+# gradient function can consume it (the wrappers drop it), True once that
+# function has made a ScaleRows of it that a tape may record. Absent (the
+# raw op, whose caller may use `grad`): treated as True.
+_MAY_HAVE_CONSUMER = "_gofocal_may_have_consumer"
 
 
 @tf.RegisterGradient(SEED_OP)
 @tf.RegisterGradient(BINARY_OP)
-def _focal_loss_grad(op, dloss, unused_dgrad):
-    """d/dpredictions = dloss[..., None] * grad, the op's own second output,
-    computed by the ScaleRows op in grad's buffer (the values of
+def _focal_loss_grad(op, dloss, dgrad):
+    """d/dpredictions = dloss[..., None] * grad + H dgrad.
+
+    The first term uses the op's own second output ``grad``, scaled by the
+    ScaleRows op in grad's buffer (the values of
     ``tf.expand_dims(dloss, -1) * grad``, without a new tensor).
 
-    The ``grad`` output is treated as a constant: second derivatives are not
-    provided. Labels and the parameter inputs get no gradient.
+    The second is there for second derivatives (a gradient of the gradient,
+    a Hessian-vector product): ``dgrad`` is what flows back into ``grad``,
+    and ``H[b] = d grad[b, :] / d predictions[b, :]`` (rows are independent;
+    within a row the seed's smoothing term couples the classes, the binary
+    variant is elementwise). It is computed, with TensorFlow ops in the op's
+    dtype, by differentiating the composite twice (see _hessian_product);
+    only when ``dgrad`` can be nonzero: TensorFlow hands a gradient function
+    zeros for an output nothing differentiated through (eager, tf.function,
+    Keras fit alike), and first-order training must not pay for H.
+
+    Labels and the parameter inputs get no gradient.
     """
-    dpredictions = _native.ops().go_focal_scale_rows(op.outputs[1], dloss)
+    second_order = _has_upstream(op.outputs[1], dgrad)
+    dpredictions = _first_order(op, dloss)
+    if second_order:
+        dpredictions = dpredictions + _hessian_product(op, dgrad)
     return [None, dpredictions, None, None, None]
+
+
+@tf.RegisterGradient(ASYMMETRIC_OP)
+def _asymmetric_loss_grad(op, dloss, dgrad):
+    """d/dpredictions = dloss[..., None] * grad, as for the other ops. Its
+    second derivatives are not provided (there is no composite of the
+    asymmetric variant to take them from): a gradient flowing into ``grad``
+    is an error, never a silent zero."""
+    if _has_upstream(op.outputs[1], dgrad):
+        raise NotImplementedError(
+            f"gofocal: second derivatives of {ASYMMETRIC_OP} are not provided: "
+            "something differentiates its gradient (a Hessian, a Hessian-vector product, a "
+            "gradient penalty). First derivatives are.")
+    return [None, _first_order(op, dloss), None, None, None, None]
+
+
+def _first_order(op, dloss):
+    """dloss[..., None] * grad by the ScaleRows op."""
+    grad = op.outputs[1]
+    dpredictions = _native.ops().go_focal_scale_rows(grad, dloss)
+    if isinstance(grad, tf_ops.EagerTensor) and record.could_possibly_record():
+        # A tape may record that ScaleRows, and so later send `grad` a gradient.
+        setattr(grad, _MAY_HAVE_CONSUMER, True)
+    return dpredictions
 
 
 @tf.RegisterGradient(SCALE_ROWS_OP)
@@ -33,6 +81,106 @@ def _scale_rows_grad(op, dscaled):
     """The gradient of scaled = scale[..., None] * grad, as for a multiply."""
     grad, scale = op.inputs
     return [tf.expand_dims(scale, -1) * dscaled, tf.reduce_sum(dscaled * grad, axis=-1)]
+
+
+def _has_upstream(grad, dgrad):
+    """Whether dgrad, the gradient flowing into the op's `grad` output, may be
+    other than zeros.
+
+    Graph mode (tf.function, Keras fit, tf.gradients): TensorFlow's zeros for
+    an unused output are a ZerosLike, a Fill of 0 or a Const of zeros; they
+    are recognised while tracing, at no cost when the graph runs. Eager: a
+    `grad` no tape could have seen consumed (the wrappers' own, until a tape
+    records a ScaleRows of it) has TensorFlow's zeros and is not looked at;
+    otherwise the values are (one reduction, only on that path).
+    """
+    if dgrad is None:
+        return False
+    if isinstance(dgrad, tf_ops.EagerTensor):
+        if not getattr(grad, _MAY_HAVE_CONSUMER, True):
+            return False
+        return _any_nonzero(dgrad)
+    return not _known_zeros(dgrad)
+
+
+def _any_nonzero(tensor):
+    return bool(tf.reduce_any(tf.not_equal(tensor, 0)))
+
+
+def _known_zeros(tensor):
+    """Whether a graph tensor is zeros by construction."""
+    op = tensor.op
+    if op.type == "ZerosLike":
+        return True
+    if op.type == "Fill":
+        value = op.inputs[1]
+    elif op.type == "Const":
+        value = tensor
+    else:
+        return False
+    static = tf.get_static_value(value)
+    return static is not None and not np.any(static)
+
+
+_ZERO = tf.UnconnectedGradients.ZERO
+
+
+def _hessian_product(op, vector):
+    """sum_c' d grad[b, c'] / d predictions[b, c] * vector[b, c'] (H is
+    symmetric) for the op's own inputs, from the composite's second
+    derivatives in the op's dtype: grad is what TensorFlow's autodiff of the
+    composite gives (SPEC), so its derivative is that autodiff's derivative."""
+    labels, predictions, parameters = op.inputs[0], op.inputs[1], op.inputs[2:]
+    dtype = predictions.dtype
+    ignore_value = _ignore_value(op)
+    if op.type == SEED_OP:
+        weights, gamma, e = parameters
+
+        def loss(p):
+            return composite.seed_composite_per_sample(labels, p, weights, gamma, e, ignore_value)
+    else:
+        alpha, gamma, label_smoothing = parameters
+        from_logits = op.get_attr("from_logits")
+
+        def loss(p):
+            return _binary_composite_of_op(labels, p, alpha, gamma, from_logits, label_smoothing,
+                                           ignore_value)
+    with tf.GradientTape() as outer:
+        outer.watch(predictions)
+        with tf.GradientTape() as inner:
+            inner.watch(predictions)
+            total = tf.reduce_sum(loss(predictions))
+        grad = inner.gradient(total, predictions, unconnected_gradients=_ZERO)
+        directional = tf.reduce_sum(grad * tf.cast(vector, dtype))
+    return outer.gradient(directional, predictions, unconnected_gradients=_ZERO)
+
+
+def _ignore_value(op):
+    """The op's ignore value (SPEC's partial labels) as a float, or None."""
+    try:
+        if op.get_attr("has_ignore"):
+            return op.get_attr("ignore_value")
+    except (KeyError, ValueError):  # a graph from before the attribute
+        pass
+    return None
+
+
+def _binary_composite_of_op(labels, predictions, alpha, gamma, from_logits, label_smoothing,
+                            ignore_value):
+    """The binary composite for the op's inputs, alpha as the op takes it:
+    [0] (none), [1] or [classes]."""
+    def binary(alpha):
+        return composite.binary_composite(labels, predictions, alpha, gamma, from_logits,
+                                          label_smoothing, ignore_value)
+
+    n = alpha.shape[0] if alpha.shape.rank == 1 else None
+    if n is not None:
+        return binary(alpha if n else None)
+    # Length known only when the graph runs: both forms, the unused one with
+    # a harmless alpha of 0.
+    size = tf.size(alpha)
+    padded = tf.concat([tf.reshape(alpha, [-1]), tf.zeros([1], alpha.dtype)], 0)
+    return tf.where(size > 0, binary(padded[:tf.maximum(size, 1)]), binary(None))
 
 
 _warned = set()
@@ -50,19 +198,37 @@ def _warn_xla_once(what):
         warnings.warn(
             f"gofocal: {what} is compiled with XLA (jit_compile=True), where the fused op has no "
             "kernel; it falls back to the same loss written with TensorFlow ops (slower, and "
-            "without the check that predictions are probabilities). Compile without XLA for "
-            "the fused op.", stacklevel=3)
+            "without checks of values: that predictions are probabilities, that binary labels "
+            "are in [0, 1], and of parameters given as symbolic tensors). Compile without XLA "
+            "for the fused op.", stacklevel=3)
 
 
 _HALF = (tf.float16, tf.bfloat16)
 
 
-def _as_dtype(values, dtype):
+def as_dense(name, value):
+    """value as a dense tensor, or a TypeError that says how to get one: the
+    op, and the checks before it, take dense tensors only. For the Keras
+    losses, which convert their inputs before calling the functions here."""
+    if isinstance(value, (tf.RaggedTensor, ragged_tensor_value.RaggedTensorValue)):
+        raise TypeError(
+            f"gofocal: {name} must be a dense tensor, got a tf.RaggedTensor; convert it with "
+            f".to_tensor() (which pads short rows with 0, or with the default_value you give), "
+            f"so that every row has one value per class")
+    if isinstance(value, (tf.SparseTensor, tf.compat.v1.SparseTensorValue)):
+        raise TypeError(
+            f"gofocal: {name} must be a dense tensor, got a tf.SparseTensor; convert it with "
+            f"tf.sparse.to_dense()")
+    return tf.convert_to_tensor(value)
+
+
+def _as_dtype(name, values, dtype):
     """values as a tensor of dtype. Python and NumPy values are converted
     from float64, so that a list of weights is not rounded to float32 on its
     way to a float64 tensor (as tf.cast of a list would)."""
     if tf.is_tensor(values):
-        return tf.cast(values, dtype)
+        return tf.cast(as_dense(name, values), dtype)
+    as_dense(name, values)  # the same TypeError for a RaggedTensorValue or SparseTensorValue
     return tf.cast(np.asarray(values, dtype=np.float64), dtype)
 
 
@@ -70,7 +236,7 @@ def _float_predictions(predictions):
     """The predictions in a dtype the op computes in: float32 and float64 as
     they are, float16 and bfloat16 (mixed precision) in float32. Returns them
     and the dtype to give the loss back in."""
-    predictions = tf.convert_to_tensor(predictions)
+    predictions = as_dense("predictions", predictions)
     dtype = predictions.dtype
     if dtype in _HALF:
         return tf.cast(predictions, tf.float32), dtype
@@ -80,18 +246,58 @@ def _float_predictions(predictions):
     return predictions, dtype
 
 
+def _scalar(name, value):
+    """A loss parameter as given: a Python or NumPy number, or a scalar
+    tensor (a symbolic one inside a tf.function too, whose value the op
+    checks when it runs). A non-scalar is a ValueError now."""
+    if tf.is_tensor(value):
+        value = as_dense(name, value)
+        if value.shape.rank not in (None, 0):
+            raise ValueError(
+                f"gofocal: {name} must be a scalar, got a tensor of shape {value.shape}")
+        if not (value.dtype.is_floating or value.dtype.is_integer):
+            raise TypeError(
+                f"gofocal: {name} must be a number, got a tensor of dtype {value.dtype.name}")
+        return value
+    if np.ndim(value) != 0:
+        raise ValueError(f"gofocal: {name} must be a scalar, got {value!r}")
+    if isinstance(value, np.ndarray):
+        value = value.item()
+    if not isinstance(value, numbers.Real):
+        raise TypeError(f"gofocal: {name} must be a number or a scalar tensor, got {value!r}")
+    return value
+
+
+def _float64(value):
+    """A parameter from _scalar as the op's float64 scalar input."""
+    if tf.is_tensor(value):
+        return tf.cast(value, tf.float64)
+    return tf.constant(float(value), tf.float64)
+
+
+def _known(value):
+    """A parameter's value as a Python float if it is known while tracing."""
+    if tf.is_tensor(value):
+        value = tf.get_static_value(value)
+        if value is None:
+            return None
+    return float(value)
+
+
 @tf.autograph.experimental.do_not_convert
 def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1, validate=True,
                     sharding="go", name=None):
-    """The per-sample loss of the ``seed`` variant (SPEC.md), differentiable.
+    """The per-sample loss of the ``seed`` variant (SPEC.md), differentiable
+    (to any order: second derivatives come from the composite's).
 
     Args:
       labels: ``[batch, classes]`` (or ``[classes]``); entries > 0 are positives.
         Cast to the predictions' dtype.
       predictions: probabilities of the same shape, float32 or float64.
       class_weights: ``[classes]`` weights, e.g. ``class_weights(counts)``.
-      gamma: focusing parameter, >= 0.
-      e: weight of the label-smoothing term, in [0, 1].
+      gamma: focusing parameter, >= 0: a number or a scalar tensor.
+      e: weight of the label-smoothing term, in [0, 1]: a number or a
+        scalar tensor.
       validate: reject predictions outside [0, 1] (an InvalidArgumentError
         naming the first offending index).
       sharding: who splits the rows over as many threads as TensorFlow's
@@ -104,30 +310,42 @@ def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1, valida
     """
     with tf.name_scope(name or "seed_focal_loss"):
         predictions, dtype = _float_predictions(predictions)
-        labels = _as_dtype(labels, predictions.dtype)
-        class_weights = _as_dtype(class_weights, predictions.dtype)
+        labels = _as_dtype("labels", labels, predictions.dtype)
+        class_weights = _as_dtype("class_weights", class_weights, predictions.dtype)
+        gamma, e = _scalar("gamma", gamma), _scalar("e", e)
         if _in_xla():
             _warn_xla_once("seed_focal_loss")
             # The op's checks, where they can be made while tracing.
-            _native.check_seed(gamma, e)
+            known_gamma, known_e = _known(gamma), _known(e)
+            _native.check_seed(2.0 if known_gamma is None else known_gamma,
+                               0.0 if known_e is None else known_e)
             if not class_weights.shape[-1:].is_compatible_with(predictions.shape[-1:]):
                 raise ValueError(
                     f"gofocal: class_weights must have one value per class: got shape "
                     f"{class_weights.shape} for predictions of shape {predictions.shape}")
+            _same_static_shape(labels, predictions)
             loss = composite.seed_composite_per_sample(labels, predictions, class_weights, gamma, e)
         else:
-            loss, _ = _native.ops().go_focal_seed_focal_loss(
-                labels, predictions, class_weights,
-                tf.constant(gamma, tf.float64), tf.constant(e, tf.float64),
+            loss, grad = _native.ops().go_focal_seed_focal_loss(
+                labels, predictions, class_weights, _float64(gamma), _float64(e),
                 validate=validate, sharding=sharding)
+            _dropped(grad)
         return tf.cast(loss, dtype)
+
+
+def _dropped(grad):
+    """Marks the op's `grad` output, which the wrappers do not return, as
+    having no consumer yet (see _has_upstream)."""
+    if isinstance(grad, tf_ops.EagerTensor):
+        setattr(grad, _MAY_HAVE_CONSUMER, False)
 
 
 @tf.autograph.experimental.do_not_convert
 def binary_focal_loss(labels, predictions, alpha=None, gamma=2.0, from_logits=False,
                       label_smoothing=0.0, axis=-1, validate=True, sharding="go",
                       name=None):
-    """The per-sample loss of the ``binary`` variant (SPEC.md), differentiable.
+    """The per-sample loss of the ``binary`` variant (SPEC.md), differentiable
+    (to any order: second derivatives come from the composite's).
 
     Element by element what ``keras.losses.BinaryFocalCrossentropy`` computes,
     averaged over ``axis``; from logits in the numerically stable form.
@@ -137,11 +355,14 @@ def binary_focal_loss(labels, predictions, alpha=None, gamma=2.0, from_logits=Fa
       predictions: probabilities, or logits with ``from_logits``; float32 or
         float64, any rank >= 1.
       alpha: None for no class balancing, one float, or one float per class.
-      gamma: focusing parameter, >= 0; 0 gives binary cross-entropy.
+      gamma: focusing parameter, >= 0; 0 gives binary cross-entropy. A number
+        or a scalar tensor.
       from_logits: predictions are logits.
       label_smoothing: in [0, 1]; labels become ``y * (1 - ls) + 0.5 * ls``.
+        A number or a scalar tensor.
       axis: the class axis, averaged over.
-      validate: reject probabilities outside [0, 1].
+      validate: reject probabilities outside [0, 1] and labels outside
+        [0, 1] (an InvalidArgumentError naming the first offending index).
       sharding: "tensorflow" or "go", as for ``seed_focal_loss``.
 
     Returns:
@@ -155,7 +376,8 @@ def binary_focal_loss(labels, predictions, alpha=None, gamma=2.0, from_logits=Fa
 
 def _binary_focal_loss(labels, predictions, alpha, gamma, from_logits, label_smoothing, axis,
                        validate, sharding):
-    labels = _as_dtype(labels, predictions.dtype)
+    labels = _as_dtype("labels", labels, predictions.dtype)
+    gamma, label_smoothing = _scalar("gamma", gamma), _scalar("label_smoothing", label_smoothing)
     rank = predictions.shape.rank
     if rank is None:
         raise ValueError("gofocal: predictions must have a known rank")
@@ -166,13 +388,18 @@ def _binary_focal_loss(labels, predictions, alpha, gamma, from_logits, label_smo
     axis %= rank
     if _in_xla():
         _warn_xla_once("binary_focal_loss")
-        alphas = [] if alpha is None else np.ravel(np.asarray(alpha, np.float64)).tolist()
-        _native.check_binary(gamma, label_smoothing, alphas)
+        alphas = _known_alphas(alpha)
+        known_gamma, known_ls = _known(gamma), _known(label_smoothing)
+        _native.check_binary(2.0 if known_gamma is None else known_gamma,
+                             0.0 if known_ls is None else known_ls, alphas or [])
         classes = predictions.shape[axis]
-        if len(alphas) > 1 and classes is not None and len(alphas) != classes:
+        if alphas and len(alphas) > 1 and classes is not None and len(alphas) != classes:
             raise ValueError(f"gofocal: alpha holds {len(alphas)} values for {classes} classes")
+        _same_static_shape(labels, predictions)
+        if alpha is not None and not tf.is_tensor(alpha):
+            alpha = np.ravel(np.asarray(alpha, np.float64))
         return composite.binary_composite(
-            _move_to_last(labels, axis), _move_to_last(predictions, axis), alpha, gamma,
+            _move_to_last(labels, axis, rank), _move_to_last(predictions, axis, rank), alpha, gamma,
             from_logits, label_smoothing)
     if axis == rank - 1 and rank <= 2:
         # The op's own layout: it checks shapes and values itself.
@@ -181,11 +408,13 @@ def _binary_focal_loss(labels, predictions, alpha, gamma, from_logits, label_smo
     # Any other layout is brought to [rows, classes] for the op, after the
     # checks that need the caller's layout to name shapes and indices.
     checks = [_same_shape(labels, predictions)]
-    if validate and not from_logits:
-        checks.append(_probabilities(predictions))
+    if validate:
+        if not from_logits:
+            checks.append(_probabilities(predictions))
+        checks.append(_unit_interval_labels(labels))
     with tf.control_dependencies(checks):
-        labels = _move_to_last(labels, axis)
-        predictions = _move_to_last(predictions, axis)
+        labels = _move_to_last(labels, axis, rank)
+        predictions = _move_to_last(predictions, axis, rank)
     outer = tf.shape(predictions)[:-1]
     classes = tf.shape(predictions)[-1]
     loss = _binary_op(tf.reshape(labels, [-1, classes]), tf.reshape(predictions, [-1, classes]),
@@ -193,40 +422,91 @@ def _binary_focal_loss(labels, predictions, alpha, gamma, from_logits, label_smo
     return tf.reshape(loss, outer)
 
 
+def _known_alphas(alpha):
+    """alpha as a list of floats for the checks made while tracing; None for
+    a tensor whose value is known only when the graph runs."""
+    if alpha is None:
+        return []
+    if tf.is_tensor(alpha):
+        alpha = tf.get_static_value(alpha)
+        if alpha is None:
+            return None
+    return np.ravel(np.asarray(alpha, np.float64)).tolist()
+
+
 def _binary_op(labels, predictions, alpha, gamma, from_logits, label_smoothing, validate,
                sharding):
-    alpha = tf.reshape(tf.constant([] if alpha is None else alpha, tf.float64), [-1])
-    loss, _ = _native.ops().go_focal_binary_focal_loss(
-        labels, predictions, alpha,
-        tf.constant(gamma, tf.float64), tf.constant(label_smoothing, tf.float64),
+    if alpha is None:
+        alpha = tf.zeros([0], tf.float64)
+    elif tf.is_tensor(alpha):
+        alpha = tf.reshape(tf.cast(as_dense("alpha", alpha), tf.float64), [-1])
+    else:
+        alpha = tf.constant(np.ravel(np.asarray(alpha, np.float64)), tf.float64)
+    loss, grad = _native.ops().go_focal_binary_focal_loss(
+        labels, predictions, alpha, _float64(gamma), _float64(label_smoothing),
         from_logits=from_logits, validate=validate, sharding=sharding)
+    _dropped(grad)
     return loss
 
 
-def _move_to_last(x, axis):
-    rank = x.shape.rank
-    return x if axis == rank - 1 else tf.experimental.numpy.moveaxis(x, axis, -1)
+def _move_to_last(x, axis, rank):
+    """x with axis moved last; rank is the predictions', which x must share
+    (labels of unknown rank included: a mismatch fails when the graph runs)."""
+    if axis == rank - 1:
+        return x
+    return tf.transpose(x, [d for d in range(rank) if d != axis] + [axis])
+
+
+def _same_static_shape(labels, predictions):
+    if not labels.shape.is_compatible_with(predictions.shape):
+        raise ValueError(f"gofocal: labels and predictions must have the same shape, got labels "
+                         f"{labels.shape} and predictions {predictions.shape}")
 
 
 def _same_shape(labels, predictions):
     """A check (raising now where shapes are static) that labels and
-    predictions have one shape, naming both."""
-    if not labels.shape.is_compatible_with(predictions.shape):
-        raise ValueError(f"gofocal: labels and predictions must have the same shape, got labels "
-                         f"{labels.shape} and predictions {predictions.shape}")
-    return tf.debugging.assert_equal(
-        tf.shape(labels), tf.shape(predictions),
-        message="gofocal: labels and predictions must have the same shape")
+    predictions have one shape, naming both; labels of unknown rank too."""
+    _same_static_shape(labels, predictions)
+    labels_shape, predictions_shape = tf.shape(labels), tf.shape(predictions)
+    # Equal lengths, and then [l, p] == [p, l] exactly when l == p.
+    same = tf.logical_and(
+        tf.equal(tf.size(labels_shape), tf.size(predictions_shape)),
+        tf.reduce_all(tf.equal(tf.concat([labels_shape, predictions_shape], 0),
+                               tf.concat([predictions_shape, labels_shape], 0))))
+    return tf.debugging.Assert(
+        same, ["gofocal: labels and predictions must have the same shape, got labels",
+               labels_shape, "and predictions", predictions_shape], summarize=64)
+
+
+def _first_bad(values, bad):
+    """The first index where bad holds, "i, j, ..." in values' layout, and
+    the value there, as string tensors."""
+    first = tf.where(bad)[:1]
+    index = tf.strings.reduce_join(tf.strings.as_string(tf.reshape(first, [-1])), separator=", ")
+    value = tf.strings.reduce_join(tf.strings.as_string(tf.gather_nd(values, first), shortest=True))
+    return index, value
+
+
+def _outside_unit_interval(values):
+    return tf.logical_and(tf.math.is_finite(values), tf.logical_or(values < 0, values > 1))
 
 
 def _probabilities(predictions):
     """A check that every finite prediction lies in [0, 1], naming the first
     one that does not by its index in the caller's layout, as the op does."""
-    bad = tf.logical_and(tf.math.is_finite(predictions),
-                         tf.logical_or(predictions < 0, predictions > 1))
-    first = tf.where(bad)[:1]
-    index = tf.strings.reduce_join(tf.strings.as_string(tf.reshape(first, [-1])), separator=", ")
-    value = tf.strings.reduce_join(tf.strings.as_string(tf.gather_nd(predictions, first), shortest=True))
+    bad = _outside_unit_interval(predictions)
+    index, value = _first_bad(predictions, bad)
     message = tf.strings.join(["goloss: invalid value: predictions[", index, "] = ", value,
                                " is not a probability in [0, 1]"])
+    return tf.debugging.Assert(tf.logical_not(tf.reduce_any(bad)), [message])
+
+
+def _unit_interval_labels(labels):
+    """A check that every finite label of the binary variant lies in [0, 1],
+    naming the first one that does not by its index in the caller's layout,
+    as the op does (NaN and Inf propagate, as for predictions)."""
+    bad = _outside_unit_interval(labels)
+    index, value = _first_bad(labels, bad)
+    message = tf.strings.join(["goloss: invalid value: labels[", index, "] = ", value,
+                               " is not in [0, 1]"])
     return tf.debugging.Assert(tf.logical_not(tf.reduce_any(bad)), [message])

@@ -3,9 +3,54 @@
 This is the reference the op is held to (tests, demo, benchmarks), and the
 fallback where the op has no kernel. It follows the seed line by line; see
 SPEC.md. The op is the fast path: one fused pass instead of dozens of ops.
+
+Every constant is converted straight to the predictions' dtype (float64 stays
+float64: a list of weights or alphas is never rounded through float32 on the
+way), and ``gamma``, ``e`` and ``label_smoothing`` may be Python numbers or
+scalar tensors (a symbolic one inside a ``tf.function`` too).
 """
 
+import numpy as np
 import tensorflow as tf
+
+
+def _as(values, dtype):
+    """values as a tensor of dtype: a tensor is cast; Python and NumPy values
+    go through float64, never through float32 (as ``tf.cast`` of a list does)."""
+    if tf.is_tensor(values):
+        return tf.cast(values, dtype)
+    return tf.cast(np.asarray(values, dtype=np.float64), dtype)
+
+
+def _param(value, dtype):
+    """A scalar parameter: a Python float when its value is known while
+    tracing (so arithmetic on it stays in float64 until it meets a tensor,
+    and gamma 0 or 1 can be specialised), else a scalar tensor of dtype."""
+    if tf.is_tensor(value):
+        static = tf.get_static_value(value)
+        if static is None or np.ndim(static) != 0:
+            return tf.cast(value, dtype)
+        value = static
+    return float(value)
+
+
+def _power(x, gamma):
+    """``x ** gamma`` as the seed computes it (``tf.pow``, the same bits),
+    with the derivatives of the polynomial where gamma is 0 or 1: ``tf.pow``'s
+    gradient at ``x = 0`` is ``gamma * 0 ** (gamma - 1)``, ``0 * inf = NaN``
+    for gamma 0, and its second derivative is NaN there for gamma 1, where
+    the true ones (SPEC's limits) are finite."""
+    if not tf.is_tensor(gamma):
+        if gamma == 0:
+            return tf.ones_like(x)
+        if gamma == 1:
+            return tf.identity(x)
+        return x ** gamma
+    general = tf.logical_and(tf.not_equal(gamma, 0), tf.not_equal(gamma, 1))
+    # tf.pow never sees x = 0 when gamma is 0 or 1, so its gradient there is
+    # finite and the where below zeroes it instead of making 0 * inf.
+    powered = tf.pow(tf.where(general, x, tf.ones_like(x)), gamma)
+    return tf.where(general, powered, tf.where(tf.equal(gamma, 0), tf.ones_like(x), x))
 
 
 def _categorical_crossentropy_uniform(predictions):
@@ -26,34 +71,55 @@ def _categorical_crossentropy_uniform(predictions):
 
 def _balanced_focal_terms(target_tensor, prediction_tensor, class_weights, gamma):
     """alpha * FT of the seed, elementwise."""
-    zeros = tf.zeros_like(prediction_tensor, dtype=prediction_tensor.dtype)
+    dtype = prediction_tensor.dtype
+    gamma = _param(gamma, dtype)
+    zeros = tf.zeros_like(prediction_tensor, dtype=dtype)
     one_minus_p = tf.where(tf.greater(target_tensor, zeros), target_tensor - prediction_tensor, zeros)
-    ft = -1 * (one_minus_p ** gamma) * tf.math.log(tf.clip_by_value(prediction_tensor, 1e-8, 1.0))
-    classes_weight = zeros + tf.convert_to_tensor(class_weights, dtype=prediction_tensor.dtype)
+    ft = -1 * _power(one_minus_p, gamma) * tf.math.log(tf.clip_by_value(prediction_tensor, 1e-8, 1.0))
+    classes_weight = zeros + _as(class_weights, dtype)
     alpha = tf.where(tf.greater(target_tensor, zeros), classes_weight, zeros)
     return alpha * ft
 
 
-def seed_composite(target_tensor, prediction_tensor, class_weights, gamma=2.0, e=0.1):
+def _smoothed(focal, smoothing, e):
+    """(1 - e) * focal + e * smoothing, with e a Python float or a tensor."""
+    e = _param(e, focal.dtype)
+    return (1 - e) * focal + e * smoothing
+
+
+def _without_unknown(target_tensor, ignore_value):
+    """SPEC's partial labels in the seed variant: a label equal to
+    ignore_value is no positive, as a label of 0 is not."""
+    if ignore_value is None:
+        return target_tensor
+    unknown = tf.equal(target_tensor, _as(ignore_value, target_tensor.dtype))
+    return tf.where(unknown, tf.zeros_like(target_tensor), target_tensor)
+
+
+def seed_composite(target_tensor, prediction_tensor, class_weights, gamma=2.0, e=0.1,
+                   ignore_value=None):
     """Exactly what the seed returns: ``(1-e) * mean_{b,c}(A*FT) + e * R[b]``.
 
     Its batch mean is the seed's batch loss; per sample it spreads the focal
     term evenly over the batch (use ``seed_composite_per_sample`` for L[b]).
+    A label equal to ``ignore_value`` (SPEC's partial labels) is no positive.
     """
     prediction_tensor = tf.convert_to_tensor(prediction_tensor)
-    target_tensor = tf.cast(target_tensor, prediction_tensor.dtype)
+    target_tensor = _without_unknown(_as(target_tensor, prediction_tensor.dtype), ignore_value)
     balanced_fl = tf.reduce_mean(
         _balanced_focal_terms(target_tensor, prediction_tensor, class_weights, gamma))
-    return (1 - e) * balanced_fl + e * _categorical_crossentropy_uniform(prediction_tensor)
+    return _smoothed(balanced_fl, _categorical_crossentropy_uniform(prediction_tensor), e)
 
 
-def seed_composite_per_sample(target_tensor, prediction_tensor, class_weights, gamma=2.0, e=0.1):
-    """SPEC's per-sample loss L[b] = (1-e) * F[b] + e * R[b] from the same ops."""
+def seed_composite_per_sample(target_tensor, prediction_tensor, class_weights, gamma=2.0, e=0.1,
+                              ignore_value=None):
+    """SPEC's per-sample loss L[b] = (1-e) * F[b] + e * R[b] from the same ops.
+    A label equal to ``ignore_value`` (SPEC's partial labels) is no positive."""
     prediction_tensor = tf.convert_to_tensor(prediction_tensor)
-    target_tensor = tf.cast(target_tensor, prediction_tensor.dtype)
+    target_tensor = _without_unknown(_as(target_tensor, prediction_tensor.dtype), ignore_value)
     focal = tf.reduce_mean(
         _balanced_focal_terms(target_tensor, prediction_tensor, class_weights, gamma), axis=-1)
-    return (1 - e) * focal + e * _categorical_crossentropy_uniform(prediction_tensor)
+    return _smoothed(focal, _categorical_crossentropy_uniform(prediction_tensor), e)
 
 
 def seed_composite_loss(classes_num, gamma=2., alpha=.25, e=0.1):
@@ -70,27 +136,52 @@ def seed_composite_loss(classes_num, gamma=2., alpha=.25, e=0.1):
 
 
 def binary_composite(labels, predictions, alpha=None, gamma=2.0, from_logits=False,
-                     label_smoothing=0.0):
+                     label_smoothing=0.0, ignore_value=None):
     """SPEC's ``binary`` variant per sample (mean over the last axis) from
     TensorFlow ops: Keras's BinaryFocalCrossentropy on probabilities, the
     numerically stable form on logits, ``alpha`` None, a float or per class.
+
+    With ``ignore_value`` (SPEC's partial labels) an element whose label
+    equals it adds nothing, its prediction unused, and the mean is over the
+    known classes of the row (0 for a row with none).
     """
     predictions = tf.convert_to_tensor(predictions)
-    t = tf.cast(labels, predictions.dtype)
-    if label_smoothing:
+    dtype = predictions.dtype
+    t = _as(labels, dtype)
+    known = None
+    if ignore_value is not None:
+        known = tf.not_equal(t, _as(ignore_value, dtype))
+        # Harmless stand-ins where unknown, so that neither the loss nor any
+        # derivative of it sees the element (not even a NaN prediction).
+        t = tf.where(known, t, tf.zeros_like(t))
+        stand_in = tf.zeros_like(predictions) if from_logits else 0.5 * tf.ones_like(predictions)
+        predictions = tf.where(known, predictions, stand_in)
+    label_smoothing = _param(label_smoothing, dtype)
+    if tf.is_tensor(label_smoothing) or label_smoothing:
         t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
         z = predictions
-        bce = tf.maximum(z, 0) - z * t + tf.math.log1p(tf.exp(-tf.abs(z)))
+        # max(z, 0) and -|z| spelled with one where, as
+        # tf.nn.sigmoid_cross_entropy_with_logits does: the same values, and
+        # at z = 0 the gradient sigmoid(0) - t (tf.maximum's and tf.abs's
+        # own gradients there make it 1 - t).
+        nonnegative = z >= 0
+        relu = tf.where(nonnegative, z, tf.zeros_like(z))
+        negative_abs = tf.where(nonnegative, -z, z)
+        bce = relu - z * t + tf.math.log1p(tf.exp(negative_abs))
         one_minus_pt = t * tf.sigmoid(-z) + (1 - t) * tf.sigmoid(z)
     else:
         p = predictions
-        epsilon = tf.constant(1e-7, p.dtype)
+        epsilon = tf.constant(1e-7, dtype)
         q = tf.clip_by_value(p, epsilon, 1.0 - epsilon)
         bce = -(t * tf.math.log(q) + (1 - t) * tf.math.log(1 - q))
         one_minus_pt = 1 - (t * p + (1 - t) * (1 - p))
-    focal = tf.pow(one_minus_pt, gamma) * bce
+    focal = _power(one_minus_pt, _param(gamma, dtype)) * bce
     if alpha is not None:
-        a = tf.cast(alpha, predictions.dtype)
+        a = _as(alpha, dtype)
         focal = (t * a + (1 - t) * (1 - a)) * focal
-    return tf.reduce_mean(focal, axis=-1)
+    if known is None:
+        return tf.reduce_mean(focal, axis=-1)
+    count = tf.reduce_sum(tf.cast(known, dtype), axis=-1)
+    total = tf.reduce_sum(tf.where(known, focal, tf.zeros_like(focal)), axis=-1)
+    return total / tf.maximum(count, 1)

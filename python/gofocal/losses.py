@@ -14,7 +14,7 @@ import warnings
 import tensorflow as tf
 
 from gofocal import _host
-from gofocal._ops import binary_focal_loss, seed_focal_loss
+from gofocal._ops import as_dense, binary_focal_loss, seed_focal_loss
 
 
 def class_weights(classes_num):
@@ -55,8 +55,8 @@ def _same_rank(y_true, y_pred):
     """Labels and predictions brought to one rank as Keras's losses do
     (``squeeze_or_expand_to_same_rank``): labels [B] with predictions [B, 1]
     become [B, 1]; otherwise a trailing dimension of 1 is squeezed."""
-    y_pred = tf.convert_to_tensor(y_pred)
-    y_true = tf.convert_to_tensor(y_true)
+    y_pred = as_dense("predictions", y_pred)
+    y_true = as_dense("labels", y_true)
     true_rank, pred_rank = y_true.shape.rank, y_pred.shape.rank
     if true_rank is None or pred_rank is None or true_rank == pred_rank:
         return y_true, y_pred

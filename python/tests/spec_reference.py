@@ -130,10 +130,12 @@ class Case:
 
     def nan_free_of_autodiff(self, dtype):
         """Entries where TensorFlow's autodiff of the composite is 0 * inf
-        (y - p == 0 at a positive with gamma < 1): SPEC excludes them."""
+        (y - p == 0 at a positive with 0 < gamma < 1): SPEC excludes them.
+        (The composite spells gamma 0 and 1 as the polynomials they are, so
+        there its autodiff gives SPEC's limit.)"""
         y = self.labels.astype(dtype)
         p = self.predictions.astype(dtype)
-        return (y > 0) & (y == p) & (self.gamma < 1)
+        return (y > 0) & (y == p) & (0 < self.gamma < 1)
 
 
 def _weights(rng, classes):

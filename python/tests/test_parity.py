@@ -17,8 +17,9 @@ terms, the bound is SPEC's 1e-5. Where nothing cancels, magnitude == |expected|
 and the bound is exactly SPEC's. float64 uses the same rule with 1e-12.
 
 The entries SPEC excludes are masked: where y - p == 0 at a positive and
-gamma < 1 TensorFlow's autodiff gives 0 * inf (the test checks that it does);
-there the op must give SPEC's limit instead.
+0 < gamma < 1 TensorFlow's autodiff gives 0 * inf (the test checks that it
+does; for gamma 0 the composite's power is the constant 1, whose autodiff is
+SPEC's limit); there the op must give SPEC's limit instead.
 """
 
 import numpy as np
