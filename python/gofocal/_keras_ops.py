@@ -19,13 +19,13 @@ TensorFlow would try to turn into NumPy arrays. ``gofocal.losses`` imports
 this module only off TensorFlow, after ``warn_once``.
 """
 
-import os
-import sys
 import warnings
 
 import keras
 import numpy as np
 from keras import ops
+
+from gofocal import _warnings
 
 _HALF = ("float16", "bfloat16")
 
@@ -45,18 +45,7 @@ def warn_once(backend, what):
         f"op: {what}, like every gofocal loss in this process, computes the same loss written "
         f"in keras.ops, its gradient by {backend}'s autodiff (and predictions are not checked "
         "to be probabilities). Set KERAS_BACKEND=tensorflow for the fused op.",
-        stacklevel=_outside_stacklevel())
-
-
-def _outside_stacklevel():
-    """The ``stacklevel`` that makes a warning issued by ``warn_once`` name
-    the first frame outside the gofocal and keras packages."""
-    inside = tuple(os.path.dirname(os.path.abspath(m.__file__)) + os.sep
-                   for m in (sys.modules[__package__], keras))
-    frame, level = sys._getframe(1), 1  # warn_once's frame is stacklevel 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(inside):
-        frame, level = frame.f_back, level + 1
-    return level
+        stacklevel=_warnings.user_stacklevel())
 
 
 def same_rank(y_true, y_pred):

@@ -64,6 +64,13 @@ def _check_built(path):
                   "g++ and make; it builds against the running TensorFlow), or install a gofocal "
                   f"wheel built for TensorFlow {major_minor(tf.__version__)}")
     if not os.path.exists(path):
+        other = _built_copy_elsewhere()
+        if other is not None:
+            raise ImportError(
+                f"gofocal: this gofocal, {_HERE}, is a source tree that is not built, and it "
+                f"shadows the built gofocal at {other} (the current directory or PYTHONPATH puts "
+                "it first on sys.path): run from another directory to use the built one, or, to "
+                f"use this one, {advice}")
         raise ImportError(f"gofocal: {path} is missing; to build it, {advice}")
     built = _built_against()
     if built is not None and major_minor(built) != major_minor(tf.__version__):
@@ -73,6 +80,30 @@ def _check_built(path):
             f"loads only in the TensorFlow major.minor it was compiled for): {advice}. Or run "
             f"TensorFlow {major_minor(built)} (`pip install tensorflow-cpu=={major_minor(built)}.*`, "
             "or tensorflow).")
+
+
+def _built_copy_elsewhere():
+    """The folder of another gofocal package on this Python's path that has
+    its op library (installed, or editable), or None."""
+    import importlib.machinery
+    import sys
+
+    here = os.path.realpath(_HERE)
+    candidates = [os.path.join(entry or os.getcwd(), "gofocal") for entry in sys.path]
+    for finder in sys.meta_path:  # editable installs map the package by a finder
+        if finder is importlib.machinery.PathFinder or not hasattr(finder, "find_spec"):
+            continue
+        try:
+            spec = finder.find_spec("gofocal", None)
+        except Exception:  # a third-party finder's failure is not ours to report
+            continue
+        if spec is not None and spec.origin:
+            candidates.append(os.path.dirname(spec.origin))
+    for folder in candidates:
+        if (os.path.realpath(folder) != here
+                and os.path.isfile(os.path.join(folder, "_gofocal_ops.so"))):
+            return os.path.realpath(folder)
+    return None
 
 
 @tf.autograph.experimental.do_not_convert

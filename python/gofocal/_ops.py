@@ -10,7 +10,7 @@ from tensorflow.python.framework import ops as tf_ops
 from tensorflow.python.ops import control_flow_util
 from tensorflow.python.ops.ragged import ragged_tensor_value
 
-from gofocal import _native, composite
+from gofocal import _native, _warnings, composite
 
 SEED_OP = "GoFocal>SeedFocalLoss"
 BINARY_OP = "GoFocal>BinaryFocalLoss"
@@ -200,7 +200,7 @@ def _warn_xla_once(what):
             "kernel; it falls back to the same loss written with TensorFlow ops (slower, and "
             "without checks of values: that predictions are probabilities, that binary labels "
             "are in [0, 1], and of parameters given as symbolic tensors). Compile without XLA "
-            "for the fused op.", stacklevel=3)
+            "for the fused op.", stacklevel=_warnings.user_stacklevel())
 
 
 _HALF = (tf.float16, tf.bfloat16)

@@ -242,3 +242,25 @@ def _runpath(path):
 def test_the_op_library_carries_no_build_time_path():
     assert _runpath(_native.OPS_PATH) == ["$ORIGIN/../tensorflow"]
     assert _runpath(_native.GOLOSS_PATH) == []
+
+
+def test_an_unbuilt_source_tree_shadowing_a_built_gofocal_says_so(tmp_path):
+    # A clone's python/ folder, not built, run from: its gofocal comes first
+    # on sys.path, while the built one is installed (here: this suite's).
+    clone = tmp_path / "clone"
+    (clone / "python").mkdir(parents=True)
+    (clone / "Makefile").write_text("")
+    (clone / "python" / "setup.py").write_text("")
+    shutil.copytree(PACKAGE, clone / "python" / "gofocal",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    done = _run("""
+        try:
+            import gofocal
+            print("imported", gofocal.__file__)
+        except ImportError as err:
+            print("ImportError:", err)
+    """, cwd=str(clone / "python"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"this gofocal, {clone / 'python' / 'gofocal'}, is a source tree that is not built" in done.stdout, done.stdout
+    assert f"shadows the built gofocal at {os.path.realpath(PACKAGE)}" in done.stdout
+    assert "run from another directory" in done.stdout

@@ -43,3 +43,22 @@ def test_xla_fallback_warns_and_gives_the_same_loss(dtype, monkeypatch):
 def test_xla_fallback_still_rejects_bad_parameters(kwargs, pattern):
     with pytest.raises((ValueError, tf.errors.InvalidArgumentError), match=pattern):
         _loss_and_grad(True, "float64", **kwargs)
+
+
+@pytest.mark.parametrize("autograph", [False, True])
+def test_xla_warning_names_the_users_line(monkeypatch, autograph):
+    # Not TensorFlow's tracing code, nor gofocal's: the line that calls the
+    # loss, or (autograph running a converted copy of the function, which
+    # has no file to show) the line that calls the function.
+    monkeypatch.setattr(_ops, "_warned", set())
+
+    @tf.function(jit_compile=True, autograph=autograph)
+    def step(y, p):
+        return gofocal.seed_focal_loss(y, p, [0.5, 0.5])  # the loss's line
+
+    with pytest.warns(UserWarning, match=r"XLA") as caught:
+        step(tf.constant([[1.0, 0.0]]), tf.constant([[0.5, 0.5]]))  # the function's line
+    [warning] = [w for w in caught if "XLA" in str(w.message)]
+    assert warning.filename == __file__, warning.filename
+    line = open(__file__).read().splitlines()[warning.lineno - 1]
+    assert ("the function's line" if autograph else "the loss's line") in line, line
