@@ -108,16 +108,7 @@ func BinaryLossGrad[T Float](loss, grad, labels, preds []T, cols int, prm Binary
 	if err := prm.Check(cols); err != nil {
 		return err
 	}
-	k := binaryConstants{
-		gamma:   prm.Gamma,
-		keep:    1 - prm.LabelSmoothing,
-		half:    0.5 * prm.LabelSmoothing,
-		eps:     float64(T(1e-7)),
-		epsHi:   float64(T(1 - 1e-7)),
-		alpha:   prm.Alpha,
-		scale:   1 / float64(cols),
-		unknown: unknownOf[T](prm.HasIgnore, prm.IgnoreValue),
-	}
+	k := newBinaryConstants[T](prm, cols)
 	run := func(lo, hi int) {
 		var g []T
 		if len(grad) != 0 {
@@ -333,4 +324,20 @@ func sigmoids(z float64) (pos, neg float64) {
 		return big, small
 	}
 	return small, big
+}
+
+// newBinaryConstants returns the per-call constants of the binary variant
+// for T and cols classes: the clip bounds rounded to T, as TensorFlow rounds
+// them.
+func newBinaryConstants[T Float](prm Binary, cols int) binaryConstants {
+	return binaryConstants{
+		gamma:   prm.Gamma,
+		keep:    1 - prm.LabelSmoothing,
+		half:    0.5 * prm.LabelSmoothing,
+		eps:     float64(T(1e-7)),
+		epsHi:   float64(T(1 - 1e-7)),
+		alpha:   prm.Alpha,
+		scale:   1 / float64(cols),
+		unknown: unknownOf[T](prm.HasIgnore, prm.IgnoreValue),
+	}
 }

@@ -114,7 +114,7 @@ func BenchmarkPortableBinary(b *testing.B) {
 }
 
 func portBenchBinary[T Float](b *testing.B, kernel string, y, x []T, prm Binary) {
-	k := portBinaryConsts[T](prm, portBenchCols)
+	k := newBinaryConstants[T](prm, portBenchCols)
 	g := make([]T, len(x))
 	var row func(g, y, x []T, k *binaryConstants) float64
 	switch {
@@ -166,7 +166,7 @@ func BenchmarkPortableSmallRows(b *testing.B) {
 			})
 			b.Run("binary-probs/"+name, func(b *testing.B) {
 				y, x := portConv[float32](yb), portConv[float32](xb)
-				k := portBinaryConsts[float32](Binary{Gamma: 2, Alpha: []float64{0.25}}, cols)
+				k := newBinaryConstants[float32](Binary{Gamma: 2, Alpha: []float64{0.25}}, cols)
 				g := make([]float32, len(x))
 				row := binaryProbRow[float32]
 				if kernel == "portable" {

@@ -432,19 +432,6 @@ func portBinaryScale(y, x []float64, k *binaryConstants, logits bool) (loss floa
 	return loss, grad
 }
 
-// portBinaryConsts returns the constants BinaryLossGrad builds for T.
-func portBinaryConsts[T Float](prm Binary, cols int) binaryConstants {
-	return binaryConstants{
-		gamma: prm.Gamma,
-		keep:  1 - prm.LabelSmoothing,
-		half:  0.5 * prm.LabelSmoothing,
-		eps:   float64(T(1e-7)),
-		epsHi: float64(T(1 - 1e-7)),
-		alpha: prm.Alpha,
-		scale: 1 / float64(cols),
-	}
-}
-
 // portGuard is the number of guard cells on each side of a gradient, and
 // portGuardValue their content.
 const (
@@ -694,7 +681,7 @@ func TestPortableBinaryRandom(t *testing.T) {
 // one row.
 func portCheckBinary[T Float](t *testing.T, name string, y, x []T, prm Binary, cell *portCells) bool {
 	t.Helper()
-	k := portBinaryConsts[T](prm, len(x))
+	k := newBinaryConstants[T](prm, len(x))
 	scaleL, scaleG := portBinaryScale(portF64(y), portF64(x), &k, prm.FromLogits)
 	ref := func(g, y, x []T) float64 { return binaryProbRow(g, y, x, &k) }
 	port := func(g, y, x []T) float64 { return binaryProbRowPortable(g, y, x, &k) }
@@ -969,7 +956,7 @@ func TestPortableFastPathCoverage(t *testing.T) {
 		for _, ls := range []float64{0, 0.1} {
 			for _, alpha := range [][]float64{nil, {0.25}, w} {
 				prm := Binary{Gamma: gamma, LabelSmoothing: ls, Alpha: alpha}
-				k64, k32 := portBinaryConsts[float64](prm, n), portBinaryConsts[float32](prm, n)
+				k64, k32 := newBinaryConstants[float64](prm, n), newBinaryConstants[float32](prm, n)
 				count(binaryProbRowPortableCovered(make([]float64, n), y, p, &k64))
 				count(binaryProbRowPortableCovered(make([]float32, n), portConv[float32](y), portConv[float32](p), &k32))
 				count(binaryLogitsRowPortableCovered(make([]float64, n), y, x, &k64))
