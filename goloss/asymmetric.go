@@ -19,6 +19,9 @@ type Asymmetric struct {
 	// Clip is the probability shifting m of the negatives, in [0, 1]; 0
 	// shifts nothing (the reference: 0.05).
 	Clip float64
+	// Eps is the clamp of the logs, log(max(x, eps)), in (0, 1); 0 gives
+	// the reference's 1e-8 (DefaultEps).
+	Eps float64
 	// FocalGrad differentiates the focal weight w = (1-pt)^g too (the
 	// reference's disable_torch_grad_focal_loss=False); false treats it as
 	// a constant, as the reference does by default.
@@ -48,7 +51,19 @@ type Asymmetric struct {
 // a constant (disable_torch_grad_focal_loss=True). The reference takes
 // logits; set FromLogits for them.
 func DefaultAsymmetric() Asymmetric {
-	return Asymmetric{GammaNeg: 4, GammaPos: 1, Clip: 0.05}
+	return Asymmetric{GammaNeg: 4, GammaPos: 1, Clip: 0.05, Eps: DefaultEps}
+}
+
+// DefaultEps is the reference's clamp of the logs, what Asymmetric.Eps 0
+// gives.
+const DefaultEps = 1e-8
+
+// eps returns the clamp of the logs: Eps, or DefaultEps for 0.
+func (s Asymmetric) eps() float64 {
+	if s.Eps == 0 {
+		return DefaultEps
+	}
+	return s.Eps
 }
 
 // Check reports whether the parameters are in their domains.
@@ -62,6 +77,9 @@ func (s Asymmetric) Check() error {
 	if err := checkUnit("clip", s.Clip); err != nil {
 		return err
 	}
+	if !(s.Eps >= 0 && s.Eps < 1) {
+		return fmt.Errorf("%w: eps = %v, want 0 < eps < 1 (or 0 for the default %v)", ErrParam, s.Eps, DefaultEps)
+	}
 	return checkIgnore(s.HasIgnore, s.IgnoreValue)
 }
 
@@ -69,7 +87,8 @@ func (s Asymmetric) Check() error {
 // variant into loss (one value per row) and, unless grad is empty, its
 // gradient dloss[b]/dpred[b,c] into grad (with respect to the logits when
 // FromLogits). With y = labels, p = predictions (sigmoid(z) from logits z),
-// cw = weights (all 1 when empty), m = Clip, eps = 1e-8 and one row:
+// cw = weights (all 1 when empty), m = Clip, eps = Eps (1e-8 by default)
+// and one row:
 //
 //	pos  = p
 //	neg  = min(1 - p + m, 1)  if m > 0, else 1 - p        (probability shifting)
@@ -86,7 +105,7 @@ func (s Asymmetric) Check() error {
 // where [p >= m] is the gradient of min(1 - p + m, 1), passing at the bound
 // inclusive (always 1 for m = 0), and [x >= eps] that of max(x, eps), as
 // PyTorch's clamp passes them. The clamp at eps caps the loss of one element
-// at -log(1e-8) = 18.42, as in the reference. eps and m are rounded to T,
+// at -log(eps) (18.42 for 1e-8), as in the reference. eps and m are rounded to T,
 // as TensorFlow rounds Python constants; the gammas are not. Where u = 0 the
 // focal gradient term takes its limit, 0 (ce = 0 there), for every g
 // (autodiff gives 0 * inf = NaN for g < 1).
@@ -159,7 +178,7 @@ type asymmetricConstants struct {
 }
 
 func asymmetricConsts[T Float](prm Asymmetric) asymmetricConstants {
-	eps := float64(T(1e-8))
+	eps := float64(T(prm.eps()))
 	return asymmetricConstants{
 		gammaNeg:  prm.GammaNeg,
 		gammaPos:  prm.GammaPos,

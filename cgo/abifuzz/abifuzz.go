@@ -30,6 +30,7 @@ type Call struct {
 	Gamma, E       float64   // E is label smoothing for the binary variant; asymmetric: Gamma is gamma_neg
 	Alpha          []float64 // binary
 	GammaPos, Clip float64   // asymmetric
+	Eps            float64   // asymmetric: the clamp of the logs (0: the default, 1e-8)
 	FocalGrad      bool      // asymmetric
 	FromLogits     bool
 	Validate       bool
@@ -224,7 +225,7 @@ func Run(c Call) Result {
 		params := (*C.goloss_seed_params)(C.malloc(C.sizeof_goloss_seed_params))
 		defer C.free(unsafe.Pointer(params))
 		*params = C.goloss_seed_params{gamma: C.double(c.Gamma), e: C.double(c.E), validate: validate, threads: C.int(c.Threads),
-			has_ignore: hasIgnore, ignore_value: C.double(c.IgnoreValue)}
+			has_ignore: hasIgnore, ignore_value: C.double(c.IgnoreValue), eps: C.double(c.Eps)}
 		if c.NilParams {
 			params = nil
 		}

@@ -42,7 +42,7 @@ func floats(raw []byte, n int) []float64 {
 // message and untouched outputs; it never writes past its buffers.
 //
 // variant % 3 picks seed, binary or asymmetric. flags: bits 0-2 the number
-// of alpha values (binary), bit 3 focal_grad and bits 4-5 clip/4
+// of alpha values (binary; asymmetric: bit 0 an eps, the last value), bit 3 focal_grad and bits 4-5 clip/4
 // (asymmetric, whose gamma_neg is gamma and gamma_pos e), bit 6 an ignore
 // value (the first label), bit 7 NULL class weights or alpha.
 func FuzzABI(f *testing.F) {
@@ -83,6 +83,9 @@ func FuzzABI(f *testing.F) {
 			c.GammaPos, c.E = e, 0
 			c.Clip = float64(flags>>4&3) / 4
 			c.FocalGrad = flags&8 != 0
+			if flags&1 != 0 && len(values) > 0 {
+				c.Eps = values[len(values)-1] // any value: out of range is GOLOSS_ERR_PARAM
+			}
 		}
 		res := Run(c)
 		if res.Status < 0 || res.Status > 6 {
@@ -117,7 +120,7 @@ func TestProcessCheck(t *testing.T) {
 	status, msg := ProcessCheck()
 	assert.Equal(t, 0, status, msg)
 	assert.Empty(t, msg)
-	assert.Equal(t, 4, ABIVersion())
+	assert.Equal(t, 5, ABIVersion())
 }
 
 // TestSizesBeyondMemory: a claimed size whose buffer cannot fit in the
@@ -258,6 +261,8 @@ func TestAsymmetricThroughTheABI(t *testing.T) {
 			{func(c *Call) { c.Gamma = -1 }, 3, "gamma_neg = -1"},
 			{func(c *Call) { c.GammaPos = math.NaN() }, 3, "gamma_pos = NaN"},
 			{func(c *Call) { c.Clip = 1.5 }, 3, "clip = 1.5"},
+			{func(c *Call) { c.Eps = -1 }, 3, "eps = -1"},
+			{func(c *Call) { c.Eps = math.NaN() }, 3, "eps = NaN"},
 			{func(c *Call) { c.IgnoreValue = math.NaN() }, 3, "ignore_value = NaN"},
 			{func(c *Call) { c.Weights, c.NilWeights = []float64{1, -1, 1}, false }, 4, "class_weights[1] = -1"},
 			{func(c *Call) { c.Preds = []float64{.9, .2, .5, .5, 1.3, .05} }, 4, "predictions[1, 1] = 1.3"},

@@ -362,6 +362,7 @@ func asymmetricParams(p *C.goloss_asymmetric_params) (goloss.Asymmetric, error) 
 		GammaNeg:    float64(p.gamma_neg),
 		GammaPos:    float64(p.gamma_pos),
 		Clip:        float64(p.clip),
+		Eps:         float64(p.eps),
 		FocalGrad:   p.focal_grad != 0,
 		FromLogits:  p.from_logits != 0,
 		HasIgnore:   p.has_ignore != 0,

@@ -48,7 +48,7 @@ extern "C" {
 
 /* The version of this header's ABI; goloss_abi_version() returns the
  * library's. A caller must refuse a library whose ABI version differs. */
-#define GOLOSS_ABI_VERSION 4
+#define GOLOSS_ABI_VERSION 5
 
 typedef enum goloss_status {
   GOLOSS_OK = 0,
@@ -133,6 +133,8 @@ typedef struct goloss_asymmetric_params {
                           loss, a zero gradient, not checked; the loss of a row
                           is the sum over its known classes. 0: none. */
   double ignore_value; /* not NaN; used only with has_ignore */
+  double eps;          /* the clamp of the logs, log(max(x, eps)), in (0, 1);
+                          0: the reference's 1e-8 (ABI 5) */
 } goloss_asymmetric_params;
 
 /* The ABI version of the loaded library (GOLOSS_ABI_VERSION when it matches
@@ -262,7 +264,7 @@ goloss_status goloss_binary_f64(double *loss, double *grad, const double *labels
 /* Checks the parameters of the asymmetric variant without computing
  * anything. Returns GOLOSS_OK; GOLOSS_ERR_ARGUMENT for a NULL params;
  * GOLOSS_ERR_PARAM for gamma_neg or gamma_pos negative or not finite, clip
- * outside [0, 1] or NaN, or a NaN ignore_value (with has_ignore), with a
+ * outside [0, 1] or NaN, eps outside [0, 1) or NaN, or a NaN ignore_value (with has_ignore), with a
  * message naming it; GOLOSS_ERR_PROCESS in a forked child. */
 goloss_status goloss_asymmetric_check(const goloss_asymmetric_params *params, char *err,
                                       size_t err_len);

@@ -8,8 +8,8 @@ The loss and its gradient are computed in one pass by a Go core
 """
 
 from gofocal import composite
-from gofocal._ops import binary_focal_loss, seed_focal_loss
-from gofocal.losses import BinaryFocalLoss, FocalLoss, class_weights, focal_loss
+from gofocal._ops import asymmetric_loss, binary_focal_loss, seed_focal_loss
+from gofocal.losses import AsymmetricLoss, BinaryFocalLoss, FocalLoss, class_weights, focal_loss
 
 __version__ = "0.1.0"
 
@@ -20,5 +20,6 @@ from gofocal import _native as _native_libraries  # noqa: E402
 
 _native_libraries.ops()
 
-__all__ = ["BinaryFocalLoss", "FocalLoss", "binary_focal_loss", "class_weights", "composite",
-           "focal_loss", "seed_focal_loss", "__version__"]
+__all__ = ["AsymmetricLoss", "BinaryFocalLoss", "FocalLoss", "asymmetric_loss",
+           "binary_focal_loss", "class_weights", "composite", "focal_loss", "seed_focal_loss",
+           "__version__"]

@@ -136,7 +136,20 @@ def _check_shapes(labels, predictions):
     return classes
 
 
-def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1):
+def _known(labels, predictions, ignore_value, stand_in):
+    """SPEC's partial labels: the mask of known elements (None without an
+    ignore value), and labels and predictions with harmless stand-ins (0,
+    and ``stand_in``) where unknown, so that nothing of them reaches the loss
+    or its derivatives (not even a NaN prediction)."""
+    if ignore_value is None:
+        return None, labels, predictions
+    known = ops.not_equal(labels, _constant(ignore_value, _dtype(labels)))
+    labels = ops.where(known, labels, ops.zeros_like(labels))
+    predictions = ops.where(known, predictions, ops.full_like(predictions, stand_in))
+    return known, labels, predictions
+
+
+def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1, ignore_value=None):
     """SPEC's ``seed`` variant per sample, ``L[b] = (1-e) F[b] + e R[b]``,
     as ``gofocal.composite.seed_composite_per_sample`` computes it.
 
@@ -146,6 +159,7 @@ def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1):
       class_weights: a list of ``classes`` weights.
       gamma: a Python float, >= 0 (checked by the caller).
       e: a Python float in [0, 1] (checked by the caller).
+      ignore_value: None, or the label of unknown elements: no positives.
 
     Returns:
       The loss per sample, ``[batch]``, in the predictions' dtype.
@@ -159,6 +173,9 @@ def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1):
         raise ValueError(f"gofocal: class_weights must have one value per class: got "
                          f"{len(weights)} for predictions of shape {tuple(predictions.shape)}")
     gamma, e = float(gamma), float(e)
+    if ignore_value is not None:
+        unknown = ops.equal(labels, _constant(ignore_value, compute))
+        labels = ops.where(unknown, ops.zeros_like(labels), labels)
 
     zeros = ops.zeros_like(predictions)
     positive = labels > zeros
@@ -178,7 +195,7 @@ def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1):
 
 
 def binary_focal_loss(labels, predictions, alpha=None, gamma=2.0, from_logits=False,
-                      label_smoothing=0.0, axis=-1):
+                      label_smoothing=0.0, axis=-1, ignore_value=None):
     """SPEC's ``binary`` variant, as ``gofocal.composite.binary_composite``:
     element by element Keras's BinaryFocalCrossentropy, with per-class alpha,
     and from logits the stable form; averaged over ``axis``.
@@ -191,6 +208,8 @@ def binary_focal_loss(labels, predictions, alpha=None, gamma=2.0, from_logits=Fa
       from_logits: predictions are logits.
       label_smoothing: a Python float in [0, 1].
       axis: the class axis, averaged over.
+      ignore_value: None, or the label of unknown elements: no loss, and the
+        mean is over the known classes.
 
     Returns:
       The loss with ``axis`` removed, in the predictions' dtype.
@@ -213,6 +232,8 @@ def binary_focal_loss(labels, predictions, alpha=None, gamma=2.0, from_logits=Fa
     if alphas is not None and len(alphas) not in (1, classes):
         raise ValueError(f"gofocal: alpha holds {len(alphas)} values for {classes} classes")
     gamma, label_smoothing = float(gamma), float(label_smoothing)
+    known, labels, predictions = _known(labels, predictions, ignore_value,
+                                        0.0 if from_logits else 0.5)
 
     t = labels
     if label_smoothing:
@@ -231,4 +252,60 @@ def binary_focal_loss(labels, predictions, alpha=None, gamma=2.0, from_logits=Fa
     if alphas is not None:
         a = _as(alphas, compute)
         focal = (t * a + (1 - t) * (1 - a)) * focal
-    return ops.cast(_mean(focal), dtype)
+    if known is None:
+        return ops.cast(_mean(focal), dtype)
+    count = ops.sum(ops.cast(known, compute), axis=-1)
+    total = ops.sum(ops.where(known, focal, ops.zeros_like(focal)), axis=-1)
+    return ops.cast(total / ops.maximum(count, _constant(1, compute)), dtype)
+
+
+def asymmetric_loss(labels, predictions, gamma_neg=4.0, gamma_pos=1.0, clip=0.05, eps=1e-8,
+                    focal_grad=False, from_logits=False, class_weights=None, ignore_value=None):
+    """SPEC's ``asymmetric`` variant (ASL) per sample, a sum over the last
+    axis, as ``gofocal.composite.asymmetric_composite`` computes it.
+
+    Args: as ``gofocal.asymmetric_loss``, every parameter a Python number
+    (checked by the caller), class_weights None or a list.
+
+    Returns:
+      The loss with the class axis removed, in the predictions' dtype.
+    """
+    predictions, dtype = _float_predictions(predictions)
+    compute = _dtype(predictions)
+    labels = ops.cast(labels, compute)
+    classes = _check_shapes(labels, predictions)
+    weights = None
+    if class_weights is not None:
+        weights = np.ravel(np.asarray(class_weights, np.float64))
+        if len(weights) != classes:
+            raise ValueError(f"gofocal: class_weights must have one value per class: got "
+                             f"{len(weights)} for predictions of shape {tuple(predictions.shape)}")
+    gamma_neg, gamma_pos, clip = float(gamma_neg), float(gamma_pos), float(clip)
+    known, y, x = _known(labels, predictions, ignore_value, 0.0 if from_logits else 0.5)
+
+    p = ops.sigmoid(x) if from_logits else x
+    one = ops.ones_like(p)
+    if clip > 0:
+        shifted = 1 - p + _constant(clip, compute)
+        neg = ops.where(shifted <= one, shifted, one)
+    else:
+        neg = 1 - p
+    epsilon = _constant(eps, compute)
+    # max(x, eps) with the gradient passing at the bound, as tf.maximum's.
+    ce = (y * ops.log(ops.where(p >= epsilon, p, epsilon))
+          + (1 - y) * ops.log(ops.where(neg >= epsilon, neg, epsilon)))
+    if gamma_neg > 0 or gamma_pos > 0:
+        u = 1 - (y * p + (1 - y) * neg)
+        g = gamma_pos * y + gamma_neg * (1 - y)
+        positive = u > ops.zeros_like(u)
+        # u^g, its gradient 0 where u = 0 (SPEC's limit), 0^0 = 1.
+        w = ops.where(positive, ops.power(ops.where(positive, u, one), g),
+                      ops.power(ops.zeros_like(u), g))
+        if not focal_grad:
+            w = ops.stop_gradient(w)
+        ce = w * ce
+    if weights is not None:
+        ce = _as(weights, compute) * ce
+    if known is not None:
+        ce = ops.where(known, ce, ops.zeros_like(ce))
+    return ops.cast(-ops.sum(ce, axis=-1), dtype)

@@ -24,11 +24,19 @@ _ops = None
 _goloss = None
 
 
-# goloss.h's parameter structs (ABI 4), field for field.
+# goloss.h's parameter structs (ABI 5), field for field.
 class _SeedParams(ctypes.Structure):
     _fields_ = [("gamma", ctypes.c_double), ("e", ctypes.c_double), ("validate", ctypes.c_int),
                 ("threads", ctypes.c_int), ("has_ignore", ctypes.c_int),
                 ("ignore_value", ctypes.c_double)]
+
+
+class _AsymmetricParams(ctypes.Structure):
+    _fields_ = [("gamma_neg", ctypes.c_double), ("gamma_pos", ctypes.c_double),
+                ("clip", ctypes.c_double), ("focal_grad", ctypes.c_int),
+                ("from_logits", ctypes.c_int), ("validate", ctypes.c_int),
+                ("threads", ctypes.c_int), ("has_ignore", ctypes.c_int),
+                ("ignore_value", ctypes.c_double), ("eps", ctypes.c_double)]
 
 
 class _BinaryParams(ctypes.Structure):
@@ -153,6 +161,11 @@ def goloss():
             lib.goloss_class_weights.argtypes = [
                 ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double),
                 ctypes.c_int64, ctypes.c_char_p, ctypes.c_size_t]
+            lib.goloss_class_weights_beta.argtypes = [
+                ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double),
+                ctypes.c_int64, ctypes.c_double, ctypes.c_char_p, ctypes.c_size_t]
+            lib.goloss_asymmetric_check.argtypes = [
+                ctypes.POINTER(_AsymmetricParams), ctypes.c_char_p, ctypes.c_size_t]
             lib.goloss_seed_check.argtypes = [
                 ctypes.POINTER(_SeedParams), ctypes.c_char_p, ctypes.c_size_t]
             lib.goloss_binary_check.argtypes = [
@@ -208,20 +221,45 @@ def class_weights(counts):
     return list(dst)
 
 
-def check_seed(gamma, e):
+def class_weights_beta(counts, beta):
+    """The Go core's class-balanced weights, as a list of floats."""
+    n = len(counts)
+    src = (ctypes.c_double * n)(*counts)
+    dst = (ctypes.c_double * n)()
+    err = ctypes.create_string_buffer(512)
+    _raise_on(goloss().goloss_class_weights_beta(dst, src, n, float(beta), err, len(err)), err)
+    return list(dst)
+
+
+def _ignore(ignore_value):
+    """has_ignore and ignore_value of a parameter struct."""
+    return (0, 0.0) if ignore_value is None else (1, float(ignore_value))
+
+
+def check_seed(gamma, e, ignore_value=None):
     """Raises ValueError, with the Go core's message, for bad seed parameters."""
     err = ctypes.create_string_buffer(512)
-    params = _SeedParams(float(gamma), float(e), 1, 1)
+    params = _SeedParams(float(gamma), float(e), 1, 1, *_ignore(ignore_value))
     _raise_on(goloss().goloss_seed_check(ctypes.byref(params), err, len(err)), err)
 
 
-def check_binary(gamma, label_smoothing, alpha):
+def check_asymmetric(gamma_neg, gamma_pos, clip, eps=1e-8, ignore_value=None):
+    """Raises ValueError, with the Go core's message, for bad asymmetric
+    parameters (an eps of 0 is the core's default, 1e-8)."""
+    err = ctypes.create_string_buffer(512)
+    params = _AsymmetricParams(float(gamma_neg), float(gamma_pos), float(clip), 0, 0, 1, 1,
+                               *_ignore(ignore_value), float(eps))
+    _raise_on(goloss().goloss_asymmetric_check(ctypes.byref(params), err, len(err)), err)
+
+
+def check_binary(gamma, label_smoothing, alpha, ignore_value=None):
     """Raises ValueError, with the Go core's message, for bad binary parameters.
 
     A list alpha of n values is checked as one value per class for n classes.
     """
     err = ctypes.create_string_buffer(512)
     values = (ctypes.c_double * len(alpha))(*alpha)
-    params = _BinaryParams(float(gamma), values, len(alpha), float(label_smoothing), 0, 1, 1)
+    params = _BinaryParams(float(gamma), values, len(alpha), float(label_smoothing), 0, 1, 1,
+                           *_ignore(ignore_value))
     status = goloss().goloss_binary_check(ctypes.byref(params), max(len(alpha), 1), err, len(err))
     _raise_on(status, err)

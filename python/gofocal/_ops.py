@@ -10,7 +10,7 @@ from tensorflow.python.framework import ops as tf_ops
 from tensorflow.python.ops import control_flow_util
 from tensorflow.python.ops.ragged import ragged_tensor_value
 
-from gofocal import _native, _warnings, composite
+from gofocal import _host, _native, _warnings, composite
 
 SEED_OP = "GoFocal>SeedFocalLoss"
 BINARY_OP = "GoFocal>BinaryFocalLoss"
@@ -63,7 +63,7 @@ def _asymmetric_loss_grad(op, dloss, dgrad):
             f"gofocal: second derivatives of {ASYMMETRIC_OP} are not provided: "
             "something differentiates its gradient (a Hessian, a Hessian-vector product, a "
             "gradient penalty). First derivatives are.")
-    return [None, _first_order(op, dloss), None, None, None, None]
+    return [None, _first_order(op, dloss)] + [None] * (len(op.inputs) - 2)
 
 
 def _first_order(op, dloss):
@@ -286,7 +286,7 @@ def _known(value):
 
 @tf.autograph.experimental.do_not_convert
 def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1, validate=True,
-                    sharding="go", name=None):
+                    sharding="go", ignore_value=None, name=None):
     """The per-sample loss of the ``seed`` variant (SPEC.md), differentiable
     (to any order: second derivatives come from the composite's).
 
@@ -304,10 +304,15 @@ def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1, valida
         intra-op pool has: "go" (one Go call whose goroutines share them; the
         default, measured faster) or "tensorflow" (the pool itself, one Go
         call per shard). The results have the same bits either way.
+      ignore_value: None, or the label of an unknown element (SPEC's
+        partial labels, e.g. -1): it is no positive, so its focal term is 0;
+        the label-smoothing term, which uses no labels, is unchanged. A
+        number exactly representable in float32, not NaN.
 
     Returns:
       The loss per sample, ``[batch]`` (a scalar for rank-1 input).
     """
+    ignore = ignore_attrs(ignore_value)
     with tf.name_scope(name or "seed_focal_loss"):
         predictions, dtype = _float_predictions(predictions)
         labels = _as_dtype("labels", labels, predictions.dtype)
@@ -317,18 +322,19 @@ def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1, valida
             _warn_xla_once("seed_focal_loss")
             # The op's checks, where they can be made while tracing.
             known_gamma, known_e = _known(gamma), _known(e)
-            _native.check_seed(2.0 if known_gamma is None else known_gamma,
-                               0.0 if known_e is None else known_e)
+            _host.check_seed(2.0 if known_gamma is None else known_gamma,
+                             0.0 if known_e is None else known_e)
             if not class_weights.shape[-1:].is_compatible_with(predictions.shape[-1:]):
                 raise ValueError(
                     f"gofocal: class_weights must have one value per class: got shape "
                     f"{class_weights.shape} for predictions of shape {predictions.shape}")
             _same_static_shape(labels, predictions)
-            loss = composite.seed_composite_per_sample(labels, predictions, class_weights, gamma, e)
+            loss = composite.seed_composite_per_sample(labels, predictions, class_weights, gamma, e,
+                                                       ignore_value)
         else:
             loss, grad = _native.ops().go_focal_seed_focal_loss(
                 labels, predictions, class_weights, _float64(gamma), _float64(e),
-                validate=validate, sharding=sharding)
+                validate=validate, sharding=sharding, **ignore)
             _dropped(grad)
         return tf.cast(loss, dtype)
 
@@ -343,7 +349,7 @@ def _dropped(grad):
 @tf.autograph.experimental.do_not_convert
 def binary_focal_loss(labels, predictions, alpha=None, gamma=2.0, from_logits=False,
                       label_smoothing=0.0, axis=-1, validate=True, sharding="go",
-                      name=None):
+                      ignore_value=None, name=None):
     """The per-sample loss of the ``binary`` variant (SPEC.md), differentiable
     (to any order: second derivatives come from the composite's).
 
@@ -364,18 +370,24 @@ def binary_focal_loss(labels, predictions, alpha=None, gamma=2.0, from_logits=Fa
       validate: reject probabilities outside [0, 1] and labels outside
         [0, 1] (an InvalidArgumentError naming the first offending index).
       sharding: "tensorflow" or "go", as for ``seed_focal_loss``.
+      ignore_value: None, or the label of an unknown element (SPEC's
+        partial labels, e.g. -1): it adds no loss and gets a zero gradient,
+        and the loss is the mean over the known classes (0 for a row with
+        none). A number exactly representable in float32, not NaN.
 
     Returns:
       The loss with ``axis`` removed.
     """
+    ignore = ignore_attrs(ignore_value)
     with tf.name_scope(name or "binary_focal_loss"):
         predictions, dtype = _float_predictions(predictions)
         return tf.cast(_binary_focal_loss(labels, predictions, alpha, gamma, from_logits,
-                                          label_smoothing, axis, validate, sharding), dtype)
+                                          label_smoothing, axis, validate, sharding, ignore),
+                       dtype)
 
 
 def _binary_focal_loss(labels, predictions, alpha, gamma, from_logits, label_smoothing, axis,
-                       validate, sharding):
+                       validate, sharding, ignore):
     labels = _as_dtype("labels", labels, predictions.dtype)
     gamma, label_smoothing = _scalar("gamma", gamma), _scalar("label_smoothing", label_smoothing)
     rank = predictions.shape.rank
@@ -390,8 +402,8 @@ def _binary_focal_loss(labels, predictions, alpha, gamma, from_logits, label_smo
         _warn_xla_once("binary_focal_loss")
         alphas = _known_alphas(alpha)
         known_gamma, known_ls = _known(gamma), _known(label_smoothing)
-        _native.check_binary(2.0 if known_gamma is None else known_gamma,
-                             0.0 if known_ls is None else known_ls, alphas or [])
+        _host.check_binary(2.0 if known_gamma is None else known_gamma,
+                           0.0 if known_ls is None else known_ls, alphas or [])
         classes = predictions.shape[axis]
         if alphas and len(alphas) > 1 and classes is not None and len(alphas) != classes:
             raise ValueError(f"gofocal: alpha holds {len(alphas)} values for {classes} classes")
@@ -400,25 +412,25 @@ def _binary_focal_loss(labels, predictions, alpha, gamma, from_logits, label_smo
             alpha = np.ravel(np.asarray(alpha, np.float64))
         return composite.binary_composite(
             _move_to_last(labels, axis, rank), _move_to_last(predictions, axis, rank), alpha, gamma,
-            from_logits, label_smoothing)
+            from_logits, label_smoothing, _ignored(ignore))
     if axis == rank - 1 and rank <= 2:
         # The op's own layout: it checks shapes and values itself.
         return _binary_op(labels, predictions, alpha, gamma, from_logits, label_smoothing,
-                          validate, sharding)
+                          validate, sharding, ignore)
     # Any other layout is brought to [rows, classes] for the op, after the
     # checks that need the caller's layout to name shapes and indices.
     checks = [_same_shape(labels, predictions)]
     if validate:
         if not from_logits:
             checks.append(_probabilities(predictions))
-        checks.append(_unit_interval_labels(labels))
+        checks.append(_unit_interval_labels(labels, _ignored(ignore)))
     with tf.control_dependencies(checks):
         labels = _move_to_last(labels, axis, rank)
         predictions = _move_to_last(predictions, axis, rank)
     outer = tf.shape(predictions)[:-1]
     classes = tf.shape(predictions)[-1]
     loss = _binary_op(tf.reshape(labels, [-1, classes]), tf.reshape(predictions, [-1, classes]),
-                      alpha, gamma, from_logits, label_smoothing, False, sharding)
+                      alpha, gamma, from_logits, label_smoothing, False, sharding, ignore)
     return tf.reshape(loss, outer)
 
 
@@ -435,7 +447,7 @@ def _known_alphas(alpha):
 
 
 def _binary_op(labels, predictions, alpha, gamma, from_logits, label_smoothing, validate,
-               sharding):
+               sharding, ignore):
     if alpha is None:
         alpha = tf.zeros([0], tf.float64)
     elif tf.is_tensor(alpha):
@@ -444,7 +456,7 @@ def _binary_op(labels, predictions, alpha, gamma, from_logits, label_smoothing, 
         alpha = tf.constant(np.ravel(np.asarray(alpha, np.float64)), tf.float64)
     loss, grad = _native.ops().go_focal_binary_focal_loss(
         labels, predictions, alpha, _float64(gamma), _float64(label_smoothing),
-        from_logits=from_logits, validate=validate, sharding=sharding)
+        from_logits=from_logits, validate=validate, sharding=sharding, **ignore)
     _dropped(grad)
     return loss
 
@@ -501,12 +513,160 @@ def _probabilities(predictions):
     return tf.debugging.Assert(tf.logical_not(tf.reduce_any(bad)), [message])
 
 
-def _unit_interval_labels(labels):
-    """A check that every finite label of the binary variant lies in [0, 1],
-    naming the first one that does not by its index in the caller's layout,
-    as the op does (NaN and Inf propagate, as for predictions)."""
+def _unit_interval_labels(labels, ignore_value=None):
+    """A check that every finite label of the binary and asymmetric variants
+    lies in [0, 1] or equals ignore_value, naming the first one that does not
+    by its index in the caller's layout, as the op does (NaN and Inf
+    propagate, as for predictions)."""
     bad = _outside_unit_interval(labels)
+    if ignore_value is not None:
+        bad = tf.logical_and(bad, tf.not_equal(labels, tf.cast(ignore_value, labels.dtype)))
     index, value = _first_bad(labels, bad)
     message = tf.strings.join(["goloss: invalid value: labels[", index, "] = ", value,
                                " is not in [0, 1]"])
+    return tf.debugging.Assert(tf.logical_not(tf.reduce_any(bad)), [message])
+
+
+def ignore_attrs(ignore_value):
+    """The op's has_ignore and ignore_value attributes for SPEC's partial
+    labels (None: none), or a clear error: the value must be a number, not
+    NaN (no label equals NaN), and exactly a float32, the attribute's type,
+    so that float64 labels equal to it are those the op takes for unknown."""
+    if ignore_value is None:
+        return {}
+    if tf.is_tensor(ignore_value) or isinstance(ignore_value, bool) or not isinstance(
+            np.asarray(ignore_value).item() if np.ndim(ignore_value) == 0 else None,
+            numbers.Real):
+        raise TypeError(f"gofocal: ignore_value must be None or a number (the label of unknown "
+                        f"elements, e.g. -1), got {ignore_value!r}")
+    value = float(np.asarray(ignore_value).item())
+    _host.check_ignore(value)
+    if float(np.float32(value)) != value:
+        raise ValueError(
+            f"gofocal: ignore_value = {value!r} is not exactly a float32 (the op compares "
+            f"labels with it as one): use a value such as -1 or 255")
+    return {"has_ignore": True, "ignore_value": value}
+
+
+def _ignored(ignore):
+    """The ignore value of ignore_attrs' result, or None."""
+    return ignore.get("ignore_value")
+
+
+@tf.autograph.experimental.do_not_convert
+def asymmetric_loss(labels, predictions, gamma_neg=4.0, gamma_pos=1.0, clip=0.05, eps=1e-8,
+                    focal_grad=False, from_logits=False, class_weights=None, ignore_value=None,
+                    validate=True, sharding="go", name=None):
+    """The per-sample asymmetric loss (ASL, Ridnik et al., ICCV 2021; SPEC's
+    ``asymmetric`` variant) as its reference code computes it, differentiable
+    (first derivatives; a second derivative is an error).
+
+    ``L[b] = -sum_c cw[c] * (1 - pt)^g * ce`` with the negatives' probability
+    shifted by ``clip`` and ``g = gamma_pos`` on positives, ``gamma_neg`` on
+    negatives: a **sum** over the classes, as in the reference, so Keras's
+    ``"sum"`` reduction gives the reference's ``-loss.sum()``.
+
+    Args:
+      labels: targets in [0, 1] (soft labels follow the formulas), the shape
+        of predictions; cast to its dtype.
+      predictions: probabilities, or logits with ``from_logits`` (what the
+        reference takes); float16, bfloat16, float32 or float64, any rank
+        >= 1, the classes last.
+      gamma_neg, gamma_pos: focusing parameters of the negatives and the
+        positives, finite and >= 0: numbers or scalar tensors.
+      clip: probability shifting of the negatives, in [0, 1]; 0 for none.
+      eps: the clamp of the logs, ``log(max(x, eps))``, in (0, 1).
+      focal_grad: differentiate the focal weight ``(1 - pt)^g`` too (the
+        reference's ``disable_torch_grad_focal_loss=False``); by default it
+        is a constant, as in the reference.
+      from_logits: predictions are logits.
+      class_weights: None, or one weight >= 0 per class (e.g.
+        ``gofocal.class_weights(counts, beta=0.999)`` times the number of
+        classes, for weights of mean 1).
+      ignore_value: None, or the label of an unknown element (SPEC's partial
+        labels, e.g. -1): it adds no loss and gets a zero gradient, and the
+        loss is the sum over the known classes. A number exactly
+        representable in float32, not NaN.
+      validate: reject finite probabilities and labels outside [0, 1] (the
+        ignore value aside) and negative or non-finite class weights.
+      sharding: "go" or "tensorflow", as for ``seed_focal_loss``.
+
+    Returns:
+      The loss with the class axis removed.
+    """
+    ignore = ignore_attrs(ignore_value)
+    for flag, value in (("focal_grad", focal_grad), ("from_logits", from_logits)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"gofocal: {flag} must be True or False, got {value!r}")
+    with tf.name_scope(name or "asymmetric_loss"):
+        predictions, dtype = _float_predictions(predictions)
+        labels = _as_dtype("labels", labels, predictions.dtype)
+        gamma_neg, gamma_pos = _scalar("gamma_neg", gamma_neg), _scalar("gamma_pos", gamma_pos)
+        clip, eps = _scalar("clip", clip), _scalar("eps", eps)
+        known = [_known(v) for v in (gamma_neg, gamma_pos, clip, eps)]
+        # The checks that can be made now (all of them for numbers).
+        _host.check_asymmetric(*(default if v is None else v
+                                 for v, default in zip(known, (4.0, 1.0, 0.05, 1e-8))),
+                               ignore_value=_ignored(ignore))
+        weights = None
+        if class_weights is not None:
+            weights = tf.reshape(_as_dtype("class_weights", class_weights, predictions.dtype), [-1])
+        rank = predictions.shape.rank
+        if rank is None:
+            raise ValueError("gofocal: predictions must have a known rank")
+        if rank == 0:
+            raise ValueError("gofocal: predictions must have at least one dimension (the classes)")
+        _same_static_shape(labels, predictions)
+        if weights is not None and not weights.shape.is_compatible_with(predictions.shape[-1:]):
+            raise ValueError(
+                f"gofocal: class_weights must have one value per class: got shape "
+                f"{weights.shape} for predictions of shape {predictions.shape}")
+        if _in_xla():
+            _warn_xla_once("asymmetric_loss")
+            loss = composite.asymmetric_composite(
+                labels, predictions, gamma_neg, gamma_pos, clip, eps if known[3] is None else
+                known[3], focal_grad, from_logits, weights, _ignored(ignore))
+            return tf.cast(loss, dtype)
+        if rank <= 2:
+            # The op's own layout: it checks shapes and values itself.
+            return tf.cast(_asymmetric_op(labels, predictions, weights, gamma_neg, gamma_pos, clip,
+                                          eps, focal_grad, from_logits, validate, sharding, ignore),
+                           dtype)
+        # Rank > 2 is brought to [rows, classes], after the checks that need
+        # the caller's layout to name shapes and indices.
+        checks = [_same_shape(labels, predictions)]
+        if validate:
+            if not from_logits:
+                checks.append(_probabilities(predictions))
+            checks.append(_unit_interval_labels(labels, _ignored(ignore)))
+            if weights is not None:
+                checks.append(_class_weights_check(weights))
+        with tf.control_dependencies(checks):
+            classes = tf.shape(predictions)[-1]
+            outer = tf.shape(predictions)[:-1]
+            flat_labels = tf.reshape(labels, [-1, classes])
+            flat_predictions = tf.reshape(predictions, [-1, classes])
+        loss = _asymmetric_op(flat_labels, flat_predictions, weights, gamma_neg, gamma_pos, clip,
+                              eps, focal_grad, from_logits, False, sharding, ignore)
+        return tf.cast(tf.reshape(loss, outer), dtype)
+
+
+def _asymmetric_op(labels, predictions, weights, gamma_neg, gamma_pos, clip, eps, focal_grad,
+                   from_logits, validate, sharding, ignore):
+    if weights is None:
+        weights = tf.zeros([0], predictions.dtype)
+    loss, grad = _native.ops().go_focal_asymmetric_loss(
+        labels, predictions, weights, _float64(gamma_neg), _float64(gamma_pos), _float64(clip),
+        _float64(eps), focal_grad=bool(focal_grad), from_logits=bool(from_logits),
+        validate=validate, sharding=sharding, **ignore)
+    _dropped(grad)
+    return loss
+
+
+def _class_weights_check(weights):
+    """A check, as the op makes it, that every class weight is finite and >= 0."""
+    bad = tf.logical_not(tf.logical_and(tf.math.is_finite(weights), weights >= 0))
+    index, value = _first_bad(weights, bad)
+    message = tf.strings.join(["goloss: invalid value: class_weights[", index, "] = ", value,
+                               ", want a finite weight >= 0"])
     return tf.debugging.Assert(tf.logical_not(tf.reduce_any(bad)), [message])

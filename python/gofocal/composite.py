@@ -185,3 +185,59 @@ def binary_composite(labels, predictions, alpha=None, gamma=2.0, from_logits=Fal
     count = tf.reduce_sum(tf.cast(known, dtype), axis=-1)
     total = tf.reduce_sum(tf.where(known, focal, tf.zeros_like(focal)), axis=-1)
     return total / tf.maximum(count, 1)
+
+
+def _safe_power(u, g):
+    """``u ** g`` for u >= 0 and an elementwise g >= 0, whose gradient where
+    u = 0 is 0 (SPEC's limit: the focal term's ce is 0 there) rather than
+    ``g * 0 ** (g - 1) = inf`` times 0 for g < 1; 0^0 = 1."""
+    positive = u > 0
+    powered = tf.pow(tf.where(positive, u, tf.ones_like(u)), g)
+    return tf.where(positive, powered, tf.pow(tf.zeros_like(u), g))
+
+
+def asymmetric_composite(labels, predictions, gamma_neg=4.0, gamma_pos=1.0, clip=0.05, eps=1e-8,
+                         focal_grad=False, from_logits=False, class_weights=None,
+                         ignore_value=None):
+    """SPEC's ``asymmetric`` variant (ASL, Ridnik et al.) per sample from
+    TensorFlow ops, as its reference code writes it: the loss of a row is the
+    sum over its classes. ``focal_grad=False`` (the reference's default)
+    stops the gradient at the focal weight ``w = (1 - pt)^g``.
+
+    With ``ignore_value`` (SPEC's partial labels) an element whose label
+    equals it adds nothing, its prediction unused: the sum is over the known
+    classes (0 for a row with none).
+    """
+    predictions = tf.convert_to_tensor(predictions)
+    dtype = predictions.dtype
+    y = _as(labels, dtype)
+    known = None
+    if ignore_value is not None:
+        known = tf.not_equal(y, _as(ignore_value, dtype))
+        y = tf.where(known, y, tf.zeros_like(y))
+        stand_in = tf.zeros_like(predictions) if from_logits else 0.5 * tf.ones_like(predictions)
+        predictions = tf.where(known, predictions, stand_in)
+    gamma_neg, gamma_pos = _param(gamma_neg, dtype), _param(gamma_pos, dtype)
+    clip = _param(clip, dtype)
+    p = tf.sigmoid(predictions) if from_logits else predictions
+    one = tf.ones_like(p)
+    if tf.is_tensor(clip) or clip > 0:
+        # min(1 - p + m, 1), its gradient passing at the bound inclusive.
+        shifted = 1 - p + clip
+        neg = tf.where(shifted <= 1, shifted, one)
+    else:
+        neg = 1 - p
+    epsilon = tf.constant(eps, dtype)
+    ce = y * tf.math.log(tf.maximum(p, epsilon)) + (1 - y) * tf.math.log(tf.maximum(neg, epsilon))
+    if (tf.is_tensor(gamma_neg) or tf.is_tensor(gamma_pos) or gamma_neg > 0 or gamma_pos > 0):
+        pt = y * p + (1 - y) * neg
+        g = gamma_pos * y + gamma_neg * (1 - y)
+        w = _safe_power(1 - pt, g)
+        if not focal_grad:
+            w = tf.stop_gradient(w)
+        ce = w * ce
+    if class_weights is not None:
+        ce = _as(class_weights, dtype) * ce
+    if known is not None:
+        ce = tf.where(known, ce, tf.zeros_like(ce))
+    return -tf.reduce_sum(ce, axis=-1)

@@ -14,20 +14,42 @@ import warnings
 import tensorflow as tf
 
 from gofocal import _host
-from gofocal._ops import as_dense, binary_focal_loss, seed_focal_loss
+from gofocal._ops import (as_dense, asymmetric_loss, binary_focal_loss, ignore_attrs,
+                          seed_focal_loss)
 
 
-def class_weights(classes_num):
-    """Normalised inverse-frequency class weights from per-class sample counts.
+def class_weights(classes_num, beta=None):
+    """Class weights from per-class sample counts, summing to 1.
 
-    ``w[c] = (1 / n[c]) / sum_k (1 / n[k])``, computed as SPEC says (each
-    count divided into the smallest first, so that no count overflows); the
-    weights sum to 1. Every count must be finite and > 0, or a ValueError
-    names the class index. Computed in Python with the Go core's operations
-    and messages: building a loss starts no Go runtime, so a process may
-    fork after it.
+    Without ``beta``, the seed's normalised inverse frequency:
+    ``w[c] = (1 / n[c]) / sum_k (1 / n[k])``. With ``beta`` in [0, 1), the
+    class-balanced weights of Cui et al. (CVPR 2019), the inverse of each
+    class's effective number ``(1 - beta^n) / (1 - beta)``, normalised:
+    ``beta = 0`` gives uniform weights, and as ``beta -> 1`` they approach
+    the seed's (the paper's usual values: 0.9, 0.99, 0.999, 0.9999). The
+    paper scales its weights to sum to the number of classes: multiply by
+    ``len(classes_num)`` for those.
+
+    Computed as SPEC says (counts of any finite positive size, ``1 - beta^n``
+    as ``-expm1(n log beta)``). Every count must be finite and > 0, or a
+    ValueError names the class index; so does a ``beta`` outside [0, 1).
+    Computed in Python with the Go core's operations and messages: building
+    a loss starts no Go runtime, so a process may fork after it.
     """
-    return _host.class_weights(_as_list("classes_num", classes_num))
+    return _weights_of_counts(_as_list("classes_num", classes_num), beta)
+
+
+def _weights_of_counts(counts, beta):
+    if beta is None:
+        return _host.class_weights(counts)
+    return _host.class_weights_beta(counts, _number("beta", beta))
+
+
+def _number(name, value):
+    """A Python float from a number, or a TypeError naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"gofocal: {name} must be a number, got {value!r}")
+    return float(value)
 
 
 def _as_list(name, values):
@@ -71,7 +93,7 @@ def _same_rank(y_true, y_pred):
     return y_true, y_pred
 
 
-def focal_loss(classes_num, gamma=2., alpha=.25, e=0.1):
+def focal_loss(classes_num, gamma=2., alpha=.25, e=0.1, beta=None, ignore_value=None):
     """The seed's ``focal_loss``: a drop-in for ``loss=[focal_loss(classes_num)]``.
 
     Returns ``focal_loss_fixed(target_tensor, prediction_tensor)``, which gives
@@ -83,9 +105,14 @@ def focal_loss(classes_num, gamma=2., alpha=.25, e=0.1):
       gamma: focusing parameter, >= 0.
       alpha: accepted for compatibility and unused, as in the seed.
       e: weight of the label-smoothing term, in [0, 1].
+      beta: None for the seed's inverse-frequency weights, or in [0, 1) for
+        class-balanced ones (see ``class_weights``).
+      ignore_value: None, or the label of unknown elements (e.g. -1): no
+        positives (SPEC's partial labels).
     """
-    weights = class_weights(classes_num)
-    _host.check_seed(gamma, e)
+    weights = class_weights(classes_num, beta)
+    _host.check_seed(gamma, e, ignore_value)
+    ignore_attrs(ignore_value)
     if alpha != .25:
         warnings.warn("gofocal.focal_loss: alpha is unused by the seed variant, as in the seed",
                       stacklevel=2)
@@ -95,12 +122,13 @@ def focal_loss(classes_num, gamma=2., alpha=.25, e=0.1):
 
         def focal_loss_fixed(target_tensor, prediction_tensor):
             return _keras_ops.seed_focal_loss(target_tensor, prediction_tensor, weights,
-                                              gamma=gamma, e=e)
+                                              gamma=gamma, e=e, ignore_value=ignore_value)
 
         return focal_loss_fixed
 
     def focal_loss_fixed(target_tensor, prediction_tensor):
-        return seed_focal_loss(target_tensor, prediction_tensor, weights, gamma=gamma, e=e)
+        return seed_focal_loss(target_tensor, prediction_tensor, weights, gamma=gamma, e=e,
+                               ignore_value=ignore_value)
 
     return focal_loss_fixed
 
@@ -110,7 +138,8 @@ class FocalLoss(tf.keras.losses.Loss):
     """The seed variant's multi-label focal loss as a Keras ``Loss``.
 
     Give either ``classes_num`` (per-class sample counts, turned into
-    normalised inverse-frequency weights) or ``class_weights``.
+    normalised inverse-frequency weights, or class-balanced ones with
+    ``beta``) or ``class_weights``.
 
     Args:
       classes_num: per-class sample counts.
@@ -118,26 +147,23 @@ class FocalLoss(tf.keras.losses.Loss):
       gamma: focusing parameter, >= 0.
       e: weight of the label-smoothing term, in [0, 1].
       validate: reject predictions outside [0, 1].
+      beta: with classes_num, None (the seed's weights) or in [0, 1) for
+        class-balanced weights (see ``gofocal.class_weights``).
+      ignore_value: None, or the label of unknown elements (e.g. -1): no
+        positives (SPEC's partial labels).
       reduction: a Keras reduction ("sum_over_batch_size", "sum", "none", ...).
       name: the loss's name.
     """
 
     def __init__(self, classes_num=None, class_weights=None, gamma=2.0, e=0.1, validate=True,
-                 reduction="sum_over_batch_size", name="focal_loss", **kwargs):
+                 reduction="sum_over_batch_size", name="focal_loss", beta=None,
+                 ignore_value=None, **kwargs):
         super().__init__(reduction=reduction, name=name, **kwargs)
-        if (classes_num is None) == (class_weights is None):
-            raise ValueError("gofocal.FocalLoss: give exactly one of classes_num and class_weights")
-        if classes_num is not None:
-            self.classes_num = _as_list("classes_num", classes_num)
-            self._weights = _host.class_weights(self.classes_num)
-            self.class_weights = None
-        else:
-            self.classes_num = None
-            self.class_weights = _as_list("class_weights", class_weights)
-            if not self.class_weights:
-                raise ValueError("gofocal.FocalLoss: class_weights is empty")
-            self._weights = self.class_weights
-        _host.check_seed(gamma, e)
+        self.classes_num, self.class_weights, self._weights = _weights_from(
+            "gofocal.FocalLoss", classes_num, class_weights, beta)
+        self.beta = None if beta is None else float(beta)
+        _host.check_seed(gamma, e, ignore_value)
+        self.ignore_value = _ignore_value_of(ignore_value)
         self.gamma = float(gamma)
         self.e = float(e)
         self.validate = bool(validate)
@@ -148,16 +174,45 @@ class FocalLoss(tf.keras.losses.Loss):
             from gofocal import _keras_ops
             y_true, y_pred = _keras_ops.same_rank(y_true, y_pred)
             return _keras_ops.seed_focal_loss(y_true, y_pred, self._weights, gamma=self.gamma,
-                                              e=self.e)
+                                              e=self.e, ignore_value=self.ignore_value)
         y_true, y_pred = _same_rank(y_true, y_pred)
         return seed_focal_loss(y_true, y_pred, self._weights, gamma=self.gamma, e=self.e,
-                               validate=self.validate)
+                               validate=self.validate, ignore_value=self.ignore_value)
 
     def get_config(self):
         config = super().get_config()
         config.update(classes_num=self.classes_num, class_weights=self.class_weights,
-                      gamma=self.gamma, e=self.e, validate=self.validate)
+                      gamma=self.gamma, e=self.e, validate=self.validate, beta=self.beta,
+                      ignore_value=self.ignore_value)
         return config
+
+
+def _weights_from(what, classes_num, class_weights, beta, required=True):
+    """(classes_num, class_weights, the weights used) from a Loss's
+    arguments: counts (with an optional beta) or weights; with required
+    False, neither (no weights: None)."""
+    if classes_num is not None and class_weights is not None:
+        raise ValueError(f"{what}: give one of classes_num and class_weights, not both")
+    if classes_num is not None:
+        counts = _as_list("classes_num", classes_num)
+        return counts, None, _weights_of_counts(counts, beta)
+    if beta is not None:
+        raise ValueError(f"{what}: beta needs classes_num (the counts it weighs)")
+    if class_weights is not None:
+        weights = _as_list("class_weights", class_weights)
+        if not weights:
+            raise ValueError(f"{what}: class_weights is empty")
+        return None, weights, weights
+    if required:
+        raise ValueError(f"{what}: give exactly one of classes_num and class_weights")
+    return None, None, None
+
+
+def _ignore_value_of(ignore_value):
+    """A Loss's ignore_value as stored in its config: None or a float,
+    checked as the op takes it."""
+    ignore_attrs(ignore_value)
+    return None if ignore_value is None else float(ignore_value)
 
 
 @tf.keras.utils.register_keras_serializable(package="gofocal")
@@ -178,14 +233,19 @@ class BinaryFocalLoss(tf.keras.losses.Loss):
       reduction: a Keras reduction.
       name: the loss's name.
       validate: reject probabilities outside [0, 1].
+      ignore_value: None, or the label of unknown elements (e.g. -1): no
+        loss, a zero gradient, the mean over the known classes (SPEC's
+        partial labels).
     """
 
     def __init__(self, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
                  label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
-                 name="binary_focal_crossentropy", validate=True, **kwargs):
+                 name="binary_focal_crossentropy", validate=True, ignore_value=None, **kwargs):
         super().__init__(reduction=reduction, name=name, **kwargs)
         alpha = float(alpha) if isinstance(alpha, numbers.Real) else _as_list("alpha", alpha)
-        _host.check_binary(gamma, label_smoothing, alpha if isinstance(alpha, list) else [alpha])
+        _host.check_binary(gamma, label_smoothing, alpha if isinstance(alpha, list) else [alpha],
+                           ignore_value)
+        self.ignore_value = _ignore_value_of(ignore_value)
         self.apply_class_balancing = bool(apply_class_balancing)
         self.alpha = alpha
         self.gamma = float(gamma)
@@ -202,18 +262,88 @@ class BinaryFocalLoss(tf.keras.losses.Loss):
             return _keras_ops.binary_focal_loss(
                 y_true, y_pred, alpha=self.alpha if self.apply_class_balancing else None,
                 gamma=self.gamma, from_logits=self.from_logits,
-                label_smoothing=self.label_smoothing, axis=self.axis)
+                label_smoothing=self.label_smoothing, axis=self.axis,
+                ignore_value=self.ignore_value)
         y_true, y_pred = _same_rank(y_true, y_pred)
         return binary_focal_loss(y_true, y_pred,
                                  alpha=self.alpha if self.apply_class_balancing else None,
                                  gamma=self.gamma, from_logits=self.from_logits,
                                  label_smoothing=self.label_smoothing, axis=self.axis,
-                                 validate=self.validate)
+                                 validate=self.validate, ignore_value=self.ignore_value)
 
     def get_config(self):
         config = super().get_config()
         config.update(apply_class_balancing=self.apply_class_balancing, alpha=self.alpha,
                       gamma=self.gamma, from_logits=self.from_logits,
                       label_smoothing=self.label_smoothing, axis=self.axis,
+                      validate=self.validate, ignore_value=self.ignore_value)
+        return config
+
+
+@tf.keras.utils.register_keras_serializable(package="gofocal")
+class AsymmetricLoss(tf.keras.losses.Loss):
+    """The asymmetric loss (ASL, Ridnik et al., ICCV 2021) as a Keras
+    ``Loss``: ``gofocal.asymmetric_loss`` per sample, a sum over the classes
+    as in the reference, so that ``reduction="sum"`` gives the reference's
+    ``-loss.sum()`` and the default gives it divided by the batch size.
+
+    Class weights are optional: ``classes_num`` (per-class counts, with an
+    optional ``beta`` for class-balanced weights), scaled to mean 1 here (the
+    paper's scale for class-balanced weights), or ``class_weights`` used as
+    they are.
+
+    Args:
+      gamma_neg, gamma_pos: focusing parameters, finite and >= 0 (the
+        reference's 4 and 1).
+      clip: probability shifting of the negatives, in [0, 1] (0.05).
+      eps: the clamp of the logs, in (0, 1) (1e-8).
+      focal_grad: differentiate the focal weight too.
+      from_logits: predictions are logits (what the reference takes).
+      classes_num: per-class counts for class weights, or None.
+      beta: with classes_num, None (inverse frequency) or in [0, 1).
+      class_weights: per-class weights >= 0, used as they are, or None.
+      ignore_value: None, or the label of unknown elements (e.g. -1).
+      validate: reject probabilities and labels outside [0, 1].
+      reduction: a Keras reduction.
+      name: the loss's name.
+    """
+
+    def __init__(self, gamma_neg=4.0, gamma_pos=1.0, clip=0.05, eps=1e-8, focal_grad=False,
+                 from_logits=False, classes_num=None, beta=None, class_weights=None,
+                 ignore_value=None, validate=True, reduction="sum_over_batch_size",
+                 name="asymmetric_loss", **kwargs):
+        super().__init__(reduction=reduction, name=name, **kwargs)
+        gamma_neg, gamma_pos = _number("gamma_neg", gamma_neg), _number("gamma_pos", gamma_pos)
+        clip, eps = _number("clip", clip), _number("eps", eps)
+        _host.check_asymmetric(gamma_neg, gamma_pos, clip, eps, ignore_value)
+        self.classes_num, self.class_weights, weights = _weights_from(
+            "gofocal.AsymmetricLoss", classes_num, class_weights, beta, required=False)
+        if self.classes_num is not None:
+            weights = [w * len(weights) for w in weights]
+        self._weights = weights
+        self.beta = None if beta is None else float(beta)
+        self.ignore_value = _ignore_value_of(ignore_value)
+        self.gamma_neg, self.gamma_pos, self.clip, self.eps = gamma_neg, gamma_pos, clip, eps
+        self.focal_grad, self.from_logits = bool(focal_grad), bool(from_logits)
+        self.validate = bool(validate)
+        self._off_tensorflow = _off_tensorflow("gofocal.AsymmetricLoss")
+
+    def call(self, y_true, y_pred):
+        kwargs = dict(gamma_neg=self.gamma_neg, gamma_pos=self.gamma_pos, clip=self.clip,
+                      eps=self.eps, focal_grad=self.focal_grad, from_logits=self.from_logits,
+                      class_weights=self._weights, ignore_value=self.ignore_value)
+        if self._off_tensorflow:
+            from gofocal import _keras_ops
+            y_true, y_pred = _keras_ops.same_rank(y_true, y_pred)
+            return _keras_ops.asymmetric_loss(y_true, y_pred, **kwargs)
+        y_true, y_pred = _same_rank(y_true, y_pred)
+        return asymmetric_loss(y_true, y_pred, validate=self.validate, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(gamma_neg=self.gamma_neg, gamma_pos=self.gamma_pos, clip=self.clip,
+                      eps=self.eps, focal_grad=self.focal_grad, from_logits=self.from_logits,
+                      classes_num=self.classes_num, beta=self.beta,
+                      class_weights=self.class_weights, ignore_value=self.ignore_value,
                       validate=self.validate)
         return config

@@ -41,7 +41,8 @@ def _op(y, x, dtype, gamma_neg, gamma_pos, clip, focal_grad, from_logits, weight
     weights = tf.zeros([0], dtype) if weights is None else tf.constant(weights, dtype)
     loss, grad = _native.ops().go_focal_asymmetric_loss(
         tf.constant(y, dtype), tf.constant(x, dtype), weights, tf.constant(gamma_neg, tf.float64),
-        tf.constant(gamma_pos, tf.float64), tf.constant(clip, tf.float64), focal_grad=focal_grad,
+        tf.constant(gamma_pos, tf.float64), tf.constant(clip, tf.float64),
+        tf.constant(EPS, tf.float64), focal_grad=focal_grad,
         from_logits=from_logits, validate=validate, has_ignore=ignore is not None,
         ignore_value=0.0 if ignore is None else ignore)
     return loss.numpy(), grad.numpy()

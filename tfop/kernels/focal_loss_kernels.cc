@@ -152,7 +152,7 @@ struct BinaryVariant {
 };
 
 // The asymmetric variant's own inputs: class_weights [0] (none) or [C],
-// gamma_neg, gamma_pos, clip; attributes focal_grad and from_logits.
+// gamma_neg, gamma_pos, clip, eps; attributes focal_grad and from_logits.
 struct AsymmetricVariant {
   struct Args {
     const Tensor* weights = nullptr;
@@ -178,7 +178,13 @@ struct AsymmetricVariant {
     }
     TF_RETURN_IF_ERROR(ScalarInput(ctx, 3, "gamma_neg", &args->params.gamma_neg));
     TF_RETURN_IF_ERROR(ScalarInput(ctx, 4, "gamma_pos", &args->params.gamma_pos));
-    return ScalarInput(ctx, 5, "clip", &args->params.clip);
+    TF_RETURN_IF_ERROR(ScalarInput(ctx, 5, "clip", &args->params.clip));
+    TF_RETURN_IF_ERROR(ScalarInput(ctx, 6, "eps", &args->params.eps));
+    if (!(args->params.eps > 0)) {  // the C ABI's 0 is its default; the op's eps is explicit
+      return errors::InvalidArgument("goloss: invalid parameter: eps = ", args->params.eps,
+                                     ", want 0 < eps < 1");
+    }
+    return absl::OkStatus();
   }
 
   template <typename T>

@@ -100,7 +100,7 @@ Status BinaryFocalLossShape(InferenceContext* c) {
   return SetOutputs(c, merged);
 }
 
-// class_weights [0] (none) or [classes]; gamma_neg, gamma_pos and clip
+// class_weights [0] (none) or [classes]; gamma_neg, gamma_pos, clip and eps
 // scalars.
 Status AsymmetricLossShape(InferenceContext* c) {
   ShapeHandle merged;
@@ -122,6 +122,7 @@ Status AsymmetricLossShape(InferenceContext* c) {
   TF_RETURN_IF_ERROR(Scalar(c, 3, "gamma_neg"));
   TF_RETURN_IF_ERROR(Scalar(c, 4, "gamma_pos"));
   TF_RETURN_IF_ERROR(Scalar(c, 5, "clip"));
+  TF_RETURN_IF_ERROR(Scalar(c, 6, "eps"));
   return SetOutputs(c, merged);
 }
 
@@ -228,6 +229,7 @@ GOFOCAL_REGISTER_OP("GoFocal>AsymmetricLoss")
     .Input("gamma_neg: double")
     .Input("gamma_pos: double")
     .Input("clip: double")
+    .Input("eps: double")
     .Output("loss: T")
     .Output("grad: T")
     .Attr("T: {float, double}")
@@ -249,6 +251,8 @@ class_weights: [0] for none (all 1) or [classes].
 gamma_neg: focusing parameter of the negatives, a scalar >= 0.
 gamma_pos: focusing parameter of the positives, a scalar >= 0.
 clip: probability shifting of the negatives, a scalar in [0, 1]; 0 for none.
+eps: the clamp of the logs, log(max(x, eps)), a scalar in (0, 1); the
+  reference's is 1e-8.
 loss: [batch] (a scalar for rank-1 input).
 grad: d loss[b] / d predictions[b, c], the shape of predictions.
 focal_grad: differentiate the focal weight too (the reference's

@@ -194,6 +194,16 @@ static void check_asymmetric(void) {
     st = goloss_asymmetric_f64(l, g, all_unknown, z, cw, 1, 2, &iprm, err, sizeof err);
     CHECK(st == GOLOSS_OK && l[0] == 0 && g[0] == 0 && g[1] == 0, "asymmetric: nothing known: %d %g", st, l[0]);
   }
+  {
+    // eps (ABI 5): a positive at p = 1e-5 costs -log(max(p, eps)).
+    double y[1] = {1}, p[1] = {1e-5}, l[1], l0[1];
+    goloss_asymmetric_params eprm = {.eps = 1e-3, .validate = 1};
+    goloss_status st = goloss_asymmetric_f64(l, NULL, y, p, NULL, 1, 1, &eprm, err, sizeof err);
+    CHECK(st == GOLOSS_OK && close_to(-log(1e-3), l[0], 1e-14), "asymmetric eps 1e-3: %d %.17g", st, l[0]);
+    eprm.eps = 0;  /* the default, 1e-8 */
+    st = goloss_asymmetric_f64(l0, NULL, y, p, NULL, 1, 1, &eprm, err, sizeof err);
+    CHECK(st == GOLOSS_OK && close_to(-log(1e-5), l0[0], 1e-14), "asymmetric eps 0: %d %.17g", st, l0[0]);
+  }
   // An empty batch needs no buffers; weights may always be NULL.
   CHECK(goloss_asymmetric_f32(NULL, NULL, NULL, NULL, NULL, 0, 4, &prm, err, sizeof err) == GOLOSS_OK,
         "asymmetric empty batch: %s", err);
@@ -210,6 +220,9 @@ static void check_asymmetric(void) {
       {{.clip = 2}, "clip = 2, want 0 <= clip <= 1", GOLOSS_ERR_PARAM},
       {{.clip = NAN}, "clip = NaN", GOLOSS_ERR_PARAM},
       {{.has_ignore = 1, .ignore_value = NAN}, "ignore_value = NaN", GOLOSS_ERR_PARAM},
+      {{.eps = -1e-8}, "eps = -1e-08, want 0 < eps < 1", GOLOSS_ERR_PARAM},
+      {{.eps = 1}, "eps = 1, want 0 < eps < 1", GOLOSS_ERR_PARAM},
+      {{.eps = NAN}, "eps = NaN", GOLOSS_ERR_PARAM},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     goloss_status st = goloss_asymmetric_check(&bad[i].prm, err, sizeof err);
@@ -252,7 +265,7 @@ int main(int argc, char **argv) {
   char version[32];
 
   CHECK(goloss_abi_version() == GOLOSS_ABI_VERSION, "abi version %d", goloss_abi_version());
-  CHECK(GOLOSS_ABI_VERSION == 4, "header ABI version %d", GOLOSS_ABI_VERSION);
+  CHECK(GOLOSS_ABI_VERSION == 5, "header ABI version %d", GOLOSS_ABI_VERSION);
   // Not a forked child: the process can run the library.
   memset(err, 'x', sizeof err);
   CHECK(goloss_process_check(err, sizeof err) == GOLOSS_OK, "process_check: %s", err);
