@@ -110,9 +110,9 @@ def focal_loss(classes_num, gamma=2., alpha=.25, e=0.1, beta=None, ignore_value=
       ignore_value: None, or the label of unknown elements (e.g. -1): no
         positives (SPEC's partial labels).
     """
+    ignore_attrs(ignore_value)
     weights = class_weights(classes_num, beta)
     _host.check_seed(gamma, e, ignore_value)
-    ignore_attrs(ignore_value)
     if alpha != .25:
         warnings.warn("gofocal.focal_loss: alpha is unused by the seed variant, as in the seed",
                       stacklevel=2)
@@ -159,11 +159,11 @@ class FocalLoss(tf.keras.losses.Loss):
                  reduction="sum_over_batch_size", name="focal_loss", beta=None,
                  ignore_value=None, **kwargs):
         super().__init__(reduction=reduction, name=name, **kwargs)
+        self.ignore_value = _ignore_value_of(ignore_value)
         self.classes_num, self.class_weights, self._weights = _weights_from(
             "gofocal.FocalLoss", classes_num, class_weights, beta)
         self.beta = None if beta is None else float(beta)
         _host.check_seed(gamma, e, ignore_value)
-        self.ignore_value = _ignore_value_of(ignore_value)
         self.gamma = float(gamma)
         self.e = float(e)
         self.validate = bool(validate)
@@ -242,10 +242,10 @@ class BinaryFocalLoss(tf.keras.losses.Loss):
                  label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
                  name="binary_focal_crossentropy", validate=True, ignore_value=None, **kwargs):
         super().__init__(reduction=reduction, name=name, **kwargs)
+        self.ignore_value = _ignore_value_of(ignore_value)
         alpha = float(alpha) if isinstance(alpha, numbers.Real) else _as_list("alpha", alpha)
         _host.check_binary(gamma, label_smoothing, alpha if isinstance(alpha, list) else [alpha],
                            ignore_value)
-        self.ignore_value = _ignore_value_of(ignore_value)
         self.apply_class_balancing = bool(apply_class_balancing)
         self.alpha = alpha
         self.gamma = float(gamma)
@@ -313,6 +313,7 @@ class AsymmetricLoss(tf.keras.losses.Loss):
                  ignore_value=None, validate=True, reduction="sum_over_batch_size",
                  name="asymmetric_loss", **kwargs):
         super().__init__(reduction=reduction, name=name, **kwargs)
+        self.ignore_value = _ignore_value_of(ignore_value)
         gamma_neg, gamma_pos = _number("gamma_neg", gamma_neg), _number("gamma_pos", gamma_pos)
         clip, eps = _number("clip", clip), _number("eps", eps)
         _host.check_asymmetric(gamma_neg, gamma_pos, clip, eps, ignore_value)
@@ -322,7 +323,6 @@ class AsymmetricLoss(tf.keras.losses.Loss):
             weights = [w * len(weights) for w in weights]
         self._weights = weights
         self.beta = None if beta is None else float(beta)
-        self.ignore_value = _ignore_value_of(ignore_value)
         self.gamma_neg, self.gamma_pos, self.clip, self.eps = gamma_neg, gamma_pos, clip, eps
         self.focal_grad, self.from_logits = bool(focal_grad), bool(from_logits)
         self.validate = bool(validate)

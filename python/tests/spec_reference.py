@@ -287,3 +287,25 @@ def build_cases():
 
 
 CASES = build_cases()
+
+
+def asl_reference(x, y, gamma_neg=4.0, gamma_pos=1.0, clip=0.05, eps=1e-8):
+    """Alibaba-MIIL/ASL's ``AsymmetricLoss.forward`` (src/loss_functions/
+    losses.py) line by line in NumPy float64, torch replaced by NumPy: the
+    reference's own number, ``-loss.sum()`` over the batch, for logits x."""
+    x_sigmoid = 1 / (1 + np.exp(-x))
+    xs_pos = x_sigmoid
+    xs_neg = 1 - x_sigmoid
+    if clip is not None and clip > 0:
+        xs_neg = np.minimum(xs_neg + clip, 1)
+    los_pos = y * np.log(np.maximum(xs_pos, eps))
+    los_neg = (1 - y) * np.log(np.maximum(xs_neg, eps))
+    loss = los_pos + los_neg
+    if gamma_neg > 0 or gamma_pos > 0:
+        pt0 = xs_pos * y
+        pt1 = xs_neg * (1 - y)
+        pt = pt0 + pt1
+        one_sided_gamma = gamma_pos * y + gamma_neg * (1 - y)
+        one_sided_w = np.power(1 - pt, one_sided_gamma)
+        loss = loss * one_sided_w
+    return -loss.sum()

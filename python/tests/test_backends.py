@@ -71,6 +71,20 @@ CASES = {
                                                             alpha=[0.2, 0.5, 0.8]), "probs_rank3"),
     # Labels [B] with predictions [B, 1], as a Dense(1) classifier gives.
     "BinaryFocalLoss_1d_labels": ("BinaryFocalLoss", dict(label_smoothing=0.05), "probs_1d_labels"),
+    # Partial labels (SPEC): -1 marks an unknown label.
+    "FocalLoss_partial": ("FocalLoss", dict(classes_num=COUNTS, beta=0.99, ignore_value=-1),
+                          "seed_partial"),
+    "BinaryFocalLoss_partial": ("BinaryFocalLoss", dict(from_logits=True, ignore_value=-1),
+                                "logits_partial"),
+    # The asymmetric loss (ASL): the reference's defaults, and the rest.
+    "AsymmetricLoss": ("AsymmetricLoss", {}, "probs"),
+    "AsymmetricLoss_from_logits_balanced_partial": (
+        "AsymmetricLoss", dict(from_logits=True, classes_num=COUNTS, beta=0.999, ignore_value=-1),
+        "logits_partial"),
+    "AsymmetricLoss_focal_grad_clip0.2": (
+        "AsymmetricLoss", dict(focal_grad=True, clip=0.2, gamma_neg=3.5, gamma_pos=0.5,
+                               ignore_value=-1),
+        "probs_partial_soft"),
 }
 
 
@@ -103,6 +117,11 @@ def make_inputs(kind, seed):
         y = rng.uniform(0, 1, shape) if kind == "logits_soft" else \
             rng.integers(0, 2, shape).astype(np.float64)
         p = rng.uniform(-40, 40, shape) if kind == "logits_large" else rng.uniform(-8, 8, shape)
+    if kind.endswith("_soft") and kind.startswith("probs"):
+        y = np.where(rng.random(shape) < 0.5, rng.uniform(0, 1, shape), y)
+    if "_partial" in kind:
+        y[rng.random(y.shape) < 0.25] = -1.0
+        y[0] = -1.0  # a row with nothing known
     outer = p.shape[:1] + p.shape[2:] if kind == "probs_rank3" else p.shape[:-1]
     upstream = rng.uniform(0.5, 1.5, outer)
     return y, p, upstream
@@ -174,6 +193,8 @@ TRAINED = {
     "BinaryFocalLoss_from_logits": (
         "BinaryFocalLoss", dict(from_logits=True, apply_class_balancing=True,
                                 alpha=PER_CLASS_ALPHA, label_smoothing=0.1), None),
+    "AsymmetricLoss_from_logits": (
+        "AsymmetricLoss", dict(from_logits=True, classes_num=COUNTS, beta=0.99), None),
 }
 
 
@@ -386,11 +407,25 @@ def _reference(name, dtype):
             value = gofocal.binary_focal_loss(
                 y, p, alpha=kwargs.get("alpha", 0.25) if balance else None,
                 gamma=kwargs.get("gamma", 2.0), from_logits=kwargs.get("from_logits", False),
-                label_smoothing=kwargs.get("label_smoothing", 0.0), axis=kwargs.get("axis", -1))
+                label_smoothing=kwargs.get("label_smoothing", 0.0), axis=kwargs.get("axis", -1),
+                ignore_value=kwargs.get("ignore_value"))
+        elif loss == "AsymmetricLoss":
+            weights = None
+            if "classes_num" in kwargs:  # AsymmetricLoss scales them to mean 1
+                weights = np.array(gofocal.class_weights(kwargs["classes_num"], kwargs.get("beta")))
+                weights *= len(weights)
+            value = gofocal.asymmetric_loss(
+                y, p, gamma_neg=kwargs.get("gamma_neg", 4.0),
+                gamma_pos=kwargs.get("gamma_pos", 1.0), clip=kwargs.get("clip", 0.05),
+                focal_grad=kwargs.get("focal_grad", False),
+                from_logits=kwargs.get("from_logits", False), class_weights=weights,
+                ignore_value=kwargs.get("ignore_value"))
         else:
-            weights = kwargs.get("class_weights") or gofocal.class_weights(kwargs["classes_num"])
+            weights = kwargs.get("class_weights") or gofocal.class_weights(
+                kwargs["classes_num"], kwargs.get("beta"))
             value = gofocal.seed_focal_loss(y, p, weights, gamma=kwargs.get("gamma", 2.0),
-                                            e=kwargs.get("e", 0.1))
+                                            e=kwargs.get("e", 0.1),
+                                            ignore_value=kwargs.get("ignore_value"))
         target = tf.reduce_sum(value * tf.constant(u))
     return value.numpy(), tape.gradient(target, p).numpy()
 
@@ -541,16 +576,27 @@ def test_keras_ops_form_matches_composite_on_tensorflow():
             alpha = kwargs.get("alpha", 0.25) if kwargs.get("apply_class_balancing") else None
             args = dict(alpha=alpha, gamma=kwargs.get("gamma", 2.0),
                         from_logits=kwargs.get("from_logits", False),
-                        label_smoothing=kwargs.get("label_smoothing", 0.0))
+                        label_smoothing=kwargs.get("label_smoothing", 0.0),
+                        ignore_value=kwargs.get("ignore_value"))
             ours = both(lambda a, b: _keras_ops.binary_focal_loss(a, b, axis=axis, **args))
             theirs = both(lambda a, b: composite.binary_composite(
                 tf.experimental.numpy.moveaxis(a, axis, -1),
                 tf.experimental.numpy.moveaxis(b, axis, -1), **args))
+        elif loss == "AsymmetricLoss":
+            args = {k: v for k, v in kwargs.items() if k not in ("classes_num", "beta")}
+            if "classes_num" in kwargs:
+                args["class_weights"] = gofocal.class_weights(kwargs["classes_num"],
+                                                              kwargs.get("beta"))
+            ours = both(lambda a, b: _keras_ops.asymmetric_loss(a, b, **args))
+            theirs = both(lambda a, b: composite.asymmetric_composite(a, b, **args))
         else:
-            weights = kwargs.get("class_weights") or gofocal.class_weights(kwargs["classes_num"])
+            weights = kwargs.get("class_weights") or gofocal.class_weights(
+                kwargs["classes_num"], kwargs.get("beta"))
             gamma, e = kwargs.get("gamma", 2.0), kwargs.get("e", 0.1)
-            ours = both(lambda a, b: _keras_ops.seed_focal_loss(a, b, weights, gamma, e))
-            theirs = both(lambda a, b: composite.seed_composite_per_sample(a, b, weights, gamma, e))
+            ignore = kwargs.get("ignore_value")
+            ours = both(lambda a, b: _keras_ops.seed_focal_loss(a, b, weights, gamma, e, ignore))
+            theirs = both(lambda a, b: composite.seed_composite_per_sample(a, b, weights, gamma, e,
+                                                                           ignore))
         assert_close(ours[0], theirs[0], "float64", what=f"{name} loss")
         assert_close(ours[1], theirs[1], "float64", what=f"{name} gradient")
 

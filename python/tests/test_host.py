@@ -81,3 +81,58 @@ def test_class_weights_of_extreme_counts():
                                          (1234567.0, "1.234567e+06"), (5e-324, "5e-324")])
 def test_go_float_prints_as_go_does(value, text):
     assert _host.go_float(value) == text
+
+
+@pytest.mark.parametrize("value", ODD + _random_floats(40, 4))
+def test_asymmetric_checks_match_the_go_core(value):
+    for gamma_neg, gamma_pos, clip, ignore in [(value, 1.0, 0.05, None), (4.0, value, 0.05, None),
+                                               (4.0, 1.0, value, None), (4.0, 1.0, 0.05, value),
+                                               (value, value, value, value)]:
+        assert (_outcome(_host.check_asymmetric, gamma_neg, gamma_pos, clip, 1e-8, ignore)
+                == _outcome(_native.check_asymmetric, gamma_neg, gamma_pos, clip, 1e-8, ignore)), \
+            (gamma_neg, gamma_pos, clip, ignore)
+    if value != 0:
+        # eps: the same, except that 0, the C ABI's "the default", is an
+        # error in Python, where eps is always given.
+        assert (_outcome(_host.check_asymmetric, 4.0, 1.0, 0.05, value)
+                == _outcome(_native.check_asymmetric, 4.0, 1.0, 0.05, value)), value
+
+
+def test_an_eps_of_zero_is_an_error_in_python():
+    assert _outcome(_native.check_asymmetric, 4.0, 1.0, 0.05, 0.0) == ("ok", None)
+    assert _outcome(_host.check_asymmetric, 4.0, 1.0, 0.05, 0.0) == (
+        "ValueError", "goloss: invalid parameter: eps = 0, want 0 < eps < 1")
+
+
+@pytest.mark.parametrize("ignore", ODD)
+def test_ignore_value_checks_match_the_go_core(ignore):
+    assert (_outcome(_host.check_seed, 2.0, 0.1, ignore)
+            == _outcome(_native.check_seed, 2.0, 0.1, ignore))
+    assert (_outcome(_host.check_binary, 2.0, 0.0, [0.25], ignore)
+            == _outcome(_native.check_binary, 2.0, 0.0, [0.25], ignore))
+
+
+@pytest.mark.parametrize("bad", ODD + _random_floats(20, 5))
+def test_class_balanced_weight_errors_match_the_go_core(bad):
+    for counts, beta in (([bad], 0.9), ([3.0, bad], 0.99), ([1.0, 2.0], bad), ([bad], bad)):
+        assert (_outcome(_host.class_weights_beta, counts, beta)
+                == _outcome(_native.class_weights_beta, counts, beta)), (counts, beta)
+
+
+def _ulps(a, b):
+    """The distance of two positive doubles in units of the last place."""
+    ia, ib = (struct.unpack("<q", struct.pack("<d", v))[0] for v in (a, b))
+    return abs(ia - ib)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_class_balanced_weights_match_the_go_core(seed):
+    # Python's math.log and math.expm1 are the C library's, Go's are Go's:
+    # they may round differently in the last bit, so a few ulps, not bits.
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 500))
+    counts = (rng.uniform(1, 10, n) * 10.0 ** rng.uniform(-3, 6, n)).tolist()
+    for beta in (0.0, 0.5, 0.9, 0.99, 0.999, 0.9999, 1 - 2 ** -40, float(rng.uniform())):
+        got, want = _host.class_weights_beta(counts, beta), _native.class_weights_beta(counts, beta)
+        assert max(_ulps(g, w) for g, w in zip(got, want)) <= 8, beta
+        assert math.isclose(sum(got), 1.0, rel_tol=1e-12)
