@@ -88,6 +88,13 @@ CANDIDATES = [
     ("keras_bfce_logits", "Keras BFCE, logits", "binary_logits_op", ("fwd+bwd",)),
     ("binary_logits_op_g25", "binary op, logits γ=2.5", "binary_logits_op_g25", ("fwd+bwd",)),
     ("keras_bfce_logits_g25", "Keras BFCE, logits γ=2.5", "binary_logits_op_g25", ("fwd+bwd",)),
+    # Issue 14: the asymmetric loss (ASL, the reference's defaults) with
+    # class weights and 10% of the labels unknown (ignore_value=-1), on
+    # probabilities and on logits, against its TensorFlow-ops composite.
+    ("asym_op", "ASL op, weights, partial labels", "asym_op", ("fwd+bwd",)),
+    ("asym_composite", "ASL composite", "asym_op", ("fwd+bwd",)),
+    ("asym_logits_op", "ASL op, logits, weights, partial", "asym_logits_op", ("fwd+bwd",)),
+    ("asym_logits_composite", "ASL composite, logits", "asym_logits_op", ("fwd+bwd",)),
     # Measured in a process of its own with GOLOSS_KERNEL=generic (the
     # kernel is chosen once per process), against the composite timed in
     # that same process.
@@ -97,7 +104,10 @@ CANDIDATES = [
 # The inputs of the cells that do not take float32 probabilities.
 INPUTS = {"seed_op_f64": "f64", "seed_composite_f64": "f64",
           "binary_logits_op": "logits", "keras_bfce_logits": "logits",
-          "binary_logits_op_g25": "logits", "keras_bfce_logits_g25": "logits"}
+          "binary_logits_op_g25": "logits", "keras_bfce_logits_g25": "logits",
+          "asym_op": "partial", "asym_composite": "partial",
+          "asym_logits_op": "partial_logits", "asym_logits_composite": "partial_logits"}
+UNKNOWN_RATE = 0.1
 # Cells measured at 1024x1000 only.
 BIG_ONLY = {key for key, *_ in CANDIDATES[9:]}
 # The generic kernel's cells: what the child process measures, and the
@@ -304,7 +314,10 @@ def make_inputs(np, tf, batch, classes):
     predictions = (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
     counts = np.maximum(1, np.round(5000.0 * np.arange(1, classes + 1) ** -1.2))
     weights = (1.0 / counts) / np.sum(1.0 / counts)
+    partial = np.where(rng.random((batch, classes)) < UNKNOWN_RATE, -1.0, labels).astype(np.float32)
     inputs = {"f32": (tf.constant(labels), tf.constant(predictions)),
+              "partial": (tf.constant(partial), tf.constant(predictions)),
+              "partial_logits": (tf.constant(partial), tf.constant(logits.astype(np.float32))),
               "f64": (tf.constant(labels.astype(np.float64)), tf.constant(predictions.astype(np.float64))),
               "logits": (tf.constant(labels), tf.constant(logits.astype(np.float32)))}
     return inputs, tf.constant(weights.astype(np.float32)), float(labels.mean())
@@ -350,6 +363,15 @@ def build_candidates(tf, keras, gofocal, weights):
         op_key = "binary_logits_op" + key[len("_logits"):] if logits else "binary_op" + key
         losses[op_key] = ours
         losses["keras_bfce" + key] = theirs
+
+    # ASL's class weights: the same weights at mean 1 (AsymmetricLoss's scale).
+    asym_weights = weights * tf.cast(tf.size(weights), weights.dtype)
+    for key, logits in (("asym", False), ("asym_logits", True)):
+        losses[key + "_op"] = (lambda logits: lambda y, p: tf.reduce_mean(gofocal.asymmetric_loss(
+            y, p, from_logits=logits, class_weights=asym_weights, ignore_value=-1)))(logits)
+        losses[key + "_composite"] = (lambda logits: lambda y, p: tf.reduce_mean(
+            composite.asymmetric_composite(y, p, from_logits=logits, class_weights=asym_weights,
+                                           ignore_value=-1)))(logits)
 
     def forward(loss_fn):
         def f(y, p):
@@ -411,7 +433,8 @@ def percentile(sorted_values, q):
 def check_agreement(np, outs):
     """Max relative differences op vs its reference, so the figures compare like with like."""
     notes = []
-    for op, ref in (("seed_op", "seed_composite"), ("binary_op", "keras_bfce")):
+    for op, ref in (("seed_op", "seed_composite"), ("binary_op", "keras_bfce"),
+                    ("asym_op", "asym_composite"), ("asym_logits_op", "asym_logits_composite")):
         a, b = outs.get((op, "fwd+bwd")), outs.get((ref, "fwd+bwd"))
         if a is None or b is None:
             continue
@@ -539,6 +562,9 @@ def targets(results):
             ("binary op γ=2.5 >= 5x faster than Keras BinaryFocalCrossentropy", "keras_bfce_g25", 5.0),
             ("binary op from logits >= 5x faster than Keras BinaryFocalCrossentropy", "keras_bfce_logits", 5.0),
             ("binary op from logits γ=2.5 >= 5x faster than Keras", "keras_bfce_logits_g25", 5.0),
+            ("ASL op (weights, partial labels) >= 5x faster than its composite", "asym_composite", 5.0),
+            ("ASL op from logits (weights, partial labels) >= 5x faster than its composite",
+             "asym_logits_composite", 5.0),
             ("seed op on the generic kernel no slower than the composite (its own process)",
              "seed_composite_generic", 1.0)):
         r = get(big, key, "fwd+bwd", "vs_op")
