@@ -624,8 +624,8 @@ def asymmetric_loss(labels, predictions, gamma_neg=4.0, gamma_pos=1.0, clip=0.05
         if _in_xla():
             _warn_xla_once("asymmetric_loss")
             loss = composite.asymmetric_composite(
-                labels, predictions, gamma_neg, gamma_pos, clip, eps if known[3] is None else
-                known[3], focal_grad, from_logits, weights, _ignored(ignore))
+                labels, predictions, gamma_neg, gamma_pos, clip, eps, focal_grad, from_logits,
+                weights, _ignored(ignore))
             return tf.cast(loss, dtype)
         if rank <= 2:
             # The op's own layout: it checks shapes and values itself.

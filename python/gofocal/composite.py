@@ -227,7 +227,7 @@ def asymmetric_composite(labels, predictions, gamma_neg=4.0, gamma_pos=1.0, clip
         neg = tf.where(shifted <= 1, shifted, one)
     else:
         neg = 1 - p
-    epsilon = tf.constant(eps, dtype)
+    epsilon = _param(eps, dtype)
     ce = y * tf.math.log(tf.maximum(p, epsilon)) + (1 - y) * tf.math.log(tf.maximum(neg, epsilon))
     if (tf.is_tensor(gamma_neg) or tf.is_tensor(gamma_pos) or gamma_neg > 0 or gamma_pos > 0):
         pt = y * p + (1 - y) * neg

@@ -331,3 +331,18 @@ def test_model_fit_save_and_load(tmp_path):
     assert isinstance(loaded.loss, gofocal.AsymmetricLoss)
     np.testing.assert_allclose(loaded.evaluate(x, y, verbose=0), model.evaluate(x, y, verbose=0),
                                rtol=1e-6)
+
+
+def test_xla_fallback_takes_tensor_parameters():
+    y, x = _inputs(12, False, True, -1.0)
+    want = gofocal.asymmetric_loss(y, x, gamma_neg=3.0, clip=0.1, eps=1e-3, ignore_value=-1)
+
+    @tf.function(jit_compile=True)
+    def run(gamma_neg, clip, eps):
+        return gofocal.asymmetric_loss(y, x, gamma_neg=gamma_neg, clip=clip, eps=eps,
+                                       ignore_value=-1)
+
+    with pytest.warns(UserWarning, match="XLA"):
+        got = run(tf.constant(3.0, tf.float64), tf.constant(0.1, tf.float64),
+                  tf.constant(1e-3, tf.float64))
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-10)
