@@ -179,7 +179,8 @@ def test_other_labels_keep_their_checks(fn):
         fn([[UNKNOWN, -2.0]], [[0.5, 0.5]], ignore_value=UNKNOWN)
 
 
-def test_the_xla_fallback_honours_the_ignore_value():
+def test_the_xla_fallback_honours_the_ignore_value(monkeypatch):
+    from gofocal import _ops
     y, p = _data(8)
     weights = gofocal.class_weights(range(1, 12))
     cases = [
@@ -197,6 +198,7 @@ def test_the_xla_fallback_honours_the_ignore_value():
                 loss = fn(y, p, ignore_value=UNKNOWN, **kwargs)
             return loss, tape.gradient(loss, p)
 
+        monkeypatch.setattr(_ops, "_warned", set())  # the warning is given once per process
         with pytest.warns(UserWarning, match="XLA"):
             loss, grad = run(tf.constant(p))
         np.testing.assert_allclose(loss.numpy(), want_loss, rtol=1e-10, err_msg=fn.__name__)
