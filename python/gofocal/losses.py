@@ -192,7 +192,8 @@ def _weights_from(what, classes_num, class_weights, beta, required=True):
     arguments: counts (with an optional beta) or weights; with required
     False, neither (no weights: None)."""
     if classes_num is not None and class_weights is not None:
-        raise ValueError(f"{what}: give one of classes_num and class_weights, not both")
+        raise ValueError(f"{what}: give {'exactly' if required else 'at most'} one of "
+                         "classes_num and class_weights, not both")
     if classes_num is not None:
         counts = _as_list("classes_num", classes_num)
         return counts, None, _weights_of_counts(counts, beta)
