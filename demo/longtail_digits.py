@@ -21,6 +21,8 @@ Construction, all from one seed:
   balanced (20 and 40 samples contain each digit), so every class's recall is
   measured on as many positives, as in long-tailed benchmarks (long-tailed
   training, balanced test).
+- ``hide_labels`` makes partial labels from the training labels: a fixed
+  fraction of them, chosen from the seed, becomes -1 (unknown).
 """
 
 import numpy as np
@@ -104,3 +106,16 @@ def load(seed):
         "test": _samples(images, digits, test, rng),
         "rank_of_digit": rank_of_digit,
     }
+
+
+def hide_labels(y, fraction, seed):
+    """A copy of the labels ``y`` with ``round(fraction * y.size)`` of its
+    elements, chosen uniformly at random from ``seed``, replaced by -1
+    (unknown), as in partially annotated multi-label data: positives and
+    negatives alike are hidden, so a rare digit keeps about ``1 - fraction``
+    of its few known positives."""
+    rng = np.random.default_rng([seed, 14])
+    hidden = y.copy()
+    flat = hidden.reshape(-1)
+    flat[rng.choice(flat.size, size=int(round(fraction * flat.size)), replace=False)] = -1.0
+    return hidden

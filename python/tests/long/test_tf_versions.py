@@ -64,7 +64,21 @@ def test_binary_loss_and_gradient_match_the_composite(from_logits):
     np.testing.assert_allclose(got[1], want[1], rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("loss", ["seed", "binary"])
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_asymmetric_loss_and_gradient_match_the_composite(from_logits):
+    predictions = (np.log(PROBABILITIES / (1 - PROBABILITIES)) if from_logits
+                   else PROBABILITIES).astype(np.float64)
+    labels = LABELS.copy()
+    labels[0, 1] = -1.0  # one unknown label
+    kwargs = dict(from_logits=from_logits, class_weights=[2.0, 1.0, 0.5, 0.5], ignore_value=-1)
+    got = _loss_and_gradient(lambda p: gofocal.asymmetric_loss(labels, p, **kwargs), predictions)
+    want = _loss_and_gradient(lambda p: composite.asymmetric_composite(labels, p, **kwargs),
+                              predictions)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("loss", ["seed", "binary", "asymmetric"])
 def test_keras_fit_steps(loss):
     import keras
 
@@ -73,8 +87,10 @@ def test_keras_fit_steps(loss):
     y = (x[:, :4] > 0).astype(np.float32)
     if loss == "seed":
         head, fn = "softmax", gofocal.focal_loss([10, 6, 3, 1])
-    else:
+    elif loss == "binary":
         head, fn = "sigmoid", gofocal.BinaryFocalLoss(alpha=[0.9, 0.75, 0.5, 0.25])
+    else:
+        head, fn = "sigmoid", gofocal.AsymmetricLoss(classes_num=[10, 6, 3, 1], beta=0.9)
     model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4, activation=head)])
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss=fn)
     history = model.fit(x, y, batch_size=16, epochs=3, verbose=0).history["loss"]
