@@ -71,9 +71,10 @@ func TestAsmLogF32(t *testing.T) {
 }
 
 // TestAsmUnitRange holds the quick validation pass (avx2.UnitRangeF32 and
-// UnitRangeF64) to its reference loop on every length up to 40 with one
-// bad value at every position, NaN (accepted) and the infinities
-// (rejected: the caller looks closer).
+// UnitRangeF64, and their Or forms, which also take an ignore value) to
+// its reference loop on every length up to 40 with one bad value at every
+// position, NaN (accepted) and the infinities (rejected: the caller looks
+// closer).
 func TestAsmUnitRange(t *testing.T) {
 	if len(vectorKernels()) == 0 {
 		t.Skipf("no vector kernel in this build or on this CPU (have %v)", Kernels())
@@ -81,6 +82,14 @@ func TestAsmUnitRange(t *testing.T) {
 	ref := func(s []float64) bool {
 		for _, v := range s {
 			if v < 0 || v > 1 {
+				return false
+			}
+		}
+		return true
+	}
+	refOr := func(s []float64, v float64) bool {
+		for _, x := range s {
+			if (x < 0 || x > 1) && x != v {
 				return false
 			}
 		}
@@ -106,6 +115,15 @@ func TestAsmUnitRange(t *testing.T) {
 			c32 := toF32(c)
 			if got, want := avx2.UnitRangeF32(c32), ref(toF64(c32)); got != want {
 				t.Fatalf("UnitRangeF32(%v) = %v, want %v", c32, got, want)
+			}
+			// The Or forms also take the ignore value; NaN takes nothing.
+			for _, v := range []float64{-1, 2, math.Inf(1), math.NaN()} {
+				if got, want := avx2.UnitRangeOrF64(c, v), refOr(c, v); got != want {
+					t.Fatalf("UnitRangeOrF64(%v, %v) = %v, want %v", c, v, got, want)
+				}
+				if got, want := avx2.UnitRangeOrF32(c32, float32(v)), refOr(toF64(c32), v); got != want {
+					t.Fatalf("UnitRangeOrF32(%v, %v) = %v, want %v", c32, v, got, want)
+				}
 			}
 		}
 	}

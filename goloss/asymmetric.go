@@ -124,9 +124,17 @@ func (s Asymmetric) Check() error {
 // still checked. NaN and ±Inf labels and predictions of known elements give
 // NaN in the loss of their row and in their gradient.
 //
-// The loop asymmetricRow is the reference; every kernel runs it for now
-// (the portable and vector kernels of this variant come later). Sums run
-// in float64 for both element types, rounded to T at the end.
+// The loop asymmetricRow is the reference, and the generic kernel runs it
+// (its sums in float64, rounded to T at the end). The vector kernels (avx2,
+// and avx512, which runs the same AVX2 code) run asymmetricRowsF32x8 for
+// float32 (kernel_amd64.go): the same formulas in float32 lanes, as
+// TensorFlow's float32 evaluation of them does, the loss terms summed in
+// float64 lanes, held to asymmetricRow to SPEC's float32 tolerance
+// (TestAsymmetricKernelsMatchReference); and asymmetricRowsF64x4 for
+// float64 (asymmetric64_amd64.go), the reference's steps in float64 lanes,
+// held to it to SPEC's 1e-12 (TestAsymmetric64KernelsMatchReference).
+// Their results do not have the reference's bits: the lane sums add the
+// terms in another order.
 //
 // Unless NoValidate, a finite label outside [0, 1] that is not the ignore
 // value is an error naming its index (a label of -2 would give a negative

@@ -125,14 +125,15 @@ func BinaryLossGrad[T Float](loss, grad, labels, preds []T, cols int, prm Binary
 // binaryCheckedRows is checkedRows for the validation of the binary and
 // asymmetric variants: labels in [0, 1] (or unknown), and predictions too
 // when checkPreds. The quick vector check of both runs in the one start-up
-// of the goroutines that also runs the rows (forRowChunksChecked); only if
-// it fails somewhere (an unknown label of -1 fails it) do checkLabels and
+// of the goroutines that also runs the rows (forRowChunksChecked), a label
+// equal to the ignore value taken as fine (inUnitRangeOr); only if it
+// fails somewhere (on the generic kernel, always) do checkLabels and
 // checkProbabilities look for the first offending index. On error nothing
 // has been run.
 func binaryCheckedRows[T Float](labels, preds []T, cols, threads int, checkPreds bool, unknown unknownLabel, run func(lo, hi int)) error {
 	rows := len(preds) / cols
 	check := func(lo, hi int) bool {
-		return inUnitRange(labels[lo*cols:hi*cols]) && (!checkPreds || inUnitRange(preds[lo*cols:hi*cols]))
+		return inUnitRangeOr(labels[lo*cols:hi*cols], unknown) && (!checkPreds || inUnitRange(preds[lo*cols:hi*cols]))
 	}
 	if forRowChunksChecked(rows, cols, threads, check, run) {
 		return nil
@@ -160,13 +161,15 @@ func checkLabels[T Float](labels []T, cols, threads int, unknown unknownLabel) e
 }
 
 // binaryRows computes rows on the kernel in use: a vector kernel, or the
-// portable rows; with an ignore value, the reference loops on every kernel.
+// portable rows; with an ignore value, the float32 vector rows or else the
+// reference loops (the portable rows and the float64 vector rows do not
+// know unknown labels).
 func binaryRows[T Float](loss, grad, labels, preds []T, cols int, k *binaryConstants, fromLogits bool) {
-	if k.unknown.set {
-		binaryReferenceRows(loss, grad, labels, preds, cols, k, fromLogits)
+	if binaryRowsFast(loss, grad, labels, preds, cols, k, fromLogits) {
 		return
 	}
-	if binaryRowsFast(loss, grad, labels, preds, cols, k, fromLogits) {
+	if k.unknown.set {
+		binaryReferenceRows(loss, grad, labels, preds, cols, k, fromLogits)
 		return
 	}
 	for b := range loss {

@@ -132,7 +132,7 @@ func checkUnitValues[T Float](values []T, cols, threads int, name, why string, s
 		err   error
 	)
 	forRowChunks(rows, cols, threads, func(lo, hi int) {
-		if inUnitRange(values[lo*cols : hi*cols]) {
+		if inUnitRangeOr(values[lo*cols:hi*cols], skip) {
 			return // nothing to name
 		}
 		for i, v := range values[lo*cols : hi*cols] {

@@ -110,10 +110,29 @@ func portableBinaryRow[T Float](g, y, x []T, k *binaryConstants, logits bool) fl
 	return binaryProbRowPortable(g, y, x, k)
 }
 
-// asymmetricRows computes rows of the asymmetric variant with the reference
-// loop asymmetricRow, on every kernel: this variant has no portable or
-// vector kernel yet (see the dispatch table in kernel_amd64.go).
+// asymmetricRowsFast runs the asymmetric variant over every row with the
+// active vector kernel and reports whether it did, as seedRowsFast does.
+func asymmetricRowsFast[T Float](loss, grad, labels, preds, weights []T, cols int, k *asymmetricConstants) bool {
+	if activeKernel == KernelGeneric {
+		return false
+	}
+	switch l := any(loss).(type) {
+	case []float64:
+		return asymmetricRowsF64(activeKernel, l, any(grad).([]float64), any(labels).([]float64), any(preds).([]float64), any(weights).([]float64), cols, k)
+	case []float32:
+		return asymmetricRowsF32(activeKernel, l, any(grad).([]float32), any(labels).([]float32), any(preds).([]float32), any(weights).([]float32), cols, k)
+	}
+	return false
+}
+
+// asymmetricRows computes rows of the asymmetric variant: on a vector
+// kernel with its vector rows (asymmetricRowsF32x8, asymmetricRowsF64x4:
+// the dispatch table in kernel_amd64.go), on the generic kernel with the
+// reference loop asymmetricRow (this variant has no portable kernel).
 func asymmetricRows[T Float](loss, grad, labels, preds, weights []T, cols int, k *asymmetricConstants) {
+	if asymmetricRowsFast(loss, grad, labels, preds, weights, cols, k) {
+		return
+	}
 	for b := range loss {
 		row := b * cols
 		var g []T

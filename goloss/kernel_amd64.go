@@ -3,6 +3,8 @@
 package goloss
 
 import (
+	"math"
+
 	"github.com/gofocal/gofocal/goloss/internal/avx2"
 	"github.com/gofocal/gofocal/goloss/internal/avx512"
 	"github.com/gofocal/gofocal/goloss/internal/cpu"
@@ -40,22 +42,34 @@ func cpuKernels() []string {
 //	seed, float64                         seedRowsF64x4            seedRowsF64x4 (AVX2)
 //	binary, float32, integer gamma        binaryRowsF32x8          binaryRowsF32x16
 //	binary, float32, other gamma          binaryRowsF32x8          binaryRowsF32x8 (AVX2)
+//	binary, float32, with an ignore value binaryRowsF32x8          binaryRowsF32x8 (AVX2)
 //	binary, float64                       binaryRowsF64x4          binaryRowsF64x4 (AVX2)
-//	validation: probabilities in [0, 1]   avx2.UnitRange*          avx2.UnitRange*
+//	binary, float64, with an ignore value binaryProbRow, binaryLogitsRow (reference)
+//	asymmetric, float32                   asymmetricRowsF32x8      asymmetricRowsF32x8 (AVX2)
+//	asymmetric, float64                   asymmetricRowsF64x4      asymmetricRowsF64x4 (AVX2)
+//	validation: values in [0, 1]          avx2.UnitRange*          avx2.UnitRange*
 //	seed, ignore value > 0                the cells above, on a copy of the labels with the unknown ones 0
-//	binary, with an ignore value          binaryProbRow, binaryLogitsRow (reference)
-//	asymmetric                            asymmetricRow (reference)
 //
-// In each vector row a row the assembly cannot take (a sum that is not
-// finite or is tiny, u^gamma overflowing) goes to the portable row. The
-// cells of the binary variant with an ignore value and of the asymmetric
-// variant run the reference loops on every kernel, generic included: the
-// portable and vector kernels do not know about unknown labels or the
-// asymmetric variant yet. The seed variant's unknown labels are labels of
-// 0, so its vector cells take them on a copy; an ignore value <= 0 changes
-// nothing (such labels are no positives anyway). Without an ignore value
-// every call runs the cells of seed and binary as before ignore values
-// existed.
+// The generic kernel runs the portable rows, and the reference loops
+// where there are none: the binary variant with an ignore value, and the
+// asymmetric variant (asymmetricRow). In each vector row a row the
+// assembly cannot take (a sum that is not finite or is tiny, u^gamma
+// overflowing) goes to the portable row, or to the reference loop in the
+// cells that the portable rows do not cover (binary with an ignore value;
+// asymmetric: u^g overflowing, a real power of a u outside [0, 1], from
+// inputs outside [0, 1], unchecked). The asymmetric cells take every
+// parameter: probabilities and logits, both gradient modes, class
+// weights, an ignore value, any clip, eps and gammas. The AVX2 binary
+// kernels leave out the lanes of unknown labels (a label equal to the
+// ignore value, NaN without one) and take the row's 1/K per row; the
+// AVX-512 ones know no ignore value, so those rows run the AVX2 code
+// there. The seed variant's unknown labels are labels of 0, so its vector
+// cells take them on a copy; an ignore value <= 0 changes nothing (such
+// labels are no positives anyway). Without an ignore value every call runs
+// the cells of seed and binary as before ignore values existed. The quick
+// validation pass takes a label equal to the ignore value as fine
+// (avx2.UnitRangeOr*), so that unknown labels do not send every row to
+// the scalar check that names the first offending value.
 
 func seedRowsF64(kernel string, loss, grad, labels, preds, weights []float64, cols int, k *seedConstants) bool {
 	if kernel == KernelGeneric {
@@ -78,7 +92,7 @@ func seedRowsF32(kernel string, loss, grad, labels, preds, weights []float32, co
 }
 
 func binaryRowsF64(kernel string, loss, grad, labels, preds []float64, cols int, k *binaryConstants, logits bool) bool {
-	if kernel == KernelGeneric {
+	if kernel == KernelGeneric || k.unknown.set {
 		return false
 	}
 	return binaryRowsF64x4(loss, grad, labels, preds, cols, k, logits) // AVX2 code, on avx512 too
@@ -87,7 +101,7 @@ func binaryRowsF64(kernel string, loss, grad, labels, preds []float64, cols int,
 func binaryRowsF32(kernel string, loss, grad, labels, preds []float32, cols int, k *binaryConstants, logits bool) bool {
 	v := newBinaryVector(k, logits)
 	switch {
-	case kernel == KernelAVX512 && v.powKind != powReal:
+	case kernel == KernelAVX512 && v.powKind != powReal && !k.unknown.set:
 		binaryRowsF32x16(loss, grad, labels, preds, cols, k, &v)
 	case kernel == KernelAVX512 || kernel == KernelAVX2:
 		binaryRowsF32x8(loss, grad, labels, preds, cols, k, &v)
@@ -110,6 +124,25 @@ func inUnitRange[T Float](s []T) bool {
 		return avx2.UnitRangeF32(s)
 	case []float64:
 		return avx2.UnitRangeF64(s)
+	}
+	return false
+}
+
+// inUnitRangeOr is inUnitRange with the labels equal to skip's ignore
+// value (rounded to T) also taken as fine: with an ignore value of -1 the
+// quick check of the labels still passes.
+func inUnitRangeOr[T Float](s []T, skip unknownLabel) bool {
+	if !skip.set {
+		return inUnitRange(s)
+	}
+	if activeKernel == KernelGeneric {
+		return false
+	}
+	switch s := any(s).(type) {
+	case []float32:
+		return avx2.UnitRangeOrF32(s, float32(skip.value))
+	case []float64:
+		return avx2.UnitRangeOrF64(s, skip.value)
 	}
 	return false
 }
@@ -250,29 +283,107 @@ func binaryRowsF32x16(loss, grad, labels, preds []float32, cols int, k *binaryCo
 // (avx2.BinaryProbGradF32 or BinaryProbLossF32) and logits
 // (avx2.BinaryLogitsGradF32 or BinaryLogitsLossF32), every gamma, as
 // binaryRowsF32x16 does on 16 lanes; non-integer gamma takes u^gamma =
-// exp(gamma*log u) in float32. AVX-512 CPUs run it for non-integer gamma.
+// exp(gamma*log u) in float32. With an ignore value the assembly leaves
+// out the unknown lanes (zero gradient) and a row's scale is 1 over its
+// known classes (binaryRowScale); a row it stops on then runs the
+// reference loop, which knows unknown labels (the portable rows do not).
+// AVX-512 CPUs run it for non-integer gamma and with an ignore value.
 // Tested against binaryProbRow and binaryLogitsRow to SPEC's float32
-// tolerance (TestBinaryKernelsMatchReference, TestBinaryAsmMatchesReference).
+// tolerance (TestBinaryKernelsMatchReference, TestBinaryAsmMatchesReference,
+// TestBinaryKernelsUnknownLabels).
 func binaryRowsF32x8(loss, grad, labels, preds []float32, cols int, k *binaryConstants, v *binaryVector) {
 	alpha, alphaNegs := binaryAlphas32(v, k, cols)
+	kc := v.asmConsts
+	for b := range loss {
+		g, y, x := rowSlice(grad, b, cols), rowSlice(labels, b, cols), rowSlice(preds, b, cols)
+		scale := v.scale
+		if k.unknown.set {
+			scale = binaryRowScale32(k, y)
+			kc[11] = math.Float32bits(float32(scale))
+		}
+		var acc [8]float64
+		var bail bool
+		switch {
+		case v.logits && g != nil:
+			bail = avx2.BinaryLogitsGradF32(g, y, x, alpha, alphaNegs, &kc, &acc)
+		case v.logits:
+			bail = avx2.BinaryLogitsLossF32(y, x, alpha, alphaNegs, &kc, &acc)
+		case g != nil:
+			bail = avx2.BinaryProbGradF32(g, y, x, alpha, alphaNegs, &kc, &acc)
+		default:
+			bail = avx2.BinaryProbLossF32(y, x, alpha, alphaNegs, &kc, &acc)
+		}
+		switch {
+		case bail && k.unknown.set && v.logits:
+			loss[b] = float32(binaryLogitsRow(g, y, x, k))
+		case bail && k.unknown.set:
+			loss[b] = float32(binaryProbRow(g, y, x, k))
+		case bail:
+			loss[b] = float32(portableBinaryRow(g, y, x, k, v.logits))
+		default:
+			loss[b] = float32(scale * pairSum(acc[0:4], acc[4:8]))
+		}
+	}
+}
+
+func asymmetricRowsF32(kernel string, loss, grad, labels, preds, weights []float32, cols int, k *asymmetricConstants) bool {
+	if kernel == KernelGeneric {
+		return false
+	}
+	asymmetricRowsF32x8(loss, grad, labels, preds, weights, cols, k) // AVX2 code, on avx512 too
+	return true
+}
+
+// asymmetricRowsF32x8 runs float32 rows of the asymmetric variant with AVX2
+// in 8 float32 lanes, every row, every parameter: probabilities
+// (avx2.AsymProbGradF32 or AsymProbLossF32) and logits
+// (avx2.AsymLogitsGradF32 or AsymLogitsLossF32), both gradient modes,
+// class weights or none, an ignore value or none, any clip, integer gammas
+// by squaring and others (and soft labels) by exp(g*log u), in float32 as
+// TensorFlow's float32 evaluation of the reference's formulas does; the
+// loss terms go to float64 lane sums, added in lane order here. A row the
+// assembly stops on (u^g overflowing in float32, or a real power of a
+// negative u: predictions outside [0, 1], unchecked) runs the reference
+// loop asymmetricRow. AVX-512 CPUs run it too. Tested against
+// asymmetricRow to SPEC's float32 tolerance
+// (TestAsymmetricKernelsMatchReference, TestAsymmetricKernelsNonFinite).
+func asymmetricRowsF32x8(loss, grad, labels, preds, weights []float32, cols int, k *asymmetricConstants) {
+	v := newAsymmetricVector(k)
+	cw := weights
+	if len(cw) == 0 {
+		cw = make([]float32, cols)
+		for c := range cw {
+			cw[c] = 1
+		}
+	}
 	for b := range loss {
 		g, y, x := rowSlice(grad, b, cols), rowSlice(labels, b, cols), rowSlice(preds, b, cols)
 		var acc [8]float64
 		var bail bool
 		switch {
-		case v.logits && g != nil:
-			bail = avx2.BinaryLogitsGradF32(g, y, x, alpha, alphaNegs, &v.asmConsts, &acc)
-		case v.logits:
-			bail = avx2.BinaryLogitsLossF32(y, x, alpha, alphaNegs, &v.asmConsts, &acc)
+		case k.logits && g != nil:
+			bail = avx2.AsymLogitsGradF32(g, y, x, cw, &v.asmConsts, &acc)
+		case k.logits:
+			bail = avx2.AsymLogitsLossF32(y, x, cw, &v.asmConsts, &acc)
 		case g != nil:
-			bail = avx2.BinaryProbGradF32(g, y, x, alpha, alphaNegs, &v.asmConsts, &acc)
+			bail = avx2.AsymProbGradF32(g, y, x, cw, &v.asmConsts, &acc)
 		default:
-			bail = avx2.BinaryProbLossF32(y, x, alpha, alphaNegs, &v.asmConsts, &acc)
+			bail = avx2.AsymProbLossF32(y, x, cw, &v.asmConsts, &acc)
 		}
 		if bail {
-			loss[b] = float32(portableBinaryRow(g, y, x, k, v.logits))
+			loss[b] = float32(asymmetricRow(g, y, x, weights, k))
 			continue
 		}
-		loss[b] = float32(v.scale * pairSum(acc[0:4], acc[4:8]))
+		loss[b] = float32(-pairSum(acc[0:4], acc[4:8]))
 	}
+}
+
+// binaryRowScale32 is binaryRowScale for a float32 row, its count taken by
+// avx2.CountEqualF32.
+func binaryRowScale32(k *binaryConstants, y []float32) float64 {
+	known := len(y) - avx2.CountEqualF32(y, float32(k.unknown.value))
+	if known == 0 {
+		return 0
+	}
+	return 1 / float64(known)
 }

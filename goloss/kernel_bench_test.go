@@ -2,6 +2,7 @@ package goloss
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -108,29 +109,50 @@ func benchBinary[T Float](b *testing.B, kernel string, labels, preds []T, cols i
 }
 
 // BenchmarkAsymmetric runs the asymmetric variant (forward and gradient,
-// the reference's defaults, class weights) on 1024 rows of 1000 classes,
+// class weights, a tenth of the labels unknown: ignore value -1) on 1024
+// rows of 1000 classes with every kernel of this build and CPU,
 // probabilities and logits, both gradient modes, float32 and float64, and
-// reports ns per element (one thread). Every kernel runs the reference loop
-// for now, so only the default one is timed.
+// reports ns per element (one thread): with the reference's gammas (4, 1:
+// the integer path) on hard labels (0 and 1) and on a fifth of them soft
+// (whose vectors take exp(g*log u)), and with gammas 2.5, 0.5
+// (exp(g*log u) everywhere).
 func BenchmarkAsymmetric(b *testing.B) {
 	const rows, cols = 1024, 1000
 	for _, logits := range []bool{false, true} {
 		for _, focalGrad := range []bool{false, true} {
-			c := asymCase{rows: rows, cols: cols, weights: true, prm: DefaultAsymmetric()}
-			c.prm.FromLogits, c.prm.FocalGrad, c.prm.NoValidate = logits, focalGrad, true
-			labels, preds, weights := c.random(1)
-			name := fmt.Sprintf("logits=%v/focal_grad=%v", logits, focalGrad)
-			b.Run(name+"/float64", func(b *testing.B) {
-				benchAsymmetric(b, labels, preds, weights, cols, c.prm)
-			})
-			b.Run(name+"/float32", func(b *testing.B) {
-				benchAsymmetric(b, toF32(labels), toF32(preds), toF32(weights), cols, c.prm)
-			})
+			for _, cell := range []struct {
+				name               string
+				gammaNeg, gammaPos float64
+				hard               bool
+			}{{"gammas=4,1/hard", 4, 1, true}, {"gammas=4,1/soft", 4, 1, false}, {"gammas=2.5,0.5/hard", 2.5, 0.5, true}} {
+				c := asymCase{rows: rows, cols: cols, weights: true, prm: DefaultAsymmetric()}
+				c.prm.GammaNeg, c.prm.GammaPos = cell.gammaNeg, cell.gammaPos
+				c.prm.FromLogits, c.prm.FocalGrad, c.prm.NoValidate = logits, focalGrad, true
+				c.prm.HasIgnore, c.prm.IgnoreValue = true, -1
+				labels, preds, weights := c.random(1)
+				if cell.hard {
+					for i, v := range labels {
+						if v != -1 {
+							labels[i] = math.Round(v)
+						}
+					}
+				}
+				for _, kernel := range Kernels() {
+					name := fmt.Sprintf("logits=%v/focal_grad=%v/%s/%s", logits, focalGrad, cell.name, kernel)
+					b.Run(name+"/float64", func(b *testing.B) {
+						benchAsymmetric(b, kernel, labels, preds, weights, cols, c.prm)
+					})
+					b.Run(name+"/float32", func(b *testing.B) {
+						benchAsymmetric(b, kernel, toF32(labels), toF32(preds), toF32(weights), cols, c.prm)
+					})
+				}
+			}
 		}
 	}
 }
 
-func benchAsymmetric[T Float](b *testing.B, labels, preds, weights []T, cols int, prm Asymmetric) {
+func benchAsymmetric[T Float](b *testing.B, kernel string, labels, preds, weights []T, cols int, prm Asymmetric) {
+	useKernel(b, kernel)
 	loss := make([]T, len(preds)/cols)
 	grad := make([]T, len(preds))
 	b.ResetTimer()
@@ -143,9 +165,12 @@ func benchAsymmetric[T Float](b *testing.B, labels, preds, weights []T, cols int
 }
 
 // BenchmarkUnknownLabels runs the seed variant (ignore value 0.5: labels of
-// 0 on a copy, on the vector kernels) and the binary variant (ignore value
-// -1: the reference loops) with a tenth of the labels unknown, on the
-// default kernel, float32, forward and gradient, with validation.
+// 0 on a copy, on the vector kernels), the asymmetric variant (the
+// reference's defaults, class weights, multi-hot labels, probabilities and
+// logits) and the binary variant (ignore value -1: the unknown lanes
+// masked out, on the vector kernels) with a tenth of the labels unknown,
+// on the default kernel, float32, forward and gradient, with validation,
+// one thread.
 func BenchmarkUnknownLabels(b *testing.B) {
 	const rows, cols = 1024, 1000
 	c := seedCase{rows: rows, cols: cols, gamma: 2, e: 0.1, soft: true}
@@ -165,6 +190,25 @@ func BenchmarkUnknownLabels(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows*cols), "ns/elem")
 	})
+	for _, logits := range []bool{false, true} {
+		b.Run(fmt.Sprintf("asymmetric/logits=%v/ignore=-1", logits), func(b *testing.B) {
+			c := asymCase{rows: rows, cols: cols, weights: true, prm: DefaultAsymmetric()}
+			c.prm.FromLogits, c.prm.HasIgnore, c.prm.IgnoreValue = logits, true, -1
+			labels, preds, weights := c.random(1)
+			for i, v := range labels {
+				if v != -1 {
+					labels[i] = math.Round(v) // multi-hot
+				}
+			}
+			l32, p32, w32 := toF32(labels), toF32(preds), toF32(weights)
+			for b.Loop() {
+				if err := AsymmetricLossGrad(loss, grad, l32, p32, w32, cols, c.prm); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows*cols), "ns/elem")
+		})
+	}
 	b.Run("binary/ignore=-1", func(b *testing.B) {
 		prm := Binary{Gamma: 2, Alpha: []float64{0.25}, HasIgnore: true, IgnoreValue: -1}
 		p32 := toF32(bPreds)

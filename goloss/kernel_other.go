@@ -28,3 +28,13 @@ func binaryRowsF32(string, []float32, []float32, []float32, []float32, int, *bin
 
 // inUnitRange has no fast answer here: the caller looks at every value.
 func inUnitRange[T Float]([]T) bool { return false }
+
+func inUnitRangeOr[T Float]([]T, unknownLabel) bool { return false }
+
+func asymmetricRowsF32(string, []float32, []float32, []float32, []float32, []float32, int, *asymmetricConstants) bool {
+	return false
+}
+
+func asymmetricRowsF64(string, []float64, []float64, []float64, []float64, []float64, int, *asymmetricConstants) bool {
+	return false
+}

@@ -155,7 +155,7 @@ type binaryVector struct {
 	alphaKind int     // alphaNone, alphaOne or alphaPerClass
 	alpha1    float64 // the one alpha when alphaKind is alphaOne
 
-	asmConsts [22]uint32 // the constants of the assembly loops (binaryAsmConsts)
+	asmConsts [23]uint32 // the constants of the assembly loops (binaryAsmConsts)
 }
 
 const (
@@ -184,8 +184,8 @@ func newBinaryVector(k *binaryConstants, logits bool) binaryVector {
 // bounds eps and 1 - eps; gamma; the scale 1/C; alpha and 1 - alpha; then
 // int32 flags: label smoothing, the kind of alpha; then the integer gamma
 // as an int64 (0: pow 1 and dpow 0); then, for the AVX2 loops only, a flag
-// for non-integer gamma and the float32 words gamma - gamma_hi,
-// gamma - 1 = gm1_hi + gm1_lo.
+// for non-integer gamma, the float32 words gamma - gamma_hi, gamma - 1 =
+// gm1_hi + gm1_lo and the ignore value (NaN without one).
 func binaryAsmConsts(k *binaryVector) {
 	keepHi, halfHi, omhHi := float32(k.keep), float32(k.half), float32(1-k.half)
 	for i, v := range []float32{
@@ -212,6 +212,11 @@ func binaryAsmConsts(k *binaryVector) {
 	k.asmConsts[19] = math.Float32bits(float32(k.gamma - float64(gammaHi)))
 	k.asmConsts[20] = math.Float32bits(gm1Hi)
 	k.asmConsts[21] = math.Float32bits(float32(k.gamma - 1 - float64(gm1Hi)))
+	ignore := float32(math.NaN())
+	if k.unknown.set {
+		ignore = float32(k.unknown.value)
+	}
+	k.asmConsts[22] = math.Float32bits(ignore)
 }
 
 // asmConsts16 returns the constants of the AVX-512 loops: the first 18
@@ -231,4 +236,110 @@ func binaryAlphas32(v *binaryVector, k *binaryConstants, cols int) (alpha, alpha
 		alpha[c], alphaNegs[c] = float32(a), float32(1-a)
 	}
 	return alpha, alphaNegs
+}
+
+// asymmetricVector holds the constants of the float32 vector kernels of
+// the asymmetric variant (internal/avx2's Asym*F32), prepared once per
+// call: asmConsts, laid out as _asmgen's avx2_asym.go reads them.
+type asymmetricVector struct {
+	asmConsts [22]uint32
+}
+
+// newAsymmetricVector sets the kernels' constants from those of a float32
+// call (eps and m already rounded to float32): float32 eps, log(eps), m,
+// the ignore value (NaN without one), gamma_neg, gamma_pos - gamma_neg,
+// the bounds of z that decide p >= eps, 1 - p >= eps and p >= m from
+// logits (asymLogitBounds), an all-ones word when m = 0, gamma_pos; then
+// int32 flags: m > 0, FocalGrad, the kind of the gammas (0: w = 1, 1: both
+// integers, 2: any other); then the integer gammas as int64; then, for
+// logits and m > 0, zc = logit(m) as a float32 pair hi, lo, zc + 0.35 (the
+// band where the kernels take p - m from z - zc) and 1 - m.
+func newAsymmetricVector(k *asymmetricConstants) asymmetricVector {
+	var v asymmetricVector
+	ignore := float32(math.NaN())
+	if k.unknown.set {
+		ignore = float32(k.unknown.value)
+	}
+	zEps, zNegEps, zClip := asymLogitBounds(k)
+	for i, f := range []float32{float32(k.eps), float32(k.logEps), float32(k.clip), ignore,
+		float32(k.gammaNeg), float32(k.gammaPos - k.gammaNeg), zEps, zNegEps, zClip} {
+		v.asmConsts[i] = math.Float32bits(f)
+	}
+	if k.clip == 0 {
+		v.asmConsts[9] = 0xffffffff
+	} else {
+		v.asmConsts[11] = 1
+	}
+	v.asmConsts[10] = math.Float32bits(float32(k.gammaPos))
+	if k.focalGrad {
+		v.asmConsts[12] = 1
+	}
+	negKind, nNeg := powClass(k.gammaNeg)
+	posKind, nPos := powClass(k.gammaPos)
+	switch {
+	case !k.focal:
+	case negKind != powReal && posKind != powReal:
+		v.asmConsts[13] = 1
+	default:
+		v.asmConsts[13] = 2
+	}
+	v.asmConsts[14], v.asmConsts[15] = uint32(nNeg), uint32(nNeg>>32)
+	v.asmConsts[16], v.asmConsts[17] = uint32(nPos), uint32(nPos>>32)
+	zcHi, zcLo, zNear := float32(0), float32(0), float32(math.Inf(-1))
+	if k.clip > 0 && k.clip < 1 {
+		zc := math.Log(k.clip / (1 - k.clip))
+		zcHi = float32(zc)
+		zcLo, zNear = float32(zc-float64(zcHi)), float32(zc+0.35)
+	}
+	for i, f := range []float32{zcHi, zcLo, zNear, float32(1 - k.clip)} {
+		v.asmConsts[18+i] = math.Float32bits(f)
+	}
+	return v
+}
+
+// asymLogitBounds returns the float32 bounds on a logit z at which the
+// reference's float64 sigmoids (element) cross the clamps of the
+// asymmetric variant: p >= eps exactly where z >= zEps, 1 - p >= eps
+// where z < zNegEps, p >= m where z >= zClip; so that the float32 kernels
+// take every decision as the reference does.
+func asymLogitBounds(k *asymmetricConstants) (zEps, zNegEps, zClip float32) {
+	zEps = firstFloat32(func(z float64) bool { p, _ := sigmoids(z); return p >= k.eps })
+	zNegEps = firstFloat32(func(z float64) bool { _, q := sigmoids(z); return !(q >= k.eps) })
+	zClip = firstFloat32(func(z float64) bool { p, _ := sigmoids(z); return p >= k.clip })
+	return zEps, zNegEps, zClip
+}
+
+// firstFloat32 returns the least float32 z, -Inf to +Inf, for which holds
+// holds, where holds is false below some z and true from it on (NaN when
+// it holds nowhere, so that z >= the bound is always false).
+func firstFloat32(holds func(z float64) bool) float32 {
+	key := func(f float32) int64 { // the order of the float32 values
+		b := math.Float32bits(f)
+		if b>>31 != 0 {
+			return -int64(b &^ (1 << 31))
+		}
+		return int64(b)
+	}
+	value := func(k int64) float32 {
+		if k < 0 {
+			return math.Float32frombits(uint32(-k) | 1<<31)
+		}
+		return math.Float32frombits(uint32(k))
+	}
+	lo, hi := key(float32(math.Inf(-1))), key(float32(math.Inf(1)))
+	switch {
+	case holds(math.Inf(-1)):
+		return float32(math.Inf(-1))
+	case !holds(math.Inf(1)):
+		return float32(math.NaN())
+	}
+	for hi-lo > 1 { // holds(value(hi)), not holds(value(lo))
+		mid := lo + (hi-lo)/2
+		if holds(float64(value(mid))) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return value(hi)
 }

@@ -225,7 +225,7 @@ func Run(c Call) Result {
 		params := (*C.goloss_seed_params)(C.malloc(C.sizeof_goloss_seed_params))
 		defer C.free(unsafe.Pointer(params))
 		*params = C.goloss_seed_params{gamma: C.double(c.Gamma), e: C.double(c.E), validate: validate, threads: C.int(c.Threads),
-			has_ignore: hasIgnore, ignore_value: C.double(c.IgnoreValue), eps: C.double(c.Eps)}
+			has_ignore: hasIgnore, ignore_value: C.double(c.IgnoreValue)}
 		if c.NilParams {
 			params = nil
 		}
@@ -241,7 +241,7 @@ func Run(c Call) Result {
 		defer C.free(unsafe.Pointer(params))
 		*params = C.goloss_asymmetric_params{gamma_neg: C.double(c.Gamma), gamma_pos: C.double(c.GammaPos), clip: C.double(c.Clip),
 			focal_grad: cBool(c.FocalGrad), from_logits: fromLogits, validate: validate, threads: C.int(c.Threads),
-			has_ignore: hasIgnore, ignore_value: C.double(c.IgnoreValue)}
+			has_ignore: hasIgnore, ignore_value: C.double(c.IgnoreValue), eps: C.double(c.Eps)}
 		if c.NilParams {
 			params = nil
 		}

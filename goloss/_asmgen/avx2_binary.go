@@ -9,8 +9,14 @@ import (
 // The AVX2 form of the float32 binary loops, on probabilities and on
 // logits, for every gamma: the AVX-512 kernels' steps (avx512_binary.go)
 // on 8 float32 lanes, with vector masks and the float64 sums on the stack
-// (AVX2 instructions reach only 16 vector registers), and a fourth loop
-// for non-integer gamma (u^gamma = exp(gamma*log u), avx2_math.go).
+// (AVX2 instructions reach only 16 vector registers), a fourth loop
+// for non-integer gamma (u^gamma = exp(gamma*log u), avx2_math.go), and
+// an ignore value (SPEC "Partial labels"): lanes whose label equals it add
+// nothing and get a zero gradient (the AVX-512 kernels have none).
+
+// bIgnore is the offset in k of the ignore value, float32, NaN without one
+// (read by the AVX2 loops only).
+const bIgnore = 88
 
 type binaryState8 struct {
 	grad              bool
@@ -24,6 +30,7 @@ type binaryState8 struct {
 	logits            bool
 	real              reg.Register
 	spill             Mem // stack slots for values live across the powR loop's exp and log
+	known             Mem // the stack slot of the known lanes' mask
 }
 
 // keeping runs fn with regs kept on the stack in the powR loop (keepOnStack).
@@ -44,9 +51,9 @@ func binaryKernel8(grad, logits bool) {
 	if logits {
 		input, what, ref = "Logits", "logits", "binaryLogitsRow"
 	}
-	name, sig := "Binary"+input+"LossF32", "func(y, x, alpha, alphaNeg []float32, k *[22]uint32, acc *[8]float64) (bail bool)"
+	name, sig := "Binary"+input+"LossF32", "func(y, x, alpha, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)"
 	if grad {
-		name, sig = "Binary"+input+"GradF32", "func(g, y, x, alpha, alphaNeg []float32, k *[22]uint32, acc *[8]float64) (bail bool)"
+		name, sig = "Binary"+input+"GradF32", "func(g, y, x, alpha, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)"
 	}
 	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
@@ -55,9 +62,11 @@ func binaryKernel8(grad, logits bool) {
 		"(the float32 steps of the AVX-512 kernels): it stores in acc the float64",
 		"lane sums of the loss terms (lanes 0-3, 4-7)"+map[bool]string{true: " and writes the gradient into g", false: ""}[grad]+".",
 		"It returns true, having stopped, where u^gamma overflows, for the",
-		"portable row to take over. k is goloss's binaryVector.asmConsts;",
-		"alpha and alphaNeg are read for per-class alpha only. Tested against",
-		ref+" to SPEC's float32 tolerance (TestBinaryAsmMatchesReference).")
+		"portable row to take over. k is goloss's binaryVector.asmConsts, its",
+		"scale the row's 1/K; a label equal to its ignore value (NaN: none) adds",
+		"nothing and gets a zero gradient. alpha and alphaNeg are read for",
+		"per-class alpha only. Tested against "+ref+" to SPEC's float32",
+		"tolerance (TestBinaryAsmMatchesReference, TestBinaryKernelsUnknownLabels).")
 	s := &binaryState8{grad: grad, bail: name + "_bail", logits: logits}
 	if grad {
 		s.g = Load(Param("g").Base(), GP64())
@@ -81,6 +90,7 @@ func binaryKernel8(grad, logits bool) {
 	VXORPS(s.acc32, s.acc32, s.acc32)
 	s.acc = AllocLocal(64)
 	s.spill = AllocLocal(32 * 6)
+	s.known = AllocLocal(32)
 	VMOVUPD(s.zero, s.acc)
 	VMOVUPD(s.zero, s.acc.Offset(32))
 	blk := GP64()
@@ -264,23 +274,22 @@ func (s *binaryState8) balance(prefix string, tail, t, omt reg.VecVirtual) reg.V
 	return a
 }
 
-// accumulate adds term = a*pow*bce + poison to the block's float32 sums and
-// returns poison = x - x (0, or NaN for a NaN or infinite x).
+// accumulate adds term = a*pow*bce + poison, where known, to the block's
+// float32 sums and returns poison = x - x (0, or NaN for a NaN or infinite
+// x).
 func (s *binaryState8) accumulate(tail, x, a, pow, bce reg.VecVirtual) reg.VecVirtual {
 	poison, tmp := YMM(), YMM()
 	VSUBPS(x, x, poison)
 	VMULPS(pow, a, tmp)
 	VMULPS(bce, tmp, tmp)
 	VADDPS(poison, tmp, tmp)
-	if tail != nil {
-		VANDPS(tail, tmp, tmp)
-	}
+	VANDPS(s.known, tmp, tmp)
 	VADDPS(tmp, s.acc32, s.acc32)
 	return poison
 }
 
-// storeGrad writes g = scale*a*(dpow*du*bce + pow*dbce) + poison; it
-// overwrites its arguments.
+// storeGrad writes g = scale*a*(dpow*du*bce + pow*dbce) + poison, 0 where
+// not known; it overwrites its arguments.
 func (s *binaryState8) storeGrad(tail, a, pow, dpow, du, bce, dbce, poison reg.VecVirtual) {
 	VMULPS(du, dpow, dpow)
 	VMULPS(bce, dpow, dpow)
@@ -289,11 +298,28 @@ func (s *binaryState8) storeGrad(tail, a, pow, dpow, du, bce, dbce, poison reg.V
 	VMULPS(s.bcast(bScale), a, a)
 	VMULPS(dpow, a, a)
 	VADDPS(poison, a, a)
+	VANDPS(s.known, a, a)
 	if tail != nil {
 		VMASKMOVPS(a, tail, s.at(s.g))
 	} else {
 		VMOVUPS(a, s.at(s.g))
 	}
+}
+
+// knownLabels loads the labels of the current vector and stores the mask
+// of the known lanes: loaded, and with a label other than the ignore value
+// (every label, without one: the value is NaN). Unknown labels become 0,
+// so that nothing below meets them; their lanes are masked out.
+func (s *binaryState8) knownLabels(tail reg.VecVirtual) reg.VecVirtual {
+	y := load8(s.at(s.y), tail)
+	known := YMM()
+	VCMPPS(Imm(cmpNEQ), s.bcast(bIgnore), y, known)
+	if tail != nil {
+		VANDPS(tail, known, known)
+	}
+	VANDPS(known, y, y)
+	VMOVUPS(known, s.known)
+	return y
 }
 
 func (s *binaryState8) body(prefix string, tail reg.VecVirtual) {
@@ -302,7 +328,7 @@ func (s *binaryState8) body(prefix string, tail reg.VecVirtual) {
 		return
 	}
 	x := load8(s.at(s.x), tail)
-	y := load8(s.at(s.y), tail)
+	y := s.knownLabels(tail)
 	t, omt := s.labels(prefix, y)
 
 	// q = clip(x, eps, 1-eps), NaN staying NaN.
@@ -361,7 +387,7 @@ func (s *binaryState8) body(prefix string, tail reg.VecVirtual) {
 // bce = max(z, 0) - z*t + log1p(e).
 func (s *binaryState8) logitsBody(prefix string, tail reg.VecVirtual) {
 	z := load8(s.at(s.x), tail)
-	y := load8(s.at(s.y), tail)
+	y := s.knownLabels(tail)
 	t, omt := s.labels(prefix, y)
 
 	nabs := YMM()

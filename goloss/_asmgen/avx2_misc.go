@@ -5,6 +5,7 @@ import (
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
 )
 
 // logKernel8: the float32 log of the AVX2 kernels (logUnit8) over a slice,
@@ -35,82 +36,175 @@ func logKernel8() {
 	RET()
 }
 
-// unitRangeKernels8: the quick check of the probabilities, float32 and
-// float64: is every value in [0, 1] or NaN? (The reference is the loop
-// of goloss.checkProbabilities, which names the first offending value.)
+// unitRangeKernels8: the quick check of the probabilities and labels,
+// float32 and float64: is every value in [0, 1] or NaN (or, for the Or
+// forms, equal to the ignore value v)? (The reference is the loop of
+// goloss.checkUnitValues, which names the first offending value.)
 func unitRangeKernels8() {
-	for _, f64 := range []bool{false, true} {
-		name, sig, lanes, shift := "UnitRangeF32", "func(s []float32) (ok bool)", 8, 3
-		if f64 {
-			name, sig, lanes, shift = "UnitRangeF64", "func(s []float64) (ok bool)", 4, 2
+	for _, or := range []bool{false, true} {
+		for _, f64 := range []bool{false, true} {
+			unitRangeKernel8(f64, or)
 		}
-		TEXT(name, NOSPLIT, sig)
-		Pragma("noescape")
-		Doc(name+" reports whether every value of s lies in [0, 1] or is NaN,",
-			"as the loop `for _, v := range s { if v < 0 || v > 1 { return false } }`",
-			"does; it reads 32 bytes at a time and the last len(s) mod "+map[bool]string{false: "8", true: "4"}[f64]+" one by one.")
-		p := Load(Param("s").Base(), GP64())
-		n := Load(Param("s").Len(), GP64())
-		zero, one, bad := YMM(), YMM(), YMM()
-		VXORPS(zero, zero, zero)
-		VXORPS(bad, bad, bad)
-		if f64 {
-			VBROADCASTSD(ConstData("one64", U64(math.Float64bits(1))), one) // avo prints F64(1) as the integer 1
-		} else {
-			VBROADCASTSS(f32("one32", 1), one)
-		}
-		full := GP64()
-		MOVQ(n, full)
-		SHRQ(Imm(uint64(shift)), full)
-		JZ(LabelRef(name + "_tail"))
-		Label(name + "_loop")
-		v, lt, gt := YMM(), YMM(), YMM()
-		if f64 {
-			VMOVUPD(Mem{Base: p}, v)
-			VCMPPD(Imm(cmpLT), zero, v, lt)
-			VCMPPD(Imm(cmpGT), one, v, gt)
-			VORPD(lt, bad, bad)
-			VORPD(gt, bad, bad)
-		} else {
-			VMOVUPS(Mem{Base: p}, v)
-			VCMPPS(Imm(cmpLT), zero, v, lt)
-			VCMPPS(Imm(cmpGT), one, v, gt)
-			VORPS(lt, bad, bad)
-			VORPS(gt, bad, bad)
-		}
-		ADDQ(Imm(32), p)
-		DECQ(full)
-		JNZ(LabelRef(name + "_loop"))
-		Label(name + "_tail")
-		ANDQ(Imm(uint64(lanes-1)), n)
-		JZ(LabelRef(name + "_done"))
-		Label(name + "_scalar")
-		x, l2, g2 := XMM(), XMM(), XMM()
-		if f64 {
-			VMOVSD(Mem{Base: p}, x)
-			VCMPSD(Imm(cmpLT), zero.AsX(), x, l2)
-			VCMPSD(Imm(cmpGT), one.AsX(), x, g2)
-			VORPD(l2.AsY(), bad, bad)
-			VORPD(g2.AsY(), bad, bad)
-			ADDQ(Imm(8), p)
-		} else {
-			VMOVSS(Mem{Base: p}, x)
-			VCMPSS(Imm(cmpLT), zero.AsX(), x, l2)
-			VCMPSS(Imm(cmpGT), one.AsX(), x, g2)
-			VORPS(l2.AsY(), bad, bad)
-			VORPS(g2.AsY(), bad, bad)
-			ADDQ(Imm(4), p)
-		}
-		DECQ(n)
-		JNZ(LabelRef(name + "_scalar"))
-		Label(name + "_done")
-		bits := GP32()
-		VMOVMSKPS(bad, bits)
-		VZEROUPPER()
-		ok := GP8()
-		TESTL(bits, bits)
-		SETEQ(ok)
-		Store(ok, ReturnIndex(0))
-		RET()
 	}
+}
+
+// one64 is the float64 1 in read-only data, declared once.
+func one64() Mem {
+	if m, ok := consts["one64"]; ok {
+		return m
+	}
+	m := ConstData("one64", U64(math.Float64bits(1))) // avo prints F64(1) as the integer 1
+	consts["one64"] = m
+	return m
+}
+
+func unitRangeKernel8(f64, or bool) {
+	name, sig, lanes, shift := "UnitRangeF32", "func(s []float32) (ok bool)", 8, 3
+	if f64 {
+		name, sig, lanes, shift = "UnitRangeF64", "func(s []float64) (ok bool)", 4, 2
+	}
+	loop, elem := "`for _, x := range s { if x < 0 || x > 1 { return false } }`", "float32"
+	if f64 {
+		elem = "float64"
+	}
+	if or {
+		name = "UnitRangeOr" + name[len("UnitRange"):]
+		sig = "func(s []" + elem + ", v " + elem + ") (ok bool)"
+		loop = "`for _, x := range s { if (x < 0 || x > 1) && x != v { return false } }`"
+	}
+	TEXT(name, NOSPLIT, sig)
+	Pragma("noescape")
+	what := "lies in [0, 1] or is NaN"
+	if or {
+		what = "lies in [0, 1], is NaN or equals v"
+	}
+	Doc(name+" reports whether every value of s "+what+",",
+		"as the loop "+loop,
+		"does; it reads 32 bytes at a time and the last len(s) mod "+map[bool]string{false: "8", true: "4"}[f64]+" one by one.")
+	p := Load(Param("s").Base(), GP64())
+	n := Load(Param("s").Len(), GP64())
+	zero, one, bad := YMM(), YMM(), YMM()
+	VXORPS(zero, zero, zero)
+	VXORPS(bad, bad, bad)
+	if f64 {
+		VBROADCASTSD(one64(), one)
+	} else {
+		VBROADCASTSS(f32("one32", 1), one)
+	}
+	var vv reg.VecVirtual
+	if or {
+		arg, err := Param("v").Resolve()
+		if err != nil {
+			panic(err)
+		}
+		vv = YMM()
+		if f64 {
+			VBROADCASTSD(arg.Addr, vv) // VEX: Load would use legacy MOVSD
+		} else {
+			VBROADCASTSS(arg.Addr, vv)
+		}
+	}
+	full := GP64()
+	MOVQ(n, full)
+	SHRQ(Imm(uint64(shift)), full)
+	JZ(LabelRef(name + "_tail"))
+	Label(name + "_loop")
+	v, lt, gt := YMM(), YMM(), YMM()
+	if f64 {
+		VMOVUPD(Mem{Base: p}, v)
+		VCMPPD(Imm(cmpLT), zero, v, lt)
+		VCMPPD(Imm(cmpGT), one, v, gt)
+		VORPD(gt, lt, lt)
+		if or {
+			VCMPPD(Imm(0), vv, v, gt) // x == v
+			VANDNPD(lt, gt, lt)
+		}
+		VORPD(lt, bad, bad)
+	} else {
+		VMOVUPS(Mem{Base: p}, v)
+		VCMPPS(Imm(cmpLT), zero, v, lt)
+		VCMPPS(Imm(cmpGT), one, v, gt)
+		VORPS(gt, lt, lt)
+		if or {
+			VCMPPS(Imm(0), vv, v, gt) // x == v
+			VANDNPS(lt, gt, lt)
+		}
+		VORPS(lt, bad, bad)
+	}
+	ADDQ(Imm(32), p)
+	DECQ(full)
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_tail")
+	ANDQ(Imm(uint64(lanes-1)), n)
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_scalar")
+	x, l2, g2 := XMM(), XMM(), XMM()
+	if f64 {
+		VMOVSD(Mem{Base: p}, x)
+		VCMPSD(Imm(cmpLT), zero.AsX(), x, l2)
+		VCMPSD(Imm(cmpGT), one.AsX(), x, g2)
+		VORPD(g2, l2, l2)
+		if or {
+			VCMPSD(Imm(0), vv.AsX(), x, g2)
+			VANDNPD(l2, g2, l2)
+		}
+		VORPD(l2.AsY(), bad, bad)
+		ADDQ(Imm(8), p)
+	} else {
+		VMOVSS(Mem{Base: p}, x)
+		VCMPSS(Imm(cmpLT), zero.AsX(), x, l2)
+		VCMPSS(Imm(cmpGT), one.AsX(), x, g2)
+		VORPS(g2, l2, l2)
+		if or {
+			VCMPSS(Imm(0), vv.AsX(), x, g2)
+			VANDNPS(l2, g2, l2)
+		}
+		VORPS(l2.AsY(), bad, bad)
+		ADDQ(Imm(4), p)
+	}
+	DECQ(n)
+	JNZ(LabelRef(name + "_scalar"))
+	Label(name + "_done")
+	bits := GP32()
+	VMOVMSKPS(bad, bits)
+	VZEROUPPER()
+	ok := GP8()
+	TESTL(bits, bits)
+	SETEQ(ok)
+	Store(ok, ReturnIndex(0))
+	RET()
+}
+
+// countKernel8: how many labels of a row equal the ignore value, for the
+// binary variant's mean over the known classes.
+func countKernel8() {
+	TEXT("CountEqualF32", NOSPLIT, "func(s []float32, v float32) (n int)")
+	Pragma("noescape")
+	Doc("CountEqualF32 returns how many values of s equal v, as the loop",
+		"`for _, x := range s { if x == v { n++ } }` does (none for a NaN v).")
+	p := Load(Param("s").Base(), GP64())
+	n := Load(Param("s").Len(), GP64())
+	arg, err := Param("v").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	vv := YMM()
+	VBROADCASTSS(arg.Addr, vv) // VEX: Load would use legacy MOVSS
+	count := GP64()
+	XORQ(count, count)
+	loopVectors8("CountEqualF32", n, func(prefix string, tail reg.VecVirtual) {
+		x := load8(Mem{Base: p}, tail)
+		eq := YMM()
+		VCMPPS(Imm(0), vv, x, eq) // x == v, false for NaN
+		if tail != nil {
+			VANDPS(tail, eq, eq)
+		}
+		bits := GP32()
+		VMOVMSKPS(eq, bits)
+		POPCNTL(bits, bits)
+		ADDQ(bits.As64(), count)
+	}, func() { ADDQ(Imm(32), p) })
+	Store(count, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
 }

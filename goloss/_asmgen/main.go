@@ -121,10 +121,11 @@ var (
 var groups = map[string]map[string]func(){
 	"avx2": {
 		// The float32 kernels: seed and binary on 8 float32 lanes, the
-		// float32 log, the validation pass.
+		// float32 log, the validation pass, the count of unknown labels.
 		"f32": func() {
 			logKernel8()
 			unitRangeKernels8()
+			countKernel8()
 			sumKernel8()
 			masksKernel8()
 			for _, grad := range []bool{true, false} {
@@ -136,9 +137,18 @@ var groups = map[string]map[string]func(){
 				}
 			}
 		},
+		// The asymmetric variant's float32 kernels.
+		"asym": func() {
+			for _, logits := range []bool{false, true} {
+				for _, grad := range []bool{true, false} {
+					asymKernel8(grad, logits)
+				}
+			}
+		},
 		// The float64 kernels, 4 float64 lanes.
 		"seed64":   seed64Kernels,
 		"binary64": binary64Kernels,
+		"asym64":   asym64Kernels,
 	},
 	"avx512": {
 		"f32": func() {

@@ -13,18 +13,38 @@ package avx2
 func LogF32(x []float32, out []float32)
 
 // UnitRangeF32 reports whether every value of s lies in [0, 1] or is NaN,
-// as the loop `for _, v := range s { if v < 0 || v > 1 { return false } }`
+// as the loop `for _, x := range s { if x < 0 || x > 1 { return false } }`
 // does; it reads 32 bytes at a time and the last len(s) mod 8 one by one.
 //
 //go:noescape
 func UnitRangeF32(s []float32) (ok bool)
 
 // UnitRangeF64 reports whether every value of s lies in [0, 1] or is NaN,
-// as the loop `for _, v := range s { if v < 0 || v > 1 { return false } }`
+// as the loop `for _, x := range s { if x < 0 || x > 1 { return false } }`
 // does; it reads 32 bytes at a time and the last len(s) mod 4 one by one.
 //
 //go:noescape
 func UnitRangeF64(s []float64) (ok bool)
+
+// UnitRangeOrF32 reports whether every value of s lies in [0, 1], is NaN or equals v,
+// as the loop `for _, x := range s { if (x < 0 || x > 1) && x != v { return false } }`
+// does; it reads 32 bytes at a time and the last len(s) mod 8 one by one.
+//
+//go:noescape
+func UnitRangeOrF32(s []float32, v float32) (ok bool)
+
+// UnitRangeOrF64 reports whether every value of s lies in [0, 1], is NaN or equals v,
+// as the loop `for _, x := range s { if (x < 0 || x > 1) && x != v { return false } }`
+// does; it reads 32 bytes at a time and the last len(s) mod 4 one by one.
+//
+//go:noescape
+func UnitRangeOrF64(s []float64, v float64) (ok bool)
+
+// CountEqualF32 returns how many values of s equal v, as the loop
+// `for _, x := range s { if x == v { n++ } }` does (none for a NaN v).
+//
+//go:noescape
+func CountEqualF32(s []float32, v float32) (n int)
 
 // SeedSumF32 returns the sum of p, its 8-lane vectors widened and
 // added to two float64 accumulators (lanes 0-3 and 4-7), which are then
@@ -69,45 +89,53 @@ func SeedMainLossF32(y []float32, p []float32, w []float32, masks []uint8, k *[1
 // (the float32 steps of the AVX-512 kernels): it stores in acc the float64
 // lane sums of the loss terms (lanes 0-3, 4-7) and writes the gradient into g.
 // It returns true, having stopped, where u^gamma overflows, for the
-// portable row to take over. k is goloss's binaryVector.asmConsts;
-// alpha and alphaNeg are read for per-class alpha only. Tested against
-// binaryProbRow to SPEC's float32 tolerance (TestBinaryAsmMatchesReference).
+// portable row to take over. k is goloss's binaryVector.asmConsts, its
+// scale the row's 1/K; a label equal to its ignore value (NaN: none) adds
+// nothing and gets a zero gradient. alpha and alphaNeg are read for
+// per-class alpha only. Tested against binaryProbRow to SPEC's float32
+// tolerance (TestBinaryAsmMatchesReference, TestBinaryKernelsUnknownLabels).
 //
 //go:noescape
-func BinaryProbGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[22]uint32, acc *[8]float64) (bail bool)
+func BinaryProbGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)
 
 // BinaryProbLossF32 runs the binary variant over one row of len(x) float32
 // probabilities on 8 float32 lanes, as binaryProbRow computes it in float32
 // (the float32 steps of the AVX-512 kernels): it stores in acc the float64
 // lane sums of the loss terms (lanes 0-3, 4-7).
 // It returns true, having stopped, where u^gamma overflows, for the
-// portable row to take over. k is goloss's binaryVector.asmConsts;
-// alpha and alphaNeg are read for per-class alpha only. Tested against
-// binaryProbRow to SPEC's float32 tolerance (TestBinaryAsmMatchesReference).
+// portable row to take over. k is goloss's binaryVector.asmConsts, its
+// scale the row's 1/K; a label equal to its ignore value (NaN: none) adds
+// nothing and gets a zero gradient. alpha and alphaNeg are read for
+// per-class alpha only. Tested against binaryProbRow to SPEC's float32
+// tolerance (TestBinaryAsmMatchesReference, TestBinaryKernelsUnknownLabels).
 //
 //go:noescape
-func BinaryProbLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[22]uint32, acc *[8]float64) (bail bool)
+func BinaryProbLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)
 
 // BinaryLogitsGradF32 runs the binary variant over one row of len(x) float32
 // logits on 8 float32 lanes, as binaryLogitsRow computes it in float32
 // (the float32 steps of the AVX-512 kernels): it stores in acc the float64
 // lane sums of the loss terms (lanes 0-3, 4-7) and writes the gradient into g.
 // It returns true, having stopped, where u^gamma overflows, for the
-// portable row to take over. k is goloss's binaryVector.asmConsts;
-// alpha and alphaNeg are read for per-class alpha only. Tested against
-// binaryLogitsRow to SPEC's float32 tolerance (TestBinaryAsmMatchesReference).
+// portable row to take over. k is goloss's binaryVector.asmConsts, its
+// scale the row's 1/K; a label equal to its ignore value (NaN: none) adds
+// nothing and gets a zero gradient. alpha and alphaNeg are read for
+// per-class alpha only. Tested against binaryLogitsRow to SPEC's float32
+// tolerance (TestBinaryAsmMatchesReference, TestBinaryKernelsUnknownLabels).
 //
 //go:noescape
-func BinaryLogitsGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[22]uint32, acc *[8]float64) (bail bool)
+func BinaryLogitsGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)
 
 // BinaryLogitsLossF32 runs the binary variant over one row of len(x) float32
 // logits on 8 float32 lanes, as binaryLogitsRow computes it in float32
 // (the float32 steps of the AVX-512 kernels): it stores in acc the float64
 // lane sums of the loss terms (lanes 0-3, 4-7).
 // It returns true, having stopped, where u^gamma overflows, for the
-// portable row to take over. k is goloss's binaryVector.asmConsts;
-// alpha and alphaNeg are read for per-class alpha only. Tested against
-// binaryLogitsRow to SPEC's float32 tolerance (TestBinaryAsmMatchesReference).
+// portable row to take over. k is goloss's binaryVector.asmConsts, its
+// scale the row's 1/K; a label equal to its ignore value (NaN: none) adds
+// nothing and gets a zero gradient. alpha and alphaNeg are read for
+// per-class alpha only. Tested against binaryLogitsRow to SPEC's float32
+// tolerance (TestBinaryAsmMatchesReference, TestBinaryKernelsUnknownLabels).
 //
 //go:noescape
-func BinaryLogitsLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[22]uint32, acc *[8]float64) (bail bool)
+func BinaryLogitsLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)

@@ -234,8 +234,8 @@ UnitRangeF32_loop:
 	VMOVUPS (AX), Y3
 	VCMPPS  $0x11, Y0, Y3, Y4
 	VCMPPS  $0x1e, Y1, Y3, Y3
+	VORPS   Y3, Y4, Y4
 	VORPS   Y4, Y2, Y2
-	VORPS   Y3, Y2, Y2
 	ADDQ    $0x20, AX
 	DECQ    DX
 	JNZ     UnitRangeF32_loop
@@ -247,9 +247,9 @@ UnitRangeF32_tail:
 UnitRangeF32_scalar:
 	VMOVSS (AX), X3
 	VCMPSS $0x11, X0, X3, X5
-	VCMPSS $0x1e, X1, X3, X6
+	VCMPSS $0x1e, X1, X3, X3
+	VORPS  X3, X5, X5
 	VORPS  Y5, Y2, Y2
-	VORPS  Y6, Y2, Y2
 	ADDQ   $0x04, AX
 	DECQ   CX
 	JNZ    UnitRangeF32_scalar
@@ -281,8 +281,8 @@ UnitRangeF64_loop:
 	VMOVUPD (AX), Y3
 	VCMPPD  $0x11, Y0, Y3, Y4
 	VCMPPD  $0x1e, Y1, Y3, Y3
+	VORPD   Y3, Y4, Y4
 	VORPD   Y4, Y2, Y2
-	VORPD   Y3, Y2, Y2
 	ADDQ    $0x20, AX
 	DECQ    DX
 	JNZ     UnitRangeF64_loop
@@ -294,9 +294,9 @@ UnitRangeF64_tail:
 UnitRangeF64_scalar:
 	VMOVSD (AX), X3
 	VCMPSD $0x11, X0, X3, X5
-	VCMPSD $0x1e, X1, X3, X6
+	VCMPSD $0x1e, X1, X3, X3
+	VORPD  X3, X5, X5
 	VORPD  Y5, Y2, Y2
-	VORPD  Y6, Y2, Y2
 	ADDQ   $0x08, AX
 	DECQ   CX
 	JNZ    UnitRangeF64_scalar
@@ -311,6 +311,153 @@ UnitRangeF64_done:
 
 DATA one64<>+0(SB)/8, $0x3ff0000000000000
 GLOBL one64<>(SB), RODATA|NOPTR, $8
+
+// func UnitRangeOrF32(s []float32, v float32) (ok bool)
+// Requires: AVX
+TEXT ·UnitRangeOrF32(SB), NOSPLIT, $0-33
+	MOVQ         s_base+0(FP), AX
+	MOVQ         s_len+8(FP), CX
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y2, Y2, Y2
+	VBROADCASTSS one32<>+0(SB), Y1
+	VBROADCASTSS v+24(FP), Y3
+	MOVQ         CX, DX
+	SHRQ         $0x03, DX
+	JZ           UnitRangeOrF32_tail
+
+UnitRangeOrF32_loop:
+	VMOVUPS (AX), Y4
+	VCMPPS  $0x11, Y0, Y4, Y5
+	VCMPPS  $0x1e, Y1, Y4, Y6
+	VORPS   Y6, Y5, Y5
+	VCMPPS  $0x00, Y3, Y4, Y6
+	VANDNPS Y5, Y6, Y5
+	VORPS   Y5, Y2, Y2
+	ADDQ    $0x20, AX
+	DECQ    DX
+	JNZ     UnitRangeOrF32_loop
+
+UnitRangeOrF32_tail:
+	ANDQ $0x07, CX
+	JZ   UnitRangeOrF32_done
+
+UnitRangeOrF32_scalar:
+	VMOVSS  (AX), X4
+	VCMPSS  $0x11, X0, X4, X7
+	VCMPSS  $0x1e, X1, X4, X5
+	VORPS   X5, X7, X7
+	VCMPSS  $0x00, X3, X4, X5
+	VANDNPS X7, X5, X7
+	VORPS   Y7, Y2, Y2
+	ADDQ    $0x04, AX
+	DECQ    CX
+	JNZ     UnitRangeOrF32_scalar
+
+UnitRangeOrF32_done:
+	VMOVMSKPS Y2, AX
+	VZEROUPPER
+	TESTL     AX, AX
+	SETEQ     AL
+	MOVB      AL, ok+32(FP)
+	RET
+
+// func UnitRangeOrF64(s []float64, v float64) (ok bool)
+// Requires: AVX
+TEXT ·UnitRangeOrF64(SB), NOSPLIT, $0-33
+	MOVQ         s_base+0(FP), AX
+	MOVQ         s_len+8(FP), CX
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y2, Y2, Y2
+	VBROADCASTSD one64<>+0(SB), Y1
+	VBROADCASTSD v+24(FP), Y3
+	MOVQ         CX, DX
+	SHRQ         $0x02, DX
+	JZ           UnitRangeOrF64_tail
+
+UnitRangeOrF64_loop:
+	VMOVUPD (AX), Y4
+	VCMPPD  $0x11, Y0, Y4, Y5
+	VCMPPD  $0x1e, Y1, Y4, Y6
+	VORPD   Y6, Y5, Y5
+	VCMPPD  $0x00, Y3, Y4, Y6
+	VANDNPD Y5, Y6, Y5
+	VORPD   Y5, Y2, Y2
+	ADDQ    $0x20, AX
+	DECQ    DX
+	JNZ     UnitRangeOrF64_loop
+
+UnitRangeOrF64_tail:
+	ANDQ $0x03, CX
+	JZ   UnitRangeOrF64_done
+
+UnitRangeOrF64_scalar:
+	VMOVSD  (AX), X4
+	VCMPSD  $0x11, X0, X4, X7
+	VCMPSD  $0x1e, X1, X4, X5
+	VORPD   X5, X7, X7
+	VCMPSD  $0x00, X3, X4, X5
+	VANDNPD X7, X5, X7
+	VORPD   Y7, Y2, Y2
+	ADDQ    $0x08, AX
+	DECQ    CX
+	JNZ     UnitRangeOrF64_scalar
+
+UnitRangeOrF64_done:
+	VMOVMSKPS Y2, AX
+	VZEROUPPER
+	TESTL     AX, AX
+	SETEQ     AL
+	MOVB      AL, ok+32(FP)
+	RET
+
+// func CountEqualF32(s []float32, v float32) (n int)
+// Requires: AVX, AVX2, POPCNT
+TEXT ·CountEqualF32(SB), NOSPLIT, $0-40
+	MOVQ         s_base+0(FP), AX
+	MOVQ         s_len+8(FP), CX
+	VBROADCASTSS v+24(FP), Y0
+	XORQ         DX, DX
+	MOVQ         CX, BX
+	SHRQ         $0x03, BX
+	JZ           CountEqualF32_tail
+
+CountEqualF32_loop:
+	VMOVUPS   (AX), Y1
+	VCMPPS    $0x00, Y0, Y1, Y1
+	VMOVMSKPS Y1, SI
+	POPCNTL   SI, SI
+	ADDQ      SI, DX
+	ADDQ      $0x20, AX
+	DECQ      BX
+	JNZ       CountEqualF32_loop
+
+CountEqualF32_tail:
+	ANDQ         $0x07, CX
+	JZ           CountEqualF32_done
+	VMOVQ        CX, X1
+	VPBROADCASTD X1, Y1
+	VPCMPGTD     lanes8<>+0(SB), Y1, Y1
+	VMASKMOVPS   (AX), Y1, Y2
+	VCMPPS       $0x00, Y0, Y2, Y0
+	VANDPS       Y1, Y0, Y0
+	VMOVMSKPS    Y0, AX
+	POPCNTL      AX, AX
+	ADDQ         AX, DX
+
+CountEqualF32_done:
+	MOVQ DX, n+32(FP)
+	VZEROUPPER
+	RET
+
+DATA lanes8<>+0(SB)/4, $0x00000000
+DATA lanes8<>+4(SB)/4, $0x00000001
+DATA lanes8<>+8(SB)/4, $0x00000002
+DATA lanes8<>+12(SB)/4, $0x00000003
+DATA lanes8<>+16(SB)/4, $0x00000004
+DATA lanes8<>+20(SB)/4, $0x00000005
+DATA lanes8<>+24(SB)/4, $0x00000006
+DATA lanes8<>+28(SB)/4, $0x00000007
+GLOBL lanes8<>(SB), RODATA|NOPTR, $32
 
 // func SeedSumF32(p []float32) (sum float64)
 // Requires: AVX, AVX2, SSE2
@@ -357,16 +504,6 @@ SeedSumF32_done:
 	VZEROUPPER
 	MOVSD   X0, sum+24(FP)
 	RET
-
-DATA lanes8<>+0(SB)/4, $0x00000000
-DATA lanes8<>+4(SB)/4, $0x00000001
-DATA lanes8<>+8(SB)/4, $0x00000002
-DATA lanes8<>+12(SB)/4, $0x00000003
-DATA lanes8<>+16(SB)/4, $0x00000004
-DATA lanes8<>+20(SB)/4, $0x00000005
-DATA lanes8<>+24(SB)/4, $0x00000006
-DATA lanes8<>+28(SB)/4, $0x00000007
-GLOBL lanes8<>(SB), RODATA|NOPTR, $32
 
 // func SeedMasksF32(p []float32, masks []uint8, k *[14]uint32) (inside int, above int)
 // Requires: AVX, AVX2, POPCNT
@@ -2636,9 +2773,9 @@ SeedMainLossF32_done:
 	VZEROUPPER
 	RET
 
-// func BinaryProbGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[22]uint32, acc *[8]float64) (bail bool)
+// func BinaryProbGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)
 // Requires: AVX, AVX2, FMA3
-TEXT ·BinaryProbGradF32(SB), NOSPLIT, $256-137
+TEXT ·BinaryProbGradF32(SB), NOSPLIT, $288-137
 	MOVQ    g_base+0(FP), AX
 	MOVQ    y_base+24(FP), CX
 	MOVQ    x_base+48(FP), DX
@@ -2669,13 +2806,17 @@ TEXT ·BinaryProbGradF32(SB), NOSPLIT, $256-137
 	JZ      BinaryProbGradF32_powN_tail
 
 BinaryProbGradF32_powN_loop:
-	VMOVUPS (DX)(R14*1), Y3
-	VMOVUPS (CX)(R14*1), Y4
-	CMPL    R10, $0x00
-	JNE     BinaryProbGradF32_powN_full_smooth
-	VMOVAPS Y4, Y5
-	VSUBPS  Y4, Y1, Y6
-	JMP     BinaryProbGradF32_powN_full_smoothed
+	VMOVUPS      (DX)(R14*1), Y3
+	VMOVUPS      (CX)(R14*1), Y4
+	VBROADCASTSS 88(R8), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R10, $0x00
+	JNE          BinaryProbGradF32_powN_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryProbGradF32_powN_full_smoothed
 
 BinaryProbGradF32_powN_full_smooth:
 	VBROADCASTSS 16(R8), Y5
@@ -2816,6 +2957,7 @@ BinaryProbGradF32_powN_full_alphadone:
 	VMULPS       Y11, Y9, Y10
 	VMULPS       Y8, Y10, Y10
 	VADDPS       Y6, Y10, Y10
+	VANDPS       256(SP), Y10, Y10
 	VADDPS       Y10, Y2, Y2
 	VBROADCASTSS 32(R8), Y10
 	VCMPPS       $0x1d, Y10, Y3, Y13
@@ -2836,6 +2978,7 @@ BinaryProbGradF32_powN_full_alphadone:
 	VMULPS       Y3, Y9, Y9
 	VMULPS       Y12, Y9, Y9
 	VADDPS       Y6, Y9, Y9
+	VANDPS       256(SP), Y9, Y9
 	VMOVUPS      Y9, (AX)(R14*1)
 	ADDQ         $0x20, R14
 	DECQ         R13
@@ -2862,6 +3005,11 @@ BinaryProbGradF32_powN_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (DX)(R14*1), Y3, Y4
 	VMASKMOVPS   (CX)(R14*1), Y3, Y5
+	VBROADCASTSS 88(R8), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
 	CMPL         R10, $0x00
 	JNE          BinaryProbGradF32_powN_part_smooth
 	VMOVAPS      Y5, Y6
@@ -3007,7 +3155,7 @@ BinaryProbGradF32_powN_part_alphadone:
 	VMULPS       Y11, Y0, Y10
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y7, Y10, Y10
-	VANDPS       Y3, Y10, Y10
+	VANDPS       256(SP), Y10, Y10
 	VADDPS       Y10, Y2, Y2
 	VBROADCASTSS 32(R8), Y10
 	VCMPPS       $0x1d, Y10, Y4, Y13
@@ -3028,6 +3176,7 @@ BinaryProbGradF32_powN_part_alphadone:
 	VMULPS       Y1, Y0, Y0
 	VMULPS       Y12, Y0, Y0
 	VADDPS       Y7, Y0, Y0
+	VANDPS       256(SP), Y0, Y0
 	VMASKMOVPS   Y0, Y3, (AX)(R14*1)
 
 BinaryProbGradF32_powN_done:
@@ -3041,13 +3190,17 @@ BinaryProbGradF32_pow2:
 	JZ   BinaryProbGradF32_pow2_tail
 
 BinaryProbGradF32_pow2_loop:
-	VMOVUPS (DX)(R12*1), Y3
-	VMOVUPS (CX)(R12*1), Y4
-	CMPL    R10, $0x00
-	JNE     BinaryProbGradF32_pow2_full_smooth
-	VMOVAPS Y4, Y5
-	VSUBPS  Y4, Y1, Y6
-	JMP     BinaryProbGradF32_pow2_full_smoothed
+	VMOVUPS      (DX)(R12*1), Y3
+	VMOVUPS      (CX)(R12*1), Y4
+	VBROADCASTSS 88(R8), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R10, $0x00
+	JNE          BinaryProbGradF32_pow2_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryProbGradF32_pow2_full_smoothed
 
 BinaryProbGradF32_pow2_full_smooth:
 	VBROADCASTSS 16(R8), Y5
@@ -3166,6 +3319,7 @@ BinaryProbGradF32_pow2_full_alphadone:
 	VMULPS       Y11, Y9, Y10
 	VMULPS       Y8, Y10, Y10
 	VADDPS       Y6, Y10, Y10
+	VANDPS       256(SP), Y10, Y10
 	VADDPS       Y10, Y2, Y2
 	VBROADCASTSS 32(R8), Y10
 	VCMPPS       $0x1d, Y10, Y3, Y13
@@ -3186,6 +3340,7 @@ BinaryProbGradF32_pow2_full_alphadone:
 	VMULPS       Y3, Y9, Y9
 	VMULPS       Y12, Y9, Y9
 	VADDPS       Y6, Y9, Y9
+	VANDPS       256(SP), Y9, Y9
 	VMOVUPS      Y9, (AX)(R12*1)
 	ADDQ         $0x20, R12
 	DECQ         R13
@@ -3212,6 +3367,11 @@ BinaryProbGradF32_pow2_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (DX)(R12*1), Y3, Y4
 	VMASKMOVPS   (CX)(R12*1), Y3, Y5
+	VBROADCASTSS 88(R8), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
 	CMPL         R10, $0x00
 	JNE          BinaryProbGradF32_pow2_part_smooth
 	VMOVAPS      Y5, Y6
@@ -3335,7 +3495,7 @@ BinaryProbGradF32_pow2_part_alphadone:
 	VMULPS       Y11, Y0, Y10
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y7, Y10, Y10
-	VANDPS       Y3, Y10, Y10
+	VANDPS       256(SP), Y10, Y10
 	VADDPS       Y10, Y2, Y2
 	VBROADCASTSS 32(R8), Y10
 	VCMPPS       $0x1d, Y10, Y4, Y13
@@ -3356,6 +3516,7 @@ BinaryProbGradF32_pow2_part_alphadone:
 	VMULPS       Y1, Y0, Y0
 	VMULPS       Y12, Y0, Y0
 	VADDPS       Y7, Y0, Y0
+	VANDPS       256(SP), Y0, Y0
 	VMASKMOVPS   Y0, Y3, (AX)(R12*1)
 
 BinaryProbGradF32_pow2_done:
@@ -3369,13 +3530,17 @@ BinaryProbGradF32_pow0:
 	JZ   BinaryProbGradF32_pow0_tail
 
 BinaryProbGradF32_pow0_loop:
-	VMOVUPS (DX)(R12*1), Y3
-	VMOVUPS (CX)(R12*1), Y4
-	CMPL    R10, $0x00
-	JNE     BinaryProbGradF32_pow0_full_smooth
-	VMOVAPS Y4, Y5
-	VSUBPS  Y4, Y1, Y6
-	JMP     BinaryProbGradF32_pow0_full_smoothed
+	VMOVUPS      (DX)(R12*1), Y3
+	VMOVUPS      (CX)(R12*1), Y4
+	VBROADCASTSS 88(R8), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R10, $0x00
+	JNE          BinaryProbGradF32_pow0_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryProbGradF32_pow0_full_smoothed
 
 BinaryProbGradF32_pow0_full_smooth:
 	VBROADCASTSS 16(R8), Y5
@@ -3486,6 +3651,7 @@ BinaryProbGradF32_pow0_full_alphadone:
 	VMULPS       Y9, Y12, Y10
 	VMULPS       Y8, Y10, Y10
 	VADDPS       Y6, Y10, Y10
+	VANDPS       256(SP), Y10, Y10
 	VADDPS       Y10, Y2, Y2
 	VBROADCASTSS 32(R8), Y10
 	VCMPPS       $0x1d, Y10, Y3, Y13
@@ -3506,6 +3672,7 @@ BinaryProbGradF32_pow0_full_alphadone:
 	VMULPS       Y3, Y12, Y12
 	VMULPS       Y11, Y12, Y12
 	VADDPS       Y6, Y12, Y12
+	VANDPS       256(SP), Y12, Y12
 	VMOVUPS      Y12, (AX)(R12*1)
 	ADDQ         $0x20, R12
 	DECQ         R13
@@ -3532,6 +3699,11 @@ BinaryProbGradF32_pow0_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (DX)(R12*1), Y3, Y4
 	VMASKMOVPS   (CX)(R12*1), Y3, Y5
+	VBROADCASTSS 88(R8), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
 	CMPL         R10, $0x00
 	JNE          BinaryProbGradF32_pow0_part_smooth
 	VMOVAPS      Y5, Y6
@@ -3647,7 +3819,7 @@ BinaryProbGradF32_pow0_part_alphadone:
 	VMULPS       Y10, Y12, Y11
 	VMULPS       Y9, Y11, Y11
 	VADDPS       Y7, Y11, Y11
-	VANDPS       Y3, Y11, Y11
+	VANDPS       256(SP), Y11, Y11
 	VADDPS       Y11, Y2, Y2
 	VBROADCASTSS 32(R8), Y11
 	VCMPPS       $0x1d, Y11, Y4, Y13
@@ -3668,6 +3840,7 @@ BinaryProbGradF32_pow0_part_alphadone:
 	VMULPS       Y1, Y12, Y12
 	VMULPS       Y0, Y12, Y12
 	VADDPS       Y7, Y12, Y12
+	VANDPS       256(SP), Y12, Y12
 	VMASKMOVPS   Y12, Y3, (AX)(R12*1)
 
 BinaryProbGradF32_pow0_done:
@@ -3681,13 +3854,17 @@ BinaryProbGradF32_powR:
 	JZ   BinaryProbGradF32_powR_tail
 
 BinaryProbGradF32_powR_loop:
-	VMOVUPS (DX)(R12*1), Y3
-	VMOVUPS (CX)(R12*1), Y4
-	CMPL    R10, $0x00
-	JNE     BinaryProbGradF32_powR_full_smooth
-	VMOVAPS Y4, Y5
-	VSUBPS  Y4, Y1, Y6
-	JMP     BinaryProbGradF32_powR_full_smoothed
+	VMOVUPS      (DX)(R12*1), Y3
+	VMOVUPS      (CX)(R12*1), Y4
+	VBROADCASTSS 88(R8), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R10, $0x00
+	JNE          BinaryProbGradF32_powR_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryProbGradF32_powR_full_smoothed
 
 BinaryProbGradF32_powR_full_smooth:
 	VBROADCASTSS 16(R8), Y5
@@ -3937,6 +4114,7 @@ BinaryProbGradF32_powR_full_alphadone:
 	VMULPS       Y12, Y9, Y10
 	VMULPS       Y8, Y10, Y10
 	VADDPS       Y6, Y10, Y10
+	VANDPS       256(SP), Y10, Y10
 	VADDPS       Y10, Y2, Y2
 	VBROADCASTSS 32(R8), Y10
 	VCMPPS       $0x1d, Y10, Y3, Y13
@@ -3957,6 +4135,7 @@ BinaryProbGradF32_powR_full_alphadone:
 	VMULPS       Y3, Y9, Y9
 	VMULPS       Y11, Y9, Y9
 	VADDPS       Y6, Y9, Y9
+	VANDPS       256(SP), Y9, Y9
 	VMOVUPS      Y9, (AX)(R12*1)
 	ADDQ         $0x20, R12
 	DECQ         R13
@@ -3983,6 +4162,11 @@ BinaryProbGradF32_powR_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (DX)(R12*1), Y3, Y4
 	VMASKMOVPS   (CX)(R12*1), Y3, Y5
+	VBROADCASTSS 88(R8), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
 	CMPL         R10, $0x00
 	JNE          BinaryProbGradF32_powR_part_smooth
 	VMOVAPS      Y5, Y6
@@ -4237,7 +4421,7 @@ BinaryProbGradF32_powR_part_alphadone:
 	VMULPS       Y12, Y10, Y11
 	VMULPS       Y9, Y11, Y11
 	VADDPS       Y7, Y11, Y11
-	VANDPS       Y3, Y11, Y11
+	VANDPS       256(SP), Y11, Y11
 	VADDPS       Y11, Y2, Y2
 	VBROADCASTSS 32(R8), Y11
 	VCMPPS       $0x1d, Y11, Y4, Y13
@@ -4258,6 +4442,7 @@ BinaryProbGradF32_powR_part_alphadone:
 	VMULPS       Y1, Y10, Y10
 	VMULPS       Y0, Y10, Y10
 	VADDPS       Y7, Y10, Y10
+	VANDPS       256(SP), Y10, Y10
 	VMASKMOVPS   Y10, Y3, (AX)(R12*1)
 
 BinaryProbGradF32_powR_done:
@@ -4295,9 +4480,9 @@ DATA absmask8<>+24(SB)/4, $0x7fffffff
 DATA absmask8<>+28(SB)/4, $0x7fffffff
 GLOBL absmask8<>(SB), RODATA|NOPTR, $32
 
-// func BinaryProbLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[22]uint32, acc *[8]float64) (bail bool)
+// func BinaryProbLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)
 // Requires: AVX, AVX2, FMA3
-TEXT ·BinaryProbLossF32(SB), NOSPLIT, $256-113
+TEXT ·BinaryProbLossF32(SB), NOSPLIT, $288-113
 	MOVQ    y_base+0(FP), AX
 	MOVQ    x_base+24(FP), CX
 	MOVQ    x_len+32(FP), DX
@@ -4327,13 +4512,17 @@ TEXT ·BinaryProbLossF32(SB), NOSPLIT, $256-113
 	JZ      BinaryProbLossF32_powN_tail
 
 BinaryProbLossF32_powN_loop:
-	VMOVUPS (CX)(R13*1), Y3
-	VMOVUPS (AX)(R13*1), Y4
-	CMPL    R9, $0x00
-	JNE     BinaryProbLossF32_powN_full_smooth
-	VMOVAPS Y4, Y5
-	VSUBPS  Y4, Y1, Y6
-	JMP     BinaryProbLossF32_powN_full_smoothed
+	VMOVUPS      (CX)(R13*1), Y3
+	VMOVUPS      (AX)(R13*1), Y4
+	VBROADCASTSS 88(DI), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R9, $0x00
+	JNE          BinaryProbLossF32_powN_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryProbLossF32_powN_full_smoothed
 
 BinaryProbLossF32_powN_full_smooth:
 	VBROADCASTSS 16(DI), Y5
@@ -4474,6 +4663,7 @@ BinaryProbLossF32_powN_full_alphadone:
 	VMULPS       Y7, Y4, Y4
 	VMULPS       Y8, Y4, Y4
 	VADDPS       Y3, Y4, Y4
+	VANDPS       256(SP), Y4, Y4
 	VADDPS       Y4, Y2, Y2
 	ADDQ         $0x20, R13
 	DECQ         R12
@@ -4500,6 +4690,11 @@ BinaryProbLossF32_powN_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (CX)(R13*1), Y3, Y4
 	VMASKMOVPS   (AX)(R13*1), Y3, Y5
+	VBROADCASTSS 88(DI), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
 	CMPL         R9, $0x00
 	JNE          BinaryProbLossF32_powN_part_smooth
 	VMOVAPS      Y5, Y6
@@ -4645,7 +4840,7 @@ BinaryProbLossF32_powN_part_alphadone:
 	VMULPS Y5, Y0, Y0
 	VMULPS Y9, Y0, Y0
 	VADDPS Y1, Y0, Y0
-	VANDPS Y3, Y0, Y0
+	VANDPS 256(SP), Y0, Y0
 	VADDPS Y0, Y2, Y2
 
 BinaryProbLossF32_powN_done:
@@ -4659,13 +4854,17 @@ BinaryProbLossF32_pow2:
 	JZ   BinaryProbLossF32_pow2_tail
 
 BinaryProbLossF32_pow2_loop:
-	VMOVUPS (CX)(R11*1), Y3
-	VMOVUPS (AX)(R11*1), Y4
-	CMPL    R9, $0x00
-	JNE     BinaryProbLossF32_pow2_full_smooth
-	VMOVAPS Y4, Y5
-	VSUBPS  Y4, Y1, Y6
-	JMP     BinaryProbLossF32_pow2_full_smoothed
+	VMOVUPS      (CX)(R11*1), Y3
+	VMOVUPS      (AX)(R11*1), Y4
+	VBROADCASTSS 88(DI), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R9, $0x00
+	JNE          BinaryProbLossF32_pow2_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryProbLossF32_pow2_full_smoothed
 
 BinaryProbLossF32_pow2_full_smooth:
 	VBROADCASTSS 16(DI), Y5
@@ -4784,6 +4983,7 @@ BinaryProbLossF32_pow2_full_alphadone:
 	VMULPS       Y7, Y4, Y4
 	VMULPS       Y8, Y4, Y4
 	VADDPS       Y3, Y4, Y4
+	VANDPS       256(SP), Y4, Y4
 	VADDPS       Y4, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
@@ -4810,6 +5010,11 @@ BinaryProbLossF32_pow2_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (CX)(R11*1), Y3, Y4
 	VMASKMOVPS   (AX)(R11*1), Y3, Y5
+	VBROADCASTSS 88(DI), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
 	CMPL         R9, $0x00
 	JNE          BinaryProbLossF32_pow2_part_smooth
 	VMOVAPS      Y5, Y6
@@ -4933,7 +5138,7 @@ BinaryProbLossF32_pow2_part_alphadone:
 	VMULPS Y5, Y0, Y0
 	VMULPS Y9, Y0, Y0
 	VADDPS Y1, Y0, Y0
-	VANDPS Y3, Y0, Y0
+	VANDPS 256(SP), Y0, Y0
 	VADDPS Y0, Y2, Y2
 
 BinaryProbLossF32_pow2_done:
@@ -4947,13 +5152,17 @@ BinaryProbLossF32_pow0:
 	JZ   BinaryProbLossF32_pow0_tail
 
 BinaryProbLossF32_pow0_loop:
-	VMOVUPS (CX)(R11*1), Y3
-	VMOVUPS (AX)(R11*1), Y4
-	CMPL    R9, $0x00
-	JNE     BinaryProbLossF32_pow0_full_smooth
-	VMOVAPS Y4, Y5
-	VSUBPS  Y4, Y1, Y6
-	JMP     BinaryProbLossF32_pow0_full_smoothed
+	VMOVUPS      (CX)(R11*1), Y3
+	VMOVUPS      (AX)(R11*1), Y4
+	VBROADCASTSS 88(DI), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R9, $0x00
+	JNE          BinaryProbLossF32_pow0_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryProbLossF32_pow0_full_smoothed
 
 BinaryProbLossF32_pow0_full_smooth:
 	VBROADCASTSS 16(DI), Y5
@@ -5064,6 +5273,7 @@ BinaryProbLossF32_pow0_full_alphadone:
 	VMULPS       Y4, Y5, Y4
 	VMULPS       Y8, Y4, Y4
 	VADDPS       Y3, Y4, Y4
+	VANDPS       256(SP), Y4, Y4
 	VADDPS       Y4, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
@@ -5090,6 +5300,11 @@ BinaryProbLossF32_pow0_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (CX)(R11*1), Y3, Y4
 	VMASKMOVPS   (AX)(R11*1), Y3, Y5
+	VBROADCASTSS 88(DI), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
 	CMPL         R9, $0x00
 	JNE          BinaryProbLossF32_pow0_part_smooth
 	VMOVAPS      Y5, Y6
@@ -5205,7 +5420,7 @@ BinaryProbLossF32_pow0_part_alphadone:
 	VMULPS Y5, Y0, Y0
 	VMULPS Y9, Y0, Y0
 	VADDPS Y1, Y0, Y0
-	VANDPS Y3, Y0, Y0
+	VANDPS 256(SP), Y0, Y0
 	VADDPS Y0, Y2, Y2
 
 BinaryProbLossF32_pow0_done:
@@ -5219,13 +5434,17 @@ BinaryProbLossF32_powR:
 	JZ   BinaryProbLossF32_powR_tail
 
 BinaryProbLossF32_powR_loop:
-	VMOVUPS (CX)(R11*1), Y3
-	VMOVUPS (AX)(R11*1), Y4
-	CMPL    R9, $0x00
-	JNE     BinaryProbLossF32_powR_full_smooth
-	VMOVAPS Y4, Y5
-	VSUBPS  Y4, Y1, Y6
-	JMP     BinaryProbLossF32_powR_full_smoothed
+	VMOVUPS      (CX)(R11*1), Y3
+	VMOVUPS      (AX)(R11*1), Y4
+	VBROADCASTSS 88(DI), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R9, $0x00
+	JNE          BinaryProbLossF32_powR_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryProbLossF32_powR_full_smoothed
 
 BinaryProbLossF32_powR_full_smooth:
 	VBROADCASTSS 16(DI), Y5
@@ -5475,6 +5694,7 @@ BinaryProbLossF32_powR_full_alphadone:
 	VMULPS       Y10, Y4, Y4
 	VMULPS       Y8, Y4, Y4
 	VADDPS       Y3, Y4, Y4
+	VANDPS       256(SP), Y4, Y4
 	VADDPS       Y4, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
@@ -5501,6 +5721,11 @@ BinaryProbLossF32_powR_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (CX)(R11*1), Y3, Y4
 	VMASKMOVPS   (AX)(R11*1), Y3, Y5
+	VBROADCASTSS 88(DI), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
 	CMPL         R9, $0x00
 	JNE          BinaryProbLossF32_powR_part_smooth
 	VMOVAPS      Y5, Y6
@@ -5755,7 +5980,7 @@ BinaryProbLossF32_powR_part_alphadone:
 	VMULPS Y11, Y0, Y0
 	VMULPS Y9, Y0, Y0
 	VADDPS Y1, Y0, Y0
-	VANDPS Y3, Y0, Y0
+	VANDPS 256(SP), Y0, Y0
 	VADDPS Y0, Y2, Y2
 
 BinaryProbLossF32_powR_done:
@@ -5783,9 +6008,9 @@ BinaryProbLossF32_bail:
 	VZEROUPPER
 	RET
 
-// func BinaryLogitsGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[22]uint32, acc *[8]float64) (bail bool)
+// func BinaryLogitsGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)
 // Requires: AVX, AVX2, FMA3
-TEXT ·BinaryLogitsGradF32(SB), NOSPLIT, $256-137
+TEXT ·BinaryLogitsGradF32(SB), NOSPLIT, $288-137
 	MOVQ    g_base+0(FP), AX
 	MOVQ    y_base+24(FP), CX
 	MOVQ    x_base+48(FP), DX
@@ -5816,13 +6041,17 @@ TEXT ·BinaryLogitsGradF32(SB), NOSPLIT, $256-137
 	JZ      BinaryLogitsGradF32_powN_tail
 
 BinaryLogitsGradF32_powN_loop:
-	VMOVUPS (DX)(R14*1), Y3
-	VMOVUPS (CX)(R14*1), Y4
-	CMPL    R10, $0x00
-	JNE     BinaryLogitsGradF32_powN_full_smooth
-	VMOVAPS Y4, Y5
-	VSUBPS  Y4, Y1, Y6
-	JMP     BinaryLogitsGradF32_powN_full_smoothed
+	VMOVUPS      (DX)(R14*1), Y3
+	VMOVUPS      (CX)(R14*1), Y4
+	VBROADCASTSS 88(R8), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R10, $0x00
+	JNE          BinaryLogitsGradF32_powN_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryLogitsGradF32_powN_full_smoothed
 
 BinaryLogitsGradF32_powN_full_smooth:
 	VBROADCASTSS 16(R8), Y5
@@ -5971,6 +6200,7 @@ BinaryLogitsGradF32_powN_full_alphadone:
 	VMULPS       Y9, Y7, Y12
 	VMULPS       Y4, Y12, Y12
 	VADDPS       Y3, Y12, Y12
+	VANDPS       256(SP), Y12, Y12
 	VADDPS       Y12, Y2, Y2
 	VADDPS       Y5, Y5, Y12
 	VSUBPS       Y12, Y1, Y12
@@ -5987,6 +6217,7 @@ BinaryLogitsGradF32_powN_full_alphadone:
 	VMULPS       Y4, Y7, Y7
 	VMULPS       Y10, Y7, Y7
 	VADDPS       Y3, Y7, Y7
+	VANDPS       256(SP), Y7, Y7
 	VMOVUPS      Y7, (AX)(R14*1)
 	ADDQ         $0x20, R14
 	DECQ         R13
@@ -6013,6 +6244,11 @@ BinaryLogitsGradF32_powN_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (DX)(R14*1), Y3, Y4
 	VMASKMOVPS   (CX)(R14*1), Y3, Y5
+	VBROADCASTSS 88(R8), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
 	CMPL         R10, $0x00
 	JNE          BinaryLogitsGradF32_powN_part_smooth
 	VMOVAPS      Y5, Y6
@@ -6166,7 +6402,7 @@ BinaryLogitsGradF32_powN_part_alphadone:
 	VMULPS       Y8, Y5, Y11
 	VMULPS       Y0, Y11, Y11
 	VADDPS       Y4, Y11, Y11
-	VANDPS       Y3, Y11, Y11
+	VANDPS       256(SP), Y11, Y11
 	VADDPS       Y11, Y2, Y2
 	VADDPS       Y6, Y6, Y11
 	VSUBPS       Y11, Y1, Y11
@@ -6183,6 +6419,7 @@ BinaryLogitsGradF32_powN_part_alphadone:
 	VMULPS       Y0, Y5, Y5
 	VMULPS       Y10, Y5, Y5
 	VADDPS       Y4, Y5, Y5
+	VANDPS       256(SP), Y5, Y5
 	VMASKMOVPS   Y5, Y3, (AX)(R14*1)
 
 BinaryLogitsGradF32_powN_done:
@@ -6196,13 +6433,17 @@ BinaryLogitsGradF32_pow2:
 	JZ   BinaryLogitsGradF32_pow2_tail
 
 BinaryLogitsGradF32_pow2_loop:
-	VMOVUPS (DX)(R12*1), Y3
-	VMOVUPS (CX)(R12*1), Y4
-	CMPL    R10, $0x00
-	JNE     BinaryLogitsGradF32_pow2_full_smooth
-	VMOVAPS Y4, Y5
-	VSUBPS  Y4, Y1, Y6
-	JMP     BinaryLogitsGradF32_pow2_full_smoothed
+	VMOVUPS      (DX)(R12*1), Y3
+	VMOVUPS      (CX)(R12*1), Y4
+	VBROADCASTSS 88(R8), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R10, $0x00
+	JNE          BinaryLogitsGradF32_pow2_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryLogitsGradF32_pow2_full_smoothed
 
 BinaryLogitsGradF32_pow2_full_smooth:
 	VBROADCASTSS 16(R8), Y5
@@ -6329,6 +6570,7 @@ BinaryLogitsGradF32_pow2_full_alphadone:
 	VMULPS       Y9, Y7, Y12
 	VMULPS       Y4, Y12, Y12
 	VADDPS       Y3, Y12, Y12
+	VANDPS       256(SP), Y12, Y12
 	VADDPS       Y12, Y2, Y2
 	VADDPS       Y5, Y5, Y12
 	VSUBPS       Y12, Y1, Y12
@@ -6345,6 +6587,7 @@ BinaryLogitsGradF32_pow2_full_alphadone:
 	VMULPS       Y4, Y7, Y7
 	VMULPS       Y10, Y7, Y7
 	VADDPS       Y3, Y7, Y7
+	VANDPS       256(SP), Y7, Y7
 	VMOVUPS      Y7, (AX)(R12*1)
 	ADDQ         $0x20, R12
 	DECQ         R13
@@ -6371,6 +6614,11 @@ BinaryLogitsGradF32_pow2_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (DX)(R12*1), Y3, Y4
 	VMASKMOVPS   (CX)(R12*1), Y3, Y5
+	VBROADCASTSS 88(R8), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
 	CMPL         R10, $0x00
 	JNE          BinaryLogitsGradF32_pow2_part_smooth
 	VMOVAPS      Y5, Y6
@@ -6502,7 +6750,7 @@ BinaryLogitsGradF32_pow2_part_alphadone:
 	VMULPS       Y8, Y5, Y11
 	VMULPS       Y0, Y11, Y11
 	VADDPS       Y4, Y11, Y11
-	VANDPS       Y3, Y11, Y11
+	VANDPS       256(SP), Y11, Y11
 	VADDPS       Y11, Y2, Y2
 	VADDPS       Y6, Y6, Y11
 	VSUBPS       Y11, Y1, Y11
@@ -6519,6 +6767,7 @@ BinaryLogitsGradF32_pow2_part_alphadone:
 	VMULPS       Y0, Y5, Y5
 	VMULPS       Y10, Y5, Y5
 	VADDPS       Y4, Y5, Y5
+	VANDPS       256(SP), Y5, Y5
 	VMASKMOVPS   Y5, Y3, (AX)(R12*1)
 
 BinaryLogitsGradF32_pow2_done:
@@ -6532,13 +6781,17 @@ BinaryLogitsGradF32_pow0:
 	JZ   BinaryLogitsGradF32_pow0_tail
 
 BinaryLogitsGradF32_pow0_loop:
-	VMOVUPS (DX)(R12*1), Y3
-	VMOVUPS (CX)(R12*1), Y4
-	CMPL    R10, $0x00
-	JNE     BinaryLogitsGradF32_pow0_full_smooth
-	VMOVAPS Y4, Y5
-	VSUBPS  Y4, Y1, Y6
-	JMP     BinaryLogitsGradF32_pow0_full_smoothed
+	VMOVUPS      (DX)(R12*1), Y3
+	VMOVUPS      (CX)(R12*1), Y4
+	VBROADCASTSS 88(R8), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R10, $0x00
+	JNE          BinaryLogitsGradF32_pow0_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryLogitsGradF32_pow0_full_smoothed
 
 BinaryLogitsGradF32_pow0_full_smooth:
 	VBROADCASTSS 16(R8), Y5
@@ -6657,6 +6910,7 @@ BinaryLogitsGradF32_pow0_full_alphadone:
 	VMULPS       Y7, Y10, Y12
 	VMULPS       Y4, Y12, Y12
 	VADDPS       Y3, Y12, Y12
+	VANDPS       256(SP), Y12, Y12
 	VADDPS       Y12, Y2, Y2
 	VADDPS       Y5, Y5, Y12
 	VSUBPS       Y12, Y1, Y12
@@ -6673,6 +6927,7 @@ BinaryLogitsGradF32_pow0_full_alphadone:
 	VMULPS       Y4, Y10, Y10
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y3, Y10, Y10
+	VANDPS       256(SP), Y10, Y10
 	VMOVUPS      Y10, (AX)(R12*1)
 	ADDQ         $0x20, R12
 	DECQ         R13
@@ -6699,6 +6954,11 @@ BinaryLogitsGradF32_pow0_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (DX)(R12*1), Y3, Y4
 	VMASKMOVPS   (CX)(R12*1), Y3, Y5
+	VBROADCASTSS 88(R8), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
 	CMPL         R10, $0x00
 	JNE          BinaryLogitsGradF32_pow0_part_smooth
 	VMOVAPS      Y5, Y6
@@ -6822,7 +7082,7 @@ BinaryLogitsGradF32_pow0_part_alphadone:
 	VMULPS       Y8, Y10, Y11
 	VMULPS       Y5, Y11, Y11
 	VADDPS       Y4, Y11, Y11
-	VANDPS       Y3, Y11, Y11
+	VANDPS       256(SP), Y11, Y11
 	VADDPS       Y11, Y2, Y2
 	VADDPS       Y6, Y6, Y11
 	VSUBPS       Y11, Y1, Y11
@@ -6839,6 +7099,7 @@ BinaryLogitsGradF32_pow0_part_alphadone:
 	VMULPS       Y1, Y10, Y10
 	VMULPS       Y0, Y10, Y10
 	VADDPS       Y4, Y10, Y10
+	VANDPS       256(SP), Y10, Y10
 	VMASKMOVPS   Y10, Y3, (AX)(R12*1)
 
 BinaryLogitsGradF32_pow0_done:
@@ -6852,13 +7113,17 @@ BinaryLogitsGradF32_powR:
 	JZ   BinaryLogitsGradF32_powR_tail
 
 BinaryLogitsGradF32_powR_loop:
-	VMOVUPS (DX)(R12*1), Y3
-	VMOVUPS (CX)(R12*1), Y4
-	CMPL    R10, $0x00
-	JNE     BinaryLogitsGradF32_powR_full_smooth
-	VMOVAPS Y4, Y5
-	VSUBPS  Y4, Y1, Y6
-	JMP     BinaryLogitsGradF32_powR_full_smoothed
+	VMOVUPS      (DX)(R12*1), Y3
+	VMOVUPS      (CX)(R12*1), Y4
+	VBROADCASTSS 88(R8), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R10, $0x00
+	JNE          BinaryLogitsGradF32_powR_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryLogitsGradF32_powR_full_smoothed
 
 BinaryLogitsGradF32_powR_full_smooth:
 	VBROADCASTSS 16(R8), Y5
@@ -7116,6 +7381,7 @@ BinaryLogitsGradF32_powR_full_alphadone:
 	VMULPS       Y10, Y7, Y12
 	VMULPS       Y4, Y12, Y12
 	VADDPS       Y3, Y12, Y12
+	VANDPS       256(SP), Y12, Y12
 	VADDPS       Y12, Y2, Y2
 	VADDPS       Y5, Y5, Y12
 	VSUBPS       Y12, Y1, Y12
@@ -7132,6 +7398,7 @@ BinaryLogitsGradF32_powR_full_alphadone:
 	VMULPS       Y4, Y7, Y7
 	VMULPS       Y9, Y7, Y7
 	VADDPS       Y3, Y7, Y7
+	VANDPS       256(SP), Y7, Y7
 	VMOVUPS      Y7, (AX)(R12*1)
 	ADDQ         $0x20, R12
 	DECQ         R13
@@ -7158,6 +7425,11 @@ BinaryLogitsGradF32_powR_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (DX)(R12*1), Y3, Y4
 	VMASKMOVPS   (CX)(R12*1), Y3, Y5
+	VBROADCASTSS 88(R8), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
 	CMPL         R10, $0x00
 	JNE          BinaryLogitsGradF32_powR_part_smooth
 	VMOVAPS      Y5, Y6
@@ -7420,7 +7692,7 @@ BinaryLogitsGradF32_powR_part_alphadone:
 	VMULPS       Y10, Y8, Y11
 	VMULPS       Y5, Y11, Y11
 	VADDPS       Y4, Y11, Y11
-	VANDPS       Y3, Y11, Y11
+	VANDPS       256(SP), Y11, Y11
 	VADDPS       Y11, Y2, Y2
 	VADDPS       Y6, Y6, Y11
 	VSUBPS       Y11, Y1, Y11
@@ -7437,6 +7709,7 @@ BinaryLogitsGradF32_powR_part_alphadone:
 	VMULPS       Y1, Y8, Y8
 	VMULPS       Y0, Y8, Y8
 	VADDPS       Y4, Y8, Y8
+	VANDPS       256(SP), Y8, Y8
 	VMASKMOVPS   Y8, Y3, (AX)(R12*1)
 
 BinaryLogitsGradF32_powR_done:
@@ -7474,9 +7747,9 @@ DATA signbit8<>+24(SB)/4, $0x80000000
 DATA signbit8<>+28(SB)/4, $0x80000000
 GLOBL signbit8<>(SB), RODATA|NOPTR, $32
 
-// func BinaryLogitsLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[22]uint32, acc *[8]float64) (bail bool)
+// func BinaryLogitsLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)
 // Requires: AVX, AVX2, FMA3
-TEXT ·BinaryLogitsLossF32(SB), NOSPLIT, $256-113
+TEXT ·BinaryLogitsLossF32(SB), NOSPLIT, $288-113
 	MOVQ    y_base+0(FP), AX
 	MOVQ    x_base+24(FP), CX
 	MOVQ    x_len+32(FP), DX
@@ -7506,13 +7779,17 @@ TEXT ·BinaryLogitsLossF32(SB), NOSPLIT, $256-113
 	JZ      BinaryLogitsLossF32_powN_tail
 
 BinaryLogitsLossF32_powN_loop:
-	VMOVUPS (CX)(R13*1), Y3
-	VMOVUPS (AX)(R13*1), Y4
-	CMPL    R9, $0x00
-	JNE     BinaryLogitsLossF32_powN_full_smooth
-	VMOVAPS Y4, Y5
-	VSUBPS  Y4, Y1, Y6
-	JMP     BinaryLogitsLossF32_powN_full_smoothed
+	VMOVUPS      (CX)(R13*1), Y3
+	VMOVUPS      (AX)(R13*1), Y4
+	VBROADCASTSS 88(DI), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R9, $0x00
+	JNE          BinaryLogitsLossF32_powN_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryLogitsLossF32_powN_full_smoothed
 
 BinaryLogitsLossF32_powN_full_smooth:
 	VBROADCASTSS 16(DI), Y5
@@ -7661,6 +7938,7 @@ BinaryLogitsLossF32_powN_full_alphadone:
 	VMULPS       Y8, Y5, Y5
 	VMULPS       Y4, Y5, Y5
 	VADDPS       Y3, Y5, Y5
+	VANDPS       256(SP), Y5, Y5
 	VADDPS       Y5, Y2, Y2
 	ADDQ         $0x20, R13
 	DECQ         R12
@@ -7687,6 +7965,11 @@ BinaryLogitsLossF32_powN_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (CX)(R13*1), Y3, Y4
 	VMASKMOVPS   (AX)(R13*1), Y3, Y5
+	VBROADCASTSS 88(DI), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
 	CMPL         R9, $0x00
 	JNE          BinaryLogitsLossF32_powN_part_smooth
 	VMOVAPS      Y5, Y6
@@ -7823,24 +8106,24 @@ BinaryLogitsLossF32_powN_part_sqdone:
 BinaryLogitsLossF32_powN_part_alpha1:
 	VBROADCASTSS 48(DI), Y1
 	VMULPS       Y1, Y6, Y1
-	VBROADCASTSS 52(DI), Y5
-	VMULPS       Y5, Y7, Y5
-	VADDPS       Y5, Y1, Y1
+	VBROADCASTSS 52(DI), Y3
+	VMULPS       Y3, Y7, Y3
+	VADDPS       Y3, Y1, Y1
 	JMP          BinaryLogitsLossF32_powN_part_alphadone
 
 BinaryLogitsLossF32_powN_part_alphas:
 	VMASKMOVPS (BX)(R13*1), Y3, Y1
 	VMULPS     Y1, Y6, Y1
-	VMASKMOVPS (SI)(R13*1), Y3, Y5
-	VMULPS     Y5, Y7, Y5
-	VADDPS     Y5, Y1, Y1
+	VMASKMOVPS (SI)(R13*1), Y3, Y3
+	VMULPS     Y3, Y7, Y3
+	VADDPS     Y3, Y1, Y1
 
 BinaryLogitsLossF32_powN_part_alphadone:
-	VSUBPS Y4, Y4, Y4
+	VSUBPS Y4, Y4, Y3
 	VMULPS Y8, Y1, Y1
 	VMULPS Y0, Y1, Y1
-	VADDPS Y4, Y1, Y1
-	VANDPS Y3, Y1, Y1
+	VADDPS Y3, Y1, Y1
+	VANDPS 256(SP), Y1, Y1
 	VADDPS Y1, Y2, Y2
 
 BinaryLogitsLossF32_powN_done:
@@ -7854,13 +8137,17 @@ BinaryLogitsLossF32_pow2:
 	JZ   BinaryLogitsLossF32_pow2_tail
 
 BinaryLogitsLossF32_pow2_loop:
-	VMOVUPS (CX)(R11*1), Y3
-	VMOVUPS (AX)(R11*1), Y4
-	CMPL    R9, $0x00
-	JNE     BinaryLogitsLossF32_pow2_full_smooth
-	VMOVAPS Y4, Y5
-	VSUBPS  Y4, Y1, Y6
-	JMP     BinaryLogitsLossF32_pow2_full_smoothed
+	VMOVUPS      (CX)(R11*1), Y3
+	VMOVUPS      (AX)(R11*1), Y4
+	VBROADCASTSS 88(DI), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R9, $0x00
+	JNE          BinaryLogitsLossF32_pow2_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryLogitsLossF32_pow2_full_smoothed
 
 BinaryLogitsLossF32_pow2_full_smooth:
 	VBROADCASTSS 16(DI), Y5
@@ -7987,6 +8274,7 @@ BinaryLogitsLossF32_pow2_full_alphadone:
 	VMULPS       Y8, Y5, Y5
 	VMULPS       Y4, Y5, Y5
 	VADDPS       Y3, Y5, Y5
+	VANDPS       256(SP), Y5, Y5
 	VADDPS       Y5, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
@@ -8013,6 +8301,11 @@ BinaryLogitsLossF32_pow2_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (CX)(R11*1), Y3, Y4
 	VMASKMOVPS   (AX)(R11*1), Y3, Y5
+	VBROADCASTSS 88(DI), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
 	CMPL         R9, $0x00
 	JNE          BinaryLogitsLossF32_pow2_part_smooth
 	VMOVAPS      Y5, Y6
@@ -8127,24 +8420,24 @@ BinaryLogitsLossF32_pow2_part_smoothed:
 BinaryLogitsLossF32_pow2_part_alpha1:
 	VBROADCASTSS 48(DI), Y1
 	VMULPS       Y1, Y6, Y1
-	VBROADCASTSS 52(DI), Y5
-	VMULPS       Y5, Y7, Y5
-	VADDPS       Y5, Y1, Y1
+	VBROADCASTSS 52(DI), Y3
+	VMULPS       Y3, Y7, Y3
+	VADDPS       Y3, Y1, Y1
 	JMP          BinaryLogitsLossF32_pow2_part_alphadone
 
 BinaryLogitsLossF32_pow2_part_alphas:
 	VMASKMOVPS (BX)(R11*1), Y3, Y1
 	VMULPS     Y1, Y6, Y1
-	VMASKMOVPS (SI)(R11*1), Y3, Y5
-	VMULPS     Y5, Y7, Y5
-	VADDPS     Y5, Y1, Y1
+	VMASKMOVPS (SI)(R11*1), Y3, Y3
+	VMULPS     Y3, Y7, Y3
+	VADDPS     Y3, Y1, Y1
 
 BinaryLogitsLossF32_pow2_part_alphadone:
-	VSUBPS Y4, Y4, Y4
+	VSUBPS Y4, Y4, Y3
 	VMULPS Y8, Y1, Y1
 	VMULPS Y0, Y1, Y1
-	VADDPS Y4, Y1, Y1
-	VANDPS Y3, Y1, Y1
+	VADDPS Y3, Y1, Y1
+	VANDPS 256(SP), Y1, Y1
 	VADDPS Y1, Y2, Y2
 
 BinaryLogitsLossF32_pow2_done:
@@ -8158,13 +8451,17 @@ BinaryLogitsLossF32_pow0:
 	JZ   BinaryLogitsLossF32_pow0_tail
 
 BinaryLogitsLossF32_pow0_loop:
-	VMOVUPS (CX)(R11*1), Y3
-	VMOVUPS (AX)(R11*1), Y4
-	CMPL    R9, $0x00
-	JNE     BinaryLogitsLossF32_pow0_full_smooth
-	VMOVAPS Y4, Y5
-	VSUBPS  Y4, Y1, Y6
-	JMP     BinaryLogitsLossF32_pow0_full_smoothed
+	VMOVUPS      (CX)(R11*1), Y3
+	VMOVUPS      (AX)(R11*1), Y4
+	VBROADCASTSS 88(DI), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R9, $0x00
+	JNE          BinaryLogitsLossF32_pow0_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryLogitsLossF32_pow0_full_smoothed
 
 BinaryLogitsLossF32_pow0_full_smooth:
 	VBROADCASTSS 16(DI), Y5
@@ -8283,6 +8580,7 @@ BinaryLogitsLossF32_pow0_full_alphadone:
 	VMULPS       Y7, Y5, Y5
 	VMULPS       Y4, Y5, Y5
 	VADDPS       Y3, Y5, Y5
+	VANDPS       256(SP), Y5, Y5
 	VADDPS       Y5, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
@@ -8309,6 +8607,11 @@ BinaryLogitsLossF32_pow0_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (CX)(R11*1), Y3, Y4
 	VMASKMOVPS   (AX)(R11*1), Y3, Y5
+	VBROADCASTSS 88(DI), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
 	CMPL         R9, $0x00
 	JNE          BinaryLogitsLossF32_pow0_part_smooth
 	VMOVAPS      Y5, Y6
@@ -8432,7 +8735,7 @@ BinaryLogitsLossF32_pow0_part_alphadone:
 	VMULPS Y8, Y0, Y0
 	VMULPS Y5, Y0, Y0
 	VADDPS Y1, Y0, Y0
-	VANDPS Y3, Y0, Y0
+	VANDPS 256(SP), Y0, Y0
 	VADDPS Y0, Y2, Y2
 
 BinaryLogitsLossF32_pow0_done:
@@ -8446,13 +8749,17 @@ BinaryLogitsLossF32_powR:
 	JZ   BinaryLogitsLossF32_powR_tail
 
 BinaryLogitsLossF32_powR_loop:
-	VMOVUPS (CX)(R11*1), Y3
-	VMOVUPS (AX)(R11*1), Y4
-	CMPL    R9, $0x00
-	JNE     BinaryLogitsLossF32_powR_full_smooth
-	VMOVAPS Y4, Y5
-	VSUBPS  Y4, Y1, Y6
-	JMP     BinaryLogitsLossF32_powR_full_smoothed
+	VMOVUPS      (CX)(R11*1), Y3
+	VMOVUPS      (AX)(R11*1), Y4
+	VBROADCASTSS 88(DI), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R9, $0x00
+	JNE          BinaryLogitsLossF32_powR_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryLogitsLossF32_powR_full_smoothed
 
 BinaryLogitsLossF32_powR_full_smooth:
 	VBROADCASTSS 16(DI), Y5
@@ -8710,6 +9017,7 @@ BinaryLogitsLossF32_powR_full_alphadone:
 	VMULPS       Y9, Y5, Y5
 	VMULPS       Y4, Y5, Y5
 	VADDPS       Y3, Y5, Y5
+	VANDPS       256(SP), Y5, Y5
 	VADDPS       Y5, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
@@ -8736,6 +9044,11 @@ BinaryLogitsLossF32_powR_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (CX)(R11*1), Y3, Y4
 	VMASKMOVPS   (AX)(R11*1), Y3, Y5
+	VBROADCASTSS 88(DI), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
 	CMPL         R9, $0x00
 	JNE          BinaryLogitsLossF32_powR_part_smooth
 	VMOVAPS      Y5, Y6
@@ -8998,7 +9311,7 @@ BinaryLogitsLossF32_powR_part_alphadone:
 	VMULPS Y10, Y0, Y0
 	VMULPS Y5, Y0, Y0
 	VADDPS Y1, Y0, Y0
-	VANDPS Y3, Y0, Y0
+	VANDPS 256(SP), Y0, Y0
 	VADDPS Y0, Y2, Y2
 
 BinaryLogitsLossF32_powR_done:
