@@ -132,62 +132,22 @@ func asymKernel8(grad, logits bool) {
 	s.spill = AllocLocal(32 * (asymPowSlot + 3))
 	VMOVUPD(s.zero, s.acc)
 	VMOVUPD(s.zero, s.acc.Offset(32))
-	blk := GP64()
 
 	CMPL(kind, Imm(1))
 	JEQ(LabelRef(name + "_powI"))
 	JA(LabelRef(name + "_powR"))
-	for _, pk := range []string{"pow0", "powI", "powR"} {
-		if pk != "pow0" {
-			Label(name + "_" + pk)
-		}
-		s.powKind = pk
+	powLoops8(name, []string{"pow0", "powI", "powR"}, n, func(kind string) (reg.Register, func(string, reg.VecVirtual), func()) {
+		s.powKind = kind
 		s.off = GP64()
 		XORQ(s.off, s.off)
-		MOVQ(U32(sumBlock), blk)
-		loopVectors8(name+"_"+pk, n, s.body, func() {
-			ADDQ(Imm(32), s.off)
-			DECQ(blk)
-			JNZ(LabelRef(name + "_" + pk + "_inblock"))
-			s.flush()
-			MOVQ(U32(sumBlock), blk)
-			Label(name + "_" + pk + "_inblock")
-		})
-		JMP(LabelRef(name + "_done"))
-	}
-	Label(name + "_done")
+		return s.off, s.body, nil
+	}, s.flush)
 	s.flush()
-	for i := 0; i < 2; i++ {
-		v := YMM()
-		VMOVUPD(s.acc.Offset(32*i), v)
-		VMOVUPD(v, Mem{Base: accp, Disp: 32 * i})
-	}
-	ok := GP8()
-	MOVB(U8(0), ok)
-	Store(ok, ReturnIndex(0))
-	VZEROUPPER()
-	RET()
-	Label(s.bail)
-	stop := GP8()
-	MOVB(U8(1), stop)
-	Store(stop, ReturnIndex(0))
-	VZEROUPPER()
-	RET()
+	storeSums(s.acc, accp, 2)
+	returnOrBail(s.bail)
 }
 
-func (s *asymState8) flush() {
-	lo := YMM()
-	VCVTPS2PD(s.acc32.AsX(), lo)
-	VADDPD(s.acc, lo, lo)
-	VMOVUPD(lo, s.acc)
-	upper := XMM()
-	VEXTRACTF128(Imm(1), s.acc32, upper)
-	hi := YMM()
-	VCVTPS2PD(upper, hi)
-	VADDPD(s.acc.Offset(32), hi, hi)
-	VMOVUPD(hi, s.acc.Offset(32))
-	VXORPS(s.acc32, s.acc32, s.acc32)
-}
+func (s *asymState8) flush() { flushLanes8(s.acc32, s.acc) }
 
 // asymTerms are the per-lane values of one vector that the focal weight
 // and the sums need: the label (0 where unknown), ce, u = 1 - pt and,

@@ -154,17 +154,7 @@ func asym64Kernel(grad, logits bool) {
 	Label(name + "_done")
 	accp := Load(Param("acc"), GP64())
 	VMOVUPD(s.acc, Mem{Base: accp})
-	ok := GP8()
-	MOVB(U8(0), ok)
-	Store(ok, ReturnIndex(0))
-	VZEROUPPER()
-	RET()
-	Label(s.bail)
-	stop := GP8()
-	MOVB(U8(1), stop)
-	Store(stop, ReturnIndex(0))
-	VZEROUPPER()
-	RET()
+	returnOrBail(s.bail)
 }
 
 // a64Terms are the per-lane values of one vector that the focal weight

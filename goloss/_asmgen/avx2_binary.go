@@ -93,7 +93,6 @@ func binaryKernel8(grad, logits bool) {
 	s.known = AllocLocal(32)
 	VMOVUPD(s.zero, s.acc)
 	VMOVUPD(s.zero, s.acc.Offset(32))
-	blk := GP64()
 
 	TESTL(s.real, s.real)
 	JNZ(LabelRef(name + "_powR"))
@@ -101,57 +100,18 @@ func binaryKernel8(grad, logits bool) {
 	JEQ(LabelRef(name + "_pow2"))
 	TESTQ(s.nPow, s.nPow)
 	JEQ(LabelRef(name + "_pow0"))
-	for _, kind := range []string{"powN", "pow2", "pow0", "powR"} {
-		if kind != "powN" {
-			Label(name + "_" + kind)
-		}
+	powLoops8(name, []string{"powN", "pow2", "pow0", "powR"}, n, func(kind string) (reg.Register, func(string, reg.VecVirtual), func()) {
 		s.powKind = kind
 		s.off = GP64()
 		XORQ(s.off, s.off)
-		MOVQ(U32(sumBlock), blk)
-		loopVectors8(name+"_"+kind, n, s.body, func() {
-			ADDQ(Imm(32), s.off)
-			DECQ(blk)
-			JNZ(LabelRef(name + "_" + kind + "_inblock"))
-			s.flush()
-			MOVQ(U32(sumBlock), blk)
-			Label(name + "_" + kind + "_inblock")
-		})
-		JMP(LabelRef(name + "_done"))
-	}
-	Label(name + "_done")
+		return s.off, s.body, nil
+	}, s.flush)
 	s.flush()
-	for i := 0; i < 2; i++ {
-		v := YMM()
-		VMOVUPD(s.acc.Offset(32*i), v)
-		VMOVUPD(v, Mem{Base: accp, Disp: 32 * i})
-	}
-	ok := GP8()
-	MOVB(U8(0), ok)
-	Store(ok, ReturnIndex(0))
-	VZEROUPPER()
-	RET()
-	Label(s.bail)
-	stop := GP8()
-	MOVB(U8(1), stop)
-	Store(stop, ReturnIndex(0))
-	VZEROUPPER()
-	RET()
+	storeSums(s.acc, accp, 2)
+	returnOrBail(s.bail)
 }
 
-func (s *binaryState8) flush() {
-	lo := YMM()
-	VCVTPS2PD(s.acc32.AsX(), lo)
-	VADDPD(s.acc, lo, lo)
-	VMOVUPD(lo, s.acc)
-	upper := XMM()
-	VEXTRACTF128(Imm(1), s.acc32, upper)
-	hi := YMM()
-	VCVTPS2PD(upper, hi)
-	VADDPD(s.acc.Offset(32), hi, hi)
-	VMOVUPD(hi, s.acc.Offset(32))
-	VXORPS(s.acc32, s.acc32, s.acc32)
-}
+func (s *binaryState8) flush() { flushLanes8(s.acc32, s.acc) }
 
 // labels returns t = y*keep + half and 1 - t = (1-half) - y*keep, as
 // binaryState.labels does.

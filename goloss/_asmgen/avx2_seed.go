@@ -296,7 +296,6 @@ func mainKernel8(grad bool) {
 	s.focal32, s.log32 = YMM(), YMM()
 	VXORPS(s.focal32, s.focal32, s.focal32)
 	VXORPS(s.log32, s.log32, s.log32)
-	blk := GP64()
 
 	real := GP32()
 	MOVL(Mem{Base: s.k, Disp: offReal}, real)
@@ -306,54 +305,27 @@ func mainKernel8(grad bool) {
 	JEQ(LabelRef(name + "_pow2"))
 	TESTQ(s.nPow, s.nPow)
 	JEQ(LabelRef(name + "_pow0"))
-	for _, kind := range []string{"powN", "pow2", "pow0", "powR"} {
-		if kind != "powN" {
-			Label(name + "_" + kind)
-		}
+	powLoops8(name, []string{"powN", "pow2", "pow0", "powR"}, n, func(kind string) (reg.Register, func(string, reg.VecVirtual), func()) {
 		s.powKind = kind
 		s.off = GP64()
 		XORQ(s.off, s.off)
 		m := GP64()
 		MOVQ(mp, m)
-		MOVQ(U32(sumBlock), blk)
-		loopVectors8(name+"_"+kind, n, func(prefix string, tail reg.VecVirtual) {
+		body := func(prefix string, tail reg.VecVirtual) {
 			s.mask = Mem{Base: m}
 			s.body(prefix, tail)
-		}, func() {
-			ADDQ(Imm(32), s.off)
-			ADDQ(Imm(1), m)
-			DECQ(blk)
-			JNZ(LabelRef(name + "_" + kind + "_inblock"))
-			s.flush()
-			MOVQ(U32(sumBlock), blk)
-			Label(name + "_" + kind + "_inblock")
-		})
-		JMP(LabelRef(name + "_done"))
-	}
-	Label(name + "_done")
+		}
+		return s.off, body, func() { ADDQ(Imm(1), m) }
+	}, s.flush)
 	s.flush()
-	for i := 0; i < 4; i++ {
-		a := YMM()
-		VMOVUPD(s.acc.Offset(32*i), a)
-		VMOVUPD(a, Mem{Base: accp, Disp: 32 * i})
-	}
+	storeSums(s.acc, accp, 4)
 	VZEROUPPER()
 	RET()
 }
 
 func (s *state8) flush() {
 	for i, v := range []reg.VecVirtual{s.focal32, s.log32} {
-		lo := YMM()
-		VCVTPS2PD(v.AsX(), lo)
-		VADDPD(s.acc.Offset(64*i), lo, lo)
-		VMOVUPD(lo, s.acc.Offset(64*i))
-		upper := XMM()
-		VEXTRACTF128(Imm(1), v, upper)
-		hi := YMM()
-		VCVTPS2PD(upper, hi)
-		VADDPD(s.acc.Offset(64*i+32), hi, hi)
-		VMOVUPD(hi, s.acc.Offset(64*i+32))
-		VXORPS(v, v, v)
+		flushLanes8(v, s.acc.Offset(64*i))
 	}
 }
 
