@@ -853,7 +853,7 @@ def main(argv=None):
     print(text_table(results))
     print()
     rows = targets(results)
-    print("Targets (issues 5 and 11):")
+    print("Targets (issues 5, 11 and 14):")
     for desc, measured, met in rows:
         print(f"  [{verdict(met):>12}] {desc}: {measured}")
     failed = [(r["batch"], r["classes"], LABELS[k], p, e) for r in results for (k, p), e in r["errors"].items()]
@@ -908,7 +908,7 @@ def main(argv=None):
             "- **÷ op**: median over the gofocal op of the same variant and pass (> 1: the op is faster). "
             "**÷ floor**: median over the memory floor's forward median.",
             "",
-            "### Targets (issues 5 and 11)",
+            "### Targets (issues 5, 11 and 14)",
             "",
         ]
         for desc, measured, met in rows:

@@ -281,7 +281,8 @@ func binaryRowsF32x16(loss, grad, labels, preds []float32, cols int, k *binaryCo
 
 // binaryRowsF32x8 runs float32 rows with AVX2, probabilities
 // (avx2.BinaryProbGradF32 or BinaryProbLossF32) and logits
-// (avx2.BinaryLogitsGradF32 or BinaryLogitsLossF32), every gamma, as
+// (avx2.BinaryLogitsGradF32 or BinaryLogitsLossF32), every gamma (with an
+// ignore value the Binary*Ignore* forms of the four), as
 // binaryRowsF32x16 does on 16 lanes; non-integer gamma takes u^gamma =
 // exp(gamma*log u) in float32. With an ignore value the assembly leaves
 // out the unknown lanes (zero gradient) and a row's scale is 1 over its
@@ -304,6 +305,14 @@ func binaryRowsF32x8(loss, grad, labels, preds []float32, cols int, k *binaryCon
 		var acc [8]float64
 		var bail bool
 		switch {
+		case k.unknown.set && v.logits && g != nil:
+			bail = avx2.BinaryLogitsIgnoreGradF32(g, y, x, alpha, alphaNegs, &kc, &acc)
+		case k.unknown.set && v.logits:
+			bail = avx2.BinaryLogitsIgnoreLossF32(y, x, alpha, alphaNegs, &kc, &acc)
+		case k.unknown.set && g != nil:
+			bail = avx2.BinaryProbIgnoreGradF32(g, y, x, alpha, alphaNegs, &kc, &acc)
+		case k.unknown.set:
+			bail = avx2.BinaryProbIgnoreLossF32(y, x, alpha, alphaNegs, &kc, &acc)
 		case v.logits && g != nil:
 			bail = avx2.BinaryLogitsGradF32(g, y, x, alpha, alphaNegs, &kc, &acc)
 		case v.logits:

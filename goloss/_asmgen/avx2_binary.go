@@ -29,8 +29,9 @@ type binaryState8 struct {
 	powKind, bail     string
 	logits            bool
 	real              reg.Register
-	spill             Mem // stack slots for values live across the powR loop's exp and log
-	known             Mem // the stack slot of the known lanes' mask
+	spill             Mem  // stack slots for values live across the powR loop's exp and log
+	known             Mem  // the stack slot of the known lanes' mask (with ignore)
+	ignore            bool // the kernel of calls with an ignore value
 }
 
 // keeping runs fn with regs kept on the stack in the powR loop (keepOnStack).
@@ -46,14 +47,25 @@ func (s *binaryState8) bcast(off int) reg.VecVirtual {
 	return v
 }
 
-func binaryKernel8(grad, logits bool) {
+// binaryKernel8 emits one of the 8 kernels: loss or loss and gradient, on
+// probabilities or logits, with or without an ignore value (the kernels
+// without one are those from before ignore values, which do not pay for
+// the mask of known lanes).
+func binaryKernel8(grad, logits, ignore bool) {
 	input, what, ref := "Prob", "probabilities", "binaryProbRow"
 	if logits {
 		input, what, ref = "Logits", "logits", "binaryLogitsRow"
 	}
+	if ignore {
+		input += "Ignore"
+	}
 	name, sig := "Binary"+input+"LossF32", "func(y, x, alpha, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)"
 	if grad {
 		name, sig = "Binary"+input+"GradF32", "func(g, y, x, alpha, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)"
+	}
+	scaleDoc := "scale 1/C."
+	if ignore {
+		scaleDoc = "scale the row's 1/K; a label equal to its ignore value adds nothing and gets a zero gradient."
 	}
 	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
@@ -63,11 +75,10 @@ func binaryKernel8(grad, logits bool) {
 		"lane sums of the loss terms (lanes 0-3, 4-7)"+map[bool]string{true: " and writes the gradient into g", false: ""}[grad]+".",
 		"It returns true, having stopped, where u^gamma overflows, for the",
 		"portable row to take over. k is goloss's binaryVector.asmConsts, its",
-		"scale the row's 1/K; a label equal to its ignore value (NaN: none) adds",
-		"nothing and gets a zero gradient. alpha and alphaNeg are read for",
-		"per-class alpha only. Tested against "+ref+" to SPEC's float32",
-		"tolerance (TestBinaryAsmMatchesReference, TestBinaryKernelsUnknownLabels).")
-	s := &binaryState8{grad: grad, bail: name + "_bail", logits: logits}
+		scaleDoc+" alpha and alphaNeg are read for per-class alpha only.",
+		"Tested against "+ref+" to SPEC's float32 tolerance",
+		"(TestBinaryAsmMatchesReference, TestBinaryKernelsUnknownLabels).")
+	s := &binaryState8{grad: grad, bail: name + "_bail", logits: logits, ignore: ignore}
 	if grad {
 		s.g = Load(Param("g").Base(), GP64())
 	}
@@ -90,7 +101,9 @@ func binaryKernel8(grad, logits bool) {
 	VXORPS(s.acc32, s.acc32, s.acc32)
 	s.acc = AllocLocal(64)
 	s.spill = AllocLocal(32 * 6)
-	s.known = AllocLocal(32)
+	if ignore {
+		s.known = AllocLocal(32)
+	}
 	VMOVUPD(s.zero, s.acc)
 	VMOVUPD(s.zero, s.acc.Offset(32))
 
@@ -243,7 +256,11 @@ func (s *binaryState8) accumulate(tail, x, a, pow, bce reg.VecVirtual) reg.VecVi
 	VMULPS(pow, a, tmp)
 	VMULPS(bce, tmp, tmp)
 	VADDPS(poison, tmp, tmp)
-	VANDPS(s.known, tmp, tmp)
+	if s.ignore {
+		VANDPS(s.known, tmp, tmp)
+	} else if tail != nil {
+		VANDPS(tail, tmp, tmp)
+	}
 	VADDPS(tmp, s.acc32, s.acc32)
 	return poison
 }
@@ -258,7 +275,9 @@ func (s *binaryState8) storeGrad(tail, a, pow, dpow, du, bce, dbce, poison reg.V
 	VMULPS(s.bcast(bScale), a, a)
 	VMULPS(dpow, a, a)
 	VADDPS(poison, a, a)
-	VANDPS(s.known, a, a)
+	if s.ignore {
+		VANDPS(s.known, a, a)
+	}
 	if tail != nil {
 		VMASKMOVPS(a, tail, s.at(s.g))
 	} else {
@@ -272,6 +291,9 @@ func (s *binaryState8) storeGrad(tail, a, pow, dpow, du, bce, dbce, poison reg.V
 // so that nothing below meets them; their lanes are masked out.
 func (s *binaryState8) knownLabels(tail reg.VecVirtual) reg.VecVirtual {
 	y := load8(s.at(s.y), tail)
+	if !s.ignore {
+		return y // every loaded lane is known
+	}
 	known := YMM()
 	VCMPPS(Imm(cmpNEQ), s.bcast(bIgnore), y, known)
 	if tail != nil {

@@ -131,9 +131,11 @@ var groups = map[string]map[string]func(){
 			for _, grad := range []bool{true, false} {
 				mainKernel8(grad)
 			}
-			for _, logits := range []bool{false, true} {
-				for _, grad := range []bool{true, false} {
-					binaryKernel8(grad, logits)
+			for _, ignore := range []bool{false, true} {
+				for _, logits := range []bool{false, true} {
+					for _, grad := range []bool{true, false} {
+						binaryKernel8(grad, logits, ignore)
+					}
 				}
 			}
 		},

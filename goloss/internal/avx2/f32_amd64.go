@@ -90,10 +90,9 @@ func SeedMainLossF32(y []float32, p []float32, w []float32, masks []uint8, k *[1
 // lane sums of the loss terms (lanes 0-3, 4-7) and writes the gradient into g.
 // It returns true, having stopped, where u^gamma overflows, for the
 // portable row to take over. k is goloss's binaryVector.asmConsts, its
-// scale the row's 1/K; a label equal to its ignore value (NaN: none) adds
-// nothing and gets a zero gradient. alpha and alphaNeg are read for
-// per-class alpha only. Tested against binaryProbRow to SPEC's float32
-// tolerance (TestBinaryAsmMatchesReference, TestBinaryKernelsUnknownLabels).
+// scale 1/C. alpha and alphaNeg are read for per-class alpha only.
+// Tested against binaryProbRow to SPEC's float32 tolerance
+// (TestBinaryAsmMatchesReference, TestBinaryKernelsUnknownLabels).
 //
 //go:noescape
 func BinaryProbGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)
@@ -104,10 +103,9 @@ func BinaryProbGradF32(g []float32, y []float32, x []float32, alpha []float32, a
 // lane sums of the loss terms (lanes 0-3, 4-7).
 // It returns true, having stopped, where u^gamma overflows, for the
 // portable row to take over. k is goloss's binaryVector.asmConsts, its
-// scale the row's 1/K; a label equal to its ignore value (NaN: none) adds
-// nothing and gets a zero gradient. alpha and alphaNeg are read for
-// per-class alpha only. Tested against binaryProbRow to SPEC's float32
-// tolerance (TestBinaryAsmMatchesReference, TestBinaryKernelsUnknownLabels).
+// scale 1/C. alpha and alphaNeg are read for per-class alpha only.
+// Tested against binaryProbRow to SPEC's float32 tolerance
+// (TestBinaryAsmMatchesReference, TestBinaryKernelsUnknownLabels).
 //
 //go:noescape
 func BinaryProbLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)
@@ -118,10 +116,9 @@ func BinaryProbLossF32(y []float32, x []float32, alpha []float32, alphaNeg []flo
 // lane sums of the loss terms (lanes 0-3, 4-7) and writes the gradient into g.
 // It returns true, having stopped, where u^gamma overflows, for the
 // portable row to take over. k is goloss's binaryVector.asmConsts, its
-// scale the row's 1/K; a label equal to its ignore value (NaN: none) adds
-// nothing and gets a zero gradient. alpha and alphaNeg are read for
-// per-class alpha only. Tested against binaryLogitsRow to SPEC's float32
-// tolerance (TestBinaryAsmMatchesReference, TestBinaryKernelsUnknownLabels).
+// scale 1/C. alpha and alphaNeg are read for per-class alpha only.
+// Tested against binaryLogitsRow to SPEC's float32 tolerance
+// (TestBinaryAsmMatchesReference, TestBinaryKernelsUnknownLabels).
 //
 //go:noescape
 func BinaryLogitsGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)
@@ -132,10 +129,61 @@ func BinaryLogitsGradF32(g []float32, y []float32, x []float32, alpha []float32,
 // lane sums of the loss terms (lanes 0-3, 4-7).
 // It returns true, having stopped, where u^gamma overflows, for the
 // portable row to take over. k is goloss's binaryVector.asmConsts, its
-// scale the row's 1/K; a label equal to its ignore value (NaN: none) adds
-// nothing and gets a zero gradient. alpha and alphaNeg are read for
-// per-class alpha only. Tested against binaryLogitsRow to SPEC's float32
-// tolerance (TestBinaryAsmMatchesReference, TestBinaryKernelsUnknownLabels).
+// scale 1/C. alpha and alphaNeg are read for per-class alpha only.
+// Tested against binaryLogitsRow to SPEC's float32 tolerance
+// (TestBinaryAsmMatchesReference, TestBinaryKernelsUnknownLabels).
 //
 //go:noescape
 func BinaryLogitsLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)
+
+// BinaryProbIgnoreGradF32 runs the binary variant over one row of len(x) float32
+// probabilities on 8 float32 lanes, as binaryProbRow computes it in float32
+// (the float32 steps of the AVX-512 kernels): it stores in acc the float64
+// lane sums of the loss terms (lanes 0-3, 4-7) and writes the gradient into g.
+// It returns true, having stopped, where u^gamma overflows, for the
+// portable row to take over. k is goloss's binaryVector.asmConsts, its
+// scale the row's 1/K; a label equal to its ignore value adds nothing and gets a zero gradient. alpha and alphaNeg are read for per-class alpha only.
+// Tested against binaryProbRow to SPEC's float32 tolerance
+// (TestBinaryAsmMatchesReference, TestBinaryKernelsUnknownLabels).
+//
+//go:noescape
+func BinaryProbIgnoreGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)
+
+// BinaryProbIgnoreLossF32 runs the binary variant over one row of len(x) float32
+// probabilities on 8 float32 lanes, as binaryProbRow computes it in float32
+// (the float32 steps of the AVX-512 kernels): it stores in acc the float64
+// lane sums of the loss terms (lanes 0-3, 4-7).
+// It returns true, having stopped, where u^gamma overflows, for the
+// portable row to take over. k is goloss's binaryVector.asmConsts, its
+// scale the row's 1/K; a label equal to its ignore value adds nothing and gets a zero gradient. alpha and alphaNeg are read for per-class alpha only.
+// Tested against binaryProbRow to SPEC's float32 tolerance
+// (TestBinaryAsmMatchesReference, TestBinaryKernelsUnknownLabels).
+//
+//go:noescape
+func BinaryProbIgnoreLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)
+
+// BinaryLogitsIgnoreGradF32 runs the binary variant over one row of len(x) float32
+// logits on 8 float32 lanes, as binaryLogitsRow computes it in float32
+// (the float32 steps of the AVX-512 kernels): it stores in acc the float64
+// lane sums of the loss terms (lanes 0-3, 4-7) and writes the gradient into g.
+// It returns true, having stopped, where u^gamma overflows, for the
+// portable row to take over. k is goloss's binaryVector.asmConsts, its
+// scale the row's 1/K; a label equal to its ignore value adds nothing and gets a zero gradient. alpha and alphaNeg are read for per-class alpha only.
+// Tested against binaryLogitsRow to SPEC's float32 tolerance
+// (TestBinaryAsmMatchesReference, TestBinaryKernelsUnknownLabels).
+//
+//go:noescape
+func BinaryLogitsIgnoreGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)
+
+// BinaryLogitsIgnoreLossF32 runs the binary variant over one row of len(x) float32
+// logits on 8 float32 lanes, as binaryLogitsRow computes it in float32
+// (the float32 steps of the AVX-512 kernels): it stores in acc the float64
+// lane sums of the loss terms (lanes 0-3, 4-7).
+// It returns true, having stopped, where u^gamma overflows, for the
+// portable row to take over. k is goloss's binaryVector.asmConsts, its
+// scale the row's 1/K; a label equal to its ignore value adds nothing and gets a zero gradient. alpha and alphaNeg are read for per-class alpha only.
+// Tested against binaryLogitsRow to SPEC's float32 tolerance
+// (TestBinaryAsmMatchesReference, TestBinaryKernelsUnknownLabels).
+//
+//go:noescape
+func BinaryLogitsIgnoreLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)

@@ -2775,7 +2775,7 @@ SeedMainLossF32_done:
 
 // func BinaryProbGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)
 // Requires: AVX, AVX2, FMA3
-TEXT ·BinaryProbGradF32(SB), NOSPLIT, $288-137
+TEXT ·BinaryProbGradF32(SB), NOSPLIT, $256-137
 	MOVQ    g_base+0(FP), AX
 	MOVQ    y_base+24(FP), CX
 	MOVQ    x_base+48(FP), DX
@@ -2806,17 +2806,13 @@ TEXT ·BinaryProbGradF32(SB), NOSPLIT, $288-137
 	JZ      BinaryProbGradF32_powN_tail
 
 BinaryProbGradF32_powN_loop:
-	VMOVUPS      (DX)(R14*1), Y3
-	VMOVUPS      (CX)(R14*1), Y4
-	VBROADCASTSS 88(R8), Y5
-	VCMPPS       $0x04, Y5, Y4, Y5
-	VANDPS       Y5, Y4, Y4
-	VMOVUPS      Y5, 256(SP)
-	CMPL         R10, $0x00
-	JNE          BinaryProbGradF32_powN_full_smooth
-	VMOVAPS      Y4, Y5
-	VSUBPS       Y4, Y1, Y6
-	JMP          BinaryProbGradF32_powN_full_smoothed
+	VMOVUPS (DX)(R14*1), Y3
+	VMOVUPS (CX)(R14*1), Y4
+	CMPL    R10, $0x00
+	JNE     BinaryProbGradF32_powN_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryProbGradF32_powN_full_smoothed
 
 BinaryProbGradF32_powN_full_smooth:
 	VBROADCASTSS 16(R8), Y5
@@ -2957,7 +2953,6 @@ BinaryProbGradF32_powN_full_alphadone:
 	VMULPS       Y11, Y9, Y10
 	VMULPS       Y8, Y10, Y10
 	VADDPS       Y6, Y10, Y10
-	VANDPS       256(SP), Y10, Y10
 	VADDPS       Y10, Y2, Y2
 	VBROADCASTSS 32(R8), Y10
 	VCMPPS       $0x1d, Y10, Y3, Y13
@@ -2978,7 +2973,6 @@ BinaryProbGradF32_powN_full_alphadone:
 	VMULPS       Y3, Y9, Y9
 	VMULPS       Y12, Y9, Y9
 	VADDPS       Y6, Y9, Y9
-	VANDPS       256(SP), Y9, Y9
 	VMOVUPS      Y9, (AX)(R14*1)
 	ADDQ         $0x20, R14
 	DECQ         R13
@@ -3005,11 +2999,6 @@ BinaryProbGradF32_powN_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (DX)(R14*1), Y3, Y4
 	VMASKMOVPS   (CX)(R14*1), Y3, Y5
-	VBROADCASTSS 88(R8), Y6
-	VCMPPS       $0x04, Y6, Y5, Y6
-	VANDPS       Y3, Y6, Y6
-	VANDPS       Y6, Y5, Y5
-	VMOVUPS      Y6, 256(SP)
 	CMPL         R10, $0x00
 	JNE          BinaryProbGradF32_powN_part_smooth
 	VMOVAPS      Y5, Y6
@@ -3155,7 +3144,7 @@ BinaryProbGradF32_powN_part_alphadone:
 	VMULPS       Y11, Y0, Y10
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y7, Y10, Y10
-	VANDPS       256(SP), Y10, Y10
+	VANDPS       Y3, Y10, Y10
 	VADDPS       Y10, Y2, Y2
 	VBROADCASTSS 32(R8), Y10
 	VCMPPS       $0x1d, Y10, Y4, Y13
@@ -3176,7 +3165,6 @@ BinaryProbGradF32_powN_part_alphadone:
 	VMULPS       Y1, Y0, Y0
 	VMULPS       Y12, Y0, Y0
 	VADDPS       Y7, Y0, Y0
-	VANDPS       256(SP), Y0, Y0
 	VMASKMOVPS   Y0, Y3, (AX)(R14*1)
 
 BinaryProbGradF32_powN_done:
@@ -3190,17 +3178,13 @@ BinaryProbGradF32_pow2:
 	JZ   BinaryProbGradF32_pow2_tail
 
 BinaryProbGradF32_pow2_loop:
-	VMOVUPS      (DX)(R12*1), Y3
-	VMOVUPS      (CX)(R12*1), Y4
-	VBROADCASTSS 88(R8), Y5
-	VCMPPS       $0x04, Y5, Y4, Y5
-	VANDPS       Y5, Y4, Y4
-	VMOVUPS      Y5, 256(SP)
-	CMPL         R10, $0x00
-	JNE          BinaryProbGradF32_pow2_full_smooth
-	VMOVAPS      Y4, Y5
-	VSUBPS       Y4, Y1, Y6
-	JMP          BinaryProbGradF32_pow2_full_smoothed
+	VMOVUPS (DX)(R12*1), Y3
+	VMOVUPS (CX)(R12*1), Y4
+	CMPL    R10, $0x00
+	JNE     BinaryProbGradF32_pow2_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryProbGradF32_pow2_full_smoothed
 
 BinaryProbGradF32_pow2_full_smooth:
 	VBROADCASTSS 16(R8), Y5
@@ -3319,7 +3303,6 @@ BinaryProbGradF32_pow2_full_alphadone:
 	VMULPS       Y11, Y9, Y10
 	VMULPS       Y8, Y10, Y10
 	VADDPS       Y6, Y10, Y10
-	VANDPS       256(SP), Y10, Y10
 	VADDPS       Y10, Y2, Y2
 	VBROADCASTSS 32(R8), Y10
 	VCMPPS       $0x1d, Y10, Y3, Y13
@@ -3340,7 +3323,6 @@ BinaryProbGradF32_pow2_full_alphadone:
 	VMULPS       Y3, Y9, Y9
 	VMULPS       Y12, Y9, Y9
 	VADDPS       Y6, Y9, Y9
-	VANDPS       256(SP), Y9, Y9
 	VMOVUPS      Y9, (AX)(R12*1)
 	ADDQ         $0x20, R12
 	DECQ         R13
@@ -3367,11 +3349,6 @@ BinaryProbGradF32_pow2_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (DX)(R12*1), Y3, Y4
 	VMASKMOVPS   (CX)(R12*1), Y3, Y5
-	VBROADCASTSS 88(R8), Y6
-	VCMPPS       $0x04, Y6, Y5, Y6
-	VANDPS       Y3, Y6, Y6
-	VANDPS       Y6, Y5, Y5
-	VMOVUPS      Y6, 256(SP)
 	CMPL         R10, $0x00
 	JNE          BinaryProbGradF32_pow2_part_smooth
 	VMOVAPS      Y5, Y6
@@ -3495,7 +3472,7 @@ BinaryProbGradF32_pow2_part_alphadone:
 	VMULPS       Y11, Y0, Y10
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y7, Y10, Y10
-	VANDPS       256(SP), Y10, Y10
+	VANDPS       Y3, Y10, Y10
 	VADDPS       Y10, Y2, Y2
 	VBROADCASTSS 32(R8), Y10
 	VCMPPS       $0x1d, Y10, Y4, Y13
@@ -3516,7 +3493,6 @@ BinaryProbGradF32_pow2_part_alphadone:
 	VMULPS       Y1, Y0, Y0
 	VMULPS       Y12, Y0, Y0
 	VADDPS       Y7, Y0, Y0
-	VANDPS       256(SP), Y0, Y0
 	VMASKMOVPS   Y0, Y3, (AX)(R12*1)
 
 BinaryProbGradF32_pow2_done:
@@ -3530,17 +3506,13 @@ BinaryProbGradF32_pow0:
 	JZ   BinaryProbGradF32_pow0_tail
 
 BinaryProbGradF32_pow0_loop:
-	VMOVUPS      (DX)(R12*1), Y3
-	VMOVUPS      (CX)(R12*1), Y4
-	VBROADCASTSS 88(R8), Y5
-	VCMPPS       $0x04, Y5, Y4, Y5
-	VANDPS       Y5, Y4, Y4
-	VMOVUPS      Y5, 256(SP)
-	CMPL         R10, $0x00
-	JNE          BinaryProbGradF32_pow0_full_smooth
-	VMOVAPS      Y4, Y5
-	VSUBPS       Y4, Y1, Y6
-	JMP          BinaryProbGradF32_pow0_full_smoothed
+	VMOVUPS (DX)(R12*1), Y3
+	VMOVUPS (CX)(R12*1), Y4
+	CMPL    R10, $0x00
+	JNE     BinaryProbGradF32_pow0_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryProbGradF32_pow0_full_smoothed
 
 BinaryProbGradF32_pow0_full_smooth:
 	VBROADCASTSS 16(R8), Y5
@@ -3651,7 +3623,6 @@ BinaryProbGradF32_pow0_full_alphadone:
 	VMULPS       Y9, Y12, Y10
 	VMULPS       Y8, Y10, Y10
 	VADDPS       Y6, Y10, Y10
-	VANDPS       256(SP), Y10, Y10
 	VADDPS       Y10, Y2, Y2
 	VBROADCASTSS 32(R8), Y10
 	VCMPPS       $0x1d, Y10, Y3, Y13
@@ -3672,7 +3643,6 @@ BinaryProbGradF32_pow0_full_alphadone:
 	VMULPS       Y3, Y12, Y12
 	VMULPS       Y11, Y12, Y12
 	VADDPS       Y6, Y12, Y12
-	VANDPS       256(SP), Y12, Y12
 	VMOVUPS      Y12, (AX)(R12*1)
 	ADDQ         $0x20, R12
 	DECQ         R13
@@ -3699,11 +3669,6 @@ BinaryProbGradF32_pow0_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (DX)(R12*1), Y3, Y4
 	VMASKMOVPS   (CX)(R12*1), Y3, Y5
-	VBROADCASTSS 88(R8), Y6
-	VCMPPS       $0x04, Y6, Y5, Y6
-	VANDPS       Y3, Y6, Y6
-	VANDPS       Y6, Y5, Y5
-	VMOVUPS      Y6, 256(SP)
 	CMPL         R10, $0x00
 	JNE          BinaryProbGradF32_pow0_part_smooth
 	VMOVAPS      Y5, Y6
@@ -3819,7 +3784,7 @@ BinaryProbGradF32_pow0_part_alphadone:
 	VMULPS       Y10, Y12, Y11
 	VMULPS       Y9, Y11, Y11
 	VADDPS       Y7, Y11, Y11
-	VANDPS       256(SP), Y11, Y11
+	VANDPS       Y3, Y11, Y11
 	VADDPS       Y11, Y2, Y2
 	VBROADCASTSS 32(R8), Y11
 	VCMPPS       $0x1d, Y11, Y4, Y13
@@ -3840,7 +3805,6 @@ BinaryProbGradF32_pow0_part_alphadone:
 	VMULPS       Y1, Y12, Y12
 	VMULPS       Y0, Y12, Y12
 	VADDPS       Y7, Y12, Y12
-	VANDPS       256(SP), Y12, Y12
 	VMASKMOVPS   Y12, Y3, (AX)(R12*1)
 
 BinaryProbGradF32_pow0_done:
@@ -3854,17 +3818,13 @@ BinaryProbGradF32_powR:
 	JZ   BinaryProbGradF32_powR_tail
 
 BinaryProbGradF32_powR_loop:
-	VMOVUPS      (DX)(R12*1), Y3
-	VMOVUPS      (CX)(R12*1), Y4
-	VBROADCASTSS 88(R8), Y5
-	VCMPPS       $0x04, Y5, Y4, Y5
-	VANDPS       Y5, Y4, Y4
-	VMOVUPS      Y5, 256(SP)
-	CMPL         R10, $0x00
-	JNE          BinaryProbGradF32_powR_full_smooth
-	VMOVAPS      Y4, Y5
-	VSUBPS       Y4, Y1, Y6
-	JMP          BinaryProbGradF32_powR_full_smoothed
+	VMOVUPS (DX)(R12*1), Y3
+	VMOVUPS (CX)(R12*1), Y4
+	CMPL    R10, $0x00
+	JNE     BinaryProbGradF32_powR_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryProbGradF32_powR_full_smoothed
 
 BinaryProbGradF32_powR_full_smooth:
 	VBROADCASTSS 16(R8), Y5
@@ -4114,7 +4074,6 @@ BinaryProbGradF32_powR_full_alphadone:
 	VMULPS       Y12, Y9, Y10
 	VMULPS       Y8, Y10, Y10
 	VADDPS       Y6, Y10, Y10
-	VANDPS       256(SP), Y10, Y10
 	VADDPS       Y10, Y2, Y2
 	VBROADCASTSS 32(R8), Y10
 	VCMPPS       $0x1d, Y10, Y3, Y13
@@ -4135,7 +4094,6 @@ BinaryProbGradF32_powR_full_alphadone:
 	VMULPS       Y3, Y9, Y9
 	VMULPS       Y11, Y9, Y9
 	VADDPS       Y6, Y9, Y9
-	VANDPS       256(SP), Y9, Y9
 	VMOVUPS      Y9, (AX)(R12*1)
 	ADDQ         $0x20, R12
 	DECQ         R13
@@ -4162,11 +4120,6 @@ BinaryProbGradF32_powR_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (DX)(R12*1), Y3, Y4
 	VMASKMOVPS   (CX)(R12*1), Y3, Y5
-	VBROADCASTSS 88(R8), Y6
-	VCMPPS       $0x04, Y6, Y5, Y6
-	VANDPS       Y3, Y6, Y6
-	VANDPS       Y6, Y5, Y5
-	VMOVUPS      Y6, 256(SP)
 	CMPL         R10, $0x00
 	JNE          BinaryProbGradF32_powR_part_smooth
 	VMOVAPS      Y5, Y6
@@ -4421,7 +4374,7 @@ BinaryProbGradF32_powR_part_alphadone:
 	VMULPS       Y12, Y10, Y11
 	VMULPS       Y9, Y11, Y11
 	VADDPS       Y7, Y11, Y11
-	VANDPS       256(SP), Y11, Y11
+	VANDPS       Y3, Y11, Y11
 	VADDPS       Y11, Y2, Y2
 	VBROADCASTSS 32(R8), Y11
 	VCMPPS       $0x1d, Y11, Y4, Y13
@@ -4442,7 +4395,6 @@ BinaryProbGradF32_powR_part_alphadone:
 	VMULPS       Y1, Y10, Y10
 	VMULPS       Y0, Y10, Y10
 	VADDPS       Y7, Y10, Y10
-	VANDPS       256(SP), Y10, Y10
 	VMASKMOVPS   Y10, Y3, (AX)(R12*1)
 
 BinaryProbGradF32_powR_done:
@@ -4482,7 +4434,7 @@ GLOBL absmask8<>(SB), RODATA|NOPTR, $32
 
 // func BinaryProbLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)
 // Requires: AVX, AVX2, FMA3
-TEXT ·BinaryProbLossF32(SB), NOSPLIT, $288-113
+TEXT ·BinaryProbLossF32(SB), NOSPLIT, $256-113
 	MOVQ    y_base+0(FP), AX
 	MOVQ    x_base+24(FP), CX
 	MOVQ    x_len+32(FP), DX
@@ -4512,17 +4464,13 @@ TEXT ·BinaryProbLossF32(SB), NOSPLIT, $288-113
 	JZ      BinaryProbLossF32_powN_tail
 
 BinaryProbLossF32_powN_loop:
-	VMOVUPS      (CX)(R13*1), Y3
-	VMOVUPS      (AX)(R13*1), Y4
-	VBROADCASTSS 88(DI), Y5
-	VCMPPS       $0x04, Y5, Y4, Y5
-	VANDPS       Y5, Y4, Y4
-	VMOVUPS      Y5, 256(SP)
-	CMPL         R9, $0x00
-	JNE          BinaryProbLossF32_powN_full_smooth
-	VMOVAPS      Y4, Y5
-	VSUBPS       Y4, Y1, Y6
-	JMP          BinaryProbLossF32_powN_full_smoothed
+	VMOVUPS (CX)(R13*1), Y3
+	VMOVUPS (AX)(R13*1), Y4
+	CMPL    R9, $0x00
+	JNE     BinaryProbLossF32_powN_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryProbLossF32_powN_full_smoothed
 
 BinaryProbLossF32_powN_full_smooth:
 	VBROADCASTSS 16(DI), Y5
@@ -4663,7 +4611,6 @@ BinaryProbLossF32_powN_full_alphadone:
 	VMULPS       Y7, Y4, Y4
 	VMULPS       Y8, Y4, Y4
 	VADDPS       Y3, Y4, Y4
-	VANDPS       256(SP), Y4, Y4
 	VADDPS       Y4, Y2, Y2
 	ADDQ         $0x20, R13
 	DECQ         R12
@@ -4690,11 +4637,6 @@ BinaryProbLossF32_powN_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (CX)(R13*1), Y3, Y4
 	VMASKMOVPS   (AX)(R13*1), Y3, Y5
-	VBROADCASTSS 88(DI), Y6
-	VCMPPS       $0x04, Y6, Y5, Y6
-	VANDPS       Y3, Y6, Y6
-	VANDPS       Y6, Y5, Y5
-	VMOVUPS      Y6, 256(SP)
 	CMPL         R9, $0x00
 	JNE          BinaryProbLossF32_powN_part_smooth
 	VMOVAPS      Y5, Y6
@@ -4840,7 +4782,7 @@ BinaryProbLossF32_powN_part_alphadone:
 	VMULPS Y5, Y0, Y0
 	VMULPS Y9, Y0, Y0
 	VADDPS Y1, Y0, Y0
-	VANDPS 256(SP), Y0, Y0
+	VANDPS Y3, Y0, Y0
 	VADDPS Y0, Y2, Y2
 
 BinaryProbLossF32_powN_done:
@@ -4854,17 +4796,13 @@ BinaryProbLossF32_pow2:
 	JZ   BinaryProbLossF32_pow2_tail
 
 BinaryProbLossF32_pow2_loop:
-	VMOVUPS      (CX)(R11*1), Y3
-	VMOVUPS      (AX)(R11*1), Y4
-	VBROADCASTSS 88(DI), Y5
-	VCMPPS       $0x04, Y5, Y4, Y5
-	VANDPS       Y5, Y4, Y4
-	VMOVUPS      Y5, 256(SP)
-	CMPL         R9, $0x00
-	JNE          BinaryProbLossF32_pow2_full_smooth
-	VMOVAPS      Y4, Y5
-	VSUBPS       Y4, Y1, Y6
-	JMP          BinaryProbLossF32_pow2_full_smoothed
+	VMOVUPS (CX)(R11*1), Y3
+	VMOVUPS (AX)(R11*1), Y4
+	CMPL    R9, $0x00
+	JNE     BinaryProbLossF32_pow2_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryProbLossF32_pow2_full_smoothed
 
 BinaryProbLossF32_pow2_full_smooth:
 	VBROADCASTSS 16(DI), Y5
@@ -4983,7 +4921,6 @@ BinaryProbLossF32_pow2_full_alphadone:
 	VMULPS       Y7, Y4, Y4
 	VMULPS       Y8, Y4, Y4
 	VADDPS       Y3, Y4, Y4
-	VANDPS       256(SP), Y4, Y4
 	VADDPS       Y4, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
@@ -5010,11 +4947,6 @@ BinaryProbLossF32_pow2_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (CX)(R11*1), Y3, Y4
 	VMASKMOVPS   (AX)(R11*1), Y3, Y5
-	VBROADCASTSS 88(DI), Y6
-	VCMPPS       $0x04, Y6, Y5, Y6
-	VANDPS       Y3, Y6, Y6
-	VANDPS       Y6, Y5, Y5
-	VMOVUPS      Y6, 256(SP)
 	CMPL         R9, $0x00
 	JNE          BinaryProbLossF32_pow2_part_smooth
 	VMOVAPS      Y5, Y6
@@ -5138,7 +5070,7 @@ BinaryProbLossF32_pow2_part_alphadone:
 	VMULPS Y5, Y0, Y0
 	VMULPS Y9, Y0, Y0
 	VADDPS Y1, Y0, Y0
-	VANDPS 256(SP), Y0, Y0
+	VANDPS Y3, Y0, Y0
 	VADDPS Y0, Y2, Y2
 
 BinaryProbLossF32_pow2_done:
@@ -5152,17 +5084,13 @@ BinaryProbLossF32_pow0:
 	JZ   BinaryProbLossF32_pow0_tail
 
 BinaryProbLossF32_pow0_loop:
-	VMOVUPS      (CX)(R11*1), Y3
-	VMOVUPS      (AX)(R11*1), Y4
-	VBROADCASTSS 88(DI), Y5
-	VCMPPS       $0x04, Y5, Y4, Y5
-	VANDPS       Y5, Y4, Y4
-	VMOVUPS      Y5, 256(SP)
-	CMPL         R9, $0x00
-	JNE          BinaryProbLossF32_pow0_full_smooth
-	VMOVAPS      Y4, Y5
-	VSUBPS       Y4, Y1, Y6
-	JMP          BinaryProbLossF32_pow0_full_smoothed
+	VMOVUPS (CX)(R11*1), Y3
+	VMOVUPS (AX)(R11*1), Y4
+	CMPL    R9, $0x00
+	JNE     BinaryProbLossF32_pow0_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryProbLossF32_pow0_full_smoothed
 
 BinaryProbLossF32_pow0_full_smooth:
 	VBROADCASTSS 16(DI), Y5
@@ -5273,7 +5201,6 @@ BinaryProbLossF32_pow0_full_alphadone:
 	VMULPS       Y4, Y5, Y4
 	VMULPS       Y8, Y4, Y4
 	VADDPS       Y3, Y4, Y4
-	VANDPS       256(SP), Y4, Y4
 	VADDPS       Y4, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
@@ -5300,11 +5227,6 @@ BinaryProbLossF32_pow0_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (CX)(R11*1), Y3, Y4
 	VMASKMOVPS   (AX)(R11*1), Y3, Y5
-	VBROADCASTSS 88(DI), Y6
-	VCMPPS       $0x04, Y6, Y5, Y6
-	VANDPS       Y3, Y6, Y6
-	VANDPS       Y6, Y5, Y5
-	VMOVUPS      Y6, 256(SP)
 	CMPL         R9, $0x00
 	JNE          BinaryProbLossF32_pow0_part_smooth
 	VMOVAPS      Y5, Y6
@@ -5420,7 +5342,7 @@ BinaryProbLossF32_pow0_part_alphadone:
 	VMULPS Y5, Y0, Y0
 	VMULPS Y9, Y0, Y0
 	VADDPS Y1, Y0, Y0
-	VANDPS 256(SP), Y0, Y0
+	VANDPS Y3, Y0, Y0
 	VADDPS Y0, Y2, Y2
 
 BinaryProbLossF32_pow0_done:
@@ -5434,17 +5356,13 @@ BinaryProbLossF32_powR:
 	JZ   BinaryProbLossF32_powR_tail
 
 BinaryProbLossF32_powR_loop:
-	VMOVUPS      (CX)(R11*1), Y3
-	VMOVUPS      (AX)(R11*1), Y4
-	VBROADCASTSS 88(DI), Y5
-	VCMPPS       $0x04, Y5, Y4, Y5
-	VANDPS       Y5, Y4, Y4
-	VMOVUPS      Y5, 256(SP)
-	CMPL         R9, $0x00
-	JNE          BinaryProbLossF32_powR_full_smooth
-	VMOVAPS      Y4, Y5
-	VSUBPS       Y4, Y1, Y6
-	JMP          BinaryProbLossF32_powR_full_smoothed
+	VMOVUPS (CX)(R11*1), Y3
+	VMOVUPS (AX)(R11*1), Y4
+	CMPL    R9, $0x00
+	JNE     BinaryProbLossF32_powR_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryProbLossF32_powR_full_smoothed
 
 BinaryProbLossF32_powR_full_smooth:
 	VBROADCASTSS 16(DI), Y5
@@ -5694,7 +5612,6 @@ BinaryProbLossF32_powR_full_alphadone:
 	VMULPS       Y10, Y4, Y4
 	VMULPS       Y8, Y4, Y4
 	VADDPS       Y3, Y4, Y4
-	VANDPS       256(SP), Y4, Y4
 	VADDPS       Y4, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
@@ -5721,11 +5638,6 @@ BinaryProbLossF32_powR_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (CX)(R11*1), Y3, Y4
 	VMASKMOVPS   (AX)(R11*1), Y3, Y5
-	VBROADCASTSS 88(DI), Y6
-	VCMPPS       $0x04, Y6, Y5, Y6
-	VANDPS       Y3, Y6, Y6
-	VANDPS       Y6, Y5, Y5
-	VMOVUPS      Y6, 256(SP)
 	CMPL         R9, $0x00
 	JNE          BinaryProbLossF32_powR_part_smooth
 	VMOVAPS      Y5, Y6
@@ -5980,7 +5892,7 @@ BinaryProbLossF32_powR_part_alphadone:
 	VMULPS Y11, Y0, Y0
 	VMULPS Y9, Y0, Y0
 	VADDPS Y1, Y0, Y0
-	VANDPS 256(SP), Y0, Y0
+	VANDPS Y3, Y0, Y0
 	VADDPS Y0, Y2, Y2
 
 BinaryProbLossF32_powR_done:
@@ -6010,7 +5922,7 @@ BinaryProbLossF32_bail:
 
 // func BinaryLogitsGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)
 // Requires: AVX, AVX2, FMA3
-TEXT ·BinaryLogitsGradF32(SB), NOSPLIT, $288-137
+TEXT ·BinaryLogitsGradF32(SB), NOSPLIT, $256-137
 	MOVQ    g_base+0(FP), AX
 	MOVQ    y_base+24(FP), CX
 	MOVQ    x_base+48(FP), DX
@@ -6041,17 +5953,13 @@ TEXT ·BinaryLogitsGradF32(SB), NOSPLIT, $288-137
 	JZ      BinaryLogitsGradF32_powN_tail
 
 BinaryLogitsGradF32_powN_loop:
-	VMOVUPS      (DX)(R14*1), Y3
-	VMOVUPS      (CX)(R14*1), Y4
-	VBROADCASTSS 88(R8), Y5
-	VCMPPS       $0x04, Y5, Y4, Y5
-	VANDPS       Y5, Y4, Y4
-	VMOVUPS      Y5, 256(SP)
-	CMPL         R10, $0x00
-	JNE          BinaryLogitsGradF32_powN_full_smooth
-	VMOVAPS      Y4, Y5
-	VSUBPS       Y4, Y1, Y6
-	JMP          BinaryLogitsGradF32_powN_full_smoothed
+	VMOVUPS (DX)(R14*1), Y3
+	VMOVUPS (CX)(R14*1), Y4
+	CMPL    R10, $0x00
+	JNE     BinaryLogitsGradF32_powN_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryLogitsGradF32_powN_full_smoothed
 
 BinaryLogitsGradF32_powN_full_smooth:
 	VBROADCASTSS 16(R8), Y5
@@ -6200,7 +6108,6 @@ BinaryLogitsGradF32_powN_full_alphadone:
 	VMULPS       Y9, Y7, Y12
 	VMULPS       Y4, Y12, Y12
 	VADDPS       Y3, Y12, Y12
-	VANDPS       256(SP), Y12, Y12
 	VADDPS       Y12, Y2, Y2
 	VADDPS       Y5, Y5, Y12
 	VSUBPS       Y12, Y1, Y12
@@ -6217,7 +6124,6 @@ BinaryLogitsGradF32_powN_full_alphadone:
 	VMULPS       Y4, Y7, Y7
 	VMULPS       Y10, Y7, Y7
 	VADDPS       Y3, Y7, Y7
-	VANDPS       256(SP), Y7, Y7
 	VMOVUPS      Y7, (AX)(R14*1)
 	ADDQ         $0x20, R14
 	DECQ         R13
@@ -6244,11 +6150,6 @@ BinaryLogitsGradF32_powN_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (DX)(R14*1), Y3, Y4
 	VMASKMOVPS   (CX)(R14*1), Y3, Y5
-	VBROADCASTSS 88(R8), Y6
-	VCMPPS       $0x04, Y6, Y5, Y6
-	VANDPS       Y3, Y6, Y6
-	VANDPS       Y6, Y5, Y5
-	VMOVUPS      Y6, 256(SP)
 	CMPL         R10, $0x00
 	JNE          BinaryLogitsGradF32_powN_part_smooth
 	VMOVAPS      Y5, Y6
@@ -6402,7 +6303,7 @@ BinaryLogitsGradF32_powN_part_alphadone:
 	VMULPS       Y8, Y5, Y11
 	VMULPS       Y0, Y11, Y11
 	VADDPS       Y4, Y11, Y11
-	VANDPS       256(SP), Y11, Y11
+	VANDPS       Y3, Y11, Y11
 	VADDPS       Y11, Y2, Y2
 	VADDPS       Y6, Y6, Y11
 	VSUBPS       Y11, Y1, Y11
@@ -6419,7 +6320,6 @@ BinaryLogitsGradF32_powN_part_alphadone:
 	VMULPS       Y0, Y5, Y5
 	VMULPS       Y10, Y5, Y5
 	VADDPS       Y4, Y5, Y5
-	VANDPS       256(SP), Y5, Y5
 	VMASKMOVPS   Y5, Y3, (AX)(R14*1)
 
 BinaryLogitsGradF32_powN_done:
@@ -6433,17 +6333,13 @@ BinaryLogitsGradF32_pow2:
 	JZ   BinaryLogitsGradF32_pow2_tail
 
 BinaryLogitsGradF32_pow2_loop:
-	VMOVUPS      (DX)(R12*1), Y3
-	VMOVUPS      (CX)(R12*1), Y4
-	VBROADCASTSS 88(R8), Y5
-	VCMPPS       $0x04, Y5, Y4, Y5
-	VANDPS       Y5, Y4, Y4
-	VMOVUPS      Y5, 256(SP)
-	CMPL         R10, $0x00
-	JNE          BinaryLogitsGradF32_pow2_full_smooth
-	VMOVAPS      Y4, Y5
-	VSUBPS       Y4, Y1, Y6
-	JMP          BinaryLogitsGradF32_pow2_full_smoothed
+	VMOVUPS (DX)(R12*1), Y3
+	VMOVUPS (CX)(R12*1), Y4
+	CMPL    R10, $0x00
+	JNE     BinaryLogitsGradF32_pow2_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryLogitsGradF32_pow2_full_smoothed
 
 BinaryLogitsGradF32_pow2_full_smooth:
 	VBROADCASTSS 16(R8), Y5
@@ -6570,7 +6466,6 @@ BinaryLogitsGradF32_pow2_full_alphadone:
 	VMULPS       Y9, Y7, Y12
 	VMULPS       Y4, Y12, Y12
 	VADDPS       Y3, Y12, Y12
-	VANDPS       256(SP), Y12, Y12
 	VADDPS       Y12, Y2, Y2
 	VADDPS       Y5, Y5, Y12
 	VSUBPS       Y12, Y1, Y12
@@ -6587,7 +6482,6 @@ BinaryLogitsGradF32_pow2_full_alphadone:
 	VMULPS       Y4, Y7, Y7
 	VMULPS       Y10, Y7, Y7
 	VADDPS       Y3, Y7, Y7
-	VANDPS       256(SP), Y7, Y7
 	VMOVUPS      Y7, (AX)(R12*1)
 	ADDQ         $0x20, R12
 	DECQ         R13
@@ -6614,11 +6508,6 @@ BinaryLogitsGradF32_pow2_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (DX)(R12*1), Y3, Y4
 	VMASKMOVPS   (CX)(R12*1), Y3, Y5
-	VBROADCASTSS 88(R8), Y6
-	VCMPPS       $0x04, Y6, Y5, Y6
-	VANDPS       Y3, Y6, Y6
-	VANDPS       Y6, Y5, Y5
-	VMOVUPS      Y6, 256(SP)
 	CMPL         R10, $0x00
 	JNE          BinaryLogitsGradF32_pow2_part_smooth
 	VMOVAPS      Y5, Y6
@@ -6750,7 +6639,7 @@ BinaryLogitsGradF32_pow2_part_alphadone:
 	VMULPS       Y8, Y5, Y11
 	VMULPS       Y0, Y11, Y11
 	VADDPS       Y4, Y11, Y11
-	VANDPS       256(SP), Y11, Y11
+	VANDPS       Y3, Y11, Y11
 	VADDPS       Y11, Y2, Y2
 	VADDPS       Y6, Y6, Y11
 	VSUBPS       Y11, Y1, Y11
@@ -6767,7 +6656,6 @@ BinaryLogitsGradF32_pow2_part_alphadone:
 	VMULPS       Y0, Y5, Y5
 	VMULPS       Y10, Y5, Y5
 	VADDPS       Y4, Y5, Y5
-	VANDPS       256(SP), Y5, Y5
 	VMASKMOVPS   Y5, Y3, (AX)(R12*1)
 
 BinaryLogitsGradF32_pow2_done:
@@ -6781,17 +6669,13 @@ BinaryLogitsGradF32_pow0:
 	JZ   BinaryLogitsGradF32_pow0_tail
 
 BinaryLogitsGradF32_pow0_loop:
-	VMOVUPS      (DX)(R12*1), Y3
-	VMOVUPS      (CX)(R12*1), Y4
-	VBROADCASTSS 88(R8), Y5
-	VCMPPS       $0x04, Y5, Y4, Y5
-	VANDPS       Y5, Y4, Y4
-	VMOVUPS      Y5, 256(SP)
-	CMPL         R10, $0x00
-	JNE          BinaryLogitsGradF32_pow0_full_smooth
-	VMOVAPS      Y4, Y5
-	VSUBPS       Y4, Y1, Y6
-	JMP          BinaryLogitsGradF32_pow0_full_smoothed
+	VMOVUPS (DX)(R12*1), Y3
+	VMOVUPS (CX)(R12*1), Y4
+	CMPL    R10, $0x00
+	JNE     BinaryLogitsGradF32_pow0_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryLogitsGradF32_pow0_full_smoothed
 
 BinaryLogitsGradF32_pow0_full_smooth:
 	VBROADCASTSS 16(R8), Y5
@@ -6910,7 +6794,6 @@ BinaryLogitsGradF32_pow0_full_alphadone:
 	VMULPS       Y7, Y10, Y12
 	VMULPS       Y4, Y12, Y12
 	VADDPS       Y3, Y12, Y12
-	VANDPS       256(SP), Y12, Y12
 	VADDPS       Y12, Y2, Y2
 	VADDPS       Y5, Y5, Y12
 	VSUBPS       Y12, Y1, Y12
@@ -6927,7 +6810,6 @@ BinaryLogitsGradF32_pow0_full_alphadone:
 	VMULPS       Y4, Y10, Y10
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y3, Y10, Y10
-	VANDPS       256(SP), Y10, Y10
 	VMOVUPS      Y10, (AX)(R12*1)
 	ADDQ         $0x20, R12
 	DECQ         R13
@@ -6954,11 +6836,6 @@ BinaryLogitsGradF32_pow0_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (DX)(R12*1), Y3, Y4
 	VMASKMOVPS   (CX)(R12*1), Y3, Y5
-	VBROADCASTSS 88(R8), Y6
-	VCMPPS       $0x04, Y6, Y5, Y6
-	VANDPS       Y3, Y6, Y6
-	VANDPS       Y6, Y5, Y5
-	VMOVUPS      Y6, 256(SP)
 	CMPL         R10, $0x00
 	JNE          BinaryLogitsGradF32_pow0_part_smooth
 	VMOVAPS      Y5, Y6
@@ -7082,7 +6959,7 @@ BinaryLogitsGradF32_pow0_part_alphadone:
 	VMULPS       Y8, Y10, Y11
 	VMULPS       Y5, Y11, Y11
 	VADDPS       Y4, Y11, Y11
-	VANDPS       256(SP), Y11, Y11
+	VANDPS       Y3, Y11, Y11
 	VADDPS       Y11, Y2, Y2
 	VADDPS       Y6, Y6, Y11
 	VSUBPS       Y11, Y1, Y11
@@ -7099,7 +6976,6 @@ BinaryLogitsGradF32_pow0_part_alphadone:
 	VMULPS       Y1, Y10, Y10
 	VMULPS       Y0, Y10, Y10
 	VADDPS       Y4, Y10, Y10
-	VANDPS       256(SP), Y10, Y10
 	VMASKMOVPS   Y10, Y3, (AX)(R12*1)
 
 BinaryLogitsGradF32_pow0_done:
@@ -7113,17 +6989,13 @@ BinaryLogitsGradF32_powR:
 	JZ   BinaryLogitsGradF32_powR_tail
 
 BinaryLogitsGradF32_powR_loop:
-	VMOVUPS      (DX)(R12*1), Y3
-	VMOVUPS      (CX)(R12*1), Y4
-	VBROADCASTSS 88(R8), Y5
-	VCMPPS       $0x04, Y5, Y4, Y5
-	VANDPS       Y5, Y4, Y4
-	VMOVUPS      Y5, 256(SP)
-	CMPL         R10, $0x00
-	JNE          BinaryLogitsGradF32_powR_full_smooth
-	VMOVAPS      Y4, Y5
-	VSUBPS       Y4, Y1, Y6
-	JMP          BinaryLogitsGradF32_powR_full_smoothed
+	VMOVUPS (DX)(R12*1), Y3
+	VMOVUPS (CX)(R12*1), Y4
+	CMPL    R10, $0x00
+	JNE     BinaryLogitsGradF32_powR_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryLogitsGradF32_powR_full_smoothed
 
 BinaryLogitsGradF32_powR_full_smooth:
 	VBROADCASTSS 16(R8), Y5
@@ -7381,7 +7253,6 @@ BinaryLogitsGradF32_powR_full_alphadone:
 	VMULPS       Y10, Y7, Y12
 	VMULPS       Y4, Y12, Y12
 	VADDPS       Y3, Y12, Y12
-	VANDPS       256(SP), Y12, Y12
 	VADDPS       Y12, Y2, Y2
 	VADDPS       Y5, Y5, Y12
 	VSUBPS       Y12, Y1, Y12
@@ -7398,7 +7269,6 @@ BinaryLogitsGradF32_powR_full_alphadone:
 	VMULPS       Y4, Y7, Y7
 	VMULPS       Y9, Y7, Y7
 	VADDPS       Y3, Y7, Y7
-	VANDPS       256(SP), Y7, Y7
 	VMOVUPS      Y7, (AX)(R12*1)
 	ADDQ         $0x20, R12
 	DECQ         R13
@@ -7425,11 +7295,6 @@ BinaryLogitsGradF32_powR_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (DX)(R12*1), Y3, Y4
 	VMASKMOVPS   (CX)(R12*1), Y3, Y5
-	VBROADCASTSS 88(R8), Y6
-	VCMPPS       $0x04, Y6, Y5, Y6
-	VANDPS       Y3, Y6, Y6
-	VANDPS       Y6, Y5, Y5
-	VMOVUPS      Y6, 256(SP)
 	CMPL         R10, $0x00
 	JNE          BinaryLogitsGradF32_powR_part_smooth
 	VMOVAPS      Y5, Y6
@@ -7692,7 +7557,7 @@ BinaryLogitsGradF32_powR_part_alphadone:
 	VMULPS       Y10, Y8, Y11
 	VMULPS       Y5, Y11, Y11
 	VADDPS       Y4, Y11, Y11
-	VANDPS       256(SP), Y11, Y11
+	VANDPS       Y3, Y11, Y11
 	VADDPS       Y11, Y2, Y2
 	VADDPS       Y6, Y6, Y11
 	VSUBPS       Y11, Y1, Y11
@@ -7709,7 +7574,6 @@ BinaryLogitsGradF32_powR_part_alphadone:
 	VMULPS       Y1, Y8, Y8
 	VMULPS       Y0, Y8, Y8
 	VADDPS       Y4, Y8, Y8
-	VANDPS       256(SP), Y8, Y8
 	VMASKMOVPS   Y8, Y3, (AX)(R12*1)
 
 BinaryLogitsGradF32_powR_done:
@@ -7749,7 +7613,7 @@ GLOBL signbit8<>(SB), RODATA|NOPTR, $32
 
 // func BinaryLogitsLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)
 // Requires: AVX, AVX2, FMA3
-TEXT ·BinaryLogitsLossF32(SB), NOSPLIT, $288-113
+TEXT ·BinaryLogitsLossF32(SB), NOSPLIT, $256-113
 	MOVQ    y_base+0(FP), AX
 	MOVQ    x_base+24(FP), CX
 	MOVQ    x_len+32(FP), DX
@@ -7779,17 +7643,13 @@ TEXT ·BinaryLogitsLossF32(SB), NOSPLIT, $288-113
 	JZ      BinaryLogitsLossF32_powN_tail
 
 BinaryLogitsLossF32_powN_loop:
-	VMOVUPS      (CX)(R13*1), Y3
-	VMOVUPS      (AX)(R13*1), Y4
-	VBROADCASTSS 88(DI), Y5
-	VCMPPS       $0x04, Y5, Y4, Y5
-	VANDPS       Y5, Y4, Y4
-	VMOVUPS      Y5, 256(SP)
-	CMPL         R9, $0x00
-	JNE          BinaryLogitsLossF32_powN_full_smooth
-	VMOVAPS      Y4, Y5
-	VSUBPS       Y4, Y1, Y6
-	JMP          BinaryLogitsLossF32_powN_full_smoothed
+	VMOVUPS (CX)(R13*1), Y3
+	VMOVUPS (AX)(R13*1), Y4
+	CMPL    R9, $0x00
+	JNE     BinaryLogitsLossF32_powN_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryLogitsLossF32_powN_full_smoothed
 
 BinaryLogitsLossF32_powN_full_smooth:
 	VBROADCASTSS 16(DI), Y5
@@ -7938,7 +7798,6 @@ BinaryLogitsLossF32_powN_full_alphadone:
 	VMULPS       Y8, Y5, Y5
 	VMULPS       Y4, Y5, Y5
 	VADDPS       Y3, Y5, Y5
-	VANDPS       256(SP), Y5, Y5
 	VADDPS       Y5, Y2, Y2
 	ADDQ         $0x20, R13
 	DECQ         R12
@@ -7965,11 +7824,6 @@ BinaryLogitsLossF32_powN_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (CX)(R13*1), Y3, Y4
 	VMASKMOVPS   (AX)(R13*1), Y3, Y5
-	VBROADCASTSS 88(DI), Y6
-	VCMPPS       $0x04, Y6, Y5, Y6
-	VANDPS       Y3, Y6, Y6
-	VANDPS       Y6, Y5, Y5
-	VMOVUPS      Y6, 256(SP)
 	CMPL         R9, $0x00
 	JNE          BinaryLogitsLossF32_powN_part_smooth
 	VMOVAPS      Y5, Y6
@@ -8106,24 +7960,24 @@ BinaryLogitsLossF32_powN_part_sqdone:
 BinaryLogitsLossF32_powN_part_alpha1:
 	VBROADCASTSS 48(DI), Y1
 	VMULPS       Y1, Y6, Y1
-	VBROADCASTSS 52(DI), Y3
-	VMULPS       Y3, Y7, Y3
-	VADDPS       Y3, Y1, Y1
+	VBROADCASTSS 52(DI), Y5
+	VMULPS       Y5, Y7, Y5
+	VADDPS       Y5, Y1, Y1
 	JMP          BinaryLogitsLossF32_powN_part_alphadone
 
 BinaryLogitsLossF32_powN_part_alphas:
 	VMASKMOVPS (BX)(R13*1), Y3, Y1
 	VMULPS     Y1, Y6, Y1
-	VMASKMOVPS (SI)(R13*1), Y3, Y3
-	VMULPS     Y3, Y7, Y3
-	VADDPS     Y3, Y1, Y1
+	VMASKMOVPS (SI)(R13*1), Y3, Y5
+	VMULPS     Y5, Y7, Y5
+	VADDPS     Y5, Y1, Y1
 
 BinaryLogitsLossF32_powN_part_alphadone:
-	VSUBPS Y4, Y4, Y3
+	VSUBPS Y4, Y4, Y4
 	VMULPS Y8, Y1, Y1
 	VMULPS Y0, Y1, Y1
-	VADDPS Y3, Y1, Y1
-	VANDPS 256(SP), Y1, Y1
+	VADDPS Y4, Y1, Y1
+	VANDPS Y3, Y1, Y1
 	VADDPS Y1, Y2, Y2
 
 BinaryLogitsLossF32_powN_done:
@@ -8137,17 +7991,13 @@ BinaryLogitsLossF32_pow2:
 	JZ   BinaryLogitsLossF32_pow2_tail
 
 BinaryLogitsLossF32_pow2_loop:
-	VMOVUPS      (CX)(R11*1), Y3
-	VMOVUPS      (AX)(R11*1), Y4
-	VBROADCASTSS 88(DI), Y5
-	VCMPPS       $0x04, Y5, Y4, Y5
-	VANDPS       Y5, Y4, Y4
-	VMOVUPS      Y5, 256(SP)
-	CMPL         R9, $0x00
-	JNE          BinaryLogitsLossF32_pow2_full_smooth
-	VMOVAPS      Y4, Y5
-	VSUBPS       Y4, Y1, Y6
-	JMP          BinaryLogitsLossF32_pow2_full_smoothed
+	VMOVUPS (CX)(R11*1), Y3
+	VMOVUPS (AX)(R11*1), Y4
+	CMPL    R9, $0x00
+	JNE     BinaryLogitsLossF32_pow2_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryLogitsLossF32_pow2_full_smoothed
 
 BinaryLogitsLossF32_pow2_full_smooth:
 	VBROADCASTSS 16(DI), Y5
@@ -8274,7 +8124,6 @@ BinaryLogitsLossF32_pow2_full_alphadone:
 	VMULPS       Y8, Y5, Y5
 	VMULPS       Y4, Y5, Y5
 	VADDPS       Y3, Y5, Y5
-	VANDPS       256(SP), Y5, Y5
 	VADDPS       Y5, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
@@ -8301,11 +8150,6 @@ BinaryLogitsLossF32_pow2_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (CX)(R11*1), Y3, Y4
 	VMASKMOVPS   (AX)(R11*1), Y3, Y5
-	VBROADCASTSS 88(DI), Y6
-	VCMPPS       $0x04, Y6, Y5, Y6
-	VANDPS       Y3, Y6, Y6
-	VANDPS       Y6, Y5, Y5
-	VMOVUPS      Y6, 256(SP)
 	CMPL         R9, $0x00
 	JNE          BinaryLogitsLossF32_pow2_part_smooth
 	VMOVAPS      Y5, Y6
@@ -8420,24 +8264,24 @@ BinaryLogitsLossF32_pow2_part_smoothed:
 BinaryLogitsLossF32_pow2_part_alpha1:
 	VBROADCASTSS 48(DI), Y1
 	VMULPS       Y1, Y6, Y1
-	VBROADCASTSS 52(DI), Y3
-	VMULPS       Y3, Y7, Y3
-	VADDPS       Y3, Y1, Y1
+	VBROADCASTSS 52(DI), Y5
+	VMULPS       Y5, Y7, Y5
+	VADDPS       Y5, Y1, Y1
 	JMP          BinaryLogitsLossF32_pow2_part_alphadone
 
 BinaryLogitsLossF32_pow2_part_alphas:
 	VMASKMOVPS (BX)(R11*1), Y3, Y1
 	VMULPS     Y1, Y6, Y1
-	VMASKMOVPS (SI)(R11*1), Y3, Y3
-	VMULPS     Y3, Y7, Y3
-	VADDPS     Y3, Y1, Y1
+	VMASKMOVPS (SI)(R11*1), Y3, Y5
+	VMULPS     Y5, Y7, Y5
+	VADDPS     Y5, Y1, Y1
 
 BinaryLogitsLossF32_pow2_part_alphadone:
-	VSUBPS Y4, Y4, Y3
+	VSUBPS Y4, Y4, Y4
 	VMULPS Y8, Y1, Y1
 	VMULPS Y0, Y1, Y1
-	VADDPS Y3, Y1, Y1
-	VANDPS 256(SP), Y1, Y1
+	VADDPS Y4, Y1, Y1
+	VANDPS Y3, Y1, Y1
 	VADDPS Y1, Y2, Y2
 
 BinaryLogitsLossF32_pow2_done:
@@ -8451,17 +8295,13 @@ BinaryLogitsLossF32_pow0:
 	JZ   BinaryLogitsLossF32_pow0_tail
 
 BinaryLogitsLossF32_pow0_loop:
-	VMOVUPS      (CX)(R11*1), Y3
-	VMOVUPS      (AX)(R11*1), Y4
-	VBROADCASTSS 88(DI), Y5
-	VCMPPS       $0x04, Y5, Y4, Y5
-	VANDPS       Y5, Y4, Y4
-	VMOVUPS      Y5, 256(SP)
-	CMPL         R9, $0x00
-	JNE          BinaryLogitsLossF32_pow0_full_smooth
-	VMOVAPS      Y4, Y5
-	VSUBPS       Y4, Y1, Y6
-	JMP          BinaryLogitsLossF32_pow0_full_smoothed
+	VMOVUPS (CX)(R11*1), Y3
+	VMOVUPS (AX)(R11*1), Y4
+	CMPL    R9, $0x00
+	JNE     BinaryLogitsLossF32_pow0_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryLogitsLossF32_pow0_full_smoothed
 
 BinaryLogitsLossF32_pow0_full_smooth:
 	VBROADCASTSS 16(DI), Y5
@@ -8580,7 +8420,6 @@ BinaryLogitsLossF32_pow0_full_alphadone:
 	VMULPS       Y7, Y5, Y5
 	VMULPS       Y4, Y5, Y5
 	VADDPS       Y3, Y5, Y5
-	VANDPS       256(SP), Y5, Y5
 	VADDPS       Y5, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
@@ -8607,11 +8446,6 @@ BinaryLogitsLossF32_pow0_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (CX)(R11*1), Y3, Y4
 	VMASKMOVPS   (AX)(R11*1), Y3, Y5
-	VBROADCASTSS 88(DI), Y6
-	VCMPPS       $0x04, Y6, Y5, Y6
-	VANDPS       Y3, Y6, Y6
-	VANDPS       Y6, Y5, Y5
-	VMOVUPS      Y6, 256(SP)
 	CMPL         R9, $0x00
 	JNE          BinaryLogitsLossF32_pow0_part_smooth
 	VMOVAPS      Y5, Y6
@@ -8735,7 +8569,7 @@ BinaryLogitsLossF32_pow0_part_alphadone:
 	VMULPS Y8, Y0, Y0
 	VMULPS Y5, Y0, Y0
 	VADDPS Y1, Y0, Y0
-	VANDPS 256(SP), Y0, Y0
+	VANDPS Y3, Y0, Y0
 	VADDPS Y0, Y2, Y2
 
 BinaryLogitsLossF32_pow0_done:
@@ -8749,17 +8583,13 @@ BinaryLogitsLossF32_powR:
 	JZ   BinaryLogitsLossF32_powR_tail
 
 BinaryLogitsLossF32_powR_loop:
-	VMOVUPS      (CX)(R11*1), Y3
-	VMOVUPS      (AX)(R11*1), Y4
-	VBROADCASTSS 88(DI), Y5
-	VCMPPS       $0x04, Y5, Y4, Y5
-	VANDPS       Y5, Y4, Y4
-	VMOVUPS      Y5, 256(SP)
-	CMPL         R9, $0x00
-	JNE          BinaryLogitsLossF32_powR_full_smooth
-	VMOVAPS      Y4, Y5
-	VSUBPS       Y4, Y1, Y6
-	JMP          BinaryLogitsLossF32_powR_full_smoothed
+	VMOVUPS (CX)(R11*1), Y3
+	VMOVUPS (AX)(R11*1), Y4
+	CMPL    R9, $0x00
+	JNE     BinaryLogitsLossF32_powR_full_smooth
+	VMOVAPS Y4, Y5
+	VSUBPS  Y4, Y1, Y6
+	JMP     BinaryLogitsLossF32_powR_full_smoothed
 
 BinaryLogitsLossF32_powR_full_smooth:
 	VBROADCASTSS 16(DI), Y5
@@ -9017,7 +8847,6 @@ BinaryLogitsLossF32_powR_full_alphadone:
 	VMULPS       Y9, Y5, Y5
 	VMULPS       Y4, Y5, Y5
 	VADDPS       Y3, Y5, Y5
-	VANDPS       256(SP), Y5, Y5
 	VADDPS       Y5, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
@@ -9044,11 +8873,6 @@ BinaryLogitsLossF32_powR_tail:
 	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
 	VMASKMOVPS   (CX)(R11*1), Y3, Y4
 	VMASKMOVPS   (AX)(R11*1), Y3, Y5
-	VBROADCASTSS 88(DI), Y6
-	VCMPPS       $0x04, Y6, Y5, Y6
-	VANDPS       Y3, Y6, Y6
-	VANDPS       Y6, Y5, Y5
-	VMOVUPS      Y6, 256(SP)
 	CMPL         R9, $0x00
 	JNE          BinaryLogitsLossF32_powR_part_smooth
 	VMOVAPS      Y5, Y6
@@ -9311,7 +9135,7 @@ BinaryLogitsLossF32_powR_part_alphadone:
 	VMULPS Y10, Y0, Y0
 	VMULPS Y5, Y0, Y0
 	VADDPS Y1, Y0, Y0
-	VANDPS 256(SP), Y0, Y0
+	VANDPS Y3, Y0, Y0
 	VADDPS Y0, Y2, Y2
 
 BinaryLogitsLossF32_powR_done:
@@ -9334,6 +9158,6552 @@ BinaryLogitsLossF32_done:
 	RET
 
 BinaryLogitsLossF32_bail:
+	MOVB $0x01, AL
+	MOVB AL, bail+112(FP)
+	VZEROUPPER
+	RET
+
+// func BinaryProbIgnoreGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)
+// Requires: AVX, AVX2, FMA3
+TEXT ·BinaryProbIgnoreGradF32(SB), NOSPLIT, $288-137
+	MOVQ    g_base+0(FP), AX
+	MOVQ    y_base+24(FP), CX
+	MOVQ    x_base+48(FP), DX
+	MOVQ    x_len+56(FP), BX
+	MOVQ    alpha_base+72(FP), SI
+	MOVQ    alphaNeg_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	MOVQ    acc+128(FP), R9
+	MOVL    56(R8), R10
+	MOVL    60(R8), R11
+	MOVQ    64(R8), R12
+	MOVL    72(R8), R13
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS one8<>+0(SB), Y1
+	VXORPS  Y2, Y2, Y2
+	VMOVUPD Y0, (SP)
+	VMOVUPD Y0, 32(SP)
+	TESTL   R13, R13
+	JNZ     BinaryProbIgnoreGradF32_powR
+	CMPQ    R12, $0x02
+	JEQ     BinaryProbIgnoreGradF32_pow2
+	TESTQ   R12, R12
+	JEQ     BinaryProbIgnoreGradF32_pow0
+	XORQ    R14, R14
+	MOVQ    $0x00000008, R13
+	MOVQ    BX, R15
+	SHRQ    $0x03, R15
+	JZ      BinaryProbIgnoreGradF32_powN_tail
+
+BinaryProbIgnoreGradF32_powN_loop:
+	VMOVUPS      (DX)(R14*1), Y3
+	VMOVUPS      (CX)(R14*1), Y4
+	VBROADCASTSS 88(R8), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R10, $0x00
+	JNE          BinaryProbIgnoreGradF32_powN_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryProbIgnoreGradF32_powN_full_smoothed
+
+BinaryProbIgnoreGradF32_powN_full_smooth:
+	VBROADCASTSS 16(R8), Y5
+	VBROADCASTSS (R8), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(R8), Y7
+	VBROADCASTSS 4(R8), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(R8), Y6
+	VBROADCASTSS 8(R8), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(R8), Y7
+	VBROADCASTSS 12(R8), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryProbIgnoreGradF32_powN_full_smoothed:
+	VBROADCASTSS 32(R8), Y4
+	VCMPPS       $0x11, Y4, Y3, Y7
+	VBLENDVPS    Y7, Y4, Y3, Y4
+	VBROADCASTSS 36(R8), Y8
+	VCMPPS       $0x1e, Y8, Y4, Y7
+	VBLENDVPS    Y7, Y8, Y4, Y4
+	VSUBPS       Y4, Y1, Y7
+	VPADDD       log32shift8<>+0(SB), Y4, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc18<>+0(SB), Y8, Y11
+	VFMADD213PS  logc28<>+0(SB), Y8, Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc48<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc68<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD213PS  logc88<>+0(SB), Y8, Y11
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
+	VADDPS       Y11, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VMULPS       Y5, Y8, Y8
+	VPADDD       log32shift8<>+0(SB), Y7, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VSUBPS       Y7, Y1, Y10
+	VSUBPS       Y4, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VMULPS       Y6, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
+	VSUBPS       Y3, Y1, Y9
+	VMULPS       Y5, Y9, Y9
+	VMULPS       Y3, Y6, Y10
+	VADDPS       Y10, Y9, Y9
+	VMOVAPS      Y1, Y10
+	VMOVAPS      Y9, Y11
+	MOVQ         R12, BP
+	DECQ         BP
+
+BinaryProbIgnoreGradF32_powN_full_sq:
+	TESTQ  BP, BP
+	JZ     BinaryProbIgnoreGradF32_powN_full_sqdone
+	BTQ    $0x00, BP
+	JCC    BinaryProbIgnoreGradF32_powN_full_nomul
+	VMULPS Y11, Y10, Y10
+
+BinaryProbIgnoreGradF32_powN_full_nomul:
+	CMPQ   BP, $0x01
+	JBE    BinaryProbIgnoreGradF32_powN_full_nosq
+	VMULPS Y11, Y11, Y11
+
+BinaryProbIgnoreGradF32_powN_full_nosq:
+	SHRQ $0x01, BP
+	JMP  BinaryProbIgnoreGradF32_powN_full_sq
+
+BinaryProbIgnoreGradF32_powN_full_sqdone:
+	VMULPS       Y9, Y10, Y11
+	VANDPS       absmask8<>+0(SB), Y11, Y12
+	VCMPPS       $0x00, inf8<>+0(SB), Y12, Y12
+	VMOVMSKPS    Y12, BP
+	TESTL        BP, BP
+	JNZ          BinaryProbIgnoreGradF32_bail
+	VBROADCASTSS 40(R8), Y12
+	VMULPS       Y12, Y10, Y12
+	VSUBPS       Y9, Y9, Y9
+	VADDPS       Y9, Y12, Y12
+	CMPL         R11, $0x01
+	JEQ          BinaryProbIgnoreGradF32_powN_full_alpha1
+	JA           BinaryProbIgnoreGradF32_powN_full_alphas
+	VMOVAPS      Y1, Y9
+	JMP          BinaryProbIgnoreGradF32_powN_full_alphadone
+
+BinaryProbIgnoreGradF32_powN_full_alpha1:
+	VBROADCASTSS 48(R8), Y9
+	VMULPS       Y9, Y5, Y9
+	VBROADCASTSS 52(R8), Y10
+	VMULPS       Y10, Y6, Y6
+	VADDPS       Y6, Y9, Y9
+	JMP          BinaryProbIgnoreGradF32_powN_full_alphadone
+
+BinaryProbIgnoreGradF32_powN_full_alphas:
+	VMOVUPS (SI)(R14*1), Y9
+	VMULPS  Y9, Y5, Y9
+	VMOVUPS (DI)(R14*1), Y10
+	VMULPS  Y10, Y6, Y6
+	VADDPS  Y6, Y9, Y9
+
+BinaryProbIgnoreGradF32_powN_full_alphadone:
+	VSUBPS       Y3, Y3, Y6
+	VMULPS       Y11, Y9, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y6, Y10, Y10
+	VANDPS       256(SP), Y10, Y10
+	VADDPS       Y10, Y2, Y2
+	VBROADCASTSS 32(R8), Y10
+	VCMPPS       $0x1d, Y10, Y3, Y13
+	VBROADCASTSS 36(R8), Y10
+	VCMPPS       $0x12, Y10, Y3, Y10
+	VANDPS       Y10, Y13, Y13
+	VMULPS       Y7, Y4, Y7
+	VSUBPS       Y5, Y4, Y4
+	VDIVPS       Y7, Y4, Y4
+	VANDPS       Y13, Y4, Y4
+	VADDPS       Y5, Y5, Y5
+	VSUBPS       Y5, Y1, Y5
+	VMULPS       Y5, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y4, Y11, Y11
+	VADDPS       Y11, Y12, Y12
+	VBROADCASTSS 44(R8), Y3
+	VMULPS       Y3, Y9, Y9
+	VMULPS       Y12, Y9, Y9
+	VADDPS       Y6, Y9, Y9
+	VANDPS       256(SP), Y9, Y9
+	VMOVUPS      Y9, (AX)(R14*1)
+	ADDQ         $0x20, R14
+	DECQ         R13
+	JNZ          BinaryProbIgnoreGradF32_powN_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R13
+
+BinaryProbIgnoreGradF32_powN_inblock:
+	DECQ R15
+	JNZ  BinaryProbIgnoreGradF32_powN_loop
+
+BinaryProbIgnoreGradF32_powN_tail:
+	ANDQ         $0x07, BX
+	JZ           BinaryProbIgnoreGradF32_powN_done
+	VMOVQ        BX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (DX)(R14*1), Y3, Y4
+	VMASKMOVPS   (CX)(R14*1), Y3, Y5
+	VBROADCASTSS 88(R8), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
+	CMPL         R10, $0x00
+	JNE          BinaryProbIgnoreGradF32_powN_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryProbIgnoreGradF32_powN_part_smoothed
+
+BinaryProbIgnoreGradF32_powN_part_smooth:
+	VBROADCASTSS 16(R8), Y6
+	VBROADCASTSS (R8), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(R8), Y8
+	VBROADCASTSS 4(R8), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(R8), Y7
+	VBROADCASTSS 8(R8), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(R8), Y8
+	VBROADCASTSS 12(R8), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryProbIgnoreGradF32_powN_part_smoothed:
+	VBROADCASTSS 32(R8), Y5
+	VCMPPS       $0x11, Y5, Y4, Y8
+	VBLENDVPS    Y8, Y5, Y4, Y5
+	VBROADCASTSS 36(R8), Y9
+	VCMPPS       $0x1e, Y9, Y5, Y8
+	VBLENDVPS    Y8, Y9, Y5, Y5
+	VSUBPS       Y5, Y1, Y8
+	VPADDD       log32shift8<>+0(SB), Y5, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VMULPS       Y6, Y9, Y9
+	VPADDD       log32shift8<>+0(SB), Y8, Y10
+	VPSRLD       $0x17, Y10, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y10, Y10
+	VPADDD       log32base8<>+0(SB), Y10, Y10
+	VSUBPS       one8<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y10, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc18<>+0(SB), Y10, Y13
+	VFMADD213PS  logc28<>+0(SB), Y10, Y13
+	VFMADD213PS  logc38<>+0(SB), Y10, Y13
+	VFMADD213PS  logc48<>+0(SB), Y10, Y13
+	VFMADD213PS  logc58<>+0(SB), Y10, Y13
+	VFMADD213PS  logc68<>+0(SB), Y10, Y13
+	VFMADD213PS  logc78<>+0(SB), Y10, Y13
+	VFMADD213PS  logc88<>+0(SB), Y10, Y13
+	VMULPS       Y10, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y10, Y10
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
+	VSUBPS       Y8, Y1, Y11
+	VSUBPS       Y5, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VSUBPS       Y9, Y0, Y9
+	VSUBPS       Y4, Y1, Y0
+	VMULPS       Y6, Y0, Y0
+	VMULPS       Y4, Y7, Y10
+	VADDPS       Y10, Y0, Y0
+	VMOVAPS      Y1, Y10
+	VMOVAPS      Y0, Y11
+	MOVQ         R12, CX
+	DECQ         CX
+
+BinaryProbIgnoreGradF32_powN_part_sq:
+	TESTQ  CX, CX
+	JZ     BinaryProbIgnoreGradF32_powN_part_sqdone
+	BTQ    $0x00, CX
+	JCC    BinaryProbIgnoreGradF32_powN_part_nomul
+	VMULPS Y11, Y10, Y10
+
+BinaryProbIgnoreGradF32_powN_part_nomul:
+	CMPQ   CX, $0x01
+	JBE    BinaryProbIgnoreGradF32_powN_part_nosq
+	VMULPS Y11, Y11, Y11
+
+BinaryProbIgnoreGradF32_powN_part_nosq:
+	SHRQ $0x01, CX
+	JMP  BinaryProbIgnoreGradF32_powN_part_sq
+
+BinaryProbIgnoreGradF32_powN_part_sqdone:
+	VMULPS       Y0, Y10, Y11
+	VANDPS       absmask8<>+0(SB), Y11, Y12
+	VCMPPS       $0x00, inf8<>+0(SB), Y12, Y12
+	VMOVMSKPS    Y12, CX
+	TESTL        CX, CX
+	JNZ          BinaryProbIgnoreGradF32_bail
+	VBROADCASTSS 40(R8), Y12
+	VMULPS       Y12, Y10, Y12
+	VSUBPS       Y0, Y0, Y0
+	VADDPS       Y0, Y12, Y12
+	CMPL         R11, $0x01
+	JEQ          BinaryProbIgnoreGradF32_powN_part_alpha1
+	JA           BinaryProbIgnoreGradF32_powN_part_alphas
+	VMOVAPS      Y1, Y0
+	JMP          BinaryProbIgnoreGradF32_powN_part_alphadone
+
+BinaryProbIgnoreGradF32_powN_part_alpha1:
+	VBROADCASTSS 48(R8), Y0
+	VMULPS       Y0, Y6, Y0
+	VBROADCASTSS 52(R8), Y10
+	VMULPS       Y10, Y7, Y7
+	VADDPS       Y7, Y0, Y0
+	JMP          BinaryProbIgnoreGradF32_powN_part_alphadone
+
+BinaryProbIgnoreGradF32_powN_part_alphas:
+	VMASKMOVPS (SI)(R14*1), Y3, Y0
+	VMULPS     Y0, Y6, Y0
+	VMASKMOVPS (DI)(R14*1), Y3, Y10
+	VMULPS     Y10, Y7, Y7
+	VADDPS     Y7, Y0, Y0
+
+BinaryProbIgnoreGradF32_powN_part_alphadone:
+	VSUBPS       Y4, Y4, Y7
+	VMULPS       Y11, Y0, Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y7, Y10, Y10
+	VANDPS       256(SP), Y10, Y10
+	VADDPS       Y10, Y2, Y2
+	VBROADCASTSS 32(R8), Y10
+	VCMPPS       $0x1d, Y10, Y4, Y13
+	VBROADCASTSS 36(R8), Y10
+	VCMPPS       $0x12, Y10, Y4, Y10
+	VANDPS       Y10, Y13, Y13
+	VMULPS       Y8, Y5, Y8
+	VSUBPS       Y6, Y5, Y5
+	VDIVPS       Y8, Y5, Y5
+	VANDPS       Y13, Y5, Y5
+	VADDPS       Y6, Y6, Y6
+	VSUBPS       Y6, Y1, Y6
+	VMULPS       Y6, Y12, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y5, Y11, Y11
+	VADDPS       Y11, Y12, Y12
+	VBROADCASTSS 44(R8), Y1
+	VMULPS       Y1, Y0, Y0
+	VMULPS       Y12, Y0, Y0
+	VADDPS       Y7, Y0, Y0
+	VANDPS       256(SP), Y0, Y0
+	VMASKMOVPS   Y0, Y3, (AX)(R14*1)
+
+BinaryProbIgnoreGradF32_powN_done:
+	JMP BinaryProbIgnoreGradF32_done
+
+BinaryProbIgnoreGradF32_pow2:
+	XORQ R12, R12
+	MOVQ $0x00000008, R13
+	MOVQ BX, R14
+	SHRQ $0x03, R14
+	JZ   BinaryProbIgnoreGradF32_pow2_tail
+
+BinaryProbIgnoreGradF32_pow2_loop:
+	VMOVUPS      (DX)(R12*1), Y3
+	VMOVUPS      (CX)(R12*1), Y4
+	VBROADCASTSS 88(R8), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R10, $0x00
+	JNE          BinaryProbIgnoreGradF32_pow2_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryProbIgnoreGradF32_pow2_full_smoothed
+
+BinaryProbIgnoreGradF32_pow2_full_smooth:
+	VBROADCASTSS 16(R8), Y5
+	VBROADCASTSS (R8), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(R8), Y7
+	VBROADCASTSS 4(R8), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(R8), Y6
+	VBROADCASTSS 8(R8), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(R8), Y7
+	VBROADCASTSS 12(R8), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryProbIgnoreGradF32_pow2_full_smoothed:
+	VBROADCASTSS 32(R8), Y4
+	VCMPPS       $0x11, Y4, Y3, Y7
+	VBLENDVPS    Y7, Y4, Y3, Y4
+	VBROADCASTSS 36(R8), Y8
+	VCMPPS       $0x1e, Y8, Y4, Y7
+	VBLENDVPS    Y7, Y8, Y4, Y4
+	VSUBPS       Y4, Y1, Y7
+	VPADDD       log32shift8<>+0(SB), Y4, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc18<>+0(SB), Y8, Y11
+	VFMADD213PS  logc28<>+0(SB), Y8, Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc48<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc68<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD213PS  logc88<>+0(SB), Y8, Y11
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
+	VADDPS       Y11, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VMULPS       Y5, Y8, Y8
+	VPADDD       log32shift8<>+0(SB), Y7, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VSUBPS       Y7, Y1, Y10
+	VSUBPS       Y4, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VMULPS       Y6, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
+	VSUBPS       Y3, Y1, Y9
+	VMULPS       Y5, Y9, Y9
+	VMULPS       Y3, Y6, Y10
+	VADDPS       Y10, Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VANDPS       absmask8<>+0(SB), Y11, Y10
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, R15
+	TESTL        R15, R15
+	JNZ          BinaryProbIgnoreGradF32_bail
+	VBROADCASTSS 40(R8), Y10
+	VMULPS       Y10, Y9, Y12
+	VSUBPS       Y9, Y9, Y9
+	VADDPS       Y9, Y12, Y12
+	CMPL         R11, $0x01
+	JEQ          BinaryProbIgnoreGradF32_pow2_full_alpha1
+	JA           BinaryProbIgnoreGradF32_pow2_full_alphas
+	VMOVAPS      Y1, Y9
+	JMP          BinaryProbIgnoreGradF32_pow2_full_alphadone
+
+BinaryProbIgnoreGradF32_pow2_full_alpha1:
+	VBROADCASTSS 48(R8), Y9
+	VMULPS       Y9, Y5, Y9
+	VBROADCASTSS 52(R8), Y10
+	VMULPS       Y10, Y6, Y6
+	VADDPS       Y6, Y9, Y9
+	JMP          BinaryProbIgnoreGradF32_pow2_full_alphadone
+
+BinaryProbIgnoreGradF32_pow2_full_alphas:
+	VMOVUPS (SI)(R12*1), Y9
+	VMULPS  Y9, Y5, Y9
+	VMOVUPS (DI)(R12*1), Y10
+	VMULPS  Y10, Y6, Y6
+	VADDPS  Y6, Y9, Y9
+
+BinaryProbIgnoreGradF32_pow2_full_alphadone:
+	VSUBPS       Y3, Y3, Y6
+	VMULPS       Y11, Y9, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y6, Y10, Y10
+	VANDPS       256(SP), Y10, Y10
+	VADDPS       Y10, Y2, Y2
+	VBROADCASTSS 32(R8), Y10
+	VCMPPS       $0x1d, Y10, Y3, Y13
+	VBROADCASTSS 36(R8), Y10
+	VCMPPS       $0x12, Y10, Y3, Y10
+	VANDPS       Y10, Y13, Y13
+	VMULPS       Y7, Y4, Y7
+	VSUBPS       Y5, Y4, Y4
+	VDIVPS       Y7, Y4, Y4
+	VANDPS       Y13, Y4, Y4
+	VADDPS       Y5, Y5, Y5
+	VSUBPS       Y5, Y1, Y5
+	VMULPS       Y5, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y4, Y11, Y11
+	VADDPS       Y11, Y12, Y12
+	VBROADCASTSS 44(R8), Y3
+	VMULPS       Y3, Y9, Y9
+	VMULPS       Y12, Y9, Y9
+	VADDPS       Y6, Y9, Y9
+	VANDPS       256(SP), Y9, Y9
+	VMOVUPS      Y9, (AX)(R12*1)
+	ADDQ         $0x20, R12
+	DECQ         R13
+	JNZ          BinaryProbIgnoreGradF32_pow2_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R13
+
+BinaryProbIgnoreGradF32_pow2_inblock:
+	DECQ R14
+	JNZ  BinaryProbIgnoreGradF32_pow2_loop
+
+BinaryProbIgnoreGradF32_pow2_tail:
+	ANDQ         $0x07, BX
+	JZ           BinaryProbIgnoreGradF32_pow2_done
+	VMOVQ        BX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (DX)(R12*1), Y3, Y4
+	VMASKMOVPS   (CX)(R12*1), Y3, Y5
+	VBROADCASTSS 88(R8), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
+	CMPL         R10, $0x00
+	JNE          BinaryProbIgnoreGradF32_pow2_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryProbIgnoreGradF32_pow2_part_smoothed
+
+BinaryProbIgnoreGradF32_pow2_part_smooth:
+	VBROADCASTSS 16(R8), Y6
+	VBROADCASTSS (R8), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(R8), Y8
+	VBROADCASTSS 4(R8), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(R8), Y7
+	VBROADCASTSS 8(R8), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(R8), Y8
+	VBROADCASTSS 12(R8), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryProbIgnoreGradF32_pow2_part_smoothed:
+	VBROADCASTSS 32(R8), Y5
+	VCMPPS       $0x11, Y5, Y4, Y8
+	VBLENDVPS    Y8, Y5, Y4, Y5
+	VBROADCASTSS 36(R8), Y9
+	VCMPPS       $0x1e, Y9, Y5, Y8
+	VBLENDVPS    Y8, Y9, Y5, Y5
+	VSUBPS       Y5, Y1, Y8
+	VPADDD       log32shift8<>+0(SB), Y5, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VMULPS       Y6, Y9, Y9
+	VPADDD       log32shift8<>+0(SB), Y8, Y10
+	VPSRLD       $0x17, Y10, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y10, Y10
+	VPADDD       log32base8<>+0(SB), Y10, Y10
+	VSUBPS       one8<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y10, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc18<>+0(SB), Y10, Y13
+	VFMADD213PS  logc28<>+0(SB), Y10, Y13
+	VFMADD213PS  logc38<>+0(SB), Y10, Y13
+	VFMADD213PS  logc48<>+0(SB), Y10, Y13
+	VFMADD213PS  logc58<>+0(SB), Y10, Y13
+	VFMADD213PS  logc68<>+0(SB), Y10, Y13
+	VFMADD213PS  logc78<>+0(SB), Y10, Y13
+	VFMADD213PS  logc88<>+0(SB), Y10, Y13
+	VMULPS       Y10, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y10, Y10
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
+	VSUBPS       Y8, Y1, Y11
+	VSUBPS       Y5, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VSUBPS       Y9, Y0, Y9
+	VSUBPS       Y4, Y1, Y0
+	VMULPS       Y6, Y0, Y0
+	VMULPS       Y4, Y7, Y10
+	VADDPS       Y10, Y0, Y0
+	VMULPS       Y0, Y0, Y11
+	VANDPS       absmask8<>+0(SB), Y11, Y10
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, CX
+	TESTL        CX, CX
+	JNZ          BinaryProbIgnoreGradF32_bail
+	VBROADCASTSS 40(R8), Y10
+	VMULPS       Y10, Y0, Y12
+	VSUBPS       Y0, Y0, Y0
+	VADDPS       Y0, Y12, Y12
+	CMPL         R11, $0x01
+	JEQ          BinaryProbIgnoreGradF32_pow2_part_alpha1
+	JA           BinaryProbIgnoreGradF32_pow2_part_alphas
+	VMOVAPS      Y1, Y0
+	JMP          BinaryProbIgnoreGradF32_pow2_part_alphadone
+
+BinaryProbIgnoreGradF32_pow2_part_alpha1:
+	VBROADCASTSS 48(R8), Y0
+	VMULPS       Y0, Y6, Y0
+	VBROADCASTSS 52(R8), Y10
+	VMULPS       Y10, Y7, Y7
+	VADDPS       Y7, Y0, Y0
+	JMP          BinaryProbIgnoreGradF32_pow2_part_alphadone
+
+BinaryProbIgnoreGradF32_pow2_part_alphas:
+	VMASKMOVPS (SI)(R12*1), Y3, Y0
+	VMULPS     Y0, Y6, Y0
+	VMASKMOVPS (DI)(R12*1), Y3, Y10
+	VMULPS     Y10, Y7, Y7
+	VADDPS     Y7, Y0, Y0
+
+BinaryProbIgnoreGradF32_pow2_part_alphadone:
+	VSUBPS       Y4, Y4, Y7
+	VMULPS       Y11, Y0, Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y7, Y10, Y10
+	VANDPS       256(SP), Y10, Y10
+	VADDPS       Y10, Y2, Y2
+	VBROADCASTSS 32(R8), Y10
+	VCMPPS       $0x1d, Y10, Y4, Y13
+	VBROADCASTSS 36(R8), Y10
+	VCMPPS       $0x12, Y10, Y4, Y10
+	VANDPS       Y10, Y13, Y13
+	VMULPS       Y8, Y5, Y8
+	VSUBPS       Y6, Y5, Y5
+	VDIVPS       Y8, Y5, Y5
+	VANDPS       Y13, Y5, Y5
+	VADDPS       Y6, Y6, Y6
+	VSUBPS       Y6, Y1, Y6
+	VMULPS       Y6, Y12, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y5, Y11, Y11
+	VADDPS       Y11, Y12, Y12
+	VBROADCASTSS 44(R8), Y1
+	VMULPS       Y1, Y0, Y0
+	VMULPS       Y12, Y0, Y0
+	VADDPS       Y7, Y0, Y0
+	VANDPS       256(SP), Y0, Y0
+	VMASKMOVPS   Y0, Y3, (AX)(R12*1)
+
+BinaryProbIgnoreGradF32_pow2_done:
+	JMP BinaryProbIgnoreGradF32_done
+
+BinaryProbIgnoreGradF32_pow0:
+	XORQ R12, R12
+	MOVQ $0x00000008, R13
+	MOVQ BX, R14
+	SHRQ $0x03, R14
+	JZ   BinaryProbIgnoreGradF32_pow0_tail
+
+BinaryProbIgnoreGradF32_pow0_loop:
+	VMOVUPS      (DX)(R12*1), Y3
+	VMOVUPS      (CX)(R12*1), Y4
+	VBROADCASTSS 88(R8), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R10, $0x00
+	JNE          BinaryProbIgnoreGradF32_pow0_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryProbIgnoreGradF32_pow0_full_smoothed
+
+BinaryProbIgnoreGradF32_pow0_full_smooth:
+	VBROADCASTSS 16(R8), Y5
+	VBROADCASTSS (R8), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(R8), Y7
+	VBROADCASTSS 4(R8), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(R8), Y6
+	VBROADCASTSS 8(R8), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(R8), Y7
+	VBROADCASTSS 12(R8), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryProbIgnoreGradF32_pow0_full_smoothed:
+	VBROADCASTSS 32(R8), Y4
+	VCMPPS       $0x11, Y4, Y3, Y7
+	VBLENDVPS    Y7, Y4, Y3, Y4
+	VBROADCASTSS 36(R8), Y8
+	VCMPPS       $0x1e, Y8, Y4, Y7
+	VBLENDVPS    Y7, Y8, Y4, Y4
+	VSUBPS       Y4, Y1, Y7
+	VPADDD       log32shift8<>+0(SB), Y4, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc18<>+0(SB), Y8, Y11
+	VFMADD213PS  logc28<>+0(SB), Y8, Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc48<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc68<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD213PS  logc88<>+0(SB), Y8, Y11
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
+	VADDPS       Y11, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VMULPS       Y5, Y8, Y8
+	VPADDD       log32shift8<>+0(SB), Y7, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VSUBPS       Y7, Y1, Y10
+	VSUBPS       Y4, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VMULPS       Y6, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
+	VSUBPS       Y3, Y1, Y9
+	VMULPS       Y5, Y9, Y9
+	VMULPS       Y3, Y6, Y10
+	VADDPS       Y10, Y9, Y9
+	VMOVAPS      Y1, Y9
+	VMOVAPS      Y0, Y11
+	CMPL         R11, $0x01
+	JEQ          BinaryProbIgnoreGradF32_pow0_full_alpha1
+	JA           BinaryProbIgnoreGradF32_pow0_full_alphas
+	VMOVAPS      Y1, Y12
+	JMP          BinaryProbIgnoreGradF32_pow0_full_alphadone
+
+BinaryProbIgnoreGradF32_pow0_full_alpha1:
+	VBROADCASTSS 48(R8), Y10
+	VMULPS       Y10, Y5, Y12
+	VBROADCASTSS 52(R8), Y10
+	VMULPS       Y10, Y6, Y6
+	VADDPS       Y6, Y12, Y12
+	JMP          BinaryProbIgnoreGradF32_pow0_full_alphadone
+
+BinaryProbIgnoreGradF32_pow0_full_alphas:
+	VMOVUPS (SI)(R12*1), Y10
+	VMULPS  Y10, Y5, Y12
+	VMOVUPS (DI)(R12*1), Y10
+	VMULPS  Y10, Y6, Y6
+	VADDPS  Y6, Y12, Y12
+
+BinaryProbIgnoreGradF32_pow0_full_alphadone:
+	VSUBPS       Y3, Y3, Y6
+	VMULPS       Y9, Y12, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y6, Y10, Y10
+	VANDPS       256(SP), Y10, Y10
+	VADDPS       Y10, Y2, Y2
+	VBROADCASTSS 32(R8), Y10
+	VCMPPS       $0x1d, Y10, Y3, Y13
+	VBROADCASTSS 36(R8), Y10
+	VCMPPS       $0x12, Y10, Y3, Y10
+	VANDPS       Y10, Y13, Y13
+	VMULPS       Y7, Y4, Y7
+	VSUBPS       Y5, Y4, Y4
+	VDIVPS       Y7, Y4, Y4
+	VANDPS       Y13, Y4, Y4
+	VADDPS       Y5, Y5, Y5
+	VSUBPS       Y5, Y1, Y5
+	VMULPS       Y5, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y4, Y9, Y9
+	VADDPS       Y9, Y11, Y11
+	VBROADCASTSS 44(R8), Y3
+	VMULPS       Y3, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y6, Y12, Y12
+	VANDPS       256(SP), Y12, Y12
+	VMOVUPS      Y12, (AX)(R12*1)
+	ADDQ         $0x20, R12
+	DECQ         R13
+	JNZ          BinaryProbIgnoreGradF32_pow0_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R13
+
+BinaryProbIgnoreGradF32_pow0_inblock:
+	DECQ R14
+	JNZ  BinaryProbIgnoreGradF32_pow0_loop
+
+BinaryProbIgnoreGradF32_pow0_tail:
+	ANDQ         $0x07, BX
+	JZ           BinaryProbIgnoreGradF32_pow0_done
+	VMOVQ        BX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (DX)(R12*1), Y3, Y4
+	VMASKMOVPS   (CX)(R12*1), Y3, Y5
+	VBROADCASTSS 88(R8), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
+	CMPL         R10, $0x00
+	JNE          BinaryProbIgnoreGradF32_pow0_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryProbIgnoreGradF32_pow0_part_smoothed
+
+BinaryProbIgnoreGradF32_pow0_part_smooth:
+	VBROADCASTSS 16(R8), Y6
+	VBROADCASTSS (R8), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(R8), Y8
+	VBROADCASTSS 4(R8), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(R8), Y7
+	VBROADCASTSS 8(R8), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(R8), Y8
+	VBROADCASTSS 12(R8), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryProbIgnoreGradF32_pow0_part_smoothed:
+	VBROADCASTSS 32(R8), Y5
+	VCMPPS       $0x11, Y5, Y4, Y8
+	VBLENDVPS    Y8, Y5, Y4, Y5
+	VBROADCASTSS 36(R8), Y9
+	VCMPPS       $0x1e, Y9, Y5, Y8
+	VBLENDVPS    Y8, Y9, Y5, Y5
+	VSUBPS       Y5, Y1, Y8
+	VPADDD       log32shift8<>+0(SB), Y5, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VMULPS       Y6, Y9, Y9
+	VPADDD       log32shift8<>+0(SB), Y8, Y10
+	VPSRLD       $0x17, Y10, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y10, Y10
+	VPADDD       log32base8<>+0(SB), Y10, Y10
+	VSUBPS       one8<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y10, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc18<>+0(SB), Y10, Y13
+	VFMADD213PS  logc28<>+0(SB), Y10, Y13
+	VFMADD213PS  logc38<>+0(SB), Y10, Y13
+	VFMADD213PS  logc48<>+0(SB), Y10, Y13
+	VFMADD213PS  logc58<>+0(SB), Y10, Y13
+	VFMADD213PS  logc68<>+0(SB), Y10, Y13
+	VFMADD213PS  logc78<>+0(SB), Y10, Y13
+	VFMADD213PS  logc88<>+0(SB), Y10, Y13
+	VMULPS       Y10, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y10, Y10
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
+	VSUBPS       Y8, Y1, Y11
+	VSUBPS       Y5, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VSUBPS       Y9, Y0, Y9
+	VSUBPS       Y4, Y1, Y10
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y4, Y7, Y11
+	VADDPS       Y11, Y10, Y10
+	VMOVAPS      Y1, Y10
+	VMOVAPS      Y0, Y0
+	CMPL         R11, $0x01
+	JEQ          BinaryProbIgnoreGradF32_pow0_part_alpha1
+	JA           BinaryProbIgnoreGradF32_pow0_part_alphas
+	VMOVAPS      Y1, Y12
+	JMP          BinaryProbIgnoreGradF32_pow0_part_alphadone
+
+BinaryProbIgnoreGradF32_pow0_part_alpha1:
+	VBROADCASTSS 48(R8), Y11
+	VMULPS       Y11, Y6, Y12
+	VBROADCASTSS 52(R8), Y11
+	VMULPS       Y11, Y7, Y7
+	VADDPS       Y7, Y12, Y12
+	JMP          BinaryProbIgnoreGradF32_pow0_part_alphadone
+
+BinaryProbIgnoreGradF32_pow0_part_alphas:
+	VMASKMOVPS (SI)(R12*1), Y3, Y11
+	VMULPS     Y11, Y6, Y12
+	VMASKMOVPS (DI)(R12*1), Y3, Y11
+	VMULPS     Y11, Y7, Y7
+	VADDPS     Y7, Y12, Y12
+
+BinaryProbIgnoreGradF32_pow0_part_alphadone:
+	VSUBPS       Y4, Y4, Y7
+	VMULPS       Y10, Y12, Y11
+	VMULPS       Y9, Y11, Y11
+	VADDPS       Y7, Y11, Y11
+	VANDPS       256(SP), Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	VBROADCASTSS 32(R8), Y11
+	VCMPPS       $0x1d, Y11, Y4, Y13
+	VBROADCASTSS 36(R8), Y11
+	VCMPPS       $0x12, Y11, Y4, Y11
+	VANDPS       Y11, Y13, Y13
+	VMULPS       Y8, Y5, Y8
+	VSUBPS       Y6, Y5, Y5
+	VDIVPS       Y8, Y5, Y5
+	VANDPS       Y13, Y5, Y5
+	VADDPS       Y6, Y6, Y6
+	VSUBPS       Y6, Y1, Y6
+	VMULPS       Y6, Y0, Y0
+	VMULPS       Y9, Y0, Y0
+	VMULPS       Y5, Y10, Y10
+	VADDPS       Y10, Y0, Y0
+	VBROADCASTSS 44(R8), Y1
+	VMULPS       Y1, Y12, Y12
+	VMULPS       Y0, Y12, Y12
+	VADDPS       Y7, Y12, Y12
+	VANDPS       256(SP), Y12, Y12
+	VMASKMOVPS   Y12, Y3, (AX)(R12*1)
+
+BinaryProbIgnoreGradF32_pow0_done:
+	JMP BinaryProbIgnoreGradF32_done
+
+BinaryProbIgnoreGradF32_powR:
+	XORQ R12, R12
+	MOVQ $0x00000008, R13
+	MOVQ BX, R14
+	SHRQ $0x03, R14
+	JZ   BinaryProbIgnoreGradF32_powR_tail
+
+BinaryProbIgnoreGradF32_powR_loop:
+	VMOVUPS      (DX)(R12*1), Y3
+	VMOVUPS      (CX)(R12*1), Y4
+	VBROADCASTSS 88(R8), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R10, $0x00
+	JNE          BinaryProbIgnoreGradF32_powR_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryProbIgnoreGradF32_powR_full_smoothed
+
+BinaryProbIgnoreGradF32_powR_full_smooth:
+	VBROADCASTSS 16(R8), Y5
+	VBROADCASTSS (R8), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(R8), Y7
+	VBROADCASTSS 4(R8), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(R8), Y6
+	VBROADCASTSS 8(R8), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(R8), Y7
+	VBROADCASTSS 12(R8), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryProbIgnoreGradF32_powR_full_smoothed:
+	VBROADCASTSS 32(R8), Y4
+	VCMPPS       $0x11, Y4, Y3, Y7
+	VBLENDVPS    Y7, Y4, Y3, Y4
+	VBROADCASTSS 36(R8), Y8
+	VCMPPS       $0x1e, Y8, Y4, Y7
+	VBLENDVPS    Y7, Y8, Y4, Y4
+	VSUBPS       Y4, Y1, Y7
+	VPADDD       log32shift8<>+0(SB), Y4, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc18<>+0(SB), Y8, Y11
+	VFMADD213PS  logc28<>+0(SB), Y8, Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc48<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc68<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD213PS  logc88<>+0(SB), Y8, Y11
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
+	VADDPS       Y11, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VMULPS       Y5, Y8, Y8
+	VPADDD       log32shift8<>+0(SB), Y7, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VSUBPS       Y7, Y1, Y10
+	VSUBPS       Y4, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VMULPS       Y6, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
+	VSUBPS       Y3, Y1, Y9
+	VMULPS       Y5, Y9, Y9
+	VMULPS       Y3, Y6, Y10
+	VADDPS       Y10, Y9, Y9
+	VMOVUPS      Y3, 64(SP)
+	VMOVUPS      Y5, 96(SP)
+	VMOVUPS      Y6, 128(SP)
+	VMOVUPS      Y4, 160(SP)
+	VMOVUPS      Y7, 192(SP)
+	VMOVUPS      Y8, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y9, Y4
+	VMULPS       two238<>+0(SB), Y9, Y3
+	VBLENDVPS    Y4, Y3, Y9, Y3
+	VPADDD       log32shift8<>+0(SB), Y3, Y3
+	VPSRLD       $0x17, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VANDPS       minus238<>+0(SB), Y4, Y4
+	VADDPS       Y4, Y5, Y5
+	VPAND        mant32mask8<>+0(SB), Y3, Y3
+	VPADDD       log32base8<>+0(SB), Y3, Y3
+	VSUBPS       one8<>+0(SB), Y3, Y3
+	VMULPS       Y3, Y3, Y4
+	VMOVUPS      logc08<>+0(SB), Y6
+	VFMADD213PS  logc18<>+0(SB), Y3, Y6
+	VFMADD213PS  logc28<>+0(SB), Y3, Y6
+	VFMADD213PS  logc38<>+0(SB), Y3, Y6
+	VFMADD213PS  logc48<>+0(SB), Y3, Y6
+	VFMADD213PS  logc58<>+0(SB), Y3, Y6
+	VFMADD213PS  logc68<>+0(SB), Y3, Y6
+	VFMADD213PS  logc78<>+0(SB), Y3, Y6
+	VFMADD213PS  logc88<>+0(SB), Y3, Y6
+	VMULPS       Y3, Y6, Y6
+	VMULPS       Y4, Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD231PS  minushalf8<>+0(SB), Y4, Y6
+	VADDPS       Y6, Y3, Y3
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y3
+	VXORPS       Y4, Y4, Y4
+	VCMPPS       $0x00, Y4, Y9, Y5
+	VBLENDVPS    Y5, minusinf8<>+0(SB), Y3, Y3
+	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y5
+	VBLENDVPS    Y5, inf8<>+0(SB), Y3, Y3
+	VCMPPS       $0x19, Y4, Y9, Y5
+	VBLENDVPS    Y5, nan8<>+0(SB), Y3, Y3
+	VMAXPS       ldmin8<>+0(SB), Y3, Y4
+	VMINPS       ldmax8<>+0(SB), Y4, Y4
+	VBROADCASTSS 76(R8), Y5
+	VMULPS       Y5, Y4, Y6
+	VBROADCASTSS 40(R8), Y5
+	VFMADD231PS  Y5, Y3, Y6
+	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y5
+	VBLENDVPS    Y5, expunder8<>+0(SB), Y6, Y7
+	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y6
+	VBLENDVPS    Y6, expover8<>+0(SB), Y7, Y7
+	VMULPS       log2e8<>+0(SB), Y7, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc18<>+0(SB), Y7, Y12
+	VFMADD213PS  expc28<>+0(SB), Y7, Y12
+	VFMADD213PS  expc38<>+0(SB), Y7, Y12
+	VFMADD213PS  expc48<>+0(SB), Y7, Y12
+	VFMADD213PS  expc58<>+0(SB), Y7, Y12
+	VMULPS       Y7, Y7, Y6
+	VMULPS       Y6, Y12, Y12
+	VADDPS       Y7, Y12, Y12
+	VADDPS       one8<>+0(SB), Y12, Y12
+	VMULPS       half8<>+0(SB), Y8, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y7
+	VSUBPS       Y7, Y8, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y6, Y12, Y12
+	VMULPS       Y7, Y12, Y12
+	VANDNPS      Y12, Y5, Y12
+	VANDPS       absmask8<>+0(SB), Y12, Y5
+	VCMPPS       $0x00, inf8<>+0(SB), Y5, Y5
+	VMOVMSKPS    Y5, R15
+	TESTL        R15, R15
+	JNZ          BinaryProbIgnoreGradF32_bail
+	VCMPPS       $0x04, Y0, Y9, Y5
+	VBROADCASTSS 40(R8), Y6
+	VMULPS       Y6, Y12, Y11
+	VDIVPS       Y9, Y11, Y11
+	VANDPS       Y5, Y11, Y11
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y12, Y6
+	VANDPS       Y5, Y6, Y6
+	VMOVMSKPS    Y6, R15
+	TESTL        R15, R15
+	JZ           BinaryProbIgnoreGradF32_powR_full_nolow
+	VBROADCASTSS 84(R8), Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS 80(R8), Y5
+	VFMADD231PS  Y5, Y3, Y4
+	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y3
+	VBLENDVPS    Y3, expunder8<>+0(SB), Y4, Y7
+	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y4
+	VBLENDVPS    Y4, expover8<>+0(SB), Y7, Y7
+	VMULPS       log2e8<>+0(SB), Y7, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
+	VMOVUPS      expc08<>+0(SB), Y5
+	VFMADD213PS  expc18<>+0(SB), Y7, Y5
+	VFMADD213PS  expc28<>+0(SB), Y7, Y5
+	VFMADD213PS  expc38<>+0(SB), Y7, Y5
+	VFMADD213PS  expc48<>+0(SB), Y7, Y5
+	VFMADD213PS  expc58<>+0(SB), Y7, Y5
+	VMULPS       Y7, Y7, Y4
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y7, Y5, Y5
+	VADDPS       one8<>+0(SB), Y5, Y5
+	VMULPS       half8<>+0(SB), Y8, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y4, Y7
+	VSUBPS       Y7, Y8, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y4, Y5, Y5
+	VMULPS       Y7, Y5, Y5
+	VANDNPS      Y5, Y3, Y5
+	VBROADCASTSS 40(R8), Y3
+	VMULPS       Y3, Y5, Y5
+	VSUBPS       Y9, Y9, Y4
+	VADDPS       Y4, Y5, Y5
+	VBLENDVPS    Y6, Y5, Y11, Y11
+
+BinaryProbIgnoreGradF32_powR_full_nolow:
+	VMOVUPS 64(SP), Y3
+	VMOVUPS 96(SP), Y5
+	VMOVUPS 128(SP), Y6
+	VMOVUPS 160(SP), Y4
+	VMOVUPS 192(SP), Y7
+	VMOVUPS 224(SP), Y8
+	CMPL    R11, $0x01
+	JEQ     BinaryProbIgnoreGradF32_powR_full_alpha1
+	JA      BinaryProbIgnoreGradF32_powR_full_alphas
+	VMOVAPS Y1, Y9
+	JMP     BinaryProbIgnoreGradF32_powR_full_alphadone
+
+BinaryProbIgnoreGradF32_powR_full_alpha1:
+	VBROADCASTSS 48(R8), Y9
+	VMULPS       Y9, Y5, Y9
+	VBROADCASTSS 52(R8), Y10
+	VMULPS       Y10, Y6, Y6
+	VADDPS       Y6, Y9, Y9
+	JMP          BinaryProbIgnoreGradF32_powR_full_alphadone
+
+BinaryProbIgnoreGradF32_powR_full_alphas:
+	VMOVUPS (SI)(R12*1), Y9
+	VMULPS  Y9, Y5, Y9
+	VMOVUPS (DI)(R12*1), Y10
+	VMULPS  Y10, Y6, Y6
+	VADDPS  Y6, Y9, Y9
+
+BinaryProbIgnoreGradF32_powR_full_alphadone:
+	VSUBPS       Y3, Y3, Y6
+	VMULPS       Y12, Y9, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y6, Y10, Y10
+	VANDPS       256(SP), Y10, Y10
+	VADDPS       Y10, Y2, Y2
+	VBROADCASTSS 32(R8), Y10
+	VCMPPS       $0x1d, Y10, Y3, Y13
+	VBROADCASTSS 36(R8), Y10
+	VCMPPS       $0x12, Y10, Y3, Y10
+	VANDPS       Y10, Y13, Y13
+	VMULPS       Y7, Y4, Y7
+	VSUBPS       Y5, Y4, Y4
+	VDIVPS       Y7, Y4, Y4
+	VANDPS       Y13, Y4, Y4
+	VADDPS       Y5, Y5, Y5
+	VSUBPS       Y5, Y1, Y5
+	VMULPS       Y5, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y4, Y12, Y12
+	VADDPS       Y12, Y11, Y11
+	VBROADCASTSS 44(R8), Y3
+	VMULPS       Y3, Y9, Y9
+	VMULPS       Y11, Y9, Y9
+	VADDPS       Y6, Y9, Y9
+	VANDPS       256(SP), Y9, Y9
+	VMOVUPS      Y9, (AX)(R12*1)
+	ADDQ         $0x20, R12
+	DECQ         R13
+	JNZ          BinaryProbIgnoreGradF32_powR_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R13
+
+BinaryProbIgnoreGradF32_powR_inblock:
+	DECQ R14
+	JNZ  BinaryProbIgnoreGradF32_powR_loop
+
+BinaryProbIgnoreGradF32_powR_tail:
+	ANDQ         $0x07, BX
+	JZ           BinaryProbIgnoreGradF32_powR_done
+	VMOVQ        BX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (DX)(R12*1), Y3, Y4
+	VMASKMOVPS   (CX)(R12*1), Y3, Y5
+	VBROADCASTSS 88(R8), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
+	CMPL         R10, $0x00
+	JNE          BinaryProbIgnoreGradF32_powR_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryProbIgnoreGradF32_powR_part_smoothed
+
+BinaryProbIgnoreGradF32_powR_part_smooth:
+	VBROADCASTSS 16(R8), Y6
+	VBROADCASTSS (R8), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(R8), Y8
+	VBROADCASTSS 4(R8), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(R8), Y7
+	VBROADCASTSS 8(R8), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(R8), Y8
+	VBROADCASTSS 12(R8), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryProbIgnoreGradF32_powR_part_smoothed:
+	VBROADCASTSS 32(R8), Y5
+	VCMPPS       $0x11, Y5, Y4, Y8
+	VBLENDVPS    Y8, Y5, Y4, Y5
+	VBROADCASTSS 36(R8), Y9
+	VCMPPS       $0x1e, Y9, Y5, Y8
+	VBLENDVPS    Y8, Y9, Y5, Y5
+	VSUBPS       Y5, Y1, Y8
+	VPADDD       log32shift8<>+0(SB), Y5, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VMULPS       Y6, Y9, Y9
+	VPADDD       log32shift8<>+0(SB), Y8, Y10
+	VPSRLD       $0x17, Y10, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y10, Y10
+	VPADDD       log32base8<>+0(SB), Y10, Y10
+	VSUBPS       one8<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y10, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc18<>+0(SB), Y10, Y13
+	VFMADD213PS  logc28<>+0(SB), Y10, Y13
+	VFMADD213PS  logc38<>+0(SB), Y10, Y13
+	VFMADD213PS  logc48<>+0(SB), Y10, Y13
+	VFMADD213PS  logc58<>+0(SB), Y10, Y13
+	VFMADD213PS  logc68<>+0(SB), Y10, Y13
+	VFMADD213PS  logc78<>+0(SB), Y10, Y13
+	VFMADD213PS  logc88<>+0(SB), Y10, Y13
+	VMULPS       Y10, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y10, Y10
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
+	VSUBPS       Y8, Y1, Y11
+	VSUBPS       Y5, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VSUBPS       Y9, Y0, Y9
+	VSUBPS       Y4, Y1, Y10
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y4, Y7, Y11
+	VADDPS       Y11, Y10, Y10
+	VMOVUPS      Y4, 64(SP)
+	VMOVUPS      Y6, 96(SP)
+	VMOVUPS      Y7, 128(SP)
+	VMOVUPS      Y5, 160(SP)
+	VMOVUPS      Y8, 192(SP)
+	VMOVUPS      Y9, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y5
+	VMULPS       two238<>+0(SB), Y10, Y4
+	VBLENDVPS    Y5, Y4, Y10, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VSUBPS       f1278<>+0(SB), Y6, Y6
+	VANDPS       minus238<>+0(SB), Y5, Y5
+	VADDPS       Y5, Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y5
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc18<>+0(SB), Y4, Y7
+	VFMADD213PS  logc28<>+0(SB), Y4, Y7
+	VFMADD213PS  logc38<>+0(SB), Y4, Y7
+	VFMADD213PS  logc48<>+0(SB), Y4, Y7
+	VFMADD213PS  logc58<>+0(SB), Y4, Y7
+	VFMADD213PS  logc68<>+0(SB), Y4, Y7
+	VFMADD213PS  logc78<>+0(SB), Y4, Y7
+	VFMADD213PS  logc88<>+0(SB), Y4, Y7
+	VMULPS       Y4, Y7, Y7
+	VMULPS       Y5, Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
+	VFMADD231PS  minushalf8<>+0(SB), Y5, Y7
+	VADDPS       Y7, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y4
+	VXORPS       Y5, Y5, Y5
+	VCMPPS       $0x00, Y5, Y10, Y6
+	VBLENDVPS    Y6, minusinf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y6
+	VBLENDVPS    Y6, inf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x19, Y5, Y10, Y6
+	VBLENDVPS    Y6, nan8<>+0(SB), Y4, Y4
+	VMAXPS       ldmin8<>+0(SB), Y4, Y5
+	VMINPS       ldmax8<>+0(SB), Y5, Y5
+	VBROADCASTSS 76(R8), Y6
+	VMULPS       Y6, Y5, Y7
+	VBROADCASTSS 40(R8), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
+	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y7
+	VBLENDVPS    Y7, expover8<>+0(SB), Y8, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc18<>+0(SB), Y8, Y12
+	VFMADD213PS  expc28<>+0(SB), Y8, Y12
+	VFMADD213PS  expc38<>+0(SB), Y8, Y12
+	VFMADD213PS  expc48<>+0(SB), Y8, Y12
+	VFMADD213PS  expc58<>+0(SB), Y8, Y12
+	VMULPS       Y8, Y8, Y7
+	VMULPS       Y7, Y12, Y12
+	VADDPS       Y8, Y12, Y12
+	VADDPS       one8<>+0(SB), Y12, Y12
+	VMULPS       half8<>+0(SB), Y9, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y8
+	VSUBPS       Y8, Y9, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y7, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VANDNPS      Y12, Y6, Y12
+	VANDPS       absmask8<>+0(SB), Y12, Y6
+	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
+	VMOVMSKPS    Y6, CX
+	TESTL        CX, CX
+	JNZ          BinaryProbIgnoreGradF32_bail
+	VCMPPS       $0x04, Y0, Y10, Y6
+	VBROADCASTSS 40(R8), Y0
+	VMULPS       Y0, Y12, Y0
+	VDIVPS       Y10, Y0, Y0
+	VANDPS       Y6, Y0, Y0
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y12, Y7
+	VANDPS       Y6, Y7, Y7
+	VMOVMSKPS    Y7, CX
+	TESTL        CX, CX
+	JZ           BinaryProbIgnoreGradF32_powR_part_nolow
+	VBROADCASTSS 84(R8), Y6
+	VMULPS       Y6, Y5, Y5
+	VBROADCASTSS 80(R8), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
+	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y8, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS      expc08<>+0(SB), Y6
+	VFMADD213PS  expc18<>+0(SB), Y8, Y6
+	VFMADD213PS  expc28<>+0(SB), Y8, Y6
+	VFMADD213PS  expc38<>+0(SB), Y8, Y6
+	VFMADD213PS  expc48<>+0(SB), Y8, Y6
+	VFMADD213PS  expc58<>+0(SB), Y8, Y6
+	VMULPS       Y8, Y8, Y5
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y8, Y6, Y6
+	VADDPS       one8<>+0(SB), Y6, Y6
+	VMULPS       half8<>+0(SB), Y9, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y8
+	VSUBPS       Y8, Y9, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y8, Y6, Y6
+	VANDNPS      Y6, Y4, Y6
+	VBROADCASTSS 40(R8), Y4
+	VMULPS       Y4, Y6, Y6
+	VSUBPS       Y10, Y10, Y5
+	VADDPS       Y5, Y6, Y6
+	VBLENDVPS    Y7, Y6, Y0, Y0
+
+BinaryProbIgnoreGradF32_powR_part_nolow:
+	VMOVUPS 64(SP), Y4
+	VMOVUPS 96(SP), Y6
+	VMOVUPS 128(SP), Y7
+	VMOVUPS 160(SP), Y5
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y9
+	CMPL    R11, $0x01
+	JEQ     BinaryProbIgnoreGradF32_powR_part_alpha1
+	JA      BinaryProbIgnoreGradF32_powR_part_alphas
+	VMOVAPS Y1, Y10
+	JMP     BinaryProbIgnoreGradF32_powR_part_alphadone
+
+BinaryProbIgnoreGradF32_powR_part_alpha1:
+	VBROADCASTSS 48(R8), Y10
+	VMULPS       Y10, Y6, Y10
+	VBROADCASTSS 52(R8), Y11
+	VMULPS       Y11, Y7, Y7
+	VADDPS       Y7, Y10, Y10
+	JMP          BinaryProbIgnoreGradF32_powR_part_alphadone
+
+BinaryProbIgnoreGradF32_powR_part_alphas:
+	VMASKMOVPS (SI)(R12*1), Y3, Y10
+	VMULPS     Y10, Y6, Y10
+	VMASKMOVPS (DI)(R12*1), Y3, Y11
+	VMULPS     Y11, Y7, Y7
+	VADDPS     Y7, Y10, Y10
+
+BinaryProbIgnoreGradF32_powR_part_alphadone:
+	VSUBPS       Y4, Y4, Y7
+	VMULPS       Y12, Y10, Y11
+	VMULPS       Y9, Y11, Y11
+	VADDPS       Y7, Y11, Y11
+	VANDPS       256(SP), Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	VBROADCASTSS 32(R8), Y11
+	VCMPPS       $0x1d, Y11, Y4, Y13
+	VBROADCASTSS 36(R8), Y11
+	VCMPPS       $0x12, Y11, Y4, Y11
+	VANDPS       Y11, Y13, Y13
+	VMULPS       Y8, Y5, Y8
+	VSUBPS       Y6, Y5, Y5
+	VDIVPS       Y8, Y5, Y5
+	VANDPS       Y13, Y5, Y5
+	VADDPS       Y6, Y6, Y6
+	VSUBPS       Y6, Y1, Y6
+	VMULPS       Y6, Y0, Y0
+	VMULPS       Y9, Y0, Y0
+	VMULPS       Y5, Y12, Y12
+	VADDPS       Y12, Y0, Y0
+	VBROADCASTSS 44(R8), Y1
+	VMULPS       Y1, Y10, Y10
+	VMULPS       Y0, Y10, Y10
+	VADDPS       Y7, Y10, Y10
+	VANDPS       256(SP), Y10, Y10
+	VMASKMOVPS   Y10, Y3, (AX)(R12*1)
+
+BinaryProbIgnoreGradF32_powR_done:
+BinaryProbIgnoreGradF32_done:
+	VCVTPS2PD    X2, Y0
+	VADDPD       (SP), Y0, Y0
+	VMOVUPD      Y0, (SP)
+	VEXTRACTF128 $0x01, Y2, X0
+	VCVTPS2PD    X0, Y0
+	VADDPD       32(SP), Y0, Y0
+	VMOVUPD      Y0, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	VMOVUPD      (SP), Y0
+	VMOVUPD      Y0, (R9)
+	VMOVUPD      32(SP), Y0
+	VMOVUPD      Y0, 32(R9)
+	MOVB         $0x00, AL
+	MOVB         AL, bail+136(FP)
+	VZEROUPPER
+	RET
+
+BinaryProbIgnoreGradF32_bail:
+	MOVB $0x01, AL
+	MOVB AL, bail+136(FP)
+	VZEROUPPER
+	RET
+
+// func BinaryProbIgnoreLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)
+// Requires: AVX, AVX2, FMA3
+TEXT ·BinaryProbIgnoreLossF32(SB), NOSPLIT, $288-113
+	MOVQ    y_base+0(FP), AX
+	MOVQ    x_base+24(FP), CX
+	MOVQ    x_len+32(FP), DX
+	MOVQ    alpha_base+48(FP), BX
+	MOVQ    alphaNeg_base+72(FP), SI
+	MOVQ    k+96(FP), DI
+	MOVQ    acc+104(FP), R8
+	MOVL    56(DI), R9
+	MOVL    60(DI), R10
+	MOVQ    64(DI), R11
+	MOVL    72(DI), R12
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS one8<>+0(SB), Y1
+	VXORPS  Y2, Y2, Y2
+	VMOVUPD Y0, (SP)
+	VMOVUPD Y0, 32(SP)
+	TESTL   R12, R12
+	JNZ     BinaryProbIgnoreLossF32_powR
+	CMPQ    R11, $0x02
+	JEQ     BinaryProbIgnoreLossF32_pow2
+	TESTQ   R11, R11
+	JEQ     BinaryProbIgnoreLossF32_pow0
+	XORQ    R13, R13
+	MOVQ    $0x00000008, R12
+	MOVQ    DX, R14
+	SHRQ    $0x03, R14
+	JZ      BinaryProbIgnoreLossF32_powN_tail
+
+BinaryProbIgnoreLossF32_powN_loop:
+	VMOVUPS      (CX)(R13*1), Y3
+	VMOVUPS      (AX)(R13*1), Y4
+	VBROADCASTSS 88(DI), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R9, $0x00
+	JNE          BinaryProbIgnoreLossF32_powN_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryProbIgnoreLossF32_powN_full_smoothed
+
+BinaryProbIgnoreLossF32_powN_full_smooth:
+	VBROADCASTSS 16(DI), Y5
+	VBROADCASTSS (DI), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(DI), Y7
+	VBROADCASTSS 4(DI), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(DI), Y6
+	VBROADCASTSS 8(DI), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(DI), Y7
+	VBROADCASTSS 12(DI), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryProbIgnoreLossF32_powN_full_smoothed:
+	VBROADCASTSS 32(DI), Y4
+	VCMPPS       $0x11, Y4, Y3, Y7
+	VBLENDVPS    Y7, Y4, Y3, Y4
+	VBROADCASTSS 36(DI), Y8
+	VCMPPS       $0x1e, Y8, Y4, Y7
+	VBLENDVPS    Y7, Y8, Y4, Y4
+	VSUBPS       Y4, Y1, Y7
+	VPADDD       log32shift8<>+0(SB), Y4, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc18<>+0(SB), Y8, Y11
+	VFMADD213PS  logc28<>+0(SB), Y8, Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc48<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc68<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD213PS  logc88<>+0(SB), Y8, Y11
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
+	VADDPS       Y11, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VMULPS       Y5, Y8, Y8
+	VPADDD       log32shift8<>+0(SB), Y7, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VSUBPS       Y7, Y1, Y7
+	VSUBPS       Y4, Y7, Y7
+	VADDPS       Y7, Y9, Y9
+	VMULPS       Y6, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
+	VSUBPS       Y3, Y1, Y4
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y3, Y6, Y7
+	VADDPS       Y7, Y4, Y4
+	VMOVAPS      Y1, Y9
+	VMOVAPS      Y4, Y7
+	MOVQ         R11, R15
+	DECQ         R15
+
+BinaryProbIgnoreLossF32_powN_full_sq:
+	TESTQ  R15, R15
+	JZ     BinaryProbIgnoreLossF32_powN_full_sqdone
+	BTQ    $0x00, R15
+	JCC    BinaryProbIgnoreLossF32_powN_full_nomul
+	VMULPS Y7, Y9, Y9
+
+BinaryProbIgnoreLossF32_powN_full_nomul:
+	CMPQ   R15, $0x01
+	JBE    BinaryProbIgnoreLossF32_powN_full_nosq
+	VMULPS Y7, Y7, Y7
+
+BinaryProbIgnoreLossF32_powN_full_nosq:
+	SHRQ $0x01, R15
+	JMP  BinaryProbIgnoreLossF32_powN_full_sq
+
+BinaryProbIgnoreLossF32_powN_full_sqdone:
+	VMULPS       Y4, Y9, Y7
+	VANDPS       absmask8<>+0(SB), Y7, Y10
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, R15
+	TESTL        R15, R15
+	JNZ          BinaryProbIgnoreLossF32_bail
+	VBROADCASTSS 40(DI), Y10
+	VMULPS       Y10, Y9, Y9
+	VSUBPS       Y4, Y4, Y4
+	VADDPS       Y4, Y9, Y9
+	CMPL         R10, $0x01
+	JEQ          BinaryProbIgnoreLossF32_powN_full_alpha1
+	JA           BinaryProbIgnoreLossF32_powN_full_alphas
+	VMOVAPS      Y1, Y4
+	JMP          BinaryProbIgnoreLossF32_powN_full_alphadone
+
+BinaryProbIgnoreLossF32_powN_full_alpha1:
+	VBROADCASTSS 48(DI), Y4
+	VMULPS       Y4, Y5, Y4
+	VBROADCASTSS 52(DI), Y5
+	VMULPS       Y5, Y6, Y5
+	VADDPS       Y5, Y4, Y4
+	JMP          BinaryProbIgnoreLossF32_powN_full_alphadone
+
+BinaryProbIgnoreLossF32_powN_full_alphas:
+	VMOVUPS (BX)(R13*1), Y4
+	VMULPS  Y4, Y5, Y4
+	VMOVUPS (SI)(R13*1), Y5
+	VMULPS  Y5, Y6, Y5
+	VADDPS  Y5, Y4, Y4
+
+BinaryProbIgnoreLossF32_powN_full_alphadone:
+	VSUBPS       Y3, Y3, Y3
+	VMULPS       Y7, Y4, Y4
+	VMULPS       Y8, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VANDPS       256(SP), Y4, Y4
+	VADDPS       Y4, Y2, Y2
+	ADDQ         $0x20, R13
+	DECQ         R12
+	JNZ          BinaryProbIgnoreLossF32_powN_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R12
+
+BinaryProbIgnoreLossF32_powN_inblock:
+	DECQ R14
+	JNZ  BinaryProbIgnoreLossF32_powN_loop
+
+BinaryProbIgnoreLossF32_powN_tail:
+	ANDQ         $0x07, DX
+	JZ           BinaryProbIgnoreLossF32_powN_done
+	VMOVQ        DX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (CX)(R13*1), Y3, Y4
+	VMASKMOVPS   (AX)(R13*1), Y3, Y5
+	VBROADCASTSS 88(DI), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
+	CMPL         R9, $0x00
+	JNE          BinaryProbIgnoreLossF32_powN_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryProbIgnoreLossF32_powN_part_smoothed
+
+BinaryProbIgnoreLossF32_powN_part_smooth:
+	VBROADCASTSS 16(DI), Y6
+	VBROADCASTSS (DI), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(DI), Y8
+	VBROADCASTSS 4(DI), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(DI), Y7
+	VBROADCASTSS 8(DI), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(DI), Y8
+	VBROADCASTSS 12(DI), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryProbIgnoreLossF32_powN_part_smoothed:
+	VBROADCASTSS 32(DI), Y5
+	VCMPPS       $0x11, Y5, Y4, Y8
+	VBLENDVPS    Y8, Y5, Y4, Y5
+	VBROADCASTSS 36(DI), Y9
+	VCMPPS       $0x1e, Y9, Y5, Y8
+	VBLENDVPS    Y8, Y9, Y5, Y5
+	VSUBPS       Y5, Y1, Y8
+	VPADDD       log32shift8<>+0(SB), Y5, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VMULPS       Y6, Y9, Y9
+	VPADDD       log32shift8<>+0(SB), Y8, Y10
+	VPSRLD       $0x17, Y10, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y10, Y10
+	VPADDD       log32base8<>+0(SB), Y10, Y10
+	VSUBPS       one8<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y10, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc18<>+0(SB), Y10, Y13
+	VFMADD213PS  logc28<>+0(SB), Y10, Y13
+	VFMADD213PS  logc38<>+0(SB), Y10, Y13
+	VFMADD213PS  logc48<>+0(SB), Y10, Y13
+	VFMADD213PS  logc58<>+0(SB), Y10, Y13
+	VFMADD213PS  logc68<>+0(SB), Y10, Y13
+	VFMADD213PS  logc78<>+0(SB), Y10, Y13
+	VFMADD213PS  logc88<>+0(SB), Y10, Y13
+	VMULPS       Y10, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y10, Y10
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
+	VSUBPS       Y8, Y1, Y8
+	VSUBPS       Y5, Y8, Y8
+	VADDPS       Y8, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VSUBPS       Y9, Y0, Y9
+	VSUBPS       Y4, Y1, Y0
+	VMULPS       Y6, Y0, Y0
+	VMULPS       Y4, Y7, Y5
+	VADDPS       Y5, Y0, Y0
+	VMOVAPS      Y1, Y8
+	VMOVAPS      Y0, Y5
+	MOVQ         R11, AX
+	DECQ         AX
+
+BinaryProbIgnoreLossF32_powN_part_sq:
+	TESTQ  AX, AX
+	JZ     BinaryProbIgnoreLossF32_powN_part_sqdone
+	BTQ    $0x00, AX
+	JCC    BinaryProbIgnoreLossF32_powN_part_nomul
+	VMULPS Y5, Y8, Y8
+
+BinaryProbIgnoreLossF32_powN_part_nomul:
+	CMPQ   AX, $0x01
+	JBE    BinaryProbIgnoreLossF32_powN_part_nosq
+	VMULPS Y5, Y5, Y5
+
+BinaryProbIgnoreLossF32_powN_part_nosq:
+	SHRQ $0x01, AX
+	JMP  BinaryProbIgnoreLossF32_powN_part_sq
+
+BinaryProbIgnoreLossF32_powN_part_sqdone:
+	VMULPS       Y0, Y8, Y5
+	VANDPS       absmask8<>+0(SB), Y5, Y10
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, AX
+	TESTL        AX, AX
+	JNZ          BinaryProbIgnoreLossF32_bail
+	VBROADCASTSS 40(DI), Y10
+	VMULPS       Y10, Y8, Y8
+	VSUBPS       Y0, Y0, Y0
+	VADDPS       Y0, Y8, Y8
+	CMPL         R10, $0x01
+	JEQ          BinaryProbIgnoreLossF32_powN_part_alpha1
+	JA           BinaryProbIgnoreLossF32_powN_part_alphas
+	VMOVAPS      Y1, Y0
+	JMP          BinaryProbIgnoreLossF32_powN_part_alphadone
+
+BinaryProbIgnoreLossF32_powN_part_alpha1:
+	VBROADCASTSS 48(DI), Y0
+	VMULPS       Y0, Y6, Y0
+	VBROADCASTSS 52(DI), Y1
+	VMULPS       Y1, Y7, Y1
+	VADDPS       Y1, Y0, Y0
+	JMP          BinaryProbIgnoreLossF32_powN_part_alphadone
+
+BinaryProbIgnoreLossF32_powN_part_alphas:
+	VMASKMOVPS (BX)(R13*1), Y3, Y0
+	VMULPS     Y0, Y6, Y0
+	VMASKMOVPS (SI)(R13*1), Y3, Y1
+	VMULPS     Y1, Y7, Y1
+	VADDPS     Y1, Y0, Y0
+
+BinaryProbIgnoreLossF32_powN_part_alphadone:
+	VSUBPS Y4, Y4, Y1
+	VMULPS Y5, Y0, Y0
+	VMULPS Y9, Y0, Y0
+	VADDPS Y1, Y0, Y0
+	VANDPS 256(SP), Y0, Y0
+	VADDPS Y0, Y2, Y2
+
+BinaryProbIgnoreLossF32_powN_done:
+	JMP BinaryProbIgnoreLossF32_done
+
+BinaryProbIgnoreLossF32_pow2:
+	XORQ R11, R11
+	MOVQ $0x00000008, R12
+	MOVQ DX, R13
+	SHRQ $0x03, R13
+	JZ   BinaryProbIgnoreLossF32_pow2_tail
+
+BinaryProbIgnoreLossF32_pow2_loop:
+	VMOVUPS      (CX)(R11*1), Y3
+	VMOVUPS      (AX)(R11*1), Y4
+	VBROADCASTSS 88(DI), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R9, $0x00
+	JNE          BinaryProbIgnoreLossF32_pow2_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryProbIgnoreLossF32_pow2_full_smoothed
+
+BinaryProbIgnoreLossF32_pow2_full_smooth:
+	VBROADCASTSS 16(DI), Y5
+	VBROADCASTSS (DI), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(DI), Y7
+	VBROADCASTSS 4(DI), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(DI), Y6
+	VBROADCASTSS 8(DI), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(DI), Y7
+	VBROADCASTSS 12(DI), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryProbIgnoreLossF32_pow2_full_smoothed:
+	VBROADCASTSS 32(DI), Y4
+	VCMPPS       $0x11, Y4, Y3, Y7
+	VBLENDVPS    Y7, Y4, Y3, Y4
+	VBROADCASTSS 36(DI), Y8
+	VCMPPS       $0x1e, Y8, Y4, Y7
+	VBLENDVPS    Y7, Y8, Y4, Y4
+	VSUBPS       Y4, Y1, Y7
+	VPADDD       log32shift8<>+0(SB), Y4, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc18<>+0(SB), Y8, Y11
+	VFMADD213PS  logc28<>+0(SB), Y8, Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc48<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc68<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD213PS  logc88<>+0(SB), Y8, Y11
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
+	VADDPS       Y11, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VMULPS       Y5, Y8, Y8
+	VPADDD       log32shift8<>+0(SB), Y7, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VSUBPS       Y7, Y1, Y7
+	VSUBPS       Y4, Y7, Y7
+	VADDPS       Y7, Y9, Y9
+	VMULPS       Y6, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
+	VSUBPS       Y3, Y1, Y4
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y3, Y6, Y7
+	VADDPS       Y7, Y4, Y4
+	VMULPS       Y4, Y4, Y7
+	VANDPS       absmask8<>+0(SB), Y7, Y9
+	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y9
+	VMOVMSKPS    Y9, R14
+	TESTL        R14, R14
+	JNZ          BinaryProbIgnoreLossF32_bail
+	VBROADCASTSS 40(DI), Y9
+	VMULPS       Y9, Y4, Y9
+	VSUBPS       Y4, Y4, Y4
+	VADDPS       Y4, Y9, Y9
+	CMPL         R10, $0x01
+	JEQ          BinaryProbIgnoreLossF32_pow2_full_alpha1
+	JA           BinaryProbIgnoreLossF32_pow2_full_alphas
+	VMOVAPS      Y1, Y4
+	JMP          BinaryProbIgnoreLossF32_pow2_full_alphadone
+
+BinaryProbIgnoreLossF32_pow2_full_alpha1:
+	VBROADCASTSS 48(DI), Y4
+	VMULPS       Y4, Y5, Y4
+	VBROADCASTSS 52(DI), Y5
+	VMULPS       Y5, Y6, Y5
+	VADDPS       Y5, Y4, Y4
+	JMP          BinaryProbIgnoreLossF32_pow2_full_alphadone
+
+BinaryProbIgnoreLossF32_pow2_full_alphas:
+	VMOVUPS (BX)(R11*1), Y4
+	VMULPS  Y4, Y5, Y4
+	VMOVUPS (SI)(R11*1), Y5
+	VMULPS  Y5, Y6, Y5
+	VADDPS  Y5, Y4, Y4
+
+BinaryProbIgnoreLossF32_pow2_full_alphadone:
+	VSUBPS       Y3, Y3, Y3
+	VMULPS       Y7, Y4, Y4
+	VMULPS       Y8, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VANDPS       256(SP), Y4, Y4
+	VADDPS       Y4, Y2, Y2
+	ADDQ         $0x20, R11
+	DECQ         R12
+	JNZ          BinaryProbIgnoreLossF32_pow2_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R12
+
+BinaryProbIgnoreLossF32_pow2_inblock:
+	DECQ R13
+	JNZ  BinaryProbIgnoreLossF32_pow2_loop
+
+BinaryProbIgnoreLossF32_pow2_tail:
+	ANDQ         $0x07, DX
+	JZ           BinaryProbIgnoreLossF32_pow2_done
+	VMOVQ        DX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (CX)(R11*1), Y3, Y4
+	VMASKMOVPS   (AX)(R11*1), Y3, Y5
+	VBROADCASTSS 88(DI), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
+	CMPL         R9, $0x00
+	JNE          BinaryProbIgnoreLossF32_pow2_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryProbIgnoreLossF32_pow2_part_smoothed
+
+BinaryProbIgnoreLossF32_pow2_part_smooth:
+	VBROADCASTSS 16(DI), Y6
+	VBROADCASTSS (DI), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(DI), Y8
+	VBROADCASTSS 4(DI), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(DI), Y7
+	VBROADCASTSS 8(DI), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(DI), Y8
+	VBROADCASTSS 12(DI), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryProbIgnoreLossF32_pow2_part_smoothed:
+	VBROADCASTSS 32(DI), Y5
+	VCMPPS       $0x11, Y5, Y4, Y8
+	VBLENDVPS    Y8, Y5, Y4, Y5
+	VBROADCASTSS 36(DI), Y9
+	VCMPPS       $0x1e, Y9, Y5, Y8
+	VBLENDVPS    Y8, Y9, Y5, Y5
+	VSUBPS       Y5, Y1, Y8
+	VPADDD       log32shift8<>+0(SB), Y5, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VMULPS       Y6, Y9, Y9
+	VPADDD       log32shift8<>+0(SB), Y8, Y10
+	VPSRLD       $0x17, Y10, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y10, Y10
+	VPADDD       log32base8<>+0(SB), Y10, Y10
+	VSUBPS       one8<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y10, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc18<>+0(SB), Y10, Y13
+	VFMADD213PS  logc28<>+0(SB), Y10, Y13
+	VFMADD213PS  logc38<>+0(SB), Y10, Y13
+	VFMADD213PS  logc48<>+0(SB), Y10, Y13
+	VFMADD213PS  logc58<>+0(SB), Y10, Y13
+	VFMADD213PS  logc68<>+0(SB), Y10, Y13
+	VFMADD213PS  logc78<>+0(SB), Y10, Y13
+	VFMADD213PS  logc88<>+0(SB), Y10, Y13
+	VMULPS       Y10, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y10, Y10
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
+	VSUBPS       Y8, Y1, Y8
+	VSUBPS       Y5, Y8, Y8
+	VADDPS       Y8, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VSUBPS       Y9, Y0, Y9
+	VSUBPS       Y4, Y1, Y0
+	VMULPS       Y6, Y0, Y0
+	VMULPS       Y4, Y7, Y5
+	VADDPS       Y5, Y0, Y0
+	VMULPS       Y0, Y0, Y5
+	VANDPS       absmask8<>+0(SB), Y5, Y8
+	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y8
+	VMOVMSKPS    Y8, AX
+	TESTL        AX, AX
+	JNZ          BinaryProbIgnoreLossF32_bail
+	VBROADCASTSS 40(DI), Y8
+	VMULPS       Y8, Y0, Y8
+	VSUBPS       Y0, Y0, Y0
+	VADDPS       Y0, Y8, Y8
+	CMPL         R10, $0x01
+	JEQ          BinaryProbIgnoreLossF32_pow2_part_alpha1
+	JA           BinaryProbIgnoreLossF32_pow2_part_alphas
+	VMOVAPS      Y1, Y0
+	JMP          BinaryProbIgnoreLossF32_pow2_part_alphadone
+
+BinaryProbIgnoreLossF32_pow2_part_alpha1:
+	VBROADCASTSS 48(DI), Y0
+	VMULPS       Y0, Y6, Y0
+	VBROADCASTSS 52(DI), Y1
+	VMULPS       Y1, Y7, Y1
+	VADDPS       Y1, Y0, Y0
+	JMP          BinaryProbIgnoreLossF32_pow2_part_alphadone
+
+BinaryProbIgnoreLossF32_pow2_part_alphas:
+	VMASKMOVPS (BX)(R11*1), Y3, Y0
+	VMULPS     Y0, Y6, Y0
+	VMASKMOVPS (SI)(R11*1), Y3, Y1
+	VMULPS     Y1, Y7, Y1
+	VADDPS     Y1, Y0, Y0
+
+BinaryProbIgnoreLossF32_pow2_part_alphadone:
+	VSUBPS Y4, Y4, Y1
+	VMULPS Y5, Y0, Y0
+	VMULPS Y9, Y0, Y0
+	VADDPS Y1, Y0, Y0
+	VANDPS 256(SP), Y0, Y0
+	VADDPS Y0, Y2, Y2
+
+BinaryProbIgnoreLossF32_pow2_done:
+	JMP BinaryProbIgnoreLossF32_done
+
+BinaryProbIgnoreLossF32_pow0:
+	XORQ R11, R11
+	MOVQ $0x00000008, R12
+	MOVQ DX, R13
+	SHRQ $0x03, R13
+	JZ   BinaryProbIgnoreLossF32_pow0_tail
+
+BinaryProbIgnoreLossF32_pow0_loop:
+	VMOVUPS      (CX)(R11*1), Y3
+	VMOVUPS      (AX)(R11*1), Y4
+	VBROADCASTSS 88(DI), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R9, $0x00
+	JNE          BinaryProbIgnoreLossF32_pow0_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryProbIgnoreLossF32_pow0_full_smoothed
+
+BinaryProbIgnoreLossF32_pow0_full_smooth:
+	VBROADCASTSS 16(DI), Y5
+	VBROADCASTSS (DI), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(DI), Y7
+	VBROADCASTSS 4(DI), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(DI), Y6
+	VBROADCASTSS 8(DI), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(DI), Y7
+	VBROADCASTSS 12(DI), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryProbIgnoreLossF32_pow0_full_smoothed:
+	VBROADCASTSS 32(DI), Y4
+	VCMPPS       $0x11, Y4, Y3, Y7
+	VBLENDVPS    Y7, Y4, Y3, Y4
+	VBROADCASTSS 36(DI), Y8
+	VCMPPS       $0x1e, Y8, Y4, Y7
+	VBLENDVPS    Y7, Y8, Y4, Y4
+	VSUBPS       Y4, Y1, Y7
+	VPADDD       log32shift8<>+0(SB), Y4, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc18<>+0(SB), Y8, Y11
+	VFMADD213PS  logc28<>+0(SB), Y8, Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc48<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc68<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD213PS  logc88<>+0(SB), Y8, Y11
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
+	VADDPS       Y11, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VMULPS       Y5, Y8, Y8
+	VPADDD       log32shift8<>+0(SB), Y7, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VSUBPS       Y7, Y1, Y7
+	VSUBPS       Y4, Y7, Y7
+	VADDPS       Y7, Y9, Y9
+	VMULPS       Y6, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
+	VSUBPS       Y3, Y1, Y4
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y3, Y6, Y7
+	VADDPS       Y7, Y4, Y4
+	VMOVAPS      Y1, Y4
+	VMOVAPS      Y0, Y7
+	CMPL         R10, $0x01
+	JEQ          BinaryProbIgnoreLossF32_pow0_full_alpha1
+	JA           BinaryProbIgnoreLossF32_pow0_full_alphas
+	VMOVAPS      Y1, Y5
+	JMP          BinaryProbIgnoreLossF32_pow0_full_alphadone
+
+BinaryProbIgnoreLossF32_pow0_full_alpha1:
+	VBROADCASTSS 48(DI), Y7
+	VMULPS       Y7, Y5, Y5
+	VBROADCASTSS 52(DI), Y7
+	VMULPS       Y7, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	JMP          BinaryProbIgnoreLossF32_pow0_full_alphadone
+
+BinaryProbIgnoreLossF32_pow0_full_alphas:
+	VMOVUPS (BX)(R11*1), Y7
+	VMULPS  Y7, Y5, Y5
+	VMOVUPS (SI)(R11*1), Y7
+	VMULPS  Y7, Y6, Y6
+	VADDPS  Y6, Y5, Y5
+
+BinaryProbIgnoreLossF32_pow0_full_alphadone:
+	VSUBPS       Y3, Y3, Y3
+	VMULPS       Y4, Y5, Y4
+	VMULPS       Y8, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VANDPS       256(SP), Y4, Y4
+	VADDPS       Y4, Y2, Y2
+	ADDQ         $0x20, R11
+	DECQ         R12
+	JNZ          BinaryProbIgnoreLossF32_pow0_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R12
+
+BinaryProbIgnoreLossF32_pow0_inblock:
+	DECQ R13
+	JNZ  BinaryProbIgnoreLossF32_pow0_loop
+
+BinaryProbIgnoreLossF32_pow0_tail:
+	ANDQ         $0x07, DX
+	JZ           BinaryProbIgnoreLossF32_pow0_done
+	VMOVQ        DX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (CX)(R11*1), Y3, Y4
+	VMASKMOVPS   (AX)(R11*1), Y3, Y5
+	VBROADCASTSS 88(DI), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
+	CMPL         R9, $0x00
+	JNE          BinaryProbIgnoreLossF32_pow0_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryProbIgnoreLossF32_pow0_part_smoothed
+
+BinaryProbIgnoreLossF32_pow0_part_smooth:
+	VBROADCASTSS 16(DI), Y6
+	VBROADCASTSS (DI), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(DI), Y8
+	VBROADCASTSS 4(DI), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(DI), Y7
+	VBROADCASTSS 8(DI), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(DI), Y8
+	VBROADCASTSS 12(DI), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryProbIgnoreLossF32_pow0_part_smoothed:
+	VBROADCASTSS 32(DI), Y5
+	VCMPPS       $0x11, Y5, Y4, Y8
+	VBLENDVPS    Y8, Y5, Y4, Y5
+	VBROADCASTSS 36(DI), Y9
+	VCMPPS       $0x1e, Y9, Y5, Y8
+	VBLENDVPS    Y8, Y9, Y5, Y5
+	VSUBPS       Y5, Y1, Y8
+	VPADDD       log32shift8<>+0(SB), Y5, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VMULPS       Y6, Y9, Y9
+	VPADDD       log32shift8<>+0(SB), Y8, Y10
+	VPSRLD       $0x17, Y10, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y10, Y10
+	VPADDD       log32base8<>+0(SB), Y10, Y10
+	VSUBPS       one8<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y10, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc18<>+0(SB), Y10, Y13
+	VFMADD213PS  logc28<>+0(SB), Y10, Y13
+	VFMADD213PS  logc38<>+0(SB), Y10, Y13
+	VFMADD213PS  logc48<>+0(SB), Y10, Y13
+	VFMADD213PS  logc58<>+0(SB), Y10, Y13
+	VFMADD213PS  logc68<>+0(SB), Y10, Y13
+	VFMADD213PS  logc78<>+0(SB), Y10, Y13
+	VFMADD213PS  logc88<>+0(SB), Y10, Y13
+	VMULPS       Y10, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y10, Y10
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
+	VSUBPS       Y8, Y1, Y8
+	VSUBPS       Y5, Y8, Y8
+	VADDPS       Y8, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VSUBPS       Y9, Y0, Y9
+	VSUBPS       Y4, Y1, Y5
+	VMULPS       Y6, Y5, Y5
+	VMULPS       Y4, Y7, Y8
+	VADDPS       Y8, Y5, Y5
+	VMOVAPS      Y1, Y5
+	VMOVAPS      Y0, Y0
+	CMPL         R10, $0x01
+	JEQ          BinaryProbIgnoreLossF32_pow0_part_alpha1
+	JA           BinaryProbIgnoreLossF32_pow0_part_alphas
+	VMOVAPS      Y1, Y0
+	JMP          BinaryProbIgnoreLossF32_pow0_part_alphadone
+
+BinaryProbIgnoreLossF32_pow0_part_alpha1:
+	VBROADCASTSS 48(DI), Y0
+	VMULPS       Y0, Y6, Y0
+	VBROADCASTSS 52(DI), Y1
+	VMULPS       Y1, Y7, Y1
+	VADDPS       Y1, Y0, Y0
+	JMP          BinaryProbIgnoreLossF32_pow0_part_alphadone
+
+BinaryProbIgnoreLossF32_pow0_part_alphas:
+	VMASKMOVPS (BX)(R11*1), Y3, Y0
+	VMULPS     Y0, Y6, Y0
+	VMASKMOVPS (SI)(R11*1), Y3, Y1
+	VMULPS     Y1, Y7, Y1
+	VADDPS     Y1, Y0, Y0
+
+BinaryProbIgnoreLossF32_pow0_part_alphadone:
+	VSUBPS Y4, Y4, Y1
+	VMULPS Y5, Y0, Y0
+	VMULPS Y9, Y0, Y0
+	VADDPS Y1, Y0, Y0
+	VANDPS 256(SP), Y0, Y0
+	VADDPS Y0, Y2, Y2
+
+BinaryProbIgnoreLossF32_pow0_done:
+	JMP BinaryProbIgnoreLossF32_done
+
+BinaryProbIgnoreLossF32_powR:
+	XORQ R11, R11
+	MOVQ $0x00000008, R12
+	MOVQ DX, R13
+	SHRQ $0x03, R13
+	JZ   BinaryProbIgnoreLossF32_powR_tail
+
+BinaryProbIgnoreLossF32_powR_loop:
+	VMOVUPS      (CX)(R11*1), Y3
+	VMOVUPS      (AX)(R11*1), Y4
+	VBROADCASTSS 88(DI), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R9, $0x00
+	JNE          BinaryProbIgnoreLossF32_powR_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryProbIgnoreLossF32_powR_full_smoothed
+
+BinaryProbIgnoreLossF32_powR_full_smooth:
+	VBROADCASTSS 16(DI), Y5
+	VBROADCASTSS (DI), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(DI), Y7
+	VBROADCASTSS 4(DI), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(DI), Y6
+	VBROADCASTSS 8(DI), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(DI), Y7
+	VBROADCASTSS 12(DI), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryProbIgnoreLossF32_powR_full_smoothed:
+	VBROADCASTSS 32(DI), Y4
+	VCMPPS       $0x11, Y4, Y3, Y7
+	VBLENDVPS    Y7, Y4, Y3, Y4
+	VBROADCASTSS 36(DI), Y8
+	VCMPPS       $0x1e, Y8, Y4, Y7
+	VBLENDVPS    Y7, Y8, Y4, Y4
+	VSUBPS       Y4, Y1, Y7
+	VPADDD       log32shift8<>+0(SB), Y4, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc18<>+0(SB), Y8, Y11
+	VFMADD213PS  logc28<>+0(SB), Y8, Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc48<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc68<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD213PS  logc88<>+0(SB), Y8, Y11
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
+	VADDPS       Y11, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VMULPS       Y5, Y8, Y8
+	VPADDD       log32shift8<>+0(SB), Y7, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VSUBPS       Y7, Y1, Y10
+	VSUBPS       Y4, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VMULPS       Y6, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
+	VSUBPS       Y3, Y1, Y9
+	VMULPS       Y5, Y9, Y9
+	VMULPS       Y3, Y6, Y10
+	VADDPS       Y10, Y9, Y9
+	VMOVUPS      Y3, 64(SP)
+	VMOVUPS      Y5, 96(SP)
+	VMOVUPS      Y6, 128(SP)
+	VMOVUPS      Y4, 160(SP)
+	VMOVUPS      Y7, 192(SP)
+	VMOVUPS      Y8, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y9, Y3
+	VMULPS       two238<>+0(SB), Y9, Y4
+	VBLENDVPS    Y3, Y4, Y9, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y5
+	VCVTDQ2PS    Y5, Y5
+	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VANDPS       minus238<>+0(SB), Y3, Y3
+	VADDPS       Y3, Y5, Y5
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y3
+	VMOVUPS      logc08<>+0(SB), Y6
+	VFMADD213PS  logc18<>+0(SB), Y4, Y6
+	VFMADD213PS  logc28<>+0(SB), Y4, Y6
+	VFMADD213PS  logc38<>+0(SB), Y4, Y6
+	VFMADD213PS  logc48<>+0(SB), Y4, Y6
+	VFMADD213PS  logc58<>+0(SB), Y4, Y6
+	VFMADD213PS  logc68<>+0(SB), Y4, Y6
+	VFMADD213PS  logc78<>+0(SB), Y4, Y6
+	VFMADD213PS  logc88<>+0(SB), Y4, Y6
+	VMULPS       Y4, Y6, Y6
+	VMULPS       Y3, Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD231PS  minushalf8<>+0(SB), Y3, Y6
+	VADDPS       Y6, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y4
+	VXORPS       Y3, Y3, Y3
+	VCMPPS       $0x00, Y3, Y9, Y5
+	VBLENDVPS    Y5, minusinf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y5
+	VBLENDVPS    Y5, inf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x19, Y3, Y9, Y5
+	VBLENDVPS    Y5, nan8<>+0(SB), Y4, Y4
+	VMAXPS       ldmin8<>+0(SB), Y4, Y5
+	VMINPS       ldmax8<>+0(SB), Y5, Y5
+	VBROADCASTSS 76(DI), Y3
+	VMULPS       Y3, Y5, Y6
+	VBROADCASTSS 40(DI), Y3
+	VFMADD231PS  Y3, Y4, Y6
+	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y3
+	VBLENDVPS    Y3, expunder8<>+0(SB), Y6, Y7
+	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y6
+	VBLENDVPS    Y6, expover8<>+0(SB), Y7, Y7
+	VMULPS       log2e8<>+0(SB), Y7, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc18<>+0(SB), Y7, Y10
+	VFMADD213PS  expc28<>+0(SB), Y7, Y10
+	VFMADD213PS  expc38<>+0(SB), Y7, Y10
+	VFMADD213PS  expc48<>+0(SB), Y7, Y10
+	VFMADD213PS  expc58<>+0(SB), Y7, Y10
+	VMULPS       Y7, Y7, Y6
+	VMULPS       Y6, Y10, Y10
+	VADDPS       Y7, Y10, Y10
+	VADDPS       one8<>+0(SB), Y10, Y10
+	VMULPS       half8<>+0(SB), Y8, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y7
+	VSUBPS       Y7, Y8, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VANDNPS      Y10, Y3, Y10
+	VANDPS       absmask8<>+0(SB), Y10, Y3
+	VCMPPS       $0x00, inf8<>+0(SB), Y3, Y3
+	VMOVMSKPS    Y3, R14
+	TESTL        R14, R14
+	JNZ          BinaryProbIgnoreLossF32_bail
+	VCMPPS       $0x04, Y0, Y9, Y6
+	VBROADCASTSS 40(DI), Y3
+	VMULPS       Y3, Y10, Y3
+	VDIVPS       Y9, Y3, Y3
+	VANDPS       Y6, Y3, Y3
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y7
+	VANDPS       Y6, Y7, Y7
+	VMOVMSKPS    Y7, R14
+	TESTL        R14, R14
+	JZ           BinaryProbIgnoreLossF32_powR_full_nolow
+	VBROADCASTSS 84(DI), Y6
+	VMULPS       Y6, Y5, Y5
+	VBROADCASTSS 80(DI), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
+	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y8, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y11
+	VADDPS       roundmagic8<>+0(SB), Y11, Y11
+	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y8
+	VMOVUPS      expc08<>+0(SB), Y6
+	VFMADD213PS  expc18<>+0(SB), Y8, Y6
+	VFMADD213PS  expc28<>+0(SB), Y8, Y6
+	VFMADD213PS  expc38<>+0(SB), Y8, Y6
+	VFMADD213PS  expc48<>+0(SB), Y8, Y6
+	VFMADD213PS  expc58<>+0(SB), Y8, Y6
+	VMULPS       Y8, Y8, Y5
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y8, Y6, Y6
+	VADDPS       one8<>+0(SB), Y6, Y6
+	VMULPS       half8<>+0(SB), Y11, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y8
+	VSUBPS       Y8, Y11, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y8, Y6, Y6
+	VANDNPS      Y6, Y4, Y6
+	VBROADCASTSS 40(DI), Y4
+	VMULPS       Y4, Y6, Y6
+	VSUBPS       Y9, Y9, Y5
+	VADDPS       Y5, Y6, Y6
+	VBLENDVPS    Y7, Y6, Y3, Y3
+
+BinaryProbIgnoreLossF32_powR_full_nolow:
+	VMOVUPS 64(SP), Y3
+	VMOVUPS 96(SP), Y5
+	VMOVUPS 128(SP), Y6
+	VMOVUPS 160(SP), Y4
+	VMOVUPS 192(SP), Y7
+	VMOVUPS 224(SP), Y8
+	CMPL    R10, $0x01
+	JEQ     BinaryProbIgnoreLossF32_powR_full_alpha1
+	JA      BinaryProbIgnoreLossF32_powR_full_alphas
+	VMOVAPS Y1, Y4
+	JMP     BinaryProbIgnoreLossF32_powR_full_alphadone
+
+BinaryProbIgnoreLossF32_powR_full_alpha1:
+	VBROADCASTSS 48(DI), Y4
+	VMULPS       Y4, Y5, Y4
+	VBROADCASTSS 52(DI), Y5
+	VMULPS       Y5, Y6, Y5
+	VADDPS       Y5, Y4, Y4
+	JMP          BinaryProbIgnoreLossF32_powR_full_alphadone
+
+BinaryProbIgnoreLossF32_powR_full_alphas:
+	VMOVUPS (BX)(R11*1), Y4
+	VMULPS  Y4, Y5, Y4
+	VMOVUPS (SI)(R11*1), Y5
+	VMULPS  Y5, Y6, Y5
+	VADDPS  Y5, Y4, Y4
+
+BinaryProbIgnoreLossF32_powR_full_alphadone:
+	VSUBPS       Y3, Y3, Y3
+	VMULPS       Y10, Y4, Y4
+	VMULPS       Y8, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VANDPS       256(SP), Y4, Y4
+	VADDPS       Y4, Y2, Y2
+	ADDQ         $0x20, R11
+	DECQ         R12
+	JNZ          BinaryProbIgnoreLossF32_powR_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R12
+
+BinaryProbIgnoreLossF32_powR_inblock:
+	DECQ R13
+	JNZ  BinaryProbIgnoreLossF32_powR_loop
+
+BinaryProbIgnoreLossF32_powR_tail:
+	ANDQ         $0x07, DX
+	JZ           BinaryProbIgnoreLossF32_powR_done
+	VMOVQ        DX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (CX)(R11*1), Y3, Y4
+	VMASKMOVPS   (AX)(R11*1), Y3, Y5
+	VBROADCASTSS 88(DI), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
+	CMPL         R9, $0x00
+	JNE          BinaryProbIgnoreLossF32_powR_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryProbIgnoreLossF32_powR_part_smoothed
+
+BinaryProbIgnoreLossF32_powR_part_smooth:
+	VBROADCASTSS 16(DI), Y6
+	VBROADCASTSS (DI), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(DI), Y8
+	VBROADCASTSS 4(DI), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(DI), Y7
+	VBROADCASTSS 8(DI), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(DI), Y8
+	VBROADCASTSS 12(DI), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryProbIgnoreLossF32_powR_part_smoothed:
+	VBROADCASTSS 32(DI), Y5
+	VCMPPS       $0x11, Y5, Y4, Y8
+	VBLENDVPS    Y8, Y5, Y4, Y5
+	VBROADCASTSS 36(DI), Y9
+	VCMPPS       $0x1e, Y9, Y5, Y8
+	VBLENDVPS    Y8, Y9, Y5, Y5
+	VSUBPS       Y5, Y1, Y8
+	VPADDD       log32shift8<>+0(SB), Y5, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc18<>+0(SB), Y9, Y12
+	VFMADD213PS  logc28<>+0(SB), Y9, Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc48<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc68<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VADDPS       Y12, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
+	VMULPS       Y6, Y9, Y9
+	VPADDD       log32shift8<>+0(SB), Y8, Y10
+	VPSRLD       $0x17, Y10, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y10, Y10
+	VPADDD       log32base8<>+0(SB), Y10, Y10
+	VSUBPS       one8<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y10, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc18<>+0(SB), Y10, Y13
+	VFMADD213PS  logc28<>+0(SB), Y10, Y13
+	VFMADD213PS  logc38<>+0(SB), Y10, Y13
+	VFMADD213PS  logc48<>+0(SB), Y10, Y13
+	VFMADD213PS  logc58<>+0(SB), Y10, Y13
+	VFMADD213PS  logc68<>+0(SB), Y10, Y13
+	VFMADD213PS  logc78<>+0(SB), Y10, Y13
+	VFMADD213PS  logc88<>+0(SB), Y10, Y13
+	VMULPS       Y10, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y10, Y10
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
+	VSUBPS       Y8, Y1, Y11
+	VSUBPS       Y5, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VSUBPS       Y9, Y0, Y9
+	VSUBPS       Y4, Y1, Y10
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y4, Y7, Y11
+	VADDPS       Y11, Y10, Y10
+	VMOVUPS      Y4, 64(SP)
+	VMOVUPS      Y6, 96(SP)
+	VMOVUPS      Y7, 128(SP)
+	VMOVUPS      Y5, 160(SP)
+	VMOVUPS      Y8, 192(SP)
+	VMOVUPS      Y9, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y5
+	VMULPS       two238<>+0(SB), Y10, Y4
+	VBLENDVPS    Y5, Y4, Y10, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VSUBPS       f1278<>+0(SB), Y6, Y6
+	VANDPS       minus238<>+0(SB), Y5, Y5
+	VADDPS       Y5, Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y5
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc18<>+0(SB), Y4, Y7
+	VFMADD213PS  logc28<>+0(SB), Y4, Y7
+	VFMADD213PS  logc38<>+0(SB), Y4, Y7
+	VFMADD213PS  logc48<>+0(SB), Y4, Y7
+	VFMADD213PS  logc58<>+0(SB), Y4, Y7
+	VFMADD213PS  logc68<>+0(SB), Y4, Y7
+	VFMADD213PS  logc78<>+0(SB), Y4, Y7
+	VFMADD213PS  logc88<>+0(SB), Y4, Y7
+	VMULPS       Y4, Y7, Y7
+	VMULPS       Y5, Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
+	VFMADD231PS  minushalf8<>+0(SB), Y5, Y7
+	VADDPS       Y7, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y4
+	VXORPS       Y5, Y5, Y5
+	VCMPPS       $0x00, Y5, Y10, Y6
+	VBLENDVPS    Y6, minusinf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y6
+	VBLENDVPS    Y6, inf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x19, Y5, Y10, Y6
+	VBLENDVPS    Y6, nan8<>+0(SB), Y4, Y4
+	VMAXPS       ldmin8<>+0(SB), Y4, Y5
+	VMINPS       ldmax8<>+0(SB), Y5, Y5
+	VBROADCASTSS 76(DI), Y6
+	VMULPS       Y6, Y5, Y7
+	VBROADCASTSS 40(DI), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
+	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y7
+	VBLENDVPS    Y7, expover8<>+0(SB), Y8, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc18<>+0(SB), Y8, Y11
+	VFMADD213PS  expc28<>+0(SB), Y8, Y11
+	VFMADD213PS  expc38<>+0(SB), Y8, Y11
+	VFMADD213PS  expc48<>+0(SB), Y8, Y11
+	VFMADD213PS  expc58<>+0(SB), Y8, Y11
+	VMULPS       Y8, Y8, Y7
+	VMULPS       Y7, Y11, Y11
+	VADDPS       Y8, Y11, Y11
+	VADDPS       one8<>+0(SB), Y11, Y11
+	VMULPS       half8<>+0(SB), Y9, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y8
+	VSUBPS       Y8, Y9, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VANDNPS      Y11, Y6, Y11
+	VANDPS       absmask8<>+0(SB), Y11, Y6
+	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
+	VMOVMSKPS    Y6, AX
+	TESTL        AX, AX
+	JNZ          BinaryProbIgnoreLossF32_bail
+	VCMPPS       $0x04, Y0, Y10, Y6
+	VBROADCASTSS 40(DI), Y0
+	VMULPS       Y0, Y11, Y0
+	VDIVPS       Y10, Y0, Y0
+	VANDPS       Y6, Y0, Y0
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y11, Y7
+	VANDPS       Y6, Y7, Y7
+	VMOVMSKPS    Y7, AX
+	TESTL        AX, AX
+	JZ           BinaryProbIgnoreLossF32_powR_part_nolow
+	VBROADCASTSS 84(DI), Y6
+	VMULPS       Y6, Y5, Y5
+	VBROADCASTSS 80(DI), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
+	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y8, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS      expc08<>+0(SB), Y6
+	VFMADD213PS  expc18<>+0(SB), Y8, Y6
+	VFMADD213PS  expc28<>+0(SB), Y8, Y6
+	VFMADD213PS  expc38<>+0(SB), Y8, Y6
+	VFMADD213PS  expc48<>+0(SB), Y8, Y6
+	VFMADD213PS  expc58<>+0(SB), Y8, Y6
+	VMULPS       Y8, Y8, Y5
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y8, Y6, Y6
+	VADDPS       one8<>+0(SB), Y6, Y6
+	VMULPS       half8<>+0(SB), Y9, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y8
+	VSUBPS       Y8, Y9, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y8, Y6, Y6
+	VANDNPS      Y6, Y4, Y6
+	VBROADCASTSS 40(DI), Y4
+	VMULPS       Y4, Y6, Y6
+	VSUBPS       Y10, Y10, Y5
+	VADDPS       Y5, Y6, Y6
+	VBLENDVPS    Y7, Y6, Y0, Y0
+
+BinaryProbIgnoreLossF32_powR_part_nolow:
+	VMOVUPS 64(SP), Y4
+	VMOVUPS 96(SP), Y6
+	VMOVUPS 128(SP), Y7
+	VMOVUPS 160(SP), Y5
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y9
+	CMPL    R10, $0x01
+	JEQ     BinaryProbIgnoreLossF32_powR_part_alpha1
+	JA      BinaryProbIgnoreLossF32_powR_part_alphas
+	VMOVAPS Y1, Y0
+	JMP     BinaryProbIgnoreLossF32_powR_part_alphadone
+
+BinaryProbIgnoreLossF32_powR_part_alpha1:
+	VBROADCASTSS 48(DI), Y0
+	VMULPS       Y0, Y6, Y0
+	VBROADCASTSS 52(DI), Y1
+	VMULPS       Y1, Y7, Y1
+	VADDPS       Y1, Y0, Y0
+	JMP          BinaryProbIgnoreLossF32_powR_part_alphadone
+
+BinaryProbIgnoreLossF32_powR_part_alphas:
+	VMASKMOVPS (BX)(R11*1), Y3, Y0
+	VMULPS     Y0, Y6, Y0
+	VMASKMOVPS (SI)(R11*1), Y3, Y1
+	VMULPS     Y1, Y7, Y1
+	VADDPS     Y1, Y0, Y0
+
+BinaryProbIgnoreLossF32_powR_part_alphadone:
+	VSUBPS Y4, Y4, Y1
+	VMULPS Y11, Y0, Y0
+	VMULPS Y9, Y0, Y0
+	VADDPS Y1, Y0, Y0
+	VANDPS 256(SP), Y0, Y0
+	VADDPS Y0, Y2, Y2
+
+BinaryProbIgnoreLossF32_powR_done:
+BinaryProbIgnoreLossF32_done:
+	VCVTPS2PD    X2, Y0
+	VADDPD       (SP), Y0, Y0
+	VMOVUPD      Y0, (SP)
+	VEXTRACTF128 $0x01, Y2, X0
+	VCVTPS2PD    X0, Y0
+	VADDPD       32(SP), Y0, Y0
+	VMOVUPD      Y0, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	VMOVUPD      (SP), Y0
+	VMOVUPD      Y0, (R8)
+	VMOVUPD      32(SP), Y0
+	VMOVUPD      Y0, 32(R8)
+	MOVB         $0x00, AL
+	MOVB         AL, bail+112(FP)
+	VZEROUPPER
+	RET
+
+BinaryProbIgnoreLossF32_bail:
+	MOVB $0x01, AL
+	MOVB AL, bail+112(FP)
+	VZEROUPPER
+	RET
+
+// func BinaryLogitsIgnoreGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)
+// Requires: AVX, AVX2, FMA3
+TEXT ·BinaryLogitsIgnoreGradF32(SB), NOSPLIT, $288-137
+	MOVQ    g_base+0(FP), AX
+	MOVQ    y_base+24(FP), CX
+	MOVQ    x_base+48(FP), DX
+	MOVQ    x_len+56(FP), BX
+	MOVQ    alpha_base+72(FP), SI
+	MOVQ    alphaNeg_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	MOVQ    acc+128(FP), R9
+	MOVL    56(R8), R10
+	MOVL    60(R8), R11
+	MOVQ    64(R8), R12
+	MOVL    72(R8), R13
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS one8<>+0(SB), Y1
+	VXORPS  Y2, Y2, Y2
+	VMOVUPD Y0, (SP)
+	VMOVUPD Y0, 32(SP)
+	TESTL   R13, R13
+	JNZ     BinaryLogitsIgnoreGradF32_powR
+	CMPQ    R12, $0x02
+	JEQ     BinaryLogitsIgnoreGradF32_pow2
+	TESTQ   R12, R12
+	JEQ     BinaryLogitsIgnoreGradF32_pow0
+	XORQ    R14, R14
+	MOVQ    $0x00000008, R13
+	MOVQ    BX, R15
+	SHRQ    $0x03, R15
+	JZ      BinaryLogitsIgnoreGradF32_powN_tail
+
+BinaryLogitsIgnoreGradF32_powN_loop:
+	VMOVUPS      (DX)(R14*1), Y3
+	VMOVUPS      (CX)(R14*1), Y4
+	VBROADCASTSS 88(R8), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R10, $0x00
+	JNE          BinaryLogitsIgnoreGradF32_powN_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryLogitsIgnoreGradF32_powN_full_smoothed
+
+BinaryLogitsIgnoreGradF32_powN_full_smooth:
+	VBROADCASTSS 16(R8), Y5
+	VBROADCASTSS (R8), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(R8), Y7
+	VBROADCASTSS 4(R8), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(R8), Y6
+	VBROADCASTSS 8(R8), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(R8), Y7
+	VBROADCASTSS 12(R8), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryLogitsIgnoreGradF32_powN_full_smoothed:
+	VORPS       signbit8<>+0(SB), Y3, Y4
+	VCMPPS      $0x11, expunder8<>+0(SB), Y4, Y7
+	VBLENDVPS   Y7, expunder8<>+0(SB), Y4, Y8
+	VCMPPS      $0x1e, expover8<>+0(SB), Y8, Y4
+	VBLENDVPS   Y4, expover8<>+0(SB), Y8, Y8
+	VMULPS      log2e8<>+0(SB), Y8, Y9
+	VADDPS      roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS      roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS     expc08<>+0(SB), Y10
+	VFMADD213PS expc18<>+0(SB), Y8, Y10
+	VFMADD213PS expc28<>+0(SB), Y8, Y10
+	VFMADD213PS expc38<>+0(SB), Y8, Y10
+	VFMADD213PS expc48<>+0(SB), Y8, Y10
+	VFMADD213PS expc58<>+0(SB), Y8, Y10
+	VMULPS      Y8, Y8, Y4
+	VMULPS      Y4, Y10, Y10
+	VADDPS      Y8, Y10, Y10
+	VADDPS      one8<>+0(SB), Y10, Y10
+	VMULPS      half8<>+0(SB), Y9, Y4
+	VADDPS      roundmagic8<>+0(SB), Y4, Y4
+	VSUBPS      roundmagic8<>+0(SB), Y4, Y8
+	VSUBPS      Y8, Y9, Y8
+	VADDPS      roundmagic8<>+0(SB), Y8, Y8
+	VPADDD      expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
+	VPADDD      expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMULPS      Y4, Y10, Y10
+	VMULPS      Y8, Y10, Y10
+	VANDNPS     Y10, Y7, Y10
+	VADDPS      Y1, Y10, Y4
+	VDIVPS      Y4, Y1, Y7
+	VMULPS      Y7, Y10, Y8
+	VCMPPS      $0x11, Y0, Y3, Y9
+	VBLENDVPS   Y9, Y8, Y7, Y11
+	VBLENDVPS   Y9, Y7, Y8, Y8
+	VPADDD      log32shift8<>+0(SB), Y4, Y9
+	VPSRLD      $0x17, Y9, Y12
+	VCVTDQ2PS   Y12, Y12
+	VSUBPS      f1278<>+0(SB), Y12, Y12
+	VPAND       mant32mask8<>+0(SB), Y9, Y9
+	VPADDD      log32base8<>+0(SB), Y9, Y9
+	VSUBPS      one8<>+0(SB), Y9, Y9
+	VMULPS      Y9, Y9, Y13
+	VMOVUPS     logc08<>+0(SB), Y14
+	VFMADD213PS logc18<>+0(SB), Y9, Y14
+	VFMADD213PS logc28<>+0(SB), Y9, Y14
+	VFMADD213PS logc38<>+0(SB), Y9, Y14
+	VFMADD213PS logc48<>+0(SB), Y9, Y14
+	VFMADD213PS logc58<>+0(SB), Y9, Y14
+	VFMADD213PS logc68<>+0(SB), Y9, Y14
+	VFMADD213PS logc78<>+0(SB), Y9, Y14
+	VFMADD213PS logc88<>+0(SB), Y9, Y14
+	VMULPS      Y9, Y14, Y14
+	VMULPS      Y13, Y14, Y14
+	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
+	VADDPS      Y14, Y9, Y9
+	VFMADD231PS ln2hi8<>+0(SB), Y12, Y9
+	VSUBPS      Y1, Y4, Y4
+	VSUBPS      Y4, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VMAXPS      Y0, Y3, Y4
+	VMULPS      Y5, Y3, Y7
+	VSUBPS      Y7, Y4, Y4
+	VADDPS      Y9, Y4, Y4
+	VMULPS      Y8, Y5, Y7
+	VMULPS      Y11, Y6, Y9
+	VADDPS      Y9, Y7, Y7
+	VMOVAPS     Y1, Y10
+	VMOVAPS     Y7, Y9
+	MOVQ        R12, BP
+	DECQ        BP
+
+BinaryLogitsIgnoreGradF32_powN_full_sq:
+	TESTQ  BP, BP
+	JZ     BinaryLogitsIgnoreGradF32_powN_full_sqdone
+	BTQ    $0x00, BP
+	JCC    BinaryLogitsIgnoreGradF32_powN_full_nomul
+	VMULPS Y9, Y10, Y10
+
+BinaryLogitsIgnoreGradF32_powN_full_nomul:
+	CMPQ   BP, $0x01
+	JBE    BinaryLogitsIgnoreGradF32_powN_full_nosq
+	VMULPS Y9, Y9, Y9
+
+BinaryLogitsIgnoreGradF32_powN_full_nosq:
+	SHRQ $0x01, BP
+	JMP  BinaryLogitsIgnoreGradF32_powN_full_sq
+
+BinaryLogitsIgnoreGradF32_powN_full_sqdone:
+	VMULPS       Y7, Y10, Y9
+	VANDPS       absmask8<>+0(SB), Y9, Y12
+	VCMPPS       $0x00, inf8<>+0(SB), Y12, Y12
+	VMOVMSKPS    Y12, BP
+	TESTL        BP, BP
+	JNZ          BinaryLogitsIgnoreGradF32_bail
+	VBROADCASTSS 40(R8), Y12
+	VMULPS       Y12, Y10, Y10
+	VSUBPS       Y7, Y7, Y7
+	VADDPS       Y7, Y10, Y10
+	CMPL         R11, $0x01
+	JEQ          BinaryLogitsIgnoreGradF32_powN_full_alpha1
+	JA           BinaryLogitsIgnoreGradF32_powN_full_alphas
+	VMOVAPS      Y1, Y7
+	JMP          BinaryLogitsIgnoreGradF32_powN_full_alphadone
+
+BinaryLogitsIgnoreGradF32_powN_full_alpha1:
+	VBROADCASTSS 48(R8), Y7
+	VMULPS       Y7, Y5, Y7
+	VBROADCASTSS 52(R8), Y12
+	VMULPS       Y12, Y6, Y12
+	VADDPS       Y12, Y7, Y7
+	JMP          BinaryLogitsIgnoreGradF32_powN_full_alphadone
+
+BinaryLogitsIgnoreGradF32_powN_full_alphas:
+	VMOVUPS (SI)(R14*1), Y7
+	VMULPS  Y7, Y5, Y7
+	VMOVUPS (DI)(R14*1), Y12
+	VMULPS  Y12, Y6, Y12
+	VADDPS  Y12, Y7, Y7
+
+BinaryLogitsIgnoreGradF32_powN_full_alphadone:
+	VSUBPS       Y3, Y3, Y3
+	VMULPS       Y9, Y7, Y12
+	VMULPS       Y4, Y12, Y12
+	VADDPS       Y3, Y12, Y12
+	VANDPS       256(SP), Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VADDPS       Y5, Y5, Y12
+	VSUBPS       Y12, Y1, Y12
+	VMULPS       Y11, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y11, Y6, Y6
+	VMULPS       Y8, Y5, Y5
+	VSUBPS       Y5, Y6, Y6
+	VMULPS       Y12, Y10, Y10
+	VMULPS       Y4, Y10, Y10
+	VMULPS       Y6, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VBROADCASTSS 44(R8), Y4
+	VMULPS       Y4, Y7, Y7
+	VMULPS       Y10, Y7, Y7
+	VADDPS       Y3, Y7, Y7
+	VANDPS       256(SP), Y7, Y7
+	VMOVUPS      Y7, (AX)(R14*1)
+	ADDQ         $0x20, R14
+	DECQ         R13
+	JNZ          BinaryLogitsIgnoreGradF32_powN_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R13
+
+BinaryLogitsIgnoreGradF32_powN_inblock:
+	DECQ R15
+	JNZ  BinaryLogitsIgnoreGradF32_powN_loop
+
+BinaryLogitsIgnoreGradF32_powN_tail:
+	ANDQ         $0x07, BX
+	JZ           BinaryLogitsIgnoreGradF32_powN_done
+	VMOVQ        BX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (DX)(R14*1), Y3, Y4
+	VMASKMOVPS   (CX)(R14*1), Y3, Y5
+	VBROADCASTSS 88(R8), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
+	CMPL         R10, $0x00
+	JNE          BinaryLogitsIgnoreGradF32_powN_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryLogitsIgnoreGradF32_powN_part_smoothed
+
+BinaryLogitsIgnoreGradF32_powN_part_smooth:
+	VBROADCASTSS 16(R8), Y6
+	VBROADCASTSS (R8), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(R8), Y8
+	VBROADCASTSS 4(R8), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(R8), Y7
+	VBROADCASTSS 8(R8), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(R8), Y8
+	VBROADCASTSS 12(R8), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryLogitsIgnoreGradF32_powN_part_smoothed:
+	VORPS       signbit8<>+0(SB), Y4, Y5
+	VCMPPS      $0x11, expunder8<>+0(SB), Y5, Y8
+	VBLENDVPS   Y8, expunder8<>+0(SB), Y5, Y9
+	VCMPPS      $0x1e, expover8<>+0(SB), Y9, Y5
+	VBLENDVPS   Y5, expover8<>+0(SB), Y9, Y9
+	VMULPS      log2e8<>+0(SB), Y9, Y10
+	VADDPS      roundmagic8<>+0(SB), Y10, Y10
+	VSUBPS      roundmagic8<>+0(SB), Y10, Y10
+	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y9
+	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y9
+	VMOVUPS     expc08<>+0(SB), Y11
+	VFMADD213PS expc18<>+0(SB), Y9, Y11
+	VFMADD213PS expc28<>+0(SB), Y9, Y11
+	VFMADD213PS expc38<>+0(SB), Y9, Y11
+	VFMADD213PS expc48<>+0(SB), Y9, Y11
+	VFMADD213PS expc58<>+0(SB), Y9, Y11
+	VMULPS      Y9, Y9, Y5
+	VMULPS      Y5, Y11, Y11
+	VADDPS      Y9, Y11, Y11
+	VADDPS      one8<>+0(SB), Y11, Y11
+	VMULPS      half8<>+0(SB), Y10, Y5
+	VADDPS      roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS      roundmagic8<>+0(SB), Y5, Y9
+	VSUBPS      Y9, Y10, Y9
+	VADDPS      roundmagic8<>+0(SB), Y9, Y9
+	VPADDD      expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	VPADDD      expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMULPS      Y5, Y11, Y11
+	VMULPS      Y9, Y11, Y11
+	VANDNPS     Y11, Y8, Y11
+	VADDPS      Y1, Y11, Y5
+	VDIVPS      Y5, Y1, Y8
+	VMULPS      Y8, Y11, Y9
+	VCMPPS      $0x11, Y0, Y4, Y10
+	VBLENDVPS   Y10, Y9, Y8, Y12
+	VBLENDVPS   Y10, Y8, Y9, Y9
+	VPADDD      log32shift8<>+0(SB), Y5, Y10
+	VPSRLD      $0x17, Y10, Y13
+	VCVTDQ2PS   Y13, Y13
+	VSUBPS      f1278<>+0(SB), Y13, Y13
+	VPAND       mant32mask8<>+0(SB), Y10, Y10
+	VPADDD      log32base8<>+0(SB), Y10, Y10
+	VSUBPS      one8<>+0(SB), Y10, Y10
+	VMULPS      Y10, Y10, Y14
+	VMOVUPS     logc08<>+0(SB), Y15
+	VFMADD213PS logc18<>+0(SB), Y10, Y15
+	VFMADD213PS logc28<>+0(SB), Y10, Y15
+	VFMADD213PS logc38<>+0(SB), Y10, Y15
+	VFMADD213PS logc48<>+0(SB), Y10, Y15
+	VFMADD213PS logc58<>+0(SB), Y10, Y15
+	VFMADD213PS logc68<>+0(SB), Y10, Y15
+	VFMADD213PS logc78<>+0(SB), Y10, Y15
+	VFMADD213PS logc88<>+0(SB), Y10, Y15
+	VMULPS      Y10, Y15, Y15
+	VMULPS      Y14, Y15, Y15
+	VFMADD231PS ln2lo8<>+0(SB), Y13, Y15
+	VFMADD231PS minushalf8<>+0(SB), Y14, Y15
+	VADDPS      Y15, Y10, Y10
+	VFMADD231PS ln2hi8<>+0(SB), Y13, Y10
+	VSUBPS      Y1, Y5, Y5
+	VSUBPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VADDPS      Y11, Y10, Y10
+	VMAXPS      Y0, Y4, Y0
+	VMULPS      Y6, Y4, Y8
+	VSUBPS      Y8, Y0, Y0
+	VADDPS      Y10, Y0, Y0
+	VMULPS      Y9, Y6, Y5
+	VMULPS      Y12, Y7, Y8
+	VADDPS      Y8, Y5, Y5
+	VMOVAPS     Y1, Y10
+	VMOVAPS     Y5, Y8
+	MOVQ        R12, CX
+	DECQ        CX
+
+BinaryLogitsIgnoreGradF32_powN_part_sq:
+	TESTQ  CX, CX
+	JZ     BinaryLogitsIgnoreGradF32_powN_part_sqdone
+	BTQ    $0x00, CX
+	JCC    BinaryLogitsIgnoreGradF32_powN_part_nomul
+	VMULPS Y8, Y10, Y10
+
+BinaryLogitsIgnoreGradF32_powN_part_nomul:
+	CMPQ   CX, $0x01
+	JBE    BinaryLogitsIgnoreGradF32_powN_part_nosq
+	VMULPS Y8, Y8, Y8
+
+BinaryLogitsIgnoreGradF32_powN_part_nosq:
+	SHRQ $0x01, CX
+	JMP  BinaryLogitsIgnoreGradF32_powN_part_sq
+
+BinaryLogitsIgnoreGradF32_powN_part_sqdone:
+	VMULPS       Y5, Y10, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y11
+	VCMPPS       $0x00, inf8<>+0(SB), Y11, Y11
+	VMOVMSKPS    Y11, CX
+	TESTL        CX, CX
+	JNZ          BinaryLogitsIgnoreGradF32_bail
+	VBROADCASTSS 40(R8), Y11
+	VMULPS       Y11, Y10, Y10
+	VSUBPS       Y5, Y5, Y5
+	VADDPS       Y5, Y10, Y10
+	CMPL         R11, $0x01
+	JEQ          BinaryLogitsIgnoreGradF32_powN_part_alpha1
+	JA           BinaryLogitsIgnoreGradF32_powN_part_alphas
+	VMOVAPS      Y1, Y5
+	JMP          BinaryLogitsIgnoreGradF32_powN_part_alphadone
+
+BinaryLogitsIgnoreGradF32_powN_part_alpha1:
+	VBROADCASTSS 48(R8), Y5
+	VMULPS       Y5, Y6, Y5
+	VBROADCASTSS 52(R8), Y11
+	VMULPS       Y11, Y7, Y11
+	VADDPS       Y11, Y5, Y5
+	JMP          BinaryLogitsIgnoreGradF32_powN_part_alphadone
+
+BinaryLogitsIgnoreGradF32_powN_part_alphas:
+	VMASKMOVPS (SI)(R14*1), Y3, Y5
+	VMULPS     Y5, Y6, Y5
+	VMASKMOVPS (DI)(R14*1), Y3, Y11
+	VMULPS     Y11, Y7, Y11
+	VADDPS     Y11, Y5, Y5
+
+BinaryLogitsIgnoreGradF32_powN_part_alphadone:
+	VSUBPS       Y4, Y4, Y4
+	VMULPS       Y8, Y5, Y11
+	VMULPS       Y0, Y11, Y11
+	VADDPS       Y4, Y11, Y11
+	VANDPS       256(SP), Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	VADDPS       Y6, Y6, Y11
+	VSUBPS       Y11, Y1, Y11
+	VMULPS       Y12, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VMULPS       Y12, Y7, Y7
+	VMULPS       Y9, Y6, Y6
+	VSUBPS       Y6, Y7, Y7
+	VMULPS       Y11, Y10, Y10
+	VMULPS       Y0, Y10, Y10
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y10, Y10
+	VBROADCASTSS 44(R8), Y0
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y10, Y5, Y5
+	VADDPS       Y4, Y5, Y5
+	VANDPS       256(SP), Y5, Y5
+	VMASKMOVPS   Y5, Y3, (AX)(R14*1)
+
+BinaryLogitsIgnoreGradF32_powN_done:
+	JMP BinaryLogitsIgnoreGradF32_done
+
+BinaryLogitsIgnoreGradF32_pow2:
+	XORQ R12, R12
+	MOVQ $0x00000008, R13
+	MOVQ BX, R14
+	SHRQ $0x03, R14
+	JZ   BinaryLogitsIgnoreGradF32_pow2_tail
+
+BinaryLogitsIgnoreGradF32_pow2_loop:
+	VMOVUPS      (DX)(R12*1), Y3
+	VMOVUPS      (CX)(R12*1), Y4
+	VBROADCASTSS 88(R8), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R10, $0x00
+	JNE          BinaryLogitsIgnoreGradF32_pow2_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryLogitsIgnoreGradF32_pow2_full_smoothed
+
+BinaryLogitsIgnoreGradF32_pow2_full_smooth:
+	VBROADCASTSS 16(R8), Y5
+	VBROADCASTSS (R8), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(R8), Y7
+	VBROADCASTSS 4(R8), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(R8), Y6
+	VBROADCASTSS 8(R8), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(R8), Y7
+	VBROADCASTSS 12(R8), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryLogitsIgnoreGradF32_pow2_full_smoothed:
+	VORPS        signbit8<>+0(SB), Y3, Y4
+	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y7
+	VBLENDVPS    Y7, expunder8<>+0(SB), Y4, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y4
+	VBLENDVPS    Y4, expover8<>+0(SB), Y8, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc18<>+0(SB), Y8, Y10
+	VFMADD213PS  expc28<>+0(SB), Y8, Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc48<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
+	VMULPS       Y8, Y8, Y4
+	VMULPS       Y4, Y10, Y10
+	VADDPS       Y8, Y10, Y10
+	VADDPS       one8<>+0(SB), Y10, Y10
+	VMULPS       half8<>+0(SB), Y9, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y4, Y8
+	VSUBPS       Y8, Y9, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y4, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VANDNPS      Y10, Y7, Y10
+	VADDPS       Y1, Y10, Y4
+	VDIVPS       Y4, Y1, Y7
+	VMULPS       Y7, Y10, Y8
+	VCMPPS       $0x11, Y0, Y3, Y9
+	VBLENDVPS    Y9, Y8, Y7, Y11
+	VBLENDVPS    Y9, Y7, Y8, Y8
+	VPADDD       log32shift8<>+0(SB), Y4, Y9
+	VPSRLD       $0x17, Y9, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y13
+	VMOVUPS      logc08<>+0(SB), Y14
+	VFMADD213PS  logc18<>+0(SB), Y9, Y14
+	VFMADD213PS  logc28<>+0(SB), Y9, Y14
+	VFMADD213PS  logc38<>+0(SB), Y9, Y14
+	VFMADD213PS  logc48<>+0(SB), Y9, Y14
+	VFMADD213PS  logc58<>+0(SB), Y9, Y14
+	VFMADD213PS  logc68<>+0(SB), Y9, Y14
+	VFMADD213PS  logc78<>+0(SB), Y9, Y14
+	VFMADD213PS  logc88<>+0(SB), Y9, Y14
+	VMULPS       Y9, Y14, Y14
+	VMULPS       Y13, Y14, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
+	VADDPS       Y14, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y9
+	VSUBPS       Y1, Y4, Y4
+	VSUBPS       Y4, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VMAXPS       Y0, Y3, Y4
+	VMULPS       Y5, Y3, Y7
+	VSUBPS       Y7, Y4, Y4
+	VADDPS       Y9, Y4, Y4
+	VMULPS       Y8, Y5, Y7
+	VMULPS       Y11, Y6, Y9
+	VADDPS       Y9, Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VANDPS       absmask8<>+0(SB), Y9, Y10
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, R15
+	TESTL        R15, R15
+	JNZ          BinaryLogitsIgnoreGradF32_bail
+	VBROADCASTSS 40(R8), Y10
+	VMULPS       Y10, Y7, Y10
+	VSUBPS       Y7, Y7, Y7
+	VADDPS       Y7, Y10, Y10
+	CMPL         R11, $0x01
+	JEQ          BinaryLogitsIgnoreGradF32_pow2_full_alpha1
+	JA           BinaryLogitsIgnoreGradF32_pow2_full_alphas
+	VMOVAPS      Y1, Y7
+	JMP          BinaryLogitsIgnoreGradF32_pow2_full_alphadone
+
+BinaryLogitsIgnoreGradF32_pow2_full_alpha1:
+	VBROADCASTSS 48(R8), Y7
+	VMULPS       Y7, Y5, Y7
+	VBROADCASTSS 52(R8), Y12
+	VMULPS       Y12, Y6, Y12
+	VADDPS       Y12, Y7, Y7
+	JMP          BinaryLogitsIgnoreGradF32_pow2_full_alphadone
+
+BinaryLogitsIgnoreGradF32_pow2_full_alphas:
+	VMOVUPS (SI)(R12*1), Y7
+	VMULPS  Y7, Y5, Y7
+	VMOVUPS (DI)(R12*1), Y12
+	VMULPS  Y12, Y6, Y12
+	VADDPS  Y12, Y7, Y7
+
+BinaryLogitsIgnoreGradF32_pow2_full_alphadone:
+	VSUBPS       Y3, Y3, Y3
+	VMULPS       Y9, Y7, Y12
+	VMULPS       Y4, Y12, Y12
+	VADDPS       Y3, Y12, Y12
+	VANDPS       256(SP), Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VADDPS       Y5, Y5, Y12
+	VSUBPS       Y12, Y1, Y12
+	VMULPS       Y11, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y11, Y6, Y6
+	VMULPS       Y8, Y5, Y5
+	VSUBPS       Y5, Y6, Y6
+	VMULPS       Y12, Y10, Y10
+	VMULPS       Y4, Y10, Y10
+	VMULPS       Y6, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VBROADCASTSS 44(R8), Y4
+	VMULPS       Y4, Y7, Y7
+	VMULPS       Y10, Y7, Y7
+	VADDPS       Y3, Y7, Y7
+	VANDPS       256(SP), Y7, Y7
+	VMOVUPS      Y7, (AX)(R12*1)
+	ADDQ         $0x20, R12
+	DECQ         R13
+	JNZ          BinaryLogitsIgnoreGradF32_pow2_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R13
+
+BinaryLogitsIgnoreGradF32_pow2_inblock:
+	DECQ R14
+	JNZ  BinaryLogitsIgnoreGradF32_pow2_loop
+
+BinaryLogitsIgnoreGradF32_pow2_tail:
+	ANDQ         $0x07, BX
+	JZ           BinaryLogitsIgnoreGradF32_pow2_done
+	VMOVQ        BX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (DX)(R12*1), Y3, Y4
+	VMASKMOVPS   (CX)(R12*1), Y3, Y5
+	VBROADCASTSS 88(R8), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
+	CMPL         R10, $0x00
+	JNE          BinaryLogitsIgnoreGradF32_pow2_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryLogitsIgnoreGradF32_pow2_part_smoothed
+
+BinaryLogitsIgnoreGradF32_pow2_part_smooth:
+	VBROADCASTSS 16(R8), Y6
+	VBROADCASTSS (R8), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(R8), Y8
+	VBROADCASTSS 4(R8), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(R8), Y7
+	VBROADCASTSS 8(R8), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(R8), Y8
+	VBROADCASTSS 12(R8), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryLogitsIgnoreGradF32_pow2_part_smoothed:
+	VORPS        signbit8<>+0(SB), Y4, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y8
+	VBLENDVPS    Y8, expunder8<>+0(SB), Y5, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y10
+	VADDPS       roundmagic8<>+0(SB), Y10, Y10
+	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc18<>+0(SB), Y9, Y11
+	VFMADD213PS  expc28<>+0(SB), Y9, Y11
+	VFMADD213PS  expc38<>+0(SB), Y9, Y11
+	VFMADD213PS  expc48<>+0(SB), Y9, Y11
+	VFMADD213PS  expc58<>+0(SB), Y9, Y11
+	VMULPS       Y9, Y9, Y5
+	VMULPS       Y5, Y11, Y11
+	VADDPS       Y9, Y11, Y11
+	VADDPS       one8<>+0(SB), Y11, Y11
+	VMULPS       half8<>+0(SB), Y10, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
+	VSUBPS       Y9, Y10, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y5, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VANDNPS      Y11, Y8, Y11
+	VADDPS       Y1, Y11, Y5
+	VDIVPS       Y5, Y1, Y8
+	VMULPS       Y8, Y11, Y9
+	VCMPPS       $0x11, Y0, Y4, Y10
+	VBLENDVPS    Y10, Y9, Y8, Y12
+	VBLENDVPS    Y10, Y8, Y9, Y9
+	VPADDD       log32shift8<>+0(SB), Y5, Y10
+	VPSRLD       $0x17, Y10, Y13
+	VCVTDQ2PS    Y13, Y13
+	VSUBPS       f1278<>+0(SB), Y13, Y13
+	VPAND        mant32mask8<>+0(SB), Y10, Y10
+	VPADDD       log32base8<>+0(SB), Y10, Y10
+	VSUBPS       one8<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y10, Y14
+	VMOVUPS      logc08<>+0(SB), Y15
+	VFMADD213PS  logc18<>+0(SB), Y10, Y15
+	VFMADD213PS  logc28<>+0(SB), Y10, Y15
+	VFMADD213PS  logc38<>+0(SB), Y10, Y15
+	VFMADD213PS  logc48<>+0(SB), Y10, Y15
+	VFMADD213PS  logc58<>+0(SB), Y10, Y15
+	VFMADD213PS  logc68<>+0(SB), Y10, Y15
+	VFMADD213PS  logc78<>+0(SB), Y10, Y15
+	VFMADD213PS  logc88<>+0(SB), Y10, Y15
+	VMULPS       Y10, Y15, Y15
+	VMULPS       Y14, Y15, Y15
+	VFMADD231PS  ln2lo8<>+0(SB), Y13, Y15
+	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
+	VADDPS       Y15, Y10, Y10
+	VFMADD231PS  ln2hi8<>+0(SB), Y13, Y10
+	VSUBPS       Y1, Y5, Y5
+	VSUBPS       Y5, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VMAXPS       Y0, Y4, Y0
+	VMULPS       Y6, Y4, Y8
+	VSUBPS       Y8, Y0, Y0
+	VADDPS       Y10, Y0, Y0
+	VMULPS       Y9, Y6, Y5
+	VMULPS       Y12, Y7, Y8
+	VADDPS       Y8, Y5, Y5
+	VMULPS       Y5, Y5, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y10
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, CX
+	TESTL        CX, CX
+	JNZ          BinaryLogitsIgnoreGradF32_bail
+	VBROADCASTSS 40(R8), Y10
+	VMULPS       Y10, Y5, Y10
+	VSUBPS       Y5, Y5, Y5
+	VADDPS       Y5, Y10, Y10
+	CMPL         R11, $0x01
+	JEQ          BinaryLogitsIgnoreGradF32_pow2_part_alpha1
+	JA           BinaryLogitsIgnoreGradF32_pow2_part_alphas
+	VMOVAPS      Y1, Y5
+	JMP          BinaryLogitsIgnoreGradF32_pow2_part_alphadone
+
+BinaryLogitsIgnoreGradF32_pow2_part_alpha1:
+	VBROADCASTSS 48(R8), Y5
+	VMULPS       Y5, Y6, Y5
+	VBROADCASTSS 52(R8), Y11
+	VMULPS       Y11, Y7, Y11
+	VADDPS       Y11, Y5, Y5
+	JMP          BinaryLogitsIgnoreGradF32_pow2_part_alphadone
+
+BinaryLogitsIgnoreGradF32_pow2_part_alphas:
+	VMASKMOVPS (SI)(R12*1), Y3, Y5
+	VMULPS     Y5, Y6, Y5
+	VMASKMOVPS (DI)(R12*1), Y3, Y11
+	VMULPS     Y11, Y7, Y11
+	VADDPS     Y11, Y5, Y5
+
+BinaryLogitsIgnoreGradF32_pow2_part_alphadone:
+	VSUBPS       Y4, Y4, Y4
+	VMULPS       Y8, Y5, Y11
+	VMULPS       Y0, Y11, Y11
+	VADDPS       Y4, Y11, Y11
+	VANDPS       256(SP), Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	VADDPS       Y6, Y6, Y11
+	VSUBPS       Y11, Y1, Y11
+	VMULPS       Y12, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VMULPS       Y12, Y7, Y7
+	VMULPS       Y9, Y6, Y6
+	VSUBPS       Y6, Y7, Y7
+	VMULPS       Y11, Y10, Y10
+	VMULPS       Y0, Y10, Y10
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y10, Y10
+	VBROADCASTSS 44(R8), Y0
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y10, Y5, Y5
+	VADDPS       Y4, Y5, Y5
+	VANDPS       256(SP), Y5, Y5
+	VMASKMOVPS   Y5, Y3, (AX)(R12*1)
+
+BinaryLogitsIgnoreGradF32_pow2_done:
+	JMP BinaryLogitsIgnoreGradF32_done
+
+BinaryLogitsIgnoreGradF32_pow0:
+	XORQ R12, R12
+	MOVQ $0x00000008, R13
+	MOVQ BX, R14
+	SHRQ $0x03, R14
+	JZ   BinaryLogitsIgnoreGradF32_pow0_tail
+
+BinaryLogitsIgnoreGradF32_pow0_loop:
+	VMOVUPS      (DX)(R12*1), Y3
+	VMOVUPS      (CX)(R12*1), Y4
+	VBROADCASTSS 88(R8), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R10, $0x00
+	JNE          BinaryLogitsIgnoreGradF32_pow0_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryLogitsIgnoreGradF32_pow0_full_smoothed
+
+BinaryLogitsIgnoreGradF32_pow0_full_smooth:
+	VBROADCASTSS 16(R8), Y5
+	VBROADCASTSS (R8), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(R8), Y7
+	VBROADCASTSS 4(R8), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(R8), Y6
+	VBROADCASTSS 8(R8), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(R8), Y7
+	VBROADCASTSS 12(R8), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryLogitsIgnoreGradF32_pow0_full_smoothed:
+	VORPS       signbit8<>+0(SB), Y3, Y4
+	VCMPPS      $0x11, expunder8<>+0(SB), Y4, Y7
+	VBLENDVPS   Y7, expunder8<>+0(SB), Y4, Y8
+	VCMPPS      $0x1e, expover8<>+0(SB), Y8, Y4
+	VBLENDVPS   Y4, expover8<>+0(SB), Y8, Y8
+	VMULPS      log2e8<>+0(SB), Y8, Y9
+	VADDPS      roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS      roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS     expc08<>+0(SB), Y10
+	VFMADD213PS expc18<>+0(SB), Y8, Y10
+	VFMADD213PS expc28<>+0(SB), Y8, Y10
+	VFMADD213PS expc38<>+0(SB), Y8, Y10
+	VFMADD213PS expc48<>+0(SB), Y8, Y10
+	VFMADD213PS expc58<>+0(SB), Y8, Y10
+	VMULPS      Y8, Y8, Y4
+	VMULPS      Y4, Y10, Y10
+	VADDPS      Y8, Y10, Y10
+	VADDPS      one8<>+0(SB), Y10, Y10
+	VMULPS      half8<>+0(SB), Y9, Y4
+	VADDPS      roundmagic8<>+0(SB), Y4, Y4
+	VSUBPS      roundmagic8<>+0(SB), Y4, Y8
+	VSUBPS      Y8, Y9, Y8
+	VADDPS      roundmagic8<>+0(SB), Y8, Y8
+	VPADDD      expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
+	VPADDD      expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMULPS      Y4, Y10, Y10
+	VMULPS      Y8, Y10, Y10
+	VANDNPS     Y10, Y7, Y10
+	VADDPS      Y1, Y10, Y4
+	VDIVPS      Y4, Y1, Y7
+	VMULPS      Y7, Y10, Y8
+	VCMPPS      $0x11, Y0, Y3, Y9
+	VBLENDVPS   Y9, Y8, Y7, Y11
+	VBLENDVPS   Y9, Y7, Y8, Y8
+	VPADDD      log32shift8<>+0(SB), Y4, Y9
+	VPSRLD      $0x17, Y9, Y12
+	VCVTDQ2PS   Y12, Y12
+	VSUBPS      f1278<>+0(SB), Y12, Y12
+	VPAND       mant32mask8<>+0(SB), Y9, Y9
+	VPADDD      log32base8<>+0(SB), Y9, Y9
+	VSUBPS      one8<>+0(SB), Y9, Y9
+	VMULPS      Y9, Y9, Y13
+	VMOVUPS     logc08<>+0(SB), Y14
+	VFMADD213PS logc18<>+0(SB), Y9, Y14
+	VFMADD213PS logc28<>+0(SB), Y9, Y14
+	VFMADD213PS logc38<>+0(SB), Y9, Y14
+	VFMADD213PS logc48<>+0(SB), Y9, Y14
+	VFMADD213PS logc58<>+0(SB), Y9, Y14
+	VFMADD213PS logc68<>+0(SB), Y9, Y14
+	VFMADD213PS logc78<>+0(SB), Y9, Y14
+	VFMADD213PS logc88<>+0(SB), Y9, Y14
+	VMULPS      Y9, Y14, Y14
+	VMULPS      Y13, Y14, Y14
+	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
+	VADDPS      Y14, Y9, Y9
+	VFMADD231PS ln2hi8<>+0(SB), Y12, Y9
+	VSUBPS      Y1, Y4, Y4
+	VSUBPS      Y4, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VMAXPS      Y0, Y3, Y4
+	VMULPS      Y5, Y3, Y7
+	VSUBPS      Y7, Y4, Y4
+	VADDPS      Y9, Y4, Y4
+	VMULPS      Y8, Y5, Y7
+	VMULPS      Y11, Y6, Y9
+	VADDPS      Y9, Y7, Y7
+	VMOVAPS     Y1, Y7
+	VMOVAPS     Y0, Y9
+	CMPL        R11, $0x01
+	JEQ         BinaryLogitsIgnoreGradF32_pow0_full_alpha1
+	JA          BinaryLogitsIgnoreGradF32_pow0_full_alphas
+	VMOVAPS     Y1, Y10
+	JMP         BinaryLogitsIgnoreGradF32_pow0_full_alphadone
+
+BinaryLogitsIgnoreGradF32_pow0_full_alpha1:
+	VBROADCASTSS 48(R8), Y10
+	VMULPS       Y10, Y5, Y10
+	VBROADCASTSS 52(R8), Y12
+	VMULPS       Y12, Y6, Y12
+	VADDPS       Y12, Y10, Y10
+	JMP          BinaryLogitsIgnoreGradF32_pow0_full_alphadone
+
+BinaryLogitsIgnoreGradF32_pow0_full_alphas:
+	VMOVUPS (SI)(R12*1), Y10
+	VMULPS  Y10, Y5, Y10
+	VMOVUPS (DI)(R12*1), Y12
+	VMULPS  Y12, Y6, Y12
+	VADDPS  Y12, Y10, Y10
+
+BinaryLogitsIgnoreGradF32_pow0_full_alphadone:
+	VSUBPS       Y3, Y3, Y3
+	VMULPS       Y7, Y10, Y12
+	VMULPS       Y4, Y12, Y12
+	VADDPS       Y3, Y12, Y12
+	VANDPS       256(SP), Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VADDPS       Y5, Y5, Y12
+	VSUBPS       Y12, Y1, Y12
+	VMULPS       Y11, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y11, Y6, Y6
+	VMULPS       Y8, Y5, Y5
+	VSUBPS       Y5, Y6, Y6
+	VMULPS       Y12, Y9, Y9
+	VMULPS       Y4, Y9, Y9
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y7, Y9, Y9
+	VBROADCASTSS 44(R8), Y4
+	VMULPS       Y4, Y10, Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y3, Y10, Y10
+	VANDPS       256(SP), Y10, Y10
+	VMOVUPS      Y10, (AX)(R12*1)
+	ADDQ         $0x20, R12
+	DECQ         R13
+	JNZ          BinaryLogitsIgnoreGradF32_pow0_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R13
+
+BinaryLogitsIgnoreGradF32_pow0_inblock:
+	DECQ R14
+	JNZ  BinaryLogitsIgnoreGradF32_pow0_loop
+
+BinaryLogitsIgnoreGradF32_pow0_tail:
+	ANDQ         $0x07, BX
+	JZ           BinaryLogitsIgnoreGradF32_pow0_done
+	VMOVQ        BX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (DX)(R12*1), Y3, Y4
+	VMASKMOVPS   (CX)(R12*1), Y3, Y5
+	VBROADCASTSS 88(R8), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
+	CMPL         R10, $0x00
+	JNE          BinaryLogitsIgnoreGradF32_pow0_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryLogitsIgnoreGradF32_pow0_part_smoothed
+
+BinaryLogitsIgnoreGradF32_pow0_part_smooth:
+	VBROADCASTSS 16(R8), Y6
+	VBROADCASTSS (R8), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(R8), Y8
+	VBROADCASTSS 4(R8), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(R8), Y7
+	VBROADCASTSS 8(R8), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(R8), Y8
+	VBROADCASTSS 12(R8), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryLogitsIgnoreGradF32_pow0_part_smoothed:
+	VORPS       signbit8<>+0(SB), Y4, Y5
+	VCMPPS      $0x11, expunder8<>+0(SB), Y5, Y8
+	VBLENDVPS   Y8, expunder8<>+0(SB), Y5, Y9
+	VCMPPS      $0x1e, expover8<>+0(SB), Y9, Y5
+	VBLENDVPS   Y5, expover8<>+0(SB), Y9, Y9
+	VMULPS      log2e8<>+0(SB), Y9, Y10
+	VADDPS      roundmagic8<>+0(SB), Y10, Y10
+	VSUBPS      roundmagic8<>+0(SB), Y10, Y10
+	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y9
+	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y9
+	VMOVUPS     expc08<>+0(SB), Y11
+	VFMADD213PS expc18<>+0(SB), Y9, Y11
+	VFMADD213PS expc28<>+0(SB), Y9, Y11
+	VFMADD213PS expc38<>+0(SB), Y9, Y11
+	VFMADD213PS expc48<>+0(SB), Y9, Y11
+	VFMADD213PS expc58<>+0(SB), Y9, Y11
+	VMULPS      Y9, Y9, Y5
+	VMULPS      Y5, Y11, Y11
+	VADDPS      Y9, Y11, Y11
+	VADDPS      one8<>+0(SB), Y11, Y11
+	VMULPS      half8<>+0(SB), Y10, Y5
+	VADDPS      roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS      roundmagic8<>+0(SB), Y5, Y9
+	VSUBPS      Y9, Y10, Y9
+	VADDPS      roundmagic8<>+0(SB), Y9, Y9
+	VPADDD      expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	VPADDD      expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMULPS      Y5, Y11, Y11
+	VMULPS      Y9, Y11, Y11
+	VANDNPS     Y11, Y8, Y11
+	VADDPS      Y1, Y11, Y5
+	VDIVPS      Y5, Y1, Y8
+	VMULPS      Y8, Y11, Y9
+	VCMPPS      $0x11, Y0, Y4, Y10
+	VBLENDVPS   Y10, Y9, Y8, Y12
+	VBLENDVPS   Y10, Y8, Y9, Y9
+	VPADDD      log32shift8<>+0(SB), Y5, Y10
+	VPSRLD      $0x17, Y10, Y13
+	VCVTDQ2PS   Y13, Y13
+	VSUBPS      f1278<>+0(SB), Y13, Y13
+	VPAND       mant32mask8<>+0(SB), Y10, Y10
+	VPADDD      log32base8<>+0(SB), Y10, Y10
+	VSUBPS      one8<>+0(SB), Y10, Y10
+	VMULPS      Y10, Y10, Y14
+	VMOVUPS     logc08<>+0(SB), Y15
+	VFMADD213PS logc18<>+0(SB), Y10, Y15
+	VFMADD213PS logc28<>+0(SB), Y10, Y15
+	VFMADD213PS logc38<>+0(SB), Y10, Y15
+	VFMADD213PS logc48<>+0(SB), Y10, Y15
+	VFMADD213PS logc58<>+0(SB), Y10, Y15
+	VFMADD213PS logc68<>+0(SB), Y10, Y15
+	VFMADD213PS logc78<>+0(SB), Y10, Y15
+	VFMADD213PS logc88<>+0(SB), Y10, Y15
+	VMULPS      Y10, Y15, Y15
+	VMULPS      Y14, Y15, Y15
+	VFMADD231PS ln2lo8<>+0(SB), Y13, Y15
+	VFMADD231PS minushalf8<>+0(SB), Y14, Y15
+	VADDPS      Y15, Y10, Y10
+	VFMADD231PS ln2hi8<>+0(SB), Y13, Y10
+	VSUBPS      Y1, Y5, Y5
+	VSUBPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VADDPS      Y11, Y10, Y10
+	VMAXPS      Y0, Y4, Y5
+	VMULPS      Y6, Y4, Y8
+	VSUBPS      Y8, Y5, Y5
+	VADDPS      Y10, Y5, Y5
+	VMULPS      Y9, Y6, Y8
+	VMULPS      Y12, Y7, Y10
+	VADDPS      Y10, Y8, Y8
+	VMOVAPS     Y1, Y8
+	VMOVAPS     Y0, Y0
+	CMPL        R11, $0x01
+	JEQ         BinaryLogitsIgnoreGradF32_pow0_part_alpha1
+	JA          BinaryLogitsIgnoreGradF32_pow0_part_alphas
+	VMOVAPS     Y1, Y10
+	JMP         BinaryLogitsIgnoreGradF32_pow0_part_alphadone
+
+BinaryLogitsIgnoreGradF32_pow0_part_alpha1:
+	VBROADCASTSS 48(R8), Y10
+	VMULPS       Y10, Y6, Y10
+	VBROADCASTSS 52(R8), Y11
+	VMULPS       Y11, Y7, Y11
+	VADDPS       Y11, Y10, Y10
+	JMP          BinaryLogitsIgnoreGradF32_pow0_part_alphadone
+
+BinaryLogitsIgnoreGradF32_pow0_part_alphas:
+	VMASKMOVPS (SI)(R12*1), Y3, Y10
+	VMULPS     Y10, Y6, Y10
+	VMASKMOVPS (DI)(R12*1), Y3, Y11
+	VMULPS     Y11, Y7, Y11
+	VADDPS     Y11, Y10, Y10
+
+BinaryLogitsIgnoreGradF32_pow0_part_alphadone:
+	VSUBPS       Y4, Y4, Y4
+	VMULPS       Y8, Y10, Y11
+	VMULPS       Y5, Y11, Y11
+	VADDPS       Y4, Y11, Y11
+	VANDPS       256(SP), Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	VADDPS       Y6, Y6, Y11
+	VSUBPS       Y11, Y1, Y11
+	VMULPS       Y12, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VMULPS       Y12, Y7, Y7
+	VMULPS       Y9, Y6, Y6
+	VSUBPS       Y6, Y7, Y7
+	VMULPS       Y11, Y0, Y0
+	VMULPS       Y5, Y0, Y0
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y0, Y0
+	VBROADCASTSS 44(R8), Y1
+	VMULPS       Y1, Y10, Y10
+	VMULPS       Y0, Y10, Y10
+	VADDPS       Y4, Y10, Y10
+	VANDPS       256(SP), Y10, Y10
+	VMASKMOVPS   Y10, Y3, (AX)(R12*1)
+
+BinaryLogitsIgnoreGradF32_pow0_done:
+	JMP BinaryLogitsIgnoreGradF32_done
+
+BinaryLogitsIgnoreGradF32_powR:
+	XORQ R12, R12
+	MOVQ $0x00000008, R13
+	MOVQ BX, R14
+	SHRQ $0x03, R14
+	JZ   BinaryLogitsIgnoreGradF32_powR_tail
+
+BinaryLogitsIgnoreGradF32_powR_loop:
+	VMOVUPS      (DX)(R12*1), Y3
+	VMOVUPS      (CX)(R12*1), Y4
+	VBROADCASTSS 88(R8), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R10, $0x00
+	JNE          BinaryLogitsIgnoreGradF32_powR_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryLogitsIgnoreGradF32_powR_full_smoothed
+
+BinaryLogitsIgnoreGradF32_powR_full_smooth:
+	VBROADCASTSS 16(R8), Y5
+	VBROADCASTSS (R8), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(R8), Y7
+	VBROADCASTSS 4(R8), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(R8), Y6
+	VBROADCASTSS 8(R8), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(R8), Y7
+	VBROADCASTSS 12(R8), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryLogitsIgnoreGradF32_powR_full_smoothed:
+	VORPS        signbit8<>+0(SB), Y3, Y4
+	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y7
+	VBLENDVPS    Y7, expunder8<>+0(SB), Y4, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y4
+	VBLENDVPS    Y4, expover8<>+0(SB), Y8, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc18<>+0(SB), Y8, Y10
+	VFMADD213PS  expc28<>+0(SB), Y8, Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc48<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
+	VMULPS       Y8, Y8, Y4
+	VMULPS       Y4, Y10, Y10
+	VADDPS       Y8, Y10, Y10
+	VADDPS       one8<>+0(SB), Y10, Y10
+	VMULPS       half8<>+0(SB), Y9, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y4, Y8
+	VSUBPS       Y8, Y9, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y4, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VANDNPS      Y10, Y7, Y10
+	VADDPS       Y1, Y10, Y4
+	VDIVPS       Y4, Y1, Y7
+	VMULPS       Y7, Y10, Y8
+	VCMPPS       $0x11, Y0, Y3, Y9
+	VBLENDVPS    Y9, Y8, Y7, Y11
+	VBLENDVPS    Y9, Y7, Y8, Y8
+	VPADDD       log32shift8<>+0(SB), Y4, Y9
+	VPSRLD       $0x17, Y9, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y13
+	VMOVUPS      logc08<>+0(SB), Y14
+	VFMADD213PS  logc18<>+0(SB), Y9, Y14
+	VFMADD213PS  logc28<>+0(SB), Y9, Y14
+	VFMADD213PS  logc38<>+0(SB), Y9, Y14
+	VFMADD213PS  logc48<>+0(SB), Y9, Y14
+	VFMADD213PS  logc58<>+0(SB), Y9, Y14
+	VFMADD213PS  logc68<>+0(SB), Y9, Y14
+	VFMADD213PS  logc78<>+0(SB), Y9, Y14
+	VFMADD213PS  logc88<>+0(SB), Y9, Y14
+	VMULPS       Y9, Y14, Y14
+	VMULPS       Y13, Y14, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
+	VADDPS       Y14, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y9
+	VSUBPS       Y1, Y4, Y4
+	VSUBPS       Y4, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VMAXPS       Y0, Y3, Y4
+	VMULPS       Y5, Y3, Y7
+	VSUBPS       Y7, Y4, Y4
+	VADDPS       Y9, Y4, Y4
+	VMULPS       Y8, Y5, Y7
+	VMULPS       Y11, Y6, Y9
+	VADDPS       Y9, Y7, Y7
+	VMOVUPS      Y3, 64(SP)
+	VMOVUPS      Y5, 96(SP)
+	VMOVUPS      Y6, 128(SP)
+	VMOVUPS      Y11, 160(SP)
+	VMOVUPS      Y8, 192(SP)
+	VMOVUPS      Y4, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y7, Y4
+	VMULPS       two238<>+0(SB), Y7, Y3
+	VBLENDVPS    Y4, Y3, Y7, Y3
+	VPADDD       log32shift8<>+0(SB), Y3, Y3
+	VPSRLD       $0x17, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VANDPS       minus238<>+0(SB), Y4, Y4
+	VADDPS       Y4, Y5, Y5
+	VPAND        mant32mask8<>+0(SB), Y3, Y3
+	VPADDD       log32base8<>+0(SB), Y3, Y3
+	VSUBPS       one8<>+0(SB), Y3, Y3
+	VMULPS       Y3, Y3, Y4
+	VMOVUPS      logc08<>+0(SB), Y6
+	VFMADD213PS  logc18<>+0(SB), Y3, Y6
+	VFMADD213PS  logc28<>+0(SB), Y3, Y6
+	VFMADD213PS  logc38<>+0(SB), Y3, Y6
+	VFMADD213PS  logc48<>+0(SB), Y3, Y6
+	VFMADD213PS  logc58<>+0(SB), Y3, Y6
+	VFMADD213PS  logc68<>+0(SB), Y3, Y6
+	VFMADD213PS  logc78<>+0(SB), Y3, Y6
+	VFMADD213PS  logc88<>+0(SB), Y3, Y6
+	VMULPS       Y3, Y6, Y6
+	VMULPS       Y4, Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD231PS  minushalf8<>+0(SB), Y4, Y6
+	VADDPS       Y6, Y3, Y3
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y3
+	VXORPS       Y4, Y4, Y4
+	VCMPPS       $0x00, Y4, Y7, Y5
+	VBLENDVPS    Y5, minusinf8<>+0(SB), Y3, Y3
+	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y5
+	VBLENDVPS    Y5, inf8<>+0(SB), Y3, Y3
+	VCMPPS       $0x19, Y4, Y7, Y5
+	VBLENDVPS    Y5, nan8<>+0(SB), Y3, Y3
+	VMAXPS       ldmin8<>+0(SB), Y3, Y4
+	VMINPS       ldmax8<>+0(SB), Y4, Y4
+	VBROADCASTSS 76(R8), Y5
+	VMULPS       Y5, Y4, Y6
+	VBROADCASTSS 40(R8), Y5
+	VFMADD231PS  Y5, Y3, Y6
+	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y5
+	VBLENDVPS    Y5, expunder8<>+0(SB), Y6, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y6
+	VBLENDVPS    Y6, expover8<>+0(SB), Y8, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc18<>+0(SB), Y8, Y10
+	VFMADD213PS  expc28<>+0(SB), Y8, Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc48<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
+	VMULPS       Y8, Y8, Y6
+	VMULPS       Y6, Y10, Y10
+	VADDPS       Y8, Y10, Y10
+	VADDPS       one8<>+0(SB), Y10, Y10
+	VMULPS       half8<>+0(SB), Y9, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y8
+	VSUBPS       Y8, Y9, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VANDNPS      Y10, Y5, Y10
+	VANDPS       absmask8<>+0(SB), Y10, Y5
+	VCMPPS       $0x00, inf8<>+0(SB), Y5, Y5
+	VMOVMSKPS    Y5, R15
+	TESTL        R15, R15
+	JNZ          BinaryLogitsIgnoreGradF32_bail
+	VCMPPS       $0x04, Y0, Y7, Y5
+	VBROADCASTSS 40(R8), Y6
+	VMULPS       Y6, Y10, Y9
+	VDIVPS       Y7, Y9, Y9
+	VANDPS       Y5, Y9, Y9
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y6
+	VANDPS       Y5, Y6, Y6
+	VMOVMSKPS    Y6, R15
+	TESTL        R15, R15
+	JZ           BinaryLogitsIgnoreGradF32_powR_full_nolow
+	VBROADCASTSS 84(R8), Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS 80(R8), Y5
+	VFMADD231PS  Y5, Y3, Y4
+	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y3
+	VBLENDVPS    Y3, expunder8<>+0(SB), Y4, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y4
+	VBLENDVPS    Y4, expover8<>+0(SB), Y8, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y11
+	VADDPS       roundmagic8<>+0(SB), Y11, Y11
+	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y8
+	VMOVUPS      expc08<>+0(SB), Y5
+	VFMADD213PS  expc18<>+0(SB), Y8, Y5
+	VFMADD213PS  expc28<>+0(SB), Y8, Y5
+	VFMADD213PS  expc38<>+0(SB), Y8, Y5
+	VFMADD213PS  expc48<>+0(SB), Y8, Y5
+	VFMADD213PS  expc58<>+0(SB), Y8, Y5
+	VMULPS       Y8, Y8, Y4
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y8, Y5, Y5
+	VADDPS       one8<>+0(SB), Y5, Y5
+	VMULPS       half8<>+0(SB), Y11, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y4, Y8
+	VSUBPS       Y8, Y11, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y4, Y5, Y5
+	VMULPS       Y8, Y5, Y5
+	VANDNPS      Y5, Y3, Y5
+	VBROADCASTSS 40(R8), Y3
+	VMULPS       Y3, Y5, Y5
+	VSUBPS       Y7, Y7, Y4
+	VADDPS       Y4, Y5, Y5
+	VBLENDVPS    Y6, Y5, Y9, Y9
+
+BinaryLogitsIgnoreGradF32_powR_full_nolow:
+	VMOVUPS 64(SP), Y3
+	VMOVUPS 96(SP), Y5
+	VMOVUPS 128(SP), Y6
+	VMOVUPS 160(SP), Y11
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y4
+	CMPL    R11, $0x01
+	JEQ     BinaryLogitsIgnoreGradF32_powR_full_alpha1
+	JA      BinaryLogitsIgnoreGradF32_powR_full_alphas
+	VMOVAPS Y1, Y7
+	JMP     BinaryLogitsIgnoreGradF32_powR_full_alphadone
+
+BinaryLogitsIgnoreGradF32_powR_full_alpha1:
+	VBROADCASTSS 48(R8), Y7
+	VMULPS       Y7, Y5, Y7
+	VBROADCASTSS 52(R8), Y12
+	VMULPS       Y12, Y6, Y12
+	VADDPS       Y12, Y7, Y7
+	JMP          BinaryLogitsIgnoreGradF32_powR_full_alphadone
+
+BinaryLogitsIgnoreGradF32_powR_full_alphas:
+	VMOVUPS (SI)(R12*1), Y7
+	VMULPS  Y7, Y5, Y7
+	VMOVUPS (DI)(R12*1), Y12
+	VMULPS  Y12, Y6, Y12
+	VADDPS  Y12, Y7, Y7
+
+BinaryLogitsIgnoreGradF32_powR_full_alphadone:
+	VSUBPS       Y3, Y3, Y3
+	VMULPS       Y10, Y7, Y12
+	VMULPS       Y4, Y12, Y12
+	VADDPS       Y3, Y12, Y12
+	VANDPS       256(SP), Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VADDPS       Y5, Y5, Y12
+	VSUBPS       Y12, Y1, Y12
+	VMULPS       Y11, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y11, Y6, Y6
+	VMULPS       Y8, Y5, Y5
+	VSUBPS       Y5, Y6, Y6
+	VMULPS       Y12, Y9, Y9
+	VMULPS       Y4, Y9, Y9
+	VMULPS       Y6, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VBROADCASTSS 44(R8), Y4
+	VMULPS       Y4, Y7, Y7
+	VMULPS       Y9, Y7, Y7
+	VADDPS       Y3, Y7, Y7
+	VANDPS       256(SP), Y7, Y7
+	VMOVUPS      Y7, (AX)(R12*1)
+	ADDQ         $0x20, R12
+	DECQ         R13
+	JNZ          BinaryLogitsIgnoreGradF32_powR_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R13
+
+BinaryLogitsIgnoreGradF32_powR_inblock:
+	DECQ R14
+	JNZ  BinaryLogitsIgnoreGradF32_powR_loop
+
+BinaryLogitsIgnoreGradF32_powR_tail:
+	ANDQ         $0x07, BX
+	JZ           BinaryLogitsIgnoreGradF32_powR_done
+	VMOVQ        BX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (DX)(R12*1), Y3, Y4
+	VMASKMOVPS   (CX)(R12*1), Y3, Y5
+	VBROADCASTSS 88(R8), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
+	CMPL         R10, $0x00
+	JNE          BinaryLogitsIgnoreGradF32_powR_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryLogitsIgnoreGradF32_powR_part_smoothed
+
+BinaryLogitsIgnoreGradF32_powR_part_smooth:
+	VBROADCASTSS 16(R8), Y6
+	VBROADCASTSS (R8), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(R8), Y8
+	VBROADCASTSS 4(R8), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(R8), Y7
+	VBROADCASTSS 8(R8), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(R8), Y8
+	VBROADCASTSS 12(R8), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryLogitsIgnoreGradF32_powR_part_smoothed:
+	VORPS        signbit8<>+0(SB), Y4, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y8
+	VBLENDVPS    Y8, expunder8<>+0(SB), Y5, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y10
+	VADDPS       roundmagic8<>+0(SB), Y10, Y10
+	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc18<>+0(SB), Y9, Y11
+	VFMADD213PS  expc28<>+0(SB), Y9, Y11
+	VFMADD213PS  expc38<>+0(SB), Y9, Y11
+	VFMADD213PS  expc48<>+0(SB), Y9, Y11
+	VFMADD213PS  expc58<>+0(SB), Y9, Y11
+	VMULPS       Y9, Y9, Y5
+	VMULPS       Y5, Y11, Y11
+	VADDPS       Y9, Y11, Y11
+	VADDPS       one8<>+0(SB), Y11, Y11
+	VMULPS       half8<>+0(SB), Y10, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
+	VSUBPS       Y9, Y10, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y5, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VANDNPS      Y11, Y8, Y11
+	VADDPS       Y1, Y11, Y5
+	VDIVPS       Y5, Y1, Y8
+	VMULPS       Y8, Y11, Y9
+	VCMPPS       $0x11, Y0, Y4, Y10
+	VBLENDVPS    Y10, Y9, Y8, Y12
+	VBLENDVPS    Y10, Y8, Y9, Y9
+	VPADDD       log32shift8<>+0(SB), Y5, Y10
+	VPSRLD       $0x17, Y10, Y13
+	VCVTDQ2PS    Y13, Y13
+	VSUBPS       f1278<>+0(SB), Y13, Y13
+	VPAND        mant32mask8<>+0(SB), Y10, Y10
+	VPADDD       log32base8<>+0(SB), Y10, Y10
+	VSUBPS       one8<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y10, Y14
+	VMOVUPS      logc08<>+0(SB), Y15
+	VFMADD213PS  logc18<>+0(SB), Y10, Y15
+	VFMADD213PS  logc28<>+0(SB), Y10, Y15
+	VFMADD213PS  logc38<>+0(SB), Y10, Y15
+	VFMADD213PS  logc48<>+0(SB), Y10, Y15
+	VFMADD213PS  logc58<>+0(SB), Y10, Y15
+	VFMADD213PS  logc68<>+0(SB), Y10, Y15
+	VFMADD213PS  logc78<>+0(SB), Y10, Y15
+	VFMADD213PS  logc88<>+0(SB), Y10, Y15
+	VMULPS       Y10, Y15, Y15
+	VMULPS       Y14, Y15, Y15
+	VFMADD231PS  ln2lo8<>+0(SB), Y13, Y15
+	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
+	VADDPS       Y15, Y10, Y10
+	VFMADD231PS  ln2hi8<>+0(SB), Y13, Y10
+	VSUBPS       Y1, Y5, Y5
+	VSUBPS       Y5, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VMAXPS       Y0, Y4, Y5
+	VMULPS       Y6, Y4, Y8
+	VSUBPS       Y8, Y5, Y5
+	VADDPS       Y10, Y5, Y5
+	VMULPS       Y9, Y6, Y8
+	VMULPS       Y12, Y7, Y10
+	VADDPS       Y10, Y8, Y8
+	VMOVUPS      Y4, 64(SP)
+	VMOVUPS      Y6, 96(SP)
+	VMOVUPS      Y7, 128(SP)
+	VMOVUPS      Y12, 160(SP)
+	VMOVUPS      Y9, 192(SP)
+	VMOVUPS      Y5, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y5
+	VMULPS       two238<>+0(SB), Y8, Y4
+	VBLENDVPS    Y5, Y4, Y8, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VSUBPS       f1278<>+0(SB), Y6, Y6
+	VANDPS       minus238<>+0(SB), Y5, Y5
+	VADDPS       Y5, Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y5
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc18<>+0(SB), Y4, Y7
+	VFMADD213PS  logc28<>+0(SB), Y4, Y7
+	VFMADD213PS  logc38<>+0(SB), Y4, Y7
+	VFMADD213PS  logc48<>+0(SB), Y4, Y7
+	VFMADD213PS  logc58<>+0(SB), Y4, Y7
+	VFMADD213PS  logc68<>+0(SB), Y4, Y7
+	VFMADD213PS  logc78<>+0(SB), Y4, Y7
+	VFMADD213PS  logc88<>+0(SB), Y4, Y7
+	VMULPS       Y4, Y7, Y7
+	VMULPS       Y5, Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
+	VFMADD231PS  minushalf8<>+0(SB), Y5, Y7
+	VADDPS       Y7, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y4
+	VXORPS       Y5, Y5, Y5
+	VCMPPS       $0x00, Y5, Y8, Y6
+	VBLENDVPS    Y6, minusinf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y6
+	VBLENDVPS    Y6, inf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x19, Y5, Y8, Y6
+	VBLENDVPS    Y6, nan8<>+0(SB), Y4, Y4
+	VMAXPS       ldmin8<>+0(SB), Y4, Y5
+	VMINPS       ldmax8<>+0(SB), Y5, Y5
+	VBROADCASTSS 76(R8), Y6
+	VMULPS       Y6, Y5, Y7
+	VBROADCASTSS 40(R8), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
+	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y7
+	VBLENDVPS    Y7, expover8<>+0(SB), Y9, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y11
+	VADDPS       roundmagic8<>+0(SB), Y11, Y11
+	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y9
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc18<>+0(SB), Y9, Y10
+	VFMADD213PS  expc28<>+0(SB), Y9, Y10
+	VFMADD213PS  expc38<>+0(SB), Y9, Y10
+	VFMADD213PS  expc48<>+0(SB), Y9, Y10
+	VFMADD213PS  expc58<>+0(SB), Y9, Y10
+	VMULPS       Y9, Y9, Y7
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y9, Y10, Y10
+	VADDPS       one8<>+0(SB), Y10, Y10
+	VMULPS       half8<>+0(SB), Y11, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y9
+	VSUBPS       Y9, Y11, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y9, Y10, Y10
+	VANDNPS      Y10, Y6, Y10
+	VANDPS       absmask8<>+0(SB), Y10, Y6
+	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
+	VMOVMSKPS    Y6, CX
+	TESTL        CX, CX
+	JNZ          BinaryLogitsIgnoreGradF32_bail
+	VCMPPS       $0x04, Y0, Y8, Y6
+	VBROADCASTSS 40(R8), Y0
+	VMULPS       Y0, Y10, Y0
+	VDIVPS       Y8, Y0, Y0
+	VANDPS       Y6, Y0, Y0
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y7
+	VANDPS       Y6, Y7, Y7
+	VMOVMSKPS    Y7, CX
+	TESTL        CX, CX
+	JZ           BinaryLogitsIgnoreGradF32_powR_part_nolow
+	VBROADCASTSS 84(R8), Y6
+	VMULPS       Y6, Y5, Y5
+	VBROADCASTSS 80(R8), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
+	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y11
+	VADDPS       roundmagic8<>+0(SB), Y11, Y11
+	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y9
+	VMOVUPS      expc08<>+0(SB), Y6
+	VFMADD213PS  expc18<>+0(SB), Y9, Y6
+	VFMADD213PS  expc28<>+0(SB), Y9, Y6
+	VFMADD213PS  expc38<>+0(SB), Y9, Y6
+	VFMADD213PS  expc48<>+0(SB), Y9, Y6
+	VFMADD213PS  expc58<>+0(SB), Y9, Y6
+	VMULPS       Y9, Y9, Y5
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y9, Y6, Y6
+	VADDPS       one8<>+0(SB), Y6, Y6
+	VMULPS       half8<>+0(SB), Y11, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
+	VSUBPS       Y9, Y11, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y9, Y6, Y6
+	VANDNPS      Y6, Y4, Y6
+	VBROADCASTSS 40(R8), Y4
+	VMULPS       Y4, Y6, Y6
+	VSUBPS       Y8, Y8, Y5
+	VADDPS       Y5, Y6, Y6
+	VBLENDVPS    Y7, Y6, Y0, Y0
+
+BinaryLogitsIgnoreGradF32_powR_part_nolow:
+	VMOVUPS 64(SP), Y4
+	VMOVUPS 96(SP), Y6
+	VMOVUPS 128(SP), Y7
+	VMOVUPS 160(SP), Y12
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y5
+	CMPL    R11, $0x01
+	JEQ     BinaryLogitsIgnoreGradF32_powR_part_alpha1
+	JA      BinaryLogitsIgnoreGradF32_powR_part_alphas
+	VMOVAPS Y1, Y8
+	JMP     BinaryLogitsIgnoreGradF32_powR_part_alphadone
+
+BinaryLogitsIgnoreGradF32_powR_part_alpha1:
+	VBROADCASTSS 48(R8), Y8
+	VMULPS       Y8, Y6, Y8
+	VBROADCASTSS 52(R8), Y11
+	VMULPS       Y11, Y7, Y11
+	VADDPS       Y11, Y8, Y8
+	JMP          BinaryLogitsIgnoreGradF32_powR_part_alphadone
+
+BinaryLogitsIgnoreGradF32_powR_part_alphas:
+	VMASKMOVPS (SI)(R12*1), Y3, Y8
+	VMULPS     Y8, Y6, Y8
+	VMASKMOVPS (DI)(R12*1), Y3, Y11
+	VMULPS     Y11, Y7, Y11
+	VADDPS     Y11, Y8, Y8
+
+BinaryLogitsIgnoreGradF32_powR_part_alphadone:
+	VSUBPS       Y4, Y4, Y4
+	VMULPS       Y10, Y8, Y11
+	VMULPS       Y5, Y11, Y11
+	VADDPS       Y4, Y11, Y11
+	VANDPS       256(SP), Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	VADDPS       Y6, Y6, Y11
+	VSUBPS       Y11, Y1, Y11
+	VMULPS       Y12, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VMULPS       Y12, Y7, Y7
+	VMULPS       Y9, Y6, Y6
+	VSUBPS       Y6, Y7, Y7
+	VMULPS       Y11, Y0, Y0
+	VMULPS       Y5, Y0, Y0
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y0, Y0
+	VBROADCASTSS 44(R8), Y1
+	VMULPS       Y1, Y8, Y8
+	VMULPS       Y0, Y8, Y8
+	VADDPS       Y4, Y8, Y8
+	VANDPS       256(SP), Y8, Y8
+	VMASKMOVPS   Y8, Y3, (AX)(R12*1)
+
+BinaryLogitsIgnoreGradF32_powR_done:
+BinaryLogitsIgnoreGradF32_done:
+	VCVTPS2PD    X2, Y0
+	VADDPD       (SP), Y0, Y0
+	VMOVUPD      Y0, (SP)
+	VEXTRACTF128 $0x01, Y2, X0
+	VCVTPS2PD    X0, Y0
+	VADDPD       32(SP), Y0, Y0
+	VMOVUPD      Y0, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	VMOVUPD      (SP), Y0
+	VMOVUPD      Y0, (R9)
+	VMOVUPD      32(SP), Y0
+	VMOVUPD      Y0, 32(R9)
+	MOVB         $0x00, AL
+	MOVB         AL, bail+136(FP)
+	VZEROUPPER
+	RET
+
+BinaryLogitsIgnoreGradF32_bail:
+	MOVB $0x01, AL
+	MOVB AL, bail+136(FP)
+	VZEROUPPER
+	RET
+
+// func BinaryLogitsIgnoreLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)
+// Requires: AVX, AVX2, FMA3
+TEXT ·BinaryLogitsIgnoreLossF32(SB), NOSPLIT, $288-113
+	MOVQ    y_base+0(FP), AX
+	MOVQ    x_base+24(FP), CX
+	MOVQ    x_len+32(FP), DX
+	MOVQ    alpha_base+48(FP), BX
+	MOVQ    alphaNeg_base+72(FP), SI
+	MOVQ    k+96(FP), DI
+	MOVQ    acc+104(FP), R8
+	MOVL    56(DI), R9
+	MOVL    60(DI), R10
+	MOVQ    64(DI), R11
+	MOVL    72(DI), R12
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS one8<>+0(SB), Y1
+	VXORPS  Y2, Y2, Y2
+	VMOVUPD Y0, (SP)
+	VMOVUPD Y0, 32(SP)
+	TESTL   R12, R12
+	JNZ     BinaryLogitsIgnoreLossF32_powR
+	CMPQ    R11, $0x02
+	JEQ     BinaryLogitsIgnoreLossF32_pow2
+	TESTQ   R11, R11
+	JEQ     BinaryLogitsIgnoreLossF32_pow0
+	XORQ    R13, R13
+	MOVQ    $0x00000008, R12
+	MOVQ    DX, R14
+	SHRQ    $0x03, R14
+	JZ      BinaryLogitsIgnoreLossF32_powN_tail
+
+BinaryLogitsIgnoreLossF32_powN_loop:
+	VMOVUPS      (CX)(R13*1), Y3
+	VMOVUPS      (AX)(R13*1), Y4
+	VBROADCASTSS 88(DI), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R9, $0x00
+	JNE          BinaryLogitsIgnoreLossF32_powN_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryLogitsIgnoreLossF32_powN_full_smoothed
+
+BinaryLogitsIgnoreLossF32_powN_full_smooth:
+	VBROADCASTSS 16(DI), Y5
+	VBROADCASTSS (DI), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(DI), Y7
+	VBROADCASTSS 4(DI), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(DI), Y6
+	VBROADCASTSS 8(DI), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(DI), Y7
+	VBROADCASTSS 12(DI), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryLogitsIgnoreLossF32_powN_full_smoothed:
+	VORPS       signbit8<>+0(SB), Y3, Y4
+	VCMPPS      $0x11, expunder8<>+0(SB), Y4, Y7
+	VBLENDVPS   Y7, expunder8<>+0(SB), Y4, Y8
+	VCMPPS      $0x1e, expover8<>+0(SB), Y8, Y4
+	VBLENDVPS   Y4, expover8<>+0(SB), Y8, Y8
+	VMULPS      log2e8<>+0(SB), Y8, Y9
+	VADDPS      roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS      roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS     expc08<>+0(SB), Y10
+	VFMADD213PS expc18<>+0(SB), Y8, Y10
+	VFMADD213PS expc28<>+0(SB), Y8, Y10
+	VFMADD213PS expc38<>+0(SB), Y8, Y10
+	VFMADD213PS expc48<>+0(SB), Y8, Y10
+	VFMADD213PS expc58<>+0(SB), Y8, Y10
+	VMULPS      Y8, Y8, Y4
+	VMULPS      Y4, Y10, Y10
+	VADDPS      Y8, Y10, Y10
+	VADDPS      one8<>+0(SB), Y10, Y10
+	VMULPS      half8<>+0(SB), Y9, Y4
+	VADDPS      roundmagic8<>+0(SB), Y4, Y4
+	VSUBPS      roundmagic8<>+0(SB), Y4, Y8
+	VSUBPS      Y8, Y9, Y8
+	VADDPS      roundmagic8<>+0(SB), Y8, Y8
+	VPADDD      expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
+	VPADDD      expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMULPS      Y4, Y10, Y10
+	VMULPS      Y8, Y10, Y10
+	VANDNPS     Y10, Y7, Y10
+	VADDPS      Y1, Y10, Y4
+	VDIVPS      Y4, Y1, Y7
+	VMULPS      Y7, Y10, Y8
+	VCMPPS      $0x11, Y0, Y3, Y9
+	VBLENDVPS   Y9, Y8, Y7, Y11
+	VBLENDVPS   Y9, Y7, Y8, Y8
+	VPADDD      log32shift8<>+0(SB), Y4, Y9
+	VPSRLD      $0x17, Y9, Y12
+	VCVTDQ2PS   Y12, Y12
+	VSUBPS      f1278<>+0(SB), Y12, Y12
+	VPAND       mant32mask8<>+0(SB), Y9, Y9
+	VPADDD      log32base8<>+0(SB), Y9, Y9
+	VSUBPS      one8<>+0(SB), Y9, Y9
+	VMULPS      Y9, Y9, Y13
+	VMOVUPS     logc08<>+0(SB), Y14
+	VFMADD213PS logc18<>+0(SB), Y9, Y14
+	VFMADD213PS logc28<>+0(SB), Y9, Y14
+	VFMADD213PS logc38<>+0(SB), Y9, Y14
+	VFMADD213PS logc48<>+0(SB), Y9, Y14
+	VFMADD213PS logc58<>+0(SB), Y9, Y14
+	VFMADD213PS logc68<>+0(SB), Y9, Y14
+	VFMADD213PS logc78<>+0(SB), Y9, Y14
+	VFMADD213PS logc88<>+0(SB), Y9, Y14
+	VMULPS      Y9, Y14, Y14
+	VMULPS      Y13, Y14, Y14
+	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
+	VADDPS      Y14, Y9, Y9
+	VFMADD231PS ln2hi8<>+0(SB), Y12, Y9
+	VSUBPS      Y1, Y4, Y4
+	VSUBPS      Y4, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VMAXPS      Y0, Y3, Y4
+	VMULPS      Y5, Y3, Y7
+	VSUBPS      Y7, Y4, Y4
+	VADDPS      Y9, Y4, Y4
+	VMULPS      Y8, Y5, Y7
+	VMULPS      Y11, Y6, Y8
+	VADDPS      Y8, Y7, Y7
+	VMOVAPS     Y1, Y9
+	VMOVAPS     Y7, Y8
+	MOVQ        R11, R15
+	DECQ        R15
+
+BinaryLogitsIgnoreLossF32_powN_full_sq:
+	TESTQ  R15, R15
+	JZ     BinaryLogitsIgnoreLossF32_powN_full_sqdone
+	BTQ    $0x00, R15
+	JCC    BinaryLogitsIgnoreLossF32_powN_full_nomul
+	VMULPS Y8, Y9, Y9
+
+BinaryLogitsIgnoreLossF32_powN_full_nomul:
+	CMPQ   R15, $0x01
+	JBE    BinaryLogitsIgnoreLossF32_powN_full_nosq
+	VMULPS Y8, Y8, Y8
+
+BinaryLogitsIgnoreLossF32_powN_full_nosq:
+	SHRQ $0x01, R15
+	JMP  BinaryLogitsIgnoreLossF32_powN_full_sq
+
+BinaryLogitsIgnoreLossF32_powN_full_sqdone:
+	VMULPS       Y7, Y9, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y10
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, R15
+	TESTL        R15, R15
+	JNZ          BinaryLogitsIgnoreLossF32_bail
+	VBROADCASTSS 40(DI), Y10
+	VMULPS       Y10, Y9, Y9
+	VSUBPS       Y7, Y7, Y7
+	VADDPS       Y7, Y9, Y9
+	CMPL         R10, $0x01
+	JEQ          BinaryLogitsIgnoreLossF32_powN_full_alpha1
+	JA           BinaryLogitsIgnoreLossF32_powN_full_alphas
+	VMOVAPS      Y1, Y5
+	JMP          BinaryLogitsIgnoreLossF32_powN_full_alphadone
+
+BinaryLogitsIgnoreLossF32_powN_full_alpha1:
+	VBROADCASTSS 48(DI), Y7
+	VMULPS       Y7, Y5, Y5
+	VBROADCASTSS 52(DI), Y7
+	VMULPS       Y7, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	JMP          BinaryLogitsIgnoreLossF32_powN_full_alphadone
+
+BinaryLogitsIgnoreLossF32_powN_full_alphas:
+	VMOVUPS (BX)(R13*1), Y7
+	VMULPS  Y7, Y5, Y5
+	VMOVUPS (SI)(R13*1), Y7
+	VMULPS  Y7, Y6, Y6
+	VADDPS  Y6, Y5, Y5
+
+BinaryLogitsIgnoreLossF32_powN_full_alphadone:
+	VSUBPS       Y3, Y3, Y3
+	VMULPS       Y8, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y3, Y5, Y5
+	VANDPS       256(SP), Y5, Y5
+	VADDPS       Y5, Y2, Y2
+	ADDQ         $0x20, R13
+	DECQ         R12
+	JNZ          BinaryLogitsIgnoreLossF32_powN_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R12
+
+BinaryLogitsIgnoreLossF32_powN_inblock:
+	DECQ R14
+	JNZ  BinaryLogitsIgnoreLossF32_powN_loop
+
+BinaryLogitsIgnoreLossF32_powN_tail:
+	ANDQ         $0x07, DX
+	JZ           BinaryLogitsIgnoreLossF32_powN_done
+	VMOVQ        DX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (CX)(R13*1), Y3, Y4
+	VMASKMOVPS   (AX)(R13*1), Y3, Y5
+	VBROADCASTSS 88(DI), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
+	CMPL         R9, $0x00
+	JNE          BinaryLogitsIgnoreLossF32_powN_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryLogitsIgnoreLossF32_powN_part_smoothed
+
+BinaryLogitsIgnoreLossF32_powN_part_smooth:
+	VBROADCASTSS 16(DI), Y6
+	VBROADCASTSS (DI), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(DI), Y8
+	VBROADCASTSS 4(DI), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(DI), Y7
+	VBROADCASTSS 8(DI), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(DI), Y8
+	VBROADCASTSS 12(DI), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryLogitsIgnoreLossF32_powN_part_smoothed:
+	VORPS       signbit8<>+0(SB), Y4, Y5
+	VCMPPS      $0x11, expunder8<>+0(SB), Y5, Y8
+	VBLENDVPS   Y8, expunder8<>+0(SB), Y5, Y9
+	VCMPPS      $0x1e, expover8<>+0(SB), Y9, Y5
+	VBLENDVPS   Y5, expover8<>+0(SB), Y9, Y9
+	VMULPS      log2e8<>+0(SB), Y9, Y10
+	VADDPS      roundmagic8<>+0(SB), Y10, Y10
+	VSUBPS      roundmagic8<>+0(SB), Y10, Y10
+	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y9
+	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y9
+	VMOVUPS     expc08<>+0(SB), Y11
+	VFMADD213PS expc18<>+0(SB), Y9, Y11
+	VFMADD213PS expc28<>+0(SB), Y9, Y11
+	VFMADD213PS expc38<>+0(SB), Y9, Y11
+	VFMADD213PS expc48<>+0(SB), Y9, Y11
+	VFMADD213PS expc58<>+0(SB), Y9, Y11
+	VMULPS      Y9, Y9, Y5
+	VMULPS      Y5, Y11, Y11
+	VADDPS      Y9, Y11, Y11
+	VADDPS      one8<>+0(SB), Y11, Y11
+	VMULPS      half8<>+0(SB), Y10, Y5
+	VADDPS      roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS      roundmagic8<>+0(SB), Y5, Y9
+	VSUBPS      Y9, Y10, Y9
+	VADDPS      roundmagic8<>+0(SB), Y9, Y9
+	VPADDD      expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	VPADDD      expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMULPS      Y5, Y11, Y11
+	VMULPS      Y9, Y11, Y11
+	VANDNPS     Y11, Y8, Y11
+	VADDPS      Y1, Y11, Y5
+	VDIVPS      Y5, Y1, Y8
+	VMULPS      Y8, Y11, Y9
+	VCMPPS      $0x11, Y0, Y4, Y10
+	VBLENDVPS   Y10, Y9, Y8, Y12
+	VBLENDVPS   Y10, Y8, Y9, Y9
+	VPADDD      log32shift8<>+0(SB), Y5, Y10
+	VPSRLD      $0x17, Y10, Y13
+	VCVTDQ2PS   Y13, Y13
+	VSUBPS      f1278<>+0(SB), Y13, Y13
+	VPAND       mant32mask8<>+0(SB), Y10, Y10
+	VPADDD      log32base8<>+0(SB), Y10, Y10
+	VSUBPS      one8<>+0(SB), Y10, Y10
+	VMULPS      Y10, Y10, Y14
+	VMOVUPS     logc08<>+0(SB), Y15
+	VFMADD213PS logc18<>+0(SB), Y10, Y15
+	VFMADD213PS logc28<>+0(SB), Y10, Y15
+	VFMADD213PS logc38<>+0(SB), Y10, Y15
+	VFMADD213PS logc48<>+0(SB), Y10, Y15
+	VFMADD213PS logc58<>+0(SB), Y10, Y15
+	VFMADD213PS logc68<>+0(SB), Y10, Y15
+	VFMADD213PS logc78<>+0(SB), Y10, Y15
+	VFMADD213PS logc88<>+0(SB), Y10, Y15
+	VMULPS      Y10, Y15, Y15
+	VMULPS      Y14, Y15, Y15
+	VFMADD231PS ln2lo8<>+0(SB), Y13, Y15
+	VFMADD231PS minushalf8<>+0(SB), Y14, Y15
+	VADDPS      Y15, Y10, Y10
+	VFMADD231PS ln2hi8<>+0(SB), Y13, Y10
+	VSUBPS      Y1, Y5, Y5
+	VSUBPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VADDPS      Y11, Y10, Y10
+	VMAXPS      Y0, Y4, Y0
+	VMULPS      Y6, Y4, Y8
+	VSUBPS      Y8, Y0, Y0
+	VADDPS      Y10, Y0, Y0
+	VMULPS      Y9, Y6, Y5
+	VMULPS      Y12, Y7, Y8
+	VADDPS      Y8, Y5, Y5
+	VMOVAPS     Y1, Y9
+	VMOVAPS     Y5, Y8
+	MOVQ        R11, AX
+	DECQ        AX
+
+BinaryLogitsIgnoreLossF32_powN_part_sq:
+	TESTQ  AX, AX
+	JZ     BinaryLogitsIgnoreLossF32_powN_part_sqdone
+	BTQ    $0x00, AX
+	JCC    BinaryLogitsIgnoreLossF32_powN_part_nomul
+	VMULPS Y8, Y9, Y9
+
+BinaryLogitsIgnoreLossF32_powN_part_nomul:
+	CMPQ   AX, $0x01
+	JBE    BinaryLogitsIgnoreLossF32_powN_part_nosq
+	VMULPS Y8, Y8, Y8
+
+BinaryLogitsIgnoreLossF32_powN_part_nosq:
+	SHRQ $0x01, AX
+	JMP  BinaryLogitsIgnoreLossF32_powN_part_sq
+
+BinaryLogitsIgnoreLossF32_powN_part_sqdone:
+	VMULPS       Y5, Y9, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y10
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, AX
+	TESTL        AX, AX
+	JNZ          BinaryLogitsIgnoreLossF32_bail
+	VBROADCASTSS 40(DI), Y10
+	VMULPS       Y10, Y9, Y9
+	VSUBPS       Y5, Y5, Y5
+	VADDPS       Y5, Y9, Y9
+	CMPL         R10, $0x01
+	JEQ          BinaryLogitsIgnoreLossF32_powN_part_alpha1
+	JA           BinaryLogitsIgnoreLossF32_powN_part_alphas
+	VMOVAPS      Y1, Y1
+	JMP          BinaryLogitsIgnoreLossF32_powN_part_alphadone
+
+BinaryLogitsIgnoreLossF32_powN_part_alpha1:
+	VBROADCASTSS 48(DI), Y1
+	VMULPS       Y1, Y6, Y1
+	VBROADCASTSS 52(DI), Y3
+	VMULPS       Y3, Y7, Y3
+	VADDPS       Y3, Y1, Y1
+	JMP          BinaryLogitsIgnoreLossF32_powN_part_alphadone
+
+BinaryLogitsIgnoreLossF32_powN_part_alphas:
+	VMASKMOVPS (BX)(R13*1), Y3, Y1
+	VMULPS     Y1, Y6, Y1
+	VMASKMOVPS (SI)(R13*1), Y3, Y3
+	VMULPS     Y3, Y7, Y3
+	VADDPS     Y3, Y1, Y1
+
+BinaryLogitsIgnoreLossF32_powN_part_alphadone:
+	VSUBPS Y4, Y4, Y3
+	VMULPS Y8, Y1, Y1
+	VMULPS Y0, Y1, Y1
+	VADDPS Y3, Y1, Y1
+	VANDPS 256(SP), Y1, Y1
+	VADDPS Y1, Y2, Y2
+
+BinaryLogitsIgnoreLossF32_powN_done:
+	JMP BinaryLogitsIgnoreLossF32_done
+
+BinaryLogitsIgnoreLossF32_pow2:
+	XORQ R11, R11
+	MOVQ $0x00000008, R12
+	MOVQ DX, R13
+	SHRQ $0x03, R13
+	JZ   BinaryLogitsIgnoreLossF32_pow2_tail
+
+BinaryLogitsIgnoreLossF32_pow2_loop:
+	VMOVUPS      (CX)(R11*1), Y3
+	VMOVUPS      (AX)(R11*1), Y4
+	VBROADCASTSS 88(DI), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R9, $0x00
+	JNE          BinaryLogitsIgnoreLossF32_pow2_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryLogitsIgnoreLossF32_pow2_full_smoothed
+
+BinaryLogitsIgnoreLossF32_pow2_full_smooth:
+	VBROADCASTSS 16(DI), Y5
+	VBROADCASTSS (DI), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(DI), Y7
+	VBROADCASTSS 4(DI), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(DI), Y6
+	VBROADCASTSS 8(DI), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(DI), Y7
+	VBROADCASTSS 12(DI), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryLogitsIgnoreLossF32_pow2_full_smoothed:
+	VORPS        signbit8<>+0(SB), Y3, Y4
+	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y7
+	VBLENDVPS    Y7, expunder8<>+0(SB), Y4, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y4
+	VBLENDVPS    Y4, expover8<>+0(SB), Y8, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc18<>+0(SB), Y8, Y10
+	VFMADD213PS  expc28<>+0(SB), Y8, Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc48<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
+	VMULPS       Y8, Y8, Y4
+	VMULPS       Y4, Y10, Y10
+	VADDPS       Y8, Y10, Y10
+	VADDPS       one8<>+0(SB), Y10, Y10
+	VMULPS       half8<>+0(SB), Y9, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y4, Y8
+	VSUBPS       Y8, Y9, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y4, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VANDNPS      Y10, Y7, Y10
+	VADDPS       Y1, Y10, Y4
+	VDIVPS       Y4, Y1, Y7
+	VMULPS       Y7, Y10, Y8
+	VCMPPS       $0x11, Y0, Y3, Y9
+	VBLENDVPS    Y9, Y8, Y7, Y11
+	VBLENDVPS    Y9, Y7, Y8, Y8
+	VPADDD       log32shift8<>+0(SB), Y4, Y9
+	VPSRLD       $0x17, Y9, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y13
+	VMOVUPS      logc08<>+0(SB), Y14
+	VFMADD213PS  logc18<>+0(SB), Y9, Y14
+	VFMADD213PS  logc28<>+0(SB), Y9, Y14
+	VFMADD213PS  logc38<>+0(SB), Y9, Y14
+	VFMADD213PS  logc48<>+0(SB), Y9, Y14
+	VFMADD213PS  logc58<>+0(SB), Y9, Y14
+	VFMADD213PS  logc68<>+0(SB), Y9, Y14
+	VFMADD213PS  logc78<>+0(SB), Y9, Y14
+	VFMADD213PS  logc88<>+0(SB), Y9, Y14
+	VMULPS       Y9, Y14, Y14
+	VMULPS       Y13, Y14, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
+	VADDPS       Y14, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y9
+	VSUBPS       Y1, Y4, Y4
+	VSUBPS       Y4, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VMAXPS       Y0, Y3, Y4
+	VMULPS       Y5, Y3, Y7
+	VSUBPS       Y7, Y4, Y4
+	VADDPS       Y9, Y4, Y4
+	VMULPS       Y8, Y5, Y7
+	VMULPS       Y11, Y6, Y8
+	VADDPS       Y8, Y7, Y7
+	VMULPS       Y7, Y7, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y9
+	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y9
+	VMOVMSKPS    Y9, R14
+	TESTL        R14, R14
+	JNZ          BinaryLogitsIgnoreLossF32_bail
+	VBROADCASTSS 40(DI), Y9
+	VMULPS       Y9, Y7, Y9
+	VSUBPS       Y7, Y7, Y7
+	VADDPS       Y7, Y9, Y9
+	CMPL         R10, $0x01
+	JEQ          BinaryLogitsIgnoreLossF32_pow2_full_alpha1
+	JA           BinaryLogitsIgnoreLossF32_pow2_full_alphas
+	VMOVAPS      Y1, Y5
+	JMP          BinaryLogitsIgnoreLossF32_pow2_full_alphadone
+
+BinaryLogitsIgnoreLossF32_pow2_full_alpha1:
+	VBROADCASTSS 48(DI), Y7
+	VMULPS       Y7, Y5, Y5
+	VBROADCASTSS 52(DI), Y7
+	VMULPS       Y7, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	JMP          BinaryLogitsIgnoreLossF32_pow2_full_alphadone
+
+BinaryLogitsIgnoreLossF32_pow2_full_alphas:
+	VMOVUPS (BX)(R11*1), Y7
+	VMULPS  Y7, Y5, Y5
+	VMOVUPS (SI)(R11*1), Y7
+	VMULPS  Y7, Y6, Y6
+	VADDPS  Y6, Y5, Y5
+
+BinaryLogitsIgnoreLossF32_pow2_full_alphadone:
+	VSUBPS       Y3, Y3, Y3
+	VMULPS       Y8, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y3, Y5, Y5
+	VANDPS       256(SP), Y5, Y5
+	VADDPS       Y5, Y2, Y2
+	ADDQ         $0x20, R11
+	DECQ         R12
+	JNZ          BinaryLogitsIgnoreLossF32_pow2_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R12
+
+BinaryLogitsIgnoreLossF32_pow2_inblock:
+	DECQ R13
+	JNZ  BinaryLogitsIgnoreLossF32_pow2_loop
+
+BinaryLogitsIgnoreLossF32_pow2_tail:
+	ANDQ         $0x07, DX
+	JZ           BinaryLogitsIgnoreLossF32_pow2_done
+	VMOVQ        DX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (CX)(R11*1), Y3, Y4
+	VMASKMOVPS   (AX)(R11*1), Y3, Y5
+	VBROADCASTSS 88(DI), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
+	CMPL         R9, $0x00
+	JNE          BinaryLogitsIgnoreLossF32_pow2_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryLogitsIgnoreLossF32_pow2_part_smoothed
+
+BinaryLogitsIgnoreLossF32_pow2_part_smooth:
+	VBROADCASTSS 16(DI), Y6
+	VBROADCASTSS (DI), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(DI), Y8
+	VBROADCASTSS 4(DI), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(DI), Y7
+	VBROADCASTSS 8(DI), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(DI), Y8
+	VBROADCASTSS 12(DI), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryLogitsIgnoreLossF32_pow2_part_smoothed:
+	VORPS        signbit8<>+0(SB), Y4, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y8
+	VBLENDVPS    Y8, expunder8<>+0(SB), Y5, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y10
+	VADDPS       roundmagic8<>+0(SB), Y10, Y10
+	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc18<>+0(SB), Y9, Y11
+	VFMADD213PS  expc28<>+0(SB), Y9, Y11
+	VFMADD213PS  expc38<>+0(SB), Y9, Y11
+	VFMADD213PS  expc48<>+0(SB), Y9, Y11
+	VFMADD213PS  expc58<>+0(SB), Y9, Y11
+	VMULPS       Y9, Y9, Y5
+	VMULPS       Y5, Y11, Y11
+	VADDPS       Y9, Y11, Y11
+	VADDPS       one8<>+0(SB), Y11, Y11
+	VMULPS       half8<>+0(SB), Y10, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
+	VSUBPS       Y9, Y10, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y5, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VANDNPS      Y11, Y8, Y11
+	VADDPS       Y1, Y11, Y5
+	VDIVPS       Y5, Y1, Y8
+	VMULPS       Y8, Y11, Y9
+	VCMPPS       $0x11, Y0, Y4, Y10
+	VBLENDVPS    Y10, Y9, Y8, Y12
+	VBLENDVPS    Y10, Y8, Y9, Y9
+	VPADDD       log32shift8<>+0(SB), Y5, Y10
+	VPSRLD       $0x17, Y10, Y13
+	VCVTDQ2PS    Y13, Y13
+	VSUBPS       f1278<>+0(SB), Y13, Y13
+	VPAND        mant32mask8<>+0(SB), Y10, Y10
+	VPADDD       log32base8<>+0(SB), Y10, Y10
+	VSUBPS       one8<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y10, Y14
+	VMOVUPS      logc08<>+0(SB), Y15
+	VFMADD213PS  logc18<>+0(SB), Y10, Y15
+	VFMADD213PS  logc28<>+0(SB), Y10, Y15
+	VFMADD213PS  logc38<>+0(SB), Y10, Y15
+	VFMADD213PS  logc48<>+0(SB), Y10, Y15
+	VFMADD213PS  logc58<>+0(SB), Y10, Y15
+	VFMADD213PS  logc68<>+0(SB), Y10, Y15
+	VFMADD213PS  logc78<>+0(SB), Y10, Y15
+	VFMADD213PS  logc88<>+0(SB), Y10, Y15
+	VMULPS       Y10, Y15, Y15
+	VMULPS       Y14, Y15, Y15
+	VFMADD231PS  ln2lo8<>+0(SB), Y13, Y15
+	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
+	VADDPS       Y15, Y10, Y10
+	VFMADD231PS  ln2hi8<>+0(SB), Y13, Y10
+	VSUBPS       Y1, Y5, Y5
+	VSUBPS       Y5, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VMAXPS       Y0, Y4, Y0
+	VMULPS       Y6, Y4, Y8
+	VSUBPS       Y8, Y0, Y0
+	VADDPS       Y10, Y0, Y0
+	VMULPS       Y9, Y6, Y5
+	VMULPS       Y12, Y7, Y8
+	VADDPS       Y8, Y5, Y5
+	VMULPS       Y5, Y5, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y9
+	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y9
+	VMOVMSKPS    Y9, AX
+	TESTL        AX, AX
+	JNZ          BinaryLogitsIgnoreLossF32_bail
+	VBROADCASTSS 40(DI), Y9
+	VMULPS       Y9, Y5, Y9
+	VSUBPS       Y5, Y5, Y5
+	VADDPS       Y5, Y9, Y9
+	CMPL         R10, $0x01
+	JEQ          BinaryLogitsIgnoreLossF32_pow2_part_alpha1
+	JA           BinaryLogitsIgnoreLossF32_pow2_part_alphas
+	VMOVAPS      Y1, Y1
+	JMP          BinaryLogitsIgnoreLossF32_pow2_part_alphadone
+
+BinaryLogitsIgnoreLossF32_pow2_part_alpha1:
+	VBROADCASTSS 48(DI), Y1
+	VMULPS       Y1, Y6, Y1
+	VBROADCASTSS 52(DI), Y3
+	VMULPS       Y3, Y7, Y3
+	VADDPS       Y3, Y1, Y1
+	JMP          BinaryLogitsIgnoreLossF32_pow2_part_alphadone
+
+BinaryLogitsIgnoreLossF32_pow2_part_alphas:
+	VMASKMOVPS (BX)(R11*1), Y3, Y1
+	VMULPS     Y1, Y6, Y1
+	VMASKMOVPS (SI)(R11*1), Y3, Y3
+	VMULPS     Y3, Y7, Y3
+	VADDPS     Y3, Y1, Y1
+
+BinaryLogitsIgnoreLossF32_pow2_part_alphadone:
+	VSUBPS Y4, Y4, Y3
+	VMULPS Y8, Y1, Y1
+	VMULPS Y0, Y1, Y1
+	VADDPS Y3, Y1, Y1
+	VANDPS 256(SP), Y1, Y1
+	VADDPS Y1, Y2, Y2
+
+BinaryLogitsIgnoreLossF32_pow2_done:
+	JMP BinaryLogitsIgnoreLossF32_done
+
+BinaryLogitsIgnoreLossF32_pow0:
+	XORQ R11, R11
+	MOVQ $0x00000008, R12
+	MOVQ DX, R13
+	SHRQ $0x03, R13
+	JZ   BinaryLogitsIgnoreLossF32_pow0_tail
+
+BinaryLogitsIgnoreLossF32_pow0_loop:
+	VMOVUPS      (CX)(R11*1), Y3
+	VMOVUPS      (AX)(R11*1), Y4
+	VBROADCASTSS 88(DI), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R9, $0x00
+	JNE          BinaryLogitsIgnoreLossF32_pow0_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryLogitsIgnoreLossF32_pow0_full_smoothed
+
+BinaryLogitsIgnoreLossF32_pow0_full_smooth:
+	VBROADCASTSS 16(DI), Y5
+	VBROADCASTSS (DI), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(DI), Y7
+	VBROADCASTSS 4(DI), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(DI), Y6
+	VBROADCASTSS 8(DI), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(DI), Y7
+	VBROADCASTSS 12(DI), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryLogitsIgnoreLossF32_pow0_full_smoothed:
+	VORPS       signbit8<>+0(SB), Y3, Y4
+	VCMPPS      $0x11, expunder8<>+0(SB), Y4, Y7
+	VBLENDVPS   Y7, expunder8<>+0(SB), Y4, Y8
+	VCMPPS      $0x1e, expover8<>+0(SB), Y8, Y4
+	VBLENDVPS   Y4, expover8<>+0(SB), Y8, Y8
+	VMULPS      log2e8<>+0(SB), Y8, Y9
+	VADDPS      roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS      roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS     expc08<>+0(SB), Y10
+	VFMADD213PS expc18<>+0(SB), Y8, Y10
+	VFMADD213PS expc28<>+0(SB), Y8, Y10
+	VFMADD213PS expc38<>+0(SB), Y8, Y10
+	VFMADD213PS expc48<>+0(SB), Y8, Y10
+	VFMADD213PS expc58<>+0(SB), Y8, Y10
+	VMULPS      Y8, Y8, Y4
+	VMULPS      Y4, Y10, Y10
+	VADDPS      Y8, Y10, Y10
+	VADDPS      one8<>+0(SB), Y10, Y10
+	VMULPS      half8<>+0(SB), Y9, Y4
+	VADDPS      roundmagic8<>+0(SB), Y4, Y4
+	VSUBPS      roundmagic8<>+0(SB), Y4, Y8
+	VSUBPS      Y8, Y9, Y8
+	VADDPS      roundmagic8<>+0(SB), Y8, Y8
+	VPADDD      expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
+	VPADDD      expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMULPS      Y4, Y10, Y10
+	VMULPS      Y8, Y10, Y10
+	VANDNPS     Y10, Y7, Y10
+	VADDPS      Y1, Y10, Y4
+	VDIVPS      Y4, Y1, Y7
+	VMULPS      Y7, Y10, Y8
+	VCMPPS      $0x11, Y0, Y3, Y9
+	VBLENDVPS   Y9, Y8, Y7, Y11
+	VBLENDVPS   Y9, Y7, Y8, Y8
+	VPADDD      log32shift8<>+0(SB), Y4, Y9
+	VPSRLD      $0x17, Y9, Y12
+	VCVTDQ2PS   Y12, Y12
+	VSUBPS      f1278<>+0(SB), Y12, Y12
+	VPAND       mant32mask8<>+0(SB), Y9, Y9
+	VPADDD      log32base8<>+0(SB), Y9, Y9
+	VSUBPS      one8<>+0(SB), Y9, Y9
+	VMULPS      Y9, Y9, Y13
+	VMOVUPS     logc08<>+0(SB), Y14
+	VFMADD213PS logc18<>+0(SB), Y9, Y14
+	VFMADD213PS logc28<>+0(SB), Y9, Y14
+	VFMADD213PS logc38<>+0(SB), Y9, Y14
+	VFMADD213PS logc48<>+0(SB), Y9, Y14
+	VFMADD213PS logc58<>+0(SB), Y9, Y14
+	VFMADD213PS logc68<>+0(SB), Y9, Y14
+	VFMADD213PS logc78<>+0(SB), Y9, Y14
+	VFMADD213PS logc88<>+0(SB), Y9, Y14
+	VMULPS      Y9, Y14, Y14
+	VMULPS      Y13, Y14, Y14
+	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
+	VADDPS      Y14, Y9, Y9
+	VFMADD231PS ln2hi8<>+0(SB), Y12, Y9
+	VSUBPS      Y1, Y4, Y4
+	VSUBPS      Y4, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VMAXPS      Y0, Y3, Y4
+	VMULPS      Y5, Y3, Y7
+	VSUBPS      Y7, Y4, Y4
+	VADDPS      Y9, Y4, Y4
+	VMULPS      Y8, Y5, Y7
+	VMULPS      Y11, Y6, Y8
+	VADDPS      Y8, Y7, Y7
+	VMOVAPS     Y1, Y7
+	VMOVAPS     Y0, Y8
+	CMPL        R10, $0x01
+	JEQ         BinaryLogitsIgnoreLossF32_pow0_full_alpha1
+	JA          BinaryLogitsIgnoreLossF32_pow0_full_alphas
+	VMOVAPS     Y1, Y5
+	JMP         BinaryLogitsIgnoreLossF32_pow0_full_alphadone
+
+BinaryLogitsIgnoreLossF32_pow0_full_alpha1:
+	VBROADCASTSS 48(DI), Y8
+	VMULPS       Y8, Y5, Y5
+	VBROADCASTSS 52(DI), Y8
+	VMULPS       Y8, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	JMP          BinaryLogitsIgnoreLossF32_pow0_full_alphadone
+
+BinaryLogitsIgnoreLossF32_pow0_full_alphas:
+	VMOVUPS (BX)(R11*1), Y8
+	VMULPS  Y8, Y5, Y5
+	VMOVUPS (SI)(R11*1), Y8
+	VMULPS  Y8, Y6, Y6
+	VADDPS  Y6, Y5, Y5
+
+BinaryLogitsIgnoreLossF32_pow0_full_alphadone:
+	VSUBPS       Y3, Y3, Y3
+	VMULPS       Y7, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y3, Y5, Y5
+	VANDPS       256(SP), Y5, Y5
+	VADDPS       Y5, Y2, Y2
+	ADDQ         $0x20, R11
+	DECQ         R12
+	JNZ          BinaryLogitsIgnoreLossF32_pow0_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R12
+
+BinaryLogitsIgnoreLossF32_pow0_inblock:
+	DECQ R13
+	JNZ  BinaryLogitsIgnoreLossF32_pow0_loop
+
+BinaryLogitsIgnoreLossF32_pow0_tail:
+	ANDQ         $0x07, DX
+	JZ           BinaryLogitsIgnoreLossF32_pow0_done
+	VMOVQ        DX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (CX)(R11*1), Y3, Y4
+	VMASKMOVPS   (AX)(R11*1), Y3, Y5
+	VBROADCASTSS 88(DI), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
+	CMPL         R9, $0x00
+	JNE          BinaryLogitsIgnoreLossF32_pow0_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryLogitsIgnoreLossF32_pow0_part_smoothed
+
+BinaryLogitsIgnoreLossF32_pow0_part_smooth:
+	VBROADCASTSS 16(DI), Y6
+	VBROADCASTSS (DI), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(DI), Y8
+	VBROADCASTSS 4(DI), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(DI), Y7
+	VBROADCASTSS 8(DI), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(DI), Y8
+	VBROADCASTSS 12(DI), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryLogitsIgnoreLossF32_pow0_part_smoothed:
+	VORPS       signbit8<>+0(SB), Y4, Y5
+	VCMPPS      $0x11, expunder8<>+0(SB), Y5, Y8
+	VBLENDVPS   Y8, expunder8<>+0(SB), Y5, Y9
+	VCMPPS      $0x1e, expover8<>+0(SB), Y9, Y5
+	VBLENDVPS   Y5, expover8<>+0(SB), Y9, Y9
+	VMULPS      log2e8<>+0(SB), Y9, Y10
+	VADDPS      roundmagic8<>+0(SB), Y10, Y10
+	VSUBPS      roundmagic8<>+0(SB), Y10, Y10
+	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y9
+	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y9
+	VMOVUPS     expc08<>+0(SB), Y11
+	VFMADD213PS expc18<>+0(SB), Y9, Y11
+	VFMADD213PS expc28<>+0(SB), Y9, Y11
+	VFMADD213PS expc38<>+0(SB), Y9, Y11
+	VFMADD213PS expc48<>+0(SB), Y9, Y11
+	VFMADD213PS expc58<>+0(SB), Y9, Y11
+	VMULPS      Y9, Y9, Y5
+	VMULPS      Y5, Y11, Y11
+	VADDPS      Y9, Y11, Y11
+	VADDPS      one8<>+0(SB), Y11, Y11
+	VMULPS      half8<>+0(SB), Y10, Y5
+	VADDPS      roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS      roundmagic8<>+0(SB), Y5, Y9
+	VSUBPS      Y9, Y10, Y9
+	VADDPS      roundmagic8<>+0(SB), Y9, Y9
+	VPADDD      expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	VPADDD      expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMULPS      Y5, Y11, Y11
+	VMULPS      Y9, Y11, Y11
+	VANDNPS     Y11, Y8, Y11
+	VADDPS      Y1, Y11, Y5
+	VDIVPS      Y5, Y1, Y8
+	VMULPS      Y8, Y11, Y9
+	VCMPPS      $0x11, Y0, Y4, Y10
+	VBLENDVPS   Y10, Y9, Y8, Y12
+	VBLENDVPS   Y10, Y8, Y9, Y9
+	VPADDD      log32shift8<>+0(SB), Y5, Y10
+	VPSRLD      $0x17, Y10, Y13
+	VCVTDQ2PS   Y13, Y13
+	VSUBPS      f1278<>+0(SB), Y13, Y13
+	VPAND       mant32mask8<>+0(SB), Y10, Y10
+	VPADDD      log32base8<>+0(SB), Y10, Y10
+	VSUBPS      one8<>+0(SB), Y10, Y10
+	VMULPS      Y10, Y10, Y14
+	VMOVUPS     logc08<>+0(SB), Y15
+	VFMADD213PS logc18<>+0(SB), Y10, Y15
+	VFMADD213PS logc28<>+0(SB), Y10, Y15
+	VFMADD213PS logc38<>+0(SB), Y10, Y15
+	VFMADD213PS logc48<>+0(SB), Y10, Y15
+	VFMADD213PS logc58<>+0(SB), Y10, Y15
+	VFMADD213PS logc68<>+0(SB), Y10, Y15
+	VFMADD213PS logc78<>+0(SB), Y10, Y15
+	VFMADD213PS logc88<>+0(SB), Y10, Y15
+	VMULPS      Y10, Y15, Y15
+	VMULPS      Y14, Y15, Y15
+	VFMADD231PS ln2lo8<>+0(SB), Y13, Y15
+	VFMADD231PS minushalf8<>+0(SB), Y14, Y15
+	VADDPS      Y15, Y10, Y10
+	VFMADD231PS ln2hi8<>+0(SB), Y13, Y10
+	VSUBPS      Y1, Y5, Y5
+	VSUBPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VADDPS      Y11, Y10, Y10
+	VMAXPS      Y0, Y4, Y5
+	VMULPS      Y6, Y4, Y8
+	VSUBPS      Y8, Y5, Y5
+	VADDPS      Y10, Y5, Y5
+	VMULPS      Y9, Y6, Y8
+	VMULPS      Y12, Y7, Y9
+	VADDPS      Y9, Y8, Y8
+	VMOVAPS     Y1, Y8
+	VMOVAPS     Y0, Y0
+	CMPL        R10, $0x01
+	JEQ         BinaryLogitsIgnoreLossF32_pow0_part_alpha1
+	JA          BinaryLogitsIgnoreLossF32_pow0_part_alphas
+	VMOVAPS     Y1, Y0
+	JMP         BinaryLogitsIgnoreLossF32_pow0_part_alphadone
+
+BinaryLogitsIgnoreLossF32_pow0_part_alpha1:
+	VBROADCASTSS 48(DI), Y0
+	VMULPS       Y0, Y6, Y0
+	VBROADCASTSS 52(DI), Y1
+	VMULPS       Y1, Y7, Y1
+	VADDPS       Y1, Y0, Y0
+	JMP          BinaryLogitsIgnoreLossF32_pow0_part_alphadone
+
+BinaryLogitsIgnoreLossF32_pow0_part_alphas:
+	VMASKMOVPS (BX)(R11*1), Y3, Y0
+	VMULPS     Y0, Y6, Y0
+	VMASKMOVPS (SI)(R11*1), Y3, Y1
+	VMULPS     Y1, Y7, Y1
+	VADDPS     Y1, Y0, Y0
+
+BinaryLogitsIgnoreLossF32_pow0_part_alphadone:
+	VSUBPS Y4, Y4, Y1
+	VMULPS Y8, Y0, Y0
+	VMULPS Y5, Y0, Y0
+	VADDPS Y1, Y0, Y0
+	VANDPS 256(SP), Y0, Y0
+	VADDPS Y0, Y2, Y2
+
+BinaryLogitsIgnoreLossF32_pow0_done:
+	JMP BinaryLogitsIgnoreLossF32_done
+
+BinaryLogitsIgnoreLossF32_powR:
+	XORQ R11, R11
+	MOVQ $0x00000008, R12
+	MOVQ DX, R13
+	SHRQ $0x03, R13
+	JZ   BinaryLogitsIgnoreLossF32_powR_tail
+
+BinaryLogitsIgnoreLossF32_powR_loop:
+	VMOVUPS      (CX)(R11*1), Y3
+	VMOVUPS      (AX)(R11*1), Y4
+	VBROADCASTSS 88(DI), Y5
+	VCMPPS       $0x04, Y5, Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y5, 256(SP)
+	CMPL         R9, $0x00
+	JNE          BinaryLogitsIgnoreLossF32_powR_full_smooth
+	VMOVAPS      Y4, Y5
+	VSUBPS       Y4, Y1, Y6
+	JMP          BinaryLogitsIgnoreLossF32_powR_full_smoothed
+
+BinaryLogitsIgnoreLossF32_powR_full_smooth:
+	VBROADCASTSS 16(DI), Y5
+	VBROADCASTSS (DI), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VBROADCASTSS 20(DI), Y7
+	VBROADCASTSS 4(DI), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VBROADCASTSS 24(DI), Y6
+	VBROADCASTSS 8(DI), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VBROADCASTSS 28(DI), Y7
+	VBROADCASTSS 12(DI), Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VADDPS       Y7, Y6, Y6
+
+BinaryLogitsIgnoreLossF32_powR_full_smoothed:
+	VORPS        signbit8<>+0(SB), Y3, Y4
+	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y7
+	VBLENDVPS    Y7, expunder8<>+0(SB), Y4, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y4
+	VBLENDVPS    Y4, expover8<>+0(SB), Y8, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc18<>+0(SB), Y8, Y10
+	VFMADD213PS  expc28<>+0(SB), Y8, Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc48<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
+	VMULPS       Y8, Y8, Y4
+	VMULPS       Y4, Y10, Y10
+	VADDPS       Y8, Y10, Y10
+	VADDPS       one8<>+0(SB), Y10, Y10
+	VMULPS       half8<>+0(SB), Y9, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y4, Y8
+	VSUBPS       Y8, Y9, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y4, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VANDNPS      Y10, Y7, Y10
+	VADDPS       Y1, Y10, Y4
+	VDIVPS       Y4, Y1, Y7
+	VMULPS       Y7, Y10, Y8
+	VCMPPS       $0x11, Y0, Y3, Y9
+	VBLENDVPS    Y9, Y8, Y7, Y11
+	VBLENDVPS    Y9, Y7, Y8, Y8
+	VPADDD       log32shift8<>+0(SB), Y4, Y9
+	VPSRLD       $0x17, Y9, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y13
+	VMOVUPS      logc08<>+0(SB), Y14
+	VFMADD213PS  logc18<>+0(SB), Y9, Y14
+	VFMADD213PS  logc28<>+0(SB), Y9, Y14
+	VFMADD213PS  logc38<>+0(SB), Y9, Y14
+	VFMADD213PS  logc48<>+0(SB), Y9, Y14
+	VFMADD213PS  logc58<>+0(SB), Y9, Y14
+	VFMADD213PS  logc68<>+0(SB), Y9, Y14
+	VFMADD213PS  logc78<>+0(SB), Y9, Y14
+	VFMADD213PS  logc88<>+0(SB), Y9, Y14
+	VMULPS       Y9, Y14, Y14
+	VMULPS       Y13, Y14, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
+	VADDPS       Y14, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y9
+	VSUBPS       Y1, Y4, Y4
+	VSUBPS       Y4, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VMAXPS       Y0, Y3, Y4
+	VMULPS       Y5, Y3, Y7
+	VSUBPS       Y7, Y4, Y4
+	VADDPS       Y9, Y4, Y4
+	VMULPS       Y8, Y5, Y7
+	VMULPS       Y11, Y6, Y9
+	VADDPS       Y9, Y7, Y7
+	VMOVUPS      Y3, 64(SP)
+	VMOVUPS      Y5, 96(SP)
+	VMOVUPS      Y6, 128(SP)
+	VMOVUPS      Y11, 160(SP)
+	VMOVUPS      Y8, 192(SP)
+	VMOVUPS      Y4, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y7, Y3
+	VMULPS       two238<>+0(SB), Y7, Y4
+	VBLENDVPS    Y3, Y4, Y7, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y5
+	VCVTDQ2PS    Y5, Y5
+	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VANDPS       minus238<>+0(SB), Y3, Y3
+	VADDPS       Y3, Y5, Y5
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y3
+	VMOVUPS      logc08<>+0(SB), Y6
+	VFMADD213PS  logc18<>+0(SB), Y4, Y6
+	VFMADD213PS  logc28<>+0(SB), Y4, Y6
+	VFMADD213PS  logc38<>+0(SB), Y4, Y6
+	VFMADD213PS  logc48<>+0(SB), Y4, Y6
+	VFMADD213PS  logc58<>+0(SB), Y4, Y6
+	VFMADD213PS  logc68<>+0(SB), Y4, Y6
+	VFMADD213PS  logc78<>+0(SB), Y4, Y6
+	VFMADD213PS  logc88<>+0(SB), Y4, Y6
+	VMULPS       Y4, Y6, Y6
+	VMULPS       Y3, Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD231PS  minushalf8<>+0(SB), Y3, Y6
+	VADDPS       Y6, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y4
+	VXORPS       Y3, Y3, Y3
+	VCMPPS       $0x00, Y3, Y7, Y5
+	VBLENDVPS    Y5, minusinf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y5
+	VBLENDVPS    Y5, inf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x19, Y3, Y7, Y5
+	VBLENDVPS    Y5, nan8<>+0(SB), Y4, Y4
+	VMAXPS       ldmin8<>+0(SB), Y4, Y5
+	VMINPS       ldmax8<>+0(SB), Y5, Y5
+	VBROADCASTSS 76(DI), Y3
+	VMULPS       Y3, Y5, Y6
+	VBROADCASTSS 40(DI), Y3
+	VFMADD231PS  Y3, Y4, Y6
+	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y3
+	VBLENDVPS    Y3, expunder8<>+0(SB), Y6, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y6
+	VBLENDVPS    Y6, expover8<>+0(SB), Y8, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y10
+	VADDPS       roundmagic8<>+0(SB), Y10, Y10
+	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y8
+	VMOVUPS      expc08<>+0(SB), Y9
+	VFMADD213PS  expc18<>+0(SB), Y8, Y9
+	VFMADD213PS  expc28<>+0(SB), Y8, Y9
+	VFMADD213PS  expc38<>+0(SB), Y8, Y9
+	VFMADD213PS  expc48<>+0(SB), Y8, Y9
+	VFMADD213PS  expc58<>+0(SB), Y8, Y9
+	VMULPS       Y8, Y8, Y6
+	VMULPS       Y6, Y9, Y9
+	VADDPS       Y8, Y9, Y9
+	VADDPS       one8<>+0(SB), Y9, Y9
+	VMULPS       half8<>+0(SB), Y10, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y8
+	VSUBPS       Y8, Y10, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VANDNPS      Y9, Y3, Y9
+	VANDPS       absmask8<>+0(SB), Y9, Y3
+	VCMPPS       $0x00, inf8<>+0(SB), Y3, Y3
+	VMOVMSKPS    Y3, R14
+	TESTL        R14, R14
+	JNZ          BinaryLogitsIgnoreLossF32_bail
+	VCMPPS       $0x04, Y0, Y7, Y6
+	VBROADCASTSS 40(DI), Y3
+	VMULPS       Y3, Y9, Y3
+	VDIVPS       Y7, Y3, Y3
+	VANDPS       Y6, Y3, Y3
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y9, Y8
+	VANDPS       Y6, Y8, Y8
+	VMOVMSKPS    Y8, R14
+	TESTL        R14, R14
+	JZ           BinaryLogitsIgnoreLossF32_powR_full_nolow
+	VBROADCASTSS 84(DI), Y6
+	VMULPS       Y6, Y5, Y5
+	VBROADCASTSS 80(DI), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
+	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y10
+	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y10, Y10
+	VMULPS       log2e8<>+0(SB), Y10, Y11
+	VADDPS       roundmagic8<>+0(SB), Y11, Y11
+	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
+	VMOVUPS      expc08<>+0(SB), Y6
+	VFMADD213PS  expc18<>+0(SB), Y10, Y6
+	VFMADD213PS  expc28<>+0(SB), Y10, Y6
+	VFMADD213PS  expc38<>+0(SB), Y10, Y6
+	VFMADD213PS  expc48<>+0(SB), Y10, Y6
+	VFMADD213PS  expc58<>+0(SB), Y10, Y6
+	VMULPS       Y10, Y10, Y5
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y10, Y6, Y6
+	VADDPS       one8<>+0(SB), Y6, Y6
+	VMULPS       half8<>+0(SB), Y11, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y10
+	VSUBPS       Y10, Y11, Y10
+	VADDPS       roundmagic8<>+0(SB), Y10, Y10
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
+	VPSLLD       $0x17, Y10, Y10
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y10, Y6, Y6
+	VANDNPS      Y6, Y4, Y6
+	VBROADCASTSS 40(DI), Y4
+	VMULPS       Y4, Y6, Y6
+	VSUBPS       Y7, Y7, Y5
+	VADDPS       Y5, Y6, Y6
+	VBLENDVPS    Y8, Y6, Y3, Y3
+
+BinaryLogitsIgnoreLossF32_powR_full_nolow:
+	VMOVUPS 64(SP), Y3
+	VMOVUPS 96(SP), Y5
+	VMOVUPS 128(SP), Y6
+	VMOVUPS 160(SP), Y11
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y4
+	CMPL    R10, $0x01
+	JEQ     BinaryLogitsIgnoreLossF32_powR_full_alpha1
+	JA      BinaryLogitsIgnoreLossF32_powR_full_alphas
+	VMOVAPS Y1, Y5
+	JMP     BinaryLogitsIgnoreLossF32_powR_full_alphadone
+
+BinaryLogitsIgnoreLossF32_powR_full_alpha1:
+	VBROADCASTSS 48(DI), Y7
+	VMULPS       Y7, Y5, Y5
+	VBROADCASTSS 52(DI), Y7
+	VMULPS       Y7, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	JMP          BinaryLogitsIgnoreLossF32_powR_full_alphadone
+
+BinaryLogitsIgnoreLossF32_powR_full_alphas:
+	VMOVUPS (BX)(R11*1), Y7
+	VMULPS  Y7, Y5, Y5
+	VMOVUPS (SI)(R11*1), Y7
+	VMULPS  Y7, Y6, Y6
+	VADDPS  Y6, Y5, Y5
+
+BinaryLogitsIgnoreLossF32_powR_full_alphadone:
+	VSUBPS       Y3, Y3, Y3
+	VMULPS       Y9, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y3, Y5, Y5
+	VANDPS       256(SP), Y5, Y5
+	VADDPS       Y5, Y2, Y2
+	ADDQ         $0x20, R11
+	DECQ         R12
+	JNZ          BinaryLogitsIgnoreLossF32_powR_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R12
+
+BinaryLogitsIgnoreLossF32_powR_inblock:
+	DECQ R13
+	JNZ  BinaryLogitsIgnoreLossF32_powR_loop
+
+BinaryLogitsIgnoreLossF32_powR_tail:
+	ANDQ         $0x07, DX
+	JZ           BinaryLogitsIgnoreLossF32_powR_done
+	VMOVQ        DX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (CX)(R11*1), Y3, Y4
+	VMASKMOVPS   (AX)(R11*1), Y3, Y5
+	VBROADCASTSS 88(DI), Y6
+	VCMPPS       $0x04, Y6, Y5, Y6
+	VANDPS       Y3, Y6, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y6, 256(SP)
+	CMPL         R9, $0x00
+	JNE          BinaryLogitsIgnoreLossF32_powR_part_smooth
+	VMOVAPS      Y5, Y6
+	VSUBPS       Y5, Y1, Y7
+	JMP          BinaryLogitsIgnoreLossF32_powR_part_smoothed
+
+BinaryLogitsIgnoreLossF32_powR_part_smooth:
+	VBROADCASTSS 16(DI), Y6
+	VBROADCASTSS (DI), Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VBROADCASTSS 20(DI), Y8
+	VBROADCASTSS 4(DI), Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VADDPS       Y8, Y6, Y6
+	VBROADCASTSS 24(DI), Y7
+	VBROADCASTSS 8(DI), Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VBROADCASTSS 28(DI), Y8
+	VBROADCASTSS 12(DI), Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VADDPS       Y8, Y7, Y7
+
+BinaryLogitsIgnoreLossF32_powR_part_smoothed:
+	VORPS        signbit8<>+0(SB), Y4, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y8
+	VBLENDVPS    Y8, expunder8<>+0(SB), Y5, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y10
+	VADDPS       roundmagic8<>+0(SB), Y10, Y10
+	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc18<>+0(SB), Y9, Y11
+	VFMADD213PS  expc28<>+0(SB), Y9, Y11
+	VFMADD213PS  expc38<>+0(SB), Y9, Y11
+	VFMADD213PS  expc48<>+0(SB), Y9, Y11
+	VFMADD213PS  expc58<>+0(SB), Y9, Y11
+	VMULPS       Y9, Y9, Y5
+	VMULPS       Y5, Y11, Y11
+	VADDPS       Y9, Y11, Y11
+	VADDPS       one8<>+0(SB), Y11, Y11
+	VMULPS       half8<>+0(SB), Y10, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
+	VSUBPS       Y9, Y10, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y5, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VANDNPS      Y11, Y8, Y11
+	VADDPS       Y1, Y11, Y5
+	VDIVPS       Y5, Y1, Y8
+	VMULPS       Y8, Y11, Y9
+	VCMPPS       $0x11, Y0, Y4, Y10
+	VBLENDVPS    Y10, Y9, Y8, Y12
+	VBLENDVPS    Y10, Y8, Y9, Y9
+	VPADDD       log32shift8<>+0(SB), Y5, Y10
+	VPSRLD       $0x17, Y10, Y13
+	VCVTDQ2PS    Y13, Y13
+	VSUBPS       f1278<>+0(SB), Y13, Y13
+	VPAND        mant32mask8<>+0(SB), Y10, Y10
+	VPADDD       log32base8<>+0(SB), Y10, Y10
+	VSUBPS       one8<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y10, Y14
+	VMOVUPS      logc08<>+0(SB), Y15
+	VFMADD213PS  logc18<>+0(SB), Y10, Y15
+	VFMADD213PS  logc28<>+0(SB), Y10, Y15
+	VFMADD213PS  logc38<>+0(SB), Y10, Y15
+	VFMADD213PS  logc48<>+0(SB), Y10, Y15
+	VFMADD213PS  logc58<>+0(SB), Y10, Y15
+	VFMADD213PS  logc68<>+0(SB), Y10, Y15
+	VFMADD213PS  logc78<>+0(SB), Y10, Y15
+	VFMADD213PS  logc88<>+0(SB), Y10, Y15
+	VMULPS       Y10, Y15, Y15
+	VMULPS       Y14, Y15, Y15
+	VFMADD231PS  ln2lo8<>+0(SB), Y13, Y15
+	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
+	VADDPS       Y15, Y10, Y10
+	VFMADD231PS  ln2hi8<>+0(SB), Y13, Y10
+	VSUBPS       Y1, Y5, Y5
+	VSUBPS       Y5, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VMAXPS       Y0, Y4, Y5
+	VMULPS       Y6, Y4, Y8
+	VSUBPS       Y8, Y5, Y5
+	VADDPS       Y10, Y5, Y5
+	VMULPS       Y9, Y6, Y8
+	VMULPS       Y12, Y7, Y10
+	VADDPS       Y10, Y8, Y8
+	VMOVUPS      Y4, 64(SP)
+	VMOVUPS      Y6, 96(SP)
+	VMOVUPS      Y7, 128(SP)
+	VMOVUPS      Y12, 160(SP)
+	VMOVUPS      Y9, 192(SP)
+	VMOVUPS      Y5, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y5
+	VMULPS       two238<>+0(SB), Y8, Y4
+	VBLENDVPS    Y5, Y4, Y8, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VSUBPS       f1278<>+0(SB), Y6, Y6
+	VANDPS       minus238<>+0(SB), Y5, Y5
+	VADDPS       Y5, Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y5
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc18<>+0(SB), Y4, Y7
+	VFMADD213PS  logc28<>+0(SB), Y4, Y7
+	VFMADD213PS  logc38<>+0(SB), Y4, Y7
+	VFMADD213PS  logc48<>+0(SB), Y4, Y7
+	VFMADD213PS  logc58<>+0(SB), Y4, Y7
+	VFMADD213PS  logc68<>+0(SB), Y4, Y7
+	VFMADD213PS  logc78<>+0(SB), Y4, Y7
+	VFMADD213PS  logc88<>+0(SB), Y4, Y7
+	VMULPS       Y4, Y7, Y7
+	VMULPS       Y5, Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
+	VFMADD231PS  minushalf8<>+0(SB), Y5, Y7
+	VADDPS       Y7, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y4
+	VXORPS       Y5, Y5, Y5
+	VCMPPS       $0x00, Y5, Y8, Y6
+	VBLENDVPS    Y6, minusinf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y6
+	VBLENDVPS    Y6, inf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x19, Y5, Y8, Y6
+	VBLENDVPS    Y6, nan8<>+0(SB), Y4, Y4
+	VMAXPS       ldmin8<>+0(SB), Y4, Y5
+	VMINPS       ldmax8<>+0(SB), Y5, Y5
+	VBROADCASTSS 76(DI), Y6
+	VMULPS       Y6, Y5, Y7
+	VBROADCASTSS 40(DI), Y6
+	VFMADD231PS  Y6, Y4, Y7
+	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
+	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y7
+	VBLENDVPS    Y7, expover8<>+0(SB), Y9, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y11
+	VADDPS       roundmagic8<>+0(SB), Y11, Y11
+	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y9
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc18<>+0(SB), Y9, Y10
+	VFMADD213PS  expc28<>+0(SB), Y9, Y10
+	VFMADD213PS  expc38<>+0(SB), Y9, Y10
+	VFMADD213PS  expc48<>+0(SB), Y9, Y10
+	VFMADD213PS  expc58<>+0(SB), Y9, Y10
+	VMULPS       Y9, Y9, Y7
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y9, Y10, Y10
+	VADDPS       one8<>+0(SB), Y10, Y10
+	VMULPS       half8<>+0(SB), Y11, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y9
+	VSUBPS       Y9, Y11, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y9, Y10, Y10
+	VANDNPS      Y10, Y6, Y10
+	VANDPS       absmask8<>+0(SB), Y10, Y6
+	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
+	VMOVMSKPS    Y6, AX
+	TESTL        AX, AX
+	JNZ          BinaryLogitsIgnoreLossF32_bail
+	VCMPPS       $0x04, Y0, Y8, Y6
+	VBROADCASTSS 40(DI), Y0
+	VMULPS       Y0, Y10, Y0
+	VDIVPS       Y8, Y0, Y0
+	VANDPS       Y6, Y0, Y0
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y7
+	VANDPS       Y6, Y7, Y7
+	VMOVMSKPS    Y7, AX
+	TESTL        AX, AX
+	JZ           BinaryLogitsIgnoreLossF32_powR_part_nolow
+	VBROADCASTSS 84(DI), Y6
+	VMULPS       Y6, Y5, Y5
+	VBROADCASTSS 80(DI), Y6
+	VFMADD231PS  Y6, Y4, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
+	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y11
+	VADDPS       roundmagic8<>+0(SB), Y11, Y11
+	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y9
+	VMOVUPS      expc08<>+0(SB), Y6
+	VFMADD213PS  expc18<>+0(SB), Y9, Y6
+	VFMADD213PS  expc28<>+0(SB), Y9, Y6
+	VFMADD213PS  expc38<>+0(SB), Y9, Y6
+	VFMADD213PS  expc48<>+0(SB), Y9, Y6
+	VFMADD213PS  expc58<>+0(SB), Y9, Y6
+	VMULPS       Y9, Y9, Y5
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y9, Y6, Y6
+	VADDPS       one8<>+0(SB), Y6, Y6
+	VMULPS       half8<>+0(SB), Y11, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
+	VSUBPS       Y9, Y11, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y9, Y6, Y6
+	VANDNPS      Y6, Y4, Y6
+	VBROADCASTSS 40(DI), Y4
+	VMULPS       Y4, Y6, Y6
+	VSUBPS       Y8, Y8, Y5
+	VADDPS       Y5, Y6, Y6
+	VBLENDVPS    Y7, Y6, Y0, Y0
+
+BinaryLogitsIgnoreLossF32_powR_part_nolow:
+	VMOVUPS 64(SP), Y4
+	VMOVUPS 96(SP), Y6
+	VMOVUPS 128(SP), Y7
+	VMOVUPS 160(SP), Y12
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y5
+	CMPL    R10, $0x01
+	JEQ     BinaryLogitsIgnoreLossF32_powR_part_alpha1
+	JA      BinaryLogitsIgnoreLossF32_powR_part_alphas
+	VMOVAPS Y1, Y0
+	JMP     BinaryLogitsIgnoreLossF32_powR_part_alphadone
+
+BinaryLogitsIgnoreLossF32_powR_part_alpha1:
+	VBROADCASTSS 48(DI), Y0
+	VMULPS       Y0, Y6, Y0
+	VBROADCASTSS 52(DI), Y1
+	VMULPS       Y1, Y7, Y1
+	VADDPS       Y1, Y0, Y0
+	JMP          BinaryLogitsIgnoreLossF32_powR_part_alphadone
+
+BinaryLogitsIgnoreLossF32_powR_part_alphas:
+	VMASKMOVPS (BX)(R11*1), Y3, Y0
+	VMULPS     Y0, Y6, Y0
+	VMASKMOVPS (SI)(R11*1), Y3, Y1
+	VMULPS     Y1, Y7, Y1
+	VADDPS     Y1, Y0, Y0
+
+BinaryLogitsIgnoreLossF32_powR_part_alphadone:
+	VSUBPS Y4, Y4, Y1
+	VMULPS Y10, Y0, Y0
+	VMULPS Y5, Y0, Y0
+	VADDPS Y1, Y0, Y0
+	VANDPS 256(SP), Y0, Y0
+	VADDPS Y0, Y2, Y2
+
+BinaryLogitsIgnoreLossF32_powR_done:
+BinaryLogitsIgnoreLossF32_done:
+	VCVTPS2PD    X2, Y0
+	VADDPD       (SP), Y0, Y0
+	VMOVUPD      Y0, (SP)
+	VEXTRACTF128 $0x01, Y2, X0
+	VCVTPS2PD    X0, Y0
+	VADDPD       32(SP), Y0, Y0
+	VMOVUPD      Y0, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	VMOVUPD      (SP), Y0
+	VMOVUPD      Y0, (R8)
+	VMOVUPD      32(SP), Y0
+	VMOVUPD      Y0, 32(R8)
+	MOVB         $0x00, AL
+	MOVB         AL, bail+112(FP)
+	VZEROUPPER
+	RET
+
+BinaryLogitsIgnoreLossF32_bail:
 	MOVB $0x01, AL
 	MOVB AL, bail+112(FP)
 	VZEROUPPER
