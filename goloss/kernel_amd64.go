@@ -59,11 +59,12 @@ func cpuKernels() []string {
 // asymmetric: u^g overflowing, a real power of a u outside [0, 1], from
 // inputs outside [0, 1], unchecked). The asymmetric cells take every
 // parameter: probabilities and logits, both gradient modes, class
-// weights, an ignore value, any clip, eps and gammas. The AVX2 binary
-// kernels leave out the lanes of unknown labels (a label equal to the
-// ignore value, NaN without one) and take the row's 1/K per row; the
-// AVX-512 ones know no ignore value, so those rows run the AVX2 code
-// there. The seed variant's unknown labels are labels of 0, so its vector
+// weights, an ignore value, any clip, eps and gammas. With an ignore
+// value the binary float32 rows run the AVX2 kernels avx2.Binary*IgnoreF32,
+// which leave out the lanes of unknown labels and take the row's 1/K per
+// row; without one, the kernels from before ignore values (no mask to pay
+// for). The AVX-512 ones know no ignore value, so those rows run the AVX2
+// code there. The seed variant's unknown labels are labels of 0, so its vector
 // cells take them on a copy; an ignore value <= 0 changes nothing (such
 // labels are no positives anyway). Without an ignore value every call runs
 // the cells of seed and binary as before ignore values existed. The quick
