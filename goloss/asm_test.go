@@ -94,6 +94,17 @@ func TestBinaryAsmMatchesReference(t *testing.T) {
 			rows = append(rows, row{y, odd, alpha, logits})
 		}
 	}
+	// Hard labels (0 and 1 only: the float32 kernels' one-log vectors for
+	// probabilities) on the same predictions, edge values included.
+	for _, r := range slices.Clone(rows) {
+		hard := make([]float64, len(r.y))
+		for c, v := range r.y {
+			if v >= 0.5 {
+				hard[c] = 1
+			}
+		}
+		rows = append(rows, row{hard, r.x, r.alpha, r.logits})
+	}
 	{
 		for i, r := range rows {
 			n := len(r.x)

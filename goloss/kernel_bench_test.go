@@ -95,6 +95,28 @@ func BenchmarkBinary(b *testing.B) {
 	}
 }
 
+// BenchmarkBinaryMultiHot is BenchmarkBinary's gamma 2 on multi-hot labels
+// (3% positive, no soft label, as bench/bench.py uses), float32, for
+// every kernel: the float32 kernels' vectors of hard labels take one log
+// per element.
+func BenchmarkBinaryMultiHot(b *testing.B) {
+	const rows, cols = 1024, 1000
+	labels := toF32(sparseLabels(rows*cols, 0.03, 2))
+	for _, logits := range []bool{false, true} {
+		_, preds := binaryCase{rows: rows, cols: cols, prm: Binary{FromLogits: logits}}.random(1)
+		input := "probs"
+		if logits {
+			input = "logits"
+		}
+		prm := Binary{Gamma: 2, Alpha: []float64{0.25}, FromLogits: logits, NoValidate: true}
+		for _, kernel := range Kernels() {
+			b.Run(fmt.Sprintf("%s/%s/float32", input, kernel), func(b *testing.B) {
+				benchBinary(b, kernel, labels, toF32(preds), cols, prm)
+			})
+		}
+	}
+}
+
 func benchBinary[T Float](b *testing.B, kernel string, labels, preds []T, cols int, prm Binary) {
 	useKernel(b, kernel)
 	loss := make([]T, len(preds)/cols)

@@ -236,14 +236,14 @@ func (s *asymState8) logShifted(neg, negC reg.VecVirtual) (logNeg, dLogNeg reg.V
 	eps := s.bcast(aEps)
 	nc := YMM()
 	VMAXPS(eps, neg, nc)
+	logNeg = logUnit8Lean(nc) // logPos, q, S and more are live here
 	if s.grad {
 		dLogNeg = YMM()
 		VDIVPS(nc, s.one, dLogNeg)
 		in := YMM()
-		VCMPPS(Imm(cmpGE), eps, neg, in)
+		VCMPPS(Imm(cmpGE), s.bcast(aEps), neg, in)
 		VANDPS(in, dLogNeg, dLogNeg)
 	}
-	logNeg = logUnit8(nc)
 	lo := YMM()
 	VSUBPS(neg, s.one, lo)
 	VSUBPS(negC, lo, lo)
@@ -280,15 +280,15 @@ func (s *asymState8) probTerms(p, y reg.VecVirtual) asymTerms {
 	eps := s.bcast(aEps)
 	pc := YMM()
 	VMAXPS(eps, p, pc)
+	logPos := logUnit8(pc)
 	var dLogPos reg.VecVirtual
 	if s.grad {
 		dLogPos = YMM()
 		VDIVPS(pc, s.one, dLogPos)
 		in := YMM()
-		VCMPPS(Imm(cmpGE), eps, p, in)
+		VCMPPS(Imm(cmpGE), s.bcast(aEps), p, in)
 		VANDPS(in, dLogPos, dLogPos)
 	}
-	logPos := logUnit8(pc)
 	q := YMM()
 	VSUBPS(p, s.one, q)
 	sm := YMM()
@@ -308,6 +308,9 @@ func (s *asymState8) logitTerms(prefix string, z, y reg.VecVirtual) asymTerms {
 	e := exp8(nabs)
 	w := YMM()
 	VADDPS(s.one, e, w)
+	// log1p(e) = log(w) + (e - (w - 1)) * r, its log first, while few
+	// values are live.
+	l1p := logUnit8(w)
 	r := YMM()
 	VDIVPS(w, s.one, r) // 1/(1+e)
 	small := YMM()
@@ -316,8 +319,6 @@ func (s *asymState8) logitTerms(prefix string, z, y reg.VecVirtual) asymTerms {
 	VCMPPS(Imm(cmpLT), s.zero, z, neg)
 	p := blend8(neg, small, r)
 	q := blend8(neg, r, small)
-	// log1p(e) = log(w) + (e - (w - 1)) * r.
-	l1p := logUnit8(w)
 	VSUBPS(s.one, w, w)
 	VSUBPS(w, e, e)
 	VMULPS(r, e, e)

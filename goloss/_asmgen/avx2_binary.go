@@ -325,16 +325,10 @@ func (s *binaryState8) body(prefix string, tail reg.VecVirtual) {
 	VSUBPS(q, s.one, omq)
 	// bce = 0 - (t*log q + (1-t)*(log(1-q) + lo)), lo the rounding error of
 	// 1 - q.
-	bce := logUnit8(q)
-	VMULPS(t, bce, bce)
-	lq := logUnit8(omq)
 	lo := YMM()
 	VSUBPS(omq, s.one, lo)
 	VSUBPS(q, lo, lo)
-	VADDPS(lo, lq, lq)
-	VMULPS(omt, lq, lq)
-	VADDPS(lq, bce, bce)
-	VSUBPS(bce, s.zero, bce)
+	bce := s.crossEntropy(prefix, y, t, omt, q, omq, lo)
 	// u = t*(1-x) + (1-t)*x.
 	u, tmp := YMM(), YMM()
 	VSUBPS(x, s.one, u)
@@ -363,6 +357,43 @@ func (s *binaryState8) body(prefix string, tail reg.VecVirtual) {
 	}
 }
 
+// crossEntropy returns bce = 0 - (t*log q + (1-t)*(log(1-q) + lo)). A
+// vector whose labels are all 0 or 1, without label smoothing (hard labels,
+// the usual case), takes one log per lane: 0 - log q where t = 1, 0 -
+// (log(1-q) + lo) where t = 0, the same bits as the two logs give there
+// (the other term is a zero, as q and 1-q are at least eps). Other vectors
+// take both logs. lo is overwritten.
+func (s *binaryState8) crossEntropy(prefix string, y, t, omt, q, omq, lo reg.VecVirtual) reg.VecVirtual {
+	bce := YMM()
+	CMPL(s.smooth, Imm(0))
+	JNE(LabelRef(prefix + "_soft"))
+	one, hard := YMM(), YMM()
+	VCMPPS(Imm(0), s.one, y, one) // y == 1
+	VCMPPS(Imm(0), s.zero, y, hard)
+	VORPS(one, hard, hard)
+	hb := GP32()
+	VMOVMSKPS(hard, hb)
+	CMPL(hb, U8(0xff))
+	JNE(LabelRef(prefix + "_soft"))
+	v := YMM()
+	VBLENDVPS(one, q, omq, v) // y == 1 ? q : 1 - q
+	lv := logUnit8(v)
+	VANDNPS(lo, one, lo) // lo where y == 0, else 0
+	VADDPS(lo, lv, lv)
+	VSUBPS(lv, s.zero, bce)
+	JMP(LabelRef(prefix + "_bce"))
+	Label(prefix + "_soft")
+	lp := logUnit8(q)
+	VMULPS(t, lp, lp)
+	lq := logUnit8(omq)
+	VADDPS(lo, lq, lq)
+	VMULPS(omt, lq, lq)
+	VADDPS(lq, lp, lp)
+	VSUBPS(lp, s.zero, bce)
+	Label(prefix + "_bce")
+	return bce
+}
+
 // logitsBody computes one vector of 8 logits at the current offset, as
 // binaryState.logitsBody does on 16: e = e^-|z|, r = 1/(1+e), the
 // sigmoids r and e*r, log1p(e) = log(1+e) + (e - ((1+e) - 1))*r, and
@@ -377,6 +408,9 @@ func (s *binaryState8) logitsBody(prefix string, tail reg.VecVirtual) {
 	e := exp8(nabs)
 	w := YMM()
 	VADDPS(s.one, e, w)
+	// log1p(e) = log(w) + (e - (w - 1)) * r, its log first, while few
+	// values are live.
+	l1p := logUnit8(w)
 	r := YMM()
 	VDIVPS(w, s.one, r) // 1/(1+e)
 	small := YMM()
@@ -386,8 +420,6 @@ func (s *binaryState8) logitsBody(prefix string, tail reg.VecVirtual) {
 	VCMPPS(Imm(cmpLT), s.zero, z, neg)
 	sig := blend8(neg, small, r)
 	sigNeg := blend8(neg, r, small)
-	// log1p(e) = log(w) + (e - (w - 1)) * r.
-	l1p := logUnit8(w)
 	VSUBPS(s.one, w, w)
 	VSUBPS(w, e, e)
 	VMULPS(r, e, e)

@@ -72,8 +72,14 @@ func load8(addr Mem, tail reg.VecVirtual) reg.VecVirtual {
 	return y
 }
 
-// logUnit8 is logUnit on 8 lanes.
-func logUnit8(v reg.VecVirtual) reg.VecVirtual {
+// logUnit8 is logUnit on 8 lanes, its polynomial by logPoly8.
+func logUnit8(v reg.VecVirtual) reg.VecVirtual { return logUnit8By(v, logPoly8) }
+
+// logUnit8Lean is logUnit8 with the polynomial by Horner (hornerPoly8): one
+// register fewer, for a log among many live values.
+func logUnit8Lean(v reg.VecVirtual) reg.VecVirtual { return logUnit8By(v, hornerPoly8) }
+
+func logUnit8By(v reg.VecVirtual, logPoly func(f, z reg.VecVirtual) reg.VecVirtual) reg.VecVirtual {
 	u := YMM()
 	VPADDD(v8("log32shift", log32Shift), v, u)
 	kf := YMM()
@@ -86,11 +92,7 @@ func logUnit8(v reg.VecVirtual) reg.VecVirtual {
 	VSUBPS(v8f("one", 1), f, f)
 	z := YMM()
 	VMULPS(f, f, z)
-	poly := YMM()
-	VMOVUPS(v8f("logc0", logCoefs[0]), poly)
-	for i, c := range logCoefs[1:] {
-		VFMADD213PS(v8f(logCoefName(i+1), c), f, poly)
-	}
+	poly := logPoly(f, z)
 	VMULPS(f, poly, poly)
 	VMULPS(z, poly, poly)
 	VFMADD231PS(v8f("ln2lo", log32Ln2Lo), kf, poly)
@@ -378,6 +380,13 @@ func (s *state8) body(prefix string, tail reg.VecVirtual) {
 	y := load8(s.at(s.y), tail)
 	pos := YMM()
 	VCMPPS(Imm(cmpGT), s.zero, y, pos)
+	// A vector without a positive label (most of them, with sparse
+	// labels) has no focal term and keeps gv as its gradient: it skips the
+	// rest. NaN labels are no positive (NaN > 0 is false), as below.
+	pm := GP32()
+	VMOVMSKPS(pos, pm)
+	TESTL(pm, pm)
+	JZ(LabelRef(prefix + "_nopos"))
 	diff := YMM()
 	VSUBPS(p, y, diff)
 	logPc := logP
@@ -392,16 +401,6 @@ func (s *state8) body(prefix string, tail reg.VecVirtual) {
 		// pow = diff^gamma = exp(gamma*log diff) (NaN for diff < 0, as
 		// math.Pow gives), dpow = gamma*pow/diff where diff != 0, else 0
 		// (focalDeriv's limit for non-integer gamma).
-		// A vector without a positive label (most, with sparse labels)
-		// skips the exp and log: its focal terms are masked out anyway.
-		pm := GP32()
-		VMOVMSKPS(pos, pm)
-		TESTL(pm, pm)
-		JNZ(LabelRef(prefix + "_pospow"))
-		VXORPS(pow, pow, pow)
-		VXORPS(dpow, dpow, dpow)
-		JMP(LabelRef(prefix + "_powdone"))
-		Label(prefix + "_pospow")
 		live := []reg.VecVirtual{pos, logPc}
 		if s.grad {
 			live = append(live, p, gv, recip)
@@ -416,7 +415,6 @@ func (s *state8) body(prefix string, tail reg.VecVirtual) {
 			VDIVPS(diff, dpow, dpow)
 			VANDPS(nonzero, dpow, dpow)
 		})
-		Label(prefix + "_powdone")
 	default:
 		pm1 := diff
 		if s.powKind != "pow2" {
@@ -452,10 +450,21 @@ func (s *state8) body(prefix string, tail reg.VecVirtual) {
 		VMULPS(deriv, w, w)
 		VADDPS(w, gv, w)
 		VBLENDVPS(pos, w, gv, gv) // lanes without a positive label keep gv
-		if tail != nil {
-			VMASKMOVPS(gv, tail, s.at(s.g))
-		} else {
-			VMOVUPS(gv, s.at(s.g))
-		}
+		s.storeGrad(tail, gv)
+	}
+	JMP(LabelRef(prefix + "_end"))
+	Label(prefix + "_nopos")
+	if s.grad {
+		s.storeGrad(tail, gv)
+	}
+	Label(prefix + "_end")
+}
+
+// storeGrad writes the gradient vector gv at the current offset.
+func (s *state8) storeGrad(tail, gv reg.VecVirtual) {
+	if tail != nil {
+		VMASKMOVPS(gv, tail, s.at(s.g))
+	} else {
+		VMOVUPS(gv, s.at(s.g))
 	}
 }

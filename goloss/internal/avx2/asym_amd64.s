@@ -45,34 +45,36 @@ AsymProbGradF32_pow0_loop:
 	VADDPS       Y6, Y5, Y5
 	VMOVUPS      Y5, 96(SP)
 	VBROADCASTSS (DI), Y5
-	VMAXPS       Y5, Y3, Y6
-	VDIVPS       Y6, Y1, Y7
-	VCMPPS       $0x1d, Y5, Y3, Y5
-	VANDPS       Y5, Y7, Y7
-	VPADDD       log32shift8<>+0(SB), Y6, Y5
-	VPSRLD       $0x17, Y5, Y6
-	VCVTDQ2PS    Y6, Y6
-	VSUBPS       f1278<>+0(SB), Y6, Y6
-	VPAND        mant32mask8<>+0(SB), Y5, Y5
-	VPADDD       log32base8<>+0(SB), Y5, Y5
-	VSUBPS       one8<>+0(SB), Y5, Y5
-	VMULPS       Y5, Y5, Y8
+	VMAXPS       Y5, Y3, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
 	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc18<>+0(SB), Y5, Y9
-	VFMADD213PS  logc28<>+0(SB), Y5, Y9
-	VFMADD213PS  logc38<>+0(SB), Y5, Y9
-	VFMADD213PS  logc48<>+0(SB), Y5, Y9
-	VFMADD213PS  logc58<>+0(SB), Y5, Y9
-	VFMADD213PS  logc68<>+0(SB), Y5, Y9
-	VFMADD213PS  logc78<>+0(SB), Y5, Y9
-	VFMADD213PS  logc88<>+0(SB), Y5, Y9
-	VMULPS       Y5, Y9, Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
+	VMULPS       Y6, Y9, Y9
 	VMULPS       Y8, Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
 	VFMADD231PS  minushalf8<>+0(SB), Y8, Y9
-	VADDPS       Y9, Y5, Y5
-	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y5
-	VSUBPS       Y3, Y1, Y6
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VDIVPS       Y5, Y1, Y5
+	VBROADCASTSS (DI), Y7
+	VCMPPS       $0x1d, Y7, Y3, Y7
+	VANDPS       Y7, Y5, Y5
+	VSUBPS       Y3, Y1, Y7
 	VBROADCASTSS 8(DI), Y8
 	VCMPPS       $0x1d, Y8, Y3, Y8
 	VBROADCASTSS 8(DI), Y9
@@ -81,69 +83,70 @@ AsymProbGradF32_pow0_loop:
 	VORPS        Y9, Y8, Y8
 	VANDPS       Y8, Y3, Y3
 	VBROADCASTSS 8(DI), Y9
-	VADDPS       Y9, Y6, Y9
+	VADDPS       Y9, Y7, Y9
 	VBLENDVPS    Y8, Y9, Y1, Y9
 	VBROADCASTSS (DI), Y10
-	VMAXPS       Y10, Y9, Y11
-	VDIVPS       Y11, Y1, Y12
-	VCMPPS       $0x1d, Y10, Y9, Y10
-	VANDPS       Y10, Y12, Y12
-	VPADDD       log32shift8<>+0(SB), Y11, Y10
-	VPSRLD       $0x17, Y10, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y13
+	VMAXPS       Y10, Y9, Y10
+	VPADDD       log32shift8<>+0(SB), Y10, Y11
+	VPSRLD       $0x17, Y11, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y11, Y11
+	VPADDD       log32base8<>+0(SB), Y11, Y11
+	VSUBPS       one8<>+0(SB), Y11, Y11
+	VMULPS       Y11, Y11, Y13
 	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc18<>+0(SB), Y10, Y14
-	VFMADD213PS  logc28<>+0(SB), Y10, Y14
-	VFMADD213PS  logc38<>+0(SB), Y10, Y14
-	VFMADD213PS  logc48<>+0(SB), Y10, Y14
-	VFMADD213PS  logc58<>+0(SB), Y10, Y14
-	VFMADD213PS  logc68<>+0(SB), Y10, Y14
-	VFMADD213PS  logc78<>+0(SB), Y10, Y14
-	VFMADD213PS  logc88<>+0(SB), Y10, Y14
-	VMULPS       Y10, Y14, Y14
+	VFMADD213PS  logc18<>+0(SB), Y11, Y14
+	VFMADD213PS  logc28<>+0(SB), Y11, Y14
+	VFMADD213PS  logc38<>+0(SB), Y11, Y14
+	VFMADD213PS  logc48<>+0(SB), Y11, Y14
+	VFMADD213PS  logc58<>+0(SB), Y11, Y14
+	VFMADD213PS  logc68<>+0(SB), Y11, Y14
+	VFMADD213PS  logc78<>+0(SB), Y11, Y14
+	VFMADD213PS  logc88<>+0(SB), Y11, Y14
+	VMULPS       Y11, Y14, Y14
 	VMULPS       Y13, Y14, Y14
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
 	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
-	VADDPS       Y14, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
+	VADDPS       Y14, Y11, Y11
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y11
+	VDIVPS       Y10, Y1, Y10
+	VBROADCASTSS (DI), Y12
+	VCMPPS       $0x1d, Y12, Y9, Y12
+	VANDPS       Y12, Y10, Y10
 	VSUBPS       Y9, Y1, Y9
 	VSUBPS       Y3, Y9, Y9
-	VADDPS       Y9, Y10, Y10
+	VADDPS       Y9, Y11, Y11
 	VSUBPS       Y4, Y1, Y9
-	VMULPS       Y4, Y5, Y5
-	VFMADD231PS  Y9, Y10, Y5
 	VMULPS       Y4, Y6, Y6
-	VFMADD231PS  Y9, Y3, Y6
+	VFMADD231PS  Y9, Y11, Y6
 	VMULPS       Y4, Y7, Y7
-	VMULPS       Y9, Y12, Y12
-	VANDPS       Y8, Y12, Y12
-	VSUBPS       Y12, Y7, Y7
+	VFMADD231PS  Y9, Y3, Y7
+	VMULPS       Y4, Y5, Y5
+	VMULPS       Y9, Y10, Y10
+	VANDPS       Y8, Y10, Y10
+	VSUBPS       Y10, Y5, Y5
 	VANDPS       Y9, Y8, Y8
 	VSUBPS       Y4, Y8, Y8
 	VMOVAPS      Y1, Y3
 	VXORPS       Y4, Y4, Y4
-	VMOVUPS      (SI)(R9*1), Y6
-	VMULPS       Y3, Y6, Y9
-	VMULPS       Y5, Y9, Y9
+	VMOVUPS      (SI)(R9*1), Y7
+	VMULPS       Y3, Y7, Y9
+	VMULPS       Y6, Y9, Y9
 	VADDPS       96(SP), Y9, Y9
 	VANDPS       64(SP), Y9, Y9
 	VADDPS       Y9, Y2, Y2
-	VMULPS       Y3, Y7, Y7
+	VMULPS       Y3, Y5, Y5
 	TESTL        R11, R11
 	JZ           AsymProbGradF32_pow0_full_nofocalgrad
-	VFMADD231PS  Y8, Y4, Y7
+	VFMADD231PS  Y8, Y4, Y5
 
 AsymProbGradF32_pow0_full_nofocalgrad:
-	VMULPS       Y6, Y7, Y7
-	VSUBPS       Y7, Y0, Y7
-	VADDPS       96(SP), Y7, Y7
-	VANDPS       64(SP), Y7, Y7
-	VMOVUPS      Y7, (AX)(R9*1)
+	VMULPS       Y7, Y5, Y5
+	VSUBPS       Y5, Y0, Y5
+	VADDPS       96(SP), Y5, Y5
+	VANDPS       64(SP), Y5, Y5
+	VMOVUPS      Y5, (AX)(R9*1)
 	ADDQ         $0x20, R9
 	DECQ         R12
 	JNZ          AsymProbGradF32_pow0_inblock
@@ -179,34 +182,36 @@ AsymProbGradF32_pow0_tail:
 	VADDPS       Y7, Y6, Y6
 	VMOVUPS      Y6, 96(SP)
 	VBROADCASTSS (DI), Y6
-	VMAXPS       Y6, Y4, Y7
-	VDIVPS       Y7, Y1, Y8
-	VCMPPS       $0x1d, Y6, Y4, Y6
-	VANDPS       Y6, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y7, Y6
-	VPSRLD       $0x17, Y6, Y7
-	VCVTDQ2PS    Y7, Y7
-	VSUBPS       f1278<>+0(SB), Y7, Y7
-	VPAND        mant32mask8<>+0(SB), Y6, Y6
-	VPADDD       log32base8<>+0(SB), Y6, Y6
-	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y9
+	VMAXPS       Y6, Y4, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
 	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc18<>+0(SB), Y6, Y10
-	VFMADD213PS  logc28<>+0(SB), Y6, Y10
-	VFMADD213PS  logc38<>+0(SB), Y6, Y10
-	VFMADD213PS  logc48<>+0(SB), Y6, Y10
-	VFMADD213PS  logc58<>+0(SB), Y6, Y10
-	VFMADD213PS  logc68<>+0(SB), Y6, Y10
-	VFMADD213PS  logc78<>+0(SB), Y6, Y10
-	VFMADD213PS  logc88<>+0(SB), Y6, Y10
-	VMULPS       Y6, Y10, Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y9, Y11
+	VFMADD213PS  logc58<>+0(SB), Y9, Y11
+	VFMADD213PS  logc78<>+0(SB), Y9, Y11
+	VFMADD231PS  Y11, Y7, Y10
+	VMULPS       Y7, Y10, Y10
 	VMULPS       Y9, Y10, Y10
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y10
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y10
 	VFMADD231PS  minushalf8<>+0(SB), Y9, Y10
-	VADDPS       Y10, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
-	VSUBPS       Y4, Y1, Y7
+	VADDPS       Y10, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS       Y6, Y1, Y6
+	VBROADCASTSS (DI), Y8
+	VCMPPS       $0x1d, Y8, Y4, Y8
+	VANDPS       Y8, Y6, Y6
+	VSUBPS       Y4, Y1, Y8
 	VBROADCASTSS 8(DI), Y9
 	VCMPPS       $0x1d, Y9, Y4, Y9
 	VBROADCASTSS 8(DI), Y10
@@ -215,69 +220,70 @@ AsymProbGradF32_pow0_tail:
 	VORPS        Y10, Y9, Y9
 	VANDPS       Y9, Y4, Y4
 	VBROADCASTSS 8(DI), Y10
-	VADDPS       Y10, Y7, Y10
+	VADDPS       Y10, Y8, Y10
 	VBLENDVPS    Y9, Y10, Y1, Y10
 	VBROADCASTSS (DI), Y11
-	VMAXPS       Y11, Y10, Y12
-	VDIVPS       Y12, Y1, Y13
-	VCMPPS       $0x1d, Y11, Y10, Y11
-	VANDPS       Y11, Y13, Y13
-	VPADDD       log32shift8<>+0(SB), Y12, Y11
-	VPSRLD       $0x17, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VSUBPS       f1278<>+0(SB), Y12, Y12
-	VPAND        mant32mask8<>+0(SB), Y11, Y11
-	VPADDD       log32base8<>+0(SB), Y11, Y11
-	VSUBPS       one8<>+0(SB), Y11, Y11
-	VMULPS       Y11, Y11, Y14
+	VMAXPS       Y11, Y10, Y11
+	VPADDD       log32shift8<>+0(SB), Y11, Y12
+	VPSRLD       $0x17, Y12, Y13
+	VCVTDQ2PS    Y13, Y13
+	VSUBPS       f1278<>+0(SB), Y13, Y13
+	VPAND        mant32mask8<>+0(SB), Y12, Y12
+	VPADDD       log32base8<>+0(SB), Y12, Y12
+	VSUBPS       one8<>+0(SB), Y12, Y12
+	VMULPS       Y12, Y12, Y14
 	VMOVUPS      logc08<>+0(SB), Y15
-	VFMADD213PS  logc18<>+0(SB), Y11, Y15
-	VFMADD213PS  logc28<>+0(SB), Y11, Y15
-	VFMADD213PS  logc38<>+0(SB), Y11, Y15
-	VFMADD213PS  logc48<>+0(SB), Y11, Y15
-	VFMADD213PS  logc58<>+0(SB), Y11, Y15
-	VFMADD213PS  logc68<>+0(SB), Y11, Y15
-	VFMADD213PS  logc78<>+0(SB), Y11, Y15
-	VFMADD213PS  logc88<>+0(SB), Y11, Y15
-	VMULPS       Y11, Y15, Y15
+	VFMADD213PS  logc18<>+0(SB), Y12, Y15
+	VFMADD213PS  logc28<>+0(SB), Y12, Y15
+	VFMADD213PS  logc38<>+0(SB), Y12, Y15
+	VFMADD213PS  logc48<>+0(SB), Y12, Y15
+	VFMADD213PS  logc58<>+0(SB), Y12, Y15
+	VFMADD213PS  logc68<>+0(SB), Y12, Y15
+	VFMADD213PS  logc78<>+0(SB), Y12, Y15
+	VFMADD213PS  logc88<>+0(SB), Y12, Y15
+	VMULPS       Y12, Y15, Y15
 	VMULPS       Y14, Y15, Y15
-	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y15
+	VFMADD231PS  ln2lo8<>+0(SB), Y13, Y15
 	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
-	VADDPS       Y15, Y11, Y11
-	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y11
+	VADDPS       Y15, Y12, Y12
+	VFMADD231PS  ln2hi8<>+0(SB), Y13, Y12
+	VDIVPS       Y11, Y1, Y11
+	VBROADCASTSS (DI), Y13
+	VCMPPS       $0x1d, Y13, Y10, Y13
+	VANDPS       Y13, Y11, Y11
 	VSUBPS       Y10, Y1, Y10
 	VSUBPS       Y4, Y10, Y10
-	VADDPS       Y10, Y11, Y11
+	VADDPS       Y10, Y12, Y12
 	VSUBPS       Y5, Y1, Y10
-	VMULPS       Y5, Y6, Y6
-	VFMADD231PS  Y10, Y11, Y6
 	VMULPS       Y5, Y7, Y7
-	VFMADD231PS  Y10, Y4, Y7
+	VFMADD231PS  Y10, Y12, Y7
 	VMULPS       Y5, Y8, Y8
-	VMULPS       Y10, Y13, Y13
-	VANDPS       Y9, Y13, Y13
-	VSUBPS       Y13, Y8, Y8
+	VFMADD231PS  Y10, Y4, Y8
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y10, Y11, Y11
+	VANDPS       Y9, Y11, Y11
+	VSUBPS       Y11, Y6, Y6
 	VANDPS       Y10, Y9, Y9
 	VSUBPS       Y5, Y9, Y9
 	VMOVAPS      Y1, Y1
 	VXORPS       Y4, Y4, Y4
 	VMASKMOVPS   (SI)(R9*1), Y3, Y5
-	VMULPS       Y1, Y5, Y7
-	VMULPS       Y6, Y7, Y7
-	VADDPS       96(SP), Y7, Y7
-	VANDPS       64(SP), Y7, Y7
-	VADDPS       Y7, Y2, Y2
-	VMULPS       Y1, Y8, Y8
+	VMULPS       Y1, Y5, Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       96(SP), Y8, Y8
+	VANDPS       64(SP), Y8, Y8
+	VADDPS       Y8, Y2, Y2
+	VMULPS       Y1, Y6, Y6
 	TESTL        R11, R11
 	JZ           AsymProbGradF32_pow0_part_nofocalgrad
-	VFMADD231PS  Y9, Y4, Y8
+	VFMADD231PS  Y9, Y4, Y6
 
 AsymProbGradF32_pow0_part_nofocalgrad:
-	VMULPS     Y5, Y8, Y8
-	VSUBPS     Y8, Y0, Y8
-	VADDPS     96(SP), Y8, Y8
-	VANDPS     64(SP), Y8, Y8
-	VMASKMOVPS Y8, Y3, (AX)(R9*1)
+	VMULPS     Y5, Y6, Y6
+	VSUBPS     Y6, Y0, Y6
+	VADDPS     96(SP), Y6, Y6
+	VANDPS     64(SP), Y6, Y6
+	VMASKMOVPS Y6, Y3, (AX)(R9*1)
 
 AsymProbGradF32_pow0_done:
 	JMP AsymProbGradF32_done
@@ -301,34 +307,36 @@ AsymProbGradF32_powI_loop:
 	VADDPS       Y6, Y5, Y5
 	VMOVUPS      Y5, 96(SP)
 	VBROADCASTSS (DI), Y5
-	VMAXPS       Y5, Y3, Y6
-	VDIVPS       Y6, Y1, Y7
-	VCMPPS       $0x1d, Y5, Y3, Y5
-	VANDPS       Y5, Y7, Y7
-	VPADDD       log32shift8<>+0(SB), Y6, Y5
-	VPSRLD       $0x17, Y5, Y6
-	VCVTDQ2PS    Y6, Y6
-	VSUBPS       f1278<>+0(SB), Y6, Y6
-	VPAND        mant32mask8<>+0(SB), Y5, Y5
-	VPADDD       log32base8<>+0(SB), Y5, Y5
-	VSUBPS       one8<>+0(SB), Y5, Y5
-	VMULPS       Y5, Y5, Y8
+	VMAXPS       Y5, Y3, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
 	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc18<>+0(SB), Y5, Y9
-	VFMADD213PS  logc28<>+0(SB), Y5, Y9
-	VFMADD213PS  logc38<>+0(SB), Y5, Y9
-	VFMADD213PS  logc48<>+0(SB), Y5, Y9
-	VFMADD213PS  logc58<>+0(SB), Y5, Y9
-	VFMADD213PS  logc68<>+0(SB), Y5, Y9
-	VFMADD213PS  logc78<>+0(SB), Y5, Y9
-	VFMADD213PS  logc88<>+0(SB), Y5, Y9
-	VMULPS       Y5, Y9, Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
+	VMULPS       Y6, Y9, Y9
 	VMULPS       Y8, Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
 	VFMADD231PS  minushalf8<>+0(SB), Y8, Y9
-	VADDPS       Y9, Y5, Y5
-	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y5
-	VSUBPS       Y3, Y1, Y6
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VDIVPS       Y5, Y1, Y5
+	VBROADCASTSS (DI), Y7
+	VCMPPS       $0x1d, Y7, Y3, Y7
+	VANDPS       Y7, Y5, Y5
+	VSUBPS       Y3, Y1, Y7
 	VBROADCASTSS 8(DI), Y8
 	VCMPPS       $0x1d, Y8, Y3, Y8
 	VBROADCASTSS 8(DI), Y9
@@ -337,48 +345,49 @@ AsymProbGradF32_powI_loop:
 	VORPS        Y9, Y8, Y8
 	VANDPS       Y8, Y3, Y3
 	VBROADCASTSS 8(DI), Y9
-	VADDPS       Y9, Y6, Y9
+	VADDPS       Y9, Y7, Y9
 	VBLENDVPS    Y8, Y9, Y1, Y9
 	VBROADCASTSS (DI), Y10
-	VMAXPS       Y10, Y9, Y11
-	VDIVPS       Y11, Y1, Y12
-	VCMPPS       $0x1d, Y10, Y9, Y10
-	VANDPS       Y10, Y12, Y12
-	VPADDD       log32shift8<>+0(SB), Y11, Y10
-	VPSRLD       $0x17, Y10, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y13
+	VMAXPS       Y10, Y9, Y10
+	VPADDD       log32shift8<>+0(SB), Y10, Y11
+	VPSRLD       $0x17, Y11, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y11, Y11
+	VPADDD       log32base8<>+0(SB), Y11, Y11
+	VSUBPS       one8<>+0(SB), Y11, Y11
+	VMULPS       Y11, Y11, Y13
 	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc18<>+0(SB), Y10, Y14
-	VFMADD213PS  logc28<>+0(SB), Y10, Y14
-	VFMADD213PS  logc38<>+0(SB), Y10, Y14
-	VFMADD213PS  logc48<>+0(SB), Y10, Y14
-	VFMADD213PS  logc58<>+0(SB), Y10, Y14
-	VFMADD213PS  logc68<>+0(SB), Y10, Y14
-	VFMADD213PS  logc78<>+0(SB), Y10, Y14
-	VFMADD213PS  logc88<>+0(SB), Y10, Y14
-	VMULPS       Y10, Y14, Y14
+	VFMADD213PS  logc18<>+0(SB), Y11, Y14
+	VFMADD213PS  logc28<>+0(SB), Y11, Y14
+	VFMADD213PS  logc38<>+0(SB), Y11, Y14
+	VFMADD213PS  logc48<>+0(SB), Y11, Y14
+	VFMADD213PS  logc58<>+0(SB), Y11, Y14
+	VFMADD213PS  logc68<>+0(SB), Y11, Y14
+	VFMADD213PS  logc78<>+0(SB), Y11, Y14
+	VFMADD213PS  logc88<>+0(SB), Y11, Y14
+	VMULPS       Y11, Y14, Y14
 	VMULPS       Y13, Y14, Y14
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
 	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
-	VADDPS       Y14, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
+	VADDPS       Y14, Y11, Y11
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y11
+	VDIVPS       Y10, Y1, Y10
+	VBROADCASTSS (DI), Y12
+	VCMPPS       $0x1d, Y12, Y9, Y12
+	VANDPS       Y12, Y10, Y10
 	VSUBPS       Y9, Y1, Y9
 	VSUBPS       Y3, Y9, Y9
-	VADDPS       Y9, Y10, Y10
+	VADDPS       Y9, Y11, Y11
 	VSUBPS       Y4, Y1, Y9
-	VMULPS       Y4, Y5, Y5
-	VFMADD231PS  Y9, Y10, Y5
 	VMULPS       Y4, Y6, Y6
-	VFMADD231PS  Y9, Y3, Y6
+	VFMADD231PS  Y9, Y11, Y6
 	VMULPS       Y4, Y7, Y7
-	VMULPS       Y9, Y12, Y12
-	VANDPS       Y8, Y12, Y12
-	VSUBPS       Y12, Y7, Y7
+	VFMADD231PS  Y9, Y3, Y7
+	VMULPS       Y4, Y5, Y5
+	VMULPS       Y9, Y10, Y10
+	VANDPS       Y8, Y10, Y10
+	VSUBPS       Y10, Y5, Y5
 	VANDPS       Y9, Y8, Y8
 	VSUBPS       Y4, Y8, Y8
 	TESTQ        R9, R9
@@ -389,7 +398,7 @@ AsymProbGradF32_powI_loop:
 
 AsymProbGradF32_powI_full_neg_n:
 	VMOVAPS Y1, Y3
-	VMOVAPS Y6, Y9
+	VMOVAPS Y7, Y9
 	MOVQ    R9, R15
 	DECQ    R15
 
@@ -410,7 +419,7 @@ AsymProbGradF32_powI_full_neg_nosq:
 	JMP  AsymProbGradF32_powI_full_neg_sq
 
 AsymProbGradF32_powI_full_neg_sqdone:
-	VMULPS       Y6, Y3, Y10
+	VMULPS       Y7, Y3, Y10
 	VBROADCASTSS 16(DI), Y9
 	VMULPS       Y9, Y3, Y9
 
@@ -423,7 +432,7 @@ AsymProbGradF32_powI_full_neg_pdone:
 
 AsymProbGradF32_powI_full_pos_n:
 	VMOVAPS Y1, Y11
-	VMOVAPS Y6, Y3
+	VMOVAPS Y7, Y3
 	MOVQ    R10, R15
 	DECQ    R15
 
@@ -444,7 +453,7 @@ AsymProbGradF32_powI_full_pos_nosq:
 	JMP  AsymProbGradF32_powI_full_pos_sq
 
 AsymProbGradF32_powI_full_pos_sqdone:
-	VMULPS       Y6, Y11, Y3
+	VMULPS       Y7, Y11, Y3
 	VBROADCASTSS 40(DI), Y12
 	VMULPS       Y12, Y11, Y12
 
@@ -452,7 +461,7 @@ AsymProbGradF32_powI_full_pos_pdone:
 	VCMPPS       $0x00, Y1, Y4, Y11
 	VBLENDVPS    Y11, Y3, Y10, Y3
 	VBLENDVPS    Y11, Y12, Y9, Y9
-	VMULPS       Y5, Y9, Y9
+	VMULPS       Y6, Y9, Y9
 	VANDPS       absmask8<>+0(SB), Y3, Y10
 	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
 	VMOVMSKPS    Y10, R15
@@ -463,56 +472,57 @@ AsymProbGradF32_powI_full_pos_pdone:
 	VMOVMSKPS    Y10, R15
 	CMPL         R15, $0x000000ff
 	JEQ          AsymProbGradF32_powI_full_hard
-	VMOVUPS      Y5, 160(SP)
+	VMOVUPS      Y6, 160(SP)
 	VMOVUPS      Y4, 192(SP)
-	VMOVUPS      Y6, 224(SP)
-	VMOVUPS      Y7, 256(SP)
+	VMOVUPS      Y7, 224(SP)
+	VMOVUPS      Y5, 256(SP)
 	VMOVUPS      Y8, 288(SP)
 	VMOVUPS      Y3, 352(SP)
 	VMOVUPS      Y9, 384(SP)
 	VMOVUPS      Y10, 416(SP)
-	VMOVMSKPS    Y6, R15
+	VMOVMSKPS    Y7, R15
 	TESTL        R15, R15
 	JNZ          AsymProbGradF32_bail
 	VBROADCASTSS 16(DI), Y3
-	VBROADCASTSS 20(DI), Y7
-	VFMADD231PS  Y7, Y4, Y3
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y6, Y4
-	VMULPS       two238<>+0(SB), Y6, Y7
-	VBLENDVPS    Y4, Y7, Y6, Y7
-	VPADDD       log32shift8<>+0(SB), Y7, Y7
-	VPSRLD       $0x17, Y7, Y8
+	VBROADCASTSS 20(DI), Y5
+	VFMADD231PS  Y5, Y4, Y3
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y7, Y4
+	VMULPS       two238<>+0(SB), Y7, Y5
+	VBLENDVPS    Y4, Y5, Y7, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y8
 	VCVTDQ2PS    Y8, Y8
 	VSUBPS       f1278<>+0(SB), Y8, Y8
 	VANDPS       minus238<>+0(SB), Y4, Y4
 	VADDPS       Y4, Y8, Y8
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y4
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y4
 	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc18<>+0(SB), Y7, Y9
-	VFMADD213PS  logc28<>+0(SB), Y7, Y9
-	VFMADD213PS  logc38<>+0(SB), Y7, Y9
-	VFMADD213PS  logc48<>+0(SB), Y7, Y9
-	VFMADD213PS  logc58<>+0(SB), Y7, Y9
-	VFMADD213PS  logc68<>+0(SB), Y7, Y9
-	VFMADD213PS  logc78<>+0(SB), Y7, Y9
-	VFMADD213PS  logc88<>+0(SB), Y7, Y9
-	VMULPS       Y7, Y9, Y9
+	VFMADD213PS  logc28<>+0(SB), Y4, Y9
+	VFMADD213PS  logc48<>+0(SB), Y4, Y9
+	VFMADD213PS  logc68<>+0(SB), Y4, Y9
+	VFMADD213PS  logc88<>+0(SB), Y4, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y4, Y10
+	VFMADD213PS  logc58<>+0(SB), Y4, Y10
+	VFMADD213PS  logc78<>+0(SB), Y4, Y10
+	VFMADD231PS  Y10, Y5, Y9
+	VMULPS       Y5, Y9, Y9
 	VMULPS       Y4, Y9, Y9
 	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
 	VFMADD231PS  minushalf8<>+0(SB), Y4, Y9
-	VADDPS       Y9, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VADDPS       Y9, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y5
 	VXORPS       Y4, Y4, Y4
-	VCMPPS       $0x00, Y4, Y6, Y8
-	VBLENDVPS    Y8, minusinf8<>+0(SB), Y7, Y7
-	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y8
-	VBLENDVPS    Y8, inf8<>+0(SB), Y7, Y7
-	VCMPPS       $0x19, Y4, Y6, Y8
-	VBLENDVPS    Y8, nan8<>+0(SB), Y7, Y7
-	VMULPS       Y3, Y7, Y4
+	VCMPPS       $0x00, Y4, Y7, Y8
+	VBLENDVPS    Y8, minusinf8<>+0(SB), Y5, Y5
+	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y8
+	VBLENDVPS    Y8, inf8<>+0(SB), Y5, Y5
+	VCMPPS       $0x19, Y4, Y7, Y8
+	VBLENDVPS    Y8, nan8<>+0(SB), Y5, Y5
+	VMULPS       Y3, Y5, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y8
 	VBLENDVPS    Y8, expunder8<>+0(SB), Y4, Y9
 	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y4
@@ -554,9 +564,9 @@ AsymProbGradF32_powI_full_pos_pdone:
 	VXORPS       Y8, Y8, Y8
 	TESTL        R11, R11
 	JZ           AsymProbGradF32_powI_full_nodpow
-	VCMPPS       $0x04, Y0, Y6, Y9
+	VCMPPS       $0x04, Y0, Y7, Y9
 	VANDNPS      Y9, Y4, Y9
-	VDIVPS       Y6, Y5, Y8
+	VDIVPS       Y7, Y6, Y8
 	VMULPS       Y11, Y8, Y8
 	VMULPS       Y3, Y8, Y8
 	VANDPS       Y9, Y8, Y8
@@ -565,12 +575,12 @@ AsymProbGradF32_powI_full_pos_pdone:
 	VMOVMSKPS    Y4, R15
 	TESTL        R15, R15
 	JZ           AsymProbGradF32_powI_full_nodpow
-	VSUBPS       Y1, Y3, Y6
-	VMULPS       Y7, Y6, Y6
-	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y6, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y9, Y9
+	VSUBPS       Y1, Y3, Y7
+	VMULPS       Y5, Y7, Y7
+	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y5
+	VBLENDVPS    Y5, expunder8<>+0(SB), Y7, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y7
+	VBLENDVPS    Y7, expover8<>+0(SB), Y9, Y9
 	VMULPS       log2e8<>+0(SB), Y9, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
@@ -582,54 +592,54 @@ AsymProbGradF32_powI_full_pos_pdone:
 	VFMADD213PS  expc38<>+0(SB), Y9, Y12
 	VFMADD213PS  expc48<>+0(SB), Y9, Y12
 	VFMADD213PS  expc58<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y9, Y6
-	VMULPS       Y6, Y12, Y12
+	VMULPS       Y9, Y9, Y7
+	VMULPS       Y7, Y12, Y12
 	VADDPS       Y9, Y12, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
-	VMULPS       half8<>+0(SB), Y10, Y6
-	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y9
+	VMULPS       half8<>+0(SB), Y10, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y9
 	VSUBPS       Y9, Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y6, Y12, Y12
+	VMULPS       Y7, Y12, Y12
 	VMULPS       Y9, Y12, Y12
-	VANDNPS      Y12, Y7, Y12
+	VANDNPS      Y12, Y5, Y12
 	VMULPS       Y3, Y12, Y12
-	VMULPS       Y5, Y12, Y12
+	VMULPS       Y6, Y12, Y12
 	VBLENDVPS    Y4, Y12, Y8, Y8
 
 AsymProbGradF32_powI_full_nodpow:
 	VMOVUPS   416(SP), Y4
 	VBLENDVPS Y4, 352(SP), Y11, Y3
 	VBLENDVPS Y4, 384(SP), Y8, Y9
-	VMOVUPS   160(SP), Y5
+	VMOVUPS   160(SP), Y6
 	VMOVUPS   192(SP), Y4
-	VMOVUPS   224(SP), Y6
-	VMOVUPS   256(SP), Y7
+	VMOVUPS   224(SP), Y7
+	VMOVUPS   256(SP), Y5
 	VMOVUPS   288(SP), Y8
 
 AsymProbGradF32_powI_full_hard:
 	VMOVUPS     (SI)(R13*1), Y4
-	VMULPS      Y3, Y4, Y6
-	VMULPS      Y5, Y6, Y6
-	VADDPS      96(SP), Y6, Y6
-	VANDPS      64(SP), Y6, Y6
-	VADDPS      Y6, Y2, Y2
-	VMULPS      Y3, Y7, Y7
+	VMULPS      Y3, Y4, Y7
+	VMULPS      Y6, Y7, Y7
+	VADDPS      96(SP), Y7, Y7
+	VANDPS      64(SP), Y7, Y7
+	VADDPS      Y7, Y2, Y2
+	VMULPS      Y3, Y5, Y5
 	TESTL       R11, R11
 	JZ          AsymProbGradF32_powI_full_nofocalgrad
-	VFMADD231PS Y8, Y9, Y7
+	VFMADD231PS Y8, Y9, Y5
 
 AsymProbGradF32_powI_full_nofocalgrad:
-	VMULPS       Y4, Y7, Y7
-	VSUBPS       Y7, Y0, Y7
-	VADDPS       96(SP), Y7, Y7
-	VANDPS       64(SP), Y7, Y7
-	VMOVUPS      Y7, (AX)(R13*1)
+	VMULPS       Y4, Y5, Y5
+	VSUBPS       Y5, Y0, Y5
+	VADDPS       96(SP), Y5, Y5
+	VANDPS       64(SP), Y5, Y5
+	VMOVUPS      Y5, (AX)(R13*1)
 	ADDQ         $0x20, R13
 	DECQ         R12
 	JNZ          AsymProbGradF32_powI_inblock
@@ -665,34 +675,36 @@ AsymProbGradF32_powI_tail:
 	VADDPS       Y7, Y6, Y6
 	VMOVUPS      Y6, 96(SP)
 	VBROADCASTSS (DI), Y6
-	VMAXPS       Y6, Y4, Y7
-	VDIVPS       Y7, Y1, Y8
-	VCMPPS       $0x1d, Y6, Y4, Y6
-	VANDPS       Y6, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y7, Y6
-	VPSRLD       $0x17, Y6, Y7
-	VCVTDQ2PS    Y7, Y7
-	VSUBPS       f1278<>+0(SB), Y7, Y7
-	VPAND        mant32mask8<>+0(SB), Y6, Y6
-	VPADDD       log32base8<>+0(SB), Y6, Y6
-	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y9
+	VMAXPS       Y6, Y4, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
 	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc18<>+0(SB), Y6, Y10
-	VFMADD213PS  logc28<>+0(SB), Y6, Y10
-	VFMADD213PS  logc38<>+0(SB), Y6, Y10
-	VFMADD213PS  logc48<>+0(SB), Y6, Y10
-	VFMADD213PS  logc58<>+0(SB), Y6, Y10
-	VFMADD213PS  logc68<>+0(SB), Y6, Y10
-	VFMADD213PS  logc78<>+0(SB), Y6, Y10
-	VFMADD213PS  logc88<>+0(SB), Y6, Y10
-	VMULPS       Y6, Y10, Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y9, Y11
+	VFMADD213PS  logc58<>+0(SB), Y9, Y11
+	VFMADD213PS  logc78<>+0(SB), Y9, Y11
+	VFMADD231PS  Y11, Y7, Y10
+	VMULPS       Y7, Y10, Y10
 	VMULPS       Y9, Y10, Y10
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y10
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y10
 	VFMADD231PS  minushalf8<>+0(SB), Y9, Y10
-	VADDPS       Y10, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
-	VSUBPS       Y4, Y1, Y7
+	VADDPS       Y10, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS       Y6, Y1, Y6
+	VBROADCASTSS (DI), Y8
+	VCMPPS       $0x1d, Y8, Y4, Y8
+	VANDPS       Y8, Y6, Y6
+	VSUBPS       Y4, Y1, Y8
 	VBROADCASTSS 8(DI), Y9
 	VCMPPS       $0x1d, Y9, Y4, Y9
 	VBROADCASTSS 8(DI), Y10
@@ -701,48 +713,49 @@ AsymProbGradF32_powI_tail:
 	VORPS        Y10, Y9, Y9
 	VANDPS       Y9, Y4, Y4
 	VBROADCASTSS 8(DI), Y10
-	VADDPS       Y10, Y7, Y10
+	VADDPS       Y10, Y8, Y10
 	VBLENDVPS    Y9, Y10, Y1, Y10
 	VBROADCASTSS (DI), Y11
-	VMAXPS       Y11, Y10, Y12
-	VDIVPS       Y12, Y1, Y13
-	VCMPPS       $0x1d, Y11, Y10, Y11
-	VANDPS       Y11, Y13, Y13
-	VPADDD       log32shift8<>+0(SB), Y12, Y11
-	VPSRLD       $0x17, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VSUBPS       f1278<>+0(SB), Y12, Y12
-	VPAND        mant32mask8<>+0(SB), Y11, Y11
-	VPADDD       log32base8<>+0(SB), Y11, Y11
-	VSUBPS       one8<>+0(SB), Y11, Y11
-	VMULPS       Y11, Y11, Y14
+	VMAXPS       Y11, Y10, Y11
+	VPADDD       log32shift8<>+0(SB), Y11, Y12
+	VPSRLD       $0x17, Y12, Y13
+	VCVTDQ2PS    Y13, Y13
+	VSUBPS       f1278<>+0(SB), Y13, Y13
+	VPAND        mant32mask8<>+0(SB), Y12, Y12
+	VPADDD       log32base8<>+0(SB), Y12, Y12
+	VSUBPS       one8<>+0(SB), Y12, Y12
+	VMULPS       Y12, Y12, Y14
 	VMOVUPS      logc08<>+0(SB), Y15
-	VFMADD213PS  logc18<>+0(SB), Y11, Y15
-	VFMADD213PS  logc28<>+0(SB), Y11, Y15
-	VFMADD213PS  logc38<>+0(SB), Y11, Y15
-	VFMADD213PS  logc48<>+0(SB), Y11, Y15
-	VFMADD213PS  logc58<>+0(SB), Y11, Y15
-	VFMADD213PS  logc68<>+0(SB), Y11, Y15
-	VFMADD213PS  logc78<>+0(SB), Y11, Y15
-	VFMADD213PS  logc88<>+0(SB), Y11, Y15
-	VMULPS       Y11, Y15, Y15
+	VFMADD213PS  logc18<>+0(SB), Y12, Y15
+	VFMADD213PS  logc28<>+0(SB), Y12, Y15
+	VFMADD213PS  logc38<>+0(SB), Y12, Y15
+	VFMADD213PS  logc48<>+0(SB), Y12, Y15
+	VFMADD213PS  logc58<>+0(SB), Y12, Y15
+	VFMADD213PS  logc68<>+0(SB), Y12, Y15
+	VFMADD213PS  logc78<>+0(SB), Y12, Y15
+	VFMADD213PS  logc88<>+0(SB), Y12, Y15
+	VMULPS       Y12, Y15, Y15
 	VMULPS       Y14, Y15, Y15
-	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y15
+	VFMADD231PS  ln2lo8<>+0(SB), Y13, Y15
 	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
-	VADDPS       Y15, Y11, Y11
-	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y11
+	VADDPS       Y15, Y12, Y12
+	VFMADD231PS  ln2hi8<>+0(SB), Y13, Y12
+	VDIVPS       Y11, Y1, Y11
+	VBROADCASTSS (DI), Y13
+	VCMPPS       $0x1d, Y13, Y10, Y13
+	VANDPS       Y13, Y11, Y11
 	VSUBPS       Y10, Y1, Y10
 	VSUBPS       Y4, Y10, Y10
-	VADDPS       Y10, Y11, Y11
+	VADDPS       Y10, Y12, Y12
 	VSUBPS       Y5, Y1, Y10
-	VMULPS       Y5, Y6, Y6
-	VFMADD231PS  Y10, Y11, Y6
 	VMULPS       Y5, Y7, Y7
-	VFMADD231PS  Y10, Y4, Y7
+	VFMADD231PS  Y10, Y12, Y7
 	VMULPS       Y5, Y8, Y8
-	VMULPS       Y10, Y13, Y13
-	VANDPS       Y9, Y13, Y13
-	VSUBPS       Y13, Y8, Y8
+	VFMADD231PS  Y10, Y4, Y8
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y10, Y11, Y11
+	VANDPS       Y9, Y11, Y11
+	VSUBPS       Y11, Y6, Y6
 	VANDPS       Y10, Y9, Y9
 	VSUBPS       Y5, Y9, Y9
 	TESTQ        R9, R9
@@ -753,7 +766,7 @@ AsymProbGradF32_powI_tail:
 
 AsymProbGradF32_powI_part_neg_n:
 	VMOVAPS Y1, Y4
-	VMOVAPS Y7, Y10
+	VMOVAPS Y8, Y10
 	MOVQ    R9, CX
 	DECQ    CX
 
@@ -774,7 +787,7 @@ AsymProbGradF32_powI_part_neg_nosq:
 	JMP  AsymProbGradF32_powI_part_neg_sq
 
 AsymProbGradF32_powI_part_neg_sqdone:
-	VMULPS       Y7, Y4, Y11
+	VMULPS       Y8, Y4, Y11
 	VBROADCASTSS 16(DI), Y10
 	VMULPS       Y10, Y4, Y10
 
@@ -787,7 +800,7 @@ AsymProbGradF32_powI_part_neg_pdone:
 
 AsymProbGradF32_powI_part_pos_n:
 	VMOVAPS Y1, Y12
-	VMOVAPS Y7, Y4
+	VMOVAPS Y8, Y4
 	MOVQ    R10, CX
 	DECQ    CX
 
@@ -808,7 +821,7 @@ AsymProbGradF32_powI_part_pos_nosq:
 	JMP  AsymProbGradF32_powI_part_pos_sq
 
 AsymProbGradF32_powI_part_pos_sqdone:
-	VMULPS       Y7, Y12, Y4
+	VMULPS       Y8, Y12, Y4
 	VBROADCASTSS 40(DI), Y13
 	VMULPS       Y13, Y12, Y13
 
@@ -816,7 +829,7 @@ AsymProbGradF32_powI_part_pos_pdone:
 	VCMPPS       $0x00, Y1, Y5, Y12
 	VBLENDVPS    Y12, Y4, Y11, Y4
 	VBLENDVPS    Y12, Y13, Y10, Y10
-	VMULPS       Y6, Y10, Y10
+	VMULPS       Y7, Y10, Y10
 	VANDPS       absmask8<>+0(SB), Y4, Y11
 	VCMPPS       $0x00, inf8<>+0(SB), Y11, Y11
 	VMOVMSKPS    Y11, CX
@@ -827,56 +840,57 @@ AsymProbGradF32_powI_part_pos_pdone:
 	VMOVMSKPS    Y11, CX
 	CMPL         CX, $0x000000ff
 	JEQ          AsymProbGradF32_powI_part_hard
-	VMOVUPS      Y6, 160(SP)
+	VMOVUPS      Y7, 160(SP)
 	VMOVUPS      Y5, 192(SP)
-	VMOVUPS      Y7, 224(SP)
-	VMOVUPS      Y8, 256(SP)
+	VMOVUPS      Y8, 224(SP)
+	VMOVUPS      Y6, 256(SP)
 	VMOVUPS      Y9, 288(SP)
 	VMOVUPS      Y4, 352(SP)
 	VMOVUPS      Y10, 384(SP)
 	VMOVUPS      Y11, 416(SP)
-	VMOVMSKPS    Y7, CX
+	VMOVMSKPS    Y8, CX
 	TESTL        CX, CX
 	JNZ          AsymProbGradF32_bail
 	VBROADCASTSS 16(DI), Y4
-	VBROADCASTSS 20(DI), Y8
-	VFMADD231PS  Y8, Y5, Y4
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y7, Y5
-	VMULPS       two238<>+0(SB), Y7, Y8
-	VBLENDVPS    Y5, Y8, Y7, Y8
-	VPADDD       log32shift8<>+0(SB), Y8, Y8
-	VPSRLD       $0x17, Y8, Y9
+	VBROADCASTSS 20(DI), Y6
+	VFMADD231PS  Y6, Y5, Y4
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y5
+	VMULPS       two238<>+0(SB), Y8, Y6
+	VBLENDVPS    Y5, Y6, Y8, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y9
 	VCVTDQ2PS    Y9, Y9
 	VSUBPS       f1278<>+0(SB), Y9, Y9
 	VANDPS       minus238<>+0(SB), Y5, Y5
 	VADDPS       Y5, Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y5
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y5
 	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc18<>+0(SB), Y8, Y10
-	VFMADD213PS  logc28<>+0(SB), Y8, Y10
-	VFMADD213PS  logc38<>+0(SB), Y8, Y10
-	VFMADD213PS  logc48<>+0(SB), Y8, Y10
-	VFMADD213PS  logc58<>+0(SB), Y8, Y10
-	VFMADD213PS  logc68<>+0(SB), Y8, Y10
-	VFMADD213PS  logc78<>+0(SB), Y8, Y10
-	VFMADD213PS  logc88<>+0(SB), Y8, Y10
-	VMULPS       Y8, Y10, Y10
+	VFMADD213PS  logc28<>+0(SB), Y5, Y10
+	VFMADD213PS  logc48<>+0(SB), Y5, Y10
+	VFMADD213PS  logc68<>+0(SB), Y5, Y10
+	VFMADD213PS  logc88<>+0(SB), Y5, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y5, Y11
+	VFMADD213PS  logc58<>+0(SB), Y5, Y11
+	VFMADD213PS  logc78<>+0(SB), Y5, Y11
+	VFMADD231PS  Y11, Y6, Y10
+	VMULPS       Y6, Y10, Y10
 	VMULPS       Y5, Y10, Y10
 	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y10
 	VFMADD231PS  minushalf8<>+0(SB), Y5, Y10
-	VADDPS       Y10, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VADDPS       Y10, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y6
 	VXORPS       Y5, Y5, Y5
-	VCMPPS       $0x00, Y5, Y7, Y9
-	VBLENDVPS    Y9, minusinf8<>+0(SB), Y8, Y8
-	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y9
-	VBLENDVPS    Y9, inf8<>+0(SB), Y8, Y8
-	VCMPPS       $0x19, Y5, Y7, Y9
-	VBLENDVPS    Y9, nan8<>+0(SB), Y8, Y8
-	VMULPS       Y4, Y8, Y5
+	VCMPPS       $0x00, Y5, Y8, Y9
+	VBLENDVPS    Y9, minusinf8<>+0(SB), Y6, Y6
+	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y9
+	VBLENDVPS    Y9, inf8<>+0(SB), Y6, Y6
+	VCMPPS       $0x19, Y5, Y8, Y9
+	VBLENDVPS    Y9, nan8<>+0(SB), Y6, Y6
+	VMULPS       Y4, Y6, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y9
 	VBLENDVPS    Y9, expunder8<>+0(SB), Y5, Y10
 	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y5
@@ -918,9 +932,9 @@ AsymProbGradF32_powI_part_pos_pdone:
 	VXORPS       Y9, Y9, Y9
 	TESTL        R11, R11
 	JZ           AsymProbGradF32_powI_part_nodpow
-	VCMPPS       $0x04, Y0, Y7, Y10
+	VCMPPS       $0x04, Y0, Y8, Y10
 	VANDNPS      Y10, Y5, Y10
-	VDIVPS       Y7, Y6, Y9
+	VDIVPS       Y8, Y7, Y9
 	VMULPS       Y12, Y9, Y9
 	VMULPS       Y4, Y9, Y9
 	VANDPS       Y10, Y9, Y9
@@ -930,9 +944,9 @@ AsymProbGradF32_powI_part_pos_pdone:
 	TESTL        CX, CX
 	JZ           AsymProbGradF32_powI_part_nodpow
 	VSUBPS       Y1, Y4, Y1
-	VMULPS       Y8, Y1, Y1
-	VCMPPS       $0x11, expunder8<>+0(SB), Y1, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y1, Y8
+	VMULPS       Y6, Y1, Y1
+	VCMPPS       $0x11, expunder8<>+0(SB), Y1, Y6
+	VBLENDVPS    Y6, expunder8<>+0(SB), Y1, Y8
 	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y1
 	VBLENDVPS    Y1, expover8<>+0(SB), Y8, Y8
 	VMULPS       log2e8<>+0(SB), Y8, Y10
@@ -961,39 +975,39 @@ AsymProbGradF32_powI_part_pos_pdone:
 	VPSLLD       $0x17, Y8, Y8
 	VMULPS       Y1, Y11, Y11
 	VMULPS       Y8, Y11, Y11
-	VANDNPS      Y11, Y7, Y11
+	VANDNPS      Y11, Y6, Y11
 	VMULPS       Y4, Y11, Y11
-	VMULPS       Y6, Y11, Y11
+	VMULPS       Y7, Y11, Y11
 	VBLENDVPS    Y5, Y11, Y9, Y9
 
 AsymProbGradF32_powI_part_nodpow:
 	VMOVUPS   416(SP), Y1
 	VBLENDVPS Y1, 352(SP), Y12, Y4
 	VBLENDVPS Y1, 384(SP), Y9, Y10
-	VMOVUPS   160(SP), Y6
+	VMOVUPS   160(SP), Y7
 	VMOVUPS   192(SP), Y5
-	VMOVUPS   224(SP), Y7
-	VMOVUPS   256(SP), Y8
+	VMOVUPS   224(SP), Y8
+	VMOVUPS   256(SP), Y6
 	VMOVUPS   288(SP), Y9
 
 AsymProbGradF32_powI_part_hard:
 	VMASKMOVPS  (SI)(R13*1), Y3, Y1
 	VMULPS      Y4, Y1, Y5
-	VMULPS      Y6, Y5, Y5
+	VMULPS      Y7, Y5, Y5
 	VADDPS      96(SP), Y5, Y5
 	VANDPS      64(SP), Y5, Y5
 	VADDPS      Y5, Y2, Y2
-	VMULPS      Y4, Y8, Y8
+	VMULPS      Y4, Y6, Y6
 	TESTL       R11, R11
 	JZ          AsymProbGradF32_powI_part_nofocalgrad
-	VFMADD231PS Y9, Y10, Y8
+	VFMADD231PS Y9, Y10, Y6
 
 AsymProbGradF32_powI_part_nofocalgrad:
-	VMULPS     Y1, Y8, Y8
-	VSUBPS     Y8, Y0, Y8
-	VADDPS     96(SP), Y8, Y8
-	VANDPS     64(SP), Y8, Y8
-	VMASKMOVPS Y8, Y3, (AX)(R13*1)
+	VMULPS     Y1, Y6, Y6
+	VSUBPS     Y6, Y0, Y6
+	VADDPS     96(SP), Y6, Y6
+	VANDPS     64(SP), Y6, Y6
+	VMASKMOVPS Y6, Y3, (AX)(R13*1)
 
 AsymProbGradF32_powI_done:
 	JMP AsymProbGradF32_done
@@ -1017,34 +1031,36 @@ AsymProbGradF32_powR_loop:
 	VADDPS       Y6, Y5, Y5
 	VMOVUPS      Y5, 96(SP)
 	VBROADCASTSS (DI), Y5
-	VMAXPS       Y5, Y3, Y6
-	VDIVPS       Y6, Y1, Y7
-	VCMPPS       $0x1d, Y5, Y3, Y5
-	VANDPS       Y5, Y7, Y7
-	VPADDD       log32shift8<>+0(SB), Y6, Y5
-	VPSRLD       $0x17, Y5, Y6
-	VCVTDQ2PS    Y6, Y6
-	VSUBPS       f1278<>+0(SB), Y6, Y6
-	VPAND        mant32mask8<>+0(SB), Y5, Y5
-	VPADDD       log32base8<>+0(SB), Y5, Y5
-	VSUBPS       one8<>+0(SB), Y5, Y5
-	VMULPS       Y5, Y5, Y8
+	VMAXPS       Y5, Y3, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
 	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc18<>+0(SB), Y5, Y9
-	VFMADD213PS  logc28<>+0(SB), Y5, Y9
-	VFMADD213PS  logc38<>+0(SB), Y5, Y9
-	VFMADD213PS  logc48<>+0(SB), Y5, Y9
-	VFMADD213PS  logc58<>+0(SB), Y5, Y9
-	VFMADD213PS  logc68<>+0(SB), Y5, Y9
-	VFMADD213PS  logc78<>+0(SB), Y5, Y9
-	VFMADD213PS  logc88<>+0(SB), Y5, Y9
-	VMULPS       Y5, Y9, Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
+	VMULPS       Y6, Y9, Y9
 	VMULPS       Y8, Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
 	VFMADD231PS  minushalf8<>+0(SB), Y8, Y9
-	VADDPS       Y9, Y5, Y5
-	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y5
-	VSUBPS       Y3, Y1, Y6
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VDIVPS       Y5, Y1, Y5
+	VBROADCASTSS (DI), Y7
+	VCMPPS       $0x1d, Y7, Y3, Y7
+	VANDPS       Y7, Y5, Y5
+	VSUBPS       Y3, Y1, Y7
 	VBROADCASTSS 8(DI), Y8
 	VCMPPS       $0x1d, Y8, Y3, Y8
 	VBROADCASTSS 8(DI), Y9
@@ -1053,97 +1069,99 @@ AsymProbGradF32_powR_loop:
 	VORPS        Y9, Y8, Y8
 	VANDPS       Y8, Y3, Y3
 	VBROADCASTSS 8(DI), Y9
-	VADDPS       Y9, Y6, Y9
+	VADDPS       Y9, Y7, Y9
 	VBLENDVPS    Y8, Y9, Y1, Y9
 	VBROADCASTSS (DI), Y10
-	VMAXPS       Y10, Y9, Y11
-	VDIVPS       Y11, Y1, Y12
-	VCMPPS       $0x1d, Y10, Y9, Y10
-	VANDPS       Y10, Y12, Y12
-	VPADDD       log32shift8<>+0(SB), Y11, Y10
-	VPSRLD       $0x17, Y10, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y13
+	VMAXPS       Y10, Y9, Y10
+	VPADDD       log32shift8<>+0(SB), Y10, Y11
+	VPSRLD       $0x17, Y11, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y11, Y11
+	VPADDD       log32base8<>+0(SB), Y11, Y11
+	VSUBPS       one8<>+0(SB), Y11, Y11
+	VMULPS       Y11, Y11, Y13
 	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc18<>+0(SB), Y10, Y14
-	VFMADD213PS  logc28<>+0(SB), Y10, Y14
-	VFMADD213PS  logc38<>+0(SB), Y10, Y14
-	VFMADD213PS  logc48<>+0(SB), Y10, Y14
-	VFMADD213PS  logc58<>+0(SB), Y10, Y14
-	VFMADD213PS  logc68<>+0(SB), Y10, Y14
-	VFMADD213PS  logc78<>+0(SB), Y10, Y14
-	VFMADD213PS  logc88<>+0(SB), Y10, Y14
-	VMULPS       Y10, Y14, Y14
+	VFMADD213PS  logc18<>+0(SB), Y11, Y14
+	VFMADD213PS  logc28<>+0(SB), Y11, Y14
+	VFMADD213PS  logc38<>+0(SB), Y11, Y14
+	VFMADD213PS  logc48<>+0(SB), Y11, Y14
+	VFMADD213PS  logc58<>+0(SB), Y11, Y14
+	VFMADD213PS  logc68<>+0(SB), Y11, Y14
+	VFMADD213PS  logc78<>+0(SB), Y11, Y14
+	VFMADD213PS  logc88<>+0(SB), Y11, Y14
+	VMULPS       Y11, Y14, Y14
 	VMULPS       Y13, Y14, Y14
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
 	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
-	VADDPS       Y14, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
+	VADDPS       Y14, Y11, Y11
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y11
+	VDIVPS       Y10, Y1, Y10
+	VBROADCASTSS (DI), Y12
+	VCMPPS       $0x1d, Y12, Y9, Y12
+	VANDPS       Y12, Y10, Y10
 	VSUBPS       Y9, Y1, Y9
 	VSUBPS       Y3, Y9, Y9
-	VADDPS       Y9, Y10, Y10
+	VADDPS       Y9, Y11, Y11
 	VSUBPS       Y4, Y1, Y9
-	VMULPS       Y4, Y5, Y5
-	VFMADD231PS  Y9, Y10, Y5
 	VMULPS       Y4, Y6, Y6
-	VFMADD231PS  Y9, Y3, Y6
+	VFMADD231PS  Y9, Y11, Y6
 	VMULPS       Y4, Y7, Y7
-	VMULPS       Y9, Y12, Y12
-	VANDPS       Y8, Y12, Y12
-	VSUBPS       Y12, Y7, Y7
+	VFMADD231PS  Y9, Y3, Y7
+	VMULPS       Y4, Y5, Y5
+	VMULPS       Y9, Y10, Y10
+	VANDPS       Y8, Y10, Y10
+	VSUBPS       Y10, Y5, Y5
 	VANDPS       Y9, Y8, Y8
 	VSUBPS       Y4, Y8, Y8
-	VMOVUPS      Y5, 160(SP)
+	VMOVUPS      Y6, 160(SP)
 	VMOVUPS      Y4, 192(SP)
-	VMOVUPS      Y6, 224(SP)
-	VMOVUPS      Y7, 256(SP)
+	VMOVUPS      Y7, 224(SP)
+	VMOVUPS      Y5, 256(SP)
 	VMOVUPS      Y8, 288(SP)
-	VMOVMSKPS    Y6, R13
+	VMOVMSKPS    Y7, R13
 	TESTL        R13, R13
 	JNZ          AsymProbGradF32_bail
 	VBROADCASTSS 16(DI), Y3
-	VBROADCASTSS 20(DI), Y7
-	VFMADD231PS  Y7, Y4, Y3
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y6, Y4
-	VMULPS       two238<>+0(SB), Y6, Y7
-	VBLENDVPS    Y4, Y7, Y6, Y7
-	VPADDD       log32shift8<>+0(SB), Y7, Y7
-	VPSRLD       $0x17, Y7, Y8
+	VBROADCASTSS 20(DI), Y5
+	VFMADD231PS  Y5, Y4, Y3
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y7, Y4
+	VMULPS       two238<>+0(SB), Y7, Y5
+	VBLENDVPS    Y4, Y5, Y7, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y8
 	VCVTDQ2PS    Y8, Y8
 	VSUBPS       f1278<>+0(SB), Y8, Y8
 	VANDPS       minus238<>+0(SB), Y4, Y4
 	VADDPS       Y4, Y8, Y8
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y4
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y4
 	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc18<>+0(SB), Y7, Y9
-	VFMADD213PS  logc28<>+0(SB), Y7, Y9
-	VFMADD213PS  logc38<>+0(SB), Y7, Y9
-	VFMADD213PS  logc48<>+0(SB), Y7, Y9
-	VFMADD213PS  logc58<>+0(SB), Y7, Y9
-	VFMADD213PS  logc68<>+0(SB), Y7, Y9
-	VFMADD213PS  logc78<>+0(SB), Y7, Y9
-	VFMADD213PS  logc88<>+0(SB), Y7, Y9
-	VMULPS       Y7, Y9, Y9
+	VFMADD213PS  logc28<>+0(SB), Y4, Y9
+	VFMADD213PS  logc48<>+0(SB), Y4, Y9
+	VFMADD213PS  logc68<>+0(SB), Y4, Y9
+	VFMADD213PS  logc88<>+0(SB), Y4, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y4, Y10
+	VFMADD213PS  logc58<>+0(SB), Y4, Y10
+	VFMADD213PS  logc78<>+0(SB), Y4, Y10
+	VFMADD231PS  Y10, Y5, Y9
+	VMULPS       Y5, Y9, Y9
 	VMULPS       Y4, Y9, Y9
 	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
 	VFMADD231PS  minushalf8<>+0(SB), Y4, Y9
-	VADDPS       Y9, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VADDPS       Y9, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y5
 	VXORPS       Y4, Y4, Y4
-	VCMPPS       $0x00, Y4, Y6, Y8
-	VBLENDVPS    Y8, minusinf8<>+0(SB), Y7, Y7
-	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y8
-	VBLENDVPS    Y8, inf8<>+0(SB), Y7, Y7
-	VCMPPS       $0x19, Y4, Y6, Y8
-	VBLENDVPS    Y8, nan8<>+0(SB), Y7, Y7
-	VMULPS       Y3, Y7, Y4
+	VCMPPS       $0x00, Y4, Y7, Y8
+	VBLENDVPS    Y8, minusinf8<>+0(SB), Y5, Y5
+	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y8
+	VBLENDVPS    Y8, inf8<>+0(SB), Y5, Y5
+	VCMPPS       $0x19, Y4, Y7, Y8
+	VBLENDVPS    Y8, nan8<>+0(SB), Y5, Y5
+	VMULPS       Y3, Y5, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y8
 	VBLENDVPS    Y8, expunder8<>+0(SB), Y4, Y9
 	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y4
@@ -1185,9 +1203,9 @@ AsymProbGradF32_powR_loop:
 	VXORPS       Y8, Y8, Y8
 	TESTL        R11, R11
 	JZ           AsymProbGradF32_powR_full_nodpow
-	VCMPPS       $0x04, Y0, Y6, Y9
+	VCMPPS       $0x04, Y0, Y7, Y9
 	VANDNPS      Y9, Y4, Y9
-	VDIVPS       Y6, Y5, Y8
+	VDIVPS       Y7, Y6, Y8
 	VMULPS       Y11, Y8, Y8
 	VMULPS       Y3, Y8, Y8
 	VANDPS       Y9, Y8, Y8
@@ -1196,12 +1214,12 @@ AsymProbGradF32_powR_loop:
 	VMOVMSKPS    Y4, R13
 	TESTL        R13, R13
 	JZ           AsymProbGradF32_powR_full_nodpow
-	VSUBPS       Y1, Y3, Y6
-	VMULPS       Y7, Y6, Y6
-	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y6, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y9, Y9
+	VSUBPS       Y1, Y3, Y7
+	VMULPS       Y5, Y7, Y7
+	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y5
+	VBLENDVPS    Y5, expunder8<>+0(SB), Y7, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y7
+	VBLENDVPS    Y7, expover8<>+0(SB), Y9, Y9
 	VMULPS       log2e8<>+0(SB), Y9, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
@@ -1213,51 +1231,51 @@ AsymProbGradF32_powR_loop:
 	VFMADD213PS  expc38<>+0(SB), Y9, Y12
 	VFMADD213PS  expc48<>+0(SB), Y9, Y12
 	VFMADD213PS  expc58<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y9, Y6
-	VMULPS       Y6, Y12, Y12
+	VMULPS       Y9, Y9, Y7
+	VMULPS       Y7, Y12, Y12
 	VADDPS       Y9, Y12, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
-	VMULPS       half8<>+0(SB), Y10, Y6
-	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y9
+	VMULPS       half8<>+0(SB), Y10, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y9
 	VSUBPS       Y9, Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y6, Y12, Y12
+	VMULPS       Y7, Y12, Y12
 	VMULPS       Y9, Y12, Y12
-	VANDNPS      Y12, Y7, Y12
+	VANDNPS      Y12, Y5, Y12
 	VMULPS       Y3, Y12, Y12
-	VMULPS       Y5, Y12, Y12
+	VMULPS       Y6, Y12, Y12
 	VBLENDVPS    Y4, Y12, Y8, Y8
 
 AsymProbGradF32_powR_full_nodpow:
 	VMOVAPS     Y11, Y3
 	VMOVAPS     Y8, Y9
-	VMOVUPS     160(SP), Y5
+	VMOVUPS     160(SP), Y6
 	VMOVUPS     192(SP), Y4
-	VMOVUPS     224(SP), Y6
-	VMOVUPS     256(SP), Y7
+	VMOVUPS     224(SP), Y7
+	VMOVUPS     256(SP), Y5
 	VMOVUPS     288(SP), Y8
 	VMOVUPS     (SI)(R9*1), Y4
-	VMULPS      Y3, Y4, Y6
-	VMULPS      Y5, Y6, Y6
-	VADDPS      96(SP), Y6, Y6
-	VANDPS      64(SP), Y6, Y6
-	VADDPS      Y6, Y2, Y2
-	VMULPS      Y3, Y7, Y7
+	VMULPS      Y3, Y4, Y7
+	VMULPS      Y6, Y7, Y7
+	VADDPS      96(SP), Y7, Y7
+	VANDPS      64(SP), Y7, Y7
+	VADDPS      Y7, Y2, Y2
+	VMULPS      Y3, Y5, Y5
 	TESTL       R11, R11
 	JZ          AsymProbGradF32_powR_full_nofocalgrad
-	VFMADD231PS Y8, Y9, Y7
+	VFMADD231PS Y8, Y9, Y5
 
 AsymProbGradF32_powR_full_nofocalgrad:
-	VMULPS       Y4, Y7, Y7
-	VSUBPS       Y7, Y0, Y7
-	VADDPS       96(SP), Y7, Y7
-	VANDPS       64(SP), Y7, Y7
-	VMOVUPS      Y7, (AX)(R9*1)
+	VMULPS       Y4, Y5, Y5
+	VSUBPS       Y5, Y0, Y5
+	VADDPS       96(SP), Y5, Y5
+	VANDPS       64(SP), Y5, Y5
+	VMOVUPS      Y5, (AX)(R9*1)
 	ADDQ         $0x20, R9
 	DECQ         R12
 	JNZ          AsymProbGradF32_powR_inblock
@@ -1293,34 +1311,36 @@ AsymProbGradF32_powR_tail:
 	VADDPS       Y7, Y6, Y6
 	VMOVUPS      Y6, 96(SP)
 	VBROADCASTSS (DI), Y6
-	VMAXPS       Y6, Y4, Y7
-	VDIVPS       Y7, Y1, Y8
-	VCMPPS       $0x1d, Y6, Y4, Y6
-	VANDPS       Y6, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y7, Y6
-	VPSRLD       $0x17, Y6, Y7
-	VCVTDQ2PS    Y7, Y7
-	VSUBPS       f1278<>+0(SB), Y7, Y7
-	VPAND        mant32mask8<>+0(SB), Y6, Y6
-	VPADDD       log32base8<>+0(SB), Y6, Y6
-	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y9
+	VMAXPS       Y6, Y4, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
 	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc18<>+0(SB), Y6, Y10
-	VFMADD213PS  logc28<>+0(SB), Y6, Y10
-	VFMADD213PS  logc38<>+0(SB), Y6, Y10
-	VFMADD213PS  logc48<>+0(SB), Y6, Y10
-	VFMADD213PS  logc58<>+0(SB), Y6, Y10
-	VFMADD213PS  logc68<>+0(SB), Y6, Y10
-	VFMADD213PS  logc78<>+0(SB), Y6, Y10
-	VFMADD213PS  logc88<>+0(SB), Y6, Y10
-	VMULPS       Y6, Y10, Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y9, Y11
+	VFMADD213PS  logc58<>+0(SB), Y9, Y11
+	VFMADD213PS  logc78<>+0(SB), Y9, Y11
+	VFMADD231PS  Y11, Y7, Y10
+	VMULPS       Y7, Y10, Y10
 	VMULPS       Y9, Y10, Y10
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y10
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y10
 	VFMADD231PS  minushalf8<>+0(SB), Y9, Y10
-	VADDPS       Y10, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
-	VSUBPS       Y4, Y1, Y7
+	VADDPS       Y10, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS       Y6, Y1, Y6
+	VBROADCASTSS (DI), Y8
+	VCMPPS       $0x1d, Y8, Y4, Y8
+	VANDPS       Y8, Y6, Y6
+	VSUBPS       Y4, Y1, Y8
 	VBROADCASTSS 8(DI), Y9
 	VCMPPS       $0x1d, Y9, Y4, Y9
 	VBROADCASTSS 8(DI), Y10
@@ -1329,97 +1349,99 @@ AsymProbGradF32_powR_tail:
 	VORPS        Y10, Y9, Y9
 	VANDPS       Y9, Y4, Y4
 	VBROADCASTSS 8(DI), Y10
-	VADDPS       Y10, Y7, Y10
+	VADDPS       Y10, Y8, Y10
 	VBLENDVPS    Y9, Y10, Y1, Y10
 	VBROADCASTSS (DI), Y11
-	VMAXPS       Y11, Y10, Y12
-	VDIVPS       Y12, Y1, Y13
-	VCMPPS       $0x1d, Y11, Y10, Y11
-	VANDPS       Y11, Y13, Y13
-	VPADDD       log32shift8<>+0(SB), Y12, Y11
-	VPSRLD       $0x17, Y11, Y12
-	VCVTDQ2PS    Y12, Y12
-	VSUBPS       f1278<>+0(SB), Y12, Y12
-	VPAND        mant32mask8<>+0(SB), Y11, Y11
-	VPADDD       log32base8<>+0(SB), Y11, Y11
-	VSUBPS       one8<>+0(SB), Y11, Y11
-	VMULPS       Y11, Y11, Y14
+	VMAXPS       Y11, Y10, Y11
+	VPADDD       log32shift8<>+0(SB), Y11, Y12
+	VPSRLD       $0x17, Y12, Y13
+	VCVTDQ2PS    Y13, Y13
+	VSUBPS       f1278<>+0(SB), Y13, Y13
+	VPAND        mant32mask8<>+0(SB), Y12, Y12
+	VPADDD       log32base8<>+0(SB), Y12, Y12
+	VSUBPS       one8<>+0(SB), Y12, Y12
+	VMULPS       Y12, Y12, Y14
 	VMOVUPS      logc08<>+0(SB), Y15
-	VFMADD213PS  logc18<>+0(SB), Y11, Y15
-	VFMADD213PS  logc28<>+0(SB), Y11, Y15
-	VFMADD213PS  logc38<>+0(SB), Y11, Y15
-	VFMADD213PS  logc48<>+0(SB), Y11, Y15
-	VFMADD213PS  logc58<>+0(SB), Y11, Y15
-	VFMADD213PS  logc68<>+0(SB), Y11, Y15
-	VFMADD213PS  logc78<>+0(SB), Y11, Y15
-	VFMADD213PS  logc88<>+0(SB), Y11, Y15
-	VMULPS       Y11, Y15, Y15
+	VFMADD213PS  logc18<>+0(SB), Y12, Y15
+	VFMADD213PS  logc28<>+0(SB), Y12, Y15
+	VFMADD213PS  logc38<>+0(SB), Y12, Y15
+	VFMADD213PS  logc48<>+0(SB), Y12, Y15
+	VFMADD213PS  logc58<>+0(SB), Y12, Y15
+	VFMADD213PS  logc68<>+0(SB), Y12, Y15
+	VFMADD213PS  logc78<>+0(SB), Y12, Y15
+	VFMADD213PS  logc88<>+0(SB), Y12, Y15
+	VMULPS       Y12, Y15, Y15
 	VMULPS       Y14, Y15, Y15
-	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y15
+	VFMADD231PS  ln2lo8<>+0(SB), Y13, Y15
 	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
-	VADDPS       Y15, Y11, Y11
-	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y11
+	VADDPS       Y15, Y12, Y12
+	VFMADD231PS  ln2hi8<>+0(SB), Y13, Y12
+	VDIVPS       Y11, Y1, Y11
+	VBROADCASTSS (DI), Y13
+	VCMPPS       $0x1d, Y13, Y10, Y13
+	VANDPS       Y13, Y11, Y11
 	VSUBPS       Y10, Y1, Y10
 	VSUBPS       Y4, Y10, Y10
-	VADDPS       Y10, Y11, Y11
+	VADDPS       Y10, Y12, Y12
 	VSUBPS       Y5, Y1, Y10
-	VMULPS       Y5, Y6, Y6
-	VFMADD231PS  Y10, Y11, Y6
 	VMULPS       Y5, Y7, Y7
-	VFMADD231PS  Y10, Y4, Y7
+	VFMADD231PS  Y10, Y12, Y7
 	VMULPS       Y5, Y8, Y8
-	VMULPS       Y10, Y13, Y13
-	VANDPS       Y9, Y13, Y13
-	VSUBPS       Y13, Y8, Y8
+	VFMADD231PS  Y10, Y4, Y8
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y10, Y11, Y11
+	VANDPS       Y9, Y11, Y11
+	VSUBPS       Y11, Y6, Y6
 	VANDPS       Y10, Y9, Y9
 	VSUBPS       Y5, Y9, Y9
-	VMOVUPS      Y6, 160(SP)
+	VMOVUPS      Y7, 160(SP)
 	VMOVUPS      Y5, 192(SP)
-	VMOVUPS      Y7, 224(SP)
-	VMOVUPS      Y8, 256(SP)
+	VMOVUPS      Y8, 224(SP)
+	VMOVUPS      Y6, 256(SP)
 	VMOVUPS      Y9, 288(SP)
-	VMOVMSKPS    Y7, CX
+	VMOVMSKPS    Y8, CX
 	TESTL        CX, CX
 	JNZ          AsymProbGradF32_bail
 	VBROADCASTSS 16(DI), Y4
-	VBROADCASTSS 20(DI), Y8
-	VFMADD231PS  Y8, Y5, Y4
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y7, Y5
-	VMULPS       two238<>+0(SB), Y7, Y8
-	VBLENDVPS    Y5, Y8, Y7, Y8
-	VPADDD       log32shift8<>+0(SB), Y8, Y8
-	VPSRLD       $0x17, Y8, Y9
+	VBROADCASTSS 20(DI), Y6
+	VFMADD231PS  Y6, Y5, Y4
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y5
+	VMULPS       two238<>+0(SB), Y8, Y6
+	VBLENDVPS    Y5, Y6, Y8, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y9
 	VCVTDQ2PS    Y9, Y9
 	VSUBPS       f1278<>+0(SB), Y9, Y9
 	VANDPS       minus238<>+0(SB), Y5, Y5
 	VADDPS       Y5, Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y5
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y5
 	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc18<>+0(SB), Y8, Y10
-	VFMADD213PS  logc28<>+0(SB), Y8, Y10
-	VFMADD213PS  logc38<>+0(SB), Y8, Y10
-	VFMADD213PS  logc48<>+0(SB), Y8, Y10
-	VFMADD213PS  logc58<>+0(SB), Y8, Y10
-	VFMADD213PS  logc68<>+0(SB), Y8, Y10
-	VFMADD213PS  logc78<>+0(SB), Y8, Y10
-	VFMADD213PS  logc88<>+0(SB), Y8, Y10
-	VMULPS       Y8, Y10, Y10
+	VFMADD213PS  logc28<>+0(SB), Y5, Y10
+	VFMADD213PS  logc48<>+0(SB), Y5, Y10
+	VFMADD213PS  logc68<>+0(SB), Y5, Y10
+	VFMADD213PS  logc88<>+0(SB), Y5, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y5, Y11
+	VFMADD213PS  logc58<>+0(SB), Y5, Y11
+	VFMADD213PS  logc78<>+0(SB), Y5, Y11
+	VFMADD231PS  Y11, Y6, Y10
+	VMULPS       Y6, Y10, Y10
 	VMULPS       Y5, Y10, Y10
 	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y10
 	VFMADD231PS  minushalf8<>+0(SB), Y5, Y10
-	VADDPS       Y10, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VADDPS       Y10, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y6
 	VXORPS       Y5, Y5, Y5
-	VCMPPS       $0x00, Y5, Y7, Y9
-	VBLENDVPS    Y9, minusinf8<>+0(SB), Y8, Y8
-	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y9
-	VBLENDVPS    Y9, inf8<>+0(SB), Y8, Y8
-	VCMPPS       $0x19, Y5, Y7, Y9
-	VBLENDVPS    Y9, nan8<>+0(SB), Y8, Y8
-	VMULPS       Y4, Y8, Y5
+	VCMPPS       $0x00, Y5, Y8, Y9
+	VBLENDVPS    Y9, minusinf8<>+0(SB), Y6, Y6
+	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y9
+	VBLENDVPS    Y9, inf8<>+0(SB), Y6, Y6
+	VCMPPS       $0x19, Y5, Y8, Y9
+	VBLENDVPS    Y9, nan8<>+0(SB), Y6, Y6
+	VMULPS       Y4, Y6, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y9
 	VBLENDVPS    Y9, expunder8<>+0(SB), Y5, Y10
 	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y5
@@ -1461,9 +1483,9 @@ AsymProbGradF32_powR_tail:
 	VXORPS       Y9, Y9, Y9
 	TESTL        R11, R11
 	JZ           AsymProbGradF32_powR_part_nodpow
-	VCMPPS       $0x04, Y0, Y7, Y10
+	VCMPPS       $0x04, Y0, Y8, Y10
 	VANDNPS      Y10, Y5, Y10
-	VDIVPS       Y7, Y6, Y9
+	VDIVPS       Y8, Y7, Y9
 	VMULPS       Y12, Y9, Y9
 	VMULPS       Y4, Y9, Y9
 	VANDPS       Y10, Y9, Y9
@@ -1473,9 +1495,9 @@ AsymProbGradF32_powR_tail:
 	TESTL        CX, CX
 	JZ           AsymProbGradF32_powR_part_nodpow
 	VSUBPS       Y1, Y4, Y1
-	VMULPS       Y8, Y1, Y1
-	VCMPPS       $0x11, expunder8<>+0(SB), Y1, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y1, Y8
+	VMULPS       Y6, Y1, Y1
+	VCMPPS       $0x11, expunder8<>+0(SB), Y1, Y6
+	VBLENDVPS    Y6, expunder8<>+0(SB), Y1, Y8
 	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y1
 	VBLENDVPS    Y1, expover8<>+0(SB), Y8, Y8
 	VMULPS       log2e8<>+0(SB), Y8, Y10
@@ -1504,36 +1526,36 @@ AsymProbGradF32_powR_tail:
 	VPSLLD       $0x17, Y8, Y8
 	VMULPS       Y1, Y11, Y11
 	VMULPS       Y8, Y11, Y11
-	VANDNPS      Y11, Y7, Y11
+	VANDNPS      Y11, Y6, Y11
 	VMULPS       Y4, Y11, Y11
-	VMULPS       Y6, Y11, Y11
+	VMULPS       Y7, Y11, Y11
 	VBLENDVPS    Y5, Y11, Y9, Y9
 
 AsymProbGradF32_powR_part_nodpow:
 	VMOVAPS     Y12, Y1
 	VMOVAPS     Y9, Y4
-	VMOVUPS     160(SP), Y6
+	VMOVUPS     160(SP), Y7
 	VMOVUPS     192(SP), Y5
-	VMOVUPS     224(SP), Y7
-	VMOVUPS     256(SP), Y8
+	VMOVUPS     224(SP), Y8
+	VMOVUPS     256(SP), Y6
 	VMOVUPS     288(SP), Y9
 	VMASKMOVPS  (SI)(R9*1), Y3, Y5
-	VMULPS      Y1, Y5, Y7
-	VMULPS      Y6, Y7, Y7
-	VADDPS      96(SP), Y7, Y7
-	VANDPS      64(SP), Y7, Y7
-	VADDPS      Y7, Y2, Y2
-	VMULPS      Y1, Y8, Y8
+	VMULPS      Y1, Y5, Y8
+	VMULPS      Y7, Y8, Y8
+	VADDPS      96(SP), Y8, Y8
+	VANDPS      64(SP), Y8, Y8
+	VADDPS      Y8, Y2, Y2
+	VMULPS      Y1, Y6, Y6
 	TESTL       R11, R11
 	JZ          AsymProbGradF32_powR_part_nofocalgrad
-	VFMADD231PS Y9, Y4, Y8
+	VFMADD231PS Y9, Y4, Y6
 
 AsymProbGradF32_powR_part_nofocalgrad:
-	VMULPS     Y5, Y8, Y8
-	VSUBPS     Y8, Y0, Y8
-	VADDPS     96(SP), Y8, Y8
-	VANDPS     64(SP), Y8, Y8
-	VMASKMOVPS Y8, Y3, (AX)(R9*1)
+	VMULPS     Y5, Y6, Y6
+	VSUBPS     Y6, Y0, Y6
+	VADDPS     96(SP), Y6, Y6
+	VANDPS     64(SP), Y6, Y6
+	VMASKMOVPS Y6, Y3, (AX)(R9*1)
 
 AsymProbGradF32_powR_done:
 AsymProbGradF32_done:
@@ -1620,16 +1642,6 @@ DATA logc08<>+24(SB)/4, $0x3d9021bb
 DATA logc08<>+28(SB)/4, $0x3d9021bb
 GLOBL logc08<>(SB), RODATA|NOPTR, $32
 
-DATA logc18<>+0(SB)/4, $0xbdebd1b8
-DATA logc18<>+4(SB)/4, $0xbdebd1b8
-DATA logc18<>+8(SB)/4, $0xbdebd1b8
-DATA logc18<>+12(SB)/4, $0xbdebd1b8
-DATA logc18<>+16(SB)/4, $0xbdebd1b8
-DATA logc18<>+20(SB)/4, $0xbdebd1b8
-DATA logc18<>+24(SB)/4, $0xbdebd1b8
-DATA logc18<>+28(SB)/4, $0xbdebd1b8
-GLOBL logc18<>(SB), RODATA|NOPTR, $32
-
 DATA logc28<>+0(SB)/4, $0x3def251a
 DATA logc28<>+4(SB)/4, $0x3def251a
 DATA logc28<>+8(SB)/4, $0x3def251a
@@ -1639,16 +1651,6 @@ DATA logc28<>+20(SB)/4, $0x3def251a
 DATA logc28<>+24(SB)/4, $0x3def251a
 DATA logc28<>+28(SB)/4, $0x3def251a
 GLOBL logc28<>(SB), RODATA|NOPTR, $32
-
-DATA logc38<>+0(SB)/4, $0xbdfe5d4f
-DATA logc38<>+4(SB)/4, $0xbdfe5d4f
-DATA logc38<>+8(SB)/4, $0xbdfe5d4f
-DATA logc38<>+12(SB)/4, $0xbdfe5d4f
-DATA logc38<>+16(SB)/4, $0xbdfe5d4f
-DATA logc38<>+20(SB)/4, $0xbdfe5d4f
-DATA logc38<>+24(SB)/4, $0xbdfe5d4f
-DATA logc38<>+28(SB)/4, $0xbdfe5d4f
-GLOBL logc38<>(SB), RODATA|NOPTR, $32
 
 DATA logc48<>+0(SB)/4, $0x3e11e9bf
 DATA logc48<>+4(SB)/4, $0x3e11e9bf
@@ -1660,16 +1662,6 @@ DATA logc48<>+24(SB)/4, $0x3e11e9bf
 DATA logc48<>+28(SB)/4, $0x3e11e9bf
 GLOBL logc48<>(SB), RODATA|NOPTR, $32
 
-DATA logc58<>+0(SB)/4, $0xbe2aae50
-DATA logc58<>+4(SB)/4, $0xbe2aae50
-DATA logc58<>+8(SB)/4, $0xbe2aae50
-DATA logc58<>+12(SB)/4, $0xbe2aae50
-DATA logc58<>+16(SB)/4, $0xbe2aae50
-DATA logc58<>+20(SB)/4, $0xbe2aae50
-DATA logc58<>+24(SB)/4, $0xbe2aae50
-DATA logc58<>+28(SB)/4, $0xbe2aae50
-GLOBL logc58<>(SB), RODATA|NOPTR, $32
-
 DATA logc68<>+0(SB)/4, $0x3e4cceac
 DATA logc68<>+4(SB)/4, $0x3e4cceac
 DATA logc68<>+8(SB)/4, $0x3e4cceac
@@ -1680,16 +1672,6 @@ DATA logc68<>+24(SB)/4, $0x3e4cceac
 DATA logc68<>+28(SB)/4, $0x3e4cceac
 GLOBL logc68<>(SB), RODATA|NOPTR, $32
 
-DATA logc78<>+0(SB)/4, $0xbe7ffffc
-DATA logc78<>+4(SB)/4, $0xbe7ffffc
-DATA logc78<>+8(SB)/4, $0xbe7ffffc
-DATA logc78<>+12(SB)/4, $0xbe7ffffc
-DATA logc78<>+16(SB)/4, $0xbe7ffffc
-DATA logc78<>+20(SB)/4, $0xbe7ffffc
-DATA logc78<>+24(SB)/4, $0xbe7ffffc
-DATA logc78<>+28(SB)/4, $0xbe7ffffc
-GLOBL logc78<>(SB), RODATA|NOPTR, $32
-
 DATA logc88<>+0(SB)/4, $0x3eaaaaaa
 DATA logc88<>+4(SB)/4, $0x3eaaaaaa
 DATA logc88<>+8(SB)/4, $0x3eaaaaaa
@@ -1699,6 +1681,46 @@ DATA logc88<>+20(SB)/4, $0x3eaaaaaa
 DATA logc88<>+24(SB)/4, $0x3eaaaaaa
 DATA logc88<>+28(SB)/4, $0x3eaaaaaa
 GLOBL logc88<>(SB), RODATA|NOPTR, $32
+
+DATA logc18<>+0(SB)/4, $0xbdebd1b8
+DATA logc18<>+4(SB)/4, $0xbdebd1b8
+DATA logc18<>+8(SB)/4, $0xbdebd1b8
+DATA logc18<>+12(SB)/4, $0xbdebd1b8
+DATA logc18<>+16(SB)/4, $0xbdebd1b8
+DATA logc18<>+20(SB)/4, $0xbdebd1b8
+DATA logc18<>+24(SB)/4, $0xbdebd1b8
+DATA logc18<>+28(SB)/4, $0xbdebd1b8
+GLOBL logc18<>(SB), RODATA|NOPTR, $32
+
+DATA logc38<>+0(SB)/4, $0xbdfe5d4f
+DATA logc38<>+4(SB)/4, $0xbdfe5d4f
+DATA logc38<>+8(SB)/4, $0xbdfe5d4f
+DATA logc38<>+12(SB)/4, $0xbdfe5d4f
+DATA logc38<>+16(SB)/4, $0xbdfe5d4f
+DATA logc38<>+20(SB)/4, $0xbdfe5d4f
+DATA logc38<>+24(SB)/4, $0xbdfe5d4f
+DATA logc38<>+28(SB)/4, $0xbdfe5d4f
+GLOBL logc38<>(SB), RODATA|NOPTR, $32
+
+DATA logc58<>+0(SB)/4, $0xbe2aae50
+DATA logc58<>+4(SB)/4, $0xbe2aae50
+DATA logc58<>+8(SB)/4, $0xbe2aae50
+DATA logc58<>+12(SB)/4, $0xbe2aae50
+DATA logc58<>+16(SB)/4, $0xbe2aae50
+DATA logc58<>+20(SB)/4, $0xbe2aae50
+DATA logc58<>+24(SB)/4, $0xbe2aae50
+DATA logc58<>+28(SB)/4, $0xbe2aae50
+GLOBL logc58<>(SB), RODATA|NOPTR, $32
+
+DATA logc78<>+0(SB)/4, $0xbe7ffffc
+DATA logc78<>+4(SB)/4, $0xbe7ffffc
+DATA logc78<>+8(SB)/4, $0xbe7ffffc
+DATA logc78<>+12(SB)/4, $0xbe7ffffc
+DATA logc78<>+16(SB)/4, $0xbe7ffffc
+DATA logc78<>+20(SB)/4, $0xbe7ffffc
+DATA logc78<>+24(SB)/4, $0xbe7ffffc
+DATA logc78<>+28(SB)/4, $0xbe7ffffc
+GLOBL logc78<>(SB), RODATA|NOPTR, $32
 
 DATA ln2lo8<>+0(SB)/4, $0xb95e8083
 DATA ln2lo8<>+4(SB)/4, $0xb95e8083
@@ -2000,14 +2022,15 @@ AsymProbLossF32_pow0_loop:
 	VSUBPS       one8<>+0(SB), Y4, Y4
 	VMULPS       Y4, Y4, Y6
 	VMOVUPS      logc08<>+0(SB), Y7
-	VFMADD213PS  logc18<>+0(SB), Y4, Y7
-	VFMADD213PS  logc28<>+0(SB), Y4, Y7
-	VFMADD213PS  logc38<>+0(SB), Y4, Y7
-	VFMADD213PS  logc48<>+0(SB), Y4, Y7
-	VFMADD213PS  logc58<>+0(SB), Y4, Y7
-	VFMADD213PS  logc68<>+0(SB), Y4, Y7
-	VFMADD213PS  logc78<>+0(SB), Y4, Y7
-	VFMADD213PS  logc88<>+0(SB), Y4, Y7
+	VFMADD213PS  logc28<>+0(SB), Y6, Y7
+	VFMADD213PS  logc48<>+0(SB), Y6, Y7
+	VFMADD213PS  logc68<>+0(SB), Y6, Y7
+	VFMADD213PS  logc88<>+0(SB), Y6, Y7
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y6, Y8
+	VFMADD213PS  logc58<>+0(SB), Y6, Y8
+	VFMADD213PS  logc78<>+0(SB), Y6, Y8
+	VFMADD231PS  Y8, Y4, Y7
 	VMULPS       Y4, Y7, Y7
 	VMULPS       Y6, Y7, Y7
 	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y7
@@ -2110,14 +2133,15 @@ AsymProbLossF32_pow0_tail:
 	VSUBPS       one8<>+0(SB), Y5, Y5
 	VMULPS       Y5, Y5, Y7
 	VMOVUPS      logc08<>+0(SB), Y8
-	VFMADD213PS  logc18<>+0(SB), Y5, Y8
-	VFMADD213PS  logc28<>+0(SB), Y5, Y8
-	VFMADD213PS  logc38<>+0(SB), Y5, Y8
-	VFMADD213PS  logc48<>+0(SB), Y5, Y8
-	VFMADD213PS  logc58<>+0(SB), Y5, Y8
-	VFMADD213PS  logc68<>+0(SB), Y5, Y8
-	VFMADD213PS  logc78<>+0(SB), Y5, Y8
-	VFMADD213PS  logc88<>+0(SB), Y5, Y8
+	VFMADD213PS  logc28<>+0(SB), Y7, Y8
+	VFMADD213PS  logc48<>+0(SB), Y7, Y8
+	VFMADD213PS  logc68<>+0(SB), Y7, Y8
+	VFMADD213PS  logc88<>+0(SB), Y7, Y8
+	VMOVUPS      logc18<>+0(SB), Y9
+	VFMADD213PS  logc38<>+0(SB), Y7, Y9
+	VFMADD213PS  logc58<>+0(SB), Y7, Y9
+	VFMADD213PS  logc78<>+0(SB), Y7, Y9
+	VFMADD231PS  Y9, Y5, Y8
 	VMULPS       Y5, Y8, Y8
 	VMULPS       Y7, Y8, Y8
 	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y8
@@ -2208,14 +2232,15 @@ AsymProbLossF32_powI_loop:
 	VSUBPS       one8<>+0(SB), Y5, Y5
 	VMULPS       Y5, Y5, Y7
 	VMOVUPS      logc08<>+0(SB), Y8
-	VFMADD213PS  logc18<>+0(SB), Y5, Y8
-	VFMADD213PS  logc28<>+0(SB), Y5, Y8
-	VFMADD213PS  logc38<>+0(SB), Y5, Y8
-	VFMADD213PS  logc48<>+0(SB), Y5, Y8
-	VFMADD213PS  logc58<>+0(SB), Y5, Y8
-	VFMADD213PS  logc68<>+0(SB), Y5, Y8
-	VFMADD213PS  logc78<>+0(SB), Y5, Y8
-	VFMADD213PS  logc88<>+0(SB), Y5, Y8
+	VFMADD213PS  logc28<>+0(SB), Y7, Y8
+	VFMADD213PS  logc48<>+0(SB), Y7, Y8
+	VFMADD213PS  logc68<>+0(SB), Y7, Y8
+	VFMADD213PS  logc88<>+0(SB), Y7, Y8
+	VMOVUPS      logc18<>+0(SB), Y9
+	VFMADD213PS  logc38<>+0(SB), Y7, Y9
+	VFMADD213PS  logc58<>+0(SB), Y7, Y9
+	VFMADD213PS  logc78<>+0(SB), Y7, Y9
+	VFMADD231PS  Y9, Y5, Y8
 	VMULPS       Y5, Y8, Y8
 	VMULPS       Y7, Y8, Y8
 	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y8
@@ -2365,14 +2390,15 @@ AsymProbLossF32_powI_full_pos_pdone:
 	VSUBPS       one8<>+0(SB), Y5, Y5
 	VMULPS       Y5, Y5, Y4
 	VMOVUPS      logc08<>+0(SB), Y8
-	VFMADD213PS  logc18<>+0(SB), Y5, Y8
-	VFMADD213PS  logc28<>+0(SB), Y5, Y8
-	VFMADD213PS  logc38<>+0(SB), Y5, Y8
-	VFMADD213PS  logc48<>+0(SB), Y5, Y8
-	VFMADD213PS  logc58<>+0(SB), Y5, Y8
-	VFMADD213PS  logc68<>+0(SB), Y5, Y8
-	VFMADD213PS  logc78<>+0(SB), Y5, Y8
-	VFMADD213PS  logc88<>+0(SB), Y5, Y8
+	VFMADD213PS  logc28<>+0(SB), Y4, Y8
+	VFMADD213PS  logc48<>+0(SB), Y4, Y8
+	VFMADD213PS  logc68<>+0(SB), Y4, Y8
+	VFMADD213PS  logc88<>+0(SB), Y4, Y8
+	VMOVUPS      logc18<>+0(SB), Y9
+	VFMADD213PS  logc38<>+0(SB), Y4, Y9
+	VFMADD213PS  logc58<>+0(SB), Y4, Y9
+	VFMADD213PS  logc78<>+0(SB), Y4, Y9
+	VFMADD231PS  Y9, Y5, Y8
 	VMULPS       Y5, Y8, Y8
 	VMULPS       Y4, Y8, Y8
 	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
@@ -2483,14 +2509,15 @@ AsymProbLossF32_powI_tail:
 	VSUBPS       one8<>+0(SB), Y6, Y6
 	VMULPS       Y6, Y6, Y8
 	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc18<>+0(SB), Y6, Y9
-	VFMADD213PS  logc28<>+0(SB), Y6, Y9
-	VFMADD213PS  logc38<>+0(SB), Y6, Y9
-	VFMADD213PS  logc48<>+0(SB), Y6, Y9
-	VFMADD213PS  logc58<>+0(SB), Y6, Y9
-	VFMADD213PS  logc68<>+0(SB), Y6, Y9
-	VFMADD213PS  logc78<>+0(SB), Y6, Y9
-	VFMADD213PS  logc88<>+0(SB), Y6, Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
 	VMULPS       Y6, Y9, Y9
 	VMULPS       Y8, Y9, Y9
 	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
@@ -2640,14 +2667,15 @@ AsymProbLossF32_powI_part_pos_pdone:
 	VSUBPS       one8<>+0(SB), Y6, Y6
 	VMULPS       Y6, Y6, Y5
 	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc18<>+0(SB), Y6, Y9
-	VFMADD213PS  logc28<>+0(SB), Y6, Y9
-	VFMADD213PS  logc38<>+0(SB), Y6, Y9
-	VFMADD213PS  logc48<>+0(SB), Y6, Y9
-	VFMADD213PS  logc58<>+0(SB), Y6, Y9
-	VFMADD213PS  logc68<>+0(SB), Y6, Y9
-	VFMADD213PS  logc78<>+0(SB), Y6, Y9
-	VFMADD213PS  logc88<>+0(SB), Y6, Y9
+	VFMADD213PS  logc28<>+0(SB), Y5, Y9
+	VFMADD213PS  logc48<>+0(SB), Y5, Y9
+	VFMADD213PS  logc68<>+0(SB), Y5, Y9
+	VFMADD213PS  logc88<>+0(SB), Y5, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y5, Y10
+	VFMADD213PS  logc58<>+0(SB), Y5, Y10
+	VFMADD213PS  logc78<>+0(SB), Y5, Y10
+	VFMADD231PS  Y10, Y6, Y9
 	VMULPS       Y6, Y9, Y9
 	VMULPS       Y5, Y9, Y9
 	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
@@ -2746,14 +2774,15 @@ AsymProbLossF32_powR_loop:
 	VSUBPS       one8<>+0(SB), Y5, Y5
 	VMULPS       Y5, Y5, Y7
 	VMOVUPS      logc08<>+0(SB), Y8
-	VFMADD213PS  logc18<>+0(SB), Y5, Y8
-	VFMADD213PS  logc28<>+0(SB), Y5, Y8
-	VFMADD213PS  logc38<>+0(SB), Y5, Y8
-	VFMADD213PS  logc48<>+0(SB), Y5, Y8
-	VFMADD213PS  logc58<>+0(SB), Y5, Y8
-	VFMADD213PS  logc68<>+0(SB), Y5, Y8
-	VFMADD213PS  logc78<>+0(SB), Y5, Y8
-	VFMADD213PS  logc88<>+0(SB), Y5, Y8
+	VFMADD213PS  logc28<>+0(SB), Y7, Y8
+	VFMADD213PS  logc48<>+0(SB), Y7, Y8
+	VFMADD213PS  logc68<>+0(SB), Y7, Y8
+	VFMADD213PS  logc88<>+0(SB), Y7, Y8
+	VMOVUPS      logc18<>+0(SB), Y9
+	VFMADD213PS  logc38<>+0(SB), Y7, Y9
+	VFMADD213PS  logc58<>+0(SB), Y7, Y9
+	VFMADD213PS  logc78<>+0(SB), Y7, Y9
+	VFMADD231PS  Y9, Y5, Y8
 	VMULPS       Y5, Y8, Y8
 	VMULPS       Y7, Y8, Y8
 	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y8
@@ -2827,14 +2856,15 @@ AsymProbLossF32_powR_loop:
 	VSUBPS       one8<>+0(SB), Y5, Y5
 	VMULPS       Y5, Y5, Y4
 	VMOVUPS      logc08<>+0(SB), Y8
-	VFMADD213PS  logc18<>+0(SB), Y5, Y8
-	VFMADD213PS  logc28<>+0(SB), Y5, Y8
-	VFMADD213PS  logc38<>+0(SB), Y5, Y8
-	VFMADD213PS  logc48<>+0(SB), Y5, Y8
-	VFMADD213PS  logc58<>+0(SB), Y5, Y8
-	VFMADD213PS  logc68<>+0(SB), Y5, Y8
-	VFMADD213PS  logc78<>+0(SB), Y5, Y8
-	VFMADD213PS  logc88<>+0(SB), Y5, Y8
+	VFMADD213PS  logc28<>+0(SB), Y4, Y8
+	VFMADD213PS  logc48<>+0(SB), Y4, Y8
+	VFMADD213PS  logc68<>+0(SB), Y4, Y8
+	VFMADD213PS  logc88<>+0(SB), Y4, Y8
+	VMOVUPS      logc18<>+0(SB), Y9
+	VFMADD213PS  logc38<>+0(SB), Y4, Y9
+	VFMADD213PS  logc58<>+0(SB), Y4, Y9
+	VFMADD213PS  logc78<>+0(SB), Y4, Y9
+	VFMADD231PS  Y9, Y5, Y8
 	VMULPS       Y5, Y8, Y8
 	VMULPS       Y4, Y8, Y8
 	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
@@ -2942,14 +2972,15 @@ AsymProbLossF32_powR_tail:
 	VSUBPS       one8<>+0(SB), Y6, Y6
 	VMULPS       Y6, Y6, Y8
 	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc18<>+0(SB), Y6, Y9
-	VFMADD213PS  logc28<>+0(SB), Y6, Y9
-	VFMADD213PS  logc38<>+0(SB), Y6, Y9
-	VFMADD213PS  logc48<>+0(SB), Y6, Y9
-	VFMADD213PS  logc58<>+0(SB), Y6, Y9
-	VFMADD213PS  logc68<>+0(SB), Y6, Y9
-	VFMADD213PS  logc78<>+0(SB), Y6, Y9
-	VFMADD213PS  logc88<>+0(SB), Y6, Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
 	VMULPS       Y6, Y9, Y9
 	VMULPS       Y8, Y9, Y9
 	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
@@ -3023,14 +3054,15 @@ AsymProbLossF32_powR_tail:
 	VSUBPS       one8<>+0(SB), Y6, Y6
 	VMULPS       Y6, Y6, Y5
 	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc18<>+0(SB), Y6, Y9
-	VFMADD213PS  logc28<>+0(SB), Y6, Y9
-	VFMADD213PS  logc38<>+0(SB), Y6, Y9
-	VFMADD213PS  logc48<>+0(SB), Y6, Y9
-	VFMADD213PS  logc58<>+0(SB), Y6, Y9
-	VFMADD213PS  logc68<>+0(SB), Y6, Y9
-	VFMADD213PS  logc78<>+0(SB), Y6, Y9
-	VFMADD213PS  logc88<>+0(SB), Y6, Y9
+	VFMADD213PS  logc28<>+0(SB), Y5, Y9
+	VFMADD213PS  logc48<>+0(SB), Y5, Y9
+	VFMADD213PS  logc68<>+0(SB), Y5, Y9
+	VFMADD213PS  logc88<>+0(SB), Y5, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y5, Y10
+	VFMADD213PS  logc58<>+0(SB), Y5, Y10
+	VFMADD213PS  logc78<>+0(SB), Y5, Y10
+	VFMADD231PS  Y10, Y6, Y9
 	VMULPS       Y6, Y9, Y9
 	VMULPS       Y5, Y9, Y9
 	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
@@ -3192,59 +3224,60 @@ AsymLogitsGradF32_pow0_loop:
 	VMULPS       Y7, Y9, Y9
 	VANDNPS      Y9, Y6, Y9
 	VADDPS       Y1, Y9, Y5
-	VDIVPS       Y5, Y1, Y6
-	VMULPS       Y6, Y9, Y7
-	VCMPPS       $0x11, Y0, Y3, Y8
-	VBLENDVPS    Y8, Y7, Y6, Y10
-	VBLENDVPS    Y8, Y6, Y7, Y7
-	VPADDD       log32shift8<>+0(SB), Y5, Y8
-	VPSRLD       $0x17, Y8, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc18<>+0(SB), Y8, Y13
-	VFMADD213PS  logc28<>+0(SB), Y8, Y13
-	VFMADD213PS  logc38<>+0(SB), Y8, Y13
-	VFMADD213PS  logc48<>+0(SB), Y8, Y13
-	VFMADD213PS  logc58<>+0(SB), Y8, Y13
-	VFMADD213PS  logc68<>+0(SB), Y8, Y13
-	VFMADD213PS  logc78<>+0(SB), Y8, Y13
-	VFMADD213PS  logc88<>+0(SB), Y8, Y13
-	VMULPS       Y8, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
-	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
-	VADDPS       Y13, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y8
+	VPADDD       log32shift8<>+0(SB), Y5, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y8, Y10
+	VFMADD213PS  logc48<>+0(SB), Y8, Y10
+	VFMADD213PS  logc68<>+0(SB), Y8, Y10
+	VFMADD213PS  logc88<>+0(SB), Y8, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y6, Y10
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y10
+	VFMADD231PS  minushalf8<>+0(SB), Y8, Y10
+	VADDPS       Y10, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VDIVPS       Y5, Y1, Y7
+	VMULPS       Y7, Y9, Y8
+	VCMPPS       $0x11, Y0, Y3, Y10
+	VBLENDVPS    Y10, Y8, Y7, Y11
+	VBLENDVPS    Y10, Y7, Y8, Y8
 	VSUBPS       Y1, Y5, Y5
 	VSUBPS       Y5, Y9, Y9
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y8, Y8
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y6, Y6
 	VMINPS       Y0, Y3, Y5
-	VSUBPS       Y8, Y5, Y5
-	VBROADCASTSS 24(DI), Y6
-	VCMPPS       $0x1d, Y6, Y3, Y6
+	VSUBPS       Y6, Y5, Y5
+	VBROADCASTSS 24(DI), Y7
+	VCMPPS       $0x1d, Y7, Y3, Y7
 	VBROADCASTSS 4(DI), Y9
-	VBLENDVPS    Y6, Y5, Y9, Y5
-	VDIVPS       Y10, Y1, Y9
-	VANDPS       Y6, Y9, Y9
-	VMAXPS       Y0, Y3, Y6
-	VADDPS       Y8, Y6, Y6
-	VSUBPS       Y6, Y0, Y6
-	VBROADCASTSS 28(DI), Y8
-	VCMPPS       $0x11, Y8, Y3, Y8
-	VBROADCASTSS 4(DI), Y11
-	VBLENDVPS    Y8, Y6, Y11, Y6
-	VBROADCASTSS 32(DI), Y11
-	VCMPPS       $0x1d, Y11, Y3, Y11
-	VMULPS       Y7, Y10, Y12
+	VBLENDVPS    Y7, Y5, Y9, Y5
+	VDIVPS       Y11, Y1, Y9
+	VANDPS       Y7, Y9, Y9
+	VMAXPS       Y0, Y3, Y7
+	VADDPS       Y6, Y7, Y7
+	VSUBPS       Y7, Y0, Y7
+	VBROADCASTSS 28(DI), Y6
+	VCMPPS       $0x11, Y6, Y3, Y6
+	VBROADCASTSS 4(DI), Y10
+	VBLENDVPS    Y6, Y7, Y10, Y7
+	VBROADCASTSS 32(DI), Y10
+	VCMPPS       $0x1d, Y10, Y3, Y10
+	VMULPS       Y8, Y11, Y12
 	VMOVUPS      Y12, 128(SP)
 	VBROADCASTSS 8(DI), Y12
-	VSUBPS       Y12, Y10, Y12
+	VSUBPS       Y12, Y11, Y12
 	VMAXPS       Y0, Y12, Y12
 	VBROADCASTSS 80(DI), Y13
 	VCMPPS       $0x11, Y13, Y3, Y13
@@ -3269,70 +3302,71 @@ AsymLogitsGradF32_pow0_loop:
 	VMULPS       Y3, Y14, Y14
 	VBROADCASTSS 84(DI), Y3
 	VMULPS       Y3, Y14, Y14
-	VMULPS       Y10, Y14, Y14
+	VMULPS       Y11, Y14, Y14
 	VBLENDVPS    Y13, Y14, Y12, Y12
 
 AsymLogitsGradF32_pow0_full_far:
 	VBROADCASTSS 36(DI), Y3
-	VORPS        Y3, Y11, Y11
-	VANDPS       Y11, Y12, Y12
+	VORPS        Y3, Y10, Y10
+	VANDPS       Y10, Y12, Y12
 	VBROADCASTSS 8(DI), Y3
-	VADDPS       Y3, Y7, Y3
-	VBLENDVPS    Y11, Y3, Y1, Y3
+	VADDPS       Y3, Y8, Y3
+	VBLENDVPS    Y10, Y3, Y1, Y3
 	TESTL        R11, R11
 	JNZ          AsymLogitsGradF32_pow0_full_shift
-	VMOVAPS      Y6, Y6
+	VMOVAPS      Y7, Y7
 	VDIVPS       Y3, Y1, Y3
-	VANDPS       Y8, Y3, Y3
+	VANDPS       Y6, Y3, Y3
 	JMP          AsymLogitsGradF32_pow0_full_shifted
 
 AsymLogitsGradF32_pow0_full_shift:
 	VBROADCASTSS (DI), Y6
-	VMAXPS       Y6, Y3, Y10
-	VDIVPS       Y10, Y1, Y8
-	VCMPPS       $0x1d, Y6, Y3, Y6
-	VANDPS       Y6, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y10, Y6
-	VPSRLD       $0x17, Y6, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y6, Y6
-	VPADDD       log32base8<>+0(SB), Y6, Y6
-	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y13
+	VMAXPS       Y6, Y3, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y7
+	VPSRLD       $0x17, Y7, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y13
 	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc18<>+0(SB), Y6, Y14
-	VFMADD213PS  logc28<>+0(SB), Y6, Y14
-	VFMADD213PS  logc38<>+0(SB), Y6, Y14
-	VFMADD213PS  logc48<>+0(SB), Y6, Y14
-	VFMADD213PS  logc58<>+0(SB), Y6, Y14
-	VFMADD213PS  logc68<>+0(SB), Y6, Y14
-	VFMADD213PS  logc78<>+0(SB), Y6, Y14
-	VFMADD213PS  logc88<>+0(SB), Y6, Y14
-	VMULPS       Y6, Y14, Y14
+	VFMADD213PS  logc18<>+0(SB), Y7, Y14
+	VFMADD213PS  logc28<>+0(SB), Y7, Y14
+	VFMADD213PS  logc38<>+0(SB), Y7, Y14
+	VFMADD213PS  logc48<>+0(SB), Y7, Y14
+	VFMADD213PS  logc58<>+0(SB), Y7, Y14
+	VFMADD213PS  logc68<>+0(SB), Y7, Y14
+	VFMADD213PS  logc78<>+0(SB), Y7, Y14
+	VFMADD213PS  logc88<>+0(SB), Y7, Y14
+	VMULPS       Y7, Y14, Y14
 	VMULPS       Y13, Y14, Y14
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y14
 	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
-	VADDPS       Y14, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y6
+	VADDPS       Y14, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y7
+	VDIVPS       Y6, Y1, Y6
+	VBROADCASTSS (DI), Y11
+	VCMPPS       $0x1d, Y11, Y3, Y11
+	VANDPS       Y11, Y6, Y6
 	VSUBPS       Y3, Y1, Y3
 	VSUBPS       Y12, Y3, Y3
-	VADDPS       Y3, Y6, Y6
-	VMOVAPS      Y6, Y6
-	VMOVAPS      Y8, Y3
+	VADDPS       Y3, Y7, Y7
+	VMOVAPS      Y7, Y7
+	VMOVAPS      Y6, Y3
 
 AsymLogitsGradF32_pow0_full_shifted:
-	VSUBPS      Y4, Y1, Y8
+	VSUBPS      Y4, Y1, Y6
 	VMULPS      Y4, Y5, Y5
-	VFMADD231PS Y8, Y6, Y5
-	VMULPS      Y4, Y7, Y6
-	VFMADD231PS Y8, Y12, Y6
+	VFMADD231PS Y6, Y7, Y5
+	VMULPS      Y4, Y8, Y7
+	VFMADD231PS Y6, Y12, Y7
 	VMULPS      Y4, Y9, Y9
-	VMULPS      Y8, Y3, Y3
-	VANDPS      Y11, Y3, Y3
+	VMULPS      Y6, Y3, Y3
+	VANDPS      Y10, Y3, Y3
 	VSUBPS      Y3, Y9, Y9
-	VANDPS      Y8, Y11, Y11
-	VSUBPS      Y4, Y11, Y11
+	VANDPS      Y6, Y10, Y10
+	VSUBPS      Y4, Y10, Y10
 	VMOVAPS     Y1, Y3
 	VXORPS      Y4, Y4, Y4
 	VMOVUPS     (SI)(R9*1), Y6
@@ -3344,7 +3378,7 @@ AsymLogitsGradF32_pow0_full_shifted:
 	VMULPS      Y3, Y9, Y9
 	TESTL       R12, R12
 	JZ          AsymLogitsGradF32_pow0_full_nofocalgrad
-	VFMADD231PS Y11, Y4, Y9
+	VFMADD231PS Y10, Y4, Y9
 
 AsymLogitsGradF32_pow0_full_nofocalgrad:
 	VMULPS       Y6, Y9, Y9
@@ -3420,59 +3454,60 @@ AsymLogitsGradF32_pow0_tail:
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VADDPS       Y1, Y10, Y6
-	VDIVPS       Y6, Y1, Y7
-	VMULPS       Y7, Y10, Y8
-	VCMPPS       $0x11, Y0, Y4, Y9
-	VBLENDVPS    Y9, Y8, Y7, Y11
-	VBLENDVPS    Y9, Y7, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y6, Y9
-	VPSRLD       $0x17, Y9, Y12
-	VCVTDQ2PS    Y12, Y12
-	VSUBPS       f1278<>+0(SB), Y12, Y12
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y13
-	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc18<>+0(SB), Y9, Y14
-	VFMADD213PS  logc28<>+0(SB), Y9, Y14
-	VFMADD213PS  logc38<>+0(SB), Y9, Y14
-	VFMADD213PS  logc48<>+0(SB), Y9, Y14
-	VFMADD213PS  logc58<>+0(SB), Y9, Y14
-	VFMADD213PS  logc68<>+0(SB), Y9, Y14
-	VFMADD213PS  logc78<>+0(SB), Y9, Y14
-	VFMADD213PS  logc88<>+0(SB), Y9, Y14
-	VMULPS       Y9, Y14, Y14
-	VMULPS       Y13, Y14, Y14
-	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
-	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
-	VADDPS       Y14, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y9
+	VPADDD       log32shift8<>+0(SB), Y6, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc28<>+0(SB), Y9, Y11
+	VFMADD213PS  logc48<>+0(SB), Y9, Y11
+	VFMADD213PS  logc68<>+0(SB), Y9, Y11
+	VFMADD213PS  logc88<>+0(SB), Y9, Y11
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y7, Y11
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y11
+	VADDPS       Y11, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS       Y6, Y1, Y8
+	VMULPS       Y8, Y10, Y9
+	VCMPPS       $0x11, Y0, Y4, Y11
+	VBLENDVPS    Y11, Y9, Y8, Y12
+	VBLENDVPS    Y11, Y8, Y9, Y9
 	VSUBPS       Y1, Y6, Y6
 	VSUBPS       Y6, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y7, Y7
 	VMINPS       Y0, Y4, Y6
-	VSUBPS       Y9, Y6, Y6
-	VBROADCASTSS 24(DI), Y7
-	VCMPPS       $0x1d, Y7, Y4, Y7
+	VSUBPS       Y7, Y6, Y6
+	VBROADCASTSS 24(DI), Y8
+	VCMPPS       $0x1d, Y8, Y4, Y8
 	VBROADCASTSS 4(DI), Y10
-	VBLENDVPS    Y7, Y6, Y10, Y6
-	VDIVPS       Y11, Y1, Y10
-	VANDPS       Y7, Y10, Y10
-	VMAXPS       Y0, Y4, Y7
-	VADDPS       Y9, Y7, Y7
-	VSUBPS       Y7, Y0, Y7
-	VBROADCASTSS 28(DI), Y9
-	VCMPPS       $0x11, Y9, Y4, Y9
-	VBROADCASTSS 4(DI), Y12
-	VBLENDVPS    Y9, Y7, Y12, Y7
-	VBROADCASTSS 32(DI), Y12
-	VCMPPS       $0x1d, Y12, Y4, Y12
-	VMULPS       Y8, Y11, Y13
+	VBLENDVPS    Y8, Y6, Y10, Y6
+	VDIVPS       Y12, Y1, Y10
+	VANDPS       Y8, Y10, Y10
+	VMAXPS       Y0, Y4, Y8
+	VADDPS       Y7, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
+	VBROADCASTSS 28(DI), Y7
+	VCMPPS       $0x11, Y7, Y4, Y7
+	VBROADCASTSS 4(DI), Y11
+	VBLENDVPS    Y7, Y8, Y11, Y8
+	VBROADCASTSS 32(DI), Y11
+	VCMPPS       $0x1d, Y11, Y4, Y11
+	VMULPS       Y9, Y12, Y13
 	VMOVUPS      Y13, 128(SP)
 	VBROADCASTSS 8(DI), Y13
-	VSUBPS       Y13, Y11, Y13
+	VSUBPS       Y13, Y12, Y13
 	VMAXPS       Y0, Y13, Y13
 	VBROADCASTSS 80(DI), Y14
 	VCMPPS       $0x11, Y14, Y4, Y14
@@ -3497,70 +3532,71 @@ AsymLogitsGradF32_pow0_tail:
 	VMULPS       Y4, Y15, Y15
 	VBROADCASTSS 84(DI), Y4
 	VMULPS       Y4, Y15, Y15
-	VMULPS       Y11, Y15, Y15
+	VMULPS       Y12, Y15, Y15
 	VBLENDVPS    Y14, Y15, Y13, Y13
 
 AsymLogitsGradF32_pow0_part_far:
 	VBROADCASTSS 36(DI), Y4
-	VORPS        Y4, Y12, Y12
-	VANDPS       Y12, Y13, Y13
+	VORPS        Y4, Y11, Y11
+	VANDPS       Y11, Y13, Y13
 	VBROADCASTSS 8(DI), Y4
-	VADDPS       Y4, Y8, Y4
-	VBLENDVPS    Y12, Y4, Y1, Y4
+	VADDPS       Y4, Y9, Y4
+	VBLENDVPS    Y11, Y4, Y1, Y4
 	TESTL        R11, R11
 	JNZ          AsymLogitsGradF32_pow0_part_shift
-	VMOVAPS      Y7, Y7
+	VMOVAPS      Y8, Y8
 	VDIVPS       Y4, Y1, Y4
-	VANDPS       Y9, Y4, Y4
+	VANDPS       Y7, Y4, Y4
 	JMP          AsymLogitsGradF32_pow0_part_shifted
 
 AsymLogitsGradF32_pow0_part_shift:
 	VBROADCASTSS (DI), Y7
-	VMAXPS       Y7, Y4, Y11
-	VDIVPS       Y11, Y1, Y9
-	VCMPPS       $0x1d, Y7, Y4, Y7
-	VANDPS       Y7, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y11, Y7
-	VPSRLD       $0x17, Y7, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y14
+	VMAXPS       Y7, Y4, Y7
+	VPADDD       log32shift8<>+0(SB), Y7, Y8
+	VPSRLD       $0x17, Y8, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y14
 	VMOVUPS      logc08<>+0(SB), Y15
-	VFMADD213PS  logc18<>+0(SB), Y7, Y15
-	VFMADD213PS  logc28<>+0(SB), Y7, Y15
-	VFMADD213PS  logc38<>+0(SB), Y7, Y15
-	VFMADD213PS  logc48<>+0(SB), Y7, Y15
-	VFMADD213PS  logc58<>+0(SB), Y7, Y15
-	VFMADD213PS  logc68<>+0(SB), Y7, Y15
-	VFMADD213PS  logc78<>+0(SB), Y7, Y15
-	VFMADD213PS  logc88<>+0(SB), Y7, Y15
-	VMULPS       Y7, Y15, Y15
+	VFMADD213PS  logc18<>+0(SB), Y8, Y15
+	VFMADD213PS  logc28<>+0(SB), Y8, Y15
+	VFMADD213PS  logc38<>+0(SB), Y8, Y15
+	VFMADD213PS  logc48<>+0(SB), Y8, Y15
+	VFMADD213PS  logc58<>+0(SB), Y8, Y15
+	VFMADD213PS  logc68<>+0(SB), Y8, Y15
+	VFMADD213PS  logc78<>+0(SB), Y8, Y15
+	VFMADD213PS  logc88<>+0(SB), Y8, Y15
+	VMULPS       Y8, Y15, Y15
 	VMULPS       Y14, Y15, Y15
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y15
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y15
 	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
-	VADDPS       Y15, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y7
+	VADDPS       Y15, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y8
+	VDIVPS       Y7, Y1, Y7
+	VBROADCASTSS (DI), Y12
+	VCMPPS       $0x1d, Y12, Y4, Y12
+	VANDPS       Y12, Y7, Y7
 	VSUBPS       Y4, Y1, Y4
 	VSUBPS       Y13, Y4, Y4
-	VADDPS       Y4, Y7, Y7
-	VMOVAPS      Y7, Y7
-	VMOVAPS      Y9, Y4
+	VADDPS       Y4, Y8, Y8
+	VMOVAPS      Y8, Y8
+	VMOVAPS      Y7, Y4
 
 AsymLogitsGradF32_pow0_part_shifted:
-	VSUBPS      Y5, Y1, Y9
+	VSUBPS      Y5, Y1, Y7
 	VMULPS      Y5, Y6, Y6
-	VFMADD231PS Y9, Y7, Y6
-	VMULPS      Y5, Y8, Y7
-	VFMADD231PS Y9, Y13, Y7
+	VFMADD231PS Y7, Y8, Y6
+	VMULPS      Y5, Y9, Y8
+	VFMADD231PS Y7, Y13, Y8
 	VMULPS      Y5, Y10, Y10
-	VMULPS      Y9, Y4, Y4
-	VANDPS      Y12, Y4, Y4
+	VMULPS      Y7, Y4, Y4
+	VANDPS      Y11, Y4, Y4
 	VSUBPS      Y4, Y10, Y10
-	VANDPS      Y9, Y12, Y12
-	VSUBPS      Y5, Y12, Y12
+	VANDPS      Y7, Y11, Y11
+	VSUBPS      Y5, Y11, Y11
 	VMOVAPS     Y1, Y1
 	VXORPS      Y4, Y4, Y4
 	VMASKMOVPS  (SI)(R9*1), Y3, Y5
@@ -3572,7 +3608,7 @@ AsymLogitsGradF32_pow0_part_shifted:
 	VMULPS      Y1, Y10, Y10
 	TESTL       R12, R12
 	JZ          AsymLogitsGradF32_pow0_part_nofocalgrad
-	VFMADD231PS Y12, Y4, Y10
+	VFMADD231PS Y11, Y4, Y10
 
 AsymLogitsGradF32_pow0_part_nofocalgrad:
 	VMULPS     Y5, Y10, Y10
@@ -3636,59 +3672,60 @@ AsymLogitsGradF32_powI_loop:
 	VMULPS       Y7, Y9, Y9
 	VANDNPS      Y9, Y6, Y9
 	VADDPS       Y1, Y9, Y5
-	VDIVPS       Y5, Y1, Y6
-	VMULPS       Y6, Y9, Y7
-	VCMPPS       $0x11, Y0, Y3, Y8
-	VBLENDVPS    Y8, Y7, Y6, Y10
-	VBLENDVPS    Y8, Y6, Y7, Y7
-	VPADDD       log32shift8<>+0(SB), Y5, Y8
-	VPSRLD       $0x17, Y8, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc18<>+0(SB), Y8, Y13
-	VFMADD213PS  logc28<>+0(SB), Y8, Y13
-	VFMADD213PS  logc38<>+0(SB), Y8, Y13
-	VFMADD213PS  logc48<>+0(SB), Y8, Y13
-	VFMADD213PS  logc58<>+0(SB), Y8, Y13
-	VFMADD213PS  logc68<>+0(SB), Y8, Y13
-	VFMADD213PS  logc78<>+0(SB), Y8, Y13
-	VFMADD213PS  logc88<>+0(SB), Y8, Y13
-	VMULPS       Y8, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
-	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
-	VADDPS       Y13, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y8
+	VPADDD       log32shift8<>+0(SB), Y5, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y8, Y10
+	VFMADD213PS  logc48<>+0(SB), Y8, Y10
+	VFMADD213PS  logc68<>+0(SB), Y8, Y10
+	VFMADD213PS  logc88<>+0(SB), Y8, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y6, Y10
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y10
+	VFMADD231PS  minushalf8<>+0(SB), Y8, Y10
+	VADDPS       Y10, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VDIVPS       Y5, Y1, Y7
+	VMULPS       Y7, Y9, Y8
+	VCMPPS       $0x11, Y0, Y3, Y10
+	VBLENDVPS    Y10, Y8, Y7, Y11
+	VBLENDVPS    Y10, Y7, Y8, Y8
 	VSUBPS       Y1, Y5, Y5
 	VSUBPS       Y5, Y9, Y9
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y8, Y8
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y6, Y6
 	VMINPS       Y0, Y3, Y5
-	VSUBPS       Y8, Y5, Y5
-	VBROADCASTSS 24(DI), Y6
-	VCMPPS       $0x1d, Y6, Y3, Y6
+	VSUBPS       Y6, Y5, Y5
+	VBROADCASTSS 24(DI), Y7
+	VCMPPS       $0x1d, Y7, Y3, Y7
 	VBROADCASTSS 4(DI), Y9
-	VBLENDVPS    Y6, Y5, Y9, Y5
-	VDIVPS       Y10, Y1, Y9
-	VANDPS       Y6, Y9, Y9
-	VMAXPS       Y0, Y3, Y6
-	VADDPS       Y8, Y6, Y6
-	VSUBPS       Y6, Y0, Y6
-	VBROADCASTSS 28(DI), Y8
-	VCMPPS       $0x11, Y8, Y3, Y8
-	VBROADCASTSS 4(DI), Y11
-	VBLENDVPS    Y8, Y6, Y11, Y6
-	VBROADCASTSS 32(DI), Y11
-	VCMPPS       $0x1d, Y11, Y3, Y11
-	VMULPS       Y7, Y10, Y12
+	VBLENDVPS    Y7, Y5, Y9, Y5
+	VDIVPS       Y11, Y1, Y9
+	VANDPS       Y7, Y9, Y9
+	VMAXPS       Y0, Y3, Y7
+	VADDPS       Y6, Y7, Y7
+	VSUBPS       Y7, Y0, Y7
+	VBROADCASTSS 28(DI), Y6
+	VCMPPS       $0x11, Y6, Y3, Y6
+	VBROADCASTSS 4(DI), Y10
+	VBLENDVPS    Y6, Y7, Y10, Y7
+	VBROADCASTSS 32(DI), Y10
+	VCMPPS       $0x1d, Y10, Y3, Y10
+	VMULPS       Y8, Y11, Y12
 	VMOVUPS      Y12, 128(SP)
 	VBROADCASTSS 8(DI), Y12
-	VSUBPS       Y12, Y10, Y12
+	VSUBPS       Y12, Y11, Y12
 	VMAXPS       Y0, Y12, Y12
 	VBROADCASTSS 80(DI), Y13
 	VCMPPS       $0x11, Y13, Y3, Y13
@@ -3713,79 +3750,80 @@ AsymLogitsGradF32_powI_loop:
 	VMULPS       Y3, Y14, Y14
 	VBROADCASTSS 84(DI), Y3
 	VMULPS       Y3, Y14, Y14
-	VMULPS       Y10, Y14, Y14
+	VMULPS       Y11, Y14, Y14
 	VBLENDVPS    Y13, Y14, Y12, Y12
 
 AsymLogitsGradF32_powI_full_far:
 	VBROADCASTSS 36(DI), Y3
-	VORPS        Y3, Y11, Y11
-	VANDPS       Y11, Y12, Y12
+	VORPS        Y3, Y10, Y10
+	VANDPS       Y10, Y12, Y12
 	VBROADCASTSS 8(DI), Y3
-	VADDPS       Y3, Y7, Y3
-	VBLENDVPS    Y11, Y3, Y1, Y3
+	VADDPS       Y3, Y8, Y3
+	VBLENDVPS    Y10, Y3, Y1, Y3
 	TESTL        R11, R11
 	JNZ          AsymLogitsGradF32_powI_full_shift
-	VMOVAPS      Y6, Y6
+	VMOVAPS      Y7, Y7
 	VDIVPS       Y3, Y1, Y3
-	VANDPS       Y8, Y3, Y3
+	VANDPS       Y6, Y3, Y3
 	JMP          AsymLogitsGradF32_powI_full_shifted
 
 AsymLogitsGradF32_powI_full_shift:
 	VBROADCASTSS (DI), Y6
-	VMAXPS       Y6, Y3, Y10
-	VDIVPS       Y10, Y1, Y8
-	VCMPPS       $0x1d, Y6, Y3, Y6
-	VANDPS       Y6, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y10, Y6
-	VPSRLD       $0x17, Y6, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y6, Y6
-	VPADDD       log32base8<>+0(SB), Y6, Y6
-	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y13
+	VMAXPS       Y6, Y3, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y7
+	VPSRLD       $0x17, Y7, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y13
 	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc18<>+0(SB), Y6, Y14
-	VFMADD213PS  logc28<>+0(SB), Y6, Y14
-	VFMADD213PS  logc38<>+0(SB), Y6, Y14
-	VFMADD213PS  logc48<>+0(SB), Y6, Y14
-	VFMADD213PS  logc58<>+0(SB), Y6, Y14
-	VFMADD213PS  logc68<>+0(SB), Y6, Y14
-	VFMADD213PS  logc78<>+0(SB), Y6, Y14
-	VFMADD213PS  logc88<>+0(SB), Y6, Y14
-	VMULPS       Y6, Y14, Y14
+	VFMADD213PS  logc18<>+0(SB), Y7, Y14
+	VFMADD213PS  logc28<>+0(SB), Y7, Y14
+	VFMADD213PS  logc38<>+0(SB), Y7, Y14
+	VFMADD213PS  logc48<>+0(SB), Y7, Y14
+	VFMADD213PS  logc58<>+0(SB), Y7, Y14
+	VFMADD213PS  logc68<>+0(SB), Y7, Y14
+	VFMADD213PS  logc78<>+0(SB), Y7, Y14
+	VFMADD213PS  logc88<>+0(SB), Y7, Y14
+	VMULPS       Y7, Y14, Y14
 	VMULPS       Y13, Y14, Y14
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y14
 	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
-	VADDPS       Y14, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y6
+	VADDPS       Y14, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y7
+	VDIVPS       Y6, Y1, Y6
+	VBROADCASTSS (DI), Y11
+	VCMPPS       $0x1d, Y11, Y3, Y11
+	VANDPS       Y11, Y6, Y6
 	VSUBPS       Y3, Y1, Y3
 	VSUBPS       Y12, Y3, Y3
-	VADDPS       Y3, Y6, Y6
-	VMOVAPS      Y6, Y6
-	VMOVAPS      Y8, Y3
+	VADDPS       Y3, Y7, Y7
+	VMOVAPS      Y7, Y7
+	VMOVAPS      Y6, Y3
 
 AsymLogitsGradF32_powI_full_shifted:
-	VSUBPS      Y4, Y1, Y8
+	VSUBPS      Y4, Y1, Y6
 	VMULPS      Y4, Y5, Y5
-	VFMADD231PS Y8, Y6, Y5
-	VMULPS      Y4, Y7, Y6
-	VFMADD231PS Y8, Y12, Y6
+	VFMADD231PS Y6, Y7, Y5
+	VMULPS      Y4, Y8, Y7
+	VFMADD231PS Y6, Y12, Y7
 	VMULPS      Y4, Y9, Y9
-	VMULPS      Y8, Y3, Y3
-	VANDPS      Y11, Y3, Y3
+	VMULPS      Y6, Y3, Y3
+	VANDPS      Y10, Y3, Y3
 	VSUBPS      Y3, Y9, Y9
-	VANDPS      Y8, Y11, Y11
-	VSUBPS      Y4, Y11, Y11
+	VANDPS      Y6, Y10, Y10
+	VSUBPS      Y4, Y10, Y10
 	TESTQ       R9, R9
 	JNZ         AsymLogitsGradF32_powI_full_neg_n
 	VMOVAPS     Y1, Y8
-	VXORPS      Y7, Y7, Y7
+	VXORPS      Y6, Y6, Y6
 	JMP         AsymLogitsGradF32_powI_full_neg_pdone
 
 AsymLogitsGradF32_powI_full_neg_n:
 	VMOVAPS Y1, Y3
-	VMOVAPS Y6, Y7
+	VMOVAPS Y7, Y6
 	MOVQ    R9, BP
 	DECQ    BP
 
@@ -3794,21 +3832,21 @@ AsymLogitsGradF32_powI_full_neg_sq:
 	JZ     AsymLogitsGradF32_powI_full_neg_sqdone
 	BTQ    $0x00, BP
 	JCC    AsymLogitsGradF32_powI_full_neg_nomul
-	VMULPS Y7, Y3, Y3
+	VMULPS Y6, Y3, Y3
 
 AsymLogitsGradF32_powI_full_neg_nomul:
 	CMPQ   BP, $0x01
 	JBE    AsymLogitsGradF32_powI_full_neg_nosq
-	VMULPS Y7, Y7, Y7
+	VMULPS Y6, Y6, Y6
 
 AsymLogitsGradF32_powI_full_neg_nosq:
 	SHRQ $0x01, BP
 	JMP  AsymLogitsGradF32_powI_full_neg_sq
 
 AsymLogitsGradF32_powI_full_neg_sqdone:
-	VMULPS       Y6, Y3, Y8
-	VBROADCASTSS 16(DI), Y7
-	VMULPS       Y7, Y3, Y7
+	VMULPS       Y7, Y3, Y8
+	VBROADCASTSS 16(DI), Y6
+	VMULPS       Y6, Y3, Y6
 
 AsymLogitsGradF32_powI_full_neg_pdone:
 	TESTQ   R10, R10
@@ -3818,8 +3856,8 @@ AsymLogitsGradF32_powI_full_neg_pdone:
 	JMP     AsymLogitsGradF32_powI_full_pos_pdone
 
 AsymLogitsGradF32_powI_full_pos_n:
-	VMOVAPS Y1, Y10
-	VMOVAPS Y6, Y3
+	VMOVAPS Y1, Y11
+	VMOVAPS Y7, Y3
 	MOVQ    R10, BP
 	DECQ    BP
 
@@ -3828,7 +3866,7 @@ AsymLogitsGradF32_powI_full_pos_sq:
 	JZ     AsymLogitsGradF32_powI_full_pos_sqdone
 	BTQ    $0x00, BP
 	JCC    AsymLogitsGradF32_powI_full_pos_nomul
-	VMULPS Y3, Y10, Y10
+	VMULPS Y3, Y11, Y11
 
 AsymLogitsGradF32_powI_full_pos_nomul:
 	CMPQ   BP, $0x01
@@ -3840,75 +3878,76 @@ AsymLogitsGradF32_powI_full_pos_nosq:
 	JMP  AsymLogitsGradF32_powI_full_pos_sq
 
 AsymLogitsGradF32_powI_full_pos_sqdone:
-	VMULPS       Y6, Y10, Y3
+	VMULPS       Y7, Y11, Y3
 	VBROADCASTSS 40(DI), Y12
-	VMULPS       Y12, Y10, Y12
+	VMULPS       Y12, Y11, Y12
 
 AsymLogitsGradF32_powI_full_pos_pdone:
-	VCMPPS       $0x00, Y1, Y4, Y10
-	VBLENDVPS    Y10, Y3, Y8, Y3
-	VBLENDVPS    Y10, Y12, Y7, Y7
-	VMULPS       Y5, Y7, Y7
+	VCMPPS       $0x00, Y1, Y4, Y11
+	VBLENDVPS    Y11, Y3, Y8, Y3
+	VBLENDVPS    Y11, Y12, Y6, Y6
+	VMULPS       Y5, Y6, Y6
 	VANDPS       absmask8<>+0(SB), Y3, Y8
 	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y8
 	VMOVMSKPS    Y8, BP
 	TESTL        BP, BP
 	JNZ          AsymLogitsGradF32_bail
 	VCMPPS       $0x00, Y0, Y4, Y8
-	VORPS        Y10, Y8, Y8
+	VORPS        Y11, Y8, Y8
 	VMOVMSKPS    Y8, BP
 	CMPL         BP, $0x000000ff
 	JEQ          AsymLogitsGradF32_powI_full_hard
 	VMOVUPS      Y5, 160(SP)
 	VMOVUPS      Y4, 192(SP)
-	VMOVUPS      Y6, 224(SP)
+	VMOVUPS      Y7, 224(SP)
 	VMOVUPS      Y9, 256(SP)
-	VMOVUPS      Y11, 288(SP)
+	VMOVUPS      Y10, 288(SP)
 	VMOVUPS      Y3, 352(SP)
-	VMOVUPS      Y7, 384(SP)
+	VMOVUPS      Y6, 384(SP)
 	VMOVUPS      Y8, 416(SP)
-	VMOVMSKPS    Y6, BP
+	VMOVMSKPS    Y7, BP
 	TESTL        BP, BP
 	JNZ          AsymLogitsGradF32_bail
 	VBROADCASTSS 16(DI), Y3
-	VBROADCASTSS 20(DI), Y7
-	VFMADD231PS  Y7, Y4, Y3
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y6, Y4
-	VMULPS       two238<>+0(SB), Y6, Y7
-	VBLENDVPS    Y4, Y7, Y6, Y7
-	VPADDD       log32shift8<>+0(SB), Y7, Y7
-	VPSRLD       $0x17, Y7, Y8
+	VBROADCASTSS 20(DI), Y6
+	VFMADD231PS  Y6, Y4, Y3
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y7, Y4
+	VMULPS       two238<>+0(SB), Y7, Y6
+	VBLENDVPS    Y4, Y6, Y7, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y8
 	VCVTDQ2PS    Y8, Y8
 	VSUBPS       f1278<>+0(SB), Y8, Y8
 	VANDPS       minus238<>+0(SB), Y4, Y4
 	VADDPS       Y4, Y8, Y8
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y4
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y4
 	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc18<>+0(SB), Y7, Y9
-	VFMADD213PS  logc28<>+0(SB), Y7, Y9
-	VFMADD213PS  logc38<>+0(SB), Y7, Y9
-	VFMADD213PS  logc48<>+0(SB), Y7, Y9
-	VFMADD213PS  logc58<>+0(SB), Y7, Y9
-	VFMADD213PS  logc68<>+0(SB), Y7, Y9
-	VFMADD213PS  logc78<>+0(SB), Y7, Y9
-	VFMADD213PS  logc88<>+0(SB), Y7, Y9
-	VMULPS       Y7, Y9, Y9
+	VFMADD213PS  logc28<>+0(SB), Y4, Y9
+	VFMADD213PS  logc48<>+0(SB), Y4, Y9
+	VFMADD213PS  logc68<>+0(SB), Y4, Y9
+	VFMADD213PS  logc88<>+0(SB), Y4, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y4, Y10
+	VFMADD213PS  logc58<>+0(SB), Y4, Y10
+	VFMADD213PS  logc78<>+0(SB), Y4, Y10
+	VFMADD231PS  Y10, Y6, Y9
+	VMULPS       Y6, Y9, Y9
 	VMULPS       Y4, Y9, Y9
 	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
 	VFMADD231PS  minushalf8<>+0(SB), Y4, Y9
-	VADDPS       Y9, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y6
 	VXORPS       Y4, Y4, Y4
-	VCMPPS       $0x00, Y4, Y6, Y8
-	VBLENDVPS    Y8, minusinf8<>+0(SB), Y7, Y7
-	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y8
-	VBLENDVPS    Y8, inf8<>+0(SB), Y7, Y7
-	VCMPPS       $0x19, Y4, Y6, Y8
-	VBLENDVPS    Y8, nan8<>+0(SB), Y7, Y7
-	VMULPS       Y3, Y7, Y4
+	VCMPPS       $0x00, Y4, Y7, Y8
+	VBLENDVPS    Y8, minusinf8<>+0(SB), Y6, Y6
+	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y8
+	VBLENDVPS    Y8, inf8<>+0(SB), Y6, Y6
+	VCMPPS       $0x19, Y4, Y7, Y8
+	VBLENDVPS    Y8, nan8<>+0(SB), Y6, Y6
+	VMULPS       Y3, Y6, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y8
 	VBLENDVPS    Y8, expunder8<>+0(SB), Y4, Y9
 	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y4
@@ -3950,9 +3989,9 @@ AsymLogitsGradF32_powI_full_pos_pdone:
 	VXORPS       Y8, Y8, Y8
 	TESTL        R12, R12
 	JZ           AsymLogitsGradF32_powI_full_nodpow
-	VCMPPS       $0x04, Y0, Y6, Y9
+	VCMPPS       $0x04, Y0, Y7, Y9
 	VANDNPS      Y9, Y4, Y9
-	VDIVPS       Y6, Y5, Y8
+	VDIVPS       Y7, Y5, Y8
 	VMULPS       Y11, Y8, Y8
 	VMULPS       Y3, Y8, Y8
 	VANDPS       Y9, Y8, Y8
@@ -3961,12 +4000,12 @@ AsymLogitsGradF32_powI_full_pos_pdone:
 	VMOVMSKPS    Y4, BP
 	TESTL        BP, BP
 	JZ           AsymLogitsGradF32_powI_full_nodpow
-	VSUBPS       Y1, Y3, Y6
-	VMULPS       Y7, Y6, Y6
-	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y6, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y9, Y9
+	VSUBPS       Y1, Y3, Y7
+	VMULPS       Y6, Y7, Y7
+	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
+	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y7
+	VBLENDVPS    Y7, expover8<>+0(SB), Y9, Y9
 	VMULPS       log2e8<>+0(SB), Y9, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
@@ -3978,22 +4017,22 @@ AsymLogitsGradF32_powI_full_pos_pdone:
 	VFMADD213PS  expc38<>+0(SB), Y9, Y12
 	VFMADD213PS  expc48<>+0(SB), Y9, Y12
 	VFMADD213PS  expc58<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y9, Y6
-	VMULPS       Y6, Y12, Y12
+	VMULPS       Y9, Y9, Y7
+	VMULPS       Y7, Y12, Y12
 	VADDPS       Y9, Y12, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
-	VMULPS       half8<>+0(SB), Y10, Y6
-	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y9
+	VMULPS       half8<>+0(SB), Y10, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y9
 	VSUBPS       Y9, Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y6, Y12, Y12
+	VMULPS       Y7, Y12, Y12
 	VMULPS       Y9, Y12, Y12
-	VANDNPS      Y12, Y7, Y12
+	VANDNPS      Y12, Y6, Y12
 	VMULPS       Y3, Y12, Y12
 	VMULPS       Y5, Y12, Y12
 	VBLENDVPS    Y4, Y12, Y8, Y8
@@ -4001,24 +4040,24 @@ AsymLogitsGradF32_powI_full_pos_pdone:
 AsymLogitsGradF32_powI_full_nodpow:
 	VMOVUPS   416(SP), Y4
 	VBLENDVPS Y4, 352(SP), Y11, Y3
-	VBLENDVPS Y4, 384(SP), Y8, Y7
+	VBLENDVPS Y4, 384(SP), Y8, Y6
 	VMOVUPS   160(SP), Y5
 	VMOVUPS   192(SP), Y4
-	VMOVUPS   224(SP), Y6
+	VMOVUPS   224(SP), Y7
 	VMOVUPS   256(SP), Y9
-	VMOVUPS   288(SP), Y11
+	VMOVUPS   288(SP), Y10
 
 AsymLogitsGradF32_powI_full_hard:
 	VMOVUPS     (SI)(R14*1), Y4
-	VMULPS      Y3, Y4, Y6
-	VMULPS      Y5, Y6, Y6
-	VADDPS      96(SP), Y6, Y6
-	VANDPS      64(SP), Y6, Y6
-	VADDPS      Y6, Y2, Y2
+	VMULPS      Y3, Y4, Y7
+	VMULPS      Y5, Y7, Y7
+	VADDPS      96(SP), Y7, Y7
+	VANDPS      64(SP), Y7, Y7
+	VADDPS      Y7, Y2, Y2
 	VMULPS      Y3, Y9, Y9
 	TESTL       R12, R12
 	JZ          AsymLogitsGradF32_powI_full_nofocalgrad
-	VFMADD231PS Y11, Y7, Y9
+	VFMADD231PS Y10, Y6, Y9
 
 AsymLogitsGradF32_powI_full_nofocalgrad:
 	VMULPS       Y4, Y9, Y9
@@ -4094,59 +4133,60 @@ AsymLogitsGradF32_powI_tail:
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VADDPS       Y1, Y10, Y6
-	VDIVPS       Y6, Y1, Y7
-	VMULPS       Y7, Y10, Y8
-	VCMPPS       $0x11, Y0, Y4, Y9
-	VBLENDVPS    Y9, Y8, Y7, Y11
-	VBLENDVPS    Y9, Y7, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y6, Y9
-	VPSRLD       $0x17, Y9, Y12
-	VCVTDQ2PS    Y12, Y12
-	VSUBPS       f1278<>+0(SB), Y12, Y12
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y13
-	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc18<>+0(SB), Y9, Y14
-	VFMADD213PS  logc28<>+0(SB), Y9, Y14
-	VFMADD213PS  logc38<>+0(SB), Y9, Y14
-	VFMADD213PS  logc48<>+0(SB), Y9, Y14
-	VFMADD213PS  logc58<>+0(SB), Y9, Y14
-	VFMADD213PS  logc68<>+0(SB), Y9, Y14
-	VFMADD213PS  logc78<>+0(SB), Y9, Y14
-	VFMADD213PS  logc88<>+0(SB), Y9, Y14
-	VMULPS       Y9, Y14, Y14
-	VMULPS       Y13, Y14, Y14
-	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
-	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
-	VADDPS       Y14, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y9
+	VPADDD       log32shift8<>+0(SB), Y6, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc28<>+0(SB), Y9, Y11
+	VFMADD213PS  logc48<>+0(SB), Y9, Y11
+	VFMADD213PS  logc68<>+0(SB), Y9, Y11
+	VFMADD213PS  logc88<>+0(SB), Y9, Y11
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y7, Y11
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y11
+	VADDPS       Y11, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS       Y6, Y1, Y8
+	VMULPS       Y8, Y10, Y9
+	VCMPPS       $0x11, Y0, Y4, Y11
+	VBLENDVPS    Y11, Y9, Y8, Y12
+	VBLENDVPS    Y11, Y8, Y9, Y9
 	VSUBPS       Y1, Y6, Y6
 	VSUBPS       Y6, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y7, Y7
 	VMINPS       Y0, Y4, Y6
-	VSUBPS       Y9, Y6, Y6
-	VBROADCASTSS 24(DI), Y7
-	VCMPPS       $0x1d, Y7, Y4, Y7
+	VSUBPS       Y7, Y6, Y6
+	VBROADCASTSS 24(DI), Y8
+	VCMPPS       $0x1d, Y8, Y4, Y8
 	VBROADCASTSS 4(DI), Y10
-	VBLENDVPS    Y7, Y6, Y10, Y6
-	VDIVPS       Y11, Y1, Y10
-	VANDPS       Y7, Y10, Y10
-	VMAXPS       Y0, Y4, Y7
-	VADDPS       Y9, Y7, Y7
-	VSUBPS       Y7, Y0, Y7
-	VBROADCASTSS 28(DI), Y9
-	VCMPPS       $0x11, Y9, Y4, Y9
-	VBROADCASTSS 4(DI), Y12
-	VBLENDVPS    Y9, Y7, Y12, Y7
-	VBROADCASTSS 32(DI), Y12
-	VCMPPS       $0x1d, Y12, Y4, Y12
-	VMULPS       Y8, Y11, Y13
+	VBLENDVPS    Y8, Y6, Y10, Y6
+	VDIVPS       Y12, Y1, Y10
+	VANDPS       Y8, Y10, Y10
+	VMAXPS       Y0, Y4, Y8
+	VADDPS       Y7, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
+	VBROADCASTSS 28(DI), Y7
+	VCMPPS       $0x11, Y7, Y4, Y7
+	VBROADCASTSS 4(DI), Y11
+	VBLENDVPS    Y7, Y8, Y11, Y8
+	VBROADCASTSS 32(DI), Y11
+	VCMPPS       $0x1d, Y11, Y4, Y11
+	VMULPS       Y9, Y12, Y13
 	VMOVUPS      Y13, 128(SP)
 	VBROADCASTSS 8(DI), Y13
-	VSUBPS       Y13, Y11, Y13
+	VSUBPS       Y13, Y12, Y13
 	VMAXPS       Y0, Y13, Y13
 	VBROADCASTSS 80(DI), Y14
 	VCMPPS       $0x11, Y14, Y4, Y14
@@ -4171,79 +4211,80 @@ AsymLogitsGradF32_powI_tail:
 	VMULPS       Y4, Y15, Y15
 	VBROADCASTSS 84(DI), Y4
 	VMULPS       Y4, Y15, Y15
-	VMULPS       Y11, Y15, Y15
+	VMULPS       Y12, Y15, Y15
 	VBLENDVPS    Y14, Y15, Y13, Y13
 
 AsymLogitsGradF32_powI_part_far:
 	VBROADCASTSS 36(DI), Y4
-	VORPS        Y4, Y12, Y12
-	VANDPS       Y12, Y13, Y13
+	VORPS        Y4, Y11, Y11
+	VANDPS       Y11, Y13, Y13
 	VBROADCASTSS 8(DI), Y4
-	VADDPS       Y4, Y8, Y4
-	VBLENDVPS    Y12, Y4, Y1, Y4
+	VADDPS       Y4, Y9, Y4
+	VBLENDVPS    Y11, Y4, Y1, Y4
 	TESTL        R11, R11
 	JNZ          AsymLogitsGradF32_powI_part_shift
-	VMOVAPS      Y7, Y7
+	VMOVAPS      Y8, Y8
 	VDIVPS       Y4, Y1, Y4
-	VANDPS       Y9, Y4, Y4
+	VANDPS       Y7, Y4, Y4
 	JMP          AsymLogitsGradF32_powI_part_shifted
 
 AsymLogitsGradF32_powI_part_shift:
 	VBROADCASTSS (DI), Y7
-	VMAXPS       Y7, Y4, Y11
-	VDIVPS       Y11, Y1, Y9
-	VCMPPS       $0x1d, Y7, Y4, Y7
-	VANDPS       Y7, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y11, Y7
-	VPSRLD       $0x17, Y7, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y14
+	VMAXPS       Y7, Y4, Y7
+	VPADDD       log32shift8<>+0(SB), Y7, Y8
+	VPSRLD       $0x17, Y8, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y14
 	VMOVUPS      logc08<>+0(SB), Y15
-	VFMADD213PS  logc18<>+0(SB), Y7, Y15
-	VFMADD213PS  logc28<>+0(SB), Y7, Y15
-	VFMADD213PS  logc38<>+0(SB), Y7, Y15
-	VFMADD213PS  logc48<>+0(SB), Y7, Y15
-	VFMADD213PS  logc58<>+0(SB), Y7, Y15
-	VFMADD213PS  logc68<>+0(SB), Y7, Y15
-	VFMADD213PS  logc78<>+0(SB), Y7, Y15
-	VFMADD213PS  logc88<>+0(SB), Y7, Y15
-	VMULPS       Y7, Y15, Y15
+	VFMADD213PS  logc18<>+0(SB), Y8, Y15
+	VFMADD213PS  logc28<>+0(SB), Y8, Y15
+	VFMADD213PS  logc38<>+0(SB), Y8, Y15
+	VFMADD213PS  logc48<>+0(SB), Y8, Y15
+	VFMADD213PS  logc58<>+0(SB), Y8, Y15
+	VFMADD213PS  logc68<>+0(SB), Y8, Y15
+	VFMADD213PS  logc78<>+0(SB), Y8, Y15
+	VFMADD213PS  logc88<>+0(SB), Y8, Y15
+	VMULPS       Y8, Y15, Y15
 	VMULPS       Y14, Y15, Y15
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y15
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y15
 	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
-	VADDPS       Y15, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y7
+	VADDPS       Y15, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y8
+	VDIVPS       Y7, Y1, Y7
+	VBROADCASTSS (DI), Y12
+	VCMPPS       $0x1d, Y12, Y4, Y12
+	VANDPS       Y12, Y7, Y7
 	VSUBPS       Y4, Y1, Y4
 	VSUBPS       Y13, Y4, Y4
-	VADDPS       Y4, Y7, Y7
-	VMOVAPS      Y7, Y7
-	VMOVAPS      Y9, Y4
+	VADDPS       Y4, Y8, Y8
+	VMOVAPS      Y8, Y8
+	VMOVAPS      Y7, Y4
 
 AsymLogitsGradF32_powI_part_shifted:
-	VSUBPS      Y5, Y1, Y9
+	VSUBPS      Y5, Y1, Y7
 	VMULPS      Y5, Y6, Y6
-	VFMADD231PS Y9, Y7, Y6
-	VMULPS      Y5, Y8, Y7
-	VFMADD231PS Y9, Y13, Y7
+	VFMADD231PS Y7, Y8, Y6
+	VMULPS      Y5, Y9, Y8
+	VFMADD231PS Y7, Y13, Y8
 	VMULPS      Y5, Y10, Y10
-	VMULPS      Y9, Y4, Y4
-	VANDPS      Y12, Y4, Y4
+	VMULPS      Y7, Y4, Y4
+	VANDPS      Y11, Y4, Y4
 	VSUBPS      Y4, Y10, Y10
-	VANDPS      Y9, Y12, Y12
-	VSUBPS      Y5, Y12, Y12
+	VANDPS      Y7, Y11, Y11
+	VSUBPS      Y5, Y11, Y11
 	TESTQ       R9, R9
 	JNZ         AsymLogitsGradF32_powI_part_neg_n
 	VMOVAPS     Y1, Y9
-	VXORPS      Y8, Y8, Y8
+	VXORPS      Y7, Y7, Y7
 	JMP         AsymLogitsGradF32_powI_part_neg_pdone
 
 AsymLogitsGradF32_powI_part_neg_n:
 	VMOVAPS Y1, Y4
-	VMOVAPS Y7, Y8
+	VMOVAPS Y8, Y7
 	MOVQ    R9, CX
 	DECQ    CX
 
@@ -4252,21 +4293,21 @@ AsymLogitsGradF32_powI_part_neg_sq:
 	JZ     AsymLogitsGradF32_powI_part_neg_sqdone
 	BTQ    $0x00, CX
 	JCC    AsymLogitsGradF32_powI_part_neg_nomul
-	VMULPS Y8, Y4, Y4
+	VMULPS Y7, Y4, Y4
 
 AsymLogitsGradF32_powI_part_neg_nomul:
 	CMPQ   CX, $0x01
 	JBE    AsymLogitsGradF32_powI_part_neg_nosq
-	VMULPS Y8, Y8, Y8
+	VMULPS Y7, Y7, Y7
 
 AsymLogitsGradF32_powI_part_neg_nosq:
 	SHRQ $0x01, CX
 	JMP  AsymLogitsGradF32_powI_part_neg_sq
 
 AsymLogitsGradF32_powI_part_neg_sqdone:
-	VMULPS       Y7, Y4, Y9
-	VBROADCASTSS 16(DI), Y8
-	VMULPS       Y8, Y4, Y8
+	VMULPS       Y8, Y4, Y9
+	VBROADCASTSS 16(DI), Y7
+	VMULPS       Y7, Y4, Y7
 
 AsymLogitsGradF32_powI_part_neg_pdone:
 	TESTQ   R10, R10
@@ -4276,8 +4317,8 @@ AsymLogitsGradF32_powI_part_neg_pdone:
 	JMP     AsymLogitsGradF32_powI_part_pos_pdone
 
 AsymLogitsGradF32_powI_part_pos_n:
-	VMOVAPS Y1, Y11
-	VMOVAPS Y7, Y4
+	VMOVAPS Y1, Y12
+	VMOVAPS Y8, Y4
 	MOVQ    R10, CX
 	DECQ    CX
 
@@ -4286,7 +4327,7 @@ AsymLogitsGradF32_powI_part_pos_sq:
 	JZ     AsymLogitsGradF32_powI_part_pos_sqdone
 	BTQ    $0x00, CX
 	JCC    AsymLogitsGradF32_powI_part_pos_nomul
-	VMULPS Y4, Y11, Y11
+	VMULPS Y4, Y12, Y12
 
 AsymLogitsGradF32_powI_part_pos_nomul:
 	CMPQ   CX, $0x01
@@ -4298,75 +4339,76 @@ AsymLogitsGradF32_powI_part_pos_nosq:
 	JMP  AsymLogitsGradF32_powI_part_pos_sq
 
 AsymLogitsGradF32_powI_part_pos_sqdone:
-	VMULPS       Y7, Y11, Y4
+	VMULPS       Y8, Y12, Y4
 	VBROADCASTSS 40(DI), Y13
-	VMULPS       Y13, Y11, Y13
+	VMULPS       Y13, Y12, Y13
 
 AsymLogitsGradF32_powI_part_pos_pdone:
-	VCMPPS       $0x00, Y1, Y5, Y11
-	VBLENDVPS    Y11, Y4, Y9, Y4
-	VBLENDVPS    Y11, Y13, Y8, Y8
-	VMULPS       Y6, Y8, Y8
+	VCMPPS       $0x00, Y1, Y5, Y12
+	VBLENDVPS    Y12, Y4, Y9, Y4
+	VBLENDVPS    Y12, Y13, Y7, Y7
+	VMULPS       Y6, Y7, Y7
 	VANDPS       absmask8<>+0(SB), Y4, Y9
 	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y9
 	VMOVMSKPS    Y9, CX
 	TESTL        CX, CX
 	JNZ          AsymLogitsGradF32_bail
 	VCMPPS       $0x00, Y0, Y5, Y9
-	VORPS        Y11, Y9, Y9
+	VORPS        Y12, Y9, Y9
 	VMOVMSKPS    Y9, CX
 	CMPL         CX, $0x000000ff
 	JEQ          AsymLogitsGradF32_powI_part_hard
 	VMOVUPS      Y6, 160(SP)
 	VMOVUPS      Y5, 192(SP)
-	VMOVUPS      Y7, 224(SP)
+	VMOVUPS      Y8, 224(SP)
 	VMOVUPS      Y10, 256(SP)
-	VMOVUPS      Y12, 288(SP)
+	VMOVUPS      Y11, 288(SP)
 	VMOVUPS      Y4, 352(SP)
-	VMOVUPS      Y8, 384(SP)
+	VMOVUPS      Y7, 384(SP)
 	VMOVUPS      Y9, 416(SP)
-	VMOVMSKPS    Y7, CX
+	VMOVMSKPS    Y8, CX
 	TESTL        CX, CX
 	JNZ          AsymLogitsGradF32_bail
 	VBROADCASTSS 16(DI), Y4
-	VBROADCASTSS 20(DI), Y8
-	VFMADD231PS  Y8, Y5, Y4
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y7, Y5
-	VMULPS       two238<>+0(SB), Y7, Y8
-	VBLENDVPS    Y5, Y8, Y7, Y8
-	VPADDD       log32shift8<>+0(SB), Y8, Y8
-	VPSRLD       $0x17, Y8, Y9
+	VBROADCASTSS 20(DI), Y7
+	VFMADD231PS  Y7, Y5, Y4
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y5
+	VMULPS       two238<>+0(SB), Y8, Y7
+	VBLENDVPS    Y5, Y7, Y8, Y7
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y9
 	VCVTDQ2PS    Y9, Y9
 	VSUBPS       f1278<>+0(SB), Y9, Y9
 	VANDPS       minus238<>+0(SB), Y5, Y5
 	VADDPS       Y5, Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y5
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y5
 	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc18<>+0(SB), Y8, Y10
-	VFMADD213PS  logc28<>+0(SB), Y8, Y10
-	VFMADD213PS  logc38<>+0(SB), Y8, Y10
-	VFMADD213PS  logc48<>+0(SB), Y8, Y10
-	VFMADD213PS  logc58<>+0(SB), Y8, Y10
-	VFMADD213PS  logc68<>+0(SB), Y8, Y10
-	VFMADD213PS  logc78<>+0(SB), Y8, Y10
-	VFMADD213PS  logc88<>+0(SB), Y8, Y10
-	VMULPS       Y8, Y10, Y10
+	VFMADD213PS  logc28<>+0(SB), Y5, Y10
+	VFMADD213PS  logc48<>+0(SB), Y5, Y10
+	VFMADD213PS  logc68<>+0(SB), Y5, Y10
+	VFMADD213PS  logc88<>+0(SB), Y5, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y5, Y11
+	VFMADD213PS  logc58<>+0(SB), Y5, Y11
+	VFMADD213PS  logc78<>+0(SB), Y5, Y11
+	VFMADD231PS  Y11, Y7, Y10
+	VMULPS       Y7, Y10, Y10
 	VMULPS       Y5, Y10, Y10
 	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y10
 	VFMADD231PS  minushalf8<>+0(SB), Y5, Y10
-	VADDPS       Y10, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VADDPS       Y10, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y7
 	VXORPS       Y5, Y5, Y5
-	VCMPPS       $0x00, Y5, Y7, Y9
-	VBLENDVPS    Y9, minusinf8<>+0(SB), Y8, Y8
-	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y9
-	VBLENDVPS    Y9, inf8<>+0(SB), Y8, Y8
-	VCMPPS       $0x19, Y5, Y7, Y9
-	VBLENDVPS    Y9, nan8<>+0(SB), Y8, Y8
-	VMULPS       Y4, Y8, Y5
+	VCMPPS       $0x00, Y5, Y8, Y9
+	VBLENDVPS    Y9, minusinf8<>+0(SB), Y7, Y7
+	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y9
+	VBLENDVPS    Y9, inf8<>+0(SB), Y7, Y7
+	VCMPPS       $0x19, Y5, Y8, Y9
+	VBLENDVPS    Y9, nan8<>+0(SB), Y7, Y7
+	VMULPS       Y4, Y7, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y9
 	VBLENDVPS    Y9, expunder8<>+0(SB), Y5, Y10
 	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y5
@@ -4408,9 +4450,9 @@ AsymLogitsGradF32_powI_part_pos_pdone:
 	VXORPS       Y9, Y9, Y9
 	TESTL        R12, R12
 	JZ           AsymLogitsGradF32_powI_part_nodpow
-	VCMPPS       $0x04, Y0, Y7, Y10
+	VCMPPS       $0x04, Y0, Y8, Y10
 	VANDNPS      Y10, Y5, Y10
-	VDIVPS       Y7, Y6, Y9
+	VDIVPS       Y8, Y6, Y9
 	VMULPS       Y12, Y9, Y9
 	VMULPS       Y4, Y9, Y9
 	VANDPS       Y10, Y9, Y9
@@ -4420,7 +4462,7 @@ AsymLogitsGradF32_powI_part_pos_pdone:
 	TESTL        CX, CX
 	JZ           AsymLogitsGradF32_powI_part_nodpow
 	VSUBPS       Y1, Y4, Y1
-	VMULPS       Y8, Y1, Y1
+	VMULPS       Y7, Y1, Y1
 	VCMPPS       $0x11, expunder8<>+0(SB), Y1, Y7
 	VBLENDVPS    Y7, expunder8<>+0(SB), Y1, Y8
 	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y1
@@ -4459,12 +4501,12 @@ AsymLogitsGradF32_powI_part_pos_pdone:
 AsymLogitsGradF32_powI_part_nodpow:
 	VMOVUPS   416(SP), Y1
 	VBLENDVPS Y1, 352(SP), Y12, Y4
-	VBLENDVPS Y1, 384(SP), Y9, Y8
+	VBLENDVPS Y1, 384(SP), Y9, Y7
 	VMOVUPS   160(SP), Y6
 	VMOVUPS   192(SP), Y5
-	VMOVUPS   224(SP), Y7
+	VMOVUPS   224(SP), Y8
 	VMOVUPS   256(SP), Y10
-	VMOVUPS   288(SP), Y12
+	VMOVUPS   288(SP), Y11
 
 AsymLogitsGradF32_powI_part_hard:
 	VMASKMOVPS  (SI)(R14*1), Y3, Y1
@@ -4476,7 +4518,7 @@ AsymLogitsGradF32_powI_part_hard:
 	VMULPS      Y4, Y10, Y10
 	TESTL       R12, R12
 	JZ          AsymLogitsGradF32_powI_part_nofocalgrad
-	VFMADD231PS Y12, Y8, Y10
+	VFMADD231PS Y11, Y7, Y10
 
 AsymLogitsGradF32_powI_part_nofocalgrad:
 	VMULPS     Y1, Y10, Y10
@@ -4540,59 +4582,60 @@ AsymLogitsGradF32_powR_loop:
 	VMULPS       Y7, Y9, Y9
 	VANDNPS      Y9, Y6, Y9
 	VADDPS       Y1, Y9, Y5
-	VDIVPS       Y5, Y1, Y6
-	VMULPS       Y6, Y9, Y7
-	VCMPPS       $0x11, Y0, Y3, Y8
-	VBLENDVPS    Y8, Y7, Y6, Y10
-	VBLENDVPS    Y8, Y6, Y7, Y7
-	VPADDD       log32shift8<>+0(SB), Y5, Y8
-	VPSRLD       $0x17, Y8, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc18<>+0(SB), Y8, Y13
-	VFMADD213PS  logc28<>+0(SB), Y8, Y13
-	VFMADD213PS  logc38<>+0(SB), Y8, Y13
-	VFMADD213PS  logc48<>+0(SB), Y8, Y13
-	VFMADD213PS  logc58<>+0(SB), Y8, Y13
-	VFMADD213PS  logc68<>+0(SB), Y8, Y13
-	VFMADD213PS  logc78<>+0(SB), Y8, Y13
-	VFMADD213PS  logc88<>+0(SB), Y8, Y13
-	VMULPS       Y8, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
-	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
-	VADDPS       Y13, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y8
+	VPADDD       log32shift8<>+0(SB), Y5, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y8, Y10
+	VFMADD213PS  logc48<>+0(SB), Y8, Y10
+	VFMADD213PS  logc68<>+0(SB), Y8, Y10
+	VFMADD213PS  logc88<>+0(SB), Y8, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y6, Y10
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y10
+	VFMADD231PS  minushalf8<>+0(SB), Y8, Y10
+	VADDPS       Y10, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VDIVPS       Y5, Y1, Y7
+	VMULPS       Y7, Y9, Y8
+	VCMPPS       $0x11, Y0, Y3, Y10
+	VBLENDVPS    Y10, Y8, Y7, Y11
+	VBLENDVPS    Y10, Y7, Y8, Y8
 	VSUBPS       Y1, Y5, Y5
 	VSUBPS       Y5, Y9, Y9
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y8, Y8
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y6, Y6
 	VMINPS       Y0, Y3, Y5
-	VSUBPS       Y8, Y5, Y5
-	VBROADCASTSS 24(DI), Y6
-	VCMPPS       $0x1d, Y6, Y3, Y6
+	VSUBPS       Y6, Y5, Y5
+	VBROADCASTSS 24(DI), Y7
+	VCMPPS       $0x1d, Y7, Y3, Y7
 	VBROADCASTSS 4(DI), Y9
-	VBLENDVPS    Y6, Y5, Y9, Y5
-	VDIVPS       Y10, Y1, Y9
-	VANDPS       Y6, Y9, Y9
-	VMAXPS       Y0, Y3, Y6
-	VADDPS       Y8, Y6, Y6
-	VSUBPS       Y6, Y0, Y6
-	VBROADCASTSS 28(DI), Y8
-	VCMPPS       $0x11, Y8, Y3, Y8
-	VBROADCASTSS 4(DI), Y11
-	VBLENDVPS    Y8, Y6, Y11, Y6
-	VBROADCASTSS 32(DI), Y11
-	VCMPPS       $0x1d, Y11, Y3, Y11
-	VMULPS       Y7, Y10, Y12
+	VBLENDVPS    Y7, Y5, Y9, Y5
+	VDIVPS       Y11, Y1, Y9
+	VANDPS       Y7, Y9, Y9
+	VMAXPS       Y0, Y3, Y7
+	VADDPS       Y6, Y7, Y7
+	VSUBPS       Y7, Y0, Y7
+	VBROADCASTSS 28(DI), Y6
+	VCMPPS       $0x11, Y6, Y3, Y6
+	VBROADCASTSS 4(DI), Y10
+	VBLENDVPS    Y6, Y7, Y10, Y7
+	VBROADCASTSS 32(DI), Y10
+	VCMPPS       $0x1d, Y10, Y3, Y10
+	VMULPS       Y8, Y11, Y12
 	VMOVUPS      Y12, 128(SP)
 	VBROADCASTSS 8(DI), Y12
-	VSUBPS       Y12, Y10, Y12
+	VSUBPS       Y12, Y11, Y12
 	VMAXPS       Y0, Y12, Y12
 	VBROADCASTSS 80(DI), Y13
 	VCMPPS       $0x11, Y13, Y3, Y13
@@ -4617,117 +4660,119 @@ AsymLogitsGradF32_powR_loop:
 	VMULPS       Y3, Y14, Y14
 	VBROADCASTSS 84(DI), Y3
 	VMULPS       Y3, Y14, Y14
-	VMULPS       Y10, Y14, Y14
+	VMULPS       Y11, Y14, Y14
 	VBLENDVPS    Y13, Y14, Y12, Y12
 
 AsymLogitsGradF32_powR_full_far:
 	VBROADCASTSS 36(DI), Y3
-	VORPS        Y3, Y11, Y11
-	VANDPS       Y11, Y12, Y12
+	VORPS        Y3, Y10, Y10
+	VANDPS       Y10, Y12, Y12
 	VBROADCASTSS 8(DI), Y3
-	VADDPS       Y3, Y7, Y3
-	VBLENDVPS    Y11, Y3, Y1, Y3
+	VADDPS       Y3, Y8, Y3
+	VBLENDVPS    Y10, Y3, Y1, Y3
 	TESTL        R11, R11
 	JNZ          AsymLogitsGradF32_powR_full_shift
-	VMOVAPS      Y6, Y6
+	VMOVAPS      Y7, Y7
 	VDIVPS       Y3, Y1, Y3
-	VANDPS       Y8, Y3, Y3
+	VANDPS       Y6, Y3, Y3
 	JMP          AsymLogitsGradF32_powR_full_shifted
 
 AsymLogitsGradF32_powR_full_shift:
 	VBROADCASTSS (DI), Y6
-	VMAXPS       Y6, Y3, Y10
-	VDIVPS       Y10, Y1, Y8
-	VCMPPS       $0x1d, Y6, Y3, Y6
-	VANDPS       Y6, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y10, Y6
-	VPSRLD       $0x17, Y6, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y6, Y6
-	VPADDD       log32base8<>+0(SB), Y6, Y6
-	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y13
+	VMAXPS       Y6, Y3, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y7
+	VPSRLD       $0x17, Y7, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y13
 	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc18<>+0(SB), Y6, Y14
-	VFMADD213PS  logc28<>+0(SB), Y6, Y14
-	VFMADD213PS  logc38<>+0(SB), Y6, Y14
-	VFMADD213PS  logc48<>+0(SB), Y6, Y14
-	VFMADD213PS  logc58<>+0(SB), Y6, Y14
-	VFMADD213PS  logc68<>+0(SB), Y6, Y14
-	VFMADD213PS  logc78<>+0(SB), Y6, Y14
-	VFMADD213PS  logc88<>+0(SB), Y6, Y14
-	VMULPS       Y6, Y14, Y14
+	VFMADD213PS  logc18<>+0(SB), Y7, Y14
+	VFMADD213PS  logc28<>+0(SB), Y7, Y14
+	VFMADD213PS  logc38<>+0(SB), Y7, Y14
+	VFMADD213PS  logc48<>+0(SB), Y7, Y14
+	VFMADD213PS  logc58<>+0(SB), Y7, Y14
+	VFMADD213PS  logc68<>+0(SB), Y7, Y14
+	VFMADD213PS  logc78<>+0(SB), Y7, Y14
+	VFMADD213PS  logc88<>+0(SB), Y7, Y14
+	VMULPS       Y7, Y14, Y14
 	VMULPS       Y13, Y14, Y14
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y14
 	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
-	VADDPS       Y14, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y6
+	VADDPS       Y14, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y7
+	VDIVPS       Y6, Y1, Y6
+	VBROADCASTSS (DI), Y11
+	VCMPPS       $0x1d, Y11, Y3, Y11
+	VANDPS       Y11, Y6, Y6
 	VSUBPS       Y3, Y1, Y3
 	VSUBPS       Y12, Y3, Y3
-	VADDPS       Y3, Y6, Y6
-	VMOVAPS      Y6, Y6
-	VMOVAPS      Y8, Y3
+	VADDPS       Y3, Y7, Y7
+	VMOVAPS      Y7, Y7
+	VMOVAPS      Y6, Y3
 
 AsymLogitsGradF32_powR_full_shifted:
-	VSUBPS       Y4, Y1, Y8
+	VSUBPS       Y4, Y1, Y6
 	VMULPS       Y4, Y5, Y5
-	VFMADD231PS  Y8, Y6, Y5
-	VMULPS       Y4, Y7, Y6
-	VFMADD231PS  Y8, Y12, Y6
+	VFMADD231PS  Y6, Y7, Y5
+	VMULPS       Y4, Y8, Y7
+	VFMADD231PS  Y6, Y12, Y7
 	VMULPS       Y4, Y9, Y9
-	VMULPS       Y8, Y3, Y3
-	VANDPS       Y11, Y3, Y3
+	VMULPS       Y6, Y3, Y3
+	VANDPS       Y10, Y3, Y3
 	VSUBPS       Y3, Y9, Y9
-	VANDPS       Y8, Y11, Y11
-	VSUBPS       Y4, Y11, Y11
+	VANDPS       Y6, Y10, Y10
+	VSUBPS       Y4, Y10, Y10
 	VMOVUPS      Y5, 160(SP)
 	VMOVUPS      Y4, 192(SP)
-	VMOVUPS      Y6, 224(SP)
+	VMOVUPS      Y7, 224(SP)
 	VMOVUPS      Y9, 256(SP)
-	VMOVUPS      Y11, 288(SP)
-	VMOVMSKPS    Y6, R14
+	VMOVUPS      Y10, 288(SP)
+	VMOVMSKPS    Y7, R14
 	TESTL        R14, R14
 	JNZ          AsymLogitsGradF32_bail
 	VBROADCASTSS 16(DI), Y3
-	VBROADCASTSS 20(DI), Y7
-	VFMADD231PS  Y7, Y4, Y3
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y6, Y4
-	VMULPS       two238<>+0(SB), Y6, Y7
-	VBLENDVPS    Y4, Y7, Y6, Y7
-	VPADDD       log32shift8<>+0(SB), Y7, Y7
-	VPSRLD       $0x17, Y7, Y8
+	VBROADCASTSS 20(DI), Y6
+	VFMADD231PS  Y6, Y4, Y3
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y7, Y4
+	VMULPS       two238<>+0(SB), Y7, Y6
+	VBLENDVPS    Y4, Y6, Y7, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y8
 	VCVTDQ2PS    Y8, Y8
 	VSUBPS       f1278<>+0(SB), Y8, Y8
 	VANDPS       minus238<>+0(SB), Y4, Y4
 	VADDPS       Y4, Y8, Y8
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y4
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y4
 	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc18<>+0(SB), Y7, Y9
-	VFMADD213PS  logc28<>+0(SB), Y7, Y9
-	VFMADD213PS  logc38<>+0(SB), Y7, Y9
-	VFMADD213PS  logc48<>+0(SB), Y7, Y9
-	VFMADD213PS  logc58<>+0(SB), Y7, Y9
-	VFMADD213PS  logc68<>+0(SB), Y7, Y9
-	VFMADD213PS  logc78<>+0(SB), Y7, Y9
-	VFMADD213PS  logc88<>+0(SB), Y7, Y9
-	VMULPS       Y7, Y9, Y9
+	VFMADD213PS  logc28<>+0(SB), Y4, Y9
+	VFMADD213PS  logc48<>+0(SB), Y4, Y9
+	VFMADD213PS  logc68<>+0(SB), Y4, Y9
+	VFMADD213PS  logc88<>+0(SB), Y4, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y4, Y10
+	VFMADD213PS  logc58<>+0(SB), Y4, Y10
+	VFMADD213PS  logc78<>+0(SB), Y4, Y10
+	VFMADD231PS  Y10, Y6, Y9
+	VMULPS       Y6, Y9, Y9
 	VMULPS       Y4, Y9, Y9
 	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
 	VFMADD231PS  minushalf8<>+0(SB), Y4, Y9
-	VADDPS       Y9, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y6
 	VXORPS       Y4, Y4, Y4
-	VCMPPS       $0x00, Y4, Y6, Y8
-	VBLENDVPS    Y8, minusinf8<>+0(SB), Y7, Y7
-	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y8
-	VBLENDVPS    Y8, inf8<>+0(SB), Y7, Y7
-	VCMPPS       $0x19, Y4, Y6, Y8
-	VBLENDVPS    Y8, nan8<>+0(SB), Y7, Y7
-	VMULPS       Y3, Y7, Y4
+	VCMPPS       $0x00, Y4, Y7, Y8
+	VBLENDVPS    Y8, minusinf8<>+0(SB), Y6, Y6
+	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y8
+	VBLENDVPS    Y8, inf8<>+0(SB), Y6, Y6
+	VCMPPS       $0x19, Y4, Y7, Y8
+	VBLENDVPS    Y8, nan8<>+0(SB), Y6, Y6
+	VMULPS       Y3, Y6, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y8
 	VBLENDVPS    Y8, expunder8<>+0(SB), Y4, Y9
 	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y4
@@ -4769,9 +4814,9 @@ AsymLogitsGradF32_powR_full_shifted:
 	VXORPS       Y8, Y8, Y8
 	TESTL        R12, R12
 	JZ           AsymLogitsGradF32_powR_full_nodpow
-	VCMPPS       $0x04, Y0, Y6, Y9
+	VCMPPS       $0x04, Y0, Y7, Y9
 	VANDNPS      Y9, Y4, Y9
-	VDIVPS       Y6, Y5, Y8
+	VDIVPS       Y7, Y5, Y8
 	VMULPS       Y11, Y8, Y8
 	VMULPS       Y3, Y8, Y8
 	VANDPS       Y9, Y8, Y8
@@ -4780,12 +4825,12 @@ AsymLogitsGradF32_powR_full_shifted:
 	VMOVMSKPS    Y4, R14
 	TESTL        R14, R14
 	JZ           AsymLogitsGradF32_powR_full_nodpow
-	VSUBPS       Y1, Y3, Y6
-	VMULPS       Y7, Y6, Y6
-	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y6, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y9, Y9
+	VSUBPS       Y1, Y3, Y7
+	VMULPS       Y6, Y7, Y7
+	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
+	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y7
+	VBLENDVPS    Y7, expover8<>+0(SB), Y9, Y9
 	VMULPS       log2e8<>+0(SB), Y9, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
@@ -4797,44 +4842,44 @@ AsymLogitsGradF32_powR_full_shifted:
 	VFMADD213PS  expc38<>+0(SB), Y9, Y12
 	VFMADD213PS  expc48<>+0(SB), Y9, Y12
 	VFMADD213PS  expc58<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y9, Y6
-	VMULPS       Y6, Y12, Y12
+	VMULPS       Y9, Y9, Y7
+	VMULPS       Y7, Y12, Y12
 	VADDPS       Y9, Y12, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
-	VMULPS       half8<>+0(SB), Y10, Y6
-	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y9
+	VMULPS       half8<>+0(SB), Y10, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y9
 	VSUBPS       Y9, Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y6, Y12, Y12
+	VMULPS       Y7, Y12, Y12
 	VMULPS       Y9, Y12, Y12
-	VANDNPS      Y12, Y7, Y12
+	VANDNPS      Y12, Y6, Y12
 	VMULPS       Y3, Y12, Y12
 	VMULPS       Y5, Y12, Y12
 	VBLENDVPS    Y4, Y12, Y8, Y8
 
 AsymLogitsGradF32_powR_full_nodpow:
 	VMOVAPS     Y11, Y3
-	VMOVAPS     Y8, Y7
+	VMOVAPS     Y8, Y6
 	VMOVUPS     160(SP), Y5
 	VMOVUPS     192(SP), Y4
-	VMOVUPS     224(SP), Y6
+	VMOVUPS     224(SP), Y7
 	VMOVUPS     256(SP), Y9
-	VMOVUPS     288(SP), Y11
+	VMOVUPS     288(SP), Y10
 	VMOVUPS     (SI)(R9*1), Y4
-	VMULPS      Y3, Y4, Y6
-	VMULPS      Y5, Y6, Y6
-	VADDPS      96(SP), Y6, Y6
-	VANDPS      64(SP), Y6, Y6
-	VADDPS      Y6, Y2, Y2
+	VMULPS      Y3, Y4, Y7
+	VMULPS      Y5, Y7, Y7
+	VADDPS      96(SP), Y7, Y7
+	VANDPS      64(SP), Y7, Y7
+	VADDPS      Y7, Y2, Y2
 	VMULPS      Y3, Y9, Y9
 	TESTL       R12, R12
 	JZ          AsymLogitsGradF32_powR_full_nofocalgrad
-	VFMADD231PS Y11, Y7, Y9
+	VFMADD231PS Y10, Y6, Y9
 
 AsymLogitsGradF32_powR_full_nofocalgrad:
 	VMULPS       Y4, Y9, Y9
@@ -4910,59 +4955,60 @@ AsymLogitsGradF32_powR_tail:
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VADDPS       Y1, Y10, Y6
-	VDIVPS       Y6, Y1, Y7
-	VMULPS       Y7, Y10, Y8
-	VCMPPS       $0x11, Y0, Y4, Y9
-	VBLENDVPS    Y9, Y8, Y7, Y11
-	VBLENDVPS    Y9, Y7, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y6, Y9
-	VPSRLD       $0x17, Y9, Y12
-	VCVTDQ2PS    Y12, Y12
-	VSUBPS       f1278<>+0(SB), Y12, Y12
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y13
-	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc18<>+0(SB), Y9, Y14
-	VFMADD213PS  logc28<>+0(SB), Y9, Y14
-	VFMADD213PS  logc38<>+0(SB), Y9, Y14
-	VFMADD213PS  logc48<>+0(SB), Y9, Y14
-	VFMADD213PS  logc58<>+0(SB), Y9, Y14
-	VFMADD213PS  logc68<>+0(SB), Y9, Y14
-	VFMADD213PS  logc78<>+0(SB), Y9, Y14
-	VFMADD213PS  logc88<>+0(SB), Y9, Y14
-	VMULPS       Y9, Y14, Y14
-	VMULPS       Y13, Y14, Y14
-	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
-	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
-	VADDPS       Y14, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y9
+	VPADDD       log32shift8<>+0(SB), Y6, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc28<>+0(SB), Y9, Y11
+	VFMADD213PS  logc48<>+0(SB), Y9, Y11
+	VFMADD213PS  logc68<>+0(SB), Y9, Y11
+	VFMADD213PS  logc88<>+0(SB), Y9, Y11
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y7, Y11
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y11
+	VADDPS       Y11, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS       Y6, Y1, Y8
+	VMULPS       Y8, Y10, Y9
+	VCMPPS       $0x11, Y0, Y4, Y11
+	VBLENDVPS    Y11, Y9, Y8, Y12
+	VBLENDVPS    Y11, Y8, Y9, Y9
 	VSUBPS       Y1, Y6, Y6
 	VSUBPS       Y6, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y7, Y7
 	VMINPS       Y0, Y4, Y6
-	VSUBPS       Y9, Y6, Y6
-	VBROADCASTSS 24(DI), Y7
-	VCMPPS       $0x1d, Y7, Y4, Y7
+	VSUBPS       Y7, Y6, Y6
+	VBROADCASTSS 24(DI), Y8
+	VCMPPS       $0x1d, Y8, Y4, Y8
 	VBROADCASTSS 4(DI), Y10
-	VBLENDVPS    Y7, Y6, Y10, Y6
-	VDIVPS       Y11, Y1, Y10
-	VANDPS       Y7, Y10, Y10
-	VMAXPS       Y0, Y4, Y7
-	VADDPS       Y9, Y7, Y7
-	VSUBPS       Y7, Y0, Y7
-	VBROADCASTSS 28(DI), Y9
-	VCMPPS       $0x11, Y9, Y4, Y9
-	VBROADCASTSS 4(DI), Y12
-	VBLENDVPS    Y9, Y7, Y12, Y7
-	VBROADCASTSS 32(DI), Y12
-	VCMPPS       $0x1d, Y12, Y4, Y12
-	VMULPS       Y8, Y11, Y13
+	VBLENDVPS    Y8, Y6, Y10, Y6
+	VDIVPS       Y12, Y1, Y10
+	VANDPS       Y8, Y10, Y10
+	VMAXPS       Y0, Y4, Y8
+	VADDPS       Y7, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
+	VBROADCASTSS 28(DI), Y7
+	VCMPPS       $0x11, Y7, Y4, Y7
+	VBROADCASTSS 4(DI), Y11
+	VBLENDVPS    Y7, Y8, Y11, Y8
+	VBROADCASTSS 32(DI), Y11
+	VCMPPS       $0x1d, Y11, Y4, Y11
+	VMULPS       Y9, Y12, Y13
 	VMOVUPS      Y13, 128(SP)
 	VBROADCASTSS 8(DI), Y13
-	VSUBPS       Y13, Y11, Y13
+	VSUBPS       Y13, Y12, Y13
 	VMAXPS       Y0, Y13, Y13
 	VBROADCASTSS 80(DI), Y14
 	VCMPPS       $0x11, Y14, Y4, Y14
@@ -4987,117 +5033,119 @@ AsymLogitsGradF32_powR_tail:
 	VMULPS       Y4, Y15, Y15
 	VBROADCASTSS 84(DI), Y4
 	VMULPS       Y4, Y15, Y15
-	VMULPS       Y11, Y15, Y15
+	VMULPS       Y12, Y15, Y15
 	VBLENDVPS    Y14, Y15, Y13, Y13
 
 AsymLogitsGradF32_powR_part_far:
 	VBROADCASTSS 36(DI), Y4
-	VORPS        Y4, Y12, Y12
-	VANDPS       Y12, Y13, Y13
+	VORPS        Y4, Y11, Y11
+	VANDPS       Y11, Y13, Y13
 	VBROADCASTSS 8(DI), Y4
-	VADDPS       Y4, Y8, Y4
-	VBLENDVPS    Y12, Y4, Y1, Y4
+	VADDPS       Y4, Y9, Y4
+	VBLENDVPS    Y11, Y4, Y1, Y4
 	TESTL        R11, R11
 	JNZ          AsymLogitsGradF32_powR_part_shift
-	VMOVAPS      Y7, Y7
+	VMOVAPS      Y8, Y8
 	VDIVPS       Y4, Y1, Y4
-	VANDPS       Y9, Y4, Y4
+	VANDPS       Y7, Y4, Y4
 	JMP          AsymLogitsGradF32_powR_part_shifted
 
 AsymLogitsGradF32_powR_part_shift:
 	VBROADCASTSS (DI), Y7
-	VMAXPS       Y7, Y4, Y11
-	VDIVPS       Y11, Y1, Y9
-	VCMPPS       $0x1d, Y7, Y4, Y7
-	VANDPS       Y7, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y11, Y7
-	VPSRLD       $0x17, Y7, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y14
+	VMAXPS       Y7, Y4, Y7
+	VPADDD       log32shift8<>+0(SB), Y7, Y8
+	VPSRLD       $0x17, Y8, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y14
 	VMOVUPS      logc08<>+0(SB), Y15
-	VFMADD213PS  logc18<>+0(SB), Y7, Y15
-	VFMADD213PS  logc28<>+0(SB), Y7, Y15
-	VFMADD213PS  logc38<>+0(SB), Y7, Y15
-	VFMADD213PS  logc48<>+0(SB), Y7, Y15
-	VFMADD213PS  logc58<>+0(SB), Y7, Y15
-	VFMADD213PS  logc68<>+0(SB), Y7, Y15
-	VFMADD213PS  logc78<>+0(SB), Y7, Y15
-	VFMADD213PS  logc88<>+0(SB), Y7, Y15
-	VMULPS       Y7, Y15, Y15
+	VFMADD213PS  logc18<>+0(SB), Y8, Y15
+	VFMADD213PS  logc28<>+0(SB), Y8, Y15
+	VFMADD213PS  logc38<>+0(SB), Y8, Y15
+	VFMADD213PS  logc48<>+0(SB), Y8, Y15
+	VFMADD213PS  logc58<>+0(SB), Y8, Y15
+	VFMADD213PS  logc68<>+0(SB), Y8, Y15
+	VFMADD213PS  logc78<>+0(SB), Y8, Y15
+	VFMADD213PS  logc88<>+0(SB), Y8, Y15
+	VMULPS       Y8, Y15, Y15
 	VMULPS       Y14, Y15, Y15
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y15
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y15
 	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
-	VADDPS       Y15, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y7
+	VADDPS       Y15, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y8
+	VDIVPS       Y7, Y1, Y7
+	VBROADCASTSS (DI), Y12
+	VCMPPS       $0x1d, Y12, Y4, Y12
+	VANDPS       Y12, Y7, Y7
 	VSUBPS       Y4, Y1, Y4
 	VSUBPS       Y13, Y4, Y4
-	VADDPS       Y4, Y7, Y7
-	VMOVAPS      Y7, Y7
-	VMOVAPS      Y9, Y4
+	VADDPS       Y4, Y8, Y8
+	VMOVAPS      Y8, Y8
+	VMOVAPS      Y7, Y4
 
 AsymLogitsGradF32_powR_part_shifted:
-	VSUBPS       Y5, Y1, Y9
+	VSUBPS       Y5, Y1, Y7
 	VMULPS       Y5, Y6, Y6
-	VFMADD231PS  Y9, Y7, Y6
-	VMULPS       Y5, Y8, Y7
-	VFMADD231PS  Y9, Y13, Y7
+	VFMADD231PS  Y7, Y8, Y6
+	VMULPS       Y5, Y9, Y8
+	VFMADD231PS  Y7, Y13, Y8
 	VMULPS       Y5, Y10, Y10
-	VMULPS       Y9, Y4, Y4
-	VANDPS       Y12, Y4, Y4
+	VMULPS       Y7, Y4, Y4
+	VANDPS       Y11, Y4, Y4
 	VSUBPS       Y4, Y10, Y10
-	VANDPS       Y9, Y12, Y12
-	VSUBPS       Y5, Y12, Y12
+	VANDPS       Y7, Y11, Y11
+	VSUBPS       Y5, Y11, Y11
 	VMOVUPS      Y6, 160(SP)
 	VMOVUPS      Y5, 192(SP)
-	VMOVUPS      Y7, 224(SP)
+	VMOVUPS      Y8, 224(SP)
 	VMOVUPS      Y10, 256(SP)
-	VMOVUPS      Y12, 288(SP)
-	VMOVMSKPS    Y7, CX
+	VMOVUPS      Y11, 288(SP)
+	VMOVMSKPS    Y8, CX
 	TESTL        CX, CX
 	JNZ          AsymLogitsGradF32_bail
 	VBROADCASTSS 16(DI), Y4
-	VBROADCASTSS 20(DI), Y8
-	VFMADD231PS  Y8, Y5, Y4
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y7, Y5
-	VMULPS       two238<>+0(SB), Y7, Y8
-	VBLENDVPS    Y5, Y8, Y7, Y8
-	VPADDD       log32shift8<>+0(SB), Y8, Y8
-	VPSRLD       $0x17, Y8, Y9
+	VBROADCASTSS 20(DI), Y7
+	VFMADD231PS  Y7, Y5, Y4
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y5
+	VMULPS       two238<>+0(SB), Y8, Y7
+	VBLENDVPS    Y5, Y7, Y8, Y7
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y9
 	VCVTDQ2PS    Y9, Y9
 	VSUBPS       f1278<>+0(SB), Y9, Y9
 	VANDPS       minus238<>+0(SB), Y5, Y5
 	VADDPS       Y5, Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y5
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y5
 	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc18<>+0(SB), Y8, Y10
-	VFMADD213PS  logc28<>+0(SB), Y8, Y10
-	VFMADD213PS  logc38<>+0(SB), Y8, Y10
-	VFMADD213PS  logc48<>+0(SB), Y8, Y10
-	VFMADD213PS  logc58<>+0(SB), Y8, Y10
-	VFMADD213PS  logc68<>+0(SB), Y8, Y10
-	VFMADD213PS  logc78<>+0(SB), Y8, Y10
-	VFMADD213PS  logc88<>+0(SB), Y8, Y10
-	VMULPS       Y8, Y10, Y10
+	VFMADD213PS  logc28<>+0(SB), Y5, Y10
+	VFMADD213PS  logc48<>+0(SB), Y5, Y10
+	VFMADD213PS  logc68<>+0(SB), Y5, Y10
+	VFMADD213PS  logc88<>+0(SB), Y5, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y5, Y11
+	VFMADD213PS  logc58<>+0(SB), Y5, Y11
+	VFMADD213PS  logc78<>+0(SB), Y5, Y11
+	VFMADD231PS  Y11, Y7, Y10
+	VMULPS       Y7, Y10, Y10
 	VMULPS       Y5, Y10, Y10
 	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y10
 	VFMADD231PS  minushalf8<>+0(SB), Y5, Y10
-	VADDPS       Y10, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VADDPS       Y10, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y7
 	VXORPS       Y5, Y5, Y5
-	VCMPPS       $0x00, Y5, Y7, Y9
-	VBLENDVPS    Y9, minusinf8<>+0(SB), Y8, Y8
-	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y9
-	VBLENDVPS    Y9, inf8<>+0(SB), Y8, Y8
-	VCMPPS       $0x19, Y5, Y7, Y9
-	VBLENDVPS    Y9, nan8<>+0(SB), Y8, Y8
-	VMULPS       Y4, Y8, Y5
+	VCMPPS       $0x00, Y5, Y8, Y9
+	VBLENDVPS    Y9, minusinf8<>+0(SB), Y7, Y7
+	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y9
+	VBLENDVPS    Y9, inf8<>+0(SB), Y7, Y7
+	VCMPPS       $0x19, Y5, Y8, Y9
+	VBLENDVPS    Y9, nan8<>+0(SB), Y7, Y7
+	VMULPS       Y4, Y7, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y9
 	VBLENDVPS    Y9, expunder8<>+0(SB), Y5, Y10
 	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y5
@@ -5139,9 +5187,9 @@ AsymLogitsGradF32_powR_part_shifted:
 	VXORPS       Y9, Y9, Y9
 	TESTL        R12, R12
 	JZ           AsymLogitsGradF32_powR_part_nodpow
-	VCMPPS       $0x04, Y0, Y7, Y10
+	VCMPPS       $0x04, Y0, Y8, Y10
 	VANDNPS      Y10, Y5, Y10
-	VDIVPS       Y7, Y6, Y9
+	VDIVPS       Y8, Y6, Y9
 	VMULPS       Y12, Y9, Y9
 	VMULPS       Y4, Y9, Y9
 	VANDPS       Y10, Y9, Y9
@@ -5151,7 +5199,7 @@ AsymLogitsGradF32_powR_part_shifted:
 	TESTL        CX, CX
 	JZ           AsymLogitsGradF32_powR_part_nodpow
 	VSUBPS       Y1, Y4, Y1
-	VMULPS       Y8, Y1, Y1
+	VMULPS       Y7, Y1, Y1
 	VCMPPS       $0x11, expunder8<>+0(SB), Y1, Y7
 	VBLENDVPS    Y7, expunder8<>+0(SB), Y1, Y8
 	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y1
@@ -5192,9 +5240,9 @@ AsymLogitsGradF32_powR_part_nodpow:
 	VMOVAPS     Y9, Y4
 	VMOVUPS     160(SP), Y6
 	VMOVUPS     192(SP), Y5
-	VMOVUPS     224(SP), Y7
+	VMOVUPS     224(SP), Y8
 	VMOVUPS     256(SP), Y10
-	VMOVUPS     288(SP), Y12
+	VMOVUPS     288(SP), Y11
 	VMASKMOVPS  (SI)(R9*1), Y3, Y5
 	VMULPS      Y1, Y5, Y7
 	VMULPS      Y6, Y7, Y7
@@ -5204,7 +5252,7 @@ AsymLogitsGradF32_powR_part_nodpow:
 	VMULPS      Y1, Y10, Y10
 	TESTL       R12, R12
 	JZ          AsymLogitsGradF32_powR_part_nofocalgrad
-	VFMADD231PS Y12, Y4, Y10
+	VFMADD231PS Y11, Y4, Y10
 
 AsymLogitsGradF32_powR_part_nofocalgrad:
 	VMULPS     Y5, Y10, Y10
@@ -5391,62 +5439,63 @@ AsymLogitsLossF32_pow0_loop:
 	VMULPS       Y7, Y9, Y9
 	VANDNPS      Y9, Y6, Y9
 	VADDPS       Y1, Y9, Y5
-	VDIVPS       Y5, Y1, Y6
-	VMULPS       Y6, Y9, Y7
-	VCMPPS       $0x11, Y0, Y3, Y8
-	VBLENDVPS    Y8, Y7, Y6, Y10
-	VBLENDVPS    Y8, Y6, Y7, Y7
-	VPADDD       log32shift8<>+0(SB), Y5, Y8
-	VPSRLD       $0x17, Y8, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc18<>+0(SB), Y8, Y13
-	VFMADD213PS  logc28<>+0(SB), Y8, Y13
-	VFMADD213PS  logc38<>+0(SB), Y8, Y13
-	VFMADD213PS  logc48<>+0(SB), Y8, Y13
-	VFMADD213PS  logc58<>+0(SB), Y8, Y13
-	VFMADD213PS  logc68<>+0(SB), Y8, Y13
-	VFMADD213PS  logc78<>+0(SB), Y8, Y13
-	VFMADD213PS  logc88<>+0(SB), Y8, Y13
-	VMULPS       Y8, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
-	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
-	VADDPS       Y13, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y8
+	VPADDD       log32shift8<>+0(SB), Y5, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y8, Y10
+	VFMADD213PS  logc48<>+0(SB), Y8, Y10
+	VFMADD213PS  logc68<>+0(SB), Y8, Y10
+	VFMADD213PS  logc88<>+0(SB), Y8, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y6, Y10
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y10
+	VFMADD231PS  minushalf8<>+0(SB), Y8, Y10
+	VADDPS       Y10, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VDIVPS       Y5, Y1, Y7
+	VMULPS       Y7, Y9, Y8
+	VCMPPS       $0x11, Y0, Y3, Y10
+	VBLENDVPS    Y10, Y8, Y7, Y11
+	VBLENDVPS    Y10, Y7, Y8, Y8
 	VSUBPS       Y1, Y5, Y5
 	VSUBPS       Y5, Y9, Y9
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y8, Y8
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y6, Y6
 	VMINPS       Y0, Y3, Y5
-	VSUBPS       Y8, Y5, Y5
-	VBROADCASTSS 24(SI), Y6
+	VSUBPS       Y6, Y5, Y5
+	VBROADCASTSS 24(SI), Y7
+	VCMPPS       $0x1d, Y7, Y3, Y7
+	VBROADCASTSS 4(SI), Y9
+	VBLENDVPS    Y7, Y5, Y9, Y5
+	VMAXPS       Y0, Y3, Y7
+	VADDPS       Y6, Y7, Y7
+	VSUBPS       Y7, Y0, Y7
+	VBROADCASTSS 28(SI), Y6
+	VCMPPS       $0x11, Y6, Y3, Y6
+	VBROADCASTSS 4(SI), Y9
+	VBLENDVPS    Y6, Y7, Y9, Y7
+	VBROADCASTSS 32(SI), Y6
 	VCMPPS       $0x1d, Y6, Y3, Y6
-	VBROADCASTSS 4(SI), Y9
-	VBLENDVPS    Y6, Y5, Y9, Y5
-	VMAXPS       Y0, Y3, Y6
-	VADDPS       Y8, Y6, Y6
-	VSUBPS       Y6, Y0, Y6
-	VBROADCASTSS 28(SI), Y8
-	VCMPPS       $0x11, Y8, Y3, Y8
-	VBROADCASTSS 4(SI), Y9
-	VBLENDVPS    Y8, Y6, Y9, Y6
-	VBROADCASTSS 32(SI), Y8
-	VCMPPS       $0x1d, Y8, Y3, Y8
 	VBROADCASTSS 8(SI), Y9
-	VSUBPS       Y9, Y10, Y9
+	VSUBPS       Y9, Y11, Y9
 	VMAXPS       Y0, Y9, Y9
-	VBROADCASTSS 80(SI), Y11
-	VCMPPS       $0x11, Y11, Y3, Y11
+	VBROADCASTSS 80(SI), Y10
+	VCMPPS       $0x11, Y10, Y3, Y10
 	VBROADCASTSS 32(SI), Y12
 	VCMPPS       $0x1d, Y12, Y3, Y12
-	VANDPS       Y12, Y11, Y11
-	VMOVMSKPS    Y11, R12
+	VANDPS       Y12, Y10, Y10
+	VMOVMSKPS    Y10, R12
 	TESTL        R12, R12
 	JZ           AsymLogitsLossF32_pow0_full_far
 	VBROADCASTSS 72(SI), Y12
@@ -5464,28 +5513,28 @@ AsymLogitsLossF32_pow0_loop:
 	VMULPS       Y3, Y12, Y12
 	VBROADCASTSS 84(SI), Y3
 	VMULPS       Y3, Y12, Y12
-	VMULPS       Y10, Y12, Y12
-	VBLENDVPS    Y11, Y12, Y9, Y9
+	VMULPS       Y11, Y12, Y12
+	VBLENDVPS    Y10, Y12, Y9, Y9
 
 AsymLogitsLossF32_pow0_full_far:
 	VBROADCASTSS 36(SI), Y3
-	VORPS        Y3, Y8, Y8
-	VANDPS       Y8, Y9, Y9
+	VORPS        Y3, Y6, Y6
+	VANDPS       Y6, Y9, Y9
 	VBROADCASTSS 8(SI), Y3
-	VADDPS       Y3, Y7, Y3
-	VBLENDVPS    Y8, Y3, Y1, Y3
+	VADDPS       Y3, Y8, Y3
+	VBLENDVPS    Y6, Y3, Y1, Y3
 	TESTL        R10, R10
 	JNZ          AsymLogitsLossF32_pow0_full_shift
-	VMOVAPS      Y6, Y3
+	VMOVAPS      Y7, Y3
 	JMP          AsymLogitsLossF32_pow0_full_shifted
 
 AsymLogitsLossF32_pow0_full_shift:
 	VBROADCASTSS (SI), Y6
 	VMAXPS       Y6, Y3, Y6
 	VPADDD       log32shift8<>+0(SB), Y6, Y6
-	VPSRLD       $0x17, Y6, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
 	VPAND        mant32mask8<>+0(SB), Y6, Y6
 	VPADDD       log32base8<>+0(SB), Y6, Y6
 	VSUBPS       one8<>+0(SB), Y6, Y6
@@ -5501,10 +5550,10 @@ AsymLogitsLossF32_pow0_full_shift:
 	VFMADD213PS  logc88<>+0(SB), Y6, Y11
 	VMULPS       Y6, Y11, Y11
 	VMULPS       Y10, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y11
 	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
 	VADDPS       Y11, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
 	VSUBPS       Y3, Y1, Y3
 	VSUBPS       Y9, Y3, Y3
 	VADDPS       Y3, Y6, Y6
@@ -5514,7 +5563,7 @@ AsymLogitsLossF32_pow0_full_shifted:
 	VSUBPS       Y4, Y1, Y6
 	VMULPS       Y4, Y5, Y5
 	VFMADD231PS  Y6, Y3, Y5
-	VMULPS       Y4, Y7, Y3
+	VMULPS       Y4, Y8, Y3
 	VFMADD231PS  Y6, Y9, Y3
 	VMOVAPS      Y1, Y3
 	VMOVUPS      (BX)(R8*1), Y4
@@ -5590,62 +5639,63 @@ AsymLogitsLossF32_pow0_tail:
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VADDPS       Y1, Y10, Y6
-	VDIVPS       Y6, Y1, Y7
-	VMULPS       Y7, Y10, Y8
-	VCMPPS       $0x11, Y0, Y4, Y9
-	VBLENDVPS    Y9, Y8, Y7, Y11
-	VBLENDVPS    Y9, Y7, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y6, Y9
-	VPSRLD       $0x17, Y9, Y12
-	VCVTDQ2PS    Y12, Y12
-	VSUBPS       f1278<>+0(SB), Y12, Y12
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y13
-	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc18<>+0(SB), Y9, Y14
-	VFMADD213PS  logc28<>+0(SB), Y9, Y14
-	VFMADD213PS  logc38<>+0(SB), Y9, Y14
-	VFMADD213PS  logc48<>+0(SB), Y9, Y14
-	VFMADD213PS  logc58<>+0(SB), Y9, Y14
-	VFMADD213PS  logc68<>+0(SB), Y9, Y14
-	VFMADD213PS  logc78<>+0(SB), Y9, Y14
-	VFMADD213PS  logc88<>+0(SB), Y9, Y14
-	VMULPS       Y9, Y14, Y14
-	VMULPS       Y13, Y14, Y14
-	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
-	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
-	VADDPS       Y14, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y9
+	VPADDD       log32shift8<>+0(SB), Y6, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc28<>+0(SB), Y9, Y11
+	VFMADD213PS  logc48<>+0(SB), Y9, Y11
+	VFMADD213PS  logc68<>+0(SB), Y9, Y11
+	VFMADD213PS  logc88<>+0(SB), Y9, Y11
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y7, Y11
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y11
+	VADDPS       Y11, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS       Y6, Y1, Y8
+	VMULPS       Y8, Y10, Y9
+	VCMPPS       $0x11, Y0, Y4, Y11
+	VBLENDVPS    Y11, Y9, Y8, Y12
+	VBLENDVPS    Y11, Y8, Y9, Y9
 	VSUBPS       Y1, Y6, Y6
 	VSUBPS       Y6, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y7, Y7
 	VMINPS       Y0, Y4, Y6
-	VSUBPS       Y9, Y6, Y6
-	VBROADCASTSS 24(SI), Y7
+	VSUBPS       Y7, Y6, Y6
+	VBROADCASTSS 24(SI), Y8
+	VCMPPS       $0x1d, Y8, Y4, Y8
+	VBROADCASTSS 4(SI), Y10
+	VBLENDVPS    Y8, Y6, Y10, Y6
+	VMAXPS       Y0, Y4, Y8
+	VADDPS       Y7, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
+	VBROADCASTSS 28(SI), Y7
+	VCMPPS       $0x11, Y7, Y4, Y7
+	VBROADCASTSS 4(SI), Y10
+	VBLENDVPS    Y7, Y8, Y10, Y8
+	VBROADCASTSS 32(SI), Y7
 	VCMPPS       $0x1d, Y7, Y4, Y7
-	VBROADCASTSS 4(SI), Y10
-	VBLENDVPS    Y7, Y6, Y10, Y6
-	VMAXPS       Y0, Y4, Y7
-	VADDPS       Y9, Y7, Y7
-	VSUBPS       Y7, Y0, Y7
-	VBROADCASTSS 28(SI), Y9
-	VCMPPS       $0x11, Y9, Y4, Y9
-	VBROADCASTSS 4(SI), Y10
-	VBLENDVPS    Y9, Y7, Y10, Y7
-	VBROADCASTSS 32(SI), Y9
-	VCMPPS       $0x1d, Y9, Y4, Y9
 	VBROADCASTSS 8(SI), Y10
-	VSUBPS       Y10, Y11, Y10
+	VSUBPS       Y10, Y12, Y10
 	VMAXPS       Y0, Y10, Y10
-	VBROADCASTSS 80(SI), Y12
-	VCMPPS       $0x11, Y12, Y4, Y12
+	VBROADCASTSS 80(SI), Y11
+	VCMPPS       $0x11, Y11, Y4, Y11
 	VBROADCASTSS 32(SI), Y13
 	VCMPPS       $0x1d, Y13, Y4, Y13
-	VANDPS       Y13, Y12, Y12
-	VMOVMSKPS    Y12, AX
+	VANDPS       Y13, Y11, Y11
+	VMOVMSKPS    Y11, AX
 	TESTL        AX, AX
 	JZ           AsymLogitsLossF32_pow0_part_far
 	VBROADCASTSS 72(SI), Y13
@@ -5663,19 +5713,19 @@ AsymLogitsLossF32_pow0_tail:
 	VMULPS       Y4, Y13, Y13
 	VBROADCASTSS 84(SI), Y0
 	VMULPS       Y0, Y13, Y13
-	VMULPS       Y11, Y13, Y13
-	VBLENDVPS    Y12, Y13, Y10, Y10
+	VMULPS       Y12, Y13, Y13
+	VBLENDVPS    Y11, Y13, Y10, Y10
 
 AsymLogitsLossF32_pow0_part_far:
 	VBROADCASTSS 36(SI), Y0
-	VORPS        Y0, Y9, Y9
-	VANDPS       Y9, Y10, Y10
+	VORPS        Y0, Y7, Y7
+	VANDPS       Y7, Y10, Y10
 	VBROADCASTSS 8(SI), Y0
-	VADDPS       Y0, Y8, Y0
-	VBLENDVPS    Y9, Y0, Y1, Y0
+	VADDPS       Y0, Y9, Y0
+	VBLENDVPS    Y7, Y0, Y1, Y0
 	TESTL        R10, R10
 	JNZ          AsymLogitsLossF32_pow0_part_shift
-	VMOVAPS      Y7, Y0
+	VMOVAPS      Y8, Y0
 	JMP          AsymLogitsLossF32_pow0_part_shifted
 
 AsymLogitsLossF32_pow0_part_shift:
@@ -5688,7 +5738,7 @@ AsymLogitsLossF32_pow0_part_shift:
 	VPAND        mant32mask8<>+0(SB), Y4, Y4
 	VPADDD       log32base8<>+0(SB), Y4, Y4
 	VSUBPS       one8<>+0(SB), Y4, Y4
-	VMULPS       Y4, Y4, Y9
+	VMULPS       Y4, Y4, Y8
 	VMOVUPS      logc08<>+0(SB), Y11
 	VFMADD213PS  logc18<>+0(SB), Y4, Y11
 	VFMADD213PS  logc28<>+0(SB), Y4, Y11
@@ -5699,9 +5749,9 @@ AsymLogitsLossF32_pow0_part_shift:
 	VFMADD213PS  logc78<>+0(SB), Y4, Y11
 	VFMADD213PS  logc88<>+0(SB), Y4, Y11
 	VMULPS       Y4, Y11, Y11
-	VMULPS       Y9, Y11, Y11
+	VMULPS       Y8, Y11, Y11
 	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y9, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y8, Y11
 	VADDPS       Y11, Y4, Y4
 	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y4
 	VSUBPS       Y0, Y1, Y0
@@ -5713,7 +5763,7 @@ AsymLogitsLossF32_pow0_part_shifted:
 	VSUBPS      Y5, Y1, Y4
 	VMULPS      Y5, Y6, Y6
 	VFMADD231PS Y4, Y0, Y6
-	VMULPS      Y5, Y8, Y0
+	VMULPS      Y5, Y9, Y0
 	VFMADD231PS Y4, Y10, Y0
 	VMOVAPS     Y1, Y0
 	VMASKMOVPS  (BX)(R8*1), Y3, Y1
@@ -5777,62 +5827,63 @@ AsymLogitsLossF32_powI_loop:
 	VMULPS       Y7, Y9, Y9
 	VANDNPS      Y9, Y6, Y9
 	VADDPS       Y1, Y9, Y5
-	VDIVPS       Y5, Y1, Y6
-	VMULPS       Y6, Y9, Y7
-	VCMPPS       $0x11, Y0, Y3, Y8
-	VBLENDVPS    Y8, Y7, Y6, Y10
-	VBLENDVPS    Y8, Y6, Y7, Y7
-	VPADDD       log32shift8<>+0(SB), Y5, Y8
-	VPSRLD       $0x17, Y8, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc18<>+0(SB), Y8, Y13
-	VFMADD213PS  logc28<>+0(SB), Y8, Y13
-	VFMADD213PS  logc38<>+0(SB), Y8, Y13
-	VFMADD213PS  logc48<>+0(SB), Y8, Y13
-	VFMADD213PS  logc58<>+0(SB), Y8, Y13
-	VFMADD213PS  logc68<>+0(SB), Y8, Y13
-	VFMADD213PS  logc78<>+0(SB), Y8, Y13
-	VFMADD213PS  logc88<>+0(SB), Y8, Y13
-	VMULPS       Y8, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
-	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
-	VADDPS       Y13, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y8
+	VPADDD       log32shift8<>+0(SB), Y5, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y8, Y10
+	VFMADD213PS  logc48<>+0(SB), Y8, Y10
+	VFMADD213PS  logc68<>+0(SB), Y8, Y10
+	VFMADD213PS  logc88<>+0(SB), Y8, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y6, Y10
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y10
+	VFMADD231PS  minushalf8<>+0(SB), Y8, Y10
+	VADDPS       Y10, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VDIVPS       Y5, Y1, Y7
+	VMULPS       Y7, Y9, Y8
+	VCMPPS       $0x11, Y0, Y3, Y10
+	VBLENDVPS    Y10, Y8, Y7, Y11
+	VBLENDVPS    Y10, Y7, Y8, Y8
 	VSUBPS       Y1, Y5, Y5
 	VSUBPS       Y5, Y9, Y9
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y8, Y8
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y6, Y6
 	VMINPS       Y0, Y3, Y5
-	VSUBPS       Y8, Y5, Y5
-	VBROADCASTSS 24(SI), Y6
+	VSUBPS       Y6, Y5, Y5
+	VBROADCASTSS 24(SI), Y7
+	VCMPPS       $0x1d, Y7, Y3, Y7
+	VBROADCASTSS 4(SI), Y9
+	VBLENDVPS    Y7, Y5, Y9, Y5
+	VMAXPS       Y0, Y3, Y7
+	VADDPS       Y6, Y7, Y7
+	VSUBPS       Y7, Y0, Y7
+	VBROADCASTSS 28(SI), Y6
+	VCMPPS       $0x11, Y6, Y3, Y6
+	VBROADCASTSS 4(SI), Y9
+	VBLENDVPS    Y6, Y7, Y9, Y7
+	VBROADCASTSS 32(SI), Y6
 	VCMPPS       $0x1d, Y6, Y3, Y6
-	VBROADCASTSS 4(SI), Y9
-	VBLENDVPS    Y6, Y5, Y9, Y5
-	VMAXPS       Y0, Y3, Y6
-	VADDPS       Y8, Y6, Y6
-	VSUBPS       Y6, Y0, Y6
-	VBROADCASTSS 28(SI), Y8
-	VCMPPS       $0x11, Y8, Y3, Y8
-	VBROADCASTSS 4(SI), Y9
-	VBLENDVPS    Y8, Y6, Y9, Y6
-	VBROADCASTSS 32(SI), Y8
-	VCMPPS       $0x1d, Y8, Y3, Y8
 	VBROADCASTSS 8(SI), Y9
-	VSUBPS       Y9, Y10, Y9
+	VSUBPS       Y9, Y11, Y9
 	VMAXPS       Y0, Y9, Y9
-	VBROADCASTSS 80(SI), Y11
-	VCMPPS       $0x11, Y11, Y3, Y11
+	VBROADCASTSS 80(SI), Y10
+	VCMPPS       $0x11, Y10, Y3, Y10
 	VBROADCASTSS 32(SI), Y12
 	VCMPPS       $0x1d, Y12, Y3, Y12
-	VANDPS       Y12, Y11, Y11
-	VMOVMSKPS    Y11, R14
+	VANDPS       Y12, Y10, Y10
+	VMOVMSKPS    Y10, R14
 	TESTL        R14, R14
 	JZ           AsymLogitsLossF32_powI_full_far
 	VBROADCASTSS 72(SI), Y12
@@ -5850,28 +5901,28 @@ AsymLogitsLossF32_powI_loop:
 	VMULPS       Y3, Y12, Y12
 	VBROADCASTSS 84(SI), Y3
 	VMULPS       Y3, Y12, Y12
-	VMULPS       Y10, Y12, Y12
-	VBLENDVPS    Y11, Y12, Y9, Y9
+	VMULPS       Y11, Y12, Y12
+	VBLENDVPS    Y10, Y12, Y9, Y9
 
 AsymLogitsLossF32_powI_full_far:
 	VBROADCASTSS 36(SI), Y3
-	VORPS        Y3, Y8, Y8
-	VANDPS       Y8, Y9, Y9
+	VORPS        Y3, Y6, Y6
+	VANDPS       Y6, Y9, Y9
 	VBROADCASTSS 8(SI), Y3
-	VADDPS       Y3, Y7, Y3
-	VBLENDVPS    Y8, Y3, Y1, Y3
+	VADDPS       Y3, Y8, Y3
+	VBLENDVPS    Y6, Y3, Y1, Y3
 	TESTL        R10, R10
 	JNZ          AsymLogitsLossF32_powI_full_shift
-	VMOVAPS      Y6, Y3
+	VMOVAPS      Y7, Y3
 	JMP          AsymLogitsLossF32_powI_full_shifted
 
 AsymLogitsLossF32_powI_full_shift:
 	VBROADCASTSS (SI), Y6
 	VMAXPS       Y6, Y3, Y6
 	VPADDD       log32shift8<>+0(SB), Y6, Y6
-	VPSRLD       $0x17, Y6, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
 	VPAND        mant32mask8<>+0(SB), Y6, Y6
 	VPADDD       log32base8<>+0(SB), Y6, Y6
 	VSUBPS       one8<>+0(SB), Y6, Y6
@@ -5887,10 +5938,10 @@ AsymLogitsLossF32_powI_full_shift:
 	VFMADD213PS  logc88<>+0(SB), Y6, Y11
 	VMULPS       Y6, Y11, Y11
 	VMULPS       Y10, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y11
 	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
 	VADDPS       Y11, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
 	VSUBPS       Y3, Y1, Y3
 	VSUBPS       Y9, Y3, Y3
 	VADDPS       Y3, Y6, Y6
@@ -5900,7 +5951,7 @@ AsymLogitsLossF32_powI_full_shifted:
 	VSUBPS      Y4, Y1, Y6
 	VMULPS      Y4, Y5, Y5
 	VFMADD231PS Y6, Y3, Y5
-	VMULPS      Y4, Y7, Y3
+	VMULPS      Y4, Y8, Y3
 	VFMADD231PS Y6, Y9, Y3
 	TESTQ       R8, R8
 	JNZ         AsymLogitsLossF32_powI_full_neg_n
@@ -6001,14 +6052,15 @@ AsymLogitsLossF32_powI_full_pos_pdone:
 	VSUBPS       one8<>+0(SB), Y6, Y6
 	VMULPS       Y6, Y6, Y4
 	VMOVUPS      logc08<>+0(SB), Y8
-	VFMADD213PS  logc18<>+0(SB), Y6, Y8
-	VFMADD213PS  logc28<>+0(SB), Y6, Y8
-	VFMADD213PS  logc38<>+0(SB), Y6, Y8
-	VFMADD213PS  logc48<>+0(SB), Y6, Y8
-	VFMADD213PS  logc58<>+0(SB), Y6, Y8
-	VFMADD213PS  logc68<>+0(SB), Y6, Y8
-	VFMADD213PS  logc78<>+0(SB), Y6, Y8
-	VFMADD213PS  logc88<>+0(SB), Y6, Y8
+	VFMADD213PS  logc28<>+0(SB), Y4, Y8
+	VFMADD213PS  logc48<>+0(SB), Y4, Y8
+	VFMADD213PS  logc68<>+0(SB), Y4, Y8
+	VFMADD213PS  logc88<>+0(SB), Y4, Y8
+	VMOVUPS      logc18<>+0(SB), Y9
+	VFMADD213PS  logc38<>+0(SB), Y4, Y9
+	VFMADD213PS  logc58<>+0(SB), Y4, Y9
+	VFMADD213PS  logc78<>+0(SB), Y4, Y9
+	VFMADD231PS  Y9, Y6, Y8
 	VMULPS       Y6, Y8, Y8
 	VMULPS       Y4, Y8, Y8
 	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
@@ -6141,62 +6193,63 @@ AsymLogitsLossF32_powI_tail:
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VADDPS       Y1, Y10, Y6
-	VDIVPS       Y6, Y1, Y7
-	VMULPS       Y7, Y10, Y8
-	VCMPPS       $0x11, Y0, Y4, Y9
-	VBLENDVPS    Y9, Y8, Y7, Y11
-	VBLENDVPS    Y9, Y7, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y6, Y9
-	VPSRLD       $0x17, Y9, Y12
-	VCVTDQ2PS    Y12, Y12
-	VSUBPS       f1278<>+0(SB), Y12, Y12
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y13
-	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc18<>+0(SB), Y9, Y14
-	VFMADD213PS  logc28<>+0(SB), Y9, Y14
-	VFMADD213PS  logc38<>+0(SB), Y9, Y14
-	VFMADD213PS  logc48<>+0(SB), Y9, Y14
-	VFMADD213PS  logc58<>+0(SB), Y9, Y14
-	VFMADD213PS  logc68<>+0(SB), Y9, Y14
-	VFMADD213PS  logc78<>+0(SB), Y9, Y14
-	VFMADD213PS  logc88<>+0(SB), Y9, Y14
-	VMULPS       Y9, Y14, Y14
-	VMULPS       Y13, Y14, Y14
-	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
-	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
-	VADDPS       Y14, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y9
+	VPADDD       log32shift8<>+0(SB), Y6, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc28<>+0(SB), Y9, Y11
+	VFMADD213PS  logc48<>+0(SB), Y9, Y11
+	VFMADD213PS  logc68<>+0(SB), Y9, Y11
+	VFMADD213PS  logc88<>+0(SB), Y9, Y11
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y7, Y11
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y11
+	VADDPS       Y11, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS       Y6, Y1, Y8
+	VMULPS       Y8, Y10, Y9
+	VCMPPS       $0x11, Y0, Y4, Y11
+	VBLENDVPS    Y11, Y9, Y8, Y12
+	VBLENDVPS    Y11, Y8, Y9, Y9
 	VSUBPS       Y1, Y6, Y6
 	VSUBPS       Y6, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y7, Y7
 	VMINPS       Y0, Y4, Y6
-	VSUBPS       Y9, Y6, Y6
-	VBROADCASTSS 24(SI), Y7
+	VSUBPS       Y7, Y6, Y6
+	VBROADCASTSS 24(SI), Y8
+	VCMPPS       $0x1d, Y8, Y4, Y8
+	VBROADCASTSS 4(SI), Y10
+	VBLENDVPS    Y8, Y6, Y10, Y6
+	VMAXPS       Y0, Y4, Y8
+	VADDPS       Y7, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
+	VBROADCASTSS 28(SI), Y7
+	VCMPPS       $0x11, Y7, Y4, Y7
+	VBROADCASTSS 4(SI), Y10
+	VBLENDVPS    Y7, Y8, Y10, Y8
+	VBROADCASTSS 32(SI), Y7
 	VCMPPS       $0x1d, Y7, Y4, Y7
-	VBROADCASTSS 4(SI), Y10
-	VBLENDVPS    Y7, Y6, Y10, Y6
-	VMAXPS       Y0, Y4, Y7
-	VADDPS       Y9, Y7, Y7
-	VSUBPS       Y7, Y0, Y7
-	VBROADCASTSS 28(SI), Y9
-	VCMPPS       $0x11, Y9, Y4, Y9
-	VBROADCASTSS 4(SI), Y10
-	VBLENDVPS    Y9, Y7, Y10, Y7
-	VBROADCASTSS 32(SI), Y9
-	VCMPPS       $0x1d, Y9, Y4, Y9
 	VBROADCASTSS 8(SI), Y10
-	VSUBPS       Y10, Y11, Y10
+	VSUBPS       Y10, Y12, Y10
 	VMAXPS       Y0, Y10, Y10
-	VBROADCASTSS 80(SI), Y12
-	VCMPPS       $0x11, Y12, Y4, Y12
+	VBROADCASTSS 80(SI), Y11
+	VCMPPS       $0x11, Y11, Y4, Y11
 	VBROADCASTSS 32(SI), Y13
 	VCMPPS       $0x1d, Y13, Y4, Y13
-	VANDPS       Y13, Y12, Y12
-	VMOVMSKPS    Y12, AX
+	VANDPS       Y13, Y11, Y11
+	VMOVMSKPS    Y11, AX
 	TESTL        AX, AX
 	JZ           AsymLogitsLossF32_powI_part_far
 	VBROADCASTSS 72(SI), Y13
@@ -6214,28 +6267,28 @@ AsymLogitsLossF32_powI_tail:
 	VMULPS       Y4, Y13, Y13
 	VBROADCASTSS 84(SI), Y4
 	VMULPS       Y4, Y13, Y13
-	VMULPS       Y11, Y13, Y13
-	VBLENDVPS    Y12, Y13, Y10, Y10
+	VMULPS       Y12, Y13, Y13
+	VBLENDVPS    Y11, Y13, Y10, Y10
 
 AsymLogitsLossF32_powI_part_far:
 	VBROADCASTSS 36(SI), Y4
-	VORPS        Y4, Y9, Y9
-	VANDPS       Y9, Y10, Y10
+	VORPS        Y4, Y7, Y7
+	VANDPS       Y7, Y10, Y10
 	VBROADCASTSS 8(SI), Y4
-	VADDPS       Y4, Y8, Y4
-	VBLENDVPS    Y9, Y4, Y1, Y4
+	VADDPS       Y4, Y9, Y4
+	VBLENDVPS    Y7, Y4, Y1, Y4
 	TESTL        R10, R10
 	JNZ          AsymLogitsLossF32_powI_part_shift
-	VMOVAPS      Y7, Y4
+	VMOVAPS      Y8, Y4
 	JMP          AsymLogitsLossF32_powI_part_shifted
 
 AsymLogitsLossF32_powI_part_shift:
 	VBROADCASTSS (SI), Y7
 	VMAXPS       Y7, Y4, Y7
 	VPADDD       log32shift8<>+0(SB), Y7, Y7
-	VPSRLD       $0x17, Y7, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
 	VPAND        mant32mask8<>+0(SB), Y7, Y7
 	VPADDD       log32base8<>+0(SB), Y7, Y7
 	VSUBPS       one8<>+0(SB), Y7, Y7
@@ -6251,10 +6304,10 @@ AsymLogitsLossF32_powI_part_shift:
 	VFMADD213PS  logc88<>+0(SB), Y7, Y12
 	VMULPS       Y7, Y12, Y12
 	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y12
 	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
 	VADDPS       Y12, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
 	VSUBPS       Y4, Y1, Y4
 	VSUBPS       Y10, Y4, Y4
 	VADDPS       Y4, Y7, Y7
@@ -6264,7 +6317,7 @@ AsymLogitsLossF32_powI_part_shifted:
 	VSUBPS      Y5, Y1, Y7
 	VMULPS      Y5, Y6, Y6
 	VFMADD231PS Y7, Y4, Y6
-	VMULPS      Y5, Y8, Y4
+	VMULPS      Y5, Y9, Y4
 	VFMADD231PS Y7, Y10, Y4
 	TESTQ       R8, R8
 	JNZ         AsymLogitsLossF32_powI_part_neg_n
@@ -6365,14 +6418,15 @@ AsymLogitsLossF32_powI_part_pos_pdone:
 	VSUBPS       one8<>+0(SB), Y7, Y7
 	VMULPS       Y7, Y7, Y5
 	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc18<>+0(SB), Y7, Y9
-	VFMADD213PS  logc28<>+0(SB), Y7, Y9
-	VFMADD213PS  logc38<>+0(SB), Y7, Y9
-	VFMADD213PS  logc48<>+0(SB), Y7, Y9
-	VFMADD213PS  logc58<>+0(SB), Y7, Y9
-	VFMADD213PS  logc68<>+0(SB), Y7, Y9
-	VFMADD213PS  logc78<>+0(SB), Y7, Y9
-	VFMADD213PS  logc88<>+0(SB), Y7, Y9
+	VFMADD213PS  logc28<>+0(SB), Y5, Y9
+	VFMADD213PS  logc48<>+0(SB), Y5, Y9
+	VFMADD213PS  logc68<>+0(SB), Y5, Y9
+	VFMADD213PS  logc88<>+0(SB), Y5, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y5, Y10
+	VFMADD213PS  logc58<>+0(SB), Y5, Y10
+	VFMADD213PS  logc78<>+0(SB), Y5, Y10
+	VFMADD231PS  Y10, Y7, Y9
 	VMULPS       Y7, Y9, Y9
 	VMULPS       Y5, Y9, Y9
 	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
@@ -6493,62 +6547,63 @@ AsymLogitsLossF32_powR_loop:
 	VMULPS       Y7, Y9, Y9
 	VANDNPS      Y9, Y6, Y9
 	VADDPS       Y1, Y9, Y5
-	VDIVPS       Y5, Y1, Y6
-	VMULPS       Y6, Y9, Y7
-	VCMPPS       $0x11, Y0, Y3, Y8
-	VBLENDVPS    Y8, Y7, Y6, Y10
-	VBLENDVPS    Y8, Y6, Y7, Y7
-	VPADDD       log32shift8<>+0(SB), Y5, Y8
-	VPSRLD       $0x17, Y8, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc18<>+0(SB), Y8, Y13
-	VFMADD213PS  logc28<>+0(SB), Y8, Y13
-	VFMADD213PS  logc38<>+0(SB), Y8, Y13
-	VFMADD213PS  logc48<>+0(SB), Y8, Y13
-	VFMADD213PS  logc58<>+0(SB), Y8, Y13
-	VFMADD213PS  logc68<>+0(SB), Y8, Y13
-	VFMADD213PS  logc78<>+0(SB), Y8, Y13
-	VFMADD213PS  logc88<>+0(SB), Y8, Y13
-	VMULPS       Y8, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
-	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
-	VADDPS       Y13, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y8
+	VPADDD       log32shift8<>+0(SB), Y5, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y8, Y10
+	VFMADD213PS  logc48<>+0(SB), Y8, Y10
+	VFMADD213PS  logc68<>+0(SB), Y8, Y10
+	VFMADD213PS  logc88<>+0(SB), Y8, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y6, Y10
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y10
+	VFMADD231PS  minushalf8<>+0(SB), Y8, Y10
+	VADDPS       Y10, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VDIVPS       Y5, Y1, Y7
+	VMULPS       Y7, Y9, Y8
+	VCMPPS       $0x11, Y0, Y3, Y10
+	VBLENDVPS    Y10, Y8, Y7, Y11
+	VBLENDVPS    Y10, Y7, Y8, Y8
 	VSUBPS       Y1, Y5, Y5
 	VSUBPS       Y5, Y9, Y9
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y8, Y8
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y6, Y6
 	VMINPS       Y0, Y3, Y5
-	VSUBPS       Y8, Y5, Y5
-	VBROADCASTSS 24(SI), Y6
+	VSUBPS       Y6, Y5, Y5
+	VBROADCASTSS 24(SI), Y7
+	VCMPPS       $0x1d, Y7, Y3, Y7
+	VBROADCASTSS 4(SI), Y9
+	VBLENDVPS    Y7, Y5, Y9, Y5
+	VMAXPS       Y0, Y3, Y7
+	VADDPS       Y6, Y7, Y7
+	VSUBPS       Y7, Y0, Y7
+	VBROADCASTSS 28(SI), Y6
+	VCMPPS       $0x11, Y6, Y3, Y6
+	VBROADCASTSS 4(SI), Y9
+	VBLENDVPS    Y6, Y7, Y9, Y7
+	VBROADCASTSS 32(SI), Y6
 	VCMPPS       $0x1d, Y6, Y3, Y6
-	VBROADCASTSS 4(SI), Y9
-	VBLENDVPS    Y6, Y5, Y9, Y5
-	VMAXPS       Y0, Y3, Y6
-	VADDPS       Y8, Y6, Y6
-	VSUBPS       Y6, Y0, Y6
-	VBROADCASTSS 28(SI), Y8
-	VCMPPS       $0x11, Y8, Y3, Y8
-	VBROADCASTSS 4(SI), Y9
-	VBLENDVPS    Y8, Y6, Y9, Y6
-	VBROADCASTSS 32(SI), Y8
-	VCMPPS       $0x1d, Y8, Y3, Y8
 	VBROADCASTSS 8(SI), Y9
-	VSUBPS       Y9, Y10, Y9
+	VSUBPS       Y9, Y11, Y9
 	VMAXPS       Y0, Y9, Y9
-	VBROADCASTSS 80(SI), Y11
-	VCMPPS       $0x11, Y11, Y3, Y11
+	VBROADCASTSS 80(SI), Y10
+	VCMPPS       $0x11, Y10, Y3, Y10
 	VBROADCASTSS 32(SI), Y12
 	VCMPPS       $0x1d, Y12, Y3, Y12
-	VANDPS       Y12, Y11, Y11
-	VMOVMSKPS    Y11, R12
+	VANDPS       Y12, Y10, Y10
+	VMOVMSKPS    Y10, R12
 	TESTL        R12, R12
 	JZ           AsymLogitsLossF32_powR_full_far
 	VBROADCASTSS 72(SI), Y12
@@ -6566,28 +6621,28 @@ AsymLogitsLossF32_powR_loop:
 	VMULPS       Y3, Y12, Y12
 	VBROADCASTSS 84(SI), Y3
 	VMULPS       Y3, Y12, Y12
-	VMULPS       Y10, Y12, Y12
-	VBLENDVPS    Y11, Y12, Y9, Y9
+	VMULPS       Y11, Y12, Y12
+	VBLENDVPS    Y10, Y12, Y9, Y9
 
 AsymLogitsLossF32_powR_full_far:
 	VBROADCASTSS 36(SI), Y3
-	VORPS        Y3, Y8, Y8
-	VANDPS       Y8, Y9, Y9
+	VORPS        Y3, Y6, Y6
+	VANDPS       Y6, Y9, Y9
 	VBROADCASTSS 8(SI), Y3
-	VADDPS       Y3, Y7, Y3
-	VBLENDVPS    Y8, Y3, Y1, Y3
+	VADDPS       Y3, Y8, Y3
+	VBLENDVPS    Y6, Y3, Y1, Y3
 	TESTL        R10, R10
 	JNZ          AsymLogitsLossF32_powR_full_shift
-	VMOVAPS      Y6, Y3
+	VMOVAPS      Y7, Y3
 	JMP          AsymLogitsLossF32_powR_full_shifted
 
 AsymLogitsLossF32_powR_full_shift:
 	VBROADCASTSS (SI), Y6
 	VMAXPS       Y6, Y3, Y6
 	VPADDD       log32shift8<>+0(SB), Y6, Y6
-	VPSRLD       $0x17, Y6, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
 	VPAND        mant32mask8<>+0(SB), Y6, Y6
 	VPADDD       log32base8<>+0(SB), Y6, Y6
 	VSUBPS       one8<>+0(SB), Y6, Y6
@@ -6603,10 +6658,10 @@ AsymLogitsLossF32_powR_full_shift:
 	VFMADD213PS  logc88<>+0(SB), Y6, Y11
 	VMULPS       Y6, Y11, Y11
 	VMULPS       Y10, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y11
 	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
 	VADDPS       Y11, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
 	VSUBPS       Y3, Y1, Y3
 	VSUBPS       Y9, Y3, Y3
 	VADDPS       Y3, Y6, Y6
@@ -6616,7 +6671,7 @@ AsymLogitsLossF32_powR_full_shifted:
 	VSUBPS       Y4, Y1, Y6
 	VMULPS       Y4, Y5, Y5
 	VFMADD231PS  Y6, Y3, Y5
-	VMULPS       Y4, Y7, Y3
+	VMULPS       Y4, Y8, Y3
 	VFMADD231PS  Y6, Y9, Y3
 	VMOVUPS      Y5, 160(SP)
 	VMOVUPS      Y4, 192(SP)
@@ -6641,14 +6696,15 @@ AsymLogitsLossF32_powR_full_shifted:
 	VSUBPS       one8<>+0(SB), Y6, Y6
 	VMULPS       Y6, Y6, Y4
 	VMOVUPS      logc08<>+0(SB), Y8
-	VFMADD213PS  logc18<>+0(SB), Y6, Y8
-	VFMADD213PS  logc28<>+0(SB), Y6, Y8
-	VFMADD213PS  logc38<>+0(SB), Y6, Y8
-	VFMADD213PS  logc48<>+0(SB), Y6, Y8
-	VFMADD213PS  logc58<>+0(SB), Y6, Y8
-	VFMADD213PS  logc68<>+0(SB), Y6, Y8
-	VFMADD213PS  logc78<>+0(SB), Y6, Y8
-	VFMADD213PS  logc88<>+0(SB), Y6, Y8
+	VFMADD213PS  logc28<>+0(SB), Y4, Y8
+	VFMADD213PS  logc48<>+0(SB), Y4, Y8
+	VFMADD213PS  logc68<>+0(SB), Y4, Y8
+	VFMADD213PS  logc88<>+0(SB), Y4, Y8
+	VMOVUPS      logc18<>+0(SB), Y9
+	VFMADD213PS  logc38<>+0(SB), Y4, Y9
+	VFMADD213PS  logc58<>+0(SB), Y4, Y9
+	VFMADD213PS  logc78<>+0(SB), Y4, Y9
+	VFMADD231PS  Y9, Y6, Y8
 	VMULPS       Y6, Y8, Y8
 	VMULPS       Y4, Y8, Y8
 	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
@@ -6778,62 +6834,63 @@ AsymLogitsLossF32_powR_tail:
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VADDPS       Y1, Y10, Y6
-	VDIVPS       Y6, Y1, Y7
-	VMULPS       Y7, Y10, Y8
-	VCMPPS       $0x11, Y0, Y4, Y9
-	VBLENDVPS    Y9, Y8, Y7, Y11
-	VBLENDVPS    Y9, Y7, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y6, Y9
-	VPSRLD       $0x17, Y9, Y12
-	VCVTDQ2PS    Y12, Y12
-	VSUBPS       f1278<>+0(SB), Y12, Y12
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y13
-	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc18<>+0(SB), Y9, Y14
-	VFMADD213PS  logc28<>+0(SB), Y9, Y14
-	VFMADD213PS  logc38<>+0(SB), Y9, Y14
-	VFMADD213PS  logc48<>+0(SB), Y9, Y14
-	VFMADD213PS  logc58<>+0(SB), Y9, Y14
-	VFMADD213PS  logc68<>+0(SB), Y9, Y14
-	VFMADD213PS  logc78<>+0(SB), Y9, Y14
-	VFMADD213PS  logc88<>+0(SB), Y9, Y14
-	VMULPS       Y9, Y14, Y14
-	VMULPS       Y13, Y14, Y14
-	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
-	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
-	VADDPS       Y14, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y9
+	VPADDD       log32shift8<>+0(SB), Y6, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc28<>+0(SB), Y9, Y11
+	VFMADD213PS  logc48<>+0(SB), Y9, Y11
+	VFMADD213PS  logc68<>+0(SB), Y9, Y11
+	VFMADD213PS  logc88<>+0(SB), Y9, Y11
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y7, Y11
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y11
+	VADDPS       Y11, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS       Y6, Y1, Y8
+	VMULPS       Y8, Y10, Y9
+	VCMPPS       $0x11, Y0, Y4, Y11
+	VBLENDVPS    Y11, Y9, Y8, Y12
+	VBLENDVPS    Y11, Y8, Y9, Y9
 	VSUBPS       Y1, Y6, Y6
 	VSUBPS       Y6, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y7, Y7
 	VMINPS       Y0, Y4, Y6
-	VSUBPS       Y9, Y6, Y6
-	VBROADCASTSS 24(SI), Y7
+	VSUBPS       Y7, Y6, Y6
+	VBROADCASTSS 24(SI), Y8
+	VCMPPS       $0x1d, Y8, Y4, Y8
+	VBROADCASTSS 4(SI), Y10
+	VBLENDVPS    Y8, Y6, Y10, Y6
+	VMAXPS       Y0, Y4, Y8
+	VADDPS       Y7, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
+	VBROADCASTSS 28(SI), Y7
+	VCMPPS       $0x11, Y7, Y4, Y7
+	VBROADCASTSS 4(SI), Y10
+	VBLENDVPS    Y7, Y8, Y10, Y8
+	VBROADCASTSS 32(SI), Y7
 	VCMPPS       $0x1d, Y7, Y4, Y7
-	VBROADCASTSS 4(SI), Y10
-	VBLENDVPS    Y7, Y6, Y10, Y6
-	VMAXPS       Y0, Y4, Y7
-	VADDPS       Y9, Y7, Y7
-	VSUBPS       Y7, Y0, Y7
-	VBROADCASTSS 28(SI), Y9
-	VCMPPS       $0x11, Y9, Y4, Y9
-	VBROADCASTSS 4(SI), Y10
-	VBLENDVPS    Y9, Y7, Y10, Y7
-	VBROADCASTSS 32(SI), Y9
-	VCMPPS       $0x1d, Y9, Y4, Y9
 	VBROADCASTSS 8(SI), Y10
-	VSUBPS       Y10, Y11, Y10
+	VSUBPS       Y10, Y12, Y10
 	VMAXPS       Y0, Y10, Y10
-	VBROADCASTSS 80(SI), Y12
-	VCMPPS       $0x11, Y12, Y4, Y12
+	VBROADCASTSS 80(SI), Y11
+	VCMPPS       $0x11, Y11, Y4, Y11
 	VBROADCASTSS 32(SI), Y13
 	VCMPPS       $0x1d, Y13, Y4, Y13
-	VANDPS       Y13, Y12, Y12
-	VMOVMSKPS    Y12, AX
+	VANDPS       Y13, Y11, Y11
+	VMOVMSKPS    Y11, AX
 	TESTL        AX, AX
 	JZ           AsymLogitsLossF32_powR_part_far
 	VBROADCASTSS 72(SI), Y13
@@ -6851,28 +6908,28 @@ AsymLogitsLossF32_powR_tail:
 	VMULPS       Y4, Y13, Y13
 	VBROADCASTSS 84(SI), Y4
 	VMULPS       Y4, Y13, Y13
-	VMULPS       Y11, Y13, Y13
-	VBLENDVPS    Y12, Y13, Y10, Y10
+	VMULPS       Y12, Y13, Y13
+	VBLENDVPS    Y11, Y13, Y10, Y10
 
 AsymLogitsLossF32_powR_part_far:
 	VBROADCASTSS 36(SI), Y4
-	VORPS        Y4, Y9, Y9
-	VANDPS       Y9, Y10, Y10
+	VORPS        Y4, Y7, Y7
+	VANDPS       Y7, Y10, Y10
 	VBROADCASTSS 8(SI), Y4
-	VADDPS       Y4, Y8, Y4
-	VBLENDVPS    Y9, Y4, Y1, Y4
+	VADDPS       Y4, Y9, Y4
+	VBLENDVPS    Y7, Y4, Y1, Y4
 	TESTL        R10, R10
 	JNZ          AsymLogitsLossF32_powR_part_shift
-	VMOVAPS      Y7, Y4
+	VMOVAPS      Y8, Y4
 	JMP          AsymLogitsLossF32_powR_part_shifted
 
 AsymLogitsLossF32_powR_part_shift:
 	VBROADCASTSS (SI), Y7
 	VMAXPS       Y7, Y4, Y7
 	VPADDD       log32shift8<>+0(SB), Y7, Y7
-	VPSRLD       $0x17, Y7, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
 	VPAND        mant32mask8<>+0(SB), Y7, Y7
 	VPADDD       log32base8<>+0(SB), Y7, Y7
 	VSUBPS       one8<>+0(SB), Y7, Y7
@@ -6888,10 +6945,10 @@ AsymLogitsLossF32_powR_part_shift:
 	VFMADD213PS  logc88<>+0(SB), Y7, Y12
 	VMULPS       Y7, Y12, Y12
 	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y12
 	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
 	VADDPS       Y12, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
 	VSUBPS       Y4, Y1, Y4
 	VSUBPS       Y10, Y4, Y4
 	VADDPS       Y4, Y7, Y7
@@ -6901,7 +6958,7 @@ AsymLogitsLossF32_powR_part_shifted:
 	VSUBPS       Y5, Y1, Y7
 	VMULPS       Y5, Y6, Y6
 	VFMADD231PS  Y7, Y4, Y6
-	VMULPS       Y5, Y8, Y4
+	VMULPS       Y5, Y9, Y4
 	VFMADD231PS  Y7, Y10, Y4
 	VMOVUPS      Y6, 160(SP)
 	VMOVUPS      Y5, 192(SP)
@@ -6926,14 +6983,15 @@ AsymLogitsLossF32_powR_part_shifted:
 	VSUBPS       one8<>+0(SB), Y7, Y7
 	VMULPS       Y7, Y7, Y5
 	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc18<>+0(SB), Y7, Y9
-	VFMADD213PS  logc28<>+0(SB), Y7, Y9
-	VFMADD213PS  logc38<>+0(SB), Y7, Y9
-	VFMADD213PS  logc48<>+0(SB), Y7, Y9
-	VFMADD213PS  logc58<>+0(SB), Y7, Y9
-	VFMADD213PS  logc68<>+0(SB), Y7, Y9
-	VFMADD213PS  logc78<>+0(SB), Y7, Y9
-	VFMADD213PS  logc88<>+0(SB), Y7, Y9
+	VFMADD213PS  logc28<>+0(SB), Y5, Y9
+	VFMADD213PS  logc48<>+0(SB), Y5, Y9
+	VFMADD213PS  logc68<>+0(SB), Y5, Y9
+	VFMADD213PS  logc88<>+0(SB), Y5, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y5, Y10
+	VFMADD213PS  logc58<>+0(SB), Y5, Y10
+	VFMADD213PS  logc78<>+0(SB), Y5, Y10
+	VFMADD231PS  Y10, Y7, Y9
 	VMULPS       Y7, Y9, Y9
 	VMULPS       Y5, Y9, Y9
 	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9

@@ -24,14 +24,15 @@ LogF32_loop:
 	VSUBPS      one8<>+0(SB), Y0, Y0
 	VMULPS      Y0, Y0, Y2
 	VMOVUPS     logc08<>+0(SB), Y3
-	VFMADD213PS logc18<>+0(SB), Y0, Y3
-	VFMADD213PS logc28<>+0(SB), Y0, Y3
-	VFMADD213PS logc38<>+0(SB), Y0, Y3
-	VFMADD213PS logc48<>+0(SB), Y0, Y3
-	VFMADD213PS logc58<>+0(SB), Y0, Y3
-	VFMADD213PS logc68<>+0(SB), Y0, Y3
-	VFMADD213PS logc78<>+0(SB), Y0, Y3
-	VFMADD213PS logc88<>+0(SB), Y0, Y3
+	VFMADD213PS logc28<>+0(SB), Y2, Y3
+	VFMADD213PS logc48<>+0(SB), Y2, Y3
+	VFMADD213PS logc68<>+0(SB), Y2, Y3
+	VFMADD213PS logc88<>+0(SB), Y2, Y3
+	VMOVUPS     logc18<>+0(SB), Y4
+	VFMADD213PS logc38<>+0(SB), Y2, Y4
+	VFMADD213PS logc58<>+0(SB), Y2, Y4
+	VFMADD213PS logc78<>+0(SB), Y2, Y4
+	VFMADD231PS Y4, Y0, Y3
 	VMULPS      Y0, Y3, Y3
 	VMULPS      Y2, Y3, Y3
 	VFMADD231PS ln2lo8<>+0(SB), Y1, Y3
@@ -108,16 +109,6 @@ DATA logc08<>+24(SB)/4, $0x3d9021bb
 DATA logc08<>+28(SB)/4, $0x3d9021bb
 GLOBL logc08<>(SB), RODATA|NOPTR, $32
 
-DATA logc18<>+0(SB)/4, $0xbdebd1b8
-DATA logc18<>+4(SB)/4, $0xbdebd1b8
-DATA logc18<>+8(SB)/4, $0xbdebd1b8
-DATA logc18<>+12(SB)/4, $0xbdebd1b8
-DATA logc18<>+16(SB)/4, $0xbdebd1b8
-DATA logc18<>+20(SB)/4, $0xbdebd1b8
-DATA logc18<>+24(SB)/4, $0xbdebd1b8
-DATA logc18<>+28(SB)/4, $0xbdebd1b8
-GLOBL logc18<>(SB), RODATA|NOPTR, $32
-
 DATA logc28<>+0(SB)/4, $0x3def251a
 DATA logc28<>+4(SB)/4, $0x3def251a
 DATA logc28<>+8(SB)/4, $0x3def251a
@@ -127,16 +118,6 @@ DATA logc28<>+20(SB)/4, $0x3def251a
 DATA logc28<>+24(SB)/4, $0x3def251a
 DATA logc28<>+28(SB)/4, $0x3def251a
 GLOBL logc28<>(SB), RODATA|NOPTR, $32
-
-DATA logc38<>+0(SB)/4, $0xbdfe5d4f
-DATA logc38<>+4(SB)/4, $0xbdfe5d4f
-DATA logc38<>+8(SB)/4, $0xbdfe5d4f
-DATA logc38<>+12(SB)/4, $0xbdfe5d4f
-DATA logc38<>+16(SB)/4, $0xbdfe5d4f
-DATA logc38<>+20(SB)/4, $0xbdfe5d4f
-DATA logc38<>+24(SB)/4, $0xbdfe5d4f
-DATA logc38<>+28(SB)/4, $0xbdfe5d4f
-GLOBL logc38<>(SB), RODATA|NOPTR, $32
 
 DATA logc48<>+0(SB)/4, $0x3e11e9bf
 DATA logc48<>+4(SB)/4, $0x3e11e9bf
@@ -148,16 +129,6 @@ DATA logc48<>+24(SB)/4, $0x3e11e9bf
 DATA logc48<>+28(SB)/4, $0x3e11e9bf
 GLOBL logc48<>(SB), RODATA|NOPTR, $32
 
-DATA logc58<>+0(SB)/4, $0xbe2aae50
-DATA logc58<>+4(SB)/4, $0xbe2aae50
-DATA logc58<>+8(SB)/4, $0xbe2aae50
-DATA logc58<>+12(SB)/4, $0xbe2aae50
-DATA logc58<>+16(SB)/4, $0xbe2aae50
-DATA logc58<>+20(SB)/4, $0xbe2aae50
-DATA logc58<>+24(SB)/4, $0xbe2aae50
-DATA logc58<>+28(SB)/4, $0xbe2aae50
-GLOBL logc58<>(SB), RODATA|NOPTR, $32
-
 DATA logc68<>+0(SB)/4, $0x3e4cceac
 DATA logc68<>+4(SB)/4, $0x3e4cceac
 DATA logc68<>+8(SB)/4, $0x3e4cceac
@@ -168,16 +139,6 @@ DATA logc68<>+24(SB)/4, $0x3e4cceac
 DATA logc68<>+28(SB)/4, $0x3e4cceac
 GLOBL logc68<>(SB), RODATA|NOPTR, $32
 
-DATA logc78<>+0(SB)/4, $0xbe7ffffc
-DATA logc78<>+4(SB)/4, $0xbe7ffffc
-DATA logc78<>+8(SB)/4, $0xbe7ffffc
-DATA logc78<>+12(SB)/4, $0xbe7ffffc
-DATA logc78<>+16(SB)/4, $0xbe7ffffc
-DATA logc78<>+20(SB)/4, $0xbe7ffffc
-DATA logc78<>+24(SB)/4, $0xbe7ffffc
-DATA logc78<>+28(SB)/4, $0xbe7ffffc
-GLOBL logc78<>(SB), RODATA|NOPTR, $32
-
 DATA logc88<>+0(SB)/4, $0x3eaaaaaa
 DATA logc88<>+4(SB)/4, $0x3eaaaaaa
 DATA logc88<>+8(SB)/4, $0x3eaaaaaa
@@ -187,6 +148,46 @@ DATA logc88<>+20(SB)/4, $0x3eaaaaaa
 DATA logc88<>+24(SB)/4, $0x3eaaaaaa
 DATA logc88<>+28(SB)/4, $0x3eaaaaaa
 GLOBL logc88<>(SB), RODATA|NOPTR, $32
+
+DATA logc18<>+0(SB)/4, $0xbdebd1b8
+DATA logc18<>+4(SB)/4, $0xbdebd1b8
+DATA logc18<>+8(SB)/4, $0xbdebd1b8
+DATA logc18<>+12(SB)/4, $0xbdebd1b8
+DATA logc18<>+16(SB)/4, $0xbdebd1b8
+DATA logc18<>+20(SB)/4, $0xbdebd1b8
+DATA logc18<>+24(SB)/4, $0xbdebd1b8
+DATA logc18<>+28(SB)/4, $0xbdebd1b8
+GLOBL logc18<>(SB), RODATA|NOPTR, $32
+
+DATA logc38<>+0(SB)/4, $0xbdfe5d4f
+DATA logc38<>+4(SB)/4, $0xbdfe5d4f
+DATA logc38<>+8(SB)/4, $0xbdfe5d4f
+DATA logc38<>+12(SB)/4, $0xbdfe5d4f
+DATA logc38<>+16(SB)/4, $0xbdfe5d4f
+DATA logc38<>+20(SB)/4, $0xbdfe5d4f
+DATA logc38<>+24(SB)/4, $0xbdfe5d4f
+DATA logc38<>+28(SB)/4, $0xbdfe5d4f
+GLOBL logc38<>(SB), RODATA|NOPTR, $32
+
+DATA logc58<>+0(SB)/4, $0xbe2aae50
+DATA logc58<>+4(SB)/4, $0xbe2aae50
+DATA logc58<>+8(SB)/4, $0xbe2aae50
+DATA logc58<>+12(SB)/4, $0xbe2aae50
+DATA logc58<>+16(SB)/4, $0xbe2aae50
+DATA logc58<>+20(SB)/4, $0xbe2aae50
+DATA logc58<>+24(SB)/4, $0xbe2aae50
+DATA logc58<>+28(SB)/4, $0xbe2aae50
+GLOBL logc58<>(SB), RODATA|NOPTR, $32
+
+DATA logc78<>+0(SB)/4, $0xbe7ffffc
+DATA logc78<>+4(SB)/4, $0xbe7ffffc
+DATA logc78<>+8(SB)/4, $0xbe7ffffc
+DATA logc78<>+12(SB)/4, $0xbe7ffffc
+DATA logc78<>+16(SB)/4, $0xbe7ffffc
+DATA logc78<>+20(SB)/4, $0xbe7ffffc
+DATA logc78<>+24(SB)/4, $0xbe7ffffc
+DATA logc78<>+28(SB)/4, $0xbe7ffffc
+GLOBL logc78<>(SB), RODATA|NOPTR, $32
 
 DATA ln2lo8<>+0(SB)/4, $0xb95e8083
 DATA ln2lo8<>+4(SB)/4, $0xb95e8083
@@ -703,14 +704,15 @@ SeedMainGradF32_powN_loop:
 	VSUBPS       one8<>+0(SB), Y6, Y6
 	VMULPS       Y6, Y6, Y8
 	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc18<>+0(SB), Y6, Y9
-	VFMADD213PS  logc28<>+0(SB), Y6, Y9
-	VFMADD213PS  logc38<>+0(SB), Y6, Y9
-	VFMADD213PS  logc48<>+0(SB), Y6, Y9
-	VFMADD213PS  logc58<>+0(SB), Y6, Y9
-	VFMADD213PS  logc68<>+0(SB), Y6, Y9
-	VFMADD213PS  logc78<>+0(SB), Y6, Y9
-	VFMADD213PS  logc88<>+0(SB), Y6, Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
 	VMULPS       Y6, Y9, Y9
 	VMULPS       Y8, Y9, Y9
 	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
@@ -735,6 +737,9 @@ SeedMainGradF32_powN_loop:
 	VSUBPS       Y8, Y7, Y7
 	VMOVUPS      (CX)(R11*1), Y8
 	VCMPPS       $0x1e, Y0, Y8, Y9
+	VMOVMSKPS    Y9, R14
+	TESTL        R14, R14
+	JZ           SeedMainGradF32_powN_full_nopos
 	VSUBPS       Y4, Y8, Y8
 	VBROADCASTSS 28(R8), Y10
 	VMAXPS       Y10, Y6, Y6
@@ -785,6 +790,12 @@ SeedMainGradF32_powN_full_sqdone:
 	VADDPS       Y8, Y5, Y8
 	VBLENDVPS    Y9, Y8, Y5, Y5
 	VMOVUPS      Y5, (AX)(R11*1)
+	JMP          SeedMainGradF32_powN_full_end
+
+SeedMainGradF32_powN_full_nopos:
+	VMOVUPS Y5, (AX)(R11*1)
+
+SeedMainGradF32_powN_full_end:
 	ADDQ         $0x20, R11
 	ADDQ         $0x01, R12
 	DECQ         DI
@@ -833,14 +844,15 @@ SeedMainGradF32_powN_tail:
 	VSUBPS       one8<>+0(SB), Y7, Y7
 	VMULPS       Y7, Y7, Y9
 	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc18<>+0(SB), Y7, Y10
-	VFMADD213PS  logc28<>+0(SB), Y7, Y10
-	VFMADD213PS  logc38<>+0(SB), Y7, Y10
-	VFMADD213PS  logc48<>+0(SB), Y7, Y10
-	VFMADD213PS  logc58<>+0(SB), Y7, Y10
-	VFMADD213PS  logc68<>+0(SB), Y7, Y10
-	VFMADD213PS  logc78<>+0(SB), Y7, Y10
-	VFMADD213PS  logc88<>+0(SB), Y7, Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y9, Y11
+	VFMADD213PS  logc58<>+0(SB), Y9, Y11
+	VFMADD213PS  logc78<>+0(SB), Y9, Y11
+	VFMADD231PS  Y11, Y7, Y10
 	VMULPS       Y7, Y10, Y10
 	VMULPS       Y9, Y10, Y10
 	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y10
@@ -865,6 +877,9 @@ SeedMainGradF32_powN_tail:
 	VSUBPS       Y9, Y8, Y8
 	VMASKMOVPS   (CX)(R11*1), Y4, Y9
 	VCMPPS       $0x1e, Y0, Y9, Y10
+	VMOVMSKPS    Y10, CX
+	TESTL        CX, CX
+	JZ           SeedMainGradF32_powN_part_nopos
 	VSUBPS       Y5, Y9, Y9
 	VBROADCASTSS 28(R8), Y11
 	VMAXPS       Y11, Y7, Y7
@@ -915,7 +930,12 @@ SeedMainGradF32_powN_part_sqdone:
 	VADDPS       Y9, Y6, Y9
 	VBLENDVPS    Y10, Y9, Y6, Y6
 	VMASKMOVPS   Y6, Y4, (AX)(R11*1)
+	JMP          SeedMainGradF32_powN_part_end
 
+SeedMainGradF32_powN_part_nopos:
+	VMASKMOVPS Y6, Y4, (AX)(R11*1)
+
+SeedMainGradF32_powN_part_end:
 SeedMainGradF32_powN_done:
 	JMP SeedMainGradF32_done
 
@@ -944,14 +964,15 @@ SeedMainGradF32_pow2_loop:
 	VSUBPS       one8<>+0(SB), Y6, Y6
 	VMULPS       Y6, Y6, Y8
 	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc18<>+0(SB), Y6, Y9
-	VFMADD213PS  logc28<>+0(SB), Y6, Y9
-	VFMADD213PS  logc38<>+0(SB), Y6, Y9
-	VFMADD213PS  logc48<>+0(SB), Y6, Y9
-	VFMADD213PS  logc58<>+0(SB), Y6, Y9
-	VFMADD213PS  logc68<>+0(SB), Y6, Y9
-	VFMADD213PS  logc78<>+0(SB), Y6, Y9
-	VFMADD213PS  logc88<>+0(SB), Y6, Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
 	VMULPS       Y6, Y9, Y9
 	VMULPS       Y8, Y9, Y9
 	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
@@ -976,6 +997,9 @@ SeedMainGradF32_pow2_loop:
 	VSUBPS       Y8, Y7, Y7
 	VMOVUPS      (CX)(R10*1), Y8
 	VCMPPS       $0x1e, Y0, Y8, Y9
+	VMOVMSKPS    Y9, R13
+	TESTL        R13, R13
+	JZ           SeedMainGradF32_pow2_full_nopos
 	VSUBPS       Y4, Y8, Y8
 	VBROADCASTSS 28(R8), Y10
 	VMAXPS       Y10, Y6, Y6
@@ -1004,6 +1028,12 @@ SeedMainGradF32_pow2_loop:
 	VADDPS       Y8, Y5, Y8
 	VBLENDVPS    Y9, Y8, Y5, Y5
 	VMOVUPS      Y5, (AX)(R10*1)
+	JMP          SeedMainGradF32_pow2_full_end
+
+SeedMainGradF32_pow2_full_nopos:
+	VMOVUPS Y5, (AX)(R10*1)
+
+SeedMainGradF32_pow2_full_end:
 	ADDQ         $0x20, R10
 	ADDQ         $0x01, R11
 	DECQ         DI
@@ -1052,14 +1082,15 @@ SeedMainGradF32_pow2_tail:
 	VSUBPS       one8<>+0(SB), Y7, Y7
 	VMULPS       Y7, Y7, Y9
 	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc18<>+0(SB), Y7, Y10
-	VFMADD213PS  logc28<>+0(SB), Y7, Y10
-	VFMADD213PS  logc38<>+0(SB), Y7, Y10
-	VFMADD213PS  logc48<>+0(SB), Y7, Y10
-	VFMADD213PS  logc58<>+0(SB), Y7, Y10
-	VFMADD213PS  logc68<>+0(SB), Y7, Y10
-	VFMADD213PS  logc78<>+0(SB), Y7, Y10
-	VFMADD213PS  logc88<>+0(SB), Y7, Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y9, Y11
+	VFMADD213PS  logc58<>+0(SB), Y9, Y11
+	VFMADD213PS  logc78<>+0(SB), Y9, Y11
+	VFMADD231PS  Y11, Y7, Y10
 	VMULPS       Y7, Y10, Y10
 	VMULPS       Y9, Y10, Y10
 	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y10
@@ -1084,6 +1115,9 @@ SeedMainGradF32_pow2_tail:
 	VSUBPS       Y9, Y8, Y8
 	VMASKMOVPS   (CX)(R10*1), Y4, Y9
 	VCMPPS       $0x1e, Y0, Y9, Y10
+	VMOVMSKPS    Y10, CX
+	TESTL        CX, CX
+	JZ           SeedMainGradF32_pow2_part_nopos
 	VSUBPS       Y5, Y9, Y9
 	VBROADCASTSS 28(R8), Y11
 	VMAXPS       Y11, Y7, Y7
@@ -1112,7 +1146,12 @@ SeedMainGradF32_pow2_tail:
 	VADDPS       Y9, Y6, Y9
 	VBLENDVPS    Y10, Y9, Y6, Y6
 	VMASKMOVPS   Y6, Y4, (AX)(R10*1)
+	JMP          SeedMainGradF32_pow2_part_end
 
+SeedMainGradF32_pow2_part_nopos:
+	VMASKMOVPS Y6, Y4, (AX)(R10*1)
+
+SeedMainGradF32_pow2_part_end:
 SeedMainGradF32_pow2_done:
 	JMP SeedMainGradF32_done
 
@@ -1141,14 +1180,15 @@ SeedMainGradF32_pow0_loop:
 	VSUBPS       one8<>+0(SB), Y6, Y6
 	VMULPS       Y6, Y6, Y8
 	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc18<>+0(SB), Y6, Y9
-	VFMADD213PS  logc28<>+0(SB), Y6, Y9
-	VFMADD213PS  logc38<>+0(SB), Y6, Y9
-	VFMADD213PS  logc48<>+0(SB), Y6, Y9
-	VFMADD213PS  logc58<>+0(SB), Y6, Y9
-	VFMADD213PS  logc68<>+0(SB), Y6, Y9
-	VFMADD213PS  logc78<>+0(SB), Y6, Y9
-	VFMADD213PS  logc88<>+0(SB), Y6, Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
 	VMULPS       Y6, Y9, Y9
 	VMULPS       Y8, Y9, Y9
 	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
@@ -1173,6 +1213,9 @@ SeedMainGradF32_pow0_loop:
 	VSUBPS       Y8, Y7, Y7
 	VMOVUPS      (CX)(R10*1), Y8
 	VCMPPS       $0x1e, Y0, Y8, Y9
+	VMOVMSKPS    Y9, R13
+	TESTL        R13, R13
+	JZ           SeedMainGradF32_pow0_full_nopos
 	VSUBPS       Y4, Y8, Y8
 	VBROADCASTSS 28(R8), Y8
 	VMAXPS       Y8, Y6, Y6
@@ -1198,6 +1241,12 @@ SeedMainGradF32_pow0_loop:
 	VADDPS       Y11, Y5, Y11
 	VBLENDVPS    Y9, Y11, Y5, Y5
 	VMOVUPS      Y5, (AX)(R10*1)
+	JMP          SeedMainGradF32_pow0_full_end
+
+SeedMainGradF32_pow0_full_nopos:
+	VMOVUPS Y5, (AX)(R10*1)
+
+SeedMainGradF32_pow0_full_end:
 	ADDQ         $0x20, R10
 	ADDQ         $0x01, R11
 	DECQ         DI
@@ -1246,14 +1295,15 @@ SeedMainGradF32_pow0_tail:
 	VSUBPS       one8<>+0(SB), Y7, Y7
 	VMULPS       Y7, Y7, Y9
 	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc18<>+0(SB), Y7, Y10
-	VFMADD213PS  logc28<>+0(SB), Y7, Y10
-	VFMADD213PS  logc38<>+0(SB), Y7, Y10
-	VFMADD213PS  logc48<>+0(SB), Y7, Y10
-	VFMADD213PS  logc58<>+0(SB), Y7, Y10
-	VFMADD213PS  logc68<>+0(SB), Y7, Y10
-	VFMADD213PS  logc78<>+0(SB), Y7, Y10
-	VFMADD213PS  logc88<>+0(SB), Y7, Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y9, Y11
+	VFMADD213PS  logc58<>+0(SB), Y9, Y11
+	VFMADD213PS  logc78<>+0(SB), Y9, Y11
+	VFMADD231PS  Y11, Y7, Y10
 	VMULPS       Y7, Y10, Y10
 	VMULPS       Y9, Y10, Y10
 	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y10
@@ -1278,6 +1328,9 @@ SeedMainGradF32_pow0_tail:
 	VSUBPS       Y9, Y8, Y8
 	VMASKMOVPS   (CX)(R10*1), Y4, Y9
 	VCMPPS       $0x1e, Y0, Y9, Y10
+	VMOVMSKPS    Y10, CX
+	TESTL        CX, CX
+	JZ           SeedMainGradF32_pow0_part_nopos
 	VSUBPS       Y5, Y9, Y9
 	VBROADCASTSS 28(R8), Y9
 	VMAXPS       Y9, Y7, Y7
@@ -1303,7 +1356,12 @@ SeedMainGradF32_pow0_tail:
 	VADDPS       Y11, Y6, Y11
 	VBLENDVPS    Y10, Y11, Y6, Y6
 	VMASKMOVPS   Y6, Y4, (AX)(R10*1)
+	JMP          SeedMainGradF32_pow0_part_end
 
+SeedMainGradF32_pow0_part_nopos:
+	VMASKMOVPS Y6, Y4, (AX)(R10*1)
+
+SeedMainGradF32_pow0_part_end:
 SeedMainGradF32_pow0_done:
 	JMP SeedMainGradF32_done
 
@@ -1332,14 +1390,15 @@ SeedMainGradF32_powR_loop:
 	VSUBPS       one8<>+0(SB), Y6, Y6
 	VMULPS       Y6, Y6, Y8
 	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc18<>+0(SB), Y6, Y9
-	VFMADD213PS  logc28<>+0(SB), Y6, Y9
-	VFMADD213PS  logc38<>+0(SB), Y6, Y9
-	VFMADD213PS  logc48<>+0(SB), Y6, Y9
-	VFMADD213PS  logc58<>+0(SB), Y6, Y9
-	VFMADD213PS  logc68<>+0(SB), Y6, Y9
-	VFMADD213PS  logc78<>+0(SB), Y6, Y9
-	VFMADD213PS  logc88<>+0(SB), Y6, Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
 	VMULPS       Y6, Y9, Y9
 	VMULPS       Y8, Y9, Y9
 	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
@@ -1364,18 +1423,13 @@ SeedMainGradF32_powR_loop:
 	VSUBPS       Y8, Y7, Y7
 	VMOVUPS      (CX)(R10*1), Y8
 	VCMPPS       $0x1e, Y0, Y8, Y9
+	VMOVMSKPS    Y9, R13
+	TESTL        R13, R13
+	JZ           SeedMainGradF32_powR_full_nopos
 	VSUBPS       Y4, Y8, Y8
 	VBROADCASTSS 28(R8), Y10
 	VMAXPS       Y10, Y6, Y6
 	VMINPS       Y0, Y6, Y6
-	VMOVMSKPS    Y9, R13
-	TESTL        R13, R13
-	JNZ          SeedMainGradF32_powR_full_pospow
-	VXORPS       Y10, Y10, Y10
-	VXORPS       Y11, Y11, Y11
-	JMP          SeedMainGradF32_powR_full_powdone
-
-SeedMainGradF32_powR_full_pospow:
 	VMOVUPS      Y9, 128(SP)
 	VMOVUPS      Y6, 160(SP)
 	VMOVUPS      Y4, 192(SP)
@@ -1395,14 +1449,15 @@ SeedMainGradF32_powR_full_pospow:
 	VSUBPS       one8<>+0(SB), Y5, Y5
 	VMULPS       Y5, Y5, Y4
 	VMOVUPS      logc08<>+0(SB), Y7
-	VFMADD213PS  logc18<>+0(SB), Y5, Y7
-	VFMADD213PS  logc28<>+0(SB), Y5, Y7
-	VFMADD213PS  logc38<>+0(SB), Y5, Y7
-	VFMADD213PS  logc48<>+0(SB), Y5, Y7
-	VFMADD213PS  logc58<>+0(SB), Y5, Y7
-	VFMADD213PS  logc68<>+0(SB), Y5, Y7
-	VFMADD213PS  logc78<>+0(SB), Y5, Y7
-	VFMADD213PS  logc88<>+0(SB), Y5, Y7
+	VFMADD213PS  logc28<>+0(SB), Y4, Y7
+	VFMADD213PS  logc48<>+0(SB), Y4, Y7
+	VFMADD213PS  logc68<>+0(SB), Y4, Y7
+	VFMADD213PS  logc88<>+0(SB), Y4, Y7
+	VMOVUPS      logc18<>+0(SB), Y9
+	VFMADD213PS  logc38<>+0(SB), Y4, Y9
+	VFMADD213PS  logc58<>+0(SB), Y4, Y9
+	VFMADD213PS  logc78<>+0(SB), Y4, Y9
+	VFMADD231PS  Y9, Y5, Y7
 	VMULPS       Y5, Y7, Y7
 	VMULPS       Y4, Y7, Y7
 	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
@@ -1464,8 +1519,6 @@ SeedMainGradF32_powR_full_pospow:
 	VMOVUPS      192(SP), Y4
 	VMOVUPS      224(SP), Y5
 	VMOVUPS      256(SP), Y7
-
-SeedMainGradF32_powR_full_powdone:
 	VMOVUPS      (SI)(R10*1), Y8
 	VMULPS       Y10, Y8, Y12
 	VMULPS       Y6, Y12, Y12
@@ -1485,6 +1538,12 @@ SeedMainGradF32_powR_full_powdone:
 	VADDPS       Y8, Y5, Y8
 	VBLENDVPS    Y9, Y8, Y5, Y5
 	VMOVUPS      Y5, (AX)(R10*1)
+	JMP          SeedMainGradF32_powR_full_end
+
+SeedMainGradF32_powR_full_nopos:
+	VMOVUPS Y5, (AX)(R10*1)
+
+SeedMainGradF32_powR_full_end:
 	ADDQ         $0x20, R10
 	ADDQ         $0x01, R11
 	DECQ         DI
@@ -1533,14 +1592,15 @@ SeedMainGradF32_powR_tail:
 	VSUBPS       one8<>+0(SB), Y7, Y7
 	VMULPS       Y7, Y7, Y9
 	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc18<>+0(SB), Y7, Y10
-	VFMADD213PS  logc28<>+0(SB), Y7, Y10
-	VFMADD213PS  logc38<>+0(SB), Y7, Y10
-	VFMADD213PS  logc48<>+0(SB), Y7, Y10
-	VFMADD213PS  logc58<>+0(SB), Y7, Y10
-	VFMADD213PS  logc68<>+0(SB), Y7, Y10
-	VFMADD213PS  logc78<>+0(SB), Y7, Y10
-	VFMADD213PS  logc88<>+0(SB), Y7, Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y9, Y11
+	VFMADD213PS  logc58<>+0(SB), Y9, Y11
+	VFMADD213PS  logc78<>+0(SB), Y9, Y11
+	VFMADD231PS  Y11, Y7, Y10
 	VMULPS       Y7, Y10, Y10
 	VMULPS       Y9, Y10, Y10
 	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y10
@@ -1565,18 +1625,13 @@ SeedMainGradF32_powR_tail:
 	VSUBPS       Y9, Y8, Y8
 	VMASKMOVPS   (CX)(R10*1), Y4, Y9
 	VCMPPS       $0x1e, Y0, Y9, Y10
+	VMOVMSKPS    Y10, CX
+	TESTL        CX, CX
+	JZ           SeedMainGradF32_powR_part_nopos
 	VSUBPS       Y5, Y9, Y9
 	VBROADCASTSS 28(R8), Y11
 	VMAXPS       Y11, Y7, Y7
 	VMINPS       Y0, Y7, Y7
-	VMOVMSKPS    Y10, CX
-	TESTL        CX, CX
-	JNZ          SeedMainGradF32_powR_part_pospow
-	VXORPS       Y11, Y11, Y11
-	VXORPS       Y0, Y0, Y0
-	JMP          SeedMainGradF32_powR_part_powdone
-
-SeedMainGradF32_powR_part_pospow:
 	VMOVUPS      Y10, 128(SP)
 	VMOVUPS      Y7, 160(SP)
 	VMOVUPS      Y5, 192(SP)
@@ -1596,14 +1651,15 @@ SeedMainGradF32_powR_part_pospow:
 	VSUBPS       one8<>+0(SB), Y6, Y6
 	VMULPS       Y6, Y6, Y5
 	VMOVUPS      logc08<>+0(SB), Y8
-	VFMADD213PS  logc18<>+0(SB), Y6, Y8
-	VFMADD213PS  logc28<>+0(SB), Y6, Y8
-	VFMADD213PS  logc38<>+0(SB), Y6, Y8
-	VFMADD213PS  logc48<>+0(SB), Y6, Y8
-	VFMADD213PS  logc58<>+0(SB), Y6, Y8
-	VFMADD213PS  logc68<>+0(SB), Y6, Y8
-	VFMADD213PS  logc78<>+0(SB), Y6, Y8
-	VFMADD213PS  logc88<>+0(SB), Y6, Y8
+	VFMADD213PS  logc28<>+0(SB), Y5, Y8
+	VFMADD213PS  logc48<>+0(SB), Y5, Y8
+	VFMADD213PS  logc68<>+0(SB), Y5, Y8
+	VFMADD213PS  logc88<>+0(SB), Y5, Y8
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y5, Y10
+	VFMADD213PS  logc58<>+0(SB), Y5, Y10
+	VFMADD213PS  logc78<>+0(SB), Y5, Y10
+	VFMADD231PS  Y10, Y6, Y8
 	VMULPS       Y6, Y8, Y8
 	VMULPS       Y5, Y8, Y8
 	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
@@ -1665,8 +1721,6 @@ SeedMainGradF32_powR_part_pospow:
 	VMOVUPS      192(SP), Y5
 	VMOVUPS      224(SP), Y6
 	VMOVUPS      256(SP), Y8
-
-SeedMainGradF32_powR_part_powdone:
 	VMASKMOVPS   (SI)(R10*1), Y4, Y9
 	VMULPS       Y11, Y9, Y12
 	VMULPS       Y7, Y12, Y12
@@ -1686,7 +1740,12 @@ SeedMainGradF32_powR_part_powdone:
 	VADDPS       Y9, Y6, Y9
 	VBLENDVPS    Y10, Y9, Y6, Y6
 	VMASKMOVPS   Y6, Y4, (AX)(R10*1)
+	JMP          SeedMainGradF32_powR_part_end
 
+SeedMainGradF32_powR_part_nopos:
+	VMASKMOVPS Y6, Y4, (AX)(R10*1)
+
+SeedMainGradF32_powR_part_end:
 SeedMainGradF32_powR_done:
 SeedMainGradF32_done:
 	VCVTPS2PD    X2, Y0
@@ -1996,14 +2055,15 @@ SeedMainLossF32_powN_loop:
 	VSUBPS       one8<>+0(SB), Y6, Y6
 	VMULPS       Y6, Y6, Y8
 	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc18<>+0(SB), Y6, Y9
-	VFMADD213PS  logc28<>+0(SB), Y6, Y9
-	VFMADD213PS  logc38<>+0(SB), Y6, Y9
-	VFMADD213PS  logc48<>+0(SB), Y6, Y9
-	VFMADD213PS  logc58<>+0(SB), Y6, Y9
-	VFMADD213PS  logc68<>+0(SB), Y6, Y9
-	VFMADD213PS  logc78<>+0(SB), Y6, Y9
-	VFMADD213PS  logc88<>+0(SB), Y6, Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
 	VMULPS       Y6, Y9, Y9
 	VMULPS       Y8, Y9, Y9
 	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
@@ -2014,6 +2074,9 @@ SeedMainLossF32_powN_loop:
 	VADDPS       Y5, Y3, Y3
 	VMOVUPS      (AX)(R10*1), Y5
 	VCMPPS       $0x1e, Y0, Y5, Y7
+	VMOVMSKPS    Y7, R13
+	TESTL        R13, R13
+	JZ           SeedMainLossF32_powN_full_nopos
 	VSUBPS       Y4, Y5, Y4
 	VBROADCASTSS 28(DI), Y5
 	VMAXPS       Y5, Y6, Y6
@@ -2050,6 +2113,10 @@ SeedMainLossF32_powN_full_sqdone:
 	VMULPS       Y6, Y4, Y4
 	VANDPS       Y7, Y4, Y4
 	VADDPS       Y4, Y2, Y2
+	JMP          SeedMainLossF32_powN_full_end
+
+SeedMainLossF32_powN_full_nopos:
+SeedMainLossF32_powN_full_end:
 	ADDQ         $0x20, R10
 	ADDQ         $0x01, R11
 	DECQ         SI
@@ -2098,14 +2165,15 @@ SeedMainLossF32_powN_tail:
 	VSUBPS       one8<>+0(SB), Y7, Y7
 	VMULPS       Y7, Y7, Y9
 	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc18<>+0(SB), Y7, Y10
-	VFMADD213PS  logc28<>+0(SB), Y7, Y10
-	VFMADD213PS  logc38<>+0(SB), Y7, Y10
-	VFMADD213PS  logc48<>+0(SB), Y7, Y10
-	VFMADD213PS  logc58<>+0(SB), Y7, Y10
-	VFMADD213PS  logc68<>+0(SB), Y7, Y10
-	VFMADD213PS  logc78<>+0(SB), Y7, Y10
-	VFMADD213PS  logc88<>+0(SB), Y7, Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y9, Y11
+	VFMADD213PS  logc58<>+0(SB), Y9, Y11
+	VFMADD213PS  logc78<>+0(SB), Y9, Y11
+	VFMADD231PS  Y11, Y7, Y10
 	VMULPS       Y7, Y10, Y10
 	VMULPS       Y9, Y10, Y10
 	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y10
@@ -2116,6 +2184,9 @@ SeedMainLossF32_powN_tail:
 	VADDPS       Y6, Y3, Y3
 	VMASKMOVPS   (AX)(R10*1), Y4, Y6
 	VCMPPS       $0x1e, Y0, Y6, Y8
+	VMOVMSKPS    Y8, AX
+	TESTL        AX, AX
+	JZ           SeedMainLossF32_powN_part_nopos
 	VSUBPS       Y5, Y6, Y5
 	VBROADCASTSS 28(DI), Y6
 	VMAXPS       Y6, Y7, Y7
@@ -2152,7 +2223,10 @@ SeedMainLossF32_powN_part_sqdone:
 	VMULPS       Y7, Y0, Y0
 	VANDPS       Y8, Y0, Y0
 	VADDPS       Y0, Y2, Y2
+	JMP          SeedMainLossF32_powN_part_end
 
+SeedMainLossF32_powN_part_nopos:
+SeedMainLossF32_powN_part_end:
 SeedMainLossF32_powN_done:
 	JMP SeedMainLossF32_done
 
@@ -2181,14 +2255,15 @@ SeedMainLossF32_pow2_loop:
 	VSUBPS       one8<>+0(SB), Y5, Y5
 	VMULPS       Y5, Y5, Y7
 	VMOVUPS      logc08<>+0(SB), Y8
-	VFMADD213PS  logc18<>+0(SB), Y5, Y8
-	VFMADD213PS  logc28<>+0(SB), Y5, Y8
-	VFMADD213PS  logc38<>+0(SB), Y5, Y8
-	VFMADD213PS  logc48<>+0(SB), Y5, Y8
-	VFMADD213PS  logc58<>+0(SB), Y5, Y8
-	VFMADD213PS  logc68<>+0(SB), Y5, Y8
-	VFMADD213PS  logc78<>+0(SB), Y5, Y8
-	VFMADD213PS  logc88<>+0(SB), Y5, Y8
+	VFMADD213PS  logc28<>+0(SB), Y7, Y8
+	VFMADD213PS  logc48<>+0(SB), Y7, Y8
+	VFMADD213PS  logc68<>+0(SB), Y7, Y8
+	VFMADD213PS  logc88<>+0(SB), Y7, Y8
+	VMOVUPS      logc18<>+0(SB), Y9
+	VFMADD213PS  logc38<>+0(SB), Y7, Y9
+	VFMADD213PS  logc58<>+0(SB), Y7, Y9
+	VFMADD213PS  logc78<>+0(SB), Y7, Y9
+	VFMADD231PS  Y9, Y5, Y8
 	VMULPS       Y5, Y8, Y8
 	VMULPS       Y7, Y8, Y8
 	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y8
@@ -2199,6 +2274,9 @@ SeedMainLossF32_pow2_loop:
 	VADDPS       Y4, Y3, Y3
 	VMOVUPS      (AX)(R9*1), Y4
 	VCMPPS       $0x1e, Y0, Y4, Y6
+	VMOVMSKPS    Y6, R12
+	TESTL        R12, R12
+	JZ           SeedMainLossF32_pow2_full_nopos
 	VSUBPS       Y1, Y4, Y1
 	VBROADCASTSS 28(DI), Y4
 	VMAXPS       Y4, Y5, Y5
@@ -2213,6 +2291,10 @@ SeedMainLossF32_pow2_loop:
 	VMULPS       Y5, Y1, Y1
 	VANDPS       Y6, Y1, Y1
 	VADDPS       Y1, Y2, Y2
+	JMP          SeedMainLossF32_pow2_full_end
+
+SeedMainLossF32_pow2_full_nopos:
+SeedMainLossF32_pow2_full_end:
 	ADDQ         $0x20, R9
 	ADDQ         $0x01, R10
 	DECQ         SI
@@ -2261,14 +2343,15 @@ SeedMainLossF32_pow2_tail:
 	VSUBPS       one8<>+0(SB), Y6, Y6
 	VMULPS       Y6, Y6, Y8
 	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc18<>+0(SB), Y6, Y9
-	VFMADD213PS  logc28<>+0(SB), Y6, Y9
-	VFMADD213PS  logc38<>+0(SB), Y6, Y9
-	VFMADD213PS  logc48<>+0(SB), Y6, Y9
-	VFMADD213PS  logc58<>+0(SB), Y6, Y9
-	VFMADD213PS  logc68<>+0(SB), Y6, Y9
-	VFMADD213PS  logc78<>+0(SB), Y6, Y9
-	VFMADD213PS  logc88<>+0(SB), Y6, Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
 	VMULPS       Y6, Y9, Y9
 	VMULPS       Y8, Y9, Y9
 	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
@@ -2279,6 +2362,9 @@ SeedMainLossF32_pow2_tail:
 	VADDPS       Y5, Y3, Y3
 	VMASKMOVPS   (AX)(R9*1), Y1, Y5
 	VCMPPS       $0x1e, Y0, Y5, Y7
+	VMOVMSKPS    Y7, AX
+	TESTL        AX, AX
+	JZ           SeedMainLossF32_pow2_part_nopos
 	VSUBPS       Y4, Y5, Y4
 	VBROADCASTSS 28(DI), Y5
 	VMAXPS       Y5, Y6, Y6
@@ -2293,7 +2379,10 @@ SeedMainLossF32_pow2_tail:
 	VMULPS       Y6, Y0, Y0
 	VANDPS       Y7, Y0, Y0
 	VADDPS       Y0, Y2, Y2
+	JMP          SeedMainLossF32_pow2_part_end
 
+SeedMainLossF32_pow2_part_nopos:
+SeedMainLossF32_pow2_part_end:
 SeedMainLossF32_pow2_done:
 	JMP SeedMainLossF32_done
 
@@ -2322,14 +2411,15 @@ SeedMainLossF32_pow0_loop:
 	VSUBPS       one8<>+0(SB), Y6, Y6
 	VMULPS       Y6, Y6, Y8
 	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc18<>+0(SB), Y6, Y9
-	VFMADD213PS  logc28<>+0(SB), Y6, Y9
-	VFMADD213PS  logc38<>+0(SB), Y6, Y9
-	VFMADD213PS  logc48<>+0(SB), Y6, Y9
-	VFMADD213PS  logc58<>+0(SB), Y6, Y9
-	VFMADD213PS  logc68<>+0(SB), Y6, Y9
-	VFMADD213PS  logc78<>+0(SB), Y6, Y9
-	VFMADD213PS  logc88<>+0(SB), Y6, Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
 	VMULPS       Y6, Y9, Y9
 	VMULPS       Y8, Y9, Y9
 	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
@@ -2340,6 +2430,9 @@ SeedMainLossF32_pow0_loop:
 	VADDPS       Y5, Y3, Y3
 	VMOVUPS      (AX)(R9*1), Y5
 	VCMPPS       $0x1e, Y0, Y5, Y7
+	VMOVMSKPS    Y7, R12
+	TESTL        R12, R12
+	JZ           SeedMainLossF32_pow0_full_nopos
 	VSUBPS       Y4, Y5, Y4
 	VBROADCASTSS 28(DI), Y4
 	VMAXPS       Y4, Y6, Y6
@@ -2351,6 +2444,10 @@ SeedMainLossF32_pow0_loop:
 	VMULPS       Y6, Y4, Y4
 	VANDPS       Y7, Y4, Y4
 	VADDPS       Y4, Y2, Y2
+	JMP          SeedMainLossF32_pow0_full_end
+
+SeedMainLossF32_pow0_full_nopos:
+SeedMainLossF32_pow0_full_end:
 	ADDQ         $0x20, R9
 	ADDQ         $0x01, R10
 	DECQ         SI
@@ -2399,14 +2496,15 @@ SeedMainLossF32_pow0_tail:
 	VSUBPS       one8<>+0(SB), Y7, Y7
 	VMULPS       Y7, Y7, Y9
 	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc18<>+0(SB), Y7, Y10
-	VFMADD213PS  logc28<>+0(SB), Y7, Y10
-	VFMADD213PS  logc38<>+0(SB), Y7, Y10
-	VFMADD213PS  logc48<>+0(SB), Y7, Y10
-	VFMADD213PS  logc58<>+0(SB), Y7, Y10
-	VFMADD213PS  logc68<>+0(SB), Y7, Y10
-	VFMADD213PS  logc78<>+0(SB), Y7, Y10
-	VFMADD213PS  logc88<>+0(SB), Y7, Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y9, Y11
+	VFMADD213PS  logc58<>+0(SB), Y9, Y11
+	VFMADD213PS  logc78<>+0(SB), Y9, Y11
+	VFMADD231PS  Y11, Y7, Y10
 	VMULPS       Y7, Y10, Y10
 	VMULPS       Y9, Y10, Y10
 	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y10
@@ -2417,6 +2515,9 @@ SeedMainLossF32_pow0_tail:
 	VADDPS       Y6, Y3, Y3
 	VMASKMOVPS   (AX)(R9*1), Y4, Y6
 	VCMPPS       $0x1e, Y0, Y6, Y8
+	VMOVMSKPS    Y8, AX
+	TESTL        AX, AX
+	JZ           SeedMainLossF32_pow0_part_nopos
 	VSUBPS       Y5, Y6, Y5
 	VBROADCASTSS 28(DI), Y5
 	VMAXPS       Y5, Y7, Y7
@@ -2428,7 +2529,10 @@ SeedMainLossF32_pow0_tail:
 	VMULPS       Y7, Y0, Y0
 	VANDPS       Y8, Y0, Y0
 	VADDPS       Y0, Y2, Y2
+	JMP          SeedMainLossF32_pow0_part_end
 
+SeedMainLossF32_pow0_part_nopos:
+SeedMainLossF32_pow0_part_end:
 SeedMainLossF32_pow0_done:
 	JMP SeedMainLossF32_done
 
@@ -2457,14 +2561,15 @@ SeedMainLossF32_powR_loop:
 	VSUBPS       one8<>+0(SB), Y5, Y5
 	VMULPS       Y5, Y5, Y7
 	VMOVUPS      logc08<>+0(SB), Y8
-	VFMADD213PS  logc18<>+0(SB), Y5, Y8
-	VFMADD213PS  logc28<>+0(SB), Y5, Y8
-	VFMADD213PS  logc38<>+0(SB), Y5, Y8
-	VFMADD213PS  logc48<>+0(SB), Y5, Y8
-	VFMADD213PS  logc58<>+0(SB), Y5, Y8
-	VFMADD213PS  logc68<>+0(SB), Y5, Y8
-	VFMADD213PS  logc78<>+0(SB), Y5, Y8
-	VFMADD213PS  logc88<>+0(SB), Y5, Y8
+	VFMADD213PS  logc28<>+0(SB), Y7, Y8
+	VFMADD213PS  logc48<>+0(SB), Y7, Y8
+	VFMADD213PS  logc68<>+0(SB), Y7, Y8
+	VFMADD213PS  logc88<>+0(SB), Y7, Y8
+	VMOVUPS      logc18<>+0(SB), Y9
+	VFMADD213PS  logc38<>+0(SB), Y7, Y9
+	VFMADD213PS  logc58<>+0(SB), Y7, Y9
+	VFMADD213PS  logc78<>+0(SB), Y7, Y9
+	VFMADD231PS  Y9, Y5, Y8
 	VMULPS       Y5, Y8, Y8
 	VMULPS       Y7, Y8, Y8
 	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y8
@@ -2475,18 +2580,13 @@ SeedMainLossF32_powR_loop:
 	VADDPS       Y4, Y3, Y3
 	VMOVUPS      (AX)(R9*1), Y4
 	VCMPPS       $0x1e, Y0, Y4, Y6
+	VMOVMSKPS    Y6, R12
+	TESTL        R12, R12
+	JZ           SeedMainLossF32_powR_full_nopos
 	VSUBPS       Y1, Y4, Y1
 	VBROADCASTSS 28(DI), Y4
 	VMAXPS       Y4, Y5, Y5
 	VMINPS       Y0, Y5, Y5
-	VMOVMSKPS    Y6, R12
-	TESTL        R12, R12
-	JNZ          SeedMainLossF32_powR_full_pospow
-	VXORPS       Y4, Y4, Y4
-	VXORPS       Y7, Y7, Y7
-	JMP          SeedMainLossF32_powR_full_powdone
-
-SeedMainLossF32_powR_full_pospow:
 	VMOVUPS      Y6, 128(SP)
 	VMOVUPS      Y5, 160(SP)
 	VCMPPS       $0x11, minnormal8<>+0(SB), Y1, Y4
@@ -2503,14 +2603,15 @@ SeedMainLossF32_powR_full_pospow:
 	VSUBPS       one8<>+0(SB), Y5, Y5
 	VMULPS       Y5, Y5, Y4
 	VMOVUPS      logc08<>+0(SB), Y7
-	VFMADD213PS  logc18<>+0(SB), Y5, Y7
-	VFMADD213PS  logc28<>+0(SB), Y5, Y7
-	VFMADD213PS  logc38<>+0(SB), Y5, Y7
-	VFMADD213PS  logc48<>+0(SB), Y5, Y7
-	VFMADD213PS  logc58<>+0(SB), Y5, Y7
-	VFMADD213PS  logc68<>+0(SB), Y5, Y7
-	VFMADD213PS  logc78<>+0(SB), Y5, Y7
-	VFMADD213PS  logc88<>+0(SB), Y5, Y7
+	VFMADD213PS  logc28<>+0(SB), Y4, Y7
+	VFMADD213PS  logc48<>+0(SB), Y4, Y7
+	VFMADD213PS  logc68<>+0(SB), Y4, Y7
+	VFMADD213PS  logc88<>+0(SB), Y4, Y7
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y4, Y8
+	VFMADD213PS  logc58<>+0(SB), Y4, Y8
+	VFMADD213PS  logc78<>+0(SB), Y4, Y8
+	VFMADD231PS  Y8, Y5, Y7
 	VMULPS       Y5, Y7, Y7
 	VMULPS       Y4, Y7, Y7
 	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
@@ -2562,20 +2663,22 @@ SeedMainLossF32_powR_full_pospow:
 	VMULPS       Y6, Y8, Y8
 	VANDNPS      Y8, Y5, Y8
 	VMOVAPS      Y8, Y4
-	VCMPPS       $0x04, Y0, Y1, Y5
-	VBROADCASTSS 20(DI), Y6
-	VMULPS       Y6, Y4, Y7
-	VDIVPS       Y1, Y7, Y7
-	VANDPS       Y5, Y7, Y7
+	VCMPPS       $0x04, Y0, Y1, Y6
+	VBROADCASTSS 20(DI), Y5
+	VMULPS       Y5, Y4, Y5
+	VDIVPS       Y1, Y5, Y5
+	VANDPS       Y6, Y5, Y5
 	VMOVUPS      128(SP), Y6
 	VMOVUPS      160(SP), Y5
-
-SeedMainLossF32_powR_full_powdone:
 	VMOVUPS      (BX)(R9*1), Y1
 	VMULPS       Y4, Y1, Y1
 	VMULPS       Y5, Y1, Y1
 	VANDPS       Y6, Y1, Y1
 	VADDPS       Y1, Y2, Y2
+	JMP          SeedMainLossF32_powR_full_end
+
+SeedMainLossF32_powR_full_nopos:
+SeedMainLossF32_powR_full_end:
 	ADDQ         $0x20, R9
 	ADDQ         $0x01, R10
 	DECQ         SI
@@ -2624,14 +2727,15 @@ SeedMainLossF32_powR_tail:
 	VSUBPS       one8<>+0(SB), Y6, Y6
 	VMULPS       Y6, Y6, Y8
 	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc18<>+0(SB), Y6, Y9
-	VFMADD213PS  logc28<>+0(SB), Y6, Y9
-	VFMADD213PS  logc38<>+0(SB), Y6, Y9
-	VFMADD213PS  logc48<>+0(SB), Y6, Y9
-	VFMADD213PS  logc58<>+0(SB), Y6, Y9
-	VFMADD213PS  logc68<>+0(SB), Y6, Y9
-	VFMADD213PS  logc78<>+0(SB), Y6, Y9
-	VFMADD213PS  logc88<>+0(SB), Y6, Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
 	VMULPS       Y6, Y9, Y9
 	VMULPS       Y8, Y9, Y9
 	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
@@ -2642,18 +2746,13 @@ SeedMainLossF32_powR_tail:
 	VADDPS       Y5, Y3, Y3
 	VMASKMOVPS   (AX)(R9*1), Y1, Y5
 	VCMPPS       $0x1e, Y0, Y5, Y7
+	VMOVMSKPS    Y7, AX
+	TESTL        AX, AX
+	JZ           SeedMainLossF32_powR_part_nopos
 	VSUBPS       Y4, Y5, Y4
 	VBROADCASTSS 28(DI), Y5
 	VMAXPS       Y5, Y6, Y6
 	VMINPS       Y0, Y6, Y6
-	VMOVMSKPS    Y7, AX
-	TESTL        AX, AX
-	JNZ          SeedMainLossF32_powR_part_pospow
-	VXORPS       Y5, Y5, Y5
-	VXORPS       Y0, Y0, Y0
-	JMP          SeedMainLossF32_powR_part_powdone
-
-SeedMainLossF32_powR_part_pospow:
 	VMOVUPS      Y7, 128(SP)
 	VMOVUPS      Y6, 160(SP)
 	VCMPPS       $0x11, minnormal8<>+0(SB), Y4, Y5
@@ -2670,14 +2769,15 @@ SeedMainLossF32_powR_part_pospow:
 	VSUBPS       one8<>+0(SB), Y6, Y6
 	VMULPS       Y6, Y6, Y5
 	VMOVUPS      logc08<>+0(SB), Y8
-	VFMADD213PS  logc18<>+0(SB), Y6, Y8
-	VFMADD213PS  logc28<>+0(SB), Y6, Y8
-	VFMADD213PS  logc38<>+0(SB), Y6, Y8
-	VFMADD213PS  logc48<>+0(SB), Y6, Y8
-	VFMADD213PS  logc58<>+0(SB), Y6, Y8
-	VFMADD213PS  logc68<>+0(SB), Y6, Y8
-	VFMADD213PS  logc78<>+0(SB), Y6, Y8
-	VFMADD213PS  logc88<>+0(SB), Y6, Y8
+	VFMADD213PS  logc28<>+0(SB), Y5, Y8
+	VFMADD213PS  logc48<>+0(SB), Y5, Y8
+	VFMADD213PS  logc68<>+0(SB), Y5, Y8
+	VFMADD213PS  logc88<>+0(SB), Y5, Y8
+	VMOVUPS      logc18<>+0(SB), Y9
+	VFMADD213PS  logc38<>+0(SB), Y5, Y9
+	VFMADD213PS  logc58<>+0(SB), Y5, Y9
+	VFMADD213PS  logc78<>+0(SB), Y5, Y9
+	VFMADD231PS  Y9, Y6, Y8
 	VMULPS       Y6, Y8, Y8
 	VMULPS       Y5, Y8, Y8
 	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
@@ -2736,14 +2836,15 @@ SeedMainLossF32_powR_part_pospow:
 	VANDPS       Y6, Y0, Y0
 	VMOVUPS      128(SP), Y7
 	VMOVUPS      160(SP), Y6
+	VMASKMOVPS   (BX)(R9*1), Y1, Y0
+	VMULPS       Y5, Y0, Y0
+	VMULPS       Y6, Y0, Y0
+	VANDPS       Y7, Y0, Y0
+	VADDPS       Y0, Y2, Y2
+	JMP          SeedMainLossF32_powR_part_end
 
-SeedMainLossF32_powR_part_powdone:
-	VMASKMOVPS (BX)(R9*1), Y1, Y0
-	VMULPS     Y5, Y0, Y0
-	VMULPS     Y6, Y0, Y0
-	VANDPS     Y7, Y0, Y0
-	VADDPS     Y0, Y2, Y2
-
+SeedMainLossF32_powR_part_nopos:
+SeedMainLossF32_powR_part_end:
 SeedMainLossF32_powR_done:
 SeedMainLossF32_done:
 	VCVTPS2PD    X2, Y0
@@ -2831,74 +2932,117 @@ BinaryProbGradF32_powN_full_smooth:
 	VADDPS       Y7, Y6, Y6
 
 BinaryProbGradF32_powN_full_smoothed:
-	VBROADCASTSS 32(R8), Y4
-	VCMPPS       $0x11, Y4, Y3, Y7
-	VBLENDVPS    Y7, Y4, Y3, Y4
-	VBROADCASTSS 36(R8), Y8
-	VCMPPS       $0x1e, Y8, Y4, Y7
-	VBLENDVPS    Y7, Y8, Y4, Y4
-	VSUBPS       Y4, Y1, Y7
-	VPADDD       log32shift8<>+0(SB), Y4, Y8
-	VPSRLD       $0x17, Y8, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y10
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc18<>+0(SB), Y8, Y11
-	VFMADD213PS  logc28<>+0(SB), Y8, Y11
-	VFMADD213PS  logc38<>+0(SB), Y8, Y11
-	VFMADD213PS  logc48<>+0(SB), Y8, Y11
-	VFMADD213PS  logc58<>+0(SB), Y8, Y11
-	VFMADD213PS  logc68<>+0(SB), Y8, Y11
-	VFMADD213PS  logc78<>+0(SB), Y8, Y11
-	VFMADD213PS  logc88<>+0(SB), Y8, Y11
-	VMULPS       Y8, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
-	VADDPS       Y11, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
-	VMULPS       Y5, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y7, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VSUBPS       Y7, Y1, Y10
-	VSUBPS       Y4, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y8, Y8
-	VSUBPS       Y8, Y0, Y8
-	VSUBPS       Y3, Y1, Y9
-	VMULPS       Y5, Y9, Y9
-	VMULPS       Y3, Y6, Y10
-	VADDPS       Y10, Y9, Y9
-	VMOVAPS      Y1, Y10
-	VMOVAPS      Y9, Y11
-	MOVQ         R12, BP
-	DECQ         BP
+	VBROADCASTSS 32(R8), Y7
+	VCMPPS       $0x11, Y7, Y3, Y8
+	VBLENDVPS    Y8, Y7, Y3, Y7
+	VBROADCASTSS 36(R8), Y9
+	VCMPPS       $0x1e, Y9, Y7, Y8
+	VBLENDVPS    Y8, Y9, Y7, Y7
+	VSUBPS       Y7, Y1, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y7, Y9, Y9
+	CMPL         R10, $0x00
+	JNE          BinaryProbGradF32_powN_full_soft
+	VCMPPS       $0x00, Y1, Y4, Y10
+	VCMPPS       $0x00, Y0, Y4, Y4
+	VORPS        Y10, Y4, Y4
+	VMOVMSKPS    Y4, BP
+	CMPL         BP, $0xff
+	JNE          BinaryProbGradF32_powN_full_soft
+	VBLENDVPS    Y10, Y7, Y8, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc28<>+0(SB), Y12, Y13
+	VFMADD213PS  logc48<>+0(SB), Y12, Y13
+	VFMADD213PS  logc68<>+0(SB), Y12, Y13
+	VFMADD213PS  logc88<>+0(SB), Y12, Y13
+	VMOVUPS      logc18<>+0(SB), Y14
+	VFMADD213PS  logc38<>+0(SB), Y12, Y14
+	VFMADD213PS  logc58<>+0(SB), Y12, Y14
+	VFMADD213PS  logc78<>+0(SB), Y12, Y14
+	VFMADD231PS  Y14, Y4, Y13
+	VMULPS       Y4, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y4
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y4, Y4
+	VSUBPS       Y4, Y0, Y4
+	JMP          BinaryProbGradF32_powN_full_bce
+
+BinaryProbGradF32_powN_full_soft:
+	VPADDD      log32shift8<>+0(SB), Y7, Y4
+	VPSRLD      $0x17, Y4, Y10
+	VCVTDQ2PS   Y10, Y10
+	VSUBPS      f1278<>+0(SB), Y10, Y10
+	VPAND       mant32mask8<>+0(SB), Y4, Y4
+	VPADDD      log32base8<>+0(SB), Y4, Y4
+	VSUBPS      one8<>+0(SB), Y4, Y4
+	VMULPS      Y4, Y4, Y11
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y11, Y12
+	VFMADD213PS logc48<>+0(SB), Y11, Y12
+	VFMADD213PS logc68<>+0(SB), Y11, Y12
+	VFMADD213PS logc88<>+0(SB), Y11, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y11, Y13
+	VFMADD213PS logc58<>+0(SB), Y11, Y13
+	VFMADD213PS logc78<>+0(SB), Y11, Y13
+	VFMADD231PS Y13, Y4, Y12
+	VMULPS      Y4, Y12, Y12
+	VMULPS      Y11, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y11, Y12
+	VADDPS      Y12, Y4, Y4
+	VFMADD231PS ln2hi8<>+0(SB), Y10, Y4
+	VMULPS      Y5, Y4, Y4
+	VPADDD      log32shift8<>+0(SB), Y8, Y10
+	VPSRLD      $0x17, Y10, Y11
+	VCVTDQ2PS   Y11, Y11
+	VSUBPS      f1278<>+0(SB), Y11, Y11
+	VPAND       mant32mask8<>+0(SB), Y10, Y10
+	VPADDD      log32base8<>+0(SB), Y10, Y10
+	VSUBPS      one8<>+0(SB), Y10, Y10
+	VMULPS      Y10, Y10, Y12
+	VMOVUPS     logc08<>+0(SB), Y13
+	VFMADD213PS logc28<>+0(SB), Y12, Y13
+	VFMADD213PS logc48<>+0(SB), Y12, Y13
+	VFMADD213PS logc68<>+0(SB), Y12, Y13
+	VFMADD213PS logc88<>+0(SB), Y12, Y13
+	VMOVUPS     logc18<>+0(SB), Y14
+	VFMADD213PS logc38<>+0(SB), Y12, Y14
+	VFMADD213PS logc58<>+0(SB), Y12, Y14
+	VFMADD213PS logc78<>+0(SB), Y12, Y14
+	VFMADD231PS Y14, Y10, Y13
+	VMULPS      Y10, Y13, Y13
+	VMULPS      Y12, Y13, Y13
+	VFMADD231PS ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS minushalf8<>+0(SB), Y12, Y13
+	VADDPS      Y13, Y10, Y10
+	VFMADD231PS ln2hi8<>+0(SB), Y11, Y10
+	VADDPS      Y9, Y10, Y10
+	VMULPS      Y6, Y10, Y10
+	VADDPS      Y10, Y4, Y4
+	VSUBPS      Y4, Y0, Y4
+
+BinaryProbGradF32_powN_full_bce:
+	VSUBPS  Y3, Y1, Y9
+	VMULPS  Y5, Y9, Y9
+	VMULPS  Y3, Y6, Y10
+	VADDPS  Y10, Y9, Y9
+	VMOVAPS Y1, Y10
+	VMOVAPS Y9, Y11
+	MOVQ    R12, BP
+	DECQ    BP
 
 BinaryProbGradF32_powN_full_sq:
 	TESTQ  BP, BP
@@ -2951,7 +3095,7 @@ BinaryProbGradF32_powN_full_alphas:
 BinaryProbGradF32_powN_full_alphadone:
 	VSUBPS       Y3, Y3, Y6
 	VMULPS       Y11, Y9, Y10
-	VMULPS       Y8, Y10, Y10
+	VMULPS       Y4, Y10, Y10
 	VADDPS       Y6, Y10, Y10
 	VADDPS       Y10, Y2, Y2
 	VBROADCASTSS 32(R8), Y10
@@ -2959,15 +3103,15 @@ BinaryProbGradF32_powN_full_alphadone:
 	VBROADCASTSS 36(R8), Y10
 	VCMPPS       $0x12, Y10, Y3, Y10
 	VANDPS       Y10, Y13, Y13
-	VMULPS       Y7, Y4, Y7
-	VSUBPS       Y5, Y4, Y4
-	VDIVPS       Y7, Y4, Y4
-	VANDPS       Y13, Y4, Y4
+	VMULPS       Y8, Y7, Y8
+	VSUBPS       Y5, Y7, Y7
+	VDIVPS       Y8, Y7, Y7
+	VANDPS       Y13, Y7, Y7
 	VADDPS       Y5, Y5, Y5
 	VSUBPS       Y5, Y1, Y5
 	VMULPS       Y5, Y12, Y12
-	VMULPS       Y8, Y12, Y12
-	VMULPS       Y4, Y11, Y11
+	VMULPS       Y4, Y12, Y12
+	VMULPS       Y7, Y11, Y11
 	VADDPS       Y11, Y12, Y12
 	VBROADCASTSS 44(R8), Y3
 	VMULPS       Y3, Y9, Y9
@@ -3022,74 +3166,117 @@ BinaryProbGradF32_powN_part_smooth:
 	VADDPS       Y8, Y7, Y7
 
 BinaryProbGradF32_powN_part_smoothed:
-	VBROADCASTSS 32(R8), Y5
-	VCMPPS       $0x11, Y5, Y4, Y8
-	VBLENDVPS    Y8, Y5, Y4, Y5
-	VBROADCASTSS 36(R8), Y9
-	VCMPPS       $0x1e, Y9, Y5, Y8
-	VBLENDVPS    Y8, Y9, Y5, Y5
-	VSUBPS       Y5, Y1, Y8
-	VPADDD       log32shift8<>+0(SB), Y5, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VMULPS       Y6, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y8, Y10
-	VPSRLD       $0x17, Y10, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc18<>+0(SB), Y10, Y13
-	VFMADD213PS  logc28<>+0(SB), Y10, Y13
-	VFMADD213PS  logc38<>+0(SB), Y10, Y13
-	VFMADD213PS  logc48<>+0(SB), Y10, Y13
-	VFMADD213PS  logc58<>+0(SB), Y10, Y13
-	VFMADD213PS  logc68<>+0(SB), Y10, Y13
-	VFMADD213PS  logc78<>+0(SB), Y10, Y13
-	VFMADD213PS  logc88<>+0(SB), Y10, Y13
-	VMULPS       Y10, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
-	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
-	VADDPS       Y13, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
-	VSUBPS       Y8, Y1, Y11
-	VSUBPS       Y5, Y11, Y11
-	VADDPS       Y11, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VSUBPS       Y9, Y0, Y9
-	VSUBPS       Y4, Y1, Y0
-	VMULPS       Y6, Y0, Y0
-	VMULPS       Y4, Y7, Y10
-	VADDPS       Y10, Y0, Y0
-	VMOVAPS      Y1, Y10
-	VMOVAPS      Y0, Y11
-	MOVQ         R12, CX
-	DECQ         CX
+	VBROADCASTSS 32(R8), Y8
+	VCMPPS       $0x11, Y8, Y4, Y9
+	VBLENDVPS    Y9, Y8, Y4, Y8
+	VBROADCASTSS 36(R8), Y10
+	VCMPPS       $0x1e, Y10, Y8, Y9
+	VBLENDVPS    Y9, Y10, Y8, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y9, Y1, Y10
+	VSUBPS       Y8, Y10, Y10
+	CMPL         R10, $0x00
+	JNE          BinaryProbGradF32_powN_part_soft
+	VCMPPS       $0x00, Y1, Y5, Y11
+	VCMPPS       $0x00, Y0, Y5, Y5
+	VORPS        Y11, Y5, Y5
+	VMOVMSKPS    Y5, CX
+	CMPL         CX, $0xff
+	JNE          BinaryProbGradF32_powN_part_soft
+	VBLENDVPS    Y11, Y8, Y9, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y13
+	VMOVUPS      logc08<>+0(SB), Y14
+	VFMADD213PS  logc28<>+0(SB), Y13, Y14
+	VFMADD213PS  logc48<>+0(SB), Y13, Y14
+	VFMADD213PS  logc68<>+0(SB), Y13, Y14
+	VFMADD213PS  logc88<>+0(SB), Y13, Y14
+	VMOVUPS      logc18<>+0(SB), Y15
+	VFMADD213PS  logc38<>+0(SB), Y13, Y15
+	VFMADD213PS  logc58<>+0(SB), Y13, Y15
+	VFMADD213PS  logc78<>+0(SB), Y13, Y15
+	VFMADD231PS  Y15, Y5, Y14
+	VMULPS       Y5, Y14, Y14
+	VMULPS       Y13, Y14, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
+	VADDPS       Y14, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y5
+	VANDNPS      Y10, Y11, Y10
+	VADDPS       Y10, Y5, Y5
+	VSUBPS       Y5, Y0, Y0
+	JMP          BinaryProbGradF32_powN_part_bce
+
+BinaryProbGradF32_powN_part_soft:
+	VPADDD      log32shift8<>+0(SB), Y8, Y5
+	VPSRLD      $0x17, Y5, Y11
+	VCVTDQ2PS   Y11, Y11
+	VSUBPS      f1278<>+0(SB), Y11, Y11
+	VPAND       mant32mask8<>+0(SB), Y5, Y5
+	VPADDD      log32base8<>+0(SB), Y5, Y5
+	VSUBPS      one8<>+0(SB), Y5, Y5
+	VMULPS      Y5, Y5, Y12
+	VMOVUPS     logc08<>+0(SB), Y13
+	VFMADD213PS logc28<>+0(SB), Y12, Y13
+	VFMADD213PS logc48<>+0(SB), Y12, Y13
+	VFMADD213PS logc68<>+0(SB), Y12, Y13
+	VFMADD213PS logc88<>+0(SB), Y12, Y13
+	VMOVUPS     logc18<>+0(SB), Y14
+	VFMADD213PS logc38<>+0(SB), Y12, Y14
+	VFMADD213PS logc58<>+0(SB), Y12, Y14
+	VFMADD213PS logc78<>+0(SB), Y12, Y14
+	VFMADD231PS Y14, Y5, Y13
+	VMULPS      Y5, Y13, Y13
+	VMULPS      Y12, Y13, Y13
+	VFMADD231PS ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS minushalf8<>+0(SB), Y12, Y13
+	VADDPS      Y13, Y5, Y5
+	VFMADD231PS ln2hi8<>+0(SB), Y11, Y5
+	VMULPS      Y6, Y5, Y5
+	VPADDD      log32shift8<>+0(SB), Y9, Y11
+	VPSRLD      $0x17, Y11, Y12
+	VCVTDQ2PS   Y12, Y12
+	VSUBPS      f1278<>+0(SB), Y12, Y12
+	VPAND       mant32mask8<>+0(SB), Y11, Y11
+	VPADDD      log32base8<>+0(SB), Y11, Y11
+	VSUBPS      one8<>+0(SB), Y11, Y11
+	VMULPS      Y11, Y11, Y13
+	VMOVUPS     logc08<>+0(SB), Y14
+	VFMADD213PS logc28<>+0(SB), Y13, Y14
+	VFMADD213PS logc48<>+0(SB), Y13, Y14
+	VFMADD213PS logc68<>+0(SB), Y13, Y14
+	VFMADD213PS logc88<>+0(SB), Y13, Y14
+	VMOVUPS     logc18<>+0(SB), Y15
+	VFMADD213PS logc38<>+0(SB), Y13, Y15
+	VFMADD213PS logc58<>+0(SB), Y13, Y15
+	VFMADD213PS logc78<>+0(SB), Y13, Y15
+	VFMADD231PS Y15, Y11, Y14
+	VMULPS      Y11, Y14, Y14
+	VMULPS      Y13, Y14, Y14
+	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
+	VADDPS      Y14, Y11, Y11
+	VFMADD231PS ln2hi8<>+0(SB), Y12, Y11
+	VADDPS      Y10, Y11, Y11
+	VMULPS      Y7, Y11, Y11
+	VADDPS      Y11, Y5, Y5
+	VSUBPS      Y5, Y0, Y0
+
+BinaryProbGradF32_powN_part_bce:
+	VSUBPS  Y4, Y1, Y5
+	VMULPS  Y6, Y5, Y5
+	VMULPS  Y4, Y7, Y10
+	VADDPS  Y10, Y5, Y5
+	VMOVAPS Y1, Y10
+	VMOVAPS Y5, Y11
+	MOVQ    R12, CX
+	DECQ    CX
 
 BinaryProbGradF32_powN_part_sq:
 	TESTQ  CX, CX
@@ -3108,7 +3295,7 @@ BinaryProbGradF32_powN_part_nosq:
 	JMP  BinaryProbGradF32_powN_part_sq
 
 BinaryProbGradF32_powN_part_sqdone:
-	VMULPS       Y0, Y10, Y11
+	VMULPS       Y5, Y10, Y11
 	VANDPS       absmask8<>+0(SB), Y11, Y12
 	VCMPPS       $0x00, inf8<>+0(SB), Y12, Y12
 	VMOVMSKPS    Y12, CX
@@ -3116,33 +3303,33 @@ BinaryProbGradF32_powN_part_sqdone:
 	JNZ          BinaryProbGradF32_bail
 	VBROADCASTSS 40(R8), Y12
 	VMULPS       Y12, Y10, Y12
-	VSUBPS       Y0, Y0, Y0
-	VADDPS       Y0, Y12, Y12
+	VSUBPS       Y5, Y5, Y5
+	VADDPS       Y5, Y12, Y12
 	CMPL         R11, $0x01
 	JEQ          BinaryProbGradF32_powN_part_alpha1
 	JA           BinaryProbGradF32_powN_part_alphas
-	VMOVAPS      Y1, Y0
+	VMOVAPS      Y1, Y5
 	JMP          BinaryProbGradF32_powN_part_alphadone
 
 BinaryProbGradF32_powN_part_alpha1:
-	VBROADCASTSS 48(R8), Y0
-	VMULPS       Y0, Y6, Y0
+	VBROADCASTSS 48(R8), Y5
+	VMULPS       Y5, Y6, Y5
 	VBROADCASTSS 52(R8), Y10
 	VMULPS       Y10, Y7, Y7
-	VADDPS       Y7, Y0, Y0
+	VADDPS       Y7, Y5, Y5
 	JMP          BinaryProbGradF32_powN_part_alphadone
 
 BinaryProbGradF32_powN_part_alphas:
-	VMASKMOVPS (SI)(R14*1), Y3, Y0
-	VMULPS     Y0, Y6, Y0
+	VMASKMOVPS (SI)(R14*1), Y3, Y5
+	VMULPS     Y5, Y6, Y5
 	VMASKMOVPS (DI)(R14*1), Y3, Y10
 	VMULPS     Y10, Y7, Y7
-	VADDPS     Y7, Y0, Y0
+	VADDPS     Y7, Y5, Y5
 
 BinaryProbGradF32_powN_part_alphadone:
 	VSUBPS       Y4, Y4, Y7
-	VMULPS       Y11, Y0, Y10
-	VMULPS       Y9, Y10, Y10
+	VMULPS       Y11, Y5, Y10
+	VMULPS       Y0, Y10, Y10
 	VADDPS       Y7, Y10, Y10
 	VANDPS       Y3, Y10, Y10
 	VADDPS       Y10, Y2, Y2
@@ -3151,21 +3338,21 @@ BinaryProbGradF32_powN_part_alphadone:
 	VBROADCASTSS 36(R8), Y10
 	VCMPPS       $0x12, Y10, Y4, Y10
 	VANDPS       Y10, Y13, Y13
-	VMULPS       Y8, Y5, Y8
-	VSUBPS       Y6, Y5, Y5
-	VDIVPS       Y8, Y5, Y5
-	VANDPS       Y13, Y5, Y5
+	VMULPS       Y9, Y8, Y9
+	VSUBPS       Y6, Y8, Y8
+	VDIVPS       Y9, Y8, Y8
+	VANDPS       Y13, Y8, Y8
 	VADDPS       Y6, Y6, Y6
 	VSUBPS       Y6, Y1, Y6
 	VMULPS       Y6, Y12, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y5, Y11, Y11
+	VMULPS       Y0, Y12, Y12
+	VMULPS       Y8, Y11, Y11
 	VADDPS       Y11, Y12, Y12
-	VBROADCASTSS 44(R8), Y1
-	VMULPS       Y1, Y0, Y0
-	VMULPS       Y12, Y0, Y0
-	VADDPS       Y7, Y0, Y0
-	VMASKMOVPS   Y0, Y3, (AX)(R14*1)
+	VBROADCASTSS 44(R8), Y0
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y12, Y5, Y5
+	VADDPS       Y7, Y5, Y5
+	VMASKMOVPS   Y5, Y3, (AX)(R14*1)
 
 BinaryProbGradF32_powN_done:
 	JMP BinaryProbGradF32_done
@@ -3203,66 +3390,109 @@ BinaryProbGradF32_pow2_full_smooth:
 	VADDPS       Y7, Y6, Y6
 
 BinaryProbGradF32_pow2_full_smoothed:
-	VBROADCASTSS 32(R8), Y4
-	VCMPPS       $0x11, Y4, Y3, Y7
-	VBLENDVPS    Y7, Y4, Y3, Y4
-	VBROADCASTSS 36(R8), Y8
-	VCMPPS       $0x1e, Y8, Y4, Y7
-	VBLENDVPS    Y7, Y8, Y4, Y4
-	VSUBPS       Y4, Y1, Y7
-	VPADDD       log32shift8<>+0(SB), Y4, Y8
-	VPSRLD       $0x17, Y8, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y10
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc18<>+0(SB), Y8, Y11
-	VFMADD213PS  logc28<>+0(SB), Y8, Y11
-	VFMADD213PS  logc38<>+0(SB), Y8, Y11
-	VFMADD213PS  logc48<>+0(SB), Y8, Y11
-	VFMADD213PS  logc58<>+0(SB), Y8, Y11
-	VFMADD213PS  logc68<>+0(SB), Y8, Y11
-	VFMADD213PS  logc78<>+0(SB), Y8, Y11
-	VFMADD213PS  logc88<>+0(SB), Y8, Y11
-	VMULPS       Y8, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
-	VADDPS       Y11, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
-	VMULPS       Y5, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y7, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VSUBPS       Y7, Y1, Y10
-	VSUBPS       Y4, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y8, Y8
-	VSUBPS       Y8, Y0, Y8
+	VBROADCASTSS 32(R8), Y7
+	VCMPPS       $0x11, Y7, Y3, Y8
+	VBLENDVPS    Y8, Y7, Y3, Y7
+	VBROADCASTSS 36(R8), Y9
+	VCMPPS       $0x1e, Y9, Y7, Y8
+	VBLENDVPS    Y8, Y9, Y7, Y7
+	VSUBPS       Y7, Y1, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y7, Y9, Y9
+	CMPL         R10, $0x00
+	JNE          BinaryProbGradF32_pow2_full_soft
+	VCMPPS       $0x00, Y1, Y4, Y10
+	VCMPPS       $0x00, Y0, Y4, Y4
+	VORPS        Y10, Y4, Y4
+	VMOVMSKPS    Y4, R15
+	CMPL         R15, $0xff
+	JNE          BinaryProbGradF32_pow2_full_soft
+	VBLENDVPS    Y10, Y7, Y8, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc28<>+0(SB), Y12, Y13
+	VFMADD213PS  logc48<>+0(SB), Y12, Y13
+	VFMADD213PS  logc68<>+0(SB), Y12, Y13
+	VFMADD213PS  logc88<>+0(SB), Y12, Y13
+	VMOVUPS      logc18<>+0(SB), Y14
+	VFMADD213PS  logc38<>+0(SB), Y12, Y14
+	VFMADD213PS  logc58<>+0(SB), Y12, Y14
+	VFMADD213PS  logc78<>+0(SB), Y12, Y14
+	VFMADD231PS  Y14, Y4, Y13
+	VMULPS       Y4, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y4
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y4, Y4
+	VSUBPS       Y4, Y0, Y4
+	JMP          BinaryProbGradF32_pow2_full_bce
+
+BinaryProbGradF32_pow2_full_soft:
+	VPADDD      log32shift8<>+0(SB), Y7, Y4
+	VPSRLD      $0x17, Y4, Y10
+	VCVTDQ2PS   Y10, Y10
+	VSUBPS      f1278<>+0(SB), Y10, Y10
+	VPAND       mant32mask8<>+0(SB), Y4, Y4
+	VPADDD      log32base8<>+0(SB), Y4, Y4
+	VSUBPS      one8<>+0(SB), Y4, Y4
+	VMULPS      Y4, Y4, Y11
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y11, Y12
+	VFMADD213PS logc48<>+0(SB), Y11, Y12
+	VFMADD213PS logc68<>+0(SB), Y11, Y12
+	VFMADD213PS logc88<>+0(SB), Y11, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y11, Y13
+	VFMADD213PS logc58<>+0(SB), Y11, Y13
+	VFMADD213PS logc78<>+0(SB), Y11, Y13
+	VFMADD231PS Y13, Y4, Y12
+	VMULPS      Y4, Y12, Y12
+	VMULPS      Y11, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y11, Y12
+	VADDPS      Y12, Y4, Y4
+	VFMADD231PS ln2hi8<>+0(SB), Y10, Y4
+	VMULPS      Y5, Y4, Y4
+	VPADDD      log32shift8<>+0(SB), Y8, Y10
+	VPSRLD      $0x17, Y10, Y11
+	VCVTDQ2PS   Y11, Y11
+	VSUBPS      f1278<>+0(SB), Y11, Y11
+	VPAND       mant32mask8<>+0(SB), Y10, Y10
+	VPADDD      log32base8<>+0(SB), Y10, Y10
+	VSUBPS      one8<>+0(SB), Y10, Y10
+	VMULPS      Y10, Y10, Y12
+	VMOVUPS     logc08<>+0(SB), Y13
+	VFMADD213PS logc28<>+0(SB), Y12, Y13
+	VFMADD213PS logc48<>+0(SB), Y12, Y13
+	VFMADD213PS logc68<>+0(SB), Y12, Y13
+	VFMADD213PS logc88<>+0(SB), Y12, Y13
+	VMOVUPS     logc18<>+0(SB), Y14
+	VFMADD213PS logc38<>+0(SB), Y12, Y14
+	VFMADD213PS logc58<>+0(SB), Y12, Y14
+	VFMADD213PS logc78<>+0(SB), Y12, Y14
+	VFMADD231PS Y14, Y10, Y13
+	VMULPS      Y10, Y13, Y13
+	VMULPS      Y12, Y13, Y13
+	VFMADD231PS ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS minushalf8<>+0(SB), Y12, Y13
+	VADDPS      Y13, Y10, Y10
+	VFMADD231PS ln2hi8<>+0(SB), Y11, Y10
+	VADDPS      Y9, Y10, Y10
+	VMULPS      Y6, Y10, Y10
+	VADDPS      Y10, Y4, Y4
+	VSUBPS      Y4, Y0, Y4
+
+BinaryProbGradF32_pow2_full_bce:
 	VSUBPS       Y3, Y1, Y9
 	VMULPS       Y5, Y9, Y9
 	VMULPS       Y3, Y6, Y10
@@ -3301,7 +3531,7 @@ BinaryProbGradF32_pow2_full_alphas:
 BinaryProbGradF32_pow2_full_alphadone:
 	VSUBPS       Y3, Y3, Y6
 	VMULPS       Y11, Y9, Y10
-	VMULPS       Y8, Y10, Y10
+	VMULPS       Y4, Y10, Y10
 	VADDPS       Y6, Y10, Y10
 	VADDPS       Y10, Y2, Y2
 	VBROADCASTSS 32(R8), Y10
@@ -3309,15 +3539,15 @@ BinaryProbGradF32_pow2_full_alphadone:
 	VBROADCASTSS 36(R8), Y10
 	VCMPPS       $0x12, Y10, Y3, Y10
 	VANDPS       Y10, Y13, Y13
-	VMULPS       Y7, Y4, Y7
-	VSUBPS       Y5, Y4, Y4
-	VDIVPS       Y7, Y4, Y4
-	VANDPS       Y13, Y4, Y4
+	VMULPS       Y8, Y7, Y8
+	VSUBPS       Y5, Y7, Y7
+	VDIVPS       Y8, Y7, Y7
+	VANDPS       Y13, Y7, Y7
 	VADDPS       Y5, Y5, Y5
 	VSUBPS       Y5, Y1, Y5
 	VMULPS       Y5, Y12, Y12
-	VMULPS       Y8, Y12, Y12
-	VMULPS       Y4, Y11, Y11
+	VMULPS       Y4, Y12, Y12
+	VMULPS       Y7, Y11, Y11
 	VADDPS       Y11, Y12, Y12
 	VBROADCASTSS 44(R8), Y3
 	VMULPS       Y3, Y9, Y9
@@ -3372,105 +3602,148 @@ BinaryProbGradF32_pow2_part_smooth:
 	VADDPS       Y8, Y7, Y7
 
 BinaryProbGradF32_pow2_part_smoothed:
-	VBROADCASTSS 32(R8), Y5
-	VCMPPS       $0x11, Y5, Y4, Y8
-	VBLENDVPS    Y8, Y5, Y4, Y5
-	VBROADCASTSS 36(R8), Y9
-	VCMPPS       $0x1e, Y9, Y5, Y8
-	VBLENDVPS    Y8, Y9, Y5, Y5
-	VSUBPS       Y5, Y1, Y8
-	VPADDD       log32shift8<>+0(SB), Y5, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VMULPS       Y6, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y8, Y10
-	VPSRLD       $0x17, Y10, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc18<>+0(SB), Y10, Y13
-	VFMADD213PS  logc28<>+0(SB), Y10, Y13
-	VFMADD213PS  logc38<>+0(SB), Y10, Y13
-	VFMADD213PS  logc48<>+0(SB), Y10, Y13
-	VFMADD213PS  logc58<>+0(SB), Y10, Y13
-	VFMADD213PS  logc68<>+0(SB), Y10, Y13
-	VFMADD213PS  logc78<>+0(SB), Y10, Y13
-	VFMADD213PS  logc88<>+0(SB), Y10, Y13
-	VMULPS       Y10, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
-	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
-	VADDPS       Y13, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
-	VSUBPS       Y8, Y1, Y11
-	VSUBPS       Y5, Y11, Y11
-	VADDPS       Y11, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VSUBPS       Y9, Y0, Y9
-	VSUBPS       Y4, Y1, Y0
-	VMULPS       Y6, Y0, Y0
+	VBROADCASTSS 32(R8), Y8
+	VCMPPS       $0x11, Y8, Y4, Y9
+	VBLENDVPS    Y9, Y8, Y4, Y8
+	VBROADCASTSS 36(R8), Y10
+	VCMPPS       $0x1e, Y10, Y8, Y9
+	VBLENDVPS    Y9, Y10, Y8, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y9, Y1, Y10
+	VSUBPS       Y8, Y10, Y10
+	CMPL         R10, $0x00
+	JNE          BinaryProbGradF32_pow2_part_soft
+	VCMPPS       $0x00, Y1, Y5, Y11
+	VCMPPS       $0x00, Y0, Y5, Y5
+	VORPS        Y11, Y5, Y5
+	VMOVMSKPS    Y5, CX
+	CMPL         CX, $0xff
+	JNE          BinaryProbGradF32_pow2_part_soft
+	VBLENDVPS    Y11, Y8, Y9, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y13
+	VMOVUPS      logc08<>+0(SB), Y14
+	VFMADD213PS  logc28<>+0(SB), Y13, Y14
+	VFMADD213PS  logc48<>+0(SB), Y13, Y14
+	VFMADD213PS  logc68<>+0(SB), Y13, Y14
+	VFMADD213PS  logc88<>+0(SB), Y13, Y14
+	VMOVUPS      logc18<>+0(SB), Y15
+	VFMADD213PS  logc38<>+0(SB), Y13, Y15
+	VFMADD213PS  logc58<>+0(SB), Y13, Y15
+	VFMADD213PS  logc78<>+0(SB), Y13, Y15
+	VFMADD231PS  Y15, Y5, Y14
+	VMULPS       Y5, Y14, Y14
+	VMULPS       Y13, Y14, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
+	VADDPS       Y14, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y5
+	VANDNPS      Y10, Y11, Y10
+	VADDPS       Y10, Y5, Y5
+	VSUBPS       Y5, Y0, Y0
+	JMP          BinaryProbGradF32_pow2_part_bce
+
+BinaryProbGradF32_pow2_part_soft:
+	VPADDD      log32shift8<>+0(SB), Y8, Y5
+	VPSRLD      $0x17, Y5, Y11
+	VCVTDQ2PS   Y11, Y11
+	VSUBPS      f1278<>+0(SB), Y11, Y11
+	VPAND       mant32mask8<>+0(SB), Y5, Y5
+	VPADDD      log32base8<>+0(SB), Y5, Y5
+	VSUBPS      one8<>+0(SB), Y5, Y5
+	VMULPS      Y5, Y5, Y12
+	VMOVUPS     logc08<>+0(SB), Y13
+	VFMADD213PS logc28<>+0(SB), Y12, Y13
+	VFMADD213PS logc48<>+0(SB), Y12, Y13
+	VFMADD213PS logc68<>+0(SB), Y12, Y13
+	VFMADD213PS logc88<>+0(SB), Y12, Y13
+	VMOVUPS     logc18<>+0(SB), Y14
+	VFMADD213PS logc38<>+0(SB), Y12, Y14
+	VFMADD213PS logc58<>+0(SB), Y12, Y14
+	VFMADD213PS logc78<>+0(SB), Y12, Y14
+	VFMADD231PS Y14, Y5, Y13
+	VMULPS      Y5, Y13, Y13
+	VMULPS      Y12, Y13, Y13
+	VFMADD231PS ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS minushalf8<>+0(SB), Y12, Y13
+	VADDPS      Y13, Y5, Y5
+	VFMADD231PS ln2hi8<>+0(SB), Y11, Y5
+	VMULPS      Y6, Y5, Y5
+	VPADDD      log32shift8<>+0(SB), Y9, Y11
+	VPSRLD      $0x17, Y11, Y12
+	VCVTDQ2PS   Y12, Y12
+	VSUBPS      f1278<>+0(SB), Y12, Y12
+	VPAND       mant32mask8<>+0(SB), Y11, Y11
+	VPADDD      log32base8<>+0(SB), Y11, Y11
+	VSUBPS      one8<>+0(SB), Y11, Y11
+	VMULPS      Y11, Y11, Y13
+	VMOVUPS     logc08<>+0(SB), Y14
+	VFMADD213PS logc28<>+0(SB), Y13, Y14
+	VFMADD213PS logc48<>+0(SB), Y13, Y14
+	VFMADD213PS logc68<>+0(SB), Y13, Y14
+	VFMADD213PS logc88<>+0(SB), Y13, Y14
+	VMOVUPS     logc18<>+0(SB), Y15
+	VFMADD213PS logc38<>+0(SB), Y13, Y15
+	VFMADD213PS logc58<>+0(SB), Y13, Y15
+	VFMADD213PS logc78<>+0(SB), Y13, Y15
+	VFMADD231PS Y15, Y11, Y14
+	VMULPS      Y11, Y14, Y14
+	VMULPS      Y13, Y14, Y14
+	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
+	VADDPS      Y14, Y11, Y11
+	VFMADD231PS ln2hi8<>+0(SB), Y12, Y11
+	VADDPS      Y10, Y11, Y11
+	VMULPS      Y7, Y11, Y11
+	VADDPS      Y11, Y5, Y5
+	VSUBPS      Y5, Y0, Y0
+
+BinaryProbGradF32_pow2_part_bce:
+	VSUBPS       Y4, Y1, Y5
+	VMULPS       Y6, Y5, Y5
 	VMULPS       Y4, Y7, Y10
-	VADDPS       Y10, Y0, Y0
-	VMULPS       Y0, Y0, Y11
+	VADDPS       Y10, Y5, Y5
+	VMULPS       Y5, Y5, Y11
 	VANDPS       absmask8<>+0(SB), Y11, Y10
 	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
 	VMOVMSKPS    Y10, CX
 	TESTL        CX, CX
 	JNZ          BinaryProbGradF32_bail
 	VBROADCASTSS 40(R8), Y10
-	VMULPS       Y10, Y0, Y12
-	VSUBPS       Y0, Y0, Y0
-	VADDPS       Y0, Y12, Y12
+	VMULPS       Y10, Y5, Y12
+	VSUBPS       Y5, Y5, Y5
+	VADDPS       Y5, Y12, Y12
 	CMPL         R11, $0x01
 	JEQ          BinaryProbGradF32_pow2_part_alpha1
 	JA           BinaryProbGradF32_pow2_part_alphas
-	VMOVAPS      Y1, Y0
+	VMOVAPS      Y1, Y5
 	JMP          BinaryProbGradF32_pow2_part_alphadone
 
 BinaryProbGradF32_pow2_part_alpha1:
-	VBROADCASTSS 48(R8), Y0
-	VMULPS       Y0, Y6, Y0
+	VBROADCASTSS 48(R8), Y5
+	VMULPS       Y5, Y6, Y5
 	VBROADCASTSS 52(R8), Y10
 	VMULPS       Y10, Y7, Y7
-	VADDPS       Y7, Y0, Y0
+	VADDPS       Y7, Y5, Y5
 	JMP          BinaryProbGradF32_pow2_part_alphadone
 
 BinaryProbGradF32_pow2_part_alphas:
-	VMASKMOVPS (SI)(R12*1), Y3, Y0
-	VMULPS     Y0, Y6, Y0
+	VMASKMOVPS (SI)(R12*1), Y3, Y5
+	VMULPS     Y5, Y6, Y5
 	VMASKMOVPS (DI)(R12*1), Y3, Y10
 	VMULPS     Y10, Y7, Y7
-	VADDPS     Y7, Y0, Y0
+	VADDPS     Y7, Y5, Y5
 
 BinaryProbGradF32_pow2_part_alphadone:
 	VSUBPS       Y4, Y4, Y7
-	VMULPS       Y11, Y0, Y10
-	VMULPS       Y9, Y10, Y10
+	VMULPS       Y11, Y5, Y10
+	VMULPS       Y0, Y10, Y10
 	VADDPS       Y7, Y10, Y10
 	VANDPS       Y3, Y10, Y10
 	VADDPS       Y10, Y2, Y2
@@ -3479,21 +3752,21 @@ BinaryProbGradF32_pow2_part_alphadone:
 	VBROADCASTSS 36(R8), Y10
 	VCMPPS       $0x12, Y10, Y4, Y10
 	VANDPS       Y10, Y13, Y13
-	VMULPS       Y8, Y5, Y8
-	VSUBPS       Y6, Y5, Y5
-	VDIVPS       Y8, Y5, Y5
-	VANDPS       Y13, Y5, Y5
+	VMULPS       Y9, Y8, Y9
+	VSUBPS       Y6, Y8, Y8
+	VDIVPS       Y9, Y8, Y8
+	VANDPS       Y13, Y8, Y8
 	VADDPS       Y6, Y6, Y6
 	VSUBPS       Y6, Y1, Y6
 	VMULPS       Y6, Y12, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y5, Y11, Y11
+	VMULPS       Y0, Y12, Y12
+	VMULPS       Y8, Y11, Y11
 	VADDPS       Y11, Y12, Y12
-	VBROADCASTSS 44(R8), Y1
-	VMULPS       Y1, Y0, Y0
-	VMULPS       Y12, Y0, Y0
-	VADDPS       Y7, Y0, Y0
-	VMASKMOVPS   Y0, Y3, (AX)(R12*1)
+	VBROADCASTSS 44(R8), Y0
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y12, Y5, Y5
+	VADDPS       Y7, Y5, Y5
+	VMASKMOVPS   Y5, Y3, (AX)(R12*1)
 
 BinaryProbGradF32_pow2_done:
 	JMP BinaryProbGradF32_done
@@ -3531,77 +3804,120 @@ BinaryProbGradF32_pow0_full_smooth:
 	VADDPS       Y7, Y6, Y6
 
 BinaryProbGradF32_pow0_full_smoothed:
-	VBROADCASTSS 32(R8), Y4
-	VCMPPS       $0x11, Y4, Y3, Y7
-	VBLENDVPS    Y7, Y4, Y3, Y4
-	VBROADCASTSS 36(R8), Y8
-	VCMPPS       $0x1e, Y8, Y4, Y7
-	VBLENDVPS    Y7, Y8, Y4, Y4
-	VSUBPS       Y4, Y1, Y7
-	VPADDD       log32shift8<>+0(SB), Y4, Y8
-	VPSRLD       $0x17, Y8, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y10
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc18<>+0(SB), Y8, Y11
-	VFMADD213PS  logc28<>+0(SB), Y8, Y11
-	VFMADD213PS  logc38<>+0(SB), Y8, Y11
-	VFMADD213PS  logc48<>+0(SB), Y8, Y11
-	VFMADD213PS  logc58<>+0(SB), Y8, Y11
-	VFMADD213PS  logc68<>+0(SB), Y8, Y11
-	VFMADD213PS  logc78<>+0(SB), Y8, Y11
-	VFMADD213PS  logc88<>+0(SB), Y8, Y11
-	VMULPS       Y8, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
-	VADDPS       Y11, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
-	VMULPS       Y5, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y7, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VSUBPS       Y7, Y1, Y10
-	VSUBPS       Y4, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y8, Y8
-	VSUBPS       Y8, Y0, Y8
-	VSUBPS       Y3, Y1, Y9
-	VMULPS       Y5, Y9, Y9
-	VMULPS       Y3, Y6, Y10
-	VADDPS       Y10, Y9, Y9
-	VMOVAPS      Y1, Y9
-	VMOVAPS      Y0, Y11
-	CMPL         R11, $0x01
-	JEQ          BinaryProbGradF32_pow0_full_alpha1
-	JA           BinaryProbGradF32_pow0_full_alphas
-	VMOVAPS      Y1, Y12
-	JMP          BinaryProbGradF32_pow0_full_alphadone
+	VBROADCASTSS 32(R8), Y7
+	VCMPPS       $0x11, Y7, Y3, Y8
+	VBLENDVPS    Y8, Y7, Y3, Y7
+	VBROADCASTSS 36(R8), Y9
+	VCMPPS       $0x1e, Y9, Y7, Y8
+	VBLENDVPS    Y8, Y9, Y7, Y7
+	VSUBPS       Y7, Y1, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y7, Y9, Y9
+	CMPL         R10, $0x00
+	JNE          BinaryProbGradF32_pow0_full_soft
+	VCMPPS       $0x00, Y1, Y4, Y10
+	VCMPPS       $0x00, Y0, Y4, Y4
+	VORPS        Y10, Y4, Y4
+	VMOVMSKPS    Y4, R15
+	CMPL         R15, $0xff
+	JNE          BinaryProbGradF32_pow0_full_soft
+	VBLENDVPS    Y10, Y7, Y8, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc28<>+0(SB), Y12, Y13
+	VFMADD213PS  logc48<>+0(SB), Y12, Y13
+	VFMADD213PS  logc68<>+0(SB), Y12, Y13
+	VFMADD213PS  logc88<>+0(SB), Y12, Y13
+	VMOVUPS      logc18<>+0(SB), Y14
+	VFMADD213PS  logc38<>+0(SB), Y12, Y14
+	VFMADD213PS  logc58<>+0(SB), Y12, Y14
+	VFMADD213PS  logc78<>+0(SB), Y12, Y14
+	VFMADD231PS  Y14, Y4, Y13
+	VMULPS       Y4, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y4
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y4, Y4
+	VSUBPS       Y4, Y0, Y4
+	JMP          BinaryProbGradF32_pow0_full_bce
+
+BinaryProbGradF32_pow0_full_soft:
+	VPADDD      log32shift8<>+0(SB), Y7, Y4
+	VPSRLD      $0x17, Y4, Y10
+	VCVTDQ2PS   Y10, Y10
+	VSUBPS      f1278<>+0(SB), Y10, Y10
+	VPAND       mant32mask8<>+0(SB), Y4, Y4
+	VPADDD      log32base8<>+0(SB), Y4, Y4
+	VSUBPS      one8<>+0(SB), Y4, Y4
+	VMULPS      Y4, Y4, Y11
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y11, Y12
+	VFMADD213PS logc48<>+0(SB), Y11, Y12
+	VFMADD213PS logc68<>+0(SB), Y11, Y12
+	VFMADD213PS logc88<>+0(SB), Y11, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y11, Y13
+	VFMADD213PS logc58<>+0(SB), Y11, Y13
+	VFMADD213PS logc78<>+0(SB), Y11, Y13
+	VFMADD231PS Y13, Y4, Y12
+	VMULPS      Y4, Y12, Y12
+	VMULPS      Y11, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y11, Y12
+	VADDPS      Y12, Y4, Y4
+	VFMADD231PS ln2hi8<>+0(SB), Y10, Y4
+	VMULPS      Y5, Y4, Y4
+	VPADDD      log32shift8<>+0(SB), Y8, Y10
+	VPSRLD      $0x17, Y10, Y11
+	VCVTDQ2PS   Y11, Y11
+	VSUBPS      f1278<>+0(SB), Y11, Y11
+	VPAND       mant32mask8<>+0(SB), Y10, Y10
+	VPADDD      log32base8<>+0(SB), Y10, Y10
+	VSUBPS      one8<>+0(SB), Y10, Y10
+	VMULPS      Y10, Y10, Y12
+	VMOVUPS     logc08<>+0(SB), Y13
+	VFMADD213PS logc28<>+0(SB), Y12, Y13
+	VFMADD213PS logc48<>+0(SB), Y12, Y13
+	VFMADD213PS logc68<>+0(SB), Y12, Y13
+	VFMADD213PS logc88<>+0(SB), Y12, Y13
+	VMOVUPS     logc18<>+0(SB), Y14
+	VFMADD213PS logc38<>+0(SB), Y12, Y14
+	VFMADD213PS logc58<>+0(SB), Y12, Y14
+	VFMADD213PS logc78<>+0(SB), Y12, Y14
+	VFMADD231PS Y14, Y10, Y13
+	VMULPS      Y10, Y13, Y13
+	VMULPS      Y12, Y13, Y13
+	VFMADD231PS ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS minushalf8<>+0(SB), Y12, Y13
+	VADDPS      Y13, Y10, Y10
+	VFMADD231PS ln2hi8<>+0(SB), Y11, Y10
+	VADDPS      Y9, Y10, Y10
+	VMULPS      Y6, Y10, Y10
+	VADDPS      Y10, Y4, Y4
+	VSUBPS      Y4, Y0, Y4
+
+BinaryProbGradF32_pow0_full_bce:
+	VSUBPS  Y3, Y1, Y9
+	VMULPS  Y5, Y9, Y9
+	VMULPS  Y3, Y6, Y10
+	VADDPS  Y10, Y9, Y9
+	VMOVAPS Y1, Y9
+	VMOVAPS Y0, Y11
+	CMPL    R11, $0x01
+	JEQ     BinaryProbGradF32_pow0_full_alpha1
+	JA      BinaryProbGradF32_pow0_full_alphas
+	VMOVAPS Y1, Y12
+	JMP     BinaryProbGradF32_pow0_full_alphadone
 
 BinaryProbGradF32_pow0_full_alpha1:
 	VBROADCASTSS 48(R8), Y10
@@ -3621,7 +3937,7 @@ BinaryProbGradF32_pow0_full_alphas:
 BinaryProbGradF32_pow0_full_alphadone:
 	VSUBPS       Y3, Y3, Y6
 	VMULPS       Y9, Y12, Y10
-	VMULPS       Y8, Y10, Y10
+	VMULPS       Y4, Y10, Y10
 	VADDPS       Y6, Y10, Y10
 	VADDPS       Y10, Y2, Y2
 	VBROADCASTSS 32(R8), Y10
@@ -3629,15 +3945,15 @@ BinaryProbGradF32_pow0_full_alphadone:
 	VBROADCASTSS 36(R8), Y10
 	VCMPPS       $0x12, Y10, Y3, Y10
 	VANDPS       Y10, Y13, Y13
-	VMULPS       Y7, Y4, Y7
-	VSUBPS       Y5, Y4, Y4
-	VDIVPS       Y7, Y4, Y4
-	VANDPS       Y13, Y4, Y4
+	VMULPS       Y8, Y7, Y8
+	VSUBPS       Y5, Y7, Y7
+	VDIVPS       Y8, Y7, Y7
+	VANDPS       Y13, Y7, Y7
 	VADDPS       Y5, Y5, Y5
 	VSUBPS       Y5, Y1, Y5
 	VMULPS       Y5, Y11, Y11
-	VMULPS       Y8, Y11, Y11
-	VMULPS       Y4, Y9, Y9
+	VMULPS       Y4, Y11, Y11
+	VMULPS       Y7, Y9, Y9
 	VADDPS       Y9, Y11, Y11
 	VBROADCASTSS 44(R8), Y3
 	VMULPS       Y3, Y12, Y12
@@ -3692,77 +4008,120 @@ BinaryProbGradF32_pow0_part_smooth:
 	VADDPS       Y8, Y7, Y7
 
 BinaryProbGradF32_pow0_part_smoothed:
-	VBROADCASTSS 32(R8), Y5
-	VCMPPS       $0x11, Y5, Y4, Y8
-	VBLENDVPS    Y8, Y5, Y4, Y5
-	VBROADCASTSS 36(R8), Y9
-	VCMPPS       $0x1e, Y9, Y5, Y8
-	VBLENDVPS    Y8, Y9, Y5, Y5
-	VSUBPS       Y5, Y1, Y8
-	VPADDD       log32shift8<>+0(SB), Y5, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VMULPS       Y6, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y8, Y10
-	VPSRLD       $0x17, Y10, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc18<>+0(SB), Y10, Y13
-	VFMADD213PS  logc28<>+0(SB), Y10, Y13
-	VFMADD213PS  logc38<>+0(SB), Y10, Y13
-	VFMADD213PS  logc48<>+0(SB), Y10, Y13
-	VFMADD213PS  logc58<>+0(SB), Y10, Y13
-	VFMADD213PS  logc68<>+0(SB), Y10, Y13
-	VFMADD213PS  logc78<>+0(SB), Y10, Y13
-	VFMADD213PS  logc88<>+0(SB), Y10, Y13
-	VMULPS       Y10, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
-	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
-	VADDPS       Y13, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
-	VSUBPS       Y8, Y1, Y11
-	VSUBPS       Y5, Y11, Y11
-	VADDPS       Y11, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VSUBPS       Y9, Y0, Y9
-	VSUBPS       Y4, Y1, Y10
-	VMULPS       Y6, Y10, Y10
-	VMULPS       Y4, Y7, Y11
-	VADDPS       Y11, Y10, Y10
-	VMOVAPS      Y1, Y10
-	VMOVAPS      Y0, Y0
-	CMPL         R11, $0x01
-	JEQ          BinaryProbGradF32_pow0_part_alpha1
-	JA           BinaryProbGradF32_pow0_part_alphas
-	VMOVAPS      Y1, Y12
-	JMP          BinaryProbGradF32_pow0_part_alphadone
+	VBROADCASTSS 32(R8), Y8
+	VCMPPS       $0x11, Y8, Y4, Y9
+	VBLENDVPS    Y9, Y8, Y4, Y8
+	VBROADCASTSS 36(R8), Y10
+	VCMPPS       $0x1e, Y10, Y8, Y9
+	VBLENDVPS    Y9, Y10, Y8, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y9, Y1, Y10
+	VSUBPS       Y8, Y10, Y10
+	CMPL         R10, $0x00
+	JNE          BinaryProbGradF32_pow0_part_soft
+	VCMPPS       $0x00, Y1, Y5, Y11
+	VCMPPS       $0x00, Y0, Y5, Y5
+	VORPS        Y11, Y5, Y5
+	VMOVMSKPS    Y5, CX
+	CMPL         CX, $0xff
+	JNE          BinaryProbGradF32_pow0_part_soft
+	VBLENDVPS    Y11, Y8, Y9, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y13
+	VMOVUPS      logc08<>+0(SB), Y14
+	VFMADD213PS  logc28<>+0(SB), Y13, Y14
+	VFMADD213PS  logc48<>+0(SB), Y13, Y14
+	VFMADD213PS  logc68<>+0(SB), Y13, Y14
+	VFMADD213PS  logc88<>+0(SB), Y13, Y14
+	VMOVUPS      logc18<>+0(SB), Y15
+	VFMADD213PS  logc38<>+0(SB), Y13, Y15
+	VFMADD213PS  logc58<>+0(SB), Y13, Y15
+	VFMADD213PS  logc78<>+0(SB), Y13, Y15
+	VFMADD231PS  Y15, Y5, Y14
+	VMULPS       Y5, Y14, Y14
+	VMULPS       Y13, Y14, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
+	VADDPS       Y14, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y5
+	VANDNPS      Y10, Y11, Y10
+	VADDPS       Y10, Y5, Y5
+	VSUBPS       Y5, Y0, Y5
+	JMP          BinaryProbGradF32_pow0_part_bce
+
+BinaryProbGradF32_pow0_part_soft:
+	VPADDD      log32shift8<>+0(SB), Y8, Y5
+	VPSRLD      $0x17, Y5, Y11
+	VCVTDQ2PS   Y11, Y11
+	VSUBPS      f1278<>+0(SB), Y11, Y11
+	VPAND       mant32mask8<>+0(SB), Y5, Y5
+	VPADDD      log32base8<>+0(SB), Y5, Y5
+	VSUBPS      one8<>+0(SB), Y5, Y5
+	VMULPS      Y5, Y5, Y12
+	VMOVUPS     logc08<>+0(SB), Y13
+	VFMADD213PS logc28<>+0(SB), Y12, Y13
+	VFMADD213PS logc48<>+0(SB), Y12, Y13
+	VFMADD213PS logc68<>+0(SB), Y12, Y13
+	VFMADD213PS logc88<>+0(SB), Y12, Y13
+	VMOVUPS     logc18<>+0(SB), Y14
+	VFMADD213PS logc38<>+0(SB), Y12, Y14
+	VFMADD213PS logc58<>+0(SB), Y12, Y14
+	VFMADD213PS logc78<>+0(SB), Y12, Y14
+	VFMADD231PS Y14, Y5, Y13
+	VMULPS      Y5, Y13, Y13
+	VMULPS      Y12, Y13, Y13
+	VFMADD231PS ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS minushalf8<>+0(SB), Y12, Y13
+	VADDPS      Y13, Y5, Y5
+	VFMADD231PS ln2hi8<>+0(SB), Y11, Y5
+	VMULPS      Y6, Y5, Y5
+	VPADDD      log32shift8<>+0(SB), Y9, Y11
+	VPSRLD      $0x17, Y11, Y12
+	VCVTDQ2PS   Y12, Y12
+	VSUBPS      f1278<>+0(SB), Y12, Y12
+	VPAND       mant32mask8<>+0(SB), Y11, Y11
+	VPADDD      log32base8<>+0(SB), Y11, Y11
+	VSUBPS      one8<>+0(SB), Y11, Y11
+	VMULPS      Y11, Y11, Y13
+	VMOVUPS     logc08<>+0(SB), Y14
+	VFMADD213PS logc28<>+0(SB), Y13, Y14
+	VFMADD213PS logc48<>+0(SB), Y13, Y14
+	VFMADD213PS logc68<>+0(SB), Y13, Y14
+	VFMADD213PS logc88<>+0(SB), Y13, Y14
+	VMOVUPS     logc18<>+0(SB), Y15
+	VFMADD213PS logc38<>+0(SB), Y13, Y15
+	VFMADD213PS logc58<>+0(SB), Y13, Y15
+	VFMADD213PS logc78<>+0(SB), Y13, Y15
+	VFMADD231PS Y15, Y11, Y14
+	VMULPS      Y11, Y14, Y14
+	VMULPS      Y13, Y14, Y14
+	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
+	VADDPS      Y14, Y11, Y11
+	VFMADD231PS ln2hi8<>+0(SB), Y12, Y11
+	VADDPS      Y10, Y11, Y11
+	VMULPS      Y7, Y11, Y11
+	VADDPS      Y11, Y5, Y5
+	VSUBPS      Y5, Y0, Y5
+
+BinaryProbGradF32_pow0_part_bce:
+	VSUBPS  Y4, Y1, Y10
+	VMULPS  Y6, Y10, Y10
+	VMULPS  Y4, Y7, Y11
+	VADDPS  Y11, Y10, Y10
+	VMOVAPS Y1, Y10
+	VMOVAPS Y0, Y0
+	CMPL    R11, $0x01
+	JEQ     BinaryProbGradF32_pow0_part_alpha1
+	JA      BinaryProbGradF32_pow0_part_alphas
+	VMOVAPS Y1, Y12
+	JMP     BinaryProbGradF32_pow0_part_alphadone
 
 BinaryProbGradF32_pow0_part_alpha1:
 	VBROADCASTSS 48(R8), Y11
@@ -3782,7 +4141,7 @@ BinaryProbGradF32_pow0_part_alphas:
 BinaryProbGradF32_pow0_part_alphadone:
 	VSUBPS       Y4, Y4, Y7
 	VMULPS       Y10, Y12, Y11
-	VMULPS       Y9, Y11, Y11
+	VMULPS       Y5, Y11, Y11
 	VADDPS       Y7, Y11, Y11
 	VANDPS       Y3, Y11, Y11
 	VADDPS       Y11, Y2, Y2
@@ -3791,15 +4150,15 @@ BinaryProbGradF32_pow0_part_alphadone:
 	VBROADCASTSS 36(R8), Y11
 	VCMPPS       $0x12, Y11, Y4, Y11
 	VANDPS       Y11, Y13, Y13
-	VMULPS       Y8, Y5, Y8
-	VSUBPS       Y6, Y5, Y5
-	VDIVPS       Y8, Y5, Y5
-	VANDPS       Y13, Y5, Y5
+	VMULPS       Y9, Y8, Y9
+	VSUBPS       Y6, Y8, Y8
+	VDIVPS       Y9, Y8, Y8
+	VANDPS       Y13, Y8, Y8
 	VADDPS       Y6, Y6, Y6
 	VSUBPS       Y6, Y1, Y6
 	VMULPS       Y6, Y0, Y0
-	VMULPS       Y9, Y0, Y0
-	VMULPS       Y5, Y10, Y10
+	VMULPS       Y5, Y0, Y0
+	VMULPS       Y8, Y10, Y10
 	VADDPS       Y10, Y0, Y0
 	VBROADCASTSS 44(R8), Y1
 	VMULPS       Y1, Y12, Y12
@@ -3843,66 +4202,109 @@ BinaryProbGradF32_powR_full_smooth:
 	VADDPS       Y7, Y6, Y6
 
 BinaryProbGradF32_powR_full_smoothed:
-	VBROADCASTSS 32(R8), Y4
-	VCMPPS       $0x11, Y4, Y3, Y7
-	VBLENDVPS    Y7, Y4, Y3, Y4
-	VBROADCASTSS 36(R8), Y8
-	VCMPPS       $0x1e, Y8, Y4, Y7
-	VBLENDVPS    Y7, Y8, Y4, Y4
-	VSUBPS       Y4, Y1, Y7
-	VPADDD       log32shift8<>+0(SB), Y4, Y8
-	VPSRLD       $0x17, Y8, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y10
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc18<>+0(SB), Y8, Y11
-	VFMADD213PS  logc28<>+0(SB), Y8, Y11
-	VFMADD213PS  logc38<>+0(SB), Y8, Y11
-	VFMADD213PS  logc48<>+0(SB), Y8, Y11
-	VFMADD213PS  logc58<>+0(SB), Y8, Y11
-	VFMADD213PS  logc68<>+0(SB), Y8, Y11
-	VFMADD213PS  logc78<>+0(SB), Y8, Y11
-	VFMADD213PS  logc88<>+0(SB), Y8, Y11
-	VMULPS       Y8, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
-	VADDPS       Y11, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
-	VMULPS       Y5, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y7, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VSUBPS       Y7, Y1, Y10
-	VSUBPS       Y4, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y8, Y8
-	VSUBPS       Y8, Y0, Y8
+	VBROADCASTSS 32(R8), Y7
+	VCMPPS       $0x11, Y7, Y3, Y8
+	VBLENDVPS    Y8, Y7, Y3, Y7
+	VBROADCASTSS 36(R8), Y9
+	VCMPPS       $0x1e, Y9, Y7, Y8
+	VBLENDVPS    Y8, Y9, Y7, Y7
+	VSUBPS       Y7, Y1, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y7, Y9, Y9
+	CMPL         R10, $0x00
+	JNE          BinaryProbGradF32_powR_full_soft
+	VCMPPS       $0x00, Y1, Y4, Y10
+	VCMPPS       $0x00, Y0, Y4, Y4
+	VORPS        Y10, Y4, Y4
+	VMOVMSKPS    Y4, R15
+	CMPL         R15, $0xff
+	JNE          BinaryProbGradF32_powR_full_soft
+	VBLENDVPS    Y10, Y7, Y8, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc28<>+0(SB), Y12, Y13
+	VFMADD213PS  logc48<>+0(SB), Y12, Y13
+	VFMADD213PS  logc68<>+0(SB), Y12, Y13
+	VFMADD213PS  logc88<>+0(SB), Y12, Y13
+	VMOVUPS      logc18<>+0(SB), Y14
+	VFMADD213PS  logc38<>+0(SB), Y12, Y14
+	VFMADD213PS  logc58<>+0(SB), Y12, Y14
+	VFMADD213PS  logc78<>+0(SB), Y12, Y14
+	VFMADD231PS  Y14, Y4, Y13
+	VMULPS       Y4, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y4
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y4, Y4
+	VSUBPS       Y4, Y0, Y4
+	JMP          BinaryProbGradF32_powR_full_bce
+
+BinaryProbGradF32_powR_full_soft:
+	VPADDD      log32shift8<>+0(SB), Y7, Y4
+	VPSRLD      $0x17, Y4, Y10
+	VCVTDQ2PS   Y10, Y10
+	VSUBPS      f1278<>+0(SB), Y10, Y10
+	VPAND       mant32mask8<>+0(SB), Y4, Y4
+	VPADDD      log32base8<>+0(SB), Y4, Y4
+	VSUBPS      one8<>+0(SB), Y4, Y4
+	VMULPS      Y4, Y4, Y11
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y11, Y12
+	VFMADD213PS logc48<>+0(SB), Y11, Y12
+	VFMADD213PS logc68<>+0(SB), Y11, Y12
+	VFMADD213PS logc88<>+0(SB), Y11, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y11, Y13
+	VFMADD213PS logc58<>+0(SB), Y11, Y13
+	VFMADD213PS logc78<>+0(SB), Y11, Y13
+	VFMADD231PS Y13, Y4, Y12
+	VMULPS      Y4, Y12, Y12
+	VMULPS      Y11, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y11, Y12
+	VADDPS      Y12, Y4, Y4
+	VFMADD231PS ln2hi8<>+0(SB), Y10, Y4
+	VMULPS      Y5, Y4, Y4
+	VPADDD      log32shift8<>+0(SB), Y8, Y10
+	VPSRLD      $0x17, Y10, Y11
+	VCVTDQ2PS   Y11, Y11
+	VSUBPS      f1278<>+0(SB), Y11, Y11
+	VPAND       mant32mask8<>+0(SB), Y10, Y10
+	VPADDD      log32base8<>+0(SB), Y10, Y10
+	VSUBPS      one8<>+0(SB), Y10, Y10
+	VMULPS      Y10, Y10, Y12
+	VMOVUPS     logc08<>+0(SB), Y13
+	VFMADD213PS logc28<>+0(SB), Y12, Y13
+	VFMADD213PS logc48<>+0(SB), Y12, Y13
+	VFMADD213PS logc68<>+0(SB), Y12, Y13
+	VFMADD213PS logc88<>+0(SB), Y12, Y13
+	VMOVUPS     logc18<>+0(SB), Y14
+	VFMADD213PS logc38<>+0(SB), Y12, Y14
+	VFMADD213PS logc58<>+0(SB), Y12, Y14
+	VFMADD213PS logc78<>+0(SB), Y12, Y14
+	VFMADD231PS Y14, Y10, Y13
+	VMULPS      Y10, Y13, Y13
+	VMULPS      Y12, Y13, Y13
+	VFMADD231PS ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS minushalf8<>+0(SB), Y12, Y13
+	VADDPS      Y13, Y10, Y10
+	VFMADD231PS ln2hi8<>+0(SB), Y11, Y10
+	VADDPS      Y9, Y10, Y10
+	VMULPS      Y6, Y10, Y10
+	VADDPS      Y10, Y4, Y4
+	VSUBPS      Y4, Y0, Y4
+
+BinaryProbGradF32_powR_full_bce:
 	VSUBPS       Y3, Y1, Y9
 	VMULPS       Y5, Y9, Y9
 	VMULPS       Y3, Y6, Y10
@@ -3910,9 +4312,9 @@ BinaryProbGradF32_powR_full_smoothed:
 	VMOVUPS      Y3, 64(SP)
 	VMOVUPS      Y5, 96(SP)
 	VMOVUPS      Y6, 128(SP)
-	VMOVUPS      Y4, 160(SP)
-	VMOVUPS      Y7, 192(SP)
-	VMOVUPS      Y8, 224(SP)
+	VMOVUPS      Y7, 160(SP)
+	VMOVUPS      Y8, 192(SP)
+	VMOVUPS      Y4, 224(SP)
 	VCMPPS       $0x11, minnormal8<>+0(SB), Y9, Y4
 	VMULPS       two238<>+0(SB), Y9, Y3
 	VBLENDVPS    Y4, Y3, Y9, Y3
@@ -3927,14 +4329,15 @@ BinaryProbGradF32_powR_full_smoothed:
 	VSUBPS       one8<>+0(SB), Y3, Y3
 	VMULPS       Y3, Y3, Y4
 	VMOVUPS      logc08<>+0(SB), Y6
-	VFMADD213PS  logc18<>+0(SB), Y3, Y6
-	VFMADD213PS  logc28<>+0(SB), Y3, Y6
-	VFMADD213PS  logc38<>+0(SB), Y3, Y6
-	VFMADD213PS  logc48<>+0(SB), Y3, Y6
-	VFMADD213PS  logc58<>+0(SB), Y3, Y6
-	VFMADD213PS  logc68<>+0(SB), Y3, Y6
-	VFMADD213PS  logc78<>+0(SB), Y3, Y6
-	VFMADD213PS  logc88<>+0(SB), Y3, Y6
+	VFMADD213PS  logc28<>+0(SB), Y4, Y6
+	VFMADD213PS  logc48<>+0(SB), Y4, Y6
+	VFMADD213PS  logc68<>+0(SB), Y4, Y6
+	VFMADD213PS  logc88<>+0(SB), Y4, Y6
+	VMOVUPS      logc18<>+0(SB), Y7
+	VFMADD213PS  logc38<>+0(SB), Y4, Y7
+	VFMADD213PS  logc58<>+0(SB), Y4, Y7
+	VFMADD213PS  logc78<>+0(SB), Y4, Y7
+	VFMADD231PS  Y7, Y3, Y6
 	VMULPS       Y3, Y6, Y6
 	VMULPS       Y4, Y6, Y6
 	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
@@ -4045,9 +4448,9 @@ BinaryProbGradF32_powR_full_nolow:
 	VMOVUPS 64(SP), Y3
 	VMOVUPS 96(SP), Y5
 	VMOVUPS 128(SP), Y6
-	VMOVUPS 160(SP), Y4
-	VMOVUPS 192(SP), Y7
-	VMOVUPS 224(SP), Y8
+	VMOVUPS 160(SP), Y7
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y4
 	CMPL    R11, $0x01
 	JEQ     BinaryProbGradF32_powR_full_alpha1
 	JA      BinaryProbGradF32_powR_full_alphas
@@ -4072,7 +4475,7 @@ BinaryProbGradF32_powR_full_alphas:
 BinaryProbGradF32_powR_full_alphadone:
 	VSUBPS       Y3, Y3, Y6
 	VMULPS       Y12, Y9, Y10
-	VMULPS       Y8, Y10, Y10
+	VMULPS       Y4, Y10, Y10
 	VADDPS       Y6, Y10, Y10
 	VADDPS       Y10, Y2, Y2
 	VBROADCASTSS 32(R8), Y10
@@ -4080,15 +4483,15 @@ BinaryProbGradF32_powR_full_alphadone:
 	VBROADCASTSS 36(R8), Y10
 	VCMPPS       $0x12, Y10, Y3, Y10
 	VANDPS       Y10, Y13, Y13
-	VMULPS       Y7, Y4, Y7
-	VSUBPS       Y5, Y4, Y4
-	VDIVPS       Y7, Y4, Y4
-	VANDPS       Y13, Y4, Y4
+	VMULPS       Y8, Y7, Y8
+	VSUBPS       Y5, Y7, Y7
+	VDIVPS       Y8, Y7, Y7
+	VANDPS       Y13, Y7, Y7
 	VADDPS       Y5, Y5, Y5
 	VSUBPS       Y5, Y1, Y5
 	VMULPS       Y5, Y11, Y11
-	VMULPS       Y8, Y11, Y11
-	VMULPS       Y4, Y12, Y12
+	VMULPS       Y4, Y11, Y11
+	VMULPS       Y7, Y12, Y12
 	VADDPS       Y12, Y11, Y11
 	VBROADCASTSS 44(R8), Y3
 	VMULPS       Y3, Y9, Y9
@@ -4143,66 +4546,109 @@ BinaryProbGradF32_powR_part_smooth:
 	VADDPS       Y8, Y7, Y7
 
 BinaryProbGradF32_powR_part_smoothed:
-	VBROADCASTSS 32(R8), Y5
-	VCMPPS       $0x11, Y5, Y4, Y8
-	VBLENDVPS    Y8, Y5, Y4, Y5
-	VBROADCASTSS 36(R8), Y9
-	VCMPPS       $0x1e, Y9, Y5, Y8
-	VBLENDVPS    Y8, Y9, Y5, Y5
-	VSUBPS       Y5, Y1, Y8
-	VPADDD       log32shift8<>+0(SB), Y5, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VMULPS       Y6, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y8, Y10
-	VPSRLD       $0x17, Y10, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc18<>+0(SB), Y10, Y13
-	VFMADD213PS  logc28<>+0(SB), Y10, Y13
-	VFMADD213PS  logc38<>+0(SB), Y10, Y13
-	VFMADD213PS  logc48<>+0(SB), Y10, Y13
-	VFMADD213PS  logc58<>+0(SB), Y10, Y13
-	VFMADD213PS  logc68<>+0(SB), Y10, Y13
-	VFMADD213PS  logc78<>+0(SB), Y10, Y13
-	VFMADD213PS  logc88<>+0(SB), Y10, Y13
-	VMULPS       Y10, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
-	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
-	VADDPS       Y13, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
-	VSUBPS       Y8, Y1, Y11
-	VSUBPS       Y5, Y11, Y11
-	VADDPS       Y11, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VSUBPS       Y9, Y0, Y9
+	VBROADCASTSS 32(R8), Y8
+	VCMPPS       $0x11, Y8, Y4, Y9
+	VBLENDVPS    Y9, Y8, Y4, Y8
+	VBROADCASTSS 36(R8), Y10
+	VCMPPS       $0x1e, Y10, Y8, Y9
+	VBLENDVPS    Y9, Y10, Y8, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y9, Y1, Y10
+	VSUBPS       Y8, Y10, Y10
+	CMPL         R10, $0x00
+	JNE          BinaryProbGradF32_powR_part_soft
+	VCMPPS       $0x00, Y1, Y5, Y11
+	VCMPPS       $0x00, Y0, Y5, Y5
+	VORPS        Y11, Y5, Y5
+	VMOVMSKPS    Y5, CX
+	CMPL         CX, $0xff
+	JNE          BinaryProbGradF32_powR_part_soft
+	VBLENDVPS    Y11, Y8, Y9, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y13
+	VMOVUPS      logc08<>+0(SB), Y14
+	VFMADD213PS  logc28<>+0(SB), Y13, Y14
+	VFMADD213PS  logc48<>+0(SB), Y13, Y14
+	VFMADD213PS  logc68<>+0(SB), Y13, Y14
+	VFMADD213PS  logc88<>+0(SB), Y13, Y14
+	VMOVUPS      logc18<>+0(SB), Y15
+	VFMADD213PS  logc38<>+0(SB), Y13, Y15
+	VFMADD213PS  logc58<>+0(SB), Y13, Y15
+	VFMADD213PS  logc78<>+0(SB), Y13, Y15
+	VFMADD231PS  Y15, Y5, Y14
+	VMULPS       Y5, Y14, Y14
+	VMULPS       Y13, Y14, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
+	VADDPS       Y14, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y5
+	VANDNPS      Y10, Y11, Y10
+	VADDPS       Y10, Y5, Y5
+	VSUBPS       Y5, Y0, Y5
+	JMP          BinaryProbGradF32_powR_part_bce
+
+BinaryProbGradF32_powR_part_soft:
+	VPADDD      log32shift8<>+0(SB), Y8, Y5
+	VPSRLD      $0x17, Y5, Y11
+	VCVTDQ2PS   Y11, Y11
+	VSUBPS      f1278<>+0(SB), Y11, Y11
+	VPAND       mant32mask8<>+0(SB), Y5, Y5
+	VPADDD      log32base8<>+0(SB), Y5, Y5
+	VSUBPS      one8<>+0(SB), Y5, Y5
+	VMULPS      Y5, Y5, Y12
+	VMOVUPS     logc08<>+0(SB), Y13
+	VFMADD213PS logc28<>+0(SB), Y12, Y13
+	VFMADD213PS logc48<>+0(SB), Y12, Y13
+	VFMADD213PS logc68<>+0(SB), Y12, Y13
+	VFMADD213PS logc88<>+0(SB), Y12, Y13
+	VMOVUPS     logc18<>+0(SB), Y14
+	VFMADD213PS logc38<>+0(SB), Y12, Y14
+	VFMADD213PS logc58<>+0(SB), Y12, Y14
+	VFMADD213PS logc78<>+0(SB), Y12, Y14
+	VFMADD231PS Y14, Y5, Y13
+	VMULPS      Y5, Y13, Y13
+	VMULPS      Y12, Y13, Y13
+	VFMADD231PS ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS minushalf8<>+0(SB), Y12, Y13
+	VADDPS      Y13, Y5, Y5
+	VFMADD231PS ln2hi8<>+0(SB), Y11, Y5
+	VMULPS      Y6, Y5, Y5
+	VPADDD      log32shift8<>+0(SB), Y9, Y11
+	VPSRLD      $0x17, Y11, Y12
+	VCVTDQ2PS   Y12, Y12
+	VSUBPS      f1278<>+0(SB), Y12, Y12
+	VPAND       mant32mask8<>+0(SB), Y11, Y11
+	VPADDD      log32base8<>+0(SB), Y11, Y11
+	VSUBPS      one8<>+0(SB), Y11, Y11
+	VMULPS      Y11, Y11, Y13
+	VMOVUPS     logc08<>+0(SB), Y14
+	VFMADD213PS logc28<>+0(SB), Y13, Y14
+	VFMADD213PS logc48<>+0(SB), Y13, Y14
+	VFMADD213PS logc68<>+0(SB), Y13, Y14
+	VFMADD213PS logc88<>+0(SB), Y13, Y14
+	VMOVUPS     logc18<>+0(SB), Y15
+	VFMADD213PS logc38<>+0(SB), Y13, Y15
+	VFMADD213PS logc58<>+0(SB), Y13, Y15
+	VFMADD213PS logc78<>+0(SB), Y13, Y15
+	VFMADD231PS Y15, Y11, Y14
+	VMULPS      Y11, Y14, Y14
+	VMULPS      Y13, Y14, Y14
+	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
+	VADDPS      Y14, Y11, Y11
+	VFMADD231PS ln2hi8<>+0(SB), Y12, Y11
+	VADDPS      Y10, Y11, Y11
+	VMULPS      Y7, Y11, Y11
+	VADDPS      Y11, Y5, Y5
+	VSUBPS      Y5, Y0, Y5
+
+BinaryProbGradF32_powR_part_bce:
 	VSUBPS       Y4, Y1, Y10
 	VMULPS       Y6, Y10, Y10
 	VMULPS       Y4, Y7, Y11
@@ -4210,9 +4656,9 @@ BinaryProbGradF32_powR_part_smoothed:
 	VMOVUPS      Y4, 64(SP)
 	VMOVUPS      Y6, 96(SP)
 	VMOVUPS      Y7, 128(SP)
-	VMOVUPS      Y5, 160(SP)
-	VMOVUPS      Y8, 192(SP)
-	VMOVUPS      Y9, 224(SP)
+	VMOVUPS      Y8, 160(SP)
+	VMOVUPS      Y9, 192(SP)
+	VMOVUPS      Y5, 224(SP)
 	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y5
 	VMULPS       two238<>+0(SB), Y10, Y4
 	VBLENDVPS    Y5, Y4, Y10, Y4
@@ -4227,14 +4673,15 @@ BinaryProbGradF32_powR_part_smoothed:
 	VSUBPS       one8<>+0(SB), Y4, Y4
 	VMULPS       Y4, Y4, Y5
 	VMOVUPS      logc08<>+0(SB), Y7
-	VFMADD213PS  logc18<>+0(SB), Y4, Y7
-	VFMADD213PS  logc28<>+0(SB), Y4, Y7
-	VFMADD213PS  logc38<>+0(SB), Y4, Y7
-	VFMADD213PS  logc48<>+0(SB), Y4, Y7
-	VFMADD213PS  logc58<>+0(SB), Y4, Y7
-	VFMADD213PS  logc68<>+0(SB), Y4, Y7
-	VFMADD213PS  logc78<>+0(SB), Y4, Y7
-	VFMADD213PS  logc88<>+0(SB), Y4, Y7
+	VFMADD213PS  logc28<>+0(SB), Y5, Y7
+	VFMADD213PS  logc48<>+0(SB), Y5, Y7
+	VFMADD213PS  logc68<>+0(SB), Y5, Y7
+	VFMADD213PS  logc88<>+0(SB), Y5, Y7
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y5, Y8
+	VFMADD213PS  logc58<>+0(SB), Y5, Y8
+	VFMADD213PS  logc78<>+0(SB), Y5, Y8
+	VFMADD231PS  Y8, Y4, Y7
 	VMULPS       Y4, Y7, Y7
 	VMULPS       Y5, Y7, Y7
 	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
@@ -4345,9 +4792,9 @@ BinaryProbGradF32_powR_part_nolow:
 	VMOVUPS 64(SP), Y4
 	VMOVUPS 96(SP), Y6
 	VMOVUPS 128(SP), Y7
-	VMOVUPS 160(SP), Y5
-	VMOVUPS 192(SP), Y8
-	VMOVUPS 224(SP), Y9
+	VMOVUPS 160(SP), Y8
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y5
 	CMPL    R11, $0x01
 	JEQ     BinaryProbGradF32_powR_part_alpha1
 	JA      BinaryProbGradF32_powR_part_alphas
@@ -4372,7 +4819,7 @@ BinaryProbGradF32_powR_part_alphas:
 BinaryProbGradF32_powR_part_alphadone:
 	VSUBPS       Y4, Y4, Y7
 	VMULPS       Y12, Y10, Y11
-	VMULPS       Y9, Y11, Y11
+	VMULPS       Y5, Y11, Y11
 	VADDPS       Y7, Y11, Y11
 	VANDPS       Y3, Y11, Y11
 	VADDPS       Y11, Y2, Y2
@@ -4381,15 +4828,15 @@ BinaryProbGradF32_powR_part_alphadone:
 	VBROADCASTSS 36(R8), Y11
 	VCMPPS       $0x12, Y11, Y4, Y11
 	VANDPS       Y11, Y13, Y13
-	VMULPS       Y8, Y5, Y8
-	VSUBPS       Y6, Y5, Y5
-	VDIVPS       Y8, Y5, Y5
-	VANDPS       Y13, Y5, Y5
+	VMULPS       Y9, Y8, Y9
+	VSUBPS       Y6, Y8, Y8
+	VDIVPS       Y9, Y8, Y8
+	VANDPS       Y13, Y8, Y8
 	VADDPS       Y6, Y6, Y6
 	VSUBPS       Y6, Y1, Y6
 	VMULPS       Y6, Y0, Y0
-	VMULPS       Y9, Y0, Y0
-	VMULPS       Y5, Y12, Y12
+	VMULPS       Y5, Y0, Y0
+	VMULPS       Y8, Y12, Y12
 	VADDPS       Y12, Y0, Y0
 	VBROADCASTSS 44(R8), Y1
 	VMULPS       Y1, Y10, Y10
@@ -4489,129 +4936,172 @@ BinaryProbLossF32_powN_full_smooth:
 	VADDPS       Y7, Y6, Y6
 
 BinaryProbLossF32_powN_full_smoothed:
-	VBROADCASTSS 32(DI), Y4
-	VCMPPS       $0x11, Y4, Y3, Y7
-	VBLENDVPS    Y7, Y4, Y3, Y4
-	VBROADCASTSS 36(DI), Y8
-	VCMPPS       $0x1e, Y8, Y4, Y7
-	VBLENDVPS    Y7, Y8, Y4, Y4
-	VSUBPS       Y4, Y1, Y7
-	VPADDD       log32shift8<>+0(SB), Y4, Y8
-	VPSRLD       $0x17, Y8, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y10
+	VBROADCASTSS 32(DI), Y7
+	VCMPPS       $0x11, Y7, Y3, Y8
+	VBLENDVPS    Y8, Y7, Y3, Y7
+	VBROADCASTSS 36(DI), Y9
+	VCMPPS       $0x1e, Y9, Y7, Y8
+	VBLENDVPS    Y8, Y9, Y7, Y7
+	VSUBPS       Y7, Y1, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y7, Y9, Y9
+	CMPL         R9, $0x00
+	JNE          BinaryProbLossF32_powN_full_soft
+	VCMPPS       $0x00, Y1, Y4, Y10
+	VCMPPS       $0x00, Y0, Y4, Y4
+	VORPS        Y10, Y4, Y4
+	VMOVMSKPS    Y4, R15
+	CMPL         R15, $0xff
+	JNE          BinaryProbLossF32_powN_full_soft
+	VBLENDVPS    Y10, Y7, Y8, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y8
 	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc18<>+0(SB), Y8, Y11
 	VFMADD213PS  logc28<>+0(SB), Y8, Y11
-	VFMADD213PS  logc38<>+0(SB), Y8, Y11
 	VFMADD213PS  logc48<>+0(SB), Y8, Y11
-	VFMADD213PS  logc58<>+0(SB), Y8, Y11
 	VFMADD213PS  logc68<>+0(SB), Y8, Y11
-	VFMADD213PS  logc78<>+0(SB), Y8, Y11
 	VFMADD213PS  logc88<>+0(SB), Y8, Y11
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y8, Y12
+	VFMADD213PS  logc58<>+0(SB), Y8, Y12
+	VFMADD213PS  logc78<>+0(SB), Y8, Y12
+	VFMADD231PS  Y12, Y4, Y11
+	VMULPS       Y4, Y11, Y11
 	VMULPS       Y8, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
-	VADDPS       Y11, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
-	VMULPS       Y5, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y7, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VSUBPS       Y7, Y1, Y7
-	VSUBPS       Y4, Y7, Y7
-	VADDPS       Y7, Y9, Y9
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y8, Y8
-	VSUBPS       Y8, Y0, Y8
-	VSUBPS       Y3, Y1, Y4
-	VMULPS       Y5, Y4, Y4
-	VMULPS       Y3, Y6, Y7
-	VADDPS       Y7, Y4, Y4
-	VMOVAPS      Y1, Y9
-	VMOVAPS      Y4, Y7
-	MOVQ         R11, R15
-	DECQ         R15
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y8, Y11
+	VADDPS       Y11, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y4
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y4, Y4
+	VSUBPS       Y4, Y0, Y4
+	JMP          BinaryProbLossF32_powN_full_bce
+
+BinaryProbLossF32_powN_full_soft:
+	VPADDD      log32shift8<>+0(SB), Y7, Y4
+	VPSRLD      $0x17, Y4, Y7
+	VCVTDQ2PS   Y7, Y7
+	VSUBPS      f1278<>+0(SB), Y7, Y7
+	VPAND       mant32mask8<>+0(SB), Y4, Y4
+	VPADDD      log32base8<>+0(SB), Y4, Y4
+	VSUBPS      one8<>+0(SB), Y4, Y4
+	VMULPS      Y4, Y4, Y10
+	VMOVUPS     logc08<>+0(SB), Y11
+	VFMADD213PS logc28<>+0(SB), Y10, Y11
+	VFMADD213PS logc48<>+0(SB), Y10, Y11
+	VFMADD213PS logc68<>+0(SB), Y10, Y11
+	VFMADD213PS logc88<>+0(SB), Y10, Y11
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y10, Y12
+	VFMADD213PS logc58<>+0(SB), Y10, Y12
+	VFMADD213PS logc78<>+0(SB), Y10, Y12
+	VFMADD231PS Y12, Y4, Y11
+	VMULPS      Y4, Y11, Y11
+	VMULPS      Y10, Y11, Y11
+	VFMADD231PS ln2lo8<>+0(SB), Y7, Y11
+	VFMADD231PS minushalf8<>+0(SB), Y10, Y11
+	VADDPS      Y11, Y4, Y4
+	VFMADD231PS ln2hi8<>+0(SB), Y7, Y4
+	VMULPS      Y5, Y4, Y4
+	VPADDD      log32shift8<>+0(SB), Y8, Y7
+	VPSRLD      $0x17, Y7, Y8
+	VCVTDQ2PS   Y8, Y8
+	VSUBPS      f1278<>+0(SB), Y8, Y8
+	VPAND       mant32mask8<>+0(SB), Y7, Y7
+	VPADDD      log32base8<>+0(SB), Y7, Y7
+	VSUBPS      one8<>+0(SB), Y7, Y7
+	VMULPS      Y7, Y7, Y10
+	VMOVUPS     logc08<>+0(SB), Y11
+	VFMADD213PS logc28<>+0(SB), Y10, Y11
+	VFMADD213PS logc48<>+0(SB), Y10, Y11
+	VFMADD213PS logc68<>+0(SB), Y10, Y11
+	VFMADD213PS logc88<>+0(SB), Y10, Y11
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y10, Y12
+	VFMADD213PS logc58<>+0(SB), Y10, Y12
+	VFMADD213PS logc78<>+0(SB), Y10, Y12
+	VFMADD231PS Y12, Y7, Y11
+	VMULPS      Y7, Y11, Y11
+	VMULPS      Y10, Y11, Y11
+	VFMADD231PS ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS minushalf8<>+0(SB), Y10, Y11
+	VADDPS      Y11, Y7, Y7
+	VFMADD231PS ln2hi8<>+0(SB), Y8, Y7
+	VADDPS      Y9, Y7, Y7
+	VMULPS      Y6, Y7, Y7
+	VADDPS      Y7, Y4, Y4
+	VSUBPS      Y4, Y0, Y4
+
+BinaryProbLossF32_powN_full_bce:
+	VSUBPS  Y3, Y1, Y7
+	VMULPS  Y5, Y7, Y7
+	VMULPS  Y3, Y6, Y8
+	VADDPS  Y8, Y7, Y7
+	VMOVAPS Y1, Y9
+	VMOVAPS Y7, Y8
+	MOVQ    R11, R15
+	DECQ    R15
 
 BinaryProbLossF32_powN_full_sq:
 	TESTQ  R15, R15
 	JZ     BinaryProbLossF32_powN_full_sqdone
 	BTQ    $0x00, R15
 	JCC    BinaryProbLossF32_powN_full_nomul
-	VMULPS Y7, Y9, Y9
+	VMULPS Y8, Y9, Y9
 
 BinaryProbLossF32_powN_full_nomul:
 	CMPQ   R15, $0x01
 	JBE    BinaryProbLossF32_powN_full_nosq
-	VMULPS Y7, Y7, Y7
+	VMULPS Y8, Y8, Y8
 
 BinaryProbLossF32_powN_full_nosq:
 	SHRQ $0x01, R15
 	JMP  BinaryProbLossF32_powN_full_sq
 
 BinaryProbLossF32_powN_full_sqdone:
-	VMULPS       Y4, Y9, Y7
-	VANDPS       absmask8<>+0(SB), Y7, Y10
+	VMULPS       Y7, Y9, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y10
 	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
 	VMOVMSKPS    Y10, R15
 	TESTL        R15, R15
 	JNZ          BinaryProbLossF32_bail
 	VBROADCASTSS 40(DI), Y10
 	VMULPS       Y10, Y9, Y9
-	VSUBPS       Y4, Y4, Y4
-	VADDPS       Y4, Y9, Y9
+	VSUBPS       Y7, Y7, Y7
+	VADDPS       Y7, Y9, Y9
 	CMPL         R10, $0x01
 	JEQ          BinaryProbLossF32_powN_full_alpha1
 	JA           BinaryProbLossF32_powN_full_alphas
-	VMOVAPS      Y1, Y4
+	VMOVAPS      Y1, Y5
 	JMP          BinaryProbLossF32_powN_full_alphadone
 
 BinaryProbLossF32_powN_full_alpha1:
-	VBROADCASTSS 48(DI), Y4
-	VMULPS       Y4, Y5, Y4
-	VBROADCASTSS 52(DI), Y5
-	VMULPS       Y5, Y6, Y5
-	VADDPS       Y5, Y4, Y4
+	VBROADCASTSS 48(DI), Y7
+	VMULPS       Y7, Y5, Y5
+	VBROADCASTSS 52(DI), Y7
+	VMULPS       Y7, Y6, Y6
+	VADDPS       Y6, Y5, Y5
 	JMP          BinaryProbLossF32_powN_full_alphadone
 
 BinaryProbLossF32_powN_full_alphas:
-	VMOVUPS (BX)(R13*1), Y4
-	VMULPS  Y4, Y5, Y4
-	VMOVUPS (SI)(R13*1), Y5
-	VMULPS  Y5, Y6, Y5
-	VADDPS  Y5, Y4, Y4
+	VMOVUPS (BX)(R13*1), Y7
+	VMULPS  Y7, Y5, Y5
+	VMOVUPS (SI)(R13*1), Y7
+	VMULPS  Y7, Y6, Y6
+	VADDPS  Y6, Y5, Y5
 
 BinaryProbLossF32_powN_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y7, Y4, Y4
-	VMULPS       Y8, Y4, Y4
-	VADDPS       Y3, Y4, Y4
-	VADDPS       Y4, Y2, Y2
+	VMULPS       Y8, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y3, Y5, Y5
+	VADDPS       Y5, Y2, Y2
 	ADDQ         $0x20, R13
 	DECQ         R12
 	JNZ          BinaryProbLossF32_powN_inblock
@@ -4660,130 +5150,173 @@ BinaryProbLossF32_powN_part_smooth:
 	VADDPS       Y8, Y7, Y7
 
 BinaryProbLossF32_powN_part_smoothed:
-	VBROADCASTSS 32(DI), Y5
-	VCMPPS       $0x11, Y5, Y4, Y8
-	VBLENDVPS    Y8, Y5, Y4, Y5
-	VBROADCASTSS 36(DI), Y9
-	VCMPPS       $0x1e, Y9, Y5, Y8
-	VBLENDVPS    Y8, Y9, Y5, Y5
-	VSUBPS       Y5, Y1, Y8
-	VPADDD       log32shift8<>+0(SB), Y5, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
+	VBROADCASTSS 32(DI), Y8
+	VCMPPS       $0x11, Y8, Y4, Y9
+	VBLENDVPS    Y9, Y8, Y4, Y8
+	VBROADCASTSS 36(DI), Y10
+	VCMPPS       $0x1e, Y10, Y8, Y9
+	VBLENDVPS    Y9, Y10, Y8, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y9, Y1, Y10
+	VSUBPS       Y8, Y10, Y10
+	CMPL         R9, $0x00
+	JNE          BinaryProbLossF32_powN_part_soft
+	VCMPPS       $0x00, Y1, Y5, Y11
+	VCMPPS       $0x00, Y0, Y5, Y5
+	VORPS        Y11, Y5, Y5
+	VMOVMSKPS    Y5, AX
+	CMPL         AX, $0xff
+	JNE          BinaryProbLossF32_powN_part_soft
+	VBLENDVPS    Y11, Y8, Y9, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y9
 	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
 	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
 	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
 	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
 	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMOVUPS      logc18<>+0(SB), Y13
+	VFMADD213PS  logc38<>+0(SB), Y9, Y13
+	VFMADD213PS  logc58<>+0(SB), Y9, Y13
+	VFMADD213PS  logc78<>+0(SB), Y9, Y13
+	VFMADD231PS  Y13, Y5, Y12
+	VMULPS       Y5, Y12, Y12
 	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VMULPS       Y6, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y8, Y10
-	VPSRLD       $0x17, Y10, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc18<>+0(SB), Y10, Y13
-	VFMADD213PS  logc28<>+0(SB), Y10, Y13
-	VFMADD213PS  logc38<>+0(SB), Y10, Y13
-	VFMADD213PS  logc48<>+0(SB), Y10, Y13
-	VFMADD213PS  logc58<>+0(SB), Y10, Y13
-	VFMADD213PS  logc68<>+0(SB), Y10, Y13
-	VFMADD213PS  logc78<>+0(SB), Y10, Y13
-	VFMADD213PS  logc88<>+0(SB), Y10, Y13
-	VMULPS       Y10, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
-	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
-	VADDPS       Y13, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
-	VSUBPS       Y8, Y1, Y8
-	VSUBPS       Y5, Y8, Y8
-	VADDPS       Y8, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VSUBPS       Y9, Y0, Y9
-	VSUBPS       Y4, Y1, Y0
-	VMULPS       Y6, Y0, Y0
-	VMULPS       Y4, Y7, Y5
-	VADDPS       Y5, Y0, Y0
-	VMOVAPS      Y1, Y8
-	VMOVAPS      Y0, Y5
-	MOVQ         R11, AX
-	DECQ         AX
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y12
+	VADDPS       Y12, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y5
+	VANDNPS      Y10, Y11, Y10
+	VADDPS       Y10, Y5, Y5
+	VSUBPS       Y5, Y0, Y0
+	JMP          BinaryProbLossF32_powN_part_bce
+
+BinaryProbLossF32_powN_part_soft:
+	VPADDD      log32shift8<>+0(SB), Y8, Y5
+	VPSRLD      $0x17, Y5, Y8
+	VCVTDQ2PS   Y8, Y8
+	VSUBPS      f1278<>+0(SB), Y8, Y8
+	VPAND       mant32mask8<>+0(SB), Y5, Y5
+	VPADDD      log32base8<>+0(SB), Y5, Y5
+	VSUBPS      one8<>+0(SB), Y5, Y5
+	VMULPS      Y5, Y5, Y11
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y11, Y12
+	VFMADD213PS logc48<>+0(SB), Y11, Y12
+	VFMADD213PS logc68<>+0(SB), Y11, Y12
+	VFMADD213PS logc88<>+0(SB), Y11, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y11, Y13
+	VFMADD213PS logc58<>+0(SB), Y11, Y13
+	VFMADD213PS logc78<>+0(SB), Y11, Y13
+	VFMADD231PS Y13, Y5, Y12
+	VMULPS      Y5, Y12, Y12
+	VMULPS      Y11, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y8, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y11, Y12
+	VADDPS      Y12, Y5, Y5
+	VFMADD231PS ln2hi8<>+0(SB), Y8, Y5
+	VMULPS      Y6, Y5, Y5
+	VPADDD      log32shift8<>+0(SB), Y9, Y8
+	VPSRLD      $0x17, Y8, Y9
+	VCVTDQ2PS   Y9, Y9
+	VSUBPS      f1278<>+0(SB), Y9, Y9
+	VPAND       mant32mask8<>+0(SB), Y8, Y8
+	VPADDD      log32base8<>+0(SB), Y8, Y8
+	VSUBPS      one8<>+0(SB), Y8, Y8
+	VMULPS      Y8, Y8, Y11
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y11, Y12
+	VFMADD213PS logc48<>+0(SB), Y11, Y12
+	VFMADD213PS logc68<>+0(SB), Y11, Y12
+	VFMADD213PS logc88<>+0(SB), Y11, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y11, Y13
+	VFMADD213PS logc58<>+0(SB), Y11, Y13
+	VFMADD213PS logc78<>+0(SB), Y11, Y13
+	VFMADD231PS Y13, Y8, Y12
+	VMULPS      Y8, Y12, Y12
+	VMULPS      Y11, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y11, Y12
+	VADDPS      Y12, Y8, Y8
+	VFMADD231PS ln2hi8<>+0(SB), Y9, Y8
+	VADDPS      Y10, Y8, Y8
+	VMULPS      Y7, Y8, Y8
+	VADDPS      Y8, Y5, Y5
+	VSUBPS      Y5, Y0, Y0
+
+BinaryProbLossF32_powN_part_bce:
+	VSUBPS  Y4, Y1, Y5
+	VMULPS  Y6, Y5, Y5
+	VMULPS  Y4, Y7, Y8
+	VADDPS  Y8, Y5, Y5
+	VMOVAPS Y1, Y9
+	VMOVAPS Y5, Y8
+	MOVQ    R11, AX
+	DECQ    AX
 
 BinaryProbLossF32_powN_part_sq:
 	TESTQ  AX, AX
 	JZ     BinaryProbLossF32_powN_part_sqdone
 	BTQ    $0x00, AX
 	JCC    BinaryProbLossF32_powN_part_nomul
-	VMULPS Y5, Y8, Y8
+	VMULPS Y8, Y9, Y9
 
 BinaryProbLossF32_powN_part_nomul:
 	CMPQ   AX, $0x01
 	JBE    BinaryProbLossF32_powN_part_nosq
-	VMULPS Y5, Y5, Y5
+	VMULPS Y8, Y8, Y8
 
 BinaryProbLossF32_powN_part_nosq:
 	SHRQ $0x01, AX
 	JMP  BinaryProbLossF32_powN_part_sq
 
 BinaryProbLossF32_powN_part_sqdone:
-	VMULPS       Y0, Y8, Y5
-	VANDPS       absmask8<>+0(SB), Y5, Y10
+	VMULPS       Y5, Y9, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y10
 	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
 	VMOVMSKPS    Y10, AX
 	TESTL        AX, AX
 	JNZ          BinaryProbLossF32_bail
 	VBROADCASTSS 40(DI), Y10
-	VMULPS       Y10, Y8, Y8
-	VSUBPS       Y0, Y0, Y0
-	VADDPS       Y0, Y8, Y8
+	VMULPS       Y10, Y9, Y9
+	VSUBPS       Y5, Y5, Y5
+	VADDPS       Y5, Y9, Y9
 	CMPL         R10, $0x01
 	JEQ          BinaryProbLossF32_powN_part_alpha1
 	JA           BinaryProbLossF32_powN_part_alphas
-	VMOVAPS      Y1, Y0
+	VMOVAPS      Y1, Y1
 	JMP          BinaryProbLossF32_powN_part_alphadone
 
 BinaryProbLossF32_powN_part_alpha1:
-	VBROADCASTSS 48(DI), Y0
-	VMULPS       Y0, Y6, Y0
-	VBROADCASTSS 52(DI), Y1
-	VMULPS       Y1, Y7, Y1
-	VADDPS       Y1, Y0, Y0
+	VBROADCASTSS 48(DI), Y1
+	VMULPS       Y1, Y6, Y1
+	VBROADCASTSS 52(DI), Y5
+	VMULPS       Y5, Y7, Y5
+	VADDPS       Y5, Y1, Y1
 	JMP          BinaryProbLossF32_powN_part_alphadone
 
 BinaryProbLossF32_powN_part_alphas:
-	VMASKMOVPS (BX)(R13*1), Y3, Y0
-	VMULPS     Y0, Y6, Y0
-	VMASKMOVPS (SI)(R13*1), Y3, Y1
-	VMULPS     Y1, Y7, Y1
-	VADDPS     Y1, Y0, Y0
+	VMASKMOVPS (BX)(R13*1), Y3, Y1
+	VMULPS     Y1, Y6, Y1
+	VMASKMOVPS (SI)(R13*1), Y3, Y5
+	VMULPS     Y5, Y7, Y5
+	VADDPS     Y5, Y1, Y1
 
 BinaryProbLossF32_powN_part_alphadone:
-	VSUBPS Y4, Y4, Y1
-	VMULPS Y5, Y0, Y0
-	VMULPS Y9, Y0, Y0
-	VADDPS Y1, Y0, Y0
-	VANDPS Y3, Y0, Y0
-	VADDPS Y0, Y2, Y2
+	VSUBPS Y4, Y4, Y4
+	VMULPS Y8, Y1, Y1
+	VMULPS Y0, Y1, Y1
+	VADDPS Y4, Y1, Y1
+	VANDPS Y3, Y1, Y1
+	VADDPS Y1, Y2, Y2
 
 BinaryProbLossF32_powN_done:
 	JMP BinaryProbLossF32_done
@@ -4821,107 +5354,150 @@ BinaryProbLossF32_pow2_full_smooth:
 	VADDPS       Y7, Y6, Y6
 
 BinaryProbLossF32_pow2_full_smoothed:
-	VBROADCASTSS 32(DI), Y4
-	VCMPPS       $0x11, Y4, Y3, Y7
-	VBLENDVPS    Y7, Y4, Y3, Y4
-	VBROADCASTSS 36(DI), Y8
-	VCMPPS       $0x1e, Y8, Y4, Y7
-	VBLENDVPS    Y7, Y8, Y4, Y4
-	VSUBPS       Y4, Y1, Y7
-	VPADDD       log32shift8<>+0(SB), Y4, Y8
-	VPSRLD       $0x17, Y8, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y10
+	VBROADCASTSS 32(DI), Y7
+	VCMPPS       $0x11, Y7, Y3, Y8
+	VBLENDVPS    Y8, Y7, Y3, Y7
+	VBROADCASTSS 36(DI), Y9
+	VCMPPS       $0x1e, Y9, Y7, Y8
+	VBLENDVPS    Y8, Y9, Y7, Y7
+	VSUBPS       Y7, Y1, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y7, Y9, Y9
+	CMPL         R9, $0x00
+	JNE          BinaryProbLossF32_pow2_full_soft
+	VCMPPS       $0x00, Y1, Y4, Y10
+	VCMPPS       $0x00, Y0, Y4, Y4
+	VORPS        Y10, Y4, Y4
+	VMOVMSKPS    Y4, R14
+	CMPL         R14, $0xff
+	JNE          BinaryProbLossF32_pow2_full_soft
+	VBLENDVPS    Y10, Y7, Y8, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y8
 	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc18<>+0(SB), Y8, Y11
 	VFMADD213PS  logc28<>+0(SB), Y8, Y11
-	VFMADD213PS  logc38<>+0(SB), Y8, Y11
 	VFMADD213PS  logc48<>+0(SB), Y8, Y11
-	VFMADD213PS  logc58<>+0(SB), Y8, Y11
 	VFMADD213PS  logc68<>+0(SB), Y8, Y11
-	VFMADD213PS  logc78<>+0(SB), Y8, Y11
 	VFMADD213PS  logc88<>+0(SB), Y8, Y11
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y8, Y12
+	VFMADD213PS  logc58<>+0(SB), Y8, Y12
+	VFMADD213PS  logc78<>+0(SB), Y8, Y12
+	VFMADD231PS  Y12, Y4, Y11
+	VMULPS       Y4, Y11, Y11
 	VMULPS       Y8, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
-	VADDPS       Y11, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
-	VMULPS       Y5, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y7, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VSUBPS       Y7, Y1, Y7
-	VSUBPS       Y4, Y7, Y7
-	VADDPS       Y7, Y9, Y9
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y8, Y8
-	VSUBPS       Y8, Y0, Y8
-	VSUBPS       Y3, Y1, Y4
-	VMULPS       Y5, Y4, Y4
-	VMULPS       Y3, Y6, Y7
-	VADDPS       Y7, Y4, Y4
-	VMULPS       Y4, Y4, Y7
-	VANDPS       absmask8<>+0(SB), Y7, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y8, Y11
+	VADDPS       Y11, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y4
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y4, Y4
+	VSUBPS       Y4, Y0, Y4
+	JMP          BinaryProbLossF32_pow2_full_bce
+
+BinaryProbLossF32_pow2_full_soft:
+	VPADDD      log32shift8<>+0(SB), Y7, Y4
+	VPSRLD      $0x17, Y4, Y7
+	VCVTDQ2PS   Y7, Y7
+	VSUBPS      f1278<>+0(SB), Y7, Y7
+	VPAND       mant32mask8<>+0(SB), Y4, Y4
+	VPADDD      log32base8<>+0(SB), Y4, Y4
+	VSUBPS      one8<>+0(SB), Y4, Y4
+	VMULPS      Y4, Y4, Y10
+	VMOVUPS     logc08<>+0(SB), Y11
+	VFMADD213PS logc28<>+0(SB), Y10, Y11
+	VFMADD213PS logc48<>+0(SB), Y10, Y11
+	VFMADD213PS logc68<>+0(SB), Y10, Y11
+	VFMADD213PS logc88<>+0(SB), Y10, Y11
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y10, Y12
+	VFMADD213PS logc58<>+0(SB), Y10, Y12
+	VFMADD213PS logc78<>+0(SB), Y10, Y12
+	VFMADD231PS Y12, Y4, Y11
+	VMULPS      Y4, Y11, Y11
+	VMULPS      Y10, Y11, Y11
+	VFMADD231PS ln2lo8<>+0(SB), Y7, Y11
+	VFMADD231PS minushalf8<>+0(SB), Y10, Y11
+	VADDPS      Y11, Y4, Y4
+	VFMADD231PS ln2hi8<>+0(SB), Y7, Y4
+	VMULPS      Y5, Y4, Y4
+	VPADDD      log32shift8<>+0(SB), Y8, Y7
+	VPSRLD      $0x17, Y7, Y8
+	VCVTDQ2PS   Y8, Y8
+	VSUBPS      f1278<>+0(SB), Y8, Y8
+	VPAND       mant32mask8<>+0(SB), Y7, Y7
+	VPADDD      log32base8<>+0(SB), Y7, Y7
+	VSUBPS      one8<>+0(SB), Y7, Y7
+	VMULPS      Y7, Y7, Y10
+	VMOVUPS     logc08<>+0(SB), Y11
+	VFMADD213PS logc28<>+0(SB), Y10, Y11
+	VFMADD213PS logc48<>+0(SB), Y10, Y11
+	VFMADD213PS logc68<>+0(SB), Y10, Y11
+	VFMADD213PS logc88<>+0(SB), Y10, Y11
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y10, Y12
+	VFMADD213PS logc58<>+0(SB), Y10, Y12
+	VFMADD213PS logc78<>+0(SB), Y10, Y12
+	VFMADD231PS Y12, Y7, Y11
+	VMULPS      Y7, Y11, Y11
+	VMULPS      Y10, Y11, Y11
+	VFMADD231PS ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS minushalf8<>+0(SB), Y10, Y11
+	VADDPS      Y11, Y7, Y7
+	VFMADD231PS ln2hi8<>+0(SB), Y8, Y7
+	VADDPS      Y9, Y7, Y7
+	VMULPS      Y6, Y7, Y7
+	VADDPS      Y7, Y4, Y4
+	VSUBPS      Y4, Y0, Y4
+
+BinaryProbLossF32_pow2_full_bce:
+	VSUBPS       Y3, Y1, Y7
+	VMULPS       Y5, Y7, Y7
+	VMULPS       Y3, Y6, Y8
+	VADDPS       Y8, Y7, Y7
+	VMULPS       Y7, Y7, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y9
 	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y9
 	VMOVMSKPS    Y9, R14
 	TESTL        R14, R14
 	JNZ          BinaryProbLossF32_bail
 	VBROADCASTSS 40(DI), Y9
-	VMULPS       Y9, Y4, Y9
-	VSUBPS       Y4, Y4, Y4
-	VADDPS       Y4, Y9, Y9
+	VMULPS       Y9, Y7, Y9
+	VSUBPS       Y7, Y7, Y7
+	VADDPS       Y7, Y9, Y9
 	CMPL         R10, $0x01
 	JEQ          BinaryProbLossF32_pow2_full_alpha1
 	JA           BinaryProbLossF32_pow2_full_alphas
-	VMOVAPS      Y1, Y4
+	VMOVAPS      Y1, Y5
 	JMP          BinaryProbLossF32_pow2_full_alphadone
 
 BinaryProbLossF32_pow2_full_alpha1:
-	VBROADCASTSS 48(DI), Y4
-	VMULPS       Y4, Y5, Y4
-	VBROADCASTSS 52(DI), Y5
-	VMULPS       Y5, Y6, Y5
-	VADDPS       Y5, Y4, Y4
+	VBROADCASTSS 48(DI), Y7
+	VMULPS       Y7, Y5, Y5
+	VBROADCASTSS 52(DI), Y7
+	VMULPS       Y7, Y6, Y6
+	VADDPS       Y6, Y5, Y5
 	JMP          BinaryProbLossF32_pow2_full_alphadone
 
 BinaryProbLossF32_pow2_full_alphas:
-	VMOVUPS (BX)(R11*1), Y4
-	VMULPS  Y4, Y5, Y4
-	VMOVUPS (SI)(R11*1), Y5
-	VMULPS  Y5, Y6, Y5
-	VADDPS  Y5, Y4, Y4
+	VMOVUPS (BX)(R11*1), Y7
+	VMULPS  Y7, Y5, Y5
+	VMOVUPS (SI)(R11*1), Y7
+	VMULPS  Y7, Y6, Y6
+	VADDPS  Y6, Y5, Y5
 
 BinaryProbLossF32_pow2_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y7, Y4, Y4
-	VMULPS       Y8, Y4, Y4
-	VADDPS       Y3, Y4, Y4
-	VADDPS       Y4, Y2, Y2
+	VMULPS       Y8, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y3, Y5, Y5
+	VADDPS       Y5, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
 	JNZ          BinaryProbLossF32_pow2_inblock
@@ -4970,108 +5546,151 @@ BinaryProbLossF32_pow2_part_smooth:
 	VADDPS       Y8, Y7, Y7
 
 BinaryProbLossF32_pow2_part_smoothed:
-	VBROADCASTSS 32(DI), Y5
-	VCMPPS       $0x11, Y5, Y4, Y8
-	VBLENDVPS    Y8, Y5, Y4, Y5
-	VBROADCASTSS 36(DI), Y9
-	VCMPPS       $0x1e, Y9, Y5, Y8
-	VBLENDVPS    Y8, Y9, Y5, Y5
-	VSUBPS       Y5, Y1, Y8
-	VPADDD       log32shift8<>+0(SB), Y5, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
+	VBROADCASTSS 32(DI), Y8
+	VCMPPS       $0x11, Y8, Y4, Y9
+	VBLENDVPS    Y9, Y8, Y4, Y8
+	VBROADCASTSS 36(DI), Y10
+	VCMPPS       $0x1e, Y10, Y8, Y9
+	VBLENDVPS    Y9, Y10, Y8, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y9, Y1, Y10
+	VSUBPS       Y8, Y10, Y10
+	CMPL         R9, $0x00
+	JNE          BinaryProbLossF32_pow2_part_soft
+	VCMPPS       $0x00, Y1, Y5, Y11
+	VCMPPS       $0x00, Y0, Y5, Y5
+	VORPS        Y11, Y5, Y5
+	VMOVMSKPS    Y5, AX
+	CMPL         AX, $0xff
+	JNE          BinaryProbLossF32_pow2_part_soft
+	VBLENDVPS    Y11, Y8, Y9, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y9
 	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
 	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
 	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
 	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
 	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMOVUPS      logc18<>+0(SB), Y13
+	VFMADD213PS  logc38<>+0(SB), Y9, Y13
+	VFMADD213PS  logc58<>+0(SB), Y9, Y13
+	VFMADD213PS  logc78<>+0(SB), Y9, Y13
+	VFMADD231PS  Y13, Y5, Y12
+	VMULPS       Y5, Y12, Y12
 	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VMULPS       Y6, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y8, Y10
-	VPSRLD       $0x17, Y10, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc18<>+0(SB), Y10, Y13
-	VFMADD213PS  logc28<>+0(SB), Y10, Y13
-	VFMADD213PS  logc38<>+0(SB), Y10, Y13
-	VFMADD213PS  logc48<>+0(SB), Y10, Y13
-	VFMADD213PS  logc58<>+0(SB), Y10, Y13
-	VFMADD213PS  logc68<>+0(SB), Y10, Y13
-	VFMADD213PS  logc78<>+0(SB), Y10, Y13
-	VFMADD213PS  logc88<>+0(SB), Y10, Y13
-	VMULPS       Y10, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
-	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
-	VADDPS       Y13, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
-	VSUBPS       Y8, Y1, Y8
-	VSUBPS       Y5, Y8, Y8
-	VADDPS       Y8, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VSUBPS       Y9, Y0, Y9
-	VSUBPS       Y4, Y1, Y0
-	VMULPS       Y6, Y0, Y0
-	VMULPS       Y4, Y7, Y5
-	VADDPS       Y5, Y0, Y0
-	VMULPS       Y0, Y0, Y5
-	VANDPS       absmask8<>+0(SB), Y5, Y8
-	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y8
-	VMOVMSKPS    Y8, AX
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y12
+	VADDPS       Y12, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y5
+	VANDNPS      Y10, Y11, Y10
+	VADDPS       Y10, Y5, Y5
+	VSUBPS       Y5, Y0, Y0
+	JMP          BinaryProbLossF32_pow2_part_bce
+
+BinaryProbLossF32_pow2_part_soft:
+	VPADDD      log32shift8<>+0(SB), Y8, Y5
+	VPSRLD      $0x17, Y5, Y8
+	VCVTDQ2PS   Y8, Y8
+	VSUBPS      f1278<>+0(SB), Y8, Y8
+	VPAND       mant32mask8<>+0(SB), Y5, Y5
+	VPADDD      log32base8<>+0(SB), Y5, Y5
+	VSUBPS      one8<>+0(SB), Y5, Y5
+	VMULPS      Y5, Y5, Y11
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y11, Y12
+	VFMADD213PS logc48<>+0(SB), Y11, Y12
+	VFMADD213PS logc68<>+0(SB), Y11, Y12
+	VFMADD213PS logc88<>+0(SB), Y11, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y11, Y13
+	VFMADD213PS logc58<>+0(SB), Y11, Y13
+	VFMADD213PS logc78<>+0(SB), Y11, Y13
+	VFMADD231PS Y13, Y5, Y12
+	VMULPS      Y5, Y12, Y12
+	VMULPS      Y11, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y8, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y11, Y12
+	VADDPS      Y12, Y5, Y5
+	VFMADD231PS ln2hi8<>+0(SB), Y8, Y5
+	VMULPS      Y6, Y5, Y5
+	VPADDD      log32shift8<>+0(SB), Y9, Y8
+	VPSRLD      $0x17, Y8, Y9
+	VCVTDQ2PS   Y9, Y9
+	VSUBPS      f1278<>+0(SB), Y9, Y9
+	VPAND       mant32mask8<>+0(SB), Y8, Y8
+	VPADDD      log32base8<>+0(SB), Y8, Y8
+	VSUBPS      one8<>+0(SB), Y8, Y8
+	VMULPS      Y8, Y8, Y11
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y11, Y12
+	VFMADD213PS logc48<>+0(SB), Y11, Y12
+	VFMADD213PS logc68<>+0(SB), Y11, Y12
+	VFMADD213PS logc88<>+0(SB), Y11, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y11, Y13
+	VFMADD213PS logc58<>+0(SB), Y11, Y13
+	VFMADD213PS logc78<>+0(SB), Y11, Y13
+	VFMADD231PS Y13, Y8, Y12
+	VMULPS      Y8, Y12, Y12
+	VMULPS      Y11, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y11, Y12
+	VADDPS      Y12, Y8, Y8
+	VFMADD231PS ln2hi8<>+0(SB), Y9, Y8
+	VADDPS      Y10, Y8, Y8
+	VMULPS      Y7, Y8, Y8
+	VADDPS      Y8, Y5, Y5
+	VSUBPS      Y5, Y0, Y0
+
+BinaryProbLossF32_pow2_part_bce:
+	VSUBPS       Y4, Y1, Y5
+	VMULPS       Y6, Y5, Y5
+	VMULPS       Y4, Y7, Y8
+	VADDPS       Y8, Y5, Y5
+	VMULPS       Y5, Y5, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y9
+	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y9
+	VMOVMSKPS    Y9, AX
 	TESTL        AX, AX
 	JNZ          BinaryProbLossF32_bail
-	VBROADCASTSS 40(DI), Y8
-	VMULPS       Y8, Y0, Y8
-	VSUBPS       Y0, Y0, Y0
-	VADDPS       Y0, Y8, Y8
+	VBROADCASTSS 40(DI), Y9
+	VMULPS       Y9, Y5, Y9
+	VSUBPS       Y5, Y5, Y5
+	VADDPS       Y5, Y9, Y9
 	CMPL         R10, $0x01
 	JEQ          BinaryProbLossF32_pow2_part_alpha1
 	JA           BinaryProbLossF32_pow2_part_alphas
-	VMOVAPS      Y1, Y0
+	VMOVAPS      Y1, Y1
 	JMP          BinaryProbLossF32_pow2_part_alphadone
 
 BinaryProbLossF32_pow2_part_alpha1:
-	VBROADCASTSS 48(DI), Y0
-	VMULPS       Y0, Y6, Y0
-	VBROADCASTSS 52(DI), Y1
-	VMULPS       Y1, Y7, Y1
-	VADDPS       Y1, Y0, Y0
+	VBROADCASTSS 48(DI), Y1
+	VMULPS       Y1, Y6, Y1
+	VBROADCASTSS 52(DI), Y5
+	VMULPS       Y5, Y7, Y5
+	VADDPS       Y5, Y1, Y1
 	JMP          BinaryProbLossF32_pow2_part_alphadone
 
 BinaryProbLossF32_pow2_part_alphas:
-	VMASKMOVPS (BX)(R11*1), Y3, Y0
-	VMULPS     Y0, Y6, Y0
-	VMASKMOVPS (SI)(R11*1), Y3, Y1
-	VMULPS     Y1, Y7, Y1
-	VADDPS     Y1, Y0, Y0
+	VMASKMOVPS (BX)(R11*1), Y3, Y1
+	VMULPS     Y1, Y6, Y1
+	VMASKMOVPS (SI)(R11*1), Y3, Y5
+	VMULPS     Y5, Y7, Y5
+	VADDPS     Y5, Y1, Y1
 
 BinaryProbLossF32_pow2_part_alphadone:
-	VSUBPS Y4, Y4, Y1
-	VMULPS Y5, Y0, Y0
-	VMULPS Y9, Y0, Y0
-	VADDPS Y1, Y0, Y0
-	VANDPS Y3, Y0, Y0
-	VADDPS Y0, Y2, Y2
+	VSUBPS Y4, Y4, Y4
+	VMULPS Y8, Y1, Y1
+	VMULPS Y0, Y1, Y1
+	VADDPS Y4, Y1, Y1
+	VANDPS Y3, Y1, Y1
+	VADDPS Y1, Y2, Y2
 
 BinaryProbLossF32_pow2_done:
 	JMP BinaryProbLossF32_done
@@ -5109,99 +5728,142 @@ BinaryProbLossF32_pow0_full_smooth:
 	VADDPS       Y7, Y6, Y6
 
 BinaryProbLossF32_pow0_full_smoothed:
-	VBROADCASTSS 32(DI), Y4
-	VCMPPS       $0x11, Y4, Y3, Y7
-	VBLENDVPS    Y7, Y4, Y3, Y4
-	VBROADCASTSS 36(DI), Y8
-	VCMPPS       $0x1e, Y8, Y4, Y7
-	VBLENDVPS    Y7, Y8, Y4, Y4
-	VSUBPS       Y4, Y1, Y7
-	VPADDD       log32shift8<>+0(SB), Y4, Y8
-	VPSRLD       $0x17, Y8, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y10
+	VBROADCASTSS 32(DI), Y7
+	VCMPPS       $0x11, Y7, Y3, Y8
+	VBLENDVPS    Y8, Y7, Y3, Y7
+	VBROADCASTSS 36(DI), Y9
+	VCMPPS       $0x1e, Y9, Y7, Y8
+	VBLENDVPS    Y8, Y9, Y7, Y7
+	VSUBPS       Y7, Y1, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y7, Y9, Y9
+	CMPL         R9, $0x00
+	JNE          BinaryProbLossF32_pow0_full_soft
+	VCMPPS       $0x00, Y1, Y4, Y10
+	VCMPPS       $0x00, Y0, Y4, Y4
+	VORPS        Y10, Y4, Y4
+	VMOVMSKPS    Y4, R14
+	CMPL         R14, $0xff
+	JNE          BinaryProbLossF32_pow0_full_soft
+	VBLENDVPS    Y10, Y7, Y8, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y8
 	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc18<>+0(SB), Y8, Y11
 	VFMADD213PS  logc28<>+0(SB), Y8, Y11
-	VFMADD213PS  logc38<>+0(SB), Y8, Y11
 	VFMADD213PS  logc48<>+0(SB), Y8, Y11
-	VFMADD213PS  logc58<>+0(SB), Y8, Y11
 	VFMADD213PS  logc68<>+0(SB), Y8, Y11
-	VFMADD213PS  logc78<>+0(SB), Y8, Y11
 	VFMADD213PS  logc88<>+0(SB), Y8, Y11
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y8, Y12
+	VFMADD213PS  logc58<>+0(SB), Y8, Y12
+	VFMADD213PS  logc78<>+0(SB), Y8, Y12
+	VFMADD231PS  Y12, Y4, Y11
+	VMULPS       Y4, Y11, Y11
 	VMULPS       Y8, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
-	VADDPS       Y11, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
-	VMULPS       Y5, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y7, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VSUBPS       Y7, Y1, Y7
-	VSUBPS       Y4, Y7, Y7
-	VADDPS       Y7, Y9, Y9
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y8, Y8
-	VSUBPS       Y8, Y0, Y8
-	VSUBPS       Y3, Y1, Y4
-	VMULPS       Y5, Y4, Y4
-	VMULPS       Y3, Y6, Y7
-	VADDPS       Y7, Y4, Y4
-	VMOVAPS      Y1, Y4
-	VMOVAPS      Y0, Y7
-	CMPL         R10, $0x01
-	JEQ          BinaryProbLossF32_pow0_full_alpha1
-	JA           BinaryProbLossF32_pow0_full_alphas
-	VMOVAPS      Y1, Y5
-	JMP          BinaryProbLossF32_pow0_full_alphadone
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y8, Y11
+	VADDPS       Y11, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y4
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y4, Y4
+	VSUBPS       Y4, Y0, Y4
+	JMP          BinaryProbLossF32_pow0_full_bce
+
+BinaryProbLossF32_pow0_full_soft:
+	VPADDD      log32shift8<>+0(SB), Y7, Y4
+	VPSRLD      $0x17, Y4, Y7
+	VCVTDQ2PS   Y7, Y7
+	VSUBPS      f1278<>+0(SB), Y7, Y7
+	VPAND       mant32mask8<>+0(SB), Y4, Y4
+	VPADDD      log32base8<>+0(SB), Y4, Y4
+	VSUBPS      one8<>+0(SB), Y4, Y4
+	VMULPS      Y4, Y4, Y10
+	VMOVUPS     logc08<>+0(SB), Y11
+	VFMADD213PS logc28<>+0(SB), Y10, Y11
+	VFMADD213PS logc48<>+0(SB), Y10, Y11
+	VFMADD213PS logc68<>+0(SB), Y10, Y11
+	VFMADD213PS logc88<>+0(SB), Y10, Y11
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y10, Y12
+	VFMADD213PS logc58<>+0(SB), Y10, Y12
+	VFMADD213PS logc78<>+0(SB), Y10, Y12
+	VFMADD231PS Y12, Y4, Y11
+	VMULPS      Y4, Y11, Y11
+	VMULPS      Y10, Y11, Y11
+	VFMADD231PS ln2lo8<>+0(SB), Y7, Y11
+	VFMADD231PS minushalf8<>+0(SB), Y10, Y11
+	VADDPS      Y11, Y4, Y4
+	VFMADD231PS ln2hi8<>+0(SB), Y7, Y4
+	VMULPS      Y5, Y4, Y4
+	VPADDD      log32shift8<>+0(SB), Y8, Y7
+	VPSRLD      $0x17, Y7, Y8
+	VCVTDQ2PS   Y8, Y8
+	VSUBPS      f1278<>+0(SB), Y8, Y8
+	VPAND       mant32mask8<>+0(SB), Y7, Y7
+	VPADDD      log32base8<>+0(SB), Y7, Y7
+	VSUBPS      one8<>+0(SB), Y7, Y7
+	VMULPS      Y7, Y7, Y10
+	VMOVUPS     logc08<>+0(SB), Y11
+	VFMADD213PS logc28<>+0(SB), Y10, Y11
+	VFMADD213PS logc48<>+0(SB), Y10, Y11
+	VFMADD213PS logc68<>+0(SB), Y10, Y11
+	VFMADD213PS logc88<>+0(SB), Y10, Y11
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y10, Y12
+	VFMADD213PS logc58<>+0(SB), Y10, Y12
+	VFMADD213PS logc78<>+0(SB), Y10, Y12
+	VFMADD231PS Y12, Y7, Y11
+	VMULPS      Y7, Y11, Y11
+	VMULPS      Y10, Y11, Y11
+	VFMADD231PS ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS minushalf8<>+0(SB), Y10, Y11
+	VADDPS      Y11, Y7, Y7
+	VFMADD231PS ln2hi8<>+0(SB), Y8, Y7
+	VADDPS      Y9, Y7, Y7
+	VMULPS      Y6, Y7, Y7
+	VADDPS      Y7, Y4, Y4
+	VSUBPS      Y4, Y0, Y4
+
+BinaryProbLossF32_pow0_full_bce:
+	VSUBPS  Y3, Y1, Y7
+	VMULPS  Y5, Y7, Y7
+	VMULPS  Y3, Y6, Y8
+	VADDPS  Y8, Y7, Y7
+	VMOVAPS Y1, Y7
+	VMOVAPS Y0, Y8
+	CMPL    R10, $0x01
+	JEQ     BinaryProbLossF32_pow0_full_alpha1
+	JA      BinaryProbLossF32_pow0_full_alphas
+	VMOVAPS Y1, Y5
+	JMP     BinaryProbLossF32_pow0_full_alphadone
 
 BinaryProbLossF32_pow0_full_alpha1:
-	VBROADCASTSS 48(DI), Y7
-	VMULPS       Y7, Y5, Y5
-	VBROADCASTSS 52(DI), Y7
-	VMULPS       Y7, Y6, Y6
+	VBROADCASTSS 48(DI), Y8
+	VMULPS       Y8, Y5, Y5
+	VBROADCASTSS 52(DI), Y8
+	VMULPS       Y8, Y6, Y6
 	VADDPS       Y6, Y5, Y5
 	JMP          BinaryProbLossF32_pow0_full_alphadone
 
 BinaryProbLossF32_pow0_full_alphas:
-	VMOVUPS (BX)(R11*1), Y7
-	VMULPS  Y7, Y5, Y5
-	VMOVUPS (SI)(R11*1), Y7
-	VMULPS  Y7, Y6, Y6
+	VMOVUPS (BX)(R11*1), Y8
+	VMULPS  Y8, Y5, Y5
+	VMOVUPS (SI)(R11*1), Y8
+	VMULPS  Y8, Y6, Y6
 	VADDPS  Y6, Y5, Y5
 
 BinaryProbLossF32_pow0_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y4, Y5, Y4
-	VMULPS       Y8, Y4, Y4
-	VADDPS       Y3, Y4, Y4
-	VADDPS       Y4, Y2, Y2
+	VMULPS       Y7, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y3, Y5, Y5
+	VADDPS       Y5, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
 	JNZ          BinaryProbLossF32_pow0_inblock
@@ -5250,77 +5912,120 @@ BinaryProbLossF32_pow0_part_smooth:
 	VADDPS       Y8, Y7, Y7
 
 BinaryProbLossF32_pow0_part_smoothed:
-	VBROADCASTSS 32(DI), Y5
-	VCMPPS       $0x11, Y5, Y4, Y8
-	VBLENDVPS    Y8, Y5, Y4, Y5
-	VBROADCASTSS 36(DI), Y9
-	VCMPPS       $0x1e, Y9, Y5, Y8
-	VBLENDVPS    Y8, Y9, Y5, Y5
-	VSUBPS       Y5, Y1, Y8
-	VPADDD       log32shift8<>+0(SB), Y5, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
+	VBROADCASTSS 32(DI), Y8
+	VCMPPS       $0x11, Y8, Y4, Y9
+	VBLENDVPS    Y9, Y8, Y4, Y8
+	VBROADCASTSS 36(DI), Y10
+	VCMPPS       $0x1e, Y10, Y8, Y9
+	VBLENDVPS    Y9, Y10, Y8, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y9, Y1, Y10
+	VSUBPS       Y8, Y10, Y10
+	CMPL         R9, $0x00
+	JNE          BinaryProbLossF32_pow0_part_soft
+	VCMPPS       $0x00, Y1, Y5, Y11
+	VCMPPS       $0x00, Y0, Y5, Y5
+	VORPS        Y11, Y5, Y5
+	VMOVMSKPS    Y5, AX
+	CMPL         AX, $0xff
+	JNE          BinaryProbLossF32_pow0_part_soft
+	VBLENDVPS    Y11, Y8, Y9, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y9
 	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
 	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
 	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
 	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
 	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMOVUPS      logc18<>+0(SB), Y13
+	VFMADD213PS  logc38<>+0(SB), Y9, Y13
+	VFMADD213PS  logc58<>+0(SB), Y9, Y13
+	VFMADD213PS  logc78<>+0(SB), Y9, Y13
+	VFMADD231PS  Y13, Y5, Y12
+	VMULPS       Y5, Y12, Y12
 	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VMULPS       Y6, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y8, Y10
-	VPSRLD       $0x17, Y10, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc18<>+0(SB), Y10, Y13
-	VFMADD213PS  logc28<>+0(SB), Y10, Y13
-	VFMADD213PS  logc38<>+0(SB), Y10, Y13
-	VFMADD213PS  logc48<>+0(SB), Y10, Y13
-	VFMADD213PS  logc58<>+0(SB), Y10, Y13
-	VFMADD213PS  logc68<>+0(SB), Y10, Y13
-	VFMADD213PS  logc78<>+0(SB), Y10, Y13
-	VFMADD213PS  logc88<>+0(SB), Y10, Y13
-	VMULPS       Y10, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
-	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
-	VADDPS       Y13, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
-	VSUBPS       Y8, Y1, Y8
-	VSUBPS       Y5, Y8, Y8
-	VADDPS       Y8, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VSUBPS       Y9, Y0, Y9
-	VSUBPS       Y4, Y1, Y5
-	VMULPS       Y6, Y5, Y5
-	VMULPS       Y4, Y7, Y8
-	VADDPS       Y8, Y5, Y5
-	VMOVAPS      Y1, Y5
-	VMOVAPS      Y0, Y0
-	CMPL         R10, $0x01
-	JEQ          BinaryProbLossF32_pow0_part_alpha1
-	JA           BinaryProbLossF32_pow0_part_alphas
-	VMOVAPS      Y1, Y0
-	JMP          BinaryProbLossF32_pow0_part_alphadone
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y12
+	VADDPS       Y12, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y5
+	VANDNPS      Y10, Y11, Y10
+	VADDPS       Y10, Y5, Y5
+	VSUBPS       Y5, Y0, Y5
+	JMP          BinaryProbLossF32_pow0_part_bce
+
+BinaryProbLossF32_pow0_part_soft:
+	VPADDD      log32shift8<>+0(SB), Y8, Y5
+	VPSRLD      $0x17, Y5, Y8
+	VCVTDQ2PS   Y8, Y8
+	VSUBPS      f1278<>+0(SB), Y8, Y8
+	VPAND       mant32mask8<>+0(SB), Y5, Y5
+	VPADDD      log32base8<>+0(SB), Y5, Y5
+	VSUBPS      one8<>+0(SB), Y5, Y5
+	VMULPS      Y5, Y5, Y11
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y11, Y12
+	VFMADD213PS logc48<>+0(SB), Y11, Y12
+	VFMADD213PS logc68<>+0(SB), Y11, Y12
+	VFMADD213PS logc88<>+0(SB), Y11, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y11, Y13
+	VFMADD213PS logc58<>+0(SB), Y11, Y13
+	VFMADD213PS logc78<>+0(SB), Y11, Y13
+	VFMADD231PS Y13, Y5, Y12
+	VMULPS      Y5, Y12, Y12
+	VMULPS      Y11, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y8, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y11, Y12
+	VADDPS      Y12, Y5, Y5
+	VFMADD231PS ln2hi8<>+0(SB), Y8, Y5
+	VMULPS      Y6, Y5, Y5
+	VPADDD      log32shift8<>+0(SB), Y9, Y8
+	VPSRLD      $0x17, Y8, Y9
+	VCVTDQ2PS   Y9, Y9
+	VSUBPS      f1278<>+0(SB), Y9, Y9
+	VPAND       mant32mask8<>+0(SB), Y8, Y8
+	VPADDD      log32base8<>+0(SB), Y8, Y8
+	VSUBPS      one8<>+0(SB), Y8, Y8
+	VMULPS      Y8, Y8, Y11
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y11, Y12
+	VFMADD213PS logc48<>+0(SB), Y11, Y12
+	VFMADD213PS logc68<>+0(SB), Y11, Y12
+	VFMADD213PS logc88<>+0(SB), Y11, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y11, Y13
+	VFMADD213PS logc58<>+0(SB), Y11, Y13
+	VFMADD213PS logc78<>+0(SB), Y11, Y13
+	VFMADD231PS Y13, Y8, Y12
+	VMULPS      Y8, Y12, Y12
+	VMULPS      Y11, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y11, Y12
+	VADDPS      Y12, Y8, Y8
+	VFMADD231PS ln2hi8<>+0(SB), Y9, Y8
+	VADDPS      Y10, Y8, Y8
+	VMULPS      Y7, Y8, Y8
+	VADDPS      Y8, Y5, Y5
+	VSUBPS      Y5, Y0, Y5
+
+BinaryProbLossF32_pow0_part_bce:
+	VSUBPS  Y4, Y1, Y8
+	VMULPS  Y6, Y8, Y8
+	VMULPS  Y4, Y7, Y9
+	VADDPS  Y9, Y8, Y8
+	VMOVAPS Y1, Y8
+	VMOVAPS Y0, Y0
+	CMPL    R10, $0x01
+	JEQ     BinaryProbLossF32_pow0_part_alpha1
+	JA      BinaryProbLossF32_pow0_part_alphas
+	VMOVAPS Y1, Y0
+	JMP     BinaryProbLossF32_pow0_part_alphadone
 
 BinaryProbLossF32_pow0_part_alpha1:
 	VBROADCASTSS 48(DI), Y0
@@ -5339,8 +6044,8 @@ BinaryProbLossF32_pow0_part_alphas:
 
 BinaryProbLossF32_pow0_part_alphadone:
 	VSUBPS Y4, Y4, Y1
+	VMULPS Y8, Y0, Y0
 	VMULPS Y5, Y0, Y0
-	VMULPS Y9, Y0, Y0
 	VADDPS Y1, Y0, Y0
 	VANDPS Y3, Y0, Y0
 	VADDPS Y0, Y2, Y2
@@ -5381,66 +6086,109 @@ BinaryProbLossF32_powR_full_smooth:
 	VADDPS       Y7, Y6, Y6
 
 BinaryProbLossF32_powR_full_smoothed:
-	VBROADCASTSS 32(DI), Y4
-	VCMPPS       $0x11, Y4, Y3, Y7
-	VBLENDVPS    Y7, Y4, Y3, Y4
-	VBROADCASTSS 36(DI), Y8
-	VCMPPS       $0x1e, Y8, Y4, Y7
-	VBLENDVPS    Y7, Y8, Y4, Y4
-	VSUBPS       Y4, Y1, Y7
-	VPADDD       log32shift8<>+0(SB), Y4, Y8
-	VPSRLD       $0x17, Y8, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y10
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc18<>+0(SB), Y8, Y11
-	VFMADD213PS  logc28<>+0(SB), Y8, Y11
-	VFMADD213PS  logc38<>+0(SB), Y8, Y11
-	VFMADD213PS  logc48<>+0(SB), Y8, Y11
-	VFMADD213PS  logc58<>+0(SB), Y8, Y11
-	VFMADD213PS  logc68<>+0(SB), Y8, Y11
-	VFMADD213PS  logc78<>+0(SB), Y8, Y11
-	VFMADD213PS  logc88<>+0(SB), Y8, Y11
-	VMULPS       Y8, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
-	VADDPS       Y11, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
-	VMULPS       Y5, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y7, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VSUBPS       Y7, Y1, Y10
-	VSUBPS       Y4, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y8, Y8
-	VSUBPS       Y8, Y0, Y8
+	VBROADCASTSS 32(DI), Y7
+	VCMPPS       $0x11, Y7, Y3, Y8
+	VBLENDVPS    Y8, Y7, Y3, Y7
+	VBROADCASTSS 36(DI), Y9
+	VCMPPS       $0x1e, Y9, Y7, Y8
+	VBLENDVPS    Y8, Y9, Y7, Y7
+	VSUBPS       Y7, Y1, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y7, Y9, Y9
+	CMPL         R9, $0x00
+	JNE          BinaryProbLossF32_powR_full_soft
+	VCMPPS       $0x00, Y1, Y4, Y10
+	VCMPPS       $0x00, Y0, Y4, Y4
+	VORPS        Y10, Y4, Y4
+	VMOVMSKPS    Y4, R14
+	CMPL         R14, $0xff
+	JNE          BinaryProbLossF32_powR_full_soft
+	VBLENDVPS    Y10, Y7, Y8, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc28<>+0(SB), Y12, Y13
+	VFMADD213PS  logc48<>+0(SB), Y12, Y13
+	VFMADD213PS  logc68<>+0(SB), Y12, Y13
+	VFMADD213PS  logc88<>+0(SB), Y12, Y13
+	VMOVUPS      logc18<>+0(SB), Y14
+	VFMADD213PS  logc38<>+0(SB), Y12, Y14
+	VFMADD213PS  logc58<>+0(SB), Y12, Y14
+	VFMADD213PS  logc78<>+0(SB), Y12, Y14
+	VFMADD231PS  Y14, Y4, Y13
+	VMULPS       Y4, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y4
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y4, Y4
+	VSUBPS       Y4, Y0, Y4
+	JMP          BinaryProbLossF32_powR_full_bce
+
+BinaryProbLossF32_powR_full_soft:
+	VPADDD      log32shift8<>+0(SB), Y7, Y4
+	VPSRLD      $0x17, Y4, Y10
+	VCVTDQ2PS   Y10, Y10
+	VSUBPS      f1278<>+0(SB), Y10, Y10
+	VPAND       mant32mask8<>+0(SB), Y4, Y4
+	VPADDD      log32base8<>+0(SB), Y4, Y4
+	VSUBPS      one8<>+0(SB), Y4, Y4
+	VMULPS      Y4, Y4, Y11
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y11, Y12
+	VFMADD213PS logc48<>+0(SB), Y11, Y12
+	VFMADD213PS logc68<>+0(SB), Y11, Y12
+	VFMADD213PS logc88<>+0(SB), Y11, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y11, Y13
+	VFMADD213PS logc58<>+0(SB), Y11, Y13
+	VFMADD213PS logc78<>+0(SB), Y11, Y13
+	VFMADD231PS Y13, Y4, Y12
+	VMULPS      Y4, Y12, Y12
+	VMULPS      Y11, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y11, Y12
+	VADDPS      Y12, Y4, Y4
+	VFMADD231PS ln2hi8<>+0(SB), Y10, Y4
+	VMULPS      Y5, Y4, Y4
+	VPADDD      log32shift8<>+0(SB), Y8, Y10
+	VPSRLD      $0x17, Y10, Y11
+	VCVTDQ2PS   Y11, Y11
+	VSUBPS      f1278<>+0(SB), Y11, Y11
+	VPAND       mant32mask8<>+0(SB), Y10, Y10
+	VPADDD      log32base8<>+0(SB), Y10, Y10
+	VSUBPS      one8<>+0(SB), Y10, Y10
+	VMULPS      Y10, Y10, Y12
+	VMOVUPS     logc08<>+0(SB), Y13
+	VFMADD213PS logc28<>+0(SB), Y12, Y13
+	VFMADD213PS logc48<>+0(SB), Y12, Y13
+	VFMADD213PS logc68<>+0(SB), Y12, Y13
+	VFMADD213PS logc88<>+0(SB), Y12, Y13
+	VMOVUPS     logc18<>+0(SB), Y14
+	VFMADD213PS logc38<>+0(SB), Y12, Y14
+	VFMADD213PS logc58<>+0(SB), Y12, Y14
+	VFMADD213PS logc78<>+0(SB), Y12, Y14
+	VFMADD231PS Y14, Y10, Y13
+	VMULPS      Y10, Y13, Y13
+	VMULPS      Y12, Y13, Y13
+	VFMADD231PS ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS minushalf8<>+0(SB), Y12, Y13
+	VADDPS      Y13, Y10, Y10
+	VFMADD231PS ln2hi8<>+0(SB), Y11, Y10
+	VADDPS      Y9, Y10, Y10
+	VMULPS      Y6, Y10, Y10
+	VADDPS      Y10, Y4, Y4
+	VSUBPS      Y4, Y0, Y4
+
+BinaryProbLossF32_powR_full_bce:
 	VSUBPS       Y3, Y1, Y9
 	VMULPS       Y5, Y9, Y9
 	VMULPS       Y3, Y6, Y10
@@ -5448,9 +6196,9 @@ BinaryProbLossF32_powR_full_smoothed:
 	VMOVUPS      Y3, 64(SP)
 	VMOVUPS      Y5, 96(SP)
 	VMOVUPS      Y6, 128(SP)
-	VMOVUPS      Y4, 160(SP)
-	VMOVUPS      Y7, 192(SP)
-	VMOVUPS      Y8, 224(SP)
+	VMOVUPS      Y7, 160(SP)
+	VMOVUPS      Y8, 192(SP)
+	VMOVUPS      Y4, 224(SP)
 	VCMPPS       $0x11, minnormal8<>+0(SB), Y9, Y3
 	VMULPS       two238<>+0(SB), Y9, Y4
 	VBLENDVPS    Y3, Y4, Y9, Y4
@@ -5465,14 +6213,15 @@ BinaryProbLossF32_powR_full_smoothed:
 	VSUBPS       one8<>+0(SB), Y4, Y4
 	VMULPS       Y4, Y4, Y3
 	VMOVUPS      logc08<>+0(SB), Y6
-	VFMADD213PS  logc18<>+0(SB), Y4, Y6
-	VFMADD213PS  logc28<>+0(SB), Y4, Y6
-	VFMADD213PS  logc38<>+0(SB), Y4, Y6
-	VFMADD213PS  logc48<>+0(SB), Y4, Y6
-	VFMADD213PS  logc58<>+0(SB), Y4, Y6
-	VFMADD213PS  logc68<>+0(SB), Y4, Y6
-	VFMADD213PS  logc78<>+0(SB), Y4, Y6
-	VFMADD213PS  logc88<>+0(SB), Y4, Y6
+	VFMADD213PS  logc28<>+0(SB), Y3, Y6
+	VFMADD213PS  logc48<>+0(SB), Y3, Y6
+	VFMADD213PS  logc68<>+0(SB), Y3, Y6
+	VFMADD213PS  logc88<>+0(SB), Y3, Y6
+	VMOVUPS      logc18<>+0(SB), Y7
+	VFMADD213PS  logc38<>+0(SB), Y3, Y7
+	VFMADD213PS  logc58<>+0(SB), Y3, Y7
+	VFMADD213PS  logc78<>+0(SB), Y3, Y7
+	VFMADD231PS  Y7, Y4, Y6
 	VMULPS       Y4, Y6, Y6
 	VMULPS       Y3, Y6, Y6
 	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
@@ -5583,36 +6332,36 @@ BinaryProbLossF32_powR_full_nolow:
 	VMOVUPS 64(SP), Y3
 	VMOVUPS 96(SP), Y5
 	VMOVUPS 128(SP), Y6
-	VMOVUPS 160(SP), Y4
-	VMOVUPS 192(SP), Y7
-	VMOVUPS 224(SP), Y8
+	VMOVUPS 160(SP), Y7
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y4
 	CMPL    R10, $0x01
 	JEQ     BinaryProbLossF32_powR_full_alpha1
 	JA      BinaryProbLossF32_powR_full_alphas
-	VMOVAPS Y1, Y4
+	VMOVAPS Y1, Y5
 	JMP     BinaryProbLossF32_powR_full_alphadone
 
 BinaryProbLossF32_powR_full_alpha1:
-	VBROADCASTSS 48(DI), Y4
-	VMULPS       Y4, Y5, Y4
-	VBROADCASTSS 52(DI), Y5
-	VMULPS       Y5, Y6, Y5
-	VADDPS       Y5, Y4, Y4
+	VBROADCASTSS 48(DI), Y7
+	VMULPS       Y7, Y5, Y5
+	VBROADCASTSS 52(DI), Y7
+	VMULPS       Y7, Y6, Y6
+	VADDPS       Y6, Y5, Y5
 	JMP          BinaryProbLossF32_powR_full_alphadone
 
 BinaryProbLossF32_powR_full_alphas:
-	VMOVUPS (BX)(R11*1), Y4
-	VMULPS  Y4, Y5, Y4
-	VMOVUPS (SI)(R11*1), Y5
-	VMULPS  Y5, Y6, Y5
-	VADDPS  Y5, Y4, Y4
+	VMOVUPS (BX)(R11*1), Y7
+	VMULPS  Y7, Y5, Y5
+	VMOVUPS (SI)(R11*1), Y7
+	VMULPS  Y7, Y6, Y6
+	VADDPS  Y6, Y5, Y5
 
 BinaryProbLossF32_powR_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y10, Y4, Y4
-	VMULPS       Y8, Y4, Y4
-	VADDPS       Y3, Y4, Y4
-	VADDPS       Y4, Y2, Y2
+	VMULPS       Y10, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y3, Y5, Y5
+	VADDPS       Y5, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
 	JNZ          BinaryProbLossF32_powR_inblock
@@ -5661,66 +6410,109 @@ BinaryProbLossF32_powR_part_smooth:
 	VADDPS       Y8, Y7, Y7
 
 BinaryProbLossF32_powR_part_smoothed:
-	VBROADCASTSS 32(DI), Y5
-	VCMPPS       $0x11, Y5, Y4, Y8
-	VBLENDVPS    Y8, Y5, Y4, Y5
-	VBROADCASTSS 36(DI), Y9
-	VCMPPS       $0x1e, Y9, Y5, Y8
-	VBLENDVPS    Y8, Y9, Y5, Y5
-	VSUBPS       Y5, Y1, Y8
-	VPADDD       log32shift8<>+0(SB), Y5, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VMULPS       Y6, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y8, Y10
-	VPSRLD       $0x17, Y10, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc18<>+0(SB), Y10, Y13
-	VFMADD213PS  logc28<>+0(SB), Y10, Y13
-	VFMADD213PS  logc38<>+0(SB), Y10, Y13
-	VFMADD213PS  logc48<>+0(SB), Y10, Y13
-	VFMADD213PS  logc58<>+0(SB), Y10, Y13
-	VFMADD213PS  logc68<>+0(SB), Y10, Y13
-	VFMADD213PS  logc78<>+0(SB), Y10, Y13
-	VFMADD213PS  logc88<>+0(SB), Y10, Y13
-	VMULPS       Y10, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
-	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
-	VADDPS       Y13, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
-	VSUBPS       Y8, Y1, Y11
-	VSUBPS       Y5, Y11, Y11
-	VADDPS       Y11, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VSUBPS       Y9, Y0, Y9
+	VBROADCASTSS 32(DI), Y8
+	VCMPPS       $0x11, Y8, Y4, Y9
+	VBLENDVPS    Y9, Y8, Y4, Y8
+	VBROADCASTSS 36(DI), Y10
+	VCMPPS       $0x1e, Y10, Y8, Y9
+	VBLENDVPS    Y9, Y10, Y8, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y9, Y1, Y10
+	VSUBPS       Y8, Y10, Y10
+	CMPL         R9, $0x00
+	JNE          BinaryProbLossF32_powR_part_soft
+	VCMPPS       $0x00, Y1, Y5, Y11
+	VCMPPS       $0x00, Y0, Y5, Y5
+	VORPS        Y11, Y5, Y5
+	VMOVMSKPS    Y5, AX
+	CMPL         AX, $0xff
+	JNE          BinaryProbLossF32_powR_part_soft
+	VBLENDVPS    Y11, Y8, Y9, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y13
+	VMOVUPS      logc08<>+0(SB), Y14
+	VFMADD213PS  logc28<>+0(SB), Y13, Y14
+	VFMADD213PS  logc48<>+0(SB), Y13, Y14
+	VFMADD213PS  logc68<>+0(SB), Y13, Y14
+	VFMADD213PS  logc88<>+0(SB), Y13, Y14
+	VMOVUPS      logc18<>+0(SB), Y15
+	VFMADD213PS  logc38<>+0(SB), Y13, Y15
+	VFMADD213PS  logc58<>+0(SB), Y13, Y15
+	VFMADD213PS  logc78<>+0(SB), Y13, Y15
+	VFMADD231PS  Y15, Y5, Y14
+	VMULPS       Y5, Y14, Y14
+	VMULPS       Y13, Y14, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
+	VADDPS       Y14, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y5
+	VANDNPS      Y10, Y11, Y10
+	VADDPS       Y10, Y5, Y5
+	VSUBPS       Y5, Y0, Y5
+	JMP          BinaryProbLossF32_powR_part_bce
+
+BinaryProbLossF32_powR_part_soft:
+	VPADDD      log32shift8<>+0(SB), Y8, Y5
+	VPSRLD      $0x17, Y5, Y11
+	VCVTDQ2PS   Y11, Y11
+	VSUBPS      f1278<>+0(SB), Y11, Y11
+	VPAND       mant32mask8<>+0(SB), Y5, Y5
+	VPADDD      log32base8<>+0(SB), Y5, Y5
+	VSUBPS      one8<>+0(SB), Y5, Y5
+	VMULPS      Y5, Y5, Y12
+	VMOVUPS     logc08<>+0(SB), Y13
+	VFMADD213PS logc28<>+0(SB), Y12, Y13
+	VFMADD213PS logc48<>+0(SB), Y12, Y13
+	VFMADD213PS logc68<>+0(SB), Y12, Y13
+	VFMADD213PS logc88<>+0(SB), Y12, Y13
+	VMOVUPS     logc18<>+0(SB), Y14
+	VFMADD213PS logc38<>+0(SB), Y12, Y14
+	VFMADD213PS logc58<>+0(SB), Y12, Y14
+	VFMADD213PS logc78<>+0(SB), Y12, Y14
+	VFMADD231PS Y14, Y5, Y13
+	VMULPS      Y5, Y13, Y13
+	VMULPS      Y12, Y13, Y13
+	VFMADD231PS ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS minushalf8<>+0(SB), Y12, Y13
+	VADDPS      Y13, Y5, Y5
+	VFMADD231PS ln2hi8<>+0(SB), Y11, Y5
+	VMULPS      Y6, Y5, Y5
+	VPADDD      log32shift8<>+0(SB), Y9, Y11
+	VPSRLD      $0x17, Y11, Y12
+	VCVTDQ2PS   Y12, Y12
+	VSUBPS      f1278<>+0(SB), Y12, Y12
+	VPAND       mant32mask8<>+0(SB), Y11, Y11
+	VPADDD      log32base8<>+0(SB), Y11, Y11
+	VSUBPS      one8<>+0(SB), Y11, Y11
+	VMULPS      Y11, Y11, Y13
+	VMOVUPS     logc08<>+0(SB), Y14
+	VFMADD213PS logc28<>+0(SB), Y13, Y14
+	VFMADD213PS logc48<>+0(SB), Y13, Y14
+	VFMADD213PS logc68<>+0(SB), Y13, Y14
+	VFMADD213PS logc88<>+0(SB), Y13, Y14
+	VMOVUPS     logc18<>+0(SB), Y15
+	VFMADD213PS logc38<>+0(SB), Y13, Y15
+	VFMADD213PS logc58<>+0(SB), Y13, Y15
+	VFMADD213PS logc78<>+0(SB), Y13, Y15
+	VFMADD231PS Y15, Y11, Y14
+	VMULPS      Y11, Y14, Y14
+	VMULPS      Y13, Y14, Y14
+	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
+	VADDPS      Y14, Y11, Y11
+	VFMADD231PS ln2hi8<>+0(SB), Y12, Y11
+	VADDPS      Y10, Y11, Y11
+	VMULPS      Y7, Y11, Y11
+	VADDPS      Y11, Y5, Y5
+	VSUBPS      Y5, Y0, Y5
+
+BinaryProbLossF32_powR_part_bce:
 	VSUBPS       Y4, Y1, Y10
 	VMULPS       Y6, Y10, Y10
 	VMULPS       Y4, Y7, Y11
@@ -5728,9 +6520,9 @@ BinaryProbLossF32_powR_part_smoothed:
 	VMOVUPS      Y4, 64(SP)
 	VMOVUPS      Y6, 96(SP)
 	VMOVUPS      Y7, 128(SP)
-	VMOVUPS      Y5, 160(SP)
-	VMOVUPS      Y8, 192(SP)
-	VMOVUPS      Y9, 224(SP)
+	VMOVUPS      Y8, 160(SP)
+	VMOVUPS      Y9, 192(SP)
+	VMOVUPS      Y5, 224(SP)
 	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y5
 	VMULPS       two238<>+0(SB), Y10, Y4
 	VBLENDVPS    Y5, Y4, Y10, Y4
@@ -5745,14 +6537,15 @@ BinaryProbLossF32_powR_part_smoothed:
 	VSUBPS       one8<>+0(SB), Y4, Y4
 	VMULPS       Y4, Y4, Y5
 	VMOVUPS      logc08<>+0(SB), Y7
-	VFMADD213PS  logc18<>+0(SB), Y4, Y7
-	VFMADD213PS  logc28<>+0(SB), Y4, Y7
-	VFMADD213PS  logc38<>+0(SB), Y4, Y7
-	VFMADD213PS  logc48<>+0(SB), Y4, Y7
-	VFMADD213PS  logc58<>+0(SB), Y4, Y7
-	VFMADD213PS  logc68<>+0(SB), Y4, Y7
-	VFMADD213PS  logc78<>+0(SB), Y4, Y7
-	VFMADD213PS  logc88<>+0(SB), Y4, Y7
+	VFMADD213PS  logc28<>+0(SB), Y5, Y7
+	VFMADD213PS  logc48<>+0(SB), Y5, Y7
+	VFMADD213PS  logc68<>+0(SB), Y5, Y7
+	VFMADD213PS  logc88<>+0(SB), Y5, Y7
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y5, Y8
+	VFMADD213PS  logc58<>+0(SB), Y5, Y8
+	VFMADD213PS  logc78<>+0(SB), Y5, Y8
+	VFMADD231PS  Y8, Y4, Y7
 	VMULPS       Y4, Y7, Y7
 	VMULPS       Y5, Y7, Y7
 	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
@@ -5863,9 +6656,9 @@ BinaryProbLossF32_powR_part_nolow:
 	VMOVUPS 64(SP), Y4
 	VMOVUPS 96(SP), Y6
 	VMOVUPS 128(SP), Y7
-	VMOVUPS 160(SP), Y5
-	VMOVUPS 192(SP), Y8
-	VMOVUPS 224(SP), Y9
+	VMOVUPS 160(SP), Y8
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y5
 	CMPL    R10, $0x01
 	JEQ     BinaryProbLossF32_powR_part_alpha1
 	JA      BinaryProbLossF32_powR_part_alphas
@@ -5890,7 +6683,7 @@ BinaryProbLossF32_powR_part_alphas:
 BinaryProbLossF32_powR_part_alphadone:
 	VSUBPS Y4, Y4, Y1
 	VMULPS Y11, Y0, Y0
-	VMULPS Y9, Y0, Y0
+	VMULPS Y5, Y0, Y0
 	VADDPS Y1, Y0, Y0
 	VANDPS Y3, Y0, Y0
 	VADDPS Y0, Y2, Y2
@@ -6011,47 +6804,48 @@ BinaryLogitsGradF32_powN_full_smoothed:
 	VMULPS      Y8, Y10, Y10
 	VANDNPS     Y10, Y7, Y10
 	VADDPS      Y1, Y10, Y4
-	VDIVPS      Y4, Y1, Y7
-	VMULPS      Y7, Y10, Y8
-	VCMPPS      $0x11, Y0, Y3, Y9
-	VBLENDVPS   Y9, Y8, Y7, Y11
-	VBLENDVPS   Y9, Y7, Y8, Y8
-	VPADDD      log32shift8<>+0(SB), Y4, Y9
-	VPSRLD      $0x17, Y9, Y12
-	VCVTDQ2PS   Y12, Y12
-	VSUBPS      f1278<>+0(SB), Y12, Y12
-	VPAND       mant32mask8<>+0(SB), Y9, Y9
-	VPADDD      log32base8<>+0(SB), Y9, Y9
-	VSUBPS      one8<>+0(SB), Y9, Y9
-	VMULPS      Y9, Y9, Y13
-	VMOVUPS     logc08<>+0(SB), Y14
-	VFMADD213PS logc18<>+0(SB), Y9, Y14
-	VFMADD213PS logc28<>+0(SB), Y9, Y14
-	VFMADD213PS logc38<>+0(SB), Y9, Y14
-	VFMADD213PS logc48<>+0(SB), Y9, Y14
-	VFMADD213PS logc58<>+0(SB), Y9, Y14
-	VFMADD213PS logc68<>+0(SB), Y9, Y14
-	VFMADD213PS logc78<>+0(SB), Y9, Y14
-	VFMADD213PS logc88<>+0(SB), Y9, Y14
-	VMULPS      Y9, Y14, Y14
-	VMULPS      Y13, Y14, Y14
-	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
-	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
-	VADDPS      Y14, Y9, Y9
-	VFMADD231PS ln2hi8<>+0(SB), Y12, Y9
+	VPADDD      log32shift8<>+0(SB), Y4, Y7
+	VPSRLD      $0x17, Y7, Y8
+	VCVTDQ2PS   Y8, Y8
+	VSUBPS      f1278<>+0(SB), Y8, Y8
+	VPAND       mant32mask8<>+0(SB), Y7, Y7
+	VPADDD      log32base8<>+0(SB), Y7, Y7
+	VSUBPS      one8<>+0(SB), Y7, Y7
+	VMULPS      Y7, Y7, Y9
+	VMOVUPS     logc08<>+0(SB), Y11
+	VFMADD213PS logc28<>+0(SB), Y9, Y11
+	VFMADD213PS logc48<>+0(SB), Y9, Y11
+	VFMADD213PS logc68<>+0(SB), Y9, Y11
+	VFMADD213PS logc88<>+0(SB), Y9, Y11
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y9, Y12
+	VFMADD213PS logc58<>+0(SB), Y9, Y12
+	VFMADD213PS logc78<>+0(SB), Y9, Y12
+	VFMADD231PS Y12, Y7, Y11
+	VMULPS      Y7, Y11, Y11
+	VMULPS      Y9, Y11, Y11
+	VFMADD231PS ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS minushalf8<>+0(SB), Y9, Y11
+	VADDPS      Y11, Y7, Y7
+	VFMADD231PS ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS      Y4, Y1, Y8
+	VMULPS      Y8, Y10, Y9
+	VCMPPS      $0x11, Y0, Y3, Y11
+	VBLENDVPS   Y11, Y9, Y8, Y12
+	VBLENDVPS   Y11, Y8, Y9, Y9
 	VSUBPS      Y1, Y4, Y4
 	VSUBPS      Y4, Y10, Y10
-	VMULPS      Y7, Y10, Y10
-	VADDPS      Y10, Y9, Y9
+	VMULPS      Y8, Y10, Y10
+	VADDPS      Y10, Y7, Y7
 	VMAXPS      Y0, Y3, Y4
-	VMULPS      Y5, Y3, Y7
-	VSUBPS      Y7, Y4, Y4
-	VADDPS      Y9, Y4, Y4
-	VMULPS      Y8, Y5, Y7
-	VMULPS      Y11, Y6, Y9
-	VADDPS      Y9, Y7, Y7
+	VMULPS      Y5, Y3, Y8
+	VSUBPS      Y8, Y4, Y4
+	VADDPS      Y7, Y4, Y4
+	VMULPS      Y9, Y5, Y7
+	VMULPS      Y12, Y6, Y8
+	VADDPS      Y8, Y7, Y7
 	VMOVAPS     Y1, Y10
-	VMOVAPS     Y7, Y9
+	VMOVAPS     Y7, Y8
 	MOVQ        R12, BP
 	DECQ        BP
 
@@ -6060,26 +6854,26 @@ BinaryLogitsGradF32_powN_full_sq:
 	JZ     BinaryLogitsGradF32_powN_full_sqdone
 	BTQ    $0x00, BP
 	JCC    BinaryLogitsGradF32_powN_full_nomul
-	VMULPS Y9, Y10, Y10
+	VMULPS Y8, Y10, Y10
 
 BinaryLogitsGradF32_powN_full_nomul:
 	CMPQ   BP, $0x01
 	JBE    BinaryLogitsGradF32_powN_full_nosq
-	VMULPS Y9, Y9, Y9
+	VMULPS Y8, Y8, Y8
 
 BinaryLogitsGradF32_powN_full_nosq:
 	SHRQ $0x01, BP
 	JMP  BinaryLogitsGradF32_powN_full_sq
 
 BinaryLogitsGradF32_powN_full_sqdone:
-	VMULPS       Y7, Y10, Y9
-	VANDPS       absmask8<>+0(SB), Y9, Y12
-	VCMPPS       $0x00, inf8<>+0(SB), Y12, Y12
-	VMOVMSKPS    Y12, BP
+	VMULPS       Y7, Y10, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y11
+	VCMPPS       $0x00, inf8<>+0(SB), Y11, Y11
+	VMOVMSKPS    Y11, BP
 	TESTL        BP, BP
 	JNZ          BinaryLogitsGradF32_bail
-	VBROADCASTSS 40(R8), Y12
-	VMULPS       Y12, Y10, Y10
+	VBROADCASTSS 40(R8), Y11
+	VMULPS       Y11, Y10, Y10
 	VSUBPS       Y7, Y7, Y7
 	VADDPS       Y7, Y10, Y10
 	CMPL         R11, $0x01
@@ -6091,35 +6885,35 @@ BinaryLogitsGradF32_powN_full_sqdone:
 BinaryLogitsGradF32_powN_full_alpha1:
 	VBROADCASTSS 48(R8), Y7
 	VMULPS       Y7, Y5, Y7
-	VBROADCASTSS 52(R8), Y12
-	VMULPS       Y12, Y6, Y12
-	VADDPS       Y12, Y7, Y7
+	VBROADCASTSS 52(R8), Y11
+	VMULPS       Y11, Y6, Y11
+	VADDPS       Y11, Y7, Y7
 	JMP          BinaryLogitsGradF32_powN_full_alphadone
 
 BinaryLogitsGradF32_powN_full_alphas:
 	VMOVUPS (SI)(R14*1), Y7
 	VMULPS  Y7, Y5, Y7
-	VMOVUPS (DI)(R14*1), Y12
-	VMULPS  Y12, Y6, Y12
-	VADDPS  Y12, Y7, Y7
+	VMOVUPS (DI)(R14*1), Y11
+	VMULPS  Y11, Y6, Y11
+	VADDPS  Y11, Y7, Y7
 
 BinaryLogitsGradF32_powN_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y9, Y7, Y12
-	VMULPS       Y4, Y12, Y12
-	VADDPS       Y3, Y12, Y12
-	VADDPS       Y12, Y2, Y2
-	VADDPS       Y5, Y5, Y12
-	VSUBPS       Y12, Y1, Y12
-	VMULPS       Y11, Y12, Y12
-	VMULPS       Y8, Y12, Y12
-	VMULPS       Y11, Y6, Y6
-	VMULPS       Y8, Y5, Y5
+	VMULPS       Y8, Y7, Y11
+	VMULPS       Y4, Y11, Y11
+	VADDPS       Y3, Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	VADDPS       Y5, Y5, Y11
+	VSUBPS       Y11, Y1, Y11
+	VMULPS       Y12, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VMULPS       Y12, Y6, Y6
+	VMULPS       Y9, Y5, Y5
 	VSUBPS       Y5, Y6, Y6
-	VMULPS       Y12, Y10, Y10
+	VMULPS       Y11, Y10, Y10
 	VMULPS       Y4, Y10, Y10
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y10, Y10
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y10, Y10
 	VBROADCASTSS 44(R8), Y4
 	VMULPS       Y4, Y7, Y7
 	VMULPS       Y10, Y7, Y7
@@ -6206,46 +7000,47 @@ BinaryLogitsGradF32_powN_part_smoothed:
 	VMULPS      Y9, Y11, Y11
 	VANDNPS     Y11, Y8, Y11
 	VADDPS      Y1, Y11, Y5
-	VDIVPS      Y5, Y1, Y8
-	VMULPS      Y8, Y11, Y9
-	VCMPPS      $0x11, Y0, Y4, Y10
-	VBLENDVPS   Y10, Y9, Y8, Y12
-	VBLENDVPS   Y10, Y8, Y9, Y9
-	VPADDD      log32shift8<>+0(SB), Y5, Y10
-	VPSRLD      $0x17, Y10, Y13
-	VCVTDQ2PS   Y13, Y13
-	VSUBPS      f1278<>+0(SB), Y13, Y13
-	VPAND       mant32mask8<>+0(SB), Y10, Y10
-	VPADDD      log32base8<>+0(SB), Y10, Y10
-	VSUBPS      one8<>+0(SB), Y10, Y10
-	VMULPS      Y10, Y10, Y14
-	VMOVUPS     logc08<>+0(SB), Y15
-	VFMADD213PS logc18<>+0(SB), Y10, Y15
-	VFMADD213PS logc28<>+0(SB), Y10, Y15
-	VFMADD213PS logc38<>+0(SB), Y10, Y15
-	VFMADD213PS logc48<>+0(SB), Y10, Y15
-	VFMADD213PS logc58<>+0(SB), Y10, Y15
-	VFMADD213PS logc68<>+0(SB), Y10, Y15
-	VFMADD213PS logc78<>+0(SB), Y10, Y15
-	VFMADD213PS logc88<>+0(SB), Y10, Y15
-	VMULPS      Y10, Y15, Y15
-	VMULPS      Y14, Y15, Y15
-	VFMADD231PS ln2lo8<>+0(SB), Y13, Y15
-	VFMADD231PS minushalf8<>+0(SB), Y14, Y15
-	VADDPS      Y15, Y10, Y10
-	VFMADD231PS ln2hi8<>+0(SB), Y13, Y10
+	VPADDD      log32shift8<>+0(SB), Y5, Y8
+	VPSRLD      $0x17, Y8, Y9
+	VCVTDQ2PS   Y9, Y9
+	VSUBPS      f1278<>+0(SB), Y9, Y9
+	VPAND       mant32mask8<>+0(SB), Y8, Y8
+	VPADDD      log32base8<>+0(SB), Y8, Y8
+	VSUBPS      one8<>+0(SB), Y8, Y8
+	VMULPS      Y8, Y8, Y10
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y10, Y12
+	VFMADD213PS logc48<>+0(SB), Y10, Y12
+	VFMADD213PS logc68<>+0(SB), Y10, Y12
+	VFMADD213PS logc88<>+0(SB), Y10, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y10, Y13
+	VFMADD213PS logc58<>+0(SB), Y10, Y13
+	VFMADD213PS logc78<>+0(SB), Y10, Y13
+	VFMADD231PS Y13, Y8, Y12
+	VMULPS      Y8, Y12, Y12
+	VMULPS      Y10, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y10, Y12
+	VADDPS      Y12, Y8, Y8
+	VFMADD231PS ln2hi8<>+0(SB), Y9, Y8
+	VDIVPS      Y5, Y1, Y9
+	VMULPS      Y9, Y11, Y10
+	VCMPPS      $0x11, Y0, Y4, Y12
+	VBLENDVPS   Y12, Y10, Y9, Y13
+	VBLENDVPS   Y12, Y9, Y10, Y10
 	VSUBPS      Y1, Y5, Y5
 	VSUBPS      Y5, Y11, Y11
-	VMULPS      Y8, Y11, Y11
-	VADDPS      Y11, Y10, Y10
+	VMULPS      Y9, Y11, Y11
+	VADDPS      Y11, Y8, Y8
 	VMAXPS      Y0, Y4, Y0
-	VMULPS      Y6, Y4, Y8
-	VSUBPS      Y8, Y0, Y0
-	VADDPS      Y10, Y0, Y0
-	VMULPS      Y9, Y6, Y5
-	VMULPS      Y12, Y7, Y8
+	VMULPS      Y6, Y4, Y9
+	VSUBPS      Y9, Y0, Y0
+	VADDPS      Y8, Y0, Y0
+	VMULPS      Y10, Y6, Y5
+	VMULPS      Y13, Y7, Y8
 	VADDPS      Y8, Y5, Y5
-	VMOVAPS     Y1, Y10
+	VMOVAPS     Y1, Y9
 	VMOVAPS     Y5, Y8
 	MOVQ        R12, CX
 	DECQ        CX
@@ -6255,7 +7050,7 @@ BinaryLogitsGradF32_powN_part_sq:
 	JZ     BinaryLogitsGradF32_powN_part_sqdone
 	BTQ    $0x00, CX
 	JCC    BinaryLogitsGradF32_powN_part_nomul
-	VMULPS Y8, Y10, Y10
+	VMULPS Y8, Y9, Y9
 
 BinaryLogitsGradF32_powN_part_nomul:
 	CMPQ   CX, $0x01
@@ -6267,16 +7062,16 @@ BinaryLogitsGradF32_powN_part_nosq:
 	JMP  BinaryLogitsGradF32_powN_part_sq
 
 BinaryLogitsGradF32_powN_part_sqdone:
-	VMULPS       Y5, Y10, Y8
+	VMULPS       Y5, Y9, Y8
 	VANDPS       absmask8<>+0(SB), Y8, Y11
 	VCMPPS       $0x00, inf8<>+0(SB), Y11, Y11
 	VMOVMSKPS    Y11, CX
 	TESTL        CX, CX
 	JNZ          BinaryLogitsGradF32_bail
 	VBROADCASTSS 40(R8), Y11
-	VMULPS       Y11, Y10, Y10
+	VMULPS       Y11, Y9, Y9
 	VSUBPS       Y5, Y5, Y5
-	VADDPS       Y5, Y10, Y10
+	VADDPS       Y5, Y9, Y9
 	CMPL         R11, $0x01
 	JEQ          BinaryLogitsGradF32_powN_part_alpha1
 	JA           BinaryLogitsGradF32_powN_part_alphas
@@ -6307,18 +7102,18 @@ BinaryLogitsGradF32_powN_part_alphadone:
 	VADDPS       Y11, Y2, Y2
 	VADDPS       Y6, Y6, Y11
 	VSUBPS       Y11, Y1, Y11
-	VMULPS       Y12, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VMULPS       Y12, Y7, Y7
-	VMULPS       Y9, Y6, Y6
+	VMULPS       Y13, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VMULPS       Y13, Y7, Y7
+	VMULPS       Y10, Y6, Y6
 	VSUBPS       Y6, Y7, Y7
-	VMULPS       Y11, Y10, Y10
-	VMULPS       Y0, Y10, Y10
+	VMULPS       Y11, Y9, Y9
+	VMULPS       Y0, Y9, Y9
 	VMULPS       Y7, Y8, Y8
-	VADDPS       Y8, Y10, Y10
+	VADDPS       Y8, Y9, Y9
 	VBROADCASTSS 44(R8), Y0
 	VMULPS       Y0, Y5, Y5
-	VMULPS       Y10, Y5, Y5
+	VMULPS       Y9, Y5, Y5
 	VADDPS       Y4, Y5, Y5
 	VMASKMOVPS   Y5, Y3, (AX)(R14*1)
 
@@ -6391,47 +7186,48 @@ BinaryLogitsGradF32_pow2_full_smoothed:
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VADDPS       Y1, Y10, Y4
-	VDIVPS       Y4, Y1, Y7
-	VMULPS       Y7, Y10, Y8
-	VCMPPS       $0x11, Y0, Y3, Y9
-	VBLENDVPS    Y9, Y8, Y7, Y11
-	VBLENDVPS    Y9, Y7, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y4, Y9
-	VPSRLD       $0x17, Y9, Y12
-	VCVTDQ2PS    Y12, Y12
-	VSUBPS       f1278<>+0(SB), Y12, Y12
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y13
-	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc18<>+0(SB), Y9, Y14
-	VFMADD213PS  logc28<>+0(SB), Y9, Y14
-	VFMADD213PS  logc38<>+0(SB), Y9, Y14
-	VFMADD213PS  logc48<>+0(SB), Y9, Y14
-	VFMADD213PS  logc58<>+0(SB), Y9, Y14
-	VFMADD213PS  logc68<>+0(SB), Y9, Y14
-	VFMADD213PS  logc78<>+0(SB), Y9, Y14
-	VFMADD213PS  logc88<>+0(SB), Y9, Y14
-	VMULPS       Y9, Y14, Y14
-	VMULPS       Y13, Y14, Y14
-	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
-	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
-	VADDPS       Y14, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y9
+	VPADDD       log32shift8<>+0(SB), Y4, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc28<>+0(SB), Y9, Y11
+	VFMADD213PS  logc48<>+0(SB), Y9, Y11
+	VFMADD213PS  logc68<>+0(SB), Y9, Y11
+	VFMADD213PS  logc88<>+0(SB), Y9, Y11
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y7, Y11
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y11
+	VADDPS       Y11, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS       Y4, Y1, Y8
+	VMULPS       Y8, Y10, Y9
+	VCMPPS       $0x11, Y0, Y3, Y11
+	VBLENDVPS    Y11, Y9, Y8, Y12
+	VBLENDVPS    Y11, Y8, Y9, Y9
 	VSUBPS       Y1, Y4, Y4
 	VSUBPS       Y4, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y7, Y7
 	VMAXPS       Y0, Y3, Y4
-	VMULPS       Y5, Y3, Y7
-	VSUBPS       Y7, Y4, Y4
-	VADDPS       Y9, Y4, Y4
-	VMULPS       Y8, Y5, Y7
-	VMULPS       Y11, Y6, Y9
-	VADDPS       Y9, Y7, Y7
-	VMULPS       Y7, Y7, Y9
-	VANDPS       absmask8<>+0(SB), Y9, Y10
+	VMULPS       Y5, Y3, Y8
+	VSUBPS       Y8, Y4, Y4
+	VADDPS       Y7, Y4, Y4
+	VMULPS       Y9, Y5, Y7
+	VMULPS       Y12, Y6, Y8
+	VADDPS       Y8, Y7, Y7
+	VMULPS       Y7, Y7, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y10
 	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
 	VMOVMSKPS    Y10, R15
 	TESTL        R15, R15
@@ -6449,35 +7245,35 @@ BinaryLogitsGradF32_pow2_full_smoothed:
 BinaryLogitsGradF32_pow2_full_alpha1:
 	VBROADCASTSS 48(R8), Y7
 	VMULPS       Y7, Y5, Y7
-	VBROADCASTSS 52(R8), Y12
-	VMULPS       Y12, Y6, Y12
-	VADDPS       Y12, Y7, Y7
+	VBROADCASTSS 52(R8), Y11
+	VMULPS       Y11, Y6, Y11
+	VADDPS       Y11, Y7, Y7
 	JMP          BinaryLogitsGradF32_pow2_full_alphadone
 
 BinaryLogitsGradF32_pow2_full_alphas:
 	VMOVUPS (SI)(R12*1), Y7
 	VMULPS  Y7, Y5, Y7
-	VMOVUPS (DI)(R12*1), Y12
-	VMULPS  Y12, Y6, Y12
-	VADDPS  Y12, Y7, Y7
+	VMOVUPS (DI)(R12*1), Y11
+	VMULPS  Y11, Y6, Y11
+	VADDPS  Y11, Y7, Y7
 
 BinaryLogitsGradF32_pow2_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y9, Y7, Y12
-	VMULPS       Y4, Y12, Y12
-	VADDPS       Y3, Y12, Y12
-	VADDPS       Y12, Y2, Y2
-	VADDPS       Y5, Y5, Y12
-	VSUBPS       Y12, Y1, Y12
-	VMULPS       Y11, Y12, Y12
-	VMULPS       Y8, Y12, Y12
-	VMULPS       Y11, Y6, Y6
-	VMULPS       Y8, Y5, Y5
+	VMULPS       Y8, Y7, Y11
+	VMULPS       Y4, Y11, Y11
+	VADDPS       Y3, Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	VADDPS       Y5, Y5, Y11
+	VSUBPS       Y11, Y1, Y11
+	VMULPS       Y12, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VMULPS       Y12, Y6, Y6
+	VMULPS       Y9, Y5, Y5
 	VSUBPS       Y5, Y6, Y6
-	VMULPS       Y12, Y10, Y10
+	VMULPS       Y11, Y10, Y10
 	VMULPS       Y4, Y10, Y10
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y10, Y10
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y10, Y10
 	VBROADCASTSS 44(R8), Y4
 	VMULPS       Y4, Y7, Y7
 	VMULPS       Y10, Y7, Y7
@@ -6564,55 +7360,56 @@ BinaryLogitsGradF32_pow2_part_smoothed:
 	VMULPS       Y9, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
 	VADDPS       Y1, Y11, Y5
-	VDIVPS       Y5, Y1, Y8
-	VMULPS       Y8, Y11, Y9
-	VCMPPS       $0x11, Y0, Y4, Y10
-	VBLENDVPS    Y10, Y9, Y8, Y12
-	VBLENDVPS    Y10, Y8, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y5, Y10
-	VPSRLD       $0x17, Y10, Y13
-	VCVTDQ2PS    Y13, Y13
-	VSUBPS       f1278<>+0(SB), Y13, Y13
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y14
-	VMOVUPS      logc08<>+0(SB), Y15
-	VFMADD213PS  logc18<>+0(SB), Y10, Y15
-	VFMADD213PS  logc28<>+0(SB), Y10, Y15
-	VFMADD213PS  logc38<>+0(SB), Y10, Y15
-	VFMADD213PS  logc48<>+0(SB), Y10, Y15
-	VFMADD213PS  logc58<>+0(SB), Y10, Y15
-	VFMADD213PS  logc68<>+0(SB), Y10, Y15
-	VFMADD213PS  logc78<>+0(SB), Y10, Y15
-	VFMADD213PS  logc88<>+0(SB), Y10, Y15
-	VMULPS       Y10, Y15, Y15
-	VMULPS       Y14, Y15, Y15
-	VFMADD231PS  ln2lo8<>+0(SB), Y13, Y15
-	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
-	VADDPS       Y15, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y13, Y10
+	VPADDD       log32shift8<>+0(SB), Y5, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc28<>+0(SB), Y10, Y12
+	VFMADD213PS  logc48<>+0(SB), Y10, Y12
+	VFMADD213PS  logc68<>+0(SB), Y10, Y12
+	VFMADD213PS  logc88<>+0(SB), Y10, Y12
+	VMOVUPS      logc18<>+0(SB), Y13
+	VFMADD213PS  logc38<>+0(SB), Y10, Y13
+	VFMADD213PS  logc58<>+0(SB), Y10, Y13
+	VFMADD213PS  logc78<>+0(SB), Y10, Y13
+	VFMADD231PS  Y13, Y8, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y10, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y12
+	VADDPS       Y12, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VDIVPS       Y5, Y1, Y9
+	VMULPS       Y9, Y11, Y10
+	VCMPPS       $0x11, Y0, Y4, Y12
+	VBLENDVPS    Y12, Y10, Y9, Y13
+	VBLENDVPS    Y12, Y9, Y10, Y10
 	VSUBPS       Y1, Y5, Y5
 	VSUBPS       Y5, Y11, Y11
-	VMULPS       Y8, Y11, Y11
-	VADDPS       Y11, Y10, Y10
+	VMULPS       Y9, Y11, Y11
+	VADDPS       Y11, Y8, Y8
 	VMAXPS       Y0, Y4, Y0
-	VMULPS       Y6, Y4, Y8
-	VSUBPS       Y8, Y0, Y0
-	VADDPS       Y10, Y0, Y0
-	VMULPS       Y9, Y6, Y5
-	VMULPS       Y12, Y7, Y8
+	VMULPS       Y6, Y4, Y9
+	VSUBPS       Y9, Y0, Y0
+	VADDPS       Y8, Y0, Y0
+	VMULPS       Y10, Y6, Y5
+	VMULPS       Y13, Y7, Y8
 	VADDPS       Y8, Y5, Y5
 	VMULPS       Y5, Y5, Y8
-	VANDPS       absmask8<>+0(SB), Y8, Y10
-	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
-	VMOVMSKPS    Y10, CX
+	VANDPS       absmask8<>+0(SB), Y8, Y9
+	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y9
+	VMOVMSKPS    Y9, CX
 	TESTL        CX, CX
 	JNZ          BinaryLogitsGradF32_bail
-	VBROADCASTSS 40(R8), Y10
-	VMULPS       Y10, Y5, Y10
+	VBROADCASTSS 40(R8), Y9
+	VMULPS       Y9, Y5, Y9
 	VSUBPS       Y5, Y5, Y5
-	VADDPS       Y5, Y10, Y10
+	VADDPS       Y5, Y9, Y9
 	CMPL         R11, $0x01
 	JEQ          BinaryLogitsGradF32_pow2_part_alpha1
 	JA           BinaryLogitsGradF32_pow2_part_alphas
@@ -6643,18 +7440,18 @@ BinaryLogitsGradF32_pow2_part_alphadone:
 	VADDPS       Y11, Y2, Y2
 	VADDPS       Y6, Y6, Y11
 	VSUBPS       Y11, Y1, Y11
-	VMULPS       Y12, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VMULPS       Y12, Y7, Y7
-	VMULPS       Y9, Y6, Y6
+	VMULPS       Y13, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VMULPS       Y13, Y7, Y7
+	VMULPS       Y10, Y6, Y6
 	VSUBPS       Y6, Y7, Y7
-	VMULPS       Y11, Y10, Y10
-	VMULPS       Y0, Y10, Y10
+	VMULPS       Y11, Y9, Y9
+	VMULPS       Y0, Y9, Y9
 	VMULPS       Y7, Y8, Y8
-	VADDPS       Y8, Y10, Y10
+	VADDPS       Y8, Y9, Y9
 	VBROADCASTSS 44(R8), Y0
 	VMULPS       Y0, Y5, Y5
-	VMULPS       Y10, Y5, Y5
+	VMULPS       Y9, Y5, Y5
 	VADDPS       Y4, Y5, Y5
 	VMASKMOVPS   Y5, Y3, (AX)(R12*1)
 
@@ -6727,47 +7524,48 @@ BinaryLogitsGradF32_pow0_full_smoothed:
 	VMULPS      Y8, Y10, Y10
 	VANDNPS     Y10, Y7, Y10
 	VADDPS      Y1, Y10, Y4
-	VDIVPS      Y4, Y1, Y7
-	VMULPS      Y7, Y10, Y8
-	VCMPPS      $0x11, Y0, Y3, Y9
-	VBLENDVPS   Y9, Y8, Y7, Y11
-	VBLENDVPS   Y9, Y7, Y8, Y8
-	VPADDD      log32shift8<>+0(SB), Y4, Y9
-	VPSRLD      $0x17, Y9, Y12
-	VCVTDQ2PS   Y12, Y12
-	VSUBPS      f1278<>+0(SB), Y12, Y12
-	VPAND       mant32mask8<>+0(SB), Y9, Y9
-	VPADDD      log32base8<>+0(SB), Y9, Y9
-	VSUBPS      one8<>+0(SB), Y9, Y9
-	VMULPS      Y9, Y9, Y13
-	VMOVUPS     logc08<>+0(SB), Y14
-	VFMADD213PS logc18<>+0(SB), Y9, Y14
-	VFMADD213PS logc28<>+0(SB), Y9, Y14
-	VFMADD213PS logc38<>+0(SB), Y9, Y14
-	VFMADD213PS logc48<>+0(SB), Y9, Y14
-	VFMADD213PS logc58<>+0(SB), Y9, Y14
-	VFMADD213PS logc68<>+0(SB), Y9, Y14
-	VFMADD213PS logc78<>+0(SB), Y9, Y14
-	VFMADD213PS logc88<>+0(SB), Y9, Y14
-	VMULPS      Y9, Y14, Y14
-	VMULPS      Y13, Y14, Y14
-	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
-	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
-	VADDPS      Y14, Y9, Y9
-	VFMADD231PS ln2hi8<>+0(SB), Y12, Y9
+	VPADDD      log32shift8<>+0(SB), Y4, Y7
+	VPSRLD      $0x17, Y7, Y8
+	VCVTDQ2PS   Y8, Y8
+	VSUBPS      f1278<>+0(SB), Y8, Y8
+	VPAND       mant32mask8<>+0(SB), Y7, Y7
+	VPADDD      log32base8<>+0(SB), Y7, Y7
+	VSUBPS      one8<>+0(SB), Y7, Y7
+	VMULPS      Y7, Y7, Y9
+	VMOVUPS     logc08<>+0(SB), Y11
+	VFMADD213PS logc28<>+0(SB), Y9, Y11
+	VFMADD213PS logc48<>+0(SB), Y9, Y11
+	VFMADD213PS logc68<>+0(SB), Y9, Y11
+	VFMADD213PS logc88<>+0(SB), Y9, Y11
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y9, Y12
+	VFMADD213PS logc58<>+0(SB), Y9, Y12
+	VFMADD213PS logc78<>+0(SB), Y9, Y12
+	VFMADD231PS Y12, Y7, Y11
+	VMULPS      Y7, Y11, Y11
+	VMULPS      Y9, Y11, Y11
+	VFMADD231PS ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS minushalf8<>+0(SB), Y9, Y11
+	VADDPS      Y11, Y7, Y7
+	VFMADD231PS ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS      Y4, Y1, Y8
+	VMULPS      Y8, Y10, Y9
+	VCMPPS      $0x11, Y0, Y3, Y11
+	VBLENDVPS   Y11, Y9, Y8, Y12
+	VBLENDVPS   Y11, Y8, Y9, Y9
 	VSUBPS      Y1, Y4, Y4
 	VSUBPS      Y4, Y10, Y10
-	VMULPS      Y7, Y10, Y10
-	VADDPS      Y10, Y9, Y9
+	VMULPS      Y8, Y10, Y10
+	VADDPS      Y10, Y7, Y7
 	VMAXPS      Y0, Y3, Y4
-	VMULPS      Y5, Y3, Y7
-	VSUBPS      Y7, Y4, Y4
-	VADDPS      Y9, Y4, Y4
-	VMULPS      Y8, Y5, Y7
-	VMULPS      Y11, Y6, Y9
-	VADDPS      Y9, Y7, Y7
+	VMULPS      Y5, Y3, Y8
+	VSUBPS      Y8, Y4, Y4
+	VADDPS      Y7, Y4, Y4
+	VMULPS      Y9, Y5, Y7
+	VMULPS      Y12, Y6, Y8
+	VADDPS      Y8, Y7, Y7
 	VMOVAPS     Y1, Y7
-	VMOVAPS     Y0, Y9
+	VMOVAPS     Y0, Y8
 	CMPL        R11, $0x01
 	JEQ         BinaryLogitsGradF32_pow0_full_alpha1
 	JA          BinaryLogitsGradF32_pow0_full_alphas
@@ -6777,38 +7575,38 @@ BinaryLogitsGradF32_pow0_full_smoothed:
 BinaryLogitsGradF32_pow0_full_alpha1:
 	VBROADCASTSS 48(R8), Y10
 	VMULPS       Y10, Y5, Y10
-	VBROADCASTSS 52(R8), Y12
-	VMULPS       Y12, Y6, Y12
-	VADDPS       Y12, Y10, Y10
+	VBROADCASTSS 52(R8), Y11
+	VMULPS       Y11, Y6, Y11
+	VADDPS       Y11, Y10, Y10
 	JMP          BinaryLogitsGradF32_pow0_full_alphadone
 
 BinaryLogitsGradF32_pow0_full_alphas:
 	VMOVUPS (SI)(R12*1), Y10
 	VMULPS  Y10, Y5, Y10
-	VMOVUPS (DI)(R12*1), Y12
-	VMULPS  Y12, Y6, Y12
-	VADDPS  Y12, Y10, Y10
+	VMOVUPS (DI)(R12*1), Y11
+	VMULPS  Y11, Y6, Y11
+	VADDPS  Y11, Y10, Y10
 
 BinaryLogitsGradF32_pow0_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y7, Y10, Y12
-	VMULPS       Y4, Y12, Y12
-	VADDPS       Y3, Y12, Y12
-	VADDPS       Y12, Y2, Y2
-	VADDPS       Y5, Y5, Y12
-	VSUBPS       Y12, Y1, Y12
-	VMULPS       Y11, Y12, Y12
-	VMULPS       Y8, Y12, Y12
-	VMULPS       Y11, Y6, Y6
-	VMULPS       Y8, Y5, Y5
+	VMULPS       Y7, Y10, Y11
+	VMULPS       Y4, Y11, Y11
+	VADDPS       Y3, Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	VADDPS       Y5, Y5, Y11
+	VSUBPS       Y11, Y1, Y11
+	VMULPS       Y12, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VMULPS       Y12, Y6, Y6
+	VMULPS       Y9, Y5, Y5
 	VSUBPS       Y5, Y6, Y6
-	VMULPS       Y12, Y9, Y9
-	VMULPS       Y4, Y9, Y9
+	VMULPS       Y11, Y8, Y8
+	VMULPS       Y4, Y8, Y8
 	VMULPS       Y6, Y7, Y7
-	VADDPS       Y7, Y9, Y9
+	VADDPS       Y7, Y8, Y8
 	VBROADCASTSS 44(R8), Y4
 	VMULPS       Y4, Y10, Y10
-	VMULPS       Y9, Y10, Y10
+	VMULPS       Y8, Y10, Y10
 	VADDPS       Y3, Y10, Y10
 	VMOVUPS      Y10, (AX)(R12*1)
 	ADDQ         $0x20, R12
@@ -6892,91 +7690,92 @@ BinaryLogitsGradF32_pow0_part_smoothed:
 	VMULPS      Y9, Y11, Y11
 	VANDNPS     Y11, Y8, Y11
 	VADDPS      Y1, Y11, Y5
-	VDIVPS      Y5, Y1, Y8
-	VMULPS      Y8, Y11, Y9
-	VCMPPS      $0x11, Y0, Y4, Y10
-	VBLENDVPS   Y10, Y9, Y8, Y12
-	VBLENDVPS   Y10, Y8, Y9, Y9
-	VPADDD      log32shift8<>+0(SB), Y5, Y10
-	VPSRLD      $0x17, Y10, Y13
-	VCVTDQ2PS   Y13, Y13
-	VSUBPS      f1278<>+0(SB), Y13, Y13
-	VPAND       mant32mask8<>+0(SB), Y10, Y10
-	VPADDD      log32base8<>+0(SB), Y10, Y10
-	VSUBPS      one8<>+0(SB), Y10, Y10
-	VMULPS      Y10, Y10, Y14
-	VMOVUPS     logc08<>+0(SB), Y15
-	VFMADD213PS logc18<>+0(SB), Y10, Y15
-	VFMADD213PS logc28<>+0(SB), Y10, Y15
-	VFMADD213PS logc38<>+0(SB), Y10, Y15
-	VFMADD213PS logc48<>+0(SB), Y10, Y15
-	VFMADD213PS logc58<>+0(SB), Y10, Y15
-	VFMADD213PS logc68<>+0(SB), Y10, Y15
-	VFMADD213PS logc78<>+0(SB), Y10, Y15
-	VFMADD213PS logc88<>+0(SB), Y10, Y15
-	VMULPS      Y10, Y15, Y15
-	VMULPS      Y14, Y15, Y15
-	VFMADD231PS ln2lo8<>+0(SB), Y13, Y15
-	VFMADD231PS minushalf8<>+0(SB), Y14, Y15
-	VADDPS      Y15, Y10, Y10
-	VFMADD231PS ln2hi8<>+0(SB), Y13, Y10
+	VPADDD      log32shift8<>+0(SB), Y5, Y8
+	VPSRLD      $0x17, Y8, Y9
+	VCVTDQ2PS   Y9, Y9
+	VSUBPS      f1278<>+0(SB), Y9, Y9
+	VPAND       mant32mask8<>+0(SB), Y8, Y8
+	VPADDD      log32base8<>+0(SB), Y8, Y8
+	VSUBPS      one8<>+0(SB), Y8, Y8
+	VMULPS      Y8, Y8, Y10
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y10, Y12
+	VFMADD213PS logc48<>+0(SB), Y10, Y12
+	VFMADD213PS logc68<>+0(SB), Y10, Y12
+	VFMADD213PS logc88<>+0(SB), Y10, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y10, Y13
+	VFMADD213PS logc58<>+0(SB), Y10, Y13
+	VFMADD213PS logc78<>+0(SB), Y10, Y13
+	VFMADD231PS Y13, Y8, Y12
+	VMULPS      Y8, Y12, Y12
+	VMULPS      Y10, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y10, Y12
+	VADDPS      Y12, Y8, Y8
+	VFMADD231PS ln2hi8<>+0(SB), Y9, Y8
+	VDIVPS      Y5, Y1, Y9
+	VMULPS      Y9, Y11, Y10
+	VCMPPS      $0x11, Y0, Y4, Y12
+	VBLENDVPS   Y12, Y10, Y9, Y13
+	VBLENDVPS   Y12, Y9, Y10, Y10
 	VSUBPS      Y1, Y5, Y5
 	VSUBPS      Y5, Y11, Y11
-	VMULPS      Y8, Y11, Y11
-	VADDPS      Y11, Y10, Y10
+	VMULPS      Y9, Y11, Y11
+	VADDPS      Y11, Y8, Y8
 	VMAXPS      Y0, Y4, Y5
-	VMULPS      Y6, Y4, Y8
-	VSUBPS      Y8, Y5, Y5
-	VADDPS      Y10, Y5, Y5
-	VMULPS      Y9, Y6, Y8
-	VMULPS      Y12, Y7, Y10
-	VADDPS      Y10, Y8, Y8
+	VMULPS      Y6, Y4, Y9
+	VSUBPS      Y9, Y5, Y5
+	VADDPS      Y8, Y5, Y5
+	VMULPS      Y10, Y6, Y8
+	VMULPS      Y13, Y7, Y9
+	VADDPS      Y9, Y8, Y8
 	VMOVAPS     Y1, Y8
 	VMOVAPS     Y0, Y0
 	CMPL        R11, $0x01
 	JEQ         BinaryLogitsGradF32_pow0_part_alpha1
 	JA          BinaryLogitsGradF32_pow0_part_alphas
-	VMOVAPS     Y1, Y10
+	VMOVAPS     Y1, Y9
 	JMP         BinaryLogitsGradF32_pow0_part_alphadone
 
 BinaryLogitsGradF32_pow0_part_alpha1:
-	VBROADCASTSS 48(R8), Y10
-	VMULPS       Y10, Y6, Y10
+	VBROADCASTSS 48(R8), Y9
+	VMULPS       Y9, Y6, Y9
 	VBROADCASTSS 52(R8), Y11
 	VMULPS       Y11, Y7, Y11
-	VADDPS       Y11, Y10, Y10
+	VADDPS       Y11, Y9, Y9
 	JMP          BinaryLogitsGradF32_pow0_part_alphadone
 
 BinaryLogitsGradF32_pow0_part_alphas:
-	VMASKMOVPS (SI)(R12*1), Y3, Y10
-	VMULPS     Y10, Y6, Y10
+	VMASKMOVPS (SI)(R12*1), Y3, Y9
+	VMULPS     Y9, Y6, Y9
 	VMASKMOVPS (DI)(R12*1), Y3, Y11
 	VMULPS     Y11, Y7, Y11
-	VADDPS     Y11, Y10, Y10
+	VADDPS     Y11, Y9, Y9
 
 BinaryLogitsGradF32_pow0_part_alphadone:
 	VSUBPS       Y4, Y4, Y4
-	VMULPS       Y8, Y10, Y11
+	VMULPS       Y8, Y9, Y11
 	VMULPS       Y5, Y11, Y11
 	VADDPS       Y4, Y11, Y11
 	VANDPS       Y3, Y11, Y11
 	VADDPS       Y11, Y2, Y2
 	VADDPS       Y6, Y6, Y11
 	VSUBPS       Y11, Y1, Y11
-	VMULPS       Y12, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VMULPS       Y12, Y7, Y7
-	VMULPS       Y9, Y6, Y6
+	VMULPS       Y13, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VMULPS       Y13, Y7, Y7
+	VMULPS       Y10, Y6, Y6
 	VSUBPS       Y6, Y7, Y7
 	VMULPS       Y11, Y0, Y0
 	VMULPS       Y5, Y0, Y0
 	VMULPS       Y7, Y8, Y8
 	VADDPS       Y8, Y0, Y0
 	VBROADCASTSS 44(R8), Y1
-	VMULPS       Y1, Y10, Y10
-	VMULPS       Y0, Y10, Y10
-	VADDPS       Y4, Y10, Y10
-	VMASKMOVPS   Y10, Y3, (AX)(R12*1)
+	VMULPS       Y1, Y9, Y9
+	VMULPS       Y0, Y9, Y9
+	VADDPS       Y4, Y9, Y9
+	VMASKMOVPS   Y9, Y3, (AX)(R12*1)
 
 BinaryLogitsGradF32_pow0_done:
 	JMP BinaryLogitsGradF32_done
@@ -7047,50 +7846,51 @@ BinaryLogitsGradF32_powR_full_smoothed:
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VADDPS       Y1, Y10, Y4
-	VDIVPS       Y4, Y1, Y7
-	VMULPS       Y7, Y10, Y8
-	VCMPPS       $0x11, Y0, Y3, Y9
-	VBLENDVPS    Y9, Y8, Y7, Y11
-	VBLENDVPS    Y9, Y7, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y4, Y9
-	VPSRLD       $0x17, Y9, Y12
-	VCVTDQ2PS    Y12, Y12
-	VSUBPS       f1278<>+0(SB), Y12, Y12
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y13
-	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc18<>+0(SB), Y9, Y14
-	VFMADD213PS  logc28<>+0(SB), Y9, Y14
-	VFMADD213PS  logc38<>+0(SB), Y9, Y14
-	VFMADD213PS  logc48<>+0(SB), Y9, Y14
-	VFMADD213PS  logc58<>+0(SB), Y9, Y14
-	VFMADD213PS  logc68<>+0(SB), Y9, Y14
-	VFMADD213PS  logc78<>+0(SB), Y9, Y14
-	VFMADD213PS  logc88<>+0(SB), Y9, Y14
-	VMULPS       Y9, Y14, Y14
-	VMULPS       Y13, Y14, Y14
-	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
-	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
-	VADDPS       Y14, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y9
+	VPADDD       log32shift8<>+0(SB), Y4, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc28<>+0(SB), Y9, Y11
+	VFMADD213PS  logc48<>+0(SB), Y9, Y11
+	VFMADD213PS  logc68<>+0(SB), Y9, Y11
+	VFMADD213PS  logc88<>+0(SB), Y9, Y11
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y7, Y11
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y11
+	VADDPS       Y11, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS       Y4, Y1, Y8
+	VMULPS       Y8, Y10, Y9
+	VCMPPS       $0x11, Y0, Y3, Y11
+	VBLENDVPS    Y11, Y9, Y8, Y12
+	VBLENDVPS    Y11, Y8, Y9, Y9
 	VSUBPS       Y1, Y4, Y4
 	VSUBPS       Y4, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y7, Y7
 	VMAXPS       Y0, Y3, Y4
-	VMULPS       Y5, Y3, Y7
-	VSUBPS       Y7, Y4, Y4
-	VADDPS       Y9, Y4, Y4
-	VMULPS       Y8, Y5, Y7
-	VMULPS       Y11, Y6, Y9
-	VADDPS       Y9, Y7, Y7
+	VMULPS       Y5, Y3, Y8
+	VSUBPS       Y8, Y4, Y4
+	VADDPS       Y7, Y4, Y4
+	VMULPS       Y9, Y5, Y7
+	VMULPS       Y12, Y6, Y8
+	VADDPS       Y8, Y7, Y7
 	VMOVUPS      Y3, 64(SP)
 	VMOVUPS      Y5, 96(SP)
 	VMOVUPS      Y6, 128(SP)
-	VMOVUPS      Y11, 160(SP)
-	VMOVUPS      Y8, 192(SP)
+	VMOVUPS      Y12, 160(SP)
+	VMOVUPS      Y9, 192(SP)
 	VMOVUPS      Y4, 224(SP)
 	VCMPPS       $0x11, minnormal8<>+0(SB), Y7, Y4
 	VMULPS       two238<>+0(SB), Y7, Y3
@@ -7106,14 +7906,15 @@ BinaryLogitsGradF32_powR_full_smoothed:
 	VSUBPS       one8<>+0(SB), Y3, Y3
 	VMULPS       Y3, Y3, Y4
 	VMOVUPS      logc08<>+0(SB), Y6
-	VFMADD213PS  logc18<>+0(SB), Y3, Y6
-	VFMADD213PS  logc28<>+0(SB), Y3, Y6
-	VFMADD213PS  logc38<>+0(SB), Y3, Y6
-	VFMADD213PS  logc48<>+0(SB), Y3, Y6
-	VFMADD213PS  logc58<>+0(SB), Y3, Y6
-	VFMADD213PS  logc68<>+0(SB), Y3, Y6
-	VFMADD213PS  logc78<>+0(SB), Y3, Y6
-	VFMADD213PS  logc88<>+0(SB), Y3, Y6
+	VFMADD213PS  logc28<>+0(SB), Y4, Y6
+	VFMADD213PS  logc48<>+0(SB), Y4, Y6
+	VFMADD213PS  logc68<>+0(SB), Y4, Y6
+	VFMADD213PS  logc88<>+0(SB), Y4, Y6
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y4, Y8
+	VFMADD213PS  logc58<>+0(SB), Y4, Y8
+	VFMADD213PS  logc78<>+0(SB), Y4, Y8
+	VFMADD231PS  Y8, Y3, Y6
 	VMULPS       Y3, Y6, Y6
 	VMULPS       Y4, Y6, Y6
 	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
@@ -7171,9 +7972,9 @@ BinaryLogitsGradF32_powR_full_smoothed:
 	JNZ          BinaryLogitsGradF32_bail
 	VCMPPS       $0x04, Y0, Y7, Y5
 	VBROADCASTSS 40(R8), Y6
-	VMULPS       Y6, Y10, Y9
-	VDIVPS       Y7, Y9, Y9
-	VANDPS       Y5, Y9, Y9
+	VMULPS       Y6, Y10, Y8
+	VDIVPS       Y7, Y8, Y8
+	VANDPS       Y5, Y8, Y8
 	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y6
 	VANDPS       Y5, Y6, Y6
 	VMOVMSKPS    Y6, R15
@@ -7184,48 +7985,48 @@ BinaryLogitsGradF32_powR_full_smoothed:
 	VBROADCASTSS 80(R8), Y5
 	VFMADD231PS  Y5, Y3, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y3
-	VBLENDVPS    Y3, expunder8<>+0(SB), Y4, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y4
-	VBLENDVPS    Y4, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y11
+	VBLENDVPS    Y3, expunder8<>+0(SB), Y4, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y4
+	VBLENDVPS    Y4, expover8<>+0(SB), Y9, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y11
 	VADDPS       roundmagic8<>+0(SB), Y11, Y11
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y9
 	VMOVUPS      expc08<>+0(SB), Y5
-	VFMADD213PS  expc18<>+0(SB), Y8, Y5
-	VFMADD213PS  expc28<>+0(SB), Y8, Y5
-	VFMADD213PS  expc38<>+0(SB), Y8, Y5
-	VFMADD213PS  expc48<>+0(SB), Y8, Y5
-	VFMADD213PS  expc58<>+0(SB), Y8, Y5
-	VMULPS       Y8, Y8, Y4
+	VFMADD213PS  expc18<>+0(SB), Y9, Y5
+	VFMADD213PS  expc28<>+0(SB), Y9, Y5
+	VFMADD213PS  expc38<>+0(SB), Y9, Y5
+	VFMADD213PS  expc48<>+0(SB), Y9, Y5
+	VFMADD213PS  expc58<>+0(SB), Y9, Y5
+	VMULPS       Y9, Y9, Y4
 	VMULPS       Y4, Y5, Y5
-	VADDPS       Y8, Y5, Y5
+	VADDPS       Y9, Y5, Y5
 	VADDPS       one8<>+0(SB), Y5, Y5
 	VMULPS       half8<>+0(SB), Y11, Y4
 	VADDPS       roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS       roundmagic8<>+0(SB), Y4, Y8
-	VSUBPS       Y8, Y11, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VSUBPS       roundmagic8<>+0(SB), Y4, Y9
+	VSUBPS       Y9, Y11, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
 	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
 	VPSLLD       $0x17, Y4, Y4
-	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
-	VPSLLD       $0x17, Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
 	VMULPS       Y4, Y5, Y5
-	VMULPS       Y8, Y5, Y5
+	VMULPS       Y9, Y5, Y5
 	VANDNPS      Y5, Y3, Y5
 	VBROADCASTSS 40(R8), Y3
 	VMULPS       Y3, Y5, Y5
 	VSUBPS       Y7, Y7, Y4
 	VADDPS       Y4, Y5, Y5
-	VBLENDVPS    Y6, Y5, Y9, Y9
+	VBLENDVPS    Y6, Y5, Y8, Y8
 
 BinaryLogitsGradF32_powR_full_nolow:
 	VMOVUPS 64(SP), Y3
 	VMOVUPS 96(SP), Y5
 	VMOVUPS 128(SP), Y6
-	VMOVUPS 160(SP), Y11
-	VMOVUPS 192(SP), Y8
+	VMOVUPS 160(SP), Y12
+	VMOVUPS 192(SP), Y9
 	VMOVUPS 224(SP), Y4
 	CMPL    R11, $0x01
 	JEQ     BinaryLogitsGradF32_powR_full_alpha1
@@ -7236,38 +8037,38 @@ BinaryLogitsGradF32_powR_full_nolow:
 BinaryLogitsGradF32_powR_full_alpha1:
 	VBROADCASTSS 48(R8), Y7
 	VMULPS       Y7, Y5, Y7
-	VBROADCASTSS 52(R8), Y12
-	VMULPS       Y12, Y6, Y12
-	VADDPS       Y12, Y7, Y7
+	VBROADCASTSS 52(R8), Y11
+	VMULPS       Y11, Y6, Y11
+	VADDPS       Y11, Y7, Y7
 	JMP          BinaryLogitsGradF32_powR_full_alphadone
 
 BinaryLogitsGradF32_powR_full_alphas:
 	VMOVUPS (SI)(R12*1), Y7
 	VMULPS  Y7, Y5, Y7
-	VMOVUPS (DI)(R12*1), Y12
-	VMULPS  Y12, Y6, Y12
-	VADDPS  Y12, Y7, Y7
+	VMOVUPS (DI)(R12*1), Y11
+	VMULPS  Y11, Y6, Y11
+	VADDPS  Y11, Y7, Y7
 
 BinaryLogitsGradF32_powR_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y10, Y7, Y12
-	VMULPS       Y4, Y12, Y12
-	VADDPS       Y3, Y12, Y12
-	VADDPS       Y12, Y2, Y2
-	VADDPS       Y5, Y5, Y12
-	VSUBPS       Y12, Y1, Y12
-	VMULPS       Y11, Y12, Y12
-	VMULPS       Y8, Y12, Y12
-	VMULPS       Y11, Y6, Y6
-	VMULPS       Y8, Y5, Y5
+	VMULPS       Y10, Y7, Y11
+	VMULPS       Y4, Y11, Y11
+	VADDPS       Y3, Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	VADDPS       Y5, Y5, Y11
+	VSUBPS       Y11, Y1, Y11
+	VMULPS       Y12, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VMULPS       Y12, Y6, Y6
+	VMULPS       Y9, Y5, Y5
 	VSUBPS       Y5, Y6, Y6
-	VMULPS       Y12, Y9, Y9
-	VMULPS       Y4, Y9, Y9
+	VMULPS       Y11, Y8, Y8
+	VMULPS       Y4, Y8, Y8
 	VMULPS       Y6, Y10, Y10
-	VADDPS       Y10, Y9, Y9
+	VADDPS       Y10, Y8, Y8
 	VBROADCASTSS 44(R8), Y4
 	VMULPS       Y4, Y7, Y7
-	VMULPS       Y9, Y7, Y7
+	VMULPS       Y8, Y7, Y7
 	VADDPS       Y3, Y7, Y7
 	VMOVUPS      Y7, (AX)(R12*1)
 	ADDQ         $0x20, R12
@@ -7351,50 +8152,51 @@ BinaryLogitsGradF32_powR_part_smoothed:
 	VMULPS       Y9, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
 	VADDPS       Y1, Y11, Y5
-	VDIVPS       Y5, Y1, Y8
-	VMULPS       Y8, Y11, Y9
-	VCMPPS       $0x11, Y0, Y4, Y10
-	VBLENDVPS    Y10, Y9, Y8, Y12
-	VBLENDVPS    Y10, Y8, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y5, Y10
-	VPSRLD       $0x17, Y10, Y13
-	VCVTDQ2PS    Y13, Y13
-	VSUBPS       f1278<>+0(SB), Y13, Y13
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y14
-	VMOVUPS      logc08<>+0(SB), Y15
-	VFMADD213PS  logc18<>+0(SB), Y10, Y15
-	VFMADD213PS  logc28<>+0(SB), Y10, Y15
-	VFMADD213PS  logc38<>+0(SB), Y10, Y15
-	VFMADD213PS  logc48<>+0(SB), Y10, Y15
-	VFMADD213PS  logc58<>+0(SB), Y10, Y15
-	VFMADD213PS  logc68<>+0(SB), Y10, Y15
-	VFMADD213PS  logc78<>+0(SB), Y10, Y15
-	VFMADD213PS  logc88<>+0(SB), Y10, Y15
-	VMULPS       Y10, Y15, Y15
-	VMULPS       Y14, Y15, Y15
-	VFMADD231PS  ln2lo8<>+0(SB), Y13, Y15
-	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
-	VADDPS       Y15, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y13, Y10
+	VPADDD       log32shift8<>+0(SB), Y5, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc28<>+0(SB), Y10, Y12
+	VFMADD213PS  logc48<>+0(SB), Y10, Y12
+	VFMADD213PS  logc68<>+0(SB), Y10, Y12
+	VFMADD213PS  logc88<>+0(SB), Y10, Y12
+	VMOVUPS      logc18<>+0(SB), Y13
+	VFMADD213PS  logc38<>+0(SB), Y10, Y13
+	VFMADD213PS  logc58<>+0(SB), Y10, Y13
+	VFMADD213PS  logc78<>+0(SB), Y10, Y13
+	VFMADD231PS  Y13, Y8, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y10, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y12
+	VADDPS       Y12, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VDIVPS       Y5, Y1, Y9
+	VMULPS       Y9, Y11, Y10
+	VCMPPS       $0x11, Y0, Y4, Y12
+	VBLENDVPS    Y12, Y10, Y9, Y13
+	VBLENDVPS    Y12, Y9, Y10, Y10
 	VSUBPS       Y1, Y5, Y5
 	VSUBPS       Y5, Y11, Y11
-	VMULPS       Y8, Y11, Y11
-	VADDPS       Y11, Y10, Y10
+	VMULPS       Y9, Y11, Y11
+	VADDPS       Y11, Y8, Y8
 	VMAXPS       Y0, Y4, Y5
-	VMULPS       Y6, Y4, Y8
-	VSUBPS       Y8, Y5, Y5
-	VADDPS       Y10, Y5, Y5
-	VMULPS       Y9, Y6, Y8
-	VMULPS       Y12, Y7, Y10
-	VADDPS       Y10, Y8, Y8
+	VMULPS       Y6, Y4, Y9
+	VSUBPS       Y9, Y5, Y5
+	VADDPS       Y8, Y5, Y5
+	VMULPS       Y10, Y6, Y8
+	VMULPS       Y13, Y7, Y9
+	VADDPS       Y9, Y8, Y8
 	VMOVUPS      Y4, 64(SP)
 	VMOVUPS      Y6, 96(SP)
 	VMOVUPS      Y7, 128(SP)
-	VMOVUPS      Y12, 160(SP)
-	VMOVUPS      Y9, 192(SP)
+	VMOVUPS      Y13, 160(SP)
+	VMOVUPS      Y10, 192(SP)
 	VMOVUPS      Y5, 224(SP)
 	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y5
 	VMULPS       two238<>+0(SB), Y8, Y4
@@ -7410,14 +8212,15 @@ BinaryLogitsGradF32_powR_part_smoothed:
 	VSUBPS       one8<>+0(SB), Y4, Y4
 	VMULPS       Y4, Y4, Y5
 	VMOVUPS      logc08<>+0(SB), Y7
-	VFMADD213PS  logc18<>+0(SB), Y4, Y7
-	VFMADD213PS  logc28<>+0(SB), Y4, Y7
-	VFMADD213PS  logc38<>+0(SB), Y4, Y7
-	VFMADD213PS  logc48<>+0(SB), Y4, Y7
-	VFMADD213PS  logc58<>+0(SB), Y4, Y7
-	VFMADD213PS  logc68<>+0(SB), Y4, Y7
-	VFMADD213PS  logc78<>+0(SB), Y4, Y7
-	VFMADD213PS  logc88<>+0(SB), Y4, Y7
+	VFMADD213PS  logc28<>+0(SB), Y5, Y7
+	VFMADD213PS  logc48<>+0(SB), Y5, Y7
+	VFMADD213PS  logc68<>+0(SB), Y5, Y7
+	VFMADD213PS  logc88<>+0(SB), Y5, Y7
+	VMOVUPS      logc18<>+0(SB), Y9
+	VFMADD213PS  logc38<>+0(SB), Y5, Y9
+	VFMADD213PS  logc58<>+0(SB), Y5, Y9
+	VFMADD213PS  logc78<>+0(SB), Y5, Y9
+	VFMADD231PS  Y9, Y4, Y7
 	VMULPS       Y4, Y7, Y7
 	VMULPS       Y5, Y7, Y7
 	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
@@ -7438,47 +8241,47 @@ BinaryLogitsGradF32_powR_part_smoothed:
 	VBROADCASTSS 40(R8), Y6
 	VFMADD231PS  Y6, Y4, Y7
 	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y7
-	VBLENDVPS    Y7, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y11
+	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y10
+	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y7
+	VBLENDVPS    Y7, expover8<>+0(SB), Y10, Y10
+	VMULPS       log2e8<>+0(SB), Y10, Y11
 	VADDPS       roundmagic8<>+0(SB), Y11, Y11
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y9
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc18<>+0(SB), Y9, Y10
-	VFMADD213PS  expc28<>+0(SB), Y9, Y10
-	VFMADD213PS  expc38<>+0(SB), Y9, Y10
-	VFMADD213PS  expc48<>+0(SB), Y9, Y10
-	VFMADD213PS  expc58<>+0(SB), Y9, Y10
-	VMULPS       Y9, Y9, Y7
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y9, Y10, Y10
-	VADDPS       one8<>+0(SB), Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
+	VMOVUPS      expc08<>+0(SB), Y9
+	VFMADD213PS  expc18<>+0(SB), Y10, Y9
+	VFMADD213PS  expc28<>+0(SB), Y10, Y9
+	VFMADD213PS  expc38<>+0(SB), Y10, Y9
+	VFMADD213PS  expc48<>+0(SB), Y10, Y9
+	VFMADD213PS  expc58<>+0(SB), Y10, Y9
+	VMULPS       Y10, Y10, Y7
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y10, Y9, Y9
+	VADDPS       one8<>+0(SB), Y9, Y9
 	VMULPS       half8<>+0(SB), Y11, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y9
-	VSUBPS       Y9, Y11, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y10
+	VSUBPS       Y10, Y11, Y10
+	VADDPS       roundmagic8<>+0(SB), Y10, Y10
 	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y7, Y7
-	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y7, Y10, Y10
-	VMULPS       Y9, Y10, Y10
-	VANDNPS      Y10, Y6, Y10
-	VANDPS       absmask8<>+0(SB), Y10, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
+	VPSLLD       $0x17, Y10, Y10
+	VMULPS       Y7, Y9, Y9
+	VMULPS       Y10, Y9, Y9
+	VANDNPS      Y9, Y6, Y9
+	VANDPS       absmask8<>+0(SB), Y9, Y6
 	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
 	VMOVMSKPS    Y6, CX
 	TESTL        CX, CX
 	JNZ          BinaryLogitsGradF32_bail
 	VCMPPS       $0x04, Y0, Y8, Y6
 	VBROADCASTSS 40(R8), Y0
-	VMULPS       Y0, Y10, Y0
+	VMULPS       Y0, Y9, Y0
 	VDIVPS       Y8, Y0, Y0
 	VANDPS       Y6, Y0, Y0
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y7
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y9, Y7
 	VANDPS       Y6, Y7, Y7
 	VMOVMSKPS    Y7, CX
 	TESTL        CX, CX
@@ -7488,35 +8291,35 @@ BinaryLogitsGradF32_powR_part_smoothed:
 	VBROADCASTSS 80(R8), Y6
 	VFMADD231PS  Y6, Y4, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y11
+	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y10
+	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y10, Y10
+	VMULPS       log2e8<>+0(SB), Y10, Y11
 	VADDPS       roundmagic8<>+0(SB), Y11, Y11
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
 	VMOVUPS      expc08<>+0(SB), Y6
-	VFMADD213PS  expc18<>+0(SB), Y9, Y6
-	VFMADD213PS  expc28<>+0(SB), Y9, Y6
-	VFMADD213PS  expc38<>+0(SB), Y9, Y6
-	VFMADD213PS  expc48<>+0(SB), Y9, Y6
-	VFMADD213PS  expc58<>+0(SB), Y9, Y6
-	VMULPS       Y9, Y9, Y5
+	VFMADD213PS  expc18<>+0(SB), Y10, Y6
+	VFMADD213PS  expc28<>+0(SB), Y10, Y6
+	VFMADD213PS  expc38<>+0(SB), Y10, Y6
+	VFMADD213PS  expc48<>+0(SB), Y10, Y6
+	VFMADD213PS  expc58<>+0(SB), Y10, Y6
+	VMULPS       Y10, Y10, Y5
 	VMULPS       Y5, Y6, Y6
-	VADDPS       Y9, Y6, Y6
+	VADDPS       Y10, Y6, Y6
 	VADDPS       one8<>+0(SB), Y6, Y6
 	VMULPS       half8<>+0(SB), Y11, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
-	VSUBPS       Y9, Y11, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y10
+	VSUBPS       Y10, Y11, Y10
+	VADDPS       roundmagic8<>+0(SB), Y10, Y10
 	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
-	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
-	VPSLLD       $0x17, Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
+	VPSLLD       $0x17, Y10, Y10
 	VMULPS       Y5, Y6, Y6
-	VMULPS       Y9, Y6, Y6
+	VMULPS       Y10, Y6, Y6
 	VANDNPS      Y6, Y4, Y6
 	VBROADCASTSS 40(R8), Y4
 	VMULPS       Y4, Y6, Y6
@@ -7528,8 +8331,8 @@ BinaryLogitsGradF32_powR_part_nolow:
 	VMOVUPS 64(SP), Y4
 	VMOVUPS 96(SP), Y6
 	VMOVUPS 128(SP), Y7
-	VMOVUPS 160(SP), Y12
-	VMOVUPS 192(SP), Y9
+	VMOVUPS 160(SP), Y13
+	VMOVUPS 192(SP), Y10
 	VMOVUPS 224(SP), Y5
 	CMPL    R11, $0x01
 	JEQ     BinaryLogitsGradF32_powR_part_alpha1
@@ -7554,22 +8357,22 @@ BinaryLogitsGradF32_powR_part_alphas:
 
 BinaryLogitsGradF32_powR_part_alphadone:
 	VSUBPS       Y4, Y4, Y4
-	VMULPS       Y10, Y8, Y11
+	VMULPS       Y9, Y8, Y11
 	VMULPS       Y5, Y11, Y11
 	VADDPS       Y4, Y11, Y11
 	VANDPS       Y3, Y11, Y11
 	VADDPS       Y11, Y2, Y2
 	VADDPS       Y6, Y6, Y11
 	VSUBPS       Y11, Y1, Y11
-	VMULPS       Y12, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VMULPS       Y12, Y7, Y7
-	VMULPS       Y9, Y6, Y6
+	VMULPS       Y13, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VMULPS       Y13, Y7, Y7
+	VMULPS       Y10, Y6, Y6
 	VSUBPS       Y6, Y7, Y7
 	VMULPS       Y11, Y0, Y0
 	VMULPS       Y5, Y0, Y0
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y0, Y0
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y0, Y0
 	VBROADCASTSS 44(R8), Y1
 	VMULPS       Y1, Y8, Y8
 	VMULPS       Y0, Y8, Y8
@@ -7701,44 +8504,45 @@ BinaryLogitsLossF32_powN_full_smoothed:
 	VMULPS      Y8, Y10, Y10
 	VANDNPS     Y10, Y7, Y10
 	VADDPS      Y1, Y10, Y4
-	VDIVPS      Y4, Y1, Y7
-	VMULPS      Y7, Y10, Y8
-	VCMPPS      $0x11, Y0, Y3, Y9
-	VBLENDVPS   Y9, Y8, Y7, Y11
-	VBLENDVPS   Y9, Y7, Y8, Y8
-	VPADDD      log32shift8<>+0(SB), Y4, Y9
-	VPSRLD      $0x17, Y9, Y12
-	VCVTDQ2PS   Y12, Y12
-	VSUBPS      f1278<>+0(SB), Y12, Y12
-	VPAND       mant32mask8<>+0(SB), Y9, Y9
-	VPADDD      log32base8<>+0(SB), Y9, Y9
-	VSUBPS      one8<>+0(SB), Y9, Y9
-	VMULPS      Y9, Y9, Y13
-	VMOVUPS     logc08<>+0(SB), Y14
-	VFMADD213PS logc18<>+0(SB), Y9, Y14
-	VFMADD213PS logc28<>+0(SB), Y9, Y14
-	VFMADD213PS logc38<>+0(SB), Y9, Y14
-	VFMADD213PS logc48<>+0(SB), Y9, Y14
-	VFMADD213PS logc58<>+0(SB), Y9, Y14
-	VFMADD213PS logc68<>+0(SB), Y9, Y14
-	VFMADD213PS logc78<>+0(SB), Y9, Y14
-	VFMADD213PS logc88<>+0(SB), Y9, Y14
-	VMULPS      Y9, Y14, Y14
-	VMULPS      Y13, Y14, Y14
-	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
-	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
-	VADDPS      Y14, Y9, Y9
-	VFMADD231PS ln2hi8<>+0(SB), Y12, Y9
+	VPADDD      log32shift8<>+0(SB), Y4, Y7
+	VPSRLD      $0x17, Y7, Y8
+	VCVTDQ2PS   Y8, Y8
+	VSUBPS      f1278<>+0(SB), Y8, Y8
+	VPAND       mant32mask8<>+0(SB), Y7, Y7
+	VPADDD      log32base8<>+0(SB), Y7, Y7
+	VSUBPS      one8<>+0(SB), Y7, Y7
+	VMULPS      Y7, Y7, Y9
+	VMOVUPS     logc08<>+0(SB), Y11
+	VFMADD213PS logc28<>+0(SB), Y9, Y11
+	VFMADD213PS logc48<>+0(SB), Y9, Y11
+	VFMADD213PS logc68<>+0(SB), Y9, Y11
+	VFMADD213PS logc88<>+0(SB), Y9, Y11
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y9, Y12
+	VFMADD213PS logc58<>+0(SB), Y9, Y12
+	VFMADD213PS logc78<>+0(SB), Y9, Y12
+	VFMADD231PS Y12, Y7, Y11
+	VMULPS      Y7, Y11, Y11
+	VMULPS      Y9, Y11, Y11
+	VFMADD231PS ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS minushalf8<>+0(SB), Y9, Y11
+	VADDPS      Y11, Y7, Y7
+	VFMADD231PS ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS      Y4, Y1, Y8
+	VMULPS      Y8, Y10, Y9
+	VCMPPS      $0x11, Y0, Y3, Y11
+	VBLENDVPS   Y11, Y9, Y8, Y12
+	VBLENDVPS   Y11, Y8, Y9, Y9
 	VSUBPS      Y1, Y4, Y4
 	VSUBPS      Y4, Y10, Y10
-	VMULPS      Y7, Y10, Y10
-	VADDPS      Y10, Y9, Y9
+	VMULPS      Y8, Y10, Y10
+	VADDPS      Y10, Y7, Y7
 	VMAXPS      Y0, Y3, Y4
-	VMULPS      Y5, Y3, Y7
-	VSUBPS      Y7, Y4, Y4
-	VADDPS      Y9, Y4, Y4
-	VMULPS      Y8, Y5, Y7
-	VMULPS      Y11, Y6, Y8
+	VMULPS      Y5, Y3, Y8
+	VSUBPS      Y8, Y4, Y4
+	VADDPS      Y7, Y4, Y4
+	VMULPS      Y9, Y5, Y7
+	VMULPS      Y12, Y6, Y8
 	VADDPS      Y8, Y7, Y7
 	VMOVAPS     Y1, Y9
 	VMOVAPS     Y7, Y8
@@ -7880,44 +8684,45 @@ BinaryLogitsLossF32_powN_part_smoothed:
 	VMULPS      Y9, Y11, Y11
 	VANDNPS     Y11, Y8, Y11
 	VADDPS      Y1, Y11, Y5
-	VDIVPS      Y5, Y1, Y8
-	VMULPS      Y8, Y11, Y9
-	VCMPPS      $0x11, Y0, Y4, Y10
-	VBLENDVPS   Y10, Y9, Y8, Y12
-	VBLENDVPS   Y10, Y8, Y9, Y9
-	VPADDD      log32shift8<>+0(SB), Y5, Y10
-	VPSRLD      $0x17, Y10, Y13
-	VCVTDQ2PS   Y13, Y13
-	VSUBPS      f1278<>+0(SB), Y13, Y13
-	VPAND       mant32mask8<>+0(SB), Y10, Y10
-	VPADDD      log32base8<>+0(SB), Y10, Y10
-	VSUBPS      one8<>+0(SB), Y10, Y10
-	VMULPS      Y10, Y10, Y14
-	VMOVUPS     logc08<>+0(SB), Y15
-	VFMADD213PS logc18<>+0(SB), Y10, Y15
-	VFMADD213PS logc28<>+0(SB), Y10, Y15
-	VFMADD213PS logc38<>+0(SB), Y10, Y15
-	VFMADD213PS logc48<>+0(SB), Y10, Y15
-	VFMADD213PS logc58<>+0(SB), Y10, Y15
-	VFMADD213PS logc68<>+0(SB), Y10, Y15
-	VFMADD213PS logc78<>+0(SB), Y10, Y15
-	VFMADD213PS logc88<>+0(SB), Y10, Y15
-	VMULPS      Y10, Y15, Y15
-	VMULPS      Y14, Y15, Y15
-	VFMADD231PS ln2lo8<>+0(SB), Y13, Y15
-	VFMADD231PS minushalf8<>+0(SB), Y14, Y15
-	VADDPS      Y15, Y10, Y10
-	VFMADD231PS ln2hi8<>+0(SB), Y13, Y10
+	VPADDD      log32shift8<>+0(SB), Y5, Y8
+	VPSRLD      $0x17, Y8, Y9
+	VCVTDQ2PS   Y9, Y9
+	VSUBPS      f1278<>+0(SB), Y9, Y9
+	VPAND       mant32mask8<>+0(SB), Y8, Y8
+	VPADDD      log32base8<>+0(SB), Y8, Y8
+	VSUBPS      one8<>+0(SB), Y8, Y8
+	VMULPS      Y8, Y8, Y10
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y10, Y12
+	VFMADD213PS logc48<>+0(SB), Y10, Y12
+	VFMADD213PS logc68<>+0(SB), Y10, Y12
+	VFMADD213PS logc88<>+0(SB), Y10, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y10, Y13
+	VFMADD213PS logc58<>+0(SB), Y10, Y13
+	VFMADD213PS logc78<>+0(SB), Y10, Y13
+	VFMADD231PS Y13, Y8, Y12
+	VMULPS      Y8, Y12, Y12
+	VMULPS      Y10, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y10, Y12
+	VADDPS      Y12, Y8, Y8
+	VFMADD231PS ln2hi8<>+0(SB), Y9, Y8
+	VDIVPS      Y5, Y1, Y9
+	VMULPS      Y9, Y11, Y10
+	VCMPPS      $0x11, Y0, Y4, Y12
+	VBLENDVPS   Y12, Y10, Y9, Y13
+	VBLENDVPS   Y12, Y9, Y10, Y10
 	VSUBPS      Y1, Y5, Y5
 	VSUBPS      Y5, Y11, Y11
-	VMULPS      Y8, Y11, Y11
-	VADDPS      Y11, Y10, Y10
+	VMULPS      Y9, Y11, Y11
+	VADDPS      Y11, Y8, Y8
 	VMAXPS      Y0, Y4, Y0
-	VMULPS      Y6, Y4, Y8
-	VSUBPS      Y8, Y0, Y0
-	VADDPS      Y10, Y0, Y0
-	VMULPS      Y9, Y6, Y5
-	VMULPS      Y12, Y7, Y8
+	VMULPS      Y6, Y4, Y9
+	VSUBPS      Y9, Y0, Y0
+	VADDPS      Y8, Y0, Y0
+	VMULPS      Y10, Y6, Y5
+	VMULPS      Y13, Y7, Y8
 	VADDPS      Y8, Y5, Y5
 	VMOVAPS     Y1, Y9
 	VMOVAPS     Y5, Y8
@@ -8049,44 +8854,45 @@ BinaryLogitsLossF32_pow2_full_smoothed:
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VADDPS       Y1, Y10, Y4
-	VDIVPS       Y4, Y1, Y7
-	VMULPS       Y7, Y10, Y8
-	VCMPPS       $0x11, Y0, Y3, Y9
-	VBLENDVPS    Y9, Y8, Y7, Y11
-	VBLENDVPS    Y9, Y7, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y4, Y9
-	VPSRLD       $0x17, Y9, Y12
-	VCVTDQ2PS    Y12, Y12
-	VSUBPS       f1278<>+0(SB), Y12, Y12
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y13
-	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc18<>+0(SB), Y9, Y14
-	VFMADD213PS  logc28<>+0(SB), Y9, Y14
-	VFMADD213PS  logc38<>+0(SB), Y9, Y14
-	VFMADD213PS  logc48<>+0(SB), Y9, Y14
-	VFMADD213PS  logc58<>+0(SB), Y9, Y14
-	VFMADD213PS  logc68<>+0(SB), Y9, Y14
-	VFMADD213PS  logc78<>+0(SB), Y9, Y14
-	VFMADD213PS  logc88<>+0(SB), Y9, Y14
-	VMULPS       Y9, Y14, Y14
-	VMULPS       Y13, Y14, Y14
-	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
-	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
-	VADDPS       Y14, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y9
+	VPADDD       log32shift8<>+0(SB), Y4, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc28<>+0(SB), Y9, Y11
+	VFMADD213PS  logc48<>+0(SB), Y9, Y11
+	VFMADD213PS  logc68<>+0(SB), Y9, Y11
+	VFMADD213PS  logc88<>+0(SB), Y9, Y11
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y7, Y11
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y11
+	VADDPS       Y11, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS       Y4, Y1, Y8
+	VMULPS       Y8, Y10, Y9
+	VCMPPS       $0x11, Y0, Y3, Y11
+	VBLENDVPS    Y11, Y9, Y8, Y12
+	VBLENDVPS    Y11, Y8, Y9, Y9
 	VSUBPS       Y1, Y4, Y4
 	VSUBPS       Y4, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y7, Y7
 	VMAXPS       Y0, Y3, Y4
-	VMULPS       Y5, Y3, Y7
-	VSUBPS       Y7, Y4, Y4
-	VADDPS       Y9, Y4, Y4
-	VMULPS       Y8, Y5, Y7
-	VMULPS       Y11, Y6, Y8
+	VMULPS       Y5, Y3, Y8
+	VSUBPS       Y8, Y4, Y4
+	VADDPS       Y7, Y4, Y4
+	VMULPS       Y9, Y5, Y7
+	VMULPS       Y12, Y6, Y8
 	VADDPS       Y8, Y7, Y7
 	VMULPS       Y7, Y7, Y8
 	VANDPS       absmask8<>+0(SB), Y8, Y9
@@ -8206,44 +9012,45 @@ BinaryLogitsLossF32_pow2_part_smoothed:
 	VMULPS       Y9, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
 	VADDPS       Y1, Y11, Y5
-	VDIVPS       Y5, Y1, Y8
-	VMULPS       Y8, Y11, Y9
-	VCMPPS       $0x11, Y0, Y4, Y10
-	VBLENDVPS    Y10, Y9, Y8, Y12
-	VBLENDVPS    Y10, Y8, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y5, Y10
-	VPSRLD       $0x17, Y10, Y13
-	VCVTDQ2PS    Y13, Y13
-	VSUBPS       f1278<>+0(SB), Y13, Y13
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y14
-	VMOVUPS      logc08<>+0(SB), Y15
-	VFMADD213PS  logc18<>+0(SB), Y10, Y15
-	VFMADD213PS  logc28<>+0(SB), Y10, Y15
-	VFMADD213PS  logc38<>+0(SB), Y10, Y15
-	VFMADD213PS  logc48<>+0(SB), Y10, Y15
-	VFMADD213PS  logc58<>+0(SB), Y10, Y15
-	VFMADD213PS  logc68<>+0(SB), Y10, Y15
-	VFMADD213PS  logc78<>+0(SB), Y10, Y15
-	VFMADD213PS  logc88<>+0(SB), Y10, Y15
-	VMULPS       Y10, Y15, Y15
-	VMULPS       Y14, Y15, Y15
-	VFMADD231PS  ln2lo8<>+0(SB), Y13, Y15
-	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
-	VADDPS       Y15, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y13, Y10
+	VPADDD       log32shift8<>+0(SB), Y5, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc28<>+0(SB), Y10, Y12
+	VFMADD213PS  logc48<>+0(SB), Y10, Y12
+	VFMADD213PS  logc68<>+0(SB), Y10, Y12
+	VFMADD213PS  logc88<>+0(SB), Y10, Y12
+	VMOVUPS      logc18<>+0(SB), Y13
+	VFMADD213PS  logc38<>+0(SB), Y10, Y13
+	VFMADD213PS  logc58<>+0(SB), Y10, Y13
+	VFMADD213PS  logc78<>+0(SB), Y10, Y13
+	VFMADD231PS  Y13, Y8, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y10, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y12
+	VADDPS       Y12, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VDIVPS       Y5, Y1, Y9
+	VMULPS       Y9, Y11, Y10
+	VCMPPS       $0x11, Y0, Y4, Y12
+	VBLENDVPS    Y12, Y10, Y9, Y13
+	VBLENDVPS    Y12, Y9, Y10, Y10
 	VSUBPS       Y1, Y5, Y5
 	VSUBPS       Y5, Y11, Y11
-	VMULPS       Y8, Y11, Y11
-	VADDPS       Y11, Y10, Y10
+	VMULPS       Y9, Y11, Y11
+	VADDPS       Y11, Y8, Y8
 	VMAXPS       Y0, Y4, Y0
-	VMULPS       Y6, Y4, Y8
-	VSUBPS       Y8, Y0, Y0
-	VADDPS       Y10, Y0, Y0
-	VMULPS       Y9, Y6, Y5
-	VMULPS       Y12, Y7, Y8
+	VMULPS       Y6, Y4, Y9
+	VSUBPS       Y9, Y0, Y0
+	VADDPS       Y8, Y0, Y0
+	VMULPS       Y10, Y6, Y5
+	VMULPS       Y13, Y7, Y8
 	VADDPS       Y8, Y5, Y5
 	VMULPS       Y5, Y5, Y8
 	VANDPS       absmask8<>+0(SB), Y8, Y9
@@ -8353,44 +9160,45 @@ BinaryLogitsLossF32_pow0_full_smoothed:
 	VMULPS      Y8, Y10, Y10
 	VANDNPS     Y10, Y7, Y10
 	VADDPS      Y1, Y10, Y4
-	VDIVPS      Y4, Y1, Y7
-	VMULPS      Y7, Y10, Y8
-	VCMPPS      $0x11, Y0, Y3, Y9
-	VBLENDVPS   Y9, Y8, Y7, Y11
-	VBLENDVPS   Y9, Y7, Y8, Y8
-	VPADDD      log32shift8<>+0(SB), Y4, Y9
-	VPSRLD      $0x17, Y9, Y12
-	VCVTDQ2PS   Y12, Y12
-	VSUBPS      f1278<>+0(SB), Y12, Y12
-	VPAND       mant32mask8<>+0(SB), Y9, Y9
-	VPADDD      log32base8<>+0(SB), Y9, Y9
-	VSUBPS      one8<>+0(SB), Y9, Y9
-	VMULPS      Y9, Y9, Y13
-	VMOVUPS     logc08<>+0(SB), Y14
-	VFMADD213PS logc18<>+0(SB), Y9, Y14
-	VFMADD213PS logc28<>+0(SB), Y9, Y14
-	VFMADD213PS logc38<>+0(SB), Y9, Y14
-	VFMADD213PS logc48<>+0(SB), Y9, Y14
-	VFMADD213PS logc58<>+0(SB), Y9, Y14
-	VFMADD213PS logc68<>+0(SB), Y9, Y14
-	VFMADD213PS logc78<>+0(SB), Y9, Y14
-	VFMADD213PS logc88<>+0(SB), Y9, Y14
-	VMULPS      Y9, Y14, Y14
-	VMULPS      Y13, Y14, Y14
-	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
-	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
-	VADDPS      Y14, Y9, Y9
-	VFMADD231PS ln2hi8<>+0(SB), Y12, Y9
+	VPADDD      log32shift8<>+0(SB), Y4, Y7
+	VPSRLD      $0x17, Y7, Y8
+	VCVTDQ2PS   Y8, Y8
+	VSUBPS      f1278<>+0(SB), Y8, Y8
+	VPAND       mant32mask8<>+0(SB), Y7, Y7
+	VPADDD      log32base8<>+0(SB), Y7, Y7
+	VSUBPS      one8<>+0(SB), Y7, Y7
+	VMULPS      Y7, Y7, Y9
+	VMOVUPS     logc08<>+0(SB), Y11
+	VFMADD213PS logc28<>+0(SB), Y9, Y11
+	VFMADD213PS logc48<>+0(SB), Y9, Y11
+	VFMADD213PS logc68<>+0(SB), Y9, Y11
+	VFMADD213PS logc88<>+0(SB), Y9, Y11
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y9, Y12
+	VFMADD213PS logc58<>+0(SB), Y9, Y12
+	VFMADD213PS logc78<>+0(SB), Y9, Y12
+	VFMADD231PS Y12, Y7, Y11
+	VMULPS      Y7, Y11, Y11
+	VMULPS      Y9, Y11, Y11
+	VFMADD231PS ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS minushalf8<>+0(SB), Y9, Y11
+	VADDPS      Y11, Y7, Y7
+	VFMADD231PS ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS      Y4, Y1, Y8
+	VMULPS      Y8, Y10, Y9
+	VCMPPS      $0x11, Y0, Y3, Y11
+	VBLENDVPS   Y11, Y9, Y8, Y12
+	VBLENDVPS   Y11, Y8, Y9, Y9
 	VSUBPS      Y1, Y4, Y4
 	VSUBPS      Y4, Y10, Y10
-	VMULPS      Y7, Y10, Y10
-	VADDPS      Y10, Y9, Y9
+	VMULPS      Y8, Y10, Y10
+	VADDPS      Y10, Y7, Y7
 	VMAXPS      Y0, Y3, Y4
-	VMULPS      Y5, Y3, Y7
-	VSUBPS      Y7, Y4, Y4
-	VADDPS      Y9, Y4, Y4
-	VMULPS      Y8, Y5, Y7
-	VMULPS      Y11, Y6, Y8
+	VMULPS      Y5, Y3, Y8
+	VSUBPS      Y8, Y4, Y4
+	VADDPS      Y7, Y4, Y4
+	VMULPS      Y9, Y5, Y7
+	VMULPS      Y12, Y6, Y8
 	VADDPS      Y8, Y7, Y7
 	VMOVAPS     Y1, Y7
 	VMOVAPS     Y0, Y8
@@ -8502,44 +9310,45 @@ BinaryLogitsLossF32_pow0_part_smoothed:
 	VMULPS      Y9, Y11, Y11
 	VANDNPS     Y11, Y8, Y11
 	VADDPS      Y1, Y11, Y5
-	VDIVPS      Y5, Y1, Y8
-	VMULPS      Y8, Y11, Y9
-	VCMPPS      $0x11, Y0, Y4, Y10
-	VBLENDVPS   Y10, Y9, Y8, Y12
-	VBLENDVPS   Y10, Y8, Y9, Y9
-	VPADDD      log32shift8<>+0(SB), Y5, Y10
-	VPSRLD      $0x17, Y10, Y13
-	VCVTDQ2PS   Y13, Y13
-	VSUBPS      f1278<>+0(SB), Y13, Y13
-	VPAND       mant32mask8<>+0(SB), Y10, Y10
-	VPADDD      log32base8<>+0(SB), Y10, Y10
-	VSUBPS      one8<>+0(SB), Y10, Y10
-	VMULPS      Y10, Y10, Y14
-	VMOVUPS     logc08<>+0(SB), Y15
-	VFMADD213PS logc18<>+0(SB), Y10, Y15
-	VFMADD213PS logc28<>+0(SB), Y10, Y15
-	VFMADD213PS logc38<>+0(SB), Y10, Y15
-	VFMADD213PS logc48<>+0(SB), Y10, Y15
-	VFMADD213PS logc58<>+0(SB), Y10, Y15
-	VFMADD213PS logc68<>+0(SB), Y10, Y15
-	VFMADD213PS logc78<>+0(SB), Y10, Y15
-	VFMADD213PS logc88<>+0(SB), Y10, Y15
-	VMULPS      Y10, Y15, Y15
-	VMULPS      Y14, Y15, Y15
-	VFMADD231PS ln2lo8<>+0(SB), Y13, Y15
-	VFMADD231PS minushalf8<>+0(SB), Y14, Y15
-	VADDPS      Y15, Y10, Y10
-	VFMADD231PS ln2hi8<>+0(SB), Y13, Y10
+	VPADDD      log32shift8<>+0(SB), Y5, Y8
+	VPSRLD      $0x17, Y8, Y9
+	VCVTDQ2PS   Y9, Y9
+	VSUBPS      f1278<>+0(SB), Y9, Y9
+	VPAND       mant32mask8<>+0(SB), Y8, Y8
+	VPADDD      log32base8<>+0(SB), Y8, Y8
+	VSUBPS      one8<>+0(SB), Y8, Y8
+	VMULPS      Y8, Y8, Y10
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y10, Y12
+	VFMADD213PS logc48<>+0(SB), Y10, Y12
+	VFMADD213PS logc68<>+0(SB), Y10, Y12
+	VFMADD213PS logc88<>+0(SB), Y10, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y10, Y13
+	VFMADD213PS logc58<>+0(SB), Y10, Y13
+	VFMADD213PS logc78<>+0(SB), Y10, Y13
+	VFMADD231PS Y13, Y8, Y12
+	VMULPS      Y8, Y12, Y12
+	VMULPS      Y10, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y10, Y12
+	VADDPS      Y12, Y8, Y8
+	VFMADD231PS ln2hi8<>+0(SB), Y9, Y8
+	VDIVPS      Y5, Y1, Y9
+	VMULPS      Y9, Y11, Y10
+	VCMPPS      $0x11, Y0, Y4, Y12
+	VBLENDVPS   Y12, Y10, Y9, Y13
+	VBLENDVPS   Y12, Y9, Y10, Y10
 	VSUBPS      Y1, Y5, Y5
 	VSUBPS      Y5, Y11, Y11
-	VMULPS      Y8, Y11, Y11
-	VADDPS      Y11, Y10, Y10
+	VMULPS      Y9, Y11, Y11
+	VADDPS      Y11, Y8, Y8
 	VMAXPS      Y0, Y4, Y5
-	VMULPS      Y6, Y4, Y8
-	VSUBPS      Y8, Y5, Y5
-	VADDPS      Y10, Y5, Y5
-	VMULPS      Y9, Y6, Y8
-	VMULPS      Y12, Y7, Y9
+	VMULPS      Y6, Y4, Y9
+	VSUBPS      Y9, Y5, Y5
+	VADDPS      Y8, Y5, Y5
+	VMULPS      Y10, Y6, Y8
+	VMULPS      Y13, Y7, Y9
 	VADDPS      Y9, Y8, Y8
 	VMOVAPS     Y1, Y8
 	VMOVAPS     Y0, Y0
@@ -8641,50 +9450,51 @@ BinaryLogitsLossF32_powR_full_smoothed:
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VADDPS       Y1, Y10, Y4
-	VDIVPS       Y4, Y1, Y7
-	VMULPS       Y7, Y10, Y8
-	VCMPPS       $0x11, Y0, Y3, Y9
-	VBLENDVPS    Y9, Y8, Y7, Y11
-	VBLENDVPS    Y9, Y7, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y4, Y9
-	VPSRLD       $0x17, Y9, Y12
-	VCVTDQ2PS    Y12, Y12
-	VSUBPS       f1278<>+0(SB), Y12, Y12
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y13
-	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc18<>+0(SB), Y9, Y14
-	VFMADD213PS  logc28<>+0(SB), Y9, Y14
-	VFMADD213PS  logc38<>+0(SB), Y9, Y14
-	VFMADD213PS  logc48<>+0(SB), Y9, Y14
-	VFMADD213PS  logc58<>+0(SB), Y9, Y14
-	VFMADD213PS  logc68<>+0(SB), Y9, Y14
-	VFMADD213PS  logc78<>+0(SB), Y9, Y14
-	VFMADD213PS  logc88<>+0(SB), Y9, Y14
-	VMULPS       Y9, Y14, Y14
-	VMULPS       Y13, Y14, Y14
-	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
-	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
-	VADDPS       Y14, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y9
+	VPADDD       log32shift8<>+0(SB), Y4, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc28<>+0(SB), Y9, Y11
+	VFMADD213PS  logc48<>+0(SB), Y9, Y11
+	VFMADD213PS  logc68<>+0(SB), Y9, Y11
+	VFMADD213PS  logc88<>+0(SB), Y9, Y11
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y7, Y11
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y11
+	VADDPS       Y11, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS       Y4, Y1, Y8
+	VMULPS       Y8, Y10, Y9
+	VCMPPS       $0x11, Y0, Y3, Y11
+	VBLENDVPS    Y11, Y9, Y8, Y12
+	VBLENDVPS    Y11, Y8, Y9, Y9
 	VSUBPS       Y1, Y4, Y4
 	VSUBPS       Y4, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y7, Y7
 	VMAXPS       Y0, Y3, Y4
-	VMULPS       Y5, Y3, Y7
-	VSUBPS       Y7, Y4, Y4
-	VADDPS       Y9, Y4, Y4
-	VMULPS       Y8, Y5, Y7
-	VMULPS       Y11, Y6, Y9
-	VADDPS       Y9, Y7, Y7
+	VMULPS       Y5, Y3, Y8
+	VSUBPS       Y8, Y4, Y4
+	VADDPS       Y7, Y4, Y4
+	VMULPS       Y9, Y5, Y7
+	VMULPS       Y12, Y6, Y8
+	VADDPS       Y8, Y7, Y7
 	VMOVUPS      Y3, 64(SP)
 	VMOVUPS      Y5, 96(SP)
 	VMOVUPS      Y6, 128(SP)
-	VMOVUPS      Y11, 160(SP)
-	VMOVUPS      Y8, 192(SP)
+	VMOVUPS      Y12, 160(SP)
+	VMOVUPS      Y9, 192(SP)
 	VMOVUPS      Y4, 224(SP)
 	VCMPPS       $0x11, minnormal8<>+0(SB), Y7, Y3
 	VMULPS       two238<>+0(SB), Y7, Y4
@@ -8700,14 +9510,15 @@ BinaryLogitsLossF32_powR_full_smoothed:
 	VSUBPS       one8<>+0(SB), Y4, Y4
 	VMULPS       Y4, Y4, Y3
 	VMOVUPS      logc08<>+0(SB), Y6
-	VFMADD213PS  logc18<>+0(SB), Y4, Y6
-	VFMADD213PS  logc28<>+0(SB), Y4, Y6
-	VFMADD213PS  logc38<>+0(SB), Y4, Y6
-	VFMADD213PS  logc48<>+0(SB), Y4, Y6
-	VFMADD213PS  logc58<>+0(SB), Y4, Y6
-	VFMADD213PS  logc68<>+0(SB), Y4, Y6
-	VFMADD213PS  logc78<>+0(SB), Y4, Y6
-	VFMADD213PS  logc88<>+0(SB), Y4, Y6
+	VFMADD213PS  logc28<>+0(SB), Y3, Y6
+	VFMADD213PS  logc48<>+0(SB), Y3, Y6
+	VFMADD213PS  logc68<>+0(SB), Y3, Y6
+	VFMADD213PS  logc88<>+0(SB), Y3, Y6
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y3, Y8
+	VFMADD213PS  logc58<>+0(SB), Y3, Y8
+	VFMADD213PS  logc78<>+0(SB), Y3, Y8
+	VFMADD231PS  Y8, Y4, Y6
 	VMULPS       Y4, Y6, Y6
 	VMULPS       Y3, Y6, Y6
 	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
@@ -8728,49 +9539,49 @@ BinaryLogitsLossF32_powR_full_smoothed:
 	VBROADCASTSS 40(DI), Y3
 	VFMADD231PS  Y3, Y4, Y6
 	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y3
-	VBLENDVPS    Y3, expunder8<>+0(SB), Y6, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y10
+	VBLENDVPS    Y3, expunder8<>+0(SB), Y6, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y6
+	VBLENDVPS    Y6, expover8<>+0(SB), Y9, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y8
-	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc18<>+0(SB), Y8, Y9
-	VFMADD213PS  expc28<>+0(SB), Y8, Y9
-	VFMADD213PS  expc38<>+0(SB), Y8, Y9
-	VFMADD213PS  expc48<>+0(SB), Y8, Y9
-	VFMADD213PS  expc58<>+0(SB), Y8, Y9
-	VMULPS       Y8, Y8, Y6
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y8, Y9, Y9
-	VADDPS       one8<>+0(SB), Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
+	VMOVUPS      expc08<>+0(SB), Y8
+	VFMADD213PS  expc18<>+0(SB), Y9, Y8
+	VFMADD213PS  expc28<>+0(SB), Y9, Y8
+	VFMADD213PS  expc38<>+0(SB), Y9, Y8
+	VFMADD213PS  expc48<>+0(SB), Y9, Y8
+	VFMADD213PS  expc58<>+0(SB), Y9, Y8
+	VMULPS       Y9, Y9, Y6
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y9, Y8, Y8
+	VADDPS       one8<>+0(SB), Y8, Y8
 	VMULPS       half8<>+0(SB), Y10, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y8
-	VSUBPS       Y8, Y10, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y9
+	VSUBPS       Y9, Y10, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
 	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
 	VPSLLD       $0x17, Y6, Y6
-	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
-	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y6, Y9, Y9
-	VMULPS       Y8, Y9, Y9
-	VANDNPS      Y9, Y3, Y9
-	VANDPS       absmask8<>+0(SB), Y9, Y3
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y9, Y8, Y8
+	VANDNPS      Y8, Y3, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y3
 	VCMPPS       $0x00, inf8<>+0(SB), Y3, Y3
 	VMOVMSKPS    Y3, R14
 	TESTL        R14, R14
 	JNZ          BinaryLogitsLossF32_bail
 	VCMPPS       $0x04, Y0, Y7, Y6
 	VBROADCASTSS 40(DI), Y3
-	VMULPS       Y3, Y9, Y3
+	VMULPS       Y3, Y8, Y3
 	VDIVPS       Y7, Y3, Y3
 	VANDPS       Y6, Y3, Y3
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y9, Y8
-	VANDPS       Y6, Y8, Y8
-	VMOVMSKPS    Y8, R14
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y9
+	VANDPS       Y6, Y9, Y9
+	VMOVMSKPS    Y9, R14
 	TESTL        R14, R14
 	JZ           BinaryLogitsLossF32_powR_full_nolow
 	VBROADCASTSS 84(DI), Y6
@@ -8812,14 +9623,14 @@ BinaryLogitsLossF32_powR_full_smoothed:
 	VMULPS       Y4, Y6, Y6
 	VSUBPS       Y7, Y7, Y5
 	VADDPS       Y5, Y6, Y6
-	VBLENDVPS    Y8, Y6, Y3, Y3
+	VBLENDVPS    Y9, Y6, Y3, Y3
 
 BinaryLogitsLossF32_powR_full_nolow:
 	VMOVUPS 64(SP), Y3
 	VMOVUPS 96(SP), Y5
 	VMOVUPS 128(SP), Y6
-	VMOVUPS 160(SP), Y11
-	VMOVUPS 192(SP), Y8
+	VMOVUPS 160(SP), Y12
+	VMOVUPS 192(SP), Y9
 	VMOVUPS 224(SP), Y4
 	CMPL    R10, $0x01
 	JEQ     BinaryLogitsLossF32_powR_full_alpha1
@@ -8844,7 +9655,7 @@ BinaryLogitsLossF32_powR_full_alphas:
 
 BinaryLogitsLossF32_powR_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y9, Y5, Y5
+	VMULPS       Y8, Y5, Y5
 	VMULPS       Y4, Y5, Y5
 	VADDPS       Y3, Y5, Y5
 	VADDPS       Y5, Y2, Y2
@@ -8929,50 +9740,51 @@ BinaryLogitsLossF32_powR_part_smoothed:
 	VMULPS       Y9, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
 	VADDPS       Y1, Y11, Y5
-	VDIVPS       Y5, Y1, Y8
-	VMULPS       Y8, Y11, Y9
-	VCMPPS       $0x11, Y0, Y4, Y10
-	VBLENDVPS    Y10, Y9, Y8, Y12
-	VBLENDVPS    Y10, Y8, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y5, Y10
-	VPSRLD       $0x17, Y10, Y13
-	VCVTDQ2PS    Y13, Y13
-	VSUBPS       f1278<>+0(SB), Y13, Y13
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y14
-	VMOVUPS      logc08<>+0(SB), Y15
-	VFMADD213PS  logc18<>+0(SB), Y10, Y15
-	VFMADD213PS  logc28<>+0(SB), Y10, Y15
-	VFMADD213PS  logc38<>+0(SB), Y10, Y15
-	VFMADD213PS  logc48<>+0(SB), Y10, Y15
-	VFMADD213PS  logc58<>+0(SB), Y10, Y15
-	VFMADD213PS  logc68<>+0(SB), Y10, Y15
-	VFMADD213PS  logc78<>+0(SB), Y10, Y15
-	VFMADD213PS  logc88<>+0(SB), Y10, Y15
-	VMULPS       Y10, Y15, Y15
-	VMULPS       Y14, Y15, Y15
-	VFMADD231PS  ln2lo8<>+0(SB), Y13, Y15
-	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
-	VADDPS       Y15, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y13, Y10
+	VPADDD       log32shift8<>+0(SB), Y5, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc28<>+0(SB), Y10, Y12
+	VFMADD213PS  logc48<>+0(SB), Y10, Y12
+	VFMADD213PS  logc68<>+0(SB), Y10, Y12
+	VFMADD213PS  logc88<>+0(SB), Y10, Y12
+	VMOVUPS      logc18<>+0(SB), Y13
+	VFMADD213PS  logc38<>+0(SB), Y10, Y13
+	VFMADD213PS  logc58<>+0(SB), Y10, Y13
+	VFMADD213PS  logc78<>+0(SB), Y10, Y13
+	VFMADD231PS  Y13, Y8, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y10, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y12
+	VADDPS       Y12, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VDIVPS       Y5, Y1, Y9
+	VMULPS       Y9, Y11, Y10
+	VCMPPS       $0x11, Y0, Y4, Y12
+	VBLENDVPS    Y12, Y10, Y9, Y13
+	VBLENDVPS    Y12, Y9, Y10, Y10
 	VSUBPS       Y1, Y5, Y5
 	VSUBPS       Y5, Y11, Y11
-	VMULPS       Y8, Y11, Y11
-	VADDPS       Y11, Y10, Y10
+	VMULPS       Y9, Y11, Y11
+	VADDPS       Y11, Y8, Y8
 	VMAXPS       Y0, Y4, Y5
-	VMULPS       Y6, Y4, Y8
-	VSUBPS       Y8, Y5, Y5
-	VADDPS       Y10, Y5, Y5
-	VMULPS       Y9, Y6, Y8
-	VMULPS       Y12, Y7, Y10
-	VADDPS       Y10, Y8, Y8
+	VMULPS       Y6, Y4, Y9
+	VSUBPS       Y9, Y5, Y5
+	VADDPS       Y8, Y5, Y5
+	VMULPS       Y10, Y6, Y8
+	VMULPS       Y13, Y7, Y9
+	VADDPS       Y9, Y8, Y8
 	VMOVUPS      Y4, 64(SP)
 	VMOVUPS      Y6, 96(SP)
 	VMOVUPS      Y7, 128(SP)
-	VMOVUPS      Y12, 160(SP)
-	VMOVUPS      Y9, 192(SP)
+	VMOVUPS      Y13, 160(SP)
+	VMOVUPS      Y10, 192(SP)
 	VMOVUPS      Y5, 224(SP)
 	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y5
 	VMULPS       two238<>+0(SB), Y8, Y4
@@ -8988,14 +9800,15 @@ BinaryLogitsLossF32_powR_part_smoothed:
 	VSUBPS       one8<>+0(SB), Y4, Y4
 	VMULPS       Y4, Y4, Y5
 	VMOVUPS      logc08<>+0(SB), Y7
-	VFMADD213PS  logc18<>+0(SB), Y4, Y7
-	VFMADD213PS  logc28<>+0(SB), Y4, Y7
-	VFMADD213PS  logc38<>+0(SB), Y4, Y7
-	VFMADD213PS  logc48<>+0(SB), Y4, Y7
-	VFMADD213PS  logc58<>+0(SB), Y4, Y7
-	VFMADD213PS  logc68<>+0(SB), Y4, Y7
-	VFMADD213PS  logc78<>+0(SB), Y4, Y7
-	VFMADD213PS  logc88<>+0(SB), Y4, Y7
+	VFMADD213PS  logc28<>+0(SB), Y5, Y7
+	VFMADD213PS  logc48<>+0(SB), Y5, Y7
+	VFMADD213PS  logc68<>+0(SB), Y5, Y7
+	VFMADD213PS  logc88<>+0(SB), Y5, Y7
+	VMOVUPS      logc18<>+0(SB), Y9
+	VFMADD213PS  logc38<>+0(SB), Y5, Y9
+	VFMADD213PS  logc58<>+0(SB), Y5, Y9
+	VFMADD213PS  logc78<>+0(SB), Y5, Y9
+	VFMADD231PS  Y9, Y4, Y7
 	VMULPS       Y4, Y7, Y7
 	VMULPS       Y5, Y7, Y7
 	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
@@ -9016,47 +9829,47 @@ BinaryLogitsLossF32_powR_part_smoothed:
 	VBROADCASTSS 40(DI), Y6
 	VFMADD231PS  Y6, Y4, Y7
 	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y7
-	VBLENDVPS    Y7, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y11
+	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y10
+	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y7
+	VBLENDVPS    Y7, expover8<>+0(SB), Y10, Y10
+	VMULPS       log2e8<>+0(SB), Y10, Y11
 	VADDPS       roundmagic8<>+0(SB), Y11, Y11
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y9
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc18<>+0(SB), Y9, Y10
-	VFMADD213PS  expc28<>+0(SB), Y9, Y10
-	VFMADD213PS  expc38<>+0(SB), Y9, Y10
-	VFMADD213PS  expc48<>+0(SB), Y9, Y10
-	VFMADD213PS  expc58<>+0(SB), Y9, Y10
-	VMULPS       Y9, Y9, Y7
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y9, Y10, Y10
-	VADDPS       one8<>+0(SB), Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
+	VMOVUPS      expc08<>+0(SB), Y9
+	VFMADD213PS  expc18<>+0(SB), Y10, Y9
+	VFMADD213PS  expc28<>+0(SB), Y10, Y9
+	VFMADD213PS  expc38<>+0(SB), Y10, Y9
+	VFMADD213PS  expc48<>+0(SB), Y10, Y9
+	VFMADD213PS  expc58<>+0(SB), Y10, Y9
+	VMULPS       Y10, Y10, Y7
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y10, Y9, Y9
+	VADDPS       one8<>+0(SB), Y9, Y9
 	VMULPS       half8<>+0(SB), Y11, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y9
-	VSUBPS       Y9, Y11, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y10
+	VSUBPS       Y10, Y11, Y10
+	VADDPS       roundmagic8<>+0(SB), Y10, Y10
 	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y7, Y7
-	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y7, Y10, Y10
-	VMULPS       Y9, Y10, Y10
-	VANDNPS      Y10, Y6, Y10
-	VANDPS       absmask8<>+0(SB), Y10, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
+	VPSLLD       $0x17, Y10, Y10
+	VMULPS       Y7, Y9, Y9
+	VMULPS       Y10, Y9, Y9
+	VANDNPS      Y9, Y6, Y9
+	VANDPS       absmask8<>+0(SB), Y9, Y6
 	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
 	VMOVMSKPS    Y6, AX
 	TESTL        AX, AX
 	JNZ          BinaryLogitsLossF32_bail
 	VCMPPS       $0x04, Y0, Y8, Y6
 	VBROADCASTSS 40(DI), Y0
-	VMULPS       Y0, Y10, Y0
+	VMULPS       Y0, Y9, Y0
 	VDIVPS       Y8, Y0, Y0
 	VANDPS       Y6, Y0, Y0
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y7
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y9, Y7
 	VANDPS       Y6, Y7, Y7
 	VMOVMSKPS    Y7, AX
 	TESTL        AX, AX
@@ -9066,35 +9879,35 @@ BinaryLogitsLossF32_powR_part_smoothed:
 	VBROADCASTSS 80(DI), Y6
 	VFMADD231PS  Y6, Y4, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y11
+	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y10
+	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y10, Y10
+	VMULPS       log2e8<>+0(SB), Y10, Y11
 	VADDPS       roundmagic8<>+0(SB), Y11, Y11
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
 	VMOVUPS      expc08<>+0(SB), Y6
-	VFMADD213PS  expc18<>+0(SB), Y9, Y6
-	VFMADD213PS  expc28<>+0(SB), Y9, Y6
-	VFMADD213PS  expc38<>+0(SB), Y9, Y6
-	VFMADD213PS  expc48<>+0(SB), Y9, Y6
-	VFMADD213PS  expc58<>+0(SB), Y9, Y6
-	VMULPS       Y9, Y9, Y5
+	VFMADD213PS  expc18<>+0(SB), Y10, Y6
+	VFMADD213PS  expc28<>+0(SB), Y10, Y6
+	VFMADD213PS  expc38<>+0(SB), Y10, Y6
+	VFMADD213PS  expc48<>+0(SB), Y10, Y6
+	VFMADD213PS  expc58<>+0(SB), Y10, Y6
+	VMULPS       Y10, Y10, Y5
 	VMULPS       Y5, Y6, Y6
-	VADDPS       Y9, Y6, Y6
+	VADDPS       Y10, Y6, Y6
 	VADDPS       one8<>+0(SB), Y6, Y6
 	VMULPS       half8<>+0(SB), Y11, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
-	VSUBPS       Y9, Y11, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y10
+	VSUBPS       Y10, Y11, Y10
+	VADDPS       roundmagic8<>+0(SB), Y10, Y10
 	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
-	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
-	VPSLLD       $0x17, Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
+	VPSLLD       $0x17, Y10, Y10
 	VMULPS       Y5, Y6, Y6
-	VMULPS       Y9, Y6, Y6
+	VMULPS       Y10, Y6, Y6
 	VANDNPS      Y6, Y4, Y6
 	VBROADCASTSS 40(DI), Y4
 	VMULPS       Y4, Y6, Y6
@@ -9106,8 +9919,8 @@ BinaryLogitsLossF32_powR_part_nolow:
 	VMOVUPS 64(SP), Y4
 	VMOVUPS 96(SP), Y6
 	VMOVUPS 128(SP), Y7
-	VMOVUPS 160(SP), Y12
-	VMOVUPS 192(SP), Y9
+	VMOVUPS 160(SP), Y13
+	VMOVUPS 192(SP), Y10
 	VMOVUPS 224(SP), Y5
 	CMPL    R10, $0x01
 	JEQ     BinaryLogitsLossF32_powR_part_alpha1
@@ -9132,7 +9945,7 @@ BinaryLogitsLossF32_powR_part_alphas:
 
 BinaryLogitsLossF32_powR_part_alphadone:
 	VSUBPS Y4, Y4, Y1
-	VMULPS Y10, Y0, Y0
+	VMULPS Y9, Y0, Y0
 	VMULPS Y5, Y0, Y0
 	VADDPS Y1, Y0, Y0
 	VANDPS Y3, Y0, Y0
@@ -9225,74 +10038,117 @@ BinaryProbIgnoreGradF32_powN_full_smooth:
 	VADDPS       Y7, Y6, Y6
 
 BinaryProbIgnoreGradF32_powN_full_smoothed:
-	VBROADCASTSS 32(R8), Y4
-	VCMPPS       $0x11, Y4, Y3, Y7
-	VBLENDVPS    Y7, Y4, Y3, Y4
-	VBROADCASTSS 36(R8), Y8
-	VCMPPS       $0x1e, Y8, Y4, Y7
-	VBLENDVPS    Y7, Y8, Y4, Y4
-	VSUBPS       Y4, Y1, Y7
-	VPADDD       log32shift8<>+0(SB), Y4, Y8
-	VPSRLD       $0x17, Y8, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y10
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc18<>+0(SB), Y8, Y11
-	VFMADD213PS  logc28<>+0(SB), Y8, Y11
-	VFMADD213PS  logc38<>+0(SB), Y8, Y11
-	VFMADD213PS  logc48<>+0(SB), Y8, Y11
-	VFMADD213PS  logc58<>+0(SB), Y8, Y11
-	VFMADD213PS  logc68<>+0(SB), Y8, Y11
-	VFMADD213PS  logc78<>+0(SB), Y8, Y11
-	VFMADD213PS  logc88<>+0(SB), Y8, Y11
-	VMULPS       Y8, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
-	VADDPS       Y11, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
-	VMULPS       Y5, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y7, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VSUBPS       Y7, Y1, Y10
-	VSUBPS       Y4, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y8, Y8
-	VSUBPS       Y8, Y0, Y8
-	VSUBPS       Y3, Y1, Y9
-	VMULPS       Y5, Y9, Y9
-	VMULPS       Y3, Y6, Y10
-	VADDPS       Y10, Y9, Y9
-	VMOVAPS      Y1, Y10
-	VMOVAPS      Y9, Y11
-	MOVQ         R12, BP
-	DECQ         BP
+	VBROADCASTSS 32(R8), Y7
+	VCMPPS       $0x11, Y7, Y3, Y8
+	VBLENDVPS    Y8, Y7, Y3, Y7
+	VBROADCASTSS 36(R8), Y9
+	VCMPPS       $0x1e, Y9, Y7, Y8
+	VBLENDVPS    Y8, Y9, Y7, Y7
+	VSUBPS       Y7, Y1, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y7, Y9, Y9
+	CMPL         R10, $0x00
+	JNE          BinaryProbIgnoreGradF32_powN_full_soft
+	VCMPPS       $0x00, Y1, Y4, Y10
+	VCMPPS       $0x00, Y0, Y4, Y4
+	VORPS        Y10, Y4, Y4
+	VMOVMSKPS    Y4, BP
+	CMPL         BP, $0xff
+	JNE          BinaryProbIgnoreGradF32_powN_full_soft
+	VBLENDVPS    Y10, Y7, Y8, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc28<>+0(SB), Y12, Y13
+	VFMADD213PS  logc48<>+0(SB), Y12, Y13
+	VFMADD213PS  logc68<>+0(SB), Y12, Y13
+	VFMADD213PS  logc88<>+0(SB), Y12, Y13
+	VMOVUPS      logc18<>+0(SB), Y14
+	VFMADD213PS  logc38<>+0(SB), Y12, Y14
+	VFMADD213PS  logc58<>+0(SB), Y12, Y14
+	VFMADD213PS  logc78<>+0(SB), Y12, Y14
+	VFMADD231PS  Y14, Y4, Y13
+	VMULPS       Y4, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y4
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y4, Y4
+	VSUBPS       Y4, Y0, Y4
+	JMP          BinaryProbIgnoreGradF32_powN_full_bce
+
+BinaryProbIgnoreGradF32_powN_full_soft:
+	VPADDD      log32shift8<>+0(SB), Y7, Y4
+	VPSRLD      $0x17, Y4, Y10
+	VCVTDQ2PS   Y10, Y10
+	VSUBPS      f1278<>+0(SB), Y10, Y10
+	VPAND       mant32mask8<>+0(SB), Y4, Y4
+	VPADDD      log32base8<>+0(SB), Y4, Y4
+	VSUBPS      one8<>+0(SB), Y4, Y4
+	VMULPS      Y4, Y4, Y11
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y11, Y12
+	VFMADD213PS logc48<>+0(SB), Y11, Y12
+	VFMADD213PS logc68<>+0(SB), Y11, Y12
+	VFMADD213PS logc88<>+0(SB), Y11, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y11, Y13
+	VFMADD213PS logc58<>+0(SB), Y11, Y13
+	VFMADD213PS logc78<>+0(SB), Y11, Y13
+	VFMADD231PS Y13, Y4, Y12
+	VMULPS      Y4, Y12, Y12
+	VMULPS      Y11, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y11, Y12
+	VADDPS      Y12, Y4, Y4
+	VFMADD231PS ln2hi8<>+0(SB), Y10, Y4
+	VMULPS      Y5, Y4, Y4
+	VPADDD      log32shift8<>+0(SB), Y8, Y10
+	VPSRLD      $0x17, Y10, Y11
+	VCVTDQ2PS   Y11, Y11
+	VSUBPS      f1278<>+0(SB), Y11, Y11
+	VPAND       mant32mask8<>+0(SB), Y10, Y10
+	VPADDD      log32base8<>+0(SB), Y10, Y10
+	VSUBPS      one8<>+0(SB), Y10, Y10
+	VMULPS      Y10, Y10, Y12
+	VMOVUPS     logc08<>+0(SB), Y13
+	VFMADD213PS logc28<>+0(SB), Y12, Y13
+	VFMADD213PS logc48<>+0(SB), Y12, Y13
+	VFMADD213PS logc68<>+0(SB), Y12, Y13
+	VFMADD213PS logc88<>+0(SB), Y12, Y13
+	VMOVUPS     logc18<>+0(SB), Y14
+	VFMADD213PS logc38<>+0(SB), Y12, Y14
+	VFMADD213PS logc58<>+0(SB), Y12, Y14
+	VFMADD213PS logc78<>+0(SB), Y12, Y14
+	VFMADD231PS Y14, Y10, Y13
+	VMULPS      Y10, Y13, Y13
+	VMULPS      Y12, Y13, Y13
+	VFMADD231PS ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS minushalf8<>+0(SB), Y12, Y13
+	VADDPS      Y13, Y10, Y10
+	VFMADD231PS ln2hi8<>+0(SB), Y11, Y10
+	VADDPS      Y9, Y10, Y10
+	VMULPS      Y6, Y10, Y10
+	VADDPS      Y10, Y4, Y4
+	VSUBPS      Y4, Y0, Y4
+
+BinaryProbIgnoreGradF32_powN_full_bce:
+	VSUBPS  Y3, Y1, Y9
+	VMULPS  Y5, Y9, Y9
+	VMULPS  Y3, Y6, Y10
+	VADDPS  Y10, Y9, Y9
+	VMOVAPS Y1, Y10
+	VMOVAPS Y9, Y11
+	MOVQ    R12, BP
+	DECQ    BP
 
 BinaryProbIgnoreGradF32_powN_full_sq:
 	TESTQ  BP, BP
@@ -9345,7 +10201,7 @@ BinaryProbIgnoreGradF32_powN_full_alphas:
 BinaryProbIgnoreGradF32_powN_full_alphadone:
 	VSUBPS       Y3, Y3, Y6
 	VMULPS       Y11, Y9, Y10
-	VMULPS       Y8, Y10, Y10
+	VMULPS       Y4, Y10, Y10
 	VADDPS       Y6, Y10, Y10
 	VANDPS       256(SP), Y10, Y10
 	VADDPS       Y10, Y2, Y2
@@ -9354,15 +10210,15 @@ BinaryProbIgnoreGradF32_powN_full_alphadone:
 	VBROADCASTSS 36(R8), Y10
 	VCMPPS       $0x12, Y10, Y3, Y10
 	VANDPS       Y10, Y13, Y13
-	VMULPS       Y7, Y4, Y7
-	VSUBPS       Y5, Y4, Y4
-	VDIVPS       Y7, Y4, Y4
-	VANDPS       Y13, Y4, Y4
+	VMULPS       Y8, Y7, Y8
+	VSUBPS       Y5, Y7, Y7
+	VDIVPS       Y8, Y7, Y7
+	VANDPS       Y13, Y7, Y7
 	VADDPS       Y5, Y5, Y5
 	VSUBPS       Y5, Y1, Y5
 	VMULPS       Y5, Y12, Y12
-	VMULPS       Y8, Y12, Y12
-	VMULPS       Y4, Y11, Y11
+	VMULPS       Y4, Y12, Y12
+	VMULPS       Y7, Y11, Y11
 	VADDPS       Y11, Y12, Y12
 	VBROADCASTSS 44(R8), Y3
 	VMULPS       Y3, Y9, Y9
@@ -9423,74 +10279,117 @@ BinaryProbIgnoreGradF32_powN_part_smooth:
 	VADDPS       Y8, Y7, Y7
 
 BinaryProbIgnoreGradF32_powN_part_smoothed:
-	VBROADCASTSS 32(R8), Y5
-	VCMPPS       $0x11, Y5, Y4, Y8
-	VBLENDVPS    Y8, Y5, Y4, Y5
-	VBROADCASTSS 36(R8), Y9
-	VCMPPS       $0x1e, Y9, Y5, Y8
-	VBLENDVPS    Y8, Y9, Y5, Y5
-	VSUBPS       Y5, Y1, Y8
-	VPADDD       log32shift8<>+0(SB), Y5, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VMULPS       Y6, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y8, Y10
-	VPSRLD       $0x17, Y10, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc18<>+0(SB), Y10, Y13
-	VFMADD213PS  logc28<>+0(SB), Y10, Y13
-	VFMADD213PS  logc38<>+0(SB), Y10, Y13
-	VFMADD213PS  logc48<>+0(SB), Y10, Y13
-	VFMADD213PS  logc58<>+0(SB), Y10, Y13
-	VFMADD213PS  logc68<>+0(SB), Y10, Y13
-	VFMADD213PS  logc78<>+0(SB), Y10, Y13
-	VFMADD213PS  logc88<>+0(SB), Y10, Y13
-	VMULPS       Y10, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
-	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
-	VADDPS       Y13, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
-	VSUBPS       Y8, Y1, Y11
-	VSUBPS       Y5, Y11, Y11
-	VADDPS       Y11, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VSUBPS       Y9, Y0, Y9
-	VSUBPS       Y4, Y1, Y0
-	VMULPS       Y6, Y0, Y0
-	VMULPS       Y4, Y7, Y10
-	VADDPS       Y10, Y0, Y0
-	VMOVAPS      Y1, Y10
-	VMOVAPS      Y0, Y11
-	MOVQ         R12, CX
-	DECQ         CX
+	VBROADCASTSS 32(R8), Y8
+	VCMPPS       $0x11, Y8, Y4, Y9
+	VBLENDVPS    Y9, Y8, Y4, Y8
+	VBROADCASTSS 36(R8), Y10
+	VCMPPS       $0x1e, Y10, Y8, Y9
+	VBLENDVPS    Y9, Y10, Y8, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y9, Y1, Y10
+	VSUBPS       Y8, Y10, Y10
+	CMPL         R10, $0x00
+	JNE          BinaryProbIgnoreGradF32_powN_part_soft
+	VCMPPS       $0x00, Y1, Y5, Y11
+	VCMPPS       $0x00, Y0, Y5, Y5
+	VORPS        Y11, Y5, Y5
+	VMOVMSKPS    Y5, CX
+	CMPL         CX, $0xff
+	JNE          BinaryProbIgnoreGradF32_powN_part_soft
+	VBLENDVPS    Y11, Y8, Y9, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y13
+	VMOVUPS      logc08<>+0(SB), Y14
+	VFMADD213PS  logc28<>+0(SB), Y13, Y14
+	VFMADD213PS  logc48<>+0(SB), Y13, Y14
+	VFMADD213PS  logc68<>+0(SB), Y13, Y14
+	VFMADD213PS  logc88<>+0(SB), Y13, Y14
+	VMOVUPS      logc18<>+0(SB), Y15
+	VFMADD213PS  logc38<>+0(SB), Y13, Y15
+	VFMADD213PS  logc58<>+0(SB), Y13, Y15
+	VFMADD213PS  logc78<>+0(SB), Y13, Y15
+	VFMADD231PS  Y15, Y5, Y14
+	VMULPS       Y5, Y14, Y14
+	VMULPS       Y13, Y14, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
+	VADDPS       Y14, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y5
+	VANDNPS      Y10, Y11, Y10
+	VADDPS       Y10, Y5, Y5
+	VSUBPS       Y5, Y0, Y0
+	JMP          BinaryProbIgnoreGradF32_powN_part_bce
+
+BinaryProbIgnoreGradF32_powN_part_soft:
+	VPADDD      log32shift8<>+0(SB), Y8, Y5
+	VPSRLD      $0x17, Y5, Y11
+	VCVTDQ2PS   Y11, Y11
+	VSUBPS      f1278<>+0(SB), Y11, Y11
+	VPAND       mant32mask8<>+0(SB), Y5, Y5
+	VPADDD      log32base8<>+0(SB), Y5, Y5
+	VSUBPS      one8<>+0(SB), Y5, Y5
+	VMULPS      Y5, Y5, Y12
+	VMOVUPS     logc08<>+0(SB), Y13
+	VFMADD213PS logc28<>+0(SB), Y12, Y13
+	VFMADD213PS logc48<>+0(SB), Y12, Y13
+	VFMADD213PS logc68<>+0(SB), Y12, Y13
+	VFMADD213PS logc88<>+0(SB), Y12, Y13
+	VMOVUPS     logc18<>+0(SB), Y14
+	VFMADD213PS logc38<>+0(SB), Y12, Y14
+	VFMADD213PS logc58<>+0(SB), Y12, Y14
+	VFMADD213PS logc78<>+0(SB), Y12, Y14
+	VFMADD231PS Y14, Y5, Y13
+	VMULPS      Y5, Y13, Y13
+	VMULPS      Y12, Y13, Y13
+	VFMADD231PS ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS minushalf8<>+0(SB), Y12, Y13
+	VADDPS      Y13, Y5, Y5
+	VFMADD231PS ln2hi8<>+0(SB), Y11, Y5
+	VMULPS      Y6, Y5, Y5
+	VPADDD      log32shift8<>+0(SB), Y9, Y11
+	VPSRLD      $0x17, Y11, Y12
+	VCVTDQ2PS   Y12, Y12
+	VSUBPS      f1278<>+0(SB), Y12, Y12
+	VPAND       mant32mask8<>+0(SB), Y11, Y11
+	VPADDD      log32base8<>+0(SB), Y11, Y11
+	VSUBPS      one8<>+0(SB), Y11, Y11
+	VMULPS      Y11, Y11, Y13
+	VMOVUPS     logc08<>+0(SB), Y14
+	VFMADD213PS logc28<>+0(SB), Y13, Y14
+	VFMADD213PS logc48<>+0(SB), Y13, Y14
+	VFMADD213PS logc68<>+0(SB), Y13, Y14
+	VFMADD213PS logc88<>+0(SB), Y13, Y14
+	VMOVUPS     logc18<>+0(SB), Y15
+	VFMADD213PS logc38<>+0(SB), Y13, Y15
+	VFMADD213PS logc58<>+0(SB), Y13, Y15
+	VFMADD213PS logc78<>+0(SB), Y13, Y15
+	VFMADD231PS Y15, Y11, Y14
+	VMULPS      Y11, Y14, Y14
+	VMULPS      Y13, Y14, Y14
+	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
+	VADDPS      Y14, Y11, Y11
+	VFMADD231PS ln2hi8<>+0(SB), Y12, Y11
+	VADDPS      Y10, Y11, Y11
+	VMULPS      Y7, Y11, Y11
+	VADDPS      Y11, Y5, Y5
+	VSUBPS      Y5, Y0, Y0
+
+BinaryProbIgnoreGradF32_powN_part_bce:
+	VSUBPS  Y4, Y1, Y5
+	VMULPS  Y6, Y5, Y5
+	VMULPS  Y4, Y7, Y10
+	VADDPS  Y10, Y5, Y5
+	VMOVAPS Y1, Y10
+	VMOVAPS Y5, Y11
+	MOVQ    R12, CX
+	DECQ    CX
 
 BinaryProbIgnoreGradF32_powN_part_sq:
 	TESTQ  CX, CX
@@ -9509,7 +10408,7 @@ BinaryProbIgnoreGradF32_powN_part_nosq:
 	JMP  BinaryProbIgnoreGradF32_powN_part_sq
 
 BinaryProbIgnoreGradF32_powN_part_sqdone:
-	VMULPS       Y0, Y10, Y11
+	VMULPS       Y5, Y10, Y11
 	VANDPS       absmask8<>+0(SB), Y11, Y12
 	VCMPPS       $0x00, inf8<>+0(SB), Y12, Y12
 	VMOVMSKPS    Y12, CX
@@ -9517,33 +10416,33 @@ BinaryProbIgnoreGradF32_powN_part_sqdone:
 	JNZ          BinaryProbIgnoreGradF32_bail
 	VBROADCASTSS 40(R8), Y12
 	VMULPS       Y12, Y10, Y12
-	VSUBPS       Y0, Y0, Y0
-	VADDPS       Y0, Y12, Y12
+	VSUBPS       Y5, Y5, Y5
+	VADDPS       Y5, Y12, Y12
 	CMPL         R11, $0x01
 	JEQ          BinaryProbIgnoreGradF32_powN_part_alpha1
 	JA           BinaryProbIgnoreGradF32_powN_part_alphas
-	VMOVAPS      Y1, Y0
+	VMOVAPS      Y1, Y5
 	JMP          BinaryProbIgnoreGradF32_powN_part_alphadone
 
 BinaryProbIgnoreGradF32_powN_part_alpha1:
-	VBROADCASTSS 48(R8), Y0
-	VMULPS       Y0, Y6, Y0
+	VBROADCASTSS 48(R8), Y5
+	VMULPS       Y5, Y6, Y5
 	VBROADCASTSS 52(R8), Y10
 	VMULPS       Y10, Y7, Y7
-	VADDPS       Y7, Y0, Y0
+	VADDPS       Y7, Y5, Y5
 	JMP          BinaryProbIgnoreGradF32_powN_part_alphadone
 
 BinaryProbIgnoreGradF32_powN_part_alphas:
-	VMASKMOVPS (SI)(R14*1), Y3, Y0
-	VMULPS     Y0, Y6, Y0
+	VMASKMOVPS (SI)(R14*1), Y3, Y5
+	VMULPS     Y5, Y6, Y5
 	VMASKMOVPS (DI)(R14*1), Y3, Y10
 	VMULPS     Y10, Y7, Y7
-	VADDPS     Y7, Y0, Y0
+	VADDPS     Y7, Y5, Y5
 
 BinaryProbIgnoreGradF32_powN_part_alphadone:
 	VSUBPS       Y4, Y4, Y7
-	VMULPS       Y11, Y0, Y10
-	VMULPS       Y9, Y10, Y10
+	VMULPS       Y11, Y5, Y10
+	VMULPS       Y0, Y10, Y10
 	VADDPS       Y7, Y10, Y10
 	VANDPS       256(SP), Y10, Y10
 	VADDPS       Y10, Y2, Y2
@@ -9552,22 +10451,22 @@ BinaryProbIgnoreGradF32_powN_part_alphadone:
 	VBROADCASTSS 36(R8), Y10
 	VCMPPS       $0x12, Y10, Y4, Y10
 	VANDPS       Y10, Y13, Y13
-	VMULPS       Y8, Y5, Y8
-	VSUBPS       Y6, Y5, Y5
-	VDIVPS       Y8, Y5, Y5
-	VANDPS       Y13, Y5, Y5
+	VMULPS       Y9, Y8, Y9
+	VSUBPS       Y6, Y8, Y8
+	VDIVPS       Y9, Y8, Y8
+	VANDPS       Y13, Y8, Y8
 	VADDPS       Y6, Y6, Y6
 	VSUBPS       Y6, Y1, Y6
 	VMULPS       Y6, Y12, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y5, Y11, Y11
+	VMULPS       Y0, Y12, Y12
+	VMULPS       Y8, Y11, Y11
 	VADDPS       Y11, Y12, Y12
-	VBROADCASTSS 44(R8), Y1
-	VMULPS       Y1, Y0, Y0
-	VMULPS       Y12, Y0, Y0
-	VADDPS       Y7, Y0, Y0
-	VANDPS       256(SP), Y0, Y0
-	VMASKMOVPS   Y0, Y3, (AX)(R14*1)
+	VBROADCASTSS 44(R8), Y0
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y12, Y5, Y5
+	VADDPS       Y7, Y5, Y5
+	VANDPS       256(SP), Y5, Y5
+	VMASKMOVPS   Y5, Y3, (AX)(R14*1)
 
 BinaryProbIgnoreGradF32_powN_done:
 	JMP BinaryProbIgnoreGradF32_done
@@ -9609,66 +10508,109 @@ BinaryProbIgnoreGradF32_pow2_full_smooth:
 	VADDPS       Y7, Y6, Y6
 
 BinaryProbIgnoreGradF32_pow2_full_smoothed:
-	VBROADCASTSS 32(R8), Y4
-	VCMPPS       $0x11, Y4, Y3, Y7
-	VBLENDVPS    Y7, Y4, Y3, Y4
-	VBROADCASTSS 36(R8), Y8
-	VCMPPS       $0x1e, Y8, Y4, Y7
-	VBLENDVPS    Y7, Y8, Y4, Y4
-	VSUBPS       Y4, Y1, Y7
-	VPADDD       log32shift8<>+0(SB), Y4, Y8
-	VPSRLD       $0x17, Y8, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y10
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc18<>+0(SB), Y8, Y11
-	VFMADD213PS  logc28<>+0(SB), Y8, Y11
-	VFMADD213PS  logc38<>+0(SB), Y8, Y11
-	VFMADD213PS  logc48<>+0(SB), Y8, Y11
-	VFMADD213PS  logc58<>+0(SB), Y8, Y11
-	VFMADD213PS  logc68<>+0(SB), Y8, Y11
-	VFMADD213PS  logc78<>+0(SB), Y8, Y11
-	VFMADD213PS  logc88<>+0(SB), Y8, Y11
-	VMULPS       Y8, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
-	VADDPS       Y11, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
-	VMULPS       Y5, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y7, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VSUBPS       Y7, Y1, Y10
-	VSUBPS       Y4, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y8, Y8
-	VSUBPS       Y8, Y0, Y8
+	VBROADCASTSS 32(R8), Y7
+	VCMPPS       $0x11, Y7, Y3, Y8
+	VBLENDVPS    Y8, Y7, Y3, Y7
+	VBROADCASTSS 36(R8), Y9
+	VCMPPS       $0x1e, Y9, Y7, Y8
+	VBLENDVPS    Y8, Y9, Y7, Y7
+	VSUBPS       Y7, Y1, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y7, Y9, Y9
+	CMPL         R10, $0x00
+	JNE          BinaryProbIgnoreGradF32_pow2_full_soft
+	VCMPPS       $0x00, Y1, Y4, Y10
+	VCMPPS       $0x00, Y0, Y4, Y4
+	VORPS        Y10, Y4, Y4
+	VMOVMSKPS    Y4, R15
+	CMPL         R15, $0xff
+	JNE          BinaryProbIgnoreGradF32_pow2_full_soft
+	VBLENDVPS    Y10, Y7, Y8, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc28<>+0(SB), Y12, Y13
+	VFMADD213PS  logc48<>+0(SB), Y12, Y13
+	VFMADD213PS  logc68<>+0(SB), Y12, Y13
+	VFMADD213PS  logc88<>+0(SB), Y12, Y13
+	VMOVUPS      logc18<>+0(SB), Y14
+	VFMADD213PS  logc38<>+0(SB), Y12, Y14
+	VFMADD213PS  logc58<>+0(SB), Y12, Y14
+	VFMADD213PS  logc78<>+0(SB), Y12, Y14
+	VFMADD231PS  Y14, Y4, Y13
+	VMULPS       Y4, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y4
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y4, Y4
+	VSUBPS       Y4, Y0, Y4
+	JMP          BinaryProbIgnoreGradF32_pow2_full_bce
+
+BinaryProbIgnoreGradF32_pow2_full_soft:
+	VPADDD      log32shift8<>+0(SB), Y7, Y4
+	VPSRLD      $0x17, Y4, Y10
+	VCVTDQ2PS   Y10, Y10
+	VSUBPS      f1278<>+0(SB), Y10, Y10
+	VPAND       mant32mask8<>+0(SB), Y4, Y4
+	VPADDD      log32base8<>+0(SB), Y4, Y4
+	VSUBPS      one8<>+0(SB), Y4, Y4
+	VMULPS      Y4, Y4, Y11
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y11, Y12
+	VFMADD213PS logc48<>+0(SB), Y11, Y12
+	VFMADD213PS logc68<>+0(SB), Y11, Y12
+	VFMADD213PS logc88<>+0(SB), Y11, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y11, Y13
+	VFMADD213PS logc58<>+0(SB), Y11, Y13
+	VFMADD213PS logc78<>+0(SB), Y11, Y13
+	VFMADD231PS Y13, Y4, Y12
+	VMULPS      Y4, Y12, Y12
+	VMULPS      Y11, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y11, Y12
+	VADDPS      Y12, Y4, Y4
+	VFMADD231PS ln2hi8<>+0(SB), Y10, Y4
+	VMULPS      Y5, Y4, Y4
+	VPADDD      log32shift8<>+0(SB), Y8, Y10
+	VPSRLD      $0x17, Y10, Y11
+	VCVTDQ2PS   Y11, Y11
+	VSUBPS      f1278<>+0(SB), Y11, Y11
+	VPAND       mant32mask8<>+0(SB), Y10, Y10
+	VPADDD      log32base8<>+0(SB), Y10, Y10
+	VSUBPS      one8<>+0(SB), Y10, Y10
+	VMULPS      Y10, Y10, Y12
+	VMOVUPS     logc08<>+0(SB), Y13
+	VFMADD213PS logc28<>+0(SB), Y12, Y13
+	VFMADD213PS logc48<>+0(SB), Y12, Y13
+	VFMADD213PS logc68<>+0(SB), Y12, Y13
+	VFMADD213PS logc88<>+0(SB), Y12, Y13
+	VMOVUPS     logc18<>+0(SB), Y14
+	VFMADD213PS logc38<>+0(SB), Y12, Y14
+	VFMADD213PS logc58<>+0(SB), Y12, Y14
+	VFMADD213PS logc78<>+0(SB), Y12, Y14
+	VFMADD231PS Y14, Y10, Y13
+	VMULPS      Y10, Y13, Y13
+	VMULPS      Y12, Y13, Y13
+	VFMADD231PS ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS minushalf8<>+0(SB), Y12, Y13
+	VADDPS      Y13, Y10, Y10
+	VFMADD231PS ln2hi8<>+0(SB), Y11, Y10
+	VADDPS      Y9, Y10, Y10
+	VMULPS      Y6, Y10, Y10
+	VADDPS      Y10, Y4, Y4
+	VSUBPS      Y4, Y0, Y4
+
+BinaryProbIgnoreGradF32_pow2_full_bce:
 	VSUBPS       Y3, Y1, Y9
 	VMULPS       Y5, Y9, Y9
 	VMULPS       Y3, Y6, Y10
@@ -9707,7 +10649,7 @@ BinaryProbIgnoreGradF32_pow2_full_alphas:
 BinaryProbIgnoreGradF32_pow2_full_alphadone:
 	VSUBPS       Y3, Y3, Y6
 	VMULPS       Y11, Y9, Y10
-	VMULPS       Y8, Y10, Y10
+	VMULPS       Y4, Y10, Y10
 	VADDPS       Y6, Y10, Y10
 	VANDPS       256(SP), Y10, Y10
 	VADDPS       Y10, Y2, Y2
@@ -9716,15 +10658,15 @@ BinaryProbIgnoreGradF32_pow2_full_alphadone:
 	VBROADCASTSS 36(R8), Y10
 	VCMPPS       $0x12, Y10, Y3, Y10
 	VANDPS       Y10, Y13, Y13
-	VMULPS       Y7, Y4, Y7
-	VSUBPS       Y5, Y4, Y4
-	VDIVPS       Y7, Y4, Y4
-	VANDPS       Y13, Y4, Y4
+	VMULPS       Y8, Y7, Y8
+	VSUBPS       Y5, Y7, Y7
+	VDIVPS       Y8, Y7, Y7
+	VANDPS       Y13, Y7, Y7
 	VADDPS       Y5, Y5, Y5
 	VSUBPS       Y5, Y1, Y5
 	VMULPS       Y5, Y12, Y12
-	VMULPS       Y8, Y12, Y12
-	VMULPS       Y4, Y11, Y11
+	VMULPS       Y4, Y12, Y12
+	VMULPS       Y7, Y11, Y11
 	VADDPS       Y11, Y12, Y12
 	VBROADCASTSS 44(R8), Y3
 	VMULPS       Y3, Y9, Y9
@@ -9785,105 +10727,148 @@ BinaryProbIgnoreGradF32_pow2_part_smooth:
 	VADDPS       Y8, Y7, Y7
 
 BinaryProbIgnoreGradF32_pow2_part_smoothed:
-	VBROADCASTSS 32(R8), Y5
-	VCMPPS       $0x11, Y5, Y4, Y8
-	VBLENDVPS    Y8, Y5, Y4, Y5
-	VBROADCASTSS 36(R8), Y9
-	VCMPPS       $0x1e, Y9, Y5, Y8
-	VBLENDVPS    Y8, Y9, Y5, Y5
-	VSUBPS       Y5, Y1, Y8
-	VPADDD       log32shift8<>+0(SB), Y5, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VMULPS       Y6, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y8, Y10
-	VPSRLD       $0x17, Y10, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc18<>+0(SB), Y10, Y13
-	VFMADD213PS  logc28<>+0(SB), Y10, Y13
-	VFMADD213PS  logc38<>+0(SB), Y10, Y13
-	VFMADD213PS  logc48<>+0(SB), Y10, Y13
-	VFMADD213PS  logc58<>+0(SB), Y10, Y13
-	VFMADD213PS  logc68<>+0(SB), Y10, Y13
-	VFMADD213PS  logc78<>+0(SB), Y10, Y13
-	VFMADD213PS  logc88<>+0(SB), Y10, Y13
-	VMULPS       Y10, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
-	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
-	VADDPS       Y13, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
-	VSUBPS       Y8, Y1, Y11
-	VSUBPS       Y5, Y11, Y11
-	VADDPS       Y11, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VSUBPS       Y9, Y0, Y9
-	VSUBPS       Y4, Y1, Y0
-	VMULPS       Y6, Y0, Y0
+	VBROADCASTSS 32(R8), Y8
+	VCMPPS       $0x11, Y8, Y4, Y9
+	VBLENDVPS    Y9, Y8, Y4, Y8
+	VBROADCASTSS 36(R8), Y10
+	VCMPPS       $0x1e, Y10, Y8, Y9
+	VBLENDVPS    Y9, Y10, Y8, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y9, Y1, Y10
+	VSUBPS       Y8, Y10, Y10
+	CMPL         R10, $0x00
+	JNE          BinaryProbIgnoreGradF32_pow2_part_soft
+	VCMPPS       $0x00, Y1, Y5, Y11
+	VCMPPS       $0x00, Y0, Y5, Y5
+	VORPS        Y11, Y5, Y5
+	VMOVMSKPS    Y5, CX
+	CMPL         CX, $0xff
+	JNE          BinaryProbIgnoreGradF32_pow2_part_soft
+	VBLENDVPS    Y11, Y8, Y9, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y13
+	VMOVUPS      logc08<>+0(SB), Y14
+	VFMADD213PS  logc28<>+0(SB), Y13, Y14
+	VFMADD213PS  logc48<>+0(SB), Y13, Y14
+	VFMADD213PS  logc68<>+0(SB), Y13, Y14
+	VFMADD213PS  logc88<>+0(SB), Y13, Y14
+	VMOVUPS      logc18<>+0(SB), Y15
+	VFMADD213PS  logc38<>+0(SB), Y13, Y15
+	VFMADD213PS  logc58<>+0(SB), Y13, Y15
+	VFMADD213PS  logc78<>+0(SB), Y13, Y15
+	VFMADD231PS  Y15, Y5, Y14
+	VMULPS       Y5, Y14, Y14
+	VMULPS       Y13, Y14, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
+	VADDPS       Y14, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y5
+	VANDNPS      Y10, Y11, Y10
+	VADDPS       Y10, Y5, Y5
+	VSUBPS       Y5, Y0, Y0
+	JMP          BinaryProbIgnoreGradF32_pow2_part_bce
+
+BinaryProbIgnoreGradF32_pow2_part_soft:
+	VPADDD      log32shift8<>+0(SB), Y8, Y5
+	VPSRLD      $0x17, Y5, Y11
+	VCVTDQ2PS   Y11, Y11
+	VSUBPS      f1278<>+0(SB), Y11, Y11
+	VPAND       mant32mask8<>+0(SB), Y5, Y5
+	VPADDD      log32base8<>+0(SB), Y5, Y5
+	VSUBPS      one8<>+0(SB), Y5, Y5
+	VMULPS      Y5, Y5, Y12
+	VMOVUPS     logc08<>+0(SB), Y13
+	VFMADD213PS logc28<>+0(SB), Y12, Y13
+	VFMADD213PS logc48<>+0(SB), Y12, Y13
+	VFMADD213PS logc68<>+0(SB), Y12, Y13
+	VFMADD213PS logc88<>+0(SB), Y12, Y13
+	VMOVUPS     logc18<>+0(SB), Y14
+	VFMADD213PS logc38<>+0(SB), Y12, Y14
+	VFMADD213PS logc58<>+0(SB), Y12, Y14
+	VFMADD213PS logc78<>+0(SB), Y12, Y14
+	VFMADD231PS Y14, Y5, Y13
+	VMULPS      Y5, Y13, Y13
+	VMULPS      Y12, Y13, Y13
+	VFMADD231PS ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS minushalf8<>+0(SB), Y12, Y13
+	VADDPS      Y13, Y5, Y5
+	VFMADD231PS ln2hi8<>+0(SB), Y11, Y5
+	VMULPS      Y6, Y5, Y5
+	VPADDD      log32shift8<>+0(SB), Y9, Y11
+	VPSRLD      $0x17, Y11, Y12
+	VCVTDQ2PS   Y12, Y12
+	VSUBPS      f1278<>+0(SB), Y12, Y12
+	VPAND       mant32mask8<>+0(SB), Y11, Y11
+	VPADDD      log32base8<>+0(SB), Y11, Y11
+	VSUBPS      one8<>+0(SB), Y11, Y11
+	VMULPS      Y11, Y11, Y13
+	VMOVUPS     logc08<>+0(SB), Y14
+	VFMADD213PS logc28<>+0(SB), Y13, Y14
+	VFMADD213PS logc48<>+0(SB), Y13, Y14
+	VFMADD213PS logc68<>+0(SB), Y13, Y14
+	VFMADD213PS logc88<>+0(SB), Y13, Y14
+	VMOVUPS     logc18<>+0(SB), Y15
+	VFMADD213PS logc38<>+0(SB), Y13, Y15
+	VFMADD213PS logc58<>+0(SB), Y13, Y15
+	VFMADD213PS logc78<>+0(SB), Y13, Y15
+	VFMADD231PS Y15, Y11, Y14
+	VMULPS      Y11, Y14, Y14
+	VMULPS      Y13, Y14, Y14
+	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
+	VADDPS      Y14, Y11, Y11
+	VFMADD231PS ln2hi8<>+0(SB), Y12, Y11
+	VADDPS      Y10, Y11, Y11
+	VMULPS      Y7, Y11, Y11
+	VADDPS      Y11, Y5, Y5
+	VSUBPS      Y5, Y0, Y0
+
+BinaryProbIgnoreGradF32_pow2_part_bce:
+	VSUBPS       Y4, Y1, Y5
+	VMULPS       Y6, Y5, Y5
 	VMULPS       Y4, Y7, Y10
-	VADDPS       Y10, Y0, Y0
-	VMULPS       Y0, Y0, Y11
+	VADDPS       Y10, Y5, Y5
+	VMULPS       Y5, Y5, Y11
 	VANDPS       absmask8<>+0(SB), Y11, Y10
 	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
 	VMOVMSKPS    Y10, CX
 	TESTL        CX, CX
 	JNZ          BinaryProbIgnoreGradF32_bail
 	VBROADCASTSS 40(R8), Y10
-	VMULPS       Y10, Y0, Y12
-	VSUBPS       Y0, Y0, Y0
-	VADDPS       Y0, Y12, Y12
+	VMULPS       Y10, Y5, Y12
+	VSUBPS       Y5, Y5, Y5
+	VADDPS       Y5, Y12, Y12
 	CMPL         R11, $0x01
 	JEQ          BinaryProbIgnoreGradF32_pow2_part_alpha1
 	JA           BinaryProbIgnoreGradF32_pow2_part_alphas
-	VMOVAPS      Y1, Y0
+	VMOVAPS      Y1, Y5
 	JMP          BinaryProbIgnoreGradF32_pow2_part_alphadone
 
 BinaryProbIgnoreGradF32_pow2_part_alpha1:
-	VBROADCASTSS 48(R8), Y0
-	VMULPS       Y0, Y6, Y0
+	VBROADCASTSS 48(R8), Y5
+	VMULPS       Y5, Y6, Y5
 	VBROADCASTSS 52(R8), Y10
 	VMULPS       Y10, Y7, Y7
-	VADDPS       Y7, Y0, Y0
+	VADDPS       Y7, Y5, Y5
 	JMP          BinaryProbIgnoreGradF32_pow2_part_alphadone
 
 BinaryProbIgnoreGradF32_pow2_part_alphas:
-	VMASKMOVPS (SI)(R12*1), Y3, Y0
-	VMULPS     Y0, Y6, Y0
+	VMASKMOVPS (SI)(R12*1), Y3, Y5
+	VMULPS     Y5, Y6, Y5
 	VMASKMOVPS (DI)(R12*1), Y3, Y10
 	VMULPS     Y10, Y7, Y7
-	VADDPS     Y7, Y0, Y0
+	VADDPS     Y7, Y5, Y5
 
 BinaryProbIgnoreGradF32_pow2_part_alphadone:
 	VSUBPS       Y4, Y4, Y7
-	VMULPS       Y11, Y0, Y10
-	VMULPS       Y9, Y10, Y10
+	VMULPS       Y11, Y5, Y10
+	VMULPS       Y0, Y10, Y10
 	VADDPS       Y7, Y10, Y10
 	VANDPS       256(SP), Y10, Y10
 	VADDPS       Y10, Y2, Y2
@@ -9892,22 +10877,22 @@ BinaryProbIgnoreGradF32_pow2_part_alphadone:
 	VBROADCASTSS 36(R8), Y10
 	VCMPPS       $0x12, Y10, Y4, Y10
 	VANDPS       Y10, Y13, Y13
-	VMULPS       Y8, Y5, Y8
-	VSUBPS       Y6, Y5, Y5
-	VDIVPS       Y8, Y5, Y5
-	VANDPS       Y13, Y5, Y5
+	VMULPS       Y9, Y8, Y9
+	VSUBPS       Y6, Y8, Y8
+	VDIVPS       Y9, Y8, Y8
+	VANDPS       Y13, Y8, Y8
 	VADDPS       Y6, Y6, Y6
 	VSUBPS       Y6, Y1, Y6
 	VMULPS       Y6, Y12, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y5, Y11, Y11
+	VMULPS       Y0, Y12, Y12
+	VMULPS       Y8, Y11, Y11
 	VADDPS       Y11, Y12, Y12
-	VBROADCASTSS 44(R8), Y1
-	VMULPS       Y1, Y0, Y0
-	VMULPS       Y12, Y0, Y0
-	VADDPS       Y7, Y0, Y0
-	VANDPS       256(SP), Y0, Y0
-	VMASKMOVPS   Y0, Y3, (AX)(R12*1)
+	VBROADCASTSS 44(R8), Y0
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y12, Y5, Y5
+	VADDPS       Y7, Y5, Y5
+	VANDPS       256(SP), Y5, Y5
+	VMASKMOVPS   Y5, Y3, (AX)(R12*1)
 
 BinaryProbIgnoreGradF32_pow2_done:
 	JMP BinaryProbIgnoreGradF32_done
@@ -9949,77 +10934,120 @@ BinaryProbIgnoreGradF32_pow0_full_smooth:
 	VADDPS       Y7, Y6, Y6
 
 BinaryProbIgnoreGradF32_pow0_full_smoothed:
-	VBROADCASTSS 32(R8), Y4
-	VCMPPS       $0x11, Y4, Y3, Y7
-	VBLENDVPS    Y7, Y4, Y3, Y4
-	VBROADCASTSS 36(R8), Y8
-	VCMPPS       $0x1e, Y8, Y4, Y7
-	VBLENDVPS    Y7, Y8, Y4, Y4
-	VSUBPS       Y4, Y1, Y7
-	VPADDD       log32shift8<>+0(SB), Y4, Y8
-	VPSRLD       $0x17, Y8, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y10
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc18<>+0(SB), Y8, Y11
-	VFMADD213PS  logc28<>+0(SB), Y8, Y11
-	VFMADD213PS  logc38<>+0(SB), Y8, Y11
-	VFMADD213PS  logc48<>+0(SB), Y8, Y11
-	VFMADD213PS  logc58<>+0(SB), Y8, Y11
-	VFMADD213PS  logc68<>+0(SB), Y8, Y11
-	VFMADD213PS  logc78<>+0(SB), Y8, Y11
-	VFMADD213PS  logc88<>+0(SB), Y8, Y11
-	VMULPS       Y8, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
-	VADDPS       Y11, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
-	VMULPS       Y5, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y7, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VSUBPS       Y7, Y1, Y10
-	VSUBPS       Y4, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y8, Y8
-	VSUBPS       Y8, Y0, Y8
-	VSUBPS       Y3, Y1, Y9
-	VMULPS       Y5, Y9, Y9
-	VMULPS       Y3, Y6, Y10
-	VADDPS       Y10, Y9, Y9
-	VMOVAPS      Y1, Y9
-	VMOVAPS      Y0, Y11
-	CMPL         R11, $0x01
-	JEQ          BinaryProbIgnoreGradF32_pow0_full_alpha1
-	JA           BinaryProbIgnoreGradF32_pow0_full_alphas
-	VMOVAPS      Y1, Y12
-	JMP          BinaryProbIgnoreGradF32_pow0_full_alphadone
+	VBROADCASTSS 32(R8), Y7
+	VCMPPS       $0x11, Y7, Y3, Y8
+	VBLENDVPS    Y8, Y7, Y3, Y7
+	VBROADCASTSS 36(R8), Y9
+	VCMPPS       $0x1e, Y9, Y7, Y8
+	VBLENDVPS    Y8, Y9, Y7, Y7
+	VSUBPS       Y7, Y1, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y7, Y9, Y9
+	CMPL         R10, $0x00
+	JNE          BinaryProbIgnoreGradF32_pow0_full_soft
+	VCMPPS       $0x00, Y1, Y4, Y10
+	VCMPPS       $0x00, Y0, Y4, Y4
+	VORPS        Y10, Y4, Y4
+	VMOVMSKPS    Y4, R15
+	CMPL         R15, $0xff
+	JNE          BinaryProbIgnoreGradF32_pow0_full_soft
+	VBLENDVPS    Y10, Y7, Y8, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc28<>+0(SB), Y12, Y13
+	VFMADD213PS  logc48<>+0(SB), Y12, Y13
+	VFMADD213PS  logc68<>+0(SB), Y12, Y13
+	VFMADD213PS  logc88<>+0(SB), Y12, Y13
+	VMOVUPS      logc18<>+0(SB), Y14
+	VFMADD213PS  logc38<>+0(SB), Y12, Y14
+	VFMADD213PS  logc58<>+0(SB), Y12, Y14
+	VFMADD213PS  logc78<>+0(SB), Y12, Y14
+	VFMADD231PS  Y14, Y4, Y13
+	VMULPS       Y4, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y4
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y4, Y4
+	VSUBPS       Y4, Y0, Y4
+	JMP          BinaryProbIgnoreGradF32_pow0_full_bce
+
+BinaryProbIgnoreGradF32_pow0_full_soft:
+	VPADDD      log32shift8<>+0(SB), Y7, Y4
+	VPSRLD      $0x17, Y4, Y10
+	VCVTDQ2PS   Y10, Y10
+	VSUBPS      f1278<>+0(SB), Y10, Y10
+	VPAND       mant32mask8<>+0(SB), Y4, Y4
+	VPADDD      log32base8<>+0(SB), Y4, Y4
+	VSUBPS      one8<>+0(SB), Y4, Y4
+	VMULPS      Y4, Y4, Y11
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y11, Y12
+	VFMADD213PS logc48<>+0(SB), Y11, Y12
+	VFMADD213PS logc68<>+0(SB), Y11, Y12
+	VFMADD213PS logc88<>+0(SB), Y11, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y11, Y13
+	VFMADD213PS logc58<>+0(SB), Y11, Y13
+	VFMADD213PS logc78<>+0(SB), Y11, Y13
+	VFMADD231PS Y13, Y4, Y12
+	VMULPS      Y4, Y12, Y12
+	VMULPS      Y11, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y11, Y12
+	VADDPS      Y12, Y4, Y4
+	VFMADD231PS ln2hi8<>+0(SB), Y10, Y4
+	VMULPS      Y5, Y4, Y4
+	VPADDD      log32shift8<>+0(SB), Y8, Y10
+	VPSRLD      $0x17, Y10, Y11
+	VCVTDQ2PS   Y11, Y11
+	VSUBPS      f1278<>+0(SB), Y11, Y11
+	VPAND       mant32mask8<>+0(SB), Y10, Y10
+	VPADDD      log32base8<>+0(SB), Y10, Y10
+	VSUBPS      one8<>+0(SB), Y10, Y10
+	VMULPS      Y10, Y10, Y12
+	VMOVUPS     logc08<>+0(SB), Y13
+	VFMADD213PS logc28<>+0(SB), Y12, Y13
+	VFMADD213PS logc48<>+0(SB), Y12, Y13
+	VFMADD213PS logc68<>+0(SB), Y12, Y13
+	VFMADD213PS logc88<>+0(SB), Y12, Y13
+	VMOVUPS     logc18<>+0(SB), Y14
+	VFMADD213PS logc38<>+0(SB), Y12, Y14
+	VFMADD213PS logc58<>+0(SB), Y12, Y14
+	VFMADD213PS logc78<>+0(SB), Y12, Y14
+	VFMADD231PS Y14, Y10, Y13
+	VMULPS      Y10, Y13, Y13
+	VMULPS      Y12, Y13, Y13
+	VFMADD231PS ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS minushalf8<>+0(SB), Y12, Y13
+	VADDPS      Y13, Y10, Y10
+	VFMADD231PS ln2hi8<>+0(SB), Y11, Y10
+	VADDPS      Y9, Y10, Y10
+	VMULPS      Y6, Y10, Y10
+	VADDPS      Y10, Y4, Y4
+	VSUBPS      Y4, Y0, Y4
+
+BinaryProbIgnoreGradF32_pow0_full_bce:
+	VSUBPS  Y3, Y1, Y9
+	VMULPS  Y5, Y9, Y9
+	VMULPS  Y3, Y6, Y10
+	VADDPS  Y10, Y9, Y9
+	VMOVAPS Y1, Y9
+	VMOVAPS Y0, Y11
+	CMPL    R11, $0x01
+	JEQ     BinaryProbIgnoreGradF32_pow0_full_alpha1
+	JA      BinaryProbIgnoreGradF32_pow0_full_alphas
+	VMOVAPS Y1, Y12
+	JMP     BinaryProbIgnoreGradF32_pow0_full_alphadone
 
 BinaryProbIgnoreGradF32_pow0_full_alpha1:
 	VBROADCASTSS 48(R8), Y10
@@ -10039,7 +11067,7 @@ BinaryProbIgnoreGradF32_pow0_full_alphas:
 BinaryProbIgnoreGradF32_pow0_full_alphadone:
 	VSUBPS       Y3, Y3, Y6
 	VMULPS       Y9, Y12, Y10
-	VMULPS       Y8, Y10, Y10
+	VMULPS       Y4, Y10, Y10
 	VADDPS       Y6, Y10, Y10
 	VANDPS       256(SP), Y10, Y10
 	VADDPS       Y10, Y2, Y2
@@ -10048,15 +11076,15 @@ BinaryProbIgnoreGradF32_pow0_full_alphadone:
 	VBROADCASTSS 36(R8), Y10
 	VCMPPS       $0x12, Y10, Y3, Y10
 	VANDPS       Y10, Y13, Y13
-	VMULPS       Y7, Y4, Y7
-	VSUBPS       Y5, Y4, Y4
-	VDIVPS       Y7, Y4, Y4
-	VANDPS       Y13, Y4, Y4
+	VMULPS       Y8, Y7, Y8
+	VSUBPS       Y5, Y7, Y7
+	VDIVPS       Y8, Y7, Y7
+	VANDPS       Y13, Y7, Y7
 	VADDPS       Y5, Y5, Y5
 	VSUBPS       Y5, Y1, Y5
 	VMULPS       Y5, Y11, Y11
-	VMULPS       Y8, Y11, Y11
-	VMULPS       Y4, Y9, Y9
+	VMULPS       Y4, Y11, Y11
+	VMULPS       Y7, Y9, Y9
 	VADDPS       Y9, Y11, Y11
 	VBROADCASTSS 44(R8), Y3
 	VMULPS       Y3, Y12, Y12
@@ -10117,77 +11145,120 @@ BinaryProbIgnoreGradF32_pow0_part_smooth:
 	VADDPS       Y8, Y7, Y7
 
 BinaryProbIgnoreGradF32_pow0_part_smoothed:
-	VBROADCASTSS 32(R8), Y5
-	VCMPPS       $0x11, Y5, Y4, Y8
-	VBLENDVPS    Y8, Y5, Y4, Y5
-	VBROADCASTSS 36(R8), Y9
-	VCMPPS       $0x1e, Y9, Y5, Y8
-	VBLENDVPS    Y8, Y9, Y5, Y5
-	VSUBPS       Y5, Y1, Y8
-	VPADDD       log32shift8<>+0(SB), Y5, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VMULPS       Y6, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y8, Y10
-	VPSRLD       $0x17, Y10, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc18<>+0(SB), Y10, Y13
-	VFMADD213PS  logc28<>+0(SB), Y10, Y13
-	VFMADD213PS  logc38<>+0(SB), Y10, Y13
-	VFMADD213PS  logc48<>+0(SB), Y10, Y13
-	VFMADD213PS  logc58<>+0(SB), Y10, Y13
-	VFMADD213PS  logc68<>+0(SB), Y10, Y13
-	VFMADD213PS  logc78<>+0(SB), Y10, Y13
-	VFMADD213PS  logc88<>+0(SB), Y10, Y13
-	VMULPS       Y10, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
-	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
-	VADDPS       Y13, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
-	VSUBPS       Y8, Y1, Y11
-	VSUBPS       Y5, Y11, Y11
-	VADDPS       Y11, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VSUBPS       Y9, Y0, Y9
-	VSUBPS       Y4, Y1, Y10
-	VMULPS       Y6, Y10, Y10
-	VMULPS       Y4, Y7, Y11
-	VADDPS       Y11, Y10, Y10
-	VMOVAPS      Y1, Y10
-	VMOVAPS      Y0, Y0
-	CMPL         R11, $0x01
-	JEQ          BinaryProbIgnoreGradF32_pow0_part_alpha1
-	JA           BinaryProbIgnoreGradF32_pow0_part_alphas
-	VMOVAPS      Y1, Y12
-	JMP          BinaryProbIgnoreGradF32_pow0_part_alphadone
+	VBROADCASTSS 32(R8), Y8
+	VCMPPS       $0x11, Y8, Y4, Y9
+	VBLENDVPS    Y9, Y8, Y4, Y8
+	VBROADCASTSS 36(R8), Y10
+	VCMPPS       $0x1e, Y10, Y8, Y9
+	VBLENDVPS    Y9, Y10, Y8, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y9, Y1, Y10
+	VSUBPS       Y8, Y10, Y10
+	CMPL         R10, $0x00
+	JNE          BinaryProbIgnoreGradF32_pow0_part_soft
+	VCMPPS       $0x00, Y1, Y5, Y11
+	VCMPPS       $0x00, Y0, Y5, Y5
+	VORPS        Y11, Y5, Y5
+	VMOVMSKPS    Y5, CX
+	CMPL         CX, $0xff
+	JNE          BinaryProbIgnoreGradF32_pow0_part_soft
+	VBLENDVPS    Y11, Y8, Y9, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y13
+	VMOVUPS      logc08<>+0(SB), Y14
+	VFMADD213PS  logc28<>+0(SB), Y13, Y14
+	VFMADD213PS  logc48<>+0(SB), Y13, Y14
+	VFMADD213PS  logc68<>+0(SB), Y13, Y14
+	VFMADD213PS  logc88<>+0(SB), Y13, Y14
+	VMOVUPS      logc18<>+0(SB), Y15
+	VFMADD213PS  logc38<>+0(SB), Y13, Y15
+	VFMADD213PS  logc58<>+0(SB), Y13, Y15
+	VFMADD213PS  logc78<>+0(SB), Y13, Y15
+	VFMADD231PS  Y15, Y5, Y14
+	VMULPS       Y5, Y14, Y14
+	VMULPS       Y13, Y14, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
+	VADDPS       Y14, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y5
+	VANDNPS      Y10, Y11, Y10
+	VADDPS       Y10, Y5, Y5
+	VSUBPS       Y5, Y0, Y5
+	JMP          BinaryProbIgnoreGradF32_pow0_part_bce
+
+BinaryProbIgnoreGradF32_pow0_part_soft:
+	VPADDD      log32shift8<>+0(SB), Y8, Y5
+	VPSRLD      $0x17, Y5, Y11
+	VCVTDQ2PS   Y11, Y11
+	VSUBPS      f1278<>+0(SB), Y11, Y11
+	VPAND       mant32mask8<>+0(SB), Y5, Y5
+	VPADDD      log32base8<>+0(SB), Y5, Y5
+	VSUBPS      one8<>+0(SB), Y5, Y5
+	VMULPS      Y5, Y5, Y12
+	VMOVUPS     logc08<>+0(SB), Y13
+	VFMADD213PS logc28<>+0(SB), Y12, Y13
+	VFMADD213PS logc48<>+0(SB), Y12, Y13
+	VFMADD213PS logc68<>+0(SB), Y12, Y13
+	VFMADD213PS logc88<>+0(SB), Y12, Y13
+	VMOVUPS     logc18<>+0(SB), Y14
+	VFMADD213PS logc38<>+0(SB), Y12, Y14
+	VFMADD213PS logc58<>+0(SB), Y12, Y14
+	VFMADD213PS logc78<>+0(SB), Y12, Y14
+	VFMADD231PS Y14, Y5, Y13
+	VMULPS      Y5, Y13, Y13
+	VMULPS      Y12, Y13, Y13
+	VFMADD231PS ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS minushalf8<>+0(SB), Y12, Y13
+	VADDPS      Y13, Y5, Y5
+	VFMADD231PS ln2hi8<>+0(SB), Y11, Y5
+	VMULPS      Y6, Y5, Y5
+	VPADDD      log32shift8<>+0(SB), Y9, Y11
+	VPSRLD      $0x17, Y11, Y12
+	VCVTDQ2PS   Y12, Y12
+	VSUBPS      f1278<>+0(SB), Y12, Y12
+	VPAND       mant32mask8<>+0(SB), Y11, Y11
+	VPADDD      log32base8<>+0(SB), Y11, Y11
+	VSUBPS      one8<>+0(SB), Y11, Y11
+	VMULPS      Y11, Y11, Y13
+	VMOVUPS     logc08<>+0(SB), Y14
+	VFMADD213PS logc28<>+0(SB), Y13, Y14
+	VFMADD213PS logc48<>+0(SB), Y13, Y14
+	VFMADD213PS logc68<>+0(SB), Y13, Y14
+	VFMADD213PS logc88<>+0(SB), Y13, Y14
+	VMOVUPS     logc18<>+0(SB), Y15
+	VFMADD213PS logc38<>+0(SB), Y13, Y15
+	VFMADD213PS logc58<>+0(SB), Y13, Y15
+	VFMADD213PS logc78<>+0(SB), Y13, Y15
+	VFMADD231PS Y15, Y11, Y14
+	VMULPS      Y11, Y14, Y14
+	VMULPS      Y13, Y14, Y14
+	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
+	VADDPS      Y14, Y11, Y11
+	VFMADD231PS ln2hi8<>+0(SB), Y12, Y11
+	VADDPS      Y10, Y11, Y11
+	VMULPS      Y7, Y11, Y11
+	VADDPS      Y11, Y5, Y5
+	VSUBPS      Y5, Y0, Y5
+
+BinaryProbIgnoreGradF32_pow0_part_bce:
+	VSUBPS  Y4, Y1, Y10
+	VMULPS  Y6, Y10, Y10
+	VMULPS  Y4, Y7, Y11
+	VADDPS  Y11, Y10, Y10
+	VMOVAPS Y1, Y10
+	VMOVAPS Y0, Y0
+	CMPL    R11, $0x01
+	JEQ     BinaryProbIgnoreGradF32_pow0_part_alpha1
+	JA      BinaryProbIgnoreGradF32_pow0_part_alphas
+	VMOVAPS Y1, Y12
+	JMP     BinaryProbIgnoreGradF32_pow0_part_alphadone
 
 BinaryProbIgnoreGradF32_pow0_part_alpha1:
 	VBROADCASTSS 48(R8), Y11
@@ -10207,7 +11278,7 @@ BinaryProbIgnoreGradF32_pow0_part_alphas:
 BinaryProbIgnoreGradF32_pow0_part_alphadone:
 	VSUBPS       Y4, Y4, Y7
 	VMULPS       Y10, Y12, Y11
-	VMULPS       Y9, Y11, Y11
+	VMULPS       Y5, Y11, Y11
 	VADDPS       Y7, Y11, Y11
 	VANDPS       256(SP), Y11, Y11
 	VADDPS       Y11, Y2, Y2
@@ -10216,15 +11287,15 @@ BinaryProbIgnoreGradF32_pow0_part_alphadone:
 	VBROADCASTSS 36(R8), Y11
 	VCMPPS       $0x12, Y11, Y4, Y11
 	VANDPS       Y11, Y13, Y13
-	VMULPS       Y8, Y5, Y8
-	VSUBPS       Y6, Y5, Y5
-	VDIVPS       Y8, Y5, Y5
-	VANDPS       Y13, Y5, Y5
+	VMULPS       Y9, Y8, Y9
+	VSUBPS       Y6, Y8, Y8
+	VDIVPS       Y9, Y8, Y8
+	VANDPS       Y13, Y8, Y8
 	VADDPS       Y6, Y6, Y6
 	VSUBPS       Y6, Y1, Y6
 	VMULPS       Y6, Y0, Y0
-	VMULPS       Y9, Y0, Y0
-	VMULPS       Y5, Y10, Y10
+	VMULPS       Y5, Y0, Y0
+	VMULPS       Y8, Y10, Y10
 	VADDPS       Y10, Y0, Y0
 	VBROADCASTSS 44(R8), Y1
 	VMULPS       Y1, Y12, Y12
@@ -10273,66 +11344,109 @@ BinaryProbIgnoreGradF32_powR_full_smooth:
 	VADDPS       Y7, Y6, Y6
 
 BinaryProbIgnoreGradF32_powR_full_smoothed:
-	VBROADCASTSS 32(R8), Y4
-	VCMPPS       $0x11, Y4, Y3, Y7
-	VBLENDVPS    Y7, Y4, Y3, Y4
-	VBROADCASTSS 36(R8), Y8
-	VCMPPS       $0x1e, Y8, Y4, Y7
-	VBLENDVPS    Y7, Y8, Y4, Y4
-	VSUBPS       Y4, Y1, Y7
-	VPADDD       log32shift8<>+0(SB), Y4, Y8
-	VPSRLD       $0x17, Y8, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y10
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc18<>+0(SB), Y8, Y11
-	VFMADD213PS  logc28<>+0(SB), Y8, Y11
-	VFMADD213PS  logc38<>+0(SB), Y8, Y11
-	VFMADD213PS  logc48<>+0(SB), Y8, Y11
-	VFMADD213PS  logc58<>+0(SB), Y8, Y11
-	VFMADD213PS  logc68<>+0(SB), Y8, Y11
-	VFMADD213PS  logc78<>+0(SB), Y8, Y11
-	VFMADD213PS  logc88<>+0(SB), Y8, Y11
-	VMULPS       Y8, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
-	VADDPS       Y11, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
-	VMULPS       Y5, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y7, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VSUBPS       Y7, Y1, Y10
-	VSUBPS       Y4, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y8, Y8
-	VSUBPS       Y8, Y0, Y8
+	VBROADCASTSS 32(R8), Y7
+	VCMPPS       $0x11, Y7, Y3, Y8
+	VBLENDVPS    Y8, Y7, Y3, Y7
+	VBROADCASTSS 36(R8), Y9
+	VCMPPS       $0x1e, Y9, Y7, Y8
+	VBLENDVPS    Y8, Y9, Y7, Y7
+	VSUBPS       Y7, Y1, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y7, Y9, Y9
+	CMPL         R10, $0x00
+	JNE          BinaryProbIgnoreGradF32_powR_full_soft
+	VCMPPS       $0x00, Y1, Y4, Y10
+	VCMPPS       $0x00, Y0, Y4, Y4
+	VORPS        Y10, Y4, Y4
+	VMOVMSKPS    Y4, R15
+	CMPL         R15, $0xff
+	JNE          BinaryProbIgnoreGradF32_powR_full_soft
+	VBLENDVPS    Y10, Y7, Y8, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc28<>+0(SB), Y12, Y13
+	VFMADD213PS  logc48<>+0(SB), Y12, Y13
+	VFMADD213PS  logc68<>+0(SB), Y12, Y13
+	VFMADD213PS  logc88<>+0(SB), Y12, Y13
+	VMOVUPS      logc18<>+0(SB), Y14
+	VFMADD213PS  logc38<>+0(SB), Y12, Y14
+	VFMADD213PS  logc58<>+0(SB), Y12, Y14
+	VFMADD213PS  logc78<>+0(SB), Y12, Y14
+	VFMADD231PS  Y14, Y4, Y13
+	VMULPS       Y4, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y4
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y4, Y4
+	VSUBPS       Y4, Y0, Y4
+	JMP          BinaryProbIgnoreGradF32_powR_full_bce
+
+BinaryProbIgnoreGradF32_powR_full_soft:
+	VPADDD      log32shift8<>+0(SB), Y7, Y4
+	VPSRLD      $0x17, Y4, Y10
+	VCVTDQ2PS   Y10, Y10
+	VSUBPS      f1278<>+0(SB), Y10, Y10
+	VPAND       mant32mask8<>+0(SB), Y4, Y4
+	VPADDD      log32base8<>+0(SB), Y4, Y4
+	VSUBPS      one8<>+0(SB), Y4, Y4
+	VMULPS      Y4, Y4, Y11
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y11, Y12
+	VFMADD213PS logc48<>+0(SB), Y11, Y12
+	VFMADD213PS logc68<>+0(SB), Y11, Y12
+	VFMADD213PS logc88<>+0(SB), Y11, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y11, Y13
+	VFMADD213PS logc58<>+0(SB), Y11, Y13
+	VFMADD213PS logc78<>+0(SB), Y11, Y13
+	VFMADD231PS Y13, Y4, Y12
+	VMULPS      Y4, Y12, Y12
+	VMULPS      Y11, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y11, Y12
+	VADDPS      Y12, Y4, Y4
+	VFMADD231PS ln2hi8<>+0(SB), Y10, Y4
+	VMULPS      Y5, Y4, Y4
+	VPADDD      log32shift8<>+0(SB), Y8, Y10
+	VPSRLD      $0x17, Y10, Y11
+	VCVTDQ2PS   Y11, Y11
+	VSUBPS      f1278<>+0(SB), Y11, Y11
+	VPAND       mant32mask8<>+0(SB), Y10, Y10
+	VPADDD      log32base8<>+0(SB), Y10, Y10
+	VSUBPS      one8<>+0(SB), Y10, Y10
+	VMULPS      Y10, Y10, Y12
+	VMOVUPS     logc08<>+0(SB), Y13
+	VFMADD213PS logc28<>+0(SB), Y12, Y13
+	VFMADD213PS logc48<>+0(SB), Y12, Y13
+	VFMADD213PS logc68<>+0(SB), Y12, Y13
+	VFMADD213PS logc88<>+0(SB), Y12, Y13
+	VMOVUPS     logc18<>+0(SB), Y14
+	VFMADD213PS logc38<>+0(SB), Y12, Y14
+	VFMADD213PS logc58<>+0(SB), Y12, Y14
+	VFMADD213PS logc78<>+0(SB), Y12, Y14
+	VFMADD231PS Y14, Y10, Y13
+	VMULPS      Y10, Y13, Y13
+	VMULPS      Y12, Y13, Y13
+	VFMADD231PS ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS minushalf8<>+0(SB), Y12, Y13
+	VADDPS      Y13, Y10, Y10
+	VFMADD231PS ln2hi8<>+0(SB), Y11, Y10
+	VADDPS      Y9, Y10, Y10
+	VMULPS      Y6, Y10, Y10
+	VADDPS      Y10, Y4, Y4
+	VSUBPS      Y4, Y0, Y4
+
+BinaryProbIgnoreGradF32_powR_full_bce:
 	VSUBPS       Y3, Y1, Y9
 	VMULPS       Y5, Y9, Y9
 	VMULPS       Y3, Y6, Y10
@@ -10340,9 +11454,9 @@ BinaryProbIgnoreGradF32_powR_full_smoothed:
 	VMOVUPS      Y3, 64(SP)
 	VMOVUPS      Y5, 96(SP)
 	VMOVUPS      Y6, 128(SP)
-	VMOVUPS      Y4, 160(SP)
-	VMOVUPS      Y7, 192(SP)
-	VMOVUPS      Y8, 224(SP)
+	VMOVUPS      Y7, 160(SP)
+	VMOVUPS      Y8, 192(SP)
+	VMOVUPS      Y4, 224(SP)
 	VCMPPS       $0x11, minnormal8<>+0(SB), Y9, Y4
 	VMULPS       two238<>+0(SB), Y9, Y3
 	VBLENDVPS    Y4, Y3, Y9, Y3
@@ -10357,14 +11471,15 @@ BinaryProbIgnoreGradF32_powR_full_smoothed:
 	VSUBPS       one8<>+0(SB), Y3, Y3
 	VMULPS       Y3, Y3, Y4
 	VMOVUPS      logc08<>+0(SB), Y6
-	VFMADD213PS  logc18<>+0(SB), Y3, Y6
-	VFMADD213PS  logc28<>+0(SB), Y3, Y6
-	VFMADD213PS  logc38<>+0(SB), Y3, Y6
-	VFMADD213PS  logc48<>+0(SB), Y3, Y6
-	VFMADD213PS  logc58<>+0(SB), Y3, Y6
-	VFMADD213PS  logc68<>+0(SB), Y3, Y6
-	VFMADD213PS  logc78<>+0(SB), Y3, Y6
-	VFMADD213PS  logc88<>+0(SB), Y3, Y6
+	VFMADD213PS  logc28<>+0(SB), Y4, Y6
+	VFMADD213PS  logc48<>+0(SB), Y4, Y6
+	VFMADD213PS  logc68<>+0(SB), Y4, Y6
+	VFMADD213PS  logc88<>+0(SB), Y4, Y6
+	VMOVUPS      logc18<>+0(SB), Y7
+	VFMADD213PS  logc38<>+0(SB), Y4, Y7
+	VFMADD213PS  logc58<>+0(SB), Y4, Y7
+	VFMADD213PS  logc78<>+0(SB), Y4, Y7
+	VFMADD231PS  Y7, Y3, Y6
 	VMULPS       Y3, Y6, Y6
 	VMULPS       Y4, Y6, Y6
 	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
@@ -10475,9 +11590,9 @@ BinaryProbIgnoreGradF32_powR_full_nolow:
 	VMOVUPS 64(SP), Y3
 	VMOVUPS 96(SP), Y5
 	VMOVUPS 128(SP), Y6
-	VMOVUPS 160(SP), Y4
-	VMOVUPS 192(SP), Y7
-	VMOVUPS 224(SP), Y8
+	VMOVUPS 160(SP), Y7
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y4
 	CMPL    R11, $0x01
 	JEQ     BinaryProbIgnoreGradF32_powR_full_alpha1
 	JA      BinaryProbIgnoreGradF32_powR_full_alphas
@@ -10502,7 +11617,7 @@ BinaryProbIgnoreGradF32_powR_full_alphas:
 BinaryProbIgnoreGradF32_powR_full_alphadone:
 	VSUBPS       Y3, Y3, Y6
 	VMULPS       Y12, Y9, Y10
-	VMULPS       Y8, Y10, Y10
+	VMULPS       Y4, Y10, Y10
 	VADDPS       Y6, Y10, Y10
 	VANDPS       256(SP), Y10, Y10
 	VADDPS       Y10, Y2, Y2
@@ -10511,15 +11626,15 @@ BinaryProbIgnoreGradF32_powR_full_alphadone:
 	VBROADCASTSS 36(R8), Y10
 	VCMPPS       $0x12, Y10, Y3, Y10
 	VANDPS       Y10, Y13, Y13
-	VMULPS       Y7, Y4, Y7
-	VSUBPS       Y5, Y4, Y4
-	VDIVPS       Y7, Y4, Y4
-	VANDPS       Y13, Y4, Y4
+	VMULPS       Y8, Y7, Y8
+	VSUBPS       Y5, Y7, Y7
+	VDIVPS       Y8, Y7, Y7
+	VANDPS       Y13, Y7, Y7
 	VADDPS       Y5, Y5, Y5
 	VSUBPS       Y5, Y1, Y5
 	VMULPS       Y5, Y11, Y11
-	VMULPS       Y8, Y11, Y11
-	VMULPS       Y4, Y12, Y12
+	VMULPS       Y4, Y11, Y11
+	VMULPS       Y7, Y12, Y12
 	VADDPS       Y12, Y11, Y11
 	VBROADCASTSS 44(R8), Y3
 	VMULPS       Y3, Y9, Y9
@@ -10580,66 +11695,109 @@ BinaryProbIgnoreGradF32_powR_part_smooth:
 	VADDPS       Y8, Y7, Y7
 
 BinaryProbIgnoreGradF32_powR_part_smoothed:
-	VBROADCASTSS 32(R8), Y5
-	VCMPPS       $0x11, Y5, Y4, Y8
-	VBLENDVPS    Y8, Y5, Y4, Y5
-	VBROADCASTSS 36(R8), Y9
-	VCMPPS       $0x1e, Y9, Y5, Y8
-	VBLENDVPS    Y8, Y9, Y5, Y5
-	VSUBPS       Y5, Y1, Y8
-	VPADDD       log32shift8<>+0(SB), Y5, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VMULPS       Y6, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y8, Y10
-	VPSRLD       $0x17, Y10, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc18<>+0(SB), Y10, Y13
-	VFMADD213PS  logc28<>+0(SB), Y10, Y13
-	VFMADD213PS  logc38<>+0(SB), Y10, Y13
-	VFMADD213PS  logc48<>+0(SB), Y10, Y13
-	VFMADD213PS  logc58<>+0(SB), Y10, Y13
-	VFMADD213PS  logc68<>+0(SB), Y10, Y13
-	VFMADD213PS  logc78<>+0(SB), Y10, Y13
-	VFMADD213PS  logc88<>+0(SB), Y10, Y13
-	VMULPS       Y10, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
-	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
-	VADDPS       Y13, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
-	VSUBPS       Y8, Y1, Y11
-	VSUBPS       Y5, Y11, Y11
-	VADDPS       Y11, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VSUBPS       Y9, Y0, Y9
+	VBROADCASTSS 32(R8), Y8
+	VCMPPS       $0x11, Y8, Y4, Y9
+	VBLENDVPS    Y9, Y8, Y4, Y8
+	VBROADCASTSS 36(R8), Y10
+	VCMPPS       $0x1e, Y10, Y8, Y9
+	VBLENDVPS    Y9, Y10, Y8, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y9, Y1, Y10
+	VSUBPS       Y8, Y10, Y10
+	CMPL         R10, $0x00
+	JNE          BinaryProbIgnoreGradF32_powR_part_soft
+	VCMPPS       $0x00, Y1, Y5, Y11
+	VCMPPS       $0x00, Y0, Y5, Y5
+	VORPS        Y11, Y5, Y5
+	VMOVMSKPS    Y5, CX
+	CMPL         CX, $0xff
+	JNE          BinaryProbIgnoreGradF32_powR_part_soft
+	VBLENDVPS    Y11, Y8, Y9, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y13
+	VMOVUPS      logc08<>+0(SB), Y14
+	VFMADD213PS  logc28<>+0(SB), Y13, Y14
+	VFMADD213PS  logc48<>+0(SB), Y13, Y14
+	VFMADD213PS  logc68<>+0(SB), Y13, Y14
+	VFMADD213PS  logc88<>+0(SB), Y13, Y14
+	VMOVUPS      logc18<>+0(SB), Y15
+	VFMADD213PS  logc38<>+0(SB), Y13, Y15
+	VFMADD213PS  logc58<>+0(SB), Y13, Y15
+	VFMADD213PS  logc78<>+0(SB), Y13, Y15
+	VFMADD231PS  Y15, Y5, Y14
+	VMULPS       Y5, Y14, Y14
+	VMULPS       Y13, Y14, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
+	VADDPS       Y14, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y5
+	VANDNPS      Y10, Y11, Y10
+	VADDPS       Y10, Y5, Y5
+	VSUBPS       Y5, Y0, Y5
+	JMP          BinaryProbIgnoreGradF32_powR_part_bce
+
+BinaryProbIgnoreGradF32_powR_part_soft:
+	VPADDD      log32shift8<>+0(SB), Y8, Y5
+	VPSRLD      $0x17, Y5, Y11
+	VCVTDQ2PS   Y11, Y11
+	VSUBPS      f1278<>+0(SB), Y11, Y11
+	VPAND       mant32mask8<>+0(SB), Y5, Y5
+	VPADDD      log32base8<>+0(SB), Y5, Y5
+	VSUBPS      one8<>+0(SB), Y5, Y5
+	VMULPS      Y5, Y5, Y12
+	VMOVUPS     logc08<>+0(SB), Y13
+	VFMADD213PS logc28<>+0(SB), Y12, Y13
+	VFMADD213PS logc48<>+0(SB), Y12, Y13
+	VFMADD213PS logc68<>+0(SB), Y12, Y13
+	VFMADD213PS logc88<>+0(SB), Y12, Y13
+	VMOVUPS     logc18<>+0(SB), Y14
+	VFMADD213PS logc38<>+0(SB), Y12, Y14
+	VFMADD213PS logc58<>+0(SB), Y12, Y14
+	VFMADD213PS logc78<>+0(SB), Y12, Y14
+	VFMADD231PS Y14, Y5, Y13
+	VMULPS      Y5, Y13, Y13
+	VMULPS      Y12, Y13, Y13
+	VFMADD231PS ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS minushalf8<>+0(SB), Y12, Y13
+	VADDPS      Y13, Y5, Y5
+	VFMADD231PS ln2hi8<>+0(SB), Y11, Y5
+	VMULPS      Y6, Y5, Y5
+	VPADDD      log32shift8<>+0(SB), Y9, Y11
+	VPSRLD      $0x17, Y11, Y12
+	VCVTDQ2PS   Y12, Y12
+	VSUBPS      f1278<>+0(SB), Y12, Y12
+	VPAND       mant32mask8<>+0(SB), Y11, Y11
+	VPADDD      log32base8<>+0(SB), Y11, Y11
+	VSUBPS      one8<>+0(SB), Y11, Y11
+	VMULPS      Y11, Y11, Y13
+	VMOVUPS     logc08<>+0(SB), Y14
+	VFMADD213PS logc28<>+0(SB), Y13, Y14
+	VFMADD213PS logc48<>+0(SB), Y13, Y14
+	VFMADD213PS logc68<>+0(SB), Y13, Y14
+	VFMADD213PS logc88<>+0(SB), Y13, Y14
+	VMOVUPS     logc18<>+0(SB), Y15
+	VFMADD213PS logc38<>+0(SB), Y13, Y15
+	VFMADD213PS logc58<>+0(SB), Y13, Y15
+	VFMADD213PS logc78<>+0(SB), Y13, Y15
+	VFMADD231PS Y15, Y11, Y14
+	VMULPS      Y11, Y14, Y14
+	VMULPS      Y13, Y14, Y14
+	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
+	VADDPS      Y14, Y11, Y11
+	VFMADD231PS ln2hi8<>+0(SB), Y12, Y11
+	VADDPS      Y10, Y11, Y11
+	VMULPS      Y7, Y11, Y11
+	VADDPS      Y11, Y5, Y5
+	VSUBPS      Y5, Y0, Y5
+
+BinaryProbIgnoreGradF32_powR_part_bce:
 	VSUBPS       Y4, Y1, Y10
 	VMULPS       Y6, Y10, Y10
 	VMULPS       Y4, Y7, Y11
@@ -10647,9 +11805,9 @@ BinaryProbIgnoreGradF32_powR_part_smoothed:
 	VMOVUPS      Y4, 64(SP)
 	VMOVUPS      Y6, 96(SP)
 	VMOVUPS      Y7, 128(SP)
-	VMOVUPS      Y5, 160(SP)
-	VMOVUPS      Y8, 192(SP)
-	VMOVUPS      Y9, 224(SP)
+	VMOVUPS      Y8, 160(SP)
+	VMOVUPS      Y9, 192(SP)
+	VMOVUPS      Y5, 224(SP)
 	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y5
 	VMULPS       two238<>+0(SB), Y10, Y4
 	VBLENDVPS    Y5, Y4, Y10, Y4
@@ -10664,14 +11822,15 @@ BinaryProbIgnoreGradF32_powR_part_smoothed:
 	VSUBPS       one8<>+0(SB), Y4, Y4
 	VMULPS       Y4, Y4, Y5
 	VMOVUPS      logc08<>+0(SB), Y7
-	VFMADD213PS  logc18<>+0(SB), Y4, Y7
-	VFMADD213PS  logc28<>+0(SB), Y4, Y7
-	VFMADD213PS  logc38<>+0(SB), Y4, Y7
-	VFMADD213PS  logc48<>+0(SB), Y4, Y7
-	VFMADD213PS  logc58<>+0(SB), Y4, Y7
-	VFMADD213PS  logc68<>+0(SB), Y4, Y7
-	VFMADD213PS  logc78<>+0(SB), Y4, Y7
-	VFMADD213PS  logc88<>+0(SB), Y4, Y7
+	VFMADD213PS  logc28<>+0(SB), Y5, Y7
+	VFMADD213PS  logc48<>+0(SB), Y5, Y7
+	VFMADD213PS  logc68<>+0(SB), Y5, Y7
+	VFMADD213PS  logc88<>+0(SB), Y5, Y7
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y5, Y8
+	VFMADD213PS  logc58<>+0(SB), Y5, Y8
+	VFMADD213PS  logc78<>+0(SB), Y5, Y8
+	VFMADD231PS  Y8, Y4, Y7
 	VMULPS       Y4, Y7, Y7
 	VMULPS       Y5, Y7, Y7
 	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
@@ -10782,9 +11941,9 @@ BinaryProbIgnoreGradF32_powR_part_nolow:
 	VMOVUPS 64(SP), Y4
 	VMOVUPS 96(SP), Y6
 	VMOVUPS 128(SP), Y7
-	VMOVUPS 160(SP), Y5
-	VMOVUPS 192(SP), Y8
-	VMOVUPS 224(SP), Y9
+	VMOVUPS 160(SP), Y8
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y5
 	CMPL    R11, $0x01
 	JEQ     BinaryProbIgnoreGradF32_powR_part_alpha1
 	JA      BinaryProbIgnoreGradF32_powR_part_alphas
@@ -10809,7 +11968,7 @@ BinaryProbIgnoreGradF32_powR_part_alphas:
 BinaryProbIgnoreGradF32_powR_part_alphadone:
 	VSUBPS       Y4, Y4, Y7
 	VMULPS       Y12, Y10, Y11
-	VMULPS       Y9, Y11, Y11
+	VMULPS       Y5, Y11, Y11
 	VADDPS       Y7, Y11, Y11
 	VANDPS       256(SP), Y11, Y11
 	VADDPS       Y11, Y2, Y2
@@ -10818,15 +11977,15 @@ BinaryProbIgnoreGradF32_powR_part_alphadone:
 	VBROADCASTSS 36(R8), Y11
 	VCMPPS       $0x12, Y11, Y4, Y11
 	VANDPS       Y11, Y13, Y13
-	VMULPS       Y8, Y5, Y8
-	VSUBPS       Y6, Y5, Y5
-	VDIVPS       Y8, Y5, Y5
-	VANDPS       Y13, Y5, Y5
+	VMULPS       Y9, Y8, Y9
+	VSUBPS       Y6, Y8, Y8
+	VDIVPS       Y9, Y8, Y8
+	VANDPS       Y13, Y8, Y8
 	VADDPS       Y6, Y6, Y6
 	VSUBPS       Y6, Y1, Y6
 	VMULPS       Y6, Y0, Y0
-	VMULPS       Y9, Y0, Y0
-	VMULPS       Y5, Y12, Y12
+	VMULPS       Y5, Y0, Y0
+	VMULPS       Y8, Y12, Y12
 	VADDPS       Y12, Y0, Y0
 	VBROADCASTSS 44(R8), Y1
 	VMULPS       Y1, Y10, Y10
@@ -10921,130 +12080,173 @@ BinaryProbIgnoreLossF32_powN_full_smooth:
 	VADDPS       Y7, Y6, Y6
 
 BinaryProbIgnoreLossF32_powN_full_smoothed:
-	VBROADCASTSS 32(DI), Y4
-	VCMPPS       $0x11, Y4, Y3, Y7
-	VBLENDVPS    Y7, Y4, Y3, Y4
-	VBROADCASTSS 36(DI), Y8
-	VCMPPS       $0x1e, Y8, Y4, Y7
-	VBLENDVPS    Y7, Y8, Y4, Y4
-	VSUBPS       Y4, Y1, Y7
-	VPADDD       log32shift8<>+0(SB), Y4, Y8
-	VPSRLD       $0x17, Y8, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y10
+	VBROADCASTSS 32(DI), Y7
+	VCMPPS       $0x11, Y7, Y3, Y8
+	VBLENDVPS    Y8, Y7, Y3, Y7
+	VBROADCASTSS 36(DI), Y9
+	VCMPPS       $0x1e, Y9, Y7, Y8
+	VBLENDVPS    Y8, Y9, Y7, Y7
+	VSUBPS       Y7, Y1, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y7, Y9, Y9
+	CMPL         R9, $0x00
+	JNE          BinaryProbIgnoreLossF32_powN_full_soft
+	VCMPPS       $0x00, Y1, Y4, Y10
+	VCMPPS       $0x00, Y0, Y4, Y4
+	VORPS        Y10, Y4, Y4
+	VMOVMSKPS    Y4, R15
+	CMPL         R15, $0xff
+	JNE          BinaryProbIgnoreLossF32_powN_full_soft
+	VBLENDVPS    Y10, Y7, Y8, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y8
 	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc18<>+0(SB), Y8, Y11
 	VFMADD213PS  logc28<>+0(SB), Y8, Y11
-	VFMADD213PS  logc38<>+0(SB), Y8, Y11
 	VFMADD213PS  logc48<>+0(SB), Y8, Y11
-	VFMADD213PS  logc58<>+0(SB), Y8, Y11
 	VFMADD213PS  logc68<>+0(SB), Y8, Y11
-	VFMADD213PS  logc78<>+0(SB), Y8, Y11
 	VFMADD213PS  logc88<>+0(SB), Y8, Y11
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y8, Y12
+	VFMADD213PS  logc58<>+0(SB), Y8, Y12
+	VFMADD213PS  logc78<>+0(SB), Y8, Y12
+	VFMADD231PS  Y12, Y4, Y11
+	VMULPS       Y4, Y11, Y11
 	VMULPS       Y8, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
-	VADDPS       Y11, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
-	VMULPS       Y5, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y7, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VSUBPS       Y7, Y1, Y7
-	VSUBPS       Y4, Y7, Y7
-	VADDPS       Y7, Y9, Y9
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y8, Y8
-	VSUBPS       Y8, Y0, Y8
-	VSUBPS       Y3, Y1, Y4
-	VMULPS       Y5, Y4, Y4
-	VMULPS       Y3, Y6, Y7
-	VADDPS       Y7, Y4, Y4
-	VMOVAPS      Y1, Y9
-	VMOVAPS      Y4, Y7
-	MOVQ         R11, R15
-	DECQ         R15
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y8, Y11
+	VADDPS       Y11, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y4
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y4, Y4
+	VSUBPS       Y4, Y0, Y4
+	JMP          BinaryProbIgnoreLossF32_powN_full_bce
+
+BinaryProbIgnoreLossF32_powN_full_soft:
+	VPADDD      log32shift8<>+0(SB), Y7, Y4
+	VPSRLD      $0x17, Y4, Y7
+	VCVTDQ2PS   Y7, Y7
+	VSUBPS      f1278<>+0(SB), Y7, Y7
+	VPAND       mant32mask8<>+0(SB), Y4, Y4
+	VPADDD      log32base8<>+0(SB), Y4, Y4
+	VSUBPS      one8<>+0(SB), Y4, Y4
+	VMULPS      Y4, Y4, Y10
+	VMOVUPS     logc08<>+0(SB), Y11
+	VFMADD213PS logc28<>+0(SB), Y10, Y11
+	VFMADD213PS logc48<>+0(SB), Y10, Y11
+	VFMADD213PS logc68<>+0(SB), Y10, Y11
+	VFMADD213PS logc88<>+0(SB), Y10, Y11
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y10, Y12
+	VFMADD213PS logc58<>+0(SB), Y10, Y12
+	VFMADD213PS logc78<>+0(SB), Y10, Y12
+	VFMADD231PS Y12, Y4, Y11
+	VMULPS      Y4, Y11, Y11
+	VMULPS      Y10, Y11, Y11
+	VFMADD231PS ln2lo8<>+0(SB), Y7, Y11
+	VFMADD231PS minushalf8<>+0(SB), Y10, Y11
+	VADDPS      Y11, Y4, Y4
+	VFMADD231PS ln2hi8<>+0(SB), Y7, Y4
+	VMULPS      Y5, Y4, Y4
+	VPADDD      log32shift8<>+0(SB), Y8, Y7
+	VPSRLD      $0x17, Y7, Y8
+	VCVTDQ2PS   Y8, Y8
+	VSUBPS      f1278<>+0(SB), Y8, Y8
+	VPAND       mant32mask8<>+0(SB), Y7, Y7
+	VPADDD      log32base8<>+0(SB), Y7, Y7
+	VSUBPS      one8<>+0(SB), Y7, Y7
+	VMULPS      Y7, Y7, Y10
+	VMOVUPS     logc08<>+0(SB), Y11
+	VFMADD213PS logc28<>+0(SB), Y10, Y11
+	VFMADD213PS logc48<>+0(SB), Y10, Y11
+	VFMADD213PS logc68<>+0(SB), Y10, Y11
+	VFMADD213PS logc88<>+0(SB), Y10, Y11
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y10, Y12
+	VFMADD213PS logc58<>+0(SB), Y10, Y12
+	VFMADD213PS logc78<>+0(SB), Y10, Y12
+	VFMADD231PS Y12, Y7, Y11
+	VMULPS      Y7, Y11, Y11
+	VMULPS      Y10, Y11, Y11
+	VFMADD231PS ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS minushalf8<>+0(SB), Y10, Y11
+	VADDPS      Y11, Y7, Y7
+	VFMADD231PS ln2hi8<>+0(SB), Y8, Y7
+	VADDPS      Y9, Y7, Y7
+	VMULPS      Y6, Y7, Y7
+	VADDPS      Y7, Y4, Y4
+	VSUBPS      Y4, Y0, Y4
+
+BinaryProbIgnoreLossF32_powN_full_bce:
+	VSUBPS  Y3, Y1, Y7
+	VMULPS  Y5, Y7, Y7
+	VMULPS  Y3, Y6, Y8
+	VADDPS  Y8, Y7, Y7
+	VMOVAPS Y1, Y9
+	VMOVAPS Y7, Y8
+	MOVQ    R11, R15
+	DECQ    R15
 
 BinaryProbIgnoreLossF32_powN_full_sq:
 	TESTQ  R15, R15
 	JZ     BinaryProbIgnoreLossF32_powN_full_sqdone
 	BTQ    $0x00, R15
 	JCC    BinaryProbIgnoreLossF32_powN_full_nomul
-	VMULPS Y7, Y9, Y9
+	VMULPS Y8, Y9, Y9
 
 BinaryProbIgnoreLossF32_powN_full_nomul:
 	CMPQ   R15, $0x01
 	JBE    BinaryProbIgnoreLossF32_powN_full_nosq
-	VMULPS Y7, Y7, Y7
+	VMULPS Y8, Y8, Y8
 
 BinaryProbIgnoreLossF32_powN_full_nosq:
 	SHRQ $0x01, R15
 	JMP  BinaryProbIgnoreLossF32_powN_full_sq
 
 BinaryProbIgnoreLossF32_powN_full_sqdone:
-	VMULPS       Y4, Y9, Y7
-	VANDPS       absmask8<>+0(SB), Y7, Y10
+	VMULPS       Y7, Y9, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y10
 	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
 	VMOVMSKPS    Y10, R15
 	TESTL        R15, R15
 	JNZ          BinaryProbIgnoreLossF32_bail
 	VBROADCASTSS 40(DI), Y10
 	VMULPS       Y10, Y9, Y9
-	VSUBPS       Y4, Y4, Y4
-	VADDPS       Y4, Y9, Y9
+	VSUBPS       Y7, Y7, Y7
+	VADDPS       Y7, Y9, Y9
 	CMPL         R10, $0x01
 	JEQ          BinaryProbIgnoreLossF32_powN_full_alpha1
 	JA           BinaryProbIgnoreLossF32_powN_full_alphas
-	VMOVAPS      Y1, Y4
+	VMOVAPS      Y1, Y5
 	JMP          BinaryProbIgnoreLossF32_powN_full_alphadone
 
 BinaryProbIgnoreLossF32_powN_full_alpha1:
-	VBROADCASTSS 48(DI), Y4
-	VMULPS       Y4, Y5, Y4
-	VBROADCASTSS 52(DI), Y5
-	VMULPS       Y5, Y6, Y5
-	VADDPS       Y5, Y4, Y4
+	VBROADCASTSS 48(DI), Y7
+	VMULPS       Y7, Y5, Y5
+	VBROADCASTSS 52(DI), Y7
+	VMULPS       Y7, Y6, Y6
+	VADDPS       Y6, Y5, Y5
 	JMP          BinaryProbIgnoreLossF32_powN_full_alphadone
 
 BinaryProbIgnoreLossF32_powN_full_alphas:
-	VMOVUPS (BX)(R13*1), Y4
-	VMULPS  Y4, Y5, Y4
-	VMOVUPS (SI)(R13*1), Y5
-	VMULPS  Y5, Y6, Y5
-	VADDPS  Y5, Y4, Y4
+	VMOVUPS (BX)(R13*1), Y7
+	VMULPS  Y7, Y5, Y5
+	VMOVUPS (SI)(R13*1), Y7
+	VMULPS  Y7, Y6, Y6
+	VADDPS  Y6, Y5, Y5
 
 BinaryProbIgnoreLossF32_powN_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y7, Y4, Y4
-	VMULPS       Y8, Y4, Y4
-	VADDPS       Y3, Y4, Y4
-	VANDPS       256(SP), Y4, Y4
-	VADDPS       Y4, Y2, Y2
+	VMULPS       Y8, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y3, Y5, Y5
+	VANDPS       256(SP), Y5, Y5
+	VADDPS       Y5, Y2, Y2
 	ADDQ         $0x20, R13
 	DECQ         R12
 	JNZ          BinaryProbIgnoreLossF32_powN_inblock
@@ -11098,130 +12300,173 @@ BinaryProbIgnoreLossF32_powN_part_smooth:
 	VADDPS       Y8, Y7, Y7
 
 BinaryProbIgnoreLossF32_powN_part_smoothed:
-	VBROADCASTSS 32(DI), Y5
-	VCMPPS       $0x11, Y5, Y4, Y8
-	VBLENDVPS    Y8, Y5, Y4, Y5
-	VBROADCASTSS 36(DI), Y9
-	VCMPPS       $0x1e, Y9, Y5, Y8
-	VBLENDVPS    Y8, Y9, Y5, Y5
-	VSUBPS       Y5, Y1, Y8
-	VPADDD       log32shift8<>+0(SB), Y5, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
+	VBROADCASTSS 32(DI), Y8
+	VCMPPS       $0x11, Y8, Y4, Y9
+	VBLENDVPS    Y9, Y8, Y4, Y8
+	VBROADCASTSS 36(DI), Y10
+	VCMPPS       $0x1e, Y10, Y8, Y9
+	VBLENDVPS    Y9, Y10, Y8, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y9, Y1, Y10
+	VSUBPS       Y8, Y10, Y10
+	CMPL         R9, $0x00
+	JNE          BinaryProbIgnoreLossF32_powN_part_soft
+	VCMPPS       $0x00, Y1, Y5, Y11
+	VCMPPS       $0x00, Y0, Y5, Y5
+	VORPS        Y11, Y5, Y5
+	VMOVMSKPS    Y5, AX
+	CMPL         AX, $0xff
+	JNE          BinaryProbIgnoreLossF32_powN_part_soft
+	VBLENDVPS    Y11, Y8, Y9, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y9
 	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
 	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
 	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
 	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
 	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMOVUPS      logc18<>+0(SB), Y13
+	VFMADD213PS  logc38<>+0(SB), Y9, Y13
+	VFMADD213PS  logc58<>+0(SB), Y9, Y13
+	VFMADD213PS  logc78<>+0(SB), Y9, Y13
+	VFMADD231PS  Y13, Y5, Y12
+	VMULPS       Y5, Y12, Y12
 	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VMULPS       Y6, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y8, Y10
-	VPSRLD       $0x17, Y10, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc18<>+0(SB), Y10, Y13
-	VFMADD213PS  logc28<>+0(SB), Y10, Y13
-	VFMADD213PS  logc38<>+0(SB), Y10, Y13
-	VFMADD213PS  logc48<>+0(SB), Y10, Y13
-	VFMADD213PS  logc58<>+0(SB), Y10, Y13
-	VFMADD213PS  logc68<>+0(SB), Y10, Y13
-	VFMADD213PS  logc78<>+0(SB), Y10, Y13
-	VFMADD213PS  logc88<>+0(SB), Y10, Y13
-	VMULPS       Y10, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
-	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
-	VADDPS       Y13, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
-	VSUBPS       Y8, Y1, Y8
-	VSUBPS       Y5, Y8, Y8
-	VADDPS       Y8, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VSUBPS       Y9, Y0, Y9
-	VSUBPS       Y4, Y1, Y0
-	VMULPS       Y6, Y0, Y0
-	VMULPS       Y4, Y7, Y5
-	VADDPS       Y5, Y0, Y0
-	VMOVAPS      Y1, Y8
-	VMOVAPS      Y0, Y5
-	MOVQ         R11, AX
-	DECQ         AX
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y12
+	VADDPS       Y12, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y5
+	VANDNPS      Y10, Y11, Y10
+	VADDPS       Y10, Y5, Y5
+	VSUBPS       Y5, Y0, Y0
+	JMP          BinaryProbIgnoreLossF32_powN_part_bce
+
+BinaryProbIgnoreLossF32_powN_part_soft:
+	VPADDD      log32shift8<>+0(SB), Y8, Y5
+	VPSRLD      $0x17, Y5, Y8
+	VCVTDQ2PS   Y8, Y8
+	VSUBPS      f1278<>+0(SB), Y8, Y8
+	VPAND       mant32mask8<>+0(SB), Y5, Y5
+	VPADDD      log32base8<>+0(SB), Y5, Y5
+	VSUBPS      one8<>+0(SB), Y5, Y5
+	VMULPS      Y5, Y5, Y11
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y11, Y12
+	VFMADD213PS logc48<>+0(SB), Y11, Y12
+	VFMADD213PS logc68<>+0(SB), Y11, Y12
+	VFMADD213PS logc88<>+0(SB), Y11, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y11, Y13
+	VFMADD213PS logc58<>+0(SB), Y11, Y13
+	VFMADD213PS logc78<>+0(SB), Y11, Y13
+	VFMADD231PS Y13, Y5, Y12
+	VMULPS      Y5, Y12, Y12
+	VMULPS      Y11, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y8, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y11, Y12
+	VADDPS      Y12, Y5, Y5
+	VFMADD231PS ln2hi8<>+0(SB), Y8, Y5
+	VMULPS      Y6, Y5, Y5
+	VPADDD      log32shift8<>+0(SB), Y9, Y8
+	VPSRLD      $0x17, Y8, Y9
+	VCVTDQ2PS   Y9, Y9
+	VSUBPS      f1278<>+0(SB), Y9, Y9
+	VPAND       mant32mask8<>+0(SB), Y8, Y8
+	VPADDD      log32base8<>+0(SB), Y8, Y8
+	VSUBPS      one8<>+0(SB), Y8, Y8
+	VMULPS      Y8, Y8, Y11
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y11, Y12
+	VFMADD213PS logc48<>+0(SB), Y11, Y12
+	VFMADD213PS logc68<>+0(SB), Y11, Y12
+	VFMADD213PS logc88<>+0(SB), Y11, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y11, Y13
+	VFMADD213PS logc58<>+0(SB), Y11, Y13
+	VFMADD213PS logc78<>+0(SB), Y11, Y13
+	VFMADD231PS Y13, Y8, Y12
+	VMULPS      Y8, Y12, Y12
+	VMULPS      Y11, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y11, Y12
+	VADDPS      Y12, Y8, Y8
+	VFMADD231PS ln2hi8<>+0(SB), Y9, Y8
+	VADDPS      Y10, Y8, Y8
+	VMULPS      Y7, Y8, Y8
+	VADDPS      Y8, Y5, Y5
+	VSUBPS      Y5, Y0, Y0
+
+BinaryProbIgnoreLossF32_powN_part_bce:
+	VSUBPS  Y4, Y1, Y5
+	VMULPS  Y6, Y5, Y5
+	VMULPS  Y4, Y7, Y8
+	VADDPS  Y8, Y5, Y5
+	VMOVAPS Y1, Y9
+	VMOVAPS Y5, Y8
+	MOVQ    R11, AX
+	DECQ    AX
 
 BinaryProbIgnoreLossF32_powN_part_sq:
 	TESTQ  AX, AX
 	JZ     BinaryProbIgnoreLossF32_powN_part_sqdone
 	BTQ    $0x00, AX
 	JCC    BinaryProbIgnoreLossF32_powN_part_nomul
-	VMULPS Y5, Y8, Y8
+	VMULPS Y8, Y9, Y9
 
 BinaryProbIgnoreLossF32_powN_part_nomul:
 	CMPQ   AX, $0x01
 	JBE    BinaryProbIgnoreLossF32_powN_part_nosq
-	VMULPS Y5, Y5, Y5
+	VMULPS Y8, Y8, Y8
 
 BinaryProbIgnoreLossF32_powN_part_nosq:
 	SHRQ $0x01, AX
 	JMP  BinaryProbIgnoreLossF32_powN_part_sq
 
 BinaryProbIgnoreLossF32_powN_part_sqdone:
-	VMULPS       Y0, Y8, Y5
-	VANDPS       absmask8<>+0(SB), Y5, Y10
+	VMULPS       Y5, Y9, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y10
 	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
 	VMOVMSKPS    Y10, AX
 	TESTL        AX, AX
 	JNZ          BinaryProbIgnoreLossF32_bail
 	VBROADCASTSS 40(DI), Y10
-	VMULPS       Y10, Y8, Y8
-	VSUBPS       Y0, Y0, Y0
-	VADDPS       Y0, Y8, Y8
+	VMULPS       Y10, Y9, Y9
+	VSUBPS       Y5, Y5, Y5
+	VADDPS       Y5, Y9, Y9
 	CMPL         R10, $0x01
 	JEQ          BinaryProbIgnoreLossF32_powN_part_alpha1
 	JA           BinaryProbIgnoreLossF32_powN_part_alphas
-	VMOVAPS      Y1, Y0
+	VMOVAPS      Y1, Y1
 	JMP          BinaryProbIgnoreLossF32_powN_part_alphadone
 
 BinaryProbIgnoreLossF32_powN_part_alpha1:
-	VBROADCASTSS 48(DI), Y0
-	VMULPS       Y0, Y6, Y0
-	VBROADCASTSS 52(DI), Y1
-	VMULPS       Y1, Y7, Y1
-	VADDPS       Y1, Y0, Y0
+	VBROADCASTSS 48(DI), Y1
+	VMULPS       Y1, Y6, Y1
+	VBROADCASTSS 52(DI), Y3
+	VMULPS       Y3, Y7, Y3
+	VADDPS       Y3, Y1, Y1
 	JMP          BinaryProbIgnoreLossF32_powN_part_alphadone
 
 BinaryProbIgnoreLossF32_powN_part_alphas:
-	VMASKMOVPS (BX)(R13*1), Y3, Y0
-	VMULPS     Y0, Y6, Y0
-	VMASKMOVPS (SI)(R13*1), Y3, Y1
-	VMULPS     Y1, Y7, Y1
-	VADDPS     Y1, Y0, Y0
+	VMASKMOVPS (BX)(R13*1), Y3, Y1
+	VMULPS     Y1, Y6, Y1
+	VMASKMOVPS (SI)(R13*1), Y3, Y3
+	VMULPS     Y3, Y7, Y3
+	VADDPS     Y3, Y1, Y1
 
 BinaryProbIgnoreLossF32_powN_part_alphadone:
-	VSUBPS Y4, Y4, Y1
-	VMULPS Y5, Y0, Y0
-	VMULPS Y9, Y0, Y0
-	VADDPS Y1, Y0, Y0
-	VANDPS 256(SP), Y0, Y0
-	VADDPS Y0, Y2, Y2
+	VSUBPS Y4, Y4, Y3
+	VMULPS Y8, Y1, Y1
+	VMULPS Y0, Y1, Y1
+	VADDPS Y3, Y1, Y1
+	VANDPS 256(SP), Y1, Y1
+	VADDPS Y1, Y2, Y2
 
 BinaryProbIgnoreLossF32_powN_done:
 	JMP BinaryProbIgnoreLossF32_done
@@ -11263,108 +12508,151 @@ BinaryProbIgnoreLossF32_pow2_full_smooth:
 	VADDPS       Y7, Y6, Y6
 
 BinaryProbIgnoreLossF32_pow2_full_smoothed:
-	VBROADCASTSS 32(DI), Y4
-	VCMPPS       $0x11, Y4, Y3, Y7
-	VBLENDVPS    Y7, Y4, Y3, Y4
-	VBROADCASTSS 36(DI), Y8
-	VCMPPS       $0x1e, Y8, Y4, Y7
-	VBLENDVPS    Y7, Y8, Y4, Y4
-	VSUBPS       Y4, Y1, Y7
-	VPADDD       log32shift8<>+0(SB), Y4, Y8
-	VPSRLD       $0x17, Y8, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y10
+	VBROADCASTSS 32(DI), Y7
+	VCMPPS       $0x11, Y7, Y3, Y8
+	VBLENDVPS    Y8, Y7, Y3, Y7
+	VBROADCASTSS 36(DI), Y9
+	VCMPPS       $0x1e, Y9, Y7, Y8
+	VBLENDVPS    Y8, Y9, Y7, Y7
+	VSUBPS       Y7, Y1, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y7, Y9, Y9
+	CMPL         R9, $0x00
+	JNE          BinaryProbIgnoreLossF32_pow2_full_soft
+	VCMPPS       $0x00, Y1, Y4, Y10
+	VCMPPS       $0x00, Y0, Y4, Y4
+	VORPS        Y10, Y4, Y4
+	VMOVMSKPS    Y4, R14
+	CMPL         R14, $0xff
+	JNE          BinaryProbIgnoreLossF32_pow2_full_soft
+	VBLENDVPS    Y10, Y7, Y8, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y8
 	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc18<>+0(SB), Y8, Y11
 	VFMADD213PS  logc28<>+0(SB), Y8, Y11
-	VFMADD213PS  logc38<>+0(SB), Y8, Y11
 	VFMADD213PS  logc48<>+0(SB), Y8, Y11
-	VFMADD213PS  logc58<>+0(SB), Y8, Y11
 	VFMADD213PS  logc68<>+0(SB), Y8, Y11
-	VFMADD213PS  logc78<>+0(SB), Y8, Y11
 	VFMADD213PS  logc88<>+0(SB), Y8, Y11
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y8, Y12
+	VFMADD213PS  logc58<>+0(SB), Y8, Y12
+	VFMADD213PS  logc78<>+0(SB), Y8, Y12
+	VFMADD231PS  Y12, Y4, Y11
+	VMULPS       Y4, Y11, Y11
 	VMULPS       Y8, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
-	VADDPS       Y11, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
-	VMULPS       Y5, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y7, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VSUBPS       Y7, Y1, Y7
-	VSUBPS       Y4, Y7, Y7
-	VADDPS       Y7, Y9, Y9
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y8, Y8
-	VSUBPS       Y8, Y0, Y8
-	VSUBPS       Y3, Y1, Y4
-	VMULPS       Y5, Y4, Y4
-	VMULPS       Y3, Y6, Y7
-	VADDPS       Y7, Y4, Y4
-	VMULPS       Y4, Y4, Y7
-	VANDPS       absmask8<>+0(SB), Y7, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y8, Y11
+	VADDPS       Y11, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y4
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y4, Y4
+	VSUBPS       Y4, Y0, Y4
+	JMP          BinaryProbIgnoreLossF32_pow2_full_bce
+
+BinaryProbIgnoreLossF32_pow2_full_soft:
+	VPADDD      log32shift8<>+0(SB), Y7, Y4
+	VPSRLD      $0x17, Y4, Y7
+	VCVTDQ2PS   Y7, Y7
+	VSUBPS      f1278<>+0(SB), Y7, Y7
+	VPAND       mant32mask8<>+0(SB), Y4, Y4
+	VPADDD      log32base8<>+0(SB), Y4, Y4
+	VSUBPS      one8<>+0(SB), Y4, Y4
+	VMULPS      Y4, Y4, Y10
+	VMOVUPS     logc08<>+0(SB), Y11
+	VFMADD213PS logc28<>+0(SB), Y10, Y11
+	VFMADD213PS logc48<>+0(SB), Y10, Y11
+	VFMADD213PS logc68<>+0(SB), Y10, Y11
+	VFMADD213PS logc88<>+0(SB), Y10, Y11
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y10, Y12
+	VFMADD213PS logc58<>+0(SB), Y10, Y12
+	VFMADD213PS logc78<>+0(SB), Y10, Y12
+	VFMADD231PS Y12, Y4, Y11
+	VMULPS      Y4, Y11, Y11
+	VMULPS      Y10, Y11, Y11
+	VFMADD231PS ln2lo8<>+0(SB), Y7, Y11
+	VFMADD231PS minushalf8<>+0(SB), Y10, Y11
+	VADDPS      Y11, Y4, Y4
+	VFMADD231PS ln2hi8<>+0(SB), Y7, Y4
+	VMULPS      Y5, Y4, Y4
+	VPADDD      log32shift8<>+0(SB), Y8, Y7
+	VPSRLD      $0x17, Y7, Y8
+	VCVTDQ2PS   Y8, Y8
+	VSUBPS      f1278<>+0(SB), Y8, Y8
+	VPAND       mant32mask8<>+0(SB), Y7, Y7
+	VPADDD      log32base8<>+0(SB), Y7, Y7
+	VSUBPS      one8<>+0(SB), Y7, Y7
+	VMULPS      Y7, Y7, Y10
+	VMOVUPS     logc08<>+0(SB), Y11
+	VFMADD213PS logc28<>+0(SB), Y10, Y11
+	VFMADD213PS logc48<>+0(SB), Y10, Y11
+	VFMADD213PS logc68<>+0(SB), Y10, Y11
+	VFMADD213PS logc88<>+0(SB), Y10, Y11
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y10, Y12
+	VFMADD213PS logc58<>+0(SB), Y10, Y12
+	VFMADD213PS logc78<>+0(SB), Y10, Y12
+	VFMADD231PS Y12, Y7, Y11
+	VMULPS      Y7, Y11, Y11
+	VMULPS      Y10, Y11, Y11
+	VFMADD231PS ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS minushalf8<>+0(SB), Y10, Y11
+	VADDPS      Y11, Y7, Y7
+	VFMADD231PS ln2hi8<>+0(SB), Y8, Y7
+	VADDPS      Y9, Y7, Y7
+	VMULPS      Y6, Y7, Y7
+	VADDPS      Y7, Y4, Y4
+	VSUBPS      Y4, Y0, Y4
+
+BinaryProbIgnoreLossF32_pow2_full_bce:
+	VSUBPS       Y3, Y1, Y7
+	VMULPS       Y5, Y7, Y7
+	VMULPS       Y3, Y6, Y8
+	VADDPS       Y8, Y7, Y7
+	VMULPS       Y7, Y7, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y9
 	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y9
 	VMOVMSKPS    Y9, R14
 	TESTL        R14, R14
 	JNZ          BinaryProbIgnoreLossF32_bail
 	VBROADCASTSS 40(DI), Y9
-	VMULPS       Y9, Y4, Y9
-	VSUBPS       Y4, Y4, Y4
-	VADDPS       Y4, Y9, Y9
+	VMULPS       Y9, Y7, Y9
+	VSUBPS       Y7, Y7, Y7
+	VADDPS       Y7, Y9, Y9
 	CMPL         R10, $0x01
 	JEQ          BinaryProbIgnoreLossF32_pow2_full_alpha1
 	JA           BinaryProbIgnoreLossF32_pow2_full_alphas
-	VMOVAPS      Y1, Y4
+	VMOVAPS      Y1, Y5
 	JMP          BinaryProbIgnoreLossF32_pow2_full_alphadone
 
 BinaryProbIgnoreLossF32_pow2_full_alpha1:
-	VBROADCASTSS 48(DI), Y4
-	VMULPS       Y4, Y5, Y4
-	VBROADCASTSS 52(DI), Y5
-	VMULPS       Y5, Y6, Y5
-	VADDPS       Y5, Y4, Y4
+	VBROADCASTSS 48(DI), Y7
+	VMULPS       Y7, Y5, Y5
+	VBROADCASTSS 52(DI), Y7
+	VMULPS       Y7, Y6, Y6
+	VADDPS       Y6, Y5, Y5
 	JMP          BinaryProbIgnoreLossF32_pow2_full_alphadone
 
 BinaryProbIgnoreLossF32_pow2_full_alphas:
-	VMOVUPS (BX)(R11*1), Y4
-	VMULPS  Y4, Y5, Y4
-	VMOVUPS (SI)(R11*1), Y5
-	VMULPS  Y5, Y6, Y5
-	VADDPS  Y5, Y4, Y4
+	VMOVUPS (BX)(R11*1), Y7
+	VMULPS  Y7, Y5, Y5
+	VMOVUPS (SI)(R11*1), Y7
+	VMULPS  Y7, Y6, Y6
+	VADDPS  Y6, Y5, Y5
 
 BinaryProbIgnoreLossF32_pow2_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y7, Y4, Y4
-	VMULPS       Y8, Y4, Y4
-	VADDPS       Y3, Y4, Y4
-	VANDPS       256(SP), Y4, Y4
-	VADDPS       Y4, Y2, Y2
+	VMULPS       Y8, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y3, Y5, Y5
+	VANDPS       256(SP), Y5, Y5
+	VADDPS       Y5, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
 	JNZ          BinaryProbIgnoreLossF32_pow2_inblock
@@ -11418,108 +12706,151 @@ BinaryProbIgnoreLossF32_pow2_part_smooth:
 	VADDPS       Y8, Y7, Y7
 
 BinaryProbIgnoreLossF32_pow2_part_smoothed:
-	VBROADCASTSS 32(DI), Y5
-	VCMPPS       $0x11, Y5, Y4, Y8
-	VBLENDVPS    Y8, Y5, Y4, Y5
-	VBROADCASTSS 36(DI), Y9
-	VCMPPS       $0x1e, Y9, Y5, Y8
-	VBLENDVPS    Y8, Y9, Y5, Y5
-	VSUBPS       Y5, Y1, Y8
-	VPADDD       log32shift8<>+0(SB), Y5, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
+	VBROADCASTSS 32(DI), Y8
+	VCMPPS       $0x11, Y8, Y4, Y9
+	VBLENDVPS    Y9, Y8, Y4, Y8
+	VBROADCASTSS 36(DI), Y10
+	VCMPPS       $0x1e, Y10, Y8, Y9
+	VBLENDVPS    Y9, Y10, Y8, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y9, Y1, Y10
+	VSUBPS       Y8, Y10, Y10
+	CMPL         R9, $0x00
+	JNE          BinaryProbIgnoreLossF32_pow2_part_soft
+	VCMPPS       $0x00, Y1, Y5, Y11
+	VCMPPS       $0x00, Y0, Y5, Y5
+	VORPS        Y11, Y5, Y5
+	VMOVMSKPS    Y5, AX
+	CMPL         AX, $0xff
+	JNE          BinaryProbIgnoreLossF32_pow2_part_soft
+	VBLENDVPS    Y11, Y8, Y9, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y9
 	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
 	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
 	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
 	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
 	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMOVUPS      logc18<>+0(SB), Y13
+	VFMADD213PS  logc38<>+0(SB), Y9, Y13
+	VFMADD213PS  logc58<>+0(SB), Y9, Y13
+	VFMADD213PS  logc78<>+0(SB), Y9, Y13
+	VFMADD231PS  Y13, Y5, Y12
+	VMULPS       Y5, Y12, Y12
 	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VMULPS       Y6, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y8, Y10
-	VPSRLD       $0x17, Y10, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc18<>+0(SB), Y10, Y13
-	VFMADD213PS  logc28<>+0(SB), Y10, Y13
-	VFMADD213PS  logc38<>+0(SB), Y10, Y13
-	VFMADD213PS  logc48<>+0(SB), Y10, Y13
-	VFMADD213PS  logc58<>+0(SB), Y10, Y13
-	VFMADD213PS  logc68<>+0(SB), Y10, Y13
-	VFMADD213PS  logc78<>+0(SB), Y10, Y13
-	VFMADD213PS  logc88<>+0(SB), Y10, Y13
-	VMULPS       Y10, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
-	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
-	VADDPS       Y13, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
-	VSUBPS       Y8, Y1, Y8
-	VSUBPS       Y5, Y8, Y8
-	VADDPS       Y8, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VSUBPS       Y9, Y0, Y9
-	VSUBPS       Y4, Y1, Y0
-	VMULPS       Y6, Y0, Y0
-	VMULPS       Y4, Y7, Y5
-	VADDPS       Y5, Y0, Y0
-	VMULPS       Y0, Y0, Y5
-	VANDPS       absmask8<>+0(SB), Y5, Y8
-	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y8
-	VMOVMSKPS    Y8, AX
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y12
+	VADDPS       Y12, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y5
+	VANDNPS      Y10, Y11, Y10
+	VADDPS       Y10, Y5, Y5
+	VSUBPS       Y5, Y0, Y0
+	JMP          BinaryProbIgnoreLossF32_pow2_part_bce
+
+BinaryProbIgnoreLossF32_pow2_part_soft:
+	VPADDD      log32shift8<>+0(SB), Y8, Y5
+	VPSRLD      $0x17, Y5, Y8
+	VCVTDQ2PS   Y8, Y8
+	VSUBPS      f1278<>+0(SB), Y8, Y8
+	VPAND       mant32mask8<>+0(SB), Y5, Y5
+	VPADDD      log32base8<>+0(SB), Y5, Y5
+	VSUBPS      one8<>+0(SB), Y5, Y5
+	VMULPS      Y5, Y5, Y11
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y11, Y12
+	VFMADD213PS logc48<>+0(SB), Y11, Y12
+	VFMADD213PS logc68<>+0(SB), Y11, Y12
+	VFMADD213PS logc88<>+0(SB), Y11, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y11, Y13
+	VFMADD213PS logc58<>+0(SB), Y11, Y13
+	VFMADD213PS logc78<>+0(SB), Y11, Y13
+	VFMADD231PS Y13, Y5, Y12
+	VMULPS      Y5, Y12, Y12
+	VMULPS      Y11, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y8, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y11, Y12
+	VADDPS      Y12, Y5, Y5
+	VFMADD231PS ln2hi8<>+0(SB), Y8, Y5
+	VMULPS      Y6, Y5, Y5
+	VPADDD      log32shift8<>+0(SB), Y9, Y8
+	VPSRLD      $0x17, Y8, Y9
+	VCVTDQ2PS   Y9, Y9
+	VSUBPS      f1278<>+0(SB), Y9, Y9
+	VPAND       mant32mask8<>+0(SB), Y8, Y8
+	VPADDD      log32base8<>+0(SB), Y8, Y8
+	VSUBPS      one8<>+0(SB), Y8, Y8
+	VMULPS      Y8, Y8, Y11
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y11, Y12
+	VFMADD213PS logc48<>+0(SB), Y11, Y12
+	VFMADD213PS logc68<>+0(SB), Y11, Y12
+	VFMADD213PS logc88<>+0(SB), Y11, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y11, Y13
+	VFMADD213PS logc58<>+0(SB), Y11, Y13
+	VFMADD213PS logc78<>+0(SB), Y11, Y13
+	VFMADD231PS Y13, Y8, Y12
+	VMULPS      Y8, Y12, Y12
+	VMULPS      Y11, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y11, Y12
+	VADDPS      Y12, Y8, Y8
+	VFMADD231PS ln2hi8<>+0(SB), Y9, Y8
+	VADDPS      Y10, Y8, Y8
+	VMULPS      Y7, Y8, Y8
+	VADDPS      Y8, Y5, Y5
+	VSUBPS      Y5, Y0, Y0
+
+BinaryProbIgnoreLossF32_pow2_part_bce:
+	VSUBPS       Y4, Y1, Y5
+	VMULPS       Y6, Y5, Y5
+	VMULPS       Y4, Y7, Y8
+	VADDPS       Y8, Y5, Y5
+	VMULPS       Y5, Y5, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y9
+	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y9
+	VMOVMSKPS    Y9, AX
 	TESTL        AX, AX
 	JNZ          BinaryProbIgnoreLossF32_bail
-	VBROADCASTSS 40(DI), Y8
-	VMULPS       Y8, Y0, Y8
-	VSUBPS       Y0, Y0, Y0
-	VADDPS       Y0, Y8, Y8
+	VBROADCASTSS 40(DI), Y9
+	VMULPS       Y9, Y5, Y9
+	VSUBPS       Y5, Y5, Y5
+	VADDPS       Y5, Y9, Y9
 	CMPL         R10, $0x01
 	JEQ          BinaryProbIgnoreLossF32_pow2_part_alpha1
 	JA           BinaryProbIgnoreLossF32_pow2_part_alphas
-	VMOVAPS      Y1, Y0
+	VMOVAPS      Y1, Y1
 	JMP          BinaryProbIgnoreLossF32_pow2_part_alphadone
 
 BinaryProbIgnoreLossF32_pow2_part_alpha1:
-	VBROADCASTSS 48(DI), Y0
-	VMULPS       Y0, Y6, Y0
-	VBROADCASTSS 52(DI), Y1
-	VMULPS       Y1, Y7, Y1
-	VADDPS       Y1, Y0, Y0
+	VBROADCASTSS 48(DI), Y1
+	VMULPS       Y1, Y6, Y1
+	VBROADCASTSS 52(DI), Y3
+	VMULPS       Y3, Y7, Y3
+	VADDPS       Y3, Y1, Y1
 	JMP          BinaryProbIgnoreLossF32_pow2_part_alphadone
 
 BinaryProbIgnoreLossF32_pow2_part_alphas:
-	VMASKMOVPS (BX)(R11*1), Y3, Y0
-	VMULPS     Y0, Y6, Y0
-	VMASKMOVPS (SI)(R11*1), Y3, Y1
-	VMULPS     Y1, Y7, Y1
-	VADDPS     Y1, Y0, Y0
+	VMASKMOVPS (BX)(R11*1), Y3, Y1
+	VMULPS     Y1, Y6, Y1
+	VMASKMOVPS (SI)(R11*1), Y3, Y3
+	VMULPS     Y3, Y7, Y3
+	VADDPS     Y3, Y1, Y1
 
 BinaryProbIgnoreLossF32_pow2_part_alphadone:
-	VSUBPS Y4, Y4, Y1
-	VMULPS Y5, Y0, Y0
-	VMULPS Y9, Y0, Y0
-	VADDPS Y1, Y0, Y0
-	VANDPS 256(SP), Y0, Y0
-	VADDPS Y0, Y2, Y2
+	VSUBPS Y4, Y4, Y3
+	VMULPS Y8, Y1, Y1
+	VMULPS Y0, Y1, Y1
+	VADDPS Y3, Y1, Y1
+	VANDPS 256(SP), Y1, Y1
+	VADDPS Y1, Y2, Y2
 
 BinaryProbIgnoreLossF32_pow2_done:
 	JMP BinaryProbIgnoreLossF32_done
@@ -11561,100 +12892,143 @@ BinaryProbIgnoreLossF32_pow0_full_smooth:
 	VADDPS       Y7, Y6, Y6
 
 BinaryProbIgnoreLossF32_pow0_full_smoothed:
-	VBROADCASTSS 32(DI), Y4
-	VCMPPS       $0x11, Y4, Y3, Y7
-	VBLENDVPS    Y7, Y4, Y3, Y4
-	VBROADCASTSS 36(DI), Y8
-	VCMPPS       $0x1e, Y8, Y4, Y7
-	VBLENDVPS    Y7, Y8, Y4, Y4
-	VSUBPS       Y4, Y1, Y7
-	VPADDD       log32shift8<>+0(SB), Y4, Y8
-	VPSRLD       $0x17, Y8, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y10
+	VBROADCASTSS 32(DI), Y7
+	VCMPPS       $0x11, Y7, Y3, Y8
+	VBLENDVPS    Y8, Y7, Y3, Y7
+	VBROADCASTSS 36(DI), Y9
+	VCMPPS       $0x1e, Y9, Y7, Y8
+	VBLENDVPS    Y8, Y9, Y7, Y7
+	VSUBPS       Y7, Y1, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y7, Y9, Y9
+	CMPL         R9, $0x00
+	JNE          BinaryProbIgnoreLossF32_pow0_full_soft
+	VCMPPS       $0x00, Y1, Y4, Y10
+	VCMPPS       $0x00, Y0, Y4, Y4
+	VORPS        Y10, Y4, Y4
+	VMOVMSKPS    Y4, R14
+	CMPL         R14, $0xff
+	JNE          BinaryProbIgnoreLossF32_pow0_full_soft
+	VBLENDVPS    Y10, Y7, Y8, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y8
 	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc18<>+0(SB), Y8, Y11
 	VFMADD213PS  logc28<>+0(SB), Y8, Y11
-	VFMADD213PS  logc38<>+0(SB), Y8, Y11
 	VFMADD213PS  logc48<>+0(SB), Y8, Y11
-	VFMADD213PS  logc58<>+0(SB), Y8, Y11
 	VFMADD213PS  logc68<>+0(SB), Y8, Y11
-	VFMADD213PS  logc78<>+0(SB), Y8, Y11
 	VFMADD213PS  logc88<>+0(SB), Y8, Y11
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y8, Y12
+	VFMADD213PS  logc58<>+0(SB), Y8, Y12
+	VFMADD213PS  logc78<>+0(SB), Y8, Y12
+	VFMADD231PS  Y12, Y4, Y11
+	VMULPS       Y4, Y11, Y11
 	VMULPS       Y8, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
-	VADDPS       Y11, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
-	VMULPS       Y5, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y7, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VSUBPS       Y7, Y1, Y7
-	VSUBPS       Y4, Y7, Y7
-	VADDPS       Y7, Y9, Y9
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y8, Y8
-	VSUBPS       Y8, Y0, Y8
-	VSUBPS       Y3, Y1, Y4
-	VMULPS       Y5, Y4, Y4
-	VMULPS       Y3, Y6, Y7
-	VADDPS       Y7, Y4, Y4
-	VMOVAPS      Y1, Y4
-	VMOVAPS      Y0, Y7
-	CMPL         R10, $0x01
-	JEQ          BinaryProbIgnoreLossF32_pow0_full_alpha1
-	JA           BinaryProbIgnoreLossF32_pow0_full_alphas
-	VMOVAPS      Y1, Y5
-	JMP          BinaryProbIgnoreLossF32_pow0_full_alphadone
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y8, Y11
+	VADDPS       Y11, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y4
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y4, Y4
+	VSUBPS       Y4, Y0, Y4
+	JMP          BinaryProbIgnoreLossF32_pow0_full_bce
+
+BinaryProbIgnoreLossF32_pow0_full_soft:
+	VPADDD      log32shift8<>+0(SB), Y7, Y4
+	VPSRLD      $0x17, Y4, Y7
+	VCVTDQ2PS   Y7, Y7
+	VSUBPS      f1278<>+0(SB), Y7, Y7
+	VPAND       mant32mask8<>+0(SB), Y4, Y4
+	VPADDD      log32base8<>+0(SB), Y4, Y4
+	VSUBPS      one8<>+0(SB), Y4, Y4
+	VMULPS      Y4, Y4, Y10
+	VMOVUPS     logc08<>+0(SB), Y11
+	VFMADD213PS logc28<>+0(SB), Y10, Y11
+	VFMADD213PS logc48<>+0(SB), Y10, Y11
+	VFMADD213PS logc68<>+0(SB), Y10, Y11
+	VFMADD213PS logc88<>+0(SB), Y10, Y11
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y10, Y12
+	VFMADD213PS logc58<>+0(SB), Y10, Y12
+	VFMADD213PS logc78<>+0(SB), Y10, Y12
+	VFMADD231PS Y12, Y4, Y11
+	VMULPS      Y4, Y11, Y11
+	VMULPS      Y10, Y11, Y11
+	VFMADD231PS ln2lo8<>+0(SB), Y7, Y11
+	VFMADD231PS minushalf8<>+0(SB), Y10, Y11
+	VADDPS      Y11, Y4, Y4
+	VFMADD231PS ln2hi8<>+0(SB), Y7, Y4
+	VMULPS      Y5, Y4, Y4
+	VPADDD      log32shift8<>+0(SB), Y8, Y7
+	VPSRLD      $0x17, Y7, Y8
+	VCVTDQ2PS   Y8, Y8
+	VSUBPS      f1278<>+0(SB), Y8, Y8
+	VPAND       mant32mask8<>+0(SB), Y7, Y7
+	VPADDD      log32base8<>+0(SB), Y7, Y7
+	VSUBPS      one8<>+0(SB), Y7, Y7
+	VMULPS      Y7, Y7, Y10
+	VMOVUPS     logc08<>+0(SB), Y11
+	VFMADD213PS logc28<>+0(SB), Y10, Y11
+	VFMADD213PS logc48<>+0(SB), Y10, Y11
+	VFMADD213PS logc68<>+0(SB), Y10, Y11
+	VFMADD213PS logc88<>+0(SB), Y10, Y11
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y10, Y12
+	VFMADD213PS logc58<>+0(SB), Y10, Y12
+	VFMADD213PS logc78<>+0(SB), Y10, Y12
+	VFMADD231PS Y12, Y7, Y11
+	VMULPS      Y7, Y11, Y11
+	VMULPS      Y10, Y11, Y11
+	VFMADD231PS ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS minushalf8<>+0(SB), Y10, Y11
+	VADDPS      Y11, Y7, Y7
+	VFMADD231PS ln2hi8<>+0(SB), Y8, Y7
+	VADDPS      Y9, Y7, Y7
+	VMULPS      Y6, Y7, Y7
+	VADDPS      Y7, Y4, Y4
+	VSUBPS      Y4, Y0, Y4
+
+BinaryProbIgnoreLossF32_pow0_full_bce:
+	VSUBPS  Y3, Y1, Y7
+	VMULPS  Y5, Y7, Y7
+	VMULPS  Y3, Y6, Y8
+	VADDPS  Y8, Y7, Y7
+	VMOVAPS Y1, Y7
+	VMOVAPS Y0, Y8
+	CMPL    R10, $0x01
+	JEQ     BinaryProbIgnoreLossF32_pow0_full_alpha1
+	JA      BinaryProbIgnoreLossF32_pow0_full_alphas
+	VMOVAPS Y1, Y5
+	JMP     BinaryProbIgnoreLossF32_pow0_full_alphadone
 
 BinaryProbIgnoreLossF32_pow0_full_alpha1:
-	VBROADCASTSS 48(DI), Y7
-	VMULPS       Y7, Y5, Y5
-	VBROADCASTSS 52(DI), Y7
-	VMULPS       Y7, Y6, Y6
+	VBROADCASTSS 48(DI), Y8
+	VMULPS       Y8, Y5, Y5
+	VBROADCASTSS 52(DI), Y8
+	VMULPS       Y8, Y6, Y6
 	VADDPS       Y6, Y5, Y5
 	JMP          BinaryProbIgnoreLossF32_pow0_full_alphadone
 
 BinaryProbIgnoreLossF32_pow0_full_alphas:
-	VMOVUPS (BX)(R11*1), Y7
-	VMULPS  Y7, Y5, Y5
-	VMOVUPS (SI)(R11*1), Y7
-	VMULPS  Y7, Y6, Y6
+	VMOVUPS (BX)(R11*1), Y8
+	VMULPS  Y8, Y5, Y5
+	VMOVUPS (SI)(R11*1), Y8
+	VMULPS  Y8, Y6, Y6
 	VADDPS  Y6, Y5, Y5
 
 BinaryProbIgnoreLossF32_pow0_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y4, Y5, Y4
-	VMULPS       Y8, Y4, Y4
-	VADDPS       Y3, Y4, Y4
-	VANDPS       256(SP), Y4, Y4
-	VADDPS       Y4, Y2, Y2
+	VMULPS       Y7, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y3, Y5, Y5
+	VANDPS       256(SP), Y5, Y5
+	VADDPS       Y5, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
 	JNZ          BinaryProbIgnoreLossF32_pow0_inblock
@@ -11708,77 +13082,120 @@ BinaryProbIgnoreLossF32_pow0_part_smooth:
 	VADDPS       Y8, Y7, Y7
 
 BinaryProbIgnoreLossF32_pow0_part_smoothed:
-	VBROADCASTSS 32(DI), Y5
-	VCMPPS       $0x11, Y5, Y4, Y8
-	VBLENDVPS    Y8, Y5, Y4, Y5
-	VBROADCASTSS 36(DI), Y9
-	VCMPPS       $0x1e, Y9, Y5, Y8
-	VBLENDVPS    Y8, Y9, Y5, Y5
-	VSUBPS       Y5, Y1, Y8
-	VPADDD       log32shift8<>+0(SB), Y5, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
+	VBROADCASTSS 32(DI), Y8
+	VCMPPS       $0x11, Y8, Y4, Y9
+	VBLENDVPS    Y9, Y8, Y4, Y8
+	VBROADCASTSS 36(DI), Y10
+	VCMPPS       $0x1e, Y10, Y8, Y9
+	VBLENDVPS    Y9, Y10, Y8, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y9, Y1, Y10
+	VSUBPS       Y8, Y10, Y10
+	CMPL         R9, $0x00
+	JNE          BinaryProbIgnoreLossF32_pow0_part_soft
+	VCMPPS       $0x00, Y1, Y5, Y11
+	VCMPPS       $0x00, Y0, Y5, Y5
+	VORPS        Y11, Y5, Y5
+	VMOVMSKPS    Y5, AX
+	CMPL         AX, $0xff
+	JNE          BinaryProbIgnoreLossF32_pow0_part_soft
+	VBLENDVPS    Y11, Y8, Y9, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y9
 	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
 	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
 	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
 	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
 	VFMADD213PS  logc88<>+0(SB), Y9, Y12
+	VMOVUPS      logc18<>+0(SB), Y13
+	VFMADD213PS  logc38<>+0(SB), Y9, Y13
+	VFMADD213PS  logc58<>+0(SB), Y9, Y13
+	VFMADD213PS  logc78<>+0(SB), Y9, Y13
+	VFMADD231PS  Y13, Y5, Y12
+	VMULPS       Y5, Y12, Y12
 	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VMULPS       Y6, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y8, Y10
-	VPSRLD       $0x17, Y10, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc18<>+0(SB), Y10, Y13
-	VFMADD213PS  logc28<>+0(SB), Y10, Y13
-	VFMADD213PS  logc38<>+0(SB), Y10, Y13
-	VFMADD213PS  logc48<>+0(SB), Y10, Y13
-	VFMADD213PS  logc58<>+0(SB), Y10, Y13
-	VFMADD213PS  logc68<>+0(SB), Y10, Y13
-	VFMADD213PS  logc78<>+0(SB), Y10, Y13
-	VFMADD213PS  logc88<>+0(SB), Y10, Y13
-	VMULPS       Y10, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
-	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
-	VADDPS       Y13, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
-	VSUBPS       Y8, Y1, Y8
-	VSUBPS       Y5, Y8, Y8
-	VADDPS       Y8, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VSUBPS       Y9, Y0, Y9
-	VSUBPS       Y4, Y1, Y5
-	VMULPS       Y6, Y5, Y5
-	VMULPS       Y4, Y7, Y8
-	VADDPS       Y8, Y5, Y5
-	VMOVAPS      Y1, Y5
-	VMOVAPS      Y0, Y0
-	CMPL         R10, $0x01
-	JEQ          BinaryProbIgnoreLossF32_pow0_part_alpha1
-	JA           BinaryProbIgnoreLossF32_pow0_part_alphas
-	VMOVAPS      Y1, Y0
-	JMP          BinaryProbIgnoreLossF32_pow0_part_alphadone
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y12
+	VADDPS       Y12, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y5
+	VANDNPS      Y10, Y11, Y10
+	VADDPS       Y10, Y5, Y5
+	VSUBPS       Y5, Y0, Y5
+	JMP          BinaryProbIgnoreLossF32_pow0_part_bce
+
+BinaryProbIgnoreLossF32_pow0_part_soft:
+	VPADDD      log32shift8<>+0(SB), Y8, Y5
+	VPSRLD      $0x17, Y5, Y8
+	VCVTDQ2PS   Y8, Y8
+	VSUBPS      f1278<>+0(SB), Y8, Y8
+	VPAND       mant32mask8<>+0(SB), Y5, Y5
+	VPADDD      log32base8<>+0(SB), Y5, Y5
+	VSUBPS      one8<>+0(SB), Y5, Y5
+	VMULPS      Y5, Y5, Y11
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y11, Y12
+	VFMADD213PS logc48<>+0(SB), Y11, Y12
+	VFMADD213PS logc68<>+0(SB), Y11, Y12
+	VFMADD213PS logc88<>+0(SB), Y11, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y11, Y13
+	VFMADD213PS logc58<>+0(SB), Y11, Y13
+	VFMADD213PS logc78<>+0(SB), Y11, Y13
+	VFMADD231PS Y13, Y5, Y12
+	VMULPS      Y5, Y12, Y12
+	VMULPS      Y11, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y8, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y11, Y12
+	VADDPS      Y12, Y5, Y5
+	VFMADD231PS ln2hi8<>+0(SB), Y8, Y5
+	VMULPS      Y6, Y5, Y5
+	VPADDD      log32shift8<>+0(SB), Y9, Y8
+	VPSRLD      $0x17, Y8, Y9
+	VCVTDQ2PS   Y9, Y9
+	VSUBPS      f1278<>+0(SB), Y9, Y9
+	VPAND       mant32mask8<>+0(SB), Y8, Y8
+	VPADDD      log32base8<>+0(SB), Y8, Y8
+	VSUBPS      one8<>+0(SB), Y8, Y8
+	VMULPS      Y8, Y8, Y11
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y11, Y12
+	VFMADD213PS logc48<>+0(SB), Y11, Y12
+	VFMADD213PS logc68<>+0(SB), Y11, Y12
+	VFMADD213PS logc88<>+0(SB), Y11, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y11, Y13
+	VFMADD213PS logc58<>+0(SB), Y11, Y13
+	VFMADD213PS logc78<>+0(SB), Y11, Y13
+	VFMADD231PS Y13, Y8, Y12
+	VMULPS      Y8, Y12, Y12
+	VMULPS      Y11, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y11, Y12
+	VADDPS      Y12, Y8, Y8
+	VFMADD231PS ln2hi8<>+0(SB), Y9, Y8
+	VADDPS      Y10, Y8, Y8
+	VMULPS      Y7, Y8, Y8
+	VADDPS      Y8, Y5, Y5
+	VSUBPS      Y5, Y0, Y5
+
+BinaryProbIgnoreLossF32_pow0_part_bce:
+	VSUBPS  Y4, Y1, Y8
+	VMULPS  Y6, Y8, Y8
+	VMULPS  Y4, Y7, Y9
+	VADDPS  Y9, Y8, Y8
+	VMOVAPS Y1, Y8
+	VMOVAPS Y0, Y0
+	CMPL    R10, $0x01
+	JEQ     BinaryProbIgnoreLossF32_pow0_part_alpha1
+	JA      BinaryProbIgnoreLossF32_pow0_part_alphas
+	VMOVAPS Y1, Y0
+	JMP     BinaryProbIgnoreLossF32_pow0_part_alphadone
 
 BinaryProbIgnoreLossF32_pow0_part_alpha1:
 	VBROADCASTSS 48(DI), Y0
@@ -11797,8 +13214,8 @@ BinaryProbIgnoreLossF32_pow0_part_alphas:
 
 BinaryProbIgnoreLossF32_pow0_part_alphadone:
 	VSUBPS Y4, Y4, Y1
+	VMULPS Y8, Y0, Y0
 	VMULPS Y5, Y0, Y0
-	VMULPS Y9, Y0, Y0
 	VADDPS Y1, Y0, Y0
 	VANDPS 256(SP), Y0, Y0
 	VADDPS Y0, Y2, Y2
@@ -11843,66 +13260,109 @@ BinaryProbIgnoreLossF32_powR_full_smooth:
 	VADDPS       Y7, Y6, Y6
 
 BinaryProbIgnoreLossF32_powR_full_smoothed:
-	VBROADCASTSS 32(DI), Y4
-	VCMPPS       $0x11, Y4, Y3, Y7
-	VBLENDVPS    Y7, Y4, Y3, Y4
-	VBROADCASTSS 36(DI), Y8
-	VCMPPS       $0x1e, Y8, Y4, Y7
-	VBLENDVPS    Y7, Y8, Y4, Y4
-	VSUBPS       Y4, Y1, Y7
-	VPADDD       log32shift8<>+0(SB), Y4, Y8
-	VPSRLD       $0x17, Y8, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y10
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc18<>+0(SB), Y8, Y11
-	VFMADD213PS  logc28<>+0(SB), Y8, Y11
-	VFMADD213PS  logc38<>+0(SB), Y8, Y11
-	VFMADD213PS  logc48<>+0(SB), Y8, Y11
-	VFMADD213PS  logc58<>+0(SB), Y8, Y11
-	VFMADD213PS  logc68<>+0(SB), Y8, Y11
-	VFMADD213PS  logc78<>+0(SB), Y8, Y11
-	VFMADD213PS  logc88<>+0(SB), Y8, Y11
-	VMULPS       Y8, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
-	VADDPS       Y11, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
-	VMULPS       Y5, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y7, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VSUBPS       Y7, Y1, Y10
-	VSUBPS       Y4, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y8, Y8
-	VSUBPS       Y8, Y0, Y8
+	VBROADCASTSS 32(DI), Y7
+	VCMPPS       $0x11, Y7, Y3, Y8
+	VBLENDVPS    Y8, Y7, Y3, Y7
+	VBROADCASTSS 36(DI), Y9
+	VCMPPS       $0x1e, Y9, Y7, Y8
+	VBLENDVPS    Y8, Y9, Y7, Y7
+	VSUBPS       Y7, Y1, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y7, Y9, Y9
+	CMPL         R9, $0x00
+	JNE          BinaryProbIgnoreLossF32_powR_full_soft
+	VCMPPS       $0x00, Y1, Y4, Y10
+	VCMPPS       $0x00, Y0, Y4, Y4
+	VORPS        Y10, Y4, Y4
+	VMOVMSKPS    Y4, R14
+	CMPL         R14, $0xff
+	JNE          BinaryProbIgnoreLossF32_powR_full_soft
+	VBLENDVPS    Y10, Y7, Y8, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc28<>+0(SB), Y12, Y13
+	VFMADD213PS  logc48<>+0(SB), Y12, Y13
+	VFMADD213PS  logc68<>+0(SB), Y12, Y13
+	VFMADD213PS  logc88<>+0(SB), Y12, Y13
+	VMOVUPS      logc18<>+0(SB), Y14
+	VFMADD213PS  logc38<>+0(SB), Y12, Y14
+	VFMADD213PS  logc58<>+0(SB), Y12, Y14
+	VFMADD213PS  logc78<>+0(SB), Y12, Y14
+	VFMADD231PS  Y14, Y4, Y13
+	VMULPS       Y4, Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
+	VADDPS       Y13, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y4
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y4, Y4
+	VSUBPS       Y4, Y0, Y4
+	JMP          BinaryProbIgnoreLossF32_powR_full_bce
+
+BinaryProbIgnoreLossF32_powR_full_soft:
+	VPADDD      log32shift8<>+0(SB), Y7, Y4
+	VPSRLD      $0x17, Y4, Y10
+	VCVTDQ2PS   Y10, Y10
+	VSUBPS      f1278<>+0(SB), Y10, Y10
+	VPAND       mant32mask8<>+0(SB), Y4, Y4
+	VPADDD      log32base8<>+0(SB), Y4, Y4
+	VSUBPS      one8<>+0(SB), Y4, Y4
+	VMULPS      Y4, Y4, Y11
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y11, Y12
+	VFMADD213PS logc48<>+0(SB), Y11, Y12
+	VFMADD213PS logc68<>+0(SB), Y11, Y12
+	VFMADD213PS logc88<>+0(SB), Y11, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y11, Y13
+	VFMADD213PS logc58<>+0(SB), Y11, Y13
+	VFMADD213PS logc78<>+0(SB), Y11, Y13
+	VFMADD231PS Y13, Y4, Y12
+	VMULPS      Y4, Y12, Y12
+	VMULPS      Y11, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y10, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y11, Y12
+	VADDPS      Y12, Y4, Y4
+	VFMADD231PS ln2hi8<>+0(SB), Y10, Y4
+	VMULPS      Y5, Y4, Y4
+	VPADDD      log32shift8<>+0(SB), Y8, Y10
+	VPSRLD      $0x17, Y10, Y11
+	VCVTDQ2PS   Y11, Y11
+	VSUBPS      f1278<>+0(SB), Y11, Y11
+	VPAND       mant32mask8<>+0(SB), Y10, Y10
+	VPADDD      log32base8<>+0(SB), Y10, Y10
+	VSUBPS      one8<>+0(SB), Y10, Y10
+	VMULPS      Y10, Y10, Y12
+	VMOVUPS     logc08<>+0(SB), Y13
+	VFMADD213PS logc28<>+0(SB), Y12, Y13
+	VFMADD213PS logc48<>+0(SB), Y12, Y13
+	VFMADD213PS logc68<>+0(SB), Y12, Y13
+	VFMADD213PS logc88<>+0(SB), Y12, Y13
+	VMOVUPS     logc18<>+0(SB), Y14
+	VFMADD213PS logc38<>+0(SB), Y12, Y14
+	VFMADD213PS logc58<>+0(SB), Y12, Y14
+	VFMADD213PS logc78<>+0(SB), Y12, Y14
+	VFMADD231PS Y14, Y10, Y13
+	VMULPS      Y10, Y13, Y13
+	VMULPS      Y12, Y13, Y13
+	VFMADD231PS ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS minushalf8<>+0(SB), Y12, Y13
+	VADDPS      Y13, Y10, Y10
+	VFMADD231PS ln2hi8<>+0(SB), Y11, Y10
+	VADDPS      Y9, Y10, Y10
+	VMULPS      Y6, Y10, Y10
+	VADDPS      Y10, Y4, Y4
+	VSUBPS      Y4, Y0, Y4
+
+BinaryProbIgnoreLossF32_powR_full_bce:
 	VSUBPS       Y3, Y1, Y9
 	VMULPS       Y5, Y9, Y9
 	VMULPS       Y3, Y6, Y10
@@ -11910,9 +13370,9 @@ BinaryProbIgnoreLossF32_powR_full_smoothed:
 	VMOVUPS      Y3, 64(SP)
 	VMOVUPS      Y5, 96(SP)
 	VMOVUPS      Y6, 128(SP)
-	VMOVUPS      Y4, 160(SP)
-	VMOVUPS      Y7, 192(SP)
-	VMOVUPS      Y8, 224(SP)
+	VMOVUPS      Y7, 160(SP)
+	VMOVUPS      Y8, 192(SP)
+	VMOVUPS      Y4, 224(SP)
 	VCMPPS       $0x11, minnormal8<>+0(SB), Y9, Y3
 	VMULPS       two238<>+0(SB), Y9, Y4
 	VBLENDVPS    Y3, Y4, Y9, Y4
@@ -11927,14 +13387,15 @@ BinaryProbIgnoreLossF32_powR_full_smoothed:
 	VSUBPS       one8<>+0(SB), Y4, Y4
 	VMULPS       Y4, Y4, Y3
 	VMOVUPS      logc08<>+0(SB), Y6
-	VFMADD213PS  logc18<>+0(SB), Y4, Y6
-	VFMADD213PS  logc28<>+0(SB), Y4, Y6
-	VFMADD213PS  logc38<>+0(SB), Y4, Y6
-	VFMADD213PS  logc48<>+0(SB), Y4, Y6
-	VFMADD213PS  logc58<>+0(SB), Y4, Y6
-	VFMADD213PS  logc68<>+0(SB), Y4, Y6
-	VFMADD213PS  logc78<>+0(SB), Y4, Y6
-	VFMADD213PS  logc88<>+0(SB), Y4, Y6
+	VFMADD213PS  logc28<>+0(SB), Y3, Y6
+	VFMADD213PS  logc48<>+0(SB), Y3, Y6
+	VFMADD213PS  logc68<>+0(SB), Y3, Y6
+	VFMADD213PS  logc88<>+0(SB), Y3, Y6
+	VMOVUPS      logc18<>+0(SB), Y7
+	VFMADD213PS  logc38<>+0(SB), Y3, Y7
+	VFMADD213PS  logc58<>+0(SB), Y3, Y7
+	VFMADD213PS  logc78<>+0(SB), Y3, Y7
+	VFMADD231PS  Y7, Y4, Y6
 	VMULPS       Y4, Y6, Y6
 	VMULPS       Y3, Y6, Y6
 	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
@@ -12045,37 +13506,37 @@ BinaryProbIgnoreLossF32_powR_full_nolow:
 	VMOVUPS 64(SP), Y3
 	VMOVUPS 96(SP), Y5
 	VMOVUPS 128(SP), Y6
-	VMOVUPS 160(SP), Y4
-	VMOVUPS 192(SP), Y7
-	VMOVUPS 224(SP), Y8
+	VMOVUPS 160(SP), Y7
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y4
 	CMPL    R10, $0x01
 	JEQ     BinaryProbIgnoreLossF32_powR_full_alpha1
 	JA      BinaryProbIgnoreLossF32_powR_full_alphas
-	VMOVAPS Y1, Y4
+	VMOVAPS Y1, Y5
 	JMP     BinaryProbIgnoreLossF32_powR_full_alphadone
 
 BinaryProbIgnoreLossF32_powR_full_alpha1:
-	VBROADCASTSS 48(DI), Y4
-	VMULPS       Y4, Y5, Y4
-	VBROADCASTSS 52(DI), Y5
-	VMULPS       Y5, Y6, Y5
-	VADDPS       Y5, Y4, Y4
+	VBROADCASTSS 48(DI), Y7
+	VMULPS       Y7, Y5, Y5
+	VBROADCASTSS 52(DI), Y7
+	VMULPS       Y7, Y6, Y6
+	VADDPS       Y6, Y5, Y5
 	JMP          BinaryProbIgnoreLossF32_powR_full_alphadone
 
 BinaryProbIgnoreLossF32_powR_full_alphas:
-	VMOVUPS (BX)(R11*1), Y4
-	VMULPS  Y4, Y5, Y4
-	VMOVUPS (SI)(R11*1), Y5
-	VMULPS  Y5, Y6, Y5
-	VADDPS  Y5, Y4, Y4
+	VMOVUPS (BX)(R11*1), Y7
+	VMULPS  Y7, Y5, Y5
+	VMOVUPS (SI)(R11*1), Y7
+	VMULPS  Y7, Y6, Y6
+	VADDPS  Y6, Y5, Y5
 
 BinaryProbIgnoreLossF32_powR_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y10, Y4, Y4
-	VMULPS       Y8, Y4, Y4
-	VADDPS       Y3, Y4, Y4
-	VANDPS       256(SP), Y4, Y4
-	VADDPS       Y4, Y2, Y2
+	VMULPS       Y10, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y3, Y5, Y5
+	VANDPS       256(SP), Y5, Y5
+	VADDPS       Y5, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
 	JNZ          BinaryProbIgnoreLossF32_powR_inblock
@@ -12129,66 +13590,109 @@ BinaryProbIgnoreLossF32_powR_part_smooth:
 	VADDPS       Y8, Y7, Y7
 
 BinaryProbIgnoreLossF32_powR_part_smoothed:
-	VBROADCASTSS 32(DI), Y5
-	VCMPPS       $0x11, Y5, Y4, Y8
-	VBLENDVPS    Y8, Y5, Y4, Y5
-	VBROADCASTSS 36(DI), Y9
-	VCMPPS       $0x1e, Y9, Y5, Y8
-	VBLENDVPS    Y8, Y9, Y5, Y5
-	VSUBPS       Y5, Y1, Y8
-	VPADDD       log32shift8<>+0(SB), Y5, Y9
-	VPSRLD       $0x17, Y9, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc18<>+0(SB), Y9, Y12
-	VFMADD213PS  logc28<>+0(SB), Y9, Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc48<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc68<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD213PS  logc88<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
-	VADDPS       Y12, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
-	VMULPS       Y6, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y8, Y10
-	VPSRLD       $0x17, Y10, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc18<>+0(SB), Y10, Y13
-	VFMADD213PS  logc28<>+0(SB), Y10, Y13
-	VFMADD213PS  logc38<>+0(SB), Y10, Y13
-	VFMADD213PS  logc48<>+0(SB), Y10, Y13
-	VFMADD213PS  logc58<>+0(SB), Y10, Y13
-	VFMADD213PS  logc68<>+0(SB), Y10, Y13
-	VFMADD213PS  logc78<>+0(SB), Y10, Y13
-	VFMADD213PS  logc88<>+0(SB), Y10, Y13
-	VMULPS       Y10, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y13
-	VFMADD231PS  minushalf8<>+0(SB), Y12, Y13
-	VADDPS       Y13, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y10
-	VSUBPS       Y8, Y1, Y11
-	VSUBPS       Y5, Y11, Y11
-	VADDPS       Y11, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
-	VSUBPS       Y9, Y0, Y9
+	VBROADCASTSS 32(DI), Y8
+	VCMPPS       $0x11, Y8, Y4, Y9
+	VBLENDVPS    Y9, Y8, Y4, Y8
+	VBROADCASTSS 36(DI), Y10
+	VCMPPS       $0x1e, Y10, Y8, Y9
+	VBLENDVPS    Y9, Y10, Y8, Y8
+	VSUBPS       Y8, Y1, Y9
+	VSUBPS       Y9, Y1, Y10
+	VSUBPS       Y8, Y10, Y10
+	CMPL         R9, $0x00
+	JNE          BinaryProbIgnoreLossF32_powR_part_soft
+	VCMPPS       $0x00, Y1, Y5, Y11
+	VCMPPS       $0x00, Y0, Y5, Y5
+	VORPS        Y11, Y5, Y5
+	VMOVMSKPS    Y5, AX
+	CMPL         AX, $0xff
+	JNE          BinaryProbIgnoreLossF32_powR_part_soft
+	VBLENDVPS    Y11, Y8, Y9, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y13
+	VMOVUPS      logc08<>+0(SB), Y14
+	VFMADD213PS  logc28<>+0(SB), Y13, Y14
+	VFMADD213PS  logc48<>+0(SB), Y13, Y14
+	VFMADD213PS  logc68<>+0(SB), Y13, Y14
+	VFMADD213PS  logc88<>+0(SB), Y13, Y14
+	VMOVUPS      logc18<>+0(SB), Y15
+	VFMADD213PS  logc38<>+0(SB), Y13, Y15
+	VFMADD213PS  logc58<>+0(SB), Y13, Y15
+	VFMADD213PS  logc78<>+0(SB), Y13, Y15
+	VFMADD231PS  Y15, Y5, Y14
+	VMULPS       Y5, Y14, Y14
+	VMULPS       Y13, Y14, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
+	VADDPS       Y14, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y5
+	VANDNPS      Y10, Y11, Y10
+	VADDPS       Y10, Y5, Y5
+	VSUBPS       Y5, Y0, Y5
+	JMP          BinaryProbIgnoreLossF32_powR_part_bce
+
+BinaryProbIgnoreLossF32_powR_part_soft:
+	VPADDD      log32shift8<>+0(SB), Y8, Y5
+	VPSRLD      $0x17, Y5, Y11
+	VCVTDQ2PS   Y11, Y11
+	VSUBPS      f1278<>+0(SB), Y11, Y11
+	VPAND       mant32mask8<>+0(SB), Y5, Y5
+	VPADDD      log32base8<>+0(SB), Y5, Y5
+	VSUBPS      one8<>+0(SB), Y5, Y5
+	VMULPS      Y5, Y5, Y12
+	VMOVUPS     logc08<>+0(SB), Y13
+	VFMADD213PS logc28<>+0(SB), Y12, Y13
+	VFMADD213PS logc48<>+0(SB), Y12, Y13
+	VFMADD213PS logc68<>+0(SB), Y12, Y13
+	VFMADD213PS logc88<>+0(SB), Y12, Y13
+	VMOVUPS     logc18<>+0(SB), Y14
+	VFMADD213PS logc38<>+0(SB), Y12, Y14
+	VFMADD213PS logc58<>+0(SB), Y12, Y14
+	VFMADD213PS logc78<>+0(SB), Y12, Y14
+	VFMADD231PS Y14, Y5, Y13
+	VMULPS      Y5, Y13, Y13
+	VMULPS      Y12, Y13, Y13
+	VFMADD231PS ln2lo8<>+0(SB), Y11, Y13
+	VFMADD231PS minushalf8<>+0(SB), Y12, Y13
+	VADDPS      Y13, Y5, Y5
+	VFMADD231PS ln2hi8<>+0(SB), Y11, Y5
+	VMULPS      Y6, Y5, Y5
+	VPADDD      log32shift8<>+0(SB), Y9, Y11
+	VPSRLD      $0x17, Y11, Y12
+	VCVTDQ2PS   Y12, Y12
+	VSUBPS      f1278<>+0(SB), Y12, Y12
+	VPAND       mant32mask8<>+0(SB), Y11, Y11
+	VPADDD      log32base8<>+0(SB), Y11, Y11
+	VSUBPS      one8<>+0(SB), Y11, Y11
+	VMULPS      Y11, Y11, Y13
+	VMOVUPS     logc08<>+0(SB), Y14
+	VFMADD213PS logc28<>+0(SB), Y13, Y14
+	VFMADD213PS logc48<>+0(SB), Y13, Y14
+	VFMADD213PS logc68<>+0(SB), Y13, Y14
+	VFMADD213PS logc88<>+0(SB), Y13, Y14
+	VMOVUPS     logc18<>+0(SB), Y15
+	VFMADD213PS logc38<>+0(SB), Y13, Y15
+	VFMADD213PS logc58<>+0(SB), Y13, Y15
+	VFMADD213PS logc78<>+0(SB), Y13, Y15
+	VFMADD231PS Y15, Y11, Y14
+	VMULPS      Y11, Y14, Y14
+	VMULPS      Y13, Y14, Y14
+	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
+	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
+	VADDPS      Y14, Y11, Y11
+	VFMADD231PS ln2hi8<>+0(SB), Y12, Y11
+	VADDPS      Y10, Y11, Y11
+	VMULPS      Y7, Y11, Y11
+	VADDPS      Y11, Y5, Y5
+	VSUBPS      Y5, Y0, Y5
+
+BinaryProbIgnoreLossF32_powR_part_bce:
 	VSUBPS       Y4, Y1, Y10
 	VMULPS       Y6, Y10, Y10
 	VMULPS       Y4, Y7, Y11
@@ -12196,9 +13700,9 @@ BinaryProbIgnoreLossF32_powR_part_smoothed:
 	VMOVUPS      Y4, 64(SP)
 	VMOVUPS      Y6, 96(SP)
 	VMOVUPS      Y7, 128(SP)
-	VMOVUPS      Y5, 160(SP)
-	VMOVUPS      Y8, 192(SP)
-	VMOVUPS      Y9, 224(SP)
+	VMOVUPS      Y8, 160(SP)
+	VMOVUPS      Y9, 192(SP)
+	VMOVUPS      Y5, 224(SP)
 	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y5
 	VMULPS       two238<>+0(SB), Y10, Y4
 	VBLENDVPS    Y5, Y4, Y10, Y4
@@ -12213,14 +13717,15 @@ BinaryProbIgnoreLossF32_powR_part_smoothed:
 	VSUBPS       one8<>+0(SB), Y4, Y4
 	VMULPS       Y4, Y4, Y5
 	VMOVUPS      logc08<>+0(SB), Y7
-	VFMADD213PS  logc18<>+0(SB), Y4, Y7
-	VFMADD213PS  logc28<>+0(SB), Y4, Y7
-	VFMADD213PS  logc38<>+0(SB), Y4, Y7
-	VFMADD213PS  logc48<>+0(SB), Y4, Y7
-	VFMADD213PS  logc58<>+0(SB), Y4, Y7
-	VFMADD213PS  logc68<>+0(SB), Y4, Y7
-	VFMADD213PS  logc78<>+0(SB), Y4, Y7
-	VFMADD213PS  logc88<>+0(SB), Y4, Y7
+	VFMADD213PS  logc28<>+0(SB), Y5, Y7
+	VFMADD213PS  logc48<>+0(SB), Y5, Y7
+	VFMADD213PS  logc68<>+0(SB), Y5, Y7
+	VFMADD213PS  logc88<>+0(SB), Y5, Y7
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y5, Y8
+	VFMADD213PS  logc58<>+0(SB), Y5, Y8
+	VFMADD213PS  logc78<>+0(SB), Y5, Y8
+	VFMADD231PS  Y8, Y4, Y7
 	VMULPS       Y4, Y7, Y7
 	VMULPS       Y5, Y7, Y7
 	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
@@ -12331,9 +13836,9 @@ BinaryProbIgnoreLossF32_powR_part_nolow:
 	VMOVUPS 64(SP), Y4
 	VMOVUPS 96(SP), Y6
 	VMOVUPS 128(SP), Y7
-	VMOVUPS 160(SP), Y5
-	VMOVUPS 192(SP), Y8
-	VMOVUPS 224(SP), Y9
+	VMOVUPS 160(SP), Y8
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y5
 	CMPL    R10, $0x01
 	JEQ     BinaryProbIgnoreLossF32_powR_part_alpha1
 	JA      BinaryProbIgnoreLossF32_powR_part_alphas
@@ -12358,7 +13863,7 @@ BinaryProbIgnoreLossF32_powR_part_alphas:
 BinaryProbIgnoreLossF32_powR_part_alphadone:
 	VSUBPS Y4, Y4, Y1
 	VMULPS Y11, Y0, Y0
-	VMULPS Y9, Y0, Y0
+	VMULPS Y5, Y0, Y0
 	VADDPS Y1, Y0, Y0
 	VANDPS 256(SP), Y0, Y0
 	VADDPS Y0, Y2, Y2
@@ -12483,47 +13988,48 @@ BinaryLogitsIgnoreGradF32_powN_full_smoothed:
 	VMULPS      Y8, Y10, Y10
 	VANDNPS     Y10, Y7, Y10
 	VADDPS      Y1, Y10, Y4
-	VDIVPS      Y4, Y1, Y7
-	VMULPS      Y7, Y10, Y8
-	VCMPPS      $0x11, Y0, Y3, Y9
-	VBLENDVPS   Y9, Y8, Y7, Y11
-	VBLENDVPS   Y9, Y7, Y8, Y8
-	VPADDD      log32shift8<>+0(SB), Y4, Y9
-	VPSRLD      $0x17, Y9, Y12
-	VCVTDQ2PS   Y12, Y12
-	VSUBPS      f1278<>+0(SB), Y12, Y12
-	VPAND       mant32mask8<>+0(SB), Y9, Y9
-	VPADDD      log32base8<>+0(SB), Y9, Y9
-	VSUBPS      one8<>+0(SB), Y9, Y9
-	VMULPS      Y9, Y9, Y13
-	VMOVUPS     logc08<>+0(SB), Y14
-	VFMADD213PS logc18<>+0(SB), Y9, Y14
-	VFMADD213PS logc28<>+0(SB), Y9, Y14
-	VFMADD213PS logc38<>+0(SB), Y9, Y14
-	VFMADD213PS logc48<>+0(SB), Y9, Y14
-	VFMADD213PS logc58<>+0(SB), Y9, Y14
-	VFMADD213PS logc68<>+0(SB), Y9, Y14
-	VFMADD213PS logc78<>+0(SB), Y9, Y14
-	VFMADD213PS logc88<>+0(SB), Y9, Y14
-	VMULPS      Y9, Y14, Y14
-	VMULPS      Y13, Y14, Y14
-	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
-	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
-	VADDPS      Y14, Y9, Y9
-	VFMADD231PS ln2hi8<>+0(SB), Y12, Y9
+	VPADDD      log32shift8<>+0(SB), Y4, Y7
+	VPSRLD      $0x17, Y7, Y8
+	VCVTDQ2PS   Y8, Y8
+	VSUBPS      f1278<>+0(SB), Y8, Y8
+	VPAND       mant32mask8<>+0(SB), Y7, Y7
+	VPADDD      log32base8<>+0(SB), Y7, Y7
+	VSUBPS      one8<>+0(SB), Y7, Y7
+	VMULPS      Y7, Y7, Y9
+	VMOVUPS     logc08<>+0(SB), Y11
+	VFMADD213PS logc28<>+0(SB), Y9, Y11
+	VFMADD213PS logc48<>+0(SB), Y9, Y11
+	VFMADD213PS logc68<>+0(SB), Y9, Y11
+	VFMADD213PS logc88<>+0(SB), Y9, Y11
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y9, Y12
+	VFMADD213PS logc58<>+0(SB), Y9, Y12
+	VFMADD213PS logc78<>+0(SB), Y9, Y12
+	VFMADD231PS Y12, Y7, Y11
+	VMULPS      Y7, Y11, Y11
+	VMULPS      Y9, Y11, Y11
+	VFMADD231PS ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS minushalf8<>+0(SB), Y9, Y11
+	VADDPS      Y11, Y7, Y7
+	VFMADD231PS ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS      Y4, Y1, Y8
+	VMULPS      Y8, Y10, Y9
+	VCMPPS      $0x11, Y0, Y3, Y11
+	VBLENDVPS   Y11, Y9, Y8, Y12
+	VBLENDVPS   Y11, Y8, Y9, Y9
 	VSUBPS      Y1, Y4, Y4
 	VSUBPS      Y4, Y10, Y10
-	VMULPS      Y7, Y10, Y10
-	VADDPS      Y10, Y9, Y9
+	VMULPS      Y8, Y10, Y10
+	VADDPS      Y10, Y7, Y7
 	VMAXPS      Y0, Y3, Y4
-	VMULPS      Y5, Y3, Y7
-	VSUBPS      Y7, Y4, Y4
-	VADDPS      Y9, Y4, Y4
-	VMULPS      Y8, Y5, Y7
-	VMULPS      Y11, Y6, Y9
-	VADDPS      Y9, Y7, Y7
+	VMULPS      Y5, Y3, Y8
+	VSUBPS      Y8, Y4, Y4
+	VADDPS      Y7, Y4, Y4
+	VMULPS      Y9, Y5, Y7
+	VMULPS      Y12, Y6, Y8
+	VADDPS      Y8, Y7, Y7
 	VMOVAPS     Y1, Y10
-	VMOVAPS     Y7, Y9
+	VMOVAPS     Y7, Y8
 	MOVQ        R12, BP
 	DECQ        BP
 
@@ -12532,26 +14038,26 @@ BinaryLogitsIgnoreGradF32_powN_full_sq:
 	JZ     BinaryLogitsIgnoreGradF32_powN_full_sqdone
 	BTQ    $0x00, BP
 	JCC    BinaryLogitsIgnoreGradF32_powN_full_nomul
-	VMULPS Y9, Y10, Y10
+	VMULPS Y8, Y10, Y10
 
 BinaryLogitsIgnoreGradF32_powN_full_nomul:
 	CMPQ   BP, $0x01
 	JBE    BinaryLogitsIgnoreGradF32_powN_full_nosq
-	VMULPS Y9, Y9, Y9
+	VMULPS Y8, Y8, Y8
 
 BinaryLogitsIgnoreGradF32_powN_full_nosq:
 	SHRQ $0x01, BP
 	JMP  BinaryLogitsIgnoreGradF32_powN_full_sq
 
 BinaryLogitsIgnoreGradF32_powN_full_sqdone:
-	VMULPS       Y7, Y10, Y9
-	VANDPS       absmask8<>+0(SB), Y9, Y12
-	VCMPPS       $0x00, inf8<>+0(SB), Y12, Y12
-	VMOVMSKPS    Y12, BP
+	VMULPS       Y7, Y10, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y11
+	VCMPPS       $0x00, inf8<>+0(SB), Y11, Y11
+	VMOVMSKPS    Y11, BP
 	TESTL        BP, BP
 	JNZ          BinaryLogitsIgnoreGradF32_bail
-	VBROADCASTSS 40(R8), Y12
-	VMULPS       Y12, Y10, Y10
+	VBROADCASTSS 40(R8), Y11
+	VMULPS       Y11, Y10, Y10
 	VSUBPS       Y7, Y7, Y7
 	VADDPS       Y7, Y10, Y10
 	CMPL         R11, $0x01
@@ -12563,36 +14069,36 @@ BinaryLogitsIgnoreGradF32_powN_full_sqdone:
 BinaryLogitsIgnoreGradF32_powN_full_alpha1:
 	VBROADCASTSS 48(R8), Y7
 	VMULPS       Y7, Y5, Y7
-	VBROADCASTSS 52(R8), Y12
-	VMULPS       Y12, Y6, Y12
-	VADDPS       Y12, Y7, Y7
+	VBROADCASTSS 52(R8), Y11
+	VMULPS       Y11, Y6, Y11
+	VADDPS       Y11, Y7, Y7
 	JMP          BinaryLogitsIgnoreGradF32_powN_full_alphadone
 
 BinaryLogitsIgnoreGradF32_powN_full_alphas:
 	VMOVUPS (SI)(R14*1), Y7
 	VMULPS  Y7, Y5, Y7
-	VMOVUPS (DI)(R14*1), Y12
-	VMULPS  Y12, Y6, Y12
-	VADDPS  Y12, Y7, Y7
+	VMOVUPS (DI)(R14*1), Y11
+	VMULPS  Y11, Y6, Y11
+	VADDPS  Y11, Y7, Y7
 
 BinaryLogitsIgnoreGradF32_powN_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y9, Y7, Y12
-	VMULPS       Y4, Y12, Y12
-	VADDPS       Y3, Y12, Y12
-	VANDPS       256(SP), Y12, Y12
-	VADDPS       Y12, Y2, Y2
-	VADDPS       Y5, Y5, Y12
-	VSUBPS       Y12, Y1, Y12
-	VMULPS       Y11, Y12, Y12
-	VMULPS       Y8, Y12, Y12
-	VMULPS       Y11, Y6, Y6
-	VMULPS       Y8, Y5, Y5
+	VMULPS       Y8, Y7, Y11
+	VMULPS       Y4, Y11, Y11
+	VADDPS       Y3, Y11, Y11
+	VANDPS       256(SP), Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	VADDPS       Y5, Y5, Y11
+	VSUBPS       Y11, Y1, Y11
+	VMULPS       Y12, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VMULPS       Y12, Y6, Y6
+	VMULPS       Y9, Y5, Y5
 	VSUBPS       Y5, Y6, Y6
-	VMULPS       Y12, Y10, Y10
+	VMULPS       Y11, Y10, Y10
 	VMULPS       Y4, Y10, Y10
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y10, Y10
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y10, Y10
 	VBROADCASTSS 44(R8), Y4
 	VMULPS       Y4, Y7, Y7
 	VMULPS       Y10, Y7, Y7
@@ -12685,46 +14191,47 @@ BinaryLogitsIgnoreGradF32_powN_part_smoothed:
 	VMULPS      Y9, Y11, Y11
 	VANDNPS     Y11, Y8, Y11
 	VADDPS      Y1, Y11, Y5
-	VDIVPS      Y5, Y1, Y8
-	VMULPS      Y8, Y11, Y9
-	VCMPPS      $0x11, Y0, Y4, Y10
-	VBLENDVPS   Y10, Y9, Y8, Y12
-	VBLENDVPS   Y10, Y8, Y9, Y9
-	VPADDD      log32shift8<>+0(SB), Y5, Y10
-	VPSRLD      $0x17, Y10, Y13
-	VCVTDQ2PS   Y13, Y13
-	VSUBPS      f1278<>+0(SB), Y13, Y13
-	VPAND       mant32mask8<>+0(SB), Y10, Y10
-	VPADDD      log32base8<>+0(SB), Y10, Y10
-	VSUBPS      one8<>+0(SB), Y10, Y10
-	VMULPS      Y10, Y10, Y14
-	VMOVUPS     logc08<>+0(SB), Y15
-	VFMADD213PS logc18<>+0(SB), Y10, Y15
-	VFMADD213PS logc28<>+0(SB), Y10, Y15
-	VFMADD213PS logc38<>+0(SB), Y10, Y15
-	VFMADD213PS logc48<>+0(SB), Y10, Y15
-	VFMADD213PS logc58<>+0(SB), Y10, Y15
-	VFMADD213PS logc68<>+0(SB), Y10, Y15
-	VFMADD213PS logc78<>+0(SB), Y10, Y15
-	VFMADD213PS logc88<>+0(SB), Y10, Y15
-	VMULPS      Y10, Y15, Y15
-	VMULPS      Y14, Y15, Y15
-	VFMADD231PS ln2lo8<>+0(SB), Y13, Y15
-	VFMADD231PS minushalf8<>+0(SB), Y14, Y15
-	VADDPS      Y15, Y10, Y10
-	VFMADD231PS ln2hi8<>+0(SB), Y13, Y10
+	VPADDD      log32shift8<>+0(SB), Y5, Y8
+	VPSRLD      $0x17, Y8, Y9
+	VCVTDQ2PS   Y9, Y9
+	VSUBPS      f1278<>+0(SB), Y9, Y9
+	VPAND       mant32mask8<>+0(SB), Y8, Y8
+	VPADDD      log32base8<>+0(SB), Y8, Y8
+	VSUBPS      one8<>+0(SB), Y8, Y8
+	VMULPS      Y8, Y8, Y10
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y10, Y12
+	VFMADD213PS logc48<>+0(SB), Y10, Y12
+	VFMADD213PS logc68<>+0(SB), Y10, Y12
+	VFMADD213PS logc88<>+0(SB), Y10, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y10, Y13
+	VFMADD213PS logc58<>+0(SB), Y10, Y13
+	VFMADD213PS logc78<>+0(SB), Y10, Y13
+	VFMADD231PS Y13, Y8, Y12
+	VMULPS      Y8, Y12, Y12
+	VMULPS      Y10, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y10, Y12
+	VADDPS      Y12, Y8, Y8
+	VFMADD231PS ln2hi8<>+0(SB), Y9, Y8
+	VDIVPS      Y5, Y1, Y9
+	VMULPS      Y9, Y11, Y10
+	VCMPPS      $0x11, Y0, Y4, Y12
+	VBLENDVPS   Y12, Y10, Y9, Y13
+	VBLENDVPS   Y12, Y9, Y10, Y10
 	VSUBPS      Y1, Y5, Y5
 	VSUBPS      Y5, Y11, Y11
-	VMULPS      Y8, Y11, Y11
-	VADDPS      Y11, Y10, Y10
+	VMULPS      Y9, Y11, Y11
+	VADDPS      Y11, Y8, Y8
 	VMAXPS      Y0, Y4, Y0
-	VMULPS      Y6, Y4, Y8
-	VSUBPS      Y8, Y0, Y0
-	VADDPS      Y10, Y0, Y0
-	VMULPS      Y9, Y6, Y5
-	VMULPS      Y12, Y7, Y8
+	VMULPS      Y6, Y4, Y9
+	VSUBPS      Y9, Y0, Y0
+	VADDPS      Y8, Y0, Y0
+	VMULPS      Y10, Y6, Y5
+	VMULPS      Y13, Y7, Y8
 	VADDPS      Y8, Y5, Y5
-	VMOVAPS     Y1, Y10
+	VMOVAPS     Y1, Y9
 	VMOVAPS     Y5, Y8
 	MOVQ        R12, CX
 	DECQ        CX
@@ -12734,7 +14241,7 @@ BinaryLogitsIgnoreGradF32_powN_part_sq:
 	JZ     BinaryLogitsIgnoreGradF32_powN_part_sqdone
 	BTQ    $0x00, CX
 	JCC    BinaryLogitsIgnoreGradF32_powN_part_nomul
-	VMULPS Y8, Y10, Y10
+	VMULPS Y8, Y9, Y9
 
 BinaryLogitsIgnoreGradF32_powN_part_nomul:
 	CMPQ   CX, $0x01
@@ -12746,16 +14253,16 @@ BinaryLogitsIgnoreGradF32_powN_part_nosq:
 	JMP  BinaryLogitsIgnoreGradF32_powN_part_sq
 
 BinaryLogitsIgnoreGradF32_powN_part_sqdone:
-	VMULPS       Y5, Y10, Y8
+	VMULPS       Y5, Y9, Y8
 	VANDPS       absmask8<>+0(SB), Y8, Y11
 	VCMPPS       $0x00, inf8<>+0(SB), Y11, Y11
 	VMOVMSKPS    Y11, CX
 	TESTL        CX, CX
 	JNZ          BinaryLogitsIgnoreGradF32_bail
 	VBROADCASTSS 40(R8), Y11
-	VMULPS       Y11, Y10, Y10
+	VMULPS       Y11, Y9, Y9
 	VSUBPS       Y5, Y5, Y5
-	VADDPS       Y5, Y10, Y10
+	VADDPS       Y5, Y9, Y9
 	CMPL         R11, $0x01
 	JEQ          BinaryLogitsIgnoreGradF32_powN_part_alpha1
 	JA           BinaryLogitsIgnoreGradF32_powN_part_alphas
@@ -12786,18 +14293,18 @@ BinaryLogitsIgnoreGradF32_powN_part_alphadone:
 	VADDPS       Y11, Y2, Y2
 	VADDPS       Y6, Y6, Y11
 	VSUBPS       Y11, Y1, Y11
-	VMULPS       Y12, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VMULPS       Y12, Y7, Y7
-	VMULPS       Y9, Y6, Y6
+	VMULPS       Y13, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VMULPS       Y13, Y7, Y7
+	VMULPS       Y10, Y6, Y6
 	VSUBPS       Y6, Y7, Y7
-	VMULPS       Y11, Y10, Y10
-	VMULPS       Y0, Y10, Y10
+	VMULPS       Y11, Y9, Y9
+	VMULPS       Y0, Y9, Y9
 	VMULPS       Y7, Y8, Y8
-	VADDPS       Y8, Y10, Y10
+	VADDPS       Y8, Y9, Y9
 	VBROADCASTSS 44(R8), Y0
 	VMULPS       Y0, Y5, Y5
-	VMULPS       Y10, Y5, Y5
+	VMULPS       Y9, Y5, Y5
 	VADDPS       Y4, Y5, Y5
 	VANDPS       256(SP), Y5, Y5
 	VMASKMOVPS   Y5, Y3, (AX)(R14*1)
@@ -12875,47 +14382,48 @@ BinaryLogitsIgnoreGradF32_pow2_full_smoothed:
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VADDPS       Y1, Y10, Y4
-	VDIVPS       Y4, Y1, Y7
-	VMULPS       Y7, Y10, Y8
-	VCMPPS       $0x11, Y0, Y3, Y9
-	VBLENDVPS    Y9, Y8, Y7, Y11
-	VBLENDVPS    Y9, Y7, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y4, Y9
-	VPSRLD       $0x17, Y9, Y12
-	VCVTDQ2PS    Y12, Y12
-	VSUBPS       f1278<>+0(SB), Y12, Y12
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y13
-	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc18<>+0(SB), Y9, Y14
-	VFMADD213PS  logc28<>+0(SB), Y9, Y14
-	VFMADD213PS  logc38<>+0(SB), Y9, Y14
-	VFMADD213PS  logc48<>+0(SB), Y9, Y14
-	VFMADD213PS  logc58<>+0(SB), Y9, Y14
-	VFMADD213PS  logc68<>+0(SB), Y9, Y14
-	VFMADD213PS  logc78<>+0(SB), Y9, Y14
-	VFMADD213PS  logc88<>+0(SB), Y9, Y14
-	VMULPS       Y9, Y14, Y14
-	VMULPS       Y13, Y14, Y14
-	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
-	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
-	VADDPS       Y14, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y9
+	VPADDD       log32shift8<>+0(SB), Y4, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc28<>+0(SB), Y9, Y11
+	VFMADD213PS  logc48<>+0(SB), Y9, Y11
+	VFMADD213PS  logc68<>+0(SB), Y9, Y11
+	VFMADD213PS  logc88<>+0(SB), Y9, Y11
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y7, Y11
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y11
+	VADDPS       Y11, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS       Y4, Y1, Y8
+	VMULPS       Y8, Y10, Y9
+	VCMPPS       $0x11, Y0, Y3, Y11
+	VBLENDVPS    Y11, Y9, Y8, Y12
+	VBLENDVPS    Y11, Y8, Y9, Y9
 	VSUBPS       Y1, Y4, Y4
 	VSUBPS       Y4, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y7, Y7
 	VMAXPS       Y0, Y3, Y4
-	VMULPS       Y5, Y3, Y7
-	VSUBPS       Y7, Y4, Y4
-	VADDPS       Y9, Y4, Y4
-	VMULPS       Y8, Y5, Y7
-	VMULPS       Y11, Y6, Y9
-	VADDPS       Y9, Y7, Y7
-	VMULPS       Y7, Y7, Y9
-	VANDPS       absmask8<>+0(SB), Y9, Y10
+	VMULPS       Y5, Y3, Y8
+	VSUBPS       Y8, Y4, Y4
+	VADDPS       Y7, Y4, Y4
+	VMULPS       Y9, Y5, Y7
+	VMULPS       Y12, Y6, Y8
+	VADDPS       Y8, Y7, Y7
+	VMULPS       Y7, Y7, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y10
 	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
 	VMOVMSKPS    Y10, R15
 	TESTL        R15, R15
@@ -12933,36 +14441,36 @@ BinaryLogitsIgnoreGradF32_pow2_full_smoothed:
 BinaryLogitsIgnoreGradF32_pow2_full_alpha1:
 	VBROADCASTSS 48(R8), Y7
 	VMULPS       Y7, Y5, Y7
-	VBROADCASTSS 52(R8), Y12
-	VMULPS       Y12, Y6, Y12
-	VADDPS       Y12, Y7, Y7
+	VBROADCASTSS 52(R8), Y11
+	VMULPS       Y11, Y6, Y11
+	VADDPS       Y11, Y7, Y7
 	JMP          BinaryLogitsIgnoreGradF32_pow2_full_alphadone
 
 BinaryLogitsIgnoreGradF32_pow2_full_alphas:
 	VMOVUPS (SI)(R12*1), Y7
 	VMULPS  Y7, Y5, Y7
-	VMOVUPS (DI)(R12*1), Y12
-	VMULPS  Y12, Y6, Y12
-	VADDPS  Y12, Y7, Y7
+	VMOVUPS (DI)(R12*1), Y11
+	VMULPS  Y11, Y6, Y11
+	VADDPS  Y11, Y7, Y7
 
 BinaryLogitsIgnoreGradF32_pow2_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y9, Y7, Y12
-	VMULPS       Y4, Y12, Y12
-	VADDPS       Y3, Y12, Y12
-	VANDPS       256(SP), Y12, Y12
-	VADDPS       Y12, Y2, Y2
-	VADDPS       Y5, Y5, Y12
-	VSUBPS       Y12, Y1, Y12
-	VMULPS       Y11, Y12, Y12
-	VMULPS       Y8, Y12, Y12
-	VMULPS       Y11, Y6, Y6
-	VMULPS       Y8, Y5, Y5
+	VMULPS       Y8, Y7, Y11
+	VMULPS       Y4, Y11, Y11
+	VADDPS       Y3, Y11, Y11
+	VANDPS       256(SP), Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	VADDPS       Y5, Y5, Y11
+	VSUBPS       Y11, Y1, Y11
+	VMULPS       Y12, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VMULPS       Y12, Y6, Y6
+	VMULPS       Y9, Y5, Y5
 	VSUBPS       Y5, Y6, Y6
-	VMULPS       Y12, Y10, Y10
+	VMULPS       Y11, Y10, Y10
 	VMULPS       Y4, Y10, Y10
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y9, Y10, Y10
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y10, Y10
 	VBROADCASTSS 44(R8), Y4
 	VMULPS       Y4, Y7, Y7
 	VMULPS       Y10, Y7, Y7
@@ -13055,55 +14563,56 @@ BinaryLogitsIgnoreGradF32_pow2_part_smoothed:
 	VMULPS       Y9, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
 	VADDPS       Y1, Y11, Y5
-	VDIVPS       Y5, Y1, Y8
-	VMULPS       Y8, Y11, Y9
-	VCMPPS       $0x11, Y0, Y4, Y10
-	VBLENDVPS    Y10, Y9, Y8, Y12
-	VBLENDVPS    Y10, Y8, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y5, Y10
-	VPSRLD       $0x17, Y10, Y13
-	VCVTDQ2PS    Y13, Y13
-	VSUBPS       f1278<>+0(SB), Y13, Y13
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y14
-	VMOVUPS      logc08<>+0(SB), Y15
-	VFMADD213PS  logc18<>+0(SB), Y10, Y15
-	VFMADD213PS  logc28<>+0(SB), Y10, Y15
-	VFMADD213PS  logc38<>+0(SB), Y10, Y15
-	VFMADD213PS  logc48<>+0(SB), Y10, Y15
-	VFMADD213PS  logc58<>+0(SB), Y10, Y15
-	VFMADD213PS  logc68<>+0(SB), Y10, Y15
-	VFMADD213PS  logc78<>+0(SB), Y10, Y15
-	VFMADD213PS  logc88<>+0(SB), Y10, Y15
-	VMULPS       Y10, Y15, Y15
-	VMULPS       Y14, Y15, Y15
-	VFMADD231PS  ln2lo8<>+0(SB), Y13, Y15
-	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
-	VADDPS       Y15, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y13, Y10
+	VPADDD       log32shift8<>+0(SB), Y5, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc28<>+0(SB), Y10, Y12
+	VFMADD213PS  logc48<>+0(SB), Y10, Y12
+	VFMADD213PS  logc68<>+0(SB), Y10, Y12
+	VFMADD213PS  logc88<>+0(SB), Y10, Y12
+	VMOVUPS      logc18<>+0(SB), Y13
+	VFMADD213PS  logc38<>+0(SB), Y10, Y13
+	VFMADD213PS  logc58<>+0(SB), Y10, Y13
+	VFMADD213PS  logc78<>+0(SB), Y10, Y13
+	VFMADD231PS  Y13, Y8, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y10, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y12
+	VADDPS       Y12, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VDIVPS       Y5, Y1, Y9
+	VMULPS       Y9, Y11, Y10
+	VCMPPS       $0x11, Y0, Y4, Y12
+	VBLENDVPS    Y12, Y10, Y9, Y13
+	VBLENDVPS    Y12, Y9, Y10, Y10
 	VSUBPS       Y1, Y5, Y5
 	VSUBPS       Y5, Y11, Y11
-	VMULPS       Y8, Y11, Y11
-	VADDPS       Y11, Y10, Y10
+	VMULPS       Y9, Y11, Y11
+	VADDPS       Y11, Y8, Y8
 	VMAXPS       Y0, Y4, Y0
-	VMULPS       Y6, Y4, Y8
-	VSUBPS       Y8, Y0, Y0
-	VADDPS       Y10, Y0, Y0
-	VMULPS       Y9, Y6, Y5
-	VMULPS       Y12, Y7, Y8
+	VMULPS       Y6, Y4, Y9
+	VSUBPS       Y9, Y0, Y0
+	VADDPS       Y8, Y0, Y0
+	VMULPS       Y10, Y6, Y5
+	VMULPS       Y13, Y7, Y8
 	VADDPS       Y8, Y5, Y5
 	VMULPS       Y5, Y5, Y8
-	VANDPS       absmask8<>+0(SB), Y8, Y10
-	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
-	VMOVMSKPS    Y10, CX
+	VANDPS       absmask8<>+0(SB), Y8, Y9
+	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y9
+	VMOVMSKPS    Y9, CX
 	TESTL        CX, CX
 	JNZ          BinaryLogitsIgnoreGradF32_bail
-	VBROADCASTSS 40(R8), Y10
-	VMULPS       Y10, Y5, Y10
+	VBROADCASTSS 40(R8), Y9
+	VMULPS       Y9, Y5, Y9
 	VSUBPS       Y5, Y5, Y5
-	VADDPS       Y5, Y10, Y10
+	VADDPS       Y5, Y9, Y9
 	CMPL         R11, $0x01
 	JEQ          BinaryLogitsIgnoreGradF32_pow2_part_alpha1
 	JA           BinaryLogitsIgnoreGradF32_pow2_part_alphas
@@ -13134,18 +14643,18 @@ BinaryLogitsIgnoreGradF32_pow2_part_alphadone:
 	VADDPS       Y11, Y2, Y2
 	VADDPS       Y6, Y6, Y11
 	VSUBPS       Y11, Y1, Y11
-	VMULPS       Y12, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VMULPS       Y12, Y7, Y7
-	VMULPS       Y9, Y6, Y6
+	VMULPS       Y13, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VMULPS       Y13, Y7, Y7
+	VMULPS       Y10, Y6, Y6
 	VSUBPS       Y6, Y7, Y7
-	VMULPS       Y11, Y10, Y10
-	VMULPS       Y0, Y10, Y10
+	VMULPS       Y11, Y9, Y9
+	VMULPS       Y0, Y9, Y9
 	VMULPS       Y7, Y8, Y8
-	VADDPS       Y8, Y10, Y10
+	VADDPS       Y8, Y9, Y9
 	VBROADCASTSS 44(R8), Y0
 	VMULPS       Y0, Y5, Y5
-	VMULPS       Y10, Y5, Y5
+	VMULPS       Y9, Y5, Y5
 	VADDPS       Y4, Y5, Y5
 	VANDPS       256(SP), Y5, Y5
 	VMASKMOVPS   Y5, Y3, (AX)(R12*1)
@@ -13223,47 +14732,48 @@ BinaryLogitsIgnoreGradF32_pow0_full_smoothed:
 	VMULPS      Y8, Y10, Y10
 	VANDNPS     Y10, Y7, Y10
 	VADDPS      Y1, Y10, Y4
-	VDIVPS      Y4, Y1, Y7
-	VMULPS      Y7, Y10, Y8
-	VCMPPS      $0x11, Y0, Y3, Y9
-	VBLENDVPS   Y9, Y8, Y7, Y11
-	VBLENDVPS   Y9, Y7, Y8, Y8
-	VPADDD      log32shift8<>+0(SB), Y4, Y9
-	VPSRLD      $0x17, Y9, Y12
-	VCVTDQ2PS   Y12, Y12
-	VSUBPS      f1278<>+0(SB), Y12, Y12
-	VPAND       mant32mask8<>+0(SB), Y9, Y9
-	VPADDD      log32base8<>+0(SB), Y9, Y9
-	VSUBPS      one8<>+0(SB), Y9, Y9
-	VMULPS      Y9, Y9, Y13
-	VMOVUPS     logc08<>+0(SB), Y14
-	VFMADD213PS logc18<>+0(SB), Y9, Y14
-	VFMADD213PS logc28<>+0(SB), Y9, Y14
-	VFMADD213PS logc38<>+0(SB), Y9, Y14
-	VFMADD213PS logc48<>+0(SB), Y9, Y14
-	VFMADD213PS logc58<>+0(SB), Y9, Y14
-	VFMADD213PS logc68<>+0(SB), Y9, Y14
-	VFMADD213PS logc78<>+0(SB), Y9, Y14
-	VFMADD213PS logc88<>+0(SB), Y9, Y14
-	VMULPS      Y9, Y14, Y14
-	VMULPS      Y13, Y14, Y14
-	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
-	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
-	VADDPS      Y14, Y9, Y9
-	VFMADD231PS ln2hi8<>+0(SB), Y12, Y9
+	VPADDD      log32shift8<>+0(SB), Y4, Y7
+	VPSRLD      $0x17, Y7, Y8
+	VCVTDQ2PS   Y8, Y8
+	VSUBPS      f1278<>+0(SB), Y8, Y8
+	VPAND       mant32mask8<>+0(SB), Y7, Y7
+	VPADDD      log32base8<>+0(SB), Y7, Y7
+	VSUBPS      one8<>+0(SB), Y7, Y7
+	VMULPS      Y7, Y7, Y9
+	VMOVUPS     logc08<>+0(SB), Y11
+	VFMADD213PS logc28<>+0(SB), Y9, Y11
+	VFMADD213PS logc48<>+0(SB), Y9, Y11
+	VFMADD213PS logc68<>+0(SB), Y9, Y11
+	VFMADD213PS logc88<>+0(SB), Y9, Y11
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y9, Y12
+	VFMADD213PS logc58<>+0(SB), Y9, Y12
+	VFMADD213PS logc78<>+0(SB), Y9, Y12
+	VFMADD231PS Y12, Y7, Y11
+	VMULPS      Y7, Y11, Y11
+	VMULPS      Y9, Y11, Y11
+	VFMADD231PS ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS minushalf8<>+0(SB), Y9, Y11
+	VADDPS      Y11, Y7, Y7
+	VFMADD231PS ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS      Y4, Y1, Y8
+	VMULPS      Y8, Y10, Y9
+	VCMPPS      $0x11, Y0, Y3, Y11
+	VBLENDVPS   Y11, Y9, Y8, Y12
+	VBLENDVPS   Y11, Y8, Y9, Y9
 	VSUBPS      Y1, Y4, Y4
 	VSUBPS      Y4, Y10, Y10
-	VMULPS      Y7, Y10, Y10
-	VADDPS      Y10, Y9, Y9
+	VMULPS      Y8, Y10, Y10
+	VADDPS      Y10, Y7, Y7
 	VMAXPS      Y0, Y3, Y4
-	VMULPS      Y5, Y3, Y7
-	VSUBPS      Y7, Y4, Y4
-	VADDPS      Y9, Y4, Y4
-	VMULPS      Y8, Y5, Y7
-	VMULPS      Y11, Y6, Y9
-	VADDPS      Y9, Y7, Y7
+	VMULPS      Y5, Y3, Y8
+	VSUBPS      Y8, Y4, Y4
+	VADDPS      Y7, Y4, Y4
+	VMULPS      Y9, Y5, Y7
+	VMULPS      Y12, Y6, Y8
+	VADDPS      Y8, Y7, Y7
 	VMOVAPS     Y1, Y7
-	VMOVAPS     Y0, Y9
+	VMOVAPS     Y0, Y8
 	CMPL        R11, $0x01
 	JEQ         BinaryLogitsIgnoreGradF32_pow0_full_alpha1
 	JA          BinaryLogitsIgnoreGradF32_pow0_full_alphas
@@ -13273,39 +14783,39 @@ BinaryLogitsIgnoreGradF32_pow0_full_smoothed:
 BinaryLogitsIgnoreGradF32_pow0_full_alpha1:
 	VBROADCASTSS 48(R8), Y10
 	VMULPS       Y10, Y5, Y10
-	VBROADCASTSS 52(R8), Y12
-	VMULPS       Y12, Y6, Y12
-	VADDPS       Y12, Y10, Y10
+	VBROADCASTSS 52(R8), Y11
+	VMULPS       Y11, Y6, Y11
+	VADDPS       Y11, Y10, Y10
 	JMP          BinaryLogitsIgnoreGradF32_pow0_full_alphadone
 
 BinaryLogitsIgnoreGradF32_pow0_full_alphas:
 	VMOVUPS (SI)(R12*1), Y10
 	VMULPS  Y10, Y5, Y10
-	VMOVUPS (DI)(R12*1), Y12
-	VMULPS  Y12, Y6, Y12
-	VADDPS  Y12, Y10, Y10
+	VMOVUPS (DI)(R12*1), Y11
+	VMULPS  Y11, Y6, Y11
+	VADDPS  Y11, Y10, Y10
 
 BinaryLogitsIgnoreGradF32_pow0_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y7, Y10, Y12
-	VMULPS       Y4, Y12, Y12
-	VADDPS       Y3, Y12, Y12
-	VANDPS       256(SP), Y12, Y12
-	VADDPS       Y12, Y2, Y2
-	VADDPS       Y5, Y5, Y12
-	VSUBPS       Y12, Y1, Y12
-	VMULPS       Y11, Y12, Y12
-	VMULPS       Y8, Y12, Y12
-	VMULPS       Y11, Y6, Y6
-	VMULPS       Y8, Y5, Y5
+	VMULPS       Y7, Y10, Y11
+	VMULPS       Y4, Y11, Y11
+	VADDPS       Y3, Y11, Y11
+	VANDPS       256(SP), Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	VADDPS       Y5, Y5, Y11
+	VSUBPS       Y11, Y1, Y11
+	VMULPS       Y12, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VMULPS       Y12, Y6, Y6
+	VMULPS       Y9, Y5, Y5
 	VSUBPS       Y5, Y6, Y6
-	VMULPS       Y12, Y9, Y9
-	VMULPS       Y4, Y9, Y9
+	VMULPS       Y11, Y8, Y8
+	VMULPS       Y4, Y8, Y8
 	VMULPS       Y6, Y7, Y7
-	VADDPS       Y7, Y9, Y9
+	VADDPS       Y7, Y8, Y8
 	VBROADCASTSS 44(R8), Y4
 	VMULPS       Y4, Y10, Y10
-	VMULPS       Y9, Y10, Y10
+	VMULPS       Y8, Y10, Y10
 	VADDPS       Y3, Y10, Y10
 	VANDPS       256(SP), Y10, Y10
 	VMOVUPS      Y10, (AX)(R12*1)
@@ -13395,92 +14905,93 @@ BinaryLogitsIgnoreGradF32_pow0_part_smoothed:
 	VMULPS      Y9, Y11, Y11
 	VANDNPS     Y11, Y8, Y11
 	VADDPS      Y1, Y11, Y5
-	VDIVPS      Y5, Y1, Y8
-	VMULPS      Y8, Y11, Y9
-	VCMPPS      $0x11, Y0, Y4, Y10
-	VBLENDVPS   Y10, Y9, Y8, Y12
-	VBLENDVPS   Y10, Y8, Y9, Y9
-	VPADDD      log32shift8<>+0(SB), Y5, Y10
-	VPSRLD      $0x17, Y10, Y13
-	VCVTDQ2PS   Y13, Y13
-	VSUBPS      f1278<>+0(SB), Y13, Y13
-	VPAND       mant32mask8<>+0(SB), Y10, Y10
-	VPADDD      log32base8<>+0(SB), Y10, Y10
-	VSUBPS      one8<>+0(SB), Y10, Y10
-	VMULPS      Y10, Y10, Y14
-	VMOVUPS     logc08<>+0(SB), Y15
-	VFMADD213PS logc18<>+0(SB), Y10, Y15
-	VFMADD213PS logc28<>+0(SB), Y10, Y15
-	VFMADD213PS logc38<>+0(SB), Y10, Y15
-	VFMADD213PS logc48<>+0(SB), Y10, Y15
-	VFMADD213PS logc58<>+0(SB), Y10, Y15
-	VFMADD213PS logc68<>+0(SB), Y10, Y15
-	VFMADD213PS logc78<>+0(SB), Y10, Y15
-	VFMADD213PS logc88<>+0(SB), Y10, Y15
-	VMULPS      Y10, Y15, Y15
-	VMULPS      Y14, Y15, Y15
-	VFMADD231PS ln2lo8<>+0(SB), Y13, Y15
-	VFMADD231PS minushalf8<>+0(SB), Y14, Y15
-	VADDPS      Y15, Y10, Y10
-	VFMADD231PS ln2hi8<>+0(SB), Y13, Y10
+	VPADDD      log32shift8<>+0(SB), Y5, Y8
+	VPSRLD      $0x17, Y8, Y9
+	VCVTDQ2PS   Y9, Y9
+	VSUBPS      f1278<>+0(SB), Y9, Y9
+	VPAND       mant32mask8<>+0(SB), Y8, Y8
+	VPADDD      log32base8<>+0(SB), Y8, Y8
+	VSUBPS      one8<>+0(SB), Y8, Y8
+	VMULPS      Y8, Y8, Y10
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y10, Y12
+	VFMADD213PS logc48<>+0(SB), Y10, Y12
+	VFMADD213PS logc68<>+0(SB), Y10, Y12
+	VFMADD213PS logc88<>+0(SB), Y10, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y10, Y13
+	VFMADD213PS logc58<>+0(SB), Y10, Y13
+	VFMADD213PS logc78<>+0(SB), Y10, Y13
+	VFMADD231PS Y13, Y8, Y12
+	VMULPS      Y8, Y12, Y12
+	VMULPS      Y10, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y10, Y12
+	VADDPS      Y12, Y8, Y8
+	VFMADD231PS ln2hi8<>+0(SB), Y9, Y8
+	VDIVPS      Y5, Y1, Y9
+	VMULPS      Y9, Y11, Y10
+	VCMPPS      $0x11, Y0, Y4, Y12
+	VBLENDVPS   Y12, Y10, Y9, Y13
+	VBLENDVPS   Y12, Y9, Y10, Y10
 	VSUBPS      Y1, Y5, Y5
 	VSUBPS      Y5, Y11, Y11
-	VMULPS      Y8, Y11, Y11
-	VADDPS      Y11, Y10, Y10
+	VMULPS      Y9, Y11, Y11
+	VADDPS      Y11, Y8, Y8
 	VMAXPS      Y0, Y4, Y5
-	VMULPS      Y6, Y4, Y8
-	VSUBPS      Y8, Y5, Y5
-	VADDPS      Y10, Y5, Y5
-	VMULPS      Y9, Y6, Y8
-	VMULPS      Y12, Y7, Y10
-	VADDPS      Y10, Y8, Y8
+	VMULPS      Y6, Y4, Y9
+	VSUBPS      Y9, Y5, Y5
+	VADDPS      Y8, Y5, Y5
+	VMULPS      Y10, Y6, Y8
+	VMULPS      Y13, Y7, Y9
+	VADDPS      Y9, Y8, Y8
 	VMOVAPS     Y1, Y8
 	VMOVAPS     Y0, Y0
 	CMPL        R11, $0x01
 	JEQ         BinaryLogitsIgnoreGradF32_pow0_part_alpha1
 	JA          BinaryLogitsIgnoreGradF32_pow0_part_alphas
-	VMOVAPS     Y1, Y10
+	VMOVAPS     Y1, Y9
 	JMP         BinaryLogitsIgnoreGradF32_pow0_part_alphadone
 
 BinaryLogitsIgnoreGradF32_pow0_part_alpha1:
-	VBROADCASTSS 48(R8), Y10
-	VMULPS       Y10, Y6, Y10
+	VBROADCASTSS 48(R8), Y9
+	VMULPS       Y9, Y6, Y9
 	VBROADCASTSS 52(R8), Y11
 	VMULPS       Y11, Y7, Y11
-	VADDPS       Y11, Y10, Y10
+	VADDPS       Y11, Y9, Y9
 	JMP          BinaryLogitsIgnoreGradF32_pow0_part_alphadone
 
 BinaryLogitsIgnoreGradF32_pow0_part_alphas:
-	VMASKMOVPS (SI)(R12*1), Y3, Y10
-	VMULPS     Y10, Y6, Y10
+	VMASKMOVPS (SI)(R12*1), Y3, Y9
+	VMULPS     Y9, Y6, Y9
 	VMASKMOVPS (DI)(R12*1), Y3, Y11
 	VMULPS     Y11, Y7, Y11
-	VADDPS     Y11, Y10, Y10
+	VADDPS     Y11, Y9, Y9
 
 BinaryLogitsIgnoreGradF32_pow0_part_alphadone:
 	VSUBPS       Y4, Y4, Y4
-	VMULPS       Y8, Y10, Y11
+	VMULPS       Y8, Y9, Y11
 	VMULPS       Y5, Y11, Y11
 	VADDPS       Y4, Y11, Y11
 	VANDPS       256(SP), Y11, Y11
 	VADDPS       Y11, Y2, Y2
 	VADDPS       Y6, Y6, Y11
 	VSUBPS       Y11, Y1, Y11
-	VMULPS       Y12, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VMULPS       Y12, Y7, Y7
-	VMULPS       Y9, Y6, Y6
+	VMULPS       Y13, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VMULPS       Y13, Y7, Y7
+	VMULPS       Y10, Y6, Y6
 	VSUBPS       Y6, Y7, Y7
 	VMULPS       Y11, Y0, Y0
 	VMULPS       Y5, Y0, Y0
 	VMULPS       Y7, Y8, Y8
 	VADDPS       Y8, Y0, Y0
 	VBROADCASTSS 44(R8), Y1
-	VMULPS       Y1, Y10, Y10
-	VMULPS       Y0, Y10, Y10
-	VADDPS       Y4, Y10, Y10
-	VANDPS       256(SP), Y10, Y10
-	VMASKMOVPS   Y10, Y3, (AX)(R12*1)
+	VMULPS       Y1, Y9, Y9
+	VMULPS       Y0, Y9, Y9
+	VADDPS       Y4, Y9, Y9
+	VANDPS       256(SP), Y9, Y9
+	VMASKMOVPS   Y9, Y3, (AX)(R12*1)
 
 BinaryLogitsIgnoreGradF32_pow0_done:
 	JMP BinaryLogitsIgnoreGradF32_done
@@ -13555,50 +15066,51 @@ BinaryLogitsIgnoreGradF32_powR_full_smoothed:
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VADDPS       Y1, Y10, Y4
-	VDIVPS       Y4, Y1, Y7
-	VMULPS       Y7, Y10, Y8
-	VCMPPS       $0x11, Y0, Y3, Y9
-	VBLENDVPS    Y9, Y8, Y7, Y11
-	VBLENDVPS    Y9, Y7, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y4, Y9
-	VPSRLD       $0x17, Y9, Y12
-	VCVTDQ2PS    Y12, Y12
-	VSUBPS       f1278<>+0(SB), Y12, Y12
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y13
-	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc18<>+0(SB), Y9, Y14
-	VFMADD213PS  logc28<>+0(SB), Y9, Y14
-	VFMADD213PS  logc38<>+0(SB), Y9, Y14
-	VFMADD213PS  logc48<>+0(SB), Y9, Y14
-	VFMADD213PS  logc58<>+0(SB), Y9, Y14
-	VFMADD213PS  logc68<>+0(SB), Y9, Y14
-	VFMADD213PS  logc78<>+0(SB), Y9, Y14
-	VFMADD213PS  logc88<>+0(SB), Y9, Y14
-	VMULPS       Y9, Y14, Y14
-	VMULPS       Y13, Y14, Y14
-	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
-	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
-	VADDPS       Y14, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y9
+	VPADDD       log32shift8<>+0(SB), Y4, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc28<>+0(SB), Y9, Y11
+	VFMADD213PS  logc48<>+0(SB), Y9, Y11
+	VFMADD213PS  logc68<>+0(SB), Y9, Y11
+	VFMADD213PS  logc88<>+0(SB), Y9, Y11
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y7, Y11
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y11
+	VADDPS       Y11, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS       Y4, Y1, Y8
+	VMULPS       Y8, Y10, Y9
+	VCMPPS       $0x11, Y0, Y3, Y11
+	VBLENDVPS    Y11, Y9, Y8, Y12
+	VBLENDVPS    Y11, Y8, Y9, Y9
 	VSUBPS       Y1, Y4, Y4
 	VSUBPS       Y4, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y7, Y7
 	VMAXPS       Y0, Y3, Y4
-	VMULPS       Y5, Y3, Y7
-	VSUBPS       Y7, Y4, Y4
-	VADDPS       Y9, Y4, Y4
-	VMULPS       Y8, Y5, Y7
-	VMULPS       Y11, Y6, Y9
-	VADDPS       Y9, Y7, Y7
+	VMULPS       Y5, Y3, Y8
+	VSUBPS       Y8, Y4, Y4
+	VADDPS       Y7, Y4, Y4
+	VMULPS       Y9, Y5, Y7
+	VMULPS       Y12, Y6, Y8
+	VADDPS       Y8, Y7, Y7
 	VMOVUPS      Y3, 64(SP)
 	VMOVUPS      Y5, 96(SP)
 	VMOVUPS      Y6, 128(SP)
-	VMOVUPS      Y11, 160(SP)
-	VMOVUPS      Y8, 192(SP)
+	VMOVUPS      Y12, 160(SP)
+	VMOVUPS      Y9, 192(SP)
 	VMOVUPS      Y4, 224(SP)
 	VCMPPS       $0x11, minnormal8<>+0(SB), Y7, Y4
 	VMULPS       two238<>+0(SB), Y7, Y3
@@ -13614,14 +15126,15 @@ BinaryLogitsIgnoreGradF32_powR_full_smoothed:
 	VSUBPS       one8<>+0(SB), Y3, Y3
 	VMULPS       Y3, Y3, Y4
 	VMOVUPS      logc08<>+0(SB), Y6
-	VFMADD213PS  logc18<>+0(SB), Y3, Y6
-	VFMADD213PS  logc28<>+0(SB), Y3, Y6
-	VFMADD213PS  logc38<>+0(SB), Y3, Y6
-	VFMADD213PS  logc48<>+0(SB), Y3, Y6
-	VFMADD213PS  logc58<>+0(SB), Y3, Y6
-	VFMADD213PS  logc68<>+0(SB), Y3, Y6
-	VFMADD213PS  logc78<>+0(SB), Y3, Y6
-	VFMADD213PS  logc88<>+0(SB), Y3, Y6
+	VFMADD213PS  logc28<>+0(SB), Y4, Y6
+	VFMADD213PS  logc48<>+0(SB), Y4, Y6
+	VFMADD213PS  logc68<>+0(SB), Y4, Y6
+	VFMADD213PS  logc88<>+0(SB), Y4, Y6
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y4, Y8
+	VFMADD213PS  logc58<>+0(SB), Y4, Y8
+	VFMADD213PS  logc78<>+0(SB), Y4, Y8
+	VFMADD231PS  Y8, Y3, Y6
 	VMULPS       Y3, Y6, Y6
 	VMULPS       Y4, Y6, Y6
 	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
@@ -13679,9 +15192,9 @@ BinaryLogitsIgnoreGradF32_powR_full_smoothed:
 	JNZ          BinaryLogitsIgnoreGradF32_bail
 	VCMPPS       $0x04, Y0, Y7, Y5
 	VBROADCASTSS 40(R8), Y6
-	VMULPS       Y6, Y10, Y9
-	VDIVPS       Y7, Y9, Y9
-	VANDPS       Y5, Y9, Y9
+	VMULPS       Y6, Y10, Y8
+	VDIVPS       Y7, Y8, Y8
+	VANDPS       Y5, Y8, Y8
 	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y6
 	VANDPS       Y5, Y6, Y6
 	VMOVMSKPS    Y6, R15
@@ -13692,48 +15205,48 @@ BinaryLogitsIgnoreGradF32_powR_full_smoothed:
 	VBROADCASTSS 80(R8), Y5
 	VFMADD231PS  Y5, Y3, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y3
-	VBLENDVPS    Y3, expunder8<>+0(SB), Y4, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y4
-	VBLENDVPS    Y4, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y11
+	VBLENDVPS    Y3, expunder8<>+0(SB), Y4, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y4
+	VBLENDVPS    Y4, expover8<>+0(SB), Y9, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y11
 	VADDPS       roundmagic8<>+0(SB), Y11, Y11
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y9
 	VMOVUPS      expc08<>+0(SB), Y5
-	VFMADD213PS  expc18<>+0(SB), Y8, Y5
-	VFMADD213PS  expc28<>+0(SB), Y8, Y5
-	VFMADD213PS  expc38<>+0(SB), Y8, Y5
-	VFMADD213PS  expc48<>+0(SB), Y8, Y5
-	VFMADD213PS  expc58<>+0(SB), Y8, Y5
-	VMULPS       Y8, Y8, Y4
+	VFMADD213PS  expc18<>+0(SB), Y9, Y5
+	VFMADD213PS  expc28<>+0(SB), Y9, Y5
+	VFMADD213PS  expc38<>+0(SB), Y9, Y5
+	VFMADD213PS  expc48<>+0(SB), Y9, Y5
+	VFMADD213PS  expc58<>+0(SB), Y9, Y5
+	VMULPS       Y9, Y9, Y4
 	VMULPS       Y4, Y5, Y5
-	VADDPS       Y8, Y5, Y5
+	VADDPS       Y9, Y5, Y5
 	VADDPS       one8<>+0(SB), Y5, Y5
 	VMULPS       half8<>+0(SB), Y11, Y4
 	VADDPS       roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS       roundmagic8<>+0(SB), Y4, Y8
-	VSUBPS       Y8, Y11, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VSUBPS       roundmagic8<>+0(SB), Y4, Y9
+	VSUBPS       Y9, Y11, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
 	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
 	VPSLLD       $0x17, Y4, Y4
-	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
-	VPSLLD       $0x17, Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
 	VMULPS       Y4, Y5, Y5
-	VMULPS       Y8, Y5, Y5
+	VMULPS       Y9, Y5, Y5
 	VANDNPS      Y5, Y3, Y5
 	VBROADCASTSS 40(R8), Y3
 	VMULPS       Y3, Y5, Y5
 	VSUBPS       Y7, Y7, Y4
 	VADDPS       Y4, Y5, Y5
-	VBLENDVPS    Y6, Y5, Y9, Y9
+	VBLENDVPS    Y6, Y5, Y8, Y8
 
 BinaryLogitsIgnoreGradF32_powR_full_nolow:
 	VMOVUPS 64(SP), Y3
 	VMOVUPS 96(SP), Y5
 	VMOVUPS 128(SP), Y6
-	VMOVUPS 160(SP), Y11
-	VMOVUPS 192(SP), Y8
+	VMOVUPS 160(SP), Y12
+	VMOVUPS 192(SP), Y9
 	VMOVUPS 224(SP), Y4
 	CMPL    R11, $0x01
 	JEQ     BinaryLogitsIgnoreGradF32_powR_full_alpha1
@@ -13744,39 +15257,39 @@ BinaryLogitsIgnoreGradF32_powR_full_nolow:
 BinaryLogitsIgnoreGradF32_powR_full_alpha1:
 	VBROADCASTSS 48(R8), Y7
 	VMULPS       Y7, Y5, Y7
-	VBROADCASTSS 52(R8), Y12
-	VMULPS       Y12, Y6, Y12
-	VADDPS       Y12, Y7, Y7
+	VBROADCASTSS 52(R8), Y11
+	VMULPS       Y11, Y6, Y11
+	VADDPS       Y11, Y7, Y7
 	JMP          BinaryLogitsIgnoreGradF32_powR_full_alphadone
 
 BinaryLogitsIgnoreGradF32_powR_full_alphas:
 	VMOVUPS (SI)(R12*1), Y7
 	VMULPS  Y7, Y5, Y7
-	VMOVUPS (DI)(R12*1), Y12
-	VMULPS  Y12, Y6, Y12
-	VADDPS  Y12, Y7, Y7
+	VMOVUPS (DI)(R12*1), Y11
+	VMULPS  Y11, Y6, Y11
+	VADDPS  Y11, Y7, Y7
 
 BinaryLogitsIgnoreGradF32_powR_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y10, Y7, Y12
-	VMULPS       Y4, Y12, Y12
-	VADDPS       Y3, Y12, Y12
-	VANDPS       256(SP), Y12, Y12
-	VADDPS       Y12, Y2, Y2
-	VADDPS       Y5, Y5, Y12
-	VSUBPS       Y12, Y1, Y12
-	VMULPS       Y11, Y12, Y12
-	VMULPS       Y8, Y12, Y12
-	VMULPS       Y11, Y6, Y6
-	VMULPS       Y8, Y5, Y5
+	VMULPS       Y10, Y7, Y11
+	VMULPS       Y4, Y11, Y11
+	VADDPS       Y3, Y11, Y11
+	VANDPS       256(SP), Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	VADDPS       Y5, Y5, Y11
+	VSUBPS       Y11, Y1, Y11
+	VMULPS       Y12, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VMULPS       Y12, Y6, Y6
+	VMULPS       Y9, Y5, Y5
 	VSUBPS       Y5, Y6, Y6
-	VMULPS       Y12, Y9, Y9
-	VMULPS       Y4, Y9, Y9
+	VMULPS       Y11, Y8, Y8
+	VMULPS       Y4, Y8, Y8
 	VMULPS       Y6, Y10, Y10
-	VADDPS       Y10, Y9, Y9
+	VADDPS       Y10, Y8, Y8
 	VBROADCASTSS 44(R8), Y4
 	VMULPS       Y4, Y7, Y7
-	VMULPS       Y9, Y7, Y7
+	VMULPS       Y8, Y7, Y7
 	VADDPS       Y3, Y7, Y7
 	VANDPS       256(SP), Y7, Y7
 	VMOVUPS      Y7, (AX)(R12*1)
@@ -13866,50 +15379,51 @@ BinaryLogitsIgnoreGradF32_powR_part_smoothed:
 	VMULPS       Y9, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
 	VADDPS       Y1, Y11, Y5
-	VDIVPS       Y5, Y1, Y8
-	VMULPS       Y8, Y11, Y9
-	VCMPPS       $0x11, Y0, Y4, Y10
-	VBLENDVPS    Y10, Y9, Y8, Y12
-	VBLENDVPS    Y10, Y8, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y5, Y10
-	VPSRLD       $0x17, Y10, Y13
-	VCVTDQ2PS    Y13, Y13
-	VSUBPS       f1278<>+0(SB), Y13, Y13
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y14
-	VMOVUPS      logc08<>+0(SB), Y15
-	VFMADD213PS  logc18<>+0(SB), Y10, Y15
-	VFMADD213PS  logc28<>+0(SB), Y10, Y15
-	VFMADD213PS  logc38<>+0(SB), Y10, Y15
-	VFMADD213PS  logc48<>+0(SB), Y10, Y15
-	VFMADD213PS  logc58<>+0(SB), Y10, Y15
-	VFMADD213PS  logc68<>+0(SB), Y10, Y15
-	VFMADD213PS  logc78<>+0(SB), Y10, Y15
-	VFMADD213PS  logc88<>+0(SB), Y10, Y15
-	VMULPS       Y10, Y15, Y15
-	VMULPS       Y14, Y15, Y15
-	VFMADD231PS  ln2lo8<>+0(SB), Y13, Y15
-	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
-	VADDPS       Y15, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y13, Y10
+	VPADDD       log32shift8<>+0(SB), Y5, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc28<>+0(SB), Y10, Y12
+	VFMADD213PS  logc48<>+0(SB), Y10, Y12
+	VFMADD213PS  logc68<>+0(SB), Y10, Y12
+	VFMADD213PS  logc88<>+0(SB), Y10, Y12
+	VMOVUPS      logc18<>+0(SB), Y13
+	VFMADD213PS  logc38<>+0(SB), Y10, Y13
+	VFMADD213PS  logc58<>+0(SB), Y10, Y13
+	VFMADD213PS  logc78<>+0(SB), Y10, Y13
+	VFMADD231PS  Y13, Y8, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y10, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y12
+	VADDPS       Y12, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VDIVPS       Y5, Y1, Y9
+	VMULPS       Y9, Y11, Y10
+	VCMPPS       $0x11, Y0, Y4, Y12
+	VBLENDVPS    Y12, Y10, Y9, Y13
+	VBLENDVPS    Y12, Y9, Y10, Y10
 	VSUBPS       Y1, Y5, Y5
 	VSUBPS       Y5, Y11, Y11
-	VMULPS       Y8, Y11, Y11
-	VADDPS       Y11, Y10, Y10
+	VMULPS       Y9, Y11, Y11
+	VADDPS       Y11, Y8, Y8
 	VMAXPS       Y0, Y4, Y5
-	VMULPS       Y6, Y4, Y8
-	VSUBPS       Y8, Y5, Y5
-	VADDPS       Y10, Y5, Y5
-	VMULPS       Y9, Y6, Y8
-	VMULPS       Y12, Y7, Y10
-	VADDPS       Y10, Y8, Y8
+	VMULPS       Y6, Y4, Y9
+	VSUBPS       Y9, Y5, Y5
+	VADDPS       Y8, Y5, Y5
+	VMULPS       Y10, Y6, Y8
+	VMULPS       Y13, Y7, Y9
+	VADDPS       Y9, Y8, Y8
 	VMOVUPS      Y4, 64(SP)
 	VMOVUPS      Y6, 96(SP)
 	VMOVUPS      Y7, 128(SP)
-	VMOVUPS      Y12, 160(SP)
-	VMOVUPS      Y9, 192(SP)
+	VMOVUPS      Y13, 160(SP)
+	VMOVUPS      Y10, 192(SP)
 	VMOVUPS      Y5, 224(SP)
 	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y5
 	VMULPS       two238<>+0(SB), Y8, Y4
@@ -13925,14 +15439,15 @@ BinaryLogitsIgnoreGradF32_powR_part_smoothed:
 	VSUBPS       one8<>+0(SB), Y4, Y4
 	VMULPS       Y4, Y4, Y5
 	VMOVUPS      logc08<>+0(SB), Y7
-	VFMADD213PS  logc18<>+0(SB), Y4, Y7
-	VFMADD213PS  logc28<>+0(SB), Y4, Y7
-	VFMADD213PS  logc38<>+0(SB), Y4, Y7
-	VFMADD213PS  logc48<>+0(SB), Y4, Y7
-	VFMADD213PS  logc58<>+0(SB), Y4, Y7
-	VFMADD213PS  logc68<>+0(SB), Y4, Y7
-	VFMADD213PS  logc78<>+0(SB), Y4, Y7
-	VFMADD213PS  logc88<>+0(SB), Y4, Y7
+	VFMADD213PS  logc28<>+0(SB), Y5, Y7
+	VFMADD213PS  logc48<>+0(SB), Y5, Y7
+	VFMADD213PS  logc68<>+0(SB), Y5, Y7
+	VFMADD213PS  logc88<>+0(SB), Y5, Y7
+	VMOVUPS      logc18<>+0(SB), Y9
+	VFMADD213PS  logc38<>+0(SB), Y5, Y9
+	VFMADD213PS  logc58<>+0(SB), Y5, Y9
+	VFMADD213PS  logc78<>+0(SB), Y5, Y9
+	VFMADD231PS  Y9, Y4, Y7
 	VMULPS       Y4, Y7, Y7
 	VMULPS       Y5, Y7, Y7
 	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
@@ -13953,47 +15468,47 @@ BinaryLogitsIgnoreGradF32_powR_part_smoothed:
 	VBROADCASTSS 40(R8), Y6
 	VFMADD231PS  Y6, Y4, Y7
 	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y7
-	VBLENDVPS    Y7, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y11
+	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y10
+	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y7
+	VBLENDVPS    Y7, expover8<>+0(SB), Y10, Y10
+	VMULPS       log2e8<>+0(SB), Y10, Y11
 	VADDPS       roundmagic8<>+0(SB), Y11, Y11
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y9
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc18<>+0(SB), Y9, Y10
-	VFMADD213PS  expc28<>+0(SB), Y9, Y10
-	VFMADD213PS  expc38<>+0(SB), Y9, Y10
-	VFMADD213PS  expc48<>+0(SB), Y9, Y10
-	VFMADD213PS  expc58<>+0(SB), Y9, Y10
-	VMULPS       Y9, Y9, Y7
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y9, Y10, Y10
-	VADDPS       one8<>+0(SB), Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
+	VMOVUPS      expc08<>+0(SB), Y9
+	VFMADD213PS  expc18<>+0(SB), Y10, Y9
+	VFMADD213PS  expc28<>+0(SB), Y10, Y9
+	VFMADD213PS  expc38<>+0(SB), Y10, Y9
+	VFMADD213PS  expc48<>+0(SB), Y10, Y9
+	VFMADD213PS  expc58<>+0(SB), Y10, Y9
+	VMULPS       Y10, Y10, Y7
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y10, Y9, Y9
+	VADDPS       one8<>+0(SB), Y9, Y9
 	VMULPS       half8<>+0(SB), Y11, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y9
-	VSUBPS       Y9, Y11, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y10
+	VSUBPS       Y10, Y11, Y10
+	VADDPS       roundmagic8<>+0(SB), Y10, Y10
 	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y7, Y7
-	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y7, Y10, Y10
-	VMULPS       Y9, Y10, Y10
-	VANDNPS      Y10, Y6, Y10
-	VANDPS       absmask8<>+0(SB), Y10, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
+	VPSLLD       $0x17, Y10, Y10
+	VMULPS       Y7, Y9, Y9
+	VMULPS       Y10, Y9, Y9
+	VANDNPS      Y9, Y6, Y9
+	VANDPS       absmask8<>+0(SB), Y9, Y6
 	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
 	VMOVMSKPS    Y6, CX
 	TESTL        CX, CX
 	JNZ          BinaryLogitsIgnoreGradF32_bail
 	VCMPPS       $0x04, Y0, Y8, Y6
 	VBROADCASTSS 40(R8), Y0
-	VMULPS       Y0, Y10, Y0
+	VMULPS       Y0, Y9, Y0
 	VDIVPS       Y8, Y0, Y0
 	VANDPS       Y6, Y0, Y0
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y7
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y9, Y7
 	VANDPS       Y6, Y7, Y7
 	VMOVMSKPS    Y7, CX
 	TESTL        CX, CX
@@ -14003,35 +15518,35 @@ BinaryLogitsIgnoreGradF32_powR_part_smoothed:
 	VBROADCASTSS 80(R8), Y6
 	VFMADD231PS  Y6, Y4, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y11
+	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y10
+	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y10, Y10
+	VMULPS       log2e8<>+0(SB), Y10, Y11
 	VADDPS       roundmagic8<>+0(SB), Y11, Y11
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
 	VMOVUPS      expc08<>+0(SB), Y6
-	VFMADD213PS  expc18<>+0(SB), Y9, Y6
-	VFMADD213PS  expc28<>+0(SB), Y9, Y6
-	VFMADD213PS  expc38<>+0(SB), Y9, Y6
-	VFMADD213PS  expc48<>+0(SB), Y9, Y6
-	VFMADD213PS  expc58<>+0(SB), Y9, Y6
-	VMULPS       Y9, Y9, Y5
+	VFMADD213PS  expc18<>+0(SB), Y10, Y6
+	VFMADD213PS  expc28<>+0(SB), Y10, Y6
+	VFMADD213PS  expc38<>+0(SB), Y10, Y6
+	VFMADD213PS  expc48<>+0(SB), Y10, Y6
+	VFMADD213PS  expc58<>+0(SB), Y10, Y6
+	VMULPS       Y10, Y10, Y5
 	VMULPS       Y5, Y6, Y6
-	VADDPS       Y9, Y6, Y6
+	VADDPS       Y10, Y6, Y6
 	VADDPS       one8<>+0(SB), Y6, Y6
 	VMULPS       half8<>+0(SB), Y11, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
-	VSUBPS       Y9, Y11, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y10
+	VSUBPS       Y10, Y11, Y10
+	VADDPS       roundmagic8<>+0(SB), Y10, Y10
 	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
-	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
-	VPSLLD       $0x17, Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
+	VPSLLD       $0x17, Y10, Y10
 	VMULPS       Y5, Y6, Y6
-	VMULPS       Y9, Y6, Y6
+	VMULPS       Y10, Y6, Y6
 	VANDNPS      Y6, Y4, Y6
 	VBROADCASTSS 40(R8), Y4
 	VMULPS       Y4, Y6, Y6
@@ -14043,8 +15558,8 @@ BinaryLogitsIgnoreGradF32_powR_part_nolow:
 	VMOVUPS 64(SP), Y4
 	VMOVUPS 96(SP), Y6
 	VMOVUPS 128(SP), Y7
-	VMOVUPS 160(SP), Y12
-	VMOVUPS 192(SP), Y9
+	VMOVUPS 160(SP), Y13
+	VMOVUPS 192(SP), Y10
 	VMOVUPS 224(SP), Y5
 	CMPL    R11, $0x01
 	JEQ     BinaryLogitsIgnoreGradF32_powR_part_alpha1
@@ -14069,22 +15584,22 @@ BinaryLogitsIgnoreGradF32_powR_part_alphas:
 
 BinaryLogitsIgnoreGradF32_powR_part_alphadone:
 	VSUBPS       Y4, Y4, Y4
-	VMULPS       Y10, Y8, Y11
+	VMULPS       Y9, Y8, Y11
 	VMULPS       Y5, Y11, Y11
 	VADDPS       Y4, Y11, Y11
 	VANDPS       256(SP), Y11, Y11
 	VADDPS       Y11, Y2, Y2
 	VADDPS       Y6, Y6, Y11
 	VSUBPS       Y11, Y1, Y11
-	VMULPS       Y12, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VMULPS       Y12, Y7, Y7
-	VMULPS       Y9, Y6, Y6
+	VMULPS       Y13, Y11, Y11
+	VMULPS       Y10, Y11, Y11
+	VMULPS       Y13, Y7, Y7
+	VMULPS       Y10, Y6, Y6
 	VSUBPS       Y6, Y7, Y7
 	VMULPS       Y11, Y0, Y0
 	VMULPS       Y5, Y0, Y0
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y0, Y0
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y0, Y0
 	VBROADCASTSS 44(R8), Y1
 	VMULPS       Y1, Y8, Y8
 	VMULPS       Y0, Y8, Y8
@@ -14211,44 +15726,45 @@ BinaryLogitsIgnoreLossF32_powN_full_smoothed:
 	VMULPS      Y8, Y10, Y10
 	VANDNPS     Y10, Y7, Y10
 	VADDPS      Y1, Y10, Y4
-	VDIVPS      Y4, Y1, Y7
-	VMULPS      Y7, Y10, Y8
-	VCMPPS      $0x11, Y0, Y3, Y9
-	VBLENDVPS   Y9, Y8, Y7, Y11
-	VBLENDVPS   Y9, Y7, Y8, Y8
-	VPADDD      log32shift8<>+0(SB), Y4, Y9
-	VPSRLD      $0x17, Y9, Y12
-	VCVTDQ2PS   Y12, Y12
-	VSUBPS      f1278<>+0(SB), Y12, Y12
-	VPAND       mant32mask8<>+0(SB), Y9, Y9
-	VPADDD      log32base8<>+0(SB), Y9, Y9
-	VSUBPS      one8<>+0(SB), Y9, Y9
-	VMULPS      Y9, Y9, Y13
-	VMOVUPS     logc08<>+0(SB), Y14
-	VFMADD213PS logc18<>+0(SB), Y9, Y14
-	VFMADD213PS logc28<>+0(SB), Y9, Y14
-	VFMADD213PS logc38<>+0(SB), Y9, Y14
-	VFMADD213PS logc48<>+0(SB), Y9, Y14
-	VFMADD213PS logc58<>+0(SB), Y9, Y14
-	VFMADD213PS logc68<>+0(SB), Y9, Y14
-	VFMADD213PS logc78<>+0(SB), Y9, Y14
-	VFMADD213PS logc88<>+0(SB), Y9, Y14
-	VMULPS      Y9, Y14, Y14
-	VMULPS      Y13, Y14, Y14
-	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
-	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
-	VADDPS      Y14, Y9, Y9
-	VFMADD231PS ln2hi8<>+0(SB), Y12, Y9
+	VPADDD      log32shift8<>+0(SB), Y4, Y7
+	VPSRLD      $0x17, Y7, Y8
+	VCVTDQ2PS   Y8, Y8
+	VSUBPS      f1278<>+0(SB), Y8, Y8
+	VPAND       mant32mask8<>+0(SB), Y7, Y7
+	VPADDD      log32base8<>+0(SB), Y7, Y7
+	VSUBPS      one8<>+0(SB), Y7, Y7
+	VMULPS      Y7, Y7, Y9
+	VMOVUPS     logc08<>+0(SB), Y11
+	VFMADD213PS logc28<>+0(SB), Y9, Y11
+	VFMADD213PS logc48<>+0(SB), Y9, Y11
+	VFMADD213PS logc68<>+0(SB), Y9, Y11
+	VFMADD213PS logc88<>+0(SB), Y9, Y11
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y9, Y12
+	VFMADD213PS logc58<>+0(SB), Y9, Y12
+	VFMADD213PS logc78<>+0(SB), Y9, Y12
+	VFMADD231PS Y12, Y7, Y11
+	VMULPS      Y7, Y11, Y11
+	VMULPS      Y9, Y11, Y11
+	VFMADD231PS ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS minushalf8<>+0(SB), Y9, Y11
+	VADDPS      Y11, Y7, Y7
+	VFMADD231PS ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS      Y4, Y1, Y8
+	VMULPS      Y8, Y10, Y9
+	VCMPPS      $0x11, Y0, Y3, Y11
+	VBLENDVPS   Y11, Y9, Y8, Y12
+	VBLENDVPS   Y11, Y8, Y9, Y9
 	VSUBPS      Y1, Y4, Y4
 	VSUBPS      Y4, Y10, Y10
-	VMULPS      Y7, Y10, Y10
-	VADDPS      Y10, Y9, Y9
+	VMULPS      Y8, Y10, Y10
+	VADDPS      Y10, Y7, Y7
 	VMAXPS      Y0, Y3, Y4
-	VMULPS      Y5, Y3, Y7
-	VSUBPS      Y7, Y4, Y4
-	VADDPS      Y9, Y4, Y4
-	VMULPS      Y8, Y5, Y7
-	VMULPS      Y11, Y6, Y8
+	VMULPS      Y5, Y3, Y8
+	VSUBPS      Y8, Y4, Y4
+	VADDPS      Y7, Y4, Y4
+	VMULPS      Y9, Y5, Y7
+	VMULPS      Y12, Y6, Y8
 	VADDPS      Y8, Y7, Y7
 	VMOVAPS     Y1, Y9
 	VMOVAPS     Y7, Y8
@@ -14396,44 +15912,45 @@ BinaryLogitsIgnoreLossF32_powN_part_smoothed:
 	VMULPS      Y9, Y11, Y11
 	VANDNPS     Y11, Y8, Y11
 	VADDPS      Y1, Y11, Y5
-	VDIVPS      Y5, Y1, Y8
-	VMULPS      Y8, Y11, Y9
-	VCMPPS      $0x11, Y0, Y4, Y10
-	VBLENDVPS   Y10, Y9, Y8, Y12
-	VBLENDVPS   Y10, Y8, Y9, Y9
-	VPADDD      log32shift8<>+0(SB), Y5, Y10
-	VPSRLD      $0x17, Y10, Y13
-	VCVTDQ2PS   Y13, Y13
-	VSUBPS      f1278<>+0(SB), Y13, Y13
-	VPAND       mant32mask8<>+0(SB), Y10, Y10
-	VPADDD      log32base8<>+0(SB), Y10, Y10
-	VSUBPS      one8<>+0(SB), Y10, Y10
-	VMULPS      Y10, Y10, Y14
-	VMOVUPS     logc08<>+0(SB), Y15
-	VFMADD213PS logc18<>+0(SB), Y10, Y15
-	VFMADD213PS logc28<>+0(SB), Y10, Y15
-	VFMADD213PS logc38<>+0(SB), Y10, Y15
-	VFMADD213PS logc48<>+0(SB), Y10, Y15
-	VFMADD213PS logc58<>+0(SB), Y10, Y15
-	VFMADD213PS logc68<>+0(SB), Y10, Y15
-	VFMADD213PS logc78<>+0(SB), Y10, Y15
-	VFMADD213PS logc88<>+0(SB), Y10, Y15
-	VMULPS      Y10, Y15, Y15
-	VMULPS      Y14, Y15, Y15
-	VFMADD231PS ln2lo8<>+0(SB), Y13, Y15
-	VFMADD231PS minushalf8<>+0(SB), Y14, Y15
-	VADDPS      Y15, Y10, Y10
-	VFMADD231PS ln2hi8<>+0(SB), Y13, Y10
+	VPADDD      log32shift8<>+0(SB), Y5, Y8
+	VPSRLD      $0x17, Y8, Y9
+	VCVTDQ2PS   Y9, Y9
+	VSUBPS      f1278<>+0(SB), Y9, Y9
+	VPAND       mant32mask8<>+0(SB), Y8, Y8
+	VPADDD      log32base8<>+0(SB), Y8, Y8
+	VSUBPS      one8<>+0(SB), Y8, Y8
+	VMULPS      Y8, Y8, Y10
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y10, Y12
+	VFMADD213PS logc48<>+0(SB), Y10, Y12
+	VFMADD213PS logc68<>+0(SB), Y10, Y12
+	VFMADD213PS logc88<>+0(SB), Y10, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y10, Y13
+	VFMADD213PS logc58<>+0(SB), Y10, Y13
+	VFMADD213PS logc78<>+0(SB), Y10, Y13
+	VFMADD231PS Y13, Y8, Y12
+	VMULPS      Y8, Y12, Y12
+	VMULPS      Y10, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y10, Y12
+	VADDPS      Y12, Y8, Y8
+	VFMADD231PS ln2hi8<>+0(SB), Y9, Y8
+	VDIVPS      Y5, Y1, Y9
+	VMULPS      Y9, Y11, Y10
+	VCMPPS      $0x11, Y0, Y4, Y12
+	VBLENDVPS   Y12, Y10, Y9, Y13
+	VBLENDVPS   Y12, Y9, Y10, Y10
 	VSUBPS      Y1, Y5, Y5
 	VSUBPS      Y5, Y11, Y11
-	VMULPS      Y8, Y11, Y11
-	VADDPS      Y11, Y10, Y10
+	VMULPS      Y9, Y11, Y11
+	VADDPS      Y11, Y8, Y8
 	VMAXPS      Y0, Y4, Y0
-	VMULPS      Y6, Y4, Y8
-	VSUBPS      Y8, Y0, Y0
-	VADDPS      Y10, Y0, Y0
-	VMULPS      Y9, Y6, Y5
-	VMULPS      Y12, Y7, Y8
+	VMULPS      Y6, Y4, Y9
+	VSUBPS      Y9, Y0, Y0
+	VADDPS      Y8, Y0, Y0
+	VMULPS      Y10, Y6, Y5
+	VMULPS      Y13, Y7, Y8
 	VADDPS      Y8, Y5, Y5
 	VMOVAPS     Y1, Y9
 	VMOVAPS     Y5, Y8
@@ -14569,44 +16086,45 @@ BinaryLogitsIgnoreLossF32_pow2_full_smoothed:
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VADDPS       Y1, Y10, Y4
-	VDIVPS       Y4, Y1, Y7
-	VMULPS       Y7, Y10, Y8
-	VCMPPS       $0x11, Y0, Y3, Y9
-	VBLENDVPS    Y9, Y8, Y7, Y11
-	VBLENDVPS    Y9, Y7, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y4, Y9
-	VPSRLD       $0x17, Y9, Y12
-	VCVTDQ2PS    Y12, Y12
-	VSUBPS       f1278<>+0(SB), Y12, Y12
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y13
-	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc18<>+0(SB), Y9, Y14
-	VFMADD213PS  logc28<>+0(SB), Y9, Y14
-	VFMADD213PS  logc38<>+0(SB), Y9, Y14
-	VFMADD213PS  logc48<>+0(SB), Y9, Y14
-	VFMADD213PS  logc58<>+0(SB), Y9, Y14
-	VFMADD213PS  logc68<>+0(SB), Y9, Y14
-	VFMADD213PS  logc78<>+0(SB), Y9, Y14
-	VFMADD213PS  logc88<>+0(SB), Y9, Y14
-	VMULPS       Y9, Y14, Y14
-	VMULPS       Y13, Y14, Y14
-	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
-	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
-	VADDPS       Y14, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y9
+	VPADDD       log32shift8<>+0(SB), Y4, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc28<>+0(SB), Y9, Y11
+	VFMADD213PS  logc48<>+0(SB), Y9, Y11
+	VFMADD213PS  logc68<>+0(SB), Y9, Y11
+	VFMADD213PS  logc88<>+0(SB), Y9, Y11
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y7, Y11
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y11
+	VADDPS       Y11, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS       Y4, Y1, Y8
+	VMULPS       Y8, Y10, Y9
+	VCMPPS       $0x11, Y0, Y3, Y11
+	VBLENDVPS    Y11, Y9, Y8, Y12
+	VBLENDVPS    Y11, Y8, Y9, Y9
 	VSUBPS       Y1, Y4, Y4
 	VSUBPS       Y4, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y7, Y7
 	VMAXPS       Y0, Y3, Y4
-	VMULPS       Y5, Y3, Y7
-	VSUBPS       Y7, Y4, Y4
-	VADDPS       Y9, Y4, Y4
-	VMULPS       Y8, Y5, Y7
-	VMULPS       Y11, Y6, Y8
+	VMULPS       Y5, Y3, Y8
+	VSUBPS       Y8, Y4, Y4
+	VADDPS       Y7, Y4, Y4
+	VMULPS       Y9, Y5, Y7
+	VMULPS       Y12, Y6, Y8
 	VADDPS       Y8, Y7, Y7
 	VMULPS       Y7, Y7, Y8
 	VANDPS       absmask8<>+0(SB), Y8, Y9
@@ -14732,44 +16250,45 @@ BinaryLogitsIgnoreLossF32_pow2_part_smoothed:
 	VMULPS       Y9, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
 	VADDPS       Y1, Y11, Y5
-	VDIVPS       Y5, Y1, Y8
-	VMULPS       Y8, Y11, Y9
-	VCMPPS       $0x11, Y0, Y4, Y10
-	VBLENDVPS    Y10, Y9, Y8, Y12
-	VBLENDVPS    Y10, Y8, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y5, Y10
-	VPSRLD       $0x17, Y10, Y13
-	VCVTDQ2PS    Y13, Y13
-	VSUBPS       f1278<>+0(SB), Y13, Y13
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y14
-	VMOVUPS      logc08<>+0(SB), Y15
-	VFMADD213PS  logc18<>+0(SB), Y10, Y15
-	VFMADD213PS  logc28<>+0(SB), Y10, Y15
-	VFMADD213PS  logc38<>+0(SB), Y10, Y15
-	VFMADD213PS  logc48<>+0(SB), Y10, Y15
-	VFMADD213PS  logc58<>+0(SB), Y10, Y15
-	VFMADD213PS  logc68<>+0(SB), Y10, Y15
-	VFMADD213PS  logc78<>+0(SB), Y10, Y15
-	VFMADD213PS  logc88<>+0(SB), Y10, Y15
-	VMULPS       Y10, Y15, Y15
-	VMULPS       Y14, Y15, Y15
-	VFMADD231PS  ln2lo8<>+0(SB), Y13, Y15
-	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
-	VADDPS       Y15, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y13, Y10
+	VPADDD       log32shift8<>+0(SB), Y5, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc28<>+0(SB), Y10, Y12
+	VFMADD213PS  logc48<>+0(SB), Y10, Y12
+	VFMADD213PS  logc68<>+0(SB), Y10, Y12
+	VFMADD213PS  logc88<>+0(SB), Y10, Y12
+	VMOVUPS      logc18<>+0(SB), Y13
+	VFMADD213PS  logc38<>+0(SB), Y10, Y13
+	VFMADD213PS  logc58<>+0(SB), Y10, Y13
+	VFMADD213PS  logc78<>+0(SB), Y10, Y13
+	VFMADD231PS  Y13, Y8, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y10, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y12
+	VADDPS       Y12, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VDIVPS       Y5, Y1, Y9
+	VMULPS       Y9, Y11, Y10
+	VCMPPS       $0x11, Y0, Y4, Y12
+	VBLENDVPS    Y12, Y10, Y9, Y13
+	VBLENDVPS    Y12, Y9, Y10, Y10
 	VSUBPS       Y1, Y5, Y5
 	VSUBPS       Y5, Y11, Y11
-	VMULPS       Y8, Y11, Y11
-	VADDPS       Y11, Y10, Y10
+	VMULPS       Y9, Y11, Y11
+	VADDPS       Y11, Y8, Y8
 	VMAXPS       Y0, Y4, Y0
-	VMULPS       Y6, Y4, Y8
-	VSUBPS       Y8, Y0, Y0
-	VADDPS       Y10, Y0, Y0
-	VMULPS       Y9, Y6, Y5
-	VMULPS       Y12, Y7, Y8
+	VMULPS       Y6, Y4, Y9
+	VSUBPS       Y9, Y0, Y0
+	VADDPS       Y8, Y0, Y0
+	VMULPS       Y10, Y6, Y5
+	VMULPS       Y13, Y7, Y8
 	VADDPS       Y8, Y5, Y5
 	VMULPS       Y5, Y5, Y8
 	VANDPS       absmask8<>+0(SB), Y8, Y9
@@ -14883,44 +16402,45 @@ BinaryLogitsIgnoreLossF32_pow0_full_smoothed:
 	VMULPS      Y8, Y10, Y10
 	VANDNPS     Y10, Y7, Y10
 	VADDPS      Y1, Y10, Y4
-	VDIVPS      Y4, Y1, Y7
-	VMULPS      Y7, Y10, Y8
-	VCMPPS      $0x11, Y0, Y3, Y9
-	VBLENDVPS   Y9, Y8, Y7, Y11
-	VBLENDVPS   Y9, Y7, Y8, Y8
-	VPADDD      log32shift8<>+0(SB), Y4, Y9
-	VPSRLD      $0x17, Y9, Y12
-	VCVTDQ2PS   Y12, Y12
-	VSUBPS      f1278<>+0(SB), Y12, Y12
-	VPAND       mant32mask8<>+0(SB), Y9, Y9
-	VPADDD      log32base8<>+0(SB), Y9, Y9
-	VSUBPS      one8<>+0(SB), Y9, Y9
-	VMULPS      Y9, Y9, Y13
-	VMOVUPS     logc08<>+0(SB), Y14
-	VFMADD213PS logc18<>+0(SB), Y9, Y14
-	VFMADD213PS logc28<>+0(SB), Y9, Y14
-	VFMADD213PS logc38<>+0(SB), Y9, Y14
-	VFMADD213PS logc48<>+0(SB), Y9, Y14
-	VFMADD213PS logc58<>+0(SB), Y9, Y14
-	VFMADD213PS logc68<>+0(SB), Y9, Y14
-	VFMADD213PS logc78<>+0(SB), Y9, Y14
-	VFMADD213PS logc88<>+0(SB), Y9, Y14
-	VMULPS      Y9, Y14, Y14
-	VMULPS      Y13, Y14, Y14
-	VFMADD231PS ln2lo8<>+0(SB), Y12, Y14
-	VFMADD231PS minushalf8<>+0(SB), Y13, Y14
-	VADDPS      Y14, Y9, Y9
-	VFMADD231PS ln2hi8<>+0(SB), Y12, Y9
+	VPADDD      log32shift8<>+0(SB), Y4, Y7
+	VPSRLD      $0x17, Y7, Y8
+	VCVTDQ2PS   Y8, Y8
+	VSUBPS      f1278<>+0(SB), Y8, Y8
+	VPAND       mant32mask8<>+0(SB), Y7, Y7
+	VPADDD      log32base8<>+0(SB), Y7, Y7
+	VSUBPS      one8<>+0(SB), Y7, Y7
+	VMULPS      Y7, Y7, Y9
+	VMOVUPS     logc08<>+0(SB), Y11
+	VFMADD213PS logc28<>+0(SB), Y9, Y11
+	VFMADD213PS logc48<>+0(SB), Y9, Y11
+	VFMADD213PS logc68<>+0(SB), Y9, Y11
+	VFMADD213PS logc88<>+0(SB), Y9, Y11
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y9, Y12
+	VFMADD213PS logc58<>+0(SB), Y9, Y12
+	VFMADD213PS logc78<>+0(SB), Y9, Y12
+	VFMADD231PS Y12, Y7, Y11
+	VMULPS      Y7, Y11, Y11
+	VMULPS      Y9, Y11, Y11
+	VFMADD231PS ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS minushalf8<>+0(SB), Y9, Y11
+	VADDPS      Y11, Y7, Y7
+	VFMADD231PS ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS      Y4, Y1, Y8
+	VMULPS      Y8, Y10, Y9
+	VCMPPS      $0x11, Y0, Y3, Y11
+	VBLENDVPS   Y11, Y9, Y8, Y12
+	VBLENDVPS   Y11, Y8, Y9, Y9
 	VSUBPS      Y1, Y4, Y4
 	VSUBPS      Y4, Y10, Y10
-	VMULPS      Y7, Y10, Y10
-	VADDPS      Y10, Y9, Y9
+	VMULPS      Y8, Y10, Y10
+	VADDPS      Y10, Y7, Y7
 	VMAXPS      Y0, Y3, Y4
-	VMULPS      Y5, Y3, Y7
-	VSUBPS      Y7, Y4, Y4
-	VADDPS      Y9, Y4, Y4
-	VMULPS      Y8, Y5, Y7
-	VMULPS      Y11, Y6, Y8
+	VMULPS      Y5, Y3, Y8
+	VSUBPS      Y8, Y4, Y4
+	VADDPS      Y7, Y4, Y4
+	VMULPS      Y9, Y5, Y7
+	VMULPS      Y12, Y6, Y8
 	VADDPS      Y8, Y7, Y7
 	VMOVAPS     Y1, Y7
 	VMOVAPS     Y0, Y8
@@ -15038,44 +16558,45 @@ BinaryLogitsIgnoreLossF32_pow0_part_smoothed:
 	VMULPS      Y9, Y11, Y11
 	VANDNPS     Y11, Y8, Y11
 	VADDPS      Y1, Y11, Y5
-	VDIVPS      Y5, Y1, Y8
-	VMULPS      Y8, Y11, Y9
-	VCMPPS      $0x11, Y0, Y4, Y10
-	VBLENDVPS   Y10, Y9, Y8, Y12
-	VBLENDVPS   Y10, Y8, Y9, Y9
-	VPADDD      log32shift8<>+0(SB), Y5, Y10
-	VPSRLD      $0x17, Y10, Y13
-	VCVTDQ2PS   Y13, Y13
-	VSUBPS      f1278<>+0(SB), Y13, Y13
-	VPAND       mant32mask8<>+0(SB), Y10, Y10
-	VPADDD      log32base8<>+0(SB), Y10, Y10
-	VSUBPS      one8<>+0(SB), Y10, Y10
-	VMULPS      Y10, Y10, Y14
-	VMOVUPS     logc08<>+0(SB), Y15
-	VFMADD213PS logc18<>+0(SB), Y10, Y15
-	VFMADD213PS logc28<>+0(SB), Y10, Y15
-	VFMADD213PS logc38<>+0(SB), Y10, Y15
-	VFMADD213PS logc48<>+0(SB), Y10, Y15
-	VFMADD213PS logc58<>+0(SB), Y10, Y15
-	VFMADD213PS logc68<>+0(SB), Y10, Y15
-	VFMADD213PS logc78<>+0(SB), Y10, Y15
-	VFMADD213PS logc88<>+0(SB), Y10, Y15
-	VMULPS      Y10, Y15, Y15
-	VMULPS      Y14, Y15, Y15
-	VFMADD231PS ln2lo8<>+0(SB), Y13, Y15
-	VFMADD231PS minushalf8<>+0(SB), Y14, Y15
-	VADDPS      Y15, Y10, Y10
-	VFMADD231PS ln2hi8<>+0(SB), Y13, Y10
+	VPADDD      log32shift8<>+0(SB), Y5, Y8
+	VPSRLD      $0x17, Y8, Y9
+	VCVTDQ2PS   Y9, Y9
+	VSUBPS      f1278<>+0(SB), Y9, Y9
+	VPAND       mant32mask8<>+0(SB), Y8, Y8
+	VPADDD      log32base8<>+0(SB), Y8, Y8
+	VSUBPS      one8<>+0(SB), Y8, Y8
+	VMULPS      Y8, Y8, Y10
+	VMOVUPS     logc08<>+0(SB), Y12
+	VFMADD213PS logc28<>+0(SB), Y10, Y12
+	VFMADD213PS logc48<>+0(SB), Y10, Y12
+	VFMADD213PS logc68<>+0(SB), Y10, Y12
+	VFMADD213PS logc88<>+0(SB), Y10, Y12
+	VMOVUPS     logc18<>+0(SB), Y13
+	VFMADD213PS logc38<>+0(SB), Y10, Y13
+	VFMADD213PS logc58<>+0(SB), Y10, Y13
+	VFMADD213PS logc78<>+0(SB), Y10, Y13
+	VFMADD231PS Y13, Y8, Y12
+	VMULPS      Y8, Y12, Y12
+	VMULPS      Y10, Y12, Y12
+	VFMADD231PS ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS minushalf8<>+0(SB), Y10, Y12
+	VADDPS      Y12, Y8, Y8
+	VFMADD231PS ln2hi8<>+0(SB), Y9, Y8
+	VDIVPS      Y5, Y1, Y9
+	VMULPS      Y9, Y11, Y10
+	VCMPPS      $0x11, Y0, Y4, Y12
+	VBLENDVPS   Y12, Y10, Y9, Y13
+	VBLENDVPS   Y12, Y9, Y10, Y10
 	VSUBPS      Y1, Y5, Y5
 	VSUBPS      Y5, Y11, Y11
-	VMULPS      Y8, Y11, Y11
-	VADDPS      Y11, Y10, Y10
+	VMULPS      Y9, Y11, Y11
+	VADDPS      Y11, Y8, Y8
 	VMAXPS      Y0, Y4, Y5
-	VMULPS      Y6, Y4, Y8
-	VSUBPS      Y8, Y5, Y5
-	VADDPS      Y10, Y5, Y5
-	VMULPS      Y9, Y6, Y8
-	VMULPS      Y12, Y7, Y9
+	VMULPS      Y6, Y4, Y9
+	VSUBPS      Y9, Y5, Y5
+	VADDPS      Y8, Y5, Y5
+	VMULPS      Y10, Y6, Y8
+	VMULPS      Y13, Y7, Y9
 	VADDPS      Y9, Y8, Y8
 	VMOVAPS     Y1, Y8
 	VMOVAPS     Y0, Y0
@@ -15181,50 +16702,51 @@ BinaryLogitsIgnoreLossF32_powR_full_smoothed:
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VADDPS       Y1, Y10, Y4
-	VDIVPS       Y4, Y1, Y7
-	VMULPS       Y7, Y10, Y8
-	VCMPPS       $0x11, Y0, Y3, Y9
-	VBLENDVPS    Y9, Y8, Y7, Y11
-	VBLENDVPS    Y9, Y7, Y8, Y8
-	VPADDD       log32shift8<>+0(SB), Y4, Y9
-	VPSRLD       $0x17, Y9, Y12
-	VCVTDQ2PS    Y12, Y12
-	VSUBPS       f1278<>+0(SB), Y12, Y12
-	VPAND        mant32mask8<>+0(SB), Y9, Y9
-	VPADDD       log32base8<>+0(SB), Y9, Y9
-	VSUBPS       one8<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y9, Y13
-	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc18<>+0(SB), Y9, Y14
-	VFMADD213PS  logc28<>+0(SB), Y9, Y14
-	VFMADD213PS  logc38<>+0(SB), Y9, Y14
-	VFMADD213PS  logc48<>+0(SB), Y9, Y14
-	VFMADD213PS  logc58<>+0(SB), Y9, Y14
-	VFMADD213PS  logc68<>+0(SB), Y9, Y14
-	VFMADD213PS  logc78<>+0(SB), Y9, Y14
-	VFMADD213PS  logc88<>+0(SB), Y9, Y14
-	VMULPS       Y9, Y14, Y14
-	VMULPS       Y13, Y14, Y14
-	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y14
-	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
-	VADDPS       Y14, Y9, Y9
-	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y9
+	VPADDD       log32shift8<>+0(SB), Y4, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc28<>+0(SB), Y9, Y11
+	VFMADD213PS  logc48<>+0(SB), Y9, Y11
+	VFMADD213PS  logc68<>+0(SB), Y9, Y11
+	VFMADD213PS  logc88<>+0(SB), Y9, Y11
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y7, Y11
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y11
+	VADDPS       Y11, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VDIVPS       Y4, Y1, Y8
+	VMULPS       Y8, Y10, Y9
+	VCMPPS       $0x11, Y0, Y3, Y11
+	VBLENDVPS    Y11, Y9, Y8, Y12
+	VBLENDVPS    Y11, Y8, Y9, Y9
 	VSUBPS       Y1, Y4, Y4
 	VSUBPS       Y4, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y10, Y9, Y9
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y7, Y7
 	VMAXPS       Y0, Y3, Y4
-	VMULPS       Y5, Y3, Y7
-	VSUBPS       Y7, Y4, Y4
-	VADDPS       Y9, Y4, Y4
-	VMULPS       Y8, Y5, Y7
-	VMULPS       Y11, Y6, Y9
-	VADDPS       Y9, Y7, Y7
+	VMULPS       Y5, Y3, Y8
+	VSUBPS       Y8, Y4, Y4
+	VADDPS       Y7, Y4, Y4
+	VMULPS       Y9, Y5, Y7
+	VMULPS       Y12, Y6, Y8
+	VADDPS       Y8, Y7, Y7
 	VMOVUPS      Y3, 64(SP)
 	VMOVUPS      Y5, 96(SP)
 	VMOVUPS      Y6, 128(SP)
-	VMOVUPS      Y11, 160(SP)
-	VMOVUPS      Y8, 192(SP)
+	VMOVUPS      Y12, 160(SP)
+	VMOVUPS      Y9, 192(SP)
 	VMOVUPS      Y4, 224(SP)
 	VCMPPS       $0x11, minnormal8<>+0(SB), Y7, Y3
 	VMULPS       two238<>+0(SB), Y7, Y4
@@ -15240,14 +16762,15 @@ BinaryLogitsIgnoreLossF32_powR_full_smoothed:
 	VSUBPS       one8<>+0(SB), Y4, Y4
 	VMULPS       Y4, Y4, Y3
 	VMOVUPS      logc08<>+0(SB), Y6
-	VFMADD213PS  logc18<>+0(SB), Y4, Y6
-	VFMADD213PS  logc28<>+0(SB), Y4, Y6
-	VFMADD213PS  logc38<>+0(SB), Y4, Y6
-	VFMADD213PS  logc48<>+0(SB), Y4, Y6
-	VFMADD213PS  logc58<>+0(SB), Y4, Y6
-	VFMADD213PS  logc68<>+0(SB), Y4, Y6
-	VFMADD213PS  logc78<>+0(SB), Y4, Y6
-	VFMADD213PS  logc88<>+0(SB), Y4, Y6
+	VFMADD213PS  logc28<>+0(SB), Y3, Y6
+	VFMADD213PS  logc48<>+0(SB), Y3, Y6
+	VFMADD213PS  logc68<>+0(SB), Y3, Y6
+	VFMADD213PS  logc88<>+0(SB), Y3, Y6
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y3, Y8
+	VFMADD213PS  logc58<>+0(SB), Y3, Y8
+	VFMADD213PS  logc78<>+0(SB), Y3, Y8
+	VFMADD231PS  Y8, Y4, Y6
 	VMULPS       Y4, Y6, Y6
 	VMULPS       Y3, Y6, Y6
 	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
@@ -15268,49 +16791,49 @@ BinaryLogitsIgnoreLossF32_powR_full_smoothed:
 	VBROADCASTSS 40(DI), Y3
 	VFMADD231PS  Y3, Y4, Y6
 	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y3
-	VBLENDVPS    Y3, expunder8<>+0(SB), Y6, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y10
+	VBLENDVPS    Y3, expunder8<>+0(SB), Y6, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y6
+	VBLENDVPS    Y6, expover8<>+0(SB), Y9, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y8
-	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc18<>+0(SB), Y8, Y9
-	VFMADD213PS  expc28<>+0(SB), Y8, Y9
-	VFMADD213PS  expc38<>+0(SB), Y8, Y9
-	VFMADD213PS  expc48<>+0(SB), Y8, Y9
-	VFMADD213PS  expc58<>+0(SB), Y8, Y9
-	VMULPS       Y8, Y8, Y6
-	VMULPS       Y6, Y9, Y9
-	VADDPS       Y8, Y9, Y9
-	VADDPS       one8<>+0(SB), Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
+	VMOVUPS      expc08<>+0(SB), Y8
+	VFMADD213PS  expc18<>+0(SB), Y9, Y8
+	VFMADD213PS  expc28<>+0(SB), Y9, Y8
+	VFMADD213PS  expc38<>+0(SB), Y9, Y8
+	VFMADD213PS  expc48<>+0(SB), Y9, Y8
+	VFMADD213PS  expc58<>+0(SB), Y9, Y8
+	VMULPS       Y9, Y9, Y6
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y9, Y8, Y8
+	VADDPS       one8<>+0(SB), Y8, Y8
 	VMULPS       half8<>+0(SB), Y10, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y8
-	VSUBPS       Y8, Y10, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y9
+	VSUBPS       Y9, Y10, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
 	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
 	VPSLLD       $0x17, Y6, Y6
-	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
-	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y6, Y9, Y9
-	VMULPS       Y8, Y9, Y9
-	VANDNPS      Y9, Y3, Y9
-	VANDPS       absmask8<>+0(SB), Y9, Y3
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y9, Y8, Y8
+	VANDNPS      Y8, Y3, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y3
 	VCMPPS       $0x00, inf8<>+0(SB), Y3, Y3
 	VMOVMSKPS    Y3, R14
 	TESTL        R14, R14
 	JNZ          BinaryLogitsIgnoreLossF32_bail
 	VCMPPS       $0x04, Y0, Y7, Y6
 	VBROADCASTSS 40(DI), Y3
-	VMULPS       Y3, Y9, Y3
+	VMULPS       Y3, Y8, Y3
 	VDIVPS       Y7, Y3, Y3
 	VANDPS       Y6, Y3, Y3
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y9, Y8
-	VANDPS       Y6, Y8, Y8
-	VMOVMSKPS    Y8, R14
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y9
+	VANDPS       Y6, Y9, Y9
+	VMOVMSKPS    Y9, R14
 	TESTL        R14, R14
 	JZ           BinaryLogitsIgnoreLossF32_powR_full_nolow
 	VBROADCASTSS 84(DI), Y6
@@ -15352,14 +16875,14 @@ BinaryLogitsIgnoreLossF32_powR_full_smoothed:
 	VMULPS       Y4, Y6, Y6
 	VSUBPS       Y7, Y7, Y5
 	VADDPS       Y5, Y6, Y6
-	VBLENDVPS    Y8, Y6, Y3, Y3
+	VBLENDVPS    Y9, Y6, Y3, Y3
 
 BinaryLogitsIgnoreLossF32_powR_full_nolow:
 	VMOVUPS 64(SP), Y3
 	VMOVUPS 96(SP), Y5
 	VMOVUPS 128(SP), Y6
-	VMOVUPS 160(SP), Y11
-	VMOVUPS 192(SP), Y8
+	VMOVUPS 160(SP), Y12
+	VMOVUPS 192(SP), Y9
 	VMOVUPS 224(SP), Y4
 	CMPL    R10, $0x01
 	JEQ     BinaryLogitsIgnoreLossF32_powR_full_alpha1
@@ -15384,7 +16907,7 @@ BinaryLogitsIgnoreLossF32_powR_full_alphas:
 
 BinaryLogitsIgnoreLossF32_powR_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y9, Y5, Y5
+	VMULPS       Y8, Y5, Y5
 	VMULPS       Y4, Y5, Y5
 	VADDPS       Y3, Y5, Y5
 	VANDPS       256(SP), Y5, Y5
@@ -15475,50 +16998,51 @@ BinaryLogitsIgnoreLossF32_powR_part_smoothed:
 	VMULPS       Y9, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
 	VADDPS       Y1, Y11, Y5
-	VDIVPS       Y5, Y1, Y8
-	VMULPS       Y8, Y11, Y9
-	VCMPPS       $0x11, Y0, Y4, Y10
-	VBLENDVPS    Y10, Y9, Y8, Y12
-	VBLENDVPS    Y10, Y8, Y9, Y9
-	VPADDD       log32shift8<>+0(SB), Y5, Y10
-	VPSRLD       $0x17, Y10, Y13
-	VCVTDQ2PS    Y13, Y13
-	VSUBPS       f1278<>+0(SB), Y13, Y13
-	VPAND        mant32mask8<>+0(SB), Y10, Y10
-	VPADDD       log32base8<>+0(SB), Y10, Y10
-	VSUBPS       one8<>+0(SB), Y10, Y10
-	VMULPS       Y10, Y10, Y14
-	VMOVUPS      logc08<>+0(SB), Y15
-	VFMADD213PS  logc18<>+0(SB), Y10, Y15
-	VFMADD213PS  logc28<>+0(SB), Y10, Y15
-	VFMADD213PS  logc38<>+0(SB), Y10, Y15
-	VFMADD213PS  logc48<>+0(SB), Y10, Y15
-	VFMADD213PS  logc58<>+0(SB), Y10, Y15
-	VFMADD213PS  logc68<>+0(SB), Y10, Y15
-	VFMADD213PS  logc78<>+0(SB), Y10, Y15
-	VFMADD213PS  logc88<>+0(SB), Y10, Y15
-	VMULPS       Y10, Y15, Y15
-	VMULPS       Y14, Y15, Y15
-	VFMADD231PS  ln2lo8<>+0(SB), Y13, Y15
-	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
-	VADDPS       Y15, Y10, Y10
-	VFMADD231PS  ln2hi8<>+0(SB), Y13, Y10
+	VPADDD       log32shift8<>+0(SB), Y5, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc28<>+0(SB), Y10, Y12
+	VFMADD213PS  logc48<>+0(SB), Y10, Y12
+	VFMADD213PS  logc68<>+0(SB), Y10, Y12
+	VFMADD213PS  logc88<>+0(SB), Y10, Y12
+	VMOVUPS      logc18<>+0(SB), Y13
+	VFMADD213PS  logc38<>+0(SB), Y10, Y13
+	VFMADD213PS  logc58<>+0(SB), Y10, Y13
+	VFMADD213PS  logc78<>+0(SB), Y10, Y13
+	VFMADD231PS  Y13, Y8, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y10, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y12
+	VADDPS       Y12, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
+	VDIVPS       Y5, Y1, Y9
+	VMULPS       Y9, Y11, Y10
+	VCMPPS       $0x11, Y0, Y4, Y12
+	VBLENDVPS    Y12, Y10, Y9, Y13
+	VBLENDVPS    Y12, Y9, Y10, Y10
 	VSUBPS       Y1, Y5, Y5
 	VSUBPS       Y5, Y11, Y11
-	VMULPS       Y8, Y11, Y11
-	VADDPS       Y11, Y10, Y10
+	VMULPS       Y9, Y11, Y11
+	VADDPS       Y11, Y8, Y8
 	VMAXPS       Y0, Y4, Y5
-	VMULPS       Y6, Y4, Y8
-	VSUBPS       Y8, Y5, Y5
-	VADDPS       Y10, Y5, Y5
-	VMULPS       Y9, Y6, Y8
-	VMULPS       Y12, Y7, Y10
-	VADDPS       Y10, Y8, Y8
+	VMULPS       Y6, Y4, Y9
+	VSUBPS       Y9, Y5, Y5
+	VADDPS       Y8, Y5, Y5
+	VMULPS       Y10, Y6, Y8
+	VMULPS       Y13, Y7, Y9
+	VADDPS       Y9, Y8, Y8
 	VMOVUPS      Y4, 64(SP)
 	VMOVUPS      Y6, 96(SP)
 	VMOVUPS      Y7, 128(SP)
-	VMOVUPS      Y12, 160(SP)
-	VMOVUPS      Y9, 192(SP)
+	VMOVUPS      Y13, 160(SP)
+	VMOVUPS      Y10, 192(SP)
 	VMOVUPS      Y5, 224(SP)
 	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y5
 	VMULPS       two238<>+0(SB), Y8, Y4
@@ -15534,14 +17058,15 @@ BinaryLogitsIgnoreLossF32_powR_part_smoothed:
 	VSUBPS       one8<>+0(SB), Y4, Y4
 	VMULPS       Y4, Y4, Y5
 	VMOVUPS      logc08<>+0(SB), Y7
-	VFMADD213PS  logc18<>+0(SB), Y4, Y7
-	VFMADD213PS  logc28<>+0(SB), Y4, Y7
-	VFMADD213PS  logc38<>+0(SB), Y4, Y7
-	VFMADD213PS  logc48<>+0(SB), Y4, Y7
-	VFMADD213PS  logc58<>+0(SB), Y4, Y7
-	VFMADD213PS  logc68<>+0(SB), Y4, Y7
-	VFMADD213PS  logc78<>+0(SB), Y4, Y7
-	VFMADD213PS  logc88<>+0(SB), Y4, Y7
+	VFMADD213PS  logc28<>+0(SB), Y5, Y7
+	VFMADD213PS  logc48<>+0(SB), Y5, Y7
+	VFMADD213PS  logc68<>+0(SB), Y5, Y7
+	VFMADD213PS  logc88<>+0(SB), Y5, Y7
+	VMOVUPS      logc18<>+0(SB), Y9
+	VFMADD213PS  logc38<>+0(SB), Y5, Y9
+	VFMADD213PS  logc58<>+0(SB), Y5, Y9
+	VFMADD213PS  logc78<>+0(SB), Y5, Y9
+	VFMADD231PS  Y9, Y4, Y7
 	VMULPS       Y4, Y7, Y7
 	VMULPS       Y5, Y7, Y7
 	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
@@ -15562,47 +17087,47 @@ BinaryLogitsIgnoreLossF32_powR_part_smoothed:
 	VBROADCASTSS 40(DI), Y6
 	VFMADD231PS  Y6, Y4, Y7
 	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y7
-	VBLENDVPS    Y7, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y11
+	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y10
+	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y7
+	VBLENDVPS    Y7, expover8<>+0(SB), Y10, Y10
+	VMULPS       log2e8<>+0(SB), Y10, Y11
 	VADDPS       roundmagic8<>+0(SB), Y11, Y11
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y9
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc18<>+0(SB), Y9, Y10
-	VFMADD213PS  expc28<>+0(SB), Y9, Y10
-	VFMADD213PS  expc38<>+0(SB), Y9, Y10
-	VFMADD213PS  expc48<>+0(SB), Y9, Y10
-	VFMADD213PS  expc58<>+0(SB), Y9, Y10
-	VMULPS       Y9, Y9, Y7
-	VMULPS       Y7, Y10, Y10
-	VADDPS       Y9, Y10, Y10
-	VADDPS       one8<>+0(SB), Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
+	VMOVUPS      expc08<>+0(SB), Y9
+	VFMADD213PS  expc18<>+0(SB), Y10, Y9
+	VFMADD213PS  expc28<>+0(SB), Y10, Y9
+	VFMADD213PS  expc38<>+0(SB), Y10, Y9
+	VFMADD213PS  expc48<>+0(SB), Y10, Y9
+	VFMADD213PS  expc58<>+0(SB), Y10, Y9
+	VMULPS       Y10, Y10, Y7
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y10, Y9, Y9
+	VADDPS       one8<>+0(SB), Y9, Y9
 	VMULPS       half8<>+0(SB), Y11, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y9
-	VSUBPS       Y9, Y11, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y10
+	VSUBPS       Y10, Y11, Y10
+	VADDPS       roundmagic8<>+0(SB), Y10, Y10
 	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y7, Y7
-	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y7, Y10, Y10
-	VMULPS       Y9, Y10, Y10
-	VANDNPS      Y10, Y6, Y10
-	VANDPS       absmask8<>+0(SB), Y10, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
+	VPSLLD       $0x17, Y10, Y10
+	VMULPS       Y7, Y9, Y9
+	VMULPS       Y10, Y9, Y9
+	VANDNPS      Y9, Y6, Y9
+	VANDPS       absmask8<>+0(SB), Y9, Y6
 	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
 	VMOVMSKPS    Y6, AX
 	TESTL        AX, AX
 	JNZ          BinaryLogitsIgnoreLossF32_bail
 	VCMPPS       $0x04, Y0, Y8, Y6
 	VBROADCASTSS 40(DI), Y0
-	VMULPS       Y0, Y10, Y0
+	VMULPS       Y0, Y9, Y0
 	VDIVPS       Y8, Y0, Y0
 	VANDPS       Y6, Y0, Y0
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y7
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y9, Y7
 	VANDPS       Y6, Y7, Y7
 	VMOVMSKPS    Y7, AX
 	TESTL        AX, AX
@@ -15612,35 +17137,35 @@ BinaryLogitsIgnoreLossF32_powR_part_smoothed:
 	VBROADCASTSS 80(DI), Y6
 	VFMADD231PS  Y6, Y4, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y11
+	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y10
+	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y10, Y10
+	VMULPS       log2e8<>+0(SB), Y10, Y11
 	VADDPS       roundmagic8<>+0(SB), Y11, Y11
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
 	VMOVUPS      expc08<>+0(SB), Y6
-	VFMADD213PS  expc18<>+0(SB), Y9, Y6
-	VFMADD213PS  expc28<>+0(SB), Y9, Y6
-	VFMADD213PS  expc38<>+0(SB), Y9, Y6
-	VFMADD213PS  expc48<>+0(SB), Y9, Y6
-	VFMADD213PS  expc58<>+0(SB), Y9, Y6
-	VMULPS       Y9, Y9, Y5
+	VFMADD213PS  expc18<>+0(SB), Y10, Y6
+	VFMADD213PS  expc28<>+0(SB), Y10, Y6
+	VFMADD213PS  expc38<>+0(SB), Y10, Y6
+	VFMADD213PS  expc48<>+0(SB), Y10, Y6
+	VFMADD213PS  expc58<>+0(SB), Y10, Y6
+	VMULPS       Y10, Y10, Y5
 	VMULPS       Y5, Y6, Y6
-	VADDPS       Y9, Y6, Y6
+	VADDPS       Y10, Y6, Y6
 	VADDPS       one8<>+0(SB), Y6, Y6
 	VMULPS       half8<>+0(SB), Y11, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
-	VSUBPS       Y9, Y11, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y10
+	VSUBPS       Y10, Y11, Y10
+	VADDPS       roundmagic8<>+0(SB), Y10, Y10
 	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
-	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
-	VPSLLD       $0x17, Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
+	VPSLLD       $0x17, Y10, Y10
 	VMULPS       Y5, Y6, Y6
-	VMULPS       Y9, Y6, Y6
+	VMULPS       Y10, Y6, Y6
 	VANDNPS      Y6, Y4, Y6
 	VBROADCASTSS 40(DI), Y4
 	VMULPS       Y4, Y6, Y6
@@ -15652,8 +17177,8 @@ BinaryLogitsIgnoreLossF32_powR_part_nolow:
 	VMOVUPS 64(SP), Y4
 	VMOVUPS 96(SP), Y6
 	VMOVUPS 128(SP), Y7
-	VMOVUPS 160(SP), Y12
-	VMOVUPS 192(SP), Y9
+	VMOVUPS 160(SP), Y13
+	VMOVUPS 192(SP), Y10
 	VMOVUPS 224(SP), Y5
 	CMPL    R10, $0x01
 	JEQ     BinaryLogitsIgnoreLossF32_powR_part_alpha1
@@ -15678,7 +17203,7 @@ BinaryLogitsIgnoreLossF32_powR_part_alphas:
 
 BinaryLogitsIgnoreLossF32_powR_part_alphadone:
 	VSUBPS Y4, Y4, Y1
-	VMULPS Y10, Y0, Y0
+	VMULPS Y9, Y0, Y0
 	VMULPS Y5, Y0, Y0
 	VADDPS Y1, Y0, Y0
 	VANDPS 256(SP), Y0, Y0
