@@ -73,13 +73,17 @@ func load8(addr Mem, tail reg.VecVirtual) reg.VecVirtual {
 }
 
 // logUnit8 is logUnit on 8 lanes, its polynomial by logPoly8.
-func logUnit8(v reg.VecVirtual) reg.VecVirtual { return logUnit8By(v, logPoly8) }
+func logUnit8(v reg.VecVirtual) reg.VecVirtual { return logUnit8By(v, false) }
 
 // logUnit8Lean is logUnit8 with the polynomial by Horner (hornerPoly8): one
 // register fewer, for a log among many live values.
-func logUnit8Lean(v reg.VecVirtual) reg.VecVirtual { return logUnit8By(v, hornerPoly8) }
+func logUnit8Lean(v reg.VecVirtual) reg.VecVirtual { return logUnit8By(v, true) }
 
-func logUnit8By(v reg.VecVirtual, logPoly func(f, z reg.VecVirtual) reg.VecVirtual) reg.VecVirtual {
+func logUnit8By(v reg.VecVirtual, lean bool) reg.VecVirtual {
+	logPoly := logPoly8
+	if lean {
+		logPoly = hornerPoly8
+	}
 	u := YMM()
 	VPADDD(v8("log32shift", log32Shift), v, u)
 	kf := YMM()
@@ -93,10 +97,21 @@ func logUnit8By(v reg.VecVirtual, logPoly func(f, z reg.VecVirtual) reg.VecVirtu
 	z := YMM()
 	VMULPS(f, f, z)
 	poly := logPoly(f, z)
-	VMULPS(f, poly, poly)
-	VMULPS(z, poly, poly)
-	VFMADD231PS(v8f("ln2lo", log32Ln2Lo), kf, poly)
-	VFMADD231PS(v8f("minushalf", -0.5), z, poly)
+	if lean {
+		VMULPS(f, poly, poly)
+		VMULPS(z, poly, poly)
+		VFMADD231PS(v8f("ln2lo", log32Ln2Lo), kf, poly)
+		VFMADD231PS(v8f("minushalf", -0.5), z, poly)
+	} else {
+		// The same terms with a shorter chain after the polynomial:
+		// poly*f^3 + (kf*ln2lo - z/2), the f^3 and the parenthesis
+		// computed beside it.
+		f3, b := YMM(), YMM()
+		VMULPS(f, z, f3)
+		VMULPS(v8f("minushalf", -0.5), z, b)
+		VFMADD231PS(v8f("ln2lo", log32Ln2Lo), kf, b)
+		VFMADD213PS(b, f3, poly) // poly*f3 + b
+	}
 	VADDPS(poly, f, f)
 	VFMADD231PS(v8f("ln2hi", log32Ln2Hi), kf, f)
 	return f

@@ -64,10 +64,10 @@ AsymProbGradF32_pow0_loop:
 	VFMADD213PS  logc58<>+0(SB), Y8, Y10
 	VFMADD213PS  logc78<>+0(SB), Y8, Y10
 	VFMADD231PS  Y10, Y6, Y9
-	VMULPS       Y6, Y9, Y9
-	VMULPS       Y8, Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
-	VFMADD231PS  minushalf8<>+0(SB), Y8, Y9
+	VMULPS       Y6, Y8, Y10
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y10, Y9
 	VADDPS       Y9, Y6, Y6
 	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
 	VDIVPS       Y5, Y1, Y5
@@ -201,10 +201,10 @@ AsymProbGradF32_pow0_tail:
 	VFMADD213PS  logc58<>+0(SB), Y9, Y11
 	VFMADD213PS  logc78<>+0(SB), Y9, Y11
 	VFMADD231PS  Y11, Y7, Y10
-	VMULPS       Y7, Y10, Y10
-	VMULPS       Y9, Y10, Y10
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y10
-	VFMADD231PS  minushalf8<>+0(SB), Y9, Y10
+	VMULPS       Y7, Y9, Y11
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
+	VFMADD213PS  Y9, Y11, Y10
 	VADDPS       Y10, Y7, Y7
 	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
 	VDIVPS       Y6, Y1, Y6
@@ -326,10 +326,10 @@ AsymProbGradF32_powI_loop:
 	VFMADD213PS  logc58<>+0(SB), Y8, Y10
 	VFMADD213PS  logc78<>+0(SB), Y8, Y10
 	VFMADD231PS  Y10, Y6, Y9
-	VMULPS       Y6, Y9, Y9
-	VMULPS       Y8, Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
-	VFMADD231PS  minushalf8<>+0(SB), Y8, Y9
+	VMULPS       Y6, Y8, Y10
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y10, Y9
 	VADDPS       Y9, Y6, Y6
 	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
 	VDIVPS       Y5, Y1, Y5
@@ -694,10 +694,10 @@ AsymProbGradF32_powI_tail:
 	VFMADD213PS  logc58<>+0(SB), Y9, Y11
 	VFMADD213PS  logc78<>+0(SB), Y9, Y11
 	VFMADD231PS  Y11, Y7, Y10
-	VMULPS       Y7, Y10, Y10
-	VMULPS       Y9, Y10, Y10
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y10
-	VFMADD231PS  minushalf8<>+0(SB), Y9, Y10
+	VMULPS       Y7, Y9, Y11
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
+	VFMADD213PS  Y9, Y11, Y10
 	VADDPS       Y10, Y7, Y7
 	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
 	VDIVPS       Y6, Y1, Y6
@@ -1050,10 +1050,10 @@ AsymProbGradF32_powR_loop:
 	VFMADD213PS  logc58<>+0(SB), Y8, Y10
 	VFMADD213PS  logc78<>+0(SB), Y8, Y10
 	VFMADD231PS  Y10, Y6, Y9
-	VMULPS       Y6, Y9, Y9
-	VMULPS       Y8, Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
-	VFMADD231PS  minushalf8<>+0(SB), Y8, Y9
+	VMULPS       Y6, Y8, Y10
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y10, Y9
 	VADDPS       Y9, Y6, Y6
 	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
 	VDIVPS       Y5, Y1, Y5
@@ -1330,10 +1330,10 @@ AsymProbGradF32_powR_tail:
 	VFMADD213PS  logc58<>+0(SB), Y9, Y11
 	VFMADD213PS  logc78<>+0(SB), Y9, Y11
 	VFMADD231PS  Y11, Y7, Y10
-	VMULPS       Y7, Y10, Y10
-	VMULPS       Y9, Y10, Y10
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y10
-	VFMADD231PS  minushalf8<>+0(SB), Y9, Y10
+	VMULPS       Y7, Y9, Y11
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
+	VFMADD213PS  Y9, Y11, Y10
 	VADDPS       Y10, Y7, Y7
 	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
 	VDIVPS       Y6, Y1, Y6
@@ -1722,16 +1722,6 @@ DATA logc78<>+24(SB)/4, $0xbe7ffffc
 DATA logc78<>+28(SB)/4, $0xbe7ffffc
 GLOBL logc78<>(SB), RODATA|NOPTR, $32
 
-DATA ln2lo8<>+0(SB)/4, $0xb95e8083
-DATA ln2lo8<>+4(SB)/4, $0xb95e8083
-DATA ln2lo8<>+8(SB)/4, $0xb95e8083
-DATA ln2lo8<>+12(SB)/4, $0xb95e8083
-DATA ln2lo8<>+16(SB)/4, $0xb95e8083
-DATA ln2lo8<>+20(SB)/4, $0xb95e8083
-DATA ln2lo8<>+24(SB)/4, $0xb95e8083
-DATA ln2lo8<>+28(SB)/4, $0xb95e8083
-GLOBL ln2lo8<>(SB), RODATA|NOPTR, $32
-
 DATA minushalf8<>+0(SB)/4, $0xbf000000
 DATA minushalf8<>+4(SB)/4, $0xbf000000
 DATA minushalf8<>+8(SB)/4, $0xbf000000
@@ -1741,6 +1731,16 @@ DATA minushalf8<>+20(SB)/4, $0xbf000000
 DATA minushalf8<>+24(SB)/4, $0xbf000000
 DATA minushalf8<>+28(SB)/4, $0xbf000000
 GLOBL minushalf8<>(SB), RODATA|NOPTR, $32
+
+DATA ln2lo8<>+0(SB)/4, $0xb95e8083
+DATA ln2lo8<>+4(SB)/4, $0xb95e8083
+DATA ln2lo8<>+8(SB)/4, $0xb95e8083
+DATA ln2lo8<>+12(SB)/4, $0xb95e8083
+DATA ln2lo8<>+16(SB)/4, $0xb95e8083
+DATA ln2lo8<>+20(SB)/4, $0xb95e8083
+DATA ln2lo8<>+24(SB)/4, $0xb95e8083
+DATA ln2lo8<>+28(SB)/4, $0xb95e8083
+GLOBL ln2lo8<>(SB), RODATA|NOPTR, $32
 
 DATA ln2hi8<>+0(SB)/4, $0x3f318000
 DATA ln2hi8<>+4(SB)/4, $0x3f318000
@@ -2031,10 +2031,10 @@ AsymProbLossF32_pow0_loop:
 	VFMADD213PS  logc58<>+0(SB), Y6, Y8
 	VFMADD213PS  logc78<>+0(SB), Y6, Y8
 	VFMADD231PS  Y8, Y4, Y7
-	VMULPS       Y4, Y7, Y7
-	VMULPS       Y6, Y7, Y7
-	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y7
-	VFMADD231PS  minushalf8<>+0(SB), Y6, Y7
+	VMULPS       Y4, Y6, Y8
+	VMULPS       minushalf8<>+0(SB), Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD213PS  Y6, Y8, Y7
 	VADDPS       Y7, Y4, Y4
 	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y4
 	VSUBPS       Y0, Y1, Y5
@@ -2142,10 +2142,10 @@ AsymProbLossF32_pow0_tail:
 	VFMADD213PS  logc58<>+0(SB), Y7, Y9
 	VFMADD213PS  logc78<>+0(SB), Y7, Y9
 	VFMADD231PS  Y9, Y5, Y8
-	VMULPS       Y5, Y8, Y8
-	VMULPS       Y7, Y8, Y8
-	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y8
-	VFMADD231PS  minushalf8<>+0(SB), Y7, Y8
+	VMULPS       Y5, Y7, Y9
+	VMULPS       minushalf8<>+0(SB), Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
+	VFMADD213PS  Y7, Y9, Y8
 	VADDPS       Y8, Y5, Y5
 	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y5
 	VSUBPS       Y3, Y1, Y6
@@ -2241,10 +2241,10 @@ AsymProbLossF32_powI_loop:
 	VFMADD213PS  logc58<>+0(SB), Y7, Y9
 	VFMADD213PS  logc78<>+0(SB), Y7, Y9
 	VFMADD231PS  Y9, Y5, Y8
-	VMULPS       Y5, Y8, Y8
-	VMULPS       Y7, Y8, Y8
-	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y8
-	VFMADD231PS  minushalf8<>+0(SB), Y7, Y8
+	VMULPS       Y5, Y7, Y9
+	VMULPS       minushalf8<>+0(SB), Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
+	VFMADD213PS  Y7, Y9, Y8
 	VADDPS       Y8, Y5, Y5
 	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y5
 	VSUBPS       Y3, Y1, Y6
@@ -2518,10 +2518,10 @@ AsymProbLossF32_powI_tail:
 	VFMADD213PS  logc58<>+0(SB), Y8, Y10
 	VFMADD213PS  logc78<>+0(SB), Y8, Y10
 	VFMADD231PS  Y10, Y6, Y9
-	VMULPS       Y6, Y9, Y9
-	VMULPS       Y8, Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
-	VFMADD231PS  minushalf8<>+0(SB), Y8, Y9
+	VMULPS       Y6, Y8, Y10
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y10, Y9
 	VADDPS       Y9, Y6, Y6
 	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
 	VSUBPS       Y4, Y1, Y7
@@ -2783,10 +2783,10 @@ AsymProbLossF32_powR_loop:
 	VFMADD213PS  logc58<>+0(SB), Y7, Y9
 	VFMADD213PS  logc78<>+0(SB), Y7, Y9
 	VFMADD231PS  Y9, Y5, Y8
-	VMULPS       Y5, Y8, Y8
-	VMULPS       Y7, Y8, Y8
-	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y8
-	VFMADD231PS  minushalf8<>+0(SB), Y7, Y8
+	VMULPS       Y5, Y7, Y9
+	VMULPS       minushalf8<>+0(SB), Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
+	VFMADD213PS  Y7, Y9, Y8
 	VADDPS       Y8, Y5, Y5
 	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y5
 	VSUBPS       Y3, Y1, Y6
@@ -2981,10 +2981,10 @@ AsymProbLossF32_powR_tail:
 	VFMADD213PS  logc58<>+0(SB), Y8, Y10
 	VFMADD213PS  logc78<>+0(SB), Y8, Y10
 	VFMADD231PS  Y10, Y6, Y9
-	VMULPS       Y6, Y9, Y9
-	VMULPS       Y8, Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y9
-	VFMADD231PS  minushalf8<>+0(SB), Y8, Y9
+	VMULPS       Y6, Y8, Y10
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y10, Y9
 	VADDPS       Y9, Y6, Y6
 	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
 	VSUBPS       Y4, Y1, Y7
@@ -3242,10 +3242,10 @@ AsymLogitsGradF32_pow0_loop:
 	VFMADD213PS  logc58<>+0(SB), Y8, Y11
 	VFMADD213PS  logc78<>+0(SB), Y8, Y11
 	VFMADD231PS  Y11, Y6, Y10
-	VMULPS       Y6, Y10, Y10
-	VMULPS       Y8, Y10, Y10
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y10
-	VFMADD231PS  minushalf8<>+0(SB), Y8, Y10
+	VMULPS       Y6, Y8, Y11
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y11, Y10
 	VADDPS       Y10, Y6, Y6
 	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
 	VDIVPS       Y5, Y1, Y7
@@ -3472,10 +3472,10 @@ AsymLogitsGradF32_pow0_tail:
 	VFMADD213PS  logc58<>+0(SB), Y9, Y12
 	VFMADD213PS  logc78<>+0(SB), Y9, Y12
 	VFMADD231PS  Y12, Y7, Y11
-	VMULPS       Y7, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y9, Y11
+	VMULPS       Y7, Y9, Y12
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
+	VFMADD213PS  Y9, Y12, Y11
 	VADDPS       Y11, Y7, Y7
 	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
 	VDIVPS       Y6, Y1, Y8
@@ -3690,10 +3690,10 @@ AsymLogitsGradF32_powI_loop:
 	VFMADD213PS  logc58<>+0(SB), Y8, Y11
 	VFMADD213PS  logc78<>+0(SB), Y8, Y11
 	VFMADD231PS  Y11, Y6, Y10
-	VMULPS       Y6, Y10, Y10
-	VMULPS       Y8, Y10, Y10
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y10
-	VFMADD231PS  minushalf8<>+0(SB), Y8, Y10
+	VMULPS       Y6, Y8, Y11
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y11, Y10
 	VADDPS       Y10, Y6, Y6
 	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
 	VDIVPS       Y5, Y1, Y7
@@ -4151,10 +4151,10 @@ AsymLogitsGradF32_powI_tail:
 	VFMADD213PS  logc58<>+0(SB), Y9, Y12
 	VFMADD213PS  logc78<>+0(SB), Y9, Y12
 	VFMADD231PS  Y12, Y7, Y11
-	VMULPS       Y7, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y9, Y11
+	VMULPS       Y7, Y9, Y12
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
+	VFMADD213PS  Y9, Y12, Y11
 	VADDPS       Y11, Y7, Y7
 	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
 	VDIVPS       Y6, Y1, Y8
@@ -4600,10 +4600,10 @@ AsymLogitsGradF32_powR_loop:
 	VFMADD213PS  logc58<>+0(SB), Y8, Y11
 	VFMADD213PS  logc78<>+0(SB), Y8, Y11
 	VFMADD231PS  Y11, Y6, Y10
-	VMULPS       Y6, Y10, Y10
-	VMULPS       Y8, Y10, Y10
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y10
-	VFMADD231PS  minushalf8<>+0(SB), Y8, Y10
+	VMULPS       Y6, Y8, Y11
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y11, Y10
 	VADDPS       Y10, Y6, Y6
 	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
 	VDIVPS       Y5, Y1, Y7
@@ -4973,10 +4973,10 @@ AsymLogitsGradF32_powR_tail:
 	VFMADD213PS  logc58<>+0(SB), Y9, Y12
 	VFMADD213PS  logc78<>+0(SB), Y9, Y12
 	VFMADD231PS  Y12, Y7, Y11
-	VMULPS       Y7, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y9, Y11
+	VMULPS       Y7, Y9, Y12
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
+	VFMADD213PS  Y9, Y12, Y11
 	VADDPS       Y11, Y7, Y7
 	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
 	VDIVPS       Y6, Y1, Y8
@@ -5457,10 +5457,10 @@ AsymLogitsLossF32_pow0_loop:
 	VFMADD213PS  logc58<>+0(SB), Y8, Y11
 	VFMADD213PS  logc78<>+0(SB), Y8, Y11
 	VFMADD231PS  Y11, Y6, Y10
-	VMULPS       Y6, Y10, Y10
-	VMULPS       Y8, Y10, Y10
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y10
-	VFMADD231PS  minushalf8<>+0(SB), Y8, Y10
+	VMULPS       Y6, Y8, Y11
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y11, Y10
 	VADDPS       Y10, Y6, Y6
 	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
 	VDIVPS       Y5, Y1, Y7
@@ -5657,10 +5657,10 @@ AsymLogitsLossF32_pow0_tail:
 	VFMADD213PS  logc58<>+0(SB), Y9, Y12
 	VFMADD213PS  logc78<>+0(SB), Y9, Y12
 	VFMADD231PS  Y12, Y7, Y11
-	VMULPS       Y7, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y9, Y11
+	VMULPS       Y7, Y9, Y12
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
+	VFMADD213PS  Y9, Y12, Y11
 	VADDPS       Y11, Y7, Y7
 	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
 	VDIVPS       Y6, Y1, Y8
@@ -5845,10 +5845,10 @@ AsymLogitsLossF32_powI_loop:
 	VFMADD213PS  logc58<>+0(SB), Y8, Y11
 	VFMADD213PS  logc78<>+0(SB), Y8, Y11
 	VFMADD231PS  Y11, Y6, Y10
-	VMULPS       Y6, Y10, Y10
-	VMULPS       Y8, Y10, Y10
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y10
-	VFMADD231PS  minushalf8<>+0(SB), Y8, Y10
+	VMULPS       Y6, Y8, Y11
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y11, Y10
 	VADDPS       Y10, Y6, Y6
 	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
 	VDIVPS       Y5, Y1, Y7
@@ -6211,10 +6211,10 @@ AsymLogitsLossF32_powI_tail:
 	VFMADD213PS  logc58<>+0(SB), Y9, Y12
 	VFMADD213PS  logc78<>+0(SB), Y9, Y12
 	VFMADD231PS  Y12, Y7, Y11
-	VMULPS       Y7, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y9, Y11
+	VMULPS       Y7, Y9, Y12
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
+	VFMADD213PS  Y9, Y12, Y11
 	VADDPS       Y11, Y7, Y7
 	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
 	VDIVPS       Y6, Y1, Y8
@@ -6565,10 +6565,10 @@ AsymLogitsLossF32_powR_loop:
 	VFMADD213PS  logc58<>+0(SB), Y8, Y11
 	VFMADD213PS  logc78<>+0(SB), Y8, Y11
 	VFMADD231PS  Y11, Y6, Y10
-	VMULPS       Y6, Y10, Y10
-	VMULPS       Y8, Y10, Y10
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y10
-	VFMADD231PS  minushalf8<>+0(SB), Y8, Y10
+	VMULPS       Y6, Y8, Y11
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y11, Y10
 	VADDPS       Y10, Y6, Y6
 	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
 	VDIVPS       Y5, Y1, Y7
@@ -6852,10 +6852,10 @@ AsymLogitsLossF32_powR_tail:
 	VFMADD213PS  logc58<>+0(SB), Y9, Y12
 	VFMADD213PS  logc78<>+0(SB), Y9, Y12
 	VFMADD231PS  Y12, Y7, Y11
-	VMULPS       Y7, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y9, Y11
+	VMULPS       Y7, Y9, Y12
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
+	VFMADD213PS  Y9, Y12, Y11
 	VADDPS       Y11, Y7, Y7
 	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
 	VDIVPS       Y6, Y1, Y8
