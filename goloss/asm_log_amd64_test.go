@@ -4,6 +4,7 @@ package goloss
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/gofocal/gofocal/goloss/internal/avx2"
@@ -22,20 +23,26 @@ func ulps32(got, want float32) float64 {
 	return math.Abs(float64(math.Float32bits(got)) - float64(math.Float32bits(want)))
 }
 
-// TestAsmLogF32 holds the float32 log of the assembly kernels (the same
+// TestAsmLogF32 holds the float32 logs of the assembly kernels (the same
 // instructions in avx2.LogF32 and avx512.LogF32 as in their seed and binary
-// loops) to 1 ulp of math.Log rounded to float32, for every float32 in
+// loops, and in avx2.LogLeanF32 as in the asymmetric kernels' second log)
+// to 1 ulp of math.Log rounded to float32, for every float32 in
 // [1e-8, 1], the range the kernels take it on (a stride of 97 through them
 // with -short), on every vector kernel this CPU has.
 func TestAsmLogF32(t *testing.T) {
 	requireVectorKernels(t)
-	logs := map[string]func(x, out []float32){KernelAVX2: avx2.LogF32, KernelAVX512: avx512.LogF32}
+	logs := map[string]func(x, out []float32){KernelAVX2: avx2.LogF32, KernelAVX512: avx512.LogF32,
+		"avx2 lean": avx2.LogLeanF32}
 	lo, hi := math.Float32bits(1e-8), math.Float32bits(1)
 	stride := uint32(1)
 	if testing.Short() {
 		stride = 97
 	}
-	for _, kernel := range vectorKernels() {
+	kernels := vectorKernels()
+	if slices.Contains(kernels, KernelAVX2) {
+		kernels = append(kernels, "avx2 lean")
+	}
+	for _, kernel := range kernels {
 		log := logs[kernel]
 		const chunk = 1 << 16
 		buf, out := make([]float32, 0, chunk), make([]float32, chunk)
@@ -68,6 +75,64 @@ func TestAsmLogF32(t *testing.T) {
 		check()
 		t.Logf("%s: float32 log within %v ulp of math.Log rounded on %d float32s in [1e-8, 1]; %d differ", kernel, worst, count, off)
 	}
+}
+
+// TestAsmLog1pF32 holds avx2.Log1pF32, the log1p(e^-|z|) of the AVX2
+// logits kernels (log1pUnit8), to 1 ulp of math.Log1p rounded to float32
+// for every float32 in [1e-8, 1] and every 97th below (a stride of 97
+// through all with -short), and to NaN for NaN.
+func TestAsmLog1pF32(t *testing.T) {
+	if !slices.Contains(vectorKernels(), KernelAVX2) {
+		t.Skipf("the avx2 kernel is not in this build or on this CPU (have %v)", Kernels())
+	}
+	stride := uint32(1)
+	if testing.Short() {
+		stride = 97
+	}
+	const chunk = 1 << 16
+	buf, out := make([]float32, 0, chunk), make([]float32, chunk)
+	worst, count, off := 0.0, 0, 0
+	check := func() {
+		for len(buf)%8 != 0 {
+			buf = append(buf, 0)
+		}
+		avx2.Log1pF32(buf, out)
+		for i, v := range buf {
+			want := float32(math.Log1p(float64(v)))
+			d := ulps32(out[i], want)
+			if d > 1 {
+				t.Fatalf("log1p(%v) = %v, want %v (%v ulp)", v, out[i], want, d)
+			}
+			if d > 0 {
+				off++
+			}
+			worst = max(worst, d)
+		}
+		count += len(buf)
+		buf = buf[:0]
+	}
+	tiny := math.Float32bits(1e-8) // below it log1p(x) rounds to x: a stride of 97 there
+	for b := uint32(0); b <= math.Float32bits(1); b += stride {
+		if b < tiny && stride == 1 {
+			b += 96
+		}
+		buf = append(buf, math.Float32frombits(b))
+		if len(buf) == cap(buf) {
+			check()
+		}
+	}
+	check()
+	nan := make([]float32, 8)
+	for i := range nan {
+		nan[i] = float32(math.NaN())
+	}
+	avx2.Log1pF32(nan, out)
+	for i := range nan {
+		if out[i] == out[i] {
+			t.Fatalf("log1p(NaN) = %v, want NaN", out[i])
+		}
+	}
+	t.Logf("avx2: float32 log1p within %v ulp of math.Log1p rounded on %d float32s in [0, 1]; %d differ", worst, count, off)
 }
 
 // TestAsmUnitRange holds the quick validation pass (avx2.UnitRangeF32 and

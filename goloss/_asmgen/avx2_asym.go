@@ -306,11 +306,9 @@ func (s *asymState8) logitTerms(prefix string, z, y reg.VecVirtual) asymTerms {
 	nabs := YMM()
 	VORPS(v8("signbit", 0x80000000), z, nabs) // -|z|
 	e := exp8(nabs)
+	l1p := log1pUnit8(e) // first, while few values are live
 	w := YMM()
 	VADDPS(s.one, e, w)
-	// log1p(e) = log(w) + (e - (w - 1)) * r, its log first, while few
-	// values are live.
-	l1p := logUnit8(w)
 	r := YMM()
 	VDIVPS(w, s.one, r) // 1/(1+e)
 	small := YMM()
@@ -319,10 +317,6 @@ func (s *asymState8) logitTerms(prefix string, z, y reg.VecVirtual) asymTerms {
 	VCMPPS(Imm(cmpLT), s.zero, z, neg)
 	p := blend8(neg, small, r)
 	q := blend8(neg, r, small)
-	VSUBPS(s.one, w, w)
-	VSUBPS(w, e, e)
-	VMULPS(r, e, e)
-	VADDPS(e, l1p, l1p)
 	// log p = min(z, 0) - log1p(e) where p >= eps, else log(eps).
 	logPos, in := YMM(), YMM()
 	VMINPS(s.zero, z, logPos)

@@ -396,8 +396,8 @@ func (s *binaryState8) crossEntropy(prefix string, y, t, omt, q, omq, lo reg.Vec
 
 // logitsBody computes one vector of 8 logits at the current offset, as
 // binaryState.logitsBody does on 16: e = e^-|z|, r = 1/(1+e), the
-// sigmoids r and e*r, log1p(e) = log(1+e) + (e - ((1+e) - 1))*r, and
-// bce = max(z, 0) - z*t + log1p(e).
+// sigmoids r and e*r, log1p(e) (log1pUnit8), and bce = max(z, 0) - z*t +
+// log1p(e).
 func (s *binaryState8) logitsBody(prefix string, tail reg.VecVirtual) {
 	z := load8(s.at(s.x), tail)
 	y := s.knownLabels(tail)
@@ -406,11 +406,9 @@ func (s *binaryState8) logitsBody(prefix string, tail reg.VecVirtual) {
 	nabs := YMM()
 	VORPS(v8("signbit", 0x80000000), z, nabs) // -|z|
 	e := exp8(nabs)
+	l1p := log1pUnit8(e) // first, while few values are live
 	w := YMM()
 	VADDPS(s.one, e, w)
-	// log1p(e) = log(w) + (e - (w - 1)) * r, its log first, while few
-	// values are live.
-	l1p := logUnit8(w)
 	r := YMM()
 	VDIVPS(w, s.one, r) // 1/(1+e)
 	small := YMM()
@@ -420,10 +418,6 @@ func (s *binaryState8) logitsBody(prefix string, tail reg.VecVirtual) {
 	VCMPPS(Imm(cmpLT), s.zero, z, neg)
 	sig := blend8(neg, small, r)
 	sigNeg := blend8(neg, r, small)
-	VSUBPS(s.one, w, w)
-	VSUBPS(w, e, e)
-	VMULPS(r, e, e)
-	VADDPS(e, l1p, l1p)
 	// bce = (max(z, 0) - z*t) + log1p(e).
 	bce := YMM()
 	VMAXPS(s.zero, z, bce)

@@ -8,32 +8,44 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// logKernel8: the float32 log of the AVX2 kernels (logUnit8) over a slice,
-// for the exhaustive test of its accuracy.
+// logKernel8: the float32 logs of the AVX2 kernels (logUnit8,
+// logUnit8Lean and log1pUnit8) over a slice, for the exhaustive test of
+// their accuracy.
 func logKernel8() {
-	TEXT("LogF32", NOSPLIT, "func(x, out []float32)")
-	Pragma("noescape")
-	Doc("LogF32 writes log(x) into out, for x positive and normal, with the",
-		"instructions of the AVX2 float32 kernels (the log of SeedMainGradF32);",
-		"len(x) is a multiple of 8 and len(out) at least len(x). Tested against",
-		"math.Log rounded to float32 over every float32 in [1e-8, 1].")
-	x := Load(Param("x").Base(), GP64())
-	n := Load(Param("x").Len(), GP64())
-	out := Load(Param("out").Base(), GP64())
-	SHRQ(Imm(3), n)
-	JZ(LabelRef("LogF32_done"))
-	Label("LogF32_loop")
-	v := YMM()
-	VMOVUPS(Mem{Base: x}, v)
-	l := logUnit8(v)
-	VMOVUPS(l, Mem{Base: out})
-	ADDQ(Imm(32), x)
-	ADDQ(Imm(32), out)
-	DECQ(n)
-	JNZ(LabelRef("LogF32_loop"))
-	Label("LogF32_done")
-	VZEROUPPER()
-	RET()
+	for _, k := range []struct {
+		name  string
+		log   func(reg.VecVirtual) reg.VecVirtual
+		which string
+	}{
+		{"LogF32", logUnit8, "the log of SeedMainGradF32"},
+		{"LogLeanF32", logUnit8Lean, "the asymmetric kernels' log of the shifted negatives"},
+		{"Log1pF32", log1pUnit8, "log1p(e^-|z|) of the logits kernels, for x in [0, 1]"},
+	} {
+		name, log, which := k.name, k.log, k.which
+		TEXT(name, NOSPLIT, "func(x, out []float32)")
+		Pragma("noescape")
+		Doc(name+" writes "+map[bool]string{true: "log1p(x)", false: "log(x)"}[name == "Log1pF32"]+" into out, for x positive and normal, with the",
+			"instructions of the AVX2 float32 kernels ("+which+");",
+			"len(x) is a multiple of 8 and len(out) at least len(x). Tested against",
+			"math.Log rounded to float32 over every float32 in [1e-8, 1].")
+		x := Load(Param("x").Base(), GP64())
+		n := Load(Param("x").Len(), GP64())
+		out := Load(Param("out").Base(), GP64())
+		SHRQ(Imm(3), n)
+		JZ(LabelRef(name + "_done"))
+		Label(name + "_loop")
+		v := YMM()
+		VMOVUPS(Mem{Base: x}, v)
+		l := log(v)
+		VMOVUPS(l, Mem{Base: out})
+		ADDQ(Imm(32), x)
+		ADDQ(Imm(32), out)
+		DECQ(n)
+		JNZ(LabelRef(name + "_loop"))
+		Label(name + "_done")
+		VZEROUPPER()
+		RET()
+	}
 }
 
 // unitRangeKernels8: the quick check of the probabilities and labels,

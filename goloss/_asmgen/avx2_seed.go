@@ -72,18 +72,18 @@ func load8(addr Mem, tail reg.VecVirtual) reg.VecVirtual {
 	return y
 }
 
-// logUnit8 is logUnit on 8 lanes, its polynomial by logPoly8.
+// logUnit8 is logUnit on 8 lanes, with short dependency chains: the
+// polynomial by logPoly8, and the terms after it computed beside it.
+// TestAsmLogF32 holds it (avx2.LogF32) to 1 ulp on every float32 in
+// [1e-8, 1].
 func logUnit8(v reg.VecVirtual) reg.VecVirtual { return logUnit8By(v, false) }
 
-// logUnit8Lean is logUnit8 with the polynomial by Horner (hornerPoly8): one
-// register fewer, for a log among many live values.
+// logUnit8Lean is logUnit8 as it was before the short chains: Horner's
+// polynomial (hornerPoly8) and the terms after it in sequence, with two
+// registers fewer, for a log among many live values (AVX2 has 16).
 func logUnit8Lean(v reg.VecVirtual) reg.VecVirtual { return logUnit8By(v, true) }
 
 func logUnit8By(v reg.VecVirtual, lean bool) reg.VecVirtual {
-	logPoly := logPoly8
-	if lean {
-		logPoly = hornerPoly8
-	}
 	u := YMM()
 	VPADDD(v8("log32shift", log32Shift), v, u)
 	kf := YMM()
@@ -94,6 +94,34 @@ func logUnit8By(v reg.VecVirtual, lean bool) reg.VecVirtual {
 	VPAND(v8("mant32mask", mant32Mask), u, f)
 	VPADDD(v8("log32base", log32Base), f, f)
 	VSUBPS(v8f("one", 1), f, f)
+	return logReduced8(f, kf, lean)
+}
+
+// log1pUnit8 returns log(1+e) for e in [0, 1] (NaN for NaN), the log of
+// logUnit8 without rounding 1+e: f = e where e <= sqrt(2)-1, else f =
+// (e-1)/2 = (1+e)/2 - 1 (one FMA, exact for e >= 1/2) and k = 1. No
+// correction term for the rounding of 1+e is needed, and the integer steps
+// of the reduction leave the chain from e to the log. TestAsmLog1pF32 holds
+// it to 1 ulp of math.Log1p on every float32 in [0, 1].
+func log1pUnit8(e reg.VecVirtual) reg.VecVirtual {
+	big := YMM()
+	VCMPPS(Imm(cmpGT), v8f("sqrt2m1", 0.41421356), e, big)
+	h, f := YMM(), YMM()
+	VMOVUPS(v8f("half", 0.5), h)
+	VFMADD213PS(v8f("minushalf", -0.5), e, h) // e/2 - 1/2
+	VBLENDVPS(big, h, e, f)
+	kf := big
+	VANDPS(v8f("one", 1), big, kf)
+	return logReduced8(f, kf, false)
+}
+
+// logReduced8 returns kf*ln2 + log(1+f) for f in [sqrt(1/2)-1, sqrt(2)-1]:
+// f - f^2/2 + f^3*P(f), and kf*ln2 in two parts.
+func logReduced8(f, kf reg.VecVirtual, lean bool) reg.VecVirtual {
+	logPoly := logPoly8
+	if lean {
+		logPoly = hornerPoly8
+	}
 	z := YMM()
 	VMULPS(f, f, z)
 	poly := logPoly(f, z)

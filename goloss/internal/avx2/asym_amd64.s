@@ -3223,61 +3223,55 @@ AsymLogitsGradF32_pow0_loop:
 	VMULPS       Y5, Y9, Y9
 	VMULPS       Y7, Y9, Y9
 	VANDNPS      Y9, Y6, Y9
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y9, Y5
+	VMOVUPS      half8<>+0(SB), Y6
+	VFMADD213PS  minushalf8<>+0(SB), Y9, Y6
+	VBLENDVPS    Y5, Y6, Y9, Y6
+	VANDPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y6, Y6, Y7
+	VMOVUPS      logc08<>+0(SB), Y8
+	VFMADD213PS  logc28<>+0(SB), Y7, Y8
+	VFMADD213PS  logc48<>+0(SB), Y7, Y8
+	VFMADD213PS  logc68<>+0(SB), Y7, Y8
+	VFMADD213PS  logc88<>+0(SB), Y7, Y8
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y7, Y10
+	VFMADD213PS  logc58<>+0(SB), Y7, Y10
+	VFMADD213PS  logc78<>+0(SB), Y7, Y10
+	VFMADD231PS  Y10, Y6, Y8
+	VMULPS       Y6, Y7, Y10
+	VMULPS       minushalf8<>+0(SB), Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y7
+	VFMADD213PS  Y7, Y10, Y8
+	VADDPS       Y8, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y6
 	VADDPS       Y1, Y9, Y5
-	VPADDD       log32shift8<>+0(SB), Y5, Y6
-	VPSRLD       $0x17, Y6, Y7
-	VCVTDQ2PS    Y7, Y7
-	VSUBPS       f1278<>+0(SB), Y7, Y7
-	VPAND        mant32mask8<>+0(SB), Y6, Y6
-	VPADDD       log32base8<>+0(SB), Y6, Y6
-	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y8
-	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc28<>+0(SB), Y8, Y10
-	VFMADD213PS  logc48<>+0(SB), Y8, Y10
-	VFMADD213PS  logc68<>+0(SB), Y8, Y10
-	VFMADD213PS  logc88<>+0(SB), Y8, Y10
-	VMOVUPS      logc18<>+0(SB), Y11
-	VFMADD213PS  logc38<>+0(SB), Y8, Y11
-	VFMADD213PS  logc58<>+0(SB), Y8, Y11
-	VFMADD213PS  logc78<>+0(SB), Y8, Y11
-	VFMADD231PS  Y11, Y6, Y10
-	VMULPS       Y6, Y8, Y11
-	VMULPS       minushalf8<>+0(SB), Y8, Y8
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
-	VFMADD213PS  Y8, Y11, Y10
-	VADDPS       Y10, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
-	VDIVPS       Y5, Y1, Y7
-	VMULPS       Y7, Y9, Y8
-	VCMPPS       $0x11, Y0, Y3, Y10
-	VBLENDVPS    Y10, Y8, Y7, Y11
-	VBLENDVPS    Y10, Y7, Y8, Y8
-	VSUBPS       Y1, Y5, Y5
-	VSUBPS       Y5, Y9, Y9
-	VMULPS       Y7, Y9, Y9
-	VADDPS       Y9, Y6, Y6
-	VMINPS       Y0, Y3, Y5
-	VSUBPS       Y6, Y5, Y5
-	VBROADCASTSS 24(DI), Y7
-	VCMPPS       $0x1d, Y7, Y3, Y7
-	VBROADCASTSS 4(DI), Y9
-	VBLENDVPS    Y7, Y5, Y9, Y5
-	VDIVPS       Y11, Y1, Y9
-	VANDPS       Y7, Y9, Y9
-	VMAXPS       Y0, Y3, Y7
-	VADDPS       Y6, Y7, Y7
-	VSUBPS       Y7, Y0, Y7
+	VDIVPS       Y5, Y1, Y5
+	VMULPS       Y5, Y9, Y7
+	VCMPPS       $0x11, Y0, Y3, Y8
+	VBLENDVPS    Y8, Y7, Y5, Y9
+	VBLENDVPS    Y8, Y5, Y7, Y5
+	VMINPS       Y0, Y3, Y7
+	VSUBPS       Y6, Y7, Y7
+	VBROADCASTSS 24(DI), Y8
+	VCMPPS       $0x1d, Y8, Y3, Y8
+	VBROADCASTSS 4(DI), Y10
+	VBLENDVPS    Y8, Y7, Y10, Y7
+	VDIVPS       Y9, Y1, Y10
+	VANDPS       Y8, Y10, Y10
+	VMAXPS       Y0, Y3, Y8
+	VADDPS       Y6, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
 	VBROADCASTSS 28(DI), Y6
 	VCMPPS       $0x11, Y6, Y3, Y6
-	VBROADCASTSS 4(DI), Y10
-	VBLENDVPS    Y6, Y7, Y10, Y7
-	VBROADCASTSS 32(DI), Y10
-	VCMPPS       $0x1d, Y10, Y3, Y10
-	VMULPS       Y8, Y11, Y12
+	VBROADCASTSS 4(DI), Y11
+	VBLENDVPS    Y6, Y8, Y11, Y8
+	VBROADCASTSS 32(DI), Y11
+	VCMPPS       $0x1d, Y11, Y3, Y11
+	VMULPS       Y5, Y9, Y12
 	VMOVUPS      Y12, 128(SP)
 	VBROADCASTSS 8(DI), Y12
-	VSUBPS       Y12, Y11, Y12
+	VSUBPS       Y12, Y9, Y12
 	VMAXPS       Y0, Y12, Y12
 	VBROADCASTSS 80(DI), Y13
 	VCMPPS       $0x11, Y13, Y3, Y13
@@ -3302,19 +3296,19 @@ AsymLogitsGradF32_pow0_loop:
 	VMULPS       Y3, Y14, Y14
 	VBROADCASTSS 84(DI), Y3
 	VMULPS       Y3, Y14, Y14
-	VMULPS       Y11, Y14, Y14
+	VMULPS       Y9, Y14, Y14
 	VBLENDVPS    Y13, Y14, Y12, Y12
 
 AsymLogitsGradF32_pow0_full_far:
 	VBROADCASTSS 36(DI), Y3
-	VORPS        Y3, Y10, Y10
-	VANDPS       Y10, Y12, Y12
+	VORPS        Y3, Y11, Y11
+	VANDPS       Y11, Y12, Y12
 	VBROADCASTSS 8(DI), Y3
-	VADDPS       Y3, Y8, Y3
-	VBLENDVPS    Y10, Y3, Y1, Y3
+	VADDPS       Y3, Y5, Y3
+	VBLENDVPS    Y11, Y3, Y1, Y3
 	TESTL        R11, R11
 	JNZ          AsymLogitsGradF32_pow0_full_shift
-	VMOVAPS      Y7, Y7
+	VMOVAPS      Y8, Y8
 	VDIVPS       Y3, Y1, Y3
 	VANDPS       Y6, Y3, Y3
 	JMP          AsymLogitsGradF32_pow0_full_shifted
@@ -3322,71 +3316,71 @@ AsymLogitsGradF32_pow0_full_far:
 AsymLogitsGradF32_pow0_full_shift:
 	VBROADCASTSS (DI), Y6
 	VMAXPS       Y6, Y3, Y6
-	VPADDD       log32shift8<>+0(SB), Y6, Y7
-	VPSRLD       $0x17, Y7, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y13
+	VPADDD       log32shift8<>+0(SB), Y6, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y13
 	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc18<>+0(SB), Y7, Y14
-	VFMADD213PS  logc28<>+0(SB), Y7, Y14
-	VFMADD213PS  logc38<>+0(SB), Y7, Y14
-	VFMADD213PS  logc48<>+0(SB), Y7, Y14
-	VFMADD213PS  logc58<>+0(SB), Y7, Y14
-	VFMADD213PS  logc68<>+0(SB), Y7, Y14
-	VFMADD213PS  logc78<>+0(SB), Y7, Y14
-	VFMADD213PS  logc88<>+0(SB), Y7, Y14
-	VMULPS       Y7, Y14, Y14
+	VFMADD213PS  logc18<>+0(SB), Y8, Y14
+	VFMADD213PS  logc28<>+0(SB), Y8, Y14
+	VFMADD213PS  logc38<>+0(SB), Y8, Y14
+	VFMADD213PS  logc48<>+0(SB), Y8, Y14
+	VFMADD213PS  logc58<>+0(SB), Y8, Y14
+	VFMADD213PS  logc68<>+0(SB), Y8, Y14
+	VFMADD213PS  logc78<>+0(SB), Y8, Y14
+	VFMADD213PS  logc88<>+0(SB), Y8, Y14
+	VMULPS       Y8, Y14, Y14
 	VMULPS       Y13, Y14, Y14
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y14
 	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
-	VADDPS       Y14, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y7
+	VADDPS       Y14, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
 	VDIVPS       Y6, Y1, Y6
-	VBROADCASTSS (DI), Y11
-	VCMPPS       $0x1d, Y11, Y3, Y11
-	VANDPS       Y11, Y6, Y6
+	VBROADCASTSS (DI), Y9
+	VCMPPS       $0x1d, Y9, Y3, Y9
+	VANDPS       Y9, Y6, Y6
 	VSUBPS       Y3, Y1, Y3
 	VSUBPS       Y12, Y3, Y3
-	VADDPS       Y3, Y7, Y7
-	VMOVAPS      Y7, Y7
+	VADDPS       Y3, Y8, Y8
+	VMOVAPS      Y8, Y8
 	VMOVAPS      Y6, Y3
 
 AsymLogitsGradF32_pow0_full_shifted:
 	VSUBPS      Y4, Y1, Y6
+	VMULPS      Y4, Y7, Y7
+	VFMADD231PS Y6, Y8, Y7
 	VMULPS      Y4, Y5, Y5
-	VFMADD231PS Y6, Y7, Y5
-	VMULPS      Y4, Y8, Y7
-	VFMADD231PS Y6, Y12, Y7
-	VMULPS      Y4, Y9, Y9
+	VFMADD231PS Y6, Y12, Y5
+	VMULPS      Y4, Y10, Y10
 	VMULPS      Y6, Y3, Y3
-	VANDPS      Y10, Y3, Y3
-	VSUBPS      Y3, Y9, Y9
-	VANDPS      Y6, Y10, Y10
-	VSUBPS      Y4, Y10, Y10
+	VANDPS      Y11, Y3, Y3
+	VSUBPS      Y3, Y10, Y10
+	VANDPS      Y6, Y11, Y11
+	VSUBPS      Y4, Y11, Y11
 	VMOVAPS     Y1, Y3
 	VXORPS      Y4, Y4, Y4
-	VMOVUPS     (SI)(R9*1), Y6
-	VMULPS      Y3, Y6, Y7
-	VMULPS      Y5, Y7, Y7
-	VADDPS      96(SP), Y7, Y7
-	VANDPS      64(SP), Y7, Y7
-	VADDPS      Y7, Y2, Y2
-	VMULPS      Y3, Y9, Y9
+	VMOVUPS     (SI)(R9*1), Y5
+	VMULPS      Y3, Y5, Y6
+	VMULPS      Y7, Y6, Y6
+	VADDPS      96(SP), Y6, Y6
+	VANDPS      64(SP), Y6, Y6
+	VADDPS      Y6, Y2, Y2
+	VMULPS      Y3, Y10, Y10
 	TESTL       R12, R12
 	JZ          AsymLogitsGradF32_pow0_full_nofocalgrad
-	VFMADD231PS Y10, Y4, Y9
+	VFMADD231PS Y11, Y4, Y10
 
 AsymLogitsGradF32_pow0_full_nofocalgrad:
-	VMULPS       Y6, Y9, Y9
-	VMULPS       128(SP), Y9, Y9
-	VSUBPS       Y9, Y0, Y9
-	VADDPS       96(SP), Y9, Y9
-	VANDPS       64(SP), Y9, Y9
-	VMOVUPS      Y9, (AX)(R9*1)
+	VMULPS       Y5, Y10, Y10
+	VMULPS       128(SP), Y10, Y10
+	VSUBPS       Y10, Y0, Y10
+	VADDPS       96(SP), Y10, Y10
+	VANDPS       64(SP), Y10, Y10
+	VMOVUPS      Y10, (AX)(R9*1)
 	ADDQ         $0x20, R9
 	DECQ         R13
 	JNZ          AsymLogitsGradF32_pow0_inblock
@@ -3453,61 +3447,55 @@ AsymLogitsGradF32_pow0_tail:
 	VMULPS       Y6, Y10, Y10
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y6
+	VMOVUPS      half8<>+0(SB), Y7
+	VFMADD213PS  minushalf8<>+0(SB), Y10, Y7
+	VBLENDVPS    Y6, Y7, Y10, Y7
+	VANDPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y7, Y7, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y7, Y9
+	VMULPS       Y7, Y8, Y11
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y8
+	VFMADD213PS  Y8, Y11, Y9
+	VADDPS       Y9, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y7
 	VADDPS       Y1, Y10, Y6
-	VPADDD       log32shift8<>+0(SB), Y6, Y7
-	VPSRLD       $0x17, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y9
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc28<>+0(SB), Y9, Y11
-	VFMADD213PS  logc48<>+0(SB), Y9, Y11
-	VFMADD213PS  logc68<>+0(SB), Y9, Y11
-	VFMADD213PS  logc88<>+0(SB), Y9, Y11
-	VMOVUPS      logc18<>+0(SB), Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD231PS  Y12, Y7, Y11
-	VMULPS       Y7, Y9, Y12
-	VMULPS       minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS  Y9, Y12, Y11
-	VADDPS       Y11, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
-	VDIVPS       Y6, Y1, Y8
-	VMULPS       Y8, Y10, Y9
-	VCMPPS       $0x11, Y0, Y4, Y11
-	VBLENDVPS    Y11, Y9, Y8, Y12
-	VBLENDVPS    Y11, Y8, Y9, Y9
-	VSUBPS       Y1, Y6, Y6
-	VSUBPS       Y6, Y10, Y10
-	VMULPS       Y8, Y10, Y10
-	VADDPS       Y10, Y7, Y7
-	VMINPS       Y0, Y4, Y6
-	VSUBPS       Y7, Y6, Y6
-	VBROADCASTSS 24(DI), Y8
-	VCMPPS       $0x1d, Y8, Y4, Y8
-	VBROADCASTSS 4(DI), Y10
-	VBLENDVPS    Y8, Y6, Y10, Y6
-	VDIVPS       Y12, Y1, Y10
-	VANDPS       Y8, Y10, Y10
-	VMAXPS       Y0, Y4, Y8
-	VADDPS       Y7, Y8, Y8
-	VSUBPS       Y8, Y0, Y8
+	VDIVPS       Y6, Y1, Y6
+	VMULPS       Y6, Y10, Y8
+	VCMPPS       $0x11, Y0, Y4, Y9
+	VBLENDVPS    Y9, Y8, Y6, Y10
+	VBLENDVPS    Y9, Y6, Y8, Y6
+	VMINPS       Y0, Y4, Y8
+	VSUBPS       Y7, Y8, Y8
+	VBROADCASTSS 24(DI), Y9
+	VCMPPS       $0x1d, Y9, Y4, Y9
+	VBROADCASTSS 4(DI), Y11
+	VBLENDVPS    Y9, Y8, Y11, Y8
+	VDIVPS       Y10, Y1, Y11
+	VANDPS       Y9, Y11, Y11
+	VMAXPS       Y0, Y4, Y9
+	VADDPS       Y7, Y9, Y9
+	VSUBPS       Y9, Y0, Y9
 	VBROADCASTSS 28(DI), Y7
 	VCMPPS       $0x11, Y7, Y4, Y7
-	VBROADCASTSS 4(DI), Y11
-	VBLENDVPS    Y7, Y8, Y11, Y8
-	VBROADCASTSS 32(DI), Y11
-	VCMPPS       $0x1d, Y11, Y4, Y11
-	VMULPS       Y9, Y12, Y13
+	VBROADCASTSS 4(DI), Y12
+	VBLENDVPS    Y7, Y9, Y12, Y9
+	VBROADCASTSS 32(DI), Y12
+	VCMPPS       $0x1d, Y12, Y4, Y12
+	VMULPS       Y6, Y10, Y13
 	VMOVUPS      Y13, 128(SP)
 	VBROADCASTSS 8(DI), Y13
-	VSUBPS       Y13, Y12, Y13
+	VSUBPS       Y13, Y10, Y13
 	VMAXPS       Y0, Y13, Y13
 	VBROADCASTSS 80(DI), Y14
 	VCMPPS       $0x11, Y14, Y4, Y14
@@ -3532,19 +3520,19 @@ AsymLogitsGradF32_pow0_tail:
 	VMULPS       Y4, Y15, Y15
 	VBROADCASTSS 84(DI), Y4
 	VMULPS       Y4, Y15, Y15
-	VMULPS       Y12, Y15, Y15
+	VMULPS       Y10, Y15, Y15
 	VBLENDVPS    Y14, Y15, Y13, Y13
 
 AsymLogitsGradF32_pow0_part_far:
 	VBROADCASTSS 36(DI), Y4
-	VORPS        Y4, Y11, Y11
-	VANDPS       Y11, Y13, Y13
+	VORPS        Y4, Y12, Y12
+	VANDPS       Y12, Y13, Y13
 	VBROADCASTSS 8(DI), Y4
-	VADDPS       Y4, Y9, Y4
-	VBLENDVPS    Y11, Y4, Y1, Y4
+	VADDPS       Y4, Y6, Y4
+	VBLENDVPS    Y12, Y4, Y1, Y4
 	TESTL        R11, R11
 	JNZ          AsymLogitsGradF32_pow0_part_shift
-	VMOVAPS      Y8, Y8
+	VMOVAPS      Y9, Y9
 	VDIVPS       Y4, Y1, Y4
 	VANDPS       Y7, Y4, Y4
 	JMP          AsymLogitsGradF32_pow0_part_shifted
@@ -3552,71 +3540,71 @@ AsymLogitsGradF32_pow0_part_far:
 AsymLogitsGradF32_pow0_part_shift:
 	VBROADCASTSS (DI), Y7
 	VMAXPS       Y7, Y4, Y7
-	VPADDD       log32shift8<>+0(SB), Y7, Y8
-	VPSRLD       $0x17, Y8, Y12
-	VCVTDQ2PS    Y12, Y12
-	VSUBPS       f1278<>+0(SB), Y12, Y12
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y14
+	VPADDD       log32shift8<>+0(SB), Y7, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y14
 	VMOVUPS      logc08<>+0(SB), Y15
-	VFMADD213PS  logc18<>+0(SB), Y8, Y15
-	VFMADD213PS  logc28<>+0(SB), Y8, Y15
-	VFMADD213PS  logc38<>+0(SB), Y8, Y15
-	VFMADD213PS  logc48<>+0(SB), Y8, Y15
-	VFMADD213PS  logc58<>+0(SB), Y8, Y15
-	VFMADD213PS  logc68<>+0(SB), Y8, Y15
-	VFMADD213PS  logc78<>+0(SB), Y8, Y15
-	VFMADD213PS  logc88<>+0(SB), Y8, Y15
-	VMULPS       Y8, Y15, Y15
+	VFMADD213PS  logc18<>+0(SB), Y9, Y15
+	VFMADD213PS  logc28<>+0(SB), Y9, Y15
+	VFMADD213PS  logc38<>+0(SB), Y9, Y15
+	VFMADD213PS  logc48<>+0(SB), Y9, Y15
+	VFMADD213PS  logc58<>+0(SB), Y9, Y15
+	VFMADD213PS  logc68<>+0(SB), Y9, Y15
+	VFMADD213PS  logc78<>+0(SB), Y9, Y15
+	VFMADD213PS  logc88<>+0(SB), Y9, Y15
+	VMULPS       Y9, Y15, Y15
 	VMULPS       Y14, Y15, Y15
-	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y15
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y15
 	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
-	VADDPS       Y15, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y8
+	VADDPS       Y15, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
 	VDIVPS       Y7, Y1, Y7
-	VBROADCASTSS (DI), Y12
-	VCMPPS       $0x1d, Y12, Y4, Y12
-	VANDPS       Y12, Y7, Y7
+	VBROADCASTSS (DI), Y10
+	VCMPPS       $0x1d, Y10, Y4, Y10
+	VANDPS       Y10, Y7, Y7
 	VSUBPS       Y4, Y1, Y4
 	VSUBPS       Y13, Y4, Y4
-	VADDPS       Y4, Y8, Y8
-	VMOVAPS      Y8, Y8
+	VADDPS       Y4, Y9, Y9
+	VMOVAPS      Y9, Y9
 	VMOVAPS      Y7, Y4
 
 AsymLogitsGradF32_pow0_part_shifted:
 	VSUBPS      Y5, Y1, Y7
+	VMULPS      Y5, Y8, Y8
+	VFMADD231PS Y7, Y9, Y8
 	VMULPS      Y5, Y6, Y6
-	VFMADD231PS Y7, Y8, Y6
-	VMULPS      Y5, Y9, Y8
-	VFMADD231PS Y7, Y13, Y8
-	VMULPS      Y5, Y10, Y10
+	VFMADD231PS Y7, Y13, Y6
+	VMULPS      Y5, Y11, Y11
 	VMULPS      Y7, Y4, Y4
-	VANDPS      Y11, Y4, Y4
-	VSUBPS      Y4, Y10, Y10
-	VANDPS      Y7, Y11, Y11
-	VSUBPS      Y5, Y11, Y11
+	VANDPS      Y12, Y4, Y4
+	VSUBPS      Y4, Y11, Y11
+	VANDPS      Y7, Y12, Y12
+	VSUBPS      Y5, Y12, Y12
 	VMOVAPS     Y1, Y1
 	VXORPS      Y4, Y4, Y4
 	VMASKMOVPS  (SI)(R9*1), Y3, Y5
-	VMULPS      Y1, Y5, Y7
-	VMULPS      Y6, Y7, Y7
-	VADDPS      96(SP), Y7, Y7
-	VANDPS      64(SP), Y7, Y7
-	VADDPS      Y7, Y2, Y2
-	VMULPS      Y1, Y10, Y10
+	VMULPS      Y1, Y5, Y6
+	VMULPS      Y8, Y6, Y6
+	VADDPS      96(SP), Y6, Y6
+	VANDPS      64(SP), Y6, Y6
+	VADDPS      Y6, Y2, Y2
+	VMULPS      Y1, Y11, Y11
 	TESTL       R12, R12
 	JZ          AsymLogitsGradF32_pow0_part_nofocalgrad
-	VFMADD231PS Y11, Y4, Y10
+	VFMADD231PS Y12, Y4, Y11
 
 AsymLogitsGradF32_pow0_part_nofocalgrad:
-	VMULPS     Y5, Y10, Y10
-	VMULPS     128(SP), Y10, Y10
-	VSUBPS     Y10, Y0, Y10
-	VADDPS     96(SP), Y10, Y10
-	VANDPS     64(SP), Y10, Y10
-	VMASKMOVPS Y10, Y3, (AX)(R9*1)
+	VMULPS     Y5, Y11, Y11
+	VMULPS     128(SP), Y11, Y11
+	VSUBPS     Y11, Y0, Y11
+	VADDPS     96(SP), Y11, Y11
+	VANDPS     64(SP), Y11, Y11
+	VMASKMOVPS Y11, Y3, (AX)(R9*1)
 
 AsymLogitsGradF32_pow0_done:
 	JMP AsymLogitsGradF32_done
@@ -3671,61 +3659,55 @@ AsymLogitsGradF32_powI_loop:
 	VMULPS       Y5, Y9, Y9
 	VMULPS       Y7, Y9, Y9
 	VANDNPS      Y9, Y6, Y9
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y9, Y5
+	VMOVUPS      half8<>+0(SB), Y6
+	VFMADD213PS  minushalf8<>+0(SB), Y9, Y6
+	VBLENDVPS    Y5, Y6, Y9, Y6
+	VANDPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y6, Y6, Y7
+	VMOVUPS      logc08<>+0(SB), Y8
+	VFMADD213PS  logc28<>+0(SB), Y7, Y8
+	VFMADD213PS  logc48<>+0(SB), Y7, Y8
+	VFMADD213PS  logc68<>+0(SB), Y7, Y8
+	VFMADD213PS  logc88<>+0(SB), Y7, Y8
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y7, Y10
+	VFMADD213PS  logc58<>+0(SB), Y7, Y10
+	VFMADD213PS  logc78<>+0(SB), Y7, Y10
+	VFMADD231PS  Y10, Y6, Y8
+	VMULPS       Y6, Y7, Y10
+	VMULPS       minushalf8<>+0(SB), Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y7
+	VFMADD213PS  Y7, Y10, Y8
+	VADDPS       Y8, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y6
 	VADDPS       Y1, Y9, Y5
-	VPADDD       log32shift8<>+0(SB), Y5, Y6
-	VPSRLD       $0x17, Y6, Y7
-	VCVTDQ2PS    Y7, Y7
-	VSUBPS       f1278<>+0(SB), Y7, Y7
-	VPAND        mant32mask8<>+0(SB), Y6, Y6
-	VPADDD       log32base8<>+0(SB), Y6, Y6
-	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y8
-	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc28<>+0(SB), Y8, Y10
-	VFMADD213PS  logc48<>+0(SB), Y8, Y10
-	VFMADD213PS  logc68<>+0(SB), Y8, Y10
-	VFMADD213PS  logc88<>+0(SB), Y8, Y10
-	VMOVUPS      logc18<>+0(SB), Y11
-	VFMADD213PS  logc38<>+0(SB), Y8, Y11
-	VFMADD213PS  logc58<>+0(SB), Y8, Y11
-	VFMADD213PS  logc78<>+0(SB), Y8, Y11
-	VFMADD231PS  Y11, Y6, Y10
-	VMULPS       Y6, Y8, Y11
-	VMULPS       minushalf8<>+0(SB), Y8, Y8
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
-	VFMADD213PS  Y8, Y11, Y10
-	VADDPS       Y10, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
-	VDIVPS       Y5, Y1, Y7
-	VMULPS       Y7, Y9, Y8
-	VCMPPS       $0x11, Y0, Y3, Y10
-	VBLENDVPS    Y10, Y8, Y7, Y11
-	VBLENDVPS    Y10, Y7, Y8, Y8
-	VSUBPS       Y1, Y5, Y5
-	VSUBPS       Y5, Y9, Y9
-	VMULPS       Y7, Y9, Y9
-	VADDPS       Y9, Y6, Y6
-	VMINPS       Y0, Y3, Y5
-	VSUBPS       Y6, Y5, Y5
-	VBROADCASTSS 24(DI), Y7
-	VCMPPS       $0x1d, Y7, Y3, Y7
-	VBROADCASTSS 4(DI), Y9
-	VBLENDVPS    Y7, Y5, Y9, Y5
-	VDIVPS       Y11, Y1, Y9
-	VANDPS       Y7, Y9, Y9
-	VMAXPS       Y0, Y3, Y7
-	VADDPS       Y6, Y7, Y7
-	VSUBPS       Y7, Y0, Y7
+	VDIVPS       Y5, Y1, Y5
+	VMULPS       Y5, Y9, Y7
+	VCMPPS       $0x11, Y0, Y3, Y8
+	VBLENDVPS    Y8, Y7, Y5, Y9
+	VBLENDVPS    Y8, Y5, Y7, Y5
+	VMINPS       Y0, Y3, Y7
+	VSUBPS       Y6, Y7, Y7
+	VBROADCASTSS 24(DI), Y8
+	VCMPPS       $0x1d, Y8, Y3, Y8
+	VBROADCASTSS 4(DI), Y10
+	VBLENDVPS    Y8, Y7, Y10, Y7
+	VDIVPS       Y9, Y1, Y10
+	VANDPS       Y8, Y10, Y10
+	VMAXPS       Y0, Y3, Y8
+	VADDPS       Y6, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
 	VBROADCASTSS 28(DI), Y6
 	VCMPPS       $0x11, Y6, Y3, Y6
-	VBROADCASTSS 4(DI), Y10
-	VBLENDVPS    Y6, Y7, Y10, Y7
-	VBROADCASTSS 32(DI), Y10
-	VCMPPS       $0x1d, Y10, Y3, Y10
-	VMULPS       Y8, Y11, Y12
+	VBROADCASTSS 4(DI), Y11
+	VBLENDVPS    Y6, Y8, Y11, Y8
+	VBROADCASTSS 32(DI), Y11
+	VCMPPS       $0x1d, Y11, Y3, Y11
+	VMULPS       Y5, Y9, Y12
 	VMOVUPS      Y12, 128(SP)
 	VBROADCASTSS 8(DI), Y12
-	VSUBPS       Y12, Y11, Y12
+	VSUBPS       Y12, Y9, Y12
 	VMAXPS       Y0, Y12, Y12
 	VBROADCASTSS 80(DI), Y13
 	VCMPPS       $0x11, Y13, Y3, Y13
@@ -3750,19 +3732,19 @@ AsymLogitsGradF32_powI_loop:
 	VMULPS       Y3, Y14, Y14
 	VBROADCASTSS 84(DI), Y3
 	VMULPS       Y3, Y14, Y14
-	VMULPS       Y11, Y14, Y14
+	VMULPS       Y9, Y14, Y14
 	VBLENDVPS    Y13, Y14, Y12, Y12
 
 AsymLogitsGradF32_powI_full_far:
 	VBROADCASTSS 36(DI), Y3
-	VORPS        Y3, Y10, Y10
-	VANDPS       Y10, Y12, Y12
+	VORPS        Y3, Y11, Y11
+	VANDPS       Y11, Y12, Y12
 	VBROADCASTSS 8(DI), Y3
-	VADDPS       Y3, Y8, Y3
-	VBLENDVPS    Y10, Y3, Y1, Y3
+	VADDPS       Y3, Y5, Y3
+	VBLENDVPS    Y11, Y3, Y1, Y3
 	TESTL        R11, R11
 	JNZ          AsymLogitsGradF32_powI_full_shift
-	VMOVAPS      Y7, Y7
+	VMOVAPS      Y8, Y8
 	VDIVPS       Y3, Y1, Y3
 	VANDPS       Y6, Y3, Y3
 	JMP          AsymLogitsGradF32_powI_full_shifted
@@ -3770,51 +3752,51 @@ AsymLogitsGradF32_powI_full_far:
 AsymLogitsGradF32_powI_full_shift:
 	VBROADCASTSS (DI), Y6
 	VMAXPS       Y6, Y3, Y6
-	VPADDD       log32shift8<>+0(SB), Y6, Y7
-	VPSRLD       $0x17, Y7, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y13
+	VPADDD       log32shift8<>+0(SB), Y6, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y13
 	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc18<>+0(SB), Y7, Y14
-	VFMADD213PS  logc28<>+0(SB), Y7, Y14
-	VFMADD213PS  logc38<>+0(SB), Y7, Y14
-	VFMADD213PS  logc48<>+0(SB), Y7, Y14
-	VFMADD213PS  logc58<>+0(SB), Y7, Y14
-	VFMADD213PS  logc68<>+0(SB), Y7, Y14
-	VFMADD213PS  logc78<>+0(SB), Y7, Y14
-	VFMADD213PS  logc88<>+0(SB), Y7, Y14
-	VMULPS       Y7, Y14, Y14
+	VFMADD213PS  logc18<>+0(SB), Y8, Y14
+	VFMADD213PS  logc28<>+0(SB), Y8, Y14
+	VFMADD213PS  logc38<>+0(SB), Y8, Y14
+	VFMADD213PS  logc48<>+0(SB), Y8, Y14
+	VFMADD213PS  logc58<>+0(SB), Y8, Y14
+	VFMADD213PS  logc68<>+0(SB), Y8, Y14
+	VFMADD213PS  logc78<>+0(SB), Y8, Y14
+	VFMADD213PS  logc88<>+0(SB), Y8, Y14
+	VMULPS       Y8, Y14, Y14
 	VMULPS       Y13, Y14, Y14
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y14
 	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
-	VADDPS       Y14, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y7
+	VADDPS       Y14, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
 	VDIVPS       Y6, Y1, Y6
-	VBROADCASTSS (DI), Y11
-	VCMPPS       $0x1d, Y11, Y3, Y11
-	VANDPS       Y11, Y6, Y6
+	VBROADCASTSS (DI), Y9
+	VCMPPS       $0x1d, Y9, Y3, Y9
+	VANDPS       Y9, Y6, Y6
 	VSUBPS       Y3, Y1, Y3
 	VSUBPS       Y12, Y3, Y3
-	VADDPS       Y3, Y7, Y7
-	VMOVAPS      Y7, Y7
+	VADDPS       Y3, Y8, Y8
+	VMOVAPS      Y8, Y8
 	VMOVAPS      Y6, Y3
 
 AsymLogitsGradF32_powI_full_shifted:
 	VSUBPS      Y4, Y1, Y6
+	VMULPS      Y4, Y7, Y7
+	VFMADD231PS Y6, Y8, Y7
 	VMULPS      Y4, Y5, Y5
-	VFMADD231PS Y6, Y7, Y5
-	VMULPS      Y4, Y8, Y7
-	VFMADD231PS Y6, Y12, Y7
-	VMULPS      Y4, Y9, Y9
+	VFMADD231PS Y6, Y12, Y5
+	VMULPS      Y4, Y10, Y10
 	VMULPS      Y6, Y3, Y3
-	VANDPS      Y10, Y3, Y3
-	VSUBPS      Y3, Y9, Y9
-	VANDPS      Y6, Y10, Y10
-	VSUBPS      Y4, Y10, Y10
+	VANDPS      Y11, Y3, Y3
+	VSUBPS      Y3, Y10, Y10
+	VANDPS      Y6, Y11, Y11
+	VSUBPS      Y4, Y11, Y11
 	TESTQ       R9, R9
 	JNZ         AsymLogitsGradF32_powI_full_neg_n
 	VMOVAPS     Y1, Y8
@@ -3823,7 +3805,7 @@ AsymLogitsGradF32_powI_full_shifted:
 
 AsymLogitsGradF32_powI_full_neg_n:
 	VMOVAPS Y1, Y3
-	VMOVAPS Y7, Y6
+	VMOVAPS Y5, Y6
 	MOVQ    R9, BP
 	DECQ    BP
 
@@ -3844,7 +3826,7 @@ AsymLogitsGradF32_powI_full_neg_nosq:
 	JMP  AsymLogitsGradF32_powI_full_neg_sq
 
 AsymLogitsGradF32_powI_full_neg_sqdone:
-	VMULPS       Y7, Y3, Y8
+	VMULPS       Y5, Y3, Y8
 	VBROADCASTSS 16(DI), Y6
 	VMULPS       Y6, Y3, Y6
 
@@ -3856,8 +3838,8 @@ AsymLogitsGradF32_powI_full_neg_pdone:
 	JMP     AsymLogitsGradF32_powI_full_pos_pdone
 
 AsymLogitsGradF32_powI_full_pos_n:
-	VMOVAPS Y1, Y11
-	VMOVAPS Y7, Y3
+	VMOVAPS Y1, Y9
+	VMOVAPS Y5, Y3
 	MOVQ    R10, BP
 	DECQ    BP
 
@@ -3866,7 +3848,7 @@ AsymLogitsGradF32_powI_full_pos_sq:
 	JZ     AsymLogitsGradF32_powI_full_pos_sqdone
 	BTQ    $0x00, BP
 	JCC    AsymLogitsGradF32_powI_full_pos_nomul
-	VMULPS Y3, Y11, Y11
+	VMULPS Y3, Y9, Y9
 
 AsymLogitsGradF32_powI_full_pos_nomul:
 	CMPQ   BP, $0x01
@@ -3878,42 +3860,42 @@ AsymLogitsGradF32_powI_full_pos_nosq:
 	JMP  AsymLogitsGradF32_powI_full_pos_sq
 
 AsymLogitsGradF32_powI_full_pos_sqdone:
-	VMULPS       Y7, Y11, Y3
+	VMULPS       Y5, Y9, Y3
 	VBROADCASTSS 40(DI), Y12
-	VMULPS       Y12, Y11, Y12
+	VMULPS       Y12, Y9, Y12
 
 AsymLogitsGradF32_powI_full_pos_pdone:
-	VCMPPS       $0x00, Y1, Y4, Y11
-	VBLENDVPS    Y11, Y3, Y8, Y3
-	VBLENDVPS    Y11, Y12, Y6, Y6
-	VMULPS       Y5, Y6, Y6
+	VCMPPS       $0x00, Y1, Y4, Y9
+	VBLENDVPS    Y9, Y3, Y8, Y3
+	VBLENDVPS    Y9, Y12, Y6, Y6
+	VMULPS       Y7, Y6, Y6
 	VANDPS       absmask8<>+0(SB), Y3, Y8
 	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y8
 	VMOVMSKPS    Y8, BP
 	TESTL        BP, BP
 	JNZ          AsymLogitsGradF32_bail
 	VCMPPS       $0x00, Y0, Y4, Y8
-	VORPS        Y11, Y8, Y8
+	VORPS        Y9, Y8, Y8
 	VMOVMSKPS    Y8, BP
 	CMPL         BP, $0x000000ff
 	JEQ          AsymLogitsGradF32_powI_full_hard
-	VMOVUPS      Y5, 160(SP)
+	VMOVUPS      Y7, 160(SP)
 	VMOVUPS      Y4, 192(SP)
-	VMOVUPS      Y7, 224(SP)
-	VMOVUPS      Y9, 256(SP)
-	VMOVUPS      Y10, 288(SP)
+	VMOVUPS      Y5, 224(SP)
+	VMOVUPS      Y10, 256(SP)
+	VMOVUPS      Y11, 288(SP)
 	VMOVUPS      Y3, 352(SP)
 	VMOVUPS      Y6, 384(SP)
 	VMOVUPS      Y8, 416(SP)
-	VMOVMSKPS    Y7, BP
+	VMOVMSKPS    Y5, BP
 	TESTL        BP, BP
 	JNZ          AsymLogitsGradF32_bail
 	VBROADCASTSS 16(DI), Y3
 	VBROADCASTSS 20(DI), Y6
 	VFMADD231PS  Y6, Y4, Y3
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y7, Y4
-	VMULPS       two238<>+0(SB), Y7, Y6
-	VBLENDVPS    Y4, Y6, Y7, Y6
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y5, Y4
+	VMULPS       two238<>+0(SB), Y5, Y6
+	VBLENDVPS    Y4, Y6, Y5, Y6
 	VPADDD       log32shift8<>+0(SB), Y6, Y6
 	VPSRLD       $0x17, Y6, Y8
 	VCVTDQ2PS    Y8, Y8
@@ -3941,11 +3923,11 @@ AsymLogitsGradF32_powI_full_pos_pdone:
 	VADDPS       Y9, Y6, Y6
 	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y6
 	VXORPS       Y4, Y4, Y4
-	VCMPPS       $0x00, Y4, Y7, Y8
+	VCMPPS       $0x00, Y4, Y5, Y8
 	VBLENDVPS    Y8, minusinf8<>+0(SB), Y6, Y6
-	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y8
+	VCMPPS       $0x00, inf8<>+0(SB), Y5, Y8
 	VBLENDVPS    Y8, inf8<>+0(SB), Y6, Y6
-	VCMPPS       $0x19, Y4, Y7, Y8
+	VCMPPS       $0x19, Y4, Y5, Y8
 	VBLENDVPS    Y8, nan8<>+0(SB), Y6, Y6
 	VMULPS       Y3, Y6, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y8
@@ -3989,9 +3971,9 @@ AsymLogitsGradF32_powI_full_pos_pdone:
 	VXORPS       Y8, Y8, Y8
 	TESTL        R12, R12
 	JZ           AsymLogitsGradF32_powI_full_nodpow
-	VCMPPS       $0x04, Y0, Y7, Y9
+	VCMPPS       $0x04, Y0, Y5, Y9
 	VANDNPS      Y9, Y4, Y9
-	VDIVPS       Y7, Y5, Y8
+	VDIVPS       Y5, Y7, Y8
 	VMULPS       Y11, Y8, Y8
 	VMULPS       Y3, Y8, Y8
 	VANDPS       Y9, Y8, Y8
@@ -4000,12 +3982,12 @@ AsymLogitsGradF32_powI_full_pos_pdone:
 	VMOVMSKPS    Y4, BP
 	TESTL        BP, BP
 	JZ           AsymLogitsGradF32_powI_full_nodpow
-	VSUBPS       Y1, Y3, Y7
-	VMULPS       Y6, Y7, Y7
-	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y7
-	VBLENDVPS    Y7, expover8<>+0(SB), Y9, Y9
+	VSUBPS       Y1, Y3, Y5
+	VMULPS       Y6, Y5, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y6
+	VBLENDVPS    Y6, expunder8<>+0(SB), Y5, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
 	VMULPS       log2e8<>+0(SB), Y9, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
@@ -4017,55 +3999,55 @@ AsymLogitsGradF32_powI_full_pos_pdone:
 	VFMADD213PS  expc38<>+0(SB), Y9, Y12
 	VFMADD213PS  expc48<>+0(SB), Y9, Y12
 	VFMADD213PS  expc58<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y9, Y7
-	VMULPS       Y7, Y12, Y12
+	VMULPS       Y9, Y9, Y5
+	VMULPS       Y5, Y12, Y12
 	VADDPS       Y9, Y12, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
-	VMULPS       half8<>+0(SB), Y10, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y9
+	VMULPS       half8<>+0(SB), Y10, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
 	VSUBPS       Y9, Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y7, Y12, Y12
+	VMULPS       Y5, Y12, Y12
 	VMULPS       Y9, Y12, Y12
 	VANDNPS      Y12, Y6, Y12
 	VMULPS       Y3, Y12, Y12
-	VMULPS       Y5, Y12, Y12
+	VMULPS       Y7, Y12, Y12
 	VBLENDVPS    Y4, Y12, Y8, Y8
 
 AsymLogitsGradF32_powI_full_nodpow:
 	VMOVUPS   416(SP), Y4
 	VBLENDVPS Y4, 352(SP), Y11, Y3
 	VBLENDVPS Y4, 384(SP), Y8, Y6
-	VMOVUPS   160(SP), Y5
+	VMOVUPS   160(SP), Y7
 	VMOVUPS   192(SP), Y4
-	VMOVUPS   224(SP), Y7
-	VMOVUPS   256(SP), Y9
-	VMOVUPS   288(SP), Y10
+	VMOVUPS   224(SP), Y5
+	VMOVUPS   256(SP), Y10
+	VMOVUPS   288(SP), Y11
 
 AsymLogitsGradF32_powI_full_hard:
 	VMOVUPS     (SI)(R14*1), Y4
-	VMULPS      Y3, Y4, Y7
-	VMULPS      Y5, Y7, Y7
-	VADDPS      96(SP), Y7, Y7
-	VANDPS      64(SP), Y7, Y7
-	VADDPS      Y7, Y2, Y2
-	VMULPS      Y3, Y9, Y9
+	VMULPS      Y3, Y4, Y5
+	VMULPS      Y7, Y5, Y5
+	VADDPS      96(SP), Y5, Y5
+	VANDPS      64(SP), Y5, Y5
+	VADDPS      Y5, Y2, Y2
+	VMULPS      Y3, Y10, Y10
 	TESTL       R12, R12
 	JZ          AsymLogitsGradF32_powI_full_nofocalgrad
-	VFMADD231PS Y10, Y6, Y9
+	VFMADD231PS Y11, Y6, Y10
 
 AsymLogitsGradF32_powI_full_nofocalgrad:
-	VMULPS       Y4, Y9, Y9
-	VMULPS       128(SP), Y9, Y9
-	VSUBPS       Y9, Y0, Y9
-	VADDPS       96(SP), Y9, Y9
-	VANDPS       64(SP), Y9, Y9
-	VMOVUPS      Y9, (AX)(R14*1)
+	VMULPS       Y4, Y10, Y10
+	VMULPS       128(SP), Y10, Y10
+	VSUBPS       Y10, Y0, Y10
+	VADDPS       96(SP), Y10, Y10
+	VANDPS       64(SP), Y10, Y10
+	VMOVUPS      Y10, (AX)(R14*1)
 	ADDQ         $0x20, R14
 	DECQ         R13
 	JNZ          AsymLogitsGradF32_powI_inblock
@@ -4132,61 +4114,55 @@ AsymLogitsGradF32_powI_tail:
 	VMULPS       Y6, Y10, Y10
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y6
+	VMOVUPS      half8<>+0(SB), Y7
+	VFMADD213PS  minushalf8<>+0(SB), Y10, Y7
+	VBLENDVPS    Y6, Y7, Y10, Y7
+	VANDPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y7, Y7, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y7, Y9
+	VMULPS       Y7, Y8, Y11
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y8
+	VFMADD213PS  Y8, Y11, Y9
+	VADDPS       Y9, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y7
 	VADDPS       Y1, Y10, Y6
-	VPADDD       log32shift8<>+0(SB), Y6, Y7
-	VPSRLD       $0x17, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y9
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc28<>+0(SB), Y9, Y11
-	VFMADD213PS  logc48<>+0(SB), Y9, Y11
-	VFMADD213PS  logc68<>+0(SB), Y9, Y11
-	VFMADD213PS  logc88<>+0(SB), Y9, Y11
-	VMOVUPS      logc18<>+0(SB), Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD231PS  Y12, Y7, Y11
-	VMULPS       Y7, Y9, Y12
-	VMULPS       minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS  Y9, Y12, Y11
-	VADDPS       Y11, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
-	VDIVPS       Y6, Y1, Y8
-	VMULPS       Y8, Y10, Y9
-	VCMPPS       $0x11, Y0, Y4, Y11
-	VBLENDVPS    Y11, Y9, Y8, Y12
-	VBLENDVPS    Y11, Y8, Y9, Y9
-	VSUBPS       Y1, Y6, Y6
-	VSUBPS       Y6, Y10, Y10
-	VMULPS       Y8, Y10, Y10
-	VADDPS       Y10, Y7, Y7
-	VMINPS       Y0, Y4, Y6
-	VSUBPS       Y7, Y6, Y6
-	VBROADCASTSS 24(DI), Y8
-	VCMPPS       $0x1d, Y8, Y4, Y8
-	VBROADCASTSS 4(DI), Y10
-	VBLENDVPS    Y8, Y6, Y10, Y6
-	VDIVPS       Y12, Y1, Y10
-	VANDPS       Y8, Y10, Y10
-	VMAXPS       Y0, Y4, Y8
-	VADDPS       Y7, Y8, Y8
-	VSUBPS       Y8, Y0, Y8
+	VDIVPS       Y6, Y1, Y6
+	VMULPS       Y6, Y10, Y8
+	VCMPPS       $0x11, Y0, Y4, Y9
+	VBLENDVPS    Y9, Y8, Y6, Y10
+	VBLENDVPS    Y9, Y6, Y8, Y6
+	VMINPS       Y0, Y4, Y8
+	VSUBPS       Y7, Y8, Y8
+	VBROADCASTSS 24(DI), Y9
+	VCMPPS       $0x1d, Y9, Y4, Y9
+	VBROADCASTSS 4(DI), Y11
+	VBLENDVPS    Y9, Y8, Y11, Y8
+	VDIVPS       Y10, Y1, Y11
+	VANDPS       Y9, Y11, Y11
+	VMAXPS       Y0, Y4, Y9
+	VADDPS       Y7, Y9, Y9
+	VSUBPS       Y9, Y0, Y9
 	VBROADCASTSS 28(DI), Y7
 	VCMPPS       $0x11, Y7, Y4, Y7
-	VBROADCASTSS 4(DI), Y11
-	VBLENDVPS    Y7, Y8, Y11, Y8
-	VBROADCASTSS 32(DI), Y11
-	VCMPPS       $0x1d, Y11, Y4, Y11
-	VMULPS       Y9, Y12, Y13
+	VBROADCASTSS 4(DI), Y12
+	VBLENDVPS    Y7, Y9, Y12, Y9
+	VBROADCASTSS 32(DI), Y12
+	VCMPPS       $0x1d, Y12, Y4, Y12
+	VMULPS       Y6, Y10, Y13
 	VMOVUPS      Y13, 128(SP)
 	VBROADCASTSS 8(DI), Y13
-	VSUBPS       Y13, Y12, Y13
+	VSUBPS       Y13, Y10, Y13
 	VMAXPS       Y0, Y13, Y13
 	VBROADCASTSS 80(DI), Y14
 	VCMPPS       $0x11, Y14, Y4, Y14
@@ -4211,19 +4187,19 @@ AsymLogitsGradF32_powI_tail:
 	VMULPS       Y4, Y15, Y15
 	VBROADCASTSS 84(DI), Y4
 	VMULPS       Y4, Y15, Y15
-	VMULPS       Y12, Y15, Y15
+	VMULPS       Y10, Y15, Y15
 	VBLENDVPS    Y14, Y15, Y13, Y13
 
 AsymLogitsGradF32_powI_part_far:
 	VBROADCASTSS 36(DI), Y4
-	VORPS        Y4, Y11, Y11
-	VANDPS       Y11, Y13, Y13
+	VORPS        Y4, Y12, Y12
+	VANDPS       Y12, Y13, Y13
 	VBROADCASTSS 8(DI), Y4
-	VADDPS       Y4, Y9, Y4
-	VBLENDVPS    Y11, Y4, Y1, Y4
+	VADDPS       Y4, Y6, Y4
+	VBLENDVPS    Y12, Y4, Y1, Y4
 	TESTL        R11, R11
 	JNZ          AsymLogitsGradF32_powI_part_shift
-	VMOVAPS      Y8, Y8
+	VMOVAPS      Y9, Y9
 	VDIVPS       Y4, Y1, Y4
 	VANDPS       Y7, Y4, Y4
 	JMP          AsymLogitsGradF32_powI_part_shifted
@@ -4231,51 +4207,51 @@ AsymLogitsGradF32_powI_part_far:
 AsymLogitsGradF32_powI_part_shift:
 	VBROADCASTSS (DI), Y7
 	VMAXPS       Y7, Y4, Y7
-	VPADDD       log32shift8<>+0(SB), Y7, Y8
-	VPSRLD       $0x17, Y8, Y12
-	VCVTDQ2PS    Y12, Y12
-	VSUBPS       f1278<>+0(SB), Y12, Y12
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y14
+	VPADDD       log32shift8<>+0(SB), Y7, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y14
 	VMOVUPS      logc08<>+0(SB), Y15
-	VFMADD213PS  logc18<>+0(SB), Y8, Y15
-	VFMADD213PS  logc28<>+0(SB), Y8, Y15
-	VFMADD213PS  logc38<>+0(SB), Y8, Y15
-	VFMADD213PS  logc48<>+0(SB), Y8, Y15
-	VFMADD213PS  logc58<>+0(SB), Y8, Y15
-	VFMADD213PS  logc68<>+0(SB), Y8, Y15
-	VFMADD213PS  logc78<>+0(SB), Y8, Y15
-	VFMADD213PS  logc88<>+0(SB), Y8, Y15
-	VMULPS       Y8, Y15, Y15
+	VFMADD213PS  logc18<>+0(SB), Y9, Y15
+	VFMADD213PS  logc28<>+0(SB), Y9, Y15
+	VFMADD213PS  logc38<>+0(SB), Y9, Y15
+	VFMADD213PS  logc48<>+0(SB), Y9, Y15
+	VFMADD213PS  logc58<>+0(SB), Y9, Y15
+	VFMADD213PS  logc68<>+0(SB), Y9, Y15
+	VFMADD213PS  logc78<>+0(SB), Y9, Y15
+	VFMADD213PS  logc88<>+0(SB), Y9, Y15
+	VMULPS       Y9, Y15, Y15
 	VMULPS       Y14, Y15, Y15
-	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y15
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y15
 	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
-	VADDPS       Y15, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y8
+	VADDPS       Y15, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
 	VDIVPS       Y7, Y1, Y7
-	VBROADCASTSS (DI), Y12
-	VCMPPS       $0x1d, Y12, Y4, Y12
-	VANDPS       Y12, Y7, Y7
+	VBROADCASTSS (DI), Y10
+	VCMPPS       $0x1d, Y10, Y4, Y10
+	VANDPS       Y10, Y7, Y7
 	VSUBPS       Y4, Y1, Y4
 	VSUBPS       Y13, Y4, Y4
-	VADDPS       Y4, Y8, Y8
-	VMOVAPS      Y8, Y8
+	VADDPS       Y4, Y9, Y9
+	VMOVAPS      Y9, Y9
 	VMOVAPS      Y7, Y4
 
 AsymLogitsGradF32_powI_part_shifted:
 	VSUBPS      Y5, Y1, Y7
+	VMULPS      Y5, Y8, Y8
+	VFMADD231PS Y7, Y9, Y8
 	VMULPS      Y5, Y6, Y6
-	VFMADD231PS Y7, Y8, Y6
-	VMULPS      Y5, Y9, Y8
-	VFMADD231PS Y7, Y13, Y8
-	VMULPS      Y5, Y10, Y10
+	VFMADD231PS Y7, Y13, Y6
+	VMULPS      Y5, Y11, Y11
 	VMULPS      Y7, Y4, Y4
-	VANDPS      Y11, Y4, Y4
-	VSUBPS      Y4, Y10, Y10
-	VANDPS      Y7, Y11, Y11
-	VSUBPS      Y5, Y11, Y11
+	VANDPS      Y12, Y4, Y4
+	VSUBPS      Y4, Y11, Y11
+	VANDPS      Y7, Y12, Y12
+	VSUBPS      Y5, Y12, Y12
 	TESTQ       R9, R9
 	JNZ         AsymLogitsGradF32_powI_part_neg_n
 	VMOVAPS     Y1, Y9
@@ -4284,7 +4260,7 @@ AsymLogitsGradF32_powI_part_shifted:
 
 AsymLogitsGradF32_powI_part_neg_n:
 	VMOVAPS Y1, Y4
-	VMOVAPS Y8, Y7
+	VMOVAPS Y6, Y7
 	MOVQ    R9, CX
 	DECQ    CX
 
@@ -4305,7 +4281,7 @@ AsymLogitsGradF32_powI_part_neg_nosq:
 	JMP  AsymLogitsGradF32_powI_part_neg_sq
 
 AsymLogitsGradF32_powI_part_neg_sqdone:
-	VMULPS       Y8, Y4, Y9
+	VMULPS       Y6, Y4, Y9
 	VBROADCASTSS 16(DI), Y7
 	VMULPS       Y7, Y4, Y7
 
@@ -4317,8 +4293,8 @@ AsymLogitsGradF32_powI_part_neg_pdone:
 	JMP     AsymLogitsGradF32_powI_part_pos_pdone
 
 AsymLogitsGradF32_powI_part_pos_n:
-	VMOVAPS Y1, Y12
-	VMOVAPS Y8, Y4
+	VMOVAPS Y1, Y10
+	VMOVAPS Y6, Y4
 	MOVQ    R10, CX
 	DECQ    CX
 
@@ -4327,7 +4303,7 @@ AsymLogitsGradF32_powI_part_pos_sq:
 	JZ     AsymLogitsGradF32_powI_part_pos_sqdone
 	BTQ    $0x00, CX
 	JCC    AsymLogitsGradF32_powI_part_pos_nomul
-	VMULPS Y4, Y12, Y12
+	VMULPS Y4, Y10, Y10
 
 AsymLogitsGradF32_powI_part_pos_nomul:
 	CMPQ   CX, $0x01
@@ -4339,42 +4315,42 @@ AsymLogitsGradF32_powI_part_pos_nosq:
 	JMP  AsymLogitsGradF32_powI_part_pos_sq
 
 AsymLogitsGradF32_powI_part_pos_sqdone:
-	VMULPS       Y8, Y12, Y4
+	VMULPS       Y6, Y10, Y4
 	VBROADCASTSS 40(DI), Y13
-	VMULPS       Y13, Y12, Y13
+	VMULPS       Y13, Y10, Y13
 
 AsymLogitsGradF32_powI_part_pos_pdone:
-	VCMPPS       $0x00, Y1, Y5, Y12
-	VBLENDVPS    Y12, Y4, Y9, Y4
-	VBLENDVPS    Y12, Y13, Y7, Y7
-	VMULPS       Y6, Y7, Y7
+	VCMPPS       $0x00, Y1, Y5, Y10
+	VBLENDVPS    Y10, Y4, Y9, Y4
+	VBLENDVPS    Y10, Y13, Y7, Y7
+	VMULPS       Y8, Y7, Y7
 	VANDPS       absmask8<>+0(SB), Y4, Y9
 	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y9
 	VMOVMSKPS    Y9, CX
 	TESTL        CX, CX
 	JNZ          AsymLogitsGradF32_bail
 	VCMPPS       $0x00, Y0, Y5, Y9
-	VORPS        Y12, Y9, Y9
+	VORPS        Y10, Y9, Y9
 	VMOVMSKPS    Y9, CX
 	CMPL         CX, $0x000000ff
 	JEQ          AsymLogitsGradF32_powI_part_hard
-	VMOVUPS      Y6, 160(SP)
+	VMOVUPS      Y8, 160(SP)
 	VMOVUPS      Y5, 192(SP)
-	VMOVUPS      Y8, 224(SP)
-	VMOVUPS      Y10, 256(SP)
-	VMOVUPS      Y11, 288(SP)
+	VMOVUPS      Y6, 224(SP)
+	VMOVUPS      Y11, 256(SP)
+	VMOVUPS      Y12, 288(SP)
 	VMOVUPS      Y4, 352(SP)
 	VMOVUPS      Y7, 384(SP)
 	VMOVUPS      Y9, 416(SP)
-	VMOVMSKPS    Y8, CX
+	VMOVMSKPS    Y6, CX
 	TESTL        CX, CX
 	JNZ          AsymLogitsGradF32_bail
 	VBROADCASTSS 16(DI), Y4
 	VBROADCASTSS 20(DI), Y7
 	VFMADD231PS  Y7, Y5, Y4
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y5
-	VMULPS       two238<>+0(SB), Y8, Y7
-	VBLENDVPS    Y5, Y7, Y8, Y7
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y6, Y5
+	VMULPS       two238<>+0(SB), Y6, Y7
+	VBLENDVPS    Y5, Y7, Y6, Y7
 	VPADDD       log32shift8<>+0(SB), Y7, Y7
 	VPSRLD       $0x17, Y7, Y9
 	VCVTDQ2PS    Y9, Y9
@@ -4402,11 +4378,11 @@ AsymLogitsGradF32_powI_part_pos_pdone:
 	VADDPS       Y10, Y7, Y7
 	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y7
 	VXORPS       Y5, Y5, Y5
-	VCMPPS       $0x00, Y5, Y8, Y9
+	VCMPPS       $0x00, Y5, Y6, Y9
 	VBLENDVPS    Y9, minusinf8<>+0(SB), Y7, Y7
-	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y9
+	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y9
 	VBLENDVPS    Y9, inf8<>+0(SB), Y7, Y7
-	VCMPPS       $0x19, Y5, Y8, Y9
+	VCMPPS       $0x19, Y5, Y6, Y9
 	VBLENDVPS    Y9, nan8<>+0(SB), Y7, Y7
 	VMULPS       Y4, Y7, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y9
@@ -4450,9 +4426,9 @@ AsymLogitsGradF32_powI_part_pos_pdone:
 	VXORPS       Y9, Y9, Y9
 	TESTL        R12, R12
 	JZ           AsymLogitsGradF32_powI_part_nodpow
-	VCMPPS       $0x04, Y0, Y8, Y10
+	VCMPPS       $0x04, Y0, Y6, Y10
 	VANDNPS      Y10, Y5, Y10
-	VDIVPS       Y8, Y6, Y9
+	VDIVPS       Y6, Y8, Y9
 	VMULPS       Y12, Y9, Y9
 	VMULPS       Y4, Y9, Y9
 	VANDPS       Y10, Y9, Y9
@@ -4463,70 +4439,70 @@ AsymLogitsGradF32_powI_part_pos_pdone:
 	JZ           AsymLogitsGradF32_powI_part_nodpow
 	VSUBPS       Y1, Y4, Y1
 	VMULPS       Y7, Y1, Y1
-	VCMPPS       $0x11, expunder8<>+0(SB), Y1, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y1, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y1
-	VBLENDVPS    Y1, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y10
+	VCMPPS       $0x11, expunder8<>+0(SB), Y1, Y6
+	VBLENDVPS    Y6, expunder8<>+0(SB), Y1, Y7
+	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y1
+	VBLENDVPS    Y1, expover8<>+0(SB), Y7, Y7
+	VMULPS       log2e8<>+0(SB), Y7, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y7
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y7
 	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc18<>+0(SB), Y8, Y11
-	VFMADD213PS  expc28<>+0(SB), Y8, Y11
-	VFMADD213PS  expc38<>+0(SB), Y8, Y11
-	VFMADD213PS  expc48<>+0(SB), Y8, Y11
-	VFMADD213PS  expc58<>+0(SB), Y8, Y11
-	VMULPS       Y8, Y8, Y1
+	VFMADD213PS  expc18<>+0(SB), Y7, Y11
+	VFMADD213PS  expc28<>+0(SB), Y7, Y11
+	VFMADD213PS  expc38<>+0(SB), Y7, Y11
+	VFMADD213PS  expc48<>+0(SB), Y7, Y11
+	VFMADD213PS  expc58<>+0(SB), Y7, Y11
+	VMULPS       Y7, Y7, Y1
 	VMULPS       Y1, Y11, Y11
-	VADDPS       Y8, Y11, Y11
+	VADDPS       Y7, Y11, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
 	VMULPS       half8<>+0(SB), Y10, Y1
 	VADDPS       roundmagic8<>+0(SB), Y1, Y1
-	VSUBPS       roundmagic8<>+0(SB), Y1, Y8
-	VSUBPS       Y8, Y10, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VSUBPS       roundmagic8<>+0(SB), Y1, Y7
+	VSUBPS       Y7, Y10, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
 	VPADDD       expbiasfix8<>+0(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
-	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
-	VPSLLD       $0x17, Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	VMULPS       Y1, Y11, Y11
-	VMULPS       Y8, Y11, Y11
-	VANDNPS      Y11, Y7, Y11
+	VMULPS       Y7, Y11, Y11
+	VANDNPS      Y11, Y6, Y11
 	VMULPS       Y4, Y11, Y11
-	VMULPS       Y6, Y11, Y11
+	VMULPS       Y8, Y11, Y11
 	VBLENDVPS    Y5, Y11, Y9, Y9
 
 AsymLogitsGradF32_powI_part_nodpow:
 	VMOVUPS   416(SP), Y1
 	VBLENDVPS Y1, 352(SP), Y12, Y4
 	VBLENDVPS Y1, 384(SP), Y9, Y7
-	VMOVUPS   160(SP), Y6
+	VMOVUPS   160(SP), Y8
 	VMOVUPS   192(SP), Y5
-	VMOVUPS   224(SP), Y8
-	VMOVUPS   256(SP), Y10
-	VMOVUPS   288(SP), Y11
+	VMOVUPS   224(SP), Y6
+	VMOVUPS   256(SP), Y11
+	VMOVUPS   288(SP), Y12
 
 AsymLogitsGradF32_powI_part_hard:
 	VMASKMOVPS  (SI)(R14*1), Y3, Y1
 	VMULPS      Y4, Y1, Y5
-	VMULPS      Y6, Y5, Y5
+	VMULPS      Y8, Y5, Y5
 	VADDPS      96(SP), Y5, Y5
 	VANDPS      64(SP), Y5, Y5
 	VADDPS      Y5, Y2, Y2
-	VMULPS      Y4, Y10, Y10
+	VMULPS      Y4, Y11, Y11
 	TESTL       R12, R12
 	JZ          AsymLogitsGradF32_powI_part_nofocalgrad
-	VFMADD231PS Y11, Y7, Y10
+	VFMADD231PS Y12, Y7, Y11
 
 AsymLogitsGradF32_powI_part_nofocalgrad:
-	VMULPS     Y1, Y10, Y10
-	VMULPS     128(SP), Y10, Y10
-	VSUBPS     Y10, Y0, Y10
-	VADDPS     96(SP), Y10, Y10
-	VANDPS     64(SP), Y10, Y10
-	VMASKMOVPS Y10, Y3, (AX)(R14*1)
+	VMULPS     Y1, Y11, Y11
+	VMULPS     128(SP), Y11, Y11
+	VSUBPS     Y11, Y0, Y11
+	VADDPS     96(SP), Y11, Y11
+	VANDPS     64(SP), Y11, Y11
+	VMASKMOVPS Y11, Y3, (AX)(R14*1)
 
 AsymLogitsGradF32_powI_done:
 	JMP AsymLogitsGradF32_done
@@ -4581,61 +4557,55 @@ AsymLogitsGradF32_powR_loop:
 	VMULPS       Y5, Y9, Y9
 	VMULPS       Y7, Y9, Y9
 	VANDNPS      Y9, Y6, Y9
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y9, Y5
+	VMOVUPS      half8<>+0(SB), Y6
+	VFMADD213PS  minushalf8<>+0(SB), Y9, Y6
+	VBLENDVPS    Y5, Y6, Y9, Y6
+	VANDPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y6, Y6, Y7
+	VMOVUPS      logc08<>+0(SB), Y8
+	VFMADD213PS  logc28<>+0(SB), Y7, Y8
+	VFMADD213PS  logc48<>+0(SB), Y7, Y8
+	VFMADD213PS  logc68<>+0(SB), Y7, Y8
+	VFMADD213PS  logc88<>+0(SB), Y7, Y8
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y7, Y10
+	VFMADD213PS  logc58<>+0(SB), Y7, Y10
+	VFMADD213PS  logc78<>+0(SB), Y7, Y10
+	VFMADD231PS  Y10, Y6, Y8
+	VMULPS       Y6, Y7, Y10
+	VMULPS       minushalf8<>+0(SB), Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y7
+	VFMADD213PS  Y7, Y10, Y8
+	VADDPS       Y8, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y6
 	VADDPS       Y1, Y9, Y5
-	VPADDD       log32shift8<>+0(SB), Y5, Y6
-	VPSRLD       $0x17, Y6, Y7
-	VCVTDQ2PS    Y7, Y7
-	VSUBPS       f1278<>+0(SB), Y7, Y7
-	VPAND        mant32mask8<>+0(SB), Y6, Y6
-	VPADDD       log32base8<>+0(SB), Y6, Y6
-	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y8
-	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc28<>+0(SB), Y8, Y10
-	VFMADD213PS  logc48<>+0(SB), Y8, Y10
-	VFMADD213PS  logc68<>+0(SB), Y8, Y10
-	VFMADD213PS  logc88<>+0(SB), Y8, Y10
-	VMOVUPS      logc18<>+0(SB), Y11
-	VFMADD213PS  logc38<>+0(SB), Y8, Y11
-	VFMADD213PS  logc58<>+0(SB), Y8, Y11
-	VFMADD213PS  logc78<>+0(SB), Y8, Y11
-	VFMADD231PS  Y11, Y6, Y10
-	VMULPS       Y6, Y8, Y11
-	VMULPS       minushalf8<>+0(SB), Y8, Y8
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
-	VFMADD213PS  Y8, Y11, Y10
-	VADDPS       Y10, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
-	VDIVPS       Y5, Y1, Y7
-	VMULPS       Y7, Y9, Y8
-	VCMPPS       $0x11, Y0, Y3, Y10
-	VBLENDVPS    Y10, Y8, Y7, Y11
-	VBLENDVPS    Y10, Y7, Y8, Y8
-	VSUBPS       Y1, Y5, Y5
-	VSUBPS       Y5, Y9, Y9
-	VMULPS       Y7, Y9, Y9
-	VADDPS       Y9, Y6, Y6
-	VMINPS       Y0, Y3, Y5
-	VSUBPS       Y6, Y5, Y5
-	VBROADCASTSS 24(DI), Y7
-	VCMPPS       $0x1d, Y7, Y3, Y7
-	VBROADCASTSS 4(DI), Y9
-	VBLENDVPS    Y7, Y5, Y9, Y5
-	VDIVPS       Y11, Y1, Y9
-	VANDPS       Y7, Y9, Y9
-	VMAXPS       Y0, Y3, Y7
-	VADDPS       Y6, Y7, Y7
-	VSUBPS       Y7, Y0, Y7
+	VDIVPS       Y5, Y1, Y5
+	VMULPS       Y5, Y9, Y7
+	VCMPPS       $0x11, Y0, Y3, Y8
+	VBLENDVPS    Y8, Y7, Y5, Y9
+	VBLENDVPS    Y8, Y5, Y7, Y5
+	VMINPS       Y0, Y3, Y7
+	VSUBPS       Y6, Y7, Y7
+	VBROADCASTSS 24(DI), Y8
+	VCMPPS       $0x1d, Y8, Y3, Y8
+	VBROADCASTSS 4(DI), Y10
+	VBLENDVPS    Y8, Y7, Y10, Y7
+	VDIVPS       Y9, Y1, Y10
+	VANDPS       Y8, Y10, Y10
+	VMAXPS       Y0, Y3, Y8
+	VADDPS       Y6, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
 	VBROADCASTSS 28(DI), Y6
 	VCMPPS       $0x11, Y6, Y3, Y6
-	VBROADCASTSS 4(DI), Y10
-	VBLENDVPS    Y6, Y7, Y10, Y7
-	VBROADCASTSS 32(DI), Y10
-	VCMPPS       $0x1d, Y10, Y3, Y10
-	VMULPS       Y8, Y11, Y12
+	VBROADCASTSS 4(DI), Y11
+	VBLENDVPS    Y6, Y8, Y11, Y8
+	VBROADCASTSS 32(DI), Y11
+	VCMPPS       $0x1d, Y11, Y3, Y11
+	VMULPS       Y5, Y9, Y12
 	VMOVUPS      Y12, 128(SP)
 	VBROADCASTSS 8(DI), Y12
-	VSUBPS       Y12, Y11, Y12
+	VSUBPS       Y12, Y9, Y12
 	VMAXPS       Y0, Y12, Y12
 	VBROADCASTSS 80(DI), Y13
 	VCMPPS       $0x11, Y13, Y3, Y13
@@ -4660,19 +4630,19 @@ AsymLogitsGradF32_powR_loop:
 	VMULPS       Y3, Y14, Y14
 	VBROADCASTSS 84(DI), Y3
 	VMULPS       Y3, Y14, Y14
-	VMULPS       Y11, Y14, Y14
+	VMULPS       Y9, Y14, Y14
 	VBLENDVPS    Y13, Y14, Y12, Y12
 
 AsymLogitsGradF32_powR_full_far:
 	VBROADCASTSS 36(DI), Y3
-	VORPS        Y3, Y10, Y10
-	VANDPS       Y10, Y12, Y12
+	VORPS        Y3, Y11, Y11
+	VANDPS       Y11, Y12, Y12
 	VBROADCASTSS 8(DI), Y3
-	VADDPS       Y3, Y8, Y3
-	VBLENDVPS    Y10, Y3, Y1, Y3
+	VADDPS       Y3, Y5, Y3
+	VBLENDVPS    Y11, Y3, Y1, Y3
 	TESTL        R11, R11
 	JNZ          AsymLogitsGradF32_powR_full_shift
-	VMOVAPS      Y7, Y7
+	VMOVAPS      Y8, Y8
 	VDIVPS       Y3, Y1, Y3
 	VANDPS       Y6, Y3, Y3
 	JMP          AsymLogitsGradF32_powR_full_shifted
@@ -4680,65 +4650,65 @@ AsymLogitsGradF32_powR_full_far:
 AsymLogitsGradF32_powR_full_shift:
 	VBROADCASTSS (DI), Y6
 	VMAXPS       Y6, Y3, Y6
-	VPADDD       log32shift8<>+0(SB), Y6, Y7
-	VPSRLD       $0x17, Y7, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y13
+	VPADDD       log32shift8<>+0(SB), Y6, Y8
+	VPSRLD       $0x17, Y8, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y13
 	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc18<>+0(SB), Y7, Y14
-	VFMADD213PS  logc28<>+0(SB), Y7, Y14
-	VFMADD213PS  logc38<>+0(SB), Y7, Y14
-	VFMADD213PS  logc48<>+0(SB), Y7, Y14
-	VFMADD213PS  logc58<>+0(SB), Y7, Y14
-	VFMADD213PS  logc68<>+0(SB), Y7, Y14
-	VFMADD213PS  logc78<>+0(SB), Y7, Y14
-	VFMADD213PS  logc88<>+0(SB), Y7, Y14
-	VMULPS       Y7, Y14, Y14
+	VFMADD213PS  logc18<>+0(SB), Y8, Y14
+	VFMADD213PS  logc28<>+0(SB), Y8, Y14
+	VFMADD213PS  logc38<>+0(SB), Y8, Y14
+	VFMADD213PS  logc48<>+0(SB), Y8, Y14
+	VFMADD213PS  logc58<>+0(SB), Y8, Y14
+	VFMADD213PS  logc68<>+0(SB), Y8, Y14
+	VFMADD213PS  logc78<>+0(SB), Y8, Y14
+	VFMADD213PS  logc88<>+0(SB), Y8, Y14
+	VMULPS       Y8, Y14, Y14
 	VMULPS       Y13, Y14, Y14
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y14
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y14
 	VFMADD231PS  minushalf8<>+0(SB), Y13, Y14
-	VADDPS       Y14, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y7
+	VADDPS       Y14, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
 	VDIVPS       Y6, Y1, Y6
-	VBROADCASTSS (DI), Y11
-	VCMPPS       $0x1d, Y11, Y3, Y11
-	VANDPS       Y11, Y6, Y6
+	VBROADCASTSS (DI), Y9
+	VCMPPS       $0x1d, Y9, Y3, Y9
+	VANDPS       Y9, Y6, Y6
 	VSUBPS       Y3, Y1, Y3
 	VSUBPS       Y12, Y3, Y3
-	VADDPS       Y3, Y7, Y7
-	VMOVAPS      Y7, Y7
+	VADDPS       Y3, Y8, Y8
+	VMOVAPS      Y8, Y8
 	VMOVAPS      Y6, Y3
 
 AsymLogitsGradF32_powR_full_shifted:
 	VSUBPS       Y4, Y1, Y6
+	VMULPS       Y4, Y7, Y7
+	VFMADD231PS  Y6, Y8, Y7
 	VMULPS       Y4, Y5, Y5
-	VFMADD231PS  Y6, Y7, Y5
-	VMULPS       Y4, Y8, Y7
-	VFMADD231PS  Y6, Y12, Y7
-	VMULPS       Y4, Y9, Y9
+	VFMADD231PS  Y6, Y12, Y5
+	VMULPS       Y4, Y10, Y10
 	VMULPS       Y6, Y3, Y3
-	VANDPS       Y10, Y3, Y3
-	VSUBPS       Y3, Y9, Y9
-	VANDPS       Y6, Y10, Y10
-	VSUBPS       Y4, Y10, Y10
-	VMOVUPS      Y5, 160(SP)
+	VANDPS       Y11, Y3, Y3
+	VSUBPS       Y3, Y10, Y10
+	VANDPS       Y6, Y11, Y11
+	VSUBPS       Y4, Y11, Y11
+	VMOVUPS      Y7, 160(SP)
 	VMOVUPS      Y4, 192(SP)
-	VMOVUPS      Y7, 224(SP)
-	VMOVUPS      Y9, 256(SP)
-	VMOVUPS      Y10, 288(SP)
-	VMOVMSKPS    Y7, R14
+	VMOVUPS      Y5, 224(SP)
+	VMOVUPS      Y10, 256(SP)
+	VMOVUPS      Y11, 288(SP)
+	VMOVMSKPS    Y5, R14
 	TESTL        R14, R14
 	JNZ          AsymLogitsGradF32_bail
 	VBROADCASTSS 16(DI), Y3
 	VBROADCASTSS 20(DI), Y6
 	VFMADD231PS  Y6, Y4, Y3
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y7, Y4
-	VMULPS       two238<>+0(SB), Y7, Y6
-	VBLENDVPS    Y4, Y6, Y7, Y6
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y5, Y4
+	VMULPS       two238<>+0(SB), Y5, Y6
+	VBLENDVPS    Y4, Y6, Y5, Y6
 	VPADDD       log32shift8<>+0(SB), Y6, Y6
 	VPSRLD       $0x17, Y6, Y8
 	VCVTDQ2PS    Y8, Y8
@@ -4766,11 +4736,11 @@ AsymLogitsGradF32_powR_full_shifted:
 	VADDPS       Y9, Y6, Y6
 	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y6
 	VXORPS       Y4, Y4, Y4
-	VCMPPS       $0x00, Y4, Y7, Y8
+	VCMPPS       $0x00, Y4, Y5, Y8
 	VBLENDVPS    Y8, minusinf8<>+0(SB), Y6, Y6
-	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y8
+	VCMPPS       $0x00, inf8<>+0(SB), Y5, Y8
 	VBLENDVPS    Y8, inf8<>+0(SB), Y6, Y6
-	VCMPPS       $0x19, Y4, Y7, Y8
+	VCMPPS       $0x19, Y4, Y5, Y8
 	VBLENDVPS    Y8, nan8<>+0(SB), Y6, Y6
 	VMULPS       Y3, Y6, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y8
@@ -4814,9 +4784,9 @@ AsymLogitsGradF32_powR_full_shifted:
 	VXORPS       Y8, Y8, Y8
 	TESTL        R12, R12
 	JZ           AsymLogitsGradF32_powR_full_nodpow
-	VCMPPS       $0x04, Y0, Y7, Y9
+	VCMPPS       $0x04, Y0, Y5, Y9
 	VANDNPS      Y9, Y4, Y9
-	VDIVPS       Y7, Y5, Y8
+	VDIVPS       Y5, Y7, Y8
 	VMULPS       Y11, Y8, Y8
 	VMULPS       Y3, Y8, Y8
 	VANDPS       Y9, Y8, Y8
@@ -4825,12 +4795,12 @@ AsymLogitsGradF32_powR_full_shifted:
 	VMOVMSKPS    Y4, R14
 	TESTL        R14, R14
 	JZ           AsymLogitsGradF32_powR_full_nodpow
-	VSUBPS       Y1, Y3, Y7
-	VMULPS       Y6, Y7, Y7
-	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y7
-	VBLENDVPS    Y7, expover8<>+0(SB), Y9, Y9
+	VSUBPS       Y1, Y3, Y5
+	VMULPS       Y6, Y5, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y6
+	VBLENDVPS    Y6, expunder8<>+0(SB), Y5, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
 	VMULPS       log2e8<>+0(SB), Y9, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
@@ -4842,52 +4812,52 @@ AsymLogitsGradF32_powR_full_shifted:
 	VFMADD213PS  expc38<>+0(SB), Y9, Y12
 	VFMADD213PS  expc48<>+0(SB), Y9, Y12
 	VFMADD213PS  expc58<>+0(SB), Y9, Y12
-	VMULPS       Y9, Y9, Y7
-	VMULPS       Y7, Y12, Y12
+	VMULPS       Y9, Y9, Y5
+	VMULPS       Y5, Y12, Y12
 	VADDPS       Y9, Y12, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
-	VMULPS       half8<>+0(SB), Y10, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y9
+	VMULPS       half8<>+0(SB), Y10, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
 	VSUBPS       Y9, Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y7, Y12, Y12
+	VMULPS       Y5, Y12, Y12
 	VMULPS       Y9, Y12, Y12
 	VANDNPS      Y12, Y6, Y12
 	VMULPS       Y3, Y12, Y12
-	VMULPS       Y5, Y12, Y12
+	VMULPS       Y7, Y12, Y12
 	VBLENDVPS    Y4, Y12, Y8, Y8
 
 AsymLogitsGradF32_powR_full_nodpow:
 	VMOVAPS     Y11, Y3
 	VMOVAPS     Y8, Y6
-	VMOVUPS     160(SP), Y5
+	VMOVUPS     160(SP), Y7
 	VMOVUPS     192(SP), Y4
-	VMOVUPS     224(SP), Y7
-	VMOVUPS     256(SP), Y9
-	VMOVUPS     288(SP), Y10
+	VMOVUPS     224(SP), Y5
+	VMOVUPS     256(SP), Y10
+	VMOVUPS     288(SP), Y11
 	VMOVUPS     (SI)(R9*1), Y4
-	VMULPS      Y3, Y4, Y7
-	VMULPS      Y5, Y7, Y7
-	VADDPS      96(SP), Y7, Y7
-	VANDPS      64(SP), Y7, Y7
-	VADDPS      Y7, Y2, Y2
-	VMULPS      Y3, Y9, Y9
+	VMULPS      Y3, Y4, Y5
+	VMULPS      Y7, Y5, Y5
+	VADDPS      96(SP), Y5, Y5
+	VANDPS      64(SP), Y5, Y5
+	VADDPS      Y5, Y2, Y2
+	VMULPS      Y3, Y10, Y10
 	TESTL       R12, R12
 	JZ          AsymLogitsGradF32_powR_full_nofocalgrad
-	VFMADD231PS Y10, Y6, Y9
+	VFMADD231PS Y11, Y6, Y10
 
 AsymLogitsGradF32_powR_full_nofocalgrad:
-	VMULPS       Y4, Y9, Y9
-	VMULPS       128(SP), Y9, Y9
-	VSUBPS       Y9, Y0, Y9
-	VADDPS       96(SP), Y9, Y9
-	VANDPS       64(SP), Y9, Y9
-	VMOVUPS      Y9, (AX)(R9*1)
+	VMULPS       Y4, Y10, Y10
+	VMULPS       128(SP), Y10, Y10
+	VSUBPS       Y10, Y0, Y10
+	VADDPS       96(SP), Y10, Y10
+	VANDPS       64(SP), Y10, Y10
+	VMOVUPS      Y10, (AX)(R9*1)
 	ADDQ         $0x20, R9
 	DECQ         R13
 	JNZ          AsymLogitsGradF32_powR_inblock
@@ -4954,61 +4924,55 @@ AsymLogitsGradF32_powR_tail:
 	VMULPS       Y6, Y10, Y10
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y6
+	VMOVUPS      half8<>+0(SB), Y7
+	VFMADD213PS  minushalf8<>+0(SB), Y10, Y7
+	VBLENDVPS    Y6, Y7, Y10, Y7
+	VANDPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y7, Y7, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y7, Y9
+	VMULPS       Y7, Y8, Y11
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y8
+	VFMADD213PS  Y8, Y11, Y9
+	VADDPS       Y9, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y7
 	VADDPS       Y1, Y10, Y6
-	VPADDD       log32shift8<>+0(SB), Y6, Y7
-	VPSRLD       $0x17, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y9
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc28<>+0(SB), Y9, Y11
-	VFMADD213PS  logc48<>+0(SB), Y9, Y11
-	VFMADD213PS  logc68<>+0(SB), Y9, Y11
-	VFMADD213PS  logc88<>+0(SB), Y9, Y11
-	VMOVUPS      logc18<>+0(SB), Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD231PS  Y12, Y7, Y11
-	VMULPS       Y7, Y9, Y12
-	VMULPS       minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS  Y9, Y12, Y11
-	VADDPS       Y11, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
-	VDIVPS       Y6, Y1, Y8
-	VMULPS       Y8, Y10, Y9
-	VCMPPS       $0x11, Y0, Y4, Y11
-	VBLENDVPS    Y11, Y9, Y8, Y12
-	VBLENDVPS    Y11, Y8, Y9, Y9
-	VSUBPS       Y1, Y6, Y6
-	VSUBPS       Y6, Y10, Y10
-	VMULPS       Y8, Y10, Y10
-	VADDPS       Y10, Y7, Y7
-	VMINPS       Y0, Y4, Y6
-	VSUBPS       Y7, Y6, Y6
-	VBROADCASTSS 24(DI), Y8
-	VCMPPS       $0x1d, Y8, Y4, Y8
-	VBROADCASTSS 4(DI), Y10
-	VBLENDVPS    Y8, Y6, Y10, Y6
-	VDIVPS       Y12, Y1, Y10
-	VANDPS       Y8, Y10, Y10
-	VMAXPS       Y0, Y4, Y8
-	VADDPS       Y7, Y8, Y8
-	VSUBPS       Y8, Y0, Y8
+	VDIVPS       Y6, Y1, Y6
+	VMULPS       Y6, Y10, Y8
+	VCMPPS       $0x11, Y0, Y4, Y9
+	VBLENDVPS    Y9, Y8, Y6, Y10
+	VBLENDVPS    Y9, Y6, Y8, Y6
+	VMINPS       Y0, Y4, Y8
+	VSUBPS       Y7, Y8, Y8
+	VBROADCASTSS 24(DI), Y9
+	VCMPPS       $0x1d, Y9, Y4, Y9
+	VBROADCASTSS 4(DI), Y11
+	VBLENDVPS    Y9, Y8, Y11, Y8
+	VDIVPS       Y10, Y1, Y11
+	VANDPS       Y9, Y11, Y11
+	VMAXPS       Y0, Y4, Y9
+	VADDPS       Y7, Y9, Y9
+	VSUBPS       Y9, Y0, Y9
 	VBROADCASTSS 28(DI), Y7
 	VCMPPS       $0x11, Y7, Y4, Y7
-	VBROADCASTSS 4(DI), Y11
-	VBLENDVPS    Y7, Y8, Y11, Y8
-	VBROADCASTSS 32(DI), Y11
-	VCMPPS       $0x1d, Y11, Y4, Y11
-	VMULPS       Y9, Y12, Y13
+	VBROADCASTSS 4(DI), Y12
+	VBLENDVPS    Y7, Y9, Y12, Y9
+	VBROADCASTSS 32(DI), Y12
+	VCMPPS       $0x1d, Y12, Y4, Y12
+	VMULPS       Y6, Y10, Y13
 	VMOVUPS      Y13, 128(SP)
 	VBROADCASTSS 8(DI), Y13
-	VSUBPS       Y13, Y12, Y13
+	VSUBPS       Y13, Y10, Y13
 	VMAXPS       Y0, Y13, Y13
 	VBROADCASTSS 80(DI), Y14
 	VCMPPS       $0x11, Y14, Y4, Y14
@@ -5033,19 +4997,19 @@ AsymLogitsGradF32_powR_tail:
 	VMULPS       Y4, Y15, Y15
 	VBROADCASTSS 84(DI), Y4
 	VMULPS       Y4, Y15, Y15
-	VMULPS       Y12, Y15, Y15
+	VMULPS       Y10, Y15, Y15
 	VBLENDVPS    Y14, Y15, Y13, Y13
 
 AsymLogitsGradF32_powR_part_far:
 	VBROADCASTSS 36(DI), Y4
-	VORPS        Y4, Y11, Y11
-	VANDPS       Y11, Y13, Y13
+	VORPS        Y4, Y12, Y12
+	VANDPS       Y12, Y13, Y13
 	VBROADCASTSS 8(DI), Y4
-	VADDPS       Y4, Y9, Y4
-	VBLENDVPS    Y11, Y4, Y1, Y4
+	VADDPS       Y4, Y6, Y4
+	VBLENDVPS    Y12, Y4, Y1, Y4
 	TESTL        R11, R11
 	JNZ          AsymLogitsGradF32_powR_part_shift
-	VMOVAPS      Y8, Y8
+	VMOVAPS      Y9, Y9
 	VDIVPS       Y4, Y1, Y4
 	VANDPS       Y7, Y4, Y4
 	JMP          AsymLogitsGradF32_powR_part_shifted
@@ -5053,65 +5017,65 @@ AsymLogitsGradF32_powR_part_far:
 AsymLogitsGradF32_powR_part_shift:
 	VBROADCASTSS (DI), Y7
 	VMAXPS       Y7, Y4, Y7
-	VPADDD       log32shift8<>+0(SB), Y7, Y8
-	VPSRLD       $0x17, Y8, Y12
-	VCVTDQ2PS    Y12, Y12
-	VSUBPS       f1278<>+0(SB), Y12, Y12
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y14
+	VPADDD       log32shift8<>+0(SB), Y7, Y9
+	VPSRLD       $0x17, Y9, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y9, Y9
+	VPADDD       log32base8<>+0(SB), Y9, Y9
+	VSUBPS       one8<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y9, Y14
 	VMOVUPS      logc08<>+0(SB), Y15
-	VFMADD213PS  logc18<>+0(SB), Y8, Y15
-	VFMADD213PS  logc28<>+0(SB), Y8, Y15
-	VFMADD213PS  logc38<>+0(SB), Y8, Y15
-	VFMADD213PS  logc48<>+0(SB), Y8, Y15
-	VFMADD213PS  logc58<>+0(SB), Y8, Y15
-	VFMADD213PS  logc68<>+0(SB), Y8, Y15
-	VFMADD213PS  logc78<>+0(SB), Y8, Y15
-	VFMADD213PS  logc88<>+0(SB), Y8, Y15
-	VMULPS       Y8, Y15, Y15
+	VFMADD213PS  logc18<>+0(SB), Y9, Y15
+	VFMADD213PS  logc28<>+0(SB), Y9, Y15
+	VFMADD213PS  logc38<>+0(SB), Y9, Y15
+	VFMADD213PS  logc48<>+0(SB), Y9, Y15
+	VFMADD213PS  logc58<>+0(SB), Y9, Y15
+	VFMADD213PS  logc68<>+0(SB), Y9, Y15
+	VFMADD213PS  logc78<>+0(SB), Y9, Y15
+	VFMADD213PS  logc88<>+0(SB), Y9, Y15
+	VMULPS       Y9, Y15, Y15
 	VMULPS       Y14, Y15, Y15
-	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y15
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y15
 	VFMADD231PS  minushalf8<>+0(SB), Y14, Y15
-	VADDPS       Y15, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y8
+	VADDPS       Y15, Y9, Y9
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y9
 	VDIVPS       Y7, Y1, Y7
-	VBROADCASTSS (DI), Y12
-	VCMPPS       $0x1d, Y12, Y4, Y12
-	VANDPS       Y12, Y7, Y7
+	VBROADCASTSS (DI), Y10
+	VCMPPS       $0x1d, Y10, Y4, Y10
+	VANDPS       Y10, Y7, Y7
 	VSUBPS       Y4, Y1, Y4
 	VSUBPS       Y13, Y4, Y4
-	VADDPS       Y4, Y8, Y8
-	VMOVAPS      Y8, Y8
+	VADDPS       Y4, Y9, Y9
+	VMOVAPS      Y9, Y9
 	VMOVAPS      Y7, Y4
 
 AsymLogitsGradF32_powR_part_shifted:
 	VSUBPS       Y5, Y1, Y7
+	VMULPS       Y5, Y8, Y8
+	VFMADD231PS  Y7, Y9, Y8
 	VMULPS       Y5, Y6, Y6
-	VFMADD231PS  Y7, Y8, Y6
-	VMULPS       Y5, Y9, Y8
-	VFMADD231PS  Y7, Y13, Y8
-	VMULPS       Y5, Y10, Y10
+	VFMADD231PS  Y7, Y13, Y6
+	VMULPS       Y5, Y11, Y11
 	VMULPS       Y7, Y4, Y4
-	VANDPS       Y11, Y4, Y4
-	VSUBPS       Y4, Y10, Y10
-	VANDPS       Y7, Y11, Y11
-	VSUBPS       Y5, Y11, Y11
-	VMOVUPS      Y6, 160(SP)
+	VANDPS       Y12, Y4, Y4
+	VSUBPS       Y4, Y11, Y11
+	VANDPS       Y7, Y12, Y12
+	VSUBPS       Y5, Y12, Y12
+	VMOVUPS      Y8, 160(SP)
 	VMOVUPS      Y5, 192(SP)
-	VMOVUPS      Y8, 224(SP)
-	VMOVUPS      Y10, 256(SP)
-	VMOVUPS      Y11, 288(SP)
-	VMOVMSKPS    Y8, CX
+	VMOVUPS      Y6, 224(SP)
+	VMOVUPS      Y11, 256(SP)
+	VMOVUPS      Y12, 288(SP)
+	VMOVMSKPS    Y6, CX
 	TESTL        CX, CX
 	JNZ          AsymLogitsGradF32_bail
 	VBROADCASTSS 16(DI), Y4
 	VBROADCASTSS 20(DI), Y7
 	VFMADD231PS  Y7, Y5, Y4
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y5
-	VMULPS       two238<>+0(SB), Y8, Y7
-	VBLENDVPS    Y5, Y7, Y8, Y7
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y6, Y5
+	VMULPS       two238<>+0(SB), Y6, Y7
+	VBLENDVPS    Y5, Y7, Y6, Y7
 	VPADDD       log32shift8<>+0(SB), Y7, Y7
 	VPSRLD       $0x17, Y7, Y9
 	VCVTDQ2PS    Y9, Y9
@@ -5139,11 +5103,11 @@ AsymLogitsGradF32_powR_part_shifted:
 	VADDPS       Y10, Y7, Y7
 	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y7
 	VXORPS       Y5, Y5, Y5
-	VCMPPS       $0x00, Y5, Y8, Y9
+	VCMPPS       $0x00, Y5, Y6, Y9
 	VBLENDVPS    Y9, minusinf8<>+0(SB), Y7, Y7
-	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y9
+	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y9
 	VBLENDVPS    Y9, inf8<>+0(SB), Y7, Y7
-	VCMPPS       $0x19, Y5, Y8, Y9
+	VCMPPS       $0x19, Y5, Y6, Y9
 	VBLENDVPS    Y9, nan8<>+0(SB), Y7, Y7
 	VMULPS       Y4, Y7, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y9
@@ -5187,9 +5151,9 @@ AsymLogitsGradF32_powR_part_shifted:
 	VXORPS       Y9, Y9, Y9
 	TESTL        R12, R12
 	JZ           AsymLogitsGradF32_powR_part_nodpow
-	VCMPPS       $0x04, Y0, Y8, Y10
+	VCMPPS       $0x04, Y0, Y6, Y10
 	VANDNPS      Y10, Y5, Y10
-	VDIVPS       Y8, Y6, Y9
+	VDIVPS       Y6, Y8, Y9
 	VMULPS       Y12, Y9, Y9
 	VMULPS       Y4, Y9, Y9
 	VANDPS       Y10, Y9, Y9
@@ -5200,67 +5164,67 @@ AsymLogitsGradF32_powR_part_shifted:
 	JZ           AsymLogitsGradF32_powR_part_nodpow
 	VSUBPS       Y1, Y4, Y1
 	VMULPS       Y7, Y1, Y1
-	VCMPPS       $0x11, expunder8<>+0(SB), Y1, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y1, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y1
-	VBLENDVPS    Y1, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y10
+	VCMPPS       $0x11, expunder8<>+0(SB), Y1, Y6
+	VBLENDVPS    Y6, expunder8<>+0(SB), Y1, Y7
+	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y1
+	VBLENDVPS    Y1, expover8<>+0(SB), Y7, Y7
+	VMULPS       log2e8<>+0(SB), Y7, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y7
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y7
 	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc18<>+0(SB), Y8, Y11
-	VFMADD213PS  expc28<>+0(SB), Y8, Y11
-	VFMADD213PS  expc38<>+0(SB), Y8, Y11
-	VFMADD213PS  expc48<>+0(SB), Y8, Y11
-	VFMADD213PS  expc58<>+0(SB), Y8, Y11
-	VMULPS       Y8, Y8, Y1
+	VFMADD213PS  expc18<>+0(SB), Y7, Y11
+	VFMADD213PS  expc28<>+0(SB), Y7, Y11
+	VFMADD213PS  expc38<>+0(SB), Y7, Y11
+	VFMADD213PS  expc48<>+0(SB), Y7, Y11
+	VFMADD213PS  expc58<>+0(SB), Y7, Y11
+	VMULPS       Y7, Y7, Y1
 	VMULPS       Y1, Y11, Y11
-	VADDPS       Y8, Y11, Y11
+	VADDPS       Y7, Y11, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
 	VMULPS       half8<>+0(SB), Y10, Y1
 	VADDPS       roundmagic8<>+0(SB), Y1, Y1
-	VSUBPS       roundmagic8<>+0(SB), Y1, Y8
-	VSUBPS       Y8, Y10, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VSUBPS       roundmagic8<>+0(SB), Y1, Y7
+	VSUBPS       Y7, Y10, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
 	VPADDD       expbiasfix8<>+0(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
-	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
-	VPSLLD       $0x17, Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	VMULPS       Y1, Y11, Y11
-	VMULPS       Y8, Y11, Y11
-	VANDNPS      Y11, Y7, Y11
+	VMULPS       Y7, Y11, Y11
+	VANDNPS      Y11, Y6, Y11
 	VMULPS       Y4, Y11, Y11
-	VMULPS       Y6, Y11, Y11
+	VMULPS       Y8, Y11, Y11
 	VBLENDVPS    Y5, Y11, Y9, Y9
 
 AsymLogitsGradF32_powR_part_nodpow:
 	VMOVAPS     Y12, Y1
 	VMOVAPS     Y9, Y4
-	VMOVUPS     160(SP), Y6
+	VMOVUPS     160(SP), Y8
 	VMOVUPS     192(SP), Y5
-	VMOVUPS     224(SP), Y8
-	VMOVUPS     256(SP), Y10
-	VMOVUPS     288(SP), Y11
+	VMOVUPS     224(SP), Y6
+	VMOVUPS     256(SP), Y11
+	VMOVUPS     288(SP), Y12
 	VMASKMOVPS  (SI)(R9*1), Y3, Y5
-	VMULPS      Y1, Y5, Y7
-	VMULPS      Y6, Y7, Y7
-	VADDPS      96(SP), Y7, Y7
-	VANDPS      64(SP), Y7, Y7
-	VADDPS      Y7, Y2, Y2
-	VMULPS      Y1, Y10, Y10
+	VMULPS      Y1, Y5, Y6
+	VMULPS      Y8, Y6, Y6
+	VADDPS      96(SP), Y6, Y6
+	VANDPS      64(SP), Y6, Y6
+	VADDPS      Y6, Y2, Y2
+	VMULPS      Y1, Y11, Y11
 	TESTL       R12, R12
 	JZ          AsymLogitsGradF32_powR_part_nofocalgrad
-	VFMADD231PS Y11, Y4, Y10
+	VFMADD231PS Y12, Y4, Y11
 
 AsymLogitsGradF32_powR_part_nofocalgrad:
-	VMULPS     Y5, Y10, Y10
-	VMULPS     128(SP), Y10, Y10
-	VSUBPS     Y10, Y0, Y10
-	VADDPS     96(SP), Y10, Y10
-	VANDPS     64(SP), Y10, Y10
-	VMASKMOVPS Y10, Y3, (AX)(R9*1)
+	VMULPS     Y5, Y11, Y11
+	VMULPS     128(SP), Y11, Y11
+	VSUBPS     Y11, Y0, Y11
+	VADDPS     96(SP), Y11, Y11
+	VANDPS     64(SP), Y11, Y11
+	VMASKMOVPS Y11, Y3, (AX)(R9*1)
 
 AsymLogitsGradF32_powR_done:
 AsymLogitsGradF32_done:
@@ -5296,6 +5260,16 @@ DATA signbit8<>+20(SB)/4, $0x80000000
 DATA signbit8<>+24(SB)/4, $0x80000000
 DATA signbit8<>+28(SB)/4, $0x80000000
 GLOBL signbit8<>(SB), RODATA|NOPTR, $32
+
+DATA sqrt2m18<>+0(SB)/4, $0x3ed413cd
+DATA sqrt2m18<>+4(SB)/4, $0x3ed413cd
+DATA sqrt2m18<>+8(SB)/4, $0x3ed413cd
+DATA sqrt2m18<>+12(SB)/4, $0x3ed413cd
+DATA sqrt2m18<>+16(SB)/4, $0x3ed413cd
+DATA sqrt2m18<>+20(SB)/4, $0x3ed413cd
+DATA sqrt2m18<>+24(SB)/4, $0x3ed413cd
+DATA sqrt2m18<>+28(SB)/4, $0x3ed413cd
+GLOBL sqrt2m18<>(SB), RODATA|NOPTR, $32
 
 DATA em1c78<>+0(SB)/4, $0x39500d01
 DATA em1c78<>+4(SB)/4, $0x39500d01
@@ -5438,64 +5412,58 @@ AsymLogitsLossF32_pow0_loop:
 	VMULPS       Y5, Y9, Y9
 	VMULPS       Y7, Y9, Y9
 	VANDNPS      Y9, Y6, Y9
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y9, Y5
+	VMOVUPS      half8<>+0(SB), Y6
+	VFMADD213PS  minushalf8<>+0(SB), Y9, Y6
+	VBLENDVPS    Y5, Y6, Y9, Y6
+	VANDPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y6, Y6, Y7
+	VMOVUPS      logc08<>+0(SB), Y8
+	VFMADD213PS  logc28<>+0(SB), Y7, Y8
+	VFMADD213PS  logc48<>+0(SB), Y7, Y8
+	VFMADD213PS  logc68<>+0(SB), Y7, Y8
+	VFMADD213PS  logc88<>+0(SB), Y7, Y8
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y7, Y10
+	VFMADD213PS  logc58<>+0(SB), Y7, Y10
+	VFMADD213PS  logc78<>+0(SB), Y7, Y10
+	VFMADD231PS  Y10, Y6, Y8
+	VMULPS       Y6, Y7, Y10
+	VMULPS       minushalf8<>+0(SB), Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y7
+	VFMADD213PS  Y7, Y10, Y8
+	VADDPS       Y8, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y6
 	VADDPS       Y1, Y9, Y5
-	VPADDD       log32shift8<>+0(SB), Y5, Y6
-	VPSRLD       $0x17, Y6, Y7
-	VCVTDQ2PS    Y7, Y7
-	VSUBPS       f1278<>+0(SB), Y7, Y7
-	VPAND        mant32mask8<>+0(SB), Y6, Y6
-	VPADDD       log32base8<>+0(SB), Y6, Y6
-	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y8
-	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc28<>+0(SB), Y8, Y10
-	VFMADD213PS  logc48<>+0(SB), Y8, Y10
-	VFMADD213PS  logc68<>+0(SB), Y8, Y10
-	VFMADD213PS  logc88<>+0(SB), Y8, Y10
-	VMOVUPS      logc18<>+0(SB), Y11
-	VFMADD213PS  logc38<>+0(SB), Y8, Y11
-	VFMADD213PS  logc58<>+0(SB), Y8, Y11
-	VFMADD213PS  logc78<>+0(SB), Y8, Y11
-	VFMADD231PS  Y11, Y6, Y10
-	VMULPS       Y6, Y8, Y11
-	VMULPS       minushalf8<>+0(SB), Y8, Y8
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
-	VFMADD213PS  Y8, Y11, Y10
-	VADDPS       Y10, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
-	VDIVPS       Y5, Y1, Y7
-	VMULPS       Y7, Y9, Y8
-	VCMPPS       $0x11, Y0, Y3, Y10
-	VBLENDVPS    Y10, Y8, Y7, Y11
-	VBLENDVPS    Y10, Y7, Y8, Y8
-	VSUBPS       Y1, Y5, Y5
-	VSUBPS       Y5, Y9, Y9
-	VMULPS       Y7, Y9, Y9
-	VADDPS       Y9, Y6, Y6
-	VMINPS       Y0, Y3, Y5
-	VSUBPS       Y6, Y5, Y5
-	VBROADCASTSS 24(SI), Y7
-	VCMPPS       $0x1d, Y7, Y3, Y7
-	VBROADCASTSS 4(SI), Y9
-	VBLENDVPS    Y7, Y5, Y9, Y5
-	VMAXPS       Y0, Y3, Y7
-	VADDPS       Y6, Y7, Y7
-	VSUBPS       Y7, Y0, Y7
+	VDIVPS       Y5, Y1, Y5
+	VMULPS       Y5, Y9, Y7
+	VCMPPS       $0x11, Y0, Y3, Y8
+	VBLENDVPS    Y8, Y7, Y5, Y9
+	VBLENDVPS    Y8, Y5, Y7, Y5
+	VMINPS       Y0, Y3, Y7
+	VSUBPS       Y6, Y7, Y7
+	VBROADCASTSS 24(SI), Y8
+	VCMPPS       $0x1d, Y8, Y3, Y8
+	VBROADCASTSS 4(SI), Y10
+	VBLENDVPS    Y8, Y7, Y10, Y7
+	VMAXPS       Y0, Y3, Y8
+	VADDPS       Y6, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
 	VBROADCASTSS 28(SI), Y6
 	VCMPPS       $0x11, Y6, Y3, Y6
-	VBROADCASTSS 4(SI), Y9
-	VBLENDVPS    Y6, Y7, Y9, Y7
+	VBROADCASTSS 4(SI), Y10
+	VBLENDVPS    Y6, Y8, Y10, Y8
 	VBROADCASTSS 32(SI), Y6
 	VCMPPS       $0x1d, Y6, Y3, Y6
-	VBROADCASTSS 8(SI), Y9
-	VSUBPS       Y9, Y11, Y9
-	VMAXPS       Y0, Y9, Y9
-	VBROADCASTSS 80(SI), Y10
-	VCMPPS       $0x11, Y10, Y3, Y10
+	VBROADCASTSS 8(SI), Y10
+	VSUBPS       Y10, Y9, Y10
+	VMAXPS       Y0, Y10, Y10
+	VBROADCASTSS 80(SI), Y11
+	VCMPPS       $0x11, Y11, Y3, Y11
 	VBROADCASTSS 32(SI), Y12
 	VCMPPS       $0x1d, Y12, Y3, Y12
-	VANDPS       Y12, Y10, Y10
-	VMOVMSKPS    Y10, R12
+	VANDPS       Y12, Y11, Y11
+	VMOVMSKPS    Y11, R12
 	TESTL        R12, R12
 	JZ           AsymLogitsLossF32_pow0_full_far
 	VBROADCASTSS 72(SI), Y12
@@ -5513,32 +5481,32 @@ AsymLogitsLossF32_pow0_loop:
 	VMULPS       Y3, Y12, Y12
 	VBROADCASTSS 84(SI), Y3
 	VMULPS       Y3, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VBLENDVPS    Y10, Y12, Y9, Y9
+	VMULPS       Y9, Y12, Y12
+	VBLENDVPS    Y11, Y12, Y10, Y10
 
 AsymLogitsLossF32_pow0_full_far:
 	VBROADCASTSS 36(SI), Y3
 	VORPS        Y3, Y6, Y6
-	VANDPS       Y6, Y9, Y9
+	VANDPS       Y6, Y10, Y10
 	VBROADCASTSS 8(SI), Y3
-	VADDPS       Y3, Y8, Y3
+	VADDPS       Y3, Y5, Y3
 	VBLENDVPS    Y6, Y3, Y1, Y3
 	TESTL        R10, R10
 	JNZ          AsymLogitsLossF32_pow0_full_shift
-	VMOVAPS      Y7, Y3
+	VMOVAPS      Y8, Y3
 	JMP          AsymLogitsLossF32_pow0_full_shifted
 
 AsymLogitsLossF32_pow0_full_shift:
 	VBROADCASTSS (SI), Y6
 	VMAXPS       Y6, Y3, Y6
 	VPADDD       log32shift8<>+0(SB), Y6, Y6
-	VPSRLD       $0x17, Y6, Y7
-	VCVTDQ2PS    Y7, Y7
-	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y6, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
 	VPAND        mant32mask8<>+0(SB), Y6, Y6
 	VPADDD       log32base8<>+0(SB), Y6, Y6
 	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y10
+	VMULPS       Y6, Y6, Y9
 	VMOVUPS      logc08<>+0(SB), Y11
 	VFMADD213PS  logc18<>+0(SB), Y6, Y11
 	VFMADD213PS  logc28<>+0(SB), Y6, Y11
@@ -5549,26 +5517,26 @@ AsymLogitsLossF32_pow0_full_shift:
 	VFMADD213PS  logc78<>+0(SB), Y6, Y11
 	VFMADD213PS  logc88<>+0(SB), Y6, Y11
 	VMULPS       Y6, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
+	VMULPS       Y9, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y11
 	VADDPS       Y11, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y6
 	VSUBPS       Y3, Y1, Y3
-	VSUBPS       Y9, Y3, Y3
+	VSUBPS       Y10, Y3, Y3
 	VADDPS       Y3, Y6, Y6
 	VMOVAPS      Y6, Y3
 
 AsymLogitsLossF32_pow0_full_shifted:
 	VSUBPS       Y4, Y1, Y6
-	VMULPS       Y4, Y5, Y5
-	VFMADD231PS  Y6, Y3, Y5
-	VMULPS       Y4, Y8, Y3
-	VFMADD231PS  Y6, Y9, Y3
+	VMULPS       Y4, Y7, Y7
+	VFMADD231PS  Y6, Y3, Y7
+	VMULPS       Y4, Y5, Y3
+	VFMADD231PS  Y6, Y10, Y3
 	VMOVAPS      Y1, Y3
 	VMOVUPS      (BX)(R8*1), Y4
 	VMULPS       Y3, Y4, Y3
-	VMULPS       Y5, Y3, Y3
+	VMULPS       Y7, Y3, Y3
 	VADDPS       96(SP), Y3, Y3
 	VANDPS       64(SP), Y3, Y3
 	VADDPS       Y3, Y2, Y2
@@ -5638,64 +5606,58 @@ AsymLogitsLossF32_pow0_tail:
 	VMULPS       Y6, Y10, Y10
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y6
+	VMOVUPS      half8<>+0(SB), Y7
+	VFMADD213PS  minushalf8<>+0(SB), Y10, Y7
+	VBLENDVPS    Y6, Y7, Y10, Y7
+	VANDPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y7, Y7, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y7, Y9
+	VMULPS       Y7, Y8, Y11
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y8
+	VFMADD213PS  Y8, Y11, Y9
+	VADDPS       Y9, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y7
 	VADDPS       Y1, Y10, Y6
-	VPADDD       log32shift8<>+0(SB), Y6, Y7
-	VPSRLD       $0x17, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y9
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc28<>+0(SB), Y9, Y11
-	VFMADD213PS  logc48<>+0(SB), Y9, Y11
-	VFMADD213PS  logc68<>+0(SB), Y9, Y11
-	VFMADD213PS  logc88<>+0(SB), Y9, Y11
-	VMOVUPS      logc18<>+0(SB), Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD231PS  Y12, Y7, Y11
-	VMULPS       Y7, Y9, Y12
-	VMULPS       minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS  Y9, Y12, Y11
-	VADDPS       Y11, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
-	VDIVPS       Y6, Y1, Y8
-	VMULPS       Y8, Y10, Y9
-	VCMPPS       $0x11, Y0, Y4, Y11
-	VBLENDVPS    Y11, Y9, Y8, Y12
-	VBLENDVPS    Y11, Y8, Y9, Y9
-	VSUBPS       Y1, Y6, Y6
-	VSUBPS       Y6, Y10, Y10
-	VMULPS       Y8, Y10, Y10
-	VADDPS       Y10, Y7, Y7
-	VMINPS       Y0, Y4, Y6
-	VSUBPS       Y7, Y6, Y6
-	VBROADCASTSS 24(SI), Y8
-	VCMPPS       $0x1d, Y8, Y4, Y8
-	VBROADCASTSS 4(SI), Y10
-	VBLENDVPS    Y8, Y6, Y10, Y6
-	VMAXPS       Y0, Y4, Y8
-	VADDPS       Y7, Y8, Y8
-	VSUBPS       Y8, Y0, Y8
+	VDIVPS       Y6, Y1, Y6
+	VMULPS       Y6, Y10, Y8
+	VCMPPS       $0x11, Y0, Y4, Y9
+	VBLENDVPS    Y9, Y8, Y6, Y10
+	VBLENDVPS    Y9, Y6, Y8, Y6
+	VMINPS       Y0, Y4, Y8
+	VSUBPS       Y7, Y8, Y8
+	VBROADCASTSS 24(SI), Y9
+	VCMPPS       $0x1d, Y9, Y4, Y9
+	VBROADCASTSS 4(SI), Y11
+	VBLENDVPS    Y9, Y8, Y11, Y8
+	VMAXPS       Y0, Y4, Y9
+	VADDPS       Y7, Y9, Y9
+	VSUBPS       Y9, Y0, Y9
 	VBROADCASTSS 28(SI), Y7
 	VCMPPS       $0x11, Y7, Y4, Y7
-	VBROADCASTSS 4(SI), Y10
-	VBLENDVPS    Y7, Y8, Y10, Y8
+	VBROADCASTSS 4(SI), Y11
+	VBLENDVPS    Y7, Y9, Y11, Y9
 	VBROADCASTSS 32(SI), Y7
 	VCMPPS       $0x1d, Y7, Y4, Y7
-	VBROADCASTSS 8(SI), Y10
-	VSUBPS       Y10, Y12, Y10
-	VMAXPS       Y0, Y10, Y10
-	VBROADCASTSS 80(SI), Y11
-	VCMPPS       $0x11, Y11, Y4, Y11
+	VBROADCASTSS 8(SI), Y11
+	VSUBPS       Y11, Y10, Y11
+	VMAXPS       Y0, Y11, Y11
+	VBROADCASTSS 80(SI), Y12
+	VCMPPS       $0x11, Y12, Y4, Y12
 	VBROADCASTSS 32(SI), Y13
 	VCMPPS       $0x1d, Y13, Y4, Y13
-	VANDPS       Y13, Y11, Y11
-	VMOVMSKPS    Y11, AX
+	VANDPS       Y13, Y12, Y12
+	VMOVMSKPS    Y12, AX
 	TESTL        AX, AX
 	JZ           AsymLogitsLossF32_pow0_part_far
 	VBROADCASTSS 72(SI), Y13
@@ -5713,19 +5675,19 @@ AsymLogitsLossF32_pow0_tail:
 	VMULPS       Y4, Y13, Y13
 	VBROADCASTSS 84(SI), Y0
 	VMULPS       Y0, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VBLENDVPS    Y11, Y13, Y10, Y10
+	VMULPS       Y10, Y13, Y13
+	VBLENDVPS    Y12, Y13, Y11, Y11
 
 AsymLogitsLossF32_pow0_part_far:
 	VBROADCASTSS 36(SI), Y0
 	VORPS        Y0, Y7, Y7
-	VANDPS       Y7, Y10, Y10
+	VANDPS       Y7, Y11, Y11
 	VBROADCASTSS 8(SI), Y0
-	VADDPS       Y0, Y9, Y0
+	VADDPS       Y0, Y6, Y0
 	VBLENDVPS    Y7, Y0, Y1, Y0
 	TESTL        R10, R10
 	JNZ          AsymLogitsLossF32_pow0_part_shift
-	VMOVAPS      Y8, Y0
+	VMOVAPS      Y9, Y0
 	JMP          AsymLogitsLossF32_pow0_part_shifted
 
 AsymLogitsLossF32_pow0_part_shift:
@@ -5738,37 +5700,37 @@ AsymLogitsLossF32_pow0_part_shift:
 	VPAND        mant32mask8<>+0(SB), Y4, Y4
 	VPADDD       log32base8<>+0(SB), Y4, Y4
 	VSUBPS       one8<>+0(SB), Y4, Y4
-	VMULPS       Y4, Y4, Y8
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc18<>+0(SB), Y4, Y11
-	VFMADD213PS  logc28<>+0(SB), Y4, Y11
-	VFMADD213PS  logc38<>+0(SB), Y4, Y11
-	VFMADD213PS  logc48<>+0(SB), Y4, Y11
-	VFMADD213PS  logc58<>+0(SB), Y4, Y11
-	VFMADD213PS  logc68<>+0(SB), Y4, Y11
-	VFMADD213PS  logc78<>+0(SB), Y4, Y11
-	VFMADD213PS  logc88<>+0(SB), Y4, Y11
-	VMULPS       Y4, Y11, Y11
-	VMULPS       Y8, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y8, Y11
-	VADDPS       Y11, Y4, Y4
+	VMULPS       Y4, Y4, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc18<>+0(SB), Y4, Y10
+	VFMADD213PS  logc28<>+0(SB), Y4, Y10
+	VFMADD213PS  logc38<>+0(SB), Y4, Y10
+	VFMADD213PS  logc48<>+0(SB), Y4, Y10
+	VFMADD213PS  logc58<>+0(SB), Y4, Y10
+	VFMADD213PS  logc68<>+0(SB), Y4, Y10
+	VFMADD213PS  logc78<>+0(SB), Y4, Y10
+	VFMADD213PS  logc88<>+0(SB), Y4, Y10
+	VMULPS       Y4, Y10, Y10
+	VMULPS       Y9, Y10, Y10
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y10
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y10
+	VADDPS       Y10, Y4, Y4
 	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y4
 	VSUBPS       Y0, Y1, Y0
-	VSUBPS       Y10, Y0, Y0
+	VSUBPS       Y11, Y0, Y0
 	VADDPS       Y0, Y4, Y4
 	VMOVAPS      Y4, Y0
 
 AsymLogitsLossF32_pow0_part_shifted:
 	VSUBPS      Y5, Y1, Y4
-	VMULPS      Y5, Y6, Y6
-	VFMADD231PS Y4, Y0, Y6
-	VMULPS      Y5, Y9, Y0
-	VFMADD231PS Y4, Y10, Y0
+	VMULPS      Y5, Y8, Y8
+	VFMADD231PS Y4, Y0, Y8
+	VMULPS      Y5, Y6, Y0
+	VFMADD231PS Y4, Y11, Y0
 	VMOVAPS     Y1, Y0
 	VMASKMOVPS  (BX)(R8*1), Y3, Y1
 	VMULPS      Y0, Y1, Y0
-	VMULPS      Y6, Y0, Y0
+	VMULPS      Y8, Y0, Y0
 	VADDPS      96(SP), Y0, Y0
 	VANDPS      64(SP), Y0, Y0
 	VADDPS      Y0, Y2, Y2
@@ -5826,64 +5788,58 @@ AsymLogitsLossF32_powI_loop:
 	VMULPS       Y5, Y9, Y9
 	VMULPS       Y7, Y9, Y9
 	VANDNPS      Y9, Y6, Y9
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y9, Y5
+	VMOVUPS      half8<>+0(SB), Y6
+	VFMADD213PS  minushalf8<>+0(SB), Y9, Y6
+	VBLENDVPS    Y5, Y6, Y9, Y6
+	VANDPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y6, Y6, Y7
+	VMOVUPS      logc08<>+0(SB), Y8
+	VFMADD213PS  logc28<>+0(SB), Y7, Y8
+	VFMADD213PS  logc48<>+0(SB), Y7, Y8
+	VFMADD213PS  logc68<>+0(SB), Y7, Y8
+	VFMADD213PS  logc88<>+0(SB), Y7, Y8
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y7, Y10
+	VFMADD213PS  logc58<>+0(SB), Y7, Y10
+	VFMADD213PS  logc78<>+0(SB), Y7, Y10
+	VFMADD231PS  Y10, Y6, Y8
+	VMULPS       Y6, Y7, Y10
+	VMULPS       minushalf8<>+0(SB), Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y7
+	VFMADD213PS  Y7, Y10, Y8
+	VADDPS       Y8, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y6
 	VADDPS       Y1, Y9, Y5
-	VPADDD       log32shift8<>+0(SB), Y5, Y6
-	VPSRLD       $0x17, Y6, Y7
-	VCVTDQ2PS    Y7, Y7
-	VSUBPS       f1278<>+0(SB), Y7, Y7
-	VPAND        mant32mask8<>+0(SB), Y6, Y6
-	VPADDD       log32base8<>+0(SB), Y6, Y6
-	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y8
-	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc28<>+0(SB), Y8, Y10
-	VFMADD213PS  logc48<>+0(SB), Y8, Y10
-	VFMADD213PS  logc68<>+0(SB), Y8, Y10
-	VFMADD213PS  logc88<>+0(SB), Y8, Y10
-	VMOVUPS      logc18<>+0(SB), Y11
-	VFMADD213PS  logc38<>+0(SB), Y8, Y11
-	VFMADD213PS  logc58<>+0(SB), Y8, Y11
-	VFMADD213PS  logc78<>+0(SB), Y8, Y11
-	VFMADD231PS  Y11, Y6, Y10
-	VMULPS       Y6, Y8, Y11
-	VMULPS       minushalf8<>+0(SB), Y8, Y8
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
-	VFMADD213PS  Y8, Y11, Y10
-	VADDPS       Y10, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
-	VDIVPS       Y5, Y1, Y7
-	VMULPS       Y7, Y9, Y8
-	VCMPPS       $0x11, Y0, Y3, Y10
-	VBLENDVPS    Y10, Y8, Y7, Y11
-	VBLENDVPS    Y10, Y7, Y8, Y8
-	VSUBPS       Y1, Y5, Y5
-	VSUBPS       Y5, Y9, Y9
-	VMULPS       Y7, Y9, Y9
-	VADDPS       Y9, Y6, Y6
-	VMINPS       Y0, Y3, Y5
-	VSUBPS       Y6, Y5, Y5
-	VBROADCASTSS 24(SI), Y7
-	VCMPPS       $0x1d, Y7, Y3, Y7
-	VBROADCASTSS 4(SI), Y9
-	VBLENDVPS    Y7, Y5, Y9, Y5
-	VMAXPS       Y0, Y3, Y7
-	VADDPS       Y6, Y7, Y7
-	VSUBPS       Y7, Y0, Y7
+	VDIVPS       Y5, Y1, Y5
+	VMULPS       Y5, Y9, Y7
+	VCMPPS       $0x11, Y0, Y3, Y8
+	VBLENDVPS    Y8, Y7, Y5, Y9
+	VBLENDVPS    Y8, Y5, Y7, Y5
+	VMINPS       Y0, Y3, Y7
+	VSUBPS       Y6, Y7, Y7
+	VBROADCASTSS 24(SI), Y8
+	VCMPPS       $0x1d, Y8, Y3, Y8
+	VBROADCASTSS 4(SI), Y10
+	VBLENDVPS    Y8, Y7, Y10, Y7
+	VMAXPS       Y0, Y3, Y8
+	VADDPS       Y6, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
 	VBROADCASTSS 28(SI), Y6
 	VCMPPS       $0x11, Y6, Y3, Y6
-	VBROADCASTSS 4(SI), Y9
-	VBLENDVPS    Y6, Y7, Y9, Y7
+	VBROADCASTSS 4(SI), Y10
+	VBLENDVPS    Y6, Y8, Y10, Y8
 	VBROADCASTSS 32(SI), Y6
 	VCMPPS       $0x1d, Y6, Y3, Y6
-	VBROADCASTSS 8(SI), Y9
-	VSUBPS       Y9, Y11, Y9
-	VMAXPS       Y0, Y9, Y9
-	VBROADCASTSS 80(SI), Y10
-	VCMPPS       $0x11, Y10, Y3, Y10
+	VBROADCASTSS 8(SI), Y10
+	VSUBPS       Y10, Y9, Y10
+	VMAXPS       Y0, Y10, Y10
+	VBROADCASTSS 80(SI), Y11
+	VCMPPS       $0x11, Y11, Y3, Y11
 	VBROADCASTSS 32(SI), Y12
 	VCMPPS       $0x1d, Y12, Y3, Y12
-	VANDPS       Y12, Y10, Y10
-	VMOVMSKPS    Y10, R14
+	VANDPS       Y12, Y11, Y11
+	VMOVMSKPS    Y11, R14
 	TESTL        R14, R14
 	JZ           AsymLogitsLossF32_powI_full_far
 	VBROADCASTSS 72(SI), Y12
@@ -5901,32 +5857,32 @@ AsymLogitsLossF32_powI_loop:
 	VMULPS       Y3, Y12, Y12
 	VBROADCASTSS 84(SI), Y3
 	VMULPS       Y3, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VBLENDVPS    Y10, Y12, Y9, Y9
+	VMULPS       Y9, Y12, Y12
+	VBLENDVPS    Y11, Y12, Y10, Y10
 
 AsymLogitsLossF32_powI_full_far:
 	VBROADCASTSS 36(SI), Y3
 	VORPS        Y3, Y6, Y6
-	VANDPS       Y6, Y9, Y9
+	VANDPS       Y6, Y10, Y10
 	VBROADCASTSS 8(SI), Y3
-	VADDPS       Y3, Y8, Y3
+	VADDPS       Y3, Y5, Y3
 	VBLENDVPS    Y6, Y3, Y1, Y3
 	TESTL        R10, R10
 	JNZ          AsymLogitsLossF32_powI_full_shift
-	VMOVAPS      Y7, Y3
+	VMOVAPS      Y8, Y3
 	JMP          AsymLogitsLossF32_powI_full_shifted
 
 AsymLogitsLossF32_powI_full_shift:
 	VBROADCASTSS (SI), Y6
 	VMAXPS       Y6, Y3, Y6
 	VPADDD       log32shift8<>+0(SB), Y6, Y6
-	VPSRLD       $0x17, Y6, Y7
-	VCVTDQ2PS    Y7, Y7
-	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y6, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
 	VPAND        mant32mask8<>+0(SB), Y6, Y6
 	VPADDD       log32base8<>+0(SB), Y6, Y6
 	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y10
+	VMULPS       Y6, Y6, Y9
 	VMOVUPS      logc08<>+0(SB), Y11
 	VFMADD213PS  logc18<>+0(SB), Y6, Y11
 	VFMADD213PS  logc28<>+0(SB), Y6, Y11
@@ -5937,30 +5893,30 @@ AsymLogitsLossF32_powI_full_shift:
 	VFMADD213PS  logc78<>+0(SB), Y6, Y11
 	VFMADD213PS  logc88<>+0(SB), Y6, Y11
 	VMULPS       Y6, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
+	VMULPS       Y9, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y11
 	VADDPS       Y11, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y6
 	VSUBPS       Y3, Y1, Y3
-	VSUBPS       Y9, Y3, Y3
+	VSUBPS       Y10, Y3, Y3
 	VADDPS       Y3, Y6, Y6
 	VMOVAPS      Y6, Y3
 
 AsymLogitsLossF32_powI_full_shifted:
 	VSUBPS      Y4, Y1, Y6
-	VMULPS      Y4, Y5, Y5
-	VFMADD231PS Y6, Y3, Y5
-	VMULPS      Y4, Y8, Y3
-	VFMADD231PS Y6, Y9, Y3
+	VMULPS      Y4, Y7, Y7
+	VFMADD231PS Y6, Y3, Y7
+	VMULPS      Y4, Y5, Y3
+	VFMADD231PS Y6, Y10, Y3
 	TESTQ       R8, R8
 	JNZ         AsymLogitsLossF32_powI_full_neg_n
-	VMOVAPS     Y1, Y7
+	VMOVAPS     Y1, Y6
 	JMP         AsymLogitsLossF32_powI_full_neg_pdone
 
 AsymLogitsLossF32_powI_full_neg_n:
-	VMOVAPS Y1, Y6
-	VMOVAPS Y3, Y7
+	VMOVAPS Y1, Y5
+	VMOVAPS Y3, Y6
 	MOVQ    R8, R14
 	DECQ    R14
 
@@ -5969,28 +5925,28 @@ AsymLogitsLossF32_powI_full_neg_sq:
 	JZ     AsymLogitsLossF32_powI_full_neg_sqdone
 	BTQ    $0x00, R14
 	JCC    AsymLogitsLossF32_powI_full_neg_nomul
-	VMULPS Y7, Y6, Y6
+	VMULPS Y6, Y5, Y5
 
 AsymLogitsLossF32_powI_full_neg_nomul:
 	CMPQ   R14, $0x01
 	JBE    AsymLogitsLossF32_powI_full_neg_nosq
-	VMULPS Y7, Y7, Y7
+	VMULPS Y6, Y6, Y6
 
 AsymLogitsLossF32_powI_full_neg_nosq:
 	SHRQ $0x01, R14
 	JMP  AsymLogitsLossF32_powI_full_neg_sq
 
 AsymLogitsLossF32_powI_full_neg_sqdone:
-	VMULPS Y3, Y6, Y7
+	VMULPS Y3, Y5, Y6
 
 AsymLogitsLossF32_powI_full_neg_pdone:
 	TESTQ   R9, R9
 	JNZ     AsymLogitsLossF32_powI_full_pos_n
-	VMOVAPS Y1, Y6
+	VMOVAPS Y1, Y5
 	JMP     AsymLogitsLossF32_powI_full_pos_pdone
 
 AsymLogitsLossF32_powI_full_pos_n:
-	VMOVAPS Y1, Y6
+	VMOVAPS Y1, Y5
 	VMOVAPS Y3, Y8
 	MOVQ    R9, R14
 	DECQ    R14
@@ -6000,7 +5956,7 @@ AsymLogitsLossF32_powI_full_pos_sq:
 	JZ     AsymLogitsLossF32_powI_full_pos_sqdone
 	BTQ    $0x00, R14
 	JCC    AsymLogitsLossF32_powI_full_pos_nomul
-	VMULPS Y8, Y6, Y6
+	VMULPS Y8, Y5, Y5
 
 AsymLogitsLossF32_powI_full_pos_nomul:
 	CMPQ   R14, $0x01
@@ -6012,26 +5968,26 @@ AsymLogitsLossF32_powI_full_pos_nosq:
 	JMP  AsymLogitsLossF32_powI_full_pos_sq
 
 AsymLogitsLossF32_powI_full_pos_sqdone:
-	VMULPS Y3, Y6, Y6
+	VMULPS Y3, Y5, Y5
 
 AsymLogitsLossF32_powI_full_pos_pdone:
 	VCMPPS       $0x00, Y1, Y4, Y8
-	VBLENDVPS    Y8, Y6, Y7, Y6
-	VANDPS       absmask8<>+0(SB), Y6, Y7
-	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y7
-	VMOVMSKPS    Y7, R14
+	VBLENDVPS    Y8, Y5, Y6, Y5
+	VANDPS       absmask8<>+0(SB), Y5, Y6
+	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
+	VMOVMSKPS    Y6, R14
 	TESTL        R14, R14
 	JNZ          AsymLogitsLossF32_bail
-	VCMPPS       $0x00, Y0, Y4, Y7
-	VORPS        Y8, Y7, Y7
-	VMOVMSKPS    Y7, R14
+	VCMPPS       $0x00, Y0, Y4, Y6
+	VORPS        Y8, Y6, Y6
+	VMOVMSKPS    Y6, R14
 	CMPL         R14, $0x000000ff
 	JEQ          AsymLogitsLossF32_powI_full_hard
-	VMOVUPS      Y5, 160(SP)
+	VMOVUPS      Y7, 160(SP)
 	VMOVUPS      Y4, 192(SP)
 	VMOVUPS      Y3, 224(SP)
-	VMOVUPS      Y6, 352(SP)
-	VMOVUPS      Y7, 416(SP)
+	VMOVUPS      Y5, 352(SP)
+	VMOVUPS      Y6, 416(SP)
 	VMOVMSKPS    Y3, R14
 	TESTL        R14, R14
 	JNZ          AsymLogitsLossF32_bail
@@ -6114,15 +6070,15 @@ AsymLogitsLossF32_powI_full_pos_pdone:
 	TESTL        R14, R14
 	JNZ          AsymLogitsLossF32_bail
 	VMOVUPS      416(SP), Y3
-	VBLENDVPS    Y3, 352(SP), Y8, Y6
-	VMOVUPS      160(SP), Y5
+	VBLENDVPS    Y3, 352(SP), Y8, Y5
+	VMOVUPS      160(SP), Y7
 	VMOVUPS      192(SP), Y4
 	VMOVUPS      224(SP), Y3
 
 AsymLogitsLossF32_powI_full_hard:
 	VMOVUPS      (BX)(R12*1), Y3
-	VMULPS       Y6, Y3, Y3
 	VMULPS       Y5, Y3, Y3
+	VMULPS       Y7, Y3, Y3
 	VADDPS       96(SP), Y3, Y3
 	VANDPS       64(SP), Y3, Y3
 	VADDPS       Y3, Y2, Y2
@@ -6192,64 +6148,58 @@ AsymLogitsLossF32_powI_tail:
 	VMULPS       Y6, Y10, Y10
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y6
+	VMOVUPS      half8<>+0(SB), Y7
+	VFMADD213PS  minushalf8<>+0(SB), Y10, Y7
+	VBLENDVPS    Y6, Y7, Y10, Y7
+	VANDPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y7, Y7, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y7, Y9
+	VMULPS       Y7, Y8, Y11
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y8
+	VFMADD213PS  Y8, Y11, Y9
+	VADDPS       Y9, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y7
 	VADDPS       Y1, Y10, Y6
-	VPADDD       log32shift8<>+0(SB), Y6, Y7
-	VPSRLD       $0x17, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y9
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc28<>+0(SB), Y9, Y11
-	VFMADD213PS  logc48<>+0(SB), Y9, Y11
-	VFMADD213PS  logc68<>+0(SB), Y9, Y11
-	VFMADD213PS  logc88<>+0(SB), Y9, Y11
-	VMOVUPS      logc18<>+0(SB), Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD231PS  Y12, Y7, Y11
-	VMULPS       Y7, Y9, Y12
-	VMULPS       minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS  Y9, Y12, Y11
-	VADDPS       Y11, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
-	VDIVPS       Y6, Y1, Y8
-	VMULPS       Y8, Y10, Y9
-	VCMPPS       $0x11, Y0, Y4, Y11
-	VBLENDVPS    Y11, Y9, Y8, Y12
-	VBLENDVPS    Y11, Y8, Y9, Y9
-	VSUBPS       Y1, Y6, Y6
-	VSUBPS       Y6, Y10, Y10
-	VMULPS       Y8, Y10, Y10
-	VADDPS       Y10, Y7, Y7
-	VMINPS       Y0, Y4, Y6
-	VSUBPS       Y7, Y6, Y6
-	VBROADCASTSS 24(SI), Y8
-	VCMPPS       $0x1d, Y8, Y4, Y8
-	VBROADCASTSS 4(SI), Y10
-	VBLENDVPS    Y8, Y6, Y10, Y6
-	VMAXPS       Y0, Y4, Y8
-	VADDPS       Y7, Y8, Y8
-	VSUBPS       Y8, Y0, Y8
+	VDIVPS       Y6, Y1, Y6
+	VMULPS       Y6, Y10, Y8
+	VCMPPS       $0x11, Y0, Y4, Y9
+	VBLENDVPS    Y9, Y8, Y6, Y10
+	VBLENDVPS    Y9, Y6, Y8, Y6
+	VMINPS       Y0, Y4, Y8
+	VSUBPS       Y7, Y8, Y8
+	VBROADCASTSS 24(SI), Y9
+	VCMPPS       $0x1d, Y9, Y4, Y9
+	VBROADCASTSS 4(SI), Y11
+	VBLENDVPS    Y9, Y8, Y11, Y8
+	VMAXPS       Y0, Y4, Y9
+	VADDPS       Y7, Y9, Y9
+	VSUBPS       Y9, Y0, Y9
 	VBROADCASTSS 28(SI), Y7
 	VCMPPS       $0x11, Y7, Y4, Y7
-	VBROADCASTSS 4(SI), Y10
-	VBLENDVPS    Y7, Y8, Y10, Y8
+	VBROADCASTSS 4(SI), Y11
+	VBLENDVPS    Y7, Y9, Y11, Y9
 	VBROADCASTSS 32(SI), Y7
 	VCMPPS       $0x1d, Y7, Y4, Y7
-	VBROADCASTSS 8(SI), Y10
-	VSUBPS       Y10, Y12, Y10
-	VMAXPS       Y0, Y10, Y10
-	VBROADCASTSS 80(SI), Y11
-	VCMPPS       $0x11, Y11, Y4, Y11
+	VBROADCASTSS 8(SI), Y11
+	VSUBPS       Y11, Y10, Y11
+	VMAXPS       Y0, Y11, Y11
+	VBROADCASTSS 80(SI), Y12
+	VCMPPS       $0x11, Y12, Y4, Y12
 	VBROADCASTSS 32(SI), Y13
 	VCMPPS       $0x1d, Y13, Y4, Y13
-	VANDPS       Y13, Y11, Y11
-	VMOVMSKPS    Y11, AX
+	VANDPS       Y13, Y12, Y12
+	VMOVMSKPS    Y12, AX
 	TESTL        AX, AX
 	JZ           AsymLogitsLossF32_powI_part_far
 	VBROADCASTSS 72(SI), Y13
@@ -6267,32 +6217,32 @@ AsymLogitsLossF32_powI_tail:
 	VMULPS       Y4, Y13, Y13
 	VBROADCASTSS 84(SI), Y4
 	VMULPS       Y4, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VBLENDVPS    Y11, Y13, Y10, Y10
+	VMULPS       Y10, Y13, Y13
+	VBLENDVPS    Y12, Y13, Y11, Y11
 
 AsymLogitsLossF32_powI_part_far:
 	VBROADCASTSS 36(SI), Y4
 	VORPS        Y4, Y7, Y7
-	VANDPS       Y7, Y10, Y10
+	VANDPS       Y7, Y11, Y11
 	VBROADCASTSS 8(SI), Y4
-	VADDPS       Y4, Y9, Y4
+	VADDPS       Y4, Y6, Y4
 	VBLENDVPS    Y7, Y4, Y1, Y4
 	TESTL        R10, R10
 	JNZ          AsymLogitsLossF32_powI_part_shift
-	VMOVAPS      Y8, Y4
+	VMOVAPS      Y9, Y4
 	JMP          AsymLogitsLossF32_powI_part_shifted
 
 AsymLogitsLossF32_powI_part_shift:
 	VBROADCASTSS (SI), Y7
 	VMAXPS       Y7, Y4, Y7
 	VPADDD       log32shift8<>+0(SB), Y7, Y7
-	VPSRLD       $0x17, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPSRLD       $0x17, Y7, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
 	VPAND        mant32mask8<>+0(SB), Y7, Y7
 	VPADDD       log32base8<>+0(SB), Y7, Y7
 	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y11
+	VMULPS       Y7, Y7, Y10
 	VMOVUPS      logc08<>+0(SB), Y12
 	VFMADD213PS  logc18<>+0(SB), Y7, Y12
 	VFMADD213PS  logc28<>+0(SB), Y7, Y12
@@ -6303,30 +6253,30 @@ AsymLogitsLossF32_powI_part_shift:
 	VFMADD213PS  logc78<>+0(SB), Y7, Y12
 	VFMADD213PS  logc88<>+0(SB), Y7, Y12
 	VMULPS       Y7, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VMULPS       Y10, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y12
 	VADDPS       Y12, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y7
 	VSUBPS       Y4, Y1, Y4
-	VSUBPS       Y10, Y4, Y4
+	VSUBPS       Y11, Y4, Y4
 	VADDPS       Y4, Y7, Y7
 	VMOVAPS      Y7, Y4
 
 AsymLogitsLossF32_powI_part_shifted:
 	VSUBPS      Y5, Y1, Y7
-	VMULPS      Y5, Y6, Y6
-	VFMADD231PS Y7, Y4, Y6
-	VMULPS      Y5, Y9, Y4
-	VFMADD231PS Y7, Y10, Y4
+	VMULPS      Y5, Y8, Y8
+	VFMADD231PS Y7, Y4, Y8
+	VMULPS      Y5, Y6, Y4
+	VFMADD231PS Y7, Y11, Y4
 	TESTQ       R8, R8
 	JNZ         AsymLogitsLossF32_powI_part_neg_n
-	VMOVAPS     Y1, Y8
+	VMOVAPS     Y1, Y7
 	JMP         AsymLogitsLossF32_powI_part_neg_pdone
 
 AsymLogitsLossF32_powI_part_neg_n:
-	VMOVAPS Y1, Y7
-	VMOVAPS Y4, Y8
+	VMOVAPS Y1, Y6
+	VMOVAPS Y4, Y7
 	MOVQ    R8, AX
 	DECQ    AX
 
@@ -6335,28 +6285,28 @@ AsymLogitsLossF32_powI_part_neg_sq:
 	JZ     AsymLogitsLossF32_powI_part_neg_sqdone
 	BTQ    $0x00, AX
 	JCC    AsymLogitsLossF32_powI_part_neg_nomul
-	VMULPS Y8, Y7, Y7
+	VMULPS Y7, Y6, Y6
 
 AsymLogitsLossF32_powI_part_neg_nomul:
 	CMPQ   AX, $0x01
 	JBE    AsymLogitsLossF32_powI_part_neg_nosq
-	VMULPS Y8, Y8, Y8
+	VMULPS Y7, Y7, Y7
 
 AsymLogitsLossF32_powI_part_neg_nosq:
 	SHRQ $0x01, AX
 	JMP  AsymLogitsLossF32_powI_part_neg_sq
 
 AsymLogitsLossF32_powI_part_neg_sqdone:
-	VMULPS Y4, Y7, Y8
+	VMULPS Y4, Y6, Y7
 
 AsymLogitsLossF32_powI_part_neg_pdone:
 	TESTQ   R9, R9
 	JNZ     AsymLogitsLossF32_powI_part_pos_n
-	VMOVAPS Y1, Y7
+	VMOVAPS Y1, Y6
 	JMP     AsymLogitsLossF32_powI_part_pos_pdone
 
 AsymLogitsLossF32_powI_part_pos_n:
-	VMOVAPS Y1, Y7
+	VMOVAPS Y1, Y6
 	VMOVAPS Y4, Y9
 	MOVQ    R9, AX
 	DECQ    AX
@@ -6366,7 +6316,7 @@ AsymLogitsLossF32_powI_part_pos_sq:
 	JZ     AsymLogitsLossF32_powI_part_pos_sqdone
 	BTQ    $0x00, AX
 	JCC    AsymLogitsLossF32_powI_part_pos_nomul
-	VMULPS Y9, Y7, Y7
+	VMULPS Y9, Y6, Y6
 
 AsymLogitsLossF32_powI_part_pos_nomul:
 	CMPQ   AX, $0x01
@@ -6378,26 +6328,26 @@ AsymLogitsLossF32_powI_part_pos_nosq:
 	JMP  AsymLogitsLossF32_powI_part_pos_sq
 
 AsymLogitsLossF32_powI_part_pos_sqdone:
-	VMULPS Y4, Y7, Y7
+	VMULPS Y4, Y6, Y6
 
 AsymLogitsLossF32_powI_part_pos_pdone:
 	VCMPPS       $0x00, Y1, Y5, Y9
-	VBLENDVPS    Y9, Y7, Y8, Y7
-	VANDPS       absmask8<>+0(SB), Y7, Y8
-	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y8
-	VMOVMSKPS    Y8, AX
+	VBLENDVPS    Y9, Y6, Y7, Y6
+	VANDPS       absmask8<>+0(SB), Y6, Y7
+	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y7
+	VMOVMSKPS    Y7, AX
 	TESTL        AX, AX
 	JNZ          AsymLogitsLossF32_bail
-	VCMPPS       $0x00, Y0, Y5, Y8
-	VORPS        Y9, Y8, Y8
-	VMOVMSKPS    Y8, AX
+	VCMPPS       $0x00, Y0, Y5, Y7
+	VORPS        Y9, Y7, Y7
+	VMOVMSKPS    Y7, AX
 	CMPL         AX, $0x000000ff
 	JEQ          AsymLogitsLossF32_powI_part_hard
-	VMOVUPS      Y6, 160(SP)
+	VMOVUPS      Y8, 160(SP)
 	VMOVUPS      Y5, 192(SP)
 	VMOVUPS      Y4, 224(SP)
-	VMOVUPS      Y7, 352(SP)
-	VMOVUPS      Y8, 416(SP)
+	VMOVUPS      Y6, 352(SP)
+	VMOVUPS      Y7, 416(SP)
 	VMOVMSKPS    Y4, AX
 	TESTL        AX, AX
 	JNZ          AsymLogitsLossF32_bail
@@ -6480,15 +6430,15 @@ AsymLogitsLossF32_powI_part_pos_pdone:
 	TESTL        AX, AX
 	JNZ          AsymLogitsLossF32_bail
 	VMOVUPS      416(SP), Y0
-	VBLENDVPS    Y0, 352(SP), Y9, Y7
-	VMOVUPS      160(SP), Y6
+	VBLENDVPS    Y0, 352(SP), Y9, Y6
+	VMOVUPS      160(SP), Y8
 	VMOVUPS      192(SP), Y5
 	VMOVUPS      224(SP), Y4
 
 AsymLogitsLossF32_powI_part_hard:
 	VMASKMOVPS (BX)(R12*1), Y3, Y0
-	VMULPS     Y7, Y0, Y0
 	VMULPS     Y6, Y0, Y0
+	VMULPS     Y8, Y0, Y0
 	VADDPS     96(SP), Y0, Y0
 	VANDPS     64(SP), Y0, Y0
 	VADDPS     Y0, Y2, Y2
@@ -6546,64 +6496,58 @@ AsymLogitsLossF32_powR_loop:
 	VMULPS       Y5, Y9, Y9
 	VMULPS       Y7, Y9, Y9
 	VANDNPS      Y9, Y6, Y9
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y9, Y5
+	VMOVUPS      half8<>+0(SB), Y6
+	VFMADD213PS  minushalf8<>+0(SB), Y9, Y6
+	VBLENDVPS    Y5, Y6, Y9, Y6
+	VANDPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y6, Y6, Y7
+	VMOVUPS      logc08<>+0(SB), Y8
+	VFMADD213PS  logc28<>+0(SB), Y7, Y8
+	VFMADD213PS  logc48<>+0(SB), Y7, Y8
+	VFMADD213PS  logc68<>+0(SB), Y7, Y8
+	VFMADD213PS  logc88<>+0(SB), Y7, Y8
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y7, Y10
+	VFMADD213PS  logc58<>+0(SB), Y7, Y10
+	VFMADD213PS  logc78<>+0(SB), Y7, Y10
+	VFMADD231PS  Y10, Y6, Y8
+	VMULPS       Y6, Y7, Y10
+	VMULPS       minushalf8<>+0(SB), Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y7
+	VFMADD213PS  Y7, Y10, Y8
+	VADDPS       Y8, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y6
 	VADDPS       Y1, Y9, Y5
-	VPADDD       log32shift8<>+0(SB), Y5, Y6
-	VPSRLD       $0x17, Y6, Y7
-	VCVTDQ2PS    Y7, Y7
-	VSUBPS       f1278<>+0(SB), Y7, Y7
-	VPAND        mant32mask8<>+0(SB), Y6, Y6
-	VPADDD       log32base8<>+0(SB), Y6, Y6
-	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y8
-	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc28<>+0(SB), Y8, Y10
-	VFMADD213PS  logc48<>+0(SB), Y8, Y10
-	VFMADD213PS  logc68<>+0(SB), Y8, Y10
-	VFMADD213PS  logc88<>+0(SB), Y8, Y10
-	VMOVUPS      logc18<>+0(SB), Y11
-	VFMADD213PS  logc38<>+0(SB), Y8, Y11
-	VFMADD213PS  logc58<>+0(SB), Y8, Y11
-	VFMADD213PS  logc78<>+0(SB), Y8, Y11
-	VFMADD231PS  Y11, Y6, Y10
-	VMULPS       Y6, Y8, Y11
-	VMULPS       minushalf8<>+0(SB), Y8, Y8
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
-	VFMADD213PS  Y8, Y11, Y10
-	VADDPS       Y10, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
-	VDIVPS       Y5, Y1, Y7
-	VMULPS       Y7, Y9, Y8
-	VCMPPS       $0x11, Y0, Y3, Y10
-	VBLENDVPS    Y10, Y8, Y7, Y11
-	VBLENDVPS    Y10, Y7, Y8, Y8
-	VSUBPS       Y1, Y5, Y5
-	VSUBPS       Y5, Y9, Y9
-	VMULPS       Y7, Y9, Y9
-	VADDPS       Y9, Y6, Y6
-	VMINPS       Y0, Y3, Y5
-	VSUBPS       Y6, Y5, Y5
-	VBROADCASTSS 24(SI), Y7
-	VCMPPS       $0x1d, Y7, Y3, Y7
-	VBROADCASTSS 4(SI), Y9
-	VBLENDVPS    Y7, Y5, Y9, Y5
-	VMAXPS       Y0, Y3, Y7
-	VADDPS       Y6, Y7, Y7
-	VSUBPS       Y7, Y0, Y7
+	VDIVPS       Y5, Y1, Y5
+	VMULPS       Y5, Y9, Y7
+	VCMPPS       $0x11, Y0, Y3, Y8
+	VBLENDVPS    Y8, Y7, Y5, Y9
+	VBLENDVPS    Y8, Y5, Y7, Y5
+	VMINPS       Y0, Y3, Y7
+	VSUBPS       Y6, Y7, Y7
+	VBROADCASTSS 24(SI), Y8
+	VCMPPS       $0x1d, Y8, Y3, Y8
+	VBROADCASTSS 4(SI), Y10
+	VBLENDVPS    Y8, Y7, Y10, Y7
+	VMAXPS       Y0, Y3, Y8
+	VADDPS       Y6, Y8, Y8
+	VSUBPS       Y8, Y0, Y8
 	VBROADCASTSS 28(SI), Y6
 	VCMPPS       $0x11, Y6, Y3, Y6
-	VBROADCASTSS 4(SI), Y9
-	VBLENDVPS    Y6, Y7, Y9, Y7
+	VBROADCASTSS 4(SI), Y10
+	VBLENDVPS    Y6, Y8, Y10, Y8
 	VBROADCASTSS 32(SI), Y6
 	VCMPPS       $0x1d, Y6, Y3, Y6
-	VBROADCASTSS 8(SI), Y9
-	VSUBPS       Y9, Y11, Y9
-	VMAXPS       Y0, Y9, Y9
-	VBROADCASTSS 80(SI), Y10
-	VCMPPS       $0x11, Y10, Y3, Y10
+	VBROADCASTSS 8(SI), Y10
+	VSUBPS       Y10, Y9, Y10
+	VMAXPS       Y0, Y10, Y10
+	VBROADCASTSS 80(SI), Y11
+	VCMPPS       $0x11, Y11, Y3, Y11
 	VBROADCASTSS 32(SI), Y12
 	VCMPPS       $0x1d, Y12, Y3, Y12
-	VANDPS       Y12, Y10, Y10
-	VMOVMSKPS    Y10, R12
+	VANDPS       Y12, Y11, Y11
+	VMOVMSKPS    Y11, R12
 	TESTL        R12, R12
 	JZ           AsymLogitsLossF32_powR_full_far
 	VBROADCASTSS 72(SI), Y12
@@ -6621,32 +6565,32 @@ AsymLogitsLossF32_powR_loop:
 	VMULPS       Y3, Y12, Y12
 	VBROADCASTSS 84(SI), Y3
 	VMULPS       Y3, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VBLENDVPS    Y10, Y12, Y9, Y9
+	VMULPS       Y9, Y12, Y12
+	VBLENDVPS    Y11, Y12, Y10, Y10
 
 AsymLogitsLossF32_powR_full_far:
 	VBROADCASTSS 36(SI), Y3
 	VORPS        Y3, Y6, Y6
-	VANDPS       Y6, Y9, Y9
+	VANDPS       Y6, Y10, Y10
 	VBROADCASTSS 8(SI), Y3
-	VADDPS       Y3, Y8, Y3
+	VADDPS       Y3, Y5, Y3
 	VBLENDVPS    Y6, Y3, Y1, Y3
 	TESTL        R10, R10
 	JNZ          AsymLogitsLossF32_powR_full_shift
-	VMOVAPS      Y7, Y3
+	VMOVAPS      Y8, Y3
 	JMP          AsymLogitsLossF32_powR_full_shifted
 
 AsymLogitsLossF32_powR_full_shift:
 	VBROADCASTSS (SI), Y6
 	VMAXPS       Y6, Y3, Y6
 	VPADDD       log32shift8<>+0(SB), Y6, Y6
-	VPSRLD       $0x17, Y6, Y7
-	VCVTDQ2PS    Y7, Y7
-	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y6, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
 	VPAND        mant32mask8<>+0(SB), Y6, Y6
 	VPADDD       log32base8<>+0(SB), Y6, Y6
 	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y10
+	VMULPS       Y6, Y6, Y9
 	VMOVUPS      logc08<>+0(SB), Y11
 	VFMADD213PS  logc18<>+0(SB), Y6, Y11
 	VFMADD213PS  logc28<>+0(SB), Y6, Y11
@@ -6657,23 +6601,23 @@ AsymLogitsLossF32_powR_full_shift:
 	VFMADD213PS  logc78<>+0(SB), Y6, Y11
 	VFMADD213PS  logc88<>+0(SB), Y6, Y11
 	VMULPS       Y6, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y11
-	VFMADD231PS  minushalf8<>+0(SB), Y10, Y11
+	VMULPS       Y9, Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y11
+	VFMADD231PS  minushalf8<>+0(SB), Y9, Y11
 	VADDPS       Y11, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y6
 	VSUBPS       Y3, Y1, Y3
-	VSUBPS       Y9, Y3, Y3
+	VSUBPS       Y10, Y3, Y3
 	VADDPS       Y3, Y6, Y6
 	VMOVAPS      Y6, Y3
 
 AsymLogitsLossF32_powR_full_shifted:
 	VSUBPS       Y4, Y1, Y6
-	VMULPS       Y4, Y5, Y5
-	VFMADD231PS  Y6, Y3, Y5
-	VMULPS       Y4, Y8, Y3
-	VFMADD231PS  Y6, Y9, Y3
-	VMOVUPS      Y5, 160(SP)
+	VMULPS       Y4, Y7, Y7
+	VFMADD231PS  Y6, Y3, Y7
+	VMULPS       Y4, Y5, Y3
+	VFMADD231PS  Y6, Y10, Y3
+	VMOVUPS      Y7, 160(SP)
 	VMOVUPS      Y4, 192(SP)
 	VMOVUPS      Y3, 224(SP)
 	VMOVMSKPS    Y3, R12
@@ -6757,13 +6701,13 @@ AsymLogitsLossF32_powR_full_shifted:
 	VMOVMSKPS    Y3, R12
 	TESTL        R12, R12
 	JNZ          AsymLogitsLossF32_bail
-	VMOVAPS      Y8, Y6
-	VMOVUPS      160(SP), Y5
+	VMOVAPS      Y8, Y5
+	VMOVUPS      160(SP), Y7
 	VMOVUPS      192(SP), Y4
 	VMOVUPS      224(SP), Y3
 	VMOVUPS      (BX)(R8*1), Y3
-	VMULPS       Y6, Y3, Y3
 	VMULPS       Y5, Y3, Y3
+	VMULPS       Y7, Y3, Y3
 	VADDPS       96(SP), Y3, Y3
 	VANDPS       64(SP), Y3, Y3
 	VADDPS       Y3, Y2, Y2
@@ -6833,64 +6777,58 @@ AsymLogitsLossF32_powR_tail:
 	VMULPS       Y6, Y10, Y10
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y6
+	VMOVUPS      half8<>+0(SB), Y7
+	VFMADD213PS  minushalf8<>+0(SB), Y10, Y7
+	VBLENDVPS    Y6, Y7, Y10, Y7
+	VANDPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y7, Y7, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y7, Y9
+	VMULPS       Y7, Y8, Y11
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y8
+	VFMADD213PS  Y8, Y11, Y9
+	VADDPS       Y9, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y7
 	VADDPS       Y1, Y10, Y6
-	VPADDD       log32shift8<>+0(SB), Y6, Y7
-	VPSRLD       $0x17, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y9
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc28<>+0(SB), Y9, Y11
-	VFMADD213PS  logc48<>+0(SB), Y9, Y11
-	VFMADD213PS  logc68<>+0(SB), Y9, Y11
-	VFMADD213PS  logc88<>+0(SB), Y9, Y11
-	VMOVUPS      logc18<>+0(SB), Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD231PS  Y12, Y7, Y11
-	VMULPS       Y7, Y9, Y12
-	VMULPS       minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS  Y9, Y12, Y11
-	VADDPS       Y11, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
-	VDIVPS       Y6, Y1, Y8
-	VMULPS       Y8, Y10, Y9
-	VCMPPS       $0x11, Y0, Y4, Y11
-	VBLENDVPS    Y11, Y9, Y8, Y12
-	VBLENDVPS    Y11, Y8, Y9, Y9
-	VSUBPS       Y1, Y6, Y6
-	VSUBPS       Y6, Y10, Y10
-	VMULPS       Y8, Y10, Y10
-	VADDPS       Y10, Y7, Y7
-	VMINPS       Y0, Y4, Y6
-	VSUBPS       Y7, Y6, Y6
-	VBROADCASTSS 24(SI), Y8
-	VCMPPS       $0x1d, Y8, Y4, Y8
-	VBROADCASTSS 4(SI), Y10
-	VBLENDVPS    Y8, Y6, Y10, Y6
-	VMAXPS       Y0, Y4, Y8
-	VADDPS       Y7, Y8, Y8
-	VSUBPS       Y8, Y0, Y8
+	VDIVPS       Y6, Y1, Y6
+	VMULPS       Y6, Y10, Y8
+	VCMPPS       $0x11, Y0, Y4, Y9
+	VBLENDVPS    Y9, Y8, Y6, Y10
+	VBLENDVPS    Y9, Y6, Y8, Y6
+	VMINPS       Y0, Y4, Y8
+	VSUBPS       Y7, Y8, Y8
+	VBROADCASTSS 24(SI), Y9
+	VCMPPS       $0x1d, Y9, Y4, Y9
+	VBROADCASTSS 4(SI), Y11
+	VBLENDVPS    Y9, Y8, Y11, Y8
+	VMAXPS       Y0, Y4, Y9
+	VADDPS       Y7, Y9, Y9
+	VSUBPS       Y9, Y0, Y9
 	VBROADCASTSS 28(SI), Y7
 	VCMPPS       $0x11, Y7, Y4, Y7
-	VBROADCASTSS 4(SI), Y10
-	VBLENDVPS    Y7, Y8, Y10, Y8
+	VBROADCASTSS 4(SI), Y11
+	VBLENDVPS    Y7, Y9, Y11, Y9
 	VBROADCASTSS 32(SI), Y7
 	VCMPPS       $0x1d, Y7, Y4, Y7
-	VBROADCASTSS 8(SI), Y10
-	VSUBPS       Y10, Y12, Y10
-	VMAXPS       Y0, Y10, Y10
-	VBROADCASTSS 80(SI), Y11
-	VCMPPS       $0x11, Y11, Y4, Y11
+	VBROADCASTSS 8(SI), Y11
+	VSUBPS       Y11, Y10, Y11
+	VMAXPS       Y0, Y11, Y11
+	VBROADCASTSS 80(SI), Y12
+	VCMPPS       $0x11, Y12, Y4, Y12
 	VBROADCASTSS 32(SI), Y13
 	VCMPPS       $0x1d, Y13, Y4, Y13
-	VANDPS       Y13, Y11, Y11
-	VMOVMSKPS    Y11, AX
+	VANDPS       Y13, Y12, Y12
+	VMOVMSKPS    Y12, AX
 	TESTL        AX, AX
 	JZ           AsymLogitsLossF32_powR_part_far
 	VBROADCASTSS 72(SI), Y13
@@ -6908,32 +6846,32 @@ AsymLogitsLossF32_powR_tail:
 	VMULPS       Y4, Y13, Y13
 	VBROADCASTSS 84(SI), Y4
 	VMULPS       Y4, Y13, Y13
-	VMULPS       Y12, Y13, Y13
-	VBLENDVPS    Y11, Y13, Y10, Y10
+	VMULPS       Y10, Y13, Y13
+	VBLENDVPS    Y12, Y13, Y11, Y11
 
 AsymLogitsLossF32_powR_part_far:
 	VBROADCASTSS 36(SI), Y4
 	VORPS        Y4, Y7, Y7
-	VANDPS       Y7, Y10, Y10
+	VANDPS       Y7, Y11, Y11
 	VBROADCASTSS 8(SI), Y4
-	VADDPS       Y4, Y9, Y4
+	VADDPS       Y4, Y6, Y4
 	VBLENDVPS    Y7, Y4, Y1, Y4
 	TESTL        R10, R10
 	JNZ          AsymLogitsLossF32_powR_part_shift
-	VMOVAPS      Y8, Y4
+	VMOVAPS      Y9, Y4
 	JMP          AsymLogitsLossF32_powR_part_shifted
 
 AsymLogitsLossF32_powR_part_shift:
 	VBROADCASTSS (SI), Y7
 	VMAXPS       Y7, Y4, Y7
 	VPADDD       log32shift8<>+0(SB), Y7, Y7
-	VPSRLD       $0x17, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPSRLD       $0x17, Y7, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
 	VPAND        mant32mask8<>+0(SB), Y7, Y7
 	VPADDD       log32base8<>+0(SB), Y7, Y7
 	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y11
+	VMULPS       Y7, Y7, Y10
 	VMOVUPS      logc08<>+0(SB), Y12
 	VFMADD213PS  logc18<>+0(SB), Y7, Y12
 	VFMADD213PS  logc28<>+0(SB), Y7, Y12
@@ -6944,23 +6882,23 @@ AsymLogitsLossF32_powR_part_shift:
 	VFMADD213PS  logc78<>+0(SB), Y7, Y12
 	VFMADD213PS  logc88<>+0(SB), Y7, Y12
 	VMULPS       Y7, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y12
-	VFMADD231PS  minushalf8<>+0(SB), Y11, Y12
+	VMULPS       Y10, Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y12
+	VFMADD231PS  minushalf8<>+0(SB), Y10, Y12
 	VADDPS       Y12, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y7
 	VSUBPS       Y4, Y1, Y4
-	VSUBPS       Y10, Y4, Y4
+	VSUBPS       Y11, Y4, Y4
 	VADDPS       Y4, Y7, Y7
 	VMOVAPS      Y7, Y4
 
 AsymLogitsLossF32_powR_part_shifted:
 	VSUBPS       Y5, Y1, Y7
-	VMULPS       Y5, Y6, Y6
-	VFMADD231PS  Y7, Y4, Y6
-	VMULPS       Y5, Y9, Y4
-	VFMADD231PS  Y7, Y10, Y4
-	VMOVUPS      Y6, 160(SP)
+	VMULPS       Y5, Y8, Y8
+	VFMADD231PS  Y7, Y4, Y8
+	VMULPS       Y5, Y6, Y4
+	VFMADD231PS  Y7, Y11, Y4
+	VMOVUPS      Y8, 160(SP)
 	VMOVUPS      Y5, 192(SP)
 	VMOVUPS      Y4, 224(SP)
 	VMOVMSKPS    Y4, AX
@@ -7045,12 +6983,12 @@ AsymLogitsLossF32_powR_part_shifted:
 	TESTL        AX, AX
 	JNZ          AsymLogitsLossF32_bail
 	VMOVAPS      Y9, Y0
-	VMOVUPS      160(SP), Y6
+	VMOVUPS      160(SP), Y8
 	VMOVUPS      192(SP), Y5
 	VMOVUPS      224(SP), Y4
 	VMASKMOVPS   (BX)(R8*1), Y3, Y1
 	VMULPS       Y0, Y1, Y0
-	VMULPS       Y6, Y0, Y0
+	VMULPS       Y8, Y0, Y0
 	VADDPS       96(SP), Y0, Y0
 	VANDPS       64(SP), Y0, Y0
 	VADDPS       Y0, Y2, Y2

@@ -219,6 +219,113 @@ DATA ln2hi8<>+24(SB)/4, $0x3f318000
 DATA ln2hi8<>+28(SB)/4, $0x3f318000
 GLOBL ln2hi8<>(SB), RODATA|NOPTR, $32
 
+// func LogLeanF32(x []float32, out []float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·LogLeanF32(SB), NOSPLIT, $0-48
+	MOVQ x_base+0(FP), AX
+	MOVQ x_len+8(FP), CX
+	MOVQ out_base+24(FP), DX
+	SHRQ $0x03, CX
+	JZ   LogLeanF32_done
+
+LogLeanF32_loop:
+	VMOVUPS     (AX), Y0
+	VPADDD      log32shift8<>+0(SB), Y0, Y0
+	VPSRLD      $0x17, Y0, Y1
+	VCVTDQ2PS   Y1, Y1
+	VSUBPS      f1278<>+0(SB), Y1, Y1
+	VPAND       mant32mask8<>+0(SB), Y0, Y0
+	VPADDD      log32base8<>+0(SB), Y0, Y0
+	VSUBPS      one8<>+0(SB), Y0, Y0
+	VMULPS      Y0, Y0, Y2
+	VMOVUPS     logc08<>+0(SB), Y3
+	VFMADD213PS logc18<>+0(SB), Y0, Y3
+	VFMADD213PS logc28<>+0(SB), Y0, Y3
+	VFMADD213PS logc38<>+0(SB), Y0, Y3
+	VFMADD213PS logc48<>+0(SB), Y0, Y3
+	VFMADD213PS logc58<>+0(SB), Y0, Y3
+	VFMADD213PS logc68<>+0(SB), Y0, Y3
+	VFMADD213PS logc78<>+0(SB), Y0, Y3
+	VFMADD213PS logc88<>+0(SB), Y0, Y3
+	VMULPS      Y0, Y3, Y3
+	VMULPS      Y2, Y3, Y3
+	VFMADD231PS ln2lo8<>+0(SB), Y1, Y3
+	VFMADD231PS minushalf8<>+0(SB), Y2, Y3
+	VADDPS      Y3, Y0, Y0
+	VFMADD231PS ln2hi8<>+0(SB), Y1, Y0
+	VMOVUPS     Y0, (DX)
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, DX
+	DECQ        CX
+	JNZ         LogLeanF32_loop
+
+LogLeanF32_done:
+	VZEROUPPER
+	RET
+
+// func Log1pF32(x []float32, out []float32)
+// Requires: AVX, FMA3
+TEXT ·Log1pF32(SB), NOSPLIT, $0-48
+	MOVQ x_base+0(FP), AX
+	MOVQ x_len+8(FP), CX
+	MOVQ out_base+24(FP), DX
+	SHRQ $0x03, CX
+	JZ   Log1pF32_done
+
+Log1pF32_loop:
+	VMOVUPS     (AX), Y0
+	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y0, Y1
+	VMOVUPS     half8<>+0(SB), Y2
+	VFMADD213PS minushalf8<>+0(SB), Y0, Y2
+	VBLENDVPS   Y1, Y2, Y0, Y0
+	VANDPS      one8<>+0(SB), Y1, Y1
+	VMULPS      Y0, Y0, Y2
+	VMOVUPS     logc08<>+0(SB), Y3
+	VFMADD213PS logc28<>+0(SB), Y2, Y3
+	VFMADD213PS logc48<>+0(SB), Y2, Y3
+	VFMADD213PS logc68<>+0(SB), Y2, Y3
+	VFMADD213PS logc88<>+0(SB), Y2, Y3
+	VMOVUPS     logc18<>+0(SB), Y4
+	VFMADD213PS logc38<>+0(SB), Y2, Y4
+	VFMADD213PS logc58<>+0(SB), Y2, Y4
+	VFMADD213PS logc78<>+0(SB), Y2, Y4
+	VFMADD231PS Y4, Y0, Y3
+	VMULPS      Y0, Y2, Y4
+	VMULPS      minushalf8<>+0(SB), Y2, Y2
+	VFMADD231PS ln2lo8<>+0(SB), Y1, Y2
+	VFMADD213PS Y2, Y4, Y3
+	VADDPS      Y3, Y0, Y0
+	VFMADD231PS ln2hi8<>+0(SB), Y1, Y0
+	VMOVUPS     Y0, (DX)
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, DX
+	DECQ        CX
+	JNZ         Log1pF32_loop
+
+Log1pF32_done:
+	VZEROUPPER
+	RET
+
+DATA sqrt2m18<>+0(SB)/4, $0x3ed413cd
+DATA sqrt2m18<>+4(SB)/4, $0x3ed413cd
+DATA sqrt2m18<>+8(SB)/4, $0x3ed413cd
+DATA sqrt2m18<>+12(SB)/4, $0x3ed413cd
+DATA sqrt2m18<>+16(SB)/4, $0x3ed413cd
+DATA sqrt2m18<>+20(SB)/4, $0x3ed413cd
+DATA sqrt2m18<>+24(SB)/4, $0x3ed413cd
+DATA sqrt2m18<>+28(SB)/4, $0x3ed413cd
+GLOBL sqrt2m18<>(SB), RODATA|NOPTR, $32
+
+DATA half8<>+0(SB)/4, $0x3f000000
+DATA half8<>+4(SB)/4, $0x3f000000
+DATA half8<>+8(SB)/4, $0x3f000000
+DATA half8<>+12(SB)/4, $0x3f000000
+DATA half8<>+16(SB)/4, $0x3f000000
+DATA half8<>+20(SB)/4, $0x3f000000
+DATA half8<>+24(SB)/4, $0x3f000000
+DATA half8<>+28(SB)/4, $0x3f000000
+GLOBL half8<>(SB), RODATA|NOPTR, $32
+
 // func UnitRangeF32(s []float32) (ok bool)
 // Requires: AVX
 TEXT ·UnitRangeF32(SB), NOSPLIT, $0-25
@@ -642,16 +749,6 @@ SeedMasksF32_done:
 	MOVQ DI, above+64(FP)
 	VZEROUPPER
 	RET
-
-DATA half8<>+0(SB)/4, $0x3f000000
-DATA half8<>+4(SB)/4, $0x3f000000
-DATA half8<>+8(SB)/4, $0x3f000000
-DATA half8<>+12(SB)/4, $0x3f000000
-DATA half8<>+16(SB)/4, $0x3f000000
-DATA half8<>+20(SB)/4, $0x3f000000
-DATA half8<>+24(SB)/4, $0x3f000000
-DATA half8<>+28(SB)/4, $0x3f000000
-GLOBL half8<>(SB), RODATA|NOPTR, $32
 
 // func SeedMainGradF32(g []float32, y []float32, p []float32, w []float32, masks []uint8, k *[12]uint32, acc *[16]float64)
 // Requires: AVX, AVX2, FMA3
@@ -6803,49 +6900,43 @@ BinaryLogitsGradF32_powN_full_smoothed:
 	VMULPS      Y4, Y10, Y10
 	VMULPS      Y8, Y10, Y10
 	VANDNPS     Y10, Y7, Y10
+	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y10, Y4
+	VMOVUPS     half8<>+0(SB), Y7
+	VFMADD213PS minushalf8<>+0(SB), Y10, Y7
+	VBLENDVPS   Y4, Y7, Y10, Y7
+	VANDPS      one8<>+0(SB), Y4, Y4
+	VMULPS      Y7, Y7, Y8
+	VMOVUPS     logc08<>+0(SB), Y9
+	VFMADD213PS logc28<>+0(SB), Y8, Y9
+	VFMADD213PS logc48<>+0(SB), Y8, Y9
+	VFMADD213PS logc68<>+0(SB), Y8, Y9
+	VFMADD213PS logc88<>+0(SB), Y8, Y9
+	VMOVUPS     logc18<>+0(SB), Y11
+	VFMADD213PS logc38<>+0(SB), Y8, Y11
+	VFMADD213PS logc58<>+0(SB), Y8, Y11
+	VFMADD213PS logc78<>+0(SB), Y8, Y11
+	VFMADD231PS Y11, Y7, Y9
+	VMULPS      Y7, Y8, Y11
+	VMULPS      minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS ln2lo8<>+0(SB), Y4, Y8
+	VFMADD213PS Y8, Y11, Y9
+	VADDPS      Y9, Y7, Y7
+	VFMADD231PS ln2hi8<>+0(SB), Y4, Y7
 	VADDPS      Y1, Y10, Y4
-	VPADDD      log32shift8<>+0(SB), Y4, Y7
-	VPSRLD      $0x17, Y7, Y8
-	VCVTDQ2PS   Y8, Y8
-	VSUBPS      f1278<>+0(SB), Y8, Y8
-	VPAND       mant32mask8<>+0(SB), Y7, Y7
-	VPADDD      log32base8<>+0(SB), Y7, Y7
-	VSUBPS      one8<>+0(SB), Y7, Y7
-	VMULPS      Y7, Y7, Y9
-	VMOVUPS     logc08<>+0(SB), Y11
-	VFMADD213PS logc28<>+0(SB), Y9, Y11
-	VFMADD213PS logc48<>+0(SB), Y9, Y11
-	VFMADD213PS logc68<>+0(SB), Y9, Y11
-	VFMADD213PS logc88<>+0(SB), Y9, Y11
-	VMOVUPS     logc18<>+0(SB), Y12
-	VFMADD213PS logc38<>+0(SB), Y9, Y12
-	VFMADD213PS logc58<>+0(SB), Y9, Y12
-	VFMADD213PS logc78<>+0(SB), Y9, Y12
-	VFMADD231PS Y12, Y7, Y11
-	VMULPS      Y7, Y9, Y12
-	VMULPS      minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS Y9, Y12, Y11
-	VADDPS      Y11, Y7, Y7
-	VFMADD231PS ln2hi8<>+0(SB), Y8, Y7
-	VDIVPS      Y4, Y1, Y8
-	VMULPS      Y8, Y10, Y9
-	VCMPPS      $0x11, Y0, Y3, Y11
-	VBLENDVPS   Y11, Y9, Y8, Y12
-	VBLENDVPS   Y11, Y8, Y9, Y9
-	VSUBPS      Y1, Y4, Y4
-	VSUBPS      Y4, Y10, Y10
-	VMULPS      Y8, Y10, Y10
-	VADDPS      Y10, Y7, Y7
-	VMAXPS      Y0, Y3, Y4
-	VMULPS      Y5, Y3, Y8
-	VSUBPS      Y8, Y4, Y4
+	VDIVPS      Y4, Y1, Y4
+	VMULPS      Y4, Y10, Y8
+	VCMPPS      $0x11, Y0, Y3, Y9
+	VBLENDVPS   Y9, Y8, Y4, Y10
+	VBLENDVPS   Y9, Y4, Y8, Y8
+	VMAXPS      Y0, Y3, Y9
+	VMULPS      Y5, Y3, Y4
+	VSUBPS      Y4, Y9, Y9
+	VADDPS      Y7, Y9, Y9
+	VMULPS      Y8, Y5, Y4
+	VMULPS      Y10, Y6, Y7
 	VADDPS      Y7, Y4, Y4
-	VMULPS      Y9, Y5, Y7
-	VMULPS      Y12, Y6, Y8
-	VADDPS      Y8, Y7, Y7
-	VMOVAPS     Y1, Y10
-	VMOVAPS     Y7, Y8
+	VMOVAPS     Y1, Y11
+	VMOVAPS     Y4, Y7
 	MOVQ        R12, BP
 	DECQ        BP
 
@@ -6854,71 +6945,71 @@ BinaryLogitsGradF32_powN_full_sq:
 	JZ     BinaryLogitsGradF32_powN_full_sqdone
 	BTQ    $0x00, BP
 	JCC    BinaryLogitsGradF32_powN_full_nomul
-	VMULPS Y8, Y10, Y10
+	VMULPS Y7, Y11, Y11
 
 BinaryLogitsGradF32_powN_full_nomul:
 	CMPQ   BP, $0x01
 	JBE    BinaryLogitsGradF32_powN_full_nosq
-	VMULPS Y8, Y8, Y8
+	VMULPS Y7, Y7, Y7
 
 BinaryLogitsGradF32_powN_full_nosq:
 	SHRQ $0x01, BP
 	JMP  BinaryLogitsGradF32_powN_full_sq
 
 BinaryLogitsGradF32_powN_full_sqdone:
-	VMULPS       Y7, Y10, Y8
-	VANDPS       absmask8<>+0(SB), Y8, Y11
-	VCMPPS       $0x00, inf8<>+0(SB), Y11, Y11
-	VMOVMSKPS    Y11, BP
+	VMULPS       Y4, Y11, Y7
+	VANDPS       absmask8<>+0(SB), Y7, Y12
+	VCMPPS       $0x00, inf8<>+0(SB), Y12, Y12
+	VMOVMSKPS    Y12, BP
 	TESTL        BP, BP
 	JNZ          BinaryLogitsGradF32_bail
-	VBROADCASTSS 40(R8), Y11
-	VMULPS       Y11, Y10, Y10
-	VSUBPS       Y7, Y7, Y7
-	VADDPS       Y7, Y10, Y10
+	VBROADCASTSS 40(R8), Y12
+	VMULPS       Y12, Y11, Y11
+	VSUBPS       Y4, Y4, Y4
+	VADDPS       Y4, Y11, Y11
 	CMPL         R11, $0x01
 	JEQ          BinaryLogitsGradF32_powN_full_alpha1
 	JA           BinaryLogitsGradF32_powN_full_alphas
-	VMOVAPS      Y1, Y7
+	VMOVAPS      Y1, Y4
 	JMP          BinaryLogitsGradF32_powN_full_alphadone
 
 BinaryLogitsGradF32_powN_full_alpha1:
-	VBROADCASTSS 48(R8), Y7
-	VMULPS       Y7, Y5, Y7
-	VBROADCASTSS 52(R8), Y11
-	VMULPS       Y11, Y6, Y11
-	VADDPS       Y11, Y7, Y7
+	VBROADCASTSS 48(R8), Y4
+	VMULPS       Y4, Y5, Y4
+	VBROADCASTSS 52(R8), Y12
+	VMULPS       Y12, Y6, Y12
+	VADDPS       Y12, Y4, Y4
 	JMP          BinaryLogitsGradF32_powN_full_alphadone
 
 BinaryLogitsGradF32_powN_full_alphas:
-	VMOVUPS (SI)(R14*1), Y7
-	VMULPS  Y7, Y5, Y7
-	VMOVUPS (DI)(R14*1), Y11
-	VMULPS  Y11, Y6, Y11
-	VADDPS  Y11, Y7, Y7
+	VMOVUPS (SI)(R14*1), Y4
+	VMULPS  Y4, Y5, Y4
+	VMOVUPS (DI)(R14*1), Y12
+	VMULPS  Y12, Y6, Y12
+	VADDPS  Y12, Y4, Y4
 
 BinaryLogitsGradF32_powN_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y8, Y7, Y11
-	VMULPS       Y4, Y11, Y11
-	VADDPS       Y3, Y11, Y11
-	VADDPS       Y11, Y2, Y2
-	VADDPS       Y5, Y5, Y11
-	VSUBPS       Y11, Y1, Y11
+	VMULPS       Y7, Y4, Y12
+	VMULPS       Y9, Y12, Y12
+	VADDPS       Y3, Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VADDPS       Y5, Y5, Y12
+	VSUBPS       Y12, Y1, Y12
+	VMULPS       Y10, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y10, Y6, Y6
+	VMULPS       Y8, Y5, Y5
+	VSUBPS       Y5, Y6, Y6
 	VMULPS       Y12, Y11, Y11
 	VMULPS       Y9, Y11, Y11
-	VMULPS       Y12, Y6, Y6
-	VMULPS       Y9, Y5, Y5
-	VSUBPS       Y5, Y6, Y6
-	VMULPS       Y11, Y10, Y10
-	VMULPS       Y4, Y10, Y10
-	VMULPS       Y6, Y8, Y8
-	VADDPS       Y8, Y10, Y10
-	VBROADCASTSS 44(R8), Y4
-	VMULPS       Y4, Y7, Y7
-	VMULPS       Y10, Y7, Y7
-	VADDPS       Y3, Y7, Y7
-	VMOVUPS      Y7, (AX)(R14*1)
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y7, Y11, Y11
+	VBROADCASTSS 44(R8), Y5
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y11, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VMOVUPS      Y4, (AX)(R14*1)
 	ADDQ         $0x20, R14
 	DECQ         R13
 	JNZ          BinaryLogitsGradF32_powN_inblock
@@ -6999,48 +7090,42 @@ BinaryLogitsGradF32_powN_part_smoothed:
 	VMULPS      Y5, Y11, Y11
 	VMULPS      Y9, Y11, Y11
 	VANDNPS     Y11, Y8, Y11
+	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y11, Y5
+	VMOVUPS     half8<>+0(SB), Y8
+	VFMADD213PS minushalf8<>+0(SB), Y11, Y8
+	VBLENDVPS   Y5, Y8, Y11, Y8
+	VANDPS      one8<>+0(SB), Y5, Y5
+	VMULPS      Y8, Y8, Y9
+	VMOVUPS     logc08<>+0(SB), Y10
+	VFMADD213PS logc28<>+0(SB), Y9, Y10
+	VFMADD213PS logc48<>+0(SB), Y9, Y10
+	VFMADD213PS logc68<>+0(SB), Y9, Y10
+	VFMADD213PS logc88<>+0(SB), Y9, Y10
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y9, Y12
+	VFMADD213PS logc58<>+0(SB), Y9, Y12
+	VFMADD213PS logc78<>+0(SB), Y9, Y12
+	VFMADD231PS Y12, Y8, Y10
+	VMULPS      Y8, Y9, Y12
+	VMULPS      minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS ln2lo8<>+0(SB), Y5, Y9
+	VFMADD213PS Y9, Y12, Y10
+	VADDPS      Y10, Y8, Y8
+	VFMADD231PS ln2hi8<>+0(SB), Y5, Y8
 	VADDPS      Y1, Y11, Y5
-	VPADDD      log32shift8<>+0(SB), Y5, Y8
-	VPSRLD      $0x17, Y8, Y9
-	VCVTDQ2PS   Y9, Y9
-	VSUBPS      f1278<>+0(SB), Y9, Y9
-	VPAND       mant32mask8<>+0(SB), Y8, Y8
-	VPADDD      log32base8<>+0(SB), Y8, Y8
-	VSUBPS      one8<>+0(SB), Y8, Y8
-	VMULPS      Y8, Y8, Y10
-	VMOVUPS     logc08<>+0(SB), Y12
-	VFMADD213PS logc28<>+0(SB), Y10, Y12
-	VFMADD213PS logc48<>+0(SB), Y10, Y12
-	VFMADD213PS logc68<>+0(SB), Y10, Y12
-	VFMADD213PS logc88<>+0(SB), Y10, Y12
-	VMOVUPS     logc18<>+0(SB), Y13
-	VFMADD213PS logc38<>+0(SB), Y10, Y13
-	VFMADD213PS logc58<>+0(SB), Y10, Y13
-	VFMADD213PS logc78<>+0(SB), Y10, Y13
-	VFMADD231PS Y13, Y8, Y12
-	VMULPS      Y8, Y10, Y13
-	VMULPS      minushalf8<>+0(SB), Y10, Y10
-	VFMADD231PS ln2lo8<>+0(SB), Y9, Y10
-	VFMADD213PS Y10, Y13, Y12
-	VADDPS      Y12, Y8, Y8
-	VFMADD231PS ln2hi8<>+0(SB), Y9, Y8
-	VDIVPS      Y5, Y1, Y9
-	VMULPS      Y9, Y11, Y10
-	VCMPPS      $0x11, Y0, Y4, Y12
-	VBLENDVPS   Y12, Y10, Y9, Y13
-	VBLENDVPS   Y12, Y9, Y10, Y10
-	VSUBPS      Y1, Y5, Y5
-	VSUBPS      Y5, Y11, Y11
-	VMULPS      Y9, Y11, Y11
-	VADDPS      Y11, Y8, Y8
+	VDIVPS      Y5, Y1, Y5
+	VMULPS      Y5, Y11, Y9
+	VCMPPS      $0x11, Y0, Y4, Y10
+	VBLENDVPS   Y10, Y9, Y5, Y11
+	VBLENDVPS   Y10, Y5, Y9, Y9
 	VMAXPS      Y0, Y4, Y0
-	VMULPS      Y6, Y4, Y9
-	VSUBPS      Y9, Y0, Y0
+	VMULPS      Y6, Y4, Y5
+	VSUBPS      Y5, Y0, Y0
 	VADDPS      Y8, Y0, Y0
-	VMULPS      Y10, Y6, Y5
-	VMULPS      Y13, Y7, Y8
+	VMULPS      Y9, Y6, Y5
+	VMULPS      Y11, Y7, Y8
 	VADDPS      Y8, Y5, Y5
-	VMOVAPS     Y1, Y9
+	VMOVAPS     Y1, Y10
 	VMOVAPS     Y5, Y8
 	MOVQ        R12, CX
 	DECQ        CX
@@ -7050,7 +7135,7 @@ BinaryLogitsGradF32_powN_part_sq:
 	JZ     BinaryLogitsGradF32_powN_part_sqdone
 	BTQ    $0x00, CX
 	JCC    BinaryLogitsGradF32_powN_part_nomul
-	VMULPS Y8, Y9, Y9
+	VMULPS Y8, Y10, Y10
 
 BinaryLogitsGradF32_powN_part_nomul:
 	CMPQ   CX, $0x01
@@ -7062,16 +7147,16 @@ BinaryLogitsGradF32_powN_part_nosq:
 	JMP  BinaryLogitsGradF32_powN_part_sq
 
 BinaryLogitsGradF32_powN_part_sqdone:
-	VMULPS       Y5, Y9, Y8
-	VANDPS       absmask8<>+0(SB), Y8, Y11
-	VCMPPS       $0x00, inf8<>+0(SB), Y11, Y11
-	VMOVMSKPS    Y11, CX
+	VMULPS       Y5, Y10, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y12
+	VCMPPS       $0x00, inf8<>+0(SB), Y12, Y12
+	VMOVMSKPS    Y12, CX
 	TESTL        CX, CX
 	JNZ          BinaryLogitsGradF32_bail
-	VBROADCASTSS 40(R8), Y11
-	VMULPS       Y11, Y9, Y9
+	VBROADCASTSS 40(R8), Y12
+	VMULPS       Y12, Y10, Y10
 	VSUBPS       Y5, Y5, Y5
-	VADDPS       Y5, Y9, Y9
+	VADDPS       Y5, Y10, Y10
 	CMPL         R11, $0x01
 	JEQ          BinaryLogitsGradF32_powN_part_alpha1
 	JA           BinaryLogitsGradF32_powN_part_alphas
@@ -7081,39 +7166,39 @@ BinaryLogitsGradF32_powN_part_sqdone:
 BinaryLogitsGradF32_powN_part_alpha1:
 	VBROADCASTSS 48(R8), Y5
 	VMULPS       Y5, Y6, Y5
-	VBROADCASTSS 52(R8), Y11
-	VMULPS       Y11, Y7, Y11
-	VADDPS       Y11, Y5, Y5
+	VBROADCASTSS 52(R8), Y12
+	VMULPS       Y12, Y7, Y12
+	VADDPS       Y12, Y5, Y5
 	JMP          BinaryLogitsGradF32_powN_part_alphadone
 
 BinaryLogitsGradF32_powN_part_alphas:
 	VMASKMOVPS (SI)(R14*1), Y3, Y5
 	VMULPS     Y5, Y6, Y5
-	VMASKMOVPS (DI)(R14*1), Y3, Y11
-	VMULPS     Y11, Y7, Y11
-	VADDPS     Y11, Y5, Y5
+	VMASKMOVPS (DI)(R14*1), Y3, Y12
+	VMULPS     Y12, Y7, Y12
+	VADDPS     Y12, Y5, Y5
 
 BinaryLogitsGradF32_powN_part_alphadone:
 	VSUBPS       Y4, Y4, Y4
-	VMULPS       Y8, Y5, Y11
-	VMULPS       Y0, Y11, Y11
-	VADDPS       Y4, Y11, Y11
-	VANDPS       Y3, Y11, Y11
-	VADDPS       Y11, Y2, Y2
-	VADDPS       Y6, Y6, Y11
-	VSUBPS       Y11, Y1, Y11
-	VMULPS       Y13, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VMULPS       Y13, Y7, Y7
-	VMULPS       Y10, Y6, Y6
+	VMULPS       Y8, Y5, Y12
+	VMULPS       Y0, Y12, Y12
+	VADDPS       Y4, Y12, Y12
+	VANDPS       Y3, Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VADDPS       Y6, Y6, Y12
+	VSUBPS       Y12, Y1, Y12
+	VMULPS       Y11, Y12, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y7, Y7
+	VMULPS       Y9, Y6, Y6
 	VSUBPS       Y6, Y7, Y7
-	VMULPS       Y11, Y9, Y9
-	VMULPS       Y0, Y9, Y9
+	VMULPS       Y12, Y10, Y10
+	VMULPS       Y0, Y10, Y10
 	VMULPS       Y7, Y8, Y8
-	VADDPS       Y8, Y9, Y9
+	VADDPS       Y8, Y10, Y10
 	VBROADCASTSS 44(R8), Y0
 	VMULPS       Y0, Y5, Y5
-	VMULPS       Y9, Y5, Y5
+	VMULPS       Y10, Y5, Y5
 	VADDPS       Y4, Y5, Y5
 	VMASKMOVPS   Y5, Y3, (AX)(R14*1)
 
@@ -7185,100 +7270,94 @@ BinaryLogitsGradF32_pow2_full_smoothed:
 	VMULPS       Y4, Y10, Y10
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
-	VADDPS       Y1, Y10, Y4
-	VPADDD       log32shift8<>+0(SB), Y4, Y7
-	VPSRLD       $0x17, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y9
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc28<>+0(SB), Y9, Y11
-	VFMADD213PS  logc48<>+0(SB), Y9, Y11
-	VFMADD213PS  logc68<>+0(SB), Y9, Y11
-	VFMADD213PS  logc88<>+0(SB), Y9, Y11
-	VMOVUPS      logc18<>+0(SB), Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD231PS  Y12, Y7, Y11
-	VMULPS       Y7, Y9, Y12
-	VMULPS       minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS  Y9, Y12, Y11
-	VADDPS       Y11, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
-	VDIVPS       Y4, Y1, Y8
-	VMULPS       Y8, Y10, Y9
-	VCMPPS       $0x11, Y0, Y3, Y11
-	VBLENDVPS    Y11, Y9, Y8, Y12
-	VBLENDVPS    Y11, Y8, Y9, Y9
-	VSUBPS       Y1, Y4, Y4
-	VSUBPS       Y4, Y10, Y10
-	VMULPS       Y8, Y10, Y10
-	VADDPS       Y10, Y7, Y7
-	VMAXPS       Y0, Y3, Y4
-	VMULPS       Y5, Y3, Y8
-	VSUBPS       Y8, Y4, Y4
-	VADDPS       Y7, Y4, Y4
-	VMULPS       Y9, Y5, Y7
-	VMULPS       Y12, Y6, Y8
-	VADDPS       Y8, Y7, Y7
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y4
+	VMOVUPS      half8<>+0(SB), Y7
+	VFMADD213PS  minushalf8<>+0(SB), Y10, Y7
+	VBLENDVPS    Y4, Y7, Y10, Y7
+	VANDPS       one8<>+0(SB), Y4, Y4
 	VMULPS       Y7, Y7, Y8
-	VANDPS       absmask8<>+0(SB), Y8, Y10
-	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
-	VMOVMSKPS    Y10, R15
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y7, Y9
+	VMULPS       Y7, Y8, Y11
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y4, Y8
+	VFMADD213PS  Y8, Y11, Y9
+	VADDPS       Y9, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y4, Y7
+	VADDPS       Y1, Y10, Y4
+	VDIVPS       Y4, Y1, Y4
+	VMULPS       Y4, Y10, Y8
+	VCMPPS       $0x11, Y0, Y3, Y9
+	VBLENDVPS    Y9, Y8, Y4, Y10
+	VBLENDVPS    Y9, Y4, Y8, Y8
+	VMAXPS       Y0, Y3, Y9
+	VMULPS       Y5, Y3, Y4
+	VSUBPS       Y4, Y9, Y9
+	VADDPS       Y7, Y9, Y9
+	VMULPS       Y8, Y5, Y4
+	VMULPS       Y10, Y6, Y7
+	VADDPS       Y7, Y4, Y4
+	VMULPS       Y4, Y4, Y7
+	VANDPS       absmask8<>+0(SB), Y7, Y11
+	VCMPPS       $0x00, inf8<>+0(SB), Y11, Y11
+	VMOVMSKPS    Y11, R15
 	TESTL        R15, R15
 	JNZ          BinaryLogitsGradF32_bail
-	VBROADCASTSS 40(R8), Y10
-	VMULPS       Y10, Y7, Y10
-	VSUBPS       Y7, Y7, Y7
-	VADDPS       Y7, Y10, Y10
+	VBROADCASTSS 40(R8), Y11
+	VMULPS       Y11, Y4, Y11
+	VSUBPS       Y4, Y4, Y4
+	VADDPS       Y4, Y11, Y11
 	CMPL         R11, $0x01
 	JEQ          BinaryLogitsGradF32_pow2_full_alpha1
 	JA           BinaryLogitsGradF32_pow2_full_alphas
-	VMOVAPS      Y1, Y7
+	VMOVAPS      Y1, Y4
 	JMP          BinaryLogitsGradF32_pow2_full_alphadone
 
 BinaryLogitsGradF32_pow2_full_alpha1:
-	VBROADCASTSS 48(R8), Y7
-	VMULPS       Y7, Y5, Y7
-	VBROADCASTSS 52(R8), Y11
-	VMULPS       Y11, Y6, Y11
-	VADDPS       Y11, Y7, Y7
+	VBROADCASTSS 48(R8), Y4
+	VMULPS       Y4, Y5, Y4
+	VBROADCASTSS 52(R8), Y12
+	VMULPS       Y12, Y6, Y12
+	VADDPS       Y12, Y4, Y4
 	JMP          BinaryLogitsGradF32_pow2_full_alphadone
 
 BinaryLogitsGradF32_pow2_full_alphas:
-	VMOVUPS (SI)(R12*1), Y7
-	VMULPS  Y7, Y5, Y7
-	VMOVUPS (DI)(R12*1), Y11
-	VMULPS  Y11, Y6, Y11
-	VADDPS  Y11, Y7, Y7
+	VMOVUPS (SI)(R12*1), Y4
+	VMULPS  Y4, Y5, Y4
+	VMOVUPS (DI)(R12*1), Y12
+	VMULPS  Y12, Y6, Y12
+	VADDPS  Y12, Y4, Y4
 
 BinaryLogitsGradF32_pow2_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y8, Y7, Y11
-	VMULPS       Y4, Y11, Y11
-	VADDPS       Y3, Y11, Y11
-	VADDPS       Y11, Y2, Y2
-	VADDPS       Y5, Y5, Y11
-	VSUBPS       Y11, Y1, Y11
+	VMULPS       Y7, Y4, Y12
+	VMULPS       Y9, Y12, Y12
+	VADDPS       Y3, Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VADDPS       Y5, Y5, Y12
+	VSUBPS       Y12, Y1, Y12
+	VMULPS       Y10, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y10, Y6, Y6
+	VMULPS       Y8, Y5, Y5
+	VSUBPS       Y5, Y6, Y6
 	VMULPS       Y12, Y11, Y11
 	VMULPS       Y9, Y11, Y11
-	VMULPS       Y12, Y6, Y6
-	VMULPS       Y9, Y5, Y5
-	VSUBPS       Y5, Y6, Y6
-	VMULPS       Y11, Y10, Y10
-	VMULPS       Y4, Y10, Y10
-	VMULPS       Y6, Y8, Y8
-	VADDPS       Y8, Y10, Y10
-	VBROADCASTSS 44(R8), Y4
-	VMULPS       Y4, Y7, Y7
-	VMULPS       Y10, Y7, Y7
-	VADDPS       Y3, Y7, Y7
-	VMOVUPS      Y7, (AX)(R12*1)
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y7, Y11, Y11
+	VBROADCASTSS 44(R8), Y5
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y11, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VMOVUPS      Y4, (AX)(R12*1)
 	ADDQ         $0x20, R12
 	DECQ         R13
 	JNZ          BinaryLogitsGradF32_pow2_inblock
@@ -7359,57 +7438,51 @@ BinaryLogitsGradF32_pow2_part_smoothed:
 	VMULPS       Y5, Y11, Y11
 	VMULPS       Y9, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y11, Y5
+	VMOVUPS      half8<>+0(SB), Y8
+	VFMADD213PS  minushalf8<>+0(SB), Y11, Y8
+	VBLENDVPS    Y5, Y8, Y11, Y8
+	VANDPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y8, Y8, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y8, Y10
+	VMULPS       Y8, Y9, Y12
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y9
+	VFMADD213PS  Y9, Y12, Y10
+	VADDPS       Y10, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y8
 	VADDPS       Y1, Y11, Y5
-	VPADDD       log32shift8<>+0(SB), Y5, Y8
-	VPSRLD       $0x17, Y8, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y10
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc28<>+0(SB), Y10, Y12
-	VFMADD213PS  logc48<>+0(SB), Y10, Y12
-	VFMADD213PS  logc68<>+0(SB), Y10, Y12
-	VFMADD213PS  logc88<>+0(SB), Y10, Y12
-	VMOVUPS      logc18<>+0(SB), Y13
-	VFMADD213PS  logc38<>+0(SB), Y10, Y13
-	VFMADD213PS  logc58<>+0(SB), Y10, Y13
-	VFMADD213PS  logc78<>+0(SB), Y10, Y13
-	VFMADD231PS  Y13, Y8, Y12
-	VMULPS       Y8, Y10, Y13
-	VMULPS       minushalf8<>+0(SB), Y10, Y10
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y10
-	VFMADD213PS  Y10, Y13, Y12
-	VADDPS       Y12, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
-	VDIVPS       Y5, Y1, Y9
-	VMULPS       Y9, Y11, Y10
-	VCMPPS       $0x11, Y0, Y4, Y12
-	VBLENDVPS    Y12, Y10, Y9, Y13
-	VBLENDVPS    Y12, Y9, Y10, Y10
-	VSUBPS       Y1, Y5, Y5
-	VSUBPS       Y5, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VADDPS       Y11, Y8, Y8
+	VDIVPS       Y5, Y1, Y5
+	VMULPS       Y5, Y11, Y9
+	VCMPPS       $0x11, Y0, Y4, Y10
+	VBLENDVPS    Y10, Y9, Y5, Y11
+	VBLENDVPS    Y10, Y5, Y9, Y9
 	VMAXPS       Y0, Y4, Y0
-	VMULPS       Y6, Y4, Y9
-	VSUBPS       Y9, Y0, Y0
+	VMULPS       Y6, Y4, Y5
+	VSUBPS       Y5, Y0, Y0
 	VADDPS       Y8, Y0, Y0
-	VMULPS       Y10, Y6, Y5
-	VMULPS       Y13, Y7, Y8
+	VMULPS       Y9, Y6, Y5
+	VMULPS       Y11, Y7, Y8
 	VADDPS       Y8, Y5, Y5
 	VMULPS       Y5, Y5, Y8
-	VANDPS       absmask8<>+0(SB), Y8, Y9
-	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y9
-	VMOVMSKPS    Y9, CX
+	VANDPS       absmask8<>+0(SB), Y8, Y10
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, CX
 	TESTL        CX, CX
 	JNZ          BinaryLogitsGradF32_bail
-	VBROADCASTSS 40(R8), Y9
-	VMULPS       Y9, Y5, Y9
+	VBROADCASTSS 40(R8), Y10
+	VMULPS       Y10, Y5, Y10
 	VSUBPS       Y5, Y5, Y5
-	VADDPS       Y5, Y9, Y9
+	VADDPS       Y5, Y10, Y10
 	CMPL         R11, $0x01
 	JEQ          BinaryLogitsGradF32_pow2_part_alpha1
 	JA           BinaryLogitsGradF32_pow2_part_alphas
@@ -7419,39 +7492,39 @@ BinaryLogitsGradF32_pow2_part_smoothed:
 BinaryLogitsGradF32_pow2_part_alpha1:
 	VBROADCASTSS 48(R8), Y5
 	VMULPS       Y5, Y6, Y5
-	VBROADCASTSS 52(R8), Y11
-	VMULPS       Y11, Y7, Y11
-	VADDPS       Y11, Y5, Y5
+	VBROADCASTSS 52(R8), Y12
+	VMULPS       Y12, Y7, Y12
+	VADDPS       Y12, Y5, Y5
 	JMP          BinaryLogitsGradF32_pow2_part_alphadone
 
 BinaryLogitsGradF32_pow2_part_alphas:
 	VMASKMOVPS (SI)(R12*1), Y3, Y5
 	VMULPS     Y5, Y6, Y5
-	VMASKMOVPS (DI)(R12*1), Y3, Y11
-	VMULPS     Y11, Y7, Y11
-	VADDPS     Y11, Y5, Y5
+	VMASKMOVPS (DI)(R12*1), Y3, Y12
+	VMULPS     Y12, Y7, Y12
+	VADDPS     Y12, Y5, Y5
 
 BinaryLogitsGradF32_pow2_part_alphadone:
 	VSUBPS       Y4, Y4, Y4
-	VMULPS       Y8, Y5, Y11
-	VMULPS       Y0, Y11, Y11
-	VADDPS       Y4, Y11, Y11
-	VANDPS       Y3, Y11, Y11
-	VADDPS       Y11, Y2, Y2
-	VADDPS       Y6, Y6, Y11
-	VSUBPS       Y11, Y1, Y11
-	VMULPS       Y13, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VMULPS       Y13, Y7, Y7
-	VMULPS       Y10, Y6, Y6
+	VMULPS       Y8, Y5, Y12
+	VMULPS       Y0, Y12, Y12
+	VADDPS       Y4, Y12, Y12
+	VANDPS       Y3, Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VADDPS       Y6, Y6, Y12
+	VSUBPS       Y12, Y1, Y12
+	VMULPS       Y11, Y12, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y7, Y7
+	VMULPS       Y9, Y6, Y6
 	VSUBPS       Y6, Y7, Y7
-	VMULPS       Y11, Y9, Y9
-	VMULPS       Y0, Y9, Y9
+	VMULPS       Y12, Y10, Y10
+	VMULPS       Y0, Y10, Y10
 	VMULPS       Y7, Y8, Y8
-	VADDPS       Y8, Y9, Y9
+	VADDPS       Y8, Y10, Y10
 	VBROADCASTSS 44(R8), Y0
 	VMULPS       Y0, Y5, Y5
-	VMULPS       Y9, Y5, Y5
+	VMULPS       Y10, Y5, Y5
 	VADDPS       Y4, Y5, Y5
 	VMASKMOVPS   Y5, Y3, (AX)(R12*1)
 
@@ -7523,92 +7596,86 @@ BinaryLogitsGradF32_pow0_full_smoothed:
 	VMULPS      Y4, Y10, Y10
 	VMULPS      Y8, Y10, Y10
 	VANDNPS     Y10, Y7, Y10
+	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y10, Y4
+	VMOVUPS     half8<>+0(SB), Y7
+	VFMADD213PS minushalf8<>+0(SB), Y10, Y7
+	VBLENDVPS   Y4, Y7, Y10, Y7
+	VANDPS      one8<>+0(SB), Y4, Y4
+	VMULPS      Y7, Y7, Y8
+	VMOVUPS     logc08<>+0(SB), Y9
+	VFMADD213PS logc28<>+0(SB), Y8, Y9
+	VFMADD213PS logc48<>+0(SB), Y8, Y9
+	VFMADD213PS logc68<>+0(SB), Y8, Y9
+	VFMADD213PS logc88<>+0(SB), Y8, Y9
+	VMOVUPS     logc18<>+0(SB), Y11
+	VFMADD213PS logc38<>+0(SB), Y8, Y11
+	VFMADD213PS logc58<>+0(SB), Y8, Y11
+	VFMADD213PS logc78<>+0(SB), Y8, Y11
+	VFMADD231PS Y11, Y7, Y9
+	VMULPS      Y7, Y8, Y11
+	VMULPS      minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS ln2lo8<>+0(SB), Y4, Y8
+	VFMADD213PS Y8, Y11, Y9
+	VADDPS      Y9, Y7, Y7
+	VFMADD231PS ln2hi8<>+0(SB), Y4, Y7
 	VADDPS      Y1, Y10, Y4
-	VPADDD      log32shift8<>+0(SB), Y4, Y7
-	VPSRLD      $0x17, Y7, Y8
-	VCVTDQ2PS   Y8, Y8
-	VSUBPS      f1278<>+0(SB), Y8, Y8
-	VPAND       mant32mask8<>+0(SB), Y7, Y7
-	VPADDD      log32base8<>+0(SB), Y7, Y7
-	VSUBPS      one8<>+0(SB), Y7, Y7
-	VMULPS      Y7, Y7, Y9
-	VMOVUPS     logc08<>+0(SB), Y11
-	VFMADD213PS logc28<>+0(SB), Y9, Y11
-	VFMADD213PS logc48<>+0(SB), Y9, Y11
-	VFMADD213PS logc68<>+0(SB), Y9, Y11
-	VFMADD213PS logc88<>+0(SB), Y9, Y11
-	VMOVUPS     logc18<>+0(SB), Y12
-	VFMADD213PS logc38<>+0(SB), Y9, Y12
-	VFMADD213PS logc58<>+0(SB), Y9, Y12
-	VFMADD213PS logc78<>+0(SB), Y9, Y12
-	VFMADD231PS Y12, Y7, Y11
-	VMULPS      Y7, Y9, Y12
-	VMULPS      minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS Y9, Y12, Y11
-	VADDPS      Y11, Y7, Y7
-	VFMADD231PS ln2hi8<>+0(SB), Y8, Y7
-	VDIVPS      Y4, Y1, Y8
-	VMULPS      Y8, Y10, Y9
-	VCMPPS      $0x11, Y0, Y3, Y11
-	VBLENDVPS   Y11, Y9, Y8, Y12
-	VBLENDVPS   Y11, Y8, Y9, Y9
-	VSUBPS      Y1, Y4, Y4
-	VSUBPS      Y4, Y10, Y10
-	VMULPS      Y8, Y10, Y10
-	VADDPS      Y10, Y7, Y7
-	VMAXPS      Y0, Y3, Y4
-	VMULPS      Y5, Y3, Y8
-	VSUBPS      Y8, Y4, Y4
+	VDIVPS      Y4, Y1, Y4
+	VMULPS      Y4, Y10, Y8
+	VCMPPS      $0x11, Y0, Y3, Y9
+	VBLENDVPS   Y9, Y8, Y4, Y10
+	VBLENDVPS   Y9, Y4, Y8, Y8
+	VMAXPS      Y0, Y3, Y9
+	VMULPS      Y5, Y3, Y4
+	VSUBPS      Y4, Y9, Y9
+	VADDPS      Y7, Y9, Y9
+	VMULPS      Y8, Y5, Y4
+	VMULPS      Y10, Y6, Y7
 	VADDPS      Y7, Y4, Y4
-	VMULPS      Y9, Y5, Y7
-	VMULPS      Y12, Y6, Y8
-	VADDPS      Y8, Y7, Y7
-	VMOVAPS     Y1, Y7
-	VMOVAPS     Y0, Y8
+	VMOVAPS     Y1, Y4
+	VMOVAPS     Y0, Y7
 	CMPL        R11, $0x01
 	JEQ         BinaryLogitsGradF32_pow0_full_alpha1
 	JA          BinaryLogitsGradF32_pow0_full_alphas
-	VMOVAPS     Y1, Y10
+	VMOVAPS     Y1, Y11
 	JMP         BinaryLogitsGradF32_pow0_full_alphadone
 
 BinaryLogitsGradF32_pow0_full_alpha1:
-	VBROADCASTSS 48(R8), Y10
-	VMULPS       Y10, Y5, Y10
-	VBROADCASTSS 52(R8), Y11
-	VMULPS       Y11, Y6, Y11
-	VADDPS       Y11, Y10, Y10
+	VBROADCASTSS 48(R8), Y11
+	VMULPS       Y11, Y5, Y11
+	VBROADCASTSS 52(R8), Y12
+	VMULPS       Y12, Y6, Y12
+	VADDPS       Y12, Y11, Y11
 	JMP          BinaryLogitsGradF32_pow0_full_alphadone
 
 BinaryLogitsGradF32_pow0_full_alphas:
-	VMOVUPS (SI)(R12*1), Y10
-	VMULPS  Y10, Y5, Y10
-	VMOVUPS (DI)(R12*1), Y11
-	VMULPS  Y11, Y6, Y11
-	VADDPS  Y11, Y10, Y10
+	VMOVUPS (SI)(R12*1), Y11
+	VMULPS  Y11, Y5, Y11
+	VMOVUPS (DI)(R12*1), Y12
+	VMULPS  Y12, Y6, Y12
+	VADDPS  Y12, Y11, Y11
 
 BinaryLogitsGradF32_pow0_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y7, Y10, Y11
-	VMULPS       Y4, Y11, Y11
-	VADDPS       Y3, Y11, Y11
-	VADDPS       Y11, Y2, Y2
-	VADDPS       Y5, Y5, Y11
-	VSUBPS       Y11, Y1, Y11
-	VMULPS       Y12, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VMULPS       Y12, Y6, Y6
-	VMULPS       Y9, Y5, Y5
+	VMULPS       Y4, Y11, Y12
+	VMULPS       Y9, Y12, Y12
+	VADDPS       Y3, Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VADDPS       Y5, Y5, Y12
+	VSUBPS       Y12, Y1, Y12
+	VMULPS       Y10, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y10, Y6, Y6
+	VMULPS       Y8, Y5, Y5
 	VSUBPS       Y5, Y6, Y6
-	VMULPS       Y11, Y8, Y8
-	VMULPS       Y4, Y8, Y8
-	VMULPS       Y6, Y7, Y7
-	VADDPS       Y7, Y8, Y8
+	VMULPS       Y12, Y7, Y7
+	VMULPS       Y9, Y7, Y7
+	VMULPS       Y6, Y4, Y4
+	VADDPS       Y4, Y7, Y7
 	VBROADCASTSS 44(R8), Y4
-	VMULPS       Y4, Y10, Y10
-	VMULPS       Y8, Y10, Y10
-	VADDPS       Y3, Y10, Y10
-	VMOVUPS      Y10, (AX)(R12*1)
+	VMULPS       Y4, Y11, Y11
+	VMULPS       Y7, Y11, Y11
+	VADDPS       Y3, Y11, Y11
+	VMOVUPS      Y11, (AX)(R12*1)
 	ADDQ         $0x20, R12
 	DECQ         R13
 	JNZ          BinaryLogitsGradF32_pow0_inblock
@@ -7689,93 +7756,87 @@ BinaryLogitsGradF32_pow0_part_smoothed:
 	VMULPS      Y5, Y11, Y11
 	VMULPS      Y9, Y11, Y11
 	VANDNPS     Y11, Y8, Y11
+	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y11, Y5
+	VMOVUPS     half8<>+0(SB), Y8
+	VFMADD213PS minushalf8<>+0(SB), Y11, Y8
+	VBLENDVPS   Y5, Y8, Y11, Y8
+	VANDPS      one8<>+0(SB), Y5, Y5
+	VMULPS      Y8, Y8, Y9
+	VMOVUPS     logc08<>+0(SB), Y10
+	VFMADD213PS logc28<>+0(SB), Y9, Y10
+	VFMADD213PS logc48<>+0(SB), Y9, Y10
+	VFMADD213PS logc68<>+0(SB), Y9, Y10
+	VFMADD213PS logc88<>+0(SB), Y9, Y10
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y9, Y12
+	VFMADD213PS logc58<>+0(SB), Y9, Y12
+	VFMADD213PS logc78<>+0(SB), Y9, Y12
+	VFMADD231PS Y12, Y8, Y10
+	VMULPS      Y8, Y9, Y12
+	VMULPS      minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS ln2lo8<>+0(SB), Y5, Y9
+	VFMADD213PS Y9, Y12, Y10
+	VADDPS      Y10, Y8, Y8
+	VFMADD231PS ln2hi8<>+0(SB), Y5, Y8
 	VADDPS      Y1, Y11, Y5
-	VPADDD      log32shift8<>+0(SB), Y5, Y8
-	VPSRLD      $0x17, Y8, Y9
-	VCVTDQ2PS   Y9, Y9
-	VSUBPS      f1278<>+0(SB), Y9, Y9
-	VPAND       mant32mask8<>+0(SB), Y8, Y8
-	VPADDD      log32base8<>+0(SB), Y8, Y8
-	VSUBPS      one8<>+0(SB), Y8, Y8
-	VMULPS      Y8, Y8, Y10
-	VMOVUPS     logc08<>+0(SB), Y12
-	VFMADD213PS logc28<>+0(SB), Y10, Y12
-	VFMADD213PS logc48<>+0(SB), Y10, Y12
-	VFMADD213PS logc68<>+0(SB), Y10, Y12
-	VFMADD213PS logc88<>+0(SB), Y10, Y12
-	VMOVUPS     logc18<>+0(SB), Y13
-	VFMADD213PS logc38<>+0(SB), Y10, Y13
-	VFMADD213PS logc58<>+0(SB), Y10, Y13
-	VFMADD213PS logc78<>+0(SB), Y10, Y13
-	VFMADD231PS Y13, Y8, Y12
-	VMULPS      Y8, Y10, Y13
-	VMULPS      minushalf8<>+0(SB), Y10, Y10
-	VFMADD231PS ln2lo8<>+0(SB), Y9, Y10
-	VFMADD213PS Y10, Y13, Y12
-	VADDPS      Y12, Y8, Y8
-	VFMADD231PS ln2hi8<>+0(SB), Y9, Y8
-	VDIVPS      Y5, Y1, Y9
-	VMULPS      Y9, Y11, Y10
-	VCMPPS      $0x11, Y0, Y4, Y12
-	VBLENDVPS   Y12, Y10, Y9, Y13
-	VBLENDVPS   Y12, Y9, Y10, Y10
-	VSUBPS      Y1, Y5, Y5
-	VSUBPS      Y5, Y11, Y11
-	VMULPS      Y9, Y11, Y11
-	VADDPS      Y11, Y8, Y8
-	VMAXPS      Y0, Y4, Y5
-	VMULPS      Y6, Y4, Y9
-	VSUBPS      Y9, Y5, Y5
+	VDIVPS      Y5, Y1, Y5
+	VMULPS      Y5, Y11, Y9
+	VCMPPS      $0x11, Y0, Y4, Y10
+	VBLENDVPS   Y10, Y9, Y5, Y11
+	VBLENDVPS   Y10, Y5, Y9, Y9
+	VMAXPS      Y0, Y4, Y10
+	VMULPS      Y6, Y4, Y5
+	VSUBPS      Y5, Y10, Y10
+	VADDPS      Y8, Y10, Y10
+	VMULPS      Y9, Y6, Y5
+	VMULPS      Y11, Y7, Y8
 	VADDPS      Y8, Y5, Y5
-	VMULPS      Y10, Y6, Y8
-	VMULPS      Y13, Y7, Y9
-	VADDPS      Y9, Y8, Y8
-	VMOVAPS     Y1, Y8
+	VMOVAPS     Y1, Y5
 	VMOVAPS     Y0, Y0
 	CMPL        R11, $0x01
 	JEQ         BinaryLogitsGradF32_pow0_part_alpha1
 	JA          BinaryLogitsGradF32_pow0_part_alphas
-	VMOVAPS     Y1, Y9
+	VMOVAPS     Y1, Y8
 	JMP         BinaryLogitsGradF32_pow0_part_alphadone
 
 BinaryLogitsGradF32_pow0_part_alpha1:
-	VBROADCASTSS 48(R8), Y9
-	VMULPS       Y9, Y6, Y9
-	VBROADCASTSS 52(R8), Y11
-	VMULPS       Y11, Y7, Y11
-	VADDPS       Y11, Y9, Y9
+	VBROADCASTSS 48(R8), Y8
+	VMULPS       Y8, Y6, Y8
+	VBROADCASTSS 52(R8), Y12
+	VMULPS       Y12, Y7, Y12
+	VADDPS       Y12, Y8, Y8
 	JMP          BinaryLogitsGradF32_pow0_part_alphadone
 
 BinaryLogitsGradF32_pow0_part_alphas:
-	VMASKMOVPS (SI)(R12*1), Y3, Y9
-	VMULPS     Y9, Y6, Y9
-	VMASKMOVPS (DI)(R12*1), Y3, Y11
-	VMULPS     Y11, Y7, Y11
-	VADDPS     Y11, Y9, Y9
+	VMASKMOVPS (SI)(R12*1), Y3, Y8
+	VMULPS     Y8, Y6, Y8
+	VMASKMOVPS (DI)(R12*1), Y3, Y12
+	VMULPS     Y12, Y7, Y12
+	VADDPS     Y12, Y8, Y8
 
 BinaryLogitsGradF32_pow0_part_alphadone:
 	VSUBPS       Y4, Y4, Y4
-	VMULPS       Y8, Y9, Y11
-	VMULPS       Y5, Y11, Y11
-	VADDPS       Y4, Y11, Y11
-	VANDPS       Y3, Y11, Y11
-	VADDPS       Y11, Y2, Y2
-	VADDPS       Y6, Y6, Y11
-	VSUBPS       Y11, Y1, Y11
-	VMULPS       Y13, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VMULPS       Y13, Y7, Y7
-	VMULPS       Y10, Y6, Y6
+	VMULPS       Y5, Y8, Y12
+	VMULPS       Y10, Y12, Y12
+	VADDPS       Y4, Y12, Y12
+	VANDPS       Y3, Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VADDPS       Y6, Y6, Y12
+	VSUBPS       Y12, Y1, Y12
+	VMULPS       Y11, Y12, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y7, Y7
+	VMULPS       Y9, Y6, Y6
 	VSUBPS       Y6, Y7, Y7
-	VMULPS       Y11, Y0, Y0
-	VMULPS       Y5, Y0, Y0
-	VMULPS       Y7, Y8, Y8
-	VADDPS       Y8, Y0, Y0
+	VMULPS       Y12, Y0, Y0
+	VMULPS       Y10, Y0, Y0
+	VMULPS       Y7, Y5, Y5
+	VADDPS       Y5, Y0, Y0
 	VBROADCASTSS 44(R8), Y1
-	VMULPS       Y1, Y9, Y9
-	VMULPS       Y0, Y9, Y9
-	VADDPS       Y4, Y9, Y9
-	VMASKMOVPS   Y9, Y3, (AX)(R12*1)
+	VMULPS       Y1, Y8, Y8
+	VMULPS       Y0, Y8, Y8
+	VADDPS       Y4, Y8, Y8
+	VMASKMOVPS   Y8, Y3, (AX)(R12*1)
 
 BinaryLogitsGradF32_pow0_done:
 	JMP BinaryLogitsGradF32_done
@@ -7845,232 +7906,226 @@ BinaryLogitsGradF32_powR_full_smoothed:
 	VMULPS       Y4, Y10, Y10
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y4
+	VMOVUPS      half8<>+0(SB), Y7
+	VFMADD213PS  minushalf8<>+0(SB), Y10, Y7
+	VBLENDVPS    Y4, Y7, Y10, Y7
+	VANDPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y7, Y7, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y7, Y9
+	VMULPS       Y7, Y8, Y11
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y4, Y8
+	VFMADD213PS  Y8, Y11, Y9
+	VADDPS       Y9, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y4, Y7
 	VADDPS       Y1, Y10, Y4
-	VPADDD       log32shift8<>+0(SB), Y4, Y7
-	VPSRLD       $0x17, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y9
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc28<>+0(SB), Y9, Y11
-	VFMADD213PS  logc48<>+0(SB), Y9, Y11
-	VFMADD213PS  logc68<>+0(SB), Y9, Y11
-	VFMADD213PS  logc88<>+0(SB), Y9, Y11
-	VMOVUPS      logc18<>+0(SB), Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD231PS  Y12, Y7, Y11
-	VMULPS       Y7, Y9, Y12
-	VMULPS       minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS  Y9, Y12, Y11
-	VADDPS       Y11, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
-	VDIVPS       Y4, Y1, Y8
-	VMULPS       Y8, Y10, Y9
-	VCMPPS       $0x11, Y0, Y3, Y11
-	VBLENDVPS    Y11, Y9, Y8, Y12
-	VBLENDVPS    Y11, Y8, Y9, Y9
-	VSUBPS       Y1, Y4, Y4
-	VSUBPS       Y4, Y10, Y10
-	VMULPS       Y8, Y10, Y10
-	VADDPS       Y10, Y7, Y7
-	VMAXPS       Y0, Y3, Y4
-	VMULPS       Y5, Y3, Y8
-	VSUBPS       Y8, Y4, Y4
+	VDIVPS       Y4, Y1, Y4
+	VMULPS       Y4, Y10, Y8
+	VCMPPS       $0x11, Y0, Y3, Y9
+	VBLENDVPS    Y9, Y8, Y4, Y10
+	VBLENDVPS    Y9, Y4, Y8, Y8
+	VMAXPS       Y0, Y3, Y9
+	VMULPS       Y5, Y3, Y4
+	VSUBPS       Y4, Y9, Y9
+	VADDPS       Y7, Y9, Y9
+	VMULPS       Y8, Y5, Y4
+	VMULPS       Y10, Y6, Y7
 	VADDPS       Y7, Y4, Y4
-	VMULPS       Y9, Y5, Y7
-	VMULPS       Y12, Y6, Y8
-	VADDPS       Y8, Y7, Y7
 	VMOVUPS      Y3, 64(SP)
 	VMOVUPS      Y5, 96(SP)
 	VMOVUPS      Y6, 128(SP)
-	VMOVUPS      Y12, 160(SP)
-	VMOVUPS      Y9, 192(SP)
-	VMOVUPS      Y4, 224(SP)
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y7, Y4
-	VMULPS       two238<>+0(SB), Y7, Y3
-	VBLENDVPS    Y4, Y3, Y7, Y3
+	VMOVUPS      Y10, 160(SP)
+	VMOVUPS      Y8, 192(SP)
+	VMOVUPS      Y9, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y4, Y5
+	VMULPS       two238<>+0(SB), Y4, Y3
+	VBLENDVPS    Y5, Y3, Y4, Y3
 	VPADDD       log32shift8<>+0(SB), Y3, Y3
-	VPSRLD       $0x17, Y3, Y5
-	VCVTDQ2PS    Y5, Y5
-	VSUBPS       f1278<>+0(SB), Y5, Y5
-	VANDPS       minus238<>+0(SB), Y4, Y4
-	VADDPS       Y4, Y5, Y5
+	VPSRLD       $0x17, Y3, Y6
+	VCVTDQ2PS    Y6, Y6
+	VSUBPS       f1278<>+0(SB), Y6, Y6
+	VANDPS       minus238<>+0(SB), Y5, Y5
+	VADDPS       Y5, Y6, Y6
 	VPAND        mant32mask8<>+0(SB), Y3, Y3
 	VPADDD       log32base8<>+0(SB), Y3, Y3
 	VSUBPS       one8<>+0(SB), Y3, Y3
-	VMULPS       Y3, Y3, Y4
-	VMOVUPS      logc08<>+0(SB), Y6
-	VFMADD213PS  logc28<>+0(SB), Y4, Y6
-	VFMADD213PS  logc48<>+0(SB), Y4, Y6
-	VFMADD213PS  logc68<>+0(SB), Y4, Y6
-	VFMADD213PS  logc88<>+0(SB), Y4, Y6
+	VMULPS       Y3, Y3, Y5
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc28<>+0(SB), Y5, Y7
+	VFMADD213PS  logc48<>+0(SB), Y5, Y7
+	VFMADD213PS  logc68<>+0(SB), Y5, Y7
+	VFMADD213PS  logc88<>+0(SB), Y5, Y7
 	VMOVUPS      logc18<>+0(SB), Y8
-	VFMADD213PS  logc38<>+0(SB), Y4, Y8
-	VFMADD213PS  logc58<>+0(SB), Y4, Y8
-	VFMADD213PS  logc78<>+0(SB), Y4, Y8
-	VFMADD231PS  Y8, Y3, Y6
-	VMULPS       Y3, Y6, Y6
-	VMULPS       Y4, Y6, Y6
-	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
-	VFMADD231PS  minushalf8<>+0(SB), Y4, Y6
-	VADDPS       Y6, Y3, Y3
-	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y3
-	VXORPS       Y4, Y4, Y4
-	VCMPPS       $0x00, Y4, Y7, Y5
-	VBLENDVPS    Y5, minusinf8<>+0(SB), Y3, Y3
-	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y5
-	VBLENDVPS    Y5, inf8<>+0(SB), Y3, Y3
-	VCMPPS       $0x19, Y4, Y7, Y5
-	VBLENDVPS    Y5, nan8<>+0(SB), Y3, Y3
-	VMAXPS       ldmin8<>+0(SB), Y3, Y4
-	VMINPS       ldmax8<>+0(SB), Y4, Y4
-	VBROADCASTSS 76(R8), Y5
-	VMULPS       Y5, Y4, Y6
-	VBROADCASTSS 40(R8), Y5
-	VFMADD231PS  Y5, Y3, Y6
-	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y5
-	VBLENDVPS    Y5, expunder8<>+0(SB), Y6, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y8, Y8
+	VFMADD213PS  logc38<>+0(SB), Y5, Y8
+	VFMADD213PS  logc58<>+0(SB), Y5, Y8
+	VFMADD213PS  logc78<>+0(SB), Y5, Y8
+	VFMADD231PS  Y8, Y3, Y7
+	VMULPS       Y3, Y7, Y7
+	VMULPS       Y5, Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
+	VFMADD231PS  minushalf8<>+0(SB), Y5, Y7
+	VADDPS       Y7, Y3, Y3
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y3
+	VXORPS       Y5, Y5, Y5
+	VCMPPS       $0x00, Y5, Y4, Y6
+	VBLENDVPS    Y6, minusinf8<>+0(SB), Y3, Y3
+	VCMPPS       $0x00, inf8<>+0(SB), Y4, Y6
+	VBLENDVPS    Y6, inf8<>+0(SB), Y3, Y3
+	VCMPPS       $0x19, Y5, Y4, Y6
+	VBLENDVPS    Y6, nan8<>+0(SB), Y3, Y3
+	VMAXPS       ldmin8<>+0(SB), Y3, Y5
+	VMINPS       ldmax8<>+0(SB), Y5, Y5
+	VBROADCASTSS 76(R8), Y6
+	VMULPS       Y6, Y5, Y7
+	VBROADCASTSS 40(R8), Y6
+	VFMADD231PS  Y6, Y3, Y7
+	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
+	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y7
+	VBLENDVPS    Y7, expover8<>+0(SB), Y8, Y8
 	VMULPS       log2e8<>+0(SB), Y8, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc18<>+0(SB), Y8, Y10
-	VFMADD213PS  expc28<>+0(SB), Y8, Y10
-	VFMADD213PS  expc38<>+0(SB), Y8, Y10
-	VFMADD213PS  expc48<>+0(SB), Y8, Y10
-	VFMADD213PS  expc58<>+0(SB), Y8, Y10
-	VMULPS       Y8, Y8, Y6
-	VMULPS       Y6, Y10, Y10
-	VADDPS       Y8, Y10, Y10
-	VADDPS       one8<>+0(SB), Y10, Y10
-	VMULPS       half8<>+0(SB), Y9, Y6
-	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y8
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc18<>+0(SB), Y8, Y11
+	VFMADD213PS  expc28<>+0(SB), Y8, Y11
+	VFMADD213PS  expc38<>+0(SB), Y8, Y11
+	VFMADD213PS  expc48<>+0(SB), Y8, Y11
+	VFMADD213PS  expc58<>+0(SB), Y8, Y11
+	VMULPS       Y8, Y8, Y7
+	VMULPS       Y7, Y11, Y11
+	VADDPS       Y8, Y11, Y11
+	VADDPS       one8<>+0(SB), Y11, Y11
+	VMULPS       half8<>+0(SB), Y9, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y8
 	VSUBPS       Y8, Y9, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y6, Y10, Y10
-	VMULPS       Y8, Y10, Y10
-	VANDNPS      Y10, Y5, Y10
-	VANDPS       absmask8<>+0(SB), Y10, Y5
-	VCMPPS       $0x00, inf8<>+0(SB), Y5, Y5
-	VMOVMSKPS    Y5, R15
-	TESTL        R15, R15
-	JNZ          BinaryLogitsGradF32_bail
-	VCMPPS       $0x04, Y0, Y7, Y5
-	VBROADCASTSS 40(R8), Y6
-	VMULPS       Y6, Y10, Y8
-	VDIVPS       Y7, Y8, Y8
-	VANDPS       Y5, Y8, Y8
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y6
-	VANDPS       Y5, Y6, Y6
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VANDNPS      Y11, Y6, Y11
+	VANDPS       absmask8<>+0(SB), Y11, Y6
+	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
 	VMOVMSKPS    Y6, R15
 	TESTL        R15, R15
+	JNZ          BinaryLogitsGradF32_bail
+	VCMPPS       $0x04, Y0, Y4, Y6
+	VBROADCASTSS 40(R8), Y7
+	VMULPS       Y7, Y11, Y7
+	VDIVPS       Y4, Y7, Y7
+	VANDPS       Y6, Y7, Y7
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y11, Y8
+	VANDPS       Y6, Y8, Y8
+	VMOVMSKPS    Y8, R15
+	TESTL        R15, R15
 	JZ           BinaryLogitsGradF32_powR_full_nolow
-	VBROADCASTSS 84(R8), Y5
-	VMULPS       Y5, Y4, Y4
-	VBROADCASTSS 80(R8), Y5
-	VFMADD231PS  Y5, Y3, Y4
-	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y3
-	VBLENDVPS    Y3, expunder8<>+0(SB), Y4, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y4
-	VBLENDVPS    Y4, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y11
-	VADDPS       roundmagic8<>+0(SB), Y11, Y11
-	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y9
-	VMOVUPS      expc08<>+0(SB), Y5
-	VFMADD213PS  expc18<>+0(SB), Y9, Y5
-	VFMADD213PS  expc28<>+0(SB), Y9, Y5
-	VFMADD213PS  expc38<>+0(SB), Y9, Y5
-	VFMADD213PS  expc48<>+0(SB), Y9, Y5
-	VFMADD213PS  expc58<>+0(SB), Y9, Y5
-	VMULPS       Y9, Y9, Y4
-	VMULPS       Y4, Y5, Y5
-	VADDPS       Y9, Y5, Y5
-	VADDPS       one8<>+0(SB), Y5, Y5
-	VMULPS       half8<>+0(SB), Y11, Y4
-	VADDPS       roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS       roundmagic8<>+0(SB), Y4, Y9
-	VSUBPS       Y9, Y11, Y9
+	VBROADCASTSS 84(R8), Y6
+	VMULPS       Y6, Y5, Y5
+	VBROADCASTSS 80(R8), Y6
+	VFMADD231PS  Y6, Y3, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y3
+	VBLENDVPS    Y3, expunder8<>+0(SB), Y5, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y10
+	VADDPS       roundmagic8<>+0(SB), Y10, Y10
+	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
+	VMOVUPS      expc08<>+0(SB), Y6
+	VFMADD213PS  expc18<>+0(SB), Y9, Y6
+	VFMADD213PS  expc28<>+0(SB), Y9, Y6
+	VFMADD213PS  expc38<>+0(SB), Y9, Y6
+	VFMADD213PS  expc48<>+0(SB), Y9, Y6
+	VFMADD213PS  expc58<>+0(SB), Y9, Y6
+	VMULPS       Y9, Y9, Y5
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y9, Y6, Y6
+	VADDPS       one8<>+0(SB), Y6, Y6
+	VMULPS       half8<>+0(SB), Y10, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
+	VSUBPS       Y9, Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y4, Y5, Y5
-	VMULPS       Y9, Y5, Y5
-	VANDNPS      Y5, Y3, Y5
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y9, Y6, Y6
+	VANDNPS      Y6, Y3, Y6
 	VBROADCASTSS 40(R8), Y3
-	VMULPS       Y3, Y5, Y5
-	VSUBPS       Y7, Y7, Y4
-	VADDPS       Y4, Y5, Y5
-	VBLENDVPS    Y6, Y5, Y8, Y8
+	VMULPS       Y3, Y6, Y6
+	VSUBPS       Y4, Y4, Y5
+	VADDPS       Y5, Y6, Y6
+	VBLENDVPS    Y8, Y6, Y7, Y7
 
 BinaryLogitsGradF32_powR_full_nolow:
 	VMOVUPS 64(SP), Y3
 	VMOVUPS 96(SP), Y5
 	VMOVUPS 128(SP), Y6
-	VMOVUPS 160(SP), Y12
-	VMOVUPS 192(SP), Y9
-	VMOVUPS 224(SP), Y4
+	VMOVUPS 160(SP), Y10
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y9
 	CMPL    R11, $0x01
 	JEQ     BinaryLogitsGradF32_powR_full_alpha1
 	JA      BinaryLogitsGradF32_powR_full_alphas
-	VMOVAPS Y1, Y7
+	VMOVAPS Y1, Y4
 	JMP     BinaryLogitsGradF32_powR_full_alphadone
 
 BinaryLogitsGradF32_powR_full_alpha1:
-	VBROADCASTSS 48(R8), Y7
-	VMULPS       Y7, Y5, Y7
-	VBROADCASTSS 52(R8), Y11
-	VMULPS       Y11, Y6, Y11
-	VADDPS       Y11, Y7, Y7
+	VBROADCASTSS 48(R8), Y4
+	VMULPS       Y4, Y5, Y4
+	VBROADCASTSS 52(R8), Y12
+	VMULPS       Y12, Y6, Y12
+	VADDPS       Y12, Y4, Y4
 	JMP          BinaryLogitsGradF32_powR_full_alphadone
 
 BinaryLogitsGradF32_powR_full_alphas:
-	VMOVUPS (SI)(R12*1), Y7
-	VMULPS  Y7, Y5, Y7
-	VMOVUPS (DI)(R12*1), Y11
-	VMULPS  Y11, Y6, Y11
-	VADDPS  Y11, Y7, Y7
+	VMOVUPS (SI)(R12*1), Y4
+	VMULPS  Y4, Y5, Y4
+	VMOVUPS (DI)(R12*1), Y12
+	VMULPS  Y12, Y6, Y12
+	VADDPS  Y12, Y4, Y4
 
 BinaryLogitsGradF32_powR_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y10, Y7, Y11
-	VMULPS       Y4, Y11, Y11
-	VADDPS       Y3, Y11, Y11
-	VADDPS       Y11, Y2, Y2
-	VADDPS       Y5, Y5, Y11
-	VSUBPS       Y11, Y1, Y11
-	VMULPS       Y12, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VMULPS       Y12, Y6, Y6
-	VMULPS       Y9, Y5, Y5
+	VMULPS       Y11, Y4, Y12
+	VMULPS       Y9, Y12, Y12
+	VADDPS       Y3, Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VADDPS       Y5, Y5, Y12
+	VSUBPS       Y12, Y1, Y12
+	VMULPS       Y10, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y10, Y6, Y6
+	VMULPS       Y8, Y5, Y5
 	VSUBPS       Y5, Y6, Y6
-	VMULPS       Y11, Y8, Y8
-	VMULPS       Y4, Y8, Y8
-	VMULPS       Y6, Y10, Y10
-	VADDPS       Y10, Y8, Y8
-	VBROADCASTSS 44(R8), Y4
-	VMULPS       Y4, Y7, Y7
-	VMULPS       Y8, Y7, Y7
-	VADDPS       Y3, Y7, Y7
-	VMOVUPS      Y7, (AX)(R12*1)
+	VMULPS       Y12, Y7, Y7
+	VMULPS       Y9, Y7, Y7
+	VMULPS       Y6, Y11, Y11
+	VADDPS       Y11, Y7, Y7
+	VBROADCASTSS 44(R8), Y5
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y7, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VMOVUPS      Y4, (AX)(R12*1)
 	ADDQ         $0x20, R12
 	DECQ         R13
 	JNZ          BinaryLogitsGradF32_powR_inblock
@@ -8151,233 +8206,227 @@ BinaryLogitsGradF32_powR_part_smoothed:
 	VMULPS       Y5, Y11, Y11
 	VMULPS       Y9, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y11, Y5
+	VMOVUPS      half8<>+0(SB), Y8
+	VFMADD213PS  minushalf8<>+0(SB), Y11, Y8
+	VBLENDVPS    Y5, Y8, Y11, Y8
+	VANDPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y8, Y8, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y8, Y10
+	VMULPS       Y8, Y9, Y12
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y9
+	VFMADD213PS  Y9, Y12, Y10
+	VADDPS       Y10, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y8
 	VADDPS       Y1, Y11, Y5
-	VPADDD       log32shift8<>+0(SB), Y5, Y8
-	VPSRLD       $0x17, Y8, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y10
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc28<>+0(SB), Y10, Y12
-	VFMADD213PS  logc48<>+0(SB), Y10, Y12
-	VFMADD213PS  logc68<>+0(SB), Y10, Y12
-	VFMADD213PS  logc88<>+0(SB), Y10, Y12
-	VMOVUPS      logc18<>+0(SB), Y13
-	VFMADD213PS  logc38<>+0(SB), Y10, Y13
-	VFMADD213PS  logc58<>+0(SB), Y10, Y13
-	VFMADD213PS  logc78<>+0(SB), Y10, Y13
-	VFMADD231PS  Y13, Y8, Y12
-	VMULPS       Y8, Y10, Y13
-	VMULPS       minushalf8<>+0(SB), Y10, Y10
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y10
-	VFMADD213PS  Y10, Y13, Y12
-	VADDPS       Y12, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
-	VDIVPS       Y5, Y1, Y9
-	VMULPS       Y9, Y11, Y10
-	VCMPPS       $0x11, Y0, Y4, Y12
-	VBLENDVPS    Y12, Y10, Y9, Y13
-	VBLENDVPS    Y12, Y9, Y10, Y10
-	VSUBPS       Y1, Y5, Y5
-	VSUBPS       Y5, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VADDPS       Y11, Y8, Y8
-	VMAXPS       Y0, Y4, Y5
-	VMULPS       Y6, Y4, Y9
-	VSUBPS       Y9, Y5, Y5
+	VDIVPS       Y5, Y1, Y5
+	VMULPS       Y5, Y11, Y9
+	VCMPPS       $0x11, Y0, Y4, Y10
+	VBLENDVPS    Y10, Y9, Y5, Y11
+	VBLENDVPS    Y10, Y5, Y9, Y9
+	VMAXPS       Y0, Y4, Y10
+	VMULPS       Y6, Y4, Y5
+	VSUBPS       Y5, Y10, Y10
+	VADDPS       Y8, Y10, Y10
+	VMULPS       Y9, Y6, Y5
+	VMULPS       Y11, Y7, Y8
 	VADDPS       Y8, Y5, Y5
-	VMULPS       Y10, Y6, Y8
-	VMULPS       Y13, Y7, Y9
-	VADDPS       Y9, Y8, Y8
 	VMOVUPS      Y4, 64(SP)
 	VMOVUPS      Y6, 96(SP)
 	VMOVUPS      Y7, 128(SP)
-	VMOVUPS      Y13, 160(SP)
-	VMOVUPS      Y10, 192(SP)
-	VMOVUPS      Y5, 224(SP)
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y5
-	VMULPS       two238<>+0(SB), Y8, Y4
-	VBLENDVPS    Y5, Y4, Y8, Y4
+	VMOVUPS      Y11, 160(SP)
+	VMOVUPS      Y9, 192(SP)
+	VMOVUPS      Y10, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y5, Y6
+	VMULPS       two238<>+0(SB), Y5, Y4
+	VBLENDVPS    Y6, Y4, Y5, Y4
 	VPADDD       log32shift8<>+0(SB), Y4, Y4
-	VPSRLD       $0x17, Y4, Y6
-	VCVTDQ2PS    Y6, Y6
-	VSUBPS       f1278<>+0(SB), Y6, Y6
-	VANDPS       minus238<>+0(SB), Y5, Y5
-	VADDPS       Y5, Y6, Y6
+	VPSRLD       $0x17, Y4, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VANDPS       minus238<>+0(SB), Y6, Y6
+	VADDPS       Y6, Y7, Y7
 	VPAND        mant32mask8<>+0(SB), Y4, Y4
 	VPADDD       log32base8<>+0(SB), Y4, Y4
 	VSUBPS       one8<>+0(SB), Y4, Y4
-	VMULPS       Y4, Y4, Y5
-	VMOVUPS      logc08<>+0(SB), Y7
-	VFMADD213PS  logc28<>+0(SB), Y5, Y7
-	VFMADD213PS  logc48<>+0(SB), Y5, Y7
-	VFMADD213PS  logc68<>+0(SB), Y5, Y7
-	VFMADD213PS  logc88<>+0(SB), Y5, Y7
+	VMULPS       Y4, Y4, Y6
+	VMOVUPS      logc08<>+0(SB), Y8
+	VFMADD213PS  logc28<>+0(SB), Y6, Y8
+	VFMADD213PS  logc48<>+0(SB), Y6, Y8
+	VFMADD213PS  logc68<>+0(SB), Y6, Y8
+	VFMADD213PS  logc88<>+0(SB), Y6, Y8
 	VMOVUPS      logc18<>+0(SB), Y9
-	VFMADD213PS  logc38<>+0(SB), Y5, Y9
-	VFMADD213PS  logc58<>+0(SB), Y5, Y9
-	VFMADD213PS  logc78<>+0(SB), Y5, Y9
-	VFMADD231PS  Y9, Y4, Y7
-	VMULPS       Y4, Y7, Y7
-	VMULPS       Y5, Y7, Y7
-	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
-	VFMADD231PS  minushalf8<>+0(SB), Y5, Y7
-	VADDPS       Y7, Y4, Y4
-	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y4
-	VXORPS       Y5, Y5, Y5
-	VCMPPS       $0x00, Y5, Y8, Y6
-	VBLENDVPS    Y6, minusinf8<>+0(SB), Y4, Y4
-	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y6
-	VBLENDVPS    Y6, inf8<>+0(SB), Y4, Y4
-	VCMPPS       $0x19, Y5, Y8, Y6
-	VBLENDVPS    Y6, nan8<>+0(SB), Y4, Y4
-	VMAXPS       ldmin8<>+0(SB), Y4, Y5
-	VMINPS       ldmax8<>+0(SB), Y5, Y5
-	VBROADCASTSS 76(R8), Y6
-	VMULPS       Y6, Y5, Y7
-	VBROADCASTSS 40(R8), Y6
-	VFMADD231PS  Y6, Y4, Y7
-	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y10
-	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y7
-	VBLENDVPS    Y7, expover8<>+0(SB), Y10, Y10
+	VFMADD213PS  logc38<>+0(SB), Y6, Y9
+	VFMADD213PS  logc58<>+0(SB), Y6, Y9
+	VFMADD213PS  logc78<>+0(SB), Y6, Y9
+	VFMADD231PS  Y9, Y4, Y8
+	VMULPS       Y4, Y8, Y8
+	VMULPS       Y6, Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD231PS  minushalf8<>+0(SB), Y6, Y8
+	VADDPS       Y8, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y4
+	VXORPS       Y6, Y6, Y6
+	VCMPPS       $0x00, Y6, Y5, Y7
+	VBLENDVPS    Y7, minusinf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x00, inf8<>+0(SB), Y5, Y7
+	VBLENDVPS    Y7, inf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x19, Y6, Y5, Y7
+	VBLENDVPS    Y7, nan8<>+0(SB), Y4, Y4
+	VMAXPS       ldmin8<>+0(SB), Y4, Y6
+	VMINPS       ldmax8<>+0(SB), Y6, Y6
+	VBROADCASTSS 76(R8), Y7
+	VMULPS       Y7, Y6, Y8
+	VBROADCASTSS 40(R8), Y7
+	VFMADD231PS  Y7, Y4, Y8
+	VCMPPS       $0x11, expunder8<>+0(SB), Y8, Y7
+	VBLENDVPS    Y7, expunder8<>+0(SB), Y8, Y10
+	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y9
+	VBLENDVPS    Y9, expover8<>+0(SB), Y10, Y10
 	VMULPS       log2e8<>+0(SB), Y10, Y11
 	VADDPS       roundmagic8<>+0(SB), Y11, Y11
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc18<>+0(SB), Y10, Y9
-	VFMADD213PS  expc28<>+0(SB), Y10, Y9
-	VFMADD213PS  expc38<>+0(SB), Y10, Y9
-	VFMADD213PS  expc48<>+0(SB), Y10, Y9
-	VFMADD213PS  expc58<>+0(SB), Y10, Y9
-	VMULPS       Y10, Y10, Y7
-	VMULPS       Y7, Y9, Y9
-	VADDPS       Y10, Y9, Y9
-	VADDPS       one8<>+0(SB), Y9, Y9
-	VMULPS       half8<>+0(SB), Y11, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y10
+	VMOVUPS      expc08<>+0(SB), Y8
+	VFMADD213PS  expc18<>+0(SB), Y10, Y8
+	VFMADD213PS  expc28<>+0(SB), Y10, Y8
+	VFMADD213PS  expc38<>+0(SB), Y10, Y8
+	VFMADD213PS  expc48<>+0(SB), Y10, Y8
+	VFMADD213PS  expc58<>+0(SB), Y10, Y8
+	VMULPS       Y10, Y10, Y9
+	VMULPS       Y9, Y8, Y8
+	VADDPS       Y10, Y8, Y8
+	VADDPS       one8<>+0(SB), Y8, Y8
+	VMULPS       half8<>+0(SB), Y11, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y10
 	VSUBPS       Y10, Y11, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
 	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
 	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y7, Y9, Y9
-	VMULPS       Y10, Y9, Y9
-	VANDNPS      Y9, Y6, Y9
-	VANDPS       absmask8<>+0(SB), Y9, Y6
-	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
-	VMOVMSKPS    Y6, CX
-	TESTL        CX, CX
-	JNZ          BinaryLogitsGradF32_bail
-	VCMPPS       $0x04, Y0, Y8, Y6
-	VBROADCASTSS 40(R8), Y0
-	VMULPS       Y0, Y9, Y0
-	VDIVPS       Y8, Y0, Y0
-	VANDPS       Y6, Y0, Y0
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y9, Y7
-	VANDPS       Y6, Y7, Y7
+	VMULPS       Y9, Y8, Y8
+	VMULPS       Y10, Y8, Y8
+	VANDNPS      Y8, Y7, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y7
+	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y7
 	VMOVMSKPS    Y7, CX
 	TESTL        CX, CX
+	JNZ          BinaryLogitsGradF32_bail
+	VCMPPS       $0x04, Y0, Y5, Y7
+	VBROADCASTSS 40(R8), Y0
+	VMULPS       Y0, Y8, Y0
+	VDIVPS       Y5, Y0, Y0
+	VANDPS       Y7, Y0, Y0
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y9
+	VANDPS       Y7, Y9, Y9
+	VMOVMSKPS    Y9, CX
+	TESTL        CX, CX
 	JZ           BinaryLogitsGradF32_powR_part_nolow
-	VBROADCASTSS 84(R8), Y6
-	VMULPS       Y6, Y5, Y5
-	VBROADCASTSS 80(R8), Y6
-	VFMADD231PS  Y6, Y4, Y5
-	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y10
-	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y10, Y10
+	VBROADCASTSS 84(R8), Y7
+	VMULPS       Y7, Y6, Y6
+	VBROADCASTSS 80(R8), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y4
+	VBLENDVPS    Y4, expunder8<>+0(SB), Y6, Y10
+	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y6
+	VBLENDVPS    Y6, expover8<>+0(SB), Y10, Y10
 	VMULPS       log2e8<>+0(SB), Y10, Y11
 	VADDPS       roundmagic8<>+0(SB), Y11, Y11
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMOVUPS      expc08<>+0(SB), Y6
-	VFMADD213PS  expc18<>+0(SB), Y10, Y6
-	VFMADD213PS  expc28<>+0(SB), Y10, Y6
-	VFMADD213PS  expc38<>+0(SB), Y10, Y6
-	VFMADD213PS  expc48<>+0(SB), Y10, Y6
-	VFMADD213PS  expc58<>+0(SB), Y10, Y6
-	VMULPS       Y10, Y10, Y5
-	VMULPS       Y5, Y6, Y6
-	VADDPS       Y10, Y6, Y6
-	VADDPS       one8<>+0(SB), Y6, Y6
-	VMULPS       half8<>+0(SB), Y11, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y10
+	VMOVUPS      expc08<>+0(SB), Y7
+	VFMADD213PS  expc18<>+0(SB), Y10, Y7
+	VFMADD213PS  expc28<>+0(SB), Y10, Y7
+	VFMADD213PS  expc38<>+0(SB), Y10, Y7
+	VFMADD213PS  expc48<>+0(SB), Y10, Y7
+	VFMADD213PS  expc58<>+0(SB), Y10, Y7
+	VMULPS       Y10, Y10, Y6
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y10, Y7, Y7
+	VADDPS       one8<>+0(SB), Y7, Y7
+	VMULPS       half8<>+0(SB), Y11, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y10
 	VSUBPS       Y10, Y11, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
 	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y5, Y6, Y6
-	VMULPS       Y10, Y6, Y6
-	VANDNPS      Y6, Y4, Y6
+	VMULPS       Y6, Y7, Y7
+	VMULPS       Y10, Y7, Y7
+	VANDNPS      Y7, Y4, Y7
 	VBROADCASTSS 40(R8), Y4
-	VMULPS       Y4, Y6, Y6
-	VSUBPS       Y8, Y8, Y5
-	VADDPS       Y5, Y6, Y6
-	VBLENDVPS    Y7, Y6, Y0, Y0
+	VMULPS       Y4, Y7, Y7
+	VSUBPS       Y5, Y5, Y6
+	VADDPS       Y6, Y7, Y7
+	VBLENDVPS    Y9, Y7, Y0, Y0
 
 BinaryLogitsGradF32_powR_part_nolow:
 	VMOVUPS 64(SP), Y4
 	VMOVUPS 96(SP), Y6
 	VMOVUPS 128(SP), Y7
-	VMOVUPS 160(SP), Y13
-	VMOVUPS 192(SP), Y10
-	VMOVUPS 224(SP), Y5
+	VMOVUPS 160(SP), Y11
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y10
 	CMPL    R11, $0x01
 	JEQ     BinaryLogitsGradF32_powR_part_alpha1
 	JA      BinaryLogitsGradF32_powR_part_alphas
-	VMOVAPS Y1, Y8
+	VMOVAPS Y1, Y5
 	JMP     BinaryLogitsGradF32_powR_part_alphadone
 
 BinaryLogitsGradF32_powR_part_alpha1:
-	VBROADCASTSS 48(R8), Y8
-	VMULPS       Y8, Y6, Y8
-	VBROADCASTSS 52(R8), Y11
-	VMULPS       Y11, Y7, Y11
-	VADDPS       Y11, Y8, Y8
+	VBROADCASTSS 48(R8), Y5
+	VMULPS       Y5, Y6, Y5
+	VBROADCASTSS 52(R8), Y12
+	VMULPS       Y12, Y7, Y12
+	VADDPS       Y12, Y5, Y5
 	JMP          BinaryLogitsGradF32_powR_part_alphadone
 
 BinaryLogitsGradF32_powR_part_alphas:
-	VMASKMOVPS (SI)(R12*1), Y3, Y8
-	VMULPS     Y8, Y6, Y8
-	VMASKMOVPS (DI)(R12*1), Y3, Y11
-	VMULPS     Y11, Y7, Y11
-	VADDPS     Y11, Y8, Y8
+	VMASKMOVPS (SI)(R12*1), Y3, Y5
+	VMULPS     Y5, Y6, Y5
+	VMASKMOVPS (DI)(R12*1), Y3, Y12
+	VMULPS     Y12, Y7, Y12
+	VADDPS     Y12, Y5, Y5
 
 BinaryLogitsGradF32_powR_part_alphadone:
 	VSUBPS       Y4, Y4, Y4
-	VMULPS       Y9, Y8, Y11
-	VMULPS       Y5, Y11, Y11
-	VADDPS       Y4, Y11, Y11
-	VANDPS       Y3, Y11, Y11
-	VADDPS       Y11, Y2, Y2
-	VADDPS       Y6, Y6, Y11
-	VSUBPS       Y11, Y1, Y11
-	VMULPS       Y13, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VMULPS       Y13, Y7, Y7
-	VMULPS       Y10, Y6, Y6
+	VMULPS       Y8, Y5, Y12
+	VMULPS       Y10, Y12, Y12
+	VADDPS       Y4, Y12, Y12
+	VANDPS       Y3, Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VADDPS       Y6, Y6, Y12
+	VSUBPS       Y12, Y1, Y12
+	VMULPS       Y11, Y12, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y7, Y7
+	VMULPS       Y9, Y6, Y6
 	VSUBPS       Y6, Y7, Y7
-	VMULPS       Y11, Y0, Y0
-	VMULPS       Y5, Y0, Y0
-	VMULPS       Y7, Y9, Y9
-	VADDPS       Y9, Y0, Y0
+	VMULPS       Y12, Y0, Y0
+	VMULPS       Y10, Y0, Y0
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y0, Y0
 	VBROADCASTSS 44(R8), Y1
-	VMULPS       Y1, Y8, Y8
-	VMULPS       Y0, Y8, Y8
-	VADDPS       Y4, Y8, Y8
-	VMASKMOVPS   Y8, Y3, (AX)(R12*1)
+	VMULPS       Y1, Y5, Y5
+	VMULPS       Y0, Y5, Y5
+	VADDPS       Y4, Y5, Y5
+	VMASKMOVPS   Y5, Y3, (AX)(R12*1)
 
 BinaryLogitsGradF32_powR_done:
 BinaryLogitsGradF32_done:
@@ -8503,49 +8552,43 @@ BinaryLogitsLossF32_powN_full_smoothed:
 	VMULPS      Y4, Y10, Y10
 	VMULPS      Y8, Y10, Y10
 	VANDNPS     Y10, Y7, Y10
+	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y10, Y4
+	VMOVUPS     half8<>+0(SB), Y7
+	VFMADD213PS minushalf8<>+0(SB), Y10, Y7
+	VBLENDVPS   Y4, Y7, Y10, Y7
+	VANDPS      one8<>+0(SB), Y4, Y4
+	VMULPS      Y7, Y7, Y8
+	VMOVUPS     logc08<>+0(SB), Y9
+	VFMADD213PS logc28<>+0(SB), Y8, Y9
+	VFMADD213PS logc48<>+0(SB), Y8, Y9
+	VFMADD213PS logc68<>+0(SB), Y8, Y9
+	VFMADD213PS logc88<>+0(SB), Y8, Y9
+	VMOVUPS     logc18<>+0(SB), Y11
+	VFMADD213PS logc38<>+0(SB), Y8, Y11
+	VFMADD213PS logc58<>+0(SB), Y8, Y11
+	VFMADD213PS logc78<>+0(SB), Y8, Y11
+	VFMADD231PS Y11, Y7, Y9
+	VMULPS      Y7, Y8, Y11
+	VMULPS      minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS ln2lo8<>+0(SB), Y4, Y8
+	VFMADD213PS Y8, Y11, Y9
+	VADDPS      Y9, Y7, Y7
+	VFMADD231PS ln2hi8<>+0(SB), Y4, Y7
 	VADDPS      Y1, Y10, Y4
-	VPADDD      log32shift8<>+0(SB), Y4, Y7
-	VPSRLD      $0x17, Y7, Y8
-	VCVTDQ2PS   Y8, Y8
-	VSUBPS      f1278<>+0(SB), Y8, Y8
-	VPAND       mant32mask8<>+0(SB), Y7, Y7
-	VPADDD      log32base8<>+0(SB), Y7, Y7
-	VSUBPS      one8<>+0(SB), Y7, Y7
-	VMULPS      Y7, Y7, Y9
-	VMOVUPS     logc08<>+0(SB), Y11
-	VFMADD213PS logc28<>+0(SB), Y9, Y11
-	VFMADD213PS logc48<>+0(SB), Y9, Y11
-	VFMADD213PS logc68<>+0(SB), Y9, Y11
-	VFMADD213PS logc88<>+0(SB), Y9, Y11
-	VMOVUPS     logc18<>+0(SB), Y12
-	VFMADD213PS logc38<>+0(SB), Y9, Y12
-	VFMADD213PS logc58<>+0(SB), Y9, Y12
-	VFMADD213PS logc78<>+0(SB), Y9, Y12
-	VFMADD231PS Y12, Y7, Y11
-	VMULPS      Y7, Y9, Y12
-	VMULPS      minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS Y9, Y12, Y11
-	VADDPS      Y11, Y7, Y7
-	VFMADD231PS ln2hi8<>+0(SB), Y8, Y7
-	VDIVPS      Y4, Y1, Y8
-	VMULPS      Y8, Y10, Y9
-	VCMPPS      $0x11, Y0, Y3, Y11
-	VBLENDVPS   Y11, Y9, Y8, Y12
-	VBLENDVPS   Y11, Y8, Y9, Y9
-	VSUBPS      Y1, Y4, Y4
-	VSUBPS      Y4, Y10, Y10
-	VMULPS      Y8, Y10, Y10
-	VADDPS      Y10, Y7, Y7
-	VMAXPS      Y0, Y3, Y4
-	VMULPS      Y5, Y3, Y8
-	VSUBPS      Y8, Y4, Y4
+	VDIVPS      Y4, Y1, Y4
+	VMULPS      Y4, Y10, Y8
+	VCMPPS      $0x11, Y0, Y3, Y9
+	VBLENDVPS   Y9, Y8, Y4, Y10
+	VBLENDVPS   Y9, Y4, Y8, Y8
+	VMAXPS      Y0, Y3, Y9
+	VMULPS      Y5, Y3, Y4
+	VSUBPS      Y4, Y9, Y9
+	VADDPS      Y7, Y9, Y9
+	VMULPS      Y8, Y5, Y4
+	VMULPS      Y10, Y6, Y7
 	VADDPS      Y7, Y4, Y4
-	VMULPS      Y9, Y5, Y7
-	VMULPS      Y12, Y6, Y8
-	VADDPS      Y8, Y7, Y7
-	VMOVAPS     Y1, Y9
-	VMOVAPS     Y7, Y8
+	VMOVAPS     Y1, Y8
+	VMOVAPS     Y4, Y7
 	MOVQ        R11, R15
 	DECQ        R15
 
@@ -8554,55 +8597,55 @@ BinaryLogitsLossF32_powN_full_sq:
 	JZ     BinaryLogitsLossF32_powN_full_sqdone
 	BTQ    $0x00, R15
 	JCC    BinaryLogitsLossF32_powN_full_nomul
-	VMULPS Y8, Y9, Y9
+	VMULPS Y7, Y8, Y8
 
 BinaryLogitsLossF32_powN_full_nomul:
 	CMPQ   R15, $0x01
 	JBE    BinaryLogitsLossF32_powN_full_nosq
-	VMULPS Y8, Y8, Y8
+	VMULPS Y7, Y7, Y7
 
 BinaryLogitsLossF32_powN_full_nosq:
 	SHRQ $0x01, R15
 	JMP  BinaryLogitsLossF32_powN_full_sq
 
 BinaryLogitsLossF32_powN_full_sqdone:
-	VMULPS       Y7, Y9, Y8
-	VANDPS       absmask8<>+0(SB), Y8, Y10
+	VMULPS       Y4, Y8, Y7
+	VANDPS       absmask8<>+0(SB), Y7, Y10
 	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
 	VMOVMSKPS    Y10, R15
 	TESTL        R15, R15
 	JNZ          BinaryLogitsLossF32_bail
 	VBROADCASTSS 40(DI), Y10
-	VMULPS       Y10, Y9, Y9
-	VSUBPS       Y7, Y7, Y7
-	VADDPS       Y7, Y9, Y9
+	VMULPS       Y10, Y8, Y8
+	VSUBPS       Y4, Y4, Y4
+	VADDPS       Y4, Y8, Y8
 	CMPL         R10, $0x01
 	JEQ          BinaryLogitsLossF32_powN_full_alpha1
 	JA           BinaryLogitsLossF32_powN_full_alphas
-	VMOVAPS      Y1, Y5
+	VMOVAPS      Y1, Y4
 	JMP          BinaryLogitsLossF32_powN_full_alphadone
 
 BinaryLogitsLossF32_powN_full_alpha1:
-	VBROADCASTSS 48(DI), Y7
-	VMULPS       Y7, Y5, Y5
-	VBROADCASTSS 52(DI), Y7
-	VMULPS       Y7, Y6, Y6
-	VADDPS       Y6, Y5, Y5
+	VBROADCASTSS 48(DI), Y4
+	VMULPS       Y4, Y5, Y4
+	VBROADCASTSS 52(DI), Y5
+	VMULPS       Y5, Y6, Y5
+	VADDPS       Y5, Y4, Y4
 	JMP          BinaryLogitsLossF32_powN_full_alphadone
 
 BinaryLogitsLossF32_powN_full_alphas:
-	VMOVUPS (BX)(R13*1), Y7
-	VMULPS  Y7, Y5, Y5
-	VMOVUPS (SI)(R13*1), Y7
-	VMULPS  Y7, Y6, Y6
-	VADDPS  Y6, Y5, Y5
+	VMOVUPS (BX)(R13*1), Y4
+	VMULPS  Y4, Y5, Y4
+	VMOVUPS (SI)(R13*1), Y5
+	VMULPS  Y5, Y6, Y5
+	VADDPS  Y5, Y4, Y4
 
 BinaryLogitsLossF32_powN_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y8, Y5, Y5
-	VMULPS       Y4, Y5, Y5
-	VADDPS       Y3, Y5, Y5
-	VADDPS       Y5, Y2, Y2
+	VMULPS       Y7, Y4, Y4
+	VMULPS       Y9, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VADDPS       Y4, Y2, Y2
 	ADDQ         $0x20, R13
 	DECQ         R12
 	JNZ          BinaryLogitsLossF32_powN_inblock
@@ -8683,46 +8726,40 @@ BinaryLogitsLossF32_powN_part_smoothed:
 	VMULPS      Y5, Y11, Y11
 	VMULPS      Y9, Y11, Y11
 	VANDNPS     Y11, Y8, Y11
+	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y11, Y5
+	VMOVUPS     half8<>+0(SB), Y8
+	VFMADD213PS minushalf8<>+0(SB), Y11, Y8
+	VBLENDVPS   Y5, Y8, Y11, Y8
+	VANDPS      one8<>+0(SB), Y5, Y5
+	VMULPS      Y8, Y8, Y9
+	VMOVUPS     logc08<>+0(SB), Y10
+	VFMADD213PS logc28<>+0(SB), Y9, Y10
+	VFMADD213PS logc48<>+0(SB), Y9, Y10
+	VFMADD213PS logc68<>+0(SB), Y9, Y10
+	VFMADD213PS logc88<>+0(SB), Y9, Y10
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y9, Y12
+	VFMADD213PS logc58<>+0(SB), Y9, Y12
+	VFMADD213PS logc78<>+0(SB), Y9, Y12
+	VFMADD231PS Y12, Y8, Y10
+	VMULPS      Y8, Y9, Y12
+	VMULPS      minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS ln2lo8<>+0(SB), Y5, Y9
+	VFMADD213PS Y9, Y12, Y10
+	VADDPS      Y10, Y8, Y8
+	VFMADD231PS ln2hi8<>+0(SB), Y5, Y8
 	VADDPS      Y1, Y11, Y5
-	VPADDD      log32shift8<>+0(SB), Y5, Y8
-	VPSRLD      $0x17, Y8, Y9
-	VCVTDQ2PS   Y9, Y9
-	VSUBPS      f1278<>+0(SB), Y9, Y9
-	VPAND       mant32mask8<>+0(SB), Y8, Y8
-	VPADDD      log32base8<>+0(SB), Y8, Y8
-	VSUBPS      one8<>+0(SB), Y8, Y8
-	VMULPS      Y8, Y8, Y10
-	VMOVUPS     logc08<>+0(SB), Y12
-	VFMADD213PS logc28<>+0(SB), Y10, Y12
-	VFMADD213PS logc48<>+0(SB), Y10, Y12
-	VFMADD213PS logc68<>+0(SB), Y10, Y12
-	VFMADD213PS logc88<>+0(SB), Y10, Y12
-	VMOVUPS     logc18<>+0(SB), Y13
-	VFMADD213PS logc38<>+0(SB), Y10, Y13
-	VFMADD213PS logc58<>+0(SB), Y10, Y13
-	VFMADD213PS logc78<>+0(SB), Y10, Y13
-	VFMADD231PS Y13, Y8, Y12
-	VMULPS      Y8, Y10, Y13
-	VMULPS      minushalf8<>+0(SB), Y10, Y10
-	VFMADD231PS ln2lo8<>+0(SB), Y9, Y10
-	VFMADD213PS Y10, Y13, Y12
-	VADDPS      Y12, Y8, Y8
-	VFMADD231PS ln2hi8<>+0(SB), Y9, Y8
-	VDIVPS      Y5, Y1, Y9
-	VMULPS      Y9, Y11, Y10
-	VCMPPS      $0x11, Y0, Y4, Y12
-	VBLENDVPS   Y12, Y10, Y9, Y13
-	VBLENDVPS   Y12, Y9, Y10, Y10
-	VSUBPS      Y1, Y5, Y5
-	VSUBPS      Y5, Y11, Y11
-	VMULPS      Y9, Y11, Y11
-	VADDPS      Y11, Y8, Y8
+	VDIVPS      Y5, Y1, Y5
+	VMULPS      Y5, Y11, Y9
+	VCMPPS      $0x11, Y0, Y4, Y10
+	VBLENDVPS   Y10, Y9, Y5, Y11
+	VBLENDVPS   Y10, Y5, Y9, Y9
 	VMAXPS      Y0, Y4, Y0
-	VMULPS      Y6, Y4, Y9
-	VSUBPS      Y9, Y0, Y0
+	VMULPS      Y6, Y4, Y5
+	VSUBPS      Y5, Y0, Y0
 	VADDPS      Y8, Y0, Y0
-	VMULPS      Y10, Y6, Y5
-	VMULPS      Y13, Y7, Y8
+	VMULPS      Y9, Y6, Y5
+	VMULPS      Y11, Y7, Y8
 	VADDPS      Y8, Y5, Y5
 	VMOVAPS     Y1, Y9
 	VMOVAPS     Y5, Y8
@@ -8853,84 +8890,78 @@ BinaryLogitsLossF32_pow2_full_smoothed:
 	VMULPS       Y4, Y10, Y10
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
-	VADDPS       Y1, Y10, Y4
-	VPADDD       log32shift8<>+0(SB), Y4, Y7
-	VPSRLD       $0x17, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y9
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc28<>+0(SB), Y9, Y11
-	VFMADD213PS  logc48<>+0(SB), Y9, Y11
-	VFMADD213PS  logc68<>+0(SB), Y9, Y11
-	VFMADD213PS  logc88<>+0(SB), Y9, Y11
-	VMOVUPS      logc18<>+0(SB), Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD231PS  Y12, Y7, Y11
-	VMULPS       Y7, Y9, Y12
-	VMULPS       minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS  Y9, Y12, Y11
-	VADDPS       Y11, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
-	VDIVPS       Y4, Y1, Y8
-	VMULPS       Y8, Y10, Y9
-	VCMPPS       $0x11, Y0, Y3, Y11
-	VBLENDVPS    Y11, Y9, Y8, Y12
-	VBLENDVPS    Y11, Y8, Y9, Y9
-	VSUBPS       Y1, Y4, Y4
-	VSUBPS       Y4, Y10, Y10
-	VMULPS       Y8, Y10, Y10
-	VADDPS       Y10, Y7, Y7
-	VMAXPS       Y0, Y3, Y4
-	VMULPS       Y5, Y3, Y8
-	VSUBPS       Y8, Y4, Y4
-	VADDPS       Y7, Y4, Y4
-	VMULPS       Y9, Y5, Y7
-	VMULPS       Y12, Y6, Y8
-	VADDPS       Y8, Y7, Y7
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y4
+	VMOVUPS      half8<>+0(SB), Y7
+	VFMADD213PS  minushalf8<>+0(SB), Y10, Y7
+	VBLENDVPS    Y4, Y7, Y10, Y7
+	VANDPS       one8<>+0(SB), Y4, Y4
 	VMULPS       Y7, Y7, Y8
-	VANDPS       absmask8<>+0(SB), Y8, Y9
-	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y9
-	VMOVMSKPS    Y9, R14
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y7, Y9
+	VMULPS       Y7, Y8, Y11
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y4, Y8
+	VFMADD213PS  Y8, Y11, Y9
+	VADDPS       Y9, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y4, Y7
+	VADDPS       Y1, Y10, Y4
+	VDIVPS       Y4, Y1, Y4
+	VMULPS       Y4, Y10, Y8
+	VCMPPS       $0x11, Y0, Y3, Y9
+	VBLENDVPS    Y9, Y8, Y4, Y10
+	VBLENDVPS    Y9, Y4, Y8, Y8
+	VMAXPS       Y0, Y3, Y9
+	VMULPS       Y5, Y3, Y4
+	VSUBPS       Y4, Y9, Y9
+	VADDPS       Y7, Y9, Y9
+	VMULPS       Y8, Y5, Y4
+	VMULPS       Y10, Y6, Y7
+	VADDPS       Y7, Y4, Y4
+	VMULPS       Y4, Y4, Y7
+	VANDPS       absmask8<>+0(SB), Y7, Y8
+	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y8
+	VMOVMSKPS    Y8, R14
 	TESTL        R14, R14
 	JNZ          BinaryLogitsLossF32_bail
-	VBROADCASTSS 40(DI), Y9
-	VMULPS       Y9, Y7, Y9
-	VSUBPS       Y7, Y7, Y7
-	VADDPS       Y7, Y9, Y9
+	VBROADCASTSS 40(DI), Y8
+	VMULPS       Y8, Y4, Y8
+	VSUBPS       Y4, Y4, Y4
+	VADDPS       Y4, Y8, Y8
 	CMPL         R10, $0x01
 	JEQ          BinaryLogitsLossF32_pow2_full_alpha1
 	JA           BinaryLogitsLossF32_pow2_full_alphas
-	VMOVAPS      Y1, Y5
+	VMOVAPS      Y1, Y4
 	JMP          BinaryLogitsLossF32_pow2_full_alphadone
 
 BinaryLogitsLossF32_pow2_full_alpha1:
-	VBROADCASTSS 48(DI), Y7
-	VMULPS       Y7, Y5, Y5
-	VBROADCASTSS 52(DI), Y7
-	VMULPS       Y7, Y6, Y6
-	VADDPS       Y6, Y5, Y5
+	VBROADCASTSS 48(DI), Y4
+	VMULPS       Y4, Y5, Y4
+	VBROADCASTSS 52(DI), Y5
+	VMULPS       Y5, Y6, Y5
+	VADDPS       Y5, Y4, Y4
 	JMP          BinaryLogitsLossF32_pow2_full_alphadone
 
 BinaryLogitsLossF32_pow2_full_alphas:
-	VMOVUPS (BX)(R11*1), Y7
-	VMULPS  Y7, Y5, Y5
-	VMOVUPS (SI)(R11*1), Y7
-	VMULPS  Y7, Y6, Y6
-	VADDPS  Y6, Y5, Y5
+	VMOVUPS (BX)(R11*1), Y4
+	VMULPS  Y4, Y5, Y4
+	VMOVUPS (SI)(R11*1), Y5
+	VMULPS  Y5, Y6, Y5
+	VADDPS  Y5, Y4, Y4
 
 BinaryLogitsLossF32_pow2_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y8, Y5, Y5
-	VMULPS       Y4, Y5, Y5
-	VADDPS       Y3, Y5, Y5
-	VADDPS       Y5, Y2, Y2
+	VMULPS       Y7, Y4, Y4
+	VMULPS       Y9, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VADDPS       Y4, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
 	JNZ          BinaryLogitsLossF32_pow2_inblock
@@ -9011,46 +9042,40 @@ BinaryLogitsLossF32_pow2_part_smoothed:
 	VMULPS       Y5, Y11, Y11
 	VMULPS       Y9, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y11, Y5
+	VMOVUPS      half8<>+0(SB), Y8
+	VFMADD213PS  minushalf8<>+0(SB), Y11, Y8
+	VBLENDVPS    Y5, Y8, Y11, Y8
+	VANDPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y8, Y8, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y8, Y10
+	VMULPS       Y8, Y9, Y12
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y9
+	VFMADD213PS  Y9, Y12, Y10
+	VADDPS       Y10, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y8
 	VADDPS       Y1, Y11, Y5
-	VPADDD       log32shift8<>+0(SB), Y5, Y8
-	VPSRLD       $0x17, Y8, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y10
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc28<>+0(SB), Y10, Y12
-	VFMADD213PS  logc48<>+0(SB), Y10, Y12
-	VFMADD213PS  logc68<>+0(SB), Y10, Y12
-	VFMADD213PS  logc88<>+0(SB), Y10, Y12
-	VMOVUPS      logc18<>+0(SB), Y13
-	VFMADD213PS  logc38<>+0(SB), Y10, Y13
-	VFMADD213PS  logc58<>+0(SB), Y10, Y13
-	VFMADD213PS  logc78<>+0(SB), Y10, Y13
-	VFMADD231PS  Y13, Y8, Y12
-	VMULPS       Y8, Y10, Y13
-	VMULPS       minushalf8<>+0(SB), Y10, Y10
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y10
-	VFMADD213PS  Y10, Y13, Y12
-	VADDPS       Y12, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
-	VDIVPS       Y5, Y1, Y9
-	VMULPS       Y9, Y11, Y10
-	VCMPPS       $0x11, Y0, Y4, Y12
-	VBLENDVPS    Y12, Y10, Y9, Y13
-	VBLENDVPS    Y12, Y9, Y10, Y10
-	VSUBPS       Y1, Y5, Y5
-	VSUBPS       Y5, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VADDPS       Y11, Y8, Y8
+	VDIVPS       Y5, Y1, Y5
+	VMULPS       Y5, Y11, Y9
+	VCMPPS       $0x11, Y0, Y4, Y10
+	VBLENDVPS    Y10, Y9, Y5, Y11
+	VBLENDVPS    Y10, Y5, Y9, Y9
 	VMAXPS       Y0, Y4, Y0
-	VMULPS       Y6, Y4, Y9
-	VSUBPS       Y9, Y0, Y0
+	VMULPS       Y6, Y4, Y5
+	VSUBPS       Y5, Y0, Y0
 	VADDPS       Y8, Y0, Y0
-	VMULPS       Y10, Y6, Y5
-	VMULPS       Y13, Y7, Y8
+	VMULPS       Y9, Y6, Y5
+	VMULPS       Y11, Y7, Y8
 	VADDPS       Y8, Y5, Y5
 	VMULPS       Y5, Y5, Y8
 	VANDPS       absmask8<>+0(SB), Y8, Y9
@@ -9159,49 +9184,43 @@ BinaryLogitsLossF32_pow0_full_smoothed:
 	VMULPS      Y4, Y10, Y10
 	VMULPS      Y8, Y10, Y10
 	VANDNPS     Y10, Y7, Y10
+	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y10, Y4
+	VMOVUPS     half8<>+0(SB), Y7
+	VFMADD213PS minushalf8<>+0(SB), Y10, Y7
+	VBLENDVPS   Y4, Y7, Y10, Y7
+	VANDPS      one8<>+0(SB), Y4, Y4
+	VMULPS      Y7, Y7, Y8
+	VMOVUPS     logc08<>+0(SB), Y9
+	VFMADD213PS logc28<>+0(SB), Y8, Y9
+	VFMADD213PS logc48<>+0(SB), Y8, Y9
+	VFMADD213PS logc68<>+0(SB), Y8, Y9
+	VFMADD213PS logc88<>+0(SB), Y8, Y9
+	VMOVUPS     logc18<>+0(SB), Y11
+	VFMADD213PS logc38<>+0(SB), Y8, Y11
+	VFMADD213PS logc58<>+0(SB), Y8, Y11
+	VFMADD213PS logc78<>+0(SB), Y8, Y11
+	VFMADD231PS Y11, Y7, Y9
+	VMULPS      Y7, Y8, Y11
+	VMULPS      minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS ln2lo8<>+0(SB), Y4, Y8
+	VFMADD213PS Y8, Y11, Y9
+	VADDPS      Y9, Y7, Y7
+	VFMADD231PS ln2hi8<>+0(SB), Y4, Y7
 	VADDPS      Y1, Y10, Y4
-	VPADDD      log32shift8<>+0(SB), Y4, Y7
-	VPSRLD      $0x17, Y7, Y8
-	VCVTDQ2PS   Y8, Y8
-	VSUBPS      f1278<>+0(SB), Y8, Y8
-	VPAND       mant32mask8<>+0(SB), Y7, Y7
-	VPADDD      log32base8<>+0(SB), Y7, Y7
-	VSUBPS      one8<>+0(SB), Y7, Y7
-	VMULPS      Y7, Y7, Y9
-	VMOVUPS     logc08<>+0(SB), Y11
-	VFMADD213PS logc28<>+0(SB), Y9, Y11
-	VFMADD213PS logc48<>+0(SB), Y9, Y11
-	VFMADD213PS logc68<>+0(SB), Y9, Y11
-	VFMADD213PS logc88<>+0(SB), Y9, Y11
-	VMOVUPS     logc18<>+0(SB), Y12
-	VFMADD213PS logc38<>+0(SB), Y9, Y12
-	VFMADD213PS logc58<>+0(SB), Y9, Y12
-	VFMADD213PS logc78<>+0(SB), Y9, Y12
-	VFMADD231PS Y12, Y7, Y11
-	VMULPS      Y7, Y9, Y12
-	VMULPS      minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS Y9, Y12, Y11
-	VADDPS      Y11, Y7, Y7
-	VFMADD231PS ln2hi8<>+0(SB), Y8, Y7
-	VDIVPS      Y4, Y1, Y8
-	VMULPS      Y8, Y10, Y9
-	VCMPPS      $0x11, Y0, Y3, Y11
-	VBLENDVPS   Y11, Y9, Y8, Y12
-	VBLENDVPS   Y11, Y8, Y9, Y9
-	VSUBPS      Y1, Y4, Y4
-	VSUBPS      Y4, Y10, Y10
-	VMULPS      Y8, Y10, Y10
-	VADDPS      Y10, Y7, Y7
-	VMAXPS      Y0, Y3, Y4
-	VMULPS      Y5, Y3, Y8
-	VSUBPS      Y8, Y4, Y4
+	VDIVPS      Y4, Y1, Y4
+	VMULPS      Y4, Y10, Y8
+	VCMPPS      $0x11, Y0, Y3, Y9
+	VBLENDVPS   Y9, Y8, Y4, Y10
+	VBLENDVPS   Y9, Y4, Y8, Y8
+	VMAXPS      Y0, Y3, Y9
+	VMULPS      Y5, Y3, Y4
+	VSUBPS      Y4, Y9, Y9
+	VADDPS      Y7, Y9, Y9
+	VMULPS      Y8, Y5, Y4
+	VMULPS      Y10, Y6, Y7
 	VADDPS      Y7, Y4, Y4
-	VMULPS      Y9, Y5, Y7
-	VMULPS      Y12, Y6, Y8
-	VADDPS      Y8, Y7, Y7
-	VMOVAPS     Y1, Y7
-	VMOVAPS     Y0, Y8
+	VMOVAPS     Y1, Y4
+	VMOVAPS     Y0, Y7
 	CMPL        R10, $0x01
 	JEQ         BinaryLogitsLossF32_pow0_full_alpha1
 	JA          BinaryLogitsLossF32_pow0_full_alphas
@@ -9209,26 +9228,26 @@ BinaryLogitsLossF32_pow0_full_smoothed:
 	JMP         BinaryLogitsLossF32_pow0_full_alphadone
 
 BinaryLogitsLossF32_pow0_full_alpha1:
-	VBROADCASTSS 48(DI), Y8
-	VMULPS       Y8, Y5, Y5
-	VBROADCASTSS 52(DI), Y8
-	VMULPS       Y8, Y6, Y6
+	VBROADCASTSS 48(DI), Y7
+	VMULPS       Y7, Y5, Y5
+	VBROADCASTSS 52(DI), Y7
+	VMULPS       Y7, Y6, Y6
 	VADDPS       Y6, Y5, Y5
 	JMP          BinaryLogitsLossF32_pow0_full_alphadone
 
 BinaryLogitsLossF32_pow0_full_alphas:
-	VMOVUPS (BX)(R11*1), Y8
-	VMULPS  Y8, Y5, Y5
-	VMOVUPS (SI)(R11*1), Y8
-	VMULPS  Y8, Y6, Y6
+	VMOVUPS (BX)(R11*1), Y7
+	VMULPS  Y7, Y5, Y5
+	VMOVUPS (SI)(R11*1), Y7
+	VMULPS  Y7, Y6, Y6
 	VADDPS  Y6, Y5, Y5
 
 BinaryLogitsLossF32_pow0_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y7, Y5, Y5
-	VMULPS       Y4, Y5, Y5
-	VADDPS       Y3, Y5, Y5
-	VADDPS       Y5, Y2, Y2
+	VMULPS       Y4, Y5, Y4
+	VMULPS       Y9, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VADDPS       Y4, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
 	JNZ          BinaryLogitsLossF32_pow0_inblock
@@ -9309,48 +9328,42 @@ BinaryLogitsLossF32_pow0_part_smoothed:
 	VMULPS      Y5, Y11, Y11
 	VMULPS      Y9, Y11, Y11
 	VANDNPS     Y11, Y8, Y11
+	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y11, Y5
+	VMOVUPS     half8<>+0(SB), Y8
+	VFMADD213PS minushalf8<>+0(SB), Y11, Y8
+	VBLENDVPS   Y5, Y8, Y11, Y8
+	VANDPS      one8<>+0(SB), Y5, Y5
+	VMULPS      Y8, Y8, Y9
+	VMOVUPS     logc08<>+0(SB), Y10
+	VFMADD213PS logc28<>+0(SB), Y9, Y10
+	VFMADD213PS logc48<>+0(SB), Y9, Y10
+	VFMADD213PS logc68<>+0(SB), Y9, Y10
+	VFMADD213PS logc88<>+0(SB), Y9, Y10
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y9, Y12
+	VFMADD213PS logc58<>+0(SB), Y9, Y12
+	VFMADD213PS logc78<>+0(SB), Y9, Y12
+	VFMADD231PS Y12, Y8, Y10
+	VMULPS      Y8, Y9, Y12
+	VMULPS      minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS ln2lo8<>+0(SB), Y5, Y9
+	VFMADD213PS Y9, Y12, Y10
+	VADDPS      Y10, Y8, Y8
+	VFMADD231PS ln2hi8<>+0(SB), Y5, Y8
 	VADDPS      Y1, Y11, Y5
-	VPADDD      log32shift8<>+0(SB), Y5, Y8
-	VPSRLD      $0x17, Y8, Y9
-	VCVTDQ2PS   Y9, Y9
-	VSUBPS      f1278<>+0(SB), Y9, Y9
-	VPAND       mant32mask8<>+0(SB), Y8, Y8
-	VPADDD      log32base8<>+0(SB), Y8, Y8
-	VSUBPS      one8<>+0(SB), Y8, Y8
-	VMULPS      Y8, Y8, Y10
-	VMOVUPS     logc08<>+0(SB), Y12
-	VFMADD213PS logc28<>+0(SB), Y10, Y12
-	VFMADD213PS logc48<>+0(SB), Y10, Y12
-	VFMADD213PS logc68<>+0(SB), Y10, Y12
-	VFMADD213PS logc88<>+0(SB), Y10, Y12
-	VMOVUPS     logc18<>+0(SB), Y13
-	VFMADD213PS logc38<>+0(SB), Y10, Y13
-	VFMADD213PS logc58<>+0(SB), Y10, Y13
-	VFMADD213PS logc78<>+0(SB), Y10, Y13
-	VFMADD231PS Y13, Y8, Y12
-	VMULPS      Y8, Y10, Y13
-	VMULPS      minushalf8<>+0(SB), Y10, Y10
-	VFMADD231PS ln2lo8<>+0(SB), Y9, Y10
-	VFMADD213PS Y10, Y13, Y12
-	VADDPS      Y12, Y8, Y8
-	VFMADD231PS ln2hi8<>+0(SB), Y9, Y8
-	VDIVPS      Y5, Y1, Y9
-	VMULPS      Y9, Y11, Y10
-	VCMPPS      $0x11, Y0, Y4, Y12
-	VBLENDVPS   Y12, Y10, Y9, Y13
-	VBLENDVPS   Y12, Y9, Y10, Y10
-	VSUBPS      Y1, Y5, Y5
-	VSUBPS      Y5, Y11, Y11
-	VMULPS      Y9, Y11, Y11
-	VADDPS      Y11, Y8, Y8
-	VMAXPS      Y0, Y4, Y5
-	VMULPS      Y6, Y4, Y9
-	VSUBPS      Y9, Y5, Y5
+	VDIVPS      Y5, Y1, Y5
+	VMULPS      Y5, Y11, Y9
+	VCMPPS      $0x11, Y0, Y4, Y10
+	VBLENDVPS   Y10, Y9, Y5, Y11
+	VBLENDVPS   Y10, Y5, Y9, Y9
+	VMAXPS      Y0, Y4, Y10
+	VMULPS      Y6, Y4, Y5
+	VSUBPS      Y5, Y10, Y10
+	VADDPS      Y8, Y10, Y10
+	VMULPS      Y9, Y6, Y5
+	VMULPS      Y11, Y7, Y8
 	VADDPS      Y8, Y5, Y5
-	VMULPS      Y10, Y6, Y8
-	VMULPS      Y13, Y7, Y9
-	VADDPS      Y9, Y8, Y8
-	VMOVAPS     Y1, Y8
+	VMOVAPS     Y1, Y5
 	VMOVAPS     Y0, Y0
 	CMPL        R10, $0x01
 	JEQ         BinaryLogitsLossF32_pow0_part_alpha1
@@ -9375,8 +9388,8 @@ BinaryLogitsLossF32_pow0_part_alphas:
 
 BinaryLogitsLossF32_pow0_part_alphadone:
 	VSUBPS Y4, Y4, Y1
-	VMULPS Y8, Y0, Y0
 	VMULPS Y5, Y0, Y0
+	VMULPS Y10, Y0, Y0
 	VADDPS Y1, Y0, Y0
 	VANDPS Y3, Y0, Y0
 	VADDPS Y0, Y2, Y2
@@ -9449,216 +9462,210 @@ BinaryLogitsLossF32_powR_full_smoothed:
 	VMULPS       Y4, Y10, Y10
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y4
+	VMOVUPS      half8<>+0(SB), Y7
+	VFMADD213PS  minushalf8<>+0(SB), Y10, Y7
+	VBLENDVPS    Y4, Y7, Y10, Y7
+	VANDPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y7, Y7, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y7, Y9
+	VMULPS       Y7, Y8, Y11
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y4, Y8
+	VFMADD213PS  Y8, Y11, Y9
+	VADDPS       Y9, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y4, Y7
 	VADDPS       Y1, Y10, Y4
-	VPADDD       log32shift8<>+0(SB), Y4, Y7
-	VPSRLD       $0x17, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y9
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc28<>+0(SB), Y9, Y11
-	VFMADD213PS  logc48<>+0(SB), Y9, Y11
-	VFMADD213PS  logc68<>+0(SB), Y9, Y11
-	VFMADD213PS  logc88<>+0(SB), Y9, Y11
-	VMOVUPS      logc18<>+0(SB), Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD231PS  Y12, Y7, Y11
-	VMULPS       Y7, Y9, Y12
-	VMULPS       minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS  Y9, Y12, Y11
-	VADDPS       Y11, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
-	VDIVPS       Y4, Y1, Y8
-	VMULPS       Y8, Y10, Y9
-	VCMPPS       $0x11, Y0, Y3, Y11
-	VBLENDVPS    Y11, Y9, Y8, Y12
-	VBLENDVPS    Y11, Y8, Y9, Y9
-	VSUBPS       Y1, Y4, Y4
-	VSUBPS       Y4, Y10, Y10
-	VMULPS       Y8, Y10, Y10
-	VADDPS       Y10, Y7, Y7
-	VMAXPS       Y0, Y3, Y4
-	VMULPS       Y5, Y3, Y8
-	VSUBPS       Y8, Y4, Y4
+	VDIVPS       Y4, Y1, Y4
+	VMULPS       Y4, Y10, Y8
+	VCMPPS       $0x11, Y0, Y3, Y9
+	VBLENDVPS    Y9, Y8, Y4, Y10
+	VBLENDVPS    Y9, Y4, Y8, Y8
+	VMAXPS       Y0, Y3, Y9
+	VMULPS       Y5, Y3, Y4
+	VSUBPS       Y4, Y9, Y9
+	VADDPS       Y7, Y9, Y9
+	VMULPS       Y8, Y5, Y4
+	VMULPS       Y10, Y6, Y7
 	VADDPS       Y7, Y4, Y4
-	VMULPS       Y9, Y5, Y7
-	VMULPS       Y12, Y6, Y8
-	VADDPS       Y8, Y7, Y7
 	VMOVUPS      Y3, 64(SP)
 	VMOVUPS      Y5, 96(SP)
 	VMOVUPS      Y6, 128(SP)
-	VMOVUPS      Y12, 160(SP)
-	VMOVUPS      Y9, 192(SP)
-	VMOVUPS      Y4, 224(SP)
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y7, Y3
-	VMULPS       two238<>+0(SB), Y7, Y4
-	VBLENDVPS    Y3, Y4, Y7, Y4
-	VPADDD       log32shift8<>+0(SB), Y4, Y4
-	VPSRLD       $0x17, Y4, Y5
-	VCVTDQ2PS    Y5, Y5
-	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VMOVUPS      Y10, 160(SP)
+	VMOVUPS      Y8, 192(SP)
+	VMOVUPS      Y9, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y4, Y3
+	VMULPS       two238<>+0(SB), Y4, Y5
+	VBLENDVPS    Y3, Y5, Y4, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y6
+	VCVTDQ2PS    Y6, Y6
+	VSUBPS       f1278<>+0(SB), Y6, Y6
 	VANDPS       minus238<>+0(SB), Y3, Y3
-	VADDPS       Y3, Y5, Y5
-	VPAND        mant32mask8<>+0(SB), Y4, Y4
-	VPADDD       log32base8<>+0(SB), Y4, Y4
-	VSUBPS       one8<>+0(SB), Y4, Y4
-	VMULPS       Y4, Y4, Y3
-	VMOVUPS      logc08<>+0(SB), Y6
-	VFMADD213PS  logc28<>+0(SB), Y3, Y6
-	VFMADD213PS  logc48<>+0(SB), Y3, Y6
-	VFMADD213PS  logc68<>+0(SB), Y3, Y6
-	VFMADD213PS  logc88<>+0(SB), Y3, Y6
+	VADDPS       Y3, Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y3
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc28<>+0(SB), Y3, Y7
+	VFMADD213PS  logc48<>+0(SB), Y3, Y7
+	VFMADD213PS  logc68<>+0(SB), Y3, Y7
+	VFMADD213PS  logc88<>+0(SB), Y3, Y7
 	VMOVUPS      logc18<>+0(SB), Y8
 	VFMADD213PS  logc38<>+0(SB), Y3, Y8
 	VFMADD213PS  logc58<>+0(SB), Y3, Y8
 	VFMADD213PS  logc78<>+0(SB), Y3, Y8
-	VFMADD231PS  Y8, Y4, Y6
-	VMULPS       Y4, Y6, Y6
-	VMULPS       Y3, Y6, Y6
-	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
-	VFMADD231PS  minushalf8<>+0(SB), Y3, Y6
-	VADDPS       Y6, Y4, Y4
-	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y4
+	VFMADD231PS  Y8, Y5, Y7
+	VMULPS       Y5, Y7, Y7
+	VMULPS       Y3, Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
+	VFMADD231PS  minushalf8<>+0(SB), Y3, Y7
+	VADDPS       Y7, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y5
 	VXORPS       Y3, Y3, Y3
-	VCMPPS       $0x00, Y3, Y7, Y5
-	VBLENDVPS    Y5, minusinf8<>+0(SB), Y4, Y4
-	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y5
-	VBLENDVPS    Y5, inf8<>+0(SB), Y4, Y4
-	VCMPPS       $0x19, Y3, Y7, Y5
-	VBLENDVPS    Y5, nan8<>+0(SB), Y4, Y4
-	VMAXPS       ldmin8<>+0(SB), Y4, Y5
-	VMINPS       ldmax8<>+0(SB), Y5, Y5
+	VCMPPS       $0x00, Y3, Y4, Y6
+	VBLENDVPS    Y6, minusinf8<>+0(SB), Y5, Y5
+	VCMPPS       $0x00, inf8<>+0(SB), Y4, Y6
+	VBLENDVPS    Y6, inf8<>+0(SB), Y5, Y5
+	VCMPPS       $0x19, Y3, Y4, Y6
+	VBLENDVPS    Y6, nan8<>+0(SB), Y5, Y5
+	VMAXPS       ldmin8<>+0(SB), Y5, Y6
+	VMINPS       ldmax8<>+0(SB), Y6, Y6
 	VBROADCASTSS 76(DI), Y3
-	VMULPS       Y3, Y5, Y6
+	VMULPS       Y3, Y6, Y7
 	VBROADCASTSS 40(DI), Y3
-	VFMADD231PS  Y3, Y4, Y6
-	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y3
-	VBLENDVPS    Y3, expunder8<>+0(SB), Y6, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y9, Y9
+	VFMADD231PS  Y3, Y5, Y7
+	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y3
+	VBLENDVPS    Y3, expunder8<>+0(SB), Y7, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y8
+	VBLENDVPS    Y8, expover8<>+0(SB), Y9, Y9
 	VMULPS       log2e8<>+0(SB), Y9, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS      expc08<>+0(SB), Y8
-	VFMADD213PS  expc18<>+0(SB), Y9, Y8
-	VFMADD213PS  expc28<>+0(SB), Y9, Y8
-	VFMADD213PS  expc38<>+0(SB), Y9, Y8
-	VFMADD213PS  expc48<>+0(SB), Y9, Y8
-	VFMADD213PS  expc58<>+0(SB), Y9, Y8
-	VMULPS       Y9, Y9, Y6
-	VMULPS       Y6, Y8, Y8
-	VADDPS       Y9, Y8, Y8
-	VADDPS       one8<>+0(SB), Y8, Y8
-	VMULPS       half8<>+0(SB), Y10, Y6
-	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y9
+	VMOVUPS      expc08<>+0(SB), Y7
+	VFMADD213PS  expc18<>+0(SB), Y9, Y7
+	VFMADD213PS  expc28<>+0(SB), Y9, Y7
+	VFMADD213PS  expc38<>+0(SB), Y9, Y7
+	VFMADD213PS  expc48<>+0(SB), Y9, Y7
+	VFMADD213PS  expc58<>+0(SB), Y9, Y7
+	VMULPS       Y9, Y9, Y8
+	VMULPS       Y8, Y7, Y7
+	VADDPS       Y9, Y7, Y7
+	VADDPS       one8<>+0(SB), Y7, Y7
+	VMULPS       half8<>+0(SB), Y10, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y9
 	VSUBPS       Y9, Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y6, Y8, Y8
-	VMULPS       Y9, Y8, Y8
-	VANDNPS      Y8, Y3, Y8
-	VANDPS       absmask8<>+0(SB), Y8, Y3
+	VMULPS       Y8, Y7, Y7
+	VMULPS       Y9, Y7, Y7
+	VANDNPS      Y7, Y3, Y7
+	VANDPS       absmask8<>+0(SB), Y7, Y3
 	VCMPPS       $0x00, inf8<>+0(SB), Y3, Y3
 	VMOVMSKPS    Y3, R14
 	TESTL        R14, R14
 	JNZ          BinaryLogitsLossF32_bail
-	VCMPPS       $0x04, Y0, Y7, Y6
+	VCMPPS       $0x04, Y0, Y4, Y8
 	VBROADCASTSS 40(DI), Y3
-	VMULPS       Y3, Y8, Y3
-	VDIVPS       Y7, Y3, Y3
-	VANDPS       Y6, Y3, Y3
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y9
-	VANDPS       Y6, Y9, Y9
+	VMULPS       Y3, Y7, Y3
+	VDIVPS       Y4, Y3, Y3
+	VANDPS       Y8, Y3, Y3
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y7, Y9
+	VANDPS       Y8, Y9, Y9
 	VMOVMSKPS    Y9, R14
 	TESTL        R14, R14
 	JZ           BinaryLogitsLossF32_powR_full_nolow
-	VBROADCASTSS 84(DI), Y6
-	VMULPS       Y6, Y5, Y5
-	VBROADCASTSS 80(DI), Y6
-	VFMADD231PS  Y6, Y4, Y5
-	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y10
-	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y10, Y10
+	VBROADCASTSS 84(DI), Y8
+	VMULPS       Y8, Y6, Y6
+	VBROADCASTSS 80(DI), Y8
+	VFMADD231PS  Y8, Y5, Y6
+	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y5
+	VBLENDVPS    Y5, expunder8<>+0(SB), Y6, Y10
+	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y6
+	VBLENDVPS    Y6, expover8<>+0(SB), Y10, Y10
 	VMULPS       log2e8<>+0(SB), Y10, Y11
 	VADDPS       roundmagic8<>+0(SB), Y11, Y11
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMOVUPS      expc08<>+0(SB), Y6
-	VFMADD213PS  expc18<>+0(SB), Y10, Y6
-	VFMADD213PS  expc28<>+0(SB), Y10, Y6
-	VFMADD213PS  expc38<>+0(SB), Y10, Y6
-	VFMADD213PS  expc48<>+0(SB), Y10, Y6
-	VFMADD213PS  expc58<>+0(SB), Y10, Y6
-	VMULPS       Y10, Y10, Y5
-	VMULPS       Y5, Y6, Y6
-	VADDPS       Y10, Y6, Y6
-	VADDPS       one8<>+0(SB), Y6, Y6
-	VMULPS       half8<>+0(SB), Y11, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y10
+	VMOVUPS      expc08<>+0(SB), Y8
+	VFMADD213PS  expc18<>+0(SB), Y10, Y8
+	VFMADD213PS  expc28<>+0(SB), Y10, Y8
+	VFMADD213PS  expc38<>+0(SB), Y10, Y8
+	VFMADD213PS  expc48<>+0(SB), Y10, Y8
+	VFMADD213PS  expc58<>+0(SB), Y10, Y8
+	VMULPS       Y10, Y10, Y6
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y10, Y8, Y8
+	VADDPS       one8<>+0(SB), Y8, Y8
+	VMULPS       half8<>+0(SB), Y11, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y10
 	VSUBPS       Y10, Y11, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
 	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y5, Y6, Y6
-	VMULPS       Y10, Y6, Y6
-	VANDNPS      Y6, Y4, Y6
-	VBROADCASTSS 40(DI), Y4
-	VMULPS       Y4, Y6, Y6
-	VSUBPS       Y7, Y7, Y5
-	VADDPS       Y5, Y6, Y6
-	VBLENDVPS    Y9, Y6, Y3, Y3
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y10, Y8, Y8
+	VANDNPS      Y8, Y5, Y8
+	VBROADCASTSS 40(DI), Y5
+	VMULPS       Y5, Y8, Y8
+	VSUBPS       Y4, Y4, Y6
+	VADDPS       Y6, Y8, Y8
+	VBLENDVPS    Y9, Y8, Y3, Y3
 
 BinaryLogitsLossF32_powR_full_nolow:
 	VMOVUPS 64(SP), Y3
 	VMOVUPS 96(SP), Y5
 	VMOVUPS 128(SP), Y6
-	VMOVUPS 160(SP), Y12
-	VMOVUPS 192(SP), Y9
-	VMOVUPS 224(SP), Y4
+	VMOVUPS 160(SP), Y10
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y9
 	CMPL    R10, $0x01
 	JEQ     BinaryLogitsLossF32_powR_full_alpha1
 	JA      BinaryLogitsLossF32_powR_full_alphas
-	VMOVAPS Y1, Y5
+	VMOVAPS Y1, Y4
 	JMP     BinaryLogitsLossF32_powR_full_alphadone
 
 BinaryLogitsLossF32_powR_full_alpha1:
-	VBROADCASTSS 48(DI), Y7
-	VMULPS       Y7, Y5, Y5
-	VBROADCASTSS 52(DI), Y7
-	VMULPS       Y7, Y6, Y6
-	VADDPS       Y6, Y5, Y5
+	VBROADCASTSS 48(DI), Y4
+	VMULPS       Y4, Y5, Y4
+	VBROADCASTSS 52(DI), Y5
+	VMULPS       Y5, Y6, Y5
+	VADDPS       Y5, Y4, Y4
 	JMP          BinaryLogitsLossF32_powR_full_alphadone
 
 BinaryLogitsLossF32_powR_full_alphas:
-	VMOVUPS (BX)(R11*1), Y7
-	VMULPS  Y7, Y5, Y5
-	VMOVUPS (SI)(R11*1), Y7
-	VMULPS  Y7, Y6, Y6
-	VADDPS  Y6, Y5, Y5
+	VMOVUPS (BX)(R11*1), Y4
+	VMULPS  Y4, Y5, Y4
+	VMOVUPS (SI)(R11*1), Y5
+	VMULPS  Y5, Y6, Y5
+	VADDPS  Y5, Y4, Y4
 
 BinaryLogitsLossF32_powR_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y8, Y5, Y5
-	VMULPS       Y4, Y5, Y5
-	VADDPS       Y3, Y5, Y5
-	VADDPS       Y5, Y2, Y2
+	VMULPS       Y7, Y4, Y4
+	VMULPS       Y9, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VADDPS       Y4, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
 	JNZ          BinaryLogitsLossF32_powR_inblock
@@ -9739,189 +9746,183 @@ BinaryLogitsLossF32_powR_part_smoothed:
 	VMULPS       Y5, Y11, Y11
 	VMULPS       Y9, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y11, Y5
+	VMOVUPS      half8<>+0(SB), Y8
+	VFMADD213PS  minushalf8<>+0(SB), Y11, Y8
+	VBLENDVPS    Y5, Y8, Y11, Y8
+	VANDPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y8, Y8, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y8, Y10
+	VMULPS       Y8, Y9, Y12
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y9
+	VFMADD213PS  Y9, Y12, Y10
+	VADDPS       Y10, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y8
 	VADDPS       Y1, Y11, Y5
-	VPADDD       log32shift8<>+0(SB), Y5, Y8
-	VPSRLD       $0x17, Y8, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y10
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc28<>+0(SB), Y10, Y12
-	VFMADD213PS  logc48<>+0(SB), Y10, Y12
-	VFMADD213PS  logc68<>+0(SB), Y10, Y12
-	VFMADD213PS  logc88<>+0(SB), Y10, Y12
-	VMOVUPS      logc18<>+0(SB), Y13
-	VFMADD213PS  logc38<>+0(SB), Y10, Y13
-	VFMADD213PS  logc58<>+0(SB), Y10, Y13
-	VFMADD213PS  logc78<>+0(SB), Y10, Y13
-	VFMADD231PS  Y13, Y8, Y12
-	VMULPS       Y8, Y10, Y13
-	VMULPS       minushalf8<>+0(SB), Y10, Y10
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y10
-	VFMADD213PS  Y10, Y13, Y12
-	VADDPS       Y12, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
-	VDIVPS       Y5, Y1, Y9
-	VMULPS       Y9, Y11, Y10
-	VCMPPS       $0x11, Y0, Y4, Y12
-	VBLENDVPS    Y12, Y10, Y9, Y13
-	VBLENDVPS    Y12, Y9, Y10, Y10
-	VSUBPS       Y1, Y5, Y5
-	VSUBPS       Y5, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VADDPS       Y11, Y8, Y8
-	VMAXPS       Y0, Y4, Y5
-	VMULPS       Y6, Y4, Y9
-	VSUBPS       Y9, Y5, Y5
+	VDIVPS       Y5, Y1, Y5
+	VMULPS       Y5, Y11, Y9
+	VCMPPS       $0x11, Y0, Y4, Y10
+	VBLENDVPS    Y10, Y9, Y5, Y11
+	VBLENDVPS    Y10, Y5, Y9, Y9
+	VMAXPS       Y0, Y4, Y10
+	VMULPS       Y6, Y4, Y5
+	VSUBPS       Y5, Y10, Y10
+	VADDPS       Y8, Y10, Y10
+	VMULPS       Y9, Y6, Y5
+	VMULPS       Y11, Y7, Y8
 	VADDPS       Y8, Y5, Y5
-	VMULPS       Y10, Y6, Y8
-	VMULPS       Y13, Y7, Y9
-	VADDPS       Y9, Y8, Y8
 	VMOVUPS      Y4, 64(SP)
 	VMOVUPS      Y6, 96(SP)
 	VMOVUPS      Y7, 128(SP)
-	VMOVUPS      Y13, 160(SP)
-	VMOVUPS      Y10, 192(SP)
-	VMOVUPS      Y5, 224(SP)
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y5
-	VMULPS       two238<>+0(SB), Y8, Y4
-	VBLENDVPS    Y5, Y4, Y8, Y4
+	VMOVUPS      Y11, 160(SP)
+	VMOVUPS      Y9, 192(SP)
+	VMOVUPS      Y10, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y5, Y6
+	VMULPS       two238<>+0(SB), Y5, Y4
+	VBLENDVPS    Y6, Y4, Y5, Y4
 	VPADDD       log32shift8<>+0(SB), Y4, Y4
-	VPSRLD       $0x17, Y4, Y6
-	VCVTDQ2PS    Y6, Y6
-	VSUBPS       f1278<>+0(SB), Y6, Y6
-	VANDPS       minus238<>+0(SB), Y5, Y5
-	VADDPS       Y5, Y6, Y6
+	VPSRLD       $0x17, Y4, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VANDPS       minus238<>+0(SB), Y6, Y6
+	VADDPS       Y6, Y7, Y7
 	VPAND        mant32mask8<>+0(SB), Y4, Y4
 	VPADDD       log32base8<>+0(SB), Y4, Y4
 	VSUBPS       one8<>+0(SB), Y4, Y4
-	VMULPS       Y4, Y4, Y5
-	VMOVUPS      logc08<>+0(SB), Y7
-	VFMADD213PS  logc28<>+0(SB), Y5, Y7
-	VFMADD213PS  logc48<>+0(SB), Y5, Y7
-	VFMADD213PS  logc68<>+0(SB), Y5, Y7
-	VFMADD213PS  logc88<>+0(SB), Y5, Y7
+	VMULPS       Y4, Y4, Y6
+	VMOVUPS      logc08<>+0(SB), Y8
+	VFMADD213PS  logc28<>+0(SB), Y6, Y8
+	VFMADD213PS  logc48<>+0(SB), Y6, Y8
+	VFMADD213PS  logc68<>+0(SB), Y6, Y8
+	VFMADD213PS  logc88<>+0(SB), Y6, Y8
 	VMOVUPS      logc18<>+0(SB), Y9
-	VFMADD213PS  logc38<>+0(SB), Y5, Y9
-	VFMADD213PS  logc58<>+0(SB), Y5, Y9
-	VFMADD213PS  logc78<>+0(SB), Y5, Y9
-	VFMADD231PS  Y9, Y4, Y7
-	VMULPS       Y4, Y7, Y7
-	VMULPS       Y5, Y7, Y7
-	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
-	VFMADD231PS  minushalf8<>+0(SB), Y5, Y7
-	VADDPS       Y7, Y4, Y4
-	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y4
-	VXORPS       Y5, Y5, Y5
-	VCMPPS       $0x00, Y5, Y8, Y6
-	VBLENDVPS    Y6, minusinf8<>+0(SB), Y4, Y4
-	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y6
-	VBLENDVPS    Y6, inf8<>+0(SB), Y4, Y4
-	VCMPPS       $0x19, Y5, Y8, Y6
-	VBLENDVPS    Y6, nan8<>+0(SB), Y4, Y4
-	VMAXPS       ldmin8<>+0(SB), Y4, Y5
-	VMINPS       ldmax8<>+0(SB), Y5, Y5
-	VBROADCASTSS 76(DI), Y6
-	VMULPS       Y6, Y5, Y7
-	VBROADCASTSS 40(DI), Y6
-	VFMADD231PS  Y6, Y4, Y7
-	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y10
-	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y7
-	VBLENDVPS    Y7, expover8<>+0(SB), Y10, Y10
+	VFMADD213PS  logc38<>+0(SB), Y6, Y9
+	VFMADD213PS  logc58<>+0(SB), Y6, Y9
+	VFMADD213PS  logc78<>+0(SB), Y6, Y9
+	VFMADD231PS  Y9, Y4, Y8
+	VMULPS       Y4, Y8, Y8
+	VMULPS       Y6, Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD231PS  minushalf8<>+0(SB), Y6, Y8
+	VADDPS       Y8, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y4
+	VXORPS       Y6, Y6, Y6
+	VCMPPS       $0x00, Y6, Y5, Y7
+	VBLENDVPS    Y7, minusinf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x00, inf8<>+0(SB), Y5, Y7
+	VBLENDVPS    Y7, inf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x19, Y6, Y5, Y7
+	VBLENDVPS    Y7, nan8<>+0(SB), Y4, Y4
+	VMAXPS       ldmin8<>+0(SB), Y4, Y6
+	VMINPS       ldmax8<>+0(SB), Y6, Y6
+	VBROADCASTSS 76(DI), Y7
+	VMULPS       Y7, Y6, Y8
+	VBROADCASTSS 40(DI), Y7
+	VFMADD231PS  Y7, Y4, Y8
+	VCMPPS       $0x11, expunder8<>+0(SB), Y8, Y7
+	VBLENDVPS    Y7, expunder8<>+0(SB), Y8, Y10
+	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y9
+	VBLENDVPS    Y9, expover8<>+0(SB), Y10, Y10
 	VMULPS       log2e8<>+0(SB), Y10, Y11
 	VADDPS       roundmagic8<>+0(SB), Y11, Y11
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc18<>+0(SB), Y10, Y9
-	VFMADD213PS  expc28<>+0(SB), Y10, Y9
-	VFMADD213PS  expc38<>+0(SB), Y10, Y9
-	VFMADD213PS  expc48<>+0(SB), Y10, Y9
-	VFMADD213PS  expc58<>+0(SB), Y10, Y9
-	VMULPS       Y10, Y10, Y7
-	VMULPS       Y7, Y9, Y9
-	VADDPS       Y10, Y9, Y9
-	VADDPS       one8<>+0(SB), Y9, Y9
-	VMULPS       half8<>+0(SB), Y11, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y10
+	VMOVUPS      expc08<>+0(SB), Y8
+	VFMADD213PS  expc18<>+0(SB), Y10, Y8
+	VFMADD213PS  expc28<>+0(SB), Y10, Y8
+	VFMADD213PS  expc38<>+0(SB), Y10, Y8
+	VFMADD213PS  expc48<>+0(SB), Y10, Y8
+	VFMADD213PS  expc58<>+0(SB), Y10, Y8
+	VMULPS       Y10, Y10, Y9
+	VMULPS       Y9, Y8, Y8
+	VADDPS       Y10, Y8, Y8
+	VADDPS       one8<>+0(SB), Y8, Y8
+	VMULPS       half8<>+0(SB), Y11, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y10
 	VSUBPS       Y10, Y11, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
 	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
 	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y7, Y9, Y9
-	VMULPS       Y10, Y9, Y9
-	VANDNPS      Y9, Y6, Y9
-	VANDPS       absmask8<>+0(SB), Y9, Y6
-	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
-	VMOVMSKPS    Y6, AX
-	TESTL        AX, AX
-	JNZ          BinaryLogitsLossF32_bail
-	VCMPPS       $0x04, Y0, Y8, Y6
-	VBROADCASTSS 40(DI), Y0
-	VMULPS       Y0, Y9, Y0
-	VDIVPS       Y8, Y0, Y0
-	VANDPS       Y6, Y0, Y0
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y9, Y7
-	VANDPS       Y6, Y7, Y7
+	VMULPS       Y9, Y8, Y8
+	VMULPS       Y10, Y8, Y8
+	VANDNPS      Y8, Y7, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y7
+	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y7
 	VMOVMSKPS    Y7, AX
 	TESTL        AX, AX
+	JNZ          BinaryLogitsLossF32_bail
+	VCMPPS       $0x04, Y0, Y5, Y7
+	VBROADCASTSS 40(DI), Y0
+	VMULPS       Y0, Y8, Y0
+	VDIVPS       Y5, Y0, Y0
+	VANDPS       Y7, Y0, Y0
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y9
+	VANDPS       Y7, Y9, Y9
+	VMOVMSKPS    Y9, AX
+	TESTL        AX, AX
 	JZ           BinaryLogitsLossF32_powR_part_nolow
-	VBROADCASTSS 84(DI), Y6
-	VMULPS       Y6, Y5, Y5
-	VBROADCASTSS 80(DI), Y6
-	VFMADD231PS  Y6, Y4, Y5
-	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y10
-	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y10, Y10
+	VBROADCASTSS 84(DI), Y7
+	VMULPS       Y7, Y6, Y6
+	VBROADCASTSS 80(DI), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y4
+	VBLENDVPS    Y4, expunder8<>+0(SB), Y6, Y10
+	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y6
+	VBLENDVPS    Y6, expover8<>+0(SB), Y10, Y10
 	VMULPS       log2e8<>+0(SB), Y10, Y11
 	VADDPS       roundmagic8<>+0(SB), Y11, Y11
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMOVUPS      expc08<>+0(SB), Y6
-	VFMADD213PS  expc18<>+0(SB), Y10, Y6
-	VFMADD213PS  expc28<>+0(SB), Y10, Y6
-	VFMADD213PS  expc38<>+0(SB), Y10, Y6
-	VFMADD213PS  expc48<>+0(SB), Y10, Y6
-	VFMADD213PS  expc58<>+0(SB), Y10, Y6
-	VMULPS       Y10, Y10, Y5
-	VMULPS       Y5, Y6, Y6
-	VADDPS       Y10, Y6, Y6
-	VADDPS       one8<>+0(SB), Y6, Y6
-	VMULPS       half8<>+0(SB), Y11, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y10
+	VMOVUPS      expc08<>+0(SB), Y7
+	VFMADD213PS  expc18<>+0(SB), Y10, Y7
+	VFMADD213PS  expc28<>+0(SB), Y10, Y7
+	VFMADD213PS  expc38<>+0(SB), Y10, Y7
+	VFMADD213PS  expc48<>+0(SB), Y10, Y7
+	VFMADD213PS  expc58<>+0(SB), Y10, Y7
+	VMULPS       Y10, Y10, Y6
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y10, Y7, Y7
+	VADDPS       one8<>+0(SB), Y7, Y7
+	VMULPS       half8<>+0(SB), Y11, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y10
 	VSUBPS       Y10, Y11, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
 	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y5, Y6, Y6
-	VMULPS       Y10, Y6, Y6
-	VANDNPS      Y6, Y4, Y6
+	VMULPS       Y6, Y7, Y7
+	VMULPS       Y10, Y7, Y7
+	VANDNPS      Y7, Y4, Y7
 	VBROADCASTSS 40(DI), Y4
-	VMULPS       Y4, Y6, Y6
-	VSUBPS       Y8, Y8, Y5
-	VADDPS       Y5, Y6, Y6
-	VBLENDVPS    Y7, Y6, Y0, Y0
+	VMULPS       Y4, Y7, Y7
+	VSUBPS       Y5, Y5, Y6
+	VADDPS       Y6, Y7, Y7
+	VBLENDVPS    Y9, Y7, Y0, Y0
 
 BinaryLogitsLossF32_powR_part_nolow:
 	VMOVUPS 64(SP), Y4
 	VMOVUPS 96(SP), Y6
 	VMOVUPS 128(SP), Y7
-	VMOVUPS 160(SP), Y13
-	VMOVUPS 192(SP), Y10
-	VMOVUPS 224(SP), Y5
+	VMOVUPS 160(SP), Y11
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y10
 	CMPL    R10, $0x01
 	JEQ     BinaryLogitsLossF32_powR_part_alpha1
 	JA      BinaryLogitsLossF32_powR_part_alphas
@@ -9945,8 +9946,8 @@ BinaryLogitsLossF32_powR_part_alphas:
 
 BinaryLogitsLossF32_powR_part_alphadone:
 	VSUBPS Y4, Y4, Y1
-	VMULPS Y9, Y0, Y0
-	VMULPS Y5, Y0, Y0
+	VMULPS Y8, Y0, Y0
+	VMULPS Y10, Y0, Y0
 	VADDPS Y1, Y0, Y0
 	VANDPS Y3, Y0, Y0
 	VADDPS Y0, Y2, Y2
@@ -13987,49 +13988,43 @@ BinaryLogitsIgnoreGradF32_powN_full_smoothed:
 	VMULPS      Y4, Y10, Y10
 	VMULPS      Y8, Y10, Y10
 	VANDNPS     Y10, Y7, Y10
+	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y10, Y4
+	VMOVUPS     half8<>+0(SB), Y7
+	VFMADD213PS minushalf8<>+0(SB), Y10, Y7
+	VBLENDVPS   Y4, Y7, Y10, Y7
+	VANDPS      one8<>+0(SB), Y4, Y4
+	VMULPS      Y7, Y7, Y8
+	VMOVUPS     logc08<>+0(SB), Y9
+	VFMADD213PS logc28<>+0(SB), Y8, Y9
+	VFMADD213PS logc48<>+0(SB), Y8, Y9
+	VFMADD213PS logc68<>+0(SB), Y8, Y9
+	VFMADD213PS logc88<>+0(SB), Y8, Y9
+	VMOVUPS     logc18<>+0(SB), Y11
+	VFMADD213PS logc38<>+0(SB), Y8, Y11
+	VFMADD213PS logc58<>+0(SB), Y8, Y11
+	VFMADD213PS logc78<>+0(SB), Y8, Y11
+	VFMADD231PS Y11, Y7, Y9
+	VMULPS      Y7, Y8, Y11
+	VMULPS      minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS ln2lo8<>+0(SB), Y4, Y8
+	VFMADD213PS Y8, Y11, Y9
+	VADDPS      Y9, Y7, Y7
+	VFMADD231PS ln2hi8<>+0(SB), Y4, Y7
 	VADDPS      Y1, Y10, Y4
-	VPADDD      log32shift8<>+0(SB), Y4, Y7
-	VPSRLD      $0x17, Y7, Y8
-	VCVTDQ2PS   Y8, Y8
-	VSUBPS      f1278<>+0(SB), Y8, Y8
-	VPAND       mant32mask8<>+0(SB), Y7, Y7
-	VPADDD      log32base8<>+0(SB), Y7, Y7
-	VSUBPS      one8<>+0(SB), Y7, Y7
-	VMULPS      Y7, Y7, Y9
-	VMOVUPS     logc08<>+0(SB), Y11
-	VFMADD213PS logc28<>+0(SB), Y9, Y11
-	VFMADD213PS logc48<>+0(SB), Y9, Y11
-	VFMADD213PS logc68<>+0(SB), Y9, Y11
-	VFMADD213PS logc88<>+0(SB), Y9, Y11
-	VMOVUPS     logc18<>+0(SB), Y12
-	VFMADD213PS logc38<>+0(SB), Y9, Y12
-	VFMADD213PS logc58<>+0(SB), Y9, Y12
-	VFMADD213PS logc78<>+0(SB), Y9, Y12
-	VFMADD231PS Y12, Y7, Y11
-	VMULPS      Y7, Y9, Y12
-	VMULPS      minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS Y9, Y12, Y11
-	VADDPS      Y11, Y7, Y7
-	VFMADD231PS ln2hi8<>+0(SB), Y8, Y7
-	VDIVPS      Y4, Y1, Y8
-	VMULPS      Y8, Y10, Y9
-	VCMPPS      $0x11, Y0, Y3, Y11
-	VBLENDVPS   Y11, Y9, Y8, Y12
-	VBLENDVPS   Y11, Y8, Y9, Y9
-	VSUBPS      Y1, Y4, Y4
-	VSUBPS      Y4, Y10, Y10
-	VMULPS      Y8, Y10, Y10
-	VADDPS      Y10, Y7, Y7
-	VMAXPS      Y0, Y3, Y4
-	VMULPS      Y5, Y3, Y8
-	VSUBPS      Y8, Y4, Y4
+	VDIVPS      Y4, Y1, Y4
+	VMULPS      Y4, Y10, Y8
+	VCMPPS      $0x11, Y0, Y3, Y9
+	VBLENDVPS   Y9, Y8, Y4, Y10
+	VBLENDVPS   Y9, Y4, Y8, Y8
+	VMAXPS      Y0, Y3, Y9
+	VMULPS      Y5, Y3, Y4
+	VSUBPS      Y4, Y9, Y9
+	VADDPS      Y7, Y9, Y9
+	VMULPS      Y8, Y5, Y4
+	VMULPS      Y10, Y6, Y7
 	VADDPS      Y7, Y4, Y4
-	VMULPS      Y9, Y5, Y7
-	VMULPS      Y12, Y6, Y8
-	VADDPS      Y8, Y7, Y7
-	VMOVAPS     Y1, Y10
-	VMOVAPS     Y7, Y8
+	VMOVAPS     Y1, Y11
+	VMOVAPS     Y4, Y7
 	MOVQ        R12, BP
 	DECQ        BP
 
@@ -14038,73 +14033,73 @@ BinaryLogitsIgnoreGradF32_powN_full_sq:
 	JZ     BinaryLogitsIgnoreGradF32_powN_full_sqdone
 	BTQ    $0x00, BP
 	JCC    BinaryLogitsIgnoreGradF32_powN_full_nomul
-	VMULPS Y8, Y10, Y10
+	VMULPS Y7, Y11, Y11
 
 BinaryLogitsIgnoreGradF32_powN_full_nomul:
 	CMPQ   BP, $0x01
 	JBE    BinaryLogitsIgnoreGradF32_powN_full_nosq
-	VMULPS Y8, Y8, Y8
+	VMULPS Y7, Y7, Y7
 
 BinaryLogitsIgnoreGradF32_powN_full_nosq:
 	SHRQ $0x01, BP
 	JMP  BinaryLogitsIgnoreGradF32_powN_full_sq
 
 BinaryLogitsIgnoreGradF32_powN_full_sqdone:
-	VMULPS       Y7, Y10, Y8
-	VANDPS       absmask8<>+0(SB), Y8, Y11
-	VCMPPS       $0x00, inf8<>+0(SB), Y11, Y11
-	VMOVMSKPS    Y11, BP
+	VMULPS       Y4, Y11, Y7
+	VANDPS       absmask8<>+0(SB), Y7, Y12
+	VCMPPS       $0x00, inf8<>+0(SB), Y12, Y12
+	VMOVMSKPS    Y12, BP
 	TESTL        BP, BP
 	JNZ          BinaryLogitsIgnoreGradF32_bail
-	VBROADCASTSS 40(R8), Y11
-	VMULPS       Y11, Y10, Y10
-	VSUBPS       Y7, Y7, Y7
-	VADDPS       Y7, Y10, Y10
+	VBROADCASTSS 40(R8), Y12
+	VMULPS       Y12, Y11, Y11
+	VSUBPS       Y4, Y4, Y4
+	VADDPS       Y4, Y11, Y11
 	CMPL         R11, $0x01
 	JEQ          BinaryLogitsIgnoreGradF32_powN_full_alpha1
 	JA           BinaryLogitsIgnoreGradF32_powN_full_alphas
-	VMOVAPS      Y1, Y7
+	VMOVAPS      Y1, Y4
 	JMP          BinaryLogitsIgnoreGradF32_powN_full_alphadone
 
 BinaryLogitsIgnoreGradF32_powN_full_alpha1:
-	VBROADCASTSS 48(R8), Y7
-	VMULPS       Y7, Y5, Y7
-	VBROADCASTSS 52(R8), Y11
-	VMULPS       Y11, Y6, Y11
-	VADDPS       Y11, Y7, Y7
+	VBROADCASTSS 48(R8), Y4
+	VMULPS       Y4, Y5, Y4
+	VBROADCASTSS 52(R8), Y12
+	VMULPS       Y12, Y6, Y12
+	VADDPS       Y12, Y4, Y4
 	JMP          BinaryLogitsIgnoreGradF32_powN_full_alphadone
 
 BinaryLogitsIgnoreGradF32_powN_full_alphas:
-	VMOVUPS (SI)(R14*1), Y7
-	VMULPS  Y7, Y5, Y7
-	VMOVUPS (DI)(R14*1), Y11
-	VMULPS  Y11, Y6, Y11
-	VADDPS  Y11, Y7, Y7
+	VMOVUPS (SI)(R14*1), Y4
+	VMULPS  Y4, Y5, Y4
+	VMOVUPS (DI)(R14*1), Y12
+	VMULPS  Y12, Y6, Y12
+	VADDPS  Y12, Y4, Y4
 
 BinaryLogitsIgnoreGradF32_powN_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y8, Y7, Y11
-	VMULPS       Y4, Y11, Y11
-	VADDPS       Y3, Y11, Y11
-	VANDPS       256(SP), Y11, Y11
-	VADDPS       Y11, Y2, Y2
-	VADDPS       Y5, Y5, Y11
-	VSUBPS       Y11, Y1, Y11
+	VMULPS       Y7, Y4, Y12
+	VMULPS       Y9, Y12, Y12
+	VADDPS       Y3, Y12, Y12
+	VANDPS       256(SP), Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VADDPS       Y5, Y5, Y12
+	VSUBPS       Y12, Y1, Y12
+	VMULPS       Y10, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y10, Y6, Y6
+	VMULPS       Y8, Y5, Y5
+	VSUBPS       Y5, Y6, Y6
 	VMULPS       Y12, Y11, Y11
 	VMULPS       Y9, Y11, Y11
-	VMULPS       Y12, Y6, Y6
-	VMULPS       Y9, Y5, Y5
-	VSUBPS       Y5, Y6, Y6
-	VMULPS       Y11, Y10, Y10
-	VMULPS       Y4, Y10, Y10
-	VMULPS       Y6, Y8, Y8
-	VADDPS       Y8, Y10, Y10
-	VBROADCASTSS 44(R8), Y4
-	VMULPS       Y4, Y7, Y7
-	VMULPS       Y10, Y7, Y7
-	VADDPS       Y3, Y7, Y7
-	VANDPS       256(SP), Y7, Y7
-	VMOVUPS      Y7, (AX)(R14*1)
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y7, Y11, Y11
+	VBROADCASTSS 44(R8), Y5
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y11, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VANDPS       256(SP), Y4, Y4
+	VMOVUPS      Y4, (AX)(R14*1)
 	ADDQ         $0x20, R14
 	DECQ         R13
 	JNZ          BinaryLogitsIgnoreGradF32_powN_inblock
@@ -14190,48 +14185,42 @@ BinaryLogitsIgnoreGradF32_powN_part_smoothed:
 	VMULPS      Y5, Y11, Y11
 	VMULPS      Y9, Y11, Y11
 	VANDNPS     Y11, Y8, Y11
+	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y11, Y5
+	VMOVUPS     half8<>+0(SB), Y8
+	VFMADD213PS minushalf8<>+0(SB), Y11, Y8
+	VBLENDVPS   Y5, Y8, Y11, Y8
+	VANDPS      one8<>+0(SB), Y5, Y5
+	VMULPS      Y8, Y8, Y9
+	VMOVUPS     logc08<>+0(SB), Y10
+	VFMADD213PS logc28<>+0(SB), Y9, Y10
+	VFMADD213PS logc48<>+0(SB), Y9, Y10
+	VFMADD213PS logc68<>+0(SB), Y9, Y10
+	VFMADD213PS logc88<>+0(SB), Y9, Y10
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y9, Y12
+	VFMADD213PS logc58<>+0(SB), Y9, Y12
+	VFMADD213PS logc78<>+0(SB), Y9, Y12
+	VFMADD231PS Y12, Y8, Y10
+	VMULPS      Y8, Y9, Y12
+	VMULPS      minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS ln2lo8<>+0(SB), Y5, Y9
+	VFMADD213PS Y9, Y12, Y10
+	VADDPS      Y10, Y8, Y8
+	VFMADD231PS ln2hi8<>+0(SB), Y5, Y8
 	VADDPS      Y1, Y11, Y5
-	VPADDD      log32shift8<>+0(SB), Y5, Y8
-	VPSRLD      $0x17, Y8, Y9
-	VCVTDQ2PS   Y9, Y9
-	VSUBPS      f1278<>+0(SB), Y9, Y9
-	VPAND       mant32mask8<>+0(SB), Y8, Y8
-	VPADDD      log32base8<>+0(SB), Y8, Y8
-	VSUBPS      one8<>+0(SB), Y8, Y8
-	VMULPS      Y8, Y8, Y10
-	VMOVUPS     logc08<>+0(SB), Y12
-	VFMADD213PS logc28<>+0(SB), Y10, Y12
-	VFMADD213PS logc48<>+0(SB), Y10, Y12
-	VFMADD213PS logc68<>+0(SB), Y10, Y12
-	VFMADD213PS logc88<>+0(SB), Y10, Y12
-	VMOVUPS     logc18<>+0(SB), Y13
-	VFMADD213PS logc38<>+0(SB), Y10, Y13
-	VFMADD213PS logc58<>+0(SB), Y10, Y13
-	VFMADD213PS logc78<>+0(SB), Y10, Y13
-	VFMADD231PS Y13, Y8, Y12
-	VMULPS      Y8, Y10, Y13
-	VMULPS      minushalf8<>+0(SB), Y10, Y10
-	VFMADD231PS ln2lo8<>+0(SB), Y9, Y10
-	VFMADD213PS Y10, Y13, Y12
-	VADDPS      Y12, Y8, Y8
-	VFMADD231PS ln2hi8<>+0(SB), Y9, Y8
-	VDIVPS      Y5, Y1, Y9
-	VMULPS      Y9, Y11, Y10
-	VCMPPS      $0x11, Y0, Y4, Y12
-	VBLENDVPS   Y12, Y10, Y9, Y13
-	VBLENDVPS   Y12, Y9, Y10, Y10
-	VSUBPS      Y1, Y5, Y5
-	VSUBPS      Y5, Y11, Y11
-	VMULPS      Y9, Y11, Y11
-	VADDPS      Y11, Y8, Y8
+	VDIVPS      Y5, Y1, Y5
+	VMULPS      Y5, Y11, Y9
+	VCMPPS      $0x11, Y0, Y4, Y10
+	VBLENDVPS   Y10, Y9, Y5, Y11
+	VBLENDVPS   Y10, Y5, Y9, Y9
 	VMAXPS      Y0, Y4, Y0
-	VMULPS      Y6, Y4, Y9
-	VSUBPS      Y9, Y0, Y0
+	VMULPS      Y6, Y4, Y5
+	VSUBPS      Y5, Y0, Y0
 	VADDPS      Y8, Y0, Y0
-	VMULPS      Y10, Y6, Y5
-	VMULPS      Y13, Y7, Y8
+	VMULPS      Y9, Y6, Y5
+	VMULPS      Y11, Y7, Y8
 	VADDPS      Y8, Y5, Y5
-	VMOVAPS     Y1, Y9
+	VMOVAPS     Y1, Y10
 	VMOVAPS     Y5, Y8
 	MOVQ        R12, CX
 	DECQ        CX
@@ -14241,7 +14230,7 @@ BinaryLogitsIgnoreGradF32_powN_part_sq:
 	JZ     BinaryLogitsIgnoreGradF32_powN_part_sqdone
 	BTQ    $0x00, CX
 	JCC    BinaryLogitsIgnoreGradF32_powN_part_nomul
-	VMULPS Y8, Y9, Y9
+	VMULPS Y8, Y10, Y10
 
 BinaryLogitsIgnoreGradF32_powN_part_nomul:
 	CMPQ   CX, $0x01
@@ -14253,16 +14242,16 @@ BinaryLogitsIgnoreGradF32_powN_part_nosq:
 	JMP  BinaryLogitsIgnoreGradF32_powN_part_sq
 
 BinaryLogitsIgnoreGradF32_powN_part_sqdone:
-	VMULPS       Y5, Y9, Y8
-	VANDPS       absmask8<>+0(SB), Y8, Y11
-	VCMPPS       $0x00, inf8<>+0(SB), Y11, Y11
-	VMOVMSKPS    Y11, CX
+	VMULPS       Y5, Y10, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y12
+	VCMPPS       $0x00, inf8<>+0(SB), Y12, Y12
+	VMOVMSKPS    Y12, CX
 	TESTL        CX, CX
 	JNZ          BinaryLogitsIgnoreGradF32_bail
-	VBROADCASTSS 40(R8), Y11
-	VMULPS       Y11, Y9, Y9
+	VBROADCASTSS 40(R8), Y12
+	VMULPS       Y12, Y10, Y10
 	VSUBPS       Y5, Y5, Y5
-	VADDPS       Y5, Y9, Y9
+	VADDPS       Y5, Y10, Y10
 	CMPL         R11, $0x01
 	JEQ          BinaryLogitsIgnoreGradF32_powN_part_alpha1
 	JA           BinaryLogitsIgnoreGradF32_powN_part_alphas
@@ -14272,39 +14261,39 @@ BinaryLogitsIgnoreGradF32_powN_part_sqdone:
 BinaryLogitsIgnoreGradF32_powN_part_alpha1:
 	VBROADCASTSS 48(R8), Y5
 	VMULPS       Y5, Y6, Y5
-	VBROADCASTSS 52(R8), Y11
-	VMULPS       Y11, Y7, Y11
-	VADDPS       Y11, Y5, Y5
+	VBROADCASTSS 52(R8), Y12
+	VMULPS       Y12, Y7, Y12
+	VADDPS       Y12, Y5, Y5
 	JMP          BinaryLogitsIgnoreGradF32_powN_part_alphadone
 
 BinaryLogitsIgnoreGradF32_powN_part_alphas:
 	VMASKMOVPS (SI)(R14*1), Y3, Y5
 	VMULPS     Y5, Y6, Y5
-	VMASKMOVPS (DI)(R14*1), Y3, Y11
-	VMULPS     Y11, Y7, Y11
-	VADDPS     Y11, Y5, Y5
+	VMASKMOVPS (DI)(R14*1), Y3, Y12
+	VMULPS     Y12, Y7, Y12
+	VADDPS     Y12, Y5, Y5
 
 BinaryLogitsIgnoreGradF32_powN_part_alphadone:
 	VSUBPS       Y4, Y4, Y4
-	VMULPS       Y8, Y5, Y11
-	VMULPS       Y0, Y11, Y11
-	VADDPS       Y4, Y11, Y11
-	VANDPS       256(SP), Y11, Y11
-	VADDPS       Y11, Y2, Y2
-	VADDPS       Y6, Y6, Y11
-	VSUBPS       Y11, Y1, Y11
-	VMULPS       Y13, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VMULPS       Y13, Y7, Y7
-	VMULPS       Y10, Y6, Y6
+	VMULPS       Y8, Y5, Y12
+	VMULPS       Y0, Y12, Y12
+	VADDPS       Y4, Y12, Y12
+	VANDPS       256(SP), Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VADDPS       Y6, Y6, Y12
+	VSUBPS       Y12, Y1, Y12
+	VMULPS       Y11, Y12, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y7, Y7
+	VMULPS       Y9, Y6, Y6
 	VSUBPS       Y6, Y7, Y7
-	VMULPS       Y11, Y9, Y9
-	VMULPS       Y0, Y9, Y9
+	VMULPS       Y12, Y10, Y10
+	VMULPS       Y0, Y10, Y10
 	VMULPS       Y7, Y8, Y8
-	VADDPS       Y8, Y9, Y9
+	VADDPS       Y8, Y10, Y10
 	VBROADCASTSS 44(R8), Y0
 	VMULPS       Y0, Y5, Y5
-	VMULPS       Y9, Y5, Y5
+	VMULPS       Y10, Y5, Y5
 	VADDPS       Y4, Y5, Y5
 	VANDPS       256(SP), Y5, Y5
 	VMASKMOVPS   Y5, Y3, (AX)(R14*1)
@@ -14381,102 +14370,96 @@ BinaryLogitsIgnoreGradF32_pow2_full_smoothed:
 	VMULPS       Y4, Y10, Y10
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
-	VADDPS       Y1, Y10, Y4
-	VPADDD       log32shift8<>+0(SB), Y4, Y7
-	VPSRLD       $0x17, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y9
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc28<>+0(SB), Y9, Y11
-	VFMADD213PS  logc48<>+0(SB), Y9, Y11
-	VFMADD213PS  logc68<>+0(SB), Y9, Y11
-	VFMADD213PS  logc88<>+0(SB), Y9, Y11
-	VMOVUPS      logc18<>+0(SB), Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD231PS  Y12, Y7, Y11
-	VMULPS       Y7, Y9, Y12
-	VMULPS       minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS  Y9, Y12, Y11
-	VADDPS       Y11, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
-	VDIVPS       Y4, Y1, Y8
-	VMULPS       Y8, Y10, Y9
-	VCMPPS       $0x11, Y0, Y3, Y11
-	VBLENDVPS    Y11, Y9, Y8, Y12
-	VBLENDVPS    Y11, Y8, Y9, Y9
-	VSUBPS       Y1, Y4, Y4
-	VSUBPS       Y4, Y10, Y10
-	VMULPS       Y8, Y10, Y10
-	VADDPS       Y10, Y7, Y7
-	VMAXPS       Y0, Y3, Y4
-	VMULPS       Y5, Y3, Y8
-	VSUBPS       Y8, Y4, Y4
-	VADDPS       Y7, Y4, Y4
-	VMULPS       Y9, Y5, Y7
-	VMULPS       Y12, Y6, Y8
-	VADDPS       Y8, Y7, Y7
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y4
+	VMOVUPS      half8<>+0(SB), Y7
+	VFMADD213PS  minushalf8<>+0(SB), Y10, Y7
+	VBLENDVPS    Y4, Y7, Y10, Y7
+	VANDPS       one8<>+0(SB), Y4, Y4
 	VMULPS       Y7, Y7, Y8
-	VANDPS       absmask8<>+0(SB), Y8, Y10
-	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
-	VMOVMSKPS    Y10, R15
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y7, Y9
+	VMULPS       Y7, Y8, Y11
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y4, Y8
+	VFMADD213PS  Y8, Y11, Y9
+	VADDPS       Y9, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y4, Y7
+	VADDPS       Y1, Y10, Y4
+	VDIVPS       Y4, Y1, Y4
+	VMULPS       Y4, Y10, Y8
+	VCMPPS       $0x11, Y0, Y3, Y9
+	VBLENDVPS    Y9, Y8, Y4, Y10
+	VBLENDVPS    Y9, Y4, Y8, Y8
+	VMAXPS       Y0, Y3, Y9
+	VMULPS       Y5, Y3, Y4
+	VSUBPS       Y4, Y9, Y9
+	VADDPS       Y7, Y9, Y9
+	VMULPS       Y8, Y5, Y4
+	VMULPS       Y10, Y6, Y7
+	VADDPS       Y7, Y4, Y4
+	VMULPS       Y4, Y4, Y7
+	VANDPS       absmask8<>+0(SB), Y7, Y11
+	VCMPPS       $0x00, inf8<>+0(SB), Y11, Y11
+	VMOVMSKPS    Y11, R15
 	TESTL        R15, R15
 	JNZ          BinaryLogitsIgnoreGradF32_bail
-	VBROADCASTSS 40(R8), Y10
-	VMULPS       Y10, Y7, Y10
-	VSUBPS       Y7, Y7, Y7
-	VADDPS       Y7, Y10, Y10
+	VBROADCASTSS 40(R8), Y11
+	VMULPS       Y11, Y4, Y11
+	VSUBPS       Y4, Y4, Y4
+	VADDPS       Y4, Y11, Y11
 	CMPL         R11, $0x01
 	JEQ          BinaryLogitsIgnoreGradF32_pow2_full_alpha1
 	JA           BinaryLogitsIgnoreGradF32_pow2_full_alphas
-	VMOVAPS      Y1, Y7
+	VMOVAPS      Y1, Y4
 	JMP          BinaryLogitsIgnoreGradF32_pow2_full_alphadone
 
 BinaryLogitsIgnoreGradF32_pow2_full_alpha1:
-	VBROADCASTSS 48(R8), Y7
-	VMULPS       Y7, Y5, Y7
-	VBROADCASTSS 52(R8), Y11
-	VMULPS       Y11, Y6, Y11
-	VADDPS       Y11, Y7, Y7
+	VBROADCASTSS 48(R8), Y4
+	VMULPS       Y4, Y5, Y4
+	VBROADCASTSS 52(R8), Y12
+	VMULPS       Y12, Y6, Y12
+	VADDPS       Y12, Y4, Y4
 	JMP          BinaryLogitsIgnoreGradF32_pow2_full_alphadone
 
 BinaryLogitsIgnoreGradF32_pow2_full_alphas:
-	VMOVUPS (SI)(R12*1), Y7
-	VMULPS  Y7, Y5, Y7
-	VMOVUPS (DI)(R12*1), Y11
-	VMULPS  Y11, Y6, Y11
-	VADDPS  Y11, Y7, Y7
+	VMOVUPS (SI)(R12*1), Y4
+	VMULPS  Y4, Y5, Y4
+	VMOVUPS (DI)(R12*1), Y12
+	VMULPS  Y12, Y6, Y12
+	VADDPS  Y12, Y4, Y4
 
 BinaryLogitsIgnoreGradF32_pow2_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y8, Y7, Y11
-	VMULPS       Y4, Y11, Y11
-	VADDPS       Y3, Y11, Y11
-	VANDPS       256(SP), Y11, Y11
-	VADDPS       Y11, Y2, Y2
-	VADDPS       Y5, Y5, Y11
-	VSUBPS       Y11, Y1, Y11
+	VMULPS       Y7, Y4, Y12
+	VMULPS       Y9, Y12, Y12
+	VADDPS       Y3, Y12, Y12
+	VANDPS       256(SP), Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VADDPS       Y5, Y5, Y12
+	VSUBPS       Y12, Y1, Y12
+	VMULPS       Y10, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y10, Y6, Y6
+	VMULPS       Y8, Y5, Y5
+	VSUBPS       Y5, Y6, Y6
 	VMULPS       Y12, Y11, Y11
 	VMULPS       Y9, Y11, Y11
-	VMULPS       Y12, Y6, Y6
-	VMULPS       Y9, Y5, Y5
-	VSUBPS       Y5, Y6, Y6
-	VMULPS       Y11, Y10, Y10
-	VMULPS       Y4, Y10, Y10
-	VMULPS       Y6, Y8, Y8
-	VADDPS       Y8, Y10, Y10
-	VBROADCASTSS 44(R8), Y4
-	VMULPS       Y4, Y7, Y7
-	VMULPS       Y10, Y7, Y7
-	VADDPS       Y3, Y7, Y7
-	VANDPS       256(SP), Y7, Y7
-	VMOVUPS      Y7, (AX)(R12*1)
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y7, Y11, Y11
+	VBROADCASTSS 44(R8), Y5
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y11, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VANDPS       256(SP), Y4, Y4
+	VMOVUPS      Y4, (AX)(R12*1)
 	ADDQ         $0x20, R12
 	DECQ         R13
 	JNZ          BinaryLogitsIgnoreGradF32_pow2_inblock
@@ -14562,57 +14545,51 @@ BinaryLogitsIgnoreGradF32_pow2_part_smoothed:
 	VMULPS       Y5, Y11, Y11
 	VMULPS       Y9, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y11, Y5
+	VMOVUPS      half8<>+0(SB), Y8
+	VFMADD213PS  minushalf8<>+0(SB), Y11, Y8
+	VBLENDVPS    Y5, Y8, Y11, Y8
+	VANDPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y8, Y8, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y8, Y10
+	VMULPS       Y8, Y9, Y12
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y9
+	VFMADD213PS  Y9, Y12, Y10
+	VADDPS       Y10, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y8
 	VADDPS       Y1, Y11, Y5
-	VPADDD       log32shift8<>+0(SB), Y5, Y8
-	VPSRLD       $0x17, Y8, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y10
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc28<>+0(SB), Y10, Y12
-	VFMADD213PS  logc48<>+0(SB), Y10, Y12
-	VFMADD213PS  logc68<>+0(SB), Y10, Y12
-	VFMADD213PS  logc88<>+0(SB), Y10, Y12
-	VMOVUPS      logc18<>+0(SB), Y13
-	VFMADD213PS  logc38<>+0(SB), Y10, Y13
-	VFMADD213PS  logc58<>+0(SB), Y10, Y13
-	VFMADD213PS  logc78<>+0(SB), Y10, Y13
-	VFMADD231PS  Y13, Y8, Y12
-	VMULPS       Y8, Y10, Y13
-	VMULPS       minushalf8<>+0(SB), Y10, Y10
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y10
-	VFMADD213PS  Y10, Y13, Y12
-	VADDPS       Y12, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
-	VDIVPS       Y5, Y1, Y9
-	VMULPS       Y9, Y11, Y10
-	VCMPPS       $0x11, Y0, Y4, Y12
-	VBLENDVPS    Y12, Y10, Y9, Y13
-	VBLENDVPS    Y12, Y9, Y10, Y10
-	VSUBPS       Y1, Y5, Y5
-	VSUBPS       Y5, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VADDPS       Y11, Y8, Y8
+	VDIVPS       Y5, Y1, Y5
+	VMULPS       Y5, Y11, Y9
+	VCMPPS       $0x11, Y0, Y4, Y10
+	VBLENDVPS    Y10, Y9, Y5, Y11
+	VBLENDVPS    Y10, Y5, Y9, Y9
 	VMAXPS       Y0, Y4, Y0
-	VMULPS       Y6, Y4, Y9
-	VSUBPS       Y9, Y0, Y0
+	VMULPS       Y6, Y4, Y5
+	VSUBPS       Y5, Y0, Y0
 	VADDPS       Y8, Y0, Y0
-	VMULPS       Y10, Y6, Y5
-	VMULPS       Y13, Y7, Y8
+	VMULPS       Y9, Y6, Y5
+	VMULPS       Y11, Y7, Y8
 	VADDPS       Y8, Y5, Y5
 	VMULPS       Y5, Y5, Y8
-	VANDPS       absmask8<>+0(SB), Y8, Y9
-	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y9
-	VMOVMSKPS    Y9, CX
+	VANDPS       absmask8<>+0(SB), Y8, Y10
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
+	VMOVMSKPS    Y10, CX
 	TESTL        CX, CX
 	JNZ          BinaryLogitsIgnoreGradF32_bail
-	VBROADCASTSS 40(R8), Y9
-	VMULPS       Y9, Y5, Y9
+	VBROADCASTSS 40(R8), Y10
+	VMULPS       Y10, Y5, Y10
 	VSUBPS       Y5, Y5, Y5
-	VADDPS       Y5, Y9, Y9
+	VADDPS       Y5, Y10, Y10
 	CMPL         R11, $0x01
 	JEQ          BinaryLogitsIgnoreGradF32_pow2_part_alpha1
 	JA           BinaryLogitsIgnoreGradF32_pow2_part_alphas
@@ -14622,39 +14599,39 @@ BinaryLogitsIgnoreGradF32_pow2_part_smoothed:
 BinaryLogitsIgnoreGradF32_pow2_part_alpha1:
 	VBROADCASTSS 48(R8), Y5
 	VMULPS       Y5, Y6, Y5
-	VBROADCASTSS 52(R8), Y11
-	VMULPS       Y11, Y7, Y11
-	VADDPS       Y11, Y5, Y5
+	VBROADCASTSS 52(R8), Y12
+	VMULPS       Y12, Y7, Y12
+	VADDPS       Y12, Y5, Y5
 	JMP          BinaryLogitsIgnoreGradF32_pow2_part_alphadone
 
 BinaryLogitsIgnoreGradF32_pow2_part_alphas:
 	VMASKMOVPS (SI)(R12*1), Y3, Y5
 	VMULPS     Y5, Y6, Y5
-	VMASKMOVPS (DI)(R12*1), Y3, Y11
-	VMULPS     Y11, Y7, Y11
-	VADDPS     Y11, Y5, Y5
+	VMASKMOVPS (DI)(R12*1), Y3, Y12
+	VMULPS     Y12, Y7, Y12
+	VADDPS     Y12, Y5, Y5
 
 BinaryLogitsIgnoreGradF32_pow2_part_alphadone:
 	VSUBPS       Y4, Y4, Y4
-	VMULPS       Y8, Y5, Y11
-	VMULPS       Y0, Y11, Y11
-	VADDPS       Y4, Y11, Y11
-	VANDPS       256(SP), Y11, Y11
-	VADDPS       Y11, Y2, Y2
-	VADDPS       Y6, Y6, Y11
-	VSUBPS       Y11, Y1, Y11
-	VMULPS       Y13, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VMULPS       Y13, Y7, Y7
-	VMULPS       Y10, Y6, Y6
+	VMULPS       Y8, Y5, Y12
+	VMULPS       Y0, Y12, Y12
+	VADDPS       Y4, Y12, Y12
+	VANDPS       256(SP), Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VADDPS       Y6, Y6, Y12
+	VSUBPS       Y12, Y1, Y12
+	VMULPS       Y11, Y12, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y7, Y7
+	VMULPS       Y9, Y6, Y6
 	VSUBPS       Y6, Y7, Y7
-	VMULPS       Y11, Y9, Y9
-	VMULPS       Y0, Y9, Y9
+	VMULPS       Y12, Y10, Y10
+	VMULPS       Y0, Y10, Y10
 	VMULPS       Y7, Y8, Y8
-	VADDPS       Y8, Y9, Y9
+	VADDPS       Y8, Y10, Y10
 	VBROADCASTSS 44(R8), Y0
 	VMULPS       Y0, Y5, Y5
-	VMULPS       Y9, Y5, Y5
+	VMULPS       Y10, Y5, Y5
 	VADDPS       Y4, Y5, Y5
 	VANDPS       256(SP), Y5, Y5
 	VMASKMOVPS   Y5, Y3, (AX)(R12*1)
@@ -14731,94 +14708,88 @@ BinaryLogitsIgnoreGradF32_pow0_full_smoothed:
 	VMULPS      Y4, Y10, Y10
 	VMULPS      Y8, Y10, Y10
 	VANDNPS     Y10, Y7, Y10
+	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y10, Y4
+	VMOVUPS     half8<>+0(SB), Y7
+	VFMADD213PS minushalf8<>+0(SB), Y10, Y7
+	VBLENDVPS   Y4, Y7, Y10, Y7
+	VANDPS      one8<>+0(SB), Y4, Y4
+	VMULPS      Y7, Y7, Y8
+	VMOVUPS     logc08<>+0(SB), Y9
+	VFMADD213PS logc28<>+0(SB), Y8, Y9
+	VFMADD213PS logc48<>+0(SB), Y8, Y9
+	VFMADD213PS logc68<>+0(SB), Y8, Y9
+	VFMADD213PS logc88<>+0(SB), Y8, Y9
+	VMOVUPS     logc18<>+0(SB), Y11
+	VFMADD213PS logc38<>+0(SB), Y8, Y11
+	VFMADD213PS logc58<>+0(SB), Y8, Y11
+	VFMADD213PS logc78<>+0(SB), Y8, Y11
+	VFMADD231PS Y11, Y7, Y9
+	VMULPS      Y7, Y8, Y11
+	VMULPS      minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS ln2lo8<>+0(SB), Y4, Y8
+	VFMADD213PS Y8, Y11, Y9
+	VADDPS      Y9, Y7, Y7
+	VFMADD231PS ln2hi8<>+0(SB), Y4, Y7
 	VADDPS      Y1, Y10, Y4
-	VPADDD      log32shift8<>+0(SB), Y4, Y7
-	VPSRLD      $0x17, Y7, Y8
-	VCVTDQ2PS   Y8, Y8
-	VSUBPS      f1278<>+0(SB), Y8, Y8
-	VPAND       mant32mask8<>+0(SB), Y7, Y7
-	VPADDD      log32base8<>+0(SB), Y7, Y7
-	VSUBPS      one8<>+0(SB), Y7, Y7
-	VMULPS      Y7, Y7, Y9
-	VMOVUPS     logc08<>+0(SB), Y11
-	VFMADD213PS logc28<>+0(SB), Y9, Y11
-	VFMADD213PS logc48<>+0(SB), Y9, Y11
-	VFMADD213PS logc68<>+0(SB), Y9, Y11
-	VFMADD213PS logc88<>+0(SB), Y9, Y11
-	VMOVUPS     logc18<>+0(SB), Y12
-	VFMADD213PS logc38<>+0(SB), Y9, Y12
-	VFMADD213PS logc58<>+0(SB), Y9, Y12
-	VFMADD213PS logc78<>+0(SB), Y9, Y12
-	VFMADD231PS Y12, Y7, Y11
-	VMULPS      Y7, Y9, Y12
-	VMULPS      minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS Y9, Y12, Y11
-	VADDPS      Y11, Y7, Y7
-	VFMADD231PS ln2hi8<>+0(SB), Y8, Y7
-	VDIVPS      Y4, Y1, Y8
-	VMULPS      Y8, Y10, Y9
-	VCMPPS      $0x11, Y0, Y3, Y11
-	VBLENDVPS   Y11, Y9, Y8, Y12
-	VBLENDVPS   Y11, Y8, Y9, Y9
-	VSUBPS      Y1, Y4, Y4
-	VSUBPS      Y4, Y10, Y10
-	VMULPS      Y8, Y10, Y10
-	VADDPS      Y10, Y7, Y7
-	VMAXPS      Y0, Y3, Y4
-	VMULPS      Y5, Y3, Y8
-	VSUBPS      Y8, Y4, Y4
+	VDIVPS      Y4, Y1, Y4
+	VMULPS      Y4, Y10, Y8
+	VCMPPS      $0x11, Y0, Y3, Y9
+	VBLENDVPS   Y9, Y8, Y4, Y10
+	VBLENDVPS   Y9, Y4, Y8, Y8
+	VMAXPS      Y0, Y3, Y9
+	VMULPS      Y5, Y3, Y4
+	VSUBPS      Y4, Y9, Y9
+	VADDPS      Y7, Y9, Y9
+	VMULPS      Y8, Y5, Y4
+	VMULPS      Y10, Y6, Y7
 	VADDPS      Y7, Y4, Y4
-	VMULPS      Y9, Y5, Y7
-	VMULPS      Y12, Y6, Y8
-	VADDPS      Y8, Y7, Y7
-	VMOVAPS     Y1, Y7
-	VMOVAPS     Y0, Y8
+	VMOVAPS     Y1, Y4
+	VMOVAPS     Y0, Y7
 	CMPL        R11, $0x01
 	JEQ         BinaryLogitsIgnoreGradF32_pow0_full_alpha1
 	JA          BinaryLogitsIgnoreGradF32_pow0_full_alphas
-	VMOVAPS     Y1, Y10
+	VMOVAPS     Y1, Y11
 	JMP         BinaryLogitsIgnoreGradF32_pow0_full_alphadone
 
 BinaryLogitsIgnoreGradF32_pow0_full_alpha1:
-	VBROADCASTSS 48(R8), Y10
-	VMULPS       Y10, Y5, Y10
-	VBROADCASTSS 52(R8), Y11
-	VMULPS       Y11, Y6, Y11
-	VADDPS       Y11, Y10, Y10
+	VBROADCASTSS 48(R8), Y11
+	VMULPS       Y11, Y5, Y11
+	VBROADCASTSS 52(R8), Y12
+	VMULPS       Y12, Y6, Y12
+	VADDPS       Y12, Y11, Y11
 	JMP          BinaryLogitsIgnoreGradF32_pow0_full_alphadone
 
 BinaryLogitsIgnoreGradF32_pow0_full_alphas:
-	VMOVUPS (SI)(R12*1), Y10
-	VMULPS  Y10, Y5, Y10
-	VMOVUPS (DI)(R12*1), Y11
-	VMULPS  Y11, Y6, Y11
-	VADDPS  Y11, Y10, Y10
+	VMOVUPS (SI)(R12*1), Y11
+	VMULPS  Y11, Y5, Y11
+	VMOVUPS (DI)(R12*1), Y12
+	VMULPS  Y12, Y6, Y12
+	VADDPS  Y12, Y11, Y11
 
 BinaryLogitsIgnoreGradF32_pow0_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y7, Y10, Y11
+	VMULPS       Y4, Y11, Y12
+	VMULPS       Y9, Y12, Y12
+	VADDPS       Y3, Y12, Y12
+	VANDPS       256(SP), Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VADDPS       Y5, Y5, Y12
+	VSUBPS       Y12, Y1, Y12
+	VMULPS       Y10, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y10, Y6, Y6
+	VMULPS       Y8, Y5, Y5
+	VSUBPS       Y5, Y6, Y6
+	VMULPS       Y12, Y7, Y7
+	VMULPS       Y9, Y7, Y7
+	VMULPS       Y6, Y4, Y4
+	VADDPS       Y4, Y7, Y7
+	VBROADCASTSS 44(R8), Y4
 	VMULPS       Y4, Y11, Y11
+	VMULPS       Y7, Y11, Y11
 	VADDPS       Y3, Y11, Y11
 	VANDPS       256(SP), Y11, Y11
-	VADDPS       Y11, Y2, Y2
-	VADDPS       Y5, Y5, Y11
-	VSUBPS       Y11, Y1, Y11
-	VMULPS       Y12, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VMULPS       Y12, Y6, Y6
-	VMULPS       Y9, Y5, Y5
-	VSUBPS       Y5, Y6, Y6
-	VMULPS       Y11, Y8, Y8
-	VMULPS       Y4, Y8, Y8
-	VMULPS       Y6, Y7, Y7
-	VADDPS       Y7, Y8, Y8
-	VBROADCASTSS 44(R8), Y4
-	VMULPS       Y4, Y10, Y10
-	VMULPS       Y8, Y10, Y10
-	VADDPS       Y3, Y10, Y10
-	VANDPS       256(SP), Y10, Y10
-	VMOVUPS      Y10, (AX)(R12*1)
+	VMOVUPS      Y11, (AX)(R12*1)
 	ADDQ         $0x20, R12
 	DECQ         R13
 	JNZ          BinaryLogitsIgnoreGradF32_pow0_inblock
@@ -14904,94 +14875,88 @@ BinaryLogitsIgnoreGradF32_pow0_part_smoothed:
 	VMULPS      Y5, Y11, Y11
 	VMULPS      Y9, Y11, Y11
 	VANDNPS     Y11, Y8, Y11
+	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y11, Y5
+	VMOVUPS     half8<>+0(SB), Y8
+	VFMADD213PS minushalf8<>+0(SB), Y11, Y8
+	VBLENDVPS   Y5, Y8, Y11, Y8
+	VANDPS      one8<>+0(SB), Y5, Y5
+	VMULPS      Y8, Y8, Y9
+	VMOVUPS     logc08<>+0(SB), Y10
+	VFMADD213PS logc28<>+0(SB), Y9, Y10
+	VFMADD213PS logc48<>+0(SB), Y9, Y10
+	VFMADD213PS logc68<>+0(SB), Y9, Y10
+	VFMADD213PS logc88<>+0(SB), Y9, Y10
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y9, Y12
+	VFMADD213PS logc58<>+0(SB), Y9, Y12
+	VFMADD213PS logc78<>+0(SB), Y9, Y12
+	VFMADD231PS Y12, Y8, Y10
+	VMULPS      Y8, Y9, Y12
+	VMULPS      minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS ln2lo8<>+0(SB), Y5, Y9
+	VFMADD213PS Y9, Y12, Y10
+	VADDPS      Y10, Y8, Y8
+	VFMADD231PS ln2hi8<>+0(SB), Y5, Y8
 	VADDPS      Y1, Y11, Y5
-	VPADDD      log32shift8<>+0(SB), Y5, Y8
-	VPSRLD      $0x17, Y8, Y9
-	VCVTDQ2PS   Y9, Y9
-	VSUBPS      f1278<>+0(SB), Y9, Y9
-	VPAND       mant32mask8<>+0(SB), Y8, Y8
-	VPADDD      log32base8<>+0(SB), Y8, Y8
-	VSUBPS      one8<>+0(SB), Y8, Y8
-	VMULPS      Y8, Y8, Y10
-	VMOVUPS     logc08<>+0(SB), Y12
-	VFMADD213PS logc28<>+0(SB), Y10, Y12
-	VFMADD213PS logc48<>+0(SB), Y10, Y12
-	VFMADD213PS logc68<>+0(SB), Y10, Y12
-	VFMADD213PS logc88<>+0(SB), Y10, Y12
-	VMOVUPS     logc18<>+0(SB), Y13
-	VFMADD213PS logc38<>+0(SB), Y10, Y13
-	VFMADD213PS logc58<>+0(SB), Y10, Y13
-	VFMADD213PS logc78<>+0(SB), Y10, Y13
-	VFMADD231PS Y13, Y8, Y12
-	VMULPS      Y8, Y10, Y13
-	VMULPS      minushalf8<>+0(SB), Y10, Y10
-	VFMADD231PS ln2lo8<>+0(SB), Y9, Y10
-	VFMADD213PS Y10, Y13, Y12
-	VADDPS      Y12, Y8, Y8
-	VFMADD231PS ln2hi8<>+0(SB), Y9, Y8
-	VDIVPS      Y5, Y1, Y9
-	VMULPS      Y9, Y11, Y10
-	VCMPPS      $0x11, Y0, Y4, Y12
-	VBLENDVPS   Y12, Y10, Y9, Y13
-	VBLENDVPS   Y12, Y9, Y10, Y10
-	VSUBPS      Y1, Y5, Y5
-	VSUBPS      Y5, Y11, Y11
-	VMULPS      Y9, Y11, Y11
-	VADDPS      Y11, Y8, Y8
-	VMAXPS      Y0, Y4, Y5
-	VMULPS      Y6, Y4, Y9
-	VSUBPS      Y9, Y5, Y5
+	VDIVPS      Y5, Y1, Y5
+	VMULPS      Y5, Y11, Y9
+	VCMPPS      $0x11, Y0, Y4, Y10
+	VBLENDVPS   Y10, Y9, Y5, Y11
+	VBLENDVPS   Y10, Y5, Y9, Y9
+	VMAXPS      Y0, Y4, Y10
+	VMULPS      Y6, Y4, Y5
+	VSUBPS      Y5, Y10, Y10
+	VADDPS      Y8, Y10, Y10
+	VMULPS      Y9, Y6, Y5
+	VMULPS      Y11, Y7, Y8
 	VADDPS      Y8, Y5, Y5
-	VMULPS      Y10, Y6, Y8
-	VMULPS      Y13, Y7, Y9
-	VADDPS      Y9, Y8, Y8
-	VMOVAPS     Y1, Y8
+	VMOVAPS     Y1, Y5
 	VMOVAPS     Y0, Y0
 	CMPL        R11, $0x01
 	JEQ         BinaryLogitsIgnoreGradF32_pow0_part_alpha1
 	JA          BinaryLogitsIgnoreGradF32_pow0_part_alphas
-	VMOVAPS     Y1, Y9
+	VMOVAPS     Y1, Y8
 	JMP         BinaryLogitsIgnoreGradF32_pow0_part_alphadone
 
 BinaryLogitsIgnoreGradF32_pow0_part_alpha1:
-	VBROADCASTSS 48(R8), Y9
-	VMULPS       Y9, Y6, Y9
-	VBROADCASTSS 52(R8), Y11
-	VMULPS       Y11, Y7, Y11
-	VADDPS       Y11, Y9, Y9
+	VBROADCASTSS 48(R8), Y8
+	VMULPS       Y8, Y6, Y8
+	VBROADCASTSS 52(R8), Y12
+	VMULPS       Y12, Y7, Y12
+	VADDPS       Y12, Y8, Y8
 	JMP          BinaryLogitsIgnoreGradF32_pow0_part_alphadone
 
 BinaryLogitsIgnoreGradF32_pow0_part_alphas:
-	VMASKMOVPS (SI)(R12*1), Y3, Y9
-	VMULPS     Y9, Y6, Y9
-	VMASKMOVPS (DI)(R12*1), Y3, Y11
-	VMULPS     Y11, Y7, Y11
-	VADDPS     Y11, Y9, Y9
+	VMASKMOVPS (SI)(R12*1), Y3, Y8
+	VMULPS     Y8, Y6, Y8
+	VMASKMOVPS (DI)(R12*1), Y3, Y12
+	VMULPS     Y12, Y7, Y12
+	VADDPS     Y12, Y8, Y8
 
 BinaryLogitsIgnoreGradF32_pow0_part_alphadone:
 	VSUBPS       Y4, Y4, Y4
-	VMULPS       Y8, Y9, Y11
-	VMULPS       Y5, Y11, Y11
-	VADDPS       Y4, Y11, Y11
-	VANDPS       256(SP), Y11, Y11
-	VADDPS       Y11, Y2, Y2
-	VADDPS       Y6, Y6, Y11
-	VSUBPS       Y11, Y1, Y11
-	VMULPS       Y13, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VMULPS       Y13, Y7, Y7
-	VMULPS       Y10, Y6, Y6
+	VMULPS       Y5, Y8, Y12
+	VMULPS       Y10, Y12, Y12
+	VADDPS       Y4, Y12, Y12
+	VANDPS       256(SP), Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VADDPS       Y6, Y6, Y12
+	VSUBPS       Y12, Y1, Y12
+	VMULPS       Y11, Y12, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y7, Y7
+	VMULPS       Y9, Y6, Y6
 	VSUBPS       Y6, Y7, Y7
-	VMULPS       Y11, Y0, Y0
-	VMULPS       Y5, Y0, Y0
-	VMULPS       Y7, Y8, Y8
-	VADDPS       Y8, Y0, Y0
+	VMULPS       Y12, Y0, Y0
+	VMULPS       Y10, Y0, Y0
+	VMULPS       Y7, Y5, Y5
+	VADDPS       Y5, Y0, Y0
 	VBROADCASTSS 44(R8), Y1
-	VMULPS       Y1, Y9, Y9
-	VMULPS       Y0, Y9, Y9
-	VADDPS       Y4, Y9, Y9
-	VANDPS       256(SP), Y9, Y9
-	VMASKMOVPS   Y9, Y3, (AX)(R12*1)
+	VMULPS       Y1, Y8, Y8
+	VMULPS       Y0, Y8, Y8
+	VADDPS       Y4, Y8, Y8
+	VANDPS       256(SP), Y8, Y8
+	VMASKMOVPS   Y8, Y3, (AX)(R12*1)
 
 BinaryLogitsIgnoreGradF32_pow0_done:
 	JMP BinaryLogitsIgnoreGradF32_done
@@ -15065,234 +15030,228 @@ BinaryLogitsIgnoreGradF32_powR_full_smoothed:
 	VMULPS       Y4, Y10, Y10
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y4
+	VMOVUPS      half8<>+0(SB), Y7
+	VFMADD213PS  minushalf8<>+0(SB), Y10, Y7
+	VBLENDVPS    Y4, Y7, Y10, Y7
+	VANDPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y7, Y7, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y7, Y9
+	VMULPS       Y7, Y8, Y11
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y4, Y8
+	VFMADD213PS  Y8, Y11, Y9
+	VADDPS       Y9, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y4, Y7
 	VADDPS       Y1, Y10, Y4
-	VPADDD       log32shift8<>+0(SB), Y4, Y7
-	VPSRLD       $0x17, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y9
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc28<>+0(SB), Y9, Y11
-	VFMADD213PS  logc48<>+0(SB), Y9, Y11
-	VFMADD213PS  logc68<>+0(SB), Y9, Y11
-	VFMADD213PS  logc88<>+0(SB), Y9, Y11
-	VMOVUPS      logc18<>+0(SB), Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD231PS  Y12, Y7, Y11
-	VMULPS       Y7, Y9, Y12
-	VMULPS       minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS  Y9, Y12, Y11
-	VADDPS       Y11, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
-	VDIVPS       Y4, Y1, Y8
-	VMULPS       Y8, Y10, Y9
-	VCMPPS       $0x11, Y0, Y3, Y11
-	VBLENDVPS    Y11, Y9, Y8, Y12
-	VBLENDVPS    Y11, Y8, Y9, Y9
-	VSUBPS       Y1, Y4, Y4
-	VSUBPS       Y4, Y10, Y10
-	VMULPS       Y8, Y10, Y10
-	VADDPS       Y10, Y7, Y7
-	VMAXPS       Y0, Y3, Y4
-	VMULPS       Y5, Y3, Y8
-	VSUBPS       Y8, Y4, Y4
+	VDIVPS       Y4, Y1, Y4
+	VMULPS       Y4, Y10, Y8
+	VCMPPS       $0x11, Y0, Y3, Y9
+	VBLENDVPS    Y9, Y8, Y4, Y10
+	VBLENDVPS    Y9, Y4, Y8, Y8
+	VMAXPS       Y0, Y3, Y9
+	VMULPS       Y5, Y3, Y4
+	VSUBPS       Y4, Y9, Y9
+	VADDPS       Y7, Y9, Y9
+	VMULPS       Y8, Y5, Y4
+	VMULPS       Y10, Y6, Y7
 	VADDPS       Y7, Y4, Y4
-	VMULPS       Y9, Y5, Y7
-	VMULPS       Y12, Y6, Y8
-	VADDPS       Y8, Y7, Y7
 	VMOVUPS      Y3, 64(SP)
 	VMOVUPS      Y5, 96(SP)
 	VMOVUPS      Y6, 128(SP)
-	VMOVUPS      Y12, 160(SP)
-	VMOVUPS      Y9, 192(SP)
-	VMOVUPS      Y4, 224(SP)
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y7, Y4
-	VMULPS       two238<>+0(SB), Y7, Y3
-	VBLENDVPS    Y4, Y3, Y7, Y3
+	VMOVUPS      Y10, 160(SP)
+	VMOVUPS      Y8, 192(SP)
+	VMOVUPS      Y9, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y4, Y5
+	VMULPS       two238<>+0(SB), Y4, Y3
+	VBLENDVPS    Y5, Y3, Y4, Y3
 	VPADDD       log32shift8<>+0(SB), Y3, Y3
-	VPSRLD       $0x17, Y3, Y5
-	VCVTDQ2PS    Y5, Y5
-	VSUBPS       f1278<>+0(SB), Y5, Y5
-	VANDPS       minus238<>+0(SB), Y4, Y4
-	VADDPS       Y4, Y5, Y5
+	VPSRLD       $0x17, Y3, Y6
+	VCVTDQ2PS    Y6, Y6
+	VSUBPS       f1278<>+0(SB), Y6, Y6
+	VANDPS       minus238<>+0(SB), Y5, Y5
+	VADDPS       Y5, Y6, Y6
 	VPAND        mant32mask8<>+0(SB), Y3, Y3
 	VPADDD       log32base8<>+0(SB), Y3, Y3
 	VSUBPS       one8<>+0(SB), Y3, Y3
-	VMULPS       Y3, Y3, Y4
-	VMOVUPS      logc08<>+0(SB), Y6
-	VFMADD213PS  logc28<>+0(SB), Y4, Y6
-	VFMADD213PS  logc48<>+0(SB), Y4, Y6
-	VFMADD213PS  logc68<>+0(SB), Y4, Y6
-	VFMADD213PS  logc88<>+0(SB), Y4, Y6
+	VMULPS       Y3, Y3, Y5
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc28<>+0(SB), Y5, Y7
+	VFMADD213PS  logc48<>+0(SB), Y5, Y7
+	VFMADD213PS  logc68<>+0(SB), Y5, Y7
+	VFMADD213PS  logc88<>+0(SB), Y5, Y7
 	VMOVUPS      logc18<>+0(SB), Y8
-	VFMADD213PS  logc38<>+0(SB), Y4, Y8
-	VFMADD213PS  logc58<>+0(SB), Y4, Y8
-	VFMADD213PS  logc78<>+0(SB), Y4, Y8
-	VFMADD231PS  Y8, Y3, Y6
-	VMULPS       Y3, Y6, Y6
-	VMULPS       Y4, Y6, Y6
-	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
-	VFMADD231PS  minushalf8<>+0(SB), Y4, Y6
-	VADDPS       Y6, Y3, Y3
-	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y3
-	VXORPS       Y4, Y4, Y4
-	VCMPPS       $0x00, Y4, Y7, Y5
-	VBLENDVPS    Y5, minusinf8<>+0(SB), Y3, Y3
-	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y5
-	VBLENDVPS    Y5, inf8<>+0(SB), Y3, Y3
-	VCMPPS       $0x19, Y4, Y7, Y5
-	VBLENDVPS    Y5, nan8<>+0(SB), Y3, Y3
-	VMAXPS       ldmin8<>+0(SB), Y3, Y4
-	VMINPS       ldmax8<>+0(SB), Y4, Y4
-	VBROADCASTSS 76(R8), Y5
-	VMULPS       Y5, Y4, Y6
-	VBROADCASTSS 40(R8), Y5
-	VFMADD231PS  Y5, Y3, Y6
-	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y5
-	VBLENDVPS    Y5, expunder8<>+0(SB), Y6, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y8, Y8
+	VFMADD213PS  logc38<>+0(SB), Y5, Y8
+	VFMADD213PS  logc58<>+0(SB), Y5, Y8
+	VFMADD213PS  logc78<>+0(SB), Y5, Y8
+	VFMADD231PS  Y8, Y3, Y7
+	VMULPS       Y3, Y7, Y7
+	VMULPS       Y5, Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
+	VFMADD231PS  minushalf8<>+0(SB), Y5, Y7
+	VADDPS       Y7, Y3, Y3
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y3
+	VXORPS       Y5, Y5, Y5
+	VCMPPS       $0x00, Y5, Y4, Y6
+	VBLENDVPS    Y6, minusinf8<>+0(SB), Y3, Y3
+	VCMPPS       $0x00, inf8<>+0(SB), Y4, Y6
+	VBLENDVPS    Y6, inf8<>+0(SB), Y3, Y3
+	VCMPPS       $0x19, Y5, Y4, Y6
+	VBLENDVPS    Y6, nan8<>+0(SB), Y3, Y3
+	VMAXPS       ldmin8<>+0(SB), Y3, Y5
+	VMINPS       ldmax8<>+0(SB), Y5, Y5
+	VBROADCASTSS 76(R8), Y6
+	VMULPS       Y6, Y5, Y7
+	VBROADCASTSS 40(R8), Y6
+	VFMADD231PS  Y6, Y3, Y7
+	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
+	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y8
+	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y7
+	VBLENDVPS    Y7, expover8<>+0(SB), Y8, Y8
 	VMULPS       log2e8<>+0(SB), Y8, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc18<>+0(SB), Y8, Y10
-	VFMADD213PS  expc28<>+0(SB), Y8, Y10
-	VFMADD213PS  expc38<>+0(SB), Y8, Y10
-	VFMADD213PS  expc48<>+0(SB), Y8, Y10
-	VFMADD213PS  expc58<>+0(SB), Y8, Y10
-	VMULPS       Y8, Y8, Y6
-	VMULPS       Y6, Y10, Y10
-	VADDPS       Y8, Y10, Y10
-	VADDPS       one8<>+0(SB), Y10, Y10
-	VMULPS       half8<>+0(SB), Y9, Y6
-	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y8
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc18<>+0(SB), Y8, Y11
+	VFMADD213PS  expc28<>+0(SB), Y8, Y11
+	VFMADD213PS  expc38<>+0(SB), Y8, Y11
+	VFMADD213PS  expc48<>+0(SB), Y8, Y11
+	VFMADD213PS  expc58<>+0(SB), Y8, Y11
+	VMULPS       Y8, Y8, Y7
+	VMULPS       Y7, Y11, Y11
+	VADDPS       Y8, Y11, Y11
+	VADDPS       one8<>+0(SB), Y11, Y11
+	VMULPS       half8<>+0(SB), Y9, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y8
 	VSUBPS       Y8, Y9, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y6, Y10, Y10
-	VMULPS       Y8, Y10, Y10
-	VANDNPS      Y10, Y5, Y10
-	VANDPS       absmask8<>+0(SB), Y10, Y5
-	VCMPPS       $0x00, inf8<>+0(SB), Y5, Y5
-	VMOVMSKPS    Y5, R15
-	TESTL        R15, R15
-	JNZ          BinaryLogitsIgnoreGradF32_bail
-	VCMPPS       $0x04, Y0, Y7, Y5
-	VBROADCASTSS 40(R8), Y6
-	VMULPS       Y6, Y10, Y8
-	VDIVPS       Y7, Y8, Y8
-	VANDPS       Y5, Y8, Y8
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y6
-	VANDPS       Y5, Y6, Y6
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VANDNPS      Y11, Y6, Y11
+	VANDPS       absmask8<>+0(SB), Y11, Y6
+	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
 	VMOVMSKPS    Y6, R15
 	TESTL        R15, R15
+	JNZ          BinaryLogitsIgnoreGradF32_bail
+	VCMPPS       $0x04, Y0, Y4, Y6
+	VBROADCASTSS 40(R8), Y7
+	VMULPS       Y7, Y11, Y7
+	VDIVPS       Y4, Y7, Y7
+	VANDPS       Y6, Y7, Y7
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y11, Y8
+	VANDPS       Y6, Y8, Y8
+	VMOVMSKPS    Y8, R15
+	TESTL        R15, R15
 	JZ           BinaryLogitsIgnoreGradF32_powR_full_nolow
-	VBROADCASTSS 84(R8), Y5
-	VMULPS       Y5, Y4, Y4
-	VBROADCASTSS 80(R8), Y5
-	VFMADD231PS  Y5, Y3, Y4
-	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y3
-	VBLENDVPS    Y3, expunder8<>+0(SB), Y4, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y4
-	VBLENDVPS    Y4, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y11
-	VADDPS       roundmagic8<>+0(SB), Y11, Y11
-	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y9
-	VMOVUPS      expc08<>+0(SB), Y5
-	VFMADD213PS  expc18<>+0(SB), Y9, Y5
-	VFMADD213PS  expc28<>+0(SB), Y9, Y5
-	VFMADD213PS  expc38<>+0(SB), Y9, Y5
-	VFMADD213PS  expc48<>+0(SB), Y9, Y5
-	VFMADD213PS  expc58<>+0(SB), Y9, Y5
-	VMULPS       Y9, Y9, Y4
-	VMULPS       Y4, Y5, Y5
-	VADDPS       Y9, Y5, Y5
-	VADDPS       one8<>+0(SB), Y5, Y5
-	VMULPS       half8<>+0(SB), Y11, Y4
-	VADDPS       roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS       roundmagic8<>+0(SB), Y4, Y9
-	VSUBPS       Y9, Y11, Y9
+	VBROADCASTSS 84(R8), Y6
+	VMULPS       Y6, Y5, Y5
+	VBROADCASTSS 80(R8), Y6
+	VFMADD231PS  Y6, Y3, Y5
+	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y3
+	VBLENDVPS    Y3, expunder8<>+0(SB), Y5, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
+	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y10
+	VADDPS       roundmagic8<>+0(SB), Y10, Y10
+	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
+	VMOVUPS      expc08<>+0(SB), Y6
+	VFMADD213PS  expc18<>+0(SB), Y9, Y6
+	VFMADD213PS  expc28<>+0(SB), Y9, Y6
+	VFMADD213PS  expc38<>+0(SB), Y9, Y6
+	VFMADD213PS  expc48<>+0(SB), Y9, Y6
+	VFMADD213PS  expc58<>+0(SB), Y9, Y6
+	VMULPS       Y9, Y9, Y5
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y9, Y6, Y6
+	VADDPS       one8<>+0(SB), Y6, Y6
+	VMULPS       half8<>+0(SB), Y10, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
+	VSUBPS       Y9, Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y4, Y5, Y5
-	VMULPS       Y9, Y5, Y5
-	VANDNPS      Y5, Y3, Y5
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y9, Y6, Y6
+	VANDNPS      Y6, Y3, Y6
 	VBROADCASTSS 40(R8), Y3
-	VMULPS       Y3, Y5, Y5
-	VSUBPS       Y7, Y7, Y4
-	VADDPS       Y4, Y5, Y5
-	VBLENDVPS    Y6, Y5, Y8, Y8
+	VMULPS       Y3, Y6, Y6
+	VSUBPS       Y4, Y4, Y5
+	VADDPS       Y5, Y6, Y6
+	VBLENDVPS    Y8, Y6, Y7, Y7
 
 BinaryLogitsIgnoreGradF32_powR_full_nolow:
 	VMOVUPS 64(SP), Y3
 	VMOVUPS 96(SP), Y5
 	VMOVUPS 128(SP), Y6
-	VMOVUPS 160(SP), Y12
-	VMOVUPS 192(SP), Y9
-	VMOVUPS 224(SP), Y4
+	VMOVUPS 160(SP), Y10
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y9
 	CMPL    R11, $0x01
 	JEQ     BinaryLogitsIgnoreGradF32_powR_full_alpha1
 	JA      BinaryLogitsIgnoreGradF32_powR_full_alphas
-	VMOVAPS Y1, Y7
+	VMOVAPS Y1, Y4
 	JMP     BinaryLogitsIgnoreGradF32_powR_full_alphadone
 
 BinaryLogitsIgnoreGradF32_powR_full_alpha1:
-	VBROADCASTSS 48(R8), Y7
-	VMULPS       Y7, Y5, Y7
-	VBROADCASTSS 52(R8), Y11
-	VMULPS       Y11, Y6, Y11
-	VADDPS       Y11, Y7, Y7
+	VBROADCASTSS 48(R8), Y4
+	VMULPS       Y4, Y5, Y4
+	VBROADCASTSS 52(R8), Y12
+	VMULPS       Y12, Y6, Y12
+	VADDPS       Y12, Y4, Y4
 	JMP          BinaryLogitsIgnoreGradF32_powR_full_alphadone
 
 BinaryLogitsIgnoreGradF32_powR_full_alphas:
-	VMOVUPS (SI)(R12*1), Y7
-	VMULPS  Y7, Y5, Y7
-	VMOVUPS (DI)(R12*1), Y11
-	VMULPS  Y11, Y6, Y11
-	VADDPS  Y11, Y7, Y7
+	VMOVUPS (SI)(R12*1), Y4
+	VMULPS  Y4, Y5, Y4
+	VMOVUPS (DI)(R12*1), Y12
+	VMULPS  Y12, Y6, Y12
+	VADDPS  Y12, Y4, Y4
 
 BinaryLogitsIgnoreGradF32_powR_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y10, Y7, Y11
-	VMULPS       Y4, Y11, Y11
-	VADDPS       Y3, Y11, Y11
-	VANDPS       256(SP), Y11, Y11
-	VADDPS       Y11, Y2, Y2
-	VADDPS       Y5, Y5, Y11
-	VSUBPS       Y11, Y1, Y11
-	VMULPS       Y12, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VMULPS       Y12, Y6, Y6
-	VMULPS       Y9, Y5, Y5
+	VMULPS       Y11, Y4, Y12
+	VMULPS       Y9, Y12, Y12
+	VADDPS       Y3, Y12, Y12
+	VANDPS       256(SP), Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VADDPS       Y5, Y5, Y12
+	VSUBPS       Y12, Y1, Y12
+	VMULPS       Y10, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y10, Y6, Y6
+	VMULPS       Y8, Y5, Y5
 	VSUBPS       Y5, Y6, Y6
-	VMULPS       Y11, Y8, Y8
-	VMULPS       Y4, Y8, Y8
-	VMULPS       Y6, Y10, Y10
-	VADDPS       Y10, Y8, Y8
-	VBROADCASTSS 44(R8), Y4
-	VMULPS       Y4, Y7, Y7
-	VMULPS       Y8, Y7, Y7
-	VADDPS       Y3, Y7, Y7
-	VANDPS       256(SP), Y7, Y7
-	VMOVUPS      Y7, (AX)(R12*1)
+	VMULPS       Y12, Y7, Y7
+	VMULPS       Y9, Y7, Y7
+	VMULPS       Y6, Y11, Y11
+	VADDPS       Y11, Y7, Y7
+	VBROADCASTSS 44(R8), Y5
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y7, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VANDPS       256(SP), Y4, Y4
+	VMOVUPS      Y4, (AX)(R12*1)
 	ADDQ         $0x20, R12
 	DECQ         R13
 	JNZ          BinaryLogitsIgnoreGradF32_powR_inblock
@@ -15378,234 +15337,228 @@ BinaryLogitsIgnoreGradF32_powR_part_smoothed:
 	VMULPS       Y5, Y11, Y11
 	VMULPS       Y9, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y11, Y5
+	VMOVUPS      half8<>+0(SB), Y8
+	VFMADD213PS  minushalf8<>+0(SB), Y11, Y8
+	VBLENDVPS    Y5, Y8, Y11, Y8
+	VANDPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y8, Y8, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y8, Y10
+	VMULPS       Y8, Y9, Y12
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y9
+	VFMADD213PS  Y9, Y12, Y10
+	VADDPS       Y10, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y8
 	VADDPS       Y1, Y11, Y5
-	VPADDD       log32shift8<>+0(SB), Y5, Y8
-	VPSRLD       $0x17, Y8, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y10
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc28<>+0(SB), Y10, Y12
-	VFMADD213PS  logc48<>+0(SB), Y10, Y12
-	VFMADD213PS  logc68<>+0(SB), Y10, Y12
-	VFMADD213PS  logc88<>+0(SB), Y10, Y12
-	VMOVUPS      logc18<>+0(SB), Y13
-	VFMADD213PS  logc38<>+0(SB), Y10, Y13
-	VFMADD213PS  logc58<>+0(SB), Y10, Y13
-	VFMADD213PS  logc78<>+0(SB), Y10, Y13
-	VFMADD231PS  Y13, Y8, Y12
-	VMULPS       Y8, Y10, Y13
-	VMULPS       minushalf8<>+0(SB), Y10, Y10
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y10
-	VFMADD213PS  Y10, Y13, Y12
-	VADDPS       Y12, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
-	VDIVPS       Y5, Y1, Y9
-	VMULPS       Y9, Y11, Y10
-	VCMPPS       $0x11, Y0, Y4, Y12
-	VBLENDVPS    Y12, Y10, Y9, Y13
-	VBLENDVPS    Y12, Y9, Y10, Y10
-	VSUBPS       Y1, Y5, Y5
-	VSUBPS       Y5, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VADDPS       Y11, Y8, Y8
-	VMAXPS       Y0, Y4, Y5
-	VMULPS       Y6, Y4, Y9
-	VSUBPS       Y9, Y5, Y5
+	VDIVPS       Y5, Y1, Y5
+	VMULPS       Y5, Y11, Y9
+	VCMPPS       $0x11, Y0, Y4, Y10
+	VBLENDVPS    Y10, Y9, Y5, Y11
+	VBLENDVPS    Y10, Y5, Y9, Y9
+	VMAXPS       Y0, Y4, Y10
+	VMULPS       Y6, Y4, Y5
+	VSUBPS       Y5, Y10, Y10
+	VADDPS       Y8, Y10, Y10
+	VMULPS       Y9, Y6, Y5
+	VMULPS       Y11, Y7, Y8
 	VADDPS       Y8, Y5, Y5
-	VMULPS       Y10, Y6, Y8
-	VMULPS       Y13, Y7, Y9
-	VADDPS       Y9, Y8, Y8
 	VMOVUPS      Y4, 64(SP)
 	VMOVUPS      Y6, 96(SP)
 	VMOVUPS      Y7, 128(SP)
-	VMOVUPS      Y13, 160(SP)
-	VMOVUPS      Y10, 192(SP)
-	VMOVUPS      Y5, 224(SP)
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y5
-	VMULPS       two238<>+0(SB), Y8, Y4
-	VBLENDVPS    Y5, Y4, Y8, Y4
+	VMOVUPS      Y11, 160(SP)
+	VMOVUPS      Y9, 192(SP)
+	VMOVUPS      Y10, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y5, Y6
+	VMULPS       two238<>+0(SB), Y5, Y4
+	VBLENDVPS    Y6, Y4, Y5, Y4
 	VPADDD       log32shift8<>+0(SB), Y4, Y4
-	VPSRLD       $0x17, Y4, Y6
-	VCVTDQ2PS    Y6, Y6
-	VSUBPS       f1278<>+0(SB), Y6, Y6
-	VANDPS       minus238<>+0(SB), Y5, Y5
-	VADDPS       Y5, Y6, Y6
+	VPSRLD       $0x17, Y4, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VANDPS       minus238<>+0(SB), Y6, Y6
+	VADDPS       Y6, Y7, Y7
 	VPAND        mant32mask8<>+0(SB), Y4, Y4
 	VPADDD       log32base8<>+0(SB), Y4, Y4
 	VSUBPS       one8<>+0(SB), Y4, Y4
-	VMULPS       Y4, Y4, Y5
-	VMOVUPS      logc08<>+0(SB), Y7
-	VFMADD213PS  logc28<>+0(SB), Y5, Y7
-	VFMADD213PS  logc48<>+0(SB), Y5, Y7
-	VFMADD213PS  logc68<>+0(SB), Y5, Y7
-	VFMADD213PS  logc88<>+0(SB), Y5, Y7
+	VMULPS       Y4, Y4, Y6
+	VMOVUPS      logc08<>+0(SB), Y8
+	VFMADD213PS  logc28<>+0(SB), Y6, Y8
+	VFMADD213PS  logc48<>+0(SB), Y6, Y8
+	VFMADD213PS  logc68<>+0(SB), Y6, Y8
+	VFMADD213PS  logc88<>+0(SB), Y6, Y8
 	VMOVUPS      logc18<>+0(SB), Y9
-	VFMADD213PS  logc38<>+0(SB), Y5, Y9
-	VFMADD213PS  logc58<>+0(SB), Y5, Y9
-	VFMADD213PS  logc78<>+0(SB), Y5, Y9
-	VFMADD231PS  Y9, Y4, Y7
-	VMULPS       Y4, Y7, Y7
-	VMULPS       Y5, Y7, Y7
-	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
-	VFMADD231PS  minushalf8<>+0(SB), Y5, Y7
-	VADDPS       Y7, Y4, Y4
-	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y4
-	VXORPS       Y5, Y5, Y5
-	VCMPPS       $0x00, Y5, Y8, Y6
-	VBLENDVPS    Y6, minusinf8<>+0(SB), Y4, Y4
-	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y6
-	VBLENDVPS    Y6, inf8<>+0(SB), Y4, Y4
-	VCMPPS       $0x19, Y5, Y8, Y6
-	VBLENDVPS    Y6, nan8<>+0(SB), Y4, Y4
-	VMAXPS       ldmin8<>+0(SB), Y4, Y5
-	VMINPS       ldmax8<>+0(SB), Y5, Y5
-	VBROADCASTSS 76(R8), Y6
-	VMULPS       Y6, Y5, Y7
-	VBROADCASTSS 40(R8), Y6
-	VFMADD231PS  Y6, Y4, Y7
-	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y10
-	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y7
-	VBLENDVPS    Y7, expover8<>+0(SB), Y10, Y10
+	VFMADD213PS  logc38<>+0(SB), Y6, Y9
+	VFMADD213PS  logc58<>+0(SB), Y6, Y9
+	VFMADD213PS  logc78<>+0(SB), Y6, Y9
+	VFMADD231PS  Y9, Y4, Y8
+	VMULPS       Y4, Y8, Y8
+	VMULPS       Y6, Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD231PS  minushalf8<>+0(SB), Y6, Y8
+	VADDPS       Y8, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y4
+	VXORPS       Y6, Y6, Y6
+	VCMPPS       $0x00, Y6, Y5, Y7
+	VBLENDVPS    Y7, minusinf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x00, inf8<>+0(SB), Y5, Y7
+	VBLENDVPS    Y7, inf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x19, Y6, Y5, Y7
+	VBLENDVPS    Y7, nan8<>+0(SB), Y4, Y4
+	VMAXPS       ldmin8<>+0(SB), Y4, Y6
+	VMINPS       ldmax8<>+0(SB), Y6, Y6
+	VBROADCASTSS 76(R8), Y7
+	VMULPS       Y7, Y6, Y8
+	VBROADCASTSS 40(R8), Y7
+	VFMADD231PS  Y7, Y4, Y8
+	VCMPPS       $0x11, expunder8<>+0(SB), Y8, Y7
+	VBLENDVPS    Y7, expunder8<>+0(SB), Y8, Y10
+	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y9
+	VBLENDVPS    Y9, expover8<>+0(SB), Y10, Y10
 	VMULPS       log2e8<>+0(SB), Y10, Y11
 	VADDPS       roundmagic8<>+0(SB), Y11, Y11
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc18<>+0(SB), Y10, Y9
-	VFMADD213PS  expc28<>+0(SB), Y10, Y9
-	VFMADD213PS  expc38<>+0(SB), Y10, Y9
-	VFMADD213PS  expc48<>+0(SB), Y10, Y9
-	VFMADD213PS  expc58<>+0(SB), Y10, Y9
-	VMULPS       Y10, Y10, Y7
-	VMULPS       Y7, Y9, Y9
-	VADDPS       Y10, Y9, Y9
-	VADDPS       one8<>+0(SB), Y9, Y9
-	VMULPS       half8<>+0(SB), Y11, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y10
+	VMOVUPS      expc08<>+0(SB), Y8
+	VFMADD213PS  expc18<>+0(SB), Y10, Y8
+	VFMADD213PS  expc28<>+0(SB), Y10, Y8
+	VFMADD213PS  expc38<>+0(SB), Y10, Y8
+	VFMADD213PS  expc48<>+0(SB), Y10, Y8
+	VFMADD213PS  expc58<>+0(SB), Y10, Y8
+	VMULPS       Y10, Y10, Y9
+	VMULPS       Y9, Y8, Y8
+	VADDPS       Y10, Y8, Y8
+	VADDPS       one8<>+0(SB), Y8, Y8
+	VMULPS       half8<>+0(SB), Y11, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y10
 	VSUBPS       Y10, Y11, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
 	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
 	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y7, Y9, Y9
-	VMULPS       Y10, Y9, Y9
-	VANDNPS      Y9, Y6, Y9
-	VANDPS       absmask8<>+0(SB), Y9, Y6
-	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
-	VMOVMSKPS    Y6, CX
-	TESTL        CX, CX
-	JNZ          BinaryLogitsIgnoreGradF32_bail
-	VCMPPS       $0x04, Y0, Y8, Y6
-	VBROADCASTSS 40(R8), Y0
-	VMULPS       Y0, Y9, Y0
-	VDIVPS       Y8, Y0, Y0
-	VANDPS       Y6, Y0, Y0
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y9, Y7
-	VANDPS       Y6, Y7, Y7
+	VMULPS       Y9, Y8, Y8
+	VMULPS       Y10, Y8, Y8
+	VANDNPS      Y8, Y7, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y7
+	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y7
 	VMOVMSKPS    Y7, CX
 	TESTL        CX, CX
+	JNZ          BinaryLogitsIgnoreGradF32_bail
+	VCMPPS       $0x04, Y0, Y5, Y7
+	VBROADCASTSS 40(R8), Y0
+	VMULPS       Y0, Y8, Y0
+	VDIVPS       Y5, Y0, Y0
+	VANDPS       Y7, Y0, Y0
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y9
+	VANDPS       Y7, Y9, Y9
+	VMOVMSKPS    Y9, CX
+	TESTL        CX, CX
 	JZ           BinaryLogitsIgnoreGradF32_powR_part_nolow
-	VBROADCASTSS 84(R8), Y6
-	VMULPS       Y6, Y5, Y5
-	VBROADCASTSS 80(R8), Y6
-	VFMADD231PS  Y6, Y4, Y5
-	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y10
-	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y10, Y10
+	VBROADCASTSS 84(R8), Y7
+	VMULPS       Y7, Y6, Y6
+	VBROADCASTSS 80(R8), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y4
+	VBLENDVPS    Y4, expunder8<>+0(SB), Y6, Y10
+	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y6
+	VBLENDVPS    Y6, expover8<>+0(SB), Y10, Y10
 	VMULPS       log2e8<>+0(SB), Y10, Y11
 	VADDPS       roundmagic8<>+0(SB), Y11, Y11
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMOVUPS      expc08<>+0(SB), Y6
-	VFMADD213PS  expc18<>+0(SB), Y10, Y6
-	VFMADD213PS  expc28<>+0(SB), Y10, Y6
-	VFMADD213PS  expc38<>+0(SB), Y10, Y6
-	VFMADD213PS  expc48<>+0(SB), Y10, Y6
-	VFMADD213PS  expc58<>+0(SB), Y10, Y6
-	VMULPS       Y10, Y10, Y5
-	VMULPS       Y5, Y6, Y6
-	VADDPS       Y10, Y6, Y6
-	VADDPS       one8<>+0(SB), Y6, Y6
-	VMULPS       half8<>+0(SB), Y11, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y10
+	VMOVUPS      expc08<>+0(SB), Y7
+	VFMADD213PS  expc18<>+0(SB), Y10, Y7
+	VFMADD213PS  expc28<>+0(SB), Y10, Y7
+	VFMADD213PS  expc38<>+0(SB), Y10, Y7
+	VFMADD213PS  expc48<>+0(SB), Y10, Y7
+	VFMADD213PS  expc58<>+0(SB), Y10, Y7
+	VMULPS       Y10, Y10, Y6
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y10, Y7, Y7
+	VADDPS       one8<>+0(SB), Y7, Y7
+	VMULPS       half8<>+0(SB), Y11, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y10
 	VSUBPS       Y10, Y11, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
 	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y5, Y6, Y6
-	VMULPS       Y10, Y6, Y6
-	VANDNPS      Y6, Y4, Y6
+	VMULPS       Y6, Y7, Y7
+	VMULPS       Y10, Y7, Y7
+	VANDNPS      Y7, Y4, Y7
 	VBROADCASTSS 40(R8), Y4
-	VMULPS       Y4, Y6, Y6
-	VSUBPS       Y8, Y8, Y5
-	VADDPS       Y5, Y6, Y6
-	VBLENDVPS    Y7, Y6, Y0, Y0
+	VMULPS       Y4, Y7, Y7
+	VSUBPS       Y5, Y5, Y6
+	VADDPS       Y6, Y7, Y7
+	VBLENDVPS    Y9, Y7, Y0, Y0
 
 BinaryLogitsIgnoreGradF32_powR_part_nolow:
 	VMOVUPS 64(SP), Y4
 	VMOVUPS 96(SP), Y6
 	VMOVUPS 128(SP), Y7
-	VMOVUPS 160(SP), Y13
-	VMOVUPS 192(SP), Y10
-	VMOVUPS 224(SP), Y5
+	VMOVUPS 160(SP), Y11
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y10
 	CMPL    R11, $0x01
 	JEQ     BinaryLogitsIgnoreGradF32_powR_part_alpha1
 	JA      BinaryLogitsIgnoreGradF32_powR_part_alphas
-	VMOVAPS Y1, Y8
+	VMOVAPS Y1, Y5
 	JMP     BinaryLogitsIgnoreGradF32_powR_part_alphadone
 
 BinaryLogitsIgnoreGradF32_powR_part_alpha1:
-	VBROADCASTSS 48(R8), Y8
-	VMULPS       Y8, Y6, Y8
-	VBROADCASTSS 52(R8), Y11
-	VMULPS       Y11, Y7, Y11
-	VADDPS       Y11, Y8, Y8
+	VBROADCASTSS 48(R8), Y5
+	VMULPS       Y5, Y6, Y5
+	VBROADCASTSS 52(R8), Y12
+	VMULPS       Y12, Y7, Y12
+	VADDPS       Y12, Y5, Y5
 	JMP          BinaryLogitsIgnoreGradF32_powR_part_alphadone
 
 BinaryLogitsIgnoreGradF32_powR_part_alphas:
-	VMASKMOVPS (SI)(R12*1), Y3, Y8
-	VMULPS     Y8, Y6, Y8
-	VMASKMOVPS (DI)(R12*1), Y3, Y11
-	VMULPS     Y11, Y7, Y11
-	VADDPS     Y11, Y8, Y8
+	VMASKMOVPS (SI)(R12*1), Y3, Y5
+	VMULPS     Y5, Y6, Y5
+	VMASKMOVPS (DI)(R12*1), Y3, Y12
+	VMULPS     Y12, Y7, Y12
+	VADDPS     Y12, Y5, Y5
 
 BinaryLogitsIgnoreGradF32_powR_part_alphadone:
 	VSUBPS       Y4, Y4, Y4
-	VMULPS       Y9, Y8, Y11
-	VMULPS       Y5, Y11, Y11
-	VADDPS       Y4, Y11, Y11
-	VANDPS       256(SP), Y11, Y11
-	VADDPS       Y11, Y2, Y2
-	VADDPS       Y6, Y6, Y11
-	VSUBPS       Y11, Y1, Y11
-	VMULPS       Y13, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VMULPS       Y13, Y7, Y7
-	VMULPS       Y10, Y6, Y6
+	VMULPS       Y8, Y5, Y12
+	VMULPS       Y10, Y12, Y12
+	VADDPS       Y4, Y12, Y12
+	VANDPS       256(SP), Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VADDPS       Y6, Y6, Y12
+	VSUBPS       Y12, Y1, Y12
+	VMULPS       Y11, Y12, Y12
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y11, Y7, Y7
+	VMULPS       Y9, Y6, Y6
 	VSUBPS       Y6, Y7, Y7
-	VMULPS       Y11, Y0, Y0
-	VMULPS       Y5, Y0, Y0
-	VMULPS       Y7, Y9, Y9
-	VADDPS       Y9, Y0, Y0
+	VMULPS       Y12, Y0, Y0
+	VMULPS       Y10, Y0, Y0
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y0, Y0
 	VBROADCASTSS 44(R8), Y1
-	VMULPS       Y1, Y8, Y8
-	VMULPS       Y0, Y8, Y8
-	VADDPS       Y4, Y8, Y8
-	VANDPS       256(SP), Y8, Y8
-	VMASKMOVPS   Y8, Y3, (AX)(R12*1)
+	VMULPS       Y1, Y5, Y5
+	VMULPS       Y0, Y5, Y5
+	VADDPS       Y4, Y5, Y5
+	VANDPS       256(SP), Y5, Y5
+	VMASKMOVPS   Y5, Y3, (AX)(R12*1)
 
 BinaryLogitsIgnoreGradF32_powR_done:
 BinaryLogitsIgnoreGradF32_done:
@@ -15725,49 +15678,43 @@ BinaryLogitsIgnoreLossF32_powN_full_smoothed:
 	VMULPS      Y4, Y10, Y10
 	VMULPS      Y8, Y10, Y10
 	VANDNPS     Y10, Y7, Y10
+	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y10, Y4
+	VMOVUPS     half8<>+0(SB), Y7
+	VFMADD213PS minushalf8<>+0(SB), Y10, Y7
+	VBLENDVPS   Y4, Y7, Y10, Y7
+	VANDPS      one8<>+0(SB), Y4, Y4
+	VMULPS      Y7, Y7, Y8
+	VMOVUPS     logc08<>+0(SB), Y9
+	VFMADD213PS logc28<>+0(SB), Y8, Y9
+	VFMADD213PS logc48<>+0(SB), Y8, Y9
+	VFMADD213PS logc68<>+0(SB), Y8, Y9
+	VFMADD213PS logc88<>+0(SB), Y8, Y9
+	VMOVUPS     logc18<>+0(SB), Y11
+	VFMADD213PS logc38<>+0(SB), Y8, Y11
+	VFMADD213PS logc58<>+0(SB), Y8, Y11
+	VFMADD213PS logc78<>+0(SB), Y8, Y11
+	VFMADD231PS Y11, Y7, Y9
+	VMULPS      Y7, Y8, Y11
+	VMULPS      minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS ln2lo8<>+0(SB), Y4, Y8
+	VFMADD213PS Y8, Y11, Y9
+	VADDPS      Y9, Y7, Y7
+	VFMADD231PS ln2hi8<>+0(SB), Y4, Y7
 	VADDPS      Y1, Y10, Y4
-	VPADDD      log32shift8<>+0(SB), Y4, Y7
-	VPSRLD      $0x17, Y7, Y8
-	VCVTDQ2PS   Y8, Y8
-	VSUBPS      f1278<>+0(SB), Y8, Y8
-	VPAND       mant32mask8<>+0(SB), Y7, Y7
-	VPADDD      log32base8<>+0(SB), Y7, Y7
-	VSUBPS      one8<>+0(SB), Y7, Y7
-	VMULPS      Y7, Y7, Y9
-	VMOVUPS     logc08<>+0(SB), Y11
-	VFMADD213PS logc28<>+0(SB), Y9, Y11
-	VFMADD213PS logc48<>+0(SB), Y9, Y11
-	VFMADD213PS logc68<>+0(SB), Y9, Y11
-	VFMADD213PS logc88<>+0(SB), Y9, Y11
-	VMOVUPS     logc18<>+0(SB), Y12
-	VFMADD213PS logc38<>+0(SB), Y9, Y12
-	VFMADD213PS logc58<>+0(SB), Y9, Y12
-	VFMADD213PS logc78<>+0(SB), Y9, Y12
-	VFMADD231PS Y12, Y7, Y11
-	VMULPS      Y7, Y9, Y12
-	VMULPS      minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS Y9, Y12, Y11
-	VADDPS      Y11, Y7, Y7
-	VFMADD231PS ln2hi8<>+0(SB), Y8, Y7
-	VDIVPS      Y4, Y1, Y8
-	VMULPS      Y8, Y10, Y9
-	VCMPPS      $0x11, Y0, Y3, Y11
-	VBLENDVPS   Y11, Y9, Y8, Y12
-	VBLENDVPS   Y11, Y8, Y9, Y9
-	VSUBPS      Y1, Y4, Y4
-	VSUBPS      Y4, Y10, Y10
-	VMULPS      Y8, Y10, Y10
-	VADDPS      Y10, Y7, Y7
-	VMAXPS      Y0, Y3, Y4
-	VMULPS      Y5, Y3, Y8
-	VSUBPS      Y8, Y4, Y4
+	VDIVPS      Y4, Y1, Y4
+	VMULPS      Y4, Y10, Y8
+	VCMPPS      $0x11, Y0, Y3, Y9
+	VBLENDVPS   Y9, Y8, Y4, Y10
+	VBLENDVPS   Y9, Y4, Y8, Y8
+	VMAXPS      Y0, Y3, Y9
+	VMULPS      Y5, Y3, Y4
+	VSUBPS      Y4, Y9, Y9
+	VADDPS      Y7, Y9, Y9
+	VMULPS      Y8, Y5, Y4
+	VMULPS      Y10, Y6, Y7
 	VADDPS      Y7, Y4, Y4
-	VMULPS      Y9, Y5, Y7
-	VMULPS      Y12, Y6, Y8
-	VADDPS      Y8, Y7, Y7
-	VMOVAPS     Y1, Y9
-	VMOVAPS     Y7, Y8
+	VMOVAPS     Y1, Y8
+	VMOVAPS     Y4, Y7
 	MOVQ        R11, R15
 	DECQ        R15
 
@@ -15776,56 +15723,56 @@ BinaryLogitsIgnoreLossF32_powN_full_sq:
 	JZ     BinaryLogitsIgnoreLossF32_powN_full_sqdone
 	BTQ    $0x00, R15
 	JCC    BinaryLogitsIgnoreLossF32_powN_full_nomul
-	VMULPS Y8, Y9, Y9
+	VMULPS Y7, Y8, Y8
 
 BinaryLogitsIgnoreLossF32_powN_full_nomul:
 	CMPQ   R15, $0x01
 	JBE    BinaryLogitsIgnoreLossF32_powN_full_nosq
-	VMULPS Y8, Y8, Y8
+	VMULPS Y7, Y7, Y7
 
 BinaryLogitsIgnoreLossF32_powN_full_nosq:
 	SHRQ $0x01, R15
 	JMP  BinaryLogitsIgnoreLossF32_powN_full_sq
 
 BinaryLogitsIgnoreLossF32_powN_full_sqdone:
-	VMULPS       Y7, Y9, Y8
-	VANDPS       absmask8<>+0(SB), Y8, Y10
+	VMULPS       Y4, Y8, Y7
+	VANDPS       absmask8<>+0(SB), Y7, Y10
 	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y10
 	VMOVMSKPS    Y10, R15
 	TESTL        R15, R15
 	JNZ          BinaryLogitsIgnoreLossF32_bail
 	VBROADCASTSS 40(DI), Y10
-	VMULPS       Y10, Y9, Y9
-	VSUBPS       Y7, Y7, Y7
-	VADDPS       Y7, Y9, Y9
+	VMULPS       Y10, Y8, Y8
+	VSUBPS       Y4, Y4, Y4
+	VADDPS       Y4, Y8, Y8
 	CMPL         R10, $0x01
 	JEQ          BinaryLogitsIgnoreLossF32_powN_full_alpha1
 	JA           BinaryLogitsIgnoreLossF32_powN_full_alphas
-	VMOVAPS      Y1, Y5
+	VMOVAPS      Y1, Y4
 	JMP          BinaryLogitsIgnoreLossF32_powN_full_alphadone
 
 BinaryLogitsIgnoreLossF32_powN_full_alpha1:
-	VBROADCASTSS 48(DI), Y7
-	VMULPS       Y7, Y5, Y5
-	VBROADCASTSS 52(DI), Y7
-	VMULPS       Y7, Y6, Y6
-	VADDPS       Y6, Y5, Y5
+	VBROADCASTSS 48(DI), Y4
+	VMULPS       Y4, Y5, Y4
+	VBROADCASTSS 52(DI), Y5
+	VMULPS       Y5, Y6, Y5
+	VADDPS       Y5, Y4, Y4
 	JMP          BinaryLogitsIgnoreLossF32_powN_full_alphadone
 
 BinaryLogitsIgnoreLossF32_powN_full_alphas:
-	VMOVUPS (BX)(R13*1), Y7
-	VMULPS  Y7, Y5, Y5
-	VMOVUPS (SI)(R13*1), Y7
-	VMULPS  Y7, Y6, Y6
-	VADDPS  Y6, Y5, Y5
+	VMOVUPS (BX)(R13*1), Y4
+	VMULPS  Y4, Y5, Y4
+	VMOVUPS (SI)(R13*1), Y5
+	VMULPS  Y5, Y6, Y5
+	VADDPS  Y5, Y4, Y4
 
 BinaryLogitsIgnoreLossF32_powN_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y8, Y5, Y5
-	VMULPS       Y4, Y5, Y5
-	VADDPS       Y3, Y5, Y5
-	VANDPS       256(SP), Y5, Y5
-	VADDPS       Y5, Y2, Y2
+	VMULPS       Y7, Y4, Y4
+	VMULPS       Y9, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VANDPS       256(SP), Y4, Y4
+	VADDPS       Y4, Y2, Y2
 	ADDQ         $0x20, R13
 	DECQ         R12
 	JNZ          BinaryLogitsIgnoreLossF32_powN_inblock
@@ -15911,46 +15858,40 @@ BinaryLogitsIgnoreLossF32_powN_part_smoothed:
 	VMULPS      Y5, Y11, Y11
 	VMULPS      Y9, Y11, Y11
 	VANDNPS     Y11, Y8, Y11
+	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y11, Y5
+	VMOVUPS     half8<>+0(SB), Y8
+	VFMADD213PS minushalf8<>+0(SB), Y11, Y8
+	VBLENDVPS   Y5, Y8, Y11, Y8
+	VANDPS      one8<>+0(SB), Y5, Y5
+	VMULPS      Y8, Y8, Y9
+	VMOVUPS     logc08<>+0(SB), Y10
+	VFMADD213PS logc28<>+0(SB), Y9, Y10
+	VFMADD213PS logc48<>+0(SB), Y9, Y10
+	VFMADD213PS logc68<>+0(SB), Y9, Y10
+	VFMADD213PS logc88<>+0(SB), Y9, Y10
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y9, Y12
+	VFMADD213PS logc58<>+0(SB), Y9, Y12
+	VFMADD213PS logc78<>+0(SB), Y9, Y12
+	VFMADD231PS Y12, Y8, Y10
+	VMULPS      Y8, Y9, Y12
+	VMULPS      minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS ln2lo8<>+0(SB), Y5, Y9
+	VFMADD213PS Y9, Y12, Y10
+	VADDPS      Y10, Y8, Y8
+	VFMADD231PS ln2hi8<>+0(SB), Y5, Y8
 	VADDPS      Y1, Y11, Y5
-	VPADDD      log32shift8<>+0(SB), Y5, Y8
-	VPSRLD      $0x17, Y8, Y9
-	VCVTDQ2PS   Y9, Y9
-	VSUBPS      f1278<>+0(SB), Y9, Y9
-	VPAND       mant32mask8<>+0(SB), Y8, Y8
-	VPADDD      log32base8<>+0(SB), Y8, Y8
-	VSUBPS      one8<>+0(SB), Y8, Y8
-	VMULPS      Y8, Y8, Y10
-	VMOVUPS     logc08<>+0(SB), Y12
-	VFMADD213PS logc28<>+0(SB), Y10, Y12
-	VFMADD213PS logc48<>+0(SB), Y10, Y12
-	VFMADD213PS logc68<>+0(SB), Y10, Y12
-	VFMADD213PS logc88<>+0(SB), Y10, Y12
-	VMOVUPS     logc18<>+0(SB), Y13
-	VFMADD213PS logc38<>+0(SB), Y10, Y13
-	VFMADD213PS logc58<>+0(SB), Y10, Y13
-	VFMADD213PS logc78<>+0(SB), Y10, Y13
-	VFMADD231PS Y13, Y8, Y12
-	VMULPS      Y8, Y10, Y13
-	VMULPS      minushalf8<>+0(SB), Y10, Y10
-	VFMADD231PS ln2lo8<>+0(SB), Y9, Y10
-	VFMADD213PS Y10, Y13, Y12
-	VADDPS      Y12, Y8, Y8
-	VFMADD231PS ln2hi8<>+0(SB), Y9, Y8
-	VDIVPS      Y5, Y1, Y9
-	VMULPS      Y9, Y11, Y10
-	VCMPPS      $0x11, Y0, Y4, Y12
-	VBLENDVPS   Y12, Y10, Y9, Y13
-	VBLENDVPS   Y12, Y9, Y10, Y10
-	VSUBPS      Y1, Y5, Y5
-	VSUBPS      Y5, Y11, Y11
-	VMULPS      Y9, Y11, Y11
-	VADDPS      Y11, Y8, Y8
+	VDIVPS      Y5, Y1, Y5
+	VMULPS      Y5, Y11, Y9
+	VCMPPS      $0x11, Y0, Y4, Y10
+	VBLENDVPS   Y10, Y9, Y5, Y11
+	VBLENDVPS   Y10, Y5, Y9, Y9
 	VMAXPS      Y0, Y4, Y0
-	VMULPS      Y6, Y4, Y9
-	VSUBPS      Y9, Y0, Y0
+	VMULPS      Y6, Y4, Y5
+	VSUBPS      Y5, Y0, Y0
 	VADDPS      Y8, Y0, Y0
-	VMULPS      Y10, Y6, Y5
-	VMULPS      Y13, Y7, Y8
+	VMULPS      Y9, Y6, Y5
+	VMULPS      Y11, Y7, Y8
 	VADDPS      Y8, Y5, Y5
 	VMOVAPS     Y1, Y9
 	VMOVAPS     Y5, Y8
@@ -16085,85 +16026,79 @@ BinaryLogitsIgnoreLossF32_pow2_full_smoothed:
 	VMULPS       Y4, Y10, Y10
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
-	VADDPS       Y1, Y10, Y4
-	VPADDD       log32shift8<>+0(SB), Y4, Y7
-	VPSRLD       $0x17, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y9
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc28<>+0(SB), Y9, Y11
-	VFMADD213PS  logc48<>+0(SB), Y9, Y11
-	VFMADD213PS  logc68<>+0(SB), Y9, Y11
-	VFMADD213PS  logc88<>+0(SB), Y9, Y11
-	VMOVUPS      logc18<>+0(SB), Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD231PS  Y12, Y7, Y11
-	VMULPS       Y7, Y9, Y12
-	VMULPS       minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS  Y9, Y12, Y11
-	VADDPS       Y11, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
-	VDIVPS       Y4, Y1, Y8
-	VMULPS       Y8, Y10, Y9
-	VCMPPS       $0x11, Y0, Y3, Y11
-	VBLENDVPS    Y11, Y9, Y8, Y12
-	VBLENDVPS    Y11, Y8, Y9, Y9
-	VSUBPS       Y1, Y4, Y4
-	VSUBPS       Y4, Y10, Y10
-	VMULPS       Y8, Y10, Y10
-	VADDPS       Y10, Y7, Y7
-	VMAXPS       Y0, Y3, Y4
-	VMULPS       Y5, Y3, Y8
-	VSUBPS       Y8, Y4, Y4
-	VADDPS       Y7, Y4, Y4
-	VMULPS       Y9, Y5, Y7
-	VMULPS       Y12, Y6, Y8
-	VADDPS       Y8, Y7, Y7
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y4
+	VMOVUPS      half8<>+0(SB), Y7
+	VFMADD213PS  minushalf8<>+0(SB), Y10, Y7
+	VBLENDVPS    Y4, Y7, Y10, Y7
+	VANDPS       one8<>+0(SB), Y4, Y4
 	VMULPS       Y7, Y7, Y8
-	VANDPS       absmask8<>+0(SB), Y8, Y9
-	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y9
-	VMOVMSKPS    Y9, R14
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y7, Y9
+	VMULPS       Y7, Y8, Y11
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y4, Y8
+	VFMADD213PS  Y8, Y11, Y9
+	VADDPS       Y9, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y4, Y7
+	VADDPS       Y1, Y10, Y4
+	VDIVPS       Y4, Y1, Y4
+	VMULPS       Y4, Y10, Y8
+	VCMPPS       $0x11, Y0, Y3, Y9
+	VBLENDVPS    Y9, Y8, Y4, Y10
+	VBLENDVPS    Y9, Y4, Y8, Y8
+	VMAXPS       Y0, Y3, Y9
+	VMULPS       Y5, Y3, Y4
+	VSUBPS       Y4, Y9, Y9
+	VADDPS       Y7, Y9, Y9
+	VMULPS       Y8, Y5, Y4
+	VMULPS       Y10, Y6, Y7
+	VADDPS       Y7, Y4, Y4
+	VMULPS       Y4, Y4, Y7
+	VANDPS       absmask8<>+0(SB), Y7, Y8
+	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y8
+	VMOVMSKPS    Y8, R14
 	TESTL        R14, R14
 	JNZ          BinaryLogitsIgnoreLossF32_bail
-	VBROADCASTSS 40(DI), Y9
-	VMULPS       Y9, Y7, Y9
-	VSUBPS       Y7, Y7, Y7
-	VADDPS       Y7, Y9, Y9
+	VBROADCASTSS 40(DI), Y8
+	VMULPS       Y8, Y4, Y8
+	VSUBPS       Y4, Y4, Y4
+	VADDPS       Y4, Y8, Y8
 	CMPL         R10, $0x01
 	JEQ          BinaryLogitsIgnoreLossF32_pow2_full_alpha1
 	JA           BinaryLogitsIgnoreLossF32_pow2_full_alphas
-	VMOVAPS      Y1, Y5
+	VMOVAPS      Y1, Y4
 	JMP          BinaryLogitsIgnoreLossF32_pow2_full_alphadone
 
 BinaryLogitsIgnoreLossF32_pow2_full_alpha1:
-	VBROADCASTSS 48(DI), Y7
-	VMULPS       Y7, Y5, Y5
-	VBROADCASTSS 52(DI), Y7
-	VMULPS       Y7, Y6, Y6
-	VADDPS       Y6, Y5, Y5
+	VBROADCASTSS 48(DI), Y4
+	VMULPS       Y4, Y5, Y4
+	VBROADCASTSS 52(DI), Y5
+	VMULPS       Y5, Y6, Y5
+	VADDPS       Y5, Y4, Y4
 	JMP          BinaryLogitsIgnoreLossF32_pow2_full_alphadone
 
 BinaryLogitsIgnoreLossF32_pow2_full_alphas:
-	VMOVUPS (BX)(R11*1), Y7
-	VMULPS  Y7, Y5, Y5
-	VMOVUPS (SI)(R11*1), Y7
-	VMULPS  Y7, Y6, Y6
-	VADDPS  Y6, Y5, Y5
+	VMOVUPS (BX)(R11*1), Y4
+	VMULPS  Y4, Y5, Y4
+	VMOVUPS (SI)(R11*1), Y5
+	VMULPS  Y5, Y6, Y5
+	VADDPS  Y5, Y4, Y4
 
 BinaryLogitsIgnoreLossF32_pow2_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y8, Y5, Y5
-	VMULPS       Y4, Y5, Y5
-	VADDPS       Y3, Y5, Y5
-	VANDPS       256(SP), Y5, Y5
-	VADDPS       Y5, Y2, Y2
+	VMULPS       Y7, Y4, Y4
+	VMULPS       Y9, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VANDPS       256(SP), Y4, Y4
+	VADDPS       Y4, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
 	JNZ          BinaryLogitsIgnoreLossF32_pow2_inblock
@@ -16249,46 +16184,40 @@ BinaryLogitsIgnoreLossF32_pow2_part_smoothed:
 	VMULPS       Y5, Y11, Y11
 	VMULPS       Y9, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y11, Y5
+	VMOVUPS      half8<>+0(SB), Y8
+	VFMADD213PS  minushalf8<>+0(SB), Y11, Y8
+	VBLENDVPS    Y5, Y8, Y11, Y8
+	VANDPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y8, Y8, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y8, Y10
+	VMULPS       Y8, Y9, Y12
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y9
+	VFMADD213PS  Y9, Y12, Y10
+	VADDPS       Y10, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y8
 	VADDPS       Y1, Y11, Y5
-	VPADDD       log32shift8<>+0(SB), Y5, Y8
-	VPSRLD       $0x17, Y8, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y10
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc28<>+0(SB), Y10, Y12
-	VFMADD213PS  logc48<>+0(SB), Y10, Y12
-	VFMADD213PS  logc68<>+0(SB), Y10, Y12
-	VFMADD213PS  logc88<>+0(SB), Y10, Y12
-	VMOVUPS      logc18<>+0(SB), Y13
-	VFMADD213PS  logc38<>+0(SB), Y10, Y13
-	VFMADD213PS  logc58<>+0(SB), Y10, Y13
-	VFMADD213PS  logc78<>+0(SB), Y10, Y13
-	VFMADD231PS  Y13, Y8, Y12
-	VMULPS       Y8, Y10, Y13
-	VMULPS       minushalf8<>+0(SB), Y10, Y10
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y10
-	VFMADD213PS  Y10, Y13, Y12
-	VADDPS       Y12, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
-	VDIVPS       Y5, Y1, Y9
-	VMULPS       Y9, Y11, Y10
-	VCMPPS       $0x11, Y0, Y4, Y12
-	VBLENDVPS    Y12, Y10, Y9, Y13
-	VBLENDVPS    Y12, Y9, Y10, Y10
-	VSUBPS       Y1, Y5, Y5
-	VSUBPS       Y5, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VADDPS       Y11, Y8, Y8
+	VDIVPS       Y5, Y1, Y5
+	VMULPS       Y5, Y11, Y9
+	VCMPPS       $0x11, Y0, Y4, Y10
+	VBLENDVPS    Y10, Y9, Y5, Y11
+	VBLENDVPS    Y10, Y5, Y9, Y9
 	VMAXPS       Y0, Y4, Y0
-	VMULPS       Y6, Y4, Y9
-	VSUBPS       Y9, Y0, Y0
+	VMULPS       Y6, Y4, Y5
+	VSUBPS       Y5, Y0, Y0
 	VADDPS       Y8, Y0, Y0
-	VMULPS       Y10, Y6, Y5
-	VMULPS       Y13, Y7, Y8
+	VMULPS       Y9, Y6, Y5
+	VMULPS       Y11, Y7, Y8
 	VADDPS       Y8, Y5, Y5
 	VMULPS       Y5, Y5, Y8
 	VANDPS       absmask8<>+0(SB), Y8, Y9
@@ -16401,49 +16330,43 @@ BinaryLogitsIgnoreLossF32_pow0_full_smoothed:
 	VMULPS      Y4, Y10, Y10
 	VMULPS      Y8, Y10, Y10
 	VANDNPS     Y10, Y7, Y10
+	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y10, Y4
+	VMOVUPS     half8<>+0(SB), Y7
+	VFMADD213PS minushalf8<>+0(SB), Y10, Y7
+	VBLENDVPS   Y4, Y7, Y10, Y7
+	VANDPS      one8<>+0(SB), Y4, Y4
+	VMULPS      Y7, Y7, Y8
+	VMOVUPS     logc08<>+0(SB), Y9
+	VFMADD213PS logc28<>+0(SB), Y8, Y9
+	VFMADD213PS logc48<>+0(SB), Y8, Y9
+	VFMADD213PS logc68<>+0(SB), Y8, Y9
+	VFMADD213PS logc88<>+0(SB), Y8, Y9
+	VMOVUPS     logc18<>+0(SB), Y11
+	VFMADD213PS logc38<>+0(SB), Y8, Y11
+	VFMADD213PS logc58<>+0(SB), Y8, Y11
+	VFMADD213PS logc78<>+0(SB), Y8, Y11
+	VFMADD231PS Y11, Y7, Y9
+	VMULPS      Y7, Y8, Y11
+	VMULPS      minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS ln2lo8<>+0(SB), Y4, Y8
+	VFMADD213PS Y8, Y11, Y9
+	VADDPS      Y9, Y7, Y7
+	VFMADD231PS ln2hi8<>+0(SB), Y4, Y7
 	VADDPS      Y1, Y10, Y4
-	VPADDD      log32shift8<>+0(SB), Y4, Y7
-	VPSRLD      $0x17, Y7, Y8
-	VCVTDQ2PS   Y8, Y8
-	VSUBPS      f1278<>+0(SB), Y8, Y8
-	VPAND       mant32mask8<>+0(SB), Y7, Y7
-	VPADDD      log32base8<>+0(SB), Y7, Y7
-	VSUBPS      one8<>+0(SB), Y7, Y7
-	VMULPS      Y7, Y7, Y9
-	VMOVUPS     logc08<>+0(SB), Y11
-	VFMADD213PS logc28<>+0(SB), Y9, Y11
-	VFMADD213PS logc48<>+0(SB), Y9, Y11
-	VFMADD213PS logc68<>+0(SB), Y9, Y11
-	VFMADD213PS logc88<>+0(SB), Y9, Y11
-	VMOVUPS     logc18<>+0(SB), Y12
-	VFMADD213PS logc38<>+0(SB), Y9, Y12
-	VFMADD213PS logc58<>+0(SB), Y9, Y12
-	VFMADD213PS logc78<>+0(SB), Y9, Y12
-	VFMADD231PS Y12, Y7, Y11
-	VMULPS      Y7, Y9, Y12
-	VMULPS      minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS Y9, Y12, Y11
-	VADDPS      Y11, Y7, Y7
-	VFMADD231PS ln2hi8<>+0(SB), Y8, Y7
-	VDIVPS      Y4, Y1, Y8
-	VMULPS      Y8, Y10, Y9
-	VCMPPS      $0x11, Y0, Y3, Y11
-	VBLENDVPS   Y11, Y9, Y8, Y12
-	VBLENDVPS   Y11, Y8, Y9, Y9
-	VSUBPS      Y1, Y4, Y4
-	VSUBPS      Y4, Y10, Y10
-	VMULPS      Y8, Y10, Y10
-	VADDPS      Y10, Y7, Y7
-	VMAXPS      Y0, Y3, Y4
-	VMULPS      Y5, Y3, Y8
-	VSUBPS      Y8, Y4, Y4
+	VDIVPS      Y4, Y1, Y4
+	VMULPS      Y4, Y10, Y8
+	VCMPPS      $0x11, Y0, Y3, Y9
+	VBLENDVPS   Y9, Y8, Y4, Y10
+	VBLENDVPS   Y9, Y4, Y8, Y8
+	VMAXPS      Y0, Y3, Y9
+	VMULPS      Y5, Y3, Y4
+	VSUBPS      Y4, Y9, Y9
+	VADDPS      Y7, Y9, Y9
+	VMULPS      Y8, Y5, Y4
+	VMULPS      Y10, Y6, Y7
 	VADDPS      Y7, Y4, Y4
-	VMULPS      Y9, Y5, Y7
-	VMULPS      Y12, Y6, Y8
-	VADDPS      Y8, Y7, Y7
-	VMOVAPS     Y1, Y7
-	VMOVAPS     Y0, Y8
+	VMOVAPS     Y1, Y4
+	VMOVAPS     Y0, Y7
 	CMPL        R10, $0x01
 	JEQ         BinaryLogitsIgnoreLossF32_pow0_full_alpha1
 	JA          BinaryLogitsIgnoreLossF32_pow0_full_alphas
@@ -16451,27 +16374,27 @@ BinaryLogitsIgnoreLossF32_pow0_full_smoothed:
 	JMP         BinaryLogitsIgnoreLossF32_pow0_full_alphadone
 
 BinaryLogitsIgnoreLossF32_pow0_full_alpha1:
-	VBROADCASTSS 48(DI), Y8
-	VMULPS       Y8, Y5, Y5
-	VBROADCASTSS 52(DI), Y8
-	VMULPS       Y8, Y6, Y6
+	VBROADCASTSS 48(DI), Y7
+	VMULPS       Y7, Y5, Y5
+	VBROADCASTSS 52(DI), Y7
+	VMULPS       Y7, Y6, Y6
 	VADDPS       Y6, Y5, Y5
 	JMP          BinaryLogitsIgnoreLossF32_pow0_full_alphadone
 
 BinaryLogitsIgnoreLossF32_pow0_full_alphas:
-	VMOVUPS (BX)(R11*1), Y8
-	VMULPS  Y8, Y5, Y5
-	VMOVUPS (SI)(R11*1), Y8
-	VMULPS  Y8, Y6, Y6
+	VMOVUPS (BX)(R11*1), Y7
+	VMULPS  Y7, Y5, Y5
+	VMOVUPS (SI)(R11*1), Y7
+	VMULPS  Y7, Y6, Y6
 	VADDPS  Y6, Y5, Y5
 
 BinaryLogitsIgnoreLossF32_pow0_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y7, Y5, Y5
-	VMULPS       Y4, Y5, Y5
-	VADDPS       Y3, Y5, Y5
-	VANDPS       256(SP), Y5, Y5
-	VADDPS       Y5, Y2, Y2
+	VMULPS       Y4, Y5, Y4
+	VMULPS       Y9, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VANDPS       256(SP), Y4, Y4
+	VADDPS       Y4, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
 	JNZ          BinaryLogitsIgnoreLossF32_pow0_inblock
@@ -16557,48 +16480,42 @@ BinaryLogitsIgnoreLossF32_pow0_part_smoothed:
 	VMULPS      Y5, Y11, Y11
 	VMULPS      Y9, Y11, Y11
 	VANDNPS     Y11, Y8, Y11
+	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y11, Y5
+	VMOVUPS     half8<>+0(SB), Y8
+	VFMADD213PS minushalf8<>+0(SB), Y11, Y8
+	VBLENDVPS   Y5, Y8, Y11, Y8
+	VANDPS      one8<>+0(SB), Y5, Y5
+	VMULPS      Y8, Y8, Y9
+	VMOVUPS     logc08<>+0(SB), Y10
+	VFMADD213PS logc28<>+0(SB), Y9, Y10
+	VFMADD213PS logc48<>+0(SB), Y9, Y10
+	VFMADD213PS logc68<>+0(SB), Y9, Y10
+	VFMADD213PS logc88<>+0(SB), Y9, Y10
+	VMOVUPS     logc18<>+0(SB), Y12
+	VFMADD213PS logc38<>+0(SB), Y9, Y12
+	VFMADD213PS logc58<>+0(SB), Y9, Y12
+	VFMADD213PS logc78<>+0(SB), Y9, Y12
+	VFMADD231PS Y12, Y8, Y10
+	VMULPS      Y8, Y9, Y12
+	VMULPS      minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS ln2lo8<>+0(SB), Y5, Y9
+	VFMADD213PS Y9, Y12, Y10
+	VADDPS      Y10, Y8, Y8
+	VFMADD231PS ln2hi8<>+0(SB), Y5, Y8
 	VADDPS      Y1, Y11, Y5
-	VPADDD      log32shift8<>+0(SB), Y5, Y8
-	VPSRLD      $0x17, Y8, Y9
-	VCVTDQ2PS   Y9, Y9
-	VSUBPS      f1278<>+0(SB), Y9, Y9
-	VPAND       mant32mask8<>+0(SB), Y8, Y8
-	VPADDD      log32base8<>+0(SB), Y8, Y8
-	VSUBPS      one8<>+0(SB), Y8, Y8
-	VMULPS      Y8, Y8, Y10
-	VMOVUPS     logc08<>+0(SB), Y12
-	VFMADD213PS logc28<>+0(SB), Y10, Y12
-	VFMADD213PS logc48<>+0(SB), Y10, Y12
-	VFMADD213PS logc68<>+0(SB), Y10, Y12
-	VFMADD213PS logc88<>+0(SB), Y10, Y12
-	VMOVUPS     logc18<>+0(SB), Y13
-	VFMADD213PS logc38<>+0(SB), Y10, Y13
-	VFMADD213PS logc58<>+0(SB), Y10, Y13
-	VFMADD213PS logc78<>+0(SB), Y10, Y13
-	VFMADD231PS Y13, Y8, Y12
-	VMULPS      Y8, Y10, Y13
-	VMULPS      minushalf8<>+0(SB), Y10, Y10
-	VFMADD231PS ln2lo8<>+0(SB), Y9, Y10
-	VFMADD213PS Y10, Y13, Y12
-	VADDPS      Y12, Y8, Y8
-	VFMADD231PS ln2hi8<>+0(SB), Y9, Y8
-	VDIVPS      Y5, Y1, Y9
-	VMULPS      Y9, Y11, Y10
-	VCMPPS      $0x11, Y0, Y4, Y12
-	VBLENDVPS   Y12, Y10, Y9, Y13
-	VBLENDVPS   Y12, Y9, Y10, Y10
-	VSUBPS      Y1, Y5, Y5
-	VSUBPS      Y5, Y11, Y11
-	VMULPS      Y9, Y11, Y11
-	VADDPS      Y11, Y8, Y8
-	VMAXPS      Y0, Y4, Y5
-	VMULPS      Y6, Y4, Y9
-	VSUBPS      Y9, Y5, Y5
+	VDIVPS      Y5, Y1, Y5
+	VMULPS      Y5, Y11, Y9
+	VCMPPS      $0x11, Y0, Y4, Y10
+	VBLENDVPS   Y10, Y9, Y5, Y11
+	VBLENDVPS   Y10, Y5, Y9, Y9
+	VMAXPS      Y0, Y4, Y10
+	VMULPS      Y6, Y4, Y5
+	VSUBPS      Y5, Y10, Y10
+	VADDPS      Y8, Y10, Y10
+	VMULPS      Y9, Y6, Y5
+	VMULPS      Y11, Y7, Y8
 	VADDPS      Y8, Y5, Y5
-	VMULPS      Y10, Y6, Y8
-	VMULPS      Y13, Y7, Y9
-	VADDPS      Y9, Y8, Y8
-	VMOVAPS     Y1, Y8
+	VMOVAPS     Y1, Y5
 	VMOVAPS     Y0, Y0
 	CMPL        R10, $0x01
 	JEQ         BinaryLogitsIgnoreLossF32_pow0_part_alpha1
@@ -16623,8 +16540,8 @@ BinaryLogitsIgnoreLossF32_pow0_part_alphas:
 
 BinaryLogitsIgnoreLossF32_pow0_part_alphadone:
 	VSUBPS Y4, Y4, Y1
-	VMULPS Y8, Y0, Y0
 	VMULPS Y5, Y0, Y0
+	VMULPS Y10, Y0, Y0
 	VADDPS Y1, Y0, Y0
 	VANDPS 256(SP), Y0, Y0
 	VADDPS Y0, Y2, Y2
@@ -16701,217 +16618,211 @@ BinaryLogitsIgnoreLossF32_powR_full_smoothed:
 	VMULPS       Y4, Y10, Y10
 	VMULPS       Y8, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y4
+	VMOVUPS      half8<>+0(SB), Y7
+	VFMADD213PS  minushalf8<>+0(SB), Y10, Y7
+	VBLENDVPS    Y4, Y7, Y10, Y7
+	VANDPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y7, Y7, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y8, Y11
+	VFMADD213PS  logc58<>+0(SB), Y8, Y11
+	VFMADD213PS  logc78<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y7, Y9
+	VMULPS       Y7, Y8, Y11
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y4, Y8
+	VFMADD213PS  Y8, Y11, Y9
+	VADDPS       Y9, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y4, Y7
 	VADDPS       Y1, Y10, Y4
-	VPADDD       log32shift8<>+0(SB), Y4, Y7
-	VPSRLD       $0x17, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y9
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc28<>+0(SB), Y9, Y11
-	VFMADD213PS  logc48<>+0(SB), Y9, Y11
-	VFMADD213PS  logc68<>+0(SB), Y9, Y11
-	VFMADD213PS  logc88<>+0(SB), Y9, Y11
-	VMOVUPS      logc18<>+0(SB), Y12
-	VFMADD213PS  logc38<>+0(SB), Y9, Y12
-	VFMADD213PS  logc58<>+0(SB), Y9, Y12
-	VFMADD213PS  logc78<>+0(SB), Y9, Y12
-	VFMADD231PS  Y12, Y7, Y11
-	VMULPS       Y7, Y9, Y12
-	VMULPS       minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS  Y9, Y12, Y11
-	VADDPS       Y11, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
-	VDIVPS       Y4, Y1, Y8
-	VMULPS       Y8, Y10, Y9
-	VCMPPS       $0x11, Y0, Y3, Y11
-	VBLENDVPS    Y11, Y9, Y8, Y12
-	VBLENDVPS    Y11, Y8, Y9, Y9
-	VSUBPS       Y1, Y4, Y4
-	VSUBPS       Y4, Y10, Y10
-	VMULPS       Y8, Y10, Y10
-	VADDPS       Y10, Y7, Y7
-	VMAXPS       Y0, Y3, Y4
-	VMULPS       Y5, Y3, Y8
-	VSUBPS       Y8, Y4, Y4
+	VDIVPS       Y4, Y1, Y4
+	VMULPS       Y4, Y10, Y8
+	VCMPPS       $0x11, Y0, Y3, Y9
+	VBLENDVPS    Y9, Y8, Y4, Y10
+	VBLENDVPS    Y9, Y4, Y8, Y8
+	VMAXPS       Y0, Y3, Y9
+	VMULPS       Y5, Y3, Y4
+	VSUBPS       Y4, Y9, Y9
+	VADDPS       Y7, Y9, Y9
+	VMULPS       Y8, Y5, Y4
+	VMULPS       Y10, Y6, Y7
 	VADDPS       Y7, Y4, Y4
-	VMULPS       Y9, Y5, Y7
-	VMULPS       Y12, Y6, Y8
-	VADDPS       Y8, Y7, Y7
 	VMOVUPS      Y3, 64(SP)
 	VMOVUPS      Y5, 96(SP)
 	VMOVUPS      Y6, 128(SP)
-	VMOVUPS      Y12, 160(SP)
-	VMOVUPS      Y9, 192(SP)
-	VMOVUPS      Y4, 224(SP)
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y7, Y3
-	VMULPS       two238<>+0(SB), Y7, Y4
-	VBLENDVPS    Y3, Y4, Y7, Y4
-	VPADDD       log32shift8<>+0(SB), Y4, Y4
-	VPSRLD       $0x17, Y4, Y5
-	VCVTDQ2PS    Y5, Y5
-	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VMOVUPS      Y10, 160(SP)
+	VMOVUPS      Y8, 192(SP)
+	VMOVUPS      Y9, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y4, Y3
+	VMULPS       two238<>+0(SB), Y4, Y5
+	VBLENDVPS    Y3, Y5, Y4, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y6
+	VCVTDQ2PS    Y6, Y6
+	VSUBPS       f1278<>+0(SB), Y6, Y6
 	VANDPS       minus238<>+0(SB), Y3, Y3
-	VADDPS       Y3, Y5, Y5
-	VPAND        mant32mask8<>+0(SB), Y4, Y4
-	VPADDD       log32base8<>+0(SB), Y4, Y4
-	VSUBPS       one8<>+0(SB), Y4, Y4
-	VMULPS       Y4, Y4, Y3
-	VMOVUPS      logc08<>+0(SB), Y6
-	VFMADD213PS  logc28<>+0(SB), Y3, Y6
-	VFMADD213PS  logc48<>+0(SB), Y3, Y6
-	VFMADD213PS  logc68<>+0(SB), Y3, Y6
-	VFMADD213PS  logc88<>+0(SB), Y3, Y6
+	VADDPS       Y3, Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y3
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc28<>+0(SB), Y3, Y7
+	VFMADD213PS  logc48<>+0(SB), Y3, Y7
+	VFMADD213PS  logc68<>+0(SB), Y3, Y7
+	VFMADD213PS  logc88<>+0(SB), Y3, Y7
 	VMOVUPS      logc18<>+0(SB), Y8
 	VFMADD213PS  logc38<>+0(SB), Y3, Y8
 	VFMADD213PS  logc58<>+0(SB), Y3, Y8
 	VFMADD213PS  logc78<>+0(SB), Y3, Y8
-	VFMADD231PS  Y8, Y4, Y6
-	VMULPS       Y4, Y6, Y6
-	VMULPS       Y3, Y6, Y6
-	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
-	VFMADD231PS  minushalf8<>+0(SB), Y3, Y6
-	VADDPS       Y6, Y4, Y4
-	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y4
+	VFMADD231PS  Y8, Y5, Y7
+	VMULPS       Y5, Y7, Y7
+	VMULPS       Y3, Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
+	VFMADD231PS  minushalf8<>+0(SB), Y3, Y7
+	VADDPS       Y7, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y5
 	VXORPS       Y3, Y3, Y3
-	VCMPPS       $0x00, Y3, Y7, Y5
-	VBLENDVPS    Y5, minusinf8<>+0(SB), Y4, Y4
-	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y5
-	VBLENDVPS    Y5, inf8<>+0(SB), Y4, Y4
-	VCMPPS       $0x19, Y3, Y7, Y5
-	VBLENDVPS    Y5, nan8<>+0(SB), Y4, Y4
-	VMAXPS       ldmin8<>+0(SB), Y4, Y5
-	VMINPS       ldmax8<>+0(SB), Y5, Y5
+	VCMPPS       $0x00, Y3, Y4, Y6
+	VBLENDVPS    Y6, minusinf8<>+0(SB), Y5, Y5
+	VCMPPS       $0x00, inf8<>+0(SB), Y4, Y6
+	VBLENDVPS    Y6, inf8<>+0(SB), Y5, Y5
+	VCMPPS       $0x19, Y3, Y4, Y6
+	VBLENDVPS    Y6, nan8<>+0(SB), Y5, Y5
+	VMAXPS       ldmin8<>+0(SB), Y5, Y6
+	VMINPS       ldmax8<>+0(SB), Y6, Y6
 	VBROADCASTSS 76(DI), Y3
-	VMULPS       Y3, Y5, Y6
+	VMULPS       Y3, Y6, Y7
 	VBROADCASTSS 40(DI), Y3
-	VFMADD231PS  Y3, Y4, Y6
-	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y3
-	VBLENDVPS    Y3, expunder8<>+0(SB), Y6, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y9, Y9
+	VFMADD231PS  Y3, Y5, Y7
+	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y3
+	VBLENDVPS    Y3, expunder8<>+0(SB), Y7, Y9
+	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y8
+	VBLENDVPS    Y8, expover8<>+0(SB), Y9, Y9
 	VMULPS       log2e8<>+0(SB), Y9, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS      expc08<>+0(SB), Y8
-	VFMADD213PS  expc18<>+0(SB), Y9, Y8
-	VFMADD213PS  expc28<>+0(SB), Y9, Y8
-	VFMADD213PS  expc38<>+0(SB), Y9, Y8
-	VFMADD213PS  expc48<>+0(SB), Y9, Y8
-	VFMADD213PS  expc58<>+0(SB), Y9, Y8
-	VMULPS       Y9, Y9, Y6
-	VMULPS       Y6, Y8, Y8
-	VADDPS       Y9, Y8, Y8
-	VADDPS       one8<>+0(SB), Y8, Y8
-	VMULPS       half8<>+0(SB), Y10, Y6
-	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y9
+	VMOVUPS      expc08<>+0(SB), Y7
+	VFMADD213PS  expc18<>+0(SB), Y9, Y7
+	VFMADD213PS  expc28<>+0(SB), Y9, Y7
+	VFMADD213PS  expc38<>+0(SB), Y9, Y7
+	VFMADD213PS  expc48<>+0(SB), Y9, Y7
+	VFMADD213PS  expc58<>+0(SB), Y9, Y7
+	VMULPS       Y9, Y9, Y8
+	VMULPS       Y8, Y7, Y7
+	VADDPS       Y9, Y7, Y7
+	VADDPS       one8<>+0(SB), Y7, Y7
+	VMULPS       half8<>+0(SB), Y10, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y9
 	VSUBPS       Y9, Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y6, Y8, Y8
-	VMULPS       Y9, Y8, Y8
-	VANDNPS      Y8, Y3, Y8
-	VANDPS       absmask8<>+0(SB), Y8, Y3
+	VMULPS       Y8, Y7, Y7
+	VMULPS       Y9, Y7, Y7
+	VANDNPS      Y7, Y3, Y7
+	VANDPS       absmask8<>+0(SB), Y7, Y3
 	VCMPPS       $0x00, inf8<>+0(SB), Y3, Y3
 	VMOVMSKPS    Y3, R14
 	TESTL        R14, R14
 	JNZ          BinaryLogitsIgnoreLossF32_bail
-	VCMPPS       $0x04, Y0, Y7, Y6
+	VCMPPS       $0x04, Y0, Y4, Y8
 	VBROADCASTSS 40(DI), Y3
-	VMULPS       Y3, Y8, Y3
-	VDIVPS       Y7, Y3, Y3
-	VANDPS       Y6, Y3, Y3
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y9
-	VANDPS       Y6, Y9, Y9
+	VMULPS       Y3, Y7, Y3
+	VDIVPS       Y4, Y3, Y3
+	VANDPS       Y8, Y3, Y3
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y7, Y9
+	VANDPS       Y8, Y9, Y9
 	VMOVMSKPS    Y9, R14
 	TESTL        R14, R14
 	JZ           BinaryLogitsIgnoreLossF32_powR_full_nolow
-	VBROADCASTSS 84(DI), Y6
-	VMULPS       Y6, Y5, Y5
-	VBROADCASTSS 80(DI), Y6
-	VFMADD231PS  Y6, Y4, Y5
-	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y10
-	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y10, Y10
+	VBROADCASTSS 84(DI), Y8
+	VMULPS       Y8, Y6, Y6
+	VBROADCASTSS 80(DI), Y8
+	VFMADD231PS  Y8, Y5, Y6
+	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y5
+	VBLENDVPS    Y5, expunder8<>+0(SB), Y6, Y10
+	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y6
+	VBLENDVPS    Y6, expover8<>+0(SB), Y10, Y10
 	VMULPS       log2e8<>+0(SB), Y10, Y11
 	VADDPS       roundmagic8<>+0(SB), Y11, Y11
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMOVUPS      expc08<>+0(SB), Y6
-	VFMADD213PS  expc18<>+0(SB), Y10, Y6
-	VFMADD213PS  expc28<>+0(SB), Y10, Y6
-	VFMADD213PS  expc38<>+0(SB), Y10, Y6
-	VFMADD213PS  expc48<>+0(SB), Y10, Y6
-	VFMADD213PS  expc58<>+0(SB), Y10, Y6
-	VMULPS       Y10, Y10, Y5
-	VMULPS       Y5, Y6, Y6
-	VADDPS       Y10, Y6, Y6
-	VADDPS       one8<>+0(SB), Y6, Y6
-	VMULPS       half8<>+0(SB), Y11, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y10
+	VMOVUPS      expc08<>+0(SB), Y8
+	VFMADD213PS  expc18<>+0(SB), Y10, Y8
+	VFMADD213PS  expc28<>+0(SB), Y10, Y8
+	VFMADD213PS  expc38<>+0(SB), Y10, Y8
+	VFMADD213PS  expc48<>+0(SB), Y10, Y8
+	VFMADD213PS  expc58<>+0(SB), Y10, Y8
+	VMULPS       Y10, Y10, Y6
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y10, Y8, Y8
+	VADDPS       one8<>+0(SB), Y8, Y8
+	VMULPS       half8<>+0(SB), Y11, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y10
 	VSUBPS       Y10, Y11, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
 	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y5, Y6, Y6
-	VMULPS       Y10, Y6, Y6
-	VANDNPS      Y6, Y4, Y6
-	VBROADCASTSS 40(DI), Y4
-	VMULPS       Y4, Y6, Y6
-	VSUBPS       Y7, Y7, Y5
-	VADDPS       Y5, Y6, Y6
-	VBLENDVPS    Y9, Y6, Y3, Y3
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y10, Y8, Y8
+	VANDNPS      Y8, Y5, Y8
+	VBROADCASTSS 40(DI), Y5
+	VMULPS       Y5, Y8, Y8
+	VSUBPS       Y4, Y4, Y6
+	VADDPS       Y6, Y8, Y8
+	VBLENDVPS    Y9, Y8, Y3, Y3
 
 BinaryLogitsIgnoreLossF32_powR_full_nolow:
 	VMOVUPS 64(SP), Y3
 	VMOVUPS 96(SP), Y5
 	VMOVUPS 128(SP), Y6
-	VMOVUPS 160(SP), Y12
-	VMOVUPS 192(SP), Y9
-	VMOVUPS 224(SP), Y4
+	VMOVUPS 160(SP), Y10
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y9
 	CMPL    R10, $0x01
 	JEQ     BinaryLogitsIgnoreLossF32_powR_full_alpha1
 	JA      BinaryLogitsIgnoreLossF32_powR_full_alphas
-	VMOVAPS Y1, Y5
+	VMOVAPS Y1, Y4
 	JMP     BinaryLogitsIgnoreLossF32_powR_full_alphadone
 
 BinaryLogitsIgnoreLossF32_powR_full_alpha1:
-	VBROADCASTSS 48(DI), Y7
-	VMULPS       Y7, Y5, Y5
-	VBROADCASTSS 52(DI), Y7
-	VMULPS       Y7, Y6, Y6
-	VADDPS       Y6, Y5, Y5
+	VBROADCASTSS 48(DI), Y4
+	VMULPS       Y4, Y5, Y4
+	VBROADCASTSS 52(DI), Y5
+	VMULPS       Y5, Y6, Y5
+	VADDPS       Y5, Y4, Y4
 	JMP          BinaryLogitsIgnoreLossF32_powR_full_alphadone
 
 BinaryLogitsIgnoreLossF32_powR_full_alphas:
-	VMOVUPS (BX)(R11*1), Y7
-	VMULPS  Y7, Y5, Y5
-	VMOVUPS (SI)(R11*1), Y7
-	VMULPS  Y7, Y6, Y6
-	VADDPS  Y6, Y5, Y5
+	VMOVUPS (BX)(R11*1), Y4
+	VMULPS  Y4, Y5, Y4
+	VMOVUPS (SI)(R11*1), Y5
+	VMULPS  Y5, Y6, Y5
+	VADDPS  Y5, Y4, Y4
 
 BinaryLogitsIgnoreLossF32_powR_full_alphadone:
 	VSUBPS       Y3, Y3, Y3
-	VMULPS       Y8, Y5, Y5
-	VMULPS       Y4, Y5, Y5
-	VADDPS       Y3, Y5, Y5
-	VANDPS       256(SP), Y5, Y5
-	VADDPS       Y5, Y2, Y2
+	VMULPS       Y7, Y4, Y4
+	VMULPS       Y9, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VANDPS       256(SP), Y4, Y4
+	VADDPS       Y4, Y2, Y2
 	ADDQ         $0x20, R11
 	DECQ         R12
 	JNZ          BinaryLogitsIgnoreLossF32_powR_inblock
@@ -16997,189 +16908,183 @@ BinaryLogitsIgnoreLossF32_powR_part_smoothed:
 	VMULPS       Y5, Y11, Y11
 	VMULPS       Y9, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
+	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y11, Y5
+	VMOVUPS      half8<>+0(SB), Y8
+	VFMADD213PS  minushalf8<>+0(SB), Y11, Y8
+	VBLENDVPS    Y5, Y8, Y11, Y8
+	VANDPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y8, Y8, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y9, Y12
+	VFMADD213PS  logc58<>+0(SB), Y9, Y12
+	VFMADD213PS  logc78<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y8, Y10
+	VMULPS       Y8, Y9, Y12
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y9
+	VFMADD213PS  Y9, Y12, Y10
+	VADDPS       Y10, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y8
 	VADDPS       Y1, Y11, Y5
-	VPADDD       log32shift8<>+0(SB), Y5, Y8
-	VPSRLD       $0x17, Y8, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y10
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc28<>+0(SB), Y10, Y12
-	VFMADD213PS  logc48<>+0(SB), Y10, Y12
-	VFMADD213PS  logc68<>+0(SB), Y10, Y12
-	VFMADD213PS  logc88<>+0(SB), Y10, Y12
-	VMOVUPS      logc18<>+0(SB), Y13
-	VFMADD213PS  logc38<>+0(SB), Y10, Y13
-	VFMADD213PS  logc58<>+0(SB), Y10, Y13
-	VFMADD213PS  logc78<>+0(SB), Y10, Y13
-	VFMADD231PS  Y13, Y8, Y12
-	VMULPS       Y8, Y10, Y13
-	VMULPS       minushalf8<>+0(SB), Y10, Y10
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y10
-	VFMADD213PS  Y10, Y13, Y12
-	VADDPS       Y12, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y8
-	VDIVPS       Y5, Y1, Y9
-	VMULPS       Y9, Y11, Y10
-	VCMPPS       $0x11, Y0, Y4, Y12
-	VBLENDVPS    Y12, Y10, Y9, Y13
-	VBLENDVPS    Y12, Y9, Y10, Y10
-	VSUBPS       Y1, Y5, Y5
-	VSUBPS       Y5, Y11, Y11
-	VMULPS       Y9, Y11, Y11
-	VADDPS       Y11, Y8, Y8
-	VMAXPS       Y0, Y4, Y5
-	VMULPS       Y6, Y4, Y9
-	VSUBPS       Y9, Y5, Y5
+	VDIVPS       Y5, Y1, Y5
+	VMULPS       Y5, Y11, Y9
+	VCMPPS       $0x11, Y0, Y4, Y10
+	VBLENDVPS    Y10, Y9, Y5, Y11
+	VBLENDVPS    Y10, Y5, Y9, Y9
+	VMAXPS       Y0, Y4, Y10
+	VMULPS       Y6, Y4, Y5
+	VSUBPS       Y5, Y10, Y10
+	VADDPS       Y8, Y10, Y10
+	VMULPS       Y9, Y6, Y5
+	VMULPS       Y11, Y7, Y8
 	VADDPS       Y8, Y5, Y5
-	VMULPS       Y10, Y6, Y8
-	VMULPS       Y13, Y7, Y9
-	VADDPS       Y9, Y8, Y8
 	VMOVUPS      Y4, 64(SP)
 	VMOVUPS      Y6, 96(SP)
 	VMOVUPS      Y7, 128(SP)
-	VMOVUPS      Y13, 160(SP)
-	VMOVUPS      Y10, 192(SP)
-	VMOVUPS      Y5, 224(SP)
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y5
-	VMULPS       two238<>+0(SB), Y8, Y4
-	VBLENDVPS    Y5, Y4, Y8, Y4
+	VMOVUPS      Y11, 160(SP)
+	VMOVUPS      Y9, 192(SP)
+	VMOVUPS      Y10, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y5, Y6
+	VMULPS       two238<>+0(SB), Y5, Y4
+	VBLENDVPS    Y6, Y4, Y5, Y4
 	VPADDD       log32shift8<>+0(SB), Y4, Y4
-	VPSRLD       $0x17, Y4, Y6
-	VCVTDQ2PS    Y6, Y6
-	VSUBPS       f1278<>+0(SB), Y6, Y6
-	VANDPS       minus238<>+0(SB), Y5, Y5
-	VADDPS       Y5, Y6, Y6
+	VPSRLD       $0x17, Y4, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VANDPS       minus238<>+0(SB), Y6, Y6
+	VADDPS       Y6, Y7, Y7
 	VPAND        mant32mask8<>+0(SB), Y4, Y4
 	VPADDD       log32base8<>+0(SB), Y4, Y4
 	VSUBPS       one8<>+0(SB), Y4, Y4
-	VMULPS       Y4, Y4, Y5
-	VMOVUPS      logc08<>+0(SB), Y7
-	VFMADD213PS  logc28<>+0(SB), Y5, Y7
-	VFMADD213PS  logc48<>+0(SB), Y5, Y7
-	VFMADD213PS  logc68<>+0(SB), Y5, Y7
-	VFMADD213PS  logc88<>+0(SB), Y5, Y7
+	VMULPS       Y4, Y4, Y6
+	VMOVUPS      logc08<>+0(SB), Y8
+	VFMADD213PS  logc28<>+0(SB), Y6, Y8
+	VFMADD213PS  logc48<>+0(SB), Y6, Y8
+	VFMADD213PS  logc68<>+0(SB), Y6, Y8
+	VFMADD213PS  logc88<>+0(SB), Y6, Y8
 	VMOVUPS      logc18<>+0(SB), Y9
-	VFMADD213PS  logc38<>+0(SB), Y5, Y9
-	VFMADD213PS  logc58<>+0(SB), Y5, Y9
-	VFMADD213PS  logc78<>+0(SB), Y5, Y9
-	VFMADD231PS  Y9, Y4, Y7
-	VMULPS       Y4, Y7, Y7
-	VMULPS       Y5, Y7, Y7
-	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
-	VFMADD231PS  minushalf8<>+0(SB), Y5, Y7
-	VADDPS       Y7, Y4, Y4
-	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y4
-	VXORPS       Y5, Y5, Y5
-	VCMPPS       $0x00, Y5, Y8, Y6
-	VBLENDVPS    Y6, minusinf8<>+0(SB), Y4, Y4
-	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y6
-	VBLENDVPS    Y6, inf8<>+0(SB), Y4, Y4
-	VCMPPS       $0x19, Y5, Y8, Y6
-	VBLENDVPS    Y6, nan8<>+0(SB), Y4, Y4
-	VMAXPS       ldmin8<>+0(SB), Y4, Y5
-	VMINPS       ldmax8<>+0(SB), Y5, Y5
-	VBROADCASTSS 76(DI), Y6
-	VMULPS       Y6, Y5, Y7
-	VBROADCASTSS 40(DI), Y6
-	VFMADD231PS  Y6, Y4, Y7
-	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y10
-	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y7
-	VBLENDVPS    Y7, expover8<>+0(SB), Y10, Y10
+	VFMADD213PS  logc38<>+0(SB), Y6, Y9
+	VFMADD213PS  logc58<>+0(SB), Y6, Y9
+	VFMADD213PS  logc78<>+0(SB), Y6, Y9
+	VFMADD231PS  Y9, Y4, Y8
+	VMULPS       Y4, Y8, Y8
+	VMULPS       Y6, Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD231PS  minushalf8<>+0(SB), Y6, Y8
+	VADDPS       Y8, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y4
+	VXORPS       Y6, Y6, Y6
+	VCMPPS       $0x00, Y6, Y5, Y7
+	VBLENDVPS    Y7, minusinf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x00, inf8<>+0(SB), Y5, Y7
+	VBLENDVPS    Y7, inf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x19, Y6, Y5, Y7
+	VBLENDVPS    Y7, nan8<>+0(SB), Y4, Y4
+	VMAXPS       ldmin8<>+0(SB), Y4, Y6
+	VMINPS       ldmax8<>+0(SB), Y6, Y6
+	VBROADCASTSS 76(DI), Y7
+	VMULPS       Y7, Y6, Y8
+	VBROADCASTSS 40(DI), Y7
+	VFMADD231PS  Y7, Y4, Y8
+	VCMPPS       $0x11, expunder8<>+0(SB), Y8, Y7
+	VBLENDVPS    Y7, expunder8<>+0(SB), Y8, Y10
+	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y9
+	VBLENDVPS    Y9, expover8<>+0(SB), Y10, Y10
 	VMULPS       log2e8<>+0(SB), Y10, Y11
 	VADDPS       roundmagic8<>+0(SB), Y11, Y11
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc18<>+0(SB), Y10, Y9
-	VFMADD213PS  expc28<>+0(SB), Y10, Y9
-	VFMADD213PS  expc38<>+0(SB), Y10, Y9
-	VFMADD213PS  expc48<>+0(SB), Y10, Y9
-	VFMADD213PS  expc58<>+0(SB), Y10, Y9
-	VMULPS       Y10, Y10, Y7
-	VMULPS       Y7, Y9, Y9
-	VADDPS       Y10, Y9, Y9
-	VADDPS       one8<>+0(SB), Y9, Y9
-	VMULPS       half8<>+0(SB), Y11, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y10
+	VMOVUPS      expc08<>+0(SB), Y8
+	VFMADD213PS  expc18<>+0(SB), Y10, Y8
+	VFMADD213PS  expc28<>+0(SB), Y10, Y8
+	VFMADD213PS  expc38<>+0(SB), Y10, Y8
+	VFMADD213PS  expc48<>+0(SB), Y10, Y8
+	VFMADD213PS  expc58<>+0(SB), Y10, Y8
+	VMULPS       Y10, Y10, Y9
+	VMULPS       Y9, Y8, Y8
+	VADDPS       Y10, Y8, Y8
+	VADDPS       one8<>+0(SB), Y8, Y8
+	VMULPS       half8<>+0(SB), Y11, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y10
 	VSUBPS       Y10, Y11, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
 	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
 	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y7, Y9, Y9
-	VMULPS       Y10, Y9, Y9
-	VANDNPS      Y9, Y6, Y9
-	VANDPS       absmask8<>+0(SB), Y9, Y6
-	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
-	VMOVMSKPS    Y6, AX
-	TESTL        AX, AX
-	JNZ          BinaryLogitsIgnoreLossF32_bail
-	VCMPPS       $0x04, Y0, Y8, Y6
-	VBROADCASTSS 40(DI), Y0
-	VMULPS       Y0, Y9, Y0
-	VDIVPS       Y8, Y0, Y0
-	VANDPS       Y6, Y0, Y0
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y9, Y7
-	VANDPS       Y6, Y7, Y7
+	VMULPS       Y9, Y8, Y8
+	VMULPS       Y10, Y8, Y8
+	VANDNPS      Y8, Y7, Y8
+	VANDPS       absmask8<>+0(SB), Y8, Y7
+	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y7
 	VMOVMSKPS    Y7, AX
 	TESTL        AX, AX
+	JNZ          BinaryLogitsIgnoreLossF32_bail
+	VCMPPS       $0x04, Y0, Y5, Y7
+	VBROADCASTSS 40(DI), Y0
+	VMULPS       Y0, Y8, Y0
+	VDIVPS       Y5, Y0, Y0
+	VANDPS       Y7, Y0, Y0
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y9
+	VANDPS       Y7, Y9, Y9
+	VMOVMSKPS    Y9, AX
+	TESTL        AX, AX
 	JZ           BinaryLogitsIgnoreLossF32_powR_part_nolow
-	VBROADCASTSS 84(DI), Y6
-	VMULPS       Y6, Y5, Y5
-	VBROADCASTSS 80(DI), Y6
-	VFMADD231PS  Y6, Y4, Y5
-	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y10
-	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y10, Y10
+	VBROADCASTSS 84(DI), Y7
+	VMULPS       Y7, Y6, Y6
+	VBROADCASTSS 80(DI), Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y4
+	VBLENDVPS    Y4, expunder8<>+0(SB), Y6, Y10
+	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y6
+	VBLENDVPS    Y6, expover8<>+0(SB), Y10, Y10
 	VMULPS       log2e8<>+0(SB), Y10, Y11
 	VADDPS       roundmagic8<>+0(SB), Y11, Y11
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMOVUPS      expc08<>+0(SB), Y6
-	VFMADD213PS  expc18<>+0(SB), Y10, Y6
-	VFMADD213PS  expc28<>+0(SB), Y10, Y6
-	VFMADD213PS  expc38<>+0(SB), Y10, Y6
-	VFMADD213PS  expc48<>+0(SB), Y10, Y6
-	VFMADD213PS  expc58<>+0(SB), Y10, Y6
-	VMULPS       Y10, Y10, Y5
-	VMULPS       Y5, Y6, Y6
-	VADDPS       Y10, Y6, Y6
-	VADDPS       one8<>+0(SB), Y6, Y6
-	VMULPS       half8<>+0(SB), Y11, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y10
+	VMOVUPS      expc08<>+0(SB), Y7
+	VFMADD213PS  expc18<>+0(SB), Y10, Y7
+	VFMADD213PS  expc28<>+0(SB), Y10, Y7
+	VFMADD213PS  expc38<>+0(SB), Y10, Y7
+	VFMADD213PS  expc48<>+0(SB), Y10, Y7
+	VFMADD213PS  expc58<>+0(SB), Y10, Y7
+	VMULPS       Y10, Y10, Y6
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y10, Y7, Y7
+	VADDPS       one8<>+0(SB), Y7, Y7
+	VMULPS       half8<>+0(SB), Y11, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y10
 	VSUBPS       Y10, Y11, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
 	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y5, Y6, Y6
-	VMULPS       Y10, Y6, Y6
-	VANDNPS      Y6, Y4, Y6
+	VMULPS       Y6, Y7, Y7
+	VMULPS       Y10, Y7, Y7
+	VANDNPS      Y7, Y4, Y7
 	VBROADCASTSS 40(DI), Y4
-	VMULPS       Y4, Y6, Y6
-	VSUBPS       Y8, Y8, Y5
-	VADDPS       Y5, Y6, Y6
-	VBLENDVPS    Y7, Y6, Y0, Y0
+	VMULPS       Y4, Y7, Y7
+	VSUBPS       Y5, Y5, Y6
+	VADDPS       Y6, Y7, Y7
+	VBLENDVPS    Y9, Y7, Y0, Y0
 
 BinaryLogitsIgnoreLossF32_powR_part_nolow:
 	VMOVUPS 64(SP), Y4
 	VMOVUPS 96(SP), Y6
 	VMOVUPS 128(SP), Y7
-	VMOVUPS 160(SP), Y13
-	VMOVUPS 192(SP), Y10
-	VMOVUPS 224(SP), Y5
+	VMOVUPS 160(SP), Y11
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y10
 	CMPL    R10, $0x01
 	JEQ     BinaryLogitsIgnoreLossF32_powR_part_alpha1
 	JA      BinaryLogitsIgnoreLossF32_powR_part_alphas
@@ -17203,8 +17108,8 @@ BinaryLogitsIgnoreLossF32_powR_part_alphas:
 
 BinaryLogitsIgnoreLossF32_powR_part_alphadone:
 	VSUBPS Y4, Y4, Y1
-	VMULPS Y9, Y0, Y0
-	VMULPS Y5, Y0, Y0
+	VMULPS Y8, Y0, Y0
+	VMULPS Y10, Y0, Y0
 	VADDPS Y1, Y0, Y0
 	VANDPS 256(SP), Y0, Y0
 	VADDPS Y0, Y2, Y2
