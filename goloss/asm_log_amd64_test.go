@@ -135,6 +135,67 @@ func TestAsmLog1pF32(t *testing.T) {
 	t.Logf("avx2: float32 log1p within %v ulp of math.Log1p rounded on %d float32s in [0, 1]; %d differ", worst, count, off)
 }
 
+// TestAsmExpF32 holds avx2.ExpF32, the e^x of the AVX2 kernels (exp8), to
+// 1 ulp of math.Exp rounded to float32 on every 7th float32 in [-87, 88]
+// (every 97th with -short), where e^x is normal, and to 1 ulp or 2^-149 in
+// [-104, -87], where it is subnormal; to 0 below -104 (the kernels' clamp),
+// +Inf above the float32 range and NaN for NaN.
+func TestAsmExpF32(t *testing.T) {
+	if !slices.Contains(vectorKernels(), KernelAVX2) {
+		t.Skipf("the avx2 kernel is not in this build or on this CPU (have %v)", Kernels())
+	}
+	stride := uint32(7)
+	if testing.Short() {
+		stride = 97
+	}
+	const chunk = 1 << 16
+	buf, out := make([]float32, 0, chunk), make([]float32, chunk)
+	worst, count := 0.0, 0
+	check := func() {
+		for len(buf)%8 != 0 {
+			buf = append(buf, 0)
+		}
+		avx2.ExpF32(buf, out)
+		for i, v := range buf {
+			want := float32(math.Exp(float64(v)))
+			d := ulps32(out[i], want)
+			if d > 1 && !(want < 0x1p-126 && math.Abs(float64(out[i]-want)) <= 0x1p-149) {
+				t.Fatalf("exp(%v) = %v, want %v (%v ulp)", v, out[i], want, d)
+			}
+			if want >= 0x1p-126 {
+				worst = max(worst, d)
+			}
+		}
+		count += len(buf)
+		buf = buf[:0]
+	}
+	for _, r := range [][2]float32{{0, 88}, {-104, 0}} {
+		lo, hi := r[0], r[1]
+		if lo < 0 { // negative floats: their bits grow with magnitude
+			lo, hi = -hi, -lo
+		}
+		for b := math.Float32bits(lo); b <= math.Float32bits(hi); b += stride {
+			v := math.Float32frombits(b)
+			if r[0] < 0 {
+				v = -v
+			}
+			buf = append(buf, v)
+			if len(buf) == cap(buf) {
+				check()
+			}
+		}
+	}
+	check()
+	special := []float32{-105, -1e30, float32(math.Inf(-1)), 89, 1e30, float32(math.Inf(1)), float32(math.NaN()), 0}
+	avx2.ExpF32(special, out)
+	for i, want := range []float32{0, 0, 0, float32(math.Inf(1)), float32(math.Inf(1)), float32(math.Inf(1)), float32(math.NaN()), 1} {
+		if d := ulps32(out[i], want); d != 0 {
+			t.Errorf("exp(%v) = %v, want %v", special[i], out[i], want)
+		}
+	}
+	t.Logf("avx2: float32 exp within %v ulp of math.Exp rounded where normal, on %d float32s in [-104, 88]", worst, count)
+}
+
 // TestAsmUnitRange holds the quick validation pass (avx2.UnitRangeF32 and
 // UnitRangeF64, and their Or forms, which also take an ignore value) to
 // its reference loop on every length up to 40 with one bad value at every

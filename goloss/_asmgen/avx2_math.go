@@ -102,6 +102,9 @@ func hornerPoly8(f, _ reg.VecVirtual) reg.VecVirtual {
 	return poly
 }
 
+// expCoefs are exp8's polynomial, c0 (of r^5) to c5 (of 1).
+var expCoefs = []float32{1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1}
+
 // exp8 returns e^t: t clamped to [-104, 89], t = kf*ln2 + r, e^r by the
 // polynomial, times 2^k1 * 2^k2 with k1 = round(kf/2); 0 where t < -104,
 // +Inf above the float32 range, NaN for NaN.
@@ -119,15 +122,22 @@ func exp8(t reg.VecVirtual) reg.VecVirtual {
 	r := tc
 	VFMADD231PS(v8f("minusln2hi", -log32Ln2Hi), kf, r) // r = kf*(-ln2Hi) + t
 	VFMADD231PS(v8f("minusln2lo", -log32Ln2Lo), kf, r)
-	p := YMM()
-	VMOVUPS(v8f("expc0", 1.9875691500e-4), p)
-	for i, c := range []float32{1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1} {
-		VFMADD213PS(v8f(expCoefName(i+1), c), r, p)
-	}
+	// e^r = 1 + r + r^2*P(r), P = c0 r^5 + ... + c5 as E(r^2) + r*O(r^2)
+	// (the even and the odd powers, two short chains), and r^2*P + r in
+	// one FMA.
 	r2 := m
 	VMULPS(r, r, r2)
-	VMULPS(r2, p, p)
-	VADDPS(r, p, p)
+	chain := func(first int) reg.VecVirtual { // c[first], c[first+2], c[first+4] in r^2
+		h := YMM()
+		VMOVUPS(v8f(expCoefName(first), expCoefs[first]), h)
+		for i := first + 2; i < len(expCoefs); i += 2 {
+			VFMADD213PS(v8f(expCoefName(i), expCoefs[i]), r2, h)
+		}
+		return h
+	}
+	p, odd := chain(1), chain(0)
+	VFMADD231PS(odd, r, p)
+	VFMADD213PS(r, r2, p) // r^2*P + r
 	VADDPS(v8f("one", 1), p, p)
 	k1b, k2b := YMM(), r
 	VMULPS(v8f("half", 0.5), kf, k1b)

@@ -8,26 +8,29 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// logKernel8: the float32 logs of the AVX2 kernels (logUnit8,
-// logUnit8Lean and log1pUnit8) over a slice, for the exhaustive test of
-// their accuracy.
+// logKernel8: the float32 logs and the exp of the AVX2 kernels (logUnit8,
+// logUnit8Lean, log1pUnit8, exp8) over a slice, for the exhaustive tests
+// of their accuracy.
 func logKernel8() {
 	for _, k := range []struct {
-		name  string
-		log   func(reg.VecVirtual) reg.VecVirtual
-		which string
+		name, what, which, test string
+		fn                      func(reg.VecVirtual) reg.VecVirtual
 	}{
-		{"LogF32", logUnit8, "the log of SeedMainGradF32"},
-		{"LogLeanF32", logUnit8Lean, "the asymmetric kernels' log of the shifted negatives"},
-		{"Log1pF32", log1pUnit8, "log1p(e^-|z|) of the logits kernels, for x in [0, 1]"},
+		{"LogF32", "log(x), for x positive and normal,", "the log of SeedMainGradF32",
+			"math.Log rounded to float32 over every float32 in [1e-8, 1]", logUnit8},
+		{"LogLeanF32", "log(x), for x positive and normal,", "the asymmetric kernels' log of the shifted negatives",
+			"math.Log rounded to float32 over every float32 in [1e-8, 1]", logUnit8Lean},
+		{"Log1pF32", "log1p(x), for x in [0, 1] or NaN,", "log1p(e^-|z|) of the logits kernels",
+			"math.Log1p rounded to float32 over every float32 in [1e-8, 1]", log1pUnit8},
+		{"ExpF32", "e^x", "the exp of the logits and non-integer gamma kernels",
+			"math.Exp rounded to float32 over float32s in [-104, 89] and the special values", exp8},
 	} {
-		name, log, which := k.name, k.log, k.which
+		name, log := k.name, k.fn
 		TEXT(name, NOSPLIT, "func(x, out []float32)")
 		Pragma("noescape")
-		Doc(name+" writes "+map[bool]string{true: "log1p(x)", false: "log(x)"}[name == "Log1pF32"]+" into out, for x positive and normal, with the",
-			"instructions of the AVX2 float32 kernels ("+which+");",
-			"len(x) is a multiple of 8 and len(out) at least len(x). Tested against",
-			"math.Log rounded to float32 over every float32 in [1e-8, 1].")
+		Doc(name+" writes "+k.what+" into out with the instructions of the",
+			"AVX2 float32 kernels ("+k.which+"); len(x) is a multiple of 8 and",
+			"len(out) at least len(x). Tested against "+k.test+".")
 		x := Load(Param("x").Base(), GP64())
 		n := Load(Param("x").Len(), GP64())
 		out := Load(Param("out").Base(), GP64())

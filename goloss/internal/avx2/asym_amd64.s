@@ -532,15 +532,15 @@ AsymProbGradF32_powI_full_pos_pdone:
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc18<>+0(SB), Y9, Y11
-	VFMADD213PS  expc28<>+0(SB), Y9, Y11
-	VFMADD213PS  expc38<>+0(SB), Y9, Y11
-	VFMADD213PS  expc48<>+0(SB), Y9, Y11
-	VFMADD213PS  expc58<>+0(SB), Y9, Y11
 	VMULPS       Y9, Y9, Y4
-	VMULPS       Y4, Y11, Y11
-	VADDPS       Y9, Y11, Y11
+	VMOVUPS      expc18<>+0(SB), Y11
+	VFMADD213PS  expc38<>+0(SB), Y4, Y11
+	VFMADD213PS  expc58<>+0(SB), Y4, Y11
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y4, Y12
+	VFMADD213PS  expc48<>+0(SB), Y4, Y12
+	VFMADD231PS  Y12, Y9, Y11
+	VFMADD213PS  Y9, Y4, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
 	VMULPS       half8<>+0(SB), Y10, Y4
 	VADDPS       roundmagic8<>+0(SB), Y4, Y4
@@ -586,15 +586,15 @@ AsymProbGradF32_powI_full_pos_pdone:
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc18<>+0(SB), Y9, Y12
-	VFMADD213PS  expc28<>+0(SB), Y9, Y12
-	VFMADD213PS  expc38<>+0(SB), Y9, Y12
-	VFMADD213PS  expc48<>+0(SB), Y9, Y12
-	VFMADD213PS  expc58<>+0(SB), Y9, Y12
 	VMULPS       Y9, Y9, Y7
-	VMULPS       Y7, Y12, Y12
-	VADDPS       Y9, Y12, Y12
+	VMOVUPS      expc18<>+0(SB), Y12
+	VFMADD213PS  expc38<>+0(SB), Y7, Y12
+	VFMADD213PS  expc58<>+0(SB), Y7, Y12
+	VMOVUPS      expc08<>+0(SB), Y13
+	VFMADD213PS  expc28<>+0(SB), Y7, Y13
+	VFMADD213PS  expc48<>+0(SB), Y7, Y13
+	VFMADD231PS  Y13, Y9, Y12
+	VFMADD213PS  Y9, Y7, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
 	VMULPS       half8<>+0(SB), Y10, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
@@ -900,15 +900,15 @@ AsymProbGradF32_powI_part_pos_pdone:
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc18<>+0(SB), Y10, Y12
-	VFMADD213PS  expc28<>+0(SB), Y10, Y12
-	VFMADD213PS  expc38<>+0(SB), Y10, Y12
-	VFMADD213PS  expc48<>+0(SB), Y10, Y12
-	VFMADD213PS  expc58<>+0(SB), Y10, Y12
 	VMULPS       Y10, Y10, Y5
-	VMULPS       Y5, Y12, Y12
-	VADDPS       Y10, Y12, Y12
+	VMOVUPS      expc18<>+0(SB), Y12
+	VFMADD213PS  expc38<>+0(SB), Y5, Y12
+	VFMADD213PS  expc58<>+0(SB), Y5, Y12
+	VMOVUPS      expc08<>+0(SB), Y13
+	VFMADD213PS  expc28<>+0(SB), Y5, Y13
+	VFMADD213PS  expc48<>+0(SB), Y5, Y13
+	VFMADD231PS  Y13, Y10, Y12
+	VFMADD213PS  Y10, Y5, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
 	VMULPS       half8<>+0(SB), Y11, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -954,15 +954,15 @@ AsymProbGradF32_powI_part_pos_pdone:
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y8
-	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc18<>+0(SB), Y8, Y11
-	VFMADD213PS  expc28<>+0(SB), Y8, Y11
-	VFMADD213PS  expc38<>+0(SB), Y8, Y11
-	VFMADD213PS  expc48<>+0(SB), Y8, Y11
-	VFMADD213PS  expc58<>+0(SB), Y8, Y11
 	VMULPS       Y8, Y8, Y1
-	VMULPS       Y1, Y11, Y11
-	VADDPS       Y8, Y11, Y11
+	VMOVUPS      expc18<>+0(SB), Y11
+	VFMADD213PS  expc38<>+0(SB), Y1, Y11
+	VFMADD213PS  expc58<>+0(SB), Y1, Y11
+	VMOVUPS      expc08<>+0(SB), Y13
+	VFMADD213PS  expc28<>+0(SB), Y1, Y13
+	VFMADD213PS  expc48<>+0(SB), Y1, Y13
+	VFMADD231PS  Y13, Y8, Y11
+	VFMADD213PS  Y8, Y1, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
 	VMULPS       half8<>+0(SB), Y10, Y1
 	VADDPS       roundmagic8<>+0(SB), Y1, Y1
@@ -1171,15 +1171,15 @@ AsymProbGradF32_powR_loop:
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc18<>+0(SB), Y9, Y11
-	VFMADD213PS  expc28<>+0(SB), Y9, Y11
-	VFMADD213PS  expc38<>+0(SB), Y9, Y11
-	VFMADD213PS  expc48<>+0(SB), Y9, Y11
-	VFMADD213PS  expc58<>+0(SB), Y9, Y11
 	VMULPS       Y9, Y9, Y4
-	VMULPS       Y4, Y11, Y11
-	VADDPS       Y9, Y11, Y11
+	VMOVUPS      expc18<>+0(SB), Y11
+	VFMADD213PS  expc38<>+0(SB), Y4, Y11
+	VFMADD213PS  expc58<>+0(SB), Y4, Y11
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y4, Y12
+	VFMADD213PS  expc48<>+0(SB), Y4, Y12
+	VFMADD231PS  Y12, Y9, Y11
+	VFMADD213PS  Y9, Y4, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
 	VMULPS       half8<>+0(SB), Y10, Y4
 	VADDPS       roundmagic8<>+0(SB), Y4, Y4
@@ -1225,15 +1225,15 @@ AsymProbGradF32_powR_loop:
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc18<>+0(SB), Y9, Y12
-	VFMADD213PS  expc28<>+0(SB), Y9, Y12
-	VFMADD213PS  expc38<>+0(SB), Y9, Y12
-	VFMADD213PS  expc48<>+0(SB), Y9, Y12
-	VFMADD213PS  expc58<>+0(SB), Y9, Y12
 	VMULPS       Y9, Y9, Y7
-	VMULPS       Y7, Y12, Y12
-	VADDPS       Y9, Y12, Y12
+	VMOVUPS      expc18<>+0(SB), Y12
+	VFMADD213PS  expc38<>+0(SB), Y7, Y12
+	VFMADD213PS  expc58<>+0(SB), Y7, Y12
+	VMOVUPS      expc08<>+0(SB), Y13
+	VFMADD213PS  expc28<>+0(SB), Y7, Y13
+	VFMADD213PS  expc48<>+0(SB), Y7, Y13
+	VFMADD231PS  Y13, Y9, Y12
+	VFMADD213PS  Y9, Y7, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
 	VMULPS       half8<>+0(SB), Y10, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
@@ -1451,15 +1451,15 @@ AsymProbGradF32_powR_tail:
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc18<>+0(SB), Y10, Y12
-	VFMADD213PS  expc28<>+0(SB), Y10, Y12
-	VFMADD213PS  expc38<>+0(SB), Y10, Y12
-	VFMADD213PS  expc48<>+0(SB), Y10, Y12
-	VFMADD213PS  expc58<>+0(SB), Y10, Y12
 	VMULPS       Y10, Y10, Y5
-	VMULPS       Y5, Y12, Y12
-	VADDPS       Y10, Y12, Y12
+	VMOVUPS      expc18<>+0(SB), Y12
+	VFMADD213PS  expc38<>+0(SB), Y5, Y12
+	VFMADD213PS  expc58<>+0(SB), Y5, Y12
+	VMOVUPS      expc08<>+0(SB), Y13
+	VFMADD213PS  expc28<>+0(SB), Y5, Y13
+	VFMADD213PS  expc48<>+0(SB), Y5, Y13
+	VFMADD231PS  Y13, Y10, Y12
+	VFMADD213PS  Y10, Y5, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
 	VMULPS       half8<>+0(SB), Y11, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -1505,15 +1505,15 @@ AsymProbGradF32_powR_tail:
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y8
-	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc18<>+0(SB), Y8, Y11
-	VFMADD213PS  expc28<>+0(SB), Y8, Y11
-	VFMADD213PS  expc38<>+0(SB), Y8, Y11
-	VFMADD213PS  expc48<>+0(SB), Y8, Y11
-	VFMADD213PS  expc58<>+0(SB), Y8, Y11
 	VMULPS       Y8, Y8, Y1
-	VMULPS       Y1, Y11, Y11
-	VADDPS       Y8, Y11, Y11
+	VMOVUPS      expc18<>+0(SB), Y11
+	VFMADD213PS  expc38<>+0(SB), Y1, Y11
+	VFMADD213PS  expc58<>+0(SB), Y1, Y11
+	VMOVUPS      expc08<>+0(SB), Y13
+	VFMADD213PS  expc28<>+0(SB), Y1, Y13
+	VFMADD213PS  expc48<>+0(SB), Y1, Y13
+	VFMADD231PS  Y13, Y8, Y11
+	VFMADD213PS  Y8, Y1, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
 	VMULPS       half8<>+0(SB), Y10, Y1
 	VADDPS       roundmagic8<>+0(SB), Y1, Y1
@@ -1892,16 +1892,6 @@ DATA minusln2lo8<>+24(SB)/4, $0x395e8083
 DATA minusln2lo8<>+28(SB)/4, $0x395e8083
 GLOBL minusln2lo8<>(SB), RODATA|NOPTR, $32
 
-DATA expc08<>+0(SB)/4, $0x39506967
-DATA expc08<>+4(SB)/4, $0x39506967
-DATA expc08<>+8(SB)/4, $0x39506967
-DATA expc08<>+12(SB)/4, $0x39506967
-DATA expc08<>+16(SB)/4, $0x39506967
-DATA expc08<>+20(SB)/4, $0x39506967
-DATA expc08<>+24(SB)/4, $0x39506967
-DATA expc08<>+28(SB)/4, $0x39506967
-GLOBL expc08<>(SB), RODATA|NOPTR, $32
-
 DATA expc18<>+0(SB)/4, $0x3ab743ce
 DATA expc18<>+4(SB)/4, $0x3ab743ce
 DATA expc18<>+8(SB)/4, $0x3ab743ce
@@ -1911,16 +1901,6 @@ DATA expc18<>+20(SB)/4, $0x3ab743ce
 DATA expc18<>+24(SB)/4, $0x3ab743ce
 DATA expc18<>+28(SB)/4, $0x3ab743ce
 GLOBL expc18<>(SB), RODATA|NOPTR, $32
-
-DATA expc28<>+0(SB)/4, $0x3c088908
-DATA expc28<>+4(SB)/4, $0x3c088908
-DATA expc28<>+8(SB)/4, $0x3c088908
-DATA expc28<>+12(SB)/4, $0x3c088908
-DATA expc28<>+16(SB)/4, $0x3c088908
-DATA expc28<>+20(SB)/4, $0x3c088908
-DATA expc28<>+24(SB)/4, $0x3c088908
-DATA expc28<>+28(SB)/4, $0x3c088908
-GLOBL expc28<>(SB), RODATA|NOPTR, $32
 
 DATA expc38<>+0(SB)/4, $0x3d2aa9c1
 DATA expc38<>+4(SB)/4, $0x3d2aa9c1
@@ -1932,16 +1912,6 @@ DATA expc38<>+24(SB)/4, $0x3d2aa9c1
 DATA expc38<>+28(SB)/4, $0x3d2aa9c1
 GLOBL expc38<>(SB), RODATA|NOPTR, $32
 
-DATA expc48<>+0(SB)/4, $0x3e2aaaaa
-DATA expc48<>+4(SB)/4, $0x3e2aaaaa
-DATA expc48<>+8(SB)/4, $0x3e2aaaaa
-DATA expc48<>+12(SB)/4, $0x3e2aaaaa
-DATA expc48<>+16(SB)/4, $0x3e2aaaaa
-DATA expc48<>+20(SB)/4, $0x3e2aaaaa
-DATA expc48<>+24(SB)/4, $0x3e2aaaaa
-DATA expc48<>+28(SB)/4, $0x3e2aaaaa
-GLOBL expc48<>(SB), RODATA|NOPTR, $32
-
 DATA expc58<>+0(SB)/4, $0x3f000000
 DATA expc58<>+4(SB)/4, $0x3f000000
 DATA expc58<>+8(SB)/4, $0x3f000000
@@ -1951,6 +1921,36 @@ DATA expc58<>+20(SB)/4, $0x3f000000
 DATA expc58<>+24(SB)/4, $0x3f000000
 DATA expc58<>+28(SB)/4, $0x3f000000
 GLOBL expc58<>(SB), RODATA|NOPTR, $32
+
+DATA expc08<>+0(SB)/4, $0x39506967
+DATA expc08<>+4(SB)/4, $0x39506967
+DATA expc08<>+8(SB)/4, $0x39506967
+DATA expc08<>+12(SB)/4, $0x39506967
+DATA expc08<>+16(SB)/4, $0x39506967
+DATA expc08<>+20(SB)/4, $0x39506967
+DATA expc08<>+24(SB)/4, $0x39506967
+DATA expc08<>+28(SB)/4, $0x39506967
+GLOBL expc08<>(SB), RODATA|NOPTR, $32
+
+DATA expc28<>+0(SB)/4, $0x3c088908
+DATA expc28<>+4(SB)/4, $0x3c088908
+DATA expc28<>+8(SB)/4, $0x3c088908
+DATA expc28<>+12(SB)/4, $0x3c088908
+DATA expc28<>+16(SB)/4, $0x3c088908
+DATA expc28<>+20(SB)/4, $0x3c088908
+DATA expc28<>+24(SB)/4, $0x3c088908
+DATA expc28<>+28(SB)/4, $0x3c088908
+GLOBL expc28<>(SB), RODATA|NOPTR, $32
+
+DATA expc48<>+0(SB)/4, $0x3e2aaaaa
+DATA expc48<>+4(SB)/4, $0x3e2aaaaa
+DATA expc48<>+8(SB)/4, $0x3e2aaaaa
+DATA expc48<>+12(SB)/4, $0x3e2aaaaa
+DATA expc48<>+16(SB)/4, $0x3e2aaaaa
+DATA expc48<>+20(SB)/4, $0x3e2aaaaa
+DATA expc48<>+24(SB)/4, $0x3e2aaaaa
+DATA expc48<>+28(SB)/4, $0x3e2aaaaa
+GLOBL expc48<>(SB), RODATA|NOPTR, $32
 
 DATA half8<>+0(SB)/4, $0x3f000000
 DATA half8<>+4(SB)/4, $0x3f000000
@@ -2422,15 +2422,15 @@ AsymProbLossF32_powI_full_pos_pdone:
 	VSUBPS       roundmagic8<>+0(SB), Y7, Y7
 	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y6
 	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y6
-	VMOVUPS      expc08<>+0(SB), Y8
-	VFMADD213PS  expc18<>+0(SB), Y6, Y8
-	VFMADD213PS  expc28<>+0(SB), Y6, Y8
-	VFMADD213PS  expc38<>+0(SB), Y6, Y8
-	VFMADD213PS  expc48<>+0(SB), Y6, Y8
-	VFMADD213PS  expc58<>+0(SB), Y6, Y8
 	VMULPS       Y6, Y6, Y4
-	VMULPS       Y4, Y8, Y8
-	VADDPS       Y6, Y8, Y8
+	VMOVUPS      expc18<>+0(SB), Y8
+	VFMADD213PS  expc38<>+0(SB), Y4, Y8
+	VFMADD213PS  expc58<>+0(SB), Y4, Y8
+	VMOVUPS      expc08<>+0(SB), Y9
+	VFMADD213PS  expc28<>+0(SB), Y4, Y9
+	VFMADD213PS  expc48<>+0(SB), Y4, Y9
+	VFMADD231PS  Y9, Y6, Y8
+	VFMADD213PS  Y6, Y4, Y8
 	VADDPS       one8<>+0(SB), Y8, Y8
 	VMULPS       half8<>+0(SB), Y7, Y4
 	VADDPS       roundmagic8<>+0(SB), Y4, Y4
@@ -2699,15 +2699,15 @@ AsymProbLossF32_powI_part_pos_pdone:
 	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
 	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
 	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc18<>+0(SB), Y7, Y9
-	VFMADD213PS  expc28<>+0(SB), Y7, Y9
-	VFMADD213PS  expc38<>+0(SB), Y7, Y9
-	VFMADD213PS  expc48<>+0(SB), Y7, Y9
-	VFMADD213PS  expc58<>+0(SB), Y7, Y9
 	VMULPS       Y7, Y7, Y5
-	VMULPS       Y5, Y9, Y9
-	VADDPS       Y7, Y9, Y9
+	VMOVUPS      expc18<>+0(SB), Y9
+	VFMADD213PS  expc38<>+0(SB), Y5, Y9
+	VFMADD213PS  expc58<>+0(SB), Y5, Y9
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc28<>+0(SB), Y5, Y10
+	VFMADD213PS  expc48<>+0(SB), Y5, Y10
+	VFMADD231PS  Y10, Y7, Y9
+	VFMADD213PS  Y7, Y5, Y9
 	VADDPS       one8<>+0(SB), Y9, Y9
 	VMULPS       half8<>+0(SB), Y8, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -2888,15 +2888,15 @@ AsymProbLossF32_powR_loop:
 	VSUBPS       roundmagic8<>+0(SB), Y7, Y7
 	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y6
 	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y6
-	VMOVUPS      expc08<>+0(SB), Y8
-	VFMADD213PS  expc18<>+0(SB), Y6, Y8
-	VFMADD213PS  expc28<>+0(SB), Y6, Y8
-	VFMADD213PS  expc38<>+0(SB), Y6, Y8
-	VFMADD213PS  expc48<>+0(SB), Y6, Y8
-	VFMADD213PS  expc58<>+0(SB), Y6, Y8
 	VMULPS       Y6, Y6, Y4
-	VMULPS       Y4, Y8, Y8
-	VADDPS       Y6, Y8, Y8
+	VMOVUPS      expc18<>+0(SB), Y8
+	VFMADD213PS  expc38<>+0(SB), Y4, Y8
+	VFMADD213PS  expc58<>+0(SB), Y4, Y8
+	VMOVUPS      expc08<>+0(SB), Y9
+	VFMADD213PS  expc28<>+0(SB), Y4, Y9
+	VFMADD213PS  expc48<>+0(SB), Y4, Y9
+	VFMADD231PS  Y9, Y6, Y8
+	VFMADD213PS  Y6, Y4, Y8
 	VADDPS       one8<>+0(SB), Y8, Y8
 	VMULPS       half8<>+0(SB), Y7, Y4
 	VADDPS       roundmagic8<>+0(SB), Y4, Y4
@@ -3086,15 +3086,15 @@ AsymProbLossF32_powR_tail:
 	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
 	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
 	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc18<>+0(SB), Y7, Y9
-	VFMADD213PS  expc28<>+0(SB), Y7, Y9
-	VFMADD213PS  expc38<>+0(SB), Y7, Y9
-	VFMADD213PS  expc48<>+0(SB), Y7, Y9
-	VFMADD213PS  expc58<>+0(SB), Y7, Y9
 	VMULPS       Y7, Y7, Y5
-	VMULPS       Y5, Y9, Y9
-	VADDPS       Y7, Y9, Y9
+	VMOVUPS      expc18<>+0(SB), Y9
+	VFMADD213PS  expc38<>+0(SB), Y5, Y9
+	VFMADD213PS  expc58<>+0(SB), Y5, Y9
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc28<>+0(SB), Y5, Y10
+	VFMADD213PS  expc48<>+0(SB), Y5, Y10
+	VFMADD231PS  Y10, Y7, Y9
+	VFMADD213PS  Y7, Y5, Y9
 	VADDPS       one8<>+0(SB), Y9, Y9
 	VMULPS       half8<>+0(SB), Y8, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -3201,15 +3201,15 @@ AsymLogitsGradF32_pow0_loop:
 	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
 	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
 	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc18<>+0(SB), Y7, Y9
-	VFMADD213PS  expc28<>+0(SB), Y7, Y9
-	VFMADD213PS  expc38<>+0(SB), Y7, Y9
-	VFMADD213PS  expc48<>+0(SB), Y7, Y9
-	VFMADD213PS  expc58<>+0(SB), Y7, Y9
 	VMULPS       Y7, Y7, Y5
-	VMULPS       Y5, Y9, Y9
-	VADDPS       Y7, Y9, Y9
+	VMOVUPS      expc18<>+0(SB), Y9
+	VFMADD213PS  expc38<>+0(SB), Y5, Y9
+	VFMADD213PS  expc58<>+0(SB), Y5, Y9
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc28<>+0(SB), Y5, Y10
+	VFMADD213PS  expc48<>+0(SB), Y5, Y10
+	VFMADD231PS  Y10, Y7, Y9
+	VFMADD213PS  Y7, Y5, Y9
 	VADDPS       one8<>+0(SB), Y9, Y9
 	VMULPS       half8<>+0(SB), Y8, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -3425,15 +3425,15 @@ AsymLogitsGradF32_pow0_tail:
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc18<>+0(SB), Y8, Y10
-	VFMADD213PS  expc28<>+0(SB), Y8, Y10
-	VFMADD213PS  expc38<>+0(SB), Y8, Y10
-	VFMADD213PS  expc48<>+0(SB), Y8, Y10
-	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMULPS       Y8, Y8, Y6
-	VMULPS       Y6, Y10, Y10
-	VADDPS       Y8, Y10, Y10
+	VMOVUPS      expc18<>+0(SB), Y10
+	VFMADD213PS  expc38<>+0(SB), Y6, Y10
+	VFMADD213PS  expc58<>+0(SB), Y6, Y10
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc28<>+0(SB), Y6, Y11
+	VFMADD213PS  expc48<>+0(SB), Y6, Y11
+	VFMADD231PS  Y11, Y8, Y10
+	VFMADD213PS  Y8, Y6, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
 	VMULPS       half8<>+0(SB), Y9, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
@@ -3637,15 +3637,15 @@ AsymLogitsGradF32_powI_loop:
 	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
 	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
 	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc18<>+0(SB), Y7, Y9
-	VFMADD213PS  expc28<>+0(SB), Y7, Y9
-	VFMADD213PS  expc38<>+0(SB), Y7, Y9
-	VFMADD213PS  expc48<>+0(SB), Y7, Y9
-	VFMADD213PS  expc58<>+0(SB), Y7, Y9
 	VMULPS       Y7, Y7, Y5
-	VMULPS       Y5, Y9, Y9
-	VADDPS       Y7, Y9, Y9
+	VMOVUPS      expc18<>+0(SB), Y9
+	VFMADD213PS  expc38<>+0(SB), Y5, Y9
+	VFMADD213PS  expc58<>+0(SB), Y5, Y9
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc28<>+0(SB), Y5, Y10
+	VFMADD213PS  expc48<>+0(SB), Y5, Y10
+	VFMADD231PS  Y10, Y7, Y9
+	VFMADD213PS  Y7, Y5, Y9
 	VADDPS       one8<>+0(SB), Y9, Y9
 	VMULPS       half8<>+0(SB), Y8, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -3939,15 +3939,15 @@ AsymLogitsGradF32_powI_full_pos_pdone:
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc18<>+0(SB), Y9, Y11
-	VFMADD213PS  expc28<>+0(SB), Y9, Y11
-	VFMADD213PS  expc38<>+0(SB), Y9, Y11
-	VFMADD213PS  expc48<>+0(SB), Y9, Y11
-	VFMADD213PS  expc58<>+0(SB), Y9, Y11
 	VMULPS       Y9, Y9, Y4
-	VMULPS       Y4, Y11, Y11
-	VADDPS       Y9, Y11, Y11
+	VMOVUPS      expc18<>+0(SB), Y11
+	VFMADD213PS  expc38<>+0(SB), Y4, Y11
+	VFMADD213PS  expc58<>+0(SB), Y4, Y11
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y4, Y12
+	VFMADD213PS  expc48<>+0(SB), Y4, Y12
+	VFMADD231PS  Y12, Y9, Y11
+	VFMADD213PS  Y9, Y4, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
 	VMULPS       half8<>+0(SB), Y10, Y4
 	VADDPS       roundmagic8<>+0(SB), Y4, Y4
@@ -3993,15 +3993,15 @@ AsymLogitsGradF32_powI_full_pos_pdone:
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc18<>+0(SB), Y9, Y12
-	VFMADD213PS  expc28<>+0(SB), Y9, Y12
-	VFMADD213PS  expc38<>+0(SB), Y9, Y12
-	VFMADD213PS  expc48<>+0(SB), Y9, Y12
-	VFMADD213PS  expc58<>+0(SB), Y9, Y12
 	VMULPS       Y9, Y9, Y5
-	VMULPS       Y5, Y12, Y12
-	VADDPS       Y9, Y12, Y12
+	VMOVUPS      expc18<>+0(SB), Y12
+	VFMADD213PS  expc38<>+0(SB), Y5, Y12
+	VFMADD213PS  expc58<>+0(SB), Y5, Y12
+	VMOVUPS      expc08<>+0(SB), Y13
+	VFMADD213PS  expc28<>+0(SB), Y5, Y13
+	VFMADD213PS  expc48<>+0(SB), Y5, Y13
+	VFMADD231PS  Y13, Y9, Y12
+	VFMADD213PS  Y9, Y5, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
 	VMULPS       half8<>+0(SB), Y10, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -4092,15 +4092,15 @@ AsymLogitsGradF32_powI_tail:
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc18<>+0(SB), Y8, Y10
-	VFMADD213PS  expc28<>+0(SB), Y8, Y10
-	VFMADD213PS  expc38<>+0(SB), Y8, Y10
-	VFMADD213PS  expc48<>+0(SB), Y8, Y10
-	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMULPS       Y8, Y8, Y6
-	VMULPS       Y6, Y10, Y10
-	VADDPS       Y8, Y10, Y10
+	VMOVUPS      expc18<>+0(SB), Y10
+	VFMADD213PS  expc38<>+0(SB), Y6, Y10
+	VFMADD213PS  expc58<>+0(SB), Y6, Y10
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc28<>+0(SB), Y6, Y11
+	VFMADD213PS  expc48<>+0(SB), Y6, Y11
+	VFMADD231PS  Y11, Y8, Y10
+	VFMADD213PS  Y8, Y6, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
 	VMULPS       half8<>+0(SB), Y9, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
@@ -4394,15 +4394,15 @@ AsymLogitsGradF32_powI_part_pos_pdone:
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc18<>+0(SB), Y10, Y12
-	VFMADD213PS  expc28<>+0(SB), Y10, Y12
-	VFMADD213PS  expc38<>+0(SB), Y10, Y12
-	VFMADD213PS  expc48<>+0(SB), Y10, Y12
-	VFMADD213PS  expc58<>+0(SB), Y10, Y12
 	VMULPS       Y10, Y10, Y5
-	VMULPS       Y5, Y12, Y12
-	VADDPS       Y10, Y12, Y12
+	VMOVUPS      expc18<>+0(SB), Y12
+	VFMADD213PS  expc38<>+0(SB), Y5, Y12
+	VFMADD213PS  expc58<>+0(SB), Y5, Y12
+	VMOVUPS      expc08<>+0(SB), Y13
+	VFMADD213PS  expc28<>+0(SB), Y5, Y13
+	VFMADD213PS  expc48<>+0(SB), Y5, Y13
+	VFMADD231PS  Y13, Y10, Y12
+	VFMADD213PS  Y10, Y5, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
 	VMULPS       half8<>+0(SB), Y11, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -4448,15 +4448,15 @@ AsymLogitsGradF32_powI_part_pos_pdone:
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y7
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y7
-	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc18<>+0(SB), Y7, Y11
-	VFMADD213PS  expc28<>+0(SB), Y7, Y11
-	VFMADD213PS  expc38<>+0(SB), Y7, Y11
-	VFMADD213PS  expc48<>+0(SB), Y7, Y11
-	VFMADD213PS  expc58<>+0(SB), Y7, Y11
 	VMULPS       Y7, Y7, Y1
-	VMULPS       Y1, Y11, Y11
-	VADDPS       Y7, Y11, Y11
+	VMOVUPS      expc18<>+0(SB), Y11
+	VFMADD213PS  expc38<>+0(SB), Y1, Y11
+	VFMADD213PS  expc58<>+0(SB), Y1, Y11
+	VMOVUPS      expc08<>+0(SB), Y13
+	VFMADD213PS  expc28<>+0(SB), Y1, Y13
+	VFMADD213PS  expc48<>+0(SB), Y1, Y13
+	VFMADD231PS  Y13, Y7, Y11
+	VFMADD213PS  Y7, Y1, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
 	VMULPS       half8<>+0(SB), Y10, Y1
 	VADDPS       roundmagic8<>+0(SB), Y1, Y1
@@ -4535,15 +4535,15 @@ AsymLogitsGradF32_powR_loop:
 	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
 	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
 	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc18<>+0(SB), Y7, Y9
-	VFMADD213PS  expc28<>+0(SB), Y7, Y9
-	VFMADD213PS  expc38<>+0(SB), Y7, Y9
-	VFMADD213PS  expc48<>+0(SB), Y7, Y9
-	VFMADD213PS  expc58<>+0(SB), Y7, Y9
 	VMULPS       Y7, Y7, Y5
-	VMULPS       Y5, Y9, Y9
-	VADDPS       Y7, Y9, Y9
+	VMOVUPS      expc18<>+0(SB), Y9
+	VFMADD213PS  expc38<>+0(SB), Y5, Y9
+	VFMADD213PS  expc58<>+0(SB), Y5, Y9
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc28<>+0(SB), Y5, Y10
+	VFMADD213PS  expc48<>+0(SB), Y5, Y10
+	VFMADD231PS  Y10, Y7, Y9
+	VFMADD213PS  Y7, Y5, Y9
 	VADDPS       one8<>+0(SB), Y9, Y9
 	VMULPS       half8<>+0(SB), Y8, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -4752,15 +4752,15 @@ AsymLogitsGradF32_powR_full_shifted:
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc18<>+0(SB), Y9, Y11
-	VFMADD213PS  expc28<>+0(SB), Y9, Y11
-	VFMADD213PS  expc38<>+0(SB), Y9, Y11
-	VFMADD213PS  expc48<>+0(SB), Y9, Y11
-	VFMADD213PS  expc58<>+0(SB), Y9, Y11
 	VMULPS       Y9, Y9, Y4
-	VMULPS       Y4, Y11, Y11
-	VADDPS       Y9, Y11, Y11
+	VMOVUPS      expc18<>+0(SB), Y11
+	VFMADD213PS  expc38<>+0(SB), Y4, Y11
+	VFMADD213PS  expc58<>+0(SB), Y4, Y11
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y4, Y12
+	VFMADD213PS  expc48<>+0(SB), Y4, Y12
+	VFMADD231PS  Y12, Y9, Y11
+	VFMADD213PS  Y9, Y4, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
 	VMULPS       half8<>+0(SB), Y10, Y4
 	VADDPS       roundmagic8<>+0(SB), Y4, Y4
@@ -4806,15 +4806,15 @@ AsymLogitsGradF32_powR_full_shifted:
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc18<>+0(SB), Y9, Y12
-	VFMADD213PS  expc28<>+0(SB), Y9, Y12
-	VFMADD213PS  expc38<>+0(SB), Y9, Y12
-	VFMADD213PS  expc48<>+0(SB), Y9, Y12
-	VFMADD213PS  expc58<>+0(SB), Y9, Y12
 	VMULPS       Y9, Y9, Y5
-	VMULPS       Y5, Y12, Y12
-	VADDPS       Y9, Y12, Y12
+	VMOVUPS      expc18<>+0(SB), Y12
+	VFMADD213PS  expc38<>+0(SB), Y5, Y12
+	VFMADD213PS  expc58<>+0(SB), Y5, Y12
+	VMOVUPS      expc08<>+0(SB), Y13
+	VFMADD213PS  expc28<>+0(SB), Y5, Y13
+	VFMADD213PS  expc48<>+0(SB), Y5, Y13
+	VFMADD231PS  Y13, Y9, Y12
+	VFMADD213PS  Y9, Y5, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
 	VMULPS       half8<>+0(SB), Y10, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -4902,15 +4902,15 @@ AsymLogitsGradF32_powR_tail:
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc18<>+0(SB), Y8, Y10
-	VFMADD213PS  expc28<>+0(SB), Y8, Y10
-	VFMADD213PS  expc38<>+0(SB), Y8, Y10
-	VFMADD213PS  expc48<>+0(SB), Y8, Y10
-	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMULPS       Y8, Y8, Y6
-	VMULPS       Y6, Y10, Y10
-	VADDPS       Y8, Y10, Y10
+	VMOVUPS      expc18<>+0(SB), Y10
+	VFMADD213PS  expc38<>+0(SB), Y6, Y10
+	VFMADD213PS  expc58<>+0(SB), Y6, Y10
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc28<>+0(SB), Y6, Y11
+	VFMADD213PS  expc48<>+0(SB), Y6, Y11
+	VFMADD231PS  Y11, Y8, Y10
+	VFMADD213PS  Y8, Y6, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
 	VMULPS       half8<>+0(SB), Y9, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
@@ -5119,15 +5119,15 @@ AsymLogitsGradF32_powR_part_shifted:
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc18<>+0(SB), Y10, Y12
-	VFMADD213PS  expc28<>+0(SB), Y10, Y12
-	VFMADD213PS  expc38<>+0(SB), Y10, Y12
-	VFMADD213PS  expc48<>+0(SB), Y10, Y12
-	VFMADD213PS  expc58<>+0(SB), Y10, Y12
 	VMULPS       Y10, Y10, Y5
-	VMULPS       Y5, Y12, Y12
-	VADDPS       Y10, Y12, Y12
+	VMOVUPS      expc18<>+0(SB), Y12
+	VFMADD213PS  expc38<>+0(SB), Y5, Y12
+	VFMADD213PS  expc58<>+0(SB), Y5, Y12
+	VMOVUPS      expc08<>+0(SB), Y13
+	VFMADD213PS  expc28<>+0(SB), Y5, Y13
+	VFMADD213PS  expc48<>+0(SB), Y5, Y13
+	VFMADD231PS  Y13, Y10, Y12
+	VFMADD213PS  Y10, Y5, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
 	VMULPS       half8<>+0(SB), Y11, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -5173,15 +5173,15 @@ AsymLogitsGradF32_powR_part_shifted:
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y7
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y7
-	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc18<>+0(SB), Y7, Y11
-	VFMADD213PS  expc28<>+0(SB), Y7, Y11
-	VFMADD213PS  expc38<>+0(SB), Y7, Y11
-	VFMADD213PS  expc48<>+0(SB), Y7, Y11
-	VFMADD213PS  expc58<>+0(SB), Y7, Y11
 	VMULPS       Y7, Y7, Y1
-	VMULPS       Y1, Y11, Y11
-	VADDPS       Y7, Y11, Y11
+	VMOVUPS      expc18<>+0(SB), Y11
+	VFMADD213PS  expc38<>+0(SB), Y1, Y11
+	VFMADD213PS  expc58<>+0(SB), Y1, Y11
+	VMOVUPS      expc08<>+0(SB), Y13
+	VFMADD213PS  expc28<>+0(SB), Y1, Y13
+	VFMADD213PS  expc48<>+0(SB), Y1, Y13
+	VFMADD231PS  Y13, Y7, Y11
+	VFMADD213PS  Y7, Y1, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
 	VMULPS       half8<>+0(SB), Y10, Y1
 	VADDPS       roundmagic8<>+0(SB), Y1, Y1
@@ -5390,15 +5390,15 @@ AsymLogitsLossF32_pow0_loop:
 	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
 	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
 	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc18<>+0(SB), Y7, Y9
-	VFMADD213PS  expc28<>+0(SB), Y7, Y9
-	VFMADD213PS  expc38<>+0(SB), Y7, Y9
-	VFMADD213PS  expc48<>+0(SB), Y7, Y9
-	VFMADD213PS  expc58<>+0(SB), Y7, Y9
 	VMULPS       Y7, Y7, Y5
-	VMULPS       Y5, Y9, Y9
-	VADDPS       Y7, Y9, Y9
+	VMOVUPS      expc18<>+0(SB), Y9
+	VFMADD213PS  expc38<>+0(SB), Y5, Y9
+	VFMADD213PS  expc58<>+0(SB), Y5, Y9
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc28<>+0(SB), Y5, Y10
+	VFMADD213PS  expc48<>+0(SB), Y5, Y10
+	VFMADD231PS  Y10, Y7, Y9
+	VFMADD213PS  Y7, Y5, Y9
 	VADDPS       one8<>+0(SB), Y9, Y9
 	VMULPS       half8<>+0(SB), Y8, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -5584,15 +5584,15 @@ AsymLogitsLossF32_pow0_tail:
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc18<>+0(SB), Y8, Y10
-	VFMADD213PS  expc28<>+0(SB), Y8, Y10
-	VFMADD213PS  expc38<>+0(SB), Y8, Y10
-	VFMADD213PS  expc48<>+0(SB), Y8, Y10
-	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMULPS       Y8, Y8, Y6
-	VMULPS       Y6, Y10, Y10
-	VADDPS       Y8, Y10, Y10
+	VMOVUPS      expc18<>+0(SB), Y10
+	VFMADD213PS  expc38<>+0(SB), Y6, Y10
+	VFMADD213PS  expc58<>+0(SB), Y6, Y10
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc28<>+0(SB), Y6, Y11
+	VFMADD213PS  expc48<>+0(SB), Y6, Y11
+	VFMADD231PS  Y11, Y8, Y10
+	VFMADD213PS  Y8, Y6, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
 	VMULPS       half8<>+0(SB), Y9, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
@@ -5766,15 +5766,15 @@ AsymLogitsLossF32_powI_loop:
 	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
 	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
 	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc18<>+0(SB), Y7, Y9
-	VFMADD213PS  expc28<>+0(SB), Y7, Y9
-	VFMADD213PS  expc38<>+0(SB), Y7, Y9
-	VFMADD213PS  expc48<>+0(SB), Y7, Y9
-	VFMADD213PS  expc58<>+0(SB), Y7, Y9
 	VMULPS       Y7, Y7, Y5
-	VMULPS       Y5, Y9, Y9
-	VADDPS       Y7, Y9, Y9
+	VMOVUPS      expc18<>+0(SB), Y9
+	VFMADD213PS  expc38<>+0(SB), Y5, Y9
+	VFMADD213PS  expc58<>+0(SB), Y5, Y9
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc28<>+0(SB), Y5, Y10
+	VFMADD213PS  expc48<>+0(SB), Y5, Y10
+	VFMADD231PS  Y10, Y7, Y9
+	VFMADD213PS  Y7, Y5, Y9
 	VADDPS       one8<>+0(SB), Y9, Y9
 	VMULPS       half8<>+0(SB), Y8, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -6040,15 +6040,15 @@ AsymLogitsLossF32_powI_full_pos_pdone:
 	VSUBPS       roundmagic8<>+0(SB), Y7, Y7
 	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y6
 	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y6
-	VMOVUPS      expc08<>+0(SB), Y8
-	VFMADD213PS  expc18<>+0(SB), Y6, Y8
-	VFMADD213PS  expc28<>+0(SB), Y6, Y8
-	VFMADD213PS  expc38<>+0(SB), Y6, Y8
-	VFMADD213PS  expc48<>+0(SB), Y6, Y8
-	VFMADD213PS  expc58<>+0(SB), Y6, Y8
 	VMULPS       Y6, Y6, Y3
-	VMULPS       Y3, Y8, Y8
-	VADDPS       Y6, Y8, Y8
+	VMOVUPS      expc18<>+0(SB), Y8
+	VFMADD213PS  expc38<>+0(SB), Y3, Y8
+	VFMADD213PS  expc58<>+0(SB), Y3, Y8
+	VMOVUPS      expc08<>+0(SB), Y9
+	VFMADD213PS  expc28<>+0(SB), Y3, Y9
+	VFMADD213PS  expc48<>+0(SB), Y3, Y9
+	VFMADD231PS  Y9, Y6, Y8
+	VFMADD213PS  Y6, Y3, Y8
 	VADDPS       one8<>+0(SB), Y8, Y8
 	VMULPS       half8<>+0(SB), Y7, Y3
 	VADDPS       roundmagic8<>+0(SB), Y3, Y3
@@ -6126,15 +6126,15 @@ AsymLogitsLossF32_powI_tail:
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc18<>+0(SB), Y8, Y10
-	VFMADD213PS  expc28<>+0(SB), Y8, Y10
-	VFMADD213PS  expc38<>+0(SB), Y8, Y10
-	VFMADD213PS  expc48<>+0(SB), Y8, Y10
-	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMULPS       Y8, Y8, Y6
-	VMULPS       Y6, Y10, Y10
-	VADDPS       Y8, Y10, Y10
+	VMOVUPS      expc18<>+0(SB), Y10
+	VFMADD213PS  expc38<>+0(SB), Y6, Y10
+	VFMADD213PS  expc58<>+0(SB), Y6, Y10
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc28<>+0(SB), Y6, Y11
+	VFMADD213PS  expc48<>+0(SB), Y6, Y11
+	VFMADD231PS  Y11, Y8, Y10
+	VFMADD213PS  Y8, Y6, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
 	VMULPS       half8<>+0(SB), Y9, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
@@ -6400,15 +6400,15 @@ AsymLogitsLossF32_powI_part_pos_pdone:
 	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
 	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
 	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc18<>+0(SB), Y7, Y9
-	VFMADD213PS  expc28<>+0(SB), Y7, Y9
-	VFMADD213PS  expc38<>+0(SB), Y7, Y9
-	VFMADD213PS  expc48<>+0(SB), Y7, Y9
-	VFMADD213PS  expc58<>+0(SB), Y7, Y9
 	VMULPS       Y7, Y7, Y4
-	VMULPS       Y4, Y9, Y9
-	VADDPS       Y7, Y9, Y9
+	VMOVUPS      expc18<>+0(SB), Y9
+	VFMADD213PS  expc38<>+0(SB), Y4, Y9
+	VFMADD213PS  expc58<>+0(SB), Y4, Y9
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc28<>+0(SB), Y4, Y10
+	VFMADD213PS  expc48<>+0(SB), Y4, Y10
+	VFMADD231PS  Y10, Y7, Y9
+	VFMADD213PS  Y7, Y4, Y9
 	VADDPS       one8<>+0(SB), Y9, Y9
 	VMULPS       half8<>+0(SB), Y8, Y4
 	VADDPS       roundmagic8<>+0(SB), Y4, Y4
@@ -6474,15 +6474,15 @@ AsymLogitsLossF32_powR_loop:
 	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
 	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
 	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc18<>+0(SB), Y7, Y9
-	VFMADD213PS  expc28<>+0(SB), Y7, Y9
-	VFMADD213PS  expc38<>+0(SB), Y7, Y9
-	VFMADD213PS  expc48<>+0(SB), Y7, Y9
-	VFMADD213PS  expc58<>+0(SB), Y7, Y9
 	VMULPS       Y7, Y7, Y5
-	VMULPS       Y5, Y9, Y9
-	VADDPS       Y7, Y9, Y9
+	VMOVUPS      expc18<>+0(SB), Y9
+	VFMADD213PS  expc38<>+0(SB), Y5, Y9
+	VFMADD213PS  expc58<>+0(SB), Y5, Y9
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc28<>+0(SB), Y5, Y10
+	VFMADD213PS  expc48<>+0(SB), Y5, Y10
+	VFMADD231PS  Y10, Y7, Y9
+	VFMADD213PS  Y7, Y5, Y9
 	VADDPS       one8<>+0(SB), Y9, Y9
 	VMULPS       half8<>+0(SB), Y8, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -6672,15 +6672,15 @@ AsymLogitsLossF32_powR_full_shifted:
 	VSUBPS       roundmagic8<>+0(SB), Y7, Y7
 	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y6
 	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y6
-	VMOVUPS      expc08<>+0(SB), Y8
-	VFMADD213PS  expc18<>+0(SB), Y6, Y8
-	VFMADD213PS  expc28<>+0(SB), Y6, Y8
-	VFMADD213PS  expc38<>+0(SB), Y6, Y8
-	VFMADD213PS  expc48<>+0(SB), Y6, Y8
-	VFMADD213PS  expc58<>+0(SB), Y6, Y8
 	VMULPS       Y6, Y6, Y3
-	VMULPS       Y3, Y8, Y8
-	VADDPS       Y6, Y8, Y8
+	VMOVUPS      expc18<>+0(SB), Y8
+	VFMADD213PS  expc38<>+0(SB), Y3, Y8
+	VFMADD213PS  expc58<>+0(SB), Y3, Y8
+	VMOVUPS      expc08<>+0(SB), Y9
+	VFMADD213PS  expc28<>+0(SB), Y3, Y9
+	VFMADD213PS  expc48<>+0(SB), Y3, Y9
+	VFMADD231PS  Y9, Y6, Y8
+	VFMADD213PS  Y6, Y3, Y8
 	VADDPS       one8<>+0(SB), Y8, Y8
 	VMULPS       half8<>+0(SB), Y7, Y3
 	VADDPS       roundmagic8<>+0(SB), Y3, Y3
@@ -6755,15 +6755,15 @@ AsymLogitsLossF32_powR_tail:
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc18<>+0(SB), Y8, Y10
-	VFMADD213PS  expc28<>+0(SB), Y8, Y10
-	VFMADD213PS  expc38<>+0(SB), Y8, Y10
-	VFMADD213PS  expc48<>+0(SB), Y8, Y10
-	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMULPS       Y8, Y8, Y6
-	VMULPS       Y6, Y10, Y10
-	VADDPS       Y8, Y10, Y10
+	VMOVUPS      expc18<>+0(SB), Y10
+	VFMADD213PS  expc38<>+0(SB), Y6, Y10
+	VFMADD213PS  expc58<>+0(SB), Y6, Y10
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc28<>+0(SB), Y6, Y11
+	VFMADD213PS  expc48<>+0(SB), Y6, Y11
+	VFMADD231PS  Y11, Y8, Y10
+	VFMADD213PS  Y8, Y6, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
 	VMULPS       half8<>+0(SB), Y9, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
@@ -6953,15 +6953,15 @@ AsymLogitsLossF32_powR_part_shifted:
 	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
 	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
 	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc18<>+0(SB), Y7, Y9
-	VFMADD213PS  expc28<>+0(SB), Y7, Y9
-	VFMADD213PS  expc38<>+0(SB), Y7, Y9
-	VFMADD213PS  expc48<>+0(SB), Y7, Y9
-	VFMADD213PS  expc58<>+0(SB), Y7, Y9
 	VMULPS       Y7, Y7, Y4
-	VMULPS       Y4, Y9, Y9
-	VADDPS       Y7, Y9, Y9
+	VMOVUPS      expc18<>+0(SB), Y9
+	VFMADD213PS  expc38<>+0(SB), Y4, Y9
+	VFMADD213PS  expc58<>+0(SB), Y4, Y9
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc28<>+0(SB), Y4, Y10
+	VFMADD213PS  expc48<>+0(SB), Y4, Y10
+	VFMADD231PS  Y10, Y7, Y9
+	VFMADD213PS  Y7, Y4, Y9
 	VADDPS       one8<>+0(SB), Y9, Y9
 	VMULPS       half8<>+0(SB), Y8, Y4
 	VADDPS       roundmagic8<>+0(SB), Y4, Y4

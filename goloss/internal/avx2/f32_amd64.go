@@ -4,29 +4,33 @@
 
 package avx2
 
-// LogF32 writes log(x) into out, for x positive and normal, with the
-// instructions of the AVX2 float32 kernels (the log of SeedMainGradF32);
-// len(x) is a multiple of 8 and len(out) at least len(x). Tested against
-// math.Log rounded to float32 over every float32 in [1e-8, 1].
+// LogF32 writes log(x), for x positive and normal, into out with the instructions of the
+// AVX2 float32 kernels (the log of SeedMainGradF32); len(x) is a multiple of 8 and
+// len(out) at least len(x). Tested against math.Log rounded to float32 over every float32 in [1e-8, 1].
 //
 //go:noescape
 func LogF32(x []float32, out []float32)
 
-// LogLeanF32 writes log(x) into out, for x positive and normal, with the
-// instructions of the AVX2 float32 kernels (the asymmetric kernels' log of the shifted negatives);
-// len(x) is a multiple of 8 and len(out) at least len(x). Tested against
-// math.Log rounded to float32 over every float32 in [1e-8, 1].
+// LogLeanF32 writes log(x), for x positive and normal, into out with the instructions of the
+// AVX2 float32 kernels (the asymmetric kernels' log of the shifted negatives); len(x) is a multiple of 8 and
+// len(out) at least len(x). Tested against math.Log rounded to float32 over every float32 in [1e-8, 1].
 //
 //go:noescape
 func LogLeanF32(x []float32, out []float32)
 
-// Log1pF32 writes log1p(x) into out, for x positive and normal, with the
-// instructions of the AVX2 float32 kernels (log1p(e^-|z|) of the logits kernels, for x in [0, 1]);
-// len(x) is a multiple of 8 and len(out) at least len(x). Tested against
-// math.Log rounded to float32 over every float32 in [1e-8, 1].
+// Log1pF32 writes log1p(x), for x in [0, 1] or NaN, into out with the instructions of the
+// AVX2 float32 kernels (log1p(e^-|z|) of the logits kernels); len(x) is a multiple of 8 and
+// len(out) at least len(x). Tested against math.Log1p rounded to float32 over every float32 in [1e-8, 1].
 //
 //go:noescape
 func Log1pF32(x []float32, out []float32)
+
+// ExpF32 writes e^x into out with the instructions of the
+// AVX2 float32 kernels (the exp of the logits and non-integer gamma kernels); len(x) is a multiple of 8 and
+// len(out) at least len(x). Tested against math.Exp rounded to float32 over float32s in [-104, 89] and the special values.
+//
+//go:noescape
+func ExpF32(x []float32, out []float32)
 
 // UnitRangeF32 reports whether every value of s lies in [0, 1] or is NaN,
 // as the loop `for _, x := range s { if x < 0 || x > 1 { return false } }`

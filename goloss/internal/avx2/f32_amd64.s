@@ -326,6 +326,188 @@ DATA half8<>+24(SB)/4, $0x3f000000
 DATA half8<>+28(SB)/4, $0x3f000000
 GLOBL half8<>(SB), RODATA|NOPTR, $32
 
+// func ExpF32(x []float32, out []float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·ExpF32(SB), NOSPLIT, $0-48
+	MOVQ x_base+0(FP), AX
+	MOVQ x_len+8(FP), CX
+	MOVQ out_base+24(FP), DX
+	SHRQ $0x03, CX
+	JZ   ExpF32_done
+
+ExpF32_loop:
+	VMOVUPS     (AX), Y0
+	VCMPPS      $0x11, expunder8<>+0(SB), Y0, Y1
+	VBLENDVPS   Y1, expunder8<>+0(SB), Y0, Y2
+	VCMPPS      $0x1e, expover8<>+0(SB), Y2, Y0
+	VBLENDVPS   Y0, expover8<>+0(SB), Y2, Y2
+	VMULPS      log2e8<>+0(SB), Y2, Y3
+	VADDPS      roundmagic8<>+0(SB), Y3, Y3
+	VSUBPS      roundmagic8<>+0(SB), Y3, Y3
+	VFMADD231PS minusln2hi8<>+0(SB), Y3, Y2
+	VFMADD231PS minusln2lo8<>+0(SB), Y3, Y2
+	VMULPS      Y2, Y2, Y0
+	VMOVUPS     expc18<>+0(SB), Y4
+	VFMADD213PS expc38<>+0(SB), Y0, Y4
+	VFMADD213PS expc58<>+0(SB), Y0, Y4
+	VMOVUPS     expc08<>+0(SB), Y5
+	VFMADD213PS expc28<>+0(SB), Y0, Y5
+	VFMADD213PS expc48<>+0(SB), Y0, Y5
+	VFMADD231PS Y5, Y2, Y4
+	VFMADD213PS Y2, Y0, Y4
+	VADDPS      one8<>+0(SB), Y4, Y4
+	VMULPS      half8<>+0(SB), Y3, Y0
+	VADDPS      roundmagic8<>+0(SB), Y0, Y0
+	VSUBPS      roundmagic8<>+0(SB), Y0, Y2
+	VSUBPS      Y2, Y3, Y2
+	VADDPS      roundmagic8<>+0(SB), Y2, Y2
+	VPADDD      expbiasfix8<>+0(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      expbiasfix8<>+0(SB), Y2, Y2
+	VPSLLD      $0x17, Y2, Y2
+	VMULPS      Y0, Y4, Y4
+	VMULPS      Y2, Y4, Y4
+	VANDNPS     Y4, Y1, Y4
+	VMOVUPS     Y4, (DX)
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, DX
+	DECQ        CX
+	JNZ         ExpF32_loop
+
+ExpF32_done:
+	VZEROUPPER
+	RET
+
+DATA expunder8<>+0(SB)/4, $0xc2d00000
+DATA expunder8<>+4(SB)/4, $0xc2d00000
+DATA expunder8<>+8(SB)/4, $0xc2d00000
+DATA expunder8<>+12(SB)/4, $0xc2d00000
+DATA expunder8<>+16(SB)/4, $0xc2d00000
+DATA expunder8<>+20(SB)/4, $0xc2d00000
+DATA expunder8<>+24(SB)/4, $0xc2d00000
+DATA expunder8<>+28(SB)/4, $0xc2d00000
+GLOBL expunder8<>(SB), RODATA|NOPTR, $32
+
+DATA expover8<>+0(SB)/4, $0x42b20000
+DATA expover8<>+4(SB)/4, $0x42b20000
+DATA expover8<>+8(SB)/4, $0x42b20000
+DATA expover8<>+12(SB)/4, $0x42b20000
+DATA expover8<>+16(SB)/4, $0x42b20000
+DATA expover8<>+20(SB)/4, $0x42b20000
+DATA expover8<>+24(SB)/4, $0x42b20000
+DATA expover8<>+28(SB)/4, $0x42b20000
+GLOBL expover8<>(SB), RODATA|NOPTR, $32
+
+DATA log2e8<>+0(SB)/4, $0x3fb8aa3b
+DATA log2e8<>+4(SB)/4, $0x3fb8aa3b
+DATA log2e8<>+8(SB)/4, $0x3fb8aa3b
+DATA log2e8<>+12(SB)/4, $0x3fb8aa3b
+DATA log2e8<>+16(SB)/4, $0x3fb8aa3b
+DATA log2e8<>+20(SB)/4, $0x3fb8aa3b
+DATA log2e8<>+24(SB)/4, $0x3fb8aa3b
+DATA log2e8<>+28(SB)/4, $0x3fb8aa3b
+GLOBL log2e8<>(SB), RODATA|NOPTR, $32
+
+DATA roundmagic8<>+0(SB)/4, $0x4b400000
+DATA roundmagic8<>+4(SB)/4, $0x4b400000
+DATA roundmagic8<>+8(SB)/4, $0x4b400000
+DATA roundmagic8<>+12(SB)/4, $0x4b400000
+DATA roundmagic8<>+16(SB)/4, $0x4b400000
+DATA roundmagic8<>+20(SB)/4, $0x4b400000
+DATA roundmagic8<>+24(SB)/4, $0x4b400000
+DATA roundmagic8<>+28(SB)/4, $0x4b400000
+GLOBL roundmagic8<>(SB), RODATA|NOPTR, $32
+
+DATA minusln2hi8<>+0(SB)/4, $0xbf318000
+DATA minusln2hi8<>+4(SB)/4, $0xbf318000
+DATA minusln2hi8<>+8(SB)/4, $0xbf318000
+DATA minusln2hi8<>+12(SB)/4, $0xbf318000
+DATA minusln2hi8<>+16(SB)/4, $0xbf318000
+DATA minusln2hi8<>+20(SB)/4, $0xbf318000
+DATA minusln2hi8<>+24(SB)/4, $0xbf318000
+DATA minusln2hi8<>+28(SB)/4, $0xbf318000
+GLOBL minusln2hi8<>(SB), RODATA|NOPTR, $32
+
+DATA minusln2lo8<>+0(SB)/4, $0x395e8083
+DATA minusln2lo8<>+4(SB)/4, $0x395e8083
+DATA minusln2lo8<>+8(SB)/4, $0x395e8083
+DATA minusln2lo8<>+12(SB)/4, $0x395e8083
+DATA minusln2lo8<>+16(SB)/4, $0x395e8083
+DATA minusln2lo8<>+20(SB)/4, $0x395e8083
+DATA minusln2lo8<>+24(SB)/4, $0x395e8083
+DATA minusln2lo8<>+28(SB)/4, $0x395e8083
+GLOBL minusln2lo8<>(SB), RODATA|NOPTR, $32
+
+DATA expc18<>+0(SB)/4, $0x3ab743ce
+DATA expc18<>+4(SB)/4, $0x3ab743ce
+DATA expc18<>+8(SB)/4, $0x3ab743ce
+DATA expc18<>+12(SB)/4, $0x3ab743ce
+DATA expc18<>+16(SB)/4, $0x3ab743ce
+DATA expc18<>+20(SB)/4, $0x3ab743ce
+DATA expc18<>+24(SB)/4, $0x3ab743ce
+DATA expc18<>+28(SB)/4, $0x3ab743ce
+GLOBL expc18<>(SB), RODATA|NOPTR, $32
+
+DATA expc38<>+0(SB)/4, $0x3d2aa9c1
+DATA expc38<>+4(SB)/4, $0x3d2aa9c1
+DATA expc38<>+8(SB)/4, $0x3d2aa9c1
+DATA expc38<>+12(SB)/4, $0x3d2aa9c1
+DATA expc38<>+16(SB)/4, $0x3d2aa9c1
+DATA expc38<>+20(SB)/4, $0x3d2aa9c1
+DATA expc38<>+24(SB)/4, $0x3d2aa9c1
+DATA expc38<>+28(SB)/4, $0x3d2aa9c1
+GLOBL expc38<>(SB), RODATA|NOPTR, $32
+
+DATA expc58<>+0(SB)/4, $0x3f000000
+DATA expc58<>+4(SB)/4, $0x3f000000
+DATA expc58<>+8(SB)/4, $0x3f000000
+DATA expc58<>+12(SB)/4, $0x3f000000
+DATA expc58<>+16(SB)/4, $0x3f000000
+DATA expc58<>+20(SB)/4, $0x3f000000
+DATA expc58<>+24(SB)/4, $0x3f000000
+DATA expc58<>+28(SB)/4, $0x3f000000
+GLOBL expc58<>(SB), RODATA|NOPTR, $32
+
+DATA expc08<>+0(SB)/4, $0x39506967
+DATA expc08<>+4(SB)/4, $0x39506967
+DATA expc08<>+8(SB)/4, $0x39506967
+DATA expc08<>+12(SB)/4, $0x39506967
+DATA expc08<>+16(SB)/4, $0x39506967
+DATA expc08<>+20(SB)/4, $0x39506967
+DATA expc08<>+24(SB)/4, $0x39506967
+DATA expc08<>+28(SB)/4, $0x39506967
+GLOBL expc08<>(SB), RODATA|NOPTR, $32
+
+DATA expc28<>+0(SB)/4, $0x3c088908
+DATA expc28<>+4(SB)/4, $0x3c088908
+DATA expc28<>+8(SB)/4, $0x3c088908
+DATA expc28<>+12(SB)/4, $0x3c088908
+DATA expc28<>+16(SB)/4, $0x3c088908
+DATA expc28<>+20(SB)/4, $0x3c088908
+DATA expc28<>+24(SB)/4, $0x3c088908
+DATA expc28<>+28(SB)/4, $0x3c088908
+GLOBL expc28<>(SB), RODATA|NOPTR, $32
+
+DATA expc48<>+0(SB)/4, $0x3e2aaaaa
+DATA expc48<>+4(SB)/4, $0x3e2aaaaa
+DATA expc48<>+8(SB)/4, $0x3e2aaaaa
+DATA expc48<>+12(SB)/4, $0x3e2aaaaa
+DATA expc48<>+16(SB)/4, $0x3e2aaaaa
+DATA expc48<>+20(SB)/4, $0x3e2aaaaa
+DATA expc48<>+24(SB)/4, $0x3e2aaaaa
+DATA expc48<>+28(SB)/4, $0x3e2aaaaa
+GLOBL expc48<>(SB), RODATA|NOPTR, $32
+
+DATA expbiasfix8<>+0(SB)/4, $0xb4c0007f
+DATA expbiasfix8<>+4(SB)/4, $0xb4c0007f
+DATA expbiasfix8<>+8(SB)/4, $0xb4c0007f
+DATA expbiasfix8<>+12(SB)/4, $0xb4c0007f
+DATA expbiasfix8<>+16(SB)/4, $0xb4c0007f
+DATA expbiasfix8<>+20(SB)/4, $0xb4c0007f
+DATA expbiasfix8<>+24(SB)/4, $0xb4c0007f
+DATA expbiasfix8<>+28(SB)/4, $0xb4c0007f
+GLOBL expbiasfix8<>(SB), RODATA|NOPTR, $32
+
 // func UnitRangeF32(s []float32) (ok bool)
 // Requires: AVX
 TEXT ·UnitRangeF32(SB), NOSPLIT, $0-25
@@ -1583,15 +1765,15 @@ SeedMainGradF32_powR_loop:
 	VSUBPS       roundmagic8<>+0(SB), Y7, Y7
 	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y6
 	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y6
-	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc18<>+0(SB), Y6, Y9
-	VFMADD213PS  expc28<>+0(SB), Y6, Y9
-	VFMADD213PS  expc38<>+0(SB), Y6, Y9
-	VFMADD213PS  expc48<>+0(SB), Y6, Y9
-	VFMADD213PS  expc58<>+0(SB), Y6, Y9
 	VMULPS       Y6, Y6, Y4
-	VMULPS       Y4, Y9, Y9
-	VADDPS       Y6, Y9, Y9
+	VMOVUPS      expc18<>+0(SB), Y9
+	VFMADD213PS  expc38<>+0(SB), Y4, Y9
+	VFMADD213PS  expc58<>+0(SB), Y4, Y9
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc28<>+0(SB), Y4, Y10
+	VFMADD213PS  expc48<>+0(SB), Y4, Y10
+	VFMADD231PS  Y10, Y6, Y9
+	VFMADD213PS  Y6, Y4, Y9
 	VADDPS       one8<>+0(SB), Y9, Y9
 	VMULPS       half8<>+0(SB), Y7, Y4
 	VADDPS       roundmagic8<>+0(SB), Y4, Y4
@@ -1785,15 +1967,15 @@ SeedMainGradF32_powR_tail:
 	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
 	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
 	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc18<>+0(SB), Y7, Y10
-	VFMADD213PS  expc28<>+0(SB), Y7, Y10
-	VFMADD213PS  expc38<>+0(SB), Y7, Y10
-	VFMADD213PS  expc48<>+0(SB), Y7, Y10
-	VFMADD213PS  expc58<>+0(SB), Y7, Y10
 	VMULPS       Y7, Y7, Y5
-	VMULPS       Y5, Y10, Y10
-	VADDPS       Y7, Y10, Y10
+	VMOVUPS      expc18<>+0(SB), Y10
+	VFMADD213PS  expc38<>+0(SB), Y5, Y10
+	VFMADD213PS  expc58<>+0(SB), Y5, Y10
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc28<>+0(SB), Y5, Y11
+	VFMADD213PS  expc48<>+0(SB), Y5, Y11
+	VFMADD231PS  Y11, Y7, Y10
+	VFMADD213PS  Y7, Y5, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
 	VMULPS       half8<>+0(SB), Y8, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -1971,136 +2153,6 @@ DATA ldmax8<>+20(SB)/4, $0x447a0000
 DATA ldmax8<>+24(SB)/4, $0x447a0000
 DATA ldmax8<>+28(SB)/4, $0x447a0000
 GLOBL ldmax8<>(SB), RODATA|NOPTR, $32
-
-DATA expunder8<>+0(SB)/4, $0xc2d00000
-DATA expunder8<>+4(SB)/4, $0xc2d00000
-DATA expunder8<>+8(SB)/4, $0xc2d00000
-DATA expunder8<>+12(SB)/4, $0xc2d00000
-DATA expunder8<>+16(SB)/4, $0xc2d00000
-DATA expunder8<>+20(SB)/4, $0xc2d00000
-DATA expunder8<>+24(SB)/4, $0xc2d00000
-DATA expunder8<>+28(SB)/4, $0xc2d00000
-GLOBL expunder8<>(SB), RODATA|NOPTR, $32
-
-DATA expover8<>+0(SB)/4, $0x42b20000
-DATA expover8<>+4(SB)/4, $0x42b20000
-DATA expover8<>+8(SB)/4, $0x42b20000
-DATA expover8<>+12(SB)/4, $0x42b20000
-DATA expover8<>+16(SB)/4, $0x42b20000
-DATA expover8<>+20(SB)/4, $0x42b20000
-DATA expover8<>+24(SB)/4, $0x42b20000
-DATA expover8<>+28(SB)/4, $0x42b20000
-GLOBL expover8<>(SB), RODATA|NOPTR, $32
-
-DATA log2e8<>+0(SB)/4, $0x3fb8aa3b
-DATA log2e8<>+4(SB)/4, $0x3fb8aa3b
-DATA log2e8<>+8(SB)/4, $0x3fb8aa3b
-DATA log2e8<>+12(SB)/4, $0x3fb8aa3b
-DATA log2e8<>+16(SB)/4, $0x3fb8aa3b
-DATA log2e8<>+20(SB)/4, $0x3fb8aa3b
-DATA log2e8<>+24(SB)/4, $0x3fb8aa3b
-DATA log2e8<>+28(SB)/4, $0x3fb8aa3b
-GLOBL log2e8<>(SB), RODATA|NOPTR, $32
-
-DATA roundmagic8<>+0(SB)/4, $0x4b400000
-DATA roundmagic8<>+4(SB)/4, $0x4b400000
-DATA roundmagic8<>+8(SB)/4, $0x4b400000
-DATA roundmagic8<>+12(SB)/4, $0x4b400000
-DATA roundmagic8<>+16(SB)/4, $0x4b400000
-DATA roundmagic8<>+20(SB)/4, $0x4b400000
-DATA roundmagic8<>+24(SB)/4, $0x4b400000
-DATA roundmagic8<>+28(SB)/4, $0x4b400000
-GLOBL roundmagic8<>(SB), RODATA|NOPTR, $32
-
-DATA minusln2hi8<>+0(SB)/4, $0xbf318000
-DATA minusln2hi8<>+4(SB)/4, $0xbf318000
-DATA minusln2hi8<>+8(SB)/4, $0xbf318000
-DATA minusln2hi8<>+12(SB)/4, $0xbf318000
-DATA minusln2hi8<>+16(SB)/4, $0xbf318000
-DATA minusln2hi8<>+20(SB)/4, $0xbf318000
-DATA minusln2hi8<>+24(SB)/4, $0xbf318000
-DATA minusln2hi8<>+28(SB)/4, $0xbf318000
-GLOBL minusln2hi8<>(SB), RODATA|NOPTR, $32
-
-DATA minusln2lo8<>+0(SB)/4, $0x395e8083
-DATA minusln2lo8<>+4(SB)/4, $0x395e8083
-DATA minusln2lo8<>+8(SB)/4, $0x395e8083
-DATA minusln2lo8<>+12(SB)/4, $0x395e8083
-DATA minusln2lo8<>+16(SB)/4, $0x395e8083
-DATA minusln2lo8<>+20(SB)/4, $0x395e8083
-DATA minusln2lo8<>+24(SB)/4, $0x395e8083
-DATA minusln2lo8<>+28(SB)/4, $0x395e8083
-GLOBL minusln2lo8<>(SB), RODATA|NOPTR, $32
-
-DATA expc08<>+0(SB)/4, $0x39506967
-DATA expc08<>+4(SB)/4, $0x39506967
-DATA expc08<>+8(SB)/4, $0x39506967
-DATA expc08<>+12(SB)/4, $0x39506967
-DATA expc08<>+16(SB)/4, $0x39506967
-DATA expc08<>+20(SB)/4, $0x39506967
-DATA expc08<>+24(SB)/4, $0x39506967
-DATA expc08<>+28(SB)/4, $0x39506967
-GLOBL expc08<>(SB), RODATA|NOPTR, $32
-
-DATA expc18<>+0(SB)/4, $0x3ab743ce
-DATA expc18<>+4(SB)/4, $0x3ab743ce
-DATA expc18<>+8(SB)/4, $0x3ab743ce
-DATA expc18<>+12(SB)/4, $0x3ab743ce
-DATA expc18<>+16(SB)/4, $0x3ab743ce
-DATA expc18<>+20(SB)/4, $0x3ab743ce
-DATA expc18<>+24(SB)/4, $0x3ab743ce
-DATA expc18<>+28(SB)/4, $0x3ab743ce
-GLOBL expc18<>(SB), RODATA|NOPTR, $32
-
-DATA expc28<>+0(SB)/4, $0x3c088908
-DATA expc28<>+4(SB)/4, $0x3c088908
-DATA expc28<>+8(SB)/4, $0x3c088908
-DATA expc28<>+12(SB)/4, $0x3c088908
-DATA expc28<>+16(SB)/4, $0x3c088908
-DATA expc28<>+20(SB)/4, $0x3c088908
-DATA expc28<>+24(SB)/4, $0x3c088908
-DATA expc28<>+28(SB)/4, $0x3c088908
-GLOBL expc28<>(SB), RODATA|NOPTR, $32
-
-DATA expc38<>+0(SB)/4, $0x3d2aa9c1
-DATA expc38<>+4(SB)/4, $0x3d2aa9c1
-DATA expc38<>+8(SB)/4, $0x3d2aa9c1
-DATA expc38<>+12(SB)/4, $0x3d2aa9c1
-DATA expc38<>+16(SB)/4, $0x3d2aa9c1
-DATA expc38<>+20(SB)/4, $0x3d2aa9c1
-DATA expc38<>+24(SB)/4, $0x3d2aa9c1
-DATA expc38<>+28(SB)/4, $0x3d2aa9c1
-GLOBL expc38<>(SB), RODATA|NOPTR, $32
-
-DATA expc48<>+0(SB)/4, $0x3e2aaaaa
-DATA expc48<>+4(SB)/4, $0x3e2aaaaa
-DATA expc48<>+8(SB)/4, $0x3e2aaaaa
-DATA expc48<>+12(SB)/4, $0x3e2aaaaa
-DATA expc48<>+16(SB)/4, $0x3e2aaaaa
-DATA expc48<>+20(SB)/4, $0x3e2aaaaa
-DATA expc48<>+24(SB)/4, $0x3e2aaaaa
-DATA expc48<>+28(SB)/4, $0x3e2aaaaa
-GLOBL expc48<>(SB), RODATA|NOPTR, $32
-
-DATA expc58<>+0(SB)/4, $0x3f000000
-DATA expc58<>+4(SB)/4, $0x3f000000
-DATA expc58<>+8(SB)/4, $0x3f000000
-DATA expc58<>+12(SB)/4, $0x3f000000
-DATA expc58<>+16(SB)/4, $0x3f000000
-DATA expc58<>+20(SB)/4, $0x3f000000
-DATA expc58<>+24(SB)/4, $0x3f000000
-DATA expc58<>+28(SB)/4, $0x3f000000
-GLOBL expc58<>(SB), RODATA|NOPTR, $32
-
-DATA expbiasfix8<>+0(SB)/4, $0xb4c0007f
-DATA expbiasfix8<>+4(SB)/4, $0xb4c0007f
-DATA expbiasfix8<>+8(SB)/4, $0xb4c0007f
-DATA expbiasfix8<>+12(SB)/4, $0xb4c0007f
-DATA expbiasfix8<>+16(SB)/4, $0xb4c0007f
-DATA expbiasfix8<>+20(SB)/4, $0xb4c0007f
-DATA expbiasfix8<>+24(SB)/4, $0xb4c0007f
-DATA expbiasfix8<>+28(SB)/4, $0xb4c0007f
-GLOBL expbiasfix8<>(SB), RODATA|NOPTR, $32
 
 // func SeedMainLossF32(y []float32, p []float32, w []float32, masks []uint8, k *[12]uint32, acc *[16]float64)
 // Requires: AVX, AVX2, FMA3
@@ -2737,15 +2789,15 @@ SeedMainLossF32_powR_loop:
 	VSUBPS       roundmagic8<>+0(SB), Y7, Y7
 	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y6
 	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y6
-	VMOVUPS      expc08<>+0(SB), Y8
-	VFMADD213PS  expc18<>+0(SB), Y6, Y8
-	VFMADD213PS  expc28<>+0(SB), Y6, Y8
-	VFMADD213PS  expc38<>+0(SB), Y6, Y8
-	VFMADD213PS  expc48<>+0(SB), Y6, Y8
-	VFMADD213PS  expc58<>+0(SB), Y6, Y8
 	VMULPS       Y6, Y6, Y4
-	VMULPS       Y4, Y8, Y8
-	VADDPS       Y6, Y8, Y8
+	VMOVUPS      expc18<>+0(SB), Y8
+	VFMADD213PS  expc38<>+0(SB), Y4, Y8
+	VFMADD213PS  expc58<>+0(SB), Y4, Y8
+	VMOVUPS      expc08<>+0(SB), Y9
+	VFMADD213PS  expc28<>+0(SB), Y4, Y9
+	VFMADD213PS  expc48<>+0(SB), Y4, Y9
+	VFMADD231PS  Y9, Y6, Y8
+	VFMADD213PS  Y6, Y4, Y8
 	VADDPS       one8<>+0(SB), Y8, Y8
 	VMULPS       half8<>+0(SB), Y7, Y4
 	VADDPS       roundmagic8<>+0(SB), Y4, Y4
@@ -2903,15 +2955,15 @@ SeedMainLossF32_powR_tail:
 	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
 	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
 	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc18<>+0(SB), Y7, Y9
-	VFMADD213PS  expc28<>+0(SB), Y7, Y9
-	VFMADD213PS  expc38<>+0(SB), Y7, Y9
-	VFMADD213PS  expc48<>+0(SB), Y7, Y9
-	VFMADD213PS  expc58<>+0(SB), Y7, Y9
 	VMULPS       Y7, Y7, Y5
-	VMULPS       Y5, Y9, Y9
-	VADDPS       Y7, Y9, Y9
+	VMOVUPS      expc18<>+0(SB), Y9
+	VFMADD213PS  expc38<>+0(SB), Y5, Y9
+	VFMADD213PS  expc58<>+0(SB), Y5, Y9
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc28<>+0(SB), Y5, Y10
+	VFMADD213PS  expc48<>+0(SB), Y5, Y10
+	VFMADD231PS  Y10, Y7, Y9
+	VFMADD213PS  Y7, Y5, Y9
 	VADDPS       one8<>+0(SB), Y9, Y9
 	VMULPS       half8<>+0(SB), Y8, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -4463,15 +4515,15 @@ BinaryProbGradF32_powR_full_bce:
 	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
 	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
 	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc18<>+0(SB), Y7, Y12
-	VFMADD213PS  expc28<>+0(SB), Y7, Y12
-	VFMADD213PS  expc38<>+0(SB), Y7, Y12
-	VFMADD213PS  expc48<>+0(SB), Y7, Y12
-	VFMADD213PS  expc58<>+0(SB), Y7, Y12
 	VMULPS       Y7, Y7, Y6
-	VMULPS       Y6, Y12, Y12
-	VADDPS       Y7, Y12, Y12
+	VMOVUPS      expc18<>+0(SB), Y12
+	VFMADD213PS  expc38<>+0(SB), Y6, Y12
+	VFMADD213PS  expc58<>+0(SB), Y6, Y12
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc28<>+0(SB), Y6, Y10
+	VFMADD213PS  expc48<>+0(SB), Y6, Y10
+	VFMADD231PS  Y10, Y7, Y12
+	VFMADD213PS  Y7, Y6, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
 	VMULPS       half8<>+0(SB), Y8, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
@@ -4513,15 +4565,15 @@ BinaryProbGradF32_powR_full_bce:
 	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
 	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
 	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMOVUPS      expc08<>+0(SB), Y5
-	VFMADD213PS  expc18<>+0(SB), Y7, Y5
-	VFMADD213PS  expc28<>+0(SB), Y7, Y5
-	VFMADD213PS  expc38<>+0(SB), Y7, Y5
-	VFMADD213PS  expc48<>+0(SB), Y7, Y5
-	VFMADD213PS  expc58<>+0(SB), Y7, Y5
 	VMULPS       Y7, Y7, Y4
-	VMULPS       Y4, Y5, Y5
-	VADDPS       Y7, Y5, Y5
+	VMOVUPS      expc18<>+0(SB), Y5
+	VFMADD213PS  expc38<>+0(SB), Y4, Y5
+	VFMADD213PS  expc58<>+0(SB), Y4, Y5
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc28<>+0(SB), Y4, Y10
+	VFMADD213PS  expc48<>+0(SB), Y4, Y10
+	VFMADD231PS  Y10, Y7, Y5
+	VFMADD213PS  Y7, Y4, Y5
 	VADDPS       one8<>+0(SB), Y5, Y5
 	VMULPS       half8<>+0(SB), Y8, Y4
 	VADDPS       roundmagic8<>+0(SB), Y4, Y4
@@ -4807,15 +4859,15 @@ BinaryProbGradF32_powR_part_bce:
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc18<>+0(SB), Y8, Y12
-	VFMADD213PS  expc28<>+0(SB), Y8, Y12
-	VFMADD213PS  expc38<>+0(SB), Y8, Y12
-	VFMADD213PS  expc48<>+0(SB), Y8, Y12
-	VFMADD213PS  expc58<>+0(SB), Y8, Y12
 	VMULPS       Y8, Y8, Y7
-	VMULPS       Y7, Y12, Y12
-	VADDPS       Y8, Y12, Y12
+	VMOVUPS      expc18<>+0(SB), Y12
+	VFMADD213PS  expc38<>+0(SB), Y7, Y12
+	VFMADD213PS  expc58<>+0(SB), Y7, Y12
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc28<>+0(SB), Y7, Y11
+	VFMADD213PS  expc48<>+0(SB), Y7, Y11
+	VFMADD231PS  Y11, Y8, Y12
+	VFMADD213PS  Y8, Y7, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
 	VMULPS       half8<>+0(SB), Y9, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
@@ -4857,15 +4909,15 @@ BinaryProbGradF32_powR_part_bce:
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y6
-	VFMADD213PS  expc18<>+0(SB), Y8, Y6
-	VFMADD213PS  expc28<>+0(SB), Y8, Y6
-	VFMADD213PS  expc38<>+0(SB), Y8, Y6
-	VFMADD213PS  expc48<>+0(SB), Y8, Y6
-	VFMADD213PS  expc58<>+0(SB), Y8, Y6
 	VMULPS       Y8, Y8, Y5
-	VMULPS       Y5, Y6, Y6
-	VADDPS       Y8, Y6, Y6
+	VMOVUPS      expc18<>+0(SB), Y6
+	VFMADD213PS  expc38<>+0(SB), Y5, Y6
+	VFMADD213PS  expc58<>+0(SB), Y5, Y6
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc28<>+0(SB), Y5, Y11
+	VFMADD213PS  expc48<>+0(SB), Y5, Y11
+	VFMADD231PS  Y11, Y8, Y6
+	VFMADD213PS  Y8, Y5, Y6
 	VADDPS       one8<>+0(SB), Y6, Y6
 	VMULPS       half8<>+0(SB), Y9, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -6347,15 +6399,15 @@ BinaryProbLossF32_powR_full_bce:
 	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
 	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
 	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc18<>+0(SB), Y7, Y10
-	VFMADD213PS  expc28<>+0(SB), Y7, Y10
-	VFMADD213PS  expc38<>+0(SB), Y7, Y10
-	VFMADD213PS  expc48<>+0(SB), Y7, Y10
-	VFMADD213PS  expc58<>+0(SB), Y7, Y10
 	VMULPS       Y7, Y7, Y6
-	VMULPS       Y6, Y10, Y10
-	VADDPS       Y7, Y10, Y10
+	VMOVUPS      expc18<>+0(SB), Y10
+	VFMADD213PS  expc38<>+0(SB), Y6, Y10
+	VFMADD213PS  expc58<>+0(SB), Y6, Y10
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc28<>+0(SB), Y6, Y11
+	VFMADD213PS  expc48<>+0(SB), Y6, Y11
+	VFMADD231PS  Y11, Y7, Y10
+	VFMADD213PS  Y7, Y6, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
 	VMULPS       half8<>+0(SB), Y8, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
@@ -6397,15 +6449,15 @@ BinaryProbLossF32_powR_full_bce:
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y8
-	VMOVUPS      expc08<>+0(SB), Y6
-	VFMADD213PS  expc18<>+0(SB), Y8, Y6
-	VFMADD213PS  expc28<>+0(SB), Y8, Y6
-	VFMADD213PS  expc38<>+0(SB), Y8, Y6
-	VFMADD213PS  expc48<>+0(SB), Y8, Y6
-	VFMADD213PS  expc58<>+0(SB), Y8, Y6
 	VMULPS       Y8, Y8, Y5
-	VMULPS       Y5, Y6, Y6
-	VADDPS       Y8, Y6, Y6
+	VMOVUPS      expc18<>+0(SB), Y6
+	VFMADD213PS  expc38<>+0(SB), Y5, Y6
+	VFMADD213PS  expc58<>+0(SB), Y5, Y6
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y5, Y12
+	VFMADD213PS  expc48<>+0(SB), Y5, Y12
+	VFMADD231PS  Y12, Y8, Y6
+	VFMADD213PS  Y8, Y5, Y6
 	VADDPS       one8<>+0(SB), Y6, Y6
 	VMULPS       half8<>+0(SB), Y11, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -6671,15 +6723,15 @@ BinaryProbLossF32_powR_part_bce:
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc18<>+0(SB), Y8, Y11
-	VFMADD213PS  expc28<>+0(SB), Y8, Y11
-	VFMADD213PS  expc38<>+0(SB), Y8, Y11
-	VFMADD213PS  expc48<>+0(SB), Y8, Y11
-	VFMADD213PS  expc58<>+0(SB), Y8, Y11
 	VMULPS       Y8, Y8, Y7
-	VMULPS       Y7, Y11, Y11
-	VADDPS       Y8, Y11, Y11
+	VMOVUPS      expc18<>+0(SB), Y11
+	VFMADD213PS  expc38<>+0(SB), Y7, Y11
+	VFMADD213PS  expc58<>+0(SB), Y7, Y11
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y7, Y12
+	VFMADD213PS  expc48<>+0(SB), Y7, Y12
+	VFMADD231PS  Y12, Y8, Y11
+	VFMADD213PS  Y8, Y7, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
 	VMULPS       half8<>+0(SB), Y9, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
@@ -6721,15 +6773,15 @@ BinaryProbLossF32_powR_part_bce:
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y6
-	VFMADD213PS  expc18<>+0(SB), Y8, Y6
-	VFMADD213PS  expc28<>+0(SB), Y8, Y6
-	VFMADD213PS  expc38<>+0(SB), Y8, Y6
-	VFMADD213PS  expc48<>+0(SB), Y8, Y6
-	VFMADD213PS  expc58<>+0(SB), Y8, Y6
 	VMULPS       Y8, Y8, Y5
-	VMULPS       Y5, Y6, Y6
-	VADDPS       Y8, Y6, Y6
+	VMOVUPS      expc18<>+0(SB), Y6
+	VFMADD213PS  expc38<>+0(SB), Y5, Y6
+	VFMADD213PS  expc58<>+0(SB), Y5, Y6
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y5, Y12
+	VFMADD213PS  expc48<>+0(SB), Y5, Y12
+	VFMADD231PS  Y12, Y8, Y6
+	VFMADD213PS  Y8, Y5, Y6
 	VADDPS       one8<>+0(SB), Y6, Y6
 	VMULPS       half8<>+0(SB), Y9, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -6878,15 +6930,15 @@ BinaryLogitsGradF32_powN_full_smoothed:
 	VSUBPS      roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS     expc08<>+0(SB), Y10
-	VFMADD213PS expc18<>+0(SB), Y8, Y10
-	VFMADD213PS expc28<>+0(SB), Y8, Y10
-	VFMADD213PS expc38<>+0(SB), Y8, Y10
-	VFMADD213PS expc48<>+0(SB), Y8, Y10
-	VFMADD213PS expc58<>+0(SB), Y8, Y10
 	VMULPS      Y8, Y8, Y4
-	VMULPS      Y4, Y10, Y10
-	VADDPS      Y8, Y10, Y10
+	VMOVUPS     expc18<>+0(SB), Y10
+	VFMADD213PS expc38<>+0(SB), Y4, Y10
+	VFMADD213PS expc58<>+0(SB), Y4, Y10
+	VMOVUPS     expc08<>+0(SB), Y11
+	VFMADD213PS expc28<>+0(SB), Y4, Y11
+	VFMADD213PS expc48<>+0(SB), Y4, Y11
+	VFMADD231PS Y11, Y8, Y10
+	VFMADD213PS Y8, Y4, Y10
 	VADDPS      one8<>+0(SB), Y10, Y10
 	VMULPS      half8<>+0(SB), Y9, Y4
 	VADDPS      roundmagic8<>+0(SB), Y4, Y4
@@ -7068,15 +7120,15 @@ BinaryLogitsGradF32_powN_part_smoothed:
 	VSUBPS      roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS     expc08<>+0(SB), Y11
-	VFMADD213PS expc18<>+0(SB), Y9, Y11
-	VFMADD213PS expc28<>+0(SB), Y9, Y11
-	VFMADD213PS expc38<>+0(SB), Y9, Y11
-	VFMADD213PS expc48<>+0(SB), Y9, Y11
-	VFMADD213PS expc58<>+0(SB), Y9, Y11
 	VMULPS      Y9, Y9, Y5
-	VMULPS      Y5, Y11, Y11
-	VADDPS      Y9, Y11, Y11
+	VMOVUPS     expc18<>+0(SB), Y11
+	VFMADD213PS expc38<>+0(SB), Y5, Y11
+	VFMADD213PS expc58<>+0(SB), Y5, Y11
+	VMOVUPS     expc08<>+0(SB), Y12
+	VFMADD213PS expc28<>+0(SB), Y5, Y12
+	VFMADD213PS expc48<>+0(SB), Y5, Y12
+	VFMADD231PS Y12, Y9, Y11
+	VFMADD213PS Y9, Y5, Y11
 	VADDPS      one8<>+0(SB), Y11, Y11
 	VMULPS      half8<>+0(SB), Y10, Y5
 	VADDPS      roundmagic8<>+0(SB), Y5, Y5
@@ -7248,15 +7300,15 @@ BinaryLogitsGradF32_pow2_full_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc18<>+0(SB), Y8, Y10
-	VFMADD213PS  expc28<>+0(SB), Y8, Y10
-	VFMADD213PS  expc38<>+0(SB), Y8, Y10
-	VFMADD213PS  expc48<>+0(SB), Y8, Y10
-	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMULPS       Y8, Y8, Y4
-	VMULPS       Y4, Y10, Y10
-	VADDPS       Y8, Y10, Y10
+	VMOVUPS      expc18<>+0(SB), Y10
+	VFMADD213PS  expc38<>+0(SB), Y4, Y10
+	VFMADD213PS  expc58<>+0(SB), Y4, Y10
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc28<>+0(SB), Y4, Y11
+	VFMADD213PS  expc48<>+0(SB), Y4, Y11
+	VFMADD231PS  Y11, Y8, Y10
+	VFMADD213PS  Y8, Y4, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
 	VMULPS       half8<>+0(SB), Y9, Y4
 	VADDPS       roundmagic8<>+0(SB), Y4, Y4
@@ -7416,15 +7468,15 @@ BinaryLogitsGradF32_pow2_part_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc18<>+0(SB), Y9, Y11
-	VFMADD213PS  expc28<>+0(SB), Y9, Y11
-	VFMADD213PS  expc38<>+0(SB), Y9, Y11
-	VFMADD213PS  expc48<>+0(SB), Y9, Y11
-	VFMADD213PS  expc58<>+0(SB), Y9, Y11
 	VMULPS       Y9, Y9, Y5
-	VMULPS       Y5, Y11, Y11
-	VADDPS       Y9, Y11, Y11
+	VMOVUPS      expc18<>+0(SB), Y11
+	VFMADD213PS  expc38<>+0(SB), Y5, Y11
+	VFMADD213PS  expc58<>+0(SB), Y5, Y11
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y5, Y12
+	VFMADD213PS  expc48<>+0(SB), Y5, Y12
+	VFMADD231PS  Y12, Y9, Y11
+	VFMADD213PS  Y9, Y5, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
 	VMULPS       half8<>+0(SB), Y10, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -7574,15 +7626,15 @@ BinaryLogitsGradF32_pow0_full_smoothed:
 	VSUBPS      roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS     expc08<>+0(SB), Y10
-	VFMADD213PS expc18<>+0(SB), Y8, Y10
-	VFMADD213PS expc28<>+0(SB), Y8, Y10
-	VFMADD213PS expc38<>+0(SB), Y8, Y10
-	VFMADD213PS expc48<>+0(SB), Y8, Y10
-	VFMADD213PS expc58<>+0(SB), Y8, Y10
 	VMULPS      Y8, Y8, Y4
-	VMULPS      Y4, Y10, Y10
-	VADDPS      Y8, Y10, Y10
+	VMOVUPS     expc18<>+0(SB), Y10
+	VFMADD213PS expc38<>+0(SB), Y4, Y10
+	VFMADD213PS expc58<>+0(SB), Y4, Y10
+	VMOVUPS     expc08<>+0(SB), Y11
+	VFMADD213PS expc28<>+0(SB), Y4, Y11
+	VFMADD213PS expc48<>+0(SB), Y4, Y11
+	VFMADD231PS Y11, Y8, Y10
+	VFMADD213PS Y8, Y4, Y10
 	VADDPS      one8<>+0(SB), Y10, Y10
 	VMULPS      half8<>+0(SB), Y9, Y4
 	VADDPS      roundmagic8<>+0(SB), Y4, Y4
@@ -7734,15 +7786,15 @@ BinaryLogitsGradF32_pow0_part_smoothed:
 	VSUBPS      roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS     expc08<>+0(SB), Y11
-	VFMADD213PS expc18<>+0(SB), Y9, Y11
-	VFMADD213PS expc28<>+0(SB), Y9, Y11
-	VFMADD213PS expc38<>+0(SB), Y9, Y11
-	VFMADD213PS expc48<>+0(SB), Y9, Y11
-	VFMADD213PS expc58<>+0(SB), Y9, Y11
 	VMULPS      Y9, Y9, Y5
-	VMULPS      Y5, Y11, Y11
-	VADDPS      Y9, Y11, Y11
+	VMOVUPS     expc18<>+0(SB), Y11
+	VFMADD213PS expc38<>+0(SB), Y5, Y11
+	VFMADD213PS expc58<>+0(SB), Y5, Y11
+	VMOVUPS     expc08<>+0(SB), Y12
+	VFMADD213PS expc28<>+0(SB), Y5, Y12
+	VFMADD213PS expc48<>+0(SB), Y5, Y12
+	VFMADD231PS Y12, Y9, Y11
+	VFMADD213PS Y9, Y5, Y11
 	VADDPS      one8<>+0(SB), Y11, Y11
 	VMULPS      half8<>+0(SB), Y10, Y5
 	VADDPS      roundmagic8<>+0(SB), Y5, Y5
@@ -7884,15 +7936,15 @@ BinaryLogitsGradF32_powR_full_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc18<>+0(SB), Y8, Y10
-	VFMADD213PS  expc28<>+0(SB), Y8, Y10
-	VFMADD213PS  expc38<>+0(SB), Y8, Y10
-	VFMADD213PS  expc48<>+0(SB), Y8, Y10
-	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMULPS       Y8, Y8, Y4
-	VMULPS       Y4, Y10, Y10
-	VADDPS       Y8, Y10, Y10
+	VMOVUPS      expc18<>+0(SB), Y10
+	VFMADD213PS  expc38<>+0(SB), Y4, Y10
+	VFMADD213PS  expc58<>+0(SB), Y4, Y10
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc28<>+0(SB), Y4, Y11
+	VFMADD213PS  expc48<>+0(SB), Y4, Y11
+	VFMADD231PS  Y11, Y8, Y10
+	VFMADD213PS  Y8, Y4, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
 	VMULPS       half8<>+0(SB), Y9, Y4
 	VADDPS       roundmagic8<>+0(SB), Y4, Y4
@@ -7998,15 +8050,15 @@ BinaryLogitsGradF32_powR_full_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc18<>+0(SB), Y8, Y11
-	VFMADD213PS  expc28<>+0(SB), Y8, Y11
-	VFMADD213PS  expc38<>+0(SB), Y8, Y11
-	VFMADD213PS  expc48<>+0(SB), Y8, Y11
-	VFMADD213PS  expc58<>+0(SB), Y8, Y11
 	VMULPS       Y8, Y8, Y7
-	VMULPS       Y7, Y11, Y11
-	VADDPS       Y8, Y11, Y11
+	VMOVUPS      expc18<>+0(SB), Y11
+	VFMADD213PS  expc38<>+0(SB), Y7, Y11
+	VFMADD213PS  expc58<>+0(SB), Y7, Y11
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc28<>+0(SB), Y7, Y10
+	VFMADD213PS  expc48<>+0(SB), Y7, Y10
+	VFMADD231PS  Y10, Y8, Y11
+	VFMADD213PS  Y8, Y7, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
 	VMULPS       half8<>+0(SB), Y9, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
@@ -8048,15 +8100,15 @@ BinaryLogitsGradF32_powR_full_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS      expc08<>+0(SB), Y6
-	VFMADD213PS  expc18<>+0(SB), Y9, Y6
-	VFMADD213PS  expc28<>+0(SB), Y9, Y6
-	VFMADD213PS  expc38<>+0(SB), Y9, Y6
-	VFMADD213PS  expc48<>+0(SB), Y9, Y6
-	VFMADD213PS  expc58<>+0(SB), Y9, Y6
 	VMULPS       Y9, Y9, Y5
-	VMULPS       Y5, Y6, Y6
-	VADDPS       Y9, Y6, Y6
+	VMOVUPS      expc18<>+0(SB), Y6
+	VFMADD213PS  expc38<>+0(SB), Y5, Y6
+	VFMADD213PS  expc58<>+0(SB), Y5, Y6
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y5, Y12
+	VFMADD213PS  expc48<>+0(SB), Y5, Y12
+	VFMADD231PS  Y12, Y9, Y6
+	VFMADD213PS  Y9, Y5, Y6
 	VADDPS       one8<>+0(SB), Y6, Y6
 	VMULPS       half8<>+0(SB), Y10, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -8184,15 +8236,15 @@ BinaryLogitsGradF32_powR_part_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc18<>+0(SB), Y9, Y11
-	VFMADD213PS  expc28<>+0(SB), Y9, Y11
-	VFMADD213PS  expc38<>+0(SB), Y9, Y11
-	VFMADD213PS  expc48<>+0(SB), Y9, Y11
-	VFMADD213PS  expc58<>+0(SB), Y9, Y11
 	VMULPS       Y9, Y9, Y5
-	VMULPS       Y5, Y11, Y11
-	VADDPS       Y9, Y11, Y11
+	VMOVUPS      expc18<>+0(SB), Y11
+	VFMADD213PS  expc38<>+0(SB), Y5, Y11
+	VFMADD213PS  expc58<>+0(SB), Y5, Y11
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y5, Y12
+	VFMADD213PS  expc48<>+0(SB), Y5, Y12
+	VFMADD231PS  Y12, Y9, Y11
+	VFMADD213PS  Y9, Y5, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
 	VMULPS       half8<>+0(SB), Y10, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -8298,15 +8350,15 @@ BinaryLogitsGradF32_powR_part_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMOVUPS      expc08<>+0(SB), Y8
-	VFMADD213PS  expc18<>+0(SB), Y10, Y8
-	VFMADD213PS  expc28<>+0(SB), Y10, Y8
-	VFMADD213PS  expc38<>+0(SB), Y10, Y8
-	VFMADD213PS  expc48<>+0(SB), Y10, Y8
-	VFMADD213PS  expc58<>+0(SB), Y10, Y8
 	VMULPS       Y10, Y10, Y9
-	VMULPS       Y9, Y8, Y8
-	VADDPS       Y10, Y8, Y8
+	VMOVUPS      expc18<>+0(SB), Y8
+	VFMADD213PS  expc38<>+0(SB), Y9, Y8
+	VFMADD213PS  expc58<>+0(SB), Y9, Y8
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y9, Y12
+	VFMADD213PS  expc48<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y10, Y8
+	VFMADD213PS  Y10, Y9, Y8
 	VADDPS       one8<>+0(SB), Y8, Y8
 	VMULPS       half8<>+0(SB), Y11, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
@@ -8348,15 +8400,15 @@ BinaryLogitsGradF32_powR_part_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMOVUPS      expc08<>+0(SB), Y7
-	VFMADD213PS  expc18<>+0(SB), Y10, Y7
-	VFMADD213PS  expc28<>+0(SB), Y10, Y7
-	VFMADD213PS  expc38<>+0(SB), Y10, Y7
-	VFMADD213PS  expc48<>+0(SB), Y10, Y7
-	VFMADD213PS  expc58<>+0(SB), Y10, Y7
 	VMULPS       Y10, Y10, Y6
-	VMULPS       Y6, Y7, Y7
-	VADDPS       Y10, Y7, Y7
+	VMOVUPS      expc18<>+0(SB), Y7
+	VFMADD213PS  expc38<>+0(SB), Y6, Y7
+	VFMADD213PS  expc58<>+0(SB), Y6, Y7
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y6, Y12
+	VFMADD213PS  expc48<>+0(SB), Y6, Y12
+	VFMADD231PS  Y12, Y10, Y7
+	VFMADD213PS  Y10, Y6, Y7
 	VADDPS       one8<>+0(SB), Y7, Y7
 	VMULPS       half8<>+0(SB), Y11, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
@@ -8530,15 +8582,15 @@ BinaryLogitsLossF32_powN_full_smoothed:
 	VSUBPS      roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS     expc08<>+0(SB), Y10
-	VFMADD213PS expc18<>+0(SB), Y8, Y10
-	VFMADD213PS expc28<>+0(SB), Y8, Y10
-	VFMADD213PS expc38<>+0(SB), Y8, Y10
-	VFMADD213PS expc48<>+0(SB), Y8, Y10
-	VFMADD213PS expc58<>+0(SB), Y8, Y10
 	VMULPS      Y8, Y8, Y4
-	VMULPS      Y4, Y10, Y10
-	VADDPS      Y8, Y10, Y10
+	VMOVUPS     expc18<>+0(SB), Y10
+	VFMADD213PS expc38<>+0(SB), Y4, Y10
+	VFMADD213PS expc58<>+0(SB), Y4, Y10
+	VMOVUPS     expc08<>+0(SB), Y11
+	VFMADD213PS expc28<>+0(SB), Y4, Y11
+	VFMADD213PS expc48<>+0(SB), Y4, Y11
+	VFMADD231PS Y11, Y8, Y10
+	VFMADD213PS Y8, Y4, Y10
 	VADDPS      one8<>+0(SB), Y10, Y10
 	VMULPS      half8<>+0(SB), Y9, Y4
 	VADDPS      roundmagic8<>+0(SB), Y4, Y4
@@ -8704,15 +8756,15 @@ BinaryLogitsLossF32_powN_part_smoothed:
 	VSUBPS      roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS     expc08<>+0(SB), Y11
-	VFMADD213PS expc18<>+0(SB), Y9, Y11
-	VFMADD213PS expc28<>+0(SB), Y9, Y11
-	VFMADD213PS expc38<>+0(SB), Y9, Y11
-	VFMADD213PS expc48<>+0(SB), Y9, Y11
-	VFMADD213PS expc58<>+0(SB), Y9, Y11
 	VMULPS      Y9, Y9, Y5
-	VMULPS      Y5, Y11, Y11
-	VADDPS      Y9, Y11, Y11
+	VMOVUPS     expc18<>+0(SB), Y11
+	VFMADD213PS expc38<>+0(SB), Y5, Y11
+	VFMADD213PS expc58<>+0(SB), Y5, Y11
+	VMOVUPS     expc08<>+0(SB), Y12
+	VFMADD213PS expc28<>+0(SB), Y5, Y12
+	VFMADD213PS expc48<>+0(SB), Y5, Y12
+	VFMADD231PS Y12, Y9, Y11
+	VFMADD213PS Y9, Y5, Y11
 	VADDPS      one8<>+0(SB), Y11, Y11
 	VMULPS      half8<>+0(SB), Y10, Y5
 	VADDPS      roundmagic8<>+0(SB), Y5, Y5
@@ -8868,15 +8920,15 @@ BinaryLogitsLossF32_pow2_full_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc18<>+0(SB), Y8, Y10
-	VFMADD213PS  expc28<>+0(SB), Y8, Y10
-	VFMADD213PS  expc38<>+0(SB), Y8, Y10
-	VFMADD213PS  expc48<>+0(SB), Y8, Y10
-	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMULPS       Y8, Y8, Y4
-	VMULPS       Y4, Y10, Y10
-	VADDPS       Y8, Y10, Y10
+	VMOVUPS      expc18<>+0(SB), Y10
+	VFMADD213PS  expc38<>+0(SB), Y4, Y10
+	VFMADD213PS  expc58<>+0(SB), Y4, Y10
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc28<>+0(SB), Y4, Y11
+	VFMADD213PS  expc48<>+0(SB), Y4, Y11
+	VFMADD231PS  Y11, Y8, Y10
+	VFMADD213PS  Y8, Y4, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
 	VMULPS       half8<>+0(SB), Y9, Y4
 	VADDPS       roundmagic8<>+0(SB), Y4, Y4
@@ -9020,15 +9072,15 @@ BinaryLogitsLossF32_pow2_part_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc18<>+0(SB), Y9, Y11
-	VFMADD213PS  expc28<>+0(SB), Y9, Y11
-	VFMADD213PS  expc38<>+0(SB), Y9, Y11
-	VFMADD213PS  expc48<>+0(SB), Y9, Y11
-	VFMADD213PS  expc58<>+0(SB), Y9, Y11
 	VMULPS       Y9, Y9, Y5
-	VMULPS       Y5, Y11, Y11
-	VADDPS       Y9, Y11, Y11
+	VMOVUPS      expc18<>+0(SB), Y11
+	VFMADD213PS  expc38<>+0(SB), Y5, Y11
+	VFMADD213PS  expc58<>+0(SB), Y5, Y11
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y5, Y12
+	VFMADD213PS  expc48<>+0(SB), Y5, Y12
+	VFMADD231PS  Y12, Y9, Y11
+	VFMADD213PS  Y9, Y5, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
 	VMULPS       half8<>+0(SB), Y10, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -9162,15 +9214,15 @@ BinaryLogitsLossF32_pow0_full_smoothed:
 	VSUBPS      roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS     expc08<>+0(SB), Y10
-	VFMADD213PS expc18<>+0(SB), Y8, Y10
-	VFMADD213PS expc28<>+0(SB), Y8, Y10
-	VFMADD213PS expc38<>+0(SB), Y8, Y10
-	VFMADD213PS expc48<>+0(SB), Y8, Y10
-	VFMADD213PS expc58<>+0(SB), Y8, Y10
 	VMULPS      Y8, Y8, Y4
-	VMULPS      Y4, Y10, Y10
-	VADDPS      Y8, Y10, Y10
+	VMOVUPS     expc18<>+0(SB), Y10
+	VFMADD213PS expc38<>+0(SB), Y4, Y10
+	VFMADD213PS expc58<>+0(SB), Y4, Y10
+	VMOVUPS     expc08<>+0(SB), Y11
+	VFMADD213PS expc28<>+0(SB), Y4, Y11
+	VFMADD213PS expc48<>+0(SB), Y4, Y11
+	VFMADD231PS Y11, Y8, Y10
+	VFMADD213PS Y8, Y4, Y10
 	VADDPS      one8<>+0(SB), Y10, Y10
 	VMULPS      half8<>+0(SB), Y9, Y4
 	VADDPS      roundmagic8<>+0(SB), Y4, Y4
@@ -9306,15 +9358,15 @@ BinaryLogitsLossF32_pow0_part_smoothed:
 	VSUBPS      roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS     expc08<>+0(SB), Y11
-	VFMADD213PS expc18<>+0(SB), Y9, Y11
-	VFMADD213PS expc28<>+0(SB), Y9, Y11
-	VFMADD213PS expc38<>+0(SB), Y9, Y11
-	VFMADD213PS expc48<>+0(SB), Y9, Y11
-	VFMADD213PS expc58<>+0(SB), Y9, Y11
 	VMULPS      Y9, Y9, Y5
-	VMULPS      Y5, Y11, Y11
-	VADDPS      Y9, Y11, Y11
+	VMOVUPS     expc18<>+0(SB), Y11
+	VFMADD213PS expc38<>+0(SB), Y5, Y11
+	VFMADD213PS expc58<>+0(SB), Y5, Y11
+	VMOVUPS     expc08<>+0(SB), Y12
+	VFMADD213PS expc28<>+0(SB), Y5, Y12
+	VFMADD213PS expc48<>+0(SB), Y5, Y12
+	VFMADD231PS Y12, Y9, Y11
+	VFMADD213PS Y9, Y5, Y11
 	VADDPS      one8<>+0(SB), Y11, Y11
 	VMULPS      half8<>+0(SB), Y10, Y5
 	VADDPS      roundmagic8<>+0(SB), Y5, Y5
@@ -9440,15 +9492,15 @@ BinaryLogitsLossF32_powR_full_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc18<>+0(SB), Y8, Y10
-	VFMADD213PS  expc28<>+0(SB), Y8, Y10
-	VFMADD213PS  expc38<>+0(SB), Y8, Y10
-	VFMADD213PS  expc48<>+0(SB), Y8, Y10
-	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMULPS       Y8, Y8, Y4
-	VMULPS       Y4, Y10, Y10
-	VADDPS       Y8, Y10, Y10
+	VMOVUPS      expc18<>+0(SB), Y10
+	VFMADD213PS  expc38<>+0(SB), Y4, Y10
+	VFMADD213PS  expc58<>+0(SB), Y4, Y10
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc28<>+0(SB), Y4, Y11
+	VFMADD213PS  expc48<>+0(SB), Y4, Y11
+	VFMADD231PS  Y11, Y8, Y10
+	VFMADD213PS  Y8, Y4, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
 	VMULPS       half8<>+0(SB), Y9, Y4
 	VADDPS       roundmagic8<>+0(SB), Y4, Y4
@@ -9554,15 +9606,15 @@ BinaryLogitsLossF32_powR_full_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS      expc08<>+0(SB), Y7
-	VFMADD213PS  expc18<>+0(SB), Y9, Y7
-	VFMADD213PS  expc28<>+0(SB), Y9, Y7
-	VFMADD213PS  expc38<>+0(SB), Y9, Y7
-	VFMADD213PS  expc48<>+0(SB), Y9, Y7
-	VFMADD213PS  expc58<>+0(SB), Y9, Y7
 	VMULPS       Y9, Y9, Y8
-	VMULPS       Y8, Y7, Y7
-	VADDPS       Y9, Y7, Y7
+	VMOVUPS      expc18<>+0(SB), Y7
+	VFMADD213PS  expc38<>+0(SB), Y8, Y7
+	VFMADD213PS  expc58<>+0(SB), Y8, Y7
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc28<>+0(SB), Y8, Y11
+	VFMADD213PS  expc48<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y9, Y7
+	VFMADD213PS  Y9, Y8, Y7
 	VADDPS       one8<>+0(SB), Y7, Y7
 	VMULPS       half8<>+0(SB), Y10, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
@@ -9604,15 +9656,15 @@ BinaryLogitsLossF32_powR_full_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMOVUPS      expc08<>+0(SB), Y8
-	VFMADD213PS  expc18<>+0(SB), Y10, Y8
-	VFMADD213PS  expc28<>+0(SB), Y10, Y8
-	VFMADD213PS  expc38<>+0(SB), Y10, Y8
-	VFMADD213PS  expc48<>+0(SB), Y10, Y8
-	VFMADD213PS  expc58<>+0(SB), Y10, Y8
 	VMULPS       Y10, Y10, Y6
-	VMULPS       Y6, Y8, Y8
-	VADDPS       Y10, Y8, Y8
+	VMOVUPS      expc18<>+0(SB), Y8
+	VFMADD213PS  expc38<>+0(SB), Y6, Y8
+	VFMADD213PS  expc58<>+0(SB), Y6, Y8
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y6, Y12
+	VFMADD213PS  expc48<>+0(SB), Y6, Y12
+	VFMADD231PS  Y12, Y10, Y8
+	VFMADD213PS  Y10, Y6, Y8
 	VADDPS       one8<>+0(SB), Y8, Y8
 	VMULPS       half8<>+0(SB), Y11, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
@@ -9724,15 +9776,15 @@ BinaryLogitsLossF32_powR_part_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc18<>+0(SB), Y9, Y11
-	VFMADD213PS  expc28<>+0(SB), Y9, Y11
-	VFMADD213PS  expc38<>+0(SB), Y9, Y11
-	VFMADD213PS  expc48<>+0(SB), Y9, Y11
-	VFMADD213PS  expc58<>+0(SB), Y9, Y11
 	VMULPS       Y9, Y9, Y5
-	VMULPS       Y5, Y11, Y11
-	VADDPS       Y9, Y11, Y11
+	VMOVUPS      expc18<>+0(SB), Y11
+	VFMADD213PS  expc38<>+0(SB), Y5, Y11
+	VFMADD213PS  expc58<>+0(SB), Y5, Y11
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y5, Y12
+	VFMADD213PS  expc48<>+0(SB), Y5, Y12
+	VFMADD231PS  Y12, Y9, Y11
+	VFMADD213PS  Y9, Y5, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
 	VMULPS       half8<>+0(SB), Y10, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -9838,15 +9890,15 @@ BinaryLogitsLossF32_powR_part_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMOVUPS      expc08<>+0(SB), Y8
-	VFMADD213PS  expc18<>+0(SB), Y10, Y8
-	VFMADD213PS  expc28<>+0(SB), Y10, Y8
-	VFMADD213PS  expc38<>+0(SB), Y10, Y8
-	VFMADD213PS  expc48<>+0(SB), Y10, Y8
-	VFMADD213PS  expc58<>+0(SB), Y10, Y8
 	VMULPS       Y10, Y10, Y9
-	VMULPS       Y9, Y8, Y8
-	VADDPS       Y10, Y8, Y8
+	VMOVUPS      expc18<>+0(SB), Y8
+	VFMADD213PS  expc38<>+0(SB), Y9, Y8
+	VFMADD213PS  expc58<>+0(SB), Y9, Y8
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y9, Y12
+	VFMADD213PS  expc48<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y10, Y8
+	VFMADD213PS  Y10, Y9, Y8
 	VADDPS       one8<>+0(SB), Y8, Y8
 	VMULPS       half8<>+0(SB), Y11, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
@@ -9888,15 +9940,15 @@ BinaryLogitsLossF32_powR_part_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMOVUPS      expc08<>+0(SB), Y7
-	VFMADD213PS  expc18<>+0(SB), Y10, Y7
-	VFMADD213PS  expc28<>+0(SB), Y10, Y7
-	VFMADD213PS  expc38<>+0(SB), Y10, Y7
-	VFMADD213PS  expc48<>+0(SB), Y10, Y7
-	VFMADD213PS  expc58<>+0(SB), Y10, Y7
 	VMULPS       Y10, Y10, Y6
-	VMULPS       Y6, Y7, Y7
-	VADDPS       Y10, Y7, Y7
+	VMOVUPS      expc18<>+0(SB), Y7
+	VFMADD213PS  expc38<>+0(SB), Y6, Y7
+	VFMADD213PS  expc58<>+0(SB), Y6, Y7
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y6, Y12
+	VFMADD213PS  expc48<>+0(SB), Y6, Y12
+	VFMADD231PS  Y12, Y10, Y7
+	VFMADD213PS  Y10, Y6, Y7
 	VADDPS       one8<>+0(SB), Y7, Y7
 	VMULPS       half8<>+0(SB), Y11, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
@@ -11509,15 +11561,15 @@ BinaryProbIgnoreGradF32_powR_full_bce:
 	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
 	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
 	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc18<>+0(SB), Y7, Y12
-	VFMADD213PS  expc28<>+0(SB), Y7, Y12
-	VFMADD213PS  expc38<>+0(SB), Y7, Y12
-	VFMADD213PS  expc48<>+0(SB), Y7, Y12
-	VFMADD213PS  expc58<>+0(SB), Y7, Y12
 	VMULPS       Y7, Y7, Y6
-	VMULPS       Y6, Y12, Y12
-	VADDPS       Y7, Y12, Y12
+	VMOVUPS      expc18<>+0(SB), Y12
+	VFMADD213PS  expc38<>+0(SB), Y6, Y12
+	VFMADD213PS  expc58<>+0(SB), Y6, Y12
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc28<>+0(SB), Y6, Y10
+	VFMADD213PS  expc48<>+0(SB), Y6, Y10
+	VFMADD231PS  Y10, Y7, Y12
+	VFMADD213PS  Y7, Y6, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
 	VMULPS       half8<>+0(SB), Y8, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
@@ -11559,15 +11611,15 @@ BinaryProbIgnoreGradF32_powR_full_bce:
 	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
 	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
 	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMOVUPS      expc08<>+0(SB), Y5
-	VFMADD213PS  expc18<>+0(SB), Y7, Y5
-	VFMADD213PS  expc28<>+0(SB), Y7, Y5
-	VFMADD213PS  expc38<>+0(SB), Y7, Y5
-	VFMADD213PS  expc48<>+0(SB), Y7, Y5
-	VFMADD213PS  expc58<>+0(SB), Y7, Y5
 	VMULPS       Y7, Y7, Y4
-	VMULPS       Y4, Y5, Y5
-	VADDPS       Y7, Y5, Y5
+	VMOVUPS      expc18<>+0(SB), Y5
+	VFMADD213PS  expc38<>+0(SB), Y4, Y5
+	VFMADD213PS  expc58<>+0(SB), Y4, Y5
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc28<>+0(SB), Y4, Y10
+	VFMADD213PS  expc48<>+0(SB), Y4, Y10
+	VFMADD231PS  Y10, Y7, Y5
+	VFMADD213PS  Y7, Y4, Y5
 	VADDPS       one8<>+0(SB), Y5, Y5
 	VMULPS       half8<>+0(SB), Y8, Y4
 	VADDPS       roundmagic8<>+0(SB), Y4, Y4
@@ -11860,15 +11912,15 @@ BinaryProbIgnoreGradF32_powR_part_bce:
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc18<>+0(SB), Y8, Y12
-	VFMADD213PS  expc28<>+0(SB), Y8, Y12
-	VFMADD213PS  expc38<>+0(SB), Y8, Y12
-	VFMADD213PS  expc48<>+0(SB), Y8, Y12
-	VFMADD213PS  expc58<>+0(SB), Y8, Y12
 	VMULPS       Y8, Y8, Y7
-	VMULPS       Y7, Y12, Y12
-	VADDPS       Y8, Y12, Y12
+	VMOVUPS      expc18<>+0(SB), Y12
+	VFMADD213PS  expc38<>+0(SB), Y7, Y12
+	VFMADD213PS  expc58<>+0(SB), Y7, Y12
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc28<>+0(SB), Y7, Y11
+	VFMADD213PS  expc48<>+0(SB), Y7, Y11
+	VFMADD231PS  Y11, Y8, Y12
+	VFMADD213PS  Y8, Y7, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
 	VMULPS       half8<>+0(SB), Y9, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
@@ -11910,15 +11962,15 @@ BinaryProbIgnoreGradF32_powR_part_bce:
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y6
-	VFMADD213PS  expc18<>+0(SB), Y8, Y6
-	VFMADD213PS  expc28<>+0(SB), Y8, Y6
-	VFMADD213PS  expc38<>+0(SB), Y8, Y6
-	VFMADD213PS  expc48<>+0(SB), Y8, Y6
-	VFMADD213PS  expc58<>+0(SB), Y8, Y6
 	VMULPS       Y8, Y8, Y5
-	VMULPS       Y5, Y6, Y6
-	VADDPS       Y8, Y6, Y6
+	VMOVUPS      expc18<>+0(SB), Y6
+	VFMADD213PS  expc38<>+0(SB), Y5, Y6
+	VFMADD213PS  expc58<>+0(SB), Y5, Y6
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc28<>+0(SB), Y5, Y11
+	VFMADD213PS  expc48<>+0(SB), Y5, Y11
+	VFMADD231PS  Y11, Y8, Y6
+	VFMADD213PS  Y8, Y5, Y6
 	VADDPS       one8<>+0(SB), Y6, Y6
 	VMULPS       half8<>+0(SB), Y9, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -13425,15 +13477,15 @@ BinaryProbIgnoreLossF32_powR_full_bce:
 	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
 	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
 	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc18<>+0(SB), Y7, Y10
-	VFMADD213PS  expc28<>+0(SB), Y7, Y10
-	VFMADD213PS  expc38<>+0(SB), Y7, Y10
-	VFMADD213PS  expc48<>+0(SB), Y7, Y10
-	VFMADD213PS  expc58<>+0(SB), Y7, Y10
 	VMULPS       Y7, Y7, Y6
-	VMULPS       Y6, Y10, Y10
-	VADDPS       Y7, Y10, Y10
+	VMOVUPS      expc18<>+0(SB), Y10
+	VFMADD213PS  expc38<>+0(SB), Y6, Y10
+	VFMADD213PS  expc58<>+0(SB), Y6, Y10
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc28<>+0(SB), Y6, Y11
+	VFMADD213PS  expc48<>+0(SB), Y6, Y11
+	VFMADD231PS  Y11, Y7, Y10
+	VFMADD213PS  Y7, Y6, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
 	VMULPS       half8<>+0(SB), Y8, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
@@ -13475,15 +13527,15 @@ BinaryProbIgnoreLossF32_powR_full_bce:
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y8
-	VMOVUPS      expc08<>+0(SB), Y6
-	VFMADD213PS  expc18<>+0(SB), Y8, Y6
-	VFMADD213PS  expc28<>+0(SB), Y8, Y6
-	VFMADD213PS  expc38<>+0(SB), Y8, Y6
-	VFMADD213PS  expc48<>+0(SB), Y8, Y6
-	VFMADD213PS  expc58<>+0(SB), Y8, Y6
 	VMULPS       Y8, Y8, Y5
-	VMULPS       Y5, Y6, Y6
-	VADDPS       Y8, Y6, Y6
+	VMOVUPS      expc18<>+0(SB), Y6
+	VFMADD213PS  expc38<>+0(SB), Y5, Y6
+	VFMADD213PS  expc58<>+0(SB), Y5, Y6
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y5, Y12
+	VFMADD213PS  expc48<>+0(SB), Y5, Y12
+	VFMADD231PS  Y12, Y8, Y6
+	VFMADD213PS  Y8, Y5, Y6
 	VADDPS       one8<>+0(SB), Y6, Y6
 	VMULPS       half8<>+0(SB), Y11, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -13755,15 +13807,15 @@ BinaryProbIgnoreLossF32_powR_part_bce:
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc18<>+0(SB), Y8, Y11
-	VFMADD213PS  expc28<>+0(SB), Y8, Y11
-	VFMADD213PS  expc38<>+0(SB), Y8, Y11
-	VFMADD213PS  expc48<>+0(SB), Y8, Y11
-	VFMADD213PS  expc58<>+0(SB), Y8, Y11
 	VMULPS       Y8, Y8, Y7
-	VMULPS       Y7, Y11, Y11
-	VADDPS       Y8, Y11, Y11
+	VMOVUPS      expc18<>+0(SB), Y11
+	VFMADD213PS  expc38<>+0(SB), Y7, Y11
+	VFMADD213PS  expc58<>+0(SB), Y7, Y11
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y7, Y12
+	VFMADD213PS  expc48<>+0(SB), Y7, Y12
+	VFMADD231PS  Y12, Y8, Y11
+	VFMADD213PS  Y8, Y7, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
 	VMULPS       half8<>+0(SB), Y9, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
@@ -13805,15 +13857,15 @@ BinaryProbIgnoreLossF32_powR_part_bce:
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y6
-	VFMADD213PS  expc18<>+0(SB), Y8, Y6
-	VFMADD213PS  expc28<>+0(SB), Y8, Y6
-	VFMADD213PS  expc38<>+0(SB), Y8, Y6
-	VFMADD213PS  expc48<>+0(SB), Y8, Y6
-	VFMADD213PS  expc58<>+0(SB), Y8, Y6
 	VMULPS       Y8, Y8, Y5
-	VMULPS       Y5, Y6, Y6
-	VADDPS       Y8, Y6, Y6
+	VMOVUPS      expc18<>+0(SB), Y6
+	VFMADD213PS  expc38<>+0(SB), Y5, Y6
+	VFMADD213PS  expc58<>+0(SB), Y5, Y6
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y5, Y12
+	VFMADD213PS  expc48<>+0(SB), Y5, Y12
+	VFMADD231PS  Y12, Y8, Y6
+	VFMADD213PS  Y8, Y5, Y6
 	VADDPS       one8<>+0(SB), Y6, Y6
 	VMULPS       half8<>+0(SB), Y9, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -13966,15 +14018,15 @@ BinaryLogitsIgnoreGradF32_powN_full_smoothed:
 	VSUBPS      roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS     expc08<>+0(SB), Y10
-	VFMADD213PS expc18<>+0(SB), Y8, Y10
-	VFMADD213PS expc28<>+0(SB), Y8, Y10
-	VFMADD213PS expc38<>+0(SB), Y8, Y10
-	VFMADD213PS expc48<>+0(SB), Y8, Y10
-	VFMADD213PS expc58<>+0(SB), Y8, Y10
 	VMULPS      Y8, Y8, Y4
-	VMULPS      Y4, Y10, Y10
-	VADDPS      Y8, Y10, Y10
+	VMOVUPS     expc18<>+0(SB), Y10
+	VFMADD213PS expc38<>+0(SB), Y4, Y10
+	VFMADD213PS expc58<>+0(SB), Y4, Y10
+	VMOVUPS     expc08<>+0(SB), Y11
+	VFMADD213PS expc28<>+0(SB), Y4, Y11
+	VFMADD213PS expc48<>+0(SB), Y4, Y11
+	VFMADD231PS Y11, Y8, Y10
+	VFMADD213PS Y8, Y4, Y10
 	VADDPS      one8<>+0(SB), Y10, Y10
 	VMULPS      half8<>+0(SB), Y9, Y4
 	VADDPS      roundmagic8<>+0(SB), Y4, Y4
@@ -14163,15 +14215,15 @@ BinaryLogitsIgnoreGradF32_powN_part_smoothed:
 	VSUBPS      roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS     expc08<>+0(SB), Y11
-	VFMADD213PS expc18<>+0(SB), Y9, Y11
-	VFMADD213PS expc28<>+0(SB), Y9, Y11
-	VFMADD213PS expc38<>+0(SB), Y9, Y11
-	VFMADD213PS expc48<>+0(SB), Y9, Y11
-	VFMADD213PS expc58<>+0(SB), Y9, Y11
 	VMULPS      Y9, Y9, Y5
-	VMULPS      Y5, Y11, Y11
-	VADDPS      Y9, Y11, Y11
+	VMOVUPS     expc18<>+0(SB), Y11
+	VFMADD213PS expc38<>+0(SB), Y5, Y11
+	VFMADD213PS expc58<>+0(SB), Y5, Y11
+	VMOVUPS     expc08<>+0(SB), Y12
+	VFMADD213PS expc28<>+0(SB), Y5, Y12
+	VFMADD213PS expc48<>+0(SB), Y5, Y12
+	VFMADD231PS Y12, Y9, Y11
+	VFMADD213PS Y9, Y5, Y11
 	VADDPS      one8<>+0(SB), Y11, Y11
 	VMULPS      half8<>+0(SB), Y10, Y5
 	VADDPS      roundmagic8<>+0(SB), Y5, Y5
@@ -14348,15 +14400,15 @@ BinaryLogitsIgnoreGradF32_pow2_full_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc18<>+0(SB), Y8, Y10
-	VFMADD213PS  expc28<>+0(SB), Y8, Y10
-	VFMADD213PS  expc38<>+0(SB), Y8, Y10
-	VFMADD213PS  expc48<>+0(SB), Y8, Y10
-	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMULPS       Y8, Y8, Y4
-	VMULPS       Y4, Y10, Y10
-	VADDPS       Y8, Y10, Y10
+	VMOVUPS      expc18<>+0(SB), Y10
+	VFMADD213PS  expc38<>+0(SB), Y4, Y10
+	VFMADD213PS  expc58<>+0(SB), Y4, Y10
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc28<>+0(SB), Y4, Y11
+	VFMADD213PS  expc48<>+0(SB), Y4, Y11
+	VFMADD231PS  Y11, Y8, Y10
+	VFMADD213PS  Y8, Y4, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
 	VMULPS       half8<>+0(SB), Y9, Y4
 	VADDPS       roundmagic8<>+0(SB), Y4, Y4
@@ -14523,15 +14575,15 @@ BinaryLogitsIgnoreGradF32_pow2_part_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc18<>+0(SB), Y9, Y11
-	VFMADD213PS  expc28<>+0(SB), Y9, Y11
-	VFMADD213PS  expc38<>+0(SB), Y9, Y11
-	VFMADD213PS  expc48<>+0(SB), Y9, Y11
-	VFMADD213PS  expc58<>+0(SB), Y9, Y11
 	VMULPS       Y9, Y9, Y5
-	VMULPS       Y5, Y11, Y11
-	VADDPS       Y9, Y11, Y11
+	VMOVUPS      expc18<>+0(SB), Y11
+	VFMADD213PS  expc38<>+0(SB), Y5, Y11
+	VFMADD213PS  expc58<>+0(SB), Y5, Y11
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y5, Y12
+	VFMADD213PS  expc48<>+0(SB), Y5, Y12
+	VFMADD231PS  Y12, Y9, Y11
+	VFMADD213PS  Y9, Y5, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
 	VMULPS       half8<>+0(SB), Y10, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -14686,15 +14738,15 @@ BinaryLogitsIgnoreGradF32_pow0_full_smoothed:
 	VSUBPS      roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS     expc08<>+0(SB), Y10
-	VFMADD213PS expc18<>+0(SB), Y8, Y10
-	VFMADD213PS expc28<>+0(SB), Y8, Y10
-	VFMADD213PS expc38<>+0(SB), Y8, Y10
-	VFMADD213PS expc48<>+0(SB), Y8, Y10
-	VFMADD213PS expc58<>+0(SB), Y8, Y10
 	VMULPS      Y8, Y8, Y4
-	VMULPS      Y4, Y10, Y10
-	VADDPS      Y8, Y10, Y10
+	VMOVUPS     expc18<>+0(SB), Y10
+	VFMADD213PS expc38<>+0(SB), Y4, Y10
+	VFMADD213PS expc58<>+0(SB), Y4, Y10
+	VMOVUPS     expc08<>+0(SB), Y11
+	VFMADD213PS expc28<>+0(SB), Y4, Y11
+	VFMADD213PS expc48<>+0(SB), Y4, Y11
+	VFMADD231PS Y11, Y8, Y10
+	VFMADD213PS Y8, Y4, Y10
 	VADDPS      one8<>+0(SB), Y10, Y10
 	VMULPS      half8<>+0(SB), Y9, Y4
 	VADDPS      roundmagic8<>+0(SB), Y4, Y4
@@ -14853,15 +14905,15 @@ BinaryLogitsIgnoreGradF32_pow0_part_smoothed:
 	VSUBPS      roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS     expc08<>+0(SB), Y11
-	VFMADD213PS expc18<>+0(SB), Y9, Y11
-	VFMADD213PS expc28<>+0(SB), Y9, Y11
-	VFMADD213PS expc38<>+0(SB), Y9, Y11
-	VFMADD213PS expc48<>+0(SB), Y9, Y11
-	VFMADD213PS expc58<>+0(SB), Y9, Y11
 	VMULPS      Y9, Y9, Y5
-	VMULPS      Y5, Y11, Y11
-	VADDPS      Y9, Y11, Y11
+	VMOVUPS     expc18<>+0(SB), Y11
+	VFMADD213PS expc38<>+0(SB), Y5, Y11
+	VFMADD213PS expc58<>+0(SB), Y5, Y11
+	VMOVUPS     expc08<>+0(SB), Y12
+	VFMADD213PS expc28<>+0(SB), Y5, Y12
+	VFMADD213PS expc48<>+0(SB), Y5, Y12
+	VFMADD231PS Y12, Y9, Y11
+	VFMADD213PS Y9, Y5, Y11
 	VADDPS      one8<>+0(SB), Y11, Y11
 	VMULPS      half8<>+0(SB), Y10, Y5
 	VADDPS      roundmagic8<>+0(SB), Y5, Y5
@@ -15008,15 +15060,15 @@ BinaryLogitsIgnoreGradF32_powR_full_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc18<>+0(SB), Y8, Y10
-	VFMADD213PS  expc28<>+0(SB), Y8, Y10
-	VFMADD213PS  expc38<>+0(SB), Y8, Y10
-	VFMADD213PS  expc48<>+0(SB), Y8, Y10
-	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMULPS       Y8, Y8, Y4
-	VMULPS       Y4, Y10, Y10
-	VADDPS       Y8, Y10, Y10
+	VMOVUPS      expc18<>+0(SB), Y10
+	VFMADD213PS  expc38<>+0(SB), Y4, Y10
+	VFMADD213PS  expc58<>+0(SB), Y4, Y10
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc28<>+0(SB), Y4, Y11
+	VFMADD213PS  expc48<>+0(SB), Y4, Y11
+	VFMADD231PS  Y11, Y8, Y10
+	VFMADD213PS  Y8, Y4, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
 	VMULPS       half8<>+0(SB), Y9, Y4
 	VADDPS       roundmagic8<>+0(SB), Y4, Y4
@@ -15122,15 +15174,15 @@ BinaryLogitsIgnoreGradF32_powR_full_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc18<>+0(SB), Y8, Y11
-	VFMADD213PS  expc28<>+0(SB), Y8, Y11
-	VFMADD213PS  expc38<>+0(SB), Y8, Y11
-	VFMADD213PS  expc48<>+0(SB), Y8, Y11
-	VFMADD213PS  expc58<>+0(SB), Y8, Y11
 	VMULPS       Y8, Y8, Y7
-	VMULPS       Y7, Y11, Y11
-	VADDPS       Y8, Y11, Y11
+	VMOVUPS      expc18<>+0(SB), Y11
+	VFMADD213PS  expc38<>+0(SB), Y7, Y11
+	VFMADD213PS  expc58<>+0(SB), Y7, Y11
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc28<>+0(SB), Y7, Y10
+	VFMADD213PS  expc48<>+0(SB), Y7, Y10
+	VFMADD231PS  Y10, Y8, Y11
+	VFMADD213PS  Y8, Y7, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
 	VMULPS       half8<>+0(SB), Y9, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
@@ -15172,15 +15224,15 @@ BinaryLogitsIgnoreGradF32_powR_full_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS      expc08<>+0(SB), Y6
-	VFMADD213PS  expc18<>+0(SB), Y9, Y6
-	VFMADD213PS  expc28<>+0(SB), Y9, Y6
-	VFMADD213PS  expc38<>+0(SB), Y9, Y6
-	VFMADD213PS  expc48<>+0(SB), Y9, Y6
-	VFMADD213PS  expc58<>+0(SB), Y9, Y6
 	VMULPS       Y9, Y9, Y5
-	VMULPS       Y5, Y6, Y6
-	VADDPS       Y9, Y6, Y6
+	VMOVUPS      expc18<>+0(SB), Y6
+	VFMADD213PS  expc38<>+0(SB), Y5, Y6
+	VFMADD213PS  expc58<>+0(SB), Y5, Y6
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y5, Y12
+	VFMADD213PS  expc48<>+0(SB), Y5, Y12
+	VFMADD231PS  Y12, Y9, Y6
+	VFMADD213PS  Y9, Y5, Y6
 	VADDPS       one8<>+0(SB), Y6, Y6
 	VMULPS       half8<>+0(SB), Y10, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -15315,15 +15367,15 @@ BinaryLogitsIgnoreGradF32_powR_part_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc18<>+0(SB), Y9, Y11
-	VFMADD213PS  expc28<>+0(SB), Y9, Y11
-	VFMADD213PS  expc38<>+0(SB), Y9, Y11
-	VFMADD213PS  expc48<>+0(SB), Y9, Y11
-	VFMADD213PS  expc58<>+0(SB), Y9, Y11
 	VMULPS       Y9, Y9, Y5
-	VMULPS       Y5, Y11, Y11
-	VADDPS       Y9, Y11, Y11
+	VMOVUPS      expc18<>+0(SB), Y11
+	VFMADD213PS  expc38<>+0(SB), Y5, Y11
+	VFMADD213PS  expc58<>+0(SB), Y5, Y11
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y5, Y12
+	VFMADD213PS  expc48<>+0(SB), Y5, Y12
+	VFMADD231PS  Y12, Y9, Y11
+	VFMADD213PS  Y9, Y5, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
 	VMULPS       half8<>+0(SB), Y10, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -15429,15 +15481,15 @@ BinaryLogitsIgnoreGradF32_powR_part_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMOVUPS      expc08<>+0(SB), Y8
-	VFMADD213PS  expc18<>+0(SB), Y10, Y8
-	VFMADD213PS  expc28<>+0(SB), Y10, Y8
-	VFMADD213PS  expc38<>+0(SB), Y10, Y8
-	VFMADD213PS  expc48<>+0(SB), Y10, Y8
-	VFMADD213PS  expc58<>+0(SB), Y10, Y8
 	VMULPS       Y10, Y10, Y9
-	VMULPS       Y9, Y8, Y8
-	VADDPS       Y10, Y8, Y8
+	VMOVUPS      expc18<>+0(SB), Y8
+	VFMADD213PS  expc38<>+0(SB), Y9, Y8
+	VFMADD213PS  expc58<>+0(SB), Y9, Y8
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y9, Y12
+	VFMADD213PS  expc48<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y10, Y8
+	VFMADD213PS  Y10, Y9, Y8
 	VADDPS       one8<>+0(SB), Y8, Y8
 	VMULPS       half8<>+0(SB), Y11, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
@@ -15479,15 +15531,15 @@ BinaryLogitsIgnoreGradF32_powR_part_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMOVUPS      expc08<>+0(SB), Y7
-	VFMADD213PS  expc18<>+0(SB), Y10, Y7
-	VFMADD213PS  expc28<>+0(SB), Y10, Y7
-	VFMADD213PS  expc38<>+0(SB), Y10, Y7
-	VFMADD213PS  expc48<>+0(SB), Y10, Y7
-	VFMADD213PS  expc58<>+0(SB), Y10, Y7
 	VMULPS       Y10, Y10, Y6
-	VMULPS       Y6, Y7, Y7
-	VADDPS       Y10, Y7, Y7
+	VMOVUPS      expc18<>+0(SB), Y7
+	VFMADD213PS  expc38<>+0(SB), Y6, Y7
+	VFMADD213PS  expc58<>+0(SB), Y6, Y7
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y6, Y12
+	VFMADD213PS  expc48<>+0(SB), Y6, Y12
+	VFMADD231PS  Y12, Y10, Y7
+	VFMADD213PS  Y10, Y6, Y7
 	VADDPS       one8<>+0(SB), Y7, Y7
 	VMULPS       half8<>+0(SB), Y11, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
@@ -15656,15 +15708,15 @@ BinaryLogitsIgnoreLossF32_powN_full_smoothed:
 	VSUBPS      roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS     expc08<>+0(SB), Y10
-	VFMADD213PS expc18<>+0(SB), Y8, Y10
-	VFMADD213PS expc28<>+0(SB), Y8, Y10
-	VFMADD213PS expc38<>+0(SB), Y8, Y10
-	VFMADD213PS expc48<>+0(SB), Y8, Y10
-	VFMADD213PS expc58<>+0(SB), Y8, Y10
 	VMULPS      Y8, Y8, Y4
-	VMULPS      Y4, Y10, Y10
-	VADDPS      Y8, Y10, Y10
+	VMOVUPS     expc18<>+0(SB), Y10
+	VFMADD213PS expc38<>+0(SB), Y4, Y10
+	VFMADD213PS expc58<>+0(SB), Y4, Y10
+	VMOVUPS     expc08<>+0(SB), Y11
+	VFMADD213PS expc28<>+0(SB), Y4, Y11
+	VFMADD213PS expc48<>+0(SB), Y4, Y11
+	VFMADD231PS Y11, Y8, Y10
+	VFMADD213PS Y8, Y4, Y10
 	VADDPS      one8<>+0(SB), Y10, Y10
 	VMULPS      half8<>+0(SB), Y9, Y4
 	VADDPS      roundmagic8<>+0(SB), Y4, Y4
@@ -15836,15 +15888,15 @@ BinaryLogitsIgnoreLossF32_powN_part_smoothed:
 	VSUBPS      roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS     expc08<>+0(SB), Y11
-	VFMADD213PS expc18<>+0(SB), Y9, Y11
-	VFMADD213PS expc28<>+0(SB), Y9, Y11
-	VFMADD213PS expc38<>+0(SB), Y9, Y11
-	VFMADD213PS expc48<>+0(SB), Y9, Y11
-	VFMADD213PS expc58<>+0(SB), Y9, Y11
 	VMULPS      Y9, Y9, Y5
-	VMULPS      Y5, Y11, Y11
-	VADDPS      Y9, Y11, Y11
+	VMOVUPS     expc18<>+0(SB), Y11
+	VFMADD213PS expc38<>+0(SB), Y5, Y11
+	VFMADD213PS expc58<>+0(SB), Y5, Y11
+	VMOVUPS     expc08<>+0(SB), Y12
+	VFMADD213PS expc28<>+0(SB), Y5, Y12
+	VFMADD213PS expc48<>+0(SB), Y5, Y12
+	VFMADD231PS Y12, Y9, Y11
+	VFMADD213PS Y9, Y5, Y11
 	VADDPS      one8<>+0(SB), Y11, Y11
 	VMULPS      half8<>+0(SB), Y10, Y5
 	VADDPS      roundmagic8<>+0(SB), Y5, Y5
@@ -16004,15 +16056,15 @@ BinaryLogitsIgnoreLossF32_pow2_full_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc18<>+0(SB), Y8, Y10
-	VFMADD213PS  expc28<>+0(SB), Y8, Y10
-	VFMADD213PS  expc38<>+0(SB), Y8, Y10
-	VFMADD213PS  expc48<>+0(SB), Y8, Y10
-	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMULPS       Y8, Y8, Y4
-	VMULPS       Y4, Y10, Y10
-	VADDPS       Y8, Y10, Y10
+	VMOVUPS      expc18<>+0(SB), Y10
+	VFMADD213PS  expc38<>+0(SB), Y4, Y10
+	VFMADD213PS  expc58<>+0(SB), Y4, Y10
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc28<>+0(SB), Y4, Y11
+	VFMADD213PS  expc48<>+0(SB), Y4, Y11
+	VFMADD231PS  Y11, Y8, Y10
+	VFMADD213PS  Y8, Y4, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
 	VMULPS       half8<>+0(SB), Y9, Y4
 	VADDPS       roundmagic8<>+0(SB), Y4, Y4
@@ -16162,15 +16214,15 @@ BinaryLogitsIgnoreLossF32_pow2_part_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc18<>+0(SB), Y9, Y11
-	VFMADD213PS  expc28<>+0(SB), Y9, Y11
-	VFMADD213PS  expc38<>+0(SB), Y9, Y11
-	VFMADD213PS  expc48<>+0(SB), Y9, Y11
-	VFMADD213PS  expc58<>+0(SB), Y9, Y11
 	VMULPS       Y9, Y9, Y5
-	VMULPS       Y5, Y11, Y11
-	VADDPS       Y9, Y11, Y11
+	VMOVUPS      expc18<>+0(SB), Y11
+	VFMADD213PS  expc38<>+0(SB), Y5, Y11
+	VFMADD213PS  expc58<>+0(SB), Y5, Y11
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y5, Y12
+	VFMADD213PS  expc48<>+0(SB), Y5, Y12
+	VFMADD231PS  Y12, Y9, Y11
+	VFMADD213PS  Y9, Y5, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
 	VMULPS       half8<>+0(SB), Y10, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -16308,15 +16360,15 @@ BinaryLogitsIgnoreLossF32_pow0_full_smoothed:
 	VSUBPS      roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS     expc08<>+0(SB), Y10
-	VFMADD213PS expc18<>+0(SB), Y8, Y10
-	VFMADD213PS expc28<>+0(SB), Y8, Y10
-	VFMADD213PS expc38<>+0(SB), Y8, Y10
-	VFMADD213PS expc48<>+0(SB), Y8, Y10
-	VFMADD213PS expc58<>+0(SB), Y8, Y10
 	VMULPS      Y8, Y8, Y4
-	VMULPS      Y4, Y10, Y10
-	VADDPS      Y8, Y10, Y10
+	VMOVUPS     expc18<>+0(SB), Y10
+	VFMADD213PS expc38<>+0(SB), Y4, Y10
+	VFMADD213PS expc58<>+0(SB), Y4, Y10
+	VMOVUPS     expc08<>+0(SB), Y11
+	VFMADD213PS expc28<>+0(SB), Y4, Y11
+	VFMADD213PS expc48<>+0(SB), Y4, Y11
+	VFMADD231PS Y11, Y8, Y10
+	VFMADD213PS Y8, Y4, Y10
 	VADDPS      one8<>+0(SB), Y10, Y10
 	VMULPS      half8<>+0(SB), Y9, Y4
 	VADDPS      roundmagic8<>+0(SB), Y4, Y4
@@ -16458,15 +16510,15 @@ BinaryLogitsIgnoreLossF32_pow0_part_smoothed:
 	VSUBPS      roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS     expc08<>+0(SB), Y11
-	VFMADD213PS expc18<>+0(SB), Y9, Y11
-	VFMADD213PS expc28<>+0(SB), Y9, Y11
-	VFMADD213PS expc38<>+0(SB), Y9, Y11
-	VFMADD213PS expc48<>+0(SB), Y9, Y11
-	VFMADD213PS expc58<>+0(SB), Y9, Y11
 	VMULPS      Y9, Y9, Y5
-	VMULPS      Y5, Y11, Y11
-	VADDPS      Y9, Y11, Y11
+	VMOVUPS     expc18<>+0(SB), Y11
+	VFMADD213PS expc38<>+0(SB), Y5, Y11
+	VFMADD213PS expc58<>+0(SB), Y5, Y11
+	VMOVUPS     expc08<>+0(SB), Y12
+	VFMADD213PS expc28<>+0(SB), Y5, Y12
+	VFMADD213PS expc48<>+0(SB), Y5, Y12
+	VFMADD231PS Y12, Y9, Y11
+	VFMADD213PS Y9, Y5, Y11
 	VADDPS      one8<>+0(SB), Y11, Y11
 	VMULPS      half8<>+0(SB), Y10, Y5
 	VADDPS      roundmagic8<>+0(SB), Y5, Y5
@@ -16596,15 +16648,15 @@ BinaryLogitsIgnoreLossF32_powR_full_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
 	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
 	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc18<>+0(SB), Y8, Y10
-	VFMADD213PS  expc28<>+0(SB), Y8, Y10
-	VFMADD213PS  expc38<>+0(SB), Y8, Y10
-	VFMADD213PS  expc48<>+0(SB), Y8, Y10
-	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMULPS       Y8, Y8, Y4
-	VMULPS       Y4, Y10, Y10
-	VADDPS       Y8, Y10, Y10
+	VMOVUPS      expc18<>+0(SB), Y10
+	VFMADD213PS  expc38<>+0(SB), Y4, Y10
+	VFMADD213PS  expc58<>+0(SB), Y4, Y10
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc28<>+0(SB), Y4, Y11
+	VFMADD213PS  expc48<>+0(SB), Y4, Y11
+	VFMADD231PS  Y11, Y8, Y10
+	VFMADD213PS  Y8, Y4, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
 	VMULPS       half8<>+0(SB), Y9, Y4
 	VADDPS       roundmagic8<>+0(SB), Y4, Y4
@@ -16710,15 +16762,15 @@ BinaryLogitsIgnoreLossF32_powR_full_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS      expc08<>+0(SB), Y7
-	VFMADD213PS  expc18<>+0(SB), Y9, Y7
-	VFMADD213PS  expc28<>+0(SB), Y9, Y7
-	VFMADD213PS  expc38<>+0(SB), Y9, Y7
-	VFMADD213PS  expc48<>+0(SB), Y9, Y7
-	VFMADD213PS  expc58<>+0(SB), Y9, Y7
 	VMULPS       Y9, Y9, Y8
-	VMULPS       Y8, Y7, Y7
-	VADDPS       Y9, Y7, Y7
+	VMOVUPS      expc18<>+0(SB), Y7
+	VFMADD213PS  expc38<>+0(SB), Y8, Y7
+	VFMADD213PS  expc58<>+0(SB), Y8, Y7
+	VMOVUPS      expc08<>+0(SB), Y11
+	VFMADD213PS  expc28<>+0(SB), Y8, Y11
+	VFMADD213PS  expc48<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y9, Y7
+	VFMADD213PS  Y9, Y8, Y7
 	VADDPS       one8<>+0(SB), Y7, Y7
 	VMULPS       half8<>+0(SB), Y10, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
@@ -16760,15 +16812,15 @@ BinaryLogitsIgnoreLossF32_powR_full_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMOVUPS      expc08<>+0(SB), Y8
-	VFMADD213PS  expc18<>+0(SB), Y10, Y8
-	VFMADD213PS  expc28<>+0(SB), Y10, Y8
-	VFMADD213PS  expc38<>+0(SB), Y10, Y8
-	VFMADD213PS  expc48<>+0(SB), Y10, Y8
-	VFMADD213PS  expc58<>+0(SB), Y10, Y8
 	VMULPS       Y10, Y10, Y6
-	VMULPS       Y6, Y8, Y8
-	VADDPS       Y10, Y8, Y8
+	VMOVUPS      expc18<>+0(SB), Y8
+	VFMADD213PS  expc38<>+0(SB), Y6, Y8
+	VFMADD213PS  expc58<>+0(SB), Y6, Y8
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y6, Y12
+	VFMADD213PS  expc48<>+0(SB), Y6, Y12
+	VFMADD231PS  Y12, Y10, Y8
+	VFMADD213PS  Y10, Y6, Y8
 	VADDPS       one8<>+0(SB), Y8, Y8
 	VMULPS       half8<>+0(SB), Y11, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
@@ -16886,15 +16938,15 @@ BinaryLogitsIgnoreLossF32_powR_part_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
 	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
 	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc18<>+0(SB), Y9, Y11
-	VFMADD213PS  expc28<>+0(SB), Y9, Y11
-	VFMADD213PS  expc38<>+0(SB), Y9, Y11
-	VFMADD213PS  expc48<>+0(SB), Y9, Y11
-	VFMADD213PS  expc58<>+0(SB), Y9, Y11
 	VMULPS       Y9, Y9, Y5
-	VMULPS       Y5, Y11, Y11
-	VADDPS       Y9, Y11, Y11
+	VMOVUPS      expc18<>+0(SB), Y11
+	VFMADD213PS  expc38<>+0(SB), Y5, Y11
+	VFMADD213PS  expc58<>+0(SB), Y5, Y11
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y5, Y12
+	VFMADD213PS  expc48<>+0(SB), Y5, Y12
+	VFMADD231PS  Y12, Y9, Y11
+	VFMADD213PS  Y9, Y5, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
 	VMULPS       half8<>+0(SB), Y10, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
@@ -17000,15 +17052,15 @@ BinaryLogitsIgnoreLossF32_powR_part_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMOVUPS      expc08<>+0(SB), Y8
-	VFMADD213PS  expc18<>+0(SB), Y10, Y8
-	VFMADD213PS  expc28<>+0(SB), Y10, Y8
-	VFMADD213PS  expc38<>+0(SB), Y10, Y8
-	VFMADD213PS  expc48<>+0(SB), Y10, Y8
-	VFMADD213PS  expc58<>+0(SB), Y10, Y8
 	VMULPS       Y10, Y10, Y9
-	VMULPS       Y9, Y8, Y8
-	VADDPS       Y10, Y8, Y8
+	VMOVUPS      expc18<>+0(SB), Y8
+	VFMADD213PS  expc38<>+0(SB), Y9, Y8
+	VFMADD213PS  expc58<>+0(SB), Y9, Y8
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y9, Y12
+	VFMADD213PS  expc48<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y10, Y8
+	VFMADD213PS  Y10, Y9, Y8
 	VADDPS       one8<>+0(SB), Y8, Y8
 	VMULPS       half8<>+0(SB), Y11, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
@@ -17050,15 +17102,15 @@ BinaryLogitsIgnoreLossF32_powR_part_smoothed:
 	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
 	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
 	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMOVUPS      expc08<>+0(SB), Y7
-	VFMADD213PS  expc18<>+0(SB), Y10, Y7
-	VFMADD213PS  expc28<>+0(SB), Y10, Y7
-	VFMADD213PS  expc38<>+0(SB), Y10, Y7
-	VFMADD213PS  expc48<>+0(SB), Y10, Y7
-	VFMADD213PS  expc58<>+0(SB), Y10, Y7
 	VMULPS       Y10, Y10, Y6
-	VMULPS       Y6, Y7, Y7
-	VADDPS       Y10, Y7, Y7
+	VMOVUPS      expc18<>+0(SB), Y7
+	VFMADD213PS  expc38<>+0(SB), Y6, Y7
+	VFMADD213PS  expc58<>+0(SB), Y6, Y7
+	VMOVUPS      expc08<>+0(SB), Y12
+	VFMADD213PS  expc28<>+0(SB), Y6, Y12
+	VFMADD213PS  expc48<>+0(SB), Y6, Y12
+	VFMADD231PS  Y12, Y10, Y7
+	VFMADD213PS  Y10, Y6, Y7
 	VADDPS       one8<>+0(SB), Y7, Y7
 	VMULPS       half8<>+0(SB), Y11, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
