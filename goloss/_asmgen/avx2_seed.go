@@ -1,6 +1,8 @@
 package main
 
 import (
+	"math"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -287,7 +289,8 @@ type state8 struct {
 	mask                     Mem
 	zero, one                reg.VecVirtual
 	acc                      Mem // 16 float64 lane sums on the stack
-	focal32, log32           reg.VecVirtual
+	focal32                  reg.VecVirtual
+	prod, expSum             reg.VecVirtual // log p of the block's inside lanes, as a product (see body)
 	powKind                  string
 	spill                    Mem // stack slots for values live across the powR loop's exp and log
 }
@@ -334,13 +337,14 @@ func mainKernel8(grad bool) {
 	VXORPS(s.zero, s.zero, s.zero)
 	VMOVUPS(v8f("one", 1), s.one)
 	s.acc = AllocLocal(128)
-	s.spill = AllocLocal(32 * 6)
+	s.spill = AllocLocal(32 * 8)
 	for i := 0; i < 4; i++ {
 		VMOVUPD(s.zero, s.acc.Offset(32*i))
 	}
-	s.focal32, s.log32 = YMM(), YMM()
+	s.focal32, s.prod, s.expSum = YMM(), YMM(), YMM()
 	VXORPS(s.focal32, s.focal32, s.focal32)
-	VXORPS(s.log32, s.log32, s.log32)
+	VMOVUPS(s.one, s.prod)
+	VPXOR(s.expSum, s.expSum, s.expSum)
 
 	real := GP32()
 	MOVL(Mem{Base: s.k, Disp: offReal}, real)
@@ -368,10 +372,43 @@ func mainKernel8(grad bool) {
 	RET()
 }
 
+// flush adds the block's float32 focal sums into their float64 lanes, and
+// its log p sums: per lane, the log of the product of the mantissas (in
+// [1, 2^sumBlock)) plus the sum of the exponents times ln 2, in float64.
 func (s *state8) flush() {
-	for i, v := range []reg.VecVirtual{s.focal32, s.log32} {
-		flushLanes8(v, s.acc.Offset(64*i))
+	flushLanes8(s.focal32, s.acc)
+	l := logUnit8(s.prod)
+	for half := 0; half < 2; half++ {
+		lx, ex := l.AsX(), s.expSum.AsX()
+		if half == 1 {
+			lx, ex = XMM(), XMM()
+			VEXTRACTF128(Imm(1), l, lx)
+			VEXTRACTI128(Imm(1), s.expSum, ex)
+		}
+		a, b := YMM(), YMM()
+		VCVTPS2PD(lx, a)
+		VCVTDQ2PD(ex, b)
+		VFMADD231PD(ln2x64(), b, a) // e*ln2 + log(product)
+		acc := s.acc.Offset(64 + 32*half)
+		VADDPD(acc, a, a)
+		VMOVUPD(a, acc)
 	}
+	VMOVUPS(s.one, s.prod)
+	VPXOR(s.expSum, s.expSum, s.expSum)
+}
+
+// ln2x64 is the 4-lane float64 vector ln 2 in read-only data, declared
+// once.
+func ln2x64() Mem {
+	if m, ok := vconsts["ln2x64"]; ok {
+		return m
+	}
+	m := GLOBL("ln2x64", RODATA|NOPTR)
+	for i := 0; i < 4; i++ {
+		DATA(8*i, U64(math.Float64bits(math.Ln2)))
+	}
+	vconsts["ln2x64"] = m
+	return m
 }
 
 func (s *state8) bcast(off int) reg.VecVirtual {
@@ -394,10 +431,20 @@ func (s *state8) body(prefix string, tail reg.VecVirtual) {
 
 	pn := YMM()
 	VMAXPS(v8f("minnormal", 0x1p-126), p, pn)
-	logP := logUnit8(pn)
-	t := YMM()
-	VANDPS(in, logP, t)
-	VADDPS(t, s.log32, s.log32)
+	// R's sum of log p over the inside lanes without a log per element:
+	// pn = 2^e * m with m in [1, 2); m multiplies into s.prod (1 in the
+	// other lanes) and e adds to s.expSum, which flush turns into logs
+	// once a block. Only vectors with a positive label take log p (for
+	// the focal term).
+	m, e := YMM(), YMM()
+	VPAND(v8("mant32mask", mant32Mask), pn, m)
+	VPOR(s.one, m, m)
+	VBLENDVPS(in, m, s.one, m)
+	VMULPS(m, s.prod, s.prod)
+	VPSRLD(Imm(23), pn, e)
+	VPSUBD(v8("bias127", 127), e, e)
+	VPAND(in, e, e)
+	VPADDD(e, s.expSum, s.expSum)
 
 	// The smoothing gradient: in ? smoothW*((aHi - r) + r*res + aLo) :
 	// shared, and 1/p refined as r - r*res, for the focal gradient.
@@ -430,6 +477,7 @@ func (s *state8) body(prefix string, tail reg.VecVirtual) {
 	VMOVMSKPS(pos, pm)
 	TESTL(pm, pm)
 	JZ(LabelRef(prefix + "_nopos"))
+	logP := logUnit8(pn)
 	diff := YMM()
 	VSUBPS(p, y, diff)
 	logPc := logP
@@ -444,7 +492,7 @@ func (s *state8) body(prefix string, tail reg.VecVirtual) {
 		// pow = diff^gamma = exp(gamma*log diff) (NaN for diff < 0, as
 		// math.Pow gives), dpow = gamma*pow/diff where diff != 0, else 0
 		// (focalDeriv's limit for non-integer gamma).
-		live := []reg.VecVirtual{pos, logPc}
+		live := []reg.VecVirtual{pos, logPc, s.prod, s.expSum}
 		if s.grad {
 			live = append(live, p, gv, recip)
 		}

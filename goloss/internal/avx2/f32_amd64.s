@@ -934,7 +934,7 @@ SeedMasksF32_done:
 
 // func SeedMainGradF32(g []float32, y []float32, p []float32, w []float32, masks []uint8, k *[12]uint32, acc *[16]float64)
 // Requires: AVX, AVX2, FMA3
-TEXT ·SeedMainGradF32(SB), NOSPLIT, $320-136
+TEXT ·SeedMainGradF32(SB), NOSPLIT, $384-136
 	MOVQ    g_base+0(FP), AX
 	MOVQ    y_base+24(FP), CX
 	MOVQ    p_base+48(FP), DX
@@ -951,7 +951,8 @@ TEXT ·SeedMainGradF32(SB), NOSPLIT, $320-136
 	VMOVUPD Y0, 64(SP)
 	VMOVUPD Y0, 96(SP)
 	VXORPS  Y2, Y2, Y2
-	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y1, Y3
+	VPXOR   Y4, Y4, Y4
 	MOVL    40(R8), R11
 	TESTL   R11, R11
 	JNZ     SeedMainGradF32_powR
@@ -967,179 +968,21 @@ TEXT ·SeedMainGradF32(SB), NOSPLIT, $320-136
 	JZ      SeedMainGradF32_powN_tail
 
 SeedMainGradF32_powN_loop:
-	VMOVUPS      (DX)(R11*1), Y4
+	VMOVUPS      (DX)(R11*1), Y5
 	MOVBLZX      (R12), R14
-	VMOVQ        R14, X5
-	VPBROADCASTD X5, Y5
-	VPAND        bits8<>+0(SB), Y5, Y5
-	VPCMPEQD     bits8<>+0(SB), Y5, Y5
-	VMAXPS       minnormal8<>+0(SB), Y4, Y6
-	VPADDD       log32shift8<>+0(SB), Y6, Y6
-	VPSRLD       $0x17, Y6, Y7
-	VCVTDQ2PS    Y7, Y7
-	VSUBPS       f1278<>+0(SB), Y7, Y7
-	VPAND        mant32mask8<>+0(SB), Y6, Y6
-	VPADDD       log32base8<>+0(SB), Y6, Y6
-	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y8
-	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc28<>+0(SB), Y8, Y9
-	VFMADD213PS  logc48<>+0(SB), Y8, Y9
-	VFMADD213PS  logc68<>+0(SB), Y8, Y9
-	VFMADD213PS  logc88<>+0(SB), Y8, Y9
-	VMOVUPS      logc18<>+0(SB), Y10
-	VFMADD213PS  logc38<>+0(SB), Y8, Y10
-	VFMADD213PS  logc58<>+0(SB), Y8, Y10
-	VFMADD213PS  logc78<>+0(SB), Y8, Y10
-	VFMADD231PS  Y10, Y6, Y9
-	VMULPS       Y6, Y8, Y10
-	VMULPS       minushalf8<>+0(SB), Y8, Y8
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
-	VFMADD213PS  Y8, Y10, Y9
-	VADDPS       Y9, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
-	VANDPS       Y5, Y6, Y7
-	VADDPS       Y7, Y3, Y3
-	VDIVPS       Y4, Y1, Y7
-	VMOVAPS      Y4, Y8
-	VFMADD213PS  minusone8<>+0(SB), Y7, Y8
-	VMULPS       Y7, Y8, Y8
-	VBROADCASTSS (R8), Y9
-	VSUBPS       Y7, Y9, Y9
-	VADDPS       Y8, Y9, Y9
-	VBROADCASTSS 4(R8), Y10
-	VADDPS       Y10, Y9, Y9
-	VBROADCASTSS 12(R8), Y10
-	VMULPS       Y10, Y9, Y9
-	VBROADCASTSS 8(R8), Y10
-	VBLENDVPS    Y5, Y9, Y10, Y5
-	VSUBPS       Y8, Y7, Y7
-	VMOVUPS      (CX)(R11*1), Y8
-	VCMPPS       $0x1e, Y0, Y8, Y9
-	VMOVMSKPS    Y9, R14
-	TESTL        R14, R14
-	JZ           SeedMainGradF32_powN_full_nopos
-	VSUBPS       Y4, Y8, Y8
-	VBROADCASTSS 28(R8), Y10
-	VMAXPS       Y10, Y6, Y6
-	VMINPS       Y0, Y6, Y6
-	VMOVAPS      Y1, Y11
-	VMOVAPS      Y8, Y10
-	MOVQ         R10, R14
-	DECQ         R14
-
-SeedMainGradF32_powN_full_sq:
-	TESTQ  R14, R14
-	JZ     SeedMainGradF32_powN_full_sqdone
-	BTQ    $0x00, R14
-	JCC    SeedMainGradF32_powN_full_nomul
-	VMULPS Y10, Y11, Y11
-
-SeedMainGradF32_powN_full_nomul:
-	CMPQ   R14, $0x01
-	JBE    SeedMainGradF32_powN_full_nosq
-	VMULPS Y10, Y10, Y10
-
-SeedMainGradF32_powN_full_nosq:
-	SHRQ $0x01, R14
-	JMP  SeedMainGradF32_powN_full_sq
-
-SeedMainGradF32_powN_full_sqdone:
-	VMULPS       Y8, Y11, Y10
-	VBROADCASTSS 20(R8), Y12
-	VMULPS       Y12, Y11, Y11
-	VSUBPS       Y8, Y8, Y8
-	VADDPS       Y8, Y11, Y11
-	VMOVUPS      (SI)(R11*1), Y8
-	VMULPS       Y10, Y8, Y12
-	VMULPS       Y6, Y12, Y12
-	VANDPS       Y9, Y12, Y12
-	VADDPS       Y12, Y2, Y2
-	VBROADCASTSS 24(R8), Y12
-	VCMPPS       $0x1d, Y12, Y4, Y12
-	VCMPPS       $0x12, Y1, Y4, Y4
-	VANDPS       Y4, Y12, Y12
-	VMULPS       Y7, Y10, Y7
-	VANDPS       Y12, Y7, Y7
-	VMULPS       Y6, Y11, Y11
-	VSUBPS       Y7, Y11, Y11
-	VBROADCASTSS 16(R8), Y4
-	VMULPS       Y4, Y8, Y8
-	VMULPS       Y11, Y8, Y8
-	VADDPS       Y8, Y5, Y8
-	VBLENDVPS    Y9, Y8, Y5, Y5
-	VMOVUPS      Y5, (AX)(R11*1)
-	JMP          SeedMainGradF32_powN_full_end
-
-SeedMainGradF32_powN_full_nopos:
-	VMOVUPS Y5, (AX)(R11*1)
-
-SeedMainGradF32_powN_full_end:
-	ADDQ         $0x20, R11
-	ADDQ         $0x01, R12
-	DECQ         DI
-	JNZ          SeedMainGradF32_powN_inblock
-	VCVTPS2PD    X2, Y4
-	VADDPD       (SP), Y4, Y4
-	VMOVUPD      Y4, (SP)
-	VEXTRACTF128 $0x01, Y2, X2
-	VCVTPS2PD    X2, Y2
-	VADDPD       32(SP), Y2, Y2
-	VMOVUPD      Y2, 32(SP)
-	VXORPS       Y2, Y2, Y2
-	VCVTPS2PD    X3, Y4
-	VADDPD       64(SP), Y4, Y4
-	VMOVUPD      Y4, 64(SP)
-	VEXTRACTF128 $0x01, Y3, X3
-	VCVTPS2PD    X3, Y3
-	VADDPD       96(SP), Y3, Y3
-	VMOVUPD      Y3, 96(SP)
-	VXORPS       Y3, Y3, Y3
-	MOVQ         $0x00000008, DI
-
-SeedMainGradF32_powN_inblock:
-	DECQ R13
-	JNZ  SeedMainGradF32_powN_loop
-
-SeedMainGradF32_powN_tail:
-	ANDQ         $0x07, BX
-	JZ           SeedMainGradF32_powN_done
-	VMOVQ        BX, X4
-	VPBROADCASTD X4, Y4
-	VPCMPGTD     lanes8<>+0(SB), Y4, Y4
-	VMASKMOVPS   (DX)(R11*1), Y4, Y5
-	MOVBLZX      (R12), DX
-	VMOVQ        DX, X6
+	VMOVQ        R14, X6
 	VPBROADCASTD X6, Y6
 	VPAND        bits8<>+0(SB), Y6, Y6
 	VPCMPEQD     bits8<>+0(SB), Y6, Y6
 	VMAXPS       minnormal8<>+0(SB), Y5, Y7
-	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y7, Y8
+	VPOR         Y1, Y8, Y8
+	VBLENDVPS    Y6, Y8, Y1, Y8
+	VMULPS       Y8, Y3, Y3
 	VPSRLD       $0x17, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y9
-	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc28<>+0(SB), Y9, Y10
-	VFMADD213PS  logc48<>+0(SB), Y9, Y10
-	VFMADD213PS  logc68<>+0(SB), Y9, Y10
-	VFMADD213PS  logc88<>+0(SB), Y9, Y10
-	VMOVUPS      logc18<>+0(SB), Y11
-	VFMADD213PS  logc38<>+0(SB), Y9, Y11
-	VFMADD213PS  logc58<>+0(SB), Y9, Y11
-	VFMADD213PS  logc78<>+0(SB), Y9, Y11
-	VFMADD231PS  Y11, Y7, Y10
-	VMULPS       Y7, Y9, Y11
-	VMULPS       minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS  Y9, Y11, Y10
-	VADDPS       Y10, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
-	VANDPS       Y6, Y7, Y8
-	VADDPS       Y8, Y3, Y3
+	VPSUBD       bias1278<>+0(SB), Y8, Y8
+	VPAND        Y6, Y8, Y8
+	VPADDD       Y8, Y4, Y4
 	VDIVPS       Y5, Y1, Y8
 	VMOVAPS      Y5, Y9
 	VFMADD213PS  minusone8<>+0(SB), Y8, Y9
@@ -1154,17 +997,217 @@ SeedMainGradF32_powN_tail:
 	VBROADCASTSS 8(R8), Y11
 	VBLENDVPS    Y6, Y10, Y11, Y6
 	VSUBPS       Y9, Y8, Y8
-	VMASKMOVPS   (CX)(R11*1), Y4, Y9
+	VMOVUPS      (CX)(R11*1), Y9
 	VCMPPS       $0x1e, Y0, Y9, Y10
-	VMOVMSKPS    Y10, CX
-	TESTL        CX, CX
-	JZ           SeedMainGradF32_powN_part_nopos
+	VMOVMSKPS    Y10, R14
+	TESTL        R14, R14
+	JZ           SeedMainGradF32_powN_full_nopos
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc28<>+0(SB), Y12, Y13
+	VFMADD213PS  logc48<>+0(SB), Y12, Y13
+	VFMADD213PS  logc68<>+0(SB), Y12, Y13
+	VFMADD213PS  logc88<>+0(SB), Y12, Y13
+	VMOVUPS      logc18<>+0(SB), Y14
+	VFMADD213PS  logc38<>+0(SB), Y12, Y14
+	VFMADD213PS  logc58<>+0(SB), Y12, Y14
+	VFMADD213PS  logc78<>+0(SB), Y12, Y14
+	VFMADD231PS  Y14, Y7, Y13
+	VMULPS       Y7, Y12, Y14
+	VMULPS       minushalf8<>+0(SB), Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y12
+	VFMADD213PS  Y12, Y14, Y13
+	VADDPS       Y13, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y7
 	VSUBPS       Y5, Y9, Y9
 	VBROADCASTSS 28(R8), Y11
 	VMAXPS       Y11, Y7, Y7
 	VMINPS       Y0, Y7, Y7
-	VMOVAPS      Y1, Y11
-	VMOVAPS      Y9, Y0
+	VMOVAPS      Y1, Y12
+	VMOVAPS      Y9, Y11
+	MOVQ         R10, R14
+	DECQ         R14
+
+SeedMainGradF32_powN_full_sq:
+	TESTQ  R14, R14
+	JZ     SeedMainGradF32_powN_full_sqdone
+	BTQ    $0x00, R14
+	JCC    SeedMainGradF32_powN_full_nomul
+	VMULPS Y11, Y12, Y12
+
+SeedMainGradF32_powN_full_nomul:
+	CMPQ   R14, $0x01
+	JBE    SeedMainGradF32_powN_full_nosq
+	VMULPS Y11, Y11, Y11
+
+SeedMainGradF32_powN_full_nosq:
+	SHRQ $0x01, R14
+	JMP  SeedMainGradF32_powN_full_sq
+
+SeedMainGradF32_powN_full_sqdone:
+	VMULPS       Y9, Y12, Y11
+	VBROADCASTSS 20(R8), Y13
+	VMULPS       Y13, Y12, Y12
+	VSUBPS       Y9, Y9, Y9
+	VADDPS       Y9, Y12, Y12
+	VMOVUPS      (SI)(R11*1), Y9
+	VMULPS       Y11, Y9, Y13
+	VMULPS       Y7, Y13, Y13
+	VANDPS       Y10, Y13, Y13
+	VADDPS       Y13, Y2, Y2
+	VBROADCASTSS 24(R8), Y13
+	VCMPPS       $0x1d, Y13, Y5, Y13
+	VCMPPS       $0x12, Y1, Y5, Y5
+	VANDPS       Y5, Y13, Y13
+	VMULPS       Y8, Y11, Y8
+	VANDPS       Y13, Y8, Y8
+	VMULPS       Y7, Y12, Y12
+	VSUBPS       Y8, Y12, Y12
+	VBROADCASTSS 16(R8), Y5
+	VMULPS       Y5, Y9, Y9
+	VMULPS       Y12, Y9, Y9
+	VADDPS       Y9, Y6, Y9
+	VBLENDVPS    Y10, Y9, Y6, Y6
+	VMOVUPS      Y6, (AX)(R11*1)
+	JMP          SeedMainGradF32_powN_full_end
+
+SeedMainGradF32_powN_full_nopos:
+	VMOVUPS Y6, (AX)(R11*1)
+
+SeedMainGradF32_powN_full_end:
+	ADDQ         $0x20, R11
+	ADDQ         $0x01, R12
+	DECQ         DI
+	JNZ          SeedMainGradF32_powN_inblock
+	VCVTPS2PD    X2, Y5
+	VADDPD       (SP), Y5, Y5
+	VMOVUPD      Y5, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	VPADDD       log32shift8<>+0(SB), Y3, Y3
+	VPSRLD       $0x17, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VPAND        mant32mask8<>+0(SB), Y3, Y3
+	VPADDD       log32base8<>+0(SB), Y3, Y3
+	VSUBPS       one8<>+0(SB), Y3, Y3
+	VMULPS       Y3, Y3, Y6
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc28<>+0(SB), Y6, Y7
+	VFMADD213PS  logc48<>+0(SB), Y6, Y7
+	VFMADD213PS  logc68<>+0(SB), Y6, Y7
+	VFMADD213PS  logc88<>+0(SB), Y6, Y7
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y6, Y8
+	VFMADD213PS  logc58<>+0(SB), Y6, Y8
+	VFMADD213PS  logc78<>+0(SB), Y6, Y8
+	VFMADD231PS  Y8, Y3, Y7
+	VMULPS       Y3, Y6, Y8
+	VMULPS       minushalf8<>+0(SB), Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD213PS  Y6, Y8, Y7
+	VADDPS       Y7, Y3, Y3
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y3
+	VCVTPS2PD    X3, Y5
+	VCVTDQ2PD    X4, Y6
+	VFMADD231PD  ln2x64<>+0(SB), Y6, Y5
+	VADDPD       64(SP), Y5, Y5
+	VMOVUPD      Y5, 64(SP)
+	VEXTRACTF128 $0x01, Y3, X3
+	VEXTRACTI128 $0x01, Y4, X4
+	VCVTPS2PD    X3, Y3
+	VCVTDQ2PD    X4, Y4
+	VFMADD231PD  ln2x64<>+0(SB), Y4, Y3
+	VADDPD       96(SP), Y3, Y3
+	VMOVUPD      Y3, 96(SP)
+	VMOVUPS      Y1, Y3
+	VPXOR        Y4, Y4, Y4
+	MOVQ         $0x00000008, DI
+
+SeedMainGradF32_powN_inblock:
+	DECQ R13
+	JNZ  SeedMainGradF32_powN_loop
+
+SeedMainGradF32_powN_tail:
+	ANDQ         $0x07, BX
+	JZ           SeedMainGradF32_powN_done
+	VMOVQ        BX, X5
+	VPBROADCASTD X5, Y5
+	VPCMPGTD     lanes8<>+0(SB), Y5, Y5
+	VMASKMOVPS   (DX)(R11*1), Y5, Y6
+	MOVBLZX      (R12), DX
+	VMOVQ        DX, X7
+	VPBROADCASTD X7, Y7
+	VPAND        bits8<>+0(SB), Y7, Y7
+	VPCMPEQD     bits8<>+0(SB), Y7, Y7
+	VMAXPS       minnormal8<>+0(SB), Y6, Y8
+	VPAND        mant32mask8<>+0(SB), Y8, Y9
+	VPOR         Y1, Y9, Y9
+	VBLENDVPS    Y7, Y9, Y1, Y9
+	VMULPS       Y9, Y3, Y3
+	VPSRLD       $0x17, Y8, Y9
+	VPSUBD       bias1278<>+0(SB), Y9, Y9
+	VPAND        Y7, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VDIVPS       Y6, Y1, Y9
+	VMOVAPS      Y6, Y10
+	VFMADD213PS  minusone8<>+0(SB), Y9, Y10
+	VMULPS       Y9, Y10, Y10
+	VBROADCASTSS (R8), Y11
+	VSUBPS       Y9, Y11, Y11
+	VADDPS       Y10, Y11, Y11
+	VBROADCASTSS 4(R8), Y12
+	VADDPS       Y12, Y11, Y11
+	VBROADCASTSS 12(R8), Y12
+	VMULPS       Y12, Y11, Y11
+	VBROADCASTSS 8(R8), Y12
+	VBLENDVPS    Y7, Y11, Y12, Y7
+	VSUBPS       Y10, Y9, Y9
+	VMASKMOVPS   (CX)(R11*1), Y5, Y10
+	VCMPPS       $0x1e, Y0, Y10, Y11
+	VMOVMSKPS    Y11, CX
+	TESTL        CX, CX
+	JZ           SeedMainGradF32_powN_part_nopos
+	VPADDD       log32shift8<>+0(SB), Y8, Y8
+	VPSRLD       $0x17, Y8, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y13
+	VMOVUPS      logc08<>+0(SB), Y14
+	VFMADD213PS  logc28<>+0(SB), Y13, Y14
+	VFMADD213PS  logc48<>+0(SB), Y13, Y14
+	VFMADD213PS  logc68<>+0(SB), Y13, Y14
+	VFMADD213PS  logc88<>+0(SB), Y13, Y14
+	VMOVUPS      logc18<>+0(SB), Y15
+	VFMADD213PS  logc38<>+0(SB), Y13, Y15
+	VFMADD213PS  logc58<>+0(SB), Y13, Y15
+	VFMADD213PS  logc78<>+0(SB), Y13, Y15
+	VFMADD231PS  Y15, Y8, Y14
+	VMULPS       Y8, Y13, Y15
+	VMULPS       minushalf8<>+0(SB), Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y13
+	VFMADD213PS  Y13, Y15, Y14
+	VADDPS       Y14, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y8
+	VSUBPS       Y6, Y10, Y10
+	VBROADCASTSS 28(R8), Y12
+	VMAXPS       Y12, Y8, Y8
+	VMINPS       Y0, Y8, Y8
+	VMOVAPS      Y1, Y12
+	VMOVAPS      Y10, Y0
 	MOVQ         R10, CX
 	DECQ         CX
 
@@ -1173,7 +1216,7 @@ SeedMainGradF32_powN_part_sq:
 	JZ     SeedMainGradF32_powN_part_sqdone
 	BTQ    $0x00, CX
 	JCC    SeedMainGradF32_powN_part_nomul
-	VMULPS Y0, Y11, Y11
+	VMULPS Y0, Y12, Y12
 
 SeedMainGradF32_powN_part_nomul:
 	CMPQ   CX, $0x01
@@ -1185,34 +1228,34 @@ SeedMainGradF32_powN_part_nosq:
 	JMP  SeedMainGradF32_powN_part_sq
 
 SeedMainGradF32_powN_part_sqdone:
-	VMULPS       Y9, Y11, Y0
-	VBROADCASTSS 20(R8), Y12
-	VMULPS       Y12, Y11, Y11
-	VSUBPS       Y9, Y9, Y9
-	VADDPS       Y9, Y11, Y11
-	VMASKMOVPS   (SI)(R11*1), Y4, Y9
-	VMULPS       Y0, Y9, Y12
-	VMULPS       Y7, Y12, Y12
-	VANDPS       Y10, Y12, Y12
-	VADDPS       Y12, Y2, Y2
-	VBROADCASTSS 24(R8), Y12
-	VCMPPS       $0x1d, Y12, Y5, Y12
-	VCMPPS       $0x12, Y1, Y5, Y1
-	VANDPS       Y1, Y12, Y12
-	VMULPS       Y8, Y0, Y8
-	VANDPS       Y12, Y8, Y8
-	VMULPS       Y7, Y11, Y11
-	VSUBPS       Y8, Y11, Y11
+	VMULPS       Y10, Y12, Y0
+	VBROADCASTSS 20(R8), Y13
+	VMULPS       Y13, Y12, Y12
+	VSUBPS       Y10, Y10, Y10
+	VADDPS       Y10, Y12, Y12
+	VMASKMOVPS   (SI)(R11*1), Y5, Y10
+	VMULPS       Y0, Y10, Y13
+	VMULPS       Y8, Y13, Y13
+	VANDPS       Y11, Y13, Y13
+	VADDPS       Y13, Y2, Y2
+	VBROADCASTSS 24(R8), Y13
+	VCMPPS       $0x1d, Y13, Y6, Y13
+	VCMPPS       $0x12, Y1, Y6, Y6
+	VANDPS       Y6, Y13, Y13
+	VMULPS       Y9, Y0, Y9
+	VANDPS       Y13, Y9, Y9
+	VMULPS       Y8, Y12, Y12
+	VSUBPS       Y9, Y12, Y12
 	VBROADCASTSS 16(R8), Y0
-	VMULPS       Y0, Y9, Y9
-	VMULPS       Y11, Y9, Y9
-	VADDPS       Y9, Y6, Y9
-	VBLENDVPS    Y10, Y9, Y6, Y6
-	VMASKMOVPS   Y6, Y4, (AX)(R11*1)
+	VMULPS       Y0, Y10, Y10
+	VMULPS       Y12, Y10, Y10
+	VADDPS       Y10, Y7, Y10
+	VBLENDVPS    Y11, Y10, Y7, Y7
+	VMASKMOVPS   Y7, Y5, (AX)(R11*1)
 	JMP          SeedMainGradF32_powN_part_end
 
 SeedMainGradF32_powN_part_nopos:
-	VMASKMOVPS Y6, Y4, (AX)(R11*1)
+	VMASKMOVPS Y7, Y5, (AX)(R11*1)
 
 SeedMainGradF32_powN_part_end:
 SeedMainGradF32_powN_done:
@@ -1227,157 +1270,21 @@ SeedMainGradF32_pow2:
 	JZ   SeedMainGradF32_pow2_tail
 
 SeedMainGradF32_pow2_loop:
-	VMOVUPS      (DX)(R10*1), Y4
+	VMOVUPS      (DX)(R10*1), Y5
 	MOVBLZX      (R11), R13
-	VMOVQ        R13, X5
-	VPBROADCASTD X5, Y5
-	VPAND        bits8<>+0(SB), Y5, Y5
-	VPCMPEQD     bits8<>+0(SB), Y5, Y5
-	VMAXPS       minnormal8<>+0(SB), Y4, Y6
-	VPADDD       log32shift8<>+0(SB), Y6, Y6
-	VPSRLD       $0x17, Y6, Y7
-	VCVTDQ2PS    Y7, Y7
-	VSUBPS       f1278<>+0(SB), Y7, Y7
-	VPAND        mant32mask8<>+0(SB), Y6, Y6
-	VPADDD       log32base8<>+0(SB), Y6, Y6
-	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y8
-	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc28<>+0(SB), Y8, Y9
-	VFMADD213PS  logc48<>+0(SB), Y8, Y9
-	VFMADD213PS  logc68<>+0(SB), Y8, Y9
-	VFMADD213PS  logc88<>+0(SB), Y8, Y9
-	VMOVUPS      logc18<>+0(SB), Y10
-	VFMADD213PS  logc38<>+0(SB), Y8, Y10
-	VFMADD213PS  logc58<>+0(SB), Y8, Y10
-	VFMADD213PS  logc78<>+0(SB), Y8, Y10
-	VFMADD231PS  Y10, Y6, Y9
-	VMULPS       Y6, Y8, Y10
-	VMULPS       minushalf8<>+0(SB), Y8, Y8
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
-	VFMADD213PS  Y8, Y10, Y9
-	VADDPS       Y9, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
-	VANDPS       Y5, Y6, Y7
-	VADDPS       Y7, Y3, Y3
-	VDIVPS       Y4, Y1, Y7
-	VMOVAPS      Y4, Y8
-	VFMADD213PS  minusone8<>+0(SB), Y7, Y8
-	VMULPS       Y7, Y8, Y8
-	VBROADCASTSS (R8), Y9
-	VSUBPS       Y7, Y9, Y9
-	VADDPS       Y8, Y9, Y9
-	VBROADCASTSS 4(R8), Y10
-	VADDPS       Y10, Y9, Y9
-	VBROADCASTSS 12(R8), Y10
-	VMULPS       Y10, Y9, Y9
-	VBROADCASTSS 8(R8), Y10
-	VBLENDVPS    Y5, Y9, Y10, Y5
-	VSUBPS       Y8, Y7, Y7
-	VMOVUPS      (CX)(R10*1), Y8
-	VCMPPS       $0x1e, Y0, Y8, Y9
-	VMOVMSKPS    Y9, R13
-	TESTL        R13, R13
-	JZ           SeedMainGradF32_pow2_full_nopos
-	VSUBPS       Y4, Y8, Y8
-	VBROADCASTSS 28(R8), Y10
-	VMAXPS       Y10, Y6, Y6
-	VMINPS       Y0, Y6, Y6
-	VMULPS       Y8, Y8, Y10
-	VBROADCASTSS 20(R8), Y11
-	VMULPS       Y11, Y8, Y11
-	VSUBPS       Y8, Y8, Y8
-	VADDPS       Y8, Y11, Y11
-	VMOVUPS      (SI)(R10*1), Y8
-	VMULPS       Y10, Y8, Y12
-	VMULPS       Y6, Y12, Y12
-	VANDPS       Y9, Y12, Y12
-	VADDPS       Y12, Y2, Y2
-	VBROADCASTSS 24(R8), Y12
-	VCMPPS       $0x1d, Y12, Y4, Y12
-	VCMPPS       $0x12, Y1, Y4, Y4
-	VANDPS       Y4, Y12, Y12
-	VMULPS       Y7, Y10, Y7
-	VANDPS       Y12, Y7, Y7
-	VMULPS       Y6, Y11, Y11
-	VSUBPS       Y7, Y11, Y11
-	VBROADCASTSS 16(R8), Y4
-	VMULPS       Y4, Y8, Y8
-	VMULPS       Y11, Y8, Y8
-	VADDPS       Y8, Y5, Y8
-	VBLENDVPS    Y9, Y8, Y5, Y5
-	VMOVUPS      Y5, (AX)(R10*1)
-	JMP          SeedMainGradF32_pow2_full_end
-
-SeedMainGradF32_pow2_full_nopos:
-	VMOVUPS Y5, (AX)(R10*1)
-
-SeedMainGradF32_pow2_full_end:
-	ADDQ         $0x20, R10
-	ADDQ         $0x01, R11
-	DECQ         DI
-	JNZ          SeedMainGradF32_pow2_inblock
-	VCVTPS2PD    X2, Y4
-	VADDPD       (SP), Y4, Y4
-	VMOVUPD      Y4, (SP)
-	VEXTRACTF128 $0x01, Y2, X2
-	VCVTPS2PD    X2, Y2
-	VADDPD       32(SP), Y2, Y2
-	VMOVUPD      Y2, 32(SP)
-	VXORPS       Y2, Y2, Y2
-	VCVTPS2PD    X3, Y4
-	VADDPD       64(SP), Y4, Y4
-	VMOVUPD      Y4, 64(SP)
-	VEXTRACTF128 $0x01, Y3, X3
-	VCVTPS2PD    X3, Y3
-	VADDPD       96(SP), Y3, Y3
-	VMOVUPD      Y3, 96(SP)
-	VXORPS       Y3, Y3, Y3
-	MOVQ         $0x00000008, DI
-
-SeedMainGradF32_pow2_inblock:
-	DECQ R12
-	JNZ  SeedMainGradF32_pow2_loop
-
-SeedMainGradF32_pow2_tail:
-	ANDQ         $0x07, BX
-	JZ           SeedMainGradF32_pow2_done
-	VMOVQ        BX, X4
-	VPBROADCASTD X4, Y4
-	VPCMPGTD     lanes8<>+0(SB), Y4, Y4
-	VMASKMOVPS   (DX)(R10*1), Y4, Y5
-	MOVBLZX      (R11), DX
-	VMOVQ        DX, X6
+	VMOVQ        R13, X6
 	VPBROADCASTD X6, Y6
 	VPAND        bits8<>+0(SB), Y6, Y6
 	VPCMPEQD     bits8<>+0(SB), Y6, Y6
 	VMAXPS       minnormal8<>+0(SB), Y5, Y7
-	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y7, Y8
+	VPOR         Y1, Y8, Y8
+	VBLENDVPS    Y6, Y8, Y1, Y8
+	VMULPS       Y8, Y3, Y3
 	VPSRLD       $0x17, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y9
-	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc28<>+0(SB), Y9, Y10
-	VFMADD213PS  logc48<>+0(SB), Y9, Y10
-	VFMADD213PS  logc68<>+0(SB), Y9, Y10
-	VFMADD213PS  logc88<>+0(SB), Y9, Y10
-	VMOVUPS      logc18<>+0(SB), Y11
-	VFMADD213PS  logc38<>+0(SB), Y9, Y11
-	VFMADD213PS  logc58<>+0(SB), Y9, Y11
-	VFMADD213PS  logc78<>+0(SB), Y9, Y11
-	VFMADD231PS  Y11, Y7, Y10
-	VMULPS       Y7, Y9, Y11
-	VMULPS       minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS  Y9, Y11, Y10
-	VADDPS       Y10, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
-	VANDPS       Y6, Y7, Y8
-	VADDPS       Y8, Y3, Y3
+	VPSUBD       bias1278<>+0(SB), Y8, Y8
+	VPAND        Y6, Y8, Y8
+	VPADDD       Y8, Y4, Y4
 	VDIVPS       Y5, Y1, Y8
 	VMOVAPS      Y5, Y9
 	VFMADD213PS  minusone8<>+0(SB), Y8, Y9
@@ -1392,43 +1299,221 @@ SeedMainGradF32_pow2_tail:
 	VBROADCASTSS 8(R8), Y11
 	VBLENDVPS    Y6, Y10, Y11, Y6
 	VSUBPS       Y9, Y8, Y8
-	VMASKMOVPS   (CX)(R10*1), Y4, Y9
+	VMOVUPS      (CX)(R10*1), Y9
 	VCMPPS       $0x1e, Y0, Y9, Y10
-	VMOVMSKPS    Y10, CX
-	TESTL        CX, CX
-	JZ           SeedMainGradF32_pow2_part_nopos
+	VMOVMSKPS    Y10, R13
+	TESTL        R13, R13
+	JZ           SeedMainGradF32_pow2_full_nopos
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc28<>+0(SB), Y12, Y13
+	VFMADD213PS  logc48<>+0(SB), Y12, Y13
+	VFMADD213PS  logc68<>+0(SB), Y12, Y13
+	VFMADD213PS  logc88<>+0(SB), Y12, Y13
+	VMOVUPS      logc18<>+0(SB), Y14
+	VFMADD213PS  logc38<>+0(SB), Y12, Y14
+	VFMADD213PS  logc58<>+0(SB), Y12, Y14
+	VFMADD213PS  logc78<>+0(SB), Y12, Y14
+	VFMADD231PS  Y14, Y7, Y13
+	VMULPS       Y7, Y12, Y14
+	VMULPS       minushalf8<>+0(SB), Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y12
+	VFMADD213PS  Y12, Y14, Y13
+	VADDPS       Y13, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y7
 	VSUBPS       Y5, Y9, Y9
 	VBROADCASTSS 28(R8), Y11
 	VMAXPS       Y11, Y7, Y7
 	VMINPS       Y0, Y7, Y7
-	VMULPS       Y9, Y9, Y0
-	VBROADCASTSS 20(R8), Y11
-	VMULPS       Y11, Y9, Y11
+	VMULPS       Y9, Y9, Y11
+	VBROADCASTSS 20(R8), Y12
+	VMULPS       Y12, Y9, Y12
 	VSUBPS       Y9, Y9, Y9
-	VADDPS       Y9, Y11, Y11
-	VMASKMOVPS   (SI)(R10*1), Y4, Y9
-	VMULPS       Y0, Y9, Y12
+	VADDPS       Y9, Y12, Y12
+	VMOVUPS      (SI)(R10*1), Y9
+	VMULPS       Y11, Y9, Y13
+	VMULPS       Y7, Y13, Y13
+	VANDPS       Y10, Y13, Y13
+	VADDPS       Y13, Y2, Y2
+	VBROADCASTSS 24(R8), Y13
+	VCMPPS       $0x1d, Y13, Y5, Y13
+	VCMPPS       $0x12, Y1, Y5, Y5
+	VANDPS       Y5, Y13, Y13
+	VMULPS       Y8, Y11, Y8
+	VANDPS       Y13, Y8, Y8
 	VMULPS       Y7, Y12, Y12
-	VANDPS       Y10, Y12, Y12
-	VADDPS       Y12, Y2, Y2
-	VBROADCASTSS 24(R8), Y12
-	VCMPPS       $0x1d, Y12, Y5, Y12
-	VCMPPS       $0x12, Y1, Y5, Y1
-	VANDPS       Y1, Y12, Y12
-	VMULPS       Y8, Y0, Y8
-	VANDPS       Y12, Y8, Y8
-	VMULPS       Y7, Y11, Y11
-	VSUBPS       Y8, Y11, Y11
-	VBROADCASTSS 16(R8), Y0
-	VMULPS       Y0, Y9, Y9
-	VMULPS       Y11, Y9, Y9
+	VSUBPS       Y8, Y12, Y12
+	VBROADCASTSS 16(R8), Y5
+	VMULPS       Y5, Y9, Y9
+	VMULPS       Y12, Y9, Y9
 	VADDPS       Y9, Y6, Y9
 	VBLENDVPS    Y10, Y9, Y6, Y6
-	VMASKMOVPS   Y6, Y4, (AX)(R10*1)
+	VMOVUPS      Y6, (AX)(R10*1)
+	JMP          SeedMainGradF32_pow2_full_end
+
+SeedMainGradF32_pow2_full_nopos:
+	VMOVUPS Y6, (AX)(R10*1)
+
+SeedMainGradF32_pow2_full_end:
+	ADDQ         $0x20, R10
+	ADDQ         $0x01, R11
+	DECQ         DI
+	JNZ          SeedMainGradF32_pow2_inblock
+	VCVTPS2PD    X2, Y5
+	VADDPD       (SP), Y5, Y5
+	VMOVUPD      Y5, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	VPADDD       log32shift8<>+0(SB), Y3, Y3
+	VPSRLD       $0x17, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VPAND        mant32mask8<>+0(SB), Y3, Y3
+	VPADDD       log32base8<>+0(SB), Y3, Y3
+	VSUBPS       one8<>+0(SB), Y3, Y3
+	VMULPS       Y3, Y3, Y6
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc28<>+0(SB), Y6, Y7
+	VFMADD213PS  logc48<>+0(SB), Y6, Y7
+	VFMADD213PS  logc68<>+0(SB), Y6, Y7
+	VFMADD213PS  logc88<>+0(SB), Y6, Y7
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y6, Y8
+	VFMADD213PS  logc58<>+0(SB), Y6, Y8
+	VFMADD213PS  logc78<>+0(SB), Y6, Y8
+	VFMADD231PS  Y8, Y3, Y7
+	VMULPS       Y3, Y6, Y8
+	VMULPS       minushalf8<>+0(SB), Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD213PS  Y6, Y8, Y7
+	VADDPS       Y7, Y3, Y3
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y3
+	VCVTPS2PD    X3, Y5
+	VCVTDQ2PD    X4, Y6
+	VFMADD231PD  ln2x64<>+0(SB), Y6, Y5
+	VADDPD       64(SP), Y5, Y5
+	VMOVUPD      Y5, 64(SP)
+	VEXTRACTF128 $0x01, Y3, X3
+	VEXTRACTI128 $0x01, Y4, X4
+	VCVTPS2PD    X3, Y3
+	VCVTDQ2PD    X4, Y4
+	VFMADD231PD  ln2x64<>+0(SB), Y4, Y3
+	VADDPD       96(SP), Y3, Y3
+	VMOVUPD      Y3, 96(SP)
+	VMOVUPS      Y1, Y3
+	VPXOR        Y4, Y4, Y4
+	MOVQ         $0x00000008, DI
+
+SeedMainGradF32_pow2_inblock:
+	DECQ R12
+	JNZ  SeedMainGradF32_pow2_loop
+
+SeedMainGradF32_pow2_tail:
+	ANDQ         $0x07, BX
+	JZ           SeedMainGradF32_pow2_done
+	VMOVQ        BX, X5
+	VPBROADCASTD X5, Y5
+	VPCMPGTD     lanes8<>+0(SB), Y5, Y5
+	VMASKMOVPS   (DX)(R10*1), Y5, Y6
+	MOVBLZX      (R11), DX
+	VMOVQ        DX, X7
+	VPBROADCASTD X7, Y7
+	VPAND        bits8<>+0(SB), Y7, Y7
+	VPCMPEQD     bits8<>+0(SB), Y7, Y7
+	VMAXPS       minnormal8<>+0(SB), Y6, Y8
+	VPAND        mant32mask8<>+0(SB), Y8, Y9
+	VPOR         Y1, Y9, Y9
+	VBLENDVPS    Y7, Y9, Y1, Y9
+	VMULPS       Y9, Y3, Y3
+	VPSRLD       $0x17, Y8, Y9
+	VPSUBD       bias1278<>+0(SB), Y9, Y9
+	VPAND        Y7, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VDIVPS       Y6, Y1, Y9
+	VMOVAPS      Y6, Y10
+	VFMADD213PS  minusone8<>+0(SB), Y9, Y10
+	VMULPS       Y9, Y10, Y10
+	VBROADCASTSS (R8), Y11
+	VSUBPS       Y9, Y11, Y11
+	VADDPS       Y10, Y11, Y11
+	VBROADCASTSS 4(R8), Y12
+	VADDPS       Y12, Y11, Y11
+	VBROADCASTSS 12(R8), Y12
+	VMULPS       Y12, Y11, Y11
+	VBROADCASTSS 8(R8), Y12
+	VBLENDVPS    Y7, Y11, Y12, Y7
+	VSUBPS       Y10, Y9, Y9
+	VMASKMOVPS   (CX)(R10*1), Y5, Y10
+	VCMPPS       $0x1e, Y0, Y10, Y11
+	VMOVMSKPS    Y11, CX
+	TESTL        CX, CX
+	JZ           SeedMainGradF32_pow2_part_nopos
+	VPADDD       log32shift8<>+0(SB), Y8, Y8
+	VPSRLD       $0x17, Y8, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y13
+	VMOVUPS      logc08<>+0(SB), Y14
+	VFMADD213PS  logc28<>+0(SB), Y13, Y14
+	VFMADD213PS  logc48<>+0(SB), Y13, Y14
+	VFMADD213PS  logc68<>+0(SB), Y13, Y14
+	VFMADD213PS  logc88<>+0(SB), Y13, Y14
+	VMOVUPS      logc18<>+0(SB), Y15
+	VFMADD213PS  logc38<>+0(SB), Y13, Y15
+	VFMADD213PS  logc58<>+0(SB), Y13, Y15
+	VFMADD213PS  logc78<>+0(SB), Y13, Y15
+	VFMADD231PS  Y15, Y8, Y14
+	VMULPS       Y8, Y13, Y15
+	VMULPS       minushalf8<>+0(SB), Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y13
+	VFMADD213PS  Y13, Y15, Y14
+	VADDPS       Y14, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y8
+	VSUBPS       Y6, Y10, Y10
+	VBROADCASTSS 28(R8), Y12
+	VMAXPS       Y12, Y8, Y8
+	VMINPS       Y0, Y8, Y8
+	VMULPS       Y10, Y10, Y0
+	VBROADCASTSS 20(R8), Y12
+	VMULPS       Y12, Y10, Y12
+	VSUBPS       Y10, Y10, Y10
+	VADDPS       Y10, Y12, Y12
+	VMASKMOVPS   (SI)(R10*1), Y5, Y10
+	VMULPS       Y0, Y10, Y13
+	VMULPS       Y8, Y13, Y13
+	VANDPS       Y11, Y13, Y13
+	VADDPS       Y13, Y2, Y2
+	VBROADCASTSS 24(R8), Y13
+	VCMPPS       $0x1d, Y13, Y6, Y13
+	VCMPPS       $0x12, Y1, Y6, Y6
+	VANDPS       Y6, Y13, Y13
+	VMULPS       Y9, Y0, Y9
+	VANDPS       Y13, Y9, Y9
+	VMULPS       Y8, Y12, Y12
+	VSUBPS       Y9, Y12, Y12
+	VBROADCASTSS 16(R8), Y0
+	VMULPS       Y0, Y10, Y10
+	VMULPS       Y12, Y10, Y10
+	VADDPS       Y10, Y7, Y10
+	VBLENDVPS    Y11, Y10, Y7, Y7
+	VMASKMOVPS   Y7, Y5, (AX)(R10*1)
 	JMP          SeedMainGradF32_pow2_part_end
 
 SeedMainGradF32_pow2_part_nopos:
-	VMASKMOVPS Y6, Y4, (AX)(R10*1)
+	VMASKMOVPS Y7, Y5, (AX)(R10*1)
 
 SeedMainGradF32_pow2_part_end:
 SeedMainGradF32_pow2_done:
@@ -1443,154 +1528,21 @@ SeedMainGradF32_pow0:
 	JZ   SeedMainGradF32_pow0_tail
 
 SeedMainGradF32_pow0_loop:
-	VMOVUPS      (DX)(R10*1), Y4
+	VMOVUPS      (DX)(R10*1), Y5
 	MOVBLZX      (R11), R13
-	VMOVQ        R13, X5
-	VPBROADCASTD X5, Y5
-	VPAND        bits8<>+0(SB), Y5, Y5
-	VPCMPEQD     bits8<>+0(SB), Y5, Y5
-	VMAXPS       minnormal8<>+0(SB), Y4, Y6
-	VPADDD       log32shift8<>+0(SB), Y6, Y6
-	VPSRLD       $0x17, Y6, Y7
-	VCVTDQ2PS    Y7, Y7
-	VSUBPS       f1278<>+0(SB), Y7, Y7
-	VPAND        mant32mask8<>+0(SB), Y6, Y6
-	VPADDD       log32base8<>+0(SB), Y6, Y6
-	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y8
-	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc28<>+0(SB), Y8, Y9
-	VFMADD213PS  logc48<>+0(SB), Y8, Y9
-	VFMADD213PS  logc68<>+0(SB), Y8, Y9
-	VFMADD213PS  logc88<>+0(SB), Y8, Y9
-	VMOVUPS      logc18<>+0(SB), Y10
-	VFMADD213PS  logc38<>+0(SB), Y8, Y10
-	VFMADD213PS  logc58<>+0(SB), Y8, Y10
-	VFMADD213PS  logc78<>+0(SB), Y8, Y10
-	VFMADD231PS  Y10, Y6, Y9
-	VMULPS       Y6, Y8, Y10
-	VMULPS       minushalf8<>+0(SB), Y8, Y8
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
-	VFMADD213PS  Y8, Y10, Y9
-	VADDPS       Y9, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
-	VANDPS       Y5, Y6, Y7
-	VADDPS       Y7, Y3, Y3
-	VDIVPS       Y4, Y1, Y7
-	VMOVAPS      Y4, Y8
-	VFMADD213PS  minusone8<>+0(SB), Y7, Y8
-	VMULPS       Y7, Y8, Y8
-	VBROADCASTSS (R8), Y9
-	VSUBPS       Y7, Y9, Y9
-	VADDPS       Y8, Y9, Y9
-	VBROADCASTSS 4(R8), Y10
-	VADDPS       Y10, Y9, Y9
-	VBROADCASTSS 12(R8), Y10
-	VMULPS       Y10, Y9, Y9
-	VBROADCASTSS 8(R8), Y10
-	VBLENDVPS    Y5, Y9, Y10, Y5
-	VSUBPS       Y8, Y7, Y7
-	VMOVUPS      (CX)(R10*1), Y8
-	VCMPPS       $0x1e, Y0, Y8, Y9
-	VMOVMSKPS    Y9, R13
-	TESTL        R13, R13
-	JZ           SeedMainGradF32_pow0_full_nopos
-	VSUBPS       Y4, Y8, Y8
-	VBROADCASTSS 28(R8), Y8
-	VMAXPS       Y8, Y6, Y6
-	VMINPS       Y0, Y6, Y6
-	VMOVAPS      Y1, Y8
-	VMOVAPS      Y0, Y10
-	VMOVUPS      (SI)(R10*1), Y11
-	VMULPS       Y8, Y11, Y12
-	VMULPS       Y6, Y12, Y12
-	VANDPS       Y9, Y12, Y12
-	VADDPS       Y12, Y2, Y2
-	VBROADCASTSS 24(R8), Y12
-	VCMPPS       $0x1d, Y12, Y4, Y12
-	VCMPPS       $0x12, Y1, Y4, Y4
-	VANDPS       Y4, Y12, Y12
-	VMULPS       Y7, Y8, Y7
-	VANDPS       Y12, Y7, Y7
-	VMULPS       Y6, Y10, Y10
-	VSUBPS       Y7, Y10, Y10
-	VBROADCASTSS 16(R8), Y4
-	VMULPS       Y4, Y11, Y11
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y5, Y11
-	VBLENDVPS    Y9, Y11, Y5, Y5
-	VMOVUPS      Y5, (AX)(R10*1)
-	JMP          SeedMainGradF32_pow0_full_end
-
-SeedMainGradF32_pow0_full_nopos:
-	VMOVUPS Y5, (AX)(R10*1)
-
-SeedMainGradF32_pow0_full_end:
-	ADDQ         $0x20, R10
-	ADDQ         $0x01, R11
-	DECQ         DI
-	JNZ          SeedMainGradF32_pow0_inblock
-	VCVTPS2PD    X2, Y4
-	VADDPD       (SP), Y4, Y4
-	VMOVUPD      Y4, (SP)
-	VEXTRACTF128 $0x01, Y2, X2
-	VCVTPS2PD    X2, Y2
-	VADDPD       32(SP), Y2, Y2
-	VMOVUPD      Y2, 32(SP)
-	VXORPS       Y2, Y2, Y2
-	VCVTPS2PD    X3, Y4
-	VADDPD       64(SP), Y4, Y4
-	VMOVUPD      Y4, 64(SP)
-	VEXTRACTF128 $0x01, Y3, X3
-	VCVTPS2PD    X3, Y3
-	VADDPD       96(SP), Y3, Y3
-	VMOVUPD      Y3, 96(SP)
-	VXORPS       Y3, Y3, Y3
-	MOVQ         $0x00000008, DI
-
-SeedMainGradF32_pow0_inblock:
-	DECQ R12
-	JNZ  SeedMainGradF32_pow0_loop
-
-SeedMainGradF32_pow0_tail:
-	ANDQ         $0x07, BX
-	JZ           SeedMainGradF32_pow0_done
-	VMOVQ        BX, X4
-	VPBROADCASTD X4, Y4
-	VPCMPGTD     lanes8<>+0(SB), Y4, Y4
-	VMASKMOVPS   (DX)(R10*1), Y4, Y5
-	MOVBLZX      (R11), DX
-	VMOVQ        DX, X6
+	VMOVQ        R13, X6
 	VPBROADCASTD X6, Y6
 	VPAND        bits8<>+0(SB), Y6, Y6
 	VPCMPEQD     bits8<>+0(SB), Y6, Y6
 	VMAXPS       minnormal8<>+0(SB), Y5, Y7
-	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y7, Y8
+	VPOR         Y1, Y8, Y8
+	VBLENDVPS    Y6, Y8, Y1, Y8
+	VMULPS       Y8, Y3, Y3
 	VPSRLD       $0x17, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y9
-	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc28<>+0(SB), Y9, Y10
-	VFMADD213PS  logc48<>+0(SB), Y9, Y10
-	VFMADD213PS  logc68<>+0(SB), Y9, Y10
-	VFMADD213PS  logc88<>+0(SB), Y9, Y10
-	VMOVUPS      logc18<>+0(SB), Y11
-	VFMADD213PS  logc38<>+0(SB), Y9, Y11
-	VFMADD213PS  logc58<>+0(SB), Y9, Y11
-	VFMADD213PS  logc78<>+0(SB), Y9, Y11
-	VFMADD231PS  Y11, Y7, Y10
-	VMULPS       Y7, Y9, Y11
-	VMULPS       minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS  Y9, Y11, Y10
-	VADDPS       Y10, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
-	VANDPS       Y6, Y7, Y8
-	VADDPS       Y8, Y3, Y3
+	VPSUBD       bias1278<>+0(SB), Y8, Y8
+	VPAND        Y6, Y8, Y8
+	VPADDD       Y8, Y4, Y4
 	VDIVPS       Y5, Y1, Y8
 	VMOVAPS      Y5, Y9
 	VFMADD213PS  minusone8<>+0(SB), Y8, Y9
@@ -1605,40 +1557,215 @@ SeedMainGradF32_pow0_tail:
 	VBROADCASTSS 8(R8), Y11
 	VBLENDVPS    Y6, Y10, Y11, Y6
 	VSUBPS       Y9, Y8, Y8
-	VMASKMOVPS   (CX)(R10*1), Y4, Y9
+	VMOVUPS      (CX)(R10*1), Y9
 	VCMPPS       $0x1e, Y0, Y9, Y10
-	VMOVMSKPS    Y10, CX
-	TESTL        CX, CX
-	JZ           SeedMainGradF32_pow0_part_nopos
+	VMOVMSKPS    Y10, R13
+	TESTL        R13, R13
+	JZ           SeedMainGradF32_pow0_full_nopos
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc28<>+0(SB), Y12, Y13
+	VFMADD213PS  logc48<>+0(SB), Y12, Y13
+	VFMADD213PS  logc68<>+0(SB), Y12, Y13
+	VFMADD213PS  logc88<>+0(SB), Y12, Y13
+	VMOVUPS      logc18<>+0(SB), Y14
+	VFMADD213PS  logc38<>+0(SB), Y12, Y14
+	VFMADD213PS  logc58<>+0(SB), Y12, Y14
+	VFMADD213PS  logc78<>+0(SB), Y12, Y14
+	VFMADD231PS  Y14, Y7, Y13
+	VMULPS       Y7, Y12, Y14
+	VMULPS       minushalf8<>+0(SB), Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y12
+	VFMADD213PS  Y12, Y14, Y13
+	VADDPS       Y13, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y7
 	VSUBPS       Y5, Y9, Y9
 	VBROADCASTSS 28(R8), Y9
 	VMAXPS       Y9, Y7, Y7
 	VMINPS       Y0, Y7, Y7
 	VMOVAPS      Y1, Y9
-	VMOVAPS      Y0, Y0
-	VMASKMOVPS   (SI)(R10*1), Y4, Y11
-	VMULPS       Y9, Y11, Y12
-	VMULPS       Y7, Y12, Y12
-	VANDPS       Y10, Y12, Y12
-	VADDPS       Y12, Y2, Y2
-	VBROADCASTSS 24(R8), Y12
-	VCMPPS       $0x1d, Y12, Y5, Y12
-	VCMPPS       $0x12, Y1, Y5, Y1
-	VANDPS       Y1, Y12, Y12
+	VMOVAPS      Y0, Y11
+	VMOVUPS      (SI)(R10*1), Y12
+	VMULPS       Y9, Y12, Y13
+	VMULPS       Y7, Y13, Y13
+	VANDPS       Y10, Y13, Y13
+	VADDPS       Y13, Y2, Y2
+	VBROADCASTSS 24(R8), Y13
+	VCMPPS       $0x1d, Y13, Y5, Y13
+	VCMPPS       $0x12, Y1, Y5, Y5
+	VANDPS       Y5, Y13, Y13
 	VMULPS       Y8, Y9, Y8
-	VANDPS       Y12, Y8, Y8
-	VMULPS       Y7, Y0, Y0
-	VSUBPS       Y8, Y0, Y0
-	VBROADCASTSS 16(R8), Y1
-	VMULPS       Y1, Y11, Y11
-	VMULPS       Y0, Y11, Y11
-	VADDPS       Y11, Y6, Y11
-	VBLENDVPS    Y10, Y11, Y6, Y6
-	VMASKMOVPS   Y6, Y4, (AX)(R10*1)
+	VANDPS       Y13, Y8, Y8
+	VMULPS       Y7, Y11, Y11
+	VSUBPS       Y8, Y11, Y11
+	VBROADCASTSS 16(R8), Y5
+	VMULPS       Y5, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y6, Y12
+	VBLENDVPS    Y10, Y12, Y6, Y6
+	VMOVUPS      Y6, (AX)(R10*1)
+	JMP          SeedMainGradF32_pow0_full_end
+
+SeedMainGradF32_pow0_full_nopos:
+	VMOVUPS Y6, (AX)(R10*1)
+
+SeedMainGradF32_pow0_full_end:
+	ADDQ         $0x20, R10
+	ADDQ         $0x01, R11
+	DECQ         DI
+	JNZ          SeedMainGradF32_pow0_inblock
+	VCVTPS2PD    X2, Y5
+	VADDPD       (SP), Y5, Y5
+	VMOVUPD      Y5, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	VPADDD       log32shift8<>+0(SB), Y3, Y3
+	VPSRLD       $0x17, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VPAND        mant32mask8<>+0(SB), Y3, Y3
+	VPADDD       log32base8<>+0(SB), Y3, Y3
+	VSUBPS       one8<>+0(SB), Y3, Y3
+	VMULPS       Y3, Y3, Y6
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc28<>+0(SB), Y6, Y7
+	VFMADD213PS  logc48<>+0(SB), Y6, Y7
+	VFMADD213PS  logc68<>+0(SB), Y6, Y7
+	VFMADD213PS  logc88<>+0(SB), Y6, Y7
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y6, Y8
+	VFMADD213PS  logc58<>+0(SB), Y6, Y8
+	VFMADD213PS  logc78<>+0(SB), Y6, Y8
+	VFMADD231PS  Y8, Y3, Y7
+	VMULPS       Y3, Y6, Y8
+	VMULPS       minushalf8<>+0(SB), Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD213PS  Y6, Y8, Y7
+	VADDPS       Y7, Y3, Y3
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y3
+	VCVTPS2PD    X3, Y5
+	VCVTDQ2PD    X4, Y6
+	VFMADD231PD  ln2x64<>+0(SB), Y6, Y5
+	VADDPD       64(SP), Y5, Y5
+	VMOVUPD      Y5, 64(SP)
+	VEXTRACTF128 $0x01, Y3, X3
+	VEXTRACTI128 $0x01, Y4, X4
+	VCVTPS2PD    X3, Y3
+	VCVTDQ2PD    X4, Y4
+	VFMADD231PD  ln2x64<>+0(SB), Y4, Y3
+	VADDPD       96(SP), Y3, Y3
+	VMOVUPD      Y3, 96(SP)
+	VMOVUPS      Y1, Y3
+	VPXOR        Y4, Y4, Y4
+	MOVQ         $0x00000008, DI
+
+SeedMainGradF32_pow0_inblock:
+	DECQ R12
+	JNZ  SeedMainGradF32_pow0_loop
+
+SeedMainGradF32_pow0_tail:
+	ANDQ         $0x07, BX
+	JZ           SeedMainGradF32_pow0_done
+	VMOVQ        BX, X5
+	VPBROADCASTD X5, Y5
+	VPCMPGTD     lanes8<>+0(SB), Y5, Y5
+	VMASKMOVPS   (DX)(R10*1), Y5, Y6
+	MOVBLZX      (R11), DX
+	VMOVQ        DX, X7
+	VPBROADCASTD X7, Y7
+	VPAND        bits8<>+0(SB), Y7, Y7
+	VPCMPEQD     bits8<>+0(SB), Y7, Y7
+	VMAXPS       minnormal8<>+0(SB), Y6, Y8
+	VPAND        mant32mask8<>+0(SB), Y8, Y9
+	VPOR         Y1, Y9, Y9
+	VBLENDVPS    Y7, Y9, Y1, Y9
+	VMULPS       Y9, Y3, Y3
+	VPSRLD       $0x17, Y8, Y9
+	VPSUBD       bias1278<>+0(SB), Y9, Y9
+	VPAND        Y7, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VDIVPS       Y6, Y1, Y9
+	VMOVAPS      Y6, Y10
+	VFMADD213PS  minusone8<>+0(SB), Y9, Y10
+	VMULPS       Y9, Y10, Y10
+	VBROADCASTSS (R8), Y11
+	VSUBPS       Y9, Y11, Y11
+	VADDPS       Y10, Y11, Y11
+	VBROADCASTSS 4(R8), Y12
+	VADDPS       Y12, Y11, Y11
+	VBROADCASTSS 12(R8), Y12
+	VMULPS       Y12, Y11, Y11
+	VBROADCASTSS 8(R8), Y12
+	VBLENDVPS    Y7, Y11, Y12, Y7
+	VSUBPS       Y10, Y9, Y9
+	VMASKMOVPS   (CX)(R10*1), Y5, Y10
+	VCMPPS       $0x1e, Y0, Y10, Y11
+	VMOVMSKPS    Y11, CX
+	TESTL        CX, CX
+	JZ           SeedMainGradF32_pow0_part_nopos
+	VPADDD       log32shift8<>+0(SB), Y8, Y8
+	VPSRLD       $0x17, Y8, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y13
+	VMOVUPS      logc08<>+0(SB), Y14
+	VFMADD213PS  logc28<>+0(SB), Y13, Y14
+	VFMADD213PS  logc48<>+0(SB), Y13, Y14
+	VFMADD213PS  logc68<>+0(SB), Y13, Y14
+	VFMADD213PS  logc88<>+0(SB), Y13, Y14
+	VMOVUPS      logc18<>+0(SB), Y15
+	VFMADD213PS  logc38<>+0(SB), Y13, Y15
+	VFMADD213PS  logc58<>+0(SB), Y13, Y15
+	VFMADD213PS  logc78<>+0(SB), Y13, Y15
+	VFMADD231PS  Y15, Y8, Y14
+	VMULPS       Y8, Y13, Y15
+	VMULPS       minushalf8<>+0(SB), Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y13
+	VFMADD213PS  Y13, Y15, Y14
+	VADDPS       Y14, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y8
+	VSUBPS       Y6, Y10, Y10
+	VBROADCASTSS 28(R8), Y10
+	VMAXPS       Y10, Y8, Y8
+	VMINPS       Y0, Y8, Y8
+	VMOVAPS      Y1, Y10
+	VMOVAPS      Y0, Y0
+	VMASKMOVPS   (SI)(R10*1), Y5, Y12
+	VMULPS       Y10, Y12, Y13
+	VMULPS       Y8, Y13, Y13
+	VANDPS       Y11, Y13, Y13
+	VADDPS       Y13, Y2, Y2
+	VBROADCASTSS 24(R8), Y13
+	VCMPPS       $0x1d, Y13, Y6, Y13
+	VCMPPS       $0x12, Y1, Y6, Y6
+	VANDPS       Y6, Y13, Y13
+	VMULPS       Y9, Y10, Y9
+	VANDPS       Y13, Y9, Y9
+	VMULPS       Y8, Y0, Y0
+	VSUBPS       Y9, Y0, Y0
+	VBROADCASTSS 16(R8), Y6
+	VMULPS       Y6, Y12, Y12
+	VMULPS       Y0, Y12, Y12
+	VADDPS       Y12, Y7, Y12
+	VBLENDVPS    Y11, Y12, Y7, Y7
+	VMASKMOVPS   Y7, Y5, (AX)(R10*1)
 	JMP          SeedMainGradF32_pow0_part_end
 
 SeedMainGradF32_pow0_part_nopos:
-	VMASKMOVPS Y6, Y4, (AX)(R10*1)
+	VMASKMOVPS Y7, Y5, (AX)(R10*1)
 
 SeedMainGradF32_pow0_part_end:
 SeedMainGradF32_pow0_done:
@@ -1653,241 +1780,21 @@ SeedMainGradF32_powR:
 	JZ   SeedMainGradF32_powR_tail
 
 SeedMainGradF32_powR_loop:
-	VMOVUPS      (DX)(R10*1), Y4
+	VMOVUPS      (DX)(R10*1), Y5
 	MOVBLZX      (R11), R13
-	VMOVQ        R13, X5
-	VPBROADCASTD X5, Y5
-	VPAND        bits8<>+0(SB), Y5, Y5
-	VPCMPEQD     bits8<>+0(SB), Y5, Y5
-	VMAXPS       minnormal8<>+0(SB), Y4, Y6
-	VPADDD       log32shift8<>+0(SB), Y6, Y6
-	VPSRLD       $0x17, Y6, Y7
-	VCVTDQ2PS    Y7, Y7
-	VSUBPS       f1278<>+0(SB), Y7, Y7
-	VPAND        mant32mask8<>+0(SB), Y6, Y6
-	VPADDD       log32base8<>+0(SB), Y6, Y6
-	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y8
-	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc28<>+0(SB), Y8, Y9
-	VFMADD213PS  logc48<>+0(SB), Y8, Y9
-	VFMADD213PS  logc68<>+0(SB), Y8, Y9
-	VFMADD213PS  logc88<>+0(SB), Y8, Y9
-	VMOVUPS      logc18<>+0(SB), Y10
-	VFMADD213PS  logc38<>+0(SB), Y8, Y10
-	VFMADD213PS  logc58<>+0(SB), Y8, Y10
-	VFMADD213PS  logc78<>+0(SB), Y8, Y10
-	VFMADD231PS  Y10, Y6, Y9
-	VMULPS       Y6, Y8, Y10
-	VMULPS       minushalf8<>+0(SB), Y8, Y8
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
-	VFMADD213PS  Y8, Y10, Y9
-	VADDPS       Y9, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
-	VANDPS       Y5, Y6, Y7
-	VADDPS       Y7, Y3, Y3
-	VDIVPS       Y4, Y1, Y7
-	VMOVAPS      Y4, Y8
-	VFMADD213PS  minusone8<>+0(SB), Y7, Y8
-	VMULPS       Y7, Y8, Y8
-	VBROADCASTSS (R8), Y9
-	VSUBPS       Y7, Y9, Y9
-	VADDPS       Y8, Y9, Y9
-	VBROADCASTSS 4(R8), Y10
-	VADDPS       Y10, Y9, Y9
-	VBROADCASTSS 12(R8), Y10
-	VMULPS       Y10, Y9, Y9
-	VBROADCASTSS 8(R8), Y10
-	VBLENDVPS    Y5, Y9, Y10, Y5
-	VSUBPS       Y8, Y7, Y7
-	VMOVUPS      (CX)(R10*1), Y8
-	VCMPPS       $0x1e, Y0, Y8, Y9
-	VMOVMSKPS    Y9, R13
-	TESTL        R13, R13
-	JZ           SeedMainGradF32_powR_full_nopos
-	VSUBPS       Y4, Y8, Y8
-	VBROADCASTSS 28(R8), Y10
-	VMAXPS       Y10, Y6, Y6
-	VMINPS       Y0, Y6, Y6
-	VMOVUPS      Y9, 128(SP)
-	VMOVUPS      Y6, 160(SP)
-	VMOVUPS      Y4, 192(SP)
-	VMOVUPS      Y5, 224(SP)
-	VMOVUPS      Y7, 256(SP)
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y8, Y4
-	VMULPS       two238<>+0(SB), Y8, Y5
-	VBLENDVPS    Y4, Y5, Y8, Y5
-	VPADDD       log32shift8<>+0(SB), Y5, Y5
-	VPSRLD       $0x17, Y5, Y6
-	VCVTDQ2PS    Y6, Y6
-	VSUBPS       f1278<>+0(SB), Y6, Y6
-	VANDPS       minus238<>+0(SB), Y4, Y4
-	VADDPS       Y4, Y6, Y6
-	VPAND        mant32mask8<>+0(SB), Y5, Y5
-	VPADDD       log32base8<>+0(SB), Y5, Y5
-	VSUBPS       one8<>+0(SB), Y5, Y5
-	VMULPS       Y5, Y5, Y4
-	VMOVUPS      logc08<>+0(SB), Y7
-	VFMADD213PS  logc28<>+0(SB), Y4, Y7
-	VFMADD213PS  logc48<>+0(SB), Y4, Y7
-	VFMADD213PS  logc68<>+0(SB), Y4, Y7
-	VFMADD213PS  logc88<>+0(SB), Y4, Y7
-	VMOVUPS      logc18<>+0(SB), Y9
-	VFMADD213PS  logc38<>+0(SB), Y4, Y9
-	VFMADD213PS  logc58<>+0(SB), Y4, Y9
-	VFMADD213PS  logc78<>+0(SB), Y4, Y9
-	VFMADD231PS  Y9, Y5, Y7
-	VMULPS       Y5, Y7, Y7
-	VMULPS       Y4, Y7, Y7
-	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
-	VFMADD231PS  minushalf8<>+0(SB), Y4, Y7
-	VADDPS       Y7, Y5, Y5
-	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y5
-	VXORPS       Y4, Y4, Y4
-	VCMPPS       $0x00, Y4, Y8, Y6
-	VBLENDVPS    Y6, minusinf8<>+0(SB), Y5, Y5
-	VCMPPS       $0x00, inf8<>+0(SB), Y8, Y6
-	VBLENDVPS    Y6, inf8<>+0(SB), Y5, Y5
-	VCMPPS       $0x19, Y4, Y8, Y6
-	VBLENDVPS    Y6, nan8<>+0(SB), Y5, Y5
-	VMAXPS       ldmin8<>+0(SB), Y5, Y4
-	VMINPS       ldmax8<>+0(SB), Y4, Y4
-	VBROADCASTSS 44(R8), Y6
-	VMULPS       Y6, Y4, Y4
-	VBROADCASTSS 20(R8), Y6
-	VFMADD231PS  Y6, Y5, Y4
-	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y5
-	VBLENDVPS    Y5, expunder8<>+0(SB), Y4, Y6
-	VCMPPS       $0x1e, expover8<>+0(SB), Y6, Y4
-	VBLENDVPS    Y4, expover8<>+0(SB), Y6, Y6
-	VMULPS       log2e8<>+0(SB), Y6, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y7
-	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y6
-	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y6
-	VMULPS       Y6, Y6, Y4
-	VMOVUPS      expc18<>+0(SB), Y9
-	VFMADD213PS  expc38<>+0(SB), Y4, Y9
-	VFMADD213PS  expc58<>+0(SB), Y4, Y9
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc28<>+0(SB), Y4, Y10
-	VFMADD213PS  expc48<>+0(SB), Y4, Y10
-	VFMADD231PS  Y10, Y6, Y9
-	VFMADD213PS  Y6, Y4, Y9
-	VADDPS       one8<>+0(SB), Y9, Y9
-	VMULPS       half8<>+0(SB), Y7, Y4
-	VADDPS       roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS       roundmagic8<>+0(SB), Y4, Y6
-	VSUBPS       Y6, Y7, Y6
-	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
-	VMULPS       Y4, Y9, Y9
-	VMULPS       Y6, Y9, Y9
-	VANDNPS      Y9, Y5, Y9
-	VMOVAPS      Y9, Y10
-	VCMPPS       $0x04, Y0, Y8, Y4
-	VBROADCASTSS 20(R8), Y5
-	VMULPS       Y5, Y10, Y11
-	VDIVPS       Y8, Y11, Y11
-	VANDPS       Y4, Y11, Y11
-	VMOVUPS      128(SP), Y9
-	VMOVUPS      160(SP), Y6
-	VMOVUPS      192(SP), Y4
-	VMOVUPS      224(SP), Y5
-	VMOVUPS      256(SP), Y7
-	VMOVUPS      (SI)(R10*1), Y8
-	VMULPS       Y10, Y8, Y12
-	VMULPS       Y6, Y12, Y12
-	VANDPS       Y9, Y12, Y12
-	VADDPS       Y12, Y2, Y2
-	VBROADCASTSS 24(R8), Y12
-	VCMPPS       $0x1d, Y12, Y4, Y12
-	VCMPPS       $0x12, Y1, Y4, Y4
-	VANDPS       Y4, Y12, Y12
-	VMULPS       Y7, Y10, Y7
-	VANDPS       Y12, Y7, Y7
-	VMULPS       Y6, Y11, Y11
-	VSUBPS       Y7, Y11, Y11
-	VBROADCASTSS 16(R8), Y4
-	VMULPS       Y4, Y8, Y8
-	VMULPS       Y11, Y8, Y8
-	VADDPS       Y8, Y5, Y8
-	VBLENDVPS    Y9, Y8, Y5, Y5
-	VMOVUPS      Y5, (AX)(R10*1)
-	JMP          SeedMainGradF32_powR_full_end
-
-SeedMainGradF32_powR_full_nopos:
-	VMOVUPS Y5, (AX)(R10*1)
-
-SeedMainGradF32_powR_full_end:
-	ADDQ         $0x20, R10
-	ADDQ         $0x01, R11
-	DECQ         DI
-	JNZ          SeedMainGradF32_powR_inblock
-	VCVTPS2PD    X2, Y4
-	VADDPD       (SP), Y4, Y4
-	VMOVUPD      Y4, (SP)
-	VEXTRACTF128 $0x01, Y2, X2
-	VCVTPS2PD    X2, Y2
-	VADDPD       32(SP), Y2, Y2
-	VMOVUPD      Y2, 32(SP)
-	VXORPS       Y2, Y2, Y2
-	VCVTPS2PD    X3, Y4
-	VADDPD       64(SP), Y4, Y4
-	VMOVUPD      Y4, 64(SP)
-	VEXTRACTF128 $0x01, Y3, X3
-	VCVTPS2PD    X3, Y3
-	VADDPD       96(SP), Y3, Y3
-	VMOVUPD      Y3, 96(SP)
-	VXORPS       Y3, Y3, Y3
-	MOVQ         $0x00000008, DI
-
-SeedMainGradF32_powR_inblock:
-	DECQ R12
-	JNZ  SeedMainGradF32_powR_loop
-
-SeedMainGradF32_powR_tail:
-	ANDQ         $0x07, BX
-	JZ           SeedMainGradF32_powR_done
-	VMOVQ        BX, X4
-	VPBROADCASTD X4, Y4
-	VPCMPGTD     lanes8<>+0(SB), Y4, Y4
-	VMASKMOVPS   (DX)(R10*1), Y4, Y5
-	MOVBLZX      (R11), DX
-	VMOVQ        DX, X6
+	VMOVQ        R13, X6
 	VPBROADCASTD X6, Y6
 	VPAND        bits8<>+0(SB), Y6, Y6
 	VPCMPEQD     bits8<>+0(SB), Y6, Y6
 	VMAXPS       minnormal8<>+0(SB), Y5, Y7
-	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y7, Y8
+	VPOR         Y1, Y8, Y8
+	VBLENDVPS    Y6, Y8, Y1, Y8
+	VMULPS       Y8, Y3, Y3
 	VPSRLD       $0x17, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y9
-	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc28<>+0(SB), Y9, Y10
-	VFMADD213PS  logc48<>+0(SB), Y9, Y10
-	VFMADD213PS  logc68<>+0(SB), Y9, Y10
-	VFMADD213PS  logc88<>+0(SB), Y9, Y10
-	VMOVUPS      logc18<>+0(SB), Y11
-	VFMADD213PS  logc38<>+0(SB), Y9, Y11
-	VFMADD213PS  logc58<>+0(SB), Y9, Y11
-	VFMADD213PS  logc78<>+0(SB), Y9, Y11
-	VFMADD231PS  Y11, Y7, Y10
-	VMULPS       Y7, Y9, Y11
-	VMULPS       minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS  Y9, Y11, Y10
-	VADDPS       Y10, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
-	VANDPS       Y6, Y7, Y8
-	VADDPS       Y8, Y3, Y3
+	VPSUBD       bias1278<>+0(SB), Y8, Y8
+	VPAND        Y6, Y8, Y8
+	VPADDD       Y8, Y4, Y4
 	VDIVPS       Y5, Y1, Y8
 	VMOVAPS      Y5, Y9
 	VFMADD213PS  minusone8<>+0(SB), Y8, Y9
@@ -1902,127 +1809,397 @@ SeedMainGradF32_powR_tail:
 	VBROADCASTSS 8(R8), Y11
 	VBLENDVPS    Y6, Y10, Y11, Y6
 	VSUBPS       Y9, Y8, Y8
-	VMASKMOVPS   (CX)(R10*1), Y4, Y9
+	VMOVUPS      (CX)(R10*1), Y9
 	VCMPPS       $0x1e, Y0, Y9, Y10
-	VMOVMSKPS    Y10, CX
-	TESTL        CX, CX
-	JZ           SeedMainGradF32_powR_part_nopos
+	VMOVMSKPS    Y10, R13
+	TESTL        R13, R13
+	JZ           SeedMainGradF32_powR_full_nopos
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y11
+	VCVTDQ2PS    Y11, Y11
+	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y12
+	VMOVUPS      logc08<>+0(SB), Y13
+	VFMADD213PS  logc28<>+0(SB), Y12, Y13
+	VFMADD213PS  logc48<>+0(SB), Y12, Y13
+	VFMADD213PS  logc68<>+0(SB), Y12, Y13
+	VFMADD213PS  logc88<>+0(SB), Y12, Y13
+	VMOVUPS      logc18<>+0(SB), Y14
+	VFMADD213PS  logc38<>+0(SB), Y12, Y14
+	VFMADD213PS  logc58<>+0(SB), Y12, Y14
+	VFMADD213PS  logc78<>+0(SB), Y12, Y14
+	VFMADD231PS  Y14, Y7, Y13
+	VMULPS       Y7, Y12, Y14
+	VMULPS       minushalf8<>+0(SB), Y12, Y12
+	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y12
+	VFMADD213PS  Y12, Y14, Y13
+	VADDPS       Y13, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y7
 	VSUBPS       Y5, Y9, Y9
 	VBROADCASTSS 28(R8), Y11
 	VMAXPS       Y11, Y7, Y7
 	VMINPS       Y0, Y7, Y7
 	VMOVUPS      Y10, 128(SP)
 	VMOVUPS      Y7, 160(SP)
-	VMOVUPS      Y5, 192(SP)
-	VMOVUPS      Y6, 224(SP)
-	VMOVUPS      Y8, 256(SP)
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y9, Y5
-	VMULPS       two238<>+0(SB), Y9, Y6
-	VBLENDVPS    Y5, Y6, Y9, Y6
-	VPADDD       log32shift8<>+0(SB), Y6, Y6
-	VPSRLD       $0x17, Y6, Y7
-	VCVTDQ2PS    Y7, Y7
-	VSUBPS       f1278<>+0(SB), Y7, Y7
-	VANDPS       minus238<>+0(SB), Y5, Y5
-	VADDPS       Y5, Y7, Y7
-	VPAND        mant32mask8<>+0(SB), Y6, Y6
-	VPADDD       log32base8<>+0(SB), Y6, Y6
-	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y5
-	VMOVUPS      logc08<>+0(SB), Y8
-	VFMADD213PS  logc28<>+0(SB), Y5, Y8
-	VFMADD213PS  logc48<>+0(SB), Y5, Y8
-	VFMADD213PS  logc68<>+0(SB), Y5, Y8
-	VFMADD213PS  logc88<>+0(SB), Y5, Y8
-	VMOVUPS      logc18<>+0(SB), Y10
-	VFMADD213PS  logc38<>+0(SB), Y5, Y10
-	VFMADD213PS  logc58<>+0(SB), Y5, Y10
-	VFMADD213PS  logc78<>+0(SB), Y5, Y10
-	VFMADD231PS  Y10, Y6, Y8
-	VMULPS       Y6, Y8, Y8
-	VMULPS       Y5, Y8, Y8
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
-	VFMADD231PS  minushalf8<>+0(SB), Y5, Y8
-	VADDPS       Y8, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
-	VXORPS       Y5, Y5, Y5
-	VCMPPS       $0x00, Y5, Y9, Y7
-	VBLENDVPS    Y7, minusinf8<>+0(SB), Y6, Y6
-	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y7
-	VBLENDVPS    Y7, inf8<>+0(SB), Y6, Y6
-	VCMPPS       $0x19, Y5, Y9, Y7
-	VBLENDVPS    Y7, nan8<>+0(SB), Y6, Y6
-	VMAXPS       ldmin8<>+0(SB), Y6, Y5
-	VMINPS       ldmax8<>+0(SB), Y5, Y5
-	VBROADCASTSS 44(R8), Y7
-	VMULPS       Y7, Y5, Y5
-	VBROADCASTSS 20(R8), Y7
-	VFMADD231PS  Y7, Y6, Y5
-	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y5, Y7
-	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y7, Y7
-	VMULPS       log2e8<>+0(SB), Y7, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
-	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
-	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMULPS       Y7, Y7, Y5
-	VMOVUPS      expc18<>+0(SB), Y10
-	VFMADD213PS  expc38<>+0(SB), Y5, Y10
-	VFMADD213PS  expc58<>+0(SB), Y5, Y10
-	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc28<>+0(SB), Y5, Y11
-	VFMADD213PS  expc48<>+0(SB), Y5, Y11
-	VFMADD231PS  Y11, Y7, Y10
-	VFMADD213PS  Y7, Y5, Y10
-	VADDPS       one8<>+0(SB), Y10, Y10
-	VMULPS       half8<>+0(SB), Y8, Y5
+	VMOVUPS      Y3, 192(SP)
+	VMOVUPS      Y4, 224(SP)
+	VMOVUPS      Y5, 256(SP)
+	VMOVUPS      Y6, 288(SP)
+	VMOVUPS      Y8, 320(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y9, Y3
+	VMULPS       two238<>+0(SB), Y9, Y4
+	VBLENDVPS    Y3, Y4, Y9, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y5
+	VCVTDQ2PS    Y5, Y5
+	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VANDPS       minus238<>+0(SB), Y3, Y3
+	VADDPS       Y3, Y5, Y5
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y3
+	VMOVUPS      logc08<>+0(SB), Y6
+	VFMADD213PS  logc28<>+0(SB), Y3, Y6
+	VFMADD213PS  logc48<>+0(SB), Y3, Y6
+	VFMADD213PS  logc68<>+0(SB), Y3, Y6
+	VFMADD213PS  logc88<>+0(SB), Y3, Y6
+	VMOVUPS      logc18<>+0(SB), Y7
+	VFMADD213PS  logc38<>+0(SB), Y3, Y7
+	VFMADD213PS  logc58<>+0(SB), Y3, Y7
+	VFMADD213PS  logc78<>+0(SB), Y3, Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VMULPS       Y4, Y6, Y6
+	VMULPS       Y3, Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD231PS  minushalf8<>+0(SB), Y3, Y6
+	VADDPS       Y6, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y4
+	VXORPS       Y3, Y3, Y3
+	VCMPPS       $0x00, Y3, Y9, Y5
+	VBLENDVPS    Y5, minusinf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y5
+	VBLENDVPS    Y5, inf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x19, Y3, Y9, Y5
+	VBLENDVPS    Y5, nan8<>+0(SB), Y4, Y4
+	VMAXPS       ldmin8<>+0(SB), Y4, Y3
+	VMINPS       ldmax8<>+0(SB), Y3, Y3
+	VBROADCASTSS 44(R8), Y5
+	VMULPS       Y5, Y3, Y3
+	VBROADCASTSS 20(R8), Y5
+	VFMADD231PS  Y5, Y4, Y3
+	VCMPPS       $0x11, expunder8<>+0(SB), Y3, Y4
+	VBLENDVPS    Y4, expunder8<>+0(SB), Y3, Y5
+	VCMPPS       $0x1e, expover8<>+0(SB), Y5, Y3
+	VBLENDVPS    Y3, expover8<>+0(SB), Y5, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y6
+	VFMADD231PS  minusln2hi8<>+0(SB), Y6, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y6, Y5
+	VMULPS       Y5, Y5, Y3
+	VMOVUPS      expc18<>+0(SB), Y7
+	VFMADD213PS  expc38<>+0(SB), Y3, Y7
+	VFMADD213PS  expc58<>+0(SB), Y3, Y7
+	VMOVUPS      expc08<>+0(SB), Y8
+	VFMADD213PS  expc28<>+0(SB), Y3, Y8
+	VFMADD213PS  expc48<>+0(SB), Y3, Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VFMADD213PS  Y5, Y3, Y7
+	VADDPS       one8<>+0(SB), Y7, Y7
+	VMULPS       half8<>+0(SB), Y6, Y3
+	VADDPS       roundmagic8<>+0(SB), Y3, Y3
+	VSUBPS       roundmagic8<>+0(SB), Y3, Y5
+	VSUBPS       Y5, Y6, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y7
-	VSUBPS       Y7, Y8, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
 	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
-	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y5, Y10, Y10
-	VMULPS       Y7, Y10, Y10
-	VANDNPS      Y10, Y6, Y10
-	VMOVAPS      Y10, Y11
-	VCMPPS       $0x04, Y0, Y9, Y5
-	VBROADCASTSS 20(R8), Y0
-	VMULPS       Y0, Y11, Y0
-	VDIVPS       Y9, Y0, Y0
-	VANDPS       Y5, Y0, Y0
+	VMULPS       Y3, Y7, Y7
+	VMULPS       Y5, Y7, Y7
+	VANDNPS      Y7, Y4, Y7
+	VMOVAPS      Y7, Y11
+	VCMPPS       $0x04, Y0, Y9, Y3
+	VBROADCASTSS 20(R8), Y4
+	VMULPS       Y4, Y11, Y12
+	VDIVPS       Y9, Y12, Y12
+	VANDPS       Y3, Y12, Y12
 	VMOVUPS      128(SP), Y10
 	VMOVUPS      160(SP), Y7
-	VMOVUPS      192(SP), Y5
-	VMOVUPS      224(SP), Y6
-	VMOVUPS      256(SP), Y8
-	VMASKMOVPS   (SI)(R10*1), Y4, Y9
-	VMULPS       Y11, Y9, Y12
-	VMULPS       Y7, Y12, Y12
-	VANDPS       Y10, Y12, Y12
-	VADDPS       Y12, Y2, Y2
-	VBROADCASTSS 24(R8), Y12
-	VCMPPS       $0x1d, Y12, Y5, Y12
-	VCMPPS       $0x12, Y1, Y5, Y1
-	VANDPS       Y1, Y12, Y12
+	VMOVUPS      192(SP), Y3
+	VMOVUPS      224(SP), Y4
+	VMOVUPS      256(SP), Y5
+	VMOVUPS      288(SP), Y6
+	VMOVUPS      320(SP), Y8
+	VMOVUPS      (SI)(R10*1), Y9
+	VMULPS       Y11, Y9, Y13
+	VMULPS       Y7, Y13, Y13
+	VANDPS       Y10, Y13, Y13
+	VADDPS       Y13, Y2, Y2
+	VBROADCASTSS 24(R8), Y13
+	VCMPPS       $0x1d, Y13, Y5, Y13
+	VCMPPS       $0x12, Y1, Y5, Y5
+	VANDPS       Y5, Y13, Y13
 	VMULPS       Y8, Y11, Y8
-	VANDPS       Y12, Y8, Y8
-	VMULPS       Y7, Y0, Y0
-	VSUBPS       Y8, Y0, Y0
-	VBROADCASTSS 16(R8), Y1
-	VMULPS       Y1, Y9, Y9
-	VMULPS       Y0, Y9, Y9
+	VANDPS       Y13, Y8, Y8
+	VMULPS       Y7, Y12, Y12
+	VSUBPS       Y8, Y12, Y12
+	VBROADCASTSS 16(R8), Y5
+	VMULPS       Y5, Y9, Y9
+	VMULPS       Y12, Y9, Y9
 	VADDPS       Y9, Y6, Y9
 	VBLENDVPS    Y10, Y9, Y6, Y6
-	VMASKMOVPS   Y6, Y4, (AX)(R10*1)
+	VMOVUPS      Y6, (AX)(R10*1)
+	JMP          SeedMainGradF32_powR_full_end
+
+SeedMainGradF32_powR_full_nopos:
+	VMOVUPS Y6, (AX)(R10*1)
+
+SeedMainGradF32_powR_full_end:
+	ADDQ         $0x20, R10
+	ADDQ         $0x01, R11
+	DECQ         DI
+	JNZ          SeedMainGradF32_powR_inblock
+	VCVTPS2PD    X2, Y5
+	VADDPD       (SP), Y5, Y5
+	VMOVUPD      Y5, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	VPADDD       log32shift8<>+0(SB), Y3, Y3
+	VPSRLD       $0x17, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VPAND        mant32mask8<>+0(SB), Y3, Y3
+	VPADDD       log32base8<>+0(SB), Y3, Y3
+	VSUBPS       one8<>+0(SB), Y3, Y3
+	VMULPS       Y3, Y3, Y6
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc28<>+0(SB), Y6, Y7
+	VFMADD213PS  logc48<>+0(SB), Y6, Y7
+	VFMADD213PS  logc68<>+0(SB), Y6, Y7
+	VFMADD213PS  logc88<>+0(SB), Y6, Y7
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y6, Y8
+	VFMADD213PS  logc58<>+0(SB), Y6, Y8
+	VFMADD213PS  logc78<>+0(SB), Y6, Y8
+	VFMADD231PS  Y8, Y3, Y7
+	VMULPS       Y3, Y6, Y8
+	VMULPS       minushalf8<>+0(SB), Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD213PS  Y6, Y8, Y7
+	VADDPS       Y7, Y3, Y3
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y3
+	VCVTPS2PD    X3, Y5
+	VCVTDQ2PD    X4, Y6
+	VFMADD231PD  ln2x64<>+0(SB), Y6, Y5
+	VADDPD       64(SP), Y5, Y5
+	VMOVUPD      Y5, 64(SP)
+	VEXTRACTF128 $0x01, Y3, X3
+	VEXTRACTI128 $0x01, Y4, X4
+	VCVTPS2PD    X3, Y3
+	VCVTDQ2PD    X4, Y4
+	VFMADD231PD  ln2x64<>+0(SB), Y4, Y3
+	VADDPD       96(SP), Y3, Y3
+	VMOVUPD      Y3, 96(SP)
+	VMOVUPS      Y1, Y3
+	VPXOR        Y4, Y4, Y4
+	MOVQ         $0x00000008, DI
+
+SeedMainGradF32_powR_inblock:
+	DECQ R12
+	JNZ  SeedMainGradF32_powR_loop
+
+SeedMainGradF32_powR_tail:
+	ANDQ         $0x07, BX
+	JZ           SeedMainGradF32_powR_done
+	VMOVQ        BX, X5
+	VPBROADCASTD X5, Y5
+	VPCMPGTD     lanes8<>+0(SB), Y5, Y5
+	VMASKMOVPS   (DX)(R10*1), Y5, Y6
+	MOVBLZX      (R11), DX
+	VMOVQ        DX, X7
+	VPBROADCASTD X7, Y7
+	VPAND        bits8<>+0(SB), Y7, Y7
+	VPCMPEQD     bits8<>+0(SB), Y7, Y7
+	VMAXPS       minnormal8<>+0(SB), Y6, Y8
+	VPAND        mant32mask8<>+0(SB), Y8, Y9
+	VPOR         Y1, Y9, Y9
+	VBLENDVPS    Y7, Y9, Y1, Y9
+	VMULPS       Y9, Y3, Y3
+	VPSRLD       $0x17, Y8, Y9
+	VPSUBD       bias1278<>+0(SB), Y9, Y9
+	VPAND        Y7, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VDIVPS       Y6, Y1, Y9
+	VMOVAPS      Y6, Y10
+	VFMADD213PS  minusone8<>+0(SB), Y9, Y10
+	VMULPS       Y9, Y10, Y10
+	VBROADCASTSS (R8), Y11
+	VSUBPS       Y9, Y11, Y11
+	VADDPS       Y10, Y11, Y11
+	VBROADCASTSS 4(R8), Y12
+	VADDPS       Y12, Y11, Y11
+	VBROADCASTSS 12(R8), Y12
+	VMULPS       Y12, Y11, Y11
+	VBROADCASTSS 8(R8), Y12
+	VBLENDVPS    Y7, Y11, Y12, Y7
+	VSUBPS       Y10, Y9, Y9
+	VMASKMOVPS   (CX)(R10*1), Y5, Y10
+	VCMPPS       $0x1e, Y0, Y10, Y11
+	VMOVMSKPS    Y11, CX
+	TESTL        CX, CX
+	JZ           SeedMainGradF32_powR_part_nopos
+	VPADDD       log32shift8<>+0(SB), Y8, Y8
+	VPSRLD       $0x17, Y8, Y12
+	VCVTDQ2PS    Y12, Y12
+	VSUBPS       f1278<>+0(SB), Y12, Y12
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y13
+	VMOVUPS      logc08<>+0(SB), Y14
+	VFMADD213PS  logc28<>+0(SB), Y13, Y14
+	VFMADD213PS  logc48<>+0(SB), Y13, Y14
+	VFMADD213PS  logc68<>+0(SB), Y13, Y14
+	VFMADD213PS  logc88<>+0(SB), Y13, Y14
+	VMOVUPS      logc18<>+0(SB), Y15
+	VFMADD213PS  logc38<>+0(SB), Y13, Y15
+	VFMADD213PS  logc58<>+0(SB), Y13, Y15
+	VFMADD213PS  logc78<>+0(SB), Y13, Y15
+	VFMADD231PS  Y15, Y8, Y14
+	VMULPS       Y8, Y13, Y15
+	VMULPS       minushalf8<>+0(SB), Y13, Y13
+	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y13
+	VFMADD213PS  Y13, Y15, Y14
+	VADDPS       Y14, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y8
+	VSUBPS       Y6, Y10, Y10
+	VBROADCASTSS 28(R8), Y12
+	VMAXPS       Y12, Y8, Y8
+	VMINPS       Y0, Y8, Y8
+	VMOVUPS      Y11, 128(SP)
+	VMOVUPS      Y8, 160(SP)
+	VMOVUPS      Y3, 192(SP)
+	VMOVUPS      Y4, 224(SP)
+	VMOVUPS      Y6, 256(SP)
+	VMOVUPS      Y7, 288(SP)
+	VMOVUPS      Y9, 320(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y3
+	VMULPS       two238<>+0(SB), Y10, Y4
+	VBLENDVPS    Y3, Y4, Y10, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y6
+	VCVTDQ2PS    Y6, Y6
+	VSUBPS       f1278<>+0(SB), Y6, Y6
+	VANDPS       minus238<>+0(SB), Y3, Y3
+	VADDPS       Y3, Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y3
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc28<>+0(SB), Y3, Y7
+	VFMADD213PS  logc48<>+0(SB), Y3, Y7
+	VFMADD213PS  logc68<>+0(SB), Y3, Y7
+	VFMADD213PS  logc88<>+0(SB), Y3, Y7
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y3, Y8
+	VFMADD213PS  logc58<>+0(SB), Y3, Y8
+	VFMADD213PS  logc78<>+0(SB), Y3, Y8
+	VFMADD231PS  Y8, Y4, Y7
+	VMULPS       Y4, Y7, Y7
+	VMULPS       Y3, Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
+	VFMADD231PS  minushalf8<>+0(SB), Y3, Y7
+	VADDPS       Y7, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y4
+	VXORPS       Y3, Y3, Y3
+	VCMPPS       $0x00, Y3, Y10, Y6
+	VBLENDVPS    Y6, minusinf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y6
+	VBLENDVPS    Y6, inf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x19, Y3, Y10, Y6
+	VBLENDVPS    Y6, nan8<>+0(SB), Y4, Y4
+	VMAXPS       ldmin8<>+0(SB), Y4, Y3
+	VMINPS       ldmax8<>+0(SB), Y3, Y3
+	VBROADCASTSS 44(R8), Y6
+	VMULPS       Y6, Y3, Y3
+	VBROADCASTSS 20(R8), Y6
+	VFMADD231PS  Y6, Y4, Y3
+	VCMPPS       $0x11, expunder8<>+0(SB), Y3, Y4
+	VBLENDVPS    Y4, expunder8<>+0(SB), Y3, Y6
+	VCMPPS       $0x1e, expover8<>+0(SB), Y6, Y3
+	VBLENDVPS    Y3, expover8<>+0(SB), Y6, Y6
+	VMULPS       log2e8<>+0(SB), Y6, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y7
+	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y6
+	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y6
+	VMULPS       Y6, Y6, Y3
+	VMOVUPS      expc18<>+0(SB), Y8
+	VFMADD213PS  expc38<>+0(SB), Y3, Y8
+	VFMADD213PS  expc58<>+0(SB), Y3, Y8
+	VMOVUPS      expc08<>+0(SB), Y9
+	VFMADD213PS  expc28<>+0(SB), Y3, Y9
+	VFMADD213PS  expc48<>+0(SB), Y3, Y9
+	VFMADD231PS  Y9, Y6, Y8
+	VFMADD213PS  Y6, Y3, Y8
+	VADDPS       one8<>+0(SB), Y8, Y8
+	VMULPS       half8<>+0(SB), Y7, Y3
+	VADDPS       roundmagic8<>+0(SB), Y3, Y3
+	VSUBPS       roundmagic8<>+0(SB), Y3, Y6
+	VSUBPS       Y6, Y7, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VMULPS       Y3, Y8, Y8
+	VMULPS       Y6, Y8, Y8
+	VANDNPS      Y8, Y4, Y8
+	VMOVAPS      Y8, Y12
+	VCMPPS       $0x04, Y0, Y10, Y3
+	VBROADCASTSS 20(R8), Y0
+	VMULPS       Y0, Y12, Y0
+	VDIVPS       Y10, Y0, Y0
+	VANDPS       Y3, Y0, Y0
+	VMOVUPS      128(SP), Y11
+	VMOVUPS      160(SP), Y8
+	VMOVUPS      192(SP), Y3
+	VMOVUPS      224(SP), Y4
+	VMOVUPS      256(SP), Y6
+	VMOVUPS      288(SP), Y7
+	VMOVUPS      320(SP), Y9
+	VMASKMOVPS   (SI)(R10*1), Y5, Y10
+	VMULPS       Y12, Y10, Y13
+	VMULPS       Y8, Y13, Y13
+	VANDPS       Y11, Y13, Y13
+	VADDPS       Y13, Y2, Y2
+	VBROADCASTSS 24(R8), Y13
+	VCMPPS       $0x1d, Y13, Y6, Y13
+	VCMPPS       $0x12, Y1, Y6, Y6
+	VANDPS       Y6, Y13, Y13
+	VMULPS       Y9, Y12, Y9
+	VANDPS       Y13, Y9, Y9
+	VMULPS       Y8, Y0, Y0
+	VSUBPS       Y9, Y0, Y0
+	VBROADCASTSS 16(R8), Y6
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y0, Y10, Y10
+	VADDPS       Y10, Y7, Y10
+	VBLENDVPS    Y11, Y10, Y7, Y7
+	VMASKMOVPS   Y7, Y5, (AX)(R10*1)
 	JMP          SeedMainGradF32_powR_part_end
 
 SeedMainGradF32_powR_part_nopos:
-	VMASKMOVPS Y6, Y4, (AX)(R10*1)
+	VMASKMOVPS Y7, Y5, (AX)(R10*1)
 
 SeedMainGradF32_powR_part_end:
 SeedMainGradF32_powR_done:
@@ -2035,14 +2212,44 @@ SeedMainGradF32_done:
 	VADDPD       32(SP), Y0, Y0
 	VMOVUPD      Y0, 32(SP)
 	VXORPS       Y2, Y2, Y2
-	VCVTPS2PD    X3, Y0
-	VADDPD       64(SP), Y0, Y0
-	VMOVUPD      Y0, 64(SP)
-	VEXTRACTF128 $0x01, Y3, X0
+	VPADDD       log32shift8<>+0(SB), Y3, Y0
+	VPSRLD       $0x17, Y0, Y2
+	VCVTDQ2PS    Y2, Y2
+	VSUBPS       f1278<>+0(SB), Y2, Y2
+	VPAND        mant32mask8<>+0(SB), Y0, Y0
+	VPADDD       log32base8<>+0(SB), Y0, Y0
+	VSUBPS       one8<>+0(SB), Y0, Y0
+	VMULPS       Y0, Y0, Y3
+	VMOVUPS      logc08<>+0(SB), Y5
+	VFMADD213PS  logc28<>+0(SB), Y3, Y5
+	VFMADD213PS  logc48<>+0(SB), Y3, Y5
+	VFMADD213PS  logc68<>+0(SB), Y3, Y5
+	VFMADD213PS  logc88<>+0(SB), Y3, Y5
+	VMOVUPS      logc18<>+0(SB), Y6
+	VFMADD213PS  logc38<>+0(SB), Y3, Y6
+	VFMADD213PS  logc58<>+0(SB), Y3, Y6
+	VFMADD213PS  logc78<>+0(SB), Y3, Y6
+	VFMADD231PS  Y6, Y0, Y5
+	VMULPS       Y0, Y3, Y6
+	VMULPS       minushalf8<>+0(SB), Y3, Y3
+	VFMADD231PS  ln2lo8<>+0(SB), Y2, Y3
+	VFMADD213PS  Y3, Y6, Y5
+	VADDPS       Y5, Y0, Y0
+	VFMADD231PS  ln2hi8<>+0(SB), Y2, Y0
+	VCVTPS2PD    X0, Y2
+	VCVTDQ2PD    X4, Y3
+	VFMADD231PD  ln2x64<>+0(SB), Y3, Y2
+	VADDPD       64(SP), Y2, Y2
+	VMOVUPD      Y2, 64(SP)
+	VEXTRACTF128 $0x01, Y0, X0
+	VEXTRACTI128 $0x01, Y4, X2
 	VCVTPS2PD    X0, Y0
+	VCVTDQ2PD    X2, Y2
+	VFMADD231PD  ln2x64<>+0(SB), Y2, Y0
 	VADDPD       96(SP), Y0, Y0
 	VMOVUPD      Y0, 96(SP)
-	VXORPS       Y3, Y3, Y3
+	VMOVUPS      Y1, Y3
+	VPXOR        Y4, Y4, Y4
 	VMOVUPD      (SP), Y0
 	VMOVUPD      Y0, (R9)
 	VMOVUPD      32(SP), Y0
@@ -2074,6 +2281,16 @@ DATA minnormal8<>+24(SB)/4, $0x00800000
 DATA minnormal8<>+28(SB)/4, $0x00800000
 GLOBL minnormal8<>(SB), RODATA|NOPTR, $32
 
+DATA bias1278<>+0(SB)/4, $0x0000007f
+DATA bias1278<>+4(SB)/4, $0x0000007f
+DATA bias1278<>+8(SB)/4, $0x0000007f
+DATA bias1278<>+12(SB)/4, $0x0000007f
+DATA bias1278<>+16(SB)/4, $0x0000007f
+DATA bias1278<>+20(SB)/4, $0x0000007f
+DATA bias1278<>+24(SB)/4, $0x0000007f
+DATA bias1278<>+28(SB)/4, $0x0000007f
+GLOBL bias1278<>(SB), RODATA|NOPTR, $32
+
 DATA minusone8<>+0(SB)/4, $0xbf800000
 DATA minusone8<>+4(SB)/4, $0xbf800000
 DATA minusone8<>+8(SB)/4, $0xbf800000
@@ -2083,6 +2300,12 @@ DATA minusone8<>+20(SB)/4, $0xbf800000
 DATA minusone8<>+24(SB)/4, $0xbf800000
 DATA minusone8<>+28(SB)/4, $0xbf800000
 GLOBL minusone8<>(SB), RODATA|NOPTR, $32
+
+DATA ln2x64<>+0(SB)/8, $0x3fe62e42fefa39ef
+DATA ln2x64<>+8(SB)/8, $0x3fe62e42fefa39ef
+DATA ln2x64<>+16(SB)/8, $0x3fe62e42fefa39ef
+DATA ln2x64<>+24(SB)/8, $0x3fe62e42fefa39ef
+GLOBL ln2x64<>(SB), RODATA|NOPTR, $32
 
 DATA two238<>+0(SB)/4, $0x4b000000
 DATA two238<>+4(SB)/4, $0x4b000000
@@ -2156,7 +2379,7 @@ GLOBL ldmax8<>(SB), RODATA|NOPTR, $32
 
 // func SeedMainLossF32(y []float32, p []float32, w []float32, masks []uint8, k *[12]uint32, acc *[16]float64)
 // Requires: AVX, AVX2, FMA3
-TEXT ·SeedMainLossF32(SB), NOSPLIT, $320-112
+TEXT ·SeedMainLossF32(SB), NOSPLIT, $384-112
 	MOVQ    y_base+0(FP), AX
 	MOVQ    p_base+24(FP), CX
 	MOVQ    p_len+32(FP), DX
@@ -2172,7 +2395,8 @@ TEXT ·SeedMainLossF32(SB), NOSPLIT, $320-112
 	VMOVUPD Y0, 64(SP)
 	VMOVUPD Y0, 96(SP)
 	VXORPS  Y2, Y2, Y2
-	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y1, Y3
+	VPXOR   Y4, Y4, Y4
 	MOVL    40(DI), R10
 	TESTL   R10, R10
 	JNZ     SeedMainLossF32_powR
@@ -2188,50 +2412,56 @@ TEXT ·SeedMainLossF32(SB), NOSPLIT, $320-112
 	JZ      SeedMainLossF32_powN_tail
 
 SeedMainLossF32_powN_loop:
-	VMOVUPS      (CX)(R10*1), Y4
+	VMOVUPS      (CX)(R10*1), Y5
 	MOVBLZX      (R11), R13
-	VMOVQ        R13, X5
-	VPBROADCASTD X5, Y5
-	VPAND        bits8<>+0(SB), Y5, Y5
-	VPCMPEQD     bits8<>+0(SB), Y5, Y5
-	VMAXPS       minnormal8<>+0(SB), Y4, Y6
-	VPADDD       log32shift8<>+0(SB), Y6, Y6
-	VPSRLD       $0x17, Y6, Y7
-	VCVTDQ2PS    Y7, Y7
-	VSUBPS       f1278<>+0(SB), Y7, Y7
-	VPAND        mant32mask8<>+0(SB), Y6, Y6
-	VPADDD       log32base8<>+0(SB), Y6, Y6
-	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y8
-	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc28<>+0(SB), Y8, Y9
-	VFMADD213PS  logc48<>+0(SB), Y8, Y9
-	VFMADD213PS  logc68<>+0(SB), Y8, Y9
-	VFMADD213PS  logc88<>+0(SB), Y8, Y9
-	VMOVUPS      logc18<>+0(SB), Y10
-	VFMADD213PS  logc38<>+0(SB), Y8, Y10
-	VFMADD213PS  logc58<>+0(SB), Y8, Y10
-	VFMADD213PS  logc78<>+0(SB), Y8, Y10
-	VFMADD231PS  Y10, Y6, Y9
-	VMULPS       Y6, Y8, Y10
-	VMULPS       minushalf8<>+0(SB), Y8, Y8
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
-	VFMADD213PS  Y8, Y10, Y9
-	VADDPS       Y9, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
-	VANDPS       Y5, Y6, Y5
-	VADDPS       Y5, Y3, Y3
-	VMOVUPS      (AX)(R10*1), Y5
-	VCMPPS       $0x1e, Y0, Y5, Y7
-	VMOVMSKPS    Y7, R13
+	VMOVQ        R13, X6
+	VPBROADCASTD X6, Y6
+	VPAND        bits8<>+0(SB), Y6, Y6
+	VPCMPEQD     bits8<>+0(SB), Y6, Y6
+	VMAXPS       minnormal8<>+0(SB), Y5, Y7
+	VPAND        mant32mask8<>+0(SB), Y7, Y8
+	VPOR         Y1, Y8, Y8
+	VBLENDVPS    Y6, Y8, Y1, Y8
+	VMULPS       Y8, Y3, Y3
+	VPSRLD       $0x17, Y7, Y8
+	VPSUBD       bias1278<>+0(SB), Y8, Y8
+	VPAND        Y6, Y8, Y8
+	VPADDD       Y8, Y4, Y4
+	VMOVUPS      (AX)(R10*1), Y6
+	VCMPPS       $0x1e, Y0, Y6, Y8
+	VMOVMSKPS    Y8, R13
 	TESTL        R13, R13
 	JZ           SeedMainLossF32_powN_full_nopos
-	VSUBPS       Y4, Y5, Y4
-	VBROADCASTSS 28(DI), Y5
-	VMAXPS       Y5, Y6, Y6
-	VMINPS       Y0, Y6, Y6
-	VMOVAPS      Y1, Y8
-	VMOVAPS      Y4, Y5
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y10
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc28<>+0(SB), Y10, Y11
+	VFMADD213PS  logc48<>+0(SB), Y10, Y11
+	VFMADD213PS  logc68<>+0(SB), Y10, Y11
+	VFMADD213PS  logc88<>+0(SB), Y10, Y11
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y10, Y12
+	VFMADD213PS  logc58<>+0(SB), Y10, Y12
+	VFMADD213PS  logc78<>+0(SB), Y10, Y12
+	VFMADD231PS  Y12, Y7, Y11
+	VMULPS       Y7, Y10, Y12
+	VMULPS       minushalf8<>+0(SB), Y10, Y10
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y10
+	VFMADD213PS  Y10, Y12, Y11
+	VADDPS       Y11, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y7
+	VSUBPS       Y5, Y6, Y5
+	VBROADCASTSS 28(DI), Y6
+	VMAXPS       Y6, Y7, Y7
+	VMINPS       Y0, Y7, Y7
+	VMOVAPS      Y1, Y9
+	VMOVAPS      Y5, Y6
 	MOVQ         R9, R13
 	DECQ         R13
 
@@ -2240,28 +2470,28 @@ SeedMainLossF32_powN_full_sq:
 	JZ     SeedMainLossF32_powN_full_sqdone
 	BTQ    $0x00, R13
 	JCC    SeedMainLossF32_powN_full_nomul
-	VMULPS Y5, Y8, Y8
+	VMULPS Y6, Y9, Y9
 
 SeedMainLossF32_powN_full_nomul:
 	CMPQ   R13, $0x01
 	JBE    SeedMainLossF32_powN_full_nosq
-	VMULPS Y5, Y5, Y5
+	VMULPS Y6, Y6, Y6
 
 SeedMainLossF32_powN_full_nosq:
 	SHRQ $0x01, R13
 	JMP  SeedMainLossF32_powN_full_sq
 
 SeedMainLossF32_powN_full_sqdone:
-	VMULPS       Y4, Y8, Y5
-	VBROADCASTSS 20(DI), Y9
-	VMULPS       Y9, Y8, Y8
-	VSUBPS       Y4, Y4, Y4
-	VADDPS       Y4, Y8, Y8
-	VMOVUPS      (BX)(R10*1), Y4
-	VMULPS       Y5, Y4, Y4
-	VMULPS       Y6, Y4, Y4
-	VANDPS       Y7, Y4, Y4
-	VADDPS       Y4, Y2, Y2
+	VMULPS       Y5, Y9, Y6
+	VBROADCASTSS 20(DI), Y10
+	VMULPS       Y10, Y9, Y9
+	VSUBPS       Y5, Y5, Y5
+	VADDPS       Y5, Y9, Y9
+	VMOVUPS      (BX)(R10*1), Y5
+	VMULPS       Y6, Y5, Y5
+	VMULPS       Y7, Y5, Y5
+	VANDPS       Y8, Y5, Y5
+	VADDPS       Y5, Y2, Y2
 	JMP          SeedMainLossF32_powN_full_end
 
 SeedMainLossF32_powN_full_nopos:
@@ -2270,22 +2500,52 @@ SeedMainLossF32_powN_full_end:
 	ADDQ         $0x01, R11
 	DECQ         SI
 	JNZ          SeedMainLossF32_powN_inblock
-	VCVTPS2PD    X2, Y4
-	VADDPD       (SP), Y4, Y4
-	VMOVUPD      Y4, (SP)
+	VCVTPS2PD    X2, Y5
+	VADDPD       (SP), Y5, Y5
+	VMOVUPD      Y5, (SP)
 	VEXTRACTF128 $0x01, Y2, X2
 	VCVTPS2PD    X2, Y2
 	VADDPD       32(SP), Y2, Y2
 	VMOVUPD      Y2, 32(SP)
 	VXORPS       Y2, Y2, Y2
-	VCVTPS2PD    X3, Y4
-	VADDPD       64(SP), Y4, Y4
-	VMOVUPD      Y4, 64(SP)
+	VPADDD       log32shift8<>+0(SB), Y3, Y3
+	VPSRLD       $0x17, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VPAND        mant32mask8<>+0(SB), Y3, Y3
+	VPADDD       log32base8<>+0(SB), Y3, Y3
+	VSUBPS       one8<>+0(SB), Y3, Y3
+	VMULPS       Y3, Y3, Y6
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc28<>+0(SB), Y6, Y7
+	VFMADD213PS  logc48<>+0(SB), Y6, Y7
+	VFMADD213PS  logc68<>+0(SB), Y6, Y7
+	VFMADD213PS  logc88<>+0(SB), Y6, Y7
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y6, Y8
+	VFMADD213PS  logc58<>+0(SB), Y6, Y8
+	VFMADD213PS  logc78<>+0(SB), Y6, Y8
+	VFMADD231PS  Y8, Y3, Y7
+	VMULPS       Y3, Y6, Y8
+	VMULPS       minushalf8<>+0(SB), Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD213PS  Y6, Y8, Y7
+	VADDPS       Y7, Y3, Y3
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y3
+	VCVTPS2PD    X3, Y5
+	VCVTDQ2PD    X4, Y6
+	VFMADD231PD  ln2x64<>+0(SB), Y6, Y5
+	VADDPD       64(SP), Y5, Y5
+	VMOVUPD      Y5, 64(SP)
 	VEXTRACTF128 $0x01, Y3, X3
+	VEXTRACTI128 $0x01, Y4, X4
 	VCVTPS2PD    X3, Y3
+	VCVTDQ2PD    X4, Y4
+	VFMADD231PD  ln2x64<>+0(SB), Y4, Y3
 	VADDPD       96(SP), Y3, Y3
 	VMOVUPD      Y3, 96(SP)
-	VXORPS       Y3, Y3, Y3
+	VMOVUPS      Y1, Y3
+	VPXOR        Y4, Y4, Y4
 	MOVQ         $0x00000008, SI
 
 SeedMainLossF32_powN_inblock:
@@ -2295,53 +2555,59 @@ SeedMainLossF32_powN_inblock:
 SeedMainLossF32_powN_tail:
 	ANDQ         $0x07, DX
 	JZ           SeedMainLossF32_powN_done
-	VMOVQ        DX, X4
-	VPBROADCASTD X4, Y4
-	VPCMPGTD     lanes8<>+0(SB), Y4, Y4
-	VMASKMOVPS   (CX)(R10*1), Y4, Y5
+	VMOVQ        DX, X5
+	VPBROADCASTD X5, Y5
+	VPCMPGTD     lanes8<>+0(SB), Y5, Y5
+	VMASKMOVPS   (CX)(R10*1), Y5, Y6
 	MOVBLZX      (R11), CX
-	VMOVQ        CX, X6
-	VPBROADCASTD X6, Y6
-	VPAND        bits8<>+0(SB), Y6, Y6
-	VPCMPEQD     bits8<>+0(SB), Y6, Y6
-	VMAXPS       minnormal8<>+0(SB), Y5, Y7
-	VPADDD       log32shift8<>+0(SB), Y7, Y7
-	VPSRLD       $0x17, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y9
-	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc28<>+0(SB), Y9, Y10
-	VFMADD213PS  logc48<>+0(SB), Y9, Y10
-	VFMADD213PS  logc68<>+0(SB), Y9, Y10
-	VFMADD213PS  logc88<>+0(SB), Y9, Y10
-	VMOVUPS      logc18<>+0(SB), Y11
-	VFMADD213PS  logc38<>+0(SB), Y9, Y11
-	VFMADD213PS  logc58<>+0(SB), Y9, Y11
-	VFMADD213PS  logc78<>+0(SB), Y9, Y11
-	VFMADD231PS  Y11, Y7, Y10
-	VMULPS       Y7, Y9, Y11
-	VMULPS       minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS  Y9, Y11, Y10
-	VADDPS       Y10, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
-	VANDPS       Y6, Y7, Y6
-	VADDPS       Y6, Y3, Y3
-	VMASKMOVPS   (AX)(R10*1), Y4, Y6
-	VCMPPS       $0x1e, Y0, Y6, Y8
-	VMOVMSKPS    Y8, AX
+	VMOVQ        CX, X7
+	VPBROADCASTD X7, Y7
+	VPAND        bits8<>+0(SB), Y7, Y7
+	VPCMPEQD     bits8<>+0(SB), Y7, Y7
+	VMAXPS       minnormal8<>+0(SB), Y6, Y8
+	VPAND        mant32mask8<>+0(SB), Y8, Y9
+	VPOR         Y1, Y9, Y9
+	VBLENDVPS    Y7, Y9, Y1, Y9
+	VMULPS       Y9, Y3, Y3
+	VPSRLD       $0x17, Y8, Y9
+	VPSUBD       bias1278<>+0(SB), Y9, Y9
+	VPAND        Y7, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VMASKMOVPS   (AX)(R10*1), Y5, Y7
+	VCMPPS       $0x1e, Y0, Y7, Y9
+	VMOVMSKPS    Y9, AX
 	TESTL        AX, AX
 	JZ           SeedMainLossF32_powN_part_nopos
-	VSUBPS       Y5, Y6, Y5
-	VBROADCASTSS 28(DI), Y6
-	VMAXPS       Y6, Y7, Y7
-	VMINPS       Y0, Y7, Y7
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y5, Y0
+	VPADDD       log32shift8<>+0(SB), Y8, Y8
+	VPSRLD       $0x17, Y8, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc28<>+0(SB), Y11, Y12
+	VFMADD213PS  logc48<>+0(SB), Y11, Y12
+	VFMADD213PS  logc68<>+0(SB), Y11, Y12
+	VFMADD213PS  logc88<>+0(SB), Y11, Y12
+	VMOVUPS      logc18<>+0(SB), Y13
+	VFMADD213PS  logc38<>+0(SB), Y11, Y13
+	VFMADD213PS  logc58<>+0(SB), Y11, Y13
+	VFMADD213PS  logc78<>+0(SB), Y11, Y13
+	VFMADD231PS  Y13, Y8, Y12
+	VMULPS       Y8, Y11, Y13
+	VMULPS       minushalf8<>+0(SB), Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y11
+	VFMADD213PS  Y11, Y13, Y12
+	VADDPS       Y12, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y8
+	VSUBPS       Y6, Y7, Y6
+	VBROADCASTSS 28(DI), Y7
+	VMAXPS       Y7, Y8, Y8
+	VMINPS       Y0, Y8, Y8
+	VMOVAPS      Y1, Y7
+	VMOVAPS      Y6, Y0
 	MOVQ         R9, AX
 	DECQ         AX
 
@@ -2350,7 +2616,7 @@ SeedMainLossF32_powN_part_sq:
 	JZ     SeedMainLossF32_powN_part_sqdone
 	BTQ    $0x00, AX
 	JCC    SeedMainLossF32_powN_part_nomul
-	VMULPS Y0, Y1, Y1
+	VMULPS Y0, Y7, Y7
 
 SeedMainLossF32_powN_part_nomul:
 	CMPQ   AX, $0x01
@@ -2362,15 +2628,15 @@ SeedMainLossF32_powN_part_nosq:
 	JMP  SeedMainLossF32_powN_part_sq
 
 SeedMainLossF32_powN_part_sqdone:
-	VMULPS       Y5, Y1, Y0
-	VBROADCASTSS 20(DI), Y6
-	VMULPS       Y6, Y1, Y1
-	VSUBPS       Y5, Y5, Y5
-	VADDPS       Y5, Y1, Y1
-	VMASKMOVPS   (BX)(R10*1), Y4, Y1
-	VMULPS       Y0, Y1, Y0
-	VMULPS       Y7, Y0, Y0
-	VANDPS       Y8, Y0, Y0
+	VMULPS       Y6, Y7, Y0
+	VBROADCASTSS 20(DI), Y10
+	VMULPS       Y10, Y7, Y7
+	VSUBPS       Y6, Y6, Y6
+	VADDPS       Y6, Y7, Y7
+	VMASKMOVPS   (BX)(R10*1), Y5, Y5
+	VMULPS       Y0, Y5, Y0
+	VMULPS       Y8, Y0, Y0
+	VANDPS       Y9, Y0, Y0
 	VADDPS       Y0, Y2, Y2
 	JMP          SeedMainLossF32_powN_part_end
 
@@ -2388,58 +2654,64 @@ SeedMainLossF32_pow2:
 	JZ   SeedMainLossF32_pow2_tail
 
 SeedMainLossF32_pow2_loop:
-	VMOVUPS      (CX)(R9*1), Y1
+	VMOVUPS      (CX)(R9*1), Y5
 	MOVBLZX      (R10), R12
-	VMOVQ        R12, X4
-	VPBROADCASTD X4, Y4
-	VPAND        bits8<>+0(SB), Y4, Y4
-	VPCMPEQD     bits8<>+0(SB), Y4, Y4
-	VMAXPS       minnormal8<>+0(SB), Y1, Y5
-	VPADDD       log32shift8<>+0(SB), Y5, Y5
-	VPSRLD       $0x17, Y5, Y6
-	VCVTDQ2PS    Y6, Y6
-	VSUBPS       f1278<>+0(SB), Y6, Y6
-	VPAND        mant32mask8<>+0(SB), Y5, Y5
-	VPADDD       log32base8<>+0(SB), Y5, Y5
-	VSUBPS       one8<>+0(SB), Y5, Y5
-	VMULPS       Y5, Y5, Y7
-	VMOVUPS      logc08<>+0(SB), Y8
-	VFMADD213PS  logc28<>+0(SB), Y7, Y8
-	VFMADD213PS  logc48<>+0(SB), Y7, Y8
-	VFMADD213PS  logc68<>+0(SB), Y7, Y8
-	VFMADD213PS  logc88<>+0(SB), Y7, Y8
-	VMOVUPS      logc18<>+0(SB), Y9
-	VFMADD213PS  logc38<>+0(SB), Y7, Y9
-	VFMADD213PS  logc58<>+0(SB), Y7, Y9
-	VFMADD213PS  logc78<>+0(SB), Y7, Y9
-	VFMADD231PS  Y9, Y5, Y8
-	VMULPS       Y5, Y7, Y9
-	VMULPS       minushalf8<>+0(SB), Y7, Y7
-	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
-	VFMADD213PS  Y7, Y9, Y8
-	VADDPS       Y8, Y5, Y5
-	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y5
-	VANDPS       Y4, Y5, Y4
-	VADDPS       Y4, Y3, Y3
-	VMOVUPS      (AX)(R9*1), Y4
-	VCMPPS       $0x1e, Y0, Y4, Y6
-	VMOVMSKPS    Y6, R12
+	VMOVQ        R12, X6
+	VPBROADCASTD X6, Y6
+	VPAND        bits8<>+0(SB), Y6, Y6
+	VPCMPEQD     bits8<>+0(SB), Y6, Y6
+	VMAXPS       minnormal8<>+0(SB), Y5, Y7
+	VPAND        mant32mask8<>+0(SB), Y7, Y8
+	VPOR         Y1, Y8, Y8
+	VBLENDVPS    Y6, Y8, Y1, Y8
+	VMULPS       Y8, Y3, Y3
+	VPSRLD       $0x17, Y7, Y8
+	VPSUBD       bias1278<>+0(SB), Y8, Y8
+	VPAND        Y6, Y8, Y8
+	VPADDD       Y8, Y4, Y4
+	VMOVUPS      (AX)(R9*1), Y6
+	VCMPPS       $0x1e, Y0, Y6, Y8
+	VMOVMSKPS    Y8, R12
 	TESTL        R12, R12
 	JZ           SeedMainLossF32_pow2_full_nopos
-	VSUBPS       Y1, Y4, Y1
-	VBROADCASTSS 28(DI), Y4
-	VMAXPS       Y4, Y5, Y5
-	VMINPS       Y0, Y5, Y5
-	VMULPS       Y1, Y1, Y4
-	VBROADCASTSS 20(DI), Y7
-	VMULPS       Y7, Y1, Y7
-	VSUBPS       Y1, Y1, Y1
-	VADDPS       Y1, Y7, Y7
-	VMOVUPS      (BX)(R9*1), Y1
-	VMULPS       Y4, Y1, Y1
-	VMULPS       Y5, Y1, Y1
-	VANDPS       Y6, Y1, Y1
-	VADDPS       Y1, Y2, Y2
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y10
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc28<>+0(SB), Y10, Y11
+	VFMADD213PS  logc48<>+0(SB), Y10, Y11
+	VFMADD213PS  logc68<>+0(SB), Y10, Y11
+	VFMADD213PS  logc88<>+0(SB), Y10, Y11
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y10, Y12
+	VFMADD213PS  logc58<>+0(SB), Y10, Y12
+	VFMADD213PS  logc78<>+0(SB), Y10, Y12
+	VFMADD231PS  Y12, Y7, Y11
+	VMULPS       Y7, Y10, Y12
+	VMULPS       minushalf8<>+0(SB), Y10, Y10
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y10
+	VFMADD213PS  Y10, Y12, Y11
+	VADDPS       Y11, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y7
+	VSUBPS       Y5, Y6, Y5
+	VBROADCASTSS 28(DI), Y6
+	VMAXPS       Y6, Y7, Y7
+	VMINPS       Y0, Y7, Y7
+	VMULPS       Y5, Y5, Y6
+	VBROADCASTSS 20(DI), Y9
+	VMULPS       Y9, Y5, Y9
+	VSUBPS       Y5, Y5, Y5
+	VADDPS       Y5, Y9, Y9
+	VMOVUPS      (BX)(R9*1), Y5
+	VMULPS       Y6, Y5, Y5
+	VMULPS       Y7, Y5, Y5
+	VANDPS       Y8, Y5, Y5
+	VADDPS       Y5, Y2, Y2
 	JMP          SeedMainLossF32_pow2_full_end
 
 SeedMainLossF32_pow2_full_nopos:
@@ -2448,22 +2720,52 @@ SeedMainLossF32_pow2_full_end:
 	ADDQ         $0x01, R10
 	DECQ         SI
 	JNZ          SeedMainLossF32_pow2_inblock
-	VCVTPS2PD    X2, Y1
-	VADDPD       (SP), Y1, Y1
-	VMOVUPD      Y1, (SP)
-	VEXTRACTF128 $0x01, Y2, X1
-	VCVTPS2PD    X1, Y1
-	VADDPD       32(SP), Y1, Y1
-	VMOVUPD      Y1, 32(SP)
+	VCVTPS2PD    X2, Y5
+	VADDPD       (SP), Y5, Y5
+	VMOVUPD      Y5, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
 	VXORPS       Y2, Y2, Y2
-	VCVTPS2PD    X3, Y1
-	VADDPD       64(SP), Y1, Y1
-	VMOVUPD      Y1, 64(SP)
-	VEXTRACTF128 $0x01, Y3, X1
-	VCVTPS2PD    X1, Y1
-	VADDPD       96(SP), Y1, Y1
-	VMOVUPD      Y1, 96(SP)
-	VXORPS       Y3, Y3, Y3
+	VPADDD       log32shift8<>+0(SB), Y3, Y3
+	VPSRLD       $0x17, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VPAND        mant32mask8<>+0(SB), Y3, Y3
+	VPADDD       log32base8<>+0(SB), Y3, Y3
+	VSUBPS       one8<>+0(SB), Y3, Y3
+	VMULPS       Y3, Y3, Y6
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc28<>+0(SB), Y6, Y7
+	VFMADD213PS  logc48<>+0(SB), Y6, Y7
+	VFMADD213PS  logc68<>+0(SB), Y6, Y7
+	VFMADD213PS  logc88<>+0(SB), Y6, Y7
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y6, Y8
+	VFMADD213PS  logc58<>+0(SB), Y6, Y8
+	VFMADD213PS  logc78<>+0(SB), Y6, Y8
+	VFMADD231PS  Y8, Y3, Y7
+	VMULPS       Y3, Y6, Y8
+	VMULPS       minushalf8<>+0(SB), Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD213PS  Y6, Y8, Y7
+	VADDPS       Y7, Y3, Y3
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y3
+	VCVTPS2PD    X3, Y5
+	VCVTDQ2PD    X4, Y6
+	VFMADD231PD  ln2x64<>+0(SB), Y6, Y5
+	VADDPD       64(SP), Y5, Y5
+	VMOVUPD      Y5, 64(SP)
+	VEXTRACTF128 $0x01, Y3, X3
+	VEXTRACTI128 $0x01, Y4, X4
+	VCVTPS2PD    X3, Y3
+	VCVTDQ2PD    X4, Y4
+	VFMADD231PD  ln2x64<>+0(SB), Y4, Y3
+	VADDPD       96(SP), Y3, Y3
+	VMOVUPD      Y3, 96(SP)
+	VMOVUPS      Y1, Y3
+	VPXOR        Y4, Y4, Y4
 	MOVQ         $0x00000008, SI
 
 SeedMainLossF32_pow2_inblock:
@@ -2473,60 +2775,66 @@ SeedMainLossF32_pow2_inblock:
 SeedMainLossF32_pow2_tail:
 	ANDQ         $0x07, DX
 	JZ           SeedMainLossF32_pow2_done
-	VMOVQ        DX, X1
-	VPBROADCASTD X1, Y1
-	VPCMPGTD     lanes8<>+0(SB), Y1, Y1
-	VMASKMOVPS   (CX)(R9*1), Y1, Y4
-	MOVBLZX      (R10), CX
-	VMOVQ        CX, X5
+	VMOVQ        DX, X5
 	VPBROADCASTD X5, Y5
-	VPAND        bits8<>+0(SB), Y5, Y5
-	VPCMPEQD     bits8<>+0(SB), Y5, Y5
-	VMAXPS       minnormal8<>+0(SB), Y4, Y6
-	VPADDD       log32shift8<>+0(SB), Y6, Y6
-	VPSRLD       $0x17, Y6, Y7
-	VCVTDQ2PS    Y7, Y7
-	VSUBPS       f1278<>+0(SB), Y7, Y7
-	VPAND        mant32mask8<>+0(SB), Y6, Y6
-	VPADDD       log32base8<>+0(SB), Y6, Y6
-	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y8
-	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc28<>+0(SB), Y8, Y9
-	VFMADD213PS  logc48<>+0(SB), Y8, Y9
-	VFMADD213PS  logc68<>+0(SB), Y8, Y9
-	VFMADD213PS  logc88<>+0(SB), Y8, Y9
-	VMOVUPS      logc18<>+0(SB), Y10
-	VFMADD213PS  logc38<>+0(SB), Y8, Y10
-	VFMADD213PS  logc58<>+0(SB), Y8, Y10
-	VFMADD213PS  logc78<>+0(SB), Y8, Y10
-	VFMADD231PS  Y10, Y6, Y9
-	VMULPS       Y6, Y8, Y10
-	VMULPS       minushalf8<>+0(SB), Y8, Y8
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
-	VFMADD213PS  Y8, Y10, Y9
-	VADDPS       Y9, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
-	VANDPS       Y5, Y6, Y5
-	VADDPS       Y5, Y3, Y3
-	VMASKMOVPS   (AX)(R9*1), Y1, Y5
-	VCMPPS       $0x1e, Y0, Y5, Y7
-	VMOVMSKPS    Y7, AX
+	VPCMPGTD     lanes8<>+0(SB), Y5, Y5
+	VMASKMOVPS   (CX)(R9*1), Y5, Y6
+	MOVBLZX      (R10), CX
+	VMOVQ        CX, X7
+	VPBROADCASTD X7, Y7
+	VPAND        bits8<>+0(SB), Y7, Y7
+	VPCMPEQD     bits8<>+0(SB), Y7, Y7
+	VMAXPS       minnormal8<>+0(SB), Y6, Y8
+	VPAND        mant32mask8<>+0(SB), Y8, Y9
+	VPOR         Y1, Y9, Y9
+	VBLENDVPS    Y7, Y9, Y1, Y9
+	VMULPS       Y9, Y3, Y3
+	VPSRLD       $0x17, Y8, Y9
+	VPSUBD       bias1278<>+0(SB), Y9, Y9
+	VPAND        Y7, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VMASKMOVPS   (AX)(R9*1), Y5, Y7
+	VCMPPS       $0x1e, Y0, Y7, Y9
+	VMOVMSKPS    Y9, AX
 	TESTL        AX, AX
 	JZ           SeedMainLossF32_pow2_part_nopos
-	VSUBPS       Y4, Y5, Y4
-	VBROADCASTSS 28(DI), Y5
-	VMAXPS       Y5, Y6, Y6
-	VMINPS       Y0, Y6, Y6
-	VMULPS       Y4, Y4, Y0
-	VBROADCASTSS 20(DI), Y5
-	VMULPS       Y5, Y4, Y5
-	VSUBPS       Y4, Y4, Y4
-	VADDPS       Y4, Y5, Y5
-	VMASKMOVPS   (BX)(R9*1), Y1, Y1
-	VMULPS       Y0, Y1, Y0
-	VMULPS       Y6, Y0, Y0
-	VANDPS       Y7, Y0, Y0
+	VPADDD       log32shift8<>+0(SB), Y8, Y8
+	VPSRLD       $0x17, Y8, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc28<>+0(SB), Y11, Y12
+	VFMADD213PS  logc48<>+0(SB), Y11, Y12
+	VFMADD213PS  logc68<>+0(SB), Y11, Y12
+	VFMADD213PS  logc88<>+0(SB), Y11, Y12
+	VMOVUPS      logc18<>+0(SB), Y13
+	VFMADD213PS  logc38<>+0(SB), Y11, Y13
+	VFMADD213PS  logc58<>+0(SB), Y11, Y13
+	VFMADD213PS  logc78<>+0(SB), Y11, Y13
+	VFMADD231PS  Y13, Y8, Y12
+	VMULPS       Y8, Y11, Y13
+	VMULPS       minushalf8<>+0(SB), Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y11
+	VFMADD213PS  Y11, Y13, Y12
+	VADDPS       Y12, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y8
+	VSUBPS       Y6, Y7, Y6
+	VBROADCASTSS 28(DI), Y7
+	VMAXPS       Y7, Y8, Y8
+	VMINPS       Y0, Y8, Y8
+	VMULPS       Y6, Y6, Y0
+	VBROADCASTSS 20(DI), Y7
+	VMULPS       Y7, Y6, Y7
+	VSUBPS       Y6, Y6, Y6
+	VADDPS       Y6, Y7, Y7
+	VMASKMOVPS   (BX)(R9*1), Y5, Y5
+	VMULPS       Y0, Y5, Y0
+	VMULPS       Y8, Y0, Y0
+	VANDPS       Y9, Y0, Y0
 	VADDPS       Y0, Y2, Y2
 	JMP          SeedMainLossF32_pow2_part_end
 
@@ -2544,55 +2852,61 @@ SeedMainLossF32_pow0:
 	JZ   SeedMainLossF32_pow0_tail
 
 SeedMainLossF32_pow0_loop:
-	VMOVUPS      (CX)(R9*1), Y4
+	VMOVUPS      (CX)(R9*1), Y5
 	MOVBLZX      (R10), R12
-	VMOVQ        R12, X5
-	VPBROADCASTD X5, Y5
-	VPAND        bits8<>+0(SB), Y5, Y5
-	VPCMPEQD     bits8<>+0(SB), Y5, Y5
-	VMAXPS       minnormal8<>+0(SB), Y4, Y6
-	VPADDD       log32shift8<>+0(SB), Y6, Y6
-	VPSRLD       $0x17, Y6, Y7
-	VCVTDQ2PS    Y7, Y7
-	VSUBPS       f1278<>+0(SB), Y7, Y7
-	VPAND        mant32mask8<>+0(SB), Y6, Y6
-	VPADDD       log32base8<>+0(SB), Y6, Y6
-	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y8
-	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc28<>+0(SB), Y8, Y9
-	VFMADD213PS  logc48<>+0(SB), Y8, Y9
-	VFMADD213PS  logc68<>+0(SB), Y8, Y9
-	VFMADD213PS  logc88<>+0(SB), Y8, Y9
-	VMOVUPS      logc18<>+0(SB), Y10
-	VFMADD213PS  logc38<>+0(SB), Y8, Y10
-	VFMADD213PS  logc58<>+0(SB), Y8, Y10
-	VFMADD213PS  logc78<>+0(SB), Y8, Y10
-	VFMADD231PS  Y10, Y6, Y9
-	VMULPS       Y6, Y8, Y10
-	VMULPS       minushalf8<>+0(SB), Y8, Y8
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
-	VFMADD213PS  Y8, Y10, Y9
-	VADDPS       Y9, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
-	VANDPS       Y5, Y6, Y5
-	VADDPS       Y5, Y3, Y3
-	VMOVUPS      (AX)(R9*1), Y5
-	VCMPPS       $0x1e, Y0, Y5, Y7
-	VMOVMSKPS    Y7, R12
+	VMOVQ        R12, X6
+	VPBROADCASTD X6, Y6
+	VPAND        bits8<>+0(SB), Y6, Y6
+	VPCMPEQD     bits8<>+0(SB), Y6, Y6
+	VMAXPS       minnormal8<>+0(SB), Y5, Y7
+	VPAND        mant32mask8<>+0(SB), Y7, Y8
+	VPOR         Y1, Y8, Y8
+	VBLENDVPS    Y6, Y8, Y1, Y8
+	VMULPS       Y8, Y3, Y3
+	VPSRLD       $0x17, Y7, Y8
+	VPSUBD       bias1278<>+0(SB), Y8, Y8
+	VPAND        Y6, Y8, Y8
+	VPADDD       Y8, Y4, Y4
+	VMOVUPS      (AX)(R9*1), Y6
+	VCMPPS       $0x1e, Y0, Y6, Y8
+	VMOVMSKPS    Y8, R12
 	TESTL        R12, R12
 	JZ           SeedMainLossF32_pow0_full_nopos
-	VSUBPS       Y4, Y5, Y4
-	VBROADCASTSS 28(DI), Y4
-	VMAXPS       Y4, Y6, Y6
-	VMINPS       Y0, Y6, Y6
-	VMOVAPS      Y1, Y4
-	VMOVAPS      Y0, Y5
-	VMOVUPS      (BX)(R9*1), Y5
-	VMULPS       Y4, Y5, Y4
-	VMULPS       Y6, Y4, Y4
-	VANDPS       Y7, Y4, Y4
-	VADDPS       Y4, Y2, Y2
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y10
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc28<>+0(SB), Y10, Y11
+	VFMADD213PS  logc48<>+0(SB), Y10, Y11
+	VFMADD213PS  logc68<>+0(SB), Y10, Y11
+	VFMADD213PS  logc88<>+0(SB), Y10, Y11
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y10, Y12
+	VFMADD213PS  logc58<>+0(SB), Y10, Y12
+	VFMADD213PS  logc78<>+0(SB), Y10, Y12
+	VFMADD231PS  Y12, Y7, Y11
+	VMULPS       Y7, Y10, Y12
+	VMULPS       minushalf8<>+0(SB), Y10, Y10
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y10
+	VFMADD213PS  Y10, Y12, Y11
+	VADDPS       Y11, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y7
+	VSUBPS       Y5, Y6, Y5
+	VBROADCASTSS 28(DI), Y5
+	VMAXPS       Y5, Y7, Y7
+	VMINPS       Y0, Y7, Y7
+	VMOVAPS      Y1, Y5
+	VMOVAPS      Y0, Y6
+	VMOVUPS      (BX)(R9*1), Y6
+	VMULPS       Y5, Y6, Y5
+	VMULPS       Y7, Y5, Y5
+	VANDPS       Y8, Y5, Y5
+	VADDPS       Y5, Y2, Y2
 	JMP          SeedMainLossF32_pow0_full_end
 
 SeedMainLossF32_pow0_full_nopos:
@@ -2601,22 +2915,52 @@ SeedMainLossF32_pow0_full_end:
 	ADDQ         $0x01, R10
 	DECQ         SI
 	JNZ          SeedMainLossF32_pow0_inblock
-	VCVTPS2PD    X2, Y4
-	VADDPD       (SP), Y4, Y4
-	VMOVUPD      Y4, (SP)
+	VCVTPS2PD    X2, Y5
+	VADDPD       (SP), Y5, Y5
+	VMOVUPD      Y5, (SP)
 	VEXTRACTF128 $0x01, Y2, X2
 	VCVTPS2PD    X2, Y2
 	VADDPD       32(SP), Y2, Y2
 	VMOVUPD      Y2, 32(SP)
 	VXORPS       Y2, Y2, Y2
-	VCVTPS2PD    X3, Y4
-	VADDPD       64(SP), Y4, Y4
-	VMOVUPD      Y4, 64(SP)
+	VPADDD       log32shift8<>+0(SB), Y3, Y3
+	VPSRLD       $0x17, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VPAND        mant32mask8<>+0(SB), Y3, Y3
+	VPADDD       log32base8<>+0(SB), Y3, Y3
+	VSUBPS       one8<>+0(SB), Y3, Y3
+	VMULPS       Y3, Y3, Y6
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc28<>+0(SB), Y6, Y7
+	VFMADD213PS  logc48<>+0(SB), Y6, Y7
+	VFMADD213PS  logc68<>+0(SB), Y6, Y7
+	VFMADD213PS  logc88<>+0(SB), Y6, Y7
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y6, Y8
+	VFMADD213PS  logc58<>+0(SB), Y6, Y8
+	VFMADD213PS  logc78<>+0(SB), Y6, Y8
+	VFMADD231PS  Y8, Y3, Y7
+	VMULPS       Y3, Y6, Y8
+	VMULPS       minushalf8<>+0(SB), Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD213PS  Y6, Y8, Y7
+	VADDPS       Y7, Y3, Y3
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y3
+	VCVTPS2PD    X3, Y5
+	VCVTDQ2PD    X4, Y6
+	VFMADD231PD  ln2x64<>+0(SB), Y6, Y5
+	VADDPD       64(SP), Y5, Y5
+	VMOVUPD      Y5, 64(SP)
 	VEXTRACTF128 $0x01, Y3, X3
+	VEXTRACTI128 $0x01, Y4, X4
 	VCVTPS2PD    X3, Y3
+	VCVTDQ2PD    X4, Y4
+	VFMADD231PD  ln2x64<>+0(SB), Y4, Y3
 	VADDPD       96(SP), Y3, Y3
 	VMOVUPD      Y3, 96(SP)
-	VXORPS       Y3, Y3, Y3
+	VMOVUPS      Y1, Y3
+	VPXOR        Y4, Y4, Y4
 	MOVQ         $0x00000008, SI
 
 SeedMainLossF32_pow0_inblock:
@@ -2626,57 +2970,63 @@ SeedMainLossF32_pow0_inblock:
 SeedMainLossF32_pow0_tail:
 	ANDQ         $0x07, DX
 	JZ           SeedMainLossF32_pow0_done
-	VMOVQ        DX, X4
-	VPBROADCASTD X4, Y4
-	VPCMPGTD     lanes8<>+0(SB), Y4, Y4
-	VMASKMOVPS   (CX)(R9*1), Y4, Y5
+	VMOVQ        DX, X5
+	VPBROADCASTD X5, Y5
+	VPCMPGTD     lanes8<>+0(SB), Y5, Y5
+	VMASKMOVPS   (CX)(R9*1), Y5, Y6
 	MOVBLZX      (R10), CX
-	VMOVQ        CX, X6
-	VPBROADCASTD X6, Y6
-	VPAND        bits8<>+0(SB), Y6, Y6
-	VPCMPEQD     bits8<>+0(SB), Y6, Y6
-	VMAXPS       minnormal8<>+0(SB), Y5, Y7
-	VPADDD       log32shift8<>+0(SB), Y7, Y7
-	VPSRLD       $0x17, Y7, Y8
-	VCVTDQ2PS    Y8, Y8
-	VSUBPS       f1278<>+0(SB), Y8, Y8
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y9
-	VMOVUPS      logc08<>+0(SB), Y10
-	VFMADD213PS  logc28<>+0(SB), Y9, Y10
-	VFMADD213PS  logc48<>+0(SB), Y9, Y10
-	VFMADD213PS  logc68<>+0(SB), Y9, Y10
-	VFMADD213PS  logc88<>+0(SB), Y9, Y10
-	VMOVUPS      logc18<>+0(SB), Y11
-	VFMADD213PS  logc38<>+0(SB), Y9, Y11
-	VFMADD213PS  logc58<>+0(SB), Y9, Y11
-	VFMADD213PS  logc78<>+0(SB), Y9, Y11
-	VFMADD231PS  Y11, Y7, Y10
-	VMULPS       Y7, Y9, Y11
-	VMULPS       minushalf8<>+0(SB), Y9, Y9
-	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
-	VFMADD213PS  Y9, Y11, Y10
-	VADDPS       Y10, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
-	VANDPS       Y6, Y7, Y6
-	VADDPS       Y6, Y3, Y3
-	VMASKMOVPS   (AX)(R9*1), Y4, Y6
-	VCMPPS       $0x1e, Y0, Y6, Y8
-	VMOVMSKPS    Y8, AX
+	VMOVQ        CX, X7
+	VPBROADCASTD X7, Y7
+	VPAND        bits8<>+0(SB), Y7, Y7
+	VPCMPEQD     bits8<>+0(SB), Y7, Y7
+	VMAXPS       minnormal8<>+0(SB), Y6, Y8
+	VPAND        mant32mask8<>+0(SB), Y8, Y9
+	VPOR         Y1, Y9, Y9
+	VBLENDVPS    Y7, Y9, Y1, Y9
+	VMULPS       Y9, Y3, Y3
+	VPSRLD       $0x17, Y8, Y9
+	VPSUBD       bias1278<>+0(SB), Y9, Y9
+	VPAND        Y7, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VMASKMOVPS   (AX)(R9*1), Y5, Y7
+	VCMPPS       $0x1e, Y0, Y7, Y9
+	VMOVMSKPS    Y9, AX
 	TESTL        AX, AX
 	JZ           SeedMainLossF32_pow0_part_nopos
-	VSUBPS       Y5, Y6, Y5
-	VBROADCASTSS 28(DI), Y5
-	VMAXPS       Y5, Y7, Y7
-	VMINPS       Y0, Y7, Y7
-	VMOVAPS      Y1, Y1
+	VPADDD       log32shift8<>+0(SB), Y8, Y8
+	VPSRLD       $0x17, Y8, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc28<>+0(SB), Y11, Y12
+	VFMADD213PS  logc48<>+0(SB), Y11, Y12
+	VFMADD213PS  logc68<>+0(SB), Y11, Y12
+	VFMADD213PS  logc88<>+0(SB), Y11, Y12
+	VMOVUPS      logc18<>+0(SB), Y13
+	VFMADD213PS  logc38<>+0(SB), Y11, Y13
+	VFMADD213PS  logc58<>+0(SB), Y11, Y13
+	VFMADD213PS  logc78<>+0(SB), Y11, Y13
+	VFMADD231PS  Y13, Y8, Y12
+	VMULPS       Y8, Y11, Y13
+	VMULPS       minushalf8<>+0(SB), Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y11
+	VFMADD213PS  Y11, Y13, Y12
+	VADDPS       Y12, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y8
+	VSUBPS       Y6, Y7, Y6
+	VBROADCASTSS 28(DI), Y6
+	VMAXPS       Y6, Y8, Y8
+	VMINPS       Y0, Y8, Y8
+	VMOVAPS      Y1, Y6
 	VMOVAPS      Y0, Y0
-	VMASKMOVPS   (BX)(R9*1), Y4, Y0
-	VMULPS       Y1, Y0, Y0
-	VMULPS       Y7, Y0, Y0
-	VANDPS       Y8, Y0, Y0
+	VMASKMOVPS   (BX)(R9*1), Y5, Y0
+	VMULPS       Y6, Y0, Y0
+	VMULPS       Y8, Y0, Y0
+	VANDPS       Y9, Y0, Y0
 	VADDPS       Y0, Y2, Y2
 	JMP          SeedMainLossF32_pow0_part_end
 
@@ -2694,136 +3044,146 @@ SeedMainLossF32_powR:
 	JZ   SeedMainLossF32_powR_tail
 
 SeedMainLossF32_powR_loop:
-	VMOVUPS      (CX)(R9*1), Y1
+	VMOVUPS      (CX)(R9*1), Y5
 	MOVBLZX      (R10), R12
-	VMOVQ        R12, X4
-	VPBROADCASTD X4, Y4
-	VPAND        bits8<>+0(SB), Y4, Y4
-	VPCMPEQD     bits8<>+0(SB), Y4, Y4
-	VMAXPS       minnormal8<>+0(SB), Y1, Y5
-	VPADDD       log32shift8<>+0(SB), Y5, Y5
-	VPSRLD       $0x17, Y5, Y6
-	VCVTDQ2PS    Y6, Y6
-	VSUBPS       f1278<>+0(SB), Y6, Y6
-	VPAND        mant32mask8<>+0(SB), Y5, Y5
-	VPADDD       log32base8<>+0(SB), Y5, Y5
-	VSUBPS       one8<>+0(SB), Y5, Y5
-	VMULPS       Y5, Y5, Y7
-	VMOVUPS      logc08<>+0(SB), Y8
-	VFMADD213PS  logc28<>+0(SB), Y7, Y8
-	VFMADD213PS  logc48<>+0(SB), Y7, Y8
-	VFMADD213PS  logc68<>+0(SB), Y7, Y8
-	VFMADD213PS  logc88<>+0(SB), Y7, Y8
-	VMOVUPS      logc18<>+0(SB), Y9
-	VFMADD213PS  logc38<>+0(SB), Y7, Y9
-	VFMADD213PS  logc58<>+0(SB), Y7, Y9
-	VFMADD213PS  logc78<>+0(SB), Y7, Y9
-	VFMADD231PS  Y9, Y5, Y8
-	VMULPS       Y5, Y7, Y9
-	VMULPS       minushalf8<>+0(SB), Y7, Y7
-	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
-	VFMADD213PS  Y7, Y9, Y8
-	VADDPS       Y8, Y5, Y5
-	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y5
-	VANDPS       Y4, Y5, Y4
-	VADDPS       Y4, Y3, Y3
-	VMOVUPS      (AX)(R9*1), Y4
-	VCMPPS       $0x1e, Y0, Y4, Y6
-	VMOVMSKPS    Y6, R12
+	VMOVQ        R12, X6
+	VPBROADCASTD X6, Y6
+	VPAND        bits8<>+0(SB), Y6, Y6
+	VPCMPEQD     bits8<>+0(SB), Y6, Y6
+	VMAXPS       minnormal8<>+0(SB), Y5, Y7
+	VPAND        mant32mask8<>+0(SB), Y7, Y8
+	VPOR         Y1, Y8, Y8
+	VBLENDVPS    Y6, Y8, Y1, Y8
+	VMULPS       Y8, Y3, Y3
+	VPSRLD       $0x17, Y7, Y8
+	VPSUBD       bias1278<>+0(SB), Y8, Y8
+	VPAND        Y6, Y8, Y8
+	VPADDD       Y8, Y4, Y4
+	VMOVUPS      (AX)(R9*1), Y6
+	VCMPPS       $0x1e, Y0, Y6, Y8
+	VMOVMSKPS    Y8, R12
 	TESTL        R12, R12
 	JZ           SeedMainLossF32_powR_full_nopos
-	VSUBPS       Y1, Y4, Y1
-	VBROADCASTSS 28(DI), Y4
-	VMAXPS       Y4, Y5, Y5
-	VMINPS       Y0, Y5, Y5
-	VMOVUPS      Y6, 128(SP)
-	VMOVUPS      Y5, 160(SP)
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y1, Y4
-	VMULPS       two238<>+0(SB), Y1, Y5
-	VBLENDVPS    Y4, Y5, Y1, Y5
-	VPADDD       log32shift8<>+0(SB), Y5, Y5
-	VPSRLD       $0x17, Y5, Y6
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y9
+	VCVTDQ2PS    Y9, Y9
+	VSUBPS       f1278<>+0(SB), Y9, Y9
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y10
+	VMOVUPS      logc08<>+0(SB), Y11
+	VFMADD213PS  logc28<>+0(SB), Y10, Y11
+	VFMADD213PS  logc48<>+0(SB), Y10, Y11
+	VFMADD213PS  logc68<>+0(SB), Y10, Y11
+	VFMADD213PS  logc88<>+0(SB), Y10, Y11
+	VMOVUPS      logc18<>+0(SB), Y12
+	VFMADD213PS  logc38<>+0(SB), Y10, Y12
+	VFMADD213PS  logc58<>+0(SB), Y10, Y12
+	VFMADD213PS  logc78<>+0(SB), Y10, Y12
+	VFMADD231PS  Y12, Y7, Y11
+	VMULPS       Y7, Y10, Y12
+	VMULPS       minushalf8<>+0(SB), Y10, Y10
+	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y10
+	VFMADD213PS  Y10, Y12, Y11
+	VADDPS       Y11, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y7
+	VSUBPS       Y5, Y6, Y5
+	VBROADCASTSS 28(DI), Y6
+	VMAXPS       Y6, Y7, Y7
+	VMINPS       Y0, Y7, Y7
+	VMOVUPS      Y8, 128(SP)
+	VMOVUPS      Y7, 160(SP)
+	VMOVUPS      Y3, 192(SP)
+	VMOVUPS      Y4, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y5, Y3
+	VMULPS       two238<>+0(SB), Y5, Y4
+	VBLENDVPS    Y3, Y4, Y5, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y6
 	VCVTDQ2PS    Y6, Y6
 	VSUBPS       f1278<>+0(SB), Y6, Y6
-	VANDPS       minus238<>+0(SB), Y4, Y4
-	VADDPS       Y4, Y6, Y6
-	VPAND        mant32mask8<>+0(SB), Y5, Y5
-	VPADDD       log32base8<>+0(SB), Y5, Y5
-	VSUBPS       one8<>+0(SB), Y5, Y5
-	VMULPS       Y5, Y5, Y4
+	VANDPS       minus238<>+0(SB), Y3, Y3
+	VADDPS       Y3, Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y3
 	VMOVUPS      logc08<>+0(SB), Y7
-	VFMADD213PS  logc28<>+0(SB), Y4, Y7
-	VFMADD213PS  logc48<>+0(SB), Y4, Y7
-	VFMADD213PS  logc68<>+0(SB), Y4, Y7
-	VFMADD213PS  logc88<>+0(SB), Y4, Y7
+	VFMADD213PS  logc28<>+0(SB), Y3, Y7
+	VFMADD213PS  logc48<>+0(SB), Y3, Y7
+	VFMADD213PS  logc68<>+0(SB), Y3, Y7
+	VFMADD213PS  logc88<>+0(SB), Y3, Y7
 	VMOVUPS      logc18<>+0(SB), Y8
-	VFMADD213PS  logc38<>+0(SB), Y4, Y8
-	VFMADD213PS  logc58<>+0(SB), Y4, Y8
-	VFMADD213PS  logc78<>+0(SB), Y4, Y8
-	VFMADD231PS  Y8, Y5, Y7
-	VMULPS       Y5, Y7, Y7
+	VFMADD213PS  logc38<>+0(SB), Y3, Y8
+	VFMADD213PS  logc58<>+0(SB), Y3, Y8
+	VFMADD213PS  logc78<>+0(SB), Y3, Y8
+	VFMADD231PS  Y8, Y4, Y7
 	VMULPS       Y4, Y7, Y7
+	VMULPS       Y3, Y7, Y7
 	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
-	VFMADD231PS  minushalf8<>+0(SB), Y4, Y7
-	VADDPS       Y7, Y5, Y5
-	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y5
-	VXORPS       Y4, Y4, Y4
-	VCMPPS       $0x00, Y4, Y1, Y6
-	VBLENDVPS    Y6, minusinf8<>+0(SB), Y5, Y5
-	VCMPPS       $0x00, inf8<>+0(SB), Y1, Y6
-	VBLENDVPS    Y6, inf8<>+0(SB), Y5, Y5
-	VCMPPS       $0x19, Y4, Y1, Y6
-	VBLENDVPS    Y6, nan8<>+0(SB), Y5, Y5
-	VMAXPS       ldmin8<>+0(SB), Y5, Y4
-	VMINPS       ldmax8<>+0(SB), Y4, Y4
+	VFMADD231PS  minushalf8<>+0(SB), Y3, Y7
+	VADDPS       Y7, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y4
+	VXORPS       Y3, Y3, Y3
+	VCMPPS       $0x00, Y3, Y5, Y6
+	VBLENDVPS    Y6, minusinf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x00, inf8<>+0(SB), Y5, Y6
+	VBLENDVPS    Y6, inf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x19, Y3, Y5, Y6
+	VBLENDVPS    Y6, nan8<>+0(SB), Y4, Y4
+	VMAXPS       ldmin8<>+0(SB), Y4, Y3
+	VMINPS       ldmax8<>+0(SB), Y3, Y3
 	VBROADCASTSS 44(DI), Y6
-	VMULPS       Y6, Y4, Y4
+	VMULPS       Y6, Y3, Y3
 	VBROADCASTSS 20(DI), Y6
-	VFMADD231PS  Y6, Y5, Y4
-	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y5
-	VBLENDVPS    Y5, expunder8<>+0(SB), Y4, Y6
-	VCMPPS       $0x1e, expover8<>+0(SB), Y6, Y4
-	VBLENDVPS    Y4, expover8<>+0(SB), Y6, Y6
+	VFMADD231PS  Y6, Y4, Y3
+	VCMPPS       $0x11, expunder8<>+0(SB), Y3, Y4
+	VBLENDVPS    Y4, expunder8<>+0(SB), Y3, Y6
+	VCMPPS       $0x1e, expover8<>+0(SB), Y6, Y3
+	VBLENDVPS    Y3, expover8<>+0(SB), Y6, Y6
 	VMULPS       log2e8<>+0(SB), Y6, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
 	VSUBPS       roundmagic8<>+0(SB), Y7, Y7
 	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y6
 	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y6
-	VMULPS       Y6, Y6, Y4
+	VMULPS       Y6, Y6, Y3
 	VMOVUPS      expc18<>+0(SB), Y8
-	VFMADD213PS  expc38<>+0(SB), Y4, Y8
-	VFMADD213PS  expc58<>+0(SB), Y4, Y8
+	VFMADD213PS  expc38<>+0(SB), Y3, Y8
+	VFMADD213PS  expc58<>+0(SB), Y3, Y8
 	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc28<>+0(SB), Y4, Y9
-	VFMADD213PS  expc48<>+0(SB), Y4, Y9
+	VFMADD213PS  expc28<>+0(SB), Y3, Y9
+	VFMADD213PS  expc48<>+0(SB), Y3, Y9
 	VFMADD231PS  Y9, Y6, Y8
-	VFMADD213PS  Y6, Y4, Y8
+	VFMADD213PS  Y6, Y3, Y8
 	VADDPS       one8<>+0(SB), Y8, Y8
-	VMULPS       half8<>+0(SB), Y7, Y4
-	VADDPS       roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS       roundmagic8<>+0(SB), Y4, Y6
+	VMULPS       half8<>+0(SB), Y7, Y3
+	VADDPS       roundmagic8<>+0(SB), Y3, Y3
+	VSUBPS       roundmagic8<>+0(SB), Y3, Y6
 	VSUBPS       Y6, Y7, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
+	VPADDD       expbiasfix8<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
 	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
 	VPSLLD       $0x17, Y6, Y6
-	VMULPS       Y4, Y8, Y8
+	VMULPS       Y3, Y8, Y8
 	VMULPS       Y6, Y8, Y8
-	VANDNPS      Y8, Y5, Y8
-	VMOVAPS      Y8, Y4
-	VCMPPS       $0x04, Y0, Y1, Y6
-	VBROADCASTSS 20(DI), Y5
-	VMULPS       Y5, Y4, Y5
-	VDIVPS       Y1, Y5, Y5
-	VANDPS       Y6, Y5, Y5
-	VMOVUPS      128(SP), Y6
-	VMOVUPS      160(SP), Y5
-	VMOVUPS      (BX)(R9*1), Y1
-	VMULPS       Y4, Y1, Y1
-	VMULPS       Y5, Y1, Y1
-	VANDPS       Y6, Y1, Y1
-	VADDPS       Y1, Y2, Y2
+	VANDNPS      Y8, Y4, Y8
+	VMOVAPS      Y8, Y6
+	VCMPPS       $0x04, Y0, Y5, Y4
+	VBROADCASTSS 20(DI), Y3
+	VMULPS       Y3, Y6, Y3
+	VDIVPS       Y5, Y3, Y3
+	VANDPS       Y4, Y3, Y3
+	VMOVUPS      128(SP), Y8
+	VMOVUPS      160(SP), Y7
+	VMOVUPS      192(SP), Y3
+	VMOVUPS      224(SP), Y4
+	VMOVUPS      (BX)(R9*1), Y5
+	VMULPS       Y6, Y5, Y5
+	VMULPS       Y7, Y5, Y5
+	VANDPS       Y8, Y5, Y5
+	VADDPS       Y5, Y2, Y2
 	JMP          SeedMainLossF32_powR_full_end
 
 SeedMainLossF32_powR_full_nopos:
@@ -2832,22 +3192,52 @@ SeedMainLossF32_powR_full_end:
 	ADDQ         $0x01, R10
 	DECQ         SI
 	JNZ          SeedMainLossF32_powR_inblock
-	VCVTPS2PD    X2, Y1
-	VADDPD       (SP), Y1, Y1
-	VMOVUPD      Y1, (SP)
-	VEXTRACTF128 $0x01, Y2, X1
-	VCVTPS2PD    X1, Y1
-	VADDPD       32(SP), Y1, Y1
-	VMOVUPD      Y1, 32(SP)
+	VCVTPS2PD    X2, Y5
+	VADDPD       (SP), Y5, Y5
+	VMOVUPD      Y5, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
 	VXORPS       Y2, Y2, Y2
-	VCVTPS2PD    X3, Y1
-	VADDPD       64(SP), Y1, Y1
-	VMOVUPD      Y1, 64(SP)
-	VEXTRACTF128 $0x01, Y3, X1
-	VCVTPS2PD    X1, Y1
-	VADDPD       96(SP), Y1, Y1
-	VMOVUPD      Y1, 96(SP)
-	VXORPS       Y3, Y3, Y3
+	VPADDD       log32shift8<>+0(SB), Y3, Y3
+	VPSRLD       $0x17, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VPAND        mant32mask8<>+0(SB), Y3, Y3
+	VPADDD       log32base8<>+0(SB), Y3, Y3
+	VSUBPS       one8<>+0(SB), Y3, Y3
+	VMULPS       Y3, Y3, Y6
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc28<>+0(SB), Y6, Y7
+	VFMADD213PS  logc48<>+0(SB), Y6, Y7
+	VFMADD213PS  logc68<>+0(SB), Y6, Y7
+	VFMADD213PS  logc88<>+0(SB), Y6, Y7
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y6, Y8
+	VFMADD213PS  logc58<>+0(SB), Y6, Y8
+	VFMADD213PS  logc78<>+0(SB), Y6, Y8
+	VFMADD231PS  Y8, Y3, Y7
+	VMULPS       Y3, Y6, Y8
+	VMULPS       minushalf8<>+0(SB), Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD213PS  Y6, Y8, Y7
+	VADDPS       Y7, Y3, Y3
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y3
+	VCVTPS2PD    X3, Y5
+	VCVTDQ2PD    X4, Y6
+	VFMADD231PD  ln2x64<>+0(SB), Y6, Y5
+	VADDPD       64(SP), Y5, Y5
+	VMOVUPD      Y5, 64(SP)
+	VEXTRACTF128 $0x01, Y3, X3
+	VEXTRACTI128 $0x01, Y4, X4
+	VCVTPS2PD    X3, Y3
+	VCVTDQ2PD    X4, Y4
+	VFMADD231PD  ln2x64<>+0(SB), Y4, Y3
+	VADDPD       96(SP), Y3, Y3
+	VMOVUPD      Y3, 96(SP)
+	VMOVUPS      Y1, Y3
+	VPXOR        Y4, Y4, Y4
 	MOVQ         $0x00000008, SI
 
 SeedMainLossF32_powR_inblock:
@@ -2857,138 +3247,148 @@ SeedMainLossF32_powR_inblock:
 SeedMainLossF32_powR_tail:
 	ANDQ         $0x07, DX
 	JZ           SeedMainLossF32_powR_done
-	VMOVQ        DX, X1
-	VPBROADCASTD X1, Y1
-	VPCMPGTD     lanes8<>+0(SB), Y1, Y1
-	VMASKMOVPS   (CX)(R9*1), Y1, Y4
-	MOVBLZX      (R10), CX
-	VMOVQ        CX, X5
+	VMOVQ        DX, X5
 	VPBROADCASTD X5, Y5
-	VPAND        bits8<>+0(SB), Y5, Y5
-	VPCMPEQD     bits8<>+0(SB), Y5, Y5
-	VMAXPS       minnormal8<>+0(SB), Y4, Y6
-	VPADDD       log32shift8<>+0(SB), Y6, Y6
-	VPSRLD       $0x17, Y6, Y7
-	VCVTDQ2PS    Y7, Y7
-	VSUBPS       f1278<>+0(SB), Y7, Y7
-	VPAND        mant32mask8<>+0(SB), Y6, Y6
-	VPADDD       log32base8<>+0(SB), Y6, Y6
-	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y8
-	VMOVUPS      logc08<>+0(SB), Y9
-	VFMADD213PS  logc28<>+0(SB), Y8, Y9
-	VFMADD213PS  logc48<>+0(SB), Y8, Y9
-	VFMADD213PS  logc68<>+0(SB), Y8, Y9
-	VFMADD213PS  logc88<>+0(SB), Y8, Y9
-	VMOVUPS      logc18<>+0(SB), Y10
-	VFMADD213PS  logc38<>+0(SB), Y8, Y10
-	VFMADD213PS  logc58<>+0(SB), Y8, Y10
-	VFMADD213PS  logc78<>+0(SB), Y8, Y10
-	VFMADD231PS  Y10, Y6, Y9
-	VMULPS       Y6, Y8, Y10
-	VMULPS       minushalf8<>+0(SB), Y8, Y8
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
-	VFMADD213PS  Y8, Y10, Y9
-	VADDPS       Y9, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
-	VANDPS       Y5, Y6, Y5
-	VADDPS       Y5, Y3, Y3
-	VMASKMOVPS   (AX)(R9*1), Y1, Y5
-	VCMPPS       $0x1e, Y0, Y5, Y7
-	VMOVMSKPS    Y7, AX
+	VPCMPGTD     lanes8<>+0(SB), Y5, Y5
+	VMASKMOVPS   (CX)(R9*1), Y5, Y6
+	MOVBLZX      (R10), CX
+	VMOVQ        CX, X7
+	VPBROADCASTD X7, Y7
+	VPAND        bits8<>+0(SB), Y7, Y7
+	VPCMPEQD     bits8<>+0(SB), Y7, Y7
+	VMAXPS       minnormal8<>+0(SB), Y6, Y8
+	VPAND        mant32mask8<>+0(SB), Y8, Y9
+	VPOR         Y1, Y9, Y9
+	VBLENDVPS    Y7, Y9, Y1, Y9
+	VMULPS       Y9, Y3, Y3
+	VPSRLD       $0x17, Y8, Y9
+	VPSUBD       bias1278<>+0(SB), Y9, Y9
+	VPAND        Y7, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VMASKMOVPS   (AX)(R9*1), Y5, Y7
+	VCMPPS       $0x1e, Y0, Y7, Y9
+	VMOVMSKPS    Y9, AX
 	TESTL        AX, AX
 	JZ           SeedMainLossF32_powR_part_nopos
-	VSUBPS       Y4, Y5, Y4
-	VBROADCASTSS 28(DI), Y5
-	VMAXPS       Y5, Y6, Y6
-	VMINPS       Y0, Y6, Y6
-	VMOVUPS      Y7, 128(SP)
-	VMOVUPS      Y6, 160(SP)
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y4, Y5
-	VMULPS       two238<>+0(SB), Y4, Y6
-	VBLENDVPS    Y5, Y6, Y4, Y6
-	VPADDD       log32shift8<>+0(SB), Y6, Y6
-	VPSRLD       $0x17, Y6, Y7
+	VPADDD       log32shift8<>+0(SB), Y8, Y8
+	VPSRLD       $0x17, Y8, Y10
+	VCVTDQ2PS    Y10, Y10
+	VSUBPS       f1278<>+0(SB), Y10, Y10
+	VPAND        mant32mask8<>+0(SB), Y8, Y8
+	VPADDD       log32base8<>+0(SB), Y8, Y8
+	VSUBPS       one8<>+0(SB), Y8, Y8
+	VMULPS       Y8, Y8, Y11
+	VMOVUPS      logc08<>+0(SB), Y12
+	VFMADD213PS  logc28<>+0(SB), Y11, Y12
+	VFMADD213PS  logc48<>+0(SB), Y11, Y12
+	VFMADD213PS  logc68<>+0(SB), Y11, Y12
+	VFMADD213PS  logc88<>+0(SB), Y11, Y12
+	VMOVUPS      logc18<>+0(SB), Y13
+	VFMADD213PS  logc38<>+0(SB), Y11, Y13
+	VFMADD213PS  logc58<>+0(SB), Y11, Y13
+	VFMADD213PS  logc78<>+0(SB), Y11, Y13
+	VFMADD231PS  Y13, Y8, Y12
+	VMULPS       Y8, Y11, Y13
+	VMULPS       minushalf8<>+0(SB), Y11, Y11
+	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y11
+	VFMADD213PS  Y11, Y13, Y12
+	VADDPS       Y12, Y8, Y8
+	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y8
+	VSUBPS       Y6, Y7, Y6
+	VBROADCASTSS 28(DI), Y7
+	VMAXPS       Y7, Y8, Y8
+	VMINPS       Y0, Y8, Y8
+	VMOVUPS      Y9, 128(SP)
+	VMOVUPS      Y8, 160(SP)
+	VMOVUPS      Y3, 192(SP)
+	VMOVUPS      Y4, 224(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y6, Y3
+	VMULPS       two238<>+0(SB), Y6, Y4
+	VBLENDVPS    Y3, Y4, Y6, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y7
 	VCVTDQ2PS    Y7, Y7
 	VSUBPS       f1278<>+0(SB), Y7, Y7
-	VANDPS       minus238<>+0(SB), Y5, Y5
-	VADDPS       Y5, Y7, Y7
-	VPAND        mant32mask8<>+0(SB), Y6, Y6
-	VPADDD       log32base8<>+0(SB), Y6, Y6
-	VSUBPS       one8<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y6, Y5
+	VANDPS       minus238<>+0(SB), Y3, Y3
+	VADDPS       Y3, Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y4, Y4
+	VPADDD       log32base8<>+0(SB), Y4, Y4
+	VSUBPS       one8<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y4, Y3
 	VMOVUPS      logc08<>+0(SB), Y8
-	VFMADD213PS  logc28<>+0(SB), Y5, Y8
-	VFMADD213PS  logc48<>+0(SB), Y5, Y8
-	VFMADD213PS  logc68<>+0(SB), Y5, Y8
-	VFMADD213PS  logc88<>+0(SB), Y5, Y8
+	VFMADD213PS  logc28<>+0(SB), Y3, Y8
+	VFMADD213PS  logc48<>+0(SB), Y3, Y8
+	VFMADD213PS  logc68<>+0(SB), Y3, Y8
+	VFMADD213PS  logc88<>+0(SB), Y3, Y8
 	VMOVUPS      logc18<>+0(SB), Y9
-	VFMADD213PS  logc38<>+0(SB), Y5, Y9
-	VFMADD213PS  logc58<>+0(SB), Y5, Y9
-	VFMADD213PS  logc78<>+0(SB), Y5, Y9
-	VFMADD231PS  Y9, Y6, Y8
-	VMULPS       Y6, Y8, Y8
-	VMULPS       Y5, Y8, Y8
+	VFMADD213PS  logc38<>+0(SB), Y3, Y9
+	VFMADD213PS  logc58<>+0(SB), Y3, Y9
+	VFMADD213PS  logc78<>+0(SB), Y3, Y9
+	VFMADD231PS  Y9, Y4, Y8
+	VMULPS       Y4, Y8, Y8
+	VMULPS       Y3, Y8, Y8
 	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
-	VFMADD231PS  minushalf8<>+0(SB), Y5, Y8
-	VADDPS       Y8, Y6, Y6
-	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
-	VXORPS       Y5, Y5, Y5
-	VCMPPS       $0x00, Y5, Y4, Y7
-	VBLENDVPS    Y7, minusinf8<>+0(SB), Y6, Y6
-	VCMPPS       $0x00, inf8<>+0(SB), Y4, Y7
-	VBLENDVPS    Y7, inf8<>+0(SB), Y6, Y6
-	VCMPPS       $0x19, Y5, Y4, Y7
-	VBLENDVPS    Y7, nan8<>+0(SB), Y6, Y6
-	VMAXPS       ldmin8<>+0(SB), Y6, Y5
-	VMINPS       ldmax8<>+0(SB), Y5, Y5
+	VFMADD231PS  minushalf8<>+0(SB), Y3, Y8
+	VADDPS       Y8, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y4
+	VXORPS       Y3, Y3, Y3
+	VCMPPS       $0x00, Y3, Y6, Y7
+	VBLENDVPS    Y7, minusinf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y7
+	VBLENDVPS    Y7, inf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x19, Y3, Y6, Y7
+	VBLENDVPS    Y7, nan8<>+0(SB), Y4, Y4
+	VMAXPS       ldmin8<>+0(SB), Y4, Y3
+	VMINPS       ldmax8<>+0(SB), Y3, Y3
 	VBROADCASTSS 44(DI), Y7
-	VMULPS       Y7, Y5, Y5
+	VMULPS       Y7, Y3, Y3
 	VBROADCASTSS 20(DI), Y7
-	VFMADD231PS  Y7, Y6, Y5
-	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y5, Y7
-	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y7, Y7
+	VFMADD231PS  Y7, Y4, Y3
+	VCMPPS       $0x11, expunder8<>+0(SB), Y3, Y4
+	VBLENDVPS    Y4, expunder8<>+0(SB), Y3, Y7
+	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y3
+	VBLENDVPS    Y3, expover8<>+0(SB), Y7, Y7
 	VMULPS       log2e8<>+0(SB), Y7, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
 	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
 	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
 	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMULPS       Y7, Y7, Y5
+	VMULPS       Y7, Y7, Y3
 	VMOVUPS      expc18<>+0(SB), Y9
-	VFMADD213PS  expc38<>+0(SB), Y5, Y9
-	VFMADD213PS  expc58<>+0(SB), Y5, Y9
+	VFMADD213PS  expc38<>+0(SB), Y3, Y9
+	VFMADD213PS  expc58<>+0(SB), Y3, Y9
 	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc28<>+0(SB), Y5, Y10
-	VFMADD213PS  expc48<>+0(SB), Y5, Y10
+	VFMADD213PS  expc28<>+0(SB), Y3, Y10
+	VFMADD213PS  expc48<>+0(SB), Y3, Y10
 	VFMADD231PS  Y10, Y7, Y9
-	VFMADD213PS  Y7, Y5, Y9
+	VFMADD213PS  Y7, Y3, Y9
 	VADDPS       one8<>+0(SB), Y9, Y9
-	VMULPS       half8<>+0(SB), Y8, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y7
+	VMULPS       half8<>+0(SB), Y8, Y3
+	VADDPS       roundmagic8<>+0(SB), Y3, Y3
+	VSUBPS       roundmagic8<>+0(SB), Y3, Y7
 	VSUBPS       Y7, Y8, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
 	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y5, Y9, Y9
+	VMULPS       Y3, Y9, Y9
 	VMULPS       Y7, Y9, Y9
-	VANDNPS      Y9, Y6, Y9
-	VMOVAPS      Y9, Y5
-	VCMPPS       $0x04, Y0, Y4, Y6
+	VANDNPS      Y9, Y4, Y9
+	VMOVAPS      Y9, Y7
+	VCMPPS       $0x04, Y0, Y6, Y3
 	VBROADCASTSS 20(DI), Y0
-	VMULPS       Y0, Y5, Y0
-	VDIVPS       Y4, Y0, Y0
-	VANDPS       Y6, Y0, Y0
-	VMOVUPS      128(SP), Y7
-	VMOVUPS      160(SP), Y6
-	VMASKMOVPS   (BX)(R9*1), Y1, Y0
-	VMULPS       Y5, Y0, Y0
-	VMULPS       Y6, Y0, Y0
-	VANDPS       Y7, Y0, Y0
+	VMULPS       Y0, Y7, Y0
+	VDIVPS       Y6, Y0, Y0
+	VANDPS       Y3, Y0, Y0
+	VMOVUPS      128(SP), Y9
+	VMOVUPS      160(SP), Y8
+	VMOVUPS      192(SP), Y3
+	VMOVUPS      224(SP), Y4
+	VMASKMOVPS   (BX)(R9*1), Y5, Y0
+	VMULPS       Y7, Y0, Y0
+	VMULPS       Y8, Y0, Y0
+	VANDPS       Y9, Y0, Y0
 	VADDPS       Y0, Y2, Y2
 	JMP          SeedMainLossF32_powR_part_end
 
@@ -3004,14 +3404,44 @@ SeedMainLossF32_done:
 	VADDPD       32(SP), Y0, Y0
 	VMOVUPD      Y0, 32(SP)
 	VXORPS       Y2, Y2, Y2
-	VCVTPS2PD    X3, Y0
-	VADDPD       64(SP), Y0, Y0
-	VMOVUPD      Y0, 64(SP)
-	VEXTRACTF128 $0x01, Y3, X0
+	VPADDD       log32shift8<>+0(SB), Y3, Y0
+	VPSRLD       $0x17, Y0, Y2
+	VCVTDQ2PS    Y2, Y2
+	VSUBPS       f1278<>+0(SB), Y2, Y2
+	VPAND        mant32mask8<>+0(SB), Y0, Y0
+	VPADDD       log32base8<>+0(SB), Y0, Y0
+	VSUBPS       one8<>+0(SB), Y0, Y0
+	VMULPS       Y0, Y0, Y3
+	VMOVUPS      logc08<>+0(SB), Y5
+	VFMADD213PS  logc28<>+0(SB), Y3, Y5
+	VFMADD213PS  logc48<>+0(SB), Y3, Y5
+	VFMADD213PS  logc68<>+0(SB), Y3, Y5
+	VFMADD213PS  logc88<>+0(SB), Y3, Y5
+	VMOVUPS      logc18<>+0(SB), Y6
+	VFMADD213PS  logc38<>+0(SB), Y3, Y6
+	VFMADD213PS  logc58<>+0(SB), Y3, Y6
+	VFMADD213PS  logc78<>+0(SB), Y3, Y6
+	VFMADD231PS  Y6, Y0, Y5
+	VMULPS       Y0, Y3, Y6
+	VMULPS       minushalf8<>+0(SB), Y3, Y3
+	VFMADD231PS  ln2lo8<>+0(SB), Y2, Y3
+	VFMADD213PS  Y3, Y6, Y5
+	VADDPS       Y5, Y0, Y0
+	VFMADD231PS  ln2hi8<>+0(SB), Y2, Y0
+	VCVTPS2PD    X0, Y2
+	VCVTDQ2PD    X4, Y3
+	VFMADD231PD  ln2x64<>+0(SB), Y3, Y2
+	VADDPD       64(SP), Y2, Y2
+	VMOVUPD      Y2, 64(SP)
+	VEXTRACTF128 $0x01, Y0, X0
+	VEXTRACTI128 $0x01, Y4, X2
 	VCVTPS2PD    X0, Y0
+	VCVTDQ2PD    X2, Y2
+	VFMADD231PD  ln2x64<>+0(SB), Y2, Y0
 	VADDPD       96(SP), Y0, Y0
 	VMOVUPD      Y0, 96(SP)
-	VXORPS       Y3, Y3, Y3
+	VMOVUPS      Y1, Y3
+	VPXOR        Y4, Y4, Y4
 	VMOVUPD      (SP), Y0
 	VMOVUPD      Y0, (R8)
 	VMOVUPD      32(SP), Y0
