@@ -3,6 +3,7 @@
 package goloss
 
 import (
+	"iter"
 	"math"
 	"slices"
 	"testing"
@@ -23,6 +24,72 @@ func ulps32(got, want float32) float64 {
 	return math.Abs(float64(math.Float32bits(got)) - float64(math.Float32bits(want)))
 }
 
+// ulpSweep runs fn over the float32s of values, in chunks padded to 16
+// lanes with pad, and holds each result to 1 ulp of want rounded to
+// float32 (or to near, where given and it accepts the result). It returns
+// the largest distance in ulps, how many values ran and how many differed.
+func ulpSweep(t *testing.T, name string, fn func(x, out []float32), want func(float64) float64, pad float32,
+	values iter.Seq[float32], near func(got, want float32) bool) (worst float64, count, off int) {
+	t.Helper()
+	const chunk = 1 << 16
+	buf, out := make([]float32, 0, chunk), make([]float32, chunk)
+	check := func() {
+		for len(buf)%16 != 0 {
+			buf = append(buf, pad)
+		}
+		fn(buf, out)
+		for i, v := range buf {
+			w := float32(want(float64(v)))
+			d := ulps32(out[i], w)
+			if d > 1 && near != nil && near(out[i], w) {
+				continue
+			}
+			if d > 1 {
+				t.Fatalf("%s(%v) = %v, want %v (%v ulp)", name, v, out[i], w, d)
+			}
+			if d > 0 {
+				off++
+			}
+			worst = max(worst, d)
+		}
+		count += len(buf)
+		buf = buf[:0]
+	}
+	for v := range values {
+		buf = append(buf, v)
+		if len(buf) == cap(buf) {
+			check()
+		}
+	}
+	check()
+	return worst, count, off
+}
+
+// float32Range yields the float32s from lo to hi (both >= 0), every
+// stride-th one, and every tinyStride-th one below tiny.
+func float32Range(lo, hi float32, stride uint32, tiny float32, tinyStride uint32) iter.Seq[float32] {
+	return func(yield func(float32) bool) {
+		for b := math.Float32bits(lo); b <= math.Float32bits(hi); {
+			if !yield(math.Float32frombits(b)) {
+				return
+			}
+			if b < math.Float32bits(tiny) {
+				b += tinyStride
+			} else {
+				b += stride
+			}
+		}
+	}
+}
+
+// sweepStride is 1 (every float32 of a range) or, with -short, 97.
+func sweepStride() uint32 {
+	if testing.Short() {
+		return 97
+	}
+	return 1
+}
+
 // TestAsmLogF32 holds the float32 logs of the assembly kernels (the same
 // instructions in avx2.LogF32 and avx512.LogF32 as in their seed and binary
 // loops, and in avx2.LogLeanF32 as in the asymmetric kernels' second log)
@@ -33,46 +100,13 @@ func TestAsmLogF32(t *testing.T) {
 	requireVectorKernels(t)
 	logs := map[string]func(x, out []float32){KernelAVX2: avx2.LogF32, KernelAVX512: avx512.LogF32,
 		"avx2 lean": avx2.LogLeanF32}
-	lo, hi := math.Float32bits(1e-8), math.Float32bits(1)
-	stride := uint32(1)
-	if testing.Short() {
-		stride = 97
-	}
 	kernels := vectorKernels()
 	if slices.Contains(kernels, KernelAVX2) {
 		kernels = append(kernels, "avx2 lean")
 	}
 	for _, kernel := range kernels {
-		log := logs[kernel]
-		const chunk = 1 << 16
-		buf, out := make([]float32, 0, chunk), make([]float32, chunk)
-		worst, count, off := 0.0, 0, 0
-		check := func() {
-			for len(buf)%16 != 0 {
-				buf = append(buf, 1)
-			}
-			log(buf, out)
-			for i, v := range buf {
-				want := float32(math.Log(float64(v)))
-				d := ulps32(out[i], want)
-				if d > 1 {
-					t.Fatalf("%s: log(%v) = %v, want %v (%v ulp)", kernel, v, out[i], want, d)
-				}
-				if d > 0 {
-					off++
-				}
-				worst = max(worst, d)
-			}
-			count += len(buf)
-			buf = buf[:0]
-		}
-		for b := lo; b <= hi; b += stride {
-			buf = append(buf, math.Float32frombits(b))
-			if len(buf) == cap(buf) {
-				check()
-			}
-		}
-		check()
+		worst, count, off := ulpSweep(t, kernel+": log", logs[kernel], math.Log, 1,
+			float32Range(1e-8, 1, sweepStride(), 0, 1), nil)
 		t.Logf("%s: float32 log within %v ulp of math.Log rounded on %d float32s in [1e-8, 1]; %d differ", kernel, worst, count, off)
 	}
 }
@@ -85,44 +119,10 @@ func TestAsmLog1pF32(t *testing.T) {
 	if !slices.Contains(vectorKernels(), KernelAVX2) {
 		t.Skipf("the avx2 kernel is not in this build or on this CPU (have %v)", Kernels())
 	}
-	stride := uint32(1)
-	if testing.Short() {
-		stride = 97
-	}
-	const chunk = 1 << 16
-	buf, out := make([]float32, 0, chunk), make([]float32, chunk)
-	worst, count, off := 0.0, 0, 0
-	check := func() {
-		for len(buf)%8 != 0 {
-			buf = append(buf, 0)
-		}
-		avx2.Log1pF32(buf, out)
-		for i, v := range buf {
-			want := float32(math.Log1p(float64(v)))
-			d := ulps32(out[i], want)
-			if d > 1 {
-				t.Fatalf("log1p(%v) = %v, want %v (%v ulp)", v, out[i], want, d)
-			}
-			if d > 0 {
-				off++
-			}
-			worst = max(worst, d)
-		}
-		count += len(buf)
-		buf = buf[:0]
-	}
-	tiny := math.Float32bits(1e-8) // below it log1p(x) rounds to x: a stride of 97 there
-	for b := uint32(0); b <= math.Float32bits(1); b += stride {
-		if b < tiny && stride == 1 {
-			b += 96
-		}
-		buf = append(buf, math.Float32frombits(b))
-		if len(buf) == cap(buf) {
-			check()
-		}
-	}
-	check()
-	nan := make([]float32, 8)
+	// Below 1e-8 log1p(x) rounds to x: a stride of 97 there.
+	worst, count, off := ulpSweep(t, "log1p", avx2.Log1pF32, math.Log1p, 0,
+		float32Range(0, 1, sweepStride(), 1e-8, 97), nil)
+	nan, out := make([]float32, 8), make([]float32, 8)
 	for i := range nan {
 		nan[i] = float32(math.NaN())
 	}
@@ -136,10 +136,10 @@ func TestAsmLog1pF32(t *testing.T) {
 }
 
 // TestAsmExpF32 holds avx2.ExpF32, the e^x of the AVX2 kernels (exp8), to
-// 1 ulp of math.Exp rounded to float32 on every 7th float32 in [-87, 88]
-// (every 97th with -short), where e^x is normal, and to 1 ulp or 2^-149 in
-// [-104, -87], where it is subnormal; to 0 below -104 (the kernels' clamp),
-// +Inf above the float32 range and NaN for NaN.
+// 1 ulp of math.Exp rounded to float32 on every 7th float32 in [-104, 88]
+// (every 97th with -short), or to 2^-149 where e^x is subnormal (below
+// about -87); to 0 below -104 (the kernels' clamp), +Inf above the float32
+// range and NaN for NaN.
 func TestAsmExpF32(t *testing.T) {
 	if !slices.Contains(vectorKernels(), KernelAVX2) {
 		t.Skipf("the avx2 kernel is not in this build or on this CPU (have %v)", Kernels())
@@ -148,52 +148,28 @@ func TestAsmExpF32(t *testing.T) {
 	if testing.Short() {
 		stride = 97
 	}
-	const chunk = 1 << 16
-	buf, out := make([]float32, 0, chunk), make([]float32, chunk)
-	worst, count := 0.0, 0
-	check := func() {
-		for len(buf)%8 != 0 {
-			buf = append(buf, 0)
-		}
-		avx2.ExpF32(buf, out)
-		for i, v := range buf {
-			want := float32(math.Exp(float64(v)))
-			d := ulps32(out[i], want)
-			if d > 1 && !(want < 0x1p-126 && math.Abs(float64(out[i]-want)) <= 0x1p-149) {
-				t.Fatalf("exp(%v) = %v, want %v (%v ulp)", v, out[i], want, d)
-			}
-			if want >= 0x1p-126 {
-				worst = max(worst, d)
-			}
-		}
-		count += len(buf)
-		buf = buf[:0]
+	subnormal := func(got, want float32) bool {
+		return want < 0x1p-126 && math.Abs(float64(got-want)) <= 0x1p-149
 	}
-	for _, r := range [][2]float32{{0, 88}, {-104, 0}} {
-		lo, hi := r[0], r[1]
-		if lo < 0 { // negative floats: their bits grow with magnitude
-			lo, hi = -hi, -lo
-		}
-		for b := math.Float32bits(lo); b <= math.Float32bits(hi); b += stride {
-			v := math.Float32frombits(b)
-			if r[0] < 0 {
-				v = -v
-			}
-			buf = append(buf, v)
-			if len(buf) == cap(buf) {
-				check()
+	negatives := func(yield func(float32) bool) { // -104 to 0
+		for v := range float32Range(0, 104, stride, 0, 1) {
+			if !yield(-v) {
+				return
 			}
 		}
 	}
-	check()
+	worst, count, _ := ulpSweep(t, "exp", avx2.ExpF32, math.Exp, 0, float32Range(0, 88, stride, 0, 1), subnormal)
+	w, c, _ := ulpSweep(t, "exp", avx2.ExpF32, math.Exp, 0, negatives, subnormal)
+	worst, count = max(worst, w), count+c
 	special := []float32{-105, -1e30, float32(math.Inf(-1)), 89, 1e30, float32(math.Inf(1)), float32(math.NaN()), 0}
+	out := make([]float32, len(special))
 	avx2.ExpF32(special, out)
 	for i, want := range []float32{0, 0, 0, float32(math.Inf(1)), float32(math.Inf(1)), float32(math.Inf(1)), float32(math.NaN()), 1} {
 		if d := ulps32(out[i], want); d != 0 {
 			t.Errorf("exp(%v) = %v, want %v", special[i], out[i], want)
 		}
 	}
-	t.Logf("avx2: float32 exp within %v ulp of math.Exp rounded where normal, on %d float32s in [-104, 88]", worst, count)
+	t.Logf("avx2: float32 exp within %v ulp of math.Exp rounded (2^-149 where subnormal), on %d float32s in [-104, 88]", worst, count)
 }
 
 // TestAsmUnitRange holds the quick validation pass (avx2.UnitRangeF32 and

@@ -232,8 +232,13 @@ func seedRowFast16(g, y, p, w []float32, masks []uint16, k *seedVector, sum floa
 // (avx2.SeedMasksF32, avx2.SeedMainGradF32 or SeedMainLossF32): the same
 // algorithm, with 1/p by division and masks of one uint8 per 8 lanes, and
 // every gamma: a non-integer gamma takes (y-p)^gamma = exp(gamma*log(y-p))
-// in float32 (AVX-512 CPUs run it for non-integer gamma).
-// Tested against seedRow as seedRowFast16 is.
+// in float32 (AVX-512 CPUs run it for non-integer gamma). Two steps take
+// less work where labels are sparse: the sum of log p over the inside
+// lanes is the log of a product (the lanes' mantissas multiplied, their
+// exponents summed, turned into float64 logs once per 8 vectors), so that
+// only a vector with a positive label takes a log per element, for its
+// focal term; and a vector without one skips the focal part of the
+// gradient. Tested against seedRow as seedRowFast16 is.
 func seedRowFast8(g, y, p, w []float32, masks []uint8, k *seedVector, sum float64) float64 {
 	kc := k.masksConsts(sum)
 	inside, above := avx2.SeedMasksF32(p, masks, &kc)
@@ -290,6 +295,9 @@ func binaryRowsF32x16(loss, grad, labels, preds []float32, cols int, k *binaryCo
 // known classes (binaryRowScale); a row it stops on then runs the
 // reference loop, which knows unknown labels (the portable rows do not).
 // AVX-512 CPUs run it for non-integer gamma and with an ignore value.
+// On probabilities, a vector of hard labels (0 and 1, no label smoothing)
+// takes one log per element, log q or log(1-q), with the bits of the two
+// logs; from logits, log1p(e^-|z|) reduces e itself (no rounding of 1+e).
 // Tested against binaryProbRow and binaryLogitsRow to SPEC's float32
 // tolerance (TestBinaryKernelsMatchReference, TestBinaryAsmMatchesReference,
 // TestBinaryKernelsUnknownLabels).

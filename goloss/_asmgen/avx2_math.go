@@ -79,17 +79,22 @@ func logFull8(x reg.VecVirtual) reg.VecVirtual {
 // of FMA units, on the long chain); one register more than Horner in f.
 // TestAsmLogF32 holds the log to 1 ulp on every float32 in [1e-8, 1].
 func logPoly8(f, z reg.VecVirtual) reg.VecVirtual {
-	horner := func(first int) reg.VecVirtual { // c[first], c[first+2], ... in z
-		h := YMM()
-		VMOVUPS(v8f(logCoefName(first), logCoefs[first]), h)
-		for i := first + 2; i < len(logCoefs); i += 2 {
-			VFMADD213PS(v8f(logCoefName(i), logCoefs[i]), z, h)
-		}
-		return h
-	}
-	even, odd := horner(0), horner(1)
+	even, odd := everyOther8(logCoefs, logCoefName, 0, z), everyOther8(logCoefs, logCoefName, 1, z)
 	VFMADD231PS(odd, f, even)
 	return even
+}
+
+// everyOther8 returns c[first]*x^k + c[first+2]*x^(k-1) + ... (every other
+// coefficient of c, the first the highest power) at x by Horner, its
+// constants named by name: one half of a polynomial split into its even
+// and odd powers, with x the square of its variable.
+func everyOther8(c []float32, name func(int) string, first int, x reg.VecVirtual) reg.VecVirtual {
+	h := YMM()
+	VMOVUPS(v8f(name(first), c[first]), h)
+	for i := first + 2; i < len(c); i += 2 {
+		VFMADD213PS(v8f(name(i), c[i]), x, h)
+	}
+	return h
 }
 
 // hornerPoly8 is logPoly8 by Horner in f: one chain of nine FMAs.
@@ -127,15 +132,7 @@ func exp8(t reg.VecVirtual) reg.VecVirtual {
 	// one FMA.
 	r2 := m
 	VMULPS(r, r, r2)
-	chain := func(first int) reg.VecVirtual { // c[first], c[first+2], c[first+4] in r^2
-		h := YMM()
-		VMOVUPS(v8f(expCoefName(first), expCoefs[first]), h)
-		for i := first + 2; i < len(expCoefs); i += 2 {
-			VFMADD213PS(v8f(expCoefName(i), expCoefs[i]), r2, h)
-		}
-		return h
-	}
-	p, odd := chain(1), chain(0)
+	p, odd := everyOther8(expCoefs, expCoefName, 1, r2), everyOther8(expCoefs, expCoefName, 0, r2)
 	VFMADD231PS(odd, r, p)
 	VFMADD213PS(r, r2, p) // r^2*P + r
 	VADDPS(v8f("one", 1), p, p)
