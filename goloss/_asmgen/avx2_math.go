@@ -114,16 +114,20 @@ var expCoefs = []float32{1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.16
 // polynomial, times 2^k1 * 2^k2 with k1 = round(kf/2); 0 where t < -104,
 // +Inf above the float32 range, NaN for NaN.
 func exp8(t reg.VecVirtual) reg.VecVirtual {
-	under, m := YMM(), YMM()
+	under := YMM()
 	VCMPPS(Imm(cmpLT), v8f("expunder", -104), t, under)
-	tc := YMM()
-	VBLENDVPS(under, v8f("expunder", -104), t, tc)
-	VCMPPS(Imm(cmpGT), v8f("expover", 89), tc, m)
-	VBLENDVPS(m, v8f("expover", 89), tc, tc)
+	// The clamp by max and min, whose second source (t) is what they give
+	// for NaN, one instruction each on the chain; the rounding of kf to an
+	// integer (nearest, even on ties) by VROUNDPS: the bits of the
+	// round-magic addition and subtraction, in one instruction.
+	tc, m := YMM(), YMM()
+	VMOVUPS(v8f("expunder", -104), m)
+	VMAXPS(t, m, tc) // m > t ? m : t
+	VMOVUPS(v8f("expover", 89), m)
+	VMINPS(tc, m, tc) // m < tc ? m : tc
 	kf := YMM()
 	VMULPS(v8f("log2e", 1.4426950408889634), tc, kf)
-	VADDPS(v8f("roundmagic", 0x1.8p23), kf, kf)
-	VSUBPS(v8f("roundmagic", 0x1.8p23), kf, kf)
+	VROUNDPS(Imm(0), kf, kf)
 	r := tc
 	VFMADD231PS(v8f("minusln2hi", -log32Ln2Hi), kf, r) // r = kf*(-ln2Hi) + t
 	VFMADD231PS(v8f("minusln2lo", -log32Ln2Lo), kf, r)

@@ -524,35 +524,35 @@ AsymProbGradF32_powI_full_pos_pdone:
 	VBLENDVPS    Y8, nan8<>+0(SB), Y5, Y5
 	VMULPS       Y3, Y5, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y8
-	VBLENDVPS    Y8, expunder8<>+0(SB), Y4, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y4
-	VBLENDVPS    Y4, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS       Y9, Y9, Y4
+	VMOVUPS      expunder8<>+0(SB), Y9
+	VMAXPS       Y4, Y9, Y4
+	VMOVUPS      expover8<>+0(SB), Y9
+	VMINPS       Y4, Y9, Y4
+	VMULPS       log2e8<>+0(SB), Y4, Y10
+	VROUNDPS     $0x00, Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y4
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y4
+	VMULPS       Y4, Y4, Y9
 	VMOVUPS      expc18<>+0(SB), Y11
-	VFMADD213PS  expc38<>+0(SB), Y4, Y11
-	VFMADD213PS  expc58<>+0(SB), Y4, Y11
+	VFMADD213PS  expc38<>+0(SB), Y9, Y11
+	VFMADD213PS  expc58<>+0(SB), Y9, Y11
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y4, Y12
-	VFMADD213PS  expc48<>+0(SB), Y4, Y12
-	VFMADD231PS  Y12, Y9, Y11
-	VFMADD213PS  Y9, Y4, Y11
+	VFMADD213PS  expc28<>+0(SB), Y9, Y12
+	VFMADD213PS  expc48<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y4, Y11
+	VFMADD213PS  Y4, Y9, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
-	VMULPS       half8<>+0(SB), Y10, Y4
-	VADDPS       roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS       roundmagic8<>+0(SB), Y4, Y9
-	VSUBPS       Y9, Y10, Y9
+	VMULPS       half8<>+0(SB), Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y4
+	VSUBPS       Y4, Y10, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y4, Y11, Y11
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
 	VMULPS       Y9, Y11, Y11
+	VMULPS       Y4, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
 	VCMPPS       $0x00, Y0, Y3, Y4
 	VBLENDVPS    Y4, Y1, Y11, Y11
@@ -578,35 +578,35 @@ AsymProbGradF32_powI_full_pos_pdone:
 	VSUBPS       Y1, Y3, Y7
 	VMULPS       Y5, Y7, Y7
 	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y5
-	VBLENDVPS    Y5, expunder8<>+0(SB), Y7, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y7
-	VBLENDVPS    Y7, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS       Y9, Y9, Y7
+	VMOVUPS      expunder8<>+0(SB), Y9
+	VMAXPS       Y7, Y9, Y7
+	VMOVUPS      expover8<>+0(SB), Y9
+	VMINPS       Y7, Y9, Y7
+	VMULPS       log2e8<>+0(SB), Y7, Y10
+	VROUNDPS     $0x00, Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y7
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y7
+	VMULPS       Y7, Y7, Y9
 	VMOVUPS      expc18<>+0(SB), Y12
-	VFMADD213PS  expc38<>+0(SB), Y7, Y12
-	VFMADD213PS  expc58<>+0(SB), Y7, Y12
+	VFMADD213PS  expc38<>+0(SB), Y9, Y12
+	VFMADD213PS  expc58<>+0(SB), Y9, Y12
 	VMOVUPS      expc08<>+0(SB), Y13
-	VFMADD213PS  expc28<>+0(SB), Y7, Y13
-	VFMADD213PS  expc48<>+0(SB), Y7, Y13
-	VFMADD231PS  Y13, Y9, Y12
-	VFMADD213PS  Y9, Y7, Y12
+	VFMADD213PS  expc28<>+0(SB), Y9, Y13
+	VFMADD213PS  expc48<>+0(SB), Y9, Y13
+	VFMADD231PS  Y13, Y7, Y12
+	VFMADD213PS  Y7, Y9, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
-	VMULPS       half8<>+0(SB), Y10, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y9
-	VSUBPS       Y9, Y10, Y9
+	VMULPS       half8<>+0(SB), Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y7
+	VSUBPS       Y7, Y10, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y7, Y12, Y12
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	VMULPS       Y9, Y12, Y12
+	VMULPS       Y7, Y12, Y12
 	VANDNPS      Y12, Y5, Y12
 	VMULPS       Y3, Y12, Y12
 	VMULPS       Y6, Y12, Y12
@@ -892,35 +892,35 @@ AsymProbGradF32_powI_part_pos_pdone:
 	VBLENDVPS    Y9, nan8<>+0(SB), Y6, Y6
 	VMULPS       Y4, Y6, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y9
-	VBLENDVPS    Y9, expunder8<>+0(SB), Y5, Y10
-	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y10, Y10
-	VMULPS       log2e8<>+0(SB), Y10, Y11
-	VADDPS       roundmagic8<>+0(SB), Y11, Y11
-	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMULPS       Y10, Y10, Y5
+	VMOVUPS      expunder8<>+0(SB), Y10
+	VMAXPS       Y5, Y10, Y5
+	VMOVUPS      expover8<>+0(SB), Y10
+	VMINPS       Y5, Y10, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y11
+	VROUNDPS     $0x00, Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y5
+	VMULPS       Y5, Y5, Y10
 	VMOVUPS      expc18<>+0(SB), Y12
-	VFMADD213PS  expc38<>+0(SB), Y5, Y12
-	VFMADD213PS  expc58<>+0(SB), Y5, Y12
+	VFMADD213PS  expc38<>+0(SB), Y10, Y12
+	VFMADD213PS  expc58<>+0(SB), Y10, Y12
 	VMOVUPS      expc08<>+0(SB), Y13
-	VFMADD213PS  expc28<>+0(SB), Y5, Y13
-	VFMADD213PS  expc48<>+0(SB), Y5, Y13
-	VFMADD231PS  Y13, Y10, Y12
-	VFMADD213PS  Y10, Y5, Y12
+	VFMADD213PS  expc28<>+0(SB), Y10, Y13
+	VFMADD213PS  expc48<>+0(SB), Y10, Y13
+	VFMADD231PS  Y13, Y5, Y12
+	VFMADD213PS  Y5, Y10, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
-	VMULPS       half8<>+0(SB), Y11, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y10
-	VSUBPS       Y10, Y11, Y10
+	VMULPS       half8<>+0(SB), Y11, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y10, Y5
+	VSUBPS       Y5, Y11, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
 	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y5, Y12, Y12
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y10, Y12, Y12
+	VMULPS       Y5, Y12, Y12
 	VANDNPS      Y12, Y9, Y12
 	VCMPPS       $0x00, Y0, Y4, Y5
 	VBLENDVPS    Y5, Y1, Y12, Y12
@@ -946,35 +946,35 @@ AsymProbGradF32_powI_part_pos_pdone:
 	VSUBPS       Y1, Y4, Y1
 	VMULPS       Y6, Y1, Y1
 	VCMPPS       $0x11, expunder8<>+0(SB), Y1, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y1, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y1
-	VBLENDVPS    Y1, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y8
-	VMULPS       Y8, Y8, Y1
+	VMOVUPS      expunder8<>+0(SB), Y8
+	VMAXPS       Y1, Y8, Y1
+	VMOVUPS      expover8<>+0(SB), Y8
+	VMINPS       Y1, Y8, Y1
+	VMULPS       log2e8<>+0(SB), Y1, Y10
+	VROUNDPS     $0x00, Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y1
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y1
+	VMULPS       Y1, Y1, Y8
 	VMOVUPS      expc18<>+0(SB), Y11
-	VFMADD213PS  expc38<>+0(SB), Y1, Y11
-	VFMADD213PS  expc58<>+0(SB), Y1, Y11
+	VFMADD213PS  expc38<>+0(SB), Y8, Y11
+	VFMADD213PS  expc58<>+0(SB), Y8, Y11
 	VMOVUPS      expc08<>+0(SB), Y13
-	VFMADD213PS  expc28<>+0(SB), Y1, Y13
-	VFMADD213PS  expc48<>+0(SB), Y1, Y13
-	VFMADD231PS  Y13, Y8, Y11
-	VFMADD213PS  Y8, Y1, Y11
+	VFMADD213PS  expc28<>+0(SB), Y8, Y13
+	VFMADD213PS  expc48<>+0(SB), Y8, Y13
+	VFMADD231PS  Y13, Y1, Y11
+	VFMADD213PS  Y1, Y8, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
-	VMULPS       half8<>+0(SB), Y10, Y1
-	VADDPS       roundmagic8<>+0(SB), Y1, Y1
-	VSUBPS       roundmagic8<>+0(SB), Y1, Y8
-	VSUBPS       Y8, Y10, Y8
+	VMULPS       half8<>+0(SB), Y10, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VPADDD       expbiasfix8<>+0(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y1
+	VSUBPS       Y1, Y10, Y1
+	VADDPS       roundmagic8<>+0(SB), Y1, Y1
 	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y1, Y11, Y11
+	VPADDD       expbiasfix8<>+0(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y8, Y11, Y11
+	VMULPS       Y1, Y11, Y11
 	VANDNPS      Y11, Y6, Y11
 	VMULPS       Y4, Y11, Y11
 	VMULPS       Y7, Y11, Y11
@@ -1163,35 +1163,35 @@ AsymProbGradF32_powR_loop:
 	VBLENDVPS    Y8, nan8<>+0(SB), Y5, Y5
 	VMULPS       Y3, Y5, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y8
-	VBLENDVPS    Y8, expunder8<>+0(SB), Y4, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y4
-	VBLENDVPS    Y4, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS       Y9, Y9, Y4
+	VMOVUPS      expunder8<>+0(SB), Y9
+	VMAXPS       Y4, Y9, Y4
+	VMOVUPS      expover8<>+0(SB), Y9
+	VMINPS       Y4, Y9, Y4
+	VMULPS       log2e8<>+0(SB), Y4, Y10
+	VROUNDPS     $0x00, Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y4
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y4
+	VMULPS       Y4, Y4, Y9
 	VMOVUPS      expc18<>+0(SB), Y11
-	VFMADD213PS  expc38<>+0(SB), Y4, Y11
-	VFMADD213PS  expc58<>+0(SB), Y4, Y11
+	VFMADD213PS  expc38<>+0(SB), Y9, Y11
+	VFMADD213PS  expc58<>+0(SB), Y9, Y11
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y4, Y12
-	VFMADD213PS  expc48<>+0(SB), Y4, Y12
-	VFMADD231PS  Y12, Y9, Y11
-	VFMADD213PS  Y9, Y4, Y11
+	VFMADD213PS  expc28<>+0(SB), Y9, Y12
+	VFMADD213PS  expc48<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y4, Y11
+	VFMADD213PS  Y4, Y9, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
-	VMULPS       half8<>+0(SB), Y10, Y4
-	VADDPS       roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS       roundmagic8<>+0(SB), Y4, Y9
-	VSUBPS       Y9, Y10, Y9
+	VMULPS       half8<>+0(SB), Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y4
+	VSUBPS       Y4, Y10, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y4, Y11, Y11
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
 	VMULPS       Y9, Y11, Y11
+	VMULPS       Y4, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
 	VCMPPS       $0x00, Y0, Y3, Y4
 	VBLENDVPS    Y4, Y1, Y11, Y11
@@ -1217,35 +1217,35 @@ AsymProbGradF32_powR_loop:
 	VSUBPS       Y1, Y3, Y7
 	VMULPS       Y5, Y7, Y7
 	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y5
-	VBLENDVPS    Y5, expunder8<>+0(SB), Y7, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y7
-	VBLENDVPS    Y7, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS       Y9, Y9, Y7
+	VMOVUPS      expunder8<>+0(SB), Y9
+	VMAXPS       Y7, Y9, Y7
+	VMOVUPS      expover8<>+0(SB), Y9
+	VMINPS       Y7, Y9, Y7
+	VMULPS       log2e8<>+0(SB), Y7, Y10
+	VROUNDPS     $0x00, Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y7
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y7
+	VMULPS       Y7, Y7, Y9
 	VMOVUPS      expc18<>+0(SB), Y12
-	VFMADD213PS  expc38<>+0(SB), Y7, Y12
-	VFMADD213PS  expc58<>+0(SB), Y7, Y12
+	VFMADD213PS  expc38<>+0(SB), Y9, Y12
+	VFMADD213PS  expc58<>+0(SB), Y9, Y12
 	VMOVUPS      expc08<>+0(SB), Y13
-	VFMADD213PS  expc28<>+0(SB), Y7, Y13
-	VFMADD213PS  expc48<>+0(SB), Y7, Y13
-	VFMADD231PS  Y13, Y9, Y12
-	VFMADD213PS  Y9, Y7, Y12
+	VFMADD213PS  expc28<>+0(SB), Y9, Y13
+	VFMADD213PS  expc48<>+0(SB), Y9, Y13
+	VFMADD231PS  Y13, Y7, Y12
+	VFMADD213PS  Y7, Y9, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
-	VMULPS       half8<>+0(SB), Y10, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y9
-	VSUBPS       Y9, Y10, Y9
+	VMULPS       half8<>+0(SB), Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y7
+	VSUBPS       Y7, Y10, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y7, Y12, Y12
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	VMULPS       Y9, Y12, Y12
+	VMULPS       Y7, Y12, Y12
 	VANDNPS      Y12, Y5, Y12
 	VMULPS       Y3, Y12, Y12
 	VMULPS       Y6, Y12, Y12
@@ -1443,35 +1443,35 @@ AsymProbGradF32_powR_tail:
 	VBLENDVPS    Y9, nan8<>+0(SB), Y6, Y6
 	VMULPS       Y4, Y6, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y9
-	VBLENDVPS    Y9, expunder8<>+0(SB), Y5, Y10
-	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y10, Y10
-	VMULPS       log2e8<>+0(SB), Y10, Y11
-	VADDPS       roundmagic8<>+0(SB), Y11, Y11
-	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMULPS       Y10, Y10, Y5
+	VMOVUPS      expunder8<>+0(SB), Y10
+	VMAXPS       Y5, Y10, Y5
+	VMOVUPS      expover8<>+0(SB), Y10
+	VMINPS       Y5, Y10, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y11
+	VROUNDPS     $0x00, Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y5
+	VMULPS       Y5, Y5, Y10
 	VMOVUPS      expc18<>+0(SB), Y12
-	VFMADD213PS  expc38<>+0(SB), Y5, Y12
-	VFMADD213PS  expc58<>+0(SB), Y5, Y12
+	VFMADD213PS  expc38<>+0(SB), Y10, Y12
+	VFMADD213PS  expc58<>+0(SB), Y10, Y12
 	VMOVUPS      expc08<>+0(SB), Y13
-	VFMADD213PS  expc28<>+0(SB), Y5, Y13
-	VFMADD213PS  expc48<>+0(SB), Y5, Y13
-	VFMADD231PS  Y13, Y10, Y12
-	VFMADD213PS  Y10, Y5, Y12
+	VFMADD213PS  expc28<>+0(SB), Y10, Y13
+	VFMADD213PS  expc48<>+0(SB), Y10, Y13
+	VFMADD231PS  Y13, Y5, Y12
+	VFMADD213PS  Y5, Y10, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
-	VMULPS       half8<>+0(SB), Y11, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y10
-	VSUBPS       Y10, Y11, Y10
+	VMULPS       half8<>+0(SB), Y11, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y10, Y5
+	VSUBPS       Y5, Y11, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
 	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y5, Y12, Y12
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y10, Y12, Y12
+	VMULPS       Y5, Y12, Y12
 	VANDNPS      Y12, Y9, Y12
 	VCMPPS       $0x00, Y0, Y4, Y5
 	VBLENDVPS    Y5, Y1, Y12, Y12
@@ -1497,35 +1497,35 @@ AsymProbGradF32_powR_tail:
 	VSUBPS       Y1, Y4, Y1
 	VMULPS       Y6, Y1, Y1
 	VCMPPS       $0x11, expunder8<>+0(SB), Y1, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y1, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y1
-	VBLENDVPS    Y1, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y8
-	VMULPS       Y8, Y8, Y1
+	VMOVUPS      expunder8<>+0(SB), Y8
+	VMAXPS       Y1, Y8, Y1
+	VMOVUPS      expover8<>+0(SB), Y8
+	VMINPS       Y1, Y8, Y1
+	VMULPS       log2e8<>+0(SB), Y1, Y10
+	VROUNDPS     $0x00, Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y1
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y1
+	VMULPS       Y1, Y1, Y8
 	VMOVUPS      expc18<>+0(SB), Y11
-	VFMADD213PS  expc38<>+0(SB), Y1, Y11
-	VFMADD213PS  expc58<>+0(SB), Y1, Y11
+	VFMADD213PS  expc38<>+0(SB), Y8, Y11
+	VFMADD213PS  expc58<>+0(SB), Y8, Y11
 	VMOVUPS      expc08<>+0(SB), Y13
-	VFMADD213PS  expc28<>+0(SB), Y1, Y13
-	VFMADD213PS  expc48<>+0(SB), Y1, Y13
-	VFMADD231PS  Y13, Y8, Y11
-	VFMADD213PS  Y8, Y1, Y11
+	VFMADD213PS  expc28<>+0(SB), Y8, Y13
+	VFMADD213PS  expc48<>+0(SB), Y8, Y13
+	VFMADD231PS  Y13, Y1, Y11
+	VFMADD213PS  Y1, Y8, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
-	VMULPS       half8<>+0(SB), Y10, Y1
-	VADDPS       roundmagic8<>+0(SB), Y1, Y1
-	VSUBPS       roundmagic8<>+0(SB), Y1, Y8
-	VSUBPS       Y8, Y10, Y8
+	VMULPS       half8<>+0(SB), Y10, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VPADDD       expbiasfix8<>+0(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y1
+	VSUBPS       Y1, Y10, Y1
+	VADDPS       roundmagic8<>+0(SB), Y1, Y1
 	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y1, Y11, Y11
+	VPADDD       expbiasfix8<>+0(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y8, Y11, Y11
+	VMULPS       Y1, Y11, Y11
 	VANDNPS      Y11, Y6, Y11
 	VMULPS       Y4, Y11, Y11
 	VMULPS       Y7, Y11, Y11
@@ -1862,16 +1862,6 @@ DATA log2e8<>+24(SB)/4, $0x3fb8aa3b
 DATA log2e8<>+28(SB)/4, $0x3fb8aa3b
 GLOBL log2e8<>(SB), RODATA|NOPTR, $32
 
-DATA roundmagic8<>+0(SB)/4, $0x4b400000
-DATA roundmagic8<>+4(SB)/4, $0x4b400000
-DATA roundmagic8<>+8(SB)/4, $0x4b400000
-DATA roundmagic8<>+12(SB)/4, $0x4b400000
-DATA roundmagic8<>+16(SB)/4, $0x4b400000
-DATA roundmagic8<>+20(SB)/4, $0x4b400000
-DATA roundmagic8<>+24(SB)/4, $0x4b400000
-DATA roundmagic8<>+28(SB)/4, $0x4b400000
-GLOBL roundmagic8<>(SB), RODATA|NOPTR, $32
-
 DATA minusln2hi8<>+0(SB)/4, $0xbf318000
 DATA minusln2hi8<>+4(SB)/4, $0xbf318000
 DATA minusln2hi8<>+8(SB)/4, $0xbf318000
@@ -1961,6 +1951,16 @@ DATA half8<>+20(SB)/4, $0x3f000000
 DATA half8<>+24(SB)/4, $0x3f000000
 DATA half8<>+28(SB)/4, $0x3f000000
 GLOBL half8<>(SB), RODATA|NOPTR, $32
+
+DATA roundmagic8<>+0(SB)/4, $0x4b400000
+DATA roundmagic8<>+4(SB)/4, $0x4b400000
+DATA roundmagic8<>+8(SB)/4, $0x4b400000
+DATA roundmagic8<>+12(SB)/4, $0x4b400000
+DATA roundmagic8<>+16(SB)/4, $0x4b400000
+DATA roundmagic8<>+20(SB)/4, $0x4b400000
+DATA roundmagic8<>+24(SB)/4, $0x4b400000
+DATA roundmagic8<>+28(SB)/4, $0x4b400000
+GLOBL roundmagic8<>(SB), RODATA|NOPTR, $32
 
 DATA expbiasfix8<>+0(SB)/4, $0xb4c0007f
 DATA expbiasfix8<>+4(SB)/4, $0xb4c0007f
@@ -2414,35 +2414,35 @@ AsymProbLossF32_powI_full_pos_pdone:
 	VBLENDVPS    Y7, nan8<>+0(SB), Y5, Y5
 	VMULPS       Y3, Y5, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y5
-	VBLENDVPS    Y5, expunder8<>+0(SB), Y4, Y6
-	VCMPPS       $0x1e, expover8<>+0(SB), Y6, Y4
-	VBLENDVPS    Y4, expover8<>+0(SB), Y6, Y6
-	VMULPS       log2e8<>+0(SB), Y6, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y7
-	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y6
-	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y6
-	VMULPS       Y6, Y6, Y4
+	VMOVUPS      expunder8<>+0(SB), Y6
+	VMAXPS       Y4, Y6, Y4
+	VMOVUPS      expover8<>+0(SB), Y6
+	VMINPS       Y4, Y6, Y4
+	VMULPS       log2e8<>+0(SB), Y4, Y7
+	VROUNDPS     $0x00, Y7, Y7
+	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y4
+	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y4
+	VMULPS       Y4, Y4, Y6
 	VMOVUPS      expc18<>+0(SB), Y8
-	VFMADD213PS  expc38<>+0(SB), Y4, Y8
-	VFMADD213PS  expc58<>+0(SB), Y4, Y8
+	VFMADD213PS  expc38<>+0(SB), Y6, Y8
+	VFMADD213PS  expc58<>+0(SB), Y6, Y8
 	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc28<>+0(SB), Y4, Y9
-	VFMADD213PS  expc48<>+0(SB), Y4, Y9
-	VFMADD231PS  Y9, Y6, Y8
-	VFMADD213PS  Y6, Y4, Y8
+	VFMADD213PS  expc28<>+0(SB), Y6, Y9
+	VFMADD213PS  expc48<>+0(SB), Y6, Y9
+	VFMADD231PS  Y9, Y4, Y8
+	VFMADD213PS  Y4, Y6, Y8
 	VADDPS       one8<>+0(SB), Y8, Y8
-	VMULPS       half8<>+0(SB), Y7, Y4
-	VADDPS       roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS       roundmagic8<>+0(SB), Y4, Y6
-	VSUBPS       Y6, Y7, Y6
+	VMULPS       half8<>+0(SB), Y7, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y4
+	VSUBPS       Y4, Y7, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
 	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
 	VPSLLD       $0x17, Y6, Y6
-	VMULPS       Y4, Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
 	VMULPS       Y6, Y8, Y8
+	VMULPS       Y4, Y8, Y8
 	VANDNPS      Y8, Y5, Y8
 	VCMPPS       $0x00, Y0, Y3, Y3
 	VBLENDVPS    Y3, Y1, Y8, Y8
@@ -2691,35 +2691,35 @@ AsymProbLossF32_powI_part_pos_pdone:
 	VBLENDVPS    Y8, nan8<>+0(SB), Y6, Y6
 	VMULPS       Y4, Y6, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y5, Y7
-	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y7, Y7
-	VMULPS       log2e8<>+0(SB), Y7, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
-	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
-	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMULPS       Y7, Y7, Y5
+	VMOVUPS      expunder8<>+0(SB), Y7
+	VMAXPS       Y5, Y7, Y5
+	VMOVUPS      expover8<>+0(SB), Y7
+	VMINPS       Y5, Y7, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y5
+	VMULPS       Y5, Y5, Y7
 	VMOVUPS      expc18<>+0(SB), Y9
-	VFMADD213PS  expc38<>+0(SB), Y5, Y9
-	VFMADD213PS  expc58<>+0(SB), Y5, Y9
+	VFMADD213PS  expc38<>+0(SB), Y7, Y9
+	VFMADD213PS  expc58<>+0(SB), Y7, Y9
 	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc28<>+0(SB), Y5, Y10
-	VFMADD213PS  expc48<>+0(SB), Y5, Y10
-	VFMADD231PS  Y10, Y7, Y9
-	VFMADD213PS  Y7, Y5, Y9
+	VFMADD213PS  expc28<>+0(SB), Y7, Y10
+	VFMADD213PS  expc48<>+0(SB), Y7, Y10
+	VFMADD231PS  Y10, Y5, Y9
+	VFMADD213PS  Y5, Y7, Y9
 	VADDPS       one8<>+0(SB), Y9, Y9
-	VMULPS       half8<>+0(SB), Y8, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y7
-	VSUBPS       Y7, Y8, Y7
+	VMULPS       half8<>+0(SB), Y8, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y5
+	VSUBPS       Y5, Y8, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y5, Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y7, Y9, Y9
+	VMULPS       Y5, Y9, Y9
 	VANDNPS      Y9, Y6, Y9
 	VCMPPS       $0x00, Y0, Y4, Y0
 	VBLENDVPS    Y0, Y1, Y9, Y9
@@ -2880,35 +2880,35 @@ AsymProbLossF32_powR_loop:
 	VBLENDVPS    Y7, nan8<>+0(SB), Y5, Y5
 	VMULPS       Y3, Y5, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y5
-	VBLENDVPS    Y5, expunder8<>+0(SB), Y4, Y6
-	VCMPPS       $0x1e, expover8<>+0(SB), Y6, Y4
-	VBLENDVPS    Y4, expover8<>+0(SB), Y6, Y6
-	VMULPS       log2e8<>+0(SB), Y6, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y7
-	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y6
-	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y6
-	VMULPS       Y6, Y6, Y4
+	VMOVUPS      expunder8<>+0(SB), Y6
+	VMAXPS       Y4, Y6, Y4
+	VMOVUPS      expover8<>+0(SB), Y6
+	VMINPS       Y4, Y6, Y4
+	VMULPS       log2e8<>+0(SB), Y4, Y7
+	VROUNDPS     $0x00, Y7, Y7
+	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y4
+	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y4
+	VMULPS       Y4, Y4, Y6
 	VMOVUPS      expc18<>+0(SB), Y8
-	VFMADD213PS  expc38<>+0(SB), Y4, Y8
-	VFMADD213PS  expc58<>+0(SB), Y4, Y8
+	VFMADD213PS  expc38<>+0(SB), Y6, Y8
+	VFMADD213PS  expc58<>+0(SB), Y6, Y8
 	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc28<>+0(SB), Y4, Y9
-	VFMADD213PS  expc48<>+0(SB), Y4, Y9
-	VFMADD231PS  Y9, Y6, Y8
-	VFMADD213PS  Y6, Y4, Y8
+	VFMADD213PS  expc28<>+0(SB), Y6, Y9
+	VFMADD213PS  expc48<>+0(SB), Y6, Y9
+	VFMADD231PS  Y9, Y4, Y8
+	VFMADD213PS  Y4, Y6, Y8
 	VADDPS       one8<>+0(SB), Y8, Y8
-	VMULPS       half8<>+0(SB), Y7, Y4
-	VADDPS       roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS       roundmagic8<>+0(SB), Y4, Y6
-	VSUBPS       Y6, Y7, Y6
+	VMULPS       half8<>+0(SB), Y7, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y4
+	VSUBPS       Y4, Y7, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
 	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
 	VPSLLD       $0x17, Y6, Y6
-	VMULPS       Y4, Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
 	VMULPS       Y6, Y8, Y8
+	VMULPS       Y4, Y8, Y8
 	VANDNPS      Y8, Y5, Y8
 	VCMPPS       $0x00, Y0, Y3, Y3
 	VBLENDVPS    Y3, Y1, Y8, Y8
@@ -3078,35 +3078,35 @@ AsymProbLossF32_powR_tail:
 	VBLENDVPS    Y8, nan8<>+0(SB), Y6, Y6
 	VMULPS       Y4, Y6, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y5, Y7
-	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y7, Y7
-	VMULPS       log2e8<>+0(SB), Y7, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
-	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
-	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMULPS       Y7, Y7, Y5
+	VMOVUPS      expunder8<>+0(SB), Y7
+	VMAXPS       Y5, Y7, Y5
+	VMOVUPS      expover8<>+0(SB), Y7
+	VMINPS       Y5, Y7, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y5
+	VMULPS       Y5, Y5, Y7
 	VMOVUPS      expc18<>+0(SB), Y9
-	VFMADD213PS  expc38<>+0(SB), Y5, Y9
-	VFMADD213PS  expc58<>+0(SB), Y5, Y9
+	VFMADD213PS  expc38<>+0(SB), Y7, Y9
+	VFMADD213PS  expc58<>+0(SB), Y7, Y9
 	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc28<>+0(SB), Y5, Y10
-	VFMADD213PS  expc48<>+0(SB), Y5, Y10
-	VFMADD231PS  Y10, Y7, Y9
-	VFMADD213PS  Y7, Y5, Y9
+	VFMADD213PS  expc28<>+0(SB), Y7, Y10
+	VFMADD213PS  expc48<>+0(SB), Y7, Y10
+	VFMADD231PS  Y10, Y5, Y9
+	VFMADD213PS  Y5, Y7, Y9
 	VADDPS       one8<>+0(SB), Y9, Y9
-	VMULPS       half8<>+0(SB), Y8, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y7
-	VSUBPS       Y7, Y8, Y7
+	VMULPS       half8<>+0(SB), Y8, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y5
+	VSUBPS       Y5, Y8, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y5, Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y7, Y9, Y9
+	VMULPS       Y5, Y9, Y9
 	VANDNPS      Y9, Y6, Y9
 	VCMPPS       $0x00, Y0, Y4, Y0
 	VBLENDVPS    Y0, Y1, Y9, Y9
@@ -3193,35 +3193,35 @@ AsymLogitsGradF32_pow0_loop:
 	VMOVUPS      Y5, 96(SP)
 	VORPS        signbit8<>+0(SB), Y3, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y5, Y7
-	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y7, Y7
-	VMULPS       log2e8<>+0(SB), Y7, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
-	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
-	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMULPS       Y7, Y7, Y5
+	VMOVUPS      expunder8<>+0(SB), Y7
+	VMAXPS       Y5, Y7, Y5
+	VMOVUPS      expover8<>+0(SB), Y7
+	VMINPS       Y5, Y7, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y5
+	VMULPS       Y5, Y5, Y7
 	VMOVUPS      expc18<>+0(SB), Y9
-	VFMADD213PS  expc38<>+0(SB), Y5, Y9
-	VFMADD213PS  expc58<>+0(SB), Y5, Y9
+	VFMADD213PS  expc38<>+0(SB), Y7, Y9
+	VFMADD213PS  expc58<>+0(SB), Y7, Y9
 	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc28<>+0(SB), Y5, Y10
-	VFMADD213PS  expc48<>+0(SB), Y5, Y10
-	VFMADD231PS  Y10, Y7, Y9
-	VFMADD213PS  Y7, Y5, Y9
+	VFMADD213PS  expc28<>+0(SB), Y7, Y10
+	VFMADD213PS  expc48<>+0(SB), Y7, Y10
+	VFMADD231PS  Y10, Y5, Y9
+	VFMADD213PS  Y5, Y7, Y9
 	VADDPS       one8<>+0(SB), Y9, Y9
-	VMULPS       half8<>+0(SB), Y8, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y7
-	VSUBPS       Y7, Y8, Y7
+	VMULPS       half8<>+0(SB), Y8, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y5
+	VSUBPS       Y5, Y8, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y5, Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y7, Y9, Y9
+	VMULPS       Y5, Y9, Y9
 	VANDNPS      Y9, Y6, Y9
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y9, Y5
 	VMOVUPS      half8<>+0(SB), Y6
@@ -3417,35 +3417,35 @@ AsymLogitsGradF32_pow0_tail:
 	VMOVUPS      Y6, 96(SP)
 	VORPS        signbit8<>+0(SB), Y4, Y6
 	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y6, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS       Y8, Y8, Y6
+	VMOVUPS      expunder8<>+0(SB), Y8
+	VMAXPS       Y6, Y8, Y6
+	VMOVUPS      expover8<>+0(SB), Y8
+	VMINPS       Y6, Y8, Y6
+	VMULPS       log2e8<>+0(SB), Y6, Y9
+	VROUNDPS     $0x00, Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y6
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y6
+	VMULPS       Y6, Y6, Y8
 	VMOVUPS      expc18<>+0(SB), Y10
-	VFMADD213PS  expc38<>+0(SB), Y6, Y10
-	VFMADD213PS  expc58<>+0(SB), Y6, Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc28<>+0(SB), Y6, Y11
-	VFMADD213PS  expc48<>+0(SB), Y6, Y11
-	VFMADD231PS  Y11, Y8, Y10
-	VFMADD213PS  Y8, Y6, Y10
+	VFMADD213PS  expc28<>+0(SB), Y8, Y11
+	VFMADD213PS  expc48<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y6, Y10
+	VFMADD213PS  Y6, Y8, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
-	VMULPS       half8<>+0(SB), Y9, Y6
-	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y8
-	VSUBPS       Y8, Y9, Y8
+	VMULPS       half8<>+0(SB), Y9, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y6
+	VSUBPS       Y6, Y9, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
 	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y6, Y10, Y10
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	VMULPS       Y8, Y10, Y10
+	VMULPS       Y6, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y6
 	VMOVUPS      half8<>+0(SB), Y7
@@ -3629,35 +3629,35 @@ AsymLogitsGradF32_powI_loop:
 	VMOVUPS      Y5, 96(SP)
 	VORPS        signbit8<>+0(SB), Y3, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y5, Y7
-	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y7, Y7
-	VMULPS       log2e8<>+0(SB), Y7, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
-	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
-	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMULPS       Y7, Y7, Y5
+	VMOVUPS      expunder8<>+0(SB), Y7
+	VMAXPS       Y5, Y7, Y5
+	VMOVUPS      expover8<>+0(SB), Y7
+	VMINPS       Y5, Y7, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y5
+	VMULPS       Y5, Y5, Y7
 	VMOVUPS      expc18<>+0(SB), Y9
-	VFMADD213PS  expc38<>+0(SB), Y5, Y9
-	VFMADD213PS  expc58<>+0(SB), Y5, Y9
+	VFMADD213PS  expc38<>+0(SB), Y7, Y9
+	VFMADD213PS  expc58<>+0(SB), Y7, Y9
 	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc28<>+0(SB), Y5, Y10
-	VFMADD213PS  expc48<>+0(SB), Y5, Y10
-	VFMADD231PS  Y10, Y7, Y9
-	VFMADD213PS  Y7, Y5, Y9
+	VFMADD213PS  expc28<>+0(SB), Y7, Y10
+	VFMADD213PS  expc48<>+0(SB), Y7, Y10
+	VFMADD231PS  Y10, Y5, Y9
+	VFMADD213PS  Y5, Y7, Y9
 	VADDPS       one8<>+0(SB), Y9, Y9
-	VMULPS       half8<>+0(SB), Y8, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y7
-	VSUBPS       Y7, Y8, Y7
+	VMULPS       half8<>+0(SB), Y8, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y5
+	VSUBPS       Y5, Y8, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y5, Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y7, Y9, Y9
+	VMULPS       Y5, Y9, Y9
 	VANDNPS      Y9, Y6, Y9
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y9, Y5
 	VMOVUPS      half8<>+0(SB), Y6
@@ -3931,35 +3931,35 @@ AsymLogitsGradF32_powI_full_pos_pdone:
 	VBLENDVPS    Y8, nan8<>+0(SB), Y6, Y6
 	VMULPS       Y3, Y6, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y8
-	VBLENDVPS    Y8, expunder8<>+0(SB), Y4, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y4
-	VBLENDVPS    Y4, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS       Y9, Y9, Y4
+	VMOVUPS      expunder8<>+0(SB), Y9
+	VMAXPS       Y4, Y9, Y4
+	VMOVUPS      expover8<>+0(SB), Y9
+	VMINPS       Y4, Y9, Y4
+	VMULPS       log2e8<>+0(SB), Y4, Y10
+	VROUNDPS     $0x00, Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y4
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y4
+	VMULPS       Y4, Y4, Y9
 	VMOVUPS      expc18<>+0(SB), Y11
-	VFMADD213PS  expc38<>+0(SB), Y4, Y11
-	VFMADD213PS  expc58<>+0(SB), Y4, Y11
+	VFMADD213PS  expc38<>+0(SB), Y9, Y11
+	VFMADD213PS  expc58<>+0(SB), Y9, Y11
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y4, Y12
-	VFMADD213PS  expc48<>+0(SB), Y4, Y12
-	VFMADD231PS  Y12, Y9, Y11
-	VFMADD213PS  Y9, Y4, Y11
+	VFMADD213PS  expc28<>+0(SB), Y9, Y12
+	VFMADD213PS  expc48<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y4, Y11
+	VFMADD213PS  Y4, Y9, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
-	VMULPS       half8<>+0(SB), Y10, Y4
-	VADDPS       roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS       roundmagic8<>+0(SB), Y4, Y9
-	VSUBPS       Y9, Y10, Y9
+	VMULPS       half8<>+0(SB), Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y4
+	VSUBPS       Y4, Y10, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y4, Y11, Y11
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
 	VMULPS       Y9, Y11, Y11
+	VMULPS       Y4, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
 	VCMPPS       $0x00, Y0, Y3, Y4
 	VBLENDVPS    Y4, Y1, Y11, Y11
@@ -3985,35 +3985,35 @@ AsymLogitsGradF32_powI_full_pos_pdone:
 	VSUBPS       Y1, Y3, Y5
 	VMULPS       Y6, Y5, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y5, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS       Y9, Y9, Y5
+	VMOVUPS      expunder8<>+0(SB), Y9
+	VMAXPS       Y5, Y9, Y5
+	VMOVUPS      expover8<>+0(SB), Y9
+	VMINPS       Y5, Y9, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y10
+	VROUNDPS     $0x00, Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y5
+	VMULPS       Y5, Y5, Y9
 	VMOVUPS      expc18<>+0(SB), Y12
-	VFMADD213PS  expc38<>+0(SB), Y5, Y12
-	VFMADD213PS  expc58<>+0(SB), Y5, Y12
+	VFMADD213PS  expc38<>+0(SB), Y9, Y12
+	VFMADD213PS  expc58<>+0(SB), Y9, Y12
 	VMOVUPS      expc08<>+0(SB), Y13
-	VFMADD213PS  expc28<>+0(SB), Y5, Y13
-	VFMADD213PS  expc48<>+0(SB), Y5, Y13
-	VFMADD231PS  Y13, Y9, Y12
-	VFMADD213PS  Y9, Y5, Y12
+	VFMADD213PS  expc28<>+0(SB), Y9, Y13
+	VFMADD213PS  expc48<>+0(SB), Y9, Y13
+	VFMADD231PS  Y13, Y5, Y12
+	VFMADD213PS  Y5, Y9, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
-	VMULPS       half8<>+0(SB), Y10, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
-	VSUBPS       Y9, Y10, Y9
+	VMULPS       half8<>+0(SB), Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y5
+	VSUBPS       Y5, Y10, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y5, Y12, Y12
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y9, Y12, Y12
+	VMULPS       Y5, Y12, Y12
 	VANDNPS      Y12, Y6, Y12
 	VMULPS       Y3, Y12, Y12
 	VMULPS       Y7, Y12, Y12
@@ -4084,35 +4084,35 @@ AsymLogitsGradF32_powI_tail:
 	VMOVUPS      Y6, 96(SP)
 	VORPS        signbit8<>+0(SB), Y4, Y6
 	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y6, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS       Y8, Y8, Y6
+	VMOVUPS      expunder8<>+0(SB), Y8
+	VMAXPS       Y6, Y8, Y6
+	VMOVUPS      expover8<>+0(SB), Y8
+	VMINPS       Y6, Y8, Y6
+	VMULPS       log2e8<>+0(SB), Y6, Y9
+	VROUNDPS     $0x00, Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y6
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y6
+	VMULPS       Y6, Y6, Y8
 	VMOVUPS      expc18<>+0(SB), Y10
-	VFMADD213PS  expc38<>+0(SB), Y6, Y10
-	VFMADD213PS  expc58<>+0(SB), Y6, Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc28<>+0(SB), Y6, Y11
-	VFMADD213PS  expc48<>+0(SB), Y6, Y11
-	VFMADD231PS  Y11, Y8, Y10
-	VFMADD213PS  Y8, Y6, Y10
+	VFMADD213PS  expc28<>+0(SB), Y8, Y11
+	VFMADD213PS  expc48<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y6, Y10
+	VFMADD213PS  Y6, Y8, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
-	VMULPS       half8<>+0(SB), Y9, Y6
-	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y8
-	VSUBPS       Y8, Y9, Y8
+	VMULPS       half8<>+0(SB), Y9, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y6
+	VSUBPS       Y6, Y9, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
 	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y6, Y10, Y10
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	VMULPS       Y8, Y10, Y10
+	VMULPS       Y6, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y6
 	VMOVUPS      half8<>+0(SB), Y7
@@ -4386,35 +4386,35 @@ AsymLogitsGradF32_powI_part_pos_pdone:
 	VBLENDVPS    Y9, nan8<>+0(SB), Y7, Y7
 	VMULPS       Y4, Y7, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y9
-	VBLENDVPS    Y9, expunder8<>+0(SB), Y5, Y10
-	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y10, Y10
-	VMULPS       log2e8<>+0(SB), Y10, Y11
-	VADDPS       roundmagic8<>+0(SB), Y11, Y11
-	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMULPS       Y10, Y10, Y5
+	VMOVUPS      expunder8<>+0(SB), Y10
+	VMAXPS       Y5, Y10, Y5
+	VMOVUPS      expover8<>+0(SB), Y10
+	VMINPS       Y5, Y10, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y11
+	VROUNDPS     $0x00, Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y5
+	VMULPS       Y5, Y5, Y10
 	VMOVUPS      expc18<>+0(SB), Y12
-	VFMADD213PS  expc38<>+0(SB), Y5, Y12
-	VFMADD213PS  expc58<>+0(SB), Y5, Y12
+	VFMADD213PS  expc38<>+0(SB), Y10, Y12
+	VFMADD213PS  expc58<>+0(SB), Y10, Y12
 	VMOVUPS      expc08<>+0(SB), Y13
-	VFMADD213PS  expc28<>+0(SB), Y5, Y13
-	VFMADD213PS  expc48<>+0(SB), Y5, Y13
-	VFMADD231PS  Y13, Y10, Y12
-	VFMADD213PS  Y10, Y5, Y12
+	VFMADD213PS  expc28<>+0(SB), Y10, Y13
+	VFMADD213PS  expc48<>+0(SB), Y10, Y13
+	VFMADD231PS  Y13, Y5, Y12
+	VFMADD213PS  Y5, Y10, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
-	VMULPS       half8<>+0(SB), Y11, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y10
-	VSUBPS       Y10, Y11, Y10
+	VMULPS       half8<>+0(SB), Y11, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y10, Y5
+	VSUBPS       Y5, Y11, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
 	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y5, Y12, Y12
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y10, Y12, Y12
+	VMULPS       Y5, Y12, Y12
 	VANDNPS      Y12, Y9, Y12
 	VCMPPS       $0x00, Y0, Y4, Y5
 	VBLENDVPS    Y5, Y1, Y12, Y12
@@ -4440,35 +4440,35 @@ AsymLogitsGradF32_powI_part_pos_pdone:
 	VSUBPS       Y1, Y4, Y1
 	VMULPS       Y7, Y1, Y1
 	VCMPPS       $0x11, expunder8<>+0(SB), Y1, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y1, Y7
-	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y1
-	VBLENDVPS    Y1, expover8<>+0(SB), Y7, Y7
-	VMULPS       log2e8<>+0(SB), Y7, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y7
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y7
-	VMULPS       Y7, Y7, Y1
+	VMOVUPS      expunder8<>+0(SB), Y7
+	VMAXPS       Y1, Y7, Y1
+	VMOVUPS      expover8<>+0(SB), Y7
+	VMINPS       Y1, Y7, Y1
+	VMULPS       log2e8<>+0(SB), Y1, Y10
+	VROUNDPS     $0x00, Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y1
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y1
+	VMULPS       Y1, Y1, Y7
 	VMOVUPS      expc18<>+0(SB), Y11
-	VFMADD213PS  expc38<>+0(SB), Y1, Y11
-	VFMADD213PS  expc58<>+0(SB), Y1, Y11
+	VFMADD213PS  expc38<>+0(SB), Y7, Y11
+	VFMADD213PS  expc58<>+0(SB), Y7, Y11
 	VMOVUPS      expc08<>+0(SB), Y13
-	VFMADD213PS  expc28<>+0(SB), Y1, Y13
-	VFMADD213PS  expc48<>+0(SB), Y1, Y13
-	VFMADD231PS  Y13, Y7, Y11
-	VFMADD213PS  Y7, Y1, Y11
+	VFMADD213PS  expc28<>+0(SB), Y7, Y13
+	VFMADD213PS  expc48<>+0(SB), Y7, Y13
+	VFMADD231PS  Y13, Y1, Y11
+	VFMADD213PS  Y1, Y7, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
-	VMULPS       half8<>+0(SB), Y10, Y1
-	VADDPS       roundmagic8<>+0(SB), Y1, Y1
-	VSUBPS       roundmagic8<>+0(SB), Y1, Y7
-	VSUBPS       Y7, Y10, Y7
+	VMULPS       half8<>+0(SB), Y10, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VPADDD       expbiasfix8<>+0(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y1
+	VSUBPS       Y1, Y10, Y1
+	VADDPS       roundmagic8<>+0(SB), Y1, Y1
 	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y1, Y11, Y11
+	VPADDD       expbiasfix8<>+0(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y7, Y11, Y11
+	VMULPS       Y1, Y11, Y11
 	VANDNPS      Y11, Y6, Y11
 	VMULPS       Y4, Y11, Y11
 	VMULPS       Y8, Y11, Y11
@@ -4527,35 +4527,35 @@ AsymLogitsGradF32_powR_loop:
 	VMOVUPS      Y5, 96(SP)
 	VORPS        signbit8<>+0(SB), Y3, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y5, Y7
-	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y7, Y7
-	VMULPS       log2e8<>+0(SB), Y7, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
-	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
-	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMULPS       Y7, Y7, Y5
+	VMOVUPS      expunder8<>+0(SB), Y7
+	VMAXPS       Y5, Y7, Y5
+	VMOVUPS      expover8<>+0(SB), Y7
+	VMINPS       Y5, Y7, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y5
+	VMULPS       Y5, Y5, Y7
 	VMOVUPS      expc18<>+0(SB), Y9
-	VFMADD213PS  expc38<>+0(SB), Y5, Y9
-	VFMADD213PS  expc58<>+0(SB), Y5, Y9
+	VFMADD213PS  expc38<>+0(SB), Y7, Y9
+	VFMADD213PS  expc58<>+0(SB), Y7, Y9
 	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc28<>+0(SB), Y5, Y10
-	VFMADD213PS  expc48<>+0(SB), Y5, Y10
-	VFMADD231PS  Y10, Y7, Y9
-	VFMADD213PS  Y7, Y5, Y9
+	VFMADD213PS  expc28<>+0(SB), Y7, Y10
+	VFMADD213PS  expc48<>+0(SB), Y7, Y10
+	VFMADD231PS  Y10, Y5, Y9
+	VFMADD213PS  Y5, Y7, Y9
 	VADDPS       one8<>+0(SB), Y9, Y9
-	VMULPS       half8<>+0(SB), Y8, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y7
-	VSUBPS       Y7, Y8, Y7
+	VMULPS       half8<>+0(SB), Y8, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y5
+	VSUBPS       Y5, Y8, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y5, Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y7, Y9, Y9
+	VMULPS       Y5, Y9, Y9
 	VANDNPS      Y9, Y6, Y9
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y9, Y5
 	VMOVUPS      half8<>+0(SB), Y6
@@ -4744,35 +4744,35 @@ AsymLogitsGradF32_powR_full_shifted:
 	VBLENDVPS    Y8, nan8<>+0(SB), Y6, Y6
 	VMULPS       Y3, Y6, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y8
-	VBLENDVPS    Y8, expunder8<>+0(SB), Y4, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y4
-	VBLENDVPS    Y4, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS       Y9, Y9, Y4
+	VMOVUPS      expunder8<>+0(SB), Y9
+	VMAXPS       Y4, Y9, Y4
+	VMOVUPS      expover8<>+0(SB), Y9
+	VMINPS       Y4, Y9, Y4
+	VMULPS       log2e8<>+0(SB), Y4, Y10
+	VROUNDPS     $0x00, Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y4
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y4
+	VMULPS       Y4, Y4, Y9
 	VMOVUPS      expc18<>+0(SB), Y11
-	VFMADD213PS  expc38<>+0(SB), Y4, Y11
-	VFMADD213PS  expc58<>+0(SB), Y4, Y11
+	VFMADD213PS  expc38<>+0(SB), Y9, Y11
+	VFMADD213PS  expc58<>+0(SB), Y9, Y11
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y4, Y12
-	VFMADD213PS  expc48<>+0(SB), Y4, Y12
-	VFMADD231PS  Y12, Y9, Y11
-	VFMADD213PS  Y9, Y4, Y11
+	VFMADD213PS  expc28<>+0(SB), Y9, Y12
+	VFMADD213PS  expc48<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y4, Y11
+	VFMADD213PS  Y4, Y9, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
-	VMULPS       half8<>+0(SB), Y10, Y4
-	VADDPS       roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS       roundmagic8<>+0(SB), Y4, Y9
-	VSUBPS       Y9, Y10, Y9
+	VMULPS       half8<>+0(SB), Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y4
+	VSUBPS       Y4, Y10, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y4, Y11, Y11
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
 	VMULPS       Y9, Y11, Y11
+	VMULPS       Y4, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
 	VCMPPS       $0x00, Y0, Y3, Y4
 	VBLENDVPS    Y4, Y1, Y11, Y11
@@ -4798,35 +4798,35 @@ AsymLogitsGradF32_powR_full_shifted:
 	VSUBPS       Y1, Y3, Y5
 	VMULPS       Y6, Y5, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y5, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS       Y9, Y9, Y5
+	VMOVUPS      expunder8<>+0(SB), Y9
+	VMAXPS       Y5, Y9, Y5
+	VMOVUPS      expover8<>+0(SB), Y9
+	VMINPS       Y5, Y9, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y10
+	VROUNDPS     $0x00, Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y5
+	VMULPS       Y5, Y5, Y9
 	VMOVUPS      expc18<>+0(SB), Y12
-	VFMADD213PS  expc38<>+0(SB), Y5, Y12
-	VFMADD213PS  expc58<>+0(SB), Y5, Y12
+	VFMADD213PS  expc38<>+0(SB), Y9, Y12
+	VFMADD213PS  expc58<>+0(SB), Y9, Y12
 	VMOVUPS      expc08<>+0(SB), Y13
-	VFMADD213PS  expc28<>+0(SB), Y5, Y13
-	VFMADD213PS  expc48<>+0(SB), Y5, Y13
-	VFMADD231PS  Y13, Y9, Y12
-	VFMADD213PS  Y9, Y5, Y12
+	VFMADD213PS  expc28<>+0(SB), Y9, Y13
+	VFMADD213PS  expc48<>+0(SB), Y9, Y13
+	VFMADD231PS  Y13, Y5, Y12
+	VFMADD213PS  Y5, Y9, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
-	VMULPS       half8<>+0(SB), Y10, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
-	VSUBPS       Y9, Y10, Y9
+	VMULPS       half8<>+0(SB), Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y5
+	VSUBPS       Y5, Y10, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y5, Y12, Y12
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y9, Y12, Y12
+	VMULPS       Y5, Y12, Y12
 	VANDNPS      Y12, Y6, Y12
 	VMULPS       Y3, Y12, Y12
 	VMULPS       Y7, Y12, Y12
@@ -4894,35 +4894,35 @@ AsymLogitsGradF32_powR_tail:
 	VMOVUPS      Y6, 96(SP)
 	VORPS        signbit8<>+0(SB), Y4, Y6
 	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y6, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS       Y8, Y8, Y6
+	VMOVUPS      expunder8<>+0(SB), Y8
+	VMAXPS       Y6, Y8, Y6
+	VMOVUPS      expover8<>+0(SB), Y8
+	VMINPS       Y6, Y8, Y6
+	VMULPS       log2e8<>+0(SB), Y6, Y9
+	VROUNDPS     $0x00, Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y6
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y6
+	VMULPS       Y6, Y6, Y8
 	VMOVUPS      expc18<>+0(SB), Y10
-	VFMADD213PS  expc38<>+0(SB), Y6, Y10
-	VFMADD213PS  expc58<>+0(SB), Y6, Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc28<>+0(SB), Y6, Y11
-	VFMADD213PS  expc48<>+0(SB), Y6, Y11
-	VFMADD231PS  Y11, Y8, Y10
-	VFMADD213PS  Y8, Y6, Y10
+	VFMADD213PS  expc28<>+0(SB), Y8, Y11
+	VFMADD213PS  expc48<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y6, Y10
+	VFMADD213PS  Y6, Y8, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
-	VMULPS       half8<>+0(SB), Y9, Y6
-	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y8
-	VSUBPS       Y8, Y9, Y8
+	VMULPS       half8<>+0(SB), Y9, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y6
+	VSUBPS       Y6, Y9, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
 	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y6, Y10, Y10
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	VMULPS       Y8, Y10, Y10
+	VMULPS       Y6, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y6
 	VMOVUPS      half8<>+0(SB), Y7
@@ -5111,35 +5111,35 @@ AsymLogitsGradF32_powR_part_shifted:
 	VBLENDVPS    Y9, nan8<>+0(SB), Y7, Y7
 	VMULPS       Y4, Y7, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y9
-	VBLENDVPS    Y9, expunder8<>+0(SB), Y5, Y10
-	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y10, Y10
-	VMULPS       log2e8<>+0(SB), Y10, Y11
-	VADDPS       roundmagic8<>+0(SB), Y11, Y11
-	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMULPS       Y10, Y10, Y5
+	VMOVUPS      expunder8<>+0(SB), Y10
+	VMAXPS       Y5, Y10, Y5
+	VMOVUPS      expover8<>+0(SB), Y10
+	VMINPS       Y5, Y10, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y11
+	VROUNDPS     $0x00, Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y5
+	VMULPS       Y5, Y5, Y10
 	VMOVUPS      expc18<>+0(SB), Y12
-	VFMADD213PS  expc38<>+0(SB), Y5, Y12
-	VFMADD213PS  expc58<>+0(SB), Y5, Y12
+	VFMADD213PS  expc38<>+0(SB), Y10, Y12
+	VFMADD213PS  expc58<>+0(SB), Y10, Y12
 	VMOVUPS      expc08<>+0(SB), Y13
-	VFMADD213PS  expc28<>+0(SB), Y5, Y13
-	VFMADD213PS  expc48<>+0(SB), Y5, Y13
-	VFMADD231PS  Y13, Y10, Y12
-	VFMADD213PS  Y10, Y5, Y12
+	VFMADD213PS  expc28<>+0(SB), Y10, Y13
+	VFMADD213PS  expc48<>+0(SB), Y10, Y13
+	VFMADD231PS  Y13, Y5, Y12
+	VFMADD213PS  Y5, Y10, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
-	VMULPS       half8<>+0(SB), Y11, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y10
-	VSUBPS       Y10, Y11, Y10
+	VMULPS       half8<>+0(SB), Y11, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y10, Y5
+	VSUBPS       Y5, Y11, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
 	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y5, Y12, Y12
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y10, Y12, Y12
+	VMULPS       Y5, Y12, Y12
 	VANDNPS      Y12, Y9, Y12
 	VCMPPS       $0x00, Y0, Y4, Y5
 	VBLENDVPS    Y5, Y1, Y12, Y12
@@ -5165,35 +5165,35 @@ AsymLogitsGradF32_powR_part_shifted:
 	VSUBPS       Y1, Y4, Y1
 	VMULPS       Y7, Y1, Y1
 	VCMPPS       $0x11, expunder8<>+0(SB), Y1, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y1, Y7
-	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y1
-	VBLENDVPS    Y1, expover8<>+0(SB), Y7, Y7
-	VMULPS       log2e8<>+0(SB), Y7, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y7
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y7
-	VMULPS       Y7, Y7, Y1
+	VMOVUPS      expunder8<>+0(SB), Y7
+	VMAXPS       Y1, Y7, Y1
+	VMOVUPS      expover8<>+0(SB), Y7
+	VMINPS       Y1, Y7, Y1
+	VMULPS       log2e8<>+0(SB), Y1, Y10
+	VROUNDPS     $0x00, Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y1
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y1
+	VMULPS       Y1, Y1, Y7
 	VMOVUPS      expc18<>+0(SB), Y11
-	VFMADD213PS  expc38<>+0(SB), Y1, Y11
-	VFMADD213PS  expc58<>+0(SB), Y1, Y11
+	VFMADD213PS  expc38<>+0(SB), Y7, Y11
+	VFMADD213PS  expc58<>+0(SB), Y7, Y11
 	VMOVUPS      expc08<>+0(SB), Y13
-	VFMADD213PS  expc28<>+0(SB), Y1, Y13
-	VFMADD213PS  expc48<>+0(SB), Y1, Y13
-	VFMADD231PS  Y13, Y7, Y11
-	VFMADD213PS  Y7, Y1, Y11
+	VFMADD213PS  expc28<>+0(SB), Y7, Y13
+	VFMADD213PS  expc48<>+0(SB), Y7, Y13
+	VFMADD231PS  Y13, Y1, Y11
+	VFMADD213PS  Y1, Y7, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
-	VMULPS       half8<>+0(SB), Y10, Y1
-	VADDPS       roundmagic8<>+0(SB), Y1, Y1
-	VSUBPS       roundmagic8<>+0(SB), Y1, Y7
-	VSUBPS       Y7, Y10, Y7
+	VMULPS       half8<>+0(SB), Y10, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VPADDD       expbiasfix8<>+0(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y1
+	VSUBPS       Y1, Y10, Y1
+	VADDPS       roundmagic8<>+0(SB), Y1, Y1
 	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y1, Y11, Y11
+	VPADDD       expbiasfix8<>+0(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y7, Y11, Y11
+	VMULPS       Y1, Y11, Y11
 	VANDNPS      Y11, Y6, Y11
 	VMULPS       Y4, Y11, Y11
 	VMULPS       Y8, Y11, Y11
@@ -5382,35 +5382,35 @@ AsymLogitsLossF32_pow0_loop:
 	VMOVUPS      Y5, 96(SP)
 	VORPS        signbit8<>+0(SB), Y3, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y5, Y7
-	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y7, Y7
-	VMULPS       log2e8<>+0(SB), Y7, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
-	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
-	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMULPS       Y7, Y7, Y5
+	VMOVUPS      expunder8<>+0(SB), Y7
+	VMAXPS       Y5, Y7, Y5
+	VMOVUPS      expover8<>+0(SB), Y7
+	VMINPS       Y5, Y7, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y5
+	VMULPS       Y5, Y5, Y7
 	VMOVUPS      expc18<>+0(SB), Y9
-	VFMADD213PS  expc38<>+0(SB), Y5, Y9
-	VFMADD213PS  expc58<>+0(SB), Y5, Y9
+	VFMADD213PS  expc38<>+0(SB), Y7, Y9
+	VFMADD213PS  expc58<>+0(SB), Y7, Y9
 	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc28<>+0(SB), Y5, Y10
-	VFMADD213PS  expc48<>+0(SB), Y5, Y10
-	VFMADD231PS  Y10, Y7, Y9
-	VFMADD213PS  Y7, Y5, Y9
+	VFMADD213PS  expc28<>+0(SB), Y7, Y10
+	VFMADD213PS  expc48<>+0(SB), Y7, Y10
+	VFMADD231PS  Y10, Y5, Y9
+	VFMADD213PS  Y5, Y7, Y9
 	VADDPS       one8<>+0(SB), Y9, Y9
-	VMULPS       half8<>+0(SB), Y8, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y7
-	VSUBPS       Y7, Y8, Y7
+	VMULPS       half8<>+0(SB), Y8, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y5
+	VSUBPS       Y5, Y8, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y5, Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y7, Y9, Y9
+	VMULPS       Y5, Y9, Y9
 	VANDNPS      Y9, Y6, Y9
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y9, Y5
 	VMOVUPS      half8<>+0(SB), Y6
@@ -5576,35 +5576,35 @@ AsymLogitsLossF32_pow0_tail:
 	VMOVUPS      Y6, 96(SP)
 	VORPS        signbit8<>+0(SB), Y4, Y6
 	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y6, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS       Y8, Y8, Y6
+	VMOVUPS      expunder8<>+0(SB), Y8
+	VMAXPS       Y6, Y8, Y6
+	VMOVUPS      expover8<>+0(SB), Y8
+	VMINPS       Y6, Y8, Y6
+	VMULPS       log2e8<>+0(SB), Y6, Y9
+	VROUNDPS     $0x00, Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y6
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y6
+	VMULPS       Y6, Y6, Y8
 	VMOVUPS      expc18<>+0(SB), Y10
-	VFMADD213PS  expc38<>+0(SB), Y6, Y10
-	VFMADD213PS  expc58<>+0(SB), Y6, Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc28<>+0(SB), Y6, Y11
-	VFMADD213PS  expc48<>+0(SB), Y6, Y11
-	VFMADD231PS  Y11, Y8, Y10
-	VFMADD213PS  Y8, Y6, Y10
+	VFMADD213PS  expc28<>+0(SB), Y8, Y11
+	VFMADD213PS  expc48<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y6, Y10
+	VFMADD213PS  Y6, Y8, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
-	VMULPS       half8<>+0(SB), Y9, Y6
-	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y8
-	VSUBPS       Y8, Y9, Y8
+	VMULPS       half8<>+0(SB), Y9, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y6
+	VSUBPS       Y6, Y9, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
 	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y6, Y10, Y10
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	VMULPS       Y8, Y10, Y10
+	VMULPS       Y6, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y6
 	VMOVUPS      half8<>+0(SB), Y7
@@ -5758,35 +5758,35 @@ AsymLogitsLossF32_powI_loop:
 	VMOVUPS      Y5, 96(SP)
 	VORPS        signbit8<>+0(SB), Y3, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y5, Y7
-	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y7, Y7
-	VMULPS       log2e8<>+0(SB), Y7, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
-	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
-	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMULPS       Y7, Y7, Y5
+	VMOVUPS      expunder8<>+0(SB), Y7
+	VMAXPS       Y5, Y7, Y5
+	VMOVUPS      expover8<>+0(SB), Y7
+	VMINPS       Y5, Y7, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y5
+	VMULPS       Y5, Y5, Y7
 	VMOVUPS      expc18<>+0(SB), Y9
-	VFMADD213PS  expc38<>+0(SB), Y5, Y9
-	VFMADD213PS  expc58<>+0(SB), Y5, Y9
+	VFMADD213PS  expc38<>+0(SB), Y7, Y9
+	VFMADD213PS  expc58<>+0(SB), Y7, Y9
 	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc28<>+0(SB), Y5, Y10
-	VFMADD213PS  expc48<>+0(SB), Y5, Y10
-	VFMADD231PS  Y10, Y7, Y9
-	VFMADD213PS  Y7, Y5, Y9
+	VFMADD213PS  expc28<>+0(SB), Y7, Y10
+	VFMADD213PS  expc48<>+0(SB), Y7, Y10
+	VFMADD231PS  Y10, Y5, Y9
+	VFMADD213PS  Y5, Y7, Y9
 	VADDPS       one8<>+0(SB), Y9, Y9
-	VMULPS       half8<>+0(SB), Y8, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y7
-	VSUBPS       Y7, Y8, Y7
+	VMULPS       half8<>+0(SB), Y8, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y5
+	VSUBPS       Y5, Y8, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y5, Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y7, Y9, Y9
+	VMULPS       Y5, Y9, Y9
 	VANDNPS      Y9, Y6, Y9
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y9, Y5
 	VMOVUPS      half8<>+0(SB), Y6
@@ -6032,35 +6032,35 @@ AsymLogitsLossF32_powI_full_pos_pdone:
 	VBLENDVPS    Y7, nan8<>+0(SB), Y6, Y6
 	VMULPS       Y5, Y6, Y3
 	VCMPPS       $0x11, expunder8<>+0(SB), Y3, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y3, Y6
-	VCMPPS       $0x1e, expover8<>+0(SB), Y6, Y3
-	VBLENDVPS    Y3, expover8<>+0(SB), Y6, Y6
-	VMULPS       log2e8<>+0(SB), Y6, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y7
-	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y6
-	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y6
-	VMULPS       Y6, Y6, Y3
+	VMOVUPS      expunder8<>+0(SB), Y6
+	VMAXPS       Y3, Y6, Y3
+	VMOVUPS      expover8<>+0(SB), Y6
+	VMINPS       Y3, Y6, Y3
+	VMULPS       log2e8<>+0(SB), Y3, Y7
+	VROUNDPS     $0x00, Y7, Y7
+	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y3
+	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y3
+	VMULPS       Y3, Y3, Y6
 	VMOVUPS      expc18<>+0(SB), Y8
-	VFMADD213PS  expc38<>+0(SB), Y3, Y8
-	VFMADD213PS  expc58<>+0(SB), Y3, Y8
+	VFMADD213PS  expc38<>+0(SB), Y6, Y8
+	VFMADD213PS  expc58<>+0(SB), Y6, Y8
 	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc28<>+0(SB), Y3, Y9
-	VFMADD213PS  expc48<>+0(SB), Y3, Y9
-	VFMADD231PS  Y9, Y6, Y8
-	VFMADD213PS  Y6, Y3, Y8
+	VFMADD213PS  expc28<>+0(SB), Y6, Y9
+	VFMADD213PS  expc48<>+0(SB), Y6, Y9
+	VFMADD231PS  Y9, Y3, Y8
+	VFMADD213PS  Y3, Y6, Y8
 	VADDPS       one8<>+0(SB), Y8, Y8
-	VMULPS       half8<>+0(SB), Y7, Y3
-	VADDPS       roundmagic8<>+0(SB), Y3, Y3
-	VSUBPS       roundmagic8<>+0(SB), Y3, Y6
-	VSUBPS       Y6, Y7, Y6
+	VMULPS       half8<>+0(SB), Y7, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VPADDD       expbiasfix8<>+0(SB), Y3, Y3
-	VPSLLD       $0x17, Y3, Y3
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y3
+	VSUBPS       Y3, Y7, Y3
+	VADDPS       roundmagic8<>+0(SB), Y3, Y3
 	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
 	VPSLLD       $0x17, Y6, Y6
-	VMULPS       Y3, Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
 	VMULPS       Y6, Y8, Y8
+	VMULPS       Y3, Y8, Y8
 	VANDNPS      Y8, Y4, Y8
 	VCMPPS       $0x00, Y0, Y5, Y3
 	VBLENDVPS    Y3, Y1, Y8, Y8
@@ -6118,35 +6118,35 @@ AsymLogitsLossF32_powI_tail:
 	VMOVUPS      Y6, 96(SP)
 	VORPS        signbit8<>+0(SB), Y4, Y6
 	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y6, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS       Y8, Y8, Y6
+	VMOVUPS      expunder8<>+0(SB), Y8
+	VMAXPS       Y6, Y8, Y6
+	VMOVUPS      expover8<>+0(SB), Y8
+	VMINPS       Y6, Y8, Y6
+	VMULPS       log2e8<>+0(SB), Y6, Y9
+	VROUNDPS     $0x00, Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y6
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y6
+	VMULPS       Y6, Y6, Y8
 	VMOVUPS      expc18<>+0(SB), Y10
-	VFMADD213PS  expc38<>+0(SB), Y6, Y10
-	VFMADD213PS  expc58<>+0(SB), Y6, Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc28<>+0(SB), Y6, Y11
-	VFMADD213PS  expc48<>+0(SB), Y6, Y11
-	VFMADD231PS  Y11, Y8, Y10
-	VFMADD213PS  Y8, Y6, Y10
+	VFMADD213PS  expc28<>+0(SB), Y8, Y11
+	VFMADD213PS  expc48<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y6, Y10
+	VFMADD213PS  Y6, Y8, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
-	VMULPS       half8<>+0(SB), Y9, Y6
-	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y8
-	VSUBPS       Y8, Y9, Y8
+	VMULPS       half8<>+0(SB), Y9, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y6
+	VSUBPS       Y6, Y9, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
 	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y6, Y10, Y10
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	VMULPS       Y8, Y10, Y10
+	VMULPS       Y6, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y6
 	VMOVUPS      half8<>+0(SB), Y7
@@ -6392,35 +6392,35 @@ AsymLogitsLossF32_powI_part_pos_pdone:
 	VBLENDVPS    Y8, nan8<>+0(SB), Y7, Y7
 	VMULPS       Y6, Y7, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y5
-	VBLENDVPS    Y5, expunder8<>+0(SB), Y4, Y7
-	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y4
-	VBLENDVPS    Y4, expover8<>+0(SB), Y7, Y7
-	VMULPS       log2e8<>+0(SB), Y7, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
-	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
-	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMULPS       Y7, Y7, Y4
+	VMOVUPS      expunder8<>+0(SB), Y7
+	VMAXPS       Y4, Y7, Y4
+	VMOVUPS      expover8<>+0(SB), Y7
+	VMINPS       Y4, Y7, Y4
+	VMULPS       log2e8<>+0(SB), Y4, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y4
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y4
+	VMULPS       Y4, Y4, Y7
 	VMOVUPS      expc18<>+0(SB), Y9
-	VFMADD213PS  expc38<>+0(SB), Y4, Y9
-	VFMADD213PS  expc58<>+0(SB), Y4, Y9
+	VFMADD213PS  expc38<>+0(SB), Y7, Y9
+	VFMADD213PS  expc58<>+0(SB), Y7, Y9
 	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc28<>+0(SB), Y4, Y10
-	VFMADD213PS  expc48<>+0(SB), Y4, Y10
-	VFMADD231PS  Y10, Y7, Y9
-	VFMADD213PS  Y7, Y4, Y9
+	VFMADD213PS  expc28<>+0(SB), Y7, Y10
+	VFMADD213PS  expc48<>+0(SB), Y7, Y10
+	VFMADD231PS  Y10, Y4, Y9
+	VFMADD213PS  Y4, Y7, Y9
 	VADDPS       one8<>+0(SB), Y9, Y9
-	VMULPS       half8<>+0(SB), Y8, Y4
-	VADDPS       roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS       roundmagic8<>+0(SB), Y4, Y7
-	VSUBPS       Y7, Y8, Y7
+	VMULPS       half8<>+0(SB), Y8, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y4
+	VSUBPS       Y4, Y8, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
 	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y4, Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
 	VMULPS       Y7, Y9, Y9
+	VMULPS       Y4, Y9, Y9
 	VANDNPS      Y9, Y5, Y9
 	VCMPPS       $0x00, Y0, Y6, Y0
 	VBLENDVPS    Y0, Y1, Y9, Y9
@@ -6466,35 +6466,35 @@ AsymLogitsLossF32_powR_loop:
 	VMOVUPS      Y5, 96(SP)
 	VORPS        signbit8<>+0(SB), Y3, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y5, Y7
-	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y7, Y7
-	VMULPS       log2e8<>+0(SB), Y7, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
-	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
-	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMULPS       Y7, Y7, Y5
+	VMOVUPS      expunder8<>+0(SB), Y7
+	VMAXPS       Y5, Y7, Y5
+	VMOVUPS      expover8<>+0(SB), Y7
+	VMINPS       Y5, Y7, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y5
+	VMULPS       Y5, Y5, Y7
 	VMOVUPS      expc18<>+0(SB), Y9
-	VFMADD213PS  expc38<>+0(SB), Y5, Y9
-	VFMADD213PS  expc58<>+0(SB), Y5, Y9
+	VFMADD213PS  expc38<>+0(SB), Y7, Y9
+	VFMADD213PS  expc58<>+0(SB), Y7, Y9
 	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc28<>+0(SB), Y5, Y10
-	VFMADD213PS  expc48<>+0(SB), Y5, Y10
-	VFMADD231PS  Y10, Y7, Y9
-	VFMADD213PS  Y7, Y5, Y9
+	VFMADD213PS  expc28<>+0(SB), Y7, Y10
+	VFMADD213PS  expc48<>+0(SB), Y7, Y10
+	VFMADD231PS  Y10, Y5, Y9
+	VFMADD213PS  Y5, Y7, Y9
 	VADDPS       one8<>+0(SB), Y9, Y9
-	VMULPS       half8<>+0(SB), Y8, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y7
-	VSUBPS       Y7, Y8, Y7
+	VMULPS       half8<>+0(SB), Y8, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y5
+	VSUBPS       Y5, Y8, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y5, Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y7, Y9, Y9
+	VMULPS       Y5, Y9, Y9
 	VANDNPS      Y9, Y6, Y9
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y9, Y5
 	VMOVUPS      half8<>+0(SB), Y6
@@ -6664,35 +6664,35 @@ AsymLogitsLossF32_powR_full_shifted:
 	VBLENDVPS    Y7, nan8<>+0(SB), Y6, Y6
 	VMULPS       Y5, Y6, Y3
 	VCMPPS       $0x11, expunder8<>+0(SB), Y3, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y3, Y6
-	VCMPPS       $0x1e, expover8<>+0(SB), Y6, Y3
-	VBLENDVPS    Y3, expover8<>+0(SB), Y6, Y6
-	VMULPS       log2e8<>+0(SB), Y6, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y7
-	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y6
-	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y6
-	VMULPS       Y6, Y6, Y3
+	VMOVUPS      expunder8<>+0(SB), Y6
+	VMAXPS       Y3, Y6, Y3
+	VMOVUPS      expover8<>+0(SB), Y6
+	VMINPS       Y3, Y6, Y3
+	VMULPS       log2e8<>+0(SB), Y3, Y7
+	VROUNDPS     $0x00, Y7, Y7
+	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y3
+	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y3
+	VMULPS       Y3, Y3, Y6
 	VMOVUPS      expc18<>+0(SB), Y8
-	VFMADD213PS  expc38<>+0(SB), Y3, Y8
-	VFMADD213PS  expc58<>+0(SB), Y3, Y8
+	VFMADD213PS  expc38<>+0(SB), Y6, Y8
+	VFMADD213PS  expc58<>+0(SB), Y6, Y8
 	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc28<>+0(SB), Y3, Y9
-	VFMADD213PS  expc48<>+0(SB), Y3, Y9
-	VFMADD231PS  Y9, Y6, Y8
-	VFMADD213PS  Y6, Y3, Y8
+	VFMADD213PS  expc28<>+0(SB), Y6, Y9
+	VFMADD213PS  expc48<>+0(SB), Y6, Y9
+	VFMADD231PS  Y9, Y3, Y8
+	VFMADD213PS  Y3, Y6, Y8
 	VADDPS       one8<>+0(SB), Y8, Y8
-	VMULPS       half8<>+0(SB), Y7, Y3
-	VADDPS       roundmagic8<>+0(SB), Y3, Y3
-	VSUBPS       roundmagic8<>+0(SB), Y3, Y6
-	VSUBPS       Y6, Y7, Y6
+	VMULPS       half8<>+0(SB), Y7, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VPADDD       expbiasfix8<>+0(SB), Y3, Y3
-	VPSLLD       $0x17, Y3, Y3
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y3
+	VSUBPS       Y3, Y7, Y3
+	VADDPS       roundmagic8<>+0(SB), Y3, Y3
 	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
 	VPSLLD       $0x17, Y6, Y6
-	VMULPS       Y3, Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
 	VMULPS       Y6, Y8, Y8
+	VMULPS       Y3, Y8, Y8
 	VANDNPS      Y8, Y4, Y8
 	VCMPPS       $0x00, Y0, Y5, Y3
 	VBLENDVPS    Y3, Y1, Y8, Y8
@@ -6747,35 +6747,35 @@ AsymLogitsLossF32_powR_tail:
 	VMOVUPS      Y6, 96(SP)
 	VORPS        signbit8<>+0(SB), Y4, Y6
 	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y6, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS       Y8, Y8, Y6
+	VMOVUPS      expunder8<>+0(SB), Y8
+	VMAXPS       Y6, Y8, Y6
+	VMOVUPS      expover8<>+0(SB), Y8
+	VMINPS       Y6, Y8, Y6
+	VMULPS       log2e8<>+0(SB), Y6, Y9
+	VROUNDPS     $0x00, Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y6
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y6
+	VMULPS       Y6, Y6, Y8
 	VMOVUPS      expc18<>+0(SB), Y10
-	VFMADD213PS  expc38<>+0(SB), Y6, Y10
-	VFMADD213PS  expc58<>+0(SB), Y6, Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc28<>+0(SB), Y6, Y11
-	VFMADD213PS  expc48<>+0(SB), Y6, Y11
-	VFMADD231PS  Y11, Y8, Y10
-	VFMADD213PS  Y8, Y6, Y10
+	VFMADD213PS  expc28<>+0(SB), Y8, Y11
+	VFMADD213PS  expc48<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y6, Y10
+	VFMADD213PS  Y6, Y8, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
-	VMULPS       half8<>+0(SB), Y9, Y6
-	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y8
-	VSUBPS       Y8, Y9, Y8
+	VMULPS       half8<>+0(SB), Y9, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y6
+	VSUBPS       Y6, Y9, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
 	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y6, Y10, Y10
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	VMULPS       Y8, Y10, Y10
+	VMULPS       Y6, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y6
 	VMOVUPS      half8<>+0(SB), Y7
@@ -6945,35 +6945,35 @@ AsymLogitsLossF32_powR_part_shifted:
 	VBLENDVPS    Y8, nan8<>+0(SB), Y7, Y7
 	VMULPS       Y6, Y7, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y5
-	VBLENDVPS    Y5, expunder8<>+0(SB), Y4, Y7
-	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y4
-	VBLENDVPS    Y4, expover8<>+0(SB), Y7, Y7
-	VMULPS       log2e8<>+0(SB), Y7, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
-	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
-	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMULPS       Y7, Y7, Y4
+	VMOVUPS      expunder8<>+0(SB), Y7
+	VMAXPS       Y4, Y7, Y4
+	VMOVUPS      expover8<>+0(SB), Y7
+	VMINPS       Y4, Y7, Y4
+	VMULPS       log2e8<>+0(SB), Y4, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y4
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y4
+	VMULPS       Y4, Y4, Y7
 	VMOVUPS      expc18<>+0(SB), Y9
-	VFMADD213PS  expc38<>+0(SB), Y4, Y9
-	VFMADD213PS  expc58<>+0(SB), Y4, Y9
+	VFMADD213PS  expc38<>+0(SB), Y7, Y9
+	VFMADD213PS  expc58<>+0(SB), Y7, Y9
 	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc28<>+0(SB), Y4, Y10
-	VFMADD213PS  expc48<>+0(SB), Y4, Y10
-	VFMADD231PS  Y10, Y7, Y9
-	VFMADD213PS  Y7, Y4, Y9
+	VFMADD213PS  expc28<>+0(SB), Y7, Y10
+	VFMADD213PS  expc48<>+0(SB), Y7, Y10
+	VFMADD231PS  Y10, Y4, Y9
+	VFMADD213PS  Y4, Y7, Y9
 	VADDPS       one8<>+0(SB), Y9, Y9
-	VMULPS       half8<>+0(SB), Y8, Y4
-	VADDPS       roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS       roundmagic8<>+0(SB), Y4, Y7
-	VSUBPS       Y7, Y8, Y7
+	VMULPS       half8<>+0(SB), Y8, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y4
+	VSUBPS       Y4, Y8, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
 	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y4, Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
 	VMULPS       Y7, Y9, Y9
+	VMULPS       Y4, Y9, Y9
 	VANDNPS      Y9, Y5, Y9
 	VCMPPS       $0x00, Y0, Y6, Y0
 	VBLENDVPS    Y0, Y1, Y9, Y9

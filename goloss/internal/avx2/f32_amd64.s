@@ -338,35 +338,35 @@ TEXT ·ExpF32(SB), NOSPLIT, $0-48
 ExpF32_loop:
 	VMOVUPS     (AX), Y0
 	VCMPPS      $0x11, expunder8<>+0(SB), Y0, Y1
-	VBLENDVPS   Y1, expunder8<>+0(SB), Y0, Y2
-	VCMPPS      $0x1e, expover8<>+0(SB), Y2, Y0
-	VBLENDVPS   Y0, expover8<>+0(SB), Y2, Y2
-	VMULPS      log2e8<>+0(SB), Y2, Y3
-	VADDPS      roundmagic8<>+0(SB), Y3, Y3
-	VSUBPS      roundmagic8<>+0(SB), Y3, Y3
-	VFMADD231PS minusln2hi8<>+0(SB), Y3, Y2
-	VFMADD231PS minusln2lo8<>+0(SB), Y3, Y2
-	VMULPS      Y2, Y2, Y0
+	VMOVUPS     expunder8<>+0(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMOVUPS     expover8<>+0(SB), Y2
+	VMINPS      Y0, Y2, Y0
+	VMULPS      log2e8<>+0(SB), Y0, Y3
+	VROUNDPS    $0x00, Y3, Y3
+	VFMADD231PS minusln2hi8<>+0(SB), Y3, Y0
+	VFMADD231PS minusln2lo8<>+0(SB), Y3, Y0
+	VMULPS      Y0, Y0, Y2
 	VMOVUPS     expc18<>+0(SB), Y4
-	VFMADD213PS expc38<>+0(SB), Y0, Y4
-	VFMADD213PS expc58<>+0(SB), Y0, Y4
+	VFMADD213PS expc38<>+0(SB), Y2, Y4
+	VFMADD213PS expc58<>+0(SB), Y2, Y4
 	VMOVUPS     expc08<>+0(SB), Y5
-	VFMADD213PS expc28<>+0(SB), Y0, Y5
-	VFMADD213PS expc48<>+0(SB), Y0, Y5
-	VFMADD231PS Y5, Y2, Y4
-	VFMADD213PS Y2, Y0, Y4
+	VFMADD213PS expc28<>+0(SB), Y2, Y5
+	VFMADD213PS expc48<>+0(SB), Y2, Y5
+	VFMADD231PS Y5, Y0, Y4
+	VFMADD213PS Y0, Y2, Y4
 	VADDPS      one8<>+0(SB), Y4, Y4
-	VMULPS      half8<>+0(SB), Y3, Y0
-	VADDPS      roundmagic8<>+0(SB), Y0, Y0
-	VSUBPS      roundmagic8<>+0(SB), Y0, Y2
-	VSUBPS      Y2, Y3, Y2
+	VMULPS      half8<>+0(SB), Y3, Y2
 	VADDPS      roundmagic8<>+0(SB), Y2, Y2
-	VPADDD      expbiasfix8<>+0(SB), Y0, Y0
-	VPSLLD      $0x17, Y0, Y0
+	VSUBPS      roundmagic8<>+0(SB), Y2, Y0
+	VSUBPS      Y0, Y3, Y0
+	VADDPS      roundmagic8<>+0(SB), Y0, Y0
 	VPADDD      expbiasfix8<>+0(SB), Y2, Y2
 	VPSLLD      $0x17, Y2, Y2
-	VMULPS      Y0, Y4, Y4
+	VPADDD      expbiasfix8<>+0(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
 	VMULPS      Y2, Y4, Y4
+	VMULPS      Y0, Y4, Y4
 	VANDNPS     Y4, Y1, Y4
 	VMOVUPS     Y4, (DX)
 	ADDQ        $0x20, AX
@@ -407,16 +407,6 @@ DATA log2e8<>+20(SB)/4, $0x3fb8aa3b
 DATA log2e8<>+24(SB)/4, $0x3fb8aa3b
 DATA log2e8<>+28(SB)/4, $0x3fb8aa3b
 GLOBL log2e8<>(SB), RODATA|NOPTR, $32
-
-DATA roundmagic8<>+0(SB)/4, $0x4b400000
-DATA roundmagic8<>+4(SB)/4, $0x4b400000
-DATA roundmagic8<>+8(SB)/4, $0x4b400000
-DATA roundmagic8<>+12(SB)/4, $0x4b400000
-DATA roundmagic8<>+16(SB)/4, $0x4b400000
-DATA roundmagic8<>+20(SB)/4, $0x4b400000
-DATA roundmagic8<>+24(SB)/4, $0x4b400000
-DATA roundmagic8<>+28(SB)/4, $0x4b400000
-GLOBL roundmagic8<>(SB), RODATA|NOPTR, $32
 
 DATA minusln2hi8<>+0(SB)/4, $0xbf318000
 DATA minusln2hi8<>+4(SB)/4, $0xbf318000
@@ -497,6 +487,16 @@ DATA expc48<>+20(SB)/4, $0x3e2aaaaa
 DATA expc48<>+24(SB)/4, $0x3e2aaaaa
 DATA expc48<>+28(SB)/4, $0x3e2aaaaa
 GLOBL expc48<>(SB), RODATA|NOPTR, $32
+
+DATA roundmagic8<>+0(SB)/4, $0x4b400000
+DATA roundmagic8<>+4(SB)/4, $0x4b400000
+DATA roundmagic8<>+8(SB)/4, $0x4b400000
+DATA roundmagic8<>+12(SB)/4, $0x4b400000
+DATA roundmagic8<>+16(SB)/4, $0x4b400000
+DATA roundmagic8<>+20(SB)/4, $0x4b400000
+DATA roundmagic8<>+24(SB)/4, $0x4b400000
+DATA roundmagic8<>+28(SB)/4, $0x4b400000
+GLOBL roundmagic8<>(SB), RODATA|NOPTR, $32
 
 DATA expbiasfix8<>+0(SB)/4, $0xb4c0007f
 DATA expbiasfix8<>+4(SB)/4, $0xb4c0007f
@@ -1892,35 +1892,35 @@ SeedMainGradF32_powR_loop:
 	VBROADCASTSS 20(R8), Y5
 	VFMADD231PS  Y5, Y4, Y3
 	VCMPPS       $0x11, expunder8<>+0(SB), Y3, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y3, Y5
-	VCMPPS       $0x1e, expover8<>+0(SB), Y5, Y3
-	VBLENDVPS    Y3, expover8<>+0(SB), Y5, Y5
-	VMULPS       log2e8<>+0(SB), Y5, Y6
-	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y6
-	VFMADD231PS  minusln2hi8<>+0(SB), Y6, Y5
-	VFMADD231PS  minusln2lo8<>+0(SB), Y6, Y5
-	VMULPS       Y5, Y5, Y3
+	VMOVUPS      expunder8<>+0(SB), Y5
+	VMAXPS       Y3, Y5, Y3
+	VMOVUPS      expover8<>+0(SB), Y5
+	VMINPS       Y3, Y5, Y3
+	VMULPS       log2e8<>+0(SB), Y3, Y6
+	VROUNDPS     $0x00, Y6, Y6
+	VFMADD231PS  minusln2hi8<>+0(SB), Y6, Y3
+	VFMADD231PS  minusln2lo8<>+0(SB), Y6, Y3
+	VMULPS       Y3, Y3, Y5
 	VMOVUPS      expc18<>+0(SB), Y7
-	VFMADD213PS  expc38<>+0(SB), Y3, Y7
-	VFMADD213PS  expc58<>+0(SB), Y3, Y7
+	VFMADD213PS  expc38<>+0(SB), Y5, Y7
+	VFMADD213PS  expc58<>+0(SB), Y5, Y7
 	VMOVUPS      expc08<>+0(SB), Y8
-	VFMADD213PS  expc28<>+0(SB), Y3, Y8
-	VFMADD213PS  expc48<>+0(SB), Y3, Y8
-	VFMADD231PS  Y8, Y5, Y7
-	VFMADD213PS  Y5, Y3, Y7
+	VFMADD213PS  expc28<>+0(SB), Y5, Y8
+	VFMADD213PS  expc48<>+0(SB), Y5, Y8
+	VFMADD231PS  Y8, Y3, Y7
+	VFMADD213PS  Y3, Y5, Y7
 	VADDPS       one8<>+0(SB), Y7, Y7
-	VMULPS       half8<>+0(SB), Y6, Y3
-	VADDPS       roundmagic8<>+0(SB), Y3, Y3
-	VSUBPS       roundmagic8<>+0(SB), Y3, Y5
-	VSUBPS       Y5, Y6, Y5
+	VMULPS       half8<>+0(SB), Y6, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VPADDD       expbiasfix8<>+0(SB), Y3, Y3
-	VPSLLD       $0x17, Y3, Y3
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y3
+	VSUBPS       Y3, Y6, Y3
+	VADDPS       roundmagic8<>+0(SB), Y3, Y3
 	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y3, Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
 	VMULPS       Y5, Y7, Y7
+	VMULPS       Y3, Y7, Y7
 	VANDNPS      Y7, Y4, Y7
 	VMOVAPS      Y7, Y11
 	VCMPPS       $0x04, Y0, Y9, Y3
@@ -2134,35 +2134,35 @@ SeedMainGradF32_powR_tail:
 	VBROADCASTSS 20(R8), Y6
 	VFMADD231PS  Y6, Y4, Y3
 	VCMPPS       $0x11, expunder8<>+0(SB), Y3, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y3, Y6
-	VCMPPS       $0x1e, expover8<>+0(SB), Y6, Y3
-	VBLENDVPS    Y3, expover8<>+0(SB), Y6, Y6
-	VMULPS       log2e8<>+0(SB), Y6, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y7
-	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y6
-	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y6
-	VMULPS       Y6, Y6, Y3
+	VMOVUPS      expunder8<>+0(SB), Y6
+	VMAXPS       Y3, Y6, Y3
+	VMOVUPS      expover8<>+0(SB), Y6
+	VMINPS       Y3, Y6, Y3
+	VMULPS       log2e8<>+0(SB), Y3, Y7
+	VROUNDPS     $0x00, Y7, Y7
+	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y3
+	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y3
+	VMULPS       Y3, Y3, Y6
 	VMOVUPS      expc18<>+0(SB), Y8
-	VFMADD213PS  expc38<>+0(SB), Y3, Y8
-	VFMADD213PS  expc58<>+0(SB), Y3, Y8
+	VFMADD213PS  expc38<>+0(SB), Y6, Y8
+	VFMADD213PS  expc58<>+0(SB), Y6, Y8
 	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc28<>+0(SB), Y3, Y9
-	VFMADD213PS  expc48<>+0(SB), Y3, Y9
-	VFMADD231PS  Y9, Y6, Y8
-	VFMADD213PS  Y6, Y3, Y8
+	VFMADD213PS  expc28<>+0(SB), Y6, Y9
+	VFMADD213PS  expc48<>+0(SB), Y6, Y9
+	VFMADD231PS  Y9, Y3, Y8
+	VFMADD213PS  Y3, Y6, Y8
 	VADDPS       one8<>+0(SB), Y8, Y8
-	VMULPS       half8<>+0(SB), Y7, Y3
-	VADDPS       roundmagic8<>+0(SB), Y3, Y3
-	VSUBPS       roundmagic8<>+0(SB), Y3, Y6
-	VSUBPS       Y6, Y7, Y6
+	VMULPS       half8<>+0(SB), Y7, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VPADDD       expbiasfix8<>+0(SB), Y3, Y3
-	VPSLLD       $0x17, Y3, Y3
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y3
+	VSUBPS       Y3, Y7, Y3
+	VADDPS       roundmagic8<>+0(SB), Y3, Y3
 	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
 	VPSLLD       $0x17, Y6, Y6
-	VMULPS       Y3, Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
 	VMULPS       Y6, Y8, Y8
+	VMULPS       Y3, Y8, Y8
 	VANDNPS      Y8, Y4, Y8
 	VMOVAPS      Y8, Y12
 	VCMPPS       $0x04, Y0, Y10, Y3
@@ -3139,35 +3139,35 @@ SeedMainLossF32_powR_loop:
 	VBROADCASTSS 20(DI), Y6
 	VFMADD231PS  Y6, Y4, Y3
 	VCMPPS       $0x11, expunder8<>+0(SB), Y3, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y3, Y6
-	VCMPPS       $0x1e, expover8<>+0(SB), Y6, Y3
-	VBLENDVPS    Y3, expover8<>+0(SB), Y6, Y6
-	VMULPS       log2e8<>+0(SB), Y6, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y7
-	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y6
-	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y6
-	VMULPS       Y6, Y6, Y3
+	VMOVUPS      expunder8<>+0(SB), Y6
+	VMAXPS       Y3, Y6, Y3
+	VMOVUPS      expover8<>+0(SB), Y6
+	VMINPS       Y3, Y6, Y3
+	VMULPS       log2e8<>+0(SB), Y3, Y7
+	VROUNDPS     $0x00, Y7, Y7
+	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y3
+	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y3
+	VMULPS       Y3, Y3, Y6
 	VMOVUPS      expc18<>+0(SB), Y8
-	VFMADD213PS  expc38<>+0(SB), Y3, Y8
-	VFMADD213PS  expc58<>+0(SB), Y3, Y8
+	VFMADD213PS  expc38<>+0(SB), Y6, Y8
+	VFMADD213PS  expc58<>+0(SB), Y6, Y8
 	VMOVUPS      expc08<>+0(SB), Y9
-	VFMADD213PS  expc28<>+0(SB), Y3, Y9
-	VFMADD213PS  expc48<>+0(SB), Y3, Y9
-	VFMADD231PS  Y9, Y6, Y8
-	VFMADD213PS  Y6, Y3, Y8
+	VFMADD213PS  expc28<>+0(SB), Y6, Y9
+	VFMADD213PS  expc48<>+0(SB), Y6, Y9
+	VFMADD231PS  Y9, Y3, Y8
+	VFMADD213PS  Y3, Y6, Y8
 	VADDPS       one8<>+0(SB), Y8, Y8
-	VMULPS       half8<>+0(SB), Y7, Y3
-	VADDPS       roundmagic8<>+0(SB), Y3, Y3
-	VSUBPS       roundmagic8<>+0(SB), Y3, Y6
-	VSUBPS       Y6, Y7, Y6
+	VMULPS       half8<>+0(SB), Y7, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VPADDD       expbiasfix8<>+0(SB), Y3, Y3
-	VPSLLD       $0x17, Y3, Y3
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y3
+	VSUBPS       Y3, Y7, Y3
+	VADDPS       roundmagic8<>+0(SB), Y3, Y3
 	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
 	VPSLLD       $0x17, Y6, Y6
-	VMULPS       Y3, Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
 	VMULPS       Y6, Y8, Y8
+	VMULPS       Y3, Y8, Y8
 	VANDNPS      Y8, Y4, Y8
 	VMOVAPS      Y8, Y6
 	VCMPPS       $0x04, Y0, Y5, Y4
@@ -3345,35 +3345,35 @@ SeedMainLossF32_powR_tail:
 	VBROADCASTSS 20(DI), Y7
 	VFMADD231PS  Y7, Y4, Y3
 	VCMPPS       $0x11, expunder8<>+0(SB), Y3, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y3, Y7
-	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y3
-	VBLENDVPS    Y3, expover8<>+0(SB), Y7, Y7
-	VMULPS       log2e8<>+0(SB), Y7, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
-	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
-	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMULPS       Y7, Y7, Y3
+	VMOVUPS      expunder8<>+0(SB), Y7
+	VMAXPS       Y3, Y7, Y3
+	VMOVUPS      expover8<>+0(SB), Y7
+	VMINPS       Y3, Y7, Y3
+	VMULPS       log2e8<>+0(SB), Y3, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y3
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y3
+	VMULPS       Y3, Y3, Y7
 	VMOVUPS      expc18<>+0(SB), Y9
-	VFMADD213PS  expc38<>+0(SB), Y3, Y9
-	VFMADD213PS  expc58<>+0(SB), Y3, Y9
+	VFMADD213PS  expc38<>+0(SB), Y7, Y9
+	VFMADD213PS  expc58<>+0(SB), Y7, Y9
 	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc28<>+0(SB), Y3, Y10
-	VFMADD213PS  expc48<>+0(SB), Y3, Y10
-	VFMADD231PS  Y10, Y7, Y9
-	VFMADD213PS  Y7, Y3, Y9
+	VFMADD213PS  expc28<>+0(SB), Y7, Y10
+	VFMADD213PS  expc48<>+0(SB), Y7, Y10
+	VFMADD231PS  Y10, Y3, Y9
+	VFMADD213PS  Y3, Y7, Y9
 	VADDPS       one8<>+0(SB), Y9, Y9
-	VMULPS       half8<>+0(SB), Y8, Y3
-	VADDPS       roundmagic8<>+0(SB), Y3, Y3
-	VSUBPS       roundmagic8<>+0(SB), Y3, Y7
-	VSUBPS       Y7, Y8, Y7
+	VMULPS       half8<>+0(SB), Y8, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VPADDD       expbiasfix8<>+0(SB), Y3, Y3
-	VPSLLD       $0x17, Y3, Y3
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y3
+	VSUBPS       Y3, Y8, Y3
+	VADDPS       roundmagic8<>+0(SB), Y3, Y3
 	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y3, Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
 	VMULPS       Y7, Y9, Y9
+	VMULPS       Y3, Y9, Y9
 	VANDNPS      Y9, Y4, Y9
 	VMOVAPS      Y9, Y7
 	VCMPPS       $0x04, Y0, Y6, Y3
@@ -4937,35 +4937,35 @@ BinaryProbGradF32_powR_full_bce:
 	VBROADCASTSS 40(R8), Y5
 	VFMADD231PS  Y5, Y3, Y6
 	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y5
-	VBLENDVPS    Y5, expunder8<>+0(SB), Y6, Y7
-	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y7, Y7
-	VMULPS       log2e8<>+0(SB), Y7, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
-	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
-	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMULPS       Y7, Y7, Y6
+	VMOVUPS      expunder8<>+0(SB), Y7
+	VMAXPS       Y6, Y7, Y6
+	VMOVUPS      expover8<>+0(SB), Y7
+	VMINPS       Y6, Y7, Y6
+	VMULPS       log2e8<>+0(SB), Y6, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y6
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y6
+	VMULPS       Y6, Y6, Y7
 	VMOVUPS      expc18<>+0(SB), Y12
-	VFMADD213PS  expc38<>+0(SB), Y6, Y12
-	VFMADD213PS  expc58<>+0(SB), Y6, Y12
+	VFMADD213PS  expc38<>+0(SB), Y7, Y12
+	VFMADD213PS  expc58<>+0(SB), Y7, Y12
 	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc28<>+0(SB), Y6, Y10
-	VFMADD213PS  expc48<>+0(SB), Y6, Y10
-	VFMADD231PS  Y10, Y7, Y12
-	VFMADD213PS  Y7, Y6, Y12
+	VFMADD213PS  expc28<>+0(SB), Y7, Y10
+	VFMADD213PS  expc48<>+0(SB), Y7, Y10
+	VFMADD231PS  Y10, Y6, Y12
+	VFMADD213PS  Y6, Y7, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
-	VMULPS       half8<>+0(SB), Y8, Y6
-	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y7
-	VSUBPS       Y7, Y8, Y7
+	VMULPS       half8<>+0(SB), Y8, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y6
+	VSUBPS       Y6, Y8, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
 	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y6, Y12, Y12
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	VMULPS       Y7, Y12, Y12
+	VMULPS       Y6, Y12, Y12
 	VANDNPS      Y12, Y5, Y12
 	VANDPS       absmask8<>+0(SB), Y12, Y5
 	VCMPPS       $0x00, inf8<>+0(SB), Y5, Y5
@@ -4987,41 +4987,41 @@ BinaryProbGradF32_powR_full_bce:
 	VBROADCASTSS 80(R8), Y5
 	VFMADD231PS  Y5, Y3, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y3
-	VBLENDVPS    Y3, expunder8<>+0(SB), Y4, Y7
-	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y4
-	VBLENDVPS    Y4, expover8<>+0(SB), Y7, Y7
-	VMULPS       log2e8<>+0(SB), Y7, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
-	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
-	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMULPS       Y7, Y7, Y4
-	VMOVUPS      expc18<>+0(SB), Y5
-	VFMADD213PS  expc38<>+0(SB), Y4, Y5
-	VFMADD213PS  expc58<>+0(SB), Y4, Y5
+	VMOVUPS      expunder8<>+0(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      expover8<>+0(SB), Y5
+	VMINPS       Y4, Y5, Y4
+	VMULPS       log2e8<>+0(SB), Y4, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y4
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y4
+	VMULPS       Y4, Y4, Y5
+	VMOVUPS      expc18<>+0(SB), Y7
+	VFMADD213PS  expc38<>+0(SB), Y5, Y7
+	VFMADD213PS  expc58<>+0(SB), Y5, Y7
 	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc28<>+0(SB), Y4, Y10
-	VFMADD213PS  expc48<>+0(SB), Y4, Y10
-	VFMADD231PS  Y10, Y7, Y5
-	VFMADD213PS  Y7, Y4, Y5
-	VADDPS       one8<>+0(SB), Y5, Y5
-	VMULPS       half8<>+0(SB), Y8, Y4
+	VFMADD213PS  expc28<>+0(SB), Y5, Y10
+	VFMADD213PS  expc48<>+0(SB), Y5, Y10
+	VFMADD231PS  Y10, Y4, Y7
+	VFMADD213PS  Y4, Y5, Y7
+	VADDPS       one8<>+0(SB), Y7, Y7
+	VMULPS       half8<>+0(SB), Y8, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y4
+	VSUBPS       Y4, Y8, Y4
 	VADDPS       roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS       roundmagic8<>+0(SB), Y4, Y7
-	VSUBPS       Y7, Y8, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
 	VPSLLD       $0x17, Y4, Y4
-	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y4, Y5, Y5
-	VMULPS       Y7, Y5, Y5
-	VANDNPS      Y5, Y3, Y5
+	VMULPS       Y5, Y7, Y7
+	VMULPS       Y4, Y7, Y7
+	VANDNPS      Y7, Y3, Y7
 	VBROADCASTSS 40(R8), Y3
-	VMULPS       Y3, Y5, Y5
+	VMULPS       Y3, Y7, Y7
 	VSUBPS       Y9, Y9, Y4
-	VADDPS       Y4, Y5, Y5
-	VBLENDVPS    Y6, Y5, Y11, Y11
+	VADDPS       Y4, Y7, Y7
+	VBLENDVPS    Y6, Y7, Y11, Y11
 
 BinaryProbGradF32_powR_full_nolow:
 	VMOVUPS 64(SP), Y3
@@ -5281,35 +5281,35 @@ BinaryProbGradF32_powR_part_bce:
 	VBROADCASTSS 40(R8), Y6
 	VFMADD231PS  Y6, Y4, Y7
 	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y7
-	VBLENDVPS    Y7, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS       Y8, Y8, Y7
+	VMOVUPS      expunder8<>+0(SB), Y8
+	VMAXPS       Y7, Y8, Y7
+	VMOVUPS      expover8<>+0(SB), Y8
+	VMINPS       Y7, Y8, Y7
+	VMULPS       log2e8<>+0(SB), Y7, Y9
+	VROUNDPS     $0x00, Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y7
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y7
+	VMULPS       Y7, Y7, Y8
 	VMOVUPS      expc18<>+0(SB), Y12
-	VFMADD213PS  expc38<>+0(SB), Y7, Y12
-	VFMADD213PS  expc58<>+0(SB), Y7, Y12
+	VFMADD213PS  expc38<>+0(SB), Y8, Y12
+	VFMADD213PS  expc58<>+0(SB), Y8, Y12
 	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc28<>+0(SB), Y7, Y11
-	VFMADD213PS  expc48<>+0(SB), Y7, Y11
-	VFMADD231PS  Y11, Y8, Y12
-	VFMADD213PS  Y8, Y7, Y12
+	VFMADD213PS  expc28<>+0(SB), Y8, Y11
+	VFMADD213PS  expc48<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y7, Y12
+	VFMADD213PS  Y7, Y8, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
-	VMULPS       half8<>+0(SB), Y9, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y8
-	VSUBPS       Y8, Y9, Y8
+	VMULPS       half8<>+0(SB), Y9, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y7
+	VSUBPS       Y7, Y9, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
 	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y7, Y12, Y12
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	VMULPS       Y8, Y12, Y12
+	VMULPS       Y7, Y12, Y12
 	VANDNPS      Y12, Y6, Y12
 	VANDPS       absmask8<>+0(SB), Y12, Y6
 	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
@@ -5331,41 +5331,41 @@ BinaryProbGradF32_powR_part_bce:
 	VBROADCASTSS 80(R8), Y6
 	VFMADD231PS  Y6, Y4, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS       Y8, Y8, Y5
-	VMOVUPS      expc18<>+0(SB), Y6
-	VFMADD213PS  expc38<>+0(SB), Y5, Y6
-	VFMADD213PS  expc58<>+0(SB), Y5, Y6
+	VMOVUPS      expunder8<>+0(SB), Y6
+	VMAXPS       Y5, Y6, Y5
+	VMOVUPS      expover8<>+0(SB), Y6
+	VMINPS       Y5, Y6, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y9
+	VROUNDPS     $0x00, Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y5
+	VMULPS       Y5, Y5, Y6
+	VMOVUPS      expc18<>+0(SB), Y8
+	VFMADD213PS  expc38<>+0(SB), Y6, Y8
+	VFMADD213PS  expc58<>+0(SB), Y6, Y8
 	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc28<>+0(SB), Y5, Y11
-	VFMADD213PS  expc48<>+0(SB), Y5, Y11
-	VFMADD231PS  Y11, Y8, Y6
-	VFMADD213PS  Y8, Y5, Y6
-	VADDPS       one8<>+0(SB), Y6, Y6
-	VMULPS       half8<>+0(SB), Y9, Y5
+	VFMADD213PS  expc28<>+0(SB), Y6, Y11
+	VFMADD213PS  expc48<>+0(SB), Y6, Y11
+	VFMADD231PS  Y11, Y5, Y8
+	VFMADD213PS  Y5, Y6, Y8
+	VADDPS       one8<>+0(SB), Y8, Y8
+	VMULPS       half8<>+0(SB), Y9, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y5
+	VSUBPS       Y5, Y9, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y8
-	VSUBPS       Y8, Y9, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
-	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
-	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y5, Y6, Y6
-	VMULPS       Y8, Y6, Y6
-	VANDNPS      Y6, Y4, Y6
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y5, Y8, Y8
+	VANDNPS      Y8, Y4, Y8
 	VBROADCASTSS 40(R8), Y4
-	VMULPS       Y4, Y6, Y6
+	VMULPS       Y4, Y8, Y8
 	VSUBPS       Y10, Y10, Y5
-	VADDPS       Y5, Y6, Y6
-	VBLENDVPS    Y7, Y6, Y0, Y0
+	VADDPS       Y5, Y8, Y8
+	VBLENDVPS    Y7, Y8, Y0, Y0
 
 BinaryProbGradF32_powR_part_nolow:
 	VMOVUPS 64(SP), Y4
@@ -6821,35 +6821,35 @@ BinaryProbLossF32_powR_full_bce:
 	VBROADCASTSS 40(DI), Y3
 	VFMADD231PS  Y3, Y4, Y6
 	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y3
-	VBLENDVPS    Y3, expunder8<>+0(SB), Y6, Y7
-	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y7, Y7
-	VMULPS       log2e8<>+0(SB), Y7, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
-	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
-	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMULPS       Y7, Y7, Y6
+	VMOVUPS      expunder8<>+0(SB), Y7
+	VMAXPS       Y6, Y7, Y6
+	VMOVUPS      expover8<>+0(SB), Y7
+	VMINPS       Y6, Y7, Y6
+	VMULPS       log2e8<>+0(SB), Y6, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y6
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y6
+	VMULPS       Y6, Y6, Y7
 	VMOVUPS      expc18<>+0(SB), Y10
-	VFMADD213PS  expc38<>+0(SB), Y6, Y10
-	VFMADD213PS  expc58<>+0(SB), Y6, Y10
+	VFMADD213PS  expc38<>+0(SB), Y7, Y10
+	VFMADD213PS  expc58<>+0(SB), Y7, Y10
 	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc28<>+0(SB), Y6, Y11
-	VFMADD213PS  expc48<>+0(SB), Y6, Y11
-	VFMADD231PS  Y11, Y7, Y10
-	VFMADD213PS  Y7, Y6, Y10
+	VFMADD213PS  expc28<>+0(SB), Y7, Y11
+	VFMADD213PS  expc48<>+0(SB), Y7, Y11
+	VFMADD231PS  Y11, Y6, Y10
+	VFMADD213PS  Y6, Y7, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
-	VMULPS       half8<>+0(SB), Y8, Y6
-	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y7
-	VSUBPS       Y7, Y8, Y7
+	VMULPS       half8<>+0(SB), Y8, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y6
+	VSUBPS       Y6, Y8, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
 	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y6, Y10, Y10
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	VMULPS       Y7, Y10, Y10
+	VMULPS       Y6, Y10, Y10
 	VANDNPS      Y10, Y3, Y10
 	VANDPS       absmask8<>+0(SB), Y10, Y3
 	VCMPPS       $0x00, inf8<>+0(SB), Y3, Y3
@@ -6871,41 +6871,41 @@ BinaryProbLossF32_powR_full_bce:
 	VBROADCASTSS 80(DI), Y6
 	VFMADD231PS  Y6, Y4, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y11
-	VADDPS       roundmagic8<>+0(SB), Y11, Y11
-	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y8
-	VMULPS       Y8, Y8, Y5
-	VMOVUPS      expc18<>+0(SB), Y6
-	VFMADD213PS  expc38<>+0(SB), Y5, Y6
-	VFMADD213PS  expc58<>+0(SB), Y5, Y6
+	VMOVUPS      expunder8<>+0(SB), Y6
+	VMAXPS       Y5, Y6, Y5
+	VMOVUPS      expover8<>+0(SB), Y6
+	VMINPS       Y5, Y6, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y11
+	VROUNDPS     $0x00, Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y5
+	VMULPS       Y5, Y5, Y6
+	VMOVUPS      expc18<>+0(SB), Y8
+	VFMADD213PS  expc38<>+0(SB), Y6, Y8
+	VFMADD213PS  expc58<>+0(SB), Y6, Y8
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y5, Y12
-	VFMADD213PS  expc48<>+0(SB), Y5, Y12
-	VFMADD231PS  Y12, Y8, Y6
-	VFMADD213PS  Y8, Y5, Y6
-	VADDPS       one8<>+0(SB), Y6, Y6
-	VMULPS       half8<>+0(SB), Y11, Y5
+	VFMADD213PS  expc28<>+0(SB), Y6, Y12
+	VFMADD213PS  expc48<>+0(SB), Y6, Y12
+	VFMADD231PS  Y12, Y5, Y8
+	VFMADD213PS  Y5, Y6, Y8
+	VADDPS       one8<>+0(SB), Y8, Y8
+	VMULPS       half8<>+0(SB), Y11, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y5
+	VSUBPS       Y5, Y11, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y8
-	VSUBPS       Y8, Y11, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
-	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
-	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y5, Y6, Y6
-	VMULPS       Y8, Y6, Y6
-	VANDNPS      Y6, Y4, Y6
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y5, Y8, Y8
+	VANDNPS      Y8, Y4, Y8
 	VBROADCASTSS 40(DI), Y4
-	VMULPS       Y4, Y6, Y6
+	VMULPS       Y4, Y8, Y8
 	VSUBPS       Y9, Y9, Y5
-	VADDPS       Y5, Y6, Y6
-	VBLENDVPS    Y7, Y6, Y3, Y3
+	VADDPS       Y5, Y8, Y8
+	VBLENDVPS    Y7, Y8, Y3, Y3
 
 BinaryProbLossF32_powR_full_nolow:
 	VMOVUPS 64(SP), Y3
@@ -7145,35 +7145,35 @@ BinaryProbLossF32_powR_part_bce:
 	VBROADCASTSS 40(DI), Y6
 	VFMADD231PS  Y6, Y4, Y7
 	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y7
-	VBLENDVPS    Y7, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS       Y8, Y8, Y7
+	VMOVUPS      expunder8<>+0(SB), Y8
+	VMAXPS       Y7, Y8, Y7
+	VMOVUPS      expover8<>+0(SB), Y8
+	VMINPS       Y7, Y8, Y7
+	VMULPS       log2e8<>+0(SB), Y7, Y9
+	VROUNDPS     $0x00, Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y7
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y7
+	VMULPS       Y7, Y7, Y8
 	VMOVUPS      expc18<>+0(SB), Y11
-	VFMADD213PS  expc38<>+0(SB), Y7, Y11
-	VFMADD213PS  expc58<>+0(SB), Y7, Y11
+	VFMADD213PS  expc38<>+0(SB), Y8, Y11
+	VFMADD213PS  expc58<>+0(SB), Y8, Y11
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y7, Y12
-	VFMADD213PS  expc48<>+0(SB), Y7, Y12
-	VFMADD231PS  Y12, Y8, Y11
-	VFMADD213PS  Y8, Y7, Y11
+	VFMADD213PS  expc28<>+0(SB), Y8, Y12
+	VFMADD213PS  expc48<>+0(SB), Y8, Y12
+	VFMADD231PS  Y12, Y7, Y11
+	VFMADD213PS  Y7, Y8, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
-	VMULPS       half8<>+0(SB), Y9, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y8
-	VSUBPS       Y8, Y9, Y8
+	VMULPS       half8<>+0(SB), Y9, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y7
+	VSUBPS       Y7, Y9, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
 	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y7, Y11, Y11
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	VMULPS       Y8, Y11, Y11
+	VMULPS       Y7, Y11, Y11
 	VANDNPS      Y11, Y6, Y11
 	VANDPS       absmask8<>+0(SB), Y11, Y6
 	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
@@ -7195,41 +7195,41 @@ BinaryProbLossF32_powR_part_bce:
 	VBROADCASTSS 80(DI), Y6
 	VFMADD231PS  Y6, Y4, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS       Y8, Y8, Y5
-	VMOVUPS      expc18<>+0(SB), Y6
-	VFMADD213PS  expc38<>+0(SB), Y5, Y6
-	VFMADD213PS  expc58<>+0(SB), Y5, Y6
+	VMOVUPS      expunder8<>+0(SB), Y6
+	VMAXPS       Y5, Y6, Y5
+	VMOVUPS      expover8<>+0(SB), Y6
+	VMINPS       Y5, Y6, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y9
+	VROUNDPS     $0x00, Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y5
+	VMULPS       Y5, Y5, Y6
+	VMOVUPS      expc18<>+0(SB), Y8
+	VFMADD213PS  expc38<>+0(SB), Y6, Y8
+	VFMADD213PS  expc58<>+0(SB), Y6, Y8
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y5, Y12
-	VFMADD213PS  expc48<>+0(SB), Y5, Y12
-	VFMADD231PS  Y12, Y8, Y6
-	VFMADD213PS  Y8, Y5, Y6
-	VADDPS       one8<>+0(SB), Y6, Y6
-	VMULPS       half8<>+0(SB), Y9, Y5
+	VFMADD213PS  expc28<>+0(SB), Y6, Y12
+	VFMADD213PS  expc48<>+0(SB), Y6, Y12
+	VFMADD231PS  Y12, Y5, Y8
+	VFMADD213PS  Y5, Y6, Y8
+	VADDPS       one8<>+0(SB), Y8, Y8
+	VMULPS       half8<>+0(SB), Y9, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y5
+	VSUBPS       Y5, Y9, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y8
-	VSUBPS       Y8, Y9, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
-	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
-	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y5, Y6, Y6
-	VMULPS       Y8, Y6, Y6
-	VANDNPS      Y6, Y4, Y6
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y5, Y8, Y8
+	VANDNPS      Y8, Y4, Y8
 	VBROADCASTSS 40(DI), Y4
-	VMULPS       Y4, Y6, Y6
+	VMULPS       Y4, Y8, Y8
 	VSUBPS       Y10, Y10, Y5
-	VADDPS       Y5, Y6, Y6
-	VBLENDVPS    Y7, Y6, Y0, Y0
+	VADDPS       Y5, Y8, Y8
+	VBLENDVPS    Y7, Y8, Y0, Y0
 
 BinaryProbLossF32_powR_part_nolow:
 	VMOVUPS 64(SP), Y4
@@ -7352,35 +7352,35 @@ BinaryLogitsGradF32_powN_full_smooth:
 BinaryLogitsGradF32_powN_full_smoothed:
 	VORPS       signbit8<>+0(SB), Y3, Y4
 	VCMPPS      $0x11, expunder8<>+0(SB), Y4, Y7
-	VBLENDVPS   Y7, expunder8<>+0(SB), Y4, Y8
-	VCMPPS      $0x1e, expover8<>+0(SB), Y8, Y4
-	VBLENDVPS   Y4, expover8<>+0(SB), Y8, Y8
-	VMULPS      log2e8<>+0(SB), Y8, Y9
-	VADDPS      roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS      roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS      Y8, Y8, Y4
+	VMOVUPS     expunder8<>+0(SB), Y8
+	VMAXPS      Y4, Y8, Y4
+	VMOVUPS     expover8<>+0(SB), Y8
+	VMINPS      Y4, Y8, Y4
+	VMULPS      log2e8<>+0(SB), Y4, Y9
+	VROUNDPS    $0x00, Y9, Y9
+	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y4
+	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y4
+	VMULPS      Y4, Y4, Y8
 	VMOVUPS     expc18<>+0(SB), Y10
-	VFMADD213PS expc38<>+0(SB), Y4, Y10
-	VFMADD213PS expc58<>+0(SB), Y4, Y10
+	VFMADD213PS expc38<>+0(SB), Y8, Y10
+	VFMADD213PS expc58<>+0(SB), Y8, Y10
 	VMOVUPS     expc08<>+0(SB), Y11
-	VFMADD213PS expc28<>+0(SB), Y4, Y11
-	VFMADD213PS expc48<>+0(SB), Y4, Y11
-	VFMADD231PS Y11, Y8, Y10
-	VFMADD213PS Y8, Y4, Y10
+	VFMADD213PS expc28<>+0(SB), Y8, Y11
+	VFMADD213PS expc48<>+0(SB), Y8, Y11
+	VFMADD231PS Y11, Y4, Y10
+	VFMADD213PS Y4, Y8, Y10
 	VADDPS      one8<>+0(SB), Y10, Y10
-	VMULPS      half8<>+0(SB), Y9, Y4
-	VADDPS      roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS      roundmagic8<>+0(SB), Y4, Y8
-	VSUBPS      Y8, Y9, Y8
+	VMULPS      half8<>+0(SB), Y9, Y8
 	VADDPS      roundmagic8<>+0(SB), Y8, Y8
-	VPADDD      expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD      $0x17, Y4, Y4
+	VSUBPS      roundmagic8<>+0(SB), Y8, Y4
+	VSUBPS      Y4, Y9, Y4
+	VADDPS      roundmagic8<>+0(SB), Y4, Y4
 	VPADDD      expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD      $0x17, Y8, Y8
-	VMULPS      Y4, Y10, Y10
+	VPADDD      expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
 	VMULPS      Y8, Y10, Y10
+	VMULPS      Y4, Y10, Y10
 	VANDNPS     Y10, Y7, Y10
 	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y10, Y4
 	VMOVUPS     half8<>+0(SB), Y7
@@ -7542,35 +7542,35 @@ BinaryLogitsGradF32_powN_part_smooth:
 BinaryLogitsGradF32_powN_part_smoothed:
 	VORPS       signbit8<>+0(SB), Y4, Y5
 	VCMPPS      $0x11, expunder8<>+0(SB), Y5, Y8
-	VBLENDVPS   Y8, expunder8<>+0(SB), Y5, Y9
-	VCMPPS      $0x1e, expover8<>+0(SB), Y9, Y5
-	VBLENDVPS   Y5, expover8<>+0(SB), Y9, Y9
-	VMULPS      log2e8<>+0(SB), Y9, Y10
-	VADDPS      roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS      roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS      Y9, Y9, Y5
+	VMOVUPS     expunder8<>+0(SB), Y9
+	VMAXPS      Y5, Y9, Y5
+	VMOVUPS     expover8<>+0(SB), Y9
+	VMINPS      Y5, Y9, Y5
+	VMULPS      log2e8<>+0(SB), Y5, Y10
+	VROUNDPS    $0x00, Y10, Y10
+	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y5
+	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y5
+	VMULPS      Y5, Y5, Y9
 	VMOVUPS     expc18<>+0(SB), Y11
-	VFMADD213PS expc38<>+0(SB), Y5, Y11
-	VFMADD213PS expc58<>+0(SB), Y5, Y11
+	VFMADD213PS expc38<>+0(SB), Y9, Y11
+	VFMADD213PS expc58<>+0(SB), Y9, Y11
 	VMOVUPS     expc08<>+0(SB), Y12
-	VFMADD213PS expc28<>+0(SB), Y5, Y12
-	VFMADD213PS expc48<>+0(SB), Y5, Y12
-	VFMADD231PS Y12, Y9, Y11
-	VFMADD213PS Y9, Y5, Y11
+	VFMADD213PS expc28<>+0(SB), Y9, Y12
+	VFMADD213PS expc48<>+0(SB), Y9, Y12
+	VFMADD231PS Y12, Y5, Y11
+	VFMADD213PS Y5, Y9, Y11
 	VADDPS      one8<>+0(SB), Y11, Y11
-	VMULPS      half8<>+0(SB), Y10, Y5
-	VADDPS      roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS      roundmagic8<>+0(SB), Y5, Y9
-	VSUBPS      Y9, Y10, Y9
+	VMULPS      half8<>+0(SB), Y10, Y9
 	VADDPS      roundmagic8<>+0(SB), Y9, Y9
-	VPADDD      expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD      $0x17, Y5, Y5
+	VSUBPS      roundmagic8<>+0(SB), Y9, Y5
+	VSUBPS      Y5, Y10, Y5
+	VADDPS      roundmagic8<>+0(SB), Y5, Y5
 	VPADDD      expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD      $0x17, Y9, Y9
-	VMULPS      Y5, Y11, Y11
+	VPADDD      expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
 	VMULPS      Y9, Y11, Y11
+	VMULPS      Y5, Y11, Y11
 	VANDNPS     Y11, Y8, Y11
 	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y11, Y5
 	VMOVUPS     half8<>+0(SB), Y8
@@ -7722,35 +7722,35 @@ BinaryLogitsGradF32_pow2_full_smooth:
 BinaryLogitsGradF32_pow2_full_smoothed:
 	VORPS        signbit8<>+0(SB), Y3, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y4, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y4
-	VBLENDVPS    Y4, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS       Y8, Y8, Y4
+	VMOVUPS      expunder8<>+0(SB), Y8
+	VMAXPS       Y4, Y8, Y4
+	VMOVUPS      expover8<>+0(SB), Y8
+	VMINPS       Y4, Y8, Y4
+	VMULPS       log2e8<>+0(SB), Y4, Y9
+	VROUNDPS     $0x00, Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y4
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y4
+	VMULPS       Y4, Y4, Y8
 	VMOVUPS      expc18<>+0(SB), Y10
-	VFMADD213PS  expc38<>+0(SB), Y4, Y10
-	VFMADD213PS  expc58<>+0(SB), Y4, Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc28<>+0(SB), Y4, Y11
-	VFMADD213PS  expc48<>+0(SB), Y4, Y11
-	VFMADD231PS  Y11, Y8, Y10
-	VFMADD213PS  Y8, Y4, Y10
+	VFMADD213PS  expc28<>+0(SB), Y8, Y11
+	VFMADD213PS  expc48<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y4, Y10
+	VFMADD213PS  Y4, Y8, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
-	VMULPS       half8<>+0(SB), Y9, Y4
-	VADDPS       roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS       roundmagic8<>+0(SB), Y4, Y8
-	VSUBPS       Y8, Y9, Y8
+	VMULPS       half8<>+0(SB), Y9, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y4
+	VSUBPS       Y4, Y9, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
 	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y4, Y10, Y10
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
 	VMULPS       Y8, Y10, Y10
+	VMULPS       Y4, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y4
 	VMOVUPS      half8<>+0(SB), Y7
@@ -7890,35 +7890,35 @@ BinaryLogitsGradF32_pow2_part_smooth:
 BinaryLogitsGradF32_pow2_part_smoothed:
 	VORPS        signbit8<>+0(SB), Y4, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y8
-	VBLENDVPS    Y8, expunder8<>+0(SB), Y5, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS       Y9, Y9, Y5
+	VMOVUPS      expunder8<>+0(SB), Y9
+	VMAXPS       Y5, Y9, Y5
+	VMOVUPS      expover8<>+0(SB), Y9
+	VMINPS       Y5, Y9, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y10
+	VROUNDPS     $0x00, Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y5
+	VMULPS       Y5, Y5, Y9
 	VMOVUPS      expc18<>+0(SB), Y11
-	VFMADD213PS  expc38<>+0(SB), Y5, Y11
-	VFMADD213PS  expc58<>+0(SB), Y5, Y11
+	VFMADD213PS  expc38<>+0(SB), Y9, Y11
+	VFMADD213PS  expc58<>+0(SB), Y9, Y11
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y5, Y12
-	VFMADD213PS  expc48<>+0(SB), Y5, Y12
-	VFMADD231PS  Y12, Y9, Y11
-	VFMADD213PS  Y9, Y5, Y11
+	VFMADD213PS  expc28<>+0(SB), Y9, Y12
+	VFMADD213PS  expc48<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y5, Y11
+	VFMADD213PS  Y5, Y9, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
-	VMULPS       half8<>+0(SB), Y10, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
-	VSUBPS       Y9, Y10, Y9
+	VMULPS       half8<>+0(SB), Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y5
+	VSUBPS       Y5, Y10, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y5, Y11, Y11
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y9, Y11, Y11
+	VMULPS       Y5, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y11, Y5
 	VMOVUPS      half8<>+0(SB), Y8
@@ -8048,35 +8048,35 @@ BinaryLogitsGradF32_pow0_full_smooth:
 BinaryLogitsGradF32_pow0_full_smoothed:
 	VORPS       signbit8<>+0(SB), Y3, Y4
 	VCMPPS      $0x11, expunder8<>+0(SB), Y4, Y7
-	VBLENDVPS   Y7, expunder8<>+0(SB), Y4, Y8
-	VCMPPS      $0x1e, expover8<>+0(SB), Y8, Y4
-	VBLENDVPS   Y4, expover8<>+0(SB), Y8, Y8
-	VMULPS      log2e8<>+0(SB), Y8, Y9
-	VADDPS      roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS      roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS      Y8, Y8, Y4
+	VMOVUPS     expunder8<>+0(SB), Y8
+	VMAXPS      Y4, Y8, Y4
+	VMOVUPS     expover8<>+0(SB), Y8
+	VMINPS      Y4, Y8, Y4
+	VMULPS      log2e8<>+0(SB), Y4, Y9
+	VROUNDPS    $0x00, Y9, Y9
+	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y4
+	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y4
+	VMULPS      Y4, Y4, Y8
 	VMOVUPS     expc18<>+0(SB), Y10
-	VFMADD213PS expc38<>+0(SB), Y4, Y10
-	VFMADD213PS expc58<>+0(SB), Y4, Y10
+	VFMADD213PS expc38<>+0(SB), Y8, Y10
+	VFMADD213PS expc58<>+0(SB), Y8, Y10
 	VMOVUPS     expc08<>+0(SB), Y11
-	VFMADD213PS expc28<>+0(SB), Y4, Y11
-	VFMADD213PS expc48<>+0(SB), Y4, Y11
-	VFMADD231PS Y11, Y8, Y10
-	VFMADD213PS Y8, Y4, Y10
+	VFMADD213PS expc28<>+0(SB), Y8, Y11
+	VFMADD213PS expc48<>+0(SB), Y8, Y11
+	VFMADD231PS Y11, Y4, Y10
+	VFMADD213PS Y4, Y8, Y10
 	VADDPS      one8<>+0(SB), Y10, Y10
-	VMULPS      half8<>+0(SB), Y9, Y4
-	VADDPS      roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS      roundmagic8<>+0(SB), Y4, Y8
-	VSUBPS      Y8, Y9, Y8
+	VMULPS      half8<>+0(SB), Y9, Y8
 	VADDPS      roundmagic8<>+0(SB), Y8, Y8
-	VPADDD      expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD      $0x17, Y4, Y4
+	VSUBPS      roundmagic8<>+0(SB), Y8, Y4
+	VSUBPS      Y4, Y9, Y4
+	VADDPS      roundmagic8<>+0(SB), Y4, Y4
 	VPADDD      expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD      $0x17, Y8, Y8
-	VMULPS      Y4, Y10, Y10
+	VPADDD      expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
 	VMULPS      Y8, Y10, Y10
+	VMULPS      Y4, Y10, Y10
 	VANDNPS     Y10, Y7, Y10
 	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y10, Y4
 	VMOVUPS     half8<>+0(SB), Y7
@@ -8208,35 +8208,35 @@ BinaryLogitsGradF32_pow0_part_smooth:
 BinaryLogitsGradF32_pow0_part_smoothed:
 	VORPS       signbit8<>+0(SB), Y4, Y5
 	VCMPPS      $0x11, expunder8<>+0(SB), Y5, Y8
-	VBLENDVPS   Y8, expunder8<>+0(SB), Y5, Y9
-	VCMPPS      $0x1e, expover8<>+0(SB), Y9, Y5
-	VBLENDVPS   Y5, expover8<>+0(SB), Y9, Y9
-	VMULPS      log2e8<>+0(SB), Y9, Y10
-	VADDPS      roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS      roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS      Y9, Y9, Y5
+	VMOVUPS     expunder8<>+0(SB), Y9
+	VMAXPS      Y5, Y9, Y5
+	VMOVUPS     expover8<>+0(SB), Y9
+	VMINPS      Y5, Y9, Y5
+	VMULPS      log2e8<>+0(SB), Y5, Y10
+	VROUNDPS    $0x00, Y10, Y10
+	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y5
+	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y5
+	VMULPS      Y5, Y5, Y9
 	VMOVUPS     expc18<>+0(SB), Y11
-	VFMADD213PS expc38<>+0(SB), Y5, Y11
-	VFMADD213PS expc58<>+0(SB), Y5, Y11
+	VFMADD213PS expc38<>+0(SB), Y9, Y11
+	VFMADD213PS expc58<>+0(SB), Y9, Y11
 	VMOVUPS     expc08<>+0(SB), Y12
-	VFMADD213PS expc28<>+0(SB), Y5, Y12
-	VFMADD213PS expc48<>+0(SB), Y5, Y12
-	VFMADD231PS Y12, Y9, Y11
-	VFMADD213PS Y9, Y5, Y11
+	VFMADD213PS expc28<>+0(SB), Y9, Y12
+	VFMADD213PS expc48<>+0(SB), Y9, Y12
+	VFMADD231PS Y12, Y5, Y11
+	VFMADD213PS Y5, Y9, Y11
 	VADDPS      one8<>+0(SB), Y11, Y11
-	VMULPS      half8<>+0(SB), Y10, Y5
-	VADDPS      roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS      roundmagic8<>+0(SB), Y5, Y9
-	VSUBPS      Y9, Y10, Y9
+	VMULPS      half8<>+0(SB), Y10, Y9
 	VADDPS      roundmagic8<>+0(SB), Y9, Y9
-	VPADDD      expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD      $0x17, Y5, Y5
+	VSUBPS      roundmagic8<>+0(SB), Y9, Y5
+	VSUBPS      Y5, Y10, Y5
+	VADDPS      roundmagic8<>+0(SB), Y5, Y5
 	VPADDD      expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD      $0x17, Y9, Y9
-	VMULPS      Y5, Y11, Y11
+	VPADDD      expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
 	VMULPS      Y9, Y11, Y11
+	VMULPS      Y5, Y11, Y11
 	VANDNPS     Y11, Y8, Y11
 	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y11, Y5
 	VMOVUPS     half8<>+0(SB), Y8
@@ -8358,35 +8358,35 @@ BinaryLogitsGradF32_powR_full_smooth:
 BinaryLogitsGradF32_powR_full_smoothed:
 	VORPS        signbit8<>+0(SB), Y3, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y4, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y4
-	VBLENDVPS    Y4, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS       Y8, Y8, Y4
+	VMOVUPS      expunder8<>+0(SB), Y8
+	VMAXPS       Y4, Y8, Y4
+	VMOVUPS      expover8<>+0(SB), Y8
+	VMINPS       Y4, Y8, Y4
+	VMULPS       log2e8<>+0(SB), Y4, Y9
+	VROUNDPS     $0x00, Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y4
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y4
+	VMULPS       Y4, Y4, Y8
 	VMOVUPS      expc18<>+0(SB), Y10
-	VFMADD213PS  expc38<>+0(SB), Y4, Y10
-	VFMADD213PS  expc58<>+0(SB), Y4, Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc28<>+0(SB), Y4, Y11
-	VFMADD213PS  expc48<>+0(SB), Y4, Y11
-	VFMADD231PS  Y11, Y8, Y10
-	VFMADD213PS  Y8, Y4, Y10
+	VFMADD213PS  expc28<>+0(SB), Y8, Y11
+	VFMADD213PS  expc48<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y4, Y10
+	VFMADD213PS  Y4, Y8, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
-	VMULPS       half8<>+0(SB), Y9, Y4
-	VADDPS       roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS       roundmagic8<>+0(SB), Y4, Y8
-	VSUBPS       Y8, Y9, Y8
+	VMULPS       half8<>+0(SB), Y9, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y4
+	VSUBPS       Y4, Y9, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
 	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y4, Y10, Y10
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
 	VMULPS       Y8, Y10, Y10
+	VMULPS       Y4, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y4
 	VMOVUPS      half8<>+0(SB), Y7
@@ -8472,35 +8472,35 @@ BinaryLogitsGradF32_powR_full_smoothed:
 	VBROADCASTSS 40(R8), Y6
 	VFMADD231PS  Y6, Y3, Y7
 	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y7
-	VBLENDVPS    Y7, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS       Y8, Y8, Y7
+	VMOVUPS      expunder8<>+0(SB), Y8
+	VMAXPS       Y7, Y8, Y7
+	VMOVUPS      expover8<>+0(SB), Y8
+	VMINPS       Y7, Y8, Y7
+	VMULPS       log2e8<>+0(SB), Y7, Y9
+	VROUNDPS     $0x00, Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y7
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y7
+	VMULPS       Y7, Y7, Y8
 	VMOVUPS      expc18<>+0(SB), Y11
-	VFMADD213PS  expc38<>+0(SB), Y7, Y11
-	VFMADD213PS  expc58<>+0(SB), Y7, Y11
+	VFMADD213PS  expc38<>+0(SB), Y8, Y11
+	VFMADD213PS  expc58<>+0(SB), Y8, Y11
 	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc28<>+0(SB), Y7, Y10
-	VFMADD213PS  expc48<>+0(SB), Y7, Y10
-	VFMADD231PS  Y10, Y8, Y11
-	VFMADD213PS  Y8, Y7, Y11
+	VFMADD213PS  expc28<>+0(SB), Y8, Y10
+	VFMADD213PS  expc48<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y7, Y11
+	VFMADD213PS  Y7, Y8, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
-	VMULPS       half8<>+0(SB), Y9, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y8
-	VSUBPS       Y8, Y9, Y8
+	VMULPS       half8<>+0(SB), Y9, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y7
+	VSUBPS       Y7, Y9, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
 	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y7, Y11, Y11
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	VMULPS       Y8, Y11, Y11
+	VMULPS       Y7, Y11, Y11
 	VANDNPS      Y11, Y6, Y11
 	VANDPS       absmask8<>+0(SB), Y11, Y6
 	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
@@ -8522,41 +8522,41 @@ BinaryLogitsGradF32_powR_full_smoothed:
 	VBROADCASTSS 80(R8), Y6
 	VFMADD231PS  Y6, Y3, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y3
-	VBLENDVPS    Y3, expunder8<>+0(SB), Y5, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS       Y9, Y9, Y5
-	VMOVUPS      expc18<>+0(SB), Y6
-	VFMADD213PS  expc38<>+0(SB), Y5, Y6
-	VFMADD213PS  expc58<>+0(SB), Y5, Y6
+	VMOVUPS      expunder8<>+0(SB), Y6
+	VMAXPS       Y5, Y6, Y5
+	VMOVUPS      expover8<>+0(SB), Y6
+	VMINPS       Y5, Y6, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y10
+	VROUNDPS     $0x00, Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y5
+	VMULPS       Y5, Y5, Y6
+	VMOVUPS      expc18<>+0(SB), Y9
+	VFMADD213PS  expc38<>+0(SB), Y6, Y9
+	VFMADD213PS  expc58<>+0(SB), Y6, Y9
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y5, Y12
-	VFMADD213PS  expc48<>+0(SB), Y5, Y12
-	VFMADD231PS  Y12, Y9, Y6
-	VFMADD213PS  Y9, Y5, Y6
-	VADDPS       one8<>+0(SB), Y6, Y6
-	VMULPS       half8<>+0(SB), Y10, Y5
+	VFMADD213PS  expc28<>+0(SB), Y6, Y12
+	VFMADD213PS  expc48<>+0(SB), Y6, Y12
+	VFMADD231PS  Y12, Y5, Y9
+	VFMADD213PS  Y5, Y6, Y9
+	VADDPS       one8<>+0(SB), Y9, Y9
+	VMULPS       half8<>+0(SB), Y10, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y5
+	VSUBPS       Y5, Y10, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
-	VSUBPS       Y9, Y10, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
-	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y5, Y6, Y6
-	VMULPS       Y9, Y6, Y6
-	VANDNPS      Y6, Y3, Y6
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y5, Y9, Y9
+	VANDNPS      Y9, Y3, Y9
 	VBROADCASTSS 40(R8), Y3
-	VMULPS       Y3, Y6, Y6
+	VMULPS       Y3, Y9, Y9
 	VSUBPS       Y4, Y4, Y5
-	VADDPS       Y5, Y6, Y6
-	VBLENDVPS    Y8, Y6, Y7, Y7
+	VADDPS       Y5, Y9, Y9
+	VBLENDVPS    Y8, Y9, Y7, Y7
 
 BinaryLogitsGradF32_powR_full_nolow:
 	VMOVUPS 64(SP), Y3
@@ -8658,35 +8658,35 @@ BinaryLogitsGradF32_powR_part_smooth:
 BinaryLogitsGradF32_powR_part_smoothed:
 	VORPS        signbit8<>+0(SB), Y4, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y8
-	VBLENDVPS    Y8, expunder8<>+0(SB), Y5, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS       Y9, Y9, Y5
+	VMOVUPS      expunder8<>+0(SB), Y9
+	VMAXPS       Y5, Y9, Y5
+	VMOVUPS      expover8<>+0(SB), Y9
+	VMINPS       Y5, Y9, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y10
+	VROUNDPS     $0x00, Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y5
+	VMULPS       Y5, Y5, Y9
 	VMOVUPS      expc18<>+0(SB), Y11
-	VFMADD213PS  expc38<>+0(SB), Y5, Y11
-	VFMADD213PS  expc58<>+0(SB), Y5, Y11
+	VFMADD213PS  expc38<>+0(SB), Y9, Y11
+	VFMADD213PS  expc58<>+0(SB), Y9, Y11
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y5, Y12
-	VFMADD213PS  expc48<>+0(SB), Y5, Y12
-	VFMADD231PS  Y12, Y9, Y11
-	VFMADD213PS  Y9, Y5, Y11
+	VFMADD213PS  expc28<>+0(SB), Y9, Y12
+	VFMADD213PS  expc48<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y5, Y11
+	VFMADD213PS  Y5, Y9, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
-	VMULPS       half8<>+0(SB), Y10, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
-	VSUBPS       Y9, Y10, Y9
+	VMULPS       half8<>+0(SB), Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y5
+	VSUBPS       Y5, Y10, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y5, Y11, Y11
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y9, Y11, Y11
+	VMULPS       Y5, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y11, Y5
 	VMOVUPS      half8<>+0(SB), Y8
@@ -8772,35 +8772,35 @@ BinaryLogitsGradF32_powR_part_smoothed:
 	VBROADCASTSS 40(R8), Y7
 	VFMADD231PS  Y7, Y4, Y8
 	VCMPPS       $0x11, expunder8<>+0(SB), Y8, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y8, Y10
-	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y9
-	VBLENDVPS    Y9, expover8<>+0(SB), Y10, Y10
-	VMULPS       log2e8<>+0(SB), Y10, Y11
-	VADDPS       roundmagic8<>+0(SB), Y11, Y11
-	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMULPS       Y10, Y10, Y9
+	VMOVUPS      expunder8<>+0(SB), Y10
+	VMAXPS       Y8, Y10, Y9
+	VMOVUPS      expover8<>+0(SB), Y10
+	VMINPS       Y9, Y10, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y11
+	VROUNDPS     $0x00, Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y9
+	VMULPS       Y9, Y9, Y10
 	VMOVUPS      expc18<>+0(SB), Y8
-	VFMADD213PS  expc38<>+0(SB), Y9, Y8
-	VFMADD213PS  expc58<>+0(SB), Y9, Y8
+	VFMADD213PS  expc38<>+0(SB), Y10, Y8
+	VFMADD213PS  expc58<>+0(SB), Y10, Y8
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y9, Y12
-	VFMADD213PS  expc48<>+0(SB), Y9, Y12
-	VFMADD231PS  Y12, Y10, Y8
-	VFMADD213PS  Y10, Y9, Y8
+	VFMADD213PS  expc28<>+0(SB), Y10, Y12
+	VFMADD213PS  expc48<>+0(SB), Y10, Y12
+	VFMADD231PS  Y12, Y9, Y8
+	VFMADD213PS  Y9, Y10, Y8
 	VADDPS       one8<>+0(SB), Y8, Y8
-	VMULPS       half8<>+0(SB), Y11, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y10
-	VSUBPS       Y10, Y11, Y10
+	VMULPS       half8<>+0(SB), Y11, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
-	VPSLLD       $0x17, Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y10, Y9
+	VSUBPS       Y9, Y11, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
 	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
 	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y9, Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
 	VMULPS       Y10, Y8, Y8
+	VMULPS       Y9, Y8, Y8
 	VANDNPS      Y8, Y7, Y8
 	VANDPS       absmask8<>+0(SB), Y8, Y7
 	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y7
@@ -8822,41 +8822,41 @@ BinaryLogitsGradF32_powR_part_smoothed:
 	VBROADCASTSS 80(R8), Y7
 	VFMADD231PS  Y7, Y4, Y6
 	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y6, Y10
-	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y10, Y10
-	VMULPS       log2e8<>+0(SB), Y10, Y11
-	VADDPS       roundmagic8<>+0(SB), Y11, Y11
-	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMULPS       Y10, Y10, Y6
-	VMOVUPS      expc18<>+0(SB), Y7
-	VFMADD213PS  expc38<>+0(SB), Y6, Y7
-	VFMADD213PS  expc58<>+0(SB), Y6, Y7
+	VMOVUPS      expunder8<>+0(SB), Y7
+	VMAXPS       Y6, Y7, Y6
+	VMOVUPS      expover8<>+0(SB), Y7
+	VMINPS       Y6, Y7, Y6
+	VMULPS       log2e8<>+0(SB), Y6, Y11
+	VROUNDPS     $0x00, Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y6
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y6
+	VMULPS       Y6, Y6, Y7
+	VMOVUPS      expc18<>+0(SB), Y10
+	VFMADD213PS  expc38<>+0(SB), Y7, Y10
+	VFMADD213PS  expc58<>+0(SB), Y7, Y10
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y6, Y12
-	VFMADD213PS  expc48<>+0(SB), Y6, Y12
-	VFMADD231PS  Y12, Y10, Y7
-	VFMADD213PS  Y10, Y6, Y7
-	VADDPS       one8<>+0(SB), Y7, Y7
-	VMULPS       half8<>+0(SB), Y11, Y6
+	VFMADD213PS  expc28<>+0(SB), Y7, Y12
+	VFMADD213PS  expc48<>+0(SB), Y7, Y12
+	VFMADD231PS  Y12, Y6, Y10
+	VFMADD213PS  Y6, Y7, Y10
+	VADDPS       one8<>+0(SB), Y10, Y10
+	VMULPS       half8<>+0(SB), Y11, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y6
+	VSUBPS       Y6, Y11, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y10
-	VSUBPS       Y10, Y11, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
 	VPSLLD       $0x17, Y6, Y6
-	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y6, Y7, Y7
-	VMULPS       Y10, Y7, Y7
-	VANDNPS      Y7, Y4, Y7
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y6, Y10, Y10
+	VANDNPS      Y10, Y4, Y10
 	VBROADCASTSS 40(R8), Y4
-	VMULPS       Y4, Y7, Y7
+	VMULPS       Y4, Y10, Y10
 	VSUBPS       Y5, Y5, Y6
-	VADDPS       Y6, Y7, Y7
-	VBLENDVPS    Y9, Y7, Y0, Y0
+	VADDPS       Y6, Y10, Y10
+	VBLENDVPS    Y9, Y10, Y0, Y0
 
 BinaryLogitsGradF32_powR_part_nolow:
 	VMOVUPS 64(SP), Y4
@@ -9004,35 +9004,35 @@ BinaryLogitsLossF32_powN_full_smooth:
 BinaryLogitsLossF32_powN_full_smoothed:
 	VORPS       signbit8<>+0(SB), Y3, Y4
 	VCMPPS      $0x11, expunder8<>+0(SB), Y4, Y7
-	VBLENDVPS   Y7, expunder8<>+0(SB), Y4, Y8
-	VCMPPS      $0x1e, expover8<>+0(SB), Y8, Y4
-	VBLENDVPS   Y4, expover8<>+0(SB), Y8, Y8
-	VMULPS      log2e8<>+0(SB), Y8, Y9
-	VADDPS      roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS      roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS      Y8, Y8, Y4
+	VMOVUPS     expunder8<>+0(SB), Y8
+	VMAXPS      Y4, Y8, Y4
+	VMOVUPS     expover8<>+0(SB), Y8
+	VMINPS      Y4, Y8, Y4
+	VMULPS      log2e8<>+0(SB), Y4, Y9
+	VROUNDPS    $0x00, Y9, Y9
+	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y4
+	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y4
+	VMULPS      Y4, Y4, Y8
 	VMOVUPS     expc18<>+0(SB), Y10
-	VFMADD213PS expc38<>+0(SB), Y4, Y10
-	VFMADD213PS expc58<>+0(SB), Y4, Y10
+	VFMADD213PS expc38<>+0(SB), Y8, Y10
+	VFMADD213PS expc58<>+0(SB), Y8, Y10
 	VMOVUPS     expc08<>+0(SB), Y11
-	VFMADD213PS expc28<>+0(SB), Y4, Y11
-	VFMADD213PS expc48<>+0(SB), Y4, Y11
-	VFMADD231PS Y11, Y8, Y10
-	VFMADD213PS Y8, Y4, Y10
+	VFMADD213PS expc28<>+0(SB), Y8, Y11
+	VFMADD213PS expc48<>+0(SB), Y8, Y11
+	VFMADD231PS Y11, Y4, Y10
+	VFMADD213PS Y4, Y8, Y10
 	VADDPS      one8<>+0(SB), Y10, Y10
-	VMULPS      half8<>+0(SB), Y9, Y4
-	VADDPS      roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS      roundmagic8<>+0(SB), Y4, Y8
-	VSUBPS      Y8, Y9, Y8
+	VMULPS      half8<>+0(SB), Y9, Y8
 	VADDPS      roundmagic8<>+0(SB), Y8, Y8
-	VPADDD      expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD      $0x17, Y4, Y4
+	VSUBPS      roundmagic8<>+0(SB), Y8, Y4
+	VSUBPS      Y4, Y9, Y4
+	VADDPS      roundmagic8<>+0(SB), Y4, Y4
 	VPADDD      expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD      $0x17, Y8, Y8
-	VMULPS      Y4, Y10, Y10
+	VPADDD      expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
 	VMULPS      Y8, Y10, Y10
+	VMULPS      Y4, Y10, Y10
 	VANDNPS     Y10, Y7, Y10
 	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y10, Y4
 	VMOVUPS     half8<>+0(SB), Y7
@@ -9178,35 +9178,35 @@ BinaryLogitsLossF32_powN_part_smooth:
 BinaryLogitsLossF32_powN_part_smoothed:
 	VORPS       signbit8<>+0(SB), Y4, Y5
 	VCMPPS      $0x11, expunder8<>+0(SB), Y5, Y8
-	VBLENDVPS   Y8, expunder8<>+0(SB), Y5, Y9
-	VCMPPS      $0x1e, expover8<>+0(SB), Y9, Y5
-	VBLENDVPS   Y5, expover8<>+0(SB), Y9, Y9
-	VMULPS      log2e8<>+0(SB), Y9, Y10
-	VADDPS      roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS      roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS      Y9, Y9, Y5
+	VMOVUPS     expunder8<>+0(SB), Y9
+	VMAXPS      Y5, Y9, Y5
+	VMOVUPS     expover8<>+0(SB), Y9
+	VMINPS      Y5, Y9, Y5
+	VMULPS      log2e8<>+0(SB), Y5, Y10
+	VROUNDPS    $0x00, Y10, Y10
+	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y5
+	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y5
+	VMULPS      Y5, Y5, Y9
 	VMOVUPS     expc18<>+0(SB), Y11
-	VFMADD213PS expc38<>+0(SB), Y5, Y11
-	VFMADD213PS expc58<>+0(SB), Y5, Y11
+	VFMADD213PS expc38<>+0(SB), Y9, Y11
+	VFMADD213PS expc58<>+0(SB), Y9, Y11
 	VMOVUPS     expc08<>+0(SB), Y12
-	VFMADD213PS expc28<>+0(SB), Y5, Y12
-	VFMADD213PS expc48<>+0(SB), Y5, Y12
-	VFMADD231PS Y12, Y9, Y11
-	VFMADD213PS Y9, Y5, Y11
+	VFMADD213PS expc28<>+0(SB), Y9, Y12
+	VFMADD213PS expc48<>+0(SB), Y9, Y12
+	VFMADD231PS Y12, Y5, Y11
+	VFMADD213PS Y5, Y9, Y11
 	VADDPS      one8<>+0(SB), Y11, Y11
-	VMULPS      half8<>+0(SB), Y10, Y5
-	VADDPS      roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS      roundmagic8<>+0(SB), Y5, Y9
-	VSUBPS      Y9, Y10, Y9
+	VMULPS      half8<>+0(SB), Y10, Y9
 	VADDPS      roundmagic8<>+0(SB), Y9, Y9
-	VPADDD      expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD      $0x17, Y5, Y5
+	VSUBPS      roundmagic8<>+0(SB), Y9, Y5
+	VSUBPS      Y5, Y10, Y5
+	VADDPS      roundmagic8<>+0(SB), Y5, Y5
 	VPADDD      expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD      $0x17, Y9, Y9
-	VMULPS      Y5, Y11, Y11
+	VPADDD      expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
 	VMULPS      Y9, Y11, Y11
+	VMULPS      Y5, Y11, Y11
 	VANDNPS     Y11, Y8, Y11
 	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y11, Y5
 	VMOVUPS     half8<>+0(SB), Y8
@@ -9342,35 +9342,35 @@ BinaryLogitsLossF32_pow2_full_smooth:
 BinaryLogitsLossF32_pow2_full_smoothed:
 	VORPS        signbit8<>+0(SB), Y3, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y4, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y4
-	VBLENDVPS    Y4, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS       Y8, Y8, Y4
+	VMOVUPS      expunder8<>+0(SB), Y8
+	VMAXPS       Y4, Y8, Y4
+	VMOVUPS      expover8<>+0(SB), Y8
+	VMINPS       Y4, Y8, Y4
+	VMULPS       log2e8<>+0(SB), Y4, Y9
+	VROUNDPS     $0x00, Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y4
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y4
+	VMULPS       Y4, Y4, Y8
 	VMOVUPS      expc18<>+0(SB), Y10
-	VFMADD213PS  expc38<>+0(SB), Y4, Y10
-	VFMADD213PS  expc58<>+0(SB), Y4, Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc28<>+0(SB), Y4, Y11
-	VFMADD213PS  expc48<>+0(SB), Y4, Y11
-	VFMADD231PS  Y11, Y8, Y10
-	VFMADD213PS  Y8, Y4, Y10
+	VFMADD213PS  expc28<>+0(SB), Y8, Y11
+	VFMADD213PS  expc48<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y4, Y10
+	VFMADD213PS  Y4, Y8, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
-	VMULPS       half8<>+0(SB), Y9, Y4
-	VADDPS       roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS       roundmagic8<>+0(SB), Y4, Y8
-	VSUBPS       Y8, Y9, Y8
+	VMULPS       half8<>+0(SB), Y9, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y4
+	VSUBPS       Y4, Y9, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
 	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y4, Y10, Y10
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
 	VMULPS       Y8, Y10, Y10
+	VMULPS       Y4, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y4
 	VMOVUPS      half8<>+0(SB), Y7
@@ -9494,35 +9494,35 @@ BinaryLogitsLossF32_pow2_part_smooth:
 BinaryLogitsLossF32_pow2_part_smoothed:
 	VORPS        signbit8<>+0(SB), Y4, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y8
-	VBLENDVPS    Y8, expunder8<>+0(SB), Y5, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS       Y9, Y9, Y5
+	VMOVUPS      expunder8<>+0(SB), Y9
+	VMAXPS       Y5, Y9, Y5
+	VMOVUPS      expover8<>+0(SB), Y9
+	VMINPS       Y5, Y9, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y10
+	VROUNDPS     $0x00, Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y5
+	VMULPS       Y5, Y5, Y9
 	VMOVUPS      expc18<>+0(SB), Y11
-	VFMADD213PS  expc38<>+0(SB), Y5, Y11
-	VFMADD213PS  expc58<>+0(SB), Y5, Y11
+	VFMADD213PS  expc38<>+0(SB), Y9, Y11
+	VFMADD213PS  expc58<>+0(SB), Y9, Y11
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y5, Y12
-	VFMADD213PS  expc48<>+0(SB), Y5, Y12
-	VFMADD231PS  Y12, Y9, Y11
-	VFMADD213PS  Y9, Y5, Y11
+	VFMADD213PS  expc28<>+0(SB), Y9, Y12
+	VFMADD213PS  expc48<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y5, Y11
+	VFMADD213PS  Y5, Y9, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
-	VMULPS       half8<>+0(SB), Y10, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
-	VSUBPS       Y9, Y10, Y9
+	VMULPS       half8<>+0(SB), Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y5
+	VSUBPS       Y5, Y10, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y5, Y11, Y11
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y9, Y11, Y11
+	VMULPS       Y5, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y11, Y5
 	VMOVUPS      half8<>+0(SB), Y8
@@ -9636,35 +9636,35 @@ BinaryLogitsLossF32_pow0_full_smooth:
 BinaryLogitsLossF32_pow0_full_smoothed:
 	VORPS       signbit8<>+0(SB), Y3, Y4
 	VCMPPS      $0x11, expunder8<>+0(SB), Y4, Y7
-	VBLENDVPS   Y7, expunder8<>+0(SB), Y4, Y8
-	VCMPPS      $0x1e, expover8<>+0(SB), Y8, Y4
-	VBLENDVPS   Y4, expover8<>+0(SB), Y8, Y8
-	VMULPS      log2e8<>+0(SB), Y8, Y9
-	VADDPS      roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS      roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS      Y8, Y8, Y4
+	VMOVUPS     expunder8<>+0(SB), Y8
+	VMAXPS      Y4, Y8, Y4
+	VMOVUPS     expover8<>+0(SB), Y8
+	VMINPS      Y4, Y8, Y4
+	VMULPS      log2e8<>+0(SB), Y4, Y9
+	VROUNDPS    $0x00, Y9, Y9
+	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y4
+	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y4
+	VMULPS      Y4, Y4, Y8
 	VMOVUPS     expc18<>+0(SB), Y10
-	VFMADD213PS expc38<>+0(SB), Y4, Y10
-	VFMADD213PS expc58<>+0(SB), Y4, Y10
+	VFMADD213PS expc38<>+0(SB), Y8, Y10
+	VFMADD213PS expc58<>+0(SB), Y8, Y10
 	VMOVUPS     expc08<>+0(SB), Y11
-	VFMADD213PS expc28<>+0(SB), Y4, Y11
-	VFMADD213PS expc48<>+0(SB), Y4, Y11
-	VFMADD231PS Y11, Y8, Y10
-	VFMADD213PS Y8, Y4, Y10
+	VFMADD213PS expc28<>+0(SB), Y8, Y11
+	VFMADD213PS expc48<>+0(SB), Y8, Y11
+	VFMADD231PS Y11, Y4, Y10
+	VFMADD213PS Y4, Y8, Y10
 	VADDPS      one8<>+0(SB), Y10, Y10
-	VMULPS      half8<>+0(SB), Y9, Y4
-	VADDPS      roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS      roundmagic8<>+0(SB), Y4, Y8
-	VSUBPS      Y8, Y9, Y8
+	VMULPS      half8<>+0(SB), Y9, Y8
 	VADDPS      roundmagic8<>+0(SB), Y8, Y8
-	VPADDD      expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD      $0x17, Y4, Y4
+	VSUBPS      roundmagic8<>+0(SB), Y8, Y4
+	VSUBPS      Y4, Y9, Y4
+	VADDPS      roundmagic8<>+0(SB), Y4, Y4
 	VPADDD      expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD      $0x17, Y8, Y8
-	VMULPS      Y4, Y10, Y10
+	VPADDD      expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
 	VMULPS      Y8, Y10, Y10
+	VMULPS      Y4, Y10, Y10
 	VANDNPS     Y10, Y7, Y10
 	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y10, Y4
 	VMOVUPS     half8<>+0(SB), Y7
@@ -9780,35 +9780,35 @@ BinaryLogitsLossF32_pow0_part_smooth:
 BinaryLogitsLossF32_pow0_part_smoothed:
 	VORPS       signbit8<>+0(SB), Y4, Y5
 	VCMPPS      $0x11, expunder8<>+0(SB), Y5, Y8
-	VBLENDVPS   Y8, expunder8<>+0(SB), Y5, Y9
-	VCMPPS      $0x1e, expover8<>+0(SB), Y9, Y5
-	VBLENDVPS   Y5, expover8<>+0(SB), Y9, Y9
-	VMULPS      log2e8<>+0(SB), Y9, Y10
-	VADDPS      roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS      roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS      Y9, Y9, Y5
+	VMOVUPS     expunder8<>+0(SB), Y9
+	VMAXPS      Y5, Y9, Y5
+	VMOVUPS     expover8<>+0(SB), Y9
+	VMINPS      Y5, Y9, Y5
+	VMULPS      log2e8<>+0(SB), Y5, Y10
+	VROUNDPS    $0x00, Y10, Y10
+	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y5
+	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y5
+	VMULPS      Y5, Y5, Y9
 	VMOVUPS     expc18<>+0(SB), Y11
-	VFMADD213PS expc38<>+0(SB), Y5, Y11
-	VFMADD213PS expc58<>+0(SB), Y5, Y11
+	VFMADD213PS expc38<>+0(SB), Y9, Y11
+	VFMADD213PS expc58<>+0(SB), Y9, Y11
 	VMOVUPS     expc08<>+0(SB), Y12
-	VFMADD213PS expc28<>+0(SB), Y5, Y12
-	VFMADD213PS expc48<>+0(SB), Y5, Y12
-	VFMADD231PS Y12, Y9, Y11
-	VFMADD213PS Y9, Y5, Y11
+	VFMADD213PS expc28<>+0(SB), Y9, Y12
+	VFMADD213PS expc48<>+0(SB), Y9, Y12
+	VFMADD231PS Y12, Y5, Y11
+	VFMADD213PS Y5, Y9, Y11
 	VADDPS      one8<>+0(SB), Y11, Y11
-	VMULPS      half8<>+0(SB), Y10, Y5
-	VADDPS      roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS      roundmagic8<>+0(SB), Y5, Y9
-	VSUBPS      Y9, Y10, Y9
+	VMULPS      half8<>+0(SB), Y10, Y9
 	VADDPS      roundmagic8<>+0(SB), Y9, Y9
-	VPADDD      expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD      $0x17, Y5, Y5
+	VSUBPS      roundmagic8<>+0(SB), Y9, Y5
+	VSUBPS      Y5, Y10, Y5
+	VADDPS      roundmagic8<>+0(SB), Y5, Y5
 	VPADDD      expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD      $0x17, Y9, Y9
-	VMULPS      Y5, Y11, Y11
+	VPADDD      expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
 	VMULPS      Y9, Y11, Y11
+	VMULPS      Y5, Y11, Y11
 	VANDNPS     Y11, Y8, Y11
 	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y11, Y5
 	VMOVUPS     half8<>+0(SB), Y8
@@ -9914,35 +9914,35 @@ BinaryLogitsLossF32_powR_full_smooth:
 BinaryLogitsLossF32_powR_full_smoothed:
 	VORPS        signbit8<>+0(SB), Y3, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y4, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y4
-	VBLENDVPS    Y4, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS       Y8, Y8, Y4
+	VMOVUPS      expunder8<>+0(SB), Y8
+	VMAXPS       Y4, Y8, Y4
+	VMOVUPS      expover8<>+0(SB), Y8
+	VMINPS       Y4, Y8, Y4
+	VMULPS       log2e8<>+0(SB), Y4, Y9
+	VROUNDPS     $0x00, Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y4
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y4
+	VMULPS       Y4, Y4, Y8
 	VMOVUPS      expc18<>+0(SB), Y10
-	VFMADD213PS  expc38<>+0(SB), Y4, Y10
-	VFMADD213PS  expc58<>+0(SB), Y4, Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc28<>+0(SB), Y4, Y11
-	VFMADD213PS  expc48<>+0(SB), Y4, Y11
-	VFMADD231PS  Y11, Y8, Y10
-	VFMADD213PS  Y8, Y4, Y10
+	VFMADD213PS  expc28<>+0(SB), Y8, Y11
+	VFMADD213PS  expc48<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y4, Y10
+	VFMADD213PS  Y4, Y8, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
-	VMULPS       half8<>+0(SB), Y9, Y4
-	VADDPS       roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS       roundmagic8<>+0(SB), Y4, Y8
-	VSUBPS       Y8, Y9, Y8
+	VMULPS       half8<>+0(SB), Y9, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y4
+	VSUBPS       Y4, Y9, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
 	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y4, Y10, Y10
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
 	VMULPS       Y8, Y10, Y10
+	VMULPS       Y4, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y4
 	VMOVUPS      half8<>+0(SB), Y7
@@ -10028,35 +10028,35 @@ BinaryLogitsLossF32_powR_full_smoothed:
 	VBROADCASTSS 40(DI), Y3
 	VFMADD231PS  Y3, Y5, Y7
 	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y3
-	VBLENDVPS    Y3, expunder8<>+0(SB), Y7, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y8
-	VBLENDVPS    Y8, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS       Y9, Y9, Y8
+	VMOVUPS      expunder8<>+0(SB), Y9
+	VMAXPS       Y7, Y9, Y8
+	VMOVUPS      expover8<>+0(SB), Y9
+	VMINPS       Y8, Y9, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y10
+	VROUNDPS     $0x00, Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y8
+	VMULPS       Y8, Y8, Y9
 	VMOVUPS      expc18<>+0(SB), Y7
-	VFMADD213PS  expc38<>+0(SB), Y8, Y7
-	VFMADD213PS  expc58<>+0(SB), Y8, Y7
+	VFMADD213PS  expc38<>+0(SB), Y9, Y7
+	VFMADD213PS  expc58<>+0(SB), Y9, Y7
 	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc28<>+0(SB), Y8, Y11
-	VFMADD213PS  expc48<>+0(SB), Y8, Y11
-	VFMADD231PS  Y11, Y9, Y7
-	VFMADD213PS  Y9, Y8, Y7
+	VFMADD213PS  expc28<>+0(SB), Y9, Y11
+	VFMADD213PS  expc48<>+0(SB), Y9, Y11
+	VFMADD231PS  Y11, Y8, Y7
+	VFMADD213PS  Y8, Y9, Y7
 	VADDPS       one8<>+0(SB), Y7, Y7
-	VMULPS       half8<>+0(SB), Y10, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VSUBPS       roundmagic8<>+0(SB), Y8, Y9
-	VSUBPS       Y9, Y10, Y9
+	VMULPS       half8<>+0(SB), Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
-	VPSLLD       $0x17, Y8, Y8
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y8
+	VSUBPS       Y8, Y10, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y8, Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
 	VMULPS       Y9, Y7, Y7
+	VMULPS       Y8, Y7, Y7
 	VANDNPS      Y7, Y3, Y7
 	VANDPS       absmask8<>+0(SB), Y7, Y3
 	VCMPPS       $0x00, inf8<>+0(SB), Y3, Y3
@@ -10078,41 +10078,41 @@ BinaryLogitsLossF32_powR_full_smoothed:
 	VBROADCASTSS 80(DI), Y8
 	VFMADD231PS  Y8, Y5, Y6
 	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y5
-	VBLENDVPS    Y5, expunder8<>+0(SB), Y6, Y10
-	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y10, Y10
-	VMULPS       log2e8<>+0(SB), Y10, Y11
-	VADDPS       roundmagic8<>+0(SB), Y11, Y11
-	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMULPS       Y10, Y10, Y6
-	VMOVUPS      expc18<>+0(SB), Y8
-	VFMADD213PS  expc38<>+0(SB), Y6, Y8
-	VFMADD213PS  expc58<>+0(SB), Y6, Y8
+	VMOVUPS      expunder8<>+0(SB), Y8
+	VMAXPS       Y6, Y8, Y6
+	VMOVUPS      expover8<>+0(SB), Y8
+	VMINPS       Y6, Y8, Y6
+	VMULPS       log2e8<>+0(SB), Y6, Y11
+	VROUNDPS     $0x00, Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y6
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      expc18<>+0(SB), Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y6, Y12
-	VFMADD213PS  expc48<>+0(SB), Y6, Y12
-	VFMADD231PS  Y12, Y10, Y8
-	VFMADD213PS  Y10, Y6, Y8
-	VADDPS       one8<>+0(SB), Y8, Y8
-	VMULPS       half8<>+0(SB), Y11, Y6
+	VFMADD213PS  expc28<>+0(SB), Y8, Y12
+	VFMADD213PS  expc48<>+0(SB), Y8, Y12
+	VFMADD231PS  Y12, Y6, Y10
+	VFMADD213PS  Y6, Y8, Y10
+	VADDPS       one8<>+0(SB), Y10, Y10
+	VMULPS       half8<>+0(SB), Y11, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y6
+	VSUBPS       Y6, Y11, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y10
-	VSUBPS       Y10, Y11, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
 	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
 	VPSLLD       $0x17, Y6, Y6
-	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y6, Y8, Y8
-	VMULPS       Y10, Y8, Y8
-	VANDNPS      Y8, Y5, Y8
+	VMULPS       Y8, Y10, Y10
+	VMULPS       Y6, Y10, Y10
+	VANDNPS      Y10, Y5, Y10
 	VBROADCASTSS 40(DI), Y5
-	VMULPS       Y5, Y8, Y8
+	VMULPS       Y5, Y10, Y10
 	VSUBPS       Y4, Y4, Y6
-	VADDPS       Y6, Y8, Y8
-	VBLENDVPS    Y9, Y8, Y3, Y3
+	VADDPS       Y6, Y10, Y10
+	VBLENDVPS    Y9, Y10, Y3, Y3
 
 BinaryLogitsLossF32_powR_full_nolow:
 	VMOVUPS 64(SP), Y3
@@ -10198,35 +10198,35 @@ BinaryLogitsLossF32_powR_part_smooth:
 BinaryLogitsLossF32_powR_part_smoothed:
 	VORPS        signbit8<>+0(SB), Y4, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y8
-	VBLENDVPS    Y8, expunder8<>+0(SB), Y5, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS       Y9, Y9, Y5
+	VMOVUPS      expunder8<>+0(SB), Y9
+	VMAXPS       Y5, Y9, Y5
+	VMOVUPS      expover8<>+0(SB), Y9
+	VMINPS       Y5, Y9, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y10
+	VROUNDPS     $0x00, Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y5
+	VMULPS       Y5, Y5, Y9
 	VMOVUPS      expc18<>+0(SB), Y11
-	VFMADD213PS  expc38<>+0(SB), Y5, Y11
-	VFMADD213PS  expc58<>+0(SB), Y5, Y11
+	VFMADD213PS  expc38<>+0(SB), Y9, Y11
+	VFMADD213PS  expc58<>+0(SB), Y9, Y11
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y5, Y12
-	VFMADD213PS  expc48<>+0(SB), Y5, Y12
-	VFMADD231PS  Y12, Y9, Y11
-	VFMADD213PS  Y9, Y5, Y11
+	VFMADD213PS  expc28<>+0(SB), Y9, Y12
+	VFMADD213PS  expc48<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y5, Y11
+	VFMADD213PS  Y5, Y9, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
-	VMULPS       half8<>+0(SB), Y10, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
-	VSUBPS       Y9, Y10, Y9
+	VMULPS       half8<>+0(SB), Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y5
+	VSUBPS       Y5, Y10, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y5, Y11, Y11
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y9, Y11, Y11
+	VMULPS       Y5, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y11, Y5
 	VMOVUPS      half8<>+0(SB), Y8
@@ -10312,35 +10312,35 @@ BinaryLogitsLossF32_powR_part_smoothed:
 	VBROADCASTSS 40(DI), Y7
 	VFMADD231PS  Y7, Y4, Y8
 	VCMPPS       $0x11, expunder8<>+0(SB), Y8, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y8, Y10
-	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y9
-	VBLENDVPS    Y9, expover8<>+0(SB), Y10, Y10
-	VMULPS       log2e8<>+0(SB), Y10, Y11
-	VADDPS       roundmagic8<>+0(SB), Y11, Y11
-	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMULPS       Y10, Y10, Y9
+	VMOVUPS      expunder8<>+0(SB), Y10
+	VMAXPS       Y8, Y10, Y9
+	VMOVUPS      expover8<>+0(SB), Y10
+	VMINPS       Y9, Y10, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y11
+	VROUNDPS     $0x00, Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y9
+	VMULPS       Y9, Y9, Y10
 	VMOVUPS      expc18<>+0(SB), Y8
-	VFMADD213PS  expc38<>+0(SB), Y9, Y8
-	VFMADD213PS  expc58<>+0(SB), Y9, Y8
+	VFMADD213PS  expc38<>+0(SB), Y10, Y8
+	VFMADD213PS  expc58<>+0(SB), Y10, Y8
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y9, Y12
-	VFMADD213PS  expc48<>+0(SB), Y9, Y12
-	VFMADD231PS  Y12, Y10, Y8
-	VFMADD213PS  Y10, Y9, Y8
+	VFMADD213PS  expc28<>+0(SB), Y10, Y12
+	VFMADD213PS  expc48<>+0(SB), Y10, Y12
+	VFMADD231PS  Y12, Y9, Y8
+	VFMADD213PS  Y9, Y10, Y8
 	VADDPS       one8<>+0(SB), Y8, Y8
-	VMULPS       half8<>+0(SB), Y11, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y10
-	VSUBPS       Y10, Y11, Y10
+	VMULPS       half8<>+0(SB), Y11, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
-	VPSLLD       $0x17, Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y10, Y9
+	VSUBPS       Y9, Y11, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
 	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
 	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y9, Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
 	VMULPS       Y10, Y8, Y8
+	VMULPS       Y9, Y8, Y8
 	VANDNPS      Y8, Y7, Y8
 	VANDPS       absmask8<>+0(SB), Y8, Y7
 	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y7
@@ -10362,41 +10362,41 @@ BinaryLogitsLossF32_powR_part_smoothed:
 	VBROADCASTSS 80(DI), Y7
 	VFMADD231PS  Y7, Y4, Y6
 	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y6, Y10
-	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y10, Y10
-	VMULPS       log2e8<>+0(SB), Y10, Y11
-	VADDPS       roundmagic8<>+0(SB), Y11, Y11
-	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMULPS       Y10, Y10, Y6
-	VMOVUPS      expc18<>+0(SB), Y7
-	VFMADD213PS  expc38<>+0(SB), Y6, Y7
-	VFMADD213PS  expc58<>+0(SB), Y6, Y7
+	VMOVUPS      expunder8<>+0(SB), Y7
+	VMAXPS       Y6, Y7, Y6
+	VMOVUPS      expover8<>+0(SB), Y7
+	VMINPS       Y6, Y7, Y6
+	VMULPS       log2e8<>+0(SB), Y6, Y11
+	VROUNDPS     $0x00, Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y6
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y6
+	VMULPS       Y6, Y6, Y7
+	VMOVUPS      expc18<>+0(SB), Y10
+	VFMADD213PS  expc38<>+0(SB), Y7, Y10
+	VFMADD213PS  expc58<>+0(SB), Y7, Y10
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y6, Y12
-	VFMADD213PS  expc48<>+0(SB), Y6, Y12
-	VFMADD231PS  Y12, Y10, Y7
-	VFMADD213PS  Y10, Y6, Y7
-	VADDPS       one8<>+0(SB), Y7, Y7
-	VMULPS       half8<>+0(SB), Y11, Y6
+	VFMADD213PS  expc28<>+0(SB), Y7, Y12
+	VFMADD213PS  expc48<>+0(SB), Y7, Y12
+	VFMADD231PS  Y12, Y6, Y10
+	VFMADD213PS  Y6, Y7, Y10
+	VADDPS       one8<>+0(SB), Y10, Y10
+	VMULPS       half8<>+0(SB), Y11, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y6
+	VSUBPS       Y6, Y11, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y10
-	VSUBPS       Y10, Y11, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
 	VPSLLD       $0x17, Y6, Y6
-	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y6, Y7, Y7
-	VMULPS       Y10, Y7, Y7
-	VANDNPS      Y7, Y4, Y7
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y6, Y10, Y10
+	VANDNPS      Y10, Y4, Y10
 	VBROADCASTSS 40(DI), Y4
-	VMULPS       Y4, Y7, Y7
+	VMULPS       Y4, Y10, Y10
 	VSUBPS       Y5, Y5, Y6
-	VADDPS       Y6, Y7, Y7
-	VBLENDVPS    Y9, Y7, Y0, Y0
+	VADDPS       Y6, Y10, Y10
+	VBLENDVPS    Y9, Y10, Y0, Y0
 
 BinaryLogitsLossF32_powR_part_nolow:
 	VMOVUPS 64(SP), Y4
@@ -11983,35 +11983,35 @@ BinaryProbIgnoreGradF32_powR_full_bce:
 	VBROADCASTSS 40(R8), Y5
 	VFMADD231PS  Y5, Y3, Y6
 	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y5
-	VBLENDVPS    Y5, expunder8<>+0(SB), Y6, Y7
-	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y7, Y7
-	VMULPS       log2e8<>+0(SB), Y7, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
-	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
-	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMULPS       Y7, Y7, Y6
+	VMOVUPS      expunder8<>+0(SB), Y7
+	VMAXPS       Y6, Y7, Y6
+	VMOVUPS      expover8<>+0(SB), Y7
+	VMINPS       Y6, Y7, Y6
+	VMULPS       log2e8<>+0(SB), Y6, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y6
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y6
+	VMULPS       Y6, Y6, Y7
 	VMOVUPS      expc18<>+0(SB), Y12
-	VFMADD213PS  expc38<>+0(SB), Y6, Y12
-	VFMADD213PS  expc58<>+0(SB), Y6, Y12
+	VFMADD213PS  expc38<>+0(SB), Y7, Y12
+	VFMADD213PS  expc58<>+0(SB), Y7, Y12
 	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc28<>+0(SB), Y6, Y10
-	VFMADD213PS  expc48<>+0(SB), Y6, Y10
-	VFMADD231PS  Y10, Y7, Y12
-	VFMADD213PS  Y7, Y6, Y12
+	VFMADD213PS  expc28<>+0(SB), Y7, Y10
+	VFMADD213PS  expc48<>+0(SB), Y7, Y10
+	VFMADD231PS  Y10, Y6, Y12
+	VFMADD213PS  Y6, Y7, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
-	VMULPS       half8<>+0(SB), Y8, Y6
-	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y7
-	VSUBPS       Y7, Y8, Y7
+	VMULPS       half8<>+0(SB), Y8, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y6
+	VSUBPS       Y6, Y8, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
 	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y6, Y12, Y12
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	VMULPS       Y7, Y12, Y12
+	VMULPS       Y6, Y12, Y12
 	VANDNPS      Y12, Y5, Y12
 	VANDPS       absmask8<>+0(SB), Y12, Y5
 	VCMPPS       $0x00, inf8<>+0(SB), Y5, Y5
@@ -12033,41 +12033,41 @@ BinaryProbIgnoreGradF32_powR_full_bce:
 	VBROADCASTSS 80(R8), Y5
 	VFMADD231PS  Y5, Y3, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y3
-	VBLENDVPS    Y3, expunder8<>+0(SB), Y4, Y7
-	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y4
-	VBLENDVPS    Y4, expover8<>+0(SB), Y7, Y7
-	VMULPS       log2e8<>+0(SB), Y7, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
-	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
-	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMULPS       Y7, Y7, Y4
-	VMOVUPS      expc18<>+0(SB), Y5
-	VFMADD213PS  expc38<>+0(SB), Y4, Y5
-	VFMADD213PS  expc58<>+0(SB), Y4, Y5
+	VMOVUPS      expunder8<>+0(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      expover8<>+0(SB), Y5
+	VMINPS       Y4, Y5, Y4
+	VMULPS       log2e8<>+0(SB), Y4, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y4
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y4
+	VMULPS       Y4, Y4, Y5
+	VMOVUPS      expc18<>+0(SB), Y7
+	VFMADD213PS  expc38<>+0(SB), Y5, Y7
+	VFMADD213PS  expc58<>+0(SB), Y5, Y7
 	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc28<>+0(SB), Y4, Y10
-	VFMADD213PS  expc48<>+0(SB), Y4, Y10
-	VFMADD231PS  Y10, Y7, Y5
-	VFMADD213PS  Y7, Y4, Y5
-	VADDPS       one8<>+0(SB), Y5, Y5
-	VMULPS       half8<>+0(SB), Y8, Y4
+	VFMADD213PS  expc28<>+0(SB), Y5, Y10
+	VFMADD213PS  expc48<>+0(SB), Y5, Y10
+	VFMADD231PS  Y10, Y4, Y7
+	VFMADD213PS  Y4, Y5, Y7
+	VADDPS       one8<>+0(SB), Y7, Y7
+	VMULPS       half8<>+0(SB), Y8, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y4
+	VSUBPS       Y4, Y8, Y4
 	VADDPS       roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS       roundmagic8<>+0(SB), Y4, Y7
-	VSUBPS       Y7, Y8, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
 	VPSLLD       $0x17, Y4, Y4
-	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y4, Y5, Y5
-	VMULPS       Y7, Y5, Y5
-	VANDNPS      Y5, Y3, Y5
+	VMULPS       Y5, Y7, Y7
+	VMULPS       Y4, Y7, Y7
+	VANDNPS      Y7, Y3, Y7
 	VBROADCASTSS 40(R8), Y3
-	VMULPS       Y3, Y5, Y5
+	VMULPS       Y3, Y7, Y7
 	VSUBPS       Y9, Y9, Y4
-	VADDPS       Y4, Y5, Y5
-	VBLENDVPS    Y6, Y5, Y11, Y11
+	VADDPS       Y4, Y7, Y7
+	VBLENDVPS    Y6, Y7, Y11, Y11
 
 BinaryProbIgnoreGradF32_powR_full_nolow:
 	VMOVUPS 64(SP), Y3
@@ -12334,35 +12334,35 @@ BinaryProbIgnoreGradF32_powR_part_bce:
 	VBROADCASTSS 40(R8), Y6
 	VFMADD231PS  Y6, Y4, Y7
 	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y7
-	VBLENDVPS    Y7, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS       Y8, Y8, Y7
+	VMOVUPS      expunder8<>+0(SB), Y8
+	VMAXPS       Y7, Y8, Y7
+	VMOVUPS      expover8<>+0(SB), Y8
+	VMINPS       Y7, Y8, Y7
+	VMULPS       log2e8<>+0(SB), Y7, Y9
+	VROUNDPS     $0x00, Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y7
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y7
+	VMULPS       Y7, Y7, Y8
 	VMOVUPS      expc18<>+0(SB), Y12
-	VFMADD213PS  expc38<>+0(SB), Y7, Y12
-	VFMADD213PS  expc58<>+0(SB), Y7, Y12
+	VFMADD213PS  expc38<>+0(SB), Y8, Y12
+	VFMADD213PS  expc58<>+0(SB), Y8, Y12
 	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc28<>+0(SB), Y7, Y11
-	VFMADD213PS  expc48<>+0(SB), Y7, Y11
-	VFMADD231PS  Y11, Y8, Y12
-	VFMADD213PS  Y8, Y7, Y12
+	VFMADD213PS  expc28<>+0(SB), Y8, Y11
+	VFMADD213PS  expc48<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y7, Y12
+	VFMADD213PS  Y7, Y8, Y12
 	VADDPS       one8<>+0(SB), Y12, Y12
-	VMULPS       half8<>+0(SB), Y9, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y8
-	VSUBPS       Y8, Y9, Y8
+	VMULPS       half8<>+0(SB), Y9, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y7
+	VSUBPS       Y7, Y9, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
 	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y7, Y12, Y12
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	VMULPS       Y8, Y12, Y12
+	VMULPS       Y7, Y12, Y12
 	VANDNPS      Y12, Y6, Y12
 	VANDPS       absmask8<>+0(SB), Y12, Y6
 	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
@@ -12384,41 +12384,41 @@ BinaryProbIgnoreGradF32_powR_part_bce:
 	VBROADCASTSS 80(R8), Y6
 	VFMADD231PS  Y6, Y4, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS       Y8, Y8, Y5
-	VMOVUPS      expc18<>+0(SB), Y6
-	VFMADD213PS  expc38<>+0(SB), Y5, Y6
-	VFMADD213PS  expc58<>+0(SB), Y5, Y6
+	VMOVUPS      expunder8<>+0(SB), Y6
+	VMAXPS       Y5, Y6, Y5
+	VMOVUPS      expover8<>+0(SB), Y6
+	VMINPS       Y5, Y6, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y9
+	VROUNDPS     $0x00, Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y5
+	VMULPS       Y5, Y5, Y6
+	VMOVUPS      expc18<>+0(SB), Y8
+	VFMADD213PS  expc38<>+0(SB), Y6, Y8
+	VFMADD213PS  expc58<>+0(SB), Y6, Y8
 	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc28<>+0(SB), Y5, Y11
-	VFMADD213PS  expc48<>+0(SB), Y5, Y11
-	VFMADD231PS  Y11, Y8, Y6
-	VFMADD213PS  Y8, Y5, Y6
-	VADDPS       one8<>+0(SB), Y6, Y6
-	VMULPS       half8<>+0(SB), Y9, Y5
+	VFMADD213PS  expc28<>+0(SB), Y6, Y11
+	VFMADD213PS  expc48<>+0(SB), Y6, Y11
+	VFMADD231PS  Y11, Y5, Y8
+	VFMADD213PS  Y5, Y6, Y8
+	VADDPS       one8<>+0(SB), Y8, Y8
+	VMULPS       half8<>+0(SB), Y9, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y5
+	VSUBPS       Y5, Y9, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y8
-	VSUBPS       Y8, Y9, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
-	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
-	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y5, Y6, Y6
-	VMULPS       Y8, Y6, Y6
-	VANDNPS      Y6, Y4, Y6
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y5, Y8, Y8
+	VANDNPS      Y8, Y4, Y8
 	VBROADCASTSS 40(R8), Y4
-	VMULPS       Y4, Y6, Y6
+	VMULPS       Y4, Y8, Y8
 	VSUBPS       Y10, Y10, Y5
-	VADDPS       Y5, Y6, Y6
-	VBLENDVPS    Y7, Y6, Y0, Y0
+	VADDPS       Y5, Y8, Y8
+	VBLENDVPS    Y7, Y8, Y0, Y0
 
 BinaryProbIgnoreGradF32_powR_part_nolow:
 	VMOVUPS 64(SP), Y4
@@ -13899,35 +13899,35 @@ BinaryProbIgnoreLossF32_powR_full_bce:
 	VBROADCASTSS 40(DI), Y3
 	VFMADD231PS  Y3, Y4, Y6
 	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y3
-	VBLENDVPS    Y3, expunder8<>+0(SB), Y6, Y7
-	VCMPPS       $0x1e, expover8<>+0(SB), Y7, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y7, Y7
-	VMULPS       log2e8<>+0(SB), Y7, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VSUBPS       roundmagic8<>+0(SB), Y8, Y8
-	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y7
-	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y7
-	VMULPS       Y7, Y7, Y6
+	VMOVUPS      expunder8<>+0(SB), Y7
+	VMAXPS       Y6, Y7, Y6
+	VMOVUPS      expover8<>+0(SB), Y7
+	VMINPS       Y6, Y7, Y6
+	VMULPS       log2e8<>+0(SB), Y6, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y6
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y6
+	VMULPS       Y6, Y6, Y7
 	VMOVUPS      expc18<>+0(SB), Y10
-	VFMADD213PS  expc38<>+0(SB), Y6, Y10
-	VFMADD213PS  expc58<>+0(SB), Y6, Y10
+	VFMADD213PS  expc38<>+0(SB), Y7, Y10
+	VFMADD213PS  expc58<>+0(SB), Y7, Y10
 	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc28<>+0(SB), Y6, Y11
-	VFMADD213PS  expc48<>+0(SB), Y6, Y11
-	VFMADD231PS  Y11, Y7, Y10
-	VFMADD213PS  Y7, Y6, Y10
+	VFMADD213PS  expc28<>+0(SB), Y7, Y11
+	VFMADD213PS  expc48<>+0(SB), Y7, Y11
+	VFMADD231PS  Y11, Y6, Y10
+	VFMADD213PS  Y6, Y7, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
-	VMULPS       half8<>+0(SB), Y8, Y6
-	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y7
-	VSUBPS       Y7, Y8, Y7
+	VMULPS       half8<>+0(SB), Y8, Y7
 	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y6
+	VSUBPS       Y6, Y8, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
 	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y6, Y10, Y10
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	VMULPS       Y7, Y10, Y10
+	VMULPS       Y6, Y10, Y10
 	VANDNPS      Y10, Y3, Y10
 	VANDPS       absmask8<>+0(SB), Y10, Y3
 	VCMPPS       $0x00, inf8<>+0(SB), Y3, Y3
@@ -13949,41 +13949,41 @@ BinaryProbIgnoreLossF32_powR_full_bce:
 	VBROADCASTSS 80(DI), Y6
 	VFMADD231PS  Y6, Y4, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y11
-	VADDPS       roundmagic8<>+0(SB), Y11, Y11
-	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y8
-	VMULPS       Y8, Y8, Y5
-	VMOVUPS      expc18<>+0(SB), Y6
-	VFMADD213PS  expc38<>+0(SB), Y5, Y6
-	VFMADD213PS  expc58<>+0(SB), Y5, Y6
+	VMOVUPS      expunder8<>+0(SB), Y6
+	VMAXPS       Y5, Y6, Y5
+	VMOVUPS      expover8<>+0(SB), Y6
+	VMINPS       Y5, Y6, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y11
+	VROUNDPS     $0x00, Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y5
+	VMULPS       Y5, Y5, Y6
+	VMOVUPS      expc18<>+0(SB), Y8
+	VFMADD213PS  expc38<>+0(SB), Y6, Y8
+	VFMADD213PS  expc58<>+0(SB), Y6, Y8
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y5, Y12
-	VFMADD213PS  expc48<>+0(SB), Y5, Y12
-	VFMADD231PS  Y12, Y8, Y6
-	VFMADD213PS  Y8, Y5, Y6
-	VADDPS       one8<>+0(SB), Y6, Y6
-	VMULPS       half8<>+0(SB), Y11, Y5
+	VFMADD213PS  expc28<>+0(SB), Y6, Y12
+	VFMADD213PS  expc48<>+0(SB), Y6, Y12
+	VFMADD231PS  Y12, Y5, Y8
+	VFMADD213PS  Y5, Y6, Y8
+	VADDPS       one8<>+0(SB), Y8, Y8
+	VMULPS       half8<>+0(SB), Y11, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y5
+	VSUBPS       Y5, Y11, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y8
-	VSUBPS       Y8, Y11, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
-	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
-	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y5, Y6, Y6
-	VMULPS       Y8, Y6, Y6
-	VANDNPS      Y6, Y4, Y6
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y5, Y8, Y8
+	VANDNPS      Y8, Y4, Y8
 	VBROADCASTSS 40(DI), Y4
-	VMULPS       Y4, Y6, Y6
+	VMULPS       Y4, Y8, Y8
 	VSUBPS       Y9, Y9, Y5
-	VADDPS       Y5, Y6, Y6
-	VBLENDVPS    Y7, Y6, Y3, Y3
+	VADDPS       Y5, Y8, Y8
+	VBLENDVPS    Y7, Y8, Y3, Y3
 
 BinaryProbIgnoreLossF32_powR_full_nolow:
 	VMOVUPS 64(SP), Y3
@@ -14229,35 +14229,35 @@ BinaryProbIgnoreLossF32_powR_part_bce:
 	VBROADCASTSS 40(DI), Y6
 	VFMADD231PS  Y6, Y4, Y7
 	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y7
-	VBLENDVPS    Y7, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS       Y8, Y8, Y7
+	VMOVUPS      expunder8<>+0(SB), Y8
+	VMAXPS       Y7, Y8, Y7
+	VMOVUPS      expover8<>+0(SB), Y8
+	VMINPS       Y7, Y8, Y7
+	VMULPS       log2e8<>+0(SB), Y7, Y9
+	VROUNDPS     $0x00, Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y7
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y7
+	VMULPS       Y7, Y7, Y8
 	VMOVUPS      expc18<>+0(SB), Y11
-	VFMADD213PS  expc38<>+0(SB), Y7, Y11
-	VFMADD213PS  expc58<>+0(SB), Y7, Y11
+	VFMADD213PS  expc38<>+0(SB), Y8, Y11
+	VFMADD213PS  expc58<>+0(SB), Y8, Y11
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y7, Y12
-	VFMADD213PS  expc48<>+0(SB), Y7, Y12
-	VFMADD231PS  Y12, Y8, Y11
-	VFMADD213PS  Y8, Y7, Y11
+	VFMADD213PS  expc28<>+0(SB), Y8, Y12
+	VFMADD213PS  expc48<>+0(SB), Y8, Y12
+	VFMADD231PS  Y12, Y7, Y11
+	VFMADD213PS  Y7, Y8, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
-	VMULPS       half8<>+0(SB), Y9, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y8
-	VSUBPS       Y8, Y9, Y8
+	VMULPS       half8<>+0(SB), Y9, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y7
+	VSUBPS       Y7, Y9, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
 	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y7, Y11, Y11
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	VMULPS       Y8, Y11, Y11
+	VMULPS       Y7, Y11, Y11
 	VANDNPS      Y11, Y6, Y11
 	VANDPS       absmask8<>+0(SB), Y11, Y6
 	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
@@ -14279,41 +14279,41 @@ BinaryProbIgnoreLossF32_powR_part_bce:
 	VBROADCASTSS 80(DI), Y6
 	VFMADD231PS  Y6, Y4, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y5, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS       Y8, Y8, Y5
-	VMOVUPS      expc18<>+0(SB), Y6
-	VFMADD213PS  expc38<>+0(SB), Y5, Y6
-	VFMADD213PS  expc58<>+0(SB), Y5, Y6
+	VMOVUPS      expunder8<>+0(SB), Y6
+	VMAXPS       Y5, Y6, Y5
+	VMOVUPS      expover8<>+0(SB), Y6
+	VMINPS       Y5, Y6, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y9
+	VROUNDPS     $0x00, Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y5
+	VMULPS       Y5, Y5, Y6
+	VMOVUPS      expc18<>+0(SB), Y8
+	VFMADD213PS  expc38<>+0(SB), Y6, Y8
+	VFMADD213PS  expc58<>+0(SB), Y6, Y8
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y5, Y12
-	VFMADD213PS  expc48<>+0(SB), Y5, Y12
-	VFMADD231PS  Y12, Y8, Y6
-	VFMADD213PS  Y8, Y5, Y6
-	VADDPS       one8<>+0(SB), Y6, Y6
-	VMULPS       half8<>+0(SB), Y9, Y5
+	VFMADD213PS  expc28<>+0(SB), Y6, Y12
+	VFMADD213PS  expc48<>+0(SB), Y6, Y12
+	VFMADD231PS  Y12, Y5, Y8
+	VFMADD213PS  Y5, Y6, Y8
+	VADDPS       one8<>+0(SB), Y8, Y8
+	VMULPS       half8<>+0(SB), Y9, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y5
+	VSUBPS       Y5, Y9, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y8
-	VSUBPS       Y8, Y9, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
-	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
-	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y5, Y6, Y6
-	VMULPS       Y8, Y6, Y6
-	VANDNPS      Y6, Y4, Y6
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y5, Y8, Y8
+	VANDNPS      Y8, Y4, Y8
 	VBROADCASTSS 40(DI), Y4
-	VMULPS       Y4, Y6, Y6
+	VMULPS       Y4, Y8, Y8
 	VSUBPS       Y10, Y10, Y5
-	VADDPS       Y5, Y6, Y6
-	VBLENDVPS    Y7, Y6, Y0, Y0
+	VADDPS       Y5, Y8, Y8
+	VBLENDVPS    Y7, Y8, Y0, Y0
 
 BinaryProbIgnoreLossF32_powR_part_nolow:
 	VMOVUPS 64(SP), Y4
@@ -14440,35 +14440,35 @@ BinaryLogitsIgnoreGradF32_powN_full_smooth:
 BinaryLogitsIgnoreGradF32_powN_full_smoothed:
 	VORPS       signbit8<>+0(SB), Y3, Y4
 	VCMPPS      $0x11, expunder8<>+0(SB), Y4, Y7
-	VBLENDVPS   Y7, expunder8<>+0(SB), Y4, Y8
-	VCMPPS      $0x1e, expover8<>+0(SB), Y8, Y4
-	VBLENDVPS   Y4, expover8<>+0(SB), Y8, Y8
-	VMULPS      log2e8<>+0(SB), Y8, Y9
-	VADDPS      roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS      roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS      Y8, Y8, Y4
+	VMOVUPS     expunder8<>+0(SB), Y8
+	VMAXPS      Y4, Y8, Y4
+	VMOVUPS     expover8<>+0(SB), Y8
+	VMINPS      Y4, Y8, Y4
+	VMULPS      log2e8<>+0(SB), Y4, Y9
+	VROUNDPS    $0x00, Y9, Y9
+	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y4
+	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y4
+	VMULPS      Y4, Y4, Y8
 	VMOVUPS     expc18<>+0(SB), Y10
-	VFMADD213PS expc38<>+0(SB), Y4, Y10
-	VFMADD213PS expc58<>+0(SB), Y4, Y10
+	VFMADD213PS expc38<>+0(SB), Y8, Y10
+	VFMADD213PS expc58<>+0(SB), Y8, Y10
 	VMOVUPS     expc08<>+0(SB), Y11
-	VFMADD213PS expc28<>+0(SB), Y4, Y11
-	VFMADD213PS expc48<>+0(SB), Y4, Y11
-	VFMADD231PS Y11, Y8, Y10
-	VFMADD213PS Y8, Y4, Y10
+	VFMADD213PS expc28<>+0(SB), Y8, Y11
+	VFMADD213PS expc48<>+0(SB), Y8, Y11
+	VFMADD231PS Y11, Y4, Y10
+	VFMADD213PS Y4, Y8, Y10
 	VADDPS      one8<>+0(SB), Y10, Y10
-	VMULPS      half8<>+0(SB), Y9, Y4
-	VADDPS      roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS      roundmagic8<>+0(SB), Y4, Y8
-	VSUBPS      Y8, Y9, Y8
+	VMULPS      half8<>+0(SB), Y9, Y8
 	VADDPS      roundmagic8<>+0(SB), Y8, Y8
-	VPADDD      expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD      $0x17, Y4, Y4
+	VSUBPS      roundmagic8<>+0(SB), Y8, Y4
+	VSUBPS      Y4, Y9, Y4
+	VADDPS      roundmagic8<>+0(SB), Y4, Y4
 	VPADDD      expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD      $0x17, Y8, Y8
-	VMULPS      Y4, Y10, Y10
+	VPADDD      expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
 	VMULPS      Y8, Y10, Y10
+	VMULPS      Y4, Y10, Y10
 	VANDNPS     Y10, Y7, Y10
 	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y10, Y4
 	VMOVUPS     half8<>+0(SB), Y7
@@ -14637,35 +14637,35 @@ BinaryLogitsIgnoreGradF32_powN_part_smooth:
 BinaryLogitsIgnoreGradF32_powN_part_smoothed:
 	VORPS       signbit8<>+0(SB), Y4, Y5
 	VCMPPS      $0x11, expunder8<>+0(SB), Y5, Y8
-	VBLENDVPS   Y8, expunder8<>+0(SB), Y5, Y9
-	VCMPPS      $0x1e, expover8<>+0(SB), Y9, Y5
-	VBLENDVPS   Y5, expover8<>+0(SB), Y9, Y9
-	VMULPS      log2e8<>+0(SB), Y9, Y10
-	VADDPS      roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS      roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS      Y9, Y9, Y5
+	VMOVUPS     expunder8<>+0(SB), Y9
+	VMAXPS      Y5, Y9, Y5
+	VMOVUPS     expover8<>+0(SB), Y9
+	VMINPS      Y5, Y9, Y5
+	VMULPS      log2e8<>+0(SB), Y5, Y10
+	VROUNDPS    $0x00, Y10, Y10
+	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y5
+	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y5
+	VMULPS      Y5, Y5, Y9
 	VMOVUPS     expc18<>+0(SB), Y11
-	VFMADD213PS expc38<>+0(SB), Y5, Y11
-	VFMADD213PS expc58<>+0(SB), Y5, Y11
+	VFMADD213PS expc38<>+0(SB), Y9, Y11
+	VFMADD213PS expc58<>+0(SB), Y9, Y11
 	VMOVUPS     expc08<>+0(SB), Y12
-	VFMADD213PS expc28<>+0(SB), Y5, Y12
-	VFMADD213PS expc48<>+0(SB), Y5, Y12
-	VFMADD231PS Y12, Y9, Y11
-	VFMADD213PS Y9, Y5, Y11
+	VFMADD213PS expc28<>+0(SB), Y9, Y12
+	VFMADD213PS expc48<>+0(SB), Y9, Y12
+	VFMADD231PS Y12, Y5, Y11
+	VFMADD213PS Y5, Y9, Y11
 	VADDPS      one8<>+0(SB), Y11, Y11
-	VMULPS      half8<>+0(SB), Y10, Y5
-	VADDPS      roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS      roundmagic8<>+0(SB), Y5, Y9
-	VSUBPS      Y9, Y10, Y9
+	VMULPS      half8<>+0(SB), Y10, Y9
 	VADDPS      roundmagic8<>+0(SB), Y9, Y9
-	VPADDD      expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD      $0x17, Y5, Y5
+	VSUBPS      roundmagic8<>+0(SB), Y9, Y5
+	VSUBPS      Y5, Y10, Y5
+	VADDPS      roundmagic8<>+0(SB), Y5, Y5
 	VPADDD      expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD      $0x17, Y9, Y9
-	VMULPS      Y5, Y11, Y11
+	VPADDD      expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
 	VMULPS      Y9, Y11, Y11
+	VMULPS      Y5, Y11, Y11
 	VANDNPS     Y11, Y8, Y11
 	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y11, Y5
 	VMOVUPS     half8<>+0(SB), Y8
@@ -14822,35 +14822,35 @@ BinaryLogitsIgnoreGradF32_pow2_full_smooth:
 BinaryLogitsIgnoreGradF32_pow2_full_smoothed:
 	VORPS        signbit8<>+0(SB), Y3, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y4, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y4
-	VBLENDVPS    Y4, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS       Y8, Y8, Y4
+	VMOVUPS      expunder8<>+0(SB), Y8
+	VMAXPS       Y4, Y8, Y4
+	VMOVUPS      expover8<>+0(SB), Y8
+	VMINPS       Y4, Y8, Y4
+	VMULPS       log2e8<>+0(SB), Y4, Y9
+	VROUNDPS     $0x00, Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y4
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y4
+	VMULPS       Y4, Y4, Y8
 	VMOVUPS      expc18<>+0(SB), Y10
-	VFMADD213PS  expc38<>+0(SB), Y4, Y10
-	VFMADD213PS  expc58<>+0(SB), Y4, Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc28<>+0(SB), Y4, Y11
-	VFMADD213PS  expc48<>+0(SB), Y4, Y11
-	VFMADD231PS  Y11, Y8, Y10
-	VFMADD213PS  Y8, Y4, Y10
+	VFMADD213PS  expc28<>+0(SB), Y8, Y11
+	VFMADD213PS  expc48<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y4, Y10
+	VFMADD213PS  Y4, Y8, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
-	VMULPS       half8<>+0(SB), Y9, Y4
-	VADDPS       roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS       roundmagic8<>+0(SB), Y4, Y8
-	VSUBPS       Y8, Y9, Y8
+	VMULPS       half8<>+0(SB), Y9, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y4
+	VSUBPS       Y4, Y9, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
 	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y4, Y10, Y10
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
 	VMULPS       Y8, Y10, Y10
+	VMULPS       Y4, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y4
 	VMOVUPS      half8<>+0(SB), Y7
@@ -14997,35 +14997,35 @@ BinaryLogitsIgnoreGradF32_pow2_part_smooth:
 BinaryLogitsIgnoreGradF32_pow2_part_smoothed:
 	VORPS        signbit8<>+0(SB), Y4, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y8
-	VBLENDVPS    Y8, expunder8<>+0(SB), Y5, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS       Y9, Y9, Y5
+	VMOVUPS      expunder8<>+0(SB), Y9
+	VMAXPS       Y5, Y9, Y5
+	VMOVUPS      expover8<>+0(SB), Y9
+	VMINPS       Y5, Y9, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y10
+	VROUNDPS     $0x00, Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y5
+	VMULPS       Y5, Y5, Y9
 	VMOVUPS      expc18<>+0(SB), Y11
-	VFMADD213PS  expc38<>+0(SB), Y5, Y11
-	VFMADD213PS  expc58<>+0(SB), Y5, Y11
+	VFMADD213PS  expc38<>+0(SB), Y9, Y11
+	VFMADD213PS  expc58<>+0(SB), Y9, Y11
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y5, Y12
-	VFMADD213PS  expc48<>+0(SB), Y5, Y12
-	VFMADD231PS  Y12, Y9, Y11
-	VFMADD213PS  Y9, Y5, Y11
+	VFMADD213PS  expc28<>+0(SB), Y9, Y12
+	VFMADD213PS  expc48<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y5, Y11
+	VFMADD213PS  Y5, Y9, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
-	VMULPS       half8<>+0(SB), Y10, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
-	VSUBPS       Y9, Y10, Y9
+	VMULPS       half8<>+0(SB), Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y5
+	VSUBPS       Y5, Y10, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y5, Y11, Y11
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y9, Y11, Y11
+	VMULPS       Y5, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y11, Y5
 	VMOVUPS      half8<>+0(SB), Y8
@@ -15160,35 +15160,35 @@ BinaryLogitsIgnoreGradF32_pow0_full_smooth:
 BinaryLogitsIgnoreGradF32_pow0_full_smoothed:
 	VORPS       signbit8<>+0(SB), Y3, Y4
 	VCMPPS      $0x11, expunder8<>+0(SB), Y4, Y7
-	VBLENDVPS   Y7, expunder8<>+0(SB), Y4, Y8
-	VCMPPS      $0x1e, expover8<>+0(SB), Y8, Y4
-	VBLENDVPS   Y4, expover8<>+0(SB), Y8, Y8
-	VMULPS      log2e8<>+0(SB), Y8, Y9
-	VADDPS      roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS      roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS      Y8, Y8, Y4
+	VMOVUPS     expunder8<>+0(SB), Y8
+	VMAXPS      Y4, Y8, Y4
+	VMOVUPS     expover8<>+0(SB), Y8
+	VMINPS      Y4, Y8, Y4
+	VMULPS      log2e8<>+0(SB), Y4, Y9
+	VROUNDPS    $0x00, Y9, Y9
+	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y4
+	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y4
+	VMULPS      Y4, Y4, Y8
 	VMOVUPS     expc18<>+0(SB), Y10
-	VFMADD213PS expc38<>+0(SB), Y4, Y10
-	VFMADD213PS expc58<>+0(SB), Y4, Y10
+	VFMADD213PS expc38<>+0(SB), Y8, Y10
+	VFMADD213PS expc58<>+0(SB), Y8, Y10
 	VMOVUPS     expc08<>+0(SB), Y11
-	VFMADD213PS expc28<>+0(SB), Y4, Y11
-	VFMADD213PS expc48<>+0(SB), Y4, Y11
-	VFMADD231PS Y11, Y8, Y10
-	VFMADD213PS Y8, Y4, Y10
+	VFMADD213PS expc28<>+0(SB), Y8, Y11
+	VFMADD213PS expc48<>+0(SB), Y8, Y11
+	VFMADD231PS Y11, Y4, Y10
+	VFMADD213PS Y4, Y8, Y10
 	VADDPS      one8<>+0(SB), Y10, Y10
-	VMULPS      half8<>+0(SB), Y9, Y4
-	VADDPS      roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS      roundmagic8<>+0(SB), Y4, Y8
-	VSUBPS      Y8, Y9, Y8
+	VMULPS      half8<>+0(SB), Y9, Y8
 	VADDPS      roundmagic8<>+0(SB), Y8, Y8
-	VPADDD      expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD      $0x17, Y4, Y4
+	VSUBPS      roundmagic8<>+0(SB), Y8, Y4
+	VSUBPS      Y4, Y9, Y4
+	VADDPS      roundmagic8<>+0(SB), Y4, Y4
 	VPADDD      expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD      $0x17, Y8, Y8
-	VMULPS      Y4, Y10, Y10
+	VPADDD      expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
 	VMULPS      Y8, Y10, Y10
+	VMULPS      Y4, Y10, Y10
 	VANDNPS     Y10, Y7, Y10
 	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y10, Y4
 	VMOVUPS     half8<>+0(SB), Y7
@@ -15327,35 +15327,35 @@ BinaryLogitsIgnoreGradF32_pow0_part_smooth:
 BinaryLogitsIgnoreGradF32_pow0_part_smoothed:
 	VORPS       signbit8<>+0(SB), Y4, Y5
 	VCMPPS      $0x11, expunder8<>+0(SB), Y5, Y8
-	VBLENDVPS   Y8, expunder8<>+0(SB), Y5, Y9
-	VCMPPS      $0x1e, expover8<>+0(SB), Y9, Y5
-	VBLENDVPS   Y5, expover8<>+0(SB), Y9, Y9
-	VMULPS      log2e8<>+0(SB), Y9, Y10
-	VADDPS      roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS      roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS      Y9, Y9, Y5
+	VMOVUPS     expunder8<>+0(SB), Y9
+	VMAXPS      Y5, Y9, Y5
+	VMOVUPS     expover8<>+0(SB), Y9
+	VMINPS      Y5, Y9, Y5
+	VMULPS      log2e8<>+0(SB), Y5, Y10
+	VROUNDPS    $0x00, Y10, Y10
+	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y5
+	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y5
+	VMULPS      Y5, Y5, Y9
 	VMOVUPS     expc18<>+0(SB), Y11
-	VFMADD213PS expc38<>+0(SB), Y5, Y11
-	VFMADD213PS expc58<>+0(SB), Y5, Y11
+	VFMADD213PS expc38<>+0(SB), Y9, Y11
+	VFMADD213PS expc58<>+0(SB), Y9, Y11
 	VMOVUPS     expc08<>+0(SB), Y12
-	VFMADD213PS expc28<>+0(SB), Y5, Y12
-	VFMADD213PS expc48<>+0(SB), Y5, Y12
-	VFMADD231PS Y12, Y9, Y11
-	VFMADD213PS Y9, Y5, Y11
+	VFMADD213PS expc28<>+0(SB), Y9, Y12
+	VFMADD213PS expc48<>+0(SB), Y9, Y12
+	VFMADD231PS Y12, Y5, Y11
+	VFMADD213PS Y5, Y9, Y11
 	VADDPS      one8<>+0(SB), Y11, Y11
-	VMULPS      half8<>+0(SB), Y10, Y5
-	VADDPS      roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS      roundmagic8<>+0(SB), Y5, Y9
-	VSUBPS      Y9, Y10, Y9
+	VMULPS      half8<>+0(SB), Y10, Y9
 	VADDPS      roundmagic8<>+0(SB), Y9, Y9
-	VPADDD      expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD      $0x17, Y5, Y5
+	VSUBPS      roundmagic8<>+0(SB), Y9, Y5
+	VSUBPS      Y5, Y10, Y5
+	VADDPS      roundmagic8<>+0(SB), Y5, Y5
 	VPADDD      expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD      $0x17, Y9, Y9
-	VMULPS      Y5, Y11, Y11
+	VPADDD      expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
 	VMULPS      Y9, Y11, Y11
+	VMULPS      Y5, Y11, Y11
 	VANDNPS     Y11, Y8, Y11
 	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y11, Y5
 	VMOVUPS     half8<>+0(SB), Y8
@@ -15482,35 +15482,35 @@ BinaryLogitsIgnoreGradF32_powR_full_smooth:
 BinaryLogitsIgnoreGradF32_powR_full_smoothed:
 	VORPS        signbit8<>+0(SB), Y3, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y4, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y4
-	VBLENDVPS    Y4, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS       Y8, Y8, Y4
+	VMOVUPS      expunder8<>+0(SB), Y8
+	VMAXPS       Y4, Y8, Y4
+	VMOVUPS      expover8<>+0(SB), Y8
+	VMINPS       Y4, Y8, Y4
+	VMULPS       log2e8<>+0(SB), Y4, Y9
+	VROUNDPS     $0x00, Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y4
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y4
+	VMULPS       Y4, Y4, Y8
 	VMOVUPS      expc18<>+0(SB), Y10
-	VFMADD213PS  expc38<>+0(SB), Y4, Y10
-	VFMADD213PS  expc58<>+0(SB), Y4, Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc28<>+0(SB), Y4, Y11
-	VFMADD213PS  expc48<>+0(SB), Y4, Y11
-	VFMADD231PS  Y11, Y8, Y10
-	VFMADD213PS  Y8, Y4, Y10
+	VFMADD213PS  expc28<>+0(SB), Y8, Y11
+	VFMADD213PS  expc48<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y4, Y10
+	VFMADD213PS  Y4, Y8, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
-	VMULPS       half8<>+0(SB), Y9, Y4
-	VADDPS       roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS       roundmagic8<>+0(SB), Y4, Y8
-	VSUBPS       Y8, Y9, Y8
+	VMULPS       half8<>+0(SB), Y9, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y4
+	VSUBPS       Y4, Y9, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
 	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y4, Y10, Y10
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
 	VMULPS       Y8, Y10, Y10
+	VMULPS       Y4, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y4
 	VMOVUPS      half8<>+0(SB), Y7
@@ -15596,35 +15596,35 @@ BinaryLogitsIgnoreGradF32_powR_full_smoothed:
 	VBROADCASTSS 40(R8), Y6
 	VFMADD231PS  Y6, Y3, Y7
 	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y6
-	VBLENDVPS    Y6, expunder8<>+0(SB), Y7, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y7
-	VBLENDVPS    Y7, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS       Y8, Y8, Y7
+	VMOVUPS      expunder8<>+0(SB), Y8
+	VMAXPS       Y7, Y8, Y7
+	VMOVUPS      expover8<>+0(SB), Y8
+	VMINPS       Y7, Y8, Y7
+	VMULPS       log2e8<>+0(SB), Y7, Y9
+	VROUNDPS     $0x00, Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y7
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y7
+	VMULPS       Y7, Y7, Y8
 	VMOVUPS      expc18<>+0(SB), Y11
-	VFMADD213PS  expc38<>+0(SB), Y7, Y11
-	VFMADD213PS  expc58<>+0(SB), Y7, Y11
+	VFMADD213PS  expc38<>+0(SB), Y8, Y11
+	VFMADD213PS  expc58<>+0(SB), Y8, Y11
 	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc28<>+0(SB), Y7, Y10
-	VFMADD213PS  expc48<>+0(SB), Y7, Y10
-	VFMADD231PS  Y10, Y8, Y11
-	VFMADD213PS  Y8, Y7, Y11
+	VFMADD213PS  expc28<>+0(SB), Y8, Y10
+	VFMADD213PS  expc48<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y7, Y11
+	VFMADD213PS  Y7, Y8, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
-	VMULPS       half8<>+0(SB), Y9, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y8
-	VSUBPS       Y8, Y9, Y8
+	VMULPS       half8<>+0(SB), Y9, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y7
+	VSUBPS       Y7, Y9, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
 	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y7, Y11, Y11
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	VMULPS       Y8, Y11, Y11
+	VMULPS       Y7, Y11, Y11
 	VANDNPS      Y11, Y6, Y11
 	VANDPS       absmask8<>+0(SB), Y11, Y6
 	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y6
@@ -15646,41 +15646,41 @@ BinaryLogitsIgnoreGradF32_powR_full_smoothed:
 	VBROADCASTSS 80(R8), Y6
 	VFMADD231PS  Y6, Y3, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y3
-	VBLENDVPS    Y3, expunder8<>+0(SB), Y5, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS       Y9, Y9, Y5
-	VMOVUPS      expc18<>+0(SB), Y6
-	VFMADD213PS  expc38<>+0(SB), Y5, Y6
-	VFMADD213PS  expc58<>+0(SB), Y5, Y6
+	VMOVUPS      expunder8<>+0(SB), Y6
+	VMAXPS       Y5, Y6, Y5
+	VMOVUPS      expover8<>+0(SB), Y6
+	VMINPS       Y5, Y6, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y10
+	VROUNDPS     $0x00, Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y5
+	VMULPS       Y5, Y5, Y6
+	VMOVUPS      expc18<>+0(SB), Y9
+	VFMADD213PS  expc38<>+0(SB), Y6, Y9
+	VFMADD213PS  expc58<>+0(SB), Y6, Y9
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y5, Y12
-	VFMADD213PS  expc48<>+0(SB), Y5, Y12
-	VFMADD231PS  Y12, Y9, Y6
-	VFMADD213PS  Y9, Y5, Y6
-	VADDPS       one8<>+0(SB), Y6, Y6
-	VMULPS       half8<>+0(SB), Y10, Y5
+	VFMADD213PS  expc28<>+0(SB), Y6, Y12
+	VFMADD213PS  expc48<>+0(SB), Y6, Y12
+	VFMADD231PS  Y12, Y5, Y9
+	VFMADD213PS  Y5, Y6, Y9
+	VADDPS       one8<>+0(SB), Y9, Y9
+	VMULPS       half8<>+0(SB), Y10, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y5
+	VSUBPS       Y5, Y10, Y5
 	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
-	VSUBPS       Y9, Y10, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
 	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
-	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y5, Y6, Y6
-	VMULPS       Y9, Y6, Y6
-	VANDNPS      Y6, Y3, Y6
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y5, Y9, Y9
+	VANDNPS      Y9, Y3, Y9
 	VBROADCASTSS 40(R8), Y3
-	VMULPS       Y3, Y6, Y6
+	VMULPS       Y3, Y9, Y9
 	VSUBPS       Y4, Y4, Y5
-	VADDPS       Y5, Y6, Y6
-	VBLENDVPS    Y8, Y6, Y7, Y7
+	VADDPS       Y5, Y9, Y9
+	VBLENDVPS    Y8, Y9, Y7, Y7
 
 BinaryLogitsIgnoreGradF32_powR_full_nolow:
 	VMOVUPS 64(SP), Y3
@@ -15789,35 +15789,35 @@ BinaryLogitsIgnoreGradF32_powR_part_smooth:
 BinaryLogitsIgnoreGradF32_powR_part_smoothed:
 	VORPS        signbit8<>+0(SB), Y4, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y8
-	VBLENDVPS    Y8, expunder8<>+0(SB), Y5, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS       Y9, Y9, Y5
+	VMOVUPS      expunder8<>+0(SB), Y9
+	VMAXPS       Y5, Y9, Y5
+	VMOVUPS      expover8<>+0(SB), Y9
+	VMINPS       Y5, Y9, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y10
+	VROUNDPS     $0x00, Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y5
+	VMULPS       Y5, Y5, Y9
 	VMOVUPS      expc18<>+0(SB), Y11
-	VFMADD213PS  expc38<>+0(SB), Y5, Y11
-	VFMADD213PS  expc58<>+0(SB), Y5, Y11
+	VFMADD213PS  expc38<>+0(SB), Y9, Y11
+	VFMADD213PS  expc58<>+0(SB), Y9, Y11
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y5, Y12
-	VFMADD213PS  expc48<>+0(SB), Y5, Y12
-	VFMADD231PS  Y12, Y9, Y11
-	VFMADD213PS  Y9, Y5, Y11
+	VFMADD213PS  expc28<>+0(SB), Y9, Y12
+	VFMADD213PS  expc48<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y5, Y11
+	VFMADD213PS  Y5, Y9, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
-	VMULPS       half8<>+0(SB), Y10, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
-	VSUBPS       Y9, Y10, Y9
+	VMULPS       half8<>+0(SB), Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y5
+	VSUBPS       Y5, Y10, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y5, Y11, Y11
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y9, Y11, Y11
+	VMULPS       Y5, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y11, Y5
 	VMOVUPS      half8<>+0(SB), Y8
@@ -15903,35 +15903,35 @@ BinaryLogitsIgnoreGradF32_powR_part_smoothed:
 	VBROADCASTSS 40(R8), Y7
 	VFMADD231PS  Y7, Y4, Y8
 	VCMPPS       $0x11, expunder8<>+0(SB), Y8, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y8, Y10
-	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y9
-	VBLENDVPS    Y9, expover8<>+0(SB), Y10, Y10
-	VMULPS       log2e8<>+0(SB), Y10, Y11
-	VADDPS       roundmagic8<>+0(SB), Y11, Y11
-	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMULPS       Y10, Y10, Y9
+	VMOVUPS      expunder8<>+0(SB), Y10
+	VMAXPS       Y8, Y10, Y9
+	VMOVUPS      expover8<>+0(SB), Y10
+	VMINPS       Y9, Y10, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y11
+	VROUNDPS     $0x00, Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y9
+	VMULPS       Y9, Y9, Y10
 	VMOVUPS      expc18<>+0(SB), Y8
-	VFMADD213PS  expc38<>+0(SB), Y9, Y8
-	VFMADD213PS  expc58<>+0(SB), Y9, Y8
+	VFMADD213PS  expc38<>+0(SB), Y10, Y8
+	VFMADD213PS  expc58<>+0(SB), Y10, Y8
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y9, Y12
-	VFMADD213PS  expc48<>+0(SB), Y9, Y12
-	VFMADD231PS  Y12, Y10, Y8
-	VFMADD213PS  Y10, Y9, Y8
+	VFMADD213PS  expc28<>+0(SB), Y10, Y12
+	VFMADD213PS  expc48<>+0(SB), Y10, Y12
+	VFMADD231PS  Y12, Y9, Y8
+	VFMADD213PS  Y9, Y10, Y8
 	VADDPS       one8<>+0(SB), Y8, Y8
-	VMULPS       half8<>+0(SB), Y11, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y10
-	VSUBPS       Y10, Y11, Y10
+	VMULPS       half8<>+0(SB), Y11, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
-	VPSLLD       $0x17, Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y10, Y9
+	VSUBPS       Y9, Y11, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
 	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
 	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y9, Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
 	VMULPS       Y10, Y8, Y8
+	VMULPS       Y9, Y8, Y8
 	VANDNPS      Y8, Y7, Y8
 	VANDPS       absmask8<>+0(SB), Y8, Y7
 	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y7
@@ -15953,41 +15953,41 @@ BinaryLogitsIgnoreGradF32_powR_part_smoothed:
 	VBROADCASTSS 80(R8), Y7
 	VFMADD231PS  Y7, Y4, Y6
 	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y6, Y10
-	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y10, Y10
-	VMULPS       log2e8<>+0(SB), Y10, Y11
-	VADDPS       roundmagic8<>+0(SB), Y11, Y11
-	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMULPS       Y10, Y10, Y6
-	VMOVUPS      expc18<>+0(SB), Y7
-	VFMADD213PS  expc38<>+0(SB), Y6, Y7
-	VFMADD213PS  expc58<>+0(SB), Y6, Y7
+	VMOVUPS      expunder8<>+0(SB), Y7
+	VMAXPS       Y6, Y7, Y6
+	VMOVUPS      expover8<>+0(SB), Y7
+	VMINPS       Y6, Y7, Y6
+	VMULPS       log2e8<>+0(SB), Y6, Y11
+	VROUNDPS     $0x00, Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y6
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y6
+	VMULPS       Y6, Y6, Y7
+	VMOVUPS      expc18<>+0(SB), Y10
+	VFMADD213PS  expc38<>+0(SB), Y7, Y10
+	VFMADD213PS  expc58<>+0(SB), Y7, Y10
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y6, Y12
-	VFMADD213PS  expc48<>+0(SB), Y6, Y12
-	VFMADD231PS  Y12, Y10, Y7
-	VFMADD213PS  Y10, Y6, Y7
-	VADDPS       one8<>+0(SB), Y7, Y7
-	VMULPS       half8<>+0(SB), Y11, Y6
+	VFMADD213PS  expc28<>+0(SB), Y7, Y12
+	VFMADD213PS  expc48<>+0(SB), Y7, Y12
+	VFMADD231PS  Y12, Y6, Y10
+	VFMADD213PS  Y6, Y7, Y10
+	VADDPS       one8<>+0(SB), Y10, Y10
+	VMULPS       half8<>+0(SB), Y11, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y6
+	VSUBPS       Y6, Y11, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y10
-	VSUBPS       Y10, Y11, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
 	VPSLLD       $0x17, Y6, Y6
-	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y6, Y7, Y7
-	VMULPS       Y10, Y7, Y7
-	VANDNPS      Y7, Y4, Y7
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y6, Y10, Y10
+	VANDNPS      Y10, Y4, Y10
 	VBROADCASTSS 40(R8), Y4
-	VMULPS       Y4, Y7, Y7
+	VMULPS       Y4, Y10, Y10
 	VSUBPS       Y5, Y5, Y6
-	VADDPS       Y6, Y7, Y7
-	VBLENDVPS    Y9, Y7, Y0, Y0
+	VADDPS       Y6, Y10, Y10
+	VBLENDVPS    Y9, Y10, Y0, Y0
 
 BinaryLogitsIgnoreGradF32_powR_part_nolow:
 	VMOVUPS 64(SP), Y4
@@ -16130,35 +16130,35 @@ BinaryLogitsIgnoreLossF32_powN_full_smooth:
 BinaryLogitsIgnoreLossF32_powN_full_smoothed:
 	VORPS       signbit8<>+0(SB), Y3, Y4
 	VCMPPS      $0x11, expunder8<>+0(SB), Y4, Y7
-	VBLENDVPS   Y7, expunder8<>+0(SB), Y4, Y8
-	VCMPPS      $0x1e, expover8<>+0(SB), Y8, Y4
-	VBLENDVPS   Y4, expover8<>+0(SB), Y8, Y8
-	VMULPS      log2e8<>+0(SB), Y8, Y9
-	VADDPS      roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS      roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS      Y8, Y8, Y4
+	VMOVUPS     expunder8<>+0(SB), Y8
+	VMAXPS      Y4, Y8, Y4
+	VMOVUPS     expover8<>+0(SB), Y8
+	VMINPS      Y4, Y8, Y4
+	VMULPS      log2e8<>+0(SB), Y4, Y9
+	VROUNDPS    $0x00, Y9, Y9
+	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y4
+	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y4
+	VMULPS      Y4, Y4, Y8
 	VMOVUPS     expc18<>+0(SB), Y10
-	VFMADD213PS expc38<>+0(SB), Y4, Y10
-	VFMADD213PS expc58<>+0(SB), Y4, Y10
+	VFMADD213PS expc38<>+0(SB), Y8, Y10
+	VFMADD213PS expc58<>+0(SB), Y8, Y10
 	VMOVUPS     expc08<>+0(SB), Y11
-	VFMADD213PS expc28<>+0(SB), Y4, Y11
-	VFMADD213PS expc48<>+0(SB), Y4, Y11
-	VFMADD231PS Y11, Y8, Y10
-	VFMADD213PS Y8, Y4, Y10
+	VFMADD213PS expc28<>+0(SB), Y8, Y11
+	VFMADD213PS expc48<>+0(SB), Y8, Y11
+	VFMADD231PS Y11, Y4, Y10
+	VFMADD213PS Y4, Y8, Y10
 	VADDPS      one8<>+0(SB), Y10, Y10
-	VMULPS      half8<>+0(SB), Y9, Y4
-	VADDPS      roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS      roundmagic8<>+0(SB), Y4, Y8
-	VSUBPS      Y8, Y9, Y8
+	VMULPS      half8<>+0(SB), Y9, Y8
 	VADDPS      roundmagic8<>+0(SB), Y8, Y8
-	VPADDD      expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD      $0x17, Y4, Y4
+	VSUBPS      roundmagic8<>+0(SB), Y8, Y4
+	VSUBPS      Y4, Y9, Y4
+	VADDPS      roundmagic8<>+0(SB), Y4, Y4
 	VPADDD      expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD      $0x17, Y8, Y8
-	VMULPS      Y4, Y10, Y10
+	VPADDD      expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
 	VMULPS      Y8, Y10, Y10
+	VMULPS      Y4, Y10, Y10
 	VANDNPS     Y10, Y7, Y10
 	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y10, Y4
 	VMOVUPS     half8<>+0(SB), Y7
@@ -16310,35 +16310,35 @@ BinaryLogitsIgnoreLossF32_powN_part_smooth:
 BinaryLogitsIgnoreLossF32_powN_part_smoothed:
 	VORPS       signbit8<>+0(SB), Y4, Y5
 	VCMPPS      $0x11, expunder8<>+0(SB), Y5, Y8
-	VBLENDVPS   Y8, expunder8<>+0(SB), Y5, Y9
-	VCMPPS      $0x1e, expover8<>+0(SB), Y9, Y5
-	VBLENDVPS   Y5, expover8<>+0(SB), Y9, Y9
-	VMULPS      log2e8<>+0(SB), Y9, Y10
-	VADDPS      roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS      roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS      Y9, Y9, Y5
+	VMOVUPS     expunder8<>+0(SB), Y9
+	VMAXPS      Y5, Y9, Y5
+	VMOVUPS     expover8<>+0(SB), Y9
+	VMINPS      Y5, Y9, Y5
+	VMULPS      log2e8<>+0(SB), Y5, Y10
+	VROUNDPS    $0x00, Y10, Y10
+	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y5
+	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y5
+	VMULPS      Y5, Y5, Y9
 	VMOVUPS     expc18<>+0(SB), Y11
-	VFMADD213PS expc38<>+0(SB), Y5, Y11
-	VFMADD213PS expc58<>+0(SB), Y5, Y11
+	VFMADD213PS expc38<>+0(SB), Y9, Y11
+	VFMADD213PS expc58<>+0(SB), Y9, Y11
 	VMOVUPS     expc08<>+0(SB), Y12
-	VFMADD213PS expc28<>+0(SB), Y5, Y12
-	VFMADD213PS expc48<>+0(SB), Y5, Y12
-	VFMADD231PS Y12, Y9, Y11
-	VFMADD213PS Y9, Y5, Y11
+	VFMADD213PS expc28<>+0(SB), Y9, Y12
+	VFMADD213PS expc48<>+0(SB), Y9, Y12
+	VFMADD231PS Y12, Y5, Y11
+	VFMADD213PS Y5, Y9, Y11
 	VADDPS      one8<>+0(SB), Y11, Y11
-	VMULPS      half8<>+0(SB), Y10, Y5
-	VADDPS      roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS      roundmagic8<>+0(SB), Y5, Y9
-	VSUBPS      Y9, Y10, Y9
+	VMULPS      half8<>+0(SB), Y10, Y9
 	VADDPS      roundmagic8<>+0(SB), Y9, Y9
-	VPADDD      expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD      $0x17, Y5, Y5
+	VSUBPS      roundmagic8<>+0(SB), Y9, Y5
+	VSUBPS      Y5, Y10, Y5
+	VADDPS      roundmagic8<>+0(SB), Y5, Y5
 	VPADDD      expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD      $0x17, Y9, Y9
-	VMULPS      Y5, Y11, Y11
+	VPADDD      expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
 	VMULPS      Y9, Y11, Y11
+	VMULPS      Y5, Y11, Y11
 	VANDNPS     Y11, Y8, Y11
 	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y11, Y5
 	VMOVUPS     half8<>+0(SB), Y8
@@ -16478,35 +16478,35 @@ BinaryLogitsIgnoreLossF32_pow2_full_smooth:
 BinaryLogitsIgnoreLossF32_pow2_full_smoothed:
 	VORPS        signbit8<>+0(SB), Y3, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y4, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y4
-	VBLENDVPS    Y4, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS       Y8, Y8, Y4
+	VMOVUPS      expunder8<>+0(SB), Y8
+	VMAXPS       Y4, Y8, Y4
+	VMOVUPS      expover8<>+0(SB), Y8
+	VMINPS       Y4, Y8, Y4
+	VMULPS       log2e8<>+0(SB), Y4, Y9
+	VROUNDPS     $0x00, Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y4
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y4
+	VMULPS       Y4, Y4, Y8
 	VMOVUPS      expc18<>+0(SB), Y10
-	VFMADD213PS  expc38<>+0(SB), Y4, Y10
-	VFMADD213PS  expc58<>+0(SB), Y4, Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc28<>+0(SB), Y4, Y11
-	VFMADD213PS  expc48<>+0(SB), Y4, Y11
-	VFMADD231PS  Y11, Y8, Y10
-	VFMADD213PS  Y8, Y4, Y10
+	VFMADD213PS  expc28<>+0(SB), Y8, Y11
+	VFMADD213PS  expc48<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y4, Y10
+	VFMADD213PS  Y4, Y8, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
-	VMULPS       half8<>+0(SB), Y9, Y4
-	VADDPS       roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS       roundmagic8<>+0(SB), Y4, Y8
-	VSUBPS       Y8, Y9, Y8
+	VMULPS       half8<>+0(SB), Y9, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y4
+	VSUBPS       Y4, Y9, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
 	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y4, Y10, Y10
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
 	VMULPS       Y8, Y10, Y10
+	VMULPS       Y4, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y4
 	VMOVUPS      half8<>+0(SB), Y7
@@ -16636,35 +16636,35 @@ BinaryLogitsIgnoreLossF32_pow2_part_smooth:
 BinaryLogitsIgnoreLossF32_pow2_part_smoothed:
 	VORPS        signbit8<>+0(SB), Y4, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y8
-	VBLENDVPS    Y8, expunder8<>+0(SB), Y5, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS       Y9, Y9, Y5
+	VMOVUPS      expunder8<>+0(SB), Y9
+	VMAXPS       Y5, Y9, Y5
+	VMOVUPS      expover8<>+0(SB), Y9
+	VMINPS       Y5, Y9, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y10
+	VROUNDPS     $0x00, Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y5
+	VMULPS       Y5, Y5, Y9
 	VMOVUPS      expc18<>+0(SB), Y11
-	VFMADD213PS  expc38<>+0(SB), Y5, Y11
-	VFMADD213PS  expc58<>+0(SB), Y5, Y11
+	VFMADD213PS  expc38<>+0(SB), Y9, Y11
+	VFMADD213PS  expc58<>+0(SB), Y9, Y11
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y5, Y12
-	VFMADD213PS  expc48<>+0(SB), Y5, Y12
-	VFMADD231PS  Y12, Y9, Y11
-	VFMADD213PS  Y9, Y5, Y11
+	VFMADD213PS  expc28<>+0(SB), Y9, Y12
+	VFMADD213PS  expc48<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y5, Y11
+	VFMADD213PS  Y5, Y9, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
-	VMULPS       half8<>+0(SB), Y10, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
-	VSUBPS       Y9, Y10, Y9
+	VMULPS       half8<>+0(SB), Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y5
+	VSUBPS       Y5, Y10, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y5, Y11, Y11
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y9, Y11, Y11
+	VMULPS       Y5, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y11, Y5
 	VMOVUPS      half8<>+0(SB), Y8
@@ -16782,35 +16782,35 @@ BinaryLogitsIgnoreLossF32_pow0_full_smooth:
 BinaryLogitsIgnoreLossF32_pow0_full_smoothed:
 	VORPS       signbit8<>+0(SB), Y3, Y4
 	VCMPPS      $0x11, expunder8<>+0(SB), Y4, Y7
-	VBLENDVPS   Y7, expunder8<>+0(SB), Y4, Y8
-	VCMPPS      $0x1e, expover8<>+0(SB), Y8, Y4
-	VBLENDVPS   Y4, expover8<>+0(SB), Y8, Y8
-	VMULPS      log2e8<>+0(SB), Y8, Y9
-	VADDPS      roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS      roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS      Y8, Y8, Y4
+	VMOVUPS     expunder8<>+0(SB), Y8
+	VMAXPS      Y4, Y8, Y4
+	VMOVUPS     expover8<>+0(SB), Y8
+	VMINPS      Y4, Y8, Y4
+	VMULPS      log2e8<>+0(SB), Y4, Y9
+	VROUNDPS    $0x00, Y9, Y9
+	VFMADD231PS minusln2hi8<>+0(SB), Y9, Y4
+	VFMADD231PS minusln2lo8<>+0(SB), Y9, Y4
+	VMULPS      Y4, Y4, Y8
 	VMOVUPS     expc18<>+0(SB), Y10
-	VFMADD213PS expc38<>+0(SB), Y4, Y10
-	VFMADD213PS expc58<>+0(SB), Y4, Y10
+	VFMADD213PS expc38<>+0(SB), Y8, Y10
+	VFMADD213PS expc58<>+0(SB), Y8, Y10
 	VMOVUPS     expc08<>+0(SB), Y11
-	VFMADD213PS expc28<>+0(SB), Y4, Y11
-	VFMADD213PS expc48<>+0(SB), Y4, Y11
-	VFMADD231PS Y11, Y8, Y10
-	VFMADD213PS Y8, Y4, Y10
+	VFMADD213PS expc28<>+0(SB), Y8, Y11
+	VFMADD213PS expc48<>+0(SB), Y8, Y11
+	VFMADD231PS Y11, Y4, Y10
+	VFMADD213PS Y4, Y8, Y10
 	VADDPS      one8<>+0(SB), Y10, Y10
-	VMULPS      half8<>+0(SB), Y9, Y4
-	VADDPS      roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS      roundmagic8<>+0(SB), Y4, Y8
-	VSUBPS      Y8, Y9, Y8
+	VMULPS      half8<>+0(SB), Y9, Y8
 	VADDPS      roundmagic8<>+0(SB), Y8, Y8
-	VPADDD      expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD      $0x17, Y4, Y4
+	VSUBPS      roundmagic8<>+0(SB), Y8, Y4
+	VSUBPS      Y4, Y9, Y4
+	VADDPS      roundmagic8<>+0(SB), Y4, Y4
 	VPADDD      expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD      $0x17, Y8, Y8
-	VMULPS      Y4, Y10, Y10
+	VPADDD      expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
 	VMULPS      Y8, Y10, Y10
+	VMULPS      Y4, Y10, Y10
 	VANDNPS     Y10, Y7, Y10
 	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y10, Y4
 	VMOVUPS     half8<>+0(SB), Y7
@@ -16932,35 +16932,35 @@ BinaryLogitsIgnoreLossF32_pow0_part_smooth:
 BinaryLogitsIgnoreLossF32_pow0_part_smoothed:
 	VORPS       signbit8<>+0(SB), Y4, Y5
 	VCMPPS      $0x11, expunder8<>+0(SB), Y5, Y8
-	VBLENDVPS   Y8, expunder8<>+0(SB), Y5, Y9
-	VCMPPS      $0x1e, expover8<>+0(SB), Y9, Y5
-	VBLENDVPS   Y5, expover8<>+0(SB), Y9, Y9
-	VMULPS      log2e8<>+0(SB), Y9, Y10
-	VADDPS      roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS      roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS      Y9, Y9, Y5
+	VMOVUPS     expunder8<>+0(SB), Y9
+	VMAXPS      Y5, Y9, Y5
+	VMOVUPS     expover8<>+0(SB), Y9
+	VMINPS      Y5, Y9, Y5
+	VMULPS      log2e8<>+0(SB), Y5, Y10
+	VROUNDPS    $0x00, Y10, Y10
+	VFMADD231PS minusln2hi8<>+0(SB), Y10, Y5
+	VFMADD231PS minusln2lo8<>+0(SB), Y10, Y5
+	VMULPS      Y5, Y5, Y9
 	VMOVUPS     expc18<>+0(SB), Y11
-	VFMADD213PS expc38<>+0(SB), Y5, Y11
-	VFMADD213PS expc58<>+0(SB), Y5, Y11
+	VFMADD213PS expc38<>+0(SB), Y9, Y11
+	VFMADD213PS expc58<>+0(SB), Y9, Y11
 	VMOVUPS     expc08<>+0(SB), Y12
-	VFMADD213PS expc28<>+0(SB), Y5, Y12
-	VFMADD213PS expc48<>+0(SB), Y5, Y12
-	VFMADD231PS Y12, Y9, Y11
-	VFMADD213PS Y9, Y5, Y11
+	VFMADD213PS expc28<>+0(SB), Y9, Y12
+	VFMADD213PS expc48<>+0(SB), Y9, Y12
+	VFMADD231PS Y12, Y5, Y11
+	VFMADD213PS Y5, Y9, Y11
 	VADDPS      one8<>+0(SB), Y11, Y11
-	VMULPS      half8<>+0(SB), Y10, Y5
-	VADDPS      roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS      roundmagic8<>+0(SB), Y5, Y9
-	VSUBPS      Y9, Y10, Y9
+	VMULPS      half8<>+0(SB), Y10, Y9
 	VADDPS      roundmagic8<>+0(SB), Y9, Y9
-	VPADDD      expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD      $0x17, Y5, Y5
+	VSUBPS      roundmagic8<>+0(SB), Y9, Y5
+	VSUBPS      Y5, Y10, Y5
+	VADDPS      roundmagic8<>+0(SB), Y5, Y5
 	VPADDD      expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD      $0x17, Y9, Y9
-	VMULPS      Y5, Y11, Y11
+	VPADDD      expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
 	VMULPS      Y9, Y11, Y11
+	VMULPS      Y5, Y11, Y11
 	VANDNPS     Y11, Y8, Y11
 	VCMPPS      $0x1e, sqrt2m18<>+0(SB), Y11, Y5
 	VMOVUPS     half8<>+0(SB), Y8
@@ -17070,35 +17070,35 @@ BinaryLogitsIgnoreLossF32_powR_full_smooth:
 BinaryLogitsIgnoreLossF32_powR_full_smoothed:
 	VORPS        signbit8<>+0(SB), Y3, Y4
 	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y4, Y8
-	VCMPPS       $0x1e, expover8<>+0(SB), Y8, Y4
-	VBLENDVPS    Y4, expover8<>+0(SB), Y8, Y8
-	VMULPS       log2e8<>+0(SB), Y8, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y9
-	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y8
-	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y8
-	VMULPS       Y8, Y8, Y4
+	VMOVUPS      expunder8<>+0(SB), Y8
+	VMAXPS       Y4, Y8, Y4
+	VMOVUPS      expover8<>+0(SB), Y8
+	VMINPS       Y4, Y8, Y4
+	VMULPS       log2e8<>+0(SB), Y4, Y9
+	VROUNDPS     $0x00, Y9, Y9
+	VFMADD231PS  minusln2hi8<>+0(SB), Y9, Y4
+	VFMADD231PS  minusln2lo8<>+0(SB), Y9, Y4
+	VMULPS       Y4, Y4, Y8
 	VMOVUPS      expc18<>+0(SB), Y10
-	VFMADD213PS  expc38<>+0(SB), Y4, Y10
-	VFMADD213PS  expc58<>+0(SB), Y4, Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc28<>+0(SB), Y4, Y11
-	VFMADD213PS  expc48<>+0(SB), Y4, Y11
-	VFMADD231PS  Y11, Y8, Y10
-	VFMADD213PS  Y8, Y4, Y10
+	VFMADD213PS  expc28<>+0(SB), Y8, Y11
+	VFMADD213PS  expc48<>+0(SB), Y8, Y11
+	VFMADD231PS  Y11, Y4, Y10
+	VFMADD213PS  Y4, Y8, Y10
 	VADDPS       one8<>+0(SB), Y10, Y10
-	VMULPS       half8<>+0(SB), Y9, Y4
-	VADDPS       roundmagic8<>+0(SB), Y4, Y4
-	VSUBPS       roundmagic8<>+0(SB), Y4, Y8
-	VSUBPS       Y8, Y9, Y8
+	VMULPS       half8<>+0(SB), Y9, Y8
 	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y4
+	VSUBPS       Y4, Y9, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
 	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y4, Y10, Y10
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
 	VMULPS       Y8, Y10, Y10
+	VMULPS       Y4, Y10, Y10
 	VANDNPS      Y10, Y7, Y10
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y10, Y4
 	VMOVUPS      half8<>+0(SB), Y7
@@ -17184,35 +17184,35 @@ BinaryLogitsIgnoreLossF32_powR_full_smoothed:
 	VBROADCASTSS 40(DI), Y3
 	VFMADD231PS  Y3, Y5, Y7
 	VCMPPS       $0x11, expunder8<>+0(SB), Y7, Y3
-	VBLENDVPS    Y3, expunder8<>+0(SB), Y7, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y8
-	VBLENDVPS    Y8, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS       Y9, Y9, Y8
+	VMOVUPS      expunder8<>+0(SB), Y9
+	VMAXPS       Y7, Y9, Y8
+	VMOVUPS      expover8<>+0(SB), Y9
+	VMINPS       Y8, Y9, Y8
+	VMULPS       log2e8<>+0(SB), Y8, Y10
+	VROUNDPS     $0x00, Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y8
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y8
+	VMULPS       Y8, Y8, Y9
 	VMOVUPS      expc18<>+0(SB), Y7
-	VFMADD213PS  expc38<>+0(SB), Y8, Y7
-	VFMADD213PS  expc58<>+0(SB), Y8, Y7
+	VFMADD213PS  expc38<>+0(SB), Y9, Y7
+	VFMADD213PS  expc58<>+0(SB), Y9, Y7
 	VMOVUPS      expc08<>+0(SB), Y11
-	VFMADD213PS  expc28<>+0(SB), Y8, Y11
-	VFMADD213PS  expc48<>+0(SB), Y8, Y11
-	VFMADD231PS  Y11, Y9, Y7
-	VFMADD213PS  Y9, Y8, Y7
+	VFMADD213PS  expc28<>+0(SB), Y9, Y11
+	VFMADD213PS  expc48<>+0(SB), Y9, Y11
+	VFMADD231PS  Y11, Y8, Y7
+	VFMADD213PS  Y8, Y9, Y7
 	VADDPS       one8<>+0(SB), Y7, Y7
-	VMULPS       half8<>+0(SB), Y10, Y8
-	VADDPS       roundmagic8<>+0(SB), Y8, Y8
-	VSUBPS       roundmagic8<>+0(SB), Y8, Y9
-	VSUBPS       Y9, Y10, Y9
+	VMULPS       half8<>+0(SB), Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
-	VPSLLD       $0x17, Y8, Y8
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y8
+	VSUBPS       Y8, Y10, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y8, Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
 	VMULPS       Y9, Y7, Y7
+	VMULPS       Y8, Y7, Y7
 	VANDNPS      Y7, Y3, Y7
 	VANDPS       absmask8<>+0(SB), Y7, Y3
 	VCMPPS       $0x00, inf8<>+0(SB), Y3, Y3
@@ -17234,41 +17234,41 @@ BinaryLogitsIgnoreLossF32_powR_full_smoothed:
 	VBROADCASTSS 80(DI), Y8
 	VFMADD231PS  Y8, Y5, Y6
 	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y5
-	VBLENDVPS    Y5, expunder8<>+0(SB), Y6, Y10
-	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y10, Y10
-	VMULPS       log2e8<>+0(SB), Y10, Y11
-	VADDPS       roundmagic8<>+0(SB), Y11, Y11
-	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMULPS       Y10, Y10, Y6
-	VMOVUPS      expc18<>+0(SB), Y8
-	VFMADD213PS  expc38<>+0(SB), Y6, Y8
-	VFMADD213PS  expc58<>+0(SB), Y6, Y8
+	VMOVUPS      expunder8<>+0(SB), Y8
+	VMAXPS       Y6, Y8, Y6
+	VMOVUPS      expover8<>+0(SB), Y8
+	VMINPS       Y6, Y8, Y6
+	VMULPS       log2e8<>+0(SB), Y6, Y11
+	VROUNDPS     $0x00, Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y6
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      expc18<>+0(SB), Y10
+	VFMADD213PS  expc38<>+0(SB), Y8, Y10
+	VFMADD213PS  expc58<>+0(SB), Y8, Y10
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y6, Y12
-	VFMADD213PS  expc48<>+0(SB), Y6, Y12
-	VFMADD231PS  Y12, Y10, Y8
-	VFMADD213PS  Y10, Y6, Y8
-	VADDPS       one8<>+0(SB), Y8, Y8
-	VMULPS       half8<>+0(SB), Y11, Y6
+	VFMADD213PS  expc28<>+0(SB), Y8, Y12
+	VFMADD213PS  expc48<>+0(SB), Y8, Y12
+	VFMADD231PS  Y12, Y6, Y10
+	VFMADD213PS  Y6, Y8, Y10
+	VADDPS       one8<>+0(SB), Y10, Y10
+	VMULPS       half8<>+0(SB), Y11, Y8
+	VADDPS       roundmagic8<>+0(SB), Y8, Y8
+	VSUBPS       roundmagic8<>+0(SB), Y8, Y6
+	VSUBPS       Y6, Y11, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y10
-	VSUBPS       Y10, Y11, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
+	VPADDD       expbiasfix8<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
 	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
 	VPSLLD       $0x17, Y6, Y6
-	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y6, Y8, Y8
-	VMULPS       Y10, Y8, Y8
-	VANDNPS      Y8, Y5, Y8
+	VMULPS       Y8, Y10, Y10
+	VMULPS       Y6, Y10, Y10
+	VANDNPS      Y10, Y5, Y10
 	VBROADCASTSS 40(DI), Y5
-	VMULPS       Y5, Y8, Y8
+	VMULPS       Y5, Y10, Y10
 	VSUBPS       Y4, Y4, Y6
-	VADDPS       Y6, Y8, Y8
-	VBLENDVPS    Y9, Y8, Y3, Y3
+	VADDPS       Y6, Y10, Y10
+	VBLENDVPS    Y9, Y10, Y3, Y3
 
 BinaryLogitsIgnoreLossF32_powR_full_nolow:
 	VMOVUPS 64(SP), Y3
@@ -17360,35 +17360,35 @@ BinaryLogitsIgnoreLossF32_powR_part_smooth:
 BinaryLogitsIgnoreLossF32_powR_part_smoothed:
 	VORPS        signbit8<>+0(SB), Y4, Y5
 	VCMPPS       $0x11, expunder8<>+0(SB), Y5, Y8
-	VBLENDVPS    Y8, expunder8<>+0(SB), Y5, Y9
-	VCMPPS       $0x1e, expover8<>+0(SB), Y9, Y5
-	VBLENDVPS    Y5, expover8<>+0(SB), Y9, Y9
-	VMULPS       log2e8<>+0(SB), Y9, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VSUBPS       roundmagic8<>+0(SB), Y10, Y10
-	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y9
-	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y9
-	VMULPS       Y9, Y9, Y5
+	VMOVUPS      expunder8<>+0(SB), Y9
+	VMAXPS       Y5, Y9, Y5
+	VMOVUPS      expover8<>+0(SB), Y9
+	VMINPS       Y5, Y9, Y5
+	VMULPS       log2e8<>+0(SB), Y5, Y10
+	VROUNDPS     $0x00, Y10, Y10
+	VFMADD231PS  minusln2hi8<>+0(SB), Y10, Y5
+	VFMADD231PS  minusln2lo8<>+0(SB), Y10, Y5
+	VMULPS       Y5, Y5, Y9
 	VMOVUPS      expc18<>+0(SB), Y11
-	VFMADD213PS  expc38<>+0(SB), Y5, Y11
-	VFMADD213PS  expc58<>+0(SB), Y5, Y11
+	VFMADD213PS  expc38<>+0(SB), Y9, Y11
+	VFMADD213PS  expc58<>+0(SB), Y9, Y11
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y5, Y12
-	VFMADD213PS  expc48<>+0(SB), Y5, Y12
-	VFMADD231PS  Y12, Y9, Y11
-	VFMADD213PS  Y9, Y5, Y11
+	VFMADD213PS  expc28<>+0(SB), Y9, Y12
+	VFMADD213PS  expc48<>+0(SB), Y9, Y12
+	VFMADD231PS  Y12, Y5, Y11
+	VFMADD213PS  Y5, Y9, Y11
 	VADDPS       one8<>+0(SB), Y11, Y11
-	VMULPS       half8<>+0(SB), Y10, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y9
-	VSUBPS       Y9, Y10, Y9
+	VMULPS       half8<>+0(SB), Y10, Y9
 	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y9, Y5
+	VSUBPS       Y5, Y10, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y5, Y11, Y11
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y9, Y11, Y11
+	VMULPS       Y5, Y11, Y11
 	VANDNPS      Y11, Y8, Y11
 	VCMPPS       $0x1e, sqrt2m18<>+0(SB), Y11, Y5
 	VMOVUPS      half8<>+0(SB), Y8
@@ -17474,35 +17474,35 @@ BinaryLogitsIgnoreLossF32_powR_part_smoothed:
 	VBROADCASTSS 40(DI), Y7
 	VFMADD231PS  Y7, Y4, Y8
 	VCMPPS       $0x11, expunder8<>+0(SB), Y8, Y7
-	VBLENDVPS    Y7, expunder8<>+0(SB), Y8, Y10
-	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y9
-	VBLENDVPS    Y9, expover8<>+0(SB), Y10, Y10
-	VMULPS       log2e8<>+0(SB), Y10, Y11
-	VADDPS       roundmagic8<>+0(SB), Y11, Y11
-	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMULPS       Y10, Y10, Y9
+	VMOVUPS      expunder8<>+0(SB), Y10
+	VMAXPS       Y8, Y10, Y9
+	VMOVUPS      expover8<>+0(SB), Y10
+	VMINPS       Y9, Y10, Y9
+	VMULPS       log2e8<>+0(SB), Y9, Y11
+	VROUNDPS     $0x00, Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y9
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y9
+	VMULPS       Y9, Y9, Y10
 	VMOVUPS      expc18<>+0(SB), Y8
-	VFMADD213PS  expc38<>+0(SB), Y9, Y8
-	VFMADD213PS  expc58<>+0(SB), Y9, Y8
+	VFMADD213PS  expc38<>+0(SB), Y10, Y8
+	VFMADD213PS  expc58<>+0(SB), Y10, Y8
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y9, Y12
-	VFMADD213PS  expc48<>+0(SB), Y9, Y12
-	VFMADD231PS  Y12, Y10, Y8
-	VFMADD213PS  Y10, Y9, Y8
+	VFMADD213PS  expc28<>+0(SB), Y10, Y12
+	VFMADD213PS  expc48<>+0(SB), Y10, Y12
+	VFMADD231PS  Y12, Y9, Y8
+	VFMADD213PS  Y9, Y10, Y8
 	VADDPS       one8<>+0(SB), Y8, Y8
-	VMULPS       half8<>+0(SB), Y11, Y9
-	VADDPS       roundmagic8<>+0(SB), Y9, Y9
-	VSUBPS       roundmagic8<>+0(SB), Y9, Y10
-	VSUBPS       Y10, Y11, Y10
+	VMULPS       half8<>+0(SB), Y11, Y10
 	VADDPS       roundmagic8<>+0(SB), Y10, Y10
-	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
-	VPSLLD       $0x17, Y9, Y9
+	VSUBPS       roundmagic8<>+0(SB), Y10, Y9
+	VSUBPS       Y9, Y11, Y9
+	VADDPS       roundmagic8<>+0(SB), Y9, Y9
 	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
 	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y9, Y8, Y8
+	VPADDD       expbiasfix8<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
 	VMULPS       Y10, Y8, Y8
+	VMULPS       Y9, Y8, Y8
 	VANDNPS      Y8, Y7, Y8
 	VANDPS       absmask8<>+0(SB), Y8, Y7
 	VCMPPS       $0x00, inf8<>+0(SB), Y7, Y7
@@ -17524,41 +17524,41 @@ BinaryLogitsIgnoreLossF32_powR_part_smoothed:
 	VBROADCASTSS 80(DI), Y7
 	VFMADD231PS  Y7, Y4, Y6
 	VCMPPS       $0x11, expunder8<>+0(SB), Y6, Y4
-	VBLENDVPS    Y4, expunder8<>+0(SB), Y6, Y10
-	VCMPPS       $0x1e, expover8<>+0(SB), Y10, Y6
-	VBLENDVPS    Y6, expover8<>+0(SB), Y10, Y10
-	VMULPS       log2e8<>+0(SB), Y10, Y11
-	VADDPS       roundmagic8<>+0(SB), Y11, Y11
-	VSUBPS       roundmagic8<>+0(SB), Y11, Y11
-	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y10
-	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y10
-	VMULPS       Y10, Y10, Y6
-	VMOVUPS      expc18<>+0(SB), Y7
-	VFMADD213PS  expc38<>+0(SB), Y6, Y7
-	VFMADD213PS  expc58<>+0(SB), Y6, Y7
+	VMOVUPS      expunder8<>+0(SB), Y7
+	VMAXPS       Y6, Y7, Y6
+	VMOVUPS      expover8<>+0(SB), Y7
+	VMINPS       Y6, Y7, Y6
+	VMULPS       log2e8<>+0(SB), Y6, Y11
+	VROUNDPS     $0x00, Y11, Y11
+	VFMADD231PS  minusln2hi8<>+0(SB), Y11, Y6
+	VFMADD231PS  minusln2lo8<>+0(SB), Y11, Y6
+	VMULPS       Y6, Y6, Y7
+	VMOVUPS      expc18<>+0(SB), Y10
+	VFMADD213PS  expc38<>+0(SB), Y7, Y10
+	VFMADD213PS  expc58<>+0(SB), Y7, Y10
 	VMOVUPS      expc08<>+0(SB), Y12
-	VFMADD213PS  expc28<>+0(SB), Y6, Y12
-	VFMADD213PS  expc48<>+0(SB), Y6, Y12
-	VFMADD231PS  Y12, Y10, Y7
-	VFMADD213PS  Y10, Y6, Y7
-	VADDPS       one8<>+0(SB), Y7, Y7
-	VMULPS       half8<>+0(SB), Y11, Y6
+	VFMADD213PS  expc28<>+0(SB), Y7, Y12
+	VFMADD213PS  expc48<>+0(SB), Y7, Y12
+	VFMADD231PS  Y12, Y6, Y10
+	VFMADD213PS  Y6, Y7, Y10
+	VADDPS       one8<>+0(SB), Y10, Y10
+	VMULPS       half8<>+0(SB), Y11, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y6
+	VSUBPS       Y6, Y11, Y6
 	VADDPS       roundmagic8<>+0(SB), Y6, Y6
-	VSUBPS       roundmagic8<>+0(SB), Y6, Y10
-	VSUBPS       Y10, Y11, Y10
-	VADDPS       roundmagic8<>+0(SB), Y10, Y10
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
 	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
 	VPSLLD       $0x17, Y6, Y6
-	VPADDD       expbiasfix8<>+0(SB), Y10, Y10
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y6, Y7, Y7
-	VMULPS       Y10, Y7, Y7
-	VANDNPS      Y7, Y4, Y7
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y6, Y10, Y10
+	VANDNPS      Y10, Y4, Y10
 	VBROADCASTSS 40(DI), Y4
-	VMULPS       Y4, Y7, Y7
+	VMULPS       Y4, Y10, Y10
 	VSUBPS       Y5, Y5, Y6
-	VADDPS       Y6, Y7, Y7
-	VBLENDVPS    Y9, Y7, Y0, Y0
+	VADDPS       Y6, Y10, Y10
+	VBLENDVPS    Y9, Y10, Y0, Y0
 
 BinaryLogitsIgnoreLossF32_powR_part_nolow:
 	VMOVUPS 64(SP), Y4
