@@ -210,7 +210,8 @@ test-go: shared-lib $(TFLIB_LINK)
 		grep -E '^(goloss kernels|--- FAIL|FAIL|ok|PASS)|_test.go:' || exit 1; done
 	$(GO) test -short -tags noasm ./goloss
 	$(GO_TF) vet -tags tensorflow ./...
-	$(GO_TF) test -tags tensorflow ./...
+	# The tag adds only the parity tests (graft): the other packages ran above.
+	$(GO_TF) test -tags tensorflow ./parity/...
 	$(MAKE) check-asm test-cpus
 
 # The Go core on the CPUs this machine is not: an AVX2-only x86-64
