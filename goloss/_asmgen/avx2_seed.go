@@ -104,7 +104,8 @@ func logUnit8By(v reg.VecVirtual, lean bool) reg.VecVirtual {
 // (e-1)/2 = (1+e)/2 - 1 (one FMA, exact for e >= 1/2) and k = 1. No
 // correction term for the rounding of 1+e is needed, and the integer steps
 // of the reduction leave the chain from e to the log. TestAsmLog1pF32 holds
-// it to 1 ulp of math.Log1p on every float32 in [0, 1].
+// it to 1 ulp of math.Log1p on every float32 in [1e-8, 1] and every 97th
+// below.
 func log1pUnit8(e reg.VecVirtual) reg.VecVirtual {
 	big := YMM()
 	VCMPPS(Imm(cmpGT), v8f("sqrt2m1", 0.41421356), e, big)
