@@ -124,8 +124,11 @@ func (s Asymmetric) Check() error {
 // still checked. NaN and ±Inf labels and predictions of known elements give
 // NaN in the loss of their row and in their gradient.
 //
-// The loop asymmetricRow is the reference, and the generic kernel runs it
-// (its sums in float64, rounded to T at the end). The vector kernels (avx2,
+// The loop asymmetricRow is the reference (its sums in float64, rounded to
+// T at the end). The generic kernel runs the portable rows
+// asymmetricRowPortable (portable_asymmetric.go): the same sums with
+// faster logs and powers, held to the reference to SPEC's tolerances by
+// the kernel tests named below, which run on every kernel. The vector kernels (avx2,
 // and avx512, which runs the same AVX2 code) run asymmetricRowsF32x8 for
 // float32 (kernel_amd64.go): the same formulas in float32 lanes, as
 // TensorFlow's float32 evaluation of them does, the loss terms summed in
@@ -213,23 +216,33 @@ func asymmetricRow[T Float](g, y, x, cw []T, k *asymmetricConstants) float64 {
 			}
 			continue
 		}
-		xc := float64(x[c])
-		e := k.element(yc, xc)
 		wc := 1.0
 		if len(cw) != 0 {
 			wc = float64(cw[c])
 		}
-		poison := (xc - xc) + (yc - yc) // NaN for a non-finite input, else 0 (SPEC: Inf gives NaN)
-		sum += wc*e.w*e.ce + poison
+		term, gc := k.term(yc, float64(x[c]), wc)
+		sum += term
 		if g != nil {
-			d := e.w * e.dce
-			if k.focalGrad {
-				d += e.dwce
-			}
-			g[c] = T(-wc*d*e.dpdz + poison)
+			g[c] = T(gc)
 		}
 	}
 	return -sum
+}
+
+// term returns what one known element with label y, prediction x and
+// class weight wc adds to the row's sum, cw * w * ce, and its gradient, by
+// the reference's formulas (element). The portable kernel calls it for the
+// elements its fast path leaves out.
+//
+//go:noinline
+func (k *asymmetricConstants) term(y, x, wc float64) (term, grad float64) {
+	e := k.element(y, x)
+	poison := (x - x) + (y - y) // NaN for a non-finite input, else 0 (SPEC: Inf gives NaN)
+	d := e.w * e.dce
+	if k.focalGrad {
+		d += e.dwce
+	}
+	return wc*e.w*e.ce + poison, -wc*d*e.dpdz + poison
 }
 
 // asymmetricElement is what one element contributes: ce and w, the

@@ -52,47 +52,6 @@ func asymmetric64Consts(k *asymmetricConstants) [49]uint64 {
 	return kc
 }
 
-// asymLogitBounds64 is asymLogitBounds for float64 logits.
-func asymLogitBounds64(k *asymmetricConstants) (zEps, zNegEps, zClip float64) {
-	zEps = firstFloat64(func(z float64) bool { p, _ := sigmoids(z); return p >= k.eps })
-	zNegEps = firstFloat64(func(z float64) bool { _, q := sigmoids(z); return !(q >= k.eps) })
-	zClip = firstFloat64(func(z float64) bool { p, _ := sigmoids(z); return p >= k.clip })
-	return zEps, zNegEps, zClip
-}
-
-// firstFloat64 is firstFloat32 over the float64 values.
-func firstFloat64(holds func(z float64) bool) float64 {
-	key := func(f float64) int64 { // the order of the float64 values
-		b := math.Float64bits(f)
-		if b>>63 != 0 {
-			return -int64(b &^ (1 << 63))
-		}
-		return int64(b)
-	}
-	value := func(k int64) float64 {
-		if k < 0 {
-			return math.Float64frombits(uint64(-k) | 1<<63)
-		}
-		return math.Float64frombits(uint64(k))
-	}
-	switch {
-	case holds(math.Inf(-1)):
-		return math.Inf(-1)
-	case !holds(math.Inf(1)):
-		return math.NaN()
-	}
-	lo, hi := key(math.Inf(-1)), key(math.Inf(1))
-	for lo+1 < hi { // holds(value(hi)), not holds(value(lo)); hi - lo overflows int64
-		mid := lo>>1 + hi>>1 + lo&hi&1
-		if holds(value(mid)) {
-			hi = mid
-		} else {
-			lo = mid
-		}
-	}
-	return value(hi)
-}
-
 func asymmetricRowsF64(kernel string, loss, grad, labels, preds, weights []float64, cols int, k *asymmetricConstants) bool {
 	if kernel == KernelGeneric {
 		return false

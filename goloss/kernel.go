@@ -128,17 +128,19 @@ func asymmetricRowsFast[T Float](loss, grad, labels, preds, weights []T, cols in
 // asymmetricRows computes rows of the asymmetric variant: on a vector
 // kernel with its vector rows (asymmetricRowsF32x8, asymmetricRowsF64x4:
 // the dispatch table in kernel_amd64.go), on the generic kernel with the
-// reference loop asymmetricRow (this variant has no portable kernel).
+// portable rows (asymmetricRowPortable, portable_asymmetric.go), held to
+// the reference loop asymmetricRow.
 func asymmetricRows[T Float](loss, grad, labels, preds, weights []T, cols int, k *asymmetricConstants) {
 	if asymmetricRowsFast(loss, grad, labels, preds, weights, cols, k) {
 		return
 	}
+	a := newAsymPortRow(k)
 	for b := range loss {
 		row := b * cols
 		var g []T
 		if len(grad) != 0 {
 			g = grad[row : row+cols]
 		}
-		loss[b] = T(asymmetricRow(g, labels[row:row+cols], preds[row:row+cols], weights, k))
+		loss[b] = T(asymmetricRowPortable(g, labels[row:row+cols], preds[row:row+cols], weights, k, &a))
 	}
 }

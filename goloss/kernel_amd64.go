@@ -50,9 +50,9 @@ func cpuKernels() []string {
 //	validation: values in [0, 1]          avx2.UnitRange*          avx2.UnitRange*
 //	seed, ignore value > 0                the cells above, on a copy of the labels with the unknown ones 0
 //
-// The generic kernel runs the portable rows, and the reference loops
-// where there are none: the binary variant with an ignore value, and the
-// asymmetric variant (asymmetricRow). In each vector row a row the
+// The generic kernel runs the portable rows (the asymmetric ones in
+// portable_asymmetric.go), and the reference loops where there are none:
+// the binary variant with an ignore value. In each vector row a row the
 // assembly cannot take (a sum that is not finite or is tiny, u^gamma
 // overflowing) goes to the portable row, or to the reference loop in the
 // cells that the portable rows do not cover (binary with an ignore value;

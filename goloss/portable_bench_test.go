@@ -137,6 +137,58 @@ func portBenchBinary[T Float](b *testing.B, kernel string, y, x []T, prm Binary)
 	_ = sink
 }
 
+// BenchmarkPortableAsymmetric measures the portable asymmetric rows against
+// the reference loop on multi-label data as bench.py draws it: 3% positive
+// labels (hard), probabilities sigmoid(N(-2, 1.5^2)) or those logits, the
+// reference's defaults (gamma_neg 4, gamma_pos 1, clip 0.05) and a real
+// pair (2.5, 0.5), the focal weight a constant, with the gradient.
+func BenchmarkPortableAsymmetric(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 13))
+	n := portBenchRows * portBenchCols
+	y, p, z := make([]float64, n), make([]float64, n), make([]float64, n)
+	for i := range p {
+		z[i] = -2 + 1.5*rng.NormFloat64()
+		p[i], _ = sigmoids(z[i])
+		if rng.Float64() < 0.03 {
+			y[i] = 1
+		}
+	}
+	for _, logits := range []bool{false, true} {
+		x, input := p, "probs"
+		if logits {
+			x, input = z, "logits"
+		}
+		for _, gm := range [][2]float64{{4, 1}, {2.5, 0.5}} {
+			prm := Asymmetric{GammaNeg: gm[0], GammaPos: gm[1], Clip: 0.05, FromLogits: logits}
+			for _, kernel := range []string{"reference", "portable"} {
+				name := fmt.Sprintf("%s/gammas=%v,%v/%s", input, gm[0], gm[1], kernel)
+				b.Run(name+"/float64", func(b *testing.B) { portBenchAsym(b, kernel, y, x, prm) })
+				b.Run(name+"/float32", func(b *testing.B) {
+					portBenchAsym(b, kernel, portConv[float32](y), portConv[float32](x), prm)
+				})
+			}
+		}
+	}
+}
+
+func portBenchAsym[T Float](b *testing.B, kernel string, y, x []T, prm Asymmetric) {
+	k := asymmetricConsts[T](prm)
+	a := newAsymPortRow(&k)
+	g := make([]T, len(x))
+	row := func(g, y, x []T) float64 { return asymmetricRowPortable(g, y, x, nil, &k, &a) }
+	if kernel == "reference" {
+		row = func(g, y, x []T) float64 { return asymmetricRow(g, y, x, nil, &k) }
+	}
+	var sink float64
+	for b.Loop() {
+		for r := 0; r < len(x); r += portBenchCols {
+			sink += row(g[r:r+portBenchCols], y[r:r+portBenchCols], x[r:r+portBenchCols])
+		}
+	}
+	portReport(b, len(x))
+	_ = sink
+}
+
 // BenchmarkPortableSmallRows measures the per-row work of the portable
 // rows (bounds of the clip decision, logs of S and of the clip bounds, the
 // power's range) on rows of 1, 4 and 16 classes, gamma 2, float32, with the
