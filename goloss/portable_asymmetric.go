@@ -201,10 +201,13 @@ func asymPortProb[T Float](g, y, x, cw []T, k *asymmetricConstants, a *asymPortR
 			if !a.neg.covers(negC) {
 				fast = false
 			}
-			if neg >= eps {
+			switch {
+			case negC == 0: // neg = 1 (p below m, or p = 0): ce = 0, and dce = 0 or -1
+				dce = dNeg
+			case neg >= eps:
 				ce = asymPortLog1pNeg(neg, negC, is32)
 				dce = dNeg / neg
-			} else {
+			default:
 				ce = logEps
 			}
 			var dw float64
@@ -270,15 +273,18 @@ func asymPortLogits[T Float](g, y, x, cw []T, k *asymmetricConstants, a *asymPor
 			small := ez * inv
 			p, q := selectPort(zc >= 0, inv, small), selectPort(zc >= 0, small, inv)
 			dpdz = p * q
-			// log1p(e^-|z|) = log(1+e rounded) + (e - (up-1))/up.
-			kd, r, e := logPortSplit(up)
+			// log1p(e^-|z|) = log(1+e rounded) + (e - (up-1))/up, for the
+			// softpluses: a negative with probability shifting needs none.
 			var l1p float64
-			if is32 {
-				l1p = logPortLow(kd, r, e)
-			} else {
-				l1p = logPortFull(kd, r, e)
+			if yc == 1 || clip == 0 {
+				kd, r, e := logPortSplit(up)
+				if is32 {
+					l1p = logPortLow(kd, r, e)
+				} else {
+					l1p = logPortFull(kd, r, e)
+				}
+				l1p += (ez - (up - 1)) * inv
 			}
-			l1p += (ez - (up - 1)) * inv
 			relu := (zc + az) * 0.5 // max(z, 0), exactly
 			if yc == 1 {
 				// ce = log(max(p, eps)) = -softplus(-z) where p >= eps; u = 1 - p.
@@ -301,6 +307,8 @@ func asymPortLogits[T Float](g, y, x, cw []T, k *asymmetricConstants, a *asymPor
 						negC, neg, dNeg = 0, 1, 0
 					}
 					switch {
+					case negC == 0: // neg = 1: ce = 0, and dce = 0 or -1
+						dce = dNeg
 					case neg >= epsHi:
 						ce, dce = asymPortLog1pNeg(neg, negC, is32), dNeg/neg
 					case neg < epsLo:

@@ -139,6 +139,17 @@ func TestPortableTables(t *testing.T) {
 // binade (normal and subnormal), plus values near 1 and near the interval
 // edges of the table, plus the values the kernels meet ([1e-8, 1] and the
 // clip bounds).
+// portSamples returns n, or a tenth of it with -short: the sweeps of the
+// portable math run in full in make test's first `go test ./...`; the
+// -short runs (each kernel, noasm, and under qemu, where math/big is slow)
+// take a sample.
+func portSamples(n int) int {
+	if testing.Short() {
+		return n / 10
+	}
+	return n
+}
+
 func portLogInputs(n int) []float64 {
 	rng := rand.New(rand.NewPCG(1, 2))
 	xs := []float64{1, math.Nextafter(1, 0), math.Nextafter(1, 2), 0.75, math.Nextafter(0.75, 0), 1.5, math.Nextafter(1.5, 0),
@@ -165,7 +176,7 @@ func portLogInputs(n int) []float64 {
 // against log computed with math/big. The kernels need well under 1e-12
 // relative; the log keeps within about 1 ulp.
 func TestPortableLog(t *testing.T) {
-	xs := portLogInputs(2_000_000)
+	xs := portLogInputs(portSamples(2_000_000))
 	var worst, worstBig float64
 	var worstX, worstBigX float64
 	for i, x := range xs {
@@ -196,7 +207,7 @@ func TestPortableLog(t *testing.T) {
 func TestPortableLogLow(t *testing.T) {
 	var worst float64
 	var worstX float64
-	for _, x := range portLogInputs(500_000) {
+	for _, x := range portLogInputs(portSamples(500_000)) {
 		if x < 0x1p-1022 {
 			continue
 		}
@@ -219,7 +230,7 @@ func TestPortableLogLow(t *testing.T) {
 func TestPortableExp(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	xs := []float64{0, -0.0, 1, -1, portExpMax, -portExpMax, 1e-300, -1e-300, 0x1p-40, math.Ln2 / 256, -math.Ln2 / 256}
-	for len(xs) < 1_000_000 {
+	for n := portSamples(1_000_000); len(xs) < n; {
 		switch rng.IntN(3) {
 		case 0:
 			xs = append(xs, (rng.Float64()*2-1)*portExpMax)
@@ -257,7 +268,7 @@ func TestPortablePow(t *testing.T) {
 	for _, gamma := range []float64{0.5, 2.5, 3.7, 0.1, 1.5, 7.25, 11.3} {
 		g := portSplitGamma(gamma)
 		require.Equal(t, gamma, g.gh+g.gl)
-		for i := range 200_000 {
+		for i := range portSamples(200_000) {
 			x := rng.Float64() * math.Ldexp(1, -rng.IntN(80))
 			if i%7 == 0 {
 				x = 1 + rng.Float64() // above 1
