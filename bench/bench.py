@@ -100,6 +100,8 @@ CANDIDATES = [
     # that same process.
     ("seed_op_generic", "seed op, generic kernel", "seed_op_generic", ("fwd+bwd",)),
     ("seed_composite_generic", "seed composite (generic's process)", "seed_op_generic", ("fwd+bwd",)),
+    ("asym_op_generic", "ASL op, generic kernel", "asym_op_generic", ("fwd+bwd",)),
+    ("asym_composite_generic", "ASL composite (generic's process)", "asym_op_generic", ("fwd+bwd",)),
 ]
 # The inputs of the cells that do not take float32 probabilities.
 INPUTS = {"seed_op_f64": "f64", "seed_composite_f64": "f64",
@@ -112,7 +114,8 @@ UNKNOWN_RATE = 0.1
 BIG_ONLY = {key for key, *_ in CANDIDATES[9:]}
 # The generic kernel's cells: what the child process measures, and the
 # keys they take in the parent.
-GENERIC = {"seed_op": "seed_op_generic", "seed_composite": "seed_composite_generic"}
+GENERIC = {"seed_op": "seed_op_generic", "seed_composite": "seed_composite_generic",
+           "asym_op": "asym_op_generic", "asym_composite": "asym_composite_generic"}
 LABELS = {key: label for key, label, _, _ in CANDIDATES}
 REFERENCE = {key: ref for key, _, ref, _ in CANDIDATES}
 PASSES = ("fwd+bwd", "fwd")
@@ -566,7 +569,9 @@ def targets(results):
             ("ASL op from logits (weights, partial labels) >= 5x faster than its composite",
              "asym_logits_composite", 5.0),
             ("seed op on the generic kernel no slower than the composite (its own process)",
-             "seed_composite_generic", 1.0)):
+             "seed_composite_generic", 1.0),
+            ("ASL op on the generic kernel no slower than its composite (its own process)",
+             "asym_composite_generic", 1.0)):
         r = get(big, key, "fwd+bwd", "vs_op")
         rows.append((f"1024x1000 fwd+bwd: {desc}",
                      "not measured" if r is None else f"{LABELS[key]} / op = {r:.2f}x (need >= {thr:g}x)",
@@ -592,7 +597,7 @@ def measured_at(result, key):
 
 
 def generic_cells(args, log):
-    """The generic kernel's cells: the seed op and its composite at 1024x1000,
+    """The generic kernel's cells: the seed and ASL ops and their composites at 1024x1000,
     fwd+bwd, timed in a child process with GOLOSS_KERNEL=generic; their stats
     (keys as in GENERIC), or {} with a note when the child fails."""
     import json
