@@ -90,9 +90,11 @@ func (s Binary) Check(cols int) error {
 // there does not propagate), but it is still checked.
 //
 // The loops binaryProbRow and binaryLogitsRow are the reference; the vector
-// kernels (see Kernel) agree with them to the SPEC tolerances. With an
-// ignore value every kernel runs the reference loops (the others do not
-// know about unknown labels yet).
+// kernels (see Kernel) and the portable rows agree with them to the SPEC
+// tolerances. With an ignore value the float32 vector rows leave out the
+// unknown lanes themselves; other rows run the portable rows with the row's
+// 1/K (binaryRows), or the reference loops for an ignore value that is
+// itself a label the portable rows would take (about [0, 1]).
 //
 // Unless NoValidate, a finite label outside [0, 1] is an error naming its
 // index (a label of -2 would give a negative loss), unless it is the ignore
@@ -161,14 +163,17 @@ func checkLabels[T Float](labels []T, cols, threads int, unknown unknownLabel) e
 }
 
 // binaryRows computes rows on the kernel in use: a vector kernel, or the
-// portable rows; with an ignore value, the float32 vector rows or else the
-// reference loops (the portable rows and the float64 vector rows do not
-// know unknown labels).
+// portable rows. With an ignore value (which the float64 vector rows do not
+// know) the portable rows take each row's 1/K, and leave its unknown
+// elements to their second pass, which writes their zero gradient; an
+// ignore value that the main pass would take for a label
+// (binaryPortSkipsUnknown false: one in about [0, 1]) sends the rows to the
+// reference loops.
 func binaryRows[T Float](loss, grad, labels, preds []T, cols int, k *binaryConstants, fromLogits bool) {
 	if binaryRowsFast(loss, grad, labels, preds, cols, k, fromLogits) {
 		return
 	}
-	if k.unknown.set {
+	if k.unknown.set && !binaryPortSkipsUnknown(k) {
 		binaryReferenceRows(loss, grad, labels, preds, cols, k, fromLogits)
 		return
 	}
@@ -178,8 +183,24 @@ func binaryRows[T Float](loss, grad, labels, preds []T, cols int, k *binaryConst
 		if len(grad) != 0 {
 			g = grad[row : row+cols]
 		}
-		loss[b] = T(portableBinaryRow(g, labels[row:row+cols], preds[row:row+cols], k, fromLogits))
+		y := labels[row : row+cols]
+		kr := k
+		if k.unknown.set {
+			c := *k
+			c.scale = binaryRowScale(k, y)
+			kr = &c
+		}
+		loss[b] = T(portableBinaryRow(g, y, preds[row:row+cols], kr, fromLogits))
 	}
+}
+
+// binaryPortSkipsUnknown reports whether the main pass of the portable
+// binary rows leaves out every element whose label is the ignore value: its
+// smoothed label t = v*keep + half (rounded as portTU rounds it) lies
+// outside [0, 1], or is NaN, so that no such element takes the fast path.
+func binaryPortSkipsUnknown(k *binaryConstants) bool {
+	t := float64(k.unknown.value*k.keep) + k.half
+	return !(t >= 0 && t <= 1)
 }
 
 // binaryReferenceRows computes rows with the reference loops.

@@ -44,7 +44,7 @@ func cpuKernels() []string {
 //	binary, float32, other gamma          binaryRowsF32x8          binaryRowsF32x8 (AVX2)
 //	binary, float32, with an ignore value binaryRowsF32x8          binaryRowsF32x8 (AVX2)
 //	binary, float64                       binaryRowsF64x4          binaryRowsF64x4 (AVX2)
-//	binary, float64, with an ignore value binaryProbRow, binaryLogitsRow (reference)
+//	binary, float64, with an ignore value the portable rows (binaryRows; the reference loops for an ignore value in about [0, 1])
 //	asymmetric, float32                   asymmetricRowsF32x8      asymmetricRowsF32x8 (AVX2)
 //	asymmetric, float64                   asymmetricRowsF64x4      asymmetricRowsF64x4 (AVX2)
 //	validation: values in [0, 1]          avx2.UnitRange*          avx2.UnitRange*
@@ -52,8 +52,8 @@ func cpuKernels() []string {
 //
 // The generic kernel runs the portable rows (the asymmetric ones in
 // portable_asymmetric.go), and the reference loops where there are none:
-// the binary variant with an ignore value. In each vector row a row the
-// assembly cannot take (a sum that is not finite or is tiny, u^gamma
+// the binary variant with an ignore value in about [0, 1] (binaryRows).
+// In each vector row a row the assembly cannot take (a sum that is not finite or is tiny, u^gamma
 // overflowing) goes to the portable row, or to the reference loop in the
 // cells that the portable rows do not cover (binary with an ignore value;
 // asymmetric: u^g overflowing, a real power of a u outside [0, 1], from

@@ -191,7 +191,8 @@ func benchAsymmetric[T Float](b *testing.B, kernel string, labels, preds, weight
 // reference's defaults, class weights, multi-hot labels, probabilities and
 // logits) and the binary variant (ignore value -1: the unknown lanes
 // masked out, on the vector kernels) with a tenth of the labels unknown,
-// on the default kernel, float32, forward and gradient, with validation,
+// on the default kernel, float32 (and the binary variant in float64: the
+// portable rows on every kernel), forward and gradient, with validation,
 // one thread.
 func BenchmarkUnknownLabels(b *testing.B) {
 	const rows, cols = 1024, 1000
@@ -236,6 +237,17 @@ func BenchmarkUnknownLabels(b *testing.B) {
 		p32 := toF32(bPreds)
 		for b.Loop() {
 			if err := BinaryLossGrad(loss, grad, binLabels, p32, cols, prm); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows*cols), "ns/elem")
+	})
+	b.Run("binary/ignore=-1/float64", func(b *testing.B) {
+		prm := Binary{Gamma: 2, Alpha: []float64{0.25}, HasIgnore: true, IgnoreValue: -1}
+		l64 := withUnknown(bLabels, -1, 3)
+		loss, grad := make([]float64, rows), make([]float64, rows*cols)
+		for b.Loop() {
+			if err := BinaryLossGrad(loss, grad, l64, bPreds, cols, prm); err != nil {
 				b.Fatal(err)
 			}
 		}

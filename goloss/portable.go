@@ -614,6 +614,12 @@ func binaryProbRowPortableCovered[T Float](g, y, p []T, k *binaryConstants) (los
 			if b.fastProb(pc, t, u) {
 				continue
 			}
+			if k.unknown.is(float64(y[c])) { // left out by the main pass (binaryPortSkipsUnknown)
+				if g != nil {
+					g[c] = 0
+				}
+				continue
+			}
 			term, gc := binaryProbSlow(pc, t, c, k, g != nil)
 			sum += term
 			if g != nil {
@@ -795,6 +801,12 @@ func binaryLogitsRowPortableCovered[T Float](g, y, z []T, k *binaryConstants) (l
 			zc := float64(z[c])
 			t := float64(float64(y[c])*k.keep) + k.half // as the main pass rounds it
 			if math.Abs(zc) <= b.zMax && t >= 0 && t <= 1 {
+				continue
+			}
+			if k.unknown.is(float64(y[c])) { // left out by the main pass (binaryPortSkipsUnknown)
+				if g != nil {
+					g[c] = 0
+				}
 				continue
 			}
 			term, gc := binaryLogitsSlow(zc, t, c, k, g != nil)
