@@ -149,7 +149,7 @@ test-long: shared-lib
 	$(GO) test -run '^$$' -fuzz '^FuzzSeed$$' -fuzztime $(FUZZTIME) ./goloss
 	$(GO) test -run '^$$' -fuzz '^FuzzBinary$$' -fuzztime $(FUZZTIME) ./goloss
 	$(GO) test -run '^$$' -fuzz '^FuzzABI$$' -fuzztime $(FUZZTIME) ./cgo/abifuzz
-	$(if $(LONG_TESTS),$(PY) -m pytest -q $(LONG_TESTS))
+	$(if $(LONG_TESTS),$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(LONG_TESTS))
 	$(MAKE) --no-print-directory test-tf-versions
 
 # A wheel for this Python and the TensorFlow of TF_PYTHON (.venv's by
