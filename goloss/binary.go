@@ -163,18 +163,9 @@ func checkLabels[T Float](labels []T, cols, threads int, unknown unknownLabel) e
 }
 
 // binaryRows computes rows on the kernel in use: a vector kernel, or the
-// portable rows. With an ignore value (which the float64 vector rows do not
-// know) the portable rows take each row's 1/K, and leave its unknown
-// elements to their second pass, which writes their zero gradient; an
-// ignore value that the main pass would take for a label
-// (binaryPortSkipsUnknown false: one in about [0, 1]) sends the rows to the
-// reference loops.
+// portable rows (binaryRowPortableAny).
 func binaryRows[T Float](loss, grad, labels, preds []T, cols int, k *binaryConstants, fromLogits bool) {
 	if binaryRowsFast(loss, grad, labels, preds, cols, k, fromLogits) {
-		return
-	}
-	if k.unknown.set && !binaryPortSkipsUnknown(k) {
-		binaryReferenceRows(loss, grad, labels, preds, cols, k, fromLogits)
 		return
 	}
 	for b := range loss {
@@ -183,15 +174,29 @@ func binaryRows[T Float](loss, grad, labels, preds []T, cols int, k *binaryConst
 		if len(grad) != 0 {
 			g = grad[row : row+cols]
 		}
-		y := labels[row : row+cols]
-		kr := k
-		if k.unknown.set {
-			c := *k
-			c.scale = binaryRowScale(k, y)
-			kr = &c
-		}
-		loss[b] = T(portableBinaryRow(g, y, preds[row:row+cols], kr, fromLogits))
+		loss[b] = T(binaryRowPortableAny(g, labels[row:row+cols], preds[row:row+cols], k, fromLogits))
 	}
+}
+
+// binaryRowPortableAny computes one row with the portable rows, with or
+// without an ignore value: with one (which the float64 vector rows do not
+// know, and the float32 ones leave here when they stop on a row) the
+// portable rows take the row's 1/K and leave its unknown elements to their
+// second pass, which writes their zero gradient. An ignore value that the
+// main pass would take for a label (binaryPortSkipsUnknown false: one in
+// about [0, 1]) sends the row to the reference loop.
+func binaryRowPortableAny[T Float](g, y, x []T, k *binaryConstants, fromLogits bool) float64 {
+	switch {
+	case !k.unknown.set:
+		return portableBinaryRow(g, y, x, k, fromLogits)
+	case !binaryPortSkipsUnknown(k) && fromLogits:
+		return binaryLogitsRow(g, y, x, k)
+	case !binaryPortSkipsUnknown(k):
+		return binaryProbRow(g, y, x, k)
+	}
+	kr := *k
+	kr.scale = binaryRowScale(k, y)
+	return portableBinaryRow(g, y, x, &kr, fromLogits)
 }
 
 // binaryPortSkipsUnknown reports whether the main pass of the portable
@@ -201,23 +206,6 @@ func binaryRows[T Float](loss, grad, labels, preds []T, cols int, k *binaryConst
 func binaryPortSkipsUnknown(k *binaryConstants) bool {
 	t := float64(k.unknown.value*k.keep) + k.half
 	return !(t >= 0 && t <= 1)
-}
-
-// binaryReferenceRows computes rows with the reference loops.
-func binaryReferenceRows[T Float](loss, grad, labels, preds []T, cols int, k *binaryConstants, fromLogits bool) {
-	for b := range loss {
-		row := b * cols
-		var g []T
-		if len(grad) != 0 {
-			g = grad[row : row+cols]
-		}
-		y, x := labels[row:row+cols], preds[row:row+cols]
-		if fromLogits {
-			loss[b] = T(binaryLogitsRow(g, y, x, k))
-		} else {
-			loss[b] = T(binaryProbRow(g, y, x, k))
-		}
-	}
 }
 
 type binaryConstants struct {

@@ -44,7 +44,7 @@ func cpuKernels() []string {
 //	binary, float32, other gamma          binaryRowsF32x8          binaryRowsF32x8 (AVX2)
 //	binary, float32, with an ignore value binaryRowsF32x8          binaryRowsF32x8 (AVX2)
 //	binary, float64                       binaryRowsF64x4          binaryRowsF64x4 (AVX2)
-//	binary, float64, with an ignore value the portable rows (binaryRows; the reference loops for an ignore value in about [0, 1])
+//	binary, float64, with an ignore value the portable rows (binaryRowPortableAny; the reference loops for an ignore value in about [0, 1])
 //	asymmetric, float32                   asymmetricRowsF32x8      asymmetricRowsF32x8 (AVX2)
 //	asymmetric, float64                   asymmetricRowsF64x4      asymmetricRowsF64x4 (AVX2)
 //	validation: values in [0, 1]          avx2.UnitRange*          avx2.UnitRange*
@@ -52,11 +52,12 @@ func cpuKernels() []string {
 //
 // The generic kernel runs the portable rows (the asymmetric ones in
 // portable_asymmetric.go), and the reference loops where there are none:
-// the binary variant with an ignore value in about [0, 1] (binaryRows).
-// In each vector row a row the assembly cannot take (a sum that is not finite or is tiny, u^gamma
-// overflowing) goes to the portable row, or to the reference loop in the
-// cells that the portable rows do not cover (binary with an ignore value;
-// asymmetric: u^g overflowing, a real power of a u outside [0, 1], from
+// the binary variant with an ignore value in about [0, 1]
+// (binaryRowPortableAny). In each vector row a row the assembly cannot
+// take (a sum that is not finite or is tiny, u^gamma overflowing) goes to
+// the portable row (binary with an ignore value: binaryRowPortableAny), or
+// to the reference loop in the cells that the portable rows do not cover
+// (asymmetric: u^g overflowing, a real power of a u outside [0, 1], from
 // inputs outside [0, 1], unchecked). The asymmetric cells take every
 // parameter: probabilities and logits, both gradient modes, class
 // weights, an ignore value, any clip, eps and gammas. With an ignore
@@ -332,12 +333,8 @@ func binaryRowsF32x8(loss, grad, labels, preds []float32, cols int, k *binaryCon
 			bail = avx2.BinaryProbLossF32(y, x, alpha, alphaNegs, &kc, &acc)
 		}
 		switch {
-		case bail && k.unknown.set && v.logits:
-			loss[b] = float32(binaryLogitsRow(g, y, x, k))
-		case bail && k.unknown.set:
-			loss[b] = float32(binaryProbRow(g, y, x, k))
 		case bail:
-			loss[b] = float32(portableBinaryRow(g, y, x, k, v.logits))
+			loss[b] = float32(binaryRowPortableAny(g, y, x, k, v.logits))
 		default:
 			loss[b] = float32(scale * pairSum(acc[0:4], acc[4:8]))
 		}
