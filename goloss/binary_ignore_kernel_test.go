@@ -117,3 +117,38 @@ func checkBinaryUnknownRow32(t *testing.T, name string, y64, x64 []float64, prm 
 	}
 	checkSeedLanes32(t, name, y, x, wantL, wantG, loss[0], guarded[1:n+1], scaleL, scaleG)
 }
+
+// TestBinaryUnknownRowsTheAssemblyStopsOn holds rows with an ignore value
+// and a known element whose u^gamma overflows float32 (a label of 1e30,
+// validation off), on which the float32 vector rows stop, to the
+// reference loops on every kernel: those rows go to binaryRowPortableAny;
+// and, alike, rows with a NaN or infinite input of a known element.
+func TestBinaryUnknownRowsTheAssemblyStopsOn(t *testing.T) {
+	for _, kernel := range Kernels() {
+		useKernel(t, kernel)
+		rng := rand.New(rand.NewPCG(41, 41))
+		for _, n := range []int{5, 16, 37} {
+			for _, logits := range []bool{false, true} {
+				for _, special := range []float64{1e30, -1e30, math.NaN(), math.Inf(1), math.Inf(-1)} {
+					for _, gamma := range []float64{2, 2.5} {
+						y, x, _ := binaryRowCase(rng, n, false, logits)
+						for c := range y {
+							if c%4 == 1 {
+								y[c] = -1
+							}
+						}
+						at := 2 + rng.IntN(n-2)/4*4 // a known element
+						if math.Abs(special) == 1e30 {
+							y[at] = special
+						} else {
+							x[at] = special
+						}
+						prm := Binary{Gamma: gamma, Alpha: []float64{0.25}, FromLogits: logits, NoValidate: true,
+							HasIgnore: true, IgnoreValue: -1}
+						checkBinaryUnknownRow32(t, fmt.Sprintf("%s %s, %v at %d", kernel, binaryName(n, prm), special, at), y, x, prm)
+					}
+				}
+			}
+		}
+	}
+}
