@@ -288,9 +288,9 @@ func TestAsymmetricKernelsNonFinite(t *testing.T) {
 	}
 }
 
-// TestAsymLogitBounds checks the bounds on z of asymLogitBounds against
-// the reference's sigmoid: the decision flips exactly between a bound and
-// the float32 below it.
+// TestAsymLogitBounds checks the bounds on z of asymLogitBounds and
+// asymLogitBounds64 against the reference's sigmoid: the decision flips
+// exactly between a bound and the float32 (float64) below it.
 func TestAsymLogitBounds(t *testing.T) {
 	for _, clip := range []float64{0.05, 0.2, 1, 1e-9} {
 		k := asymmetricConsts[float32](Asymmetric{Clip: clip})
@@ -307,6 +307,20 @@ func TestAsymLogitBounds(t *testing.T) {
 			below := math.Nextafter32(b.z, float32(math.Inf(-1)))
 			if !b.holds(float64(b.z)) || b.holds(float64(below)) {
 				t.Errorf("clip %v: %s from z = %v: holds there %v, below %v", clip, b.name, b.z, b.holds(float64(b.z)), b.holds(float64(below)))
+			}
+		}
+		// The float64 bounds (asymLogitBounds64), the same way.
+		k64 := asymmetricConsts[float64](Asymmetric{Clip: clip})
+		z64 := [3]float64{}
+		z64[0], z64[1], z64[2] = asymLogitBounds64(&k64)
+		for i, holds := range []func(z float64) bool{
+			func(z float64) bool { p, _ := sigmoids(z); return p >= k64.eps },
+			func(z float64) bool { _, q := sigmoids(z); return !(q >= k64.eps) },
+			func(z float64) bool { p, _ := sigmoids(z); return p >= k64.clip },
+		} {
+			below := math.Nextafter(z64[i], math.Inf(-1))
+			if !holds(z64[i]) || holds(below) {
+				t.Errorf("clip %v: float64 bound %d = %v: holds there %v, below %v", clip, i, z64[i], holds(z64[i]), holds(below))
 			}
 		}
 	}

@@ -303,38 +303,61 @@ func newAsymmetricVector(k *asymmetricConstants) asymmetricVector {
 // where z < zNegEps, p >= m where z >= zClip; so that the float32 kernels
 // take every decision as the reference does.
 func asymLogitBounds(k *asymmetricConstants) (zEps, zNegEps, zClip float32) {
-	zEps = firstFloat32(func(z float64) bool { p, _ := sigmoids(z); return p >= k.eps })
-	zNegEps = firstFloat32(func(z float64) bool { _, q := sigmoids(z); return !(q >= k.eps) })
-	zClip = firstFloat32(func(z float64) bool { p, _ := sigmoids(z); return p >= k.clip })
+	return asymLogitBoundsOf[float32](k)
+}
+
+// asymLogitBounds64 is asymLogitBounds over the float64 logits, for the
+// float64 kernels and the portable rows.
+func asymLogitBounds64(k *asymmetricConstants) (zEps, zNegEps, zClip float64) {
+	return asymLogitBoundsOf[float64](k)
+}
+
+func asymLogitBoundsOf[F float32 | float64](k *asymmetricConstants) (zEps, zNegEps, zClip F) {
+	zEps = firstFloat[F](func(z float64) bool { p, _ := sigmoids(z); return p >= k.eps })
+	zNegEps = firstFloat[F](func(z float64) bool { _, q := sigmoids(z); return !(q >= k.eps) })
+	zClip = firstFloat[F](func(z float64) bool { p, _ := sigmoids(z); return p >= k.clip })
 	return zEps, zNegEps, zClip
 }
 
-// firstFloat32 returns the least float32 z, -Inf to +Inf, for which holds
-// holds, where holds is false below some z and true from it on (NaN when
-// it holds nowhere, so that z >= the bound is always false).
-func firstFloat32(holds func(z float64) bool) float32 {
-	key := func(f float32) int64 { // the order of the float32 values
-		b := math.Float32bits(f)
-		if b>>31 != 0 {
-			return -int64(b &^ (1 << 31))
+// firstFloat returns the least F z, -Inf to +Inf, for which holds holds,
+// where holds is false below some z and true from it on (NaN when it holds
+// nowhere, so that z >= the bound is always false): a bisection over the
+// values of F in their order.
+func firstFloat[F float32 | float64](holds func(z float64) bool) F {
+	is32 := portIs32[F]()
+	sign := uint64(1) << 63
+	if is32 {
+		sign = 1 << 31
+	}
+	key := func(f F) int64 { // the order of the values of F
+		b := math.Float64bits(float64(f))
+		if is32 {
+			b = uint64(math.Float32bits(float32(f)))
+		}
+		if b&sign != 0 {
+			return -int64(b &^ sign)
 		}
 		return int64(b)
 	}
-	value := func(k int64) float32 {
+	value := func(k int64) F {
+		b := uint64(k)
 		if k < 0 {
-			return math.Float32frombits(uint32(-k) | 1<<31)
+			b = uint64(-k) | sign
 		}
-		return math.Float32frombits(uint32(k))
+		if is32 {
+			return F(math.Float32frombits(uint32(b)))
+		}
+		return F(math.Float64frombits(b))
 	}
-	lo, hi := key(float32(math.Inf(-1))), key(float32(math.Inf(1)))
 	switch {
 	case holds(math.Inf(-1)):
-		return float32(math.Inf(-1))
+		return F(math.Inf(-1))
 	case !holds(math.Inf(1)):
-		return float32(math.NaN())
+		return F(math.NaN())
 	}
-	for hi-lo > 1 { // holds(value(hi)), not holds(value(lo))
-		mid := lo + (hi-lo)/2
+	lo, hi := key(F(math.Inf(-1))), key(F(math.Inf(1)))
+	for lo+1 < hi { // holds(value(hi)), not holds(value(lo)); hi - lo overflows int64
+		mid := lo>>1 + hi>>1 + lo&hi&1
 		if holds(float64(value(mid))) {
 			hi = mid
 		} else {
