@@ -245,8 +245,9 @@ test-cpu-arm64:
 # AVX-512, so internal/avx512vm/run.sh boots Linux in the Bochs emulator
 # (3.0, built from Debian's source once, in $(BUILD)/avx512vm) as a
 # Skylake-X and runs the goloss test binary there; the run fails unless
-# generic, avx2 and avx512 all ran. About 12 minutes, so not part of make
-# test: for changes to the AVX-512 code on a machine without it.
+# generic, avx2 and avx512 all ran. About 10 minutes (and 3 more to build
+# Bochs the first time), so not part of make test: for changes to the
+# AVX-512 code on a machine without it.
 # GOLOSS_TEST_ARGS='-test.short -test.run Binary' runs fewer tests.
 test-cpu-avx512:
 	GO=$(GO) internal/avx512vm/run.sh $(BUILD)/avx512vm

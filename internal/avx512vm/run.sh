@@ -126,7 +126,11 @@ rc=0
 timeout "$timeout" "$bochs" -q -f "$work/bochsrc" >"$work/bochs.stdout" 2>&1 || rc=$?
 # The guest's output, without the boot loader's and the kernel's lines.
 grep -v -E '^(ISOLINUX|\[ *[0-9]+\.[0-9]+\]|\s*$)' "$work/serial.out" || true
-echo "== Bochs ran $(( $(date +%s) - start )) s (exit $rc)"
+# Bochs reports the guest's ACPI power-off as a panic, and exits 1.
+how="exit $rc"
+grep -q 'ACPI control: soft power off' "$work/bochs.stdout" && how="the guest powered off"
+[ "$rc" = 124 ] && how="killed after ${timeout} s (AVX512VM_TIMEOUT)"
+echo "== Bochs ran $(( $(date +%s) - start )) s ($how)"
 status=$(sed -n 's/^AVX512VM exit \([0-9]*\).*/\1/p' "$work/serial.out" | tail -1)
 if [ "$status" != 0 ]; then
 	echo "FAIL: the test binary under Bochs: exit status '${status:-none}' (the emulator: $rc; $work/bochs.log, $work/bochs.stdout)"
