@@ -292,35 +292,38 @@ func TestAsymmetricKernelsNonFinite(t *testing.T) {
 // asymLogitBounds64 against the reference's sigmoid: the decision flips
 // exactly between a bound and the float32 (float64) below it.
 func TestAsymLogitBounds(t *testing.T) {
-	for _, clip := range []float64{0.05, 0.2, 1, 1e-9} {
-		k := asymmetricConsts[float32](Asymmetric{Clip: clip})
-		zEps, zNegEps, zClip := asymLogitBounds(&k)
-		for _, b := range []struct {
+	// The decisions, in the order asymLogitBoundsOf returns their bounds.
+	decisions := func(k *asymmetricConstants) []struct {
+		name  string
+		holds func(z float64) bool
+	} {
+		return []struct {
 			name  string
-			z     float32
 			holds func(z float64) bool
 		}{
-			{"p >= eps", zEps, func(z float64) bool { p, _ := sigmoids(z); return p >= k.eps }},
-			{"1 - p < eps", zNegEps, func(z float64) bool { _, q := sigmoids(z); return !(q >= k.eps) }},
-			{"p >= m", zClip, func(z float64) bool { p, _ := sigmoids(z); return p >= k.clip }},
-		} {
-			below := math.Nextafter32(b.z, float32(math.Inf(-1)))
-			if !b.holds(float64(b.z)) || b.holds(float64(below)) {
-				t.Errorf("clip %v: %s from z = %v: holds there %v, below %v", clip, b.name, b.z, b.holds(float64(b.z)), b.holds(float64(below)))
+			{"p >= eps", func(z float64) bool { p, _ := sigmoids(z); return p >= k.eps }},
+			{"1 - p < eps", func(z float64) bool { _, q := sigmoids(z); return !(q >= k.eps) }},
+			{"p >= m", func(z float64) bool { p, _ := sigmoids(z); return p >= k.clip }},
+		}
+	}
+	for _, clip := range []float64{0.05, 0.2, 1, 1e-9} {
+		k := asymmetricConsts[float32](Asymmetric{Clip: clip})
+		var z32 [3]float32
+		z32[0], z32[1], z32[2] = asymLogitBounds(&k)
+		for i, d := range decisions(&k) {
+			below := math.Nextafter32(z32[i], float32(math.Inf(-1)))
+			if !d.holds(float64(z32[i])) || d.holds(float64(below)) {
+				t.Errorf("clip %v: %s from z = %v: holds there %v, below %v", clip, d.name, z32[i], d.holds(float64(z32[i])), d.holds(float64(below)))
 			}
 		}
 		// The float64 bounds (asymLogitBounds64), the same way.
 		k64 := asymmetricConsts[float64](Asymmetric{Clip: clip})
-		z64 := [3]float64{}
+		var z64 [3]float64
 		z64[0], z64[1], z64[2] = asymLogitBounds64(&k64)
-		for i, holds := range []func(z float64) bool{
-			func(z float64) bool { p, _ := sigmoids(z); return p >= k64.eps },
-			func(z float64) bool { _, q := sigmoids(z); return !(q >= k64.eps) },
-			func(z float64) bool { p, _ := sigmoids(z); return p >= k64.clip },
-		} {
+		for i, d := range decisions(&k64) {
 			below := math.Nextafter(z64[i], math.Inf(-1))
-			if !holds(z64[i]) || holds(below) {
-				t.Errorf("clip %v: float64 bound %d = %v: holds there %v, below %v", clip, i, z64[i], holds(z64[i]), holds(below))
+			if !d.holds(z64[i]) || d.holds(below) {
+				t.Errorf("clip %v: float64 %s from z = %v: holds there %v, below %v", clip, d.name, z64[i], d.holds(z64[i]), d.holds(below))
 			}
 		}
 	}

@@ -135,10 +135,6 @@ func TestPortableTables(t *testing.T) {
 	}
 }
 
-// portLogInputs returns n random positive finite float64 values over every
-// binade (normal and subnormal), plus values near 1 and near the interval
-// edges of the table, plus the values the kernels meet ([1e-8, 1] and the
-// clip bounds).
 // portSamples returns n, or a tenth of it with -short: the sweeps of the
 // portable math run in full in make test's first `go test ./...`; the
 // -short runs (each kernel, noasm, and under qemu, where math/big is slow)
@@ -150,6 +146,10 @@ func portSamples(n int) int {
 	return n
 }
 
+// portLogInputs returns n random positive finite float64 values over every
+// binade (normal and subnormal), plus values near 1 and near the interval
+// edges of the table, plus the values the kernels meet ([1e-8, 1] and the
+// clip bounds).
 func portLogInputs(n int) []float64 {
 	rng := rand.New(rand.NewPCG(1, 2))
 	xs := []float64{1, math.Nextafter(1, 0), math.Nextafter(1, 2), 0.75, math.Nextafter(0.75, 0), 1.5, math.Nextafter(1.5, 0),

@@ -16,8 +16,7 @@
 # sweeps take their qemu stride) and GOLOSS_WANT_KERNELS=generic,avx2,avx512,
 # so that a run on which the avx512 kernels did not run fails.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mkdir -p "$1" && cd "$1" && pwd)
 GO=${GO:-go}
 args=${GOLOSS_TEST_ARGS:--test.short}
@@ -62,8 +61,9 @@ if [ ! -x "$bochs" ]; then
 fi
 
 if [ ! -f "$work/vmlinuz" ]; then
-	pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-	[ -n "$pkg" ] || { apt-get update -qq && pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'); }
+	kernel_pkg() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'; }
+	pkg=$(kernel_pkg)
+	[ -n "$pkg" ] || { apt-get update -qq && pkg=$(kernel_pkg); }
 	echo "== the kernel of $pkg"
 	rm -rf "$work/kernel" && mkdir -p "$work/kernel"
 	(cd "$work/kernel" && apt-get download "$pkg" 2>/dev/null && dpkg-deb -x ./*.deb x)
