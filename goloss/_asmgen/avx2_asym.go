@@ -143,11 +143,11 @@ func asymKernel8(grad, logits bool) {
 		return s.off, s.body, nil
 	}, s.flush)
 	s.flush()
-	storeSums(s.acc, accp, 2)
+	w8.storeSums(s.acc, accp, 2)
 	returnOrBail(s.bail)
 }
 
-func (s *asymState8) flush() { flushLanes8(s.acc32, s.acc) }
+func (s *asymState8) flush() { w8.flushLanes(s.acc32, s.acc) }
 
 // asymTerms are the per-lane values of one vector that the focal weight
 // and the sums need: the label (0 where unknown), ce, u = 1 - pt and,
@@ -157,8 +157,8 @@ type asymTerms struct {
 }
 
 func (s *asymState8) body(prefix string, tail reg.VecVirtual) {
-	x := load8(s.at(s.x), tail)
-	y := load8(s.at(s.y), tail)
+	x := w8.load(s.at(s.x), tail)
+	y := w8.load(s.at(s.y), tail)
 	// known: the lanes loaded whose label is not the ignore value (every
 	// label is known without one: the value is NaN). Unknown labels become
 	// 0, so that nothing below meets them; their lanes are masked out.
@@ -184,7 +184,7 @@ func (s *asymState8) body(prefix string, tail reg.VecVirtual) {
 	}
 	pow, dwce := s.powers(prefix, a)
 
-	cw := load8(s.at(s.cw), tail)
+	cw := w8.load(s.at(s.cw), tail)
 	term := YMM()
 	VMULPS(pow, cw, term)
 	VMULPS(a.ce, term, term)
@@ -236,7 +236,7 @@ func (s *asymState8) logShifted(neg, negC reg.VecVirtual) (logNeg, dLogNeg reg.V
 	eps := s.bcast(aEps)
 	nc := YMM()
 	VMAXPS(eps, neg, nc)
-	logNeg = logUnit8Lean(nc) // logPos, q, S and more are live here
+	logNeg = w8.logUnitLean(nc) // logPos, q, S and more are live here
 	if s.grad {
 		dLogNeg = YMM()
 		VDIVPS(nc, s.one, dLogNeg)
@@ -280,7 +280,7 @@ func (s *asymState8) probTerms(p, y reg.VecVirtual) asymTerms {
 	eps := s.bcast(aEps)
 	pc := YMM()
 	VMAXPS(eps, p, pc)
-	logPos := logUnit8(pc)
+	logPos := w8.logUnit(pc)
 	var dLogPos reg.VecVirtual
 	if s.grad {
 		dLogPos = YMM()
@@ -305,8 +305,8 @@ func (s *asymState8) probTerms(p, y reg.VecVirtual) asymTerms {
 func (s *asymState8) logitTerms(prefix string, z, y reg.VecVirtual) asymTerms {
 	nabs := YMM()
 	VORPS(v8("signbit", 0x80000000), z, nabs) // -|z|
-	e := exp8(nabs)
-	l1p := log1pUnit8(e) // first, while few values are live
+	e := w8.exp(nabs)
+	l1p := w8.log1pUnit(e) // first, while few values are live
 	w := YMM()
 	VADDPS(s.one, e, w)
 	r := YMM()
@@ -315,8 +315,8 @@ func (s *asymState8) logitTerms(prefix string, z, y reg.VecVirtual) asymTerms {
 	VMULPS(r, e, small) // e/(1+e)
 	neg := YMM()
 	VCMPPS(Imm(cmpLT), s.zero, z, neg)
-	p := blend8(neg, small, r)
-	q := blend8(neg, r, small)
+	p := w8.blend(neg, small, r)
+	q := w8.blend(neg, r, small)
 	// log p = min(z, 0) - log1p(e) where p >= eps, else log(eps).
 	logPos, in := YMM(), YMM()
 	VMINPS(s.zero, z, logPos)
@@ -548,10 +548,10 @@ func (s *asymState8) powReal(prefix string, u, y, ce reg.VecVirtual) (pow, dpow 
 	g := YMM()
 	VBROADCASTSS(Mem{Base: s.k, Disp: aGammaNeg}, g)
 	VFMADD231PS(s.bcast(aGammaDiff), y, g)
-	lu := logFull8(u)
+	lu := w8.logFull(u)
 	t := YMM()
 	VMULPS(g, lu, t)
-	pow = exp8(t)
+	pow = w8.exp(t)
 	gz := YMM()
 	VCMPPS(Imm(0), s.zero, g, gz)
 	VBLENDVPS(gz, s.one, pow, pow)
@@ -581,7 +581,7 @@ func (s *asymState8) powReal(prefix string, u, y, ce reg.VecVirtual) (pow, dpow 
 	gm1 := YMM()
 	VSUBPS(s.one, g, gm1)
 	VMULPS(lu, gm1, gm1)
-	dpm1 := exp8(gm1)
+	dpm1 := w8.exp(gm1)
 	VMULPS(g, dpm1, dpm1)
 	VMULPS(ce, dpm1, dpm1)
 	VBLENDVPS(low, dpm1, dpow, dpow)

@@ -120,11 +120,11 @@ func binaryKernel8(grad, logits, ignore bool) {
 		return s.off, s.body, nil
 	}, s.flush)
 	s.flush()
-	storeSums(s.acc, accp, 2)
+	w8.storeSums(s.acc, accp, 2)
 	returnOrBail(s.bail)
 }
 
-func (s *binaryState8) flush() { flushLanes8(s.acc32, s.acc) }
+func (s *binaryState8) flush() { w8.flushLanes(s.acc32, s.acc) }
 
 // labels returns t = y*keep + half and 1 - t = (1-half) - y*keep, as
 // binaryState.labels does.
@@ -199,7 +199,7 @@ func (s *binaryState8) powers(prefix string, u reg.VecVirtual) (pow, dpow reg.Ve
 		VMULPS(g, lub, t)
 		VBROADCASTSS(k(bGm1Hi), g)
 		VFMADD231PS(g, lu, t)
-		dpm1 := exp8(t)
+		dpm1 := w8.exp(t)
 		VMULPS(s.bcast(bGamma), dpm1, dpm1)
 		VSUBPS(u, u, t)
 		VADDPS(t, dpm1, dpm1)
@@ -238,9 +238,9 @@ func (s *binaryState8) balance(prefix string, tail, t, omt reg.VecVirtual) reg.V
 	VADDPS(tmp, a, a)
 	JMP(LabelRef(prefix + "_alphadone"))
 	Label(prefix + "_alphas")
-	av := load8(s.at(s.a), tail)
+	av := w8.load(s.at(s.a), tail)
 	VMULPS(av, t, a)
-	avn := load8(s.at(s.an), tail)
+	avn := w8.load(s.at(s.an), tail)
 	VMULPS(avn, omt, tmp)
 	VADDPS(tmp, a, a)
 	Label(prefix + "_alphadone")
@@ -290,7 +290,7 @@ func (s *binaryState8) storeGrad(tail, a, pow, dpow, du, bce, dbce, poison reg.V
 // (every label, without one: the value is NaN). Unknown labels become 0,
 // so that nothing below meets them; their lanes are masked out.
 func (s *binaryState8) knownLabels(tail reg.VecVirtual) reg.VecVirtual {
-	y := load8(s.at(s.y), tail)
+	y := w8.load(s.at(s.y), tail)
 	if !s.ignore {
 		return y // every loaded lane is known
 	}
@@ -309,7 +309,7 @@ func (s *binaryState8) body(prefix string, tail reg.VecVirtual) {
 		s.logitsBody(prefix, tail)
 		return
 	}
-	x := load8(s.at(s.x), tail)
+	x := w8.load(s.at(s.x), tail)
 	y := s.knownLabels(tail)
 	t, omt := s.labels(prefix, y)
 
@@ -377,15 +377,15 @@ func (s *binaryState8) crossEntropy(prefix string, y, t, omt, q, omq, lo reg.Vec
 	JNE(LabelRef(prefix + "_soft"))
 	v := YMM()
 	VBLENDVPS(one, q, omq, v) // y == 1 ? q : 1 - q
-	lv := logUnit8(v)
+	lv := w8.logUnit(v)
 	VANDNPS(lo, one, lo) // lo where y == 0, else 0
 	VADDPS(lo, lv, lv)
 	VSUBPS(lv, s.zero, bce)
 	JMP(LabelRef(prefix + "_bce"))
 	Label(prefix + "_soft")
-	lp := logUnit8(q)
+	lp := w8.logUnit(q)
 	VMULPS(t, lp, lp)
-	lq := logUnit8(omq)
+	lq := w8.logUnit(omq)
 	VADDPS(lo, lq, lq)
 	VMULPS(omt, lq, lq)
 	VADDPS(lq, lp, lp)
@@ -396,17 +396,17 @@ func (s *binaryState8) crossEntropy(prefix string, y, t, omt, q, omq, lo reg.Vec
 
 // logitsBody computes one vector of 8 logits at the current offset, as
 // binaryState.logitsBody does on 16: e = e^-|z|, r = 1/(1+e), the
-// sigmoids r and e*r, log1p(e) (log1pUnit8), and bce = max(z, 0) - z*t +
+// sigmoids r and e*r, log1p(e) (w8.log1pUnit), and bce = max(z, 0) - z*t +
 // log1p(e).
 func (s *binaryState8) logitsBody(prefix string, tail reg.VecVirtual) {
-	z := load8(s.at(s.x), tail)
+	z := w8.load(s.at(s.x), tail)
 	y := s.knownLabels(tail)
 	t, omt := s.labels(prefix, y)
 
 	nabs := YMM()
 	VORPS(v8("signbit", 0x80000000), z, nabs) // -|z|
-	e := exp8(nabs)
-	l1p := log1pUnit8(e) // first, while few values are live
+	e := w8.exp(nabs)
+	l1p := w8.log1pUnit(e) // first, while few values are live
 	w := YMM()
 	VADDPS(s.one, e, w)
 	r := YMM()
@@ -416,8 +416,8 @@ func (s *binaryState8) logitsBody(prefix string, tail reg.VecVirtual) {
 	// sig = sigmoid(z), sigNeg = sigmoid(-z): r and e*r, swapped for z < 0.
 	neg := YMM()
 	VCMPPS(Imm(cmpLT), s.zero, z, neg)
-	sig := blend8(neg, small, r)
-	sigNeg := blend8(neg, r, small)
+	sig := w8.blend(neg, small, r)
+	sigNeg := w8.blend(neg, r, small)
 	// bce = (max(z, 0) - z*t) + log1p(e).
 	bce := YMM()
 	VMAXPS(s.zero, z, bce)

@@ -8,8 +8,8 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// logKernel8: the float32 logs and the exp of the AVX2 kernels (logUnit8,
-// logUnit8Lean, log1pUnit8, exp8) over a slice, for the exhaustive tests
+// logKernel8: the float32 logs and the exp of the AVX2 kernels (w8.logUnit,
+// logUnitLean, log1pUnit, exp; vec_math.go) over a slice, for the exhaustive tests
 // of their accuracy.
 func logKernel8() {
 	for _, k := range []struct {
@@ -17,13 +17,13 @@ func logKernel8() {
 		fn                      func(reg.VecVirtual) reg.VecVirtual
 	}{
 		{"LogF32", "log(x), for x positive and normal,", "the log of SeedMainGradF32",
-			"math.Log rounded to float32 over every float32 in [1e-8, 1]", logUnit8},
+			"math.Log rounded to float32 over every float32 in [1e-8, 1]", w8.logUnit},
 		{"LogLeanF32", "log(x), for x positive and normal,", "the asymmetric kernels' log of the shifted negatives",
-			"math.Log rounded to float32 over every float32 in [1e-8, 1]", logUnit8Lean},
+			"math.Log rounded to float32 over every float32 in [1e-8, 1]", w8.logUnitLean},
 		{"Log1pF32", "log1p(x), for x in [0, 1] or NaN,", "log1p(e^-|z|) of the logits kernels",
-			"math.Log1p rounded to float32 over every float32 in [1e-8, 1]", log1pUnit8},
+			"math.Log1p rounded to float32 over every float32 in [1e-8, 1]", w8.log1pUnit},
 		{"ExpF32", "e^x", "the exp of the logits and non-integer gamma kernels",
-			"math.Exp rounded to float32 over float32s in [-104, 89] and the special values", exp8},
+			"math.Exp rounded to float32 over float32s in [-104, 89] and the special values", w8.exp},
 	} {
 		name, log := k.name, k.fn
 		TEXT(name, NOSPLIT, "func(x, out []float32)")
@@ -208,7 +208,7 @@ func countKernel8() {
 	count := GP64()
 	XORQ(count, count)
 	loopVectors8("CountEqualF32", n, func(prefix string, tail reg.VecVirtual) {
-		x := load8(Mem{Base: p}, tail)
+		x := w8.load(Mem{Base: p}, tail)
 		eq := YMM()
 		VCMPPS(Imm(0), vv, x, eq) // x == v, false for NaN
 		if tail != nil {

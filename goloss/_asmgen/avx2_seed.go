@@ -64,90 +64,6 @@ func loopVectors8(name string, n reg.Register, body func(prefix string, tail reg
 	loopLanes(name, n, 8, body, step)
 }
 
-func load8(addr Mem, tail reg.VecVirtual) reg.VecVirtual {
-	y := YMM()
-	if tail != nil {
-		VMASKMOVPS(addr, tail, y)
-	} else {
-		VMOVUPS(addr, y)
-	}
-	return y
-}
-
-// logUnit8 is logUnit on 8 lanes, with short dependency chains: the
-// polynomial by logPoly8, and the terms after it computed beside it.
-// TestAsmLogF32 holds it (avx2.LogF32) to 1 ulp on every float32 in
-// [1e-8, 1].
-func logUnit8(v reg.VecVirtual) reg.VecVirtual { return logUnit8By(v, false) }
-
-// logUnit8Lean is logUnit8 as it was before the short chains: Horner's
-// polynomial (hornerPoly8) and the terms after it in sequence, with two
-// registers fewer, for a log among many live values (AVX2 has 16).
-func logUnit8Lean(v reg.VecVirtual) reg.VecVirtual { return logUnit8By(v, true) }
-
-func logUnit8By(v reg.VecVirtual, lean bool) reg.VecVirtual {
-	u := YMM()
-	VPADDD(v8("log32shift", log32Shift), v, u)
-	kf := YMM()
-	VPSRLD(Imm(23), u, kf)
-	VCVTDQ2PS(kf, kf)
-	VSUBPS(v8f("f127", 127), kf, kf)
-	f := u
-	VPAND(v8("mant32mask", mant32Mask), u, f)
-	VPADDD(v8("log32base", log32Base), f, f)
-	VSUBPS(v8f("one", 1), f, f)
-	return logReduced8(f, kf, lean)
-}
-
-// log1pUnit8 returns log(1+e) for e in [0, 1] (NaN for NaN), the log of
-// logUnit8 without rounding 1+e: f = e where e <= sqrt(2)-1, else f =
-// (e-1)/2 = (1+e)/2 - 1 (one FMA, exact for e >= 1/2) and k = 1. No
-// correction term for the rounding of 1+e is needed, and the integer steps
-// of the reduction leave the chain from e to the log. TestAsmLog1pF32 holds
-// it to 1 ulp of math.Log1p on every float32 in [1e-8, 1] and every 97th
-// below.
-func log1pUnit8(e reg.VecVirtual) reg.VecVirtual {
-	big := YMM()
-	VCMPPS(Imm(cmpGT), v8f("sqrt2m1", 0.41421356), e, big)
-	h, f := YMM(), YMM()
-	VMOVUPS(v8f("half", 0.5), h)
-	VFMADD213PS(v8f("minushalf", -0.5), e, h) // e/2 - 1/2
-	VBLENDVPS(big, h, e, f)
-	kf := big
-	VANDPS(v8f("one", 1), big, kf)
-	return logReduced8(f, kf, false)
-}
-
-// logReduced8 returns kf*ln2 + log(1+f) for f in [sqrt(1/2)-1, sqrt(2)-1]:
-// f - f^2/2 + f^3*P(f), and kf*ln2 in two parts.
-func logReduced8(f, kf reg.VecVirtual, lean bool) reg.VecVirtual {
-	logPoly := logPoly8
-	if lean {
-		logPoly = hornerPoly8
-	}
-	z := YMM()
-	VMULPS(f, f, z)
-	poly := logPoly(f, z)
-	if lean {
-		VMULPS(f, poly, poly)
-		VMULPS(z, poly, poly)
-		VFMADD231PS(v8f("ln2lo", log32Ln2Lo), kf, poly)
-		VFMADD231PS(v8f("minushalf", -0.5), z, poly)
-	} else {
-		// The same terms with a shorter chain after the polynomial:
-		// poly*f^3 + (kf*ln2lo - z/2), the f^3 and the parenthesis
-		// computed beside it.
-		f3, b := YMM(), YMM()
-		VMULPS(f, z, f3)
-		VMULPS(v8f("minushalf", -0.5), z, b)
-		VFMADD231PS(v8f("ln2lo", log32Ln2Lo), kf, b)
-		VFMADD213PS(b, f3, poly) // poly*f3 + b
-	}
-	VADDPS(poly, f, f)
-	VFMADD231PS(v8f("ln2hi", log32Ln2Hi), kf, f)
-	return f
-}
-
 // sumKernel8: seedSumF32AVX2, the row sum in two float64 accumulators of 4
 // lanes (0-3, 4-7), added lane by lane and the 4 results in order.
 func sumKernel8() {
@@ -162,7 +78,7 @@ func sumKernel8() {
 	VXORPD(lo, lo, lo)
 	VXORPD(hi, hi, hi)
 	loopVectors8("SeedSumF32", n, func(prefix string, tail reg.VecVirtual) {
-		v := load8(Mem{Base: p}, tail)
+		v := w8.load(Mem{Base: p}, tail)
 		w := YMM()
 		VCVTPS2PD(v.AsX(), w)
 		VADDPD(w, lo, lo)
@@ -210,7 +126,7 @@ func masksKernel8() {
 	invS, lo, hi := bc(mInvS), bc(mRatioLo), bc(mRatioHi)
 	bLL, bLH, bHL, bHH := bc(mBandLoLo), bc(mBandLoHi), bc(mBandHiLo), bc(mBandHiHi)
 	loopVectors8(name, n, func(prefix string, tail reg.VecVirtual) {
-		v := load8(Mem{Base: p}, tail)
+		v := w8.load(Mem{Base: p}, tail)
 		q := YMM()
 		VMULPS(invS, v, q)
 		in, t := YMM(), YMM()
@@ -368,7 +284,7 @@ func mainKernel8(grad bool) {
 		return s.off, body, func() { ADDQ(Imm(1), m) }
 	}, s.flush)
 	s.flush()
-	storeSums(s.acc, accp, 4)
+	w8.storeSums(s.acc, accp, 4)
 	VZEROUPPER()
 	RET()
 }
@@ -377,8 +293,8 @@ func mainKernel8(grad bool) {
 // its log p sums: per lane, the log of the product of the mantissas (in
 // [1, 2^sumBlock)) plus the sum of the exponents times ln 2, in float64.
 func (s *state8) flush() {
-	flushLanes8(s.focal32, s.acc)
-	l := logUnit8(s.prod)
+	w8.flushLanes(s.focal32, s.acc)
+	l := w8.logUnit(s.prod)
 	for half := 0; half < 2; half++ {
 		lx, ex := l.AsX(), s.expSum.AsX()
 		if half == 1 {
@@ -419,7 +335,7 @@ func (s *state8) bcast(off int) reg.VecVirtual {
 }
 
 func (s *state8) body(prefix string, tail reg.VecVirtual) {
-	p := load8(s.at(s.p), tail)
+	p := w8.load(s.at(s.p), tail)
 	// The lane mask of p/S inside its clip range, from the byte.
 	mb := GP32()
 	MOVBLZX(s.mask, mb)
@@ -468,7 +384,7 @@ func (s *state8) body(prefix string, tail reg.VecVirtual) {
 		VSUBPS(res, r, recip)
 	}
 
-	y := load8(s.at(s.y), tail)
+	y := w8.load(s.at(s.y), tail)
 	pos := YMM()
 	VCMPPS(Imm(cmpGT), s.zero, y, pos)
 	// A vector without a positive label (most of them, with sparse
@@ -478,7 +394,7 @@ func (s *state8) body(prefix string, tail reg.VecVirtual) {
 	VMOVMSKPS(pos, pm)
 	TESTL(pm, pm)
 	JZ(LabelRef(prefix + "_nopos"))
-	logP := logUnit8(pn)
+	logP := w8.logUnit(pn)
 	diff := YMM()
 	VSUBPS(p, y, diff)
 	logPc := logP
@@ -521,7 +437,7 @@ func (s *state8) body(prefix string, tail reg.VecVirtual) {
 		VSUBPS(diff, diff, diff) // 0, or NaN for an infinite label
 		VADDPS(diff, dpow, dpow)
 	}
-	w := load8(s.at(s.w), tail)
+	w := w8.load(s.at(s.w), tail)
 	ft := YMM()
 	VMULPS(pow, w, ft)
 	VMULPS(logPc, ft, ft)

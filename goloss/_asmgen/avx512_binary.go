@@ -362,7 +362,7 @@ func (s *binaryState) body(prefix string, tail reg.Register) {
 	}
 }
 
-// expNeg returns e^(-v) for v >= 0 (or NaN): exp8's steps (avx2_math.go)
+// expNeg returns e^(-v) for v >= 0 (or NaN): vec.exp's steps (vec_math.go)
 // on t = -v, which needs no
 // clamp from above; 0 below -104.
 func expNeg(v reg.VecVirtual) reg.VecVirtual {

@@ -39,7 +39,7 @@ const (
 	cmpGT = 0x1e
 )
 
-// The bits and coefficients of the float32 log (logUnit, logUnit8, logFull8)
+// The bits and coefficients of the float32 log (logUnit of avx512_binary.go, vec.logUnit and vec.logFull)
 // (Cephes' logf).
 const (
 	log32Base  = 0x3f3504f3
@@ -92,7 +92,7 @@ func mathFloat32bits(v float32) uint32 { return math.Float32bits(v) }
 
 func expCoefName(i int) string { return fmt.Sprintf("expc%d", i) }
 
-// The bits of the exp scaling (exp8, expNeg): k + roundMagic32
+// The bits of the exp scaling (vec.exp, expNeg): k + roundMagic32
 // plus expBiasFix32 is k + 127 in the low bits.
 const (
 	roundMagicBits32 = 0x4b400000
