@@ -128,9 +128,10 @@ func (s Asymmetric) Check() error {
 // T at the end). The generic kernel runs the portable rows
 // asymmetricRowPortable (portable_asymmetric.go): the same sums with
 // faster logs and powers, held to the reference to SPEC's tolerances by
-// the kernel tests named below, which run on every kernel. The vector kernels (avx2,
-// and avx512, which runs the same AVX2 code) run asymmetricRowsF32x8 for
-// float32 (kernel_amd64.go): the same formulas in float32 lanes, as
+// the kernel tests named below, which run on every kernel. The vector kernels run
+// asymmetricRowsF32Vec for float32 (kernel_amd64.go; 8 lanes with avx2, 16
+// with avx512, from one description in _asmgen's asym_f32.go): the same
+// formulas in float32 lanes, as
 // TensorFlow's float32 evaluation of them does, the loss terms summed in
 // float64 lanes, held to asymmetricRow to SPEC's float32 tolerance
 // (TestAsymmetricKernelsMatchReference); and asymmetricRowsF64x4 for

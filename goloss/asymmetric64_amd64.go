@@ -61,7 +61,7 @@ func asymmetricRowsF64(kernel string, loss, grad, labels, preds, weights []float
 }
 
 // asymmetricRowsF64x4 runs float64 rows of the asymmetric variant with AVX2
-// in 4 float64 lanes, every row and parameter, as asymmetricRowsF32x8 does
+// in 4 float64 lanes, every row and parameter, as asymmetricRowsF32Vec does
 // for float32: avx2.AsymProbGradF64, AsymProbLossF64, AsymLogitsGradF64 or
 // AsymLogitsLossF64, which follow the reference's steps (see _asmgen's
 // avx2_asym64.go for where they depart from them); the lane sums are added

@@ -126,7 +126,7 @@ func asymmetricRowsFast[T Float](loss, grad, labels, preds, weights []T, cols in
 }
 
 // asymmetricRows computes rows of the asymmetric variant: on a vector
-// kernel with its vector rows (asymmetricRowsF32x8, asymmetricRowsF64x4:
+// kernel with its vector rows (asymmetricRowsF32Vec, asymmetricRowsF64x4:
 // the dispatch table in kernel_amd64.go), on the generic kernel with the
 // portable rows (asymmetricRowPortable, portable_asymmetric.go), held to
 // the reference loop asymmetricRow.

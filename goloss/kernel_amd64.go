@@ -45,7 +45,7 @@ func cpuKernels() []string {
 //	binary, float32, with an ignore value binaryRowsF32x8          binaryRowsF32x8 (AVX2)
 //	binary, float64                       binaryRowsF64x4          binaryRowsF64x4 (AVX2)
 //	binary, float64, with an ignore value the portable rows (binaryRowPortableAny; the reference loops for an ignore value in about [0, 1])
-//	asymmetric, float32                   asymmetricRowsF32x8      asymmetricRowsF32x8 (AVX2)
+//	asymmetric, float32                   asymmetricRowF32x8       asymmetricRowF32x16
 //	asymmetric, float64                   asymmetricRowsF64x4      asymmetricRowsF64x4 (AVX2)
 //	validation: values in [0, 1]          avx2.UnitRange*          avx2.UnitRange*
 //	seed, ignore value > 0                the cells above, on a copy of the labels with the unknown ones 0
@@ -342,27 +342,30 @@ func binaryRowsF32x8(loss, grad, labels, preds []float32, cols int, k *binaryCon
 }
 
 func asymmetricRowsF32(kernel string, loss, grad, labels, preds, weights []float32, cols int, k *asymmetricConstants) bool {
-	if kernel == KernelGeneric {
+	switch kernel {
+	case KernelAVX512:
+		asymmetricRowsF32Vec(loss, grad, labels, preds, weights, cols, k, asymmetricRowF32x16)
+	case KernelAVX2:
+		asymmetricRowsF32Vec(loss, grad, labels, preds, weights, cols, k, asymmetricRowF32x8)
+	default:
 		return false
 	}
-	asymmetricRowsF32x8(loss, grad, labels, preds, weights, cols, k) // AVX2 code, on avx512 too
 	return true
 }
 
-// asymmetricRowsF32x8 runs float32 rows of the asymmetric variant with AVX2
-// in 8 float32 lanes, every row, every parameter: probabilities
-// (avx2.AsymProbGradF32 or AsymProbLossF32) and logits
-// (avx2.AsymLogitsGradF32 or AsymLogitsLossF32), both gradient modes,
-// class weights or none, an ignore value or none, any clip, integer gammas
-// by squaring and others (and soft labels) by exp(g*log u), in float32 as
-// TensorFlow's float32 evaluation of the reference's formulas does; the
-// loss terms go to float64 lane sums, added in lane order here. A row the
-// assembly stops on (u^g overflowing in float32, or a real power of a
-// negative u: predictions outside [0, 1], unchecked) runs the reference
-// loop asymmetricRow. AVX-512 CPUs run it too. Tested against
+// asymmetricRowsF32Vec runs float32 rows of the asymmetric variant with
+// the vector kernels of one width, row (asymmetricRowF32x8 or
+// asymmetricRowF32x16), every row, every parameter: probabilities and
+// logits, both gradient modes, class weights or none, an ignore value or
+// none, any clip, integer gammas by squaring and others (and soft labels)
+// by exp(g*log u), in float32 as TensorFlow's float32 evaluation of the
+// reference's formulas does; the loss terms go to float64 lane sums,
+// added in lane order. A row the assembly stops on (u^g overflowing in
+// float32, or a real power of a negative u: predictions outside [0, 1],
+// unchecked) runs the reference loop asymmetricRow. Tested against
 // asymmetricRow to SPEC's float32 tolerance
 // (TestAsymmetricKernelsMatchReference, TestAsymmetricKernelsNonFinite).
-func asymmetricRowsF32x8(loss, grad, labels, preds, weights []float32, cols int, k *asymmetricConstants) {
+func asymmetricRowsF32Vec(loss, grad, labels, preds, weights []float32, cols int, k *asymmetricConstants, row asymmetricRowF32) {
 	v := newAsymmetricVector(k)
 	cw := weights
 	if len(cw) == 0 {
@@ -373,24 +376,56 @@ func asymmetricRowsF32x8(loss, grad, labels, preds, weights []float32, cols int,
 	}
 	for b := range loss {
 		g, y, x := rowSlice(grad, b, cols), rowSlice(labels, b, cols), rowSlice(preds, b, cols)
-		var acc [8]float64
-		var bail bool
-		switch {
-		case k.logits && g != nil:
-			bail = avx2.AsymLogitsGradF32(g, y, x, cw, &v.asmConsts, &acc)
-		case k.logits:
-			bail = avx2.AsymLogitsLossF32(y, x, cw, &v.asmConsts, &acc)
-		case g != nil:
-			bail = avx2.AsymProbGradF32(g, y, x, cw, &v.asmConsts, &acc)
-		default:
-			bail = avx2.AsymProbLossF32(y, x, cw, &v.asmConsts, &acc)
-		}
+		sum, bail := row(g, y, x, cw, &v.asmConsts, k.logits)
 		if bail {
 			loss[b] = float32(asymmetricRow(g, y, x, weights, k))
 			continue
 		}
-		loss[b] = float32(-pairSum(acc[0:4], acc[4:8]))
+		loss[b] = float32(-sum)
 	}
+}
+
+// asymmetricRowF32 runs one row of the asymmetric variant's vector
+// kernels: the gradient into g unless g is nil, the sum of the loss terms
+// (minus the row's loss), or bail where the kernel stopped.
+type asymmetricRowF32 func(g, y, x, cw []float32, kc *[22]uint32, logits bool) (sum float64, bail bool)
+
+// asymmetricRowF32x8 is the row in 8 float32 lanes with AVX2
+// (avx2.AsymProbGradF32, AsymProbLossF32, AsymLogitsGradF32 or
+// AsymLogitsLossF32).
+func asymmetricRowF32x8(g, y, x, cw []float32, kc *[22]uint32, logits bool) (float64, bool) {
+	var acc [8]float64
+	var bail bool
+	switch {
+	case logits && g != nil:
+		bail = avx2.AsymLogitsGradF32(g, y, x, cw, kc, &acc)
+	case logits:
+		bail = avx2.AsymLogitsLossF32(y, x, cw, kc, &acc)
+	case g != nil:
+		bail = avx2.AsymProbGradF32(g, y, x, cw, kc, &acc)
+	default:
+		bail = avx2.AsymProbLossF32(y, x, cw, kc, &acc)
+	}
+	return pairSum(acc[0:4], acc[4:8]), bail
+}
+
+// asymmetricRowF32x16 is the row in 16 float32 lanes with AVX-512
+// (avx512.AsymProbGradF32, ...): the same description of the kernels in
+// _asmgen (asym_f32.go) at the other width.
+func asymmetricRowF32x16(g, y, x, cw []float32, kc *[22]uint32, logits bool) (float64, bool) {
+	var acc [16]float64
+	var bail bool
+	switch {
+	case logits && g != nil:
+		bail = avx512.AsymLogitsGradF32(g, y, x, cw, kc, &acc)
+	case logits:
+		bail = avx512.AsymLogitsLossF32(y, x, cw, kc, &acc)
+	case g != nil:
+		bail = avx512.AsymProbGradF32(g, y, x, cw, kc, &acc)
+	default:
+		bail = avx512.AsymProbLossF32(y, x, cw, kc, &acc)
+	}
+	return pairSum(acc[0:8], acc[8:16]), bail
 }
 
 // binaryRowScale32 is binaryRowScale for a float32 row, its count taken by

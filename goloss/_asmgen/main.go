@@ -139,14 +139,9 @@ var groups = map[string]map[string]func(){
 				}
 			}
 		},
-		// The asymmetric variant's float32 kernels.
-		"asym": func() {
-			for _, logits := range []bool{false, true} {
-				for _, grad := range []bool{true, false} {
-					asymKernel8(grad, logits)
-				}
-			}
-		},
+		// The asymmetric variant's float32 kernels (asym_f32.go, the
+		// description the AVX-512 group shares).
+		"asym": func() { asymKernels(w8) },
 		// The float64 kernels, 4 float64 lanes.
 		"seed64":   seed64Kernels,
 		"binary64": binary64Kernels,
@@ -167,6 +162,9 @@ var groups = map[string]map[string]func(){
 				}
 			}
 		},
+		// The asymmetric variant's float32 kernels: the AVX2 group's
+		// description (asym_f32.go) on 16 lanes.
+		"asym": func() { asymKernels(w16) },
 	},
 }
 

@@ -223,8 +223,17 @@ func (w *vec) maskedTo(m reg.Register, a Op, d reg.VecVirtual) reg.VecVirtual {
 	return d
 }
 
-// spillMask stores the mask m in slot (a vector's size) and reloadMask
-// loads it back.
+// maskBytes is the size of a mask's stack slot: a vector on AVX2, 16 bits
+// (in 8 bytes) on AVX-512.
+func (w *vec) maskBytes() int {
+	if w.avx512 {
+		return 8
+	}
+	return w.bytes()
+}
+
+// spillMask stores the mask m in slot (maskBytes) and reloadMask loads it
+// back.
 func (w *vec) spillMask(m reg.Register, slot Mem) {
 	if w.avx512 {
 		KMOVW(m, slot)

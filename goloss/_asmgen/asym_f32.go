@@ -8,8 +8,10 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// The AVX2 float32 kernels of the asymmetric variant: asymmetricRow on 8
-// float32 lanes, probabilities and logits, one pass over a row, the loss
+// The float32 kernels of the asymmetric variant, one description for both
+// widths (vec.go): asymmetricRow on 8 float32 lanes with AVX2
+// (internal/avx2) and on 16 with AVX-512 (internal/avx512), probabilities
+// and logits, one pass over a row, the loss
 // terms added in float32 over blocks of sumBlock vectors and widened into
 // float64 lane sums (as the binary kernels do), the gradient written as it
 // goes. The steps are the reference's, in float32, in the forms that keep
@@ -64,8 +66,9 @@ const (
 	aOneMinusClip = 84
 )
 
-// asymState8 holds the registers of one generated asymmetric function.
-type asymState8 struct {
+// asymState holds the registers of one generated asymmetric function.
+type asymState struct {
+	w                   *vec
 	grad, logits        bool
 	g, y, x, cw, k, off reg.Register
 	nNeg, nPos          reg.Register
@@ -77,35 +80,46 @@ type asymState8 struct {
 	powKind, bail       string
 }
 
-func (s *asymState8) at(base reg.Register) Mem { return Mem{Base: base, Index: s.off, Scale: 1} }
+func (s *asymState) at(base reg.Register) Mem { return Mem{Base: base, Index: s.off, Scale: 1} }
 
-func (s *asymState8) bcast(off int) reg.VecVirtual {
-	v := YMM()
+func (s *asymState) bcast(off int) reg.VecVirtual {
+	v := s.w.V()
 	VBROADCASTSS(Mem{Base: s.k, Disp: off}, v)
 	return v
 }
 
-func asymKernel8(grad, logits bool) {
+// asymKernels declares the four kernels of one width: probabilities and
+// logits, with and without the gradient.
+func asymKernels(w *vec) {
+	for _, logits := range []bool{false, true} {
+		for _, grad := range []bool{true, false} {
+			asymKernel(w, grad, logits)
+		}
+	}
+}
+
+func asymKernel(w *vec, grad, logits bool) {
 	input, what := "Prob", "probabilities"
 	if logits {
 		input, what = "Logits", "logits"
 	}
-	name, sig := "Asym"+input+"LossF32", "func(y, x, cw []float32, k *[22]uint32, acc *[8]float64) (bail bool)"
+	accType := fmt.Sprintf("*[%d]float64", w.lanes)
+	name, sig := "Asym"+input+"LossF32", "func(y, x, cw []float32, k *[22]uint32, acc "+accType+") (bail bool)"
 	if grad {
-		name, sig = "Asym"+input+"GradF32", "func(g, y, x, cw []float32, k *[22]uint32, acc *[8]float64) (bail bool)"
+		name, sig = "Asym"+input+"GradF32", "func(g, y, x, cw []float32, k *[22]uint32, acc "+accType+") (bail bool)"
 	}
 	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
 	Doc(name+" runs the asymmetric variant over one row of len(x) float32",
-		what+" on 8 float32 lanes, as asymmetricRow computes it, in float32: it",
-		"stores in acc the float64 lane sums (lanes 0-3, 4-7) of cw*w*ce over the",
+		fmt.Sprintf("%s on %d float32 lanes, as asymmetricRow computes it, in float32: it", what, w.lanes),
+		fmt.Sprintf("stores in acc the float64 lane sums (lanes 0-%d, %d-%d) of cw*w*ce over the", w.lanes/2-1, w.lanes/2, w.lanes-1),
 		"known classes"+map[bool]string{true: " and writes the gradient into g", false: ""}[grad]+"; the loss is minus their sum.",
 		"cw holds one class weight per class (all 1 for none). It returns true,",
 		"having stopped, where u^g overflows or a real power meets a negative u,",
 		"for the reference loop to take over. k is goloss's",
 		"asymmetricVector.asmConsts. Tested against asymmetricRow to SPEC's",
 		"float32 tolerance (TestAsymmetricKernelsMatchReference).")
-	s := &asymState8{grad: grad, logits: logits, bail: name + "_bail"}
+	s := &asymState{w: w, grad: grad, logits: logits, bail: name + "_bail"}
 	if grad {
 		s.g = Load(Param("g").Base(), GP64())
 	}
@@ -123,31 +137,32 @@ func asymKernel8(grad, logits bool) {
 	MOVL(Mem{Base: s.k, Disp: aFocalGrad}, s.focalGrad)
 	kind := GP32()
 	MOVL(Mem{Base: s.k, Disp: aPowKind}, kind)
-	s.zero, s.one, s.acc32 = YMM(), YMM(), YMM()
-	VXORPS(s.zero, s.zero, s.zero)
-	VMOVUPS(v8f("one", 1), s.one)
-	VXORPS(s.acc32, s.acc32, s.acc32)
-	s.acc = AllocLocal(64)
-	s.known, s.poison, s.dpdz = AllocLocal(32), AllocLocal(32), AllocLocal(32)
-	s.spill = AllocLocal(32 * (asymPowSlot + 3))
+	s.zero, s.one, s.acc32 = s.w.V(), s.w.V(), s.w.V()
+	w.zero(s.zero)
+	VMOVUPS(w.cf("one", 1), s.one)
+	w.zero(s.acc32)
+	vb := w.bytes()
+	s.acc = AllocLocal(2 * vb)
+	s.known, s.poison, s.dpdz = AllocLocal(w.maskBytes()), AllocLocal(vb), AllocLocal(vb)
+	s.spill = AllocLocal(vb*(asymPowSlot+2) + w.maskBytes())
 	VMOVUPD(s.zero, s.acc)
-	VMOVUPD(s.zero, s.acc.Offset(32))
+	VMOVUPD(s.zero, s.acc.Offset(vb))
 
 	CMPL(kind, Imm(1))
 	JEQ(LabelRef(name + "_powI"))
 	JA(LabelRef(name + "_powR"))
-	powLoops8(name, []string{"pow0", "powI", "powR"}, n, func(kind string) (reg.Register, func(string, reg.VecVirtual), func()) {
+	w.powLoops(name, []string{"pow0", "powI", "powR"}, n, func(kind string) (reg.Register, func(string, reg.Register), func()) {
 		s.powKind = kind
 		s.off = GP64()
 		XORQ(s.off, s.off)
 		return s.off, s.body, nil
 	}, s.flush)
 	s.flush()
-	w8.storeSums(s.acc, accp, 2)
+	s.w.storeSums(s.acc, accp, 2)
 	returnOrBail(s.bail)
 }
 
-func (s *asymState8) flush() { w8.flushLanes(s.acc32, s.acc) }
+func (s *asymState) flush() { s.w.flushLanes(s.acc32, s.acc) }
 
 // asymTerms are the per-lane values of one vector that the focal weight
 // and the sums need: the label (0 where unknown), ce, u = 1 - pt and,
@@ -156,21 +171,21 @@ type asymTerms struct {
 	y, ce, u, dce, du reg.VecVirtual
 }
 
-func (s *asymState8) body(prefix string, tail reg.VecVirtual) {
-	x := w8.load(s.at(s.x), tail)
-	y := w8.load(s.at(s.y), tail)
+func (s *asymState) body(prefix string, tail reg.Register) {
+	x := s.w.load(s.at(s.x), tail)
+	y := s.w.load(s.at(s.y), tail)
 	// known: the lanes loaded whose label is not the ignore value (every
 	// label is known without one: the value is NaN). Unknown labels become
 	// 0, so that nothing below meets them; their lanes are masked out.
-	known := YMM()
-	VCMPPS(Imm(cmpNEQ), s.bcast(aIgnore), y, known)
+	known := s.w.M()
+	s.w.cmpTo(cmpNEQ, s.bcast(aIgnore), y, known)
 	if tail != nil {
-		VANDPS(tail, known, known)
+		s.w.and(tail, known)
 	}
-	VANDPS(known, y, y)
-	VMOVUPS(known, s.known)
+	s.w.zeroUnless(known, y)
+	s.w.spillMask(known, s.known)
 	// poison = (x - x) + (y - y): NaN for a non-finite input, else 0.
-	poison, t := YMM(), YMM()
+	poison, t := s.w.V(), s.w.V()
 	VSUBPS(x, x, poison)
 	VSUBPS(y, y, t)
 	VADDPS(t, poison, poison)
@@ -184,12 +199,12 @@ func (s *asymState8) body(prefix string, tail reg.VecVirtual) {
 	}
 	pow, dwce := s.powers(prefix, a)
 
-	cw := w8.load(s.at(s.cw), tail)
-	term := YMM()
+	cw := s.w.load(s.at(s.cw), tail)
+	term := s.w.V()
 	VMULPS(pow, cw, term)
 	VMULPS(a.ce, term, term)
 	VADDPS(s.poison, term, term)
-	VANDPS(s.known, term, term)
+	s.w.zeroUnlessSpilled(s.known, term)
 	VADDPS(term, s.acc32, s.acc32)
 	if !s.grad {
 		return
@@ -208,43 +223,47 @@ func (s *asymState8) body(prefix string, tail reg.VecVirtual) {
 	}
 	VSUBPS(d, s.zero, d)
 	VADDPS(s.poison, d, d)
-	VANDPS(s.known, d, d)
-	if tail != nil {
-		VMASKMOVPS(d, tail, s.at(s.g))
-	} else {
-		VMOVUPS(d, s.at(s.g))
-	}
+	s.w.zeroUnlessSpilled(s.known, d)
+	s.w.store(d, s.at(s.g), tail)
 }
 
 // shifted returns, from pm = p - m and q = 1 - p, the probability
 // shifting's mask S = [p >= m] (every lane when m = 0: nothing is
 // shifted), negC = 1 - neg = S ? p - m : 0 and neg = S ? q + m : 1.
 // shiftMask is S before the clip-off lanes.
-func (s *asymState8) shifted(shiftMask, pm, q reg.VecVirtual) (S, negC, neg reg.VecVirtual) {
+func (s *asymState) shifted(shiftMask reg.Register, pm, q reg.VecVirtual) (S reg.Register, negC, neg reg.VecVirtual) {
 	S = shiftMask
-	VORPS(s.bcast(aClipOff), S, S)
-	negC, neg = pm, YMM()
-	VANDPS(S, negC, negC)
+	if s.w.avx512 {
+		off := GP32()
+		MOVL(Mem{Base: s.k, Disp: aClipOff}, off)
+		all := K()
+		KMOVW(off, all)
+		KORW(all, S, S)
+	} else {
+		VORPS(s.bcast(aClipOff), S, S)
+	}
+	negC, neg = pm, s.w.V()
+	s.w.zeroUnless(S, negC)
 	VADDPS(s.bcast(aClip), q, neg)
-	VBLENDVPS(S, neg, s.one, neg)
+	s.w.blendTo(S, neg, s.one, neg)
 	return S, negC, neg
 }
 
 // logNeg returns log(max(neg, eps)) plus the rounding error of neg as
 // 1 - negC, and, with the gradient, [neg >= eps]/neg.
-func (s *asymState8) logShifted(neg, negC reg.VecVirtual) (logNeg, dLogNeg reg.VecVirtual) {
+func (s *asymState) logShifted(neg, negC reg.VecVirtual) (logNeg, dLogNeg reg.VecVirtual) {
 	eps := s.bcast(aEps)
-	nc := YMM()
+	nc := s.w.V()
 	VMAXPS(eps, neg, nc)
-	logNeg = w8.logUnitLean(nc) // logPos, q, S and more are live here
+	logNeg = s.w.logUnitLean(nc) // logPos, q, S and more are live here
 	if s.grad {
-		dLogNeg = YMM()
+		dLogNeg = s.w.V()
 		VDIVPS(nc, s.one, dLogNeg)
-		in := YMM()
-		VCMPPS(Imm(cmpGE), s.bcast(aEps), neg, in)
-		VANDPS(in, dLogNeg, dLogNeg)
+		in := s.w.M()
+		s.w.cmpTo(cmpGE, s.bcast(aEps), neg, in)
+		s.w.zeroUnless(in, dLogNeg)
 	}
-	lo := YMM()
+	lo := s.w.V()
 	VSUBPS(neg, s.one, lo)
 	VSUBPS(negC, lo, lo)
 	VADDPS(lo, logNeg, logNeg)
@@ -254,10 +273,10 @@ func (s *asymState8) logShifted(neg, negC reg.VecVirtual) (logNeg, dLogNeg reg.V
 // combine returns ce = y*logPos + (1-y)*logNeg, u = y*q + (1-y)*negC
 // and, with the gradient, dce = y*dLogPos - S*(1-y)*dLogNeg and du =
 // S*(1-y) - y. It overwrites logPos, dLogPos, dLogNeg and S.
-func (s *asymState8) combine(y, q, S, negC, logPos, logNeg, dLogPos, dLogNeg reg.VecVirtual) asymTerms {
-	omy := YMM()
+func (s *asymState) combine(y, q reg.VecVirtual, S reg.Register, negC, logPos, logNeg, dLogPos, dLogNeg reg.VecVirtual) asymTerms {
+	omy := s.w.V()
 	VSUBPS(y, s.one, omy)
-	a := asymTerms{y: y, ce: logPos, u: YMM()}
+	a := asymTerms{y: y, ce: logPos, u: s.w.V()}
 	VMULPS(y, logPos, a.ce)
 	VFMADD231PS(omy, logNeg, a.ce)
 	VMULPS(y, q, a.u)
@@ -266,34 +285,33 @@ func (s *asymState8) combine(y, q, S, negC, logPos, logNeg, dLogPos, dLogNeg reg
 		a.dce = dLogPos
 		VMULPS(y, dLogPos, a.dce)
 		VMULPS(omy, dLogNeg, dLogNeg)
-		VANDPS(S, dLogNeg, dLogNeg)
+		s.w.zeroUnless(S, dLogNeg)
 		VSUBPS(dLogNeg, a.dce, a.dce)
-		a.du = S
-		VANDPS(omy, S, a.du)
+		a.du = s.w.maskedTo(S, omy, s.w.vecOf(S))
 		VSUBPS(y, a.du, a.du)
 	}
 	return a
 }
 
 // probTerms computes the terms of 8 probabilities p.
-func (s *asymState8) probTerms(p, y reg.VecVirtual) asymTerms {
+func (s *asymState) probTerms(p, y reg.VecVirtual) asymTerms {
 	eps := s.bcast(aEps)
-	pc := YMM()
+	pc := s.w.V()
 	VMAXPS(eps, p, pc)
-	logPos := w8.logUnit(pc)
+	logPos := s.w.logUnit(pc)
 	var dLogPos reg.VecVirtual
 	if s.grad {
-		dLogPos = YMM()
+		dLogPos = s.w.V()
 		VDIVPS(pc, s.one, dLogPos)
-		in := YMM()
-		VCMPPS(Imm(cmpGE), s.bcast(aEps), p, in)
-		VANDPS(in, dLogPos, dLogPos)
+		in := s.w.M()
+		s.w.cmpTo(cmpGE, s.bcast(aEps), p, in)
+		s.w.zeroUnless(in, dLogPos)
 	}
-	q := YMM()
+	q := s.w.V()
 	VSUBPS(p, s.one, q)
-	sm := YMM()
-	VCMPPS(Imm(cmpGE), s.bcast(aClip), p, sm)
-	pm := YMM()
+	sm := s.w.M()
+	s.w.cmpTo(cmpGE, s.bcast(aClip), p, sm)
+	pm := s.w.V()
 	VSUBPS(s.bcast(aClip), p, pm)
 	S, negC, neg := s.shifted(sm, pm, q)
 	logNeg, dLogNeg := s.logShifted(neg, negC)
@@ -302,61 +320,61 @@ func (s *asymState8) probTerms(p, y reg.VecVirtual) asymTerms {
 
 // logitTerms computes the terms of 8 logits z. dp/dz = p*(1-p) goes to
 // its stack slot.
-func (s *asymState8) logitTerms(prefix string, z, y reg.VecVirtual) asymTerms {
-	nabs := YMM()
-	VORPS(v8("signbit", 0x80000000), z, nabs) // -|z|
-	e := w8.exp(nabs)
-	l1p := w8.log1pUnit(e) // first, while few values are live
-	w := YMM()
+func (s *asymState) logitTerms(prefix string, z, y reg.VecVirtual) asymTerms {
+	nabs := s.w.V()
+	s.w.bitOr(s.w.c("signbit", 0x80000000), z, nabs) // -|z|
+	e := s.w.exp(nabs)
+	l1p := s.w.log1pUnit(e) // first, while few values are live
+	w := s.w.V()
 	VADDPS(s.one, e, w)
-	r := YMM()
+	r := s.w.V()
 	VDIVPS(w, s.one, r) // 1/(1+e)
-	small := YMM()
+	small := s.w.V()
 	VMULPS(r, e, small) // e/(1+e)
-	neg := YMM()
-	VCMPPS(Imm(cmpLT), s.zero, z, neg)
-	p := w8.blend(neg, small, r)
-	q := w8.blend(neg, r, small)
+	neg := s.w.M()
+	s.w.cmpTo(cmpLT, s.zero, z, neg)
+	p := s.w.blend(neg, small, r)
+	q := s.w.blend(neg, r, small)
 	// log p = min(z, 0) - log1p(e) where p >= eps, else log(eps).
-	logPos, in := YMM(), YMM()
+	logPos, in := s.w.V(), s.w.M()
 	VMINPS(s.zero, z, logPos)
 	VSUBPS(l1p, logPos, logPos)
-	VCMPPS(Imm(cmpGE), s.bcast(aZEps), z, in)
-	VBLENDVPS(in, logPos, s.bcast(aLogEps), logPos)
+	s.w.cmpTo(cmpGE, s.bcast(aZEps), z, in)
+	s.w.blendTo(in, logPos, s.bcast(aLogEps), logPos)
 	var dLogPos reg.VecVirtual
 	if s.grad {
-		dLogPos = YMM()
+		dLogPos = s.w.V()
 		VDIVPS(p, s.one, dLogPos)
-		VANDPS(in, dLogPos, dLogPos)
+		s.w.zeroUnless(in, dLogPos)
 	}
 	// Unshifted (m = 0), log(1 - p) = -max(z, 0) - log1p(e) where
 	// 1 - p >= eps.
-	logNeg0, in0 := YMM(), YMM()
+	logNeg0, in0 := s.w.V(), s.w.M()
 	VMAXPS(s.zero, z, logNeg0)
 	VADDPS(l1p, logNeg0, logNeg0)
 	VSUBPS(logNeg0, s.zero, logNeg0)
-	VCMPPS(Imm(cmpLT), s.bcast(aZNegEps), z, in0)
-	VBLENDVPS(in0, logNeg0, s.bcast(aLogEps), logNeg0)
-	sm := YMM()
-	VCMPPS(Imm(cmpGE), s.bcast(aZClip), z, sm)
+	s.w.cmpTo(cmpLT, s.bcast(aZNegEps), z, in0)
+	s.w.blendTo(in0, logNeg0, s.bcast(aLogEps), logNeg0)
+	sm := s.w.M()
+	s.w.cmpTo(cmpGE, s.bcast(aZClip), z, sm)
 	if s.grad {
-		dpdz := YMM()
+		dpdz := s.w.V()
 		VMULPS(q, p, dpdz)
 		VMOVUPS(dpdz, s.dpdz)
 	}
 	pm := s.pMinusClip(prefix, z, p)
 	S, negC, negv := s.shifted(sm, pm, q)
-	logNeg := YMM()
+	logNeg := s.w.V()
 	var dLogNeg reg.VecVirtual
 	if s.grad {
-		dLogNeg = YMM()
+		dLogNeg = s.w.V()
 	}
 	TESTL(s.clipOn, s.clipOn)
 	JNZ(LabelRef(prefix + "_shift"))
 	VMOVAPS(logNeg0, logNeg)
 	if s.grad {
 		VDIVPS(negv, s.one, dLogNeg)
-		VANDPS(in0, dLogNeg, dLogNeg)
+		s.w.zeroUnless(in0, dLogNeg)
 	}
 	JMP(LabelRef(prefix + "_shifted"))
 	Label(prefix + "_shift")
@@ -376,58 +394,54 @@ func (s *asymState8) logitTerms(prefix string, z, y reg.VecVirtual) asymTerms {
 // [zc, zc + 0.35), zc = logit(m)) it is p*(1-m)*(1 - e^-d) with d = z -
 // zc, 1 - e^-d by its Taylor polynomial of degree 7 (within 2^-25 for
 // d < 0.35, relative), so that it keeps its digits.
-func (s *asymState8) pMinusClip(prefix string, z, p reg.VecVirtual) reg.VecVirtual {
-	pm := YMM()
+func (s *asymState) pMinusClip(prefix string, z, p reg.VecVirtual) reg.VecVirtual {
+	pm := s.w.V()
 	VSUBPS(s.bcast(aClip), p, pm)
 	VMAXPS(s.zero, pm, pm)
-	near, t := YMM(), YMM()
-	VCMPPS(Imm(cmpLT), s.bcast(aZNear), z, near)
-	VCMPPS(Imm(cmpGE), s.bcast(aZClip), z, t)
-	VANDPS(t, near, near)
-	nb := GP32()
-	VMOVMSKPS(near, nb)
-	TESTL(nb, nb)
-	JZ(LabelRef(prefix + "_far"))
-	d := YMM()
+	near, t := s.w.M(), s.w.V()
+	above := s.w.maskIn(t)
+	s.w.cmpTo(cmpLT, s.bcast(aZNear), z, near)
+	s.w.cmpTo(cmpGE, s.bcast(aZClip), z, above)
+	s.w.and(above, near)
+	s.w.jumpIfNone(near, prefix+"_far")
+	d := s.w.V()
 	VSUBPS(s.bcast(aZcHi), z, d) // exact: z is near zc
 	VSUBPS(s.bcast(aZcLo), d, d)
 	VMAXPS(s.zero, d, d)
-	VMOVUPS(v8f("em1c7", 1.0/5040), t)
+	VMOVUPS(s.w.cf("em1c7", 1.0/5040), t)
 	for i, c := range []float32{-1.0 / 720, 1.0 / 120, -1.0 / 24, 1.0 / 6, -0.5, 1} {
-		VFMADD213PS(v8f(fmt.Sprintf("em1c%d", 6-i), c), d, t)
+		VFMADD213PS(s.w.cf(fmt.Sprintf("em1c%d", 6-i), c), d, t)
 	}
 	VMULPS(d, t, t) // 1 - e^-d
 	VMULPS(s.bcast(aOneMinusClip), t, t)
 	VMULPS(p, t, t)
-	VBLENDVPS(near, t, pm, pm)
+	s.w.blendTo(near, t, pm, pm)
 	Label(prefix + "_far")
 	return pm
 }
 
 // bailIfInf leaves the function through its bail label where a lane of
 // pow is infinite.
-func (s *asymState8) bailIfInf(pow reg.VecVirtual) {
-	tmp := YMM()
-	VANDPS(v8("absmask", 0x7fffffff), pow, tmp)
-	VCMPPS(Imm(0), v8("inf", 0x7f800000), tmp, tmp) // == +Inf
-	ob := GP32()
-	VMOVMSKPS(tmp, ob)
-	TESTL(ob, ob)
-	JNZ(LabelRef(s.bail))
+func (s *asymState) bailIfInf(pow reg.VecVirtual) {
+	tmp := s.w.V()
+	s.w.bitAnd(s.w.c("absmask", 0x7fffffff), pow, tmp)
+	inf := s.w.maskIn(tmp)
+	s.w.cmpTo(0, s.w.c("inf", 0x7f800000), tmp, inf) // == +Inf
+	s.w.jumpIfAny(inf, s.bail)
 }
 
 // powers returns w = u^g and, with the gradient, dwce = dw/du * ce (nil
 // without the gradient) for the loop's kind of gammas.
-func (s *asymState8) powers(prefix string, a asymTerms) (pow, dpow reg.VecVirtual) {
-	pow = YMM()
+func (s *asymState) powers(prefix string, a asymTerms) (pow, dpow reg.VecVirtual) {
+	pow = s.w.V()
 	if s.grad {
-		dpow = YMM()
+		dpow = s.w.V()
 	}
 	switch s.powKind {
 	case "pow0":
 		VMOVAPS(s.one, pow)
 		if s.grad {
-			VXORPS(dpow, dpow, dpow)
+			s.w.zero(dpow)
 		}
 	case "powR":
 		live := s.live(a)
@@ -441,35 +455,31 @@ func (s *asymState8) powers(prefix string, a asymTerms) (pow, dpow reg.VecVirtua
 	case "powI":
 		pn, dpn := s.powInt(prefix+"_neg", a.u, s.nNeg, aGammaNeg)
 		pp, dpp := s.powInt(prefix+"_pos", a.u, s.nPos, aGammaPos)
-		isPos := YMM()
-		VCMPPS(Imm(0), s.one, a.y, isPos) // y == 1
-		VBLENDVPS(isPos, pp, pn, pow)
+		isPos := s.w.M()
+		s.w.cmpTo(0, s.one, a.y, isPos) // y == 1
+		s.w.blendTo(isPos, pp, pn, pow)
 		if s.grad {
-			VBLENDVPS(isPos, dpp, dpn, dpow)
+			s.w.blendTo(isPos, dpp, dpn, dpow)
 			VMULPS(a.ce, dpow, dpow)
 		}
 		s.bailIfInf(pow)
 		// A vector holding a soft label takes u^g = exp(g*log u) there.
-		hard := pn
-		VCMPPS(Imm(0), s.zero, a.y, hard) // y == 0
-		VORPS(isPos, hard, hard)
-		hb := GP32()
-		VMOVMSKPS(hard, hb)
-		CMPL(hb, U32(0xff))
-		JEQ(LabelRef(prefix + "_hard"))
+		hard := s.w.maskIn(pn)
+		s.w.cmpTo(0, s.zero, a.y, hard) // y == 0
+		s.w.or(isPos, hard)
+		s.w.jumpIfAll(hard, prefix+"_hard")
 		live := s.live(a)
 		s.store(live)
 		VMOVUPS(pow, s.slot(asymPowSlot))
 		if s.grad {
 			VMOVUPS(dpow, s.slot(asymPowSlot+1))
 		}
-		VMOVUPS(hard, s.slot(asymPowSlot+2))
+		s.w.spillMask(hard, s.slot(asymPowSlot+2)) // a mask's size
 		pw, dpw := s.powReal(prefix, a.u, a.y, a.ce)
-		hm := YMM()
-		VMOVUPS(s.slot(asymPowSlot+2), hm)
-		VBLENDVPS(hm, s.slot(asymPowSlot), pw, pow)
+		hm := s.w.reloadMask(s.slot(asymPowSlot + 2))
+		s.w.blendTo(hm, s.slot(asymPowSlot), pw, pow)
 		if s.grad {
-			VBLENDVPS(hm, s.slot(asymPowSlot+1), dpw, dpow)
+			s.w.blendTo(hm, s.slot(asymPowSlot+1), dpw, dpow)
 		}
 		s.load(live)
 		Label(prefix + "_hard")
@@ -481,11 +491,11 @@ func (s *asymState8) powers(prefix string, a asymTerms) (pow, dpow reg.VecVirtua
 // the mask of hard labels.
 const asymPowSlot = 6
 
-func (s *asymState8) slot(i int) Mem { return s.spill.Offset(32 * i) }
+func (s *asymState) slot(i int) Mem { return s.spill.Offset(s.w.bytes() * i) }
 
 // live lists the terms that the sums need after the focal weight (at most
 // asymPowSlot), which the real powers' exp and log keep on the stack.
-func (s *asymState8) live(a asymTerms) []reg.VecVirtual {
+func (s *asymState) live(a asymTerms) []reg.VecVirtual {
 	regs := []reg.VecVirtual{a.ce, a.y, a.u}
 	if s.grad {
 		regs = append(regs, a.dce, a.du)
@@ -493,13 +503,13 @@ func (s *asymState8) live(a asymTerms) []reg.VecVirtual {
 	return regs
 }
 
-func (s *asymState8) store(regs []reg.VecVirtual) {
+func (s *asymState) store(regs []reg.VecVirtual) {
 	for i, r := range regs {
 		VMOVUPS(r, s.slot(i))
 	}
 }
 
-func (s *asymState8) load(regs []reg.VecVirtual) {
+func (s *asymState) load(regs []reg.VecVirtual) {
 	for i, r := range regs {
 		VMOVUPS(s.slot(i), r)
 	}
@@ -508,20 +518,20 @@ func (s *asymState8) load(regs []reg.VecVirtual) {
 // powInt returns u^n and, with the gradient, n*u^(n-1) for the integer n
 // in the register nPow (n as a float32 at offset gammaOff of k): 1 and 0
 // for n = 0.
-func (s *asymState8) powInt(prefix string, u reg.VecVirtual, nPow reg.Register, gammaOff int) (pow, dpow reg.VecVirtual) {
-	pow = YMM()
+func (s *asymState) powInt(prefix string, u reg.VecVirtual, nPow reg.Register, gammaOff int) (pow, dpow reg.VecVirtual) {
+	pow = s.w.V()
 	if s.grad {
-		dpow = YMM()
+		dpow = s.w.V()
 	}
 	TESTQ(nPow, nPow)
 	JNZ(LabelRef(prefix + "_n"))
 	VMOVAPS(s.one, pow)
 	if s.grad {
-		VXORPS(dpow, dpow, dpow)
+		s.w.zero(dpow)
 	}
 	JMP(LabelRef(prefix + "_pdone"))
 	Label(prefix + "_n")
-	pm1, base := YMM(), YMM()
+	pm1, base := s.w.V(), s.w.V()
 	VMOVAPS(s.one, pm1)
 	VMOVAPS(u, base)
 	squareLoop(prefix, nPow, pm1, base)
@@ -540,51 +550,45 @@ func (s *asymState8) powInt(prefix string, u reg.VecVirtual, nPow reg.Register, 
 // -log(eps)/u's bound), 0 where u = 0 or g = 0, g*exp((g-1)*log u)*ce
 // where u^g is below float32's normal range. A negative u (a prediction
 // outside [0, 1]) leaves through the bail label.
-func (s *asymState8) powReal(prefix string, u, y, ce reg.VecVirtual) (pow, dpow reg.VecVirtual) {
-	sb := GP32()
-	VMOVMSKPS(u, sb)
-	TESTL(sb, sb)
-	JNZ(LabelRef(s.bail))
-	g := YMM()
+func (s *asymState) powReal(prefix string, u, y, ce reg.VecVirtual) (pow, dpow reg.VecVirtual) {
+	s.w.jumpIfAnySign(u, s.bail)
+	g := s.w.V()
 	VBROADCASTSS(Mem{Base: s.k, Disp: aGammaNeg}, g)
 	VFMADD231PS(s.bcast(aGammaDiff), y, g)
-	lu := w8.logFull(u)
-	t := YMM()
+	lu := s.w.logFull(u)
+	t := s.w.V()
 	VMULPS(g, lu, t)
-	pow = w8.exp(t)
-	gz := YMM()
-	VCMPPS(Imm(0), s.zero, g, gz)
-	VBLENDVPS(gz, s.one, pow, pow)
+	pow = s.w.exp(t)
+	gz := s.w.M()
+	s.w.cmpTo(0, s.zero, g, gz)
+	s.w.blendTo(gz, s.one, pow, pow)
 	s.bailIfInf(pow)
 	if !s.grad {
 		return pow, nil
 	}
-	dpow = YMM()
-	VXORPS(dpow, dpow, dpow)
+	dpow = s.w.V()
+	s.w.zero(dpow)
 	TESTL(s.focalGrad, s.focalGrad)
 	JZ(LabelRef(prefix + "_nodpow"))
-	nonzero := YMM()
-	VCMPPS(Imm(cmpNEQ), s.zero, u, nonzero)
-	VANDNPS(nonzero, gz, nonzero) // u != 0 and g != 0
-	VDIVPS(u, ce, dpow)           // ce/u
+	nonzero := s.w.M()
+	s.w.cmpTo(cmpNEQ, s.zero, u, nonzero)
+	s.w.andNot(nonzero, gz) // u != 0 and g != 0
+	VDIVPS(u, ce, dpow)     // ce/u
 	VMULPS(pow, dpow, dpow)
 	VMULPS(g, dpow, dpow)
-	VANDPS(nonzero, dpow, dpow)
-	low := YMM()
-	VCMPPS(Imm(cmpLT), v8f("minnormal", 0x1p-126), pow, low)
-	VANDPS(nonzero, low, low)
-	lb := GP32()
-	VMOVMSKPS(low, lb)
-	TESTL(lb, lb)
-	JZ(LabelRef(prefix + "_nodpow"))
+	s.w.zeroUnless(nonzero, dpow)
+	low := s.w.M()
+	s.w.cmpTo(cmpLT, s.w.cf("minnormal", 0x1p-126), pow, low)
+	s.w.and(nonzero, low)
+	s.w.jumpIfNone(low, prefix+"_nodpow")
 	// u^g underflowed (or lost digits) where u^(g-1) may not have.
-	gm1 := YMM()
+	gm1 := s.w.V()
 	VSUBPS(s.one, g, gm1)
 	VMULPS(lu, gm1, gm1)
-	dpm1 := w8.exp(gm1)
+	dpm1 := s.w.exp(gm1)
 	VMULPS(g, dpm1, dpm1)
 	VMULPS(ce, dpm1, dpm1)
-	VBLENDVPS(low, dpm1, dpow, dpow)
+	s.w.blendTo(low, dpm1, dpow, dpow)
 	Label(prefix + "_nodpow")
 	return pow, dpow
 }
