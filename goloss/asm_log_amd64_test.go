@@ -142,7 +142,7 @@ func TestAsmLog1pF32(t *testing.T) {
 	t.Logf("avx2: float32 log1p within %v ulp of math.Log1p rounded on %d float32s in [0, 1]; %d differ", worst, count, off)
 }
 
-// TestAsmExpF32 holds avx2.ExpF32, the e^x of the AVX2 kernels (exp8), to
+// TestAsmExpF32 holds avx2.ExpF32, the e^x of the AVX2 kernels (vec.exp, _asmgen's vec_math.go), to
 // 1 ulp of math.Exp rounded to float32 on every 7th float32 in [-104, 88]
 // (every 97th with -short), or to 2^-149 where e^x is subnormal (below
 // about -87); to 0 below -104 (the kernels' clamp), +Inf above the float32

@@ -202,7 +202,7 @@ func asymName(n int, prm Asymmetric, weights bool) string {
 // none, an ignore value or none, eps 1e-8 and (a third) 1e-4, the gamma pairs (gamma_neg, gamma_pos) of
 // every path of the vector kernels (0 and 0: w = 1; the defaults 4 and 1,
 // 2 and 2, 0 and 3, 3 and 0: integer; 2.5 and 0.5, 4 and 1.5: real), on
-// rows of every length up to 37 (every tail of 8 lanes, and the float32
+// rows of every length up to 37 (every tail of 8 and of 16 lanes, and the float32
 // sums' blocks) and a few long ones, with the edge values of asymRowCase.
 func TestAsymmetricKernelsMatchReference(t *testing.T) {
 	var lengths []int

@@ -40,9 +40,9 @@ func cpuKernels() []string {
 //	seed, float32, integer gamma          seedRowsF32x8            seedRowsF32x16
 //	seed, float32, other gamma            seedRowsF32x8            seedRowsF32x8 (AVX2)
 //	seed, float64                         seedRowsF64x4            seedRowsF64x4 (AVX2)
-//	binary, float32, integer gamma        binaryRowsF32x8          binaryRowsF32x16
-//	binary, float32, other gamma          binaryRowsF32x8          binaryRowsF32x8 (AVX2)
-//	binary, float32, with an ignore value binaryRowsF32x8          binaryRowsF32x8 (AVX2)
+//	binary, float32, integer gamma        binaryRowF32x8           binaryRowsF32x16
+//	binary, float32, other gamma          binaryRowF32x8           binaryRowF32x16Any
+//	binary, float32, with an ignore value binaryRowF32x8           binaryRowF32x16Any
 //	binary, float64                       binaryRowsF64x4          binaryRowsF64x4 (AVX2)
 //	binary, float64, with an ignore value the portable rows (binaryRowPortableAny; the reference loops for an ignore value in about [0, 1])
 //	asymmetric, float32                   asymmetricRowF32x8       asymmetricRowF32x16
@@ -61,11 +61,12 @@ func cpuKernels() []string {
 // inputs outside [0, 1], unchecked). The asymmetric cells take every
 // parameter: probabilities and logits, both gradient modes, class
 // weights, an ignore value, any clip, eps and gammas. With an ignore
-// value the binary float32 rows run the AVX2 kernels avx2.Binary*IgnoreF32,
-// which leave out the lanes of unknown labels and take the row's 1/K per
-// row; without one, the kernels from before ignore values (no mask to pay
-// for). The AVX-512 ones know no ignore value, so those rows run the AVX2
-// code there. The seed variant's unknown labels are labels of 0, so its vector
+// value the binary float32 rows run the kernels Binary*IgnoreF32, which
+// leave out the lanes of unknown labels and take the row's 1/K per row;
+// without one, the kernels from before ignore values (no mask to pay for).
+// AVX-512 CPUs run avx512.Binary*IgnoreF32 (from the description of the
+// AVX2 kernels) for an ignore value and for non-integer gamma, with or
+// without one, and the hand-written 16-lane kernels for the rest. The seed variant's unknown labels are labels of 0, so its vector
 // cells take them on a copy; an ignore value <= 0 changes nothing (such
 // labels are no positives anyway). Without an ignore value every call runs
 // the cells of seed and binary as before ignore values existed. The quick
@@ -105,8 +106,10 @@ func binaryRowsF32(kernel string, loss, grad, labels, preds []float32, cols int,
 	switch {
 	case kernel == KernelAVX512 && v.powKind != powReal && !k.unknown.set:
 		binaryRowsF32x16(loss, grad, labels, preds, cols, k, &v)
-	case kernel == KernelAVX512 || kernel == KernelAVX2:
-		binaryRowsF32x8(loss, grad, labels, preds, cols, k, &v)
+	case kernel == KernelAVX512:
+		binaryRowsF32Vec(loss, grad, labels, preds, cols, k, &v, binaryRowF32x16Any)
+	case kernel == KernelAVX2:
+		binaryRowsF32Vec(loss, grad, labels, preds, cols, k, &v, binaryRowF32x8)
 	default:
 		return false
 	}
@@ -286,23 +289,21 @@ func binaryRowsF32x16(loss, grad, labels, preds []float32, cols int, k *binaryCo
 	}
 }
 
-// binaryRowsF32x8 runs float32 rows with AVX2, probabilities
-// (avx2.BinaryProbGradF32 or BinaryProbLossF32) and logits
-// (avx2.BinaryLogitsGradF32 or BinaryLogitsLossF32), every gamma (with an
-// ignore value the Binary*Ignore* forms of the four), as
-// binaryRowsF32x16 does on 16 lanes; non-integer gamma takes u^gamma =
-// exp(gamma*log u) in float32. With an ignore value the assembly leaves
-// out the unknown lanes (zero gradient) and a row's scale is 1 over its
-// known classes (binaryRowScale); a row it stops on then runs the
+// binaryRowsF32Vec runs float32 rows with the binary kernels generated
+// from _asmgen's binary_f32.go at one width, row (binaryRowF32x8 with
+// AVX2, binaryRowF32x16Any with AVX-512), every gamma and an ignore value
+// or none, as binaryRowsF32x16 does on 16 lanes; non-integer gamma takes
+// u^gamma = exp(gamma*log u) in float32. With an ignore value the assembly
+// leaves out the unknown lanes (zero gradient) and a row's scale is 1 over
+// its known classes (binaryRowScale); a row it stops on then runs the
 // reference loop, which knows unknown labels (the portable rows do not).
-// AVX-512 CPUs run it for non-integer gamma and with an ignore value.
 // On probabilities, a vector of hard labels (0 and 1, no label smoothing)
 // takes one log per element, log q or log(1-q), with the bits of the two
 // logs; from logits, log1p(e^-|z|) reduces e itself (no rounding of 1+e).
 // Tested against binaryProbRow and binaryLogitsRow to SPEC's float32
 // tolerance (TestBinaryKernelsMatchReference, TestBinaryAsmMatchesReference,
 // TestBinaryKernelsUnknownLabels).
-func binaryRowsF32x8(loss, grad, labels, preds []float32, cols int, k *binaryConstants, v *binaryVector) {
+func binaryRowsF32Vec(loss, grad, labels, preds []float32, cols int, k *binaryConstants, v *binaryVector, row binaryRowF32) {
 	alpha, alphaNegs := binaryAlphas32(v, k, cols)
 	kc := v.asmConsts
 	for b := range loss {
@@ -312,33 +313,67 @@ func binaryRowsF32x8(loss, grad, labels, preds []float32, cols int, k *binaryCon
 			scale = binaryRowScale32(k, y)
 			kc[11] = math.Float32bits(float32(scale))
 		}
-		var acc [8]float64
-		var bail bool
-		switch {
-		case k.unknown.set && v.logits && g != nil:
-			bail = avx2.BinaryLogitsIgnoreGradF32(g, y, x, alpha, alphaNegs, &kc, &acc)
-		case k.unknown.set && v.logits:
-			bail = avx2.BinaryLogitsIgnoreLossF32(y, x, alpha, alphaNegs, &kc, &acc)
-		case k.unknown.set && g != nil:
-			bail = avx2.BinaryProbIgnoreGradF32(g, y, x, alpha, alphaNegs, &kc, &acc)
-		case k.unknown.set:
-			bail = avx2.BinaryProbIgnoreLossF32(y, x, alpha, alphaNegs, &kc, &acc)
-		case v.logits && g != nil:
-			bail = avx2.BinaryLogitsGradF32(g, y, x, alpha, alphaNegs, &kc, &acc)
-		case v.logits:
-			bail = avx2.BinaryLogitsLossF32(y, x, alpha, alphaNegs, &kc, &acc)
-		case g != nil:
-			bail = avx2.BinaryProbGradF32(g, y, x, alpha, alphaNegs, &kc, &acc)
-		default:
-			bail = avx2.BinaryProbLossF32(y, x, alpha, alphaNegs, &kc, &acc)
-		}
-		switch {
-		case bail:
+		sum, bail := row(g, y, x, alpha, alphaNegs, &kc, k.unknown.set, v.logits)
+		if bail {
 			loss[b] = float32(binaryRowPortableAny(g, y, x, k, v.logits))
-		default:
-			loss[b] = float32(scale * pairSum(acc[0:4], acc[4:8]))
+			continue
 		}
+		loss[b] = float32(scale * sum)
 	}
+}
+
+// binaryRowF32 runs one row of the binary variant's generated kernels:
+// the gradient into g unless g is nil, the float64 sum of the loss terms,
+// or bail where the kernel stopped. ignore says that the labels may hold
+// the ignore value of kc.
+type binaryRowF32 func(g, y, x, alpha, alphaNegs []float32, kc *[23]uint32, ignore, logits bool) (sum float64, bail bool)
+
+// binaryRowF32x8 is the row in 8 float32 lanes with AVX2:
+// avx2.BinaryProbGradF32, BinaryProbLossF32, BinaryLogitsGradF32 or
+// BinaryLogitsLossF32, or with an ignore value their Binary*Ignore* forms.
+func binaryRowF32x8(g, y, x, alpha, alphaNegs []float32, kc *[23]uint32, ignore, logits bool) (float64, bool) {
+	var acc [8]float64
+	var bail bool
+	switch {
+	case ignore && logits && g != nil:
+		bail = avx2.BinaryLogitsIgnoreGradF32(g, y, x, alpha, alphaNegs, kc, &acc)
+	case ignore && logits:
+		bail = avx2.BinaryLogitsIgnoreLossF32(y, x, alpha, alphaNegs, kc, &acc)
+	case ignore && g != nil:
+		bail = avx2.BinaryProbIgnoreGradF32(g, y, x, alpha, alphaNegs, kc, &acc)
+	case ignore:
+		bail = avx2.BinaryProbIgnoreLossF32(y, x, alpha, alphaNegs, kc, &acc)
+	case logits && g != nil:
+		bail = avx2.BinaryLogitsGradF32(g, y, x, alpha, alphaNegs, kc, &acc)
+	case logits:
+		bail = avx2.BinaryLogitsLossF32(y, x, alpha, alphaNegs, kc, &acc)
+	case g != nil:
+		bail = avx2.BinaryProbGradF32(g, y, x, alpha, alphaNegs, kc, &acc)
+	default:
+		bail = avx2.BinaryProbLossF32(y, x, alpha, alphaNegs, kc, &acc)
+	}
+	return pairSum(acc[0:4], acc[4:8]), bail
+}
+
+// binaryRowF32x16Any is the row in 16 float32 lanes with AVX-512 for the
+// cells binaryRowsF32x16 does not take (non-integer gamma, an ignore
+// value): avx512.BinaryProbIgnoreGradF32, BinaryProbIgnoreLossF32,
+// BinaryLogitsIgnoreGradF32 or BinaryLogitsIgnoreLossF32, which take every
+// gamma, and every label as known where kc holds no ignore value (NaN).
+func binaryRowF32x16Any(g, y, x, alpha, alphaNegs []float32, kc *[23]uint32, _, logits bool) (float64, bool) {
+	var acc [16]float64
+	var bail bool
+	switch {
+	case logits && g != nil:
+		bail = avx512.BinaryLogitsIgnoreGradF32(g, y, x, alpha, alphaNegs, kc, &acc)
+	case logits:
+		bail = avx512.BinaryLogitsIgnoreLossF32(y, x, alpha, alphaNegs, kc, &acc)
+	case g != nil:
+		bail = avx512.BinaryProbIgnoreGradF32(g, y, x, alpha, alphaNegs, kc, &acc)
+	default:
+		bail = avx512.BinaryProbIgnoreLossF32(y, x, alpha, alphaNegs, kc, &acc)
+	}
+	return pairSum(acc[0:8], acc[8:16]), bail
 }
 
 func asymmetricRowsF32(kernel string, loss, grad, labels, preds, weights []float32, cols int, k *asymmetricConstants) bool {

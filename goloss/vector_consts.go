@@ -240,7 +240,7 @@ func binaryAlphas32(v *binaryVector, k *binaryConstants, cols int) (alpha, alpha
 
 // asymmetricVector holds the constants of the float32 vector kernels of
 // the asymmetric variant (internal/avx2's Asym*F32), prepared once per
-// call: asmConsts, laid out as _asmgen's avx2_asym.go reads them.
+// call: asmConsts, laid out as _asmgen's asym_f32.go reads them (both widths).
 type asymmetricVector struct {
 	asmConsts [22]uint32
 }

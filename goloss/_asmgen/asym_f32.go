@@ -422,13 +422,7 @@ func (s *asymState) pMinusClip(prefix string, z, p reg.VecVirtual) reg.VecVirtua
 
 // bailIfInf leaves the function through its bail label where a lane of
 // pow is infinite.
-func (s *asymState) bailIfInf(pow reg.VecVirtual) {
-	tmp := s.w.V()
-	s.w.bitAnd(s.w.c("absmask", 0x7fffffff), pow, tmp)
-	inf := s.w.maskIn(tmp)
-	s.w.cmpTo(0, s.w.c("inf", 0x7f800000), tmp, inf) // == +Inf
-	s.w.jumpIfAny(inf, s.bail)
-}
+func (s *asymState) bailIfInf(pow reg.VecVirtual) { s.w.jumpIfInf(pow, s.bail) }
 
 // powers returns w = u^g and, with the gradient, dwce = dw/du * ce (nil
 // without the gradient) for the loop's kind of gammas.

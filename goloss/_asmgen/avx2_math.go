@@ -6,51 +6,14 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// The AVX2 helpers of the 8-lane float32 kernels that the AVX-512 ones do
-// not share (vec_math.go has those): u^gamma = exp(gamma*log u) for a
-// non-integer gamma, the spills around it, and the 4-lane float64 loops.
+// The 4-lane float64 loops of the AVX2 kernels (the float32 ones are
+// vec_rows.go's, at either width).
 
 // VCMPPS predicates, unordered: true where a lane is NaN.
 const (
 	cmpNEQ = 0x04 // not equal
 	cmpNGE = 0x19 // not greater or equal
 )
-
-// powReal8 returns u^gamma = exp(gamma*log u) for a non-integer gamma
-// given as the float32 pair gHi + gLo (so that gamma*log u loses nothing
-// to the rounding of gamma to float32), and log u and log u clamped to
-// [-1000, 1000] (finite where log u is ±Inf, for the correction term).
-func powReal8(u reg.VecVirtual, gHi, gLo Mem) (pow, lu, lub reg.VecVirtual) {
-	lu = w8.logFull(u)
-	lub = YMM()
-	VMAXPS(v8f("ldmin", -1000), lu, lub)
-	VMINPS(v8f("ldmax", 1000), lub, lub)
-	t, g := YMM(), YMM()
-	VBROADCASTSS(gLo, g)
-	VMULPS(g, lub, t)
-	VBROADCASTSS(gHi, g)
-	VFMADD231PS(g, lu, t) // lu*gHi + lub*gLo
-	return w8.exp(t), lu, lub
-}
-
-// keepOnStack runs fn with the values of regs stored in the 32-byte slots
-// of spill and loaded back after it, when on is set: the powR loops' exp
-// and log need more than AVX2's 16 vector registers otherwise (avo would
-// allocate Y16 and up, which only AVX-512 has; internal/avx2's
-// TestNoAVX512 fails on that). The other loops keep them in registers.
-func keepOnStack(spill Mem, on bool, regs []reg.VecVirtual, fn func()) {
-	if !on {
-		fn()
-		return
-	}
-	for i, r := range regs {
-		VMOVUPS(r, spill.Offset(32*i))
-	}
-	fn()
-	for i, r := range regs {
-		VMOVUPS(spill.Offset(32*i), r)
-	}
-}
 
 // lanes4 is the constant vector 0, 1, 2, 3 (int64), for the tail masks of
 // the float64 kernels.

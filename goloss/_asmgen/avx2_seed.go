@@ -214,7 +214,7 @@ type state8 struct {
 
 // keeping runs fn with regs kept on the stack in the powR loop (keepOnStack).
 func (s *state8) keeping(regs []reg.VecVirtual, fn func()) {
-	keepOnStack(s.spill, s.powKind == "powR", regs, fn)
+	w8.keepOnStack(s.spill, s.powKind == "powR", regs, fn)
 }
 
 func (s *state8) at(base reg.Register) Mem { return Mem{Base: base, Index: s.off, Scale: 1} }
@@ -415,7 +415,7 @@ func (s *state8) body(prefix string, tail reg.VecVirtual) {
 		}
 		s.keeping(live, func() {
 			k := func(off int) Mem { return Mem{Base: s.k, Disp: off} }
-			pw, _, _ := powReal8(diff, k(offGamma), k(offGammaLo))
+			pw, _, _ := w8.powReal(diff, k(offGamma), k(offGammaLo))
 			VMOVAPS(pw, pow)
 			nonzero := YMM()
 			VCMPPS(Imm(cmpNEQ), s.zero, diff, nonzero)

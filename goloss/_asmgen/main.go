@@ -131,13 +131,7 @@ var groups = map[string]map[string]func(){
 			for _, grad := range []bool{true, false} {
 				mainKernel8(grad)
 			}
-			for _, ignore := range []bool{false, true} {
-				for _, logits := range []bool{false, true} {
-					for _, grad := range []bool{true, false} {
-						binaryKernel8(grad, logits, ignore)
-					}
-				}
-			}
+			binaryKernels(w8) // binary_f32.go
 		},
 		// The asymmetric variant's float32 kernels (asym_f32.go, the
 		// description the AVX-512 group shares).
@@ -165,6 +159,9 @@ var groups = map[string]map[string]func(){
 		// The asymmetric variant's float32 kernels: the AVX2 group's
 		// description (asym_f32.go) on 16 lanes.
 		"asym": func() { asymKernels(w16) },
+		// The binary variant's float32 kernels with an ignore value (and
+		// any gamma): the AVX2 description (binary_f32.go) on 16 lanes.
+		"binary": func() { binaryKernels(w16) },
 	},
 }
 

@@ -277,6 +277,29 @@ func (w *vec) jumpIfAll(m reg.Register, label string) {
 	JEQ(LabelRef(label))
 }
 
+// jumpIfNotAll jumps to label where the mask m does not hold in every
+// lane.
+func (w *vec) jumpIfNotAll(m reg.Register, label string) {
+	if w.avx512 {
+		KORTESTW(m, m)
+		JCC(LabelRef(label))
+		return
+	}
+	b := GP32()
+	VMOVMSKPS(m, b)
+	CMPL(b, U8(0xff))
+	JNE(LabelRef(label))
+}
+
+// jumpIfInf jumps to label where a lane of v is infinite.
+func (w *vec) jumpIfInf(v reg.VecVirtual, label string) {
+	tmp := w.V()
+	w.bitAnd(w.c("absmask", 0x7fffffff), v, tmp)
+	inf := w.maskIn(tmp)
+	w.cmpTo(0, w.c("inf", 0x7f800000), tmp, inf) // == +Inf
+	w.jumpIfAny(inf, label)
+}
+
 func (w *vec) testMask(m reg.Register) {
 	if w.avx512 {
 		KORTESTW(m, m)

@@ -217,3 +217,40 @@ func (w *vec) exp(t reg.VecVirtual) reg.VecVirtual {
 	w.zeroWhere(under, p) // 0 where t < -104
 	return p
 }
+
+// powReal returns u^gamma = exp(gamma*log u) for a non-integer gamma
+// given as the float32 pair gHi + gLo (so that gamma*log u loses nothing
+// to the rounding of gamma to float32), and log u and log u clamped to
+// [-1000, 1000] (finite where log u is ±Inf, for the correction term).
+func (w *vec) powReal(u reg.VecVirtual, gHi, gLo Mem) (pow, lu, lub reg.VecVirtual) {
+	lu = w.logFull(u)
+	lub = w.V()
+	VMAXPS(w.cf("ldmin", -1000), lu, lub)
+	VMINPS(w.cf("ldmax", 1000), lub, lub)
+	t, g := w.V(), w.V()
+	VBROADCASTSS(gLo, g)
+	VMULPS(g, lub, t)
+	VBROADCASTSS(gHi, g)
+	VFMADD231PS(g, lu, t) // lu*gHi + lub*gLo
+	return w.exp(t), lu, lub
+}
+
+// keepOnStack runs fn with the values of regs stored in the vector-sized
+// slots of spill and loaded back after it, when on is set and the ISA is
+// AVX2: the powR loops' exp and log need more than AVX2's 16 vector
+// registers otherwise (avo would allocate Y16 and up, which only AVX-512
+// has; internal/avx2's TestNoAVX512 fails on that). The other loops, and
+// AVX-512 with its 32, keep them in registers.
+func (w *vec) keepOnStack(spill Mem, on bool, regs []reg.VecVirtual, fn func()) {
+	if !on || w.avx512 {
+		fn()
+		return
+	}
+	for i, r := range regs {
+		VMOVUPS(r, spill.Offset(w.bytes()*i))
+	}
+	fn()
+	for i, r := range regs {
+		VMOVUPS(spill.Offset(w.bytes()*i), r)
+	}
+}

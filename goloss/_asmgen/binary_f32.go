@@ -1,24 +1,30 @@
 package main
 
 import (
+	"fmt"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// The AVX2 form of the float32 binary loops, on probabilities and on
-// logits, for every gamma: the AVX-512 kernels' steps (avx512_binary.go)
-// on 8 float32 lanes, with vector masks and the float64 sums on the stack
-// (AVX2 instructions reach only 16 vector registers), a fourth loop
-// for non-integer gamma (u^gamma = exp(gamma*log u), avx2_math.go), and
-// an ignore value (SPEC "Partial labels"): lanes whose label equals it add
-// nothing and get a zero gradient (the AVX-512 kernels have none).
+// The float32 binary loops for every gamma, on probabilities and on
+// logits, one description for both widths (vec.go): the AVX2 kernels
+// (internal/avx2, 8 lanes) and the AVX-512 kernels with an ignore value
+// (internal/avx512, 16 lanes), which AVX-512 CPUs run for the cells the
+// hand-written 16-lane kernels of avx512_binary.go do not take. The steps
+// are those of avx512_binary.go, with the float64 sums on the stack (AVX2
+// instructions reach only 16 vector registers), a fourth loop for
+// non-integer gamma (u^gamma = exp(gamma*log u), vec.powReal), and an
+// ignore value (SPEC "Partial labels"): lanes whose label equals it add
+// nothing and get a zero gradient.
 
 // bIgnore is the offset in k of the ignore value, float32, NaN without one
 // (read by the AVX2 loops only).
 const bIgnore = 88
 
-type binaryState8 struct {
+type binaryRowState struct {
+	w                 *vec
 	grad              bool
 	g, y, x, a, an, k reg.Register
 	off               reg.Register
@@ -35,23 +41,38 @@ type binaryState8 struct {
 }
 
 // keeping runs fn with regs kept on the stack in the powR loop (keepOnStack).
-func (s *binaryState8) keeping(regs []reg.VecVirtual, fn func()) {
-	keepOnStack(s.spill, s.powKind == "powR", regs, fn)
+func (s *binaryRowState) keeping(regs []reg.VecVirtual, fn func()) {
+	s.w.keepOnStack(s.spill, s.powKind == "powR", regs, fn)
 }
 
-func (s *binaryState8) at(base reg.Register) Mem { return Mem{Base: base, Index: s.off, Scale: 1} }
+func (s *binaryRowState) at(base reg.Register) Mem { return Mem{Base: base, Index: s.off, Scale: 1} }
 
-func (s *binaryState8) bcast(off int) reg.VecVirtual {
-	v := YMM()
+func (s *binaryRowState) bcast(off int) reg.VecVirtual {
+	v := s.w.V()
 	VBROADCASTSS(Mem{Base: s.k, Disp: off}, v)
 	return v
 }
 
-// binaryKernel8 emits one of the 8 kernels: loss or loss and gradient, on
-// probabilities or logits, with or without an ignore value (the kernels
-// without one are those from before ignore values, which do not pay for
-// the mask of known lanes).
-func binaryKernel8(grad, logits, ignore bool) {
+// binaryKernels declares the kernels of one width: on AVX2 the 8 (loss or
+// loss and gradient, probabilities or logits, with or without an ignore
+// value; the kernels without one are those from before ignore values,
+// which do not pay for the mask of known lanes), on AVX-512 the 4 with an
+// ignore value.
+func binaryKernels(w *vec) {
+	for _, ignore := range []bool{false, true} {
+		if w.avx512 && !ignore {
+			continue // avx512_binary.go's
+		}
+		for _, logits := range []bool{false, true} {
+			for _, grad := range []bool{true, false} {
+				binaryRowKernel(w, grad, logits, ignore)
+			}
+		}
+	}
+}
+
+// binaryRowKernel emits one kernel of the width w.
+func binaryRowKernel(w *vec, grad, logits, ignore bool) {
 	input, what, ref := "Prob", "probabilities", "binaryProbRow"
 	if logits {
 		input, what, ref = "Logits", "logits", "binaryLogitsRow"
@@ -59,9 +80,10 @@ func binaryKernel8(grad, logits, ignore bool) {
 	if ignore {
 		input += "Ignore"
 	}
-	name, sig := "Binary"+input+"LossF32", "func(y, x, alpha, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)"
+	accType := fmt.Sprintf("*[%d]float64", w.lanes)
+	name, sig := "Binary"+input+"LossF32", "func(y, x, alpha, alphaNeg []float32, k *[23]uint32, acc "+accType+") (bail bool)"
 	if grad {
-		name, sig = "Binary"+input+"GradF32", "func(g, y, x, alpha, alphaNeg []float32, k *[23]uint32, acc *[8]float64) (bail bool)"
+		name, sig = "Binary"+input+"GradF32", "func(g, y, x, alpha, alphaNeg []float32, k *[23]uint32, acc "+accType+") (bail bool)"
 	}
 	scaleDoc := "scale 1/C."
 	if ignore {
@@ -70,15 +92,15 @@ func binaryKernel8(grad, logits, ignore bool) {
 	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
 	Doc(name+" runs the binary variant over one row of len(x) float32",
-		what+" on 8 float32 lanes, as "+ref+" computes it in float32",
+		fmt.Sprintf("%s on %d float32 lanes, as %s computes it in float32", what, w.lanes, ref),
 		"(the float32 steps of the AVX-512 kernels): it stores in acc the float64",
-		"lane sums of the loss terms (lanes 0-3, 4-7)"+map[bool]string{true: " and writes the gradient into g", false: ""}[grad]+".",
+		fmt.Sprintf("lane sums of the loss terms (lanes 0-%d, %d-%d)", w.lanes/2-1, w.lanes/2, w.lanes-1)+map[bool]string{true: " and writes the gradient into g", false: ""}[grad]+".",
 		"It returns true, having stopped, where u^gamma overflows, for the",
 		"portable row to take over. k is goloss's binaryVector.asmConsts, its",
 		scaleDoc+" alpha and alphaNeg are read for per-class alpha only.",
 		"Tested against "+ref+" to SPEC's float32 tolerance",
 		"(TestBinaryAsmMatchesReference, TestBinaryKernelsUnknownLabels).")
-	s := &binaryState8{grad: grad, bail: name + "_bail", logits: logits, ignore: ignore}
+	s := &binaryRowState{w: w, grad: grad, bail: name + "_bail", logits: logits, ignore: ignore}
 	if grad {
 		s.g = Load(Param("g").Base(), GP64())
 	}
@@ -95,17 +117,20 @@ func binaryKernel8(grad, logits, ignore bool) {
 	MOVQ(Mem{Base: s.k, Disp: bPowN}, s.nPow)
 	s.real = GP32()
 	MOVL(Mem{Base: s.k, Disp: bReal}, s.real)
-	s.zero, s.one, s.acc32 = YMM(), YMM(), YMM()
-	VXORPS(s.zero, s.zero, s.zero)
-	VMOVUPS(v8f("one", 1), s.one)
-	VXORPS(s.acc32, s.acc32, s.acc32)
-	s.acc = AllocLocal(64)
-	s.spill = AllocLocal(32 * 6)
+	s.zero, s.one, s.acc32 = s.w.V(), s.w.V(), s.w.V()
+	w.zero(s.zero)
+	VMOVUPS(w.cf("one", 1), s.one)
+	w.zero(s.acc32)
+	vb := w.bytes()
+	s.acc = AllocLocal(2 * vb)
+	if !w.avx512 { // keepOnStack's slots
+		s.spill = AllocLocal(vb * 6)
+	}
 	if ignore {
-		s.known = AllocLocal(32)
+		s.known = AllocLocal(w.maskBytes())
 	}
 	VMOVUPD(s.zero, s.acc)
-	VMOVUPD(s.zero, s.acc.Offset(32))
+	VMOVUPD(s.zero, s.acc.Offset(vb))
 
 	TESTL(s.real, s.real)
 	JNZ(LabelRef(name + "_powR"))
@@ -113,30 +138,30 @@ func binaryKernel8(grad, logits, ignore bool) {
 	JEQ(LabelRef(name + "_pow2"))
 	TESTQ(s.nPow, s.nPow)
 	JEQ(LabelRef(name + "_pow0"))
-	powLoops8(name, []string{"powN", "pow2", "pow0", "powR"}, n, func(kind string) (reg.Register, func(string, reg.VecVirtual), func()) {
+	w.powLoops(name, []string{"powN", "pow2", "pow0", "powR"}, n, func(kind string) (reg.Register, func(string, reg.Register), func()) {
 		s.powKind = kind
 		s.off = GP64()
 		XORQ(s.off, s.off)
 		return s.off, s.body, nil
 	}, s.flush)
 	s.flush()
-	w8.storeSums(s.acc, accp, 2)
+	s.w.storeSums(s.acc, accp, 2)
 	returnOrBail(s.bail)
 }
 
-func (s *binaryState8) flush() { w8.flushLanes(s.acc32, s.acc) }
+func (s *binaryRowState) flush() { s.w.flushLanes(s.acc32, s.acc) }
 
 // labels returns t = y*keep + half and 1 - t = (1-half) - y*keep, as
 // binaryState.labels does.
-func (s *binaryState8) labels(prefix string, y reg.VecVirtual) (t, omt reg.VecVirtual) {
-	t, omt = YMM(), YMM()
+func (s *binaryRowState) labels(prefix string, y reg.VecVirtual) (t, omt reg.VecVirtual) {
+	t, omt = s.w.V(), s.w.V()
 	CMPL(s.smooth, Imm(0))
 	JNE(LabelRef(prefix + "_smooth"))
 	VMOVAPS(y, t)
 	VSUBPS(y, s.one, omt)
 	JMP(LabelRef(prefix + "_smoothed"))
 	Label(prefix + "_smooth")
-	t2 := YMM()
+	t2 := s.w.V()
 	VBROADCASTSS(Mem{Base: s.k, Disp: bHalfHi}, t)
 	VFMADD231PS(s.bcast(bKeepHi), y, t)
 	VBROADCASTSS(Mem{Base: s.k, Disp: bHalfLo}, t2)
@@ -153,23 +178,15 @@ func (s *binaryState8) labels(prefix string, y reg.VecVirtual) (t, omt reg.VecVi
 
 // bailIfInf leaves the function through its bail label where a lane of
 // pow is infinite.
-func (s *binaryState8) bailIfInf(pow reg.VecVirtual) {
-	tmp := YMM()
-	VANDPS(v8("absmask", 0x7fffffff), pow, tmp)
-	VCMPPS(Imm(0), v8("inf", 0x7f800000), tmp, tmp) // == +Inf
-	ob := GP32()
-	VMOVMSKPS(tmp, ob)
-	TESTL(ob, ob)
-	JNZ(LabelRef(s.bail))
-}
+func (s *binaryRowState) bailIfInf(pow reg.VecVirtual) { s.w.jumpIfInf(pow, s.bail) }
 
 // powers returns pow = u^gamma and dpow = d(u^gamma)/du for the loop's kind
 // of gamma, with binaryConstants.focal's limits: dpow = gamma*u^(gamma-1)
 // + (u - u) for integer gamma; for other gamma gamma*pow/u where u != 0,
 // 0 where u = 0, and gamma*u^(gamma-1) computed directly where u^gamma is
 // below the normal range. u is overwritten.
-func (s *binaryState8) powers(prefix string, u reg.VecVirtual) (pow, dpow reg.VecVirtual) {
-	pow, dpow = YMM(), YMM()
+func (s *binaryRowState) powers(prefix string, u reg.VecVirtual) (pow, dpow reg.VecVirtual) {
+	pow, dpow = s.w.V(), s.w.V()
 	switch s.powKind {
 	case "pow0":
 		VMOVAPS(s.one, pow)
@@ -177,40 +194,37 @@ func (s *binaryState8) powers(prefix string, u reg.VecVirtual) (pow, dpow reg.Ve
 		return pow, dpow
 	case "powR":
 		k := func(off int) Mem { return Mem{Base: s.k, Disp: off} }
-		p, lu, lub := powReal8(u, k(bGamma), k(bGammaLo))
+		p, lu, lub := s.w.powReal(u, k(bGamma), k(bGammaLo))
 		pow = p
 		s.bailIfInf(pow)
-		nonzero := YMM()
-		VCMPPS(Imm(cmpNEQ), s.zero, u, nonzero)
+		nonzero := s.w.M()
+		s.w.cmpTo(cmpNEQ, s.zero, u, nonzero)
 		VMULPS(s.bcast(bGamma), pow, dpow)
 		VDIVPS(u, dpow, dpow)
-		VANDPS(nonzero, dpow, dpow)
-		low := YMM()
-		VCMPPS(Imm(cmpLT), v8f("minnormal", 0x1p-126), pow, low)
-		VANDPS(nonzero, low, low)
-		lb := GP32()
-		VMOVMSKPS(low, lb)
-		TESTL(lb, lb)
-		JZ(LabelRef(prefix + "_nolow"))
+		s.w.zeroUnless(nonzero, dpow)
+		low := s.w.M()
+		s.w.cmpTo(cmpLT, s.w.cf("minnormal", 0x1p-126), pow, low)
+		s.w.and(nonzero, low)
+		s.w.jumpIfNone(low, prefix+"_nolow")
 		// u^gamma underflowed (or lost digits) where u^(gamma-1) may not
 		// have.
-		t, g := YMM(), YMM()
+		t, g := s.w.V(), s.w.V()
 		VBROADCASTSS(k(bGm1Lo), g)
 		VMULPS(g, lub, t)
 		VBROADCASTSS(k(bGm1Hi), g)
 		VFMADD231PS(g, lu, t)
-		dpm1 := w8.exp(t)
+		dpm1 := s.w.exp(t)
 		VMULPS(s.bcast(bGamma), dpm1, dpm1)
 		VSUBPS(u, u, t)
 		VADDPS(t, dpm1, dpm1)
-		VBLENDVPS(low, dpm1, dpow, dpow)
+		s.w.blendTo(low, dpm1, dpow, dpow)
 		Label(prefix + "_nolow")
 		return pow, dpow
 	}
 	pm1 := u
 	if s.powKind != "pow2" {
-		pm1 = YMM()
-		base := YMM()
+		pm1 = s.w.V()
+		base := s.w.V()
 		VMOVAPS(s.one, pm1)
 		VMOVAPS(u, base)
 		squareLoop(prefix, s.nPow, pm1, base)
@@ -225,8 +239,8 @@ func (s *binaryState8) powers(prefix string, u reg.VecVirtual) (pow, dpow reg.Ve
 }
 
 // balance returns a: 1, one alpha, or alpha[c], as binaryState.balance.
-func (s *binaryState8) balance(prefix string, tail, t, omt reg.VecVirtual) reg.VecVirtual {
-	a, tmp := YMM(), YMM()
+func (s *binaryRowState) balance(prefix string, tail reg.Register, t, omt reg.VecVirtual) reg.VecVirtual {
+	a, tmp := s.w.V(), s.w.V()
 	CMPL(s.alphaK, Imm(1))
 	JEQ(LabelRef(prefix + "_alpha1"))
 	JA(LabelRef(prefix + "_alphas"))
@@ -238,9 +252,9 @@ func (s *binaryState8) balance(prefix string, tail, t, omt reg.VecVirtual) reg.V
 	VADDPS(tmp, a, a)
 	JMP(LabelRef(prefix + "_alphadone"))
 	Label(prefix + "_alphas")
-	av := w8.load(s.at(s.a), tail)
+	av := s.w.load(s.at(s.a), tail)
 	VMULPS(av, t, a)
-	avn := w8.load(s.at(s.an), tail)
+	avn := s.w.load(s.at(s.an), tail)
 	VMULPS(avn, omt, tmp)
 	VADDPS(tmp, a, a)
 	Label(prefix + "_alphadone")
@@ -250,16 +264,16 @@ func (s *binaryState8) balance(prefix string, tail, t, omt reg.VecVirtual) reg.V
 // accumulate adds term = a*pow*bce + poison, where known, to the block's
 // float32 sums and returns poison = x - x (0, or NaN for a NaN or infinite
 // x).
-func (s *binaryState8) accumulate(tail, x, a, pow, bce reg.VecVirtual) reg.VecVirtual {
-	poison, tmp := YMM(), YMM()
+func (s *binaryRowState) accumulate(tail reg.Register, x, a, pow, bce reg.VecVirtual) reg.VecVirtual {
+	poison, tmp := s.w.V(), s.w.V()
 	VSUBPS(x, x, poison)
 	VMULPS(pow, a, tmp)
 	VMULPS(bce, tmp, tmp)
 	VADDPS(poison, tmp, tmp)
 	if s.ignore {
-		VANDPS(s.known, tmp, tmp)
+		s.w.zeroUnlessSpilled(s.known, tmp)
 	} else if tail != nil {
-		VANDPS(tail, tmp, tmp)
+		s.w.zeroUnless(tail, tmp)
 	}
 	VADDPS(tmp, s.acc32, s.acc32)
 	return poison
@@ -267,7 +281,7 @@ func (s *binaryState8) accumulate(tail, x, a, pow, bce reg.VecVirtual) reg.VecVi
 
 // storeGrad writes g = scale*a*(dpow*du*bce + pow*dbce) + poison, 0 where
 // not known; it overwrites its arguments.
-func (s *binaryState8) storeGrad(tail, a, pow, dpow, du, bce, dbce, poison reg.VecVirtual) {
+func (s *binaryRowState) storeGrad(tail reg.Register, a, pow, dpow, du, bce, dbce, poison reg.VecVirtual) {
 	VMULPS(du, dpow, dpow)
 	VMULPS(bce, dpow, dpow)
 	VMULPS(dbce, pow, pow)
@@ -276,61 +290,57 @@ func (s *binaryState8) storeGrad(tail, a, pow, dpow, du, bce, dbce, poison reg.V
 	VMULPS(dpow, a, a)
 	VADDPS(poison, a, a)
 	if s.ignore {
-		VANDPS(s.known, a, a)
+		s.w.zeroUnlessSpilled(s.known, a)
 	}
-	if tail != nil {
-		VMASKMOVPS(a, tail, s.at(s.g))
-	} else {
-		VMOVUPS(a, s.at(s.g))
-	}
+	s.w.store(a, s.at(s.g), tail)
 }
 
 // knownLabels loads the labels of the current vector and stores the mask
 // of the known lanes: loaded, and with a label other than the ignore value
 // (every label, without one: the value is NaN). Unknown labels become 0,
 // so that nothing below meets them; their lanes are masked out.
-func (s *binaryState8) knownLabels(tail reg.VecVirtual) reg.VecVirtual {
-	y := w8.load(s.at(s.y), tail)
+func (s *binaryRowState) knownLabels(tail reg.Register) reg.VecVirtual {
+	y := s.w.load(s.at(s.y), tail)
 	if !s.ignore {
 		return y // every loaded lane is known
 	}
-	known := YMM()
-	VCMPPS(Imm(cmpNEQ), s.bcast(bIgnore), y, known)
+	known := s.w.M()
+	s.w.cmpTo(cmpNEQ, s.bcast(bIgnore), y, known)
 	if tail != nil {
-		VANDPS(tail, known, known)
+		s.w.and(tail, known)
 	}
-	VANDPS(known, y, y)
-	VMOVUPS(known, s.known)
+	s.w.zeroUnless(known, y)
+	s.w.spillMask(known, s.known)
 	return y
 }
 
-func (s *binaryState8) body(prefix string, tail reg.VecVirtual) {
+func (s *binaryRowState) body(prefix string, tail reg.Register) {
 	if s.logits {
 		s.logitsBody(prefix, tail)
 		return
 	}
-	x := w8.load(s.at(s.x), tail)
+	x := s.w.load(s.at(s.x), tail)
 	y := s.knownLabels(tail)
 	t, omt := s.labels(prefix, y)
 
 	// q = clip(x, eps, 1-eps), NaN staying NaN.
-	q, c := YMM(), YMM()
+	q, c := s.w.V(), s.w.M()
 	eps := s.bcast(bEps)
-	VCMPPS(Imm(cmpLT), eps, x, c)
-	VBLENDVPS(c, eps, x, q)
+	s.w.cmpTo(cmpLT, eps, x, c)
+	s.w.blendTo(c, eps, x, q)
 	epsHi := s.bcast(bEpsHi)
-	VCMPPS(Imm(cmpGT), epsHi, q, c)
-	VBLENDVPS(c, epsHi, q, q)
-	omq := YMM()
+	s.w.cmpTo(cmpGT, epsHi, q, c)
+	s.w.blendTo(c, epsHi, q, q)
+	omq := s.w.V()
 	VSUBPS(q, s.one, omq)
 	// bce = 0 - (t*log q + (1-t)*(log(1-q) + lo)), lo the rounding error of
 	// 1 - q.
-	lo := YMM()
+	lo := s.w.V()
 	VSUBPS(omq, s.one, lo)
 	VSUBPS(q, lo, lo)
 	bce := s.crossEntropy(prefix, y, t, omt, q, omq, lo)
 	// u = t*(1-x) + (1-t)*x.
-	u, tmp := YMM(), YMM()
+	u, tmp := s.w.V(), s.w.V()
 	VSUBPS(x, s.one, u)
 	VMULPS(t, u, u)
 	VMULPS(x, omt, tmp)
@@ -343,14 +353,15 @@ func (s *binaryState8) body(prefix string, tail reg.VecVirtual) {
 	if s.grad {
 		// dbce = (q - t) / (q*(1-q)) where eps <= x <= 1-eps, else 0;
 		// du = 1 - 2t.
-		inClip := YMM()
-		VCMPPS(Imm(cmpGE), s.bcast(bEps), x, inClip)
-		VCMPPS(Imm(cmpLE), s.bcast(bEpsHi), x, tmp)
-		VANDPS(tmp, inClip, inClip)
+		inClip := s.w.M()
+		s.w.cmpTo(cmpGE, s.bcast(bEps), x, inClip)
+		below := s.w.maskIn(tmp)
+		s.w.cmpTo(cmpLE, s.bcast(bEpsHi), x, below)
+		s.w.and(below, inClip)
 		VMULPS(omq, q, omq) // q*(1-q)
 		VSUBPS(t, q, q)     // q - t
 		VDIVPS(omq, q, q)
-		VANDPS(inClip, q, q) // dbce
+		s.w.zeroUnless(inClip, q) // dbce
 		VADDPS(t, t, t)
 		VSUBPS(t, s.one, t) // 1 - 2t
 		s.storeGrad(tail, a, pow, dpow, t, bce, q, poison)
@@ -363,29 +374,26 @@ func (s *binaryState8) body(prefix string, tail reg.VecVirtual) {
 // (log(1-q) + lo) where t = 0, the same bits as the two logs give there
 // (the other term is a zero, as q and 1-q are at least eps). Other vectors
 // take both logs. lo is overwritten.
-func (s *binaryState8) crossEntropy(prefix string, y, t, omt, q, omq, lo reg.VecVirtual) reg.VecVirtual {
-	bce := YMM()
+func (s *binaryRowState) crossEntropy(prefix string, y, t, omt, q, omq, lo reg.VecVirtual) reg.VecVirtual {
+	bce := s.w.V()
 	CMPL(s.smooth, Imm(0))
 	JNE(LabelRef(prefix + "_soft"))
-	one, hard := YMM(), YMM()
-	VCMPPS(Imm(0), s.one, y, one) // y == 1
-	VCMPPS(Imm(0), s.zero, y, hard)
-	VORPS(one, hard, hard)
-	hb := GP32()
-	VMOVMSKPS(hard, hb)
-	CMPL(hb, U8(0xff))
-	JNE(LabelRef(prefix + "_soft"))
-	v := YMM()
-	VBLENDVPS(one, q, omq, v) // y == 1 ? q : 1 - q
-	lv := w8.logUnit(v)
-	VANDNPS(lo, one, lo) // lo where y == 0, else 0
+	one, hard := s.w.M(), s.w.M()
+	s.w.cmpTo(0, s.one, y, one) // y == 1
+	s.w.cmpTo(0, s.zero, y, hard)
+	s.w.or(one, hard)
+	s.w.jumpIfNotAll(hard, prefix+"_soft")
+	v := s.w.V()
+	s.w.blendTo(one, q, omq, v) // y == 1 ? q : 1 - q
+	lv := s.w.logUnit(v)
+	s.w.zeroWhere(one, lo) // lo where y == 0, else 0
 	VADDPS(lo, lv, lv)
 	VSUBPS(lv, s.zero, bce)
 	JMP(LabelRef(prefix + "_bce"))
 	Label(prefix + "_soft")
-	lp := w8.logUnit(q)
+	lp := s.w.logUnit(q)
 	VMULPS(t, lp, lp)
-	lq := w8.logUnit(omq)
+	lq := s.w.logUnit(omq)
 	VADDPS(lo, lq, lq)
 	VMULPS(omt, lq, lq)
 	VADDPS(lq, lp, lp)
@@ -396,36 +404,36 @@ func (s *binaryState8) crossEntropy(prefix string, y, t, omt, q, omq, lo reg.Vec
 
 // logitsBody computes one vector of 8 logits at the current offset, as
 // binaryState.logitsBody does on 16: e = e^-|z|, r = 1/(1+e), the
-// sigmoids r and e*r, log1p(e) (w8.log1pUnit), and bce = max(z, 0) - z*t +
+// sigmoids r and e*r, log1p(e) (s.w.log1pUnit), and bce = max(z, 0) - z*t +
 // log1p(e).
-func (s *binaryState8) logitsBody(prefix string, tail reg.VecVirtual) {
-	z := w8.load(s.at(s.x), tail)
+func (s *binaryRowState) logitsBody(prefix string, tail reg.Register) {
+	z := s.w.load(s.at(s.x), tail)
 	y := s.knownLabels(tail)
 	t, omt := s.labels(prefix, y)
 
-	nabs := YMM()
-	VORPS(v8("signbit", 0x80000000), z, nabs) // -|z|
-	e := w8.exp(nabs)
-	l1p := w8.log1pUnit(e) // first, while few values are live
-	w := YMM()
-	VADDPS(s.one, e, w)
-	r := YMM()
-	VDIVPS(w, s.one, r) // 1/(1+e)
-	small := YMM()
+	nabs := s.w.V()
+	s.w.bitOr(s.w.c("signbit", 0x80000000), z, nabs) // -|z|
+	e := s.w.exp(nabs)
+	l1p := s.w.log1pUnit(e) // first, while few values are live
+	ope := s.w.V()
+	VADDPS(s.one, e, ope)
+	r := s.w.V()
+	VDIVPS(ope, s.one, r) // 1/(1+e)
+	small := s.w.V()
 	VMULPS(r, e, small) // e/(1+e)
 	// sig = sigmoid(z), sigNeg = sigmoid(-z): r and e*r, swapped for z < 0.
-	neg := YMM()
-	VCMPPS(Imm(cmpLT), s.zero, z, neg)
-	sig := w8.blend(neg, small, r)
-	sigNeg := w8.blend(neg, r, small)
+	neg := s.w.M()
+	s.w.cmpTo(cmpLT, s.zero, z, neg)
+	sig := s.w.blend(neg, small, r)
+	sigNeg := s.w.blend(neg, r, small)
 	// bce = (max(z, 0) - z*t) + log1p(e).
-	bce := YMM()
+	bce := s.w.V()
 	VMAXPS(s.zero, z, bce)
 	VMULPS(t, z, r)
 	VSUBPS(r, bce, bce)
 	VADDPS(l1p, bce, bce)
 	// u = t*sigNeg + (1-t)*sig.
-	u, tmp := YMM(), YMM()
+	u, tmp := s.w.V(), s.w.V()
 	VMULPS(sigNeg, t, u)
 	VMULPS(sig, omt, tmp)
 	VADDPS(tmp, u, u)
@@ -436,7 +444,7 @@ func (s *binaryState8) logitsBody(prefix string, tail reg.VecVirtual) {
 	poison := s.accumulate(tail, z, a, pow, bce)
 	if s.grad {
 		// du = (1 - 2t)*sig*sigNeg; dbce = (1-t)*sig - t*sigNeg.
-		du := YMM()
+		du := s.w.V()
 		VADDPS(t, t, du)
 		VSUBPS(du, s.one, du)
 		VMULPS(sig, du, du)
