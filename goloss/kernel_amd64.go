@@ -38,7 +38,7 @@ func cpuKernels() []string {
 //
 //	cell                                  avx2                     avx512
 //	seed, float32, integer gamma          seedRowsF32x8            seedRowsF32x16
-//	seed, float32, other gamma            seedRowsF32x8            seedRowsF32x8 (AVX2)
+//	seed, float32, other gamma            seedRowsF32x8            seedRowsF32x16 (avx512.SeedMainAny*F32)
 //	seed, float64                         seedRowsF64x4            seedRowsF64x4 (AVX2)
 //	binary, float32, integer gamma        binaryRowF32x8           binaryRowsF32x16
 //	binary, float32, other gamma          binaryRowF32x8           binaryRowF32x16Any
@@ -84,9 +84,9 @@ func seedRowsF64(kernel string, loss, grad, labels, preds, weights []float64, co
 func seedRowsF32(kernel string, loss, grad, labels, preds, weights []float32, cols int, k *seedConstants) bool {
 	v := newSeedVector(k)
 	switch {
-	case kernel == KernelAVX512 && v.powKind != powReal:
+	case kernel == KernelAVX512:
 		seedRowsF32x16(loss, grad, labels, preds, weights, cols, &v)
-	case kernel == KernelAVX512 || kernel == KernelAVX2:
+	case kernel == KernelAVX2:
 		seedRowsF32x8(loss, grad, labels, preds, weights, cols, &v)
 	default:
 		return false
@@ -193,10 +193,12 @@ func seedRowsF32x8(loss, grad, labels, preds, weights []float32, cols int, v *se
 }
 
 // seedRowFast16 computes seedRow for a float32 row whose sum S is finite,
-// at least fastRowMinSum and finite in float32, and integer gamma, in 16
-// float32 lanes (avx512.SeedMasksF32 or SeedMasksLowF32, then
-// avx512.SeedMainGradF32 or SeedMainLossF32). It takes one logarithm and
-// one reciprocal per element:
+// at least fastRowMinSum and finite in float32, in 16 float32 lanes
+// (avx512.SeedMasksF32 or SeedMasksLowF32, then for integer gamma
+// avx512.SeedMainGradF32 or SeedMainLossF32, and for other gammas
+// SeedMainAnyGradF32 or SeedMainAnyLossF32, the main pass of seedRowFast8
+// on 16 lanes, generated from the same description). It takes one
+// logarithm and one reciprocal per element:
 //
 //   - log q = log p - log S wherever p/S lies inside its clip range, so the
 //     row's smoothing sum is the sum of log p over those lanes, minus M*log S
@@ -224,9 +226,14 @@ func seedRowFast16(g, y, p, w []float32, masks []uint16, k *seedVector, sum floa
 	}
 	km := k.mainConsts(k.smoothing(inside, sum))
 	var acc [32]float64 // float64 lane sums: focal lo, hi, log p lo, hi
-	if g != nil {
+	switch {
+	case k.powKind == powReal && g != nil:
+		avx512.SeedMainAnyGradF32(g, y, p, w, masks, &km, &acc)
+	case k.powKind == powReal:
+		avx512.SeedMainAnyLossF32(y, p, w, masks, &km, &acc)
+	case g != nil:
 		avx512.SeedMainGradF32(g, y, p, w, masks, &km, &acc)
-	} else {
+	default:
 		avx512.SeedMainLossF32(y, p, w, masks, &km, &acc)
 	}
 	return seedFastLoss(k, pairSum(acc[0:8], acc[8:16]), pairSum(acc[16:24], acc[24:32]), len(p), inside, above, sum)
@@ -236,7 +243,8 @@ func seedRowFast16(g, y, p, w []float32, masks []uint16, k *seedVector, sum floa
 // (avx2.SeedMasksF32, avx2.SeedMainGradF32 or SeedMainLossF32): the same
 // algorithm, with 1/p by division and masks of one uint8 per 8 lanes, and
 // every gamma: a non-integer gamma takes (y-p)^gamma = exp(gamma*log(y-p))
-// in float32 (AVX-512 CPUs run it for non-integer gamma). Two steps take
+// in float32 (AVX-512 CPUs run its main pass on 16 lanes for non-integer
+// gamma: seedRowFast16). Two steps take
 // less work where labels are sparse: the sum of log p over the inside
 // lanes is the log of a product (the lanes' mantissas multiplied, their
 // exponents summed, turned into float64 logs once per 8 vectors), so that

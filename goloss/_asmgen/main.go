@@ -128,10 +128,8 @@ var groups = map[string]map[string]func(){
 			countKernel8()
 			sumKernel8()
 			masksKernel8()
-			for _, grad := range []bool{true, false} {
-				mainKernel8(grad)
-			}
-			binaryKernels(w8) // binary_f32.go
+			seedMainKernels(w8) // seed_f32.go
+			binaryKernels(w8)   // binary_f32.go
 		},
 		// The asymmetric variant's float32 kernels (asym_f32.go, the
 		// description the AVX-512 group shares).
@@ -162,6 +160,9 @@ var groups = map[string]map[string]func(){
 		// The binary variant's float32 kernels with an ignore value (and
 		// any gamma): the AVX2 description (binary_f32.go) on 16 lanes.
 		"binary": func() { binaryKernels(w16) },
+		// The seed variant's main pass for non-integer gamma: the AVX2
+		// description (seed_f32.go) on 16 lanes.
+		"seed": func() { seedMainKernels(w16) },
 	},
 }
 

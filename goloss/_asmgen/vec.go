@@ -348,6 +348,85 @@ func (w *vec) intAnd(a Op, b, d reg.VecVirtual) {
 	}
 }
 
+// zeroInt sets v to 0 with the integer instruction (VPXOR, VPXORD).
+func (w *vec) zeroInt(v reg.VecVirtual) {
+	if w.avx512 {
+		VPXORD(v, v, v)
+	} else {
+		VPXOR(v, v, v)
+	}
+}
+
+// intOr is the bitwise or of vectors with the integer instruction (VPOR,
+// VPORD).
+func (w *vec) intOr(a Op, b, d reg.VecVirtual) {
+	if w.avx512 {
+		VPORD(a, b, d)
+	} else {
+		VPOR(a, b, d)
+	}
+}
+
+// zeroUnlessInt is zeroUnless with the integer instruction on AVX2 (VPAND).
+func (w *vec) zeroUnlessInt(m reg.Register, v reg.VecVirtual) {
+	if w.avx512 {
+		VMOVDQU32_Z(v, m, v)
+	} else {
+		VPAND(m, v, v)
+	}
+}
+
+// bitsMask returns the mask of the lanes whose bit is set at addr: one
+// byte per 8 lanes (AVX2: the bits spread over the lanes by bits8), one
+// uint16 per 16 (AVX-512: the mask register loaded).
+func (w *vec) bitsMask(addr Mem) reg.Register {
+	if w.avx512 {
+		m := K()
+		KMOVW(addr, m)
+		return m
+	}
+	mb := GP32()
+	MOVBLZX(addr, mb)
+	mx := XMM()
+	VMOVQ(mb.As64(), mx)
+	in := YMM()
+	VPBROADCASTD(mx, in)
+	VPAND(bits8(), in, in)
+	VPCMPEQD(bits8(), in, in)
+	return in
+}
+
+// lowHalf returns the lower half of v (xmm of a ymm, ymm of a zmm), and
+// highHalf the upper one, extracted into a new register (float or, with
+// integer, the integer instruction).
+func (w *vec) lowHalf(v reg.VecVirtual) reg.Register {
+	if w.avx512 {
+		return v.AsY()
+	}
+	return v.AsX()
+}
+
+func (w *vec) highHalf(v reg.VecVirtual, integer bool) reg.Register {
+	switch {
+	case w.avx512 && integer:
+		h := YMM()
+		VEXTRACTI64X4(Imm(1), v, h)
+		return h
+	case w.avx512:
+		h := YMM()
+		VEXTRACTF64X4(Imm(1), v, h)
+		return h
+	case integer:
+		h := XMM()
+		VEXTRACTI128(Imm(1), v, h)
+		return h
+	default:
+		h := XMM()
+		VEXTRACTF128(Imm(1), v, h)
+		return h
+	}
+}
+
 // roundEven rounds the lanes of a to integers, to nearest with ties to
 // even, into d.
 func (w *vec) roundEven(a, d reg.VecVirtual) {
