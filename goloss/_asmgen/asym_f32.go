@@ -144,7 +144,9 @@ func asymKernel(w *vec, grad, logits bool) {
 	vb := w.bytes()
 	s.acc = AllocLocal(2 * vb)
 	s.known, s.poison, s.dpdz = AllocLocal(w.maskBytes()), AllocLocal(vb), AllocLocal(vb)
-	s.spill = AllocLocal(vb*(asymPowSlot+2) + w.maskBytes())
+	if !w.avx512 { // AVX-512 keeps them in its 32 registers
+		s.spill = AllocLocal(vb*(asymPowSlot+2) + w.maskBytes())
+	}
 	VMOVUPD(s.zero, s.acc)
 	VMOVUPD(s.zero, s.acc.Offset(vb))
 
@@ -464,16 +466,17 @@ func (s *asymState) powers(prefix string, a asymTerms) (pow, dpow reg.VecVirtual
 		s.w.jumpIfAll(hard, prefix+"_hard")
 		live := s.live(a)
 		s.store(live)
-		VMOVUPS(pow, s.slot(asymPowSlot))
+		heldPow := s.w.hold(pow, s.slot(asymPowSlot))
+		var heldDpow Op
 		if s.grad {
-			VMOVUPS(dpow, s.slot(asymPowSlot+1))
+			heldDpow = s.w.hold(dpow, s.slot(asymPowSlot+1))
 		}
-		s.w.spillMask(hard, s.slot(asymPowSlot+2)) // a mask's size
+		s.w.holdMask(hard, s.slot(asymPowSlot+2)) // a mask's size
 		pw, dpw := s.powReal(prefix, a.u, a.y, a.ce)
-		hm := s.w.reloadMask(s.slot(asymPowSlot + 2))
-		s.w.blendTo(hm, s.slot(asymPowSlot), pw, pow)
+		hm := s.w.heldMask(hard, s.slot(asymPowSlot+2))
+		s.w.blendTo(hm, heldPow, pw, pow)
 		if s.grad {
-			s.w.blendTo(hm, s.slot(asymPowSlot+1), dpw, dpow)
+			s.w.blendTo(hm, heldDpow, dpw, dpow)
 		}
 		s.load(live)
 		Label(prefix + "_hard")
@@ -488,7 +491,8 @@ const asymPowSlot = 6
 func (s *asymState) slot(i int) Mem { return s.spill.Offset(s.w.bytes() * i) }
 
 // live lists the terms that the sums need after the focal weight (at most
-// asymPowSlot), which the real powers' exp and log keep on the stack.
+// asymPowSlot), which the real powers' exp and log keep on the stack on
+// AVX2 (AVX-512 keeps them in registers).
 func (s *asymState) live(a asymTerms) []reg.VecVirtual {
 	regs := []reg.VecVirtual{a.ce, a.y, a.u}
 	if s.grad {
@@ -498,12 +502,18 @@ func (s *asymState) live(a asymTerms) []reg.VecVirtual {
 }
 
 func (s *asymState) store(regs []reg.VecVirtual) {
+	if s.w.avx512 {
+		return // kept in registers
+	}
 	for i, r := range regs {
 		VMOVUPS(r, s.slot(i))
 	}
 }
 
 func (s *asymState) load(regs []reg.VecVirtual) {
+	if s.w.avx512 {
+		return
+	}
 	for i, r := range regs {
 		VMOVUPS(s.slot(i), r)
 	}

@@ -6,10 +6,12 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// The AVX2 form of the float32 seed kernel's passes: 8 float32 lanes in ymm
-// registers, vector masks instead of mask registers, constants as 8-lane
-// vectors in read-only data, 1/p by division (AVX2 has no 14-bit
-// reciprocal). The algorithm is the AVX-512 kernel's (seedRowFast16).
+// The AVX2 float32 seed kernel's first passes (the row sum and the masks of
+// p/S inside its clip range; the main pass is seed_f32.go's, for both
+// widths), the 8-lane constants of every AVX2 float32 kernel, and the
+// loop over 8-lane vectors: ymm registers, vector masks instead of mask
+// registers, constants as 8-lane vectors in read-only data. The algorithm
+// is the AVX-512 kernel's (seedRowFast16).
 
 // vconsts holds the 8-lane constant vectors, each declared once.
 var vconsts = map[string]Mem{}

@@ -9,6 +9,17 @@
 // make check-asm regenerates them in a scratch folder and requires the
 // committed files to match).
 //
+// The float32 row kernels of the AVX2 package are each one description
+// over a vector width (vec.go: the ISA's registers, masks and constants;
+// vec_math.go: log, log1p, exp, u^gamma; vec_rows.go: the row loop and
+// its float64 sums): asym_f32.go, binary_f32.go and seed_f32.go. Run with
+// w8 they give the AVX2 kernels, with w16 the AVX-512 kernels of the same
+// cells (the asymmetric variant; the binary variant with an ignore value
+// or non-integer gamma; the seed's main pass for non-integer gamma). The
+// other AVX-512 kernels (avx512_seed.go, avx512_binary.go: the seed and
+// binary variants with integer gamma) and the float64 kernels (avx2_*64.go,
+// AVX2 on either CPU) still have a description of their own.
+//
 // The kernels are written in assembly because Go has no vector types
 // without GOEXPERIMENT=simd, and because that experiment's code generation
 // spills vectors in loops this size and emits legacy-SSE instructions

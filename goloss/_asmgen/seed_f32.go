@@ -82,7 +82,8 @@ func seedMainKernel(w *vec, grad bool) {
 	s.nPow = GP64()
 	MOVQ(Mem{Base: s.k, Disp: offPowN}, s.nPow)
 	// AVX2 instructions reach only 16 ymm registers: the float64 sums live
-	// on the stack, and few constants in registers.
+	// on the stack, and few constants in registers (AVX-512 does the same,
+	// from the same description).
 	s.zero, s.one = s.vec.V(), s.vec.V()
 	w.zero(s.zero)
 	VMOVUPS(w.cf("one", 1), s.one)

@@ -252,6 +252,32 @@ func (w *vec) reloadMask(slot Mem) reg.Register {
 	return m
 }
 
+// hold keeps v across code that needs many registers: on AVX2 in slot,
+// which it returns as the operand that reads v back, on AVX-512 (32
+// registers) in its register, which it returns. holdMask and heldMask do
+// that for a mask: heldMask returns the mask reloaded from slot on AVX2,
+// m itself on AVX-512.
+func (w *vec) hold(v reg.VecVirtual, slot Mem) Op {
+	if w.avx512 {
+		return v
+	}
+	VMOVUPS(v, slot)
+	return slot
+}
+
+func (w *vec) holdMask(m reg.Register, slot Mem) {
+	if !w.avx512 {
+		w.spillMask(m, slot)
+	}
+}
+
+func (w *vec) heldMask(m reg.Register, slot Mem) reg.Register {
+	if w.avx512 {
+		return m
+	}
+	return w.reloadMask(slot)
+}
+
 // jumpIfAny jumps to label where the mask m holds in some lane,
 // jumpIfNone where it holds in none, jumpIfAll where it holds in every
 // lane.

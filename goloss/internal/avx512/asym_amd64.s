@@ -6,7 +6,7 @@
 
 // func AsymProbGradF32(g []float32, y []float32, x []float32, cw []float32, k *[22]uint32, acc *[16]float64) (bail bool)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·AsymProbGradF32(SB), NOSPLIT, $784-113
+TEXT ·AsymProbGradF32(SB), NOSPLIT, $264-113
 	MOVQ    g_base+0(FP), AX
 	MOVQ    y_base+24(FP), CX
 	MOVQ    x_base+48(FP), DX
@@ -478,155 +478,141 @@ AsymProbGradF32_powI_full_pos_pdone:
 	KORW         K1, K2, K2
 	KORTESTW     K2, K2
 	JCS          AsymProbGradF32_powI_full_hard
-	VMOVUPS      Z16, 264(SP)
-	VMOVUPS      Z4, 328(SP)
-	VMOVUPS      Z17, 392(SP)
-	VMOVUPS      Z5, 456(SP)
-	VMOVUPS      Z3, 520(SP)
-	VMOVUPS      Z6, 648(SP)
-	VMOVUPS      Z7, 712(SP)
-	KMOVW        K2, 776(SP)
 	VPMOVD2M     Z17, K1
 	KORTESTW     K1, K1
 	JNZ          AsymProbGradF32_bail
-	VBROADCASTSS 16(DI), Z3
-	VBROADCASTSS 20(DI), Z5
-	VFMADD231PS  Z5, Z4, Z3
+	VBROADCASTSS 16(DI), Z18
+	VBROADCASTSS 20(DI), Z19
+	VFMADD231PS  Z19, Z4, Z18
 	VCMPPS       $0x11, minnormal16<>+0(SB), Z17, K1
 	VMULPS       two2316<>+0(SB), Z17, Z4
 	VBLENDMPS    Z4, Z17, K1, Z4
 	VPADDD       log32shift16<>+0(SB), Z4, Z4
-	VPSRLD       $0x17, Z4, Z5
-	VCVTDQ2PS    Z5, Z5
-	VSUBPS       f12716<>+0(SB), Z5, Z5
-	VMOVUPS.Z    minus2316<>+0(SB), K1, Z18
-	VADDPS       Z18, Z5, Z5
+	VPSRLD       $0x17, Z4, Z19
+	VCVTDQ2PS    Z19, Z19
+	VSUBPS       f12716<>+0(SB), Z19, Z19
+	VMOVUPS.Z    minus2316<>+0(SB), K1, Z20
+	VADDPS       Z20, Z19, Z19
 	VPANDD       mant32mask16<>+0(SB), Z4, Z4
 	VPADDD       log32base16<>+0(SB), Z4, Z4
 	VSUBPS       one16<>+0(SB), Z4, Z4
-	VMULPS       Z4, Z4, Z18
-	VMOVUPS      logc016<>+0(SB), Z19
-	VFMADD213PS  logc216<>+0(SB), Z18, Z19
-	VFMADD213PS  logc416<>+0(SB), Z18, Z19
-	VFMADD213PS  logc616<>+0(SB), Z18, Z19
-	VFMADD213PS  logc816<>+0(SB), Z18, Z19
-	VMOVUPS      logc116<>+0(SB), Z20
-	VFMADD213PS  logc316<>+0(SB), Z18, Z20
-	VFMADD213PS  logc516<>+0(SB), Z18, Z20
-	VFMADD213PS  logc716<>+0(SB), Z18, Z20
-	VFMADD231PS  Z20, Z4, Z19
-	VMULPS       Z4, Z19, Z19
-	VMULPS       Z18, Z19, Z19
-	VFMADD231PS  ln2lo16<>+0(SB), Z5, Z19
-	VFMADD231PS  minushalf16<>+0(SB), Z18, Z19
-	VADDPS       Z19, Z4, Z4
-	VFMADD231PS  ln2hi16<>+0(SB), Z5, Z4
-	VPXORD       Z18, Z18, Z18
-	VCMPPS       $0x00, Z18, Z17, K1
+	VMULPS       Z4, Z4, Z20
+	VMOVUPS      logc016<>+0(SB), Z21
+	VFMADD213PS  logc216<>+0(SB), Z20, Z21
+	VFMADD213PS  logc416<>+0(SB), Z20, Z21
+	VFMADD213PS  logc616<>+0(SB), Z20, Z21
+	VFMADD213PS  logc816<>+0(SB), Z20, Z21
+	VMOVUPS      logc116<>+0(SB), Z22
+	VFMADD213PS  logc316<>+0(SB), Z20, Z22
+	VFMADD213PS  logc516<>+0(SB), Z20, Z22
+	VFMADD213PS  logc716<>+0(SB), Z20, Z22
+	VFMADD231PS  Z22, Z4, Z21
+	VMULPS       Z4, Z21, Z21
+	VMULPS       Z20, Z21, Z21
+	VFMADD231PS  ln2lo16<>+0(SB), Z19, Z21
+	VFMADD231PS  minushalf16<>+0(SB), Z20, Z21
+	VADDPS       Z21, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z19, Z4
+	VPXORD       Z20, Z20, Z20
+	VCMPPS       $0x00, Z20, Z17, K1
 	VBLENDMPS    minusinf16<>+0(SB), Z4, K1, Z4
 	VCMPPS       $0x00, inf16<>+0(SB), Z17, K1
 	VBLENDMPS    inf16<>+0(SB), Z4, K1, Z4
-	VCMPPS       $0x19, Z18, Z17, K1
+	VCMPPS       $0x19, Z20, Z17, K1
 	VBLENDMPS    nan16<>+0(SB), Z4, K1, Z4
-	VMULPS       Z3, Z4, Z5
-	VCMPPS       $0x11, expunder16<>+0(SB), Z5, K1
-	VMOVUPS      expunder16<>+0(SB), Z18
-	VMAXPS       Z5, Z18, Z5
-	VMOVUPS      expover16<>+0(SB), Z18
-	VMINPS       Z5, Z18, Z5
-	VMULPS       log2e16<>+0(SB), Z5, Z19
-	VRNDSCALEPS  $0x00, Z19, Z19
-	VFMADD231PS  minusln2hi16<>+0(SB), Z19, Z5
-	VFMADD231PS  minusln2lo16<>+0(SB), Z19, Z5
-	VMULPS       Z5, Z5, Z18
-	VMOVUPS      expc116<>+0(SB), Z20
-	VFMADD213PS  expc316<>+0(SB), Z18, Z20
-	VFMADD213PS  expc516<>+0(SB), Z18, Z20
-	VMOVUPS      expc016<>+0(SB), Z21
-	VFMADD213PS  expc216<>+0(SB), Z18, Z21
-	VFMADD213PS  expc416<>+0(SB), Z18, Z21
-	VFMADD231PS  Z21, Z5, Z20
-	VFMADD213PS  Z5, Z18, Z20
-	VADDPS       one16<>+0(SB), Z20, Z20
-	VMULPS       half16<>+0(SB), Z19, Z18
-	VADDPS       roundmagic16<>+0(SB), Z18, Z18
-	VSUBPS       roundmagic16<>+0(SB), Z18, Z5
-	VSUBPS       Z5, Z19, Z5
-	VADDPS       roundmagic16<>+0(SB), Z5, Z5
-	VPADDD       expbiasfix16<>+0(SB), Z18, Z18
-	VPSLLD       $0x17, Z18, Z18
-	VPADDD       expbiasfix16<>+0(SB), Z5, Z5
-	VPSLLD       $0x17, Z5, Z5
-	VMULPS       Z18, Z20, Z20
-	VMULPS       Z5, Z20, Z20
+	VMULPS       Z18, Z4, Z19
+	VCMPPS       $0x11, expunder16<>+0(SB), Z19, K1
+	VMOVUPS      expunder16<>+0(SB), Z20
+	VMAXPS       Z19, Z20, Z19
+	VMOVUPS      expover16<>+0(SB), Z20
+	VMINPS       Z19, Z20, Z19
+	VMULPS       log2e16<>+0(SB), Z19, Z21
+	VRNDSCALEPS  $0x00, Z21, Z21
+	VFMADD231PS  minusln2hi16<>+0(SB), Z21, Z19
+	VFMADD231PS  minusln2lo16<>+0(SB), Z21, Z19
+	VMULPS       Z19, Z19, Z20
+	VMOVUPS      expc116<>+0(SB), Z22
+	VFMADD213PS  expc316<>+0(SB), Z20, Z22
+	VFMADD213PS  expc516<>+0(SB), Z20, Z22
+	VMOVUPS      expc016<>+0(SB), Z23
+	VFMADD213PS  expc216<>+0(SB), Z20, Z23
+	VFMADD213PS  expc416<>+0(SB), Z20, Z23
+	VFMADD231PS  Z23, Z19, Z22
+	VFMADD213PS  Z19, Z20, Z22
+	VADDPS       one16<>+0(SB), Z22, Z22
+	VMULPS       half16<>+0(SB), Z21, Z20
+	VADDPS       roundmagic16<>+0(SB), Z20, Z20
+	VSUBPS       roundmagic16<>+0(SB), Z20, Z19
+	VSUBPS       Z19, Z21, Z19
+	VADDPS       roundmagic16<>+0(SB), Z19, Z19
+	VPADDD       expbiasfix16<>+0(SB), Z20, Z20
+	VPSLLD       $0x17, Z20, Z20
+	VPADDD       expbiasfix16<>+0(SB), Z19, Z19
+	VPSLLD       $0x17, Z19, Z19
+	VMULPS       Z20, Z22, Z22
+	VMULPS       Z19, Z22, Z22
 	KNOTW        K1, K1
-	VMOVAPS.Z    Z20, K1, Z20
-	VCMPPS       $0x00, Z0, Z3, K1
-	VBLENDMPS    Z1, Z20, K1, Z20
-	VPANDD       absmask16<>+0(SB), Z20, Z5
-	VCMPPS       $0x00, inf16<>+0(SB), Z5, K2
-	KORTESTW     K2, K2
+	VMOVAPS.Z    Z22, K1, Z22
+	VCMPPS       $0x00, Z0, Z18, K1
+	VBLENDMPS    Z1, Z22, K1, Z22
+	VPANDD       absmask16<>+0(SB), Z22, Z19
+	VCMPPS       $0x00, inf16<>+0(SB), Z19, K3
+	KORTESTW     K3, K3
 	JNZ          AsymProbGradF32_bail
 	VPXORD       Z10, Z10, Z10
 	TESTL        R11, R11
 	JZ           AsymProbGradF32_powI_full_nodpow
-	VCMPPS       $0x04, Z0, Z17, K2
-	KANDNW       K2, K1, K2
+	VCMPPS       $0x04, Z0, Z17, K3
+	KANDNW       K3, K1, K3
 	VDIVPS       Z17, Z16, Z10
-	VMULPS       Z20, Z10, Z10
-	VMULPS       Z3, Z10, Z10
-	VMOVAPS.Z    Z10, K2, Z10
-	VCMPPS       $0x11, minnormal16<>+0(SB), Z20, K1
-	KANDW        K2, K1, K1
+	VMULPS       Z22, Z10, Z10
+	VMULPS       Z18, Z10, Z10
+	VMOVAPS.Z    Z10, K3, Z10
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z22, K1
+	KANDW        K3, K1, K1
 	KORTESTW     K1, K1
 	JZ           AsymProbGradF32_powI_full_nodpow
-	VSUBPS       Z1, Z3, Z5
-	VMULPS       Z4, Z5, Z5
-	VCMPPS       $0x11, expunder16<>+0(SB), Z5, K2
+	VSUBPS       Z1, Z18, Z17
+	VMULPS       Z4, Z17, Z17
+	VCMPPS       $0x11, expunder16<>+0(SB), Z17, K3
 	VMOVUPS      expunder16<>+0(SB), Z4
-	VMAXPS       Z5, Z4, Z5
+	VMAXPS       Z17, Z4, Z17
 	VMOVUPS      expover16<>+0(SB), Z4
-	VMINPS       Z5, Z4, Z5
-	VMULPS       log2e16<>+0(SB), Z5, Z17
-	VRNDSCALEPS  $0x00, Z17, Z17
-	VFMADD231PS  minusln2hi16<>+0(SB), Z17, Z5
-	VFMADD231PS  minusln2lo16<>+0(SB), Z17, Z5
-	VMULPS       Z5, Z5, Z4
-	VMOVUPS      expc116<>+0(SB), Z18
-	VFMADD213PS  expc316<>+0(SB), Z4, Z18
-	VFMADD213PS  expc516<>+0(SB), Z4, Z18
-	VMOVUPS      expc016<>+0(SB), Z19
-	VFMADD213PS  expc216<>+0(SB), Z4, Z19
-	VFMADD213PS  expc416<>+0(SB), Z4, Z19
-	VFMADD231PS  Z19, Z5, Z18
-	VFMADD213PS  Z5, Z4, Z18
-	VADDPS       one16<>+0(SB), Z18, Z18
-	VMULPS       half16<>+0(SB), Z17, Z4
+	VMINPS       Z17, Z4, Z17
+	VMULPS       log2e16<>+0(SB), Z17, Z19
+	VRNDSCALEPS  $0x00, Z19, Z19
+	VFMADD231PS  minusln2hi16<>+0(SB), Z19, Z17
+	VFMADD231PS  minusln2lo16<>+0(SB), Z19, Z17
+	VMULPS       Z17, Z17, Z4
+	VMOVUPS      expc116<>+0(SB), Z20
+	VFMADD213PS  expc316<>+0(SB), Z4, Z20
+	VFMADD213PS  expc516<>+0(SB), Z4, Z20
+	VMOVUPS      expc016<>+0(SB), Z21
+	VFMADD213PS  expc216<>+0(SB), Z4, Z21
+	VFMADD213PS  expc416<>+0(SB), Z4, Z21
+	VFMADD231PS  Z21, Z17, Z20
+	VFMADD213PS  Z17, Z4, Z20
+	VADDPS       one16<>+0(SB), Z20, Z20
+	VMULPS       half16<>+0(SB), Z19, Z4
 	VADDPS       roundmagic16<>+0(SB), Z4, Z4
-	VSUBPS       roundmagic16<>+0(SB), Z4, Z5
-	VSUBPS       Z5, Z17, Z5
-	VADDPS       roundmagic16<>+0(SB), Z5, Z5
+	VSUBPS       roundmagic16<>+0(SB), Z4, Z17
+	VSUBPS       Z17, Z19, Z17
+	VADDPS       roundmagic16<>+0(SB), Z17, Z17
 	VPADDD       expbiasfix16<>+0(SB), Z4, Z4
 	VPSLLD       $0x17, Z4, Z4
-	VPADDD       expbiasfix16<>+0(SB), Z5, Z5
-	VPSLLD       $0x17, Z5, Z5
-	VMULPS       Z4, Z18, Z18
-	VMULPS       Z5, Z18, Z18
-	KNOTW        K2, K2
-	VMOVAPS.Z    Z18, K2, Z18
-	VMULPS       Z3, Z18, Z18
-	VMULPS       Z16, Z18, Z18
-	VBLENDMPS    Z18, Z10, K1, Z10
+	VPADDD       expbiasfix16<>+0(SB), Z17, Z17
+	VPSLLD       $0x17, Z17, Z17
+	VMULPS       Z4, Z20, Z20
+	VMULPS       Z17, Z20, Z20
+	KNOTW        K3, K3
+	VMOVAPS.Z    Z20, K3, Z20
+	VMULPS       Z18, Z20, Z20
+	VMULPS       Z16, Z20, Z20
+	VBLENDMPS    Z20, Z10, K1, Z10
 
 AsymProbGradF32_powI_full_nodpow:
-	KMOVW     776(SP), K1
-	VBLENDMPS 648(SP), Z20, K1, Z6
-	VBLENDMPS 712(SP), Z10, K1, Z7
-	VMOVUPS   264(SP), Z16
-	VMOVUPS   328(SP), Z4
-	VMOVUPS   392(SP), Z17
-	VMOVUPS   456(SP), Z5
-	VMOVUPS   520(SP), Z3
+	VBLENDMPS Z6, Z22, K2, Z6
+	VBLENDMPS Z7, Z10, K2, Z7
 
 AsymProbGradF32_powI_full_hard:
 	VMOVUPS     (SI)(R13*1), Z4
@@ -848,155 +834,141 @@ AsymProbGradF32_powI_part_pos_pdone:
 	KORW         K2, K3, K3
 	KORTESTW     K3, K3
 	JCS          AsymProbGradF32_powI_part_hard
-	VMOVUPS      Z6, 264(SP)
-	VMOVUPS      Z4, 328(SP)
-	VMOVUPS      Z7, 392(SP)
-	VMOVUPS      Z5, 456(SP)
-	VMOVUPS      Z3, 520(SP)
-	VMOVUPS      Z11, 648(SP)
-	VMOVUPS      Z12, 712(SP)
-	KMOVW        K3, 776(SP)
 	VPMOVD2M     Z7, K2
 	KORTESTW     K2, K2
 	JNZ          AsymProbGradF32_bail
-	VBROADCASTSS 16(DI), Z3
-	VBROADCASTSS 20(DI), Z5
-	VFMADD231PS  Z5, Z4, Z3
+	VBROADCASTSS 16(DI), Z8
+	VBROADCASTSS 20(DI), Z9
+	VFMADD231PS  Z9, Z4, Z8
 	VCMPPS       $0x11, minnormal16<>+0(SB), Z7, K2
 	VMULPS       two2316<>+0(SB), Z7, Z4
 	VBLENDMPS    Z4, Z7, K2, Z4
 	VPADDD       log32shift16<>+0(SB), Z4, Z4
-	VPSRLD       $0x17, Z4, Z5
-	VCVTDQ2PS    Z5, Z5
-	VSUBPS       f12716<>+0(SB), Z5, Z5
-	VMOVUPS.Z    minus2316<>+0(SB), K2, Z8
-	VADDPS       Z8, Z5, Z5
+	VPSRLD       $0x17, Z4, Z9
+	VCVTDQ2PS    Z9, Z9
+	VSUBPS       f12716<>+0(SB), Z9, Z9
+	VMOVUPS.Z    minus2316<>+0(SB), K2, Z10
+	VADDPS       Z10, Z9, Z9
 	VPANDD       mant32mask16<>+0(SB), Z4, Z4
 	VPADDD       log32base16<>+0(SB), Z4, Z4
 	VSUBPS       one16<>+0(SB), Z4, Z4
-	VMULPS       Z4, Z4, Z8
-	VMOVUPS      logc016<>+0(SB), Z9
-	VFMADD213PS  logc216<>+0(SB), Z8, Z9
-	VFMADD213PS  logc416<>+0(SB), Z8, Z9
-	VFMADD213PS  logc616<>+0(SB), Z8, Z9
-	VFMADD213PS  logc816<>+0(SB), Z8, Z9
-	VMOVUPS      logc116<>+0(SB), Z10
-	VFMADD213PS  logc316<>+0(SB), Z8, Z10
-	VFMADD213PS  logc516<>+0(SB), Z8, Z10
-	VFMADD213PS  logc716<>+0(SB), Z8, Z10
-	VFMADD231PS  Z10, Z4, Z9
-	VMULPS       Z4, Z9, Z9
-	VMULPS       Z8, Z9, Z9
-	VFMADD231PS  ln2lo16<>+0(SB), Z5, Z9
-	VFMADD231PS  minushalf16<>+0(SB), Z8, Z9
-	VADDPS       Z9, Z4, Z4
-	VFMADD231PS  ln2hi16<>+0(SB), Z5, Z4
-	VPXORD       Z8, Z8, Z8
-	VCMPPS       $0x00, Z8, Z7, K2
+	VMULPS       Z4, Z4, Z10
+	VMOVUPS      logc016<>+0(SB), Z13
+	VFMADD213PS  logc216<>+0(SB), Z10, Z13
+	VFMADD213PS  logc416<>+0(SB), Z10, Z13
+	VFMADD213PS  logc616<>+0(SB), Z10, Z13
+	VFMADD213PS  logc816<>+0(SB), Z10, Z13
+	VMOVUPS      logc116<>+0(SB), Z14
+	VFMADD213PS  logc316<>+0(SB), Z10, Z14
+	VFMADD213PS  logc516<>+0(SB), Z10, Z14
+	VFMADD213PS  logc716<>+0(SB), Z10, Z14
+	VFMADD231PS  Z14, Z4, Z13
+	VMULPS       Z4, Z13, Z13
+	VMULPS       Z10, Z13, Z13
+	VFMADD231PS  ln2lo16<>+0(SB), Z9, Z13
+	VFMADD231PS  minushalf16<>+0(SB), Z10, Z13
+	VADDPS       Z13, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z9, Z4
+	VPXORD       Z10, Z10, Z10
+	VCMPPS       $0x00, Z10, Z7, K2
 	VBLENDMPS    minusinf16<>+0(SB), Z4, K2, Z4
 	VCMPPS       $0x00, inf16<>+0(SB), Z7, K2
 	VBLENDMPS    inf16<>+0(SB), Z4, K2, Z4
-	VCMPPS       $0x19, Z8, Z7, K2
+	VCMPPS       $0x19, Z10, Z7, K2
 	VBLENDMPS    nan16<>+0(SB), Z4, K2, Z4
-	VMULPS       Z3, Z4, Z5
-	VCMPPS       $0x11, expunder16<>+0(SB), Z5, K2
-	VMOVUPS      expunder16<>+0(SB), Z8
-	VMAXPS       Z5, Z8, Z5
-	VMOVUPS      expover16<>+0(SB), Z8
-	VMINPS       Z5, Z8, Z5
-	VMULPS       log2e16<>+0(SB), Z5, Z9
-	VRNDSCALEPS  $0x00, Z9, Z9
-	VFMADD231PS  minusln2hi16<>+0(SB), Z9, Z5
-	VFMADD231PS  minusln2lo16<>+0(SB), Z9, Z5
-	VMULPS       Z5, Z5, Z8
-	VMOVUPS      expc116<>+0(SB), Z10
-	VFMADD213PS  expc316<>+0(SB), Z8, Z10
-	VFMADD213PS  expc516<>+0(SB), Z8, Z10
-	VMOVUPS      expc016<>+0(SB), Z13
-	VFMADD213PS  expc216<>+0(SB), Z8, Z13
-	VFMADD213PS  expc416<>+0(SB), Z8, Z13
-	VFMADD231PS  Z13, Z5, Z10
-	VFMADD213PS  Z5, Z8, Z10
-	VADDPS       one16<>+0(SB), Z10, Z10
-	VMULPS       half16<>+0(SB), Z9, Z8
-	VADDPS       roundmagic16<>+0(SB), Z8, Z8
-	VSUBPS       roundmagic16<>+0(SB), Z8, Z5
-	VSUBPS       Z5, Z9, Z5
-	VADDPS       roundmagic16<>+0(SB), Z5, Z5
-	VPADDD       expbiasfix16<>+0(SB), Z8, Z8
-	VPSLLD       $0x17, Z8, Z8
-	VPADDD       expbiasfix16<>+0(SB), Z5, Z5
-	VPSLLD       $0x17, Z5, Z5
-	VMULPS       Z8, Z10, Z10
-	VMULPS       Z5, Z10, Z10
+	VMULPS       Z8, Z4, Z9
+	VCMPPS       $0x11, expunder16<>+0(SB), Z9, K2
+	VMOVUPS      expunder16<>+0(SB), Z10
+	VMAXPS       Z9, Z10, Z9
+	VMOVUPS      expover16<>+0(SB), Z10
+	VMINPS       Z9, Z10, Z9
+	VMULPS       log2e16<>+0(SB), Z9, Z13
+	VRNDSCALEPS  $0x00, Z13, Z13
+	VFMADD231PS  minusln2hi16<>+0(SB), Z13, Z9
+	VFMADD231PS  minusln2lo16<>+0(SB), Z13, Z9
+	VMULPS       Z9, Z9, Z10
+	VMOVUPS      expc116<>+0(SB), Z14
+	VFMADD213PS  expc316<>+0(SB), Z10, Z14
+	VFMADD213PS  expc516<>+0(SB), Z10, Z14
+	VMOVUPS      expc016<>+0(SB), Z16
+	VFMADD213PS  expc216<>+0(SB), Z10, Z16
+	VFMADD213PS  expc416<>+0(SB), Z10, Z16
+	VFMADD231PS  Z16, Z9, Z14
+	VFMADD213PS  Z9, Z10, Z14
+	VADDPS       one16<>+0(SB), Z14, Z14
+	VMULPS       half16<>+0(SB), Z13, Z10
+	VADDPS       roundmagic16<>+0(SB), Z10, Z10
+	VSUBPS       roundmagic16<>+0(SB), Z10, Z9
+	VSUBPS       Z9, Z13, Z9
+	VADDPS       roundmagic16<>+0(SB), Z9, Z9
+	VPADDD       expbiasfix16<>+0(SB), Z10, Z10
+	VPSLLD       $0x17, Z10, Z10
+	VPADDD       expbiasfix16<>+0(SB), Z9, Z9
+	VPSLLD       $0x17, Z9, Z9
+	VMULPS       Z10, Z14, Z14
+	VMULPS       Z9, Z14, Z14
 	KNOTW        K2, K2
-	VMOVAPS.Z    Z10, K2, Z10
-	VCMPPS       $0x00, Z0, Z3, K2
-	VBLENDMPS    Z1, Z10, K2, Z10
-	VPANDD       absmask16<>+0(SB), Z10, Z5
-	VCMPPS       $0x00, inf16<>+0(SB), Z5, K3
-	KORTESTW     K3, K3
+	VMOVAPS.Z    Z14, K2, Z14
+	VCMPPS       $0x00, Z0, Z8, K2
+	VBLENDMPS    Z1, Z14, K2, Z14
+	VPANDD       absmask16<>+0(SB), Z14, Z9
+	VCMPPS       $0x00, inf16<>+0(SB), Z9, K4
+	KORTESTW     K4, K4
 	JNZ          AsymProbGradF32_bail
 	VPXORD       Z15, Z15, Z15
 	TESTL        R11, R11
 	JZ           AsymProbGradF32_powI_part_nodpow
-	VCMPPS       $0x04, Z0, Z7, K3
-	KANDNW       K3, K2, K3
+	VCMPPS       $0x04, Z0, Z7, K4
+	KANDNW       K4, K2, K4
 	VDIVPS       Z7, Z6, Z15
-	VMULPS       Z10, Z15, Z15
-	VMULPS       Z3, Z15, Z15
-	VMOVAPS.Z    Z15, K3, Z15
-	VCMPPS       $0x11, minnormal16<>+0(SB), Z10, K2
-	KANDW        K3, K2, K2
+	VMULPS       Z14, Z15, Z15
+	VMULPS       Z8, Z15, Z15
+	VMOVAPS.Z    Z15, K4, Z15
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z14, K2
+	KANDW        K4, K2, K2
 	KORTESTW     K2, K2
 	JZ           AsymProbGradF32_powI_part_nodpow
-	VSUBPS       Z1, Z3, Z1
+	VSUBPS       Z1, Z8, Z1
 	VMULPS       Z4, Z1, Z1
-	VCMPPS       $0x11, expunder16<>+0(SB), Z1, K3
+	VCMPPS       $0x11, expunder16<>+0(SB), Z1, K4
 	VMOVUPS      expunder16<>+0(SB), Z4
 	VMAXPS       Z1, Z4, Z1
 	VMOVUPS      expover16<>+0(SB), Z4
 	VMINPS       Z1, Z4, Z1
-	VMULPS       log2e16<>+0(SB), Z1, Z5
-	VRNDSCALEPS  $0x00, Z5, Z5
-	VFMADD231PS  minusln2hi16<>+0(SB), Z5, Z1
-	VFMADD231PS  minusln2lo16<>+0(SB), Z5, Z1
+	VMULPS       log2e16<>+0(SB), Z1, Z7
+	VRNDSCALEPS  $0x00, Z7, Z7
+	VFMADD231PS  minusln2hi16<>+0(SB), Z7, Z1
+	VFMADD231PS  minusln2lo16<>+0(SB), Z7, Z1
 	VMULPS       Z1, Z1, Z4
-	VMOVUPS      expc116<>+0(SB), Z7
-	VFMADD213PS  expc316<>+0(SB), Z4, Z7
-	VFMADD213PS  expc516<>+0(SB), Z4, Z7
-	VMOVUPS      expc016<>+0(SB), Z8
-	VFMADD213PS  expc216<>+0(SB), Z4, Z8
-	VFMADD213PS  expc416<>+0(SB), Z4, Z8
-	VFMADD231PS  Z8, Z1, Z7
-	VFMADD213PS  Z1, Z4, Z7
-	VADDPS       one16<>+0(SB), Z7, Z7
-	VMULPS       half16<>+0(SB), Z5, Z4
+	VMOVUPS      expc116<>+0(SB), Z9
+	VFMADD213PS  expc316<>+0(SB), Z4, Z9
+	VFMADD213PS  expc516<>+0(SB), Z4, Z9
+	VMOVUPS      expc016<>+0(SB), Z10
+	VFMADD213PS  expc216<>+0(SB), Z4, Z10
+	VFMADD213PS  expc416<>+0(SB), Z4, Z10
+	VFMADD231PS  Z10, Z1, Z9
+	VFMADD213PS  Z1, Z4, Z9
+	VADDPS       one16<>+0(SB), Z9, Z9
+	VMULPS       half16<>+0(SB), Z7, Z4
 	VADDPS       roundmagic16<>+0(SB), Z4, Z4
 	VSUBPS       roundmagic16<>+0(SB), Z4, Z1
-	VSUBPS       Z1, Z5, Z1
+	VSUBPS       Z1, Z7, Z1
 	VADDPS       roundmagic16<>+0(SB), Z1, Z1
 	VPADDD       expbiasfix16<>+0(SB), Z4, Z4
 	VPSLLD       $0x17, Z4, Z4
 	VPADDD       expbiasfix16<>+0(SB), Z1, Z1
 	VPSLLD       $0x17, Z1, Z1
-	VMULPS       Z4, Z7, Z7
-	VMULPS       Z1, Z7, Z7
-	KNOTW        K3, K3
-	VMOVAPS.Z    Z7, K3, Z7
-	VMULPS       Z3, Z7, Z7
-	VMULPS       Z6, Z7, Z7
-	VBLENDMPS    Z7, Z15, K2, Z15
+	VMULPS       Z4, Z9, Z9
+	VMULPS       Z1, Z9, Z9
+	KNOTW        K4, K4
+	VMOVAPS.Z    Z9, K4, Z9
+	VMULPS       Z8, Z9, Z9
+	VMULPS       Z6, Z9, Z9
+	VBLENDMPS    Z9, Z15, K2, Z15
 
 AsymProbGradF32_powI_part_nodpow:
-	KMOVW     776(SP), K2
-	VBLENDMPS 648(SP), Z10, K2, Z11
-	VBLENDMPS 712(SP), Z15, K2, Z12
-	VMOVUPS   264(SP), Z6
-	VMOVUPS   328(SP), Z4
-	VMOVUPS   392(SP), Z7
-	VMOVUPS   456(SP), Z5
-	VMOVUPS   520(SP), Z3
+	VBLENDMPS Z11, Z14, K3, Z11
+	VBLENDMPS Z12, Z15, K3, Z12
 
 AsymProbGradF32_powI_part_hard:
 	VMOVUPS.Z   (SI)(R13*1), K1, Z1
@@ -1125,90 +1097,85 @@ AsymProbGradF32_powR_loop:
 	VSUBPS       Z11, Z5, Z5
 	VMOVUPS.Z    Z10, K1, Z3
 	VSUBPS       Z4, Z3, Z3
-	VMOVUPS      Z8, 264(SP)
-	VMOVUPS      Z4, 328(SP)
-	VMOVUPS      Z9, 392(SP)
-	VMOVUPS      Z5, 456(SP)
-	VMOVUPS      Z3, 520(SP)
 	VPMOVD2M     Z9, K1
 	KORTESTW     K1, K1
 	JNZ          AsymProbGradF32_bail
-	VBROADCASTSS 16(DI), Z3
-	VBROADCASTSS 20(DI), Z5
-	VFMADD231PS  Z5, Z4, Z3
+	VBROADCASTSS 16(DI), Z10
+	VBROADCASTSS 20(DI), Z11
+	VFMADD231PS  Z11, Z4, Z10
 	VCMPPS       $0x11, minnormal16<>+0(SB), Z9, K1
 	VMULPS       two2316<>+0(SB), Z9, Z4
 	VBLENDMPS    Z4, Z9, K1, Z4
 	VPADDD       log32shift16<>+0(SB), Z4, Z4
-	VPSRLD       $0x17, Z4, Z5
-	VCVTDQ2PS    Z5, Z5
-	VSUBPS       f12716<>+0(SB), Z5, Z5
-	VMOVUPS.Z    minus2316<>+0(SB), K1, Z10
-	VADDPS       Z10, Z5, Z5
+	VPSRLD       $0x17, Z4, Z11
+	VCVTDQ2PS    Z11, Z11
+	VSUBPS       f12716<>+0(SB), Z11, Z11
+	VMOVUPS.Z    minus2316<>+0(SB), K1, Z12
+	VADDPS       Z12, Z11, Z11
 	VPANDD       mant32mask16<>+0(SB), Z4, Z4
 	VPADDD       log32base16<>+0(SB), Z4, Z4
 	VSUBPS       one16<>+0(SB), Z4, Z4
-	VMULPS       Z4, Z4, Z10
-	VMOVUPS      logc016<>+0(SB), Z11
-	VFMADD213PS  logc216<>+0(SB), Z10, Z11
-	VFMADD213PS  logc416<>+0(SB), Z10, Z11
-	VFMADD213PS  logc616<>+0(SB), Z10, Z11
-	VFMADD213PS  logc816<>+0(SB), Z10, Z11
-	VMOVUPS      logc116<>+0(SB), Z12
-	VFMADD213PS  logc316<>+0(SB), Z10, Z12
-	VFMADD213PS  logc516<>+0(SB), Z10, Z12
-	VFMADD213PS  logc716<>+0(SB), Z10, Z12
-	VFMADD231PS  Z12, Z4, Z11
-	VMULPS       Z4, Z11, Z11
-	VMULPS       Z10, Z11, Z11
-	VFMADD231PS  ln2lo16<>+0(SB), Z5, Z11
-	VFMADD231PS  minushalf16<>+0(SB), Z10, Z11
-	VADDPS       Z11, Z4, Z4
-	VFMADD231PS  ln2hi16<>+0(SB), Z5, Z4
-	VPXORD       Z10, Z10, Z10
-	VCMPPS       $0x00, Z10, Z9, K1
+	VMULPS       Z4, Z4, Z12
+	VMOVUPS      logc016<>+0(SB), Z13
+	VFMADD213PS  logc216<>+0(SB), Z12, Z13
+	VFMADD213PS  logc416<>+0(SB), Z12, Z13
+	VFMADD213PS  logc616<>+0(SB), Z12, Z13
+	VFMADD213PS  logc816<>+0(SB), Z12, Z13
+	VMOVUPS      logc116<>+0(SB), Z14
+	VFMADD213PS  logc316<>+0(SB), Z12, Z14
+	VFMADD213PS  logc516<>+0(SB), Z12, Z14
+	VFMADD213PS  logc716<>+0(SB), Z12, Z14
+	VFMADD231PS  Z14, Z4, Z13
+	VMULPS       Z4, Z13, Z13
+	VMULPS       Z12, Z13, Z13
+	VFMADD231PS  ln2lo16<>+0(SB), Z11, Z13
+	VFMADD231PS  minushalf16<>+0(SB), Z12, Z13
+	VADDPS       Z13, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z11, Z4
+	VPXORD       Z12, Z12, Z12
+	VCMPPS       $0x00, Z12, Z9, K1
 	VBLENDMPS    minusinf16<>+0(SB), Z4, K1, Z4
 	VCMPPS       $0x00, inf16<>+0(SB), Z9, K1
 	VBLENDMPS    inf16<>+0(SB), Z4, K1, Z4
-	VCMPPS       $0x19, Z10, Z9, K1
+	VCMPPS       $0x19, Z12, Z9, K1
 	VBLENDMPS    nan16<>+0(SB), Z4, K1, Z4
-	VMULPS       Z3, Z4, Z5
-	VCMPPS       $0x11, expunder16<>+0(SB), Z5, K1
-	VMOVUPS      expunder16<>+0(SB), Z10
-	VMAXPS       Z5, Z10, Z5
-	VMOVUPS      expover16<>+0(SB), Z10
-	VMINPS       Z5, Z10, Z5
-	VMULPS       log2e16<>+0(SB), Z5, Z11
-	VRNDSCALEPS  $0x00, Z11, Z11
-	VFMADD231PS  minusln2hi16<>+0(SB), Z11, Z5
-	VFMADD231PS  minusln2lo16<>+0(SB), Z11, Z5
-	VMULPS       Z5, Z5, Z10
-	VMOVUPS      expc116<>+0(SB), Z12
-	VFMADD213PS  expc316<>+0(SB), Z10, Z12
-	VFMADD213PS  expc516<>+0(SB), Z10, Z12
-	VMOVUPS      expc016<>+0(SB), Z13
-	VFMADD213PS  expc216<>+0(SB), Z10, Z13
-	VFMADD213PS  expc416<>+0(SB), Z10, Z13
-	VFMADD231PS  Z13, Z5, Z12
-	VFMADD213PS  Z5, Z10, Z12
-	VADDPS       one16<>+0(SB), Z12, Z12
-	VMULPS       half16<>+0(SB), Z11, Z10
-	VADDPS       roundmagic16<>+0(SB), Z10, Z10
-	VSUBPS       roundmagic16<>+0(SB), Z10, Z5
-	VSUBPS       Z5, Z11, Z5
-	VADDPS       roundmagic16<>+0(SB), Z5, Z5
-	VPADDD       expbiasfix16<>+0(SB), Z10, Z10
-	VPSLLD       $0x17, Z10, Z10
-	VPADDD       expbiasfix16<>+0(SB), Z5, Z5
-	VPSLLD       $0x17, Z5, Z5
-	VMULPS       Z10, Z12, Z12
-	VMULPS       Z5, Z12, Z12
+	VMULPS       Z10, Z4, Z11
+	VCMPPS       $0x11, expunder16<>+0(SB), Z11, K1
+	VMOVUPS      expunder16<>+0(SB), Z12
+	VMAXPS       Z11, Z12, Z11
+	VMOVUPS      expover16<>+0(SB), Z12
+	VMINPS       Z11, Z12, Z11
+	VMULPS       log2e16<>+0(SB), Z11, Z13
+	VRNDSCALEPS  $0x00, Z13, Z13
+	VFMADD231PS  minusln2hi16<>+0(SB), Z13, Z11
+	VFMADD231PS  minusln2lo16<>+0(SB), Z13, Z11
+	VMULPS       Z11, Z11, Z12
+	VMOVUPS      expc116<>+0(SB), Z14
+	VFMADD213PS  expc316<>+0(SB), Z12, Z14
+	VFMADD213PS  expc516<>+0(SB), Z12, Z14
+	VMOVUPS      expc016<>+0(SB), Z15
+	VFMADD213PS  expc216<>+0(SB), Z12, Z15
+	VFMADD213PS  expc416<>+0(SB), Z12, Z15
+	VFMADD231PS  Z15, Z11, Z14
+	VFMADD213PS  Z11, Z12, Z14
+	VADDPS       one16<>+0(SB), Z14, Z14
+	VMULPS       half16<>+0(SB), Z13, Z12
+	VADDPS       roundmagic16<>+0(SB), Z12, Z12
+	VSUBPS       roundmagic16<>+0(SB), Z12, Z11
+	VSUBPS       Z11, Z13, Z11
+	VADDPS       roundmagic16<>+0(SB), Z11, Z11
+	VPADDD       expbiasfix16<>+0(SB), Z12, Z12
+	VPSLLD       $0x17, Z12, Z12
+	VPADDD       expbiasfix16<>+0(SB), Z11, Z11
+	VPSLLD       $0x17, Z11, Z11
+	VMULPS       Z12, Z14, Z14
+	VMULPS       Z11, Z14, Z14
 	KNOTW        K1, K1
-	VMOVAPS.Z    Z12, K1, Z12
-	VCMPPS       $0x00, Z0, Z3, K1
-	VBLENDMPS    Z1, Z12, K1, Z12
-	VPANDD       absmask16<>+0(SB), Z12, Z5
-	VCMPPS       $0x00, inf16<>+0(SB), Z5, K2
+	VMOVAPS.Z    Z14, K1, Z14
+	VCMPPS       $0x00, Z0, Z10, K1
+	VBLENDMPS    Z1, Z14, K1, Z14
+	VPANDD       absmask16<>+0(SB), Z14, Z11
+	VCMPPS       $0x00, inf16<>+0(SB), Z11, K2
 	KORTESTW     K2, K2
 	JNZ          AsymProbGradF32_bail
 	VPXORD       Z6, Z6, Z6
@@ -1217,73 +1184,68 @@ AsymProbGradF32_powR_loop:
 	VCMPPS       $0x04, Z0, Z9, K2
 	KANDNW       K2, K1, K2
 	VDIVPS       Z9, Z8, Z6
-	VMULPS       Z12, Z6, Z6
-	VMULPS       Z3, Z6, Z6
+	VMULPS       Z14, Z6, Z6
+	VMULPS       Z10, Z6, Z6
 	VMOVAPS.Z    Z6, K2, Z6
-	VCMPPS       $0x11, minnormal16<>+0(SB), Z12, K1
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z14, K1
 	KANDW        K2, K1, K1
 	KORTESTW     K1, K1
 	JZ           AsymProbGradF32_powR_full_nodpow
-	VSUBPS       Z1, Z3, Z5
-	VMULPS       Z4, Z5, Z5
-	VCMPPS       $0x11, expunder16<>+0(SB), Z5, K2
+	VSUBPS       Z1, Z10, Z9
+	VMULPS       Z4, Z9, Z9
+	VCMPPS       $0x11, expunder16<>+0(SB), Z9, K2
 	VMOVUPS      expunder16<>+0(SB), Z4
-	VMAXPS       Z5, Z4, Z5
+	VMAXPS       Z9, Z4, Z9
 	VMOVUPS      expover16<>+0(SB), Z4
-	VMINPS       Z5, Z4, Z5
-	VMULPS       log2e16<>+0(SB), Z5, Z9
-	VRNDSCALEPS  $0x00, Z9, Z9
-	VFMADD231PS  minusln2hi16<>+0(SB), Z9, Z5
-	VFMADD231PS  minusln2lo16<>+0(SB), Z9, Z5
-	VMULPS       Z5, Z5, Z4
-	VMOVUPS      expc116<>+0(SB), Z10
-	VFMADD213PS  expc316<>+0(SB), Z4, Z10
-	VFMADD213PS  expc516<>+0(SB), Z4, Z10
-	VMOVUPS      expc016<>+0(SB), Z11
-	VFMADD213PS  expc216<>+0(SB), Z4, Z11
-	VFMADD213PS  expc416<>+0(SB), Z4, Z11
-	VFMADD231PS  Z11, Z5, Z10
-	VFMADD213PS  Z5, Z4, Z10
-	VADDPS       one16<>+0(SB), Z10, Z10
-	VMULPS       half16<>+0(SB), Z9, Z4
+	VMINPS       Z9, Z4, Z9
+	VMULPS       log2e16<>+0(SB), Z9, Z11
+	VRNDSCALEPS  $0x00, Z11, Z11
+	VFMADD231PS  minusln2hi16<>+0(SB), Z11, Z9
+	VFMADD231PS  minusln2lo16<>+0(SB), Z11, Z9
+	VMULPS       Z9, Z9, Z4
+	VMOVUPS      expc116<>+0(SB), Z12
+	VFMADD213PS  expc316<>+0(SB), Z4, Z12
+	VFMADD213PS  expc516<>+0(SB), Z4, Z12
+	VMOVUPS      expc016<>+0(SB), Z13
+	VFMADD213PS  expc216<>+0(SB), Z4, Z13
+	VFMADD213PS  expc416<>+0(SB), Z4, Z13
+	VFMADD231PS  Z13, Z9, Z12
+	VFMADD213PS  Z9, Z4, Z12
+	VADDPS       one16<>+0(SB), Z12, Z12
+	VMULPS       half16<>+0(SB), Z11, Z4
 	VADDPS       roundmagic16<>+0(SB), Z4, Z4
-	VSUBPS       roundmagic16<>+0(SB), Z4, Z5
-	VSUBPS       Z5, Z9, Z5
-	VADDPS       roundmagic16<>+0(SB), Z5, Z5
+	VSUBPS       roundmagic16<>+0(SB), Z4, Z9
+	VSUBPS       Z9, Z11, Z9
+	VADDPS       roundmagic16<>+0(SB), Z9, Z9
 	VPADDD       expbiasfix16<>+0(SB), Z4, Z4
 	VPSLLD       $0x17, Z4, Z4
-	VPADDD       expbiasfix16<>+0(SB), Z5, Z5
-	VPSLLD       $0x17, Z5, Z5
-	VMULPS       Z4, Z10, Z10
-	VMULPS       Z5, Z10, Z10
+	VPADDD       expbiasfix16<>+0(SB), Z9, Z9
+	VPSLLD       $0x17, Z9, Z9
+	VMULPS       Z4, Z12, Z12
+	VMULPS       Z9, Z12, Z12
 	KNOTW        K2, K2
-	VMOVAPS.Z    Z10, K2, Z10
-	VMULPS       Z3, Z10, Z10
-	VMULPS       Z8, Z10, Z10
-	VBLENDMPS    Z10, Z6, K1, Z6
+	VMOVAPS.Z    Z12, K2, Z12
+	VMULPS       Z10, Z12, Z12
+	VMULPS       Z8, Z12, Z12
+	VBLENDMPS    Z12, Z6, K1, Z6
 
 AsymProbGradF32_powR_full_nodpow:
-	VMOVAPS     Z12, Z10
-	VMOVAPS     Z6, Z11
-	VMOVUPS     264(SP), Z8
-	VMOVUPS     328(SP), Z4
-	VMOVUPS     392(SP), Z9
-	VMOVUPS     456(SP), Z5
-	VMOVUPS     520(SP), Z3
-	VMOVUPS     (SI)(R9*1), Z4
-	VMULPS      Z10, Z4, Z9
-	VMULPS      Z8, Z9, Z9
-	VADDPS      136(SP), Z9, Z9
+	VMOVAPS     Z14, Z4
+	VMOVAPS     Z6, Z9
+	VMOVUPS     (SI)(R9*1), Z10
+	VMULPS      Z4, Z10, Z11
+	VMULPS      Z8, Z11, Z11
+	VADDPS      136(SP), Z11, Z11
 	KMOVW       128(SP), K1
-	VMOVAPS.Z   Z9, K1, Z9
-	VADDPS      Z9, Z2, Z2
-	VMULPS      Z10, Z5, Z5
+	VMOVAPS.Z   Z11, K1, Z11
+	VADDPS      Z11, Z2, Z2
+	VMULPS      Z4, Z5, Z5
 	TESTL       R11, R11
 	JZ          AsymProbGradF32_powR_full_nofocalgrad
-	VFMADD231PS Z3, Z11, Z5
+	VFMADD231PS Z3, Z9, Z5
 
 AsymProbGradF32_powR_full_nofocalgrad:
-	VMULPS        Z4, Z5, Z5
+	VMULPS        Z10, Z5, Z5
 	VSUBPS        Z5, Z0, Z5
 	VADDPS        136(SP), Z5, Z5
 	KMOVW         128(SP), K1
@@ -1409,90 +1371,85 @@ AsymProbGradF32_powR_tail:
 	VSUBPS       Z10, Z5, Z5
 	VMOVUPS.Z    Z9, K2, Z3
 	VSUBPS       Z4, Z3, Z3
-	VMOVUPS      Z6, 264(SP)
-	VMOVUPS      Z4, 328(SP)
-	VMOVUPS      Z8, 392(SP)
-	VMOVUPS      Z5, 456(SP)
-	VMOVUPS      Z3, 520(SP)
 	VPMOVD2M     Z8, K2
 	KORTESTW     K2, K2
 	JNZ          AsymProbGradF32_bail
-	VBROADCASTSS 16(DI), Z3
-	VBROADCASTSS 20(DI), Z5
-	VFMADD231PS  Z5, Z4, Z3
+	VBROADCASTSS 16(DI), Z9
+	VBROADCASTSS 20(DI), Z10
+	VFMADD231PS  Z10, Z4, Z9
 	VCMPPS       $0x11, minnormal16<>+0(SB), Z8, K2
 	VMULPS       two2316<>+0(SB), Z8, Z4
 	VBLENDMPS    Z4, Z8, K2, Z4
 	VPADDD       log32shift16<>+0(SB), Z4, Z4
-	VPSRLD       $0x17, Z4, Z5
-	VCVTDQ2PS    Z5, Z5
-	VSUBPS       f12716<>+0(SB), Z5, Z5
-	VMOVUPS.Z    minus2316<>+0(SB), K2, Z9
-	VADDPS       Z9, Z5, Z5
+	VPSRLD       $0x17, Z4, Z10
+	VCVTDQ2PS    Z10, Z10
+	VSUBPS       f12716<>+0(SB), Z10, Z10
+	VMOVUPS.Z    minus2316<>+0(SB), K2, Z11
+	VADDPS       Z11, Z10, Z10
 	VPANDD       mant32mask16<>+0(SB), Z4, Z4
 	VPADDD       log32base16<>+0(SB), Z4, Z4
 	VSUBPS       one16<>+0(SB), Z4, Z4
-	VMULPS       Z4, Z4, Z9
-	VMOVUPS      logc016<>+0(SB), Z10
-	VFMADD213PS  logc216<>+0(SB), Z9, Z10
-	VFMADD213PS  logc416<>+0(SB), Z9, Z10
-	VFMADD213PS  logc616<>+0(SB), Z9, Z10
-	VFMADD213PS  logc816<>+0(SB), Z9, Z10
-	VMOVUPS      logc116<>+0(SB), Z11
-	VFMADD213PS  logc316<>+0(SB), Z9, Z11
-	VFMADD213PS  logc516<>+0(SB), Z9, Z11
-	VFMADD213PS  logc716<>+0(SB), Z9, Z11
-	VFMADD231PS  Z11, Z4, Z10
-	VMULPS       Z4, Z10, Z10
-	VMULPS       Z9, Z10, Z10
-	VFMADD231PS  ln2lo16<>+0(SB), Z5, Z10
-	VFMADD231PS  minushalf16<>+0(SB), Z9, Z10
-	VADDPS       Z10, Z4, Z4
-	VFMADD231PS  ln2hi16<>+0(SB), Z5, Z4
-	VPXORD       Z9, Z9, Z9
-	VCMPPS       $0x00, Z9, Z8, K2
+	VMULPS       Z4, Z4, Z11
+	VMOVUPS      logc016<>+0(SB), Z12
+	VFMADD213PS  logc216<>+0(SB), Z11, Z12
+	VFMADD213PS  logc416<>+0(SB), Z11, Z12
+	VFMADD213PS  logc616<>+0(SB), Z11, Z12
+	VFMADD213PS  logc816<>+0(SB), Z11, Z12
+	VMOVUPS      logc116<>+0(SB), Z13
+	VFMADD213PS  logc316<>+0(SB), Z11, Z13
+	VFMADD213PS  logc516<>+0(SB), Z11, Z13
+	VFMADD213PS  logc716<>+0(SB), Z11, Z13
+	VFMADD231PS  Z13, Z4, Z12
+	VMULPS       Z4, Z12, Z12
+	VMULPS       Z11, Z12, Z12
+	VFMADD231PS  ln2lo16<>+0(SB), Z10, Z12
+	VFMADD231PS  minushalf16<>+0(SB), Z11, Z12
+	VADDPS       Z12, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z10, Z4
+	VPXORD       Z11, Z11, Z11
+	VCMPPS       $0x00, Z11, Z8, K2
 	VBLENDMPS    minusinf16<>+0(SB), Z4, K2, Z4
 	VCMPPS       $0x00, inf16<>+0(SB), Z8, K2
 	VBLENDMPS    inf16<>+0(SB), Z4, K2, Z4
-	VCMPPS       $0x19, Z9, Z8, K2
+	VCMPPS       $0x19, Z11, Z8, K2
 	VBLENDMPS    nan16<>+0(SB), Z4, K2, Z4
-	VMULPS       Z3, Z4, Z5
-	VCMPPS       $0x11, expunder16<>+0(SB), Z5, K2
-	VMOVUPS      expunder16<>+0(SB), Z9
-	VMAXPS       Z5, Z9, Z5
-	VMOVUPS      expover16<>+0(SB), Z9
-	VMINPS       Z5, Z9, Z5
-	VMULPS       log2e16<>+0(SB), Z5, Z10
-	VRNDSCALEPS  $0x00, Z10, Z10
-	VFMADD231PS  minusln2hi16<>+0(SB), Z10, Z5
-	VFMADD231PS  minusln2lo16<>+0(SB), Z10, Z5
-	VMULPS       Z5, Z5, Z9
-	VMOVUPS      expc116<>+0(SB), Z11
-	VFMADD213PS  expc316<>+0(SB), Z9, Z11
-	VFMADD213PS  expc516<>+0(SB), Z9, Z11
-	VMOVUPS      expc016<>+0(SB), Z12
-	VFMADD213PS  expc216<>+0(SB), Z9, Z12
-	VFMADD213PS  expc416<>+0(SB), Z9, Z12
-	VFMADD231PS  Z12, Z5, Z11
-	VFMADD213PS  Z5, Z9, Z11
-	VADDPS       one16<>+0(SB), Z11, Z11
-	VMULPS       half16<>+0(SB), Z10, Z9
-	VADDPS       roundmagic16<>+0(SB), Z9, Z9
-	VSUBPS       roundmagic16<>+0(SB), Z9, Z5
-	VSUBPS       Z5, Z10, Z5
-	VADDPS       roundmagic16<>+0(SB), Z5, Z5
-	VPADDD       expbiasfix16<>+0(SB), Z9, Z9
-	VPSLLD       $0x17, Z9, Z9
-	VPADDD       expbiasfix16<>+0(SB), Z5, Z5
-	VPSLLD       $0x17, Z5, Z5
-	VMULPS       Z9, Z11, Z11
-	VMULPS       Z5, Z11, Z11
+	VMULPS       Z9, Z4, Z10
+	VCMPPS       $0x11, expunder16<>+0(SB), Z10, K2
+	VMOVUPS      expunder16<>+0(SB), Z11
+	VMAXPS       Z10, Z11, Z10
+	VMOVUPS      expover16<>+0(SB), Z11
+	VMINPS       Z10, Z11, Z10
+	VMULPS       log2e16<>+0(SB), Z10, Z12
+	VRNDSCALEPS  $0x00, Z12, Z12
+	VFMADD231PS  minusln2hi16<>+0(SB), Z12, Z10
+	VFMADD231PS  minusln2lo16<>+0(SB), Z12, Z10
+	VMULPS       Z10, Z10, Z11
+	VMOVUPS      expc116<>+0(SB), Z13
+	VFMADD213PS  expc316<>+0(SB), Z11, Z13
+	VFMADD213PS  expc516<>+0(SB), Z11, Z13
+	VMOVUPS      expc016<>+0(SB), Z14
+	VFMADD213PS  expc216<>+0(SB), Z11, Z14
+	VFMADD213PS  expc416<>+0(SB), Z11, Z14
+	VFMADD231PS  Z14, Z10, Z13
+	VFMADD213PS  Z10, Z11, Z13
+	VADDPS       one16<>+0(SB), Z13, Z13
+	VMULPS       half16<>+0(SB), Z12, Z11
+	VADDPS       roundmagic16<>+0(SB), Z11, Z11
+	VSUBPS       roundmagic16<>+0(SB), Z11, Z10
+	VSUBPS       Z10, Z12, Z10
+	VADDPS       roundmagic16<>+0(SB), Z10, Z10
+	VPADDD       expbiasfix16<>+0(SB), Z11, Z11
+	VPSLLD       $0x17, Z11, Z11
+	VPADDD       expbiasfix16<>+0(SB), Z10, Z10
+	VPSLLD       $0x17, Z10, Z10
+	VMULPS       Z11, Z13, Z13
+	VMULPS       Z10, Z13, Z13
 	KNOTW        K2, K2
-	VMOVAPS.Z    Z11, K2, Z11
-	VCMPPS       $0x00, Z0, Z3, K2
-	VBLENDMPS    Z1, Z11, K2, Z11
-	VPANDD       absmask16<>+0(SB), Z11, Z5
-	VCMPPS       $0x00, inf16<>+0(SB), Z5, K3
+	VMOVAPS.Z    Z13, K2, Z13
+	VCMPPS       $0x00, Z0, Z9, K2
+	VBLENDMPS    Z1, Z13, K2, Z13
+	VPANDD       absmask16<>+0(SB), Z13, Z10
+	VCMPPS       $0x00, inf16<>+0(SB), Z10, K3
 	KORTESTW     K3, K3
 	JNZ          AsymProbGradF32_bail
 	VPXORD       Z7, Z7, Z7
@@ -1501,61 +1458,56 @@ AsymProbGradF32_powR_tail:
 	VCMPPS       $0x04, Z0, Z8, K3
 	KANDNW       K3, K2, K3
 	VDIVPS       Z8, Z6, Z7
-	VMULPS       Z11, Z7, Z7
-	VMULPS       Z3, Z7, Z7
+	VMULPS       Z13, Z7, Z7
+	VMULPS       Z9, Z7, Z7
 	VMOVAPS.Z    Z7, K3, Z7
-	VCMPPS       $0x11, minnormal16<>+0(SB), Z11, K2
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z13, K2
 	KANDW        K3, K2, K2
 	KORTESTW     K2, K2
 	JZ           AsymProbGradF32_powR_part_nodpow
-	VSUBPS       Z1, Z3, Z1
+	VSUBPS       Z1, Z9, Z1
 	VMULPS       Z4, Z1, Z1
 	VCMPPS       $0x11, expunder16<>+0(SB), Z1, K3
 	VMOVUPS      expunder16<>+0(SB), Z4
 	VMAXPS       Z1, Z4, Z1
 	VMOVUPS      expover16<>+0(SB), Z4
 	VMINPS       Z1, Z4, Z1
-	VMULPS       log2e16<>+0(SB), Z1, Z5
-	VRNDSCALEPS  $0x00, Z5, Z5
-	VFMADD231PS  minusln2hi16<>+0(SB), Z5, Z1
-	VFMADD231PS  minusln2lo16<>+0(SB), Z5, Z1
+	VMULPS       log2e16<>+0(SB), Z1, Z8
+	VRNDSCALEPS  $0x00, Z8, Z8
+	VFMADD231PS  minusln2hi16<>+0(SB), Z8, Z1
+	VFMADD231PS  minusln2lo16<>+0(SB), Z8, Z1
 	VMULPS       Z1, Z1, Z4
-	VMOVUPS      expc116<>+0(SB), Z8
-	VFMADD213PS  expc316<>+0(SB), Z4, Z8
-	VFMADD213PS  expc516<>+0(SB), Z4, Z8
-	VMOVUPS      expc016<>+0(SB), Z9
-	VFMADD213PS  expc216<>+0(SB), Z4, Z9
-	VFMADD213PS  expc416<>+0(SB), Z4, Z9
-	VFMADD231PS  Z9, Z1, Z8
-	VFMADD213PS  Z1, Z4, Z8
-	VADDPS       one16<>+0(SB), Z8, Z8
-	VMULPS       half16<>+0(SB), Z5, Z4
+	VMOVUPS      expc116<>+0(SB), Z10
+	VFMADD213PS  expc316<>+0(SB), Z4, Z10
+	VFMADD213PS  expc516<>+0(SB), Z4, Z10
+	VMOVUPS      expc016<>+0(SB), Z11
+	VFMADD213PS  expc216<>+0(SB), Z4, Z11
+	VFMADD213PS  expc416<>+0(SB), Z4, Z11
+	VFMADD231PS  Z11, Z1, Z10
+	VFMADD213PS  Z1, Z4, Z10
+	VADDPS       one16<>+0(SB), Z10, Z10
+	VMULPS       half16<>+0(SB), Z8, Z4
 	VADDPS       roundmagic16<>+0(SB), Z4, Z4
 	VSUBPS       roundmagic16<>+0(SB), Z4, Z1
-	VSUBPS       Z1, Z5, Z1
+	VSUBPS       Z1, Z8, Z1
 	VADDPS       roundmagic16<>+0(SB), Z1, Z1
 	VPADDD       expbiasfix16<>+0(SB), Z4, Z4
 	VPSLLD       $0x17, Z4, Z4
 	VPADDD       expbiasfix16<>+0(SB), Z1, Z1
 	VPSLLD       $0x17, Z1, Z1
-	VMULPS       Z4, Z8, Z8
-	VMULPS       Z1, Z8, Z8
+	VMULPS       Z4, Z10, Z10
+	VMULPS       Z1, Z10, Z10
 	KNOTW        K3, K3
-	VMOVAPS.Z    Z8, K3, Z8
-	VMULPS       Z3, Z8, Z8
-	VMULPS       Z6, Z8, Z8
-	VBLENDMPS    Z8, Z7, K2, Z7
+	VMOVAPS.Z    Z10, K3, Z10
+	VMULPS       Z9, Z10, Z10
+	VMULPS       Z6, Z10, Z10
+	VBLENDMPS    Z10, Z7, K2, Z7
 
 AsymProbGradF32_powR_part_nodpow:
-	VMOVAPS     Z11, Z1
-	VMOVAPS     Z7, Z7
-	VMOVUPS     264(SP), Z6
-	VMOVUPS     328(SP), Z4
-	VMOVUPS     392(SP), Z8
-	VMOVUPS     456(SP), Z5
-	VMOVUPS     520(SP), Z3
-	VMOVUPS.Z   (SI)(R9*1), K1, Z4
-	VMULPS      Z1, Z4, Z8
+	VMOVAPS     Z13, Z1
+	VMOVAPS     Z7, Z4
+	VMOVUPS.Z   (SI)(R9*1), K1, Z7
+	VMULPS      Z1, Z7, Z8
 	VMULPS      Z6, Z8, Z8
 	VADDPS      136(SP), Z8, Z8
 	KMOVW       128(SP), K2
@@ -1564,10 +1516,10 @@ AsymProbGradF32_powR_part_nodpow:
 	VMULPS      Z1, Z5, Z5
 	TESTL       R11, R11
 	JZ          AsymProbGradF32_powR_part_nofocalgrad
-	VFMADD231PS Z3, Z7, Z5
+	VFMADD231PS Z3, Z4, Z5
 
 AsymProbGradF32_powR_part_nofocalgrad:
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z7, Z5, Z5
 	VSUBPS    Z5, Z0, Z5
 	VADDPS    136(SP), Z5, Z5
 	KMOVW     128(SP), K2
@@ -2285,7 +2237,7 @@ GLOBL expbiasfix16<>(SB), RODATA|NOPTR, $64
 
 // func AsymProbLossF32(y []float32, x []float32, cw []float32, k *[22]uint32, acc *[16]float64) (bail bool)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·AsymProbLossF32(SB), NOSPLIT, $784-89
+TEXT ·AsymProbLossF32(SB), NOSPLIT, $264-89
 	MOVQ    y_base+0(FP), AX
 	MOVQ    x_base+24(FP), CX
 	MOVQ    x_len+32(FP), DX
@@ -2680,97 +2632,88 @@ AsymProbLossF32_powI_full_pos_pdone:
 	KORW         K1, K2, K2
 	KORTESTW     K2, K2
 	JCS          AsymProbLossF32_powI_full_hard
-	VMOVUPS      Z5, 264(SP)
-	VMOVUPS      Z4, 328(SP)
-	VMOVUPS      Z8, 392(SP)
-	VMOVUPS      Z6, 648(SP)
-	KMOVW        K2, 776(SP)
 	VPMOVD2M     Z8, K1
 	KORTESTW     K1, K1
 	JNZ          AsymProbLossF32_bail
 	VBROADCASTSS 16(SI), Z3
-	VBROADCASTSS 20(SI), Z5
-	VFMADD231PS  Z5, Z4, Z3
+	VBROADCASTSS 20(SI), Z9
+	VFMADD231PS  Z9, Z4, Z3
 	VCMPPS       $0x11, minnormal16<>+0(SB), Z8, K1
 	VMULPS       two2316<>+0(SB), Z8, Z4
 	VBLENDMPS    Z4, Z8, K1, Z4
 	VPADDD       log32shift16<>+0(SB), Z4, Z4
-	VPSRLD       $0x17, Z4, Z5
-	VCVTDQ2PS    Z5, Z5
-	VSUBPS       f12716<>+0(SB), Z5, Z5
-	VMOVUPS.Z    minus2316<>+0(SB), K1, Z9
-	VADDPS       Z9, Z5, Z5
+	VPSRLD       $0x17, Z4, Z9
+	VCVTDQ2PS    Z9, Z9
+	VSUBPS       f12716<>+0(SB), Z9, Z9
+	VMOVUPS.Z    minus2316<>+0(SB), K1, Z10
+	VADDPS       Z10, Z9, Z9
 	VPANDD       mant32mask16<>+0(SB), Z4, Z4
 	VPADDD       log32base16<>+0(SB), Z4, Z4
 	VSUBPS       one16<>+0(SB), Z4, Z4
-	VMULPS       Z4, Z4, Z9
-	VMOVUPS      logc016<>+0(SB), Z10
-	VFMADD213PS  logc216<>+0(SB), Z9, Z10
-	VFMADD213PS  logc416<>+0(SB), Z9, Z10
-	VFMADD213PS  logc616<>+0(SB), Z9, Z10
-	VFMADD213PS  logc816<>+0(SB), Z9, Z10
-	VMOVUPS      logc116<>+0(SB), Z11
-	VFMADD213PS  logc316<>+0(SB), Z9, Z11
-	VFMADD213PS  logc516<>+0(SB), Z9, Z11
-	VFMADD213PS  logc716<>+0(SB), Z9, Z11
-	VFMADD231PS  Z11, Z4, Z10
-	VMULPS       Z4, Z10, Z10
-	VMULPS       Z9, Z10, Z10
-	VFMADD231PS  ln2lo16<>+0(SB), Z5, Z10
-	VFMADD231PS  minushalf16<>+0(SB), Z9, Z10
-	VADDPS       Z10, Z4, Z4
-	VFMADD231PS  ln2hi16<>+0(SB), Z5, Z4
-	VPXORD       Z9, Z9, Z9
-	VCMPPS       $0x00, Z9, Z8, K1
+	VMULPS       Z4, Z4, Z10
+	VMOVUPS      logc016<>+0(SB), Z11
+	VFMADD213PS  logc216<>+0(SB), Z10, Z11
+	VFMADD213PS  logc416<>+0(SB), Z10, Z11
+	VFMADD213PS  logc616<>+0(SB), Z10, Z11
+	VFMADD213PS  logc816<>+0(SB), Z10, Z11
+	VMOVUPS      logc116<>+0(SB), Z12
+	VFMADD213PS  logc316<>+0(SB), Z10, Z12
+	VFMADD213PS  logc516<>+0(SB), Z10, Z12
+	VFMADD213PS  logc716<>+0(SB), Z10, Z12
+	VFMADD231PS  Z12, Z4, Z11
+	VMULPS       Z4, Z11, Z11
+	VMULPS       Z10, Z11, Z11
+	VFMADD231PS  ln2lo16<>+0(SB), Z9, Z11
+	VFMADD231PS  minushalf16<>+0(SB), Z10, Z11
+	VADDPS       Z11, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z9, Z4
+	VPXORD       Z10, Z10, Z10
+	VCMPPS       $0x00, Z10, Z8, K1
 	VBLENDMPS    minusinf16<>+0(SB), Z4, K1, Z4
 	VCMPPS       $0x00, inf16<>+0(SB), Z8, K1
 	VBLENDMPS    inf16<>+0(SB), Z4, K1, Z4
-	VCMPPS       $0x19, Z9, Z8, K1
+	VCMPPS       $0x19, Z10, Z8, K1
 	VBLENDMPS    nan16<>+0(SB), Z4, K1, Z4
 	VMULPS       Z3, Z4, Z4
 	VCMPPS       $0x11, expunder16<>+0(SB), Z4, K1
-	VMOVUPS      expunder16<>+0(SB), Z5
-	VMAXPS       Z4, Z5, Z4
-	VMOVUPS      expover16<>+0(SB), Z5
-	VMINPS       Z4, Z5, Z4
-	VMULPS       log2e16<>+0(SB), Z4, Z8
-	VRNDSCALEPS  $0x00, Z8, Z8
-	VFMADD231PS  minusln2hi16<>+0(SB), Z8, Z4
-	VFMADD231PS  minusln2lo16<>+0(SB), Z8, Z4
-	VMULPS       Z4, Z4, Z5
-	VMOVUPS      expc116<>+0(SB), Z9
-	VFMADD213PS  expc316<>+0(SB), Z5, Z9
-	VFMADD213PS  expc516<>+0(SB), Z5, Z9
-	VMOVUPS      expc016<>+0(SB), Z10
-	VFMADD213PS  expc216<>+0(SB), Z5, Z10
-	VFMADD213PS  expc416<>+0(SB), Z5, Z10
-	VFMADD231PS  Z10, Z4, Z9
-	VFMADD213PS  Z4, Z5, Z9
-	VADDPS       one16<>+0(SB), Z9, Z9
-	VMULPS       half16<>+0(SB), Z8, Z5
-	VADDPS       roundmagic16<>+0(SB), Z5, Z5
-	VSUBPS       roundmagic16<>+0(SB), Z5, Z4
-	VSUBPS       Z4, Z8, Z4
+	VMOVUPS      expunder16<>+0(SB), Z8
+	VMAXPS       Z4, Z8, Z4
+	VMOVUPS      expover16<>+0(SB), Z8
+	VMINPS       Z4, Z8, Z4
+	VMULPS       log2e16<>+0(SB), Z4, Z9
+	VRNDSCALEPS  $0x00, Z9, Z9
+	VFMADD231PS  minusln2hi16<>+0(SB), Z9, Z4
+	VFMADD231PS  minusln2lo16<>+0(SB), Z9, Z4
+	VMULPS       Z4, Z4, Z8
+	VMOVUPS      expc116<>+0(SB), Z10
+	VFMADD213PS  expc316<>+0(SB), Z8, Z10
+	VFMADD213PS  expc516<>+0(SB), Z8, Z10
+	VMOVUPS      expc016<>+0(SB), Z11
+	VFMADD213PS  expc216<>+0(SB), Z8, Z11
+	VFMADD213PS  expc416<>+0(SB), Z8, Z11
+	VFMADD231PS  Z11, Z4, Z10
+	VFMADD213PS  Z4, Z8, Z10
+	VADDPS       one16<>+0(SB), Z10, Z10
+	VMULPS       half16<>+0(SB), Z9, Z8
+	VADDPS       roundmagic16<>+0(SB), Z8, Z8
+	VSUBPS       roundmagic16<>+0(SB), Z8, Z4
+	VSUBPS       Z4, Z9, Z4
 	VADDPS       roundmagic16<>+0(SB), Z4, Z4
-	VPADDD       expbiasfix16<>+0(SB), Z5, Z5
-	VPSLLD       $0x17, Z5, Z5
+	VPADDD       expbiasfix16<>+0(SB), Z8, Z8
+	VPSLLD       $0x17, Z8, Z8
 	VPADDD       expbiasfix16<>+0(SB), Z4, Z4
 	VPSLLD       $0x17, Z4, Z4
-	VMULPS       Z5, Z9, Z9
-	VMULPS       Z4, Z9, Z9
+	VMULPS       Z8, Z10, Z10
+	VMULPS       Z4, Z10, Z10
 	KNOTW        K1, K1
-	VMOVAPS.Z    Z9, K1, Z9
+	VMOVAPS.Z    Z10, K1, Z10
 	VCMPPS       $0x00, Z0, Z3, K1
-	VBLENDMPS    Z1, Z9, K1, Z9
-	VPANDD       absmask16<>+0(SB), Z9, Z3
+	VBLENDMPS    Z1, Z10, K1, Z10
+	VPANDD       absmask16<>+0(SB), Z10, Z3
 	VCMPPS       $0x00, inf16<>+0(SB), Z3, K1
 	KORTESTW     K1, K1
 	JNZ          AsymProbLossF32_bail
-	KMOVW        776(SP), K1
-	VBLENDMPS    648(SP), Z9, K1, Z6
-	VMOVUPS      264(SP), Z5
-	VMOVUPS      328(SP), Z4
-	VMOVUPS      392(SP), Z8
+	VBLENDMPS    Z6, Z10, K2, Z6
 
 AsymProbLossF32_powI_full_hard:
 	VMOVUPS       (BX)(R11*1), Z3
@@ -2958,97 +2901,88 @@ AsymProbLossF32_powI_part_pos_pdone:
 	KORW         K2, K3, K3
 	KORTESTW     K3, K3
 	JCS          AsymProbLossF32_powI_part_hard
-	VMOVUPS      Z5, 264(SP)
-	VMOVUPS      Z4, 328(SP)
-	VMOVUPS      Z6, 392(SP)
-	VMOVUPS      Z7, 648(SP)
-	KMOVW        K3, 776(SP)
 	VPMOVD2M     Z6, K2
 	KORTESTW     K2, K2
 	JNZ          AsymProbLossF32_bail
 	VBROADCASTSS 16(SI), Z3
-	VBROADCASTSS 20(SI), Z5
-	VFMADD231PS  Z5, Z4, Z3
+	VBROADCASTSS 20(SI), Z8
+	VFMADD231PS  Z8, Z4, Z3
 	VCMPPS       $0x11, minnormal16<>+0(SB), Z6, K2
 	VMULPS       two2316<>+0(SB), Z6, Z4
 	VBLENDMPS    Z4, Z6, K2, Z4
 	VPADDD       log32shift16<>+0(SB), Z4, Z4
-	VPSRLD       $0x17, Z4, Z5
-	VCVTDQ2PS    Z5, Z5
-	VSUBPS       f12716<>+0(SB), Z5, Z5
-	VMOVUPS.Z    minus2316<>+0(SB), K2, Z8
-	VADDPS       Z8, Z5, Z5
+	VPSRLD       $0x17, Z4, Z8
+	VCVTDQ2PS    Z8, Z8
+	VSUBPS       f12716<>+0(SB), Z8, Z8
+	VMOVUPS.Z    minus2316<>+0(SB), K2, Z9
+	VADDPS       Z9, Z8, Z8
 	VPANDD       mant32mask16<>+0(SB), Z4, Z4
 	VPADDD       log32base16<>+0(SB), Z4, Z4
 	VSUBPS       one16<>+0(SB), Z4, Z4
-	VMULPS       Z4, Z4, Z8
-	VMOVUPS      logc016<>+0(SB), Z9
-	VFMADD213PS  logc216<>+0(SB), Z8, Z9
-	VFMADD213PS  logc416<>+0(SB), Z8, Z9
-	VFMADD213PS  logc616<>+0(SB), Z8, Z9
-	VFMADD213PS  logc816<>+0(SB), Z8, Z9
-	VMOVUPS      logc116<>+0(SB), Z10
-	VFMADD213PS  logc316<>+0(SB), Z8, Z10
-	VFMADD213PS  logc516<>+0(SB), Z8, Z10
-	VFMADD213PS  logc716<>+0(SB), Z8, Z10
-	VFMADD231PS  Z10, Z4, Z9
-	VMULPS       Z4, Z9, Z9
-	VMULPS       Z8, Z9, Z9
-	VFMADD231PS  ln2lo16<>+0(SB), Z5, Z9
-	VFMADD231PS  minushalf16<>+0(SB), Z8, Z9
-	VADDPS       Z9, Z4, Z4
-	VFMADD231PS  ln2hi16<>+0(SB), Z5, Z4
-	VPXORD       Z8, Z8, Z8
-	VCMPPS       $0x00, Z8, Z6, K2
+	VMULPS       Z4, Z4, Z9
+	VMOVUPS      logc016<>+0(SB), Z10
+	VFMADD213PS  logc216<>+0(SB), Z9, Z10
+	VFMADD213PS  logc416<>+0(SB), Z9, Z10
+	VFMADD213PS  logc616<>+0(SB), Z9, Z10
+	VFMADD213PS  logc816<>+0(SB), Z9, Z10
+	VMOVUPS      logc116<>+0(SB), Z11
+	VFMADD213PS  logc316<>+0(SB), Z9, Z11
+	VFMADD213PS  logc516<>+0(SB), Z9, Z11
+	VFMADD213PS  logc716<>+0(SB), Z9, Z11
+	VFMADD231PS  Z11, Z4, Z10
+	VMULPS       Z4, Z10, Z10
+	VMULPS       Z9, Z10, Z10
+	VFMADD231PS  ln2lo16<>+0(SB), Z8, Z10
+	VFMADD231PS  minushalf16<>+0(SB), Z9, Z10
+	VADDPS       Z10, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z8, Z4
+	VPXORD       Z9, Z9, Z9
+	VCMPPS       $0x00, Z9, Z6, K2
 	VBLENDMPS    minusinf16<>+0(SB), Z4, K2, Z4
 	VCMPPS       $0x00, inf16<>+0(SB), Z6, K2
 	VBLENDMPS    inf16<>+0(SB), Z4, K2, Z4
-	VCMPPS       $0x19, Z8, Z6, K2
+	VCMPPS       $0x19, Z9, Z6, K2
 	VBLENDMPS    nan16<>+0(SB), Z4, K2, Z4
 	VMULPS       Z3, Z4, Z4
 	VCMPPS       $0x11, expunder16<>+0(SB), Z4, K2
-	VMOVUPS      expunder16<>+0(SB), Z5
-	VMAXPS       Z4, Z5, Z4
-	VMOVUPS      expover16<>+0(SB), Z5
-	VMINPS       Z4, Z5, Z4
-	VMULPS       log2e16<>+0(SB), Z4, Z6
-	VRNDSCALEPS  $0x00, Z6, Z6
-	VFMADD231PS  minusln2hi16<>+0(SB), Z6, Z4
-	VFMADD231PS  minusln2lo16<>+0(SB), Z6, Z4
-	VMULPS       Z4, Z4, Z5
-	VMOVUPS      expc116<>+0(SB), Z8
-	VFMADD213PS  expc316<>+0(SB), Z5, Z8
-	VFMADD213PS  expc516<>+0(SB), Z5, Z8
-	VMOVUPS      expc016<>+0(SB), Z9
-	VFMADD213PS  expc216<>+0(SB), Z5, Z9
-	VFMADD213PS  expc416<>+0(SB), Z5, Z9
-	VFMADD231PS  Z9, Z4, Z8
-	VFMADD213PS  Z4, Z5, Z8
-	VADDPS       one16<>+0(SB), Z8, Z8
-	VMULPS       half16<>+0(SB), Z6, Z5
-	VADDPS       roundmagic16<>+0(SB), Z5, Z5
-	VSUBPS       roundmagic16<>+0(SB), Z5, Z4
-	VSUBPS       Z4, Z6, Z4
+	VMOVUPS      expunder16<>+0(SB), Z6
+	VMAXPS       Z4, Z6, Z4
+	VMOVUPS      expover16<>+0(SB), Z6
+	VMINPS       Z4, Z6, Z4
+	VMULPS       log2e16<>+0(SB), Z4, Z8
+	VRNDSCALEPS  $0x00, Z8, Z8
+	VFMADD231PS  minusln2hi16<>+0(SB), Z8, Z4
+	VFMADD231PS  minusln2lo16<>+0(SB), Z8, Z4
+	VMULPS       Z4, Z4, Z6
+	VMOVUPS      expc116<>+0(SB), Z9
+	VFMADD213PS  expc316<>+0(SB), Z6, Z9
+	VFMADD213PS  expc516<>+0(SB), Z6, Z9
+	VMOVUPS      expc016<>+0(SB), Z10
+	VFMADD213PS  expc216<>+0(SB), Z6, Z10
+	VFMADD213PS  expc416<>+0(SB), Z6, Z10
+	VFMADD231PS  Z10, Z4, Z9
+	VFMADD213PS  Z4, Z6, Z9
+	VADDPS       one16<>+0(SB), Z9, Z9
+	VMULPS       half16<>+0(SB), Z8, Z6
+	VADDPS       roundmagic16<>+0(SB), Z6, Z6
+	VSUBPS       roundmagic16<>+0(SB), Z6, Z4
+	VSUBPS       Z4, Z8, Z4
 	VADDPS       roundmagic16<>+0(SB), Z4, Z4
-	VPADDD       expbiasfix16<>+0(SB), Z5, Z5
-	VPSLLD       $0x17, Z5, Z5
+	VPADDD       expbiasfix16<>+0(SB), Z6, Z6
+	VPSLLD       $0x17, Z6, Z6
 	VPADDD       expbiasfix16<>+0(SB), Z4, Z4
 	VPSLLD       $0x17, Z4, Z4
-	VMULPS       Z5, Z8, Z8
-	VMULPS       Z4, Z8, Z8
+	VMULPS       Z6, Z9, Z9
+	VMULPS       Z4, Z9, Z9
 	KNOTW        K2, K2
-	VMOVAPS.Z    Z8, K2, Z8
+	VMOVAPS.Z    Z9, K2, Z9
 	VCMPPS       $0x00, Z0, Z3, K2
-	VBLENDMPS    Z1, Z8, K2, Z8
-	VPANDD       absmask16<>+0(SB), Z8, Z0
+	VBLENDMPS    Z1, Z9, K2, Z9
+	VPANDD       absmask16<>+0(SB), Z9, Z0
 	VCMPPS       $0x00, inf16<>+0(SB), Z0, K2
 	KORTESTW     K2, K2
 	JNZ          AsymProbLossF32_bail
-	KMOVW        776(SP), K2
-	VBLENDMPS    648(SP), Z8, K2, Z7
-	VMOVUPS      264(SP), Z5
-	VMOVUPS      328(SP), Z4
-	VMOVUPS      392(SP), Z6
+	VBLENDMPS    Z7, Z9, K3, Z7
 
 AsymProbLossF32_powI_part_hard:
 	VMOVUPS.Z (BX)(R11*1), K1, Z0
@@ -3151,94 +3085,88 @@ AsymProbLossF32_powR_loop:
 	VFMADD231PS   Z7, Z8, Z5
 	VMULPS        Z4, Z6, Z6
 	VFMADD231PS   Z7, Z3, Z6
-	VMOVUPS       Z5, 264(SP)
-	VMOVUPS       Z4, 328(SP)
-	VMOVUPS       Z6, 392(SP)
 	VPMOVD2M      Z6, K1
 	KORTESTW      K1, K1
 	JNZ           AsymProbLossF32_bail
 	VBROADCASTSS  16(SI), Z3
-	VBROADCASTSS  20(SI), Z5
-	VFMADD231PS   Z5, Z4, Z3
+	VBROADCASTSS  20(SI), Z7
+	VFMADD231PS   Z7, Z4, Z3
 	VCMPPS        $0x11, minnormal16<>+0(SB), Z6, K1
 	VMULPS        two2316<>+0(SB), Z6, Z4
 	VBLENDMPS     Z4, Z6, K1, Z4
 	VPADDD        log32shift16<>+0(SB), Z4, Z4
-	VPSRLD        $0x17, Z4, Z5
-	VCVTDQ2PS     Z5, Z5
-	VSUBPS        f12716<>+0(SB), Z5, Z5
-	VMOVUPS.Z     minus2316<>+0(SB), K1, Z7
-	VADDPS        Z7, Z5, Z5
+	VPSRLD        $0x17, Z4, Z7
+	VCVTDQ2PS     Z7, Z7
+	VSUBPS        f12716<>+0(SB), Z7, Z7
+	VMOVUPS.Z     minus2316<>+0(SB), K1, Z8
+	VADDPS        Z8, Z7, Z7
 	VPANDD        mant32mask16<>+0(SB), Z4, Z4
 	VPADDD        log32base16<>+0(SB), Z4, Z4
 	VSUBPS        one16<>+0(SB), Z4, Z4
-	VMULPS        Z4, Z4, Z7
-	VMOVUPS       logc016<>+0(SB), Z8
-	VFMADD213PS   logc216<>+0(SB), Z7, Z8
-	VFMADD213PS   logc416<>+0(SB), Z7, Z8
-	VFMADD213PS   logc616<>+0(SB), Z7, Z8
-	VFMADD213PS   logc816<>+0(SB), Z7, Z8
-	VMOVUPS       logc116<>+0(SB), Z9
-	VFMADD213PS   logc316<>+0(SB), Z7, Z9
-	VFMADD213PS   logc516<>+0(SB), Z7, Z9
-	VFMADD213PS   logc716<>+0(SB), Z7, Z9
-	VFMADD231PS   Z9, Z4, Z8
-	VMULPS        Z4, Z8, Z8
-	VMULPS        Z7, Z8, Z8
-	VFMADD231PS   ln2lo16<>+0(SB), Z5, Z8
-	VFMADD231PS   minushalf16<>+0(SB), Z7, Z8
-	VADDPS        Z8, Z4, Z4
-	VFMADD231PS   ln2hi16<>+0(SB), Z5, Z4
-	VPXORD        Z7, Z7, Z7
-	VCMPPS        $0x00, Z7, Z6, K1
+	VMULPS        Z4, Z4, Z8
+	VMOVUPS       logc016<>+0(SB), Z9
+	VFMADD213PS   logc216<>+0(SB), Z8, Z9
+	VFMADD213PS   logc416<>+0(SB), Z8, Z9
+	VFMADD213PS   logc616<>+0(SB), Z8, Z9
+	VFMADD213PS   logc816<>+0(SB), Z8, Z9
+	VMOVUPS       logc116<>+0(SB), Z10
+	VFMADD213PS   logc316<>+0(SB), Z8, Z10
+	VFMADD213PS   logc516<>+0(SB), Z8, Z10
+	VFMADD213PS   logc716<>+0(SB), Z8, Z10
+	VFMADD231PS   Z10, Z4, Z9
+	VMULPS        Z4, Z9, Z9
+	VMULPS        Z8, Z9, Z9
+	VFMADD231PS   ln2lo16<>+0(SB), Z7, Z9
+	VFMADD231PS   minushalf16<>+0(SB), Z8, Z9
+	VADDPS        Z9, Z4, Z4
+	VFMADD231PS   ln2hi16<>+0(SB), Z7, Z4
+	VPXORD        Z8, Z8, Z8
+	VCMPPS        $0x00, Z8, Z6, K1
 	VBLENDMPS     minusinf16<>+0(SB), Z4, K1, Z4
 	VCMPPS        $0x00, inf16<>+0(SB), Z6, K1
 	VBLENDMPS     inf16<>+0(SB), Z4, K1, Z4
-	VCMPPS        $0x19, Z7, Z6, K1
+	VCMPPS        $0x19, Z8, Z6, K1
 	VBLENDMPS     nan16<>+0(SB), Z4, K1, Z4
 	VMULPS        Z3, Z4, Z4
 	VCMPPS        $0x11, expunder16<>+0(SB), Z4, K1
-	VMOVUPS       expunder16<>+0(SB), Z5
-	VMAXPS        Z4, Z5, Z4
-	VMOVUPS       expover16<>+0(SB), Z5
-	VMINPS        Z4, Z5, Z4
-	VMULPS        log2e16<>+0(SB), Z4, Z6
-	VRNDSCALEPS   $0x00, Z6, Z6
-	VFMADD231PS   minusln2hi16<>+0(SB), Z6, Z4
-	VFMADD231PS   minusln2lo16<>+0(SB), Z6, Z4
-	VMULPS        Z4, Z4, Z5
-	VMOVUPS       expc116<>+0(SB), Z7
-	VFMADD213PS   expc316<>+0(SB), Z5, Z7
-	VFMADD213PS   expc516<>+0(SB), Z5, Z7
-	VMOVUPS       expc016<>+0(SB), Z8
-	VFMADD213PS   expc216<>+0(SB), Z5, Z8
-	VFMADD213PS   expc416<>+0(SB), Z5, Z8
-	VFMADD231PS   Z8, Z4, Z7
-	VFMADD213PS   Z4, Z5, Z7
-	VADDPS        one16<>+0(SB), Z7, Z7
-	VMULPS        half16<>+0(SB), Z6, Z5
-	VADDPS        roundmagic16<>+0(SB), Z5, Z5
-	VSUBPS        roundmagic16<>+0(SB), Z5, Z4
-	VSUBPS        Z4, Z6, Z4
+	VMOVUPS       expunder16<>+0(SB), Z6
+	VMAXPS        Z4, Z6, Z4
+	VMOVUPS       expover16<>+0(SB), Z6
+	VMINPS        Z4, Z6, Z4
+	VMULPS        log2e16<>+0(SB), Z4, Z7
+	VRNDSCALEPS   $0x00, Z7, Z7
+	VFMADD231PS   minusln2hi16<>+0(SB), Z7, Z4
+	VFMADD231PS   minusln2lo16<>+0(SB), Z7, Z4
+	VMULPS        Z4, Z4, Z6
+	VMOVUPS       expc116<>+0(SB), Z8
+	VFMADD213PS   expc316<>+0(SB), Z6, Z8
+	VFMADD213PS   expc516<>+0(SB), Z6, Z8
+	VMOVUPS       expc016<>+0(SB), Z9
+	VFMADD213PS   expc216<>+0(SB), Z6, Z9
+	VFMADD213PS   expc416<>+0(SB), Z6, Z9
+	VFMADD231PS   Z9, Z4, Z8
+	VFMADD213PS   Z4, Z6, Z8
+	VADDPS        one16<>+0(SB), Z8, Z8
+	VMULPS        half16<>+0(SB), Z7, Z6
+	VADDPS        roundmagic16<>+0(SB), Z6, Z6
+	VSUBPS        roundmagic16<>+0(SB), Z6, Z4
+	VSUBPS        Z4, Z7, Z4
 	VADDPS        roundmagic16<>+0(SB), Z4, Z4
-	VPADDD        expbiasfix16<>+0(SB), Z5, Z5
-	VPSLLD        $0x17, Z5, Z5
+	VPADDD        expbiasfix16<>+0(SB), Z6, Z6
+	VPSLLD        $0x17, Z6, Z6
 	VPADDD        expbiasfix16<>+0(SB), Z4, Z4
 	VPSLLD        $0x17, Z4, Z4
-	VMULPS        Z5, Z7, Z7
-	VMULPS        Z4, Z7, Z7
+	VMULPS        Z6, Z8, Z8
+	VMULPS        Z4, Z8, Z8
 	KNOTW         K1, K1
-	VMOVAPS.Z     Z7, K1, Z7
+	VMOVAPS.Z     Z8, K1, Z8
 	VCMPPS        $0x00, Z0, Z3, K1
-	VBLENDMPS     Z1, Z7, K1, Z7
-	VPANDD        absmask16<>+0(SB), Z7, Z3
+	VBLENDMPS     Z1, Z8, K1, Z8
+	VPANDD        absmask16<>+0(SB), Z8, Z3
 	VCMPPS        $0x00, inf16<>+0(SB), Z3, K1
 	KORTESTW      K1, K1
 	JNZ           AsymProbLossF32_bail
-	VMOVAPS       Z7, Z3
-	VMOVUPS       264(SP), Z5
-	VMOVUPS       328(SP), Z4
-	VMOVUPS       392(SP), Z6
+	VMOVAPS       Z8, Z3
 	VMOVUPS       (BX)(R8*1), Z4
 	VMULPS        Z3, Z4, Z3
 	VMULPS        Z5, Z3, Z3
@@ -3352,94 +3280,88 @@ AsymProbLossF32_powR_tail:
 	VFMADD231PS  Z7, Z8, Z5
 	VMULPS       Z4, Z6, Z6
 	VFMADD231PS  Z7, Z3, Z6
-	VMOVUPS      Z5, 264(SP)
-	VMOVUPS      Z4, 328(SP)
-	VMOVUPS      Z6, 392(SP)
 	VPMOVD2M     Z6, K2
 	KORTESTW     K2, K2
 	JNZ          AsymProbLossF32_bail
 	VBROADCASTSS 16(SI), Z3
-	VBROADCASTSS 20(SI), Z5
-	VFMADD231PS  Z5, Z4, Z3
+	VBROADCASTSS 20(SI), Z7
+	VFMADD231PS  Z7, Z4, Z3
 	VCMPPS       $0x11, minnormal16<>+0(SB), Z6, K2
 	VMULPS       two2316<>+0(SB), Z6, Z4
 	VBLENDMPS    Z4, Z6, K2, Z4
 	VPADDD       log32shift16<>+0(SB), Z4, Z4
-	VPSRLD       $0x17, Z4, Z5
-	VCVTDQ2PS    Z5, Z5
-	VSUBPS       f12716<>+0(SB), Z5, Z5
-	VMOVUPS.Z    minus2316<>+0(SB), K2, Z7
-	VADDPS       Z7, Z5, Z5
+	VPSRLD       $0x17, Z4, Z7
+	VCVTDQ2PS    Z7, Z7
+	VSUBPS       f12716<>+0(SB), Z7, Z7
+	VMOVUPS.Z    minus2316<>+0(SB), K2, Z8
+	VADDPS       Z8, Z7, Z7
 	VPANDD       mant32mask16<>+0(SB), Z4, Z4
 	VPADDD       log32base16<>+0(SB), Z4, Z4
 	VSUBPS       one16<>+0(SB), Z4, Z4
-	VMULPS       Z4, Z4, Z7
-	VMOVUPS      logc016<>+0(SB), Z8
-	VFMADD213PS  logc216<>+0(SB), Z7, Z8
-	VFMADD213PS  logc416<>+0(SB), Z7, Z8
-	VFMADD213PS  logc616<>+0(SB), Z7, Z8
-	VFMADD213PS  logc816<>+0(SB), Z7, Z8
-	VMOVUPS      logc116<>+0(SB), Z9
-	VFMADD213PS  logc316<>+0(SB), Z7, Z9
-	VFMADD213PS  logc516<>+0(SB), Z7, Z9
-	VFMADD213PS  logc716<>+0(SB), Z7, Z9
-	VFMADD231PS  Z9, Z4, Z8
-	VMULPS       Z4, Z8, Z8
-	VMULPS       Z7, Z8, Z8
-	VFMADD231PS  ln2lo16<>+0(SB), Z5, Z8
-	VFMADD231PS  minushalf16<>+0(SB), Z7, Z8
-	VADDPS       Z8, Z4, Z4
-	VFMADD231PS  ln2hi16<>+0(SB), Z5, Z4
-	VPXORD       Z7, Z7, Z7
-	VCMPPS       $0x00, Z7, Z6, K2
+	VMULPS       Z4, Z4, Z8
+	VMOVUPS      logc016<>+0(SB), Z9
+	VFMADD213PS  logc216<>+0(SB), Z8, Z9
+	VFMADD213PS  logc416<>+0(SB), Z8, Z9
+	VFMADD213PS  logc616<>+0(SB), Z8, Z9
+	VFMADD213PS  logc816<>+0(SB), Z8, Z9
+	VMOVUPS      logc116<>+0(SB), Z10
+	VFMADD213PS  logc316<>+0(SB), Z8, Z10
+	VFMADD213PS  logc516<>+0(SB), Z8, Z10
+	VFMADD213PS  logc716<>+0(SB), Z8, Z10
+	VFMADD231PS  Z10, Z4, Z9
+	VMULPS       Z4, Z9, Z9
+	VMULPS       Z8, Z9, Z9
+	VFMADD231PS  ln2lo16<>+0(SB), Z7, Z9
+	VFMADD231PS  minushalf16<>+0(SB), Z8, Z9
+	VADDPS       Z9, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z7, Z4
+	VPXORD       Z8, Z8, Z8
+	VCMPPS       $0x00, Z8, Z6, K2
 	VBLENDMPS    minusinf16<>+0(SB), Z4, K2, Z4
 	VCMPPS       $0x00, inf16<>+0(SB), Z6, K2
 	VBLENDMPS    inf16<>+0(SB), Z4, K2, Z4
-	VCMPPS       $0x19, Z7, Z6, K2
+	VCMPPS       $0x19, Z8, Z6, K2
 	VBLENDMPS    nan16<>+0(SB), Z4, K2, Z4
 	VMULPS       Z3, Z4, Z4
 	VCMPPS       $0x11, expunder16<>+0(SB), Z4, K2
-	VMOVUPS      expunder16<>+0(SB), Z5
-	VMAXPS       Z4, Z5, Z4
-	VMOVUPS      expover16<>+0(SB), Z5
-	VMINPS       Z4, Z5, Z4
-	VMULPS       log2e16<>+0(SB), Z4, Z6
-	VRNDSCALEPS  $0x00, Z6, Z6
-	VFMADD231PS  minusln2hi16<>+0(SB), Z6, Z4
-	VFMADD231PS  minusln2lo16<>+0(SB), Z6, Z4
-	VMULPS       Z4, Z4, Z5
-	VMOVUPS      expc116<>+0(SB), Z7
-	VFMADD213PS  expc316<>+0(SB), Z5, Z7
-	VFMADD213PS  expc516<>+0(SB), Z5, Z7
-	VMOVUPS      expc016<>+0(SB), Z8
-	VFMADD213PS  expc216<>+0(SB), Z5, Z8
-	VFMADD213PS  expc416<>+0(SB), Z5, Z8
-	VFMADD231PS  Z8, Z4, Z7
-	VFMADD213PS  Z4, Z5, Z7
-	VADDPS       one16<>+0(SB), Z7, Z7
-	VMULPS       half16<>+0(SB), Z6, Z5
-	VADDPS       roundmagic16<>+0(SB), Z5, Z5
-	VSUBPS       roundmagic16<>+0(SB), Z5, Z4
-	VSUBPS       Z4, Z6, Z4
+	VMOVUPS      expunder16<>+0(SB), Z6
+	VMAXPS       Z4, Z6, Z4
+	VMOVUPS      expover16<>+0(SB), Z6
+	VMINPS       Z4, Z6, Z4
+	VMULPS       log2e16<>+0(SB), Z4, Z7
+	VRNDSCALEPS  $0x00, Z7, Z7
+	VFMADD231PS  minusln2hi16<>+0(SB), Z7, Z4
+	VFMADD231PS  minusln2lo16<>+0(SB), Z7, Z4
+	VMULPS       Z4, Z4, Z6
+	VMOVUPS      expc116<>+0(SB), Z8
+	VFMADD213PS  expc316<>+0(SB), Z6, Z8
+	VFMADD213PS  expc516<>+0(SB), Z6, Z8
+	VMOVUPS      expc016<>+0(SB), Z9
+	VFMADD213PS  expc216<>+0(SB), Z6, Z9
+	VFMADD213PS  expc416<>+0(SB), Z6, Z9
+	VFMADD231PS  Z9, Z4, Z8
+	VFMADD213PS  Z4, Z6, Z8
+	VADDPS       one16<>+0(SB), Z8, Z8
+	VMULPS       half16<>+0(SB), Z7, Z6
+	VADDPS       roundmagic16<>+0(SB), Z6, Z6
+	VSUBPS       roundmagic16<>+0(SB), Z6, Z4
+	VSUBPS       Z4, Z7, Z4
 	VADDPS       roundmagic16<>+0(SB), Z4, Z4
-	VPADDD       expbiasfix16<>+0(SB), Z5, Z5
-	VPSLLD       $0x17, Z5, Z5
+	VPADDD       expbiasfix16<>+0(SB), Z6, Z6
+	VPSLLD       $0x17, Z6, Z6
 	VPADDD       expbiasfix16<>+0(SB), Z4, Z4
 	VPSLLD       $0x17, Z4, Z4
-	VMULPS       Z5, Z7, Z7
-	VMULPS       Z4, Z7, Z7
+	VMULPS       Z6, Z8, Z8
+	VMULPS       Z4, Z8, Z8
 	KNOTW        K2, K2
-	VMOVAPS.Z    Z7, K2, Z7
+	VMOVAPS.Z    Z8, K2, Z8
 	VCMPPS       $0x00, Z0, Z3, K2
-	VBLENDMPS    Z1, Z7, K2, Z7
-	VPANDD       absmask16<>+0(SB), Z7, Z0
+	VBLENDMPS    Z1, Z8, K2, Z8
+	VPANDD       absmask16<>+0(SB), Z8, Z0
 	VCMPPS       $0x00, inf16<>+0(SB), Z0, K2
 	KORTESTW     K2, K2
 	JNZ          AsymProbLossF32_bail
-	VMOVAPS      Z7, Z0
-	VMOVUPS      264(SP), Z5
-	VMOVUPS      328(SP), Z4
-	VMOVUPS      392(SP), Z6
+	VMOVAPS      Z8, Z0
 	VMOVUPS.Z    (BX)(R8*1), K1, Z1
 	VMULPS       Z0, Z1, Z0
 	VMULPS       Z5, Z0, Z0
@@ -3475,7 +3397,7 @@ AsymProbLossF32_bail:
 
 // func AsymLogitsGradF32(g []float32, y []float32, x []float32, cw []float32, k *[22]uint32, acc *[16]float64) (bail bool)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·AsymLogitsGradF32(SB), NOSPLIT, $784-113
+TEXT ·AsymLogitsGradF32(SB), NOSPLIT, $264-113
 	MOVQ    g_base+0(FP), AX
 	MOVQ    y_base+24(FP), CX
 	MOVQ    x_base+48(FP), DX
@@ -4207,155 +4129,141 @@ AsymLogitsGradF32_powI_full_pos_pdone:
 	KORW         K1, K2, K2
 	KORTESTW     K2, K2
 	JCS          AsymLogitsGradF32_powI_full_hard
-	VMOVUPS      Z5, 264(SP)
-	VMOVUPS      Z4, 328(SP)
-	VMOVUPS      Z23, 392(SP)
-	VMOVUPS      Z22, 456(SP)
-	VMOVUPS      Z3, 520(SP)
-	VMOVUPS      Z9, 648(SP)
-	VMOVUPS      Z10, 712(SP)
-	KMOVW        K2, 776(SP)
 	VPMOVD2M     Z23, K1
 	KORTESTW     K1, K1
 	JNZ          AsymLogitsGradF32_bail
-	VBROADCASTSS 16(DI), Z3
-	VBROADCASTSS 20(DI), Z22
-	VFMADD231PS  Z22, Z4, Z3
+	VBROADCASTSS 16(DI), Z24
+	VBROADCASTSS 20(DI), Z25
+	VFMADD231PS  Z25, Z4, Z24
 	VCMPPS       $0x11, minnormal16<>+0(SB), Z23, K1
 	VMULPS       two2316<>+0(SB), Z23, Z4
 	VBLENDMPS    Z4, Z23, K1, Z4
 	VPADDD       log32shift16<>+0(SB), Z4, Z4
-	VPSRLD       $0x17, Z4, Z22
-	VCVTDQ2PS    Z22, Z22
-	VSUBPS       f12716<>+0(SB), Z22, Z22
-	VMOVUPS.Z    minus2316<>+0(SB), K1, Z24
-	VADDPS       Z24, Z22, Z22
+	VPSRLD       $0x17, Z4, Z25
+	VCVTDQ2PS    Z25, Z25
+	VSUBPS       f12716<>+0(SB), Z25, Z25
+	VMOVUPS.Z    minus2316<>+0(SB), K1, Z26
+	VADDPS       Z26, Z25, Z25
 	VPANDD       mant32mask16<>+0(SB), Z4, Z4
 	VPADDD       log32base16<>+0(SB), Z4, Z4
 	VSUBPS       one16<>+0(SB), Z4, Z4
-	VMULPS       Z4, Z4, Z24
-	VMOVUPS      logc016<>+0(SB), Z25
-	VFMADD213PS  logc216<>+0(SB), Z24, Z25
-	VFMADD213PS  logc416<>+0(SB), Z24, Z25
-	VFMADD213PS  logc616<>+0(SB), Z24, Z25
-	VFMADD213PS  logc816<>+0(SB), Z24, Z25
-	VMOVUPS      logc116<>+0(SB), Z26
-	VFMADD213PS  logc316<>+0(SB), Z24, Z26
-	VFMADD213PS  logc516<>+0(SB), Z24, Z26
-	VFMADD213PS  logc716<>+0(SB), Z24, Z26
-	VFMADD231PS  Z26, Z4, Z25
-	VMULPS       Z4, Z25, Z25
-	VMULPS       Z24, Z25, Z25
-	VFMADD231PS  ln2lo16<>+0(SB), Z22, Z25
-	VFMADD231PS  minushalf16<>+0(SB), Z24, Z25
-	VADDPS       Z25, Z4, Z4
-	VFMADD231PS  ln2hi16<>+0(SB), Z22, Z4
-	VPXORD       Z24, Z24, Z24
-	VCMPPS       $0x00, Z24, Z23, K1
+	VMULPS       Z4, Z4, Z26
+	VMOVUPS      logc016<>+0(SB), Z27
+	VFMADD213PS  logc216<>+0(SB), Z26, Z27
+	VFMADD213PS  logc416<>+0(SB), Z26, Z27
+	VFMADD213PS  logc616<>+0(SB), Z26, Z27
+	VFMADD213PS  logc816<>+0(SB), Z26, Z27
+	VMOVUPS      logc116<>+0(SB), Z28
+	VFMADD213PS  logc316<>+0(SB), Z26, Z28
+	VFMADD213PS  logc516<>+0(SB), Z26, Z28
+	VFMADD213PS  logc716<>+0(SB), Z26, Z28
+	VFMADD231PS  Z28, Z4, Z27
+	VMULPS       Z4, Z27, Z27
+	VMULPS       Z26, Z27, Z27
+	VFMADD231PS  ln2lo16<>+0(SB), Z25, Z27
+	VFMADD231PS  minushalf16<>+0(SB), Z26, Z27
+	VADDPS       Z27, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z25, Z4
+	VPXORD       Z26, Z26, Z26
+	VCMPPS       $0x00, Z26, Z23, K1
 	VBLENDMPS    minusinf16<>+0(SB), Z4, K1, Z4
 	VCMPPS       $0x00, inf16<>+0(SB), Z23, K1
 	VBLENDMPS    inf16<>+0(SB), Z4, K1, Z4
-	VCMPPS       $0x19, Z24, Z23, K1
+	VCMPPS       $0x19, Z26, Z23, K1
 	VBLENDMPS    nan16<>+0(SB), Z4, K1, Z4
-	VMULPS       Z3, Z4, Z22
-	VCMPPS       $0x11, expunder16<>+0(SB), Z22, K1
-	VMOVUPS      expunder16<>+0(SB), Z24
-	VMAXPS       Z22, Z24, Z22
-	VMOVUPS      expover16<>+0(SB), Z24
-	VMINPS       Z22, Z24, Z22
-	VMULPS       log2e16<>+0(SB), Z22, Z25
-	VRNDSCALEPS  $0x00, Z25, Z25
-	VFMADD231PS  minusln2hi16<>+0(SB), Z25, Z22
-	VFMADD231PS  minusln2lo16<>+0(SB), Z25, Z22
-	VMULPS       Z22, Z22, Z24
-	VMOVUPS      expc116<>+0(SB), Z26
-	VFMADD213PS  expc316<>+0(SB), Z24, Z26
-	VFMADD213PS  expc516<>+0(SB), Z24, Z26
-	VMOVUPS      expc016<>+0(SB), Z27
-	VFMADD213PS  expc216<>+0(SB), Z24, Z27
-	VFMADD213PS  expc416<>+0(SB), Z24, Z27
-	VFMADD231PS  Z27, Z22, Z26
-	VFMADD213PS  Z22, Z24, Z26
-	VADDPS       one16<>+0(SB), Z26, Z26
-	VMULPS       half16<>+0(SB), Z25, Z24
-	VADDPS       roundmagic16<>+0(SB), Z24, Z24
-	VSUBPS       roundmagic16<>+0(SB), Z24, Z22
-	VSUBPS       Z22, Z25, Z22
-	VADDPS       roundmagic16<>+0(SB), Z22, Z22
-	VPADDD       expbiasfix16<>+0(SB), Z24, Z24
-	VPSLLD       $0x17, Z24, Z24
-	VPADDD       expbiasfix16<>+0(SB), Z22, Z22
-	VPSLLD       $0x17, Z22, Z22
-	VMULPS       Z24, Z26, Z26
-	VMULPS       Z22, Z26, Z26
+	VMULPS       Z24, Z4, Z25
+	VCMPPS       $0x11, expunder16<>+0(SB), Z25, K1
+	VMOVUPS      expunder16<>+0(SB), Z26
+	VMAXPS       Z25, Z26, Z25
+	VMOVUPS      expover16<>+0(SB), Z26
+	VMINPS       Z25, Z26, Z25
+	VMULPS       log2e16<>+0(SB), Z25, Z27
+	VRNDSCALEPS  $0x00, Z27, Z27
+	VFMADD231PS  minusln2hi16<>+0(SB), Z27, Z25
+	VFMADD231PS  minusln2lo16<>+0(SB), Z27, Z25
+	VMULPS       Z25, Z25, Z26
+	VMOVUPS      expc116<>+0(SB), Z28
+	VFMADD213PS  expc316<>+0(SB), Z26, Z28
+	VFMADD213PS  expc516<>+0(SB), Z26, Z28
+	VMOVUPS      expc016<>+0(SB), Z29
+	VFMADD213PS  expc216<>+0(SB), Z26, Z29
+	VFMADD213PS  expc416<>+0(SB), Z26, Z29
+	VFMADD231PS  Z29, Z25, Z28
+	VFMADD213PS  Z25, Z26, Z28
+	VADDPS       one16<>+0(SB), Z28, Z28
+	VMULPS       half16<>+0(SB), Z27, Z26
+	VADDPS       roundmagic16<>+0(SB), Z26, Z26
+	VSUBPS       roundmagic16<>+0(SB), Z26, Z25
+	VSUBPS       Z25, Z27, Z25
+	VADDPS       roundmagic16<>+0(SB), Z25, Z25
+	VPADDD       expbiasfix16<>+0(SB), Z26, Z26
+	VPSLLD       $0x17, Z26, Z26
+	VPADDD       expbiasfix16<>+0(SB), Z25, Z25
+	VPSLLD       $0x17, Z25, Z25
+	VMULPS       Z26, Z28, Z28
+	VMULPS       Z25, Z28, Z28
 	KNOTW        K1, K1
-	VMOVAPS.Z    Z26, K1, Z26
-	VCMPPS       $0x00, Z0, Z3, K1
-	VBLENDMPS    Z1, Z26, K1, Z26
-	VPANDD       absmask16<>+0(SB), Z26, Z22
-	VCMPPS       $0x00, inf16<>+0(SB), Z22, K2
-	KORTESTW     K2, K2
+	VMOVAPS.Z    Z28, K1, Z28
+	VCMPPS       $0x00, Z0, Z24, K1
+	VBLENDMPS    Z1, Z28, K1, Z28
+	VPANDD       absmask16<>+0(SB), Z28, Z25
+	VCMPPS       $0x00, inf16<>+0(SB), Z25, K3
+	KORTESTW     K3, K3
 	JNZ          AsymLogitsGradF32_bail
 	VPXORD       Z13, Z13, Z13
 	TESTL        R12, R12
 	JZ           AsymLogitsGradF32_powI_full_nodpow
-	VCMPPS       $0x04, Z0, Z23, K2
-	KANDNW       K2, K1, K2
+	VCMPPS       $0x04, Z0, Z23, K3
+	KANDNW       K3, K1, K3
 	VDIVPS       Z23, Z5, Z13
-	VMULPS       Z26, Z13, Z13
-	VMULPS       Z3, Z13, Z13
-	VMOVAPS.Z    Z13, K2, Z13
-	VCMPPS       $0x11, minnormal16<>+0(SB), Z26, K1
-	KANDW        K2, K1, K1
+	VMULPS       Z28, Z13, Z13
+	VMULPS       Z24, Z13, Z13
+	VMOVAPS.Z    Z13, K3, Z13
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z28, K1
+	KANDW        K3, K1, K1
 	KORTESTW     K1, K1
 	JZ           AsymLogitsGradF32_powI_full_nodpow
-	VSUBPS       Z1, Z3, Z22
-	VMULPS       Z4, Z22, Z22
-	VCMPPS       $0x11, expunder16<>+0(SB), Z22, K2
+	VSUBPS       Z1, Z24, Z23
+	VMULPS       Z4, Z23, Z23
+	VCMPPS       $0x11, expunder16<>+0(SB), Z23, K3
 	VMOVUPS      expunder16<>+0(SB), Z4
-	VMAXPS       Z22, Z4, Z22
+	VMAXPS       Z23, Z4, Z23
 	VMOVUPS      expover16<>+0(SB), Z4
-	VMINPS       Z22, Z4, Z22
-	VMULPS       log2e16<>+0(SB), Z22, Z23
-	VRNDSCALEPS  $0x00, Z23, Z23
-	VFMADD231PS  minusln2hi16<>+0(SB), Z23, Z22
-	VFMADD231PS  minusln2lo16<>+0(SB), Z23, Z22
-	VMULPS       Z22, Z22, Z4
-	VMOVUPS      expc116<>+0(SB), Z24
-	VFMADD213PS  expc316<>+0(SB), Z4, Z24
-	VFMADD213PS  expc516<>+0(SB), Z4, Z24
-	VMOVUPS      expc016<>+0(SB), Z25
-	VFMADD213PS  expc216<>+0(SB), Z4, Z25
-	VFMADD213PS  expc416<>+0(SB), Z4, Z25
-	VFMADD231PS  Z25, Z22, Z24
-	VFMADD213PS  Z22, Z4, Z24
-	VADDPS       one16<>+0(SB), Z24, Z24
-	VMULPS       half16<>+0(SB), Z23, Z4
+	VMINPS       Z23, Z4, Z23
+	VMULPS       log2e16<>+0(SB), Z23, Z25
+	VRNDSCALEPS  $0x00, Z25, Z25
+	VFMADD231PS  minusln2hi16<>+0(SB), Z25, Z23
+	VFMADD231PS  minusln2lo16<>+0(SB), Z25, Z23
+	VMULPS       Z23, Z23, Z4
+	VMOVUPS      expc116<>+0(SB), Z26
+	VFMADD213PS  expc316<>+0(SB), Z4, Z26
+	VFMADD213PS  expc516<>+0(SB), Z4, Z26
+	VMOVUPS      expc016<>+0(SB), Z27
+	VFMADD213PS  expc216<>+0(SB), Z4, Z27
+	VFMADD213PS  expc416<>+0(SB), Z4, Z27
+	VFMADD231PS  Z27, Z23, Z26
+	VFMADD213PS  Z23, Z4, Z26
+	VADDPS       one16<>+0(SB), Z26, Z26
+	VMULPS       half16<>+0(SB), Z25, Z4
 	VADDPS       roundmagic16<>+0(SB), Z4, Z4
-	VSUBPS       roundmagic16<>+0(SB), Z4, Z22
-	VSUBPS       Z22, Z23, Z22
-	VADDPS       roundmagic16<>+0(SB), Z22, Z22
+	VSUBPS       roundmagic16<>+0(SB), Z4, Z23
+	VSUBPS       Z23, Z25, Z23
+	VADDPS       roundmagic16<>+0(SB), Z23, Z23
 	VPADDD       expbiasfix16<>+0(SB), Z4, Z4
 	VPSLLD       $0x17, Z4, Z4
-	VPADDD       expbiasfix16<>+0(SB), Z22, Z22
-	VPSLLD       $0x17, Z22, Z22
-	VMULPS       Z4, Z24, Z24
-	VMULPS       Z22, Z24, Z24
-	KNOTW        K2, K2
-	VMOVAPS.Z    Z24, K2, Z24
-	VMULPS       Z3, Z24, Z24
-	VMULPS       Z5, Z24, Z24
-	VBLENDMPS    Z24, Z13, K1, Z13
+	VPADDD       expbiasfix16<>+0(SB), Z23, Z23
+	VPSLLD       $0x17, Z23, Z23
+	VMULPS       Z4, Z26, Z26
+	VMULPS       Z23, Z26, Z26
+	KNOTW        K3, K3
+	VMOVAPS.Z    Z26, K3, Z26
+	VMULPS       Z24, Z26, Z26
+	VMULPS       Z5, Z26, Z26
+	VBLENDMPS    Z26, Z13, K1, Z13
 
 AsymLogitsGradF32_powI_full_nodpow:
-	KMOVW     776(SP), K1
-	VBLENDMPS 648(SP), Z26, K1, Z9
-	VBLENDMPS 712(SP), Z13, K1, Z10
-	VMOVUPS   264(SP), Z5
-	VMOVUPS   328(SP), Z4
-	VMOVUPS   392(SP), Z23
-	VMOVUPS   456(SP), Z22
-	VMOVUPS   520(SP), Z3
+	VBLENDMPS Z9, Z28, K2, Z9
+	VBLENDMPS Z10, Z13, K2, Z10
 
 AsymLogitsGradF32_powI_full_hard:
 	VMOVUPS     (SI)(R14*1), Z4
@@ -4664,155 +4572,141 @@ AsymLogitsGradF32_powI_part_pos_pdone:
 	KORW         K2, K3, K3
 	KORTESTW     K3, K3
 	JCS          AsymLogitsGradF32_powI_part_hard
-	VMOVUPS      Z5, 264(SP)
-	VMOVUPS      Z4, 328(SP)
-	VMOVUPS      Z7, 392(SP)
-	VMOVUPS      Z6, 456(SP)
-	VMOVUPS      Z3, 520(SP)
-	VMOVUPS      Z17, 648(SP)
-	VMOVUPS      Z18, 712(SP)
-	KMOVW        K3, 776(SP)
 	VPMOVD2M     Z7, K2
 	KORTESTW     K2, K2
 	JNZ          AsymLogitsGradF32_bail
-	VBROADCASTSS 16(DI), Z3
-	VBROADCASTSS 20(DI), Z6
-	VFMADD231PS  Z6, Z4, Z3
+	VBROADCASTSS 16(DI), Z8
+	VBROADCASTSS 20(DI), Z9
+	VFMADD231PS  Z9, Z4, Z8
 	VCMPPS       $0x11, minnormal16<>+0(SB), Z7, K2
 	VMULPS       two2316<>+0(SB), Z7, Z4
 	VBLENDMPS    Z4, Z7, K2, Z4
 	VPADDD       log32shift16<>+0(SB), Z4, Z4
-	VPSRLD       $0x17, Z4, Z6
-	VCVTDQ2PS    Z6, Z6
-	VSUBPS       f12716<>+0(SB), Z6, Z6
-	VMOVUPS.Z    minus2316<>+0(SB), K2, Z8
-	VADDPS       Z8, Z6, Z6
+	VPSRLD       $0x17, Z4, Z9
+	VCVTDQ2PS    Z9, Z9
+	VSUBPS       f12716<>+0(SB), Z9, Z9
+	VMOVUPS.Z    minus2316<>+0(SB), K2, Z10
+	VADDPS       Z10, Z9, Z9
 	VPANDD       mant32mask16<>+0(SB), Z4, Z4
 	VPADDD       log32base16<>+0(SB), Z4, Z4
 	VSUBPS       one16<>+0(SB), Z4, Z4
-	VMULPS       Z4, Z4, Z8
-	VMOVUPS      logc016<>+0(SB), Z9
-	VFMADD213PS  logc216<>+0(SB), Z8, Z9
-	VFMADD213PS  logc416<>+0(SB), Z8, Z9
-	VFMADD213PS  logc616<>+0(SB), Z8, Z9
-	VFMADD213PS  logc816<>+0(SB), Z8, Z9
-	VMOVUPS      logc116<>+0(SB), Z10
-	VFMADD213PS  logc316<>+0(SB), Z8, Z10
-	VFMADD213PS  logc516<>+0(SB), Z8, Z10
-	VFMADD213PS  logc716<>+0(SB), Z8, Z10
-	VFMADD231PS  Z10, Z4, Z9
-	VMULPS       Z4, Z9, Z9
-	VMULPS       Z8, Z9, Z9
-	VFMADD231PS  ln2lo16<>+0(SB), Z6, Z9
-	VFMADD231PS  minushalf16<>+0(SB), Z8, Z9
-	VADDPS       Z9, Z4, Z4
-	VFMADD231PS  ln2hi16<>+0(SB), Z6, Z4
-	VPXORD       Z8, Z8, Z8
-	VCMPPS       $0x00, Z8, Z7, K2
+	VMULPS       Z4, Z4, Z10
+	VMOVUPS      logc016<>+0(SB), Z11
+	VFMADD213PS  logc216<>+0(SB), Z10, Z11
+	VFMADD213PS  logc416<>+0(SB), Z10, Z11
+	VFMADD213PS  logc616<>+0(SB), Z10, Z11
+	VFMADD213PS  logc816<>+0(SB), Z10, Z11
+	VMOVUPS      logc116<>+0(SB), Z12
+	VFMADD213PS  logc316<>+0(SB), Z10, Z12
+	VFMADD213PS  logc516<>+0(SB), Z10, Z12
+	VFMADD213PS  logc716<>+0(SB), Z10, Z12
+	VFMADD231PS  Z12, Z4, Z11
+	VMULPS       Z4, Z11, Z11
+	VMULPS       Z10, Z11, Z11
+	VFMADD231PS  ln2lo16<>+0(SB), Z9, Z11
+	VFMADD231PS  minushalf16<>+0(SB), Z10, Z11
+	VADDPS       Z11, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z9, Z4
+	VPXORD       Z10, Z10, Z10
+	VCMPPS       $0x00, Z10, Z7, K2
 	VBLENDMPS    minusinf16<>+0(SB), Z4, K2, Z4
 	VCMPPS       $0x00, inf16<>+0(SB), Z7, K2
 	VBLENDMPS    inf16<>+0(SB), Z4, K2, Z4
-	VCMPPS       $0x19, Z8, Z7, K2
+	VCMPPS       $0x19, Z10, Z7, K2
 	VBLENDMPS    nan16<>+0(SB), Z4, K2, Z4
-	VMULPS       Z3, Z4, Z6
-	VCMPPS       $0x11, expunder16<>+0(SB), Z6, K2
-	VMOVUPS      expunder16<>+0(SB), Z8
-	VMAXPS       Z6, Z8, Z6
-	VMOVUPS      expover16<>+0(SB), Z8
-	VMINPS       Z6, Z8, Z6
-	VMULPS       log2e16<>+0(SB), Z6, Z9
-	VRNDSCALEPS  $0x00, Z9, Z9
-	VFMADD231PS  minusln2hi16<>+0(SB), Z9, Z6
-	VFMADD231PS  minusln2lo16<>+0(SB), Z9, Z6
-	VMULPS       Z6, Z6, Z8
-	VMOVUPS      expc116<>+0(SB), Z10
-	VFMADD213PS  expc316<>+0(SB), Z8, Z10
-	VFMADD213PS  expc516<>+0(SB), Z8, Z10
-	VMOVUPS      expc016<>+0(SB), Z11
-	VFMADD213PS  expc216<>+0(SB), Z8, Z11
-	VFMADD213PS  expc416<>+0(SB), Z8, Z11
-	VFMADD231PS  Z11, Z6, Z10
-	VFMADD213PS  Z6, Z8, Z10
-	VADDPS       one16<>+0(SB), Z10, Z10
-	VMULPS       half16<>+0(SB), Z9, Z8
-	VADDPS       roundmagic16<>+0(SB), Z8, Z8
-	VSUBPS       roundmagic16<>+0(SB), Z8, Z6
-	VSUBPS       Z6, Z9, Z6
-	VADDPS       roundmagic16<>+0(SB), Z6, Z6
-	VPADDD       expbiasfix16<>+0(SB), Z8, Z8
-	VPSLLD       $0x17, Z8, Z8
-	VPADDD       expbiasfix16<>+0(SB), Z6, Z6
-	VPSLLD       $0x17, Z6, Z6
-	VMULPS       Z8, Z10, Z10
-	VMULPS       Z6, Z10, Z10
+	VMULPS       Z8, Z4, Z9
+	VCMPPS       $0x11, expunder16<>+0(SB), Z9, K2
+	VMOVUPS      expunder16<>+0(SB), Z10
+	VMAXPS       Z9, Z10, Z9
+	VMOVUPS      expover16<>+0(SB), Z10
+	VMINPS       Z9, Z10, Z9
+	VMULPS       log2e16<>+0(SB), Z9, Z11
+	VRNDSCALEPS  $0x00, Z11, Z11
+	VFMADD231PS  minusln2hi16<>+0(SB), Z11, Z9
+	VFMADD231PS  minusln2lo16<>+0(SB), Z11, Z9
+	VMULPS       Z9, Z9, Z10
+	VMOVUPS      expc116<>+0(SB), Z12
+	VFMADD213PS  expc316<>+0(SB), Z10, Z12
+	VFMADD213PS  expc516<>+0(SB), Z10, Z12
+	VMOVUPS      expc016<>+0(SB), Z13
+	VFMADD213PS  expc216<>+0(SB), Z10, Z13
+	VFMADD213PS  expc416<>+0(SB), Z10, Z13
+	VFMADD231PS  Z13, Z9, Z12
+	VFMADD213PS  Z9, Z10, Z12
+	VADDPS       one16<>+0(SB), Z12, Z12
+	VMULPS       half16<>+0(SB), Z11, Z10
+	VADDPS       roundmagic16<>+0(SB), Z10, Z10
+	VSUBPS       roundmagic16<>+0(SB), Z10, Z9
+	VSUBPS       Z9, Z11, Z9
+	VADDPS       roundmagic16<>+0(SB), Z9, Z9
+	VPADDD       expbiasfix16<>+0(SB), Z10, Z10
+	VPSLLD       $0x17, Z10, Z10
+	VPADDD       expbiasfix16<>+0(SB), Z9, Z9
+	VPSLLD       $0x17, Z9, Z9
+	VMULPS       Z10, Z12, Z12
+	VMULPS       Z9, Z12, Z12
 	KNOTW        K2, K2
-	VMOVAPS.Z    Z10, K2, Z10
-	VCMPPS       $0x00, Z0, Z3, K2
-	VBLENDMPS    Z1, Z10, K2, Z10
-	VPANDD       absmask16<>+0(SB), Z10, Z6
-	VCMPPS       $0x00, inf16<>+0(SB), Z6, K3
-	KORTESTW     K3, K3
+	VMOVAPS.Z    Z12, K2, Z12
+	VCMPPS       $0x00, Z0, Z8, K2
+	VBLENDMPS    Z1, Z12, K2, Z12
+	VPANDD       absmask16<>+0(SB), Z12, Z9
+	VCMPPS       $0x00, inf16<>+0(SB), Z9, K4
+	KORTESTW     K4, K4
 	JNZ          AsymLogitsGradF32_bail
 	VPXORD       Z21, Z21, Z21
 	TESTL        R12, R12
 	JZ           AsymLogitsGradF32_powI_part_nodpow
-	VCMPPS       $0x04, Z0, Z7, K3
-	KANDNW       K3, K2, K3
+	VCMPPS       $0x04, Z0, Z7, K4
+	KANDNW       K4, K2, K4
 	VDIVPS       Z7, Z5, Z21
-	VMULPS       Z10, Z21, Z21
-	VMULPS       Z3, Z21, Z21
-	VMOVAPS.Z    Z21, K3, Z21
-	VCMPPS       $0x11, minnormal16<>+0(SB), Z10, K2
-	KANDW        K3, K2, K2
+	VMULPS       Z12, Z21, Z21
+	VMULPS       Z8, Z21, Z21
+	VMOVAPS.Z    Z21, K4, Z21
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z12, K2
+	KANDW        K4, K2, K2
 	KORTESTW     K2, K2
 	JZ           AsymLogitsGradF32_powI_part_nodpow
-	VSUBPS       Z1, Z3, Z1
+	VSUBPS       Z1, Z8, Z1
 	VMULPS       Z4, Z1, Z1
-	VCMPPS       $0x11, expunder16<>+0(SB), Z1, K3
+	VCMPPS       $0x11, expunder16<>+0(SB), Z1, K4
 	VMOVUPS      expunder16<>+0(SB), Z4
 	VMAXPS       Z1, Z4, Z1
 	VMOVUPS      expover16<>+0(SB), Z4
 	VMINPS       Z1, Z4, Z1
-	VMULPS       log2e16<>+0(SB), Z1, Z6
-	VRNDSCALEPS  $0x00, Z6, Z6
-	VFMADD231PS  minusln2hi16<>+0(SB), Z6, Z1
-	VFMADD231PS  minusln2lo16<>+0(SB), Z6, Z1
+	VMULPS       log2e16<>+0(SB), Z1, Z7
+	VRNDSCALEPS  $0x00, Z7, Z7
+	VFMADD231PS  minusln2hi16<>+0(SB), Z7, Z1
+	VFMADD231PS  minusln2lo16<>+0(SB), Z7, Z1
 	VMULPS       Z1, Z1, Z4
-	VMOVUPS      expc116<>+0(SB), Z7
-	VFMADD213PS  expc316<>+0(SB), Z4, Z7
-	VFMADD213PS  expc516<>+0(SB), Z4, Z7
-	VMOVUPS      expc016<>+0(SB), Z8
-	VFMADD213PS  expc216<>+0(SB), Z4, Z8
-	VFMADD213PS  expc416<>+0(SB), Z4, Z8
-	VFMADD231PS  Z8, Z1, Z7
-	VFMADD213PS  Z1, Z4, Z7
-	VADDPS       one16<>+0(SB), Z7, Z7
-	VMULPS       half16<>+0(SB), Z6, Z4
+	VMOVUPS      expc116<>+0(SB), Z9
+	VFMADD213PS  expc316<>+0(SB), Z4, Z9
+	VFMADD213PS  expc516<>+0(SB), Z4, Z9
+	VMOVUPS      expc016<>+0(SB), Z10
+	VFMADD213PS  expc216<>+0(SB), Z4, Z10
+	VFMADD213PS  expc416<>+0(SB), Z4, Z10
+	VFMADD231PS  Z10, Z1, Z9
+	VFMADD213PS  Z1, Z4, Z9
+	VADDPS       one16<>+0(SB), Z9, Z9
+	VMULPS       half16<>+0(SB), Z7, Z4
 	VADDPS       roundmagic16<>+0(SB), Z4, Z4
 	VSUBPS       roundmagic16<>+0(SB), Z4, Z1
-	VSUBPS       Z1, Z6, Z1
+	VSUBPS       Z1, Z7, Z1
 	VADDPS       roundmagic16<>+0(SB), Z1, Z1
 	VPADDD       expbiasfix16<>+0(SB), Z4, Z4
 	VPSLLD       $0x17, Z4, Z4
 	VPADDD       expbiasfix16<>+0(SB), Z1, Z1
 	VPSLLD       $0x17, Z1, Z1
-	VMULPS       Z4, Z7, Z7
-	VMULPS       Z1, Z7, Z7
-	KNOTW        K3, K3
-	VMOVAPS.Z    Z7, K3, Z7
-	VMULPS       Z3, Z7, Z7
-	VMULPS       Z5, Z7, Z7
-	VBLENDMPS    Z7, Z21, K2, Z21
+	VMULPS       Z4, Z9, Z9
+	VMULPS       Z1, Z9, Z9
+	KNOTW        K4, K4
+	VMOVAPS.Z    Z9, K4, Z9
+	VMULPS       Z8, Z9, Z9
+	VMULPS       Z5, Z9, Z9
+	VBLENDMPS    Z9, Z21, K2, Z21
 
 AsymLogitsGradF32_powI_part_nodpow:
-	KMOVW     776(SP), K2
-	VBLENDMPS 648(SP), Z10, K2, Z17
-	VBLENDMPS 712(SP), Z21, K2, Z18
-	VMOVUPS   264(SP), Z5
-	VMOVUPS   328(SP), Z4
-	VMOVUPS   392(SP), Z7
-	VMOVUPS   456(SP), Z6
-	VMOVUPS   520(SP), Z3
+	VBLENDMPS Z17, Z12, K3, Z17
+	VBLENDMPS Z18, Z21, K3, Z18
 
 AsymLogitsGradF32_powI_part_hard:
 	VMOVUPS.Z   (SI)(R14*1), K1, Z1
@@ -5028,90 +4922,85 @@ AsymLogitsGradF32_powR_full_shifted:
 	VSUBPS       Z3, Z14, Z14
 	VMOVUPS.Z    Z17, K2, Z3
 	VSUBPS       Z4, Z3, Z3
-	VMOVUPS      Z5, 264(SP)
-	VMOVUPS      Z4, 328(SP)
-	VMOVUPS      Z15, 392(SP)
-	VMOVUPS      Z14, 456(SP)
-	VMOVUPS      Z3, 520(SP)
 	VPMOVD2M     Z15, K1
 	KORTESTW     K1, K1
 	JNZ          AsymLogitsGradF32_bail
-	VBROADCASTSS 16(DI), Z3
-	VBROADCASTSS 20(DI), Z14
-	VFMADD231PS  Z14, Z4, Z3
+	VBROADCASTSS 16(DI), Z16
+	VBROADCASTSS 20(DI), Z17
+	VFMADD231PS  Z17, Z4, Z16
 	VCMPPS       $0x11, minnormal16<>+0(SB), Z15, K1
 	VMULPS       two2316<>+0(SB), Z15, Z4
 	VBLENDMPS    Z4, Z15, K1, Z4
 	VPADDD       log32shift16<>+0(SB), Z4, Z4
-	VPSRLD       $0x17, Z4, Z14
-	VCVTDQ2PS    Z14, Z14
-	VSUBPS       f12716<>+0(SB), Z14, Z14
-	VMOVUPS.Z    minus2316<>+0(SB), K1, Z16
-	VADDPS       Z16, Z14, Z14
+	VPSRLD       $0x17, Z4, Z17
+	VCVTDQ2PS    Z17, Z17
+	VSUBPS       f12716<>+0(SB), Z17, Z17
+	VMOVUPS.Z    minus2316<>+0(SB), K1, Z18
+	VADDPS       Z18, Z17, Z17
 	VPANDD       mant32mask16<>+0(SB), Z4, Z4
 	VPADDD       log32base16<>+0(SB), Z4, Z4
 	VSUBPS       one16<>+0(SB), Z4, Z4
-	VMULPS       Z4, Z4, Z16
-	VMOVUPS      logc016<>+0(SB), Z17
-	VFMADD213PS  logc216<>+0(SB), Z16, Z17
-	VFMADD213PS  logc416<>+0(SB), Z16, Z17
-	VFMADD213PS  logc616<>+0(SB), Z16, Z17
-	VFMADD213PS  logc816<>+0(SB), Z16, Z17
-	VMOVUPS      logc116<>+0(SB), Z18
-	VFMADD213PS  logc316<>+0(SB), Z16, Z18
-	VFMADD213PS  logc516<>+0(SB), Z16, Z18
-	VFMADD213PS  logc716<>+0(SB), Z16, Z18
-	VFMADD231PS  Z18, Z4, Z17
-	VMULPS       Z4, Z17, Z17
-	VMULPS       Z16, Z17, Z17
-	VFMADD231PS  ln2lo16<>+0(SB), Z14, Z17
-	VFMADD231PS  minushalf16<>+0(SB), Z16, Z17
-	VADDPS       Z17, Z4, Z4
-	VFMADD231PS  ln2hi16<>+0(SB), Z14, Z4
-	VPXORD       Z16, Z16, Z16
-	VCMPPS       $0x00, Z16, Z15, K1
+	VMULPS       Z4, Z4, Z18
+	VMOVUPS      logc016<>+0(SB), Z19
+	VFMADD213PS  logc216<>+0(SB), Z18, Z19
+	VFMADD213PS  logc416<>+0(SB), Z18, Z19
+	VFMADD213PS  logc616<>+0(SB), Z18, Z19
+	VFMADD213PS  logc816<>+0(SB), Z18, Z19
+	VMOVUPS      logc116<>+0(SB), Z20
+	VFMADD213PS  logc316<>+0(SB), Z18, Z20
+	VFMADD213PS  logc516<>+0(SB), Z18, Z20
+	VFMADD213PS  logc716<>+0(SB), Z18, Z20
+	VFMADD231PS  Z20, Z4, Z19
+	VMULPS       Z4, Z19, Z19
+	VMULPS       Z18, Z19, Z19
+	VFMADD231PS  ln2lo16<>+0(SB), Z17, Z19
+	VFMADD231PS  minushalf16<>+0(SB), Z18, Z19
+	VADDPS       Z19, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z17, Z4
+	VPXORD       Z18, Z18, Z18
+	VCMPPS       $0x00, Z18, Z15, K1
 	VBLENDMPS    minusinf16<>+0(SB), Z4, K1, Z4
 	VCMPPS       $0x00, inf16<>+0(SB), Z15, K1
 	VBLENDMPS    inf16<>+0(SB), Z4, K1, Z4
-	VCMPPS       $0x19, Z16, Z15, K1
+	VCMPPS       $0x19, Z18, Z15, K1
 	VBLENDMPS    nan16<>+0(SB), Z4, K1, Z4
-	VMULPS       Z3, Z4, Z14
-	VCMPPS       $0x11, expunder16<>+0(SB), Z14, K1
-	VMOVUPS      expunder16<>+0(SB), Z16
-	VMAXPS       Z14, Z16, Z14
-	VMOVUPS      expover16<>+0(SB), Z16
-	VMINPS       Z14, Z16, Z14
-	VMULPS       log2e16<>+0(SB), Z14, Z17
-	VRNDSCALEPS  $0x00, Z17, Z17
-	VFMADD231PS  minusln2hi16<>+0(SB), Z17, Z14
-	VFMADD231PS  minusln2lo16<>+0(SB), Z17, Z14
-	VMULPS       Z14, Z14, Z16
-	VMOVUPS      expc116<>+0(SB), Z18
-	VFMADD213PS  expc316<>+0(SB), Z16, Z18
-	VFMADD213PS  expc516<>+0(SB), Z16, Z18
-	VMOVUPS      expc016<>+0(SB), Z19
-	VFMADD213PS  expc216<>+0(SB), Z16, Z19
-	VFMADD213PS  expc416<>+0(SB), Z16, Z19
-	VFMADD231PS  Z19, Z14, Z18
-	VFMADD213PS  Z14, Z16, Z18
-	VADDPS       one16<>+0(SB), Z18, Z18
-	VMULPS       half16<>+0(SB), Z17, Z16
-	VADDPS       roundmagic16<>+0(SB), Z16, Z16
-	VSUBPS       roundmagic16<>+0(SB), Z16, Z14
-	VSUBPS       Z14, Z17, Z14
-	VADDPS       roundmagic16<>+0(SB), Z14, Z14
-	VPADDD       expbiasfix16<>+0(SB), Z16, Z16
-	VPSLLD       $0x17, Z16, Z16
-	VPADDD       expbiasfix16<>+0(SB), Z14, Z14
-	VPSLLD       $0x17, Z14, Z14
-	VMULPS       Z16, Z18, Z18
-	VMULPS       Z14, Z18, Z18
+	VMULPS       Z16, Z4, Z17
+	VCMPPS       $0x11, expunder16<>+0(SB), Z17, K1
+	VMOVUPS      expunder16<>+0(SB), Z18
+	VMAXPS       Z17, Z18, Z17
+	VMOVUPS      expover16<>+0(SB), Z18
+	VMINPS       Z17, Z18, Z17
+	VMULPS       log2e16<>+0(SB), Z17, Z19
+	VRNDSCALEPS  $0x00, Z19, Z19
+	VFMADD231PS  minusln2hi16<>+0(SB), Z19, Z17
+	VFMADD231PS  minusln2lo16<>+0(SB), Z19, Z17
+	VMULPS       Z17, Z17, Z18
+	VMOVUPS      expc116<>+0(SB), Z20
+	VFMADD213PS  expc316<>+0(SB), Z18, Z20
+	VFMADD213PS  expc516<>+0(SB), Z18, Z20
+	VMOVUPS      expc016<>+0(SB), Z21
+	VFMADD213PS  expc216<>+0(SB), Z18, Z21
+	VFMADD213PS  expc416<>+0(SB), Z18, Z21
+	VFMADD231PS  Z21, Z17, Z20
+	VFMADD213PS  Z17, Z18, Z20
+	VADDPS       one16<>+0(SB), Z20, Z20
+	VMULPS       half16<>+0(SB), Z19, Z18
+	VADDPS       roundmagic16<>+0(SB), Z18, Z18
+	VSUBPS       roundmagic16<>+0(SB), Z18, Z17
+	VSUBPS       Z17, Z19, Z17
+	VADDPS       roundmagic16<>+0(SB), Z17, Z17
+	VPADDD       expbiasfix16<>+0(SB), Z18, Z18
+	VPSLLD       $0x17, Z18, Z18
+	VPADDD       expbiasfix16<>+0(SB), Z17, Z17
+	VPSLLD       $0x17, Z17, Z17
+	VMULPS       Z18, Z20, Z20
+	VMULPS       Z17, Z20, Z20
 	KNOTW        K1, K1
-	VMOVAPS.Z    Z18, K1, Z18
-	VCMPPS       $0x00, Z0, Z3, K1
-	VBLENDMPS    Z1, Z18, K1, Z18
-	VPANDD       absmask16<>+0(SB), Z18, Z14
-	VCMPPS       $0x00, inf16<>+0(SB), Z14, K2
+	VMOVAPS.Z    Z20, K1, Z20
+	VCMPPS       $0x00, Z0, Z16, K1
+	VBLENDMPS    Z1, Z20, K1, Z20
+	VPANDD       absmask16<>+0(SB), Z20, Z17
+	VCMPPS       $0x00, inf16<>+0(SB), Z17, K2
 	KORTESTW     K2, K2
 	JNZ          AsymLogitsGradF32_bail
 	VPXORD       Z9, Z9, Z9
@@ -5120,73 +5009,68 @@ AsymLogitsGradF32_powR_full_shifted:
 	VCMPPS       $0x04, Z0, Z15, K2
 	KANDNW       K2, K1, K2
 	VDIVPS       Z15, Z5, Z9
-	VMULPS       Z18, Z9, Z9
-	VMULPS       Z3, Z9, Z9
+	VMULPS       Z20, Z9, Z9
+	VMULPS       Z16, Z9, Z9
 	VMOVAPS.Z    Z9, K2, Z9
-	VCMPPS       $0x11, minnormal16<>+0(SB), Z18, K1
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z20, K1
 	KANDW        K2, K1, K1
 	KORTESTW     K1, K1
 	JZ           AsymLogitsGradF32_powR_full_nodpow
-	VSUBPS       Z1, Z3, Z14
-	VMULPS       Z4, Z14, Z14
-	VCMPPS       $0x11, expunder16<>+0(SB), Z14, K2
+	VSUBPS       Z1, Z16, Z15
+	VMULPS       Z4, Z15, Z15
+	VCMPPS       $0x11, expunder16<>+0(SB), Z15, K2
 	VMOVUPS      expunder16<>+0(SB), Z4
-	VMAXPS       Z14, Z4, Z14
+	VMAXPS       Z15, Z4, Z15
 	VMOVUPS      expover16<>+0(SB), Z4
-	VMINPS       Z14, Z4, Z14
-	VMULPS       log2e16<>+0(SB), Z14, Z15
-	VRNDSCALEPS  $0x00, Z15, Z15
-	VFMADD231PS  minusln2hi16<>+0(SB), Z15, Z14
-	VFMADD231PS  minusln2lo16<>+0(SB), Z15, Z14
-	VMULPS       Z14, Z14, Z4
-	VMOVUPS      expc116<>+0(SB), Z16
-	VFMADD213PS  expc316<>+0(SB), Z4, Z16
-	VFMADD213PS  expc516<>+0(SB), Z4, Z16
-	VMOVUPS      expc016<>+0(SB), Z17
-	VFMADD213PS  expc216<>+0(SB), Z4, Z17
-	VFMADD213PS  expc416<>+0(SB), Z4, Z17
-	VFMADD231PS  Z17, Z14, Z16
-	VFMADD213PS  Z14, Z4, Z16
-	VADDPS       one16<>+0(SB), Z16, Z16
-	VMULPS       half16<>+0(SB), Z15, Z4
+	VMINPS       Z15, Z4, Z15
+	VMULPS       log2e16<>+0(SB), Z15, Z17
+	VRNDSCALEPS  $0x00, Z17, Z17
+	VFMADD231PS  minusln2hi16<>+0(SB), Z17, Z15
+	VFMADD231PS  minusln2lo16<>+0(SB), Z17, Z15
+	VMULPS       Z15, Z15, Z4
+	VMOVUPS      expc116<>+0(SB), Z18
+	VFMADD213PS  expc316<>+0(SB), Z4, Z18
+	VFMADD213PS  expc516<>+0(SB), Z4, Z18
+	VMOVUPS      expc016<>+0(SB), Z19
+	VFMADD213PS  expc216<>+0(SB), Z4, Z19
+	VFMADD213PS  expc416<>+0(SB), Z4, Z19
+	VFMADD231PS  Z19, Z15, Z18
+	VFMADD213PS  Z15, Z4, Z18
+	VADDPS       one16<>+0(SB), Z18, Z18
+	VMULPS       half16<>+0(SB), Z17, Z4
 	VADDPS       roundmagic16<>+0(SB), Z4, Z4
-	VSUBPS       roundmagic16<>+0(SB), Z4, Z14
-	VSUBPS       Z14, Z15, Z14
-	VADDPS       roundmagic16<>+0(SB), Z14, Z14
+	VSUBPS       roundmagic16<>+0(SB), Z4, Z15
+	VSUBPS       Z15, Z17, Z15
+	VADDPS       roundmagic16<>+0(SB), Z15, Z15
 	VPADDD       expbiasfix16<>+0(SB), Z4, Z4
 	VPSLLD       $0x17, Z4, Z4
-	VPADDD       expbiasfix16<>+0(SB), Z14, Z14
-	VPSLLD       $0x17, Z14, Z14
-	VMULPS       Z4, Z16, Z16
-	VMULPS       Z14, Z16, Z16
+	VPADDD       expbiasfix16<>+0(SB), Z15, Z15
+	VPSLLD       $0x17, Z15, Z15
+	VMULPS       Z4, Z18, Z18
+	VMULPS       Z15, Z18, Z18
 	KNOTW        K2, K2
-	VMOVAPS.Z    Z16, K2, Z16
-	VMULPS       Z3, Z16, Z16
-	VMULPS       Z5, Z16, Z16
-	VBLENDMPS    Z16, Z9, K1, Z9
+	VMOVAPS.Z    Z18, K2, Z18
+	VMULPS       Z16, Z18, Z18
+	VMULPS       Z5, Z18, Z18
+	VBLENDMPS    Z18, Z9, K1, Z9
 
 AsymLogitsGradF32_powR_full_nodpow:
-	VMOVAPS     Z18, Z16
-	VMOVAPS     Z9, Z17
-	VMOVUPS     264(SP), Z5
-	VMOVUPS     328(SP), Z4
-	VMOVUPS     392(SP), Z15
-	VMOVUPS     456(SP), Z14
-	VMOVUPS     520(SP), Z3
-	VMOVUPS     (SI)(R9*1), Z4
-	VMULPS      Z16, Z4, Z15
-	VMULPS      Z5, Z15, Z15
-	VADDPS      136(SP), Z15, Z15
+	VMOVAPS     Z20, Z4
+	VMOVAPS     Z9, Z15
+	VMOVUPS     (SI)(R9*1), Z16
+	VMULPS      Z4, Z16, Z17
+	VMULPS      Z5, Z17, Z17
+	VADDPS      136(SP), Z17, Z17
 	KMOVW       128(SP), K1
-	VMOVAPS.Z   Z15, K1, Z15
-	VADDPS      Z15, Z2, Z2
-	VMULPS      Z16, Z14, Z14
+	VMOVAPS.Z   Z17, K1, Z17
+	VADDPS      Z17, Z2, Z2
+	VMULPS      Z4, Z14, Z14
 	TESTL       R12, R12
 	JZ          AsymLogitsGradF32_powR_full_nofocalgrad
-	VFMADD231PS Z3, Z17, Z14
+	VFMADD231PS Z3, Z15, Z14
 
 AsymLogitsGradF32_powR_full_nofocalgrad:
-	VMULPS        Z4, Z14, Z14
+	VMULPS        Z16, Z14, Z14
 	VMULPS        200(SP), Z14, Z14
 	VSUBPS        Z14, Z0, Z14
 	VADDPS        136(SP), Z14, Z14
@@ -5399,90 +5283,85 @@ AsymLogitsGradF32_powR_part_shifted:
 	VSUBPS       Z3, Z6, Z6
 	VMOVUPS.Z    Z9, K3, Z3
 	VSUBPS       Z4, Z3, Z3
-	VMOVUPS      Z5, 264(SP)
-	VMOVUPS      Z4, 328(SP)
-	VMOVUPS      Z7, 392(SP)
-	VMOVUPS      Z6, 456(SP)
-	VMOVUPS      Z3, 520(SP)
 	VPMOVD2M     Z7, K2
 	KORTESTW     K2, K2
 	JNZ          AsymLogitsGradF32_bail
-	VBROADCASTSS 16(DI), Z3
-	VBROADCASTSS 20(DI), Z6
-	VFMADD231PS  Z6, Z4, Z3
+	VBROADCASTSS 16(DI), Z8
+	VBROADCASTSS 20(DI), Z9
+	VFMADD231PS  Z9, Z4, Z8
 	VCMPPS       $0x11, minnormal16<>+0(SB), Z7, K2
 	VMULPS       two2316<>+0(SB), Z7, Z4
 	VBLENDMPS    Z4, Z7, K2, Z4
 	VPADDD       log32shift16<>+0(SB), Z4, Z4
-	VPSRLD       $0x17, Z4, Z6
-	VCVTDQ2PS    Z6, Z6
-	VSUBPS       f12716<>+0(SB), Z6, Z6
-	VMOVUPS.Z    minus2316<>+0(SB), K2, Z8
-	VADDPS       Z8, Z6, Z6
+	VPSRLD       $0x17, Z4, Z9
+	VCVTDQ2PS    Z9, Z9
+	VSUBPS       f12716<>+0(SB), Z9, Z9
+	VMOVUPS.Z    minus2316<>+0(SB), K2, Z10
+	VADDPS       Z10, Z9, Z9
 	VPANDD       mant32mask16<>+0(SB), Z4, Z4
 	VPADDD       log32base16<>+0(SB), Z4, Z4
 	VSUBPS       one16<>+0(SB), Z4, Z4
-	VMULPS       Z4, Z4, Z8
-	VMOVUPS      logc016<>+0(SB), Z9
-	VFMADD213PS  logc216<>+0(SB), Z8, Z9
-	VFMADD213PS  logc416<>+0(SB), Z8, Z9
-	VFMADD213PS  logc616<>+0(SB), Z8, Z9
-	VFMADD213PS  logc816<>+0(SB), Z8, Z9
-	VMOVUPS      logc116<>+0(SB), Z10
-	VFMADD213PS  logc316<>+0(SB), Z8, Z10
-	VFMADD213PS  logc516<>+0(SB), Z8, Z10
-	VFMADD213PS  logc716<>+0(SB), Z8, Z10
-	VFMADD231PS  Z10, Z4, Z9
-	VMULPS       Z4, Z9, Z9
-	VMULPS       Z8, Z9, Z9
-	VFMADD231PS  ln2lo16<>+0(SB), Z6, Z9
-	VFMADD231PS  minushalf16<>+0(SB), Z8, Z9
-	VADDPS       Z9, Z4, Z4
-	VFMADD231PS  ln2hi16<>+0(SB), Z6, Z4
-	VPXORD       Z8, Z8, Z8
-	VCMPPS       $0x00, Z8, Z7, K2
+	VMULPS       Z4, Z4, Z10
+	VMOVUPS      logc016<>+0(SB), Z11
+	VFMADD213PS  logc216<>+0(SB), Z10, Z11
+	VFMADD213PS  logc416<>+0(SB), Z10, Z11
+	VFMADD213PS  logc616<>+0(SB), Z10, Z11
+	VFMADD213PS  logc816<>+0(SB), Z10, Z11
+	VMOVUPS      logc116<>+0(SB), Z12
+	VFMADD213PS  logc316<>+0(SB), Z10, Z12
+	VFMADD213PS  logc516<>+0(SB), Z10, Z12
+	VFMADD213PS  logc716<>+0(SB), Z10, Z12
+	VFMADD231PS  Z12, Z4, Z11
+	VMULPS       Z4, Z11, Z11
+	VMULPS       Z10, Z11, Z11
+	VFMADD231PS  ln2lo16<>+0(SB), Z9, Z11
+	VFMADD231PS  minushalf16<>+0(SB), Z10, Z11
+	VADDPS       Z11, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z9, Z4
+	VPXORD       Z10, Z10, Z10
+	VCMPPS       $0x00, Z10, Z7, K2
 	VBLENDMPS    minusinf16<>+0(SB), Z4, K2, Z4
 	VCMPPS       $0x00, inf16<>+0(SB), Z7, K2
 	VBLENDMPS    inf16<>+0(SB), Z4, K2, Z4
-	VCMPPS       $0x19, Z8, Z7, K2
+	VCMPPS       $0x19, Z10, Z7, K2
 	VBLENDMPS    nan16<>+0(SB), Z4, K2, Z4
-	VMULPS       Z3, Z4, Z6
-	VCMPPS       $0x11, expunder16<>+0(SB), Z6, K2
-	VMOVUPS      expunder16<>+0(SB), Z8
-	VMAXPS       Z6, Z8, Z6
-	VMOVUPS      expover16<>+0(SB), Z8
-	VMINPS       Z6, Z8, Z6
-	VMULPS       log2e16<>+0(SB), Z6, Z9
-	VRNDSCALEPS  $0x00, Z9, Z9
-	VFMADD231PS  minusln2hi16<>+0(SB), Z9, Z6
-	VFMADD231PS  minusln2lo16<>+0(SB), Z9, Z6
-	VMULPS       Z6, Z6, Z8
-	VMOVUPS      expc116<>+0(SB), Z10
-	VFMADD213PS  expc316<>+0(SB), Z8, Z10
-	VFMADD213PS  expc516<>+0(SB), Z8, Z10
-	VMOVUPS      expc016<>+0(SB), Z11
-	VFMADD213PS  expc216<>+0(SB), Z8, Z11
-	VFMADD213PS  expc416<>+0(SB), Z8, Z11
-	VFMADD231PS  Z11, Z6, Z10
-	VFMADD213PS  Z6, Z8, Z10
-	VADDPS       one16<>+0(SB), Z10, Z10
-	VMULPS       half16<>+0(SB), Z9, Z8
-	VADDPS       roundmagic16<>+0(SB), Z8, Z8
-	VSUBPS       roundmagic16<>+0(SB), Z8, Z6
-	VSUBPS       Z6, Z9, Z6
-	VADDPS       roundmagic16<>+0(SB), Z6, Z6
-	VPADDD       expbiasfix16<>+0(SB), Z8, Z8
-	VPSLLD       $0x17, Z8, Z8
-	VPADDD       expbiasfix16<>+0(SB), Z6, Z6
-	VPSLLD       $0x17, Z6, Z6
-	VMULPS       Z8, Z10, Z10
-	VMULPS       Z6, Z10, Z10
+	VMULPS       Z8, Z4, Z9
+	VCMPPS       $0x11, expunder16<>+0(SB), Z9, K2
+	VMOVUPS      expunder16<>+0(SB), Z10
+	VMAXPS       Z9, Z10, Z9
+	VMOVUPS      expover16<>+0(SB), Z10
+	VMINPS       Z9, Z10, Z9
+	VMULPS       log2e16<>+0(SB), Z9, Z11
+	VRNDSCALEPS  $0x00, Z11, Z11
+	VFMADD231PS  minusln2hi16<>+0(SB), Z11, Z9
+	VFMADD231PS  minusln2lo16<>+0(SB), Z11, Z9
+	VMULPS       Z9, Z9, Z10
+	VMOVUPS      expc116<>+0(SB), Z12
+	VFMADD213PS  expc316<>+0(SB), Z10, Z12
+	VFMADD213PS  expc516<>+0(SB), Z10, Z12
+	VMOVUPS      expc016<>+0(SB), Z14
+	VFMADD213PS  expc216<>+0(SB), Z10, Z14
+	VFMADD213PS  expc416<>+0(SB), Z10, Z14
+	VFMADD231PS  Z14, Z9, Z12
+	VFMADD213PS  Z9, Z10, Z12
+	VADDPS       one16<>+0(SB), Z12, Z12
+	VMULPS       half16<>+0(SB), Z11, Z10
+	VADDPS       roundmagic16<>+0(SB), Z10, Z10
+	VSUBPS       roundmagic16<>+0(SB), Z10, Z9
+	VSUBPS       Z9, Z11, Z9
+	VADDPS       roundmagic16<>+0(SB), Z9, Z9
+	VPADDD       expbiasfix16<>+0(SB), Z10, Z10
+	VPSLLD       $0x17, Z10, Z10
+	VPADDD       expbiasfix16<>+0(SB), Z9, Z9
+	VPSLLD       $0x17, Z9, Z9
+	VMULPS       Z10, Z12, Z12
+	VMULPS       Z9, Z12, Z12
 	KNOTW        K2, K2
-	VMOVAPS.Z    Z10, K2, Z10
-	VCMPPS       $0x00, Z0, Z3, K2
-	VBLENDMPS    Z1, Z10, K2, Z10
-	VPANDD       absmask16<>+0(SB), Z10, Z6
-	VCMPPS       $0x00, inf16<>+0(SB), Z6, K3
+	VMOVAPS.Z    Z12, K2, Z12
+	VCMPPS       $0x00, Z0, Z8, K2
+	VBLENDMPS    Z1, Z12, K2, Z12
+	VPANDD       absmask16<>+0(SB), Z12, Z9
+	VCMPPS       $0x00, inf16<>+0(SB), Z9, K3
 	KORTESTW     K3, K3
 	JNZ          AsymLogitsGradF32_bail
 	VPXORD       Z13, Z13, Z13
@@ -5491,73 +5370,68 @@ AsymLogitsGradF32_powR_part_shifted:
 	VCMPPS       $0x04, Z0, Z7, K3
 	KANDNW       K3, K2, K3
 	VDIVPS       Z7, Z5, Z13
-	VMULPS       Z10, Z13, Z13
-	VMULPS       Z3, Z13, Z13
+	VMULPS       Z12, Z13, Z13
+	VMULPS       Z8, Z13, Z13
 	VMOVAPS.Z    Z13, K3, Z13
-	VCMPPS       $0x11, minnormal16<>+0(SB), Z10, K2
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z12, K2
 	KANDW        K3, K2, K2
 	KORTESTW     K2, K2
 	JZ           AsymLogitsGradF32_powR_part_nodpow
-	VSUBPS       Z1, Z3, Z1
+	VSUBPS       Z1, Z8, Z1
 	VMULPS       Z4, Z1, Z1
 	VCMPPS       $0x11, expunder16<>+0(SB), Z1, K3
 	VMOVUPS      expunder16<>+0(SB), Z4
 	VMAXPS       Z1, Z4, Z1
 	VMOVUPS      expover16<>+0(SB), Z4
 	VMINPS       Z1, Z4, Z1
-	VMULPS       log2e16<>+0(SB), Z1, Z6
-	VRNDSCALEPS  $0x00, Z6, Z6
-	VFMADD231PS  minusln2hi16<>+0(SB), Z6, Z1
-	VFMADD231PS  minusln2lo16<>+0(SB), Z6, Z1
+	VMULPS       log2e16<>+0(SB), Z1, Z7
+	VRNDSCALEPS  $0x00, Z7, Z7
+	VFMADD231PS  minusln2hi16<>+0(SB), Z7, Z1
+	VFMADD231PS  minusln2lo16<>+0(SB), Z7, Z1
 	VMULPS       Z1, Z1, Z4
-	VMOVUPS      expc116<>+0(SB), Z7
-	VFMADD213PS  expc316<>+0(SB), Z4, Z7
-	VFMADD213PS  expc516<>+0(SB), Z4, Z7
-	VMOVUPS      expc016<>+0(SB), Z8
-	VFMADD213PS  expc216<>+0(SB), Z4, Z8
-	VFMADD213PS  expc416<>+0(SB), Z4, Z8
-	VFMADD231PS  Z8, Z1, Z7
-	VFMADD213PS  Z1, Z4, Z7
-	VADDPS       one16<>+0(SB), Z7, Z7
-	VMULPS       half16<>+0(SB), Z6, Z4
+	VMOVUPS      expc116<>+0(SB), Z9
+	VFMADD213PS  expc316<>+0(SB), Z4, Z9
+	VFMADD213PS  expc516<>+0(SB), Z4, Z9
+	VMOVUPS      expc016<>+0(SB), Z10
+	VFMADD213PS  expc216<>+0(SB), Z4, Z10
+	VFMADD213PS  expc416<>+0(SB), Z4, Z10
+	VFMADD231PS  Z10, Z1, Z9
+	VFMADD213PS  Z1, Z4, Z9
+	VADDPS       one16<>+0(SB), Z9, Z9
+	VMULPS       half16<>+0(SB), Z7, Z4
 	VADDPS       roundmagic16<>+0(SB), Z4, Z4
 	VSUBPS       roundmagic16<>+0(SB), Z4, Z1
-	VSUBPS       Z1, Z6, Z1
+	VSUBPS       Z1, Z7, Z1
 	VADDPS       roundmagic16<>+0(SB), Z1, Z1
 	VPADDD       expbiasfix16<>+0(SB), Z4, Z4
 	VPSLLD       $0x17, Z4, Z4
 	VPADDD       expbiasfix16<>+0(SB), Z1, Z1
 	VPSLLD       $0x17, Z1, Z1
-	VMULPS       Z4, Z7, Z7
-	VMULPS       Z1, Z7, Z7
+	VMULPS       Z4, Z9, Z9
+	VMULPS       Z1, Z9, Z9
 	KNOTW        K3, K3
-	VMOVAPS.Z    Z7, K3, Z7
-	VMULPS       Z3, Z7, Z7
-	VMULPS       Z5, Z7, Z7
-	VBLENDMPS    Z7, Z13, K2, Z13
+	VMOVAPS.Z    Z9, K3, Z9
+	VMULPS       Z8, Z9, Z9
+	VMULPS       Z5, Z9, Z9
+	VBLENDMPS    Z9, Z13, K2, Z13
 
 AsymLogitsGradF32_powR_part_nodpow:
-	VMOVAPS     Z10, Z1
-	VMOVAPS     Z13, Z8
-	VMOVUPS     264(SP), Z5
-	VMOVUPS     328(SP), Z4
-	VMOVUPS     392(SP), Z7
-	VMOVUPS     456(SP), Z6
-	VMOVUPS     520(SP), Z3
-	VMOVUPS.Z   (SI)(R9*1), K1, Z4
-	VMULPS      Z1, Z4, Z7
-	VMULPS      Z5, Z7, Z7
-	VADDPS      136(SP), Z7, Z7
+	VMOVAPS     Z12, Z1
+	VMOVAPS     Z13, Z4
+	VMOVUPS.Z   (SI)(R9*1), K1, Z7
+	VMULPS      Z1, Z7, Z8
+	VMULPS      Z5, Z8, Z8
+	VADDPS      136(SP), Z8, Z8
 	KMOVW       128(SP), K2
-	VMOVAPS.Z   Z7, K2, Z7
-	VADDPS      Z7, Z2, Z2
+	VMOVAPS.Z   Z8, K2, Z8
+	VADDPS      Z8, Z2, Z2
 	VMULPS      Z1, Z6, Z6
 	TESTL       R12, R12
 	JZ          AsymLogitsGradF32_powR_part_nofocalgrad
-	VFMADD231PS Z3, Z8, Z6
+	VFMADD231PS Z3, Z4, Z6
 
 AsymLogitsGradF32_powR_part_nofocalgrad:
-	VMULPS    Z4, Z6, Z6
+	VMULPS    Z7, Z6, Z6
 	VMULPS    200(SP), Z6, Z6
 	VSUBPS    Z6, Z0, Z6
 	VADDPS    136(SP), Z6, Z6
@@ -5754,7 +5628,7 @@ GLOBL em1c116<>(SB), RODATA|NOPTR, $64
 
 // func AsymLogitsLossF32(y []float32, x []float32, cw []float32, k *[22]uint32, acc *[16]float64) (bail bool)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·AsymLogitsLossF32(SB), NOSPLIT, $784-89
+TEXT ·AsymLogitsLossF32(SB), NOSPLIT, $264-89
 	MOVQ    y_base+0(FP), AX
 	MOVQ    x_base+24(FP), CX
 	MOVQ    x_len+32(FP), DX
@@ -6398,97 +6272,88 @@ AsymLogitsLossF32_powI_full_pos_pdone:
 	KORW         K1, K2, K2
 	KORTESTW     K2, K2
 	JCS          AsymLogitsLossF32_powI_full_hard
-	VMOVUPS      Z5, 264(SP)
-	VMOVUPS      Z4, 328(SP)
-	VMOVUPS      Z3, 392(SP)
-	VMOVUPS      Z9, 648(SP)
-	KMOVW        K2, 776(SP)
 	VPMOVD2M     Z3, K1
 	KORTESTW     K1, K1
 	JNZ          AsymLogitsLossF32_bail
-	VBROADCASTSS 16(SI), Z5
-	VBROADCASTSS 20(SI), Z14
-	VFMADD231PS  Z14, Z4, Z5
+	VBROADCASTSS 16(SI), Z14
+	VBROADCASTSS 20(SI), Z15
+	VFMADD231PS  Z15, Z4, Z14
 	VCMPPS       $0x11, minnormal16<>+0(SB), Z3, K1
 	VMULPS       two2316<>+0(SB), Z3, Z4
 	VBLENDMPS    Z4, Z3, K1, Z4
 	VPADDD       log32shift16<>+0(SB), Z4, Z4
-	VPSRLD       $0x17, Z4, Z14
-	VCVTDQ2PS    Z14, Z14
-	VSUBPS       f12716<>+0(SB), Z14, Z14
-	VMOVUPS.Z    minus2316<>+0(SB), K1, Z15
-	VADDPS       Z15, Z14, Z14
+	VPSRLD       $0x17, Z4, Z15
+	VCVTDQ2PS    Z15, Z15
+	VSUBPS       f12716<>+0(SB), Z15, Z15
+	VMOVUPS.Z    minus2316<>+0(SB), K1, Z16
+	VADDPS       Z16, Z15, Z15
 	VPANDD       mant32mask16<>+0(SB), Z4, Z4
 	VPADDD       log32base16<>+0(SB), Z4, Z4
 	VSUBPS       one16<>+0(SB), Z4, Z4
-	VMULPS       Z4, Z4, Z15
-	VMOVUPS      logc016<>+0(SB), Z16
-	VFMADD213PS  logc216<>+0(SB), Z15, Z16
-	VFMADD213PS  logc416<>+0(SB), Z15, Z16
-	VFMADD213PS  logc616<>+0(SB), Z15, Z16
-	VFMADD213PS  logc816<>+0(SB), Z15, Z16
-	VMOVUPS      logc116<>+0(SB), Z17
-	VFMADD213PS  logc316<>+0(SB), Z15, Z17
-	VFMADD213PS  logc516<>+0(SB), Z15, Z17
-	VFMADD213PS  logc716<>+0(SB), Z15, Z17
-	VFMADD231PS  Z17, Z4, Z16
-	VMULPS       Z4, Z16, Z16
-	VMULPS       Z15, Z16, Z16
-	VFMADD231PS  ln2lo16<>+0(SB), Z14, Z16
-	VFMADD231PS  minushalf16<>+0(SB), Z15, Z16
-	VADDPS       Z16, Z4, Z4
-	VFMADD231PS  ln2hi16<>+0(SB), Z14, Z4
-	VPXORD       Z15, Z15, Z15
-	VCMPPS       $0x00, Z15, Z3, K1
+	VMULPS       Z4, Z4, Z16
+	VMOVUPS      logc016<>+0(SB), Z17
+	VFMADD213PS  logc216<>+0(SB), Z16, Z17
+	VFMADD213PS  logc416<>+0(SB), Z16, Z17
+	VFMADD213PS  logc616<>+0(SB), Z16, Z17
+	VFMADD213PS  logc816<>+0(SB), Z16, Z17
+	VMOVUPS      logc116<>+0(SB), Z18
+	VFMADD213PS  logc316<>+0(SB), Z16, Z18
+	VFMADD213PS  logc516<>+0(SB), Z16, Z18
+	VFMADD213PS  logc716<>+0(SB), Z16, Z18
+	VFMADD231PS  Z18, Z4, Z17
+	VMULPS       Z4, Z17, Z17
+	VMULPS       Z16, Z17, Z17
+	VFMADD231PS  ln2lo16<>+0(SB), Z15, Z17
+	VFMADD231PS  minushalf16<>+0(SB), Z16, Z17
+	VADDPS       Z17, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z15, Z4
+	VPXORD       Z16, Z16, Z16
+	VCMPPS       $0x00, Z16, Z3, K1
 	VBLENDMPS    minusinf16<>+0(SB), Z4, K1, Z4
 	VCMPPS       $0x00, inf16<>+0(SB), Z3, K1
 	VBLENDMPS    inf16<>+0(SB), Z4, K1, Z4
-	VCMPPS       $0x19, Z15, Z3, K1
+	VCMPPS       $0x19, Z16, Z3, K1
 	VBLENDMPS    nan16<>+0(SB), Z4, K1, Z4
-	VMULPS       Z5, Z4, Z3
+	VMULPS       Z14, Z4, Z3
 	VCMPPS       $0x11, expunder16<>+0(SB), Z3, K1
 	VMOVUPS      expunder16<>+0(SB), Z4
 	VMAXPS       Z3, Z4, Z3
 	VMOVUPS      expover16<>+0(SB), Z4
 	VMINPS       Z3, Z4, Z3
-	VMULPS       log2e16<>+0(SB), Z3, Z14
-	VRNDSCALEPS  $0x00, Z14, Z14
-	VFMADD231PS  minusln2hi16<>+0(SB), Z14, Z3
-	VFMADD231PS  minusln2lo16<>+0(SB), Z14, Z3
+	VMULPS       log2e16<>+0(SB), Z3, Z15
+	VRNDSCALEPS  $0x00, Z15, Z15
+	VFMADD231PS  minusln2hi16<>+0(SB), Z15, Z3
+	VFMADD231PS  minusln2lo16<>+0(SB), Z15, Z3
 	VMULPS       Z3, Z3, Z4
-	VMOVUPS      expc116<>+0(SB), Z15
-	VFMADD213PS  expc316<>+0(SB), Z4, Z15
-	VFMADD213PS  expc516<>+0(SB), Z4, Z15
-	VMOVUPS      expc016<>+0(SB), Z16
-	VFMADD213PS  expc216<>+0(SB), Z4, Z16
-	VFMADD213PS  expc416<>+0(SB), Z4, Z16
-	VFMADD231PS  Z16, Z3, Z15
-	VFMADD213PS  Z3, Z4, Z15
-	VADDPS       one16<>+0(SB), Z15, Z15
-	VMULPS       half16<>+0(SB), Z14, Z4
+	VMOVUPS      expc116<>+0(SB), Z16
+	VFMADD213PS  expc316<>+0(SB), Z4, Z16
+	VFMADD213PS  expc516<>+0(SB), Z4, Z16
+	VMOVUPS      expc016<>+0(SB), Z17
+	VFMADD213PS  expc216<>+0(SB), Z4, Z17
+	VFMADD213PS  expc416<>+0(SB), Z4, Z17
+	VFMADD231PS  Z17, Z3, Z16
+	VFMADD213PS  Z3, Z4, Z16
+	VADDPS       one16<>+0(SB), Z16, Z16
+	VMULPS       half16<>+0(SB), Z15, Z4
 	VADDPS       roundmagic16<>+0(SB), Z4, Z4
 	VSUBPS       roundmagic16<>+0(SB), Z4, Z3
-	VSUBPS       Z3, Z14, Z3
+	VSUBPS       Z3, Z15, Z3
 	VADDPS       roundmagic16<>+0(SB), Z3, Z3
 	VPADDD       expbiasfix16<>+0(SB), Z4, Z4
 	VPSLLD       $0x17, Z4, Z4
 	VPADDD       expbiasfix16<>+0(SB), Z3, Z3
 	VPSLLD       $0x17, Z3, Z3
-	VMULPS       Z4, Z15, Z15
-	VMULPS       Z3, Z15, Z15
+	VMULPS       Z4, Z16, Z16
+	VMULPS       Z3, Z16, Z16
 	KNOTW        K1, K1
-	VMOVAPS.Z    Z15, K1, Z15
-	VCMPPS       $0x00, Z0, Z5, K1
-	VBLENDMPS    Z1, Z15, K1, Z15
-	VPANDD       absmask16<>+0(SB), Z15, Z3
+	VMOVAPS.Z    Z16, K1, Z16
+	VCMPPS       $0x00, Z0, Z14, K1
+	VBLENDMPS    Z1, Z16, K1, Z16
+	VPANDD       absmask16<>+0(SB), Z16, Z3
 	VCMPPS       $0x00, inf16<>+0(SB), Z3, K1
 	KORTESTW     K1, K1
 	JNZ          AsymLogitsLossF32_bail
-	KMOVW        776(SP), K1
-	VBLENDMPS    648(SP), Z15, K1, Z9
-	VMOVUPS      264(SP), Z5
-	VMOVUPS      328(SP), Z4
-	VMOVUPS      392(SP), Z3
+	VBLENDMPS    Z9, Z16, K2, Z9
 
 AsymLogitsLossF32_powI_full_hard:
 	VMOVUPS       (BX)(R12*1), Z3
@@ -6759,97 +6624,88 @@ AsymLogitsLossF32_powI_part_pos_pdone:
 	KORW         K2, K3, K3
 	KORTESTW     K3, K3
 	JCS          AsymLogitsLossF32_powI_part_hard
-	VMOVUPS      Z5, 264(SP)
-	VMOVUPS      Z4, 328(SP)
-	VMOVUPS      Z3, 392(SP)
-	VMOVUPS      Z13, 648(SP)
-	KMOVW        K3, 776(SP)
 	VPMOVD2M     Z3, K2
 	KORTESTW     K2, K2
 	JNZ          AsymLogitsLossF32_bail
-	VBROADCASTSS 16(SI), Z5
-	VBROADCASTSS 20(SI), Z6
-	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 16(SI), Z6
+	VBROADCASTSS 20(SI), Z7
+	VFMADD231PS  Z7, Z4, Z6
 	VCMPPS       $0x11, minnormal16<>+0(SB), Z3, K2
 	VMULPS       two2316<>+0(SB), Z3, Z4
 	VBLENDMPS    Z4, Z3, K2, Z4
 	VPADDD       log32shift16<>+0(SB), Z4, Z4
-	VPSRLD       $0x17, Z4, Z6
-	VCVTDQ2PS    Z6, Z6
-	VSUBPS       f12716<>+0(SB), Z6, Z6
-	VMOVUPS.Z    minus2316<>+0(SB), K2, Z7
-	VADDPS       Z7, Z6, Z6
+	VPSRLD       $0x17, Z4, Z7
+	VCVTDQ2PS    Z7, Z7
+	VSUBPS       f12716<>+0(SB), Z7, Z7
+	VMOVUPS.Z    minus2316<>+0(SB), K2, Z8
+	VADDPS       Z8, Z7, Z7
 	VPANDD       mant32mask16<>+0(SB), Z4, Z4
 	VPADDD       log32base16<>+0(SB), Z4, Z4
 	VSUBPS       one16<>+0(SB), Z4, Z4
-	VMULPS       Z4, Z4, Z7
-	VMOVUPS      logc016<>+0(SB), Z8
-	VFMADD213PS  logc216<>+0(SB), Z7, Z8
-	VFMADD213PS  logc416<>+0(SB), Z7, Z8
-	VFMADD213PS  logc616<>+0(SB), Z7, Z8
-	VFMADD213PS  logc816<>+0(SB), Z7, Z8
-	VMOVUPS      logc116<>+0(SB), Z9
-	VFMADD213PS  logc316<>+0(SB), Z7, Z9
-	VFMADD213PS  logc516<>+0(SB), Z7, Z9
-	VFMADD213PS  logc716<>+0(SB), Z7, Z9
-	VFMADD231PS  Z9, Z4, Z8
-	VMULPS       Z4, Z8, Z8
-	VMULPS       Z7, Z8, Z8
-	VFMADD231PS  ln2lo16<>+0(SB), Z6, Z8
-	VFMADD231PS  minushalf16<>+0(SB), Z7, Z8
-	VADDPS       Z8, Z4, Z4
-	VFMADD231PS  ln2hi16<>+0(SB), Z6, Z4
-	VPXORD       Z7, Z7, Z7
-	VCMPPS       $0x00, Z7, Z3, K2
+	VMULPS       Z4, Z4, Z8
+	VMOVUPS      logc016<>+0(SB), Z9
+	VFMADD213PS  logc216<>+0(SB), Z8, Z9
+	VFMADD213PS  logc416<>+0(SB), Z8, Z9
+	VFMADD213PS  logc616<>+0(SB), Z8, Z9
+	VFMADD213PS  logc816<>+0(SB), Z8, Z9
+	VMOVUPS      logc116<>+0(SB), Z10
+	VFMADD213PS  logc316<>+0(SB), Z8, Z10
+	VFMADD213PS  logc516<>+0(SB), Z8, Z10
+	VFMADD213PS  logc716<>+0(SB), Z8, Z10
+	VFMADD231PS  Z10, Z4, Z9
+	VMULPS       Z4, Z9, Z9
+	VMULPS       Z8, Z9, Z9
+	VFMADD231PS  ln2lo16<>+0(SB), Z7, Z9
+	VFMADD231PS  minushalf16<>+0(SB), Z8, Z9
+	VADDPS       Z9, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z7, Z4
+	VPXORD       Z8, Z8, Z8
+	VCMPPS       $0x00, Z8, Z3, K2
 	VBLENDMPS    minusinf16<>+0(SB), Z4, K2, Z4
 	VCMPPS       $0x00, inf16<>+0(SB), Z3, K2
 	VBLENDMPS    inf16<>+0(SB), Z4, K2, Z4
-	VCMPPS       $0x19, Z7, Z3, K2
+	VCMPPS       $0x19, Z8, Z3, K2
 	VBLENDMPS    nan16<>+0(SB), Z4, K2, Z4
-	VMULPS       Z5, Z4, Z3
+	VMULPS       Z6, Z4, Z3
 	VCMPPS       $0x11, expunder16<>+0(SB), Z3, K2
 	VMOVUPS      expunder16<>+0(SB), Z4
 	VMAXPS       Z3, Z4, Z3
 	VMOVUPS      expover16<>+0(SB), Z4
 	VMINPS       Z3, Z4, Z3
-	VMULPS       log2e16<>+0(SB), Z3, Z6
-	VRNDSCALEPS  $0x00, Z6, Z6
-	VFMADD231PS  minusln2hi16<>+0(SB), Z6, Z3
-	VFMADD231PS  minusln2lo16<>+0(SB), Z6, Z3
+	VMULPS       log2e16<>+0(SB), Z3, Z7
+	VRNDSCALEPS  $0x00, Z7, Z7
+	VFMADD231PS  minusln2hi16<>+0(SB), Z7, Z3
+	VFMADD231PS  minusln2lo16<>+0(SB), Z7, Z3
 	VMULPS       Z3, Z3, Z4
-	VMOVUPS      expc116<>+0(SB), Z7
-	VFMADD213PS  expc316<>+0(SB), Z4, Z7
-	VFMADD213PS  expc516<>+0(SB), Z4, Z7
-	VMOVUPS      expc016<>+0(SB), Z8
-	VFMADD213PS  expc216<>+0(SB), Z4, Z8
-	VFMADD213PS  expc416<>+0(SB), Z4, Z8
-	VFMADD231PS  Z8, Z3, Z7
-	VFMADD213PS  Z3, Z4, Z7
-	VADDPS       one16<>+0(SB), Z7, Z7
-	VMULPS       half16<>+0(SB), Z6, Z4
+	VMOVUPS      expc116<>+0(SB), Z8
+	VFMADD213PS  expc316<>+0(SB), Z4, Z8
+	VFMADD213PS  expc516<>+0(SB), Z4, Z8
+	VMOVUPS      expc016<>+0(SB), Z9
+	VFMADD213PS  expc216<>+0(SB), Z4, Z9
+	VFMADD213PS  expc416<>+0(SB), Z4, Z9
+	VFMADD231PS  Z9, Z3, Z8
+	VFMADD213PS  Z3, Z4, Z8
+	VADDPS       one16<>+0(SB), Z8, Z8
+	VMULPS       half16<>+0(SB), Z7, Z4
 	VADDPS       roundmagic16<>+0(SB), Z4, Z4
 	VSUBPS       roundmagic16<>+0(SB), Z4, Z3
-	VSUBPS       Z3, Z6, Z3
+	VSUBPS       Z3, Z7, Z3
 	VADDPS       roundmagic16<>+0(SB), Z3, Z3
 	VPADDD       expbiasfix16<>+0(SB), Z4, Z4
 	VPSLLD       $0x17, Z4, Z4
 	VPADDD       expbiasfix16<>+0(SB), Z3, Z3
 	VPSLLD       $0x17, Z3, Z3
-	VMULPS       Z4, Z7, Z7
-	VMULPS       Z3, Z7, Z7
+	VMULPS       Z4, Z8, Z8
+	VMULPS       Z3, Z8, Z8
 	KNOTW        K2, K2
-	VMOVAPS.Z    Z7, K2, Z7
-	VCMPPS       $0x00, Z0, Z5, K2
-	VBLENDMPS    Z1, Z7, K2, Z7
-	VPANDD       absmask16<>+0(SB), Z7, Z0
+	VMOVAPS.Z    Z8, K2, Z8
+	VCMPPS       $0x00, Z0, Z6, K2
+	VBLENDMPS    Z1, Z8, K2, Z8
+	VPANDD       absmask16<>+0(SB), Z8, Z0
 	VCMPPS       $0x00, inf16<>+0(SB), Z0, K2
 	KORTESTW     K2, K2
 	JNZ          AsymLogitsLossF32_bail
-	KMOVW        776(SP), K2
-	VBLENDMPS    648(SP), Z7, K2, Z13
-	VMOVUPS      264(SP), Z5
-	VMOVUPS      328(SP), Z4
-	VMOVUPS      392(SP), Z3
+	VBLENDMPS    Z13, Z8, K3, Z13
 
 AsymLogitsLossF32_powI_part_hard:
 	VMOVUPS.Z (BX)(R12*1), K1, Z0
@@ -7035,96 +6891,90 @@ AsymLogitsLossF32_powR_full_shifted:
 	VFMADD231PS   Z12, Z3, Z5
 	VMULPS        Z4, Z8, Z3
 	VFMADD231PS   Z12, Z13, Z3
-	VMOVUPS       Z5, 264(SP)
-	VMOVUPS       Z4, 328(SP)
-	VMOVUPS       Z3, 392(SP)
 	VPMOVD2M      Z3, K1
 	KORTESTW      K1, K1
 	JNZ           AsymLogitsLossF32_bail
-	VBROADCASTSS  16(SI), Z5
-	VBROADCASTSS  20(SI), Z12
-	VFMADD231PS   Z12, Z4, Z5
+	VBROADCASTSS  16(SI), Z12
+	VBROADCASTSS  20(SI), Z13
+	VFMADD231PS   Z13, Z4, Z12
 	VCMPPS        $0x11, minnormal16<>+0(SB), Z3, K1
 	VMULPS        two2316<>+0(SB), Z3, Z4
 	VBLENDMPS     Z4, Z3, K1, Z4
 	VPADDD        log32shift16<>+0(SB), Z4, Z4
-	VPSRLD        $0x17, Z4, Z12
-	VCVTDQ2PS     Z12, Z12
-	VSUBPS        f12716<>+0(SB), Z12, Z12
-	VMOVUPS.Z     minus2316<>+0(SB), K1, Z13
-	VADDPS        Z13, Z12, Z12
+	VPSRLD        $0x17, Z4, Z13
+	VCVTDQ2PS     Z13, Z13
+	VSUBPS        f12716<>+0(SB), Z13, Z13
+	VMOVUPS.Z     minus2316<>+0(SB), K1, Z14
+	VADDPS        Z14, Z13, Z13
 	VPANDD        mant32mask16<>+0(SB), Z4, Z4
 	VPADDD        log32base16<>+0(SB), Z4, Z4
 	VSUBPS        one16<>+0(SB), Z4, Z4
-	VMULPS        Z4, Z4, Z13
-	VMOVUPS       logc016<>+0(SB), Z14
-	VFMADD213PS   logc216<>+0(SB), Z13, Z14
-	VFMADD213PS   logc416<>+0(SB), Z13, Z14
-	VFMADD213PS   logc616<>+0(SB), Z13, Z14
-	VFMADD213PS   logc816<>+0(SB), Z13, Z14
-	VMOVUPS       logc116<>+0(SB), Z15
-	VFMADD213PS   logc316<>+0(SB), Z13, Z15
-	VFMADD213PS   logc516<>+0(SB), Z13, Z15
-	VFMADD213PS   logc716<>+0(SB), Z13, Z15
-	VFMADD231PS   Z15, Z4, Z14
-	VMULPS        Z4, Z14, Z14
-	VMULPS        Z13, Z14, Z14
-	VFMADD231PS   ln2lo16<>+0(SB), Z12, Z14
-	VFMADD231PS   minushalf16<>+0(SB), Z13, Z14
-	VADDPS        Z14, Z4, Z4
-	VFMADD231PS   ln2hi16<>+0(SB), Z12, Z4
-	VPXORD        Z13, Z13, Z13
-	VCMPPS        $0x00, Z13, Z3, K1
+	VMULPS        Z4, Z4, Z14
+	VMOVUPS       logc016<>+0(SB), Z15
+	VFMADD213PS   logc216<>+0(SB), Z14, Z15
+	VFMADD213PS   logc416<>+0(SB), Z14, Z15
+	VFMADD213PS   logc616<>+0(SB), Z14, Z15
+	VFMADD213PS   logc816<>+0(SB), Z14, Z15
+	VMOVUPS       logc116<>+0(SB), Z16
+	VFMADD213PS   logc316<>+0(SB), Z14, Z16
+	VFMADD213PS   logc516<>+0(SB), Z14, Z16
+	VFMADD213PS   logc716<>+0(SB), Z14, Z16
+	VFMADD231PS   Z16, Z4, Z15
+	VMULPS        Z4, Z15, Z15
+	VMULPS        Z14, Z15, Z15
+	VFMADD231PS   ln2lo16<>+0(SB), Z13, Z15
+	VFMADD231PS   minushalf16<>+0(SB), Z14, Z15
+	VADDPS        Z15, Z4, Z4
+	VFMADD231PS   ln2hi16<>+0(SB), Z13, Z4
+	VPXORD        Z14, Z14, Z14
+	VCMPPS        $0x00, Z14, Z3, K1
 	VBLENDMPS     minusinf16<>+0(SB), Z4, K1, Z4
 	VCMPPS        $0x00, inf16<>+0(SB), Z3, K1
 	VBLENDMPS     inf16<>+0(SB), Z4, K1, Z4
-	VCMPPS        $0x19, Z13, Z3, K1
+	VCMPPS        $0x19, Z14, Z3, K1
 	VBLENDMPS     nan16<>+0(SB), Z4, K1, Z4
-	VMULPS        Z5, Z4, Z3
+	VMULPS        Z12, Z4, Z3
 	VCMPPS        $0x11, expunder16<>+0(SB), Z3, K1
 	VMOVUPS       expunder16<>+0(SB), Z4
 	VMAXPS        Z3, Z4, Z3
 	VMOVUPS       expover16<>+0(SB), Z4
 	VMINPS        Z3, Z4, Z3
-	VMULPS        log2e16<>+0(SB), Z3, Z12
-	VRNDSCALEPS   $0x00, Z12, Z12
-	VFMADD231PS   minusln2hi16<>+0(SB), Z12, Z3
-	VFMADD231PS   minusln2lo16<>+0(SB), Z12, Z3
+	VMULPS        log2e16<>+0(SB), Z3, Z13
+	VRNDSCALEPS   $0x00, Z13, Z13
+	VFMADD231PS   minusln2hi16<>+0(SB), Z13, Z3
+	VFMADD231PS   minusln2lo16<>+0(SB), Z13, Z3
 	VMULPS        Z3, Z3, Z4
-	VMOVUPS       expc116<>+0(SB), Z13
-	VFMADD213PS   expc316<>+0(SB), Z4, Z13
-	VFMADD213PS   expc516<>+0(SB), Z4, Z13
-	VMOVUPS       expc016<>+0(SB), Z14
-	VFMADD213PS   expc216<>+0(SB), Z4, Z14
-	VFMADD213PS   expc416<>+0(SB), Z4, Z14
-	VFMADD231PS   Z14, Z3, Z13
-	VFMADD213PS   Z3, Z4, Z13
-	VADDPS        one16<>+0(SB), Z13, Z13
-	VMULPS        half16<>+0(SB), Z12, Z4
+	VMOVUPS       expc116<>+0(SB), Z14
+	VFMADD213PS   expc316<>+0(SB), Z4, Z14
+	VFMADD213PS   expc516<>+0(SB), Z4, Z14
+	VMOVUPS       expc016<>+0(SB), Z15
+	VFMADD213PS   expc216<>+0(SB), Z4, Z15
+	VFMADD213PS   expc416<>+0(SB), Z4, Z15
+	VFMADD231PS   Z15, Z3, Z14
+	VFMADD213PS   Z3, Z4, Z14
+	VADDPS        one16<>+0(SB), Z14, Z14
+	VMULPS        half16<>+0(SB), Z13, Z4
 	VADDPS        roundmagic16<>+0(SB), Z4, Z4
 	VSUBPS        roundmagic16<>+0(SB), Z4, Z3
-	VSUBPS        Z3, Z12, Z3
+	VSUBPS        Z3, Z13, Z3
 	VADDPS        roundmagic16<>+0(SB), Z3, Z3
 	VPADDD        expbiasfix16<>+0(SB), Z4, Z4
 	VPSLLD        $0x17, Z4, Z4
 	VPADDD        expbiasfix16<>+0(SB), Z3, Z3
 	VPSLLD        $0x17, Z3, Z3
-	VMULPS        Z4, Z13, Z13
-	VMULPS        Z3, Z13, Z13
+	VMULPS        Z4, Z14, Z14
+	VMULPS        Z3, Z14, Z14
 	KNOTW         K1, K1
-	VMOVAPS.Z     Z13, K1, Z13
-	VCMPPS        $0x00, Z0, Z5, K1
-	VBLENDMPS     Z1, Z13, K1, Z13
-	VPANDD        absmask16<>+0(SB), Z13, Z3
+	VMOVAPS.Z     Z14, K1, Z14
+	VCMPPS        $0x00, Z0, Z12, K1
+	VBLENDMPS     Z1, Z14, K1, Z14
+	VPANDD        absmask16<>+0(SB), Z14, Z3
 	VCMPPS        $0x00, inf16<>+0(SB), Z3, K1
 	KORTESTW      K1, K1
 	JNZ           AsymLogitsLossF32_bail
-	VMOVAPS       Z13, Z12
-	VMOVUPS       264(SP), Z5
-	VMOVUPS       328(SP), Z4
-	VMOVUPS       392(SP), Z3
-	VMOVUPS       (BX)(R8*1), Z3
-	VMULPS        Z12, Z3, Z3
+	VMOVAPS       Z14, Z3
+	VMOVUPS       (BX)(R8*1), Z4
+	VMULPS        Z3, Z4, Z3
 	VMULPS        Z5, Z3, Z3
 	VADDPS        136(SP), Z3, Z3
 	KMOVW         128(SP), K1
@@ -7319,94 +7169,88 @@ AsymLogitsLossF32_powR_part_shifted:
 	VFMADD231PS  Z6, Z3, Z5
 	VMULPS       Z4, Z11, Z3
 	VFMADD231PS  Z6, Z7, Z3
-	VMOVUPS      Z5, 264(SP)
-	VMOVUPS      Z4, 328(SP)
-	VMOVUPS      Z3, 392(SP)
 	VPMOVD2M     Z3, K2
 	KORTESTW     K2, K2
 	JNZ          AsymLogitsLossF32_bail
-	VBROADCASTSS 16(SI), Z5
-	VBROADCASTSS 20(SI), Z6
-	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 16(SI), Z6
+	VBROADCASTSS 20(SI), Z7
+	VFMADD231PS  Z7, Z4, Z6
 	VCMPPS       $0x11, minnormal16<>+0(SB), Z3, K2
 	VMULPS       two2316<>+0(SB), Z3, Z4
 	VBLENDMPS    Z4, Z3, K2, Z4
 	VPADDD       log32shift16<>+0(SB), Z4, Z4
-	VPSRLD       $0x17, Z4, Z6
-	VCVTDQ2PS    Z6, Z6
-	VSUBPS       f12716<>+0(SB), Z6, Z6
-	VMOVUPS.Z    minus2316<>+0(SB), K2, Z7
-	VADDPS       Z7, Z6, Z6
+	VPSRLD       $0x17, Z4, Z7
+	VCVTDQ2PS    Z7, Z7
+	VSUBPS       f12716<>+0(SB), Z7, Z7
+	VMOVUPS.Z    minus2316<>+0(SB), K2, Z8
+	VADDPS       Z8, Z7, Z7
 	VPANDD       mant32mask16<>+0(SB), Z4, Z4
 	VPADDD       log32base16<>+0(SB), Z4, Z4
 	VSUBPS       one16<>+0(SB), Z4, Z4
-	VMULPS       Z4, Z4, Z7
-	VMOVUPS      logc016<>+0(SB), Z8
-	VFMADD213PS  logc216<>+0(SB), Z7, Z8
-	VFMADD213PS  logc416<>+0(SB), Z7, Z8
-	VFMADD213PS  logc616<>+0(SB), Z7, Z8
-	VFMADD213PS  logc816<>+0(SB), Z7, Z8
-	VMOVUPS      logc116<>+0(SB), Z9
-	VFMADD213PS  logc316<>+0(SB), Z7, Z9
-	VFMADD213PS  logc516<>+0(SB), Z7, Z9
-	VFMADD213PS  logc716<>+0(SB), Z7, Z9
-	VFMADD231PS  Z9, Z4, Z8
-	VMULPS       Z4, Z8, Z8
-	VMULPS       Z7, Z8, Z8
-	VFMADD231PS  ln2lo16<>+0(SB), Z6, Z8
-	VFMADD231PS  minushalf16<>+0(SB), Z7, Z8
-	VADDPS       Z8, Z4, Z4
-	VFMADD231PS  ln2hi16<>+0(SB), Z6, Z4
-	VPXORD       Z7, Z7, Z7
-	VCMPPS       $0x00, Z7, Z3, K2
+	VMULPS       Z4, Z4, Z8
+	VMOVUPS      logc016<>+0(SB), Z9
+	VFMADD213PS  logc216<>+0(SB), Z8, Z9
+	VFMADD213PS  logc416<>+0(SB), Z8, Z9
+	VFMADD213PS  logc616<>+0(SB), Z8, Z9
+	VFMADD213PS  logc816<>+0(SB), Z8, Z9
+	VMOVUPS      logc116<>+0(SB), Z10
+	VFMADD213PS  logc316<>+0(SB), Z8, Z10
+	VFMADD213PS  logc516<>+0(SB), Z8, Z10
+	VFMADD213PS  logc716<>+0(SB), Z8, Z10
+	VFMADD231PS  Z10, Z4, Z9
+	VMULPS       Z4, Z9, Z9
+	VMULPS       Z8, Z9, Z9
+	VFMADD231PS  ln2lo16<>+0(SB), Z7, Z9
+	VFMADD231PS  minushalf16<>+0(SB), Z8, Z9
+	VADDPS       Z9, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z7, Z4
+	VPXORD       Z8, Z8, Z8
+	VCMPPS       $0x00, Z8, Z3, K2
 	VBLENDMPS    minusinf16<>+0(SB), Z4, K2, Z4
 	VCMPPS       $0x00, inf16<>+0(SB), Z3, K2
 	VBLENDMPS    inf16<>+0(SB), Z4, K2, Z4
-	VCMPPS       $0x19, Z7, Z3, K2
+	VCMPPS       $0x19, Z8, Z3, K2
 	VBLENDMPS    nan16<>+0(SB), Z4, K2, Z4
-	VMULPS       Z5, Z4, Z3
+	VMULPS       Z6, Z4, Z3
 	VCMPPS       $0x11, expunder16<>+0(SB), Z3, K2
 	VMOVUPS      expunder16<>+0(SB), Z4
 	VMAXPS       Z3, Z4, Z3
 	VMOVUPS      expover16<>+0(SB), Z4
 	VMINPS       Z3, Z4, Z3
-	VMULPS       log2e16<>+0(SB), Z3, Z6
-	VRNDSCALEPS  $0x00, Z6, Z6
-	VFMADD231PS  minusln2hi16<>+0(SB), Z6, Z3
-	VFMADD231PS  minusln2lo16<>+0(SB), Z6, Z3
+	VMULPS       log2e16<>+0(SB), Z3, Z7
+	VRNDSCALEPS  $0x00, Z7, Z7
+	VFMADD231PS  minusln2hi16<>+0(SB), Z7, Z3
+	VFMADD231PS  minusln2lo16<>+0(SB), Z7, Z3
 	VMULPS       Z3, Z3, Z4
-	VMOVUPS      expc116<>+0(SB), Z7
-	VFMADD213PS  expc316<>+0(SB), Z4, Z7
-	VFMADD213PS  expc516<>+0(SB), Z4, Z7
-	VMOVUPS      expc016<>+0(SB), Z8
-	VFMADD213PS  expc216<>+0(SB), Z4, Z8
-	VFMADD213PS  expc416<>+0(SB), Z4, Z8
-	VFMADD231PS  Z8, Z3, Z7
-	VFMADD213PS  Z3, Z4, Z7
-	VADDPS       one16<>+0(SB), Z7, Z7
-	VMULPS       half16<>+0(SB), Z6, Z4
+	VMOVUPS      expc116<>+0(SB), Z8
+	VFMADD213PS  expc316<>+0(SB), Z4, Z8
+	VFMADD213PS  expc516<>+0(SB), Z4, Z8
+	VMOVUPS      expc016<>+0(SB), Z9
+	VFMADD213PS  expc216<>+0(SB), Z4, Z9
+	VFMADD213PS  expc416<>+0(SB), Z4, Z9
+	VFMADD231PS  Z9, Z3, Z8
+	VFMADD213PS  Z3, Z4, Z8
+	VADDPS       one16<>+0(SB), Z8, Z8
+	VMULPS       half16<>+0(SB), Z7, Z4
 	VADDPS       roundmagic16<>+0(SB), Z4, Z4
 	VSUBPS       roundmagic16<>+0(SB), Z4, Z3
-	VSUBPS       Z3, Z6, Z3
+	VSUBPS       Z3, Z7, Z3
 	VADDPS       roundmagic16<>+0(SB), Z3, Z3
 	VPADDD       expbiasfix16<>+0(SB), Z4, Z4
 	VPSLLD       $0x17, Z4, Z4
 	VPADDD       expbiasfix16<>+0(SB), Z3, Z3
 	VPSLLD       $0x17, Z3, Z3
-	VMULPS       Z4, Z7, Z7
-	VMULPS       Z3, Z7, Z7
+	VMULPS       Z4, Z8, Z8
+	VMULPS       Z3, Z8, Z8
 	KNOTW        K2, K2
-	VMOVAPS.Z    Z7, K2, Z7
-	VCMPPS       $0x00, Z0, Z5, K2
-	VBLENDMPS    Z1, Z7, K2, Z7
-	VPANDD       absmask16<>+0(SB), Z7, Z0
+	VMOVAPS.Z    Z8, K2, Z8
+	VCMPPS       $0x00, Z0, Z6, K2
+	VBLENDMPS    Z1, Z8, K2, Z8
+	VPANDD       absmask16<>+0(SB), Z8, Z0
 	VCMPPS       $0x00, inf16<>+0(SB), Z0, K2
 	KORTESTW     K2, K2
 	JNZ          AsymLogitsLossF32_bail
-	VMOVAPS      Z7, Z0
-	VMOVUPS      264(SP), Z5
-	VMOVUPS      328(SP), Z4
-	VMOVUPS      392(SP), Z3
+	VMOVAPS      Z8, Z0
 	VMOVUPS.Z    (BX)(R8*1), K1, Z1
 	VMULPS       Z0, Z1, Z0
 	VMULPS       Z5, Z0, Z0

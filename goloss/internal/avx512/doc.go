@@ -4,6 +4,10 @@
 // and runs VZEROUPPER before RET and before any legacy-SSE instruction
 // (internal/ssecheck holds the built code to that). Callers must check the
 // CPU first (goloss/internal/cpu); each kernel's doc names the goloss
-// reference loop it is tested against. Cells without a 16-lane kernel run
-// the AVX2 code of package avx2 on AVX-512 CPUs.
+// reference loop it is tested against. f32_amd64.s holds the hand-written
+// seed and binary kernels for integer gamma; asym_amd64.s, binary_amd64.s
+// and seed_amd64.s are generated from the descriptions that also give
+// package avx2's float32 kernels (_asmgen's asym_f32.go, binary_f32.go,
+// seed_f32.go). The float64 cells and the validation pass run the AVX2
+// code of package avx2 on AVX-512 CPUs.
 package avx512
