@@ -40,9 +40,7 @@ func cpuKernels() []string {
 //	seed, float32, integer gamma          seedRowsF32x8            seedRowsF32x16
 //	seed, float32, other gamma            seedRowsF32x8            seedRowsF32x16 (avx512.SeedMainAny*F32)
 //	seed, float64                         seedRowsF64x4            seedRowsF64x4 (AVX2)
-//	binary, float32, integer gamma        binaryRowF32x8           binaryRowsF32x16
-//	binary, float32, other gamma          binaryRowF32x8           binaryRowF32x16Any
-//	binary, float32, with an ignore value binaryRowF32x8           binaryRowF32x16Any
+//	binary, float32                       binaryRowF32x8           binaryRowF32x16
 //	binary, float64                       binaryRowsF64x4          binaryRowsF64x4 (AVX2)
 //	binary, float64, with an ignore value the portable rows (binaryRowPortableAny; the reference loops for an ignore value in about [0, 1])
 //	asymmetric, float32                   asymmetricRowF32x8       asymmetricRowF32x16
@@ -63,10 +61,8 @@ func cpuKernels() []string {
 // weights, an ignore value, any clip, eps and gammas. With an ignore
 // value the binary float32 rows run the kernels Binary*IgnoreF32, which
 // leave out the lanes of unknown labels and take the row's 1/K per row;
-// without one, the kernels from before ignore values (no mask to pay for).
-// AVX-512 CPUs run avx512.Binary*IgnoreF32 (from the description of the
-// AVX2 kernels) for an ignore value and for non-integer gamma, with or
-// without one, and the hand-written 16-lane kernels for the rest. The seed variant's unknown labels are labels of 0, so its vector
+// without one, the kernels from before ignore values (no mask to pay
+// for). The seed variant's unknown labels are labels of 0, so its vector
 // cells take them on a copy; an ignore value <= 0 changes nothing (such
 // labels are no positives anyway). Without an ignore value every call runs
 // the cells of seed and binary as before ignore values existed. The quick
@@ -104,10 +100,8 @@ func binaryRowsF64(kernel string, loss, grad, labels, preds []float64, cols int,
 func binaryRowsF32(kernel string, loss, grad, labels, preds []float32, cols int, k *binaryConstants, logits bool) bool {
 	v := newBinaryVector(k, logits)
 	switch {
-	case kernel == KernelAVX512 && v.powKind != powReal && !k.unknown.set:
-		binaryRowsF32x16(loss, grad, labels, preds, cols, k, &v)
 	case kernel == KernelAVX512:
-		binaryRowsF32Vec(loss, grad, labels, preds, cols, k, &v, binaryRowF32x16Any)
+		binaryRowsF32Vec(loss, grad, labels, preds, cols, k, &v, binaryRowF32x16)
 	case kernel == KernelAVX2:
 		binaryRowsF32Vec(loss, grad, labels, preds, cols, k, &v, binaryRowF32x8)
 	default:
@@ -264,44 +258,14 @@ func seedRowFast8(g, y, p, w []float32, masks []uint8, k *seedVector, sum float6
 	return seedFastLoss(k, pairSum(acc[0:4], acc[4:8]), pairSum(acc[8:12], acc[12:16]), len(p), inside, above, sum)
 }
 
-// binaryRowsF32x16 runs float32 rows with AVX-512 and integer gamma in 16
-// float32 lanes: probabilities (avx512.BinaryProbGradF32 or
-// BinaryProbLossF32) and logits (avx512.BinaryLogitsGradF32 or
-// BinaryLogitsLossF32), as Keras's float32 evaluation does: the smoothed
-// label, the clip, the logs, u = 1 - pt and its powers in float32, the loss
-// terms widened into float64 lane sums added in lane order. A row where
-// u^gamma overflows in float32 goes to the portable row. Tested against
-// binaryProbRow and binaryLogitsRow to SPEC's float32 tolerance
-// (TestBinaryKernelsMatchReference).
-func binaryRowsF32x16(loss, grad, labels, preds []float32, cols int, k *binaryConstants, v *binaryVector) {
-	alpha, alphaNegs := binaryAlphas32(v, k, cols)
-	for b := range loss {
-		g, y, x := rowSlice(grad, b, cols), rowSlice(labels, b, cols), rowSlice(preds, b, cols)
-		var acc [16]float64
-		var bail bool
-		switch {
-		case v.logits && g != nil:
-			bail = avx512.BinaryLogitsGradF32(g, y, x, alpha, alphaNegs, v.asmConsts16(), &acc)
-		case v.logits:
-			bail = avx512.BinaryLogitsLossF32(y, x, alpha, alphaNegs, v.asmConsts16(), &acc)
-		case g != nil:
-			bail = avx512.BinaryProbGradF32(g, y, x, alpha, alphaNegs, v.asmConsts16(), &acc)
-		default:
-			bail = avx512.BinaryProbLossF32(y, x, alpha, alphaNegs, v.asmConsts16(), &acc)
-		}
-		if bail {
-			loss[b] = float32(portableBinaryRow(g, y, x, k, v.logits))
-			continue
-		}
-		loss[b] = float32(v.scale * pairSum(acc[0:8], acc[8:16]))
-	}
-}
-
 // binaryRowsF32Vec runs float32 rows with the binary kernels generated
 // from _asmgen's binary_f32.go at one width, row (binaryRowF32x8 with
-// AVX2, binaryRowF32x16Any with AVX-512), every gamma and an ignore value
-// or none, as binaryRowsF32x16 does on 16 lanes; non-integer gamma takes
-// u^gamma = exp(gamma*log u) in float32. With an ignore value the assembly
+// AVX2, binaryRowF32x16 with AVX-512), every gamma and an ignore value or
+// none, probabilities and logits, as Keras's float32 evaluation does: the
+// smoothed label, the clip, the logs, u = 1 - pt and its powers in float32
+// (non-integer gamma as exp(gamma*log u)), the loss terms widened into
+// float64 lane sums added in lane order. A row where u^gamma overflows in
+// float32 goes to the portable row. With an ignore value the assembly
 // leaves out the unknown lanes (zero gradient) and a row's scale is 1 over
 // its known classes (binaryRowScale); a row it stops on then runs the
 // reference loop, which knows unknown labels (the portable rows do not).
@@ -363,23 +327,28 @@ func binaryRowF32x8(g, y, x, alpha, alphaNegs []float32, kc *[23]uint32, ignore,
 	return pairSum(acc[0:4], acc[4:8]), bail
 }
 
-// binaryRowF32x16Any is the row in 16 float32 lanes with AVX-512 for the
-// cells binaryRowsF32x16 does not take (non-integer gamma, an ignore
-// value): avx512.BinaryProbIgnoreGradF32, BinaryProbIgnoreLossF32,
-// BinaryLogitsIgnoreGradF32 or BinaryLogitsIgnoreLossF32, which take every
-// gamma, and every label as known where kc holds no ignore value (NaN).
-func binaryRowF32x16Any(g, y, x, alpha, alphaNegs []float32, kc *[23]uint32, _, logits bool) (float64, bool) {
+// binaryRowF32x16 is binaryRowF32x8 in 16 float32 lanes with AVX-512,
+// avx512's kernels of the same names (from the same description).
+func binaryRowF32x16(g, y, x, alpha, alphaNegs []float32, kc *[23]uint32, ignore, logits bool) (float64, bool) {
 	var acc [16]float64
 	var bail bool
 	switch {
-	case logits && g != nil:
+	case ignore && logits && g != nil:
 		bail = avx512.BinaryLogitsIgnoreGradF32(g, y, x, alpha, alphaNegs, kc, &acc)
-	case logits:
+	case ignore && logits:
 		bail = avx512.BinaryLogitsIgnoreLossF32(y, x, alpha, alphaNegs, kc, &acc)
-	case g != nil:
+	case ignore && g != nil:
 		bail = avx512.BinaryProbIgnoreGradF32(g, y, x, alpha, alphaNegs, kc, &acc)
-	default:
+	case ignore:
 		bail = avx512.BinaryProbIgnoreLossF32(y, x, alpha, alphaNegs, kc, &acc)
+	case logits && g != nil:
+		bail = avx512.BinaryLogitsGradF32(g, y, x, alpha, alphaNegs, kc, &acc)
+	case logits:
+		bail = avx512.BinaryLogitsLossF32(y, x, alpha, alphaNegs, kc, &acc)
+	case g != nil:
+		bail = avx512.BinaryProbGradF32(g, y, x, alpha, alphaNegs, kc, &acc)
+	default:
+		bail = avx512.BinaryProbLossF32(y, x, alpha, alphaNegs, kc, &acc)
 	}
 	return pairSum(acc[0:8], acc[8:16]), bail
 }

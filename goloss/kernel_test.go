@@ -562,7 +562,7 @@ func checkBinaryRow32(t *testing.T, name string, y64, x64 []float64, prm Binary)
 
 	if binaryLanes32(prm) {
 		// The vector kernels compute float32 probabilities and logits in
-		// float32 lanes (binaryRowsF32Vec, binaryRowsF32x16), as Keras's
+		// float32 lanes (binaryRowsF32Vec), as Keras's
 		// float32 loss does: held to the SPEC's float32 tolerance, as the
 		// seed's (checkSeedLanes32).
 		return checkSeedLanes32(t, name, y, x, wantL, wantG, loss[0], grad[1:n+1], scaleL, scaleG)

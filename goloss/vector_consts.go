@@ -183,7 +183,7 @@ func newBinaryVector(k *binaryConstants, logits bool) binaryVector {
 // loops: float32 keep, -keep, half and 1 - half as pairs hi, lo; the clip
 // bounds eps and 1 - eps; gamma; the scale 1/C; alpha and 1 - alpha; then
 // int32 flags: label smoothing, the kind of alpha; then the integer gamma
-// as an int64 (0: pow 1 and dpow 0); then, for the AVX2 loops only, a flag
+// as an int64 (0: pow 1 and dpow 0); then a flag
 // for non-integer gamma, the float32 words gamma - gamma_hi, gamma - 1 =
 // gm1_hi + gm1_lo and the ignore value (NaN without one).
 func binaryAsmConsts(k *binaryVector) {
@@ -218,10 +218,6 @@ func binaryAsmConsts(k *binaryVector) {
 	}
 	k.asmConsts[22] = math.Float32bits(ignore)
 }
-
-// asmConsts16 returns the constants of the AVX-512 loops: the first 18
-// words of asmConsts.
-func (k *binaryVector) asmConsts16() *[18]uint32 { return (*[18]uint32)(k.asmConsts[:18]) }
 
 // binaryAlphas32 returns the per-class alpha[c] and 1 - alpha[c] of the
 // float32-lane kernels, each rounded to float32 from float64 (so that

@@ -467,3 +467,32 @@ func logKernel() {
 	VZEROUPPER()
 	RET()
 }
+
+// logUnit returns log(v) for v positive and normal: Cephes' logf
+// polynomial on the split x = 2^k * (1 + f).
+func logUnit(v reg.VecVirtual) reg.VecVirtual {
+	u := ZMM()
+	VPADDD_BCST(u32("log32shift", log32Shift), v, u)
+	kf := ZMM()
+	VPSRLD(Imm(23), u, kf)
+	VCVTDQ2PS(kf, kf)
+	VSUBPS_BCST(f32("f127", 127), kf, kf)
+	f := u
+	VPANDD_BCST(u32("mant32mask", mant32Mask), u, f)
+	VPADDD_BCST(u32("log32base", log32Base), f, f)
+	VSUBPS_BCST(f32("one", 1), f, f)
+	z := ZMM()
+	VMULPS(f, f, z)
+	poly := ZMM()
+	VBROADCASTSS(f32("logc0", logCoefs[0]), poly)
+	for i, c := range logCoefs[1:] {
+		VFMADD213PS_BCST(f32(logCoefName(i+1), c), f, poly)
+	}
+	VMULPS(f, poly, poly)
+	VMULPS(z, poly, poly)
+	VFMADD231PS_BCST(f32("ln2lo", log32Ln2Lo), kf, poly)
+	VFMADD231PS_BCST(f32("minushalf", -0.5), z, poly)
+	VADDPS(poly, f, f)
+	VFMADD231PS_BCST(f32("ln2hi", log32Ln2Hi), kf, f)
+	return f
+}

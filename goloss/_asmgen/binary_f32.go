@@ -8,19 +8,51 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// The float32 binary loops for every gamma, on probabilities and on
-// logits, one description for both widths (vec.go): the AVX2 kernels
-// (internal/avx2, 8 lanes) and the AVX-512 kernels with an ignore value
-// (internal/avx512, 16 lanes), which AVX-512 CPUs run for the cells the
-// hand-written 16-lane kernels of avx512_binary.go do not take. The steps
-// are those of avx512_binary.go, with the float64 sums on the stack (AVX2
-// instructions reach only 16 vector registers), a fourth loop for
-// non-integer gamma (u^gamma = exp(gamma*log u), vec.powReal), and an
-// ignore value (SPEC "Partial labels"): lanes whose label equals it add
-// nothing and get a zero gradient.
+// The float32 binary kernels for every gamma, on probabilities and on
+// logits, one description for both widths (vec.go): internal/avx2's on 8
+// lanes and internal/avx512's on 16. Keras's float32 steps: the smoothed
+// label and the clip, the logs (one per element for a vector of hard
+// labels), u = 1 - pt and u^gamma in float32 (integer gamma by squaring,
+// 0 and 2 in loops of their own, others as exp(gamma*log u),
+// vec.powReal), the loss terms summed in float32 over blocks of sumBlock
+// vectors and widened into float64 lane sums on the stack (AVX2
+// instructions reach only 16 vector registers), and for the kernels with
+// an ignore value (SPEC "Partial labels") lanes whose label equals it add
+// nothing and get a zero gradient. (Until the descriptions were shared,
+// AVX-512 had hand-written kernels for integer gamma; these are as fast or
+// faster on the AMD EPYC family 25 model 17 of BENCHMARKS.md.)
+
+// Offsets in the constants array of the binary kernels (goloss's
+// binaryVector.asmConsts, vector_consts.go): float32 words, then int32
+// flags and the int64 integer gamma.
+const (
+	bKeepHi    = 0
+	bKeepLo    = 4
+	bNegKeepHi = 8
+	bNegKeepLo = 12
+	bHalfHi    = 16
+	bHalfLo    = 20
+	bOmhHi     = 24
+	bOmhLo     = 28
+	bEps       = 32
+	bEpsHi     = 36
+	bGamma     = 40
+	bScale     = 44
+	bAlpha     = 48
+	bAlphaNeg  = 52
+	bSmooth    = 56
+	bAlphaKind = 60
+	bPowN      = 64
+	// A flag for non-integer gamma, and gamma - gamma_hi, gamma - 1 as a
+	// pair hi, lo.
+	bReal    = 72
+	bGammaLo = 76
+	bGm1Hi   = 80
+	bGm1Lo   = 84
+)
 
 // bIgnore is the offset in k of the ignore value, float32, NaN without one
-// (read by the AVX2 loops only).
+// (read by the kernels with an ignore value only).
 const bIgnore = 88
 
 type binaryRowState struct {
@@ -53,16 +85,11 @@ func (s *binaryRowState) bcast(off int) reg.VecVirtual {
 	return v
 }
 
-// binaryKernels declares the kernels of one width: on AVX2 the 8 (loss or
-// loss and gradient, probabilities or logits, with or without an ignore
-// value; the kernels without one are those from before ignore values,
-// which do not pay for the mask of known lanes), on AVX-512 the 4 with an
-// ignore value.
+// binaryKernels declares the 8 kernels of one width: loss or loss and
+// gradient, probabilities or logits, with or without an ignore value (the
+// kernels without one do not pay for the mask of known lanes).
 func binaryKernels(w *vec) {
 	for _, ignore := range []bool{false, true} {
-		if w.avx512 && !ignore {
-			continue // avx512_binary.go's
-		}
 		for _, logits := range []bool{false, true} {
 			for _, grad := range []bool{true, false} {
 				binaryRowKernel(w, grad, logits, ignore)
@@ -151,8 +178,9 @@ func binaryRowKernel(w *vec, grad, logits, ignore bool) {
 
 func (s *binaryRowState) flush() { s.w.flushLanes(s.acc32, s.acc) }
 
-// labels returns t = y*keep + half and 1 - t = (1-half) - y*keep, as
-// binaryState.labels does.
+// labels returns t = y*keep + half and 1 - t = (1-half) - y*keep, keep,
+// half and 1 - half each as a float32 pair hi + lo (without smoothing t = y
+// and 1 - t).
 func (s *binaryRowState) labels(prefix string, y reg.VecVirtual) (t, omt reg.VecVirtual) {
 	t, omt = s.w.V(), s.w.V()
 	CMPL(s.smooth, Imm(0))
@@ -238,7 +266,8 @@ func (s *binaryRowState) powers(prefix string, u reg.VecVirtual) (pow, dpow reg.
 	return pow, dpow
 }
 
-// balance returns a: 1, one alpha, or alpha[c], as binaryState.balance.
+// balance returns a: 1, one alpha (alpha*t + (1-alpha)*(1-t)), or the
+// same with alpha[c].
 func (s *binaryRowState) balance(prefix string, tail reg.Register, t, omt reg.VecVirtual) reg.VecVirtual {
 	a, tmp := s.w.V(), s.w.V()
 	CMPL(s.alphaK, Imm(1))
@@ -402,8 +431,8 @@ func (s *binaryRowState) crossEntropy(prefix string, y, t, omt, q, omq, lo reg.V
 	return bce
 }
 
-// logitsBody computes one vector of 8 logits at the current offset, as
-// binaryState.logitsBody does on 16: e = e^-|z|, r = 1/(1+e), the
+// logitsBody computes one vector of logits at the current offset, as
+// binaryLogitsRow does in float32: e = e^-|z|, r = 1/(1+e), the
 // sigmoids r and e*r, log1p(e) (s.w.log1pUnit), and bce = max(z, 0) - z*t +
 // log1p(e).
 func (s *binaryRowState) logitsBody(prefix string, tail reg.Register) {

@@ -14,11 +14,12 @@
 // vec_math.go: log, log1p, exp, u^gamma; vec_rows.go: the row loop and
 // its float64 sums): asym_f32.go, binary_f32.go and seed_f32.go. Run with
 // w8 they give the AVX2 kernels, with w16 the AVX-512 kernels of the same
-// cells (the asymmetric variant; the binary variant with an ignore value
-// or non-integer gamma; the seed's main pass for non-integer gamma). The
-// other AVX-512 kernels (avx512_seed.go, avx512_binary.go: the seed and
-// binary variants with integer gamma) and the float64 kernels (avx2_*64.go,
-// AVX2 on either CPU) still have a description of their own.
+// cells (the asymmetric and binary variants; the seed's main pass for
+// non-integer gamma). The
+// AVX-512 seed kernel for integer gamma (avx512_seed.go: its passes and
+// main pass, written for 16 lanes, faster there than seed_f32.go at 16
+// lanes, see BENCHMARKS.md) and the float64 kernels (avx2_*64.go, AVX2 on
+// either CPU) have a description of their own.
 //
 // The kernels are written in assembly because Go has no vector types
 // without GOEXPERIMENT=simd, and because that experiment's code generation
@@ -50,7 +51,7 @@ const (
 	cmpGT = 0x1e
 )
 
-// The bits and coefficients of the float32 log (logUnit of avx512_binary.go, vec.logUnit and vec.logFull)
+// The bits and coefficients of the float32 log (logUnit of avx512_seed.go, vec.logUnit and vec.logFull)
 // (Cephes' logf).
 const (
 	log32Base  = 0x3f3504f3
@@ -159,17 +160,12 @@ var groups = map[string]map[string]func(){
 			for _, grad := range []bool{true, false} {
 				kernel(grad)
 			}
-			for _, logits := range []bool{false, true} {
-				for _, grad := range []bool{true, false} {
-					binaryKernel(grad, logits)
-				}
-			}
 		},
 		// The asymmetric variant's float32 kernels: the AVX2 group's
 		// description (asym_f32.go) on 16 lanes.
 		"asym": func() { asymKernels(w16) },
-		// The binary variant's float32 kernels with an ignore value (and
-		// any gamma): the AVX2 description (binary_f32.go) on 16 lanes.
+		// The binary variant's float32 kernels: the AVX2 description
+		// (binary_f32.go) on 16 lanes.
 		"binary": func() { binaryKernels(w16) },
 		// The seed variant's main pass for non-integer gamma: the AVX2
 		// description (seed_f32.go) on 16 lanes.

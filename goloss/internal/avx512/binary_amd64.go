@@ -4,6 +4,58 @@
 
 package avx512
 
+// BinaryProbGradF32 runs the binary variant over one row of len(x) float32
+// probabilities on 16 float32 lanes, as binaryProbRow computes it in float32
+// (the float32 steps of the AVX-512 kernels): it stores in acc the float64
+// lane sums of the loss terms (lanes 0-7, 8-15) and writes the gradient into g.
+// It returns true, having stopped, where u^gamma overflows, for the
+// portable row to take over. k is goloss's binaryVector.asmConsts, its
+// scale 1/C. alpha and alphaNeg are read for per-class alpha only.
+// Tested against binaryProbRow to SPEC's float32 tolerance
+// (TestBinaryAsmMatchesReference, TestBinaryKernelsUnknownLabels).
+//
+//go:noescape
+func BinaryProbGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[16]float64) (bail bool)
+
+// BinaryProbLossF32 runs the binary variant over one row of len(x) float32
+// probabilities on 16 float32 lanes, as binaryProbRow computes it in float32
+// (the float32 steps of the AVX-512 kernels): it stores in acc the float64
+// lane sums of the loss terms (lanes 0-7, 8-15).
+// It returns true, having stopped, where u^gamma overflows, for the
+// portable row to take over. k is goloss's binaryVector.asmConsts, its
+// scale 1/C. alpha and alphaNeg are read for per-class alpha only.
+// Tested against binaryProbRow to SPEC's float32 tolerance
+// (TestBinaryAsmMatchesReference, TestBinaryKernelsUnknownLabels).
+//
+//go:noescape
+func BinaryProbLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[16]float64) (bail bool)
+
+// BinaryLogitsGradF32 runs the binary variant over one row of len(x) float32
+// logits on 16 float32 lanes, as binaryLogitsRow computes it in float32
+// (the float32 steps of the AVX-512 kernels): it stores in acc the float64
+// lane sums of the loss terms (lanes 0-7, 8-15) and writes the gradient into g.
+// It returns true, having stopped, where u^gamma overflows, for the
+// portable row to take over. k is goloss's binaryVector.asmConsts, its
+// scale 1/C. alpha and alphaNeg are read for per-class alpha only.
+// Tested against binaryLogitsRow to SPEC's float32 tolerance
+// (TestBinaryAsmMatchesReference, TestBinaryKernelsUnknownLabels).
+//
+//go:noescape
+func BinaryLogitsGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[16]float64) (bail bool)
+
+// BinaryLogitsLossF32 runs the binary variant over one row of len(x) float32
+// logits on 16 float32 lanes, as binaryLogitsRow computes it in float32
+// (the float32 steps of the AVX-512 kernels): it stores in acc the float64
+// lane sums of the loss terms (lanes 0-7, 8-15).
+// It returns true, having stopped, where u^gamma overflows, for the
+// portable row to take over. k is goloss's binaryVector.asmConsts, its
+// scale 1/C. alpha and alphaNeg are read for per-class alpha only.
+// Tested against binaryLogitsRow to SPEC's float32 tolerance
+// (TestBinaryAsmMatchesReference, TestBinaryKernelsUnknownLabels).
+//
+//go:noescape
+func BinaryLogitsLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[16]float64) (bail bool)
+
 // BinaryProbIgnoreGradF32 runs the binary variant over one row of len(x) float32
 // probabilities on 16 float32 lanes, as binaryProbRow computes it in float32
 // (the float32 steps of the AVX-512 kernels): it stores in acc the float64

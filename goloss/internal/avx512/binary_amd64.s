@@ -4,6 +4,7668 @@
 
 #include "textflag.h"
 
+// func BinaryProbGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[16]float64) (bail bool)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·BinaryProbGradF32(SB), NOSPLIT, $128-137
+	MOVQ    g_base+0(FP), AX
+	MOVQ    y_base+24(FP), CX
+	MOVQ    x_base+48(FP), DX
+	MOVQ    x_len+56(FP), BX
+	MOVQ    alpha_base+72(FP), SI
+	MOVQ    alphaNeg_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	MOVQ    acc+128(FP), R9
+	MOVL    56(R8), R10
+	MOVL    60(R8), R11
+	MOVQ    64(R8), R12
+	MOVL    72(R8), R13
+	VPXORD  Z0, Z0, Z0
+	VMOVUPS one16<>+0(SB), Z1
+	VPXORD  Z2, Z2, Z2
+	VMOVUPD Z0, (SP)
+	VMOVUPD Z0, 64(SP)
+	TESTL   R13, R13
+	JNZ     BinaryProbGradF32_powR
+	CMPQ    R12, $0x02
+	JEQ     BinaryProbGradF32_pow2
+	TESTQ   R12, R12
+	JEQ     BinaryProbGradF32_pow0
+	XORQ    R14, R14
+	MOVQ    $0x00000008, R13
+	MOVQ    BX, R15
+	SHRQ    $0x04, R15
+	JZ      BinaryProbGradF32_powN_tail
+
+BinaryProbGradF32_powN_loop:
+	VMOVUPS (DX)(R14*1), Z3
+	VMOVUPS (CX)(R14*1), Z4
+	CMPL    R10, $0x00
+	JNE     BinaryProbGradF32_powN_full_smooth
+	VMOVAPS Z4, Z5
+	VSUBPS  Z4, Z1, Z6
+	JMP     BinaryProbGradF32_powN_full_smoothed
+
+BinaryProbGradF32_powN_full_smooth:
+	VBROADCASTSS 16(R8), Z5
+	VBROADCASTSS (R8), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(R8), Z7
+	VBROADCASTSS 4(R8), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(R8), Z6
+	VBROADCASTSS 8(R8), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(R8), Z7
+	VBROADCASTSS 12(R8), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryProbGradF32_powN_full_smoothed:
+	VBROADCASTSS 32(R8), Z7
+	VCMPPS       $0x11, Z7, Z3, K1
+	VBLENDMPS    Z7, Z3, K1, Z9
+	VBROADCASTSS 36(R8), Z7
+	VCMPPS       $0x1e, Z7, Z9, K1
+	VBLENDMPS    Z7, Z9, K1, Z9
+	VSUBPS       Z9, Z1, Z7
+	VSUBPS       Z7, Z1, Z8
+	VSUBPS       Z9, Z8, Z8
+	CMPL         R10, $0x00
+	JNE          BinaryProbGradF32_powN_full_soft
+	VCMPPS       $0x00, Z1, Z4, K1
+	VCMPPS       $0x00, Z0, Z4, K2
+	KORW         K1, K2, K2
+	KORTESTW     K2, K2
+	JCC          BinaryProbGradF32_powN_full_soft
+	VBLENDMPS    Z9, Z7, K1, Z10
+	VPADDD       log32shift16<>+0(SB), Z10, Z4
+	VPSRLD       $0x17, Z4, Z13
+	VCVTDQ2PS    Z13, Z13
+	VSUBPS       f12716<>+0(SB), Z13, Z13
+	VPANDD       mant32mask16<>+0(SB), Z4, Z4
+	VPADDD       log32base16<>+0(SB), Z4, Z4
+	VSUBPS       one16<>+0(SB), Z4, Z4
+	VMULPS       Z4, Z4, Z14
+	VMOVUPS      logc016<>+0(SB), Z15
+	VFMADD213PS  logc216<>+0(SB), Z14, Z15
+	VFMADD213PS  logc416<>+0(SB), Z14, Z15
+	VFMADD213PS  logc616<>+0(SB), Z14, Z15
+	VFMADD213PS  logc816<>+0(SB), Z14, Z15
+	VMOVUPS      logc116<>+0(SB), Z16
+	VFMADD213PS  logc316<>+0(SB), Z14, Z16
+	VFMADD213PS  logc516<>+0(SB), Z14, Z16
+	VFMADD213PS  logc716<>+0(SB), Z14, Z16
+	VFMADD231PS  Z16, Z4, Z15
+	VMULPS       Z4, Z14, Z16
+	VMULPS       minushalf16<>+0(SB), Z14, Z14
+	VFMADD231PS  ln2lo16<>+0(SB), Z13, Z14
+	VFMADD213PS  Z14, Z16, Z15
+	VADDPS       Z15, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z13, Z4
+	KNOTW        K1, K1
+	VMOVAPS.Z    Z8, K1, Z8
+	VADDPS       Z8, Z4, Z4
+	VSUBPS       Z4, Z0, Z4
+	JMP          BinaryProbGradF32_powN_full_bce
+
+BinaryProbGradF32_powN_full_soft:
+	VPADDD      log32shift16<>+0(SB), Z9, Z4
+	VPSRLD      $0x17, Z4, Z13
+	VCVTDQ2PS   Z13, Z13
+	VSUBPS      f12716<>+0(SB), Z13, Z13
+	VPANDD      mant32mask16<>+0(SB), Z4, Z4
+	VPADDD      log32base16<>+0(SB), Z4, Z4
+	VSUBPS      one16<>+0(SB), Z4, Z4
+	VMULPS      Z4, Z4, Z14
+	VMOVUPS     logc016<>+0(SB), Z15
+	VFMADD213PS logc216<>+0(SB), Z14, Z15
+	VFMADD213PS logc416<>+0(SB), Z14, Z15
+	VFMADD213PS logc616<>+0(SB), Z14, Z15
+	VFMADD213PS logc816<>+0(SB), Z14, Z15
+	VMOVUPS     logc116<>+0(SB), Z16
+	VFMADD213PS logc316<>+0(SB), Z14, Z16
+	VFMADD213PS logc516<>+0(SB), Z14, Z16
+	VFMADD213PS logc716<>+0(SB), Z14, Z16
+	VFMADD231PS Z16, Z4, Z15
+	VMULPS      Z4, Z14, Z16
+	VMULPS      minushalf16<>+0(SB), Z14, Z14
+	VFMADD231PS ln2lo16<>+0(SB), Z13, Z14
+	VFMADD213PS Z14, Z16, Z15
+	VADDPS      Z15, Z4, Z4
+	VFMADD231PS ln2hi16<>+0(SB), Z13, Z4
+	VMULPS      Z5, Z4, Z4
+	VPADDD      log32shift16<>+0(SB), Z7, Z13
+	VPSRLD      $0x17, Z13, Z14
+	VCVTDQ2PS   Z14, Z14
+	VSUBPS      f12716<>+0(SB), Z14, Z14
+	VPANDD      mant32mask16<>+0(SB), Z13, Z13
+	VPADDD      log32base16<>+0(SB), Z13, Z13
+	VSUBPS      one16<>+0(SB), Z13, Z13
+	VMULPS      Z13, Z13, Z15
+	VMOVUPS     logc016<>+0(SB), Z16
+	VFMADD213PS logc216<>+0(SB), Z15, Z16
+	VFMADD213PS logc416<>+0(SB), Z15, Z16
+	VFMADD213PS logc616<>+0(SB), Z15, Z16
+	VFMADD213PS logc816<>+0(SB), Z15, Z16
+	VMOVUPS     logc116<>+0(SB), Z17
+	VFMADD213PS logc316<>+0(SB), Z15, Z17
+	VFMADD213PS logc516<>+0(SB), Z15, Z17
+	VFMADD213PS logc716<>+0(SB), Z15, Z17
+	VFMADD231PS Z17, Z13, Z16
+	VMULPS      Z13, Z15, Z17
+	VMULPS      minushalf16<>+0(SB), Z15, Z15
+	VFMADD231PS ln2lo16<>+0(SB), Z14, Z15
+	VFMADD213PS Z15, Z17, Z16
+	VADDPS      Z16, Z13, Z13
+	VFMADD231PS ln2hi16<>+0(SB), Z14, Z13
+	VADDPS      Z8, Z13, Z13
+	VMULPS      Z6, Z13, Z13
+	VADDPS      Z13, Z4, Z4
+	VSUBPS      Z4, Z0, Z4
+
+BinaryProbGradF32_powN_full_bce:
+	VSUBPS  Z3, Z1, Z8
+	VMULPS  Z5, Z8, Z8
+	VMULPS  Z3, Z6, Z13
+	VADDPS  Z13, Z8, Z8
+	VMOVAPS Z1, Z14
+	VMOVAPS Z8, Z13
+	MOVQ    R12, BP
+	DECQ    BP
+
+BinaryProbGradF32_powN_full_sq:
+	TESTQ  BP, BP
+	JZ     BinaryProbGradF32_powN_full_sqdone
+	BTQ    $0x00, BP
+	JCC    BinaryProbGradF32_powN_full_nomul
+	VMULPS Z13, Z14, Z14
+
+BinaryProbGradF32_powN_full_nomul:
+	CMPQ   BP, $0x01
+	JBE    BinaryProbGradF32_powN_full_nosq
+	VMULPS Z13, Z13, Z13
+
+BinaryProbGradF32_powN_full_nosq:
+	SHRQ $0x01, BP
+	JMP  BinaryProbGradF32_powN_full_sq
+
+BinaryProbGradF32_powN_full_sqdone:
+	VMULPS       Z8, Z14, Z13
+	VPANDD       absmask16<>+0(SB), Z13, Z15
+	VCMPPS       $0x00, inf16<>+0(SB), Z15, K1
+	KORTESTW     K1, K1
+	JNZ          BinaryProbGradF32_bail
+	VBROADCASTSS 40(R8), Z15
+	VMULPS       Z15, Z14, Z14
+	VSUBPS       Z8, Z8, Z8
+	VADDPS       Z8, Z14, Z14
+	CMPL         R11, $0x01
+	JEQ          BinaryProbGradF32_powN_full_alpha1
+	JA           BinaryProbGradF32_powN_full_alphas
+	VMOVAPS      Z1, Z8
+	JMP          BinaryProbGradF32_powN_full_alphadone
+
+BinaryProbGradF32_powN_full_alpha1:
+	VBROADCASTSS 48(R8), Z8
+	VMULPS       Z8, Z5, Z8
+	VBROADCASTSS 52(R8), Z15
+	VMULPS       Z15, Z6, Z6
+	VADDPS       Z6, Z8, Z8
+	JMP          BinaryProbGradF32_powN_full_alphadone
+
+BinaryProbGradF32_powN_full_alphas:
+	VMOVUPS (SI)(R14*1), Z8
+	VMULPS  Z8, Z5, Z8
+	VMOVUPS (DI)(R14*1), Z15
+	VMULPS  Z15, Z6, Z6
+	VADDPS  Z6, Z8, Z8
+
+BinaryProbGradF32_powN_full_alphadone:
+	VSUBPS        Z3, Z3, Z6
+	VMULPS        Z13, Z8, Z15
+	VMULPS        Z4, Z15, Z15
+	VADDPS        Z6, Z15, Z15
+	VADDPS        Z15, Z2, Z2
+	VBROADCASTSS  32(R8), Z15
+	VCMPPS        $0x1d, Z15, Z3, K1
+	VBROADCASTSS  36(R8), Z15
+	VCMPPS        $0x12, Z15, Z3, K2
+	KANDW         K2, K1, K1
+	VMULPS        Z7, Z9, Z7
+	VSUBPS        Z5, Z9, Z9
+	VDIVPS        Z7, Z9, Z9
+	VMOVAPS.Z     Z9, K1, Z9
+	VADDPS        Z5, Z5, Z5
+	VSUBPS        Z5, Z1, Z5
+	VMULPS        Z5, Z14, Z14
+	VMULPS        Z4, Z14, Z14
+	VMULPS        Z9, Z13, Z13
+	VADDPS        Z13, Z14, Z14
+	VBROADCASTSS  44(R8), Z3
+	VMULPS        Z3, Z8, Z8
+	VMULPS        Z14, Z8, Z8
+	VADDPS        Z6, Z8, Z8
+	VMOVUPS       Z8, (AX)(R14*1)
+	ADDQ          $0x40, R14
+	DECQ          R13
+	JNZ           BinaryProbGradF32_powN_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R13
+
+BinaryProbGradF32_powN_inblock:
+	DECQ R15
+	JNZ  BinaryProbGradF32_powN_loop
+
+BinaryProbGradF32_powN_tail:
+	ANDQ      $0x0f, BX
+	JZ        BinaryProbGradF32_powN_done
+	MOVQ      $0x00000001, R13
+	SHLXQ     BX, R13, R13
+	DECQ      R13
+	KMOVW     R13, K1
+	VMOVUPS.Z (DX)(R14*1), K1, Z3
+	VMOVUPS.Z (CX)(R14*1), K1, Z4
+	CMPL      R10, $0x00
+	JNE       BinaryProbGradF32_powN_part_smooth
+	VMOVAPS   Z4, Z5
+	VSUBPS    Z4, Z1, Z6
+	JMP       BinaryProbGradF32_powN_part_smoothed
+
+BinaryProbGradF32_powN_part_smooth:
+	VBROADCASTSS 16(R8), Z5
+	VBROADCASTSS (R8), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(R8), Z7
+	VBROADCASTSS 4(R8), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(R8), Z6
+	VBROADCASTSS 8(R8), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(R8), Z7
+	VBROADCASTSS 12(R8), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryProbGradF32_powN_part_smoothed:
+	VBROADCASTSS 32(R8), Z7
+	VCMPPS       $0x11, Z7, Z3, K2
+	VBLENDMPS    Z7, Z3, K2, Z11
+	VBROADCASTSS 36(R8), Z7
+	VCMPPS       $0x1e, Z7, Z11, K2
+	VBLENDMPS    Z7, Z11, K2, Z11
+	VSUBPS       Z11, Z1, Z7
+	VSUBPS       Z7, Z1, Z8
+	VSUBPS       Z11, Z8, Z8
+	CMPL         R10, $0x00
+	JNE          BinaryProbGradF32_powN_part_soft
+	VCMPPS       $0x00, Z1, Z4, K2
+	VCMPPS       $0x00, Z0, Z4, K3
+	KORW         K2, K3, K3
+	KORTESTW     K3, K3
+	JCC          BinaryProbGradF32_powN_part_soft
+	VBLENDMPS    Z11, Z7, K2, Z12
+	VPADDD       log32shift16<>+0(SB), Z12, Z4
+	VPSRLD       $0x17, Z4, Z9
+	VCVTDQ2PS    Z9, Z9
+	VSUBPS       f12716<>+0(SB), Z9, Z9
+	VPANDD       mant32mask16<>+0(SB), Z4, Z4
+	VPADDD       log32base16<>+0(SB), Z4, Z4
+	VSUBPS       one16<>+0(SB), Z4, Z4
+	VMULPS       Z4, Z4, Z10
+	VMOVUPS      logc016<>+0(SB), Z12
+	VFMADD213PS  logc216<>+0(SB), Z10, Z12
+	VFMADD213PS  logc416<>+0(SB), Z10, Z12
+	VFMADD213PS  logc616<>+0(SB), Z10, Z12
+	VFMADD213PS  logc816<>+0(SB), Z10, Z12
+	VMOVUPS      logc116<>+0(SB), Z13
+	VFMADD213PS  logc316<>+0(SB), Z10, Z13
+	VFMADD213PS  logc516<>+0(SB), Z10, Z13
+	VFMADD213PS  logc716<>+0(SB), Z10, Z13
+	VFMADD231PS  Z13, Z4, Z12
+	VMULPS       Z4, Z10, Z13
+	VMULPS       minushalf16<>+0(SB), Z10, Z10
+	VFMADD231PS  ln2lo16<>+0(SB), Z9, Z10
+	VFMADD213PS  Z10, Z13, Z12
+	VADDPS       Z12, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z9, Z4
+	KNOTW        K2, K2
+	VMOVAPS.Z    Z8, K2, Z8
+	VADDPS       Z8, Z4, Z4
+	VSUBPS       Z4, Z0, Z0
+	JMP          BinaryProbGradF32_powN_part_bce
+
+BinaryProbGradF32_powN_part_soft:
+	VPADDD      log32shift16<>+0(SB), Z11, Z4
+	VPSRLD      $0x17, Z4, Z9
+	VCVTDQ2PS   Z9, Z9
+	VSUBPS      f12716<>+0(SB), Z9, Z9
+	VPANDD      mant32mask16<>+0(SB), Z4, Z4
+	VPADDD      log32base16<>+0(SB), Z4, Z4
+	VSUBPS      one16<>+0(SB), Z4, Z4
+	VMULPS      Z4, Z4, Z10
+	VMOVUPS     logc016<>+0(SB), Z12
+	VFMADD213PS logc216<>+0(SB), Z10, Z12
+	VFMADD213PS logc416<>+0(SB), Z10, Z12
+	VFMADD213PS logc616<>+0(SB), Z10, Z12
+	VFMADD213PS logc816<>+0(SB), Z10, Z12
+	VMOVUPS     logc116<>+0(SB), Z13
+	VFMADD213PS logc316<>+0(SB), Z10, Z13
+	VFMADD213PS logc516<>+0(SB), Z10, Z13
+	VFMADD213PS logc716<>+0(SB), Z10, Z13
+	VFMADD231PS Z13, Z4, Z12
+	VMULPS      Z4, Z10, Z13
+	VMULPS      minushalf16<>+0(SB), Z10, Z10
+	VFMADD231PS ln2lo16<>+0(SB), Z9, Z10
+	VFMADD213PS Z10, Z13, Z12
+	VADDPS      Z12, Z4, Z4
+	VFMADD231PS ln2hi16<>+0(SB), Z9, Z4
+	VMULPS      Z5, Z4, Z4
+	VPADDD      log32shift16<>+0(SB), Z7, Z9
+	VPSRLD      $0x17, Z9, Z10
+	VCVTDQ2PS   Z10, Z10
+	VSUBPS      f12716<>+0(SB), Z10, Z10
+	VPANDD      mant32mask16<>+0(SB), Z9, Z9
+	VPADDD      log32base16<>+0(SB), Z9, Z9
+	VSUBPS      one16<>+0(SB), Z9, Z9
+	VMULPS      Z9, Z9, Z12
+	VMOVUPS     logc016<>+0(SB), Z13
+	VFMADD213PS logc216<>+0(SB), Z12, Z13
+	VFMADD213PS logc416<>+0(SB), Z12, Z13
+	VFMADD213PS logc616<>+0(SB), Z12, Z13
+	VFMADD213PS logc816<>+0(SB), Z12, Z13
+	VMOVUPS     logc116<>+0(SB), Z14
+	VFMADD213PS logc316<>+0(SB), Z12, Z14
+	VFMADD213PS logc516<>+0(SB), Z12, Z14
+	VFMADD213PS logc716<>+0(SB), Z12, Z14
+	VFMADD231PS Z14, Z9, Z13
+	VMULPS      Z9, Z12, Z14
+	VMULPS      minushalf16<>+0(SB), Z12, Z12
+	VFMADD231PS ln2lo16<>+0(SB), Z10, Z12
+	VFMADD213PS Z12, Z14, Z13
+	VADDPS      Z13, Z9, Z9
+	VFMADD231PS ln2hi16<>+0(SB), Z10, Z9
+	VADDPS      Z8, Z9, Z9
+	VMULPS      Z6, Z9, Z9
+	VADDPS      Z9, Z4, Z4
+	VSUBPS      Z4, Z0, Z0
+
+BinaryProbGradF32_powN_part_bce:
+	VSUBPS  Z3, Z1, Z4
+	VMULPS  Z5, Z4, Z4
+	VMULPS  Z3, Z6, Z8
+	VADDPS  Z8, Z4, Z4
+	VMOVAPS Z1, Z9
+	VMOVAPS Z4, Z8
+	MOVQ    R12, CX
+	DECQ    CX
+
+BinaryProbGradF32_powN_part_sq:
+	TESTQ  CX, CX
+	JZ     BinaryProbGradF32_powN_part_sqdone
+	BTQ    $0x00, CX
+	JCC    BinaryProbGradF32_powN_part_nomul
+	VMULPS Z8, Z9, Z9
+
+BinaryProbGradF32_powN_part_nomul:
+	CMPQ   CX, $0x01
+	JBE    BinaryProbGradF32_powN_part_nosq
+	VMULPS Z8, Z8, Z8
+
+BinaryProbGradF32_powN_part_nosq:
+	SHRQ $0x01, CX
+	JMP  BinaryProbGradF32_powN_part_sq
+
+BinaryProbGradF32_powN_part_sqdone:
+	VMULPS       Z4, Z9, Z8
+	VPANDD       absmask16<>+0(SB), Z8, Z10
+	VCMPPS       $0x00, inf16<>+0(SB), Z10, K2
+	KORTESTW     K2, K2
+	JNZ          BinaryProbGradF32_bail
+	VBROADCASTSS 40(R8), Z10
+	VMULPS       Z10, Z9, Z9
+	VSUBPS       Z4, Z4, Z4
+	VADDPS       Z4, Z9, Z9
+	CMPL         R11, $0x01
+	JEQ          BinaryProbGradF32_powN_part_alpha1
+	JA           BinaryProbGradF32_powN_part_alphas
+	VMOVAPS      Z1, Z4
+	JMP          BinaryProbGradF32_powN_part_alphadone
+
+BinaryProbGradF32_powN_part_alpha1:
+	VBROADCASTSS 48(R8), Z4
+	VMULPS       Z4, Z5, Z4
+	VBROADCASTSS 52(R8), Z10
+	VMULPS       Z10, Z6, Z6
+	VADDPS       Z6, Z4, Z4
+	JMP          BinaryProbGradF32_powN_part_alphadone
+
+BinaryProbGradF32_powN_part_alphas:
+	VMOVUPS.Z (SI)(R14*1), K1, Z4
+	VMULPS    Z4, Z5, Z4
+	VMOVUPS.Z (DI)(R14*1), K1, Z10
+	VMULPS    Z10, Z6, Z6
+	VADDPS    Z6, Z4, Z4
+
+BinaryProbGradF32_powN_part_alphadone:
+	VSUBPS       Z3, Z3, Z6
+	VMULPS       Z8, Z4, Z10
+	VMULPS       Z0, Z10, Z10
+	VADDPS       Z6, Z10, Z10
+	VMOVAPS.Z    Z10, K1, Z10
+	VADDPS       Z10, Z2, Z2
+	VBROADCASTSS 32(R8), Z10
+	VCMPPS       $0x1d, Z10, Z3, K2
+	VBROADCASTSS 36(R8), Z10
+	VCMPPS       $0x12, Z10, Z3, K3
+	KANDW        K3, K2, K2
+	VMULPS       Z7, Z11, Z7
+	VSUBPS       Z5, Z11, Z11
+	VDIVPS       Z7, Z11, Z11
+	VMOVAPS.Z    Z11, K2, Z11
+	VADDPS       Z5, Z5, Z5
+	VSUBPS       Z5, Z1, Z5
+	VMULPS       Z5, Z9, Z9
+	VMULPS       Z0, Z9, Z9
+	VMULPS       Z11, Z8, Z8
+	VADDPS       Z8, Z9, Z9
+	VBROADCASTSS 44(R8), Z0
+	VMULPS       Z0, Z4, Z4
+	VMULPS       Z9, Z4, Z4
+	VADDPS       Z6, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)(R14*1)
+
+BinaryProbGradF32_powN_done:
+	JMP BinaryProbGradF32_done
+
+BinaryProbGradF32_pow2:
+	XORQ R12, R12
+	MOVQ $0x00000008, R13
+	MOVQ BX, R14
+	SHRQ $0x04, R14
+	JZ   BinaryProbGradF32_pow2_tail
+
+BinaryProbGradF32_pow2_loop:
+	VMOVUPS (DX)(R12*1), Z3
+	VMOVUPS (CX)(R12*1), Z4
+	CMPL    R10, $0x00
+	JNE     BinaryProbGradF32_pow2_full_smooth
+	VMOVAPS Z4, Z5
+	VSUBPS  Z4, Z1, Z6
+	JMP     BinaryProbGradF32_pow2_full_smoothed
+
+BinaryProbGradF32_pow2_full_smooth:
+	VBROADCASTSS 16(R8), Z5
+	VBROADCASTSS (R8), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(R8), Z7
+	VBROADCASTSS 4(R8), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(R8), Z6
+	VBROADCASTSS 8(R8), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(R8), Z7
+	VBROADCASTSS 12(R8), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryProbGradF32_pow2_full_smoothed:
+	VBROADCASTSS 32(R8), Z7
+	VCMPPS       $0x11, Z7, Z3, K1
+	VBLENDMPS    Z7, Z3, K1, Z9
+	VBROADCASTSS 36(R8), Z7
+	VCMPPS       $0x1e, Z7, Z9, K1
+	VBLENDMPS    Z7, Z9, K1, Z9
+	VSUBPS       Z9, Z1, Z7
+	VSUBPS       Z7, Z1, Z8
+	VSUBPS       Z9, Z8, Z8
+	CMPL         R10, $0x00
+	JNE          BinaryProbGradF32_pow2_full_soft
+	VCMPPS       $0x00, Z1, Z4, K1
+	VCMPPS       $0x00, Z0, Z4, K2
+	KORW         K1, K2, K2
+	KORTESTW     K2, K2
+	JCC          BinaryProbGradF32_pow2_full_soft
+	VBLENDMPS    Z9, Z7, K1, Z10
+	VPADDD       log32shift16<>+0(SB), Z10, Z4
+	VPSRLD       $0x17, Z4, Z13
+	VCVTDQ2PS    Z13, Z13
+	VSUBPS       f12716<>+0(SB), Z13, Z13
+	VPANDD       mant32mask16<>+0(SB), Z4, Z4
+	VPADDD       log32base16<>+0(SB), Z4, Z4
+	VSUBPS       one16<>+0(SB), Z4, Z4
+	VMULPS       Z4, Z4, Z14
+	VMOVUPS      logc016<>+0(SB), Z15
+	VFMADD213PS  logc216<>+0(SB), Z14, Z15
+	VFMADD213PS  logc416<>+0(SB), Z14, Z15
+	VFMADD213PS  logc616<>+0(SB), Z14, Z15
+	VFMADD213PS  logc816<>+0(SB), Z14, Z15
+	VMOVUPS      logc116<>+0(SB), Z16
+	VFMADD213PS  logc316<>+0(SB), Z14, Z16
+	VFMADD213PS  logc516<>+0(SB), Z14, Z16
+	VFMADD213PS  logc716<>+0(SB), Z14, Z16
+	VFMADD231PS  Z16, Z4, Z15
+	VMULPS       Z4, Z14, Z16
+	VMULPS       minushalf16<>+0(SB), Z14, Z14
+	VFMADD231PS  ln2lo16<>+0(SB), Z13, Z14
+	VFMADD213PS  Z14, Z16, Z15
+	VADDPS       Z15, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z13, Z4
+	KNOTW        K1, K1
+	VMOVAPS.Z    Z8, K1, Z8
+	VADDPS       Z8, Z4, Z4
+	VSUBPS       Z4, Z0, Z4
+	JMP          BinaryProbGradF32_pow2_full_bce
+
+BinaryProbGradF32_pow2_full_soft:
+	VPADDD      log32shift16<>+0(SB), Z9, Z4
+	VPSRLD      $0x17, Z4, Z13
+	VCVTDQ2PS   Z13, Z13
+	VSUBPS      f12716<>+0(SB), Z13, Z13
+	VPANDD      mant32mask16<>+0(SB), Z4, Z4
+	VPADDD      log32base16<>+0(SB), Z4, Z4
+	VSUBPS      one16<>+0(SB), Z4, Z4
+	VMULPS      Z4, Z4, Z14
+	VMOVUPS     logc016<>+0(SB), Z15
+	VFMADD213PS logc216<>+0(SB), Z14, Z15
+	VFMADD213PS logc416<>+0(SB), Z14, Z15
+	VFMADD213PS logc616<>+0(SB), Z14, Z15
+	VFMADD213PS logc816<>+0(SB), Z14, Z15
+	VMOVUPS     logc116<>+0(SB), Z16
+	VFMADD213PS logc316<>+0(SB), Z14, Z16
+	VFMADD213PS logc516<>+0(SB), Z14, Z16
+	VFMADD213PS logc716<>+0(SB), Z14, Z16
+	VFMADD231PS Z16, Z4, Z15
+	VMULPS      Z4, Z14, Z16
+	VMULPS      minushalf16<>+0(SB), Z14, Z14
+	VFMADD231PS ln2lo16<>+0(SB), Z13, Z14
+	VFMADD213PS Z14, Z16, Z15
+	VADDPS      Z15, Z4, Z4
+	VFMADD231PS ln2hi16<>+0(SB), Z13, Z4
+	VMULPS      Z5, Z4, Z4
+	VPADDD      log32shift16<>+0(SB), Z7, Z13
+	VPSRLD      $0x17, Z13, Z14
+	VCVTDQ2PS   Z14, Z14
+	VSUBPS      f12716<>+0(SB), Z14, Z14
+	VPANDD      mant32mask16<>+0(SB), Z13, Z13
+	VPADDD      log32base16<>+0(SB), Z13, Z13
+	VSUBPS      one16<>+0(SB), Z13, Z13
+	VMULPS      Z13, Z13, Z15
+	VMOVUPS     logc016<>+0(SB), Z16
+	VFMADD213PS logc216<>+0(SB), Z15, Z16
+	VFMADD213PS logc416<>+0(SB), Z15, Z16
+	VFMADD213PS logc616<>+0(SB), Z15, Z16
+	VFMADD213PS logc816<>+0(SB), Z15, Z16
+	VMOVUPS     logc116<>+0(SB), Z17
+	VFMADD213PS logc316<>+0(SB), Z15, Z17
+	VFMADD213PS logc516<>+0(SB), Z15, Z17
+	VFMADD213PS logc716<>+0(SB), Z15, Z17
+	VFMADD231PS Z17, Z13, Z16
+	VMULPS      Z13, Z15, Z17
+	VMULPS      minushalf16<>+0(SB), Z15, Z15
+	VFMADD231PS ln2lo16<>+0(SB), Z14, Z15
+	VFMADD213PS Z15, Z17, Z16
+	VADDPS      Z16, Z13, Z13
+	VFMADD231PS ln2hi16<>+0(SB), Z14, Z13
+	VADDPS      Z8, Z13, Z13
+	VMULPS      Z6, Z13, Z13
+	VADDPS      Z13, Z4, Z4
+	VSUBPS      Z4, Z0, Z4
+
+BinaryProbGradF32_pow2_full_bce:
+	VSUBPS       Z3, Z1, Z8
+	VMULPS       Z5, Z8, Z8
+	VMULPS       Z3, Z6, Z13
+	VADDPS       Z13, Z8, Z8
+	VMULPS       Z8, Z8, Z13
+	VPANDD       absmask16<>+0(SB), Z13, Z14
+	VCMPPS       $0x00, inf16<>+0(SB), Z14, K1
+	KORTESTW     K1, K1
+	JNZ          BinaryProbGradF32_bail
+	VBROADCASTSS 40(R8), Z14
+	VMULPS       Z14, Z8, Z14
+	VSUBPS       Z8, Z8, Z8
+	VADDPS       Z8, Z14, Z14
+	CMPL         R11, $0x01
+	JEQ          BinaryProbGradF32_pow2_full_alpha1
+	JA           BinaryProbGradF32_pow2_full_alphas
+	VMOVAPS      Z1, Z8
+	JMP          BinaryProbGradF32_pow2_full_alphadone
+
+BinaryProbGradF32_pow2_full_alpha1:
+	VBROADCASTSS 48(R8), Z8
+	VMULPS       Z8, Z5, Z8
+	VBROADCASTSS 52(R8), Z15
+	VMULPS       Z15, Z6, Z6
+	VADDPS       Z6, Z8, Z8
+	JMP          BinaryProbGradF32_pow2_full_alphadone
+
+BinaryProbGradF32_pow2_full_alphas:
+	VMOVUPS (SI)(R12*1), Z8
+	VMULPS  Z8, Z5, Z8
+	VMOVUPS (DI)(R12*1), Z15
+	VMULPS  Z15, Z6, Z6
+	VADDPS  Z6, Z8, Z8
+
+BinaryProbGradF32_pow2_full_alphadone:
+	VSUBPS        Z3, Z3, Z6
+	VMULPS        Z13, Z8, Z15
+	VMULPS        Z4, Z15, Z15
+	VADDPS        Z6, Z15, Z15
+	VADDPS        Z15, Z2, Z2
+	VBROADCASTSS  32(R8), Z15
+	VCMPPS        $0x1d, Z15, Z3, K1
+	VBROADCASTSS  36(R8), Z15
+	VCMPPS        $0x12, Z15, Z3, K2
+	KANDW         K2, K1, K1
+	VMULPS        Z7, Z9, Z7
+	VSUBPS        Z5, Z9, Z9
+	VDIVPS        Z7, Z9, Z9
+	VMOVAPS.Z     Z9, K1, Z9
+	VADDPS        Z5, Z5, Z5
+	VSUBPS        Z5, Z1, Z5
+	VMULPS        Z5, Z14, Z14
+	VMULPS        Z4, Z14, Z14
+	VMULPS        Z9, Z13, Z13
+	VADDPS        Z13, Z14, Z14
+	VBROADCASTSS  44(R8), Z3
+	VMULPS        Z3, Z8, Z8
+	VMULPS        Z14, Z8, Z8
+	VADDPS        Z6, Z8, Z8
+	VMOVUPS       Z8, (AX)(R12*1)
+	ADDQ          $0x40, R12
+	DECQ          R13
+	JNZ           BinaryProbGradF32_pow2_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R13
+
+BinaryProbGradF32_pow2_inblock:
+	DECQ R14
+	JNZ  BinaryProbGradF32_pow2_loop
+
+BinaryProbGradF32_pow2_tail:
+	ANDQ      $0x0f, BX
+	JZ        BinaryProbGradF32_pow2_done
+	MOVQ      $0x00000001, R13
+	SHLXQ     BX, R13, R13
+	DECQ      R13
+	KMOVW     R13, K1
+	VMOVUPS.Z (DX)(R12*1), K1, Z3
+	VMOVUPS.Z (CX)(R12*1), K1, Z4
+	CMPL      R10, $0x00
+	JNE       BinaryProbGradF32_pow2_part_smooth
+	VMOVAPS   Z4, Z5
+	VSUBPS    Z4, Z1, Z6
+	JMP       BinaryProbGradF32_pow2_part_smoothed
+
+BinaryProbGradF32_pow2_part_smooth:
+	VBROADCASTSS 16(R8), Z5
+	VBROADCASTSS (R8), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(R8), Z7
+	VBROADCASTSS 4(R8), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(R8), Z6
+	VBROADCASTSS 8(R8), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(R8), Z7
+	VBROADCASTSS 12(R8), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryProbGradF32_pow2_part_smoothed:
+	VBROADCASTSS 32(R8), Z7
+	VCMPPS       $0x11, Z7, Z3, K2
+	VBLENDMPS    Z7, Z3, K2, Z11
+	VBROADCASTSS 36(R8), Z7
+	VCMPPS       $0x1e, Z7, Z11, K2
+	VBLENDMPS    Z7, Z11, K2, Z11
+	VSUBPS       Z11, Z1, Z7
+	VSUBPS       Z7, Z1, Z8
+	VSUBPS       Z11, Z8, Z8
+	CMPL         R10, $0x00
+	JNE          BinaryProbGradF32_pow2_part_soft
+	VCMPPS       $0x00, Z1, Z4, K2
+	VCMPPS       $0x00, Z0, Z4, K3
+	KORW         K2, K3, K3
+	KORTESTW     K3, K3
+	JCC          BinaryProbGradF32_pow2_part_soft
+	VBLENDMPS    Z11, Z7, K2, Z12
+	VPADDD       log32shift16<>+0(SB), Z12, Z4
+	VPSRLD       $0x17, Z4, Z9
+	VCVTDQ2PS    Z9, Z9
+	VSUBPS       f12716<>+0(SB), Z9, Z9
+	VPANDD       mant32mask16<>+0(SB), Z4, Z4
+	VPADDD       log32base16<>+0(SB), Z4, Z4
+	VSUBPS       one16<>+0(SB), Z4, Z4
+	VMULPS       Z4, Z4, Z10
+	VMOVUPS      logc016<>+0(SB), Z12
+	VFMADD213PS  logc216<>+0(SB), Z10, Z12
+	VFMADD213PS  logc416<>+0(SB), Z10, Z12
+	VFMADD213PS  logc616<>+0(SB), Z10, Z12
+	VFMADD213PS  logc816<>+0(SB), Z10, Z12
+	VMOVUPS      logc116<>+0(SB), Z13
+	VFMADD213PS  logc316<>+0(SB), Z10, Z13
+	VFMADD213PS  logc516<>+0(SB), Z10, Z13
+	VFMADD213PS  logc716<>+0(SB), Z10, Z13
+	VFMADD231PS  Z13, Z4, Z12
+	VMULPS       Z4, Z10, Z13
+	VMULPS       minushalf16<>+0(SB), Z10, Z10
+	VFMADD231PS  ln2lo16<>+0(SB), Z9, Z10
+	VFMADD213PS  Z10, Z13, Z12
+	VADDPS       Z12, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z9, Z4
+	KNOTW        K2, K2
+	VMOVAPS.Z    Z8, K2, Z8
+	VADDPS       Z8, Z4, Z4
+	VSUBPS       Z4, Z0, Z0
+	JMP          BinaryProbGradF32_pow2_part_bce
+
+BinaryProbGradF32_pow2_part_soft:
+	VPADDD      log32shift16<>+0(SB), Z11, Z4
+	VPSRLD      $0x17, Z4, Z9
+	VCVTDQ2PS   Z9, Z9
+	VSUBPS      f12716<>+0(SB), Z9, Z9
+	VPANDD      mant32mask16<>+0(SB), Z4, Z4
+	VPADDD      log32base16<>+0(SB), Z4, Z4
+	VSUBPS      one16<>+0(SB), Z4, Z4
+	VMULPS      Z4, Z4, Z10
+	VMOVUPS     logc016<>+0(SB), Z12
+	VFMADD213PS logc216<>+0(SB), Z10, Z12
+	VFMADD213PS logc416<>+0(SB), Z10, Z12
+	VFMADD213PS logc616<>+0(SB), Z10, Z12
+	VFMADD213PS logc816<>+0(SB), Z10, Z12
+	VMOVUPS     logc116<>+0(SB), Z13
+	VFMADD213PS logc316<>+0(SB), Z10, Z13
+	VFMADD213PS logc516<>+0(SB), Z10, Z13
+	VFMADD213PS logc716<>+0(SB), Z10, Z13
+	VFMADD231PS Z13, Z4, Z12
+	VMULPS      Z4, Z10, Z13
+	VMULPS      minushalf16<>+0(SB), Z10, Z10
+	VFMADD231PS ln2lo16<>+0(SB), Z9, Z10
+	VFMADD213PS Z10, Z13, Z12
+	VADDPS      Z12, Z4, Z4
+	VFMADD231PS ln2hi16<>+0(SB), Z9, Z4
+	VMULPS      Z5, Z4, Z4
+	VPADDD      log32shift16<>+0(SB), Z7, Z9
+	VPSRLD      $0x17, Z9, Z10
+	VCVTDQ2PS   Z10, Z10
+	VSUBPS      f12716<>+0(SB), Z10, Z10
+	VPANDD      mant32mask16<>+0(SB), Z9, Z9
+	VPADDD      log32base16<>+0(SB), Z9, Z9
+	VSUBPS      one16<>+0(SB), Z9, Z9
+	VMULPS      Z9, Z9, Z12
+	VMOVUPS     logc016<>+0(SB), Z13
+	VFMADD213PS logc216<>+0(SB), Z12, Z13
+	VFMADD213PS logc416<>+0(SB), Z12, Z13
+	VFMADD213PS logc616<>+0(SB), Z12, Z13
+	VFMADD213PS logc816<>+0(SB), Z12, Z13
+	VMOVUPS     logc116<>+0(SB), Z14
+	VFMADD213PS logc316<>+0(SB), Z12, Z14
+	VFMADD213PS logc516<>+0(SB), Z12, Z14
+	VFMADD213PS logc716<>+0(SB), Z12, Z14
+	VFMADD231PS Z14, Z9, Z13
+	VMULPS      Z9, Z12, Z14
+	VMULPS      minushalf16<>+0(SB), Z12, Z12
+	VFMADD231PS ln2lo16<>+0(SB), Z10, Z12
+	VFMADD213PS Z12, Z14, Z13
+	VADDPS      Z13, Z9, Z9
+	VFMADD231PS ln2hi16<>+0(SB), Z10, Z9
+	VADDPS      Z8, Z9, Z9
+	VMULPS      Z6, Z9, Z9
+	VADDPS      Z9, Z4, Z4
+	VSUBPS      Z4, Z0, Z0
+
+BinaryProbGradF32_pow2_part_bce:
+	VSUBPS       Z3, Z1, Z4
+	VMULPS       Z5, Z4, Z4
+	VMULPS       Z3, Z6, Z8
+	VADDPS       Z8, Z4, Z4
+	VMULPS       Z4, Z4, Z8
+	VPANDD       absmask16<>+0(SB), Z8, Z9
+	VCMPPS       $0x00, inf16<>+0(SB), Z9, K2
+	KORTESTW     K2, K2
+	JNZ          BinaryProbGradF32_bail
+	VBROADCASTSS 40(R8), Z9
+	VMULPS       Z9, Z4, Z9
+	VSUBPS       Z4, Z4, Z4
+	VADDPS       Z4, Z9, Z9
+	CMPL         R11, $0x01
+	JEQ          BinaryProbGradF32_pow2_part_alpha1
+	JA           BinaryProbGradF32_pow2_part_alphas
+	VMOVAPS      Z1, Z4
+	JMP          BinaryProbGradF32_pow2_part_alphadone
+
+BinaryProbGradF32_pow2_part_alpha1:
+	VBROADCASTSS 48(R8), Z4
+	VMULPS       Z4, Z5, Z4
+	VBROADCASTSS 52(R8), Z10
+	VMULPS       Z10, Z6, Z6
+	VADDPS       Z6, Z4, Z4
+	JMP          BinaryProbGradF32_pow2_part_alphadone
+
+BinaryProbGradF32_pow2_part_alphas:
+	VMOVUPS.Z (SI)(R12*1), K1, Z4
+	VMULPS    Z4, Z5, Z4
+	VMOVUPS.Z (DI)(R12*1), K1, Z10
+	VMULPS    Z10, Z6, Z6
+	VADDPS    Z6, Z4, Z4
+
+BinaryProbGradF32_pow2_part_alphadone:
+	VSUBPS       Z3, Z3, Z6
+	VMULPS       Z8, Z4, Z10
+	VMULPS       Z0, Z10, Z10
+	VADDPS       Z6, Z10, Z10
+	VMOVAPS.Z    Z10, K1, Z10
+	VADDPS       Z10, Z2, Z2
+	VBROADCASTSS 32(R8), Z10
+	VCMPPS       $0x1d, Z10, Z3, K2
+	VBROADCASTSS 36(R8), Z10
+	VCMPPS       $0x12, Z10, Z3, K3
+	KANDW        K3, K2, K2
+	VMULPS       Z7, Z11, Z7
+	VSUBPS       Z5, Z11, Z11
+	VDIVPS       Z7, Z11, Z11
+	VMOVAPS.Z    Z11, K2, Z11
+	VADDPS       Z5, Z5, Z5
+	VSUBPS       Z5, Z1, Z5
+	VMULPS       Z5, Z9, Z9
+	VMULPS       Z0, Z9, Z9
+	VMULPS       Z11, Z8, Z8
+	VADDPS       Z8, Z9, Z9
+	VBROADCASTSS 44(R8), Z0
+	VMULPS       Z0, Z4, Z4
+	VMULPS       Z9, Z4, Z4
+	VADDPS       Z6, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)(R12*1)
+
+BinaryProbGradF32_pow2_done:
+	JMP BinaryProbGradF32_done
+
+BinaryProbGradF32_pow0:
+	XORQ R12, R12
+	MOVQ $0x00000008, R13
+	MOVQ BX, R14
+	SHRQ $0x04, R14
+	JZ   BinaryProbGradF32_pow0_tail
+
+BinaryProbGradF32_pow0_loop:
+	VMOVUPS (DX)(R12*1), Z3
+	VMOVUPS (CX)(R12*1), Z4
+	CMPL    R10, $0x00
+	JNE     BinaryProbGradF32_pow0_full_smooth
+	VMOVAPS Z4, Z5
+	VSUBPS  Z4, Z1, Z6
+	JMP     BinaryProbGradF32_pow0_full_smoothed
+
+BinaryProbGradF32_pow0_full_smooth:
+	VBROADCASTSS 16(R8), Z5
+	VBROADCASTSS (R8), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(R8), Z7
+	VBROADCASTSS 4(R8), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(R8), Z6
+	VBROADCASTSS 8(R8), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(R8), Z7
+	VBROADCASTSS 12(R8), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryProbGradF32_pow0_full_smoothed:
+	VBROADCASTSS 32(R8), Z7
+	VCMPPS       $0x11, Z7, Z3, K1
+	VBLENDMPS    Z7, Z3, K1, Z9
+	VBROADCASTSS 36(R8), Z7
+	VCMPPS       $0x1e, Z7, Z9, K1
+	VBLENDMPS    Z7, Z9, K1, Z9
+	VSUBPS       Z9, Z1, Z7
+	VSUBPS       Z7, Z1, Z8
+	VSUBPS       Z9, Z8, Z8
+	CMPL         R10, $0x00
+	JNE          BinaryProbGradF32_pow0_full_soft
+	VCMPPS       $0x00, Z1, Z4, K1
+	VCMPPS       $0x00, Z0, Z4, K2
+	KORW         K1, K2, K2
+	KORTESTW     K2, K2
+	JCC          BinaryProbGradF32_pow0_full_soft
+	VBLENDMPS    Z9, Z7, K1, Z10
+	VPADDD       log32shift16<>+0(SB), Z10, Z4
+	VPSRLD       $0x17, Z4, Z13
+	VCVTDQ2PS    Z13, Z13
+	VSUBPS       f12716<>+0(SB), Z13, Z13
+	VPANDD       mant32mask16<>+0(SB), Z4, Z4
+	VPADDD       log32base16<>+0(SB), Z4, Z4
+	VSUBPS       one16<>+0(SB), Z4, Z4
+	VMULPS       Z4, Z4, Z14
+	VMOVUPS      logc016<>+0(SB), Z15
+	VFMADD213PS  logc216<>+0(SB), Z14, Z15
+	VFMADD213PS  logc416<>+0(SB), Z14, Z15
+	VFMADD213PS  logc616<>+0(SB), Z14, Z15
+	VFMADD213PS  logc816<>+0(SB), Z14, Z15
+	VMOVUPS      logc116<>+0(SB), Z16
+	VFMADD213PS  logc316<>+0(SB), Z14, Z16
+	VFMADD213PS  logc516<>+0(SB), Z14, Z16
+	VFMADD213PS  logc716<>+0(SB), Z14, Z16
+	VFMADD231PS  Z16, Z4, Z15
+	VMULPS       Z4, Z14, Z16
+	VMULPS       minushalf16<>+0(SB), Z14, Z14
+	VFMADD231PS  ln2lo16<>+0(SB), Z13, Z14
+	VFMADD213PS  Z14, Z16, Z15
+	VADDPS       Z15, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z13, Z4
+	KNOTW        K1, K1
+	VMOVAPS.Z    Z8, K1, Z8
+	VADDPS       Z8, Z4, Z4
+	VSUBPS       Z4, Z0, Z4
+	JMP          BinaryProbGradF32_pow0_full_bce
+
+BinaryProbGradF32_pow0_full_soft:
+	VPADDD      log32shift16<>+0(SB), Z9, Z4
+	VPSRLD      $0x17, Z4, Z13
+	VCVTDQ2PS   Z13, Z13
+	VSUBPS      f12716<>+0(SB), Z13, Z13
+	VPANDD      mant32mask16<>+0(SB), Z4, Z4
+	VPADDD      log32base16<>+0(SB), Z4, Z4
+	VSUBPS      one16<>+0(SB), Z4, Z4
+	VMULPS      Z4, Z4, Z14
+	VMOVUPS     logc016<>+0(SB), Z15
+	VFMADD213PS logc216<>+0(SB), Z14, Z15
+	VFMADD213PS logc416<>+0(SB), Z14, Z15
+	VFMADD213PS logc616<>+0(SB), Z14, Z15
+	VFMADD213PS logc816<>+0(SB), Z14, Z15
+	VMOVUPS     logc116<>+0(SB), Z16
+	VFMADD213PS logc316<>+0(SB), Z14, Z16
+	VFMADD213PS logc516<>+0(SB), Z14, Z16
+	VFMADD213PS logc716<>+0(SB), Z14, Z16
+	VFMADD231PS Z16, Z4, Z15
+	VMULPS      Z4, Z14, Z16
+	VMULPS      minushalf16<>+0(SB), Z14, Z14
+	VFMADD231PS ln2lo16<>+0(SB), Z13, Z14
+	VFMADD213PS Z14, Z16, Z15
+	VADDPS      Z15, Z4, Z4
+	VFMADD231PS ln2hi16<>+0(SB), Z13, Z4
+	VMULPS      Z5, Z4, Z4
+	VPADDD      log32shift16<>+0(SB), Z7, Z13
+	VPSRLD      $0x17, Z13, Z14
+	VCVTDQ2PS   Z14, Z14
+	VSUBPS      f12716<>+0(SB), Z14, Z14
+	VPANDD      mant32mask16<>+0(SB), Z13, Z13
+	VPADDD      log32base16<>+0(SB), Z13, Z13
+	VSUBPS      one16<>+0(SB), Z13, Z13
+	VMULPS      Z13, Z13, Z15
+	VMOVUPS     logc016<>+0(SB), Z16
+	VFMADD213PS logc216<>+0(SB), Z15, Z16
+	VFMADD213PS logc416<>+0(SB), Z15, Z16
+	VFMADD213PS logc616<>+0(SB), Z15, Z16
+	VFMADD213PS logc816<>+0(SB), Z15, Z16
+	VMOVUPS     logc116<>+0(SB), Z17
+	VFMADD213PS logc316<>+0(SB), Z15, Z17
+	VFMADD213PS logc516<>+0(SB), Z15, Z17
+	VFMADD213PS logc716<>+0(SB), Z15, Z17
+	VFMADD231PS Z17, Z13, Z16
+	VMULPS      Z13, Z15, Z17
+	VMULPS      minushalf16<>+0(SB), Z15, Z15
+	VFMADD231PS ln2lo16<>+0(SB), Z14, Z15
+	VFMADD213PS Z15, Z17, Z16
+	VADDPS      Z16, Z13, Z13
+	VFMADD231PS ln2hi16<>+0(SB), Z14, Z13
+	VADDPS      Z8, Z13, Z13
+	VMULPS      Z6, Z13, Z13
+	VADDPS      Z13, Z4, Z4
+	VSUBPS      Z4, Z0, Z4
+
+BinaryProbGradF32_pow0_full_bce:
+	VSUBPS  Z3, Z1, Z8
+	VMULPS  Z5, Z8, Z8
+	VMULPS  Z3, Z6, Z13
+	VADDPS  Z13, Z8, Z8
+	VMOVAPS Z1, Z8
+	VMOVAPS Z0, Z13
+	CMPL    R11, $0x01
+	JEQ     BinaryProbGradF32_pow0_full_alpha1
+	JA      BinaryProbGradF32_pow0_full_alphas
+	VMOVAPS Z1, Z14
+	JMP     BinaryProbGradF32_pow0_full_alphadone
+
+BinaryProbGradF32_pow0_full_alpha1:
+	VBROADCASTSS 48(R8), Z14
+	VMULPS       Z14, Z5, Z14
+	VBROADCASTSS 52(R8), Z15
+	VMULPS       Z15, Z6, Z6
+	VADDPS       Z6, Z14, Z14
+	JMP          BinaryProbGradF32_pow0_full_alphadone
+
+BinaryProbGradF32_pow0_full_alphas:
+	VMOVUPS (SI)(R12*1), Z14
+	VMULPS  Z14, Z5, Z14
+	VMOVUPS (DI)(R12*1), Z15
+	VMULPS  Z15, Z6, Z6
+	VADDPS  Z6, Z14, Z14
+
+BinaryProbGradF32_pow0_full_alphadone:
+	VSUBPS        Z3, Z3, Z6
+	VMULPS        Z8, Z14, Z15
+	VMULPS        Z4, Z15, Z15
+	VADDPS        Z6, Z15, Z15
+	VADDPS        Z15, Z2, Z2
+	VBROADCASTSS  32(R8), Z15
+	VCMPPS        $0x1d, Z15, Z3, K1
+	VBROADCASTSS  36(R8), Z15
+	VCMPPS        $0x12, Z15, Z3, K2
+	KANDW         K2, K1, K1
+	VMULPS        Z7, Z9, Z7
+	VSUBPS        Z5, Z9, Z9
+	VDIVPS        Z7, Z9, Z9
+	VMOVAPS.Z     Z9, K1, Z9
+	VADDPS        Z5, Z5, Z5
+	VSUBPS        Z5, Z1, Z5
+	VMULPS        Z5, Z13, Z13
+	VMULPS        Z4, Z13, Z13
+	VMULPS        Z9, Z8, Z8
+	VADDPS        Z8, Z13, Z13
+	VBROADCASTSS  44(R8), Z3
+	VMULPS        Z3, Z14, Z14
+	VMULPS        Z13, Z14, Z14
+	VADDPS        Z6, Z14, Z14
+	VMOVUPS       Z14, (AX)(R12*1)
+	ADDQ          $0x40, R12
+	DECQ          R13
+	JNZ           BinaryProbGradF32_pow0_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R13
+
+BinaryProbGradF32_pow0_inblock:
+	DECQ R14
+	JNZ  BinaryProbGradF32_pow0_loop
+
+BinaryProbGradF32_pow0_tail:
+	ANDQ      $0x0f, BX
+	JZ        BinaryProbGradF32_pow0_done
+	MOVQ      $0x00000001, R13
+	SHLXQ     BX, R13, R13
+	DECQ      R13
+	KMOVW     R13, K1
+	VMOVUPS.Z (DX)(R12*1), K1, Z3
+	VMOVUPS.Z (CX)(R12*1), K1, Z4
+	CMPL      R10, $0x00
+	JNE       BinaryProbGradF32_pow0_part_smooth
+	VMOVAPS   Z4, Z5
+	VSUBPS    Z4, Z1, Z6
+	JMP       BinaryProbGradF32_pow0_part_smoothed
+
+BinaryProbGradF32_pow0_part_smooth:
+	VBROADCASTSS 16(R8), Z5
+	VBROADCASTSS (R8), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(R8), Z7
+	VBROADCASTSS 4(R8), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(R8), Z6
+	VBROADCASTSS 8(R8), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(R8), Z7
+	VBROADCASTSS 12(R8), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryProbGradF32_pow0_part_smoothed:
+	VBROADCASTSS 32(R8), Z7
+	VCMPPS       $0x11, Z7, Z3, K2
+	VBLENDMPS    Z7, Z3, K2, Z11
+	VBROADCASTSS 36(R8), Z7
+	VCMPPS       $0x1e, Z7, Z11, K2
+	VBLENDMPS    Z7, Z11, K2, Z11
+	VSUBPS       Z11, Z1, Z7
+	VSUBPS       Z7, Z1, Z8
+	VSUBPS       Z11, Z8, Z8
+	CMPL         R10, $0x00
+	JNE          BinaryProbGradF32_pow0_part_soft
+	VCMPPS       $0x00, Z1, Z4, K2
+	VCMPPS       $0x00, Z0, Z4, K3
+	KORW         K2, K3, K3
+	KORTESTW     K3, K3
+	JCC          BinaryProbGradF32_pow0_part_soft
+	VBLENDMPS    Z11, Z7, K2, Z12
+	VPADDD       log32shift16<>+0(SB), Z12, Z4
+	VPSRLD       $0x17, Z4, Z9
+	VCVTDQ2PS    Z9, Z9
+	VSUBPS       f12716<>+0(SB), Z9, Z9
+	VPANDD       mant32mask16<>+0(SB), Z4, Z4
+	VPADDD       log32base16<>+0(SB), Z4, Z4
+	VSUBPS       one16<>+0(SB), Z4, Z4
+	VMULPS       Z4, Z4, Z10
+	VMOVUPS      logc016<>+0(SB), Z12
+	VFMADD213PS  logc216<>+0(SB), Z10, Z12
+	VFMADD213PS  logc416<>+0(SB), Z10, Z12
+	VFMADD213PS  logc616<>+0(SB), Z10, Z12
+	VFMADD213PS  logc816<>+0(SB), Z10, Z12
+	VMOVUPS      logc116<>+0(SB), Z13
+	VFMADD213PS  logc316<>+0(SB), Z10, Z13
+	VFMADD213PS  logc516<>+0(SB), Z10, Z13
+	VFMADD213PS  logc716<>+0(SB), Z10, Z13
+	VFMADD231PS  Z13, Z4, Z12
+	VMULPS       Z4, Z10, Z13
+	VMULPS       minushalf16<>+0(SB), Z10, Z10
+	VFMADD231PS  ln2lo16<>+0(SB), Z9, Z10
+	VFMADD213PS  Z10, Z13, Z12
+	VADDPS       Z12, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z9, Z4
+	KNOTW        K2, K2
+	VMOVAPS.Z    Z8, K2, Z8
+	VADDPS       Z8, Z4, Z4
+	VSUBPS       Z4, Z0, Z4
+	JMP          BinaryProbGradF32_pow0_part_bce
+
+BinaryProbGradF32_pow0_part_soft:
+	VPADDD      log32shift16<>+0(SB), Z11, Z4
+	VPSRLD      $0x17, Z4, Z9
+	VCVTDQ2PS   Z9, Z9
+	VSUBPS      f12716<>+0(SB), Z9, Z9
+	VPANDD      mant32mask16<>+0(SB), Z4, Z4
+	VPADDD      log32base16<>+0(SB), Z4, Z4
+	VSUBPS      one16<>+0(SB), Z4, Z4
+	VMULPS      Z4, Z4, Z10
+	VMOVUPS     logc016<>+0(SB), Z12
+	VFMADD213PS logc216<>+0(SB), Z10, Z12
+	VFMADD213PS logc416<>+0(SB), Z10, Z12
+	VFMADD213PS logc616<>+0(SB), Z10, Z12
+	VFMADD213PS logc816<>+0(SB), Z10, Z12
+	VMOVUPS     logc116<>+0(SB), Z13
+	VFMADD213PS logc316<>+0(SB), Z10, Z13
+	VFMADD213PS logc516<>+0(SB), Z10, Z13
+	VFMADD213PS logc716<>+0(SB), Z10, Z13
+	VFMADD231PS Z13, Z4, Z12
+	VMULPS      Z4, Z10, Z13
+	VMULPS      minushalf16<>+0(SB), Z10, Z10
+	VFMADD231PS ln2lo16<>+0(SB), Z9, Z10
+	VFMADD213PS Z10, Z13, Z12
+	VADDPS      Z12, Z4, Z4
+	VFMADD231PS ln2hi16<>+0(SB), Z9, Z4
+	VMULPS      Z5, Z4, Z4
+	VPADDD      log32shift16<>+0(SB), Z7, Z9
+	VPSRLD      $0x17, Z9, Z10
+	VCVTDQ2PS   Z10, Z10
+	VSUBPS      f12716<>+0(SB), Z10, Z10
+	VPANDD      mant32mask16<>+0(SB), Z9, Z9
+	VPADDD      log32base16<>+0(SB), Z9, Z9
+	VSUBPS      one16<>+0(SB), Z9, Z9
+	VMULPS      Z9, Z9, Z12
+	VMOVUPS     logc016<>+0(SB), Z13
+	VFMADD213PS logc216<>+0(SB), Z12, Z13
+	VFMADD213PS logc416<>+0(SB), Z12, Z13
+	VFMADD213PS logc616<>+0(SB), Z12, Z13
+	VFMADD213PS logc816<>+0(SB), Z12, Z13
+	VMOVUPS     logc116<>+0(SB), Z14
+	VFMADD213PS logc316<>+0(SB), Z12, Z14
+	VFMADD213PS logc516<>+0(SB), Z12, Z14
+	VFMADD213PS logc716<>+0(SB), Z12, Z14
+	VFMADD231PS Z14, Z9, Z13
+	VMULPS      Z9, Z12, Z14
+	VMULPS      minushalf16<>+0(SB), Z12, Z12
+	VFMADD231PS ln2lo16<>+0(SB), Z10, Z12
+	VFMADD213PS Z12, Z14, Z13
+	VADDPS      Z13, Z9, Z9
+	VFMADD231PS ln2hi16<>+0(SB), Z10, Z9
+	VADDPS      Z8, Z9, Z9
+	VMULPS      Z6, Z9, Z9
+	VADDPS      Z9, Z4, Z4
+	VSUBPS      Z4, Z0, Z4
+
+BinaryProbGradF32_pow0_part_bce:
+	VSUBPS  Z3, Z1, Z8
+	VMULPS  Z5, Z8, Z8
+	VMULPS  Z3, Z6, Z9
+	VADDPS  Z9, Z8, Z8
+	VMOVAPS Z1, Z8
+	VMOVAPS Z0, Z0
+	CMPL    R11, $0x01
+	JEQ     BinaryProbGradF32_pow0_part_alpha1
+	JA      BinaryProbGradF32_pow0_part_alphas
+	VMOVAPS Z1, Z9
+	JMP     BinaryProbGradF32_pow0_part_alphadone
+
+BinaryProbGradF32_pow0_part_alpha1:
+	VBROADCASTSS 48(R8), Z9
+	VMULPS       Z9, Z5, Z9
+	VBROADCASTSS 52(R8), Z10
+	VMULPS       Z10, Z6, Z6
+	VADDPS       Z6, Z9, Z9
+	JMP          BinaryProbGradF32_pow0_part_alphadone
+
+BinaryProbGradF32_pow0_part_alphas:
+	VMOVUPS.Z (SI)(R12*1), K1, Z9
+	VMULPS    Z9, Z5, Z9
+	VMOVUPS.Z (DI)(R12*1), K1, Z10
+	VMULPS    Z10, Z6, Z6
+	VADDPS    Z6, Z9, Z9
+
+BinaryProbGradF32_pow0_part_alphadone:
+	VSUBPS       Z3, Z3, Z6
+	VMULPS       Z8, Z9, Z10
+	VMULPS       Z4, Z10, Z10
+	VADDPS       Z6, Z10, Z10
+	VMOVAPS.Z    Z10, K1, Z10
+	VADDPS       Z10, Z2, Z2
+	VBROADCASTSS 32(R8), Z10
+	VCMPPS       $0x1d, Z10, Z3, K2
+	VBROADCASTSS 36(R8), Z10
+	VCMPPS       $0x12, Z10, Z3, K3
+	KANDW        K3, K2, K2
+	VMULPS       Z7, Z11, Z7
+	VSUBPS       Z5, Z11, Z11
+	VDIVPS       Z7, Z11, Z11
+	VMOVAPS.Z    Z11, K2, Z11
+	VADDPS       Z5, Z5, Z5
+	VSUBPS       Z5, Z1, Z5
+	VMULPS       Z5, Z0, Z0
+	VMULPS       Z4, Z0, Z0
+	VMULPS       Z11, Z8, Z8
+	VADDPS       Z8, Z0, Z0
+	VBROADCASTSS 44(R8), Z1
+	VMULPS       Z1, Z9, Z9
+	VMULPS       Z0, Z9, Z9
+	VADDPS       Z6, Z9, Z9
+	VMOVUPS      Z9, K1, (AX)(R12*1)
+
+BinaryProbGradF32_pow0_done:
+	JMP BinaryProbGradF32_done
+
+BinaryProbGradF32_powR:
+	XORQ R12, R12
+	MOVQ $0x00000008, R13
+	MOVQ BX, R14
+	SHRQ $0x04, R14
+	JZ   BinaryProbGradF32_powR_tail
+
+BinaryProbGradF32_powR_loop:
+	VMOVUPS (DX)(R12*1), Z3
+	VMOVUPS (CX)(R12*1), Z4
+	CMPL    R10, $0x00
+	JNE     BinaryProbGradF32_powR_full_smooth
+	VMOVAPS Z4, Z5
+	VSUBPS  Z4, Z1, Z6
+	JMP     BinaryProbGradF32_powR_full_smoothed
+
+BinaryProbGradF32_powR_full_smooth:
+	VBROADCASTSS 16(R8), Z5
+	VBROADCASTSS (R8), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(R8), Z7
+	VBROADCASTSS 4(R8), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(R8), Z6
+	VBROADCASTSS 8(R8), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(R8), Z7
+	VBROADCASTSS 12(R8), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryProbGradF32_powR_full_smoothed:
+	VBROADCASTSS 32(R8), Z7
+	VCMPPS       $0x11, Z7, Z3, K1
+	VBLENDMPS    Z7, Z3, K1, Z9
+	VBROADCASTSS 36(R8), Z7
+	VCMPPS       $0x1e, Z7, Z9, K1
+	VBLENDMPS    Z7, Z9, K1, Z9
+	VSUBPS       Z9, Z1, Z7
+	VSUBPS       Z7, Z1, Z8
+	VSUBPS       Z9, Z8, Z8
+	CMPL         R10, $0x00
+	JNE          BinaryProbGradF32_powR_full_soft
+	VCMPPS       $0x00, Z1, Z4, K1
+	VCMPPS       $0x00, Z0, Z4, K2
+	KORW         K1, K2, K2
+	KORTESTW     K2, K2
+	JCC          BinaryProbGradF32_powR_full_soft
+	VBLENDMPS    Z9, Z7, K1, Z10
+	VPADDD       log32shift16<>+0(SB), Z10, Z4
+	VPSRLD       $0x17, Z4, Z13
+	VCVTDQ2PS    Z13, Z13
+	VSUBPS       f12716<>+0(SB), Z13, Z13
+	VPANDD       mant32mask16<>+0(SB), Z4, Z4
+	VPADDD       log32base16<>+0(SB), Z4, Z4
+	VSUBPS       one16<>+0(SB), Z4, Z4
+	VMULPS       Z4, Z4, Z14
+	VMOVUPS      logc016<>+0(SB), Z15
+	VFMADD213PS  logc216<>+0(SB), Z14, Z15
+	VFMADD213PS  logc416<>+0(SB), Z14, Z15
+	VFMADD213PS  logc616<>+0(SB), Z14, Z15
+	VFMADD213PS  logc816<>+0(SB), Z14, Z15
+	VMOVUPS      logc116<>+0(SB), Z16
+	VFMADD213PS  logc316<>+0(SB), Z14, Z16
+	VFMADD213PS  logc516<>+0(SB), Z14, Z16
+	VFMADD213PS  logc716<>+0(SB), Z14, Z16
+	VFMADD231PS  Z16, Z4, Z15
+	VMULPS       Z4, Z14, Z16
+	VMULPS       minushalf16<>+0(SB), Z14, Z14
+	VFMADD231PS  ln2lo16<>+0(SB), Z13, Z14
+	VFMADD213PS  Z14, Z16, Z15
+	VADDPS       Z15, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z13, Z4
+	KNOTW        K1, K1
+	VMOVAPS.Z    Z8, K1, Z8
+	VADDPS       Z8, Z4, Z4
+	VSUBPS       Z4, Z0, Z4
+	JMP          BinaryProbGradF32_powR_full_bce
+
+BinaryProbGradF32_powR_full_soft:
+	VPADDD      log32shift16<>+0(SB), Z9, Z4
+	VPSRLD      $0x17, Z4, Z13
+	VCVTDQ2PS   Z13, Z13
+	VSUBPS      f12716<>+0(SB), Z13, Z13
+	VPANDD      mant32mask16<>+0(SB), Z4, Z4
+	VPADDD      log32base16<>+0(SB), Z4, Z4
+	VSUBPS      one16<>+0(SB), Z4, Z4
+	VMULPS      Z4, Z4, Z14
+	VMOVUPS     logc016<>+0(SB), Z15
+	VFMADD213PS logc216<>+0(SB), Z14, Z15
+	VFMADD213PS logc416<>+0(SB), Z14, Z15
+	VFMADD213PS logc616<>+0(SB), Z14, Z15
+	VFMADD213PS logc816<>+0(SB), Z14, Z15
+	VMOVUPS     logc116<>+0(SB), Z16
+	VFMADD213PS logc316<>+0(SB), Z14, Z16
+	VFMADD213PS logc516<>+0(SB), Z14, Z16
+	VFMADD213PS logc716<>+0(SB), Z14, Z16
+	VFMADD231PS Z16, Z4, Z15
+	VMULPS      Z4, Z14, Z16
+	VMULPS      minushalf16<>+0(SB), Z14, Z14
+	VFMADD231PS ln2lo16<>+0(SB), Z13, Z14
+	VFMADD213PS Z14, Z16, Z15
+	VADDPS      Z15, Z4, Z4
+	VFMADD231PS ln2hi16<>+0(SB), Z13, Z4
+	VMULPS      Z5, Z4, Z4
+	VPADDD      log32shift16<>+0(SB), Z7, Z13
+	VPSRLD      $0x17, Z13, Z14
+	VCVTDQ2PS   Z14, Z14
+	VSUBPS      f12716<>+0(SB), Z14, Z14
+	VPANDD      mant32mask16<>+0(SB), Z13, Z13
+	VPADDD      log32base16<>+0(SB), Z13, Z13
+	VSUBPS      one16<>+0(SB), Z13, Z13
+	VMULPS      Z13, Z13, Z15
+	VMOVUPS     logc016<>+0(SB), Z16
+	VFMADD213PS logc216<>+0(SB), Z15, Z16
+	VFMADD213PS logc416<>+0(SB), Z15, Z16
+	VFMADD213PS logc616<>+0(SB), Z15, Z16
+	VFMADD213PS logc816<>+0(SB), Z15, Z16
+	VMOVUPS     logc116<>+0(SB), Z17
+	VFMADD213PS logc316<>+0(SB), Z15, Z17
+	VFMADD213PS logc516<>+0(SB), Z15, Z17
+	VFMADD213PS logc716<>+0(SB), Z15, Z17
+	VFMADD231PS Z17, Z13, Z16
+	VMULPS      Z13, Z15, Z17
+	VMULPS      minushalf16<>+0(SB), Z15, Z15
+	VFMADD231PS ln2lo16<>+0(SB), Z14, Z15
+	VFMADD213PS Z15, Z17, Z16
+	VADDPS      Z16, Z13, Z13
+	VFMADD231PS ln2hi16<>+0(SB), Z14, Z13
+	VADDPS      Z8, Z13, Z13
+	VMULPS      Z6, Z13, Z13
+	VADDPS      Z13, Z4, Z4
+	VSUBPS      Z4, Z0, Z4
+
+BinaryProbGradF32_powR_full_bce:
+	VSUBPS       Z3, Z1, Z8
+	VMULPS       Z5, Z8, Z8
+	VMULPS       Z3, Z6, Z13
+	VADDPS       Z13, Z8, Z8
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z8, K1
+	VMULPS       two2316<>+0(SB), Z8, Z13
+	VBLENDMPS    Z13, Z8, K1, Z13
+	VPADDD       log32shift16<>+0(SB), Z13, Z14
+	VPSRLD       $0x17, Z14, Z13
+	VCVTDQ2PS    Z13, Z13
+	VSUBPS       f12716<>+0(SB), Z13, Z13
+	VMOVUPS.Z    minus2316<>+0(SB), K1, Z15
+	VADDPS       Z15, Z13, Z13
+	VPANDD       mant32mask16<>+0(SB), Z14, Z14
+	VPADDD       log32base16<>+0(SB), Z14, Z14
+	VSUBPS       one16<>+0(SB), Z14, Z14
+	VMULPS       Z14, Z14, Z15
+	VMOVUPS      logc016<>+0(SB), Z16
+	VFMADD213PS  logc216<>+0(SB), Z15, Z16
+	VFMADD213PS  logc416<>+0(SB), Z15, Z16
+	VFMADD213PS  logc616<>+0(SB), Z15, Z16
+	VFMADD213PS  logc816<>+0(SB), Z15, Z16
+	VMOVUPS      logc116<>+0(SB), Z17
+	VFMADD213PS  logc316<>+0(SB), Z15, Z17
+	VFMADD213PS  logc516<>+0(SB), Z15, Z17
+	VFMADD213PS  logc716<>+0(SB), Z15, Z17
+	VFMADD231PS  Z17, Z14, Z16
+	VMULPS       Z14, Z16, Z16
+	VMULPS       Z15, Z16, Z16
+	VFMADD231PS  ln2lo16<>+0(SB), Z13, Z16
+	VFMADD231PS  minushalf16<>+0(SB), Z15, Z16
+	VADDPS       Z16, Z14, Z14
+	VFMADD231PS  ln2hi16<>+0(SB), Z13, Z14
+	VPXORD       Z15, Z15, Z15
+	VCMPPS       $0x00, Z15, Z8, K1
+	VBLENDMPS    minusinf16<>+0(SB), Z14, K1, Z14
+	VCMPPS       $0x00, inf16<>+0(SB), Z8, K1
+	VBLENDMPS    inf16<>+0(SB), Z14, K1, Z14
+	VCMPPS       $0x19, Z15, Z8, K1
+	VBLENDMPS    nan16<>+0(SB), Z14, K1, Z14
+	VMAXPS       ldmin16<>+0(SB), Z14, Z15
+	VMINPS       ldmax16<>+0(SB), Z15, Z15
+	VBROADCASTSS 76(R8), Z16
+	VMULPS       Z16, Z15, Z13
+	VBROADCASTSS 40(R8), Z16
+	VFMADD231PS  Z16, Z14, Z13
+	VCMPPS       $0x11, expunder16<>+0(SB), Z13, K1
+	VMOVUPS      expunder16<>+0(SB), Z17
+	VMAXPS       Z13, Z17, Z13
+	VMOVUPS      expover16<>+0(SB), Z17
+	VMINPS       Z13, Z17, Z13
+	VMULPS       log2e16<>+0(SB), Z13, Z18
+	VRNDSCALEPS  $0x00, Z18, Z18
+	VFMADD231PS  minusln2hi16<>+0(SB), Z18, Z13
+	VFMADD231PS  minusln2lo16<>+0(SB), Z18, Z13
+	VMULPS       Z13, Z13, Z17
+	VMOVUPS      expc116<>+0(SB), Z16
+	VFMADD213PS  expc316<>+0(SB), Z17, Z16
+	VFMADD213PS  expc516<>+0(SB), Z17, Z16
+	VMOVUPS      expc016<>+0(SB), Z19
+	VFMADD213PS  expc216<>+0(SB), Z17, Z19
+	VFMADD213PS  expc416<>+0(SB), Z17, Z19
+	VFMADD231PS  Z19, Z13, Z16
+	VFMADD213PS  Z13, Z17, Z16
+	VADDPS       one16<>+0(SB), Z16, Z16
+	VMULPS       half16<>+0(SB), Z18, Z17
+	VADDPS       roundmagic16<>+0(SB), Z17, Z17
+	VSUBPS       roundmagic16<>+0(SB), Z17, Z13
+	VSUBPS       Z13, Z18, Z13
+	VADDPS       roundmagic16<>+0(SB), Z13, Z13
+	VPADDD       expbiasfix16<>+0(SB), Z17, Z17
+	VPSLLD       $0x17, Z17, Z17
+	VPADDD       expbiasfix16<>+0(SB), Z13, Z13
+	VPSLLD       $0x17, Z13, Z13
+	VMULPS       Z17, Z16, Z16
+	VMULPS       Z13, Z16, Z16
+	KNOTW        K1, K1
+	VMOVAPS.Z    Z16, K1, Z16
+	VPANDD       absmask16<>+0(SB), Z16, Z13
+	VCMPPS       $0x00, inf16<>+0(SB), Z13, K1
+	KORTESTW     K1, K1
+	JNZ          BinaryProbGradF32_bail
+	VCMPPS       $0x04, Z0, Z8, K1
+	VBROADCASTSS 40(R8), Z13
+	VMULPS       Z13, Z16, Z13
+	VDIVPS       Z8, Z13, Z13
+	VMOVAPS.Z    Z13, K1, Z13
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z16, K2
+	KANDW        K1, K2, K2
+	KORTESTW     K2, K2
+	JZ           BinaryProbGradF32_powR_full_nolow
+	VBROADCASTSS 84(R8), Z17
+	VMULPS       Z17, Z15, Z15
+	VBROADCASTSS 80(R8), Z17
+	VFMADD231PS  Z17, Z14, Z15
+	VCMPPS       $0x11, expunder16<>+0(SB), Z15, K1
+	VMOVUPS      expunder16<>+0(SB), Z14
+	VMAXPS       Z15, Z14, Z15
+	VMOVUPS      expover16<>+0(SB), Z14
+	VMINPS       Z15, Z14, Z15
+	VMULPS       log2e16<>+0(SB), Z15, Z18
+	VRNDSCALEPS  $0x00, Z18, Z18
+	VFMADD231PS  minusln2hi16<>+0(SB), Z18, Z15
+	VFMADD231PS  minusln2lo16<>+0(SB), Z18, Z15
+	VMULPS       Z15, Z15, Z14
+	VMOVUPS      expc116<>+0(SB), Z17
+	VFMADD213PS  expc316<>+0(SB), Z14, Z17
+	VFMADD213PS  expc516<>+0(SB), Z14, Z17
+	VMOVUPS      expc016<>+0(SB), Z19
+	VFMADD213PS  expc216<>+0(SB), Z14, Z19
+	VFMADD213PS  expc416<>+0(SB), Z14, Z19
+	VFMADD231PS  Z19, Z15, Z17
+	VFMADD213PS  Z15, Z14, Z17
+	VADDPS       one16<>+0(SB), Z17, Z17
+	VMULPS       half16<>+0(SB), Z18, Z14
+	VADDPS       roundmagic16<>+0(SB), Z14, Z14
+	VSUBPS       roundmagic16<>+0(SB), Z14, Z15
+	VSUBPS       Z15, Z18, Z15
+	VADDPS       roundmagic16<>+0(SB), Z15, Z15
+	VPADDD       expbiasfix16<>+0(SB), Z14, Z14
+	VPSLLD       $0x17, Z14, Z14
+	VPADDD       expbiasfix16<>+0(SB), Z15, Z15
+	VPSLLD       $0x17, Z15, Z15
+	VMULPS       Z14, Z17, Z17
+	VMULPS       Z15, Z17, Z17
+	KNOTW        K1, K1
+	VMOVAPS.Z    Z17, K1, Z17
+	VBROADCASTSS 40(R8), Z14
+	VMULPS       Z14, Z17, Z17
+	VSUBPS       Z8, Z8, Z15
+	VADDPS       Z15, Z17, Z17
+	VBLENDMPS    Z17, Z13, K2, Z13
+
+BinaryProbGradF32_powR_full_nolow:
+	CMPL    R11, $0x01
+	JEQ     BinaryProbGradF32_powR_full_alpha1
+	JA      BinaryProbGradF32_powR_full_alphas
+	VMOVAPS Z1, Z8
+	JMP     BinaryProbGradF32_powR_full_alphadone
+
+BinaryProbGradF32_powR_full_alpha1:
+	VBROADCASTSS 48(R8), Z8
+	VMULPS       Z8, Z5, Z8
+	VBROADCASTSS 52(R8), Z14
+	VMULPS       Z14, Z6, Z6
+	VADDPS       Z6, Z8, Z8
+	JMP          BinaryProbGradF32_powR_full_alphadone
+
+BinaryProbGradF32_powR_full_alphas:
+	VMOVUPS (SI)(R12*1), Z8
+	VMULPS  Z8, Z5, Z8
+	VMOVUPS (DI)(R12*1), Z14
+	VMULPS  Z14, Z6, Z6
+	VADDPS  Z6, Z8, Z8
+
+BinaryProbGradF32_powR_full_alphadone:
+	VSUBPS        Z3, Z3, Z6
+	VMULPS        Z16, Z8, Z14
+	VMULPS        Z4, Z14, Z14
+	VADDPS        Z6, Z14, Z14
+	VADDPS        Z14, Z2, Z2
+	VBROADCASTSS  32(R8), Z14
+	VCMPPS        $0x1d, Z14, Z3, K1
+	VBROADCASTSS  36(R8), Z14
+	VCMPPS        $0x12, Z14, Z3, K2
+	KANDW         K2, K1, K1
+	VMULPS        Z7, Z9, Z7
+	VSUBPS        Z5, Z9, Z9
+	VDIVPS        Z7, Z9, Z9
+	VMOVAPS.Z     Z9, K1, Z9
+	VADDPS        Z5, Z5, Z5
+	VSUBPS        Z5, Z1, Z5
+	VMULPS        Z5, Z13, Z13
+	VMULPS        Z4, Z13, Z13
+	VMULPS        Z9, Z16, Z16
+	VADDPS        Z16, Z13, Z13
+	VBROADCASTSS  44(R8), Z3
+	VMULPS        Z3, Z8, Z8
+	VMULPS        Z13, Z8, Z8
+	VADDPS        Z6, Z8, Z8
+	VMOVUPS       Z8, (AX)(R12*1)
+	ADDQ          $0x40, R12
+	DECQ          R13
+	JNZ           BinaryProbGradF32_powR_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R13
+
+BinaryProbGradF32_powR_inblock:
+	DECQ R14
+	JNZ  BinaryProbGradF32_powR_loop
+
+BinaryProbGradF32_powR_tail:
+	ANDQ      $0x0f, BX
+	JZ        BinaryProbGradF32_powR_done
+	MOVQ      $0x00000001, R13
+	SHLXQ     BX, R13, R13
+	DECQ      R13
+	KMOVW     R13, K1
+	VMOVUPS.Z (DX)(R12*1), K1, Z3
+	VMOVUPS.Z (CX)(R12*1), K1, Z4
+	CMPL      R10, $0x00
+	JNE       BinaryProbGradF32_powR_part_smooth
+	VMOVAPS   Z4, Z5
+	VSUBPS    Z4, Z1, Z6
+	JMP       BinaryProbGradF32_powR_part_smoothed
+
+BinaryProbGradF32_powR_part_smooth:
+	VBROADCASTSS 16(R8), Z5
+	VBROADCASTSS (R8), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(R8), Z7
+	VBROADCASTSS 4(R8), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(R8), Z6
+	VBROADCASTSS 8(R8), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(R8), Z7
+	VBROADCASTSS 12(R8), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryProbGradF32_powR_part_smoothed:
+	VBROADCASTSS 32(R8), Z7
+	VCMPPS       $0x11, Z7, Z3, K2
+	VBLENDMPS    Z7, Z3, K2, Z11
+	VBROADCASTSS 36(R8), Z7
+	VCMPPS       $0x1e, Z7, Z11, K2
+	VBLENDMPS    Z7, Z11, K2, Z11
+	VSUBPS       Z11, Z1, Z7
+	VSUBPS       Z7, Z1, Z8
+	VSUBPS       Z11, Z8, Z8
+	CMPL         R10, $0x00
+	JNE          BinaryProbGradF32_powR_part_soft
+	VCMPPS       $0x00, Z1, Z4, K2
+	VCMPPS       $0x00, Z0, Z4, K3
+	KORW         K2, K3, K3
+	KORTESTW     K3, K3
+	JCC          BinaryProbGradF32_powR_part_soft
+	VBLENDMPS    Z11, Z7, K2, Z12
+	VPADDD       log32shift16<>+0(SB), Z12, Z4
+	VPSRLD       $0x17, Z4, Z9
+	VCVTDQ2PS    Z9, Z9
+	VSUBPS       f12716<>+0(SB), Z9, Z9
+	VPANDD       mant32mask16<>+0(SB), Z4, Z4
+	VPADDD       log32base16<>+0(SB), Z4, Z4
+	VSUBPS       one16<>+0(SB), Z4, Z4
+	VMULPS       Z4, Z4, Z10
+	VMOVUPS      logc016<>+0(SB), Z12
+	VFMADD213PS  logc216<>+0(SB), Z10, Z12
+	VFMADD213PS  logc416<>+0(SB), Z10, Z12
+	VFMADD213PS  logc616<>+0(SB), Z10, Z12
+	VFMADD213PS  logc816<>+0(SB), Z10, Z12
+	VMOVUPS      logc116<>+0(SB), Z13
+	VFMADD213PS  logc316<>+0(SB), Z10, Z13
+	VFMADD213PS  logc516<>+0(SB), Z10, Z13
+	VFMADD213PS  logc716<>+0(SB), Z10, Z13
+	VFMADD231PS  Z13, Z4, Z12
+	VMULPS       Z4, Z10, Z13
+	VMULPS       minushalf16<>+0(SB), Z10, Z10
+	VFMADD231PS  ln2lo16<>+0(SB), Z9, Z10
+	VFMADD213PS  Z10, Z13, Z12
+	VADDPS       Z12, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z9, Z4
+	KNOTW        K2, K2
+	VMOVAPS.Z    Z8, K2, Z8
+	VADDPS       Z8, Z4, Z4
+	VSUBPS       Z4, Z0, Z4
+	JMP          BinaryProbGradF32_powR_part_bce
+
+BinaryProbGradF32_powR_part_soft:
+	VPADDD      log32shift16<>+0(SB), Z11, Z4
+	VPSRLD      $0x17, Z4, Z9
+	VCVTDQ2PS   Z9, Z9
+	VSUBPS      f12716<>+0(SB), Z9, Z9
+	VPANDD      mant32mask16<>+0(SB), Z4, Z4
+	VPADDD      log32base16<>+0(SB), Z4, Z4
+	VSUBPS      one16<>+0(SB), Z4, Z4
+	VMULPS      Z4, Z4, Z10
+	VMOVUPS     logc016<>+0(SB), Z12
+	VFMADD213PS logc216<>+0(SB), Z10, Z12
+	VFMADD213PS logc416<>+0(SB), Z10, Z12
+	VFMADD213PS logc616<>+0(SB), Z10, Z12
+	VFMADD213PS logc816<>+0(SB), Z10, Z12
+	VMOVUPS     logc116<>+0(SB), Z13
+	VFMADD213PS logc316<>+0(SB), Z10, Z13
+	VFMADD213PS logc516<>+0(SB), Z10, Z13
+	VFMADD213PS logc716<>+0(SB), Z10, Z13
+	VFMADD231PS Z13, Z4, Z12
+	VMULPS      Z4, Z10, Z13
+	VMULPS      minushalf16<>+0(SB), Z10, Z10
+	VFMADD231PS ln2lo16<>+0(SB), Z9, Z10
+	VFMADD213PS Z10, Z13, Z12
+	VADDPS      Z12, Z4, Z4
+	VFMADD231PS ln2hi16<>+0(SB), Z9, Z4
+	VMULPS      Z5, Z4, Z4
+	VPADDD      log32shift16<>+0(SB), Z7, Z9
+	VPSRLD      $0x17, Z9, Z10
+	VCVTDQ2PS   Z10, Z10
+	VSUBPS      f12716<>+0(SB), Z10, Z10
+	VPANDD      mant32mask16<>+0(SB), Z9, Z9
+	VPADDD      log32base16<>+0(SB), Z9, Z9
+	VSUBPS      one16<>+0(SB), Z9, Z9
+	VMULPS      Z9, Z9, Z12
+	VMOVUPS     logc016<>+0(SB), Z13
+	VFMADD213PS logc216<>+0(SB), Z12, Z13
+	VFMADD213PS logc416<>+0(SB), Z12, Z13
+	VFMADD213PS logc616<>+0(SB), Z12, Z13
+	VFMADD213PS logc816<>+0(SB), Z12, Z13
+	VMOVUPS     logc116<>+0(SB), Z14
+	VFMADD213PS logc316<>+0(SB), Z12, Z14
+	VFMADD213PS logc516<>+0(SB), Z12, Z14
+	VFMADD213PS logc716<>+0(SB), Z12, Z14
+	VFMADD231PS Z14, Z9, Z13
+	VMULPS      Z9, Z12, Z14
+	VMULPS      minushalf16<>+0(SB), Z12, Z12
+	VFMADD231PS ln2lo16<>+0(SB), Z10, Z12
+	VFMADD213PS Z12, Z14, Z13
+	VADDPS      Z13, Z9, Z9
+	VFMADD231PS ln2hi16<>+0(SB), Z10, Z9
+	VADDPS      Z8, Z9, Z9
+	VMULPS      Z6, Z9, Z9
+	VADDPS      Z9, Z4, Z4
+	VSUBPS      Z4, Z0, Z4
+
+BinaryProbGradF32_powR_part_bce:
+	VSUBPS       Z3, Z1, Z8
+	VMULPS       Z5, Z8, Z8
+	VMULPS       Z3, Z6, Z9
+	VADDPS       Z9, Z8, Z8
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z8, K2
+	VMULPS       two2316<>+0(SB), Z8, Z9
+	VBLENDMPS    Z9, Z8, K2, Z9
+	VPADDD       log32shift16<>+0(SB), Z9, Z9
+	VPSRLD       $0x17, Z9, Z10
+	VCVTDQ2PS    Z10, Z10
+	VSUBPS       f12716<>+0(SB), Z10, Z10
+	VMOVUPS.Z    minus2316<>+0(SB), K2, Z12
+	VADDPS       Z12, Z10, Z10
+	VPANDD       mant32mask16<>+0(SB), Z9, Z9
+	VPADDD       log32base16<>+0(SB), Z9, Z9
+	VSUBPS       one16<>+0(SB), Z9, Z9
+	VMULPS       Z9, Z9, Z12
+	VMOVUPS      logc016<>+0(SB), Z13
+	VFMADD213PS  logc216<>+0(SB), Z12, Z13
+	VFMADD213PS  logc416<>+0(SB), Z12, Z13
+	VFMADD213PS  logc616<>+0(SB), Z12, Z13
+	VFMADD213PS  logc816<>+0(SB), Z12, Z13
+	VMOVUPS      logc116<>+0(SB), Z14
+	VFMADD213PS  logc316<>+0(SB), Z12, Z14
+	VFMADD213PS  logc516<>+0(SB), Z12, Z14
+	VFMADD213PS  logc716<>+0(SB), Z12, Z14
+	VFMADD231PS  Z14, Z9, Z13
+	VMULPS       Z9, Z13, Z13
+	VMULPS       Z12, Z13, Z13
+	VFMADD231PS  ln2lo16<>+0(SB), Z10, Z13
+	VFMADD231PS  minushalf16<>+0(SB), Z12, Z13
+	VADDPS       Z13, Z9, Z9
+	VFMADD231PS  ln2hi16<>+0(SB), Z10, Z9
+	VPXORD       Z12, Z12, Z12
+	VCMPPS       $0x00, Z12, Z8, K2
+	VBLENDMPS    minusinf16<>+0(SB), Z9, K2, Z9
+	VCMPPS       $0x00, inf16<>+0(SB), Z8, K2
+	VBLENDMPS    inf16<>+0(SB), Z9, K2, Z9
+	VCMPPS       $0x19, Z12, Z8, K2
+	VBLENDMPS    nan16<>+0(SB), Z9, K2, Z9
+	VMAXPS       ldmin16<>+0(SB), Z9, Z10
+	VMINPS       ldmax16<>+0(SB), Z10, Z10
+	VBROADCASTSS 76(R8), Z13
+	VMULPS       Z13, Z10, Z12
+	VBROADCASTSS 40(R8), Z13
+	VFMADD231PS  Z13, Z9, Z12
+	VCMPPS       $0x11, expunder16<>+0(SB), Z12, K2
+	VMOVUPS      expunder16<>+0(SB), Z13
+	VMAXPS       Z12, Z13, Z12
+	VMOVUPS      expover16<>+0(SB), Z13
+	VMINPS       Z12, Z13, Z12
+	VMULPS       log2e16<>+0(SB), Z12, Z14
+	VRNDSCALEPS  $0x00, Z14, Z14
+	VFMADD231PS  minusln2hi16<>+0(SB), Z14, Z12
+	VFMADD231PS  minusln2lo16<>+0(SB), Z14, Z12
+	VMULPS       Z12, Z12, Z13
+	VMOVUPS      expc116<>+0(SB), Z15
+	VFMADD213PS  expc316<>+0(SB), Z13, Z15
+	VFMADD213PS  expc516<>+0(SB), Z13, Z15
+	VMOVUPS      expc016<>+0(SB), Z16
+	VFMADD213PS  expc216<>+0(SB), Z13, Z16
+	VFMADD213PS  expc416<>+0(SB), Z13, Z16
+	VFMADD231PS  Z16, Z12, Z15
+	VFMADD213PS  Z12, Z13, Z15
+	VADDPS       one16<>+0(SB), Z15, Z15
+	VMULPS       half16<>+0(SB), Z14, Z13
+	VADDPS       roundmagic16<>+0(SB), Z13, Z13
+	VSUBPS       roundmagic16<>+0(SB), Z13, Z12
+	VSUBPS       Z12, Z14, Z12
+	VADDPS       roundmagic16<>+0(SB), Z12, Z12
+	VPADDD       expbiasfix16<>+0(SB), Z13, Z13
+	VPSLLD       $0x17, Z13, Z13
+	VPADDD       expbiasfix16<>+0(SB), Z12, Z12
+	VPSLLD       $0x17, Z12, Z12
+	VMULPS       Z13, Z15, Z15
+	VMULPS       Z12, Z15, Z15
+	KNOTW        K2, K2
+	VMOVAPS.Z    Z15, K2, Z15
+	VPANDD       absmask16<>+0(SB), Z15, Z12
+	VCMPPS       $0x00, inf16<>+0(SB), Z12, K2
+	KORTESTW     K2, K2
+	JNZ          BinaryProbGradF32_bail
+	VCMPPS       $0x04, Z0, Z8, K2
+	VBROADCASTSS 40(R8), Z0
+	VMULPS       Z0, Z15, Z0
+	VDIVPS       Z8, Z0, Z0
+	VMOVAPS.Z    Z0, K2, Z0
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z15, K3
+	KANDW        K2, K3, K3
+	KORTESTW     K3, K3
+	JZ           BinaryProbGradF32_powR_part_nolow
+	VBROADCASTSS 84(R8), Z12
+	VMULPS       Z12, Z10, Z10
+	VBROADCASTSS 80(R8), Z12
+	VFMADD231PS  Z12, Z9, Z10
+	VCMPPS       $0x11, expunder16<>+0(SB), Z10, K2
+	VMOVUPS      expunder16<>+0(SB), Z9
+	VMAXPS       Z10, Z9, Z10
+	VMOVUPS      expover16<>+0(SB), Z9
+	VMINPS       Z10, Z9, Z10
+	VMULPS       log2e16<>+0(SB), Z10, Z13
+	VRNDSCALEPS  $0x00, Z13, Z13
+	VFMADD231PS  minusln2hi16<>+0(SB), Z13, Z10
+	VFMADD231PS  minusln2lo16<>+0(SB), Z13, Z10
+	VMULPS       Z10, Z10, Z9
+	VMOVUPS      expc116<>+0(SB), Z12
+	VFMADD213PS  expc316<>+0(SB), Z9, Z12
+	VFMADD213PS  expc516<>+0(SB), Z9, Z12
+	VMOVUPS      expc016<>+0(SB), Z14
+	VFMADD213PS  expc216<>+0(SB), Z9, Z14
+	VFMADD213PS  expc416<>+0(SB), Z9, Z14
+	VFMADD231PS  Z14, Z10, Z12
+	VFMADD213PS  Z10, Z9, Z12
+	VADDPS       one16<>+0(SB), Z12, Z12
+	VMULPS       half16<>+0(SB), Z13, Z9
+	VADDPS       roundmagic16<>+0(SB), Z9, Z9
+	VSUBPS       roundmagic16<>+0(SB), Z9, Z10
+	VSUBPS       Z10, Z13, Z10
+	VADDPS       roundmagic16<>+0(SB), Z10, Z10
+	VPADDD       expbiasfix16<>+0(SB), Z9, Z9
+	VPSLLD       $0x17, Z9, Z9
+	VPADDD       expbiasfix16<>+0(SB), Z10, Z10
+	VPSLLD       $0x17, Z10, Z10
+	VMULPS       Z9, Z12, Z12
+	VMULPS       Z10, Z12, Z12
+	KNOTW        K2, K2
+	VMOVAPS.Z    Z12, K2, Z12
+	VBROADCASTSS 40(R8), Z9
+	VMULPS       Z9, Z12, Z12
+	VSUBPS       Z8, Z8, Z10
+	VADDPS       Z10, Z12, Z12
+	VBLENDMPS    Z12, Z0, K3, Z0
+
+BinaryProbGradF32_powR_part_nolow:
+	CMPL    R11, $0x01
+	JEQ     BinaryProbGradF32_powR_part_alpha1
+	JA      BinaryProbGradF32_powR_part_alphas
+	VMOVAPS Z1, Z8
+	JMP     BinaryProbGradF32_powR_part_alphadone
+
+BinaryProbGradF32_powR_part_alpha1:
+	VBROADCASTSS 48(R8), Z8
+	VMULPS       Z8, Z5, Z8
+	VBROADCASTSS 52(R8), Z9
+	VMULPS       Z9, Z6, Z6
+	VADDPS       Z6, Z8, Z8
+	JMP          BinaryProbGradF32_powR_part_alphadone
+
+BinaryProbGradF32_powR_part_alphas:
+	VMOVUPS.Z (SI)(R12*1), K1, Z8
+	VMULPS    Z8, Z5, Z8
+	VMOVUPS.Z (DI)(R12*1), K1, Z9
+	VMULPS    Z9, Z6, Z6
+	VADDPS    Z6, Z8, Z8
+
+BinaryProbGradF32_powR_part_alphadone:
+	VSUBPS       Z3, Z3, Z6
+	VMULPS       Z15, Z8, Z9
+	VMULPS       Z4, Z9, Z9
+	VADDPS       Z6, Z9, Z9
+	VMOVAPS.Z    Z9, K1, Z9
+	VADDPS       Z9, Z2, Z2
+	VBROADCASTSS 32(R8), Z9
+	VCMPPS       $0x1d, Z9, Z3, K2
+	VBROADCASTSS 36(R8), Z9
+	VCMPPS       $0x12, Z9, Z3, K3
+	KANDW        K3, K2, K2
+	VMULPS       Z7, Z11, Z7
+	VSUBPS       Z5, Z11, Z11
+	VDIVPS       Z7, Z11, Z11
+	VMOVAPS.Z    Z11, K2, Z11
+	VADDPS       Z5, Z5, Z5
+	VSUBPS       Z5, Z1, Z5
+	VMULPS       Z5, Z0, Z0
+	VMULPS       Z4, Z0, Z0
+	VMULPS       Z11, Z15, Z15
+	VADDPS       Z15, Z0, Z0
+	VBROADCASTSS 44(R8), Z1
+	VMULPS       Z1, Z8, Z8
+	VMULPS       Z0, Z8, Z8
+	VADDPS       Z6, Z8, Z8
+	VMOVUPS      Z8, K1, (AX)(R12*1)
+
+BinaryProbGradF32_powR_done:
+BinaryProbGradF32_done:
+	VCVTPS2PD     Y2, Z0
+	VADDPD        (SP), Z0, Z0
+	VMOVUPD       Z0, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VCVTPS2PD     Y0, Z0
+	VADDPD        64(SP), Z0, Z0
+	VMOVUPD       Z0, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	VMOVUPD       (SP), Z0
+	VMOVUPD       Z0, (R9)
+	VMOVUPD       64(SP), Z0
+	VMOVUPD       Z0, 64(R9)
+	MOVB          $0x00, AL
+	MOVB          AL, bail+136(FP)
+	VZEROUPPER
+	RET
+
+BinaryProbGradF32_bail:
+	MOVB $0x01, AL
+	MOVB AL, bail+136(FP)
+	VZEROUPPER
+	RET
+
+DATA one16<>+0(SB)/4, $0x3f800000
+DATA one16<>+4(SB)/4, $0x3f800000
+DATA one16<>+8(SB)/4, $0x3f800000
+DATA one16<>+12(SB)/4, $0x3f800000
+DATA one16<>+16(SB)/4, $0x3f800000
+DATA one16<>+20(SB)/4, $0x3f800000
+DATA one16<>+24(SB)/4, $0x3f800000
+DATA one16<>+28(SB)/4, $0x3f800000
+DATA one16<>+32(SB)/4, $0x3f800000
+DATA one16<>+36(SB)/4, $0x3f800000
+DATA one16<>+40(SB)/4, $0x3f800000
+DATA one16<>+44(SB)/4, $0x3f800000
+DATA one16<>+48(SB)/4, $0x3f800000
+DATA one16<>+52(SB)/4, $0x3f800000
+DATA one16<>+56(SB)/4, $0x3f800000
+DATA one16<>+60(SB)/4, $0x3f800000
+GLOBL one16<>(SB), RODATA|NOPTR, $64
+
+DATA log32shift16<>+0(SB)/4, $0x004afb0d
+DATA log32shift16<>+4(SB)/4, $0x004afb0d
+DATA log32shift16<>+8(SB)/4, $0x004afb0d
+DATA log32shift16<>+12(SB)/4, $0x004afb0d
+DATA log32shift16<>+16(SB)/4, $0x004afb0d
+DATA log32shift16<>+20(SB)/4, $0x004afb0d
+DATA log32shift16<>+24(SB)/4, $0x004afb0d
+DATA log32shift16<>+28(SB)/4, $0x004afb0d
+DATA log32shift16<>+32(SB)/4, $0x004afb0d
+DATA log32shift16<>+36(SB)/4, $0x004afb0d
+DATA log32shift16<>+40(SB)/4, $0x004afb0d
+DATA log32shift16<>+44(SB)/4, $0x004afb0d
+DATA log32shift16<>+48(SB)/4, $0x004afb0d
+DATA log32shift16<>+52(SB)/4, $0x004afb0d
+DATA log32shift16<>+56(SB)/4, $0x004afb0d
+DATA log32shift16<>+60(SB)/4, $0x004afb0d
+GLOBL log32shift16<>(SB), RODATA|NOPTR, $64
+
+DATA f12716<>+0(SB)/4, $0x42fe0000
+DATA f12716<>+4(SB)/4, $0x42fe0000
+DATA f12716<>+8(SB)/4, $0x42fe0000
+DATA f12716<>+12(SB)/4, $0x42fe0000
+DATA f12716<>+16(SB)/4, $0x42fe0000
+DATA f12716<>+20(SB)/4, $0x42fe0000
+DATA f12716<>+24(SB)/4, $0x42fe0000
+DATA f12716<>+28(SB)/4, $0x42fe0000
+DATA f12716<>+32(SB)/4, $0x42fe0000
+DATA f12716<>+36(SB)/4, $0x42fe0000
+DATA f12716<>+40(SB)/4, $0x42fe0000
+DATA f12716<>+44(SB)/4, $0x42fe0000
+DATA f12716<>+48(SB)/4, $0x42fe0000
+DATA f12716<>+52(SB)/4, $0x42fe0000
+DATA f12716<>+56(SB)/4, $0x42fe0000
+DATA f12716<>+60(SB)/4, $0x42fe0000
+GLOBL f12716<>(SB), RODATA|NOPTR, $64
+
+DATA mant32mask16<>+0(SB)/4, $0x007fffff
+DATA mant32mask16<>+4(SB)/4, $0x007fffff
+DATA mant32mask16<>+8(SB)/4, $0x007fffff
+DATA mant32mask16<>+12(SB)/4, $0x007fffff
+DATA mant32mask16<>+16(SB)/4, $0x007fffff
+DATA mant32mask16<>+20(SB)/4, $0x007fffff
+DATA mant32mask16<>+24(SB)/4, $0x007fffff
+DATA mant32mask16<>+28(SB)/4, $0x007fffff
+DATA mant32mask16<>+32(SB)/4, $0x007fffff
+DATA mant32mask16<>+36(SB)/4, $0x007fffff
+DATA mant32mask16<>+40(SB)/4, $0x007fffff
+DATA mant32mask16<>+44(SB)/4, $0x007fffff
+DATA mant32mask16<>+48(SB)/4, $0x007fffff
+DATA mant32mask16<>+52(SB)/4, $0x007fffff
+DATA mant32mask16<>+56(SB)/4, $0x007fffff
+DATA mant32mask16<>+60(SB)/4, $0x007fffff
+GLOBL mant32mask16<>(SB), RODATA|NOPTR, $64
+
+DATA log32base16<>+0(SB)/4, $0x3f3504f3
+DATA log32base16<>+4(SB)/4, $0x3f3504f3
+DATA log32base16<>+8(SB)/4, $0x3f3504f3
+DATA log32base16<>+12(SB)/4, $0x3f3504f3
+DATA log32base16<>+16(SB)/4, $0x3f3504f3
+DATA log32base16<>+20(SB)/4, $0x3f3504f3
+DATA log32base16<>+24(SB)/4, $0x3f3504f3
+DATA log32base16<>+28(SB)/4, $0x3f3504f3
+DATA log32base16<>+32(SB)/4, $0x3f3504f3
+DATA log32base16<>+36(SB)/4, $0x3f3504f3
+DATA log32base16<>+40(SB)/4, $0x3f3504f3
+DATA log32base16<>+44(SB)/4, $0x3f3504f3
+DATA log32base16<>+48(SB)/4, $0x3f3504f3
+DATA log32base16<>+52(SB)/4, $0x3f3504f3
+DATA log32base16<>+56(SB)/4, $0x3f3504f3
+DATA log32base16<>+60(SB)/4, $0x3f3504f3
+GLOBL log32base16<>(SB), RODATA|NOPTR, $64
+
+DATA logc016<>+0(SB)/4, $0x3d9021bb
+DATA logc016<>+4(SB)/4, $0x3d9021bb
+DATA logc016<>+8(SB)/4, $0x3d9021bb
+DATA logc016<>+12(SB)/4, $0x3d9021bb
+DATA logc016<>+16(SB)/4, $0x3d9021bb
+DATA logc016<>+20(SB)/4, $0x3d9021bb
+DATA logc016<>+24(SB)/4, $0x3d9021bb
+DATA logc016<>+28(SB)/4, $0x3d9021bb
+DATA logc016<>+32(SB)/4, $0x3d9021bb
+DATA logc016<>+36(SB)/4, $0x3d9021bb
+DATA logc016<>+40(SB)/4, $0x3d9021bb
+DATA logc016<>+44(SB)/4, $0x3d9021bb
+DATA logc016<>+48(SB)/4, $0x3d9021bb
+DATA logc016<>+52(SB)/4, $0x3d9021bb
+DATA logc016<>+56(SB)/4, $0x3d9021bb
+DATA logc016<>+60(SB)/4, $0x3d9021bb
+GLOBL logc016<>(SB), RODATA|NOPTR, $64
+
+DATA logc216<>+0(SB)/4, $0x3def251a
+DATA logc216<>+4(SB)/4, $0x3def251a
+DATA logc216<>+8(SB)/4, $0x3def251a
+DATA logc216<>+12(SB)/4, $0x3def251a
+DATA logc216<>+16(SB)/4, $0x3def251a
+DATA logc216<>+20(SB)/4, $0x3def251a
+DATA logc216<>+24(SB)/4, $0x3def251a
+DATA logc216<>+28(SB)/4, $0x3def251a
+DATA logc216<>+32(SB)/4, $0x3def251a
+DATA logc216<>+36(SB)/4, $0x3def251a
+DATA logc216<>+40(SB)/4, $0x3def251a
+DATA logc216<>+44(SB)/4, $0x3def251a
+DATA logc216<>+48(SB)/4, $0x3def251a
+DATA logc216<>+52(SB)/4, $0x3def251a
+DATA logc216<>+56(SB)/4, $0x3def251a
+DATA logc216<>+60(SB)/4, $0x3def251a
+GLOBL logc216<>(SB), RODATA|NOPTR, $64
+
+DATA logc416<>+0(SB)/4, $0x3e11e9bf
+DATA logc416<>+4(SB)/4, $0x3e11e9bf
+DATA logc416<>+8(SB)/4, $0x3e11e9bf
+DATA logc416<>+12(SB)/4, $0x3e11e9bf
+DATA logc416<>+16(SB)/4, $0x3e11e9bf
+DATA logc416<>+20(SB)/4, $0x3e11e9bf
+DATA logc416<>+24(SB)/4, $0x3e11e9bf
+DATA logc416<>+28(SB)/4, $0x3e11e9bf
+DATA logc416<>+32(SB)/4, $0x3e11e9bf
+DATA logc416<>+36(SB)/4, $0x3e11e9bf
+DATA logc416<>+40(SB)/4, $0x3e11e9bf
+DATA logc416<>+44(SB)/4, $0x3e11e9bf
+DATA logc416<>+48(SB)/4, $0x3e11e9bf
+DATA logc416<>+52(SB)/4, $0x3e11e9bf
+DATA logc416<>+56(SB)/4, $0x3e11e9bf
+DATA logc416<>+60(SB)/4, $0x3e11e9bf
+GLOBL logc416<>(SB), RODATA|NOPTR, $64
+
+DATA logc616<>+0(SB)/4, $0x3e4cceac
+DATA logc616<>+4(SB)/4, $0x3e4cceac
+DATA logc616<>+8(SB)/4, $0x3e4cceac
+DATA logc616<>+12(SB)/4, $0x3e4cceac
+DATA logc616<>+16(SB)/4, $0x3e4cceac
+DATA logc616<>+20(SB)/4, $0x3e4cceac
+DATA logc616<>+24(SB)/4, $0x3e4cceac
+DATA logc616<>+28(SB)/4, $0x3e4cceac
+DATA logc616<>+32(SB)/4, $0x3e4cceac
+DATA logc616<>+36(SB)/4, $0x3e4cceac
+DATA logc616<>+40(SB)/4, $0x3e4cceac
+DATA logc616<>+44(SB)/4, $0x3e4cceac
+DATA logc616<>+48(SB)/4, $0x3e4cceac
+DATA logc616<>+52(SB)/4, $0x3e4cceac
+DATA logc616<>+56(SB)/4, $0x3e4cceac
+DATA logc616<>+60(SB)/4, $0x3e4cceac
+GLOBL logc616<>(SB), RODATA|NOPTR, $64
+
+DATA logc816<>+0(SB)/4, $0x3eaaaaaa
+DATA logc816<>+4(SB)/4, $0x3eaaaaaa
+DATA logc816<>+8(SB)/4, $0x3eaaaaaa
+DATA logc816<>+12(SB)/4, $0x3eaaaaaa
+DATA logc816<>+16(SB)/4, $0x3eaaaaaa
+DATA logc816<>+20(SB)/4, $0x3eaaaaaa
+DATA logc816<>+24(SB)/4, $0x3eaaaaaa
+DATA logc816<>+28(SB)/4, $0x3eaaaaaa
+DATA logc816<>+32(SB)/4, $0x3eaaaaaa
+DATA logc816<>+36(SB)/4, $0x3eaaaaaa
+DATA logc816<>+40(SB)/4, $0x3eaaaaaa
+DATA logc816<>+44(SB)/4, $0x3eaaaaaa
+DATA logc816<>+48(SB)/4, $0x3eaaaaaa
+DATA logc816<>+52(SB)/4, $0x3eaaaaaa
+DATA logc816<>+56(SB)/4, $0x3eaaaaaa
+DATA logc816<>+60(SB)/4, $0x3eaaaaaa
+GLOBL logc816<>(SB), RODATA|NOPTR, $64
+
+DATA logc116<>+0(SB)/4, $0xbdebd1b8
+DATA logc116<>+4(SB)/4, $0xbdebd1b8
+DATA logc116<>+8(SB)/4, $0xbdebd1b8
+DATA logc116<>+12(SB)/4, $0xbdebd1b8
+DATA logc116<>+16(SB)/4, $0xbdebd1b8
+DATA logc116<>+20(SB)/4, $0xbdebd1b8
+DATA logc116<>+24(SB)/4, $0xbdebd1b8
+DATA logc116<>+28(SB)/4, $0xbdebd1b8
+DATA logc116<>+32(SB)/4, $0xbdebd1b8
+DATA logc116<>+36(SB)/4, $0xbdebd1b8
+DATA logc116<>+40(SB)/4, $0xbdebd1b8
+DATA logc116<>+44(SB)/4, $0xbdebd1b8
+DATA logc116<>+48(SB)/4, $0xbdebd1b8
+DATA logc116<>+52(SB)/4, $0xbdebd1b8
+DATA logc116<>+56(SB)/4, $0xbdebd1b8
+DATA logc116<>+60(SB)/4, $0xbdebd1b8
+GLOBL logc116<>(SB), RODATA|NOPTR, $64
+
+DATA logc316<>+0(SB)/4, $0xbdfe5d4f
+DATA logc316<>+4(SB)/4, $0xbdfe5d4f
+DATA logc316<>+8(SB)/4, $0xbdfe5d4f
+DATA logc316<>+12(SB)/4, $0xbdfe5d4f
+DATA logc316<>+16(SB)/4, $0xbdfe5d4f
+DATA logc316<>+20(SB)/4, $0xbdfe5d4f
+DATA logc316<>+24(SB)/4, $0xbdfe5d4f
+DATA logc316<>+28(SB)/4, $0xbdfe5d4f
+DATA logc316<>+32(SB)/4, $0xbdfe5d4f
+DATA logc316<>+36(SB)/4, $0xbdfe5d4f
+DATA logc316<>+40(SB)/4, $0xbdfe5d4f
+DATA logc316<>+44(SB)/4, $0xbdfe5d4f
+DATA logc316<>+48(SB)/4, $0xbdfe5d4f
+DATA logc316<>+52(SB)/4, $0xbdfe5d4f
+DATA logc316<>+56(SB)/4, $0xbdfe5d4f
+DATA logc316<>+60(SB)/4, $0xbdfe5d4f
+GLOBL logc316<>(SB), RODATA|NOPTR, $64
+
+DATA logc516<>+0(SB)/4, $0xbe2aae50
+DATA logc516<>+4(SB)/4, $0xbe2aae50
+DATA logc516<>+8(SB)/4, $0xbe2aae50
+DATA logc516<>+12(SB)/4, $0xbe2aae50
+DATA logc516<>+16(SB)/4, $0xbe2aae50
+DATA logc516<>+20(SB)/4, $0xbe2aae50
+DATA logc516<>+24(SB)/4, $0xbe2aae50
+DATA logc516<>+28(SB)/4, $0xbe2aae50
+DATA logc516<>+32(SB)/4, $0xbe2aae50
+DATA logc516<>+36(SB)/4, $0xbe2aae50
+DATA logc516<>+40(SB)/4, $0xbe2aae50
+DATA logc516<>+44(SB)/4, $0xbe2aae50
+DATA logc516<>+48(SB)/4, $0xbe2aae50
+DATA logc516<>+52(SB)/4, $0xbe2aae50
+DATA logc516<>+56(SB)/4, $0xbe2aae50
+DATA logc516<>+60(SB)/4, $0xbe2aae50
+GLOBL logc516<>(SB), RODATA|NOPTR, $64
+
+DATA logc716<>+0(SB)/4, $0xbe7ffffc
+DATA logc716<>+4(SB)/4, $0xbe7ffffc
+DATA logc716<>+8(SB)/4, $0xbe7ffffc
+DATA logc716<>+12(SB)/4, $0xbe7ffffc
+DATA logc716<>+16(SB)/4, $0xbe7ffffc
+DATA logc716<>+20(SB)/4, $0xbe7ffffc
+DATA logc716<>+24(SB)/4, $0xbe7ffffc
+DATA logc716<>+28(SB)/4, $0xbe7ffffc
+DATA logc716<>+32(SB)/4, $0xbe7ffffc
+DATA logc716<>+36(SB)/4, $0xbe7ffffc
+DATA logc716<>+40(SB)/4, $0xbe7ffffc
+DATA logc716<>+44(SB)/4, $0xbe7ffffc
+DATA logc716<>+48(SB)/4, $0xbe7ffffc
+DATA logc716<>+52(SB)/4, $0xbe7ffffc
+DATA logc716<>+56(SB)/4, $0xbe7ffffc
+DATA logc716<>+60(SB)/4, $0xbe7ffffc
+GLOBL logc716<>(SB), RODATA|NOPTR, $64
+
+DATA minushalf16<>+0(SB)/4, $0xbf000000
+DATA minushalf16<>+4(SB)/4, $0xbf000000
+DATA minushalf16<>+8(SB)/4, $0xbf000000
+DATA minushalf16<>+12(SB)/4, $0xbf000000
+DATA minushalf16<>+16(SB)/4, $0xbf000000
+DATA minushalf16<>+20(SB)/4, $0xbf000000
+DATA minushalf16<>+24(SB)/4, $0xbf000000
+DATA minushalf16<>+28(SB)/4, $0xbf000000
+DATA minushalf16<>+32(SB)/4, $0xbf000000
+DATA minushalf16<>+36(SB)/4, $0xbf000000
+DATA minushalf16<>+40(SB)/4, $0xbf000000
+DATA minushalf16<>+44(SB)/4, $0xbf000000
+DATA minushalf16<>+48(SB)/4, $0xbf000000
+DATA minushalf16<>+52(SB)/4, $0xbf000000
+DATA minushalf16<>+56(SB)/4, $0xbf000000
+DATA minushalf16<>+60(SB)/4, $0xbf000000
+GLOBL minushalf16<>(SB), RODATA|NOPTR, $64
+
+DATA ln2lo16<>+0(SB)/4, $0xb95e8083
+DATA ln2lo16<>+4(SB)/4, $0xb95e8083
+DATA ln2lo16<>+8(SB)/4, $0xb95e8083
+DATA ln2lo16<>+12(SB)/4, $0xb95e8083
+DATA ln2lo16<>+16(SB)/4, $0xb95e8083
+DATA ln2lo16<>+20(SB)/4, $0xb95e8083
+DATA ln2lo16<>+24(SB)/4, $0xb95e8083
+DATA ln2lo16<>+28(SB)/4, $0xb95e8083
+DATA ln2lo16<>+32(SB)/4, $0xb95e8083
+DATA ln2lo16<>+36(SB)/4, $0xb95e8083
+DATA ln2lo16<>+40(SB)/4, $0xb95e8083
+DATA ln2lo16<>+44(SB)/4, $0xb95e8083
+DATA ln2lo16<>+48(SB)/4, $0xb95e8083
+DATA ln2lo16<>+52(SB)/4, $0xb95e8083
+DATA ln2lo16<>+56(SB)/4, $0xb95e8083
+DATA ln2lo16<>+60(SB)/4, $0xb95e8083
+GLOBL ln2lo16<>(SB), RODATA|NOPTR, $64
+
+DATA ln2hi16<>+0(SB)/4, $0x3f318000
+DATA ln2hi16<>+4(SB)/4, $0x3f318000
+DATA ln2hi16<>+8(SB)/4, $0x3f318000
+DATA ln2hi16<>+12(SB)/4, $0x3f318000
+DATA ln2hi16<>+16(SB)/4, $0x3f318000
+DATA ln2hi16<>+20(SB)/4, $0x3f318000
+DATA ln2hi16<>+24(SB)/4, $0x3f318000
+DATA ln2hi16<>+28(SB)/4, $0x3f318000
+DATA ln2hi16<>+32(SB)/4, $0x3f318000
+DATA ln2hi16<>+36(SB)/4, $0x3f318000
+DATA ln2hi16<>+40(SB)/4, $0x3f318000
+DATA ln2hi16<>+44(SB)/4, $0x3f318000
+DATA ln2hi16<>+48(SB)/4, $0x3f318000
+DATA ln2hi16<>+52(SB)/4, $0x3f318000
+DATA ln2hi16<>+56(SB)/4, $0x3f318000
+DATA ln2hi16<>+60(SB)/4, $0x3f318000
+GLOBL ln2hi16<>(SB), RODATA|NOPTR, $64
+
+DATA absmask16<>+0(SB)/4, $0x7fffffff
+DATA absmask16<>+4(SB)/4, $0x7fffffff
+DATA absmask16<>+8(SB)/4, $0x7fffffff
+DATA absmask16<>+12(SB)/4, $0x7fffffff
+DATA absmask16<>+16(SB)/4, $0x7fffffff
+DATA absmask16<>+20(SB)/4, $0x7fffffff
+DATA absmask16<>+24(SB)/4, $0x7fffffff
+DATA absmask16<>+28(SB)/4, $0x7fffffff
+DATA absmask16<>+32(SB)/4, $0x7fffffff
+DATA absmask16<>+36(SB)/4, $0x7fffffff
+DATA absmask16<>+40(SB)/4, $0x7fffffff
+DATA absmask16<>+44(SB)/4, $0x7fffffff
+DATA absmask16<>+48(SB)/4, $0x7fffffff
+DATA absmask16<>+52(SB)/4, $0x7fffffff
+DATA absmask16<>+56(SB)/4, $0x7fffffff
+DATA absmask16<>+60(SB)/4, $0x7fffffff
+GLOBL absmask16<>(SB), RODATA|NOPTR, $64
+
+DATA inf16<>+0(SB)/4, $0x7f800000
+DATA inf16<>+4(SB)/4, $0x7f800000
+DATA inf16<>+8(SB)/4, $0x7f800000
+DATA inf16<>+12(SB)/4, $0x7f800000
+DATA inf16<>+16(SB)/4, $0x7f800000
+DATA inf16<>+20(SB)/4, $0x7f800000
+DATA inf16<>+24(SB)/4, $0x7f800000
+DATA inf16<>+28(SB)/4, $0x7f800000
+DATA inf16<>+32(SB)/4, $0x7f800000
+DATA inf16<>+36(SB)/4, $0x7f800000
+DATA inf16<>+40(SB)/4, $0x7f800000
+DATA inf16<>+44(SB)/4, $0x7f800000
+DATA inf16<>+48(SB)/4, $0x7f800000
+DATA inf16<>+52(SB)/4, $0x7f800000
+DATA inf16<>+56(SB)/4, $0x7f800000
+DATA inf16<>+60(SB)/4, $0x7f800000
+GLOBL inf16<>(SB), RODATA|NOPTR, $64
+
+DATA minnormal16<>+0(SB)/4, $0x00800000
+DATA minnormal16<>+4(SB)/4, $0x00800000
+DATA minnormal16<>+8(SB)/4, $0x00800000
+DATA minnormal16<>+12(SB)/4, $0x00800000
+DATA minnormal16<>+16(SB)/4, $0x00800000
+DATA minnormal16<>+20(SB)/4, $0x00800000
+DATA minnormal16<>+24(SB)/4, $0x00800000
+DATA minnormal16<>+28(SB)/4, $0x00800000
+DATA minnormal16<>+32(SB)/4, $0x00800000
+DATA minnormal16<>+36(SB)/4, $0x00800000
+DATA minnormal16<>+40(SB)/4, $0x00800000
+DATA minnormal16<>+44(SB)/4, $0x00800000
+DATA minnormal16<>+48(SB)/4, $0x00800000
+DATA minnormal16<>+52(SB)/4, $0x00800000
+DATA minnormal16<>+56(SB)/4, $0x00800000
+DATA minnormal16<>+60(SB)/4, $0x00800000
+GLOBL minnormal16<>(SB), RODATA|NOPTR, $64
+
+DATA two2316<>+0(SB)/4, $0x4b000000
+DATA two2316<>+4(SB)/4, $0x4b000000
+DATA two2316<>+8(SB)/4, $0x4b000000
+DATA two2316<>+12(SB)/4, $0x4b000000
+DATA two2316<>+16(SB)/4, $0x4b000000
+DATA two2316<>+20(SB)/4, $0x4b000000
+DATA two2316<>+24(SB)/4, $0x4b000000
+DATA two2316<>+28(SB)/4, $0x4b000000
+DATA two2316<>+32(SB)/4, $0x4b000000
+DATA two2316<>+36(SB)/4, $0x4b000000
+DATA two2316<>+40(SB)/4, $0x4b000000
+DATA two2316<>+44(SB)/4, $0x4b000000
+DATA two2316<>+48(SB)/4, $0x4b000000
+DATA two2316<>+52(SB)/4, $0x4b000000
+DATA two2316<>+56(SB)/4, $0x4b000000
+DATA two2316<>+60(SB)/4, $0x4b000000
+GLOBL two2316<>(SB), RODATA|NOPTR, $64
+
+DATA minus2316<>+0(SB)/4, $0xc1b80000
+DATA minus2316<>+4(SB)/4, $0xc1b80000
+DATA minus2316<>+8(SB)/4, $0xc1b80000
+DATA minus2316<>+12(SB)/4, $0xc1b80000
+DATA minus2316<>+16(SB)/4, $0xc1b80000
+DATA minus2316<>+20(SB)/4, $0xc1b80000
+DATA minus2316<>+24(SB)/4, $0xc1b80000
+DATA minus2316<>+28(SB)/4, $0xc1b80000
+DATA minus2316<>+32(SB)/4, $0xc1b80000
+DATA minus2316<>+36(SB)/4, $0xc1b80000
+DATA minus2316<>+40(SB)/4, $0xc1b80000
+DATA minus2316<>+44(SB)/4, $0xc1b80000
+DATA minus2316<>+48(SB)/4, $0xc1b80000
+DATA minus2316<>+52(SB)/4, $0xc1b80000
+DATA minus2316<>+56(SB)/4, $0xc1b80000
+DATA minus2316<>+60(SB)/4, $0xc1b80000
+GLOBL minus2316<>(SB), RODATA|NOPTR, $64
+
+DATA minusinf16<>+0(SB)/4, $0xff800000
+DATA minusinf16<>+4(SB)/4, $0xff800000
+DATA minusinf16<>+8(SB)/4, $0xff800000
+DATA minusinf16<>+12(SB)/4, $0xff800000
+DATA minusinf16<>+16(SB)/4, $0xff800000
+DATA minusinf16<>+20(SB)/4, $0xff800000
+DATA minusinf16<>+24(SB)/4, $0xff800000
+DATA minusinf16<>+28(SB)/4, $0xff800000
+DATA minusinf16<>+32(SB)/4, $0xff800000
+DATA minusinf16<>+36(SB)/4, $0xff800000
+DATA minusinf16<>+40(SB)/4, $0xff800000
+DATA minusinf16<>+44(SB)/4, $0xff800000
+DATA minusinf16<>+48(SB)/4, $0xff800000
+DATA minusinf16<>+52(SB)/4, $0xff800000
+DATA minusinf16<>+56(SB)/4, $0xff800000
+DATA minusinf16<>+60(SB)/4, $0xff800000
+GLOBL minusinf16<>(SB), RODATA|NOPTR, $64
+
+DATA nan16<>+0(SB)/4, $0x7fc00000
+DATA nan16<>+4(SB)/4, $0x7fc00000
+DATA nan16<>+8(SB)/4, $0x7fc00000
+DATA nan16<>+12(SB)/4, $0x7fc00000
+DATA nan16<>+16(SB)/4, $0x7fc00000
+DATA nan16<>+20(SB)/4, $0x7fc00000
+DATA nan16<>+24(SB)/4, $0x7fc00000
+DATA nan16<>+28(SB)/4, $0x7fc00000
+DATA nan16<>+32(SB)/4, $0x7fc00000
+DATA nan16<>+36(SB)/4, $0x7fc00000
+DATA nan16<>+40(SB)/4, $0x7fc00000
+DATA nan16<>+44(SB)/4, $0x7fc00000
+DATA nan16<>+48(SB)/4, $0x7fc00000
+DATA nan16<>+52(SB)/4, $0x7fc00000
+DATA nan16<>+56(SB)/4, $0x7fc00000
+DATA nan16<>+60(SB)/4, $0x7fc00000
+GLOBL nan16<>(SB), RODATA|NOPTR, $64
+
+DATA ldmin16<>+0(SB)/4, $0xc47a0000
+DATA ldmin16<>+4(SB)/4, $0xc47a0000
+DATA ldmin16<>+8(SB)/4, $0xc47a0000
+DATA ldmin16<>+12(SB)/4, $0xc47a0000
+DATA ldmin16<>+16(SB)/4, $0xc47a0000
+DATA ldmin16<>+20(SB)/4, $0xc47a0000
+DATA ldmin16<>+24(SB)/4, $0xc47a0000
+DATA ldmin16<>+28(SB)/4, $0xc47a0000
+DATA ldmin16<>+32(SB)/4, $0xc47a0000
+DATA ldmin16<>+36(SB)/4, $0xc47a0000
+DATA ldmin16<>+40(SB)/4, $0xc47a0000
+DATA ldmin16<>+44(SB)/4, $0xc47a0000
+DATA ldmin16<>+48(SB)/4, $0xc47a0000
+DATA ldmin16<>+52(SB)/4, $0xc47a0000
+DATA ldmin16<>+56(SB)/4, $0xc47a0000
+DATA ldmin16<>+60(SB)/4, $0xc47a0000
+GLOBL ldmin16<>(SB), RODATA|NOPTR, $64
+
+DATA ldmax16<>+0(SB)/4, $0x447a0000
+DATA ldmax16<>+4(SB)/4, $0x447a0000
+DATA ldmax16<>+8(SB)/4, $0x447a0000
+DATA ldmax16<>+12(SB)/4, $0x447a0000
+DATA ldmax16<>+16(SB)/4, $0x447a0000
+DATA ldmax16<>+20(SB)/4, $0x447a0000
+DATA ldmax16<>+24(SB)/4, $0x447a0000
+DATA ldmax16<>+28(SB)/4, $0x447a0000
+DATA ldmax16<>+32(SB)/4, $0x447a0000
+DATA ldmax16<>+36(SB)/4, $0x447a0000
+DATA ldmax16<>+40(SB)/4, $0x447a0000
+DATA ldmax16<>+44(SB)/4, $0x447a0000
+DATA ldmax16<>+48(SB)/4, $0x447a0000
+DATA ldmax16<>+52(SB)/4, $0x447a0000
+DATA ldmax16<>+56(SB)/4, $0x447a0000
+DATA ldmax16<>+60(SB)/4, $0x447a0000
+GLOBL ldmax16<>(SB), RODATA|NOPTR, $64
+
+DATA expunder16<>+0(SB)/4, $0xc2d00000
+DATA expunder16<>+4(SB)/4, $0xc2d00000
+DATA expunder16<>+8(SB)/4, $0xc2d00000
+DATA expunder16<>+12(SB)/4, $0xc2d00000
+DATA expunder16<>+16(SB)/4, $0xc2d00000
+DATA expunder16<>+20(SB)/4, $0xc2d00000
+DATA expunder16<>+24(SB)/4, $0xc2d00000
+DATA expunder16<>+28(SB)/4, $0xc2d00000
+DATA expunder16<>+32(SB)/4, $0xc2d00000
+DATA expunder16<>+36(SB)/4, $0xc2d00000
+DATA expunder16<>+40(SB)/4, $0xc2d00000
+DATA expunder16<>+44(SB)/4, $0xc2d00000
+DATA expunder16<>+48(SB)/4, $0xc2d00000
+DATA expunder16<>+52(SB)/4, $0xc2d00000
+DATA expunder16<>+56(SB)/4, $0xc2d00000
+DATA expunder16<>+60(SB)/4, $0xc2d00000
+GLOBL expunder16<>(SB), RODATA|NOPTR, $64
+
+DATA expover16<>+0(SB)/4, $0x42b20000
+DATA expover16<>+4(SB)/4, $0x42b20000
+DATA expover16<>+8(SB)/4, $0x42b20000
+DATA expover16<>+12(SB)/4, $0x42b20000
+DATA expover16<>+16(SB)/4, $0x42b20000
+DATA expover16<>+20(SB)/4, $0x42b20000
+DATA expover16<>+24(SB)/4, $0x42b20000
+DATA expover16<>+28(SB)/4, $0x42b20000
+DATA expover16<>+32(SB)/4, $0x42b20000
+DATA expover16<>+36(SB)/4, $0x42b20000
+DATA expover16<>+40(SB)/4, $0x42b20000
+DATA expover16<>+44(SB)/4, $0x42b20000
+DATA expover16<>+48(SB)/4, $0x42b20000
+DATA expover16<>+52(SB)/4, $0x42b20000
+DATA expover16<>+56(SB)/4, $0x42b20000
+DATA expover16<>+60(SB)/4, $0x42b20000
+GLOBL expover16<>(SB), RODATA|NOPTR, $64
+
+DATA log2e16<>+0(SB)/4, $0x3fb8aa3b
+DATA log2e16<>+4(SB)/4, $0x3fb8aa3b
+DATA log2e16<>+8(SB)/4, $0x3fb8aa3b
+DATA log2e16<>+12(SB)/4, $0x3fb8aa3b
+DATA log2e16<>+16(SB)/4, $0x3fb8aa3b
+DATA log2e16<>+20(SB)/4, $0x3fb8aa3b
+DATA log2e16<>+24(SB)/4, $0x3fb8aa3b
+DATA log2e16<>+28(SB)/4, $0x3fb8aa3b
+DATA log2e16<>+32(SB)/4, $0x3fb8aa3b
+DATA log2e16<>+36(SB)/4, $0x3fb8aa3b
+DATA log2e16<>+40(SB)/4, $0x3fb8aa3b
+DATA log2e16<>+44(SB)/4, $0x3fb8aa3b
+DATA log2e16<>+48(SB)/4, $0x3fb8aa3b
+DATA log2e16<>+52(SB)/4, $0x3fb8aa3b
+DATA log2e16<>+56(SB)/4, $0x3fb8aa3b
+DATA log2e16<>+60(SB)/4, $0x3fb8aa3b
+GLOBL log2e16<>(SB), RODATA|NOPTR, $64
+
+DATA minusln2hi16<>+0(SB)/4, $0xbf318000
+DATA minusln2hi16<>+4(SB)/4, $0xbf318000
+DATA minusln2hi16<>+8(SB)/4, $0xbf318000
+DATA minusln2hi16<>+12(SB)/4, $0xbf318000
+DATA minusln2hi16<>+16(SB)/4, $0xbf318000
+DATA minusln2hi16<>+20(SB)/4, $0xbf318000
+DATA minusln2hi16<>+24(SB)/4, $0xbf318000
+DATA minusln2hi16<>+28(SB)/4, $0xbf318000
+DATA minusln2hi16<>+32(SB)/4, $0xbf318000
+DATA minusln2hi16<>+36(SB)/4, $0xbf318000
+DATA minusln2hi16<>+40(SB)/4, $0xbf318000
+DATA minusln2hi16<>+44(SB)/4, $0xbf318000
+DATA minusln2hi16<>+48(SB)/4, $0xbf318000
+DATA minusln2hi16<>+52(SB)/4, $0xbf318000
+DATA minusln2hi16<>+56(SB)/4, $0xbf318000
+DATA minusln2hi16<>+60(SB)/4, $0xbf318000
+GLOBL minusln2hi16<>(SB), RODATA|NOPTR, $64
+
+DATA minusln2lo16<>+0(SB)/4, $0x395e8083
+DATA minusln2lo16<>+4(SB)/4, $0x395e8083
+DATA minusln2lo16<>+8(SB)/4, $0x395e8083
+DATA minusln2lo16<>+12(SB)/4, $0x395e8083
+DATA minusln2lo16<>+16(SB)/4, $0x395e8083
+DATA minusln2lo16<>+20(SB)/4, $0x395e8083
+DATA minusln2lo16<>+24(SB)/4, $0x395e8083
+DATA minusln2lo16<>+28(SB)/4, $0x395e8083
+DATA minusln2lo16<>+32(SB)/4, $0x395e8083
+DATA minusln2lo16<>+36(SB)/4, $0x395e8083
+DATA minusln2lo16<>+40(SB)/4, $0x395e8083
+DATA minusln2lo16<>+44(SB)/4, $0x395e8083
+DATA minusln2lo16<>+48(SB)/4, $0x395e8083
+DATA minusln2lo16<>+52(SB)/4, $0x395e8083
+DATA minusln2lo16<>+56(SB)/4, $0x395e8083
+DATA minusln2lo16<>+60(SB)/4, $0x395e8083
+GLOBL minusln2lo16<>(SB), RODATA|NOPTR, $64
+
+DATA expc116<>+0(SB)/4, $0x3ab743ce
+DATA expc116<>+4(SB)/4, $0x3ab743ce
+DATA expc116<>+8(SB)/4, $0x3ab743ce
+DATA expc116<>+12(SB)/4, $0x3ab743ce
+DATA expc116<>+16(SB)/4, $0x3ab743ce
+DATA expc116<>+20(SB)/4, $0x3ab743ce
+DATA expc116<>+24(SB)/4, $0x3ab743ce
+DATA expc116<>+28(SB)/4, $0x3ab743ce
+DATA expc116<>+32(SB)/4, $0x3ab743ce
+DATA expc116<>+36(SB)/4, $0x3ab743ce
+DATA expc116<>+40(SB)/4, $0x3ab743ce
+DATA expc116<>+44(SB)/4, $0x3ab743ce
+DATA expc116<>+48(SB)/4, $0x3ab743ce
+DATA expc116<>+52(SB)/4, $0x3ab743ce
+DATA expc116<>+56(SB)/4, $0x3ab743ce
+DATA expc116<>+60(SB)/4, $0x3ab743ce
+GLOBL expc116<>(SB), RODATA|NOPTR, $64
+
+DATA expc316<>+0(SB)/4, $0x3d2aa9c1
+DATA expc316<>+4(SB)/4, $0x3d2aa9c1
+DATA expc316<>+8(SB)/4, $0x3d2aa9c1
+DATA expc316<>+12(SB)/4, $0x3d2aa9c1
+DATA expc316<>+16(SB)/4, $0x3d2aa9c1
+DATA expc316<>+20(SB)/4, $0x3d2aa9c1
+DATA expc316<>+24(SB)/4, $0x3d2aa9c1
+DATA expc316<>+28(SB)/4, $0x3d2aa9c1
+DATA expc316<>+32(SB)/4, $0x3d2aa9c1
+DATA expc316<>+36(SB)/4, $0x3d2aa9c1
+DATA expc316<>+40(SB)/4, $0x3d2aa9c1
+DATA expc316<>+44(SB)/4, $0x3d2aa9c1
+DATA expc316<>+48(SB)/4, $0x3d2aa9c1
+DATA expc316<>+52(SB)/4, $0x3d2aa9c1
+DATA expc316<>+56(SB)/4, $0x3d2aa9c1
+DATA expc316<>+60(SB)/4, $0x3d2aa9c1
+GLOBL expc316<>(SB), RODATA|NOPTR, $64
+
+DATA expc516<>+0(SB)/4, $0x3f000000
+DATA expc516<>+4(SB)/4, $0x3f000000
+DATA expc516<>+8(SB)/4, $0x3f000000
+DATA expc516<>+12(SB)/4, $0x3f000000
+DATA expc516<>+16(SB)/4, $0x3f000000
+DATA expc516<>+20(SB)/4, $0x3f000000
+DATA expc516<>+24(SB)/4, $0x3f000000
+DATA expc516<>+28(SB)/4, $0x3f000000
+DATA expc516<>+32(SB)/4, $0x3f000000
+DATA expc516<>+36(SB)/4, $0x3f000000
+DATA expc516<>+40(SB)/4, $0x3f000000
+DATA expc516<>+44(SB)/4, $0x3f000000
+DATA expc516<>+48(SB)/4, $0x3f000000
+DATA expc516<>+52(SB)/4, $0x3f000000
+DATA expc516<>+56(SB)/4, $0x3f000000
+DATA expc516<>+60(SB)/4, $0x3f000000
+GLOBL expc516<>(SB), RODATA|NOPTR, $64
+
+DATA expc016<>+0(SB)/4, $0x39506967
+DATA expc016<>+4(SB)/4, $0x39506967
+DATA expc016<>+8(SB)/4, $0x39506967
+DATA expc016<>+12(SB)/4, $0x39506967
+DATA expc016<>+16(SB)/4, $0x39506967
+DATA expc016<>+20(SB)/4, $0x39506967
+DATA expc016<>+24(SB)/4, $0x39506967
+DATA expc016<>+28(SB)/4, $0x39506967
+DATA expc016<>+32(SB)/4, $0x39506967
+DATA expc016<>+36(SB)/4, $0x39506967
+DATA expc016<>+40(SB)/4, $0x39506967
+DATA expc016<>+44(SB)/4, $0x39506967
+DATA expc016<>+48(SB)/4, $0x39506967
+DATA expc016<>+52(SB)/4, $0x39506967
+DATA expc016<>+56(SB)/4, $0x39506967
+DATA expc016<>+60(SB)/4, $0x39506967
+GLOBL expc016<>(SB), RODATA|NOPTR, $64
+
+DATA expc216<>+0(SB)/4, $0x3c088908
+DATA expc216<>+4(SB)/4, $0x3c088908
+DATA expc216<>+8(SB)/4, $0x3c088908
+DATA expc216<>+12(SB)/4, $0x3c088908
+DATA expc216<>+16(SB)/4, $0x3c088908
+DATA expc216<>+20(SB)/4, $0x3c088908
+DATA expc216<>+24(SB)/4, $0x3c088908
+DATA expc216<>+28(SB)/4, $0x3c088908
+DATA expc216<>+32(SB)/4, $0x3c088908
+DATA expc216<>+36(SB)/4, $0x3c088908
+DATA expc216<>+40(SB)/4, $0x3c088908
+DATA expc216<>+44(SB)/4, $0x3c088908
+DATA expc216<>+48(SB)/4, $0x3c088908
+DATA expc216<>+52(SB)/4, $0x3c088908
+DATA expc216<>+56(SB)/4, $0x3c088908
+DATA expc216<>+60(SB)/4, $0x3c088908
+GLOBL expc216<>(SB), RODATA|NOPTR, $64
+
+DATA expc416<>+0(SB)/4, $0x3e2aaaaa
+DATA expc416<>+4(SB)/4, $0x3e2aaaaa
+DATA expc416<>+8(SB)/4, $0x3e2aaaaa
+DATA expc416<>+12(SB)/4, $0x3e2aaaaa
+DATA expc416<>+16(SB)/4, $0x3e2aaaaa
+DATA expc416<>+20(SB)/4, $0x3e2aaaaa
+DATA expc416<>+24(SB)/4, $0x3e2aaaaa
+DATA expc416<>+28(SB)/4, $0x3e2aaaaa
+DATA expc416<>+32(SB)/4, $0x3e2aaaaa
+DATA expc416<>+36(SB)/4, $0x3e2aaaaa
+DATA expc416<>+40(SB)/4, $0x3e2aaaaa
+DATA expc416<>+44(SB)/4, $0x3e2aaaaa
+DATA expc416<>+48(SB)/4, $0x3e2aaaaa
+DATA expc416<>+52(SB)/4, $0x3e2aaaaa
+DATA expc416<>+56(SB)/4, $0x3e2aaaaa
+DATA expc416<>+60(SB)/4, $0x3e2aaaaa
+GLOBL expc416<>(SB), RODATA|NOPTR, $64
+
+DATA half16<>+0(SB)/4, $0x3f000000
+DATA half16<>+4(SB)/4, $0x3f000000
+DATA half16<>+8(SB)/4, $0x3f000000
+DATA half16<>+12(SB)/4, $0x3f000000
+DATA half16<>+16(SB)/4, $0x3f000000
+DATA half16<>+20(SB)/4, $0x3f000000
+DATA half16<>+24(SB)/4, $0x3f000000
+DATA half16<>+28(SB)/4, $0x3f000000
+DATA half16<>+32(SB)/4, $0x3f000000
+DATA half16<>+36(SB)/4, $0x3f000000
+DATA half16<>+40(SB)/4, $0x3f000000
+DATA half16<>+44(SB)/4, $0x3f000000
+DATA half16<>+48(SB)/4, $0x3f000000
+DATA half16<>+52(SB)/4, $0x3f000000
+DATA half16<>+56(SB)/4, $0x3f000000
+DATA half16<>+60(SB)/4, $0x3f000000
+GLOBL half16<>(SB), RODATA|NOPTR, $64
+
+DATA roundmagic16<>+0(SB)/4, $0x4b400000
+DATA roundmagic16<>+4(SB)/4, $0x4b400000
+DATA roundmagic16<>+8(SB)/4, $0x4b400000
+DATA roundmagic16<>+12(SB)/4, $0x4b400000
+DATA roundmagic16<>+16(SB)/4, $0x4b400000
+DATA roundmagic16<>+20(SB)/4, $0x4b400000
+DATA roundmagic16<>+24(SB)/4, $0x4b400000
+DATA roundmagic16<>+28(SB)/4, $0x4b400000
+DATA roundmagic16<>+32(SB)/4, $0x4b400000
+DATA roundmagic16<>+36(SB)/4, $0x4b400000
+DATA roundmagic16<>+40(SB)/4, $0x4b400000
+DATA roundmagic16<>+44(SB)/4, $0x4b400000
+DATA roundmagic16<>+48(SB)/4, $0x4b400000
+DATA roundmagic16<>+52(SB)/4, $0x4b400000
+DATA roundmagic16<>+56(SB)/4, $0x4b400000
+DATA roundmagic16<>+60(SB)/4, $0x4b400000
+GLOBL roundmagic16<>(SB), RODATA|NOPTR, $64
+
+DATA expbiasfix16<>+0(SB)/4, $0xb4c0007f
+DATA expbiasfix16<>+4(SB)/4, $0xb4c0007f
+DATA expbiasfix16<>+8(SB)/4, $0xb4c0007f
+DATA expbiasfix16<>+12(SB)/4, $0xb4c0007f
+DATA expbiasfix16<>+16(SB)/4, $0xb4c0007f
+DATA expbiasfix16<>+20(SB)/4, $0xb4c0007f
+DATA expbiasfix16<>+24(SB)/4, $0xb4c0007f
+DATA expbiasfix16<>+28(SB)/4, $0xb4c0007f
+DATA expbiasfix16<>+32(SB)/4, $0xb4c0007f
+DATA expbiasfix16<>+36(SB)/4, $0xb4c0007f
+DATA expbiasfix16<>+40(SB)/4, $0xb4c0007f
+DATA expbiasfix16<>+44(SB)/4, $0xb4c0007f
+DATA expbiasfix16<>+48(SB)/4, $0xb4c0007f
+DATA expbiasfix16<>+52(SB)/4, $0xb4c0007f
+DATA expbiasfix16<>+56(SB)/4, $0xb4c0007f
+DATA expbiasfix16<>+60(SB)/4, $0xb4c0007f
+GLOBL expbiasfix16<>(SB), RODATA|NOPTR, $64
+
+// func BinaryProbLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[16]float64) (bail bool)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·BinaryProbLossF32(SB), NOSPLIT, $128-113
+	MOVQ    y_base+0(FP), AX
+	MOVQ    x_base+24(FP), CX
+	MOVQ    x_len+32(FP), DX
+	MOVQ    alpha_base+48(FP), BX
+	MOVQ    alphaNeg_base+72(FP), SI
+	MOVQ    k+96(FP), DI
+	MOVQ    acc+104(FP), R8
+	MOVL    56(DI), R9
+	MOVL    60(DI), R10
+	MOVQ    64(DI), R11
+	MOVL    72(DI), R12
+	VPXORD  Z0, Z0, Z0
+	VMOVUPS one16<>+0(SB), Z1
+	VPXORD  Z2, Z2, Z2
+	VMOVUPD Z0, (SP)
+	VMOVUPD Z0, 64(SP)
+	TESTL   R12, R12
+	JNZ     BinaryProbLossF32_powR
+	CMPQ    R11, $0x02
+	JEQ     BinaryProbLossF32_pow2
+	TESTQ   R11, R11
+	JEQ     BinaryProbLossF32_pow0
+	XORQ    R13, R13
+	MOVQ    $0x00000008, R12
+	MOVQ    DX, R14
+	SHRQ    $0x04, R14
+	JZ      BinaryProbLossF32_powN_tail
+
+BinaryProbLossF32_powN_loop:
+	VMOVUPS (CX)(R13*1), Z3
+	VMOVUPS (AX)(R13*1), Z4
+	CMPL    R9, $0x00
+	JNE     BinaryProbLossF32_powN_full_smooth
+	VMOVAPS Z4, Z5
+	VSUBPS  Z4, Z1, Z6
+	JMP     BinaryProbLossF32_powN_full_smoothed
+
+BinaryProbLossF32_powN_full_smooth:
+	VBROADCASTSS 16(DI), Z5
+	VBROADCASTSS (DI), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(DI), Z7
+	VBROADCASTSS 4(DI), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(DI), Z6
+	VBROADCASTSS 8(DI), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(DI), Z7
+	VBROADCASTSS 12(DI), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryProbLossF32_powN_full_smoothed:
+	VBROADCASTSS 32(DI), Z7
+	VCMPPS       $0x11, Z7, Z3, K1
+	VBLENDMPS    Z7, Z3, K1, Z9
+	VBROADCASTSS 36(DI), Z7
+	VCMPPS       $0x1e, Z7, Z9, K1
+	VBLENDMPS    Z7, Z9, K1, Z9
+	VSUBPS       Z9, Z1, Z7
+	VSUBPS       Z7, Z1, Z8
+	VSUBPS       Z9, Z8, Z8
+	CMPL         R9, $0x00
+	JNE          BinaryProbLossF32_powN_full_soft
+	VCMPPS       $0x00, Z1, Z4, K1
+	VCMPPS       $0x00, Z0, Z4, K2
+	KORW         K1, K2, K2
+	KORTESTW     K2, K2
+	JCC          BinaryProbLossF32_powN_full_soft
+	VBLENDMPS    Z9, Z7, K1, Z10
+	VPADDD       log32shift16<>+0(SB), Z10, Z4
+	VPSRLD       $0x17, Z4, Z7
+	VCVTDQ2PS    Z7, Z7
+	VSUBPS       f12716<>+0(SB), Z7, Z7
+	VPANDD       mant32mask16<>+0(SB), Z4, Z4
+	VPADDD       log32base16<>+0(SB), Z4, Z4
+	VSUBPS       one16<>+0(SB), Z4, Z4
+	VMULPS       Z4, Z4, Z13
+	VMOVUPS      logc016<>+0(SB), Z14
+	VFMADD213PS  logc216<>+0(SB), Z13, Z14
+	VFMADD213PS  logc416<>+0(SB), Z13, Z14
+	VFMADD213PS  logc616<>+0(SB), Z13, Z14
+	VFMADD213PS  logc816<>+0(SB), Z13, Z14
+	VMOVUPS      logc116<>+0(SB), Z15
+	VFMADD213PS  logc316<>+0(SB), Z13, Z15
+	VFMADD213PS  logc516<>+0(SB), Z13, Z15
+	VFMADD213PS  logc716<>+0(SB), Z13, Z15
+	VFMADD231PS  Z15, Z4, Z14
+	VMULPS       Z4, Z13, Z15
+	VMULPS       minushalf16<>+0(SB), Z13, Z13
+	VFMADD231PS  ln2lo16<>+0(SB), Z7, Z13
+	VFMADD213PS  Z13, Z15, Z14
+	VADDPS       Z14, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z7, Z4
+	KNOTW        K1, K1
+	VMOVAPS.Z    Z8, K1, Z8
+	VADDPS       Z8, Z4, Z4
+	VSUBPS       Z4, Z0, Z4
+	JMP          BinaryProbLossF32_powN_full_bce
+
+BinaryProbLossF32_powN_full_soft:
+	VPADDD      log32shift16<>+0(SB), Z9, Z4
+	VPSRLD      $0x17, Z4, Z13
+	VCVTDQ2PS   Z13, Z13
+	VSUBPS      f12716<>+0(SB), Z13, Z13
+	VPANDD      mant32mask16<>+0(SB), Z4, Z4
+	VPADDD      log32base16<>+0(SB), Z4, Z4
+	VSUBPS      one16<>+0(SB), Z4, Z4
+	VMULPS      Z4, Z4, Z14
+	VMOVUPS     logc016<>+0(SB), Z15
+	VFMADD213PS logc216<>+0(SB), Z14, Z15
+	VFMADD213PS logc416<>+0(SB), Z14, Z15
+	VFMADD213PS logc616<>+0(SB), Z14, Z15
+	VFMADD213PS logc816<>+0(SB), Z14, Z15
+	VMOVUPS     logc116<>+0(SB), Z16
+	VFMADD213PS logc316<>+0(SB), Z14, Z16
+	VFMADD213PS logc516<>+0(SB), Z14, Z16
+	VFMADD213PS logc716<>+0(SB), Z14, Z16
+	VFMADD231PS Z16, Z4, Z15
+	VMULPS      Z4, Z14, Z16
+	VMULPS      minushalf16<>+0(SB), Z14, Z14
+	VFMADD231PS ln2lo16<>+0(SB), Z13, Z14
+	VFMADD213PS Z14, Z16, Z15
+	VADDPS      Z15, Z4, Z4
+	VFMADD231PS ln2hi16<>+0(SB), Z13, Z4
+	VMULPS      Z5, Z4, Z4
+	VPADDD      log32shift16<>+0(SB), Z7, Z7
+	VPSRLD      $0x17, Z7, Z13
+	VCVTDQ2PS   Z13, Z13
+	VSUBPS      f12716<>+0(SB), Z13, Z13
+	VPANDD      mant32mask16<>+0(SB), Z7, Z7
+	VPADDD      log32base16<>+0(SB), Z7, Z7
+	VSUBPS      one16<>+0(SB), Z7, Z7
+	VMULPS      Z7, Z7, Z14
+	VMOVUPS     logc016<>+0(SB), Z15
+	VFMADD213PS logc216<>+0(SB), Z14, Z15
+	VFMADD213PS logc416<>+0(SB), Z14, Z15
+	VFMADD213PS logc616<>+0(SB), Z14, Z15
+	VFMADD213PS logc816<>+0(SB), Z14, Z15
+	VMOVUPS     logc116<>+0(SB), Z16
+	VFMADD213PS logc316<>+0(SB), Z14, Z16
+	VFMADD213PS logc516<>+0(SB), Z14, Z16
+	VFMADD213PS logc716<>+0(SB), Z14, Z16
+	VFMADD231PS Z16, Z7, Z15
+	VMULPS      Z7, Z14, Z16
+	VMULPS      minushalf16<>+0(SB), Z14, Z14
+	VFMADD231PS ln2lo16<>+0(SB), Z13, Z14
+	VFMADD213PS Z14, Z16, Z15
+	VADDPS      Z15, Z7, Z7
+	VFMADD231PS ln2hi16<>+0(SB), Z13, Z7
+	VADDPS      Z8, Z7, Z7
+	VMULPS      Z6, Z7, Z7
+	VADDPS      Z7, Z4, Z4
+	VSUBPS      Z4, Z0, Z4
+
+BinaryProbLossF32_powN_full_bce:
+	VSUBPS  Z3, Z1, Z7
+	VMULPS  Z5, Z7, Z7
+	VMULPS  Z3, Z6, Z8
+	VADDPS  Z8, Z7, Z7
+	VMOVAPS Z1, Z13
+	VMOVAPS Z7, Z8
+	MOVQ    R11, R15
+	DECQ    R15
+
+BinaryProbLossF32_powN_full_sq:
+	TESTQ  R15, R15
+	JZ     BinaryProbLossF32_powN_full_sqdone
+	BTQ    $0x00, R15
+	JCC    BinaryProbLossF32_powN_full_nomul
+	VMULPS Z8, Z13, Z13
+
+BinaryProbLossF32_powN_full_nomul:
+	CMPQ   R15, $0x01
+	JBE    BinaryProbLossF32_powN_full_nosq
+	VMULPS Z8, Z8, Z8
+
+BinaryProbLossF32_powN_full_nosq:
+	SHRQ $0x01, R15
+	JMP  BinaryProbLossF32_powN_full_sq
+
+BinaryProbLossF32_powN_full_sqdone:
+	VMULPS       Z7, Z13, Z8
+	VPANDD       absmask16<>+0(SB), Z8, Z14
+	VCMPPS       $0x00, inf16<>+0(SB), Z14, K1
+	KORTESTW     K1, K1
+	JNZ          BinaryProbLossF32_bail
+	VBROADCASTSS 40(DI), Z14
+	VMULPS       Z14, Z13, Z13
+	VSUBPS       Z7, Z7, Z7
+	VADDPS       Z7, Z13, Z13
+	CMPL         R10, $0x01
+	JEQ          BinaryProbLossF32_powN_full_alpha1
+	JA           BinaryProbLossF32_powN_full_alphas
+	VMOVAPS      Z1, Z5
+	JMP          BinaryProbLossF32_powN_full_alphadone
+
+BinaryProbLossF32_powN_full_alpha1:
+	VBROADCASTSS 48(DI), Z7
+	VMULPS       Z7, Z5, Z5
+	VBROADCASTSS 52(DI), Z7
+	VMULPS       Z7, Z6, Z6
+	VADDPS       Z6, Z5, Z5
+	JMP          BinaryProbLossF32_powN_full_alphadone
+
+BinaryProbLossF32_powN_full_alphas:
+	VMOVUPS (BX)(R13*1), Z7
+	VMULPS  Z7, Z5, Z5
+	VMOVUPS (SI)(R13*1), Z7
+	VMULPS  Z7, Z6, Z6
+	VADDPS  Z6, Z5, Z5
+
+BinaryProbLossF32_powN_full_alphadone:
+	VSUBPS        Z3, Z3, Z3
+	VMULPS        Z8, Z5, Z5
+	VMULPS        Z4, Z5, Z5
+	VADDPS        Z3, Z5, Z5
+	VADDPS        Z5, Z2, Z2
+	ADDQ          $0x40, R13
+	DECQ          R12
+	JNZ           BinaryProbLossF32_powN_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R12
+
+BinaryProbLossF32_powN_inblock:
+	DECQ R14
+	JNZ  BinaryProbLossF32_powN_loop
+
+BinaryProbLossF32_powN_tail:
+	ANDQ      $0x0f, DX
+	JZ        BinaryProbLossF32_powN_done
+	MOVQ      $0x00000001, R12
+	SHLXQ     DX, R12, R12
+	DECQ      R12
+	KMOVW     R12, K1
+	VMOVUPS.Z (CX)(R13*1), K1, Z3
+	VMOVUPS.Z (AX)(R13*1), K1, Z4
+	CMPL      R9, $0x00
+	JNE       BinaryProbLossF32_powN_part_smooth
+	VMOVAPS   Z4, Z5
+	VSUBPS    Z4, Z1, Z6
+	JMP       BinaryProbLossF32_powN_part_smoothed
+
+BinaryProbLossF32_powN_part_smooth:
+	VBROADCASTSS 16(DI), Z5
+	VBROADCASTSS (DI), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(DI), Z7
+	VBROADCASTSS 4(DI), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(DI), Z6
+	VBROADCASTSS 8(DI), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(DI), Z7
+	VBROADCASTSS 12(DI), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryProbLossF32_powN_part_smoothed:
+	VBROADCASTSS 32(DI), Z7
+	VCMPPS       $0x11, Z7, Z3, K2
+	VBLENDMPS    Z7, Z3, K2, Z11
+	VBROADCASTSS 36(DI), Z7
+	VCMPPS       $0x1e, Z7, Z11, K2
+	VBLENDMPS    Z7, Z11, K2, Z11
+	VSUBPS       Z11, Z1, Z7
+	VSUBPS       Z7, Z1, Z8
+	VSUBPS       Z11, Z8, Z8
+	CMPL         R9, $0x00
+	JNE          BinaryProbLossF32_powN_part_soft
+	VCMPPS       $0x00, Z1, Z4, K2
+	VCMPPS       $0x00, Z0, Z4, K3
+	KORW         K2, K3, K3
+	KORTESTW     K3, K3
+	JCC          BinaryProbLossF32_powN_part_soft
+	VBLENDMPS    Z11, Z7, K2, Z12
+	VPADDD       log32shift16<>+0(SB), Z12, Z4
+	VPSRLD       $0x17, Z4, Z7
+	VCVTDQ2PS    Z7, Z7
+	VSUBPS       f12716<>+0(SB), Z7, Z7
+	VPANDD       mant32mask16<>+0(SB), Z4, Z4
+	VPADDD       log32base16<>+0(SB), Z4, Z4
+	VSUBPS       one16<>+0(SB), Z4, Z4
+	VMULPS       Z4, Z4, Z9
+	VMOVUPS      logc016<>+0(SB), Z10
+	VFMADD213PS  logc216<>+0(SB), Z9, Z10
+	VFMADD213PS  logc416<>+0(SB), Z9, Z10
+	VFMADD213PS  logc616<>+0(SB), Z9, Z10
+	VFMADD213PS  logc816<>+0(SB), Z9, Z10
+	VMOVUPS      logc116<>+0(SB), Z11
+	VFMADD213PS  logc316<>+0(SB), Z9, Z11
+	VFMADD213PS  logc516<>+0(SB), Z9, Z11
+	VFMADD213PS  logc716<>+0(SB), Z9, Z11
+	VFMADD231PS  Z11, Z4, Z10
+	VMULPS       Z4, Z9, Z11
+	VMULPS       minushalf16<>+0(SB), Z9, Z9
+	VFMADD231PS  ln2lo16<>+0(SB), Z7, Z9
+	VFMADD213PS  Z9, Z11, Z10
+	VADDPS       Z10, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z7, Z4
+	KNOTW        K2, K2
+	VMOVAPS.Z    Z8, K2, Z8
+	VADDPS       Z8, Z4, Z4
+	VSUBPS       Z4, Z0, Z0
+	JMP          BinaryProbLossF32_powN_part_bce
+
+BinaryProbLossF32_powN_part_soft:
+	VPADDD      log32shift16<>+0(SB), Z11, Z4
+	VPSRLD      $0x17, Z4, Z9
+	VCVTDQ2PS   Z9, Z9
+	VSUBPS      f12716<>+0(SB), Z9, Z9
+	VPANDD      mant32mask16<>+0(SB), Z4, Z4
+	VPADDD      log32base16<>+0(SB), Z4, Z4
+	VSUBPS      one16<>+0(SB), Z4, Z4
+	VMULPS      Z4, Z4, Z10
+	VMOVUPS     logc016<>+0(SB), Z11
+	VFMADD213PS logc216<>+0(SB), Z10, Z11
+	VFMADD213PS logc416<>+0(SB), Z10, Z11
+	VFMADD213PS logc616<>+0(SB), Z10, Z11
+	VFMADD213PS logc816<>+0(SB), Z10, Z11
+	VMOVUPS     logc116<>+0(SB), Z12
+	VFMADD213PS logc316<>+0(SB), Z10, Z12
+	VFMADD213PS logc516<>+0(SB), Z10, Z12
+	VFMADD213PS logc716<>+0(SB), Z10, Z12
+	VFMADD231PS Z12, Z4, Z11
+	VMULPS      Z4, Z10, Z12
+	VMULPS      minushalf16<>+0(SB), Z10, Z10
+	VFMADD231PS ln2lo16<>+0(SB), Z9, Z10
+	VFMADD213PS Z10, Z12, Z11
+	VADDPS      Z11, Z4, Z4
+	VFMADD231PS ln2hi16<>+0(SB), Z9, Z4
+	VMULPS      Z5, Z4, Z4
+	VPADDD      log32shift16<>+0(SB), Z7, Z7
+	VPSRLD      $0x17, Z7, Z9
+	VCVTDQ2PS   Z9, Z9
+	VSUBPS      f12716<>+0(SB), Z9, Z9
+	VPANDD      mant32mask16<>+0(SB), Z7, Z7
+	VPADDD      log32base16<>+0(SB), Z7, Z7
+	VSUBPS      one16<>+0(SB), Z7, Z7
+	VMULPS      Z7, Z7, Z10
+	VMOVUPS     logc016<>+0(SB), Z11
+	VFMADD213PS logc216<>+0(SB), Z10, Z11
+	VFMADD213PS logc416<>+0(SB), Z10, Z11
+	VFMADD213PS logc616<>+0(SB), Z10, Z11
+	VFMADD213PS logc816<>+0(SB), Z10, Z11
+	VMOVUPS     logc116<>+0(SB), Z12
+	VFMADD213PS logc316<>+0(SB), Z10, Z12
+	VFMADD213PS logc516<>+0(SB), Z10, Z12
+	VFMADD213PS logc716<>+0(SB), Z10, Z12
+	VFMADD231PS Z12, Z7, Z11
+	VMULPS      Z7, Z10, Z12
+	VMULPS      minushalf16<>+0(SB), Z10, Z10
+	VFMADD231PS ln2lo16<>+0(SB), Z9, Z10
+	VFMADD213PS Z10, Z12, Z11
+	VADDPS      Z11, Z7, Z7
+	VFMADD231PS ln2hi16<>+0(SB), Z9, Z7
+	VADDPS      Z8, Z7, Z7
+	VMULPS      Z6, Z7, Z7
+	VADDPS      Z7, Z4, Z4
+	VSUBPS      Z4, Z0, Z0
+
+BinaryProbLossF32_powN_part_bce:
+	VSUBPS  Z3, Z1, Z4
+	VMULPS  Z5, Z4, Z4
+	VMULPS  Z3, Z6, Z7
+	VADDPS  Z7, Z4, Z4
+	VMOVAPS Z1, Z8
+	VMOVAPS Z4, Z7
+	MOVQ    R11, AX
+	DECQ    AX
+
+BinaryProbLossF32_powN_part_sq:
+	TESTQ  AX, AX
+	JZ     BinaryProbLossF32_powN_part_sqdone
+	BTQ    $0x00, AX
+	JCC    BinaryProbLossF32_powN_part_nomul
+	VMULPS Z7, Z8, Z8
+
+BinaryProbLossF32_powN_part_nomul:
+	CMPQ   AX, $0x01
+	JBE    BinaryProbLossF32_powN_part_nosq
+	VMULPS Z7, Z7, Z7
+
+BinaryProbLossF32_powN_part_nosq:
+	SHRQ $0x01, AX
+	JMP  BinaryProbLossF32_powN_part_sq
+
+BinaryProbLossF32_powN_part_sqdone:
+	VMULPS       Z4, Z8, Z7
+	VPANDD       absmask16<>+0(SB), Z7, Z9
+	VCMPPS       $0x00, inf16<>+0(SB), Z9, K2
+	KORTESTW     K2, K2
+	JNZ          BinaryProbLossF32_bail
+	VBROADCASTSS 40(DI), Z9
+	VMULPS       Z9, Z8, Z8
+	VSUBPS       Z4, Z4, Z4
+	VADDPS       Z4, Z8, Z8
+	CMPL         R10, $0x01
+	JEQ          BinaryProbLossF32_powN_part_alpha1
+	JA           BinaryProbLossF32_powN_part_alphas
+	VMOVAPS      Z1, Z1
+	JMP          BinaryProbLossF32_powN_part_alphadone
+
+BinaryProbLossF32_powN_part_alpha1:
+	VBROADCASTSS 48(DI), Z1
+	VMULPS       Z1, Z5, Z1
+	VBROADCASTSS 52(DI), Z4
+	VMULPS       Z4, Z6, Z4
+	VADDPS       Z4, Z1, Z1
+	JMP          BinaryProbLossF32_powN_part_alphadone
+
+BinaryProbLossF32_powN_part_alphas:
+	VMOVUPS.Z (BX)(R13*1), K1, Z1
+	VMULPS    Z1, Z5, Z1
+	VMOVUPS.Z (SI)(R13*1), K1, Z4
+	VMULPS    Z4, Z6, Z4
+	VADDPS    Z4, Z1, Z1
+
+BinaryProbLossF32_powN_part_alphadone:
+	VSUBPS    Z3, Z3, Z3
+	VMULPS    Z7, Z1, Z1
+	VMULPS    Z0, Z1, Z1
+	VADDPS    Z3, Z1, Z1
+	VMOVAPS.Z Z1, K1, Z1
+	VADDPS    Z1, Z2, Z2
+
+BinaryProbLossF32_powN_done:
+	JMP BinaryProbLossF32_done
+
+BinaryProbLossF32_pow2:
+	XORQ R11, R11
+	MOVQ $0x00000008, R12
+	MOVQ DX, R13
+	SHRQ $0x04, R13
+	JZ   BinaryProbLossF32_pow2_tail
+
+BinaryProbLossF32_pow2_loop:
+	VMOVUPS (CX)(R11*1), Z3
+	VMOVUPS (AX)(R11*1), Z4
+	CMPL    R9, $0x00
+	JNE     BinaryProbLossF32_pow2_full_smooth
+	VMOVAPS Z4, Z5
+	VSUBPS  Z4, Z1, Z6
+	JMP     BinaryProbLossF32_pow2_full_smoothed
+
+BinaryProbLossF32_pow2_full_smooth:
+	VBROADCASTSS 16(DI), Z5
+	VBROADCASTSS (DI), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(DI), Z7
+	VBROADCASTSS 4(DI), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(DI), Z6
+	VBROADCASTSS 8(DI), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(DI), Z7
+	VBROADCASTSS 12(DI), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryProbLossF32_pow2_full_smoothed:
+	VBROADCASTSS 32(DI), Z7
+	VCMPPS       $0x11, Z7, Z3, K1
+	VBLENDMPS    Z7, Z3, K1, Z9
+	VBROADCASTSS 36(DI), Z7
+	VCMPPS       $0x1e, Z7, Z9, K1
+	VBLENDMPS    Z7, Z9, K1, Z9
+	VSUBPS       Z9, Z1, Z7
+	VSUBPS       Z7, Z1, Z8
+	VSUBPS       Z9, Z8, Z8
+	CMPL         R9, $0x00
+	JNE          BinaryProbLossF32_pow2_full_soft
+	VCMPPS       $0x00, Z1, Z4, K1
+	VCMPPS       $0x00, Z0, Z4, K2
+	KORW         K1, K2, K2
+	KORTESTW     K2, K2
+	JCC          BinaryProbLossF32_pow2_full_soft
+	VBLENDMPS    Z9, Z7, K1, Z10
+	VPADDD       log32shift16<>+0(SB), Z10, Z4
+	VPSRLD       $0x17, Z4, Z7
+	VCVTDQ2PS    Z7, Z7
+	VSUBPS       f12716<>+0(SB), Z7, Z7
+	VPANDD       mant32mask16<>+0(SB), Z4, Z4
+	VPADDD       log32base16<>+0(SB), Z4, Z4
+	VSUBPS       one16<>+0(SB), Z4, Z4
+	VMULPS       Z4, Z4, Z13
+	VMOVUPS      logc016<>+0(SB), Z14
+	VFMADD213PS  logc216<>+0(SB), Z13, Z14
+	VFMADD213PS  logc416<>+0(SB), Z13, Z14
+	VFMADD213PS  logc616<>+0(SB), Z13, Z14
+	VFMADD213PS  logc816<>+0(SB), Z13, Z14
+	VMOVUPS      logc116<>+0(SB), Z15
+	VFMADD213PS  logc316<>+0(SB), Z13, Z15
+	VFMADD213PS  logc516<>+0(SB), Z13, Z15
+	VFMADD213PS  logc716<>+0(SB), Z13, Z15
+	VFMADD231PS  Z15, Z4, Z14
+	VMULPS       Z4, Z13, Z15
+	VMULPS       minushalf16<>+0(SB), Z13, Z13
+	VFMADD231PS  ln2lo16<>+0(SB), Z7, Z13
+	VFMADD213PS  Z13, Z15, Z14
+	VADDPS       Z14, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z7, Z4
+	KNOTW        K1, K1
+	VMOVAPS.Z    Z8, K1, Z8
+	VADDPS       Z8, Z4, Z4
+	VSUBPS       Z4, Z0, Z4
+	JMP          BinaryProbLossF32_pow2_full_bce
+
+BinaryProbLossF32_pow2_full_soft:
+	VPADDD      log32shift16<>+0(SB), Z9, Z4
+	VPSRLD      $0x17, Z4, Z13
+	VCVTDQ2PS   Z13, Z13
+	VSUBPS      f12716<>+0(SB), Z13, Z13
+	VPANDD      mant32mask16<>+0(SB), Z4, Z4
+	VPADDD      log32base16<>+0(SB), Z4, Z4
+	VSUBPS      one16<>+0(SB), Z4, Z4
+	VMULPS      Z4, Z4, Z14
+	VMOVUPS     logc016<>+0(SB), Z15
+	VFMADD213PS logc216<>+0(SB), Z14, Z15
+	VFMADD213PS logc416<>+0(SB), Z14, Z15
+	VFMADD213PS logc616<>+0(SB), Z14, Z15
+	VFMADD213PS logc816<>+0(SB), Z14, Z15
+	VMOVUPS     logc116<>+0(SB), Z16
+	VFMADD213PS logc316<>+0(SB), Z14, Z16
+	VFMADD213PS logc516<>+0(SB), Z14, Z16
+	VFMADD213PS logc716<>+0(SB), Z14, Z16
+	VFMADD231PS Z16, Z4, Z15
+	VMULPS      Z4, Z14, Z16
+	VMULPS      minushalf16<>+0(SB), Z14, Z14
+	VFMADD231PS ln2lo16<>+0(SB), Z13, Z14
+	VFMADD213PS Z14, Z16, Z15
+	VADDPS      Z15, Z4, Z4
+	VFMADD231PS ln2hi16<>+0(SB), Z13, Z4
+	VMULPS      Z5, Z4, Z4
+	VPADDD      log32shift16<>+0(SB), Z7, Z7
+	VPSRLD      $0x17, Z7, Z13
+	VCVTDQ2PS   Z13, Z13
+	VSUBPS      f12716<>+0(SB), Z13, Z13
+	VPANDD      mant32mask16<>+0(SB), Z7, Z7
+	VPADDD      log32base16<>+0(SB), Z7, Z7
+	VSUBPS      one16<>+0(SB), Z7, Z7
+	VMULPS      Z7, Z7, Z14
+	VMOVUPS     logc016<>+0(SB), Z15
+	VFMADD213PS logc216<>+0(SB), Z14, Z15
+	VFMADD213PS logc416<>+0(SB), Z14, Z15
+	VFMADD213PS logc616<>+0(SB), Z14, Z15
+	VFMADD213PS logc816<>+0(SB), Z14, Z15
+	VMOVUPS     logc116<>+0(SB), Z16
+	VFMADD213PS logc316<>+0(SB), Z14, Z16
+	VFMADD213PS logc516<>+0(SB), Z14, Z16
+	VFMADD213PS logc716<>+0(SB), Z14, Z16
+	VFMADD231PS Z16, Z7, Z15
+	VMULPS      Z7, Z14, Z16
+	VMULPS      minushalf16<>+0(SB), Z14, Z14
+	VFMADD231PS ln2lo16<>+0(SB), Z13, Z14
+	VFMADD213PS Z14, Z16, Z15
+	VADDPS      Z15, Z7, Z7
+	VFMADD231PS ln2hi16<>+0(SB), Z13, Z7
+	VADDPS      Z8, Z7, Z7
+	VMULPS      Z6, Z7, Z7
+	VADDPS      Z7, Z4, Z4
+	VSUBPS      Z4, Z0, Z4
+
+BinaryProbLossF32_pow2_full_bce:
+	VSUBPS       Z3, Z1, Z7
+	VMULPS       Z5, Z7, Z7
+	VMULPS       Z3, Z6, Z8
+	VADDPS       Z8, Z7, Z7
+	VMULPS       Z7, Z7, Z8
+	VPANDD       absmask16<>+0(SB), Z8, Z13
+	VCMPPS       $0x00, inf16<>+0(SB), Z13, K1
+	KORTESTW     K1, K1
+	JNZ          BinaryProbLossF32_bail
+	VBROADCASTSS 40(DI), Z13
+	VMULPS       Z13, Z7, Z13
+	VSUBPS       Z7, Z7, Z7
+	VADDPS       Z7, Z13, Z13
+	CMPL         R10, $0x01
+	JEQ          BinaryProbLossF32_pow2_full_alpha1
+	JA           BinaryProbLossF32_pow2_full_alphas
+	VMOVAPS      Z1, Z5
+	JMP          BinaryProbLossF32_pow2_full_alphadone
+
+BinaryProbLossF32_pow2_full_alpha1:
+	VBROADCASTSS 48(DI), Z7
+	VMULPS       Z7, Z5, Z5
+	VBROADCASTSS 52(DI), Z7
+	VMULPS       Z7, Z6, Z6
+	VADDPS       Z6, Z5, Z5
+	JMP          BinaryProbLossF32_pow2_full_alphadone
+
+BinaryProbLossF32_pow2_full_alphas:
+	VMOVUPS (BX)(R11*1), Z7
+	VMULPS  Z7, Z5, Z5
+	VMOVUPS (SI)(R11*1), Z7
+	VMULPS  Z7, Z6, Z6
+	VADDPS  Z6, Z5, Z5
+
+BinaryProbLossF32_pow2_full_alphadone:
+	VSUBPS        Z3, Z3, Z3
+	VMULPS        Z8, Z5, Z5
+	VMULPS        Z4, Z5, Z5
+	VADDPS        Z3, Z5, Z5
+	VADDPS        Z5, Z2, Z2
+	ADDQ          $0x40, R11
+	DECQ          R12
+	JNZ           BinaryProbLossF32_pow2_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R12
+
+BinaryProbLossF32_pow2_inblock:
+	DECQ R13
+	JNZ  BinaryProbLossF32_pow2_loop
+
+BinaryProbLossF32_pow2_tail:
+	ANDQ      $0x0f, DX
+	JZ        BinaryProbLossF32_pow2_done
+	MOVQ      $0x00000001, R12
+	SHLXQ     DX, R12, R12
+	DECQ      R12
+	KMOVW     R12, K1
+	VMOVUPS.Z (CX)(R11*1), K1, Z3
+	VMOVUPS.Z (AX)(R11*1), K1, Z4
+	CMPL      R9, $0x00
+	JNE       BinaryProbLossF32_pow2_part_smooth
+	VMOVAPS   Z4, Z5
+	VSUBPS    Z4, Z1, Z6
+	JMP       BinaryProbLossF32_pow2_part_smoothed
+
+BinaryProbLossF32_pow2_part_smooth:
+	VBROADCASTSS 16(DI), Z5
+	VBROADCASTSS (DI), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(DI), Z7
+	VBROADCASTSS 4(DI), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(DI), Z6
+	VBROADCASTSS 8(DI), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(DI), Z7
+	VBROADCASTSS 12(DI), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryProbLossF32_pow2_part_smoothed:
+	VBROADCASTSS 32(DI), Z7
+	VCMPPS       $0x11, Z7, Z3, K2
+	VBLENDMPS    Z7, Z3, K2, Z11
+	VBROADCASTSS 36(DI), Z7
+	VCMPPS       $0x1e, Z7, Z11, K2
+	VBLENDMPS    Z7, Z11, K2, Z11
+	VSUBPS       Z11, Z1, Z7
+	VSUBPS       Z7, Z1, Z8
+	VSUBPS       Z11, Z8, Z8
+	CMPL         R9, $0x00
+	JNE          BinaryProbLossF32_pow2_part_soft
+	VCMPPS       $0x00, Z1, Z4, K2
+	VCMPPS       $0x00, Z0, Z4, K3
+	KORW         K2, K3, K3
+	KORTESTW     K3, K3
+	JCC          BinaryProbLossF32_pow2_part_soft
+	VBLENDMPS    Z11, Z7, K2, Z12
+	VPADDD       log32shift16<>+0(SB), Z12, Z4
+	VPSRLD       $0x17, Z4, Z7
+	VCVTDQ2PS    Z7, Z7
+	VSUBPS       f12716<>+0(SB), Z7, Z7
+	VPANDD       mant32mask16<>+0(SB), Z4, Z4
+	VPADDD       log32base16<>+0(SB), Z4, Z4
+	VSUBPS       one16<>+0(SB), Z4, Z4
+	VMULPS       Z4, Z4, Z9
+	VMOVUPS      logc016<>+0(SB), Z10
+	VFMADD213PS  logc216<>+0(SB), Z9, Z10
+	VFMADD213PS  logc416<>+0(SB), Z9, Z10
+	VFMADD213PS  logc616<>+0(SB), Z9, Z10
+	VFMADD213PS  logc816<>+0(SB), Z9, Z10
+	VMOVUPS      logc116<>+0(SB), Z11
+	VFMADD213PS  logc316<>+0(SB), Z9, Z11
+	VFMADD213PS  logc516<>+0(SB), Z9, Z11
+	VFMADD213PS  logc716<>+0(SB), Z9, Z11
+	VFMADD231PS  Z11, Z4, Z10
+	VMULPS       Z4, Z9, Z11
+	VMULPS       minushalf16<>+0(SB), Z9, Z9
+	VFMADD231PS  ln2lo16<>+0(SB), Z7, Z9
+	VFMADD213PS  Z9, Z11, Z10
+	VADDPS       Z10, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z7, Z4
+	KNOTW        K2, K2
+	VMOVAPS.Z    Z8, K2, Z8
+	VADDPS       Z8, Z4, Z4
+	VSUBPS       Z4, Z0, Z0
+	JMP          BinaryProbLossF32_pow2_part_bce
+
+BinaryProbLossF32_pow2_part_soft:
+	VPADDD      log32shift16<>+0(SB), Z11, Z4
+	VPSRLD      $0x17, Z4, Z9
+	VCVTDQ2PS   Z9, Z9
+	VSUBPS      f12716<>+0(SB), Z9, Z9
+	VPANDD      mant32mask16<>+0(SB), Z4, Z4
+	VPADDD      log32base16<>+0(SB), Z4, Z4
+	VSUBPS      one16<>+0(SB), Z4, Z4
+	VMULPS      Z4, Z4, Z10
+	VMOVUPS     logc016<>+0(SB), Z11
+	VFMADD213PS logc216<>+0(SB), Z10, Z11
+	VFMADD213PS logc416<>+0(SB), Z10, Z11
+	VFMADD213PS logc616<>+0(SB), Z10, Z11
+	VFMADD213PS logc816<>+0(SB), Z10, Z11
+	VMOVUPS     logc116<>+0(SB), Z12
+	VFMADD213PS logc316<>+0(SB), Z10, Z12
+	VFMADD213PS logc516<>+0(SB), Z10, Z12
+	VFMADD213PS logc716<>+0(SB), Z10, Z12
+	VFMADD231PS Z12, Z4, Z11
+	VMULPS      Z4, Z10, Z12
+	VMULPS      minushalf16<>+0(SB), Z10, Z10
+	VFMADD231PS ln2lo16<>+0(SB), Z9, Z10
+	VFMADD213PS Z10, Z12, Z11
+	VADDPS      Z11, Z4, Z4
+	VFMADD231PS ln2hi16<>+0(SB), Z9, Z4
+	VMULPS      Z5, Z4, Z4
+	VPADDD      log32shift16<>+0(SB), Z7, Z7
+	VPSRLD      $0x17, Z7, Z9
+	VCVTDQ2PS   Z9, Z9
+	VSUBPS      f12716<>+0(SB), Z9, Z9
+	VPANDD      mant32mask16<>+0(SB), Z7, Z7
+	VPADDD      log32base16<>+0(SB), Z7, Z7
+	VSUBPS      one16<>+0(SB), Z7, Z7
+	VMULPS      Z7, Z7, Z10
+	VMOVUPS     logc016<>+0(SB), Z11
+	VFMADD213PS logc216<>+0(SB), Z10, Z11
+	VFMADD213PS logc416<>+0(SB), Z10, Z11
+	VFMADD213PS logc616<>+0(SB), Z10, Z11
+	VFMADD213PS logc816<>+0(SB), Z10, Z11
+	VMOVUPS     logc116<>+0(SB), Z12
+	VFMADD213PS logc316<>+0(SB), Z10, Z12
+	VFMADD213PS logc516<>+0(SB), Z10, Z12
+	VFMADD213PS logc716<>+0(SB), Z10, Z12
+	VFMADD231PS Z12, Z7, Z11
+	VMULPS      Z7, Z10, Z12
+	VMULPS      minushalf16<>+0(SB), Z10, Z10
+	VFMADD231PS ln2lo16<>+0(SB), Z9, Z10
+	VFMADD213PS Z10, Z12, Z11
+	VADDPS      Z11, Z7, Z7
+	VFMADD231PS ln2hi16<>+0(SB), Z9, Z7
+	VADDPS      Z8, Z7, Z7
+	VMULPS      Z6, Z7, Z7
+	VADDPS      Z7, Z4, Z4
+	VSUBPS      Z4, Z0, Z0
+
+BinaryProbLossF32_pow2_part_bce:
+	VSUBPS       Z3, Z1, Z4
+	VMULPS       Z5, Z4, Z4
+	VMULPS       Z3, Z6, Z7
+	VADDPS       Z7, Z4, Z4
+	VMULPS       Z4, Z4, Z7
+	VPANDD       absmask16<>+0(SB), Z7, Z8
+	VCMPPS       $0x00, inf16<>+0(SB), Z8, K2
+	KORTESTW     K2, K2
+	JNZ          BinaryProbLossF32_bail
+	VBROADCASTSS 40(DI), Z8
+	VMULPS       Z8, Z4, Z8
+	VSUBPS       Z4, Z4, Z4
+	VADDPS       Z4, Z8, Z8
+	CMPL         R10, $0x01
+	JEQ          BinaryProbLossF32_pow2_part_alpha1
+	JA           BinaryProbLossF32_pow2_part_alphas
+	VMOVAPS      Z1, Z1
+	JMP          BinaryProbLossF32_pow2_part_alphadone
+
+BinaryProbLossF32_pow2_part_alpha1:
+	VBROADCASTSS 48(DI), Z1
+	VMULPS       Z1, Z5, Z1
+	VBROADCASTSS 52(DI), Z4
+	VMULPS       Z4, Z6, Z4
+	VADDPS       Z4, Z1, Z1
+	JMP          BinaryProbLossF32_pow2_part_alphadone
+
+BinaryProbLossF32_pow2_part_alphas:
+	VMOVUPS.Z (BX)(R11*1), K1, Z1
+	VMULPS    Z1, Z5, Z1
+	VMOVUPS.Z (SI)(R11*1), K1, Z4
+	VMULPS    Z4, Z6, Z4
+	VADDPS    Z4, Z1, Z1
+
+BinaryProbLossF32_pow2_part_alphadone:
+	VSUBPS    Z3, Z3, Z3
+	VMULPS    Z7, Z1, Z1
+	VMULPS    Z0, Z1, Z1
+	VADDPS    Z3, Z1, Z1
+	VMOVAPS.Z Z1, K1, Z1
+	VADDPS    Z1, Z2, Z2
+
+BinaryProbLossF32_pow2_done:
+	JMP BinaryProbLossF32_done
+
+BinaryProbLossF32_pow0:
+	XORQ R11, R11
+	MOVQ $0x00000008, R12
+	MOVQ DX, R13
+	SHRQ $0x04, R13
+	JZ   BinaryProbLossF32_pow0_tail
+
+BinaryProbLossF32_pow0_loop:
+	VMOVUPS (CX)(R11*1), Z3
+	VMOVUPS (AX)(R11*1), Z4
+	CMPL    R9, $0x00
+	JNE     BinaryProbLossF32_pow0_full_smooth
+	VMOVAPS Z4, Z5
+	VSUBPS  Z4, Z1, Z6
+	JMP     BinaryProbLossF32_pow0_full_smoothed
+
+BinaryProbLossF32_pow0_full_smooth:
+	VBROADCASTSS 16(DI), Z5
+	VBROADCASTSS (DI), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(DI), Z7
+	VBROADCASTSS 4(DI), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(DI), Z6
+	VBROADCASTSS 8(DI), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(DI), Z7
+	VBROADCASTSS 12(DI), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryProbLossF32_pow0_full_smoothed:
+	VBROADCASTSS 32(DI), Z7
+	VCMPPS       $0x11, Z7, Z3, K1
+	VBLENDMPS    Z7, Z3, K1, Z9
+	VBROADCASTSS 36(DI), Z7
+	VCMPPS       $0x1e, Z7, Z9, K1
+	VBLENDMPS    Z7, Z9, K1, Z9
+	VSUBPS       Z9, Z1, Z7
+	VSUBPS       Z7, Z1, Z8
+	VSUBPS       Z9, Z8, Z8
+	CMPL         R9, $0x00
+	JNE          BinaryProbLossF32_pow0_full_soft
+	VCMPPS       $0x00, Z1, Z4, K1
+	VCMPPS       $0x00, Z0, Z4, K2
+	KORW         K1, K2, K2
+	KORTESTW     K2, K2
+	JCC          BinaryProbLossF32_pow0_full_soft
+	VBLENDMPS    Z9, Z7, K1, Z10
+	VPADDD       log32shift16<>+0(SB), Z10, Z4
+	VPSRLD       $0x17, Z4, Z7
+	VCVTDQ2PS    Z7, Z7
+	VSUBPS       f12716<>+0(SB), Z7, Z7
+	VPANDD       mant32mask16<>+0(SB), Z4, Z4
+	VPADDD       log32base16<>+0(SB), Z4, Z4
+	VSUBPS       one16<>+0(SB), Z4, Z4
+	VMULPS       Z4, Z4, Z13
+	VMOVUPS      logc016<>+0(SB), Z14
+	VFMADD213PS  logc216<>+0(SB), Z13, Z14
+	VFMADD213PS  logc416<>+0(SB), Z13, Z14
+	VFMADD213PS  logc616<>+0(SB), Z13, Z14
+	VFMADD213PS  logc816<>+0(SB), Z13, Z14
+	VMOVUPS      logc116<>+0(SB), Z15
+	VFMADD213PS  logc316<>+0(SB), Z13, Z15
+	VFMADD213PS  logc516<>+0(SB), Z13, Z15
+	VFMADD213PS  logc716<>+0(SB), Z13, Z15
+	VFMADD231PS  Z15, Z4, Z14
+	VMULPS       Z4, Z13, Z15
+	VMULPS       minushalf16<>+0(SB), Z13, Z13
+	VFMADD231PS  ln2lo16<>+0(SB), Z7, Z13
+	VFMADD213PS  Z13, Z15, Z14
+	VADDPS       Z14, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z7, Z4
+	KNOTW        K1, K1
+	VMOVAPS.Z    Z8, K1, Z8
+	VADDPS       Z8, Z4, Z4
+	VSUBPS       Z4, Z0, Z4
+	JMP          BinaryProbLossF32_pow0_full_bce
+
+BinaryProbLossF32_pow0_full_soft:
+	VPADDD      log32shift16<>+0(SB), Z9, Z4
+	VPSRLD      $0x17, Z4, Z13
+	VCVTDQ2PS   Z13, Z13
+	VSUBPS      f12716<>+0(SB), Z13, Z13
+	VPANDD      mant32mask16<>+0(SB), Z4, Z4
+	VPADDD      log32base16<>+0(SB), Z4, Z4
+	VSUBPS      one16<>+0(SB), Z4, Z4
+	VMULPS      Z4, Z4, Z14
+	VMOVUPS     logc016<>+0(SB), Z15
+	VFMADD213PS logc216<>+0(SB), Z14, Z15
+	VFMADD213PS logc416<>+0(SB), Z14, Z15
+	VFMADD213PS logc616<>+0(SB), Z14, Z15
+	VFMADD213PS logc816<>+0(SB), Z14, Z15
+	VMOVUPS     logc116<>+0(SB), Z16
+	VFMADD213PS logc316<>+0(SB), Z14, Z16
+	VFMADD213PS logc516<>+0(SB), Z14, Z16
+	VFMADD213PS logc716<>+0(SB), Z14, Z16
+	VFMADD231PS Z16, Z4, Z15
+	VMULPS      Z4, Z14, Z16
+	VMULPS      minushalf16<>+0(SB), Z14, Z14
+	VFMADD231PS ln2lo16<>+0(SB), Z13, Z14
+	VFMADD213PS Z14, Z16, Z15
+	VADDPS      Z15, Z4, Z4
+	VFMADD231PS ln2hi16<>+0(SB), Z13, Z4
+	VMULPS      Z5, Z4, Z4
+	VPADDD      log32shift16<>+0(SB), Z7, Z7
+	VPSRLD      $0x17, Z7, Z13
+	VCVTDQ2PS   Z13, Z13
+	VSUBPS      f12716<>+0(SB), Z13, Z13
+	VPANDD      mant32mask16<>+0(SB), Z7, Z7
+	VPADDD      log32base16<>+0(SB), Z7, Z7
+	VSUBPS      one16<>+0(SB), Z7, Z7
+	VMULPS      Z7, Z7, Z14
+	VMOVUPS     logc016<>+0(SB), Z15
+	VFMADD213PS logc216<>+0(SB), Z14, Z15
+	VFMADD213PS logc416<>+0(SB), Z14, Z15
+	VFMADD213PS logc616<>+0(SB), Z14, Z15
+	VFMADD213PS logc816<>+0(SB), Z14, Z15
+	VMOVUPS     logc116<>+0(SB), Z16
+	VFMADD213PS logc316<>+0(SB), Z14, Z16
+	VFMADD213PS logc516<>+0(SB), Z14, Z16
+	VFMADD213PS logc716<>+0(SB), Z14, Z16
+	VFMADD231PS Z16, Z7, Z15
+	VMULPS      Z7, Z14, Z16
+	VMULPS      minushalf16<>+0(SB), Z14, Z14
+	VFMADD231PS ln2lo16<>+0(SB), Z13, Z14
+	VFMADD213PS Z14, Z16, Z15
+	VADDPS      Z15, Z7, Z7
+	VFMADD231PS ln2hi16<>+0(SB), Z13, Z7
+	VADDPS      Z8, Z7, Z7
+	VMULPS      Z6, Z7, Z7
+	VADDPS      Z7, Z4, Z4
+	VSUBPS      Z4, Z0, Z4
+
+BinaryProbLossF32_pow0_full_bce:
+	VSUBPS  Z3, Z1, Z7
+	VMULPS  Z5, Z7, Z7
+	VMULPS  Z3, Z6, Z8
+	VADDPS  Z8, Z7, Z7
+	VMOVAPS Z1, Z7
+	VMOVAPS Z0, Z8
+	CMPL    R10, $0x01
+	JEQ     BinaryProbLossF32_pow0_full_alpha1
+	JA      BinaryProbLossF32_pow0_full_alphas
+	VMOVAPS Z1, Z5
+	JMP     BinaryProbLossF32_pow0_full_alphadone
+
+BinaryProbLossF32_pow0_full_alpha1:
+	VBROADCASTSS 48(DI), Z8
+	VMULPS       Z8, Z5, Z5
+	VBROADCASTSS 52(DI), Z8
+	VMULPS       Z8, Z6, Z6
+	VADDPS       Z6, Z5, Z5
+	JMP          BinaryProbLossF32_pow0_full_alphadone
+
+BinaryProbLossF32_pow0_full_alphas:
+	VMOVUPS (BX)(R11*1), Z8
+	VMULPS  Z8, Z5, Z5
+	VMOVUPS (SI)(R11*1), Z8
+	VMULPS  Z8, Z6, Z6
+	VADDPS  Z6, Z5, Z5
+
+BinaryProbLossF32_pow0_full_alphadone:
+	VSUBPS        Z3, Z3, Z3
+	VMULPS        Z7, Z5, Z5
+	VMULPS        Z4, Z5, Z5
+	VADDPS        Z3, Z5, Z5
+	VADDPS        Z5, Z2, Z2
+	ADDQ          $0x40, R11
+	DECQ          R12
+	JNZ           BinaryProbLossF32_pow0_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R12
+
+BinaryProbLossF32_pow0_inblock:
+	DECQ R13
+	JNZ  BinaryProbLossF32_pow0_loop
+
+BinaryProbLossF32_pow0_tail:
+	ANDQ      $0x0f, DX
+	JZ        BinaryProbLossF32_pow0_done
+	MOVQ      $0x00000001, R12
+	SHLXQ     DX, R12, R12
+	DECQ      R12
+	KMOVW     R12, K1
+	VMOVUPS.Z (CX)(R11*1), K1, Z3
+	VMOVUPS.Z (AX)(R11*1), K1, Z4
+	CMPL      R9, $0x00
+	JNE       BinaryProbLossF32_pow0_part_smooth
+	VMOVAPS   Z4, Z5
+	VSUBPS    Z4, Z1, Z6
+	JMP       BinaryProbLossF32_pow0_part_smoothed
+
+BinaryProbLossF32_pow0_part_smooth:
+	VBROADCASTSS 16(DI), Z5
+	VBROADCASTSS (DI), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(DI), Z7
+	VBROADCASTSS 4(DI), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(DI), Z6
+	VBROADCASTSS 8(DI), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(DI), Z7
+	VBROADCASTSS 12(DI), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryProbLossF32_pow0_part_smoothed:
+	VBROADCASTSS 32(DI), Z7
+	VCMPPS       $0x11, Z7, Z3, K2
+	VBLENDMPS    Z7, Z3, K2, Z11
+	VBROADCASTSS 36(DI), Z7
+	VCMPPS       $0x1e, Z7, Z11, K2
+	VBLENDMPS    Z7, Z11, K2, Z11
+	VSUBPS       Z11, Z1, Z7
+	VSUBPS       Z7, Z1, Z8
+	VSUBPS       Z11, Z8, Z8
+	CMPL         R9, $0x00
+	JNE          BinaryProbLossF32_pow0_part_soft
+	VCMPPS       $0x00, Z1, Z4, K2
+	VCMPPS       $0x00, Z0, Z4, K3
+	KORW         K2, K3, K3
+	KORTESTW     K3, K3
+	JCC          BinaryProbLossF32_pow0_part_soft
+	VBLENDMPS    Z11, Z7, K2, Z12
+	VPADDD       log32shift16<>+0(SB), Z12, Z4
+	VPSRLD       $0x17, Z4, Z7
+	VCVTDQ2PS    Z7, Z7
+	VSUBPS       f12716<>+0(SB), Z7, Z7
+	VPANDD       mant32mask16<>+0(SB), Z4, Z4
+	VPADDD       log32base16<>+0(SB), Z4, Z4
+	VSUBPS       one16<>+0(SB), Z4, Z4
+	VMULPS       Z4, Z4, Z9
+	VMOVUPS      logc016<>+0(SB), Z10
+	VFMADD213PS  logc216<>+0(SB), Z9, Z10
+	VFMADD213PS  logc416<>+0(SB), Z9, Z10
+	VFMADD213PS  logc616<>+0(SB), Z9, Z10
+	VFMADD213PS  logc816<>+0(SB), Z9, Z10
+	VMOVUPS      logc116<>+0(SB), Z11
+	VFMADD213PS  logc316<>+0(SB), Z9, Z11
+	VFMADD213PS  logc516<>+0(SB), Z9, Z11
+	VFMADD213PS  logc716<>+0(SB), Z9, Z11
+	VFMADD231PS  Z11, Z4, Z10
+	VMULPS       Z4, Z9, Z11
+	VMULPS       minushalf16<>+0(SB), Z9, Z9
+	VFMADD231PS  ln2lo16<>+0(SB), Z7, Z9
+	VFMADD213PS  Z9, Z11, Z10
+	VADDPS       Z10, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z7, Z4
+	KNOTW        K2, K2
+	VMOVAPS.Z    Z8, K2, Z8
+	VADDPS       Z8, Z4, Z4
+	VSUBPS       Z4, Z0, Z4
+	JMP          BinaryProbLossF32_pow0_part_bce
+
+BinaryProbLossF32_pow0_part_soft:
+	VPADDD      log32shift16<>+0(SB), Z11, Z4
+	VPSRLD      $0x17, Z4, Z9
+	VCVTDQ2PS   Z9, Z9
+	VSUBPS      f12716<>+0(SB), Z9, Z9
+	VPANDD      mant32mask16<>+0(SB), Z4, Z4
+	VPADDD      log32base16<>+0(SB), Z4, Z4
+	VSUBPS      one16<>+0(SB), Z4, Z4
+	VMULPS      Z4, Z4, Z10
+	VMOVUPS     logc016<>+0(SB), Z11
+	VFMADD213PS logc216<>+0(SB), Z10, Z11
+	VFMADD213PS logc416<>+0(SB), Z10, Z11
+	VFMADD213PS logc616<>+0(SB), Z10, Z11
+	VFMADD213PS logc816<>+0(SB), Z10, Z11
+	VMOVUPS     logc116<>+0(SB), Z12
+	VFMADD213PS logc316<>+0(SB), Z10, Z12
+	VFMADD213PS logc516<>+0(SB), Z10, Z12
+	VFMADD213PS logc716<>+0(SB), Z10, Z12
+	VFMADD231PS Z12, Z4, Z11
+	VMULPS      Z4, Z10, Z12
+	VMULPS      minushalf16<>+0(SB), Z10, Z10
+	VFMADD231PS ln2lo16<>+0(SB), Z9, Z10
+	VFMADD213PS Z10, Z12, Z11
+	VADDPS      Z11, Z4, Z4
+	VFMADD231PS ln2hi16<>+0(SB), Z9, Z4
+	VMULPS      Z5, Z4, Z4
+	VPADDD      log32shift16<>+0(SB), Z7, Z7
+	VPSRLD      $0x17, Z7, Z9
+	VCVTDQ2PS   Z9, Z9
+	VSUBPS      f12716<>+0(SB), Z9, Z9
+	VPANDD      mant32mask16<>+0(SB), Z7, Z7
+	VPADDD      log32base16<>+0(SB), Z7, Z7
+	VSUBPS      one16<>+0(SB), Z7, Z7
+	VMULPS      Z7, Z7, Z10
+	VMOVUPS     logc016<>+0(SB), Z11
+	VFMADD213PS logc216<>+0(SB), Z10, Z11
+	VFMADD213PS logc416<>+0(SB), Z10, Z11
+	VFMADD213PS logc616<>+0(SB), Z10, Z11
+	VFMADD213PS logc816<>+0(SB), Z10, Z11
+	VMOVUPS     logc116<>+0(SB), Z12
+	VFMADD213PS logc316<>+0(SB), Z10, Z12
+	VFMADD213PS logc516<>+0(SB), Z10, Z12
+	VFMADD213PS logc716<>+0(SB), Z10, Z12
+	VFMADD231PS Z12, Z7, Z11
+	VMULPS      Z7, Z10, Z12
+	VMULPS      minushalf16<>+0(SB), Z10, Z10
+	VFMADD231PS ln2lo16<>+0(SB), Z9, Z10
+	VFMADD213PS Z10, Z12, Z11
+	VADDPS      Z11, Z7, Z7
+	VFMADD231PS ln2hi16<>+0(SB), Z9, Z7
+	VADDPS      Z8, Z7, Z7
+	VMULPS      Z6, Z7, Z7
+	VADDPS      Z7, Z4, Z4
+	VSUBPS      Z4, Z0, Z4
+
+BinaryProbLossF32_pow0_part_bce:
+	VSUBPS  Z3, Z1, Z7
+	VMULPS  Z5, Z7, Z7
+	VMULPS  Z3, Z6, Z8
+	VADDPS  Z8, Z7, Z7
+	VMOVAPS Z1, Z7
+	VMOVAPS Z0, Z0
+	CMPL    R10, $0x01
+	JEQ     BinaryProbLossF32_pow0_part_alpha1
+	JA      BinaryProbLossF32_pow0_part_alphas
+	VMOVAPS Z1, Z0
+	JMP     BinaryProbLossF32_pow0_part_alphadone
+
+BinaryProbLossF32_pow0_part_alpha1:
+	VBROADCASTSS 48(DI), Z0
+	VMULPS       Z0, Z5, Z0
+	VBROADCASTSS 52(DI), Z1
+	VMULPS       Z1, Z6, Z1
+	VADDPS       Z1, Z0, Z0
+	JMP          BinaryProbLossF32_pow0_part_alphadone
+
+BinaryProbLossF32_pow0_part_alphas:
+	VMOVUPS.Z (BX)(R11*1), K1, Z0
+	VMULPS    Z0, Z5, Z0
+	VMOVUPS.Z (SI)(R11*1), K1, Z1
+	VMULPS    Z1, Z6, Z1
+	VADDPS    Z1, Z0, Z0
+
+BinaryProbLossF32_pow0_part_alphadone:
+	VSUBPS    Z3, Z3, Z1
+	VMULPS    Z7, Z0, Z0
+	VMULPS    Z4, Z0, Z0
+	VADDPS    Z1, Z0, Z0
+	VMOVAPS.Z Z0, K1, Z0
+	VADDPS    Z0, Z2, Z2
+
+BinaryProbLossF32_pow0_done:
+	JMP BinaryProbLossF32_done
+
+BinaryProbLossF32_powR:
+	XORQ R11, R11
+	MOVQ $0x00000008, R12
+	MOVQ DX, R13
+	SHRQ $0x04, R13
+	JZ   BinaryProbLossF32_powR_tail
+
+BinaryProbLossF32_powR_loop:
+	VMOVUPS (CX)(R11*1), Z3
+	VMOVUPS (AX)(R11*1), Z4
+	CMPL    R9, $0x00
+	JNE     BinaryProbLossF32_powR_full_smooth
+	VMOVAPS Z4, Z5
+	VSUBPS  Z4, Z1, Z6
+	JMP     BinaryProbLossF32_powR_full_smoothed
+
+BinaryProbLossF32_powR_full_smooth:
+	VBROADCASTSS 16(DI), Z5
+	VBROADCASTSS (DI), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(DI), Z7
+	VBROADCASTSS 4(DI), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(DI), Z6
+	VBROADCASTSS 8(DI), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(DI), Z7
+	VBROADCASTSS 12(DI), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryProbLossF32_powR_full_smoothed:
+	VBROADCASTSS 32(DI), Z7
+	VCMPPS       $0x11, Z7, Z3, K1
+	VBLENDMPS    Z7, Z3, K1, Z9
+	VBROADCASTSS 36(DI), Z7
+	VCMPPS       $0x1e, Z7, Z9, K1
+	VBLENDMPS    Z7, Z9, K1, Z9
+	VSUBPS       Z9, Z1, Z7
+	VSUBPS       Z7, Z1, Z8
+	VSUBPS       Z9, Z8, Z8
+	CMPL         R9, $0x00
+	JNE          BinaryProbLossF32_powR_full_soft
+	VCMPPS       $0x00, Z1, Z4, K1
+	VCMPPS       $0x00, Z0, Z4, K2
+	KORW         K1, K2, K2
+	KORTESTW     K2, K2
+	JCC          BinaryProbLossF32_powR_full_soft
+	VBLENDMPS    Z9, Z7, K1, Z10
+	VPADDD       log32shift16<>+0(SB), Z10, Z4
+	VPSRLD       $0x17, Z4, Z7
+	VCVTDQ2PS    Z7, Z7
+	VSUBPS       f12716<>+0(SB), Z7, Z7
+	VPANDD       mant32mask16<>+0(SB), Z4, Z4
+	VPADDD       log32base16<>+0(SB), Z4, Z4
+	VSUBPS       one16<>+0(SB), Z4, Z4
+	VMULPS       Z4, Z4, Z13
+	VMOVUPS      logc016<>+0(SB), Z14
+	VFMADD213PS  logc216<>+0(SB), Z13, Z14
+	VFMADD213PS  logc416<>+0(SB), Z13, Z14
+	VFMADD213PS  logc616<>+0(SB), Z13, Z14
+	VFMADD213PS  logc816<>+0(SB), Z13, Z14
+	VMOVUPS      logc116<>+0(SB), Z15
+	VFMADD213PS  logc316<>+0(SB), Z13, Z15
+	VFMADD213PS  logc516<>+0(SB), Z13, Z15
+	VFMADD213PS  logc716<>+0(SB), Z13, Z15
+	VFMADD231PS  Z15, Z4, Z14
+	VMULPS       Z4, Z13, Z15
+	VMULPS       minushalf16<>+0(SB), Z13, Z13
+	VFMADD231PS  ln2lo16<>+0(SB), Z7, Z13
+	VFMADD213PS  Z13, Z15, Z14
+	VADDPS       Z14, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z7, Z4
+	KNOTW        K1, K1
+	VMOVAPS.Z    Z8, K1, Z8
+	VADDPS       Z8, Z4, Z4
+	VSUBPS       Z4, Z0, Z4
+	JMP          BinaryProbLossF32_powR_full_bce
+
+BinaryProbLossF32_powR_full_soft:
+	VPADDD      log32shift16<>+0(SB), Z9, Z4
+	VPSRLD      $0x17, Z4, Z13
+	VCVTDQ2PS   Z13, Z13
+	VSUBPS      f12716<>+0(SB), Z13, Z13
+	VPANDD      mant32mask16<>+0(SB), Z4, Z4
+	VPADDD      log32base16<>+0(SB), Z4, Z4
+	VSUBPS      one16<>+0(SB), Z4, Z4
+	VMULPS      Z4, Z4, Z14
+	VMOVUPS     logc016<>+0(SB), Z15
+	VFMADD213PS logc216<>+0(SB), Z14, Z15
+	VFMADD213PS logc416<>+0(SB), Z14, Z15
+	VFMADD213PS logc616<>+0(SB), Z14, Z15
+	VFMADD213PS logc816<>+0(SB), Z14, Z15
+	VMOVUPS     logc116<>+0(SB), Z16
+	VFMADD213PS logc316<>+0(SB), Z14, Z16
+	VFMADD213PS logc516<>+0(SB), Z14, Z16
+	VFMADD213PS logc716<>+0(SB), Z14, Z16
+	VFMADD231PS Z16, Z4, Z15
+	VMULPS      Z4, Z14, Z16
+	VMULPS      minushalf16<>+0(SB), Z14, Z14
+	VFMADD231PS ln2lo16<>+0(SB), Z13, Z14
+	VFMADD213PS Z14, Z16, Z15
+	VADDPS      Z15, Z4, Z4
+	VFMADD231PS ln2hi16<>+0(SB), Z13, Z4
+	VMULPS      Z5, Z4, Z4
+	VPADDD      log32shift16<>+0(SB), Z7, Z7
+	VPSRLD      $0x17, Z7, Z13
+	VCVTDQ2PS   Z13, Z13
+	VSUBPS      f12716<>+0(SB), Z13, Z13
+	VPANDD      mant32mask16<>+0(SB), Z7, Z7
+	VPADDD      log32base16<>+0(SB), Z7, Z7
+	VSUBPS      one16<>+0(SB), Z7, Z7
+	VMULPS      Z7, Z7, Z14
+	VMOVUPS     logc016<>+0(SB), Z15
+	VFMADD213PS logc216<>+0(SB), Z14, Z15
+	VFMADD213PS logc416<>+0(SB), Z14, Z15
+	VFMADD213PS logc616<>+0(SB), Z14, Z15
+	VFMADD213PS logc816<>+0(SB), Z14, Z15
+	VMOVUPS     logc116<>+0(SB), Z16
+	VFMADD213PS logc316<>+0(SB), Z14, Z16
+	VFMADD213PS logc516<>+0(SB), Z14, Z16
+	VFMADD213PS logc716<>+0(SB), Z14, Z16
+	VFMADD231PS Z16, Z7, Z15
+	VMULPS      Z7, Z14, Z16
+	VMULPS      minushalf16<>+0(SB), Z14, Z14
+	VFMADD231PS ln2lo16<>+0(SB), Z13, Z14
+	VFMADD213PS Z14, Z16, Z15
+	VADDPS      Z15, Z7, Z7
+	VFMADD231PS ln2hi16<>+0(SB), Z13, Z7
+	VADDPS      Z8, Z7, Z7
+	VMULPS      Z6, Z7, Z7
+	VADDPS      Z7, Z4, Z4
+	VSUBPS      Z4, Z0, Z4
+
+BinaryProbLossF32_powR_full_bce:
+	VSUBPS       Z3, Z1, Z7
+	VMULPS       Z5, Z7, Z7
+	VMULPS       Z3, Z6, Z8
+	VADDPS       Z8, Z7, Z7
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z7, K1
+	VMULPS       two2316<>+0(SB), Z7, Z8
+	VBLENDMPS    Z8, Z7, K1, Z8
+	VPADDD       log32shift16<>+0(SB), Z8, Z13
+	VPSRLD       $0x17, Z13, Z8
+	VCVTDQ2PS    Z8, Z8
+	VSUBPS       f12716<>+0(SB), Z8, Z8
+	VMOVUPS.Z    minus2316<>+0(SB), K1, Z14
+	VADDPS       Z14, Z8, Z8
+	VPANDD       mant32mask16<>+0(SB), Z13, Z13
+	VPADDD       log32base16<>+0(SB), Z13, Z13
+	VSUBPS       one16<>+0(SB), Z13, Z13
+	VMULPS       Z13, Z13, Z14
+	VMOVUPS      logc016<>+0(SB), Z15
+	VFMADD213PS  logc216<>+0(SB), Z14, Z15
+	VFMADD213PS  logc416<>+0(SB), Z14, Z15
+	VFMADD213PS  logc616<>+0(SB), Z14, Z15
+	VFMADD213PS  logc816<>+0(SB), Z14, Z15
+	VMOVUPS      logc116<>+0(SB), Z16
+	VFMADD213PS  logc316<>+0(SB), Z14, Z16
+	VFMADD213PS  logc516<>+0(SB), Z14, Z16
+	VFMADD213PS  logc716<>+0(SB), Z14, Z16
+	VFMADD231PS  Z16, Z13, Z15
+	VMULPS       Z13, Z15, Z15
+	VMULPS       Z14, Z15, Z15
+	VFMADD231PS  ln2lo16<>+0(SB), Z8, Z15
+	VFMADD231PS  minushalf16<>+0(SB), Z14, Z15
+	VADDPS       Z15, Z13, Z13
+	VFMADD231PS  ln2hi16<>+0(SB), Z8, Z13
+	VPXORD       Z14, Z14, Z14
+	VCMPPS       $0x00, Z14, Z7, K1
+	VBLENDMPS    minusinf16<>+0(SB), Z13, K1, Z13
+	VCMPPS       $0x00, inf16<>+0(SB), Z7, K1
+	VBLENDMPS    inf16<>+0(SB), Z13, K1, Z13
+	VCMPPS       $0x19, Z14, Z7, K1
+	VBLENDMPS    nan16<>+0(SB), Z13, K1, Z13
+	VMAXPS       ldmin16<>+0(SB), Z13, Z14
+	VMINPS       ldmax16<>+0(SB), Z14, Z14
+	VBROADCASTSS 76(DI), Z15
+	VMULPS       Z15, Z14, Z8
+	VBROADCASTSS 40(DI), Z15
+	VFMADD231PS  Z15, Z13, Z8
+	VCMPPS       $0x11, expunder16<>+0(SB), Z8, K1
+	VMOVUPS      expunder16<>+0(SB), Z16
+	VMAXPS       Z8, Z16, Z8
+	VMOVUPS      expover16<>+0(SB), Z16
+	VMINPS       Z8, Z16, Z8
+	VMULPS       log2e16<>+0(SB), Z8, Z17
+	VRNDSCALEPS  $0x00, Z17, Z17
+	VFMADD231PS  minusln2hi16<>+0(SB), Z17, Z8
+	VFMADD231PS  minusln2lo16<>+0(SB), Z17, Z8
+	VMULPS       Z8, Z8, Z16
+	VMOVUPS      expc116<>+0(SB), Z15
+	VFMADD213PS  expc316<>+0(SB), Z16, Z15
+	VFMADD213PS  expc516<>+0(SB), Z16, Z15
+	VMOVUPS      expc016<>+0(SB), Z18
+	VFMADD213PS  expc216<>+0(SB), Z16, Z18
+	VFMADD213PS  expc416<>+0(SB), Z16, Z18
+	VFMADD231PS  Z18, Z8, Z15
+	VFMADD213PS  Z8, Z16, Z15
+	VADDPS       one16<>+0(SB), Z15, Z15
+	VMULPS       half16<>+0(SB), Z17, Z16
+	VADDPS       roundmagic16<>+0(SB), Z16, Z16
+	VSUBPS       roundmagic16<>+0(SB), Z16, Z8
+	VSUBPS       Z8, Z17, Z8
+	VADDPS       roundmagic16<>+0(SB), Z8, Z8
+	VPADDD       expbiasfix16<>+0(SB), Z16, Z16
+	VPSLLD       $0x17, Z16, Z16
+	VPADDD       expbiasfix16<>+0(SB), Z8, Z8
+	VPSLLD       $0x17, Z8, Z8
+	VMULPS       Z16, Z15, Z15
+	VMULPS       Z8, Z15, Z15
+	KNOTW        K1, K1
+	VMOVAPS.Z    Z15, K1, Z15
+	VPANDD       absmask16<>+0(SB), Z15, Z8
+	VCMPPS       $0x00, inf16<>+0(SB), Z8, K1
+	KORTESTW     K1, K1
+	JNZ          BinaryProbLossF32_bail
+	VCMPPS       $0x04, Z0, Z7, K1
+	VBROADCASTSS 40(DI), Z8
+	VMULPS       Z8, Z15, Z8
+	VDIVPS       Z7, Z8, Z8
+	VMOVAPS.Z    Z8, K1, Z8
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z15, K2
+	KANDW        K1, K2, K2
+	KORTESTW     K2, K2
+	JZ           BinaryProbLossF32_powR_full_nolow
+	VBROADCASTSS 84(DI), Z16
+	VMULPS       Z16, Z14, Z14
+	VBROADCASTSS 80(DI), Z16
+	VFMADD231PS  Z16, Z13, Z14
+	VCMPPS       $0x11, expunder16<>+0(SB), Z14, K1
+	VMOVUPS      expunder16<>+0(SB), Z13
+	VMAXPS       Z14, Z13, Z14
+	VMOVUPS      expover16<>+0(SB), Z13
+	VMINPS       Z14, Z13, Z14
+	VMULPS       log2e16<>+0(SB), Z14, Z17
+	VRNDSCALEPS  $0x00, Z17, Z17
+	VFMADD231PS  minusln2hi16<>+0(SB), Z17, Z14
+	VFMADD231PS  minusln2lo16<>+0(SB), Z17, Z14
+	VMULPS       Z14, Z14, Z13
+	VMOVUPS      expc116<>+0(SB), Z16
+	VFMADD213PS  expc316<>+0(SB), Z13, Z16
+	VFMADD213PS  expc516<>+0(SB), Z13, Z16
+	VMOVUPS      expc016<>+0(SB), Z18
+	VFMADD213PS  expc216<>+0(SB), Z13, Z18
+	VFMADD213PS  expc416<>+0(SB), Z13, Z18
+	VFMADD231PS  Z18, Z14, Z16
+	VFMADD213PS  Z14, Z13, Z16
+	VADDPS       one16<>+0(SB), Z16, Z16
+	VMULPS       half16<>+0(SB), Z17, Z13
+	VADDPS       roundmagic16<>+0(SB), Z13, Z13
+	VSUBPS       roundmagic16<>+0(SB), Z13, Z14
+	VSUBPS       Z14, Z17, Z14
+	VADDPS       roundmagic16<>+0(SB), Z14, Z14
+	VPADDD       expbiasfix16<>+0(SB), Z13, Z13
+	VPSLLD       $0x17, Z13, Z13
+	VPADDD       expbiasfix16<>+0(SB), Z14, Z14
+	VPSLLD       $0x17, Z14, Z14
+	VMULPS       Z13, Z16, Z16
+	VMULPS       Z14, Z16, Z16
+	KNOTW        K1, K1
+	VMOVAPS.Z    Z16, K1, Z16
+	VBROADCASTSS 40(DI), Z13
+	VMULPS       Z13, Z16, Z16
+	VSUBPS       Z7, Z7, Z14
+	VADDPS       Z14, Z16, Z16
+	VBLENDMPS    Z16, Z8, K2, Z8
+
+BinaryProbLossF32_powR_full_nolow:
+	CMPL    R10, $0x01
+	JEQ     BinaryProbLossF32_powR_full_alpha1
+	JA      BinaryProbLossF32_powR_full_alphas
+	VMOVAPS Z1, Z5
+	JMP     BinaryProbLossF32_powR_full_alphadone
+
+BinaryProbLossF32_powR_full_alpha1:
+	VBROADCASTSS 48(DI), Z7
+	VMULPS       Z7, Z5, Z5
+	VBROADCASTSS 52(DI), Z7
+	VMULPS       Z7, Z6, Z6
+	VADDPS       Z6, Z5, Z5
+	JMP          BinaryProbLossF32_powR_full_alphadone
+
+BinaryProbLossF32_powR_full_alphas:
+	VMOVUPS (BX)(R11*1), Z7
+	VMULPS  Z7, Z5, Z5
+	VMOVUPS (SI)(R11*1), Z7
+	VMULPS  Z7, Z6, Z6
+	VADDPS  Z6, Z5, Z5
+
+BinaryProbLossF32_powR_full_alphadone:
+	VSUBPS        Z3, Z3, Z3
+	VMULPS        Z15, Z5, Z5
+	VMULPS        Z4, Z5, Z5
+	VADDPS        Z3, Z5, Z5
+	VADDPS        Z5, Z2, Z2
+	ADDQ          $0x40, R11
+	DECQ          R12
+	JNZ           BinaryProbLossF32_powR_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R12
+
+BinaryProbLossF32_powR_inblock:
+	DECQ R13
+	JNZ  BinaryProbLossF32_powR_loop
+
+BinaryProbLossF32_powR_tail:
+	ANDQ      $0x0f, DX
+	JZ        BinaryProbLossF32_powR_done
+	MOVQ      $0x00000001, R12
+	SHLXQ     DX, R12, R12
+	DECQ      R12
+	KMOVW     R12, K1
+	VMOVUPS.Z (CX)(R11*1), K1, Z3
+	VMOVUPS.Z (AX)(R11*1), K1, Z4
+	CMPL      R9, $0x00
+	JNE       BinaryProbLossF32_powR_part_smooth
+	VMOVAPS   Z4, Z5
+	VSUBPS    Z4, Z1, Z6
+	JMP       BinaryProbLossF32_powR_part_smoothed
+
+BinaryProbLossF32_powR_part_smooth:
+	VBROADCASTSS 16(DI), Z5
+	VBROADCASTSS (DI), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(DI), Z7
+	VBROADCASTSS 4(DI), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(DI), Z6
+	VBROADCASTSS 8(DI), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(DI), Z7
+	VBROADCASTSS 12(DI), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryProbLossF32_powR_part_smoothed:
+	VBROADCASTSS 32(DI), Z7
+	VCMPPS       $0x11, Z7, Z3, K2
+	VBLENDMPS    Z7, Z3, K2, Z11
+	VBROADCASTSS 36(DI), Z7
+	VCMPPS       $0x1e, Z7, Z11, K2
+	VBLENDMPS    Z7, Z11, K2, Z11
+	VSUBPS       Z11, Z1, Z7
+	VSUBPS       Z7, Z1, Z8
+	VSUBPS       Z11, Z8, Z8
+	CMPL         R9, $0x00
+	JNE          BinaryProbLossF32_powR_part_soft
+	VCMPPS       $0x00, Z1, Z4, K2
+	VCMPPS       $0x00, Z0, Z4, K3
+	KORW         K2, K3, K3
+	KORTESTW     K3, K3
+	JCC          BinaryProbLossF32_powR_part_soft
+	VBLENDMPS    Z11, Z7, K2, Z12
+	VPADDD       log32shift16<>+0(SB), Z12, Z4
+	VPSRLD       $0x17, Z4, Z7
+	VCVTDQ2PS    Z7, Z7
+	VSUBPS       f12716<>+0(SB), Z7, Z7
+	VPANDD       mant32mask16<>+0(SB), Z4, Z4
+	VPADDD       log32base16<>+0(SB), Z4, Z4
+	VSUBPS       one16<>+0(SB), Z4, Z4
+	VMULPS       Z4, Z4, Z9
+	VMOVUPS      logc016<>+0(SB), Z10
+	VFMADD213PS  logc216<>+0(SB), Z9, Z10
+	VFMADD213PS  logc416<>+0(SB), Z9, Z10
+	VFMADD213PS  logc616<>+0(SB), Z9, Z10
+	VFMADD213PS  logc816<>+0(SB), Z9, Z10
+	VMOVUPS      logc116<>+0(SB), Z11
+	VFMADD213PS  logc316<>+0(SB), Z9, Z11
+	VFMADD213PS  logc516<>+0(SB), Z9, Z11
+	VFMADD213PS  logc716<>+0(SB), Z9, Z11
+	VFMADD231PS  Z11, Z4, Z10
+	VMULPS       Z4, Z9, Z11
+	VMULPS       minushalf16<>+0(SB), Z9, Z9
+	VFMADD231PS  ln2lo16<>+0(SB), Z7, Z9
+	VFMADD213PS  Z9, Z11, Z10
+	VADDPS       Z10, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z7, Z4
+	KNOTW        K2, K2
+	VMOVAPS.Z    Z8, K2, Z8
+	VADDPS       Z8, Z4, Z4
+	VSUBPS       Z4, Z0, Z4
+	JMP          BinaryProbLossF32_powR_part_bce
+
+BinaryProbLossF32_powR_part_soft:
+	VPADDD      log32shift16<>+0(SB), Z11, Z4
+	VPSRLD      $0x17, Z4, Z9
+	VCVTDQ2PS   Z9, Z9
+	VSUBPS      f12716<>+0(SB), Z9, Z9
+	VPANDD      mant32mask16<>+0(SB), Z4, Z4
+	VPADDD      log32base16<>+0(SB), Z4, Z4
+	VSUBPS      one16<>+0(SB), Z4, Z4
+	VMULPS      Z4, Z4, Z10
+	VMOVUPS     logc016<>+0(SB), Z11
+	VFMADD213PS logc216<>+0(SB), Z10, Z11
+	VFMADD213PS logc416<>+0(SB), Z10, Z11
+	VFMADD213PS logc616<>+0(SB), Z10, Z11
+	VFMADD213PS logc816<>+0(SB), Z10, Z11
+	VMOVUPS     logc116<>+0(SB), Z12
+	VFMADD213PS logc316<>+0(SB), Z10, Z12
+	VFMADD213PS logc516<>+0(SB), Z10, Z12
+	VFMADD213PS logc716<>+0(SB), Z10, Z12
+	VFMADD231PS Z12, Z4, Z11
+	VMULPS      Z4, Z10, Z12
+	VMULPS      minushalf16<>+0(SB), Z10, Z10
+	VFMADD231PS ln2lo16<>+0(SB), Z9, Z10
+	VFMADD213PS Z10, Z12, Z11
+	VADDPS      Z11, Z4, Z4
+	VFMADD231PS ln2hi16<>+0(SB), Z9, Z4
+	VMULPS      Z5, Z4, Z4
+	VPADDD      log32shift16<>+0(SB), Z7, Z7
+	VPSRLD      $0x17, Z7, Z9
+	VCVTDQ2PS   Z9, Z9
+	VSUBPS      f12716<>+0(SB), Z9, Z9
+	VPANDD      mant32mask16<>+0(SB), Z7, Z7
+	VPADDD      log32base16<>+0(SB), Z7, Z7
+	VSUBPS      one16<>+0(SB), Z7, Z7
+	VMULPS      Z7, Z7, Z10
+	VMOVUPS     logc016<>+0(SB), Z11
+	VFMADD213PS logc216<>+0(SB), Z10, Z11
+	VFMADD213PS logc416<>+0(SB), Z10, Z11
+	VFMADD213PS logc616<>+0(SB), Z10, Z11
+	VFMADD213PS logc816<>+0(SB), Z10, Z11
+	VMOVUPS     logc116<>+0(SB), Z12
+	VFMADD213PS logc316<>+0(SB), Z10, Z12
+	VFMADD213PS logc516<>+0(SB), Z10, Z12
+	VFMADD213PS logc716<>+0(SB), Z10, Z12
+	VFMADD231PS Z12, Z7, Z11
+	VMULPS      Z7, Z10, Z12
+	VMULPS      minushalf16<>+0(SB), Z10, Z10
+	VFMADD231PS ln2lo16<>+0(SB), Z9, Z10
+	VFMADD213PS Z10, Z12, Z11
+	VADDPS      Z11, Z7, Z7
+	VFMADD231PS ln2hi16<>+0(SB), Z9, Z7
+	VADDPS      Z8, Z7, Z7
+	VMULPS      Z6, Z7, Z7
+	VADDPS      Z7, Z4, Z4
+	VSUBPS      Z4, Z0, Z4
+
+BinaryProbLossF32_powR_part_bce:
+	VSUBPS       Z3, Z1, Z7
+	VMULPS       Z5, Z7, Z7
+	VMULPS       Z3, Z6, Z8
+	VADDPS       Z8, Z7, Z7
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z7, K2
+	VMULPS       two2316<>+0(SB), Z7, Z8
+	VBLENDMPS    Z8, Z7, K2, Z8
+	VPADDD       log32shift16<>+0(SB), Z8, Z8
+	VPSRLD       $0x17, Z8, Z9
+	VCVTDQ2PS    Z9, Z9
+	VSUBPS       f12716<>+0(SB), Z9, Z9
+	VMOVUPS.Z    minus2316<>+0(SB), K2, Z10
+	VADDPS       Z10, Z9, Z9
+	VPANDD       mant32mask16<>+0(SB), Z8, Z8
+	VPADDD       log32base16<>+0(SB), Z8, Z8
+	VSUBPS       one16<>+0(SB), Z8, Z8
+	VMULPS       Z8, Z8, Z10
+	VMOVUPS      logc016<>+0(SB), Z11
+	VFMADD213PS  logc216<>+0(SB), Z10, Z11
+	VFMADD213PS  logc416<>+0(SB), Z10, Z11
+	VFMADD213PS  logc616<>+0(SB), Z10, Z11
+	VFMADD213PS  logc816<>+0(SB), Z10, Z11
+	VMOVUPS      logc116<>+0(SB), Z12
+	VFMADD213PS  logc316<>+0(SB), Z10, Z12
+	VFMADD213PS  logc516<>+0(SB), Z10, Z12
+	VFMADD213PS  logc716<>+0(SB), Z10, Z12
+	VFMADD231PS  Z12, Z8, Z11
+	VMULPS       Z8, Z11, Z11
+	VMULPS       Z10, Z11, Z11
+	VFMADD231PS  ln2lo16<>+0(SB), Z9, Z11
+	VFMADD231PS  minushalf16<>+0(SB), Z10, Z11
+	VADDPS       Z11, Z8, Z8
+	VFMADD231PS  ln2hi16<>+0(SB), Z9, Z8
+	VPXORD       Z10, Z10, Z10
+	VCMPPS       $0x00, Z10, Z7, K2
+	VBLENDMPS    minusinf16<>+0(SB), Z8, K2, Z8
+	VCMPPS       $0x00, inf16<>+0(SB), Z7, K2
+	VBLENDMPS    inf16<>+0(SB), Z8, K2, Z8
+	VCMPPS       $0x19, Z10, Z7, K2
+	VBLENDMPS    nan16<>+0(SB), Z8, K2, Z8
+	VMAXPS       ldmin16<>+0(SB), Z8, Z9
+	VMINPS       ldmax16<>+0(SB), Z9, Z9
+	VBROADCASTSS 76(DI), Z11
+	VMULPS       Z11, Z9, Z10
+	VBROADCASTSS 40(DI), Z11
+	VFMADD231PS  Z11, Z8, Z10
+	VCMPPS       $0x11, expunder16<>+0(SB), Z10, K2
+	VMOVUPS      expunder16<>+0(SB), Z11
+	VMAXPS       Z10, Z11, Z10
+	VMOVUPS      expover16<>+0(SB), Z11
+	VMINPS       Z10, Z11, Z10
+	VMULPS       log2e16<>+0(SB), Z10, Z12
+	VRNDSCALEPS  $0x00, Z12, Z12
+	VFMADD231PS  minusln2hi16<>+0(SB), Z12, Z10
+	VFMADD231PS  minusln2lo16<>+0(SB), Z12, Z10
+	VMULPS       Z10, Z10, Z11
+	VMOVUPS      expc116<>+0(SB), Z13
+	VFMADD213PS  expc316<>+0(SB), Z11, Z13
+	VFMADD213PS  expc516<>+0(SB), Z11, Z13
+	VMOVUPS      expc016<>+0(SB), Z14
+	VFMADD213PS  expc216<>+0(SB), Z11, Z14
+	VFMADD213PS  expc416<>+0(SB), Z11, Z14
+	VFMADD231PS  Z14, Z10, Z13
+	VFMADD213PS  Z10, Z11, Z13
+	VADDPS       one16<>+0(SB), Z13, Z13
+	VMULPS       half16<>+0(SB), Z12, Z11
+	VADDPS       roundmagic16<>+0(SB), Z11, Z11
+	VSUBPS       roundmagic16<>+0(SB), Z11, Z10
+	VSUBPS       Z10, Z12, Z10
+	VADDPS       roundmagic16<>+0(SB), Z10, Z10
+	VPADDD       expbiasfix16<>+0(SB), Z11, Z11
+	VPSLLD       $0x17, Z11, Z11
+	VPADDD       expbiasfix16<>+0(SB), Z10, Z10
+	VPSLLD       $0x17, Z10, Z10
+	VMULPS       Z11, Z13, Z13
+	VMULPS       Z10, Z13, Z13
+	KNOTW        K2, K2
+	VMOVAPS.Z    Z13, K2, Z13
+	VPANDD       absmask16<>+0(SB), Z13, Z10
+	VCMPPS       $0x00, inf16<>+0(SB), Z10, K2
+	KORTESTW     K2, K2
+	JNZ          BinaryProbLossF32_bail
+	VCMPPS       $0x04, Z0, Z7, K2
+	VBROADCASTSS 40(DI), Z0
+	VMULPS       Z0, Z13, Z0
+	VDIVPS       Z7, Z0, Z0
+	VMOVAPS.Z    Z0, K2, Z0
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z13, K3
+	KANDW        K2, K3, K3
+	KORTESTW     K3, K3
+	JZ           BinaryProbLossF32_powR_part_nolow
+	VBROADCASTSS 84(DI), Z10
+	VMULPS       Z10, Z9, Z9
+	VBROADCASTSS 80(DI), Z10
+	VFMADD231PS  Z10, Z8, Z9
+	VCMPPS       $0x11, expunder16<>+0(SB), Z9, K2
+	VMOVUPS      expunder16<>+0(SB), Z8
+	VMAXPS       Z9, Z8, Z9
+	VMOVUPS      expover16<>+0(SB), Z8
+	VMINPS       Z9, Z8, Z9
+	VMULPS       log2e16<>+0(SB), Z9, Z11
+	VRNDSCALEPS  $0x00, Z11, Z11
+	VFMADD231PS  minusln2hi16<>+0(SB), Z11, Z9
+	VFMADD231PS  minusln2lo16<>+0(SB), Z11, Z9
+	VMULPS       Z9, Z9, Z8
+	VMOVUPS      expc116<>+0(SB), Z10
+	VFMADD213PS  expc316<>+0(SB), Z8, Z10
+	VFMADD213PS  expc516<>+0(SB), Z8, Z10
+	VMOVUPS      expc016<>+0(SB), Z12
+	VFMADD213PS  expc216<>+0(SB), Z8, Z12
+	VFMADD213PS  expc416<>+0(SB), Z8, Z12
+	VFMADD231PS  Z12, Z9, Z10
+	VFMADD213PS  Z9, Z8, Z10
+	VADDPS       one16<>+0(SB), Z10, Z10
+	VMULPS       half16<>+0(SB), Z11, Z8
+	VADDPS       roundmagic16<>+0(SB), Z8, Z8
+	VSUBPS       roundmagic16<>+0(SB), Z8, Z9
+	VSUBPS       Z9, Z11, Z9
+	VADDPS       roundmagic16<>+0(SB), Z9, Z9
+	VPADDD       expbiasfix16<>+0(SB), Z8, Z8
+	VPSLLD       $0x17, Z8, Z8
+	VPADDD       expbiasfix16<>+0(SB), Z9, Z9
+	VPSLLD       $0x17, Z9, Z9
+	VMULPS       Z8, Z10, Z10
+	VMULPS       Z9, Z10, Z10
+	KNOTW        K2, K2
+	VMOVAPS.Z    Z10, K2, Z10
+	VBROADCASTSS 40(DI), Z8
+	VMULPS       Z8, Z10, Z10
+	VSUBPS       Z7, Z7, Z9
+	VADDPS       Z9, Z10, Z10
+	VBLENDMPS    Z10, Z0, K3, Z0
+
+BinaryProbLossF32_powR_part_nolow:
+	CMPL    R10, $0x01
+	JEQ     BinaryProbLossF32_powR_part_alpha1
+	JA      BinaryProbLossF32_powR_part_alphas
+	VMOVAPS Z1, Z0
+	JMP     BinaryProbLossF32_powR_part_alphadone
+
+BinaryProbLossF32_powR_part_alpha1:
+	VBROADCASTSS 48(DI), Z0
+	VMULPS       Z0, Z5, Z0
+	VBROADCASTSS 52(DI), Z1
+	VMULPS       Z1, Z6, Z1
+	VADDPS       Z1, Z0, Z0
+	JMP          BinaryProbLossF32_powR_part_alphadone
+
+BinaryProbLossF32_powR_part_alphas:
+	VMOVUPS.Z (BX)(R11*1), K1, Z0
+	VMULPS    Z0, Z5, Z0
+	VMOVUPS.Z (SI)(R11*1), K1, Z1
+	VMULPS    Z1, Z6, Z1
+	VADDPS    Z1, Z0, Z0
+
+BinaryProbLossF32_powR_part_alphadone:
+	VSUBPS    Z3, Z3, Z1
+	VMULPS    Z13, Z0, Z0
+	VMULPS    Z4, Z0, Z0
+	VADDPS    Z1, Z0, Z0
+	VMOVAPS.Z Z0, K1, Z0
+	VADDPS    Z0, Z2, Z2
+
+BinaryProbLossF32_powR_done:
+BinaryProbLossF32_done:
+	VCVTPS2PD     Y2, Z0
+	VADDPD        (SP), Z0, Z0
+	VMOVUPD       Z0, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VCVTPS2PD     Y0, Z0
+	VADDPD        64(SP), Z0, Z0
+	VMOVUPD       Z0, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	VMOVUPD       (SP), Z0
+	VMOVUPD       Z0, (R8)
+	VMOVUPD       64(SP), Z0
+	VMOVUPD       Z0, 64(R8)
+	MOVB          $0x00, AL
+	MOVB          AL, bail+112(FP)
+	VZEROUPPER
+	RET
+
+BinaryProbLossF32_bail:
+	MOVB $0x01, AL
+	MOVB AL, bail+112(FP)
+	VZEROUPPER
+	RET
+
+// func BinaryLogitsGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[16]float64) (bail bool)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·BinaryLogitsGradF32(SB), NOSPLIT, $128-137
+	MOVQ    g_base+0(FP), AX
+	MOVQ    y_base+24(FP), CX
+	MOVQ    x_base+48(FP), DX
+	MOVQ    x_len+56(FP), BX
+	MOVQ    alpha_base+72(FP), SI
+	MOVQ    alphaNeg_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	MOVQ    acc+128(FP), R9
+	MOVL    56(R8), R10
+	MOVL    60(R8), R11
+	MOVQ    64(R8), R12
+	MOVL    72(R8), R13
+	VPXORD  Z0, Z0, Z0
+	VMOVUPS one16<>+0(SB), Z1
+	VPXORD  Z2, Z2, Z2
+	VMOVUPD Z0, (SP)
+	VMOVUPD Z0, 64(SP)
+	TESTL   R13, R13
+	JNZ     BinaryLogitsGradF32_powR
+	CMPQ    R12, $0x02
+	JEQ     BinaryLogitsGradF32_pow2
+	TESTQ   R12, R12
+	JEQ     BinaryLogitsGradF32_pow0
+	XORQ    R14, R14
+	MOVQ    $0x00000008, R13
+	MOVQ    BX, R15
+	SHRQ    $0x04, R15
+	JZ      BinaryLogitsGradF32_powN_tail
+
+BinaryLogitsGradF32_powN_loop:
+	VMOVUPS (DX)(R14*1), Z3
+	VMOVUPS (CX)(R14*1), Z4
+	CMPL    R10, $0x00
+	JNE     BinaryLogitsGradF32_powN_full_smooth
+	VMOVAPS Z4, Z5
+	VSUBPS  Z4, Z1, Z6
+	JMP     BinaryLogitsGradF32_powN_full_smoothed
+
+BinaryLogitsGradF32_powN_full_smooth:
+	VBROADCASTSS 16(R8), Z5
+	VBROADCASTSS (R8), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(R8), Z7
+	VBROADCASTSS 4(R8), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(R8), Z6
+	VBROADCASTSS 8(R8), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(R8), Z7
+	VBROADCASTSS 12(R8), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryLogitsGradF32_powN_full_smoothed:
+	VPORD       signbit16<>+0(SB), Z3, Z4
+	VCMPPS      $0x11, expunder16<>+0(SB), Z4, K1
+	VMOVUPS     expunder16<>+0(SB), Z7
+	VMAXPS      Z4, Z7, Z4
+	VMOVUPS     expover16<>+0(SB), Z7
+	VMINPS      Z4, Z7, Z4
+	VMULPS      log2e16<>+0(SB), Z4, Z8
+	VRNDSCALEPS $0x00, Z8, Z8
+	VFMADD231PS minusln2hi16<>+0(SB), Z8, Z4
+	VFMADD231PS minusln2lo16<>+0(SB), Z8, Z4
+	VMULPS      Z4, Z4, Z7
+	VMOVUPS     expc116<>+0(SB), Z15
+	VFMADD213PS expc316<>+0(SB), Z7, Z15
+	VFMADD213PS expc516<>+0(SB), Z7, Z15
+	VMOVUPS     expc016<>+0(SB), Z16
+	VFMADD213PS expc216<>+0(SB), Z7, Z16
+	VFMADD213PS expc416<>+0(SB), Z7, Z16
+	VFMADD231PS Z16, Z4, Z15
+	VFMADD213PS Z4, Z7, Z15
+	VADDPS      one16<>+0(SB), Z15, Z15
+	VMULPS      half16<>+0(SB), Z8, Z7
+	VADDPS      roundmagic16<>+0(SB), Z7, Z7
+	VSUBPS      roundmagic16<>+0(SB), Z7, Z4
+	VSUBPS      Z4, Z8, Z4
+	VADDPS      roundmagic16<>+0(SB), Z4, Z4
+	VPADDD      expbiasfix16<>+0(SB), Z7, Z7
+	VPSLLD      $0x17, Z7, Z7
+	VPADDD      expbiasfix16<>+0(SB), Z4, Z4
+	VPSLLD      $0x17, Z4, Z4
+	VMULPS      Z7, Z15, Z15
+	VMULPS      Z4, Z15, Z15
+	KNOTW       K1, K1
+	VMOVAPS.Z   Z15, K1, Z15
+	VCMPPS      $0x1e, sqrt2m116<>+0(SB), Z15, K1
+	VMOVUPS     half16<>+0(SB), Z4
+	VFMADD213PS minushalf16<>+0(SB), Z15, Z4
+	VBLENDMPS   Z4, Z15, K1, Z9
+	VMOVUPS.Z   one16<>+0(SB), K1, Z4
+	VMULPS      Z9, Z9, Z7
+	VMOVUPS     logc016<>+0(SB), Z8
+	VFMADD213PS logc216<>+0(SB), Z7, Z8
+	VFMADD213PS logc416<>+0(SB), Z7, Z8
+	VFMADD213PS logc616<>+0(SB), Z7, Z8
+	VFMADD213PS logc816<>+0(SB), Z7, Z8
+	VMOVUPS     logc116<>+0(SB), Z16
+	VFMADD213PS logc316<>+0(SB), Z7, Z16
+	VFMADD213PS logc516<>+0(SB), Z7, Z16
+	VFMADD213PS logc716<>+0(SB), Z7, Z16
+	VFMADD231PS Z16, Z9, Z8
+	VMULPS      Z9, Z7, Z16
+	VMULPS      minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS ln2lo16<>+0(SB), Z4, Z7
+	VFMADD213PS Z7, Z16, Z8
+	VADDPS      Z8, Z9, Z9
+	VFMADD231PS ln2hi16<>+0(SB), Z4, Z9
+	VADDPS      Z1, Z15, Z4
+	VDIVPS      Z4, Z1, Z4
+	VMULPS      Z4, Z15, Z7
+	VCMPPS      $0x11, Z0, Z3, K1
+	VBLENDMPS   Z7, Z4, K1, Z10
+	VBLENDMPS   Z4, Z7, K1, Z11
+	VMAXPS      Z0, Z3, Z7
+	VMULPS      Z5, Z3, Z4
+	VSUBPS      Z4, Z7, Z7
+	VADDPS      Z9, Z7, Z7
+	VMULPS      Z11, Z5, Z4
+	VMULPS      Z10, Z6, Z8
+	VADDPS      Z8, Z4, Z4
+	VMOVAPS     Z1, Z15
+	VMOVAPS     Z4, Z8
+	MOVQ        R12, BP
+	DECQ        BP
+
+BinaryLogitsGradF32_powN_full_sq:
+	TESTQ  BP, BP
+	JZ     BinaryLogitsGradF32_powN_full_sqdone
+	BTQ    $0x00, BP
+	JCC    BinaryLogitsGradF32_powN_full_nomul
+	VMULPS Z8, Z15, Z15
+
+BinaryLogitsGradF32_powN_full_nomul:
+	CMPQ   BP, $0x01
+	JBE    BinaryLogitsGradF32_powN_full_nosq
+	VMULPS Z8, Z8, Z8
+
+BinaryLogitsGradF32_powN_full_nosq:
+	SHRQ $0x01, BP
+	JMP  BinaryLogitsGradF32_powN_full_sq
+
+BinaryLogitsGradF32_powN_full_sqdone:
+	VMULPS       Z4, Z15, Z8
+	VPANDD       absmask16<>+0(SB), Z8, Z16
+	VCMPPS       $0x00, inf16<>+0(SB), Z16, K1
+	KORTESTW     K1, K1
+	JNZ          BinaryLogitsGradF32_bail
+	VBROADCASTSS 40(R8), Z16
+	VMULPS       Z16, Z15, Z15
+	VSUBPS       Z4, Z4, Z4
+	VADDPS       Z4, Z15, Z15
+	CMPL         R11, $0x01
+	JEQ          BinaryLogitsGradF32_powN_full_alpha1
+	JA           BinaryLogitsGradF32_powN_full_alphas
+	VMOVAPS      Z1, Z4
+	JMP          BinaryLogitsGradF32_powN_full_alphadone
+
+BinaryLogitsGradF32_powN_full_alpha1:
+	VBROADCASTSS 48(R8), Z4
+	VMULPS       Z4, Z5, Z4
+	VBROADCASTSS 52(R8), Z16
+	VMULPS       Z16, Z6, Z16
+	VADDPS       Z16, Z4, Z4
+	JMP          BinaryLogitsGradF32_powN_full_alphadone
+
+BinaryLogitsGradF32_powN_full_alphas:
+	VMOVUPS (SI)(R14*1), Z4
+	VMULPS  Z4, Z5, Z4
+	VMOVUPS (DI)(R14*1), Z16
+	VMULPS  Z16, Z6, Z16
+	VADDPS  Z16, Z4, Z4
+
+BinaryLogitsGradF32_powN_full_alphadone:
+	VSUBPS        Z3, Z3, Z3
+	VMULPS        Z8, Z4, Z16
+	VMULPS        Z7, Z16, Z16
+	VADDPS        Z3, Z16, Z16
+	VADDPS        Z16, Z2, Z2
+	VADDPS        Z5, Z5, Z16
+	VSUBPS        Z16, Z1, Z16
+	VMULPS        Z10, Z16, Z16
+	VMULPS        Z11, Z16, Z16
+	VMULPS        Z10, Z6, Z6
+	VMULPS        Z11, Z5, Z5
+	VSUBPS        Z5, Z6, Z6
+	VMULPS        Z16, Z15, Z15
+	VMULPS        Z7, Z15, Z15
+	VMULPS        Z6, Z8, Z8
+	VADDPS        Z8, Z15, Z15
+	VBROADCASTSS  44(R8), Z5
+	VMULPS        Z5, Z4, Z4
+	VMULPS        Z15, Z4, Z4
+	VADDPS        Z3, Z4, Z4
+	VMOVUPS       Z4, (AX)(R14*1)
+	ADDQ          $0x40, R14
+	DECQ          R13
+	JNZ           BinaryLogitsGradF32_powN_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R13
+
+BinaryLogitsGradF32_powN_inblock:
+	DECQ R15
+	JNZ  BinaryLogitsGradF32_powN_loop
+
+BinaryLogitsGradF32_powN_tail:
+	ANDQ      $0x0f, BX
+	JZ        BinaryLogitsGradF32_powN_done
+	MOVQ      $0x00000001, R13
+	SHLXQ     BX, R13, R13
+	DECQ      R13
+	KMOVW     R13, K1
+	VMOVUPS.Z (DX)(R14*1), K1, Z3
+	VMOVUPS.Z (CX)(R14*1), K1, Z4
+	CMPL      R10, $0x00
+	JNE       BinaryLogitsGradF32_powN_part_smooth
+	VMOVAPS   Z4, Z5
+	VSUBPS    Z4, Z1, Z6
+	JMP       BinaryLogitsGradF32_powN_part_smoothed
+
+BinaryLogitsGradF32_powN_part_smooth:
+	VBROADCASTSS 16(R8), Z5
+	VBROADCASTSS (R8), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(R8), Z7
+	VBROADCASTSS 4(R8), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(R8), Z6
+	VBROADCASTSS 8(R8), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(R8), Z7
+	VBROADCASTSS 12(R8), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryLogitsGradF32_powN_part_smoothed:
+	VPORD       signbit16<>+0(SB), Z3, Z4
+	VCMPPS      $0x11, expunder16<>+0(SB), Z4, K2
+	VMOVUPS     expunder16<>+0(SB), Z7
+	VMAXPS      Z4, Z7, Z4
+	VMOVUPS     expover16<>+0(SB), Z7
+	VMINPS      Z4, Z7, Z4
+	VMULPS      log2e16<>+0(SB), Z4, Z8
+	VRNDSCALEPS $0x00, Z8, Z8
+	VFMADD231PS minusln2hi16<>+0(SB), Z8, Z4
+	VFMADD231PS minusln2lo16<>+0(SB), Z8, Z4
+	VMULPS      Z4, Z4, Z7
+	VMOVUPS     expc116<>+0(SB), Z9
+	VFMADD213PS expc316<>+0(SB), Z7, Z9
+	VFMADD213PS expc516<>+0(SB), Z7, Z9
+	VMOVUPS     expc016<>+0(SB), Z10
+	VFMADD213PS expc216<>+0(SB), Z7, Z10
+	VFMADD213PS expc416<>+0(SB), Z7, Z10
+	VFMADD231PS Z10, Z4, Z9
+	VFMADD213PS Z4, Z7, Z9
+	VADDPS      one16<>+0(SB), Z9, Z9
+	VMULPS      half16<>+0(SB), Z8, Z7
+	VADDPS      roundmagic16<>+0(SB), Z7, Z7
+	VSUBPS      roundmagic16<>+0(SB), Z7, Z4
+	VSUBPS      Z4, Z8, Z4
+	VADDPS      roundmagic16<>+0(SB), Z4, Z4
+	VPADDD      expbiasfix16<>+0(SB), Z7, Z7
+	VPSLLD      $0x17, Z7, Z7
+	VPADDD      expbiasfix16<>+0(SB), Z4, Z4
+	VPSLLD      $0x17, Z4, Z4
+	VMULPS      Z7, Z9, Z9
+	VMULPS      Z4, Z9, Z9
+	KNOTW       K2, K2
+	VMOVAPS.Z   Z9, K2, Z9
+	VCMPPS      $0x1e, sqrt2m116<>+0(SB), Z9, K2
+	VMOVUPS     half16<>+0(SB), Z4
+	VFMADD213PS minushalf16<>+0(SB), Z9, Z4
+	VBLENDMPS   Z4, Z9, K2, Z12
+	VMOVUPS.Z   one16<>+0(SB), K2, Z4
+	VMULPS      Z12, Z12, Z7
+	VMOVUPS     logc016<>+0(SB), Z8
+	VFMADD213PS logc216<>+0(SB), Z7, Z8
+	VFMADD213PS logc416<>+0(SB), Z7, Z8
+	VFMADD213PS logc616<>+0(SB), Z7, Z8
+	VFMADD213PS logc816<>+0(SB), Z7, Z8
+	VMOVUPS     logc116<>+0(SB), Z10
+	VFMADD213PS logc316<>+0(SB), Z7, Z10
+	VFMADD213PS logc516<>+0(SB), Z7, Z10
+	VFMADD213PS logc716<>+0(SB), Z7, Z10
+	VFMADD231PS Z10, Z12, Z8
+	VMULPS      Z12, Z7, Z10
+	VMULPS      minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS ln2lo16<>+0(SB), Z4, Z7
+	VFMADD213PS Z7, Z10, Z8
+	VADDPS      Z8, Z12, Z12
+	VFMADD231PS ln2hi16<>+0(SB), Z4, Z12
+	VADDPS      Z1, Z9, Z4
+	VDIVPS      Z4, Z1, Z4
+	VMULPS      Z4, Z9, Z7
+	VCMPPS      $0x11, Z0, Z3, K2
+	VBLENDMPS   Z7, Z4, K2, Z13
+	VBLENDMPS   Z4, Z7, K2, Z14
+	VMAXPS      Z0, Z3, Z0
+	VMULPS      Z5, Z3, Z4
+	VSUBPS      Z4, Z0, Z0
+	VADDPS      Z12, Z0, Z0
+	VMULPS      Z14, Z5, Z4
+	VMULPS      Z13, Z6, Z7
+	VADDPS      Z7, Z4, Z4
+	VMOVAPS     Z1, Z8
+	VMOVAPS     Z4, Z7
+	MOVQ        R12, CX
+	DECQ        CX
+
+BinaryLogitsGradF32_powN_part_sq:
+	TESTQ  CX, CX
+	JZ     BinaryLogitsGradF32_powN_part_sqdone
+	BTQ    $0x00, CX
+	JCC    BinaryLogitsGradF32_powN_part_nomul
+	VMULPS Z7, Z8, Z8
+
+BinaryLogitsGradF32_powN_part_nomul:
+	CMPQ   CX, $0x01
+	JBE    BinaryLogitsGradF32_powN_part_nosq
+	VMULPS Z7, Z7, Z7
+
+BinaryLogitsGradF32_powN_part_nosq:
+	SHRQ $0x01, CX
+	JMP  BinaryLogitsGradF32_powN_part_sq
+
+BinaryLogitsGradF32_powN_part_sqdone:
+	VMULPS       Z4, Z8, Z7
+	VPANDD       absmask16<>+0(SB), Z7, Z9
+	VCMPPS       $0x00, inf16<>+0(SB), Z9, K2
+	KORTESTW     K2, K2
+	JNZ          BinaryLogitsGradF32_bail
+	VBROADCASTSS 40(R8), Z9
+	VMULPS       Z9, Z8, Z8
+	VSUBPS       Z4, Z4, Z4
+	VADDPS       Z4, Z8, Z8
+	CMPL         R11, $0x01
+	JEQ          BinaryLogitsGradF32_powN_part_alpha1
+	JA           BinaryLogitsGradF32_powN_part_alphas
+	VMOVAPS      Z1, Z4
+	JMP          BinaryLogitsGradF32_powN_part_alphadone
+
+BinaryLogitsGradF32_powN_part_alpha1:
+	VBROADCASTSS 48(R8), Z4
+	VMULPS       Z4, Z5, Z4
+	VBROADCASTSS 52(R8), Z9
+	VMULPS       Z9, Z6, Z9
+	VADDPS       Z9, Z4, Z4
+	JMP          BinaryLogitsGradF32_powN_part_alphadone
+
+BinaryLogitsGradF32_powN_part_alphas:
+	VMOVUPS.Z (SI)(R14*1), K1, Z4
+	VMULPS    Z4, Z5, Z4
+	VMOVUPS.Z (DI)(R14*1), K1, Z9
+	VMULPS    Z9, Z6, Z9
+	VADDPS    Z9, Z4, Z4
+
+BinaryLogitsGradF32_powN_part_alphadone:
+	VSUBPS       Z3, Z3, Z3
+	VMULPS       Z7, Z4, Z9
+	VMULPS       Z0, Z9, Z9
+	VADDPS       Z3, Z9, Z9
+	VMOVAPS.Z    Z9, K1, Z9
+	VADDPS       Z9, Z2, Z2
+	VADDPS       Z5, Z5, Z9
+	VSUBPS       Z9, Z1, Z9
+	VMULPS       Z13, Z9, Z9
+	VMULPS       Z14, Z9, Z9
+	VMULPS       Z13, Z6, Z6
+	VMULPS       Z14, Z5, Z5
+	VSUBPS       Z5, Z6, Z6
+	VMULPS       Z9, Z8, Z8
+	VMULPS       Z0, Z8, Z8
+	VMULPS       Z6, Z7, Z7
+	VADDPS       Z7, Z8, Z8
+	VBROADCASTSS 44(R8), Z0
+	VMULPS       Z0, Z4, Z4
+	VMULPS       Z8, Z4, Z4
+	VADDPS       Z3, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)(R14*1)
+
+BinaryLogitsGradF32_powN_done:
+	JMP BinaryLogitsGradF32_done
+
+BinaryLogitsGradF32_pow2:
+	XORQ R12, R12
+	MOVQ $0x00000008, R13
+	MOVQ BX, R14
+	SHRQ $0x04, R14
+	JZ   BinaryLogitsGradF32_pow2_tail
+
+BinaryLogitsGradF32_pow2_loop:
+	VMOVUPS (DX)(R12*1), Z3
+	VMOVUPS (CX)(R12*1), Z4
+	CMPL    R10, $0x00
+	JNE     BinaryLogitsGradF32_pow2_full_smooth
+	VMOVAPS Z4, Z5
+	VSUBPS  Z4, Z1, Z6
+	JMP     BinaryLogitsGradF32_pow2_full_smoothed
+
+BinaryLogitsGradF32_pow2_full_smooth:
+	VBROADCASTSS 16(R8), Z5
+	VBROADCASTSS (R8), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(R8), Z7
+	VBROADCASTSS 4(R8), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(R8), Z6
+	VBROADCASTSS 8(R8), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(R8), Z7
+	VBROADCASTSS 12(R8), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryLogitsGradF32_pow2_full_smoothed:
+	VPORD        signbit16<>+0(SB), Z3, Z4
+	VCMPPS       $0x11, expunder16<>+0(SB), Z4, K1
+	VMOVUPS      expunder16<>+0(SB), Z7
+	VMAXPS       Z4, Z7, Z4
+	VMOVUPS      expover16<>+0(SB), Z7
+	VMINPS       Z4, Z7, Z4
+	VMULPS       log2e16<>+0(SB), Z4, Z8
+	VRNDSCALEPS  $0x00, Z8, Z8
+	VFMADD231PS  minusln2hi16<>+0(SB), Z8, Z4
+	VFMADD231PS  minusln2lo16<>+0(SB), Z8, Z4
+	VMULPS       Z4, Z4, Z7
+	VMOVUPS      expc116<>+0(SB), Z15
+	VFMADD213PS  expc316<>+0(SB), Z7, Z15
+	VFMADD213PS  expc516<>+0(SB), Z7, Z15
+	VMOVUPS      expc016<>+0(SB), Z16
+	VFMADD213PS  expc216<>+0(SB), Z7, Z16
+	VFMADD213PS  expc416<>+0(SB), Z7, Z16
+	VFMADD231PS  Z16, Z4, Z15
+	VFMADD213PS  Z4, Z7, Z15
+	VADDPS       one16<>+0(SB), Z15, Z15
+	VMULPS       half16<>+0(SB), Z8, Z7
+	VADDPS       roundmagic16<>+0(SB), Z7, Z7
+	VSUBPS       roundmagic16<>+0(SB), Z7, Z4
+	VSUBPS       Z4, Z8, Z4
+	VADDPS       roundmagic16<>+0(SB), Z4, Z4
+	VPADDD       expbiasfix16<>+0(SB), Z7, Z7
+	VPSLLD       $0x17, Z7, Z7
+	VPADDD       expbiasfix16<>+0(SB), Z4, Z4
+	VPSLLD       $0x17, Z4, Z4
+	VMULPS       Z7, Z15, Z15
+	VMULPS       Z4, Z15, Z15
+	KNOTW        K1, K1
+	VMOVAPS.Z    Z15, K1, Z15
+	VCMPPS       $0x1e, sqrt2m116<>+0(SB), Z15, K1
+	VMOVUPS      half16<>+0(SB), Z4
+	VFMADD213PS  minushalf16<>+0(SB), Z15, Z4
+	VBLENDMPS    Z4, Z15, K1, Z9
+	VMOVUPS.Z    one16<>+0(SB), K1, Z4
+	VMULPS       Z9, Z9, Z7
+	VMOVUPS      logc016<>+0(SB), Z8
+	VFMADD213PS  logc216<>+0(SB), Z7, Z8
+	VFMADD213PS  logc416<>+0(SB), Z7, Z8
+	VFMADD213PS  logc616<>+0(SB), Z7, Z8
+	VFMADD213PS  logc816<>+0(SB), Z7, Z8
+	VMOVUPS      logc116<>+0(SB), Z16
+	VFMADD213PS  logc316<>+0(SB), Z7, Z16
+	VFMADD213PS  logc516<>+0(SB), Z7, Z16
+	VFMADD213PS  logc716<>+0(SB), Z7, Z16
+	VFMADD231PS  Z16, Z9, Z8
+	VMULPS       Z9, Z7, Z16
+	VMULPS       minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z4, Z7
+	VFMADD213PS  Z7, Z16, Z8
+	VADDPS       Z8, Z9, Z9
+	VFMADD231PS  ln2hi16<>+0(SB), Z4, Z9
+	VADDPS       Z1, Z15, Z4
+	VDIVPS       Z4, Z1, Z4
+	VMULPS       Z4, Z15, Z7
+	VCMPPS       $0x11, Z0, Z3, K1
+	VBLENDMPS    Z7, Z4, K1, Z10
+	VBLENDMPS    Z4, Z7, K1, Z11
+	VMAXPS       Z0, Z3, Z7
+	VMULPS       Z5, Z3, Z4
+	VSUBPS       Z4, Z7, Z7
+	VADDPS       Z9, Z7, Z7
+	VMULPS       Z11, Z5, Z4
+	VMULPS       Z10, Z6, Z8
+	VADDPS       Z8, Z4, Z4
+	VMULPS       Z4, Z4, Z8
+	VPANDD       absmask16<>+0(SB), Z8, Z15
+	VCMPPS       $0x00, inf16<>+0(SB), Z15, K1
+	KORTESTW     K1, K1
+	JNZ          BinaryLogitsGradF32_bail
+	VBROADCASTSS 40(R8), Z15
+	VMULPS       Z15, Z4, Z15
+	VSUBPS       Z4, Z4, Z4
+	VADDPS       Z4, Z15, Z15
+	CMPL         R11, $0x01
+	JEQ          BinaryLogitsGradF32_pow2_full_alpha1
+	JA           BinaryLogitsGradF32_pow2_full_alphas
+	VMOVAPS      Z1, Z4
+	JMP          BinaryLogitsGradF32_pow2_full_alphadone
+
+BinaryLogitsGradF32_pow2_full_alpha1:
+	VBROADCASTSS 48(R8), Z4
+	VMULPS       Z4, Z5, Z4
+	VBROADCASTSS 52(R8), Z16
+	VMULPS       Z16, Z6, Z16
+	VADDPS       Z16, Z4, Z4
+	JMP          BinaryLogitsGradF32_pow2_full_alphadone
+
+BinaryLogitsGradF32_pow2_full_alphas:
+	VMOVUPS (SI)(R12*1), Z4
+	VMULPS  Z4, Z5, Z4
+	VMOVUPS (DI)(R12*1), Z16
+	VMULPS  Z16, Z6, Z16
+	VADDPS  Z16, Z4, Z4
+
+BinaryLogitsGradF32_pow2_full_alphadone:
+	VSUBPS        Z3, Z3, Z3
+	VMULPS        Z8, Z4, Z16
+	VMULPS        Z7, Z16, Z16
+	VADDPS        Z3, Z16, Z16
+	VADDPS        Z16, Z2, Z2
+	VADDPS        Z5, Z5, Z16
+	VSUBPS        Z16, Z1, Z16
+	VMULPS        Z10, Z16, Z16
+	VMULPS        Z11, Z16, Z16
+	VMULPS        Z10, Z6, Z6
+	VMULPS        Z11, Z5, Z5
+	VSUBPS        Z5, Z6, Z6
+	VMULPS        Z16, Z15, Z15
+	VMULPS        Z7, Z15, Z15
+	VMULPS        Z6, Z8, Z8
+	VADDPS        Z8, Z15, Z15
+	VBROADCASTSS  44(R8), Z5
+	VMULPS        Z5, Z4, Z4
+	VMULPS        Z15, Z4, Z4
+	VADDPS        Z3, Z4, Z4
+	VMOVUPS       Z4, (AX)(R12*1)
+	ADDQ          $0x40, R12
+	DECQ          R13
+	JNZ           BinaryLogitsGradF32_pow2_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R13
+
+BinaryLogitsGradF32_pow2_inblock:
+	DECQ R14
+	JNZ  BinaryLogitsGradF32_pow2_loop
+
+BinaryLogitsGradF32_pow2_tail:
+	ANDQ      $0x0f, BX
+	JZ        BinaryLogitsGradF32_pow2_done
+	MOVQ      $0x00000001, R13
+	SHLXQ     BX, R13, R13
+	DECQ      R13
+	KMOVW     R13, K1
+	VMOVUPS.Z (DX)(R12*1), K1, Z3
+	VMOVUPS.Z (CX)(R12*1), K1, Z4
+	CMPL      R10, $0x00
+	JNE       BinaryLogitsGradF32_pow2_part_smooth
+	VMOVAPS   Z4, Z5
+	VSUBPS    Z4, Z1, Z6
+	JMP       BinaryLogitsGradF32_pow2_part_smoothed
+
+BinaryLogitsGradF32_pow2_part_smooth:
+	VBROADCASTSS 16(R8), Z5
+	VBROADCASTSS (R8), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(R8), Z7
+	VBROADCASTSS 4(R8), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(R8), Z6
+	VBROADCASTSS 8(R8), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(R8), Z7
+	VBROADCASTSS 12(R8), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryLogitsGradF32_pow2_part_smoothed:
+	VPORD        signbit16<>+0(SB), Z3, Z4
+	VCMPPS       $0x11, expunder16<>+0(SB), Z4, K2
+	VMOVUPS      expunder16<>+0(SB), Z7
+	VMAXPS       Z4, Z7, Z4
+	VMOVUPS      expover16<>+0(SB), Z7
+	VMINPS       Z4, Z7, Z4
+	VMULPS       log2e16<>+0(SB), Z4, Z8
+	VRNDSCALEPS  $0x00, Z8, Z8
+	VFMADD231PS  minusln2hi16<>+0(SB), Z8, Z4
+	VFMADD231PS  minusln2lo16<>+0(SB), Z8, Z4
+	VMULPS       Z4, Z4, Z7
+	VMOVUPS      expc116<>+0(SB), Z9
+	VFMADD213PS  expc316<>+0(SB), Z7, Z9
+	VFMADD213PS  expc516<>+0(SB), Z7, Z9
+	VMOVUPS      expc016<>+0(SB), Z10
+	VFMADD213PS  expc216<>+0(SB), Z7, Z10
+	VFMADD213PS  expc416<>+0(SB), Z7, Z10
+	VFMADD231PS  Z10, Z4, Z9
+	VFMADD213PS  Z4, Z7, Z9
+	VADDPS       one16<>+0(SB), Z9, Z9
+	VMULPS       half16<>+0(SB), Z8, Z7
+	VADDPS       roundmagic16<>+0(SB), Z7, Z7
+	VSUBPS       roundmagic16<>+0(SB), Z7, Z4
+	VSUBPS       Z4, Z8, Z4
+	VADDPS       roundmagic16<>+0(SB), Z4, Z4
+	VPADDD       expbiasfix16<>+0(SB), Z7, Z7
+	VPSLLD       $0x17, Z7, Z7
+	VPADDD       expbiasfix16<>+0(SB), Z4, Z4
+	VPSLLD       $0x17, Z4, Z4
+	VMULPS       Z7, Z9, Z9
+	VMULPS       Z4, Z9, Z9
+	KNOTW        K2, K2
+	VMOVAPS.Z    Z9, K2, Z9
+	VCMPPS       $0x1e, sqrt2m116<>+0(SB), Z9, K2
+	VMOVUPS      half16<>+0(SB), Z4
+	VFMADD213PS  minushalf16<>+0(SB), Z9, Z4
+	VBLENDMPS    Z4, Z9, K2, Z12
+	VMOVUPS.Z    one16<>+0(SB), K2, Z4
+	VMULPS       Z12, Z12, Z7
+	VMOVUPS      logc016<>+0(SB), Z8
+	VFMADD213PS  logc216<>+0(SB), Z7, Z8
+	VFMADD213PS  logc416<>+0(SB), Z7, Z8
+	VFMADD213PS  logc616<>+0(SB), Z7, Z8
+	VFMADD213PS  logc816<>+0(SB), Z7, Z8
+	VMOVUPS      logc116<>+0(SB), Z10
+	VFMADD213PS  logc316<>+0(SB), Z7, Z10
+	VFMADD213PS  logc516<>+0(SB), Z7, Z10
+	VFMADD213PS  logc716<>+0(SB), Z7, Z10
+	VFMADD231PS  Z10, Z12, Z8
+	VMULPS       Z12, Z7, Z10
+	VMULPS       minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z4, Z7
+	VFMADD213PS  Z7, Z10, Z8
+	VADDPS       Z8, Z12, Z12
+	VFMADD231PS  ln2hi16<>+0(SB), Z4, Z12
+	VADDPS       Z1, Z9, Z4
+	VDIVPS       Z4, Z1, Z4
+	VMULPS       Z4, Z9, Z7
+	VCMPPS       $0x11, Z0, Z3, K2
+	VBLENDMPS    Z7, Z4, K2, Z13
+	VBLENDMPS    Z4, Z7, K2, Z14
+	VMAXPS       Z0, Z3, Z0
+	VMULPS       Z5, Z3, Z4
+	VSUBPS       Z4, Z0, Z0
+	VADDPS       Z12, Z0, Z0
+	VMULPS       Z14, Z5, Z4
+	VMULPS       Z13, Z6, Z7
+	VADDPS       Z7, Z4, Z4
+	VMULPS       Z4, Z4, Z7
+	VPANDD       absmask16<>+0(SB), Z7, Z8
+	VCMPPS       $0x00, inf16<>+0(SB), Z8, K2
+	KORTESTW     K2, K2
+	JNZ          BinaryLogitsGradF32_bail
+	VBROADCASTSS 40(R8), Z8
+	VMULPS       Z8, Z4, Z8
+	VSUBPS       Z4, Z4, Z4
+	VADDPS       Z4, Z8, Z8
+	CMPL         R11, $0x01
+	JEQ          BinaryLogitsGradF32_pow2_part_alpha1
+	JA           BinaryLogitsGradF32_pow2_part_alphas
+	VMOVAPS      Z1, Z4
+	JMP          BinaryLogitsGradF32_pow2_part_alphadone
+
+BinaryLogitsGradF32_pow2_part_alpha1:
+	VBROADCASTSS 48(R8), Z4
+	VMULPS       Z4, Z5, Z4
+	VBROADCASTSS 52(R8), Z9
+	VMULPS       Z9, Z6, Z9
+	VADDPS       Z9, Z4, Z4
+	JMP          BinaryLogitsGradF32_pow2_part_alphadone
+
+BinaryLogitsGradF32_pow2_part_alphas:
+	VMOVUPS.Z (SI)(R12*1), K1, Z4
+	VMULPS    Z4, Z5, Z4
+	VMOVUPS.Z (DI)(R12*1), K1, Z9
+	VMULPS    Z9, Z6, Z9
+	VADDPS    Z9, Z4, Z4
+
+BinaryLogitsGradF32_pow2_part_alphadone:
+	VSUBPS       Z3, Z3, Z3
+	VMULPS       Z7, Z4, Z9
+	VMULPS       Z0, Z9, Z9
+	VADDPS       Z3, Z9, Z9
+	VMOVAPS.Z    Z9, K1, Z9
+	VADDPS       Z9, Z2, Z2
+	VADDPS       Z5, Z5, Z9
+	VSUBPS       Z9, Z1, Z9
+	VMULPS       Z13, Z9, Z9
+	VMULPS       Z14, Z9, Z9
+	VMULPS       Z13, Z6, Z6
+	VMULPS       Z14, Z5, Z5
+	VSUBPS       Z5, Z6, Z6
+	VMULPS       Z9, Z8, Z8
+	VMULPS       Z0, Z8, Z8
+	VMULPS       Z6, Z7, Z7
+	VADDPS       Z7, Z8, Z8
+	VBROADCASTSS 44(R8), Z0
+	VMULPS       Z0, Z4, Z4
+	VMULPS       Z8, Z4, Z4
+	VADDPS       Z3, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)(R12*1)
+
+BinaryLogitsGradF32_pow2_done:
+	JMP BinaryLogitsGradF32_done
+
+BinaryLogitsGradF32_pow0:
+	XORQ R12, R12
+	MOVQ $0x00000008, R13
+	MOVQ BX, R14
+	SHRQ $0x04, R14
+	JZ   BinaryLogitsGradF32_pow0_tail
+
+BinaryLogitsGradF32_pow0_loop:
+	VMOVUPS (DX)(R12*1), Z3
+	VMOVUPS (CX)(R12*1), Z4
+	CMPL    R10, $0x00
+	JNE     BinaryLogitsGradF32_pow0_full_smooth
+	VMOVAPS Z4, Z5
+	VSUBPS  Z4, Z1, Z6
+	JMP     BinaryLogitsGradF32_pow0_full_smoothed
+
+BinaryLogitsGradF32_pow0_full_smooth:
+	VBROADCASTSS 16(R8), Z5
+	VBROADCASTSS (R8), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(R8), Z7
+	VBROADCASTSS 4(R8), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(R8), Z6
+	VBROADCASTSS 8(R8), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(R8), Z7
+	VBROADCASTSS 12(R8), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryLogitsGradF32_pow0_full_smoothed:
+	VPORD       signbit16<>+0(SB), Z3, Z4
+	VCMPPS      $0x11, expunder16<>+0(SB), Z4, K1
+	VMOVUPS     expunder16<>+0(SB), Z7
+	VMAXPS      Z4, Z7, Z4
+	VMOVUPS     expover16<>+0(SB), Z7
+	VMINPS      Z4, Z7, Z4
+	VMULPS      log2e16<>+0(SB), Z4, Z8
+	VRNDSCALEPS $0x00, Z8, Z8
+	VFMADD231PS minusln2hi16<>+0(SB), Z8, Z4
+	VFMADD231PS minusln2lo16<>+0(SB), Z8, Z4
+	VMULPS      Z4, Z4, Z7
+	VMOVUPS     expc116<>+0(SB), Z15
+	VFMADD213PS expc316<>+0(SB), Z7, Z15
+	VFMADD213PS expc516<>+0(SB), Z7, Z15
+	VMOVUPS     expc016<>+0(SB), Z16
+	VFMADD213PS expc216<>+0(SB), Z7, Z16
+	VFMADD213PS expc416<>+0(SB), Z7, Z16
+	VFMADD231PS Z16, Z4, Z15
+	VFMADD213PS Z4, Z7, Z15
+	VADDPS      one16<>+0(SB), Z15, Z15
+	VMULPS      half16<>+0(SB), Z8, Z7
+	VADDPS      roundmagic16<>+0(SB), Z7, Z7
+	VSUBPS      roundmagic16<>+0(SB), Z7, Z4
+	VSUBPS      Z4, Z8, Z4
+	VADDPS      roundmagic16<>+0(SB), Z4, Z4
+	VPADDD      expbiasfix16<>+0(SB), Z7, Z7
+	VPSLLD      $0x17, Z7, Z7
+	VPADDD      expbiasfix16<>+0(SB), Z4, Z4
+	VPSLLD      $0x17, Z4, Z4
+	VMULPS      Z7, Z15, Z15
+	VMULPS      Z4, Z15, Z15
+	KNOTW       K1, K1
+	VMOVAPS.Z   Z15, K1, Z15
+	VCMPPS      $0x1e, sqrt2m116<>+0(SB), Z15, K1
+	VMOVUPS     half16<>+0(SB), Z4
+	VFMADD213PS minushalf16<>+0(SB), Z15, Z4
+	VBLENDMPS   Z4, Z15, K1, Z9
+	VMOVUPS.Z   one16<>+0(SB), K1, Z4
+	VMULPS      Z9, Z9, Z7
+	VMOVUPS     logc016<>+0(SB), Z8
+	VFMADD213PS logc216<>+0(SB), Z7, Z8
+	VFMADD213PS logc416<>+0(SB), Z7, Z8
+	VFMADD213PS logc616<>+0(SB), Z7, Z8
+	VFMADD213PS logc816<>+0(SB), Z7, Z8
+	VMOVUPS     logc116<>+0(SB), Z16
+	VFMADD213PS logc316<>+0(SB), Z7, Z16
+	VFMADD213PS logc516<>+0(SB), Z7, Z16
+	VFMADD213PS logc716<>+0(SB), Z7, Z16
+	VFMADD231PS Z16, Z9, Z8
+	VMULPS      Z9, Z7, Z16
+	VMULPS      minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS ln2lo16<>+0(SB), Z4, Z7
+	VFMADD213PS Z7, Z16, Z8
+	VADDPS      Z8, Z9, Z9
+	VFMADD231PS ln2hi16<>+0(SB), Z4, Z9
+	VADDPS      Z1, Z15, Z4
+	VDIVPS      Z4, Z1, Z4
+	VMULPS      Z4, Z15, Z7
+	VCMPPS      $0x11, Z0, Z3, K1
+	VBLENDMPS   Z7, Z4, K1, Z10
+	VBLENDMPS   Z4, Z7, K1, Z11
+	VMAXPS      Z0, Z3, Z7
+	VMULPS      Z5, Z3, Z4
+	VSUBPS      Z4, Z7, Z7
+	VADDPS      Z9, Z7, Z7
+	VMULPS      Z11, Z5, Z4
+	VMULPS      Z10, Z6, Z8
+	VADDPS      Z8, Z4, Z4
+	VMOVAPS     Z1, Z4
+	VMOVAPS     Z0, Z8
+	CMPL        R11, $0x01
+	JEQ         BinaryLogitsGradF32_pow0_full_alpha1
+	JA          BinaryLogitsGradF32_pow0_full_alphas
+	VMOVAPS     Z1, Z15
+	JMP         BinaryLogitsGradF32_pow0_full_alphadone
+
+BinaryLogitsGradF32_pow0_full_alpha1:
+	VBROADCASTSS 48(R8), Z15
+	VMULPS       Z15, Z5, Z15
+	VBROADCASTSS 52(R8), Z16
+	VMULPS       Z16, Z6, Z16
+	VADDPS       Z16, Z15, Z15
+	JMP          BinaryLogitsGradF32_pow0_full_alphadone
+
+BinaryLogitsGradF32_pow0_full_alphas:
+	VMOVUPS (SI)(R12*1), Z15
+	VMULPS  Z15, Z5, Z15
+	VMOVUPS (DI)(R12*1), Z16
+	VMULPS  Z16, Z6, Z16
+	VADDPS  Z16, Z15, Z15
+
+BinaryLogitsGradF32_pow0_full_alphadone:
+	VSUBPS        Z3, Z3, Z3
+	VMULPS        Z4, Z15, Z16
+	VMULPS        Z7, Z16, Z16
+	VADDPS        Z3, Z16, Z16
+	VADDPS        Z16, Z2, Z2
+	VADDPS        Z5, Z5, Z16
+	VSUBPS        Z16, Z1, Z16
+	VMULPS        Z10, Z16, Z16
+	VMULPS        Z11, Z16, Z16
+	VMULPS        Z10, Z6, Z6
+	VMULPS        Z11, Z5, Z5
+	VSUBPS        Z5, Z6, Z6
+	VMULPS        Z16, Z8, Z8
+	VMULPS        Z7, Z8, Z8
+	VMULPS        Z6, Z4, Z4
+	VADDPS        Z4, Z8, Z8
+	VBROADCASTSS  44(R8), Z4
+	VMULPS        Z4, Z15, Z15
+	VMULPS        Z8, Z15, Z15
+	VADDPS        Z3, Z15, Z15
+	VMOVUPS       Z15, (AX)(R12*1)
+	ADDQ          $0x40, R12
+	DECQ          R13
+	JNZ           BinaryLogitsGradF32_pow0_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R13
+
+BinaryLogitsGradF32_pow0_inblock:
+	DECQ R14
+	JNZ  BinaryLogitsGradF32_pow0_loop
+
+BinaryLogitsGradF32_pow0_tail:
+	ANDQ      $0x0f, BX
+	JZ        BinaryLogitsGradF32_pow0_done
+	MOVQ      $0x00000001, R13
+	SHLXQ     BX, R13, R13
+	DECQ      R13
+	KMOVW     R13, K1
+	VMOVUPS.Z (DX)(R12*1), K1, Z3
+	VMOVUPS.Z (CX)(R12*1), K1, Z4
+	CMPL      R10, $0x00
+	JNE       BinaryLogitsGradF32_pow0_part_smooth
+	VMOVAPS   Z4, Z5
+	VSUBPS    Z4, Z1, Z6
+	JMP       BinaryLogitsGradF32_pow0_part_smoothed
+
+BinaryLogitsGradF32_pow0_part_smooth:
+	VBROADCASTSS 16(R8), Z5
+	VBROADCASTSS (R8), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(R8), Z7
+	VBROADCASTSS 4(R8), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(R8), Z6
+	VBROADCASTSS 8(R8), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(R8), Z7
+	VBROADCASTSS 12(R8), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryLogitsGradF32_pow0_part_smoothed:
+	VPORD       signbit16<>+0(SB), Z3, Z4
+	VCMPPS      $0x11, expunder16<>+0(SB), Z4, K2
+	VMOVUPS     expunder16<>+0(SB), Z7
+	VMAXPS      Z4, Z7, Z4
+	VMOVUPS     expover16<>+0(SB), Z7
+	VMINPS      Z4, Z7, Z4
+	VMULPS      log2e16<>+0(SB), Z4, Z8
+	VRNDSCALEPS $0x00, Z8, Z8
+	VFMADD231PS minusln2hi16<>+0(SB), Z8, Z4
+	VFMADD231PS minusln2lo16<>+0(SB), Z8, Z4
+	VMULPS      Z4, Z4, Z7
+	VMOVUPS     expc116<>+0(SB), Z9
+	VFMADD213PS expc316<>+0(SB), Z7, Z9
+	VFMADD213PS expc516<>+0(SB), Z7, Z9
+	VMOVUPS     expc016<>+0(SB), Z10
+	VFMADD213PS expc216<>+0(SB), Z7, Z10
+	VFMADD213PS expc416<>+0(SB), Z7, Z10
+	VFMADD231PS Z10, Z4, Z9
+	VFMADD213PS Z4, Z7, Z9
+	VADDPS      one16<>+0(SB), Z9, Z9
+	VMULPS      half16<>+0(SB), Z8, Z7
+	VADDPS      roundmagic16<>+0(SB), Z7, Z7
+	VSUBPS      roundmagic16<>+0(SB), Z7, Z4
+	VSUBPS      Z4, Z8, Z4
+	VADDPS      roundmagic16<>+0(SB), Z4, Z4
+	VPADDD      expbiasfix16<>+0(SB), Z7, Z7
+	VPSLLD      $0x17, Z7, Z7
+	VPADDD      expbiasfix16<>+0(SB), Z4, Z4
+	VPSLLD      $0x17, Z4, Z4
+	VMULPS      Z7, Z9, Z9
+	VMULPS      Z4, Z9, Z9
+	KNOTW       K2, K2
+	VMOVAPS.Z   Z9, K2, Z9
+	VCMPPS      $0x1e, sqrt2m116<>+0(SB), Z9, K2
+	VMOVUPS     half16<>+0(SB), Z4
+	VFMADD213PS minushalf16<>+0(SB), Z9, Z4
+	VBLENDMPS   Z4, Z9, K2, Z12
+	VMOVUPS.Z   one16<>+0(SB), K2, Z4
+	VMULPS      Z12, Z12, Z7
+	VMOVUPS     logc016<>+0(SB), Z8
+	VFMADD213PS logc216<>+0(SB), Z7, Z8
+	VFMADD213PS logc416<>+0(SB), Z7, Z8
+	VFMADD213PS logc616<>+0(SB), Z7, Z8
+	VFMADD213PS logc816<>+0(SB), Z7, Z8
+	VMOVUPS     logc116<>+0(SB), Z10
+	VFMADD213PS logc316<>+0(SB), Z7, Z10
+	VFMADD213PS logc516<>+0(SB), Z7, Z10
+	VFMADD213PS logc716<>+0(SB), Z7, Z10
+	VFMADD231PS Z10, Z12, Z8
+	VMULPS      Z12, Z7, Z10
+	VMULPS      minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS ln2lo16<>+0(SB), Z4, Z7
+	VFMADD213PS Z7, Z10, Z8
+	VADDPS      Z8, Z12, Z12
+	VFMADD231PS ln2hi16<>+0(SB), Z4, Z12
+	VADDPS      Z1, Z9, Z4
+	VDIVPS      Z4, Z1, Z4
+	VMULPS      Z4, Z9, Z7
+	VCMPPS      $0x11, Z0, Z3, K2
+	VBLENDMPS   Z7, Z4, K2, Z13
+	VBLENDMPS   Z4, Z7, K2, Z14
+	VMAXPS      Z0, Z3, Z7
+	VMULPS      Z5, Z3, Z4
+	VSUBPS      Z4, Z7, Z7
+	VADDPS      Z12, Z7, Z7
+	VMULPS      Z14, Z5, Z4
+	VMULPS      Z13, Z6, Z8
+	VADDPS      Z8, Z4, Z4
+	VMOVAPS     Z1, Z4
+	VMOVAPS     Z0, Z0
+	CMPL        R11, $0x01
+	JEQ         BinaryLogitsGradF32_pow0_part_alpha1
+	JA          BinaryLogitsGradF32_pow0_part_alphas
+	VMOVAPS     Z1, Z8
+	JMP         BinaryLogitsGradF32_pow0_part_alphadone
+
+BinaryLogitsGradF32_pow0_part_alpha1:
+	VBROADCASTSS 48(R8), Z8
+	VMULPS       Z8, Z5, Z8
+	VBROADCASTSS 52(R8), Z9
+	VMULPS       Z9, Z6, Z9
+	VADDPS       Z9, Z8, Z8
+	JMP          BinaryLogitsGradF32_pow0_part_alphadone
+
+BinaryLogitsGradF32_pow0_part_alphas:
+	VMOVUPS.Z (SI)(R12*1), K1, Z8
+	VMULPS    Z8, Z5, Z8
+	VMOVUPS.Z (DI)(R12*1), K1, Z9
+	VMULPS    Z9, Z6, Z9
+	VADDPS    Z9, Z8, Z8
+
+BinaryLogitsGradF32_pow0_part_alphadone:
+	VSUBPS       Z3, Z3, Z3
+	VMULPS       Z4, Z8, Z9
+	VMULPS       Z7, Z9, Z9
+	VADDPS       Z3, Z9, Z9
+	VMOVAPS.Z    Z9, K1, Z9
+	VADDPS       Z9, Z2, Z2
+	VADDPS       Z5, Z5, Z9
+	VSUBPS       Z9, Z1, Z9
+	VMULPS       Z13, Z9, Z9
+	VMULPS       Z14, Z9, Z9
+	VMULPS       Z13, Z6, Z6
+	VMULPS       Z14, Z5, Z5
+	VSUBPS       Z5, Z6, Z6
+	VMULPS       Z9, Z0, Z0
+	VMULPS       Z7, Z0, Z0
+	VMULPS       Z6, Z4, Z4
+	VADDPS       Z4, Z0, Z0
+	VBROADCASTSS 44(R8), Z1
+	VMULPS       Z1, Z8, Z8
+	VMULPS       Z0, Z8, Z8
+	VADDPS       Z3, Z8, Z8
+	VMOVUPS      Z8, K1, (AX)(R12*1)
+
+BinaryLogitsGradF32_pow0_done:
+	JMP BinaryLogitsGradF32_done
+
+BinaryLogitsGradF32_powR:
+	XORQ R12, R12
+	MOVQ $0x00000008, R13
+	MOVQ BX, R14
+	SHRQ $0x04, R14
+	JZ   BinaryLogitsGradF32_powR_tail
+
+BinaryLogitsGradF32_powR_loop:
+	VMOVUPS (DX)(R12*1), Z3
+	VMOVUPS (CX)(R12*1), Z4
+	CMPL    R10, $0x00
+	JNE     BinaryLogitsGradF32_powR_full_smooth
+	VMOVAPS Z4, Z5
+	VSUBPS  Z4, Z1, Z6
+	JMP     BinaryLogitsGradF32_powR_full_smoothed
+
+BinaryLogitsGradF32_powR_full_smooth:
+	VBROADCASTSS 16(R8), Z5
+	VBROADCASTSS (R8), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(R8), Z7
+	VBROADCASTSS 4(R8), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(R8), Z6
+	VBROADCASTSS 8(R8), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(R8), Z7
+	VBROADCASTSS 12(R8), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryLogitsGradF32_powR_full_smoothed:
+	VPORD        signbit16<>+0(SB), Z3, Z4
+	VCMPPS       $0x11, expunder16<>+0(SB), Z4, K1
+	VMOVUPS      expunder16<>+0(SB), Z7
+	VMAXPS       Z4, Z7, Z4
+	VMOVUPS      expover16<>+0(SB), Z7
+	VMINPS       Z4, Z7, Z4
+	VMULPS       log2e16<>+0(SB), Z4, Z8
+	VRNDSCALEPS  $0x00, Z8, Z8
+	VFMADD231PS  minusln2hi16<>+0(SB), Z8, Z4
+	VFMADD231PS  minusln2lo16<>+0(SB), Z8, Z4
+	VMULPS       Z4, Z4, Z7
+	VMOVUPS      expc116<>+0(SB), Z15
+	VFMADD213PS  expc316<>+0(SB), Z7, Z15
+	VFMADD213PS  expc516<>+0(SB), Z7, Z15
+	VMOVUPS      expc016<>+0(SB), Z16
+	VFMADD213PS  expc216<>+0(SB), Z7, Z16
+	VFMADD213PS  expc416<>+0(SB), Z7, Z16
+	VFMADD231PS  Z16, Z4, Z15
+	VFMADD213PS  Z4, Z7, Z15
+	VADDPS       one16<>+0(SB), Z15, Z15
+	VMULPS       half16<>+0(SB), Z8, Z7
+	VADDPS       roundmagic16<>+0(SB), Z7, Z7
+	VSUBPS       roundmagic16<>+0(SB), Z7, Z4
+	VSUBPS       Z4, Z8, Z4
+	VADDPS       roundmagic16<>+0(SB), Z4, Z4
+	VPADDD       expbiasfix16<>+0(SB), Z7, Z7
+	VPSLLD       $0x17, Z7, Z7
+	VPADDD       expbiasfix16<>+0(SB), Z4, Z4
+	VPSLLD       $0x17, Z4, Z4
+	VMULPS       Z7, Z15, Z15
+	VMULPS       Z4, Z15, Z15
+	KNOTW        K1, K1
+	VMOVAPS.Z    Z15, K1, Z15
+	VCMPPS       $0x1e, sqrt2m116<>+0(SB), Z15, K1
+	VMOVUPS      half16<>+0(SB), Z4
+	VFMADD213PS  minushalf16<>+0(SB), Z15, Z4
+	VBLENDMPS    Z4, Z15, K1, Z9
+	VMOVUPS.Z    one16<>+0(SB), K1, Z4
+	VMULPS       Z9, Z9, Z7
+	VMOVUPS      logc016<>+0(SB), Z8
+	VFMADD213PS  logc216<>+0(SB), Z7, Z8
+	VFMADD213PS  logc416<>+0(SB), Z7, Z8
+	VFMADD213PS  logc616<>+0(SB), Z7, Z8
+	VFMADD213PS  logc816<>+0(SB), Z7, Z8
+	VMOVUPS      logc116<>+0(SB), Z16
+	VFMADD213PS  logc316<>+0(SB), Z7, Z16
+	VFMADD213PS  logc516<>+0(SB), Z7, Z16
+	VFMADD213PS  logc716<>+0(SB), Z7, Z16
+	VFMADD231PS  Z16, Z9, Z8
+	VMULPS       Z9, Z7, Z16
+	VMULPS       minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z4, Z7
+	VFMADD213PS  Z7, Z16, Z8
+	VADDPS       Z8, Z9, Z9
+	VFMADD231PS  ln2hi16<>+0(SB), Z4, Z9
+	VADDPS       Z1, Z15, Z4
+	VDIVPS       Z4, Z1, Z4
+	VMULPS       Z4, Z15, Z7
+	VCMPPS       $0x11, Z0, Z3, K1
+	VBLENDMPS    Z7, Z4, K1, Z10
+	VBLENDMPS    Z4, Z7, K1, Z11
+	VMAXPS       Z0, Z3, Z7
+	VMULPS       Z5, Z3, Z4
+	VSUBPS       Z4, Z7, Z7
+	VADDPS       Z9, Z7, Z7
+	VMULPS       Z11, Z5, Z4
+	VMULPS       Z10, Z6, Z8
+	VADDPS       Z8, Z4, Z4
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z4, K1
+	VMULPS       two2316<>+0(SB), Z4, Z8
+	VBLENDMPS    Z8, Z4, K1, Z8
+	VPADDD       log32shift16<>+0(SB), Z8, Z15
+	VPSRLD       $0x17, Z15, Z8
+	VCVTDQ2PS    Z8, Z8
+	VSUBPS       f12716<>+0(SB), Z8, Z8
+	VMOVUPS.Z    minus2316<>+0(SB), K1, Z16
+	VADDPS       Z16, Z8, Z8
+	VPANDD       mant32mask16<>+0(SB), Z15, Z15
+	VPADDD       log32base16<>+0(SB), Z15, Z15
+	VSUBPS       one16<>+0(SB), Z15, Z15
+	VMULPS       Z15, Z15, Z16
+	VMOVUPS      logc016<>+0(SB), Z17
+	VFMADD213PS  logc216<>+0(SB), Z16, Z17
+	VFMADD213PS  logc416<>+0(SB), Z16, Z17
+	VFMADD213PS  logc616<>+0(SB), Z16, Z17
+	VFMADD213PS  logc816<>+0(SB), Z16, Z17
+	VMOVUPS      logc116<>+0(SB), Z18
+	VFMADD213PS  logc316<>+0(SB), Z16, Z18
+	VFMADD213PS  logc516<>+0(SB), Z16, Z18
+	VFMADD213PS  logc716<>+0(SB), Z16, Z18
+	VFMADD231PS  Z18, Z15, Z17
+	VMULPS       Z15, Z17, Z17
+	VMULPS       Z16, Z17, Z17
+	VFMADD231PS  ln2lo16<>+0(SB), Z8, Z17
+	VFMADD231PS  minushalf16<>+0(SB), Z16, Z17
+	VADDPS       Z17, Z15, Z15
+	VFMADD231PS  ln2hi16<>+0(SB), Z8, Z15
+	VPXORD       Z16, Z16, Z16
+	VCMPPS       $0x00, Z16, Z4, K1
+	VBLENDMPS    minusinf16<>+0(SB), Z15, K1, Z15
+	VCMPPS       $0x00, inf16<>+0(SB), Z4, K1
+	VBLENDMPS    inf16<>+0(SB), Z15, K1, Z15
+	VCMPPS       $0x19, Z16, Z4, K1
+	VBLENDMPS    nan16<>+0(SB), Z15, K1, Z15
+	VMAXPS       ldmin16<>+0(SB), Z15, Z16
+	VMINPS       ldmax16<>+0(SB), Z16, Z16
+	VBROADCASTSS 76(R8), Z17
+	VMULPS       Z17, Z16, Z8
+	VBROADCASTSS 40(R8), Z17
+	VFMADD231PS  Z17, Z15, Z8
+	VCMPPS       $0x11, expunder16<>+0(SB), Z8, K1
+	VMOVUPS      expunder16<>+0(SB), Z18
+	VMAXPS       Z8, Z18, Z8
+	VMOVUPS      expover16<>+0(SB), Z18
+	VMINPS       Z8, Z18, Z8
+	VMULPS       log2e16<>+0(SB), Z8, Z19
+	VRNDSCALEPS  $0x00, Z19, Z19
+	VFMADD231PS  minusln2hi16<>+0(SB), Z19, Z8
+	VFMADD231PS  minusln2lo16<>+0(SB), Z19, Z8
+	VMULPS       Z8, Z8, Z18
+	VMOVUPS      expc116<>+0(SB), Z17
+	VFMADD213PS  expc316<>+0(SB), Z18, Z17
+	VFMADD213PS  expc516<>+0(SB), Z18, Z17
+	VMOVUPS      expc016<>+0(SB), Z20
+	VFMADD213PS  expc216<>+0(SB), Z18, Z20
+	VFMADD213PS  expc416<>+0(SB), Z18, Z20
+	VFMADD231PS  Z20, Z8, Z17
+	VFMADD213PS  Z8, Z18, Z17
+	VADDPS       one16<>+0(SB), Z17, Z17
+	VMULPS       half16<>+0(SB), Z19, Z18
+	VADDPS       roundmagic16<>+0(SB), Z18, Z18
+	VSUBPS       roundmagic16<>+0(SB), Z18, Z8
+	VSUBPS       Z8, Z19, Z8
+	VADDPS       roundmagic16<>+0(SB), Z8, Z8
+	VPADDD       expbiasfix16<>+0(SB), Z18, Z18
+	VPSLLD       $0x17, Z18, Z18
+	VPADDD       expbiasfix16<>+0(SB), Z8, Z8
+	VPSLLD       $0x17, Z8, Z8
+	VMULPS       Z18, Z17, Z17
+	VMULPS       Z8, Z17, Z17
+	KNOTW        K1, K1
+	VMOVAPS.Z    Z17, K1, Z17
+	VPANDD       absmask16<>+0(SB), Z17, Z8
+	VCMPPS       $0x00, inf16<>+0(SB), Z8, K1
+	KORTESTW     K1, K1
+	JNZ          BinaryLogitsGradF32_bail
+	VCMPPS       $0x04, Z0, Z4, K1
+	VBROADCASTSS 40(R8), Z8
+	VMULPS       Z8, Z17, Z8
+	VDIVPS       Z4, Z8, Z8
+	VMOVAPS.Z    Z8, K1, Z8
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z17, K2
+	KANDW        K1, K2, K2
+	KORTESTW     K2, K2
+	JZ           BinaryLogitsGradF32_powR_full_nolow
+	VBROADCASTSS 84(R8), Z18
+	VMULPS       Z18, Z16, Z16
+	VBROADCASTSS 80(R8), Z18
+	VFMADD231PS  Z18, Z15, Z16
+	VCMPPS       $0x11, expunder16<>+0(SB), Z16, K1
+	VMOVUPS      expunder16<>+0(SB), Z15
+	VMAXPS       Z16, Z15, Z16
+	VMOVUPS      expover16<>+0(SB), Z15
+	VMINPS       Z16, Z15, Z16
+	VMULPS       log2e16<>+0(SB), Z16, Z19
+	VRNDSCALEPS  $0x00, Z19, Z19
+	VFMADD231PS  minusln2hi16<>+0(SB), Z19, Z16
+	VFMADD231PS  minusln2lo16<>+0(SB), Z19, Z16
+	VMULPS       Z16, Z16, Z15
+	VMOVUPS      expc116<>+0(SB), Z18
+	VFMADD213PS  expc316<>+0(SB), Z15, Z18
+	VFMADD213PS  expc516<>+0(SB), Z15, Z18
+	VMOVUPS      expc016<>+0(SB), Z20
+	VFMADD213PS  expc216<>+0(SB), Z15, Z20
+	VFMADD213PS  expc416<>+0(SB), Z15, Z20
+	VFMADD231PS  Z20, Z16, Z18
+	VFMADD213PS  Z16, Z15, Z18
+	VADDPS       one16<>+0(SB), Z18, Z18
+	VMULPS       half16<>+0(SB), Z19, Z15
+	VADDPS       roundmagic16<>+0(SB), Z15, Z15
+	VSUBPS       roundmagic16<>+0(SB), Z15, Z16
+	VSUBPS       Z16, Z19, Z16
+	VADDPS       roundmagic16<>+0(SB), Z16, Z16
+	VPADDD       expbiasfix16<>+0(SB), Z15, Z15
+	VPSLLD       $0x17, Z15, Z15
+	VPADDD       expbiasfix16<>+0(SB), Z16, Z16
+	VPSLLD       $0x17, Z16, Z16
+	VMULPS       Z15, Z18, Z18
+	VMULPS       Z16, Z18, Z18
+	KNOTW        K1, K1
+	VMOVAPS.Z    Z18, K1, Z18
+	VBROADCASTSS 40(R8), Z15
+	VMULPS       Z15, Z18, Z18
+	VSUBPS       Z4, Z4, Z16
+	VADDPS       Z16, Z18, Z18
+	VBLENDMPS    Z18, Z8, K2, Z8
+
+BinaryLogitsGradF32_powR_full_nolow:
+	CMPL    R11, $0x01
+	JEQ     BinaryLogitsGradF32_powR_full_alpha1
+	JA      BinaryLogitsGradF32_powR_full_alphas
+	VMOVAPS Z1, Z4
+	JMP     BinaryLogitsGradF32_powR_full_alphadone
+
+BinaryLogitsGradF32_powR_full_alpha1:
+	VBROADCASTSS 48(R8), Z4
+	VMULPS       Z4, Z5, Z4
+	VBROADCASTSS 52(R8), Z15
+	VMULPS       Z15, Z6, Z15
+	VADDPS       Z15, Z4, Z4
+	JMP          BinaryLogitsGradF32_powR_full_alphadone
+
+BinaryLogitsGradF32_powR_full_alphas:
+	VMOVUPS (SI)(R12*1), Z4
+	VMULPS  Z4, Z5, Z4
+	VMOVUPS (DI)(R12*1), Z15
+	VMULPS  Z15, Z6, Z15
+	VADDPS  Z15, Z4, Z4
+
+BinaryLogitsGradF32_powR_full_alphadone:
+	VSUBPS        Z3, Z3, Z3
+	VMULPS        Z17, Z4, Z15
+	VMULPS        Z7, Z15, Z15
+	VADDPS        Z3, Z15, Z15
+	VADDPS        Z15, Z2, Z2
+	VADDPS        Z5, Z5, Z15
+	VSUBPS        Z15, Z1, Z15
+	VMULPS        Z10, Z15, Z15
+	VMULPS        Z11, Z15, Z15
+	VMULPS        Z10, Z6, Z6
+	VMULPS        Z11, Z5, Z5
+	VSUBPS        Z5, Z6, Z6
+	VMULPS        Z15, Z8, Z8
+	VMULPS        Z7, Z8, Z8
+	VMULPS        Z6, Z17, Z17
+	VADDPS        Z17, Z8, Z8
+	VBROADCASTSS  44(R8), Z5
+	VMULPS        Z5, Z4, Z4
+	VMULPS        Z8, Z4, Z4
+	VADDPS        Z3, Z4, Z4
+	VMOVUPS       Z4, (AX)(R12*1)
+	ADDQ          $0x40, R12
+	DECQ          R13
+	JNZ           BinaryLogitsGradF32_powR_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R13
+
+BinaryLogitsGradF32_powR_inblock:
+	DECQ R14
+	JNZ  BinaryLogitsGradF32_powR_loop
+
+BinaryLogitsGradF32_powR_tail:
+	ANDQ      $0x0f, BX
+	JZ        BinaryLogitsGradF32_powR_done
+	MOVQ      $0x00000001, R13
+	SHLXQ     BX, R13, R13
+	DECQ      R13
+	KMOVW     R13, K1
+	VMOVUPS.Z (DX)(R12*1), K1, Z3
+	VMOVUPS.Z (CX)(R12*1), K1, Z4
+	CMPL      R10, $0x00
+	JNE       BinaryLogitsGradF32_powR_part_smooth
+	VMOVAPS   Z4, Z5
+	VSUBPS    Z4, Z1, Z6
+	JMP       BinaryLogitsGradF32_powR_part_smoothed
+
+BinaryLogitsGradF32_powR_part_smooth:
+	VBROADCASTSS 16(R8), Z5
+	VBROADCASTSS (R8), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(R8), Z7
+	VBROADCASTSS 4(R8), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(R8), Z6
+	VBROADCASTSS 8(R8), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(R8), Z7
+	VBROADCASTSS 12(R8), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryLogitsGradF32_powR_part_smoothed:
+	VPORD        signbit16<>+0(SB), Z3, Z4
+	VCMPPS       $0x11, expunder16<>+0(SB), Z4, K2
+	VMOVUPS      expunder16<>+0(SB), Z7
+	VMAXPS       Z4, Z7, Z4
+	VMOVUPS      expover16<>+0(SB), Z7
+	VMINPS       Z4, Z7, Z4
+	VMULPS       log2e16<>+0(SB), Z4, Z8
+	VRNDSCALEPS  $0x00, Z8, Z8
+	VFMADD231PS  minusln2hi16<>+0(SB), Z8, Z4
+	VFMADD231PS  minusln2lo16<>+0(SB), Z8, Z4
+	VMULPS       Z4, Z4, Z7
+	VMOVUPS      expc116<>+0(SB), Z9
+	VFMADD213PS  expc316<>+0(SB), Z7, Z9
+	VFMADD213PS  expc516<>+0(SB), Z7, Z9
+	VMOVUPS      expc016<>+0(SB), Z10
+	VFMADD213PS  expc216<>+0(SB), Z7, Z10
+	VFMADD213PS  expc416<>+0(SB), Z7, Z10
+	VFMADD231PS  Z10, Z4, Z9
+	VFMADD213PS  Z4, Z7, Z9
+	VADDPS       one16<>+0(SB), Z9, Z9
+	VMULPS       half16<>+0(SB), Z8, Z7
+	VADDPS       roundmagic16<>+0(SB), Z7, Z7
+	VSUBPS       roundmagic16<>+0(SB), Z7, Z4
+	VSUBPS       Z4, Z8, Z4
+	VADDPS       roundmagic16<>+0(SB), Z4, Z4
+	VPADDD       expbiasfix16<>+0(SB), Z7, Z7
+	VPSLLD       $0x17, Z7, Z7
+	VPADDD       expbiasfix16<>+0(SB), Z4, Z4
+	VPSLLD       $0x17, Z4, Z4
+	VMULPS       Z7, Z9, Z9
+	VMULPS       Z4, Z9, Z9
+	KNOTW        K2, K2
+	VMOVAPS.Z    Z9, K2, Z9
+	VCMPPS       $0x1e, sqrt2m116<>+0(SB), Z9, K2
+	VMOVUPS      half16<>+0(SB), Z4
+	VFMADD213PS  minushalf16<>+0(SB), Z9, Z4
+	VBLENDMPS    Z4, Z9, K2, Z12
+	VMOVUPS.Z    one16<>+0(SB), K2, Z4
+	VMULPS       Z12, Z12, Z7
+	VMOVUPS      logc016<>+0(SB), Z8
+	VFMADD213PS  logc216<>+0(SB), Z7, Z8
+	VFMADD213PS  logc416<>+0(SB), Z7, Z8
+	VFMADD213PS  logc616<>+0(SB), Z7, Z8
+	VFMADD213PS  logc816<>+0(SB), Z7, Z8
+	VMOVUPS      logc116<>+0(SB), Z10
+	VFMADD213PS  logc316<>+0(SB), Z7, Z10
+	VFMADD213PS  logc516<>+0(SB), Z7, Z10
+	VFMADD213PS  logc716<>+0(SB), Z7, Z10
+	VFMADD231PS  Z10, Z12, Z8
+	VMULPS       Z12, Z7, Z10
+	VMULPS       minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z4, Z7
+	VFMADD213PS  Z7, Z10, Z8
+	VADDPS       Z8, Z12, Z12
+	VFMADD231PS  ln2hi16<>+0(SB), Z4, Z12
+	VADDPS       Z1, Z9, Z4
+	VDIVPS       Z4, Z1, Z4
+	VMULPS       Z4, Z9, Z7
+	VCMPPS       $0x11, Z0, Z3, K2
+	VBLENDMPS    Z7, Z4, K2, Z13
+	VBLENDMPS    Z4, Z7, K2, Z14
+	VMAXPS       Z0, Z3, Z7
+	VMULPS       Z5, Z3, Z4
+	VSUBPS       Z4, Z7, Z7
+	VADDPS       Z12, Z7, Z7
+	VMULPS       Z14, Z5, Z4
+	VMULPS       Z13, Z6, Z8
+	VADDPS       Z8, Z4, Z4
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z4, K2
+	VMULPS       two2316<>+0(SB), Z4, Z8
+	VBLENDMPS    Z8, Z4, K2, Z8
+	VPADDD       log32shift16<>+0(SB), Z8, Z8
+	VPSRLD       $0x17, Z8, Z9
+	VCVTDQ2PS    Z9, Z9
+	VSUBPS       f12716<>+0(SB), Z9, Z9
+	VMOVUPS.Z    minus2316<>+0(SB), K2, Z10
+	VADDPS       Z10, Z9, Z9
+	VPANDD       mant32mask16<>+0(SB), Z8, Z8
+	VPADDD       log32base16<>+0(SB), Z8, Z8
+	VSUBPS       one16<>+0(SB), Z8, Z8
+	VMULPS       Z8, Z8, Z10
+	VMOVUPS      logc016<>+0(SB), Z11
+	VFMADD213PS  logc216<>+0(SB), Z10, Z11
+	VFMADD213PS  logc416<>+0(SB), Z10, Z11
+	VFMADD213PS  logc616<>+0(SB), Z10, Z11
+	VFMADD213PS  logc816<>+0(SB), Z10, Z11
+	VMOVUPS      logc116<>+0(SB), Z12
+	VFMADD213PS  logc316<>+0(SB), Z10, Z12
+	VFMADD213PS  logc516<>+0(SB), Z10, Z12
+	VFMADD213PS  logc716<>+0(SB), Z10, Z12
+	VFMADD231PS  Z12, Z8, Z11
+	VMULPS       Z8, Z11, Z11
+	VMULPS       Z10, Z11, Z11
+	VFMADD231PS  ln2lo16<>+0(SB), Z9, Z11
+	VFMADD231PS  minushalf16<>+0(SB), Z10, Z11
+	VADDPS       Z11, Z8, Z8
+	VFMADD231PS  ln2hi16<>+0(SB), Z9, Z8
+	VPXORD       Z10, Z10, Z10
+	VCMPPS       $0x00, Z10, Z4, K2
+	VBLENDMPS    minusinf16<>+0(SB), Z8, K2, Z8
+	VCMPPS       $0x00, inf16<>+0(SB), Z4, K2
+	VBLENDMPS    inf16<>+0(SB), Z8, K2, Z8
+	VCMPPS       $0x19, Z10, Z4, K2
+	VBLENDMPS    nan16<>+0(SB), Z8, K2, Z8
+	VMAXPS       ldmin16<>+0(SB), Z8, Z9
+	VMINPS       ldmax16<>+0(SB), Z9, Z9
+	VBROADCASTSS 76(R8), Z11
+	VMULPS       Z11, Z9, Z10
+	VBROADCASTSS 40(R8), Z11
+	VFMADD231PS  Z11, Z8, Z10
+	VCMPPS       $0x11, expunder16<>+0(SB), Z10, K2
+	VMOVUPS      expunder16<>+0(SB), Z11
+	VMAXPS       Z10, Z11, Z10
+	VMOVUPS      expover16<>+0(SB), Z11
+	VMINPS       Z10, Z11, Z10
+	VMULPS       log2e16<>+0(SB), Z10, Z12
+	VRNDSCALEPS  $0x00, Z12, Z12
+	VFMADD231PS  minusln2hi16<>+0(SB), Z12, Z10
+	VFMADD231PS  minusln2lo16<>+0(SB), Z12, Z10
+	VMULPS       Z10, Z10, Z11
+	VMOVUPS      expc116<>+0(SB), Z15
+	VFMADD213PS  expc316<>+0(SB), Z11, Z15
+	VFMADD213PS  expc516<>+0(SB), Z11, Z15
+	VMOVUPS      expc016<>+0(SB), Z16
+	VFMADD213PS  expc216<>+0(SB), Z11, Z16
+	VFMADD213PS  expc416<>+0(SB), Z11, Z16
+	VFMADD231PS  Z16, Z10, Z15
+	VFMADD213PS  Z10, Z11, Z15
+	VADDPS       one16<>+0(SB), Z15, Z15
+	VMULPS       half16<>+0(SB), Z12, Z11
+	VADDPS       roundmagic16<>+0(SB), Z11, Z11
+	VSUBPS       roundmagic16<>+0(SB), Z11, Z10
+	VSUBPS       Z10, Z12, Z10
+	VADDPS       roundmagic16<>+0(SB), Z10, Z10
+	VPADDD       expbiasfix16<>+0(SB), Z11, Z11
+	VPSLLD       $0x17, Z11, Z11
+	VPADDD       expbiasfix16<>+0(SB), Z10, Z10
+	VPSLLD       $0x17, Z10, Z10
+	VMULPS       Z11, Z15, Z15
+	VMULPS       Z10, Z15, Z15
+	KNOTW        K2, K2
+	VMOVAPS.Z    Z15, K2, Z15
+	VPANDD       absmask16<>+0(SB), Z15, Z10
+	VCMPPS       $0x00, inf16<>+0(SB), Z10, K2
+	KORTESTW     K2, K2
+	JNZ          BinaryLogitsGradF32_bail
+	VCMPPS       $0x04, Z0, Z4, K2
+	VBROADCASTSS 40(R8), Z0
+	VMULPS       Z0, Z15, Z0
+	VDIVPS       Z4, Z0, Z0
+	VMOVAPS.Z    Z0, K2, Z0
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z15, K3
+	KANDW        K2, K3, K3
+	KORTESTW     K3, K3
+	JZ           BinaryLogitsGradF32_powR_part_nolow
+	VBROADCASTSS 84(R8), Z10
+	VMULPS       Z10, Z9, Z9
+	VBROADCASTSS 80(R8), Z10
+	VFMADD231PS  Z10, Z8, Z9
+	VCMPPS       $0x11, expunder16<>+0(SB), Z9, K2
+	VMOVUPS      expunder16<>+0(SB), Z8
+	VMAXPS       Z9, Z8, Z9
+	VMOVUPS      expover16<>+0(SB), Z8
+	VMINPS       Z9, Z8, Z9
+	VMULPS       log2e16<>+0(SB), Z9, Z11
+	VRNDSCALEPS  $0x00, Z11, Z11
+	VFMADD231PS  minusln2hi16<>+0(SB), Z11, Z9
+	VFMADD231PS  minusln2lo16<>+0(SB), Z11, Z9
+	VMULPS       Z9, Z9, Z8
+	VMOVUPS      expc116<>+0(SB), Z10
+	VFMADD213PS  expc316<>+0(SB), Z8, Z10
+	VFMADD213PS  expc516<>+0(SB), Z8, Z10
+	VMOVUPS      expc016<>+0(SB), Z12
+	VFMADD213PS  expc216<>+0(SB), Z8, Z12
+	VFMADD213PS  expc416<>+0(SB), Z8, Z12
+	VFMADD231PS  Z12, Z9, Z10
+	VFMADD213PS  Z9, Z8, Z10
+	VADDPS       one16<>+0(SB), Z10, Z10
+	VMULPS       half16<>+0(SB), Z11, Z8
+	VADDPS       roundmagic16<>+0(SB), Z8, Z8
+	VSUBPS       roundmagic16<>+0(SB), Z8, Z9
+	VSUBPS       Z9, Z11, Z9
+	VADDPS       roundmagic16<>+0(SB), Z9, Z9
+	VPADDD       expbiasfix16<>+0(SB), Z8, Z8
+	VPSLLD       $0x17, Z8, Z8
+	VPADDD       expbiasfix16<>+0(SB), Z9, Z9
+	VPSLLD       $0x17, Z9, Z9
+	VMULPS       Z8, Z10, Z10
+	VMULPS       Z9, Z10, Z10
+	KNOTW        K2, K2
+	VMOVAPS.Z    Z10, K2, Z10
+	VBROADCASTSS 40(R8), Z8
+	VMULPS       Z8, Z10, Z10
+	VSUBPS       Z4, Z4, Z9
+	VADDPS       Z9, Z10, Z10
+	VBLENDMPS    Z10, Z0, K3, Z0
+
+BinaryLogitsGradF32_powR_part_nolow:
+	CMPL    R11, $0x01
+	JEQ     BinaryLogitsGradF32_powR_part_alpha1
+	JA      BinaryLogitsGradF32_powR_part_alphas
+	VMOVAPS Z1, Z4
+	JMP     BinaryLogitsGradF32_powR_part_alphadone
+
+BinaryLogitsGradF32_powR_part_alpha1:
+	VBROADCASTSS 48(R8), Z4
+	VMULPS       Z4, Z5, Z4
+	VBROADCASTSS 52(R8), Z8
+	VMULPS       Z8, Z6, Z8
+	VADDPS       Z8, Z4, Z4
+	JMP          BinaryLogitsGradF32_powR_part_alphadone
+
+BinaryLogitsGradF32_powR_part_alphas:
+	VMOVUPS.Z (SI)(R12*1), K1, Z4
+	VMULPS    Z4, Z5, Z4
+	VMOVUPS.Z (DI)(R12*1), K1, Z8
+	VMULPS    Z8, Z6, Z8
+	VADDPS    Z8, Z4, Z4
+
+BinaryLogitsGradF32_powR_part_alphadone:
+	VSUBPS       Z3, Z3, Z3
+	VMULPS       Z15, Z4, Z8
+	VMULPS       Z7, Z8, Z8
+	VADDPS       Z3, Z8, Z8
+	VMOVAPS.Z    Z8, K1, Z8
+	VADDPS       Z8, Z2, Z2
+	VADDPS       Z5, Z5, Z8
+	VSUBPS       Z8, Z1, Z8
+	VMULPS       Z13, Z8, Z8
+	VMULPS       Z14, Z8, Z8
+	VMULPS       Z13, Z6, Z6
+	VMULPS       Z14, Z5, Z5
+	VSUBPS       Z5, Z6, Z6
+	VMULPS       Z8, Z0, Z0
+	VMULPS       Z7, Z0, Z0
+	VMULPS       Z6, Z15, Z15
+	VADDPS       Z15, Z0, Z0
+	VBROADCASTSS 44(R8), Z1
+	VMULPS       Z1, Z4, Z4
+	VMULPS       Z0, Z4, Z4
+	VADDPS       Z3, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)(R12*1)
+
+BinaryLogitsGradF32_powR_done:
+BinaryLogitsGradF32_done:
+	VCVTPS2PD     Y2, Z0
+	VADDPD        (SP), Z0, Z0
+	VMOVUPD       Z0, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VCVTPS2PD     Y0, Z0
+	VADDPD        64(SP), Z0, Z0
+	VMOVUPD       Z0, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	VMOVUPD       (SP), Z0
+	VMOVUPD       Z0, (R9)
+	VMOVUPD       64(SP), Z0
+	VMOVUPD       Z0, 64(R9)
+	MOVB          $0x00, AL
+	MOVB          AL, bail+136(FP)
+	VZEROUPPER
+	RET
+
+BinaryLogitsGradF32_bail:
+	MOVB $0x01, AL
+	MOVB AL, bail+136(FP)
+	VZEROUPPER
+	RET
+
+DATA signbit16<>+0(SB)/4, $0x80000000
+DATA signbit16<>+4(SB)/4, $0x80000000
+DATA signbit16<>+8(SB)/4, $0x80000000
+DATA signbit16<>+12(SB)/4, $0x80000000
+DATA signbit16<>+16(SB)/4, $0x80000000
+DATA signbit16<>+20(SB)/4, $0x80000000
+DATA signbit16<>+24(SB)/4, $0x80000000
+DATA signbit16<>+28(SB)/4, $0x80000000
+DATA signbit16<>+32(SB)/4, $0x80000000
+DATA signbit16<>+36(SB)/4, $0x80000000
+DATA signbit16<>+40(SB)/4, $0x80000000
+DATA signbit16<>+44(SB)/4, $0x80000000
+DATA signbit16<>+48(SB)/4, $0x80000000
+DATA signbit16<>+52(SB)/4, $0x80000000
+DATA signbit16<>+56(SB)/4, $0x80000000
+DATA signbit16<>+60(SB)/4, $0x80000000
+GLOBL signbit16<>(SB), RODATA|NOPTR, $64
+
+DATA sqrt2m116<>+0(SB)/4, $0x3ed413cd
+DATA sqrt2m116<>+4(SB)/4, $0x3ed413cd
+DATA sqrt2m116<>+8(SB)/4, $0x3ed413cd
+DATA sqrt2m116<>+12(SB)/4, $0x3ed413cd
+DATA sqrt2m116<>+16(SB)/4, $0x3ed413cd
+DATA sqrt2m116<>+20(SB)/4, $0x3ed413cd
+DATA sqrt2m116<>+24(SB)/4, $0x3ed413cd
+DATA sqrt2m116<>+28(SB)/4, $0x3ed413cd
+DATA sqrt2m116<>+32(SB)/4, $0x3ed413cd
+DATA sqrt2m116<>+36(SB)/4, $0x3ed413cd
+DATA sqrt2m116<>+40(SB)/4, $0x3ed413cd
+DATA sqrt2m116<>+44(SB)/4, $0x3ed413cd
+DATA sqrt2m116<>+48(SB)/4, $0x3ed413cd
+DATA sqrt2m116<>+52(SB)/4, $0x3ed413cd
+DATA sqrt2m116<>+56(SB)/4, $0x3ed413cd
+DATA sqrt2m116<>+60(SB)/4, $0x3ed413cd
+GLOBL sqrt2m116<>(SB), RODATA|NOPTR, $64
+
+// func BinaryLogitsLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[16]float64) (bail bool)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·BinaryLogitsLossF32(SB), NOSPLIT, $128-113
+	MOVQ    y_base+0(FP), AX
+	MOVQ    x_base+24(FP), CX
+	MOVQ    x_len+32(FP), DX
+	MOVQ    alpha_base+48(FP), BX
+	MOVQ    alphaNeg_base+72(FP), SI
+	MOVQ    k+96(FP), DI
+	MOVQ    acc+104(FP), R8
+	MOVL    56(DI), R9
+	MOVL    60(DI), R10
+	MOVQ    64(DI), R11
+	MOVL    72(DI), R12
+	VPXORD  Z0, Z0, Z0
+	VMOVUPS one16<>+0(SB), Z1
+	VPXORD  Z2, Z2, Z2
+	VMOVUPD Z0, (SP)
+	VMOVUPD Z0, 64(SP)
+	TESTL   R12, R12
+	JNZ     BinaryLogitsLossF32_powR
+	CMPQ    R11, $0x02
+	JEQ     BinaryLogitsLossF32_pow2
+	TESTQ   R11, R11
+	JEQ     BinaryLogitsLossF32_pow0
+	XORQ    R13, R13
+	MOVQ    $0x00000008, R12
+	MOVQ    DX, R14
+	SHRQ    $0x04, R14
+	JZ      BinaryLogitsLossF32_powN_tail
+
+BinaryLogitsLossF32_powN_loop:
+	VMOVUPS (CX)(R13*1), Z3
+	VMOVUPS (AX)(R13*1), Z4
+	CMPL    R9, $0x00
+	JNE     BinaryLogitsLossF32_powN_full_smooth
+	VMOVAPS Z4, Z5
+	VSUBPS  Z4, Z1, Z6
+	JMP     BinaryLogitsLossF32_powN_full_smoothed
+
+BinaryLogitsLossF32_powN_full_smooth:
+	VBROADCASTSS 16(DI), Z5
+	VBROADCASTSS (DI), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(DI), Z7
+	VBROADCASTSS 4(DI), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(DI), Z6
+	VBROADCASTSS 8(DI), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(DI), Z7
+	VBROADCASTSS 12(DI), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryLogitsLossF32_powN_full_smoothed:
+	VPORD       signbit16<>+0(SB), Z3, Z4
+	VCMPPS      $0x11, expunder16<>+0(SB), Z4, K1
+	VMOVUPS     expunder16<>+0(SB), Z7
+	VMAXPS      Z4, Z7, Z4
+	VMOVUPS     expover16<>+0(SB), Z7
+	VMINPS      Z4, Z7, Z4
+	VMULPS      log2e16<>+0(SB), Z4, Z8
+	VRNDSCALEPS $0x00, Z8, Z8
+	VFMADD231PS minusln2hi16<>+0(SB), Z8, Z4
+	VFMADD231PS minusln2lo16<>+0(SB), Z8, Z4
+	VMULPS      Z4, Z4, Z7
+	VMOVUPS     expc116<>+0(SB), Z15
+	VFMADD213PS expc316<>+0(SB), Z7, Z15
+	VFMADD213PS expc516<>+0(SB), Z7, Z15
+	VMOVUPS     expc016<>+0(SB), Z16
+	VFMADD213PS expc216<>+0(SB), Z7, Z16
+	VFMADD213PS expc416<>+0(SB), Z7, Z16
+	VFMADD231PS Z16, Z4, Z15
+	VFMADD213PS Z4, Z7, Z15
+	VADDPS      one16<>+0(SB), Z15, Z15
+	VMULPS      half16<>+0(SB), Z8, Z7
+	VADDPS      roundmagic16<>+0(SB), Z7, Z7
+	VSUBPS      roundmagic16<>+0(SB), Z7, Z4
+	VSUBPS      Z4, Z8, Z4
+	VADDPS      roundmagic16<>+0(SB), Z4, Z4
+	VPADDD      expbiasfix16<>+0(SB), Z7, Z7
+	VPSLLD      $0x17, Z7, Z7
+	VPADDD      expbiasfix16<>+0(SB), Z4, Z4
+	VPSLLD      $0x17, Z4, Z4
+	VMULPS      Z7, Z15, Z15
+	VMULPS      Z4, Z15, Z15
+	KNOTW       K1, K1
+	VMOVAPS.Z   Z15, K1, Z15
+	VCMPPS      $0x1e, sqrt2m116<>+0(SB), Z15, K1
+	VMOVUPS     half16<>+0(SB), Z4
+	VFMADD213PS minushalf16<>+0(SB), Z15, Z4
+	VBLENDMPS   Z4, Z15, K1, Z9
+	VMOVUPS.Z   one16<>+0(SB), K1, Z4
+	VMULPS      Z9, Z9, Z7
+	VMOVUPS     logc016<>+0(SB), Z8
+	VFMADD213PS logc216<>+0(SB), Z7, Z8
+	VFMADD213PS logc416<>+0(SB), Z7, Z8
+	VFMADD213PS logc616<>+0(SB), Z7, Z8
+	VFMADD213PS logc816<>+0(SB), Z7, Z8
+	VMOVUPS     logc116<>+0(SB), Z16
+	VFMADD213PS logc316<>+0(SB), Z7, Z16
+	VFMADD213PS logc516<>+0(SB), Z7, Z16
+	VFMADD213PS logc716<>+0(SB), Z7, Z16
+	VFMADD231PS Z16, Z9, Z8
+	VMULPS      Z9, Z7, Z16
+	VMULPS      minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS ln2lo16<>+0(SB), Z4, Z7
+	VFMADD213PS Z7, Z16, Z8
+	VADDPS      Z8, Z9, Z9
+	VFMADD231PS ln2hi16<>+0(SB), Z4, Z9
+	VADDPS      Z1, Z15, Z4
+	VDIVPS      Z4, Z1, Z4
+	VMULPS      Z4, Z15, Z7
+	VCMPPS      $0x11, Z0, Z3, K1
+	VBLENDMPS   Z7, Z4, K1, Z10
+	VBLENDMPS   Z4, Z7, K1, Z11
+	VMAXPS      Z0, Z3, Z7
+	VMULPS      Z5, Z3, Z4
+	VSUBPS      Z4, Z7, Z7
+	VADDPS      Z9, Z7, Z7
+	VMULPS      Z11, Z5, Z4
+	VMULPS      Z10, Z6, Z8
+	VADDPS      Z8, Z4, Z4
+	VMOVAPS     Z1, Z15
+	VMOVAPS     Z4, Z8
+	MOVQ        R11, R15
+	DECQ        R15
+
+BinaryLogitsLossF32_powN_full_sq:
+	TESTQ  R15, R15
+	JZ     BinaryLogitsLossF32_powN_full_sqdone
+	BTQ    $0x00, R15
+	JCC    BinaryLogitsLossF32_powN_full_nomul
+	VMULPS Z8, Z15, Z15
+
+BinaryLogitsLossF32_powN_full_nomul:
+	CMPQ   R15, $0x01
+	JBE    BinaryLogitsLossF32_powN_full_nosq
+	VMULPS Z8, Z8, Z8
+
+BinaryLogitsLossF32_powN_full_nosq:
+	SHRQ $0x01, R15
+	JMP  BinaryLogitsLossF32_powN_full_sq
+
+BinaryLogitsLossF32_powN_full_sqdone:
+	VMULPS       Z4, Z15, Z8
+	VPANDD       absmask16<>+0(SB), Z8, Z16
+	VCMPPS       $0x00, inf16<>+0(SB), Z16, K1
+	KORTESTW     K1, K1
+	JNZ          BinaryLogitsLossF32_bail
+	VBROADCASTSS 40(DI), Z16
+	VMULPS       Z16, Z15, Z15
+	VSUBPS       Z4, Z4, Z4
+	VADDPS       Z4, Z15, Z15
+	CMPL         R10, $0x01
+	JEQ          BinaryLogitsLossF32_powN_full_alpha1
+	JA           BinaryLogitsLossF32_powN_full_alphas
+	VMOVAPS      Z1, Z4
+	JMP          BinaryLogitsLossF32_powN_full_alphadone
+
+BinaryLogitsLossF32_powN_full_alpha1:
+	VBROADCASTSS 48(DI), Z4
+	VMULPS       Z4, Z5, Z4
+	VBROADCASTSS 52(DI), Z5
+	VMULPS       Z5, Z6, Z5
+	VADDPS       Z5, Z4, Z4
+	JMP          BinaryLogitsLossF32_powN_full_alphadone
+
+BinaryLogitsLossF32_powN_full_alphas:
+	VMOVUPS (BX)(R13*1), Z4
+	VMULPS  Z4, Z5, Z4
+	VMOVUPS (SI)(R13*1), Z5
+	VMULPS  Z5, Z6, Z5
+	VADDPS  Z5, Z4, Z4
+
+BinaryLogitsLossF32_powN_full_alphadone:
+	VSUBPS        Z3, Z3, Z3
+	VMULPS        Z8, Z4, Z4
+	VMULPS        Z7, Z4, Z4
+	VADDPS        Z3, Z4, Z4
+	VADDPS        Z4, Z2, Z2
+	ADDQ          $0x40, R13
+	DECQ          R12
+	JNZ           BinaryLogitsLossF32_powN_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R12
+
+BinaryLogitsLossF32_powN_inblock:
+	DECQ R14
+	JNZ  BinaryLogitsLossF32_powN_loop
+
+BinaryLogitsLossF32_powN_tail:
+	ANDQ      $0x0f, DX
+	JZ        BinaryLogitsLossF32_powN_done
+	MOVQ      $0x00000001, R12
+	SHLXQ     DX, R12, R12
+	DECQ      R12
+	KMOVW     R12, K1
+	VMOVUPS.Z (CX)(R13*1), K1, Z3
+	VMOVUPS.Z (AX)(R13*1), K1, Z4
+	CMPL      R9, $0x00
+	JNE       BinaryLogitsLossF32_powN_part_smooth
+	VMOVAPS   Z4, Z5
+	VSUBPS    Z4, Z1, Z6
+	JMP       BinaryLogitsLossF32_powN_part_smoothed
+
+BinaryLogitsLossF32_powN_part_smooth:
+	VBROADCASTSS 16(DI), Z5
+	VBROADCASTSS (DI), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(DI), Z7
+	VBROADCASTSS 4(DI), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(DI), Z6
+	VBROADCASTSS 8(DI), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(DI), Z7
+	VBROADCASTSS 12(DI), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryLogitsLossF32_powN_part_smoothed:
+	VPORD       signbit16<>+0(SB), Z3, Z4
+	VCMPPS      $0x11, expunder16<>+0(SB), Z4, K2
+	VMOVUPS     expunder16<>+0(SB), Z7
+	VMAXPS      Z4, Z7, Z4
+	VMOVUPS     expover16<>+0(SB), Z7
+	VMINPS      Z4, Z7, Z4
+	VMULPS      log2e16<>+0(SB), Z4, Z8
+	VRNDSCALEPS $0x00, Z8, Z8
+	VFMADD231PS minusln2hi16<>+0(SB), Z8, Z4
+	VFMADD231PS minusln2lo16<>+0(SB), Z8, Z4
+	VMULPS      Z4, Z4, Z7
+	VMOVUPS     expc116<>+0(SB), Z9
+	VFMADD213PS expc316<>+0(SB), Z7, Z9
+	VFMADD213PS expc516<>+0(SB), Z7, Z9
+	VMOVUPS     expc016<>+0(SB), Z10
+	VFMADD213PS expc216<>+0(SB), Z7, Z10
+	VFMADD213PS expc416<>+0(SB), Z7, Z10
+	VFMADD231PS Z10, Z4, Z9
+	VFMADD213PS Z4, Z7, Z9
+	VADDPS      one16<>+0(SB), Z9, Z9
+	VMULPS      half16<>+0(SB), Z8, Z7
+	VADDPS      roundmagic16<>+0(SB), Z7, Z7
+	VSUBPS      roundmagic16<>+0(SB), Z7, Z4
+	VSUBPS      Z4, Z8, Z4
+	VADDPS      roundmagic16<>+0(SB), Z4, Z4
+	VPADDD      expbiasfix16<>+0(SB), Z7, Z7
+	VPSLLD      $0x17, Z7, Z7
+	VPADDD      expbiasfix16<>+0(SB), Z4, Z4
+	VPSLLD      $0x17, Z4, Z4
+	VMULPS      Z7, Z9, Z9
+	VMULPS      Z4, Z9, Z9
+	KNOTW       K2, K2
+	VMOVAPS.Z   Z9, K2, Z9
+	VCMPPS      $0x1e, sqrt2m116<>+0(SB), Z9, K2
+	VMOVUPS     half16<>+0(SB), Z4
+	VFMADD213PS minushalf16<>+0(SB), Z9, Z4
+	VBLENDMPS   Z4, Z9, K2, Z12
+	VMOVUPS.Z   one16<>+0(SB), K2, Z4
+	VMULPS      Z12, Z12, Z7
+	VMOVUPS     logc016<>+0(SB), Z8
+	VFMADD213PS logc216<>+0(SB), Z7, Z8
+	VFMADD213PS logc416<>+0(SB), Z7, Z8
+	VFMADD213PS logc616<>+0(SB), Z7, Z8
+	VFMADD213PS logc816<>+0(SB), Z7, Z8
+	VMOVUPS     logc116<>+0(SB), Z10
+	VFMADD213PS logc316<>+0(SB), Z7, Z10
+	VFMADD213PS logc516<>+0(SB), Z7, Z10
+	VFMADD213PS logc716<>+0(SB), Z7, Z10
+	VFMADD231PS Z10, Z12, Z8
+	VMULPS      Z12, Z7, Z10
+	VMULPS      minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS ln2lo16<>+0(SB), Z4, Z7
+	VFMADD213PS Z7, Z10, Z8
+	VADDPS      Z8, Z12, Z12
+	VFMADD231PS ln2hi16<>+0(SB), Z4, Z12
+	VADDPS      Z1, Z9, Z4
+	VDIVPS      Z4, Z1, Z4
+	VMULPS      Z4, Z9, Z7
+	VCMPPS      $0x11, Z0, Z3, K2
+	VBLENDMPS   Z7, Z4, K2, Z13
+	VBLENDMPS   Z4, Z7, K2, Z14
+	VMAXPS      Z0, Z3, Z0
+	VMULPS      Z5, Z3, Z4
+	VSUBPS      Z4, Z0, Z0
+	VADDPS      Z12, Z0, Z0
+	VMULPS      Z14, Z5, Z4
+	VMULPS      Z13, Z6, Z7
+	VADDPS      Z7, Z4, Z4
+	VMOVAPS     Z1, Z8
+	VMOVAPS     Z4, Z7
+	MOVQ        R11, AX
+	DECQ        AX
+
+BinaryLogitsLossF32_powN_part_sq:
+	TESTQ  AX, AX
+	JZ     BinaryLogitsLossF32_powN_part_sqdone
+	BTQ    $0x00, AX
+	JCC    BinaryLogitsLossF32_powN_part_nomul
+	VMULPS Z7, Z8, Z8
+
+BinaryLogitsLossF32_powN_part_nomul:
+	CMPQ   AX, $0x01
+	JBE    BinaryLogitsLossF32_powN_part_nosq
+	VMULPS Z7, Z7, Z7
+
+BinaryLogitsLossF32_powN_part_nosq:
+	SHRQ $0x01, AX
+	JMP  BinaryLogitsLossF32_powN_part_sq
+
+BinaryLogitsLossF32_powN_part_sqdone:
+	VMULPS       Z4, Z8, Z7
+	VPANDD       absmask16<>+0(SB), Z7, Z9
+	VCMPPS       $0x00, inf16<>+0(SB), Z9, K2
+	KORTESTW     K2, K2
+	JNZ          BinaryLogitsLossF32_bail
+	VBROADCASTSS 40(DI), Z9
+	VMULPS       Z9, Z8, Z8
+	VSUBPS       Z4, Z4, Z4
+	VADDPS       Z4, Z8, Z8
+	CMPL         R10, $0x01
+	JEQ          BinaryLogitsLossF32_powN_part_alpha1
+	JA           BinaryLogitsLossF32_powN_part_alphas
+	VMOVAPS      Z1, Z1
+	JMP          BinaryLogitsLossF32_powN_part_alphadone
+
+BinaryLogitsLossF32_powN_part_alpha1:
+	VBROADCASTSS 48(DI), Z1
+	VMULPS       Z1, Z5, Z1
+	VBROADCASTSS 52(DI), Z4
+	VMULPS       Z4, Z6, Z4
+	VADDPS       Z4, Z1, Z1
+	JMP          BinaryLogitsLossF32_powN_part_alphadone
+
+BinaryLogitsLossF32_powN_part_alphas:
+	VMOVUPS.Z (BX)(R13*1), K1, Z1
+	VMULPS    Z1, Z5, Z1
+	VMOVUPS.Z (SI)(R13*1), K1, Z4
+	VMULPS    Z4, Z6, Z4
+	VADDPS    Z4, Z1, Z1
+
+BinaryLogitsLossF32_powN_part_alphadone:
+	VSUBPS    Z3, Z3, Z3
+	VMULPS    Z7, Z1, Z1
+	VMULPS    Z0, Z1, Z1
+	VADDPS    Z3, Z1, Z1
+	VMOVAPS.Z Z1, K1, Z1
+	VADDPS    Z1, Z2, Z2
+
+BinaryLogitsLossF32_powN_done:
+	JMP BinaryLogitsLossF32_done
+
+BinaryLogitsLossF32_pow2:
+	XORQ R11, R11
+	MOVQ $0x00000008, R12
+	MOVQ DX, R13
+	SHRQ $0x04, R13
+	JZ   BinaryLogitsLossF32_pow2_tail
+
+BinaryLogitsLossF32_pow2_loop:
+	VMOVUPS (CX)(R11*1), Z3
+	VMOVUPS (AX)(R11*1), Z4
+	CMPL    R9, $0x00
+	JNE     BinaryLogitsLossF32_pow2_full_smooth
+	VMOVAPS Z4, Z5
+	VSUBPS  Z4, Z1, Z6
+	JMP     BinaryLogitsLossF32_pow2_full_smoothed
+
+BinaryLogitsLossF32_pow2_full_smooth:
+	VBROADCASTSS 16(DI), Z5
+	VBROADCASTSS (DI), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(DI), Z7
+	VBROADCASTSS 4(DI), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(DI), Z6
+	VBROADCASTSS 8(DI), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(DI), Z7
+	VBROADCASTSS 12(DI), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryLogitsLossF32_pow2_full_smoothed:
+	VPORD        signbit16<>+0(SB), Z3, Z4
+	VCMPPS       $0x11, expunder16<>+0(SB), Z4, K1
+	VMOVUPS      expunder16<>+0(SB), Z7
+	VMAXPS       Z4, Z7, Z4
+	VMOVUPS      expover16<>+0(SB), Z7
+	VMINPS       Z4, Z7, Z4
+	VMULPS       log2e16<>+0(SB), Z4, Z8
+	VRNDSCALEPS  $0x00, Z8, Z8
+	VFMADD231PS  minusln2hi16<>+0(SB), Z8, Z4
+	VFMADD231PS  minusln2lo16<>+0(SB), Z8, Z4
+	VMULPS       Z4, Z4, Z7
+	VMOVUPS      expc116<>+0(SB), Z15
+	VFMADD213PS  expc316<>+0(SB), Z7, Z15
+	VFMADD213PS  expc516<>+0(SB), Z7, Z15
+	VMOVUPS      expc016<>+0(SB), Z16
+	VFMADD213PS  expc216<>+0(SB), Z7, Z16
+	VFMADD213PS  expc416<>+0(SB), Z7, Z16
+	VFMADD231PS  Z16, Z4, Z15
+	VFMADD213PS  Z4, Z7, Z15
+	VADDPS       one16<>+0(SB), Z15, Z15
+	VMULPS       half16<>+0(SB), Z8, Z7
+	VADDPS       roundmagic16<>+0(SB), Z7, Z7
+	VSUBPS       roundmagic16<>+0(SB), Z7, Z4
+	VSUBPS       Z4, Z8, Z4
+	VADDPS       roundmagic16<>+0(SB), Z4, Z4
+	VPADDD       expbiasfix16<>+0(SB), Z7, Z7
+	VPSLLD       $0x17, Z7, Z7
+	VPADDD       expbiasfix16<>+0(SB), Z4, Z4
+	VPSLLD       $0x17, Z4, Z4
+	VMULPS       Z7, Z15, Z15
+	VMULPS       Z4, Z15, Z15
+	KNOTW        K1, K1
+	VMOVAPS.Z    Z15, K1, Z15
+	VCMPPS       $0x1e, sqrt2m116<>+0(SB), Z15, K1
+	VMOVUPS      half16<>+0(SB), Z4
+	VFMADD213PS  minushalf16<>+0(SB), Z15, Z4
+	VBLENDMPS    Z4, Z15, K1, Z9
+	VMOVUPS.Z    one16<>+0(SB), K1, Z4
+	VMULPS       Z9, Z9, Z7
+	VMOVUPS      logc016<>+0(SB), Z8
+	VFMADD213PS  logc216<>+0(SB), Z7, Z8
+	VFMADD213PS  logc416<>+0(SB), Z7, Z8
+	VFMADD213PS  logc616<>+0(SB), Z7, Z8
+	VFMADD213PS  logc816<>+0(SB), Z7, Z8
+	VMOVUPS      logc116<>+0(SB), Z16
+	VFMADD213PS  logc316<>+0(SB), Z7, Z16
+	VFMADD213PS  logc516<>+0(SB), Z7, Z16
+	VFMADD213PS  logc716<>+0(SB), Z7, Z16
+	VFMADD231PS  Z16, Z9, Z8
+	VMULPS       Z9, Z7, Z16
+	VMULPS       minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z4, Z7
+	VFMADD213PS  Z7, Z16, Z8
+	VADDPS       Z8, Z9, Z9
+	VFMADD231PS  ln2hi16<>+0(SB), Z4, Z9
+	VADDPS       Z1, Z15, Z4
+	VDIVPS       Z4, Z1, Z4
+	VMULPS       Z4, Z15, Z7
+	VCMPPS       $0x11, Z0, Z3, K1
+	VBLENDMPS    Z7, Z4, K1, Z10
+	VBLENDMPS    Z4, Z7, K1, Z11
+	VMAXPS       Z0, Z3, Z7
+	VMULPS       Z5, Z3, Z4
+	VSUBPS       Z4, Z7, Z7
+	VADDPS       Z9, Z7, Z7
+	VMULPS       Z11, Z5, Z4
+	VMULPS       Z10, Z6, Z8
+	VADDPS       Z8, Z4, Z4
+	VMULPS       Z4, Z4, Z8
+	VPANDD       absmask16<>+0(SB), Z8, Z15
+	VCMPPS       $0x00, inf16<>+0(SB), Z15, K1
+	KORTESTW     K1, K1
+	JNZ          BinaryLogitsLossF32_bail
+	VBROADCASTSS 40(DI), Z15
+	VMULPS       Z15, Z4, Z15
+	VSUBPS       Z4, Z4, Z4
+	VADDPS       Z4, Z15, Z15
+	CMPL         R10, $0x01
+	JEQ          BinaryLogitsLossF32_pow2_full_alpha1
+	JA           BinaryLogitsLossF32_pow2_full_alphas
+	VMOVAPS      Z1, Z4
+	JMP          BinaryLogitsLossF32_pow2_full_alphadone
+
+BinaryLogitsLossF32_pow2_full_alpha1:
+	VBROADCASTSS 48(DI), Z4
+	VMULPS       Z4, Z5, Z4
+	VBROADCASTSS 52(DI), Z5
+	VMULPS       Z5, Z6, Z5
+	VADDPS       Z5, Z4, Z4
+	JMP          BinaryLogitsLossF32_pow2_full_alphadone
+
+BinaryLogitsLossF32_pow2_full_alphas:
+	VMOVUPS (BX)(R11*1), Z4
+	VMULPS  Z4, Z5, Z4
+	VMOVUPS (SI)(R11*1), Z5
+	VMULPS  Z5, Z6, Z5
+	VADDPS  Z5, Z4, Z4
+
+BinaryLogitsLossF32_pow2_full_alphadone:
+	VSUBPS        Z3, Z3, Z3
+	VMULPS        Z8, Z4, Z4
+	VMULPS        Z7, Z4, Z4
+	VADDPS        Z3, Z4, Z4
+	VADDPS        Z4, Z2, Z2
+	ADDQ          $0x40, R11
+	DECQ          R12
+	JNZ           BinaryLogitsLossF32_pow2_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R12
+
+BinaryLogitsLossF32_pow2_inblock:
+	DECQ R13
+	JNZ  BinaryLogitsLossF32_pow2_loop
+
+BinaryLogitsLossF32_pow2_tail:
+	ANDQ      $0x0f, DX
+	JZ        BinaryLogitsLossF32_pow2_done
+	MOVQ      $0x00000001, R12
+	SHLXQ     DX, R12, R12
+	DECQ      R12
+	KMOVW     R12, K1
+	VMOVUPS.Z (CX)(R11*1), K1, Z3
+	VMOVUPS.Z (AX)(R11*1), K1, Z4
+	CMPL      R9, $0x00
+	JNE       BinaryLogitsLossF32_pow2_part_smooth
+	VMOVAPS   Z4, Z5
+	VSUBPS    Z4, Z1, Z6
+	JMP       BinaryLogitsLossF32_pow2_part_smoothed
+
+BinaryLogitsLossF32_pow2_part_smooth:
+	VBROADCASTSS 16(DI), Z5
+	VBROADCASTSS (DI), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(DI), Z7
+	VBROADCASTSS 4(DI), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(DI), Z6
+	VBROADCASTSS 8(DI), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(DI), Z7
+	VBROADCASTSS 12(DI), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryLogitsLossF32_pow2_part_smoothed:
+	VPORD        signbit16<>+0(SB), Z3, Z4
+	VCMPPS       $0x11, expunder16<>+0(SB), Z4, K2
+	VMOVUPS      expunder16<>+0(SB), Z7
+	VMAXPS       Z4, Z7, Z4
+	VMOVUPS      expover16<>+0(SB), Z7
+	VMINPS       Z4, Z7, Z4
+	VMULPS       log2e16<>+0(SB), Z4, Z8
+	VRNDSCALEPS  $0x00, Z8, Z8
+	VFMADD231PS  minusln2hi16<>+0(SB), Z8, Z4
+	VFMADD231PS  minusln2lo16<>+0(SB), Z8, Z4
+	VMULPS       Z4, Z4, Z7
+	VMOVUPS      expc116<>+0(SB), Z9
+	VFMADD213PS  expc316<>+0(SB), Z7, Z9
+	VFMADD213PS  expc516<>+0(SB), Z7, Z9
+	VMOVUPS      expc016<>+0(SB), Z10
+	VFMADD213PS  expc216<>+0(SB), Z7, Z10
+	VFMADD213PS  expc416<>+0(SB), Z7, Z10
+	VFMADD231PS  Z10, Z4, Z9
+	VFMADD213PS  Z4, Z7, Z9
+	VADDPS       one16<>+0(SB), Z9, Z9
+	VMULPS       half16<>+0(SB), Z8, Z7
+	VADDPS       roundmagic16<>+0(SB), Z7, Z7
+	VSUBPS       roundmagic16<>+0(SB), Z7, Z4
+	VSUBPS       Z4, Z8, Z4
+	VADDPS       roundmagic16<>+0(SB), Z4, Z4
+	VPADDD       expbiasfix16<>+0(SB), Z7, Z7
+	VPSLLD       $0x17, Z7, Z7
+	VPADDD       expbiasfix16<>+0(SB), Z4, Z4
+	VPSLLD       $0x17, Z4, Z4
+	VMULPS       Z7, Z9, Z9
+	VMULPS       Z4, Z9, Z9
+	KNOTW        K2, K2
+	VMOVAPS.Z    Z9, K2, Z9
+	VCMPPS       $0x1e, sqrt2m116<>+0(SB), Z9, K2
+	VMOVUPS      half16<>+0(SB), Z4
+	VFMADD213PS  minushalf16<>+0(SB), Z9, Z4
+	VBLENDMPS    Z4, Z9, K2, Z12
+	VMOVUPS.Z    one16<>+0(SB), K2, Z4
+	VMULPS       Z12, Z12, Z7
+	VMOVUPS      logc016<>+0(SB), Z8
+	VFMADD213PS  logc216<>+0(SB), Z7, Z8
+	VFMADD213PS  logc416<>+0(SB), Z7, Z8
+	VFMADD213PS  logc616<>+0(SB), Z7, Z8
+	VFMADD213PS  logc816<>+0(SB), Z7, Z8
+	VMOVUPS      logc116<>+0(SB), Z10
+	VFMADD213PS  logc316<>+0(SB), Z7, Z10
+	VFMADD213PS  logc516<>+0(SB), Z7, Z10
+	VFMADD213PS  logc716<>+0(SB), Z7, Z10
+	VFMADD231PS  Z10, Z12, Z8
+	VMULPS       Z12, Z7, Z10
+	VMULPS       minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z4, Z7
+	VFMADD213PS  Z7, Z10, Z8
+	VADDPS       Z8, Z12, Z12
+	VFMADD231PS  ln2hi16<>+0(SB), Z4, Z12
+	VADDPS       Z1, Z9, Z4
+	VDIVPS       Z4, Z1, Z4
+	VMULPS       Z4, Z9, Z7
+	VCMPPS       $0x11, Z0, Z3, K2
+	VBLENDMPS    Z7, Z4, K2, Z13
+	VBLENDMPS    Z4, Z7, K2, Z14
+	VMAXPS       Z0, Z3, Z0
+	VMULPS       Z5, Z3, Z4
+	VSUBPS       Z4, Z0, Z0
+	VADDPS       Z12, Z0, Z0
+	VMULPS       Z14, Z5, Z4
+	VMULPS       Z13, Z6, Z7
+	VADDPS       Z7, Z4, Z4
+	VMULPS       Z4, Z4, Z7
+	VPANDD       absmask16<>+0(SB), Z7, Z8
+	VCMPPS       $0x00, inf16<>+0(SB), Z8, K2
+	KORTESTW     K2, K2
+	JNZ          BinaryLogitsLossF32_bail
+	VBROADCASTSS 40(DI), Z8
+	VMULPS       Z8, Z4, Z8
+	VSUBPS       Z4, Z4, Z4
+	VADDPS       Z4, Z8, Z8
+	CMPL         R10, $0x01
+	JEQ          BinaryLogitsLossF32_pow2_part_alpha1
+	JA           BinaryLogitsLossF32_pow2_part_alphas
+	VMOVAPS      Z1, Z1
+	JMP          BinaryLogitsLossF32_pow2_part_alphadone
+
+BinaryLogitsLossF32_pow2_part_alpha1:
+	VBROADCASTSS 48(DI), Z1
+	VMULPS       Z1, Z5, Z1
+	VBROADCASTSS 52(DI), Z4
+	VMULPS       Z4, Z6, Z4
+	VADDPS       Z4, Z1, Z1
+	JMP          BinaryLogitsLossF32_pow2_part_alphadone
+
+BinaryLogitsLossF32_pow2_part_alphas:
+	VMOVUPS.Z (BX)(R11*1), K1, Z1
+	VMULPS    Z1, Z5, Z1
+	VMOVUPS.Z (SI)(R11*1), K1, Z4
+	VMULPS    Z4, Z6, Z4
+	VADDPS    Z4, Z1, Z1
+
+BinaryLogitsLossF32_pow2_part_alphadone:
+	VSUBPS    Z3, Z3, Z3
+	VMULPS    Z7, Z1, Z1
+	VMULPS    Z0, Z1, Z1
+	VADDPS    Z3, Z1, Z1
+	VMOVAPS.Z Z1, K1, Z1
+	VADDPS    Z1, Z2, Z2
+
+BinaryLogitsLossF32_pow2_done:
+	JMP BinaryLogitsLossF32_done
+
+BinaryLogitsLossF32_pow0:
+	XORQ R11, R11
+	MOVQ $0x00000008, R12
+	MOVQ DX, R13
+	SHRQ $0x04, R13
+	JZ   BinaryLogitsLossF32_pow0_tail
+
+BinaryLogitsLossF32_pow0_loop:
+	VMOVUPS (CX)(R11*1), Z3
+	VMOVUPS (AX)(R11*1), Z4
+	CMPL    R9, $0x00
+	JNE     BinaryLogitsLossF32_pow0_full_smooth
+	VMOVAPS Z4, Z5
+	VSUBPS  Z4, Z1, Z6
+	JMP     BinaryLogitsLossF32_pow0_full_smoothed
+
+BinaryLogitsLossF32_pow0_full_smooth:
+	VBROADCASTSS 16(DI), Z5
+	VBROADCASTSS (DI), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(DI), Z7
+	VBROADCASTSS 4(DI), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(DI), Z6
+	VBROADCASTSS 8(DI), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(DI), Z7
+	VBROADCASTSS 12(DI), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryLogitsLossF32_pow0_full_smoothed:
+	VPORD       signbit16<>+0(SB), Z3, Z4
+	VCMPPS      $0x11, expunder16<>+0(SB), Z4, K1
+	VMOVUPS     expunder16<>+0(SB), Z7
+	VMAXPS      Z4, Z7, Z4
+	VMOVUPS     expover16<>+0(SB), Z7
+	VMINPS      Z4, Z7, Z4
+	VMULPS      log2e16<>+0(SB), Z4, Z8
+	VRNDSCALEPS $0x00, Z8, Z8
+	VFMADD231PS minusln2hi16<>+0(SB), Z8, Z4
+	VFMADD231PS minusln2lo16<>+0(SB), Z8, Z4
+	VMULPS      Z4, Z4, Z7
+	VMOVUPS     expc116<>+0(SB), Z15
+	VFMADD213PS expc316<>+0(SB), Z7, Z15
+	VFMADD213PS expc516<>+0(SB), Z7, Z15
+	VMOVUPS     expc016<>+0(SB), Z16
+	VFMADD213PS expc216<>+0(SB), Z7, Z16
+	VFMADD213PS expc416<>+0(SB), Z7, Z16
+	VFMADD231PS Z16, Z4, Z15
+	VFMADD213PS Z4, Z7, Z15
+	VADDPS      one16<>+0(SB), Z15, Z15
+	VMULPS      half16<>+0(SB), Z8, Z7
+	VADDPS      roundmagic16<>+0(SB), Z7, Z7
+	VSUBPS      roundmagic16<>+0(SB), Z7, Z4
+	VSUBPS      Z4, Z8, Z4
+	VADDPS      roundmagic16<>+0(SB), Z4, Z4
+	VPADDD      expbiasfix16<>+0(SB), Z7, Z7
+	VPSLLD      $0x17, Z7, Z7
+	VPADDD      expbiasfix16<>+0(SB), Z4, Z4
+	VPSLLD      $0x17, Z4, Z4
+	VMULPS      Z7, Z15, Z15
+	VMULPS      Z4, Z15, Z15
+	KNOTW       K1, K1
+	VMOVAPS.Z   Z15, K1, Z15
+	VCMPPS      $0x1e, sqrt2m116<>+0(SB), Z15, K1
+	VMOVUPS     half16<>+0(SB), Z4
+	VFMADD213PS minushalf16<>+0(SB), Z15, Z4
+	VBLENDMPS   Z4, Z15, K1, Z9
+	VMOVUPS.Z   one16<>+0(SB), K1, Z4
+	VMULPS      Z9, Z9, Z7
+	VMOVUPS     logc016<>+0(SB), Z8
+	VFMADD213PS logc216<>+0(SB), Z7, Z8
+	VFMADD213PS logc416<>+0(SB), Z7, Z8
+	VFMADD213PS logc616<>+0(SB), Z7, Z8
+	VFMADD213PS logc816<>+0(SB), Z7, Z8
+	VMOVUPS     logc116<>+0(SB), Z16
+	VFMADD213PS logc316<>+0(SB), Z7, Z16
+	VFMADD213PS logc516<>+0(SB), Z7, Z16
+	VFMADD213PS logc716<>+0(SB), Z7, Z16
+	VFMADD231PS Z16, Z9, Z8
+	VMULPS      Z9, Z7, Z16
+	VMULPS      minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS ln2lo16<>+0(SB), Z4, Z7
+	VFMADD213PS Z7, Z16, Z8
+	VADDPS      Z8, Z9, Z9
+	VFMADD231PS ln2hi16<>+0(SB), Z4, Z9
+	VADDPS      Z1, Z15, Z4
+	VDIVPS      Z4, Z1, Z4
+	VMULPS      Z4, Z15, Z7
+	VCMPPS      $0x11, Z0, Z3, K1
+	VBLENDMPS   Z7, Z4, K1, Z10
+	VBLENDMPS   Z4, Z7, K1, Z11
+	VMAXPS      Z0, Z3, Z7
+	VMULPS      Z5, Z3, Z4
+	VSUBPS      Z4, Z7, Z7
+	VADDPS      Z9, Z7, Z7
+	VMULPS      Z11, Z5, Z4
+	VMULPS      Z10, Z6, Z8
+	VADDPS      Z8, Z4, Z4
+	VMOVAPS     Z1, Z4
+	VMOVAPS     Z0, Z8
+	CMPL        R10, $0x01
+	JEQ         BinaryLogitsLossF32_pow0_full_alpha1
+	JA          BinaryLogitsLossF32_pow0_full_alphas
+	VMOVAPS     Z1, Z5
+	JMP         BinaryLogitsLossF32_pow0_full_alphadone
+
+BinaryLogitsLossF32_pow0_full_alpha1:
+	VBROADCASTSS 48(DI), Z8
+	VMULPS       Z8, Z5, Z5
+	VBROADCASTSS 52(DI), Z8
+	VMULPS       Z8, Z6, Z6
+	VADDPS       Z6, Z5, Z5
+	JMP          BinaryLogitsLossF32_pow0_full_alphadone
+
+BinaryLogitsLossF32_pow0_full_alphas:
+	VMOVUPS (BX)(R11*1), Z8
+	VMULPS  Z8, Z5, Z5
+	VMOVUPS (SI)(R11*1), Z8
+	VMULPS  Z8, Z6, Z6
+	VADDPS  Z6, Z5, Z5
+
+BinaryLogitsLossF32_pow0_full_alphadone:
+	VSUBPS        Z3, Z3, Z3
+	VMULPS        Z4, Z5, Z4
+	VMULPS        Z7, Z4, Z4
+	VADDPS        Z3, Z4, Z4
+	VADDPS        Z4, Z2, Z2
+	ADDQ          $0x40, R11
+	DECQ          R12
+	JNZ           BinaryLogitsLossF32_pow0_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R12
+
+BinaryLogitsLossF32_pow0_inblock:
+	DECQ R13
+	JNZ  BinaryLogitsLossF32_pow0_loop
+
+BinaryLogitsLossF32_pow0_tail:
+	ANDQ      $0x0f, DX
+	JZ        BinaryLogitsLossF32_pow0_done
+	MOVQ      $0x00000001, R12
+	SHLXQ     DX, R12, R12
+	DECQ      R12
+	KMOVW     R12, K1
+	VMOVUPS.Z (CX)(R11*1), K1, Z3
+	VMOVUPS.Z (AX)(R11*1), K1, Z4
+	CMPL      R9, $0x00
+	JNE       BinaryLogitsLossF32_pow0_part_smooth
+	VMOVAPS   Z4, Z5
+	VSUBPS    Z4, Z1, Z6
+	JMP       BinaryLogitsLossF32_pow0_part_smoothed
+
+BinaryLogitsLossF32_pow0_part_smooth:
+	VBROADCASTSS 16(DI), Z5
+	VBROADCASTSS (DI), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(DI), Z7
+	VBROADCASTSS 4(DI), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(DI), Z6
+	VBROADCASTSS 8(DI), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(DI), Z7
+	VBROADCASTSS 12(DI), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryLogitsLossF32_pow0_part_smoothed:
+	VPORD       signbit16<>+0(SB), Z3, Z4
+	VCMPPS      $0x11, expunder16<>+0(SB), Z4, K2
+	VMOVUPS     expunder16<>+0(SB), Z7
+	VMAXPS      Z4, Z7, Z4
+	VMOVUPS     expover16<>+0(SB), Z7
+	VMINPS      Z4, Z7, Z4
+	VMULPS      log2e16<>+0(SB), Z4, Z8
+	VRNDSCALEPS $0x00, Z8, Z8
+	VFMADD231PS minusln2hi16<>+0(SB), Z8, Z4
+	VFMADD231PS minusln2lo16<>+0(SB), Z8, Z4
+	VMULPS      Z4, Z4, Z7
+	VMOVUPS     expc116<>+0(SB), Z9
+	VFMADD213PS expc316<>+0(SB), Z7, Z9
+	VFMADD213PS expc516<>+0(SB), Z7, Z9
+	VMOVUPS     expc016<>+0(SB), Z10
+	VFMADD213PS expc216<>+0(SB), Z7, Z10
+	VFMADD213PS expc416<>+0(SB), Z7, Z10
+	VFMADD231PS Z10, Z4, Z9
+	VFMADD213PS Z4, Z7, Z9
+	VADDPS      one16<>+0(SB), Z9, Z9
+	VMULPS      half16<>+0(SB), Z8, Z7
+	VADDPS      roundmagic16<>+0(SB), Z7, Z7
+	VSUBPS      roundmagic16<>+0(SB), Z7, Z4
+	VSUBPS      Z4, Z8, Z4
+	VADDPS      roundmagic16<>+0(SB), Z4, Z4
+	VPADDD      expbiasfix16<>+0(SB), Z7, Z7
+	VPSLLD      $0x17, Z7, Z7
+	VPADDD      expbiasfix16<>+0(SB), Z4, Z4
+	VPSLLD      $0x17, Z4, Z4
+	VMULPS      Z7, Z9, Z9
+	VMULPS      Z4, Z9, Z9
+	KNOTW       K2, K2
+	VMOVAPS.Z   Z9, K2, Z9
+	VCMPPS      $0x1e, sqrt2m116<>+0(SB), Z9, K2
+	VMOVUPS     half16<>+0(SB), Z4
+	VFMADD213PS minushalf16<>+0(SB), Z9, Z4
+	VBLENDMPS   Z4, Z9, K2, Z12
+	VMOVUPS.Z   one16<>+0(SB), K2, Z4
+	VMULPS      Z12, Z12, Z7
+	VMOVUPS     logc016<>+0(SB), Z8
+	VFMADD213PS logc216<>+0(SB), Z7, Z8
+	VFMADD213PS logc416<>+0(SB), Z7, Z8
+	VFMADD213PS logc616<>+0(SB), Z7, Z8
+	VFMADD213PS logc816<>+0(SB), Z7, Z8
+	VMOVUPS     logc116<>+0(SB), Z10
+	VFMADD213PS logc316<>+0(SB), Z7, Z10
+	VFMADD213PS logc516<>+0(SB), Z7, Z10
+	VFMADD213PS logc716<>+0(SB), Z7, Z10
+	VFMADD231PS Z10, Z12, Z8
+	VMULPS      Z12, Z7, Z10
+	VMULPS      minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS ln2lo16<>+0(SB), Z4, Z7
+	VFMADD213PS Z7, Z10, Z8
+	VADDPS      Z8, Z12, Z12
+	VFMADD231PS ln2hi16<>+0(SB), Z4, Z12
+	VADDPS      Z1, Z9, Z4
+	VDIVPS      Z4, Z1, Z4
+	VMULPS      Z4, Z9, Z7
+	VCMPPS      $0x11, Z0, Z3, K2
+	VBLENDMPS   Z7, Z4, K2, Z13
+	VBLENDMPS   Z4, Z7, K2, Z14
+	VMAXPS      Z0, Z3, Z7
+	VMULPS      Z5, Z3, Z4
+	VSUBPS      Z4, Z7, Z7
+	VADDPS      Z12, Z7, Z7
+	VMULPS      Z14, Z5, Z4
+	VMULPS      Z13, Z6, Z8
+	VADDPS      Z8, Z4, Z4
+	VMOVAPS     Z1, Z4
+	VMOVAPS     Z0, Z0
+	CMPL        R10, $0x01
+	JEQ         BinaryLogitsLossF32_pow0_part_alpha1
+	JA          BinaryLogitsLossF32_pow0_part_alphas
+	VMOVAPS     Z1, Z0
+	JMP         BinaryLogitsLossF32_pow0_part_alphadone
+
+BinaryLogitsLossF32_pow0_part_alpha1:
+	VBROADCASTSS 48(DI), Z0
+	VMULPS       Z0, Z5, Z0
+	VBROADCASTSS 52(DI), Z1
+	VMULPS       Z1, Z6, Z1
+	VADDPS       Z1, Z0, Z0
+	JMP          BinaryLogitsLossF32_pow0_part_alphadone
+
+BinaryLogitsLossF32_pow0_part_alphas:
+	VMOVUPS.Z (BX)(R11*1), K1, Z0
+	VMULPS    Z0, Z5, Z0
+	VMOVUPS.Z (SI)(R11*1), K1, Z1
+	VMULPS    Z1, Z6, Z1
+	VADDPS    Z1, Z0, Z0
+
+BinaryLogitsLossF32_pow0_part_alphadone:
+	VSUBPS    Z3, Z3, Z1
+	VMULPS    Z4, Z0, Z0
+	VMULPS    Z7, Z0, Z0
+	VADDPS    Z1, Z0, Z0
+	VMOVAPS.Z Z0, K1, Z0
+	VADDPS    Z0, Z2, Z2
+
+BinaryLogitsLossF32_pow0_done:
+	JMP BinaryLogitsLossF32_done
+
+BinaryLogitsLossF32_powR:
+	XORQ R11, R11
+	MOVQ $0x00000008, R12
+	MOVQ DX, R13
+	SHRQ $0x04, R13
+	JZ   BinaryLogitsLossF32_powR_tail
+
+BinaryLogitsLossF32_powR_loop:
+	VMOVUPS (CX)(R11*1), Z3
+	VMOVUPS (AX)(R11*1), Z4
+	CMPL    R9, $0x00
+	JNE     BinaryLogitsLossF32_powR_full_smooth
+	VMOVAPS Z4, Z5
+	VSUBPS  Z4, Z1, Z6
+	JMP     BinaryLogitsLossF32_powR_full_smoothed
+
+BinaryLogitsLossF32_powR_full_smooth:
+	VBROADCASTSS 16(DI), Z5
+	VBROADCASTSS (DI), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(DI), Z7
+	VBROADCASTSS 4(DI), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(DI), Z6
+	VBROADCASTSS 8(DI), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(DI), Z7
+	VBROADCASTSS 12(DI), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryLogitsLossF32_powR_full_smoothed:
+	VPORD        signbit16<>+0(SB), Z3, Z4
+	VCMPPS       $0x11, expunder16<>+0(SB), Z4, K1
+	VMOVUPS      expunder16<>+0(SB), Z7
+	VMAXPS       Z4, Z7, Z4
+	VMOVUPS      expover16<>+0(SB), Z7
+	VMINPS       Z4, Z7, Z4
+	VMULPS       log2e16<>+0(SB), Z4, Z8
+	VRNDSCALEPS  $0x00, Z8, Z8
+	VFMADD231PS  minusln2hi16<>+0(SB), Z8, Z4
+	VFMADD231PS  minusln2lo16<>+0(SB), Z8, Z4
+	VMULPS       Z4, Z4, Z7
+	VMOVUPS      expc116<>+0(SB), Z15
+	VFMADD213PS  expc316<>+0(SB), Z7, Z15
+	VFMADD213PS  expc516<>+0(SB), Z7, Z15
+	VMOVUPS      expc016<>+0(SB), Z16
+	VFMADD213PS  expc216<>+0(SB), Z7, Z16
+	VFMADD213PS  expc416<>+0(SB), Z7, Z16
+	VFMADD231PS  Z16, Z4, Z15
+	VFMADD213PS  Z4, Z7, Z15
+	VADDPS       one16<>+0(SB), Z15, Z15
+	VMULPS       half16<>+0(SB), Z8, Z7
+	VADDPS       roundmagic16<>+0(SB), Z7, Z7
+	VSUBPS       roundmagic16<>+0(SB), Z7, Z4
+	VSUBPS       Z4, Z8, Z4
+	VADDPS       roundmagic16<>+0(SB), Z4, Z4
+	VPADDD       expbiasfix16<>+0(SB), Z7, Z7
+	VPSLLD       $0x17, Z7, Z7
+	VPADDD       expbiasfix16<>+0(SB), Z4, Z4
+	VPSLLD       $0x17, Z4, Z4
+	VMULPS       Z7, Z15, Z15
+	VMULPS       Z4, Z15, Z15
+	KNOTW        K1, K1
+	VMOVAPS.Z    Z15, K1, Z15
+	VCMPPS       $0x1e, sqrt2m116<>+0(SB), Z15, K1
+	VMOVUPS      half16<>+0(SB), Z4
+	VFMADD213PS  minushalf16<>+0(SB), Z15, Z4
+	VBLENDMPS    Z4, Z15, K1, Z9
+	VMOVUPS.Z    one16<>+0(SB), K1, Z4
+	VMULPS       Z9, Z9, Z7
+	VMOVUPS      logc016<>+0(SB), Z8
+	VFMADD213PS  logc216<>+0(SB), Z7, Z8
+	VFMADD213PS  logc416<>+0(SB), Z7, Z8
+	VFMADD213PS  logc616<>+0(SB), Z7, Z8
+	VFMADD213PS  logc816<>+0(SB), Z7, Z8
+	VMOVUPS      logc116<>+0(SB), Z16
+	VFMADD213PS  logc316<>+0(SB), Z7, Z16
+	VFMADD213PS  logc516<>+0(SB), Z7, Z16
+	VFMADD213PS  logc716<>+0(SB), Z7, Z16
+	VFMADD231PS  Z16, Z9, Z8
+	VMULPS       Z9, Z7, Z16
+	VMULPS       minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z4, Z7
+	VFMADD213PS  Z7, Z16, Z8
+	VADDPS       Z8, Z9, Z9
+	VFMADD231PS  ln2hi16<>+0(SB), Z4, Z9
+	VADDPS       Z1, Z15, Z4
+	VDIVPS       Z4, Z1, Z4
+	VMULPS       Z4, Z15, Z7
+	VCMPPS       $0x11, Z0, Z3, K1
+	VBLENDMPS    Z7, Z4, K1, Z10
+	VBLENDMPS    Z4, Z7, K1, Z11
+	VMAXPS       Z0, Z3, Z7
+	VMULPS       Z5, Z3, Z4
+	VSUBPS       Z4, Z7, Z7
+	VADDPS       Z9, Z7, Z7
+	VMULPS       Z11, Z5, Z4
+	VMULPS       Z10, Z6, Z8
+	VADDPS       Z8, Z4, Z4
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z4, K1
+	VMULPS       two2316<>+0(SB), Z4, Z8
+	VBLENDMPS    Z8, Z4, K1, Z8
+	VPADDD       log32shift16<>+0(SB), Z8, Z15
+	VPSRLD       $0x17, Z15, Z8
+	VCVTDQ2PS    Z8, Z8
+	VSUBPS       f12716<>+0(SB), Z8, Z8
+	VMOVUPS.Z    minus2316<>+0(SB), K1, Z16
+	VADDPS       Z16, Z8, Z8
+	VPANDD       mant32mask16<>+0(SB), Z15, Z15
+	VPADDD       log32base16<>+0(SB), Z15, Z15
+	VSUBPS       one16<>+0(SB), Z15, Z15
+	VMULPS       Z15, Z15, Z16
+	VMOVUPS      logc016<>+0(SB), Z17
+	VFMADD213PS  logc216<>+0(SB), Z16, Z17
+	VFMADD213PS  logc416<>+0(SB), Z16, Z17
+	VFMADD213PS  logc616<>+0(SB), Z16, Z17
+	VFMADD213PS  logc816<>+0(SB), Z16, Z17
+	VMOVUPS      logc116<>+0(SB), Z18
+	VFMADD213PS  logc316<>+0(SB), Z16, Z18
+	VFMADD213PS  logc516<>+0(SB), Z16, Z18
+	VFMADD213PS  logc716<>+0(SB), Z16, Z18
+	VFMADD231PS  Z18, Z15, Z17
+	VMULPS       Z15, Z17, Z17
+	VMULPS       Z16, Z17, Z17
+	VFMADD231PS  ln2lo16<>+0(SB), Z8, Z17
+	VFMADD231PS  minushalf16<>+0(SB), Z16, Z17
+	VADDPS       Z17, Z15, Z15
+	VFMADD231PS  ln2hi16<>+0(SB), Z8, Z15
+	VPXORD       Z16, Z16, Z16
+	VCMPPS       $0x00, Z16, Z4, K1
+	VBLENDMPS    minusinf16<>+0(SB), Z15, K1, Z15
+	VCMPPS       $0x00, inf16<>+0(SB), Z4, K1
+	VBLENDMPS    inf16<>+0(SB), Z15, K1, Z15
+	VCMPPS       $0x19, Z16, Z4, K1
+	VBLENDMPS    nan16<>+0(SB), Z15, K1, Z15
+	VMAXPS       ldmin16<>+0(SB), Z15, Z16
+	VMINPS       ldmax16<>+0(SB), Z16, Z16
+	VBROADCASTSS 76(DI), Z17
+	VMULPS       Z17, Z16, Z8
+	VBROADCASTSS 40(DI), Z17
+	VFMADD231PS  Z17, Z15, Z8
+	VCMPPS       $0x11, expunder16<>+0(SB), Z8, K1
+	VMOVUPS      expunder16<>+0(SB), Z18
+	VMAXPS       Z8, Z18, Z8
+	VMOVUPS      expover16<>+0(SB), Z18
+	VMINPS       Z8, Z18, Z8
+	VMULPS       log2e16<>+0(SB), Z8, Z19
+	VRNDSCALEPS  $0x00, Z19, Z19
+	VFMADD231PS  minusln2hi16<>+0(SB), Z19, Z8
+	VFMADD231PS  minusln2lo16<>+0(SB), Z19, Z8
+	VMULPS       Z8, Z8, Z18
+	VMOVUPS      expc116<>+0(SB), Z17
+	VFMADD213PS  expc316<>+0(SB), Z18, Z17
+	VFMADD213PS  expc516<>+0(SB), Z18, Z17
+	VMOVUPS      expc016<>+0(SB), Z20
+	VFMADD213PS  expc216<>+0(SB), Z18, Z20
+	VFMADD213PS  expc416<>+0(SB), Z18, Z20
+	VFMADD231PS  Z20, Z8, Z17
+	VFMADD213PS  Z8, Z18, Z17
+	VADDPS       one16<>+0(SB), Z17, Z17
+	VMULPS       half16<>+0(SB), Z19, Z18
+	VADDPS       roundmagic16<>+0(SB), Z18, Z18
+	VSUBPS       roundmagic16<>+0(SB), Z18, Z8
+	VSUBPS       Z8, Z19, Z8
+	VADDPS       roundmagic16<>+0(SB), Z8, Z8
+	VPADDD       expbiasfix16<>+0(SB), Z18, Z18
+	VPSLLD       $0x17, Z18, Z18
+	VPADDD       expbiasfix16<>+0(SB), Z8, Z8
+	VPSLLD       $0x17, Z8, Z8
+	VMULPS       Z18, Z17, Z17
+	VMULPS       Z8, Z17, Z17
+	KNOTW        K1, K1
+	VMOVAPS.Z    Z17, K1, Z17
+	VPANDD       absmask16<>+0(SB), Z17, Z8
+	VCMPPS       $0x00, inf16<>+0(SB), Z8, K1
+	KORTESTW     K1, K1
+	JNZ          BinaryLogitsLossF32_bail
+	VCMPPS       $0x04, Z0, Z4, K1
+	VBROADCASTSS 40(DI), Z8
+	VMULPS       Z8, Z17, Z8
+	VDIVPS       Z4, Z8, Z8
+	VMOVAPS.Z    Z8, K1, Z8
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z17, K2
+	KANDW        K1, K2, K2
+	KORTESTW     K2, K2
+	JZ           BinaryLogitsLossF32_powR_full_nolow
+	VBROADCASTSS 84(DI), Z18
+	VMULPS       Z18, Z16, Z16
+	VBROADCASTSS 80(DI), Z18
+	VFMADD231PS  Z18, Z15, Z16
+	VCMPPS       $0x11, expunder16<>+0(SB), Z16, K1
+	VMOVUPS      expunder16<>+0(SB), Z15
+	VMAXPS       Z16, Z15, Z16
+	VMOVUPS      expover16<>+0(SB), Z15
+	VMINPS       Z16, Z15, Z16
+	VMULPS       log2e16<>+0(SB), Z16, Z19
+	VRNDSCALEPS  $0x00, Z19, Z19
+	VFMADD231PS  minusln2hi16<>+0(SB), Z19, Z16
+	VFMADD231PS  minusln2lo16<>+0(SB), Z19, Z16
+	VMULPS       Z16, Z16, Z15
+	VMOVUPS      expc116<>+0(SB), Z18
+	VFMADD213PS  expc316<>+0(SB), Z15, Z18
+	VFMADD213PS  expc516<>+0(SB), Z15, Z18
+	VMOVUPS      expc016<>+0(SB), Z20
+	VFMADD213PS  expc216<>+0(SB), Z15, Z20
+	VFMADD213PS  expc416<>+0(SB), Z15, Z20
+	VFMADD231PS  Z20, Z16, Z18
+	VFMADD213PS  Z16, Z15, Z18
+	VADDPS       one16<>+0(SB), Z18, Z18
+	VMULPS       half16<>+0(SB), Z19, Z15
+	VADDPS       roundmagic16<>+0(SB), Z15, Z15
+	VSUBPS       roundmagic16<>+0(SB), Z15, Z16
+	VSUBPS       Z16, Z19, Z16
+	VADDPS       roundmagic16<>+0(SB), Z16, Z16
+	VPADDD       expbiasfix16<>+0(SB), Z15, Z15
+	VPSLLD       $0x17, Z15, Z15
+	VPADDD       expbiasfix16<>+0(SB), Z16, Z16
+	VPSLLD       $0x17, Z16, Z16
+	VMULPS       Z15, Z18, Z18
+	VMULPS       Z16, Z18, Z18
+	KNOTW        K1, K1
+	VMOVAPS.Z    Z18, K1, Z18
+	VBROADCASTSS 40(DI), Z15
+	VMULPS       Z15, Z18, Z18
+	VSUBPS       Z4, Z4, Z16
+	VADDPS       Z16, Z18, Z18
+	VBLENDMPS    Z18, Z8, K2, Z8
+
+BinaryLogitsLossF32_powR_full_nolow:
+	CMPL    R10, $0x01
+	JEQ     BinaryLogitsLossF32_powR_full_alpha1
+	JA      BinaryLogitsLossF32_powR_full_alphas
+	VMOVAPS Z1, Z4
+	JMP     BinaryLogitsLossF32_powR_full_alphadone
+
+BinaryLogitsLossF32_powR_full_alpha1:
+	VBROADCASTSS 48(DI), Z4
+	VMULPS       Z4, Z5, Z4
+	VBROADCASTSS 52(DI), Z5
+	VMULPS       Z5, Z6, Z5
+	VADDPS       Z5, Z4, Z4
+	JMP          BinaryLogitsLossF32_powR_full_alphadone
+
+BinaryLogitsLossF32_powR_full_alphas:
+	VMOVUPS (BX)(R11*1), Z4
+	VMULPS  Z4, Z5, Z4
+	VMOVUPS (SI)(R11*1), Z5
+	VMULPS  Z5, Z6, Z5
+	VADDPS  Z5, Z4, Z4
+
+BinaryLogitsLossF32_powR_full_alphadone:
+	VSUBPS        Z3, Z3, Z3
+	VMULPS        Z17, Z4, Z4
+	VMULPS        Z7, Z4, Z4
+	VADDPS        Z3, Z4, Z4
+	VADDPS        Z4, Z2, Z2
+	ADDQ          $0x40, R11
+	DECQ          R12
+	JNZ           BinaryLogitsLossF32_powR_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R12
+
+BinaryLogitsLossF32_powR_inblock:
+	DECQ R13
+	JNZ  BinaryLogitsLossF32_powR_loop
+
+BinaryLogitsLossF32_powR_tail:
+	ANDQ      $0x0f, DX
+	JZ        BinaryLogitsLossF32_powR_done
+	MOVQ      $0x00000001, R12
+	SHLXQ     DX, R12, R12
+	DECQ      R12
+	KMOVW     R12, K1
+	VMOVUPS.Z (CX)(R11*1), K1, Z3
+	VMOVUPS.Z (AX)(R11*1), K1, Z4
+	CMPL      R9, $0x00
+	JNE       BinaryLogitsLossF32_powR_part_smooth
+	VMOVAPS   Z4, Z5
+	VSUBPS    Z4, Z1, Z6
+	JMP       BinaryLogitsLossF32_powR_part_smoothed
+
+BinaryLogitsLossF32_powR_part_smooth:
+	VBROADCASTSS 16(DI), Z5
+	VBROADCASTSS (DI), Z6
+	VFMADD231PS  Z6, Z4, Z5
+	VBROADCASTSS 20(DI), Z7
+	VBROADCASTSS 4(DI), Z6
+	VFMADD231PS  Z6, Z4, Z7
+	VADDPS       Z7, Z5, Z5
+	VBROADCASTSS 24(DI), Z6
+	VBROADCASTSS 8(DI), Z7
+	VFMADD231PS  Z7, Z4, Z6
+	VBROADCASTSS 28(DI), Z7
+	VBROADCASTSS 12(DI), Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VADDPS       Z7, Z6, Z6
+
+BinaryLogitsLossF32_powR_part_smoothed:
+	VPORD        signbit16<>+0(SB), Z3, Z4
+	VCMPPS       $0x11, expunder16<>+0(SB), Z4, K2
+	VMOVUPS      expunder16<>+0(SB), Z7
+	VMAXPS       Z4, Z7, Z4
+	VMOVUPS      expover16<>+0(SB), Z7
+	VMINPS       Z4, Z7, Z4
+	VMULPS       log2e16<>+0(SB), Z4, Z8
+	VRNDSCALEPS  $0x00, Z8, Z8
+	VFMADD231PS  minusln2hi16<>+0(SB), Z8, Z4
+	VFMADD231PS  minusln2lo16<>+0(SB), Z8, Z4
+	VMULPS       Z4, Z4, Z7
+	VMOVUPS      expc116<>+0(SB), Z9
+	VFMADD213PS  expc316<>+0(SB), Z7, Z9
+	VFMADD213PS  expc516<>+0(SB), Z7, Z9
+	VMOVUPS      expc016<>+0(SB), Z10
+	VFMADD213PS  expc216<>+0(SB), Z7, Z10
+	VFMADD213PS  expc416<>+0(SB), Z7, Z10
+	VFMADD231PS  Z10, Z4, Z9
+	VFMADD213PS  Z4, Z7, Z9
+	VADDPS       one16<>+0(SB), Z9, Z9
+	VMULPS       half16<>+0(SB), Z8, Z7
+	VADDPS       roundmagic16<>+0(SB), Z7, Z7
+	VSUBPS       roundmagic16<>+0(SB), Z7, Z4
+	VSUBPS       Z4, Z8, Z4
+	VADDPS       roundmagic16<>+0(SB), Z4, Z4
+	VPADDD       expbiasfix16<>+0(SB), Z7, Z7
+	VPSLLD       $0x17, Z7, Z7
+	VPADDD       expbiasfix16<>+0(SB), Z4, Z4
+	VPSLLD       $0x17, Z4, Z4
+	VMULPS       Z7, Z9, Z9
+	VMULPS       Z4, Z9, Z9
+	KNOTW        K2, K2
+	VMOVAPS.Z    Z9, K2, Z9
+	VCMPPS       $0x1e, sqrt2m116<>+0(SB), Z9, K2
+	VMOVUPS      half16<>+0(SB), Z4
+	VFMADD213PS  minushalf16<>+0(SB), Z9, Z4
+	VBLENDMPS    Z4, Z9, K2, Z12
+	VMOVUPS.Z    one16<>+0(SB), K2, Z4
+	VMULPS       Z12, Z12, Z7
+	VMOVUPS      logc016<>+0(SB), Z8
+	VFMADD213PS  logc216<>+0(SB), Z7, Z8
+	VFMADD213PS  logc416<>+0(SB), Z7, Z8
+	VFMADD213PS  logc616<>+0(SB), Z7, Z8
+	VFMADD213PS  logc816<>+0(SB), Z7, Z8
+	VMOVUPS      logc116<>+0(SB), Z10
+	VFMADD213PS  logc316<>+0(SB), Z7, Z10
+	VFMADD213PS  logc516<>+0(SB), Z7, Z10
+	VFMADD213PS  logc716<>+0(SB), Z7, Z10
+	VFMADD231PS  Z10, Z12, Z8
+	VMULPS       Z12, Z7, Z10
+	VMULPS       minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z4, Z7
+	VFMADD213PS  Z7, Z10, Z8
+	VADDPS       Z8, Z12, Z12
+	VFMADD231PS  ln2hi16<>+0(SB), Z4, Z12
+	VADDPS       Z1, Z9, Z4
+	VDIVPS       Z4, Z1, Z4
+	VMULPS       Z4, Z9, Z7
+	VCMPPS       $0x11, Z0, Z3, K2
+	VBLENDMPS    Z7, Z4, K2, Z13
+	VBLENDMPS    Z4, Z7, K2, Z14
+	VMAXPS       Z0, Z3, Z7
+	VMULPS       Z5, Z3, Z4
+	VSUBPS       Z4, Z7, Z7
+	VADDPS       Z12, Z7, Z7
+	VMULPS       Z14, Z5, Z4
+	VMULPS       Z13, Z6, Z8
+	VADDPS       Z8, Z4, Z4
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z4, K2
+	VMULPS       two2316<>+0(SB), Z4, Z8
+	VBLENDMPS    Z8, Z4, K2, Z8
+	VPADDD       log32shift16<>+0(SB), Z8, Z8
+	VPSRLD       $0x17, Z8, Z9
+	VCVTDQ2PS    Z9, Z9
+	VSUBPS       f12716<>+0(SB), Z9, Z9
+	VMOVUPS.Z    minus2316<>+0(SB), K2, Z10
+	VADDPS       Z10, Z9, Z9
+	VPANDD       mant32mask16<>+0(SB), Z8, Z8
+	VPADDD       log32base16<>+0(SB), Z8, Z8
+	VSUBPS       one16<>+0(SB), Z8, Z8
+	VMULPS       Z8, Z8, Z10
+	VMOVUPS      logc016<>+0(SB), Z11
+	VFMADD213PS  logc216<>+0(SB), Z10, Z11
+	VFMADD213PS  logc416<>+0(SB), Z10, Z11
+	VFMADD213PS  logc616<>+0(SB), Z10, Z11
+	VFMADD213PS  logc816<>+0(SB), Z10, Z11
+	VMOVUPS      logc116<>+0(SB), Z12
+	VFMADD213PS  logc316<>+0(SB), Z10, Z12
+	VFMADD213PS  logc516<>+0(SB), Z10, Z12
+	VFMADD213PS  logc716<>+0(SB), Z10, Z12
+	VFMADD231PS  Z12, Z8, Z11
+	VMULPS       Z8, Z11, Z11
+	VMULPS       Z10, Z11, Z11
+	VFMADD231PS  ln2lo16<>+0(SB), Z9, Z11
+	VFMADD231PS  minushalf16<>+0(SB), Z10, Z11
+	VADDPS       Z11, Z8, Z8
+	VFMADD231PS  ln2hi16<>+0(SB), Z9, Z8
+	VPXORD       Z10, Z10, Z10
+	VCMPPS       $0x00, Z10, Z4, K2
+	VBLENDMPS    minusinf16<>+0(SB), Z8, K2, Z8
+	VCMPPS       $0x00, inf16<>+0(SB), Z4, K2
+	VBLENDMPS    inf16<>+0(SB), Z8, K2, Z8
+	VCMPPS       $0x19, Z10, Z4, K2
+	VBLENDMPS    nan16<>+0(SB), Z8, K2, Z8
+	VMAXPS       ldmin16<>+0(SB), Z8, Z9
+	VMINPS       ldmax16<>+0(SB), Z9, Z9
+	VBROADCASTSS 76(DI), Z11
+	VMULPS       Z11, Z9, Z10
+	VBROADCASTSS 40(DI), Z11
+	VFMADD231PS  Z11, Z8, Z10
+	VCMPPS       $0x11, expunder16<>+0(SB), Z10, K2
+	VMOVUPS      expunder16<>+0(SB), Z11
+	VMAXPS       Z10, Z11, Z10
+	VMOVUPS      expover16<>+0(SB), Z11
+	VMINPS       Z10, Z11, Z10
+	VMULPS       log2e16<>+0(SB), Z10, Z12
+	VRNDSCALEPS  $0x00, Z12, Z12
+	VFMADD231PS  minusln2hi16<>+0(SB), Z12, Z10
+	VFMADD231PS  minusln2lo16<>+0(SB), Z12, Z10
+	VMULPS       Z10, Z10, Z11
+	VMOVUPS      expc116<>+0(SB), Z13
+	VFMADD213PS  expc316<>+0(SB), Z11, Z13
+	VFMADD213PS  expc516<>+0(SB), Z11, Z13
+	VMOVUPS      expc016<>+0(SB), Z14
+	VFMADD213PS  expc216<>+0(SB), Z11, Z14
+	VFMADD213PS  expc416<>+0(SB), Z11, Z14
+	VFMADD231PS  Z14, Z10, Z13
+	VFMADD213PS  Z10, Z11, Z13
+	VADDPS       one16<>+0(SB), Z13, Z13
+	VMULPS       half16<>+0(SB), Z12, Z11
+	VADDPS       roundmagic16<>+0(SB), Z11, Z11
+	VSUBPS       roundmagic16<>+0(SB), Z11, Z10
+	VSUBPS       Z10, Z12, Z10
+	VADDPS       roundmagic16<>+0(SB), Z10, Z10
+	VPADDD       expbiasfix16<>+0(SB), Z11, Z11
+	VPSLLD       $0x17, Z11, Z11
+	VPADDD       expbiasfix16<>+0(SB), Z10, Z10
+	VPSLLD       $0x17, Z10, Z10
+	VMULPS       Z11, Z13, Z13
+	VMULPS       Z10, Z13, Z13
+	KNOTW        K2, K2
+	VMOVAPS.Z    Z13, K2, Z13
+	VPANDD       absmask16<>+0(SB), Z13, Z10
+	VCMPPS       $0x00, inf16<>+0(SB), Z10, K2
+	KORTESTW     K2, K2
+	JNZ          BinaryLogitsLossF32_bail
+	VCMPPS       $0x04, Z0, Z4, K2
+	VBROADCASTSS 40(DI), Z0
+	VMULPS       Z0, Z13, Z0
+	VDIVPS       Z4, Z0, Z0
+	VMOVAPS.Z    Z0, K2, Z0
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z13, K3
+	KANDW        K2, K3, K3
+	KORTESTW     K3, K3
+	JZ           BinaryLogitsLossF32_powR_part_nolow
+	VBROADCASTSS 84(DI), Z10
+	VMULPS       Z10, Z9, Z9
+	VBROADCASTSS 80(DI), Z10
+	VFMADD231PS  Z10, Z8, Z9
+	VCMPPS       $0x11, expunder16<>+0(SB), Z9, K2
+	VMOVUPS      expunder16<>+0(SB), Z8
+	VMAXPS       Z9, Z8, Z9
+	VMOVUPS      expover16<>+0(SB), Z8
+	VMINPS       Z9, Z8, Z9
+	VMULPS       log2e16<>+0(SB), Z9, Z11
+	VRNDSCALEPS  $0x00, Z11, Z11
+	VFMADD231PS  minusln2hi16<>+0(SB), Z11, Z9
+	VFMADD231PS  minusln2lo16<>+0(SB), Z11, Z9
+	VMULPS       Z9, Z9, Z8
+	VMOVUPS      expc116<>+0(SB), Z10
+	VFMADD213PS  expc316<>+0(SB), Z8, Z10
+	VFMADD213PS  expc516<>+0(SB), Z8, Z10
+	VMOVUPS      expc016<>+0(SB), Z12
+	VFMADD213PS  expc216<>+0(SB), Z8, Z12
+	VFMADD213PS  expc416<>+0(SB), Z8, Z12
+	VFMADD231PS  Z12, Z9, Z10
+	VFMADD213PS  Z9, Z8, Z10
+	VADDPS       one16<>+0(SB), Z10, Z10
+	VMULPS       half16<>+0(SB), Z11, Z8
+	VADDPS       roundmagic16<>+0(SB), Z8, Z8
+	VSUBPS       roundmagic16<>+0(SB), Z8, Z9
+	VSUBPS       Z9, Z11, Z9
+	VADDPS       roundmagic16<>+0(SB), Z9, Z9
+	VPADDD       expbiasfix16<>+0(SB), Z8, Z8
+	VPSLLD       $0x17, Z8, Z8
+	VPADDD       expbiasfix16<>+0(SB), Z9, Z9
+	VPSLLD       $0x17, Z9, Z9
+	VMULPS       Z8, Z10, Z10
+	VMULPS       Z9, Z10, Z10
+	KNOTW        K2, K2
+	VMOVAPS.Z    Z10, K2, Z10
+	VBROADCASTSS 40(DI), Z8
+	VMULPS       Z8, Z10, Z10
+	VSUBPS       Z4, Z4, Z9
+	VADDPS       Z9, Z10, Z10
+	VBLENDMPS    Z10, Z0, K3, Z0
+
+BinaryLogitsLossF32_powR_part_nolow:
+	CMPL    R10, $0x01
+	JEQ     BinaryLogitsLossF32_powR_part_alpha1
+	JA      BinaryLogitsLossF32_powR_part_alphas
+	VMOVAPS Z1, Z0
+	JMP     BinaryLogitsLossF32_powR_part_alphadone
+
+BinaryLogitsLossF32_powR_part_alpha1:
+	VBROADCASTSS 48(DI), Z0
+	VMULPS       Z0, Z5, Z0
+	VBROADCASTSS 52(DI), Z1
+	VMULPS       Z1, Z6, Z1
+	VADDPS       Z1, Z0, Z0
+	JMP          BinaryLogitsLossF32_powR_part_alphadone
+
+BinaryLogitsLossF32_powR_part_alphas:
+	VMOVUPS.Z (BX)(R11*1), K1, Z0
+	VMULPS    Z0, Z5, Z0
+	VMOVUPS.Z (SI)(R11*1), K1, Z1
+	VMULPS    Z1, Z6, Z1
+	VADDPS    Z1, Z0, Z0
+
+BinaryLogitsLossF32_powR_part_alphadone:
+	VSUBPS    Z3, Z3, Z1
+	VMULPS    Z13, Z0, Z0
+	VMULPS    Z7, Z0, Z0
+	VADDPS    Z1, Z0, Z0
+	VMOVAPS.Z Z0, K1, Z0
+	VADDPS    Z0, Z2, Z2
+
+BinaryLogitsLossF32_powR_done:
+BinaryLogitsLossF32_done:
+	VCVTPS2PD     Y2, Z0
+	VADDPD        (SP), Z0, Z0
+	VMOVUPD       Z0, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VCVTPS2PD     Y0, Z0
+	VADDPD        64(SP), Z0, Z0
+	VMOVUPD       Z0, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	VMOVUPD       (SP), Z0
+	VMOVUPD       Z0, (R8)
+	VMOVUPD       64(SP), Z0
+	VMOVUPD       Z0, 64(R8)
+	MOVB          $0x00, AL
+	MOVB          AL, bail+112(FP)
+	VZEROUPPER
+	RET
+
+BinaryLogitsLossF32_bail:
+	MOVB $0x01, AL
+	MOVB AL, bail+112(FP)
+	VZEROUPPER
+	RET
+
 // func BinaryProbIgnoreGradF32(g []float32, y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[16]float64) (bail bool)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·BinaryProbIgnoreGradF32(SB), NOSPLIT, $136-137
@@ -2038,726 +9700,6 @@ BinaryProbIgnoreGradF32_bail:
 	MOVB AL, bail+136(FP)
 	VZEROUPPER
 	RET
-
-DATA one16<>+0(SB)/4, $0x3f800000
-DATA one16<>+4(SB)/4, $0x3f800000
-DATA one16<>+8(SB)/4, $0x3f800000
-DATA one16<>+12(SB)/4, $0x3f800000
-DATA one16<>+16(SB)/4, $0x3f800000
-DATA one16<>+20(SB)/4, $0x3f800000
-DATA one16<>+24(SB)/4, $0x3f800000
-DATA one16<>+28(SB)/4, $0x3f800000
-DATA one16<>+32(SB)/4, $0x3f800000
-DATA one16<>+36(SB)/4, $0x3f800000
-DATA one16<>+40(SB)/4, $0x3f800000
-DATA one16<>+44(SB)/4, $0x3f800000
-DATA one16<>+48(SB)/4, $0x3f800000
-DATA one16<>+52(SB)/4, $0x3f800000
-DATA one16<>+56(SB)/4, $0x3f800000
-DATA one16<>+60(SB)/4, $0x3f800000
-GLOBL one16<>(SB), RODATA|NOPTR, $64
-
-DATA log32shift16<>+0(SB)/4, $0x004afb0d
-DATA log32shift16<>+4(SB)/4, $0x004afb0d
-DATA log32shift16<>+8(SB)/4, $0x004afb0d
-DATA log32shift16<>+12(SB)/4, $0x004afb0d
-DATA log32shift16<>+16(SB)/4, $0x004afb0d
-DATA log32shift16<>+20(SB)/4, $0x004afb0d
-DATA log32shift16<>+24(SB)/4, $0x004afb0d
-DATA log32shift16<>+28(SB)/4, $0x004afb0d
-DATA log32shift16<>+32(SB)/4, $0x004afb0d
-DATA log32shift16<>+36(SB)/4, $0x004afb0d
-DATA log32shift16<>+40(SB)/4, $0x004afb0d
-DATA log32shift16<>+44(SB)/4, $0x004afb0d
-DATA log32shift16<>+48(SB)/4, $0x004afb0d
-DATA log32shift16<>+52(SB)/4, $0x004afb0d
-DATA log32shift16<>+56(SB)/4, $0x004afb0d
-DATA log32shift16<>+60(SB)/4, $0x004afb0d
-GLOBL log32shift16<>(SB), RODATA|NOPTR, $64
-
-DATA f12716<>+0(SB)/4, $0x42fe0000
-DATA f12716<>+4(SB)/4, $0x42fe0000
-DATA f12716<>+8(SB)/4, $0x42fe0000
-DATA f12716<>+12(SB)/4, $0x42fe0000
-DATA f12716<>+16(SB)/4, $0x42fe0000
-DATA f12716<>+20(SB)/4, $0x42fe0000
-DATA f12716<>+24(SB)/4, $0x42fe0000
-DATA f12716<>+28(SB)/4, $0x42fe0000
-DATA f12716<>+32(SB)/4, $0x42fe0000
-DATA f12716<>+36(SB)/4, $0x42fe0000
-DATA f12716<>+40(SB)/4, $0x42fe0000
-DATA f12716<>+44(SB)/4, $0x42fe0000
-DATA f12716<>+48(SB)/4, $0x42fe0000
-DATA f12716<>+52(SB)/4, $0x42fe0000
-DATA f12716<>+56(SB)/4, $0x42fe0000
-DATA f12716<>+60(SB)/4, $0x42fe0000
-GLOBL f12716<>(SB), RODATA|NOPTR, $64
-
-DATA mant32mask16<>+0(SB)/4, $0x007fffff
-DATA mant32mask16<>+4(SB)/4, $0x007fffff
-DATA mant32mask16<>+8(SB)/4, $0x007fffff
-DATA mant32mask16<>+12(SB)/4, $0x007fffff
-DATA mant32mask16<>+16(SB)/4, $0x007fffff
-DATA mant32mask16<>+20(SB)/4, $0x007fffff
-DATA mant32mask16<>+24(SB)/4, $0x007fffff
-DATA mant32mask16<>+28(SB)/4, $0x007fffff
-DATA mant32mask16<>+32(SB)/4, $0x007fffff
-DATA mant32mask16<>+36(SB)/4, $0x007fffff
-DATA mant32mask16<>+40(SB)/4, $0x007fffff
-DATA mant32mask16<>+44(SB)/4, $0x007fffff
-DATA mant32mask16<>+48(SB)/4, $0x007fffff
-DATA mant32mask16<>+52(SB)/4, $0x007fffff
-DATA mant32mask16<>+56(SB)/4, $0x007fffff
-DATA mant32mask16<>+60(SB)/4, $0x007fffff
-GLOBL mant32mask16<>(SB), RODATA|NOPTR, $64
-
-DATA log32base16<>+0(SB)/4, $0x3f3504f3
-DATA log32base16<>+4(SB)/4, $0x3f3504f3
-DATA log32base16<>+8(SB)/4, $0x3f3504f3
-DATA log32base16<>+12(SB)/4, $0x3f3504f3
-DATA log32base16<>+16(SB)/4, $0x3f3504f3
-DATA log32base16<>+20(SB)/4, $0x3f3504f3
-DATA log32base16<>+24(SB)/4, $0x3f3504f3
-DATA log32base16<>+28(SB)/4, $0x3f3504f3
-DATA log32base16<>+32(SB)/4, $0x3f3504f3
-DATA log32base16<>+36(SB)/4, $0x3f3504f3
-DATA log32base16<>+40(SB)/4, $0x3f3504f3
-DATA log32base16<>+44(SB)/4, $0x3f3504f3
-DATA log32base16<>+48(SB)/4, $0x3f3504f3
-DATA log32base16<>+52(SB)/4, $0x3f3504f3
-DATA log32base16<>+56(SB)/4, $0x3f3504f3
-DATA log32base16<>+60(SB)/4, $0x3f3504f3
-GLOBL log32base16<>(SB), RODATA|NOPTR, $64
-
-DATA logc016<>+0(SB)/4, $0x3d9021bb
-DATA logc016<>+4(SB)/4, $0x3d9021bb
-DATA logc016<>+8(SB)/4, $0x3d9021bb
-DATA logc016<>+12(SB)/4, $0x3d9021bb
-DATA logc016<>+16(SB)/4, $0x3d9021bb
-DATA logc016<>+20(SB)/4, $0x3d9021bb
-DATA logc016<>+24(SB)/4, $0x3d9021bb
-DATA logc016<>+28(SB)/4, $0x3d9021bb
-DATA logc016<>+32(SB)/4, $0x3d9021bb
-DATA logc016<>+36(SB)/4, $0x3d9021bb
-DATA logc016<>+40(SB)/4, $0x3d9021bb
-DATA logc016<>+44(SB)/4, $0x3d9021bb
-DATA logc016<>+48(SB)/4, $0x3d9021bb
-DATA logc016<>+52(SB)/4, $0x3d9021bb
-DATA logc016<>+56(SB)/4, $0x3d9021bb
-DATA logc016<>+60(SB)/4, $0x3d9021bb
-GLOBL logc016<>(SB), RODATA|NOPTR, $64
-
-DATA logc216<>+0(SB)/4, $0x3def251a
-DATA logc216<>+4(SB)/4, $0x3def251a
-DATA logc216<>+8(SB)/4, $0x3def251a
-DATA logc216<>+12(SB)/4, $0x3def251a
-DATA logc216<>+16(SB)/4, $0x3def251a
-DATA logc216<>+20(SB)/4, $0x3def251a
-DATA logc216<>+24(SB)/4, $0x3def251a
-DATA logc216<>+28(SB)/4, $0x3def251a
-DATA logc216<>+32(SB)/4, $0x3def251a
-DATA logc216<>+36(SB)/4, $0x3def251a
-DATA logc216<>+40(SB)/4, $0x3def251a
-DATA logc216<>+44(SB)/4, $0x3def251a
-DATA logc216<>+48(SB)/4, $0x3def251a
-DATA logc216<>+52(SB)/4, $0x3def251a
-DATA logc216<>+56(SB)/4, $0x3def251a
-DATA logc216<>+60(SB)/4, $0x3def251a
-GLOBL logc216<>(SB), RODATA|NOPTR, $64
-
-DATA logc416<>+0(SB)/4, $0x3e11e9bf
-DATA logc416<>+4(SB)/4, $0x3e11e9bf
-DATA logc416<>+8(SB)/4, $0x3e11e9bf
-DATA logc416<>+12(SB)/4, $0x3e11e9bf
-DATA logc416<>+16(SB)/4, $0x3e11e9bf
-DATA logc416<>+20(SB)/4, $0x3e11e9bf
-DATA logc416<>+24(SB)/4, $0x3e11e9bf
-DATA logc416<>+28(SB)/4, $0x3e11e9bf
-DATA logc416<>+32(SB)/4, $0x3e11e9bf
-DATA logc416<>+36(SB)/4, $0x3e11e9bf
-DATA logc416<>+40(SB)/4, $0x3e11e9bf
-DATA logc416<>+44(SB)/4, $0x3e11e9bf
-DATA logc416<>+48(SB)/4, $0x3e11e9bf
-DATA logc416<>+52(SB)/4, $0x3e11e9bf
-DATA logc416<>+56(SB)/4, $0x3e11e9bf
-DATA logc416<>+60(SB)/4, $0x3e11e9bf
-GLOBL logc416<>(SB), RODATA|NOPTR, $64
-
-DATA logc616<>+0(SB)/4, $0x3e4cceac
-DATA logc616<>+4(SB)/4, $0x3e4cceac
-DATA logc616<>+8(SB)/4, $0x3e4cceac
-DATA logc616<>+12(SB)/4, $0x3e4cceac
-DATA logc616<>+16(SB)/4, $0x3e4cceac
-DATA logc616<>+20(SB)/4, $0x3e4cceac
-DATA logc616<>+24(SB)/4, $0x3e4cceac
-DATA logc616<>+28(SB)/4, $0x3e4cceac
-DATA logc616<>+32(SB)/4, $0x3e4cceac
-DATA logc616<>+36(SB)/4, $0x3e4cceac
-DATA logc616<>+40(SB)/4, $0x3e4cceac
-DATA logc616<>+44(SB)/4, $0x3e4cceac
-DATA logc616<>+48(SB)/4, $0x3e4cceac
-DATA logc616<>+52(SB)/4, $0x3e4cceac
-DATA logc616<>+56(SB)/4, $0x3e4cceac
-DATA logc616<>+60(SB)/4, $0x3e4cceac
-GLOBL logc616<>(SB), RODATA|NOPTR, $64
-
-DATA logc816<>+0(SB)/4, $0x3eaaaaaa
-DATA logc816<>+4(SB)/4, $0x3eaaaaaa
-DATA logc816<>+8(SB)/4, $0x3eaaaaaa
-DATA logc816<>+12(SB)/4, $0x3eaaaaaa
-DATA logc816<>+16(SB)/4, $0x3eaaaaaa
-DATA logc816<>+20(SB)/4, $0x3eaaaaaa
-DATA logc816<>+24(SB)/4, $0x3eaaaaaa
-DATA logc816<>+28(SB)/4, $0x3eaaaaaa
-DATA logc816<>+32(SB)/4, $0x3eaaaaaa
-DATA logc816<>+36(SB)/4, $0x3eaaaaaa
-DATA logc816<>+40(SB)/4, $0x3eaaaaaa
-DATA logc816<>+44(SB)/4, $0x3eaaaaaa
-DATA logc816<>+48(SB)/4, $0x3eaaaaaa
-DATA logc816<>+52(SB)/4, $0x3eaaaaaa
-DATA logc816<>+56(SB)/4, $0x3eaaaaaa
-DATA logc816<>+60(SB)/4, $0x3eaaaaaa
-GLOBL logc816<>(SB), RODATA|NOPTR, $64
-
-DATA logc116<>+0(SB)/4, $0xbdebd1b8
-DATA logc116<>+4(SB)/4, $0xbdebd1b8
-DATA logc116<>+8(SB)/4, $0xbdebd1b8
-DATA logc116<>+12(SB)/4, $0xbdebd1b8
-DATA logc116<>+16(SB)/4, $0xbdebd1b8
-DATA logc116<>+20(SB)/4, $0xbdebd1b8
-DATA logc116<>+24(SB)/4, $0xbdebd1b8
-DATA logc116<>+28(SB)/4, $0xbdebd1b8
-DATA logc116<>+32(SB)/4, $0xbdebd1b8
-DATA logc116<>+36(SB)/4, $0xbdebd1b8
-DATA logc116<>+40(SB)/4, $0xbdebd1b8
-DATA logc116<>+44(SB)/4, $0xbdebd1b8
-DATA logc116<>+48(SB)/4, $0xbdebd1b8
-DATA logc116<>+52(SB)/4, $0xbdebd1b8
-DATA logc116<>+56(SB)/4, $0xbdebd1b8
-DATA logc116<>+60(SB)/4, $0xbdebd1b8
-GLOBL logc116<>(SB), RODATA|NOPTR, $64
-
-DATA logc316<>+0(SB)/4, $0xbdfe5d4f
-DATA logc316<>+4(SB)/4, $0xbdfe5d4f
-DATA logc316<>+8(SB)/4, $0xbdfe5d4f
-DATA logc316<>+12(SB)/4, $0xbdfe5d4f
-DATA logc316<>+16(SB)/4, $0xbdfe5d4f
-DATA logc316<>+20(SB)/4, $0xbdfe5d4f
-DATA logc316<>+24(SB)/4, $0xbdfe5d4f
-DATA logc316<>+28(SB)/4, $0xbdfe5d4f
-DATA logc316<>+32(SB)/4, $0xbdfe5d4f
-DATA logc316<>+36(SB)/4, $0xbdfe5d4f
-DATA logc316<>+40(SB)/4, $0xbdfe5d4f
-DATA logc316<>+44(SB)/4, $0xbdfe5d4f
-DATA logc316<>+48(SB)/4, $0xbdfe5d4f
-DATA logc316<>+52(SB)/4, $0xbdfe5d4f
-DATA logc316<>+56(SB)/4, $0xbdfe5d4f
-DATA logc316<>+60(SB)/4, $0xbdfe5d4f
-GLOBL logc316<>(SB), RODATA|NOPTR, $64
-
-DATA logc516<>+0(SB)/4, $0xbe2aae50
-DATA logc516<>+4(SB)/4, $0xbe2aae50
-DATA logc516<>+8(SB)/4, $0xbe2aae50
-DATA logc516<>+12(SB)/4, $0xbe2aae50
-DATA logc516<>+16(SB)/4, $0xbe2aae50
-DATA logc516<>+20(SB)/4, $0xbe2aae50
-DATA logc516<>+24(SB)/4, $0xbe2aae50
-DATA logc516<>+28(SB)/4, $0xbe2aae50
-DATA logc516<>+32(SB)/4, $0xbe2aae50
-DATA logc516<>+36(SB)/4, $0xbe2aae50
-DATA logc516<>+40(SB)/4, $0xbe2aae50
-DATA logc516<>+44(SB)/4, $0xbe2aae50
-DATA logc516<>+48(SB)/4, $0xbe2aae50
-DATA logc516<>+52(SB)/4, $0xbe2aae50
-DATA logc516<>+56(SB)/4, $0xbe2aae50
-DATA logc516<>+60(SB)/4, $0xbe2aae50
-GLOBL logc516<>(SB), RODATA|NOPTR, $64
-
-DATA logc716<>+0(SB)/4, $0xbe7ffffc
-DATA logc716<>+4(SB)/4, $0xbe7ffffc
-DATA logc716<>+8(SB)/4, $0xbe7ffffc
-DATA logc716<>+12(SB)/4, $0xbe7ffffc
-DATA logc716<>+16(SB)/4, $0xbe7ffffc
-DATA logc716<>+20(SB)/4, $0xbe7ffffc
-DATA logc716<>+24(SB)/4, $0xbe7ffffc
-DATA logc716<>+28(SB)/4, $0xbe7ffffc
-DATA logc716<>+32(SB)/4, $0xbe7ffffc
-DATA logc716<>+36(SB)/4, $0xbe7ffffc
-DATA logc716<>+40(SB)/4, $0xbe7ffffc
-DATA logc716<>+44(SB)/4, $0xbe7ffffc
-DATA logc716<>+48(SB)/4, $0xbe7ffffc
-DATA logc716<>+52(SB)/4, $0xbe7ffffc
-DATA logc716<>+56(SB)/4, $0xbe7ffffc
-DATA logc716<>+60(SB)/4, $0xbe7ffffc
-GLOBL logc716<>(SB), RODATA|NOPTR, $64
-
-DATA minushalf16<>+0(SB)/4, $0xbf000000
-DATA minushalf16<>+4(SB)/4, $0xbf000000
-DATA minushalf16<>+8(SB)/4, $0xbf000000
-DATA minushalf16<>+12(SB)/4, $0xbf000000
-DATA minushalf16<>+16(SB)/4, $0xbf000000
-DATA minushalf16<>+20(SB)/4, $0xbf000000
-DATA minushalf16<>+24(SB)/4, $0xbf000000
-DATA minushalf16<>+28(SB)/4, $0xbf000000
-DATA minushalf16<>+32(SB)/4, $0xbf000000
-DATA minushalf16<>+36(SB)/4, $0xbf000000
-DATA minushalf16<>+40(SB)/4, $0xbf000000
-DATA minushalf16<>+44(SB)/4, $0xbf000000
-DATA minushalf16<>+48(SB)/4, $0xbf000000
-DATA minushalf16<>+52(SB)/4, $0xbf000000
-DATA minushalf16<>+56(SB)/4, $0xbf000000
-DATA minushalf16<>+60(SB)/4, $0xbf000000
-GLOBL minushalf16<>(SB), RODATA|NOPTR, $64
-
-DATA ln2lo16<>+0(SB)/4, $0xb95e8083
-DATA ln2lo16<>+4(SB)/4, $0xb95e8083
-DATA ln2lo16<>+8(SB)/4, $0xb95e8083
-DATA ln2lo16<>+12(SB)/4, $0xb95e8083
-DATA ln2lo16<>+16(SB)/4, $0xb95e8083
-DATA ln2lo16<>+20(SB)/4, $0xb95e8083
-DATA ln2lo16<>+24(SB)/4, $0xb95e8083
-DATA ln2lo16<>+28(SB)/4, $0xb95e8083
-DATA ln2lo16<>+32(SB)/4, $0xb95e8083
-DATA ln2lo16<>+36(SB)/4, $0xb95e8083
-DATA ln2lo16<>+40(SB)/4, $0xb95e8083
-DATA ln2lo16<>+44(SB)/4, $0xb95e8083
-DATA ln2lo16<>+48(SB)/4, $0xb95e8083
-DATA ln2lo16<>+52(SB)/4, $0xb95e8083
-DATA ln2lo16<>+56(SB)/4, $0xb95e8083
-DATA ln2lo16<>+60(SB)/4, $0xb95e8083
-GLOBL ln2lo16<>(SB), RODATA|NOPTR, $64
-
-DATA ln2hi16<>+0(SB)/4, $0x3f318000
-DATA ln2hi16<>+4(SB)/4, $0x3f318000
-DATA ln2hi16<>+8(SB)/4, $0x3f318000
-DATA ln2hi16<>+12(SB)/4, $0x3f318000
-DATA ln2hi16<>+16(SB)/4, $0x3f318000
-DATA ln2hi16<>+20(SB)/4, $0x3f318000
-DATA ln2hi16<>+24(SB)/4, $0x3f318000
-DATA ln2hi16<>+28(SB)/4, $0x3f318000
-DATA ln2hi16<>+32(SB)/4, $0x3f318000
-DATA ln2hi16<>+36(SB)/4, $0x3f318000
-DATA ln2hi16<>+40(SB)/4, $0x3f318000
-DATA ln2hi16<>+44(SB)/4, $0x3f318000
-DATA ln2hi16<>+48(SB)/4, $0x3f318000
-DATA ln2hi16<>+52(SB)/4, $0x3f318000
-DATA ln2hi16<>+56(SB)/4, $0x3f318000
-DATA ln2hi16<>+60(SB)/4, $0x3f318000
-GLOBL ln2hi16<>(SB), RODATA|NOPTR, $64
-
-DATA absmask16<>+0(SB)/4, $0x7fffffff
-DATA absmask16<>+4(SB)/4, $0x7fffffff
-DATA absmask16<>+8(SB)/4, $0x7fffffff
-DATA absmask16<>+12(SB)/4, $0x7fffffff
-DATA absmask16<>+16(SB)/4, $0x7fffffff
-DATA absmask16<>+20(SB)/4, $0x7fffffff
-DATA absmask16<>+24(SB)/4, $0x7fffffff
-DATA absmask16<>+28(SB)/4, $0x7fffffff
-DATA absmask16<>+32(SB)/4, $0x7fffffff
-DATA absmask16<>+36(SB)/4, $0x7fffffff
-DATA absmask16<>+40(SB)/4, $0x7fffffff
-DATA absmask16<>+44(SB)/4, $0x7fffffff
-DATA absmask16<>+48(SB)/4, $0x7fffffff
-DATA absmask16<>+52(SB)/4, $0x7fffffff
-DATA absmask16<>+56(SB)/4, $0x7fffffff
-DATA absmask16<>+60(SB)/4, $0x7fffffff
-GLOBL absmask16<>(SB), RODATA|NOPTR, $64
-
-DATA inf16<>+0(SB)/4, $0x7f800000
-DATA inf16<>+4(SB)/4, $0x7f800000
-DATA inf16<>+8(SB)/4, $0x7f800000
-DATA inf16<>+12(SB)/4, $0x7f800000
-DATA inf16<>+16(SB)/4, $0x7f800000
-DATA inf16<>+20(SB)/4, $0x7f800000
-DATA inf16<>+24(SB)/4, $0x7f800000
-DATA inf16<>+28(SB)/4, $0x7f800000
-DATA inf16<>+32(SB)/4, $0x7f800000
-DATA inf16<>+36(SB)/4, $0x7f800000
-DATA inf16<>+40(SB)/4, $0x7f800000
-DATA inf16<>+44(SB)/4, $0x7f800000
-DATA inf16<>+48(SB)/4, $0x7f800000
-DATA inf16<>+52(SB)/4, $0x7f800000
-DATA inf16<>+56(SB)/4, $0x7f800000
-DATA inf16<>+60(SB)/4, $0x7f800000
-GLOBL inf16<>(SB), RODATA|NOPTR, $64
-
-DATA minnormal16<>+0(SB)/4, $0x00800000
-DATA minnormal16<>+4(SB)/4, $0x00800000
-DATA minnormal16<>+8(SB)/4, $0x00800000
-DATA minnormal16<>+12(SB)/4, $0x00800000
-DATA minnormal16<>+16(SB)/4, $0x00800000
-DATA minnormal16<>+20(SB)/4, $0x00800000
-DATA minnormal16<>+24(SB)/4, $0x00800000
-DATA minnormal16<>+28(SB)/4, $0x00800000
-DATA minnormal16<>+32(SB)/4, $0x00800000
-DATA minnormal16<>+36(SB)/4, $0x00800000
-DATA minnormal16<>+40(SB)/4, $0x00800000
-DATA minnormal16<>+44(SB)/4, $0x00800000
-DATA minnormal16<>+48(SB)/4, $0x00800000
-DATA minnormal16<>+52(SB)/4, $0x00800000
-DATA minnormal16<>+56(SB)/4, $0x00800000
-DATA minnormal16<>+60(SB)/4, $0x00800000
-GLOBL minnormal16<>(SB), RODATA|NOPTR, $64
-
-DATA two2316<>+0(SB)/4, $0x4b000000
-DATA two2316<>+4(SB)/4, $0x4b000000
-DATA two2316<>+8(SB)/4, $0x4b000000
-DATA two2316<>+12(SB)/4, $0x4b000000
-DATA two2316<>+16(SB)/4, $0x4b000000
-DATA two2316<>+20(SB)/4, $0x4b000000
-DATA two2316<>+24(SB)/4, $0x4b000000
-DATA two2316<>+28(SB)/4, $0x4b000000
-DATA two2316<>+32(SB)/4, $0x4b000000
-DATA two2316<>+36(SB)/4, $0x4b000000
-DATA two2316<>+40(SB)/4, $0x4b000000
-DATA two2316<>+44(SB)/4, $0x4b000000
-DATA two2316<>+48(SB)/4, $0x4b000000
-DATA two2316<>+52(SB)/4, $0x4b000000
-DATA two2316<>+56(SB)/4, $0x4b000000
-DATA two2316<>+60(SB)/4, $0x4b000000
-GLOBL two2316<>(SB), RODATA|NOPTR, $64
-
-DATA minus2316<>+0(SB)/4, $0xc1b80000
-DATA minus2316<>+4(SB)/4, $0xc1b80000
-DATA minus2316<>+8(SB)/4, $0xc1b80000
-DATA minus2316<>+12(SB)/4, $0xc1b80000
-DATA minus2316<>+16(SB)/4, $0xc1b80000
-DATA minus2316<>+20(SB)/4, $0xc1b80000
-DATA minus2316<>+24(SB)/4, $0xc1b80000
-DATA minus2316<>+28(SB)/4, $0xc1b80000
-DATA minus2316<>+32(SB)/4, $0xc1b80000
-DATA minus2316<>+36(SB)/4, $0xc1b80000
-DATA minus2316<>+40(SB)/4, $0xc1b80000
-DATA minus2316<>+44(SB)/4, $0xc1b80000
-DATA minus2316<>+48(SB)/4, $0xc1b80000
-DATA minus2316<>+52(SB)/4, $0xc1b80000
-DATA minus2316<>+56(SB)/4, $0xc1b80000
-DATA minus2316<>+60(SB)/4, $0xc1b80000
-GLOBL minus2316<>(SB), RODATA|NOPTR, $64
-
-DATA minusinf16<>+0(SB)/4, $0xff800000
-DATA minusinf16<>+4(SB)/4, $0xff800000
-DATA minusinf16<>+8(SB)/4, $0xff800000
-DATA minusinf16<>+12(SB)/4, $0xff800000
-DATA minusinf16<>+16(SB)/4, $0xff800000
-DATA minusinf16<>+20(SB)/4, $0xff800000
-DATA minusinf16<>+24(SB)/4, $0xff800000
-DATA minusinf16<>+28(SB)/4, $0xff800000
-DATA minusinf16<>+32(SB)/4, $0xff800000
-DATA minusinf16<>+36(SB)/4, $0xff800000
-DATA minusinf16<>+40(SB)/4, $0xff800000
-DATA minusinf16<>+44(SB)/4, $0xff800000
-DATA minusinf16<>+48(SB)/4, $0xff800000
-DATA minusinf16<>+52(SB)/4, $0xff800000
-DATA minusinf16<>+56(SB)/4, $0xff800000
-DATA minusinf16<>+60(SB)/4, $0xff800000
-GLOBL minusinf16<>(SB), RODATA|NOPTR, $64
-
-DATA nan16<>+0(SB)/4, $0x7fc00000
-DATA nan16<>+4(SB)/4, $0x7fc00000
-DATA nan16<>+8(SB)/4, $0x7fc00000
-DATA nan16<>+12(SB)/4, $0x7fc00000
-DATA nan16<>+16(SB)/4, $0x7fc00000
-DATA nan16<>+20(SB)/4, $0x7fc00000
-DATA nan16<>+24(SB)/4, $0x7fc00000
-DATA nan16<>+28(SB)/4, $0x7fc00000
-DATA nan16<>+32(SB)/4, $0x7fc00000
-DATA nan16<>+36(SB)/4, $0x7fc00000
-DATA nan16<>+40(SB)/4, $0x7fc00000
-DATA nan16<>+44(SB)/4, $0x7fc00000
-DATA nan16<>+48(SB)/4, $0x7fc00000
-DATA nan16<>+52(SB)/4, $0x7fc00000
-DATA nan16<>+56(SB)/4, $0x7fc00000
-DATA nan16<>+60(SB)/4, $0x7fc00000
-GLOBL nan16<>(SB), RODATA|NOPTR, $64
-
-DATA ldmin16<>+0(SB)/4, $0xc47a0000
-DATA ldmin16<>+4(SB)/4, $0xc47a0000
-DATA ldmin16<>+8(SB)/4, $0xc47a0000
-DATA ldmin16<>+12(SB)/4, $0xc47a0000
-DATA ldmin16<>+16(SB)/4, $0xc47a0000
-DATA ldmin16<>+20(SB)/4, $0xc47a0000
-DATA ldmin16<>+24(SB)/4, $0xc47a0000
-DATA ldmin16<>+28(SB)/4, $0xc47a0000
-DATA ldmin16<>+32(SB)/4, $0xc47a0000
-DATA ldmin16<>+36(SB)/4, $0xc47a0000
-DATA ldmin16<>+40(SB)/4, $0xc47a0000
-DATA ldmin16<>+44(SB)/4, $0xc47a0000
-DATA ldmin16<>+48(SB)/4, $0xc47a0000
-DATA ldmin16<>+52(SB)/4, $0xc47a0000
-DATA ldmin16<>+56(SB)/4, $0xc47a0000
-DATA ldmin16<>+60(SB)/4, $0xc47a0000
-GLOBL ldmin16<>(SB), RODATA|NOPTR, $64
-
-DATA ldmax16<>+0(SB)/4, $0x447a0000
-DATA ldmax16<>+4(SB)/4, $0x447a0000
-DATA ldmax16<>+8(SB)/4, $0x447a0000
-DATA ldmax16<>+12(SB)/4, $0x447a0000
-DATA ldmax16<>+16(SB)/4, $0x447a0000
-DATA ldmax16<>+20(SB)/4, $0x447a0000
-DATA ldmax16<>+24(SB)/4, $0x447a0000
-DATA ldmax16<>+28(SB)/4, $0x447a0000
-DATA ldmax16<>+32(SB)/4, $0x447a0000
-DATA ldmax16<>+36(SB)/4, $0x447a0000
-DATA ldmax16<>+40(SB)/4, $0x447a0000
-DATA ldmax16<>+44(SB)/4, $0x447a0000
-DATA ldmax16<>+48(SB)/4, $0x447a0000
-DATA ldmax16<>+52(SB)/4, $0x447a0000
-DATA ldmax16<>+56(SB)/4, $0x447a0000
-DATA ldmax16<>+60(SB)/4, $0x447a0000
-GLOBL ldmax16<>(SB), RODATA|NOPTR, $64
-
-DATA expunder16<>+0(SB)/4, $0xc2d00000
-DATA expunder16<>+4(SB)/4, $0xc2d00000
-DATA expunder16<>+8(SB)/4, $0xc2d00000
-DATA expunder16<>+12(SB)/4, $0xc2d00000
-DATA expunder16<>+16(SB)/4, $0xc2d00000
-DATA expunder16<>+20(SB)/4, $0xc2d00000
-DATA expunder16<>+24(SB)/4, $0xc2d00000
-DATA expunder16<>+28(SB)/4, $0xc2d00000
-DATA expunder16<>+32(SB)/4, $0xc2d00000
-DATA expunder16<>+36(SB)/4, $0xc2d00000
-DATA expunder16<>+40(SB)/4, $0xc2d00000
-DATA expunder16<>+44(SB)/4, $0xc2d00000
-DATA expunder16<>+48(SB)/4, $0xc2d00000
-DATA expunder16<>+52(SB)/4, $0xc2d00000
-DATA expunder16<>+56(SB)/4, $0xc2d00000
-DATA expunder16<>+60(SB)/4, $0xc2d00000
-GLOBL expunder16<>(SB), RODATA|NOPTR, $64
-
-DATA expover16<>+0(SB)/4, $0x42b20000
-DATA expover16<>+4(SB)/4, $0x42b20000
-DATA expover16<>+8(SB)/4, $0x42b20000
-DATA expover16<>+12(SB)/4, $0x42b20000
-DATA expover16<>+16(SB)/4, $0x42b20000
-DATA expover16<>+20(SB)/4, $0x42b20000
-DATA expover16<>+24(SB)/4, $0x42b20000
-DATA expover16<>+28(SB)/4, $0x42b20000
-DATA expover16<>+32(SB)/4, $0x42b20000
-DATA expover16<>+36(SB)/4, $0x42b20000
-DATA expover16<>+40(SB)/4, $0x42b20000
-DATA expover16<>+44(SB)/4, $0x42b20000
-DATA expover16<>+48(SB)/4, $0x42b20000
-DATA expover16<>+52(SB)/4, $0x42b20000
-DATA expover16<>+56(SB)/4, $0x42b20000
-DATA expover16<>+60(SB)/4, $0x42b20000
-GLOBL expover16<>(SB), RODATA|NOPTR, $64
-
-DATA log2e16<>+0(SB)/4, $0x3fb8aa3b
-DATA log2e16<>+4(SB)/4, $0x3fb8aa3b
-DATA log2e16<>+8(SB)/4, $0x3fb8aa3b
-DATA log2e16<>+12(SB)/4, $0x3fb8aa3b
-DATA log2e16<>+16(SB)/4, $0x3fb8aa3b
-DATA log2e16<>+20(SB)/4, $0x3fb8aa3b
-DATA log2e16<>+24(SB)/4, $0x3fb8aa3b
-DATA log2e16<>+28(SB)/4, $0x3fb8aa3b
-DATA log2e16<>+32(SB)/4, $0x3fb8aa3b
-DATA log2e16<>+36(SB)/4, $0x3fb8aa3b
-DATA log2e16<>+40(SB)/4, $0x3fb8aa3b
-DATA log2e16<>+44(SB)/4, $0x3fb8aa3b
-DATA log2e16<>+48(SB)/4, $0x3fb8aa3b
-DATA log2e16<>+52(SB)/4, $0x3fb8aa3b
-DATA log2e16<>+56(SB)/4, $0x3fb8aa3b
-DATA log2e16<>+60(SB)/4, $0x3fb8aa3b
-GLOBL log2e16<>(SB), RODATA|NOPTR, $64
-
-DATA minusln2hi16<>+0(SB)/4, $0xbf318000
-DATA minusln2hi16<>+4(SB)/4, $0xbf318000
-DATA minusln2hi16<>+8(SB)/4, $0xbf318000
-DATA minusln2hi16<>+12(SB)/4, $0xbf318000
-DATA minusln2hi16<>+16(SB)/4, $0xbf318000
-DATA minusln2hi16<>+20(SB)/4, $0xbf318000
-DATA minusln2hi16<>+24(SB)/4, $0xbf318000
-DATA minusln2hi16<>+28(SB)/4, $0xbf318000
-DATA minusln2hi16<>+32(SB)/4, $0xbf318000
-DATA minusln2hi16<>+36(SB)/4, $0xbf318000
-DATA minusln2hi16<>+40(SB)/4, $0xbf318000
-DATA minusln2hi16<>+44(SB)/4, $0xbf318000
-DATA minusln2hi16<>+48(SB)/4, $0xbf318000
-DATA minusln2hi16<>+52(SB)/4, $0xbf318000
-DATA minusln2hi16<>+56(SB)/4, $0xbf318000
-DATA minusln2hi16<>+60(SB)/4, $0xbf318000
-GLOBL minusln2hi16<>(SB), RODATA|NOPTR, $64
-
-DATA minusln2lo16<>+0(SB)/4, $0x395e8083
-DATA minusln2lo16<>+4(SB)/4, $0x395e8083
-DATA minusln2lo16<>+8(SB)/4, $0x395e8083
-DATA minusln2lo16<>+12(SB)/4, $0x395e8083
-DATA minusln2lo16<>+16(SB)/4, $0x395e8083
-DATA minusln2lo16<>+20(SB)/4, $0x395e8083
-DATA minusln2lo16<>+24(SB)/4, $0x395e8083
-DATA minusln2lo16<>+28(SB)/4, $0x395e8083
-DATA minusln2lo16<>+32(SB)/4, $0x395e8083
-DATA minusln2lo16<>+36(SB)/4, $0x395e8083
-DATA minusln2lo16<>+40(SB)/4, $0x395e8083
-DATA minusln2lo16<>+44(SB)/4, $0x395e8083
-DATA minusln2lo16<>+48(SB)/4, $0x395e8083
-DATA minusln2lo16<>+52(SB)/4, $0x395e8083
-DATA minusln2lo16<>+56(SB)/4, $0x395e8083
-DATA minusln2lo16<>+60(SB)/4, $0x395e8083
-GLOBL minusln2lo16<>(SB), RODATA|NOPTR, $64
-
-DATA expc116<>+0(SB)/4, $0x3ab743ce
-DATA expc116<>+4(SB)/4, $0x3ab743ce
-DATA expc116<>+8(SB)/4, $0x3ab743ce
-DATA expc116<>+12(SB)/4, $0x3ab743ce
-DATA expc116<>+16(SB)/4, $0x3ab743ce
-DATA expc116<>+20(SB)/4, $0x3ab743ce
-DATA expc116<>+24(SB)/4, $0x3ab743ce
-DATA expc116<>+28(SB)/4, $0x3ab743ce
-DATA expc116<>+32(SB)/4, $0x3ab743ce
-DATA expc116<>+36(SB)/4, $0x3ab743ce
-DATA expc116<>+40(SB)/4, $0x3ab743ce
-DATA expc116<>+44(SB)/4, $0x3ab743ce
-DATA expc116<>+48(SB)/4, $0x3ab743ce
-DATA expc116<>+52(SB)/4, $0x3ab743ce
-DATA expc116<>+56(SB)/4, $0x3ab743ce
-DATA expc116<>+60(SB)/4, $0x3ab743ce
-GLOBL expc116<>(SB), RODATA|NOPTR, $64
-
-DATA expc316<>+0(SB)/4, $0x3d2aa9c1
-DATA expc316<>+4(SB)/4, $0x3d2aa9c1
-DATA expc316<>+8(SB)/4, $0x3d2aa9c1
-DATA expc316<>+12(SB)/4, $0x3d2aa9c1
-DATA expc316<>+16(SB)/4, $0x3d2aa9c1
-DATA expc316<>+20(SB)/4, $0x3d2aa9c1
-DATA expc316<>+24(SB)/4, $0x3d2aa9c1
-DATA expc316<>+28(SB)/4, $0x3d2aa9c1
-DATA expc316<>+32(SB)/4, $0x3d2aa9c1
-DATA expc316<>+36(SB)/4, $0x3d2aa9c1
-DATA expc316<>+40(SB)/4, $0x3d2aa9c1
-DATA expc316<>+44(SB)/4, $0x3d2aa9c1
-DATA expc316<>+48(SB)/4, $0x3d2aa9c1
-DATA expc316<>+52(SB)/4, $0x3d2aa9c1
-DATA expc316<>+56(SB)/4, $0x3d2aa9c1
-DATA expc316<>+60(SB)/4, $0x3d2aa9c1
-GLOBL expc316<>(SB), RODATA|NOPTR, $64
-
-DATA expc516<>+0(SB)/4, $0x3f000000
-DATA expc516<>+4(SB)/4, $0x3f000000
-DATA expc516<>+8(SB)/4, $0x3f000000
-DATA expc516<>+12(SB)/4, $0x3f000000
-DATA expc516<>+16(SB)/4, $0x3f000000
-DATA expc516<>+20(SB)/4, $0x3f000000
-DATA expc516<>+24(SB)/4, $0x3f000000
-DATA expc516<>+28(SB)/4, $0x3f000000
-DATA expc516<>+32(SB)/4, $0x3f000000
-DATA expc516<>+36(SB)/4, $0x3f000000
-DATA expc516<>+40(SB)/4, $0x3f000000
-DATA expc516<>+44(SB)/4, $0x3f000000
-DATA expc516<>+48(SB)/4, $0x3f000000
-DATA expc516<>+52(SB)/4, $0x3f000000
-DATA expc516<>+56(SB)/4, $0x3f000000
-DATA expc516<>+60(SB)/4, $0x3f000000
-GLOBL expc516<>(SB), RODATA|NOPTR, $64
-
-DATA expc016<>+0(SB)/4, $0x39506967
-DATA expc016<>+4(SB)/4, $0x39506967
-DATA expc016<>+8(SB)/4, $0x39506967
-DATA expc016<>+12(SB)/4, $0x39506967
-DATA expc016<>+16(SB)/4, $0x39506967
-DATA expc016<>+20(SB)/4, $0x39506967
-DATA expc016<>+24(SB)/4, $0x39506967
-DATA expc016<>+28(SB)/4, $0x39506967
-DATA expc016<>+32(SB)/4, $0x39506967
-DATA expc016<>+36(SB)/4, $0x39506967
-DATA expc016<>+40(SB)/4, $0x39506967
-DATA expc016<>+44(SB)/4, $0x39506967
-DATA expc016<>+48(SB)/4, $0x39506967
-DATA expc016<>+52(SB)/4, $0x39506967
-DATA expc016<>+56(SB)/4, $0x39506967
-DATA expc016<>+60(SB)/4, $0x39506967
-GLOBL expc016<>(SB), RODATA|NOPTR, $64
-
-DATA expc216<>+0(SB)/4, $0x3c088908
-DATA expc216<>+4(SB)/4, $0x3c088908
-DATA expc216<>+8(SB)/4, $0x3c088908
-DATA expc216<>+12(SB)/4, $0x3c088908
-DATA expc216<>+16(SB)/4, $0x3c088908
-DATA expc216<>+20(SB)/4, $0x3c088908
-DATA expc216<>+24(SB)/4, $0x3c088908
-DATA expc216<>+28(SB)/4, $0x3c088908
-DATA expc216<>+32(SB)/4, $0x3c088908
-DATA expc216<>+36(SB)/4, $0x3c088908
-DATA expc216<>+40(SB)/4, $0x3c088908
-DATA expc216<>+44(SB)/4, $0x3c088908
-DATA expc216<>+48(SB)/4, $0x3c088908
-DATA expc216<>+52(SB)/4, $0x3c088908
-DATA expc216<>+56(SB)/4, $0x3c088908
-DATA expc216<>+60(SB)/4, $0x3c088908
-GLOBL expc216<>(SB), RODATA|NOPTR, $64
-
-DATA expc416<>+0(SB)/4, $0x3e2aaaaa
-DATA expc416<>+4(SB)/4, $0x3e2aaaaa
-DATA expc416<>+8(SB)/4, $0x3e2aaaaa
-DATA expc416<>+12(SB)/4, $0x3e2aaaaa
-DATA expc416<>+16(SB)/4, $0x3e2aaaaa
-DATA expc416<>+20(SB)/4, $0x3e2aaaaa
-DATA expc416<>+24(SB)/4, $0x3e2aaaaa
-DATA expc416<>+28(SB)/4, $0x3e2aaaaa
-DATA expc416<>+32(SB)/4, $0x3e2aaaaa
-DATA expc416<>+36(SB)/4, $0x3e2aaaaa
-DATA expc416<>+40(SB)/4, $0x3e2aaaaa
-DATA expc416<>+44(SB)/4, $0x3e2aaaaa
-DATA expc416<>+48(SB)/4, $0x3e2aaaaa
-DATA expc416<>+52(SB)/4, $0x3e2aaaaa
-DATA expc416<>+56(SB)/4, $0x3e2aaaaa
-DATA expc416<>+60(SB)/4, $0x3e2aaaaa
-GLOBL expc416<>(SB), RODATA|NOPTR, $64
-
-DATA half16<>+0(SB)/4, $0x3f000000
-DATA half16<>+4(SB)/4, $0x3f000000
-DATA half16<>+8(SB)/4, $0x3f000000
-DATA half16<>+12(SB)/4, $0x3f000000
-DATA half16<>+16(SB)/4, $0x3f000000
-DATA half16<>+20(SB)/4, $0x3f000000
-DATA half16<>+24(SB)/4, $0x3f000000
-DATA half16<>+28(SB)/4, $0x3f000000
-DATA half16<>+32(SB)/4, $0x3f000000
-DATA half16<>+36(SB)/4, $0x3f000000
-DATA half16<>+40(SB)/4, $0x3f000000
-DATA half16<>+44(SB)/4, $0x3f000000
-DATA half16<>+48(SB)/4, $0x3f000000
-DATA half16<>+52(SB)/4, $0x3f000000
-DATA half16<>+56(SB)/4, $0x3f000000
-DATA half16<>+60(SB)/4, $0x3f000000
-GLOBL half16<>(SB), RODATA|NOPTR, $64
-
-DATA roundmagic16<>+0(SB)/4, $0x4b400000
-DATA roundmagic16<>+4(SB)/4, $0x4b400000
-DATA roundmagic16<>+8(SB)/4, $0x4b400000
-DATA roundmagic16<>+12(SB)/4, $0x4b400000
-DATA roundmagic16<>+16(SB)/4, $0x4b400000
-DATA roundmagic16<>+20(SB)/4, $0x4b400000
-DATA roundmagic16<>+24(SB)/4, $0x4b400000
-DATA roundmagic16<>+28(SB)/4, $0x4b400000
-DATA roundmagic16<>+32(SB)/4, $0x4b400000
-DATA roundmagic16<>+36(SB)/4, $0x4b400000
-DATA roundmagic16<>+40(SB)/4, $0x4b400000
-DATA roundmagic16<>+44(SB)/4, $0x4b400000
-DATA roundmagic16<>+48(SB)/4, $0x4b400000
-DATA roundmagic16<>+52(SB)/4, $0x4b400000
-DATA roundmagic16<>+56(SB)/4, $0x4b400000
-DATA roundmagic16<>+60(SB)/4, $0x4b400000
-GLOBL roundmagic16<>(SB), RODATA|NOPTR, $64
-
-DATA expbiasfix16<>+0(SB)/4, $0xb4c0007f
-DATA expbiasfix16<>+4(SB)/4, $0xb4c0007f
-DATA expbiasfix16<>+8(SB)/4, $0xb4c0007f
-DATA expbiasfix16<>+12(SB)/4, $0xb4c0007f
-DATA expbiasfix16<>+16(SB)/4, $0xb4c0007f
-DATA expbiasfix16<>+20(SB)/4, $0xb4c0007f
-DATA expbiasfix16<>+24(SB)/4, $0xb4c0007f
-DATA expbiasfix16<>+28(SB)/4, $0xb4c0007f
-DATA expbiasfix16<>+32(SB)/4, $0xb4c0007f
-DATA expbiasfix16<>+36(SB)/4, $0xb4c0007f
-DATA expbiasfix16<>+40(SB)/4, $0xb4c0007f
-DATA expbiasfix16<>+44(SB)/4, $0xb4c0007f
-DATA expbiasfix16<>+48(SB)/4, $0xb4c0007f
-DATA expbiasfix16<>+52(SB)/4, $0xb4c0007f
-DATA expbiasfix16<>+56(SB)/4, $0xb4c0007f
-DATA expbiasfix16<>+60(SB)/4, $0xb4c0007f
-GLOBL expbiasfix16<>(SB), RODATA|NOPTR, $64
 
 // func BinaryProbIgnoreLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[16]float64) (bail bool)
 // Requires: AVX, AVX512F, BMI2
@@ -6307,42 +13249,6 @@ BinaryLogitsIgnoreGradF32_bail:
 	MOVB AL, bail+136(FP)
 	VZEROUPPER
 	RET
-
-DATA signbit16<>+0(SB)/4, $0x80000000
-DATA signbit16<>+4(SB)/4, $0x80000000
-DATA signbit16<>+8(SB)/4, $0x80000000
-DATA signbit16<>+12(SB)/4, $0x80000000
-DATA signbit16<>+16(SB)/4, $0x80000000
-DATA signbit16<>+20(SB)/4, $0x80000000
-DATA signbit16<>+24(SB)/4, $0x80000000
-DATA signbit16<>+28(SB)/4, $0x80000000
-DATA signbit16<>+32(SB)/4, $0x80000000
-DATA signbit16<>+36(SB)/4, $0x80000000
-DATA signbit16<>+40(SB)/4, $0x80000000
-DATA signbit16<>+44(SB)/4, $0x80000000
-DATA signbit16<>+48(SB)/4, $0x80000000
-DATA signbit16<>+52(SB)/4, $0x80000000
-DATA signbit16<>+56(SB)/4, $0x80000000
-DATA signbit16<>+60(SB)/4, $0x80000000
-GLOBL signbit16<>(SB), RODATA|NOPTR, $64
-
-DATA sqrt2m116<>+0(SB)/4, $0x3ed413cd
-DATA sqrt2m116<>+4(SB)/4, $0x3ed413cd
-DATA sqrt2m116<>+8(SB)/4, $0x3ed413cd
-DATA sqrt2m116<>+12(SB)/4, $0x3ed413cd
-DATA sqrt2m116<>+16(SB)/4, $0x3ed413cd
-DATA sqrt2m116<>+20(SB)/4, $0x3ed413cd
-DATA sqrt2m116<>+24(SB)/4, $0x3ed413cd
-DATA sqrt2m116<>+28(SB)/4, $0x3ed413cd
-DATA sqrt2m116<>+32(SB)/4, $0x3ed413cd
-DATA sqrt2m116<>+36(SB)/4, $0x3ed413cd
-DATA sqrt2m116<>+40(SB)/4, $0x3ed413cd
-DATA sqrt2m116<>+44(SB)/4, $0x3ed413cd
-DATA sqrt2m116<>+48(SB)/4, $0x3ed413cd
-DATA sqrt2m116<>+52(SB)/4, $0x3ed413cd
-DATA sqrt2m116<>+56(SB)/4, $0x3ed413cd
-DATA sqrt2m116<>+60(SB)/4, $0x3ed413cd
-GLOBL sqrt2m116<>(SB), RODATA|NOPTR, $64
 
 // func BinaryLogitsIgnoreLossF32(y []float32, x []float32, alpha []float32, alphaNeg []float32, k *[23]uint32, acc *[16]float64) (bail bool)
 // Requires: AVX, AVX512F, BMI2
