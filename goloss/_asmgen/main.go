@@ -9,18 +9,17 @@
 // make check-asm regenerates them in a scratch folder and requires the
 // committed files to match).
 //
-// The float32 row kernels of the AVX2 package are each one description
-// over a vector width (vec.go: the ISA's registers, masks and constants;
-// vec_math.go: log, log1p, exp, u^gamma; vec_rows.go: the row loop and
-// its float64 sums): asym_f32.go, binary_f32.go and seed_f32.go. Run with
-// w8 they give the AVX2 kernels, with w16 the AVX-512 kernels of the same
-// cells (the asymmetric and binary variants; the seed's main pass for
-// non-integer gamma). The
-// AVX-512 seed kernel for integer gamma (avx512_seed.go: its passes and
-// main pass, written for 16 lanes, faster there than seed_f32.go at 16
-// lanes, see BENCHMARKS.md) and the float64 kernels (avx2_*64.go, AVX2 on
-// either CPU) have a description of their own.
-//
+// The float32 row kernels are each one description over a vector width
+// (vec.go: the ISA's registers, masks and constants; vec_math.go: log,
+// log1p, exp, u^gamma; vec_rows.go: the row loop and its float64 sums):
+// asym_f32.go, binary_f32.go and seed_f32.go (the seed's main pass). Run
+// with w8 they give the AVX2 kernels, with w16 the AVX-512 ones. The
+// AVX-512 seed kernel for integer gamma (avx512_seed.go: its first passes
+// and a main pass written for 16 lanes, faster there than seed_f32.go's,
+// see seed_f32.go), the AVX2 seed's first passes (avx2_seed.go), the
+// helpers of the AVX2 tests (avx2_misc.go) and the float64 kernels
+// (avx2_*64.go, AVX2 on either CPU) have a description per ISA.
+
 // The kernels are written in assembly because Go has no vector types
 // without GOEXPERIMENT=simd, and because that experiment's code generation
 // spills vectors in loops this size and emits legacy-SSE instructions
