@@ -173,7 +173,7 @@ def parse_args(argv):
                     help="markdown file whose bench section is written/replaced "
                          "(default BENCHMARKS.md at the repo root; '' to skip)")
     ap.add_argument("--out-png", default=None,
-                    help="chart of the ratios (default bench/ratios-KERNEL-familyN.png; '' to skip)")
+                    help="chart of the ratios (default bench/ratios-KERNEL-familyN-modelM.png; '' to skip)")
     ap.add_argument("--generic-child", action="store_true",
                     help="internal: time the seed op and its composite at 1024x1000 fwd+bwd and print "
                          "their stats as JSON (make bench runs this with GOLOSS_KERNEL=generic)")
@@ -804,7 +804,7 @@ def main(argv=None):
     # stands for.
     kind = f"{kernel}, {env['cpu']}"
     if args.out_png and os.path.basename(args.out_png) == "ratios.png":
-        fam = f"-family{cpu['family']}" if cpu["family"] else ""
+        fam = f"-family{cpu['family']}-model{cpu['model_no']}" if cpu["family"] else ""
         args.out_png = os.path.join(os.path.dirname(args.out_png), f"ratios-{kernel}{fam}.png")
     if os.environ.get("GOLOSS_KERNEL"):
         env["goloss"] += f" (GOLOSS_KERNEL={os.environ['GOLOSS_KERNEL']})"
