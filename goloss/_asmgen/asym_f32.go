@@ -295,7 +295,7 @@ func (s *asymState) combine(y, q reg.VecVirtual, S reg.Register, negC, logPos, l
 	return a
 }
 
-// probTerms computes the terms of 8 probabilities p.
+// probTerms computes the terms of a vector of probabilities p.
 func (s *asymState) probTerms(p, y reg.VecVirtual) asymTerms {
 	eps := s.bcast(aEps)
 	pc := s.w.V()
@@ -320,23 +320,10 @@ func (s *asymState) probTerms(p, y reg.VecVirtual) asymTerms {
 	return s.combine(y, q, S, negC, logPos, logNeg, dLogPos, dLogNeg)
 }
 
-// logitTerms computes the terms of 8 logits z. dp/dz = p*(1-p) goes to
+// logitTerms computes the terms of a vector of logits z. dp/dz = p*(1-p) goes to
 // its stack slot.
 func (s *asymState) logitTerms(prefix string, z, y reg.VecVirtual) asymTerms {
-	nabs := s.w.V()
-	s.w.bitOr(s.w.c("signbit", 0x80000000), z, nabs) // -|z|
-	e := s.w.exp(nabs)
-	l1p := s.w.log1pUnit(e) // first, while few values are live
-	w := s.w.V()
-	VADDPS(s.one, e, w)
-	r := s.w.V()
-	VDIVPS(w, s.one, r) // 1/(1+e)
-	small := s.w.V()
-	VMULPS(r, e, small) // e/(1+e)
-	neg := s.w.M()
-	s.w.cmpTo(cmpLT, s.zero, z, neg)
-	p := s.w.blend(neg, small, r)
-	q := s.w.blend(neg, r, small)
+	p, q, l1p, _ := s.w.sigmoids(z, s.zero, s.one)
 	// log p = min(z, 0) - log1p(e) where p >= eps, else log(eps).
 	logPos, in := s.w.V(), s.w.M()
 	VMINPS(s.zero, z, logPos)

@@ -159,12 +159,7 @@ func binaryRowKernel(w *vec, grad, logits, ignore bool) {
 	VMOVUPD(s.zero, s.acc)
 	VMOVUPD(s.zero, s.acc.Offset(vb))
 
-	TESTL(s.real, s.real)
-	JNZ(LabelRef(name + "_powR"))
-	CMPQ(s.nPow, Imm(2))
-	JEQ(LabelRef(name + "_pow2"))
-	TESTQ(s.nPow, s.nPow)
-	JEQ(LabelRef(name + "_pow0"))
+	powKindJumps(name, s.real, s.nPow)
 	w.powLoops(name, []string{"powN", "pow2", "pow0", "powR"}, n, func(kind string) (reg.Register, func(string, reg.Register), func()) {
 		s.powKind = kind
 		s.off = GP64()
@@ -440,21 +435,7 @@ func (s *binaryRowState) logitsBody(prefix string, tail reg.Register) {
 	y := s.knownLabels(tail)
 	t, omt := s.labels(prefix, y)
 
-	nabs := s.w.V()
-	s.w.bitOr(s.w.c("signbit", 0x80000000), z, nabs) // -|z|
-	e := s.w.exp(nabs)
-	l1p := s.w.log1pUnit(e) // first, while few values are live
-	ope := s.w.V()
-	VADDPS(s.one, e, ope)
-	r := s.w.V()
-	VDIVPS(ope, s.one, r) // 1/(1+e)
-	small := s.w.V()
-	VMULPS(r, e, small) // e/(1+e)
-	// sig = sigmoid(z), sigNeg = sigmoid(-z): r and e*r, swapped for z < 0.
-	neg := s.w.M()
-	s.w.cmpTo(cmpLT, s.zero, z, neg)
-	sig := s.w.blend(neg, small, r)
-	sigNeg := s.w.blend(neg, r, small)
+	sig, sigNeg, l1p, r := s.w.sigmoids(z, s.zero, s.one)
 	// bce = (max(z, 0) - z*t) + log1p(e).
 	bce := s.w.V()
 	VMAXPS(s.zero, z, bce)

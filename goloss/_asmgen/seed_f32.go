@@ -106,12 +106,7 @@ func seedMainKernel(w *vec, grad bool) {
 
 	real := GP32()
 	MOVL(Mem{Base: s.k, Disp: offReal}, real)
-	TESTL(real, real)
-	JNZ(LabelRef(name + "_powR"))
-	CMPQ(s.nPow, Imm(2))
-	JEQ(LabelRef(name + "_pow2"))
-	TESTQ(s.nPow, s.nPow)
-	JEQ(LabelRef(name + "_pow0"))
+	powKindJumps(name, real, s.nPow)
 	w.powLoops(name, []string{"powN", "pow2", "pow0", "powR"}, n, func(kind string) (reg.Register, func(string, reg.Register), func()) {
 		s.powKind = kind
 		s.off = GP64()

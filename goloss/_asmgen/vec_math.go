@@ -254,3 +254,27 @@ func (w *vec) keepOnStack(spill Mem, on bool, regs []reg.VecVirtual, fn func()) 
 		VMOVUPS(spill.Offset(w.bytes()*i), r)
 	}
 }
+
+// sigmoids returns, for the logits z, sig = sigmoid(z) and sigNeg =
+// sigmoid(-z) in float32, as r = 1/(1+e) and e*r with e = e^-|z| (swapped
+// for z < 0), and l1p = log1p(e) (log1pUnit, which does not round 1+e),
+// so that log(sig) = min(z, 0) - l1p and log(sigNeg) = -max(z, 0) - l1p.
+// scratch is a register the caller may reuse (it held r). zero and one
+// hold 0 and 1.
+func (w *vec) sigmoids(z, zero, one reg.VecVirtual) (sig, sigNeg, l1p, scratch reg.VecVirtual) {
+	nabs := w.V()
+	w.bitOr(w.c("signbit", 0x80000000), z, nabs) // -|z|
+	e := w.exp(nabs)
+	l1p = w.log1pUnit(e) // first, while few values are live
+	ope := w.V()
+	VADDPS(one, e, ope)
+	r := w.V()
+	VDIVPS(ope, one, r) // 1/(1+e)
+	small := w.V()
+	VMULPS(r, e, small) // e/(1+e)
+	neg := w.M()
+	w.cmpTo(cmpLT, zero, z, neg)
+	sig = w.blend(neg, small, r)
+	sigNeg = w.blend(neg, r, small)
+	return sig, sigNeg, l1p, r
+}

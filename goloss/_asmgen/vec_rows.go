@@ -54,6 +54,19 @@ func (w *vec) powLoops(name string, kinds []string, n reg.Register, begin func(k
 	Label(name + "_done")
 }
 
+// powKindJumps emits the jumps to the loops of powLoops' kinds powN,
+// pow2, pow0 and powR: to name_powR where real is set (a non-integer
+// gamma), to name_pow2 for the integer gamma nPow = 2, to name_pow0 for 0,
+// and on to the powN loop, which follows, for the others.
+func powKindJumps(name string, real, nPow reg.Register) {
+	TESTL(real, real)
+	JNZ(LabelRef(name + "_powR"))
+	CMPQ(nPow, Imm(2))
+	JEQ(LabelRef(name + "_pow2"))
+	TESTQ(nPow, nPow)
+	JEQ(LabelRef(name + "_pow0"))
+}
+
 // flushLanes adds the float32 lanes of v into the float64 lanes at acc
 // (lanes/2 per vector, two vectors) and zeroes v.
 func (w *vec) flushLanes(v reg.VecVirtual, acc Mem) {
