@@ -201,7 +201,7 @@ func seedRowsF32x8(loss, grad, labels, preds, weights []float32, cols int, v *se
 //     clipped;
 //   - 1/p is VRCP14PS refined by one Newton step with the residual
 //     p*r - 1 (FMA), which the smoothing gradient needs anyway to keep its
-//     cancellation exact;
+//     cancellation exact (the SeedMainAny pass divides, as on AVX2);
 //   - M and the clip masks come first, in a pass of their own, so that the
 //     gradient is written once, in the pass that computes the loss.
 //
