@@ -4,10 +4,13 @@
 // and runs VZEROUPPER before RET and before any legacy-SSE instruction
 // (internal/ssecheck holds the built code to that). Callers must check the
 // CPU first (goloss/internal/cpu); each kernel's doc names the goloss
-// reference loop it is tested against. f32_amd64.s holds the hand-written
-// seed and binary kernels for integer gamma; asym_amd64.s, binary_amd64.s
-// and seed_amd64.s are generated from the descriptions that also give
-// package avx2's float32 kernels (_asmgen's asym_f32.go, binary_f32.go,
-// seed_f32.go). The float64 cells and the validation pass run the AVX2
-// code of package avx2 on AVX-512 CPUs.
+// reference loop it is tested against. f32_amd64.s holds the seed's first
+// passes and its main pass for integer gamma, described for 16 lanes only
+// (_asmgen's avx512_seed.go), and the log for the tests; asym_amd64.s,
+// binary_amd64.s and seed_amd64.s (the seed's main pass for other gammas)
+// come from the descriptions that also give package avx2's float32
+// kernels (_asmgen's asym_f32.go, binary_f32.go, seed_f32.go). The float64 cells and the validation pass run the AVX2
+// code of package avx2 on AVX-512 CPUs. goloss's TestKernelISAs holds every
+// function here to AVX-512 F, CD, BW, DQ and VL (with AVX2, FMA3, BMI2 and
+// POPCNT), what cpu.X86.AVX512 guarantees.
 package avx512
