@@ -36,13 +36,14 @@ func BenchmarkSeedMain16(b *testing.B) {
 			y := toF32(lb.labels)
 			k := seedConsts[float32](Seed{Gamma: gamma, E: 0.1}, cols)
 			v := newSeedVector(&k)
-			masks := make([]uint16, rows*((cols+15)/16))
+			const mw = (cols + 15) / 16 // masks per row
+			masks := make([]uint16, rows*mw)
 			consts := make([][12]uint32, rows)
 			for r := range rows {
 				row := p[r*cols : (r+1)*cols]
 				sum, _ := avx512.SeedSumF32(row)
 				kc := v.masksConsts(sum)
-				inside, _ := avx512.SeedMasksF32(row, masks[r*((cols+15)/16):(r+1)*((cols+15)/16)], &kc)
+				inside, _ := avx512.SeedMasksF32(row, masks[r*mw:(r+1)*mw], &kc)
 				consts[r] = v.mainConsts(v.smoothing(inside, sum))
 			}
 			g := make([]float32, len(p))
@@ -51,7 +52,7 @@ func BenchmarkSeedMain16(b *testing.B) {
 				for b.Loop() {
 					for r := range rows {
 						lo, hi := r*cols, (r+1)*cols
-						main(g[lo:hi], y[lo:hi], p[lo:hi], w, masks[r*((cols+15)/16):(r+1)*((cols+15)/16)], &consts[r], &acc)
+						main(g[lo:hi], y[lo:hi], p[lo:hi], w, masks[r*mw:(r+1)*mw], &consts[r], &acc)
 					}
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(p)), "ns/elem")

@@ -427,14 +427,13 @@ func (s *asymState) powers(prefix string, a asymTerms) (pow, dpow reg.VecVirtual
 			s.w.zero(dpow)
 		}
 	case "powR":
-		live := s.live(a)
-		s.store(live)
-		pw, dpw := s.powReal(prefix, a.u, a.y, a.ce)
-		VMOVAPS(pw, pow)
-		if s.grad {
-			VMOVAPS(dpw, dpow)
-		}
-		s.load(live)
+		s.keeping(a, func() {
+			pw, dpw := s.powReal(prefix, a.u, a.y, a.ce)
+			VMOVAPS(pw, pow)
+			if s.grad {
+				VMOVAPS(dpw, dpow)
+			}
+		})
 	case "powI":
 		pn, dpn := s.powInt(prefix+"_neg", a.u, s.nNeg, aGammaNeg)
 		pp, dpp := s.powInt(prefix+"_pos", a.u, s.nPos, aGammaPos)
@@ -451,21 +450,20 @@ func (s *asymState) powers(prefix string, a asymTerms) (pow, dpow reg.VecVirtual
 		s.w.cmpTo(0, s.zero, a.y, hard) // y == 0
 		s.w.or(isPos, hard)
 		s.w.jumpIfAll(hard, prefix+"_hard")
-		live := s.live(a)
-		s.store(live)
-		heldPow := s.w.hold(pow, s.slot(asymPowSlot))
-		var heldDpow Op
-		if s.grad {
-			heldDpow = s.w.hold(dpow, s.slot(asymPowSlot+1))
-		}
-		s.w.holdMask(hard, s.slot(asymPowSlot+2)) // a mask's size
-		pw, dpw := s.powReal(prefix, a.u, a.y, a.ce)
-		hm := s.w.heldMask(hard, s.slot(asymPowSlot+2))
-		s.w.blendTo(hm, heldPow, pw, pow)
-		if s.grad {
-			s.w.blendTo(hm, heldDpow, dpw, dpow)
-		}
-		s.load(live)
+		s.keeping(a, func() {
+			heldPow := s.w.hold(pow, s.slot(asymPowSlot))
+			var heldDpow Op
+			if s.grad {
+				heldDpow = s.w.hold(dpow, s.slot(asymPowSlot+1))
+			}
+			s.w.holdMask(hard, s.slot(asymPowSlot+2)) // a mask's size
+			pw, dpw := s.powReal(prefix, a.u, a.y, a.ce)
+			hm := s.w.heldMask(hard, s.slot(asymPowSlot+2))
+			s.w.blendTo(hm, heldPow, pw, pow)
+			if s.grad {
+				s.w.blendTo(hm, heldDpow, dpw, dpow)
+			}
+		})
 		Label(prefix + "_hard")
 	}
 	return pow, dpow
@@ -488,22 +486,10 @@ func (s *asymState) live(a asymTerms) []reg.VecVirtual {
 	return regs
 }
 
-func (s *asymState) store(regs []reg.VecVirtual) {
-	if s.w.avx512 {
-		return // kept in registers
-	}
-	for i, r := range regs {
-		VMOVUPS(r, s.slot(i))
-	}
-}
-
-func (s *asymState) load(regs []reg.VecVirtual) {
-	if s.w.avx512 {
-		return
-	}
-	for i, r := range regs {
-		VMOVUPS(s.slot(i), r)
-	}
+// keeping runs fn, the real powers' exp and log, with the live terms of a
+// in the first spill slots on AVX2 (keepOnStack).
+func (s *asymState) keeping(a asymTerms, fn func()) {
+	s.w.keepOnStack(s.spill, true, s.live(a), fn)
 }
 
 // powInt returns u^n and, with the gradient, n*u^(n-1) for the integer n
