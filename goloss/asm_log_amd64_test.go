@@ -178,9 +178,10 @@ func TestAsmExpF32(t *testing.T) {
 
 // TestAsmUnitRange holds the quick validation pass (avx2.UnitRangeF32 and
 // UnitRangeF64, and their Or forms, which also take an ignore value) to
-// its reference loop on every length up to 40 with one bad value at every
-// position, NaN (accepted) and the infinities (rejected: the caller looks
-// closer).
+// its reference loop on every length up to 72 (the float32 loop takes 32
+// values at a time, then 8, then one) with one bad value at every
+// position, alone and beside a NaN (which must not hide it), NaN and -0
+// (accepted) and the infinities (rejected: the caller looks closer).
 func TestAsmUnitRange(t *testing.T) {
 	if len(vectorKernels()) == 0 {
 		t.Skipf("no vector kernel in this build or on this CPU (have %v)", Kernels())
@@ -201,17 +202,22 @@ func TestAsmUnitRange(t *testing.T) {
 		}
 		return true
 	}
-	for n := 0; n <= 40; n++ {
+	for n := 0; n <= 72; n++ {
 		base := make([]float64, n)
 		for i := range base {
 			base[i] = float64(i%7) / 6
 		}
 		cases := [][]float64{base}
 		for at := 0; at < n; at++ {
-			for _, bad := range []float64{-1e-30, 1 + 1e-7, math.NaN(), math.Inf(1), math.Inf(-1), 2} {
+			for _, bad := range []float64{-1e-30, 1 + 1e-7, math.NaN(), math.Copysign(0, -1), math.Inf(1), math.Inf(-1), 2} {
 				c := append([]float64(nil), base...)
 				c[at] = bad
 				cases = append(cases, c)
+				if n > 1 {
+					c = append([]float64(nil), c...)
+					c[(at+1)%n] = math.NaN() // the next lane, or the next vector's first
+					cases = append(cases, c)
+				}
 			}
 		}
 		for _, c := range cases {

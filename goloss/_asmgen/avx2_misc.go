@@ -56,11 +56,139 @@ func logKernel8() {
 // forms, equal to the ignore value v)? (The reference is the loop of
 // goloss.checkUnitValues, which names the first offending value.)
 func unitRangeKernels8() {
-	for _, or := range []bool{false, true} {
-		for _, f64 := range []bool{false, true} {
-			unitRangeKernel8(f64, or)
+	for _, f64 := range []bool{false, true} {
+		unitRangeMinMax8(f64)
+	}
+	for _, f64 := range []bool{false, true} {
+		unitRangeOrKernel8(f64)
+	}
+}
+
+// unitRangeMinMax8 writes UnitRangeF32 or UnitRangeF64: the least and the
+// largest value of s, NaN left out, in four pairs of accumulators (a
+// vector load and two operations per vector, against a load and four for
+// the compares of unitRangeKernel8), then min >= 0 and max <= 1. VMINPS
+// and VMAXPS return their second source where either is NaN, and a NaN x
+// is the first one here (min(x, acc) = x < acc ? x : acc), so a NaN is
+// skipped; the accumulators start at 1 (min) and 0 (max) and never hold
+// NaN. -0 < 0 is false, as in the loop.
+func unitRangeMinMax8(f64 bool) {
+	name, sig, lanes, shift, size := "UnitRangeF32", "func(s []float32) (ok bool)", 8, 3, 4
+	elem := "float32"
+	if f64 {
+		name, sig, lanes, shift, size, elem = "UnitRangeF64", "func(s []float64) (ok bool)", 4, 2, 8, "float64"
+	}
+	TEXT(name, NOSPLIT, sig)
+	Pragma("noescape")
+	Doc(name+" reports whether every value of s lies in [0, 1] or is NaN,",
+		"as the loop `for _, x := range s { if x < 0 || x > 1 { return false } }`",
+		"does: from the least and the largest "+elem+" of s, NaN left out, taken 4",
+		"vectors of 32 bytes at a time, then one vector, then the last",
+		"len(s) mod "+map[bool]string{false: "8", true: "4"}[f64]+" values one by one.")
+	p := Load(Param("s").Base(), GP64())
+	n := Load(Param("s").Len(), GP64())
+	const unroll = 4
+	var lo, hi [unroll]reg.VecVirtual
+	one := YMM()
+	if f64 {
+		VBROADCASTSD(one64(), one)
+	} else {
+		VBROADCASTSS(f32("one32", 1), one)
+	}
+	for i := range unroll {
+		lo[i], hi[i] = YMM(), YMM()
+		VMOVAPS(one, lo[i])
+		VXORPS(hi[i], hi[i], hi[i])
+	}
+	minmax := func(acc int, x reg.VecVirtual) {
+		if f64 {
+			VMINPD(lo[acc], x, lo[acc])
+			VMAXPD(hi[acc], x, hi[acc])
+		} else {
+			VMINPS(lo[acc], x, lo[acc])
+			VMAXPS(hi[acc], x, hi[acc])
 		}
 	}
+	load := func(m Mem, x reg.VecVirtual) {
+		if f64 {
+			VMOVUPD(m, x)
+		} else {
+			VMOVUPS(m, x)
+		}
+	}
+	blocks := GP64()
+	MOVQ(n, blocks)
+	SHRQ(Imm(uint64(shift+2)), blocks)
+	JZ(LabelRef(name + "_vectors"))
+	Label(name + "_loop4")
+	for i := range unroll {
+		x := YMM()
+		load(Mem{Base: p, Disp: 32 * i}, x)
+		minmax(i, x)
+	}
+	ADDQ(Imm(32*unroll), p)
+	DECQ(blocks)
+	JNZ(LabelRef(name + "_loop4"))
+	Label(name + "_vectors")
+	vectors := GP64()
+	MOVQ(n, vectors)
+	SHRQ(Imm(uint64(shift)), vectors)
+	ANDQ(Imm(unroll-1), vectors)
+	JZ(LabelRef(name + "_tail"))
+	Label(name + "_loop")
+	x := YMM()
+	load(Mem{Base: p}, x)
+	minmax(0, x)
+	ADDQ(Imm(32), p)
+	DECQ(vectors)
+	JNZ(LabelRef(name + "_loop"))
+	// The last values one by one, into accumulators of their own: a VEX
+	// scalar operation copies the other lanes of its first source (x, whose
+	// load zeroed them) and zeroes the upper half, and 0 is harmless to a
+	// minimum tested for < 0 and a maximum tested for > 1.
+	Label(name + "_tail")
+	sLo, sHi := YMM(), YMM()
+	VMOVAPS(one, sLo)
+	VXORPS(sHi, sHi, sHi)
+	ANDQ(Imm(uint64(lanes-1)), n)
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_scalar")
+	xs := XMM()
+	if f64 {
+		VMOVSD(Mem{Base: p}, xs)
+		VMINSD(sLo.AsX(), xs, sLo.AsX())
+		VMAXSD(sHi.AsX(), xs, sHi.AsX())
+	} else {
+		VMOVSS(Mem{Base: p}, xs)
+		VMINSS(sLo.AsX(), xs, sLo.AsX())
+		VMAXSS(sHi.AsX(), xs, sHi.AsX())
+	}
+	ADDQ(Imm(uint64(size)), p)
+	DECQ(n)
+	JNZ(LabelRef(name + "_scalar"))
+	Label(name + "_done")
+	lo[0], hi[0] = minMaxPair(f64, lo[0], hi[0], sLo, sHi)
+	for i := 1; i < unroll; i++ {
+		lo[0], hi[0] = minMaxPair(f64, lo[0], hi[0], lo[i], hi[i])
+	}
+	zero, bad := YMM(), YMM()
+	VXORPS(zero, zero, zero)
+	if f64 {
+		VCMPPD(Imm(cmpLT), zero, lo[0], lo[0])
+		VCMPPD(Imm(cmpGT), one, hi[0], bad)
+	} else {
+		VCMPPS(Imm(cmpLT), zero, lo[0], lo[0])
+		VCMPPS(Imm(cmpGT), one, hi[0], bad)
+	}
+	VORPS(lo[0], bad, bad)
+	bits := GP32()
+	VMOVMSKPS(bad, bits)
+	VZEROUPPER()
+	ok := GP8()
+	TESTL(bits, bits)
+	SETEQ(ok)
+	Store(ok, ReturnIndex(0))
+	RET()
 }
 
 // one64 is the float64 1 in read-only data, declared once.
@@ -73,28 +201,17 @@ func one64() Mem {
 	return m
 }
 
-func unitRangeKernel8(f64, or bool) {
-	name, sig, lanes, shift := "UnitRangeF32", "func(s []float32) (ok bool)", 8, 3
+// unitRangeOrKernel8 writes UnitRangeOrF32 or UnitRangeOrF64: per vector,
+// the compares x < 0 and x > 1 (false for NaN), and x != v.
+func unitRangeOrKernel8(f64 bool) {
+	name, lanes, shift, elem := "UnitRangeOrF32", 8, 3, "float32"
 	if f64 {
-		name, sig, lanes, shift = "UnitRangeF64", "func(s []float64) (ok bool)", 4, 2
+		name, lanes, shift, elem = "UnitRangeOrF64", 4, 2, "float64"
 	}
-	loop, elem := "`for _, x := range s { if x < 0 || x > 1 { return false } }`", "float32"
-	if f64 {
-		elem = "float64"
-	}
-	if or {
-		name = "UnitRangeOr" + name[len("UnitRange"):]
-		sig = "func(s []" + elem + ", v " + elem + ") (ok bool)"
-		loop = "`for _, x := range s { if (x < 0 || x > 1) && x != v { return false } }`"
-	}
-	TEXT(name, NOSPLIT, sig)
+	TEXT(name, NOSPLIT, "func(s []"+elem+", v "+elem+") (ok bool)")
 	Pragma("noescape")
-	what := "lies in [0, 1] or is NaN"
-	if or {
-		what = "lies in [0, 1], is NaN or equals v"
-	}
-	Doc(name+" reports whether every value of s "+what+",",
-		"as the loop "+loop,
+	Doc(name+" reports whether every value of s lies in [0, 1], is NaN or equals v,",
+		"as the loop `for _, x := range s { if (x < 0 || x > 1) && x != v { return false } }`",
 		"does; it reads 32 bytes at a time and the last len(s) mod "+map[bool]string{false: "8", true: "4"}[f64]+" one by one.")
 	p := Load(Param("s").Base(), GP64())
 	n := Load(Param("s").Len(), GP64())
@@ -106,18 +223,15 @@ func unitRangeKernel8(f64, or bool) {
 	} else {
 		VBROADCASTSS(f32("one32", 1), one)
 	}
-	var vv reg.VecVirtual
-	if or {
-		arg, err := Param("v").Resolve()
-		if err != nil {
-			panic(err)
-		}
-		vv = YMM()
-		if f64 {
-			VBROADCASTSD(arg.Addr, vv) // VEX: Load would use legacy MOVSD
-		} else {
-			VBROADCASTSS(arg.Addr, vv)
-		}
+	arg, err := Param("v").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	vv := YMM()
+	if f64 {
+		VBROADCASTSD(arg.Addr, vv) // VEX: Load would use legacy MOVSD
+	} else {
+		VBROADCASTSS(arg.Addr, vv)
 	}
 	full := GP64()
 	MOVQ(n, full)
@@ -130,20 +244,16 @@ func unitRangeKernel8(f64, or bool) {
 		VCMPPD(Imm(cmpLT), zero, v, lt)
 		VCMPPD(Imm(cmpGT), one, v, gt)
 		VORPD(gt, lt, lt)
-		if or {
-			VCMPPD(Imm(0), vv, v, gt) // x == v
-			VANDNPD(lt, gt, lt)
-		}
+		VCMPPD(Imm(0), vv, v, gt) // x == v
+		VANDNPD(lt, gt, lt)
 		VORPD(lt, bad, bad)
 	} else {
 		VMOVUPS(Mem{Base: p}, v)
 		VCMPPS(Imm(cmpLT), zero, v, lt)
 		VCMPPS(Imm(cmpGT), one, v, gt)
 		VORPS(gt, lt, lt)
-		if or {
-			VCMPPS(Imm(0), vv, v, gt) // x == v
-			VANDNPS(lt, gt, lt)
-		}
+		VCMPPS(Imm(0), vv, v, gt) // x == v
+		VANDNPS(lt, gt, lt)
 		VORPS(lt, bad, bad)
 	}
 	ADDQ(Imm(32), p)
@@ -159,10 +269,8 @@ func unitRangeKernel8(f64, or bool) {
 		VCMPSD(Imm(cmpLT), zero.AsX(), x, l2)
 		VCMPSD(Imm(cmpGT), one.AsX(), x, g2)
 		VORPD(g2, l2, l2)
-		if or {
-			VCMPSD(Imm(0), vv.AsX(), x, g2)
-			VANDNPD(l2, g2, l2)
-		}
+		VCMPSD(Imm(0), vv.AsX(), x, g2)
+		VANDNPD(l2, g2, l2)
 		VORPD(l2.AsY(), bad, bad)
 		ADDQ(Imm(8), p)
 	} else {
@@ -170,10 +278,8 @@ func unitRangeKernel8(f64, or bool) {
 		VCMPSS(Imm(cmpLT), zero.AsX(), x, l2)
 		VCMPSS(Imm(cmpGT), one.AsX(), x, g2)
 		VORPS(g2, l2, l2)
-		if or {
-			VCMPSS(Imm(0), vv.AsX(), x, g2)
-			VANDNPS(l2, g2, l2)
-		}
+		VCMPSS(Imm(0), vv.AsX(), x, g2)
+		VANDNPS(l2, g2, l2)
 		VORPS(l2.AsY(), bad, bad)
 		ADDQ(Imm(4), p)
 	}
@@ -188,6 +294,19 @@ func unitRangeKernel8(f64, or bool) {
 	SETEQ(ok)
 	Store(ok, ReturnIndex(0))
 	RET()
+}
+
+// minMaxPair folds the accumulators lo2, hi2 into lo, hi (no NaN in
+// either, so the order of the operands is free).
+func minMaxPair(f64 bool, lo, hi, lo2, hi2 reg.VecVirtual) (reg.VecVirtual, reg.VecVirtual) {
+	if f64 {
+		VMINPD(lo, lo2, lo)
+		VMAXPD(hi, hi2, hi)
+	} else {
+		VMINPS(lo, lo2, lo)
+		VMAXPS(hi, hi2, hi)
+	}
+	return lo, hi
 }
 
 // countKernel8: how many labels of a row equal the ignore value, for the

@@ -34,14 +34,18 @@ func ExpF32(x []float32, out []float32)
 
 // UnitRangeF32 reports whether every value of s lies in [0, 1] or is NaN,
 // as the loop `for _, x := range s { if x < 0 || x > 1 { return false } }`
-// does; it reads 32 bytes at a time and the last len(s) mod 8 one by one.
+// does: from the least and the largest float32 of s, NaN left out, taken 4
+// vectors of 32 bytes at a time, then one vector, then the last
+// len(s) mod 8 values one by one.
 //
 //go:noescape
 func UnitRangeF32(s []float32) (ok bool)
 
 // UnitRangeF64 reports whether every value of s lies in [0, 1] or is NaN,
 // as the loop `for _, x := range s { if x < 0 || x > 1 { return false } }`
-// does; it reads 32 bytes at a time and the last len(s) mod 4 one by one.
+// does: from the least and the largest float64 of s, NaN left out, taken 4
+// vectors of 32 bytes at a time, then one vector, then the last
+// len(s) mod 4 values one by one.
 //
 //go:noescape
 func UnitRangeF64(s []float64) (ok bool)

@@ -513,39 +513,78 @@ GLOBL expbiasfix8<>(SB), RODATA|NOPTR, $32
 TEXT ·UnitRangeF32(SB), NOSPLIT, $0-25
 	MOVQ         s_base+0(FP), AX
 	MOVQ         s_len+8(FP), CX
-	VXORPS       Y0, Y0, Y0
+	VBROADCASTSS one32<>+0(SB), Y0
+	VMOVAPS      Y0, Y1
 	VXORPS       Y2, Y2, Y2
-	VBROADCASTSS one32<>+0(SB), Y1
+	VMOVAPS      Y0, Y3
+	VXORPS       Y4, Y4, Y4
+	VMOVAPS      Y0, Y5
+	VXORPS       Y6, Y6, Y6
+	VMOVAPS      Y0, Y7
+	VXORPS       Y8, Y8, Y8
 	MOVQ         CX, DX
-	SHRQ         $0x03, DX
-	JZ           UnitRangeF32_tail
+	SHRQ         $0x05, DX
+	JZ           UnitRangeF32_vectors
+
+UnitRangeF32_loop4:
+	VMOVUPS (AX), Y9
+	VMINPS  Y1, Y9, Y1
+	VMAXPS  Y2, Y9, Y2
+	VMOVUPS 32(AX), Y9
+	VMINPS  Y3, Y9, Y3
+	VMAXPS  Y4, Y9, Y4
+	VMOVUPS 64(AX), Y9
+	VMINPS  Y5, Y9, Y5
+	VMAXPS  Y6, Y9, Y6
+	VMOVUPS 96(AX), Y9
+	VMINPS  Y7, Y9, Y7
+	VMAXPS  Y8, Y9, Y8
+	ADDQ    $0x80, AX
+	DECQ    DX
+	JNZ     UnitRangeF32_loop4
+
+UnitRangeF32_vectors:
+	MOVQ CX, DX
+	SHRQ $0x03, DX
+	ANDQ $0x03, DX
+	JZ   UnitRangeF32_tail
 
 UnitRangeF32_loop:
-	VMOVUPS (AX), Y3
-	VCMPPS  $0x11, Y0, Y3, Y4
-	VCMPPS  $0x1e, Y1, Y3, Y3
-	VORPS   Y3, Y4, Y4
-	VORPS   Y4, Y2, Y2
+	VMOVUPS (AX), Y9
+	VMINPS  Y1, Y9, Y1
+	VMAXPS  Y2, Y9, Y2
 	ADDQ    $0x20, AX
 	DECQ    DX
 	JNZ     UnitRangeF32_loop
 
 UnitRangeF32_tail:
-	ANDQ $0x07, CX
-	JZ   UnitRangeF32_done
+	VMOVAPS Y0, Y9
+	VXORPS  Y10, Y10, Y10
+	ANDQ    $0x07, CX
+	JZ      UnitRangeF32_done
 
 UnitRangeF32_scalar:
-	VMOVSS (AX), X3
-	VCMPSS $0x11, X0, X3, X5
-	VCMPSS $0x1e, X1, X3, X3
-	VORPS  X3, X5, X5
-	VORPS  Y5, Y2, Y2
+	VMOVSS (AX), X11
+	VMINSS X9, X11, X9
+	VMAXSS X10, X11, X10
 	ADDQ   $0x04, AX
 	DECQ   CX
 	JNZ    UnitRangeF32_scalar
 
 UnitRangeF32_done:
-	VMOVMSKPS Y2, AX
+	VMINPS    Y1, Y9, Y1
+	VMAXPS    Y2, Y10, Y2
+	VMINPS    Y1, Y3, Y1
+	VMAXPS    Y2, Y4, Y2
+	VMINPS    Y1, Y5, Y1
+	VMAXPS    Y2, Y6, Y2
+	VMINPS    Y1, Y7, Y1
+	VMAXPS    Y2, Y8, Y2
+	VXORPS    Y3, Y3, Y3
+	VCMPPS    $0x11, Y3, Y1, Y1
+	VCMPPS    $0x1e, Y0, Y2, Y0
+	VORPS     Y1, Y0, Y0
+	VMOVMSKPS Y0, AX
 	VZEROUPPER
 	TESTL     AX, AX
 	SETEQ     AL
@@ -560,39 +599,78 @@ GLOBL one32<>(SB), RODATA|NOPTR, $4
 TEXT ·UnitRangeF64(SB), NOSPLIT, $0-25
 	MOVQ         s_base+0(FP), AX
 	MOVQ         s_len+8(FP), CX
-	VXORPS       Y0, Y0, Y0
+	VBROADCASTSD one64<>+0(SB), Y0
+	VMOVAPS      Y0, Y1
 	VXORPS       Y2, Y2, Y2
-	VBROADCASTSD one64<>+0(SB), Y1
+	VMOVAPS      Y0, Y3
+	VXORPS       Y4, Y4, Y4
+	VMOVAPS      Y0, Y5
+	VXORPS       Y6, Y6, Y6
+	VMOVAPS      Y0, Y7
+	VXORPS       Y8, Y8, Y8
 	MOVQ         CX, DX
-	SHRQ         $0x02, DX
-	JZ           UnitRangeF64_tail
+	SHRQ         $0x04, DX
+	JZ           UnitRangeF64_vectors
+
+UnitRangeF64_loop4:
+	VMOVUPD (AX), Y9
+	VMINPD  Y1, Y9, Y1
+	VMAXPD  Y2, Y9, Y2
+	VMOVUPD 32(AX), Y9
+	VMINPD  Y3, Y9, Y3
+	VMAXPD  Y4, Y9, Y4
+	VMOVUPD 64(AX), Y9
+	VMINPD  Y5, Y9, Y5
+	VMAXPD  Y6, Y9, Y6
+	VMOVUPD 96(AX), Y9
+	VMINPD  Y7, Y9, Y7
+	VMAXPD  Y8, Y9, Y8
+	ADDQ    $0x80, AX
+	DECQ    DX
+	JNZ     UnitRangeF64_loop4
+
+UnitRangeF64_vectors:
+	MOVQ CX, DX
+	SHRQ $0x02, DX
+	ANDQ $0x03, DX
+	JZ   UnitRangeF64_tail
 
 UnitRangeF64_loop:
-	VMOVUPD (AX), Y3
-	VCMPPD  $0x11, Y0, Y3, Y4
-	VCMPPD  $0x1e, Y1, Y3, Y3
-	VORPD   Y3, Y4, Y4
-	VORPD   Y4, Y2, Y2
+	VMOVUPD (AX), Y9
+	VMINPD  Y1, Y9, Y1
+	VMAXPD  Y2, Y9, Y2
 	ADDQ    $0x20, AX
 	DECQ    DX
 	JNZ     UnitRangeF64_loop
 
 UnitRangeF64_tail:
-	ANDQ $0x03, CX
-	JZ   UnitRangeF64_done
+	VMOVAPS Y0, Y9
+	VXORPS  Y10, Y10, Y10
+	ANDQ    $0x03, CX
+	JZ      UnitRangeF64_done
 
 UnitRangeF64_scalar:
-	VMOVSD (AX), X3
-	VCMPSD $0x11, X0, X3, X5
-	VCMPSD $0x1e, X1, X3, X3
-	VORPD  X3, X5, X5
-	VORPD  Y5, Y2, Y2
+	VMOVSD (AX), X11
+	VMINSD X9, X11, X9
+	VMAXSD X10, X11, X10
 	ADDQ   $0x08, AX
 	DECQ   CX
 	JNZ    UnitRangeF64_scalar
 
 UnitRangeF64_done:
-	VMOVMSKPS Y2, AX
+	VMINPD    Y1, Y9, Y1
+	VMAXPD    Y2, Y10, Y2
+	VMINPD    Y1, Y3, Y1
+	VMAXPD    Y2, Y4, Y2
+	VMINPD    Y1, Y5, Y1
+	VMAXPD    Y2, Y6, Y2
+	VMINPD    Y1, Y7, Y1
+	VMAXPD    Y2, Y8, Y2
+	VXORPS    Y3, Y3, Y3
+	VCMPPD    $0x11, Y3, Y1, Y1
+	VCMPPD    $0x1e, Y0, Y2, Y0
+	VORPS     Y1, Y0, Y0
+	VMOVMSKPS Y0, AX
 	VZEROUPPER
 	TESTL     AX, AX
 	SETEQ     AL
