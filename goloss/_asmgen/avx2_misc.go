@@ -67,7 +67,7 @@ func unitRangeKernels8() {
 // unitRangeMinMax8 writes UnitRangeF32 or UnitRangeF64: the least and the
 // largest value of s, NaN left out, in four pairs of accumulators (a
 // vector load and two operations per vector, against a load and four for
-// the compares of unitRangeKernel8), then min >= 0 and max <= 1. VMINPS
+// the compares that unitRangeOrKernel8 keeps), then min >= 0 and max <= 1. VMINPS
 // and VMAXPS return their second source where either is NaN, and a NaN x
 // is the first one here (min(x, acc) = x < acc ? x : acc), so a NaN is
 // skipped; the accumulators start at 1 (min) and 0 (max) and never hold
@@ -143,8 +143,8 @@ func unitRangeMinMax8(f64 bool) {
 	DECQ(vectors)
 	JNZ(LabelRef(name + "_loop"))
 	// The last values one by one, into accumulators of their own: a VEX
-	// scalar operation copies the other lanes of its first source (x, whose
-	// load zeroed them) and zeroes the upper half, and 0 is harmless to a
+	// scalar operation copies the other lanes of Intel's first source (x,
+	// whose load zeroed them) and zeroes the upper half, and 0 is harmless to a
 	// minimum tested for < 0 and a maximum tested for > 1.
 	Label(name + "_tail")
 	sLo, sHi := YMM(), YMM()
@@ -181,14 +181,7 @@ func unitRangeMinMax8(f64 bool) {
 		VCMPPS(Imm(cmpGT), one, hi[0], bad)
 	}
 	VORPS(lo[0], bad, bad)
-	bits := GP32()
-	VMOVMSKPS(bad, bits)
-	VZEROUPPER()
-	ok := GP8()
-	TESTL(bits, bits)
-	SETEQ(ok)
-	Store(ok, ReturnIndex(0))
-	RET()
+	returnNoneSet(bad)
 }
 
 // one64 is the float64 1 in read-only data, declared once.
@@ -286,6 +279,12 @@ func unitRangeOrKernel8(f64 bool) {
 	DECQ(n)
 	JNZ(LabelRef(name + "_scalar"))
 	Label(name + "_done")
+	returnNoneSet(bad)
+}
+
+// returnNoneSet returns ok = no lane of bad set, clearing the upper halves
+// first.
+func returnNoneSet(bad reg.VecVirtual) {
 	bits := GP32()
 	VMOVMSKPS(bad, bits)
 	VZEROUPPER()
