@@ -5,6 +5,7 @@ package goloss
 import (
 	"iter"
 	"math"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"testing"
@@ -239,4 +240,124 @@ func TestAsmUnitRange(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestAsmSeedSum holds avx2.SeedSumF32, the first pass of the AVX2 seed
+// kernel, to its reference loops on every length up to 72 (8 lanes at a
+// time, then a tail of up to 7): the sum bit for bit (float64 lane sums,
+// lane j of 8 taking every 8th value, the two halves added and then their
+// 4 lanes in order), and the bounds (the least of 1 and every p, the
+// largest of 0 and every p, NaN left out), with an extreme value at every
+// position, alone and beside a NaN, so that a tail lane the load left out
+// (it reads 0) or a NaN taken as a bound fails.
+func TestAsmSeedSum(t *testing.T) {
+	if len(vectorKernels()) == 0 {
+		t.Skipf("no vector kernel in this build or on this CPU (have %v)", Kernels())
+	}
+	ref := func(s []float32) (sum float64, lo, hi float32) {
+		var lanes [8]float64
+		lo, hi = 1, 0
+		for i, v := range s {
+			lanes[i%8] += float64(v)
+			if v < lo {
+				lo = v
+			}
+			if v > hi {
+				hi = v
+			}
+		}
+		sum = lanes[0] + lanes[4]
+		for j := 1; j < 4; j++ {
+			sum += lanes[j] + lanes[j+4]
+		}
+		return sum, lo, hi
+	}
+	same := func(a, b float64) bool { return a == b || a != a && b != b }
+	for n := 0; n <= 72; n++ {
+		base := make([]float32, n)
+		for i := range base {
+			base[i] = 0.25 + float32(i%7)/16 // in [0.25, 0.625]
+		}
+		cases := [][]float32{base}
+		for at := 0; at < n; at++ {
+			for _, v := range []float32{0.01, 0.99, 0, 1, 3, -2, float32(math.NaN()), float32(math.Inf(1))} {
+				c := slices.Clone(base)
+				c[at] = v
+				cases = append(cases, c)
+				if n > 1 {
+					c = slices.Clone(c)
+					c[(at+1)%n] = float32(math.NaN())
+					cases = append(cases, c)
+				}
+			}
+		}
+		for _, c := range cases {
+			sum, lo, hi := avx2.SeedSumF32(c)
+			wsum, wlo, whi := ref(c)
+			if !same(sum, wsum) || lo != wlo || hi != whi {
+				t.Fatalf("SeedSumF32(%v) = %v, %v, %v, want %v, %v, %v", c, sum, lo, hi, wsum, wlo, whi)
+			}
+		}
+	}
+}
+
+// TestSeedAllInside holds seedRowFast8's shortcut to the masks pass it
+// skips: wherever allInside takes a row (from SeedSumF32's bounds) as lying
+// wholly inside the clip range, avx2.SeedMasksF32 marks every lane inside
+// (the masks of insideMasks8) with none above; rows with lanes at, near and
+// beyond both bounds (p/S near 1e-7, one lane holding nearly all of S, a
+// single lane) and plain ones, on every length up to 40, so that the
+// shortcut is seen taken and refused.
+func TestSeedAllInside(t *testing.T) {
+	if len(vectorKernels()) == 0 {
+		t.Skipf("no vector kernel in this build or on this CPU (have %v)", Kernels())
+	}
+	rng := rand.New(rand.NewPCG(9, 3))
+	var taken, refused int
+	for n := 1; n <= 40; n++ {
+		for trial := range 60 {
+			p := make([]float32, n)
+			for c := range p {
+				p[c] = float32(0.05 + rng.Float64())
+			}
+			switch trial % 4 {
+			case 1: // one lane near the lower bound: p/S about 1e-7
+				at := rng.IntN(n)
+				p[at] = 0
+				var s float64 // of the other lanes
+				for _, v := range p {
+					s += float64(v)
+				}
+				// p/S = 1e-7 within a few float32 roundings: float32 and
+				// float64 disagree on some of these.
+				p[at] = float32(s * 1e-7 / (1 - 1e-7) * (1 + (rng.Float64()-0.5)*4e-7))
+			case 2: // one lane near the upper one
+				p[rng.IntN(n)] = float32(1e7 * float64(n) * (1 + (rng.Float64()-0.5)*1e-6))
+			case 3: // a tiny lane
+				p[rng.IntN(n)] = float32(rng.Float64() * 1e-6)
+			}
+			sum, minP, maxP := avx2.SeedSumF32(p)
+			if !fastRow(sum) {
+				continue
+			}
+			k := seedConsts[float32](Seed{Gamma: 2, E: 0.1}, n)
+			v := newSeedVector(&k)
+			kc := v.masksConsts(sum)
+			if !allInside(&kc, minP, maxP) {
+				refused++
+				continue
+			}
+			taken++
+			masks := make([]uint8, (n+7)/8)
+			inside, above := avx2.SeedMasksF32(p, masks, &kc)
+			if inside != n || above != 0 || !slices.Equal(masks, insideMasks8(n)) {
+				t.Fatalf("p = %v: allInside, but the masks pass gives masks %08b, %d inside, %d above (want %08b, %d, 0)",
+					p, masks, inside, above, insideMasks8(n), n)
+			}
+		}
+	}
+	if taken == 0 || refused == 0 {
+		t.Fatalf("the shortcut was taken on %d rows and refused on %d: want both", taken, refused)
+	}
+	t.Logf("shortcut taken on %d rows, refused on %d", taken, refused)
 }

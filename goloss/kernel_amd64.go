@@ -175,15 +175,39 @@ func seedRowsF32x16(loss, grad, labels, preds, weights []float32, cols int, v *s
 // (seedRowFast8), the others as seedRowsF32x16 does.
 func seedRowsF32x8(loss, grad, labels, preds, weights []float32, cols int, v *seedVector) {
 	masks := make([]uint8, (cols+7)/8)
+	inside := insideMasks8(cols)
 	for b := range loss {
 		g, y, p := rowSlice(grad, b, cols), rowSlice(labels, b, cols), rowSlice(preds, b, cols)
-		sum := avx2.SeedSumF32(p)
+		sum, minP, maxP := avx2.SeedSumF32(p)
 		if !fastRow(sum) {
 			loss[b] = float32(portableSeedRow(g, y, p, weights, &v.seedConstants))
 			continue
 		}
-		loss[b] = float32(seedRowFast8(g, y, p, weights, masks, v, sum))
+		loss[b] = float32(seedRowFast8(g, y, p, weights, masks, inside, v, sum, minP, maxP))
 	}
+}
+
+// insideMasks8 returns the masks of a row of cols lanes all inside: every
+// bit of the cols lanes set, none past them.
+func insideMasks8(cols int) []uint8 {
+	m := make([]uint8, (cols+7)/8)
+	for i := range m {
+		m[i] = 0xff
+	}
+	if r := cols % 8; r != 0 {
+		m[len(m)-1] = uint8(1)<<r - 1
+	}
+	return m
+}
+
+// allInside reports whether every p of a row with bounds minP <= p <= maxP
+// has p/S inside its clip range, decided in float32 as the masks pass
+// decides it: p*(1/S) rounded to float32 grows with p, so if the least
+// and the largest lie strictly between the bands of the two bounds (where
+// the masks pass decides without float64), so does every lane.
+func allInside(kc *[14]uint32, minP, maxP float32) bool {
+	invS := f32frombits(kc[0])
+	return minP*invS > f32frombits(kc[4]) && maxP*invS < f32frombits(kc[5])
 }
 
 // seedRowFast16 computes seedRow for a float32 row whose sum S is finite,
@@ -244,10 +268,20 @@ func seedRowFast16(g, y, p, w []float32, masks []uint16, k *seedVector, sum floa
 // exponents summed, turned into float64 logs once per 8 vectors), so that
 // only a vector with a positive label takes a log per element, for its
 // focal term; and a vector without one skips the focal part of the
-// gradient. Tested against seedRow as seedRowFast16 is.
-func seedRowFast8(g, y, p, w []float32, masks []uint8, k *seedVector, sum float64) float64 {
+// gradient. A row whose least and largest p (from the sum pass) put every
+// p/S inside its clip range, away from both bounds' bands, needs no masks
+// pass: its masks are allIn (insideMasks8), M is its length and none lies
+// above (1.57 -> 1.32 ns per element with the gradient, one thread, 3%
+// positive labels, AMD EPYC family 25 model 1). Tested against seedRow as
+// seedRowFast16 is.
+func seedRowFast8(g, y, p, w []float32, masks, allIn []uint8, k *seedVector, sum float64, minP, maxP float32) float64 {
 	kc := k.masksConsts(sum)
-	inside, above := avx2.SeedMasksF32(p, masks, &kc)
+	inside, above := len(p), 0
+	if allInside(&kc, minP, maxP) {
+		masks = allIn
+	} else {
+		inside, above = avx2.SeedMasksF32(p, masks, &kc)
+	}
 	km := k.mainConsts(k.smoothing(inside, sum))
 	var acc [16]float64 // focal lanes 0-3, 4-7; log p lanes 0-3, 4-7
 	if g != nil {

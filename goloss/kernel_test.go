@@ -159,6 +159,28 @@ func TestSeedKernelsMatchReference(t *testing.T) {
 					}
 				}
 			}
+			// Rows where one p holds nearly all of S, so that its p/S lies
+			// above the upper clip bound 1 - 1e-7 (or within its band),
+			// the others below the lower one or not: the masks pass decides
+			// them, never the shortcut for rows lying wholly inside.
+			for _, n := range []int{1, 2, 7, 8, 9, 16, 17, 33, 100, 1000} {
+				for at := range min(n, 9) {
+					y, p, w := seedRowCase(rng, n, false)
+					for c := range p {
+						p[c] = [...]float64{1e-12, 1e-9, 2e-8, 1e-6}[(c+at)%4] * rng.Float64()
+					}
+					p[at*(n-1)/8] = [...]float64{1, 0.5, 0.999}[at%3]
+					for _, prm := range []Seed{{Gamma: 2, E: 0.1}, {Gamma: 3.7, E: 1}} {
+						name := fmt.Sprintf("dominated n=%d at=%d gamma=%v", n, at, prm.Gamma)
+						worst64 = max(worst64, checkSeedRow64(t, name, y, p, w, prm))
+						if seedLanes32(prm) {
+							worstLanes = max(worstLanes, checkSeedRow32(t, name, y, p, w, prm))
+						} else {
+							worst32 = max(worst32, checkSeedRow32(t, name, y, p, w, prm))
+						}
+					}
+				}
+			}
 			t.Logf("%s: worst float64 error %.3g of the terms' magnitude; worst float32 error %.3g ulp-relative (float64 lanes), %.3g of the terms' magnitude (float32 lanes)", kernel, worst64, worst32, worstLanes)
 		})
 	}

@@ -64,21 +64,41 @@ func loopVectors8(name string, n reg.Register, body func(prefix string, tail reg
 	loopLanes(name, n, 8, body, step)
 }
 
-// sumKernel8: seedSumF32AVX2, the row sum in two float64 accumulators of 4
-// lanes (0-3, 4-7), added lane by lane and the 4 results in order.
+// sumKernel8: the first pass of the AVX2 float32 seed kernel, the row sum
+// in two float64 accumulators of 4 lanes (0-3, 4-7), added lane by lane
+// and the 4 results in order; beside it the least and the largest p, which
+// tell seedRowFast8 when every p/S lies inside its clip range (no masks
+// pass).
 func sumKernel8() {
-	TEXT("SeedSumF32", NOSPLIT, "func(p []float32) (sum float64)")
+	TEXT("SeedSumF32", NOSPLIT, "func(p []float32) (sum float64, minp, maxp float32)")
 	Pragma("noescape")
 	Doc("SeedSumF32 returns the sum of p, its 8-lane vectors widened and",
 		"added to two float64 accumulators (lanes 0-3 and 4-7), which are then",
-		"added lane by lane and the 4 results in order.")
+		"added lane by lane and the 4 results in order; and bounds of p,",
+		"NaN left out: minp is the least of 1 and every p, maxp the largest of",
+		"0 and every p (the loop `minp, maxp = min(minp, x), max(maxp, x)`",
+		"from 1 and 0, skipping NaN).")
 	p := Load(Param("p").Base(), GP64())
 	n := Load(Param("p").Len(), GP64())
 	lo, hi := YMM(), YMM()
 	VXORPD(lo, lo, lo)
 	VXORPD(hi, hi, hi)
+	one, mn, mx := YMM(), YMM(), YMM()
+	VBROADCASTSS(f32("one32", 1), one)
+	VMOVAPS(one, mn)
+	VXORPS(mx, mx, mx)
 	loopVectors8("SeedSumF32", n, func(prefix string, tail reg.VecVirtual) {
 		v := w8.load(Mem{Base: p}, tail)
+		// As in UnitRangeF32: a NaN v is the first source, so skipped;
+		// the lanes a tail leaves out hold 0, which the max already has,
+		// and take 1 for the min.
+		vm := v
+		if tail != nil {
+			vm = YMM()
+			VBLENDVPS(tail, v, one, vm)
+		}
+		VMINPS(mn, vm, mn)
+		VMAXPS(mx, v, mx)
 		w := YMM()
 		VCVTPS2PD(v.AsX(), w)
 		VADDPD(w, lo, lo)
@@ -95,10 +115,27 @@ func sumKernel8() {
 	for j := 1; j < 4; j++ {
 		VADDSD(lanes.Offset(8*j), sum, sum)
 	}
-	// avo stores a float result with legacy MOVSD: clean state first
-	// (VZEROUPPER keeps the low 128 bits of every register).
+	// The 8 lanes of mn and mx folded (no NaN in either).
+	x, t := XMM(), XMM()
+	VEXTRACTF128(Imm(1), mn, x)
+	VMINPS(x, mn.AsX(), x)
+	VPERMILPS(Imm(0x4e), x, t)
+	VMINPS(t, x, x)
+	VPERMILPS(Imm(0xb1), x, t)
+	VMINPS(t, x, x)
+	y, u := XMM(), XMM()
+	VEXTRACTF128(Imm(1), mx, y)
+	VMAXPS(y, mx.AsX(), y)
+	VPERMILPS(Imm(0x4e), y, u)
+	VMAXPS(u, y, y)
+	VPERMILPS(Imm(0xb1), y, u)
+	VMAXPS(u, y, y)
+	// avo stores a float result with legacy MOVSD/MOVSS: clean state
+	// first (VZEROUPPER keeps the low 128 bits of every register).
 	VZEROUPPER()
 	Store(sum, ReturnIndex(0))
+	Store(x, ReturnIndex(1))
+	Store(y, ReturnIndex(2))
 	RET()
 }
 

@@ -72,10 +72,13 @@ func CountEqualF32(s []float32, v float32) (n int)
 
 // SeedSumF32 returns the sum of p, its 8-lane vectors widened and
 // added to two float64 accumulators (lanes 0-3 and 4-7), which are then
-// added lane by lane and the 4 results in order.
+// added lane by lane and the 4 results in order; and bounds of p,
+// NaN left out: minp is the least of 1 and every p, maxp the largest of
+// 0 and every p (the loop `minp, maxp = min(minp, x), max(maxp, x)`
+// from 1 and 0, skipping NaN).
 //
 //go:noescape
-func SeedSumF32(p []float32) (sum float64)
+func SeedSumF32(p []float32) (sum float64, minp float32, maxp float32)
 
 // SeedMasksF32 writes into masks, one uint8 per 8 lanes of p, the lanes whose
 // p/S lies in [ratioLo, ratioHi], and returns how many do and how many lie

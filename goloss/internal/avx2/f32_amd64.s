@@ -827,24 +827,29 @@ DATA lanes8<>+24(SB)/4, $0x00000006
 DATA lanes8<>+28(SB)/4, $0x00000007
 GLOBL lanes8<>(SB), RODATA|NOPTR, $32
 
-// func SeedSumF32(p []float32) (sum float64)
-// Requires: AVX, AVX2, SSE2
-TEXT ·SeedSumF32(SB), NOSPLIT, $32-32
-	MOVQ   p_base+0(FP), AX
-	MOVQ   p_len+8(FP), CX
-	VXORPD Y0, Y0, Y0
-	VXORPD Y1, Y1, Y1
-	MOVQ   CX, DX
-	SHRQ   $0x03, DX
-	JZ     SeedSumF32_tail
+// func SeedSumF32(p []float32) (sum float64, minp float32, maxp float32)
+// Requires: AVX, AVX2, SSE, SSE2
+TEXT ·SeedSumF32(SB), NOSPLIT, $32-40
+	MOVQ         p_base+0(FP), AX
+	MOVQ         p_len+8(FP), CX
+	VXORPD       Y0, Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VBROADCASTSS one32<>+0(SB), Y2
+	VMOVAPS      Y2, Y3
+	VXORPS       Y4, Y4, Y4
+	MOVQ         CX, DX
+	SHRQ         $0x03, DX
+	JZ           SeedSumF32_tail
 
 SeedSumF32_loop:
-	VMOVUPS      (AX), Y2
-	VCVTPS2PD    X2, Y3
-	VADDPD       Y3, Y0, Y0
-	VEXTRACTF128 $0x01, Y2, X2
-	VCVTPS2PD    X2, Y3
-	VADDPD       Y3, Y1, Y1
+	VMOVUPS      (AX), Y5
+	VMINPS       Y3, Y5, Y3
+	VMAXPS       Y4, Y5, Y4
+	VCVTPS2PD    X5, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y6
+	VADDPD       Y6, Y1, Y1
 	ADDQ         $0x20, AX
 	DECQ         DX
 	JNZ          SeedSumF32_loop
@@ -852,25 +857,42 @@ SeedSumF32_loop:
 SeedSumF32_tail:
 	ANDQ         $0x07, CX
 	JZ           SeedSumF32_done
-	VMOVQ        CX, X2
-	VPBROADCASTD X2, Y2
-	VPCMPGTD     lanes8<>+0(SB), Y2, Y2
-	VMASKMOVPS   (AX), Y2, Y2
-	VCVTPS2PD    X2, Y3
-	VADDPD       Y3, Y0, Y0
-	VEXTRACTF128 $0x01, Y2, X2
-	VCVTPS2PD    X2, Y3
-	VADDPD       Y3, Y1, Y1
+	VMOVQ        CX, X5
+	VPBROADCASTD X5, Y5
+	VPCMPGTD     lanes8<>+0(SB), Y5, Y5
+	VMASKMOVPS   (AX), Y5, Y6
+	VBLENDVPS    Y5, Y6, Y2, Y2
+	VMINPS       Y3, Y2, Y3
+	VMAXPS       Y4, Y6, Y4
+	VCVTPS2PD    X6, Y2
+	VADDPD       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y6, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       Y2, Y1, Y1
 
 SeedSumF32_done:
-	VADDPD  Y1, Y0, Y0
-	VMOVUPD Y0, (SP)
-	VMOVSD  (SP), X0
-	VADDSD  8(SP), X0, X0
-	VADDSD  16(SP), X0, X0
-	VADDSD  24(SP), X0, X0
+	VADDPD       Y1, Y0, Y0
+	VMOVUPD      Y0, (SP)
+	VMOVSD       (SP), X0
+	VADDSD       8(SP), X0, X0
+	VADDSD       16(SP), X0, X0
+	VADDSD       24(SP), X0, X0
+	VEXTRACTF128 $0x01, Y3, X1
+	VMINPS       X1, X3, X1
+	VPERMILPS    $0x4e, X1, X2
+	VMINPS       X2, X1, X1
+	VPERMILPS    $0xb1, X1, X2
+	VMINPS       X2, X1, X1
+	VEXTRACTF128 $0x01, Y4, X2
+	VMAXPS       X2, X4, X2
+	VPERMILPS    $0x4e, X2, X3
+	VMAXPS       X3, X2, X2
+	VPERMILPS    $0xb1, X2, X3
+	VMAXPS       X3, X2, X2
 	VZEROUPPER
-	MOVSD   X0, sum+24(FP)
+	MOVSD        X0, sum+24(FP)
+	MOVSS        X1, minp+32(FP)
+	MOVSS        X2, maxp+36(FP)
 	RET
 
 // func SeedMasksF32(p []float32, masks []uint8, k *[14]uint32) (inside int, above int)
