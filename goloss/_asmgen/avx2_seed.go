@@ -116,20 +116,7 @@ func sumKernel8() {
 		VADDSD(lanes.Offset(8*j), sum, sum)
 	}
 	// The 8 lanes of mn and mx folded (no NaN in either).
-	x, t := XMM(), XMM()
-	VEXTRACTF128(Imm(1), mn, x)
-	VMINPS(x, mn.AsX(), x)
-	VPERMILPS(Imm(0x4e), x, t)
-	VMINPS(t, x, x)
-	VPERMILPS(Imm(0xb1), x, t)
-	VMINPS(t, x, x)
-	y, u := XMM(), XMM()
-	VEXTRACTF128(Imm(1), mx, y)
-	VMAXPS(y, mx.AsX(), y)
-	VPERMILPS(Imm(0x4e), y, u)
-	VMAXPS(u, y, y)
-	VPERMILPS(Imm(0xb1), y, u)
-	VMAXPS(u, y, y)
+	x, y := fold8(mn, VMINPS), fold8(mx, VMAXPS)
 	// avo stores a float result with legacy MOVSD/MOVSS: clean state
 	// first (VZEROUPPER keeps the low 128 bits of every register).
 	VZEROUPPER()
@@ -137,6 +124,20 @@ func sumKernel8() {
 	Store(x, ReturnIndex(1))
 	Store(y, ReturnIndex(2))
 	RET()
+}
+
+// fold8 returns lane 0 of an xmm register holding op (VMINPS or VMAXPS)
+// over the 8 float32 lanes of v, which hold no NaN (so the order of the
+// operands is free): the two halves, then lanes 2, 3, 0, 1, then 1, 0, 3, 2.
+func fold8(v reg.VecVirtual, op func(...Op)) reg.VecVirtual {
+	x, t := XMM(), XMM()
+	VEXTRACTF128(Imm(1), v, x)
+	op(x, v.AsX(), x)
+	VPERMILPS(Imm(0x4e), x, t)
+	op(t, x, x)
+	VPERMILPS(Imm(0xb1), x, t)
+	op(t, x, x)
+	return x
 }
 
 // masksKernel8: seedMasksF32AVX2, the second pass, one uint8 mask per 8

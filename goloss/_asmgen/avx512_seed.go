@@ -323,14 +323,7 @@ func sumKernel() {
 	y := YMM()
 	VEXTRACTF32X8(Imm(1), mx, y)
 	VMAXPS(y, mx.AsY(), y)
-	x := XMM()
-	VEXTRACTF128(Imm(1), y, x)
-	VMAXPS(x, y.AsX(), x)
-	t := XMM()
-	VPERMILPS(Imm(0x4e), x, t) // lanes 2, 3, 0, 1
-	VMAXPS(t, x, x)
-	VPERMILPS(Imm(0xb1), x, t) // lanes 1, 0, 3, 2
-	VMAXPS(t, x, x)
+	x := fold8(y, VMAXPS)
 	// avo stores float results with legacy MOVSD and MOVSS: clean state
 	// first (VZEROUPPER keeps the low 128 bits of every register).
 	VZEROUPPER()
