@@ -158,11 +158,20 @@ func checkUnitValues[T Float](values []T, cols, threads int, name, why string, s
 // comes first, and only if one fails does checkProbabilities look for the
 // first offending index. On error nothing has been run.
 func checkedRows[T Float](preds []T, cols, threads int, validate bool, run func(lo, hi int)) error {
-	rows := len(preds) / cols
 	var check func(lo, hi int) bool
 	if validate {
 		check = func(lo, hi int) bool { return inUnitRange(preds[lo*cols : hi*cols]) }
 	}
+	return checkedRowsBy(preds, cols, threads, check, run, run)
+}
+
+// checkedRowsBy is checkedRows with its quick check given: check(lo, hi)
+// reports whether rows lo to hi surely hold probabilities (false: look
+// closer), nil for no check. run runs the rows after every check passed;
+// rerun, after one failed and checkProbabilities then found no error (±Inf,
+// which propagates), so it may not use what check left behind.
+func checkedRowsBy[T Float](preds []T, cols, threads int, check func(lo, hi int) bool, run, rerun func(lo, hi int)) error {
+	rows := len(preds) / cols
 	if forRowChunksChecked(rows, cols, threads, check, run) {
 		return nil
 	}
@@ -171,7 +180,7 @@ func checkedRows[T Float](preds []T, cols, threads int, validate bool, run func(
 	if err := checkProbabilities(preds, cols, threads); err != nil {
 		return err
 	}
-	forRowChunks(rows, cols, threads, run)
+	forRowChunks(rows, cols, threads, rerun)
 	return nil
 }
 

@@ -171,14 +171,44 @@ func seedRowsF32x16(loss, grad, labels, preds, weights []float32, cols int, v *s
 	}
 }
 
+// seedSumsChecked reports whether the check of float32 predictions runs
+// the AVX2 seed kernel's first pass (seedSumsInRange), whose results the
+// rows then take (seedRowsF32x8): with the avx2 kernel in use.
+func seedSumsChecked[T Float](preds []T) bool {
+	_, f32 := any(preds).([]float32)
+	return f32 && activeKernel == KernelAVX2
+}
+
+// seedSumsInRange runs avx2.SeedSumF32 over each row of preds (float32),
+// into sums, and reports what inUnitRange would: whether every p lies in
+// [0, 1] or is NaN (the bounds leave NaN out).
+func seedSumsInRange[T Float](preds []T, cols int, sums []seedRowSum) bool {
+	p := any(preds).([]float32)
+	ok := true
+	for b := range sums {
+		s := &sums[b]
+		s.sum, s.minP, s.maxP = avx2.SeedSumF32(p[b*cols : (b+1)*cols])
+		ok = ok && s.minP >= 0 && s.maxP <= 1
+	}
+	return ok
+}
+
 // seedRowsF32x8 runs float32 rows on AVX2 in 8 float32 lanes
-// (seedRowFast8), the others as seedRowsF32x16 does.
+// (seedRowFast8), the others as seedRowsF32x16 does. Each row's first pass
+// is v.sums' where the check of p ran it.
 func seedRowsF32x8(loss, grad, labels, preds, weights []float32, cols int, v *seedVector) {
 	masks := make([]uint8, (cols+7)/8)
 	inside := insideMasks8(cols)
 	for b := range loss {
 		g, y, p := rowSlice(grad, b, cols), rowSlice(labels, b, cols), rowSlice(preds, b, cols)
-		sum, minP, maxP := avx2.SeedSumF32(p)
+		var sum float64
+		var minP, maxP float32
+		if v.sums != nil {
+			s := v.sums[b]
+			sum, minP, maxP = s.sum, s.minP, s.maxP
+		} else {
+			sum, minP, maxP = avx2.SeedSumF32(p)
+		}
 		if !fastRow(sum) {
 			loss[b] = float32(portableSeedRow(g, y, p, weights, &v.seedConstants))
 			continue

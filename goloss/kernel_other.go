@@ -26,6 +26,11 @@ func binaryRowsF32(string, []float32, []float32, []float32, []float32, int, *bin
 	return false
 }
 
+// seedSumsChecked: no kernel here checks p with its first pass.
+func seedSumsChecked[T Float]([]T) bool { return false }
+
+func seedSumsInRange[T Float]([]T, int, []seedRowSum) bool { return false }
+
 // inUnitRange has no fast answer here: the caller looks at every value.
 func inUnitRange[T Float]([]T) bool { return false }
 

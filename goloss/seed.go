@@ -94,18 +94,46 @@ func SeedLossGrad[T Float](loss, grad, labels, preds, weights []T, cols int, prm
 	}
 	k := seedConsts[T](prm, cols)
 	unknown := unknownOf[T](prm.HasIgnore, prm.IgnoreValue)
-	run := func(lo, hi int) {
+	// sums, where the kernel in use checks p with its own first pass
+	// (seedSumsChecked), hold each row's sum and bounds of p from the check.
+	var sums []seedRowSum
+	runWith := func(lo, hi int, sums []seedRowSum) {
 		var g []T
 		if len(grad) != 0 {
 			g = grad[lo*cols : hi*cols]
 		}
+		kb := &k
+		if sums != nil {
+			kb = &seedConstants{}
+			*kb = k
+			kb.sums = sums[lo:hi]
+		}
 		if unknown.set && unknown.value > 0 {
-			seedRowsUnknown(loss[lo:hi], g, labels[lo*cols:hi*cols], preds[lo*cols:hi*cols], weights, cols, &k, T(unknown.value))
+			seedRowsUnknown(loss[lo:hi], g, labels[lo*cols:hi*cols], preds[lo*cols:hi*cols], weights, cols, kb, T(unknown.value))
 			return
 		}
-		seedRows(loss[lo:hi], g, labels[lo*cols:hi*cols], preds[lo*cols:hi*cols], weights, cols, &k)
+		seedRows(loss[lo:hi], g, labels[lo*cols:hi*cols], preds[lo*cols:hi*cols], weights, cols, kb)
 	}
-	return checkedRows(preds, cols, prm.Threads, !prm.NoValidate, run)
+	run := func(lo, hi int) { runWith(lo, hi, sums) }
+	rerun := func(lo, hi int) { runWith(lo, hi, nil) }
+	var check func(lo, hi int) bool
+	if !prm.NoValidate {
+		check = func(lo, hi int) bool { return inUnitRange(preds[lo*cols : hi*cols]) }
+		if seedSumsChecked(preds) {
+			sums = make([]seedRowSum, len(loss))
+			check = func(lo, hi int) bool { return seedSumsInRange(preds[lo*cols:hi*cols], cols, sums[lo:hi]) }
+		}
+	}
+	return checkedRowsBy(preds, cols, prm.Threads, check, run, rerun)
+}
+
+// seedRowSum is what the first pass of a vector kernel finds in a row of
+// predictions, when the check of p runs it (seedSumsInRange): their sum
+// and bounds (the least of 1 and every p, the largest of 0 and every p,
+// NaN left out), so that the row's own pass need not run again.
+type seedRowSum struct {
+	sum        float64
+	minP, maxP float32
 }
 
 // seedScratchValues bounds the labels seedRowsUnknown copies at once.
@@ -132,7 +160,13 @@ func seedRowsUnknown[T Float](loss, grad, labels, preds, weights []T, cols int, 
 		if len(grad) != 0 {
 			g = grad[lo*cols : hi*cols]
 		}
-		seedRows(loss[lo:hi], g, y, preds[lo*cols:hi*cols], weights, cols, k)
+		kb := k
+		if k.sums != nil {
+			kb = &seedConstants{}
+			*kb = *k
+			kb.sums = k.sums[lo:hi]
+		}
+		seedRows(loss[lo:hi], g, y, preds[lo*cols:hi*cols], weights, cols, kb)
 	}
 }
 
@@ -160,6 +194,9 @@ type seedConstants struct {
 	logLo      float64 // clip bounds of the focal log, rounded to T
 	ratioLo    float64 // clip bounds of p/S, rounded to T
 	ratioHi    float64
+	// sums, when not nil, holds the first pass of each row of this call
+	// (its rows, in order), found by the check of p (seedRowSum).
+	sums []seedRowSum
 }
 
 func seedConsts[T Float](prm Seed, cols int) seedConstants {

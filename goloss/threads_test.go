@@ -1,6 +1,7 @@
 package goloss
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -106,4 +107,75 @@ func TestProbabilityCheckOnEveryKernel(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSeedCheckedSums: where the check of p runs the kernel's first pass
+// and the rows take its sums (seedSumsChecked: the avx2 kernel on
+// float32), the results have the bits of an unchecked call, for several
+// shapes and thread counts, with unknown labels (whose rows run in blocks
+// of their own), with a NaN p (which passes the check) and an infinite one
+// (which fails it: the rows then run their own first pass); and an invalid
+// p is an error that names it, with nothing written.
+func TestSeedCheckedSums(t *testing.T) {
+	for _, kernel := range Kernels() {
+		t.Run(kernel, func(t *testing.T) {
+			useKernel(t, kernel)
+			for _, shape := range [][2]int{{1, 1}, {3, 7}, {40, 8}, {33, 9}, {300, 257}, {70, 1000}} {
+				rows, cols := shape[0], shape[1]
+				c := seedCase{rows: rows, cols: cols, gamma: 2, e: 0.1, soft: true}
+				labels64, preds64, weights64 := c.random(uint64(rows + cols))
+				labels, weights := toF32(labels64), toF32(weights64)
+				for _, tc := range []struct {
+					name   string
+					poison float32 // placed in the middle row; 0: none
+					ignore bool
+				}{{"valid", 0, false}, {"unknown labels", 0, true}, {"NaN p", float32(math.NaN()), false}, {"+Inf p", float32(math.Inf(1)), true}} {
+					preds := toF32(preds64)
+					if tc.poison != 0 {
+						preds[(rows/2)*cols+cols/2] = tc.poison
+					}
+					y := labels
+					if tc.ignore {
+						y = append([]float32(nil), labels...)
+						for i := 0; i < len(y); i += 5 {
+							y[i] = 2 // unknown
+						}
+					}
+					for _, threads := range []int{1, 2, 3} {
+						name := fmt.Sprintf("%dx%d %s, %d threads", rows, cols, tc.name, threads)
+						prm := Seed{Gamma: 2, E: 0.1, Threads: threads, HasIgnore: tc.ignore, IgnoreValue: 2}
+						lossC, gradC := make([]float32, rows), make([]float32, rows*cols)
+						require.NoError(t, SeedLossGrad(lossC, gradC, y, preds, weights, cols, prm), name)
+						prm.NoValidate = true
+						lossU, gradU := make([]float32, rows), make([]float32, rows*cols)
+						require.NoError(t, SeedLossGrad(lossU, gradU, y, preds, weights, cols, prm), name)
+						require.Equal(t, bits32(lossU), bits32(lossC), "%s: loss", name)
+						require.Equal(t, bits32(gradU), bits32(gradC), "%s: gradient", name)
+					}
+				}
+				// An invalid p: an error naming it, nothing written.
+				preds := toF32(preds64)
+				at := (rows-1)*cols + cols/3
+				preds[at] = 1.5
+				loss, grad := make([]float32, rows), make([]float32, rows*cols)
+				for i := range grad {
+					grad[i] = 7
+				}
+				err := SeedLossGrad(loss, grad, labels, preds, weights, cols, Seed{Gamma: 2, E: 0.1, Threads: 2})
+				require.ErrorIs(t, err, ErrValue)
+				require.Contains(t, err.Error(), fmt.Sprintf("[%d, %d]", at/cols, at%cols))
+				for i := range grad {
+					require.Equal(t, float32(7), grad[i], "grad[%d] written on error", i)
+				}
+			}
+		})
+	}
+}
+
+func bits32(v []float32) []uint32 {
+	out := make([]uint32, len(v))
+	for i, x := range v {
+		out[i] = math.Float32bits(x)
+	}
+	return out
 }
