@@ -94,33 +94,29 @@ func SeedLossGrad[T Float](loss, grad, labels, preds, weights []T, cols int, prm
 	}
 	k := seedConsts[T](prm, cols)
 	unknown := unknownOf[T](prm.HasIgnore, prm.IgnoreValue)
-	// sums, where the kernel in use checks p with its own first pass
-	// (seedSumsChecked), hold each row's sum and bounds of p from the check.
-	var sums []seedRowSum
-	runWith := func(lo, hi int, sums []seedRowSum) {
+	runWith := func(lo, hi int, k *seedConstants) {
 		var g []T
 		if len(grad) != 0 {
 			g = grad[lo*cols : hi*cols]
 		}
-		kb := &k
-		if sums != nil {
-			kb = &seedConstants{}
-			*kb = k
-			kb.sums = sums[lo:hi]
-		}
 		if unknown.set && unknown.value > 0 {
-			seedRowsUnknown(loss[lo:hi], g, labels[lo*cols:hi*cols], preds[lo*cols:hi*cols], weights, cols, kb, T(unknown.value))
+			seedRowsUnknown(loss[lo:hi], g, labels[lo*cols:hi*cols], preds[lo*cols:hi*cols], weights, cols, k.rows(lo, hi), T(unknown.value))
 			return
 		}
-		seedRows(loss[lo:hi], g, labels[lo*cols:hi*cols], preds[lo*cols:hi*cols], weights, cols, kb)
+		seedRows(loss[lo:hi], g, labels[lo*cols:hi*cols], preds[lo*cols:hi*cols], weights, cols, k.rows(lo, hi))
 	}
-	run := func(lo, hi int) { runWith(lo, hi, sums) }
-	rerun := func(lo, hi int) { runWith(lo, hi, nil) }
+	// Where the kernel in use checks p with its own first pass
+	// (seedSumsChecked), checked.sums holds each row's sum and bounds of p
+	// from the check.
+	checked := k
+	run := func(lo, hi int) { runWith(lo, hi, &checked) }
+	rerun := func(lo, hi int) { runWith(lo, hi, &k) }
 	var check func(lo, hi int) bool
 	if !prm.NoValidate {
 		check = func(lo, hi int) bool { return inUnitRange(preds[lo*cols : hi*cols]) }
 		if seedSumsChecked(preds) {
-			sums = make([]seedRowSum, len(loss))
+			sums := make([]seedRowSum, len(loss))
+			checked.sums = sums
 			check = func(lo, hi int) bool { return seedSumsInRange(preds[lo*cols:hi*cols], cols, sums[lo:hi]) }
 		}
 	}
@@ -160,13 +156,7 @@ func seedRowsUnknown[T Float](loss, grad, labels, preds, weights []T, cols int, 
 		if len(grad) != 0 {
 			g = grad[lo*cols : hi*cols]
 		}
-		kb := k
-		if k.sums != nil {
-			kb = &seedConstants{}
-			*kb = *k
-			kb.sums = k.sums[lo:hi]
-		}
-		seedRows(loss[lo:hi], g, y, preds[lo*cols:hi*cols], weights, cols, kb)
+		seedRows(loss[lo:hi], g, y, preds[lo*cols:hi*cols], weights, cols, k.rows(lo, hi))
 	}
 }
 
@@ -197,6 +187,17 @@ type seedConstants struct {
 	// sums, when not nil, holds the first pass of each row of this call
 	// (its rows, in order), found by the check of p (seedRowSum).
 	sums []seedRowSum
+}
+
+// rows returns the constants of rows lo to hi of k's rows: k itself, or,
+// with sums, a copy holding theirs.
+func (k *seedConstants) rows(lo, hi int) *seedConstants {
+	if k.sums == nil {
+		return k
+	}
+	r := *k
+	r.sums = k.sums[lo:hi]
+	return &r
 }
 
 func seedConsts[T Float](prm Seed, cols int) seedConstants {
