@@ -3,6 +3,8 @@ package goloss
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -61,6 +63,45 @@ func TestChunkPanicReachesTheCaller(t *testing.T) {
 	})
 	for i, ok := range covered {
 		require.True(t, ok, "row %d", i)
+	}
+}
+
+// TestChunksCoverEveryRowOnce: forRowChunksChecked checks every row once,
+// then runs every row once, on 1 to 9 goroutines, also with fewer Ps than
+// goroutines (GOMAXPROCS 1: the spin-waits must give way) and with a check
+// that fails (nothing runs).
+func TestChunksCoverEveryRowOnce(t *testing.T) {
+	for _, procs := range []int{1, 2, 4} {
+		prev := runtime.GOMAXPROCS(procs)
+		for _, rows := range []int{1, 7, 1000, 4096} {
+			for _, threads := range []int{1, 2, 3, 9} {
+				for _, fail := range []bool{false, true} {
+					checked := make([]atomic.Int32, rows)
+					ran := make([]atomic.Int32, rows)
+					ok := forRowChunksChecked(rows, 1000, threads, func(lo, hi int) bool {
+						for i := lo; i < hi; i++ {
+							checked[i].Add(1)
+						}
+						return !fail || hi < rows
+					}, func(lo, hi int) {
+						for i := lo; i < hi; i++ {
+							ran[i].Add(1)
+						}
+					})
+					name := fmt.Sprintf("GOMAXPROCS %d, %d rows, %d threads, failing check %v", procs, rows, threads, fail)
+					require.Equal(t, !fail, ok, name)
+					for i := range rows {
+						require.EqualValues(t, 1, checked[i].Load(), "%s: row %d checked", name, i)
+						want := int32(1)
+						if fail {
+							want = 0
+						}
+						require.Equal(t, want, ran[i].Load(), "%s: row %d run", name, i)
+					}
+				}
+			}
+		}
+		runtime.GOMAXPROCS(prev)
 	}
 }
 
