@@ -242,122 +242,171 @@ func TestAsmUnitRange(t *testing.T) {
 	}
 }
 
-// TestAsmSeedSum holds avx2.SeedSumF32, the first pass of the AVX2 seed
-// kernel, to its reference loops on every length up to 72 (8 lanes at a
-// time, then a tail of up to 7): the sum bit for bit (float64 lane sums,
-// lane j of 8 taking every 8th value, the two halves added and then their
-// 4 lanes in order), and the bounds (the least of 1 and every p, the
-// largest of 0 and every p, NaN left out), with an extreme value at every
-// position, alone and beside a NaN, so that a tail lane the load left out
-// (it reads 0) or a NaN taken as a bound fails.
+// seedWidth is one vector width of the float32 seed kernel's first two
+// passes: its lanes, SeedSumF32, and SeedMasksF32 with masks of one uint8
+// (AVX2) or uint16 (AVX-512) per vector, widened to uint16.
+type seedWidth struct {
+	kernel string
+	lanes  int
+	sum    func([]float32) (float64, float32, float32)
+	masks  func(p []float32, kc *[14]uint32) (masks []uint16, inside, above int)
+	allIn  func(cols int) []uint16
+}
+
+// seedWidths returns the widths of the vector kernels this CPU runs.
+func seedWidths() []seedWidth {
+	var ws []seedWidth
+	for _, kernel := range vectorKernels() {
+		switch kernel {
+		case KernelAVX2:
+			ws = append(ws, seedWidth{kernel, 8, avx2.SeedSumF32,
+				func(p []float32, kc *[14]uint32) ([]uint16, int, int) {
+					m := make([]uint8, (len(p)+7)/8)
+					inside, above := avx2.SeedMasksF32(p, m, kc)
+					return widen16(m), inside, above
+				},
+				func(cols int) []uint16 { return widen16(insideMasks8(cols)) }})
+		case KernelAVX512:
+			ws = append(ws, seedWidth{kernel, 16, avx512.SeedSumF32,
+				func(p []float32, kc *[14]uint32) ([]uint16, int, int) {
+					m := make([]uint16, (len(p)+15)/16)
+					inside, above := avx512.SeedMasksF32(p, m, kc)
+					return m, inside, above
+				},
+				insideMasks16})
+		}
+	}
+	return ws
+}
+
+func widen16(m []uint8) []uint16 {
+	out := make([]uint16, len(m))
+	for i, v := range m {
+		out[i] = uint16(v)
+	}
+	return out
+}
+
+// TestAsmSeedSum holds SeedSumF32, the first pass of the vector seed
+// kernel (avx2: 8 lanes, avx512: 16), to its reference loops on every
+// length up to 72 (whole vectors, then a tail): the sum bit for bit
+// (float64 lane sums, lane j of L taking every L-th value, the two halves
+// added lane by lane and then their L/2 lanes in order), and the bounds
+// (the least of 1 and every p, the largest of 0 and every p, NaN left
+// out), with an extreme value at every position, alone and beside a NaN,
+// so that a tail lane the load left out (it reads 0) or a NaN taken as a
+// bound fails.
 func TestAsmSeedSum(t *testing.T) {
-	if len(vectorKernels()) == 0 {
-		t.Skipf("no vector kernel in this build or on this CPU (have %v)", Kernels())
-	}
-	ref := func(s []float32) (sum float64, lo, hi float32) {
-		var lanes [8]float64
-		lo, hi = 1, 0
-		for i, v := range s {
-			lanes[i%8] += float64(v)
-			if v < lo {
-				lo = v
+	for _, w := range seedWidths() {
+		t.Run(w.kernel, func(t *testing.T) {
+			ref := func(s []float32) (sum float64, lo, hi float32) {
+				lanes := make([]float64, w.lanes)
+				lo, hi = 1, 0
+				for i, v := range s {
+					lanes[i%w.lanes] += float64(v)
+					if v < lo {
+						lo = v
+					}
+					if v > hi {
+						hi = v
+					}
+				}
+				half := w.lanes / 2
+				sum = lanes[0] + lanes[half]
+				for j := 1; j < half; j++ {
+					sum += lanes[j] + lanes[j+half]
+				}
+				return sum, lo, hi
 			}
-			if v > hi {
-				hi = v
-			}
-		}
-		sum = lanes[0] + lanes[4]
-		for j := 1; j < 4; j++ {
-			sum += lanes[j] + lanes[j+4]
-		}
-		return sum, lo, hi
-	}
-	same := func(a, b float64) bool { return a == b || a != a && b != b }
-	for n := 0; n <= 72; n++ {
-		base := make([]float32, n)
-		for i := range base {
-			base[i] = 0.25 + float32(i%7)/16 // in [0.25, 0.625]
-		}
-		cases := [][]float32{base}
-		for at := 0; at < n; at++ {
-			for _, v := range []float32{0.01, 0.99, 0, 1, 3, -2, float32(math.NaN()), float32(math.Inf(1))} {
-				c := slices.Clone(base)
-				c[at] = v
-				cases = append(cases, c)
-				if n > 1 {
-					c = slices.Clone(c)
-					c[(at+1)%n] = float32(math.NaN())
-					cases = append(cases, c)
+			same := func(a, b float64) bool { return a == b || a != a && b != b }
+			for n := 0; n <= 72; n++ {
+				base := make([]float32, n)
+				for i := range base {
+					base[i] = 0.25 + float32(i%7)/16 // in [0.25, 0.625]
+				}
+				cases := [][]float32{base}
+				for at := 0; at < n; at++ {
+					for _, v := range []float32{0.01, 0.99, 0, 1, 3, -2, float32(math.NaN()), float32(math.Inf(1))} {
+						c := slices.Clone(base)
+						c[at] = v
+						cases = append(cases, c)
+						if n > 1 {
+							c = slices.Clone(c)
+							c[(at+1)%n] = float32(math.NaN())
+							cases = append(cases, c)
+						}
+					}
+				}
+				for _, c := range cases {
+					sum, lo, hi := w.sum(c)
+					wsum, wlo, whi := ref(c)
+					if !same(sum, wsum) || lo != wlo || hi != whi {
+						t.Fatalf("SeedSumF32(%v) = %v, %v, %v, want %v, %v, %v", c, sum, lo, hi, wsum, wlo, whi)
+					}
 				}
 			}
-		}
-		for _, c := range cases {
-			sum, lo, hi := avx2.SeedSumF32(c)
-			wsum, wlo, whi := ref(c)
-			if !same(sum, wsum) || lo != wlo || hi != whi {
-				t.Fatalf("SeedSumF32(%v) = %v, %v, %v, want %v, %v, %v", c, sum, lo, hi, wsum, wlo, whi)
-			}
-		}
+		})
 	}
 }
 
-// TestSeedAllInside holds seedRowFast8's shortcut to the masks pass it
-// skips: wherever allInside takes a row (from SeedSumF32's bounds) as lying
-// wholly inside the clip range, avx2.SeedMasksF32 marks every lane inside
-// (the masks of insideMasks8) with none above; rows with lanes at, near and
-// beyond both bounds (p/S near 1e-7, one lane holding nearly all of S, a
-// single lane) and plain ones, on every length up to 40, so that the
-// shortcut is seen taken and refused.
+// TestSeedAllInside holds seedRowFast8's and seedRowFast16's shortcut to
+// the masks pass it skips: wherever allInside takes a row (from
+// SeedSumF32's bounds) as lying wholly inside the clip range, that width's
+// SeedMasksF32 marks every lane inside (the masks of insideMasks8,
+// insideMasks16) with none above; rows with lanes at, near and beyond both
+// bounds (p/S near 1e-7, one lane holding nearly all of S, a single lane)
+// and plain ones, on every length up to 40, so that the shortcut is seen
+// taken and refused.
 func TestSeedAllInside(t *testing.T) {
-	if len(vectorKernels()) == 0 {
-		t.Skipf("no vector kernel in this build or on this CPU (have %v)", Kernels())
-	}
-	rng := rand.New(rand.NewPCG(9, 3))
-	var taken, refused int
-	for n := 1; n <= 40; n++ {
-		for trial := range 60 {
-			p := make([]float32, n)
-			for c := range p {
-				p[c] = float32(0.05 + rng.Float64())
-			}
-			switch trial % 4 {
-			case 1: // one lane near the lower bound: p/S about 1e-7
-				at := rng.IntN(n)
-				p[at] = 0
-				var s float64 // of the other lanes
-				for _, v := range p {
-					s += float64(v)
+	for _, w := range seedWidths() {
+		t.Run(w.kernel, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(9, 3))
+			var taken, refused int
+			for n := 1; n <= 40; n++ {
+				for trial := range 60 {
+					p := make([]float32, n)
+					for c := range p {
+						p[c] = float32(0.05 + rng.Float64())
+					}
+					switch trial % 4 {
+					case 1: // one lane near the lower bound: p/S about 1e-7
+						at := rng.IntN(n)
+						p[at] = 0
+						var s float64 // of the other lanes
+						for _, v := range p {
+							s += float64(v)
+						}
+						// p/S = 1e-7 within a few float32 roundings: float32 and
+						// float64 disagree on some of these.
+						p[at] = float32(s * 1e-7 / (1 - 1e-7) * (1 + (rng.Float64()-0.5)*4e-7))
+					case 2: // one lane near the upper one
+						p[rng.IntN(n)] = float32(1e7 * float64(n) * (1 + (rng.Float64()-0.5)*1e-6))
+					case 3: // a tiny lane
+						p[rng.IntN(n)] = float32(rng.Float64() * 1e-6)
+					}
+					sum, minP, maxP := w.sum(p)
+					if !fastRow(sum) {
+						continue
+					}
+					k := seedConsts[float32](Seed{Gamma: 2, E: 0.1}, n)
+					v := newSeedVector(&k)
+					kc := v.masksConsts(sum)
+					if !allInside(&kc, minP, maxP) {
+						refused++
+						continue
+					}
+					taken++
+					masks, inside, above := w.masks(p, &kc)
+					if inside != n || above != 0 || !slices.Equal(masks, w.allIn(n)) {
+						t.Fatalf("p = %v: allInside, but the masks pass gives masks %b, %d inside, %d above (want %b, %d, 0)",
+							p, masks, inside, above, w.allIn(n), n)
+					}
 				}
-				// p/S = 1e-7 within a few float32 roundings: float32 and
-				// float64 disagree on some of these.
-				p[at] = float32(s * 1e-7 / (1 - 1e-7) * (1 + (rng.Float64()-0.5)*4e-7))
-			case 2: // one lane near the upper one
-				p[rng.IntN(n)] = float32(1e7 * float64(n) * (1 + (rng.Float64()-0.5)*1e-6))
-			case 3: // a tiny lane
-				p[rng.IntN(n)] = float32(rng.Float64() * 1e-6)
 			}
-			sum, minP, maxP := avx2.SeedSumF32(p)
-			if !fastRow(sum) {
-				continue
+			if taken == 0 || refused == 0 {
+				t.Fatalf("the shortcut was taken on %d rows and refused on %d: want both", taken, refused)
 			}
-			k := seedConsts[float32](Seed{Gamma: 2, E: 0.1}, n)
-			v := newSeedVector(&k)
-			kc := v.masksConsts(sum)
-			if !allInside(&kc, minP, maxP) {
-				refused++
-				continue
-			}
-			taken++
-			masks := make([]uint8, (n+7)/8)
-			inside, above := avx2.SeedMasksF32(p, masks, &kc)
-			if inside != n || above != 0 || !slices.Equal(masks, insideMasks8(n)) {
-				t.Fatalf("p = %v: allInside, but the masks pass gives masks %08b, %d inside, %d above (want %08b, %d, 0)",
-					p, masks, inside, above, insideMasks8(n), n)
-			}
-		}
+			t.Logf("shortcut taken on %d rows, refused on %d", taken, refused)
+		})
 	}
-	if taken == 0 || refused == 0 {
-		t.Fatalf("the shortcut was taken on %d rows and refused on %d: want both", taken, refused)
-	}
-	t.Logf("shortcut taken on %d rows, refused on %d", taken, refused)
 }

@@ -46,6 +46,7 @@ func cpuKernels() []string {
 //	asymmetric, float32                   asymmetricRowF32x8       asymmetricRowF32x16
 //	asymmetric, float64                   asymmetricRowsF64x4      asymmetricRowsF64x4 (AVX2)
 //	validation: values in [0, 1]          avx2.UnitRange*          avx2.UnitRange*
+//	validation, seed float32              avx2.SeedSumF32          avx512.SeedSumF32 (seedSumsInRange: the rows' first pass)
 //	seed, ignore value > 0                the cells above, on a copy of the labels with the unknown ones 0
 //
 // The generic kernel runs the portable rows (the asymmetric ones in
@@ -157,75 +158,91 @@ func rowSlice[T Float](m []T, b, cols int) []T {
 
 // seedRowsF32x16 runs float32 rows on AVX-512 in 16 float32 lanes
 // (seedRowFast16); rows whose sum the fast kernel cannot take go to the
-// portable row.
+// portable row. Each row's first pass is v.sums' where the check of p ran
+// it.
 func seedRowsF32x16(loss, grad, labels, preds, weights []float32, cols int, v *seedVector) {
 	masks := make([]uint16, (cols+15)/16)
+	inside := insideMasks16(cols)
 	for b := range loss {
 		g, y, p := rowSlice(grad, b, cols), rowSlice(labels, b, cols), rowSlice(preds, b, cols)
-		sum, maxP := avx512.SeedSumF32(p)
-		if !fastRow(sum) {
+		s := v.rowSum(b, p, avx512.SeedSumF32)
+		if !fastRow(s.sum) {
 			loss[b] = float32(portableSeedRow(g, y, p, weights, &v.seedConstants))
 			continue
 		}
-		loss[b] = float32(seedRowFast16(g, y, p, weights, masks, v, sum, maxP))
+		loss[b] = float32(seedRowFast16(g, y, p, weights, masks, inside, v, s))
 	}
 }
 
-// seedSumsChecked reports whether the check of float32 predictions runs
-// the AVX2 seed kernel's first pass (seedSumsInRange), whose results the
-// rows then take (seedRowsF32x8): with the avx2 kernel in use.
-func seedSumsChecked[T Float](preds []T) bool {
-	_, f32 := any(preds).([]float32)
-	return f32 && activeKernel == KernelAVX2
+// rowSum returns row b's first pass: v.sums' where the check of p ran it,
+// else sum's over p (avx2.SeedSumF32 or avx512.SeedSumF32).
+func (v *seedVector) rowSum(b int, p []float32, sum func([]float32) (float64, float32, float32)) seedRowSum {
+	if v.sums != nil {
+		return v.sums[b]
+	}
+	var s seedRowSum
+	s.sum, s.minP, s.maxP = sum(p)
+	return s
 }
 
-// seedSumsInRange runs avx2.SeedSumF32 over each row of preds (float32),
-// into sums, and reports what inUnitRange would: whether every p lies in
-// [0, 1] or is NaN (the bounds leave NaN out).
+// seedSumsChecked reports whether the check of float32 predictions runs
+// the vector seed kernel's first pass (seedSumsInRange), whose results the
+// rows then take (seedRowsF32x8, seedRowsF32x16): with the avx2 or the
+// avx512 kernel in use.
+func seedSumsChecked[T Float](preds []T) bool {
+	_, f32 := any(preds).([]float32)
+	return f32 && (activeKernel == KernelAVX2 || activeKernel == KernelAVX512)
+}
+
+// seedSumsInRange runs the active kernel's SeedSumF32 (avx2 or avx512)
+// over each row of preds (float32), into sums, and reports what
+// inUnitRange would: whether every p lies in [0, 1] or is NaN (the bounds
+// leave NaN out).
 func seedSumsInRange[T Float](preds []T, cols int, sums []seedRowSum) bool {
 	p := any(preds).([]float32)
+	sum := avx2.SeedSumF32
+	if activeKernel == KernelAVX512 {
+		sum = avx512.SeedSumF32
+	}
 	ok := true
 	for b := range sums {
 		s := &sums[b]
-		s.sum, s.minP, s.maxP = avx2.SeedSumF32(p[b*cols : (b+1)*cols])
+		s.sum, s.minP, s.maxP = sum(p[b*cols : (b+1)*cols])
 		ok = ok && s.minP >= 0 && s.maxP <= 1
 	}
 	return ok
 }
 
 // seedRowsF32x8 runs float32 rows on AVX2 in 8 float32 lanes
-// (seedRowFast8), the others as seedRowsF32x16 does. Each row's first pass
-// is v.sums' where the check of p ran it.
+// (seedRowFast8), the others as seedRowsF32x16 does.
 func seedRowsF32x8(loss, grad, labels, preds, weights []float32, cols int, v *seedVector) {
 	masks := make([]uint8, (cols+7)/8)
 	inside := insideMasks8(cols)
 	for b := range loss {
 		g, y, p := rowSlice(grad, b, cols), rowSlice(labels, b, cols), rowSlice(preds, b, cols)
-		var sum float64
-		var minP, maxP float32
-		if v.sums != nil {
-			s := v.sums[b]
-			sum, minP, maxP = s.sum, s.minP, s.maxP
-		} else {
-			sum, minP, maxP = avx2.SeedSumF32(p)
-		}
-		if !fastRow(sum) {
+		s := v.rowSum(b, p, avx2.SeedSumF32)
+		if !fastRow(s.sum) {
 			loss[b] = float32(portableSeedRow(g, y, p, weights, &v.seedConstants))
 			continue
 		}
-		loss[b] = float32(seedRowFast8(g, y, p, weights, masks, inside, v, sum, minP, maxP))
+		loss[b] = float32(seedRowFast8(g, y, p, weights, masks, inside, v, s))
 	}
 }
 
 // insideMasks8 returns the masks of a row of cols lanes all inside: every
 // bit of the cols lanes set, none past them.
-func insideMasks8(cols int) []uint8 {
-	m := make([]uint8, (cols+7)/8)
+func insideMasks8(cols int) []uint8 { return insideMasks[uint8](cols, 8) }
+
+// insideMasks16 is insideMasks8 with one uint16 per 16 lanes.
+func insideMasks16(cols int) []uint16 { return insideMasks[uint16](cols, 16) }
+
+func insideMasks[M uint8 | uint16](cols, lanes int) []M {
+	m := make([]M, (cols+lanes-1)/lanes)
 	for i := range m {
-		m[i] = 0xff
+		m[i] = ^M(0)
 	}
-	if r := cols % 8; r != 0 {
-		m[len(m)-1] = uint8(1)<<r - 1
+	if r := cols % lanes; r != 0 {
+		m[len(m)-1] = M(1)<<r - 1
 	}
 	return m
 }
@@ -242,7 +259,8 @@ func allInside(kc *[14]uint32, minP, maxP float32) bool {
 
 // seedRowFast16 computes seedRow for a float32 row whose sum S is finite,
 // at least fastRowMinSum and finite in float32, in 16 float32 lanes
-// (avx512.SeedMasksF32 or SeedMasksLowF32, then for integer gamma
+// (avx512.SeedMasksF32 or SeedMasksLowF32, or neither where allInside
+// shows every p/S inside: the masks of insideMasks16; then for integer gamma
 // avx512.SeedMainGradF32 or SeedMainLossF32, and for other gammas
 // SeedMainAnyGradF32 or SeedMainAnyLossF32, the main pass of seedRowFast8
 // on 16 lanes, generated from the same description). It takes one
@@ -262,14 +280,19 @@ func allInside(kc *[14]uint32, minP, maxP float32) bool {
 // log p - log S differs from float32 log(p/S) by the rounding of p/S (a
 // few 1e-8 absolute), as TensorFlow's float32 evaluation does. Tested
 // against seedRow to SPEC's float32 tolerance (TestSeedKernelsMatchReference).
-func seedRowFast16(g, y, p, w []float32, masks []uint16, k *seedVector, sum float64, maxP float32) float64 {
+func seedRowFast16(g, y, p, w []float32, masks, allIn []uint16, k *seedVector, s seedRowSum) float64 {
+	sum := s.sum
 	kc := k.masksConsts(sum)
-	var inside, above int
-	// Where even the largest p/S (p*(1/S) in float32 grows with p) lies
-	// below the band of the upper bound, only the lower one decides.
-	if maxP*f32frombits(kc[0]) < f32frombits(kc[5]) {
+	inside, above := len(p), 0
+	switch {
+	case allInside(&kc, s.minP, s.maxP):
+		masks = allIn
+	case s.maxP*f32frombits(kc[0]) < f32frombits(kc[5]):
+		// Where even the largest p/S (p*(1/S) in float32 grows with p)
+		// lies below the band of the upper bound, only the lower one
+		// decides.
 		inside, above = avx512.SeedMasksLowF32(p, masks, &kc)
-	} else {
+	default:
 		inside, above = avx512.SeedMasksF32(p, masks, &kc)
 	}
 	km := k.mainConsts(k.smoothing(inside, sum))
@@ -304,10 +327,11 @@ func seedRowFast16(g, y, p, w []float32, masks []uint16, k *seedVector, sum floa
 // above (1.57 -> 1.32 ns per element with the gradient, one thread, 3%
 // positive labels, AMD EPYC family 25 model 1). Tested against seedRow as
 // seedRowFast16 is.
-func seedRowFast8(g, y, p, w []float32, masks, allIn []uint8, k *seedVector, sum float64, minP, maxP float32) float64 {
+func seedRowFast8(g, y, p, w []float32, masks, allIn []uint8, k *seedVector, s seedRowSum) float64 {
+	sum := s.sum
 	kc := k.masksConsts(sum)
 	inside, above := len(p), 0
-	if allInside(&kc, minP, maxP) {
+	if allInside(&kc, s.minP, s.maxP) {
 		masks = allIn
 	} else {
 		inside, above = avx2.SeedMasksF32(p, masks, &kc)

@@ -41,7 +41,7 @@ func BenchmarkSeedMain16(b *testing.B) {
 			consts := make([][12]uint32, rows)
 			for r := range rows {
 				row := p[r*cols : (r+1)*cols]
-				sum, _ := avx512.SeedSumF32(row)
+				sum, _, _ := avx512.SeedSumF32(row)
 				kc := v.masksConsts(sum)
 				inside, _ := avx512.SeedMasksF32(row, masks[r*mw:(r+1)*mw], &kc)
 				consts[r] = v.mainConsts(v.smoothing(inside, sum))

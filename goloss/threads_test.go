@@ -151,8 +151,8 @@ func TestProbabilityCheckOnEveryKernel(t *testing.T) {
 }
 
 // TestSeedCheckedSums: where the check of p runs the kernel's first pass
-// and the rows take its sums (seedSumsChecked: the avx2 kernel on
-// float32), the results have the bits of an unchecked call, for several
+// and the rows take its sums (seedSumsChecked: the avx2 and avx512
+// kernels on float32), the results have the bits of an unchecked call, for several
 // shapes and thread counts, with unknown labels (whose rows run in blocks
 // of their own), with a NaN p (which passes the check) and an infinite one
 // (which fails it: the rows then run their own first pass); and an invalid

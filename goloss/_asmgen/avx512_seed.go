@@ -285,23 +285,38 @@ func loopVectors(name string, n reg.Register, body func(prefix string, tail reg.
 }
 
 // sumKernel: the first pass of the 16-lane seed kernel, the row sum S in two
-// float64 accumulators of 8 lanes.
+// float64 accumulators of 8 lanes; beside it the least and the largest p,
+// which tell seedRowFast16 when every p/S lies inside its clip range (no
+// masks pass) and serve as the check of p (seedSumsInRange), as
+// sumKernel8's do.
 func sumKernel() {
-	TEXT("SeedSumF32", NOSPLIT, "func(p []float32) (sum float64, maxp float32)")
+	TEXT("SeedSumF32", NOSPLIT, "func(p []float32) (sum float64, minp, maxp float32)")
 	Pragma("noescape")
 	Doc("SeedSumF32 returns the sum of p, its 16-lane vectors widened and",
 		"added to two float64 accumulators (lanes 0-7 and 8-15), which are then",
-		"added lane by lane and the 8 results in order; and the largest p, at",
-		"least 0 (for p without NaN).")
+		"added lane by lane and the 8 results in order; and bounds of p,",
+		"NaN left out: minp is the least of 1 and every p, maxp the largest of",
+		"0 and every p (the loop `minp, maxp = min(minp, x), max(maxp, x)`",
+		"from 1 and 0, skipping NaN).")
 	p := Load(Param("p").Base(), GP64())
 	n := Load(Param("p").Len(), GP64())
-	lo, hi, mx := ZMM(), ZMM(), ZMM()
+	lo, hi, mn, mx := ZMM(), ZMM(), ZMM(), ZMM()
 	VPXORD(lo, lo, lo)
 	VPXORD(hi, hi, hi)
 	VPXORD(mx, mx, mx)
+	VBROADCASTSS(f32("one32", 1), mn)
 	loopVectors("SeedSumF32", n, func(prefix string, tail reg.Register) {
 		v := load(Mem{Base: p}, tail)
-		VMAXPS(v, mx, mx)
+		// VMINPS and VMAXPS return their second source (Intel order: the
+		// accumulator here) where either is NaN, so a NaN v is skipped.
+		// The lanes a tail leaves out hold 0, which the max already has;
+		// the min leaves them as they were (merge masking).
+		if tail != nil {
+			VMINPS(mn, v, tail, mn)
+		} else {
+			VMINPS(mn, v, mn)
+		}
+		VMAXPS(mx, v, mx)
 		w := ZMM()
 		VCVTPS2PD(v.AsY(), w)
 		VADDPD(w, lo, lo)
@@ -319,17 +334,24 @@ func sumKernel() {
 	for j := 1; j < 8; j++ {
 		VADDSD(lanes.Offset(8*j), sum, sum)
 	}
-	// The largest of the 16 lanes of mx.
-	y := YMM()
-	VEXTRACTF32X8(Imm(1), mx, y)
-	VMAXPS(y, mx.AsY(), y)
-	x := fold8(y, VMAXPS)
+	// The 16 lanes of mn and mx folded (no NaN in either).
+	x, y := fold16(mn, VMINPS), fold16(mx, VMAXPS)
 	// avo stores float results with legacy MOVSD and MOVSS: clean state
 	// first (VZEROUPPER keeps the low 128 bits of every register).
 	VZEROUPPER()
 	Store(sum, ReturnIndex(0))
 	Store(x, ReturnIndex(1))
+	Store(y, ReturnIndex(2))
 	RET()
+}
+
+// fold16 is fold8 over the 16 float32 lanes of a zmm register: its two
+// halves, then fold8.
+func fold16(v reg.VecVirtual, op func(...Op)) reg.VecVirtual {
+	y := YMM()
+	VEXTRACTF32X8(Imm(1), v, y)
+	op(y, v.AsY(), y)
+	return fold8(y, op)
 }
 
 // Offsets in the constants of SeedMasksF32 (float32 then float64).

@@ -13,11 +13,13 @@ func LogF32(x []float32, out []float32)
 
 // SeedSumF32 returns the sum of p, its 16-lane vectors widened and
 // added to two float64 accumulators (lanes 0-7 and 8-15), which are then
-// added lane by lane and the 8 results in order; and the largest p, at
-// least 0 (for p without NaN).
+// added lane by lane and the 8 results in order; and bounds of p,
+// NaN left out: minp is the least of 1 and every p, maxp the largest of
+// 0 and every p (the loop `minp, maxp = min(minp, x), max(maxp, x)`
+// from 1 and 0, skipping NaN).
 //
 //go:noescape
-func SeedSumF32(p []float32) (sum float64, maxp float32)
+func SeedSumF32(p []float32) (sum float64, minp float32, maxp float32)
 
 // SeedMasksF32 writes into masks, one uint16 per 16 lanes of p, the
 // lanes whose p/S lies in [ratioLo, ratioHi], and returns how many do and

@@ -99,26 +99,28 @@ GLOBL minushalf<>(SB), RODATA|NOPTR, $4
 DATA ln2hi<>+0(SB)/4, $0x3f318000
 GLOBL ln2hi<>(SB), RODATA|NOPTR, $4
 
-// func SeedSumF32(p []float32) (sum float64, maxp float32)
+// func SeedSumF32(p []float32) (sum float64, minp float32, maxp float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE, SSE2
-TEXT ·SeedSumF32(SB), NOSPLIT, $64-36
-	MOVQ   p_base+0(FP), AX
-	MOVQ   p_len+8(FP), CX
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	MOVQ   CX, DX
-	SHRQ   $0x04, DX
-	JZ     SeedSumF32_tail
+TEXT ·SeedSumF32(SB), NOSPLIT, $64-40
+	MOVQ         p_base+0(FP), AX
+	MOVQ         p_len+8(FP), CX
+	VPXORD       Z0, Z0, Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z3, Z3, Z3
+	VBROADCASTSS one32<>+0(SB), Z2
+	MOVQ         CX, DX
+	SHRQ         $0x04, DX
+	JZ           SeedSumF32_tail
 
 SeedSumF32_loop:
-	VMOVUPS       (AX), Z3
-	VMAXPS        Z3, Z2, Z2
-	VCVTPS2PD     Y3, Z4
-	VADDPD        Z4, Z0, Z0
-	VEXTRACTF32X8 $0x01, Z3, Y3
-	VCVTPS2PD     Y3, Z4
-	VADDPD        Z4, Z1, Z1
+	VMOVUPS       (AX), Z4
+	VMINPS        Z2, Z4, Z2
+	VMAXPS        Z3, Z4, Z3
+	VCVTPS2PD     Y4, Z5
+	VADDPD        Z5, Z0, Z0
+	VEXTRACTF32X8 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z5
+	VADDPD        Z5, Z1, Z1
 	ADDQ          $0x40, AX
 	DECQ          DX
 	JNZ           SeedSumF32_loop
@@ -130,13 +132,14 @@ SeedSumF32_tail:
 	SHLXQ         CX, DX, DX
 	DECQ          DX
 	KMOVW         DX, K1
-	VMOVUPS.Z     (AX), K1, Z3
-	VMAXPS        Z3, Z2, Z2
-	VCVTPS2PD     Y3, Z4
-	VADDPD        Z4, Z0, Z0
-	VEXTRACTF32X8 $0x01, Z3, Y3
-	VCVTPS2PD     Y3, Z4
-	VADDPD        Z4, Z1, Z1
+	VMOVUPS.Z     (AX), K1, Z4
+	VMINPS        Z2, Z4, K1, Z2
+	VMAXPS        Z3, Z4, Z3
+	VCVTPS2PD     Y4, Z5
+	VADDPD        Z5, Z0, Z0
+	VEXTRACTF32X8 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z5
+	VADDPD        Z5, Z1, Z1
 
 SeedSumF32_done:
 	VADDPD        Z1, Z0, Z0
@@ -150,17 +153,29 @@ SeedSumF32_done:
 	VADDSD        48(SP), X0, X0
 	VADDSD        56(SP), X0, X0
 	VEXTRACTF32X8 $0x01, Z2, Y1
-	VMAXPS        Y1, Y2, Y1
+	VMINPS        Y1, Y2, Y1
 	VEXTRACTF128  $0x01, Y1, X2
-	VMAXPS        X2, X1, X2
+	VMINPS        X2, X1, X2
 	VPERMILPS     $0x4e, X2, X1
-	VMAXPS        X1, X2, X2
+	VMINPS        X1, X2, X2
 	VPERMILPS     $0xb1, X2, X1
-	VMAXPS        X1, X2, X2
+	VMINPS        X1, X2, X2
+	VEXTRACTF32X8 $0x01, Z3, Y1
+	VMAXPS        Y1, Y3, Y1
+	VEXTRACTF128  $0x01, Y1, X3
+	VMAXPS        X3, X1, X3
+	VPERMILPS     $0x4e, X3, X1
+	VMAXPS        X1, X3, X3
+	VPERMILPS     $0xb1, X3, X1
+	VMAXPS        X1, X3, X3
 	VZEROUPPER
 	MOVSD         X0, sum+24(FP)
-	MOVSS         X2, maxp+32(FP)
+	MOVSS         X2, minp+32(FP)
+	MOVSS         X3, maxp+36(FP)
 	RET
+
+DATA one32<>+0(SB)/4, $0x3f800000
+GLOBL one32<>(SB), RODATA|NOPTR, $4
 
 // func SeedMasksF32(p []float32, masks []uint16, k *[14]uint32) (inside int, above int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, POPCNT
