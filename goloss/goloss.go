@@ -225,11 +225,13 @@ func forRowChunks(rows, cols, threads int, run func(lo, hi int)) {
 // same goroutines (one start-up for both phases). It returns false, having
 // run nothing, when check failed somewhere. A nil check passes.
 //
-// How it waits matters more than it seems when the caller is a C thread (the
-// TensorFlow op): measured in the op on a 2-core VM (1024x1000 seed, runtime
-// trace and timestamps), the second goroutine started 250-290 µs into an
-// 830 µs call, and the call took 730 µs once the three waits below were
-// changed:
+// The other threads are helpers parked on pipes (runHelpers, see
+// helpers_unix.go), or, when those are busy or absent, goroutines started
+// for the call. How they start and wait matters more than it seems when the
+// caller is a C thread (the TensorFlow op), measured in the op on a 2-core
+// VM (1024x1000 seed, runtime trace and timestamps): with a goroutine per
+// call, the second one started 250-290 µs into an 830 µs call, and the
+// call took 730 µs once these waits were changed:
 //   - A new goroutine goes to its P's runnext slot, which another P steals
 //     only after usleep(3) (80-100 µs where the timer slack is 50 µs). A
 //     no-op goroutine started after the workers takes that slot, so the
@@ -238,8 +240,8 @@ func forRowChunks(rows, cols, threads int, run func(lo, hi int)) {
 //     checked: it spins. Gosched there, from a goroutine locked to a C
 //     thread (a cgo callback), hands its P to another thread and back, two
 //     thread wake-ups each time.
-//   - The caller spins while a goroutine that has started runs its last
-//     block, before parking in wg.Wait, for the same reason.
+//   - The caller spins while a helper that has started runs its last
+//     block, before parking in the wait, for the same reason.
 func forRowChunksChecked(rows, cols, threads int, check func(lo, hi int) bool, run func(lo, hi int)) bool {
 	threads = min(threads, rows, rows*cols/minRowsWork+1, runtime.GOMAXPROCS(0))
 	if threads <= 1 {
@@ -304,21 +306,26 @@ func forRowChunksChecked(rows, cols, threads int, check func(lo, hi int) bool, r
 			}
 		})
 	}
-	var running atomic.Int64 // goroutines started and not yet done
-	for range threads - 1 {
-		wg.Go(func() {
-			running.Add(1)
-			defer running.Add(-1)
-			work()
-		})
+	var running atomic.Int64 // helpers started and not yet done
+	helper := func() {
+		running.Add(1)
+		defer running.Add(-1)
+		work()
 	}
-	go func() {}() // takes the runnext slot (see above)
+	wait, ok := runHelpers(threads-1, helper)
+	if !ok {
+		for range threads - 1 {
+			wg.Go(helper)
+		}
+		go func() {}() // takes the runnext slot (see above)
+		wait = wg.Wait
+	}
 	work()
-	// A goroutine that has not started by now finds no block left: only a
+	// A helper that has not started by now finds no block left: only a
 	// running one is worth spinning for.
 	for spins := 0; running.Load() > 0 && spins < spinWaits; spins++ {
 	}
-	wg.Wait()
+	wait()
 	if panicked != nil {
 		panic(panicked)
 	}

@@ -15,6 +15,12 @@ import (
 // test-cpus) makes the run fail unless this process has exactly those
 // kernels: under qemu -cpu Haswell, generic and avx2, never avx512.
 func TestMain(m *testing.M) {
+	// The rows go to at most GOMAXPROCS goroutines: at least 4 Ps, so that
+	// the tests of several threads run several on a 1-CPU machine too (the
+	// Bochs guest of make test-cpu-avx512).
+	if runtime.GOMAXPROCS(0) < 4 {
+		runtime.GOMAXPROCS(4)
+	}
 	code := m.Run()
 	have := Kernels()
 	var lacking []string

@@ -105,6 +105,51 @@ func TestChunksCoverEveryRowOnce(t *testing.T) {
 	}
 }
 
+// TestChunksFromManyCallers: calls from several goroutines at once (one
+// has the helper threads, the others start goroutines) and calls one after
+// another (a helper woken for each, its state handed back each time), each
+// row checked and run once in every call.
+func TestChunksFromManyCallers(t *testing.T) {
+	const rows = 64
+	call := func() error {
+		var checked, ran [rows]atomic.Int32
+		forRowChunksChecked(rows, 1<<14, 3, func(lo, hi int) bool {
+			for i := lo; i < hi; i++ {
+				checked[i].Add(1)
+			}
+			return true
+		}, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				ran[i].Add(1)
+			}
+		})
+		for i := range rows {
+			if c, r := checked[i].Load(), ran[i].Load(); c != 1 || r != 1 {
+				return fmt.Errorf("row %d checked %d times, run %d times", i, c, r)
+			}
+		}
+		return nil
+	}
+	for range 2000 {
+		require.NoError(t, call())
+	}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			var err error
+			for range 200 {
+				if err = call(); err != nil {
+					break
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		require.NoError(t, <-errs)
+	}
+}
+
 // TestThreadsNameTheFirstBadProbability: with the rows checked in chunks at
 // once, the error still names the first offending index.
 func TestThreadsNameTheFirstBadProbability(t *testing.T) {
