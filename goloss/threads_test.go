@@ -71,8 +71,10 @@ func TestChunkPanicReachesTheCaller(t *testing.T) {
 // goroutines (GOMAXPROCS 1: the spin-waits must give way) and with a check
 // that fails (nothing runs).
 func TestChunksCoverEveryRowOnce(t *testing.T) {
+	prev := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(prev) }) // also when an assertion stops the test
 	for _, procs := range []int{1, 2, 4} {
-		prev := runtime.GOMAXPROCS(procs)
+		runtime.GOMAXPROCS(procs)
 		for _, rows := range []int{1, 7, 1000, 4096} {
 			for _, threads := range []int{1, 2, 3, 9} {
 				for _, fail := range []bool{false, true} {
@@ -101,7 +103,6 @@ func TestChunksCoverEveryRowOnce(t *testing.T) {
 				}
 			}
 		}
-		runtime.GOMAXPROCS(prev)
 	}
 }
 
