@@ -261,7 +261,7 @@ test-cpu-avx512:
 # `make asm` writes them; check-asm regenerates them in a scratch folder and
 # requires the committed files to match, so that the assembly and its
 # generator never drift apart.
-ASM_FILES := avx2/f32 avx2/asym avx2/seed64 avx2/binary64 avx2/asym64 avx512/f32 avx512/asym avx512/binary avx512/seed
+ASM_FILES := avx2/f32 avx2/asym avx2/seed64 avx2/binary64 avx2/asym64 avx512/f32 avx512/asym avx512/binary avx512/seed avx2/scale avx512/scale
 asm:
 	cd goloss/_asmgen && for f in $(ASM_FILES); do isa=$${f%/*} group=$${f#*/}; \
 		$(GO) run . -isa $$isa -group $$group -out ../internal/$$f\_amd64.s -stubs ../internal/$$f\_amd64.go -pkg $$isa || exit 1; done

@@ -48,6 +48,7 @@ func cpuKernels() []string {
 //	validation: values in [0, 1]          avx2.UnitRange*          avx2.UnitRange*
 //	validation, seed float32              avx2.SeedSumF32          avx512.SeedSumF32 (seedSumsInRange: the rows' first pass)
 //	seed, ignore value > 0                the cells above, on a copy of the labels with the unknown ones 0
+//	scale of the gradient                 avx2.ScaleF32/F64        avx512.ScaleF32/F64
 //
 // The generic kernel runs the portable rows (the asymmetric ones in
 // portable_asymmetric.go), and the reference loops where there are none:
@@ -145,6 +146,32 @@ func inUnitRangeOr[T Float](s []T, skip unknownLabel) bool {
 		return avx2.UnitRangeOrF64(s, skip.value)
 	}
 	return false
+}
+
+// scaleGrad multiplies every g[i] by c in place, as the loop
+// `for i := range g { g[i] = c * g[i] }` does, bit for bit, on the active kernel.
+func scaleGrad[T Float](g []T, c T) {
+	switch g := any(g).(type) {
+	case []float32:
+		switch activeKernel {
+		case KernelAVX512:
+			avx512.ScaleF32(g, float32(c))
+			return
+		case KernelAVX2:
+			avx2.ScaleF32(g, float32(c))
+			return
+		}
+	case []float64:
+		switch activeKernel {
+		case KernelAVX512:
+			avx512.ScaleF64(g, float64(c))
+			return
+		case KernelAVX2:
+			avx2.ScaleF64(g, float64(c))
+			return
+		}
+	}
+	scaleGradPortable(g, c)
 }
 
 // rowSlice returns row b of a rows×cols matrix, or nil for an empty one

@@ -43,3 +43,5 @@ func asymmetricRowsF32(string, []float32, []float32, []float32, []float32, []flo
 func asymmetricRowsF64(string, []float64, []float64, []float64, []float64, []float64, int, *asymmetricConstants) bool {
 	return false
 }
+
+func scaleGrad[T Float](g []T, c T) { scaleGradPortable(g, c) }

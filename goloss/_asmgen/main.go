@@ -18,7 +18,9 @@
 // and a main pass written for 16 lanes, faster there than seed_f32.go's,
 // see seed_f32.go), the AVX2 seed's first passes (avx2_seed.go), the
 // helpers of the AVX2 tests (avx2_misc.go) and the float64 kernels
-// (avx2_*64.go, AVX2 on either CPU) have a description per ISA.
+// (avx2_*64.go, AVX2 on either CPU) have a description per ISA. The
+// in-place scale (scale.go, float32 and float64) is one description at
+// either width.
 
 // The kernels are written in assembly because Go has no vector types
 // without GOEXPERIMENT=simd, and because that experiment's code generation
@@ -149,6 +151,8 @@ var groups = map[string]map[string]func(){
 		"seed64":   seed64Kernels,
 		"binary64": binary64Kernels,
 		"asym64":   asym64Kernels,
+		// x[i] = c * x[i] in place, float32 and float64 (scale.go).
+		"scale": func() { scaleKernels(w8) },
 	},
 	"avx512": {
 		"f32": func() {
@@ -169,6 +173,8 @@ var groups = map[string]map[string]func(){
 		// The seed variant's main pass for non-integer gamma: the AVX2
 		// description (seed_f32.go) on 16 lanes.
 		"seed": func() { seedMainKernels(w16) },
+		// The in-place scale: the AVX2 description (scale.go) on zmm.
+		"scale": func() { scaleKernels(w16) },
 	},
 }
 
