@@ -44,6 +44,14 @@ type Asymmetric struct {
 	// Threads is how many goroutines may share the rows (0 or 1: the
 	// caller's only). Results have the same bits for any value.
 	Threads int
+	// GradScale, when not 0, multiplies the gradient: grad holds
+	// T(GradScale) * dloss[b]/dp[b,c], each element the unscaled gradient
+	// rounded to T and then multiplied by T(GradScale) (one more rounding:
+	// the bits of that product computed afterwards), while the row is still
+	// in cache. 1/rows gives the gradient of the batch mean, which spares a
+	// caller the pass over the gradient that the product would cost. It
+	// must be finite and > 0, and so must T(GradScale); 0 is 1 (none).
+	GradScale float64
 }
 
 // DefaultAsymmetric returns the parameters of the reference's
@@ -79,6 +87,9 @@ func (s Asymmetric) Check() error {
 	}
 	if !(s.Eps >= 0 && s.Eps < 1) {
 		return fmt.Errorf("%w: eps = %v, want 0 < eps < 1 (or 0 for the default %v)", ErrParam, s.Eps, DefaultEps)
+	}
+	if err := checkGradScale(s.GradScale); err != nil {
+		return err
 	}
 	return checkIgnore(s.HasIgnore, s.IgnoreValue)
 }
@@ -163,14 +174,18 @@ func AsymmetricLossGrad[T Float](loss, grad, labels, preds, weights []T, cols in
 			return err
 		}
 	}
+	scale, err := gradScaleOf[T](prm.GradScale)
+	if err != nil {
+		return err
+	}
 	k := asymmetricConsts[T](prm)
-	run := func(lo, hi int) {
+	run := scaledRows(func(lo, hi int) {
 		var g []T
 		if len(grad) != 0 {
 			g = grad[lo*cols : hi*cols]
 		}
 		asymmetricRows(loss[lo:hi], g, labels[lo*cols:hi*cols], preds[lo*cols:hi*cols], weights, cols, &k)
-	}
+	}, grad, cols, scale)
 	if prm.NoValidate {
 		return checkedRows(preds, cols, prm.Threads, false, run)
 	}

@@ -35,6 +35,14 @@ type Binary struct {
 	// Threads is how many goroutines may share the rows (0 or 1: the
 	// caller's only). Results have the same bits for any value.
 	Threads int
+	// GradScale, when not 0, multiplies the gradient: grad holds
+	// T(GradScale) * dloss[b]/dp[b,c], each element the unscaled gradient
+	// rounded to T and then multiplied by T(GradScale) (one more rounding:
+	// the bits of that product computed afterwards), while the row is still
+	// in cache. 1/rows gives the gradient of the batch mean, which spares a
+	// caller the pass over the gradient that the product would cost. It
+	// must be finite and > 0, and so must T(GradScale); 0 is 1 (none).
+	GradScale float64
 }
 
 // Check reports whether the parameters are in their domains for cols
@@ -53,6 +61,9 @@ func (s Binary) Check(cols int) error {
 		if !(a >= 0 && a <= 1) {
 			return fmt.Errorf("%w: alpha[%d] = %v, want 0 <= alpha <= 1", ErrParam, c, a)
 		}
+	}
+	if err := checkGradScale(s.GradScale); err != nil {
+		return err
 	}
 	return checkIgnore(s.HasIgnore, s.IgnoreValue)
 }
@@ -110,14 +121,18 @@ func BinaryLossGrad[T Float](loss, grad, labels, preds []T, cols int, prm Binary
 	if err := prm.Check(cols); err != nil {
 		return err
 	}
+	scale, err := gradScaleOf[T](prm.GradScale)
+	if err != nil {
+		return err
+	}
 	k := newBinaryConstants[T](prm, cols)
-	run := func(lo, hi int) {
+	run := scaledRows(func(lo, hi int) {
 		var g []T
 		if len(grad) != 0 {
 			g = grad[lo*cols : hi*cols]
 		}
 		binaryRows(loss[lo:hi], g, labels[lo*cols:hi*cols], preds[lo*cols:hi*cols], cols, &k, prm.FromLogits)
-	}
+	}, grad, cols, scale)
 	if prm.NoValidate {
 		return checkedRows(preds, cols, prm.Threads, false, run)
 	}

@@ -49,6 +49,50 @@ func checkUnit(name string, v float64) error {
 	return nil
 }
 
+// checkGradScale returns an error unless the gradient scale s is 0 (none)
+// or finite and > 0.
+func checkGradScale(s float64) error {
+	if s != 0 && !(s > 0 && !math.IsInf(s, 1)) {
+		return fmt.Errorf("%w: grad_scale = %v, want a finite grad_scale > 0 (0 for none)", ErrParam, s)
+	}
+	return nil
+}
+
+// gradScaleOf returns the gradient scale s (checked by checkGradScale)
+// rounded to T, 1 for 0, or an error if the rounding gives 0 or Inf.
+func gradScaleOf[T Float](s float64) (T, error) {
+	if s == 0 {
+		return 1, nil
+	}
+	c := T(s)
+	if c == 0 || math.IsInf(float64(c), 1) {
+		return 0, fmt.Errorf("%w: grad_scale = %v is %v in %T, want a finite value > 0", ErrParam, s, c, c)
+	}
+	return c, nil
+}
+
+// scaleBlockValues bounds the gradient values scaledRows computes before
+// it scales them, so that they are still in cache (64 KiB of float32).
+const scaleBlockValues = 1 << 14
+
+// scaledRows returns run, or, when c is not 1 and there is a gradient, run
+// over blocks of at most scaleBlockValues values each followed by
+// grad[block] *= c (scaleGrad), so that the product costs no pass over
+// memory. Rows are independent: the bits do not depend on the blocks.
+func scaledRows[T Float](run func(lo, hi int), grad []T, cols int, c T) func(lo, hi int) {
+	if c == 1 || len(grad) == 0 {
+		return run
+	}
+	block := max(1, scaleBlockValues/cols)
+	return func(lo, hi int) {
+		for b := lo; b < hi; b += block {
+			e := min(b+block, hi)
+			run(b, e)
+			scaleGrad(grad[b*cols:e*cols], c)
+		}
+	}
+}
+
 // checkGamma returns an error unless gamma is finite and >= 0.
 func checkGamma(gamma float64) error { return checkNonNegative("gamma", gamma) }
 

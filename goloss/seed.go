@@ -27,6 +27,14 @@ type Seed struct {
 	// Threads is how many goroutines may share the rows (0 or 1: the
 	// caller's only). Results have the same bits for any value.
 	Threads int
+	// GradScale, when not 0, multiplies the gradient: grad holds
+	// T(GradScale) * dloss[b]/dp[b,c], each element the unscaled gradient
+	// rounded to T and then multiplied by T(GradScale) (one more rounding:
+	// the bits of that product computed afterwards), while the row is still
+	// in cache. 1/rows gives the gradient of the batch mean, which spares a
+	// caller the pass over the gradient that the product would cost. It
+	// must be finite and > 0, and so must T(GradScale); 0 is 1 (none).
+	GradScale float64
 }
 
 // Check reports whether the parameters are in their domains.
@@ -35,6 +43,9 @@ func (s Seed) Check() error {
 		return err
 	}
 	if err := checkUnit("e", s.E); err != nil {
+		return err
+	}
+	if err := checkGradScale(s.GradScale); err != nil {
 		return err
 	}
 	return checkIgnore(s.HasIgnore, s.IgnoreValue)
@@ -92,6 +103,10 @@ func SeedLossGrad[T Float](loss, grad, labels, preds, weights []T, cols int, prm
 			return err
 		}
 	}
+	scale, err := gradScaleOf[T](prm.GradScale)
+	if err != nil {
+		return err
+	}
 	k := seedConsts[T](prm, cols)
 	unknown := unknownOf[T](prm.HasIgnore, prm.IgnoreValue)
 	runWith := func(lo, hi int, k *seedConstants) {
@@ -109,8 +124,8 @@ func SeedLossGrad[T Float](loss, grad, labels, preds, weights []T, cols int, prm
 	// (seedSumsChecked), checked.sums holds each row's sum and bounds of p
 	// from the check.
 	checked := k
-	run := func(lo, hi int) { runWith(lo, hi, &checked) }
-	rerun := func(lo, hi int) { runWith(lo, hi, &k) }
+	run := scaledRows(func(lo, hi int) { runWith(lo, hi, &checked) }, grad, cols, scale)
+	rerun := scaledRows(func(lo, hi int) { runWith(lo, hi, &k) }, grad, cols, scale)
 	var check func(lo, hi int) bool
 	if !prm.NoValidate {
 		check = func(lo, hi int) bool { return inUnitRange(preds[lo*cols : hi*cols]) }

@@ -407,3 +407,90 @@ func TestSecondDerivativeIsAnErrorInCpp(t *testing.T) {
 	assert.Contains(t, err.Error(), "second derivatives are not provided by the C++ gradient")
 	assert.Contains(t, err.Error(), "GoFocal>SeedFocalLoss")
 }
+
+// TestGradScaleThroughCppGradients: with grad_scale "inverse_batch", the
+// op's grad output is grad times c (1/rows for a power-of-two batch, else
+// 1), and op.Gradients through it (the C++ FocalLossGrad and ScaleRows, and
+// ScaleRows' own C++ gradient) still gives exactly v[b] * the unscaled
+// grad, for an upstream v equal to c in every row (a batch mean: ScaleRows
+// returns its input) and for any other v.
+func TestGradScaleThroughCppGradients(t *testing.T) {
+	loadOp(t)
+	for _, rows := range []int{8, 6} {
+		const cols = 9
+		s := op.NewScope()
+		labels := op.Placeholder(s.SubScope("labels"), tf.Float)
+		preds := op.Placeholder(s.SubScope("predictions"), tf.Float)
+		weights := op.Placeholder(s.SubScope("class_weights"), tf.Float)
+		upstream := op.Placeholder(s.SubScope("upstream"), tf.Float)
+		second := op.Placeholder(s.SubScope("second"), tf.Float)
+		o := s.AddOperation(tf.OpSpec{
+			Type:  "GoFocal>SeedFocalLoss",
+			Input: []tf.Input{labels, preds, weights, op.Const(s.SubScope("gamma"), 2.0), op.Const(s.SubScope("e"), 0.1)},
+			Attrs: map[string]any{"grad_scale": "inverse_batch"},
+		})
+		require.NotNil(t, o, "%v", s.Err())
+		dPreds := op.Gradients(s.SubScope("gradients"), []tf.Output{o.Output(0)}, []tf.Output{preds}, upstream)
+		require.Len(t, dPreds, 1, "%v", s.Err())
+		// ScaleRows' gradient with the attribute: through dPreds to the
+		// upstream v, d/dv[b] sum_c second[b, c] * dPreds[b, c].
+		dUp := op.Gradients(s.SubScope("second"), []tf.Output{dPreds[0]}, []tf.Output{upstream}, second)
+		require.Len(t, dUp, 1, "%v", s.Err())
+		graph, err := s.Finalize()
+		require.NoError(t, err)
+		sess, err := tf.NewSession(graph, nil)
+		require.NoError(t, err)
+
+		rng := rand.New(rand.NewPCG(uint64(rows), 9))
+		y, p, w := make([]float32, rows*cols), make([]float32, rows*cols), make([]float32, cols)
+		sec := make([]float32, rows*cols)
+		for i := range p {
+			p[i] = float32(0.02 + 0.96*rng.Float64())
+			if rng.Float64() < 0.4 {
+				y[i] = 1
+			}
+			sec[i] = float32(rng.NormFloat64())
+		}
+		for c := range w {
+			w[c] = float32(0.1 + rng.Float64())
+		}
+		loss, grad := make([]float32, rows), make([]float32, rows*cols)
+		require.NoError(t, goloss.SeedLossGrad(loss, grad, y, p, w, cols, goloss.Seed{Gamma: 2, E: 0.1}))
+		c := float32(1)
+		if rows&(rows-1) == 0 {
+			c = 1 / float32(rows)
+		}
+		mean, other := make([]float32, rows), make([]float32, rows)
+		for b := range rows {
+			mean[b], other[b] = c, float32(rng.NormFloat64())
+		}
+		for name, v := range map[string][]float32{"batch mean": mean, "other upstream": other} {
+			feeds := map[tf.Output]*tf.Tensor{}
+			for out, f := range map[tf.Output]struct {
+				v     []float32
+				shape []int64
+			}{labels: {y, []int64{int64(rows), cols}}, preds: {p, []int64{int64(rows), cols}}, weights: {w, []int64{cols}},
+				upstream: {v, []int64{int64(rows)}}, second: {sec, []int64{int64(rows), cols}}} {
+				tensor, err := NewTensor(f.v, f.shape)
+				require.NoError(t, err)
+				feeds[out] = tensor
+			}
+			res, err := sess.Run(feeds, []tf.Output{o.Output(0), o.Output(1), dPreds[0], dUp[0]}, nil)
+			require.NoError(t, err, "%d rows, %s", rows, name)
+			gotLoss, gotGrad := res[0].Value().([]float32), res[1].Value().([][]float32)
+			gotD, gotDUp := res[2].Value().([][]float32), res[3].Value().([]float32)
+			require.Equal(t, loss, gotLoss)
+			for b := range rows {
+				var sum float64
+				for k := range cols {
+					g := grad[b*cols+k]
+					require.Equal(t, c*g, gotGrad[b][k], "%d rows: grad output = c * grad [%d][%d]", rows, b, k)
+					require.Equal(t, v[b]*g, gotD[b][k], "%d rows, %s: dpreds[%d][%d] = v * grad", rows, name, b, k)
+					sum += float64(sec[b*cols+k]) * float64(g)
+				}
+				require.InDelta(t, sum, float64(gotDUp[b]), 1e-5*(1+math.Abs(sum)), "%d rows, %s: d/dv[%d]", rows, name, b)
+			}
+		}
+		sess.Close()
+	}
+}

@@ -31,6 +31,7 @@ type Call struct {
 	Alpha          []float64 // binary
 	GammaPos, Clip float64   // asymmetric
 	Eps            float64   // asymmetric: the clamp of the logs (0: the default, 1e-8)
+	GradScale      float64   // grad_scale of every variant (0: none)
 	FocalGrad      bool      // asymmetric
 	FromLogits     bool
 	Validate       bool
@@ -225,7 +226,7 @@ func Run(c Call) Result {
 		params := (*C.goloss_seed_params)(C.malloc(C.sizeof_goloss_seed_params))
 		defer C.free(unsafe.Pointer(params))
 		*params = C.goloss_seed_params{gamma: C.double(c.Gamma), e: C.double(c.E), validate: validate, threads: C.int(c.Threads),
-			has_ignore: hasIgnore, ignore_value: C.double(c.IgnoreValue)}
+			has_ignore: hasIgnore, ignore_value: C.double(c.IgnoreValue), grad_scale: C.double(c.GradScale)}
 		if c.NilParams {
 			params = nil
 		}
@@ -241,7 +242,7 @@ func Run(c Call) Result {
 		defer C.free(unsafe.Pointer(params))
 		*params = C.goloss_asymmetric_params{gamma_neg: C.double(c.Gamma), gamma_pos: C.double(c.GammaPos), clip: C.double(c.Clip),
 			focal_grad: cBool(c.FocalGrad), from_logits: fromLogits, validate: validate, threads: C.int(c.Threads),
-			has_ignore: hasIgnore, ignore_value: C.double(c.IgnoreValue), eps: C.double(c.Eps)}
+			has_ignore: hasIgnore, ignore_value: C.double(c.IgnoreValue), eps: C.double(c.Eps), grad_scale: C.double(c.GradScale)}
 		if c.NilParams {
 			params = nil
 		}
@@ -257,7 +258,7 @@ func Run(c Call) Result {
 		defer C.free(unsafe.Pointer(params))
 		*params = C.goloss_binary_params{gamma: C.double(c.Gamma), alpha: (*C.double)(alphaPtr),
 			alpha_len: C.int64_t(alphaLen), label_smoothing: C.double(c.E), from_logits: fromLogits, validate: validate,
-			threads: C.int(c.Threads), has_ignore: hasIgnore, ignore_value: C.double(c.IgnoreValue)}
+			threads: C.int(c.Threads), has_ignore: hasIgnore, ignore_value: C.double(c.IgnoreValue), grad_scale: C.double(c.GradScale)}
 		if c.NilParams {
 			params = nil
 		}

@@ -74,6 +74,9 @@ func FuzzABI(f *testing.F) {
 		if flags&64 != 0 && len(values) > 0 {
 			c.HasIgnore, c.IgnoreValue = true, values[0]
 		}
+		if flags&32 != 0 && len(values) > 0 {
+			c.GradScale = values[0] // any value: negative, NaN, Inf, or 0 in float32 is GOLOSS_ERR_PARAM
+		}
 		switch variant % 3 {
 		case 1:
 			c.Variant = "binary"
@@ -120,7 +123,7 @@ func TestProcessCheck(t *testing.T) {
 	status, msg := ProcessCheck()
 	assert.Equal(t, 0, status, msg)
 	assert.Empty(t, msg)
-	assert.Equal(t, 5, ABIVersion())
+	assert.Equal(t, 6, ABIVersion())
 }
 
 // TestSizesBeyondMemory: a claimed size whose buffer cannot fit in the
@@ -245,6 +248,14 @@ func TestAsymmetricThroughTheABI(t *testing.T) {
 		weighted.Weights = []float64{2, 2, 2}
 		double := Run(weighted)
 		assert.Equal(t, []float64{2 * ok.Loss[0], 2 * ok.Loss[1]}, double.Loss)
+		scaled := base
+		scaled.GradScale = 0.5
+		half := Run(scaled)
+		require.Equal(t, 0, half.Status, half.Message)
+		assert.Equal(t, ok.Loss, half.Loss, "grad_scale leaves the loss")
+		for i, g := range ok.Grad {
+			assert.Equal(t, g/2, half.Grad[i], "grad_scale 0.5: grad[%d]", i)
+		}
 
 		known := base
 		known.HasIgnore = false
@@ -264,6 +275,7 @@ func TestAsymmetricThroughTheABI(t *testing.T) {
 			{func(c *Call) { c.Eps = -1 }, 3, "eps = -1"},
 			{func(c *Call) { c.Eps = math.NaN() }, 3, "eps = NaN"},
 			{func(c *Call) { c.IgnoreValue = math.NaN() }, 3, "ignore_value = NaN"},
+			{func(c *Call) { c.GradScale = -0.5 }, 3, "grad_scale = -0.5"},
 			{func(c *Call) { c.Weights, c.NilWeights = []float64{1, -1, 1}, false }, 4, "class_weights[1] = -1"},
 			{func(c *Call) { c.Preds = []float64{.9, .2, .5, .5, 1.3, .05} }, 4, "predictions[1, 1] = 1.3"},
 			{func(c *Call) { c.NilParams = true }, 1, "params is NULL"},

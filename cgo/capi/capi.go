@@ -210,7 +210,8 @@ func golossGoSeedCheck(params *C.goloss_seed_params, err *C.char, errLen C.size_
 
 func seedParams(p *C.goloss_seed_params) goloss.Seed {
 	return goloss.Seed{Gamma: float64(p.gamma), E: float64(p.e), HasIgnore: p.has_ignore != 0,
-		IgnoreValue: float64(p.ignore_value), NoValidate: p.validate == 0, Threads: int(p.threads)}
+		IgnoreValue: float64(p.ignore_value), NoValidate: p.validate == 0, Threads: int(p.threads),
+		GradScale: float64(p.grad_scale)}
 }
 
 // buffers are the C buffers every loss function takes, as Go slices.
@@ -310,6 +311,7 @@ func binaryParams(params *C.goloss_binary_params) (goloss.Binary, error) {
 		IgnoreValue:    float64(params.ignore_value),
 		NoValidate:     params.validate == 0,
 		Threads:        int(params.threads),
+		GradScale:      float64(params.grad_scale),
 	}, err
 }
 
@@ -369,6 +371,7 @@ func asymmetricParams(p *C.goloss_asymmetric_params) (goloss.Asymmetric, error) 
 		IgnoreValue: float64(p.ignore_value),
 		NoValidate:  p.validate == 0,
 		Threads:     int(p.threads),
+		GradScale:   float64(p.grad_scale),
 	}, nil
 }
 

@@ -48,7 +48,7 @@ extern "C" {
 
 /* The version of this header's ABI; goloss_abi_version() returns the
  * library's. A caller must refuse a library whose ABI version differs. */
-#define GOLOSS_ABI_VERSION 5
+#define GOLOSS_ABI_VERSION 6
 
 typedef enum goloss_status {
   GOLOSS_OK = 0,
@@ -89,6 +89,11 @@ typedef struct goloss_seed_params {
                           label-smoothing term, which has no labels, is
                           unchanged (see goloss_seed_f32). 0: no ignore value. */
   double ignore_value; /* not NaN; used only with has_ignore */
+  double grad_scale;   /* 0: none; else finite and > 0 (and so rounded to the
+                          element type): grad holds grad_scale times the
+                          gradient, each element the gradient rounded to the
+                          element type times grad_scale rounded to it (ABI 6).
+                          1/rows gives the gradient of the batch mean. */
 } goloss_seed_params;
 
 /* Parameters of the binary variant (the paper's focal loss, as Keras's
@@ -108,6 +113,11 @@ typedef struct goloss_binary_params {
                               a row is the mean over its known classes (0 when
                               none is). 0: no ignore value. */
   double ignore_value;     /* not NaN; used only with has_ignore */
+  double grad_scale;   /* 0: none; else finite and > 0 (and so rounded to the
+                          element type): grad holds grad_scale times the
+                          gradient, each element the gradient rounded to the
+                          element type times grad_scale rounded to it (ABI 6).
+                          1/rows gives the gradient of the batch mean. */
 } goloss_binary_params;
 
 /* Parameters of the asymmetric variant (ASL, Ridnik et al., as the reference
@@ -135,6 +145,11 @@ typedef struct goloss_asymmetric_params {
   double ignore_value; /* not NaN; used only with has_ignore */
   double eps;          /* the clamp of the logs, log(max(x, eps)), in (0, 1);
                           0: the reference's 1e-8 (ABI 5) */
+  double grad_scale;   /* 0: none; else finite and > 0 (and so rounded to the
+                          element type): grad holds grad_scale times the
+                          gradient, each element the gradient rounded to the
+                          element type times grad_scale rounded to it (ABI 6).
+                          1/rows gives the gradient of the batch mean. */
 } goloss_asymmetric_params;
 
 /* The ABI version of the loaded library (GOLOSS_ABI_VERSION when it matches

@@ -24,11 +24,11 @@ _ops = None
 _goloss = None
 
 
-# goloss.h's parameter structs (ABI 5), field for field.
+# goloss.h's parameter structs (ABI 6), field for field.
 class _SeedParams(ctypes.Structure):
     _fields_ = [("gamma", ctypes.c_double), ("e", ctypes.c_double), ("validate", ctypes.c_int),
                 ("threads", ctypes.c_int), ("has_ignore", ctypes.c_int),
-                ("ignore_value", ctypes.c_double)]
+                ("ignore_value", ctypes.c_double), ("grad_scale", ctypes.c_double)]
 
 
 class _AsymmetricParams(ctypes.Structure):
@@ -36,7 +36,8 @@ class _AsymmetricParams(ctypes.Structure):
                 ("clip", ctypes.c_double), ("focal_grad", ctypes.c_int),
                 ("from_logits", ctypes.c_int), ("validate", ctypes.c_int),
                 ("threads", ctypes.c_int), ("has_ignore", ctypes.c_int),
-                ("ignore_value", ctypes.c_double), ("eps", ctypes.c_double)]
+                ("ignore_value", ctypes.c_double), ("eps", ctypes.c_double),
+                ("grad_scale", ctypes.c_double)]
 
 
 class _BinaryParams(ctypes.Structure):
@@ -44,7 +45,7 @@ class _BinaryParams(ctypes.Structure):
                 ("alpha_len", ctypes.c_int64), ("label_smoothing", ctypes.c_double),
                 ("from_logits", ctypes.c_int), ("validate", ctypes.c_int),
                 ("threads", ctypes.c_int), ("has_ignore", ctypes.c_int),
-                ("ignore_value", ctypes.c_double)]
+                ("ignore_value", ctypes.c_double), ("grad_scale", ctypes.c_double)]
 
 
 def _built_against():

@@ -23,6 +23,12 @@ SCALE_ROWS_OP = "GoFocal>ScaleRows"
 # raw op, whose caller may use `grad`): treated as True.
 _MAY_HAVE_CONSUMER = "_gofocal_may_have_consumer"
 
+# The wrappers' grad_scale: their `grad` output, which only the gradient
+# functions see, is the gradient times 1/rows when rows is a power of two,
+# so that the backward of a batch mean (Keras's default reduction) makes no
+# pass over it.
+_GRAD_SCALE = "inverse_batch"
+
 
 @tf.RegisterGradient(SEED_OP)
 @tf.RegisterGradient(BINARY_OP)
@@ -48,7 +54,10 @@ def _focal_loss_grad(op, dloss, dgrad):
     second_order = _has_upstream(op.outputs[1], dgrad)
     dpredictions = _first_order(op, dloss)
     if second_order:
-        dpredictions = dpredictions + _hessian_product(op, dgrad)
+        hessian = _hessian_product(op, dgrad)
+        if _grad_scale(op) == "inverse_batch":  # grad is c * the gradient
+            hessian = hessian * _batch_scale(op.outputs[0])
+        dpredictions = dpredictions + hessian
     return [None, dpredictions, None, None, None]
 
 
@@ -66,10 +75,33 @@ def _asymmetric_loss_grad(op, dloss, dgrad):
     return [None, _first_order(op, dloss)] + [None] * (len(op.inputs) - 2)
 
 
+def _grad_scale(op):
+    """The op's grad_scale attribute ('one' for a graph from before it)."""
+    try:
+        value = op.get_attr("grad_scale")
+    except (KeyError, ValueError):
+        return "one"
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _batch_scale(loss):
+    """The factor c of grad_scale 'inverse_batch', in the loss's dtype, as
+    the op computes it: 1/rows when rows, the size of the loss ([rows], a
+    scalar for rank-1 input), is a power of two, else 1."""
+    rows = tf.size(loss, out_type=tf.int64)
+    power_of_two = tf.logical_and(rows > 0, tf.equal(tf.bitwise.bitwise_and(rows, rows - 1), 0))
+    one = tf.constant(1, loss.dtype)
+    return tf.where(power_of_two, one / tf.cast(tf.maximum(rows, 1), loss.dtype), one)
+
+
 def _first_order(op, dloss):
-    """dloss[..., None] * grad by the ScaleRows op."""
+    """dloss[..., None] * grad by the ScaleRows op. With grad_scale
+    'inverse_batch', grad is already the gradient times c (1/rows for a
+    power of two rows, see _batch_scale); ScaleRows returns it as it is
+    where dloss is c in every row (the gradient of a batch mean), and
+    otherwise scales it back exactly before the product."""
     grad = op.outputs[1]
-    dpredictions = _native.ops().go_focal_scale_rows(grad, dloss)
+    dpredictions = _native.ops().go_focal_scale_rows(grad, dloss, grad_scale=_grad_scale(op))
     if isinstance(grad, tf_ops.EagerTensor) and record.could_possibly_record():
         # A tape may record that ScaleRows, and so later send `grad` a gradient.
         setattr(grad, _MAY_HAVE_CONSUMER, True)
@@ -78,9 +110,18 @@ def _first_order(op, dloss):
 
 @tf.RegisterGradient(SCALE_ROWS_OP)
 def _scale_rows_grad(op, dscaled):
-    """The gradient of scaled = scale[..., None] * grad, as for a multiply."""
+    """The gradient of scaled = (scale / c)[..., None] * grad, as for a
+    multiply, with c = 1 for grad_scale 'one' (see _batch_scale). Each
+    product by 1/c is a ScaleRows of the same grad_scale, which knows c
+    (with a scale of ones for dscale)."""
     grad, scale = op.inputs
-    return [tf.expand_dims(scale, -1) * dscaled, tf.reduce_sum(dscaled * grad, axis=-1)]
+    grad_scale = _grad_scale(op)
+    if grad_scale == "one":
+        return [tf.expand_dims(scale, -1) * dscaled, tf.reduce_sum(dscaled * grad, axis=-1)]
+    scale_rows = _native.ops().go_focal_scale_rows
+    return [scale_rows(dscaled, scale, grad_scale=grad_scale),
+            tf.reduce_sum(scale_rows(dscaled * grad, tf.ones_like(scale), grad_scale=grad_scale),
+                          axis=-1)]
 
 
 def _has_upstream(grad, dgrad):
@@ -334,7 +375,7 @@ def seed_focal_loss(labels, predictions, class_weights, gamma=2.0, e=0.1, valida
         else:
             loss, grad = _native.ops().go_focal_seed_focal_loss(
                 labels, predictions, class_weights, _float64(gamma), _float64(e),
-                validate=validate, sharding=sharding, **ignore)
+                validate=validate, sharding=sharding, grad_scale=_GRAD_SCALE, **ignore)
             _dropped(grad)
         return tf.cast(loss, dtype)
 
@@ -456,7 +497,8 @@ def _binary_op(labels, predictions, alpha, gamma, from_logits, label_smoothing, 
         alpha = tf.constant(np.ravel(np.asarray(alpha, np.float64)), tf.float64)
     loss, grad = _native.ops().go_focal_binary_focal_loss(
         labels, predictions, alpha, _float64(gamma), _float64(label_smoothing),
-        from_logits=from_logits, validate=validate, sharding=sharding, **ignore)
+        from_logits=from_logits, validate=validate, sharding=sharding, grad_scale=_GRAD_SCALE,
+        **ignore)
     _dropped(grad)
     return loss
 
@@ -658,7 +700,7 @@ def _asymmetric_op(labels, predictions, weights, gamma_neg, gamma_pos, clip, eps
     loss, grad = _native.ops().go_focal_asymmetric_loss(
         labels, predictions, weights, _float64(gamma_neg), _float64(gamma_pos), _float64(clip),
         _float64(eps), focal_grad=bool(focal_grad), from_logits=bool(from_logits),
-        validate=validate, sharding=sharding, **ignore)
+        validate=validate, sharding=sharding, grad_scale=_GRAD_SCALE, **ignore)
     _dropped(grad)
     return loss
 

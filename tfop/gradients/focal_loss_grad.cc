@@ -9,6 +9,7 @@
 #include "tensorflow/cc/ops/array_ops.h"
 #include "tensorflow/cc/ops/const_op.h"
 #include "tensorflow/cc/ops/math_ops.h"
+#include "tensorflow/core/framework/node_def_util.h"
 #include "tensorflow/core/graph/node_builder.h"
 #include "library/library.h"
 
@@ -19,6 +20,27 @@ using ::tensorflow::Operation;
 using ::tensorflow::Output;
 using ::tensorflow::Scope;
 namespace ops = ::tensorflow::ops;
+
+// The grad_scale attribute of op ('one' for a graph from before it).
+std::string GradScale(const Operation& op) {
+  std::string grad_scale = "one";
+  if (!tensorflow::TryGetNodeAttr(op.node()->attrs(), "grad_scale", &grad_scale)) return "one";
+  return grad_scale;
+}
+
+// A ScaleRows node of x and scale with grad_scale.
+Output ScaleRows(const Scope& scope, Output x, Output scale, const std::string& grad_scale) {
+  tensorflow::Node* node = nullptr;
+  auto builder = tensorflow::NodeBuilder(scope.GetUniqueNameForOp("ScaleRows"), "GoFocal>ScaleRows")
+                     .Input(tensorflow::ops::AsNodeOut(scope, x))
+                     .Input(tensorflow::ops::AsNodeOut(scope, scale))
+                     .Attr("grad_scale", grad_scale);
+  scope.UpdateBuilder(&builder);
+  scope.UpdateStatus(builder.Finalize(scope.graph(), &node));
+  if (!scope.ok()) return Output();
+  scope.UpdateStatus(scope.DoShapeInference(node));
+  return Output(node, 0);
+}
 
 // Every loss op: d/dpredictions = dloss[..., None] * grad, where grad is the op's
 // second output, computed by the ScaleRows op in grad's buffer. Labels and
@@ -39,30 +61,34 @@ tensorflow::Status FocalLossGrad(const Scope& scope, const Operation& op,
         "its grad output (", dgrad.node()->type_string(), " ", dgrad.node()->name(),
         "). Python's gradient (tf.GradientTape) provides them.");
   }
-  tensorflow::Node* node = nullptr;
-  const std::string name = scope.GetUniqueNameForOp("ScaleRows");
-  auto builder = tensorflow::NodeBuilder(name, "GoFocal>ScaleRows")
-                     .Input(tensorflow::ops::AsNodeOut(scope, op.output(1)))
-                     .Input(tensorflow::ops::AsNodeOut(scope, grad_inputs[0]));
-  scope.UpdateBuilder(&builder);
-  scope.UpdateStatus(builder.Finalize(scope.graph(), &node));
+  Output dpredictions = ScaleRows(scope, op.output(1), grad_inputs[0], GradScale(op));
   if (!scope.ok()) return scope.status();
-  scope.UpdateStatus(scope.DoShapeInference(node));
   // Input 1 is the predictions; labels and the parameters get none.
   for (int i = 0; i < op.num_inputs(); ++i) {
-    grad_outputs->push_back(i == 1 ? Output(node, 0) : tensorflow::NoGradient());
+    grad_outputs->push_back(i == 1 ? dpredictions : tensorflow::NoGradient());
   }
   return scope.status();
 }
 
-// ScaleRows: scaled = scale[..., None] * grad, differentiated as a
-// multiply.
+// ScaleRows: scaled = (scale / c)[..., None] * grad, with c = 1 for
+// grad_scale 'one' (see ScaleRowsOp), differentiated as a multiply; each
+// product by 1/c is a ScaleRows of the same grad_scale (with a scale of
+// ones for dscale), which knows c.
 tensorflow::Status ScaleRowsGrad(const Scope& scope, const Operation& op,
                                  const std::vector<Output>& grad_inputs,
                                  std::vector<Output>* grad_outputs) {
-  auto scale = ops::ExpandDims(scope, op.input(1), -1);
-  grad_outputs->push_back(ops::Multiply(scope, scale, grad_inputs[0]));
-  grad_outputs->push_back(ops::Sum(scope, ops::Multiply(scope, grad_inputs[0], op.input(0)), -1));
+  const std::string grad_scale = GradScale(op);
+  const Output& dscaled = grad_inputs[0];
+  if (grad_scale == "one") {
+    auto scale = ops::ExpandDims(scope, op.input(1), -1);
+    grad_outputs->push_back(ops::Multiply(scope, scale, dscaled));
+    grad_outputs->push_back(ops::Sum(scope, ops::Multiply(scope, dscaled, op.input(0)), -1));
+    return scope.status();
+  }
+  grad_outputs->push_back(ScaleRows(scope, dscaled, op.input(1), grad_scale));
+  Output unscaled = ScaleRows(scope, ops::Multiply(scope, dscaled, op.input(0)), ops::OnesLike(scope, op.input(1)),
+                              grad_scale);
+  grad_outputs->push_back(ops::Sum(scope, unscaled, -1));
   return scope.status();
 }
 

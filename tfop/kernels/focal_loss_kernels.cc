@@ -41,6 +41,25 @@ struct Goloss<double> {
   static decltype(&goloss_asymmetric_f64) Asymmetric(const GolossApi& api) { return api.asymmetric_f64; }
 };
 
+// The grad_scale attribute of the loss ops and ScaleRows: whether grad is
+// the gradient times 1/batch.
+tensorflow::Status ReadGradScale(OpKernelConstruction* ctx, bool* inverse_batch) {
+  std::string grad_scale;
+  TF_RETURN_IF_ERROR(ctx->GetAttr("grad_scale", &grad_scale));
+  *inverse_batch = grad_scale == "inverse_batch";
+  return absl::OkStatus();
+}
+
+// The factor c of grad_scale = 'inverse_batch' for rows rows: 1/rows when
+// rows is a power of two (TensorFlow's gradient of a mean over them, exact),
+// else 1 (no scaling). Multiplying by a power of two is exact, so a
+// gradient scaled by c can be scaled back, bit for bit (unless c * grad is
+// below the smallest normal number).
+template <typename T>
+T BatchScale(int64_t rows) {
+  return rows > 0 && (rows & (rows - 1)) == 0 ? T(1) / static_cast<T>(rows) : T(1);
+}
+
 // The attributes every variant shares: validate, sharding and the ignore
 // value (has_ignore, ignore_value), read when the kernel is built.
 struct CommonAttrs {
@@ -48,6 +67,7 @@ struct CommonAttrs {
   bool go_sharding = false;
   bool has_ignore = false;
   double ignore_value = 0;
+  bool inverse_batch = false;  // grad_scale = 'inverse_batch'
 
   tensorflow::Status Read(OpKernelConstruction* ctx) {
     TF_RETURN_IF_ERROR(ctx->GetAttr("validate", &validate));
@@ -58,7 +78,7 @@ struct CommonAttrs {
     float ignore = 0;
     TF_RETURN_IF_ERROR(ctx->GetAttr("ignore_value", &ignore));
     ignore_value = ignore;
-    return absl::OkStatus();
+    return ReadGradScale(ctx, &inverse_batch);
   }
 
   // Sets the fields every parameter struct has.
@@ -223,6 +243,8 @@ class FocalLossOp : public OpKernel {
                 errors::InvalidArgument("predictions must have at least one class, got shape ", shape.DebugString()));
     typename Variant::Args args = args_;
     OP_REQUIRES_OK(ctx, Variant::Read(ctx, cols, &args));
+    // Every shard scales by the whole batch's factor.
+    args.params.grad_scale = attrs_.inverse_batch ? static_cast<double>(BatchScale<T>(rows)) : 0;
 
     TensorShape loss_shape = shape;
     loss_shape.RemoveLastDims(1);
@@ -312,13 +334,31 @@ SCALE_ROW(float)
 SCALE_ROW(double)
 #undef SCALE_ROW
 
+// out[c] = (inv * in[c]) * f for one row, inv a power of two: in[c] scaled
+// back exactly, then multiplied by f with one rounding.
+#define UNSCALE_ROW(T)                                                                            \
+  __attribute__((target_clones("avx512f", "avx2", "default"))) void UnscaleRow(const T* in, T inv, \
+                                                                               T f, T* out,        \
+                                                                               int64_t n) {        \
+    _Pragma("GCC ivdep") for (int64_t c = 0; c < n; ++c) out[c] = (inv * in[c]) * f;              \
+  }
+UNSCALE_ROW(float)
+UNSCALE_ROW(double)
+#undef UNSCALE_ROW
+
 // scaled = scale[..., None] * grad, in grad's buffer when it can be reused;
 // rows are split over the intra-op pool. Multiplication rounds the same way
-// in either order, so the result has the bits of TensorFlow's Mul.
+// in either order, so the result has the bits of TensorFlow's Mul. With
+// grad_scale = 'inverse_batch', grad holds the gradient times c (BatchScale):
+// where every scale is c (a batch mean), the output is grad itself;
+// otherwise each value is scaled back by 1/c, exactly, and multiplied by
+// its row's scale. Either way, the bits of scale times the unscaled grad.
 template <typename T>
 class ScaleRowsOp : public OpKernel {
  public:
-  explicit ScaleRowsOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+  explicit ScaleRowsOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
+    OP_REQUIRES_OK(ctx, ReadGradScale(ctx, &inverse_batch_));
+  }
 
   void Compute(OpKernelContext* ctx) override {
     const Tensor& grad = ctx->input(0);
@@ -332,21 +372,37 @@ class ScaleRowsOp : public OpKernel {
     OP_REQUIRES(ctx, scale.shape() == rows_shape,
                 errors::InvalidArgument("scale must have shape ", rows_shape.DebugString(), " for grad of shape ",
                                         shape.DebugString(), ", got ", scale.shape().DebugString()));
-    Tensor* out = nullptr;
-    OP_REQUIRES_OK(ctx, ctx->forward_input_or_allocate_output({0}, 0, shape, &out));
     const int64_t cols = shape.dim_size(shape.dims() - 1);
     const int64_t rows = shape.dims() == 2 ? shape.dim_size(0) : 1;
+    const T* s = scale.flat<T>().data();
+    const T c = inverse_batch_ ? BatchScale<T>(rows) : T(1);
+    if (c != T(1)) {
+      bool all = true;
+      for (int64_t r = 0; r < rows && all; ++r) all = s[r] == c;
+      if (all) {
+        ctx->set_output(0, grad);
+        return;
+      }
+    }
+    Tensor* out = nullptr;
+    OP_REQUIRES_OK(ctx, ctx->forward_input_or_allocate_output({0}, 0, shape, &out));
     if (rows == 0 || cols == 0) return;
     const T* g = grad.flat<T>().data();
-    const T* s = scale.flat<T>().data();
     T* o = out->flat<T>().data();
     const auto* workers = ctx->device()->tensorflow_cpu_worker_threads();
     workers->workers->ParallelFor(rows, cols * kCostPerElement, [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r) ScaleRow(g + r * cols, s[r], o + r * cols, cols);
+      for (int64_t r = begin; r < end; ++r) {
+        if (c != T(1)) {
+          UnscaleRow(g + r * cols, T(1) / c, s[r], o + r * cols, cols);
+        } else {
+          ScaleRow(g + r * cols, s[r], o + r * cols, cols);
+        }
+      }
     });
   }
 
  private:
+  bool inverse_batch_ = false;
   // ParallelFor's cost model, in cycles per element: a load, a multiply and
   // a store.
   static constexpr int64_t kCostPerElement = 3;

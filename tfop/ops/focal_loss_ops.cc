@@ -163,6 +163,7 @@ GOFOCAL_REGISTER_OP("GoFocal>SeedFocalLoss")
     .Attr("sharding: {'go', 'tensorflow'} = 'go'")
     .Attr("has_ignore: bool = false")
     .Attr("ignore_value: float = 0")
+    .Attr("grad_scale: {'one', 'inverse_batch'} = 'one'")
     .SetShapeFn(SeedFocalLossShape)
     .Doc(R"doc(
 The multi-label focal loss of the `seed` variant (see SPEC.md), per sample,
@@ -182,6 +183,12 @@ sharding: who splits the rows over as many threads as TensorFlow's intra-op
 has_ignore: labels equal to ignore_value are unknown (partial labels): not
   positives; the label-smoothing term is unchanged.
 ignore_value: the sentinel of unknown labels, e.g. -1 (a float32 attribute).
+grad_scale: 'inverse_batch': grad is the gradient above times c = 1/batch
+  when batch (1 for rank-1 input) is a power of two, else times 1: for a
+  batch mean, the gradient written while each row is in cache. ScaleRows
+  with the same grad_scale then makes no pass over it when the gradient
+  flowing into the loss is c in every row, and otherwise scales it back
+  exactly (a power of two) before its product.
 )doc");
 
 GOFOCAL_REGISTER_OP("GoFocal>BinaryFocalLoss")
@@ -198,6 +205,7 @@ GOFOCAL_REGISTER_OP("GoFocal>BinaryFocalLoss")
     .Attr("sharding: {'go', 'tensorflow'} = 'go'")
     .Attr("has_ignore: bool = false")
     .Attr("ignore_value: float = 0")
+    .Attr("grad_scale: {'one', 'inverse_batch'} = 'one'")
     .SetShapeFn(BinaryFocalLossShape)
     .Doc(R"doc(
 The focal loss of the paper, `binary` variant (see SPEC.md): as Keras's
@@ -220,6 +228,12 @@ sharding: who splits the rows over as many threads as TensorFlow's intra-op
 has_ignore: labels equal to ignore_value are unknown (partial labels): no
   loss, a zero gradient; the loss of a row is the mean over its known classes.
 ignore_value: the sentinel of unknown labels, e.g. -1 (a float32 attribute).
+grad_scale: 'inverse_batch': grad is the gradient above times c = 1/batch
+  when batch (1 for rank-1 input) is a power of two, else times 1: for a
+  batch mean, the gradient written while each row is in cache. ScaleRows
+  with the same grad_scale then makes no pass over it when the gradient
+  flowing into the loss is c in every row, and otherwise scales it back
+  exactly (a power of two) before its product.
 )doc");
 
 GOFOCAL_REGISTER_OP("GoFocal>AsymmetricLoss")
@@ -239,6 +253,7 @@ GOFOCAL_REGISTER_OP("GoFocal>AsymmetricLoss")
     .Attr("sharding: {'go', 'tensorflow'} = 'go'")
     .Attr("has_ignore: bool = false")
     .Attr("ignore_value: float = 0")
+    .Attr("grad_scale: {'one', 'inverse_batch'} = 'one'")
     .SetShapeFn(AsymmetricLossShape)
     .Doc(R"doc(
 The asymmetric loss (ASL) of Ridnik et al., ICCV 2021 (see SPEC.md), as its
@@ -264,6 +279,12 @@ sharding: as for the other loss ops.
 has_ignore: labels equal to ignore_value are unknown (partial labels): no
   loss, a zero gradient; the loss of a row is the sum over its known classes.
 ignore_value: the sentinel of unknown labels, e.g. -1 (a float32 attribute).
+grad_scale: 'inverse_batch': grad is the gradient above times c = 1/batch
+  when batch (1 for rank-1 input) is a power of two, else times 1: for a
+  batch mean, the gradient written while each row is in cache. ScaleRows
+  with the same grad_scale then makes no pass over it when the gradient
+  flowing into the loss is c in every row, and otherwise scales it back
+  exactly (a power of two) before its product.
 )doc");
 
 GOFOCAL_REGISTER_OP("GoFocal>ScaleRows")
@@ -271,6 +292,7 @@ GOFOCAL_REGISTER_OP("GoFocal>ScaleRows")
     .Input("scale: T")
     .Output("scaled: T")
     .Attr("T: {float, double}")
+    .Attr("grad_scale: {'one', 'inverse_batch'} = 'one'")
     .SetShapeFn(ScaleRowsShape)
     .Doc(R"doc(
 The backward pass of the focal-loss ops: scaled[..., c] = scale[...] * grad[..., c],
@@ -279,6 +301,11 @@ where TensorFlow lets the op reuse it (grad has no other consumer).
 
 grad: the loss op's gradient output, [classes] or [batch, classes].
 scale: the gradient flowing into the loss, grad's shape without the last dimension.
+grad_scale: the loss op's grad_scale. 'inverse_batch': grad holds the gradient
+  times c (1/batch for a power-of-two batch, else 1), so scaled =
+  (scale / c)[..., None] * grad; where every scale is c, scaled is grad itself
+  (no pass over it). Either way the bits of scale times the unscaled gradient
+  (unless c times it is below the smallest normal number).
 )doc");
 
 }  // namespace gofocal

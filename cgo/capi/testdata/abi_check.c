@@ -204,6 +204,55 @@ static void check_asymmetric(void) {
     st = goloss_asymmetric_f64(l0, NULL, y, p, NULL, 1, 1, &eprm, err, sizeof err);
     CHECK(st == GOLOSS_OK && close_to(-log(1e-5), l0[0], 1e-14), "asymmetric eps 0: %d %.17g", st, l0[0]);
   }
+  {
+    // grad_scale (ABI 6): every variant's gradient times it, each element
+    // the unscaled one rounded and then multiplied; the loss unchanged.
+    const float y[3] = {1, 0, 1}, p[3] = {0.25f, 0.4f, 0.75f}, w[3] = {1, 2, 3};
+    const float c = 1.0f / 3.0f;
+    float l[1], g[3], ls[1], gs[3];
+    goloss_seed_params sp = {.gamma = 2, .e = 0.1, .validate = 1};
+    goloss_binary_params bp = {.gamma = 2, .validate = 1};
+    goloss_asymmetric_params ap = {.gamma_neg = 4, .gamma_pos = 1, .clip = 0.05, .validate = 1};
+    for (int v = 0; v < 3; v++) {
+      goloss_status st0, st1;
+      if (v == 0) {
+        st0 = goloss_seed_f32(l, g, y, p, w, 1, 3, &sp, err, sizeof err);
+        sp.grad_scale = c;
+        st1 = goloss_seed_f32(ls, gs, y, p, w, 1, 3, &sp, err, sizeof err);
+      } else if (v == 1) {
+        st0 = goloss_binary_f32(l, g, y, p, 1, 3, &bp, err, sizeof err);
+        bp.grad_scale = c;
+        st1 = goloss_binary_f32(ls, gs, y, p, 1, 3, &bp, err, sizeof err);
+      } else {
+        st0 = goloss_asymmetric_f32(l, g, y, p, w, 1, 3, &ap, err, sizeof err);
+        ap.grad_scale = c;
+        st1 = goloss_asymmetric_f32(ls, gs, y, p, w, 1, 3, &ap, err, sizeof err);
+      }
+      CHECK(st0 == GOLOSS_OK && st1 == GOLOSS_OK && l[0] == ls[0], "grad_scale variant %d: %d %d %s", v, st0, st1, err);
+      for (int i = 0; i < 3; i++) {
+        volatile float want = g[i] * c;
+        CHECK(gs[i] == want && g[i] != 0, "grad_scale variant %d grad[%d] %.9g, want %.9g", v, i, gs[i], want);
+      }
+    }
+    const double bad_scales[3] = {-1, INFINITY, NAN};
+    for (int i = 0; i < 3; i++) {
+      sp.grad_scale = bp.grad_scale = ap.grad_scale = bad_scales[i];
+      l[0] = 42;
+      goloss_status st = goloss_seed_f32(l, g, y, p, w, 1, 3, &sp, err, sizeof err);
+      CHECK(st == GOLOSS_ERR_PARAM && strstr(err, "grad_scale = ") != NULL && l[0] == 42, "seed grad_scale %g: %d %s",
+            bad_scales[i], st, err);
+      st = goloss_binary_check(&bp, 3, err, sizeof err);
+      CHECK(st == GOLOSS_ERR_PARAM && strstr(err, "want a finite grad_scale > 0") != NULL, "binary grad_scale %g: %d %s",
+            bad_scales[i], st, err);
+      st = goloss_asymmetric_f32(l, g, y, p, w, 1, 3, &ap, err, sizeof err);
+      CHECK(st == GOLOSS_ERR_PARAM && l[0] == 42, "asymmetric grad_scale %g: %d %s", bad_scales[i], st, err);
+    }
+    // Finite as a double, 0 in float32: an error naming both.
+    sp.grad_scale = 1e-60;
+    goloss_status st = goloss_seed_f32(l, g, y, p, w, 1, 3, &sp, err, sizeof err);
+    CHECK(st == GOLOSS_ERR_PARAM && strstr(err, "grad_scale = 1e-60 is 0 in float32") != NULL, "seed grad_scale 1e-60: %d %s",
+          st, err);
+  }
   // An empty batch needs no buffers; weights may always be NULL.
   CHECK(goloss_asymmetric_f32(NULL, NULL, NULL, NULL, NULL, 0, 4, &prm, err, sizeof err) == GOLOSS_OK,
         "asymmetric empty batch: %s", err);
@@ -265,7 +314,7 @@ int main(int argc, char **argv) {
   char version[32];
 
   CHECK(goloss_abi_version() == GOLOSS_ABI_VERSION, "abi version %d", goloss_abi_version());
-  CHECK(GOLOSS_ABI_VERSION == 5, "header ABI version %d", GOLOSS_ABI_VERSION);
+  CHECK(GOLOSS_ABI_VERSION == 6, "header ABI version %d", GOLOSS_ABI_VERSION);
   // Not a forked child: the process can run the library.
   memset(err, 'x', sizeof err);
   CHECK(goloss_process_check(err, sizeof err) == GOLOSS_OK, "process_check: %s", err);
