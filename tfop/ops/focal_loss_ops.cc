@@ -228,12 +228,7 @@ sharding: who splits the rows over as many threads as TensorFlow's intra-op
 has_ignore: labels equal to ignore_value are unknown (partial labels): no
   loss, a zero gradient; the loss of a row is the mean over its known classes.
 ignore_value: the sentinel of unknown labels, e.g. -1 (a float32 attribute).
-grad_scale: 'inverse_batch': grad is the gradient above times c = 1/batch
-  when batch (1 for rank-1 input) is a power of two, else times 1: for a
-  batch mean, the gradient written while each row is in cache. ScaleRows
-  with the same grad_scale then makes no pass over it when the gradient
-  flowing into the loss is c in every row, and otherwise scales it back
-  exactly (a power of two) before its product.
+grad_scale: as for SeedFocalLoss.
 )doc");
 
 GOFOCAL_REGISTER_OP("GoFocal>AsymmetricLoss")
@@ -279,12 +274,7 @@ sharding: as for the other loss ops.
 has_ignore: labels equal to ignore_value are unknown (partial labels): no
   loss, a zero gradient; the loss of a row is the sum over its known classes.
 ignore_value: the sentinel of unknown labels, e.g. -1 (a float32 attribute).
-grad_scale: 'inverse_batch': grad is the gradient above times c = 1/batch
-  when batch (1 for rank-1 input) is a power of two, else times 1: for a
-  batch mean, the gradient written while each row is in cache. ScaleRows
-  with the same grad_scale then makes no pass over it when the gradient
-  flowing into the loss is c in every row, and otherwise scales it back
-  exactly (a power of two) before its product.
+grad_scale: as for SeedFocalLoss.
 )doc");
 
 GOFOCAL_REGISTER_OP("GoFocal>ScaleRows")
