@@ -14,16 +14,16 @@ import (
 type gradScaleCall[T Float] func(loss, grad []T, scale float64, threads int) error
 
 // gradScaleCalls returns every variant's call on one set of inputs (seed
-// with an ignore value too, binary from probabilities and logits,
+// with ignore values -1 and 0.5 too, binary from probabilities and logits,
 // asymmetric from probabilities and logits).
 func gradScaleCalls[T Float](labels, preds, weights []T, cols int) map[string]gradScaleCall[T] {
 	logits := make([]T, len(preds))
 	for i, p := range preds {
 		logits[i] = T(math.Log(float64(p) / (1 - float64(p))))
 	}
-	ignored := append([]T(nil), labels...)
+	ignored, halves := append([]T(nil), labels...), append([]T(nil), labels...)
 	for i := 0; i < len(ignored); i += 7 {
-		ignored[i] = -1
+		ignored[i], halves[i] = -1, 0.5
 	}
 	return map[string]gradScaleCall[T]{
 		"seed": func(loss, grad []T, s float64, th int) error {
@@ -31,6 +31,11 @@ func gradScaleCalls[T Float](labels, preds, weights []T, cols int) map[string]gr
 		},
 		"seed gamma 2.5 ignore": func(loss, grad []T, s float64, th int) error {
 			return SeedLossGrad(loss, grad, ignored, preds, weights, cols, Seed{Gamma: 2.5, E: 0.1, HasIgnore: true, IgnoreValue: -1, GradScale: s, Threads: th})
+		},
+		// An ignore value > 0: the rows run on copies of the labels,
+		// block by block (seedRowsUnknown), each block scaled there.
+		"seed ignore 0.5": func(loss, grad []T, s float64, th int) error {
+			return SeedLossGrad(loss, grad, halves, preds, weights, cols, Seed{Gamma: 2, E: 0.1, HasIgnore: true, IgnoreValue: 0.5, GradScale: s, Threads: th})
 		},
 		"binary": func(loss, grad []T, s float64, th int) error {
 			return BinaryLossGrad(loss, grad, labels, preds, cols, Binary{Gamma: 2, Alpha: []float64{0.25}, GradScale: s, Threads: th})

@@ -109,13 +109,22 @@ func SeedLossGrad[T Float](loss, grad, labels, preds, weights []T, cols int, prm
 	}
 	k := seedConsts[T](prm, cols)
 	unknown := unknownOf[T](prm.HasIgnore, prm.IgnoreValue)
+	// An ignore value > 0 runs on copies of the labels, block by block
+	// (seedRowsUnknown), which scales each block itself.
+	copied := unknown.set && unknown.value > 0
+	scaled := func(run func(lo, hi int)) func(lo, hi int) {
+		if copied {
+			return run
+		}
+		return scaledRows(run, grad, cols, scale)
+	}
 	runWith := func(lo, hi int, k *seedConstants) {
 		var g []T
 		if len(grad) != 0 {
 			g = grad[lo*cols : hi*cols]
 		}
-		if unknown.set && unknown.value > 0 {
-			seedRowsUnknown(loss[lo:hi], g, labels[lo*cols:hi*cols], preds[lo*cols:hi*cols], weights, cols, k.rows(lo, hi), T(unknown.value))
+		if copied {
+			seedRowsUnknown(loss[lo:hi], g, labels[lo*cols:hi*cols], preds[lo*cols:hi*cols], weights, cols, k.rows(lo, hi), T(unknown.value), scale)
 			return
 		}
 		seedRows(loss[lo:hi], g, labels[lo*cols:hi*cols], preds[lo*cols:hi*cols], weights, cols, k.rows(lo, hi))
@@ -124,8 +133,8 @@ func SeedLossGrad[T Float](loss, grad, labels, preds, weights []T, cols int, prm
 	// (seedSumsChecked), checked.sums holds each row's sum and bounds of p
 	// from the check.
 	checked := k
-	run := scaledRows(func(lo, hi int) { runWith(lo, hi, &checked) }, grad, cols, scale)
-	rerun := scaledRows(func(lo, hi int) { runWith(lo, hi, &k) }, grad, cols, scale)
+	run := scaled(func(lo, hi int) { runWith(lo, hi, &checked) })
+	rerun := scaled(func(lo, hi int) { runWith(lo, hi, &k) })
 	var check func(lo, hi int) bool
 	if !prm.NoValidate {
 		check = func(lo, hi int) bool { return inUnitRange(preds[lo*cols : hi*cols]) }
@@ -154,8 +163,9 @@ const seedScratchValues = 1 << 14
 // unknown: it copies the labels of a block of rows with those set to 0,
 // which is no positive, and runs seedRows on the copy, so that every kernel
 // computes them at its own speed and rows keep their bits for any number of
-// threads. The inputs stay untouched.
-func seedRowsUnknown[T Float](loss, grad, labels, preds, weights []T, cols int, k *seedConstants, unknown T) {
+// threads. The inputs stay untouched. Each block's gradient is then
+// multiplied by scale (GradScale; 1: none) while it is in cache.
+func seedRowsUnknown[T Float](loss, grad, labels, preds, weights []T, cols int, k *seedConstants, unknown, scale T) {
 	block := max(1, seedScratchValues/cols) // rows
 	scratch := make([]T, min(block, len(loss))*cols)
 	for lo := 0; lo < len(loss); lo += block {
@@ -172,6 +182,9 @@ func seedRowsUnknown[T Float](loss, grad, labels, preds, weights []T, cols int, 
 			g = grad[lo*cols : hi*cols]
 		}
 		seedRows(loss[lo:hi], g, y, preds[lo*cols:hi*cols], weights, cols, k.rows(lo, hi))
+		if len(g) != 0 && scale != 1 {
+			scaleGrad(g, scale)
+		}
 	}
 }
 
