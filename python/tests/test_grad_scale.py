@@ -149,3 +149,15 @@ def test_second_derivative_through_a_scaled_grad(rows):
     got = hvp(lambda p: gofocal.seed_focal_loss(y, p, w))
     want = hvp(lambda p: gofocal.composite.seed_composite_per_sample(y, p, w, 2.0, 0.1))
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("sharding", ["go", "tensorflow"])
+def test_every_shard_scales_by_the_whole_batch(variant, sharding):
+    """With sharding='tensorflow' the intra-op pool calls the core once per
+    shard of rows (64 rows of 1000 classes are several shards): each scales
+    by 1/64, the whole batch's c, not by one over its own rows."""
+    y, p, w = _inputs(64, 1000, np.float32, seed=8)
+    _, grad = _raw(variant, y, p, w, sharding=sharding)
+    _, sgrad = _raw(variant, y, p, w, sharding=sharding, grad_scale="inverse_batch")
+    np.testing.assert_array_equal(sgrad.numpy(), np.float32(1 / 64) * grad.numpy())
