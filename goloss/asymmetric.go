@@ -44,13 +44,8 @@ type Asymmetric struct {
 	// Threads is how many goroutines may share the rows (0 or 1: the
 	// caller's only). Results have the same bits for any value.
 	Threads int
-	// GradScale, when not 0, multiplies the gradient: grad holds
-	// T(GradScale) * dloss[b]/dp[b,c], each element the unscaled gradient
-	// rounded to T and then multiplied by T(GradScale) (one more rounding:
-	// the bits of that product computed afterwards), while the row is still
-	// in cache. 1/rows gives the gradient of the batch mean, which spares a
-	// caller the pass over the gradient that the product would cost. It
-	// must be finite and > 0, and so must T(GradScale); 0 is 1 (none).
+	// GradScale, when not 0, multiplies the gradient, as Seed.GradScale
+	// does.
 	GradScale float64
 }
 

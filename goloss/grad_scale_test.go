@@ -105,11 +105,7 @@ func expectGradScale[T Float](t *testing.T, calls map[string]gradScaleCall[T], r
 func bitsOf[T Float](v []T) []uint64 {
 	bits := make([]uint64, len(v))
 	for i, x := range v {
-		if _, ok := any(x).(float32); ok {
-			bits[i] = uint64(math.Float32bits(float32(x)))
-		} else {
-			bits[i] = math.Float64bits(float64(x))
-		}
+		bits[i] = floatBits(x)
 	}
 	return bits
 }

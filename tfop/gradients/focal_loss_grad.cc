@@ -23,8 +23,8 @@ namespace ops = ::tensorflow::ops;
 
 // The grad_scale attribute of op ('one' for a graph from before it).
 std::string GradScale(const Operation& op) {
-  std::string grad_scale = "one";
-  if (!tensorflow::TryGetNodeAttr(op.node()->attrs(), "grad_scale", &grad_scale)) return "one";
+  std::string grad_scale = "one";  // left as it is when the attribute is absent
+  tensorflow::TryGetNodeAttr(op.node()->attrs(), "grad_scale", &grad_scale);
   return grad_scale;
 }
 

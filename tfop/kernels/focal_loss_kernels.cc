@@ -389,11 +389,12 @@ class ScaleRowsOp : public OpKernel {
     if (rows == 0 || cols == 0) return;
     const T* g = grad.flat<T>().data();
     T* o = out->flat<T>().data();
+    const T inv = T(1) / c;
     const auto* workers = ctx->device()->tensorflow_cpu_worker_threads();
     workers->workers->ParallelFor(rows, cols * kCostPerElement, [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
-        if (c != T(1)) {
-          UnscaleRow(g + r * cols, T(1) / c, s[r], o + r * cols, cols);
+        if (inv != T(1)) {
+          UnscaleRow(g + r * cols, inv, s[r], o + r * cols, cols);
         } else {
           ScaleRow(g + r * cols, s[r], o + r * cols, cols);
         }
