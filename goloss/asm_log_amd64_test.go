@@ -265,7 +265,7 @@ func seedWidths() []seedWidth {
 					inside, above := avx2.SeedMasksF32(p, m, kc)
 					return widen16(m), inside, above
 				},
-				func(cols int) []uint16 { return widen16(insideMasks8(cols)) }})
+				func(cols int) []uint16 { return widen16(insideMasks[uint8](cols, 8)) }})
 		case KernelAVX512:
 			ws = append(ws, seedWidth{kernel, 16, avx512.SeedSumF32,
 				func(p []float32, kc *[14]uint32) ([]uint16, int, int) {
@@ -352,8 +352,7 @@ func TestAsmSeedSum(t *testing.T) {
 // TestSeedAllInside holds seedRowFast8's and seedRowFast16's shortcut to
 // the masks pass it skips: wherever allInside takes a row (from
 // SeedSumF32's bounds) as lying wholly inside the clip range, that width's
-// SeedMasksF32 marks every lane inside (the masks of insideMasks8,
-// insideMasks16) with none above; rows with lanes at, near and beyond both
+// SeedMasksF32 marks every lane inside (the masks of insideMasks) with none above; rows with lanes at, near and beyond both
 // bounds (p/S near 1e-7, one lane holding nearly all of S, a single lane)
 // and plain ones, on every length up to 40, so that the shortcut is seen
 // taken and refused.
@@ -407,6 +406,143 @@ func TestSeedAllInside(t *testing.T) {
 				t.Fatalf("the shortcut was taken on %d rows and refused on %d: want both", taken, refused)
 			}
 			t.Logf("shortcut taken on %d rows, refused on %d", taken, refused)
+		})
+	}
+}
+
+// TestSeedMainInsideSameBits holds the Inside forms of the seed kernel's
+// generated main pass (avx2.SeedMainInside*F32 for every gamma,
+// avx512.SeedMainAnyInside*F32 for non-integer gamma), which take no
+// masks, to the masked forms given every lane inside (the masks of
+// insideMasks): the same bits in the gradient, every float64 lane sum and
+// the guard values around the gradient, on every length up to 70 and
+// longer rows, for every power kind (gamma 0, 2, the squaring loop, and
+// non-integer), soft, negative, NaN and infinite labels and predictions
+// at and past 0 and 1, so that a lane past the row's end taken in (its p
+// loads as 0) or a blend left out shows.
+func TestSeedMainInsideSameBits(t *testing.T) {
+	type form struct {
+		kernel, name string
+		lanes        int
+		gammas       []float64
+		masked       func(g, y, p, w []float32, k *[12]uint32) []float64
+		inside       func(g, y, p, w []float32, k *[12]uint32) []float64
+	}
+	var forms []form
+	for _, kernel := range vectorKernels() {
+		switch kernel {
+		case KernelAVX2:
+			forms = append(forms, form{kernel, "SeedMainInside", 8, []float64{0, 1, 2, 3, 5, 2.5, 0.5},
+				func(g, y, p, w []float32, k *[12]uint32) []float64 {
+					var acc [16]float64
+					m := insideMasks[uint8](len(p), 8)
+					if g == nil {
+						avx2.SeedMainLossF32(y, p, w, m, make([]uint64, len(p)/8), k, &acc)
+					} else {
+						avx2.SeedMainGradF32(g, y, p, w, m, make([]uint64, len(p)/8), k, &acc)
+					}
+					return acc[:]
+				},
+				func(g, y, p, w []float32, k *[12]uint32) []float64 {
+					var acc [16]float64
+					if g == nil {
+						avx2.SeedMainInsideLossF32(y, p, w, make([]uint64, len(p)/8), k, &acc)
+					} else {
+						avx2.SeedMainInsideGradF32(g, y, p, w, make([]uint64, len(p)/8), k, &acc)
+					}
+					return acc[:]
+				}})
+		case KernelAVX512:
+			forms = append(forms, form{kernel, "SeedMainAnyInside", 16, []float64{2.5, 0.5, 3.7},
+				func(g, y, p, w []float32, k *[12]uint32) []float64 {
+					var acc [32]float64
+					m := insideMasks[uint16](len(p), 16)
+					if g == nil {
+						avx512.SeedMainAnyLossF32(y, p, w, m, make([]uint64, len(p)/16), k, &acc)
+					} else {
+						avx512.SeedMainAnyGradF32(g, y, p, w, m, make([]uint64, len(p)/16), k, &acc)
+					}
+					return acc[:]
+				},
+				func(g, y, p, w []float32, k *[12]uint32) []float64 {
+					var acc [32]float64
+					if g == nil {
+						avx512.SeedMainAnyInsideLossF32(y, p, w, make([]uint64, len(p)/16), k, &acc)
+					} else {
+						avx512.SeedMainAnyInsideGradF32(g, y, p, w, make([]uint64, len(p)/16), k, &acc)
+					}
+					return acc[:]
+				}})
+		}
+	}
+	if len(forms) == 0 {
+		t.Fatalf("no vector kernel on this CPU: %v", Kernels())
+	}
+	const guard = 5
+	rng := rand.New(rand.NewPCG(21, 4))
+	lengths := []int{100, 1000, 1003}
+	for n := 1; n <= 70; n++ {
+		lengths = append(lengths, n)
+	}
+	for _, f := range forms {
+		t.Run(f.kernel, func(t *testing.T) {
+			compared := 0
+			for _, n := range lengths {
+				y, p, w := make([]float32, n), make([]float32, n), make([]float32, n)
+				for c := range p {
+					p[c] = float32(rng.Float64())
+					w[c] = float32(rng.Float64() * 3)
+					switch r := rng.IntN(10); {
+					case r < 3:
+						y[c] = 1
+					case r == 3:
+						y[c] = float32(rng.Float64()) // soft
+					case r == 4:
+						y[c] = -0.5
+					}
+				}
+				if n > 3 { // edges at random places
+					p[rng.IntN(n)], p[rng.IntN(n)], p[rng.IntN(n)] = 0, 1, 1.25
+					y[rng.IntN(n)], y[rng.IntN(n)] = float32(math.NaN()), float32(math.Inf(1))
+				}
+				var sum float64
+				for _, v := range p {
+					sum += float64(v)
+				}
+				for _, gamma := range f.gammas {
+					k := seedConsts[float32](Seed{Gamma: gamma, E: 0.1}, n)
+					v := newSeedVector(&k)
+					if f.kernel == KernelAVX512 && v.powKind != powReal {
+						t.Fatalf("gamma %v: the AVX-512 generated pass is for non-integer gamma only", gamma)
+					}
+					km := v.mainConsts(v.smoothing(n, sum))
+					for _, grad := range []bool{true, false} {
+						var g1, g2 []float32
+						var gw1, gw2 []float32
+						if grad {
+							g1, g2 = make([]float32, n+2*guard), make([]float32, n+2*guard)
+							for i := range g1 {
+								g1[i], g2[i] = -7, -7
+							}
+							gw1, gw2 = g1[guard:guard+n], g2[guard:guard+n]
+						}
+						acc1 := f.masked(gw1, y, p, w, &km)
+						acc2 := f.inside(gw2, y, p, w, &km)
+						for i := range acc1 {
+							if math.Float64bits(acc1[i]) != math.Float64bits(acc2[i]) {
+								t.Fatalf("n=%d gamma=%v grad=%v: %s lane sum %d %v, masked form %v", n, gamma, grad, f.name, i, acc2[i], acc1[i])
+							}
+						}
+						for i := range g1 {
+							if math.Float32bits(g1[i]) != math.Float32bits(g2[i]) {
+								t.Fatalf("n=%d gamma=%v: %s gradient[%d] (guard %d) %v, masked form %v", n, gamma, f.name, i-guard, guard, g2[i], g1[i])
+							}
+						}
+						compared++
+					}
+				}
+			}
+			t.Logf("%s: %d rows the same bits as the masked form", f.name, compared)
 		})
 	}
 }

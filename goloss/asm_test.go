@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // TestSeedAsmMatchesReference holds the assembly of the float32 seed
@@ -129,5 +131,77 @@ func TestBinaryAsmMatchesReference(t *testing.T) {
 func requireVectorKernels(t *testing.T) {
 	if len(vectorKernels()) == 0 {
 		t.Skipf("no vector kernel in this build or on this CPU (have %v)", Kernels())
+	}
+}
+
+// TestSeedKernelsSparseLabels holds the float32 vector seed kernels to the
+// reference loop seedRow on multi-hot labels with few positives, as
+// long-tailed data has them: the main pass adds the focal term only in the
+// vectors that hold a positive label, from a list of them it builds per
+// row, so rows with none, with one positive in the first vector, at each
+// end of the last full vector, in the tail, and with 1 to 20% positives,
+// on lengths around the vector widths, every power kind. A matrix of those
+// rows in one call, the list reused from row to row, gives each row the
+// bits of that row alone.
+func TestSeedKernelsSparseLabels(t *testing.T) {
+	requireVectorKernels(t)
+	rng := rand.New(rand.NewPCG(12, 7))
+	byLen := map[int][][3][]float64{}
+	lengths := []int{1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 100, 1000, 1003}
+	for _, n := range lengths {
+		add := func(y []float64) {
+			_, p, w := seedRowCase(rng, n, false)
+			byLen[n] = append(byLen[n], [3][]float64{y, p, w})
+		}
+		for _, rate := range []float64{0, 0.01, 0.05, 0.2} {
+			y := make([]float64, n)
+			for c := range y {
+				if rng.Float64() < rate {
+					y[c] = 1
+				}
+			}
+			add(y)
+		}
+		for _, at := range []int{0, 7, 8, 15, 16, n/8*8 - 8, n/8*8 - 1, n - 1} {
+			if at < 0 || at >= n {
+				continue
+			}
+			y := make([]float64, n)
+			y[at] = 1
+			add(y)
+			soft := make([]float64, n)
+			soft[at] = 0.7
+			add(soft)
+		}
+	}
+	bits := func(v []float32) []uint32 {
+		b := make([]uint32, len(v))
+		for i, x := range v {
+			b[i] = math.Float32bits(x)
+		}
+		return b
+	}
+	for _, kernel := range vectorKernels() {
+		useKernel(t, kernel)
+		for _, gamma := range []float64{0, 1, 2, 3, 3.7} {
+			prm := Seed{Gamma: gamma, E: 0.1, NoValidate: true}
+			for _, n := range lengths {
+				rows := byLen[n]
+				var y, p []float32
+				for i, r := range rows {
+					checkSeedRow32(t, fmt.Sprintf("%s n=%d row %d gamma=%v", kernel, n, i, gamma), r[0], r[1], r[2], prm)
+					y, p = append(y, toF32(r[0])...), append(p, toF32(r[1])...)
+				}
+				w := toF32(rows[0][2])
+				loss, grad := make([]float32, len(rows)), make([]float32, len(p))
+				require.NoError(t, SeedLossGrad(loss, grad, y, p, w, n, prm))
+				for i := range rows {
+					l1, g1 := make([]float32, 1), make([]float32, n)
+					require.NoError(t, SeedLossGrad(l1, g1, y[i*n:(i+1)*n], p[i*n:(i+1)*n], w, n, prm))
+					require.Equal(t, math.Float32bits(l1[0]), math.Float32bits(loss[i]), "%s n=%d gamma=%v: row %d of the matrix, alone", kernel, n, gamma, i)
+					require.Equal(t, bits(g1), bits(grad[i*n:(i+1)*n]), "%s n=%d gamma=%v: row %d's gradient, alone", kernel, n, gamma, i)
+				}
+			}
+		}
 	}
 }

@@ -188,7 +188,7 @@ func rowSlice[T Float](m []T, b, cols int) []T {
 // portable row. Each row's first pass is v.sums' where the check of p ran
 // it.
 func seedRowsF32x16(loss, grad, labels, preds, weights []float32, cols int, v *seedVector) {
-	masks := make([]uint16, (cols+15)/16)
+	masks, offs := make([]uint16, (cols+15)/16), make([]uint64, cols/16)
 	inside := insideMasks16(cols)
 	for b := range loss {
 		g, y, p := rowSlice(grad, b, cols), rowSlice(labels, b, cols), rowSlice(preds, b, cols)
@@ -197,7 +197,7 @@ func seedRowsF32x16(loss, grad, labels, preds, weights []float32, cols int, v *s
 			loss[b] = float32(portableSeedRow(g, y, p, weights, &v.seedConstants))
 			continue
 		}
-		loss[b] = float32(seedRowFast16(g, y, p, weights, masks, inside, v, s))
+		loss[b] = float32(seedRowFast16(g, y, p, weights, masks, inside, offs, v, s))
 	}
 }
 
@@ -243,8 +243,7 @@ func seedSumsInRange[T Float](preds []T, cols int, sums []seedRowSum) bool {
 // seedRowsF32x8 runs float32 rows on AVX2 in 8 float32 lanes
 // (seedRowFast8), the others as seedRowsF32x16 does.
 func seedRowsF32x8(loss, grad, labels, preds, weights []float32, cols int, v *seedVector) {
-	masks := make([]uint8, (cols+7)/8)
-	inside := insideMasks8(cols)
+	masks, offs := make([]uint8, (cols+7)/8), make([]uint64, cols/8)
 	for b := range loss {
 		g, y, p := rowSlice(grad, b, cols), rowSlice(labels, b, cols), rowSlice(preds, b, cols)
 		s := v.rowSum(b, p, avx2.SeedSumF32)
@@ -252,17 +251,16 @@ func seedRowsF32x8(loss, grad, labels, preds, weights []float32, cols int, v *se
 			loss[b] = float32(portableSeedRow(g, y, p, weights, &v.seedConstants))
 			continue
 		}
-		loss[b] = float32(seedRowFast8(g, y, p, weights, masks, inside, v, s))
+		loss[b] = float32(seedRowFast8(g, y, p, weights, masks, offs, v, s))
 	}
 }
 
-// insideMasks8 returns the masks of a row of cols lanes all inside: every
-// bit of the cols lanes set, none past them.
-func insideMasks8(cols int) []uint8 { return insideMasks[uint8](cols, 8) }
-
-// insideMasks16 is insideMasks8 with one uint16 per 16 lanes.
+// insideMasks16 returns the masks of a row of cols lanes all inside, one
+// uint16 per 16 lanes: every bit of the cols lanes set, none past them.
 func insideMasks16(cols int) []uint16 { return insideMasks[uint16](cols, 16) }
 
+// insideMasks returns the masks of a row of cols lanes all inside, one M
+// per lanes lanes (tests take the uint8 form of AVX2's masks pass).
 func insideMasks[M uint8 | uint16](cols, lanes int) []M {
 	m := make([]M, (cols+lanes-1)/lanes)
 	for i := range m {
@@ -289,7 +287,7 @@ func allInside(kc *[14]uint32, minP, maxP float32) bool {
 // (avx512.SeedMasksF32 or SeedMasksLowF32, or neither where allInside
 // shows every p/S inside: the masks of insideMasks16; then for integer gamma
 // avx512.SeedMainGradF32 or SeedMainLossF32, and for other gammas
-// SeedMainAnyGradF32 or SeedMainAnyLossF32, the main pass of seedRowFast8
+// SeedMainAnyGradF32 or SeedMainAnyLossF32 (or their Inside forms), the main pass of seedRowFast8
 // on 16 lanes, generated from the same description). It takes one
 // logarithm and one reciprocal per element:
 //
@@ -302,12 +300,15 @@ func allInside(kc *[14]uint32, minP, maxP float32) bool {
 //     p*r - 1 (FMA), which the smoothing gradient needs anyway to keep its
 //     cancellation exact (the SeedMainAny pass divides, as on AVX2);
 //   - M and the clip masks come first, in a pass of their own, so that the
-//     gradient is written once, in the pass that computes the loss.
+//     gradient is written once, in the pass that computes the loss (the
+//     SeedMainAny pass writes its smoothing part first and adds the focal
+//     part in the vectors with a positive label, as on AVX2, with offs as
+//     its scratch; a row with every lane inside runs its Inside form).
 //
 // log p - log S differs from float32 log(p/S) by the rounding of p/S (a
 // few 1e-8 absolute), as TensorFlow's float32 evaluation does. Tested
 // against seedRow to SPEC's float32 tolerance (TestSeedKernelsMatchReference).
-func seedRowFast16(g, y, p, w []float32, masks, allIn []uint16, k *seedVector, s seedRowSum) float64 {
+func seedRowFast16(g, y, p, w []float32, masks, allIn []uint16, offs []uint64, k *seedVector, s seedRowSum) float64 {
 	sum := s.sum
 	kc := k.masksConsts(sum)
 	inside, above := len(p), 0
@@ -324,11 +325,16 @@ func seedRowFast16(g, y, p, w []float32, masks, allIn []uint16, k *seedVector, s
 	}
 	km := k.mainConsts(k.smoothing(inside, sum))
 	var acc [32]float64 // float64 lane sums: focal lo, hi, log p lo, hi
+	all := inside == len(p)
 	switch {
+	case k.powKind == powReal && all && g != nil:
+		avx512.SeedMainAnyInsideGradF32(g, y, p, w, offs, &km, &acc)
+	case k.powKind == powReal && all:
+		avx512.SeedMainAnyInsideLossF32(y, p, w, offs, &km, &acc)
 	case k.powKind == powReal && g != nil:
-		avx512.SeedMainAnyGradF32(g, y, p, w, masks, &km, &acc)
+		avx512.SeedMainAnyGradF32(g, y, p, w, masks, offs, &km, &acc)
 	case k.powKind == powReal:
-		avx512.SeedMainAnyLossF32(y, p, w, masks, &km, &acc)
+		avx512.SeedMainAnyLossF32(y, p, w, masks, offs, &km, &acc)
 	case g != nil:
 		avx512.SeedMainGradF32(g, y, p, w, masks, &km, &acc)
 	default:
@@ -338,37 +344,43 @@ func seedRowFast16(g, y, p, w []float32, masks, allIn []uint16, k *seedVector, s
 }
 
 // seedRowFast8 is seedRowFast16 on 8 float32 lanes with AVX2
-// (avx2.SeedMasksF32, avx2.SeedMainGradF32 or SeedMainLossF32): the same
-// algorithm, with 1/p by division and masks of one uint8 per 8 lanes, and
-// every gamma: a non-integer gamma takes (y-p)^gamma = exp(gamma*log(y-p))
-// in float32 (AVX-512 CPUs run its main pass on 16 lanes for non-integer
-// gamma: seedRowFast16). Two steps take
+// (avx2.SeedMasksF32, then avx2.SeedMainGradF32 or SeedMainLossF32, or
+// their Inside forms): the same algorithm, with 1/p by division and masks
+// of one uint8 per 8 lanes, and every gamma: a non-integer gamma takes
+// (y-p)^gamma = exp(gamma*log(y-p)) in float32 (AVX-512 CPUs run its main
+// pass on 16 lanes for non-integer gamma: seedRowFast16). Three steps take
 // less work where labels are sparse: the sum of log p over the inside
 // lanes is the log of a product (the lanes' mantissas multiplied, their
 // exponents summed, turned into float64 logs once per 8 vectors), so that
 // only a vector with a positive label takes a log per element, for its
-// focal term; and a vector without one skips the focal part of the
-// gradient. A row whose least and largest p (from the sum pass) put every
-// p/S inside its clip range, away from both bounds' bands, needs no masks
-// pass: its masks are allIn (insideMasks8), M is its length and none lies
-// above (1.57 -> 1.32 ns per element with the gradient, one thread, 3%
-// positive labels, AMD EPYC family 25 model 1). Tested against seedRow as
-// seedRowFast16 is.
-func seedRowFast8(g, y, p, w []float32, masks, allIn []uint8, k *seedVector, s seedRowSum) float64 {
+// focal term; the main pass takes the focal part only in the vectors that
+// hold a positive label, in a second loop over their offsets (offs, at
+// least len(p)/8 of scratch), with no branch on where they fall (see
+// _asmgen/seed_f32.go); and a row whose least and largest p (from the sum
+// pass) put every p/S inside its clip range, away from both bounds'
+// bands, needs no masks pass (1.57 -> 1.32 ns per element with the
+// gradient, one thread, 3% positive labels, AMD EPYC family 25 model 1):
+// M is its length and none lies above. A row with every lane inside, by
+// that shortcut or by the masks pass, runs the Inside form, which takes no
+// masks. Tested against seedRow as seedRowFast16 is.
+func seedRowFast8(g, y, p, w []float32, masks []uint8, offs []uint64, k *seedVector, s seedRowSum) float64 {
 	sum := s.sum
 	kc := k.masksConsts(sum)
 	inside, above := len(p), 0
-	if allInside(&kc, s.minP, s.maxP) {
-		masks = allIn
-	} else {
+	if !allInside(&kc, s.minP, s.maxP) {
 		inside, above = avx2.SeedMasksF32(p, masks, &kc)
 	}
 	km := k.mainConsts(k.smoothing(inside, sum))
 	var acc [16]float64 // focal lanes 0-3, 4-7; log p lanes 0-3, 4-7
-	if g != nil {
-		avx2.SeedMainGradF32(g, y, p, w, masks, &km, &acc)
-	} else {
-		avx2.SeedMainLossF32(y, p, w, masks, &km, &acc)
+	switch all := inside == len(p); {
+	case all && g != nil:
+		avx2.SeedMainInsideGradF32(g, y, p, w, offs, &km, &acc)
+	case all:
+		avx2.SeedMainInsideLossF32(y, p, w, offs, &km, &acc)
+	case g != nil:
+		avx2.SeedMainGradF32(g, y, p, w, masks, offs, &km, &acc)
+	default:
+		avx2.SeedMainLossF32(y, p, w, masks, offs, &km, &acc)
 	}
 	return seedFastLoss(k, pairSum(acc[0:4], acc[4:8]), pairSum(acc[8:12], acc[12:16]), len(p), inside, above, sum)
 }

@@ -61,7 +61,12 @@ func BenchmarkSeedMain16(b *testing.B) {
 			if v.powKind != powReal {
 				b.Run(name+"/hand", func(b *testing.B) { run(b, avx512.SeedMainGradF32) })
 			}
-			b.Run(name+"/shared", func(b *testing.B) { run(b, avx512.SeedMainAnyGradF32) })
+			offs := make([]uint64, cols/16)
+			b.Run(name+"/shared", func(b *testing.B) {
+				run(b, func(g, y, p, w []float32, masks []uint16, k *[12]uint32, acc *[32]float64) {
+					avx512.SeedMainAnyGradF32(g, y, p, w, masks, offs, k, acc)
+				})
+			})
 		}
 	}
 }

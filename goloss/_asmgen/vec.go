@@ -326,6 +326,39 @@ func (w *vec) jumpIfInf(v reg.VecVirtual, label string) {
 	w.jumpIfAny(inf, label)
 }
 
+// maskBits returns the bits of the mask m, one per lane, in a general
+// register.
+func (w *vec) maskBits(m reg.Register) reg.GPVirtual {
+	b := GP32()
+	if w.avx512 {
+		KMOVW(m, b)
+	} else {
+		VMOVMSKPS(m, b)
+	}
+	return b
+}
+
+// tailMask returns the mask of the first rem lanes (0 < rem < lanes): all
+// ones in those lanes of a vector register (AVX2, for VMASKMOVPS), a mask
+// register (AVX-512).
+func (w *vec) tailMask(rem reg.Register) reg.Register {
+	if w.avx512 {
+		bits := GP64()
+		MOVQ(U32(1), bits)
+		SHLXQ(rem, bits, bits)
+		DECQ(bits)
+		tail := K()
+		KMOVW(bits.As32(), tail)
+		return tail
+	}
+	x := XMM()
+	VMOVQ(rem, x) // VEX: a legacy MOVQ here costs an SSE/AVX transition
+	tail := YMM()
+	VPBROADCASTD(x, tail)
+	VPCMPGTD(lanes8(), tail, tail) // rem > lane
+	return tail
+}
+
 func (w *vec) testMask(m reg.Register) {
 	if w.avx512 {
 		KORTESTW(m, m)

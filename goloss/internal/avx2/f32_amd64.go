@@ -91,25 +91,61 @@ func SeedMasksF32(p []float32, masks []uint8, k *[14]uint32) (inside int, above 
 // stores in acc the float64 lane sums of the focal terms (lanes 0-3, 4-7)
 // and of log p where masks (one uint8 per 8 lanes) marks p/S inside its
 // clip range (lanes 0-3, 4-7), and writes the gradient into g.
-// k is seedVector.mainConsts', as for avx512.SeedMainGradF32, and any gamma:
-// a non-integer one takes (y-p)^gamma = exp(gamma*log(y-p)). Tested,
-// through goloss's seedRowFast8, against the reference loop seedRow to
-// SPEC's float32 tolerance.
+// offs is scratch for the byte offsets of the vectors with a positive
+// label: len(offs) >= len(p)/8. k is seedVector.mainConsts', as for
+// avx512.SeedMainGradF32, and any gamma: a non-integer one takes
+// (y-p)^gamma = exp(gamma*log(y-p)). Tested, through goloss's seedRowFast8,
+// against the reference loop seedRow to SPEC's float32 tolerance
+// (TestSeedAsmMatchesReference, TestSeedKernelsSparseLabels).
 //
 //go:noescape
-func SeedMainGradF32(g []float32, y []float32, p []float32, w []float32, masks []uint8, k *[12]uint32, acc *[16]float64)
+func SeedMainGradF32(g []float32, y []float32, p []float32, w []float32, masks []uint8, offs []uint64, k *[12]uint32, acc *[16]float64)
 
 // SeedMainLossF32 is the main pass of the seed kernel on 8 float32 lanes: it
 // stores in acc the float64 lane sums of the focal terms (lanes 0-3, 4-7)
 // and of log p where masks (one uint8 per 8 lanes) marks p/S inside its
 // clip range (lanes 0-3, 4-7).
-// k is seedVector.mainConsts', as for avx512.SeedMainGradF32, and any gamma:
-// a non-integer one takes (y-p)^gamma = exp(gamma*log(y-p)). Tested,
-// through goloss's seedRowFast8, against the reference loop seedRow to
-// SPEC's float32 tolerance.
+// offs is scratch for the byte offsets of the vectors with a positive
+// label: len(offs) >= len(p)/8. k is seedVector.mainConsts', as for
+// avx512.SeedMainGradF32, and any gamma: a non-integer one takes
+// (y-p)^gamma = exp(gamma*log(y-p)). Tested, through goloss's seedRowFast8,
+// against the reference loop seedRow to SPEC's float32 tolerance
+// (TestSeedAsmMatchesReference, TestSeedKernelsSparseLabels).
 //
 //go:noescape
-func SeedMainLossF32(y []float32, p []float32, w []float32, masks []uint8, k *[12]uint32, acc *[16]float64)
+func SeedMainLossF32(y []float32, p []float32, w []float32, masks []uint8, offs []uint64, k *[12]uint32, acc *[16]float64)
+
+// SeedMainInsideGradF32 is the main pass of the seed kernel on 8 float32 lanes: it
+// stores in acc the float64 lane sums of the focal terms (lanes 0-3, 4-7)
+// and of log p for a row whose every p/S lies inside its
+// clip range (lanes 0-3, 4-7), and writes the gradient into g.
+// offs is scratch for the byte offsets of the vectors with a positive
+// label: len(offs) >= len(p)/8. k is seedVector.mainConsts', as for
+// avx512.SeedMainGradF32, and any gamma: a non-integer one takes
+// (y-p)^gamma = exp(gamma*log(y-p)). Tested, through goloss's seedRowFast8,
+// against the reference loop seedRow to SPEC's float32 tolerance
+// (TestSeedAsmMatchesReference, TestSeedKernelsSparseLabels).
+// It gives the bits of the masked form with every lane inside
+// (TestSeedMainInsideSameBits).
+//
+//go:noescape
+func SeedMainInsideGradF32(g []float32, y []float32, p []float32, w []float32, offs []uint64, k *[12]uint32, acc *[16]float64)
+
+// SeedMainInsideLossF32 is the main pass of the seed kernel on 8 float32 lanes: it
+// stores in acc the float64 lane sums of the focal terms (lanes 0-3, 4-7)
+// and of log p for a row whose every p/S lies inside its
+// clip range (lanes 0-3, 4-7).
+// offs is scratch for the byte offsets of the vectors with a positive
+// label: len(offs) >= len(p)/8. k is seedVector.mainConsts', as for
+// avx512.SeedMainGradF32, and any gamma: a non-integer one takes
+// (y-p)^gamma = exp(gamma*log(y-p)). Tested, through goloss's seedRowFast8,
+// against the reference loop seedRow to SPEC's float32 tolerance
+// (TestSeedAsmMatchesReference, TestSeedKernelsSparseLabels).
+// It gives the bits of the masked form with every lane inside
+// (TestSeedMainInsideSameBits).
+//
+//go:noescape
+func SeedMainInsideLossF32(y []float32, p []float32, w []float32, offs []uint64, k *[12]uint32, acc *[16]float64)
 
 // BinaryProbGradF32 runs the binary variant over one row of len(x) float32
 // probabilities on 8 float32 lanes, as binaryProbRow computes it in float32

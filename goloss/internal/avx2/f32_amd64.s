@@ -1032,18 +1032,18 @@ SeedMasksF32_done:
 	VZEROUPPER
 	RET
 
-// func SeedMainGradF32(g []float32, y []float32, p []float32, w []float32, masks []uint8, k *[12]uint32, acc *[16]float64)
+// func SeedMainGradF32(g []float32, y []float32, p []float32, w []float32, masks []uint8, offs []uint64, k *[12]uint32, acc *[16]float64)
 // Requires: AVX, AVX2, FMA3
-TEXT ·SeedMainGradF32(SB), NOSPLIT, $384-136
+TEXT ·SeedMainGradF32(SB), NOSPLIT, $384-160
 	MOVQ    g_base+0(FP), AX
 	MOVQ    y_base+24(FP), CX
 	MOVQ    p_base+48(FP), DX
 	MOVQ    p_len+56(FP), BX
 	MOVQ    w_base+72(FP), SI
 	MOVQ    masks_base+96(FP), DI
-	MOVQ    k+120(FP), R8
-	MOVQ    acc+128(FP), R9
-	MOVQ    32(R8), R10
+	MOVQ    offs_base+120(FP), R8
+	MOVQ    k+144(FP), R9
+	MOVQ    32(R9), R10
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS one8<>+0(SB), Y1
 	VMOVUPD Y0, (SP)
@@ -1053,24 +1053,17 @@ TEXT ·SeedMainGradF32(SB), NOSPLIT, $384-136
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y1, Y3
 	VPXOR   Y4, Y4, Y4
-	MOVL    40(R8), R11
-	TESTL   R11, R11
-	JNZ     SeedMainGradF32_powR
-	CMPQ    R10, $0x02
-	JEQ     SeedMainGradF32_pow2
-	TESTQ   R10, R10
-	JEQ     SeedMainGradF32_pow0
 	XORQ    R11, R11
-	MOVQ    DI, R12
-	MOVQ    $0x00000008, DI
+	XORQ    R12, R12
 	MOVQ    BX, R13
 	SHRQ    $0x03, R13
-	JZ      SeedMainGradF32_powN_tail
+	JZ      SeedMainGradF32_smoothdone
+	MOVQ    $0x00000008, R14
 
-SeedMainGradF32_powN_loop:
+SeedMainGradF32_smooth:
 	VMOVUPS      (DX)(R11*1), Y5
-	MOVBLZX      (R12), R14
-	VMOVQ        R14, X6
+	MOVBLZX      (DI), R15
+	VMOVQ        R15, X6
 	VPBROADCASTD X6, Y6
 	VPAND        bits8<>+0(SB), Y6, Y6
 	VPCMPEQD     bits8<>+0(SB), Y6, Y6
@@ -1079,121 +1072,34 @@ SeedMainGradF32_powN_loop:
 	VPOR         Y1, Y8, Y8
 	VBLENDVPS    Y6, Y8, Y1, Y8
 	VMULPS       Y8, Y3, Y3
-	VPSRLD       $0x17, Y7, Y8
-	VPSUBD       bias1278<>+0(SB), Y8, Y8
-	VPAND        Y6, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	VDIVPS       Y5, Y1, Y8
-	VMOVAPS      Y5, Y9
-	VFMADD213PS  minusone8<>+0(SB), Y8, Y9
-	VMULPS       Y8, Y9, Y9
-	VBROADCASTSS (R8), Y10
-	VSUBPS       Y8, Y10, Y10
-	VADDPS       Y9, Y10, Y10
-	VBROADCASTSS 4(R8), Y11
-	VADDPS       Y11, Y10, Y10
-	VBROADCASTSS 12(R8), Y11
-	VMULPS       Y11, Y10, Y10
-	VBROADCASTSS 8(R8), Y11
-	VBLENDVPS    Y6, Y10, Y11, Y6
-	VSUBPS       Y9, Y8, Y8
-	VMOVUPS      (CX)(R11*1), Y9
-	VCMPPS       $0x1e, Y0, Y9, Y10
-	VMOVMSKPS    Y10, R14
-	TESTL        R14, R14
-	JZ           SeedMainGradF32_powN_full_nopos
-	VPADDD       log32shift8<>+0(SB), Y7, Y7
-	VPSRLD       $0x17, Y7, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc28<>+0(SB), Y12, Y13
-	VFMADD213PS  logc48<>+0(SB), Y12, Y13
-	VFMADD213PS  logc68<>+0(SB), Y12, Y13
-	VFMADD213PS  logc88<>+0(SB), Y12, Y13
-	VMOVUPS      logc18<>+0(SB), Y14
-	VFMADD213PS  logc38<>+0(SB), Y12, Y14
-	VFMADD213PS  logc58<>+0(SB), Y12, Y14
-	VFMADD213PS  logc78<>+0(SB), Y12, Y14
-	VFMADD231PS  Y14, Y7, Y13
-	VMULPS       Y7, Y12, Y14
-	VMULPS       minushalf8<>+0(SB), Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y12
-	VFMADD213PS  Y12, Y14, Y13
-	VADDPS       Y13, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y7
-	VSUBPS       Y5, Y9, Y9
-	VBROADCASTSS 28(R8), Y11
-	VMAXPS       Y11, Y7, Y7
-	VMINPS       Y0, Y7, Y7
-	VMOVAPS      Y1, Y12
-	VMOVAPS      Y9, Y11
-	MOVQ         R10, R14
-	DECQ         R14
-
-SeedMainGradF32_powN_full_sq:
-	TESTQ  R14, R14
-	JZ     SeedMainGradF32_powN_full_sqdone
-	BTQ    $0x00, R14
-	JCC    SeedMainGradF32_powN_full_nomul
-	VMULPS Y11, Y12, Y12
-
-SeedMainGradF32_powN_full_nomul:
-	CMPQ   R14, $0x01
-	JBE    SeedMainGradF32_powN_full_nosq
-	VMULPS Y11, Y11, Y11
-
-SeedMainGradF32_powN_full_nosq:
-	SHRQ $0x01, R14
-	JMP  SeedMainGradF32_powN_full_sq
-
-SeedMainGradF32_powN_full_sqdone:
-	VMULPS       Y9, Y12, Y11
-	VBROADCASTSS 20(R8), Y13
-	VMULPS       Y13, Y12, Y12
-	VSUBPS       Y9, Y9, Y9
-	VADDPS       Y9, Y12, Y12
-	VMOVUPS      (SI)(R11*1), Y9
-	VMULPS       Y11, Y9, Y13
-	VMULPS       Y7, Y13, Y13
-	VANDPS       Y10, Y13, Y13
-	VADDPS       Y13, Y2, Y2
-	VBROADCASTSS 24(R8), Y13
-	VCMPPS       $0x1d, Y13, Y5, Y13
-	VCMPPS       $0x12, Y1, Y5, Y5
-	VANDPS       Y5, Y13, Y13
-	VMULPS       Y8, Y11, Y8
-	VANDPS       Y13, Y8, Y8
-	VMULPS       Y7, Y12, Y12
-	VSUBPS       Y8, Y12, Y12
-	VBROADCASTSS 16(R8), Y5
-	VMULPS       Y5, Y9, Y9
-	VMULPS       Y12, Y9, Y9
-	VADDPS       Y9, Y6, Y9
-	VBLENDVPS    Y10, Y9, Y6, Y6
-	VMOVUPS      Y6, (AX)(R11*1)
-	JMP          SeedMainGradF32_powN_full_end
-
-SeedMainGradF32_powN_full_nopos:
-	VMOVUPS Y6, (AX)(R11*1)
-
-SeedMainGradF32_powN_full_end:
+	VPSRLD       $0x17, Y7, Y7
+	VPSUBD       bias1278<>+0(SB), Y7, Y7
+	VPAND        Y6, Y7, Y7
+	VPADDD       Y7, Y4, Y4
+	VDIVPS       Y5, Y1, Y7
+	VMOVAPS      Y5, Y5
+	VFMADD213PS  minusone8<>+0(SB), Y7, Y5
+	VMULPS       Y7, Y5, Y5
+	VBROADCASTSS (R9), Y8
+	VSUBPS       Y7, Y8, Y7
+	VADDPS       Y5, Y7, Y7
+	VBROADCASTSS 4(R9), Y5
+	VADDPS       Y5, Y7, Y7
+	VBROADCASTSS 12(R9), Y5
+	VMULPS       Y5, Y7, Y7
+	VBROADCASTSS 8(R9), Y5
+	VBLENDVPS    Y6, Y7, Y5, Y5
+	VMOVUPS      Y5, (AX)(R11*1)
+	VMOVUPS      (CX)(R11*1), Y5
+	VCMPPS       $0x1e, Y0, Y5, Y5
+	MOVQ         R11, (R8)(R12*8)
+	VMOVMSKPS    Y5, R15
+	CMPL         R15, $0x00000001
+	SBBQ         $-1, R12
 	ADDQ         $0x20, R11
-	ADDQ         $0x01, R12
-	DECQ         DI
-	JNZ          SeedMainGradF32_powN_inblock
-	VCVTPS2PD    X2, Y5
-	VADDPD       (SP), Y5, Y5
-	VMOVUPD      Y5, (SP)
-	VEXTRACTF128 $0x01, Y2, X2
-	VCVTPS2PD    X2, Y2
-	VADDPD       32(SP), Y2, Y2
-	VMOVUPD      Y2, 32(SP)
-	VXORPS       Y2, Y2, Y2
+	ADDQ         $0x01, DI
+	DECQ         R14
+	JNZ          SeedMainGradF32_smoothinblock
 	VPADDD       log32shift8<>+0(SB), Y3, Y3
 	VPSRLD       $0x17, Y3, Y5
 	VCVTDQ2PS    Y5, Y5
@@ -1232,21 +1138,21 @@ SeedMainGradF32_powN_full_end:
 	VMOVUPD      Y3, 96(SP)
 	VMOVUPS      Y1, Y3
 	VPXOR        Y4, Y4, Y4
-	MOVQ         $0x00000008, DI
+	MOVQ         $0x00000008, R14
 
-SeedMainGradF32_powN_inblock:
+SeedMainGradF32_smoothinblock:
 	DECQ R13
-	JNZ  SeedMainGradF32_powN_loop
+	JNZ  SeedMainGradF32_smooth
 
-SeedMainGradF32_powN_tail:
+SeedMainGradF32_smoothdone:
 	ANDQ         $0x07, BX
-	JZ           SeedMainGradF32_powN_done
+	JZ           SeedMainGradF32_smoothtaildone
 	VMOVQ        BX, X5
 	VPBROADCASTD X5, Y5
 	VPCMPGTD     lanes8<>+0(SB), Y5, Y5
 	VMASKMOVPS   (DX)(R11*1), Y5, Y6
-	MOVBLZX      (R12), DX
-	VMOVQ        DX, X7
+	MOVBLZX      (DI), DI
+	VMOVQ        DI, X7
 	VPBROADCASTD X7, Y7
 	VPAND        bits8<>+0(SB), Y7, Y7
 	VPCMPEQD     bits8<>+0(SB), Y7, Y7
@@ -1255,59 +1161,223 @@ SeedMainGradF32_powN_tail:
 	VPOR         Y1, Y9, Y9
 	VBLENDVPS    Y7, Y9, Y1, Y9
 	VMULPS       Y9, Y3, Y3
-	VPSRLD       $0x17, Y8, Y9
-	VPSUBD       bias1278<>+0(SB), Y9, Y9
-	VPAND        Y7, Y9, Y9
-	VPADDD       Y9, Y4, Y4
-	VDIVPS       Y6, Y1, Y9
-	VMOVAPS      Y6, Y10
+	VPSRLD       $0x17, Y8, Y8
+	VPSUBD       bias1278<>+0(SB), Y8, Y8
+	VPAND        Y7, Y8, Y8
+	VPADDD       Y8, Y4, Y4
+	VDIVPS       Y6, Y1, Y8
+	VMOVAPS      Y6, Y6
+	VFMADD213PS  minusone8<>+0(SB), Y8, Y6
+	VMULPS       Y8, Y6, Y6
+	VBROADCASTSS (R9), Y9
+	VSUBPS       Y8, Y9, Y8
+	VADDPS       Y6, Y8, Y8
+	VBROADCASTSS 4(R9), Y6
+	VADDPS       Y6, Y8, Y8
+	VBROADCASTSS 12(R9), Y6
+	VMULPS       Y6, Y8, Y8
+	VBROADCASTSS 8(R9), Y6
+	VBLENDVPS    Y7, Y8, Y6, Y6
+	VMASKMOVPS   Y6, Y5, (AX)(R11*1)
+	VMASKMOVPS   (CX)(R11*1), Y5, Y5
+	VCMPPS       $0x1e, Y0, Y5, Y5
+	VMOVMSKPS    Y5, DI
+	TESTL        DI, DI
+	JNZ          SeedMainGradF32_smoothtaildone
+	XORQ         BX, BX
+
+SeedMainGradF32_smoothtaildone:
+	VPADDD       log32shift8<>+0(SB), Y3, Y3
+	VPSRLD       $0x17, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VPAND        mant32mask8<>+0(SB), Y3, Y3
+	VPADDD       log32base8<>+0(SB), Y3, Y3
+	VSUBPS       one8<>+0(SB), Y3, Y3
+	VMULPS       Y3, Y3, Y6
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc28<>+0(SB), Y6, Y7
+	VFMADD213PS  logc48<>+0(SB), Y6, Y7
+	VFMADD213PS  logc68<>+0(SB), Y6, Y7
+	VFMADD213PS  logc88<>+0(SB), Y6, Y7
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y6, Y8
+	VFMADD213PS  logc58<>+0(SB), Y6, Y8
+	VFMADD213PS  logc78<>+0(SB), Y6, Y8
+	VFMADD231PS  Y8, Y3, Y7
+	VMULPS       Y3, Y6, Y8
+	VMULPS       minushalf8<>+0(SB), Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD213PS  Y6, Y8, Y7
+	VADDPS       Y7, Y3, Y3
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y3
+	VCVTPS2PD    X3, Y5
+	VCVTDQ2PD    X4, Y6
+	VFMADD231PD  ln2x64<>+0(SB), Y6, Y5
+	VADDPD       64(SP), Y5, Y5
+	VMOVUPD      Y5, 64(SP)
+	VEXTRACTF128 $0x01, Y3, X3
+	VEXTRACTI128 $0x01, Y4, X4
+	VCVTPS2PD    X3, Y3
+	VCVTDQ2PD    X4, Y4
+	VFMADD231PD  ln2x64<>+0(SB), Y4, Y3
+	VADDPD       96(SP), Y3, Y3
+	VMOVUPD      Y3, 96(SP)
+	MOVL         40(R9), DI
+	TESTL        DI, DI
+	JNZ          SeedMainGradF32_powR
+	CMPQ         R10, $0x02
+	JEQ          SeedMainGradF32_pow2
+	TESTQ        R10, R10
+	JEQ          SeedMainGradF32_pow0
+	XORQ         DI, DI
+	TESTQ        R12, R12
+	JZ           SeedMainGradF32_powN_tail
+	MOVQ         $0x00000008, R13
+
+SeedMainGradF32_powN_focal:
+	MOVQ         (R8)(DI*8), R14
+	VMOVUPS      (DX)(R14*1), Y3
+	VMOVUPS      (CX)(R14*1), Y4
+	VCMPPS       $0x1e, Y0, Y4, Y5
+	VMAXPS       minnormal8<>+0(SB), Y3, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
+	VMULPS       Y6, Y8, Y10
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y10, Y9
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VSUBPS       Y3, Y4, Y4
+	VBROADCASTSS 28(R9), Y7
+	VMAXPS       Y7, Y6, Y6
+	VMINPS       Y0, Y6, Y6
+	VMOVAPS      Y1, Y8
+	VMOVAPS      Y4, Y7
+	MOVQ         R10, R15
+	DECQ         R15
+
+SeedMainGradF32_powN_full_sq:
+	TESTQ  R15, R15
+	JZ     SeedMainGradF32_powN_full_sqdone
+	BTQ    $0x00, R15
+	JCC    SeedMainGradF32_powN_full_nomul
+	VMULPS Y7, Y8, Y8
+
+SeedMainGradF32_powN_full_nomul:
+	CMPQ   R15, $0x01
+	JBE    SeedMainGradF32_powN_full_nosq
+	VMULPS Y7, Y7, Y7
+
+SeedMainGradF32_powN_full_nosq:
+	SHRQ $0x01, R15
+	JMP  SeedMainGradF32_powN_full_sq
+
+SeedMainGradF32_powN_full_sqdone:
+	VMULPS       Y4, Y8, Y7
+	VBROADCASTSS 20(R9), Y9
+	VMULPS       Y9, Y8, Y8
+	VSUBPS       Y4, Y4, Y4
+	VADDPS       Y4, Y8, Y8
+	VMOVUPS      (SI)(R14*1), Y4
+	VMULPS       Y7, Y4, Y9
+	VMULPS       Y6, Y9, Y9
+	VANDPS       Y5, Y9, Y9
+	VADDPS       Y9, Y2, Y2
+	VDIVPS       Y3, Y1, Y9
+	VMOVAPS      Y3, Y10
 	VFMADD213PS  minusone8<>+0(SB), Y9, Y10
 	VMULPS       Y9, Y10, Y10
-	VBROADCASTSS (R8), Y11
-	VSUBPS       Y9, Y11, Y11
-	VADDPS       Y10, Y11, Y11
-	VBROADCASTSS 4(R8), Y12
-	VADDPS       Y12, Y11, Y11
-	VBROADCASTSS 12(R8), Y12
-	VMULPS       Y12, Y11, Y11
-	VBROADCASTSS 8(R8), Y12
-	VBLENDVPS    Y7, Y11, Y12, Y7
 	VSUBPS       Y10, Y9, Y9
-	VMASKMOVPS   (CX)(R11*1), Y5, Y10
-	VCMPPS       $0x1e, Y0, Y10, Y11
-	VMOVMSKPS    Y11, CX
-	TESTL        CX, CX
-	JZ           SeedMainGradF32_powN_part_nopos
-	VPADDD       log32shift8<>+0(SB), Y8, Y8
-	VPSRLD       $0x17, Y8, Y12
-	VCVTDQ2PS    Y12, Y12
-	VSUBPS       f1278<>+0(SB), Y12, Y12
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y13
-	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc28<>+0(SB), Y13, Y14
-	VFMADD213PS  logc48<>+0(SB), Y13, Y14
-	VFMADD213PS  logc68<>+0(SB), Y13, Y14
-	VFMADD213PS  logc88<>+0(SB), Y13, Y14
-	VMOVUPS      logc18<>+0(SB), Y15
-	VFMADD213PS  logc38<>+0(SB), Y13, Y15
-	VFMADD213PS  logc58<>+0(SB), Y13, Y15
-	VFMADD213PS  logc78<>+0(SB), Y13, Y15
-	VFMADD231PS  Y15, Y8, Y14
-	VMULPS       Y8, Y13, Y15
-	VMULPS       minushalf8<>+0(SB), Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y13
-	VFMADD213PS  Y13, Y15, Y14
-	VADDPS       Y14, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y8
-	VSUBPS       Y6, Y10, Y10
-	VBROADCASTSS 28(R8), Y12
-	VMAXPS       Y12, Y8, Y8
-	VMINPS       Y0, Y8, Y8
-	VMOVAPS      Y1, Y12
-	VMOVAPS      Y10, Y0
+	VBROADCASTSS 24(R9), Y10
+	VCMPPS       $0x1d, Y10, Y3, Y10
+	VCMPPS       $0x12, Y1, Y3, Y3
+	VANDPS       Y3, Y10, Y10
+	VMULPS       Y9, Y7, Y9
+	VANDPS       Y10, Y9, Y9
+	VMULPS       Y6, Y8, Y8
+	VSUBPS       Y9, Y8, Y8
+	VBROADCASTSS 16(R9), Y3
+	VMULPS       Y3, Y4, Y4
+	VMULPS       Y8, Y4, Y4
+	VMOVUPS      (AX)(R14*1), Y3
+	VADDPS       Y4, Y3, Y4
+	VBLENDVPS    Y5, Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)(R14*1)
+	DECQ         R13
+	JNZ          SeedMainGradF32_powN_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R13
+
+SeedMainGradF32_powN_inblock:
+	INCQ DI
+	CMPQ DI, R12
+	JNE  SeedMainGradF32_powN_focal
+
+SeedMainGradF32_powN_tail:
+	TESTQ        BX, BX
+	JZ           SeedMainGradF32_done
+	VMOVQ        BX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (DX)(R11*1), Y3, Y4
+	VMASKMOVPS   (CX)(R11*1), Y3, Y5
+	VCMPPS       $0x1e, Y0, Y5, Y6
+	VMAXPS       minnormal8<>+0(SB), Y4, Y7
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y9, Y11
+	VFMADD213PS  logc58<>+0(SB), Y9, Y11
+	VFMADD213PS  logc78<>+0(SB), Y9, Y11
+	VFMADD231PS  Y11, Y7, Y10
+	VMULPS       Y7, Y9, Y11
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
+	VFMADD213PS  Y9, Y11, Y10
+	VADDPS       Y10, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VSUBPS       Y4, Y5, Y5
+	VBROADCASTSS 28(R9), Y8
+	VMAXPS       Y8, Y7, Y7
+	VMINPS       Y0, Y7, Y7
+	VMOVAPS      Y1, Y8
+	VMOVAPS      Y5, Y0
 	MOVQ         R10, CX
 	DECQ         CX
 
@@ -1316,7 +1386,7 @@ SeedMainGradF32_powN_part_sq:
 	JZ     SeedMainGradF32_powN_part_sqdone
 	BTQ    $0x00, CX
 	JCC    SeedMainGradF32_powN_part_nomul
-	VMULPS Y0, Y12, Y12
+	VMULPS Y0, Y8, Y8
 
 SeedMainGradF32_powN_part_nomul:
 	CMPQ   CX, $0x01
@@ -1328,882 +1398,402 @@ SeedMainGradF32_powN_part_nosq:
 	JMP  SeedMainGradF32_powN_part_sq
 
 SeedMainGradF32_powN_part_sqdone:
-	VMULPS       Y10, Y12, Y0
-	VBROADCASTSS 20(R8), Y13
-	VMULPS       Y13, Y12, Y12
-	VSUBPS       Y10, Y10, Y10
-	VADDPS       Y10, Y12, Y12
-	VMASKMOVPS   (SI)(R11*1), Y5, Y10
-	VMULPS       Y0, Y10, Y13
-	VMULPS       Y8, Y13, Y13
-	VANDPS       Y11, Y13, Y13
-	VADDPS       Y13, Y2, Y2
-	VBROADCASTSS 24(R8), Y13
-	VCMPPS       $0x1d, Y13, Y6, Y13
-	VCMPPS       $0x12, Y1, Y6, Y6
-	VANDPS       Y6, Y13, Y13
+	VMULPS       Y5, Y8, Y0
+	VBROADCASTSS 20(R9), Y9
+	VMULPS       Y9, Y8, Y8
+	VSUBPS       Y5, Y5, Y5
+	VADDPS       Y5, Y8, Y8
+	VMASKMOVPS   (SI)(R11*1), Y3, Y5
+	VMULPS       Y0, Y5, Y9
+	VMULPS       Y7, Y9, Y9
+	VANDPS       Y6, Y9, Y9
+	VADDPS       Y9, Y2, Y2
+	VDIVPS       Y4, Y1, Y9
+	VMOVAPS      Y4, Y10
+	VFMADD213PS  minusone8<>+0(SB), Y9, Y10
+	VMULPS       Y9, Y10, Y10
+	VSUBPS       Y10, Y9, Y9
+	VBROADCASTSS 24(R9), Y10
+	VCMPPS       $0x1d, Y10, Y4, Y10
+	VCMPPS       $0x12, Y1, Y4, Y1
+	VANDPS       Y1, Y10, Y10
 	VMULPS       Y9, Y0, Y9
-	VANDPS       Y13, Y9, Y9
-	VMULPS       Y8, Y12, Y12
-	VSUBPS       Y9, Y12, Y12
-	VBROADCASTSS 16(R8), Y0
-	VMULPS       Y0, Y10, Y10
-	VMULPS       Y12, Y10, Y10
-	VADDPS       Y10, Y7, Y10
-	VBLENDVPS    Y11, Y10, Y7, Y7
-	VMASKMOVPS   Y7, Y5, (AX)(R11*1)
-	JMP          SeedMainGradF32_powN_part_end
-
-SeedMainGradF32_powN_part_nopos:
-	VMASKMOVPS Y7, Y5, (AX)(R11*1)
-
-SeedMainGradF32_powN_part_end:
-SeedMainGradF32_powN_done:
-	JMP SeedMainGradF32_done
+	VANDPS       Y10, Y9, Y9
+	VMULPS       Y7, Y8, Y8
+	VSUBPS       Y9, Y8, Y8
+	VBROADCASTSS 16(R9), Y0
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y8, Y5, Y5
+	VMASKMOVPS   (AX)(R11*1), Y3, Y0
+	VADDPS       Y5, Y0, Y5
+	VBLENDVPS    Y6, Y5, Y0, Y0
+	VMASKMOVPS   Y0, Y3, (AX)(R11*1)
+	JMP          SeedMainGradF32_done
 
 SeedMainGradF32_pow2:
-	XORQ R10, R10
-	MOVQ DI, R11
-	MOVQ $0x00000008, DI
-	MOVQ BX, R12
-	SHRQ $0x03, R12
-	JZ   SeedMainGradF32_pow2_tail
+	XORQ  DI, DI
+	TESTQ R12, R12
+	JZ    SeedMainGradF32_pow2_tail
+	MOVQ  $0x00000008, R10
 
-SeedMainGradF32_pow2_loop:
-	VMOVUPS      (DX)(R10*1), Y5
-	MOVBLZX      (R11), R13
-	VMOVQ        R13, X6
-	VPBROADCASTD X6, Y6
-	VPAND        bits8<>+0(SB), Y6, Y6
-	VPCMPEQD     bits8<>+0(SB), Y6, Y6
-	VMAXPS       minnormal8<>+0(SB), Y5, Y7
-	VPAND        mant32mask8<>+0(SB), Y7, Y8
-	VPOR         Y1, Y8, Y8
-	VBLENDVPS    Y6, Y8, Y1, Y8
-	VMULPS       Y8, Y3, Y3
-	VPSRLD       $0x17, Y7, Y8
-	VPSUBD       bias1278<>+0(SB), Y8, Y8
-	VPAND        Y6, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	VDIVPS       Y5, Y1, Y8
-	VMOVAPS      Y5, Y9
-	VFMADD213PS  minusone8<>+0(SB), Y8, Y9
-	VMULPS       Y8, Y9, Y9
-	VBROADCASTSS (R8), Y10
-	VSUBPS       Y8, Y10, Y10
-	VADDPS       Y9, Y10, Y10
-	VBROADCASTSS 4(R8), Y11
-	VADDPS       Y11, Y10, Y10
-	VBROADCASTSS 12(R8), Y11
-	VMULPS       Y11, Y10, Y10
-	VBROADCASTSS 8(R8), Y11
-	VBLENDVPS    Y6, Y10, Y11, Y6
+SeedMainGradF32_pow2_focal:
+	MOVQ         (R8)(DI*8), R13
+	VMOVUPS      (DX)(R13*1), Y3
+	VMOVUPS      (CX)(R13*1), Y4
+	VCMPPS       $0x1e, Y0, Y4, Y5
+	VMAXPS       minnormal8<>+0(SB), Y3, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
+	VMULPS       Y6, Y8, Y10
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y10, Y9
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VSUBPS       Y3, Y4, Y4
+	VBROADCASTSS 28(R9), Y7
+	VMAXPS       Y7, Y6, Y6
+	VMINPS       Y0, Y6, Y6
+	VMULPS       Y4, Y4, Y7
+	VBROADCASTSS 20(R9), Y8
+	VMULPS       Y8, Y4, Y8
+	VSUBPS       Y4, Y4, Y4
+	VADDPS       Y4, Y8, Y8
+	VMOVUPS      (SI)(R13*1), Y4
+	VMULPS       Y7, Y4, Y9
+	VMULPS       Y6, Y9, Y9
+	VANDPS       Y5, Y9, Y9
+	VADDPS       Y9, Y2, Y2
+	VDIVPS       Y3, Y1, Y9
+	VMOVAPS      Y3, Y10
+	VFMADD213PS  minusone8<>+0(SB), Y9, Y10
+	VMULPS       Y9, Y10, Y10
+	VSUBPS       Y10, Y9, Y9
+	VBROADCASTSS 24(R9), Y10
+	VCMPPS       $0x1d, Y10, Y3, Y10
+	VCMPPS       $0x12, Y1, Y3, Y3
+	VANDPS       Y3, Y10, Y10
+	VMULPS       Y9, Y7, Y9
+	VANDPS       Y10, Y9, Y9
+	VMULPS       Y6, Y8, Y8
 	VSUBPS       Y9, Y8, Y8
-	VMOVUPS      (CX)(R10*1), Y9
-	VCMPPS       $0x1e, Y0, Y9, Y10
-	VMOVMSKPS    Y10, R13
-	TESTL        R13, R13
-	JZ           SeedMainGradF32_pow2_full_nopos
-	VPADDD       log32shift8<>+0(SB), Y7, Y7
-	VPSRLD       $0x17, Y7, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc28<>+0(SB), Y12, Y13
-	VFMADD213PS  logc48<>+0(SB), Y12, Y13
-	VFMADD213PS  logc68<>+0(SB), Y12, Y13
-	VFMADD213PS  logc88<>+0(SB), Y12, Y13
-	VMOVUPS      logc18<>+0(SB), Y14
-	VFMADD213PS  logc38<>+0(SB), Y12, Y14
-	VFMADD213PS  logc58<>+0(SB), Y12, Y14
-	VFMADD213PS  logc78<>+0(SB), Y12, Y14
-	VFMADD231PS  Y14, Y7, Y13
-	VMULPS       Y7, Y12, Y14
-	VMULPS       minushalf8<>+0(SB), Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y12
-	VFMADD213PS  Y12, Y14, Y13
-	VADDPS       Y13, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y7
-	VSUBPS       Y5, Y9, Y9
-	VBROADCASTSS 28(R8), Y11
-	VMAXPS       Y11, Y7, Y7
-	VMINPS       Y0, Y7, Y7
-	VMULPS       Y9, Y9, Y11
-	VBROADCASTSS 20(R8), Y12
-	VMULPS       Y12, Y9, Y12
-	VSUBPS       Y9, Y9, Y9
-	VADDPS       Y9, Y12, Y12
-	VMOVUPS      (SI)(R10*1), Y9
-	VMULPS       Y11, Y9, Y13
-	VMULPS       Y7, Y13, Y13
-	VANDPS       Y10, Y13, Y13
-	VADDPS       Y13, Y2, Y2
-	VBROADCASTSS 24(R8), Y13
-	VCMPPS       $0x1d, Y13, Y5, Y13
-	VCMPPS       $0x12, Y1, Y5, Y5
-	VANDPS       Y5, Y13, Y13
-	VMULPS       Y8, Y11, Y8
-	VANDPS       Y13, Y8, Y8
-	VMULPS       Y7, Y12, Y12
-	VSUBPS       Y8, Y12, Y12
-	VBROADCASTSS 16(R8), Y5
-	VMULPS       Y5, Y9, Y9
-	VMULPS       Y12, Y9, Y9
-	VADDPS       Y9, Y6, Y9
-	VBLENDVPS    Y10, Y9, Y6, Y6
-	VMOVUPS      Y6, (AX)(R10*1)
-	JMP          SeedMainGradF32_pow2_full_end
-
-SeedMainGradF32_pow2_full_nopos:
-	VMOVUPS Y6, (AX)(R10*1)
-
-SeedMainGradF32_pow2_full_end:
-	ADDQ         $0x20, R10
-	ADDQ         $0x01, R11
-	DECQ         DI
+	VBROADCASTSS 16(R9), Y3
+	VMULPS       Y3, Y4, Y4
+	VMULPS       Y8, Y4, Y4
+	VMOVUPS      (AX)(R13*1), Y3
+	VADDPS       Y4, Y3, Y4
+	VBLENDVPS    Y5, Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)(R13*1)
+	DECQ         R10
 	JNZ          SeedMainGradF32_pow2_inblock
-	VCVTPS2PD    X2, Y5
-	VADDPD       (SP), Y5, Y5
-	VMOVUPD      Y5, (SP)
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
 	VEXTRACTF128 $0x01, Y2, X2
 	VCVTPS2PD    X2, Y2
 	VADDPD       32(SP), Y2, Y2
 	VMOVUPD      Y2, 32(SP)
 	VXORPS       Y2, Y2, Y2
-	VPADDD       log32shift8<>+0(SB), Y3, Y3
-	VPSRLD       $0x17, Y3, Y5
-	VCVTDQ2PS    Y5, Y5
-	VSUBPS       f1278<>+0(SB), Y5, Y5
-	VPAND        mant32mask8<>+0(SB), Y3, Y3
-	VPADDD       log32base8<>+0(SB), Y3, Y3
-	VSUBPS       one8<>+0(SB), Y3, Y3
-	VMULPS       Y3, Y3, Y6
-	VMOVUPS      logc08<>+0(SB), Y7
-	VFMADD213PS  logc28<>+0(SB), Y6, Y7
-	VFMADD213PS  logc48<>+0(SB), Y6, Y7
-	VFMADD213PS  logc68<>+0(SB), Y6, Y7
-	VFMADD213PS  logc88<>+0(SB), Y6, Y7
-	VMOVUPS      logc18<>+0(SB), Y8
-	VFMADD213PS  logc38<>+0(SB), Y6, Y8
-	VFMADD213PS  logc58<>+0(SB), Y6, Y8
-	VFMADD213PS  logc78<>+0(SB), Y6, Y8
-	VFMADD231PS  Y8, Y3, Y7
-	VMULPS       Y3, Y6, Y8
-	VMULPS       minushalf8<>+0(SB), Y6, Y6
-	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
-	VFMADD213PS  Y6, Y8, Y7
-	VADDPS       Y7, Y3, Y3
-	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y3
-	VCVTPS2PD    X3, Y5
-	VCVTDQ2PD    X4, Y6
-	VFMADD231PD  ln2x64<>+0(SB), Y6, Y5
-	VADDPD       64(SP), Y5, Y5
-	VMOVUPD      Y5, 64(SP)
-	VEXTRACTF128 $0x01, Y3, X3
-	VEXTRACTI128 $0x01, Y4, X4
-	VCVTPS2PD    X3, Y3
-	VCVTDQ2PD    X4, Y4
-	VFMADD231PD  ln2x64<>+0(SB), Y4, Y3
-	VADDPD       96(SP), Y3, Y3
-	VMOVUPD      Y3, 96(SP)
-	VMOVUPS      Y1, Y3
-	VPXOR        Y4, Y4, Y4
-	MOVQ         $0x00000008, DI
+	MOVQ         $0x00000008, R10
 
 SeedMainGradF32_pow2_inblock:
-	DECQ R12
-	JNZ  SeedMainGradF32_pow2_loop
+	INCQ DI
+	CMPQ DI, R12
+	JNE  SeedMainGradF32_pow2_focal
 
 SeedMainGradF32_pow2_tail:
-	ANDQ         $0x07, BX
-	JZ           SeedMainGradF32_pow2_done
-	VMOVQ        BX, X5
-	VPBROADCASTD X5, Y5
-	VPCMPGTD     lanes8<>+0(SB), Y5, Y5
-	VMASKMOVPS   (DX)(R10*1), Y5, Y6
-	MOVBLZX      (R11), DX
-	VMOVQ        DX, X7
-	VPBROADCASTD X7, Y7
-	VPAND        bits8<>+0(SB), Y7, Y7
-	VPCMPEQD     bits8<>+0(SB), Y7, Y7
-	VMAXPS       minnormal8<>+0(SB), Y6, Y8
-	VPAND        mant32mask8<>+0(SB), Y8, Y9
-	VPOR         Y1, Y9, Y9
-	VBLENDVPS    Y7, Y9, Y1, Y9
-	VMULPS       Y9, Y3, Y3
-	VPSRLD       $0x17, Y8, Y9
-	VPSUBD       bias1278<>+0(SB), Y9, Y9
-	VPAND        Y7, Y9, Y9
-	VPADDD       Y9, Y4, Y4
-	VDIVPS       Y6, Y1, Y9
-	VMOVAPS      Y6, Y10
+	TESTQ        BX, BX
+	JZ           SeedMainGradF32_done
+	VMOVQ        BX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (DX)(R11*1), Y3, Y4
+	VMASKMOVPS   (CX)(R11*1), Y3, Y5
+	VCMPPS       $0x1e, Y0, Y5, Y6
+	VMAXPS       minnormal8<>+0(SB), Y4, Y7
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y9, Y11
+	VFMADD213PS  logc58<>+0(SB), Y9, Y11
+	VFMADD213PS  logc78<>+0(SB), Y9, Y11
+	VFMADD231PS  Y11, Y7, Y10
+	VMULPS       Y7, Y9, Y11
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
+	VFMADD213PS  Y9, Y11, Y10
+	VADDPS       Y10, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VSUBPS       Y4, Y5, Y5
+	VBROADCASTSS 28(R9), Y8
+	VMAXPS       Y8, Y7, Y7
+	VMINPS       Y0, Y7, Y7
+	VMULPS       Y5, Y5, Y0
+	VBROADCASTSS 20(R9), Y8
+	VMULPS       Y8, Y5, Y8
+	VSUBPS       Y5, Y5, Y5
+	VADDPS       Y5, Y8, Y8
+	VMASKMOVPS   (SI)(R11*1), Y3, Y5
+	VMULPS       Y0, Y5, Y9
+	VMULPS       Y7, Y9, Y9
+	VANDPS       Y6, Y9, Y9
+	VADDPS       Y9, Y2, Y2
+	VDIVPS       Y4, Y1, Y9
+	VMOVAPS      Y4, Y10
 	VFMADD213PS  minusone8<>+0(SB), Y9, Y10
 	VMULPS       Y9, Y10, Y10
-	VBROADCASTSS (R8), Y11
-	VSUBPS       Y9, Y11, Y11
-	VADDPS       Y10, Y11, Y11
-	VBROADCASTSS 4(R8), Y12
-	VADDPS       Y12, Y11, Y11
-	VBROADCASTSS 12(R8), Y12
-	VMULPS       Y12, Y11, Y11
-	VBROADCASTSS 8(R8), Y12
-	VBLENDVPS    Y7, Y11, Y12, Y7
 	VSUBPS       Y10, Y9, Y9
-	VMASKMOVPS   (CX)(R10*1), Y5, Y10
-	VCMPPS       $0x1e, Y0, Y10, Y11
-	VMOVMSKPS    Y11, CX
-	TESTL        CX, CX
-	JZ           SeedMainGradF32_pow2_part_nopos
-	VPADDD       log32shift8<>+0(SB), Y8, Y8
-	VPSRLD       $0x17, Y8, Y12
-	VCVTDQ2PS    Y12, Y12
-	VSUBPS       f1278<>+0(SB), Y12, Y12
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y13
-	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc28<>+0(SB), Y13, Y14
-	VFMADD213PS  logc48<>+0(SB), Y13, Y14
-	VFMADD213PS  logc68<>+0(SB), Y13, Y14
-	VFMADD213PS  logc88<>+0(SB), Y13, Y14
-	VMOVUPS      logc18<>+0(SB), Y15
-	VFMADD213PS  logc38<>+0(SB), Y13, Y15
-	VFMADD213PS  logc58<>+0(SB), Y13, Y15
-	VFMADD213PS  logc78<>+0(SB), Y13, Y15
-	VFMADD231PS  Y15, Y8, Y14
-	VMULPS       Y8, Y13, Y15
-	VMULPS       minushalf8<>+0(SB), Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y13
-	VFMADD213PS  Y13, Y15, Y14
-	VADDPS       Y14, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y8
-	VSUBPS       Y6, Y10, Y10
-	VBROADCASTSS 28(R8), Y12
-	VMAXPS       Y12, Y8, Y8
-	VMINPS       Y0, Y8, Y8
-	VMULPS       Y10, Y10, Y0
-	VBROADCASTSS 20(R8), Y12
-	VMULPS       Y12, Y10, Y12
-	VSUBPS       Y10, Y10, Y10
-	VADDPS       Y10, Y12, Y12
-	VMASKMOVPS   (SI)(R10*1), Y5, Y10
-	VMULPS       Y0, Y10, Y13
-	VMULPS       Y8, Y13, Y13
-	VANDPS       Y11, Y13, Y13
-	VADDPS       Y13, Y2, Y2
-	VBROADCASTSS 24(R8), Y13
-	VCMPPS       $0x1d, Y13, Y6, Y13
-	VCMPPS       $0x12, Y1, Y6, Y6
-	VANDPS       Y6, Y13, Y13
+	VBROADCASTSS 24(R9), Y10
+	VCMPPS       $0x1d, Y10, Y4, Y10
+	VCMPPS       $0x12, Y1, Y4, Y1
+	VANDPS       Y1, Y10, Y10
 	VMULPS       Y9, Y0, Y9
-	VANDPS       Y13, Y9, Y9
-	VMULPS       Y8, Y12, Y12
-	VSUBPS       Y9, Y12, Y12
-	VBROADCASTSS 16(R8), Y0
-	VMULPS       Y0, Y10, Y10
-	VMULPS       Y12, Y10, Y10
-	VADDPS       Y10, Y7, Y10
-	VBLENDVPS    Y11, Y10, Y7, Y7
-	VMASKMOVPS   Y7, Y5, (AX)(R10*1)
-	JMP          SeedMainGradF32_pow2_part_end
-
-SeedMainGradF32_pow2_part_nopos:
-	VMASKMOVPS Y7, Y5, (AX)(R10*1)
-
-SeedMainGradF32_pow2_part_end:
-SeedMainGradF32_pow2_done:
-	JMP SeedMainGradF32_done
+	VANDPS       Y10, Y9, Y9
+	VMULPS       Y7, Y8, Y8
+	VSUBPS       Y9, Y8, Y8
+	VBROADCASTSS 16(R9), Y0
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y8, Y5, Y5
+	VMASKMOVPS   (AX)(R11*1), Y3, Y0
+	VADDPS       Y5, Y0, Y5
+	VBLENDVPS    Y6, Y5, Y0, Y0
+	VMASKMOVPS   Y0, Y3, (AX)(R11*1)
+	JMP          SeedMainGradF32_done
 
 SeedMainGradF32_pow0:
-	XORQ R10, R10
-	MOVQ DI, R11
-	MOVQ $0x00000008, DI
-	MOVQ BX, R12
-	SHRQ $0x03, R12
-	JZ   SeedMainGradF32_pow0_tail
+	XORQ  DI, DI
+	TESTQ R12, R12
+	JZ    SeedMainGradF32_pow0_tail
+	MOVQ  $0x00000008, R10
 
-SeedMainGradF32_pow0_loop:
-	VMOVUPS      (DX)(R10*1), Y5
-	MOVBLZX      (R11), R13
-	VMOVQ        R13, X6
-	VPBROADCASTD X6, Y6
-	VPAND        bits8<>+0(SB), Y6, Y6
-	VPCMPEQD     bits8<>+0(SB), Y6, Y6
-	VMAXPS       minnormal8<>+0(SB), Y5, Y7
-	VPAND        mant32mask8<>+0(SB), Y7, Y8
-	VPOR         Y1, Y8, Y8
-	VBLENDVPS    Y6, Y8, Y1, Y8
-	VMULPS       Y8, Y3, Y3
-	VPSRLD       $0x17, Y7, Y8
-	VPSUBD       bias1278<>+0(SB), Y8, Y8
-	VPAND        Y6, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	VDIVPS       Y5, Y1, Y8
-	VMOVAPS      Y5, Y9
-	VFMADD213PS  minusone8<>+0(SB), Y8, Y9
-	VMULPS       Y8, Y9, Y9
-	VBROADCASTSS (R8), Y10
-	VSUBPS       Y8, Y10, Y10
-	VADDPS       Y9, Y10, Y10
-	VBROADCASTSS 4(R8), Y11
-	VADDPS       Y11, Y10, Y10
-	VBROADCASTSS 12(R8), Y11
-	VMULPS       Y11, Y10, Y10
-	VBROADCASTSS 8(R8), Y11
-	VBLENDVPS    Y6, Y10, Y11, Y6
-	VSUBPS       Y9, Y8, Y8
-	VMOVUPS      (CX)(R10*1), Y9
-	VCMPPS       $0x1e, Y0, Y9, Y10
-	VMOVMSKPS    Y10, R13
-	TESTL        R13, R13
-	JZ           SeedMainGradF32_pow0_full_nopos
-	VPADDD       log32shift8<>+0(SB), Y7, Y7
-	VPSRLD       $0x17, Y7, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc28<>+0(SB), Y12, Y13
-	VFMADD213PS  logc48<>+0(SB), Y12, Y13
-	VFMADD213PS  logc68<>+0(SB), Y12, Y13
-	VFMADD213PS  logc88<>+0(SB), Y12, Y13
-	VMOVUPS      logc18<>+0(SB), Y14
-	VFMADD213PS  logc38<>+0(SB), Y12, Y14
-	VFMADD213PS  logc58<>+0(SB), Y12, Y14
-	VFMADD213PS  logc78<>+0(SB), Y12, Y14
-	VFMADD231PS  Y14, Y7, Y13
-	VMULPS       Y7, Y12, Y14
-	VMULPS       minushalf8<>+0(SB), Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y12
-	VFMADD213PS  Y12, Y14, Y13
-	VADDPS       Y13, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y7
-	VSUBPS       Y5, Y9, Y9
-	VBROADCASTSS 28(R8), Y9
-	VMAXPS       Y9, Y7, Y7
-	VMINPS       Y0, Y7, Y7
-	VMOVAPS      Y1, Y9
-	VMOVAPS      Y0, Y11
-	VMOVUPS      (SI)(R10*1), Y12
-	VMULPS       Y9, Y12, Y13
-	VMULPS       Y7, Y13, Y13
-	VANDPS       Y10, Y13, Y13
-	VADDPS       Y13, Y2, Y2
-	VBROADCASTSS 24(R8), Y13
-	VCMPPS       $0x1d, Y13, Y5, Y13
-	VCMPPS       $0x12, Y1, Y5, Y5
-	VANDPS       Y5, Y13, Y13
-	VMULPS       Y8, Y9, Y8
-	VANDPS       Y13, Y8, Y8
-	VMULPS       Y7, Y11, Y11
-	VSUBPS       Y8, Y11, Y11
-	VBROADCASTSS 16(R8), Y5
-	VMULPS       Y5, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y6, Y12
-	VBLENDVPS    Y10, Y12, Y6, Y6
-	VMOVUPS      Y6, (AX)(R10*1)
-	JMP          SeedMainGradF32_pow0_full_end
-
-SeedMainGradF32_pow0_full_nopos:
-	VMOVUPS Y6, (AX)(R10*1)
-
-SeedMainGradF32_pow0_full_end:
-	ADDQ         $0x20, R10
-	ADDQ         $0x01, R11
-	DECQ         DI
+SeedMainGradF32_pow0_focal:
+	MOVQ         (R8)(DI*8), R13
+	VMOVUPS      (DX)(R13*1), Y3
+	VMOVUPS      (CX)(R13*1), Y4
+	VCMPPS       $0x1e, Y0, Y4, Y5
+	VMAXPS       minnormal8<>+0(SB), Y3, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
+	VMULPS       Y6, Y8, Y10
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y10, Y9
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VSUBPS       Y3, Y4, Y4
+	VBROADCASTSS 28(R9), Y4
+	VMAXPS       Y4, Y6, Y6
+	VMINPS       Y0, Y6, Y6
+	VMOVAPS      Y1, Y4
+	VMOVAPS      Y0, Y7
+	VMOVUPS      (SI)(R13*1), Y8
+	VMULPS       Y4, Y8, Y9
+	VMULPS       Y6, Y9, Y9
+	VANDPS       Y5, Y9, Y9
+	VADDPS       Y9, Y2, Y2
+	VDIVPS       Y3, Y1, Y9
+	VMOVAPS      Y3, Y10
+	VFMADD213PS  minusone8<>+0(SB), Y9, Y10
+	VMULPS       Y9, Y10, Y10
+	VSUBPS       Y10, Y9, Y9
+	VBROADCASTSS 24(R9), Y10
+	VCMPPS       $0x1d, Y10, Y3, Y10
+	VCMPPS       $0x12, Y1, Y3, Y3
+	VANDPS       Y3, Y10, Y10
+	VMULPS       Y9, Y4, Y9
+	VANDPS       Y10, Y9, Y9
+	VMULPS       Y6, Y7, Y7
+	VSUBPS       Y9, Y7, Y7
+	VBROADCASTSS 16(R9), Y3
+	VMULPS       Y3, Y8, Y8
+	VMULPS       Y7, Y8, Y8
+	VMOVUPS      (AX)(R13*1), Y3
+	VADDPS       Y8, Y3, Y8
+	VBLENDVPS    Y5, Y8, Y3, Y3
+	VMOVUPS      Y3, (AX)(R13*1)
+	DECQ         R10
 	JNZ          SeedMainGradF32_pow0_inblock
-	VCVTPS2PD    X2, Y5
-	VADDPD       (SP), Y5, Y5
-	VMOVUPD      Y5, (SP)
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
 	VEXTRACTF128 $0x01, Y2, X2
 	VCVTPS2PD    X2, Y2
 	VADDPD       32(SP), Y2, Y2
 	VMOVUPD      Y2, 32(SP)
 	VXORPS       Y2, Y2, Y2
-	VPADDD       log32shift8<>+0(SB), Y3, Y3
-	VPSRLD       $0x17, Y3, Y5
-	VCVTDQ2PS    Y5, Y5
-	VSUBPS       f1278<>+0(SB), Y5, Y5
-	VPAND        mant32mask8<>+0(SB), Y3, Y3
-	VPADDD       log32base8<>+0(SB), Y3, Y3
-	VSUBPS       one8<>+0(SB), Y3, Y3
-	VMULPS       Y3, Y3, Y6
-	VMOVUPS      logc08<>+0(SB), Y7
-	VFMADD213PS  logc28<>+0(SB), Y6, Y7
-	VFMADD213PS  logc48<>+0(SB), Y6, Y7
-	VFMADD213PS  logc68<>+0(SB), Y6, Y7
-	VFMADD213PS  logc88<>+0(SB), Y6, Y7
-	VMOVUPS      logc18<>+0(SB), Y8
-	VFMADD213PS  logc38<>+0(SB), Y6, Y8
-	VFMADD213PS  logc58<>+0(SB), Y6, Y8
-	VFMADD213PS  logc78<>+0(SB), Y6, Y8
-	VFMADD231PS  Y8, Y3, Y7
-	VMULPS       Y3, Y6, Y8
-	VMULPS       minushalf8<>+0(SB), Y6, Y6
-	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
-	VFMADD213PS  Y6, Y8, Y7
-	VADDPS       Y7, Y3, Y3
-	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y3
-	VCVTPS2PD    X3, Y5
-	VCVTDQ2PD    X4, Y6
-	VFMADD231PD  ln2x64<>+0(SB), Y6, Y5
-	VADDPD       64(SP), Y5, Y5
-	VMOVUPD      Y5, 64(SP)
-	VEXTRACTF128 $0x01, Y3, X3
-	VEXTRACTI128 $0x01, Y4, X4
-	VCVTPS2PD    X3, Y3
-	VCVTDQ2PD    X4, Y4
-	VFMADD231PD  ln2x64<>+0(SB), Y4, Y3
-	VADDPD       96(SP), Y3, Y3
-	VMOVUPD      Y3, 96(SP)
-	VMOVUPS      Y1, Y3
-	VPXOR        Y4, Y4, Y4
-	MOVQ         $0x00000008, DI
+	MOVQ         $0x00000008, R10
 
 SeedMainGradF32_pow0_inblock:
-	DECQ R12
-	JNZ  SeedMainGradF32_pow0_loop
+	INCQ DI
+	CMPQ DI, R12
+	JNE  SeedMainGradF32_pow0_focal
 
 SeedMainGradF32_pow0_tail:
-	ANDQ         $0x07, BX
-	JZ           SeedMainGradF32_pow0_done
-	VMOVQ        BX, X5
-	VPBROADCASTD X5, Y5
-	VPCMPGTD     lanes8<>+0(SB), Y5, Y5
-	VMASKMOVPS   (DX)(R10*1), Y5, Y6
-	MOVBLZX      (R11), DX
-	VMOVQ        DX, X7
-	VPBROADCASTD X7, Y7
-	VPAND        bits8<>+0(SB), Y7, Y7
-	VPCMPEQD     bits8<>+0(SB), Y7, Y7
-	VMAXPS       minnormal8<>+0(SB), Y6, Y8
-	VPAND        mant32mask8<>+0(SB), Y8, Y9
-	VPOR         Y1, Y9, Y9
-	VBLENDVPS    Y7, Y9, Y1, Y9
-	VMULPS       Y9, Y3, Y3
-	VPSRLD       $0x17, Y8, Y9
-	VPSUBD       bias1278<>+0(SB), Y9, Y9
-	VPAND        Y7, Y9, Y9
-	VPADDD       Y9, Y4, Y4
-	VDIVPS       Y6, Y1, Y9
-	VMOVAPS      Y6, Y10
-	VFMADD213PS  minusone8<>+0(SB), Y9, Y10
-	VMULPS       Y9, Y10, Y10
-	VBROADCASTSS (R8), Y11
-	VSUBPS       Y9, Y11, Y11
-	VADDPS       Y10, Y11, Y11
-	VBROADCASTSS 4(R8), Y12
-	VADDPS       Y12, Y11, Y11
-	VBROADCASTSS 12(R8), Y12
-	VMULPS       Y12, Y11, Y11
-	VBROADCASTSS 8(R8), Y12
-	VBLENDVPS    Y7, Y11, Y12, Y7
-	VSUBPS       Y10, Y9, Y9
-	VMASKMOVPS   (CX)(R10*1), Y5, Y10
-	VCMPPS       $0x1e, Y0, Y10, Y11
-	VMOVMSKPS    Y11, CX
-	TESTL        CX, CX
-	JZ           SeedMainGradF32_pow0_part_nopos
-	VPADDD       log32shift8<>+0(SB), Y8, Y8
-	VPSRLD       $0x17, Y8, Y12
-	VCVTDQ2PS    Y12, Y12
-	VSUBPS       f1278<>+0(SB), Y12, Y12
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y13
-	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc28<>+0(SB), Y13, Y14
-	VFMADD213PS  logc48<>+0(SB), Y13, Y14
-	VFMADD213PS  logc68<>+0(SB), Y13, Y14
-	VFMADD213PS  logc88<>+0(SB), Y13, Y14
-	VMOVUPS      logc18<>+0(SB), Y15
-	VFMADD213PS  logc38<>+0(SB), Y13, Y15
-	VFMADD213PS  logc58<>+0(SB), Y13, Y15
-	VFMADD213PS  logc78<>+0(SB), Y13, Y15
-	VFMADD231PS  Y15, Y8, Y14
-	VMULPS       Y8, Y13, Y15
-	VMULPS       minushalf8<>+0(SB), Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y13
-	VFMADD213PS  Y13, Y15, Y14
-	VADDPS       Y14, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y8
-	VSUBPS       Y6, Y10, Y10
-	VBROADCASTSS 28(R8), Y10
-	VMAXPS       Y10, Y8, Y8
-	VMINPS       Y0, Y8, Y8
-	VMOVAPS      Y1, Y10
-	VMOVAPS      Y0, Y0
-	VMASKMOVPS   (SI)(R10*1), Y5, Y12
-	VMULPS       Y10, Y12, Y13
-	VMULPS       Y8, Y13, Y13
-	VANDPS       Y11, Y13, Y13
-	VADDPS       Y13, Y2, Y2
-	VBROADCASTSS 24(R8), Y13
-	VCMPPS       $0x1d, Y13, Y6, Y13
-	VCMPPS       $0x12, Y1, Y6, Y6
-	VANDPS       Y6, Y13, Y13
-	VMULPS       Y9, Y10, Y9
-	VANDPS       Y13, Y9, Y9
-	VMULPS       Y8, Y0, Y0
-	VSUBPS       Y9, Y0, Y0
-	VBROADCASTSS 16(R8), Y6
-	VMULPS       Y6, Y12, Y12
-	VMULPS       Y0, Y12, Y12
-	VADDPS       Y12, Y7, Y12
-	VBLENDVPS    Y11, Y12, Y7, Y7
-	VMASKMOVPS   Y7, Y5, (AX)(R10*1)
-	JMP          SeedMainGradF32_pow0_part_end
-
-SeedMainGradF32_pow0_part_nopos:
-	VMASKMOVPS Y7, Y5, (AX)(R10*1)
-
-SeedMainGradF32_pow0_part_end:
-SeedMainGradF32_pow0_done:
-	JMP SeedMainGradF32_done
-
-SeedMainGradF32_powR:
-	XORQ R10, R10
-	MOVQ DI, R11
-	MOVQ $0x00000008, DI
-	MOVQ BX, R12
-	SHRQ $0x03, R12
-	JZ   SeedMainGradF32_powR_tail
-
-SeedMainGradF32_powR_loop:
-	VMOVUPS      (DX)(R10*1), Y5
-	MOVBLZX      (R11), R13
-	VMOVQ        R13, X6
-	VPBROADCASTD X6, Y6
-	VPAND        bits8<>+0(SB), Y6, Y6
-	VPCMPEQD     bits8<>+0(SB), Y6, Y6
-	VMAXPS       minnormal8<>+0(SB), Y5, Y7
-	VPAND        mant32mask8<>+0(SB), Y7, Y8
-	VPOR         Y1, Y8, Y8
-	VBLENDVPS    Y6, Y8, Y1, Y8
-	VMULPS       Y8, Y3, Y3
-	VPSRLD       $0x17, Y7, Y8
-	VPSUBD       bias1278<>+0(SB), Y8, Y8
-	VPAND        Y6, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	VDIVPS       Y5, Y1, Y8
-	VMOVAPS      Y5, Y9
-	VFMADD213PS  minusone8<>+0(SB), Y8, Y9
-	VMULPS       Y8, Y9, Y9
-	VBROADCASTSS (R8), Y10
-	VSUBPS       Y8, Y10, Y10
-	VADDPS       Y9, Y10, Y10
-	VBROADCASTSS 4(R8), Y11
-	VADDPS       Y11, Y10, Y10
-	VBROADCASTSS 12(R8), Y11
-	VMULPS       Y11, Y10, Y10
-	VBROADCASTSS 8(R8), Y11
-	VBLENDVPS    Y6, Y10, Y11, Y6
-	VSUBPS       Y9, Y8, Y8
-	VMOVUPS      (CX)(R10*1), Y9
-	VCMPPS       $0x1e, Y0, Y9, Y10
-	VMOVMSKPS    Y10, R13
-	TESTL        R13, R13
-	JZ           SeedMainGradF32_powR_full_nopos
+	TESTQ        BX, BX
+	JZ           SeedMainGradF32_done
+	VMOVQ        BX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (DX)(R11*1), Y3, Y4
+	VMASKMOVPS   (CX)(R11*1), Y3, Y5
+	VCMPPS       $0x1e, Y0, Y5, Y6
+	VMAXPS       minnormal8<>+0(SB), Y4, Y7
 	VPADDD       log32shift8<>+0(SB), Y7, Y7
-	VPSRLD       $0x17, Y7, Y11
-	VCVTDQ2PS    Y11, Y11
-	VSUBPS       f1278<>+0(SB), Y11, Y11
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
 	VPAND        mant32mask8<>+0(SB), Y7, Y7
 	VPADDD       log32base8<>+0(SB), Y7, Y7
 	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y12
-	VMOVUPS      logc08<>+0(SB), Y13
-	VFMADD213PS  logc28<>+0(SB), Y12, Y13
-	VFMADD213PS  logc48<>+0(SB), Y12, Y13
-	VFMADD213PS  logc68<>+0(SB), Y12, Y13
-	VFMADD213PS  logc88<>+0(SB), Y12, Y13
-	VMOVUPS      logc18<>+0(SB), Y14
-	VFMADD213PS  logc38<>+0(SB), Y12, Y14
-	VFMADD213PS  logc58<>+0(SB), Y12, Y14
-	VFMADD213PS  logc78<>+0(SB), Y12, Y14
-	VFMADD231PS  Y14, Y7, Y13
-	VMULPS       Y7, Y12, Y14
-	VMULPS       minushalf8<>+0(SB), Y12, Y12
-	VFMADD231PS  ln2lo8<>+0(SB), Y11, Y12
-	VFMADD213PS  Y12, Y14, Y13
-	VADDPS       Y13, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y11, Y7
-	VSUBPS       Y5, Y9, Y9
-	VBROADCASTSS 28(R8), Y11
-	VMAXPS       Y11, Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y9, Y11
+	VFMADD213PS  logc58<>+0(SB), Y9, Y11
+	VFMADD213PS  logc78<>+0(SB), Y9, Y11
+	VFMADD231PS  Y11, Y7, Y10
+	VMULPS       Y7, Y9, Y11
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
+	VFMADD213PS  Y9, Y11, Y10
+	VADDPS       Y10, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VSUBPS       Y4, Y5, Y5
+	VBROADCASTSS 28(R9), Y5
+	VMAXPS       Y5, Y7, Y7
 	VMINPS       Y0, Y7, Y7
-	VMOVUPS      Y10, 128(SP)
-	VMOVUPS      Y7, 160(SP)
-	VMOVUPS      Y3, 192(SP)
-	VMOVUPS      Y4, 224(SP)
-	VMOVUPS      Y5, 256(SP)
-	VMOVUPS      Y6, 288(SP)
-	VMOVUPS      Y8, 320(SP)
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y9, Y3
-	VMULPS       two238<>+0(SB), Y9, Y4
-	VBLENDVPS    Y3, Y4, Y9, Y4
-	VPADDD       log32shift8<>+0(SB), Y4, Y4
-	VPSRLD       $0x17, Y4, Y5
-	VCVTDQ2PS    Y5, Y5
-	VSUBPS       f1278<>+0(SB), Y5, Y5
-	VANDPS       minus238<>+0(SB), Y3, Y3
-	VADDPS       Y3, Y5, Y5
-	VPAND        mant32mask8<>+0(SB), Y4, Y4
-	VPADDD       log32base8<>+0(SB), Y4, Y4
-	VSUBPS       one8<>+0(SB), Y4, Y4
-	VMULPS       Y4, Y4, Y3
-	VMOVUPS      logc08<>+0(SB), Y6
-	VFMADD213PS  logc28<>+0(SB), Y3, Y6
-	VFMADD213PS  logc48<>+0(SB), Y3, Y6
-	VFMADD213PS  logc68<>+0(SB), Y3, Y6
-	VFMADD213PS  logc88<>+0(SB), Y3, Y6
-	VMOVUPS      logc18<>+0(SB), Y7
-	VFMADD213PS  logc38<>+0(SB), Y3, Y7
-	VFMADD213PS  logc58<>+0(SB), Y3, Y7
-	VFMADD213PS  logc78<>+0(SB), Y3, Y7
-	VFMADD231PS  Y7, Y4, Y6
-	VMULPS       Y4, Y6, Y6
-	VMULPS       Y3, Y6, Y6
-	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
-	VFMADD231PS  minushalf8<>+0(SB), Y3, Y6
-	VADDPS       Y6, Y4, Y4
-	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y4
-	VXORPS       Y3, Y3, Y3
-	VCMPPS       $0x00, Y3, Y9, Y5
-	VBLENDVPS    Y5, minusinf8<>+0(SB), Y4, Y4
-	VCMPPS       $0x00, inf8<>+0(SB), Y9, Y5
-	VBLENDVPS    Y5, inf8<>+0(SB), Y4, Y4
-	VCMPPS       $0x19, Y3, Y9, Y5
-	VBLENDVPS    Y5, nan8<>+0(SB), Y4, Y4
-	VMAXPS       ldmin8<>+0(SB), Y4, Y3
-	VMINPS       ldmax8<>+0(SB), Y3, Y3
-	VBROADCASTSS 44(R8), Y5
-	VMULPS       Y5, Y3, Y3
-	VBROADCASTSS 20(R8), Y5
-	VFMADD231PS  Y5, Y4, Y3
-	VCMPPS       $0x11, expunder8<>+0(SB), Y3, Y4
-	VMOVUPS      expunder8<>+0(SB), Y5
-	VMAXPS       Y3, Y5, Y3
-	VMOVUPS      expover8<>+0(SB), Y5
-	VMINPS       Y3, Y5, Y3
-	VMULPS       log2e8<>+0(SB), Y3, Y6
-	VROUNDPS     $0x00, Y6, Y6
-	VFMADD231PS  minusln2hi8<>+0(SB), Y6, Y3
-	VFMADD231PS  minusln2lo8<>+0(SB), Y6, Y3
-	VMULPS       Y3, Y3, Y5
-	VMOVUPS      expc18<>+0(SB), Y7
-	VFMADD213PS  expc38<>+0(SB), Y5, Y7
-	VFMADD213PS  expc58<>+0(SB), Y5, Y7
-	VMOVUPS      expc08<>+0(SB), Y8
-	VFMADD213PS  expc28<>+0(SB), Y5, Y8
-	VFMADD213PS  expc48<>+0(SB), Y5, Y8
-	VFMADD231PS  Y8, Y3, Y7
-	VFMADD213PS  Y3, Y5, Y7
-	VADDPS       one8<>+0(SB), Y7, Y7
-	VMULPS       half8<>+0(SB), Y6, Y5
-	VADDPS       roundmagic8<>+0(SB), Y5, Y5
-	VSUBPS       roundmagic8<>+0(SB), Y5, Y3
-	VSUBPS       Y3, Y6, Y3
-	VADDPS       roundmagic8<>+0(SB), Y3, Y3
-	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
-	VPADDD       expbiasfix8<>+0(SB), Y3, Y3
-	VPSLLD       $0x17, Y3, Y3
-	VMULPS       Y5, Y7, Y7
-	VMULPS       Y3, Y7, Y7
-	VANDNPS      Y7, Y4, Y7
-	VMOVAPS      Y7, Y11
-	VCMPPS       $0x04, Y0, Y9, Y3
-	VBROADCASTSS 20(R8), Y4
-	VMULPS       Y4, Y11, Y12
-	VDIVPS       Y9, Y12, Y12
-	VANDPS       Y3, Y12, Y12
-	VMOVUPS      128(SP), Y10
-	VMOVUPS      160(SP), Y7
-	VMOVUPS      192(SP), Y3
-	VMOVUPS      224(SP), Y4
-	VMOVUPS      256(SP), Y5
-	VMOVUPS      288(SP), Y6
-	VMOVUPS      320(SP), Y8
-	VMOVUPS      (SI)(R10*1), Y9
-	VMULPS       Y11, Y9, Y13
-	VMULPS       Y7, Y13, Y13
-	VANDPS       Y10, Y13, Y13
-	VADDPS       Y13, Y2, Y2
-	VBROADCASTSS 24(R8), Y13
-	VCMPPS       $0x1d, Y13, Y5, Y13
-	VCMPPS       $0x12, Y1, Y5, Y5
-	VANDPS       Y5, Y13, Y13
-	VMULPS       Y8, Y11, Y8
-	VANDPS       Y13, Y8, Y8
-	VMULPS       Y7, Y12, Y12
-	VSUBPS       Y8, Y12, Y12
-	VBROADCASTSS 16(R8), Y5
-	VMULPS       Y5, Y9, Y9
-	VMULPS       Y12, Y9, Y9
-	VADDPS       Y9, Y6, Y9
-	VBLENDVPS    Y10, Y9, Y6, Y6
-	VMOVUPS      Y6, (AX)(R10*1)
-	JMP          SeedMainGradF32_powR_full_end
-
-SeedMainGradF32_powR_full_nopos:
-	VMOVUPS Y6, (AX)(R10*1)
-
-SeedMainGradF32_powR_full_end:
-	ADDQ         $0x20, R10
-	ADDQ         $0x01, R11
-	DECQ         DI
-	JNZ          SeedMainGradF32_powR_inblock
-	VCVTPS2PD    X2, Y5
-	VADDPD       (SP), Y5, Y5
-	VMOVUPD      Y5, (SP)
-	VEXTRACTF128 $0x01, Y2, X2
-	VCVTPS2PD    X2, Y2
-	VADDPD       32(SP), Y2, Y2
-	VMOVUPD      Y2, 32(SP)
-	VXORPS       Y2, Y2, Y2
-	VPADDD       log32shift8<>+0(SB), Y3, Y3
-	VPSRLD       $0x17, Y3, Y5
-	VCVTDQ2PS    Y5, Y5
-	VSUBPS       f1278<>+0(SB), Y5, Y5
-	VPAND        mant32mask8<>+0(SB), Y3, Y3
-	VPADDD       log32base8<>+0(SB), Y3, Y3
-	VSUBPS       one8<>+0(SB), Y3, Y3
-	VMULPS       Y3, Y3, Y6
-	VMOVUPS      logc08<>+0(SB), Y7
-	VFMADD213PS  logc28<>+0(SB), Y6, Y7
-	VFMADD213PS  logc48<>+0(SB), Y6, Y7
-	VFMADD213PS  logc68<>+0(SB), Y6, Y7
-	VFMADD213PS  logc88<>+0(SB), Y6, Y7
-	VMOVUPS      logc18<>+0(SB), Y8
-	VFMADD213PS  logc38<>+0(SB), Y6, Y8
-	VFMADD213PS  logc58<>+0(SB), Y6, Y8
-	VFMADD213PS  logc78<>+0(SB), Y6, Y8
-	VFMADD231PS  Y8, Y3, Y7
-	VMULPS       Y3, Y6, Y8
-	VMULPS       minushalf8<>+0(SB), Y6, Y6
-	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
-	VFMADD213PS  Y6, Y8, Y7
-	VADDPS       Y7, Y3, Y3
-	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y3
-	VCVTPS2PD    X3, Y5
-	VCVTDQ2PD    X4, Y6
-	VFMADD231PD  ln2x64<>+0(SB), Y6, Y5
-	VADDPD       64(SP), Y5, Y5
-	VMOVUPD      Y5, 64(SP)
-	VEXTRACTF128 $0x01, Y3, X3
-	VEXTRACTI128 $0x01, Y4, X4
-	VCVTPS2PD    X3, Y3
-	VCVTDQ2PD    X4, Y4
-	VFMADD231PD  ln2x64<>+0(SB), Y4, Y3
-	VADDPD       96(SP), Y3, Y3
-	VMOVUPD      Y3, 96(SP)
-	VMOVUPS      Y1, Y3
-	VPXOR        Y4, Y4, Y4
-	MOVQ         $0x00000008, DI
-
-SeedMainGradF32_powR_inblock:
-	DECQ R12
-	JNZ  SeedMainGradF32_powR_loop
-
-SeedMainGradF32_powR_tail:
-	ANDQ         $0x07, BX
-	JZ           SeedMainGradF32_powR_done
-	VMOVQ        BX, X5
-	VPBROADCASTD X5, Y5
-	VPCMPGTD     lanes8<>+0(SB), Y5, Y5
-	VMASKMOVPS   (DX)(R10*1), Y5, Y6
-	MOVBLZX      (R11), DX
-	VMOVQ        DX, X7
-	VPBROADCASTD X7, Y7
-	VPAND        bits8<>+0(SB), Y7, Y7
-	VPCMPEQD     bits8<>+0(SB), Y7, Y7
-	VMAXPS       minnormal8<>+0(SB), Y6, Y8
-	VPAND        mant32mask8<>+0(SB), Y8, Y9
-	VPOR         Y1, Y9, Y9
-	VBLENDVPS    Y7, Y9, Y1, Y9
-	VMULPS       Y9, Y3, Y3
-	VPSRLD       $0x17, Y8, Y9
-	VPSUBD       bias1278<>+0(SB), Y9, Y9
-	VPAND        Y7, Y9, Y9
-	VPADDD       Y9, Y4, Y4
-	VDIVPS       Y6, Y1, Y9
-	VMOVAPS      Y6, Y10
+	VMOVAPS      Y1, Y5
+	VMOVAPS      Y0, Y0
+	VMASKMOVPS   (SI)(R11*1), Y3, Y8
+	VMULPS       Y5, Y8, Y9
+	VMULPS       Y7, Y9, Y9
+	VANDPS       Y6, Y9, Y9
+	VADDPS       Y9, Y2, Y2
+	VDIVPS       Y4, Y1, Y9
+	VMOVAPS      Y4, Y10
 	VFMADD213PS  minusone8<>+0(SB), Y9, Y10
 	VMULPS       Y9, Y10, Y10
-	VBROADCASTSS (R8), Y11
-	VSUBPS       Y9, Y11, Y11
-	VADDPS       Y10, Y11, Y11
-	VBROADCASTSS 4(R8), Y12
-	VADDPS       Y12, Y11, Y11
-	VBROADCASTSS 12(R8), Y12
-	VMULPS       Y12, Y11, Y11
-	VBROADCASTSS 8(R8), Y12
-	VBLENDVPS    Y7, Y11, Y12, Y7
 	VSUBPS       Y10, Y9, Y9
-	VMASKMOVPS   (CX)(R10*1), Y5, Y10
-	VCMPPS       $0x1e, Y0, Y10, Y11
-	VMOVMSKPS    Y11, CX
-	TESTL        CX, CX
-	JZ           SeedMainGradF32_powR_part_nopos
-	VPADDD       log32shift8<>+0(SB), Y8, Y8
-	VPSRLD       $0x17, Y8, Y12
-	VCVTDQ2PS    Y12, Y12
-	VSUBPS       f1278<>+0(SB), Y12, Y12
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y13
-	VMOVUPS      logc08<>+0(SB), Y14
-	VFMADD213PS  logc28<>+0(SB), Y13, Y14
-	VFMADD213PS  logc48<>+0(SB), Y13, Y14
-	VFMADD213PS  logc68<>+0(SB), Y13, Y14
-	VFMADD213PS  logc88<>+0(SB), Y13, Y14
-	VMOVUPS      logc18<>+0(SB), Y15
-	VFMADD213PS  logc38<>+0(SB), Y13, Y15
-	VFMADD213PS  logc58<>+0(SB), Y13, Y15
-	VFMADD213PS  logc78<>+0(SB), Y13, Y15
-	VFMADD231PS  Y15, Y8, Y14
-	VMULPS       Y8, Y13, Y15
-	VMULPS       minushalf8<>+0(SB), Y13, Y13
-	VFMADD231PS  ln2lo8<>+0(SB), Y12, Y13
-	VFMADD213PS  Y13, Y15, Y14
-	VADDPS       Y14, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y12, Y8
-	VSUBPS       Y6, Y10, Y10
-	VBROADCASTSS 28(R8), Y12
-	VMAXPS       Y12, Y8, Y8
-	VMINPS       Y0, Y8, Y8
-	VMOVUPS      Y11, 128(SP)
-	VMOVUPS      Y8, 160(SP)
+	VBROADCASTSS 24(R9), Y10
+	VCMPPS       $0x1d, Y10, Y4, Y10
+	VCMPPS       $0x12, Y1, Y4, Y1
+	VANDPS       Y1, Y10, Y10
+	VMULPS       Y9, Y5, Y9
+	VANDPS       Y10, Y9, Y9
+	VMULPS       Y7, Y0, Y0
+	VSUBPS       Y9, Y0, Y0
+	VBROADCASTSS 16(R9), Y1
+	VMULPS       Y1, Y8, Y8
+	VMULPS       Y0, Y8, Y8
+	VMASKMOVPS   (AX)(R11*1), Y3, Y0
+	VADDPS       Y8, Y0, Y8
+	VBLENDVPS    Y6, Y8, Y0, Y0
+	VMASKMOVPS   Y0, Y3, (AX)(R11*1)
+	JMP          SeedMainGradF32_done
+
+SeedMainGradF32_powR:
+	XORQ  DI, DI
+	TESTQ R12, R12
+	JZ    SeedMainGradF32_powR_tail
+	MOVQ  $0x00000008, R10
+
+SeedMainGradF32_powR_focal:
+	MOVQ         (R8)(DI*8), R13
+	VMOVUPS      (DX)(R13*1), Y3
+	VMOVUPS      (CX)(R13*1), Y4
+	VCMPPS       $0x1e, Y0, Y4, Y5
+	VMAXPS       minnormal8<>+0(SB), Y3, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
+	VMULPS       Y6, Y8, Y10
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y10, Y9
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VSUBPS       Y3, Y4, Y4
+	VBROADCASTSS 28(R9), Y7
+	VMAXPS       Y7, Y6, Y6
+	VMINPS       Y0, Y6, Y6
+	VMOVUPS      Y5, 128(SP)
+	VMOVUPS      Y6, 160(SP)
 	VMOVUPS      Y3, 192(SP)
-	VMOVUPS      Y4, 224(SP)
-	VMOVUPS      Y6, 256(SP)
-	VMOVUPS      Y7, 288(SP)
-	VMOVUPS      Y9, 320(SP)
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y10, Y3
-	VMULPS       two238<>+0(SB), Y10, Y4
-	VBLENDVPS    Y3, Y4, Y10, Y4
-	VPADDD       log32shift8<>+0(SB), Y4, Y4
-	VPSRLD       $0x17, Y4, Y6
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y4, Y3
+	VMULPS       two238<>+0(SB), Y4, Y5
+	VBLENDVPS    Y3, Y5, Y4, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y6
 	VCVTDQ2PS    Y6, Y6
 	VSUBPS       f1278<>+0(SB), Y6, Y6
 	VANDPS       minus238<>+0(SB), Y3, Y3
 	VADDPS       Y3, Y6, Y6
-	VPAND        mant32mask8<>+0(SB), Y4, Y4
-	VPADDD       log32base8<>+0(SB), Y4, Y4
-	VSUBPS       one8<>+0(SB), Y4, Y4
-	VMULPS       Y4, Y4, Y3
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y3
 	VMOVUPS      logc08<>+0(SB), Y7
 	VFMADD213PS  logc28<>+0(SB), Y3, Y7
 	VFMADD213PS  logc48<>+0(SB), Y3, Y7
@@ -2213,27 +1803,27 @@ SeedMainGradF32_powR_tail:
 	VFMADD213PS  logc38<>+0(SB), Y3, Y8
 	VFMADD213PS  logc58<>+0(SB), Y3, Y8
 	VFMADD213PS  logc78<>+0(SB), Y3, Y8
-	VFMADD231PS  Y8, Y4, Y7
-	VMULPS       Y4, Y7, Y7
+	VFMADD231PS  Y8, Y5, Y7
+	VMULPS       Y5, Y7, Y7
 	VMULPS       Y3, Y7, Y7
 	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
 	VFMADD231PS  minushalf8<>+0(SB), Y3, Y7
-	VADDPS       Y7, Y4, Y4
-	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y4
+	VADDPS       Y7, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y5
 	VXORPS       Y3, Y3, Y3
-	VCMPPS       $0x00, Y3, Y10, Y6
-	VBLENDVPS    Y6, minusinf8<>+0(SB), Y4, Y4
-	VCMPPS       $0x00, inf8<>+0(SB), Y10, Y6
-	VBLENDVPS    Y6, inf8<>+0(SB), Y4, Y4
-	VCMPPS       $0x19, Y3, Y10, Y6
-	VBLENDVPS    Y6, nan8<>+0(SB), Y4, Y4
-	VMAXPS       ldmin8<>+0(SB), Y4, Y3
+	VCMPPS       $0x00, Y3, Y4, Y6
+	VBLENDVPS    Y6, minusinf8<>+0(SB), Y5, Y5
+	VCMPPS       $0x00, inf8<>+0(SB), Y4, Y6
+	VBLENDVPS    Y6, inf8<>+0(SB), Y5, Y5
+	VCMPPS       $0x19, Y3, Y4, Y6
+	VBLENDVPS    Y6, nan8<>+0(SB), Y5, Y5
+	VMAXPS       ldmin8<>+0(SB), Y5, Y3
 	VMINPS       ldmax8<>+0(SB), Y3, Y3
-	VBROADCASTSS 44(R8), Y6
+	VBROADCASTSS 44(R9), Y6
 	VMULPS       Y6, Y3, Y3
-	VBROADCASTSS 20(R8), Y6
-	VFMADD231PS  Y6, Y4, Y3
-	VCMPPS       $0x11, expunder8<>+0(SB), Y3, Y4
+	VBROADCASTSS 20(R9), Y6
+	VFMADD231PS  Y6, Y5, Y3
+	VCMPPS       $0x11, expunder8<>+0(SB), Y3, Y5
 	VMOVUPS      expunder8<>+0(SB), Y6
 	VMAXPS       Y3, Y6, Y3
 	VMOVUPS      expover8<>+0(SB), Y6
@@ -2263,46 +1853,207 @@ SeedMainGradF32_powR_tail:
 	VPSLLD       $0x17, Y3, Y3
 	VMULPS       Y6, Y8, Y8
 	VMULPS       Y3, Y8, Y8
-	VANDNPS      Y8, Y4, Y8
-	VMOVAPS      Y8, Y12
-	VCMPPS       $0x04, Y0, Y10, Y3
-	VBROADCASTSS 20(R8), Y0
-	VMULPS       Y0, Y12, Y0
-	VDIVPS       Y10, Y0, Y0
-	VANDPS       Y3, Y0, Y0
-	VMOVUPS      128(SP), Y11
-	VMOVUPS      160(SP), Y8
+	VANDNPS      Y8, Y5, Y8
+	VMOVAPS      Y8, Y7
+	VCMPPS       $0x04, Y0, Y4, Y3
+	VBROADCASTSS 20(R9), Y5
+	VMULPS       Y5, Y7, Y8
+	VDIVPS       Y4, Y8, Y8
+	VANDPS       Y3, Y8, Y8
+	VMOVUPS      128(SP), Y5
+	VMOVUPS      160(SP), Y6
 	VMOVUPS      192(SP), Y3
-	VMOVUPS      224(SP), Y4
-	VMOVUPS      256(SP), Y6
-	VMOVUPS      288(SP), Y7
-	VMOVUPS      320(SP), Y9
-	VMASKMOVPS   (SI)(R10*1), Y5, Y10
-	VMULPS       Y12, Y10, Y13
-	VMULPS       Y8, Y13, Y13
-	VANDPS       Y11, Y13, Y13
-	VADDPS       Y13, Y2, Y2
-	VBROADCASTSS 24(R8), Y13
-	VCMPPS       $0x1d, Y13, Y6, Y13
-	VCMPPS       $0x12, Y1, Y6, Y6
-	VANDPS       Y6, Y13, Y13
-	VMULPS       Y9, Y12, Y9
-	VANDPS       Y13, Y9, Y9
-	VMULPS       Y8, Y0, Y0
+	VMOVUPS      (SI)(R13*1), Y4
+	VMULPS       Y7, Y4, Y9
+	VMULPS       Y6, Y9, Y9
+	VANDPS       Y5, Y9, Y9
+	VADDPS       Y9, Y2, Y2
+	VDIVPS       Y3, Y1, Y9
+	VMOVAPS      Y3, Y10
+	VFMADD213PS  minusone8<>+0(SB), Y9, Y10
+	VMULPS       Y9, Y10, Y10
+	VSUBPS       Y10, Y9, Y9
+	VBROADCASTSS 24(R9), Y10
+	VCMPPS       $0x1d, Y10, Y3, Y10
+	VCMPPS       $0x12, Y1, Y3, Y3
+	VANDPS       Y3, Y10, Y10
+	VMULPS       Y9, Y7, Y9
+	VANDPS       Y10, Y9, Y9
+	VMULPS       Y6, Y8, Y8
+	VSUBPS       Y9, Y8, Y8
+	VBROADCASTSS 16(R9), Y3
+	VMULPS       Y3, Y4, Y4
+	VMULPS       Y8, Y4, Y4
+	VMOVUPS      (AX)(R13*1), Y3
+	VADDPS       Y4, Y3, Y4
+	VBLENDVPS    Y5, Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)(R13*1)
+	DECQ         R10
+	JNZ          SeedMainGradF32_powR_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R10
+
+SeedMainGradF32_powR_inblock:
+	INCQ DI
+	CMPQ DI, R12
+	JNE  SeedMainGradF32_powR_focal
+
+SeedMainGradF32_powR_tail:
+	TESTQ        BX, BX
+	JZ           SeedMainGradF32_done
+	VMOVQ        BX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (DX)(R11*1), Y3, Y4
+	VMASKMOVPS   (CX)(R11*1), Y3, Y5
+	VCMPPS       $0x1e, Y0, Y5, Y6
+	VMAXPS       minnormal8<>+0(SB), Y4, Y7
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y9, Y11
+	VFMADD213PS  logc58<>+0(SB), Y9, Y11
+	VFMADD213PS  logc78<>+0(SB), Y9, Y11
+	VFMADD231PS  Y11, Y7, Y10
+	VMULPS       Y7, Y9, Y11
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
+	VFMADD213PS  Y9, Y11, Y10
+	VADDPS       Y10, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VSUBPS       Y4, Y5, Y5
+	VBROADCASTSS 28(R9), Y8
+	VMAXPS       Y8, Y7, Y7
+	VMINPS       Y0, Y7, Y7
+	VMOVUPS      Y6, 128(SP)
+	VMOVUPS      Y7, 160(SP)
+	VMOVUPS      Y4, 192(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y5, Y4
+	VMULPS       two238<>+0(SB), Y5, Y6
+	VBLENDVPS    Y4, Y6, Y5, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VANDPS       minus238<>+0(SB), Y4, Y4
+	VADDPS       Y4, Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y4
+	VMOVUPS      logc08<>+0(SB), Y8
+	VFMADD213PS  logc28<>+0(SB), Y4, Y8
+	VFMADD213PS  logc48<>+0(SB), Y4, Y8
+	VFMADD213PS  logc68<>+0(SB), Y4, Y8
+	VFMADD213PS  logc88<>+0(SB), Y4, Y8
+	VMOVUPS      logc18<>+0(SB), Y9
+	VFMADD213PS  logc38<>+0(SB), Y4, Y9
+	VFMADD213PS  logc58<>+0(SB), Y4, Y9
+	VFMADD213PS  logc78<>+0(SB), Y4, Y9
+	VFMADD231PS  Y9, Y6, Y8
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y4, Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD231PS  minushalf8<>+0(SB), Y4, Y8
+	VADDPS       Y8, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VXORPS       Y4, Y4, Y4
+	VCMPPS       $0x00, Y4, Y5, Y7
+	VBLENDVPS    Y7, minusinf8<>+0(SB), Y6, Y6
+	VCMPPS       $0x00, inf8<>+0(SB), Y5, Y7
+	VBLENDVPS    Y7, inf8<>+0(SB), Y6, Y6
+	VCMPPS       $0x19, Y4, Y5, Y7
+	VBLENDVPS    Y7, nan8<>+0(SB), Y6, Y6
+	VMAXPS       ldmin8<>+0(SB), Y6, Y4
+	VMINPS       ldmax8<>+0(SB), Y4, Y4
+	VBROADCASTSS 44(R9), Y7
+	VMULPS       Y7, Y4, Y4
+	VBROADCASTSS 20(R9), Y7
+	VFMADD231PS  Y7, Y6, Y4
+	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y6
+	VMOVUPS      expunder8<>+0(SB), Y7
+	VMAXPS       Y4, Y7, Y4
+	VMOVUPS      expover8<>+0(SB), Y7
+	VMINPS       Y4, Y7, Y4
+	VMULPS       log2e8<>+0(SB), Y4, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y4
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y4
+	VMULPS       Y4, Y4, Y7
+	VMOVUPS      expc18<>+0(SB), Y9
+	VFMADD213PS  expc38<>+0(SB), Y7, Y9
+	VFMADD213PS  expc58<>+0(SB), Y7, Y9
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc28<>+0(SB), Y7, Y10
+	VFMADD213PS  expc48<>+0(SB), Y7, Y10
+	VFMADD231PS  Y10, Y4, Y9
+	VFMADD213PS  Y4, Y7, Y9
+	VADDPS       one8<>+0(SB), Y9, Y9
+	VMULPS       half8<>+0(SB), Y8, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y4
+	VSUBPS       Y4, Y8, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y7, Y9, Y9
+	VMULPS       Y4, Y9, Y9
+	VANDNPS      Y9, Y6, Y9
+	VMOVAPS      Y9, Y8
+	VCMPPS       $0x04, Y0, Y5, Y4
+	VBROADCASTSS 20(R9), Y0
+	VMULPS       Y0, Y8, Y0
+	VDIVPS       Y5, Y0, Y0
+	VANDPS       Y4, Y0, Y0
+	VMOVUPS      128(SP), Y6
+	VMOVUPS      160(SP), Y7
+	VMOVUPS      192(SP), Y4
+	VMASKMOVPS   (SI)(R11*1), Y3, Y5
+	VMULPS       Y8, Y5, Y9
+	VMULPS       Y7, Y9, Y9
+	VANDPS       Y6, Y9, Y9
+	VADDPS       Y9, Y2, Y2
+	VDIVPS       Y4, Y1, Y9
+	VMOVAPS      Y4, Y10
+	VFMADD213PS  minusone8<>+0(SB), Y9, Y10
+	VMULPS       Y9, Y10, Y10
+	VSUBPS       Y10, Y9, Y9
+	VBROADCASTSS 24(R9), Y10
+	VCMPPS       $0x1d, Y10, Y4, Y10
+	VCMPPS       $0x12, Y1, Y4, Y1
+	VANDPS       Y1, Y10, Y10
+	VMULPS       Y9, Y8, Y9
+	VANDPS       Y10, Y9, Y9
+	VMULPS       Y7, Y0, Y0
 	VSUBPS       Y9, Y0, Y0
-	VBROADCASTSS 16(R8), Y6
-	VMULPS       Y6, Y10, Y10
-	VMULPS       Y0, Y10, Y10
-	VADDPS       Y10, Y7, Y10
-	VBLENDVPS    Y11, Y10, Y7, Y7
-	VMASKMOVPS   Y7, Y5, (AX)(R10*1)
-	JMP          SeedMainGradF32_powR_part_end
+	VBROADCASTSS 16(R9), Y1
+	VMULPS       Y1, Y5, Y5
+	VMULPS       Y0, Y5, Y5
+	VMASKMOVPS   (AX)(R11*1), Y3, Y0
+	VADDPS       Y5, Y0, Y5
+	VBLENDVPS    Y6, Y5, Y0, Y0
+	VMASKMOVPS   Y0, Y3, (AX)(R11*1)
 
-SeedMainGradF32_powR_part_nopos:
-	VMASKMOVPS Y7, Y5, (AX)(R10*1)
-
-SeedMainGradF32_powR_part_end:
-SeedMainGradF32_powR_done:
 SeedMainGradF32_done:
 	VCVTPS2PD    X2, Y0
 	VADDPD       (SP), Y0, Y0
@@ -2312,52 +2063,15 @@ SeedMainGradF32_done:
 	VADDPD       32(SP), Y0, Y0
 	VMOVUPD      Y0, 32(SP)
 	VXORPS       Y2, Y2, Y2
-	VPADDD       log32shift8<>+0(SB), Y3, Y0
-	VPSRLD       $0x17, Y0, Y2
-	VCVTDQ2PS    Y2, Y2
-	VSUBPS       f1278<>+0(SB), Y2, Y2
-	VPAND        mant32mask8<>+0(SB), Y0, Y0
-	VPADDD       log32base8<>+0(SB), Y0, Y0
-	VSUBPS       one8<>+0(SB), Y0, Y0
-	VMULPS       Y0, Y0, Y3
-	VMOVUPS      logc08<>+0(SB), Y5
-	VFMADD213PS  logc28<>+0(SB), Y3, Y5
-	VFMADD213PS  logc48<>+0(SB), Y3, Y5
-	VFMADD213PS  logc68<>+0(SB), Y3, Y5
-	VFMADD213PS  logc88<>+0(SB), Y3, Y5
-	VMOVUPS      logc18<>+0(SB), Y6
-	VFMADD213PS  logc38<>+0(SB), Y3, Y6
-	VFMADD213PS  logc58<>+0(SB), Y3, Y6
-	VFMADD213PS  logc78<>+0(SB), Y3, Y6
-	VFMADD231PS  Y6, Y0, Y5
-	VMULPS       Y0, Y3, Y6
-	VMULPS       minushalf8<>+0(SB), Y3, Y3
-	VFMADD231PS  ln2lo8<>+0(SB), Y2, Y3
-	VFMADD213PS  Y3, Y6, Y5
-	VADDPS       Y5, Y0, Y0
-	VFMADD231PS  ln2hi8<>+0(SB), Y2, Y0
-	VCVTPS2PD    X0, Y2
-	VCVTDQ2PD    X4, Y3
-	VFMADD231PD  ln2x64<>+0(SB), Y3, Y2
-	VADDPD       64(SP), Y2, Y2
-	VMOVUPD      Y2, 64(SP)
-	VEXTRACTF128 $0x01, Y0, X0
-	VEXTRACTI128 $0x01, Y4, X2
-	VCVTPS2PD    X0, Y0
-	VCVTDQ2PD    X2, Y2
-	VFMADD231PD  ln2x64<>+0(SB), Y2, Y0
-	VADDPD       96(SP), Y0, Y0
-	VMOVUPD      Y0, 96(SP)
-	VMOVUPS      Y1, Y3
-	VPXOR        Y4, Y4, Y4
+	MOVQ         acc+152(FP), AX
 	VMOVUPD      (SP), Y0
-	VMOVUPD      Y0, (R9)
+	VMOVUPD      Y0, (AX)
 	VMOVUPD      32(SP), Y0
-	VMOVUPD      Y0, 32(R9)
+	VMOVUPD      Y0, 32(AX)
 	VMOVUPD      64(SP), Y0
-	VMOVUPD      Y0, 64(R9)
+	VMOVUPD      Y0, 64(AX)
 	VMOVUPD      96(SP), Y0
-	VMOVUPD      Y0, 96(R9)
+	VMOVUPD      Y0, 96(AX)
 	VZEROUPPER
 	RET
 
@@ -2477,17 +2191,17 @@ DATA ldmax8<>+24(SB)/4, $0x447a0000
 DATA ldmax8<>+28(SB)/4, $0x447a0000
 GLOBL ldmax8<>(SB), RODATA|NOPTR, $32
 
-// func SeedMainLossF32(y []float32, p []float32, w []float32, masks []uint8, k *[12]uint32, acc *[16]float64)
+// func SeedMainLossF32(y []float32, p []float32, w []float32, masks []uint8, offs []uint64, k *[12]uint32, acc *[16]float64)
 // Requires: AVX, AVX2, FMA3
-TEXT ·SeedMainLossF32(SB), NOSPLIT, $384-112
+TEXT ·SeedMainLossF32(SB), NOSPLIT, $384-136
 	MOVQ    y_base+0(FP), AX
 	MOVQ    p_base+24(FP), CX
 	MOVQ    p_len+32(FP), DX
 	MOVQ    w_base+48(FP), BX
 	MOVQ    masks_base+72(FP), SI
-	MOVQ    k+96(FP), DI
-	MOVQ    acc+104(FP), R8
-	MOVQ    32(DI), R9
+	MOVQ    offs_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	MOVQ    32(R8), R9
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS one8<>+0(SB), Y1
 	VMOVUPD Y0, (SP)
@@ -2497,117 +2211,39 @@ TEXT ·SeedMainLossF32(SB), NOSPLIT, $384-112
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y1, Y3
 	VPXOR   Y4, Y4, Y4
-	MOVL    40(DI), R10
-	TESTL   R10, R10
-	JNZ     SeedMainLossF32_powR
-	CMPQ    R9, $0x02
-	JEQ     SeedMainLossF32_pow2
-	TESTQ   R9, R9
-	JEQ     SeedMainLossF32_pow0
 	XORQ    R10, R10
-	MOVQ    SI, R11
-	MOVQ    $0x00000008, SI
+	XORQ    R11, R11
 	MOVQ    DX, R12
 	SHRQ    $0x03, R12
-	JZ      SeedMainLossF32_powN_tail
+	JZ      SeedMainLossF32_smoothdone
+	MOVQ    $0x00000008, R13
 
-SeedMainLossF32_powN_loop:
+SeedMainLossF32_smooth:
 	VMOVUPS      (CX)(R10*1), Y5
-	MOVBLZX      (R11), R13
-	VMOVQ        R13, X6
+	MOVBLZX      (SI), R14
+	VMOVQ        R14, X6
 	VPBROADCASTD X6, Y6
 	VPAND        bits8<>+0(SB), Y6, Y6
 	VPCMPEQD     bits8<>+0(SB), Y6, Y6
-	VMAXPS       minnormal8<>+0(SB), Y5, Y7
-	VPAND        mant32mask8<>+0(SB), Y7, Y8
-	VPOR         Y1, Y8, Y8
-	VBLENDVPS    Y6, Y8, Y1, Y8
-	VMULPS       Y8, Y3, Y3
-	VPSRLD       $0x17, Y7, Y8
-	VPSUBD       bias1278<>+0(SB), Y8, Y8
-	VPAND        Y6, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	VMOVUPS      (AX)(R10*1), Y6
-	VCMPPS       $0x1e, Y0, Y6, Y8
-	VMOVMSKPS    Y8, R13
-	TESTL        R13, R13
-	JZ           SeedMainLossF32_powN_full_nopos
-	VPADDD       log32shift8<>+0(SB), Y7, Y7
-	VPSRLD       $0x17, Y7, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y10
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc28<>+0(SB), Y10, Y11
-	VFMADD213PS  logc48<>+0(SB), Y10, Y11
-	VFMADD213PS  logc68<>+0(SB), Y10, Y11
-	VFMADD213PS  logc88<>+0(SB), Y10, Y11
-	VMOVUPS      logc18<>+0(SB), Y12
-	VFMADD213PS  logc38<>+0(SB), Y10, Y12
-	VFMADD213PS  logc58<>+0(SB), Y10, Y12
-	VFMADD213PS  logc78<>+0(SB), Y10, Y12
-	VFMADD231PS  Y12, Y7, Y11
-	VMULPS       Y7, Y10, Y12
-	VMULPS       minushalf8<>+0(SB), Y10, Y10
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y10
-	VFMADD213PS  Y10, Y12, Y11
-	VADDPS       Y11, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y7
-	VSUBPS       Y5, Y6, Y5
-	VBROADCASTSS 28(DI), Y6
-	VMAXPS       Y6, Y7, Y7
-	VMINPS       Y0, Y7, Y7
-	VMOVAPS      Y1, Y9
-	VMOVAPS      Y5, Y6
-	MOVQ         R9, R13
-	DECQ         R13
-
-SeedMainLossF32_powN_full_sq:
-	TESTQ  R13, R13
-	JZ     SeedMainLossF32_powN_full_sqdone
-	BTQ    $0x00, R13
-	JCC    SeedMainLossF32_powN_full_nomul
-	VMULPS Y6, Y9, Y9
-
-SeedMainLossF32_powN_full_nomul:
-	CMPQ   R13, $0x01
-	JBE    SeedMainLossF32_powN_full_nosq
-	VMULPS Y6, Y6, Y6
-
-SeedMainLossF32_powN_full_nosq:
-	SHRQ $0x01, R13
-	JMP  SeedMainLossF32_powN_full_sq
-
-SeedMainLossF32_powN_full_sqdone:
-	VMULPS       Y5, Y9, Y6
-	VBROADCASTSS 20(DI), Y10
-	VMULPS       Y10, Y9, Y9
-	VSUBPS       Y5, Y5, Y5
-	VADDPS       Y5, Y9, Y9
-	VMOVUPS      (BX)(R10*1), Y5
-	VMULPS       Y6, Y5, Y5
-	VMULPS       Y7, Y5, Y5
-	VANDPS       Y8, Y5, Y5
-	VADDPS       Y5, Y2, Y2
-	JMP          SeedMainLossF32_powN_full_end
-
-SeedMainLossF32_powN_full_nopos:
-SeedMainLossF32_powN_full_end:
+	VMAXPS       minnormal8<>+0(SB), Y5, Y5
+	VPAND        mant32mask8<>+0(SB), Y5, Y7
+	VPOR         Y1, Y7, Y7
+	VBLENDVPS    Y6, Y7, Y1, Y7
+	VMULPS       Y7, Y3, Y3
+	VPSRLD       $0x17, Y5, Y5
+	VPSUBD       bias1278<>+0(SB), Y5, Y5
+	VPAND        Y6, Y5, Y5
+	VPADDD       Y5, Y4, Y4
+	VMOVUPS      (AX)(R10*1), Y5
+	VCMPPS       $0x1e, Y0, Y5, Y5
+	MOVQ         R10, (DI)(R11*8)
+	VMOVMSKPS    Y5, R14
+	CMPL         R14, $0x00000001
+	SBBQ         $-1, R11
 	ADDQ         $0x20, R10
-	ADDQ         $0x01, R11
-	DECQ         SI
-	JNZ          SeedMainLossF32_powN_inblock
-	VCVTPS2PD    X2, Y5
-	VADDPD       (SP), Y5, Y5
-	VMOVUPD      Y5, (SP)
-	VEXTRACTF128 $0x01, Y2, X2
-	VCVTPS2PD    X2, Y2
-	VADDPD       32(SP), Y2, Y2
-	VMOVUPD      Y2, 32(SP)
-	VXORPS       Y2, Y2, Y2
+	ADDQ         $0x01, SI
+	DECQ         R13
+	JNZ          SeedMainLossF32_smoothinblock
 	VPADDD       log32shift8<>+0(SB), Y3, Y3
 	VPSRLD       $0x17, Y3, Y5
 	VCVTDQ2PS    Y5, Y5
@@ -2646,68 +2282,212 @@ SeedMainLossF32_powN_full_end:
 	VMOVUPD      Y3, 96(SP)
 	VMOVUPS      Y1, Y3
 	VPXOR        Y4, Y4, Y4
-	MOVQ         $0x00000008, SI
+	MOVQ         $0x00000008, R13
 
-SeedMainLossF32_powN_inblock:
+SeedMainLossF32_smoothinblock:
 	DECQ R12
-	JNZ  SeedMainLossF32_powN_loop
+	JNZ  SeedMainLossF32_smooth
 
-SeedMainLossF32_powN_tail:
+SeedMainLossF32_smoothdone:
 	ANDQ         $0x07, DX
-	JZ           SeedMainLossF32_powN_done
+	JZ           SeedMainLossF32_smoothtaildone
 	VMOVQ        DX, X5
 	VPBROADCASTD X5, Y5
 	VPCMPGTD     lanes8<>+0(SB), Y5, Y5
 	VMASKMOVPS   (CX)(R10*1), Y5, Y6
-	MOVBLZX      (R11), CX
-	VMOVQ        CX, X7
+	MOVBLZX      (SI), SI
+	VMOVQ        SI, X7
 	VPBROADCASTD X7, Y7
 	VPAND        bits8<>+0(SB), Y7, Y7
 	VPCMPEQD     bits8<>+0(SB), Y7, Y7
-	VMAXPS       minnormal8<>+0(SB), Y6, Y8
-	VPAND        mant32mask8<>+0(SB), Y8, Y9
-	VPOR         Y1, Y9, Y9
-	VBLENDVPS    Y7, Y9, Y1, Y9
-	VMULPS       Y9, Y3, Y3
-	VPSRLD       $0x17, Y8, Y9
-	VPSUBD       bias1278<>+0(SB), Y9, Y9
-	VPAND        Y7, Y9, Y9
-	VPADDD       Y9, Y4, Y4
-	VMASKMOVPS   (AX)(R10*1), Y5, Y7
-	VCMPPS       $0x1e, Y0, Y7, Y9
-	VMOVMSKPS    Y9, AX
-	TESTL        AX, AX
-	JZ           SeedMainLossF32_powN_part_nopos
-	VPADDD       log32shift8<>+0(SB), Y8, Y8
-	VPSRLD       $0x17, Y8, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc28<>+0(SB), Y11, Y12
-	VFMADD213PS  logc48<>+0(SB), Y11, Y12
-	VFMADD213PS  logc68<>+0(SB), Y11, Y12
-	VFMADD213PS  logc88<>+0(SB), Y11, Y12
-	VMOVUPS      logc18<>+0(SB), Y13
-	VFMADD213PS  logc38<>+0(SB), Y11, Y13
-	VFMADD213PS  logc58<>+0(SB), Y11, Y13
-	VFMADD213PS  logc78<>+0(SB), Y11, Y13
-	VFMADD231PS  Y13, Y8, Y12
-	VMULPS       Y8, Y11, Y13
-	VMULPS       minushalf8<>+0(SB), Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y11
-	VFMADD213PS  Y11, Y13, Y12
-	VADDPS       Y12, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y8
-	VSUBPS       Y6, Y7, Y6
-	VBROADCASTSS 28(DI), Y7
-	VMAXPS       Y7, Y8, Y8
-	VMINPS       Y0, Y8, Y8
+	VMAXPS       minnormal8<>+0(SB), Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y6, Y8
+	VPOR         Y1, Y8, Y8
+	VBLENDVPS    Y7, Y8, Y1, Y8
+	VMULPS       Y8, Y3, Y3
+	VPSRLD       $0x17, Y6, Y6
+	VPSUBD       bias1278<>+0(SB), Y6, Y6
+	VPAND        Y7, Y6, Y6
+	VPADDD       Y6, Y4, Y4
+	VMASKMOVPS   (AX)(R10*1), Y5, Y5
+	VCMPPS       $0x1e, Y0, Y5, Y5
+	VMOVMSKPS    Y5, SI
+	TESTL        SI, SI
+	JNZ          SeedMainLossF32_smoothtaildone
+	XORQ         DX, DX
+
+SeedMainLossF32_smoothtaildone:
+	VPADDD       log32shift8<>+0(SB), Y3, Y3
+	VPSRLD       $0x17, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VPAND        mant32mask8<>+0(SB), Y3, Y3
+	VPADDD       log32base8<>+0(SB), Y3, Y3
+	VSUBPS       one8<>+0(SB), Y3, Y3
+	VMULPS       Y3, Y3, Y6
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc28<>+0(SB), Y6, Y7
+	VFMADD213PS  logc48<>+0(SB), Y6, Y7
+	VFMADD213PS  logc68<>+0(SB), Y6, Y7
+	VFMADD213PS  logc88<>+0(SB), Y6, Y7
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y6, Y8
+	VFMADD213PS  logc58<>+0(SB), Y6, Y8
+	VFMADD213PS  logc78<>+0(SB), Y6, Y8
+	VFMADD231PS  Y8, Y3, Y7
+	VMULPS       Y3, Y6, Y8
+	VMULPS       minushalf8<>+0(SB), Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD213PS  Y6, Y8, Y7
+	VADDPS       Y7, Y3, Y3
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y3
+	VCVTPS2PD    X3, Y5
+	VCVTDQ2PD    X4, Y6
+	VFMADD231PD  ln2x64<>+0(SB), Y6, Y5
+	VADDPD       64(SP), Y5, Y5
+	VMOVUPD      Y5, 64(SP)
+	VEXTRACTF128 $0x01, Y3, X3
+	VEXTRACTI128 $0x01, Y4, X4
+	VCVTPS2PD    X3, Y3
+	VCVTDQ2PD    X4, Y4
+	VFMADD231PD  ln2x64<>+0(SB), Y4, Y3
+	VADDPD       96(SP), Y3, Y3
+	VMOVUPD      Y3, 96(SP)
+	MOVL         40(R8), SI
+	TESTL        SI, SI
+	JNZ          SeedMainLossF32_powR
+	CMPQ         R9, $0x02
+	JEQ          SeedMainLossF32_pow2
+	TESTQ        R9, R9
+	JEQ          SeedMainLossF32_pow0
+	XORQ         SI, SI
+	TESTQ        R11, R11
+	JZ           SeedMainLossF32_powN_tail
+	MOVQ         $0x00000008, R12
+
+SeedMainLossF32_powN_focal:
+	MOVQ         (DI)(SI*8), R13
+	VMOVUPS      (CX)(R13*1), Y3
+	VMOVUPS      (AX)(R13*1), Y4
+	VCMPPS       $0x1e, Y0, Y4, Y5
+	VMAXPS       minnormal8<>+0(SB), Y3, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
+	VMULPS       Y6, Y8, Y10
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y10, Y9
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VSUBPS       Y3, Y4, Y3
+	VBROADCASTSS 28(R8), Y4
+	VMAXPS       Y4, Y6, Y6
+	VMINPS       Y0, Y6, Y6
 	VMOVAPS      Y1, Y7
-	VMOVAPS      Y6, Y0
+	VMOVAPS      Y3, Y4
+	MOVQ         R9, R14
+	DECQ         R14
+
+SeedMainLossF32_powN_full_sq:
+	TESTQ  R14, R14
+	JZ     SeedMainLossF32_powN_full_sqdone
+	BTQ    $0x00, R14
+	JCC    SeedMainLossF32_powN_full_nomul
+	VMULPS Y4, Y7, Y7
+
+SeedMainLossF32_powN_full_nomul:
+	CMPQ   R14, $0x01
+	JBE    SeedMainLossF32_powN_full_nosq
+	VMULPS Y4, Y4, Y4
+
+SeedMainLossF32_powN_full_nosq:
+	SHRQ $0x01, R14
+	JMP  SeedMainLossF32_powN_full_sq
+
+SeedMainLossF32_powN_full_sqdone:
+	VMULPS       Y3, Y7, Y4
+	VBROADCASTSS 20(R8), Y8
+	VMULPS       Y8, Y7, Y7
+	VSUBPS       Y3, Y3, Y3
+	VADDPS       Y3, Y7, Y7
+	VMOVUPS      (BX)(R13*1), Y3
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y6, Y3, Y3
+	VANDPS       Y5, Y3, Y3
+	VADDPS       Y3, Y2, Y2
+	DECQ         R12
+	JNZ          SeedMainLossF32_powN_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R12
+
+SeedMainLossF32_powN_inblock:
+	INCQ SI
+	CMPQ SI, R11
+	JNE  SeedMainLossF32_powN_focal
+
+SeedMainLossF32_powN_tail:
+	TESTQ        DX, DX
+	JZ           SeedMainLossF32_done
+	VMOVQ        DX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (CX)(R10*1), Y3, Y4
+	VMASKMOVPS   (AX)(R10*1), Y3, Y5
+	VCMPPS       $0x1e, Y0, Y5, Y6
+	VMAXPS       minnormal8<>+0(SB), Y4, Y7
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y9, Y11
+	VFMADD213PS  logc58<>+0(SB), Y9, Y11
+	VFMADD213PS  logc78<>+0(SB), Y9, Y11
+	VFMADD231PS  Y11, Y7, Y10
+	VMULPS       Y7, Y9, Y11
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
+	VFMADD213PS  Y9, Y11, Y10
+	VADDPS       Y10, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VSUBPS       Y4, Y5, Y4
+	VBROADCASTSS 28(R8), Y5
+	VMAXPS       Y5, Y7, Y7
+	VMINPS       Y0, Y7, Y7
+	VMOVAPS      Y1, Y1
+	VMOVAPS      Y4, Y0
 	MOVQ         R9, AX
 	DECQ         AX
 
@@ -2716,7 +2496,7 @@ SeedMainLossF32_powN_part_sq:
 	JZ     SeedMainLossF32_powN_part_sqdone
 	BTQ    $0x00, AX
 	JCC    SeedMainLossF32_powN_part_nomul
-	VMULPS Y0, Y7, Y7
+	VMULPS Y0, Y1, Y1
 
 SeedMainLossF32_powN_part_nomul:
 	CMPQ   AX, $0x01
@@ -2728,487 +2508,1285 @@ SeedMainLossF32_powN_part_nosq:
 	JMP  SeedMainLossF32_powN_part_sq
 
 SeedMainLossF32_powN_part_sqdone:
-	VMULPS       Y6, Y7, Y0
-	VBROADCASTSS 20(DI), Y10
-	VMULPS       Y10, Y7, Y7
-	VSUBPS       Y6, Y6, Y6
-	VADDPS       Y6, Y7, Y7
-	VMASKMOVPS   (BX)(R10*1), Y5, Y5
-	VMULPS       Y0, Y5, Y0
-	VMULPS       Y8, Y0, Y0
-	VANDPS       Y9, Y0, Y0
+	VMULPS       Y4, Y1, Y0
+	VBROADCASTSS 20(R8), Y5
+	VMULPS       Y5, Y1, Y1
+	VSUBPS       Y4, Y4, Y4
+	VADDPS       Y4, Y1, Y1
+	VMASKMOVPS   (BX)(R10*1), Y3, Y1
+	VMULPS       Y0, Y1, Y0
+	VMULPS       Y7, Y0, Y0
+	VANDPS       Y6, Y0, Y0
 	VADDPS       Y0, Y2, Y2
-	JMP          SeedMainLossF32_powN_part_end
-
-SeedMainLossF32_powN_part_nopos:
-SeedMainLossF32_powN_part_end:
-SeedMainLossF32_powN_done:
-	JMP SeedMainLossF32_done
+	JMP          SeedMainLossF32_done
 
 SeedMainLossF32_pow2:
-	XORQ R9, R9
-	MOVQ SI, R10
-	MOVQ $0x00000008, SI
-	MOVQ DX, R11
-	SHRQ $0x03, R11
-	JZ   SeedMainLossF32_pow2_tail
+	XORQ  SI, SI
+	TESTQ R11, R11
+	JZ    SeedMainLossF32_pow2_tail
+	MOVQ  $0x00000008, R9
 
-SeedMainLossF32_pow2_loop:
-	VMOVUPS      (CX)(R9*1), Y5
-	MOVBLZX      (R10), R12
-	VMOVQ        R12, X6
-	VPBROADCASTD X6, Y6
-	VPAND        bits8<>+0(SB), Y6, Y6
-	VPCMPEQD     bits8<>+0(SB), Y6, Y6
-	VMAXPS       minnormal8<>+0(SB), Y5, Y7
-	VPAND        mant32mask8<>+0(SB), Y7, Y8
-	VPOR         Y1, Y8, Y8
-	VBLENDVPS    Y6, Y8, Y1, Y8
-	VMULPS       Y8, Y3, Y3
-	VPSRLD       $0x17, Y7, Y8
-	VPSUBD       bias1278<>+0(SB), Y8, Y8
-	VPAND        Y6, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	VMOVUPS      (AX)(R9*1), Y6
-	VCMPPS       $0x1e, Y0, Y6, Y8
-	VMOVMSKPS    Y8, R12
-	TESTL        R12, R12
-	JZ           SeedMainLossF32_pow2_full_nopos
-	VPADDD       log32shift8<>+0(SB), Y7, Y7
-	VPSRLD       $0x17, Y7, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y10
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc28<>+0(SB), Y10, Y11
-	VFMADD213PS  logc48<>+0(SB), Y10, Y11
-	VFMADD213PS  logc68<>+0(SB), Y10, Y11
-	VFMADD213PS  logc88<>+0(SB), Y10, Y11
-	VMOVUPS      logc18<>+0(SB), Y12
-	VFMADD213PS  logc38<>+0(SB), Y10, Y12
-	VFMADD213PS  logc58<>+0(SB), Y10, Y12
-	VFMADD213PS  logc78<>+0(SB), Y10, Y12
-	VFMADD231PS  Y12, Y7, Y11
-	VMULPS       Y7, Y10, Y12
-	VMULPS       minushalf8<>+0(SB), Y10, Y10
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y10
-	VFMADD213PS  Y10, Y12, Y11
-	VADDPS       Y11, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y7
-	VSUBPS       Y5, Y6, Y5
-	VBROADCASTSS 28(DI), Y6
-	VMAXPS       Y6, Y7, Y7
-	VMINPS       Y0, Y7, Y7
-	VMULPS       Y5, Y5, Y6
-	VBROADCASTSS 20(DI), Y9
-	VMULPS       Y9, Y5, Y9
-	VSUBPS       Y5, Y5, Y5
-	VADDPS       Y5, Y9, Y9
-	VMOVUPS      (BX)(R9*1), Y5
-	VMULPS       Y6, Y5, Y5
-	VMULPS       Y7, Y5, Y5
-	VANDPS       Y8, Y5, Y5
-	VADDPS       Y5, Y2, Y2
-	JMP          SeedMainLossF32_pow2_full_end
-
-SeedMainLossF32_pow2_full_nopos:
-SeedMainLossF32_pow2_full_end:
-	ADDQ         $0x20, R9
-	ADDQ         $0x01, R10
-	DECQ         SI
-	JNZ          SeedMainLossF32_pow2_inblock
-	VCVTPS2PD    X2, Y5
-	VADDPD       (SP), Y5, Y5
-	VMOVUPD      Y5, (SP)
-	VEXTRACTF128 $0x01, Y2, X2
-	VCVTPS2PD    X2, Y2
-	VADDPD       32(SP), Y2, Y2
-	VMOVUPD      Y2, 32(SP)
-	VXORPS       Y2, Y2, Y2
-	VPADDD       log32shift8<>+0(SB), Y3, Y3
-	VPSRLD       $0x17, Y3, Y5
-	VCVTDQ2PS    Y5, Y5
-	VSUBPS       f1278<>+0(SB), Y5, Y5
-	VPAND        mant32mask8<>+0(SB), Y3, Y3
-	VPADDD       log32base8<>+0(SB), Y3, Y3
-	VSUBPS       one8<>+0(SB), Y3, Y3
-	VMULPS       Y3, Y3, Y6
-	VMOVUPS      logc08<>+0(SB), Y7
-	VFMADD213PS  logc28<>+0(SB), Y6, Y7
-	VFMADD213PS  logc48<>+0(SB), Y6, Y7
-	VFMADD213PS  logc68<>+0(SB), Y6, Y7
-	VFMADD213PS  logc88<>+0(SB), Y6, Y7
-	VMOVUPS      logc18<>+0(SB), Y8
-	VFMADD213PS  logc38<>+0(SB), Y6, Y8
-	VFMADD213PS  logc58<>+0(SB), Y6, Y8
-	VFMADD213PS  logc78<>+0(SB), Y6, Y8
-	VFMADD231PS  Y8, Y3, Y7
-	VMULPS       Y3, Y6, Y8
-	VMULPS       minushalf8<>+0(SB), Y6, Y6
-	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
-	VFMADD213PS  Y6, Y8, Y7
-	VADDPS       Y7, Y3, Y3
-	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y3
-	VCVTPS2PD    X3, Y5
-	VCVTDQ2PD    X4, Y6
-	VFMADD231PD  ln2x64<>+0(SB), Y6, Y5
-	VADDPD       64(SP), Y5, Y5
-	VMOVUPD      Y5, 64(SP)
-	VEXTRACTF128 $0x01, Y3, X3
-	VEXTRACTI128 $0x01, Y4, X4
-	VCVTPS2PD    X3, Y3
-	VCVTDQ2PD    X4, Y4
-	VFMADD231PD  ln2x64<>+0(SB), Y4, Y3
-	VADDPD       96(SP), Y3, Y3
-	VMOVUPD      Y3, 96(SP)
-	VMOVUPS      Y1, Y3
-	VPXOR        Y4, Y4, Y4
-	MOVQ         $0x00000008, SI
-
-SeedMainLossF32_pow2_inblock:
-	DECQ R11
-	JNZ  SeedMainLossF32_pow2_loop
-
-SeedMainLossF32_pow2_tail:
-	ANDQ         $0x07, DX
-	JZ           SeedMainLossF32_pow2_done
-	VMOVQ        DX, X5
-	VPBROADCASTD X5, Y5
-	VPCMPGTD     lanes8<>+0(SB), Y5, Y5
-	VMASKMOVPS   (CX)(R9*1), Y5, Y6
-	MOVBLZX      (R10), CX
-	VMOVQ        CX, X7
-	VPBROADCASTD X7, Y7
-	VPAND        bits8<>+0(SB), Y7, Y7
-	VPCMPEQD     bits8<>+0(SB), Y7, Y7
-	VMAXPS       minnormal8<>+0(SB), Y6, Y8
-	VPAND        mant32mask8<>+0(SB), Y8, Y9
-	VPOR         Y1, Y9, Y9
-	VBLENDVPS    Y7, Y9, Y1, Y9
-	VMULPS       Y9, Y3, Y3
-	VPSRLD       $0x17, Y8, Y9
-	VPSUBD       bias1278<>+0(SB), Y9, Y9
-	VPAND        Y7, Y9, Y9
-	VPADDD       Y9, Y4, Y4
-	VMASKMOVPS   (AX)(R9*1), Y5, Y7
-	VCMPPS       $0x1e, Y0, Y7, Y9
-	VMOVMSKPS    Y9, AX
-	TESTL        AX, AX
-	JZ           SeedMainLossF32_pow2_part_nopos
-	VPADDD       log32shift8<>+0(SB), Y8, Y8
-	VPSRLD       $0x17, Y8, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc28<>+0(SB), Y11, Y12
-	VFMADD213PS  logc48<>+0(SB), Y11, Y12
-	VFMADD213PS  logc68<>+0(SB), Y11, Y12
-	VFMADD213PS  logc88<>+0(SB), Y11, Y12
-	VMOVUPS      logc18<>+0(SB), Y13
-	VFMADD213PS  logc38<>+0(SB), Y11, Y13
-	VFMADD213PS  logc58<>+0(SB), Y11, Y13
-	VFMADD213PS  logc78<>+0(SB), Y11, Y13
-	VFMADD231PS  Y13, Y8, Y12
-	VMULPS       Y8, Y11, Y13
-	VMULPS       minushalf8<>+0(SB), Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y11
-	VFMADD213PS  Y11, Y13, Y12
-	VADDPS       Y12, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y8
-	VSUBPS       Y6, Y7, Y6
-	VBROADCASTSS 28(DI), Y7
-	VMAXPS       Y7, Y8, Y8
-	VMINPS       Y0, Y8, Y8
-	VMULPS       Y6, Y6, Y0
-	VBROADCASTSS 20(DI), Y7
-	VMULPS       Y7, Y6, Y7
-	VSUBPS       Y6, Y6, Y6
-	VADDPS       Y6, Y7, Y7
-	VMASKMOVPS   (BX)(R9*1), Y5, Y5
-	VMULPS       Y0, Y5, Y0
-	VMULPS       Y8, Y0, Y0
-	VANDPS       Y9, Y0, Y0
-	VADDPS       Y0, Y2, Y2
-	JMP          SeedMainLossF32_pow2_part_end
-
-SeedMainLossF32_pow2_part_nopos:
-SeedMainLossF32_pow2_part_end:
-SeedMainLossF32_pow2_done:
-	JMP SeedMainLossF32_done
-
-SeedMainLossF32_pow0:
-	XORQ R9, R9
-	MOVQ SI, R10
-	MOVQ $0x00000008, SI
-	MOVQ DX, R11
-	SHRQ $0x03, R11
-	JZ   SeedMainLossF32_pow0_tail
-
-SeedMainLossF32_pow0_loop:
-	VMOVUPS      (CX)(R9*1), Y5
-	MOVBLZX      (R10), R12
-	VMOVQ        R12, X6
-	VPBROADCASTD X6, Y6
-	VPAND        bits8<>+0(SB), Y6, Y6
-	VPCMPEQD     bits8<>+0(SB), Y6, Y6
-	VMAXPS       minnormal8<>+0(SB), Y5, Y7
-	VPAND        mant32mask8<>+0(SB), Y7, Y8
-	VPOR         Y1, Y8, Y8
-	VBLENDVPS    Y6, Y8, Y1, Y8
-	VMULPS       Y8, Y3, Y3
-	VPSRLD       $0x17, Y7, Y8
-	VPSUBD       bias1278<>+0(SB), Y8, Y8
-	VPAND        Y6, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	VMOVUPS      (AX)(R9*1), Y6
-	VCMPPS       $0x1e, Y0, Y6, Y8
-	VMOVMSKPS    Y8, R12
-	TESTL        R12, R12
-	JZ           SeedMainLossF32_pow0_full_nopos
-	VPADDD       log32shift8<>+0(SB), Y7, Y7
-	VPSRLD       $0x17, Y7, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y10
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc28<>+0(SB), Y10, Y11
-	VFMADD213PS  logc48<>+0(SB), Y10, Y11
-	VFMADD213PS  logc68<>+0(SB), Y10, Y11
-	VFMADD213PS  logc88<>+0(SB), Y10, Y11
-	VMOVUPS      logc18<>+0(SB), Y12
-	VFMADD213PS  logc38<>+0(SB), Y10, Y12
-	VFMADD213PS  logc58<>+0(SB), Y10, Y12
-	VFMADD213PS  logc78<>+0(SB), Y10, Y12
-	VFMADD231PS  Y12, Y7, Y11
-	VMULPS       Y7, Y10, Y12
-	VMULPS       minushalf8<>+0(SB), Y10, Y10
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y10
-	VFMADD213PS  Y10, Y12, Y11
-	VADDPS       Y11, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y7
-	VSUBPS       Y5, Y6, Y5
-	VBROADCASTSS 28(DI), Y5
-	VMAXPS       Y5, Y7, Y7
-	VMINPS       Y0, Y7, Y7
-	VMOVAPS      Y1, Y5
-	VMOVAPS      Y0, Y6
-	VMOVUPS      (BX)(R9*1), Y6
-	VMULPS       Y5, Y6, Y5
-	VMULPS       Y7, Y5, Y5
-	VANDPS       Y8, Y5, Y5
-	VADDPS       Y5, Y2, Y2
-	JMP          SeedMainLossF32_pow0_full_end
-
-SeedMainLossF32_pow0_full_nopos:
-SeedMainLossF32_pow0_full_end:
-	ADDQ         $0x20, R9
-	ADDQ         $0x01, R10
-	DECQ         SI
-	JNZ          SeedMainLossF32_pow0_inblock
-	VCVTPS2PD    X2, Y5
-	VADDPD       (SP), Y5, Y5
-	VMOVUPD      Y5, (SP)
-	VEXTRACTF128 $0x01, Y2, X2
-	VCVTPS2PD    X2, Y2
-	VADDPD       32(SP), Y2, Y2
-	VMOVUPD      Y2, 32(SP)
-	VXORPS       Y2, Y2, Y2
-	VPADDD       log32shift8<>+0(SB), Y3, Y3
-	VPSRLD       $0x17, Y3, Y5
-	VCVTDQ2PS    Y5, Y5
-	VSUBPS       f1278<>+0(SB), Y5, Y5
-	VPAND        mant32mask8<>+0(SB), Y3, Y3
-	VPADDD       log32base8<>+0(SB), Y3, Y3
-	VSUBPS       one8<>+0(SB), Y3, Y3
-	VMULPS       Y3, Y3, Y6
-	VMOVUPS      logc08<>+0(SB), Y7
-	VFMADD213PS  logc28<>+0(SB), Y6, Y7
-	VFMADD213PS  logc48<>+0(SB), Y6, Y7
-	VFMADD213PS  logc68<>+0(SB), Y6, Y7
-	VFMADD213PS  logc88<>+0(SB), Y6, Y7
-	VMOVUPS      logc18<>+0(SB), Y8
-	VFMADD213PS  logc38<>+0(SB), Y6, Y8
-	VFMADD213PS  logc58<>+0(SB), Y6, Y8
-	VFMADD213PS  logc78<>+0(SB), Y6, Y8
-	VFMADD231PS  Y8, Y3, Y7
-	VMULPS       Y3, Y6, Y8
-	VMULPS       minushalf8<>+0(SB), Y6, Y6
-	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
-	VFMADD213PS  Y6, Y8, Y7
-	VADDPS       Y7, Y3, Y3
-	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y3
-	VCVTPS2PD    X3, Y5
-	VCVTDQ2PD    X4, Y6
-	VFMADD231PD  ln2x64<>+0(SB), Y6, Y5
-	VADDPD       64(SP), Y5, Y5
-	VMOVUPD      Y5, 64(SP)
-	VEXTRACTF128 $0x01, Y3, X3
-	VEXTRACTI128 $0x01, Y4, X4
-	VCVTPS2PD    X3, Y3
-	VCVTDQ2PD    X4, Y4
-	VFMADD231PD  ln2x64<>+0(SB), Y4, Y3
-	VADDPD       96(SP), Y3, Y3
-	VMOVUPD      Y3, 96(SP)
-	VMOVUPS      Y1, Y3
-	VPXOR        Y4, Y4, Y4
-	MOVQ         $0x00000008, SI
-
-SeedMainLossF32_pow0_inblock:
-	DECQ R11
-	JNZ  SeedMainLossF32_pow0_loop
-
-SeedMainLossF32_pow0_tail:
-	ANDQ         $0x07, DX
-	JZ           SeedMainLossF32_pow0_done
-	VMOVQ        DX, X5
-	VPBROADCASTD X5, Y5
-	VPCMPGTD     lanes8<>+0(SB), Y5, Y5
-	VMASKMOVPS   (CX)(R9*1), Y5, Y6
-	MOVBLZX      (R10), CX
-	VMOVQ        CX, X7
-	VPBROADCASTD X7, Y7
-	VPAND        bits8<>+0(SB), Y7, Y7
-	VPCMPEQD     bits8<>+0(SB), Y7, Y7
-	VMAXPS       minnormal8<>+0(SB), Y6, Y8
-	VPAND        mant32mask8<>+0(SB), Y8, Y9
-	VPOR         Y1, Y9, Y9
-	VBLENDVPS    Y7, Y9, Y1, Y9
-	VMULPS       Y9, Y3, Y3
-	VPSRLD       $0x17, Y8, Y9
-	VPSUBD       bias1278<>+0(SB), Y9, Y9
-	VPAND        Y7, Y9, Y9
-	VPADDD       Y9, Y4, Y4
-	VMASKMOVPS   (AX)(R9*1), Y5, Y7
-	VCMPPS       $0x1e, Y0, Y7, Y9
-	VMOVMSKPS    Y9, AX
-	TESTL        AX, AX
-	JZ           SeedMainLossF32_pow0_part_nopos
-	VPADDD       log32shift8<>+0(SB), Y8, Y8
-	VPSRLD       $0x17, Y8, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc28<>+0(SB), Y11, Y12
-	VFMADD213PS  logc48<>+0(SB), Y11, Y12
-	VFMADD213PS  logc68<>+0(SB), Y11, Y12
-	VFMADD213PS  logc88<>+0(SB), Y11, Y12
-	VMOVUPS      logc18<>+0(SB), Y13
-	VFMADD213PS  logc38<>+0(SB), Y11, Y13
-	VFMADD213PS  logc58<>+0(SB), Y11, Y13
-	VFMADD213PS  logc78<>+0(SB), Y11, Y13
-	VFMADD231PS  Y13, Y8, Y12
-	VMULPS       Y8, Y11, Y13
-	VMULPS       minushalf8<>+0(SB), Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y11
-	VFMADD213PS  Y11, Y13, Y12
-	VADDPS       Y12, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y8
-	VSUBPS       Y6, Y7, Y6
-	VBROADCASTSS 28(DI), Y6
-	VMAXPS       Y6, Y8, Y8
-	VMINPS       Y0, Y8, Y8
-	VMOVAPS      Y1, Y6
-	VMOVAPS      Y0, Y0
-	VMASKMOVPS   (BX)(R9*1), Y5, Y0
-	VMULPS       Y6, Y0, Y0
-	VMULPS       Y8, Y0, Y0
-	VANDPS       Y9, Y0, Y0
-	VADDPS       Y0, Y2, Y2
-	JMP          SeedMainLossF32_pow0_part_end
-
-SeedMainLossF32_pow0_part_nopos:
-SeedMainLossF32_pow0_part_end:
-SeedMainLossF32_pow0_done:
-	JMP SeedMainLossF32_done
-
-SeedMainLossF32_powR:
-	XORQ R9, R9
-	MOVQ SI, R10
-	MOVQ $0x00000008, SI
-	MOVQ DX, R11
-	SHRQ $0x03, R11
-	JZ   SeedMainLossF32_powR_tail
-
-SeedMainLossF32_powR_loop:
-	VMOVUPS      (CX)(R9*1), Y5
-	MOVBLZX      (R10), R12
-	VMOVQ        R12, X6
-	VPBROADCASTD X6, Y6
-	VPAND        bits8<>+0(SB), Y6, Y6
-	VPCMPEQD     bits8<>+0(SB), Y6, Y6
-	VMAXPS       minnormal8<>+0(SB), Y5, Y7
-	VPAND        mant32mask8<>+0(SB), Y7, Y8
-	VPOR         Y1, Y8, Y8
-	VBLENDVPS    Y6, Y8, Y1, Y8
-	VMULPS       Y8, Y3, Y3
-	VPSRLD       $0x17, Y7, Y8
-	VPSUBD       bias1278<>+0(SB), Y8, Y8
-	VPAND        Y6, Y8, Y8
-	VPADDD       Y8, Y4, Y4
-	VMOVUPS      (AX)(R9*1), Y6
-	VCMPPS       $0x1e, Y0, Y6, Y8
-	VMOVMSKPS    Y8, R12
-	TESTL        R12, R12
-	JZ           SeedMainLossF32_powR_full_nopos
-	VPADDD       log32shift8<>+0(SB), Y7, Y7
-	VPSRLD       $0x17, Y7, Y9
-	VCVTDQ2PS    Y9, Y9
-	VSUBPS       f1278<>+0(SB), Y9, Y9
-	VPAND        mant32mask8<>+0(SB), Y7, Y7
-	VPADDD       log32base8<>+0(SB), Y7, Y7
-	VSUBPS       one8<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y7, Y10
-	VMOVUPS      logc08<>+0(SB), Y11
-	VFMADD213PS  logc28<>+0(SB), Y10, Y11
-	VFMADD213PS  logc48<>+0(SB), Y10, Y11
-	VFMADD213PS  logc68<>+0(SB), Y10, Y11
-	VFMADD213PS  logc88<>+0(SB), Y10, Y11
-	VMOVUPS      logc18<>+0(SB), Y12
-	VFMADD213PS  logc38<>+0(SB), Y10, Y12
-	VFMADD213PS  logc58<>+0(SB), Y10, Y12
-	VFMADD213PS  logc78<>+0(SB), Y10, Y12
-	VFMADD231PS  Y12, Y7, Y11
-	VMULPS       Y7, Y10, Y12
-	VMULPS       minushalf8<>+0(SB), Y10, Y10
-	VFMADD231PS  ln2lo8<>+0(SB), Y9, Y10
-	VFMADD213PS  Y10, Y12, Y11
-	VADDPS       Y11, Y7, Y7
-	VFMADD231PS  ln2hi8<>+0(SB), Y9, Y7
-	VSUBPS       Y5, Y6, Y5
-	VBROADCASTSS 28(DI), Y6
-	VMAXPS       Y6, Y7, Y7
-	VMINPS       Y0, Y7, Y7
-	VMOVUPS      Y8, 128(SP)
-	VMOVUPS      Y7, 160(SP)
-	VMOVUPS      Y3, 192(SP)
-	VMOVUPS      Y4, 224(SP)
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y5, Y3
-	VMULPS       two238<>+0(SB), Y5, Y4
-	VBLENDVPS    Y3, Y4, Y5, Y4
-	VPADDD       log32shift8<>+0(SB), Y4, Y4
-	VPSRLD       $0x17, Y4, Y6
+SeedMainLossF32_pow2_focal:
+	MOVQ         (DI)(SI*8), R12
+	VMOVUPS      (CX)(R12*1), Y1
+	VMOVUPS      (AX)(R12*1), Y3
+	VCMPPS       $0x1e, Y0, Y3, Y4
+	VMAXPS       minnormal8<>+0(SB), Y1, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y6
 	VCVTDQ2PS    Y6, Y6
 	VSUBPS       f1278<>+0(SB), Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y7
+	VMOVUPS      logc08<>+0(SB), Y8
+	VFMADD213PS  logc28<>+0(SB), Y7, Y8
+	VFMADD213PS  logc48<>+0(SB), Y7, Y8
+	VFMADD213PS  logc68<>+0(SB), Y7, Y8
+	VFMADD213PS  logc88<>+0(SB), Y7, Y8
+	VMOVUPS      logc18<>+0(SB), Y9
+	VFMADD213PS  logc38<>+0(SB), Y7, Y9
+	VFMADD213PS  logc58<>+0(SB), Y7, Y9
+	VFMADD213PS  logc78<>+0(SB), Y7, Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VMULPS       Y5, Y7, Y9
+	VMULPS       minushalf8<>+0(SB), Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
+	VFMADD213PS  Y7, Y9, Y8
+	VADDPS       Y8, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y5
+	VSUBPS       Y1, Y3, Y1
+	VBROADCASTSS 28(R8), Y3
+	VMAXPS       Y3, Y5, Y5
+	VMINPS       Y0, Y5, Y5
+	VMULPS       Y1, Y1, Y3
+	VBROADCASTSS 20(R8), Y6
+	VMULPS       Y6, Y1, Y6
+	VSUBPS       Y1, Y1, Y1
+	VADDPS       Y1, Y6, Y6
+	VMOVUPS      (BX)(R12*1), Y1
+	VMULPS       Y3, Y1, Y1
+	VMULPS       Y5, Y1, Y1
+	VANDPS       Y4, Y1, Y1
+	VADDPS       Y1, Y2, Y2
+	DECQ         R9
+	JNZ          SeedMainLossF32_pow2_inblock
+	VCVTPS2PD    X2, Y1
+	VADDPD       (SP), Y1, Y1
+	VMOVUPD      Y1, (SP)
+	VEXTRACTF128 $0x01, Y2, X1
+	VCVTPS2PD    X1, Y1
+	VADDPD       32(SP), Y1, Y1
+	VMOVUPD      Y1, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R9
+
+SeedMainLossF32_pow2_inblock:
+	INCQ SI
+	CMPQ SI, R11
+	JNE  SeedMainLossF32_pow2_focal
+
+SeedMainLossF32_pow2_tail:
+	TESTQ        DX, DX
+	JZ           SeedMainLossF32_done
+	VMOVQ        DX, X1
+	VPBROADCASTD X1, Y1
+	VPCMPGTD     lanes8<>+0(SB), Y1, Y1
+	VMASKMOVPS   (CX)(R10*1), Y1, Y3
+	VMASKMOVPS   (AX)(R10*1), Y1, Y4
+	VCMPPS       $0x1e, Y0, Y4, Y5
+	VMAXPS       minnormal8<>+0(SB), Y3, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
+	VMULPS       Y6, Y8, Y10
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y10, Y9
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VSUBPS       Y3, Y4, Y3
+	VBROADCASTSS 28(R8), Y4
+	VMAXPS       Y4, Y6, Y6
+	VMINPS       Y0, Y6, Y6
+	VMULPS       Y3, Y3, Y0
+	VBROADCASTSS 20(R8), Y4
+	VMULPS       Y4, Y3, Y4
+	VSUBPS       Y3, Y3, Y3
+	VADDPS       Y3, Y4, Y4
+	VMASKMOVPS   (BX)(R10*1), Y1, Y1
+	VMULPS       Y0, Y1, Y0
+	VMULPS       Y6, Y0, Y0
+	VANDPS       Y5, Y0, Y0
+	VADDPS       Y0, Y2, Y2
+	JMP          SeedMainLossF32_done
+
+SeedMainLossF32_pow0:
+	XORQ  SI, SI
+	TESTQ R11, R11
+	JZ    SeedMainLossF32_pow0_tail
+	MOVQ  $0x00000008, R9
+
+SeedMainLossF32_pow0_focal:
+	MOVQ         (DI)(SI*8), R12
+	VMOVUPS      (CX)(R12*1), Y3
+	VMOVUPS      (AX)(R12*1), Y4
+	VCMPPS       $0x1e, Y0, Y4, Y5
+	VMAXPS       minnormal8<>+0(SB), Y3, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
+	VMULPS       Y6, Y8, Y10
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y10, Y9
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VSUBPS       Y3, Y4, Y3
+	VBROADCASTSS 28(R8), Y3
+	VMAXPS       Y3, Y6, Y6
+	VMINPS       Y0, Y6, Y6
+	VMOVAPS      Y1, Y3
+	VMOVAPS      Y0, Y4
+	VMOVUPS      (BX)(R12*1), Y4
+	VMULPS       Y3, Y4, Y3
+	VMULPS       Y6, Y3, Y3
+	VANDPS       Y5, Y3, Y3
+	VADDPS       Y3, Y2, Y2
+	DECQ         R9
+	JNZ          SeedMainLossF32_pow0_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R9
+
+SeedMainLossF32_pow0_inblock:
+	INCQ SI
+	CMPQ SI, R11
+	JNE  SeedMainLossF32_pow0_focal
+
+SeedMainLossF32_pow0_tail:
+	TESTQ        DX, DX
+	JZ           SeedMainLossF32_done
+	VMOVQ        DX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (CX)(R10*1), Y3, Y4
+	VMASKMOVPS   (AX)(R10*1), Y3, Y5
+	VCMPPS       $0x1e, Y0, Y5, Y6
+	VMAXPS       minnormal8<>+0(SB), Y4, Y7
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y9, Y11
+	VFMADD213PS  logc58<>+0(SB), Y9, Y11
+	VFMADD213PS  logc78<>+0(SB), Y9, Y11
+	VFMADD231PS  Y11, Y7, Y10
+	VMULPS       Y7, Y9, Y11
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
+	VFMADD213PS  Y9, Y11, Y10
+	VADDPS       Y10, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VSUBPS       Y4, Y5, Y4
+	VBROADCASTSS 28(R8), Y4
+	VMAXPS       Y4, Y7, Y7
+	VMINPS       Y0, Y7, Y7
+	VMOVAPS      Y1, Y1
+	VMOVAPS      Y0, Y0
+	VMASKMOVPS   (BX)(R10*1), Y3, Y0
+	VMULPS       Y1, Y0, Y0
+	VMULPS       Y7, Y0, Y0
+	VANDPS       Y6, Y0, Y0
+	VADDPS       Y0, Y2, Y2
+	JMP          SeedMainLossF32_done
+
+SeedMainLossF32_powR:
+	XORQ  SI, SI
+	TESTQ R11, R11
+	JZ    SeedMainLossF32_powR_tail
+	MOVQ  $0x00000008, R9
+
+SeedMainLossF32_powR_focal:
+	MOVQ         (DI)(SI*8), R12
+	VMOVUPS      (CX)(R12*1), Y1
+	VMOVUPS      (AX)(R12*1), Y3
+	VCMPPS       $0x1e, Y0, Y3, Y4
+	VMAXPS       minnormal8<>+0(SB), Y1, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y6
+	VCVTDQ2PS    Y6, Y6
+	VSUBPS       f1278<>+0(SB), Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y7
+	VMOVUPS      logc08<>+0(SB), Y8
+	VFMADD213PS  logc28<>+0(SB), Y7, Y8
+	VFMADD213PS  logc48<>+0(SB), Y7, Y8
+	VFMADD213PS  logc68<>+0(SB), Y7, Y8
+	VFMADD213PS  logc88<>+0(SB), Y7, Y8
+	VMOVUPS      logc18<>+0(SB), Y9
+	VFMADD213PS  logc38<>+0(SB), Y7, Y9
+	VFMADD213PS  logc58<>+0(SB), Y7, Y9
+	VFMADD213PS  logc78<>+0(SB), Y7, Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VMULPS       Y5, Y7, Y9
+	VMULPS       minushalf8<>+0(SB), Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
+	VFMADD213PS  Y7, Y9, Y8
+	VADDPS       Y8, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y5
+	VSUBPS       Y1, Y3, Y1
+	VBROADCASTSS 28(R8), Y3
+	VMAXPS       Y3, Y5, Y5
+	VMINPS       Y0, Y5, Y5
+	VMOVUPS      Y4, 128(SP)
+	VMOVUPS      Y5, 160(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y1, Y3
+	VMULPS       two238<>+0(SB), Y1, Y4
+	VBLENDVPS    Y3, Y4, Y1, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y5
+	VCVTDQ2PS    Y5, Y5
+	VSUBPS       f1278<>+0(SB), Y5, Y5
 	VANDPS       minus238<>+0(SB), Y3, Y3
-	VADDPS       Y3, Y6, Y6
+	VADDPS       Y3, Y5, Y5
 	VPAND        mant32mask8<>+0(SB), Y4, Y4
 	VPADDD       log32base8<>+0(SB), Y4, Y4
 	VSUBPS       one8<>+0(SB), Y4, Y4
 	VMULPS       Y4, Y4, Y3
+	VMOVUPS      logc08<>+0(SB), Y6
+	VFMADD213PS  logc28<>+0(SB), Y3, Y6
+	VFMADD213PS  logc48<>+0(SB), Y3, Y6
+	VFMADD213PS  logc68<>+0(SB), Y3, Y6
+	VFMADD213PS  logc88<>+0(SB), Y3, Y6
+	VMOVUPS      logc18<>+0(SB), Y7
+	VFMADD213PS  logc38<>+0(SB), Y3, Y7
+	VFMADD213PS  logc58<>+0(SB), Y3, Y7
+	VFMADD213PS  logc78<>+0(SB), Y3, Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VMULPS       Y4, Y6, Y6
+	VMULPS       Y3, Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD231PS  minushalf8<>+0(SB), Y3, Y6
+	VADDPS       Y6, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y4
+	VXORPS       Y3, Y3, Y3
+	VCMPPS       $0x00, Y3, Y1, Y5
+	VBLENDVPS    Y5, minusinf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x00, inf8<>+0(SB), Y1, Y5
+	VBLENDVPS    Y5, inf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x19, Y3, Y1, Y5
+	VBLENDVPS    Y5, nan8<>+0(SB), Y4, Y4
+	VMAXPS       ldmin8<>+0(SB), Y4, Y3
+	VMINPS       ldmax8<>+0(SB), Y3, Y3
+	VBROADCASTSS 44(R8), Y5
+	VMULPS       Y5, Y3, Y3
+	VBROADCASTSS 20(R8), Y5
+	VFMADD231PS  Y5, Y4, Y3
+	VCMPPS       $0x11, expunder8<>+0(SB), Y3, Y4
+	VMOVUPS      expunder8<>+0(SB), Y5
+	VMAXPS       Y3, Y5, Y3
+	VMOVUPS      expover8<>+0(SB), Y5
+	VMINPS       Y3, Y5, Y3
+	VMULPS       log2e8<>+0(SB), Y3, Y6
+	VROUNDPS     $0x00, Y6, Y6
+	VFMADD231PS  minusln2hi8<>+0(SB), Y6, Y3
+	VFMADD231PS  minusln2lo8<>+0(SB), Y6, Y3
+	VMULPS       Y3, Y3, Y5
+	VMOVUPS      expc18<>+0(SB), Y7
+	VFMADD213PS  expc38<>+0(SB), Y5, Y7
+	VFMADD213PS  expc58<>+0(SB), Y5, Y7
+	VMOVUPS      expc08<>+0(SB), Y8
+	VFMADD213PS  expc28<>+0(SB), Y5, Y8
+	VFMADD213PS  expc48<>+0(SB), Y5, Y8
+	VFMADD231PS  Y8, Y3, Y7
+	VFMADD213PS  Y3, Y5, Y7
+	VADDPS       one8<>+0(SB), Y7, Y7
+	VMULPS       half8<>+0(SB), Y6, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y3
+	VSUBPS       Y3, Y6, Y3
+	VADDPS       roundmagic8<>+0(SB), Y3, Y3
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPADDD       expbiasfix8<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y5, Y7, Y7
+	VMULPS       Y3, Y7, Y7
+	VANDNPS      Y7, Y4, Y7
+	VMOVAPS      Y7, Y3
+	VCMPPS       $0x04, Y0, Y1, Y5
+	VBROADCASTSS 20(R8), Y4
+	VMULPS       Y4, Y3, Y4
+	VDIVPS       Y1, Y4, Y4
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      128(SP), Y4
+	VMOVUPS      160(SP), Y5
+	VMOVUPS      (BX)(R12*1), Y1
+	VMULPS       Y3, Y1, Y1
+	VMULPS       Y5, Y1, Y1
+	VANDPS       Y4, Y1, Y1
+	VADDPS       Y1, Y2, Y2
+	DECQ         R9
+	JNZ          SeedMainLossF32_powR_inblock
+	VCVTPS2PD    X2, Y1
+	VADDPD       (SP), Y1, Y1
+	VMOVUPD      Y1, (SP)
+	VEXTRACTF128 $0x01, Y2, X1
+	VCVTPS2PD    X1, Y1
+	VADDPD       32(SP), Y1, Y1
+	VMOVUPD      Y1, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R9
+
+SeedMainLossF32_powR_inblock:
+	INCQ SI
+	CMPQ SI, R11
+	JNE  SeedMainLossF32_powR_focal
+
+SeedMainLossF32_powR_tail:
+	TESTQ        DX, DX
+	JZ           SeedMainLossF32_done
+	VMOVQ        DX, X1
+	VPBROADCASTD X1, Y1
+	VPCMPGTD     lanes8<>+0(SB), Y1, Y1
+	VMASKMOVPS   (CX)(R10*1), Y1, Y3
+	VMASKMOVPS   (AX)(R10*1), Y1, Y4
+	VCMPPS       $0x1e, Y0, Y4, Y5
+	VMAXPS       minnormal8<>+0(SB), Y3, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
+	VMULPS       Y6, Y8, Y10
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y10, Y9
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VSUBPS       Y3, Y4, Y3
+	VBROADCASTSS 28(R8), Y4
+	VMAXPS       Y4, Y6, Y6
+	VMINPS       Y0, Y6, Y6
+	VMOVUPS      Y5, 128(SP)
+	VMOVUPS      Y6, 160(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y3, Y4
+	VMULPS       two238<>+0(SB), Y3, Y5
+	VBLENDVPS    Y4, Y5, Y3, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y6
+	VCVTDQ2PS    Y6, Y6
+	VSUBPS       f1278<>+0(SB), Y6, Y6
+	VANDPS       minus238<>+0(SB), Y4, Y4
+	VADDPS       Y4, Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y4
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc28<>+0(SB), Y4, Y7
+	VFMADD213PS  logc48<>+0(SB), Y4, Y7
+	VFMADD213PS  logc68<>+0(SB), Y4, Y7
+	VFMADD213PS  logc88<>+0(SB), Y4, Y7
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y4, Y8
+	VFMADD213PS  logc58<>+0(SB), Y4, Y8
+	VFMADD213PS  logc78<>+0(SB), Y4, Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VMULPS       Y5, Y7, Y7
+	VMULPS       Y4, Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
+	VFMADD231PS  minushalf8<>+0(SB), Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y5
+	VXORPS       Y4, Y4, Y4
+	VCMPPS       $0x00, Y4, Y3, Y6
+	VBLENDVPS    Y6, minusinf8<>+0(SB), Y5, Y5
+	VCMPPS       $0x00, inf8<>+0(SB), Y3, Y6
+	VBLENDVPS    Y6, inf8<>+0(SB), Y5, Y5
+	VCMPPS       $0x19, Y4, Y3, Y6
+	VBLENDVPS    Y6, nan8<>+0(SB), Y5, Y5
+	VMAXPS       ldmin8<>+0(SB), Y5, Y4
+	VMINPS       ldmax8<>+0(SB), Y4, Y4
+	VBROADCASTSS 44(R8), Y6
+	VMULPS       Y6, Y4, Y4
+	VBROADCASTSS 20(R8), Y6
+	VFMADD231PS  Y6, Y5, Y4
+	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y5
+	VMOVUPS      expunder8<>+0(SB), Y6
+	VMAXPS       Y4, Y6, Y4
+	VMOVUPS      expover8<>+0(SB), Y6
+	VMINPS       Y4, Y6, Y4
+	VMULPS       log2e8<>+0(SB), Y4, Y7
+	VROUNDPS     $0x00, Y7, Y7
+	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y4
+	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y4
+	VMULPS       Y4, Y4, Y6
+	VMOVUPS      expc18<>+0(SB), Y8
+	VFMADD213PS  expc38<>+0(SB), Y6, Y8
+	VFMADD213PS  expc58<>+0(SB), Y6, Y8
+	VMOVUPS      expc08<>+0(SB), Y9
+	VFMADD213PS  expc28<>+0(SB), Y6, Y9
+	VFMADD213PS  expc48<>+0(SB), Y6, Y9
+	VFMADD231PS  Y9, Y4, Y8
+	VFMADD213PS  Y4, Y6, Y8
+	VADDPS       one8<>+0(SB), Y8, Y8
+	VMULPS       half8<>+0(SB), Y7, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y4
+	VSUBPS       Y4, Y7, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y4, Y8, Y8
+	VANDNPS      Y8, Y5, Y8
+	VMOVAPS      Y8, Y4
+	VCMPPS       $0x04, Y0, Y3, Y5
+	VBROADCASTSS 20(R8), Y0
+	VMULPS       Y0, Y4, Y0
+	VDIVPS       Y3, Y0, Y0
+	VANDPS       Y5, Y0, Y0
+	VMOVUPS      128(SP), Y5
+	VMOVUPS      160(SP), Y6
+	VMASKMOVPS   (BX)(R10*1), Y1, Y0
+	VMULPS       Y4, Y0, Y0
+	VMULPS       Y6, Y0, Y0
+	VANDPS       Y5, Y0, Y0
+	VADDPS       Y0, Y2, Y2
+
+SeedMainLossF32_done:
+	VCVTPS2PD    X2, Y0
+	VADDPD       (SP), Y0, Y0
+	VMOVUPD      Y0, (SP)
+	VEXTRACTF128 $0x01, Y2, X0
+	VCVTPS2PD    X0, Y0
+	VADDPD       32(SP), Y0, Y0
+	VMOVUPD      Y0, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         acc+128(FP), AX
+	VMOVUPD      (SP), Y0
+	VMOVUPD      Y0, (AX)
+	VMOVUPD      32(SP), Y0
+	VMOVUPD      Y0, 32(AX)
+	VMOVUPD      64(SP), Y0
+	VMOVUPD      Y0, 64(AX)
+	VMOVUPD      96(SP), Y0
+	VMOVUPD      Y0, 96(AX)
+	VZEROUPPER
+	RET
+
+// func SeedMainInsideGradF32(g []float32, y []float32, p []float32, w []float32, offs []uint64, k *[12]uint32, acc *[16]float64)
+// Requires: AVX, AVX2, FMA3
+TEXT ·SeedMainInsideGradF32(SB), NOSPLIT, $384-136
+	MOVQ    g_base+0(FP), AX
+	MOVQ    y_base+24(FP), CX
+	MOVQ    p_base+48(FP), DX
+	MOVQ    p_len+56(FP), BX
+	MOVQ    w_base+72(FP), SI
+	MOVQ    offs_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	MOVQ    32(R8), R9
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS one8<>+0(SB), Y1
+	VMOVUPD Y0, (SP)
+	VMOVUPD Y0, 32(SP)
+	VMOVUPD Y0, 64(SP)
+	VMOVUPD Y0, 96(SP)
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y1, Y3
+	VPXOR   Y4, Y4, Y4
+	XORQ    R10, R10
+	XORQ    R11, R11
+	MOVQ    BX, R12
+	SHRQ    $0x03, R12
+	JZ      SeedMainInsideGradF32_smoothdone
+	MOVQ    $0x00000008, R13
+
+SeedMainInsideGradF32_smooth:
+	VMOVUPS      (DX)(R10*1), Y5
+	VMAXPS       minnormal8<>+0(SB), Y5, Y6
+	VPAND        mant32mask8<>+0(SB), Y6, Y7
+	VPOR         Y1, Y7, Y7
+	VMULPS       Y7, Y3, Y3
+	VPSRLD       $0x17, Y6, Y6
+	VPSUBD       bias1278<>+0(SB), Y6, Y6
+	VPADDD       Y6, Y4, Y4
+	VDIVPS       Y5, Y1, Y6
+	VMOVAPS      Y5, Y5
+	VFMADD213PS  minusone8<>+0(SB), Y6, Y5
+	VMULPS       Y6, Y5, Y5
+	VBROADCASTSS (R8), Y7
+	VSUBPS       Y6, Y7, Y6
+	VADDPS       Y5, Y6, Y6
+	VBROADCASTSS 4(R8), Y5
+	VADDPS       Y5, Y6, Y6
+	VBROADCASTSS 12(R8), Y5
+	VMULPS       Y5, Y6, Y6
+	VMOVUPS      Y6, (AX)(R10*1)
+	VMOVUPS      (CX)(R10*1), Y5
+	VCMPPS       $0x1e, Y0, Y5, Y5
+	MOVQ         R10, (DI)(R11*8)
+	VMOVMSKPS    Y5, R14
+	CMPL         R14, $0x00000001
+	SBBQ         $-1, R11
+	ADDQ         $0x20, R10
+	DECQ         R13
+	JNZ          SeedMainInsideGradF32_smoothinblock
+	VPADDD       log32shift8<>+0(SB), Y3, Y3
+	VPSRLD       $0x17, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VPAND        mant32mask8<>+0(SB), Y3, Y3
+	VPADDD       log32base8<>+0(SB), Y3, Y3
+	VSUBPS       one8<>+0(SB), Y3, Y3
+	VMULPS       Y3, Y3, Y6
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc28<>+0(SB), Y6, Y7
+	VFMADD213PS  logc48<>+0(SB), Y6, Y7
+	VFMADD213PS  logc68<>+0(SB), Y6, Y7
+	VFMADD213PS  logc88<>+0(SB), Y6, Y7
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y6, Y8
+	VFMADD213PS  logc58<>+0(SB), Y6, Y8
+	VFMADD213PS  logc78<>+0(SB), Y6, Y8
+	VFMADD231PS  Y8, Y3, Y7
+	VMULPS       Y3, Y6, Y8
+	VMULPS       minushalf8<>+0(SB), Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD213PS  Y6, Y8, Y7
+	VADDPS       Y7, Y3, Y3
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y3
+	VCVTPS2PD    X3, Y5
+	VCVTDQ2PD    X4, Y6
+	VFMADD231PD  ln2x64<>+0(SB), Y6, Y5
+	VADDPD       64(SP), Y5, Y5
+	VMOVUPD      Y5, 64(SP)
+	VEXTRACTF128 $0x01, Y3, X3
+	VEXTRACTI128 $0x01, Y4, X4
+	VCVTPS2PD    X3, Y3
+	VCVTDQ2PD    X4, Y4
+	VFMADD231PD  ln2x64<>+0(SB), Y4, Y3
+	VADDPD       96(SP), Y3, Y3
+	VMOVUPD      Y3, 96(SP)
+	VMOVUPS      Y1, Y3
+	VPXOR        Y4, Y4, Y4
+	MOVQ         $0x00000008, R13
+
+SeedMainInsideGradF32_smoothinblock:
+	DECQ R12
+	JNZ  SeedMainInsideGradF32_smooth
+
+SeedMainInsideGradF32_smoothdone:
+	ANDQ         $0x07, BX
+	JZ           SeedMainInsideGradF32_smoothtaildone
+	VMOVQ        BX, X5
+	VPBROADCASTD X5, Y5
+	VPCMPGTD     lanes8<>+0(SB), Y5, Y5
+	VMASKMOVPS   (DX)(R10*1), Y5, Y6
+	VMAXPS       minnormal8<>+0(SB), Y6, Y7
+	VPAND        mant32mask8<>+0(SB), Y7, Y8
+	VPOR         Y1, Y8, Y8
+	VBLENDVPS    Y5, Y8, Y1, Y8
+	VMULPS       Y8, Y3, Y3
+	VPSRLD       $0x17, Y7, Y7
+	VPSUBD       bias1278<>+0(SB), Y7, Y7
+	VPAND        Y5, Y7, Y7
+	VPADDD       Y7, Y4, Y4
+	VDIVPS       Y6, Y1, Y7
+	VMOVAPS      Y6, Y6
+	VFMADD213PS  minusone8<>+0(SB), Y7, Y6
+	VMULPS       Y7, Y6, Y6
+	VBROADCASTSS (R8), Y8
+	VSUBPS       Y7, Y8, Y7
+	VADDPS       Y6, Y7, Y7
+	VBROADCASTSS 4(R8), Y6
+	VADDPS       Y6, Y7, Y7
+	VBROADCASTSS 12(R8), Y6
+	VMULPS       Y6, Y7, Y7
+	VBROADCASTSS 8(R8), Y6
+	VBLENDVPS    Y5, Y7, Y6, Y6
+	VMASKMOVPS   Y6, Y5, (AX)(R10*1)
+	VMASKMOVPS   (CX)(R10*1), Y5, Y5
+	VCMPPS       $0x1e, Y0, Y5, Y5
+	VMOVMSKPS    Y5, R12
+	TESTL        R12, R12
+	JNZ          SeedMainInsideGradF32_smoothtaildone
+	XORQ         BX, BX
+
+SeedMainInsideGradF32_smoothtaildone:
+	VPADDD       log32shift8<>+0(SB), Y3, Y3
+	VPSRLD       $0x17, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VPAND        mant32mask8<>+0(SB), Y3, Y3
+	VPADDD       log32base8<>+0(SB), Y3, Y3
+	VSUBPS       one8<>+0(SB), Y3, Y3
+	VMULPS       Y3, Y3, Y6
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc28<>+0(SB), Y6, Y7
+	VFMADD213PS  logc48<>+0(SB), Y6, Y7
+	VFMADD213PS  logc68<>+0(SB), Y6, Y7
+	VFMADD213PS  logc88<>+0(SB), Y6, Y7
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y6, Y8
+	VFMADD213PS  logc58<>+0(SB), Y6, Y8
+	VFMADD213PS  logc78<>+0(SB), Y6, Y8
+	VFMADD231PS  Y8, Y3, Y7
+	VMULPS       Y3, Y6, Y8
+	VMULPS       minushalf8<>+0(SB), Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD213PS  Y6, Y8, Y7
+	VADDPS       Y7, Y3, Y3
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y3
+	VCVTPS2PD    X3, Y5
+	VCVTDQ2PD    X4, Y6
+	VFMADD231PD  ln2x64<>+0(SB), Y6, Y5
+	VADDPD       64(SP), Y5, Y5
+	VMOVUPD      Y5, 64(SP)
+	VEXTRACTF128 $0x01, Y3, X3
+	VEXTRACTI128 $0x01, Y4, X4
+	VCVTPS2PD    X3, Y3
+	VCVTDQ2PD    X4, Y4
+	VFMADD231PD  ln2x64<>+0(SB), Y4, Y3
+	VADDPD       96(SP), Y3, Y3
+	VMOVUPD      Y3, 96(SP)
+	MOVL         40(R8), R12
+	TESTL        R12, R12
+	JNZ          SeedMainInsideGradF32_powR
+	CMPQ         R9, $0x02
+	JEQ          SeedMainInsideGradF32_pow2
+	TESTQ        R9, R9
+	JEQ          SeedMainInsideGradF32_pow0
+	XORQ         R12, R12
+	TESTQ        R11, R11
+	JZ           SeedMainInsideGradF32_powN_tail
+	MOVQ         $0x00000008, R13
+
+SeedMainInsideGradF32_powN_focal:
+	MOVQ         (DI)(R12*8), R14
+	VMOVUPS      (DX)(R14*1), Y3
+	VMOVUPS      (CX)(R14*1), Y4
+	VCMPPS       $0x1e, Y0, Y4, Y5
+	VMAXPS       minnormal8<>+0(SB), Y3, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
+	VMULPS       Y6, Y8, Y10
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y10, Y9
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VSUBPS       Y3, Y4, Y4
+	VBROADCASTSS 28(R8), Y7
+	VMAXPS       Y7, Y6, Y6
+	VMINPS       Y0, Y6, Y6
+	VMOVAPS      Y1, Y8
+	VMOVAPS      Y4, Y7
+	MOVQ         R9, R15
+	DECQ         R15
+
+SeedMainInsideGradF32_powN_full_sq:
+	TESTQ  R15, R15
+	JZ     SeedMainInsideGradF32_powN_full_sqdone
+	BTQ    $0x00, R15
+	JCC    SeedMainInsideGradF32_powN_full_nomul
+	VMULPS Y7, Y8, Y8
+
+SeedMainInsideGradF32_powN_full_nomul:
+	CMPQ   R15, $0x01
+	JBE    SeedMainInsideGradF32_powN_full_nosq
+	VMULPS Y7, Y7, Y7
+
+SeedMainInsideGradF32_powN_full_nosq:
+	SHRQ $0x01, R15
+	JMP  SeedMainInsideGradF32_powN_full_sq
+
+SeedMainInsideGradF32_powN_full_sqdone:
+	VMULPS       Y4, Y8, Y7
+	VBROADCASTSS 20(R8), Y9
+	VMULPS       Y9, Y8, Y8
+	VSUBPS       Y4, Y4, Y4
+	VADDPS       Y4, Y8, Y8
+	VMOVUPS      (SI)(R14*1), Y4
+	VMULPS       Y7, Y4, Y9
+	VMULPS       Y6, Y9, Y9
+	VANDPS       Y5, Y9, Y9
+	VADDPS       Y9, Y2, Y2
+	VDIVPS       Y3, Y1, Y9
+	VMOVAPS      Y3, Y10
+	VFMADD213PS  minusone8<>+0(SB), Y9, Y10
+	VMULPS       Y9, Y10, Y10
+	VSUBPS       Y10, Y9, Y9
+	VBROADCASTSS 24(R8), Y10
+	VCMPPS       $0x1d, Y10, Y3, Y10
+	VCMPPS       $0x12, Y1, Y3, Y3
+	VANDPS       Y3, Y10, Y10
+	VMULPS       Y9, Y7, Y9
+	VANDPS       Y10, Y9, Y9
+	VMULPS       Y6, Y8, Y8
+	VSUBPS       Y9, Y8, Y8
+	VBROADCASTSS 16(R8), Y3
+	VMULPS       Y3, Y4, Y4
+	VMULPS       Y8, Y4, Y4
+	VMOVUPS      (AX)(R14*1), Y3
+	VADDPS       Y4, Y3, Y4
+	VBLENDVPS    Y5, Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)(R14*1)
+	DECQ         R13
+	JNZ          SeedMainInsideGradF32_powN_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R13
+
+SeedMainInsideGradF32_powN_inblock:
+	INCQ R12
+	CMPQ R12, R11
+	JNE  SeedMainInsideGradF32_powN_focal
+
+SeedMainInsideGradF32_powN_tail:
+	TESTQ        BX, BX
+	JZ           SeedMainInsideGradF32_done
+	VMOVQ        BX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (DX)(R10*1), Y3, Y4
+	VMASKMOVPS   (CX)(R10*1), Y3, Y5
+	VCMPPS       $0x1e, Y0, Y5, Y6
+	VMAXPS       minnormal8<>+0(SB), Y4, Y7
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y9, Y11
+	VFMADD213PS  logc58<>+0(SB), Y9, Y11
+	VFMADD213PS  logc78<>+0(SB), Y9, Y11
+	VFMADD231PS  Y11, Y7, Y10
+	VMULPS       Y7, Y9, Y11
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
+	VFMADD213PS  Y9, Y11, Y10
+	VADDPS       Y10, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VSUBPS       Y4, Y5, Y5
+	VBROADCASTSS 28(R8), Y8
+	VMAXPS       Y8, Y7, Y7
+	VMINPS       Y0, Y7, Y7
+	VMOVAPS      Y1, Y8
+	VMOVAPS      Y5, Y0
+	MOVQ         R9, CX
+	DECQ         CX
+
+SeedMainInsideGradF32_powN_part_sq:
+	TESTQ  CX, CX
+	JZ     SeedMainInsideGradF32_powN_part_sqdone
+	BTQ    $0x00, CX
+	JCC    SeedMainInsideGradF32_powN_part_nomul
+	VMULPS Y0, Y8, Y8
+
+SeedMainInsideGradF32_powN_part_nomul:
+	CMPQ   CX, $0x01
+	JBE    SeedMainInsideGradF32_powN_part_nosq
+	VMULPS Y0, Y0, Y0
+
+SeedMainInsideGradF32_powN_part_nosq:
+	SHRQ $0x01, CX
+	JMP  SeedMainInsideGradF32_powN_part_sq
+
+SeedMainInsideGradF32_powN_part_sqdone:
+	VMULPS       Y5, Y8, Y0
+	VBROADCASTSS 20(R8), Y9
+	VMULPS       Y9, Y8, Y8
+	VSUBPS       Y5, Y5, Y5
+	VADDPS       Y5, Y8, Y8
+	VMASKMOVPS   (SI)(R10*1), Y3, Y5
+	VMULPS       Y0, Y5, Y9
+	VMULPS       Y7, Y9, Y9
+	VANDPS       Y6, Y9, Y9
+	VADDPS       Y9, Y2, Y2
+	VDIVPS       Y4, Y1, Y9
+	VMOVAPS      Y4, Y10
+	VFMADD213PS  minusone8<>+0(SB), Y9, Y10
+	VMULPS       Y9, Y10, Y10
+	VSUBPS       Y10, Y9, Y9
+	VBROADCASTSS 24(R8), Y10
+	VCMPPS       $0x1d, Y10, Y4, Y10
+	VCMPPS       $0x12, Y1, Y4, Y1
+	VANDPS       Y1, Y10, Y10
+	VMULPS       Y9, Y0, Y9
+	VANDPS       Y10, Y9, Y9
+	VMULPS       Y7, Y8, Y8
+	VSUBPS       Y9, Y8, Y8
+	VBROADCASTSS 16(R8), Y0
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y8, Y5, Y5
+	VMASKMOVPS   (AX)(R10*1), Y3, Y0
+	VADDPS       Y5, Y0, Y5
+	VBLENDVPS    Y6, Y5, Y0, Y0
+	VMASKMOVPS   Y0, Y3, (AX)(R10*1)
+	JMP          SeedMainInsideGradF32_done
+
+SeedMainInsideGradF32_pow2:
+	XORQ  R9, R9
+	TESTQ R11, R11
+	JZ    SeedMainInsideGradF32_pow2_tail
+	MOVQ  $0x00000008, R12
+
+SeedMainInsideGradF32_pow2_focal:
+	MOVQ         (DI)(R9*8), R13
+	VMOVUPS      (DX)(R13*1), Y3
+	VMOVUPS      (CX)(R13*1), Y4
+	VCMPPS       $0x1e, Y0, Y4, Y5
+	VMAXPS       minnormal8<>+0(SB), Y3, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
+	VMULPS       Y6, Y8, Y10
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y10, Y9
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VSUBPS       Y3, Y4, Y4
+	VBROADCASTSS 28(R8), Y7
+	VMAXPS       Y7, Y6, Y6
+	VMINPS       Y0, Y6, Y6
+	VMULPS       Y4, Y4, Y7
+	VBROADCASTSS 20(R8), Y8
+	VMULPS       Y8, Y4, Y8
+	VSUBPS       Y4, Y4, Y4
+	VADDPS       Y4, Y8, Y8
+	VMOVUPS      (SI)(R13*1), Y4
+	VMULPS       Y7, Y4, Y9
+	VMULPS       Y6, Y9, Y9
+	VANDPS       Y5, Y9, Y9
+	VADDPS       Y9, Y2, Y2
+	VDIVPS       Y3, Y1, Y9
+	VMOVAPS      Y3, Y10
+	VFMADD213PS  minusone8<>+0(SB), Y9, Y10
+	VMULPS       Y9, Y10, Y10
+	VSUBPS       Y10, Y9, Y9
+	VBROADCASTSS 24(R8), Y10
+	VCMPPS       $0x1d, Y10, Y3, Y10
+	VCMPPS       $0x12, Y1, Y3, Y3
+	VANDPS       Y3, Y10, Y10
+	VMULPS       Y9, Y7, Y9
+	VANDPS       Y10, Y9, Y9
+	VMULPS       Y6, Y8, Y8
+	VSUBPS       Y9, Y8, Y8
+	VBROADCASTSS 16(R8), Y3
+	VMULPS       Y3, Y4, Y4
+	VMULPS       Y8, Y4, Y4
+	VMOVUPS      (AX)(R13*1), Y3
+	VADDPS       Y4, Y3, Y4
+	VBLENDVPS    Y5, Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)(R13*1)
+	DECQ         R12
+	JNZ          SeedMainInsideGradF32_pow2_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R12
+
+SeedMainInsideGradF32_pow2_inblock:
+	INCQ R9
+	CMPQ R9, R11
+	JNE  SeedMainInsideGradF32_pow2_focal
+
+SeedMainInsideGradF32_pow2_tail:
+	TESTQ        BX, BX
+	JZ           SeedMainInsideGradF32_done
+	VMOVQ        BX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (DX)(R10*1), Y3, Y4
+	VMASKMOVPS   (CX)(R10*1), Y3, Y5
+	VCMPPS       $0x1e, Y0, Y5, Y6
+	VMAXPS       minnormal8<>+0(SB), Y4, Y7
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y9, Y11
+	VFMADD213PS  logc58<>+0(SB), Y9, Y11
+	VFMADD213PS  logc78<>+0(SB), Y9, Y11
+	VFMADD231PS  Y11, Y7, Y10
+	VMULPS       Y7, Y9, Y11
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
+	VFMADD213PS  Y9, Y11, Y10
+	VADDPS       Y10, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VSUBPS       Y4, Y5, Y5
+	VBROADCASTSS 28(R8), Y8
+	VMAXPS       Y8, Y7, Y7
+	VMINPS       Y0, Y7, Y7
+	VMULPS       Y5, Y5, Y0
+	VBROADCASTSS 20(R8), Y8
+	VMULPS       Y8, Y5, Y8
+	VSUBPS       Y5, Y5, Y5
+	VADDPS       Y5, Y8, Y8
+	VMASKMOVPS   (SI)(R10*1), Y3, Y5
+	VMULPS       Y0, Y5, Y9
+	VMULPS       Y7, Y9, Y9
+	VANDPS       Y6, Y9, Y9
+	VADDPS       Y9, Y2, Y2
+	VDIVPS       Y4, Y1, Y9
+	VMOVAPS      Y4, Y10
+	VFMADD213PS  minusone8<>+0(SB), Y9, Y10
+	VMULPS       Y9, Y10, Y10
+	VSUBPS       Y10, Y9, Y9
+	VBROADCASTSS 24(R8), Y10
+	VCMPPS       $0x1d, Y10, Y4, Y10
+	VCMPPS       $0x12, Y1, Y4, Y1
+	VANDPS       Y1, Y10, Y10
+	VMULPS       Y9, Y0, Y9
+	VANDPS       Y10, Y9, Y9
+	VMULPS       Y7, Y8, Y8
+	VSUBPS       Y9, Y8, Y8
+	VBROADCASTSS 16(R8), Y0
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y8, Y5, Y5
+	VMASKMOVPS   (AX)(R10*1), Y3, Y0
+	VADDPS       Y5, Y0, Y5
+	VBLENDVPS    Y6, Y5, Y0, Y0
+	VMASKMOVPS   Y0, Y3, (AX)(R10*1)
+	JMP          SeedMainInsideGradF32_done
+
+SeedMainInsideGradF32_pow0:
+	XORQ  R9, R9
+	TESTQ R11, R11
+	JZ    SeedMainInsideGradF32_pow0_tail
+	MOVQ  $0x00000008, R12
+
+SeedMainInsideGradF32_pow0_focal:
+	MOVQ         (DI)(R9*8), R13
+	VMOVUPS      (DX)(R13*1), Y3
+	VMOVUPS      (CX)(R13*1), Y4
+	VCMPPS       $0x1e, Y0, Y4, Y5
+	VMAXPS       minnormal8<>+0(SB), Y3, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
+	VMULPS       Y6, Y8, Y10
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y10, Y9
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VSUBPS       Y3, Y4, Y4
+	VBROADCASTSS 28(R8), Y4
+	VMAXPS       Y4, Y6, Y6
+	VMINPS       Y0, Y6, Y6
+	VMOVAPS      Y1, Y4
+	VMOVAPS      Y0, Y7
+	VMOVUPS      (SI)(R13*1), Y8
+	VMULPS       Y4, Y8, Y9
+	VMULPS       Y6, Y9, Y9
+	VANDPS       Y5, Y9, Y9
+	VADDPS       Y9, Y2, Y2
+	VDIVPS       Y3, Y1, Y9
+	VMOVAPS      Y3, Y10
+	VFMADD213PS  minusone8<>+0(SB), Y9, Y10
+	VMULPS       Y9, Y10, Y10
+	VSUBPS       Y10, Y9, Y9
+	VBROADCASTSS 24(R8), Y10
+	VCMPPS       $0x1d, Y10, Y3, Y10
+	VCMPPS       $0x12, Y1, Y3, Y3
+	VANDPS       Y3, Y10, Y10
+	VMULPS       Y9, Y4, Y9
+	VANDPS       Y10, Y9, Y9
+	VMULPS       Y6, Y7, Y7
+	VSUBPS       Y9, Y7, Y7
+	VBROADCASTSS 16(R8), Y3
+	VMULPS       Y3, Y8, Y8
+	VMULPS       Y7, Y8, Y8
+	VMOVUPS      (AX)(R13*1), Y3
+	VADDPS       Y8, Y3, Y8
+	VBLENDVPS    Y5, Y8, Y3, Y3
+	VMOVUPS      Y3, (AX)(R13*1)
+	DECQ         R12
+	JNZ          SeedMainInsideGradF32_pow0_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R12
+
+SeedMainInsideGradF32_pow0_inblock:
+	INCQ R9
+	CMPQ R9, R11
+	JNE  SeedMainInsideGradF32_pow0_focal
+
+SeedMainInsideGradF32_pow0_tail:
+	TESTQ        BX, BX
+	JZ           SeedMainInsideGradF32_done
+	VMOVQ        BX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (DX)(R10*1), Y3, Y4
+	VMASKMOVPS   (CX)(R10*1), Y3, Y5
+	VCMPPS       $0x1e, Y0, Y5, Y6
+	VMAXPS       minnormal8<>+0(SB), Y4, Y7
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y9, Y11
+	VFMADD213PS  logc58<>+0(SB), Y9, Y11
+	VFMADD213PS  logc78<>+0(SB), Y9, Y11
+	VFMADD231PS  Y11, Y7, Y10
+	VMULPS       Y7, Y9, Y11
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
+	VFMADD213PS  Y9, Y11, Y10
+	VADDPS       Y10, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VSUBPS       Y4, Y5, Y5
+	VBROADCASTSS 28(R8), Y5
+	VMAXPS       Y5, Y7, Y7
+	VMINPS       Y0, Y7, Y7
+	VMOVAPS      Y1, Y5
+	VMOVAPS      Y0, Y0
+	VMASKMOVPS   (SI)(R10*1), Y3, Y8
+	VMULPS       Y5, Y8, Y9
+	VMULPS       Y7, Y9, Y9
+	VANDPS       Y6, Y9, Y9
+	VADDPS       Y9, Y2, Y2
+	VDIVPS       Y4, Y1, Y9
+	VMOVAPS      Y4, Y10
+	VFMADD213PS  minusone8<>+0(SB), Y9, Y10
+	VMULPS       Y9, Y10, Y10
+	VSUBPS       Y10, Y9, Y9
+	VBROADCASTSS 24(R8), Y10
+	VCMPPS       $0x1d, Y10, Y4, Y10
+	VCMPPS       $0x12, Y1, Y4, Y1
+	VANDPS       Y1, Y10, Y10
+	VMULPS       Y9, Y5, Y9
+	VANDPS       Y10, Y9, Y9
+	VMULPS       Y7, Y0, Y0
+	VSUBPS       Y9, Y0, Y0
+	VBROADCASTSS 16(R8), Y1
+	VMULPS       Y1, Y8, Y8
+	VMULPS       Y0, Y8, Y8
+	VMASKMOVPS   (AX)(R10*1), Y3, Y0
+	VADDPS       Y8, Y0, Y8
+	VBLENDVPS    Y6, Y8, Y0, Y0
+	VMASKMOVPS   Y0, Y3, (AX)(R10*1)
+	JMP          SeedMainInsideGradF32_done
+
+SeedMainInsideGradF32_powR:
+	XORQ  R9, R9
+	TESTQ R11, R11
+	JZ    SeedMainInsideGradF32_powR_tail
+	MOVQ  $0x00000008, R12
+
+SeedMainInsideGradF32_powR_focal:
+	MOVQ         (DI)(R9*8), R13
+	VMOVUPS      (DX)(R13*1), Y3
+	VMOVUPS      (CX)(R13*1), Y4
+	VCMPPS       $0x1e, Y0, Y4, Y5
+	VMAXPS       minnormal8<>+0(SB), Y3, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
+	VMULPS       Y6, Y8, Y10
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y10, Y9
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VSUBPS       Y3, Y4, Y4
+	VBROADCASTSS 28(R8), Y7
+	VMAXPS       Y7, Y6, Y6
+	VMINPS       Y0, Y6, Y6
+	VMOVUPS      Y5, 128(SP)
+	VMOVUPS      Y6, 160(SP)
+	VMOVUPS      Y3, 192(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y4, Y3
+	VMULPS       two238<>+0(SB), Y4, Y5
+	VBLENDVPS    Y3, Y5, Y4, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y6
+	VCVTDQ2PS    Y6, Y6
+	VSUBPS       f1278<>+0(SB), Y6, Y6
+	VANDPS       minus238<>+0(SB), Y3, Y3
+	VADDPS       Y3, Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y3
 	VMOVUPS      logc08<>+0(SB), Y7
 	VFMADD213PS  logc28<>+0(SB), Y3, Y7
 	VFMADD213PS  logc48<>+0(SB), Y3, Y7
@@ -3218,27 +3796,27 @@ SeedMainLossF32_powR_loop:
 	VFMADD213PS  logc38<>+0(SB), Y3, Y8
 	VFMADD213PS  logc58<>+0(SB), Y3, Y8
 	VFMADD213PS  logc78<>+0(SB), Y3, Y8
-	VFMADD231PS  Y8, Y4, Y7
-	VMULPS       Y4, Y7, Y7
+	VFMADD231PS  Y8, Y5, Y7
+	VMULPS       Y5, Y7, Y7
 	VMULPS       Y3, Y7, Y7
 	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
 	VFMADD231PS  minushalf8<>+0(SB), Y3, Y7
-	VADDPS       Y7, Y4, Y4
-	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y4
+	VADDPS       Y7, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y5
 	VXORPS       Y3, Y3, Y3
-	VCMPPS       $0x00, Y3, Y5, Y6
-	VBLENDVPS    Y6, minusinf8<>+0(SB), Y4, Y4
-	VCMPPS       $0x00, inf8<>+0(SB), Y5, Y6
-	VBLENDVPS    Y6, inf8<>+0(SB), Y4, Y4
-	VCMPPS       $0x19, Y3, Y5, Y6
-	VBLENDVPS    Y6, nan8<>+0(SB), Y4, Y4
-	VMAXPS       ldmin8<>+0(SB), Y4, Y3
+	VCMPPS       $0x00, Y3, Y4, Y6
+	VBLENDVPS    Y6, minusinf8<>+0(SB), Y5, Y5
+	VCMPPS       $0x00, inf8<>+0(SB), Y4, Y6
+	VBLENDVPS    Y6, inf8<>+0(SB), Y5, Y5
+	VCMPPS       $0x19, Y3, Y4, Y6
+	VBLENDVPS    Y6, nan8<>+0(SB), Y5, Y5
+	VMAXPS       ldmin8<>+0(SB), Y5, Y3
 	VMINPS       ldmax8<>+0(SB), Y3, Y3
-	VBROADCASTSS 44(DI), Y6
+	VBROADCASTSS 44(R8), Y6
 	VMULPS       Y6, Y3, Y3
-	VBROADCASTSS 20(DI), Y6
-	VFMADD231PS  Y6, Y4, Y3
-	VCMPPS       $0x11, expunder8<>+0(SB), Y3, Y4
+	VBROADCASTSS 20(R8), Y6
+	VFMADD231PS  Y6, Y5, Y3
+	VCMPPS       $0x11, expunder8<>+0(SB), Y3, Y5
 	VMOVUPS      expunder8<>+0(SB), Y6
 	VMAXPS       Y3, Y6, Y3
 	VMOVUPS      expover8<>+0(SB), Y6
@@ -3268,38 +3846,272 @@ SeedMainLossF32_powR_loop:
 	VPSLLD       $0x17, Y3, Y3
 	VMULPS       Y6, Y8, Y8
 	VMULPS       Y3, Y8, Y8
-	VANDNPS      Y8, Y4, Y8
-	VMOVAPS      Y8, Y6
-	VCMPPS       $0x04, Y0, Y5, Y4
-	VBROADCASTSS 20(DI), Y3
-	VMULPS       Y3, Y6, Y3
-	VDIVPS       Y5, Y3, Y3
-	VANDPS       Y4, Y3, Y3
-	VMOVUPS      128(SP), Y8
-	VMOVUPS      160(SP), Y7
+	VANDNPS      Y8, Y5, Y8
+	VMOVAPS      Y8, Y7
+	VCMPPS       $0x04, Y0, Y4, Y3
+	VBROADCASTSS 20(R8), Y5
+	VMULPS       Y5, Y7, Y8
+	VDIVPS       Y4, Y8, Y8
+	VANDPS       Y3, Y8, Y8
+	VMOVUPS      128(SP), Y5
+	VMOVUPS      160(SP), Y6
 	VMOVUPS      192(SP), Y3
-	VMOVUPS      224(SP), Y4
-	VMOVUPS      (BX)(R9*1), Y5
-	VMULPS       Y6, Y5, Y5
-	VMULPS       Y7, Y5, Y5
-	VANDPS       Y8, Y5, Y5
-	VADDPS       Y5, Y2, Y2
-	JMP          SeedMainLossF32_powR_full_end
-
-SeedMainLossF32_powR_full_nopos:
-SeedMainLossF32_powR_full_end:
-	ADDQ         $0x20, R9
-	ADDQ         $0x01, R10
-	DECQ         SI
-	JNZ          SeedMainLossF32_powR_inblock
-	VCVTPS2PD    X2, Y5
-	VADDPD       (SP), Y5, Y5
-	VMOVUPD      Y5, (SP)
+	VMOVUPS      (SI)(R13*1), Y4
+	VMULPS       Y7, Y4, Y9
+	VMULPS       Y6, Y9, Y9
+	VANDPS       Y5, Y9, Y9
+	VADDPS       Y9, Y2, Y2
+	VDIVPS       Y3, Y1, Y9
+	VMOVAPS      Y3, Y10
+	VFMADD213PS  minusone8<>+0(SB), Y9, Y10
+	VMULPS       Y9, Y10, Y10
+	VSUBPS       Y10, Y9, Y9
+	VBROADCASTSS 24(R8), Y10
+	VCMPPS       $0x1d, Y10, Y3, Y10
+	VCMPPS       $0x12, Y1, Y3, Y3
+	VANDPS       Y3, Y10, Y10
+	VMULPS       Y9, Y7, Y9
+	VANDPS       Y10, Y9, Y9
+	VMULPS       Y6, Y8, Y8
+	VSUBPS       Y9, Y8, Y8
+	VBROADCASTSS 16(R8), Y3
+	VMULPS       Y3, Y4, Y4
+	VMULPS       Y8, Y4, Y4
+	VMOVUPS      (AX)(R13*1), Y3
+	VADDPS       Y4, Y3, Y4
+	VBLENDVPS    Y5, Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)(R13*1)
+	DECQ         R12
+	JNZ          SeedMainInsideGradF32_powR_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
 	VEXTRACTF128 $0x01, Y2, X2
 	VCVTPS2PD    X2, Y2
 	VADDPD       32(SP), Y2, Y2
 	VMOVUPD      Y2, 32(SP)
 	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R12
+
+SeedMainInsideGradF32_powR_inblock:
+	INCQ R9
+	CMPQ R9, R11
+	JNE  SeedMainInsideGradF32_powR_focal
+
+SeedMainInsideGradF32_powR_tail:
+	TESTQ        BX, BX
+	JZ           SeedMainInsideGradF32_done
+	VMOVQ        BX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (DX)(R10*1), Y3, Y4
+	VMASKMOVPS   (CX)(R10*1), Y3, Y5
+	VCMPPS       $0x1e, Y0, Y5, Y6
+	VMAXPS       minnormal8<>+0(SB), Y4, Y7
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y9, Y11
+	VFMADD213PS  logc58<>+0(SB), Y9, Y11
+	VFMADD213PS  logc78<>+0(SB), Y9, Y11
+	VFMADD231PS  Y11, Y7, Y10
+	VMULPS       Y7, Y9, Y11
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
+	VFMADD213PS  Y9, Y11, Y10
+	VADDPS       Y10, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VSUBPS       Y4, Y5, Y5
+	VBROADCASTSS 28(R8), Y8
+	VMAXPS       Y8, Y7, Y7
+	VMINPS       Y0, Y7, Y7
+	VMOVUPS      Y6, 128(SP)
+	VMOVUPS      Y7, 160(SP)
+	VMOVUPS      Y4, 192(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y5, Y4
+	VMULPS       two238<>+0(SB), Y5, Y6
+	VBLENDVPS    Y4, Y6, Y5, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VANDPS       minus238<>+0(SB), Y4, Y4
+	VADDPS       Y4, Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y4
+	VMOVUPS      logc08<>+0(SB), Y8
+	VFMADD213PS  logc28<>+0(SB), Y4, Y8
+	VFMADD213PS  logc48<>+0(SB), Y4, Y8
+	VFMADD213PS  logc68<>+0(SB), Y4, Y8
+	VFMADD213PS  logc88<>+0(SB), Y4, Y8
+	VMOVUPS      logc18<>+0(SB), Y9
+	VFMADD213PS  logc38<>+0(SB), Y4, Y9
+	VFMADD213PS  logc58<>+0(SB), Y4, Y9
+	VFMADD213PS  logc78<>+0(SB), Y4, Y9
+	VFMADD231PS  Y9, Y6, Y8
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y4, Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD231PS  minushalf8<>+0(SB), Y4, Y8
+	VADDPS       Y8, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VXORPS       Y4, Y4, Y4
+	VCMPPS       $0x00, Y4, Y5, Y7
+	VBLENDVPS    Y7, minusinf8<>+0(SB), Y6, Y6
+	VCMPPS       $0x00, inf8<>+0(SB), Y5, Y7
+	VBLENDVPS    Y7, inf8<>+0(SB), Y6, Y6
+	VCMPPS       $0x19, Y4, Y5, Y7
+	VBLENDVPS    Y7, nan8<>+0(SB), Y6, Y6
+	VMAXPS       ldmin8<>+0(SB), Y6, Y4
+	VMINPS       ldmax8<>+0(SB), Y4, Y4
+	VBROADCASTSS 44(R8), Y7
+	VMULPS       Y7, Y4, Y4
+	VBROADCASTSS 20(R8), Y7
+	VFMADD231PS  Y7, Y6, Y4
+	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y6
+	VMOVUPS      expunder8<>+0(SB), Y7
+	VMAXPS       Y4, Y7, Y4
+	VMOVUPS      expover8<>+0(SB), Y7
+	VMINPS       Y4, Y7, Y4
+	VMULPS       log2e8<>+0(SB), Y4, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y4
+	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y4
+	VMULPS       Y4, Y4, Y7
+	VMOVUPS      expc18<>+0(SB), Y9
+	VFMADD213PS  expc38<>+0(SB), Y7, Y9
+	VFMADD213PS  expc58<>+0(SB), Y7, Y9
+	VMOVUPS      expc08<>+0(SB), Y10
+	VFMADD213PS  expc28<>+0(SB), Y7, Y10
+	VFMADD213PS  expc48<>+0(SB), Y7, Y10
+	VFMADD231PS  Y10, Y4, Y9
+	VFMADD213PS  Y4, Y7, Y9
+	VADDPS       one8<>+0(SB), Y9, Y9
+	VMULPS       half8<>+0(SB), Y8, Y7
+	VADDPS       roundmagic8<>+0(SB), Y7, Y7
+	VSUBPS       roundmagic8<>+0(SB), Y7, Y4
+	VSUBPS       Y4, Y8, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
+	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y7, Y9, Y9
+	VMULPS       Y4, Y9, Y9
+	VANDNPS      Y9, Y6, Y9
+	VMOVAPS      Y9, Y8
+	VCMPPS       $0x04, Y0, Y5, Y4
+	VBROADCASTSS 20(R8), Y0
+	VMULPS       Y0, Y8, Y0
+	VDIVPS       Y5, Y0, Y0
+	VANDPS       Y4, Y0, Y0
+	VMOVUPS      128(SP), Y6
+	VMOVUPS      160(SP), Y7
+	VMOVUPS      192(SP), Y4
+	VMASKMOVPS   (SI)(R10*1), Y3, Y5
+	VMULPS       Y8, Y5, Y9
+	VMULPS       Y7, Y9, Y9
+	VANDPS       Y6, Y9, Y9
+	VADDPS       Y9, Y2, Y2
+	VDIVPS       Y4, Y1, Y9
+	VMOVAPS      Y4, Y10
+	VFMADD213PS  minusone8<>+0(SB), Y9, Y10
+	VMULPS       Y9, Y10, Y10
+	VSUBPS       Y10, Y9, Y9
+	VBROADCASTSS 24(R8), Y10
+	VCMPPS       $0x1d, Y10, Y4, Y10
+	VCMPPS       $0x12, Y1, Y4, Y1
+	VANDPS       Y1, Y10, Y10
+	VMULPS       Y9, Y8, Y9
+	VANDPS       Y10, Y9, Y9
+	VMULPS       Y7, Y0, Y0
+	VSUBPS       Y9, Y0, Y0
+	VBROADCASTSS 16(R8), Y1
+	VMULPS       Y1, Y5, Y5
+	VMULPS       Y0, Y5, Y5
+	VMASKMOVPS   (AX)(R10*1), Y3, Y0
+	VADDPS       Y5, Y0, Y5
+	VBLENDVPS    Y6, Y5, Y0, Y0
+	VMASKMOVPS   Y0, Y3, (AX)(R10*1)
+
+SeedMainInsideGradF32_done:
+	VCVTPS2PD    X2, Y0
+	VADDPD       (SP), Y0, Y0
+	VMOVUPD      Y0, (SP)
+	VEXTRACTF128 $0x01, Y2, X0
+	VCVTPS2PD    X0, Y0
+	VADDPD       32(SP), Y0, Y0
+	VMOVUPD      Y0, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         acc+128(FP), AX
+	VMOVUPD      (SP), Y0
+	VMOVUPD      Y0, (AX)
+	VMOVUPD      32(SP), Y0
+	VMOVUPD      Y0, 32(AX)
+	VMOVUPD      64(SP), Y0
+	VMOVUPD      Y0, 64(AX)
+	VMOVUPD      96(SP), Y0
+	VMOVUPD      Y0, 96(AX)
+	VZEROUPPER
+	RET
+
+// func SeedMainInsideLossF32(y []float32, p []float32, w []float32, offs []uint64, k *[12]uint32, acc *[16]float64)
+// Requires: AVX, AVX2, FMA3
+TEXT ·SeedMainInsideLossF32(SB), NOSPLIT, $384-112
+	MOVQ    y_base+0(FP), AX
+	MOVQ    p_base+24(FP), CX
+	MOVQ    p_len+32(FP), DX
+	MOVQ    w_base+48(FP), BX
+	MOVQ    offs_base+72(FP), SI
+	MOVQ    k+96(FP), DI
+	MOVQ    32(DI), R8
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS one8<>+0(SB), Y1
+	VMOVUPD Y0, (SP)
+	VMOVUPD Y0, 32(SP)
+	VMOVUPD Y0, 64(SP)
+	VMOVUPD Y0, 96(SP)
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y1, Y3
+	VPXOR   Y4, Y4, Y4
+	XORQ    R9, R9
+	XORQ    R10, R10
+	MOVQ    DX, R11
+	SHRQ    $0x03, R11
+	JZ      SeedMainInsideLossF32_smoothdone
+	MOVQ    $0x00000008, R12
+
+SeedMainInsideLossF32_smooth:
+	VMOVUPS      (CX)(R9*1), Y5
+	VMAXPS       minnormal8<>+0(SB), Y5, Y5
+	VPAND        mant32mask8<>+0(SB), Y5, Y6
+	VPOR         Y1, Y6, Y6
+	VMULPS       Y6, Y3, Y3
+	VPSRLD       $0x17, Y5, Y5
+	VPSUBD       bias1278<>+0(SB), Y5, Y5
+	VPADDD       Y5, Y4, Y4
+	VMOVUPS      (AX)(R9*1), Y5
+	VCMPPS       $0x1e, Y0, Y5, Y5
+	MOVQ         R9, (SI)(R10*8)
+	VMOVMSKPS    Y5, R13
+	CMPL         R13, $0x00000001
+	SBBQ         $-1, R10
+	ADDQ         $0x20, R9
+	DECQ         R12
+	JNZ          SeedMainInsideLossF32_smoothinblock
 	VPADDD       log32shift8<>+0(SB), Y3, Y3
 	VPSRLD       $0x17, Y3, Y5
 	VCVTDQ2PS    Y5, Y5
@@ -3338,164 +4150,740 @@ SeedMainLossF32_powR_full_end:
 	VMOVUPD      Y3, 96(SP)
 	VMOVUPS      Y1, Y3
 	VPXOR        Y4, Y4, Y4
-	MOVQ         $0x00000008, SI
+	MOVQ         $0x00000008, R12
 
-SeedMainLossF32_powR_inblock:
+SeedMainInsideLossF32_smoothinblock:
 	DECQ R11
-	JNZ  SeedMainLossF32_powR_loop
+	JNZ  SeedMainInsideLossF32_smooth
 
-SeedMainLossF32_powR_tail:
+SeedMainInsideLossF32_smoothdone:
 	ANDQ         $0x07, DX
-	JZ           SeedMainLossF32_powR_done
+	JZ           SeedMainInsideLossF32_smoothtaildone
 	VMOVQ        DX, X5
 	VPBROADCASTD X5, Y5
 	VPCMPGTD     lanes8<>+0(SB), Y5, Y5
 	VMASKMOVPS   (CX)(R9*1), Y5, Y6
-	MOVBLZX      (R10), CX
-	VMOVQ        CX, X7
-	VPBROADCASTD X7, Y7
-	VPAND        bits8<>+0(SB), Y7, Y7
-	VPCMPEQD     bits8<>+0(SB), Y7, Y7
-	VMAXPS       minnormal8<>+0(SB), Y6, Y8
-	VPAND        mant32mask8<>+0(SB), Y8, Y9
-	VPOR         Y1, Y9, Y9
-	VBLENDVPS    Y7, Y9, Y1, Y9
-	VMULPS       Y9, Y3, Y3
-	VPSRLD       $0x17, Y8, Y9
-	VPSUBD       bias1278<>+0(SB), Y9, Y9
-	VPAND        Y7, Y9, Y9
-	VPADDD       Y9, Y4, Y4
-	VMASKMOVPS   (AX)(R9*1), Y5, Y7
-	VCMPPS       $0x1e, Y0, Y7, Y9
-	VMOVMSKPS    Y9, AX
-	TESTL        AX, AX
-	JZ           SeedMainLossF32_powR_part_nopos
-	VPADDD       log32shift8<>+0(SB), Y8, Y8
-	VPSRLD       $0x17, Y8, Y10
-	VCVTDQ2PS    Y10, Y10
-	VSUBPS       f1278<>+0(SB), Y10, Y10
-	VPAND        mant32mask8<>+0(SB), Y8, Y8
-	VPADDD       log32base8<>+0(SB), Y8, Y8
-	VSUBPS       one8<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y8, Y11
-	VMOVUPS      logc08<>+0(SB), Y12
-	VFMADD213PS  logc28<>+0(SB), Y11, Y12
-	VFMADD213PS  logc48<>+0(SB), Y11, Y12
-	VFMADD213PS  logc68<>+0(SB), Y11, Y12
-	VFMADD213PS  logc88<>+0(SB), Y11, Y12
-	VMOVUPS      logc18<>+0(SB), Y13
-	VFMADD213PS  logc38<>+0(SB), Y11, Y13
-	VFMADD213PS  logc58<>+0(SB), Y11, Y13
-	VFMADD213PS  logc78<>+0(SB), Y11, Y13
-	VFMADD231PS  Y13, Y8, Y12
-	VMULPS       Y8, Y11, Y13
-	VMULPS       minushalf8<>+0(SB), Y11, Y11
-	VFMADD231PS  ln2lo8<>+0(SB), Y10, Y11
-	VFMADD213PS  Y11, Y13, Y12
-	VADDPS       Y12, Y8, Y8
-	VFMADD231PS  ln2hi8<>+0(SB), Y10, Y8
-	VSUBPS       Y6, Y7, Y6
-	VBROADCASTSS 28(DI), Y7
-	VMAXPS       Y7, Y8, Y8
-	VMINPS       Y0, Y8, Y8
-	VMOVUPS      Y9, 128(SP)
-	VMOVUPS      Y8, 160(SP)
-	VMOVUPS      Y3, 192(SP)
-	VMOVUPS      Y4, 224(SP)
-	VCMPPS       $0x11, minnormal8<>+0(SB), Y6, Y3
-	VMULPS       two238<>+0(SB), Y6, Y4
-	VBLENDVPS    Y3, Y4, Y6, Y4
-	VPADDD       log32shift8<>+0(SB), Y4, Y4
-	VPSRLD       $0x17, Y4, Y7
+	VMAXPS       minnormal8<>+0(SB), Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y6, Y7
+	VPOR         Y1, Y7, Y7
+	VBLENDVPS    Y5, Y7, Y1, Y7
+	VMULPS       Y7, Y3, Y3
+	VPSRLD       $0x17, Y6, Y6
+	VPSUBD       bias1278<>+0(SB), Y6, Y6
+	VPAND        Y5, Y6, Y6
+	VPADDD       Y6, Y4, Y4
+	VMASKMOVPS   (AX)(R9*1), Y5, Y5
+	VCMPPS       $0x1e, Y0, Y5, Y5
+	VMOVMSKPS    Y5, R11
+	TESTL        R11, R11
+	JNZ          SeedMainInsideLossF32_smoothtaildone
+	XORQ         DX, DX
+
+SeedMainInsideLossF32_smoothtaildone:
+	VPADDD       log32shift8<>+0(SB), Y3, Y3
+	VPSRLD       $0x17, Y3, Y5
+	VCVTDQ2PS    Y5, Y5
+	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VPAND        mant32mask8<>+0(SB), Y3, Y3
+	VPADDD       log32base8<>+0(SB), Y3, Y3
+	VSUBPS       one8<>+0(SB), Y3, Y3
+	VMULPS       Y3, Y3, Y6
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc28<>+0(SB), Y6, Y7
+	VFMADD213PS  logc48<>+0(SB), Y6, Y7
+	VFMADD213PS  logc68<>+0(SB), Y6, Y7
+	VFMADD213PS  logc88<>+0(SB), Y6, Y7
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y6, Y8
+	VFMADD213PS  logc58<>+0(SB), Y6, Y8
+	VFMADD213PS  logc78<>+0(SB), Y6, Y8
+	VFMADD231PS  Y8, Y3, Y7
+	VMULPS       Y3, Y6, Y8
+	VMULPS       minushalf8<>+0(SB), Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD213PS  Y6, Y8, Y7
+	VADDPS       Y7, Y3, Y3
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y3
+	VCVTPS2PD    X3, Y5
+	VCVTDQ2PD    X4, Y6
+	VFMADD231PD  ln2x64<>+0(SB), Y6, Y5
+	VADDPD       64(SP), Y5, Y5
+	VMOVUPD      Y5, 64(SP)
+	VEXTRACTF128 $0x01, Y3, X3
+	VEXTRACTI128 $0x01, Y4, X4
+	VCVTPS2PD    X3, Y3
+	VCVTDQ2PD    X4, Y4
+	VFMADD231PD  ln2x64<>+0(SB), Y4, Y3
+	VADDPD       96(SP), Y3, Y3
+	VMOVUPD      Y3, 96(SP)
+	MOVL         40(DI), R11
+	TESTL        R11, R11
+	JNZ          SeedMainInsideLossF32_powR
+	CMPQ         R8, $0x02
+	JEQ          SeedMainInsideLossF32_pow2
+	TESTQ        R8, R8
+	JEQ          SeedMainInsideLossF32_pow0
+	XORQ         R11, R11
+	TESTQ        R10, R10
+	JZ           SeedMainInsideLossF32_powN_tail
+	MOVQ         $0x00000008, R12
+
+SeedMainInsideLossF32_powN_focal:
+	MOVQ         (SI)(R11*8), R13
+	VMOVUPS      (CX)(R13*1), Y3
+	VMOVUPS      (AX)(R13*1), Y4
+	VCMPPS       $0x1e, Y0, Y4, Y5
+	VMAXPS       minnormal8<>+0(SB), Y3, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
 	VCVTDQ2PS    Y7, Y7
 	VSUBPS       f1278<>+0(SB), Y7, Y7
-	VANDPS       minus238<>+0(SB), Y3, Y3
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
+	VMULPS       Y6, Y8, Y10
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y10, Y9
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VSUBPS       Y3, Y4, Y3
+	VBROADCASTSS 28(DI), Y4
+	VMAXPS       Y4, Y6, Y6
+	VMINPS       Y0, Y6, Y6
+	VMOVAPS      Y1, Y7
+	VMOVAPS      Y3, Y4
+	MOVQ         R8, R14
+	DECQ         R14
+
+SeedMainInsideLossF32_powN_full_sq:
+	TESTQ  R14, R14
+	JZ     SeedMainInsideLossF32_powN_full_sqdone
+	BTQ    $0x00, R14
+	JCC    SeedMainInsideLossF32_powN_full_nomul
+	VMULPS Y4, Y7, Y7
+
+SeedMainInsideLossF32_powN_full_nomul:
+	CMPQ   R14, $0x01
+	JBE    SeedMainInsideLossF32_powN_full_nosq
+	VMULPS Y4, Y4, Y4
+
+SeedMainInsideLossF32_powN_full_nosq:
+	SHRQ $0x01, R14
+	JMP  SeedMainInsideLossF32_powN_full_sq
+
+SeedMainInsideLossF32_powN_full_sqdone:
+	VMULPS       Y3, Y7, Y4
+	VBROADCASTSS 20(DI), Y8
+	VMULPS       Y8, Y7, Y7
+	VSUBPS       Y3, Y3, Y3
 	VADDPS       Y3, Y7, Y7
+	VMOVUPS      (BX)(R13*1), Y3
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y6, Y3, Y3
+	VANDPS       Y5, Y3, Y3
+	VADDPS       Y3, Y2, Y2
+	DECQ         R12
+	JNZ          SeedMainInsideLossF32_powN_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R12
+
+SeedMainInsideLossF32_powN_inblock:
+	INCQ R11
+	CMPQ R11, R10
+	JNE  SeedMainInsideLossF32_powN_focal
+
+SeedMainInsideLossF32_powN_tail:
+	TESTQ        DX, DX
+	JZ           SeedMainInsideLossF32_done
+	VMOVQ        DX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (CX)(R9*1), Y3, Y4
+	VMASKMOVPS   (AX)(R9*1), Y3, Y5
+	VCMPPS       $0x1e, Y0, Y5, Y6
+	VMAXPS       minnormal8<>+0(SB), Y4, Y7
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y9, Y11
+	VFMADD213PS  logc58<>+0(SB), Y9, Y11
+	VFMADD213PS  logc78<>+0(SB), Y9, Y11
+	VFMADD231PS  Y11, Y7, Y10
+	VMULPS       Y7, Y9, Y11
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
+	VFMADD213PS  Y9, Y11, Y10
+	VADDPS       Y10, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VSUBPS       Y4, Y5, Y4
+	VBROADCASTSS 28(DI), Y5
+	VMAXPS       Y5, Y7, Y7
+	VMINPS       Y0, Y7, Y7
+	VMOVAPS      Y1, Y1
+	VMOVAPS      Y4, Y0
+	MOVQ         R8, AX
+	DECQ         AX
+
+SeedMainInsideLossF32_powN_part_sq:
+	TESTQ  AX, AX
+	JZ     SeedMainInsideLossF32_powN_part_sqdone
+	BTQ    $0x00, AX
+	JCC    SeedMainInsideLossF32_powN_part_nomul
+	VMULPS Y0, Y1, Y1
+
+SeedMainInsideLossF32_powN_part_nomul:
+	CMPQ   AX, $0x01
+	JBE    SeedMainInsideLossF32_powN_part_nosq
+	VMULPS Y0, Y0, Y0
+
+SeedMainInsideLossF32_powN_part_nosq:
+	SHRQ $0x01, AX
+	JMP  SeedMainInsideLossF32_powN_part_sq
+
+SeedMainInsideLossF32_powN_part_sqdone:
+	VMULPS       Y4, Y1, Y0
+	VBROADCASTSS 20(DI), Y5
+	VMULPS       Y5, Y1, Y1
+	VSUBPS       Y4, Y4, Y4
+	VADDPS       Y4, Y1, Y1
+	VMASKMOVPS   (BX)(R9*1), Y3, Y1
+	VMULPS       Y0, Y1, Y0
+	VMULPS       Y7, Y0, Y0
+	VANDPS       Y6, Y0, Y0
+	VADDPS       Y0, Y2, Y2
+	JMP          SeedMainInsideLossF32_done
+
+SeedMainInsideLossF32_pow2:
+	XORQ  R8, R8
+	TESTQ R10, R10
+	JZ    SeedMainInsideLossF32_pow2_tail
+	MOVQ  $0x00000008, R11
+
+SeedMainInsideLossF32_pow2_focal:
+	MOVQ         (SI)(R8*8), R12
+	VMOVUPS      (CX)(R12*1), Y1
+	VMOVUPS      (AX)(R12*1), Y3
+	VCMPPS       $0x1e, Y0, Y3, Y4
+	VMAXPS       minnormal8<>+0(SB), Y1, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y6
+	VCVTDQ2PS    Y6, Y6
+	VSUBPS       f1278<>+0(SB), Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y7
+	VMOVUPS      logc08<>+0(SB), Y8
+	VFMADD213PS  logc28<>+0(SB), Y7, Y8
+	VFMADD213PS  logc48<>+0(SB), Y7, Y8
+	VFMADD213PS  logc68<>+0(SB), Y7, Y8
+	VFMADD213PS  logc88<>+0(SB), Y7, Y8
+	VMOVUPS      logc18<>+0(SB), Y9
+	VFMADD213PS  logc38<>+0(SB), Y7, Y9
+	VFMADD213PS  logc58<>+0(SB), Y7, Y9
+	VFMADD213PS  logc78<>+0(SB), Y7, Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VMULPS       Y5, Y7, Y9
+	VMULPS       minushalf8<>+0(SB), Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
+	VFMADD213PS  Y7, Y9, Y8
+	VADDPS       Y8, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y5
+	VSUBPS       Y1, Y3, Y1
+	VBROADCASTSS 28(DI), Y3
+	VMAXPS       Y3, Y5, Y5
+	VMINPS       Y0, Y5, Y5
+	VMULPS       Y1, Y1, Y3
+	VBROADCASTSS 20(DI), Y6
+	VMULPS       Y6, Y1, Y6
+	VSUBPS       Y1, Y1, Y1
+	VADDPS       Y1, Y6, Y6
+	VMOVUPS      (BX)(R12*1), Y1
+	VMULPS       Y3, Y1, Y1
+	VMULPS       Y5, Y1, Y1
+	VANDPS       Y4, Y1, Y1
+	VADDPS       Y1, Y2, Y2
+	DECQ         R11
+	JNZ          SeedMainInsideLossF32_pow2_inblock
+	VCVTPS2PD    X2, Y1
+	VADDPD       (SP), Y1, Y1
+	VMOVUPD      Y1, (SP)
+	VEXTRACTF128 $0x01, Y2, X1
+	VCVTPS2PD    X1, Y1
+	VADDPD       32(SP), Y1, Y1
+	VMOVUPD      Y1, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R11
+
+SeedMainInsideLossF32_pow2_inblock:
+	INCQ R8
+	CMPQ R8, R10
+	JNE  SeedMainInsideLossF32_pow2_focal
+
+SeedMainInsideLossF32_pow2_tail:
+	TESTQ        DX, DX
+	JZ           SeedMainInsideLossF32_done
+	VMOVQ        DX, X1
+	VPBROADCASTD X1, Y1
+	VPCMPGTD     lanes8<>+0(SB), Y1, Y1
+	VMASKMOVPS   (CX)(R9*1), Y1, Y3
+	VMASKMOVPS   (AX)(R9*1), Y1, Y4
+	VCMPPS       $0x1e, Y0, Y4, Y5
+	VMAXPS       minnormal8<>+0(SB), Y3, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
+	VMULPS       Y6, Y8, Y10
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y10, Y9
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VSUBPS       Y3, Y4, Y3
+	VBROADCASTSS 28(DI), Y4
+	VMAXPS       Y4, Y6, Y6
+	VMINPS       Y0, Y6, Y6
+	VMULPS       Y3, Y3, Y0
+	VBROADCASTSS 20(DI), Y4
+	VMULPS       Y4, Y3, Y4
+	VSUBPS       Y3, Y3, Y3
+	VADDPS       Y3, Y4, Y4
+	VMASKMOVPS   (BX)(R9*1), Y1, Y1
+	VMULPS       Y0, Y1, Y0
+	VMULPS       Y6, Y0, Y0
+	VANDPS       Y5, Y0, Y0
+	VADDPS       Y0, Y2, Y2
+	JMP          SeedMainInsideLossF32_done
+
+SeedMainInsideLossF32_pow0:
+	XORQ  R8, R8
+	TESTQ R10, R10
+	JZ    SeedMainInsideLossF32_pow0_tail
+	MOVQ  $0x00000008, R11
+
+SeedMainInsideLossF32_pow0_focal:
+	MOVQ         (SI)(R8*8), R12
+	VMOVUPS      (CX)(R12*1), Y3
+	VMOVUPS      (AX)(R12*1), Y4
+	VCMPPS       $0x1e, Y0, Y4, Y5
+	VMAXPS       minnormal8<>+0(SB), Y3, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
+	VMULPS       Y6, Y8, Y10
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y10, Y9
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VSUBPS       Y3, Y4, Y3
+	VBROADCASTSS 28(DI), Y3
+	VMAXPS       Y3, Y6, Y6
+	VMINPS       Y0, Y6, Y6
+	VMOVAPS      Y1, Y3
+	VMOVAPS      Y0, Y4
+	VMOVUPS      (BX)(R12*1), Y4
+	VMULPS       Y3, Y4, Y3
+	VMULPS       Y6, Y3, Y3
+	VANDPS       Y5, Y3, Y3
+	VADDPS       Y3, Y2, Y2
+	DECQ         R11
+	JNZ          SeedMainInsideLossF32_pow0_inblock
+	VCVTPS2PD    X2, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       32(SP), Y2, Y2
+	VMOVUPD      Y2, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R11
+
+SeedMainInsideLossF32_pow0_inblock:
+	INCQ R8
+	CMPQ R8, R10
+	JNE  SeedMainInsideLossF32_pow0_focal
+
+SeedMainInsideLossF32_pow0_tail:
+	TESTQ        DX, DX
+	JZ           SeedMainInsideLossF32_done
+	VMOVQ        DX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     lanes8<>+0(SB), Y3, Y3
+	VMASKMOVPS   (CX)(R9*1), Y3, Y4
+	VMASKMOVPS   (AX)(R9*1), Y3, Y5
+	VCMPPS       $0x1e, Y0, Y5, Y6
+	VMAXPS       minnormal8<>+0(SB), Y4, Y7
+	VPADDD       log32shift8<>+0(SB), Y7, Y7
+	VPSRLD       $0x17, Y7, Y8
+	VCVTDQ2PS    Y8, Y8
+	VSUBPS       f1278<>+0(SB), Y8, Y8
+	VPAND        mant32mask8<>+0(SB), Y7, Y7
+	VPADDD       log32base8<>+0(SB), Y7, Y7
+	VSUBPS       one8<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y7, Y9
+	VMOVUPS      logc08<>+0(SB), Y10
+	VFMADD213PS  logc28<>+0(SB), Y9, Y10
+	VFMADD213PS  logc48<>+0(SB), Y9, Y10
+	VFMADD213PS  logc68<>+0(SB), Y9, Y10
+	VFMADD213PS  logc88<>+0(SB), Y9, Y10
+	VMOVUPS      logc18<>+0(SB), Y11
+	VFMADD213PS  logc38<>+0(SB), Y9, Y11
+	VFMADD213PS  logc58<>+0(SB), Y9, Y11
+	VFMADD213PS  logc78<>+0(SB), Y9, Y11
+	VFMADD231PS  Y11, Y7, Y10
+	VMULPS       Y7, Y9, Y11
+	VMULPS       minushalf8<>+0(SB), Y9, Y9
+	VFMADD231PS  ln2lo8<>+0(SB), Y8, Y9
+	VFMADD213PS  Y9, Y11, Y10
+	VADDPS       Y10, Y7, Y7
+	VFMADD231PS  ln2hi8<>+0(SB), Y8, Y7
+	VSUBPS       Y4, Y5, Y4
+	VBROADCASTSS 28(DI), Y4
+	VMAXPS       Y4, Y7, Y7
+	VMINPS       Y0, Y7, Y7
+	VMOVAPS      Y1, Y1
+	VMOVAPS      Y0, Y0
+	VMASKMOVPS   (BX)(R9*1), Y3, Y0
+	VMULPS       Y1, Y0, Y0
+	VMULPS       Y7, Y0, Y0
+	VANDPS       Y6, Y0, Y0
+	VADDPS       Y0, Y2, Y2
+	JMP          SeedMainInsideLossF32_done
+
+SeedMainInsideLossF32_powR:
+	XORQ  R8, R8
+	TESTQ R10, R10
+	JZ    SeedMainInsideLossF32_powR_tail
+	MOVQ  $0x00000008, R11
+
+SeedMainInsideLossF32_powR_focal:
+	MOVQ         (SI)(R8*8), R12
+	VMOVUPS      (CX)(R12*1), Y1
+	VMOVUPS      (AX)(R12*1), Y3
+	VCMPPS       $0x1e, Y0, Y3, Y4
+	VMAXPS       minnormal8<>+0(SB), Y1, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y6
+	VCVTDQ2PS    Y6, Y6
+	VSUBPS       f1278<>+0(SB), Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y7
+	VMOVUPS      logc08<>+0(SB), Y8
+	VFMADD213PS  logc28<>+0(SB), Y7, Y8
+	VFMADD213PS  logc48<>+0(SB), Y7, Y8
+	VFMADD213PS  logc68<>+0(SB), Y7, Y8
+	VFMADD213PS  logc88<>+0(SB), Y7, Y8
+	VMOVUPS      logc18<>+0(SB), Y9
+	VFMADD213PS  logc38<>+0(SB), Y7, Y9
+	VFMADD213PS  logc58<>+0(SB), Y7, Y9
+	VFMADD213PS  logc78<>+0(SB), Y7, Y9
+	VFMADD231PS  Y9, Y5, Y8
+	VMULPS       Y5, Y7, Y9
+	VMULPS       minushalf8<>+0(SB), Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
+	VFMADD213PS  Y7, Y9, Y8
+	VADDPS       Y8, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y5
+	VSUBPS       Y1, Y3, Y1
+	VBROADCASTSS 28(DI), Y3
+	VMAXPS       Y3, Y5, Y5
+	VMINPS       Y0, Y5, Y5
+	VMOVUPS      Y4, 128(SP)
+	VMOVUPS      Y5, 160(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y1, Y3
+	VMULPS       two238<>+0(SB), Y1, Y4
+	VBLENDVPS    Y3, Y4, Y1, Y4
+	VPADDD       log32shift8<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y4, Y5
+	VCVTDQ2PS    Y5, Y5
+	VSUBPS       f1278<>+0(SB), Y5, Y5
+	VANDPS       minus238<>+0(SB), Y3, Y3
+	VADDPS       Y3, Y5, Y5
 	VPAND        mant32mask8<>+0(SB), Y4, Y4
 	VPADDD       log32base8<>+0(SB), Y4, Y4
 	VSUBPS       one8<>+0(SB), Y4, Y4
 	VMULPS       Y4, Y4, Y3
-	VMOVUPS      logc08<>+0(SB), Y8
-	VFMADD213PS  logc28<>+0(SB), Y3, Y8
-	VFMADD213PS  logc48<>+0(SB), Y3, Y8
-	VFMADD213PS  logc68<>+0(SB), Y3, Y8
-	VFMADD213PS  logc88<>+0(SB), Y3, Y8
-	VMOVUPS      logc18<>+0(SB), Y9
-	VFMADD213PS  logc38<>+0(SB), Y3, Y9
-	VFMADD213PS  logc58<>+0(SB), Y3, Y9
-	VFMADD213PS  logc78<>+0(SB), Y3, Y9
-	VFMADD231PS  Y9, Y4, Y8
-	VMULPS       Y4, Y8, Y8
-	VMULPS       Y3, Y8, Y8
-	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
-	VFMADD231PS  minushalf8<>+0(SB), Y3, Y8
-	VADDPS       Y8, Y4, Y4
-	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y4
+	VMOVUPS      logc08<>+0(SB), Y6
+	VFMADD213PS  logc28<>+0(SB), Y3, Y6
+	VFMADD213PS  logc48<>+0(SB), Y3, Y6
+	VFMADD213PS  logc68<>+0(SB), Y3, Y6
+	VFMADD213PS  logc88<>+0(SB), Y3, Y6
+	VMOVUPS      logc18<>+0(SB), Y7
+	VFMADD213PS  logc38<>+0(SB), Y3, Y7
+	VFMADD213PS  logc58<>+0(SB), Y3, Y7
+	VFMADD213PS  logc78<>+0(SB), Y3, Y7
+	VFMADD231PS  Y7, Y4, Y6
+	VMULPS       Y4, Y6, Y6
+	VMULPS       Y3, Y6, Y6
+	VFMADD231PS  ln2lo8<>+0(SB), Y5, Y6
+	VFMADD231PS  minushalf8<>+0(SB), Y3, Y6
+	VADDPS       Y6, Y4, Y4
+	VFMADD231PS  ln2hi8<>+0(SB), Y5, Y4
 	VXORPS       Y3, Y3, Y3
-	VCMPPS       $0x00, Y3, Y6, Y7
-	VBLENDVPS    Y7, minusinf8<>+0(SB), Y4, Y4
-	VCMPPS       $0x00, inf8<>+0(SB), Y6, Y7
-	VBLENDVPS    Y7, inf8<>+0(SB), Y4, Y4
-	VCMPPS       $0x19, Y3, Y6, Y7
-	VBLENDVPS    Y7, nan8<>+0(SB), Y4, Y4
+	VCMPPS       $0x00, Y3, Y1, Y5
+	VBLENDVPS    Y5, minusinf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x00, inf8<>+0(SB), Y1, Y5
+	VBLENDVPS    Y5, inf8<>+0(SB), Y4, Y4
+	VCMPPS       $0x19, Y3, Y1, Y5
+	VBLENDVPS    Y5, nan8<>+0(SB), Y4, Y4
 	VMAXPS       ldmin8<>+0(SB), Y4, Y3
 	VMINPS       ldmax8<>+0(SB), Y3, Y3
-	VBROADCASTSS 44(DI), Y7
-	VMULPS       Y7, Y3, Y3
-	VBROADCASTSS 20(DI), Y7
-	VFMADD231PS  Y7, Y4, Y3
+	VBROADCASTSS 44(DI), Y5
+	VMULPS       Y5, Y3, Y3
+	VBROADCASTSS 20(DI), Y5
+	VFMADD231PS  Y5, Y4, Y3
 	VCMPPS       $0x11, expunder8<>+0(SB), Y3, Y4
-	VMOVUPS      expunder8<>+0(SB), Y7
-	VMAXPS       Y3, Y7, Y3
-	VMOVUPS      expover8<>+0(SB), Y7
-	VMINPS       Y3, Y7, Y3
-	VMULPS       log2e8<>+0(SB), Y3, Y8
-	VROUNDPS     $0x00, Y8, Y8
-	VFMADD231PS  minusln2hi8<>+0(SB), Y8, Y3
-	VFMADD231PS  minusln2lo8<>+0(SB), Y8, Y3
-	VMULPS       Y3, Y3, Y7
-	VMOVUPS      expc18<>+0(SB), Y9
-	VFMADD213PS  expc38<>+0(SB), Y7, Y9
-	VFMADD213PS  expc58<>+0(SB), Y7, Y9
-	VMOVUPS      expc08<>+0(SB), Y10
-	VFMADD213PS  expc28<>+0(SB), Y7, Y10
-	VFMADD213PS  expc48<>+0(SB), Y7, Y10
-	VFMADD231PS  Y10, Y3, Y9
-	VFMADD213PS  Y3, Y7, Y9
-	VADDPS       one8<>+0(SB), Y9, Y9
-	VMULPS       half8<>+0(SB), Y8, Y7
-	VADDPS       roundmagic8<>+0(SB), Y7, Y7
-	VSUBPS       roundmagic8<>+0(SB), Y7, Y3
-	VSUBPS       Y3, Y8, Y3
+	VMOVUPS      expunder8<>+0(SB), Y5
+	VMAXPS       Y3, Y5, Y3
+	VMOVUPS      expover8<>+0(SB), Y5
+	VMINPS       Y3, Y5, Y3
+	VMULPS       log2e8<>+0(SB), Y3, Y6
+	VROUNDPS     $0x00, Y6, Y6
+	VFMADD231PS  minusln2hi8<>+0(SB), Y6, Y3
+	VFMADD231PS  minusln2lo8<>+0(SB), Y6, Y3
+	VMULPS       Y3, Y3, Y5
+	VMOVUPS      expc18<>+0(SB), Y7
+	VFMADD213PS  expc38<>+0(SB), Y5, Y7
+	VFMADD213PS  expc58<>+0(SB), Y5, Y7
+	VMOVUPS      expc08<>+0(SB), Y8
+	VFMADD213PS  expc28<>+0(SB), Y5, Y8
+	VFMADD213PS  expc48<>+0(SB), Y5, Y8
+	VFMADD231PS  Y8, Y3, Y7
+	VFMADD213PS  Y3, Y5, Y7
+	VADDPS       one8<>+0(SB), Y7, Y7
+	VMULPS       half8<>+0(SB), Y6, Y5
+	VADDPS       roundmagic8<>+0(SB), Y5, Y5
+	VSUBPS       roundmagic8<>+0(SB), Y5, Y3
+	VSUBPS       Y3, Y6, Y3
 	VADDPS       roundmagic8<>+0(SB), Y3, Y3
-	VPADDD       expbiasfix8<>+0(SB), Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
+	VPADDD       expbiasfix8<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
 	VPADDD       expbiasfix8<>+0(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
-	VMULPS       Y7, Y9, Y9
-	VMULPS       Y3, Y9, Y9
-	VANDNPS      Y9, Y4, Y9
-	VMOVAPS      Y9, Y7
-	VCMPPS       $0x04, Y0, Y6, Y3
-	VBROADCASTSS 20(DI), Y0
-	VMULPS       Y0, Y7, Y0
-	VDIVPS       Y6, Y0, Y0
-	VANDPS       Y3, Y0, Y0
-	VMOVUPS      128(SP), Y9
-	VMOVUPS      160(SP), Y8
-	VMOVUPS      192(SP), Y3
-	VMOVUPS      224(SP), Y4
-	VMASKMOVPS   (BX)(R9*1), Y5, Y0
-	VMULPS       Y7, Y0, Y0
-	VMULPS       Y8, Y0, Y0
-	VANDPS       Y9, Y0, Y0
-	VADDPS       Y0, Y2, Y2
-	JMP          SeedMainLossF32_powR_part_end
+	VMULPS       Y5, Y7, Y7
+	VMULPS       Y3, Y7, Y7
+	VANDNPS      Y7, Y4, Y7
+	VMOVAPS      Y7, Y3
+	VCMPPS       $0x04, Y0, Y1, Y5
+	VBROADCASTSS 20(DI), Y4
+	VMULPS       Y4, Y3, Y4
+	VDIVPS       Y1, Y4, Y4
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      128(SP), Y4
+	VMOVUPS      160(SP), Y5
+	VMOVUPS      (BX)(R12*1), Y1
+	VMULPS       Y3, Y1, Y1
+	VMULPS       Y5, Y1, Y1
+	VANDPS       Y4, Y1, Y1
+	VADDPS       Y1, Y2, Y2
+	DECQ         R11
+	JNZ          SeedMainInsideLossF32_powR_inblock
+	VCVTPS2PD    X2, Y1
+	VADDPD       (SP), Y1, Y1
+	VMOVUPD      Y1, (SP)
+	VEXTRACTF128 $0x01, Y2, X1
+	VCVTPS2PD    X1, Y1
+	VADDPD       32(SP), Y1, Y1
+	VMOVUPD      Y1, 32(SP)
+	VXORPS       Y2, Y2, Y2
+	MOVQ         $0x00000008, R11
 
-SeedMainLossF32_powR_part_nopos:
-SeedMainLossF32_powR_part_end:
-SeedMainLossF32_powR_done:
-SeedMainLossF32_done:
+SeedMainInsideLossF32_powR_inblock:
+	INCQ R8
+	CMPQ R8, R10
+	JNE  SeedMainInsideLossF32_powR_focal
+
+SeedMainInsideLossF32_powR_tail:
+	TESTQ        DX, DX
+	JZ           SeedMainInsideLossF32_done
+	VMOVQ        DX, X1
+	VPBROADCASTD X1, Y1
+	VPCMPGTD     lanes8<>+0(SB), Y1, Y1
+	VMASKMOVPS   (CX)(R9*1), Y1, Y3
+	VMASKMOVPS   (AX)(R9*1), Y1, Y4
+	VCMPPS       $0x1e, Y0, Y4, Y5
+	VMAXPS       minnormal8<>+0(SB), Y3, Y6
+	VPADDD       log32shift8<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y6, Y7
+	VCVTDQ2PS    Y7, Y7
+	VSUBPS       f1278<>+0(SB), Y7, Y7
+	VPAND        mant32mask8<>+0(SB), Y6, Y6
+	VPADDD       log32base8<>+0(SB), Y6, Y6
+	VSUBPS       one8<>+0(SB), Y6, Y6
+	VMULPS       Y6, Y6, Y8
+	VMOVUPS      logc08<>+0(SB), Y9
+	VFMADD213PS  logc28<>+0(SB), Y8, Y9
+	VFMADD213PS  logc48<>+0(SB), Y8, Y9
+	VFMADD213PS  logc68<>+0(SB), Y8, Y9
+	VFMADD213PS  logc88<>+0(SB), Y8, Y9
+	VMOVUPS      logc18<>+0(SB), Y10
+	VFMADD213PS  logc38<>+0(SB), Y8, Y10
+	VFMADD213PS  logc58<>+0(SB), Y8, Y10
+	VFMADD213PS  logc78<>+0(SB), Y8, Y10
+	VFMADD231PS  Y10, Y6, Y9
+	VMULPS       Y6, Y8, Y10
+	VMULPS       minushalf8<>+0(SB), Y8, Y8
+	VFMADD231PS  ln2lo8<>+0(SB), Y7, Y8
+	VFMADD213PS  Y8, Y10, Y9
+	VADDPS       Y9, Y6, Y6
+	VFMADD231PS  ln2hi8<>+0(SB), Y7, Y6
+	VSUBPS       Y3, Y4, Y3
+	VBROADCASTSS 28(DI), Y4
+	VMAXPS       Y4, Y6, Y6
+	VMINPS       Y0, Y6, Y6
+	VMOVUPS      Y5, 128(SP)
+	VMOVUPS      Y6, 160(SP)
+	VCMPPS       $0x11, minnormal8<>+0(SB), Y3, Y4
+	VMULPS       two238<>+0(SB), Y3, Y5
+	VBLENDVPS    Y4, Y5, Y3, Y5
+	VPADDD       log32shift8<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y5, Y6
+	VCVTDQ2PS    Y6, Y6
+	VSUBPS       f1278<>+0(SB), Y6, Y6
+	VANDPS       minus238<>+0(SB), Y4, Y4
+	VADDPS       Y4, Y6, Y6
+	VPAND        mant32mask8<>+0(SB), Y5, Y5
+	VPADDD       log32base8<>+0(SB), Y5, Y5
+	VSUBPS       one8<>+0(SB), Y5, Y5
+	VMULPS       Y5, Y5, Y4
+	VMOVUPS      logc08<>+0(SB), Y7
+	VFMADD213PS  logc28<>+0(SB), Y4, Y7
+	VFMADD213PS  logc48<>+0(SB), Y4, Y7
+	VFMADD213PS  logc68<>+0(SB), Y4, Y7
+	VFMADD213PS  logc88<>+0(SB), Y4, Y7
+	VMOVUPS      logc18<>+0(SB), Y8
+	VFMADD213PS  logc38<>+0(SB), Y4, Y8
+	VFMADD213PS  logc58<>+0(SB), Y4, Y8
+	VFMADD213PS  logc78<>+0(SB), Y4, Y8
+	VFMADD231PS  Y8, Y5, Y7
+	VMULPS       Y5, Y7, Y7
+	VMULPS       Y4, Y7, Y7
+	VFMADD231PS  ln2lo8<>+0(SB), Y6, Y7
+	VFMADD231PS  minushalf8<>+0(SB), Y4, Y7
+	VADDPS       Y7, Y5, Y5
+	VFMADD231PS  ln2hi8<>+0(SB), Y6, Y5
+	VXORPS       Y4, Y4, Y4
+	VCMPPS       $0x00, Y4, Y3, Y6
+	VBLENDVPS    Y6, minusinf8<>+0(SB), Y5, Y5
+	VCMPPS       $0x00, inf8<>+0(SB), Y3, Y6
+	VBLENDVPS    Y6, inf8<>+0(SB), Y5, Y5
+	VCMPPS       $0x19, Y4, Y3, Y6
+	VBLENDVPS    Y6, nan8<>+0(SB), Y5, Y5
+	VMAXPS       ldmin8<>+0(SB), Y5, Y4
+	VMINPS       ldmax8<>+0(SB), Y4, Y4
+	VBROADCASTSS 44(DI), Y6
+	VMULPS       Y6, Y4, Y4
+	VBROADCASTSS 20(DI), Y6
+	VFMADD231PS  Y6, Y5, Y4
+	VCMPPS       $0x11, expunder8<>+0(SB), Y4, Y5
+	VMOVUPS      expunder8<>+0(SB), Y6
+	VMAXPS       Y4, Y6, Y4
+	VMOVUPS      expover8<>+0(SB), Y6
+	VMINPS       Y4, Y6, Y4
+	VMULPS       log2e8<>+0(SB), Y4, Y7
+	VROUNDPS     $0x00, Y7, Y7
+	VFMADD231PS  minusln2hi8<>+0(SB), Y7, Y4
+	VFMADD231PS  minusln2lo8<>+0(SB), Y7, Y4
+	VMULPS       Y4, Y4, Y6
+	VMOVUPS      expc18<>+0(SB), Y8
+	VFMADD213PS  expc38<>+0(SB), Y6, Y8
+	VFMADD213PS  expc58<>+0(SB), Y6, Y8
+	VMOVUPS      expc08<>+0(SB), Y9
+	VFMADD213PS  expc28<>+0(SB), Y6, Y9
+	VFMADD213PS  expc48<>+0(SB), Y6, Y9
+	VFMADD231PS  Y9, Y4, Y8
+	VFMADD213PS  Y4, Y6, Y8
+	VADDPS       one8<>+0(SB), Y8, Y8
+	VMULPS       half8<>+0(SB), Y7, Y6
+	VADDPS       roundmagic8<>+0(SB), Y6, Y6
+	VSUBPS       roundmagic8<>+0(SB), Y6, Y4
+	VSUBPS       Y4, Y7, Y4
+	VADDPS       roundmagic8<>+0(SB), Y4, Y4
+	VPADDD       expbiasfix8<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPADDD       expbiasfix8<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y4, Y8, Y8
+	VANDNPS      Y8, Y5, Y8
+	VMOVAPS      Y8, Y4
+	VCMPPS       $0x04, Y0, Y3, Y5
+	VBROADCASTSS 20(DI), Y0
+	VMULPS       Y0, Y4, Y0
+	VDIVPS       Y3, Y0, Y0
+	VANDPS       Y5, Y0, Y0
+	VMOVUPS      128(SP), Y5
+	VMOVUPS      160(SP), Y6
+	VMASKMOVPS   (BX)(R9*1), Y1, Y0
+	VMULPS       Y4, Y0, Y0
+	VMULPS       Y6, Y0, Y0
+	VANDPS       Y5, Y0, Y0
+	VADDPS       Y0, Y2, Y2
+
+SeedMainInsideLossF32_done:
 	VCVTPS2PD    X2, Y0
 	VADDPD       (SP), Y0, Y0
 	VMOVUPD      Y0, (SP)
@@ -3504,52 +4892,15 @@ SeedMainLossF32_done:
 	VADDPD       32(SP), Y0, Y0
 	VMOVUPD      Y0, 32(SP)
 	VXORPS       Y2, Y2, Y2
-	VPADDD       log32shift8<>+0(SB), Y3, Y0
-	VPSRLD       $0x17, Y0, Y2
-	VCVTDQ2PS    Y2, Y2
-	VSUBPS       f1278<>+0(SB), Y2, Y2
-	VPAND        mant32mask8<>+0(SB), Y0, Y0
-	VPADDD       log32base8<>+0(SB), Y0, Y0
-	VSUBPS       one8<>+0(SB), Y0, Y0
-	VMULPS       Y0, Y0, Y3
-	VMOVUPS      logc08<>+0(SB), Y5
-	VFMADD213PS  logc28<>+0(SB), Y3, Y5
-	VFMADD213PS  logc48<>+0(SB), Y3, Y5
-	VFMADD213PS  logc68<>+0(SB), Y3, Y5
-	VFMADD213PS  logc88<>+0(SB), Y3, Y5
-	VMOVUPS      logc18<>+0(SB), Y6
-	VFMADD213PS  logc38<>+0(SB), Y3, Y6
-	VFMADD213PS  logc58<>+0(SB), Y3, Y6
-	VFMADD213PS  logc78<>+0(SB), Y3, Y6
-	VFMADD231PS  Y6, Y0, Y5
-	VMULPS       Y0, Y3, Y6
-	VMULPS       minushalf8<>+0(SB), Y3, Y3
-	VFMADD231PS  ln2lo8<>+0(SB), Y2, Y3
-	VFMADD213PS  Y3, Y6, Y5
-	VADDPS       Y5, Y0, Y0
-	VFMADD231PS  ln2hi8<>+0(SB), Y2, Y0
-	VCVTPS2PD    X0, Y2
-	VCVTDQ2PD    X4, Y3
-	VFMADD231PD  ln2x64<>+0(SB), Y3, Y2
-	VADDPD       64(SP), Y2, Y2
-	VMOVUPD      Y2, 64(SP)
-	VEXTRACTF128 $0x01, Y0, X0
-	VEXTRACTI128 $0x01, Y4, X2
-	VCVTPS2PD    X0, Y0
-	VCVTDQ2PD    X2, Y2
-	VFMADD231PD  ln2x64<>+0(SB), Y2, Y0
-	VADDPD       96(SP), Y0, Y0
-	VMOVUPD      Y0, 96(SP)
-	VMOVUPS      Y1, Y3
-	VPXOR        Y4, Y4, Y4
+	MOVQ         acc+104(FP), AX
 	VMOVUPD      (SP), Y0
-	VMOVUPD      Y0, (R8)
+	VMOVUPD      Y0, (AX)
 	VMOVUPD      32(SP), Y0
-	VMOVUPD      Y0, 32(R8)
+	VMOVUPD      Y0, 32(AX)
 	VMOVUPD      64(SP), Y0
-	VMOVUPD      Y0, 64(R8)
+	VMOVUPD      Y0, 64(AX)
 	VMOVUPD      96(SP), Y0
-	VMOVUPD      Y0, 96(R8)
+	VMOVUPD      Y0, 96(AX)
 	VZEROUPPER
 	RET
 

@@ -8,22 +8,58 @@ package avx512
 // stores in acc the float64 lane sums of the focal terms (lanes 0-7, 8-15)
 // and of log p where masks (one uint16 per 16 lanes) marks p/S inside its
 // clip range (lanes 0-7, 8-15), and writes the gradient into g.
-// k is seedVector.mainConsts', as for avx512.SeedMainGradF32, and any gamma:
-// a non-integer one takes (y-p)^gamma = exp(gamma*log(y-p)). Tested,
-// through goloss's seedRowFast16, against the reference loop seedRow to
-// SPEC's float32 tolerance.
+// offs is scratch for the byte offsets of the vectors with a positive
+// label: len(offs) >= len(p)/16. k is seedVector.mainConsts', as for
+// avx512.SeedMainGradF32, and any gamma: a non-integer one takes
+// (y-p)^gamma = exp(gamma*log(y-p)). Tested, through goloss's seedRowFast16,
+// against the reference loop seedRow to SPEC's float32 tolerance
+// (TestSeedAsmMatchesReference, TestSeedKernelsSparseLabels).
 //
 //go:noescape
-func SeedMainAnyGradF32(g []float32, y []float32, p []float32, w []float32, masks []uint16, k *[12]uint32, acc *[32]float64)
+func SeedMainAnyGradF32(g []float32, y []float32, p []float32, w []float32, masks []uint16, offs []uint64, k *[12]uint32, acc *[32]float64)
 
 // SeedMainAnyLossF32 is the main pass of the seed kernel on 16 float32 lanes: it
 // stores in acc the float64 lane sums of the focal terms (lanes 0-7, 8-15)
 // and of log p where masks (one uint16 per 16 lanes) marks p/S inside its
 // clip range (lanes 0-7, 8-15).
-// k is seedVector.mainConsts', as for avx512.SeedMainGradF32, and any gamma:
-// a non-integer one takes (y-p)^gamma = exp(gamma*log(y-p)). Tested,
-// through goloss's seedRowFast16, against the reference loop seedRow to
-// SPEC's float32 tolerance.
+// offs is scratch for the byte offsets of the vectors with a positive
+// label: len(offs) >= len(p)/16. k is seedVector.mainConsts', as for
+// avx512.SeedMainGradF32, and any gamma: a non-integer one takes
+// (y-p)^gamma = exp(gamma*log(y-p)). Tested, through goloss's seedRowFast16,
+// against the reference loop seedRow to SPEC's float32 tolerance
+// (TestSeedAsmMatchesReference, TestSeedKernelsSparseLabels).
 //
 //go:noescape
-func SeedMainAnyLossF32(y []float32, p []float32, w []float32, masks []uint16, k *[12]uint32, acc *[32]float64)
+func SeedMainAnyLossF32(y []float32, p []float32, w []float32, masks []uint16, offs []uint64, k *[12]uint32, acc *[32]float64)
+
+// SeedMainAnyInsideGradF32 is the main pass of the seed kernel on 16 float32 lanes: it
+// stores in acc the float64 lane sums of the focal terms (lanes 0-7, 8-15)
+// and of log p for a row whose every p/S lies inside its
+// clip range (lanes 0-7, 8-15), and writes the gradient into g.
+// offs is scratch for the byte offsets of the vectors with a positive
+// label: len(offs) >= len(p)/16. k is seedVector.mainConsts', as for
+// avx512.SeedMainGradF32, and any gamma: a non-integer one takes
+// (y-p)^gamma = exp(gamma*log(y-p)). Tested, through goloss's seedRowFast16,
+// against the reference loop seedRow to SPEC's float32 tolerance
+// (TestSeedAsmMatchesReference, TestSeedKernelsSparseLabels).
+// It gives the bits of the masked form with every lane inside
+// (TestSeedMainInsideSameBits).
+//
+//go:noescape
+func SeedMainAnyInsideGradF32(g []float32, y []float32, p []float32, w []float32, offs []uint64, k *[12]uint32, acc *[32]float64)
+
+// SeedMainAnyInsideLossF32 is the main pass of the seed kernel on 16 float32 lanes: it
+// stores in acc the float64 lane sums of the focal terms (lanes 0-7, 8-15)
+// and of log p for a row whose every p/S lies inside its
+// clip range (lanes 0-7, 8-15).
+// offs is scratch for the byte offsets of the vectors with a positive
+// label: len(offs) >= len(p)/16. k is seedVector.mainConsts', as for
+// avx512.SeedMainGradF32, and any gamma: a non-integer one takes
+// (y-p)^gamma = exp(gamma*log(y-p)). Tested, through goloss's seedRowFast16,
+// against the reference loop seedRow to SPEC's float32 tolerance
+// (TestSeedAsmMatchesReference, TestSeedKernelsSparseLabels).
+// It gives the bits of the masked form with every lane inside
+// (TestSeedMainInsideSameBits).
+//
+//go:noescape
+func SeedMainAnyInsideLossF32(y []float32, p []float32, w []float32, offs []uint64, k *[12]uint32, acc *[32]float64)

@@ -4,18 +4,18 @@
 
 #include "textflag.h"
 
-// func SeedMainAnyGradF32(g []float32, y []float32, p []float32, w []float32, masks []uint16, k *[12]uint32, acc *[32]float64)
+// func SeedMainAnyGradF32(g []float32, y []float32, p []float32, w []float32, masks []uint16, offs []uint64, k *[12]uint32, acc *[32]float64)
 // Requires: AVX, AVX512F, BMI2
-TEXT ·SeedMainAnyGradF32(SB), NOSPLIT, $256-136
+TEXT ·SeedMainAnyGradF32(SB), NOSPLIT, $256-160
 	MOVQ    g_base+0(FP), AX
 	MOVQ    y_base+24(FP), CX
 	MOVQ    p_base+48(FP), DX
 	MOVQ    p_len+56(FP), BX
 	MOVQ    w_base+72(FP), SI
 	MOVQ    masks_base+96(FP), DI
-	MOVQ    k+120(FP), R8
-	MOVQ    acc+128(FP), R9
-	MOVQ    32(R8), R10
+	MOVQ    offs_base+120(FP), R8
+	MOVQ    k+144(FP), R9
+	MOVQ    32(R9), R10
 	VPXORD  Z0, Z0, Z0
 	VMOVUPS one16<>+0(SB), Z1
 	VMOVUPD Z0, (SP)
@@ -25,142 +25,49 @@ TEXT ·SeedMainAnyGradF32(SB), NOSPLIT, $256-136
 	VPXORD  Z2, Z2, Z2
 	VMOVUPS Z1, Z3
 	VPXORD  Z4, Z4, Z4
-	MOVL    40(R8), R11
-	TESTL   R11, R11
-	JNZ     SeedMainAnyGradF32_powR
-	CMPQ    R10, $0x02
-	JEQ     SeedMainAnyGradF32_pow2
-	TESTQ   R10, R10
-	JEQ     SeedMainAnyGradF32_pow0
 	XORQ    R11, R11
-	MOVQ    DI, R12
-	MOVQ    $0x00000008, DI
+	XORQ    R12, R12
 	MOVQ    BX, R13
 	SHRQ    $0x04, R13
-	JZ      SeedMainAnyGradF32_powN_tail
+	JZ      SeedMainAnyGradF32_smoothdone
+	MOVQ    $0x00000008, R14
 
-SeedMainAnyGradF32_powN_loop:
-	VMOVUPS      (DX)(R11*1), Z5
-	KMOVW        (R12), K1
-	VMAXPS       minnormal16<>+0(SB), Z5, Z6
-	VPANDD       mant32mask16<>+0(SB), Z6, Z7
-	VPORD        Z1, Z7, Z7
-	VBLENDMPS    Z7, Z1, K1, Z7
-	VMULPS       Z7, Z3, Z3
-	VPSRLD       $0x17, Z6, Z7
-	VPSUBD       bias12716<>+0(SB), Z7, Z7
-	VMOVDQU32.Z  Z7, K1, Z7
-	VPADDD       Z7, Z4, Z4
-	VDIVPS       Z5, Z1, Z7
-	VMOVAPS      Z5, Z10
-	VFMADD213PS  minusone16<>+0(SB), Z7, Z10
-	VMULPS       Z7, Z10, Z10
-	VBROADCASTSS (R8), Z11
-	VSUBPS       Z7, Z11, Z11
-	VADDPS       Z10, Z11, Z11
-	VBROADCASTSS 4(R8), Z12
-	VADDPS       Z12, Z11, Z11
-	VBROADCASTSS 12(R8), Z12
-	VMULPS       Z12, Z11, Z11
-	VBROADCASTSS 8(R8), Z12
-	VBLENDMPS    Z11, Z12, K1, Z8
-	VSUBPS       Z10, Z7, Z7
-	VMOVUPS      (CX)(R11*1), Z10
-	VCMPPS       $0x1e, Z0, Z10, K1
-	KORTESTW     K1, K1
-	JZ           SeedMainAnyGradF32_powN_full_nopos
-	VPADDD       log32shift16<>+0(SB), Z6, Z6
-	VPSRLD       $0x17, Z6, Z11
-	VCVTDQ2PS    Z11, Z11
-	VSUBPS       f12716<>+0(SB), Z11, Z11
-	VPANDD       mant32mask16<>+0(SB), Z6, Z6
-	VPADDD       log32base16<>+0(SB), Z6, Z6
-	VSUBPS       one16<>+0(SB), Z6, Z6
-	VMULPS       Z6, Z6, Z12
-	VMOVUPS      logc016<>+0(SB), Z13
-	VFMADD213PS  logc216<>+0(SB), Z12, Z13
-	VFMADD213PS  logc416<>+0(SB), Z12, Z13
-	VFMADD213PS  logc616<>+0(SB), Z12, Z13
-	VFMADD213PS  logc816<>+0(SB), Z12, Z13
-	VMOVUPS      logc116<>+0(SB), Z14
-	VFMADD213PS  logc316<>+0(SB), Z12, Z14
-	VFMADD213PS  logc516<>+0(SB), Z12, Z14
-	VFMADD213PS  logc716<>+0(SB), Z12, Z14
-	VFMADD231PS  Z14, Z6, Z13
-	VMULPS       Z6, Z12, Z14
-	VMULPS       minushalf16<>+0(SB), Z12, Z12
-	VFMADD231PS  ln2lo16<>+0(SB), Z11, Z12
-	VFMADD213PS  Z12, Z14, Z13
-	VADDPS       Z13, Z6, Z6
-	VFMADD231PS  ln2hi16<>+0(SB), Z11, Z6
-	VSUBPS       Z5, Z10, Z10
-	VBROADCASTSS 28(R8), Z11
-	VMAXPS       Z11, Z6, Z6
-	VMINPS       Z0, Z6, Z6
-	VMOVAPS      Z1, Z12
-	VMOVAPS      Z10, Z11
-	MOVQ         R10, R14
-	DECQ         R14
-
-SeedMainAnyGradF32_powN_full_sq:
-	TESTQ  R14, R14
-	JZ     SeedMainAnyGradF32_powN_full_sqdone
-	BTQ    $0x00, R14
-	JCC    SeedMainAnyGradF32_powN_full_nomul
-	VMULPS Z11, Z12, Z12
-
-SeedMainAnyGradF32_powN_full_nomul:
-	CMPQ   R14, $0x01
-	JBE    SeedMainAnyGradF32_powN_full_nosq
-	VMULPS Z11, Z11, Z11
-
-SeedMainAnyGradF32_powN_full_nosq:
-	SHRQ $0x01, R14
-	JMP  SeedMainAnyGradF32_powN_full_sq
-
-SeedMainAnyGradF32_powN_full_sqdone:
-	VMULPS       Z10, Z12, Z11
-	VBROADCASTSS 20(R8), Z13
-	VMULPS       Z13, Z12, Z12
-	VSUBPS       Z10, Z10, Z10
-	VADDPS       Z10, Z12, Z12
-	VMOVUPS      (SI)(R11*1), Z10
-	VMULPS       Z11, Z10, Z13
-	VMULPS       Z6, Z13, Z13
-	VMOVAPS.Z    Z13, K1, Z13
-	VADDPS       Z13, Z2, Z2
-	VBROADCASTSS 24(R8), Z13
-	VCMPPS       $0x1d, Z13, Z5, K2
-	VCMPPS       $0x12, Z1, Z5, K3
-	KANDW        K3, K2, K2
-	VMULPS       Z7, Z11, Z7
-	VMOVAPS.Z    Z7, K2, Z7
-	VMULPS       Z6, Z12, Z12
-	VSUBPS       Z7, Z12, Z12
-	VBROADCASTSS 16(R8), Z5
-	VMULPS       Z5, Z10, Z10
-	VMULPS       Z12, Z10, Z10
-	VADDPS       Z10, Z8, Z10
-	VBLENDMPS    Z10, Z8, K1, Z8
-	VMOVUPS      Z8, (AX)(R11*1)
-	JMP          SeedMainAnyGradF32_powN_full_end
-
-SeedMainAnyGradF32_powN_full_nopos:
-	VMOVUPS Z8, (AX)(R11*1)
-
-SeedMainAnyGradF32_powN_full_end:
+SeedMainAnyGradF32_smooth:
+	VMOVUPS       (DX)(R11*1), Z5
+	KMOVW         (DI), K1
+	VMAXPS        minnormal16<>+0(SB), Z5, Z6
+	VPANDD        mant32mask16<>+0(SB), Z6, Z7
+	VPORD         Z1, Z7, Z7
+	VBLENDMPS     Z7, Z1, K1, Z7
+	VMULPS        Z7, Z3, Z3
+	VPSRLD        $0x17, Z6, Z6
+	VPSUBD        bias12716<>+0(SB), Z6, Z6
+	VMOVDQU32.Z   Z6, K1, Z6
+	VPADDD        Z6, Z4, Z4
+	VDIVPS        Z5, Z1, Z6
+	VMOVAPS       Z5, Z5
+	VFMADD213PS   minusone16<>+0(SB), Z6, Z5
+	VMULPS        Z6, Z5, Z5
+	VBROADCASTSS  (R9), Z7
+	VSUBPS        Z6, Z7, Z6
+	VADDPS        Z5, Z6, Z6
+	VBROADCASTSS  4(R9), Z5
+	VADDPS        Z5, Z6, Z6
+	VBROADCASTSS  12(R9), Z5
+	VMULPS        Z5, Z6, Z6
+	VBROADCASTSS  8(R9), Z5
+	VBLENDMPS     Z6, Z5, K1, Z8
+	VMOVUPS       Z8, (AX)(R11*1)
+	VMOVUPS       (CX)(R11*1), Z5
+	VCMPPS        $0x1e, Z0, Z5, K1
+	MOVQ          R11, (R8)(R12*8)
+	KMOVW         K1, R15
+	CMPL          R15, $0x00000001
+	SBBQ          $-1, R12
 	ADDQ          $0x40, R11
-	ADDQ          $0x02, R12
-	DECQ          DI
-	JNZ           SeedMainAnyGradF32_powN_inblock
-	VCVTPS2PD     Y2, Z5
-	VADDPD        (SP), Z5, Z5
-	VMOVUPD       Z5, (SP)
-	VEXTRACTF64X4 $0x01, Z2, Y5
-	VCVTPS2PD     Y5, Z5
-	VADDPD        64(SP), Z5, Z5
-	VMOVUPD       Z5, 64(SP)
-	VPXORD        Z2, Z2, Z2
+	ADDQ          $0x02, DI
+	DECQ          R14
+	JNZ           SeedMainAnyGradF32_smoothinblock
 	VPADDD        log32shift16<>+0(SB), Z3, Z3
 	VPSRLD        $0x17, Z3, Z5
 	VCVTDQ2PS     Z5, Z5
@@ -199,78 +106,244 @@ SeedMainAnyGradF32_powN_full_end:
 	VMOVUPD       Z3, 192(SP)
 	VMOVUPS       Z1, Z3
 	VPXORD        Z4, Z4, Z4
-	MOVQ          $0x00000008, DI
+	MOVQ          $0x00000008, R14
 
-SeedMainAnyGradF32_powN_inblock:
+SeedMainAnyGradF32_smoothinblock:
 	DECQ R13
-	JNZ  SeedMainAnyGradF32_powN_loop
+	JNZ  SeedMainAnyGradF32_smooth
 
-SeedMainAnyGradF32_powN_tail:
+SeedMainAnyGradF32_smoothdone:
 	ANDQ         $0x0f, BX
-	JZ           SeedMainAnyGradF32_powN_done
-	MOVQ         $0x00000001, DI
-	SHLXQ        BX, DI, DI
-	DECQ         DI
-	KMOVW        DI, K1
+	JZ           SeedMainAnyGradF32_smoothtaildone
+	MOVQ         $0x00000001, R13
+	SHLXQ        BX, R13, R13
+	DECQ         R13
+	KMOVW        R13, K1
 	VMOVUPS.Z    (DX)(R11*1), K1, Z5
-	KMOVW        (R12), K2
+	KMOVW        (DI), K2
 	VMAXPS       minnormal16<>+0(SB), Z5, Z6
 	VPANDD       mant32mask16<>+0(SB), Z6, Z7
 	VPORD        Z1, Z7, Z7
 	VBLENDMPS    Z7, Z1, K2, Z7
 	VMULPS       Z7, Z3, Z3
-	VPSRLD       $0x17, Z6, Z7
-	VPSUBD       bias12716<>+0(SB), Z7, Z7
-	VMOVDQU32.Z  Z7, K2, Z7
-	VPADDD       Z7, Z4, Z4
-	VDIVPS       Z5, Z1, Z7
-	VMOVAPS      Z5, Z8
-	VFMADD213PS  minusone16<>+0(SB), Z7, Z8
-	VMULPS       Z7, Z8, Z8
-	VBROADCASTSS (R8), Z10
-	VSUBPS       Z7, Z10, Z10
-	VADDPS       Z8, Z10, Z10
-	VBROADCASTSS 4(R8), Z11
-	VADDPS       Z11, Z10, Z10
-	VBROADCASTSS 12(R8), Z11
-	VMULPS       Z11, Z10, Z10
-	VBROADCASTSS 8(R8), Z11
-	VBLENDMPS    Z10, Z11, K2, Z9
-	VSUBPS       Z8, Z7, Z7
-	VMOVUPS.Z    (CX)(R11*1), K1, Z8
-	VCMPPS       $0x1e, Z0, Z8, K2
-	KORTESTW     K2, K2
-	JZ           SeedMainAnyGradF32_powN_part_nopos
-	VPADDD       log32shift16<>+0(SB), Z6, Z6
-	VPSRLD       $0x17, Z6, Z10
-	VCVTDQ2PS    Z10, Z10
-	VSUBPS       f12716<>+0(SB), Z10, Z10
-	VPANDD       mant32mask16<>+0(SB), Z6, Z6
-	VPADDD       log32base16<>+0(SB), Z6, Z6
-	VSUBPS       one16<>+0(SB), Z6, Z6
-	VMULPS       Z6, Z6, Z11
-	VMOVUPS      logc016<>+0(SB), Z12
-	VFMADD213PS  logc216<>+0(SB), Z11, Z12
-	VFMADD213PS  logc416<>+0(SB), Z11, Z12
-	VFMADD213PS  logc616<>+0(SB), Z11, Z12
-	VFMADD213PS  logc816<>+0(SB), Z11, Z12
-	VMOVUPS      logc116<>+0(SB), Z13
-	VFMADD213PS  logc316<>+0(SB), Z11, Z13
-	VFMADD213PS  logc516<>+0(SB), Z11, Z13
-	VFMADD213PS  logc716<>+0(SB), Z11, Z13
-	VFMADD231PS  Z13, Z6, Z12
-	VMULPS       Z6, Z11, Z13
-	VMULPS       minushalf16<>+0(SB), Z11, Z11
-	VFMADD231PS  ln2lo16<>+0(SB), Z10, Z11
-	VFMADD213PS  Z11, Z13, Z12
-	VADDPS       Z12, Z6, Z6
-	VFMADD231PS  ln2hi16<>+0(SB), Z10, Z6
-	VSUBPS       Z5, Z8, Z8
-	VBROADCASTSS 28(R8), Z10
-	VMAXPS       Z10, Z6, Z6
-	VMINPS       Z0, Z6, Z6
-	VMOVAPS      Z1, Z10
-	VMOVAPS      Z8, Z0
+	VPSRLD       $0x17, Z6, Z6
+	VPSUBD       bias12716<>+0(SB), Z6, Z6
+	VMOVDQU32.Z  Z6, K2, Z6
+	VPADDD       Z6, Z4, Z4
+	VDIVPS       Z5, Z1, Z6
+	VMOVAPS      Z5, Z5
+	VFMADD213PS  minusone16<>+0(SB), Z6, Z5
+	VMULPS       Z6, Z5, Z5
+	VBROADCASTSS (R9), Z7
+	VSUBPS       Z6, Z7, Z6
+	VADDPS       Z5, Z6, Z6
+	VBROADCASTSS 4(R9), Z5
+	VADDPS       Z5, Z6, Z6
+	VBROADCASTSS 12(R9), Z5
+	VMULPS       Z5, Z6, Z6
+	VBROADCASTSS 8(R9), Z5
+	VBLENDMPS    Z6, Z5, K2, Z9
+	VMOVUPS      Z9, K1, (AX)(R11*1)
+	VMOVUPS.Z    (CX)(R11*1), K1, Z5
+	VCMPPS       $0x1e, Z0, Z5, K1
+	KMOVW        K1, DI
+	TESTL        DI, DI
+	JNZ          SeedMainAnyGradF32_smoothtaildone
+	XORQ         BX, BX
+
+SeedMainAnyGradF32_smoothtaildone:
+	VPADDD        log32shift16<>+0(SB), Z3, Z3
+	VPSRLD        $0x17, Z3, Z5
+	VCVTDQ2PS     Z5, Z5
+	VSUBPS        f12716<>+0(SB), Z5, Z5
+	VPANDD        mant32mask16<>+0(SB), Z3, Z3
+	VPADDD        log32base16<>+0(SB), Z3, Z3
+	VSUBPS        one16<>+0(SB), Z3, Z3
+	VMULPS        Z3, Z3, Z6
+	VMOVUPS       logc016<>+0(SB), Z7
+	VFMADD213PS   logc216<>+0(SB), Z6, Z7
+	VFMADD213PS   logc416<>+0(SB), Z6, Z7
+	VFMADD213PS   logc616<>+0(SB), Z6, Z7
+	VFMADD213PS   logc816<>+0(SB), Z6, Z7
+	VMOVUPS       logc116<>+0(SB), Z8
+	VFMADD213PS   logc316<>+0(SB), Z6, Z8
+	VFMADD213PS   logc516<>+0(SB), Z6, Z8
+	VFMADD213PS   logc716<>+0(SB), Z6, Z8
+	VFMADD231PS   Z8, Z3, Z7
+	VMULPS        Z3, Z6, Z8
+	VMULPS        minushalf16<>+0(SB), Z6, Z6
+	VFMADD231PS   ln2lo16<>+0(SB), Z5, Z6
+	VFMADD213PS   Z6, Z8, Z7
+	VADDPS        Z7, Z3, Z3
+	VFMADD231PS   ln2hi16<>+0(SB), Z5, Z3
+	VCVTPS2PD     Y3, Z5
+	VCVTDQ2PD     Y4, Z6
+	VFMADD231PD   ln2x64z<>+0(SB), Z6, Z5
+	VADDPD        128(SP), Z5, Z5
+	VMOVUPD       Z5, 128(SP)
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VEXTRACTI64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y3, Z3
+	VCVTDQ2PD     Y4, Z4
+	VFMADD231PD   ln2x64z<>+0(SB), Z4, Z3
+	VADDPD        192(SP), Z3, Z3
+	VMOVUPD       Z3, 192(SP)
+	MOVL          40(R9), DI
+	TESTL         DI, DI
+	JNZ           SeedMainAnyGradF32_powR
+	CMPQ          R10, $0x02
+	JEQ           SeedMainAnyGradF32_pow2
+	TESTQ         R10, R10
+	JEQ           SeedMainAnyGradF32_pow0
+	XORQ          DI, DI
+	TESTQ         R12, R12
+	JZ            SeedMainAnyGradF32_powN_tail
+	MOVQ          $0x00000008, R13
+
+SeedMainAnyGradF32_powN_focal:
+	MOVQ         (R8)(DI*8), R14
+	VMOVUPS      (DX)(R14*1), Z3
+	VMOVUPS      (CX)(R14*1), Z4
+	VCMPPS       $0x1e, Z0, Z4, K1
+	VMAXPS       minnormal16<>+0(SB), Z3, Z5
+	VPADDD       log32shift16<>+0(SB), Z5, Z5
+	VPSRLD       $0x17, Z5, Z6
+	VCVTDQ2PS    Z6, Z6
+	VSUBPS       f12716<>+0(SB), Z6, Z6
+	VPANDD       mant32mask16<>+0(SB), Z5, Z5
+	VPADDD       log32base16<>+0(SB), Z5, Z5
+	VSUBPS       one16<>+0(SB), Z5, Z5
+	VMULPS       Z5, Z5, Z7
+	VMOVUPS      logc016<>+0(SB), Z8
+	VFMADD213PS  logc216<>+0(SB), Z7, Z8
+	VFMADD213PS  logc416<>+0(SB), Z7, Z8
+	VFMADD213PS  logc616<>+0(SB), Z7, Z8
+	VFMADD213PS  logc816<>+0(SB), Z7, Z8
+	VMOVUPS      logc116<>+0(SB), Z9
+	VFMADD213PS  logc316<>+0(SB), Z7, Z9
+	VFMADD213PS  logc516<>+0(SB), Z7, Z9
+	VFMADD213PS  logc716<>+0(SB), Z7, Z9
+	VFMADD231PS  Z9, Z5, Z8
+	VMULPS       Z5, Z7, Z9
+	VMULPS       minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z6, Z7
+	VFMADD213PS  Z7, Z9, Z8
+	VADDPS       Z8, Z5, Z5
+	VFMADD231PS  ln2hi16<>+0(SB), Z6, Z5
+	VSUBPS       Z3, Z4, Z4
+	VBROADCASTSS 28(R9), Z6
+	VMAXPS       Z6, Z5, Z5
+	VMINPS       Z0, Z5, Z5
+	VMOVAPS      Z1, Z7
+	VMOVAPS      Z4, Z6
+	MOVQ         R10, R15
+	DECQ         R15
+
+SeedMainAnyGradF32_powN_full_sq:
+	TESTQ  R15, R15
+	JZ     SeedMainAnyGradF32_powN_full_sqdone
+	BTQ    $0x00, R15
+	JCC    SeedMainAnyGradF32_powN_full_nomul
+	VMULPS Z6, Z7, Z7
+
+SeedMainAnyGradF32_powN_full_nomul:
+	CMPQ   R15, $0x01
+	JBE    SeedMainAnyGradF32_powN_full_nosq
+	VMULPS Z6, Z6, Z6
+
+SeedMainAnyGradF32_powN_full_nosq:
+	SHRQ $0x01, R15
+	JMP  SeedMainAnyGradF32_powN_full_sq
+
+SeedMainAnyGradF32_powN_full_sqdone:
+	VMULPS        Z4, Z7, Z6
+	VBROADCASTSS  20(R9), Z8
+	VMULPS        Z8, Z7, Z7
+	VSUBPS        Z4, Z4, Z4
+	VADDPS        Z4, Z7, Z7
+	VMOVUPS       (SI)(R14*1), Z4
+	VMULPS        Z6, Z4, Z8
+	VMULPS        Z5, Z8, Z8
+	VMOVAPS.Z     Z8, K1, Z8
+	VADDPS        Z8, Z2, Z2
+	VDIVPS        Z3, Z1, Z8
+	VMOVAPS       Z3, Z9
+	VFMADD213PS   minusone16<>+0(SB), Z8, Z9
+	VMULPS        Z8, Z9, Z9
+	VSUBPS        Z9, Z8, Z8
+	VBROADCASTSS  24(R9), Z9
+	VCMPPS        $0x1d, Z9, Z3, K2
+	VCMPPS        $0x12, Z1, Z3, K3
+	KANDW         K3, K2, K2
+	VMULPS        Z8, Z6, Z8
+	VMOVAPS.Z     Z8, K2, Z8
+	VMULPS        Z5, Z7, Z7
+	VSUBPS        Z8, Z7, Z7
+	VBROADCASTSS  16(R9), Z3
+	VMULPS        Z3, Z4, Z4
+	VMULPS        Z7, Z4, Z4
+	VMOVUPS       (AX)(R14*1), Z3
+	VADDPS        Z4, Z3, Z4
+	VBLENDMPS     Z4, Z3, K1, Z3
+	VMOVUPS       Z3, (AX)(R14*1)
+	DECQ          R13
+	JNZ           SeedMainAnyGradF32_powN_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R13
+
+SeedMainAnyGradF32_powN_inblock:
+	INCQ DI
+	CMPQ DI, R12
+	JNE  SeedMainAnyGradF32_powN_focal
+
+SeedMainAnyGradF32_powN_tail:
+	TESTQ        BX, BX
+	JZ           SeedMainAnyGradF32_done
+	MOVQ         $0x00000001, DI
+	SHLXQ        BX, DI, DI
+	DECQ         DI
+	KMOVW        DI, K1
+	VMOVUPS.Z    (DX)(R11*1), K1, Z3
+	VMOVUPS.Z    (CX)(R11*1), K1, Z4
+	VCMPPS       $0x1e, Z0, Z4, K2
+	VMAXPS       minnormal16<>+0(SB), Z3, Z5
+	VPADDD       log32shift16<>+0(SB), Z5, Z5
+	VPSRLD       $0x17, Z5, Z6
+	VCVTDQ2PS    Z6, Z6
+	VSUBPS       f12716<>+0(SB), Z6, Z6
+	VPANDD       mant32mask16<>+0(SB), Z5, Z5
+	VPADDD       log32base16<>+0(SB), Z5, Z5
+	VSUBPS       one16<>+0(SB), Z5, Z5
+	VMULPS       Z5, Z5, Z7
+	VMOVUPS      logc016<>+0(SB), Z8
+	VFMADD213PS  logc216<>+0(SB), Z7, Z8
+	VFMADD213PS  logc416<>+0(SB), Z7, Z8
+	VFMADD213PS  logc616<>+0(SB), Z7, Z8
+	VFMADD213PS  logc816<>+0(SB), Z7, Z8
+	VMOVUPS      logc116<>+0(SB), Z9
+	VFMADD213PS  logc316<>+0(SB), Z7, Z9
+	VFMADD213PS  logc516<>+0(SB), Z7, Z9
+	VFMADD213PS  logc716<>+0(SB), Z7, Z9
+	VFMADD231PS  Z9, Z5, Z8
+	VMULPS       Z5, Z7, Z9
+	VMULPS       minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z6, Z7
+	VFMADD213PS  Z7, Z9, Z8
+	VADDPS       Z8, Z5, Z5
+	VFMADD231PS  ln2hi16<>+0(SB), Z6, Z5
+	VSUBPS       Z3, Z4, Z4
+	VBROADCASTSS 28(R9), Z6
+	VMAXPS       Z6, Z5, Z5
+	VMINPS       Z0, Z5, Z5
+	VMOVAPS      Z1, Z6
+	VMOVAPS      Z4, Z0
 	MOVQ         R10, CX
 	DECQ         CX
 
@@ -279,7 +352,7 @@ SeedMainAnyGradF32_powN_part_sq:
 	JZ     SeedMainAnyGradF32_powN_part_sqdone
 	BTQ    $0x00, CX
 	JCC    SeedMainAnyGradF32_powN_part_nomul
-	VMULPS Z0, Z10, Z10
+	VMULPS Z0, Z6, Z6
 
 SeedMainAnyGradF32_powN_part_nomul:
 	CMPQ   CX, $0x01
@@ -291,928 +364,655 @@ SeedMainAnyGradF32_powN_part_nosq:
 	JMP  SeedMainAnyGradF32_powN_part_sq
 
 SeedMainAnyGradF32_powN_part_sqdone:
-	VMULPS       Z8, Z10, Z0
-	VBROADCASTSS 20(R8), Z11
-	VMULPS       Z11, Z10, Z10
-	VSUBPS       Z8, Z8, Z8
-	VADDPS       Z8, Z10, Z10
-	VMOVUPS.Z    (SI)(R11*1), K1, Z8
-	VMULPS       Z0, Z8, Z11
-	VMULPS       Z6, Z11, Z11
-	VMOVAPS.Z    Z11, K2, Z11
-	VADDPS       Z11, Z2, Z2
-	VBROADCASTSS 24(R8), Z11
-	VCMPPS       $0x1d, Z11, Z5, K3
-	VCMPPS       $0x12, Z1, Z5, K4
+	VMULPS       Z4, Z6, Z0
+	VBROADCASTSS 20(R9), Z7
+	VMULPS       Z7, Z6, Z6
+	VSUBPS       Z4, Z4, Z4
+	VADDPS       Z4, Z6, Z6
+	VMOVUPS.Z    (SI)(R11*1), K1, Z4
+	VMULPS       Z0, Z4, Z7
+	VMULPS       Z5, Z7, Z7
+	VMOVAPS.Z    Z7, K2, Z7
+	VADDPS       Z7, Z2, Z2
+	VDIVPS       Z3, Z1, Z7
+	VMOVAPS      Z3, Z8
+	VFMADD213PS  minusone16<>+0(SB), Z7, Z8
+	VMULPS       Z7, Z8, Z8
+	VSUBPS       Z8, Z7, Z7
+	VBROADCASTSS 24(R9), Z8
+	VCMPPS       $0x1d, Z8, Z3, K3
+	VCMPPS       $0x12, Z1, Z3, K4
 	KANDW        K4, K3, K3
 	VMULPS       Z7, Z0, Z7
 	VMOVAPS.Z    Z7, K3, Z7
-	VMULPS       Z6, Z10, Z10
-	VSUBPS       Z7, Z10, Z10
-	VBROADCASTSS 16(R8), Z0
-	VMULPS       Z0, Z8, Z8
-	VMULPS       Z10, Z8, Z8
-	VADDPS       Z8, Z9, Z8
-	VBLENDMPS    Z8, Z9, K2, Z9
-	VMOVUPS      Z9, K1, (AX)(R11*1)
-	JMP          SeedMainAnyGradF32_powN_part_end
-
-SeedMainAnyGradF32_powN_part_nopos:
-	VMOVUPS Z9, K1, (AX)(R11*1)
-
-SeedMainAnyGradF32_powN_part_end:
-SeedMainAnyGradF32_powN_done:
-	JMP SeedMainAnyGradF32_done
+	VMULPS       Z5, Z6, Z6
+	VSUBPS       Z7, Z6, Z6
+	VBROADCASTSS 16(R9), Z0
+	VMULPS       Z0, Z4, Z4
+	VMULPS       Z6, Z4, Z4
+	VMOVUPS.Z    (AX)(R11*1), K1, Z0
+	VADDPS       Z4, Z0, Z4
+	VBLENDMPS    Z4, Z0, K2, Z0
+	VMOVUPS      Z0, K1, (AX)(R11*1)
+	JMP          SeedMainAnyGradF32_done
 
 SeedMainAnyGradF32_pow2:
-	XORQ R10, R10
-	MOVQ DI, R11
-	MOVQ $0x00000008, DI
-	MOVQ BX, R12
-	SHRQ $0x04, R12
-	JZ   SeedMainAnyGradF32_pow2_tail
+	XORQ  DI, DI
+	TESTQ R12, R12
+	JZ    SeedMainAnyGradF32_pow2_tail
+	MOVQ  $0x00000008, R10
 
-SeedMainAnyGradF32_pow2_loop:
-	VMOVUPS      (DX)(R10*1), Z5
-	KMOVW        (R11), K1
-	VMAXPS       minnormal16<>+0(SB), Z5, Z6
-	VPANDD       mant32mask16<>+0(SB), Z6, Z7
-	VPORD        Z1, Z7, Z7
-	VBLENDMPS    Z7, Z1, K1, Z7
-	VMULPS       Z7, Z3, Z3
-	VPSRLD       $0x17, Z6, Z7
-	VPSUBD       bias12716<>+0(SB), Z7, Z7
-	VMOVDQU32.Z  Z7, K1, Z7
-	VPADDD       Z7, Z4, Z4
-	VDIVPS       Z5, Z1, Z7
-	VMOVAPS      Z5, Z10
-	VFMADD213PS  minusone16<>+0(SB), Z7, Z10
-	VMULPS       Z7, Z10, Z10
-	VBROADCASTSS (R8), Z11
-	VSUBPS       Z7, Z11, Z11
-	VADDPS       Z10, Z11, Z11
-	VBROADCASTSS 4(R8), Z12
-	VADDPS       Z12, Z11, Z11
-	VBROADCASTSS 12(R8), Z12
-	VMULPS       Z12, Z11, Z11
-	VBROADCASTSS 8(R8), Z12
-	VBLENDMPS    Z11, Z12, K1, Z8
-	VSUBPS       Z10, Z7, Z7
-	VMOVUPS      (CX)(R10*1), Z10
-	VCMPPS       $0x1e, Z0, Z10, K1
-	KORTESTW     K1, K1
-	JZ           SeedMainAnyGradF32_pow2_full_nopos
-	VPADDD       log32shift16<>+0(SB), Z6, Z6
-	VPSRLD       $0x17, Z6, Z11
-	VCVTDQ2PS    Z11, Z11
-	VSUBPS       f12716<>+0(SB), Z11, Z11
-	VPANDD       mant32mask16<>+0(SB), Z6, Z6
-	VPADDD       log32base16<>+0(SB), Z6, Z6
-	VSUBPS       one16<>+0(SB), Z6, Z6
-	VMULPS       Z6, Z6, Z12
-	VMOVUPS      logc016<>+0(SB), Z13
-	VFMADD213PS  logc216<>+0(SB), Z12, Z13
-	VFMADD213PS  logc416<>+0(SB), Z12, Z13
-	VFMADD213PS  logc616<>+0(SB), Z12, Z13
-	VFMADD213PS  logc816<>+0(SB), Z12, Z13
-	VMOVUPS      logc116<>+0(SB), Z14
-	VFMADD213PS  logc316<>+0(SB), Z12, Z14
-	VFMADD213PS  logc516<>+0(SB), Z12, Z14
-	VFMADD213PS  logc716<>+0(SB), Z12, Z14
-	VFMADD231PS  Z14, Z6, Z13
-	VMULPS       Z6, Z12, Z14
-	VMULPS       minushalf16<>+0(SB), Z12, Z12
-	VFMADD231PS  ln2lo16<>+0(SB), Z11, Z12
-	VFMADD213PS  Z12, Z14, Z13
-	VADDPS       Z13, Z6, Z6
-	VFMADD231PS  ln2hi16<>+0(SB), Z11, Z6
-	VSUBPS       Z5, Z10, Z10
-	VBROADCASTSS 28(R8), Z11
-	VMAXPS       Z11, Z6, Z6
-	VMINPS       Z0, Z6, Z6
-	VMULPS       Z10, Z10, Z11
-	VBROADCASTSS 20(R8), Z12
-	VMULPS       Z12, Z10, Z12
-	VSUBPS       Z10, Z10, Z10
-	VADDPS       Z10, Z12, Z12
-	VMOVUPS      (SI)(R10*1), Z10
-	VMULPS       Z11, Z10, Z13
-	VMULPS       Z6, Z13, Z13
-	VMOVAPS.Z    Z13, K1, Z13
-	VADDPS       Z13, Z2, Z2
-	VBROADCASTSS 24(R8), Z13
-	VCMPPS       $0x1d, Z13, Z5, K2
-	VCMPPS       $0x12, Z1, Z5, K3
-	KANDW        K3, K2, K2
-	VMULPS       Z7, Z11, Z7
-	VMOVAPS.Z    Z7, K2, Z7
-	VMULPS       Z6, Z12, Z12
-	VSUBPS       Z7, Z12, Z12
-	VBROADCASTSS 16(R8), Z5
-	VMULPS       Z5, Z10, Z10
-	VMULPS       Z12, Z10, Z10
-	VADDPS       Z10, Z8, Z10
-	VBLENDMPS    Z10, Z8, K1, Z8
-	VMOVUPS      Z8, (AX)(R10*1)
-	JMP          SeedMainAnyGradF32_pow2_full_end
-
-SeedMainAnyGradF32_pow2_full_nopos:
-	VMOVUPS Z8, (AX)(R10*1)
-
-SeedMainAnyGradF32_pow2_full_end:
-	ADDQ          $0x40, R10
-	ADDQ          $0x02, R11
-	DECQ          DI
+SeedMainAnyGradF32_pow2_focal:
+	MOVQ          (R8)(DI*8), R13
+	VMOVUPS       (DX)(R13*1), Z3
+	VMOVUPS       (CX)(R13*1), Z4
+	VCMPPS        $0x1e, Z0, Z4, K1
+	VMAXPS        minnormal16<>+0(SB), Z3, Z5
+	VPADDD        log32shift16<>+0(SB), Z5, Z5
+	VPSRLD        $0x17, Z5, Z6
+	VCVTDQ2PS     Z6, Z6
+	VSUBPS        f12716<>+0(SB), Z6, Z6
+	VPANDD        mant32mask16<>+0(SB), Z5, Z5
+	VPADDD        log32base16<>+0(SB), Z5, Z5
+	VSUBPS        one16<>+0(SB), Z5, Z5
+	VMULPS        Z5, Z5, Z7
+	VMOVUPS       logc016<>+0(SB), Z8
+	VFMADD213PS   logc216<>+0(SB), Z7, Z8
+	VFMADD213PS   logc416<>+0(SB), Z7, Z8
+	VFMADD213PS   logc616<>+0(SB), Z7, Z8
+	VFMADD213PS   logc816<>+0(SB), Z7, Z8
+	VMOVUPS       logc116<>+0(SB), Z9
+	VFMADD213PS   logc316<>+0(SB), Z7, Z9
+	VFMADD213PS   logc516<>+0(SB), Z7, Z9
+	VFMADD213PS   logc716<>+0(SB), Z7, Z9
+	VFMADD231PS   Z9, Z5, Z8
+	VMULPS        Z5, Z7, Z9
+	VMULPS        minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS   ln2lo16<>+0(SB), Z6, Z7
+	VFMADD213PS   Z7, Z9, Z8
+	VADDPS        Z8, Z5, Z5
+	VFMADD231PS   ln2hi16<>+0(SB), Z6, Z5
+	VSUBPS        Z3, Z4, Z4
+	VBROADCASTSS  28(R9), Z6
+	VMAXPS        Z6, Z5, Z5
+	VMINPS        Z0, Z5, Z5
+	VMULPS        Z4, Z4, Z6
+	VBROADCASTSS  20(R9), Z7
+	VMULPS        Z7, Z4, Z7
+	VSUBPS        Z4, Z4, Z4
+	VADDPS        Z4, Z7, Z7
+	VMOVUPS       (SI)(R13*1), Z4
+	VMULPS        Z6, Z4, Z8
+	VMULPS        Z5, Z8, Z8
+	VMOVAPS.Z     Z8, K1, Z8
+	VADDPS        Z8, Z2, Z2
+	VDIVPS        Z3, Z1, Z8
+	VMOVAPS       Z3, Z9
+	VFMADD213PS   minusone16<>+0(SB), Z8, Z9
+	VMULPS        Z8, Z9, Z9
+	VSUBPS        Z9, Z8, Z8
+	VBROADCASTSS  24(R9), Z9
+	VCMPPS        $0x1d, Z9, Z3, K2
+	VCMPPS        $0x12, Z1, Z3, K3
+	KANDW         K3, K2, K2
+	VMULPS        Z8, Z6, Z8
+	VMOVAPS.Z     Z8, K2, Z8
+	VMULPS        Z5, Z7, Z7
+	VSUBPS        Z8, Z7, Z7
+	VBROADCASTSS  16(R9), Z3
+	VMULPS        Z3, Z4, Z4
+	VMULPS        Z7, Z4, Z4
+	VMOVUPS       (AX)(R13*1), Z3
+	VADDPS        Z4, Z3, Z4
+	VBLENDMPS     Z4, Z3, K1, Z3
+	VMOVUPS       Z3, (AX)(R13*1)
+	DECQ          R10
 	JNZ           SeedMainAnyGradF32_pow2_inblock
-	VCVTPS2PD     Y2, Z5
-	VADDPD        (SP), Z5, Z5
-	VMOVUPD       Z5, (SP)
-	VEXTRACTF64X4 $0x01, Z2, Y5
-	VCVTPS2PD     Y5, Z5
-	VADDPD        64(SP), Z5, Z5
-	VMOVUPD       Z5, 64(SP)
-	VPXORD        Z2, Z2, Z2
-	VPADDD        log32shift16<>+0(SB), Z3, Z3
-	VPSRLD        $0x17, Z3, Z5
-	VCVTDQ2PS     Z5, Z5
-	VSUBPS        f12716<>+0(SB), Z5, Z5
-	VPANDD        mant32mask16<>+0(SB), Z3, Z3
-	VPADDD        log32base16<>+0(SB), Z3, Z3
-	VSUBPS        one16<>+0(SB), Z3, Z3
-	VMULPS        Z3, Z3, Z6
-	VMOVUPS       logc016<>+0(SB), Z7
-	VFMADD213PS   logc216<>+0(SB), Z6, Z7
-	VFMADD213PS   logc416<>+0(SB), Z6, Z7
-	VFMADD213PS   logc616<>+0(SB), Z6, Z7
-	VFMADD213PS   logc816<>+0(SB), Z6, Z7
-	VMOVUPS       logc116<>+0(SB), Z10
-	VFMADD213PS   logc316<>+0(SB), Z6, Z10
-	VFMADD213PS   logc516<>+0(SB), Z6, Z10
-	VFMADD213PS   logc716<>+0(SB), Z6, Z10
-	VFMADD231PS   Z10, Z3, Z7
-	VMULPS        Z3, Z6, Z10
-	VMULPS        minushalf16<>+0(SB), Z6, Z6
-	VFMADD231PS   ln2lo16<>+0(SB), Z5, Z6
-	VFMADD213PS   Z6, Z10, Z7
-	VADDPS        Z7, Z3, Z3
-	VFMADD231PS   ln2hi16<>+0(SB), Z5, Z3
-	VCVTPS2PD     Y3, Z5
-	VCVTDQ2PD     Y4, Z6
-	VFMADD231PD   ln2x64z<>+0(SB), Z6, Z5
-	VADDPD        128(SP), Z5, Z5
-	VMOVUPD       Z5, 128(SP)
-	VEXTRACTF64X4 $0x01, Z3, Y3
-	VEXTRACTI64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
 	VCVTPS2PD     Y3, Z3
-	VCVTDQ2PD     Y5, Z5
-	VFMADD231PD   ln2x64z<>+0(SB), Z5, Z3
-	VADDPD        192(SP), Z3, Z3
-	VMOVUPD       Z3, 192(SP)
-	VMOVUPS       Z1, Z3
-	VPXORD        Z4, Z4, Z4
-	MOVQ          $0x00000008, DI
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R10
 
 SeedMainAnyGradF32_pow2_inblock:
-	DECQ R12
-	JNZ  SeedMainAnyGradF32_pow2_loop
+	INCQ DI
+	CMPQ DI, R12
+	JNE  SeedMainAnyGradF32_pow2_focal
 
 SeedMainAnyGradF32_pow2_tail:
-	ANDQ         $0x0f, BX
-	JZ           SeedMainAnyGradF32_pow2_done
+	TESTQ        BX, BX
+	JZ           SeedMainAnyGradF32_done
 	MOVQ         $0x00000001, DI
 	SHLXQ        BX, DI, DI
 	DECQ         DI
 	KMOVW        DI, K1
-	VMOVUPS.Z    (DX)(R10*1), K1, Z5
-	KMOVW        (R11), K2
-	VMAXPS       minnormal16<>+0(SB), Z5, Z6
-	VPANDD       mant32mask16<>+0(SB), Z6, Z7
-	VPORD        Z1, Z7, Z7
-	VBLENDMPS    Z7, Z1, K2, Z7
-	VMULPS       Z7, Z3, Z3
-	VPSRLD       $0x17, Z6, Z7
-	VPSUBD       bias12716<>+0(SB), Z7, Z7
-	VMOVDQU32.Z  Z7, K2, Z7
-	VPADDD       Z7, Z4, Z4
-	VDIVPS       Z5, Z1, Z7
-	VMOVAPS      Z5, Z8
+	VMOVUPS.Z    (DX)(R11*1), K1, Z3
+	VMOVUPS.Z    (CX)(R11*1), K1, Z4
+	VCMPPS       $0x1e, Z0, Z4, K2
+	VMAXPS       minnormal16<>+0(SB), Z3, Z5
+	VPADDD       log32shift16<>+0(SB), Z5, Z5
+	VPSRLD       $0x17, Z5, Z6
+	VCVTDQ2PS    Z6, Z6
+	VSUBPS       f12716<>+0(SB), Z6, Z6
+	VPANDD       mant32mask16<>+0(SB), Z5, Z5
+	VPADDD       log32base16<>+0(SB), Z5, Z5
+	VSUBPS       one16<>+0(SB), Z5, Z5
+	VMULPS       Z5, Z5, Z7
+	VMOVUPS      logc016<>+0(SB), Z8
+	VFMADD213PS  logc216<>+0(SB), Z7, Z8
+	VFMADD213PS  logc416<>+0(SB), Z7, Z8
+	VFMADD213PS  logc616<>+0(SB), Z7, Z8
+	VFMADD213PS  logc816<>+0(SB), Z7, Z8
+	VMOVUPS      logc116<>+0(SB), Z9
+	VFMADD213PS  logc316<>+0(SB), Z7, Z9
+	VFMADD213PS  logc516<>+0(SB), Z7, Z9
+	VFMADD213PS  logc716<>+0(SB), Z7, Z9
+	VFMADD231PS  Z9, Z5, Z8
+	VMULPS       Z5, Z7, Z9
+	VMULPS       minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z6, Z7
+	VFMADD213PS  Z7, Z9, Z8
+	VADDPS       Z8, Z5, Z5
+	VFMADD231PS  ln2hi16<>+0(SB), Z6, Z5
+	VSUBPS       Z3, Z4, Z4
+	VBROADCASTSS 28(R9), Z6
+	VMAXPS       Z6, Z5, Z5
+	VMINPS       Z0, Z5, Z5
+	VMULPS       Z4, Z4, Z0
+	VBROADCASTSS 20(R9), Z6
+	VMULPS       Z6, Z4, Z6
+	VSUBPS       Z4, Z4, Z4
+	VADDPS       Z4, Z6, Z6
+	VMOVUPS.Z    (SI)(R11*1), K1, Z4
+	VMULPS       Z0, Z4, Z7
+	VMULPS       Z5, Z7, Z7
+	VMOVAPS.Z    Z7, K2, Z7
+	VADDPS       Z7, Z2, Z2
+	VDIVPS       Z3, Z1, Z7
+	VMOVAPS      Z3, Z8
 	VFMADD213PS  minusone16<>+0(SB), Z7, Z8
 	VMULPS       Z7, Z8, Z8
-	VBROADCASTSS (R8), Z10
-	VSUBPS       Z7, Z10, Z10
-	VADDPS       Z8, Z10, Z10
-	VBROADCASTSS 4(R8), Z11
-	VADDPS       Z11, Z10, Z10
-	VBROADCASTSS 12(R8), Z11
-	VMULPS       Z11, Z10, Z10
-	VBROADCASTSS 8(R8), Z11
-	VBLENDMPS    Z10, Z11, K2, Z9
 	VSUBPS       Z8, Z7, Z7
-	VMOVUPS.Z    (CX)(R10*1), K1, Z8
-	VCMPPS       $0x1e, Z0, Z8, K2
-	KORTESTW     K2, K2
-	JZ           SeedMainAnyGradF32_pow2_part_nopos
-	VPADDD       log32shift16<>+0(SB), Z6, Z6
-	VPSRLD       $0x17, Z6, Z10
-	VCVTDQ2PS    Z10, Z10
-	VSUBPS       f12716<>+0(SB), Z10, Z10
-	VPANDD       mant32mask16<>+0(SB), Z6, Z6
-	VPADDD       log32base16<>+0(SB), Z6, Z6
-	VSUBPS       one16<>+0(SB), Z6, Z6
-	VMULPS       Z6, Z6, Z11
-	VMOVUPS      logc016<>+0(SB), Z12
-	VFMADD213PS  logc216<>+0(SB), Z11, Z12
-	VFMADD213PS  logc416<>+0(SB), Z11, Z12
-	VFMADD213PS  logc616<>+0(SB), Z11, Z12
-	VFMADD213PS  logc816<>+0(SB), Z11, Z12
-	VMOVUPS      logc116<>+0(SB), Z13
-	VFMADD213PS  logc316<>+0(SB), Z11, Z13
-	VFMADD213PS  logc516<>+0(SB), Z11, Z13
-	VFMADD213PS  logc716<>+0(SB), Z11, Z13
-	VFMADD231PS  Z13, Z6, Z12
-	VMULPS       Z6, Z11, Z13
-	VMULPS       minushalf16<>+0(SB), Z11, Z11
-	VFMADD231PS  ln2lo16<>+0(SB), Z10, Z11
-	VFMADD213PS  Z11, Z13, Z12
-	VADDPS       Z12, Z6, Z6
-	VFMADD231PS  ln2hi16<>+0(SB), Z10, Z6
-	VSUBPS       Z5, Z8, Z8
-	VBROADCASTSS 28(R8), Z10
-	VMAXPS       Z10, Z6, Z6
-	VMINPS       Z0, Z6, Z6
-	VMULPS       Z8, Z8, Z0
-	VBROADCASTSS 20(R8), Z10
-	VMULPS       Z10, Z8, Z10
-	VSUBPS       Z8, Z8, Z8
-	VADDPS       Z8, Z10, Z10
-	VMOVUPS.Z    (SI)(R10*1), K1, Z8
-	VMULPS       Z0, Z8, Z11
-	VMULPS       Z6, Z11, Z11
-	VMOVAPS.Z    Z11, K2, Z11
-	VADDPS       Z11, Z2, Z2
-	VBROADCASTSS 24(R8), Z11
-	VCMPPS       $0x1d, Z11, Z5, K3
-	VCMPPS       $0x12, Z1, Z5, K4
+	VBROADCASTSS 24(R9), Z8
+	VCMPPS       $0x1d, Z8, Z3, K3
+	VCMPPS       $0x12, Z1, Z3, K4
 	KANDW        K4, K3, K3
 	VMULPS       Z7, Z0, Z7
 	VMOVAPS.Z    Z7, K3, Z7
-	VMULPS       Z6, Z10, Z10
-	VSUBPS       Z7, Z10, Z10
-	VBROADCASTSS 16(R8), Z0
-	VMULPS       Z0, Z8, Z8
-	VMULPS       Z10, Z8, Z8
-	VADDPS       Z8, Z9, Z8
-	VBLENDMPS    Z8, Z9, K2, Z9
-	VMOVUPS      Z9, K1, (AX)(R10*1)
-	JMP          SeedMainAnyGradF32_pow2_part_end
-
-SeedMainAnyGradF32_pow2_part_nopos:
-	VMOVUPS Z9, K1, (AX)(R10*1)
-
-SeedMainAnyGradF32_pow2_part_end:
-SeedMainAnyGradF32_pow2_done:
-	JMP SeedMainAnyGradF32_done
+	VMULPS       Z5, Z6, Z6
+	VSUBPS       Z7, Z6, Z6
+	VBROADCASTSS 16(R9), Z0
+	VMULPS       Z0, Z4, Z4
+	VMULPS       Z6, Z4, Z4
+	VMOVUPS.Z    (AX)(R11*1), K1, Z0
+	VADDPS       Z4, Z0, Z4
+	VBLENDMPS    Z4, Z0, K2, Z0
+	VMOVUPS      Z0, K1, (AX)(R11*1)
+	JMP          SeedMainAnyGradF32_done
 
 SeedMainAnyGradF32_pow0:
-	XORQ R10, R10
-	MOVQ DI, R11
-	MOVQ $0x00000008, DI
-	MOVQ BX, R12
-	SHRQ $0x04, R12
-	JZ   SeedMainAnyGradF32_pow0_tail
+	XORQ  DI, DI
+	TESTQ R12, R12
+	JZ    SeedMainAnyGradF32_pow0_tail
+	MOVQ  $0x00000008, R10
 
-SeedMainAnyGradF32_pow0_loop:
-	VMOVUPS      (DX)(R10*1), Z5
-	KMOVW        (R11), K1
-	VMAXPS       minnormal16<>+0(SB), Z5, Z6
-	VPANDD       mant32mask16<>+0(SB), Z6, Z7
-	VPORD        Z1, Z7, Z7
-	VBLENDMPS    Z7, Z1, K1, Z7
-	VMULPS       Z7, Z3, Z3
-	VPSRLD       $0x17, Z6, Z7
-	VPSUBD       bias12716<>+0(SB), Z7, Z7
-	VMOVDQU32.Z  Z7, K1, Z7
-	VPADDD       Z7, Z4, Z4
-	VDIVPS       Z5, Z1, Z7
-	VMOVAPS      Z5, Z10
-	VFMADD213PS  minusone16<>+0(SB), Z7, Z10
-	VMULPS       Z7, Z10, Z10
-	VBROADCASTSS (R8), Z11
-	VSUBPS       Z7, Z11, Z11
-	VADDPS       Z10, Z11, Z11
-	VBROADCASTSS 4(R8), Z12
-	VADDPS       Z12, Z11, Z11
-	VBROADCASTSS 12(R8), Z12
-	VMULPS       Z12, Z11, Z11
-	VBROADCASTSS 8(R8), Z12
-	VBLENDMPS    Z11, Z12, K1, Z8
-	VSUBPS       Z10, Z7, Z7
-	VMOVUPS      (CX)(R10*1), Z10
-	VCMPPS       $0x1e, Z0, Z10, K1
-	KORTESTW     K1, K1
-	JZ           SeedMainAnyGradF32_pow0_full_nopos
-	VPADDD       log32shift16<>+0(SB), Z6, Z6
-	VPSRLD       $0x17, Z6, Z11
-	VCVTDQ2PS    Z11, Z11
-	VSUBPS       f12716<>+0(SB), Z11, Z11
-	VPANDD       mant32mask16<>+0(SB), Z6, Z6
-	VPADDD       log32base16<>+0(SB), Z6, Z6
-	VSUBPS       one16<>+0(SB), Z6, Z6
-	VMULPS       Z6, Z6, Z12
-	VMOVUPS      logc016<>+0(SB), Z13
-	VFMADD213PS  logc216<>+0(SB), Z12, Z13
-	VFMADD213PS  logc416<>+0(SB), Z12, Z13
-	VFMADD213PS  logc616<>+0(SB), Z12, Z13
-	VFMADD213PS  logc816<>+0(SB), Z12, Z13
-	VMOVUPS      logc116<>+0(SB), Z14
-	VFMADD213PS  logc316<>+0(SB), Z12, Z14
-	VFMADD213PS  logc516<>+0(SB), Z12, Z14
-	VFMADD213PS  logc716<>+0(SB), Z12, Z14
-	VFMADD231PS  Z14, Z6, Z13
-	VMULPS       Z6, Z12, Z14
-	VMULPS       minushalf16<>+0(SB), Z12, Z12
-	VFMADD231PS  ln2lo16<>+0(SB), Z11, Z12
-	VFMADD213PS  Z12, Z14, Z13
-	VADDPS       Z13, Z6, Z6
-	VFMADD231PS  ln2hi16<>+0(SB), Z11, Z6
-	VSUBPS       Z5, Z10, Z10
-	VBROADCASTSS 28(R8), Z10
-	VMAXPS       Z10, Z6, Z6
-	VMINPS       Z0, Z6, Z6
-	VMOVAPS      Z1, Z10
-	VMOVAPS      Z0, Z11
-	VMOVUPS      (SI)(R10*1), Z12
-	VMULPS       Z10, Z12, Z13
-	VMULPS       Z6, Z13, Z13
-	VMOVAPS.Z    Z13, K1, Z13
-	VADDPS       Z13, Z2, Z2
-	VBROADCASTSS 24(R8), Z13
-	VCMPPS       $0x1d, Z13, Z5, K2
-	VCMPPS       $0x12, Z1, Z5, K3
-	KANDW        K3, K2, K2
-	VMULPS       Z7, Z10, Z7
-	VMOVAPS.Z    Z7, K2, Z7
-	VMULPS       Z6, Z11, Z11
-	VSUBPS       Z7, Z11, Z11
-	VBROADCASTSS 16(R8), Z5
-	VMULPS       Z5, Z12, Z12
-	VMULPS       Z11, Z12, Z12
-	VADDPS       Z12, Z8, Z12
-	VBLENDMPS    Z12, Z8, K1, Z8
-	VMOVUPS      Z8, (AX)(R10*1)
-	JMP          SeedMainAnyGradF32_pow0_full_end
-
-SeedMainAnyGradF32_pow0_full_nopos:
-	VMOVUPS Z8, (AX)(R10*1)
-
-SeedMainAnyGradF32_pow0_full_end:
-	ADDQ          $0x40, R10
-	ADDQ          $0x02, R11
-	DECQ          DI
+SeedMainAnyGradF32_pow0_focal:
+	MOVQ          (R8)(DI*8), R13
+	VMOVUPS       (DX)(R13*1), Z3
+	VMOVUPS       (CX)(R13*1), Z4
+	VCMPPS        $0x1e, Z0, Z4, K1
+	VMAXPS        minnormal16<>+0(SB), Z3, Z5
+	VPADDD        log32shift16<>+0(SB), Z5, Z5
+	VPSRLD        $0x17, Z5, Z6
+	VCVTDQ2PS     Z6, Z6
+	VSUBPS        f12716<>+0(SB), Z6, Z6
+	VPANDD        mant32mask16<>+0(SB), Z5, Z5
+	VPADDD        log32base16<>+0(SB), Z5, Z5
+	VSUBPS        one16<>+0(SB), Z5, Z5
+	VMULPS        Z5, Z5, Z7
+	VMOVUPS       logc016<>+0(SB), Z8
+	VFMADD213PS   logc216<>+0(SB), Z7, Z8
+	VFMADD213PS   logc416<>+0(SB), Z7, Z8
+	VFMADD213PS   logc616<>+0(SB), Z7, Z8
+	VFMADD213PS   logc816<>+0(SB), Z7, Z8
+	VMOVUPS       logc116<>+0(SB), Z9
+	VFMADD213PS   logc316<>+0(SB), Z7, Z9
+	VFMADD213PS   logc516<>+0(SB), Z7, Z9
+	VFMADD213PS   logc716<>+0(SB), Z7, Z9
+	VFMADD231PS   Z9, Z5, Z8
+	VMULPS        Z5, Z7, Z9
+	VMULPS        minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS   ln2lo16<>+0(SB), Z6, Z7
+	VFMADD213PS   Z7, Z9, Z8
+	VADDPS        Z8, Z5, Z5
+	VFMADD231PS   ln2hi16<>+0(SB), Z6, Z5
+	VSUBPS        Z3, Z4, Z4
+	VBROADCASTSS  28(R9), Z4
+	VMAXPS        Z4, Z5, Z5
+	VMINPS        Z0, Z5, Z5
+	VMOVAPS       Z1, Z4
+	VMOVAPS       Z0, Z6
+	VMOVUPS       (SI)(R13*1), Z7
+	VMULPS        Z4, Z7, Z8
+	VMULPS        Z5, Z8, Z8
+	VMOVAPS.Z     Z8, K1, Z8
+	VADDPS        Z8, Z2, Z2
+	VDIVPS        Z3, Z1, Z8
+	VMOVAPS       Z3, Z9
+	VFMADD213PS   minusone16<>+0(SB), Z8, Z9
+	VMULPS        Z8, Z9, Z9
+	VSUBPS        Z9, Z8, Z8
+	VBROADCASTSS  24(R9), Z9
+	VCMPPS        $0x1d, Z9, Z3, K2
+	VCMPPS        $0x12, Z1, Z3, K3
+	KANDW         K3, K2, K2
+	VMULPS        Z8, Z4, Z8
+	VMOVAPS.Z     Z8, K2, Z8
+	VMULPS        Z5, Z6, Z6
+	VSUBPS        Z8, Z6, Z6
+	VBROADCASTSS  16(R9), Z3
+	VMULPS        Z3, Z7, Z7
+	VMULPS        Z6, Z7, Z7
+	VMOVUPS       (AX)(R13*1), Z3
+	VADDPS        Z7, Z3, Z7
+	VBLENDMPS     Z7, Z3, K1, Z3
+	VMOVUPS       Z3, (AX)(R13*1)
+	DECQ          R10
 	JNZ           SeedMainAnyGradF32_pow0_inblock
-	VCVTPS2PD     Y2, Z5
-	VADDPD        (SP), Z5, Z5
-	VMOVUPD       Z5, (SP)
-	VEXTRACTF64X4 $0x01, Z2, Y5
-	VCVTPS2PD     Y5, Z5
-	VADDPD        64(SP), Z5, Z5
-	VMOVUPD       Z5, 64(SP)
-	VPXORD        Z2, Z2, Z2
-	VPADDD        log32shift16<>+0(SB), Z3, Z3
-	VPSRLD        $0x17, Z3, Z5
-	VCVTDQ2PS     Z5, Z5
-	VSUBPS        f12716<>+0(SB), Z5, Z5
-	VPANDD        mant32mask16<>+0(SB), Z3, Z3
-	VPADDD        log32base16<>+0(SB), Z3, Z3
-	VSUBPS        one16<>+0(SB), Z3, Z3
-	VMULPS        Z3, Z3, Z6
-	VMOVUPS       logc016<>+0(SB), Z7
-	VFMADD213PS   logc216<>+0(SB), Z6, Z7
-	VFMADD213PS   logc416<>+0(SB), Z6, Z7
-	VFMADD213PS   logc616<>+0(SB), Z6, Z7
-	VFMADD213PS   logc816<>+0(SB), Z6, Z7
-	VMOVUPS       logc116<>+0(SB), Z10
-	VFMADD213PS   logc316<>+0(SB), Z6, Z10
-	VFMADD213PS   logc516<>+0(SB), Z6, Z10
-	VFMADD213PS   logc716<>+0(SB), Z6, Z10
-	VFMADD231PS   Z10, Z3, Z7
-	VMULPS        Z3, Z6, Z10
-	VMULPS        minushalf16<>+0(SB), Z6, Z6
-	VFMADD231PS   ln2lo16<>+0(SB), Z5, Z6
-	VFMADD213PS   Z6, Z10, Z7
-	VADDPS        Z7, Z3, Z3
-	VFMADD231PS   ln2hi16<>+0(SB), Z5, Z3
-	VCVTPS2PD     Y3, Z5
-	VCVTDQ2PD     Y4, Z6
-	VFMADD231PD   ln2x64z<>+0(SB), Z6, Z5
-	VADDPD        128(SP), Z5, Z5
-	VMOVUPD       Z5, 128(SP)
-	VEXTRACTF64X4 $0x01, Z3, Y3
-	VEXTRACTI64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
 	VCVTPS2PD     Y3, Z3
-	VCVTDQ2PD     Y5, Z5
-	VFMADD231PD   ln2x64z<>+0(SB), Z5, Z3
-	VADDPD        192(SP), Z3, Z3
-	VMOVUPD       Z3, 192(SP)
-	VMOVUPS       Z1, Z3
-	VPXORD        Z4, Z4, Z4
-	MOVQ          $0x00000008, DI
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R10
 
 SeedMainAnyGradF32_pow0_inblock:
-	DECQ R12
-	JNZ  SeedMainAnyGradF32_pow0_loop
+	INCQ DI
+	CMPQ DI, R12
+	JNE  SeedMainAnyGradF32_pow0_focal
 
 SeedMainAnyGradF32_pow0_tail:
-	ANDQ         $0x0f, BX
-	JZ           SeedMainAnyGradF32_pow0_done
+	TESTQ        BX, BX
+	JZ           SeedMainAnyGradF32_done
 	MOVQ         $0x00000001, DI
 	SHLXQ        BX, DI, DI
 	DECQ         DI
 	KMOVW        DI, K1
-	VMOVUPS.Z    (DX)(R10*1), K1, Z5
-	KMOVW        (R11), K2
-	VMAXPS       minnormal16<>+0(SB), Z5, Z6
-	VPANDD       mant32mask16<>+0(SB), Z6, Z7
-	VPORD        Z1, Z7, Z7
-	VBLENDMPS    Z7, Z1, K2, Z7
-	VMULPS       Z7, Z3, Z3
-	VPSRLD       $0x17, Z6, Z7
-	VPSUBD       bias12716<>+0(SB), Z7, Z7
-	VMOVDQU32.Z  Z7, K2, Z7
-	VPADDD       Z7, Z4, Z4
-	VDIVPS       Z5, Z1, Z7
-	VMOVAPS      Z5, Z8
+	VMOVUPS.Z    (DX)(R11*1), K1, Z3
+	VMOVUPS.Z    (CX)(R11*1), K1, Z4
+	VCMPPS       $0x1e, Z0, Z4, K2
+	VMAXPS       minnormal16<>+0(SB), Z3, Z5
+	VPADDD       log32shift16<>+0(SB), Z5, Z5
+	VPSRLD       $0x17, Z5, Z6
+	VCVTDQ2PS    Z6, Z6
+	VSUBPS       f12716<>+0(SB), Z6, Z6
+	VPANDD       mant32mask16<>+0(SB), Z5, Z5
+	VPADDD       log32base16<>+0(SB), Z5, Z5
+	VSUBPS       one16<>+0(SB), Z5, Z5
+	VMULPS       Z5, Z5, Z7
+	VMOVUPS      logc016<>+0(SB), Z8
+	VFMADD213PS  logc216<>+0(SB), Z7, Z8
+	VFMADD213PS  logc416<>+0(SB), Z7, Z8
+	VFMADD213PS  logc616<>+0(SB), Z7, Z8
+	VFMADD213PS  logc816<>+0(SB), Z7, Z8
+	VMOVUPS      logc116<>+0(SB), Z9
+	VFMADD213PS  logc316<>+0(SB), Z7, Z9
+	VFMADD213PS  logc516<>+0(SB), Z7, Z9
+	VFMADD213PS  logc716<>+0(SB), Z7, Z9
+	VFMADD231PS  Z9, Z5, Z8
+	VMULPS       Z5, Z7, Z9
+	VMULPS       minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z6, Z7
+	VFMADD213PS  Z7, Z9, Z8
+	VADDPS       Z8, Z5, Z5
+	VFMADD231PS  ln2hi16<>+0(SB), Z6, Z5
+	VSUBPS       Z3, Z4, Z4
+	VBROADCASTSS 28(R9), Z4
+	VMAXPS       Z4, Z5, Z5
+	VMINPS       Z0, Z5, Z5
+	VMOVAPS      Z1, Z4
+	VMOVAPS      Z0, Z0
+	VMOVUPS.Z    (SI)(R11*1), K1, Z6
+	VMULPS       Z4, Z6, Z7
+	VMULPS       Z5, Z7, Z7
+	VMOVAPS.Z    Z7, K2, Z7
+	VADDPS       Z7, Z2, Z2
+	VDIVPS       Z3, Z1, Z7
+	VMOVAPS      Z3, Z8
 	VFMADD213PS  minusone16<>+0(SB), Z7, Z8
 	VMULPS       Z7, Z8, Z8
-	VBROADCASTSS (R8), Z10
-	VSUBPS       Z7, Z10, Z10
-	VADDPS       Z8, Z10, Z10
-	VBROADCASTSS 4(R8), Z11
-	VADDPS       Z11, Z10, Z10
-	VBROADCASTSS 12(R8), Z11
-	VMULPS       Z11, Z10, Z10
-	VBROADCASTSS 8(R8), Z11
-	VBLENDMPS    Z10, Z11, K2, Z9
 	VSUBPS       Z8, Z7, Z7
-	VMOVUPS.Z    (CX)(R10*1), K1, Z8
-	VCMPPS       $0x1e, Z0, Z8, K2
-	KORTESTW     K2, K2
-	JZ           SeedMainAnyGradF32_pow0_part_nopos
-	VPADDD       log32shift16<>+0(SB), Z6, Z6
-	VPSRLD       $0x17, Z6, Z10
-	VCVTDQ2PS    Z10, Z10
-	VSUBPS       f12716<>+0(SB), Z10, Z10
-	VPANDD       mant32mask16<>+0(SB), Z6, Z6
-	VPADDD       log32base16<>+0(SB), Z6, Z6
-	VSUBPS       one16<>+0(SB), Z6, Z6
-	VMULPS       Z6, Z6, Z11
-	VMOVUPS      logc016<>+0(SB), Z12
-	VFMADD213PS  logc216<>+0(SB), Z11, Z12
-	VFMADD213PS  logc416<>+0(SB), Z11, Z12
-	VFMADD213PS  logc616<>+0(SB), Z11, Z12
-	VFMADD213PS  logc816<>+0(SB), Z11, Z12
-	VMOVUPS      logc116<>+0(SB), Z13
-	VFMADD213PS  logc316<>+0(SB), Z11, Z13
-	VFMADD213PS  logc516<>+0(SB), Z11, Z13
-	VFMADD213PS  logc716<>+0(SB), Z11, Z13
-	VFMADD231PS  Z13, Z6, Z12
-	VMULPS       Z6, Z11, Z13
-	VMULPS       minushalf16<>+0(SB), Z11, Z11
-	VFMADD231PS  ln2lo16<>+0(SB), Z10, Z11
-	VFMADD213PS  Z11, Z13, Z12
-	VADDPS       Z12, Z6, Z6
-	VFMADD231PS  ln2hi16<>+0(SB), Z10, Z6
-	VSUBPS       Z5, Z8, Z8
-	VBROADCASTSS 28(R8), Z8
-	VMAXPS       Z8, Z6, Z6
-	VMINPS       Z0, Z6, Z6
-	VMOVAPS      Z1, Z8
-	VMOVAPS      Z0, Z0
-	VMOVUPS.Z    (SI)(R10*1), K1, Z10
-	VMULPS       Z8, Z10, Z11
-	VMULPS       Z6, Z11, Z11
-	VMOVAPS.Z    Z11, K2, Z11
-	VADDPS       Z11, Z2, Z2
-	VBROADCASTSS 24(R8), Z11
-	VCMPPS       $0x1d, Z11, Z5, K3
-	VCMPPS       $0x12, Z1, Z5, K4
+	VBROADCASTSS 24(R9), Z8
+	VCMPPS       $0x1d, Z8, Z3, K3
+	VCMPPS       $0x12, Z1, Z3, K4
 	KANDW        K4, K3, K3
-	VMULPS       Z7, Z8, Z7
+	VMULPS       Z7, Z4, Z7
 	VMOVAPS.Z    Z7, K3, Z7
-	VMULPS       Z6, Z0, Z0
+	VMULPS       Z5, Z0, Z0
 	VSUBPS       Z7, Z0, Z0
-	VBROADCASTSS 16(R8), Z5
-	VMULPS       Z5, Z10, Z10
-	VMULPS       Z0, Z10, Z10
-	VADDPS       Z10, Z9, Z10
-	VBLENDMPS    Z10, Z9, K2, Z9
-	VMOVUPS      Z9, K1, (AX)(R10*1)
-	JMP          SeedMainAnyGradF32_pow0_part_end
-
-SeedMainAnyGradF32_pow0_part_nopos:
-	VMOVUPS Z9, K1, (AX)(R10*1)
-
-SeedMainAnyGradF32_pow0_part_end:
-SeedMainAnyGradF32_pow0_done:
-	JMP SeedMainAnyGradF32_done
+	VBROADCASTSS 16(R9), Z1
+	VMULPS       Z1, Z6, Z6
+	VMULPS       Z0, Z6, Z6
+	VMOVUPS.Z    (AX)(R11*1), K1, Z0
+	VADDPS       Z6, Z0, Z6
+	VBLENDMPS    Z6, Z0, K2, Z0
+	VMOVUPS      Z0, K1, (AX)(R11*1)
+	JMP          SeedMainAnyGradF32_done
 
 SeedMainAnyGradF32_powR:
-	XORQ R10, R10
-	MOVQ DI, R11
-	MOVQ $0x00000008, DI
-	MOVQ BX, R12
-	SHRQ $0x04, R12
-	JZ   SeedMainAnyGradF32_powR_tail
+	XORQ  DI, DI
+	TESTQ R12, R12
+	JZ    SeedMainAnyGradF32_powR_tail
+	MOVQ  $0x00000008, R10
 
-SeedMainAnyGradF32_powR_loop:
-	VMOVUPS      (DX)(R10*1), Z5
-	KMOVW        (R11), K1
-	VMAXPS       minnormal16<>+0(SB), Z5, Z6
-	VPANDD       mant32mask16<>+0(SB), Z6, Z7
-	VPORD        Z1, Z7, Z7
-	VBLENDMPS    Z7, Z1, K1, Z7
-	VMULPS       Z7, Z3, Z3
-	VPSRLD       $0x17, Z6, Z7
-	VPSUBD       bias12716<>+0(SB), Z7, Z7
-	VMOVDQU32.Z  Z7, K1, Z7
-	VPADDD       Z7, Z4, Z4
-	VDIVPS       Z5, Z1, Z7
-	VMOVAPS      Z5, Z10
-	VFMADD213PS  minusone16<>+0(SB), Z7, Z10
-	VMULPS       Z7, Z10, Z10
-	VBROADCASTSS (R8), Z11
-	VSUBPS       Z7, Z11, Z11
-	VADDPS       Z10, Z11, Z11
-	VBROADCASTSS 4(R8), Z12
-	VADDPS       Z12, Z11, Z11
-	VBROADCASTSS 12(R8), Z12
-	VMULPS       Z12, Z11, Z11
-	VBROADCASTSS 8(R8), Z12
-	VBLENDMPS    Z11, Z12, K1, Z8
-	VSUBPS       Z10, Z7, Z7
-	VMOVUPS      (CX)(R10*1), Z10
-	VCMPPS       $0x1e, Z0, Z10, K1
-	KORTESTW     K1, K1
-	JZ           SeedMainAnyGradF32_powR_full_nopos
-	VPADDD       log32shift16<>+0(SB), Z6, Z6
-	VPSRLD       $0x17, Z6, Z11
-	VCVTDQ2PS    Z11, Z11
-	VSUBPS       f12716<>+0(SB), Z11, Z11
-	VPANDD       mant32mask16<>+0(SB), Z6, Z6
-	VPADDD       log32base16<>+0(SB), Z6, Z6
-	VSUBPS       one16<>+0(SB), Z6, Z6
-	VMULPS       Z6, Z6, Z12
-	VMOVUPS      logc016<>+0(SB), Z13
-	VFMADD213PS  logc216<>+0(SB), Z12, Z13
-	VFMADD213PS  logc416<>+0(SB), Z12, Z13
-	VFMADD213PS  logc616<>+0(SB), Z12, Z13
-	VFMADD213PS  logc816<>+0(SB), Z12, Z13
-	VMOVUPS      logc116<>+0(SB), Z14
-	VFMADD213PS  logc316<>+0(SB), Z12, Z14
-	VFMADD213PS  logc516<>+0(SB), Z12, Z14
-	VFMADD213PS  logc716<>+0(SB), Z12, Z14
-	VFMADD231PS  Z14, Z6, Z13
-	VMULPS       Z6, Z12, Z14
-	VMULPS       minushalf16<>+0(SB), Z12, Z12
-	VFMADD231PS  ln2lo16<>+0(SB), Z11, Z12
-	VFMADD213PS  Z12, Z14, Z13
-	VADDPS       Z13, Z6, Z6
-	VFMADD231PS  ln2hi16<>+0(SB), Z11, Z6
-	VSUBPS       Z5, Z10, Z10
-	VBROADCASTSS 28(R8), Z11
-	VMAXPS       Z11, Z6, Z6
-	VMINPS       Z0, Z6, Z6
-	VCMPPS       $0x11, minnormal16<>+0(SB), Z10, K2
-	VMULPS       two2316<>+0(SB), Z10, Z11
-	VBLENDMPS    Z11, Z10, K2, Z11
-	VPADDD       log32shift16<>+0(SB), Z11, Z11
-	VPSRLD       $0x17, Z11, Z12
-	VCVTDQ2PS    Z12, Z12
-	VSUBPS       f12716<>+0(SB), Z12, Z12
-	VMOVUPS.Z    minus2316<>+0(SB), K2, Z13
-	VADDPS       Z13, Z12, Z12
-	VPANDD       mant32mask16<>+0(SB), Z11, Z11
-	VPADDD       log32base16<>+0(SB), Z11, Z11
-	VSUBPS       one16<>+0(SB), Z11, Z11
-	VMULPS       Z11, Z11, Z13
-	VMOVUPS      logc016<>+0(SB), Z14
-	VFMADD213PS  logc216<>+0(SB), Z13, Z14
-	VFMADD213PS  logc416<>+0(SB), Z13, Z14
-	VFMADD213PS  logc616<>+0(SB), Z13, Z14
-	VFMADD213PS  logc816<>+0(SB), Z13, Z14
-	VMOVUPS      logc116<>+0(SB), Z15
-	VFMADD213PS  logc316<>+0(SB), Z13, Z15
-	VFMADD213PS  logc516<>+0(SB), Z13, Z15
-	VFMADD213PS  logc716<>+0(SB), Z13, Z15
-	VFMADD231PS  Z15, Z11, Z14
-	VMULPS       Z11, Z14, Z14
-	VMULPS       Z13, Z14, Z14
-	VFMADD231PS  ln2lo16<>+0(SB), Z12, Z14
-	VFMADD231PS  minushalf16<>+0(SB), Z13, Z14
-	VADDPS       Z14, Z11, Z11
-	VFMADD231PS  ln2hi16<>+0(SB), Z12, Z11
-	VPXORD       Z13, Z13, Z13
-	VCMPPS       $0x00, Z13, Z10, K2
-	VBLENDMPS    minusinf16<>+0(SB), Z11, K2, Z11
-	VCMPPS       $0x00, inf16<>+0(SB), Z10, K2
-	VBLENDMPS    inf16<>+0(SB), Z11, K2, Z11
-	VCMPPS       $0x19, Z13, Z10, K2
-	VBLENDMPS    nan16<>+0(SB), Z11, K2, Z11
-	VMAXPS       ldmin16<>+0(SB), Z11, Z12
-	VMINPS       ldmax16<>+0(SB), Z12, Z12
-	VBROADCASTSS 44(R8), Z13
-	VMULPS       Z13, Z12, Z12
-	VBROADCASTSS 20(R8), Z13
-	VFMADD231PS  Z13, Z11, Z12
-	VCMPPS       $0x11, expunder16<>+0(SB), Z12, K2
-	VMOVUPS      expunder16<>+0(SB), Z11
-	VMAXPS       Z12, Z11, Z12
-	VMOVUPS      expover16<>+0(SB), Z11
-	VMINPS       Z12, Z11, Z12
-	VMULPS       log2e16<>+0(SB), Z12, Z13
-	VRNDSCALEPS  $0x00, Z13, Z13
-	VFMADD231PS  minusln2hi16<>+0(SB), Z13, Z12
-	VFMADD231PS  minusln2lo16<>+0(SB), Z13, Z12
-	VMULPS       Z12, Z12, Z11
-	VMOVUPS      expc116<>+0(SB), Z14
-	VFMADD213PS  expc316<>+0(SB), Z11, Z14
-	VFMADD213PS  expc516<>+0(SB), Z11, Z14
-	VMOVUPS      expc016<>+0(SB), Z15
-	VFMADD213PS  expc216<>+0(SB), Z11, Z15
-	VFMADD213PS  expc416<>+0(SB), Z11, Z15
-	VFMADD231PS  Z15, Z12, Z14
-	VFMADD213PS  Z12, Z11, Z14
-	VADDPS       one16<>+0(SB), Z14, Z14
-	VMULPS       half16<>+0(SB), Z13, Z11
-	VADDPS       roundmagic16<>+0(SB), Z11, Z11
-	VSUBPS       roundmagic16<>+0(SB), Z11, Z12
-	VSUBPS       Z12, Z13, Z12
-	VADDPS       roundmagic16<>+0(SB), Z12, Z12
-	VPADDD       expbiasfix16<>+0(SB), Z11, Z11
-	VPSLLD       $0x17, Z11, Z11
-	VPADDD       expbiasfix16<>+0(SB), Z12, Z12
-	VPSLLD       $0x17, Z12, Z12
-	VMULPS       Z11, Z14, Z14
-	VMULPS       Z12, Z14, Z14
-	KNOTW        K2, K2
-	VMOVAPS.Z    Z14, K2, Z14
-	VMOVAPS      Z14, Z11
-	VCMPPS       $0x04, Z0, Z10, K2
-	VBROADCASTSS 20(R8), Z12
-	VMULPS       Z12, Z11, Z12
-	VDIVPS       Z10, Z12, Z12
-	VMOVAPS.Z    Z12, K2, Z12
-	VMOVUPS      (SI)(R10*1), Z10
-	VMULPS       Z11, Z10, Z13
-	VMULPS       Z6, Z13, Z13
-	VMOVAPS.Z    Z13, K1, Z13
-	VADDPS       Z13, Z2, Z2
-	VBROADCASTSS 24(R8), Z13
-	VCMPPS       $0x1d, Z13, Z5, K2
-	VCMPPS       $0x12, Z1, Z5, K3
-	KANDW        K3, K2, K2
-	VMULPS       Z7, Z11, Z7
-	VMOVAPS.Z    Z7, K2, Z7
-	VMULPS       Z6, Z12, Z12
-	VSUBPS       Z7, Z12, Z12
-	VBROADCASTSS 16(R8), Z5
-	VMULPS       Z5, Z10, Z10
-	VMULPS       Z12, Z10, Z10
-	VADDPS       Z10, Z8, Z10
-	VBLENDMPS    Z10, Z8, K1, Z8
-	VMOVUPS      Z8, (AX)(R10*1)
-	JMP          SeedMainAnyGradF32_powR_full_end
-
-SeedMainAnyGradF32_powR_full_nopos:
-	VMOVUPS Z8, (AX)(R10*1)
-
-SeedMainAnyGradF32_powR_full_end:
-	ADDQ          $0x40, R10
-	ADDQ          $0x02, R11
-	DECQ          DI
-	JNZ           SeedMainAnyGradF32_powR_inblock
-	VCVTPS2PD     Y2, Z5
-	VADDPD        (SP), Z5, Z5
-	VMOVUPD       Z5, (SP)
-	VEXTRACTF64X4 $0x01, Z2, Y5
-	VCVTPS2PD     Y5, Z5
-	VADDPD        64(SP), Z5, Z5
-	VMOVUPD       Z5, 64(SP)
-	VPXORD        Z2, Z2, Z2
-	VPADDD        log32shift16<>+0(SB), Z3, Z3
-	VPSRLD        $0x17, Z3, Z5
-	VCVTDQ2PS     Z5, Z5
-	VSUBPS        f12716<>+0(SB), Z5, Z5
-	VPANDD        mant32mask16<>+0(SB), Z3, Z3
-	VPADDD        log32base16<>+0(SB), Z3, Z3
-	VSUBPS        one16<>+0(SB), Z3, Z3
-	VMULPS        Z3, Z3, Z6
-	VMOVUPS       logc016<>+0(SB), Z7
-	VFMADD213PS   logc216<>+0(SB), Z6, Z7
-	VFMADD213PS   logc416<>+0(SB), Z6, Z7
-	VFMADD213PS   logc616<>+0(SB), Z6, Z7
-	VFMADD213PS   logc816<>+0(SB), Z6, Z7
+SeedMainAnyGradF32_powR_focal:
+	MOVQ          (R8)(DI*8), R13
+	VMOVUPS       (DX)(R13*1), Z3
+	VMOVUPS       (CX)(R13*1), Z4
+	VCMPPS        $0x1e, Z0, Z4, K1
+	VMAXPS        minnormal16<>+0(SB), Z3, Z5
+	VPADDD        log32shift16<>+0(SB), Z5, Z5
+	VPSRLD        $0x17, Z5, Z6
+	VCVTDQ2PS     Z6, Z6
+	VSUBPS        f12716<>+0(SB), Z6, Z6
+	VPANDD        mant32mask16<>+0(SB), Z5, Z5
+	VPADDD        log32base16<>+0(SB), Z5, Z5
+	VSUBPS        one16<>+0(SB), Z5, Z5
+	VMULPS        Z5, Z5, Z7
+	VMOVUPS       logc016<>+0(SB), Z8
+	VFMADD213PS   logc216<>+0(SB), Z7, Z8
+	VFMADD213PS   logc416<>+0(SB), Z7, Z8
+	VFMADD213PS   logc616<>+0(SB), Z7, Z8
+	VFMADD213PS   logc816<>+0(SB), Z7, Z8
+	VMOVUPS       logc116<>+0(SB), Z9
+	VFMADD213PS   logc316<>+0(SB), Z7, Z9
+	VFMADD213PS   logc516<>+0(SB), Z7, Z9
+	VFMADD213PS   logc716<>+0(SB), Z7, Z9
+	VFMADD231PS   Z9, Z5, Z8
+	VMULPS        Z5, Z7, Z9
+	VMULPS        minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS   ln2lo16<>+0(SB), Z6, Z7
+	VFMADD213PS   Z7, Z9, Z8
+	VADDPS        Z8, Z5, Z5
+	VFMADD231PS   ln2hi16<>+0(SB), Z6, Z5
+	VSUBPS        Z3, Z4, Z4
+	VBROADCASTSS  28(R9), Z6
+	VMAXPS        Z6, Z5, Z5
+	VMINPS        Z0, Z5, Z5
+	VCMPPS        $0x11, minnormal16<>+0(SB), Z4, K2
+	VMULPS        two2316<>+0(SB), Z4, Z6
+	VBLENDMPS     Z6, Z4, K2, Z6
+	VPADDD        log32shift16<>+0(SB), Z6, Z6
+	VPSRLD        $0x17, Z6, Z7
+	VCVTDQ2PS     Z7, Z7
+	VSUBPS        f12716<>+0(SB), Z7, Z7
+	VMOVUPS.Z     minus2316<>+0(SB), K2, Z8
+	VADDPS        Z8, Z7, Z7
+	VPANDD        mant32mask16<>+0(SB), Z6, Z6
+	VPADDD        log32base16<>+0(SB), Z6, Z6
+	VSUBPS        one16<>+0(SB), Z6, Z6
+	VMULPS        Z6, Z6, Z8
+	VMOVUPS       logc016<>+0(SB), Z9
+	VFMADD213PS   logc216<>+0(SB), Z8, Z9
+	VFMADD213PS   logc416<>+0(SB), Z8, Z9
+	VFMADD213PS   logc616<>+0(SB), Z8, Z9
+	VFMADD213PS   logc816<>+0(SB), Z8, Z9
 	VMOVUPS       logc116<>+0(SB), Z10
-	VFMADD213PS   logc316<>+0(SB), Z6, Z10
-	VFMADD213PS   logc516<>+0(SB), Z6, Z10
-	VFMADD213PS   logc716<>+0(SB), Z6, Z10
-	VFMADD231PS   Z10, Z3, Z7
-	VMULPS        Z3, Z6, Z10
-	VMULPS        minushalf16<>+0(SB), Z6, Z6
-	VFMADD231PS   ln2lo16<>+0(SB), Z5, Z6
-	VFMADD213PS   Z6, Z10, Z7
-	VADDPS        Z7, Z3, Z3
-	VFMADD231PS   ln2hi16<>+0(SB), Z5, Z3
-	VCVTPS2PD     Y3, Z5
-	VCVTDQ2PD     Y4, Z6
-	VFMADD231PD   ln2x64z<>+0(SB), Z6, Z5
-	VADDPD        128(SP), Z5, Z5
-	VMOVUPD       Z5, 128(SP)
-	VEXTRACTF64X4 $0x01, Z3, Y3
-	VEXTRACTI64X4 $0x01, Z4, Y5
+	VFMADD213PS   logc316<>+0(SB), Z8, Z10
+	VFMADD213PS   logc516<>+0(SB), Z8, Z10
+	VFMADD213PS   logc716<>+0(SB), Z8, Z10
+	VFMADD231PS   Z10, Z6, Z9
+	VMULPS        Z6, Z9, Z9
+	VMULPS        Z8, Z9, Z9
+	VFMADD231PS   ln2lo16<>+0(SB), Z7, Z9
+	VFMADD231PS   minushalf16<>+0(SB), Z8, Z9
+	VADDPS        Z9, Z6, Z6
+	VFMADD231PS   ln2hi16<>+0(SB), Z7, Z6
+	VPXORD        Z8, Z8, Z8
+	VCMPPS        $0x00, Z8, Z4, K2
+	VBLENDMPS     minusinf16<>+0(SB), Z6, K2, Z6
+	VCMPPS        $0x00, inf16<>+0(SB), Z4, K2
+	VBLENDMPS     inf16<>+0(SB), Z6, K2, Z6
+	VCMPPS        $0x19, Z8, Z4, K2
+	VBLENDMPS     nan16<>+0(SB), Z6, K2, Z6
+	VMAXPS        ldmin16<>+0(SB), Z6, Z7
+	VMINPS        ldmax16<>+0(SB), Z7, Z7
+	VBROADCASTSS  44(R9), Z8
+	VMULPS        Z8, Z7, Z7
+	VBROADCASTSS  20(R9), Z8
+	VFMADD231PS   Z8, Z6, Z7
+	VCMPPS        $0x11, expunder16<>+0(SB), Z7, K2
+	VMOVUPS       expunder16<>+0(SB), Z6
+	VMAXPS        Z7, Z6, Z7
+	VMOVUPS       expover16<>+0(SB), Z6
+	VMINPS        Z7, Z6, Z7
+	VMULPS        log2e16<>+0(SB), Z7, Z8
+	VRNDSCALEPS   $0x00, Z8, Z8
+	VFMADD231PS   minusln2hi16<>+0(SB), Z8, Z7
+	VFMADD231PS   minusln2lo16<>+0(SB), Z8, Z7
+	VMULPS        Z7, Z7, Z6
+	VMOVUPS       expc116<>+0(SB), Z9
+	VFMADD213PS   expc316<>+0(SB), Z6, Z9
+	VFMADD213PS   expc516<>+0(SB), Z6, Z9
+	VMOVUPS       expc016<>+0(SB), Z10
+	VFMADD213PS   expc216<>+0(SB), Z6, Z10
+	VFMADD213PS   expc416<>+0(SB), Z6, Z10
+	VFMADD231PS   Z10, Z7, Z9
+	VFMADD213PS   Z7, Z6, Z9
+	VADDPS        one16<>+0(SB), Z9, Z9
+	VMULPS        half16<>+0(SB), Z8, Z6
+	VADDPS        roundmagic16<>+0(SB), Z6, Z6
+	VSUBPS        roundmagic16<>+0(SB), Z6, Z7
+	VSUBPS        Z7, Z8, Z7
+	VADDPS        roundmagic16<>+0(SB), Z7, Z7
+	VPADDD        expbiasfix16<>+0(SB), Z6, Z6
+	VPSLLD        $0x17, Z6, Z6
+	VPADDD        expbiasfix16<>+0(SB), Z7, Z7
+	VPSLLD        $0x17, Z7, Z7
+	VMULPS        Z6, Z9, Z9
+	VMULPS        Z7, Z9, Z9
+	KNOTW         K2, K2
+	VMOVAPS.Z     Z9, K2, Z9
+	VMOVAPS       Z9, Z6
+	VCMPPS        $0x04, Z0, Z4, K2
+	VBROADCASTSS  20(R9), Z7
+	VMULPS        Z7, Z6, Z7
+	VDIVPS        Z4, Z7, Z7
+	VMOVAPS.Z     Z7, K2, Z7
+	VMOVUPS       (SI)(R13*1), Z4
+	VMULPS        Z6, Z4, Z8
+	VMULPS        Z5, Z8, Z8
+	VMOVAPS.Z     Z8, K1, Z8
+	VADDPS        Z8, Z2, Z2
+	VDIVPS        Z3, Z1, Z8
+	VMOVAPS       Z3, Z9
+	VFMADD213PS   minusone16<>+0(SB), Z8, Z9
+	VMULPS        Z8, Z9, Z9
+	VSUBPS        Z9, Z8, Z8
+	VBROADCASTSS  24(R9), Z9
+	VCMPPS        $0x1d, Z9, Z3, K2
+	VCMPPS        $0x12, Z1, Z3, K3
+	KANDW         K3, K2, K2
+	VMULPS        Z8, Z6, Z8
+	VMOVAPS.Z     Z8, K2, Z8
+	VMULPS        Z5, Z7, Z7
+	VSUBPS        Z8, Z7, Z7
+	VBROADCASTSS  16(R9), Z3
+	VMULPS        Z3, Z4, Z4
+	VMULPS        Z7, Z4, Z4
+	VMOVUPS       (AX)(R13*1), Z3
+	VADDPS        Z4, Z3, Z4
+	VBLENDMPS     Z4, Z3, K1, Z3
+	VMOVUPS       Z3, (AX)(R13*1)
+	DECQ          R10
+	JNZ           SeedMainAnyGradF32_powR_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
 	VCVTPS2PD     Y3, Z3
-	VCVTDQ2PD     Y5, Z5
-	VFMADD231PD   ln2x64z<>+0(SB), Z5, Z3
-	VADDPD        192(SP), Z3, Z3
-	VMOVUPD       Z3, 192(SP)
-	VMOVUPS       Z1, Z3
-	VPXORD        Z4, Z4, Z4
-	MOVQ          $0x00000008, DI
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R10
 
 SeedMainAnyGradF32_powR_inblock:
-	DECQ R12
-	JNZ  SeedMainAnyGradF32_powR_loop
+	INCQ DI
+	CMPQ DI, R12
+	JNE  SeedMainAnyGradF32_powR_focal
 
 SeedMainAnyGradF32_powR_tail:
-	ANDQ         $0x0f, BX
-	JZ           SeedMainAnyGradF32_powR_done
+	TESTQ        BX, BX
+	JZ           SeedMainAnyGradF32_done
 	MOVQ         $0x00000001, DI
 	SHLXQ        BX, DI, DI
 	DECQ         DI
 	KMOVW        DI, K1
-	VMOVUPS.Z    (DX)(R10*1), K1, Z5
-	KMOVW        (R11), K2
-	VMAXPS       minnormal16<>+0(SB), Z5, Z6
-	VPANDD       mant32mask16<>+0(SB), Z6, Z7
-	VPORD        Z1, Z7, Z7
-	VBLENDMPS    Z7, Z1, K2, Z7
-	VMULPS       Z7, Z3, Z3
-	VPSRLD       $0x17, Z6, Z7
-	VPSUBD       bias12716<>+0(SB), Z7, Z7
-	VMOVDQU32.Z  Z7, K2, Z7
-	VPADDD       Z7, Z4, Z4
-	VDIVPS       Z5, Z1, Z7
-	VMOVAPS      Z5, Z8
-	VFMADD213PS  minusone16<>+0(SB), Z7, Z8
-	VMULPS       Z7, Z8, Z8
-	VBROADCASTSS (R8), Z10
-	VSUBPS       Z7, Z10, Z10
-	VADDPS       Z8, Z10, Z10
-	VBROADCASTSS 4(R8), Z11
-	VADDPS       Z11, Z10, Z10
-	VBROADCASTSS 12(R8), Z11
-	VMULPS       Z11, Z10, Z10
-	VBROADCASTSS 8(R8), Z11
-	VBLENDMPS    Z10, Z11, K2, Z9
-	VSUBPS       Z8, Z7, Z7
-	VMOVUPS.Z    (CX)(R10*1), K1, Z8
-	VCMPPS       $0x1e, Z0, Z8, K2
-	KORTESTW     K2, K2
-	JZ           SeedMainAnyGradF32_powR_part_nopos
+	VMOVUPS.Z    (DX)(R11*1), K1, Z3
+	VMOVUPS.Z    (CX)(R11*1), K1, Z4
+	VCMPPS       $0x1e, Z0, Z4, K2
+	VMAXPS       minnormal16<>+0(SB), Z3, Z5
+	VPADDD       log32shift16<>+0(SB), Z5, Z5
+	VPSRLD       $0x17, Z5, Z6
+	VCVTDQ2PS    Z6, Z6
+	VSUBPS       f12716<>+0(SB), Z6, Z6
+	VPANDD       mant32mask16<>+0(SB), Z5, Z5
+	VPADDD       log32base16<>+0(SB), Z5, Z5
+	VSUBPS       one16<>+0(SB), Z5, Z5
+	VMULPS       Z5, Z5, Z7
+	VMOVUPS      logc016<>+0(SB), Z8
+	VFMADD213PS  logc216<>+0(SB), Z7, Z8
+	VFMADD213PS  logc416<>+0(SB), Z7, Z8
+	VFMADD213PS  logc616<>+0(SB), Z7, Z8
+	VFMADD213PS  logc816<>+0(SB), Z7, Z8
+	VMOVUPS      logc116<>+0(SB), Z9
+	VFMADD213PS  logc316<>+0(SB), Z7, Z9
+	VFMADD213PS  logc516<>+0(SB), Z7, Z9
+	VFMADD213PS  logc716<>+0(SB), Z7, Z9
+	VFMADD231PS  Z9, Z5, Z8
+	VMULPS       Z5, Z7, Z9
+	VMULPS       minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z6, Z7
+	VFMADD213PS  Z7, Z9, Z8
+	VADDPS       Z8, Z5, Z5
+	VFMADD231PS  ln2hi16<>+0(SB), Z6, Z5
+	VSUBPS       Z3, Z4, Z4
+	VBROADCASTSS 28(R9), Z6
+	VMAXPS       Z6, Z5, Z5
+	VMINPS       Z0, Z5, Z5
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z4, K3
+	VMULPS       two2316<>+0(SB), Z4, Z6
+	VBLENDMPS    Z6, Z4, K3, Z6
 	VPADDD       log32shift16<>+0(SB), Z6, Z6
-	VPSRLD       $0x17, Z6, Z10
-	VCVTDQ2PS    Z10, Z10
-	VSUBPS       f12716<>+0(SB), Z10, Z10
+	VPSRLD       $0x17, Z6, Z7
+	VCVTDQ2PS    Z7, Z7
+	VSUBPS       f12716<>+0(SB), Z7, Z7
+	VMOVUPS.Z    minus2316<>+0(SB), K3, Z8
+	VADDPS       Z8, Z7, Z7
 	VPANDD       mant32mask16<>+0(SB), Z6, Z6
 	VPADDD       log32base16<>+0(SB), Z6, Z6
 	VSUBPS       one16<>+0(SB), Z6, Z6
-	VMULPS       Z6, Z6, Z11
-	VMOVUPS      logc016<>+0(SB), Z12
-	VFMADD213PS  logc216<>+0(SB), Z11, Z12
-	VFMADD213PS  logc416<>+0(SB), Z11, Z12
-	VFMADD213PS  logc616<>+0(SB), Z11, Z12
-	VFMADD213PS  logc816<>+0(SB), Z11, Z12
-	VMOVUPS      logc116<>+0(SB), Z13
-	VFMADD213PS  logc316<>+0(SB), Z11, Z13
-	VFMADD213PS  logc516<>+0(SB), Z11, Z13
-	VFMADD213PS  logc716<>+0(SB), Z11, Z13
-	VFMADD231PS  Z13, Z6, Z12
-	VMULPS       Z6, Z11, Z13
-	VMULPS       minushalf16<>+0(SB), Z11, Z11
-	VFMADD231PS  ln2lo16<>+0(SB), Z10, Z11
-	VFMADD213PS  Z11, Z13, Z12
-	VADDPS       Z12, Z6, Z6
-	VFMADD231PS  ln2hi16<>+0(SB), Z10, Z6
-	VSUBPS       Z5, Z8, Z8
-	VBROADCASTSS 28(R8), Z10
-	VMAXPS       Z10, Z6, Z6
-	VMINPS       Z0, Z6, Z6
-	VCMPPS       $0x11, minnormal16<>+0(SB), Z8, K3
-	VMULPS       two2316<>+0(SB), Z8, Z10
-	VBLENDMPS    Z10, Z8, K3, Z10
-	VPADDD       log32shift16<>+0(SB), Z10, Z10
-	VPSRLD       $0x17, Z10, Z11
-	VCVTDQ2PS    Z11, Z11
-	VSUBPS       f12716<>+0(SB), Z11, Z11
-	VMOVUPS.Z    minus2316<>+0(SB), K3, Z12
-	VADDPS       Z12, Z11, Z11
-	VPANDD       mant32mask16<>+0(SB), Z10, Z10
-	VPADDD       log32base16<>+0(SB), Z10, Z10
-	VSUBPS       one16<>+0(SB), Z10, Z10
-	VMULPS       Z10, Z10, Z12
-	VMOVUPS      logc016<>+0(SB), Z13
-	VFMADD213PS  logc216<>+0(SB), Z12, Z13
-	VFMADD213PS  logc416<>+0(SB), Z12, Z13
-	VFMADD213PS  logc616<>+0(SB), Z12, Z13
-	VFMADD213PS  logc816<>+0(SB), Z12, Z13
-	VMOVUPS      logc116<>+0(SB), Z14
-	VFMADD213PS  logc316<>+0(SB), Z12, Z14
-	VFMADD213PS  logc516<>+0(SB), Z12, Z14
-	VFMADD213PS  logc716<>+0(SB), Z12, Z14
-	VFMADD231PS  Z14, Z10, Z13
-	VMULPS       Z10, Z13, Z13
-	VMULPS       Z12, Z13, Z13
-	VFMADD231PS  ln2lo16<>+0(SB), Z11, Z13
-	VFMADD231PS  minushalf16<>+0(SB), Z12, Z13
-	VADDPS       Z13, Z10, Z10
-	VFMADD231PS  ln2hi16<>+0(SB), Z11, Z10
-	VPXORD       Z12, Z12, Z12
-	VCMPPS       $0x00, Z12, Z8, K3
-	VBLENDMPS    minusinf16<>+0(SB), Z10, K3, Z10
-	VCMPPS       $0x00, inf16<>+0(SB), Z8, K3
-	VBLENDMPS    inf16<>+0(SB), Z10, K3, Z10
-	VCMPPS       $0x19, Z12, Z8, K3
-	VBLENDMPS    nan16<>+0(SB), Z10, K3, Z10
-	VMAXPS       ldmin16<>+0(SB), Z10, Z11
-	VMINPS       ldmax16<>+0(SB), Z11, Z11
-	VBROADCASTSS 44(R8), Z12
-	VMULPS       Z12, Z11, Z11
-	VBROADCASTSS 20(R8), Z12
-	VFMADD231PS  Z12, Z10, Z11
-	VCMPPS       $0x11, expunder16<>+0(SB), Z11, K3
-	VMOVUPS      expunder16<>+0(SB), Z10
-	VMAXPS       Z11, Z10, Z11
-	VMOVUPS      expover16<>+0(SB), Z10
-	VMINPS       Z11, Z10, Z11
-	VMULPS       log2e16<>+0(SB), Z11, Z12
-	VRNDSCALEPS  $0x00, Z12, Z12
-	VFMADD231PS  minusln2hi16<>+0(SB), Z12, Z11
-	VFMADD231PS  minusln2lo16<>+0(SB), Z12, Z11
-	VMULPS       Z11, Z11, Z10
-	VMOVUPS      expc116<>+0(SB), Z13
-	VFMADD213PS  expc316<>+0(SB), Z10, Z13
-	VFMADD213PS  expc516<>+0(SB), Z10, Z13
-	VMOVUPS      expc016<>+0(SB), Z14
-	VFMADD213PS  expc216<>+0(SB), Z10, Z14
-	VFMADD213PS  expc416<>+0(SB), Z10, Z14
-	VFMADD231PS  Z14, Z11, Z13
-	VFMADD213PS  Z11, Z10, Z13
-	VADDPS       one16<>+0(SB), Z13, Z13
-	VMULPS       half16<>+0(SB), Z12, Z10
-	VADDPS       roundmagic16<>+0(SB), Z10, Z10
-	VSUBPS       roundmagic16<>+0(SB), Z10, Z11
-	VSUBPS       Z11, Z12, Z11
-	VADDPS       roundmagic16<>+0(SB), Z11, Z11
-	VPADDD       expbiasfix16<>+0(SB), Z10, Z10
-	VPSLLD       $0x17, Z10, Z10
-	VPADDD       expbiasfix16<>+0(SB), Z11, Z11
-	VPSLLD       $0x17, Z11, Z11
-	VMULPS       Z10, Z13, Z13
-	VMULPS       Z11, Z13, Z13
+	VMULPS       Z6, Z6, Z8
+	VMOVUPS      logc016<>+0(SB), Z9
+	VFMADD213PS  logc216<>+0(SB), Z8, Z9
+	VFMADD213PS  logc416<>+0(SB), Z8, Z9
+	VFMADD213PS  logc616<>+0(SB), Z8, Z9
+	VFMADD213PS  logc816<>+0(SB), Z8, Z9
+	VMOVUPS      logc116<>+0(SB), Z10
+	VFMADD213PS  logc316<>+0(SB), Z8, Z10
+	VFMADD213PS  logc516<>+0(SB), Z8, Z10
+	VFMADD213PS  logc716<>+0(SB), Z8, Z10
+	VFMADD231PS  Z10, Z6, Z9
+	VMULPS       Z6, Z9, Z9
+	VMULPS       Z8, Z9, Z9
+	VFMADD231PS  ln2lo16<>+0(SB), Z7, Z9
+	VFMADD231PS  minushalf16<>+0(SB), Z8, Z9
+	VADDPS       Z9, Z6, Z6
+	VFMADD231PS  ln2hi16<>+0(SB), Z7, Z6
+	VPXORD       Z8, Z8, Z8
+	VCMPPS       $0x00, Z8, Z4, K3
+	VBLENDMPS    minusinf16<>+0(SB), Z6, K3, Z6
+	VCMPPS       $0x00, inf16<>+0(SB), Z4, K3
+	VBLENDMPS    inf16<>+0(SB), Z6, K3, Z6
+	VCMPPS       $0x19, Z8, Z4, K3
+	VBLENDMPS    nan16<>+0(SB), Z6, K3, Z6
+	VMAXPS       ldmin16<>+0(SB), Z6, Z7
+	VMINPS       ldmax16<>+0(SB), Z7, Z7
+	VBROADCASTSS 44(R9), Z8
+	VMULPS       Z8, Z7, Z7
+	VBROADCASTSS 20(R9), Z8
+	VFMADD231PS  Z8, Z6, Z7
+	VCMPPS       $0x11, expunder16<>+0(SB), Z7, K3
+	VMOVUPS      expunder16<>+0(SB), Z6
+	VMAXPS       Z7, Z6, Z7
+	VMOVUPS      expover16<>+0(SB), Z6
+	VMINPS       Z7, Z6, Z7
+	VMULPS       log2e16<>+0(SB), Z7, Z8
+	VRNDSCALEPS  $0x00, Z8, Z8
+	VFMADD231PS  minusln2hi16<>+0(SB), Z8, Z7
+	VFMADD231PS  minusln2lo16<>+0(SB), Z8, Z7
+	VMULPS       Z7, Z7, Z6
+	VMOVUPS      expc116<>+0(SB), Z9
+	VFMADD213PS  expc316<>+0(SB), Z6, Z9
+	VFMADD213PS  expc516<>+0(SB), Z6, Z9
+	VMOVUPS      expc016<>+0(SB), Z10
+	VFMADD213PS  expc216<>+0(SB), Z6, Z10
+	VFMADD213PS  expc416<>+0(SB), Z6, Z10
+	VFMADD231PS  Z10, Z7, Z9
+	VFMADD213PS  Z7, Z6, Z9
+	VADDPS       one16<>+0(SB), Z9, Z9
+	VMULPS       half16<>+0(SB), Z8, Z6
+	VADDPS       roundmagic16<>+0(SB), Z6, Z6
+	VSUBPS       roundmagic16<>+0(SB), Z6, Z7
+	VSUBPS       Z7, Z8, Z7
+	VADDPS       roundmagic16<>+0(SB), Z7, Z7
+	VPADDD       expbiasfix16<>+0(SB), Z6, Z6
+	VPSLLD       $0x17, Z6, Z6
+	VPADDD       expbiasfix16<>+0(SB), Z7, Z7
+	VPSLLD       $0x17, Z7, Z7
+	VMULPS       Z6, Z9, Z9
+	VMULPS       Z7, Z9, Z9
 	KNOTW        K3, K3
-	VMOVAPS.Z    Z13, K3, Z13
-	VMOVAPS      Z13, Z10
-	VCMPPS       $0x04, Z0, Z8, K3
-	VBROADCASTSS 20(R8), Z0
-	VMULPS       Z0, Z10, Z0
-	VDIVPS       Z8, Z0, Z0
+	VMOVAPS.Z    Z9, K3, Z9
+	VMOVAPS      Z9, Z6
+	VCMPPS       $0x04, Z0, Z4, K3
+	VBROADCASTSS 20(R9), Z0
+	VMULPS       Z0, Z6, Z0
+	VDIVPS       Z4, Z0, Z0
 	VMOVAPS.Z    Z0, K3, Z0
-	VMOVUPS.Z    (SI)(R10*1), K1, Z8
-	VMULPS       Z10, Z8, Z11
-	VMULPS       Z6, Z11, Z11
-	VMOVAPS.Z    Z11, K2, Z11
-	VADDPS       Z11, Z2, Z2
-	VBROADCASTSS 24(R8), Z11
-	VCMPPS       $0x1d, Z11, Z5, K3
-	VCMPPS       $0x12, Z1, Z5, K4
+	VMOVUPS.Z    (SI)(R11*1), K1, Z4
+	VMULPS       Z6, Z4, Z7
+	VMULPS       Z5, Z7, Z7
+	VMOVAPS.Z    Z7, K2, Z7
+	VADDPS       Z7, Z2, Z2
+	VDIVPS       Z3, Z1, Z7
+	VMOVAPS      Z3, Z8
+	VFMADD213PS  minusone16<>+0(SB), Z7, Z8
+	VMULPS       Z7, Z8, Z8
+	VSUBPS       Z8, Z7, Z7
+	VBROADCASTSS 24(R9), Z8
+	VCMPPS       $0x1d, Z8, Z3, K3
+	VCMPPS       $0x12, Z1, Z3, K4
 	KANDW        K4, K3, K3
-	VMULPS       Z7, Z10, Z7
+	VMULPS       Z7, Z6, Z7
 	VMOVAPS.Z    Z7, K3, Z7
-	VMULPS       Z6, Z0, Z0
+	VMULPS       Z5, Z0, Z0
 	VSUBPS       Z7, Z0, Z0
-	VBROADCASTSS 16(R8), Z5
-	VMULPS       Z5, Z8, Z8
-	VMULPS       Z0, Z8, Z8
-	VADDPS       Z8, Z9, Z8
-	VBLENDMPS    Z8, Z9, K2, Z9
-	VMOVUPS      Z9, K1, (AX)(R10*1)
-	JMP          SeedMainAnyGradF32_powR_part_end
+	VBROADCASTSS 16(R9), Z1
+	VMULPS       Z1, Z4, Z4
+	VMULPS       Z0, Z4, Z4
+	VMOVUPS.Z    (AX)(R11*1), K1, Z0
+	VADDPS       Z4, Z0, Z4
+	VBLENDMPS    Z4, Z0, K2, Z0
+	VMOVUPS      Z0, K1, (AX)(R11*1)
 
-SeedMainAnyGradF32_powR_part_nopos:
-	VMOVUPS Z9, K1, (AX)(R10*1)
-
-SeedMainAnyGradF32_powR_part_end:
-SeedMainAnyGradF32_powR_done:
 SeedMainAnyGradF32_done:
 	VCVTPS2PD     Y2, Z0
 	VADDPD        (SP), Z0, Z0
@@ -1222,52 +1022,15 @@ SeedMainAnyGradF32_done:
 	VADDPD        64(SP), Z0, Z0
 	VMOVUPD       Z0, 64(SP)
 	VPXORD        Z2, Z2, Z2
-	VPADDD        log32shift16<>+0(SB), Z3, Z0
-	VPSRLD        $0x17, Z0, Z2
-	VCVTDQ2PS     Z2, Z2
-	VSUBPS        f12716<>+0(SB), Z2, Z2
-	VPANDD        mant32mask16<>+0(SB), Z0, Z0
-	VPADDD        log32base16<>+0(SB), Z0, Z0
-	VSUBPS        one16<>+0(SB), Z0, Z0
-	VMULPS        Z0, Z0, Z3
-	VMOVUPS       logc016<>+0(SB), Z5
-	VFMADD213PS   logc216<>+0(SB), Z3, Z5
-	VFMADD213PS   logc416<>+0(SB), Z3, Z5
-	VFMADD213PS   logc616<>+0(SB), Z3, Z5
-	VFMADD213PS   logc816<>+0(SB), Z3, Z5
-	VMOVUPS       logc116<>+0(SB), Z6
-	VFMADD213PS   logc316<>+0(SB), Z3, Z6
-	VFMADD213PS   logc516<>+0(SB), Z3, Z6
-	VFMADD213PS   logc716<>+0(SB), Z3, Z6
-	VFMADD231PS   Z6, Z0, Z5
-	VMULPS        Z0, Z3, Z6
-	VMULPS        minushalf16<>+0(SB), Z3, Z3
-	VFMADD231PS   ln2lo16<>+0(SB), Z2, Z3
-	VFMADD213PS   Z3, Z6, Z5
-	VADDPS        Z5, Z0, Z0
-	VFMADD231PS   ln2hi16<>+0(SB), Z2, Z0
-	VCVTPS2PD     Y0, Z2
-	VCVTDQ2PD     Y4, Z3
-	VFMADD231PD   ln2x64z<>+0(SB), Z3, Z2
-	VADDPD        128(SP), Z2, Z2
-	VMOVUPD       Z2, 128(SP)
-	VEXTRACTF64X4 $0x01, Z0, Y0
-	VEXTRACTI64X4 $0x01, Z4, Y2
-	VCVTPS2PD     Y0, Z0
-	VCVTDQ2PD     Y2, Z2
-	VFMADD231PD   ln2x64z<>+0(SB), Z2, Z0
-	VADDPD        192(SP), Z0, Z0
-	VMOVUPD       Z0, 192(SP)
-	VMOVUPS       Z1, Z3
-	VPXORD        Z4, Z4, Z4
+	MOVQ          acc+152(FP), AX
 	VMOVUPD       (SP), Z0
-	VMOVUPD       Z0, (R9)
+	VMOVUPD       Z0, (AX)
 	VMOVUPD       64(SP), Z0
-	VMOVUPD       Z0, 64(R9)
+	VMOVUPD       Z0, 64(AX)
 	VMOVUPD       128(SP), Z0
-	VMOVUPD       Z0, 128(R9)
+	VMOVUPD       Z0, 128(AX)
 	VMOVUPD       192(SP), Z0
-	VMOVUPD       Z0, 192(R9)
+	VMOVUPD       Z0, 192(AX)
 	VZEROUPPER
 	RET
 
@@ -2019,17 +1782,17 @@ DATA expbiasfix16<>+56(SB)/4, $0xb4c0007f
 DATA expbiasfix16<>+60(SB)/4, $0xb4c0007f
 GLOBL expbiasfix16<>(SB), RODATA|NOPTR, $64
 
-// func SeedMainAnyLossF32(y []float32, p []float32, w []float32, masks []uint16, k *[12]uint32, acc *[32]float64)
+// func SeedMainAnyLossF32(y []float32, p []float32, w []float32, masks []uint16, offs []uint64, k *[12]uint32, acc *[32]float64)
 // Requires: AVX, AVX512F, BMI2
-TEXT ·SeedMainAnyLossF32(SB), NOSPLIT, $256-112
+TEXT ·SeedMainAnyLossF32(SB), NOSPLIT, $256-136
 	MOVQ    y_base+0(FP), AX
 	MOVQ    p_base+24(FP), CX
 	MOVQ    p_len+32(FP), DX
 	MOVQ    w_base+48(FP), BX
 	MOVQ    masks_base+72(FP), SI
-	MOVQ    k+96(FP), DI
-	MOVQ    acc+104(FP), R8
-	MOVQ    32(DI), R9
+	MOVQ    offs_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	MOVQ    32(R8), R9
 	VPXORD  Z0, Z0, Z0
 	VMOVUPS one16<>+0(SB), Z1
 	VMOVUPD Z0, (SP)
@@ -2039,112 +1802,35 @@ TEXT ·SeedMainAnyLossF32(SB), NOSPLIT, $256-112
 	VPXORD  Z2, Z2, Z2
 	VMOVUPS Z1, Z3
 	VPXORD  Z4, Z4, Z4
-	MOVL    40(DI), R10
-	TESTL   R10, R10
-	JNZ     SeedMainAnyLossF32_powR
-	CMPQ    R9, $0x02
-	JEQ     SeedMainAnyLossF32_pow2
-	TESTQ   R9, R9
-	JEQ     SeedMainAnyLossF32_pow0
 	XORQ    R10, R10
-	MOVQ    SI, R11
-	MOVQ    $0x00000008, SI
+	XORQ    R11, R11
 	MOVQ    DX, R12
 	SHRQ    $0x04, R12
-	JZ      SeedMainAnyLossF32_powN_tail
+	JZ      SeedMainAnyLossF32_smoothdone
+	MOVQ    $0x00000008, R13
 
-SeedMainAnyLossF32_powN_loop:
-	VMOVUPS      (CX)(R10*1), Z5
-	KMOVW        (R11), K1
-	VMAXPS       minnormal16<>+0(SB), Z5, Z6
-	VPANDD       mant32mask16<>+0(SB), Z6, Z7
-	VPORD        Z1, Z7, Z7
-	VBLENDMPS    Z7, Z1, K1, Z7
-	VMULPS       Z7, Z3, Z3
-	VPSRLD       $0x17, Z6, Z7
-	VPSUBD       bias12716<>+0(SB), Z7, Z7
-	VMOVDQU32.Z  Z7, K1, Z7
-	VPADDD       Z7, Z4, Z4
-	VMOVUPS      (AX)(R10*1), Z7
-	VCMPPS       $0x1e, Z0, Z7, K1
-	KORTESTW     K1, K1
-	JZ           SeedMainAnyLossF32_powN_full_nopos
-	VPADDD       log32shift16<>+0(SB), Z6, Z6
-	VPSRLD       $0x17, Z6, Z8
-	VCVTDQ2PS    Z8, Z8
-	VSUBPS       f12716<>+0(SB), Z8, Z8
-	VPANDD       mant32mask16<>+0(SB), Z6, Z6
-	VPADDD       log32base16<>+0(SB), Z6, Z6
-	VSUBPS       one16<>+0(SB), Z6, Z6
-	VMULPS       Z6, Z6, Z9
-	VMOVUPS      logc016<>+0(SB), Z10
-	VFMADD213PS  logc216<>+0(SB), Z9, Z10
-	VFMADD213PS  logc416<>+0(SB), Z9, Z10
-	VFMADD213PS  logc616<>+0(SB), Z9, Z10
-	VFMADD213PS  logc816<>+0(SB), Z9, Z10
-	VMOVUPS      logc116<>+0(SB), Z11
-	VFMADD213PS  logc316<>+0(SB), Z9, Z11
-	VFMADD213PS  logc516<>+0(SB), Z9, Z11
-	VFMADD213PS  logc716<>+0(SB), Z9, Z11
-	VFMADD231PS  Z11, Z6, Z10
-	VMULPS       Z6, Z9, Z11
-	VMULPS       minushalf16<>+0(SB), Z9, Z9
-	VFMADD231PS  ln2lo16<>+0(SB), Z8, Z9
-	VFMADD213PS  Z9, Z11, Z10
-	VADDPS       Z10, Z6, Z6
-	VFMADD231PS  ln2hi16<>+0(SB), Z8, Z6
-	VSUBPS       Z5, Z7, Z5
-	VBROADCASTSS 28(DI), Z7
-	VMAXPS       Z7, Z6, Z6
-	VMINPS       Z0, Z6, Z6
-	VMOVAPS      Z1, Z8
-	VMOVAPS      Z5, Z7
-	MOVQ         R9, R13
-	DECQ         R13
-
-SeedMainAnyLossF32_powN_full_sq:
-	TESTQ  R13, R13
-	JZ     SeedMainAnyLossF32_powN_full_sqdone
-	BTQ    $0x00, R13
-	JCC    SeedMainAnyLossF32_powN_full_nomul
-	VMULPS Z7, Z8, Z8
-
-SeedMainAnyLossF32_powN_full_nomul:
-	CMPQ   R13, $0x01
-	JBE    SeedMainAnyLossF32_powN_full_nosq
-	VMULPS Z7, Z7, Z7
-
-SeedMainAnyLossF32_powN_full_nosq:
-	SHRQ $0x01, R13
-	JMP  SeedMainAnyLossF32_powN_full_sq
-
-SeedMainAnyLossF32_powN_full_sqdone:
-	VMULPS       Z5, Z8, Z7
-	VBROADCASTSS 20(DI), Z9
-	VMULPS       Z9, Z8, Z8
-	VSUBPS       Z5, Z5, Z5
-	VADDPS       Z5, Z8, Z8
-	VMOVUPS      (BX)(R10*1), Z5
-	VMULPS       Z7, Z5, Z5
-	VMULPS       Z6, Z5, Z5
-	VMOVAPS.Z    Z5, K1, Z5
-	VADDPS       Z5, Z2, Z2
-	JMP          SeedMainAnyLossF32_powN_full_end
-
-SeedMainAnyLossF32_powN_full_nopos:
-SeedMainAnyLossF32_powN_full_end:
+SeedMainAnyLossF32_smooth:
+	VMOVUPS       (CX)(R10*1), Z5
+	KMOVW         (SI), K1
+	VMAXPS        minnormal16<>+0(SB), Z5, Z5
+	VPANDD        mant32mask16<>+0(SB), Z5, Z6
+	VPORD         Z1, Z6, Z6
+	VBLENDMPS     Z6, Z1, K1, Z6
+	VMULPS        Z6, Z3, Z3
+	VPSRLD        $0x17, Z5, Z5
+	VPSUBD        bias12716<>+0(SB), Z5, Z5
+	VMOVDQU32.Z   Z5, K1, Z5
+	VPADDD        Z5, Z4, Z4
+	VMOVUPS       (AX)(R10*1), Z5
+	VCMPPS        $0x1e, Z0, Z5, K1
+	MOVQ          R10, (DI)(R11*8)
+	KMOVW         K1, R14
+	CMPL          R14, $0x00000001
+	SBBQ          $-1, R11
 	ADDQ          $0x40, R10
-	ADDQ          $0x02, R11
-	DECQ          SI
-	JNZ           SeedMainAnyLossF32_powN_inblock
-	VCVTPS2PD     Y2, Z5
-	VADDPD        (SP), Z5, Z5
-	VMOVUPD       Z5, (SP)
-	VEXTRACTF64X4 $0x01, Z2, Y5
-	VCVTPS2PD     Y5, Z5
-	VADDPD        64(SP), Z5, Z5
-	VMOVUPD       Z5, 64(SP)
-	VPXORD        Z2, Z2, Z2
+	ADDQ          $0x02, SI
+	DECQ          R13
+	JNZ           SeedMainAnyLossF32_smoothinblock
 	VPADDD        log32shift16<>+0(SB), Z3, Z3
 	VPSRLD        $0x17, Z3, Z5
 	VCVTDQ2PS     Z5, Z5
@@ -2183,64 +1869,210 @@ SeedMainAnyLossF32_powN_full_end:
 	VMOVUPD       Z3, 192(SP)
 	VMOVUPS       Z1, Z3
 	VPXORD        Z4, Z4, Z4
-	MOVQ          $0x00000008, SI
+	MOVQ          $0x00000008, R13
+
+SeedMainAnyLossF32_smoothinblock:
+	DECQ R12
+	JNZ  SeedMainAnyLossF32_smooth
+
+SeedMainAnyLossF32_smoothdone:
+	ANDQ        $0x0f, DX
+	JZ          SeedMainAnyLossF32_smoothtaildone
+	MOVQ        $0x00000001, R12
+	SHLXQ       DX, R12, R12
+	DECQ        R12
+	KMOVW       R12, K1
+	VMOVUPS.Z   (CX)(R10*1), K1, Z5
+	KMOVW       (SI), K2
+	VMAXPS      minnormal16<>+0(SB), Z5, Z5
+	VPANDD      mant32mask16<>+0(SB), Z5, Z6
+	VPORD       Z1, Z6, Z6
+	VBLENDMPS   Z6, Z1, K2, Z6
+	VMULPS      Z6, Z3, Z3
+	VPSRLD      $0x17, Z5, Z5
+	VPSUBD      bias12716<>+0(SB), Z5, Z5
+	VMOVDQU32.Z Z5, K2, Z5
+	VPADDD      Z5, Z4, Z4
+	VMOVUPS.Z   (AX)(R10*1), K1, Z5
+	VCMPPS      $0x1e, Z0, Z5, K1
+	KMOVW       K1, SI
+	TESTL       SI, SI
+	JNZ         SeedMainAnyLossF32_smoothtaildone
+	XORQ        DX, DX
+
+SeedMainAnyLossF32_smoothtaildone:
+	VPADDD        log32shift16<>+0(SB), Z3, Z3
+	VPSRLD        $0x17, Z3, Z5
+	VCVTDQ2PS     Z5, Z5
+	VSUBPS        f12716<>+0(SB), Z5, Z5
+	VPANDD        mant32mask16<>+0(SB), Z3, Z3
+	VPADDD        log32base16<>+0(SB), Z3, Z3
+	VSUBPS        one16<>+0(SB), Z3, Z3
+	VMULPS        Z3, Z3, Z6
+	VMOVUPS       logc016<>+0(SB), Z7
+	VFMADD213PS   logc216<>+0(SB), Z6, Z7
+	VFMADD213PS   logc416<>+0(SB), Z6, Z7
+	VFMADD213PS   logc616<>+0(SB), Z6, Z7
+	VFMADD213PS   logc816<>+0(SB), Z6, Z7
+	VMOVUPS       logc116<>+0(SB), Z8
+	VFMADD213PS   logc316<>+0(SB), Z6, Z8
+	VFMADD213PS   logc516<>+0(SB), Z6, Z8
+	VFMADD213PS   logc716<>+0(SB), Z6, Z8
+	VFMADD231PS   Z8, Z3, Z7
+	VMULPS        Z3, Z6, Z8
+	VMULPS        minushalf16<>+0(SB), Z6, Z6
+	VFMADD231PS   ln2lo16<>+0(SB), Z5, Z6
+	VFMADD213PS   Z6, Z8, Z7
+	VADDPS        Z7, Z3, Z3
+	VFMADD231PS   ln2hi16<>+0(SB), Z5, Z3
+	VCVTPS2PD     Y3, Z5
+	VCVTDQ2PD     Y4, Z6
+	VFMADD231PD   ln2x64z<>+0(SB), Z6, Z5
+	VADDPD        128(SP), Z5, Z5
+	VMOVUPD       Z5, 128(SP)
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VEXTRACTI64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y3, Z3
+	VCVTDQ2PD     Y4, Z4
+	VFMADD231PD   ln2x64z<>+0(SB), Z4, Z3
+	VADDPD        192(SP), Z3, Z3
+	VMOVUPD       Z3, 192(SP)
+	MOVL          40(R8), SI
+	TESTL         SI, SI
+	JNZ           SeedMainAnyLossF32_powR
+	CMPQ          R9, $0x02
+	JEQ           SeedMainAnyLossF32_pow2
+	TESTQ         R9, R9
+	JEQ           SeedMainAnyLossF32_pow0
+	XORQ          SI, SI
+	TESTQ         R11, R11
+	JZ            SeedMainAnyLossF32_powN_tail
+	MOVQ          $0x00000008, R12
+
+SeedMainAnyLossF32_powN_focal:
+	MOVQ         (DI)(SI*8), R13
+	VMOVUPS      (CX)(R13*1), Z3
+	VMOVUPS      (AX)(R13*1), Z4
+	VCMPPS       $0x1e, Z0, Z4, K1
+	VMAXPS       minnormal16<>+0(SB), Z3, Z5
+	VPADDD       log32shift16<>+0(SB), Z5, Z5
+	VPSRLD       $0x17, Z5, Z6
+	VCVTDQ2PS    Z6, Z6
+	VSUBPS       f12716<>+0(SB), Z6, Z6
+	VPANDD       mant32mask16<>+0(SB), Z5, Z5
+	VPADDD       log32base16<>+0(SB), Z5, Z5
+	VSUBPS       one16<>+0(SB), Z5, Z5
+	VMULPS       Z5, Z5, Z7
+	VMOVUPS      logc016<>+0(SB), Z8
+	VFMADD213PS  logc216<>+0(SB), Z7, Z8
+	VFMADD213PS  logc416<>+0(SB), Z7, Z8
+	VFMADD213PS  logc616<>+0(SB), Z7, Z8
+	VFMADD213PS  logc816<>+0(SB), Z7, Z8
+	VMOVUPS      logc116<>+0(SB), Z9
+	VFMADD213PS  logc316<>+0(SB), Z7, Z9
+	VFMADD213PS  logc516<>+0(SB), Z7, Z9
+	VFMADD213PS  logc716<>+0(SB), Z7, Z9
+	VFMADD231PS  Z9, Z5, Z8
+	VMULPS       Z5, Z7, Z9
+	VMULPS       minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z6, Z7
+	VFMADD213PS  Z7, Z9, Z8
+	VADDPS       Z8, Z5, Z5
+	VFMADD231PS  ln2hi16<>+0(SB), Z6, Z5
+	VSUBPS       Z3, Z4, Z3
+	VBROADCASTSS 28(R8), Z4
+	VMAXPS       Z4, Z5, Z5
+	VMINPS       Z0, Z5, Z5
+	VMOVAPS      Z1, Z6
+	VMOVAPS      Z3, Z4
+	MOVQ         R9, R14
+	DECQ         R14
+
+SeedMainAnyLossF32_powN_full_sq:
+	TESTQ  R14, R14
+	JZ     SeedMainAnyLossF32_powN_full_sqdone
+	BTQ    $0x00, R14
+	JCC    SeedMainAnyLossF32_powN_full_nomul
+	VMULPS Z4, Z6, Z6
+
+SeedMainAnyLossF32_powN_full_nomul:
+	CMPQ   R14, $0x01
+	JBE    SeedMainAnyLossF32_powN_full_nosq
+	VMULPS Z4, Z4, Z4
+
+SeedMainAnyLossF32_powN_full_nosq:
+	SHRQ $0x01, R14
+	JMP  SeedMainAnyLossF32_powN_full_sq
+
+SeedMainAnyLossF32_powN_full_sqdone:
+	VMULPS        Z3, Z6, Z4
+	VBROADCASTSS  20(R8), Z7
+	VMULPS        Z7, Z6, Z6
+	VSUBPS        Z3, Z3, Z3
+	VADDPS        Z3, Z6, Z6
+	VMOVUPS       (BX)(R13*1), Z3
+	VMULPS        Z4, Z3, Z3
+	VMULPS        Z5, Z3, Z3
+	VMOVAPS.Z     Z3, K1, Z3
+	VADDPS        Z3, Z2, Z2
+	DECQ          R12
+	JNZ           SeedMainAnyLossF32_powN_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R12
 
 SeedMainAnyLossF32_powN_inblock:
-	DECQ R12
-	JNZ  SeedMainAnyLossF32_powN_loop
+	INCQ SI
+	CMPQ SI, R11
+	JNE  SeedMainAnyLossF32_powN_focal
 
 SeedMainAnyLossF32_powN_tail:
-	ANDQ         $0x0f, DX
-	JZ           SeedMainAnyLossF32_powN_done
+	TESTQ        DX, DX
+	JZ           SeedMainAnyLossF32_done
 	MOVQ         $0x00000001, SI
 	SHLXQ        DX, SI, SI
 	DECQ         SI
 	KMOVW        SI, K1
-	VMOVUPS.Z    (CX)(R10*1), K1, Z5
-	KMOVW        (R11), K2
-	VMAXPS       minnormal16<>+0(SB), Z5, Z6
-	VPANDD       mant32mask16<>+0(SB), Z6, Z7
-	VPORD        Z1, Z7, Z7
-	VBLENDMPS    Z7, Z1, K2, Z7
-	VMULPS       Z7, Z3, Z3
-	VPSRLD       $0x17, Z6, Z7
-	VPSUBD       bias12716<>+0(SB), Z7, Z7
-	VMOVDQU32.Z  Z7, K2, Z7
-	VPADDD       Z7, Z4, Z4
-	VMOVUPS.Z    (AX)(R10*1), K1, Z7
-	VCMPPS       $0x1e, Z0, Z7, K2
-	KORTESTW     K2, K2
-	JZ           SeedMainAnyLossF32_powN_part_nopos
-	VPADDD       log32shift16<>+0(SB), Z6, Z6
-	VPSRLD       $0x17, Z6, Z8
-	VCVTDQ2PS    Z8, Z8
-	VSUBPS       f12716<>+0(SB), Z8, Z8
-	VPANDD       mant32mask16<>+0(SB), Z6, Z6
-	VPADDD       log32base16<>+0(SB), Z6, Z6
-	VSUBPS       one16<>+0(SB), Z6, Z6
-	VMULPS       Z6, Z6, Z9
-	VMOVUPS      logc016<>+0(SB), Z10
-	VFMADD213PS  logc216<>+0(SB), Z9, Z10
-	VFMADD213PS  logc416<>+0(SB), Z9, Z10
-	VFMADD213PS  logc616<>+0(SB), Z9, Z10
-	VFMADD213PS  logc816<>+0(SB), Z9, Z10
-	VMOVUPS      logc116<>+0(SB), Z11
-	VFMADD213PS  logc316<>+0(SB), Z9, Z11
-	VFMADD213PS  logc516<>+0(SB), Z9, Z11
-	VFMADD213PS  logc716<>+0(SB), Z9, Z11
-	VFMADD231PS  Z11, Z6, Z10
-	VMULPS       Z6, Z9, Z11
-	VMULPS       minushalf16<>+0(SB), Z9, Z9
-	VFMADD231PS  ln2lo16<>+0(SB), Z8, Z9
-	VFMADD213PS  Z9, Z11, Z10
-	VADDPS       Z10, Z6, Z6
-	VFMADD231PS  ln2hi16<>+0(SB), Z8, Z6
-	VSUBPS       Z5, Z7, Z5
-	VBROADCASTSS 28(DI), Z7
-	VMAXPS       Z7, Z6, Z6
-	VMINPS       Z0, Z6, Z6
-	VMOVAPS      Z1, Z7
-	VMOVAPS      Z5, Z0
+	VMOVUPS.Z    (CX)(R10*1), K1, Z3
+	VMOVUPS.Z    (AX)(R10*1), K1, Z4
+	VCMPPS       $0x1e, Z0, Z4, K2
+	VMAXPS       minnormal16<>+0(SB), Z3, Z5
+	VPADDD       log32shift16<>+0(SB), Z5, Z5
+	VPSRLD       $0x17, Z5, Z6
+	VCVTDQ2PS    Z6, Z6
+	VSUBPS       f12716<>+0(SB), Z6, Z6
+	VPANDD       mant32mask16<>+0(SB), Z5, Z5
+	VPADDD       log32base16<>+0(SB), Z5, Z5
+	VSUBPS       one16<>+0(SB), Z5, Z5
+	VMULPS       Z5, Z5, Z7
+	VMOVUPS      logc016<>+0(SB), Z8
+	VFMADD213PS  logc216<>+0(SB), Z7, Z8
+	VFMADD213PS  logc416<>+0(SB), Z7, Z8
+	VFMADD213PS  logc616<>+0(SB), Z7, Z8
+	VFMADD213PS  logc816<>+0(SB), Z7, Z8
+	VMOVUPS      logc116<>+0(SB), Z9
+	VFMADD213PS  logc316<>+0(SB), Z7, Z9
+	VFMADD213PS  logc516<>+0(SB), Z7, Z9
+	VFMADD213PS  logc716<>+0(SB), Z7, Z9
+	VFMADD231PS  Z9, Z5, Z8
+	VMULPS       Z5, Z7, Z9
+	VMULPS       minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z6, Z7
+	VFMADD213PS  Z7, Z9, Z8
+	VADDPS       Z8, Z5, Z5
+	VFMADD231PS  ln2hi16<>+0(SB), Z6, Z5
+	VSUBPS       Z3, Z4, Z3
+	VBROADCASTSS 28(R8), Z4
+	VMAXPS       Z4, Z5, Z5
+	VMINPS       Z0, Z5, Z5
+	VMOVAPS      Z1, Z1
+	VMOVAPS      Z3, Z0
 	MOVQ         R9, AX
 	DECQ         AX
 
@@ -2249,7 +2081,7 @@ SeedMainAnyLossF32_powN_part_sq:
 	JZ     SeedMainAnyLossF32_powN_part_sqdone
 	BTQ    $0x00, AX
 	JCC    SeedMainAnyLossF32_powN_part_nomul
-	VMULPS Z0, Z7, Z7
+	VMULPS Z0, Z1, Z1
 
 SeedMainAnyLossF32_powN_part_nomul:
 	CMPQ   AX, $0x01
@@ -2261,109 +2093,38 @@ SeedMainAnyLossF32_powN_part_nosq:
 	JMP  SeedMainAnyLossF32_powN_part_sq
 
 SeedMainAnyLossF32_powN_part_sqdone:
-	VMULPS       Z5, Z7, Z0
-	VBROADCASTSS 20(DI), Z8
-	VMULPS       Z8, Z7, Z7
-	VSUBPS       Z5, Z5, Z5
-	VADDPS       Z5, Z7, Z7
-	VMOVUPS.Z    (BX)(R10*1), K1, Z5
-	VMULPS       Z0, Z5, Z0
-	VMULPS       Z6, Z0, Z0
+	VMULPS       Z3, Z1, Z0
+	VBROADCASTSS 20(R8), Z4
+	VMULPS       Z4, Z1, Z1
+	VSUBPS       Z3, Z3, Z3
+	VADDPS       Z3, Z1, Z1
+	VMOVUPS.Z    (BX)(R10*1), K1, Z1
+	VMULPS       Z0, Z1, Z0
+	VMULPS       Z5, Z0, Z0
 	VMOVAPS.Z    Z0, K2, Z0
 	VADDPS       Z0, Z2, Z2
-	JMP          SeedMainAnyLossF32_powN_part_end
-
-SeedMainAnyLossF32_powN_part_nopos:
-SeedMainAnyLossF32_powN_part_end:
-SeedMainAnyLossF32_powN_done:
-	JMP SeedMainAnyLossF32_done
+	JMP          SeedMainAnyLossF32_done
 
 SeedMainAnyLossF32_pow2:
-	XORQ R9, R9
-	MOVQ SI, R10
-	MOVQ $0x00000008, SI
-	MOVQ DX, R11
-	SHRQ $0x04, R11
-	JZ   SeedMainAnyLossF32_pow2_tail
+	XORQ  SI, SI
+	TESTQ R11, R11
+	JZ    SeedMainAnyLossF32_pow2_tail
+	MOVQ  $0x00000008, R9
 
-SeedMainAnyLossF32_pow2_loop:
-	VMOVUPS      (CX)(R9*1), Z5
-	KMOVW        (R10), K1
-	VMAXPS       minnormal16<>+0(SB), Z5, Z6
-	VPANDD       mant32mask16<>+0(SB), Z6, Z7
-	VPORD        Z1, Z7, Z7
-	VBLENDMPS    Z7, Z1, K1, Z7
-	VMULPS       Z7, Z3, Z3
-	VPSRLD       $0x17, Z6, Z7
-	VPSUBD       bias12716<>+0(SB), Z7, Z7
-	VMOVDQU32.Z  Z7, K1, Z7
-	VPADDD       Z7, Z4, Z4
-	VMOVUPS      (AX)(R9*1), Z7
-	VCMPPS       $0x1e, Z0, Z7, K1
-	KORTESTW     K1, K1
-	JZ           SeedMainAnyLossF32_pow2_full_nopos
-	VPADDD       log32shift16<>+0(SB), Z6, Z6
-	VPSRLD       $0x17, Z6, Z8
-	VCVTDQ2PS    Z8, Z8
-	VSUBPS       f12716<>+0(SB), Z8, Z8
-	VPANDD       mant32mask16<>+0(SB), Z6, Z6
-	VPADDD       log32base16<>+0(SB), Z6, Z6
-	VSUBPS       one16<>+0(SB), Z6, Z6
-	VMULPS       Z6, Z6, Z9
-	VMOVUPS      logc016<>+0(SB), Z10
-	VFMADD213PS  logc216<>+0(SB), Z9, Z10
-	VFMADD213PS  logc416<>+0(SB), Z9, Z10
-	VFMADD213PS  logc616<>+0(SB), Z9, Z10
-	VFMADD213PS  logc816<>+0(SB), Z9, Z10
-	VMOVUPS      logc116<>+0(SB), Z11
-	VFMADD213PS  logc316<>+0(SB), Z9, Z11
-	VFMADD213PS  logc516<>+0(SB), Z9, Z11
-	VFMADD213PS  logc716<>+0(SB), Z9, Z11
-	VFMADD231PS  Z11, Z6, Z10
-	VMULPS       Z6, Z9, Z11
-	VMULPS       minushalf16<>+0(SB), Z9, Z9
-	VFMADD231PS  ln2lo16<>+0(SB), Z8, Z9
-	VFMADD213PS  Z9, Z11, Z10
-	VADDPS       Z10, Z6, Z6
-	VFMADD231PS  ln2hi16<>+0(SB), Z8, Z6
-	VSUBPS       Z5, Z7, Z5
-	VBROADCASTSS 28(DI), Z7
-	VMAXPS       Z7, Z6, Z6
-	VMINPS       Z0, Z6, Z6
-	VMULPS       Z5, Z5, Z7
-	VBROADCASTSS 20(DI), Z8
-	VMULPS       Z8, Z5, Z8
-	VSUBPS       Z5, Z5, Z5
-	VADDPS       Z5, Z8, Z8
-	VMOVUPS      (BX)(R9*1), Z5
-	VMULPS       Z7, Z5, Z5
-	VMULPS       Z6, Z5, Z5
-	VMOVAPS.Z    Z5, K1, Z5
-	VADDPS       Z5, Z2, Z2
-	JMP          SeedMainAnyLossF32_pow2_full_end
-
-SeedMainAnyLossF32_pow2_full_nopos:
-SeedMainAnyLossF32_pow2_full_end:
-	ADDQ          $0x40, R9
-	ADDQ          $0x02, R10
-	DECQ          SI
-	JNZ           SeedMainAnyLossF32_pow2_inblock
-	VCVTPS2PD     Y2, Z5
-	VADDPD        (SP), Z5, Z5
-	VMOVUPD       Z5, (SP)
-	VEXTRACTF64X4 $0x01, Z2, Y5
-	VCVTPS2PD     Y5, Z5
-	VADDPD        64(SP), Z5, Z5
-	VMOVUPD       Z5, 64(SP)
-	VPXORD        Z2, Z2, Z2
-	VPADDD        log32shift16<>+0(SB), Z3, Z3
-	VPSRLD        $0x17, Z3, Z5
+SeedMainAnyLossF32_pow2_focal:
+	MOVQ          (DI)(SI*8), R12
+	VMOVUPS       (CX)(R12*1), Z1
+	VMOVUPS       (AX)(R12*1), Z3
+	VCMPPS        $0x1e, Z0, Z3, K1
+	VMAXPS        minnormal16<>+0(SB), Z1, Z4
+	VPADDD        log32shift16<>+0(SB), Z4, Z4
+	VPSRLD        $0x17, Z4, Z5
 	VCVTDQ2PS     Z5, Z5
 	VSUBPS        f12716<>+0(SB), Z5, Z5
-	VPANDD        mant32mask16<>+0(SB), Z3, Z3
-	VPADDD        log32base16<>+0(SB), Z3, Z3
-	VSUBPS        one16<>+0(SB), Z3, Z3
-	VMULPS        Z3, Z3, Z6
+	VPANDD        mant32mask16<>+0(SB), Z4, Z4
+	VPADDD        log32base16<>+0(SB), Z4, Z4
+	VSUBPS        one16<>+0(SB), Z4, Z4
+	VMULPS        Z4, Z4, Z6
 	VMOVUPS       logc016<>+0(SB), Z7
 	VFMADD213PS   logc216<>+0(SB), Z6, Z7
 	VFMADD213PS   logc416<>+0(SB), Z6, Z7
@@ -2373,440 +2134,256 @@ SeedMainAnyLossF32_pow2_full_end:
 	VFMADD213PS   logc316<>+0(SB), Z6, Z8
 	VFMADD213PS   logc516<>+0(SB), Z6, Z8
 	VFMADD213PS   logc716<>+0(SB), Z6, Z8
-	VFMADD231PS   Z8, Z3, Z7
-	VMULPS        Z3, Z6, Z8
+	VFMADD231PS   Z8, Z4, Z7
+	VMULPS        Z4, Z6, Z8
 	VMULPS        minushalf16<>+0(SB), Z6, Z6
 	VFMADD231PS   ln2lo16<>+0(SB), Z5, Z6
 	VFMADD213PS   Z6, Z8, Z7
-	VADDPS        Z7, Z3, Z3
-	VFMADD231PS   ln2hi16<>+0(SB), Z5, Z3
-	VCVTPS2PD     Y3, Z5
-	VCVTDQ2PD     Y4, Z6
-	VFMADD231PD   ln2x64z<>+0(SB), Z6, Z5
-	VADDPD        128(SP), Z5, Z5
-	VMOVUPD       Z5, 128(SP)
-	VEXTRACTF64X4 $0x01, Z3, Y3
-	VEXTRACTI64X4 $0x01, Z4, Y5
-	VCVTPS2PD     Y3, Z3
-	VCVTDQ2PD     Y5, Z5
-	VFMADD231PD   ln2x64z<>+0(SB), Z5, Z3
-	VADDPD        192(SP), Z3, Z3
-	VMOVUPD       Z3, 192(SP)
-	VMOVUPS       Z1, Z3
-	VPXORD        Z4, Z4, Z4
-	MOVQ          $0x00000008, SI
+	VADDPS        Z7, Z4, Z4
+	VFMADD231PS   ln2hi16<>+0(SB), Z5, Z4
+	VSUBPS        Z1, Z3, Z1
+	VBROADCASTSS  28(R8), Z3
+	VMAXPS        Z3, Z4, Z4
+	VMINPS        Z0, Z4, Z4
+	VMULPS        Z1, Z1, Z3
+	VBROADCASTSS  20(R8), Z5
+	VMULPS        Z5, Z1, Z5
+	VSUBPS        Z1, Z1, Z1
+	VADDPS        Z1, Z5, Z5
+	VMOVUPS       (BX)(R12*1), Z1
+	VMULPS        Z3, Z1, Z1
+	VMULPS        Z4, Z1, Z1
+	VMOVAPS.Z     Z1, K1, Z1
+	VADDPS        Z1, Z2, Z2
+	DECQ          R9
+	JNZ           SeedMainAnyLossF32_pow2_inblock
+	VCVTPS2PD     Y2, Z1
+	VADDPD        (SP), Z1, Z1
+	VMOVUPD       Z1, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VCVTPS2PD     Y1, Z1
+	VADDPD        64(SP), Z1, Z1
+	VMOVUPD       Z1, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R9
 
 SeedMainAnyLossF32_pow2_inblock:
-	DECQ R11
-	JNZ  SeedMainAnyLossF32_pow2_loop
+	INCQ SI
+	CMPQ SI, R11
+	JNE  SeedMainAnyLossF32_pow2_focal
 
 SeedMainAnyLossF32_pow2_tail:
-	ANDQ         $0x0f, DX
-	JZ           SeedMainAnyLossF32_pow2_done
+	TESTQ        DX, DX
+	JZ           SeedMainAnyLossF32_done
 	MOVQ         $0x00000001, SI
 	SHLXQ        DX, SI, SI
 	DECQ         SI
 	KMOVW        SI, K1
-	VMOVUPS.Z    (CX)(R9*1), K1, Z5
-	KMOVW        (R10), K2
-	VMAXPS       minnormal16<>+0(SB), Z5, Z6
-	VPANDD       mant32mask16<>+0(SB), Z6, Z7
-	VPORD        Z1, Z7, Z7
-	VBLENDMPS    Z7, Z1, K2, Z7
-	VMULPS       Z7, Z3, Z3
-	VPSRLD       $0x17, Z6, Z7
-	VPSUBD       bias12716<>+0(SB), Z7, Z7
-	VMOVDQU32.Z  Z7, K2, Z7
-	VPADDD       Z7, Z4, Z4
-	VMOVUPS.Z    (AX)(R9*1), K1, Z7
-	VCMPPS       $0x1e, Z0, Z7, K2
-	KORTESTW     K2, K2
-	JZ           SeedMainAnyLossF32_pow2_part_nopos
-	VPADDD       log32shift16<>+0(SB), Z6, Z6
-	VPSRLD       $0x17, Z6, Z8
-	VCVTDQ2PS    Z8, Z8
-	VSUBPS       f12716<>+0(SB), Z8, Z8
-	VPANDD       mant32mask16<>+0(SB), Z6, Z6
-	VPADDD       log32base16<>+0(SB), Z6, Z6
-	VSUBPS       one16<>+0(SB), Z6, Z6
-	VMULPS       Z6, Z6, Z9
-	VMOVUPS      logc016<>+0(SB), Z10
-	VFMADD213PS  logc216<>+0(SB), Z9, Z10
-	VFMADD213PS  logc416<>+0(SB), Z9, Z10
-	VFMADD213PS  logc616<>+0(SB), Z9, Z10
-	VFMADD213PS  logc816<>+0(SB), Z9, Z10
-	VMOVUPS      logc116<>+0(SB), Z11
-	VFMADD213PS  logc316<>+0(SB), Z9, Z11
-	VFMADD213PS  logc516<>+0(SB), Z9, Z11
-	VFMADD213PS  logc716<>+0(SB), Z9, Z11
-	VFMADD231PS  Z11, Z6, Z10
-	VMULPS       Z6, Z9, Z11
-	VMULPS       minushalf16<>+0(SB), Z9, Z9
-	VFMADD231PS  ln2lo16<>+0(SB), Z8, Z9
-	VFMADD213PS  Z9, Z11, Z10
-	VADDPS       Z10, Z6, Z6
-	VFMADD231PS  ln2hi16<>+0(SB), Z8, Z6
-	VSUBPS       Z5, Z7, Z5
-	VBROADCASTSS 28(DI), Z7
-	VMAXPS       Z7, Z6, Z6
-	VMINPS       Z0, Z6, Z6
-	VMULPS       Z5, Z5, Z0
-	VBROADCASTSS 20(DI), Z7
-	VMULPS       Z7, Z5, Z7
-	VSUBPS       Z5, Z5, Z5
-	VADDPS       Z5, Z7, Z7
-	VMOVUPS.Z    (BX)(R9*1), K1, Z5
-	VMULPS       Z0, Z5, Z0
-	VMULPS       Z6, Z0, Z0
+	VMOVUPS.Z    (CX)(R10*1), K1, Z1
+	VMOVUPS.Z    (AX)(R10*1), K1, Z3
+	VCMPPS       $0x1e, Z0, Z3, K2
+	VMAXPS       minnormal16<>+0(SB), Z1, Z4
+	VPADDD       log32shift16<>+0(SB), Z4, Z4
+	VPSRLD       $0x17, Z4, Z5
+	VCVTDQ2PS    Z5, Z5
+	VSUBPS       f12716<>+0(SB), Z5, Z5
+	VPANDD       mant32mask16<>+0(SB), Z4, Z4
+	VPADDD       log32base16<>+0(SB), Z4, Z4
+	VSUBPS       one16<>+0(SB), Z4, Z4
+	VMULPS       Z4, Z4, Z6
+	VMOVUPS      logc016<>+0(SB), Z7
+	VFMADD213PS  logc216<>+0(SB), Z6, Z7
+	VFMADD213PS  logc416<>+0(SB), Z6, Z7
+	VFMADD213PS  logc616<>+0(SB), Z6, Z7
+	VFMADD213PS  logc816<>+0(SB), Z6, Z7
+	VMOVUPS      logc116<>+0(SB), Z8
+	VFMADD213PS  logc316<>+0(SB), Z6, Z8
+	VFMADD213PS  logc516<>+0(SB), Z6, Z8
+	VFMADD213PS  logc716<>+0(SB), Z6, Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VMULPS       Z4, Z6, Z8
+	VMULPS       minushalf16<>+0(SB), Z6, Z6
+	VFMADD231PS  ln2lo16<>+0(SB), Z5, Z6
+	VFMADD213PS  Z6, Z8, Z7
+	VADDPS       Z7, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z5, Z4
+	VSUBPS       Z1, Z3, Z1
+	VBROADCASTSS 28(R8), Z3
+	VMAXPS       Z3, Z4, Z4
+	VMINPS       Z0, Z4, Z4
+	VMULPS       Z1, Z1, Z0
+	VBROADCASTSS 20(R8), Z3
+	VMULPS       Z3, Z1, Z3
+	VSUBPS       Z1, Z1, Z1
+	VADDPS       Z1, Z3, Z3
+	VMOVUPS.Z    (BX)(R10*1), K1, Z1
+	VMULPS       Z0, Z1, Z0
+	VMULPS       Z4, Z0, Z0
 	VMOVAPS.Z    Z0, K2, Z0
 	VADDPS       Z0, Z2, Z2
-	JMP          SeedMainAnyLossF32_pow2_part_end
-
-SeedMainAnyLossF32_pow2_part_nopos:
-SeedMainAnyLossF32_pow2_part_end:
-SeedMainAnyLossF32_pow2_done:
-	JMP SeedMainAnyLossF32_done
+	JMP          SeedMainAnyLossF32_done
 
 SeedMainAnyLossF32_pow0:
-	XORQ R9, R9
-	MOVQ SI, R10
-	MOVQ $0x00000008, SI
-	MOVQ DX, R11
-	SHRQ $0x04, R11
-	JZ   SeedMainAnyLossF32_pow0_tail
+	XORQ  SI, SI
+	TESTQ R11, R11
+	JZ    SeedMainAnyLossF32_pow0_tail
+	MOVQ  $0x00000008, R9
 
-SeedMainAnyLossF32_pow0_loop:
-	VMOVUPS      (CX)(R9*1), Z5
-	KMOVW        (R10), K1
-	VMAXPS       minnormal16<>+0(SB), Z5, Z6
-	VPANDD       mant32mask16<>+0(SB), Z6, Z7
-	VPORD        Z1, Z7, Z7
-	VBLENDMPS    Z7, Z1, K1, Z7
-	VMULPS       Z7, Z3, Z3
-	VPSRLD       $0x17, Z6, Z7
-	VPSUBD       bias12716<>+0(SB), Z7, Z7
-	VMOVDQU32.Z  Z7, K1, Z7
-	VPADDD       Z7, Z4, Z4
-	VMOVUPS      (AX)(R9*1), Z7
-	VCMPPS       $0x1e, Z0, Z7, K1
-	KORTESTW     K1, K1
-	JZ           SeedMainAnyLossF32_pow0_full_nopos
-	VPADDD       log32shift16<>+0(SB), Z6, Z6
-	VPSRLD       $0x17, Z6, Z8
-	VCVTDQ2PS    Z8, Z8
-	VSUBPS       f12716<>+0(SB), Z8, Z8
-	VPANDD       mant32mask16<>+0(SB), Z6, Z6
-	VPADDD       log32base16<>+0(SB), Z6, Z6
-	VSUBPS       one16<>+0(SB), Z6, Z6
-	VMULPS       Z6, Z6, Z9
-	VMOVUPS      logc016<>+0(SB), Z10
-	VFMADD213PS  logc216<>+0(SB), Z9, Z10
-	VFMADD213PS  logc416<>+0(SB), Z9, Z10
-	VFMADD213PS  logc616<>+0(SB), Z9, Z10
-	VFMADD213PS  logc816<>+0(SB), Z9, Z10
-	VMOVUPS      logc116<>+0(SB), Z11
-	VFMADD213PS  logc316<>+0(SB), Z9, Z11
-	VFMADD213PS  logc516<>+0(SB), Z9, Z11
-	VFMADD213PS  logc716<>+0(SB), Z9, Z11
-	VFMADD231PS  Z11, Z6, Z10
-	VMULPS       Z6, Z9, Z11
-	VMULPS       minushalf16<>+0(SB), Z9, Z9
-	VFMADD231PS  ln2lo16<>+0(SB), Z8, Z9
-	VFMADD213PS  Z9, Z11, Z10
-	VADDPS       Z10, Z6, Z6
-	VFMADD231PS  ln2hi16<>+0(SB), Z8, Z6
-	VSUBPS       Z5, Z7, Z5
-	VBROADCASTSS 28(DI), Z5
-	VMAXPS       Z5, Z6, Z6
-	VMINPS       Z0, Z6, Z6
-	VMOVAPS      Z1, Z5
-	VMOVAPS      Z0, Z7
-	VMOVUPS      (BX)(R9*1), Z7
-	VMULPS       Z5, Z7, Z5
-	VMULPS       Z6, Z5, Z5
-	VMOVAPS.Z    Z5, K1, Z5
-	VADDPS       Z5, Z2, Z2
-	JMP          SeedMainAnyLossF32_pow0_full_end
-
-SeedMainAnyLossF32_pow0_full_nopos:
-SeedMainAnyLossF32_pow0_full_end:
-	ADDQ          $0x40, R9
-	ADDQ          $0x02, R10
-	DECQ          SI
+SeedMainAnyLossF32_pow0_focal:
+	MOVQ          (DI)(SI*8), R12
+	VMOVUPS       (CX)(R12*1), Z3
+	VMOVUPS       (AX)(R12*1), Z4
+	VCMPPS        $0x1e, Z0, Z4, K1
+	VMAXPS        minnormal16<>+0(SB), Z3, Z5
+	VPADDD        log32shift16<>+0(SB), Z5, Z5
+	VPSRLD        $0x17, Z5, Z6
+	VCVTDQ2PS     Z6, Z6
+	VSUBPS        f12716<>+0(SB), Z6, Z6
+	VPANDD        mant32mask16<>+0(SB), Z5, Z5
+	VPADDD        log32base16<>+0(SB), Z5, Z5
+	VSUBPS        one16<>+0(SB), Z5, Z5
+	VMULPS        Z5, Z5, Z7
+	VMOVUPS       logc016<>+0(SB), Z8
+	VFMADD213PS   logc216<>+0(SB), Z7, Z8
+	VFMADD213PS   logc416<>+0(SB), Z7, Z8
+	VFMADD213PS   logc616<>+0(SB), Z7, Z8
+	VFMADD213PS   logc816<>+0(SB), Z7, Z8
+	VMOVUPS       logc116<>+0(SB), Z9
+	VFMADD213PS   logc316<>+0(SB), Z7, Z9
+	VFMADD213PS   logc516<>+0(SB), Z7, Z9
+	VFMADD213PS   logc716<>+0(SB), Z7, Z9
+	VFMADD231PS   Z9, Z5, Z8
+	VMULPS        Z5, Z7, Z9
+	VMULPS        minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS   ln2lo16<>+0(SB), Z6, Z7
+	VFMADD213PS   Z7, Z9, Z8
+	VADDPS        Z8, Z5, Z5
+	VFMADD231PS   ln2hi16<>+0(SB), Z6, Z5
+	VSUBPS        Z3, Z4, Z3
+	VBROADCASTSS  28(R8), Z3
+	VMAXPS        Z3, Z5, Z5
+	VMINPS        Z0, Z5, Z5
+	VMOVAPS       Z1, Z3
+	VMOVAPS       Z0, Z4
+	VMOVUPS       (BX)(R12*1), Z4
+	VMULPS        Z3, Z4, Z3
+	VMULPS        Z5, Z3, Z3
+	VMOVAPS.Z     Z3, K1, Z3
+	VADDPS        Z3, Z2, Z2
+	DECQ          R9
 	JNZ           SeedMainAnyLossF32_pow0_inblock
-	VCVTPS2PD     Y2, Z5
-	VADDPD        (SP), Z5, Z5
-	VMOVUPD       Z5, (SP)
-	VEXTRACTF64X4 $0x01, Z2, Y5
-	VCVTPS2PD     Y5, Z5
-	VADDPD        64(SP), Z5, Z5
-	VMOVUPD       Z5, 64(SP)
-	VPXORD        Z2, Z2, Z2
-	VPADDD        log32shift16<>+0(SB), Z3, Z3
-	VPSRLD        $0x17, Z3, Z5
-	VCVTDQ2PS     Z5, Z5
-	VSUBPS        f12716<>+0(SB), Z5, Z5
-	VPANDD        mant32mask16<>+0(SB), Z3, Z3
-	VPADDD        log32base16<>+0(SB), Z3, Z3
-	VSUBPS        one16<>+0(SB), Z3, Z3
-	VMULPS        Z3, Z3, Z6
-	VMOVUPS       logc016<>+0(SB), Z7
-	VFMADD213PS   logc216<>+0(SB), Z6, Z7
-	VFMADD213PS   logc416<>+0(SB), Z6, Z7
-	VFMADD213PS   logc616<>+0(SB), Z6, Z7
-	VFMADD213PS   logc816<>+0(SB), Z6, Z7
-	VMOVUPS       logc116<>+0(SB), Z8
-	VFMADD213PS   logc316<>+0(SB), Z6, Z8
-	VFMADD213PS   logc516<>+0(SB), Z6, Z8
-	VFMADD213PS   logc716<>+0(SB), Z6, Z8
-	VFMADD231PS   Z8, Z3, Z7
-	VMULPS        Z3, Z6, Z8
-	VMULPS        minushalf16<>+0(SB), Z6, Z6
-	VFMADD231PS   ln2lo16<>+0(SB), Z5, Z6
-	VFMADD213PS   Z6, Z8, Z7
-	VADDPS        Z7, Z3, Z3
-	VFMADD231PS   ln2hi16<>+0(SB), Z5, Z3
-	VCVTPS2PD     Y3, Z5
-	VCVTDQ2PD     Y4, Z6
-	VFMADD231PD   ln2x64z<>+0(SB), Z6, Z5
-	VADDPD        128(SP), Z5, Z5
-	VMOVUPD       Z5, 128(SP)
-	VEXTRACTF64X4 $0x01, Z3, Y3
-	VEXTRACTI64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
 	VCVTPS2PD     Y3, Z3
-	VCVTDQ2PD     Y5, Z5
-	VFMADD231PD   ln2x64z<>+0(SB), Z5, Z3
-	VADDPD        192(SP), Z3, Z3
-	VMOVUPD       Z3, 192(SP)
-	VMOVUPS       Z1, Z3
-	VPXORD        Z4, Z4, Z4
-	MOVQ          $0x00000008, SI
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R9
 
 SeedMainAnyLossF32_pow0_inblock:
-	DECQ R11
-	JNZ  SeedMainAnyLossF32_pow0_loop
+	INCQ SI
+	CMPQ SI, R11
+	JNE  SeedMainAnyLossF32_pow0_focal
 
 SeedMainAnyLossF32_pow0_tail:
-	ANDQ         $0x0f, DX
-	JZ           SeedMainAnyLossF32_pow0_done
+	TESTQ        DX, DX
+	JZ           SeedMainAnyLossF32_done
 	MOVQ         $0x00000001, SI
 	SHLXQ        DX, SI, SI
 	DECQ         SI
 	KMOVW        SI, K1
-	VMOVUPS.Z    (CX)(R9*1), K1, Z5
-	KMOVW        (R10), K2
-	VMAXPS       minnormal16<>+0(SB), Z5, Z6
-	VPANDD       mant32mask16<>+0(SB), Z6, Z7
-	VPORD        Z1, Z7, Z7
-	VBLENDMPS    Z7, Z1, K2, Z7
-	VMULPS       Z7, Z3, Z3
-	VPSRLD       $0x17, Z6, Z7
-	VPSUBD       bias12716<>+0(SB), Z7, Z7
-	VMOVDQU32.Z  Z7, K2, Z7
-	VPADDD       Z7, Z4, Z4
-	VMOVUPS.Z    (AX)(R9*1), K1, Z7
-	VCMPPS       $0x1e, Z0, Z7, K2
-	KORTESTW     K2, K2
-	JZ           SeedMainAnyLossF32_pow0_part_nopos
-	VPADDD       log32shift16<>+0(SB), Z6, Z6
-	VPSRLD       $0x17, Z6, Z8
-	VCVTDQ2PS    Z8, Z8
-	VSUBPS       f12716<>+0(SB), Z8, Z8
-	VPANDD       mant32mask16<>+0(SB), Z6, Z6
-	VPADDD       log32base16<>+0(SB), Z6, Z6
-	VSUBPS       one16<>+0(SB), Z6, Z6
-	VMULPS       Z6, Z6, Z9
-	VMOVUPS      logc016<>+0(SB), Z10
-	VFMADD213PS  logc216<>+0(SB), Z9, Z10
-	VFMADD213PS  logc416<>+0(SB), Z9, Z10
-	VFMADD213PS  logc616<>+0(SB), Z9, Z10
-	VFMADD213PS  logc816<>+0(SB), Z9, Z10
-	VMOVUPS      logc116<>+0(SB), Z11
-	VFMADD213PS  logc316<>+0(SB), Z9, Z11
-	VFMADD213PS  logc516<>+0(SB), Z9, Z11
-	VFMADD213PS  logc716<>+0(SB), Z9, Z11
-	VFMADD231PS  Z11, Z6, Z10
-	VMULPS       Z6, Z9, Z11
-	VMULPS       minushalf16<>+0(SB), Z9, Z9
-	VFMADD231PS  ln2lo16<>+0(SB), Z8, Z9
-	VFMADD213PS  Z9, Z11, Z10
-	VADDPS       Z10, Z6, Z6
-	VFMADD231PS  ln2hi16<>+0(SB), Z8, Z6
-	VSUBPS       Z5, Z7, Z5
-	VBROADCASTSS 28(DI), Z5
-	VMAXPS       Z5, Z6, Z6
-	VMINPS       Z0, Z6, Z6
-	VMOVAPS      Z1, Z5
+	VMOVUPS.Z    (CX)(R10*1), K1, Z3
+	VMOVUPS.Z    (AX)(R10*1), K1, Z4
+	VCMPPS       $0x1e, Z0, Z4, K2
+	VMAXPS       minnormal16<>+0(SB), Z3, Z5
+	VPADDD       log32shift16<>+0(SB), Z5, Z5
+	VPSRLD       $0x17, Z5, Z6
+	VCVTDQ2PS    Z6, Z6
+	VSUBPS       f12716<>+0(SB), Z6, Z6
+	VPANDD       mant32mask16<>+0(SB), Z5, Z5
+	VPADDD       log32base16<>+0(SB), Z5, Z5
+	VSUBPS       one16<>+0(SB), Z5, Z5
+	VMULPS       Z5, Z5, Z7
+	VMOVUPS      logc016<>+0(SB), Z8
+	VFMADD213PS  logc216<>+0(SB), Z7, Z8
+	VFMADD213PS  logc416<>+0(SB), Z7, Z8
+	VFMADD213PS  logc616<>+0(SB), Z7, Z8
+	VFMADD213PS  logc816<>+0(SB), Z7, Z8
+	VMOVUPS      logc116<>+0(SB), Z9
+	VFMADD213PS  logc316<>+0(SB), Z7, Z9
+	VFMADD213PS  logc516<>+0(SB), Z7, Z9
+	VFMADD213PS  logc716<>+0(SB), Z7, Z9
+	VFMADD231PS  Z9, Z5, Z8
+	VMULPS       Z5, Z7, Z9
+	VMULPS       minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z6, Z7
+	VFMADD213PS  Z7, Z9, Z8
+	VADDPS       Z8, Z5, Z5
+	VFMADD231PS  ln2hi16<>+0(SB), Z6, Z5
+	VSUBPS       Z3, Z4, Z3
+	VBROADCASTSS 28(R8), Z3
+	VMAXPS       Z3, Z5, Z5
+	VMINPS       Z0, Z5, Z5
+	VMOVAPS      Z1, Z1
 	VMOVAPS      Z0, Z0
-	VMOVUPS.Z    (BX)(R9*1), K1, Z0
+	VMOVUPS.Z    (BX)(R10*1), K1, Z0
+	VMULPS       Z1, Z0, Z0
 	VMULPS       Z5, Z0, Z0
-	VMULPS       Z6, Z0, Z0
 	VMOVAPS.Z    Z0, K2, Z0
 	VADDPS       Z0, Z2, Z2
-	JMP          SeedMainAnyLossF32_pow0_part_end
-
-SeedMainAnyLossF32_pow0_part_nopos:
-SeedMainAnyLossF32_pow0_part_end:
-SeedMainAnyLossF32_pow0_done:
-	JMP SeedMainAnyLossF32_done
+	JMP          SeedMainAnyLossF32_done
 
 SeedMainAnyLossF32_powR:
-	XORQ R9, R9
-	MOVQ SI, R10
-	MOVQ $0x00000008, SI
-	MOVQ DX, R11
-	SHRQ $0x04, R11
-	JZ   SeedMainAnyLossF32_powR_tail
+	XORQ  SI, SI
+	TESTQ R11, R11
+	JZ    SeedMainAnyLossF32_powR_tail
+	MOVQ  $0x00000008, R9
 
-SeedMainAnyLossF32_powR_loop:
-	VMOVUPS      (CX)(R9*1), Z5
-	KMOVW        (R10), K1
-	VMAXPS       minnormal16<>+0(SB), Z5, Z6
-	VPANDD       mant32mask16<>+0(SB), Z6, Z7
-	VPORD        Z1, Z7, Z7
-	VBLENDMPS    Z7, Z1, K1, Z7
-	VMULPS       Z7, Z3, Z3
-	VPSRLD       $0x17, Z6, Z7
-	VPSUBD       bias12716<>+0(SB), Z7, Z7
-	VMOVDQU32.Z  Z7, K1, Z7
-	VPADDD       Z7, Z4, Z4
-	VMOVUPS      (AX)(R9*1), Z7
-	VCMPPS       $0x1e, Z0, Z7, K1
-	KORTESTW     K1, K1
-	JZ           SeedMainAnyLossF32_powR_full_nopos
-	VPADDD       log32shift16<>+0(SB), Z6, Z6
-	VPSRLD       $0x17, Z6, Z8
-	VCVTDQ2PS    Z8, Z8
-	VSUBPS       f12716<>+0(SB), Z8, Z8
-	VPANDD       mant32mask16<>+0(SB), Z6, Z6
-	VPADDD       log32base16<>+0(SB), Z6, Z6
-	VSUBPS       one16<>+0(SB), Z6, Z6
-	VMULPS       Z6, Z6, Z9
-	VMOVUPS      logc016<>+0(SB), Z10
-	VFMADD213PS  logc216<>+0(SB), Z9, Z10
-	VFMADD213PS  logc416<>+0(SB), Z9, Z10
-	VFMADD213PS  logc616<>+0(SB), Z9, Z10
-	VFMADD213PS  logc816<>+0(SB), Z9, Z10
-	VMOVUPS      logc116<>+0(SB), Z11
-	VFMADD213PS  logc316<>+0(SB), Z9, Z11
-	VFMADD213PS  logc516<>+0(SB), Z9, Z11
-	VFMADD213PS  logc716<>+0(SB), Z9, Z11
-	VFMADD231PS  Z11, Z6, Z10
-	VMULPS       Z6, Z9, Z11
-	VMULPS       minushalf16<>+0(SB), Z9, Z9
-	VFMADD231PS  ln2lo16<>+0(SB), Z8, Z9
-	VFMADD213PS  Z9, Z11, Z10
-	VADDPS       Z10, Z6, Z6
-	VFMADD231PS  ln2hi16<>+0(SB), Z8, Z6
-	VSUBPS       Z5, Z7, Z5
-	VBROADCASTSS 28(DI), Z7
-	VMAXPS       Z7, Z6, Z6
-	VMINPS       Z0, Z6, Z6
-	VCMPPS       $0x11, minnormal16<>+0(SB), Z5, K2
-	VMULPS       two2316<>+0(SB), Z5, Z7
-	VBLENDMPS    Z7, Z5, K2, Z7
-	VPADDD       log32shift16<>+0(SB), Z7, Z7
-	VPSRLD       $0x17, Z7, Z8
-	VCVTDQ2PS    Z8, Z8
-	VSUBPS       f12716<>+0(SB), Z8, Z8
-	VMOVUPS.Z    minus2316<>+0(SB), K2, Z9
-	VADDPS       Z9, Z8, Z8
-	VPANDD       mant32mask16<>+0(SB), Z7, Z7
-	VPADDD       log32base16<>+0(SB), Z7, Z7
-	VSUBPS       one16<>+0(SB), Z7, Z7
-	VMULPS       Z7, Z7, Z9
-	VMOVUPS      logc016<>+0(SB), Z10
-	VFMADD213PS  logc216<>+0(SB), Z9, Z10
-	VFMADD213PS  logc416<>+0(SB), Z9, Z10
-	VFMADD213PS  logc616<>+0(SB), Z9, Z10
-	VFMADD213PS  logc816<>+0(SB), Z9, Z10
-	VMOVUPS      logc116<>+0(SB), Z11
-	VFMADD213PS  logc316<>+0(SB), Z9, Z11
-	VFMADD213PS  logc516<>+0(SB), Z9, Z11
-	VFMADD213PS  logc716<>+0(SB), Z9, Z11
-	VFMADD231PS  Z11, Z7, Z10
-	VMULPS       Z7, Z10, Z10
-	VMULPS       Z9, Z10, Z10
-	VFMADD231PS  ln2lo16<>+0(SB), Z8, Z10
-	VFMADD231PS  minushalf16<>+0(SB), Z9, Z10
-	VADDPS       Z10, Z7, Z7
-	VFMADD231PS  ln2hi16<>+0(SB), Z8, Z7
-	VPXORD       Z9, Z9, Z9
-	VCMPPS       $0x00, Z9, Z5, K2
-	VBLENDMPS    minusinf16<>+0(SB), Z7, K2, Z7
-	VCMPPS       $0x00, inf16<>+0(SB), Z5, K2
-	VBLENDMPS    inf16<>+0(SB), Z7, K2, Z7
-	VCMPPS       $0x19, Z9, Z5, K2
-	VBLENDMPS    nan16<>+0(SB), Z7, K2, Z7
-	VMAXPS       ldmin16<>+0(SB), Z7, Z8
-	VMINPS       ldmax16<>+0(SB), Z8, Z8
-	VBROADCASTSS 44(DI), Z9
-	VMULPS       Z9, Z8, Z8
-	VBROADCASTSS 20(DI), Z9
-	VFMADD231PS  Z9, Z7, Z8
-	VCMPPS       $0x11, expunder16<>+0(SB), Z8, K2
-	VMOVUPS      expunder16<>+0(SB), Z7
-	VMAXPS       Z8, Z7, Z8
-	VMOVUPS      expover16<>+0(SB), Z7
-	VMINPS       Z8, Z7, Z8
-	VMULPS       log2e16<>+0(SB), Z8, Z9
-	VRNDSCALEPS  $0x00, Z9, Z9
-	VFMADD231PS  minusln2hi16<>+0(SB), Z9, Z8
-	VFMADD231PS  minusln2lo16<>+0(SB), Z9, Z8
-	VMULPS       Z8, Z8, Z7
-	VMOVUPS      expc116<>+0(SB), Z10
-	VFMADD213PS  expc316<>+0(SB), Z7, Z10
-	VFMADD213PS  expc516<>+0(SB), Z7, Z10
-	VMOVUPS      expc016<>+0(SB), Z11
-	VFMADD213PS  expc216<>+0(SB), Z7, Z11
-	VFMADD213PS  expc416<>+0(SB), Z7, Z11
-	VFMADD231PS  Z11, Z8, Z10
-	VFMADD213PS  Z8, Z7, Z10
-	VADDPS       one16<>+0(SB), Z10, Z10
-	VMULPS       half16<>+0(SB), Z9, Z7
-	VADDPS       roundmagic16<>+0(SB), Z7, Z7
-	VSUBPS       roundmagic16<>+0(SB), Z7, Z8
-	VSUBPS       Z8, Z9, Z8
-	VADDPS       roundmagic16<>+0(SB), Z8, Z8
-	VPADDD       expbiasfix16<>+0(SB), Z7, Z7
-	VPSLLD       $0x17, Z7, Z7
-	VPADDD       expbiasfix16<>+0(SB), Z8, Z8
-	VPSLLD       $0x17, Z8, Z8
-	VMULPS       Z7, Z10, Z10
-	VMULPS       Z8, Z10, Z10
-	KNOTW        K2, K2
-	VMOVAPS.Z    Z10, K2, Z10
-	VMOVAPS      Z10, Z7
-	VCMPPS       $0x04, Z0, Z5, K2
-	VBROADCASTSS 20(DI), Z8
-	VMULPS       Z8, Z7, Z8
-	VDIVPS       Z5, Z8, Z8
-	VMOVAPS.Z    Z8, K2, Z8
-	VMOVUPS      (BX)(R9*1), Z5
-	VMULPS       Z7, Z5, Z5
-	VMULPS       Z6, Z5, Z5
-	VMOVAPS.Z    Z5, K1, Z5
-	VADDPS       Z5, Z2, Z2
-	JMP          SeedMainAnyLossF32_powR_full_end
-
-SeedMainAnyLossF32_powR_full_nopos:
-SeedMainAnyLossF32_powR_full_end:
-	ADDQ          $0x40, R9
-	ADDQ          $0x02, R10
-	DECQ          SI
-	JNZ           SeedMainAnyLossF32_powR_inblock
-	VCVTPS2PD     Y2, Z5
-	VADDPD        (SP), Z5, Z5
-	VMOVUPD       Z5, (SP)
-	VEXTRACTF64X4 $0x01, Z2, Y5
-	VCVTPS2PD     Y5, Z5
-	VADDPD        64(SP), Z5, Z5
-	VMOVUPD       Z5, 64(SP)
-	VPXORD        Z2, Z2, Z2
+SeedMainAnyLossF32_powR_focal:
+	MOVQ          (DI)(SI*8), R12
+	VMOVUPS       (CX)(R12*1), Z1
+	VMOVUPS       (AX)(R12*1), Z3
+	VCMPPS        $0x1e, Z0, Z3, K1
+	VMAXPS        minnormal16<>+0(SB), Z1, Z4
+	VPADDD        log32shift16<>+0(SB), Z4, Z4
+	VPSRLD        $0x17, Z4, Z5
+	VCVTDQ2PS     Z5, Z5
+	VSUBPS        f12716<>+0(SB), Z5, Z5
+	VPANDD        mant32mask16<>+0(SB), Z4, Z4
+	VPADDD        log32base16<>+0(SB), Z4, Z4
+	VSUBPS        one16<>+0(SB), Z4, Z4
+	VMULPS        Z4, Z4, Z6
+	VMOVUPS       logc016<>+0(SB), Z7
+	VFMADD213PS   logc216<>+0(SB), Z6, Z7
+	VFMADD213PS   logc416<>+0(SB), Z6, Z7
+	VFMADD213PS   logc616<>+0(SB), Z6, Z7
+	VFMADD213PS   logc816<>+0(SB), Z6, Z7
+	VMOVUPS       logc116<>+0(SB), Z8
+	VFMADD213PS   logc316<>+0(SB), Z6, Z8
+	VFMADD213PS   logc516<>+0(SB), Z6, Z8
+	VFMADD213PS   logc716<>+0(SB), Z6, Z8
+	VFMADD231PS   Z8, Z4, Z7
+	VMULPS        Z4, Z6, Z8
+	VMULPS        minushalf16<>+0(SB), Z6, Z6
+	VFMADD231PS   ln2lo16<>+0(SB), Z5, Z6
+	VFMADD213PS   Z6, Z8, Z7
+	VADDPS        Z7, Z4, Z4
+	VFMADD231PS   ln2hi16<>+0(SB), Z5, Z4
+	VSUBPS        Z1, Z3, Z1
+	VBROADCASTSS  28(R8), Z3
+	VMAXPS        Z3, Z4, Z4
+	VMINPS        Z0, Z4, Z4
+	VCMPPS        $0x11, minnormal16<>+0(SB), Z1, K2
+	VMULPS        two2316<>+0(SB), Z1, Z3
+	VBLENDMPS     Z3, Z1, K2, Z3
 	VPADDD        log32shift16<>+0(SB), Z3, Z3
 	VPSRLD        $0x17, Z3, Z5
 	VCVTDQ2PS     Z5, Z5
 	VSUBPS        f12716<>+0(SB), Z5, Z5
+	VMOVUPS.Z     minus2316<>+0(SB), K2, Z6
+	VADDPS        Z6, Z5, Z5
 	VPANDD        mant32mask16<>+0(SB), Z3, Z3
 	VPADDD        log32base16<>+0(SB), Z3, Z3
 	VSUBPS        one16<>+0(SB), Z3, Z3
@@ -2821,172 +2398,210 @@ SeedMainAnyLossF32_powR_full_end:
 	VFMADD213PS   logc516<>+0(SB), Z6, Z8
 	VFMADD213PS   logc716<>+0(SB), Z6, Z8
 	VFMADD231PS   Z8, Z3, Z7
-	VMULPS        Z3, Z6, Z8
-	VMULPS        minushalf16<>+0(SB), Z6, Z6
-	VFMADD231PS   ln2lo16<>+0(SB), Z5, Z6
-	VFMADD213PS   Z6, Z8, Z7
+	VMULPS        Z3, Z7, Z7
+	VMULPS        Z6, Z7, Z7
+	VFMADD231PS   ln2lo16<>+0(SB), Z5, Z7
+	VFMADD231PS   minushalf16<>+0(SB), Z6, Z7
 	VADDPS        Z7, Z3, Z3
 	VFMADD231PS   ln2hi16<>+0(SB), Z5, Z3
-	VCVTPS2PD     Y3, Z5
-	VCVTDQ2PD     Y4, Z6
-	VFMADD231PD   ln2x64z<>+0(SB), Z6, Z5
-	VADDPD        128(SP), Z5, Z5
-	VMOVUPD       Z5, 128(SP)
-	VEXTRACTF64X4 $0x01, Z3, Y3
-	VEXTRACTI64X4 $0x01, Z4, Y5
-	VCVTPS2PD     Y3, Z3
-	VCVTDQ2PD     Y5, Z5
-	VFMADD231PD   ln2x64z<>+0(SB), Z5, Z3
-	VADDPD        192(SP), Z3, Z3
-	VMOVUPD       Z3, 192(SP)
-	VMOVUPS       Z1, Z3
-	VPXORD        Z4, Z4, Z4
-	MOVQ          $0x00000008, SI
+	VPXORD        Z6, Z6, Z6
+	VCMPPS        $0x00, Z6, Z1, K2
+	VBLENDMPS     minusinf16<>+0(SB), Z3, K2, Z3
+	VCMPPS        $0x00, inf16<>+0(SB), Z1, K2
+	VBLENDMPS     inf16<>+0(SB), Z3, K2, Z3
+	VCMPPS        $0x19, Z6, Z1, K2
+	VBLENDMPS     nan16<>+0(SB), Z3, K2, Z3
+	VMAXPS        ldmin16<>+0(SB), Z3, Z5
+	VMINPS        ldmax16<>+0(SB), Z5, Z5
+	VBROADCASTSS  44(R8), Z6
+	VMULPS        Z6, Z5, Z5
+	VBROADCASTSS  20(R8), Z6
+	VFMADD231PS   Z6, Z3, Z5
+	VCMPPS        $0x11, expunder16<>+0(SB), Z5, K2
+	VMOVUPS       expunder16<>+0(SB), Z3
+	VMAXPS        Z5, Z3, Z5
+	VMOVUPS       expover16<>+0(SB), Z3
+	VMINPS        Z5, Z3, Z5
+	VMULPS        log2e16<>+0(SB), Z5, Z6
+	VRNDSCALEPS   $0x00, Z6, Z6
+	VFMADD231PS   minusln2hi16<>+0(SB), Z6, Z5
+	VFMADD231PS   minusln2lo16<>+0(SB), Z6, Z5
+	VMULPS        Z5, Z5, Z3
+	VMOVUPS       expc116<>+0(SB), Z7
+	VFMADD213PS   expc316<>+0(SB), Z3, Z7
+	VFMADD213PS   expc516<>+0(SB), Z3, Z7
+	VMOVUPS       expc016<>+0(SB), Z8
+	VFMADD213PS   expc216<>+0(SB), Z3, Z8
+	VFMADD213PS   expc416<>+0(SB), Z3, Z8
+	VFMADD231PS   Z8, Z5, Z7
+	VFMADD213PS   Z5, Z3, Z7
+	VADDPS        one16<>+0(SB), Z7, Z7
+	VMULPS        half16<>+0(SB), Z6, Z3
+	VADDPS        roundmagic16<>+0(SB), Z3, Z3
+	VSUBPS        roundmagic16<>+0(SB), Z3, Z5
+	VSUBPS        Z5, Z6, Z5
+	VADDPS        roundmagic16<>+0(SB), Z5, Z5
+	VPADDD        expbiasfix16<>+0(SB), Z3, Z3
+	VPSLLD        $0x17, Z3, Z3
+	VPADDD        expbiasfix16<>+0(SB), Z5, Z5
+	VPSLLD        $0x17, Z5, Z5
+	VMULPS        Z3, Z7, Z7
+	VMULPS        Z5, Z7, Z7
+	KNOTW         K2, K2
+	VMOVAPS.Z     Z7, K2, Z7
+	VMOVAPS       Z7, Z3
+	VCMPPS        $0x04, Z0, Z1, K2
+	VBROADCASTSS  20(R8), Z5
+	VMULPS        Z5, Z3, Z5
+	VDIVPS        Z1, Z5, Z5
+	VMOVAPS.Z     Z5, K2, Z5
+	VMOVUPS       (BX)(R12*1), Z1
+	VMULPS        Z3, Z1, Z1
+	VMULPS        Z4, Z1, Z1
+	VMOVAPS.Z     Z1, K1, Z1
+	VADDPS        Z1, Z2, Z2
+	DECQ          R9
+	JNZ           SeedMainAnyLossF32_powR_inblock
+	VCVTPS2PD     Y2, Z1
+	VADDPD        (SP), Z1, Z1
+	VMOVUPD       Z1, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VCVTPS2PD     Y1, Z1
+	VADDPD        64(SP), Z1, Z1
+	VMOVUPD       Z1, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R9
 
 SeedMainAnyLossF32_powR_inblock:
-	DECQ R11
-	JNZ  SeedMainAnyLossF32_powR_loop
+	INCQ SI
+	CMPQ SI, R11
+	JNE  SeedMainAnyLossF32_powR_focal
 
 SeedMainAnyLossF32_powR_tail:
-	ANDQ         $0x0f, DX
-	JZ           SeedMainAnyLossF32_powR_done
+	TESTQ        DX, DX
+	JZ           SeedMainAnyLossF32_done
 	MOVQ         $0x00000001, SI
 	SHLXQ        DX, SI, SI
 	DECQ         SI
 	KMOVW        SI, K1
-	VMOVUPS.Z    (CX)(R9*1), K1, Z5
-	KMOVW        (R10), K2
-	VMAXPS       minnormal16<>+0(SB), Z5, Z6
-	VPANDD       mant32mask16<>+0(SB), Z6, Z7
-	VPORD        Z1, Z7, Z7
-	VBLENDMPS    Z7, Z1, K2, Z7
-	VMULPS       Z7, Z3, Z3
-	VPSRLD       $0x17, Z6, Z7
-	VPSUBD       bias12716<>+0(SB), Z7, Z7
-	VMOVDQU32.Z  Z7, K2, Z7
-	VPADDD       Z7, Z4, Z4
-	VMOVUPS.Z    (AX)(R9*1), K1, Z7
-	VCMPPS       $0x1e, Z0, Z7, K2
-	KORTESTW     K2, K2
-	JZ           SeedMainAnyLossF32_powR_part_nopos
-	VPADDD       log32shift16<>+0(SB), Z6, Z6
-	VPSRLD       $0x17, Z6, Z8
-	VCVTDQ2PS    Z8, Z8
-	VSUBPS       f12716<>+0(SB), Z8, Z8
-	VPANDD       mant32mask16<>+0(SB), Z6, Z6
-	VPADDD       log32base16<>+0(SB), Z6, Z6
-	VSUBPS       one16<>+0(SB), Z6, Z6
-	VMULPS       Z6, Z6, Z9
-	VMOVUPS      logc016<>+0(SB), Z10
-	VFMADD213PS  logc216<>+0(SB), Z9, Z10
-	VFMADD213PS  logc416<>+0(SB), Z9, Z10
-	VFMADD213PS  logc616<>+0(SB), Z9, Z10
-	VFMADD213PS  logc816<>+0(SB), Z9, Z10
-	VMOVUPS      logc116<>+0(SB), Z11
-	VFMADD213PS  logc316<>+0(SB), Z9, Z11
-	VFMADD213PS  logc516<>+0(SB), Z9, Z11
-	VFMADD213PS  logc716<>+0(SB), Z9, Z11
-	VFMADD231PS  Z11, Z6, Z10
-	VMULPS       Z6, Z9, Z11
-	VMULPS       minushalf16<>+0(SB), Z9, Z9
-	VFMADD231PS  ln2lo16<>+0(SB), Z8, Z9
-	VFMADD213PS  Z9, Z11, Z10
-	VADDPS       Z10, Z6, Z6
-	VFMADD231PS  ln2hi16<>+0(SB), Z8, Z6
-	VSUBPS       Z5, Z7, Z5
-	VBROADCASTSS 28(DI), Z7
-	VMAXPS       Z7, Z6, Z6
-	VMINPS       Z0, Z6, Z6
-	VCMPPS       $0x11, minnormal16<>+0(SB), Z5, K3
-	VMULPS       two2316<>+0(SB), Z5, Z7
-	VBLENDMPS    Z7, Z5, K3, Z7
-	VPADDD       log32shift16<>+0(SB), Z7, Z7
-	VPSRLD       $0x17, Z7, Z8
-	VCVTDQ2PS    Z8, Z8
-	VSUBPS       f12716<>+0(SB), Z8, Z8
-	VMOVUPS.Z    minus2316<>+0(SB), K3, Z9
-	VADDPS       Z9, Z8, Z8
-	VPANDD       mant32mask16<>+0(SB), Z7, Z7
-	VPADDD       log32base16<>+0(SB), Z7, Z7
-	VSUBPS       one16<>+0(SB), Z7, Z7
-	VMULPS       Z7, Z7, Z9
-	VMOVUPS      logc016<>+0(SB), Z10
-	VFMADD213PS  logc216<>+0(SB), Z9, Z10
-	VFMADD213PS  logc416<>+0(SB), Z9, Z10
-	VFMADD213PS  logc616<>+0(SB), Z9, Z10
-	VFMADD213PS  logc816<>+0(SB), Z9, Z10
-	VMOVUPS      logc116<>+0(SB), Z11
-	VFMADD213PS  logc316<>+0(SB), Z9, Z11
-	VFMADD213PS  logc516<>+0(SB), Z9, Z11
-	VFMADD213PS  logc716<>+0(SB), Z9, Z11
-	VFMADD231PS  Z11, Z7, Z10
-	VMULPS       Z7, Z10, Z10
-	VMULPS       Z9, Z10, Z10
-	VFMADD231PS  ln2lo16<>+0(SB), Z8, Z10
-	VFMADD231PS  minushalf16<>+0(SB), Z9, Z10
-	VADDPS       Z10, Z7, Z7
-	VFMADD231PS  ln2hi16<>+0(SB), Z8, Z7
-	VPXORD       Z9, Z9, Z9
-	VCMPPS       $0x00, Z9, Z5, K3
-	VBLENDMPS    minusinf16<>+0(SB), Z7, K3, Z7
-	VCMPPS       $0x00, inf16<>+0(SB), Z5, K3
-	VBLENDMPS    inf16<>+0(SB), Z7, K3, Z7
-	VCMPPS       $0x19, Z9, Z5, K3
-	VBLENDMPS    nan16<>+0(SB), Z7, K3, Z7
-	VMAXPS       ldmin16<>+0(SB), Z7, Z8
-	VMINPS       ldmax16<>+0(SB), Z8, Z8
-	VBROADCASTSS 44(DI), Z9
-	VMULPS       Z9, Z8, Z8
-	VBROADCASTSS 20(DI), Z9
-	VFMADD231PS  Z9, Z7, Z8
-	VCMPPS       $0x11, expunder16<>+0(SB), Z8, K3
-	VMOVUPS      expunder16<>+0(SB), Z7
-	VMAXPS       Z8, Z7, Z8
-	VMOVUPS      expover16<>+0(SB), Z7
-	VMINPS       Z8, Z7, Z8
-	VMULPS       log2e16<>+0(SB), Z8, Z9
-	VRNDSCALEPS  $0x00, Z9, Z9
-	VFMADD231PS  minusln2hi16<>+0(SB), Z9, Z8
-	VFMADD231PS  minusln2lo16<>+0(SB), Z9, Z8
-	VMULPS       Z8, Z8, Z7
-	VMOVUPS      expc116<>+0(SB), Z10
-	VFMADD213PS  expc316<>+0(SB), Z7, Z10
-	VFMADD213PS  expc516<>+0(SB), Z7, Z10
-	VMOVUPS      expc016<>+0(SB), Z11
-	VFMADD213PS  expc216<>+0(SB), Z7, Z11
-	VFMADD213PS  expc416<>+0(SB), Z7, Z11
-	VFMADD231PS  Z11, Z8, Z10
-	VFMADD213PS  Z8, Z7, Z10
-	VADDPS       one16<>+0(SB), Z10, Z10
-	VMULPS       half16<>+0(SB), Z9, Z7
-	VADDPS       roundmagic16<>+0(SB), Z7, Z7
-	VSUBPS       roundmagic16<>+0(SB), Z7, Z8
-	VSUBPS       Z8, Z9, Z8
-	VADDPS       roundmagic16<>+0(SB), Z8, Z8
-	VPADDD       expbiasfix16<>+0(SB), Z7, Z7
-	VPSLLD       $0x17, Z7, Z7
-	VPADDD       expbiasfix16<>+0(SB), Z8, Z8
-	VPSLLD       $0x17, Z8, Z8
-	VMULPS       Z7, Z10, Z10
-	VMULPS       Z8, Z10, Z10
+	VMOVUPS.Z    (CX)(R10*1), K1, Z1
+	VMOVUPS.Z    (AX)(R10*1), K1, Z3
+	VCMPPS       $0x1e, Z0, Z3, K2
+	VMAXPS       minnormal16<>+0(SB), Z1, Z4
+	VPADDD       log32shift16<>+0(SB), Z4, Z4
+	VPSRLD       $0x17, Z4, Z5
+	VCVTDQ2PS    Z5, Z5
+	VSUBPS       f12716<>+0(SB), Z5, Z5
+	VPANDD       mant32mask16<>+0(SB), Z4, Z4
+	VPADDD       log32base16<>+0(SB), Z4, Z4
+	VSUBPS       one16<>+0(SB), Z4, Z4
+	VMULPS       Z4, Z4, Z6
+	VMOVUPS      logc016<>+0(SB), Z7
+	VFMADD213PS  logc216<>+0(SB), Z6, Z7
+	VFMADD213PS  logc416<>+0(SB), Z6, Z7
+	VFMADD213PS  logc616<>+0(SB), Z6, Z7
+	VFMADD213PS  logc816<>+0(SB), Z6, Z7
+	VMOVUPS      logc116<>+0(SB), Z8
+	VFMADD213PS  logc316<>+0(SB), Z6, Z8
+	VFMADD213PS  logc516<>+0(SB), Z6, Z8
+	VFMADD213PS  logc716<>+0(SB), Z6, Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VMULPS       Z4, Z6, Z8
+	VMULPS       minushalf16<>+0(SB), Z6, Z6
+	VFMADD231PS  ln2lo16<>+0(SB), Z5, Z6
+	VFMADD213PS  Z6, Z8, Z7
+	VADDPS       Z7, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z5, Z4
+	VSUBPS       Z1, Z3, Z1
+	VBROADCASTSS 28(R8), Z3
+	VMAXPS       Z3, Z4, Z4
+	VMINPS       Z0, Z4, Z4
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z1, K3
+	VMULPS       two2316<>+0(SB), Z1, Z3
+	VBLENDMPS    Z3, Z1, K3, Z3
+	VPADDD       log32shift16<>+0(SB), Z3, Z3
+	VPSRLD       $0x17, Z3, Z5
+	VCVTDQ2PS    Z5, Z5
+	VSUBPS       f12716<>+0(SB), Z5, Z5
+	VMOVUPS.Z    minus2316<>+0(SB), K3, Z6
+	VADDPS       Z6, Z5, Z5
+	VPANDD       mant32mask16<>+0(SB), Z3, Z3
+	VPADDD       log32base16<>+0(SB), Z3, Z3
+	VSUBPS       one16<>+0(SB), Z3, Z3
+	VMULPS       Z3, Z3, Z6
+	VMOVUPS      logc016<>+0(SB), Z7
+	VFMADD213PS  logc216<>+0(SB), Z6, Z7
+	VFMADD213PS  logc416<>+0(SB), Z6, Z7
+	VFMADD213PS  logc616<>+0(SB), Z6, Z7
+	VFMADD213PS  logc816<>+0(SB), Z6, Z7
+	VMOVUPS      logc116<>+0(SB), Z8
+	VFMADD213PS  logc316<>+0(SB), Z6, Z8
+	VFMADD213PS  logc516<>+0(SB), Z6, Z8
+	VFMADD213PS  logc716<>+0(SB), Z6, Z8
+	VFMADD231PS  Z8, Z3, Z7
+	VMULPS       Z3, Z7, Z7
+	VMULPS       Z6, Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z5, Z7
+	VFMADD231PS  minushalf16<>+0(SB), Z6, Z7
+	VADDPS       Z7, Z3, Z3
+	VFMADD231PS  ln2hi16<>+0(SB), Z5, Z3
+	VPXORD       Z6, Z6, Z6
+	VCMPPS       $0x00, Z6, Z1, K3
+	VBLENDMPS    minusinf16<>+0(SB), Z3, K3, Z3
+	VCMPPS       $0x00, inf16<>+0(SB), Z1, K3
+	VBLENDMPS    inf16<>+0(SB), Z3, K3, Z3
+	VCMPPS       $0x19, Z6, Z1, K3
+	VBLENDMPS    nan16<>+0(SB), Z3, K3, Z3
+	VMAXPS       ldmin16<>+0(SB), Z3, Z5
+	VMINPS       ldmax16<>+0(SB), Z5, Z5
+	VBROADCASTSS 44(R8), Z6
+	VMULPS       Z6, Z5, Z5
+	VBROADCASTSS 20(R8), Z6
+	VFMADD231PS  Z6, Z3, Z5
+	VCMPPS       $0x11, expunder16<>+0(SB), Z5, K3
+	VMOVUPS      expunder16<>+0(SB), Z3
+	VMAXPS       Z5, Z3, Z5
+	VMOVUPS      expover16<>+0(SB), Z3
+	VMINPS       Z5, Z3, Z5
+	VMULPS       log2e16<>+0(SB), Z5, Z6
+	VRNDSCALEPS  $0x00, Z6, Z6
+	VFMADD231PS  minusln2hi16<>+0(SB), Z6, Z5
+	VFMADD231PS  minusln2lo16<>+0(SB), Z6, Z5
+	VMULPS       Z5, Z5, Z3
+	VMOVUPS      expc116<>+0(SB), Z7
+	VFMADD213PS  expc316<>+0(SB), Z3, Z7
+	VFMADD213PS  expc516<>+0(SB), Z3, Z7
+	VMOVUPS      expc016<>+0(SB), Z8
+	VFMADD213PS  expc216<>+0(SB), Z3, Z8
+	VFMADD213PS  expc416<>+0(SB), Z3, Z8
+	VFMADD231PS  Z8, Z5, Z7
+	VFMADD213PS  Z5, Z3, Z7
+	VADDPS       one16<>+0(SB), Z7, Z7
+	VMULPS       half16<>+0(SB), Z6, Z3
+	VADDPS       roundmagic16<>+0(SB), Z3, Z3
+	VSUBPS       roundmagic16<>+0(SB), Z3, Z5
+	VSUBPS       Z5, Z6, Z5
+	VADDPS       roundmagic16<>+0(SB), Z5, Z5
+	VPADDD       expbiasfix16<>+0(SB), Z3, Z3
+	VPSLLD       $0x17, Z3, Z3
+	VPADDD       expbiasfix16<>+0(SB), Z5, Z5
+	VPSLLD       $0x17, Z5, Z5
+	VMULPS       Z3, Z7, Z7
+	VMULPS       Z5, Z7, Z7
 	KNOTW        K3, K3
-	VMOVAPS.Z    Z10, K3, Z10
-	VMOVAPS      Z10, Z7
-	VCMPPS       $0x04, Z0, Z5, K3
-	VBROADCASTSS 20(DI), Z0
-	VMULPS       Z0, Z7, Z0
-	VDIVPS       Z5, Z0, Z0
+	VMOVAPS.Z    Z7, K3, Z7
+	VMOVAPS      Z7, Z3
+	VCMPPS       $0x04, Z0, Z1, K3
+	VBROADCASTSS 20(R8), Z0
+	VMULPS       Z0, Z3, Z0
+	VDIVPS       Z1, Z0, Z0
 	VMOVAPS.Z    Z0, K3, Z0
-	VMOVUPS.Z    (BX)(R9*1), K1, Z0
-	VMULPS       Z7, Z0, Z0
-	VMULPS       Z6, Z0, Z0
+	VMOVUPS.Z    (BX)(R10*1), K1, Z0
+	VMULPS       Z3, Z0, Z0
+	VMULPS       Z4, Z0, Z0
 	VMOVAPS.Z    Z0, K2, Z0
 	VADDPS       Z0, Z2, Z2
-	JMP          SeedMainAnyLossF32_powR_part_end
 
-SeedMainAnyLossF32_powR_part_nopos:
-SeedMainAnyLossF32_powR_part_end:
-SeedMainAnyLossF32_powR_done:
 SeedMainAnyLossF32_done:
 	VCVTPS2PD     Y2, Z0
 	VADDPD        (SP), Z0, Z0
@@ -2996,51 +2611,1871 @@ SeedMainAnyLossF32_done:
 	VADDPD        64(SP), Z0, Z0
 	VMOVUPD       Z0, 64(SP)
 	VPXORD        Z2, Z2, Z2
-	VPADDD        log32shift16<>+0(SB), Z3, Z0
-	VPSRLD        $0x17, Z0, Z2
-	VCVTDQ2PS     Z2, Z2
-	VSUBPS        f12716<>+0(SB), Z2, Z2
-	VPANDD        mant32mask16<>+0(SB), Z0, Z0
-	VPADDD        log32base16<>+0(SB), Z0, Z0
-	VSUBPS        one16<>+0(SB), Z0, Z0
-	VMULPS        Z0, Z0, Z3
-	VMOVUPS       logc016<>+0(SB), Z5
-	VFMADD213PS   logc216<>+0(SB), Z3, Z5
-	VFMADD213PS   logc416<>+0(SB), Z3, Z5
-	VFMADD213PS   logc616<>+0(SB), Z3, Z5
-	VFMADD213PS   logc816<>+0(SB), Z3, Z5
-	VMOVUPS       logc116<>+0(SB), Z6
-	VFMADD213PS   logc316<>+0(SB), Z3, Z6
-	VFMADD213PS   logc516<>+0(SB), Z3, Z6
-	VFMADD213PS   logc716<>+0(SB), Z3, Z6
-	VFMADD231PS   Z6, Z0, Z5
-	VMULPS        Z0, Z3, Z6
-	VMULPS        minushalf16<>+0(SB), Z3, Z3
-	VFMADD231PS   ln2lo16<>+0(SB), Z2, Z3
-	VFMADD213PS   Z3, Z6, Z5
-	VADDPS        Z5, Z0, Z0
-	VFMADD231PS   ln2hi16<>+0(SB), Z2, Z0
-	VCVTPS2PD     Y0, Z2
-	VCVTDQ2PD     Y4, Z3
-	VFMADD231PD   ln2x64z<>+0(SB), Z3, Z2
-	VADDPD        128(SP), Z2, Z2
-	VMOVUPD       Z2, 128(SP)
-	VEXTRACTF64X4 $0x01, Z0, Y0
-	VEXTRACTI64X4 $0x01, Z4, Y2
-	VCVTPS2PD     Y0, Z0
-	VCVTDQ2PD     Y2, Z2
-	VFMADD231PD   ln2x64z<>+0(SB), Z2, Z0
-	VADDPD        192(SP), Z0, Z0
-	VMOVUPD       Z0, 192(SP)
+	MOVQ          acc+128(FP), AX
+	VMOVUPD       (SP), Z0
+	VMOVUPD       Z0, (AX)
+	VMOVUPD       64(SP), Z0
+	VMOVUPD       Z0, 64(AX)
+	VMOVUPD       128(SP), Z0
+	VMOVUPD       Z0, 128(AX)
+	VMOVUPD       192(SP), Z0
+	VMOVUPD       Z0, 192(AX)
+	VZEROUPPER
+	RET
+
+// func SeedMainAnyInsideGradF32(g []float32, y []float32, p []float32, w []float32, offs []uint64, k *[12]uint32, acc *[32]float64)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·SeedMainAnyInsideGradF32(SB), NOSPLIT, $256-136
+	MOVQ    g_base+0(FP), AX
+	MOVQ    y_base+24(FP), CX
+	MOVQ    p_base+48(FP), DX
+	MOVQ    p_len+56(FP), BX
+	MOVQ    w_base+72(FP), SI
+	MOVQ    offs_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	MOVQ    32(R8), R9
+	VPXORD  Z0, Z0, Z0
+	VMOVUPS one16<>+0(SB), Z1
+	VMOVUPD Z0, (SP)
+	VMOVUPD Z0, 64(SP)
+	VMOVUPD Z0, 128(SP)
+	VMOVUPD Z0, 192(SP)
+	VPXORD  Z2, Z2, Z2
+	VMOVUPS Z1, Z3
+	VPXORD  Z4, Z4, Z4
+	XORQ    R10, R10
+	XORQ    R11, R11
+	MOVQ    BX, R12
+	SHRQ    $0x04, R12
+	JZ      SeedMainAnyInsideGradF32_smoothdone
+	MOVQ    $0x00000008, R13
+
+SeedMainAnyInsideGradF32_smooth:
+	VMOVUPS       (DX)(R10*1), Z5
+	VMAXPS        minnormal16<>+0(SB), Z5, Z6
+	VPANDD        mant32mask16<>+0(SB), Z6, Z7
+	VPORD         Z1, Z7, Z7
+	VMULPS        Z7, Z3, Z3
+	VPSRLD        $0x17, Z6, Z6
+	VPSUBD        bias12716<>+0(SB), Z6, Z6
+	VPADDD        Z6, Z4, Z4
+	VDIVPS        Z5, Z1, Z6
+	VMOVAPS       Z5, Z5
+	VFMADD213PS   minusone16<>+0(SB), Z6, Z5
+	VMULPS        Z6, Z5, Z5
+	VBROADCASTSS  (R8), Z7
+	VSUBPS        Z6, Z7, Z6
+	VADDPS        Z5, Z6, Z6
+	VBROADCASTSS  4(R8), Z5
+	VADDPS        Z5, Z6, Z6
+	VBROADCASTSS  12(R8), Z5
+	VMULPS        Z5, Z6, Z6
+	VMOVUPS       Z6, (AX)(R10*1)
+	VMOVUPS       (CX)(R10*1), Z5
+	VCMPPS        $0x1e, Z0, Z5, K1
+	MOVQ          R10, (DI)(R11*8)
+	KMOVW         K1, R14
+	CMPL          R14, $0x00000001
+	SBBQ          $-1, R11
+	ADDQ          $0x40, R10
+	DECQ          R13
+	JNZ           SeedMainAnyInsideGradF32_smoothinblock
+	VPADDD        log32shift16<>+0(SB), Z3, Z3
+	VPSRLD        $0x17, Z3, Z5
+	VCVTDQ2PS     Z5, Z5
+	VSUBPS        f12716<>+0(SB), Z5, Z5
+	VPANDD        mant32mask16<>+0(SB), Z3, Z3
+	VPADDD        log32base16<>+0(SB), Z3, Z3
+	VSUBPS        one16<>+0(SB), Z3, Z3
+	VMULPS        Z3, Z3, Z6
+	VMOVUPS       logc016<>+0(SB), Z7
+	VFMADD213PS   logc216<>+0(SB), Z6, Z7
+	VFMADD213PS   logc416<>+0(SB), Z6, Z7
+	VFMADD213PS   logc616<>+0(SB), Z6, Z7
+	VFMADD213PS   logc816<>+0(SB), Z6, Z7
+	VMOVUPS       logc116<>+0(SB), Z9
+	VFMADD213PS   logc316<>+0(SB), Z6, Z9
+	VFMADD213PS   logc516<>+0(SB), Z6, Z9
+	VFMADD213PS   logc716<>+0(SB), Z6, Z9
+	VFMADD231PS   Z9, Z3, Z7
+	VMULPS        Z3, Z6, Z9
+	VMULPS        minushalf16<>+0(SB), Z6, Z6
+	VFMADD231PS   ln2lo16<>+0(SB), Z5, Z6
+	VFMADD213PS   Z6, Z9, Z7
+	VADDPS        Z7, Z3, Z3
+	VFMADD231PS   ln2hi16<>+0(SB), Z5, Z3
+	VCVTPS2PD     Y3, Z5
+	VCVTDQ2PD     Y4, Z6
+	VFMADD231PD   ln2x64z<>+0(SB), Z6, Z5
+	VADDPD        128(SP), Z5, Z5
+	VMOVUPD       Z5, 128(SP)
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VEXTRACTI64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y3, Z3
+	VCVTDQ2PD     Y5, Z5
+	VFMADD231PD   ln2x64z<>+0(SB), Z5, Z3
+	VADDPD        192(SP), Z3, Z3
+	VMOVUPD       Z3, 192(SP)
 	VMOVUPS       Z1, Z3
 	VPXORD        Z4, Z4, Z4
+	MOVQ          $0x00000008, R13
+
+SeedMainAnyInsideGradF32_smoothinblock:
+	DECQ R12
+	JNZ  SeedMainAnyInsideGradF32_smooth
+
+SeedMainAnyInsideGradF32_smoothdone:
+	ANDQ         $0x0f, BX
+	JZ           SeedMainAnyInsideGradF32_smoothtaildone
+	MOVQ         $0x00000001, R12
+	SHLXQ        BX, R12, R12
+	DECQ         R12
+	KMOVW        R12, K1
+	VMOVUPS.Z    (DX)(R10*1), K1, Z5
+	VMAXPS       minnormal16<>+0(SB), Z5, Z6
+	VPANDD       mant32mask16<>+0(SB), Z6, Z7
+	VPORD        Z1, Z7, Z7
+	VBLENDMPS    Z7, Z1, K1, Z7
+	VMULPS       Z7, Z3, Z3
+	VPSRLD       $0x17, Z6, Z6
+	VPSUBD       bias12716<>+0(SB), Z6, Z6
+	VMOVDQU32.Z  Z6, K1, Z6
+	VPADDD       Z6, Z4, Z4
+	VDIVPS       Z5, Z1, Z6
+	VMOVAPS      Z5, Z5
+	VFMADD213PS  minusone16<>+0(SB), Z6, Z5
+	VMULPS       Z6, Z5, Z5
+	VBROADCASTSS (R8), Z7
+	VSUBPS       Z6, Z7, Z6
+	VADDPS       Z5, Z6, Z6
+	VBROADCASTSS 4(R8), Z5
+	VADDPS       Z5, Z6, Z6
+	VBROADCASTSS 12(R8), Z5
+	VMULPS       Z5, Z6, Z6
+	VBROADCASTSS 8(R8), Z5
+	VBLENDMPS    Z6, Z5, K1, Z8
+	VMOVUPS      Z8, K1, (AX)(R10*1)
+	VMOVUPS.Z    (CX)(R10*1), K1, Z5
+	VCMPPS       $0x1e, Z0, Z5, K1
+	KMOVW        K1, R12
+	TESTL        R12, R12
+	JNZ          SeedMainAnyInsideGradF32_smoothtaildone
+	XORQ         BX, BX
+
+SeedMainAnyInsideGradF32_smoothtaildone:
+	VPADDD        log32shift16<>+0(SB), Z3, Z3
+	VPSRLD        $0x17, Z3, Z5
+	VCVTDQ2PS     Z5, Z5
+	VSUBPS        f12716<>+0(SB), Z5, Z5
+	VPANDD        mant32mask16<>+0(SB), Z3, Z3
+	VPADDD        log32base16<>+0(SB), Z3, Z3
+	VSUBPS        one16<>+0(SB), Z3, Z3
+	VMULPS        Z3, Z3, Z6
+	VMOVUPS       logc016<>+0(SB), Z7
+	VFMADD213PS   logc216<>+0(SB), Z6, Z7
+	VFMADD213PS   logc416<>+0(SB), Z6, Z7
+	VFMADD213PS   logc616<>+0(SB), Z6, Z7
+	VFMADD213PS   logc816<>+0(SB), Z6, Z7
+	VMOVUPS       logc116<>+0(SB), Z8
+	VFMADD213PS   logc316<>+0(SB), Z6, Z8
+	VFMADD213PS   logc516<>+0(SB), Z6, Z8
+	VFMADD213PS   logc716<>+0(SB), Z6, Z8
+	VFMADD231PS   Z8, Z3, Z7
+	VMULPS        Z3, Z6, Z8
+	VMULPS        minushalf16<>+0(SB), Z6, Z6
+	VFMADD231PS   ln2lo16<>+0(SB), Z5, Z6
+	VFMADD213PS   Z6, Z8, Z7
+	VADDPS        Z7, Z3, Z3
+	VFMADD231PS   ln2hi16<>+0(SB), Z5, Z3
+	VCVTPS2PD     Y3, Z5
+	VCVTDQ2PD     Y4, Z6
+	VFMADD231PD   ln2x64z<>+0(SB), Z6, Z5
+	VADDPD        128(SP), Z5, Z5
+	VMOVUPD       Z5, 128(SP)
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VEXTRACTI64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y3, Z3
+	VCVTDQ2PD     Y4, Z4
+	VFMADD231PD   ln2x64z<>+0(SB), Z4, Z3
+	VADDPD        192(SP), Z3, Z3
+	VMOVUPD       Z3, 192(SP)
+	MOVL          40(R8), R12
+	TESTL         R12, R12
+	JNZ           SeedMainAnyInsideGradF32_powR
+	CMPQ          R9, $0x02
+	JEQ           SeedMainAnyInsideGradF32_pow2
+	TESTQ         R9, R9
+	JEQ           SeedMainAnyInsideGradF32_pow0
+	XORQ          R12, R12
+	TESTQ         R11, R11
+	JZ            SeedMainAnyInsideGradF32_powN_tail
+	MOVQ          $0x00000008, R13
+
+SeedMainAnyInsideGradF32_powN_focal:
+	MOVQ         (DI)(R12*8), R14
+	VMOVUPS      (DX)(R14*1), Z3
+	VMOVUPS      (CX)(R14*1), Z4
+	VCMPPS       $0x1e, Z0, Z4, K1
+	VMAXPS       minnormal16<>+0(SB), Z3, Z5
+	VPADDD       log32shift16<>+0(SB), Z5, Z5
+	VPSRLD       $0x17, Z5, Z6
+	VCVTDQ2PS    Z6, Z6
+	VSUBPS       f12716<>+0(SB), Z6, Z6
+	VPANDD       mant32mask16<>+0(SB), Z5, Z5
+	VPADDD       log32base16<>+0(SB), Z5, Z5
+	VSUBPS       one16<>+0(SB), Z5, Z5
+	VMULPS       Z5, Z5, Z7
+	VMOVUPS      logc016<>+0(SB), Z8
+	VFMADD213PS  logc216<>+0(SB), Z7, Z8
+	VFMADD213PS  logc416<>+0(SB), Z7, Z8
+	VFMADD213PS  logc616<>+0(SB), Z7, Z8
+	VFMADD213PS  logc816<>+0(SB), Z7, Z8
+	VMOVUPS      logc116<>+0(SB), Z9
+	VFMADD213PS  logc316<>+0(SB), Z7, Z9
+	VFMADD213PS  logc516<>+0(SB), Z7, Z9
+	VFMADD213PS  logc716<>+0(SB), Z7, Z9
+	VFMADD231PS  Z9, Z5, Z8
+	VMULPS       Z5, Z7, Z9
+	VMULPS       minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z6, Z7
+	VFMADD213PS  Z7, Z9, Z8
+	VADDPS       Z8, Z5, Z5
+	VFMADD231PS  ln2hi16<>+0(SB), Z6, Z5
+	VSUBPS       Z3, Z4, Z4
+	VBROADCASTSS 28(R8), Z6
+	VMAXPS       Z6, Z5, Z5
+	VMINPS       Z0, Z5, Z5
+	VMOVAPS      Z1, Z7
+	VMOVAPS      Z4, Z6
+	MOVQ         R9, R15
+	DECQ         R15
+
+SeedMainAnyInsideGradF32_powN_full_sq:
+	TESTQ  R15, R15
+	JZ     SeedMainAnyInsideGradF32_powN_full_sqdone
+	BTQ    $0x00, R15
+	JCC    SeedMainAnyInsideGradF32_powN_full_nomul
+	VMULPS Z6, Z7, Z7
+
+SeedMainAnyInsideGradF32_powN_full_nomul:
+	CMPQ   R15, $0x01
+	JBE    SeedMainAnyInsideGradF32_powN_full_nosq
+	VMULPS Z6, Z6, Z6
+
+SeedMainAnyInsideGradF32_powN_full_nosq:
+	SHRQ $0x01, R15
+	JMP  SeedMainAnyInsideGradF32_powN_full_sq
+
+SeedMainAnyInsideGradF32_powN_full_sqdone:
+	VMULPS        Z4, Z7, Z6
+	VBROADCASTSS  20(R8), Z8
+	VMULPS        Z8, Z7, Z7
+	VSUBPS        Z4, Z4, Z4
+	VADDPS        Z4, Z7, Z7
+	VMOVUPS       (SI)(R14*1), Z4
+	VMULPS        Z6, Z4, Z8
+	VMULPS        Z5, Z8, Z8
+	VMOVAPS.Z     Z8, K1, Z8
+	VADDPS        Z8, Z2, Z2
+	VDIVPS        Z3, Z1, Z8
+	VMOVAPS       Z3, Z9
+	VFMADD213PS   minusone16<>+0(SB), Z8, Z9
+	VMULPS        Z8, Z9, Z9
+	VSUBPS        Z9, Z8, Z8
+	VBROADCASTSS  24(R8), Z9
+	VCMPPS        $0x1d, Z9, Z3, K2
+	VCMPPS        $0x12, Z1, Z3, K3
+	KANDW         K3, K2, K2
+	VMULPS        Z8, Z6, Z8
+	VMOVAPS.Z     Z8, K2, Z8
+	VMULPS        Z5, Z7, Z7
+	VSUBPS        Z8, Z7, Z7
+	VBROADCASTSS  16(R8), Z3
+	VMULPS        Z3, Z4, Z4
+	VMULPS        Z7, Z4, Z4
+	VMOVUPS       (AX)(R14*1), Z3
+	VADDPS        Z4, Z3, Z4
+	VBLENDMPS     Z4, Z3, K1, Z3
+	VMOVUPS       Z3, (AX)(R14*1)
+	DECQ          R13
+	JNZ           SeedMainAnyInsideGradF32_powN_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R13
+
+SeedMainAnyInsideGradF32_powN_inblock:
+	INCQ R12
+	CMPQ R12, R11
+	JNE  SeedMainAnyInsideGradF32_powN_focal
+
+SeedMainAnyInsideGradF32_powN_tail:
+	TESTQ        BX, BX
+	JZ           SeedMainAnyInsideGradF32_done
+	MOVQ         $0x00000001, DI
+	SHLXQ        BX, DI, DI
+	DECQ         DI
+	KMOVW        DI, K1
+	VMOVUPS.Z    (DX)(R10*1), K1, Z3
+	VMOVUPS.Z    (CX)(R10*1), K1, Z4
+	VCMPPS       $0x1e, Z0, Z4, K2
+	VMAXPS       minnormal16<>+0(SB), Z3, Z5
+	VPADDD       log32shift16<>+0(SB), Z5, Z5
+	VPSRLD       $0x17, Z5, Z6
+	VCVTDQ2PS    Z6, Z6
+	VSUBPS       f12716<>+0(SB), Z6, Z6
+	VPANDD       mant32mask16<>+0(SB), Z5, Z5
+	VPADDD       log32base16<>+0(SB), Z5, Z5
+	VSUBPS       one16<>+0(SB), Z5, Z5
+	VMULPS       Z5, Z5, Z7
+	VMOVUPS      logc016<>+0(SB), Z8
+	VFMADD213PS  logc216<>+0(SB), Z7, Z8
+	VFMADD213PS  logc416<>+0(SB), Z7, Z8
+	VFMADD213PS  logc616<>+0(SB), Z7, Z8
+	VFMADD213PS  logc816<>+0(SB), Z7, Z8
+	VMOVUPS      logc116<>+0(SB), Z9
+	VFMADD213PS  logc316<>+0(SB), Z7, Z9
+	VFMADD213PS  logc516<>+0(SB), Z7, Z9
+	VFMADD213PS  logc716<>+0(SB), Z7, Z9
+	VFMADD231PS  Z9, Z5, Z8
+	VMULPS       Z5, Z7, Z9
+	VMULPS       minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z6, Z7
+	VFMADD213PS  Z7, Z9, Z8
+	VADDPS       Z8, Z5, Z5
+	VFMADD231PS  ln2hi16<>+0(SB), Z6, Z5
+	VSUBPS       Z3, Z4, Z4
+	VBROADCASTSS 28(R8), Z6
+	VMAXPS       Z6, Z5, Z5
+	VMINPS       Z0, Z5, Z5
+	VMOVAPS      Z1, Z6
+	VMOVAPS      Z4, Z0
+	MOVQ         R9, CX
+	DECQ         CX
+
+SeedMainAnyInsideGradF32_powN_part_sq:
+	TESTQ  CX, CX
+	JZ     SeedMainAnyInsideGradF32_powN_part_sqdone
+	BTQ    $0x00, CX
+	JCC    SeedMainAnyInsideGradF32_powN_part_nomul
+	VMULPS Z0, Z6, Z6
+
+SeedMainAnyInsideGradF32_powN_part_nomul:
+	CMPQ   CX, $0x01
+	JBE    SeedMainAnyInsideGradF32_powN_part_nosq
+	VMULPS Z0, Z0, Z0
+
+SeedMainAnyInsideGradF32_powN_part_nosq:
+	SHRQ $0x01, CX
+	JMP  SeedMainAnyInsideGradF32_powN_part_sq
+
+SeedMainAnyInsideGradF32_powN_part_sqdone:
+	VMULPS       Z4, Z6, Z0
+	VBROADCASTSS 20(R8), Z7
+	VMULPS       Z7, Z6, Z6
+	VSUBPS       Z4, Z4, Z4
+	VADDPS       Z4, Z6, Z6
+	VMOVUPS.Z    (SI)(R10*1), K1, Z4
+	VMULPS       Z0, Z4, Z7
+	VMULPS       Z5, Z7, Z7
+	VMOVAPS.Z    Z7, K2, Z7
+	VADDPS       Z7, Z2, Z2
+	VDIVPS       Z3, Z1, Z7
+	VMOVAPS      Z3, Z8
+	VFMADD213PS  minusone16<>+0(SB), Z7, Z8
+	VMULPS       Z7, Z8, Z8
+	VSUBPS       Z8, Z7, Z7
+	VBROADCASTSS 24(R8), Z8
+	VCMPPS       $0x1d, Z8, Z3, K3
+	VCMPPS       $0x12, Z1, Z3, K4
+	KANDW        K4, K3, K3
+	VMULPS       Z7, Z0, Z7
+	VMOVAPS.Z    Z7, K3, Z7
+	VMULPS       Z5, Z6, Z6
+	VSUBPS       Z7, Z6, Z6
+	VBROADCASTSS 16(R8), Z0
+	VMULPS       Z0, Z4, Z4
+	VMULPS       Z6, Z4, Z4
+	VMOVUPS.Z    (AX)(R10*1), K1, Z0
+	VADDPS       Z4, Z0, Z4
+	VBLENDMPS    Z4, Z0, K2, Z0
+	VMOVUPS      Z0, K1, (AX)(R10*1)
+	JMP          SeedMainAnyInsideGradF32_done
+
+SeedMainAnyInsideGradF32_pow2:
+	XORQ  R9, R9
+	TESTQ R11, R11
+	JZ    SeedMainAnyInsideGradF32_pow2_tail
+	MOVQ  $0x00000008, R12
+
+SeedMainAnyInsideGradF32_pow2_focal:
+	MOVQ          (DI)(R9*8), R13
+	VMOVUPS       (DX)(R13*1), Z3
+	VMOVUPS       (CX)(R13*1), Z4
+	VCMPPS        $0x1e, Z0, Z4, K1
+	VMAXPS        minnormal16<>+0(SB), Z3, Z5
+	VPADDD        log32shift16<>+0(SB), Z5, Z5
+	VPSRLD        $0x17, Z5, Z6
+	VCVTDQ2PS     Z6, Z6
+	VSUBPS        f12716<>+0(SB), Z6, Z6
+	VPANDD        mant32mask16<>+0(SB), Z5, Z5
+	VPADDD        log32base16<>+0(SB), Z5, Z5
+	VSUBPS        one16<>+0(SB), Z5, Z5
+	VMULPS        Z5, Z5, Z7
+	VMOVUPS       logc016<>+0(SB), Z8
+	VFMADD213PS   logc216<>+0(SB), Z7, Z8
+	VFMADD213PS   logc416<>+0(SB), Z7, Z8
+	VFMADD213PS   logc616<>+0(SB), Z7, Z8
+	VFMADD213PS   logc816<>+0(SB), Z7, Z8
+	VMOVUPS       logc116<>+0(SB), Z9
+	VFMADD213PS   logc316<>+0(SB), Z7, Z9
+	VFMADD213PS   logc516<>+0(SB), Z7, Z9
+	VFMADD213PS   logc716<>+0(SB), Z7, Z9
+	VFMADD231PS   Z9, Z5, Z8
+	VMULPS        Z5, Z7, Z9
+	VMULPS        minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS   ln2lo16<>+0(SB), Z6, Z7
+	VFMADD213PS   Z7, Z9, Z8
+	VADDPS        Z8, Z5, Z5
+	VFMADD231PS   ln2hi16<>+0(SB), Z6, Z5
+	VSUBPS        Z3, Z4, Z4
+	VBROADCASTSS  28(R8), Z6
+	VMAXPS        Z6, Z5, Z5
+	VMINPS        Z0, Z5, Z5
+	VMULPS        Z4, Z4, Z6
+	VBROADCASTSS  20(R8), Z7
+	VMULPS        Z7, Z4, Z7
+	VSUBPS        Z4, Z4, Z4
+	VADDPS        Z4, Z7, Z7
+	VMOVUPS       (SI)(R13*1), Z4
+	VMULPS        Z6, Z4, Z8
+	VMULPS        Z5, Z8, Z8
+	VMOVAPS.Z     Z8, K1, Z8
+	VADDPS        Z8, Z2, Z2
+	VDIVPS        Z3, Z1, Z8
+	VMOVAPS       Z3, Z9
+	VFMADD213PS   minusone16<>+0(SB), Z8, Z9
+	VMULPS        Z8, Z9, Z9
+	VSUBPS        Z9, Z8, Z8
+	VBROADCASTSS  24(R8), Z9
+	VCMPPS        $0x1d, Z9, Z3, K2
+	VCMPPS        $0x12, Z1, Z3, K3
+	KANDW         K3, K2, K2
+	VMULPS        Z8, Z6, Z8
+	VMOVAPS.Z     Z8, K2, Z8
+	VMULPS        Z5, Z7, Z7
+	VSUBPS        Z8, Z7, Z7
+	VBROADCASTSS  16(R8), Z3
+	VMULPS        Z3, Z4, Z4
+	VMULPS        Z7, Z4, Z4
+	VMOVUPS       (AX)(R13*1), Z3
+	VADDPS        Z4, Z3, Z4
+	VBLENDMPS     Z4, Z3, K1, Z3
+	VMOVUPS       Z3, (AX)(R13*1)
+	DECQ          R12
+	JNZ           SeedMainAnyInsideGradF32_pow2_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R12
+
+SeedMainAnyInsideGradF32_pow2_inblock:
+	INCQ R9
+	CMPQ R9, R11
+	JNE  SeedMainAnyInsideGradF32_pow2_focal
+
+SeedMainAnyInsideGradF32_pow2_tail:
+	TESTQ        BX, BX
+	JZ           SeedMainAnyInsideGradF32_done
+	MOVQ         $0x00000001, DI
+	SHLXQ        BX, DI, DI
+	DECQ         DI
+	KMOVW        DI, K1
+	VMOVUPS.Z    (DX)(R10*1), K1, Z3
+	VMOVUPS.Z    (CX)(R10*1), K1, Z4
+	VCMPPS       $0x1e, Z0, Z4, K2
+	VMAXPS       minnormal16<>+0(SB), Z3, Z5
+	VPADDD       log32shift16<>+0(SB), Z5, Z5
+	VPSRLD       $0x17, Z5, Z6
+	VCVTDQ2PS    Z6, Z6
+	VSUBPS       f12716<>+0(SB), Z6, Z6
+	VPANDD       mant32mask16<>+0(SB), Z5, Z5
+	VPADDD       log32base16<>+0(SB), Z5, Z5
+	VSUBPS       one16<>+0(SB), Z5, Z5
+	VMULPS       Z5, Z5, Z7
+	VMOVUPS      logc016<>+0(SB), Z8
+	VFMADD213PS  logc216<>+0(SB), Z7, Z8
+	VFMADD213PS  logc416<>+0(SB), Z7, Z8
+	VFMADD213PS  logc616<>+0(SB), Z7, Z8
+	VFMADD213PS  logc816<>+0(SB), Z7, Z8
+	VMOVUPS      logc116<>+0(SB), Z9
+	VFMADD213PS  logc316<>+0(SB), Z7, Z9
+	VFMADD213PS  logc516<>+0(SB), Z7, Z9
+	VFMADD213PS  logc716<>+0(SB), Z7, Z9
+	VFMADD231PS  Z9, Z5, Z8
+	VMULPS       Z5, Z7, Z9
+	VMULPS       minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z6, Z7
+	VFMADD213PS  Z7, Z9, Z8
+	VADDPS       Z8, Z5, Z5
+	VFMADD231PS  ln2hi16<>+0(SB), Z6, Z5
+	VSUBPS       Z3, Z4, Z4
+	VBROADCASTSS 28(R8), Z6
+	VMAXPS       Z6, Z5, Z5
+	VMINPS       Z0, Z5, Z5
+	VMULPS       Z4, Z4, Z0
+	VBROADCASTSS 20(R8), Z6
+	VMULPS       Z6, Z4, Z6
+	VSUBPS       Z4, Z4, Z4
+	VADDPS       Z4, Z6, Z6
+	VMOVUPS.Z    (SI)(R10*1), K1, Z4
+	VMULPS       Z0, Z4, Z7
+	VMULPS       Z5, Z7, Z7
+	VMOVAPS.Z    Z7, K2, Z7
+	VADDPS       Z7, Z2, Z2
+	VDIVPS       Z3, Z1, Z7
+	VMOVAPS      Z3, Z8
+	VFMADD213PS  minusone16<>+0(SB), Z7, Z8
+	VMULPS       Z7, Z8, Z8
+	VSUBPS       Z8, Z7, Z7
+	VBROADCASTSS 24(R8), Z8
+	VCMPPS       $0x1d, Z8, Z3, K3
+	VCMPPS       $0x12, Z1, Z3, K4
+	KANDW        K4, K3, K3
+	VMULPS       Z7, Z0, Z7
+	VMOVAPS.Z    Z7, K3, Z7
+	VMULPS       Z5, Z6, Z6
+	VSUBPS       Z7, Z6, Z6
+	VBROADCASTSS 16(R8), Z0
+	VMULPS       Z0, Z4, Z4
+	VMULPS       Z6, Z4, Z4
+	VMOVUPS.Z    (AX)(R10*1), K1, Z0
+	VADDPS       Z4, Z0, Z4
+	VBLENDMPS    Z4, Z0, K2, Z0
+	VMOVUPS      Z0, K1, (AX)(R10*1)
+	JMP          SeedMainAnyInsideGradF32_done
+
+SeedMainAnyInsideGradF32_pow0:
+	XORQ  R9, R9
+	TESTQ R11, R11
+	JZ    SeedMainAnyInsideGradF32_pow0_tail
+	MOVQ  $0x00000008, R12
+
+SeedMainAnyInsideGradF32_pow0_focal:
+	MOVQ          (DI)(R9*8), R13
+	VMOVUPS       (DX)(R13*1), Z3
+	VMOVUPS       (CX)(R13*1), Z4
+	VCMPPS        $0x1e, Z0, Z4, K1
+	VMAXPS        minnormal16<>+0(SB), Z3, Z5
+	VPADDD        log32shift16<>+0(SB), Z5, Z5
+	VPSRLD        $0x17, Z5, Z6
+	VCVTDQ2PS     Z6, Z6
+	VSUBPS        f12716<>+0(SB), Z6, Z6
+	VPANDD        mant32mask16<>+0(SB), Z5, Z5
+	VPADDD        log32base16<>+0(SB), Z5, Z5
+	VSUBPS        one16<>+0(SB), Z5, Z5
+	VMULPS        Z5, Z5, Z7
+	VMOVUPS       logc016<>+0(SB), Z8
+	VFMADD213PS   logc216<>+0(SB), Z7, Z8
+	VFMADD213PS   logc416<>+0(SB), Z7, Z8
+	VFMADD213PS   logc616<>+0(SB), Z7, Z8
+	VFMADD213PS   logc816<>+0(SB), Z7, Z8
+	VMOVUPS       logc116<>+0(SB), Z9
+	VFMADD213PS   logc316<>+0(SB), Z7, Z9
+	VFMADD213PS   logc516<>+0(SB), Z7, Z9
+	VFMADD213PS   logc716<>+0(SB), Z7, Z9
+	VFMADD231PS   Z9, Z5, Z8
+	VMULPS        Z5, Z7, Z9
+	VMULPS        minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS   ln2lo16<>+0(SB), Z6, Z7
+	VFMADD213PS   Z7, Z9, Z8
+	VADDPS        Z8, Z5, Z5
+	VFMADD231PS   ln2hi16<>+0(SB), Z6, Z5
+	VSUBPS        Z3, Z4, Z4
+	VBROADCASTSS  28(R8), Z4
+	VMAXPS        Z4, Z5, Z5
+	VMINPS        Z0, Z5, Z5
+	VMOVAPS       Z1, Z4
+	VMOVAPS       Z0, Z6
+	VMOVUPS       (SI)(R13*1), Z7
+	VMULPS        Z4, Z7, Z8
+	VMULPS        Z5, Z8, Z8
+	VMOVAPS.Z     Z8, K1, Z8
+	VADDPS        Z8, Z2, Z2
+	VDIVPS        Z3, Z1, Z8
+	VMOVAPS       Z3, Z9
+	VFMADD213PS   minusone16<>+0(SB), Z8, Z9
+	VMULPS        Z8, Z9, Z9
+	VSUBPS        Z9, Z8, Z8
+	VBROADCASTSS  24(R8), Z9
+	VCMPPS        $0x1d, Z9, Z3, K2
+	VCMPPS        $0x12, Z1, Z3, K3
+	KANDW         K3, K2, K2
+	VMULPS        Z8, Z4, Z8
+	VMOVAPS.Z     Z8, K2, Z8
+	VMULPS        Z5, Z6, Z6
+	VSUBPS        Z8, Z6, Z6
+	VBROADCASTSS  16(R8), Z3
+	VMULPS        Z3, Z7, Z7
+	VMULPS        Z6, Z7, Z7
+	VMOVUPS       (AX)(R13*1), Z3
+	VADDPS        Z7, Z3, Z7
+	VBLENDMPS     Z7, Z3, K1, Z3
+	VMOVUPS       Z3, (AX)(R13*1)
+	DECQ          R12
+	JNZ           SeedMainAnyInsideGradF32_pow0_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R12
+
+SeedMainAnyInsideGradF32_pow0_inblock:
+	INCQ R9
+	CMPQ R9, R11
+	JNE  SeedMainAnyInsideGradF32_pow0_focal
+
+SeedMainAnyInsideGradF32_pow0_tail:
+	TESTQ        BX, BX
+	JZ           SeedMainAnyInsideGradF32_done
+	MOVQ         $0x00000001, DI
+	SHLXQ        BX, DI, DI
+	DECQ         DI
+	KMOVW        DI, K1
+	VMOVUPS.Z    (DX)(R10*1), K1, Z3
+	VMOVUPS.Z    (CX)(R10*1), K1, Z4
+	VCMPPS       $0x1e, Z0, Z4, K2
+	VMAXPS       minnormal16<>+0(SB), Z3, Z5
+	VPADDD       log32shift16<>+0(SB), Z5, Z5
+	VPSRLD       $0x17, Z5, Z6
+	VCVTDQ2PS    Z6, Z6
+	VSUBPS       f12716<>+0(SB), Z6, Z6
+	VPANDD       mant32mask16<>+0(SB), Z5, Z5
+	VPADDD       log32base16<>+0(SB), Z5, Z5
+	VSUBPS       one16<>+0(SB), Z5, Z5
+	VMULPS       Z5, Z5, Z7
+	VMOVUPS      logc016<>+0(SB), Z8
+	VFMADD213PS  logc216<>+0(SB), Z7, Z8
+	VFMADD213PS  logc416<>+0(SB), Z7, Z8
+	VFMADD213PS  logc616<>+0(SB), Z7, Z8
+	VFMADD213PS  logc816<>+0(SB), Z7, Z8
+	VMOVUPS      logc116<>+0(SB), Z9
+	VFMADD213PS  logc316<>+0(SB), Z7, Z9
+	VFMADD213PS  logc516<>+0(SB), Z7, Z9
+	VFMADD213PS  logc716<>+0(SB), Z7, Z9
+	VFMADD231PS  Z9, Z5, Z8
+	VMULPS       Z5, Z7, Z9
+	VMULPS       minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z6, Z7
+	VFMADD213PS  Z7, Z9, Z8
+	VADDPS       Z8, Z5, Z5
+	VFMADD231PS  ln2hi16<>+0(SB), Z6, Z5
+	VSUBPS       Z3, Z4, Z4
+	VBROADCASTSS 28(R8), Z4
+	VMAXPS       Z4, Z5, Z5
+	VMINPS       Z0, Z5, Z5
+	VMOVAPS      Z1, Z4
+	VMOVAPS      Z0, Z0
+	VMOVUPS.Z    (SI)(R10*1), K1, Z6
+	VMULPS       Z4, Z6, Z7
+	VMULPS       Z5, Z7, Z7
+	VMOVAPS.Z    Z7, K2, Z7
+	VADDPS       Z7, Z2, Z2
+	VDIVPS       Z3, Z1, Z7
+	VMOVAPS      Z3, Z8
+	VFMADD213PS  minusone16<>+0(SB), Z7, Z8
+	VMULPS       Z7, Z8, Z8
+	VSUBPS       Z8, Z7, Z7
+	VBROADCASTSS 24(R8), Z8
+	VCMPPS       $0x1d, Z8, Z3, K3
+	VCMPPS       $0x12, Z1, Z3, K4
+	KANDW        K4, K3, K3
+	VMULPS       Z7, Z4, Z7
+	VMOVAPS.Z    Z7, K3, Z7
+	VMULPS       Z5, Z0, Z0
+	VSUBPS       Z7, Z0, Z0
+	VBROADCASTSS 16(R8), Z1
+	VMULPS       Z1, Z6, Z6
+	VMULPS       Z0, Z6, Z6
+	VMOVUPS.Z    (AX)(R10*1), K1, Z0
+	VADDPS       Z6, Z0, Z6
+	VBLENDMPS    Z6, Z0, K2, Z0
+	VMOVUPS      Z0, K1, (AX)(R10*1)
+	JMP          SeedMainAnyInsideGradF32_done
+
+SeedMainAnyInsideGradF32_powR:
+	XORQ  R9, R9
+	TESTQ R11, R11
+	JZ    SeedMainAnyInsideGradF32_powR_tail
+	MOVQ  $0x00000008, R12
+
+SeedMainAnyInsideGradF32_powR_focal:
+	MOVQ          (DI)(R9*8), R13
+	VMOVUPS       (DX)(R13*1), Z3
+	VMOVUPS       (CX)(R13*1), Z4
+	VCMPPS        $0x1e, Z0, Z4, K1
+	VMAXPS        minnormal16<>+0(SB), Z3, Z5
+	VPADDD        log32shift16<>+0(SB), Z5, Z5
+	VPSRLD        $0x17, Z5, Z6
+	VCVTDQ2PS     Z6, Z6
+	VSUBPS        f12716<>+0(SB), Z6, Z6
+	VPANDD        mant32mask16<>+0(SB), Z5, Z5
+	VPADDD        log32base16<>+0(SB), Z5, Z5
+	VSUBPS        one16<>+0(SB), Z5, Z5
+	VMULPS        Z5, Z5, Z7
+	VMOVUPS       logc016<>+0(SB), Z8
+	VFMADD213PS   logc216<>+0(SB), Z7, Z8
+	VFMADD213PS   logc416<>+0(SB), Z7, Z8
+	VFMADD213PS   logc616<>+0(SB), Z7, Z8
+	VFMADD213PS   logc816<>+0(SB), Z7, Z8
+	VMOVUPS       logc116<>+0(SB), Z9
+	VFMADD213PS   logc316<>+0(SB), Z7, Z9
+	VFMADD213PS   logc516<>+0(SB), Z7, Z9
+	VFMADD213PS   logc716<>+0(SB), Z7, Z9
+	VFMADD231PS   Z9, Z5, Z8
+	VMULPS        Z5, Z7, Z9
+	VMULPS        minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS   ln2lo16<>+0(SB), Z6, Z7
+	VFMADD213PS   Z7, Z9, Z8
+	VADDPS        Z8, Z5, Z5
+	VFMADD231PS   ln2hi16<>+0(SB), Z6, Z5
+	VSUBPS        Z3, Z4, Z4
+	VBROADCASTSS  28(R8), Z6
+	VMAXPS        Z6, Z5, Z5
+	VMINPS        Z0, Z5, Z5
+	VCMPPS        $0x11, minnormal16<>+0(SB), Z4, K2
+	VMULPS        two2316<>+0(SB), Z4, Z6
+	VBLENDMPS     Z6, Z4, K2, Z6
+	VPADDD        log32shift16<>+0(SB), Z6, Z6
+	VPSRLD        $0x17, Z6, Z7
+	VCVTDQ2PS     Z7, Z7
+	VSUBPS        f12716<>+0(SB), Z7, Z7
+	VMOVUPS.Z     minus2316<>+0(SB), K2, Z8
+	VADDPS        Z8, Z7, Z7
+	VPANDD        mant32mask16<>+0(SB), Z6, Z6
+	VPADDD        log32base16<>+0(SB), Z6, Z6
+	VSUBPS        one16<>+0(SB), Z6, Z6
+	VMULPS        Z6, Z6, Z8
+	VMOVUPS       logc016<>+0(SB), Z9
+	VFMADD213PS   logc216<>+0(SB), Z8, Z9
+	VFMADD213PS   logc416<>+0(SB), Z8, Z9
+	VFMADD213PS   logc616<>+0(SB), Z8, Z9
+	VFMADD213PS   logc816<>+0(SB), Z8, Z9
+	VMOVUPS       logc116<>+0(SB), Z10
+	VFMADD213PS   logc316<>+0(SB), Z8, Z10
+	VFMADD213PS   logc516<>+0(SB), Z8, Z10
+	VFMADD213PS   logc716<>+0(SB), Z8, Z10
+	VFMADD231PS   Z10, Z6, Z9
+	VMULPS        Z6, Z9, Z9
+	VMULPS        Z8, Z9, Z9
+	VFMADD231PS   ln2lo16<>+0(SB), Z7, Z9
+	VFMADD231PS   minushalf16<>+0(SB), Z8, Z9
+	VADDPS        Z9, Z6, Z6
+	VFMADD231PS   ln2hi16<>+0(SB), Z7, Z6
+	VPXORD        Z8, Z8, Z8
+	VCMPPS        $0x00, Z8, Z4, K2
+	VBLENDMPS     minusinf16<>+0(SB), Z6, K2, Z6
+	VCMPPS        $0x00, inf16<>+0(SB), Z4, K2
+	VBLENDMPS     inf16<>+0(SB), Z6, K2, Z6
+	VCMPPS        $0x19, Z8, Z4, K2
+	VBLENDMPS     nan16<>+0(SB), Z6, K2, Z6
+	VMAXPS        ldmin16<>+0(SB), Z6, Z7
+	VMINPS        ldmax16<>+0(SB), Z7, Z7
+	VBROADCASTSS  44(R8), Z8
+	VMULPS        Z8, Z7, Z7
+	VBROADCASTSS  20(R8), Z8
+	VFMADD231PS   Z8, Z6, Z7
+	VCMPPS        $0x11, expunder16<>+0(SB), Z7, K2
+	VMOVUPS       expunder16<>+0(SB), Z6
+	VMAXPS        Z7, Z6, Z7
+	VMOVUPS       expover16<>+0(SB), Z6
+	VMINPS        Z7, Z6, Z7
+	VMULPS        log2e16<>+0(SB), Z7, Z8
+	VRNDSCALEPS   $0x00, Z8, Z8
+	VFMADD231PS   minusln2hi16<>+0(SB), Z8, Z7
+	VFMADD231PS   minusln2lo16<>+0(SB), Z8, Z7
+	VMULPS        Z7, Z7, Z6
+	VMOVUPS       expc116<>+0(SB), Z9
+	VFMADD213PS   expc316<>+0(SB), Z6, Z9
+	VFMADD213PS   expc516<>+0(SB), Z6, Z9
+	VMOVUPS       expc016<>+0(SB), Z10
+	VFMADD213PS   expc216<>+0(SB), Z6, Z10
+	VFMADD213PS   expc416<>+0(SB), Z6, Z10
+	VFMADD231PS   Z10, Z7, Z9
+	VFMADD213PS   Z7, Z6, Z9
+	VADDPS        one16<>+0(SB), Z9, Z9
+	VMULPS        half16<>+0(SB), Z8, Z6
+	VADDPS        roundmagic16<>+0(SB), Z6, Z6
+	VSUBPS        roundmagic16<>+0(SB), Z6, Z7
+	VSUBPS        Z7, Z8, Z7
+	VADDPS        roundmagic16<>+0(SB), Z7, Z7
+	VPADDD        expbiasfix16<>+0(SB), Z6, Z6
+	VPSLLD        $0x17, Z6, Z6
+	VPADDD        expbiasfix16<>+0(SB), Z7, Z7
+	VPSLLD        $0x17, Z7, Z7
+	VMULPS        Z6, Z9, Z9
+	VMULPS        Z7, Z9, Z9
+	KNOTW         K2, K2
+	VMOVAPS.Z     Z9, K2, Z9
+	VMOVAPS       Z9, Z6
+	VCMPPS        $0x04, Z0, Z4, K2
+	VBROADCASTSS  20(R8), Z7
+	VMULPS        Z7, Z6, Z7
+	VDIVPS        Z4, Z7, Z7
+	VMOVAPS.Z     Z7, K2, Z7
+	VMOVUPS       (SI)(R13*1), Z4
+	VMULPS        Z6, Z4, Z8
+	VMULPS        Z5, Z8, Z8
+	VMOVAPS.Z     Z8, K1, Z8
+	VADDPS        Z8, Z2, Z2
+	VDIVPS        Z3, Z1, Z8
+	VMOVAPS       Z3, Z9
+	VFMADD213PS   minusone16<>+0(SB), Z8, Z9
+	VMULPS        Z8, Z9, Z9
+	VSUBPS        Z9, Z8, Z8
+	VBROADCASTSS  24(R8), Z9
+	VCMPPS        $0x1d, Z9, Z3, K2
+	VCMPPS        $0x12, Z1, Z3, K3
+	KANDW         K3, K2, K2
+	VMULPS        Z8, Z6, Z8
+	VMOVAPS.Z     Z8, K2, Z8
+	VMULPS        Z5, Z7, Z7
+	VSUBPS        Z8, Z7, Z7
+	VBROADCASTSS  16(R8), Z3
+	VMULPS        Z3, Z4, Z4
+	VMULPS        Z7, Z4, Z4
+	VMOVUPS       (AX)(R13*1), Z3
+	VADDPS        Z4, Z3, Z4
+	VBLENDMPS     Z4, Z3, K1, Z3
+	VMOVUPS       Z3, (AX)(R13*1)
+	DECQ          R12
+	JNZ           SeedMainAnyInsideGradF32_powR_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R12
+
+SeedMainAnyInsideGradF32_powR_inblock:
+	INCQ R9
+	CMPQ R9, R11
+	JNE  SeedMainAnyInsideGradF32_powR_focal
+
+SeedMainAnyInsideGradF32_powR_tail:
+	TESTQ        BX, BX
+	JZ           SeedMainAnyInsideGradF32_done
+	MOVQ         $0x00000001, DI
+	SHLXQ        BX, DI, DI
+	DECQ         DI
+	KMOVW        DI, K1
+	VMOVUPS.Z    (DX)(R10*1), K1, Z3
+	VMOVUPS.Z    (CX)(R10*1), K1, Z4
+	VCMPPS       $0x1e, Z0, Z4, K2
+	VMAXPS       minnormal16<>+0(SB), Z3, Z5
+	VPADDD       log32shift16<>+0(SB), Z5, Z5
+	VPSRLD       $0x17, Z5, Z6
+	VCVTDQ2PS    Z6, Z6
+	VSUBPS       f12716<>+0(SB), Z6, Z6
+	VPANDD       mant32mask16<>+0(SB), Z5, Z5
+	VPADDD       log32base16<>+0(SB), Z5, Z5
+	VSUBPS       one16<>+0(SB), Z5, Z5
+	VMULPS       Z5, Z5, Z7
+	VMOVUPS      logc016<>+0(SB), Z8
+	VFMADD213PS  logc216<>+0(SB), Z7, Z8
+	VFMADD213PS  logc416<>+0(SB), Z7, Z8
+	VFMADD213PS  logc616<>+0(SB), Z7, Z8
+	VFMADD213PS  logc816<>+0(SB), Z7, Z8
+	VMOVUPS      logc116<>+0(SB), Z9
+	VFMADD213PS  logc316<>+0(SB), Z7, Z9
+	VFMADD213PS  logc516<>+0(SB), Z7, Z9
+	VFMADD213PS  logc716<>+0(SB), Z7, Z9
+	VFMADD231PS  Z9, Z5, Z8
+	VMULPS       Z5, Z7, Z9
+	VMULPS       minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z6, Z7
+	VFMADD213PS  Z7, Z9, Z8
+	VADDPS       Z8, Z5, Z5
+	VFMADD231PS  ln2hi16<>+0(SB), Z6, Z5
+	VSUBPS       Z3, Z4, Z4
+	VBROADCASTSS 28(R8), Z6
+	VMAXPS       Z6, Z5, Z5
+	VMINPS       Z0, Z5, Z5
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z4, K3
+	VMULPS       two2316<>+0(SB), Z4, Z6
+	VBLENDMPS    Z6, Z4, K3, Z6
+	VPADDD       log32shift16<>+0(SB), Z6, Z6
+	VPSRLD       $0x17, Z6, Z7
+	VCVTDQ2PS    Z7, Z7
+	VSUBPS       f12716<>+0(SB), Z7, Z7
+	VMOVUPS.Z    minus2316<>+0(SB), K3, Z8
+	VADDPS       Z8, Z7, Z7
+	VPANDD       mant32mask16<>+0(SB), Z6, Z6
+	VPADDD       log32base16<>+0(SB), Z6, Z6
+	VSUBPS       one16<>+0(SB), Z6, Z6
+	VMULPS       Z6, Z6, Z8
+	VMOVUPS      logc016<>+0(SB), Z9
+	VFMADD213PS  logc216<>+0(SB), Z8, Z9
+	VFMADD213PS  logc416<>+0(SB), Z8, Z9
+	VFMADD213PS  logc616<>+0(SB), Z8, Z9
+	VFMADD213PS  logc816<>+0(SB), Z8, Z9
+	VMOVUPS      logc116<>+0(SB), Z10
+	VFMADD213PS  logc316<>+0(SB), Z8, Z10
+	VFMADD213PS  logc516<>+0(SB), Z8, Z10
+	VFMADD213PS  logc716<>+0(SB), Z8, Z10
+	VFMADD231PS  Z10, Z6, Z9
+	VMULPS       Z6, Z9, Z9
+	VMULPS       Z8, Z9, Z9
+	VFMADD231PS  ln2lo16<>+0(SB), Z7, Z9
+	VFMADD231PS  minushalf16<>+0(SB), Z8, Z9
+	VADDPS       Z9, Z6, Z6
+	VFMADD231PS  ln2hi16<>+0(SB), Z7, Z6
+	VPXORD       Z8, Z8, Z8
+	VCMPPS       $0x00, Z8, Z4, K3
+	VBLENDMPS    minusinf16<>+0(SB), Z6, K3, Z6
+	VCMPPS       $0x00, inf16<>+0(SB), Z4, K3
+	VBLENDMPS    inf16<>+0(SB), Z6, K3, Z6
+	VCMPPS       $0x19, Z8, Z4, K3
+	VBLENDMPS    nan16<>+0(SB), Z6, K3, Z6
+	VMAXPS       ldmin16<>+0(SB), Z6, Z7
+	VMINPS       ldmax16<>+0(SB), Z7, Z7
+	VBROADCASTSS 44(R8), Z8
+	VMULPS       Z8, Z7, Z7
+	VBROADCASTSS 20(R8), Z8
+	VFMADD231PS  Z8, Z6, Z7
+	VCMPPS       $0x11, expunder16<>+0(SB), Z7, K3
+	VMOVUPS      expunder16<>+0(SB), Z6
+	VMAXPS       Z7, Z6, Z7
+	VMOVUPS      expover16<>+0(SB), Z6
+	VMINPS       Z7, Z6, Z7
+	VMULPS       log2e16<>+0(SB), Z7, Z8
+	VRNDSCALEPS  $0x00, Z8, Z8
+	VFMADD231PS  minusln2hi16<>+0(SB), Z8, Z7
+	VFMADD231PS  minusln2lo16<>+0(SB), Z8, Z7
+	VMULPS       Z7, Z7, Z6
+	VMOVUPS      expc116<>+0(SB), Z9
+	VFMADD213PS  expc316<>+0(SB), Z6, Z9
+	VFMADD213PS  expc516<>+0(SB), Z6, Z9
+	VMOVUPS      expc016<>+0(SB), Z10
+	VFMADD213PS  expc216<>+0(SB), Z6, Z10
+	VFMADD213PS  expc416<>+0(SB), Z6, Z10
+	VFMADD231PS  Z10, Z7, Z9
+	VFMADD213PS  Z7, Z6, Z9
+	VADDPS       one16<>+0(SB), Z9, Z9
+	VMULPS       half16<>+0(SB), Z8, Z6
+	VADDPS       roundmagic16<>+0(SB), Z6, Z6
+	VSUBPS       roundmagic16<>+0(SB), Z6, Z7
+	VSUBPS       Z7, Z8, Z7
+	VADDPS       roundmagic16<>+0(SB), Z7, Z7
+	VPADDD       expbiasfix16<>+0(SB), Z6, Z6
+	VPSLLD       $0x17, Z6, Z6
+	VPADDD       expbiasfix16<>+0(SB), Z7, Z7
+	VPSLLD       $0x17, Z7, Z7
+	VMULPS       Z6, Z9, Z9
+	VMULPS       Z7, Z9, Z9
+	KNOTW        K3, K3
+	VMOVAPS.Z    Z9, K3, Z9
+	VMOVAPS      Z9, Z6
+	VCMPPS       $0x04, Z0, Z4, K3
+	VBROADCASTSS 20(R8), Z0
+	VMULPS       Z0, Z6, Z0
+	VDIVPS       Z4, Z0, Z0
+	VMOVAPS.Z    Z0, K3, Z0
+	VMOVUPS.Z    (SI)(R10*1), K1, Z4
+	VMULPS       Z6, Z4, Z7
+	VMULPS       Z5, Z7, Z7
+	VMOVAPS.Z    Z7, K2, Z7
+	VADDPS       Z7, Z2, Z2
+	VDIVPS       Z3, Z1, Z7
+	VMOVAPS      Z3, Z8
+	VFMADD213PS  minusone16<>+0(SB), Z7, Z8
+	VMULPS       Z7, Z8, Z8
+	VSUBPS       Z8, Z7, Z7
+	VBROADCASTSS 24(R8), Z8
+	VCMPPS       $0x1d, Z8, Z3, K3
+	VCMPPS       $0x12, Z1, Z3, K4
+	KANDW        K4, K3, K3
+	VMULPS       Z7, Z6, Z7
+	VMOVAPS.Z    Z7, K3, Z7
+	VMULPS       Z5, Z0, Z0
+	VSUBPS       Z7, Z0, Z0
+	VBROADCASTSS 16(R8), Z1
+	VMULPS       Z1, Z4, Z4
+	VMULPS       Z0, Z4, Z4
+	VMOVUPS.Z    (AX)(R10*1), K1, Z0
+	VADDPS       Z4, Z0, Z4
+	VBLENDMPS    Z4, Z0, K2, Z0
+	VMOVUPS      Z0, K1, (AX)(R10*1)
+
+SeedMainAnyInsideGradF32_done:
+	VCVTPS2PD     Y2, Z0
+	VADDPD        (SP), Z0, Z0
+	VMOVUPD       Z0, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VCVTPS2PD     Y0, Z0
+	VADDPD        64(SP), Z0, Z0
+	VMOVUPD       Z0, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          acc+128(FP), AX
 	VMOVUPD       (SP), Z0
-	VMOVUPD       Z0, (R8)
+	VMOVUPD       Z0, (AX)
 	VMOVUPD       64(SP), Z0
-	VMOVUPD       Z0, 64(R8)
+	VMOVUPD       Z0, 64(AX)
 	VMOVUPD       128(SP), Z0
-	VMOVUPD       Z0, 128(R8)
+	VMOVUPD       Z0, 128(AX)
 	VMOVUPD       192(SP), Z0
-	VMOVUPD       Z0, 192(R8)
+	VMOVUPD       Z0, 192(AX)
+	VZEROUPPER
+	RET
+
+// func SeedMainAnyInsideLossF32(y []float32, p []float32, w []float32, offs []uint64, k *[12]uint32, acc *[32]float64)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·SeedMainAnyInsideLossF32(SB), NOSPLIT, $256-112
+	MOVQ    y_base+0(FP), AX
+	MOVQ    p_base+24(FP), CX
+	MOVQ    p_len+32(FP), DX
+	MOVQ    w_base+48(FP), BX
+	MOVQ    offs_base+72(FP), SI
+	MOVQ    k+96(FP), DI
+	MOVQ    32(DI), R8
+	VPXORD  Z0, Z0, Z0
+	VMOVUPS one16<>+0(SB), Z1
+	VMOVUPD Z0, (SP)
+	VMOVUPD Z0, 64(SP)
+	VMOVUPD Z0, 128(SP)
+	VMOVUPD Z0, 192(SP)
+	VPXORD  Z2, Z2, Z2
+	VMOVUPS Z1, Z3
+	VPXORD  Z4, Z4, Z4
+	XORQ    R9, R9
+	XORQ    R10, R10
+	MOVQ    DX, R11
+	SHRQ    $0x04, R11
+	JZ      SeedMainAnyInsideLossF32_smoothdone
+	MOVQ    $0x00000008, R12
+
+SeedMainAnyInsideLossF32_smooth:
+	VMOVUPS       (CX)(R9*1), Z5
+	VMAXPS        minnormal16<>+0(SB), Z5, Z5
+	VPANDD        mant32mask16<>+0(SB), Z5, Z6
+	VPORD         Z1, Z6, Z6
+	VMULPS        Z6, Z3, Z3
+	VPSRLD        $0x17, Z5, Z5
+	VPSUBD        bias12716<>+0(SB), Z5, Z5
+	VPADDD        Z5, Z4, Z4
+	VMOVUPS       (AX)(R9*1), Z5
+	VCMPPS        $0x1e, Z0, Z5, K1
+	MOVQ          R9, (SI)(R10*8)
+	KMOVW         K1, R13
+	CMPL          R13, $0x00000001
+	SBBQ          $-1, R10
+	ADDQ          $0x40, R9
+	DECQ          R12
+	JNZ           SeedMainAnyInsideLossF32_smoothinblock
+	VPADDD        log32shift16<>+0(SB), Z3, Z3
+	VPSRLD        $0x17, Z3, Z5
+	VCVTDQ2PS     Z5, Z5
+	VSUBPS        f12716<>+0(SB), Z5, Z5
+	VPANDD        mant32mask16<>+0(SB), Z3, Z3
+	VPADDD        log32base16<>+0(SB), Z3, Z3
+	VSUBPS        one16<>+0(SB), Z3, Z3
+	VMULPS        Z3, Z3, Z6
+	VMOVUPS       logc016<>+0(SB), Z7
+	VFMADD213PS   logc216<>+0(SB), Z6, Z7
+	VFMADD213PS   logc416<>+0(SB), Z6, Z7
+	VFMADD213PS   logc616<>+0(SB), Z6, Z7
+	VFMADD213PS   logc816<>+0(SB), Z6, Z7
+	VMOVUPS       logc116<>+0(SB), Z8
+	VFMADD213PS   logc316<>+0(SB), Z6, Z8
+	VFMADD213PS   logc516<>+0(SB), Z6, Z8
+	VFMADD213PS   logc716<>+0(SB), Z6, Z8
+	VFMADD231PS   Z8, Z3, Z7
+	VMULPS        Z3, Z6, Z8
+	VMULPS        minushalf16<>+0(SB), Z6, Z6
+	VFMADD231PS   ln2lo16<>+0(SB), Z5, Z6
+	VFMADD213PS   Z6, Z8, Z7
+	VADDPS        Z7, Z3, Z3
+	VFMADD231PS   ln2hi16<>+0(SB), Z5, Z3
+	VCVTPS2PD     Y3, Z5
+	VCVTDQ2PD     Y4, Z6
+	VFMADD231PD   ln2x64z<>+0(SB), Z6, Z5
+	VADDPD        128(SP), Z5, Z5
+	VMOVUPD       Z5, 128(SP)
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VEXTRACTI64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y3, Z3
+	VCVTDQ2PD     Y5, Z5
+	VFMADD231PD   ln2x64z<>+0(SB), Z5, Z3
+	VADDPD        192(SP), Z3, Z3
+	VMOVUPD       Z3, 192(SP)
+	VMOVUPS       Z1, Z3
+	VPXORD        Z4, Z4, Z4
+	MOVQ          $0x00000008, R12
+
+SeedMainAnyInsideLossF32_smoothinblock:
+	DECQ R11
+	JNZ  SeedMainAnyInsideLossF32_smooth
+
+SeedMainAnyInsideLossF32_smoothdone:
+	ANDQ        $0x0f, DX
+	JZ          SeedMainAnyInsideLossF32_smoothtaildone
+	MOVQ        $0x00000001, R11
+	SHLXQ       DX, R11, R11
+	DECQ        R11
+	KMOVW       R11, K1
+	VMOVUPS.Z   (CX)(R9*1), K1, Z5
+	VMAXPS      minnormal16<>+0(SB), Z5, Z5
+	VPANDD      mant32mask16<>+0(SB), Z5, Z6
+	VPORD       Z1, Z6, Z6
+	VBLENDMPS   Z6, Z1, K1, Z6
+	VMULPS      Z6, Z3, Z3
+	VPSRLD      $0x17, Z5, Z5
+	VPSUBD      bias12716<>+0(SB), Z5, Z5
+	VMOVDQU32.Z Z5, K1, Z5
+	VPADDD      Z5, Z4, Z4
+	VMOVUPS.Z   (AX)(R9*1), K1, Z5
+	VCMPPS      $0x1e, Z0, Z5, K1
+	KMOVW       K1, R11
+	TESTL       R11, R11
+	JNZ         SeedMainAnyInsideLossF32_smoothtaildone
+	XORQ        DX, DX
+
+SeedMainAnyInsideLossF32_smoothtaildone:
+	VPADDD        log32shift16<>+0(SB), Z3, Z3
+	VPSRLD        $0x17, Z3, Z5
+	VCVTDQ2PS     Z5, Z5
+	VSUBPS        f12716<>+0(SB), Z5, Z5
+	VPANDD        mant32mask16<>+0(SB), Z3, Z3
+	VPADDD        log32base16<>+0(SB), Z3, Z3
+	VSUBPS        one16<>+0(SB), Z3, Z3
+	VMULPS        Z3, Z3, Z6
+	VMOVUPS       logc016<>+0(SB), Z7
+	VFMADD213PS   logc216<>+0(SB), Z6, Z7
+	VFMADD213PS   logc416<>+0(SB), Z6, Z7
+	VFMADD213PS   logc616<>+0(SB), Z6, Z7
+	VFMADD213PS   logc816<>+0(SB), Z6, Z7
+	VMOVUPS       logc116<>+0(SB), Z8
+	VFMADD213PS   logc316<>+0(SB), Z6, Z8
+	VFMADD213PS   logc516<>+0(SB), Z6, Z8
+	VFMADD213PS   logc716<>+0(SB), Z6, Z8
+	VFMADD231PS   Z8, Z3, Z7
+	VMULPS        Z3, Z6, Z8
+	VMULPS        minushalf16<>+0(SB), Z6, Z6
+	VFMADD231PS   ln2lo16<>+0(SB), Z5, Z6
+	VFMADD213PS   Z6, Z8, Z7
+	VADDPS        Z7, Z3, Z3
+	VFMADD231PS   ln2hi16<>+0(SB), Z5, Z3
+	VCVTPS2PD     Y3, Z5
+	VCVTDQ2PD     Y4, Z6
+	VFMADD231PD   ln2x64z<>+0(SB), Z6, Z5
+	VADDPD        128(SP), Z5, Z5
+	VMOVUPD       Z5, 128(SP)
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VEXTRACTI64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y3, Z3
+	VCVTDQ2PD     Y4, Z4
+	VFMADD231PD   ln2x64z<>+0(SB), Z4, Z3
+	VADDPD        192(SP), Z3, Z3
+	VMOVUPD       Z3, 192(SP)
+	MOVL          40(DI), R11
+	TESTL         R11, R11
+	JNZ           SeedMainAnyInsideLossF32_powR
+	CMPQ          R8, $0x02
+	JEQ           SeedMainAnyInsideLossF32_pow2
+	TESTQ         R8, R8
+	JEQ           SeedMainAnyInsideLossF32_pow0
+	XORQ          R11, R11
+	TESTQ         R10, R10
+	JZ            SeedMainAnyInsideLossF32_powN_tail
+	MOVQ          $0x00000008, R12
+
+SeedMainAnyInsideLossF32_powN_focal:
+	MOVQ         (SI)(R11*8), R13
+	VMOVUPS      (CX)(R13*1), Z3
+	VMOVUPS      (AX)(R13*1), Z4
+	VCMPPS       $0x1e, Z0, Z4, K1
+	VMAXPS       minnormal16<>+0(SB), Z3, Z5
+	VPADDD       log32shift16<>+0(SB), Z5, Z5
+	VPSRLD       $0x17, Z5, Z6
+	VCVTDQ2PS    Z6, Z6
+	VSUBPS       f12716<>+0(SB), Z6, Z6
+	VPANDD       mant32mask16<>+0(SB), Z5, Z5
+	VPADDD       log32base16<>+0(SB), Z5, Z5
+	VSUBPS       one16<>+0(SB), Z5, Z5
+	VMULPS       Z5, Z5, Z7
+	VMOVUPS      logc016<>+0(SB), Z8
+	VFMADD213PS  logc216<>+0(SB), Z7, Z8
+	VFMADD213PS  logc416<>+0(SB), Z7, Z8
+	VFMADD213PS  logc616<>+0(SB), Z7, Z8
+	VFMADD213PS  logc816<>+0(SB), Z7, Z8
+	VMOVUPS      logc116<>+0(SB), Z9
+	VFMADD213PS  logc316<>+0(SB), Z7, Z9
+	VFMADD213PS  logc516<>+0(SB), Z7, Z9
+	VFMADD213PS  logc716<>+0(SB), Z7, Z9
+	VFMADD231PS  Z9, Z5, Z8
+	VMULPS       Z5, Z7, Z9
+	VMULPS       minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z6, Z7
+	VFMADD213PS  Z7, Z9, Z8
+	VADDPS       Z8, Z5, Z5
+	VFMADD231PS  ln2hi16<>+0(SB), Z6, Z5
+	VSUBPS       Z3, Z4, Z3
+	VBROADCASTSS 28(DI), Z4
+	VMAXPS       Z4, Z5, Z5
+	VMINPS       Z0, Z5, Z5
+	VMOVAPS      Z1, Z6
+	VMOVAPS      Z3, Z4
+	MOVQ         R8, R14
+	DECQ         R14
+
+SeedMainAnyInsideLossF32_powN_full_sq:
+	TESTQ  R14, R14
+	JZ     SeedMainAnyInsideLossF32_powN_full_sqdone
+	BTQ    $0x00, R14
+	JCC    SeedMainAnyInsideLossF32_powN_full_nomul
+	VMULPS Z4, Z6, Z6
+
+SeedMainAnyInsideLossF32_powN_full_nomul:
+	CMPQ   R14, $0x01
+	JBE    SeedMainAnyInsideLossF32_powN_full_nosq
+	VMULPS Z4, Z4, Z4
+
+SeedMainAnyInsideLossF32_powN_full_nosq:
+	SHRQ $0x01, R14
+	JMP  SeedMainAnyInsideLossF32_powN_full_sq
+
+SeedMainAnyInsideLossF32_powN_full_sqdone:
+	VMULPS        Z3, Z6, Z4
+	VBROADCASTSS  20(DI), Z7
+	VMULPS        Z7, Z6, Z6
+	VSUBPS        Z3, Z3, Z3
+	VADDPS        Z3, Z6, Z6
+	VMOVUPS       (BX)(R13*1), Z3
+	VMULPS        Z4, Z3, Z3
+	VMULPS        Z5, Z3, Z3
+	VMOVAPS.Z     Z3, K1, Z3
+	VADDPS        Z3, Z2, Z2
+	DECQ          R12
+	JNZ           SeedMainAnyInsideLossF32_powN_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R12
+
+SeedMainAnyInsideLossF32_powN_inblock:
+	INCQ R11
+	CMPQ R11, R10
+	JNE  SeedMainAnyInsideLossF32_powN_focal
+
+SeedMainAnyInsideLossF32_powN_tail:
+	TESTQ        DX, DX
+	JZ           SeedMainAnyInsideLossF32_done
+	MOVQ         $0x00000001, SI
+	SHLXQ        DX, SI, SI
+	DECQ         SI
+	KMOVW        SI, K1
+	VMOVUPS.Z    (CX)(R9*1), K1, Z3
+	VMOVUPS.Z    (AX)(R9*1), K1, Z4
+	VCMPPS       $0x1e, Z0, Z4, K2
+	VMAXPS       minnormal16<>+0(SB), Z3, Z5
+	VPADDD       log32shift16<>+0(SB), Z5, Z5
+	VPSRLD       $0x17, Z5, Z6
+	VCVTDQ2PS    Z6, Z6
+	VSUBPS       f12716<>+0(SB), Z6, Z6
+	VPANDD       mant32mask16<>+0(SB), Z5, Z5
+	VPADDD       log32base16<>+0(SB), Z5, Z5
+	VSUBPS       one16<>+0(SB), Z5, Z5
+	VMULPS       Z5, Z5, Z7
+	VMOVUPS      logc016<>+0(SB), Z8
+	VFMADD213PS  logc216<>+0(SB), Z7, Z8
+	VFMADD213PS  logc416<>+0(SB), Z7, Z8
+	VFMADD213PS  logc616<>+0(SB), Z7, Z8
+	VFMADD213PS  logc816<>+0(SB), Z7, Z8
+	VMOVUPS      logc116<>+0(SB), Z9
+	VFMADD213PS  logc316<>+0(SB), Z7, Z9
+	VFMADD213PS  logc516<>+0(SB), Z7, Z9
+	VFMADD213PS  logc716<>+0(SB), Z7, Z9
+	VFMADD231PS  Z9, Z5, Z8
+	VMULPS       Z5, Z7, Z9
+	VMULPS       minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z6, Z7
+	VFMADD213PS  Z7, Z9, Z8
+	VADDPS       Z8, Z5, Z5
+	VFMADD231PS  ln2hi16<>+0(SB), Z6, Z5
+	VSUBPS       Z3, Z4, Z3
+	VBROADCASTSS 28(DI), Z4
+	VMAXPS       Z4, Z5, Z5
+	VMINPS       Z0, Z5, Z5
+	VMOVAPS      Z1, Z1
+	VMOVAPS      Z3, Z0
+	MOVQ         R8, AX
+	DECQ         AX
+
+SeedMainAnyInsideLossF32_powN_part_sq:
+	TESTQ  AX, AX
+	JZ     SeedMainAnyInsideLossF32_powN_part_sqdone
+	BTQ    $0x00, AX
+	JCC    SeedMainAnyInsideLossF32_powN_part_nomul
+	VMULPS Z0, Z1, Z1
+
+SeedMainAnyInsideLossF32_powN_part_nomul:
+	CMPQ   AX, $0x01
+	JBE    SeedMainAnyInsideLossF32_powN_part_nosq
+	VMULPS Z0, Z0, Z0
+
+SeedMainAnyInsideLossF32_powN_part_nosq:
+	SHRQ $0x01, AX
+	JMP  SeedMainAnyInsideLossF32_powN_part_sq
+
+SeedMainAnyInsideLossF32_powN_part_sqdone:
+	VMULPS       Z3, Z1, Z0
+	VBROADCASTSS 20(DI), Z4
+	VMULPS       Z4, Z1, Z1
+	VSUBPS       Z3, Z3, Z3
+	VADDPS       Z3, Z1, Z1
+	VMOVUPS.Z    (BX)(R9*1), K1, Z1
+	VMULPS       Z0, Z1, Z0
+	VMULPS       Z5, Z0, Z0
+	VMOVAPS.Z    Z0, K2, Z0
+	VADDPS       Z0, Z2, Z2
+	JMP          SeedMainAnyInsideLossF32_done
+
+SeedMainAnyInsideLossF32_pow2:
+	XORQ  R8, R8
+	TESTQ R10, R10
+	JZ    SeedMainAnyInsideLossF32_pow2_tail
+	MOVQ  $0x00000008, R11
+
+SeedMainAnyInsideLossF32_pow2_focal:
+	MOVQ          (SI)(R8*8), R12
+	VMOVUPS       (CX)(R12*1), Z1
+	VMOVUPS       (AX)(R12*1), Z3
+	VCMPPS        $0x1e, Z0, Z3, K1
+	VMAXPS        minnormal16<>+0(SB), Z1, Z4
+	VPADDD        log32shift16<>+0(SB), Z4, Z4
+	VPSRLD        $0x17, Z4, Z5
+	VCVTDQ2PS     Z5, Z5
+	VSUBPS        f12716<>+0(SB), Z5, Z5
+	VPANDD        mant32mask16<>+0(SB), Z4, Z4
+	VPADDD        log32base16<>+0(SB), Z4, Z4
+	VSUBPS        one16<>+0(SB), Z4, Z4
+	VMULPS        Z4, Z4, Z6
+	VMOVUPS       logc016<>+0(SB), Z7
+	VFMADD213PS   logc216<>+0(SB), Z6, Z7
+	VFMADD213PS   logc416<>+0(SB), Z6, Z7
+	VFMADD213PS   logc616<>+0(SB), Z6, Z7
+	VFMADD213PS   logc816<>+0(SB), Z6, Z7
+	VMOVUPS       logc116<>+0(SB), Z8
+	VFMADD213PS   logc316<>+0(SB), Z6, Z8
+	VFMADD213PS   logc516<>+0(SB), Z6, Z8
+	VFMADD213PS   logc716<>+0(SB), Z6, Z8
+	VFMADD231PS   Z8, Z4, Z7
+	VMULPS        Z4, Z6, Z8
+	VMULPS        minushalf16<>+0(SB), Z6, Z6
+	VFMADD231PS   ln2lo16<>+0(SB), Z5, Z6
+	VFMADD213PS   Z6, Z8, Z7
+	VADDPS        Z7, Z4, Z4
+	VFMADD231PS   ln2hi16<>+0(SB), Z5, Z4
+	VSUBPS        Z1, Z3, Z1
+	VBROADCASTSS  28(DI), Z3
+	VMAXPS        Z3, Z4, Z4
+	VMINPS        Z0, Z4, Z4
+	VMULPS        Z1, Z1, Z3
+	VBROADCASTSS  20(DI), Z5
+	VMULPS        Z5, Z1, Z5
+	VSUBPS        Z1, Z1, Z1
+	VADDPS        Z1, Z5, Z5
+	VMOVUPS       (BX)(R12*1), Z1
+	VMULPS        Z3, Z1, Z1
+	VMULPS        Z4, Z1, Z1
+	VMOVAPS.Z     Z1, K1, Z1
+	VADDPS        Z1, Z2, Z2
+	DECQ          R11
+	JNZ           SeedMainAnyInsideLossF32_pow2_inblock
+	VCVTPS2PD     Y2, Z1
+	VADDPD        (SP), Z1, Z1
+	VMOVUPD       Z1, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VCVTPS2PD     Y1, Z1
+	VADDPD        64(SP), Z1, Z1
+	VMOVUPD       Z1, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R11
+
+SeedMainAnyInsideLossF32_pow2_inblock:
+	INCQ R8
+	CMPQ R8, R10
+	JNE  SeedMainAnyInsideLossF32_pow2_focal
+
+SeedMainAnyInsideLossF32_pow2_tail:
+	TESTQ        DX, DX
+	JZ           SeedMainAnyInsideLossF32_done
+	MOVQ         $0x00000001, SI
+	SHLXQ        DX, SI, SI
+	DECQ         SI
+	KMOVW        SI, K1
+	VMOVUPS.Z    (CX)(R9*1), K1, Z1
+	VMOVUPS.Z    (AX)(R9*1), K1, Z3
+	VCMPPS       $0x1e, Z0, Z3, K2
+	VMAXPS       minnormal16<>+0(SB), Z1, Z4
+	VPADDD       log32shift16<>+0(SB), Z4, Z4
+	VPSRLD       $0x17, Z4, Z5
+	VCVTDQ2PS    Z5, Z5
+	VSUBPS       f12716<>+0(SB), Z5, Z5
+	VPANDD       mant32mask16<>+0(SB), Z4, Z4
+	VPADDD       log32base16<>+0(SB), Z4, Z4
+	VSUBPS       one16<>+0(SB), Z4, Z4
+	VMULPS       Z4, Z4, Z6
+	VMOVUPS      logc016<>+0(SB), Z7
+	VFMADD213PS  logc216<>+0(SB), Z6, Z7
+	VFMADD213PS  logc416<>+0(SB), Z6, Z7
+	VFMADD213PS  logc616<>+0(SB), Z6, Z7
+	VFMADD213PS  logc816<>+0(SB), Z6, Z7
+	VMOVUPS      logc116<>+0(SB), Z8
+	VFMADD213PS  logc316<>+0(SB), Z6, Z8
+	VFMADD213PS  logc516<>+0(SB), Z6, Z8
+	VFMADD213PS  logc716<>+0(SB), Z6, Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VMULPS       Z4, Z6, Z8
+	VMULPS       minushalf16<>+0(SB), Z6, Z6
+	VFMADD231PS  ln2lo16<>+0(SB), Z5, Z6
+	VFMADD213PS  Z6, Z8, Z7
+	VADDPS       Z7, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z5, Z4
+	VSUBPS       Z1, Z3, Z1
+	VBROADCASTSS 28(DI), Z3
+	VMAXPS       Z3, Z4, Z4
+	VMINPS       Z0, Z4, Z4
+	VMULPS       Z1, Z1, Z0
+	VBROADCASTSS 20(DI), Z3
+	VMULPS       Z3, Z1, Z3
+	VSUBPS       Z1, Z1, Z1
+	VADDPS       Z1, Z3, Z3
+	VMOVUPS.Z    (BX)(R9*1), K1, Z1
+	VMULPS       Z0, Z1, Z0
+	VMULPS       Z4, Z0, Z0
+	VMOVAPS.Z    Z0, K2, Z0
+	VADDPS       Z0, Z2, Z2
+	JMP          SeedMainAnyInsideLossF32_done
+
+SeedMainAnyInsideLossF32_pow0:
+	XORQ  R8, R8
+	TESTQ R10, R10
+	JZ    SeedMainAnyInsideLossF32_pow0_tail
+	MOVQ  $0x00000008, R11
+
+SeedMainAnyInsideLossF32_pow0_focal:
+	MOVQ          (SI)(R8*8), R12
+	VMOVUPS       (CX)(R12*1), Z3
+	VMOVUPS       (AX)(R12*1), Z4
+	VCMPPS        $0x1e, Z0, Z4, K1
+	VMAXPS        minnormal16<>+0(SB), Z3, Z5
+	VPADDD        log32shift16<>+0(SB), Z5, Z5
+	VPSRLD        $0x17, Z5, Z6
+	VCVTDQ2PS     Z6, Z6
+	VSUBPS        f12716<>+0(SB), Z6, Z6
+	VPANDD        mant32mask16<>+0(SB), Z5, Z5
+	VPADDD        log32base16<>+0(SB), Z5, Z5
+	VSUBPS        one16<>+0(SB), Z5, Z5
+	VMULPS        Z5, Z5, Z7
+	VMOVUPS       logc016<>+0(SB), Z8
+	VFMADD213PS   logc216<>+0(SB), Z7, Z8
+	VFMADD213PS   logc416<>+0(SB), Z7, Z8
+	VFMADD213PS   logc616<>+0(SB), Z7, Z8
+	VFMADD213PS   logc816<>+0(SB), Z7, Z8
+	VMOVUPS       logc116<>+0(SB), Z9
+	VFMADD213PS   logc316<>+0(SB), Z7, Z9
+	VFMADD213PS   logc516<>+0(SB), Z7, Z9
+	VFMADD213PS   logc716<>+0(SB), Z7, Z9
+	VFMADD231PS   Z9, Z5, Z8
+	VMULPS        Z5, Z7, Z9
+	VMULPS        minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS   ln2lo16<>+0(SB), Z6, Z7
+	VFMADD213PS   Z7, Z9, Z8
+	VADDPS        Z8, Z5, Z5
+	VFMADD231PS   ln2hi16<>+0(SB), Z6, Z5
+	VSUBPS        Z3, Z4, Z3
+	VBROADCASTSS  28(DI), Z3
+	VMAXPS        Z3, Z5, Z5
+	VMINPS        Z0, Z5, Z5
+	VMOVAPS       Z1, Z3
+	VMOVAPS       Z0, Z4
+	VMOVUPS       (BX)(R12*1), Z4
+	VMULPS        Z3, Z4, Z3
+	VMULPS        Z5, Z3, Z3
+	VMOVAPS.Z     Z3, K1, Z3
+	VADDPS        Z3, Z2, Z2
+	DECQ          R11
+	JNZ           SeedMainAnyInsideLossF32_pow0_inblock
+	VCVTPS2PD     Y2, Z3
+	VADDPD        (SP), Z3, Z3
+	VMOVUPD       Z3, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        64(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R11
+
+SeedMainAnyInsideLossF32_pow0_inblock:
+	INCQ R8
+	CMPQ R8, R10
+	JNE  SeedMainAnyInsideLossF32_pow0_focal
+
+SeedMainAnyInsideLossF32_pow0_tail:
+	TESTQ        DX, DX
+	JZ           SeedMainAnyInsideLossF32_done
+	MOVQ         $0x00000001, SI
+	SHLXQ        DX, SI, SI
+	DECQ         SI
+	KMOVW        SI, K1
+	VMOVUPS.Z    (CX)(R9*1), K1, Z3
+	VMOVUPS.Z    (AX)(R9*1), K1, Z4
+	VCMPPS       $0x1e, Z0, Z4, K2
+	VMAXPS       minnormal16<>+0(SB), Z3, Z5
+	VPADDD       log32shift16<>+0(SB), Z5, Z5
+	VPSRLD       $0x17, Z5, Z6
+	VCVTDQ2PS    Z6, Z6
+	VSUBPS       f12716<>+0(SB), Z6, Z6
+	VPANDD       mant32mask16<>+0(SB), Z5, Z5
+	VPADDD       log32base16<>+0(SB), Z5, Z5
+	VSUBPS       one16<>+0(SB), Z5, Z5
+	VMULPS       Z5, Z5, Z7
+	VMOVUPS      logc016<>+0(SB), Z8
+	VFMADD213PS  logc216<>+0(SB), Z7, Z8
+	VFMADD213PS  logc416<>+0(SB), Z7, Z8
+	VFMADD213PS  logc616<>+0(SB), Z7, Z8
+	VFMADD213PS  logc816<>+0(SB), Z7, Z8
+	VMOVUPS      logc116<>+0(SB), Z9
+	VFMADD213PS  logc316<>+0(SB), Z7, Z9
+	VFMADD213PS  logc516<>+0(SB), Z7, Z9
+	VFMADD213PS  logc716<>+0(SB), Z7, Z9
+	VFMADD231PS  Z9, Z5, Z8
+	VMULPS       Z5, Z7, Z9
+	VMULPS       minushalf16<>+0(SB), Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z6, Z7
+	VFMADD213PS  Z7, Z9, Z8
+	VADDPS       Z8, Z5, Z5
+	VFMADD231PS  ln2hi16<>+0(SB), Z6, Z5
+	VSUBPS       Z3, Z4, Z3
+	VBROADCASTSS 28(DI), Z3
+	VMAXPS       Z3, Z5, Z5
+	VMINPS       Z0, Z5, Z5
+	VMOVAPS      Z1, Z1
+	VMOVAPS      Z0, Z0
+	VMOVUPS.Z    (BX)(R9*1), K1, Z0
+	VMULPS       Z1, Z0, Z0
+	VMULPS       Z5, Z0, Z0
+	VMOVAPS.Z    Z0, K2, Z0
+	VADDPS       Z0, Z2, Z2
+	JMP          SeedMainAnyInsideLossF32_done
+
+SeedMainAnyInsideLossF32_powR:
+	XORQ  R8, R8
+	TESTQ R10, R10
+	JZ    SeedMainAnyInsideLossF32_powR_tail
+	MOVQ  $0x00000008, R11
+
+SeedMainAnyInsideLossF32_powR_focal:
+	MOVQ          (SI)(R8*8), R12
+	VMOVUPS       (CX)(R12*1), Z1
+	VMOVUPS       (AX)(R12*1), Z3
+	VCMPPS        $0x1e, Z0, Z3, K1
+	VMAXPS        minnormal16<>+0(SB), Z1, Z4
+	VPADDD        log32shift16<>+0(SB), Z4, Z4
+	VPSRLD        $0x17, Z4, Z5
+	VCVTDQ2PS     Z5, Z5
+	VSUBPS        f12716<>+0(SB), Z5, Z5
+	VPANDD        mant32mask16<>+0(SB), Z4, Z4
+	VPADDD        log32base16<>+0(SB), Z4, Z4
+	VSUBPS        one16<>+0(SB), Z4, Z4
+	VMULPS        Z4, Z4, Z6
+	VMOVUPS       logc016<>+0(SB), Z7
+	VFMADD213PS   logc216<>+0(SB), Z6, Z7
+	VFMADD213PS   logc416<>+0(SB), Z6, Z7
+	VFMADD213PS   logc616<>+0(SB), Z6, Z7
+	VFMADD213PS   logc816<>+0(SB), Z6, Z7
+	VMOVUPS       logc116<>+0(SB), Z8
+	VFMADD213PS   logc316<>+0(SB), Z6, Z8
+	VFMADD213PS   logc516<>+0(SB), Z6, Z8
+	VFMADD213PS   logc716<>+0(SB), Z6, Z8
+	VFMADD231PS   Z8, Z4, Z7
+	VMULPS        Z4, Z6, Z8
+	VMULPS        minushalf16<>+0(SB), Z6, Z6
+	VFMADD231PS   ln2lo16<>+0(SB), Z5, Z6
+	VFMADD213PS   Z6, Z8, Z7
+	VADDPS        Z7, Z4, Z4
+	VFMADD231PS   ln2hi16<>+0(SB), Z5, Z4
+	VSUBPS        Z1, Z3, Z1
+	VBROADCASTSS  28(DI), Z3
+	VMAXPS        Z3, Z4, Z4
+	VMINPS        Z0, Z4, Z4
+	VCMPPS        $0x11, minnormal16<>+0(SB), Z1, K2
+	VMULPS        two2316<>+0(SB), Z1, Z3
+	VBLENDMPS     Z3, Z1, K2, Z3
+	VPADDD        log32shift16<>+0(SB), Z3, Z3
+	VPSRLD        $0x17, Z3, Z5
+	VCVTDQ2PS     Z5, Z5
+	VSUBPS        f12716<>+0(SB), Z5, Z5
+	VMOVUPS.Z     minus2316<>+0(SB), K2, Z6
+	VADDPS        Z6, Z5, Z5
+	VPANDD        mant32mask16<>+0(SB), Z3, Z3
+	VPADDD        log32base16<>+0(SB), Z3, Z3
+	VSUBPS        one16<>+0(SB), Z3, Z3
+	VMULPS        Z3, Z3, Z6
+	VMOVUPS       logc016<>+0(SB), Z7
+	VFMADD213PS   logc216<>+0(SB), Z6, Z7
+	VFMADD213PS   logc416<>+0(SB), Z6, Z7
+	VFMADD213PS   logc616<>+0(SB), Z6, Z7
+	VFMADD213PS   logc816<>+0(SB), Z6, Z7
+	VMOVUPS       logc116<>+0(SB), Z8
+	VFMADD213PS   logc316<>+0(SB), Z6, Z8
+	VFMADD213PS   logc516<>+0(SB), Z6, Z8
+	VFMADD213PS   logc716<>+0(SB), Z6, Z8
+	VFMADD231PS   Z8, Z3, Z7
+	VMULPS        Z3, Z7, Z7
+	VMULPS        Z6, Z7, Z7
+	VFMADD231PS   ln2lo16<>+0(SB), Z5, Z7
+	VFMADD231PS   minushalf16<>+0(SB), Z6, Z7
+	VADDPS        Z7, Z3, Z3
+	VFMADD231PS   ln2hi16<>+0(SB), Z5, Z3
+	VPXORD        Z6, Z6, Z6
+	VCMPPS        $0x00, Z6, Z1, K2
+	VBLENDMPS     minusinf16<>+0(SB), Z3, K2, Z3
+	VCMPPS        $0x00, inf16<>+0(SB), Z1, K2
+	VBLENDMPS     inf16<>+0(SB), Z3, K2, Z3
+	VCMPPS        $0x19, Z6, Z1, K2
+	VBLENDMPS     nan16<>+0(SB), Z3, K2, Z3
+	VMAXPS        ldmin16<>+0(SB), Z3, Z5
+	VMINPS        ldmax16<>+0(SB), Z5, Z5
+	VBROADCASTSS  44(DI), Z6
+	VMULPS        Z6, Z5, Z5
+	VBROADCASTSS  20(DI), Z6
+	VFMADD231PS   Z6, Z3, Z5
+	VCMPPS        $0x11, expunder16<>+0(SB), Z5, K2
+	VMOVUPS       expunder16<>+0(SB), Z3
+	VMAXPS        Z5, Z3, Z5
+	VMOVUPS       expover16<>+0(SB), Z3
+	VMINPS        Z5, Z3, Z5
+	VMULPS        log2e16<>+0(SB), Z5, Z6
+	VRNDSCALEPS   $0x00, Z6, Z6
+	VFMADD231PS   minusln2hi16<>+0(SB), Z6, Z5
+	VFMADD231PS   minusln2lo16<>+0(SB), Z6, Z5
+	VMULPS        Z5, Z5, Z3
+	VMOVUPS       expc116<>+0(SB), Z7
+	VFMADD213PS   expc316<>+0(SB), Z3, Z7
+	VFMADD213PS   expc516<>+0(SB), Z3, Z7
+	VMOVUPS       expc016<>+0(SB), Z8
+	VFMADD213PS   expc216<>+0(SB), Z3, Z8
+	VFMADD213PS   expc416<>+0(SB), Z3, Z8
+	VFMADD231PS   Z8, Z5, Z7
+	VFMADD213PS   Z5, Z3, Z7
+	VADDPS        one16<>+0(SB), Z7, Z7
+	VMULPS        half16<>+0(SB), Z6, Z3
+	VADDPS        roundmagic16<>+0(SB), Z3, Z3
+	VSUBPS        roundmagic16<>+0(SB), Z3, Z5
+	VSUBPS        Z5, Z6, Z5
+	VADDPS        roundmagic16<>+0(SB), Z5, Z5
+	VPADDD        expbiasfix16<>+0(SB), Z3, Z3
+	VPSLLD        $0x17, Z3, Z3
+	VPADDD        expbiasfix16<>+0(SB), Z5, Z5
+	VPSLLD        $0x17, Z5, Z5
+	VMULPS        Z3, Z7, Z7
+	VMULPS        Z5, Z7, Z7
+	KNOTW         K2, K2
+	VMOVAPS.Z     Z7, K2, Z7
+	VMOVAPS       Z7, Z3
+	VCMPPS        $0x04, Z0, Z1, K2
+	VBROADCASTSS  20(DI), Z5
+	VMULPS        Z5, Z3, Z5
+	VDIVPS        Z1, Z5, Z5
+	VMOVAPS.Z     Z5, K2, Z5
+	VMOVUPS       (BX)(R12*1), Z1
+	VMULPS        Z3, Z1, Z1
+	VMULPS        Z4, Z1, Z1
+	VMOVAPS.Z     Z1, K1, Z1
+	VADDPS        Z1, Z2, Z2
+	DECQ          R11
+	JNZ           SeedMainAnyInsideLossF32_powR_inblock
+	VCVTPS2PD     Y2, Z1
+	VADDPD        (SP), Z1, Z1
+	VMOVUPD       Z1, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VCVTPS2PD     Y1, Z1
+	VADDPD        64(SP), Z1, Z1
+	VMOVUPD       Z1, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          $0x00000008, R11
+
+SeedMainAnyInsideLossF32_powR_inblock:
+	INCQ R8
+	CMPQ R8, R10
+	JNE  SeedMainAnyInsideLossF32_powR_focal
+
+SeedMainAnyInsideLossF32_powR_tail:
+	TESTQ        DX, DX
+	JZ           SeedMainAnyInsideLossF32_done
+	MOVQ         $0x00000001, SI
+	SHLXQ        DX, SI, SI
+	DECQ         SI
+	KMOVW        SI, K1
+	VMOVUPS.Z    (CX)(R9*1), K1, Z1
+	VMOVUPS.Z    (AX)(R9*1), K1, Z3
+	VCMPPS       $0x1e, Z0, Z3, K2
+	VMAXPS       minnormal16<>+0(SB), Z1, Z4
+	VPADDD       log32shift16<>+0(SB), Z4, Z4
+	VPSRLD       $0x17, Z4, Z5
+	VCVTDQ2PS    Z5, Z5
+	VSUBPS       f12716<>+0(SB), Z5, Z5
+	VPANDD       mant32mask16<>+0(SB), Z4, Z4
+	VPADDD       log32base16<>+0(SB), Z4, Z4
+	VSUBPS       one16<>+0(SB), Z4, Z4
+	VMULPS       Z4, Z4, Z6
+	VMOVUPS      logc016<>+0(SB), Z7
+	VFMADD213PS  logc216<>+0(SB), Z6, Z7
+	VFMADD213PS  logc416<>+0(SB), Z6, Z7
+	VFMADD213PS  logc616<>+0(SB), Z6, Z7
+	VFMADD213PS  logc816<>+0(SB), Z6, Z7
+	VMOVUPS      logc116<>+0(SB), Z8
+	VFMADD213PS  logc316<>+0(SB), Z6, Z8
+	VFMADD213PS  logc516<>+0(SB), Z6, Z8
+	VFMADD213PS  logc716<>+0(SB), Z6, Z8
+	VFMADD231PS  Z8, Z4, Z7
+	VMULPS       Z4, Z6, Z8
+	VMULPS       minushalf16<>+0(SB), Z6, Z6
+	VFMADD231PS  ln2lo16<>+0(SB), Z5, Z6
+	VFMADD213PS  Z6, Z8, Z7
+	VADDPS       Z7, Z4, Z4
+	VFMADD231PS  ln2hi16<>+0(SB), Z5, Z4
+	VSUBPS       Z1, Z3, Z1
+	VBROADCASTSS 28(DI), Z3
+	VMAXPS       Z3, Z4, Z4
+	VMINPS       Z0, Z4, Z4
+	VCMPPS       $0x11, minnormal16<>+0(SB), Z1, K3
+	VMULPS       two2316<>+0(SB), Z1, Z3
+	VBLENDMPS    Z3, Z1, K3, Z3
+	VPADDD       log32shift16<>+0(SB), Z3, Z3
+	VPSRLD       $0x17, Z3, Z5
+	VCVTDQ2PS    Z5, Z5
+	VSUBPS       f12716<>+0(SB), Z5, Z5
+	VMOVUPS.Z    minus2316<>+0(SB), K3, Z6
+	VADDPS       Z6, Z5, Z5
+	VPANDD       mant32mask16<>+0(SB), Z3, Z3
+	VPADDD       log32base16<>+0(SB), Z3, Z3
+	VSUBPS       one16<>+0(SB), Z3, Z3
+	VMULPS       Z3, Z3, Z6
+	VMOVUPS      logc016<>+0(SB), Z7
+	VFMADD213PS  logc216<>+0(SB), Z6, Z7
+	VFMADD213PS  logc416<>+0(SB), Z6, Z7
+	VFMADD213PS  logc616<>+0(SB), Z6, Z7
+	VFMADD213PS  logc816<>+0(SB), Z6, Z7
+	VMOVUPS      logc116<>+0(SB), Z8
+	VFMADD213PS  logc316<>+0(SB), Z6, Z8
+	VFMADD213PS  logc516<>+0(SB), Z6, Z8
+	VFMADD213PS  logc716<>+0(SB), Z6, Z8
+	VFMADD231PS  Z8, Z3, Z7
+	VMULPS       Z3, Z7, Z7
+	VMULPS       Z6, Z7, Z7
+	VFMADD231PS  ln2lo16<>+0(SB), Z5, Z7
+	VFMADD231PS  minushalf16<>+0(SB), Z6, Z7
+	VADDPS       Z7, Z3, Z3
+	VFMADD231PS  ln2hi16<>+0(SB), Z5, Z3
+	VPXORD       Z6, Z6, Z6
+	VCMPPS       $0x00, Z6, Z1, K3
+	VBLENDMPS    minusinf16<>+0(SB), Z3, K3, Z3
+	VCMPPS       $0x00, inf16<>+0(SB), Z1, K3
+	VBLENDMPS    inf16<>+0(SB), Z3, K3, Z3
+	VCMPPS       $0x19, Z6, Z1, K3
+	VBLENDMPS    nan16<>+0(SB), Z3, K3, Z3
+	VMAXPS       ldmin16<>+0(SB), Z3, Z5
+	VMINPS       ldmax16<>+0(SB), Z5, Z5
+	VBROADCASTSS 44(DI), Z6
+	VMULPS       Z6, Z5, Z5
+	VBROADCASTSS 20(DI), Z6
+	VFMADD231PS  Z6, Z3, Z5
+	VCMPPS       $0x11, expunder16<>+0(SB), Z5, K3
+	VMOVUPS      expunder16<>+0(SB), Z3
+	VMAXPS       Z5, Z3, Z5
+	VMOVUPS      expover16<>+0(SB), Z3
+	VMINPS       Z5, Z3, Z5
+	VMULPS       log2e16<>+0(SB), Z5, Z6
+	VRNDSCALEPS  $0x00, Z6, Z6
+	VFMADD231PS  minusln2hi16<>+0(SB), Z6, Z5
+	VFMADD231PS  minusln2lo16<>+0(SB), Z6, Z5
+	VMULPS       Z5, Z5, Z3
+	VMOVUPS      expc116<>+0(SB), Z7
+	VFMADD213PS  expc316<>+0(SB), Z3, Z7
+	VFMADD213PS  expc516<>+0(SB), Z3, Z7
+	VMOVUPS      expc016<>+0(SB), Z8
+	VFMADD213PS  expc216<>+0(SB), Z3, Z8
+	VFMADD213PS  expc416<>+0(SB), Z3, Z8
+	VFMADD231PS  Z8, Z5, Z7
+	VFMADD213PS  Z5, Z3, Z7
+	VADDPS       one16<>+0(SB), Z7, Z7
+	VMULPS       half16<>+0(SB), Z6, Z3
+	VADDPS       roundmagic16<>+0(SB), Z3, Z3
+	VSUBPS       roundmagic16<>+0(SB), Z3, Z5
+	VSUBPS       Z5, Z6, Z5
+	VADDPS       roundmagic16<>+0(SB), Z5, Z5
+	VPADDD       expbiasfix16<>+0(SB), Z3, Z3
+	VPSLLD       $0x17, Z3, Z3
+	VPADDD       expbiasfix16<>+0(SB), Z5, Z5
+	VPSLLD       $0x17, Z5, Z5
+	VMULPS       Z3, Z7, Z7
+	VMULPS       Z5, Z7, Z7
+	KNOTW        K3, K3
+	VMOVAPS.Z    Z7, K3, Z7
+	VMOVAPS      Z7, Z3
+	VCMPPS       $0x04, Z0, Z1, K3
+	VBROADCASTSS 20(DI), Z0
+	VMULPS       Z0, Z3, Z0
+	VDIVPS       Z1, Z0, Z0
+	VMOVAPS.Z    Z0, K3, Z0
+	VMOVUPS.Z    (BX)(R9*1), K1, Z0
+	VMULPS       Z3, Z0, Z0
+	VMULPS       Z4, Z0, Z0
+	VMOVAPS.Z    Z0, K2, Z0
+	VADDPS       Z0, Z2, Z2
+
+SeedMainAnyInsideLossF32_done:
+	VCVTPS2PD     Y2, Z0
+	VADDPD        (SP), Z0, Z0
+	VMOVUPD       Z0, (SP)
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VCVTPS2PD     Y0, Z0
+	VADDPD        64(SP), Z0, Z0
+	VMOVUPD       Z0, 64(SP)
+	VPXORD        Z2, Z2, Z2
+	MOVQ          acc+104(FP), AX
+	VMOVUPD       (SP), Z0
+	VMOVUPD       Z0, (AX)
+	VMOVUPD       64(SP), Z0
+	VMOVUPD       Z0, 64(AX)
+	VMOVUPD       128(SP), Z0
+	VMOVUPD       Z0, 128(AX)
+	VMOVUPD       192(SP), Z0
+	VMOVUPD       Z0, 192(AX)
 	VZEROUPPER
 	RET
