@@ -6,10 +6,11 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// The frame the float32 row kernels share at either width (seed, binary,
-// asymmetric): one loop over the row per power kind, the terms summed in
-// float32 lanes and flushed into float64 lanes every sumBlock vectors, and
-// the return (with a bail-out to the caller's portable row).
+// The frame the float32 row kernels share at either width (binary,
+// asymmetric; the seed's main pass, seed_f32.go, has loops of its own and
+// shares the sums): one loop over the row per power kind, the terms summed
+// in float32 lanes and flushed into float64 lanes every sumBlock vectors,
+// and the return (with a bail-out to the caller's portable row).
 
 // loop emits a loop over the n/lanes full vectors of a row, then the last
 // n%lanes elements with a tail mask of those lanes (AVX2: all ones where
