@@ -274,13 +274,7 @@ func loopVectors(name string, n reg.Register, body func(prefix string, tail reg.
 	MOVQ(n, rem)
 	ANDQ(Imm(15), rem)
 	JZ(LabelRef(name + "_done"))
-	bits := GP64()
-	MOVQ(U32(1), bits)
-	SHLXQ(rem, bits, bits)
-	DECQ(bits)
-	tail := K()
-	KMOVW(bits.As32(), tail)
-	body(name+"_part", tail)
+	body(name+"_part", w16.tailMask(rem))
 	Label(name + "_done")
 }
 

@@ -95,12 +95,7 @@ func scaleKernel(w *vec, f64 bool) {
 	JZ(LabelRef(name + "_done"))
 	t := V()
 	if w.avx512 {
-		bits := GP64()
-		MOVQ(U32(1), bits)
-		SHLXQ(n, bits, bits)
-		DECQ(bits)
-		m := K()
-		KMOVW(bits.As32(), m)
+		m := w.tailMask(n) // a bit per lane, float32 or float64
 		if f64 {
 			VMOVUPD_Z(Mem{Base: p}, m, t)
 		} else {

@@ -339,8 +339,8 @@ func (w *vec) maskBits(m reg.Register) reg.GPVirtual {
 }
 
 // tailMask returns the mask of the first rem lanes (0 < rem < lanes): all
-// ones in those lanes of a vector register (AVX2, for VMASKMOVPS), a mask
-// register (AVX-512).
+// ones in those float32 lanes of a vector register (AVX2, for VMASKMOVPS),
+// a mask register with a bit per lane (AVX-512, float32 or float64 lanes).
 func (w *vec) tailMask(rem reg.Register) reg.Register {
 	if w.avx512 {
 		bits := GP64()
