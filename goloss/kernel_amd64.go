@@ -324,7 +324,8 @@ func seedRowFast16(g, y, p, w []float32, masks, allIn []uint16, offs []uint64, k
 		inside, above = avx512.SeedMasksF32(p, masks, &kc)
 	}
 	km := k.mainConsts(k.smoothing(inside, sum))
-	var acc [32]float64 // float64 lane sums: focal lo, hi, log p lo, hi
+	var acc [32]float64     // float64 lane sums: focal lo, hi, log p lo, hi
+	offs = offs[:len(p)/16] // as in seedRowFast8
 	all := inside == len(p)
 	switch {
 	case k.powKind == powReal && all && g != nil:
@@ -371,7 +372,8 @@ func seedRowFast8(g, y, p, w []float32, masks []uint8, offs []uint64, k *seedVec
 		inside, above = avx2.SeedMasksF32(p, masks, &kc)
 	}
 	km := k.mainConsts(k.smoothing(inside, sum))
-	var acc [16]float64 // focal lanes 0-3, 4-7; log p lanes 0-3, 4-7
+	var acc [16]float64    // focal lanes 0-3, 4-7; log p lanes 0-3, 4-7
+	offs = offs[:len(p)/8] // the main pass writes this much: a shorter offs panics here
 	switch all := inside == len(p); {
 	case all && g != nil:
 		avx2.SeedMainInsideGradF32(g, y, p, w, offs, &km, &acc)
