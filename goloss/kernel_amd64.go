@@ -287,9 +287,9 @@ func allInside(kc *[14]uint32, minP, maxP float32) bool {
 // (avx512.SeedMasksF32 or SeedMasksLowF32, or neither where allInside
 // shows every p/S inside: the masks of insideMasks16; then for integer gamma
 // avx512.SeedMainGradF32 or SeedMainLossF32, and for other gammas
-// SeedMainAnyGradF32 or SeedMainAnyLossF32 (or their Inside forms), the main pass of seedRowFast8
-// on 16 lanes, generated from the same description). It takes one
-// logarithm and one reciprocal per element:
+// SeedMainAnyGradF32 or SeedMainAnyLossF32 or their Inside forms, the main
+// pass of seedRowFast8 on 16 lanes, generated from the same description).
+// It takes one logarithm and one reciprocal per element:
 //
 //   - log q = log p - log S wherever p/S lies inside its clip range, so the
 //     row's smoothing sum is the sum of log p over those lanes, minus M*log S
@@ -324,8 +324,9 @@ func seedRowFast16(g, y, p, w []float32, masks, allIn []uint16, offs []uint64, k
 		inside, above = avx512.SeedMasksF32(p, masks, &kc)
 	}
 	km := k.mainConsts(k.smoothing(inside, sum))
-	var acc [32]float64     // float64 lane sums: focal lo, hi, log p lo, hi
-	offs = offs[:len(p)/16] // as in seedRowFast8
+	// The generated pass writes len(p)/16 offsets: a shorter offs panics here.
+	offs = offs[:len(p)/16]
+	var acc [32]float64 // float64 lane sums: focal lo, hi, log p lo, hi
 	all := inside == len(p)
 	switch {
 	case k.powKind == powReal && all && g != nil:
@@ -372,8 +373,9 @@ func seedRowFast8(g, y, p, w []float32, masks []uint8, offs []uint64, k *seedVec
 		inside, above = avx2.SeedMasksF32(p, masks, &kc)
 	}
 	km := k.mainConsts(k.smoothing(inside, sum))
-	var acc [16]float64    // focal lanes 0-3, 4-7; log p lanes 0-3, 4-7
-	offs = offs[:len(p)/8] // the main pass writes this much: a shorter offs panics here
+	// The main pass writes len(p)/8 offsets: a shorter offs panics here.
+	offs = offs[:len(p)/8]
+	var acc [16]float64 // focal lanes 0-3, 4-7; log p lanes 0-3, 4-7
 	switch all := inside == len(p); {
 	case all && g != nil:
 		avx2.SeedMainInsideGradF32(g, y, p, w, offs, &km, &acc)
